@@ -1,0 +1,1 @@
+-- Intentionally empty: no demo rows are required for the engine.
