@@ -1,0 +1,29 @@
+import { z } from "zod";
+
+const configSchema = z.object({
+  SUPABASE_URL: z.string().url(),
+  SUPABASE_ANON_KEY: z.string().min(1),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
+  SUPABASE_DB_URL: z.string().min(1),
+  /** Authenticates pg_net/cron calls to /task-slice; never sent to a browser. */
+  REELFORGE_INTERNAL_SECRET: z.string().min(16),
+  /** The platform's wall clock per worker: 150 s free, 400 s paid. */
+  REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(150_000),
+  /** How long a claim holds a task without a heartbeat. Seconds, never hours. */
+  REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
+  REELFORGE_STORAGE_MODE: z.enum(["local", "supabase"]).default("supabase"),
+  REELFORGE_STORAGE_DIR: z.string().optional(),
+  REELFORGE_STORAGE_PUBLIC_URL: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads and checks the function's configuration once; missing keys fail fast with their names. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid function configuration: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}

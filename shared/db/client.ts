@@ -1,0 +1,20 @@
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+
+/**
+ * A small postgres.js pool over SUPABASE_DB_URL. Behind Supabase's transaction pooler (port 6543)
+ * prepared statements must be off.
+ */
+export function createDb(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+  const pooled = /:6543(\/|$)/.test(url);
+  return postgres(url, {
+    max: options.max ?? 4,
+    prepare: !pooled,
+    idle_timeout: 20,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? "reelforge" },
+  });
+}

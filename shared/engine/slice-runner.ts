@@ -1,0 +1,106 @@
+import type { Sql } from "../db/client.ts";
+import { FencedOutError, PermanentTaskError } from "../errors.ts";
+import { createSliceBudget } from "./slice-budget.ts";
+import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
+import type { TaskStore } from "./task-store.ts";
+
+export type TaskHandler = (ctx: TaskContext) => Promise<SliceOutcome>;
+export type TaskHandlers = Record<string, TaskHandler>;
+
+export interface SliceRunnerOptions {
+  sql: Sql;
+  store: TaskStore;
+  handlers: TaskHandlers;
+  workerId: string;
+  workerStartedAt: number;
+  wallClockMs: number;
+  leaseSeconds: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export type SliceResult =
+  | "not_claimed" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
+
+/**
+ * Runs one slice of one task: claim its lease, run its handler until the handler returns (or the
+ * budget ends a provider wait), then record the outcome. Claiming is the only guard against
+ * duplicate doorbells: a task someone else holds is simply not claimed.
+ */
+export function createSliceRunner(options: SliceRunnerOptions) {
+  const { sql, store, handlers, leaseSeconds } = options;
+  const log = options.log ?? ((event) => console.log(JSON.stringify(event)));
+
+  return async function runSlice(taskId: string): Promise<SliceResult> {
+    const task = await store.claim(taskId, options.workerId, leaseSeconds);
+    if (!task) return "not_claimed";
+
+    const handler = handlers[task.kind];
+    if (!handler) {
+      await store.fail(task, { code: "unknown_kind", message: `no handler for task kind ${task.kind}` }, false);
+      return "failed";
+    }
+
+    const budget = createSliceBudget({
+      workerStartedAt: options.workerStartedAt,
+      wallClockMs: options.wallClockMs,
+    });
+    const heartbeat = startHeartbeat(() => store.checkpoint(task, {}, null, leaseSeconds), leaseSeconds);
+    const steps = await store.steps(task.id);
+    const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds });
+
+    try {
+      const outcome = await handler(ctx);
+      heartbeat.stop();
+      return await recordOutcome(ctx, outcome);
+    } catch (error) {
+      heartbeat.stop();
+      if (error instanceof FencedOutError || heartbeat.fencedOut) {
+        log({ event: "fenced_out", taskId: task.id, kind: task.kind });
+        return "fenced_out";
+      }
+      if (error instanceof SliceYield) {
+        await store.handOff(task, error.metadata, null);
+        return "handed_off";
+      }
+      const permanent = error instanceof PermanentTaskError;
+      const code = permanent ? (error as PermanentTaskError).code : "task_error";
+      const message = error instanceof Error ? error.message : String(error);
+      log({ event: "task_error", taskId: task.id, kind: task.kind, code, message });
+      try {
+        const next = await store.fail(task, { code, message }, !permanent);
+        return next === "failed" ? "failed" : "retry_scheduled";
+      } catch (failError) {
+        if (failError instanceof FencedOutError) return "fenced_out";
+        throw failError;
+      }
+    }
+  };
+
+  async function recordOutcome(ctx: TaskContext, outcome: SliceOutcome): Promise<SliceResult> {
+    switch (outcome.type) {
+      case "done":
+        await store.complete(ctx.task, outcome.result ?? null, outcome.metadata ?? {});
+        return "done";
+      case "continue":
+        await store.handOff(ctx.task, outcome.metadata ?? {}, outcome.progress ?? null);
+        return "handed_off";
+      case "await_children":
+        await store.awaitChildren(ctx.task, outcome.children, outcome.metadata ?? {});
+        return "waiting";
+    }
+  }
+}
+
+/** Renews the lease while a handler works, so a long step does not look like a dead worker. */
+function startHeartbeat(renew: () => Promise<void>, leaseSeconds: number) {
+  const state = { fencedOut: false, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    renew().catch((error) => {
+      if (error instanceof FencedOutError) {
+        state.fencedOut = true;
+        clearInterval(timer);
+      }
+    });
+  }, Math.max(500, (leaseSeconds * 1000) / 3));
+  return state;
+}

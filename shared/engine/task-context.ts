@@ -1,0 +1,107 @@
+import type { Sql, TransactionSql } from "../db/client.ts";
+import type { TaskRow } from "./task-row.ts";
+import type { ChildSpec, StepRecord, TaskStore } from "./task-store.ts";
+import type { SliceBudget } from "./slice-budget.ts";
+
+/** What a task handler returns at the end of a slice. */
+export type SliceOutcome =
+  | { type: "done"; result?: unknown; metadata?: Record<string, unknown> }
+  | { type: "continue"; metadata?: Record<string, unknown>; progress?: number }
+  | { type: "await_children"; children: ChildSpec[]; metadata?: Record<string, unknown> };
+
+/** Thrown by providerStep when the budget ran out while a provider job was still running. */
+export class SliceYield extends Error {
+  constructor(readonly metadata: Record<string, unknown> = {}) {
+    super("slice budget spent");
+  }
+}
+
+export interface ProviderStepSpec<T> {
+  /** Submits the job and returns the provider's task id. Only called if none is recorded. */
+  submit(): Promise<string>;
+  /** Polls the provider; returns the final result when done, null while still running. */
+  poll(externalId: string): Promise<T | null>;
+  pollEveryMs?: number;
+}
+
+export interface TaskContext {
+  readonly task: TaskRow;
+  readonly payload: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+  readonly budget: SliceBudget;
+  /** Runs `run` once per task: a recorded result is returned without running it again. The
+   * effects `run` makes through `tx` commit together with the record, or not at all. */
+  step<T>(name: string, run: (tx: TransactionSql) => Promise<T>): Promise<T>;
+  /** A paid provider call as a two-phase step: submit once, record the provider's id at once,
+   * then poll — on resume the recorded id is polled instead of submitting again. */
+  providerStep<T>(name: string, spec: ProviderStepSpec<T>): Promise<T>;
+  /** Saves progress and renews the lease; throws FencedOutError when another worker took over. */
+  checkpoint(metadata: Record<string, unknown>, progress?: number): Promise<void>;
+  children(): Promise<TaskRow[]>;
+  shouldYield(): boolean;
+}
+
+export interface TaskContextDeps {
+  sql: Sql;
+  store: TaskStore;
+  task: TaskRow;
+  steps: Map<string, StepRecord>;
+  budget: SliceBudget;
+  leaseSeconds: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function createTaskContext(deps: TaskContextDeps): TaskContext {
+  const { sql, store, task, steps, budget } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  let metadata = { ...task.metadata };
+
+  async function step<T>(name: string, run: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    const recorded = steps.get(name);
+    if (recorded?.status === "completed") return recorded.result as T;
+    const result = await sql.begin(async (tx) => {
+      const value = await run(tx);
+      await store.completeStep(tx, task, name, value ?? null);
+      return value;
+    });
+    steps.set(name, { name, status: "completed", externalId: null, result: result ?? null });
+    return result as T;
+  }
+
+  async function providerStep<T>(name: string, spec: ProviderStepSpec<T>): Promise<T> {
+    const recorded = steps.get(name);
+    if (recorded?.status === "completed") return recorded.result as T;
+    let externalId = recorded?.externalId ?? null;
+    if (!externalId) {
+      externalId = await spec.submit();
+      await store.recordSubmission(task, name, externalId);
+      steps.set(name, { name, status: "submitted", externalId, result: null });
+    }
+    for (;;) {
+      const result = await spec.poll(externalId);
+      if (result !== null) {
+        return step(name, () => Promise.resolve(result));
+      }
+      const wait = spec.pollEveryMs ?? 5_000;
+      if (budget.remainingMs() < wait) throw new SliceYield(metadata);
+      await sleep(wait);
+    }
+  }
+
+  return {
+    task,
+    payload: task.payload,
+    get metadata() {
+      return metadata;
+    },
+    budget,
+    step,
+    providerStep,
+    async checkpoint(patch, progress) {
+      metadata = { ...metadata, ...patch };
+      await store.checkpoint(task, patch, progress ?? null, deps.leaseSeconds);
+    },
+    children: () => store.children(task.id),
+    shouldYield: () => budget.exhausted(),
+  };
+}

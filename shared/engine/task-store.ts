@@ -1,0 +1,170 @@
+import type { Sql, TransactionSql } from "../db/client.ts";
+import { FencedOutError } from "../errors.ts";
+import { type TaskRow, toTaskRow } from "./task-row.ts";
+
+type Json = Record<string, unknown> | unknown[] | string | number | boolean | null;
+type Db = Sql | TransactionSql;
+
+export interface EnqueueOptions {
+  userId: string;
+  kind: string;
+  /** Edge Function that runs the slices; null for tasks pulled by worker processes. */
+  worker: string | null;
+  payload?: Record<string, unknown>;
+  idempotencyKey?: string | null;
+  maxAttempts?: number;
+  concurrencyKey?: string | null;
+  parentId?: string | null;
+  runAfter?: Date;
+  dispatch?: boolean;
+  metadata?: Record<string, unknown>;
+  backoffBaseMs?: number;
+}
+
+export interface ChildSpec {
+  /** Stable within the parent, so a re-run of the spawning step finds the same child. */
+  key: string;
+  kind: string;
+  worker: string | null;
+  payload?: Record<string, unknown>;
+  concurrencyKey?: string;
+  maxAttempts?: number;
+}
+
+export interface StepRecord {
+  name: string;
+  status: "submitted" | "completed";
+  externalId: string | null;
+  result: unknown;
+}
+
+const FENCED_OUT = "RF001";
+
+/** Thin typed wrappers over the engine's SQL functions (migrations/*_task_engine.sql). */
+export function createTaskStore(sql: Sql) {
+  const json = (value: unknown) => sql.json((value ?? null) as never);
+
+  return {
+    async enqueue(o: EnqueueOptions, db: Db = sql): Promise<TaskRow> {
+      const [row] = await db`
+        select * from engine.enqueue_task(
+          p_user_id => ${o.userId}, p_kind => ${o.kind}, p_worker => ${o.worker},
+          p_payload => ${json(o.payload ?? {})}, p_idempotency_key => ${o.idempotencyKey ?? null},
+          p_max_attempts => ${o.maxAttempts ?? 5}, p_concurrency_key => ${o.concurrencyKey ?? null},
+          p_parent_id => ${o.parentId ?? null}, p_run_after => ${o.runAfter ?? new Date()},
+          p_dispatch => ${o.dispatch ?? true}, p_metadata => ${json(o.metadata ?? {})},
+          p_backoff_base_ms => ${o.backoffBaseMs ?? 2000})`;
+      return toTaskRow(row)!;
+    },
+
+    async get(taskId: string): Promise<TaskRow | null> {
+      const [row] = await sql`select * from public.background_tasks where id = ${taskId}`;
+      return toTaskRow(row);
+    },
+
+    async children(taskId: string): Promise<TaskRow[]> {
+      const rows = await sql`
+        select * from public.background_tasks where parent_id = ${taskId} order by created_at, id`;
+      return rows.map((row) => toTaskRow(row)!);
+    },
+
+    async claim(taskId: string, workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
+      const [row] = await sql`select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds})`;
+      return toTaskRow(row);
+    },
+
+    async claimNext(kinds: string[], workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
+      const [row] = await sql`
+        select * from engine.claim_next_task(${kinds}, ${workerId}, ${leaseSeconds})`;
+      return toTaskRow(row);
+    },
+
+    /** Saves progress and renews the lease; throws FencedOutError if the token is stale. */
+    async checkpoint(task: TaskRow, metadata: Json, progress: number | null, leaseSeconds: number) {
+      const [{ ok }] = await sql`
+        select engine.checkpoint_task(${task.id}, ${task.fencingToken}::bigint, ${json(metadata)},
+          ${progress}, ${leaseSeconds}) as ok`;
+      if (!ok) throw new FencedOutError(task.id);
+    },
+
+    async handOff(task: TaskRow, metadata: Json, progress: number | null) {
+      const [{ ok }] = await sql`
+        select engine.hand_off_task(${task.id}, ${task.fencingToken}::bigint, ${json(metadata)},
+          ${progress}) as ok`;
+      if (!ok) throw new FencedOutError(task.id);
+    },
+
+    async complete(task: TaskRow, result: unknown, metadata: Json = {}) {
+      const [{ ok }] = await sql`
+        select engine.complete_task(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
+          ${json(metadata)}) as ok`;
+      if (!ok) throw new FencedOutError(task.id);
+    },
+
+    /** Returns 'queued' (will retry) or 'failed' (for good). */
+    async fail(task: TaskRow, error: { code: string; message: string }, retryable: boolean, metadata: Json = {}) {
+      const [{ outcome }] = await sql`
+        select engine.fail_task(${task.id}, ${task.fencingToken}::bigint, ${json(error)}, ${retryable},
+          ${json(metadata)}) as outcome`;
+      if (outcome === null) throw new FencedOutError(task.id);
+      return outcome as "queued" | "failed";
+    },
+
+    async awaitChildren(task: TaskRow, children: ChildSpec[], metadata: Json = {}) {
+      const specs = children.map((c) => ({
+        key: c.key, kind: c.kind, worker: c.worker, payload: c.payload ?? {},
+        concurrency_key: c.concurrencyKey ?? null, max_attempts: c.maxAttempts ?? 5,
+      }));
+      await fenced(task, () =>
+        sql`select engine.await_children(${task.id}, ${task.fencingToken}::bigint, ${json(specs)},
+          ${json(metadata)})`);
+    },
+
+    async steps(taskId: string): Promise<Map<string, StepRecord>> {
+      const rows = await sql`
+        select name, status, external_id, result from public.background_task_steps
+         where task_id = ${taskId}`;
+      return new Map(rows.map((r) => [r.name, {
+        name: r.name, status: r.status, externalId: r.external_id, result: r.result,
+      }]));
+    },
+
+    /** Records a step's result inside the caller's transaction, so effects and record commit together. */
+    async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
+      await fenced(task, () =>
+        tx`select engine.complete_step(${task.id}, ${task.fencingToken}::bigint, ${name}, ${json(result)})`);
+    },
+
+    async recordSubmission(task: TaskRow, name: string, externalId: string) {
+      await fenced(task, () =>
+        sql`select engine.record_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
+          ${externalId})`);
+    },
+
+    async cancel(taskId: string, reason: string): Promise<boolean> {
+      const [{ ok }] = await sql`select engine.cancel_task(${taskId}, ${reason}) as ok`;
+      return ok;
+    },
+
+    /** Null when the task does not exist; throws a Postgres error RF003 while it is active. */
+    async resume(taskId: string): Promise<TaskRow | null> {
+      const [row] = await sql`select * from engine.resume_task(${taskId})`;
+      return toTaskRow(row);
+    },
+  };
+}
+
+export type TaskStore = ReturnType<typeof createTaskStore>;
+
+async function fenced<T>(task: TaskRow, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if ((error as { code?: string }).code === FENCED_OUT) throw new FencedOutError(task.id);
+    throw error;
+  }
+}
+
+export function pgErrorCode(error: unknown): string | undefined {
+  return (error as { code?: string })?.code;
+}

@@ -1,0 +1,67 @@
+/**
+ * One error family for every function. Each error carries a stable string code and the HTTP
+ * status it maps to; client faults (4xx) are told apart from server faults (5xx).
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, 400, message, details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Sign in first: send a user access token as Authorization: Bearer <jwt>") {
+    super("unauthorized", 401, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = "This resource belongs to another user") {
+    super("forbidden", 403, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string, id: string) {
+    super("not_found", 404, `${what} ${id} was not found`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 409, message);
+  }
+}
+
+export class NotImplementedError extends AppError {
+  constructor(message: string) {
+    super("not_implemented", 501, message);
+  }
+}
+
+/** Raised inside a slice when the task's fencing token moved on: another worker owns it now. */
+export class FencedOutError extends Error {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} was taken over by another worker`);
+    this.name = "FencedOutError";
+  }
+}
+
+/** Thrown by a task handler for a failure that retrying cannot fix (bad payload, refused input). */
+export class PermanentTaskError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = "PermanentTaskError";
+  }
+}

@@ -1,0 +1,47 @@
+import { loadConfig } from "../config.ts";
+import { createDb } from "../db/client.ts";
+import { createSliceRunner, type TaskHandlers } from "../engine/slice-runner.ts";
+import { createTaskStore } from "../engine/task-store.ts";
+import type { FunctionDeps } from "../function-deps.ts";
+import { type ActionSpec, createFunctionApp } from "./function-app.ts";
+import { taskActions } from "./task-actions.ts";
+
+export interface FunctionSpec {
+  name: string;
+  /** The function's own actions; status / cancel / resume of its tasks come with every function. */
+  actions?: (deps: FunctionDeps) => Record<string, ActionSpec>;
+  handlers?: (deps: FunctionDeps) => TaskHandlers;
+}
+
+export interface RuntimeHooks {
+  env: Record<string, string | undefined>;
+  waitUntil: (work: Promise<unknown>) => void;
+  /** Epoch ms when this worker started: the wall clock counts from here. */
+  workerStartedAt: number;
+}
+
+/** Builds a function's deps and Hono app from its spec; runtime-neutral (Deno and Node). */
+export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
+  const config = loadConfig(runtime.env);
+  const sql = createDb(config.SUPABASE_DB_URL, { applicationName: `fn:${spec.name}` });
+  const store = createTaskStore(sql);
+  const deps: FunctionDeps = { config, sql, store };
+  const handlers = spec.handlers?.(deps) ?? {};
+  const runSlice = Object.keys(handlers).length === 0 ? undefined : createSliceRunner({
+    sql,
+    store,
+    handlers,
+    workerId: `${spec.name}:${crypto.randomUUID().slice(0, 8)}`,
+    workerStartedAt: runtime.workerStartedAt,
+    wallClockMs: config.REELFORGE_WALL_CLOCK_MS,
+    leaseSeconds: config.REELFORGE_LEASE_SECONDS,
+  });
+  const app = createFunctionApp({
+    name: spec.name,
+    actions: { ...taskActions(store, spec.name), ...spec.actions?.(deps) },
+    runSlice,
+    internalSecret: config.REELFORGE_INTERNAL_SECRET,
+    waitUntil: runtime.waitUntil,
+  });
+  return { app, deps };
+}

@@ -1,0 +1,19 @@
+import type { Context } from "hono";
+import { AppError } from "../errors.ts";
+
+/** Turns any error into the `{ error: { code, message } }` envelope; unknown ones are logged, never echoed. */
+export function respondWithError(error: unknown, c: Context): Response {
+  if (error instanceof AppError) {
+    const body: Record<string, unknown> = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.details = error.details;
+    return c.json({ error: body }, error.status as 400);
+  }
+  const requestId = crypto.randomUUID();
+  console.error(JSON.stringify({
+    event: "internal_error",
+    requestId,
+    message: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  }));
+  return c.json({ error: { code: "internal_error", message: `Internal error (request ${requestId})` } }, 500);
+}

@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import type { TaskRow } from "../engine/task-row.ts";
+import { pgErrorCode, type TaskStore } from "../engine/task-store.ts";
+import { type ActionSpec, defineAction } from "./function-app.ts";
+
+const byTaskId = z.object({ taskId: z.string().uuid({ error: "taskId must be a task's UUID" }) }).strict();
+
+/** A task as its owner sees it: no lease internals, no secrets. */
+export function describeTask(task: TaskRow, now = new Date()) {
+  const leaseLost = task.status === "running" && task.leaseExpiresAt !== null && task.leaseExpiresAt < now;
+  return {
+    id: task.id,
+    kind: task.kind,
+    status: task.status,
+    progress: task.progress,
+    metadata: task.metadata,
+    result: task.result,
+    attempts: task.attempts,
+    maxAttempts: task.maxAttempts,
+    lastError: task.lastError,
+    parentId: task.parentId,
+    isStale: leaseLost,
+    createdAt: task.createdAt,
+    updatedAt: task.updatedAt,
+    finishedAt: task.finishedAt,
+  };
+}
+
+/**
+ * status / cancel / resume for the caller's own tasks run by this function. Unknown id: 404;
+ * someone else's task: 403; a task still held by a live worker cannot be resumed: 409.
+ */
+export function taskActions(store: TaskStore, worker: string): Record<string, ActionSpec> {
+  async function ownTask(taskId: string, userId: string) {
+    const task = await store.get(taskId);
+    if (!task || task.worker !== worker) throw new NotFoundError("Task", taskId);
+    if (task.userId !== userId) throw new ForbiddenError(`Task ${taskId} belongs to another user`);
+    return task;
+  }
+
+  return {
+    status: defineAction({
+      input: byTaskId,
+      async run({ taskId }, caller) {
+        return { body: { task: describeTask(await ownTask(taskId, caller.userId)) } };
+      },
+    }),
+    cancel: defineAction({
+      input: byTaskId,
+      async run({ taskId }, caller) {
+        await ownTask(taskId, caller.userId);
+        const cancelled = await store.cancel(taskId, "cancelled by owner");
+        if (!cancelled) throw new ConflictError("task_finished", `Task ${taskId} has already ended`);
+        return { body: { cancelled: true, task: describeTask((await store.get(taskId))!) } };
+      },
+    }),
+    resume: defineAction({
+      input: byTaskId,
+      async run({ taskId }, caller) {
+        await ownTask(taskId, caller.userId);
+        try {
+          const task = await store.resume(taskId);
+          return { status: 202, body: { resumed: true, task: describeTask(task!) } };
+        } catch (error) {
+          if (pgErrorCode(error) === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
+          if (pgErrorCode(error) === "RF004") {
+            throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
+          }
+          throw error;
+        }
+      },
+    }),
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * The only module that touches Deno and EdgeRuntime globals: entry files hand their spec here.
+ */
+import { buildFunction, type FunctionSpec } from "../http/build-function.ts";
+
+declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
+
+export function serveEdgeFunction(spec: FunctionSpec) {
+  const { app } = buildFunction(spec, {
+    env: Deno.env.toObject(),
+    // Without EdgeRuntime (plain `deno run`), the promise still runs; nothing keeps it alive.
+    waitUntil: (work) => typeof EdgeRuntime !== "undefined" ? EdgeRuntime.waitUntil(work) : void work,
+    workerStartedAt: performance.timeOrigin,
+  });
+  Deno.serve(app.fetch);
+}
