@@ -381,7 +381,7 @@ begin
   loop
     if engine.take_concurrency_slot(t.concurrency_key, t.id) then
       claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
-      if claimed is not null then
+      if claimed.id is not null then
         return claimed;
       end if;
     end if;

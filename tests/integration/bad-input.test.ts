@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signJwt } from "../../scripts/stack/jwt.ts";
+import { connect, createUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
+
+const functions = ["clone-database", "produce-movie", "generate-scene-video", "generate-audio", "regenerate-asset", "assemble", "engine-probe"];
+
+let sql: Sql;
+let user: TestUser;
+
+beforeAll(async () => {
+  sql = connect();
+  user = await createUser(sql);
+});
+afterAll(() => sql.end());
+
+/** Everything a bad request from this user could have touched (other files' tasks may still be settling). */
+async function fingerprint() {
+  const [row] = await sql`
+    select (select count(*) from public.background_tasks where user_id = ${user.id})::int as tasks,
+           (select count(*) from public.background_task_steps s join public.background_tasks t on t.id = s.task_id
+             where t.user_id = ${user.id})::int as steps,
+           (select count(*) from auth.users)::int as users`;
+  return row;
+}
+
+const badBodies: Array<[string, string, string]> = [
+  ["malformed JSON", "{not json", "invalid_json"],
+  ["an empty body", "", "invalid_json"],
+  ["a JSON array", "[1,2]", "invalid_json"],
+  ["no action", JSON.stringify({ taskId: "x" }), "invalid_request"],
+  ["an action of the wrong type", JSON.stringify({ action: 7 }), "invalid_request"],
+  ["an unknown action", JSON.stringify({ action: "self-destruct" }), "unknown_action"],
+  ["a taskId of the wrong type", JSON.stringify({ action: "status", taskId: 12 }), "invalid_request"],
+  ["a taskId that is not a UUID", JSON.stringify({ action: "cancel", taskId: "abc" }), "invalid_request"],
+  ["an unexpected field", JSON.stringify({ action: "resume", taskId: crypto.randomUUID(), extra: 1 }), "invalid_request"],
+];
+
+describe.each(functions)("bad input to %s", (fn) => {
+  it.each(badBodies)("answers %s with a 400 that names the problem and changes nothing", async (_label, body, code) => {
+    const before = await fingerprint();
+    const response = await invoke(fn, body, { token: user.token });
+    expect(response.status).toBe(400);
+    expect(response.json?.error?.code).toBe(code);
+    expect(response.json.error.message.length).toBeGreaterThan(10);
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  it("answers an unknown task with 404", async () => {
+    const response = await invoke(fn, { action: "status", taskId: crypto.randomUUID() }, { token: user.token });
+    expect(response.status).toBe(404);
+    expect(response.json.error.code).toBe("not_found");
+  });
+
+  it("answers missing, invalid, expired and API-key auth with 401", async () => {
+    const before = await fingerprint();
+    const body = { action: "status", taskId: crypto.randomUUID() };
+    const expired = await signJwt({ sub: user.id, role: "authenticated", exp: 1 }, stackEnv().JWT_SECRET);
+    const forged = await signJwt({ sub: user.id, role: "authenticated" }, "another-secret-that-is-32-characters-long");
+    for (const token of [undefined, "garbage", expired, forged, stackEnv().ANON_KEY]) {
+      const response = await invoke(fn, body, { token });
+      expect(response.status).toBe(401);
+      expect(response.json).not.toBeNull();
+    }
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  it("refuses the internal task-slice route without the internal secret", async () => {
+    const before = await fingerprint();
+    const response = await invoke(fn, { taskId: crypto.randomUUID() }, { token: user.token, path: "/task-slice", headers: { "x-reelforge-internal": "guess" } });
+    expect([401, 404]).toContain(response.status);
+    expect(response.json.error.code).toBeDefined();
+    expect(await fingerprint()).toEqual(before);
+  });
+});
+
+describe("functions not built yet", () => {
+  it.each(functions.filter((fn) => fn !== "engine-probe"))("%s answers its own actions with 501, not a fake success", async (fn) => {
+    const action = fn === "regenerate-asset" ? "regenerate" : "start";
+    const response = await invoke(fn, { action }, { token: user.token });
+    expect(response.status).toBe(501);
+    expect(response.json.error.code).toBe("not_implemented");
+  });
+});
+
+describe("engine-probe start", () => {
+  it("answers a start with a wrongly typed payload with 400 and creates no task", async () => {
+    const before = await fingerprint();
+    const response = await invoke("engine-probe", { action: "start", kind: "probe.nope", payload: [] }, { token: user.token });
+    expect(response.status).toBe(400);
+    expect(response.json.error.message).toContain("kind");
+    expect(await fingerprint()).toEqual(before);
+  });
+});

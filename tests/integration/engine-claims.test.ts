@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { connect, createUser, type Sql, stackEnv } from "../support/stack.ts";
+
+let sql: Sql;
+let userId: string;
+
+beforeAll(async () => {
+  sql = connect();
+  userId = (await createUser(sql)).id;
+});
+afterAll(() => sql.end());
+
+async function enqueuePulled(kind: string, count: number) {
+  await sql`
+    select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+                               p_payload => jsonb_build_object('n', n), p_dispatch => false)
+      from generate_series(1, ${count}) n`;
+}
+
+describe("claiming", () => {
+  it("never lets two concurrent claimers hold the same task", async () => {
+    const kind = `claims.race.${crypto.randomUUID()}`;
+    await enqueuePulled(kind, 50);
+    const claimers = Array.from({ length: 10 }, () => postgres(stackEnv().DB_URL, { max: 1 }));
+    try {
+      // Everyone claims at once and keeps what it got: no task may be handed to two of them.
+      const rounds = await Promise.all(claimers.map(async (db, i) => {
+        const got: string[] = [];
+        for (let round = 0; round < 5; round++) {
+          const [row] = await db`select id from engine.claim_next_task(${[kind]}, ${`claimer-${i}`}, 30)`;
+          if (row.id) got.push(row.id);
+        }
+        return got;
+      }));
+      const all = rounds.flat();
+      expect(all).toHaveLength(50);
+      expect(new Set(all).size).toBe(50);
+    } finally {
+      await Promise.all(claimers.map((db) => db.end()));
+    }
+  });
+
+  it("runs 1,000 tasks across 8 concurrent workers exactly once each", async () => {
+    const kind = `claims.thousand.${crypto.randomUUID()}`;
+    await enqueuePulled(kind, 1000);
+    await sql`create temporary table if not exists noop (x int)`; // warm the pool
+    const ran = new Map<string, number>();
+    const workers = Array.from({ length: 8 }, () => postgres(stackEnv().DB_URL, { max: 1 }));
+    try {
+      await Promise.all(workers.map(async (db, i) => {
+        for (;;) {
+          const [task] = await db`select id, fencing_token from engine.claim_next_task(${[kind]}, ${`w${i}`}, 30)`;
+          if (!task.id) return;
+          ran.set(task.id, (ran.get(task.id) ?? 0) + 1);
+          const [{ ok }] = await db`select engine.complete_task(${task.id}, ${task.fencing_token}::bigint, null, '{}') as ok`;
+          expect(ok).toBe(true);
+        }
+      }));
+    } finally {
+      await Promise.all(workers.map((db) => db.end()));
+    }
+    expect(ran.size).toBe(1000);
+    expect([...ran.values()].every((count) => count === 1)).toBe(true);
+    const [{ succeeded }] = await sql`
+      select count(*)::int as succeeded from public.background_tasks where kind = ${kind} and status = 'succeeded'`;
+    expect(succeeded).toBe(1000);
+  });
+
+  it("does not hand out a task before its run_after", async () => {
+    const kind = `claims.later.${crypto.randomUUID()}`;
+    await sql`
+      select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+                                 p_run_after => now() + interval '1 hour', p_dispatch => false)`;
+    const [row] = await sql`select id from engine.claim_next_task(${[kind]}, 'w', 30)`;
+    expect(row.id).toBeNull();
+  });
+
+  it("returns the existing task for a repeated idempotency key", async () => {
+    const kind = `claims.idem.${crypto.randomUUID()}`;
+    const enqueue = () => sql`
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+                                         p_idempotency_key => 'same', p_dispatch => false)`;
+    const [[a], [b]] = await Promise.all([enqueue(), enqueue()]);
+    expect(a.id).toBe(b.id);
+  });
+});

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, createUser, invoke, type Sql, type TestUser, waitForStatus } from "../support/stack.ts";
+
+let sql: Sql;
+let user: TestUser;
+
+beforeAll(async () => {
+  sql = connect();
+  user = await createUser(sql);
+});
+afterAll(() => sql.end());
+
+async function enqueueProbe(payload: object, dispatch: boolean, worker: string | null = "engine-probe") {
+  const [task] = await sql`
+    select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'probe.append',
+      p_worker => ${worker}, p_payload => ${sql.json(payload as never)}, p_dispatch => ${dispatch})`;
+  return task.id as string;
+}
+
+describe("fencing", () => {
+  it("refuses the checkpoint of a worker whose lease was taken over", async () => {
+    // No worker function: nobody but this test claims it.
+    const id = await enqueueProbe({ units: 1 }, false, null);
+    const [first] = await sql`select fencing_token from engine.claim_task(${id}, 'zombie', 1)`;
+    await sql`select pg_sleep(1.2)`;
+    const [second] = await sql`select fencing_token from engine.claim_task(${id}, 'successor', 30)`;
+    expect(BigInt(second.fencing_token)).toBeGreaterThan(BigInt(first.fencing_token));
+
+    const [{ zombie }] = await sql`
+      select engine.checkpoint_task(${id}, ${first.fencing_token}::bigint, '{"by":"zombie"}', 50, 30) as zombie`;
+    expect(zombie).toBe(false);
+    await expect(sql`select engine.complete_step(${id}, ${first.fencing_token}::bigint, 's', '{}')`)
+      .rejects.toMatchObject({ code: "RF001" });
+    const [{ zombieDone }] = await sql`
+      select engine.complete_task(${id}, ${first.fencing_token}::bigint, '{}', '{}') as "zombieDone"`;
+    expect(zombieDone).toBe(false);
+
+    const [{ successor }] = await sql`
+      select engine.checkpoint_task(${id}, ${second.fencing_token}::bigint, '{"by":"successor"}', 50, 30) as successor`;
+    expect(successor).toBe(true);
+    const [row] = await sql`select metadata, status from public.background_tasks where id = ${id}`;
+    expect(row.metadata.by).toBe("successor");
+    const steps = await sql`select * from public.background_task_steps where task_id = ${id}`;
+    expect(steps).toHaveLength(0);
+  });
+});
+
+describe("recovery without anyone clicking", () => {
+  it("runs a task whose doorbell was lost (the sweeper rings again)", async () => {
+    const id = await enqueueProbe({ units: 3 }, false);
+    const done = await waitForStatus(sql, id, ["succeeded", "failed"], 90_000);
+    expect(done.status).toBe("succeeded");
+    const [{ units }] = await sql`select count(*)::int as units from public.probe_units where task_id = ${id}`;
+    expect(units).toBe(3);
+  });
+
+  it("finishes a task whose worker died holding the lease", async () => {
+    const id = await enqueueProbe({ units: 2 }, false);
+    // A worker claims, then vanishes without a word: only its lease expiry tells.
+    const [dead] = await sql`select fencing_token from engine.claim_task(${id}, 'dead-worker', 2)`;
+    expect(dead.fencing_token).not.toBeNull();
+    const done = await waitForStatus(sql, id, ["succeeded", "failed"], 90_000);
+    expect(done.status).toBe("succeeded");
+    expect(Number(done.fencing_token)).toBeGreaterThan(Number(dead.fencing_token));
+  });
+});
+
+describe("slices through the gateway", () => {
+  it("splits work into slices that hand off to each other and applies each unit once", async () => {
+    const start = await invoke("engine-probe", { action: "start", kind: "probe.append", payload: { units: 12, unitsPerSlice: 3 } }, { token: user.token });
+    expect(start.status).toBe(202);
+    const id = start.json.taskId;
+    const done = await waitForStatus(sql, id, ["succeeded", "failed"]);
+    expect(done.status).toBe("succeeded");
+    expect(Number(done.progress)).toBe(100);
+    expect(Number(done.fencing_token)).toBeGreaterThanOrEqual(4); // one claim per slice
+    const units = await sql`select unit, count(*)::int as n from public.probe_units where task_id = ${id} group by unit order by unit`;
+    expect(units.map((u) => u.unit)).toEqual([...Array(12).keys()]);
+    expect(units.every((u) => u.n === 1)).toBe(true);
+    const status = await invoke("engine-probe", { action: "status", taskId: id }, { token: user.token });
+    expect(status.status).toBe(200);
+    expect(status.json.task).toMatchObject({ id, status: "succeeded", progress: 100, result: { units: 12 } });
+  });
+});
