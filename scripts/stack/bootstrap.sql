@@ -1,0 +1,179 @@
+-- Local stack only, never a migration: recreates what every Supabase database already has, so the
+-- migrations in migrations/ run here unchanged. Idempotent: `stack start` reruns it every time.
+
+-- Roles the API gateway switches to (PostgREST) and the login role it connects as.
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+  if not exists (select from pg_roles where rolname = 'authenticator') then
+    create role authenticator login noinherit password 'postgres';
+  end if;
+end
+$$;
+
+grant anon, authenticated, service_role to authenticator;
+grant usage on schema public to anon, authenticated, service_role;
+
+-- Like Supabase: objects postgres creates in public are usable by the API roles; RLS decides rows.
+alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+
+create schema if not exists extensions;
+grant usage on schema extensions to anon, authenticated, service_role;
+create extension if not exists pgcrypto with schema extensions;
+alter role postgres set search_path = "$user", public, extensions;
+
+-- pg_cron needs shared_preload_libraries = 'pg_cron' (set by the stack's postgresql.conf).
+create extension if not exists pg_cron;
+
+-- auth: enough of GoTrue's schema for foreign keys, RLS helpers and test users.
+create schema if not exists auth;
+grant usage on schema auth to anon, authenticated, service_role;
+
+create table if not exists auth.users (
+  id uuid not null default gen_random_uuid(),
+  aud text default 'authenticated',
+  role text default 'authenticated',
+  email text,
+  encrypted_password text,
+  email_confirmed_at timestamptz,
+  raw_app_meta_data jsonb default '{}'::jsonb,
+  raw_user_meta_data jsonb default '{}'::jsonb,
+  is_anonymous boolean not null default false,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  constraint users_pkey primary key (id),
+  constraint users_email_key unique (email)
+);
+grant select on auth.users to service_role;
+
+-- Same fallbacks as Supabase: PostgREST sets request.jwt.claims (newer) or request.jwt.claim.* (older).
+create or replace function auth.uid() returns uuid
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.jwt() returns jsonb
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role;
+
+-- net: pg_net's public shape (pg_net is not packaged for Debian). The stack's gateway delivers the
+-- queue; it is woken by NOTIFY, which Postgres sends only on commit, as pg_net sends only after
+-- commit, so a rolled-back request is never sent.
+create schema if not exists net;
+
+create unlogged table if not exists net.http_request_queue (
+  id bigserial primary key,
+  method text not null,
+  url text not null,
+  headers jsonb,
+  body bytea,
+  timeout_milliseconds int not null
+);
+
+create unlogged table if not exists net._http_response (
+  id bigint,
+  status_code int,
+  content_type text,
+  headers jsonb,
+  content text,
+  timed_out bool,
+  error_msg text,
+  created timestamptz not null default now()
+);
+create index if not exists _http_response_created_idx on net._http_response (created);
+
+create or replace function net._urlencode_string(string text) returns text
+language sql immutable strict as $$
+  select coalesce(string_agg(
+    case
+      when b between 48 and 57 or b between 65 and 90 or b between 97 and 122 or b in (45, 46, 95, 126)
+        then chr(b)
+      else '%' || upper(lpad(to_hex(b), 2, '0'))
+    end, '' order by i), '')
+  from (
+    select i, get_byte(convert_to(string, 'UTF8'), i) as b
+    from generate_series(0, octet_length(convert_to(string, 'UTF8')) - 1) as i
+  ) as bytes
+$$;
+
+create or replace function net._url_with_params(url text, params jsonb) returns text
+language sql immutable as $$
+  select case
+    when params is null or params = '{}'::jsonb then url
+    else url || case when strpos(url, '?') > 0 then '&' else '?' end || (
+      select string_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value), '&')
+      from jsonb_each_text(params)
+    )
+  end
+$$;
+
+create or replace function net.http_post(
+  url text,
+  body jsonb default '{}'::jsonb,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
+  timeout_milliseconds int default 5000
+) returns bigint
+language sql volatile security definer set search_path = pg_catalog as $$
+  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+  values ('POST', net._url_with_params(url, params), headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
+  returning id
+$$;
+
+create or replace function net.http_get(
+  url text,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{}'::jsonb,
+  timeout_milliseconds int default 5000
+) returns bigint
+language sql volatile security definer set search_path = pg_catalog as $$
+  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+  values ('GET', net._url_with_params(url, params), headers, null, timeout_milliseconds)
+  returning id
+$$;
+
+create or replace function net._notify_dispatcher() returns trigger
+language plpgsql as $$
+begin
+  perform pg_notify('reelforge_net', new.id::text);
+  return null;
+end
+$$;
+
+drop trigger if exists http_request_queue_notify on net.http_request_queue;
+create trigger http_request_queue_notify
+  after insert on net.http_request_queue
+  for each row execute function net._notify_dispatcher();
+
+revoke all on schema net from public;
+revoke all on all functions in schema net from public;
+grant usage on schema net to postgres, service_role;
+grant execute on all functions in schema net to postgres, service_role;
+grant select on net.http_request_queue, net._http_response to service_role;

@@ -1,0 +1,161 @@
+/**
+ * `bash scripts/stack.sh start [--fresh] | stop | status` — the local Supabase stand-in:
+ * PostgreSQL 15 with pg_cron on 127.0.0.1:54322 and the Deno gateway on 127.0.0.1:54321.
+ */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import postgres from "postgres";
+import { isGatewayHealthy, readGatewayPid, startGateway, stopGateway } from "./gateway-process.ts";
+import {
+  applyBootstrap,
+  applyMigrations,
+  ensurePostgresPackages,
+  initCluster,
+  isPostgresRunning,
+  startPostgres,
+  stopPostgres,
+  wipeDataDir,
+} from "./postgres-cluster.ts";
+import {
+  API_URL,
+  DB_URL,
+  DEFAULT_WALL_CLOCK_MS,
+  FUNCTIONS_URL,
+  type StackLayout,
+  stackLayout,
+  STORAGE_URL,
+} from "./stack-layout.ts";
+import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
+
+type StackEnv = Record<string, string>;
+
+const env = Deno.env.toObject();
+const layout = stackLayout(env);
+
+async function isStackRunning(): Promise<boolean> {
+  return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy()) && (await isPostgresRunning(layout));
+}
+
+async function readStackEnv(): Promise<StackEnv | null> {
+  return JSON.parse(await readFile(layout.envFile, "utf8").catch(() => "null"));
+}
+
+/** Prints the block the way `supabase status -o env` does. */
+function printEnvBlock(stackEnv: StackEnv): void {
+  for (const key of ["API_URL", "DB_URL", "ANON_KEY", "SERVICE_ROLE_KEY", "JWT_SECRET", "FUNCTIONS_URL", "STORAGE_URL"]) {
+    console.log(`${key}="${stackEnv[key]}"`);
+  }
+}
+
+// Hands the pg_net stand-in's settings to the engine, once a migration has defined the function.
+async function configureDispatch(secrets: StackSecrets): Promise<void> {
+  const sql = postgres(DB_URL, { max: 1, onnotice: () => {} });
+  try {
+    const [{ exists }] = await sql`
+      select to_regprocedure('engine.configure_dispatch(text,text,text,integer)') is not null as exists`;
+    if (!exists) return;
+    await sql`
+      select engine.configure_dispatch(
+        p_functions_url => ${FUNCTIONS_URL}, p_api_key => ${secrets.anonKey},
+        p_internal_secret => ${secrets.internalSecret}, p_sweep_every_ms => 1000)`;
+    console.log("engine dispatch configured");
+  } finally {
+    await sql.end();
+  }
+}
+
+async function start(fresh: boolean): Promise<number> {
+  if (!fresh && await isStackRunning()) {
+    console.log("stack already running");
+    printEnvBlock((await readStackEnv())!);
+    return 0;
+  }
+  if (fresh) await stop({ quiet: true });
+  for (const dir of [layout.root, layout.logs, layout.functionLogs, layout.storage]) await mkdir(dir, { recursive: true });
+  if (fresh) {
+    await wipeDataDir(layout);
+    await rm(layout.storage, { recursive: true, force: true });
+    await mkdir(layout.storage, { recursive: true });
+  }
+
+  await ensurePostgresPackages();
+  await initCluster(layout);
+  if (!await isPostgresRunning(layout)) await startPostgres(layout);
+  console.log(`postgres ready on ${DB_URL}`);
+  await applyBootstrap(layout);
+  await applyMigrations(DB_URL);
+  console.log("bootstrap and migrations applied");
+
+  const secrets = await loadStackSecrets(layout, env);
+  await configureDispatch(secrets);
+  await stopGateway(layout); // a gateway that is alive but unhealthy is replaced
+  const wallClockMs = env.REELFORGE_WALL_CLOCK_MS || String(DEFAULT_WALL_CLOCK_MS);
+  const pid = await startGateway(layout, {
+    REELFORGE_STACK_DIR: layout.root,
+    REELFORGE_JWT_SECRET: secrets.jwtSecret,
+    REELFORGE_ANON_KEY: secrets.anonKey,
+    REELFORGE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+    REELFORGE_INTERNAL_SECRET: secrets.internalSecret,
+    REELFORGE_DB_URL: DB_URL,
+    REELFORGE_WALL_CLOCK_MS: wallClockMs,
+  });
+  console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
+
+  const stackEnv: StackEnv = {
+    API_URL,
+    DB_URL,
+    ANON_KEY: secrets.anonKey,
+    SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+    JWT_SECRET: secrets.jwtSecret,
+    INTERNAL_SECRET: secrets.internalSecret,
+    STORAGE_DIR: layout.storage,
+    FUNCTIONS_URL,
+    STORAGE_URL,
+  };
+  await writeFile(layout.envFile, JSON.stringify(stackEnv, null, 2) + "\n", { mode: 0o600 });
+  printEnvBlock(stackEnv);
+  return 0;
+}
+
+async function stop({ quiet = false } = {}): Promise<number> {
+  const gatewayStopped = await stopGateway(layout);
+  const postgresRunning = await isPostgresRunning(layout);
+  if (postgresRunning) await stopPostgres(layout);
+  if (!quiet) console.log(gatewayStopped || postgresRunning ? "stack stopped" : "stack not running");
+  return 0;
+}
+
+async function status(): Promise<number> {
+  const stackEnv = await readStackEnv();
+  if (stackEnv && await isStackRunning()) {
+    printEnvBlock(stackEnv);
+    return 0;
+  }
+  const parts = [
+    (await isPostgresRunning(layout)) ? "postgres is up" : null,
+    (await isGatewayHealthy()) ? "gateway is up" : null,
+  ].filter(Boolean);
+  console.log(parts.length > 0 ? `stack not running (partially: ${parts.join(", ")})` : "stack not running");
+  return 1;
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...flags] = args;
+  switch (command) {
+    case "start":
+      return await start(flags.includes("--fresh"));
+    case "stop":
+      return await stop();
+    case "status":
+      return await status();
+    default:
+      console.error("usage: bash scripts/stack.sh start [--fresh] | stop | status");
+      return 2;
+  }
+}
+
+try {
+  Deno.exit(await main(Deno.args));
+} catch (error) {
+  console.error(`stack: ${error instanceof Error ? error.message : error}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,54 @@
+/**
+ * /functions/v1/<name>[/rest] as the Supabase edge gateway does it: CORS preflight, 404 for
+ * unknown functions, JWT verification when the function asks for it, then the request goes to
+ * the function's worker with `/functions/v1` stripped from the path.
+ */
+import type { FunctionRegistry } from "./function-registry.ts";
+import { verifyJwt } from "./jwt.ts";
+import type { WorkerPool } from "./worker-pool.ts";
+
+export const FUNCTIONS_PREFIX = "/functions/v1/";
+
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type",
+  "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+};
+
+/** Copies `response` with the CORS headers added (fetch responses have immutable headers). */
+export function withCors(response: Response): Response {
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(CORS_HEADERS)) {
+    if (!headers.has(name)) headers.set(name, value);
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: WorkerPool; jwtSecret: string }) {
+  return async function routeFunctionRequest(request: Request, pathname: string): Promise<Response> {
+    if (request.method === "OPTIONS") return new Response("ok", { status: 200, headers: CORS_HEADERS });
+    const workerPath = pathname.slice(FUNCTIONS_PREFIX.length - 1);
+    const name = workerPath.split("/")[1];
+    const fn = name ? deps.registry.lookup(name) : undefined;
+    if (!fn) {
+      return withCors(Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 }));
+    }
+    if (fn.verifyJwt) {
+      const failure = await checkAuthorization(request.headers.get("authorization"), deps.jwtSecret);
+      if (failure) return withCors(Response.json({ code: 401, message: failure }, { status: 401 }));
+    }
+    return withCors(await deps.pool.forward(fn, request, workerPath));
+  };
+}
+
+async function checkAuthorization(header: string | null, secret: string): Promise<string | null> {
+  if (!header) return "Missing authorization header";
+  const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (!token) return "Invalid JWT";
+  try {
+    await verifyJwt(token, secret);
+    return null;
+  } catch {
+    return "Invalid JWT";
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, public
+ * storage objects, the pg_net dispatcher and the stack's admin endpoints, in one Deno process.
+ * Started detached by `stack start` (cli.ts), which passes the settings below as env.
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { z } from "zod";
+import { ADMIN_PREFIX, createAdminApi } from "./admin-api.ts";
+import { createFunctionRegistry } from "./function-registry.ts";
+import { createFunctionsRouter, FUNCTIONS_PREFIX } from "./functions-router.ts";
+import { startNetDispatcher } from "./net-dispatcher.ts";
+import { API_PORT, API_URL, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { createStorageServer, PUBLIC_OBJECT_PREFIX } from "./storage-server.ts";
+import { createWorkerPool } from "./worker-pool.ts";
+
+const GatewayConfig = z.object({
+  REELFORGE_JWT_SECRET: z.string().min(32),
+  REELFORGE_ANON_KEY: z.string().min(1),
+  REELFORGE_SERVICE_ROLE_KEY: z.string().min(1),
+  REELFORGE_INTERNAL_SECRET: z.string().min(1),
+  REELFORGE_DB_URL: z.string().url(),
+  REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(DEFAULT_WALL_CLOCK_MS),
+});
+
+const env = Deno.env.toObject();
+const config = GatewayConfig.parse(env);
+const layout = stackLayout(env);
+mkdirSync(layout.functionLogs, { recursive: true });
+mkdirSync(layout.storage, { recursive: true });
+
+const registry = createFunctionRegistry(REPO_DIR);
+const pool = createWorkerPool({
+  repoDir: REPO_DIR,
+  functionLogsDir: layout.functionLogs,
+  wallClockMs: config.REELFORGE_WALL_CLOCK_MS,
+  baseEnv: {
+    SUPABASE_URL: API_URL,
+    SUPABASE_ANON_KEY: config.REELFORGE_ANON_KEY,
+    SUPABASE_SERVICE_ROLE_KEY: config.REELFORGE_SERVICE_ROLE_KEY,
+    SUPABASE_DB_URL: config.REELFORGE_DB_URL,
+    REELFORGE_INTERNAL_SECRET: config.REELFORGE_INTERNAL_SECRET,
+    REELFORGE_STORAGE_MODE: "local",
+    REELFORGE_STORAGE_DIR: layout.storage,
+    REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
+    PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: env.HOME ?? "/root",
+    ...(env.DENO_DIR ? { DENO_DIR: env.DENO_DIR } : {}),
+  },
+});
+const routeFunctionRequest = createFunctionsRouter({ registry, pool, jwtSecret: config.REELFORGE_JWT_SECRET });
+const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
+const servePublicObject = createStorageServer(layout.storage);
+const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
+
+async function route(request: Request): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  if (pathname.startsWith(FUNCTIONS_PREFIX)) return await routeFunctionRequest(request, pathname);
+  if (pathname.startsWith(PUBLIC_OBJECT_PREFIX)) return await servePublicObject(request, pathname);
+  if (pathname.startsWith(ADMIN_PREFIX)) return await handleAdminRequest(request, pathname);
+  return Response.json({ code: "NOT_FOUND", message: "No such route on the local stack" }, { status: 404 });
+}
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: API_PORT,
+  onListen: ({ hostname, port }) => console.log(`[gateway] listening on http://${hostname}:${port}`),
+}, async (request) => {
+  const started = performance.now();
+  let response: Response;
+  try {
+    response = await route(request);
+  } catch (error) {
+    console.error(`[gateway] ${request.method} ${new URL(request.url).pathname} failed:`, error);
+    response = Response.json({ code: "INTERNAL_ERROR", message: "Gateway error" }, { status: 500 });
+  }
+  const ms = Math.round(performance.now() - started);
+  console.log(`${new Date().toISOString()} ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
+  return response;
+});
+
+// One stray rejection must not take the whole stack down with it.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  console.error("[gateway] unhandled rejection:", event.reason);
+});
+
+async function shutdown(signal: string): Promise<void> {
+  console.log(`[gateway] ${signal}: stopping workers and dispatcher`);
+  pool.shutdown();
+  await Promise.race([
+    Promise.allSettled([dispatcher.stop(), server.shutdown()]),
+    new Promise((resolve) => setTimeout(resolve, 2000)),
+  ]);
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,42 @@
+/** Ports, URLs and directories of the local stack, shared by the CLI and the gateway. */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const API_PORT = 54321;
+export const DB_PORT = 54322;
+export const API_URL = `http://127.0.0.1:${API_PORT}`;
+export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`;
+export const FUNCTIONS_URL = `${API_URL}/functions/v1`;
+export const STORAGE_URL = `${API_URL}/storage/v1`;
+export const STORAGE_PUBLIC_URL = `${STORAGE_URL}/object/public`;
+export const DEFAULT_WALL_CLOCK_MS = 150_000;
+
+export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface StackLayout {
+  root: string;
+  pgData: string;
+  socketDir: string;
+  logs: string;
+  functionLogs: string;
+  storage: string;
+  envFile: string;
+  secretsFile: string;
+  gatewayPidFile: string;
+}
+
+/** The stack lives in $REELFORGE_STACK_DIR or <repo>/.stack. */
+export function stackLayout(env: Record<string, string | undefined>): StackLayout {
+  const root = resolve(env.REELFORGE_STACK_DIR || join(REPO_DIR, ".stack"));
+  return {
+    root,
+    pgData: join(root, "pg"),
+    socketDir: join(root, "run"),
+    logs: join(root, "logs"),
+    functionLogs: join(root, "logs", "functions"),
+    storage: join(root, "storage"),
+    envFile: join(root, "env.json"),
+    secretsFile: join(root, "secrets.json"),
+    gatewayPidFile: join(root, "gateway.pid"),
+  };
+}

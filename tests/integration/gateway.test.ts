@@ -1,0 +1,253 @@
+/**
+ * The local stack's gateway behaves like Supabase's edge gateway where our code depends on it:
+ * JWT verification, CORS, 546 for killed workers, pg_net delivery after commit, public storage.
+ * Needs a running stack (`npm run stack:start`).
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TransactionSql } from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signJwt } from "../../scripts/stack/jwt.ts";
+import { admin, connect, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+
+const env = stackEnv();
+const echoUrl = `${env.API_URL}/functions/v1/echo`;
+const anonHeaders = { authorization: `Bearer ${env.ANON_KEY}` };
+
+interface WorkerSummary {
+  function: string;
+  pid: number;
+  inFlight: number;
+}
+
+async function echoWorkers(): Promise<WorkerSummary[]> {
+  return ((await admin("workers")) as WorkerSummary[]).filter((worker) => worker.function === "echo");
+}
+
+describe("functions gateway", () => {
+  it("rejects a request without an Authorization header", async () => {
+    const response = await fetch(echoUrl, { method: "POST" });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ code: 401, message: "Missing authorization header" });
+  });
+
+  it("rejects a JWT signed with another secret, an expired JWT and a malformed one", async () => {
+    const tokens = [
+      await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) + 60 }, "another-secret-that-is-at-least-32-chars"),
+      await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) - 1 }, env.JWT_SECRET),
+      "not-a-jwt",
+    ];
+    for (const token of tokens) {
+      const response = await fetch(echoUrl, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ code: 401, message: "Invalid JWT" });
+    }
+  });
+
+  it("forwards method, path without /functions/v1, query, headers and body to the function", async () => {
+    const response = await fetch(`${echoUrl}/tasks/42?x=1`, {
+      method: "PUT",
+      headers: { ...anonHeaders, "content-type": "application/json", "x-reelforge-test": "yes" },
+      body: JSON.stringify({ hello: "world" }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    const echoed = await response.json();
+    expect(echoed).toMatchObject({
+      method: "PUT",
+      path: "/echo/tasks/42",
+      query: { x: "1" },
+      body: JSON.stringify({ hello: "world" }),
+      hasEdgeRuntime: true,
+    });
+    expect(echoed.headers).toMatchObject({ authorization: anonHeaders.authorization, "x-reelforge-test": "yes" });
+  });
+
+  it("answers a CORS preflight without asking for a JWT", async () => {
+    const response = await fetch(echoUrl, { method: "OPTIONS" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-headers")).toBe("authorization, x-client-info, apikey, content-type");
+    expect(response.headers.get("access-control-allow-methods")).toContain("POST");
+  });
+
+  it("answers 404 NOT_FOUND for a function that does not exist", async () => {
+    const response = await fetch(`${env.API_URL}/functions/v1/no-such-function`, { headers: anonHeaders });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ code: "NOT_FOUND", message: "Requested function was not found" });
+  });
+
+  it("keeps the admin endpoints for the service role key", async () => {
+    const response = await fetch(`${env.API_URL}/_stack/workers`, { headers: anonHeaders });
+    expect(response.status).toBe(401);
+    await response.body?.cancel();
+  });
+});
+
+describe("worker limits", () => {
+  let wallClockBefore: number;
+
+  beforeAll(async () => {
+    wallClockBefore = ((await admin("config")) as { wallClockMs: number }).wallClockMs;
+  });
+
+  afterAll(async () => {
+    await admin("config", { wallClockMs: wallClockBefore });
+    await admin("workers/kill", { function: "echo" });
+  });
+
+  it("answers an in-flight request 546 at once when its worker is killed, and boots a new worker", async () => {
+    const slow = fetch(`${echoUrl}?sleep=20000`, { headers: anonHeaders });
+    const [busy] = await waitFor(async () => {
+      const workers = await echoWorkers();
+      return workers.some((worker) => worker.inFlight > 0) ? workers.filter((worker) => worker.inFlight > 0) : null;
+    }, { timeoutMs: 15_000, what: "the slow request to reach an echo worker" });
+
+    const killedAt = Date.now();
+    const { killed } = (await admin("workers/kill", { function: "echo" })) as { killed: WorkerSummary[] };
+    expect(killed.map((worker) => worker.pid)).toContain(busy.pid);
+
+    const response = await slow;
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    expect(response.status).toBe(546);
+    expect(await response.json()).toEqual({ code: "WORKER_LIMIT", message: "Worker was terminated (wall clock limit or kill)" });
+
+    const next = await fetch(echoUrl, { headers: anonHeaders });
+    expect(next.status).toBe(200);
+    expect((await next.json()).pid).not.toBe(busy.pid);
+  });
+
+  it("kills a worker when its wall clock runs out and answers its request 546", async () => {
+    await admin("config", { wallClockMs: 2500 });
+    await admin("workers/kill", { function: "echo" });
+
+    const started = Date.now();
+    const response = await fetch(`${echoUrl}?sleep=10000`, { headers: anonHeaders });
+    const elapsed = Date.now() - started;
+
+    expect(response.status).toBe(546);
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    expect(elapsed).toBeLessThan(6000);
+  });
+
+  it("tells a worker its own wall clock", async () => {
+    await admin("config", { wallClockMs: 45_000 });
+    await admin("workers/kill", { function: "echo" });
+    const response = await fetch(echoUrl, { headers: anonHeaders });
+    expect((await response.json()).wallClockMs).toBe(45_000);
+  });
+});
+
+describe("pg_net stand-in", () => {
+  let sql: Sql;
+
+  beforeAll(() => {
+    sql = connect(2);
+  });
+
+  afterAll(async () => {
+    await sql.end();
+  });
+
+  const postToEcho = (tx: Sql | TransactionSql, query: string, timeoutMs = 5000) => tx`
+    select net.http_post(
+      url => ${`${echoUrl}?${query}`},
+      body => '{"task_id": "t-1"}'::jsonb,
+      headers => jsonb_build_object('Authorization', ${anonHeaders.authorization}::text, 'Content-Type', 'application/json'),
+      timeout_milliseconds => ${timeoutMs}
+    ) as id`;
+
+  const responseFor = async (id: string) => {
+    const [row] = await sql`select * from net._http_response where id = ${id}`;
+    return row ?? null;
+  };
+
+  it("delivers a committed request and records the response", async () => {
+    const [{ id }] = await postToEcho(sql, "from=pg_net");
+    const row = await waitFor(() => responseFor(id), { timeoutMs: 5000, what: "the pg_net response" });
+    expect(row).toMatchObject({ status_code: 200, timed_out: false, error_msg: null });
+    expect(row.content_type).toContain("application/json");
+    expect(JSON.parse(row.content)).toMatchObject({ method: "POST", path: "/echo", body: '{"task_id": "t-1"}' });
+  });
+
+  it("never sends a request whose transaction rolled back", async () => {
+    let rolledBackId = "";
+    await sql.begin(async (tx) => {
+      [{ id: rolledBackId }] = await postToEcho(tx, "from=rolled-back");
+      throw new Error("roll back");
+    }).catch(() => {});
+    const [{ id: committedId }] = await postToEcho(sql, "from=after-rollback");
+
+    await waitFor(() => responseFor(committedId), { timeoutMs: 5000, what: "the committed request's response" });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await responseFor(rolledBackId)).toBeNull();
+  });
+
+  it("does not let a slow response hold up the requests behind it", async () => {
+    const [{ id: slowId }] = await postToEcho(sql, "sleep=3000");
+    const [{ id: fastId }] = await postToEcho(sql, "from=fast");
+    await waitFor(() => responseFor(fastId), { timeoutMs: 2500, what: "the fast response" });
+    expect(await responseFor(slowId)).toBeNull();
+    await waitFor(() => responseFor(slowId), { timeoutMs: 10_000, what: "the slow response" });
+  });
+
+  it("records a timeout when the endpoint answers after timeout_milliseconds", async () => {
+    const [{ id }] = await postToEcho(sql, "sleep=3000", 300);
+    const row = await waitFor(() => responseFor(id), { timeoutMs: 5000, what: "the timed-out response" });
+    expect(row).toMatchObject({ status_code: null, timed_out: true });
+  });
+});
+
+describe("public storage", () => {
+  const bucket = "gateway-test";
+  const folder = crypto.randomUUID();
+  const content = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+  const objectUrl = `${env.API_URL}/storage/v1/object/public/${bucket}/${folder}/clip%201.mp4`;
+
+  beforeAll(async () => {
+    await mkdir(join(env.STORAGE_DIR, bucket, folder), { recursive: true });
+    await writeFile(join(env.STORAGE_DIR, bucket, folder, "clip 1.mp4"), content);
+  });
+
+  afterAll(async () => {
+    await rm(join(env.STORAGE_DIR, bucket, folder), { recursive: true, force: true });
+  });
+
+  it("serves a stored object with a content type from its extension", async () => {
+    const response = await fetch(objectUrl);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("video/mp4");
+    expect(response.headers.get("accept-ranges")).toBe("bytes");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(content);
+  });
+
+  it("serves byte ranges the way video players ask for them", async () => {
+    const response = await fetch(objectUrl, { headers: { range: "bytes=100-199" } });
+    expect(response.status).toBe(206);
+    expect(response.headers.get("content-range")).toBe("bytes 100-199/1000");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(content.subarray(100, 200));
+
+    const tail = await fetch(objectUrl, { headers: { range: "bytes=-10" } });
+    expect(tail.headers.get("content-range")).toBe("bytes 990-999/1000");
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(content.subarray(990));
+
+    const beyond = await fetch(objectUrl, { headers: { range: "bytes=5000-" } });
+    expect(beyond.status).toBe(416);
+    await beyond.body?.cancel();
+  });
+
+  it("answers HEAD with the length and no body", async () => {
+    const response = await fetch(objectUrl, { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-length")).toBe("1000");
+  });
+
+  it("answers 404 for a missing object and 400 for a path that escapes the storage dir", async () => {
+    const missing = await fetch(`${env.API_URL}/storage/v1/object/public/${bucket}/${folder}/nope.mp4`);
+    expect(missing.status).toBe(404);
+    await missing.body?.cancel();
+    const escape = await fetch(`${env.API_URL}/storage/v1/object/public/${bucket}/x%2F..%2F..%2F..%2Fenv.json`);
+    expect(escape.status).toBe(400);
+    await escape.body?.cancel();
+  });
+});
