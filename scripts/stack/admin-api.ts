@@ -1,6 +1,7 @@
 /**
  * /_stack/* — the local stack's own endpoints: health (open), and chaos controls for tests
- * (service role key required): list workers, kill workers, change the wall clock.
+ * (service role key required): list workers, kill workers, change the wall clock and the env of
+ * workers spawned from now on.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { WorkerPool } from "./worker-pool.ts";
@@ -35,11 +36,11 @@ export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerP
         if (
           body === null ||
           (wallClockMs !== undefined && !(Number.isInteger(wallClockMs) && (wallClockMs as number) > 0)) ||
-          (env !== undefined && !isStringRecord(env))
+          (env !== undefined && !isEnvChange(env))
         ) {
-          return badRequest("body must be {wallClockMs?: positive integer, env?: {[name]: string}}");
+          return badRequest("body must be {wallClockMs?: positive integer, env?: {[name]: string | null}}");
         }
-        deps.pool.configure({ wallClockMs: wallClockMs as number | undefined, env: env as Record<string, string> | undefined });
+        deps.pool.configure({ wallClockMs: wallClockMs as number | undefined, env: env as Record<string, string | null> | undefined });
         return Response.json(deps.pool.config());
       }
       default:
@@ -59,9 +60,9 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
   }
 }
 
-function isStringRecord(value: unknown): boolean {
+function isEnvChange(value: unknown): boolean {
   return value !== null && typeof value === "object" && !Array.isArray(value) &&
-    Object.values(value).every((item) => typeof item === "string");
+    Object.values(value).every((item) => typeof item === "string" || item === null);
 }
 
 function badRequest(message: string): Response {

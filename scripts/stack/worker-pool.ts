@@ -29,8 +29,8 @@ export interface WorkerPool {
   /** SIGKILLs the workers of one function, or all; their in-flight requests get 546. */
   kill(functionName?: string): WorkerSummary[];
   config(): { wallClockMs: number; env: Record<string, string> };
-  /** Applies to workers spawned from now on. */
-  configure(change: { wallClockMs?: number; env?: Record<string, string> }): void;
+  /** Applies to workers spawned from now on. `env` is merged in; a null value removes a name. */
+  configure(change: { wallClockMs?: number; env?: Record<string, string | null> }): void;
   shutdown(): void;
 }
 
@@ -128,7 +128,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     config: () => ({ wallClockMs, env: { ...extraEnv } }),
     configure(change) {
       if (change.wallClockMs !== undefined) wallClockMs = change.wallClockMs;
-      if (change.env !== undefined) extraEnv = { ...change.env };
+      for (const [name, value] of Object.entries(change.env ?? {})) {
+        if (value === null) delete extraEnv[name];
+        else extraEnv[name] = value;
+      }
     },
     shutdown() {
       for (const worker of workers) worker.kill();

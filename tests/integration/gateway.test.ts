@@ -130,6 +130,16 @@ describe("worker limits", () => {
     expect(elapsed).toBeLessThan(6000);
   });
 
+  it("gives workers spawned after a config change the new env, and drops a name set to null", async () => {
+    await admin("config", { env: { REELFORGE_TEST_FLAG: "on" } });
+    await admin("workers/kill", { function: "echo" });
+    expect((await (await fetch(echoUrl, { headers: anonHeaders })).json()).testFlag).toBe("on");
+
+    await admin("config", { env: { REELFORGE_TEST_FLAG: null } });
+    await admin("workers/kill", { function: "echo" });
+    expect((await (await fetch(echoUrl, { headers: anonHeaders })).json()).testFlag).toBeNull();
+  });
+
   it("tells a worker its own wall clock", async () => {
     await admin("config", { wallClockMs: 45_000 });
     await admin("workers/kill", { function: "echo" });
