@@ -24,10 +24,13 @@ describe("claiming", () => {
     await enqueuePulled(kind, 50);
     const claimers = Array.from({ length: 10 }, () => postgres(stackEnv().DB_URL, { max: 1 }));
     try {
-      // Everyone claims at once and keeps what it got: no task may be handed to two of them.
+      // Everyone claims at once and keeps what it got, until nothing is left to claim: no task
+      // may be handed to two of them. (SKIP LOCKED may answer "nothing" while others hold rows.)
+      const remaining = async () =>
+        (await sql`select count(*)::int as n from public.background_tasks where kind = ${kind} and status = 'queued'`)[0].n;
       const rounds = await Promise.all(claimers.map(async (db, i) => {
         const got: string[] = [];
-        for (let round = 0; round < 5; round++) {
+        while (await remaining() > 0) {
           const [row] = await db`select id from engine.claim_next_task(${[kind]}, ${`claimer-${i}`}, 30)`;
           if (row.id) got.push(row.id);
         }
