@@ -11,6 +11,7 @@ import {
   ensurePostgresPackages,
   initCluster,
   isPostgresRunning,
+  placePostgresDirs,
   startPostgres,
   stopPostgres,
   wipeDataDir,
@@ -29,7 +30,7 @@ import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
 type StackEnv = Record<string, string>;
 
 const env = Deno.env.toObject();
-const layout = stackLayout(env);
+const layout = await placePostgresDirs(stackLayout(env));
 
 async function isStackRunning(): Promise<boolean> {
   return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy()) && (await isPostgresRunning(layout));

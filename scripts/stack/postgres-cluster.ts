@@ -4,7 +4,7 @@
  */
 import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DB_PORT, REPO_DIR, type StackLayout } from "./stack-layout.ts";
 import { isRoot, mustSucceed, runAsPostgres, runCommand } from "./run-command.ts";
 
@@ -28,6 +28,21 @@ export async function ensurePostgresPackages(): Promise<void> {
   await mustSucceed("apt-get install", runCommand("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { env, inherit: true }));
 }
 
+/**
+ * When root runs the stack from a checkout the postgres OS user cannot reach (say under /root),
+ * the data and socket dirs move to /tmp/reelforge-pg-<hash of the stack dir>; same answer every time.
+ */
+export async function placePostgresDirs(layout: StackLayout): Promise<StackLayout> {
+  await mkdir(layout.root, { recursive: true });
+  if (!isRoot || (await runAsPostgres("test", ["-x", layout.root])).code === 0) return layout;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(layout.root)));
+  const hash = Array.from(digest.subarray(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const outside = `/tmp/reelforge-pg-${hash}`;
+  await mkdir(outside, { recursive: true, mode: 0o755 });
+  console.error(`postgres cannot reach ${layout.root}: its data, socket and log live in ${outside}`);
+  return { ...layout, pgData: join(outside, "pg"), socketDir: join(outside, "run"), postgresLog: join(outside, "postgres.log") };
+}
+
 /** Files Postgres writes must belong to the user it runs as. */
 async function ownForPostgres(path: string): Promise<void> {
   if (!isRoot) return;
@@ -43,7 +58,7 @@ export async function initCluster(layout: StackLayout): Promise<void> {
   if (existsSync(join(layout.pgData, "PG_VERSION"))) return;
   await mkdir(layout.pgData, { recursive: true, mode: 0o700 });
   await ownForPostgres(layout.pgData);
-  const passwordFile = join(layout.root, "initdb-password.tmp");
+  const passwordFile = join(dirname(layout.pgData), "initdb-password.tmp");
   await writeFile(passwordFile, "postgres\n", { mode: 0o644 });
   try {
     await mustSucceed("initdb", runAsPostgres(join(PG_BIN, "initdb"), [
@@ -86,8 +101,7 @@ export async function isPostgresRunning(layout: StackLayout): Promise<boolean> {
 
 export async function startPostgres(layout: StackLayout): Promise<void> {
   await writeStackConfig(layout);
-  await mkdir(layout.logs, { recursive: true });
-  const logFile = join(layout.logs, "postgres.log");
+  const logFile = layout.postgresLog;
   await writeFile(logFile, "", { flag: "a" });
   await ownForPostgres(logFile);
   const started = await runAsPostgres(join(PG_BIN, "pg_ctl"), ["start", "-D", layout.pgData, "-l", logFile, "-w", "-t", "60"]);

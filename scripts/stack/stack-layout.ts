@@ -18,6 +18,7 @@ export interface StackLayout {
   pgData: string;
   socketDir: string;
   logs: string;
+  postgresLog: string;
   functionLogs: string;
   storage: string;
   envFile: string;
@@ -33,6 +34,7 @@ export function stackLayout(env: Record<string, string | undefined>): StackLayou
     pgData: join(root, "pg"),
     socketDir: join(root, "run"),
     logs: join(root, "logs"),
+    postgresLog: join(root, "logs", "postgres.log"),
     functionLogs: join(root, "logs", "functions"),
     storage: join(root, "storage"),
     envFile: join(root, "env.json"),
