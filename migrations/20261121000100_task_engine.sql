@@ -543,10 +543,11 @@ returns void
 language plpgsql security definer set search_path = '' as $$
 begin
   perform engine.lock_lease(p_task_id, p_token);
+  -- clock_timestamp, not now(): the moment the result was recorded, not when its transaction began.
   insert into public.background_task_steps (task_id, name, status, result, completed_at)
-  values (p_task_id, p_name, 'completed', p_result, now())
+  values (p_task_id, p_name, 'completed', p_result, clock_timestamp())
   on conflict (task_id, name) do update
-     set status = 'completed', result = excluded.result, completed_at = now()
+     set status = 'completed', result = excluded.result, completed_at = clock_timestamp()
    where background_task_steps.status <> 'completed';
   update public.background_tasks set stalls = 0 where id = p_task_id;
 end $$;
