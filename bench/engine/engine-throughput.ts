@@ -1,0 +1,62 @@
+/**
+ * Claim+complete throughput of no-op pull-mode tasks through the engine's SQL functions: C loops,
+ * each on its own connection, doing claim_next_task then complete_task until the queue is empty.
+ */
+import postgres, { type Sql } from "postgres";
+
+export const NOOP_KIND = "bench.noop";
+
+export interface DrainResult {
+  tasks: number;
+  ms: number;
+  tasksPerSecond: number;
+}
+
+/** Enqueues in one statement (not timed); pull mode with no doorbell: no worker, no dispatch. */
+export async function enqueueEngineNoops(sql: Sql, userId: string, count: number): Promise<void> {
+  await sql`
+    select count(engine.enqueue_task(p_user_id => ${userId}, p_kind => ${NOOP_KIND},
+                                     p_worker => null, p_dispatch => false))
+      from generate_series(1, ${count})`;
+  // Both sides start from fresh statistics and a vacuumed table.
+  await sql`vacuum analyze public.background_tasks`;
+}
+
+async function claimLoop(sql: Sql, workerId: string): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const [task] = await sql`
+      select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
+    if (task.id === null) {
+      // Null can also mean "every due row is locked by another claimer right now".
+      const [{ queued }] = await sql`
+        select exists (select 1 from public.background_tasks
+                        where kind = ${NOOP_KIND} and status = 'queued') as queued`;
+      if (!queued) return done;
+      continue;
+    }
+    const [{ ok }] = await sql`
+      select engine.complete_task(${task.id}, ${task.fencing_token}::bigint, null, '{}') as ok`;
+    if (!ok) throw new Error(`${workerId} was fenced out of task ${task.id} it had just claimed`);
+    done++;
+  }
+}
+
+export async function drainWithEngine(dbUrl: string, concurrency: number): Promise<DrainResult> {
+  const connections = Array.from({ length: concurrency }, (_, i) =>
+    postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { application_name: `bench-engine-${i}` } }));
+  try {
+    await Promise.all(connections.map((sql) => sql`select 1`));
+    const started = performance.now();
+    const counts = await Promise.all(connections.map((sql, i) => claimLoop(sql, `bench-worker-${i}`)));
+    const ms = performance.now() - started;
+    const tasks = counts.reduce((a, b) => a + b, 0);
+    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000 };
+  } finally {
+    await Promise.all(connections.map((sql) => sql.end()));
+  }
+}
+
+export async function deleteEngineNoops(sql: Sql): Promise<void> {
+  await sql`delete from public.background_tasks where kind = ${NOOP_KIND}`;
+}
