@@ -28,8 +28,10 @@ export async function enqueueGraphileNoops(utils: WorkerUtils, count: number): P
 }
 
 /** A pool with every connection already open: the engine's loops also connect before the clock. */
-async function warmPool(dbUrl: string, size: number): Promise<pg.Pool> {
+async function warmPool(dbUrl: string, size: number, onError: (error: Error) => void): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: dbUrl, max: size });
+  pool.on("error", onError);
+  pool.on("connect", (client) => client.on("error", onError));
   const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
   for (const client of clients) client.release();
   return pool;
@@ -50,8 +52,7 @@ export async function drainWithGraphile(
   let completed = 0;
   const allCompleted = Promise.withResolvers<void>();
   // Room for each worker's get_job plus its in-flight complete_job, and the LISTEN client.
-  const pool = await warmPool(dbUrl, Math.max(10, 2 * concurrency + 1));
-  pool.on("error", (error) => allCompleted.reject(error));
+  const pool = await warmPool(dbUrl, Math.max(10, 2 * concurrency + 1), allCompleted.reject);
   const timer = setTimeout(
     () => allCompleted.reject(new Error(`graphile-worker ran ${completed} of ${count} jobs in ${TIMEOUT_MS} ms`)),
     TIMEOUT_MS,

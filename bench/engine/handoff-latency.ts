@@ -10,7 +10,8 @@ import { percentile } from "../support/stats.ts";
 
 export interface HandoffRun {
   taskId: string;
-  slices: number;
+  /** Slice starts that followed a hand-off: units - 1, unless a slice ran more than once. */
+  handOffs: number;
   p50: number;
   p95: number;
   max: number;
@@ -65,7 +66,7 @@ export async function measureHandoff(
   const latencies = rows.map((row) => Number(row.ms));
   return {
     taskId,
-    slices: latencies.length,
+    handOffs: latencies.length,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     max: Math.max(...latencies),
