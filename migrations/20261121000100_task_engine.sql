@@ -71,11 +71,16 @@ create table public.background_tasks (
 comment on table public.background_tasks is
   'Durable tasks run in slices by Edge Functions; state changes only through engine.* functions.';
 
--- Claimers look for due queued work; the sweeper for expired leases; fan-in for open children.
-create index background_tasks_due_idx on public.background_tasks (run_after)
+-- Claimers read due work in claim order straight off this index (no sort of every due row).
+create index background_tasks_due_idx on public.background_tasks (run_after, created_at)
   where status = 'queued';
-create index background_tasks_running_idx on public.background_tasks (lease_expires_at)
-  where status = 'running';
+-- The sweeper's two running cases: expired leases, and hand-offs whose doorbell went unanswered.
+-- Neither predicate is plain status = 'running': such an index looks as cheap as the primary key
+-- for fenced writes (id = $1 and fencing_token = $2 and status = 'running') and is scanned whole.
+create index background_tasks_leased_idx on public.background_tasks (lease_expires_at)
+  where status = 'running' and lease_expires_at is not null;
+create index background_tasks_handed_off_idx on public.background_tasks (dispatched_at)
+  where status = 'running' and lease_expires_at is null;
 create index background_tasks_parent_idx on public.background_tasks (parent_id)
   where parent_id is not null;
 create index background_tasks_user_idx on public.background_tasks (user_id, created_at desc);
@@ -714,7 +719,7 @@ begin
   end if;
   for t in
     select id from public.background_tasks
-     where (status = 'queued' and run_after <= now()
+     where (status = 'queued' and run_after <= now() and worker is not null
             and (dispatched_at is null or dispatched_at < run_after
                  or dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
         or (status = 'running' and lease_expires_at < now()
