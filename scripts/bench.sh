@@ -22,7 +22,7 @@ fi
 shift
 
 if [ ! -x node_modules/.bin/deno ]; then
-  if [ -f package-lock.json ]; then npm ci; else npm install; fi
+  npm install --no-audit --no-fund  # not npm ci: this npm refuses the lockfile for lack of other platforms' optional binaries
 fi
 if [ -z "${BENCH_DB_URL:-}" ]; then
   bash scripts/stack.sh status >/dev/null 2>&1 || bash scripts/stack.sh start

@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ]; then
-  if [ -f package-lock.json ]; then npm ci; else npm install; fi
+  npm install --no-audit --no-fund  # not npm ci: this npm refuses the lockfile for lack of other platforms' optional binaries
 fi
 exec node_modules/.bin/deno run -A --no-prompt --config deno.json scripts/stack/cli.ts "$@"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/vitest ] || [ ! -x node_modules/.bin/deno ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund  # not npm ci: this npm refuses the lockfile for lack of other platforms' optional binaries
 fi
 
 bash scripts/stack.sh stop >/dev/null 2>&1 || true
