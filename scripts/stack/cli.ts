@@ -96,6 +96,7 @@ async function start(fresh: boolean): Promise<number> {
     REELFORGE_ANON_KEY: secrets.anonKey,
     REELFORGE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
     REELFORGE_INTERNAL_SECRET: secrets.internalSecret,
+    REELFORGE_ENCRYPTION_KEY: secrets.encryptionKey,
     REELFORGE_DB_URL: DB_URL,
     REELFORGE_WALL_CLOCK_MS: wallClockMs,
   });

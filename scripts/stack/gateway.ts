@@ -19,6 +19,7 @@ const GatewayConfig = z.object({
   REELFORGE_ANON_KEY: z.string().min(1),
   REELFORGE_SERVICE_ROLE_KEY: z.string().min(1),
   REELFORGE_INTERNAL_SECRET: z.string().min(1),
+  REELFORGE_ENCRYPTION_KEY: z.string().min(32),
   REELFORGE_DB_URL: z.string().url(),
   REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(DEFAULT_WALL_CLOCK_MS),
 });
@@ -40,6 +41,7 @@ const pool = createWorkerPool({
     SUPABASE_SERVICE_ROLE_KEY: config.REELFORGE_SERVICE_ROLE_KEY,
     SUPABASE_DB_URL: config.REELFORGE_DB_URL,
     REELFORGE_INTERNAL_SECRET: config.REELFORGE_INTERNAL_SECRET,
+    REELFORGE_ENCRYPTION_KEY: config.REELFORGE_ENCRYPTION_KEY,
     REELFORGE_STORAGE_MODE: "local",
     REELFORGE_STORAGE_DIR: layout.storage,
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,

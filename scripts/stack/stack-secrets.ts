@@ -16,6 +16,8 @@ export interface StackSecrets {
   anonKey: string;
   serviceRoleKey: string;
   internalSecret: string;
+  /** Encrypts secrets at rest in the database (clone target URLs, provider keys). */
+  encryptionKey: string;
 }
 
 export async function loadStackSecrets(layout: StackLayout, env: Record<string, string | undefined>): Promise<StackSecrets> {
@@ -25,20 +27,26 @@ export async function loadStackSecrets(layout: StackLayout, env: Record<string, 
     jwtSecret,
     anonKey: await signJwt({ iss: "supabase-demo", role: "anon", exp: DEMO_KEY_EXP }, jwtSecret),
     serviceRoleKey: await signJwt({ iss: "supabase-demo", role: "service_role", exp: DEMO_KEY_EXP }, jwtSecret),
-    internalSecret: await loadOrCreateInternalSecret(layout.secretsFile),
+    ...await loadOrCreateRandomSecrets(layout.secretsFile),
   };
 }
 
-async function loadOrCreateInternalSecret(secretsFile: string): Promise<string> {
+/** Random secrets made on first start and kept in <stack>/secrets.json (mode 600). */
+async function loadOrCreateRandomSecrets(secretsFile: string) {
+  let saved: Record<string, unknown> = {};
   try {
-    const saved = JSON.parse(await readFile(secretsFile, "utf8"));
-    if (typeof saved.INTERNAL_SECRET === "string" && saved.INTERNAL_SECRET.length >= 32) return saved.INTERNAL_SECRET;
+    saved = JSON.parse(await readFile(secretsFile, "utf8"));
   } catch {
-    // First start (or an unreadable file): make a new one.
+    // First start (or an unreadable file): make new ones.
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  await writeFile(secretsFile, JSON.stringify({ INTERNAL_SECRET: secret }, null, 2) + "\n", { mode: 0o600 });
+  const keep = (name: string) =>
+    typeof saved[name] === "string" && (saved[name] as string).length >= 32 ? saved[name] as string : randomHex(32);
+  const secrets = { INTERNAL_SECRET: keep("INTERNAL_SECRET"), ENCRYPTION_KEY: keep("ENCRYPTION_KEY") };
+  await writeFile(secretsFile, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
   await chmod(secretsFile, 0o600);
-  return secret;
+  return { internalSecret: secrets.INTERNAL_SECRET, encryptionKey: secrets.ENCRYPTION_KEY };
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { parseTargetUrl } from "../../shared/clone/target-url.ts";
+import { BadRequestError } from "../../shared/errors.ts";
+
+describe("clone target URL", () => {
+  it("accepts a postgres URL and masks its password", () => {
+    const target = parseTargetUrl("postgresql://postgres:s3cret@db.abc.supabase.co:6543/postgres");
+    expect(target).toMatchObject({ host: "db.abc.supabase.co", port: 6543, database: "postgres", user: "postgres" });
+    expect(target.masked).toBe("postgresql://postgres:****@db.abc.supabase.co:6543/postgres");
+    expect(target.masked).not.toContain("s3cret");
+  });
+
+  it("defaults the port to 5432", () => {
+    expect(parseTargetUrl("postgres://u:p@h/db").port).toBe(5432);
+  });
+
+  it.each([
+    ["not a URL", "hello"],
+    ["another scheme", "mysql://u:p@h/db"],
+    ["no database", "postgresql://u:p@h:5432/"],
+    ["no user", "postgresql://h:5432/db"],
+    ["a path instead of a database", "postgresql://u:p@h/db/extra"],
+  ])("refuses %s with a 400", (_label, url) => {
+    expect(() => parseTargetUrl(url)).toThrow(BadRequestError);
+  });
+});
