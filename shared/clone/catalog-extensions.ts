@@ -1,0 +1,51 @@
+/**
+ * The start of the `types` phase: the cloned schemas, and the extensions the clone needs — those
+ * installed in a cloned schema and those whose objects a cloned object uses (a column of type
+ * citext, a default calling extensions.uuid_generate_v4(), an index on gin_trgm_ops...).
+ */
+import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
+import { quoteIdent } from "./sql-text.ts";
+
+export async function readSchemasAndExtensions({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
+  const extensions = await tx`
+    with ns as (select oid from pg_namespace where nspname = any(${schemas}::text[])),
+    cloned (classid, objid) as (
+      select 'pg_class'::regclass, c.oid from pg_class c where c.relnamespace in (select oid from ns)
+      union all select 'pg_type'::regclass, t.oid from pg_type t where t.typnamespace in (select oid from ns)
+      union all select 'pg_proc'::regclass, p.oid from pg_proc p where p.pronamespace in (select oid from ns)
+      union all select 'pg_constraint'::regclass, co.oid from pg_constraint co where co.connamespace in (select oid from ns)
+      union all select 'pg_attrdef'::regclass, d.oid from pg_attrdef d
+        join pg_class c on c.oid = d.adrelid where c.relnamespace in (select oid from ns)
+      union all select 'pg_trigger'::regclass, tg.oid from pg_trigger tg
+        join pg_class c on c.oid = tg.tgrelid where c.relnamespace in (select oid from ns)
+      union all select 'pg_rewrite'::regclass, r.oid from pg_rewrite r
+        join pg_class c on c.oid = r.ev_class where c.relnamespace in (select oid from ns)
+      union all select 'pg_policy'::regclass, p.oid from pg_policy p
+        join pg_class c on c.oid = p.polrelid where c.relnamespace in (select oid from ns)),
+    used as (
+      select member.refobjid as extension
+        from cloned
+        join pg_depend d on d.classid = cloned.classid and d.objid = cloned.objid and d.deptype in ('n', 'a')
+        join pg_depend member on member.classid = d.refclassid and member.objid = d.refobjid
+                             and member.deptype = 'e' and member.refclassid = 'pg_extension'::regclass)
+    select e.extname as name, n.nspname as schema
+      from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+     where n.nspname <> 'pg_catalog'
+       and (e.extnamespace in (select oid from ns) or e.oid in (select extension from used))
+     order by e.extname`;
+
+  const statements: DdlStatement[] = [];
+  const schemaNames = [...new Set([...schemas, ...extensions.map((e) => e.schema as string)])];
+  for (const schema of schemaNames) {
+    // Never dropped on restart: the schema may have been there before the clone (public always is).
+    statements.push({ key: `schema:${schema}`, sql: `create schema if not exists ${quoteIdent(schema)}` });
+  }
+  for (const extension of extensions) {
+    // `cascade` installs what the extension itself requires (earthdistance needs cube).
+    statements.push({
+      key: `extension:${extension.name}`,
+      sql: `create extension if not exists ${quoteIdent(extension.name)} with schema ${quoteIdent(extension.schema)} cascade`,
+    });
+  }
+  return statements;
+}

@@ -1,0 +1,72 @@
+/** What every catalog reader takes and gives back, and the helpers they share. */
+import type { TransactionSql } from "../db/client.ts";
+import { quoteIdent, quoteLiteral } from "./sql-text.ts";
+
+export interface DdlStatement {
+  /** Stable and unique within a plan, e.g. "table:public.orders". */
+  key: string;
+  /** One statement, schema-qualified, identifiers quoted. */
+  sql: string;
+  /** Removes what `sql` created, for a restart; never fails when the object is already gone. */
+  drop?: string;
+}
+
+/**
+ * A read-only snapshot of the source with `search_path = ''`, so every name the pg_get_* functions
+ * print comes out schema-qualified.
+ */
+export interface CatalogRead {
+  tx: TransactionSql;
+  schemas: string[];
+}
+
+/** A catalog row naming an object; the other columns are whatever the query selected. */
+// deno-lint-ignore no-explicit-any
+export type NamedRow = { schema: string; name: string; [column: string]: any };
+
+/** ` with (fillfactor='70', ...)` from pg_class.reloptions, or nothing. */
+export function withOptions(reloptions: string[] | null): string {
+  if (!reloptions?.length) return "";
+  const pairs = reloptions.map((option) => {
+    const at = option.indexOf("=");
+    return `${quoteIdent(option.slice(0, at))}=${quoteLiteral(option.slice(at + 1))}`;
+  });
+  return ` with (${pairs.join(", ")})`;
+}
+
+/**
+ * Orders `nodes` so each comes after the nodes it depends on; ties keep the input order, so the
+ * result is stable. A cycle cannot be resolved by ordering: its members follow in input order and
+ * the failing statement will say which objects are involved.
+ */
+export function dependencyOrder<T>(nodes: T[], idOf: (node: T) => string, edges: { from: string; to: string }[]): T[] {
+  const index = new Map(nodes.map((node, i) => [idOf(node), i]));
+  const waitingOn = nodes.map(() => new Set<number>());
+  const dependents = nodes.map(() => [] as number[]);
+  for (const { from, to } of edges) {
+    const a = index.get(from);
+    const b = index.get(to);
+    if (a === undefined || b === undefined || a === b || waitingOn[a].has(b)) continue;
+    waitingOn[a].add(b);
+    dependents[b].push(a);
+  }
+  const placed = new Array<boolean>(nodes.length).fill(false);
+  const result: T[] = [];
+  const ready = nodes.map((_, i) => i).filter((i) => waitingOn[i].size === 0);
+  while (result.length < nodes.length) {
+    if (ready.length === 0) {
+      // A cycle: release the first unplaced node and carry on.
+      ready.push(placed.findIndex((done) => !done));
+    }
+    ready.sort((a, b) => a - b);
+    const next = ready.shift()!;
+    if (placed[next]) continue;
+    placed[next] = true;
+    result.push(nodes[next]);
+    for (const dependent of dependents[next]) {
+      waitingOn[dependent].delete(next);
+      if (waitingOn[dependent].size === 0 && !placed[dependent]) ready.push(dependent);
+    }
+  }
+  return result;
+}

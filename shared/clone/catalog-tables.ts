@@ -1,0 +1,141 @@
+/**
+ * Tables, as pg_dump builds them: every table (partitions too) is created on its own with its
+ * columns, defaults, identity, generated columns and NOT NULL, then partitions are attached to
+ * their parent. Also what the data copy needs to know about each table (TableInfo).
+ */
+import { type CatalogRead, type DdlStatement, type NamedRow, dependencyOrder, withOptions } from "./catalog-read.ts";
+import { qualifiedName, quoteIdent } from "./sql-text.ts";
+import type { TableInfo } from "./table-info.ts";
+
+interface Column {
+  attnum: number;
+  name: string;
+  type: string;
+  notNull: boolean;
+  identity: "" | "a" | "d";
+  generated: "" | "s";
+  default: string | null;
+  collation: string | null;
+  local: boolean;
+  statistics: number;
+  storage: string | null;
+  compression: string | null;
+}
+
+const STORAGE: Record<string, string> = { p: "plain", e: "external", m: "main", x: "extended" };
+const COMPRESSION: Record<string, string> = { p: "pglz", l: "lz4" };
+
+export interface TableStatements {
+  create: DdlStatement[];
+  attach: DdlStatement[];
+  tables: TableInfo[];
+  /** Indexes that must exist before the data: primary keys and the chosen chunking keys. */
+  keyIndexOids: Set<number>;
+}
+
+export async function readTables({ tx, schemas }: CatalogRead, identityOptions: Map<string, string>): Promise<TableStatements> {
+  const tables = await tx<NamedRow[]>`
+    select c.oid, n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
+           c.relpersistence = 'u' as unlogged, c.reloptions::text[] as reloptions, c.relispartition as is_partition,
+           pg_get_partkeydef(c.oid) as partition_key, pg_get_expr(c.relpartbound, c.oid) as bound,
+           greatest(c.reltuples, 0)::float8 as estimated_rows,
+           (select json_agg(json_build_object('oid', p.oid, 'schema', pn.nspname, 'name', p.relname) order by i.inhseqno)
+              from pg_inherits i join pg_class p on p.oid = i.inhparent join pg_namespace pn on pn.oid = p.relnamespace
+             where i.inhrelid = c.oid) as parents,
+           (select json_agg(json_build_object(
+                     'attnum', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                     'notNull', a.attnotnull, 'identity', a.attidentity, 'generated', a.attgenerated,
+                     'default', pg_get_expr(d.adbin, d.adrelid), 'local', a.attislocal, 'statistics', a.attstattarget,
+                     'storage', nullif(a.attstorage, t.typstorage), 'compression', nullif(a.attcompression, ''),
+                     'collation', case when a.attcollation <> t.typcollation then
+                       (select format('%I.%I', cn.nspname, co.collname) from pg_collation co
+                          join pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end)
+                   order by a.attnum)
+              from pg_attribute a join pg_type t on t.oid = a.atttypid
+              left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where c.relkind in ('r', 'p') and n.nspname = any(${schemas}::text[])
+       and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
+     order by n.nspname, c.relname`;
+
+  // Unique keys on NOT NULL plain columns, best first: the primary key, then the narrowest.
+  const keys = await tx`
+    select i.indrelid as table_oid, i.indexrelid as index_oid,
+           (select json_agg(json_build_object('column', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) order by k.ord)
+              from unnest(i.indkey::int2[]) with ordinality k(attnum, ord)
+              join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+             where k.ord <= i.indnkeyatts) as columns
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid
+     where i.indrelid = any(${tables.map((t) => t.oid)}::oid[])
+       and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
+       and not exists (select from pg_attribute a where a.attrelid = i.indrelid
+                        and a.attnum = any((i.indkey::int2[])[0:i.indnkeyatts - 1]) and not a.attnotnull)
+     order by i.indisprimary desc, i.indnkeyatts, ic.relname`;
+  const keyOf = new Map<number, { index: number; columns: { column: string; type: string }[] }>();
+  for (const k of keys) {
+    if (!keyOf.has(k.table_oid)) keyOf.set(k.table_oid, { index: k.index_oid, columns: k.columns });
+  }
+
+  // A plain-inheritance child is created after its parents; partitions are attached afterwards.
+  const edges = tables.flatMap((t) =>
+    t.is_partition ? [] : (t.parents ?? []).map((p: { oid: number }) => ({ from: String(t.oid), to: String(p.oid) }))
+  );
+  const result: TableStatements = {
+    create: [],
+    attach: [],
+    tables: tables.map((t) => ({
+      schema: t.schema,
+      name: t.name,
+      columns: ((t.columns ?? []) as Column[]).filter((c) => c.generated === "").map((c) => c.name),
+      key: keyOf.get(t.oid)?.columns ?? null,
+      estimatedRows: t.partitioned ? 0 : Math.round(t.estimated_rows),
+      partitioned: t.partitioned,
+    })),
+    keyIndexOids: new Set([...keyOf.values()].map((key) => key.index)),
+  };
+  for (const t of dependencyOrder([...tables], (t) => String(t.oid), edges)) {
+    const name = qualifiedName(t);
+    const columns: Column[] = t.columns ?? [];
+    const inherits = !t.is_partition && t.parents?.length;
+    const definitions = columns.filter((c) => !inherits || c.local).map((c) => columnDefinition(c, identityOptions.get(`${t.oid}:${c.attnum}`)));
+    let sql = `create ${t.unlogged ? "unlogged " : ""}table ${name} (${definitions.join(", ")})`;
+    if (inherits) sql += ` inherits (${t.parents.map(qualifiedName).join(", ")})`;
+    if (t.partitioned) sql += ` partition by ${t.partition_key}`;
+    sql += withOptions(t.reloptions);
+    result.create.push({ key: `table:${t.schema}.${t.name}`, sql, drop: `drop table if exists ${name} cascade` });
+    const settings = columns.flatMap(columnSettings);
+    if (settings.length > 0) {
+      result.create.push({ key: `column-settings:${t.schema}.${t.name}`, sql: `alter table only ${name} ${settings.join(", ")}` });
+    }
+    if (t.is_partition) {
+      result.attach.push({
+        key: `attach:${t.schema}.${t.name}`,
+        sql: `alter table only ${qualifiedName(t.parents[0])} attach partition ${name} ${t.bound}`,
+      });
+    }
+  }
+  return result;
+}
+
+/** What CREATE TABLE cannot say about a column: statistics target, storage, compression. */
+function columnSettings(column: Column): string[] {
+  const alter = `alter column ${quoteIdent(column.name)}`;
+  return [
+    ...column.statistics >= 0 ? [`${alter} set statistics ${column.statistics}`] : [],
+    ...column.storage ? [`${alter} set storage ${STORAGE[column.storage]}`] : [],
+    ...column.compression ? [`${alter} set compression ${COMPRESSION[column.compression]}`] : [],
+  ];
+}
+
+function columnDefinition(column: Column, identityOptions: string | undefined): string {
+  let sql = `${quoteIdent(column.name)} ${column.type}`;
+  if (column.collation) sql += ` collate ${column.collation}`;
+  if (column.generated === "s") sql += ` generated always as (${column.default}) stored`;
+  else if (column.identity) {
+    sql += ` generated ${column.identity === "a" ? "always" : "by default"} as identity`;
+    if (identityOptions) sql += ` (${identityOptions})`;
+  } else if (column.default !== null) sql += ` default ${column.default}`;
+  if (column.notNull) sql += " not null";
+  return sql;
+}

@@ -1,0 +1,109 @@
+/**
+ * The clone's DDL plan, read from the source's catalogs in one snapshot (no pg_dump inside a
+ * function). Phases run in order — types, schema, the data copy, postData — and each statement
+ * has a stable key so an interrupted run resumes where it stopped.
+ */
+import type { Sql } from "../db/client.ts";
+import { BadRequestError } from "../errors.ts";
+import type { DdlStatement } from "./catalog-read.ts";
+import { readComments } from "./catalog-comments.ts";
+import { readConstraints } from "./catalog-constraints.ts";
+import { readSchemasAndExtensions } from "./catalog-extensions.ts";
+import { readFunctions } from "./catalog-functions.ts";
+import { readGrants } from "./catalog-grants.ts";
+import { readPolicies } from "./catalog-policies.ts";
+import { readSequences } from "./catalog-sequences.ts";
+import { readTables } from "./catalog-tables.ts";
+import { readTriggersAndRules } from "./catalog-triggers.ts";
+import { readTypes } from "./catalog-types.ts";
+import { readViews } from "./catalog-views.ts";
+import type { TableInfo } from "./table-info.ts";
+
+export type { DdlStatement, TableInfo };
+export { findConflicts } from "./catalog-conflicts.ts";
+
+export interface ClonePlan {
+  schemas: string[];
+  /** Schemas, extensions, then enums, domains, composite and range types in dependency order. */
+  types: DdlStatement[];
+  /** Functions, sequences, tables (partitions attached), OWNED BY, and the keys the copy chunks on. */
+  schema: DdlStatement[];
+  /**
+   * After the data: views and late functions, materialized view refreshes, indexes, constraints,
+   * foreign keys, triggers and rules, row level security, grants, comments. No ALTER ... OWNER:
+   * on the target everything belongs to the connecting role.
+   */
+  postData: DdlStatement[];
+  /** Regular tables, partitioned parents (flagged, never copied) and partitions, by schema and name. */
+  tables: TableInfo[];
+  sequences: { schema: string; name: string }[];
+}
+
+/** Supabase-managed schemas: never cloned unless named explicitly. */
+export const MANAGED_SCHEMAS: string[] = [
+  "auth", "storage", "realtime", "extensions", "vault", "cron", "net", "pgmq", "supabase_functions",
+  "supabase_migrations", "graphql", "graphql_public", "pgsodium", "pgsodium_masks", "pgbouncer",
+  "_realtime", "_analytics", "information_schema", "pg_catalog", "pg_toast",
+];
+
+/**
+ * Reads the source catalogs for `schemas`. `targetRoles` are the role names that exist on the
+ * target: grants and policy roles naming any other role are left out.
+ */
+export async function readClonePlan(source: Sql, schemas: string[], targetRoles: Set<string>): Promise<ClonePlan> {
+  const wanted = [...new Set(schemas)];
+  return await source.begin("isolation level repeatable read read only", async (tx) => {
+    // An empty search_path makes every pg_get_* and format_type name come out schema-qualified.
+    await tx`select set_config('search_path', '', true)`;
+    const found = await tx`select nspname from pg_namespace where nspname = any(${wanted}::text[])`;
+    const missing = wanted.filter((schema) => !found.some((row) => row.nspname === schema));
+    if (missing.length > 0) throw new BadRequestError("unknown_schema", `the source has no schema named ${missing.join(", ")}`);
+
+    const read = { tx, schemas: wanted };
+    const schemasAndExtensions = await readSchemasAndExtensions(read);
+    const types = await readTypes(read);
+    const functions = await readFunctions(read);
+    const sequences = await readSequences(read);
+    const tables = await readTables(read, sequences.identityOptions);
+    const constraints = await readConstraints(read, tables.keyIndexOids);
+    const views = await readViews(read, functions.late);
+    const plan: ClonePlan = {
+      schemas: wanted,
+      types: [...schemasAndExtensions, ...types.types],
+      schema: [
+        ...functions.early,
+        ...types.domainChecksAfterFunctions,
+        ...sequences.create,
+        ...tables.create,
+        ...tables.attach,
+        ...sequences.ownedBy,
+        ...constraints.keys,
+      ],
+      postData: [
+        ...views.create,
+        // Refreshed before their indexes exist, which is the faster way round.
+        ...views.refresh,
+        ...constraints.indexes,
+        ...constraints.constraints,
+        ...constraints.foreignKeys,
+        ...constraints.tableSettings,
+        ...await readTriggersAndRules(read),
+        ...await readPolicies(read, targetRoles),
+        ...await readGrants(read, targetRoles),
+        ...await readComments(read),
+      ],
+      tables: tables.tables,
+      sequences: sequences.sequences,
+    };
+    assertUniqueKeys(plan);
+    return plan;
+  }) as ClonePlan;
+}
+
+function assertUniqueKeys(plan: ClonePlan) {
+  const seen = new Set<string>();
+  for (const statement of [...plan.types, ...plan.schema, ...plan.postData]) {
+    if (seen.has(statement.key)) throw new Error(`clone plan: two statements share the key ${statement.key}`);
+    seen.add(statement.key);
+  }
+}

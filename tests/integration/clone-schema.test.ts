@@ -1,0 +1,166 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan } from "../../shared/clone/schema-plan.ts";
+import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
+import { stackEnv } from "../support/stack.ts";
+
+// Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
+const serverUrl = process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL;
+const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
+const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
+const CLONED = ["public", "studio"];
+
+const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+const databases = { source: `clone_src_${suffix}`, target: `clone_dst_${suffix}` };
+const urlOf = (database: string) => Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href;
+const connect = (database: string) => postgres(urlOf(database), { max: 1, onnotice: () => {} });
+
+let source: postgres.Sql;
+let target: postgres.Sql;
+let plan: ClonePlan;
+let conflictsOnEmptyTarget: string[];
+
+/** Runs the statements one by one, like the clone task, naming the one that fails. */
+async function apply(statements: DdlStatement[]) {
+  for (const statement of statements) {
+    try {
+      await target.unsafe(statement.sql);
+    } catch (error) {
+      throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
+    }
+  }
+}
+
+async function copyRows() {
+  for (const table of plan.tables.filter((t) => !t.partitioned)) {
+    const columns = table.columns.map(quoteIdent).join(", ");
+    const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
+    await pipeline(rows, await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable());
+  }
+}
+
+/**
+ * pg_dump's schema-only output without what differs between any two dumps: `--` comment lines,
+ * blank lines, and the random \restrict key of recent minor releases.
+ */
+function schemaDump(database: string): string {
+  const dump = execFileSync(pgDump, ["--schema-only", ...CLONED.flatMap((s) => ["--schema", s]), `--dbname=${urlOf(database)}`], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return dump.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)).join("\n");
+}
+
+beforeAll(async () => {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${databases.source}`);
+  await admin.unsafe(`create database ${databases.target}`);
+  await admin.end();
+  source = connect(databases.source);
+  target = connect(databases.target);
+  await source.unsafe(fixture);
+
+  const roles = await target`select rolname from pg_roles`;
+  plan = await readClonePlan(source, CLONED, new Set(roles.map((r) => r.rolname as string)));
+  conflictsOnEmptyTarget = await findConflicts(target, plan);
+
+  // The executor's setting: function bodies may name tables that do not exist yet.
+  await target`set check_function_bodies = off`;
+  await apply(plan.types);
+  await apply(plan.schema);
+  await copyRows();
+  await apply(plan.postData);
+});
+
+afterAll(async () => {
+  await source?.end();
+  await target?.end();
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${databases.source} with (force)`);
+  await admin.unsafe(`drop database if exists ${databases.target} with (force)`);
+  await admin.end();
+});
+
+describe("the clone plan", () => {
+  it("rebuilds public and studio so that pg_dump --schema-only cannot tell target from source", () => {
+    // Both databases live on one server and are owned by the same role, so OWNER TO lines agree too.
+    const dumped = schemaDump(databases.source);
+    expect(dumped).toContain("ALTER TABLE ONLY public.render_jobs ATTACH PARTITION public.render_jobs_2025");
+    expect(dumped).toContain("CREATE MATERIALIZED VIEW studio.film_credit_counts");
+    expect(schemaDump(databases.target)).toEqual(dumped);
+  });
+
+  it("lists every table to copy with its chunking key: the primary key, else a unique NOT NULL key, else none", () => {
+    const byName = new Map(plan.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+    expect(byName.get("public.credits")?.key).toEqual([
+      { column: "film_id", type: "bigint" },
+      { column: "person_id", type: "integer" },
+      { column: "role", type: "text" },
+    ]);
+    expect(byName.get("studio.Call Sheets")?.key).toEqual([{ column: "code", type: "text" }, { column: "day", type: "date" }]);
+    expect(byName.get("public.audit_log")?.key).toBeNull();
+    // Generated columns are computed by the target, never copied.
+    expect(byName.get("public.studios")?.columns).not.toContain("slug");
+    expect(byName.get("public.render_jobs")?.partitioned).toBe(true);
+    expect(plan.tables.filter((t) => t.name.startsWith("render_jobs_")).map((t) => t.partitioned)).toEqual([false, false, false]);
+    expect(byName.get("public.films")?.estimatedRows).toBe(60);
+  });
+
+  it("lists identity, serial and free-standing sequences alike", () => {
+    expect(plan.sequences.map((s) => `${s.schema}.${s.name}`)).toEqual([
+      "public.films_id_seq", "public.people_id_seq", "public.render_jobs_id_seq", "public.studios_id_seq",
+      "studio.bookings_id_seq", "studio.take_seq",
+    ]);
+  });
+
+  it("gives every statement a unique key and creates the key indexes before the data", () => {
+    const keys = [...plan.types, ...plan.schema, ...plan.postData].map((s) => s.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    const schemaKeys = plan.schema.map((s) => s.key);
+    expect(schemaKeys).toContain("constraint:public.credits.credits_pkey");
+    expect(schemaKeys).toContain("constraint:studio.Call Sheets.Call Sheets_code_day_key");
+    expect(plan.postData.map((s) => s.key)).toContain("constraint:public.studios.studios_name_key");
+  });
+
+  it("refreshes the materialized view from the copied rows", async () => {
+    const count = (sql: postgres.Sql) => sql`select count(*)::int as n, sum(credits)::int as credits from studio.film_credit_counts`;
+    expect(await count(target)).toEqual(await count(source));
+  });
+
+  it("finds no conflicts on an empty target and names the existing objects once it is cloned", async () => {
+    expect(conflictsOnEmptyTarget).toEqual([]);
+    const conflicts = await findConflicts(target, plan);
+    expect(conflicts).toEqual(expect.arrayContaining([
+      "public.films", "public.render_jobs_2025", "studio.Call Sheets", "public.film_status", "public.slugify(t text)",
+    ]));
+  });
+
+  // Last on purpose: it takes the clone apart.
+  it("undoes everything it created when the drop statements run newest first, as a restart does", async () => {
+    const applied = [...plan.types, ...plan.schema, ...plan.postData];
+    for (const statement of applied.reverse()) {
+      if (statement.drop) await target.unsafe(statement.drop);
+    }
+    expect(await findConflicts(target, plan)).toEqual([]);
+    const [{ n }] = await target`
+      select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace
+       where s.nspname in ('public', 'studio')
+         and not exists (select from pg_depend e where e.objid = c.oid and e.deptype = 'e')`;
+    expect(n).toBe(0);
+  });
+
+  it("leaves out grants and policy roles that the target does not have", async () => {
+    const withoutAnon = await readClonePlan(source, CLONED, new Set(["authenticated"]));
+    const postData = withoutAnon.postData.map((s) => s.sql).join("\n");
+    expect(postData).not.toMatch(/"anon"/);
+    expect(postData).toContain(`create policy "films_public_read" on "public"."films" as permissive for select to "authenticated"`);
+  });
+
+  it("refuses a schema the source does not have", async () => {
+    await expect(readClonePlan(source, ["public", "nope"], new Set())).rejects.toThrow(/no schema named nope/);
+  });
+});
