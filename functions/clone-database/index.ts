@@ -1,7 +1,25 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { cloneActions } from "../../shared/clone/clone-actions.ts";
+import { CLONE_KIND, createCloneHandler } from "../../shared/clone/clone-task.ts";
+import { createSecretBox } from "../../shared/crypto/secret-box.ts";
+import type { TaskHandlers } from "../../shared/engine/slice-runner.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "clone-database",
-  actions: () => notBuiltActions("clone-database", ["start","restart"], "issue 3: clone-database"),
+  actions: ({ config, store }) =>
+    cloneActions({
+      store,
+      sourceUrl: config.SUPABASE_DB_URL,
+      secrets: config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null,
+    }),
+  // Without the encryption key no job can be started (start answers 503), so none can run.
+  handlers: ({ config }): TaskHandlers =>
+    config.REELFORGE_ENCRYPTION_KEY
+      ? {
+        [CLONE_KIND]: createCloneHandler({
+          sourceUrl: config.SUPABASE_DB_URL,
+          secrets: createSecretBox(config.REELFORGE_ENCRYPTION_KEY),
+        }),
+      }
+      : {},
 });

@@ -146,6 +146,12 @@ export function createTaskStore(sql: Sql) {
       return ok;
     },
 
+    /** Starts a task again from zero with fresh metadata; its running worker is fenced out. */
+    async restart(taskId: string, metadata: Record<string, unknown>): Promise<TaskRow | null> {
+      const [row] = await sql`select * from engine.restart_task(${taskId}, ${json(metadata)})`;
+      return toTaskRow(row);
+    },
+
     /** Null when the task does not exist; throws a Postgres error RF003 while it is active. */
     async resume(taskId: string): Promise<TaskRow | null> {
       const [row] = await sql`select * from engine.resume_task(${taskId})`;

@@ -1,0 +1,104 @@
+/**
+ * The clone's checkpoint as kept in background_tasks.metadata.clone (seed 003's shape, extended),
+ * and the pure rules read from it: what the status shows, how big the next chunk is.
+ */
+import type { SealedSecret } from "../crypto/secret-box.ts";
+
+export const PHASES = ["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as const;
+export type Phase = typeof PHASES[number];
+
+export interface CloneOptions {
+  includeData: boolean;
+  includeStorage: boolean;
+  schemas: string[];
+}
+
+export interface CloneCheckpoint {
+  phase: Phase;
+  completedPhases: Phase[];
+  completedTables: string[];
+  currentTable: string | null;
+  /** Chunking key of the last row committed on the target, as text. */
+  lastKey: string[] | null;
+  rowsPerTable: Record<string, number>;
+  /** DDL statements applied so far in the current DDL phase. */
+  statementsApplied: number;
+  /** Tables without a usable key that had to start over after an interruption. */
+  restartedFromZero: string[];
+  /** Milliseconds spent copying rows, for rows/s and ETA. */
+  copyMs: number;
+  chunkRows: number;
+}
+
+export interface CloneMetadata {
+  options: CloneOptions;
+  target: SealedSecret;
+  targetMasked: string;
+  checkpoint: CloneCheckpoint;
+  /** Per-table row totals known at preflight. */
+  totals?: Record<string, number>;
+  mismatches?: unknown[];
+}
+
+export function initialCheckpoint(): CloneCheckpoint {
+  return {
+    phase: "preflight",
+    completedPhases: [],
+    completedTables: [],
+    currentTable: null,
+    lastKey: null,
+    rowsPerTable: {},
+    statementsApplied: 0,
+    restartedFromZero: [],
+    copyMs: 0,
+    chunkRows: 5_000,
+  };
+}
+
+export function nextPhase(checkpoint: CloneCheckpoint, options: CloneOptions): Phase | null {
+  for (const phase of PHASES) {
+    if (checkpoint.completedPhases.includes(phase)) continue;
+    if (phase === "data" && !options.includeData) continue;
+    if (phase === "storage" && !options.includeStorage) continue;
+    return phase;
+  }
+  return null;
+}
+
+/** Sizes the next chunk so one takes about `targetMs`, within sane bounds. */
+export function nextChunkRows(previousRows: number, previousMs: number, targetMs: number): number {
+  if (previousRows <= 0 || previousMs <= 0) return previousRows || 5_000;
+  const scaled = Math.round(previousRows * (targetMs / previousMs));
+  // Grow at most 4x per chunk, so one surprisingly fast chunk cannot make the next one huge.
+  return Math.max(1_000, Math.min(scaled, previousRows * 4, 500_000));
+}
+
+export function describeClone(clone: CloneMetadata, now = Date.now(), isStale = false) {
+  const { checkpoint, totals = {} } = clone;
+  const tables = Object.keys(totals).map((table) => ({
+    table,
+    rowsCopied: checkpoint.rowsPerTable[table] ?? 0,
+    rowsTotal: totals[table],
+    done: checkpoint.completedTables.includes(table),
+    restartedFromZero: checkpoint.restartedFromZero.includes(table),
+  }));
+  const rowsCopied = tables.reduce((sum, t) => sum + t.rowsCopied, 0);
+  const rowsTotal = tables.reduce((sum, t) => sum + Math.max(t.rowsTotal, t.rowsCopied), 0);
+  const rowsPerSecond = checkpoint.copyMs > 0 ? Math.round((rowsCopied * 1000) / checkpoint.copyMs) : null;
+  const etaSeconds = rowsPerSecond && rowsTotal > rowsCopied ? Math.ceil((rowsTotal - rowsCopied) / rowsPerSecond) : null;
+  void now;
+  return {
+    phase: checkpoint.phase,
+    completedPhases: checkpoint.completedPhases,
+    completedTables: checkpoint.completedTables,
+    currentTable: checkpoint.currentTable,
+    rows: { copied: rowsCopied, total: rowsTotal },
+    tables,
+    rowsPerSecond,
+    etaSeconds,
+    isStale,
+    target: clone.targetMasked,
+    options: clone.options,
+    mismatches: clone.mismatches ?? [],
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The clone-database task: one slice at a time, phase by phase, from the checkpoint in
+ * metadata.clone. Every unit of work is idempotent on the target (DDL through the target ledger,
+ * rows through key-range chunks), so a kill at any moment costs at most the unit in flight.
+ */
+import type { Sql } from "../db/client.ts";
+import type { SecretBox } from "../crypto/secret-box.ts";
+import { PermanentTaskError } from "../errors.ts";
+import type { TaskContext } from "../engine/task-context.ts";
+import type { SliceOutcome } from "../engine/task-context.ts";
+import { type CloneCheckpoint, type CloneMetadata, nextChunkRows, nextPhase, type Phase } from "./clone-state.ts";
+import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
+import { copyChunk, copyWholeTable } from "./copy-chunk.ts";
+import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan, type TableInfo } from "./schema-plan.ts";
+import { applyOnce, ensureLedger, forgetJob } from "./target-ledger.ts";
+import { sequenceState, verifyClone } from "./verify.ts";
+
+export const CLONE_KIND = "clone.database";
+
+export interface CloneTaskDeps {
+  sourceUrl: string;
+  secrets: SecretBox;
+}
+
+const tableName = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+
+export function createCloneHandler(deps: CloneTaskDeps) {
+  return async function cloneSlice(ctx: TaskContext): Promise<SliceOutcome> {
+    const clone = ctx.metadata.clone as CloneMetadata;
+    const checkpoint: CloneCheckpoint = { ...clone.checkpoint };
+    const targetUrl = await deps.secrets.open(clone.target);
+    const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
+    const target = openCloneConnection(targetUrl, "reelforge-clone-target");
+    const save = async (extra: Partial<CloneMetadata> = {}) => {
+      Object.assign(clone, extra, { checkpoint: { ...checkpoint } });
+      await ctx.checkpoint({ clone }, progressOf(checkpoint, clone));
+    };
+
+    try {
+      for (let phase = nextPhase(checkpoint, clone.options); phase; phase = nextPhase(checkpoint, clone.options)) {
+        if (checkpoint.phase !== phase) {
+          checkpoint.phase = phase;
+          checkpoint.statementsApplied = 0;
+          await save();
+        }
+        const finished = await runPhase(phase);
+        if (!finished) return { type: "continue", metadata: { clone: { ...clone, checkpoint } } };
+        checkpoint.completedPhases = [...checkpoint.completedPhases, phase];
+        await save();
+      }
+      await forgetJob(target, ctx.task.id);
+      const rows = Object.values(checkpoint.rowsPerTable).reduce((a, b) => a + b, 0);
+      return { type: "done", result: { verified: true, tables: Object.keys(clone.totals ?? {}).length, rows } };
+    } finally {
+      await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 })]);
+    }
+
+    /** Runs (part of) one phase; false when the slice's budget ran out first. */
+    async function runPhase(phase: Phase): Promise<boolean> {
+      switch (phase) {
+        case "preflight":
+          return await preflight();
+        case "types":
+        case "schema":
+        case "post_data":
+          return await applyStatements((await plan())[phase === "post_data" ? "postData" : phase]);
+        case "data":
+          return await copyData();
+        case "storage":
+          throw new PermanentTaskError("not_implemented", "copying storage objects is not built yet");
+        case "verify":
+          return await verify();
+      }
+    }
+
+    async function plan(): Promise<ClonePlan> {
+      return await ctx.step("plan", async () => {
+        const roles = await target`select rolname from pg_roles`;
+        return await readClonePlan(source, clone.options.schemas, new Set(roles.map((r) => r.rolname as string)));
+      });
+    }
+
+    async function preflight(): Promise<boolean> {
+      let targetIdentity: string;
+      try {
+        targetIdentity = await databaseIdentity(target);
+      } catch (error) {
+        throw new PermanentTaskError("target_unreachable", `cannot connect to the target: ${(error as Error).message}`);
+      }
+      if (targetIdentity === await databaseIdentity(source)) {
+        throw new PermanentTaskError("target_is_source", "the target is the source database itself");
+      }
+      const cloned = await plan();
+      // A job resumed after its preflight recorded objects must not trip over its own work.
+      const applied = await ctx.step("preflight-conflicts", async () => {
+        const conflicts = await findConflicts(target, cloned);
+        if (conflicts.length > 0) {
+          throw new PermanentTaskError("target_not_empty", `the target already has: ${conflicts.slice(0, 20).join(", ")}`);
+        }
+        return conflicts;
+      });
+      void applied;
+      await ensureLedger(target);
+      const totals = Object.fromEntries(cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]));
+      await save({ totals });
+      return true;
+    }
+
+    async function applyStatements(statements: DdlStatement[]): Promise<boolean> {
+      while (checkpoint.statementsApplied < statements.length) {
+        if (ctx.shouldYield()) return false;
+        await applyOnce(target, ctx.task.id, statements[checkpoint.statementsApplied]);
+        checkpoint.statementsApplied++;
+        await save();
+      }
+      return true;
+    }
+
+    async function copyData(): Promise<boolean> {
+      for (const table of (await plan()).tables) {
+        const name = tableName(table);
+        if (table.partitioned || checkpoint.completedTables.includes(name)) continue;
+        if (checkpoint.currentTable !== name) {
+          checkpoint.currentTable = name;
+          checkpoint.lastKey = null;
+          await save();
+        } else if (!table.key && !checkpoint.restartedFromZero.includes(name)) {
+          // An interrupted keyless table has no chunk to resume from: it starts over.
+          checkpoint.restartedFromZero = [...checkpoint.restartedFromZero, name];
+        }
+        const finished = table.key ? await copyKeyedTable(table, name) : await copyKeylessTable(table, name);
+        if (!finished) return false;
+        checkpoint.completedTables = [...checkpoint.completedTables, name];
+        checkpoint.currentTable = null;
+        checkpoint.lastKey = null;
+        await save();
+      }
+      return true;
+    }
+
+    async function copyKeyedTable(table: TableInfo, name: string): Promise<boolean> {
+      for (;;) {
+        if (ctx.shouldYield()) return false;
+        const started = Date.now();
+        const chunk = await copyChunk(source, target, table, checkpoint.lastKey, checkpoint.chunkRows);
+        const elapsed = Date.now() - started;
+        // Only now, with the chunk committed on the target, does the checkpoint move.
+        checkpoint.lastKey = chunk.lastKey;
+        checkpoint.rowsPerTable = { ...checkpoint.rowsPerTable, [name]: (checkpoint.rowsPerTable[name] ?? 0) + chunk.rows };
+        checkpoint.copyMs += elapsed;
+        if (chunk.rows >= checkpoint.chunkRows) {
+          checkpoint.chunkRows = nextChunkRows(chunk.rows, elapsed, Math.min(5_000, ctx.budget.remainingMs() / 3));
+        }
+        await save();
+        if (chunk.done) return true;
+      }
+    }
+
+    async function copyKeylessTable(table: TableInfo, name: string): Promise<boolean> {
+      if (ctx.shouldYield()) return false;
+      const started = Date.now();
+      const { rows } = await copyWholeTable(source, target, table);
+      checkpoint.rowsPerTable = { ...checkpoint.rowsPerTable, [name]: rows };
+      checkpoint.copyMs += Date.now() - started;
+      return true;
+    }
+
+    async function verify(): Promise<boolean> {
+      const { tables, sequences } = await plan();
+      // Sequence values are read at the end, after the data they numbered.
+      for (const seq of sequences) {
+        const state = await sequenceState(source, seq);
+        await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${seq.name.replaceAll('"', '""')}"`}::regclass,
+                                   ${state.lastValue}::bigint, ${state.isCalled})`;
+      }
+      const copied = tables.filter((t) => !t.partitioned);
+      const mismatches = await verifyClone(source, target, clone.options.includeData ? copied : [], sequences);
+      if (mismatches.length > 0) {
+        await save({ mismatches });
+        throw new PermanentTaskError(
+          "verify_failed",
+          `verification found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 5).map((m) => m.table ?? m.sequence).join(", ")}`,
+        );
+      }
+      return true;
+    }
+  };
+}
+
+function progressOf(checkpoint: CloneCheckpoint, clone: CloneMetadata): number {
+  const phasesDone = checkpoint.completedPhases.length;
+  const total = Object.values(clone.totals ?? {}).reduce((a, b) => a + b, 0);
+  const copied = Object.values(checkpoint.rowsPerTable).reduce((a, b) => a + b, 0);
+  // Data dominates the time; the other phases share the rest.
+  const dataShare = total > 0 ? Math.min(1, copied / total) : checkpoint.completedPhases.includes("data") ? 1 : 0;
+  return Math.min(99, Math.round(phasesDone * 5 + dataShare * 65));
+}

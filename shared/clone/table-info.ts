@@ -1,0 +1,15 @@
+/**
+ * One table as the data copy sees it. The catalog planner (schema-plan.ts) builds these; the shape
+ * lives here so the copy and the verification do not depend on how the plan is made.
+ */
+export interface TableInfo {
+  schema: string;
+  name: string;
+  /** Raw column names to COPY, in order (generated columns already excluded). */
+  columns: string[];
+  /** Chunking key (primary key, or a unique NOT NULL key); null when the table has none. */
+  key: { column: string; type: string }[] | null;
+  estimatedRows: number;
+  /** Partitioned parents hold no rows of their own and are never copied directly. */
+  partitioned: boolean;
+}

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
+import { admin, connect, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
+
+const SCHEMA = "clone_big";
+const SCALE = 100_000; // 11 tables of 100k rows + a keyless one of 50k: 1.15M rows
+const KILLS = 30;
+
+let sql: Sql;
+let user: TestUser;
+let target: Awaited<ReturnType<typeof createTargetDatabase>>;
+
+beforeAll(async () => {
+  sql = connect();
+  user = await createUser(sql);
+  loadDataset(SCHEMA, SCALE);
+  target = await createTargetDatabase();
+  await admin("config", { env: { REELFORGE_LEASE_SECONDS: "2" } });
+  await admin("workers/kill", { function: "clone-database" });
+}, 300_000);
+
+afterAll(async () => {
+  await admin("config", { env: { REELFORGE_LEASE_SECONDS: null } });
+  await target.drop();
+  await sql.unsafe(`drop schema if exists ${SCHEMA} cascade`);
+  await sql.end();
+});
+
+describe("random kills during a clone", () => {
+  it(`a clone of 1M+ rows survives ${KILLS} worker kills by itself and verifies`, async () => {
+    const start = await invoke("clone-database", { action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } }, { token: user.token });
+    expect(start.status).toBe(202);
+    const jobId = start.json.jobId as string;
+
+    let kills = 0;
+    while (kills < KILLS) {
+      const workers = await admin("workers") as Array<{ function: string; startedAt: string }>;
+      const worker = workers.find((w) => w.function === "clone-database");
+      if (!worker) {
+        await sleep(25);
+        continue;
+      }
+      // Let each worker live 0.3-1.5 s: long enough to commit some chunks, short enough to die mid-chunk.
+      const age = Date.now() - Date.parse(worker.startedAt);
+      await sleep(Math.max(0, 300 + Math.random() * 1200 - age));
+      const { killed } = await admin("workers/kill", { function: "clone-database" }) as { killed: unknown[] };
+      if (killed.length > 0) kills++;
+      const [job] = await sql`select status from public.background_tasks where id = ${jobId}`;
+      expect(job.status, `the clone ended after only ${kills} kills; give it more work`).not.toMatch(/succeeded|failed/);
+    }
+
+    const done = await waitForStatus(sql, jobId, ["succeeded", "failed", "cancelled"], 600_000);
+    expect(done.last_error).toBeNull();
+    expect(done.status).toBe("succeeded");
+    expect(Number(done.fencing_token)).toBeGreaterThan(KILLS);
+
+    // Checked independently of the job's own verification: same rows, no more, no fewer.
+    const source = await schemaFingerprint(stackEnv().DB_URL, SCHEMA);
+    expect(Object.values(source).reduce((sum, t) => sum + t.rows, 0)).toBeGreaterThanOrEqual(1_000_000);
+    expect(Object.keys(source).length).toBeGreaterThanOrEqual(10);
+    expect(await schemaFingerprint(target.url, SCHEMA)).toEqual(source);
+  }, 900_000);
+});

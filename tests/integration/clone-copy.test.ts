@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLONE_SESSION_SETTINGS, copyChunk, copyWholeTable } from "../../shared/clone/copy-chunk.ts";
+import type { TableInfo } from "../../shared/clone/table-info.ts";
+import { tableFingerprint, verifyClone } from "../../shared/clone/verify.ts";
+import { stackEnv } from "../support/stack.ts";
+
+type Sql = postgres.Sql;
+
+// CLONE_TEST_DB_URL points these tests at any Postgres ≥ 15 we may create databases on.
+const serverUrl = process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL;
+const suffix = randomBytes(4).toString("hex");
+const sourceDb = `clone_src_${suffix}`;
+const targetDb = `clone_dst_${suffix}`;
+
+function urlOf(database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+function openClone(database: string, applicationName = "clone-copy-test"): Sql {
+  return postgres(urlOf(database), {
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+    connection: { ...CLONE_SESSION_SETTINGS, application_name: applicationName },
+  });
+}
+
+const mixed = table("mixed", ["id", "n", "u", "t", "j", "b", "num", "ts", "arr", "tarr", "f", "iv"], [["id", "bigint"]]);
+const pairs = table("pairs", ["tenant", "seq", "payload"], [["tenant", "text"], ["seq", "integer"]]);
+const wide = table("wide", ["id", "payload"], [["id", "integer"]]);
+const keyless = table("keyless", ["a", "b"], null);
+const big = table("big", ["id", "payload"], [["id", "bigint"]]);
+
+function table(name: string, columns: string[], key: [string, string][] | null): TableInfo {
+  return {
+    schema: "public",
+    name,
+    columns,
+    key: key && key.map(([column, type]) => ({ column, type })),
+    estimatedRows: 0,
+    partitioned: false,
+  };
+}
+
+const ddl = `
+  create table mixed (
+    id bigint primary key, n int, u uuid, t text, j jsonb, b bytea, num numeric,
+    ts timestamptz, arr int[], tarr text[], f float8, iv interval);
+  create table pairs (tenant text, seq integer, payload text, primary key (tenant, seq));
+  create table wide (id integer primary key, payload text);
+  create table keyless (a int, b text);
+  create table big (id bigint primary key, payload text);
+  alter table big alter column payload set storage external;
+  create sequence counter;`;
+
+async function copyAll(source: Sql, target: Sql, info: TableInfo, maxRows: number) {
+  let after: string[] | null = null;
+  let chunks = 0;
+  let rows = 0;
+  for (;;) {
+    const chunk = await copyChunk(source, target, info, after, maxRows);
+    chunks++;
+    rows += chunk.rows;
+    after = chunk.lastKey;
+    if (chunk.done) return { chunks, rows, lastKey: after };
+  }
+}
+
+async function sleepUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("clone data copy", () => {
+  let admin: Sql;
+  let source: Sql;
+  let target: Sql;
+
+  beforeAll(async () => {
+    admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${sourceDb}`);
+    await admin.unsafe(`create database ${targetDb}`);
+    source = openClone(sourceDb);
+    target = openClone(targetDb);
+    await source.unsafe(ddl);
+    await target.unsafe(ddl);
+    await source.unsafe(`
+      insert into mixed
+      select i, (i * 7) % 1000 - 500, md5(i::text)::uuid,
+             case when i % 10 = 0 then null
+                  else 'ñandú — 日本語 🎬 ' || repeat(chr(65 + i % 26), i % 50) || E'\\t tab \\\\ back ''q" \\n nl' end,
+             case when i % 7 = 0 then null
+                  else jsonb_build_object('i', i, 'ü', array[i, i + 1], 'nested', jsonb_build_object('x', 'é', 'n', null)) end,
+             case when i % 5 = 0 then null else decode(md5(i::text), 'hex') || '\\x00ff5c'::bytea end,
+             case when i % 11 = 0 then 'NaN'::numeric else (i::numeric / 7)::numeric(40, 20) end,
+             timestamptz '2020-01-01 00:00:00+00' + i * interval '17 minutes 3.123456 seconds',
+             case when i % 3 = 0 then null else array[i, null, -i] end,
+             array['a,b', 'c"d', null, '{}', 'NULL'],
+             i / 3.0::float8 + 1e-10,
+             (i || ' days 3 hours 0.5 seconds')::interval
+        from generate_series(1, 25000) i;
+      insert into pairs
+      select tenant, s, repeat(tenant, s % 5)
+        from unnest(array['acme', 'ñu', 'it''s', 'back\\slash', 'Zeta', 'zeta']) tenant, generate_series(1, 700) s;
+      insert into wide select i, repeat(md5(i::text), 32) from generate_series(1, 20000) i;
+      insert into keyless select i % 100, case when i % 9 = 0 then null else 'row ' || (i % 250) end
+        from generate_series(1, 3000) i;`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.end(), target?.end()]);
+    if (admin) {
+      await admin.unsafe(`drop database if exists ${sourceDb} with (force)`);
+      await admin.unsafe(`drop database if exists ${targetDb} with (force)`);
+      await admin.end();
+    }
+  });
+
+  it("copying a mixed-type table chunk by chunk reproduces it exactly", async () => {
+    const copied = await copyAll(source, target, mixed, 4_000);
+
+    expect(copied).toEqual({ chunks: 7, rows: 25_000, lastKey: ["25000"] });
+    const [ours, theirs] = await Promise.all([tableFingerprint(source, mixed), tableFingerprint(target, mixed)]);
+    expect(ours.rows).toBe(25_000);
+    expect(theirs).toEqual(ours);
+    // Spot check beyond the hash: the awkward values read back identically.
+    const probe = `select t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
+    expect(await target.unsafe(probe)).toEqual(await source.unsafe(probe));
+  });
+
+  it("a composite-key table copies chunk by chunk in key order", async () => {
+    const copied = await copyAll(source, target, pairs, 333);
+
+    expect(copied.rows).toBe(4_200);
+    expect(copied.chunks).toBe(13);
+    const [ours, theirs] = await Promise.all([tableFingerprint(source, pairs), tableFingerprint(target, pairs)]);
+    expect(theirs).toEqual(ours);
+  });
+
+  it("re-running a chunk whose target commit was never checkpointed replaces the range instead of duplicating it", async () => {
+    const first = await copyChunk(source, target, wide, null, 5_000);
+    // The kill landed after the target committed: the caller still holds `after = null`.
+    await target`update wide set payload = 'stale' where id = 42`;
+    const again = await copyChunk(source, target, wide, null, 5_000);
+
+    expect(again).toEqual(first);
+    expect(first).toEqual({ rows: 5_000, lastKey: ["5000"], done: false });
+    const [{ count, stale }] = await target`select count(*)::int as count, count(*) filter (where payload = 'stale')::int as stale from wide`;
+    expect({ count, stale }).toEqual({ count: 5_000, stale: 0 });
+  });
+
+  it("a target connection lost mid-COPY leaves the range as it was, and a retry completes it", async () => {
+    await copyChunk(source, target, wide, null, 5_000);
+    await copyChunk(source, target, wide, ["5000"], 10_000);
+    // The state the retry must restore: the range lacks a row and the source has moved on.
+    await target`delete from wide where id = 12000`;
+    await source`update wide set payload = 'changed since' where id between 6000 and 7000`;
+    const before = await tableFingerprint(target, wide);
+
+    // An uncommitted row with key 12000 makes the chunk's COPY wait right in the middle of the range.
+    const targetAdmin = postgres(urlOf(targetDb), { max: 2, onnotice: () => {} });
+    const doomed = openClone(targetDb, "clone-copy-doomed");
+    try {
+      const holder = await targetAdmin.reserve();
+      await holder`begin`;
+      await holder`insert into wide values (12000, 'blocker')`;
+
+      const copying = copyChunk(source, doomed, wide, ["5000"], 10_000);
+      copying.catch(() => {});
+      await sleepUntil(async () => {
+        const [row] = await targetAdmin`
+          select count(*)::int as waiting from pg_stat_activity
+           where application_name = 'clone-copy-doomed' and wait_event_type = 'Lock' and query ilike 'copy%'`;
+        return row.waiting === 1;
+      }, "the chunk's COPY to wait on the uncommitted row");
+      await doomed.end({ timeout: 0 });
+      await expect(copying).rejects.toThrow();
+
+      await holder`rollback`;
+      holder.release();
+      await sleepUntil(async () => {
+        const [row] = await targetAdmin`select count(*)::int as n from pg_stat_activity where application_name = 'clone-copy-doomed'`;
+        return row.n === 0;
+      }, "the killed session to end");
+    } finally {
+      await targetAdmin.end();
+    }
+
+    expect(await tableFingerprint(target, wide)).toEqual(before);
+    // The source connection (the pool has one) was drained and is usable again.
+    expect(await source`select 1 as ok`).toEqual([{ ok: 1 }]);
+
+    const retried = await copyChunk(source, target, wide, ["5000"], 10_000);
+    expect(retried).toEqual({ rows: 10_000, lastKey: ["15000"], done: false });
+    const rest = await copyChunk(source, target, wide, retried.lastKey, 10_000);
+    expect(rest).toEqual({ rows: 5_000, lastKey: ["20000"], done: true });
+    expect(await tableFingerprint(target, wide)).toEqual(await tableFingerprint(source, wide));
+  });
+
+  it("a chunk the target rejects fails with the server's error and leaves both connections usable", async () => {
+    await source.unsafe(`create table checked (id int primary key, v int); insert into checked select i, i from generate_series(1, 3000) i`);
+    // Only the last row breaks the target's rule: the error arrives after all data and CopyDone were sent.
+    await target.unsafe(`create table checked (id int primary key, v int constraint v_small check (v < 3000))`);
+    const checked = table("checked", ["id", "v"], [["id", "integer"]]);
+
+    await expect(copyChunk(source, target, checked, null, 10_000)).rejects.toMatchObject({ code: "23514" });
+
+    expect(await target`select count(*)::int as n from checked`).toEqual([{ n: 0 }]);
+    expect(await source`select 1 as ok`).toEqual([{ ok: 1 }]);
+  });
+
+  it("a keyless table copies whole, and copying it again does not duplicate rows", async () => {
+    const first = await copyWholeTable(source, target, keyless);
+    const second = await copyWholeTable(source, target, keyless);
+
+    expect(first).toEqual({ rows: 3_000 });
+    expect(second).toEqual({ rows: 3_000 });
+    const [ours, theirs] = await Promise.all([tableFingerprint(source, keyless), tableFingerprint(target, keyless)]);
+    expect(theirs).toEqual(ours);
+  });
+
+  it("fingerprints ignore physical row order but tell a single changed value apart", async () => {
+    await source.unsafe(`create table ordered (id int primary key, v text); insert into ordered select i, 'v' || i from generate_series(1, 1000) i`);
+    await target.unsafe(`create table ordered (id int primary key, v text); insert into ordered select i, 'v' || i from generate_series(1000, 1, -1) i`);
+    const firstStored = async (sql: Sql) => (await sql`select id from only ordered limit 1`)[0].id;
+    expect([await firstStored(source), await firstStored(target)]).toEqual([1, 1000]);
+
+    expect(await tableFingerprint(target, { schema: "public", name: "ordered" })).toEqual(
+      await tableFingerprint(source, { schema: "public", name: "ordered" }),
+    );
+
+    await target`update ordered set v = 'v500 ' where id = 500`;
+    const changed = await tableFingerprint(target, { schema: "public", name: "ordered" });
+    const original = await tableFingerprint(source, { schema: "public", name: "ordered" });
+    expect(changed.rows).toBe(original.rows);
+    expect(changed.hash).not.toBe(original.hash);
+  });
+
+  it("verifyClone reports a sequence that differs and nothing for tables that match", async () => {
+    await copyAll(source, target, pairs, 1_000);
+    await source`select nextval('counter') from generate_series(1, 3)`;
+    await target`select nextval('counter') from generate_series(1, 2)`;
+    const sequences = [{ schema: "public", name: "counter" }];
+
+    expect(await verifyClone(source, target, [pairs], sequences)).toEqual([
+      { sequence: '"public"."counter"', source: { lastValue: "3", isCalled: true }, target: { lastValue: "2", isCalled: true } },
+    ]);
+
+    await target`select setval('counter', 3, true)`;
+    expect(await verifyClone(source, target, [pairs], sequences)).toEqual([]);
+  });
+
+  it("verifyClone reports a table that differs or is missing on the target", async () => {
+    await copyWholeTable(source, target, keyless);
+    await target`delete from keyless where ctid = (select min(ctid) from keyless)`;
+    const missing = table("only_on_source", ["x"], null);
+    await source`create table only_on_source (x int)`;
+
+    const mismatches = await verifyClone(source, target, [keyless, missing], []);
+    expect(mismatches.map((m) => m.table)).toEqual(['"public"."keyless"', '"public"."only_on_source"']);
+    expect(mismatches[0].target).toMatchObject({ rows: 2_999 });
+    expect(mismatches[1].target).toMatchObject({ error: expect.stringContaining("does not exist") });
+  });
+
+  it("copying a ~200 MB table in one chunk keeps the process's memory flat", async () => {
+    await source.unsafe(`insert into big select i, repeat(md5(i::text), 64) from generate_series(1, 100000) i`);
+    const [{ size }] = await source`select pg_size_pretty(pg_total_relation_size('big')) as size`;
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    try {
+      const copied = await copyChunk(source, target, big, null, 1_000_000);
+      expect(copied).toEqual({ rows: 100_000, lastKey: ["100000"], done: true });
+    } finally {
+      clearInterval(sampler);
+    }
+    const growthMb = (peak - baseline) / 2 ** 20;
+    console.log(`copied big (${size}, 200 MB of COPY text): RSS ${Math.round(baseline / 2 ** 20)} MB → peak ${Math.round(peak / 2 ** 20)} MB (+${growthMb.toFixed(1)} MB)`);
+    expect(growthMb).toBeLessThan(100);
+    expect(await tableFingerprint(target, big)).toEqual(await tableFingerprint(source, big));
+  });
+});

@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import postgres from "postgres";
+import { stackEnv } from "./stack.ts";
+
+const fixtures = join(import.meta.dirname, "..", "fixtures");
+
+/** The local stack's Postgres URL with another database name. */
+export function databaseUrl(database: string): string {
+  const url = new URL(stackEnv().DB_URL);
+  url.pathname = `/${database}`;
+  return url.href;
+}
+
+/** A fresh, empty database in the stack's cluster to clone into; `drop()` removes it. */
+export async function createTargetDatabase(prefix = "clone_target") {
+  const name = `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+  const admin = postgres(stackEnv().DB_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  return {
+    name,
+    url: databaseUrl(name),
+    async drop() {
+      const db = postgres(stackEnv().DB_URL, { max: 1, onnotice: () => {} });
+      await db.unsafe(`drop database if exists "${name}" with (force)`);
+      await db.end();
+    },
+  };
+}
+
+/** Loads tests/fixtures/clone-dataset.sql into `schema` of the stack's own database (the clone's source). */
+export function loadDataset(schema: string, scale: number) {
+  execFileSync("psql", [stackEnv().DB_URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", `schema=${schema}`, "-v", `scale=${scale}`, "-f", join(fixtures, "clone-dataset.sql")], {
+    stdio: "pipe",
+  });
+}
+
+/** Row count and order-independent hash of every table in a schema, computed by Postgres. */
+export async function schemaFingerprint(url: string, schema: string) {
+  const db = postgres(url, { max: 1, onnotice: () => {}, connection: { TimeZone: "UTC", DateStyle: "ISO", extra_float_digits: "3" } });
+  try {
+    const tables = await db`
+      select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = ${schema} and c.relkind = 'r' order by 1`;
+    const result: Record<string, { rows: number; hash: string }> = {};
+    for (const { relname } of tables) {
+      const [row] = await db.unsafe(`
+        select count(*)::int as rows,
+               coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text as hash
+          from "${schema}"."${relname}" t`);
+      result[relname] = row as { rows: number; hash: string };
+    }
+    return result;
+  } finally {
+    await db.end();
+  }
+}
