@@ -1,5 +1,5 @@
 import type { Sql } from "../db/client.ts";
-import { FencedOutError, PermanentTaskError } from "../errors.ts";
+import { AppError, FencedOutError, PermanentTaskError } from "../errors.ts";
 import { createSliceBudget } from "./slice-budget.ts";
 import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
 import type { TaskStore } from "./task-store.ts";
@@ -62,8 +62,9 @@ export function createSliceRunner(options: SliceRunnerOptions) {
         await store.handOff(task, error.metadata, null);
         return "handed_off";
       }
-      const permanent = error instanceof PermanentTaskError;
-      const code = permanent ? (error as PermanentTaskError).code : "task_error";
+      // A client fault (bad input found mid-task) will not improve with retries either.
+      const permanent = error instanceof PermanentTaskError || (error instanceof AppError && error.status < 500);
+      const code = permanent ? (error as PermanentTaskError | AppError).code : "task_error";
       const message = error instanceof Error ? error.message : String(error);
       log({ event: "task_error", taskId: task.id, kind: task.kind, code, message });
       try {
