@@ -10,7 +10,7 @@ interface CopyQuery {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   active: boolean;
-  cancel(): Promise<void> | undefined;
+  canceller: ((query: CopyQuery) => Promise<void>) | null;
   readable(): Promise<Readable>;
   writable(): Promise<Writable>;
 }
@@ -58,7 +58,7 @@ export async function pipeCopy(source: Session, copyOut: string, target: Session
  */
 function startCopy(session: Session, text: string): RunningCopy {
   const query = session.unsafe(text) as unknown as CopyQuery;
-  const copy = { query } as RunningCopy;
+  const copy = { query, settled: false } as RunningCopy;
   let streamed = false;
   copy.completed = new Promise<number>((resolve, reject) => {
     const { resolve: resolveQuery, reject: rejectQuery } = query;
@@ -115,20 +115,30 @@ function pump(readable: Readable, writable: Writable, targetCompleted: Promise<n
  * The readable's `_read` is postgres.js's `socket.resume()`; calling it once more is harmless.
  */
 function resumeSocket(readable: Readable): void {
-  (readable as unknown as { _read(size: number): void })._read(0);
+  try {
+    (readable as unknown as { _read(size: number): void })._read(0);
+  } catch {
+    // The connection is gone (its socket is null): nothing left to resume.
+  }
 }
 
 /** Stops a source COPY that is no longer wanted and reads it to its end, so its connection is reusable. */
 async function drainCopyOut(copy: RunningCopy, readable: Readable): Promise<void> {
-  if (!copy.settled) {
-    // postgres.js marks the query inactive once it hands out the stream, and its cancel() then only
-    // records the wish; marked active again, it sends the server a real CancelRequest.
+  let cancelling: Promise<void> | undefined;
+  if (!copy.settled && copy.query.canceller) {
+    // postgres.js marks the query inactive once it hands out the stream, and cancelling then only
+    // records the wish; marked active again, it sends the server a real CancelRequest. (Called
+    // directly rather than through cancel(), which drops the promise and so its failure.)
     copy.query.active = true;
-    copy.query.cancel()?.catch(() => {});
+    cancelling = copy.query.canceller(copy.query).catch(() => {});
+    copy.query.canceller = null;
   }
   readable.removeAllListeners("data");
   readable.on("error", () => {});
   readable.resume();
   resumeSocket(readable);
   await copy.completed.catch(() => {});
+  // Once the cancel connection closes, the server has signalled the backend; a late signal could
+  // otherwise cancel whatever query runs next on this connection.
+  await cancelling;
 }

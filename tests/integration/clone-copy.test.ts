@@ -29,7 +29,8 @@ function openClone(database: string, applicationName = "clone-copy-test"): Sql {
   });
 }
 
-const mixed = table("mixed", ["id", "n", "u", "t", "j", "b", "num", "ts", "arr", "tarr", "f", "iv"], [["id", "bigint"]]);
+// `ident` is GENERATED ALWAYS AS IDENTITY (its values must survive); `g` is generated, so not copied.
+const mixed = table("mixed", ["id", "ident", "n", "u", "t", "j", "b", "num", "ts", "arr", "tarr", "f", "iv"], [["id", "bigint"]]);
 const pairs = table("pairs", ["tenant", "seq", "payload"], [["tenant", "text"], ["seq", "integer"]]);
 const wide = table("wide", ["id", "payload"], [["id", "integer"]]);
 const keyless = table("keyless", ["a", "b"], null);
@@ -48,8 +49,9 @@ function table(name: string, columns: string[], key: [string, string][] | null):
 
 const ddl = `
   create table mixed (
-    id bigint primary key, n int, u uuid, t text, j jsonb, b bytea, num numeric,
-    ts timestamptz, arr int[], tarr text[], f float8, iv interval);
+    id bigint primary key, ident int generated always as identity, n int, u uuid, t text, j jsonb,
+    b bytea, num numeric, ts timestamptz, arr int[], tarr text[], f float8, iv interval,
+    g text generated always as (n::text || '!') stored);
   create table pairs (tenant text, seq integer, payload text, primary key (tenant, seq));
   create table wide (id integer primary key, payload text);
   create table keyless (a int, b text);
@@ -92,8 +94,8 @@ describe("clone data copy", () => {
     await source.unsafe(ddl);
     await target.unsafe(ddl);
     await source.unsafe(`
-      insert into mixed
-      select i, (i * 7) % 1000 - 500, md5(i::text)::uuid,
+      insert into mixed (id, n, u, t, j, b, num, ts, arr, tarr, f, iv)
+      select 25001 - i, (i * 7) % 1000 - 500, md5(i::text)::uuid,
              case when i % 10 = 0 then null
                   else 'ñandú — 日本語 🎬 ' || repeat(chr(65 + i % 26), i % 50) || E'\\t tab \\\\ back ''q" \\n nl' end,
              case when i % 7 = 0 then null
@@ -111,8 +113,30 @@ describe("clone data copy", () => {
         from unnest(array['acme', 'ñu', 'it''s', 'back\\slash', 'Zeta', 'zeta']) tenant, generate_series(1, 700) s;
       insert into wide select i, repeat(md5(i::text), 32) from generate_series(1, 20000) i;
       insert into keyless select i % 100, case when i % 9 = 0 then null else 'row ' || (i % 250) end
-        from generate_series(1, 3000) i;`);
+        from generate_series(1, 3000) i;
+      insert into big select i, repeat(md5(i::text), 64) from generate_series(1, 100000) i;`);
   });
+
+  /** Inserts a row on the target in a transaction left open: a COPY reaching its key waits there. */
+  async function holdUncommittedRow(insert: string): Promise<() => Promise<void>> {
+    const sql = postgres(urlOf(targetDb), { max: 1, onnotice: () => {} });
+    const holder = await sql.reserve();
+    await holder`begin`;
+    await holder.unsafe(insert);
+    return async () => {
+      await holder`rollback`;
+      holder.release();
+      await sql.end();
+    };
+  }
+
+  async function sessions(applicationName: string, condition = "true"): Promise<number> {
+    const [row] = await admin.unsafe(
+      `select count(*)::int as n from pg_stat_activity where application_name = $1 and ${condition}`,
+      [applicationName],
+    );
+    return row.n;
+  }
 
   afterAll(async () => {
     await Promise.all([source?.end(), target?.end()]);
@@ -131,11 +155,11 @@ describe("clone data copy", () => {
     expect(ours.rows).toBe(25_000);
     expect(theirs).toEqual(ours);
     // Spot check beyond the hash: the awkward values read back identically.
-    const probe = `select t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
+    const probe = `select ident, g, t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
     expect(await target.unsafe(probe)).toEqual(await source.unsafe(probe));
   });
 
-  it("a composite-key table copies chunk by chunk in key order", async () => {
+  it("a table with a composite text-and-integer key copies chunk by chunk exactly", async () => {
     const copied = await copyAll(source, target, pairs, 333);
 
     expect(copied.rows).toBe(4_200);
@@ -165,33 +189,15 @@ describe("clone data copy", () => {
     const before = await tableFingerprint(target, wide);
 
     // An uncommitted row with key 12000 makes the chunk's COPY wait right in the middle of the range.
-    const targetAdmin = postgres(urlOf(targetDb), { max: 2, onnotice: () => {} });
+    const releaseRow = await holdUncommittedRow(`insert into wide values (12000, 'blocker')`);
     const doomed = openClone(targetDb, "clone-copy-doomed");
-    try {
-      const holder = await targetAdmin.reserve();
-      await holder`begin`;
-      await holder`insert into wide values (12000, 'blocker')`;
-
-      const copying = copyChunk(source, doomed, wide, ["5000"], 10_000);
-      copying.catch(() => {});
-      await sleepUntil(async () => {
-        const [row] = await targetAdmin`
-          select count(*)::int as waiting from pg_stat_activity
-           where application_name = 'clone-copy-doomed' and wait_event_type = 'Lock' and query ilike 'copy%'`;
-        return row.waiting === 1;
-      }, "the chunk's COPY to wait on the uncommitted row");
-      await doomed.end({ timeout: 0 });
-      await expect(copying).rejects.toThrow();
-
-      await holder`rollback`;
-      holder.release();
-      await sleepUntil(async () => {
-        const [row] = await targetAdmin`select count(*)::int as n from pg_stat_activity where application_name = 'clone-copy-doomed'`;
-        return row.n === 0;
-      }, "the killed session to end");
-    } finally {
-      await targetAdmin.end();
-    }
+    const copying = copyChunk(source, doomed, wide, ["5000"], 10_000);
+    copying.catch(() => {});
+    await sleepUntil(async () => (await sessions("clone-copy-doomed", "wait_event_type = 'Lock'")) === 1, "the COPY to wait on the row");
+    await doomed.end({ timeout: 0 });
+    await expect(copying).rejects.toThrow();
+    await releaseRow();
+    await sleepUntil(async () => (await sessions("clone-copy-doomed")) === 0, "the killed session to end");
 
     expect(await tableFingerprint(target, wide)).toEqual(before);
     // The source connection (the pool has one) was drained and is usable again.
@@ -202,6 +208,23 @@ describe("clone data copy", () => {
     const rest = await copyChunk(source, target, wide, retried.lastKey, 10_000);
     expect(rest).toEqual({ rows: 5_000, lastKey: ["20000"], done: true });
     expect(await tableFingerprint(target, wide)).toEqual(await tableFingerprint(source, wide));
+  });
+
+  it("a source connection lost mid-COPY fails the chunk and leaves the target range empty", async () => {
+    // The target waits on an uncommitted row, so the source (200 MB to send) stalls mid-stream.
+    const releaseRow = await holdUncommittedRow(`insert into big values (100, 'blocker')`);
+    const doomedSource = openClone(sourceDb, "clone-copy-doomed-source");
+    const copying = copyChunk(doomedSource, target, big, null, 1_000_000);
+    copying.catch(() => {});
+    await sleepUntil(async () => (await sessions("clone-copy-doomed-source", "wait_event = 'ClientWrite'")) === 1, "the source to stall");
+    await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'clone-copy-doomed-source'`;
+    await releaseRow();
+
+    // The connection's own error, not one from cleaning up after it.
+    const error = (await copying.catch((e) => e)) as { code?: string };
+    expect(["CONNECTION_CLOSED", "57P01"]).toContain(error.code);
+    await doomedSource.end({ timeout: 0 });
+    expect(await target`select count(*)::int as n from big`).toEqual([{ n: 0 }]);
   });
 
   it("a chunk the target rejects fails with the server's error and leaves both connections usable", async () => {
@@ -270,7 +293,6 @@ describe("clone data copy", () => {
   });
 
   it("copying a ~200 MB table in one chunk keeps the process's memory flat", async () => {
-    await source.unsafe(`insert into big select i, repeat(md5(i::text), 64) from generate_series(1, 100000) i`);
     const [{ size }] = await source`select pg_size_pretty(pg_total_relation_size('big')) as size`;
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
