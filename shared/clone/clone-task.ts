@@ -120,6 +120,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       for (const table of (await plan()).tables) {
         const name = tableName(table);
         if (table.partitioned || checkpoint.completedTables.includes(name)) continue;
+        if (ctx.shouldYield()) return false;
         if (checkpoint.currentTable !== name) {
           checkpoint.currentTable = name;
           checkpoint.lastKey = null;
@@ -157,7 +158,6 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     }
 
     async function copyKeylessTable(table: TableInfo, name: string): Promise<boolean> {
-      if (ctx.shouldYield()) return false;
       const started = Date.now();
       const { rows } = await copyWholeTable(source, target, table);
       checkpoint.rowsPerTable = { ...checkpoint.rowsPerTable, [name]: rows };

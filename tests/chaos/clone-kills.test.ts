@@ -52,7 +52,8 @@ describe("random kills during a clone", () => {
     const done = await waitForStatus(sql, jobId, ["succeeded", "failed", "cancelled"], 600_000);
     expect(done.last_error).toBeNull();
     expect(done.status).toBe("succeeded");
-    expect(Number(done.fencing_token)).toBeGreaterThan(KILLS);
+    // Most kills cost the job its lease (some land on a worker still booting, before any claim).
+    expect(Number(done.fencing_token)).toBeGreaterThan(KILLS / 2);
 
     // Checked independently of the job's own verification: same rows, no more, no fewer.
     const source = await schemaFingerprint(stackEnv().DB_URL, SCHEMA);
