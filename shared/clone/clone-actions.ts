@@ -64,7 +64,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       createdAt: task.createdAt,
       updatedAt: task.updatedAt,
       finishedAt: task.finishedAt,
-      ...(clone ? describeClone(clone, Date.now(), summary.isStale) : { isStale: summary.isStale }),
+      ...(clone ? describeClone(clone, summary.isStale) : { isStale: summary.isStale }),
     };
   };
 

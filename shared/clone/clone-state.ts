@@ -73,7 +73,7 @@ export function nextChunkRows(previousRows: number, previousMs: number, targetMs
   return Math.max(1_000, Math.min(scaled, previousRows * 4, 500_000));
 }
 
-export function describeClone(clone: CloneMetadata, now = Date.now(), isStale = false) {
+export function describeClone(clone: CloneMetadata, isStale = false) {
   const { checkpoint, totals = {} } = clone;
   const tables = Object.keys(totals).map((table) => ({
     table,
@@ -86,7 +86,6 @@ export function describeClone(clone: CloneMetadata, now = Date.now(), isStale = 
   const rowsTotal = tables.reduce((sum, t) => sum + Math.max(t.rowsTotal, t.rowsCopied), 0);
   const rowsPerSecond = checkpoint.copyMs > 0 ? Math.round((rowsCopied * 1000) / checkpoint.copyMs) : null;
   const etaSeconds = rowsPerSecond && rowsTotal > rowsCopied ? Math.ceil((rowsTotal - rowsCopied) / rowsPerSecond) : null;
-  void now;
   return {
     phase: checkpoint.phase,
     completedPhases: checkpoint.completedPhases,

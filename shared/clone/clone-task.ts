@@ -92,14 +92,13 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       }
       const cloned = await plan();
       // A job resumed after its preflight recorded objects must not trip over its own work.
-      const applied = await ctx.step("preflight-conflicts", async () => {
+      await ctx.step("preflight-conflicts", async () => {
         const conflicts = await findConflicts(target, cloned);
         if (conflicts.length > 0) {
           throw new PermanentTaskError("target_not_empty", `the target already has: ${conflicts.slice(0, 20).join(", ")}`);
         }
         return conflicts;
       });
-      void applied;
       await ensureLedger(target);
       const totals = Object.fromEntries(cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]));
       await save({ totals });
