@@ -3,6 +3,7 @@
  * and the pure rules read from it: what the status shows, how big the next chunk is.
  */
 import type { SealedSecret } from "../crypto/secret-box.ts";
+import type { CloneMismatch } from "./verify.ts";
 
 export const PHASES = ["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as const;
 export type Phase = typeof PHASES[number];
@@ -28,6 +29,8 @@ export interface CloneCheckpoint {
   /** Milliseconds spent copying rows, for rows/s and ETA. */
   copyMs: number;
   chunkRows: number;
+  /** Tables whose count and hash were compared already (verify resumes after them). */
+  verifiedTables: string[];
 }
 
 export interface CloneMetadata {
@@ -37,7 +40,7 @@ export interface CloneMetadata {
   checkpoint: CloneCheckpoint;
   /** Per-table row totals known at preflight. */
   totals?: Record<string, number>;
-  mismatches?: unknown[];
+  mismatches?: CloneMismatch[];
 }
 
 export function initialCheckpoint(): CloneCheckpoint {
@@ -52,6 +55,7 @@ export function initialCheckpoint(): CloneCheckpoint {
     restartedFromZero: [],
     copyMs: 0,
     chunkRows: 5_000,
+    verifiedTables: [],
   };
 }
 

@@ -166,14 +166,24 @@ export function createCloneHandler(deps: CloneTaskDeps) {
 
     async function verify(): Promise<boolean> {
       const { tables, sequences } = await plan();
-      // Sequence values are read at the end, after the data they numbered.
+      const mismatches = [...(clone.mismatches ?? [])];
+      const toVerify = clone.options.includeData ? tables.filter((t) => !t.partitioned) : [];
+      // Table by table, checkpointed: hashing a large database may take more than one slice.
+      for (const table of toVerify) {
+        const name = tableName(table);
+        if ((checkpoint.verifiedTables ?? []).includes(name)) continue;
+        if (ctx.shouldYield()) return false;
+        mismatches.push(...await verifyClone(source, target, [table], []));
+        checkpoint.verifiedTables = [...(checkpoint.verifiedTables ?? []), name];
+        await save({ mismatches });
+      }
+      // Sequence values are read at the very end, after the data they numbered.
       for (const seq of sequences) {
         const state = await sequenceState(source, seq);
         await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${seq.name.replaceAll('"', '""')}"`}::regclass,
                                    ${state.lastValue}::bigint, ${state.isCalled})`;
       }
-      const copied = tables.filter((t) => !t.partitioned);
-      const mismatches = await verifyClone(source, target, clone.options.includeData ? copied : [], sequences);
+      mismatches.push(...await verifyClone(source, target, [], sequences));
       if (mismatches.length > 0) {
         await save({ mismatches });
         throw new PermanentTaskError(
