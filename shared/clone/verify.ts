@@ -22,8 +22,8 @@ export interface CloneMismatch {
 
 /**
  * Exact row count and an order-independent hash of a table's own rows (ONLY), computed in the
- * database: the sum over rows of the first 60 bits of md5(row text), as numeric so it cannot
- * overflow. Given `columns`, only those are hashed, in that order (so column order on the target
+ * database: the sum over rows of hashtextextended(row text) — a 64-bit hash, about twice as fast
+ * as md5 on the benchmark's 1 GB (verify was 40 % of a clone) — as numeric so it cannot overflow. Given `columns`, only those are hashed, in that order (so column order on the target
  * and generated columns do not matter). Row text depends on output settings, so the clone's are
  * set locally first; both servers then print the same values the same way.
  */
@@ -36,7 +36,7 @@ export async function tableFingerprint(
     await useCloneSettings(tx);
     const [row] = await tx.unsafe(
       `select count(*)::text as rows,
-              coalesce(sum(('x' || left(md5(${rowText}), 15))::bit(60)::bigint), 0)::text as hash
+              coalesce(sum(hashtextextended(${rowText}, 0)::numeric), 0)::text as hash
          from only ${qualifiedName(table)} as t`,
       [],
       { prepare: false },
