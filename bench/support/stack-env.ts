@@ -9,13 +9,15 @@ export interface BenchEnv {
   /** Null when only a database was given (BENCH_DB_URL). */
   API_URL: string | null;
   JWT_SECRET: string | null;
+  /** For the stack's /_stack admin endpoints (worker list, kills, config). */
+  SERVICE_ROLE_KEY: string | null;
 }
 
 const REPO_DIR = resolve(import.meta.dirname!, "..", "..");
 
 export function benchEnv(): BenchEnv {
   const dbOnly = Deno.env.get("BENCH_DB_URL");
-  if (dbOnly) return { DB_URL: dbOnly, API_URL: null, JWT_SECRET: null };
+  if (dbOnly) return { DB_URL: dbOnly, API_URL: null, JWT_SECRET: null, SERVICE_ROLE_KEY: null };
   const stackDir = resolve(Deno.env.get("REELFORGE_STACK_DIR") || join(REPO_DIR, ".stack"));
   let env: Record<string, string>;
   try {
@@ -23,5 +25,5 @@ export function benchEnv(): BenchEnv {
   } catch {
     throw new Error(`no ${stackDir}/env.json: start the stack (npm run stack:start) or set BENCH_DB_URL`);
   }
-  return { DB_URL: env.DB_URL, API_URL: env.API_URL, JWT_SECRET: env.JWT_SECRET };
+  return { DB_URL: env.DB_URL, API_URL: env.API_URL, JWT_SECRET: env.JWT_SECRET, SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY };
 }
