@@ -4,6 +4,9 @@ import { createSliceBudget } from "./slice-budget.ts";
 import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
 import type { TaskStore } from "./task-store.ts";
 
+/** A slice with less time than this left in its worker does no work. */
+const MIN_SLICE_MS = 1_000;
+
 export type TaskHandler = (ctx: TaskContext) => Promise<SliceOutcome>;
 export type TaskHandlers = Record<string, TaskHandler>;
 
@@ -19,7 +22,7 @@ export interface SliceRunnerOptions {
 }
 
 export type SliceResult =
-  | "not_claimed" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
+  | "not_claimed" | "deferred" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
 
 /**
  * Runs one slice of one task: claim its lease, run its handler until the handler returns (or the
@@ -44,6 +47,12 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       workerStartedAt: options.workerStartedAt,
       wallClockMs: options.wallClockMs,
     });
+    if (budget.remainingMs() < MIN_SLICE_MS) {
+      // This worker is about to be killed: run the task after it is gone, not on it.
+      const workerLeftMs = options.workerStartedAt + options.wallClockMs - Date.now();
+      await store.defer(task, Math.max(0, workerLeftMs) + 500);
+      return "deferred";
+    }
     const heartbeat = startHeartbeat(() => store.checkpoint(task, {}, null, leaseSeconds), leaseSeconds);
     const steps = await store.steps(task.id);
     const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds });

@@ -94,6 +94,13 @@ export function createTaskStore(sql: Sql) {
       if (!ok) throw new FencedOutError(task.id);
     },
 
+    /** Gives the task back, to be claimed again no sooner than `delayMs` from now. */
+    async defer(task: TaskRow, delayMs: number) {
+      const [{ ok }] = await sql`
+        select engine.defer_task(${task.id}, ${task.fencingToken}::bigint, ${Math.ceil(delayMs)}) as ok`;
+      if (!ok) throw new FencedOutError(task.id);
+    },
+
     async complete(task: TaskRow, result: unknown, metadata: Json = {}) {
       const [{ ok }] = await sql`
         select engine.complete_task(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
