@@ -75,6 +75,7 @@ async function start(fresh: boolean): Promise<number> {
   if (fresh) {
     await wipeDataDir(layout);
     await rm(layout.storage, { recursive: true, force: true });
+    await rm(layout.projects, { recursive: true, force: true });
     await mkdir(layout.storage, { recursive: true });
   }
 

@@ -1,6 +1,7 @@
 /**
- * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, public
- * storage objects, the pg_net dispatcher and the stack's admin endpoints, in one Deno process.
+ * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, storage (the
+ * public route and the Storage API, also for other "projects" under /_projects/<name>), the pg_net
+ * dispatcher and the stack's admin endpoints, in one Deno process.
  * Started detached by `stack start` (cli.ts), which passes the settings below as env.
  */
 import { join } from "node:path";
@@ -11,6 +12,8 @@ import { createFunctionRegistry } from "./function-registry.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
 import { API_PORT, API_URL, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
+import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
 import { createStorageServer, PUBLIC_OBJECT_PREFIX } from "./storage-server.ts";
 import { createWorkerPool } from "./worker-pool.ts";
 
@@ -53,12 +56,24 @@ const pool = createWorkerPool({
 const routeFunctionRequest = createFunctionsRouter({ registry, pool, jwtSecret: config.REELFORGE_JWT_SECRET });
 const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
 const servePublicObject = createStorageServer(layout.storage);
+const handleStorageApi = createStorageApi({
+  dir: layout.storage,
+  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
+  publicBaseUrl: STORAGE_PUBLIC_URL,
+});
+const routeProjectRequest = createProjectsRouter({
+  projectsDir: layout.projects,
+  apiUrl: API_URL,
+  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
+});
 const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
 
 async function route(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname.startsWith(FUNCTIONS_PREFIX)) return await routeFunctionRequest(request, pathname);
   if (pathname.startsWith(PUBLIC_OBJECT_PREFIX)) return await servePublicObject(request, pathname);
+  if (pathname.startsWith(STORAGE_API_PREFIX)) return await handleStorageApi(request, pathname);
+  if (pathname.startsWith(PROJECTS_PREFIX)) return await routeProjectRequest(request, pathname);
   if (pathname.startsWith(ADMIN_PREFIX)) return await handleAdminRequest(request, pathname);
   return Response.json({ code: "NOT_FOUND", message: "No such route on the local stack" }, { status: 404 });
 }

@@ -21,6 +21,8 @@ export interface StackLayout {
   postgresLog: string;
   functionLogs: string;
   storage: string;
+  /** Other "projects" the gateway stands in for (`/_projects/<name>/storage/v1/...`), one dir each. */
+  projects: string;
   envFile: string;
   secretsFile: string;
   gatewayPidFile: string;
@@ -37,6 +39,7 @@ export function stackLayout(env: Record<string, string | undefined>): StackLayou
     postgresLog: join(root, "logs", "postgres.log"),
     functionLogs: join(root, "logs", "functions"),
     storage: join(root, "storage"),
+    projects: join(root, "projects"),
     envFile: join(root, "env.json"),
     secretsFile: join(root, "secrets.json"),
     gatewayPidFile: join(root, "gateway.pid"),

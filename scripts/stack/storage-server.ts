@@ -1,36 +1,15 @@
 /**
  * Serves the local storage stand-in the way Supabase Storage serves public buckets:
- * GET/HEAD /storage/v1/object/public/<bucket>/<path>, with Range support for video players.
+ * GET/HEAD /storage/v1/object/public/<bucket>/<path>, with Range support for video players, and
+ * the content type and cache control the object was uploaded with.
  */
-import { extname, join, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
+import { readBucket, readObjectMeta } from "../../shared/storage/local-layout.ts";
+import { contentTypeFromExtension } from "../../shared/storage/content-types.ts";
+import { assertObjectKey } from "../../shared/storage/storage.ts";
+import { storageError } from "./storage-api.ts";
 
 export const PUBLIC_OBJECT_PREFIX = "/storage/v1/object/public/";
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".mp4": "video/mp4",
-  ".webm": "video/webm",
-  ".mov": "video/quicktime",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".webp": "image/webp",
-  ".gif": "image/gif",
-  ".svg": "image/svg+xml",
-  ".wav": "audio/wav",
-  ".mp3": "audio/mpeg",
-  ".m4a": "audio/mp4",
-  ".ogg": "audio/ogg",
-  ".json": "application/json",
-  ".txt": "text/plain; charset=utf-8",
-  ".srt": "application/x-subrip",
-  ".vtt": "text/vtt",
-  ".html": "text/html; charset=utf-8",
-  ".pdf": "application/pdf",
-};
-
-function storageError(status: number, error: string, message: string): Response {
-  return Response.json({ statusCode: String(status), error, message }, { status });
-}
 
 /** Returns a handler for paths under PUBLIC_OBJECT_PREFIX, reading files from `storageDir`. */
 export function createStorageServer(storageDir: string) {
@@ -38,7 +17,7 @@ export function createStorageServer(storageDir: string) {
 
   return async function servePublicObject(request: Request, pathname: string): Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return storageError(405, "Method not allowed", "Only GET and HEAD are supported");
+      return storageError(405, "Method not allowed", "Only GET and HEAD are supported", 405);
     }
     let objectPath: string;
     try {
@@ -47,11 +26,16 @@ export function createStorageServer(storageDir: string) {
       return storageError(400, "Invalid key", "Malformed object path");
     }
     const segments = objectPath.split("/");
-    if (segments.length < 2 || segments.some((part) => part === ".." || part === "." || part === "" || part.includes("\0"))) {
+    const [bucket, ...path] = segments;
+    try {
+      assertObjectKey(bucket, path.join("/")); // bucket names never start with a dot: .meta and .buckets stay private
+    } catch {
       return storageError(400, "Invalid key", "Object path must be <bucket>/<path> without '..'");
     }
     const filePath = join(root, ...segments);
     if (!filePath.startsWith(root + sep)) return storageError(400, "Invalid key", "Path escapes the storage dir");
+    // Storage answers a private bucket's public URL as it answers a missing bucket.
+    if (!(await readBucket(root, bucket))?.public) return storageError(404, "Bucket not found", "Bucket not found");
 
     let file: Deno.FsFile;
     let size: number;
@@ -60,17 +44,18 @@ export function createStorageServer(storageDir: string) {
       const info = await file.stat();
       if (!info.isFile) {
         file.close();
-        return storageError(404, "not_found", "Object not found");
+        return storageError(404, "not_found", "Object not found", 404); // HTTP 404 as before; hosted Storage says 400 with statusCode 404
       }
       size = info.size;
     } catch {
-      return storageError(404, "not_found", "Object not found");
+      return storageError(404, "not_found", "Object not found", 404);
     }
 
+    const meta = await readObjectMeta(root, bucket, path.join("/"));
     const headers = new Headers({
-      "content-type": CONTENT_TYPES[extname(filePath).toLowerCase()] ?? "application/octet-stream",
+      "content-type": meta?.contentType ?? contentTypeFromExtension(filePath),
       "accept-ranges": "bytes",
-      "cache-control": "no-cache",
+      "cache-control": meta?.cacheControl ?? "no-cache",
     });
     const range = parseRange(request.headers.get("range"), size);
     if (range === "unsatisfiable") {
