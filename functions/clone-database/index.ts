@@ -3,6 +3,7 @@ import { CLONE_KIND, createCloneHandler } from "../../shared/clone/clone-task.ts
 import { createSecretBox } from "../../shared/crypto/secret-box.ts";
 import type { TaskHandlers } from "../../shared/engine/slice-runner.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
+import { createStorage } from "../../shared/storage/index.ts";
 
 serveEdgeFunction({
   name: "clone-database",
@@ -13,12 +14,13 @@ serveEdgeFunction({
       secrets: config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null,
     }),
   // Without the encryption key no job can be started (start answers 503), so none can run.
-  handlers: ({ config }): TaskHandlers =>
+  handlers: ({ config, sql }): TaskHandlers =>
     config.REELFORGE_ENCRYPTION_KEY
       ? {
         [CLONE_KIND]: createCloneHandler({
           sourceUrl: config.SUPABASE_DB_URL,
           secrets: createSecretBox(config.REELFORGE_ENCRYPTION_KEY),
+          storage: createStorage(config, sql),
         }),
       }
       : {},

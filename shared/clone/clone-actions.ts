@@ -3,7 +3,7 @@
  * for the job's owner only (403 for anyone else, 404 for an unknown job).
  */
 import { z } from "zod";
-import { ConflictError, ForbiddenError, NotFoundError, NotImplementedError, BadRequestError, AppError } from "../errors.ts";
+import { AppError, BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import { pgErrorCode, type TaskStore } from "../engine/task-store.ts";
@@ -26,6 +26,11 @@ const startInput = z.object({
     includeData: z.boolean().default(true),
     includeStorage: z.boolean().default(false),
     schemas: z.array(schemaName).min(1).max(50).default(["public"]),
+    /** The target project's Storage API, needed with includeStorage. */
+    targetStorage: z.object({
+      url: z.string().url().regex(/^https?:\/\//, "an http(s) URL"),
+      serviceRoleKey: z.string().min(20),
+    }).strict().optional(),
   }).strict().default({ includeData: true, includeStorage: false, schemas: ["public"] }),
 }).strict();
 
@@ -73,12 +78,24 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       input: startInput,
       async run({ targetUrl, options }, caller) {
         const target = parseTargetUrl(targetUrl);
-        if (options.includeStorage) {
-          throw new NotImplementedError("includeStorage: copying storage objects is not built yet; clone with includeStorage: false");
+        if (options.includeStorage && !options.targetStorage) {
+          throw new BadRequestError(
+            "target_storage_required",
+            "includeStorage needs options.targetStorage: { url: the target project's API URL, serviceRoleKey }",
+          );
         }
         await refuseBadTarget(target.url, options.schemas);
+        const { targetStorage, ...shownOptions } = options;
         const metadata: { clone: CloneMetadata } = {
-          clone: { options, target: await secretBox().seal(target.url), targetMasked: target.masked, checkpoint: initialCheckpoint() },
+          clone: {
+            options: shownOptions,
+            target: await secretBox().seal(target.url),
+            targetMasked: target.masked,
+            targetStorage: options.includeStorage && targetStorage
+              ? await secretBox().seal(JSON.stringify(targetStorage))
+              : undefined,
+            checkpoint: initialCheckpoint(),
+          },
         };
         const task = await store.enqueue({ userId: caller.userId, kind: CLONE_KIND, worker: WORKER, metadata, maxAttempts: 8 });
         return { status: 202, body: { jobId: task.id, target: target.masked } };
@@ -126,7 +143,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         } finally {
           await target.end({ timeout: 1 });
         }
-        await store.restart(jobId, { clone: { ...clone, checkpoint: initialCheckpoint(), totals: undefined, mismatches: undefined } });
+        await store.restart(jobId, {
+          clone: { ...clone, checkpoint: initialCheckpoint(), totals: undefined, mismatches: undefined, storageCursor: undefined },
+        });
         return { status: 202, body: { restarted: true, jobId, droppedObjects: dropped } };
       },
     }),

@@ -4,6 +4,7 @@
  */
 import type { SealedSecret } from "../crypto/secret-box.ts";
 import type { CloneMismatch } from "./verify.ts";
+import type { StorageCursor, StorageMismatch } from "./clone-storage.ts";
 
 export const PHASES = ["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as const;
 export type Phase = typeof PHASES[number];
@@ -38,9 +39,12 @@ export interface CloneMetadata {
   target: SealedSecret;
   targetMasked: string;
   checkpoint: CloneCheckpoint;
+  /** The target project's Storage API ({ url, serviceRoleKey }), sealed; only with includeStorage. */
+  targetStorage?: SealedSecret;
+  storageCursor?: StorageCursor;
   /** Per-table row totals known at preflight. */
   totals?: Record<string, number>;
-  mismatches?: CloneMismatch[];
+  mismatches?: Array<CloneMismatch | StorageMismatch>;
 }
 
 export function initialCheckpoint(): CloneCheckpoint {
@@ -101,6 +105,9 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
     etaSeconds,
     isStale,
     target: clone.targetMasked,
+    storage: clone.options.includeStorage
+      ? { objectsCopied: clone.storageCursor?.objectsCopied ?? 0, bytesCopied: clone.storageCursor?.bytesCopied ?? 0 }
+      : null,
     options: clone.options,
     mismatches: clone.mismatches ?? [],
   };

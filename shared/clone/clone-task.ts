@@ -14,12 +14,17 @@ import { copyChunk, copyWholeTable } from "./copy-chunk.ts";
 import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan, type TableInfo } from "./schema-plan.ts";
 import { applyOnce, ensureLedger, forgetJob } from "./target-ledger.ts";
 import { sequenceState, verifyClone } from "./verify.ts";
+import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
+import type { StorageTarget } from "./storage-api-client.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
 
 export const CLONE_KIND = "clone.database";
 
 export interface CloneTaskDeps {
   sourceUrl: string;
   secrets: SecretBox;
+  /** This project's Storage, the source of the storage phase. */
+  storage: ObjectStorage | null;
 }
 
 const tableName = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -67,7 +72,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         case "data":
           return await copyData();
         case "storage":
-          throw new PermanentTaskError("not_implemented", "copying storage objects is not built yet");
+          return await copyStorage();
         case "verify":
           return await verify();
       }
@@ -164,6 +169,25 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       return true;
     }
 
+    async function storageTarget(): Promise<StorageTarget> {
+      if (!deps.storage || !clone.targetStorage) {
+        throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
+      }
+      return JSON.parse(await deps.secrets.open(clone.targetStorage));
+    }
+
+    async function copyStorage(): Promise<boolean> {
+      const { done, cursor } = await copyStorageStep(
+        deps.storage!,
+        await storageTarget(),
+        clone.storageCursor ?? null,
+        ctx.budget,
+        (cursor) => save({ storageCursor: cursor }),
+      );
+      await save({ storageCursor: cursor });
+      return done;
+    }
+
     async function verify(): Promise<boolean> {
       const { tables, sequences } = await plan();
       const mismatches = [...(clone.mismatches ?? [])];
@@ -184,16 +208,21 @@ export function createCloneHandler(deps: CloneTaskDeps) {
                                    ${state.lastValue}::bigint, ${state.isCalled})`;
       }
       mismatches.push(...await verifyClone(source, target, [], sequences));
+      if (clone.options.includeStorage) mismatches.push(...await verifyStorage(deps.storage!, await storageTarget()));
       if (mismatches.length > 0) {
         await save({ mismatches });
         throw new PermanentTaskError(
           "verify_failed",
-          `verification found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 5).map((m) => m.table ?? m.sequence).join(", ")}`,
+          `verification found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 5).map(describeMismatch).join(", ")}`,
         );
       }
       return true;
     }
   };
+}
+
+function describeMismatch(m: { table?: string; sequence?: string; bucket?: string; object?: string }): string {
+  return m.table ?? m.sequence ?? (m.object ? `${m.bucket}/${m.object}` : `bucket ${m.bucket}`);
 }
 
 function progressOf(checkpoint: CloneCheckpoint, clone: CloneMetadata): number {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
 import { admin, connect, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 
@@ -138,6 +139,46 @@ describe("clone-database", () => {
     expect(resumed.json).toEqual({ resumed: true, fromTable: stale.currentTable, phase: stale.phase });
     const done = await waitForStatus(sql, jobId, ["succeeded", "failed"], 120_000);
     expect(done.status).toBe("succeeded");
+  });
+
+  it("copies storage buckets and objects into the target project with their content type and cache control", async () => {
+    const env = stackEnv();
+    const storage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+    const bucket = `clone-e2e-${crypto.randomUUID().slice(0, 8)}`;
+    await storage.createBucket(bucket, { public: true });
+    const poster = new TextEncoder().encode("not really a png, but bytes all the same");
+    await storage.upload(bucket, "films/ñandú/poster.png", poster, { contentType: "image/png", cacheControl: "3600", upsert: true });
+    await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), { contentType: "text/plain", upsert: true });
+
+    const project = `clone-target-${crypto.randomUUID().slice(0, 8)}`;
+    const targetStorage = { url: `${env.API_URL}/_projects/${project}`, serviceRoleKey: env.SERVICE_ROLE_KEY };
+    const target = await newTarget();
+    const start = await clone({
+      action: "start",
+      targetUrl: target.url,
+      options: { schemas: [SCHEMA], includeData: false, includeStorage: true, targetStorage },
+    });
+    expect(start.status).toBe(202);
+    const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 120_000);
+    expect(done.last_error).toBeNull();
+    expect(done.status).toBe("succeeded");
+    const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
+    expect(job.completedPhases).toContain("storage");
+    expect(job.storage.objectsCopied).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(job)).not.toContain(env.SERVICE_ROLE_KEY);
+
+    const copied = await fetch(`${env.API_URL}/_projects/${project}/storage/v1/object/public/${bucket}/films/${encodeURIComponent("ñandú")}/poster.png`);
+    expect(copied.status).toBe(200);
+    expect(copied.headers.get("content-type")).toBe("image/png");
+    expect(copied.headers.get("cache-control")).toContain("3600");
+    expect(new Uint8Array(await copied.arrayBuffer())).toEqual(poster);
+  });
+
+  it("refuses includeStorage without the target project's Storage API", async () => {
+    const target = await newTarget();
+    const response = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA], includeStorage: true } });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe("target_storage_required");
   });
 
   it("cancels a running job and refuses to cancel it twice", async () => {
