@@ -3,7 +3,7 @@ import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support
 import { admin, connect, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
 
 const SCHEMA = "clone_big";
-const SCALE = 100_000; // 11 tables of 100k rows + a keyless one of 50k: 1.15M rows
+const SCALE = 200_000; // 11 tables of 200k rows + a keyless one of 100k: 2.3M rows (enough work to outlast 30 kills)
 const KILLS = 30;
 
 let sql: Sql;
@@ -40,9 +40,10 @@ describe("random kills during a clone", () => {
         await sleep(25);
         continue;
       }
-      // Let each worker live 0.3-1.5 s: long enough to commit some chunks, short enough to die mid-chunk.
+      // Each worker lives 0.15-0.8 s: some die booting, most after a chunk or two, many mid-chunk.
+      // Short lives keep the clone running until the last kill; it must not finish early.
       const age = Date.now() - Date.parse(worker.startedAt);
-      await sleep(Math.max(0, 300 + Math.random() * 1200 - age));
+      await sleep(Math.max(0, 150 + Math.random() * 650 - age));
       const { killed } = await admin("workers/kill", { function: "clone-database" }) as { killed: unknown[] };
       if (killed.length > 0) kills++;
       const [job] = await sql`select status from public.background_tasks where id = ${jobId}`;
