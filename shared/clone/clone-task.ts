@@ -33,6 +33,8 @@ export function createCloneHandler(deps: CloneTaskDeps) {
   return async function cloneSlice(ctx: TaskContext): Promise<SliceOutcome> {
     const clone = ctx.metadata.clone as CloneMetadata;
     const checkpoint: CloneCheckpoint = { ...clone.checkpoint };
+    // Workers keep dying before a chunk commits: halve the chunk per lost lease, so one fits.
+    if (ctx.task.stalls > 0) checkpoint.chunkRows = Math.max(1_000, Math.floor(checkpoint.chunkRows / 2 ** ctx.task.stalls));
     const targetUrl = await deps.secrets.open(clone.target);
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
     const target = openCloneConnection(targetUrl, "reelforge-clone-target");

@@ -17,6 +17,8 @@ export interface TaskRow {
   leaseExpiresAt: Date | null;
   /** Kept as a string: it is a bigint in Postgres. */
   fencingToken: string;
+  /** Leases lost in a row without a checkpoint (workers killed mid-work). */
+  stalls: number;
   lastError: unknown;
   parentId: string | null;
   concurrencyKey: string | null;
@@ -44,6 +46,7 @@ export function toTaskRow(row: any): TaskRow | null {
     runAfter: row.run_after,
     leaseExpiresAt: row.lease_expires_at,
     fencingToken: String(row.fencing_token),
+    stalls: row.stalls ?? 0,
     lastError: row.last_error,
     parentId: row.parent_id,
     concurrencyKey: row.concurrency_key,
