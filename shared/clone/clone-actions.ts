@@ -6,7 +6,7 @@ import { z } from "zod";
 import { AppError, BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
-import { pgErrorCode, type TaskStore } from "../engine/task-store.ts";
+import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask } from "../http/task-actions.ts";
 import { type CloneMetadata, describeClone, initialCheckpoint } from "./clone-state.ts";
@@ -113,13 +113,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       input: byJobId,
       async run({ jobId }, caller) {
         const task = await ownJob(jobId, caller.userId);
-        try {
-          await store.resume(jobId);
-        } catch (error) {
-          if (pgErrorCode(error) === "RF003") throw new ConflictError("job_active", "Job still active, wait a moment");
-          if (pgErrorCode(error) === "RF004") throw new ConflictError("job_not_resumable", `Clone job ${jobId} is ${task.status}`);
-          throw error;
-        }
+        await store.resume(jobId);
         const checkpoint = (task.metadata.clone as CloneMetadata | undefined)?.checkpoint;
         return { status: 202, body: { resumed: true, fromTable: checkpoint?.currentTable ?? null, phase: checkpoint?.phase ?? null } };
       },

@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from "../db/client.ts";
-import { FencedOutError } from "../errors.ts";
+import { ConflictError, FencedOutError } from "../errors.ts";
 import { type TaskRow, toTaskRow } from "./task-row.ts";
 
 type Json = Record<string, unknown> | unknown[] | string | number | boolean | null;
@@ -159,10 +159,18 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row);
     },
 
-    /** Null when the task does not exist; throws a Postgres error RF003 while it is active. */
+    /** Null when the task does not exist; a 409 ConflictError while it is active or has nothing to resume. */
     async resume(taskId: string): Promise<TaskRow | null> {
-      const [row] = await sql`select * from engine.resume_task(${taskId})`;
-      return toTaskRow(row);
+      try {
+        const [row] = await sql`select * from engine.resume_task(${taskId})`;
+        return toTaskRow(row);
+      } catch (error) {
+        if (pgErrorCode(error) === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
+        if (pgErrorCode(error) === "RF004") {
+          throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
+        }
+        throw error;
+      }
     },
   };
 }

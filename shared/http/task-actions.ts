@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { TaskRow } from "../engine/task-row.ts";
-import { pgErrorCode, type TaskStore } from "../engine/task-store.ts";
+import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "./function-app.ts";
 
 const byTaskId = z.object({ taskId: z.string().uuid({ error: "taskId must be a task's UUID" }) }).strict();
@@ -59,16 +59,8 @@ export function taskActions(store: TaskStore, worker: string): Record<string, Ac
       input: byTaskId,
       async run({ taskId }, caller) {
         await ownTask(taskId, caller.userId);
-        try {
-          const task = await store.resume(taskId);
-          return { status: 202, body: { resumed: true, task: describeTask(task!) } };
-        } catch (error) {
-          if (pgErrorCode(error) === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
-          if (pgErrorCode(error) === "RF004") {
-            throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
-          }
-          throw error;
-        }
+        const task = await store.resume(taskId);
+        return { status: 202, body: { resumed: true, task: describeTask(task!) } };
       },
     }),
   };
