@@ -1,0 +1,188 @@
+/**
+ * One small interface per provider type. Adapters (shared/providers/<provider>/) implement them
+ * over a provider's HTTP API; the offline `local` providers implement them over the render
+ * worker's FFmpeg/espeak-ng jobs. Pipelines only ever see these interfaces.
+ *
+ * Paid asynchronous work is split into `submit` (returns the provider's job id, recorded at once
+ * by ctx.providerStep) and `poll` (never sleeps; answers the job's state now), so a resumed task
+ * polls the job it already paid for instead of submitting again.
+ */
+import type { z } from "zod";
+
+export const PROVIDER_TYPES = ["llm", "video", "image", "audio", "lipsync", "music", "render"] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+/** The state of a provider job right now. `url` outputs expire: copy them into Storage at once. */
+export type JobState<T> =
+  | { state: "pending" | "running"; progress?: number; /** e.g. Runway THROTTLED */ detail?: string }
+  | { state: "succeeded"; output: T }
+  | { state: "failed"; failureCode: string; message: string };
+
+/** An asynchronous provider job: submit once, poll until it ends, cancel on request. */
+export interface JobProvider<Request, Output> {
+  readonly provider: string;
+  readonly model: string;
+  /** Checks the request against the model's rules without any network call; throws ProviderInputError. */
+  validate(request: Request): void;
+  /** Starts the (paid) job; returns the provider's job id. */
+  submit(request: Request): Promise<string>;
+  poll(jobId: string): Promise<JobState<Output>>;
+  cancel(jobId: string): Promise<void>;
+}
+
+export interface UrlOutput {
+  url: string;
+  contentType?: string;
+}
+
+// --- llm ------------------------------------------------------------------------------------
+
+export interface JsonRequest<T> {
+  /** The json_schema name, e.g. "screenplay". */
+  name: string;
+  /** A strict JSON schema: every property required, additionalProperties false. */
+  schema: Record<string, unknown>;
+  /** Validates the parsed answer; a mismatch is an error, never a half result. */
+  parse: z.ZodType<T>;
+  system: string;
+  user: string;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface LlmProvider {
+  readonly provider: string;
+  readonly model: string;
+  /** Structured output; refusals and truncation (finish_reason "length") throw ProviderError. */
+  generateJson<T>(request: JsonRequest<T>): Promise<{ value: T; usage: LlmUsage }>;
+}
+
+// --- video / image / lipsync / music / render (jobs) --------------------------------------
+
+export interface VideoRequest {
+  promptText: string;
+  /** https URL of the first frame; text-to-video when absent and the model allows it. */
+  promptImage?: string;
+  /** "1280:720" style, checked per model. */
+  ratio: string;
+  durationSeconds: number;
+  seed?: number;
+}
+export type VideoProvider = JobProvider<VideoRequest, UrlOutput>;
+
+export interface ImageRequest {
+  prompt: string;
+  width: number;
+  height: number;
+  seed?: number;
+  /** What the image is for; local providers draw a different composition per purpose. */
+  purpose?: "location" | "character" | "poster" | "end_frame" | "thumbnail";
+}
+export type ImageProvider = JobProvider<ImageRequest, UrlOutput>;
+
+export interface LipsyncRequest {
+  videoUrl: string;
+  audioUrl: string;
+}
+export type LipsyncProvider = JobProvider<LipsyncRequest, UrlOutput>;
+
+export interface MusicRequest {
+  prompt: string;
+  durationSeconds: number;
+}
+export type MusicProvider = JobProvider<MusicRequest, UrlOutput>;
+
+// --- audio (voice) ------------------------------------------------------------------------
+
+export interface SpeechRequest {
+  voiceId: string;
+  text: string;
+  /** ElevenLabs request stitching: ids of neighbouring lines' requests (≤ 3 each side). */
+  previousRequestIds?: string[];
+  nextRequestIds?: string[];
+}
+
+export interface SpeechAlignment {
+  characters: string[];
+  characterStartTimesSeconds: number[];
+  characterEndTimesSeconds: number[];
+}
+
+export interface SpeechResult {
+  audio: Uint8Array;
+  contentType: string;
+  /** Kept so that regenerating one line can be stitched to its neighbours. */
+  requestId: string | null;
+  alignment: SpeechAlignment | null;
+  durationSeconds: number | null;
+}
+
+/** Text to speech is synchronous (one HTTP call per line); its bytes go into Storage at once. */
+export interface VoiceProvider {
+  readonly provider: string;
+  readonly model: string;
+  speak(request: SpeechRequest): Promise<SpeechResult>;
+}
+
+// --- render -------------------------------------------------------------------------------
+
+/** A clip on the timeline; times are in frames on the timeline's fps grid. */
+export interface TimelineClip {
+  url: string;
+  inFrame: number;
+  outFrame: number;
+  /** Transition into the next clip. */
+  transition?: { type: "cut" | "fade" | "dissolve"; frames: number };
+}
+
+export interface TimelineAudio {
+  url: string;
+  /** Where the track starts on the timeline, in frames. */
+  startFrame: number;
+  gainDb?: number;
+}
+
+export interface Timeline {
+  fps: number;
+  width: number;
+  height: number;
+  clips: TimelineClip[];
+  dialogue: TimelineAudio[];
+  music?: TimelineAudio & { duckDb?: number };
+  /** Integrated loudness target, LUFS (default -16). */
+  loudnessLufs?: number;
+}
+
+export type RenderRequest =
+  | { op: "assemble"; timeline: Timeline; output: { bucket: string; path: string } }
+  | { op: "mix_dialogue"; clipUrl: string; dialogue: TimelineAudio[]; fps: number; output: { bucket: string; path: string } }
+  | { op: "extract_last_frame"; clipUrl: string; output: { bucket: string; path: string } };
+
+export type RenderProvider = JobProvider<RenderRequest, UrlOutput & { durationSeconds?: number }>;
+
+// --- registry -----------------------------------------------------------------------------
+
+/** One row of api_providers, with its API key decrypted (never logged, never returned). */
+export interface ProviderConfig {
+  providerType: ProviderType;
+  provider: string;
+  model: string;
+  settings: Record<string, unknown>;
+  apiKey: string | null;
+  concurrencyLimit: number;
+}
+
+export interface ProviderSet {
+  llm: LlmProvider;
+  video: VideoProvider;
+  image: ImageProvider;
+  audio: VoiceProvider;
+  lipsync: LipsyncProvider | null;
+  music: MusicProvider | null;
+  render: RenderProvider;
+}
