@@ -1,0 +1,110 @@
+/**
+ * The providers the registry accepts, per provider type: their models, whether they need an API
+ * key, and the settings a user may store. Endpoints are never settings: each adapter talks to its
+ * provider's fixed host, so a registered config cannot point a function at an arbitrary URL (SSRF).
+ */
+import { z } from "zod";
+import type { ProviderType } from "../types.ts";
+
+export interface CatalogEntry {
+  models: readonly string[];
+  /** Keyless providers run on our own machines (local media jobs, the render worker). */
+  needsApiKey: boolean;
+  /** Strict: an unknown setting is a mistake worth a 400, not something to store silently. */
+  settings: z.ZodType<Record<string, unknown>>;
+  /** Checks that depend on the model (e.g. Runway's ratios); returns a problem or null. */
+  checkModelSettings?: (model: string, settings: Record<string, unknown>) => string | null;
+}
+
+const noSettings = z.object({}).strict();
+const local: CatalogEntry = { models: ["local"], needsApiKey: false, settings: noSettings };
+
+// DESIGN.md §8 (checked 2026). gen3a_turbo is retired, so it is not accepted any more.
+export const RUNWAY_RATIOS: Record<string, readonly string[]> = {
+  "gen4_turbo": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
+  "gen4.5": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
+  "veo3.1": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
+  "veo3.1_fast": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
+  "veo3": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
+};
+
+const voiceId = z.string().regex(/^[A-Za-z0-9]{1,64}$/, "an ElevenLabs voice id (letters and digits)");
+
+export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>> = {
+  llm: {
+    openai: {
+      // Models with strict json_schema structured outputs.
+      models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini"],
+      needsApiKey: true,
+      settings: z.object({
+        organization: z.string().regex(/^org-[A-Za-z0-9]{1,64}$/, "an OpenAI organization id (org-...)").optional(),
+        temperature: z.number().min(0).max(2).optional(),
+      }).strict(),
+    },
+    local,
+  },
+  video: {
+    runway: {
+      models: Object.keys(RUNWAY_RATIOS),
+      needsApiKey: true,
+      settings: z.object({ ratio: z.string().optional(), watermark: z.boolean().optional() }).strict(),
+      checkModelSettings(model, settings) {
+        const ratio = settings.ratio as string | undefined;
+        const allowed = RUNWAY_RATIOS[model] ?? [];
+        return ratio === undefined || allowed.includes(ratio)
+          ? null
+          : `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${allowed.join(", ")}`;
+      },
+    },
+    local,
+  },
+  image: {
+    fal: {
+      models: ["fal-ai/flux/schnell", "fal-ai/flux/dev", "fal-ai/flux-pro/v1.1", "fal-ai/flux-pro/v1.1-ultra"],
+      needsApiKey: true,
+      settings: z.object({
+        numInferenceSteps: z.number().int().min(1).max(50).optional(),
+        enableSafetyChecker: z.boolean().optional(),
+      }).strict(),
+    },
+    local,
+  },
+  audio: {
+    elevenlabs: {
+      models: ["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"],
+      needsApiKey: true,
+      settings: z.object({
+        defaultVoiceId: voiceId.optional(),
+        outputFormat: z.enum(["mp3_44100_128", "mp3_44100_192", "pcm_44100"]).optional(),
+      }).strict(),
+    },
+    local,
+  },
+  lipsync: {
+    sync: {
+      models: ["lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta"],
+      needsApiKey: true,
+      settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() }).strict(),
+    },
+    local,
+  },
+  music: {
+    // Beatoven's compose API takes no model; "maestro" names the one it runs.
+    beatoven: {
+      models: ["maestro"],
+      needsApiKey: true,
+      settings: z.object({ format: z.enum(["mp3", "aac", "wav"]).optional(), looping: z.boolean().optional() }).strict(),
+    },
+    local,
+  },
+  render: {
+    // The render worker process (FFmpeg on our machines); `local` is the same thing by its other name.
+    worker: { models: ["ffmpeg"], needsApiKey: false, settings: noSettings },
+    fal: { models: ["fal-ai/ffmpeg-api"], needsApiKey: true, settings: noSettings },
+    local,
+  },
+};
+
+export function catalogEntry(providerType: ProviderType, provider: string): CatalogEntry | undefined {
+  return Object.hasOwn(PROVIDER_CATALOG[providerType], provider) ? PROVIDER_CATALOG[providerType][provider] : undefined;
+}

@@ -1,0 +1,96 @@
+/**
+ * Validates a provider registration before anything is written: each failure is a 400 whose code
+ * names the problem (unknown_provider, unknown_model, invalid_settings, api_key_required, ...).
+ * Messages never contain the API key.
+ */
+import { z } from "zod";
+import { BadRequestError } from "../../errors.ts";
+import { PROVIDER_TYPES, type ProviderType } from "../types.ts";
+import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
+
+export const DEFAULT_CONCURRENCY_LIMIT = 2;
+export const MAX_CONCURRENCY_LIMIT = 100;
+
+/** The shape of a registration request; the catalog checks come after. */
+export const registrationInput = z.object({
+  providerType: z.string({ error: "providerType is required" }),
+  provider: z.string({ error: "provider is required" }),
+  model: z.string({ error: "model is required" }),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  apiKey: z.string().optional(),
+  concurrencyLimit: z.number().optional(),
+}).strict();
+
+export type RegistrationInput = z.infer<typeof registrationInput>;
+
+export interface ValidRegistration {
+  providerType: ProviderType;
+  provider: string;
+  model: string;
+  settings: Record<string, unknown>;
+  apiKey: string | null;
+  concurrencyLimit: number;
+}
+
+export function validateRegistration(input: RegistrationInput): ValidRegistration {
+  const providerType = input.providerType as ProviderType;
+  if (!PROVIDER_TYPES.includes(providerType)) {
+    throw new BadRequestError(
+      "unknown_provider_type",
+      `providerType "${input.providerType}" is not one of: ${PROVIDER_TYPES.join(", ")}`,
+    );
+  }
+  const entry = catalogEntry(providerType, input.provider);
+  if (!entry) {
+    const known = Object.keys(PROVIDER_CATALOG[providerType]).join(", ");
+    throw new BadRequestError("unknown_provider", `provider "${input.provider}" is not a ${providerType} provider; expected one of: ${known}`);
+  }
+  if (!entry.models.includes(input.model)) {
+    throw new BadRequestError(
+      "unknown_model",
+      `model "${input.model}" is not a model of ${input.provider} (${providerType}); expected one of: ${entry.models.join(", ")}`,
+    );
+  }
+  const settings = entry.settings.safeParse(input.settings ?? {});
+  if (!settings.success) {
+    const problems = settings.error.issues.map((issue) => `settings${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
+    throw new BadRequestError("invalid_settings", `invalid settings for ${input.provider}: ${problems.join("; ")}`);
+  }
+  const modelProblem = entry.checkModelSettings?.(input.model, settings.data);
+  if (modelProblem) throw new BadRequestError("invalid_settings", modelProblem);
+
+  let apiKey: string | null = null;
+  if (entry.needsApiKey) {
+    if (input.apiKey === undefined) {
+      throw new BadRequestError("api_key_required", `${input.provider} needs an apiKey`);
+    }
+    apiKey = checkApiKey(input.apiKey);
+  } else if (input.apiKey !== undefined) {
+    throw new BadRequestError("api_key_not_allowed", `${input.provider} runs on our own machines and takes no apiKey`);
+  }
+
+  const concurrencyLimit = input.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
+  if (!Number.isInteger(concurrencyLimit) || concurrencyLimit < 1 || concurrencyLimit > MAX_CONCURRENCY_LIMIT) {
+    throw new BadRequestError(
+      "invalid_concurrency_limit",
+      `concurrencyLimit must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}`,
+    );
+  }
+  return { providerType, provider: input.provider, model: input.model, settings: settings.data, apiKey, concurrencyLimit };
+}
+
+/** Printable ASCII without spaces: every provider key looks like that; the value is never echoed. */
+export function checkApiKey(apiKey: string): string {
+  if (apiKey.length < 8 || apiKey.length > 512 || !/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new BadRequestError(
+      "invalid_api_key",
+      `apiKey must be 8 to 512 printable characters without spaces (got ${apiKey.length} characters)`,
+    );
+  }
+  return apiKey;
+}
+
+/** What a UI may show of a key: its last four characters, two for short keys (never a quarter of it). */
+export function keyHint(apiKey: string): string {
+  return apiKey.slice(apiKey.length >= 16 ? -4 : -2);
+}

@@ -1,0 +1,115 @@
+/**
+ * SQL for api_providers rows. `owner` is a user id, or null for the project-wide defaults. The
+ * sealed key column is written here and read only by resolveProviders; no query here returns it.
+ */
+import type { Sql } from "../../db/client.ts";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
+import type { SealedSecret } from "../../crypto/secret-box.ts";
+import type { ProviderType } from "../types.ts";
+import type { ValidRegistration } from "./provider-config.ts";
+
+export type Owner = string | null;
+
+/** A registry row as callers see it: no key, only its hint. */
+export interface ProviderRow {
+  id: string;
+  userId: string | null;
+  providerType: ProviderType;
+  provider: string;
+  model: string;
+  settings: Record<string, unknown>;
+  isActive: boolean;
+  concurrencyLimit: number;
+  keyHint: string | null;
+  concurrencyKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+  rotatedAt: Date | null;
+}
+
+const COLUMNS = [
+  "id", "user_id", "provider_type", "provider", "model", "settings", "is_active", "concurrency_limit",
+  "key_hint", "concurrency_key", "created_at", "updated_at", "rotated_at",
+];
+
+// deno-lint-ignore no-explicit-any
+function toRow(row: any): ProviderRow {
+  return {
+    id: row.id, userId: row.user_id, providerType: row.provider_type, provider: row.provider, model: row.model,
+    settings: row.settings, isActive: row.is_active, concurrencyLimit: row.concurrency_limit, keyHint: row.key_hint,
+    concurrencyKey: row.concurrency_key, createdAt: row.created_at, updatedAt: row.updated_at, rotatedAt: row.rotated_at,
+  };
+}
+
+const sameOwner = (sql: Sql, owner: Owner) => owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
+
+export function createProviderStore(sql: Sql) {
+  /** The row, if `owner` may change it: 404 for an unknown id, 403 for someone else's row. */
+  async function ownRow(id: string, owner: Owner): Promise<ProviderRow> {
+    const [row] = await sql`select ${sql(COLUMNS)} from public.api_providers where id = ${id}`;
+    if (!row) throw new NotFoundError("Provider", id);
+    if (row.user_id !== owner) {
+      throw new ForbiddenError(owner === null
+        ? `Provider ${id} belongs to a user; the service role manages project defaults only`
+        : `Provider ${id} is not yours${row.user_id === null ? " (project defaults are managed by the service role)" : ""}`);
+    }
+    return toRow(row);
+  }
+
+  return {
+    ownRow,
+
+    /** The owner's rows; a user also sees the project defaults that apply where they have none. */
+    async list(owner: Owner): Promise<ProviderRow[]> {
+      const rows = await sql`
+        select ${sql(COLUMNS)} from public.api_providers
+         where ${sameOwner(sql, owner)} ${owner === null ? sql`` : sql`or user_id is null`}
+         order by provider_type, user_id nulls last, is_active desc, created_at desc`;
+      return rows.map(toRow);
+    },
+
+    /** Inserts the row active, switching off the owner's previous choice for its type in the same transaction. */
+    async register(owner: Owner, valid: ValidRegistration, sealedKey: SealedSecret | null, hint: string | null): Promise<ProviderRow> {
+      try {
+        return await sql.begin(async (tx) => {
+          await tx`update public.api_providers set is_active = false
+                    where ${sameOwner(tx as unknown as Sql, owner)} and provider_type = ${valid.providerType} and is_active`;
+          const [row] = await tx`
+            insert into public.api_providers
+              (user_id, provider_type, provider, model, settings, concurrency_limit, api_key_encrypted, key_hint)
+            values (${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as never)},
+                    ${valid.concurrencyLimit}, ${sealedKey ? JSON.stringify(sealedKey) : null}, ${hint})
+            returning ${tx(COLUMNS)}`;
+          return toRow(row);
+        }) as ProviderRow;
+      } catch (error) {
+        // Two registrations for one type raced: the partial unique index let only one win.
+        if ((error as { code?: string }).code === "23505") {
+          throw new ConflictError("provider_registration_conflict", `Another ${valid.providerType} provider was registered at the same time; retry`);
+        }
+        throw error;
+      }
+    },
+
+    async rotateKey(id: string, owner: Owner, sealedKey: SealedSecret, hint: string): Promise<ProviderRow> {
+      const [row] = await sql`
+        update public.api_providers
+           set api_key_encrypted = ${JSON.stringify(sealedKey)}, key_hint = ${hint}, rotated_at = now()
+         where id = ${id} and ${sameOwner(sql, owner)}
+        returning ${sql(COLUMNS)}`;
+      if (!row) await ownRow(id, owner);
+      return toRow(row);
+    },
+
+    async deactivate(id: string, owner: Owner): Promise<ProviderRow> {
+      const [row] = await sql`
+        update public.api_providers set is_active = false
+         where id = ${id} and ${sameOwner(sql, owner)}
+        returning ${sql(COLUMNS)}`;
+      if (!row) await ownRow(id, owner);
+      return toRow(row);
+    },
+  };
+}
+
+export type ProviderStore = ReturnType<typeof createProviderStore>;
