@@ -1,0 +1,146 @@
+/**
+ * The base of every provider fake: a node:http server on 127.0.0.1:0 with routes, a queue of
+ * scripted faults per route, request counters, and a counter of paid submissions per input hash
+ * (so a test can assert that no input was ever submitted twice). It also serves real media under
+ * /files/<name> (GET and HEAD), the URLs fakes hand out as outputs.
+ */
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { MEDIA_FILES } from "./fake-media.ts";
+
+/** One scripted answer: a delay (then the normal answer), an error status, or a dropped connection. */
+export interface Fault {
+  delayMs?: number;
+  status?: number;
+  /** Seconds, or an HTTP date. */
+  retryAfter?: number | string;
+  body?: unknown;
+  drop?: boolean;
+}
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingMessage["headers"];
+  body: unknown;
+}
+
+export interface FakeAnswer {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Handler = (request: FakeRequest) => FakeAnswer | Promise<FakeAnswer>;
+
+export interface FakeServer {
+  baseUrl: string;
+  /** `key` is "METHOD /path/:param". `open` routes skip the API key check (e.g. media a test serves). */
+  route(key: string, handler: Handler, options?: { open?: boolean }): void;
+  fault(key: string, ...faults: Fault[]): void;
+  /** Requests that reached the route, faulted ones included. */
+  hits(key: string): number;
+  /** Records a paid submission of `input`; returns how many times this exact input was submitted. */
+  recordSubmission(input: unknown): number;
+  /** Paid submissions accepted so far, and the most times any one input was submitted. */
+  submissions(): { total: number; maxPerInput: number };
+  /** A URL of this server's /files. */
+  fileUrl(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function startFakeServer(options: { authorize?: (request: FakeRequest) => boolean } = {}): Promise<FakeServer> {
+  const routes: { method: string; pattern: RegExp; names: string[]; key: string; handler: Handler; open: boolean }[] = [];
+  const faults = new Map<string, Fault[]>();
+  const hits = new Map<string, number>();
+  const submissions = new Map<string, number>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const file = url.pathname.match(/^\/files\/([^/]+)$/);
+    if (file && (req.method === "GET" || req.method === "HEAD")) return serveFile(req, res, file[1]);
+    const method = req.method ?? "GET";
+    for (const route of routes) {
+      const match = route.method === method ? url.pathname.match(route.pattern) : null;
+      if (!match) continue;
+      hits.set(route.key, (hits.get(route.key) ?? 0) + 1);
+      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+      const request: FakeRequest = { method, path: url.pathname, params, query: url.searchParams, headers: req.headers, body: parseJson(text) };
+      const fault = faults.get(route.key)?.shift();
+      if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault?.drop) return void res.destroy();
+      if (fault?.status) {
+        const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
+        return send(res, { status: fault.status, body: fault.body ?? { error: `scripted ${fault.status}` }, headers });
+      }
+      if (!route.open && options.authorize && !options.authorize(request)) return send(res, { status: 401, body: { error: "invalid API key" } });
+      return send(res, await route.handler(request));
+    }
+    send(res, { status: 404, body: { error: `no route ${method} ${url.pathname}` } });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => send(res, { status: 500, body: { error: String(error) } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    baseUrl,
+    route(key, handler, { open = false } = {}) {
+      const [method, path] = key.split(" ");
+      const names: string[] = [];
+      const pattern = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, (_, name) => (names.push(name), "([^/]+)"))}$`);
+      routes.push({ method, pattern, names, key, handler, open });
+    },
+    fault(key, ...more) {
+      faults.set(key, [...(faults.get(key) ?? []), ...more]);
+    },
+    hits: (key) => hits.get(key) ?? 0,
+    recordSubmission(input) {
+      const hash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+      const count = (submissions.get(hash) ?? 0) + 1;
+      submissions.set(hash, count);
+      return count;
+    },
+    submissions: () => ({
+      total: [...submissions.values()].reduce((a, b) => a + b, 0),
+      maxPerInput: Math.max(0, ...submissions.values()),
+    }),
+    fileUrl: (name) => `${baseUrl}/files/${name}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function serveFile(req: IncomingMessage, res: ServerResponse, name: string) {
+  const file = MEDIA_FILES[name];
+  if (!file) return send(res, { status: 404, body: { error: "no such file" } });
+  const bytes = file.bytes();
+  res.writeHead(200, { "content-type": file.type, "content-length": String(bytes.byteLength) });
+  res.end(req.method === "HEAD" ? undefined : bytes);
+}
+
+function send(res: ServerResponse, answer: FakeAnswer) {
+  const status = answer.status ?? 200;
+  const body = answer.body === undefined || status === 204 ? "" : JSON.stringify(answer.body);
+  res.writeHead(status, { ...(body ? { "content-type": "application/json" } : {}), ...answer.headers });
+  res.end(body);
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
