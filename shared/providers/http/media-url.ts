@@ -6,6 +6,7 @@
  * (tests against local fakes).
  */
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
+import type { JobState, UrlOutput } from "../types.ts";
 
 export type MediaKind = "image" | "video" | "audio";
 
@@ -30,6 +31,16 @@ export function requireOutputUrl(provider: string, value: unknown, allowInsecure
     throw new ProviderError({ provider, failureCode: "invalid_output_url", retryable: false }, `output URL is not https: ${text.slice(0, 120)}`);
   }
   return text;
+}
+
+/** A finished job's state from its output URL: succeeded, or failed when the URL is missing or unusable. */
+export function outputUrlState(provider: string, value: unknown, contentType: string | undefined, allowInsecureUrls = false): JobState<UrlOutput> {
+  try {
+    return { state: "succeeded", output: { url: requireOutputUrl(provider, value, allowInsecureUrls), ...(contentType ? { contentType } : {}) } };
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    return { state: "failed", failureCode: error.failureCode, message: error.message };
+  }
 }
 
 export interface MediaCheck {

@@ -15,7 +15,7 @@
  */
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
-import { checkMediaUrl, requireOutputUrl } from "../http/media-url.ts";
+import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
 import { ProviderError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
 import { validateRunwayRequest } from "./runway-models.ts";
@@ -77,12 +77,7 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
         case "RUNNING":
           return { state: "running", progress: task.progress ?? undefined };
         case "SUCCEEDED":
-          try {
-            return { state: "succeeded", output: { url: requireOutputUrl("runway", runwayOutputCandidate(task), options.allowInsecureUrls), contentType: "video/mp4" } };
-          } catch (error) {
-            if (!(error instanceof ProviderError)) throw error;
-            return { state: "failed", failureCode: error.failureCode, message: error.message };
-          }
+          return outputUrlState("runway", runwayOutputCandidate(task), "video/mp4", options.allowInsecureUrls);
         case "FAILED":
         case "CANCELLED":
           return { state: "failed", failureCode: task.failureCode ?? task.status, message: task.failure ?? `Runway task ${task.status.toLowerCase()}` };
