@@ -1,0 +1,71 @@
+/**
+ * FFmpeg arguments for assembling a timeline, on either path. Pure: files in, argv out.
+ * Input order: the clips (one concat list on the stream-copy path), then dialogue, then music.
+ */
+import type { Timeline } from "../providers/types.ts";
+import { buildAudioGraph, type LoudnessStep, type PlacedTrack } from "./audio-graph.ts";
+import { buildClipGraph } from "./clip-graph.ts";
+import type { AssemblyPath } from "./assembly-path.ts";
+import { FFMPEG_BASE_ARGS } from "./ffmpeg-process.ts";
+import { fpsRational } from "./frame-grid.ts";
+import { timelineFrames } from "./render-request.ts";
+
+export interface AssembleInputs {
+  timeline: Timeline;
+  path: AssemblyPath;
+  clipFiles: string[];
+  clipHasAudio: boolean[];
+  /** The concat demuxer's list file (stream-copy path only); see concatList(). */
+  concatListFile: string;
+  dialogue: { file: string; durationSeconds: number }[];
+  musicFile: string | null;
+  loudness: LoudnessStep;
+  /** The output file; ignored when loudness is "measure" (that pass writes nothing). */
+  outputFile: string;
+}
+
+export const DEFAULT_LOUDNESS_LUFS = -16;
+const VIDEO_ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-profile:v", "high"];
+const AUDIO_ENCODE = ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
+
+/** The concat demuxer's list: one `file` line per clip, quoted the way the demuxer unquotes. */
+export function concatList(files: string[]): string {
+  return files.map((file) => `file '${file.replaceAll("'", "'\\''")}'\n`).join("");
+}
+
+export function buildAssembleArgs(o: AssembleInputs): string[] {
+  const { timeline } = o;
+  const copy = o.path === "stream_copy";
+  // -copyts: otherwise FFmpeg shifts the copied video by the clips' AAC priming (about 21 ms) while
+  // the mixed audio starts at zero, and every dialogue line lands early by that much.
+  const inputs = copy ? ["-copyts", "-f", "concat", "-safe", "0", "-i", o.concatListFile] : o.clipFiles.flatMap((file) => ["-i", file]);
+  const firstTrackInput = copy ? 1 : o.clipFiles.length;
+  const dialogue: PlacedTrack[] = timeline.dialogue.map((track, i) => ({
+    input: firstTrackInput + i,
+    startFrame: track.startFrame,
+    gainDb: track.gainDb,
+    durationSeconds: o.dialogue[i].durationSeconds,
+  }));
+  const music = timeline.music && o.musicFile
+    ? { ...timeline.music, input: firstTrackInput + dialogue.length, durationSeconds: 0 }
+    : null;
+  const trackFiles = [...o.dialogue.map((d) => d.file), ...(music ? [o.musicFile!] : [])];
+
+  const measuring = o.loudness === "measure";
+  // Pass 1 (measuring) only needs the sound: the clips' video is never decoded.
+  const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, { picture: !measuring });
+  const sound = buildAudioGraph({
+    fps: timeline.fps,
+    totalFrames: timelineFrames(timeline),
+    base: copy ? (o.clipHasAudio[0] ? "0:a" : null) : "ajoined",
+    dialogue,
+    music,
+    targetLufs: timeline.loudnessLufs ?? DEFAULT_LOUDNESS_LUFS,
+    loudness: o.loudness,
+  });
+  const graph = [...clips, ...sound].join(";");
+  const head = [...FFMPEG_BASE_ARGS, ...inputs, ...trackFiles.flatMap((file) => ["-i", file]), "-filter_complex", graph];
+  if (measuring) return [...head, "-map", "[aout]", "-vn", "-f", "null", "-"];
+  const video = copy ? ["-map", "0:v:0", "-c:v", "copy"] : ["-map", "[vout]", ...VIDEO_ENCODE, "-r", fpsRational(timeline.fps)];
+  return [...head, ...video, "-map", "[aout]", ...AUDIO_ENCODE, "-movflags", "+faststart", o.outputFile];
+}
