@@ -1,0 +1,54 @@
+/**
+ * ElevenLabs text to speech with timestamps: POST /v1/text-to-speech/{voice_id}/with-timestamps
+ * (xi-api-key) answers {audio_base64 (a real MP3), alignment, normalized_alignment} and a
+ * `request-id` header; stitching ids must name earlier requests of this fake; eleven_v3 refuses
+ * stitching. Errors use ElevenLabs' {detail: {status, message}} shape — script 429s with
+ * `elevenLabs429("too_many_concurrent_requests" | "system_busy")`.
+ */
+import { fakeMedia } from "./fake-media.ts";
+import { type FakeServer, type Fault, startFakeServer } from "./fake-server.ts";
+
+export const TTS_ROUTE = "POST /v1/text-to-speech/:voice/with-timestamps";
+const SECONDS_PER_CHARACTER = 0.06;
+
+export interface ElevenLabsFake extends FakeServer {
+  /** Each accepted request: its id, voice and body. */
+  requests: { requestId: string; voiceId: string; body: Record<string, any> }[];
+}
+
+export function elevenLabs429(status: "too_many_concurrent_requests" | "system_busy", retryAfter?: number): Fault {
+  return { status: 429, retryAfter, body: { detail: { status, message: status === "system_busy" ? "The system is busy, try again later" : "Too many concurrent requests for your plan" } } };
+}
+
+export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promise<ElevenLabsFake> {
+  const server = await startFakeServer({ authorize: (request) => request.headers["xi-api-key"] === apiKey });
+  const requests: ElevenLabsFake["requests"] = [];
+  const invalid = (message: string) => ({ status: 400, body: { detail: { status: "invalid_request", message } } });
+
+  server.route(TTS_ROUTE, ({ params, body, query }) => {
+    const request = (body ?? {}) as Record<string, any>;
+    if (typeof request.text !== "string" || request.text === "") return invalid("text is required");
+    if (!["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"].includes(request.model_id)) return invalid(`model ${request.model_id} not found`);
+    if (!query.get("output_format")?.startsWith("mp3_")) return invalid("this fake only makes mp3");
+    const stitched = [...(request.previous_request_ids ?? []), ...(request.next_request_ids ?? [])];
+    if (stitched.length > 0 && request.model_id === "eleven_v3") return invalid("request stitching is not supported for eleven_v3");
+    if (stitched.some((id: string) => !requests.some((r) => r.requestId === id))) return invalid("unknown request id in previous_request_ids/next_request_ids");
+    server.recordSubmission({ voice: params.voice, request });
+    const requestId = crypto.randomUUID().replaceAll("-", "");
+    requests.push({ requestId, voiceId: params.voice, body: request });
+    const characters = [...request.text];
+    const alignment = {
+      characters,
+      character_start_times_seconds: characters.map((_, i) => round(i * SECONDS_PER_CHARACTER)),
+      character_end_times_seconds: characters.map((_, i) => round((i + 1) * SECONDS_PER_CHARACTER)),
+    };
+    return {
+      headers: { "request-id": requestId },
+      body: { audio_base64: Buffer.from(fakeMedia().mp3).toString("base64"), alignment, normalized_alignment: alignment },
+    };
+  });
+
+  return Object.assign(server, { requests });
+}
+
+const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
