@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentTaskError } from "../../shared/errors.ts";
 import { LOCAL_FPS } from "../../shared/providers/local/local-media-payload.ts";
 import { runLocalMediaJob } from "../../shared/providers/local/local-media-job.ts";
-import { probeMedia } from "../../shared/providers/local/media/run-process.ts";
+import { probeMedia } from "../../shared/render/media-probe.ts";
 import type { WorkerJobIo } from "../../shared/render/worker-job.ts";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { stackEnv } from "../support/stack.ts";
@@ -46,7 +46,7 @@ async function io(signal = new AbortController().signal): Promise<WorkerJobIo> {
 /** Downloads a job's output over HTTP and probes it. */
 async function probeUrl(url: string, name: string) {
   const jobIo = await io();
-  return probeMedia(await jobIo.fetchToFile(url, name), jobIo.signal);
+  return probeMedia(await jobIo.fetchToFile(url, name));
 }
 
 const output = (name: string) => ({ bucket, path: `${prefix}/${name}` });

@@ -5,11 +5,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { PermanentTaskError } from "../../errors.ts";
+import { probeMedia } from "../../render/media-probe.ts";
 import type { WorkerJobHandler, WorkerJobIo } from "../../render/worker-job.ts";
 import { LOCAL_FPS, type LocalMediaPayload, localMediaPayload, type LocalMediaResult } from "./local-media-payload.ts";
 import { cameraMove } from "./media/camera-move.ts";
 import { drawImage } from "./media/draw-image.ts";
-import { probeMedia } from "./media/run-process.ts";
 import { muxVoiceOntoClip, speakText, synthMusic } from "./media/synth-audio.ts";
 
 async function upload(io: WorkerJobIo, file: string, output: { bucket: string; path: string }, contentType: string) {
@@ -36,7 +36,7 @@ async function produce(job: LocalMediaPayload, io: WorkerJobIo): Promise<LocalMe
     }
     case "voice": {
       const file = await speakText({ ...job, workDir, signal });
-      const { durationSeconds } = await probeMedia(file, signal);
+      const { durationSeconds } = await probeMedia(file, { signal });
       return { url: await upload(io, file, job.output, "audio/mpeg"), contentType: "audio/mpeg", durationSeconds };
     }
     case "music": {
@@ -46,7 +46,7 @@ async function produce(job: LocalMediaPayload, io: WorkerJobIo): Promise<LocalMe
     case "lipsync": {
       const videoFile = await io.fetchToFile(job.videoUrl, "clip");
       const audioFile = await io.fetchToFile(job.audioUrl, "voice");
-      const clip = await probeMedia(videoFile, signal);
+      const clip = await probeMedia(videoFile, { signal });
       if (!clip.video) throw new PermanentTaskError("invalid_media", `lipsync videoUrl has no video stream: ${job.videoUrl}`);
       await io.heartbeat();
       const file = await muxVoiceOntoClip({ videoFile, audioFile, durationSeconds: clip.durationSeconds, workDir, signal });

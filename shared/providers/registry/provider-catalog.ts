@@ -4,6 +4,9 @@
  * provider's fixed host, so a registered config cannot point a function at an arbitrary URL (SSRF).
  */
 import { z } from "zod";
+import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-voice.ts";
+import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
+import { activeModels, RUNWAY_MODELS } from "../runway/runway-models.ts";
 import type { ProviderType } from "../types.ts";
 
 export interface CatalogEntry {
@@ -19,14 +22,10 @@ export interface CatalogEntry {
 const noSettings = z.object({}).strict();
 const local: CatalogEntry = { models: ["local"], needsApiKey: false, settings: noSettings };
 
-// DESIGN.md §8 (checked 2026). gen3a_turbo is retired, so it is not accepted any more.
-export const RUNWAY_RATIOS: Record<string, readonly string[]> = {
-  "gen4_turbo": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
-  "gen4.5": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
-  "veo3.1": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-  "veo3.1_fast": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-  "veo3": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-};
+/** Runway's models the API still takes, with their ratios (the adapter's table: one source of truth). */
+export const RUNWAY_RATIOS: Record<string, readonly string[]> = Object.fromEntries(
+  activeModels().map((model) => [model, RUNWAY_MODELS[model].ratios]),
+);
 
 const voiceId = z.string().regex(/^[A-Za-z0-9]{1,64}$/, "an ElevenLabs voice id (letters and digits)");
 
@@ -38,7 +37,6 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
       needsApiKey: true,
       settings: z.object({
         organization: z.string().regex(/^org-[A-Za-z0-9]{1,64}$/, "an OpenAI organization id (org-...)").optional(),
-        temperature: z.number().min(0).max(2).optional(),
       }).strict(),
     },
     local,
@@ -60,7 +58,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
   },
   image: {
     fal: {
-      models: ["fal-ai/flux/schnell", "fal-ai/flux/dev", "fal-ai/flux-pro/v1.1", "fal-ai/flux-pro/v1.1-ultra"],
+      models: FAL_IMAGE_MODELS,
       needsApiKey: true,
       settings: z.object({
         numInferenceSteps: z.number().int().min(1).max(50).optional(),
@@ -71,7 +69,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
   },
   audio: {
     elevenlabs: {
-      models: ["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"],
+      models: Object.keys(ELEVENLABS_MODELS),
       needsApiKey: true,
       settings: z.object({
         defaultVoiceId: voiceId.optional(),
@@ -82,7 +80,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
   },
   lipsync: {
     sync: {
-      models: ["lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta"],
+      // TODO: take SYNC_MODELS from the sync adapter once it is committed.
+      models: ["lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta", "sync-3"],
       needsApiKey: true,
       settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() }).strict(),
     },

@@ -1,6 +1,7 @@
 /**
- * Runs FFmpeg / espeak-ng / ffprobe as child processes for worker jobs: killed when the job's
- * signal aborts (lease lost, worker shutting down), failing with the tail of stderr.
+ * Runs FFmpeg and espeak-ng as child processes for local media jobs: killed when the job's signal
+ * aborts (lease lost, worker shutting down), failing with the tail of stderr. (The render worker's
+ * runMediaCommand takes only ffmpeg/ffprobe; probing goes through its probeMedia.)
  */
 import { spawn } from "node:child_process";
 
@@ -29,28 +30,4 @@ export function runProcess(command: string, args: string[], signal: AbortSignal)
       else if (!signal.aborted) reject(new Error(`${command} exited with ${code}: ${stderr.trim().split("\n").slice(-4).join(" | ")}`));
     });
   });
-}
-
-export interface MediaProbe {
-  durationSeconds: number;
-  video: { width: number; height: number; codec: string; pixFmt: string; frames: number | null } | null;
-  audio: { codec: string; sampleRate: number } | null;
-}
-
-/** The facts a job reports (and tests check): duration, streams, dimensions. */
-export async function probeMedia(file: string, signal: AbortSignal): Promise<MediaProbe> {
-  const { stdout } = await runProcess("ffprobe", [
-    "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-count_packets", file,
-  ], signal);
-  // deno-lint-ignore no-explicit-any
-  const info = JSON.parse(stdout) as { format: { duration?: string }; streams: any[] };
-  const video = info.streams.find((s) => s.codec_type === "video");
-  const audio = info.streams.find((s) => s.codec_type === "audio");
-  return {
-    durationSeconds: Number(info.format.duration ?? video?.duration ?? audio?.duration ?? 0),
-    video: video
-      ? { width: video.width, height: video.height, codec: video.codec_name, pixFmt: video.pix_fmt, frames: video.nb_read_packets ? Number(video.nb_read_packets) : null }
-      : null,
-    audio: audio ? { codec: audio.codec_name, sampleRate: Number(audio.sample_rate) } : null,
-  };
 }

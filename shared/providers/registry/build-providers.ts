@@ -1,0 +1,92 @@
+/**
+ * Turns resolved provider configs into adapter objects: one constructor per (type, provider).
+ * `local` builds the offline providers over local_media worker jobs; `worker` (and `local`) render
+ * is the render worker. A provider without an adapter yet answers 501 naming it.
+ */
+import type { Sql } from "../../db/client.ts";
+import { NotImplementedError } from "../../errors.ts";
+import type { ObjectStorage } from "../../storage/storage.ts";
+import { createElevenLabsVoice } from "../elevenlabs/elevenlabs-voice.ts";
+import { createFalImage } from "../fal/fal-image.ts";
+import { createLocalImageProvider, createLocalLipsyncProvider, createLocalMusicProvider, createLocalVideoProvider, type LocalProviderDeps } from "../local/local-job-providers.ts";
+import { createLocalLlm } from "../local/local-llm.ts";
+import { createLocalVoiceProvider } from "../local/local-voice.ts";
+import { createWorkerRenderProvider } from "../local/worker-render.ts";
+import { createOpenAiLlm } from "../openai/openai-llm.ts";
+import { createRunwayVideo } from "../runway/runway-video.ts";
+import type { ProviderSet, ProviderType } from "../types.ts";
+import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
+
+export interface BuildProvidersDeps {
+  sql: Sql;
+  /** Whose jobs these are (the film's owner). */
+  userId: string;
+  storage: ObjectStorage;
+  /** How long the local voice waits for its worker job. */
+  localVoiceTimeoutMs?: number;
+}
+
+type Builders = { [T in ProviderType]: Record<string, (config: ResolvedProvider, deps: BuildProvidersDeps) => ProviderSet[T]> };
+
+const localDeps = (config: ResolvedProvider, deps: BuildProvidersDeps): LocalProviderDeps => ({
+  sql: deps.sql,
+  userId: deps.userId,
+  concurrencyKey: config.concurrencyKey,
+});
+
+/** The decrypted key; a keyed row without one is a broken row, not a user error. */
+function keyOf(config: ResolvedProvider): string {
+  if (!config.apiKey) throw new Error(`${config.providerType} provider ${config.provider} (${config.id}) has no API key`);
+  return config.apiKey;
+}
+
+const settings = <T>(config: ResolvedProvider) => config.settings as T;
+
+const BUILDERS: Builders = {
+  llm: {
+    local: () => createLocalLlm(),
+    openai: (c) => createOpenAiLlm({ apiKey: keyOf(c), model: c.model, ...settings<{ organization?: string }>(c) }),
+  },
+  video: {
+    local: (c, d) => createLocalVideoProvider(localDeps(c, d)),
+    runway: (c) => createRunwayVideo({ apiKey: keyOf(c), model: c.model }),
+  },
+  image: {
+    local: (c, d) => createLocalImageProvider(localDeps(c, d)),
+    fal: (c) => createFalImage({ apiKey: keyOf(c), model: c.model, ...settings<{ numInferenceSteps?: number; enableSafetyChecker?: boolean }>(c) }),
+  },
+  audio: {
+    local: (c, d) => createLocalVoiceProvider(localDeps(c, d), { storage: d.storage, timeoutMs: d.localVoiceTimeoutMs }),
+    elevenlabs: (c) => createElevenLabsVoice({ apiKey: keyOf(c), model: c.model, outputFormat: settings<{ outputFormat?: string }>(c).outputFormat }),
+  },
+  lipsync: {
+    local: (c, d) => createLocalLipsyncProvider(localDeps(c, d)),
+  },
+  music: {
+    local: (c, d) => createLocalMusicProvider(localDeps(c, d)),
+  },
+  render: {
+    local: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
+    worker: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
+  },
+};
+
+function build<T extends ProviderType>(type: T, config: ResolvedProvider, deps: BuildProvidersDeps): ProviderSet[T] {
+  const builder = Object.hasOwn(BUILDERS[type], config.provider) ? BUILDERS[type][config.provider] : undefined;
+  if (!builder) {
+    throw new NotImplementedError(`${type} provider "${config.provider}" has no adapter in this build yet; register another ${type} provider or use local`);
+  }
+  return builder(config, deps);
+}
+
+export function buildProviders(resolved: ResolvedProviders, deps: BuildProvidersDeps): ProviderSet {
+  return {
+    llm: build("llm", resolved.llm, deps),
+    video: build("video", resolved.video, deps),
+    image: build("image", resolved.image, deps),
+    audio: build("audio", resolved.audio, deps),
+    lipsync: build("lipsync", resolved.lipsync, deps),
+    music: build("music", resolved.music, deps),
+    render: build("render", resolved.render, deps),
+  };
+}
