@@ -1,0 +1,86 @@
+/**
+ * Provider output URLs expire (Runway's in 24–48 h), so every output is copied into our Storage
+ * the moment its job succeeds. The body is streamed, never held whole: a film's clip can be large
+ * and a function has 256 MB. The copy refuses what cannot be the media we asked for — wrong
+ * content type, empty, or over the size limit — as a ProviderError naming the provider.
+ */
+import { isAllowedUrl, type MediaKind } from "./http/media-url.ts";
+import { ProviderError } from "./provider-errors.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { contentTypeFromExtension } from "../storage/content-types.ts";
+
+export interface CopyToStorage {
+  provider: string;
+  url: string;
+  kind: MediaKind;
+  storage: ObjectStorage;
+  bucket: string;
+  path: string;
+  /** Default 500 MB. */
+  maxBytes?: number;
+  /** For the whole copy, body included. Default 120 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  allowInsecureUrls?: boolean;
+}
+
+export interface StoredCopy {
+  publicUrl: string;
+  contentType: string;
+  bytes: number;
+}
+
+export async function copyToStorage(copy: CopyToStorage): Promise<StoredCopy> {
+  const { provider, kind } = copy;
+  const fail = (failureCode: string, detail: string, retryable: boolean, httpStatus?: number): never => {
+    throw new ProviderError({ provider, httpStatus, failureCode, retryable }, `copying the ${kind} output: ${detail}`);
+  };
+  if (!isAllowedUrl(copy.url, copy.allowInsecureUrls)) fail("invalid_output_url", "the output URL is not https", false);
+  const maxBytes = copy.maxBytes ?? 500 * 1024 * 1024;
+  let response: Response;
+  try {
+    response = await (copy.fetch ?? globalThis.fetch)(copy.url, { signal: AbortSignal.timeout(copy.timeoutMs ?? 120_000) });
+  } catch (error) {
+    return fail("output_download_failed", (error as Error).name === "TimeoutError" ? "no answer in time" : (error as Error).message, true);
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    // A 403/404 from a signed provider URL usually means it expired: fetching again will not help.
+    return fail("output_download_failed", `HTTP ${response.status}`, response.status >= 500 || response.status === 429, response.status);
+  }
+  const declared = response.headers.get("content-type")?.split(";")[0].trim().toLowerCase() ?? "";
+  // Object stores often serve generic types; the path's extension is the fallback then.
+  const contentType = declared && declared !== "application/octet-stream" && declared !== "binary/octet-stream" ? declared : contentTypeFromExtension(copy.path);
+  const length = response.headers.get("content-length");
+  const problem = !contentType.startsWith(`${kind}/`)
+    ? `it is ${declared || "untyped"}, not ${kind}/*`
+    : length !== null && Number(length) === 0
+    ? "it is empty"
+    : length !== null && Number(length) > maxBytes
+    ? `it is ${length} bytes, over ${maxBytes}`
+    : null;
+  if (problem) {
+    await response.body.cancel();
+    fail("invalid_output", problem, false);
+  }
+  let bytes = 0;
+  const counted = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) controller.error(new ProviderError({ provider, failureCode: "invalid_output", retryable: false }, `copying the ${kind} output: over ${maxBytes} bytes`));
+      else controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (bytes === 0) controller.error(new ProviderError({ provider, failureCode: "invalid_output", retryable: false }, `copying the ${kind} output: it is empty`));
+    },
+  }));
+  try {
+    await copy.storage.upload(copy.bucket, copy.path, counted, { contentType, upsert: true });
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    const name = (error as Error)?.name;
+    if (name === "TimeoutError" || name === "AbortError") fail("output_download_failed", "the download stalled past its time limit", true);
+    throw error;
+  }
+  return { publicUrl: copy.storage.publicUrl(copy.bucket, copy.path), contentType, bytes };
+}
