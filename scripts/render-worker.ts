@@ -1,0 +1,64 @@
+/**
+ * The render worker process: `deno run -A scripts/render-worker.ts [--concurrency N] [--kinds render,local_media]`.
+ * Claims pulled tasks (render, local_media) from background_tasks and runs them with FFmpeg. Config
+ * from the environment (SUPABASE_DB_URL, storage settings); locally, .stack/env.json fills the gaps.
+ * SIGTERM/SIGINT: stop claiming, let running jobs finish (up to 20 s), give the rest back.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createDb } from "../shared/db/client.ts";
+import { createWorkerLoop } from "../shared/render/worker-loop.ts";
+import { loadWorkerConfig, stackDefaults } from "../shared/render/worker-config.ts";
+import { selectHandlers } from "../shared/render/worker-handlers.ts";
+import { createStorage } from "../shared/storage/index.ts";
+
+function flag(name: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+function readStackEnv(): Record<string, string> {
+  const stackDir = resolve(Deno.env.get("REELFORGE_STACK_DIR") || join(import.meta.dirname!, "..", ".stack"));
+  try {
+    return stackDefaults(JSON.parse(readFileSync(join(stackDir, "env.json"), "utf8")));
+  } catch {
+    return {};
+  }
+}
+
+const env = { ...readStackEnv(), ...Deno.env.toObject() };
+if (flag("concurrency")) env.REELFORGE_WORKER_CONCURRENCY = flag("concurrency")!;
+if (flag("kinds")) env.REELFORGE_WORKER_KINDS = flag("kinds")!;
+const config = loadWorkerConfig(env);
+
+const concurrency = config.REELFORGE_WORKER_CONCURRENCY;
+const sql = createDb(config.SUPABASE_DB_URL, { max: concurrency + 2, applicationName: "reelforge-render-worker" });
+const storage = createStorage({
+  REELFORGE_STORAGE_MODE: config.REELFORGE_STORAGE_MODE,
+  REELFORGE_STORAGE_DIR: config.REELFORGE_STORAGE_DIR,
+  REELFORGE_STORAGE_PUBLIC_URL: config.REELFORGE_STORAGE_PUBLIC_URL,
+  SUPABASE_URL: config.SUPABASE_URL ?? "",
+  SUPABASE_SERVICE_ROLE_KEY: config.SUPABASE_SERVICE_ROLE_KEY ?? "",
+}, sql);
+
+const loop = createWorkerLoop({
+  sql,
+  storage,
+  handlers: selectHandlers(config.REELFORGE_WORKER_KINDS?.split(",").map((k) => k.trim()).filter(Boolean)),
+  concurrency,
+  leaseSeconds: config.REELFORGE_LEASE_SECONDS,
+  log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+});
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${new Date().toISOString()} ${signal}: stopping`);
+  await loop.stop();
+  await sql.end({ timeout: 5 });
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+loop.start();

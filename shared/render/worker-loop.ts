@@ -1,0 +1,148 @@
+/**
+ * The worker process's loop: claim a pulled task (engine.claim_next_task, for the kinds it has
+ * handlers for), renew its lease on a timer while the handler runs, then complete or fail it —
+ * every write fenced by the claim's token. N slots per process; more processes scale it out.
+ * A lost lease (FencedOutError) aborts the job at once: someone else owns it now.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Sql } from "../db/client.ts";
+import { createTaskStore } from "../engine/task-store.ts";
+import type { TaskRow } from "../engine/task-row.ts";
+import { FencedOutError } from "../errors.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { describeJobFailure } from "./job-failure.ts";
+import { createJobIo } from "./worker-job-io.ts";
+import type { WorkerJobHandler } from "./worker-job.ts";
+
+export interface WorkerLoopOptions {
+  sql: Sql;
+  storage: ObjectStorage;
+  /** kind → handler; only these kinds are claimed. */
+  handlers: Record<string, WorkerJobHandler>;
+  workerId?: string;
+  /** Jobs run at once by this process (default 1). */
+  concurrency?: number;
+  leaseSeconds?: number;
+  /** Idle slots look for work this often (default 500 ms). */
+  pollMs?: number;
+  /** On stop, running jobs get this long to finish before they are aborted and given back. */
+  graceMs?: number;
+  scratchDir?: string;
+  log?: (line: string) => void;
+}
+
+interface ActiveJob {
+  task: TaskRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export function createWorkerLoop(o: WorkerLoopOptions) {
+  const store = createTaskStore(o.sql);
+  const kinds = Object.keys(o.handlers);
+  const workerId = o.workerId ?? `worker:${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const leaseSeconds = o.leaseSeconds ?? 30;
+  const pollMs = o.pollMs ?? 500;
+  const log = o.log ?? ((line: string) => console.log(line));
+  const scratchDir = o.scratchDir ?? join(tmpdir(), "reelforge-worker");
+  const active = new Set<ActiveJob>();
+  const stopping = new AbortController();
+  let slots: Promise<void>[] = [];
+
+  const idle = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stopping.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
+
+  async function runSlot(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      const task = await store.claimNext(kinds, workerId, leaseSeconds).catch((error) => {
+        log(`claim failed: ${error instanceof Error ? error.message : error}`);
+        return undefined;
+      });
+      if (task) await runTask(task);
+      else await idle(task === undefined ? pollMs * 4 : pollMs);
+    }
+  }
+
+  async function runTask(task: TaskRow): Promise<void> {
+    const controller = new AbortController();
+    let release!: () => void;
+    const job: ActiveJob = { task, controller, done: new Promise((resolve) => (release = resolve)) };
+    active.add(job);
+    const heartbeat = async () => {
+      try {
+        await store.checkpoint(task, {}, null, leaseSeconds);
+      } catch (error) {
+        if (error instanceof FencedOutError) controller.abort(error);
+        throw error;
+      }
+    };
+    const timer = setInterval(() => heartbeat().catch((e) => log(`task ${task.id}: heartbeat: ${e.message}`)), (leaseSeconds * 1000) / 3);
+    await mkdir(scratchDir, { recursive: true });
+    const workDir = await mkdtemp(join(scratchDir, `${task.kind}-${task.id}-`));
+    const started = Date.now();
+    try {
+      const io = createJobIo({ workDir, storage: o.storage, signal: controller.signal, heartbeat });
+      const result = await o.handlers[task.kind](task.payload, io);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      await store.complete(task, result);
+      log(`task ${task.id} (${task.kind}) succeeded in ${Date.now() - started} ms`);
+    } catch (error) {
+      await settleFailure(task, controller, error);
+    } finally {
+      clearInterval(timer);
+      await rm(workDir, { recursive: true, force: true });
+      active.delete(job);
+      release();
+    }
+  }
+
+  async function settleFailure(task: TaskRow, controller: AbortController, error: unknown): Promise<void> {
+    const reason = controller.signal.reason;
+    try {
+      if (reason instanceof FencedOutError || error instanceof FencedOutError) {
+        log(`task ${task.id}: lease lost, job abandoned to its new owner`);
+      } else if (controller.signal.aborted) {
+        // Shut down mid-job: not the job's fault, so not an attempt; give it straight back.
+        await store.defer(task, 0);
+        log(`task ${task.id}: given back on shutdown`);
+      } else {
+        const failure = describeJobFailure(error);
+        const outcome = await store.fail(task, { code: failure.code, message: failure.message }, failure.retryable);
+        log(`task ${task.id} (${task.kind}) ${outcome === "queued" ? "will retry" : "failed"}: ${failure.message}`);
+      }
+    } catch (settleError) {
+      log(`task ${task.id}: could not record its end (${settleError instanceof Error ? settleError.message : settleError})`);
+    }
+  }
+
+  return {
+    workerId,
+    kinds,
+    /** How many jobs run right now. */
+    get running() {
+      return active.size;
+    },
+    start() {
+      log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);
+      slots = Array.from({ length: Math.max(1, o.concurrency ?? 1) }, () => runSlot());
+    },
+    /** Stops claiming; running jobs get graceMs to finish, then are aborted and given back. */
+    async stop(): Promise<void> {
+      stopping.abort();
+      const finished = Promise.all([...active].map((job) => job.done));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise((resolve) => (timer = setTimeout(resolve, o.graceMs ?? 20_000)));
+      await Promise.race([finished, grace]);
+      clearTimeout(timer);
+      for (const job of active) job.controller.abort(new Error("worker shutting down"));
+      await Promise.all(slots);
+    },
+  };
+}
+
+export type WorkerLoop = ReturnType<typeof createWorkerLoop>;

@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PermanentTaskError } from "../../shared/errors.ts";
+import type { Timeline } from "../../shared/providers/types.ts";
+import { runRenderJob } from "../../shared/render/render-job.ts";
+import { createJobIo } from "../../shared/render/worker-job-io.ts";
+import { createLocalStorage } from "../../shared/storage/local-storage.ts";
+import {
+  download, durationOf, frameCount, frameHashes, integratedLoudness, lowBandLevelDb, makeClip, makeTone, publish, soundOnsetSeconds,
+} from "../support/render-media.ts";
+import { stackEnv } from "../support/stack.ts";
+
+const FPS = 24;
+const FRAME = 1 / FPS;
+const run = `render-job-${crypto.randomUUID().slice(0, 8)}`;
+let dir: string;
+let clipUrls: string[];
+let lineUrl: string;
+let musicUrl: string;
+
+async function render(payload: Record<string, unknown>) {
+  const env = stackEnv();
+  const workDir = mkdtempSync(join(dir, "job-"));
+  const storage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+  const io = createJobIo({ workDir, storage, signal: new AbortController().signal, heartbeat: async () => {} });
+  return await runRenderJob(payload, io) as { url: string; durationSeconds: number; renderPath: string; reEncodeReason: string | null };
+}
+
+const output = (name: string) => ({ bucket: "renders", path: `${run}/${name}` });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "render-job-"));
+  // Three matching 2 s clips with silent audio: the dialogue is the only sound.
+  const clips = [0, 1, 2].map((i) => makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", source: i === 1 ? "smptebars" : "testsrc2" }));
+  clipUrls = await Promise.all(clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")));
+  lineUrl = await publish(makeTone(dir, "line.wav", 0.8, 1000, -6), "inputs", `${run}/line.wav`, "audio/wav");
+  musicUrl = await publish(makeTone(dir, "music.wav", 8, 150, -10), "inputs", `${run}/music.wav`, "audio/wav");
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("assembling a timeline", () => {
+  it("stream-copies matching whole clips, lands dialogue on its frame and hits the loudness target", async () => {
+    const timeline: Timeline = {
+      fps: FPS, width: 320, height: 180,
+      clips: clipUrls.map((url) => ({ url, inFrame: 0, outFrame: 48 })),
+      dialogue: [{ url: lineUrl, startFrame: 61 }],
+      loudnessLufs: -18,
+    };
+    const result = await render({ op: "assemble", timeline, output: output("copy.mp4") });
+    expect(result.renderPath).toBe("stream_copy");
+    const file = await download(result.url, join(dir, "copy.mp4"));
+    expect(Math.abs(durationOf(file) - 144 / FPS)).toBeLessThanOrEqual(FRAME);
+    expect(Math.abs(soundOnsetSeconds(file) - 61 / FPS)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(integratedLoudness(file) - -18)).toBeLessThanOrEqual(1);
+    expect(frameCount(file)).toBe(144);
+  });
+
+  it("re-encodes trimmed clips with dissolves, ducks music under dialogue and still lands every number", async () => {
+    const timeline: Timeline = {
+      fps: FPS, width: 320, height: 180,
+      clips: [
+        { url: clipUrls[0], inFrame: 6, outFrame: 48, transition: { type: "dissolve", frames: 8 } },
+        { url: clipUrls[1], inFrame: 0, outFrame: 40, transition: { type: "cut", frames: 0 } },
+        { url: clipUrls[2], inFrame: 10, outFrame: 46, transition: { type: "fade", frames: 6 } },
+        { url: clipUrls[0], inFrame: 0, outFrame: 24 },
+      ],
+      dialogue: [{ url: lineUrl, startFrame: 50, gainDb: 0 }],
+      music: { url: musicUrl, startFrame: 0, gainDb: -6, duckDb: -15 },
+    };
+    const total = 42 + 40 + 36 + 24 - 8 - 6; // 128 frames
+    const result = await render({ op: "assemble", timeline, output: output("reencode.mp4") });
+    expect(result.renderPath).toBe("re_encode");
+    expect(result.reEncodeReason).toMatch(/trimmed|transition/);
+    const file = await download(result.url, join(dir, "reencode.mp4"));
+    expect(Math.abs(durationOf(file) - total / FPS)).toBeLessThanOrEqual(FRAME);
+    expect(frameCount(file)).toBe(total);
+    expect(Math.abs(soundOnsetSeconds(file, 600) - 50 / FPS)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(integratedLoudness(file) - -16)).toBeLessThanOrEqual(1);
+    // The line plays from 2.083 s to 2.883 s: the music drops by its duckDb there, and only there.
+    const ducked = lowBandLevelDb(file, 2.2, 2.8, 300) - lowBandLevelDb(file, 0.5, 1.9, 300);
+    expect(Math.abs(ducked - -15)).toBeLessThanOrEqual(1.5);
+  });
+
+  it("mixes dialogue onto one clip without re-encoding its picture", async () => {
+    const result = await render({ op: "mix_dialogue", clipUrl: clipUrls[2], fps: FPS, dialogue: [{ url: lineUrl, startFrame: 12 }], output: output("mixed.mp4") });
+    expect(result.renderPath).toBe("stream_copy");
+    const file = await download(result.url, join(dir, "mixed.mp4"));
+    expect(Math.abs(durationOf(file) - 2)).toBeLessThanOrEqual(FRAME);
+    expect(Math.abs(soundOnsetSeconds(file) - 12 / FPS)).toBeLessThanOrEqual(0.02);
+    expect(frameHashes(file)).toEqual(frameHashes(join(dir, "clip-2.mp4")));
+  });
+});
+
+describe("extracting a clip's last frame", () => {
+  it("gives exactly the clip's last decoded frame as a PNG", async () => {
+    const clip = makeClip(dir, "long.mp4", { seconds: 5.5, audio: "none", source: "testsrc2" });
+    const clipUrl = await publish(clip, "inputs", `${run}/long.mp4`, "video/mp4");
+    const result = await render({ op: "extract_last_frame", clipUrl, output: output("last.png") });
+    const png = await download(result.url, join(dir, "last.png"));
+    const clipFrames = frameHashes(clip);
+    expect(frameHashes(png)).toEqual([clipFrames.at(-1)]);
+    expect(clipFrames.at(-1)).not.toBe(clipFrames.at(-2));
+  });
+});
+
+describe("refusing bad timelines", () => {
+  it("fails for good, naming the clip, when a clip ends before it starts", async () => {
+    const timeline = { fps: FPS, width: 320, height: 180, clips: [{ url: clipUrls[0], inFrame: 30, outFrame: 10 }], dialogue: [] };
+    const error = await render({ op: "assemble", timeline, output: output("bad.mp4") }).catch((e) => e);
+    expect(error).toBeInstanceOf(PermanentTaskError);
+    expect(error.message).toContain("timeline.clips[0]: outFrame (10) must be after inFrame (30)");
+  });
+
+  it("fails for good when an input cannot be downloaded", async () => {
+    const timeline = { fps: FPS, width: 320, height: 180, clips: [{ url: `${clipUrls[0]}.missing`, inFrame: 0, outFrame: 10 }], dialogue: [] };
+    const error = await render({ op: "assemble", timeline, output: output("missing.mp4") }).catch((e) => e);
+    expect(error).toBeInstanceOf(PermanentTaskError);
+    expect(error.code).toBe("input_unavailable");
+  });
+});
