@@ -13,8 +13,7 @@
  * `PUT .../requests/{id}/cancel` cancels a request that has not started.
  */
 import { z } from "zod";
-import type { AdapterOptions } from "../adapter-options.ts";
-import { httpOptions } from "../adapter-options.ts";
+import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError } from "../provider-errors.ts";
 import type { JobState } from "../types.ts";
@@ -39,7 +38,7 @@ export function createFalQueue(options: Omit<AdapterOptions, "model">) {
     provider,
     baseUrl: options.baseUrl ?? "https://queue.fal.run",
     headers: { authorization: `Key ${options.apiKey}` },
-    ...httpOptions({ ...options, model: "" }),
+    ...httpOptions(options),
   });
 
   return {
