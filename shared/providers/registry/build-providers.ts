@@ -6,6 +6,7 @@
 import type { Sql } from "../../db/client.ts";
 import { NotImplementedError } from "../../errors.ts";
 import type { ObjectStorage } from "../../storage/storage.ts";
+import { createBeatovenMusic } from "../beatoven/beatoven-music.ts";
 import { createElevenLabsVoice } from "../elevenlabs/elevenlabs-voice.ts";
 import { createFalImage } from "../fal/fal-image.ts";
 import { createLocalImageProvider, createLocalLipsyncProvider, createLocalMusicProvider, createLocalVideoProvider, type LocalProviderDeps } from "../local/local-job-providers.ts";
@@ -14,6 +15,7 @@ import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createWorkerRenderProvider } from "../local/worker-render.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
+import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import type { ProviderSet, ProviderType } from "../types.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
 
@@ -61,9 +63,11 @@ const BUILDERS: Builders = {
   },
   lipsync: {
     local: (c, d) => createLocalLipsyncProvider(localDeps(c, d)),
+    sync: (c) => createSyncLipsync({ apiKey: keyOf(c), model: c.model, ...settings<{ syncMode?: "cut_off" | "loop" | "bounce" | "silence" | "remap" }>(c) }),
   },
   music: {
     local: (c, d) => createLocalMusicProvider(localDeps(c, d)),
+    beatoven: (c) => createBeatovenMusic({ apiKey: keyOf(c), model: c.model, ...settings<{ format?: "mp3" | "aac" | "wav"; looping?: boolean }>(c) }),
   },
   render: {
     local: (c, d) => createWorkerRenderProvider(localDeps(c, d)),

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-voice.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
 import { activeModels, RUNWAY_MODELS } from "../runway/runway-models.ts";
+import { SYNC_MODELS } from "../sync/sync-lipsync.ts";
 import type { ProviderType } from "../types.ts";
 
 export interface CatalogEntry {
@@ -80,8 +81,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
   },
   lipsync: {
     sync: {
-      // TODO: take SYNC_MODELS from the sync adapter once it is committed.
-      models: ["lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta", "sync-3"],
+      models: SYNC_MODELS,
       needsApiKey: true,
       settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() }).strict(),
     },

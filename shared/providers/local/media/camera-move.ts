@@ -1,6 +1,7 @@
 /**
  * A clip made from a still: a slow camera move (zoompan) over the reference image with the scene
- * caption (at the top: drawn stills carry their own at the bottom), H.264 yuv420p at a fixed fps, exactly round(duration × fps) frames long.
+ * caption at the top (drawn stills carry theirs at the bottom), H.264 yuv420p at a fixed fps,
+ * exactly round(duration × fps) frames long.
  */
 import { join } from "node:path";
 import { hashText } from "../seeded-random.ts";
