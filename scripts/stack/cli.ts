@@ -23,8 +23,10 @@ import {
   FUNCTIONS_URL,
   type StackLayout,
   stackLayout,
+  STORAGE_PUBLIC_URL,
   STORAGE_URL,
 } from "./stack-layout.ts";
+import { readRenderWorkerPid, startRenderWorker, stopRenderWorker } from "./render-worker-process.ts";
 import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
 
 type StackEnv = Record<string, string>;
@@ -67,6 +69,7 @@ async function configureDispatch(secrets: StackSecrets): Promise<void> {
 async function start(fresh: boolean): Promise<number> {
   if (!fresh && await isStackRunning()) {
     console.log("stack already running");
+    if (await readRenderWorkerPid(layout) === null) await startStackRenderWorker(await loadStackSecrets(layout, env));
     printEnvBlock((await readStackEnv())!);
     return 0;
   }
@@ -102,6 +105,8 @@ async function start(fresh: boolean): Promise<number> {
     REELFORGE_WALL_CLOCK_MS: wallClockMs,
   });
   console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
+  await stopRenderWorker(layout);
+  await startStackRenderWorker(secrets);
 
   const stackEnv: StackEnv = {
     API_URL,
@@ -119,7 +124,22 @@ async function start(fresh: boolean): Promise<number> {
   return 0;
 }
 
+// Render and local_media jobs (FFmpeg) are pulled by a worker process, not run by the gateway.
+async function startStackRenderWorker(secrets: StackSecrets): Promise<void> {
+  const pid = await startRenderWorker(layout, {
+    SUPABASE_DB_URL: DB_URL,
+    SUPABASE_URL: API_URL,
+    SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+    REELFORGE_STORAGE_MODE: "local",
+    REELFORGE_STORAGE_DIR: layout.storage,
+    REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
+    REELFORGE_WORKER_CONCURRENCY: env.REELFORGE_WORKER_CONCURRENCY || "2",
+  });
+  console.log(`render worker claiming render, local_media (pid ${pid}, log .stack/logs/render-worker.log)`);
+}
+
 async function stop({ quiet = false } = {}): Promise<number> {
+  await stopRenderWorker(layout);
   const gatewayStopped = await stopGateway(layout);
   const postgresRunning = await isPostgresRunning(layout);
   if (postgresRunning) await stopPostgres(layout);
@@ -136,6 +156,7 @@ async function status(): Promise<number> {
   const parts = [
     (await isPostgresRunning(layout)) ? "postgres is up" : null,
     (await isGatewayHealthy()) ? "gateway is up" : null,
+    (await readRenderWorkerPid(layout)) !== null ? "render worker is up" : null,
   ].filter(Boolean);
   console.log(parts.length > 0 ? `stack not running (partially: ${parts.join(", ")})` : "stack not running");
   return 1;

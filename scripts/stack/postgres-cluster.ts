@@ -9,9 +9,11 @@ import { DB_PORT, REPO_DIR, type StackLayout } from "./stack-layout.ts";
 import { isRoot, mustSucceed, runAsPostgres, runCommand } from "./run-command.ts";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
-const REQUIRED_PACKAGES = ["postgresql-15", "postgresql-15-cron"];
+// The render worker and the offline `local` providers shell out to these.
+const MEDIA_PACKAGES = ["ffmpeg", "espeak-ng", "sox"];
+const REQUIRED_PACKAGES = ["postgresql-15", "postgresql-15-cron", ...MEDIA_PACKAGES];
 
-/** Installs missing Debian packages when root; otherwise says what to run and fails. */
+/** Installs missing Debian packages (Postgres and the workers' media tools) when root; otherwise says what to run and fails. */
 export async function ensurePostgresPackages(): Promise<void> {
   const missing: string[] = [];
   for (const name of REQUIRED_PACKAGES) {
