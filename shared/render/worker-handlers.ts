@@ -8,10 +8,18 @@ export const WORKER_HANDLERS: Record<WorkerJobKind, WorkerJobHandler> = {
   local_media: runLocalMediaJob,
 };
 
-/** The handlers for the kinds asked for (all of them by default); unknown kinds are refused. */
+/**
+ * The handlers for the kinds asked for (all of them by default); unknown kinds are refused.
+ * `claimed=handler` claims another kind with a known handler (`bench.render=render`), so a
+ * benchmark's worker never races the stack's own worker for its tasks.
+ */
 export function selectHandlers(kinds?: string[]): Record<string, WorkerJobHandler> {
   if (!kinds || kinds.length === 0) return { ...WORKER_HANDLERS };
-  const unknown = kinds.filter((kind) => !(kind in WORKER_HANDLERS));
+  const pairs = kinds.map((entry) => {
+    const [claimed, handler = claimed] = entry.split("=");
+    return [claimed, handler] as const;
+  });
+  const unknown = pairs.filter(([, handler]) => !(handler in WORKER_HANDLERS)).map(([, handler]) => handler);
   if (unknown.length > 0) throw new Error(`no worker handler for kind(s): ${unknown.join(", ")}`);
-  return Object.fromEntries(kinds.map((kind) => [kind, WORKER_HANDLERS[kind as WorkerJobKind]]));
+  return Object.fromEntries(pairs.map(([claimed, handler]) => [claimed, WORKER_HANDLERS[handler as WorkerJobKind]]));
 }
