@@ -1,8 +1,7 @@
 /**
  * Constraints, indexes and extended statistics, from pg_get_constraintdef, pg_get_indexdef and
- * pg_get_statisticsobjdef. Primary keys and chosen
- * chunking keys go before the data: the chunked copy deletes key ranges on the target, which
- * needs the index. Everything else waits for the data. Partitioned indexes follow pg_dump: each
+ * pg_get_statisticsobjdef. All of them wait for the data; `keys` (primary keys and the chosen
+ * chunking keys) come first, since the other constraints and some views lean on them. Partitioned indexes follow pg_dump: each
  * table gets its own index (ON ONLY for the parent), then the child is attached to the parent.
  */
 import type { CatalogRead, DdlStatement, NamedRow } from "./catalog-read.ts";

@@ -20,6 +20,12 @@ import type { ObjectStorage } from "../storage/storage.ts";
 
 export const CLONE_KIND = "clone.database";
 
+/**
+ * How long one chunk should take. A kill loses the chunk in flight, so shorter chunks lose less;
+ * each chunk costs a key lookup and a target commit (a few ms), so much shorter ones add up.
+ */
+const CHUNK_TARGET_MS = 2_000;
+
 export interface CloneTaskDeps {
   sourceUrl: string;
   secrets: SecretBox;
@@ -123,6 +129,8 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     }
 
     async function copyData(): Promise<boolean> {
+      // A job that passed preflight before the ledger recorded chunks gets the table now.
+      await ensureLedger(target);
       for (const table of (await plan()).tables) {
         const name = tableName(table);
         if (table.partitioned || checkpoint.completedTables.includes(name)) continue;
@@ -149,14 +157,15 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       for (;;) {
         if (ctx.shouldYield()) return false;
         const started = Date.now();
-        const chunk = await copyChunk(source, target, table, checkpoint.lastKey, checkpoint.chunkRows);
+        const chunk = await copyChunk(source, target, table, ctx.task.id, checkpoint.lastKey, checkpoint.chunkRows);
         const elapsed = Date.now() - started;
         // Only now, with the chunk committed on the target, does the checkpoint move.
         checkpoint.lastKey = chunk.lastKey;
         checkpoint.rowsPerTable = { ...checkpoint.rowsPerTable, [name]: (checkpoint.rowsPerTable[name] ?? 0) + chunk.rows };
         checkpoint.copyMs += elapsed;
-        if (chunk.rows >= checkpoint.chunkRows) {
-          checkpoint.chunkRows = nextChunkRows(chunk.rows, elapsed, Math.min(5_000, ctx.budget.remainingMs() / 3));
+        // A replayed chunk took no time and says nothing about the copy's speed.
+        if (!chunk.replayed && chunk.rows >= checkpoint.chunkRows) {
+          checkpoint.chunkRows = nextChunkRows(chunk.rows, elapsed, Math.min(CHUNK_TARGET_MS, ctx.budget.remainingMs() / 3));
         }
         await save();
         if (chunk.done) return true;

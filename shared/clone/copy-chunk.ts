@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from "../db/client.ts";
+import type { Sql } from "../db/client.ts";
 import { pipeCopy } from "./copy-stream.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
@@ -19,9 +19,7 @@ export { CLONE_SESSION_SETTINGS } from "./session-settings.ts";
  * client CPU (~0.45 s per 200 MB): not worth the portability.
  *
  * Key values travel as text (`key::text`) and come back as literals cast to the key's type: COPY
- * takes no parameters. The chunk boundaries follow the source's sort order; a text key whose target
- * collation sorts differently makes the delete miss rows, which then fail the COPY as duplicates
- * (the chunk rolls back) or show up in verification — TODO: detect collation differences up front.
+ * takes no parameters. Chunk boundaries follow the source's sort order and only the source's.
  */
 
 /** Text in this module inlines key literals, so it is never prepared (the statement cache would grow per chunk). */
@@ -29,20 +27,32 @@ const UNPREPARED = { prepare: false } as const;
 
 type Key = NonNullable<TableInfo["key"]>;
 
+export interface ChunkResult {
+  rows: number;
+  lastKey: string[] | null;
+  /** No rows were left beyond this chunk when it was planned. */
+  done: boolean;
+  /** The target already had this chunk (a re-run after a kill): nothing was copied again. */
+  replayed: boolean;
+}
+
 /**
  * Copies the next chunk of rows with key > `after` (null = from the start), at most `maxRows`,
- * streaming COPY source → target. Idempotent: in ONE target transaction it deletes the target rows in
- * (after, upper] and then COPYs the same range, so a chunk re-run after a kill replaces, never
- * duplicates. The caller records `lastKey` only after this returns (the target has committed).
- * `done` means no rows were left beyond this chunk when it was read.
+ * streaming COPY source → target into a table that has no keys yet (they are built after the
+ * data). Exactly once: in ONE target transaction it records the chunk in the job's ledger
+ * (_reelforge_clone.chunks, keyed by where the chunk starts) and COPYs its rows; a re-run after
+ * a kill finds the record and copies nothing, and two workers racing on one chunk serialise on
+ * the record's key, so the loser rolls back. The ledger must exist (ensureLedger). The caller
+ * records `lastKey` only after this returns.
  */
 export async function copyChunk(
   source: Sql,
   target: Sql,
   table: TableInfo,
+  jobId: string,
   after: string[] | null,
   maxRows: number,
-): Promise<{ rows: number; lastKey: string[] | null; done: boolean }> {
+): Promise<ChunkResult> {
   const key = table.key;
   if (!key || key.length === 0) throw new Error(`${qualifiedName(table)} has no key to copy it in chunks`);
   if (table.partitioned) throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
@@ -50,27 +60,44 @@ export async function copyChunk(
   if (after && after.length !== key.length) throw new Error(`a key of ${key.length} column(s) cannot start after ${JSON.stringify(after)}`);
 
   const name = qualifiedName(table);
+  const afterKey = JSON.stringify(after);
+  const recorded = await findChunk(target, jobId, name, afterKey);
+  if (recorded) return recorded;
+
   const keyColumns = key.map((k) => quoteIdent(k.column)).join(", ");
   const [upperRow] = await source
     .unsafe(`select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
              order by ${keyColumns} offset ${maxRows - 1} limit 1`, [], UNPREPARED)
     .values();
-  // Fewer than maxRows left: this is the last chunk, open-ended so rows appended meanwhile come too.
-  const upper = upperRow ? (upperRow as string[]) : null;
+  // Fewer than maxRows left: the last chunk ends at the last key there is now.
+  const upper = (upperRow as string[] | undefined) ?? await lastSourceKey(source, table, key, after);
+  if (!upper) return { rows: 0, lastKey: after, done: true, replayed: false };
+  const done = !upperRow;
   const range = keyRange(key, after, upper);
   const columns = columnList(table);
 
   return await target.begin(async (tx) => {
-    await tx.unsafe(`delete from only ${name} where ${range}`, [], UNPREPARED);
+    await tx`
+      insert into _reelforge_clone.chunks (job_id, table_name, after_key, upper_key, rows, done)
+      values (${jobId}, ${name}, ${afterKey}, ${upper}::text[], 0, ${done})`;
     const rows = await pipeCopy(
       source,
       `copy (select ${columns} from only ${name} where ${range} order by ${keyColumns}) to stdout`,
       tx,
       `copy ${name} (${columns}) from stdin`,
     );
-    const lastKey = upper ?? (await lastKeyCopied(tx, table, key, after)) ?? after;
-    return { rows, lastKey, done: upper === null };
+    await tx`
+      update _reelforge_clone.chunks set rows = ${rows}
+       where job_id = ${jobId} and table_name = ${name} and after_key = ${afterKey}`;
+    return { rows, lastKey: upper, done, replayed: false };
   });
+}
+
+async function findChunk(target: Sql, jobId: string, name: string, afterKey: string): Promise<ChunkResult | null> {
+  const [row] = await target`
+    select upper_key, rows, done from _reelforge_clone.chunks
+     where job_id = ${jobId} and table_name = ${name} and after_key = ${afterKey}`;
+  return row ? { rows: Number(row.rows), lastKey: row.upper_key as string[] | null, done: row.done as boolean, replayed: true } : null;
 }
 
 /**
@@ -108,9 +135,9 @@ function keyRange(key: Key, after: string[] | null, upper: string[] | null): str
   return conditions.length > 0 ? conditions.join(" and ") : "true";
 }
 
-async function lastKeyCopied(tx: TransactionSql, table: TableInfo, key: Key, after: string[] | null): Promise<string[] | null> {
+async function lastSourceKey(source: Sql, table: TableInfo, key: Key, after: string[] | null): Promise<string[] | null> {
   const descending = key.map((k) => `${quoteIdent(k.column)} desc`).join(", ");
-  const [row] = await tx
+  const [row] = await source
     .unsafe(`select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
              order by ${descending} limit 1`, [], UNPREPARED)
     .values();

@@ -1,7 +1,8 @@
 /**
- * What a clone job created on its target, recorded on the target itself in the same transaction
- * as each DDL statement. A statement recorded here is never run again, whatever the checkpoint
- * on the source says, and `restart` can drop exactly what the job made.
+ * What a clone job did to its target, recorded on the target itself in the same transaction as
+ * the work: each DDL statement (`applied`) and each copied chunk of rows (`chunks`). Work recorded
+ * here is never done again, whatever the checkpoint on the source says, and `restart` can drop
+ * exactly what the job made.
  */
 import type { Sql } from "../db/client.ts";
 import type { ClonePlan, DdlStatement } from "./schema-plan.ts";
@@ -17,6 +18,17 @@ export async function ensureLedger(target: Sql) {
       drop_sql text,
       applied_at timestamptz not null default clock_timestamp(),
       primary key (job_id, key)
+    );
+    -- One row per chunk, keyed by where it starts: a chunk re-run after a kill finds its own
+    -- record (whatever size it is re-planned with) instead of copying its rows a second time.
+    create table if not exists ${LEDGER_SCHEMA}.chunks (
+      job_id uuid not null,
+      table_name text not null,
+      after_key text not null,
+      upper_key text[],
+      rows bigint not null,
+      done boolean not null,
+      primary key (job_id, table_name, after_key)
     )`);
 }
 
@@ -44,14 +56,23 @@ export async function dropWhatJobCreated(target: Sql, jobId: string): Promise<nu
     if (row.drop_sql) await target.unsafe(row.drop_sql);
   }
   await target`delete from _reelforge_clone.applied where job_id = ${jobId}`;
+  await forgetChunks(target, jobId);
   return rows.length;
 }
 
 /** Removes the ledger once no job needs it any more. */
 export async function forgetJob(target: Sql, jobId: string) {
   await target`delete from _reelforge_clone.applied where job_id = ${jobId}`;
-  const [{ left }] = await target`select count(*)::int as left from _reelforge_clone.applied`;
-  if (left === 0) await target.unsafe(`drop schema ${LEDGER_SCHEMA} cascade`);
+  await forgetChunks(target, jobId);
+  const [{ left }] = await target`
+    select (select count(*) from _reelforge_clone.applied) + (select count(*) from _reelforge_clone.chunks) as left`;
+  if (Number(left) === 0) await target.unsafe(`drop schema ${LEDGER_SCHEMA} cascade`);
+}
+
+async function forgetChunks(target: Sql, jobId: string) {
+  // A ledger made before chunks were recorded has no such table.
+  const [{ present }] = await target`select to_regclass('_reelforge_clone.chunks') is not null as present`;
+  if (present) await target`delete from _reelforge_clone.chunks where job_id = ${jobId}`;
 }
 
 /**

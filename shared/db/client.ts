@@ -7,14 +7,19 @@ export type TransactionSql = postgres.TransactionSql;
  * A small postgres.js pool over SUPABASE_DB_URL. Behind Supabase's transaction pooler (port 6543)
  * prepared statements must be off.
  */
-export function createDb(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
-  const pooled = /:6543(\/|$)/.test(url);
+export function createDb(url: string, options: { max?: number; applicationName?: string; idleTimeoutSeconds?: number } = {}): Sql {
+  const pooled = isPoolerUrl(url);
   return postgres(url, {
     max: options.max ?? 4,
     prepare: !pooled,
-    idle_timeout: 20,
+    idle_timeout: options.idleTimeoutSeconds ?? 20,
     connect_timeout: 10,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "reelforge" },
   });
+}
+
+/** Supabase's transaction pooler: no prepared statements, no session state between queries. */
+export function isPoolerUrl(url: string): boolean {
+  return /:6543(\/|$)/.test(url);
 }

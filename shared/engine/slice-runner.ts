@@ -1,6 +1,8 @@
 import type { Sql } from "../db/client.ts";
 import { AppError, FencedOutError, PermanentTaskError } from "../errors.ts";
-import { createSliceBudget } from "./slice-budget.ts";
+import { createSliceBudget, type SliceBudget } from "./slice-budget.ts";
+import type { TaskRow } from "./task-row.ts";
+import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
 import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
 import type { TaskStore } from "./task-store.ts";
 
@@ -18,6 +20,8 @@ export interface SliceRunnerOptions {
   workerStartedAt: number;
   wallClockMs: number;
   leaseSeconds: number;
+  /** Holds the task's liveness lock during the slice; default none (lease expiry only). */
+  watchLease?: LeaseWatch;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -32,6 +36,7 @@ export type SliceResult =
 export function createSliceRunner(options: SliceRunnerOptions) {
   const { sql, store, handlers, leaseSeconds } = options;
   const log = options.log ?? ((event) => console.log(JSON.stringify(event)));
+  const watchLease = options.watchLease ?? createLeaseWatch(null);
 
   return async function runSlice(taskId: string): Promise<SliceResult> {
     const task = await store.claim(taskId, options.workerId, leaseSeconds);
@@ -53,12 +58,23 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       await store.defer(task, Math.max(0, workerLeftMs) + 500);
       return "deferred";
     }
+    const releaseLease = await watchLease(task);
     const heartbeat = startHeartbeat(() => store.checkpoint(task, {}, null, leaseSeconds), leaseSeconds);
+    try {
+      return await runClaimed(task, heartbeat, budget);
+    } finally {
+      heartbeat.stop();
+      // After the outcome committed: the task is no longer running, so nobody reads the lock now.
+      await releaseLease().catch(() => {});
+    }
+  };
+
+  async function runClaimed(task: TaskRow, heartbeat: Heartbeat, budget: SliceBudget): Promise<SliceResult> {
     const steps = await store.steps(task.id);
     const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds });
 
     try {
-      const outcome = await handler(ctx);
+      const outcome = await handlers[task.kind](ctx);
       heartbeat.stop();
       return await recordOutcome(ctx, outcome);
     } catch (error) {
@@ -84,7 +100,7 @@ export function createSliceRunner(options: SliceRunnerOptions) {
         throw failError;
       }
     }
-  };
+  }
 
   async function recordOutcome(ctx: TaskContext, outcome: SliceOutcome): Promise<SliceResult> {
     switch (outcome.type) {
@@ -102,7 +118,9 @@ export function createSliceRunner(options: SliceRunnerOptions) {
 }
 
 /** Renews the lease while a handler works, so a long step does not look like a dead worker. */
-function startHeartbeat(renew: () => Promise<void>, leaseSeconds: number) {
+type Heartbeat = { fencedOut: boolean; stop(): void };
+
+function startHeartbeat(renew: () => Promise<void>, leaseSeconds: number): Heartbeat {
   const state = { fencedOut: false, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     renew().catch((error) => {

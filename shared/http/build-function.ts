@@ -1,7 +1,8 @@
 import { loadConfig } from "../config.ts";
-import { createDb } from "../db/client.ts";
+import { createDb, isPoolerUrl } from "../db/client.ts";
 import { createSliceRunner, type TaskHandlers } from "../engine/slice-runner.ts";
 import { createTaskStore } from "../engine/task-store.ts";
+import { createLeaseWatch } from "../engine/lease-watch.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, createFunctionApp } from "./function-app.ts";
 import { taskActions } from "./task-actions.ts";
@@ -35,6 +36,12 @@ export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
     workerStartedAt: runtime.workerStartedAt,
     wallClockMs: config.REELFORGE_WALL_CLOCK_MS,
     leaseSeconds: config.REELFORGE_LEASE_SECONDS,
+    watchLease: createLeaseWatch(
+      isPoolerUrl(config.SUPABASE_DB_URL)
+        ? null
+        // Opened on first use; idle_timeout 0: closing it would drop the locks it holds.
+        : createDb(config.SUPABASE_DB_URL, { max: 1, idleTimeoutSeconds: 0, applicationName: `fn:${spec.name}:leases` }),
+    ),
   });
   const app = createFunctionApp({
     name: spec.name,

@@ -117,13 +117,20 @@ describe("the clone plan", () => {
     ]);
   });
 
-  it("gives every statement a unique key and creates the key indexes before the data", () => {
+  it("gives every statement a unique key and builds the keys after the data, before what leans on them", () => {
     const keys = [...plan.types, ...plan.schema, ...plan.postData].map((s) => s.key);
     expect(new Set(keys).size).toBe(keys.length);
-    const schemaKeys = plan.schema.map((s) => s.key);
-    expect(schemaKeys).toContain("constraint:public.credits.credits_pkey");
-    expect(schemaKeys).toContain("constraint:studio.Call Sheets.Call Sheets_code_day_key");
-    expect(plan.postData.map((s) => s.key)).toContain("constraint:public.studios.studios_name_key");
+    expect(plan.schema.map((s) => s.key).filter((key) => key.startsWith("constraint:"))).toEqual([]);
+    const postData = plan.postData.map((s) => s.key);
+    const at = (key: string) => {
+      expect(postData).toContain(key);
+      return postData.indexOf(key);
+    };
+    const firstForeignKey = postData.findIndex((key) => key.startsWith("constraint:") && /_fkey$/.test(key));
+    expect(firstForeignKey).toBeGreaterThan(0);
+    expect(at("constraint:public.credits.credits_pkey")).toBeLessThan(firstForeignKey);
+    expect(at("constraint:studio.Call Sheets.Call Sheets_code_day_key")).toBeLessThan(firstForeignKey);
+    expect(at("constraint:public.studios.studios_name_key")).toBeGreaterThan(at("constraint:public.credits.credits_pkey"));
   });
 
   it("refreshes the materialized view from the copied rows", async () => {

@@ -65,6 +65,44 @@ describe("recovery without anyone clicking", () => {
   });
 });
 
+describe("liveness locks", () => {
+  /** A "worker" with a connection of its own that claims the task for two minutes and watches the lease. */
+  async function claimAndWatch(id: string) {
+    const worker = connect(1);
+    const [claimed] = await worker`select fencing_token from engine.claim_task(${id}, 'watched-worker', 120)`;
+    const [{ held }] = await worker`select engine.hold_lease(${id}, ${claimed.fencing_token}::bigint) as held`;
+    expect(held).toBe(true);
+    return { worker, token: Number(claimed.fencing_token) };
+  }
+
+  it("leaves a watched task alone while its holder's connection lives, however long the sweeper looks", async () => {
+    const id = await enqueueProbe({ units: 1 }, false);
+    const { worker, token } = await claimAndWatch(id);
+    try {
+      await sql`select pg_sleep(2.5)`; // the local sweeper passes every second
+      const [row] = await sql`select status, fencing_token from public.background_tasks where id = ${id}`;
+      expect({ status: row.status, token: Number(row.fencing_token) }).toEqual({ status: "running", token });
+      await expect(sql`select engine.resume_task(${id})`).rejects.toMatchObject({ code: "RF003" });
+    } finally {
+      await worker`select engine.release_lease(${id})`;
+      await worker`select engine.cancel_task(${id})`;
+      await worker.end();
+    }
+  });
+
+  it("takes a task back as soon as its holder's connection dies, not when its two-minute lease ends", async () => {
+    const id = await enqueueProbe({ units: 2 }, false);
+    const { worker, token } = await claimAndWatch(id);
+    const diedAt = Date.now();
+    await worker.end({ timeout: 0 });
+
+    const done = await waitForStatus(sql, id, ["succeeded", "failed"], 60_000);
+    expect(done.status).toBe("succeeded");
+    expect(Number(done.fencing_token)).toBeGreaterThan(token);
+    expect(Date.now() - diedAt).toBeLessThan(60_000);
+  });
+});
+
 describe("slices through the gateway", () => {
   it("splits work into slices that hand off to each other and applies each unit once", async () => {
     const start = await invoke("engine-probe", { action: "start", kind: "probe.append", payload: { units: 12, unitsPerSlice: 3 } }, { token: user.token });
