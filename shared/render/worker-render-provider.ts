@@ -13,8 +13,8 @@ export interface WorkerRenderProviderOptions {
   sql: Sql;
   /** The film's owner: the render tasks are theirs. */
   userId: string;
-  /** Caps running renders of this project (engine.concurrency_limits); default "render". */
-  concurrencyKey?: string;
+  /** Caps running renders (engine.concurrency_limits); default "render". */
+  concurrencyKey?: string | null;
   maxAttempts?: number;
 }
 

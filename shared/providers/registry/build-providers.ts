@@ -1,23 +1,25 @@
 /**
  * Turns resolved provider configs into adapter objects: one constructor per (type, provider).
  * `local` builds the offline providers over local_media worker jobs; `worker` (and `local`) render
- * is the render worker. A provider without an adapter yet answers 501 naming it.
+ * is the render worker, `fal` render is fal's hosted FFmpeg. A provider without an adapter answers
+ * 501 naming it.
  */
 import type { Sql } from "../../db/client.ts";
 import { NotImplementedError } from "../../errors.ts";
 import type { ObjectStorage } from "../../storage/storage.ts";
 import { createBeatovenMusic } from "../beatoven/beatoven-music.ts";
 import { createElevenLabsVoice } from "../elevenlabs/elevenlabs-voice.ts";
+import { createFalFfmpegRender } from "../fal/fal-ffmpeg.ts";
 import { createFalImage } from "../fal/fal-image.ts";
 import { createLocalImageProvider, createLocalLipsyncProvider, createLocalMusicProvider, createLocalVideoProvider, type LocalProviderDeps } from "../local/local-job-providers.ts";
 import { createLocalLlm } from "../local/local-llm.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
-import { createWorkerRenderProvider } from "../local/worker-render.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import type { ProviderSet, ProviderType } from "../types.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
+import { createWorkerRenderProvider } from "../../render/worker-render-provider.ts";
 
 export interface BuildProvidersDeps {
   sql: Sql;
@@ -72,6 +74,7 @@ const BUILDERS: Builders = {
   render: {
     local: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
     worker: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
+    fal: (c) => createFalFfmpegRender({ apiKey: keyOf(c) }),
   },
 };
 
