@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createDb } from "../shared/db/client.ts";
+import { createDb, isPoolerUrl } from "../shared/db/client.ts";
+import { createLeaseWatch } from "../shared/engine/lease-watch.ts";
 import { createWorkerLoop } from "../shared/render/worker-loop.ts";
 import { loadWorkerConfig, stackDefaults } from "../shared/render/worker-config.ts";
 import { selectHandlers } from "../shared/render/worker-handlers.ts";
@@ -47,6 +48,12 @@ const loop = createWorkerLoop({
   handlers: selectHandlers(config.REELFORGE_WORKER_KINDS?.split(",").map((k) => k.trim()).filter(Boolean)),
   concurrency,
   leaseSeconds: config.REELFORGE_LEASE_SECONDS,
+  // One connection, never closed while idle, holds the liveness locks of all running jobs.
+  watchLease: createLeaseWatch(
+    isPoolerUrl(config.SUPABASE_DB_URL)
+      ? null
+      : createDb(config.SUPABASE_DB_URL, { max: 1, idleTimeoutSeconds: 0, applicationName: "reelforge-render-worker:leases" }),
+  ),
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
 });
 

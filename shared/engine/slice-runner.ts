@@ -1,5 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import { AppError, FencedOutError, PermanentTaskError } from "../errors.ts";
+import { ProviderError } from "../providers/provider-errors.ts";
 import { createSliceBudget, type SliceBudget } from "./slice-budget.ts";
 import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
@@ -59,7 +60,7 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       return "deferred";
     }
     const releaseLease = await watchLease(task);
-    const heartbeat = startHeartbeat(() => store.checkpoint(task, {}, null, leaseSeconds), leaseSeconds);
+    const heartbeat = startHeartbeat(() => store.renewLease(task, leaseSeconds), leaseSeconds);
     try {
       return await runClaimed(task, heartbeat, budget);
     } finally {
@@ -87,13 +88,10 @@ export function createSliceRunner(options: SliceRunnerOptions) {
         await store.handOff(task, error.metadata, null);
         return "handed_off";
       }
-      // A client fault (bad input found mid-task) will not improve with retries either.
-      const permanent = error instanceof PermanentTaskError || (error instanceof AppError && error.status < 500);
-      const code = permanent ? (error as PermanentTaskError | AppError).code : "task_error";
-      const message = error instanceof Error ? error.message : String(error);
-      log({ event: "task_error", taskId: task.id, kind: task.kind, code, message });
+      const failure = describeFailure(error);
+      log({ event: "task_error", taskId: task.id, kind: task.kind, ...failure.error });
       try {
-        const next = await store.fail(task, { code, message }, !permanent);
+        const next = await store.fail(task, failure.error, !failure.permanent);
         return next === "failed" ? "failed" : "retry_scheduled";
       } catch (failError) {
         if (failError instanceof FencedOutError) return "fenced_out";
@@ -118,6 +116,20 @@ export function createSliceRunner(options: SliceRunnerOptions) {
 }
 
 /** Renews the lease while a handler works, so a long step does not look like a dead worker. */
+/**
+ * What a failed slice records. A client fault (bad input found mid-task) or a provider's refusal
+ * will not improve with retries; a provider failure names the provider, its HTTP status and its
+ * failure code.
+ */
+export function describeFailure(error: unknown): { permanent: boolean; error: { code: string; message: string } & Record<string, unknown> } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ProviderError) {
+    return { permanent: !error.retryable, error: { code: "provider_error", ...error.toJSON(), message } };
+  }
+  const permanent = error instanceof PermanentTaskError || (error instanceof AppError && error.status < 500);
+  return { permanent, error: { code: permanent ? (error as PermanentTaskError | AppError).code : "task_error", message } };
+}
+
 type Heartbeat = { fencedOut: boolean; stop(): void };
 
 function startHeartbeat(renew: () => Promise<void>, leaseSeconds: number): Heartbeat {

@@ -87,6 +87,12 @@ export function createTaskStore(sql: Sql) {
       if (!ok) throw new FencedOutError(task.id);
     },
 
+    /** A heartbeat: extends the lease without counting as progress; FencedOutError if the token is stale. */
+    async renewLease(task: TaskRow, leaseSeconds: number) {
+      const [{ ok }] = await sql`select engine.renew_lease(${task.id}, ${task.fencingToken}::bigint, ${leaseSeconds}) as ok`;
+      if (!ok) throw new FencedOutError(task.id);
+    },
+
     async handOff(task: TaskRow, metadata: Json, progress: number | null) {
       const [{ ok }] = await sql`
         select engine.hand_off_task(${task.id}, ${task.fencingToken}::bigint, ${json(metadata)},
@@ -109,7 +115,7 @@ export function createTaskStore(sql: Sql) {
     },
 
     /** Returns 'queued' (will retry) or 'failed' (for good). */
-    async fail(task: TaskRow, error: { code: string; message: string }, retryable: boolean, metadata: Json = {}) {
+    async fail(task: TaskRow, error: { code: string; message: string } & Record<string, unknown>, retryable: boolean, metadata: Json = {}) {
       const [{ outcome }] = await sql`
         select engine.fail_task(${task.id}, ${task.fencingToken}::bigint, ${json(error)}, ${retryable},
           ${json(metadata)}) as outcome`;

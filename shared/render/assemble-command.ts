@@ -1,6 +1,7 @@
 /**
  * FFmpeg arguments for assembling a timeline, on either path. Pure: files in, argv out.
- * Input order: the clips (one concat list on the stream-copy path), then dialogue, then music.
+ * Input order: the clips (one concat list on the stream-copy path; re-encoding, each clip twice:
+ * all pictures, then all sounds), then dialogue, then music.
  */
 import type { Timeline } from "../providers/types.ts";
 import { buildAudioGraph, type LoudnessStep, type PlacedTrack } from "./audio-graph.ts";
@@ -38,8 +39,12 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   const copy = o.path === "stream_copy";
   // -copyts: otherwise FFmpeg shifts the copied video by the clips' AAC priming (about 21 ms) while
   // the mixed audio starts at zero, and every dialogue line lands early by that much.
-  const inputs = copy ? ["-copyts", "-f", "concat", "-safe", "0", "-i", o.concatListFile] : o.clipFiles.flatMap((file) => ["-i", file]);
-  const firstTrackInput = copy ? 1 : o.clipFiles.length;
+  const measuring = o.loudness === "measure";
+  // Re-encoding: each clip is opened once for its picture and once for its sound (clip-graph.ts);
+  // the measuring pass needs the sound only.
+  const clipInputs = copy ? [] : measuring ? o.clipFiles : [...o.clipFiles, ...o.clipFiles];
+  const inputs = copy ? ["-copyts", "-f", "concat", "-safe", "0", "-i", o.concatListFile] : clipInputs.flatMap((file) => ["-i", file]);
+  const firstTrackInput = copy ? 1 : clipInputs.length;
   const dialogue: PlacedTrack[] = timeline.dialogue.map((track, i) => ({
     input: firstTrackInput + i,
     startFrame: track.startFrame,
@@ -51,9 +56,8 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
     : null;
   const trackFiles = [...o.dialogue.map((d) => d.file), ...(music ? [o.musicFile!] : [])];
 
-  const measuring = o.loudness === "measure";
   // Pass 1 (measuring) only needs the sound: the clips' video is never decoded.
-  const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, { picture: !measuring });
+  const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, { picture: !measuring, audioInputOffset: measuring ? 0 : o.clipFiles.length });
   const sound = buildAudioGraph({
     fps: timeline.fps,
     totalFrames: timelineFrames(timeline),

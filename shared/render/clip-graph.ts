@@ -12,13 +12,13 @@ import { fpsRational, framesToSamples, framesToSeconds, SAMPLE_RATE, secondsArg 
 // A film "dissolve" is xfade's plain crossfade; a "fade" goes through black.
 const XFADE = { fade: "fadeblack", dissolve: "fade" } as const;
 
-function conformClip(timeline: Timeline, i: number, hasAudio: boolean, picture: boolean): string[] {
+function conformClip(timeline: Timeline, i: number, hasAudio: boolean, picture: boolean, audioInput: number): string[] {
   const clip = timeline.clips[i];
   const { width: w, height: h } = timeline;
   const samples = framesToSamples(clipFrames(timeline)[i], timeline.fps);
   const start = secondsArg(framesToSeconds(clip.inFrame, timeline.fps));
   const audio = hasAudio
-    ? `[${i}:a]atrim=start=${start},asetpts=PTS-STARTPTS,${AUDIO_FORMAT},${exactLength(samples)}[a${i}]`
+    ? `[${audioInput}:a]atrim=start=${start},asetpts=PTS-STARTPTS,${AUDIO_FORMAT},${exactLength(samples)}[a${i}]`
     : `anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[a${i}]`;
   if (!picture) return [audio];
   const video = `[${i}:v]fps=${fpsRational(timeline.fps)},trim=start_frame=${clip.inFrame}:end_frame=${clip.outFrame},` +
@@ -27,9 +27,18 @@ function conformClip(timeline: Timeline, i: number, hasAudio: boolean, picture: 
   return [video, audio];
 }
 
-/** Filter statements for the re-encode path's picture and clip sound. */
-export function buildClipGraph(timeline: Timeline, clipHasAudio: boolean[], { picture = true } = {}): string[] {
-  const graph = timeline.clips.flatMap((_, i) => conformClip(timeline, i, clipHasAudio[i], picture));
+/**
+ * Filter statements for the re-encode path's picture and clip sound. Clip i's picture is input i;
+ * its sound is input `audioInputOffset + i` — the same file opened a second time, so that reading
+ * one clip's sound ahead (the audio joins run at their own pace) never decodes and queues its
+ * picture too (that queue held 1.7 GB of raw frames on a 10-clip timeline).
+ */
+export function buildClipGraph(
+  timeline: Timeline,
+  clipHasAudio: boolean[],
+  { picture = true, audioInputOffset = 0 }: { picture?: boolean; audioInputOffset?: number } = {},
+): string[] {
+  const graph = timeline.clips.flatMap((_, i) => conformClip(timeline, i, clipHasAudio[i], picture, audioInputOffset + i));
   const lengths = clipFrames(timeline);
   const rate = fpsRational(timeline.fps);
   let v = "v0";

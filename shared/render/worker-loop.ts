@@ -9,6 +9,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Sql } from "../db/client.ts";
 import { createTaskStore } from "../engine/task-store.ts";
+import { createLeaseWatch, type LeaseWatch } from "../engine/lease-watch.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import { FencedOutError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -25,6 +26,8 @@ export interface WorkerLoopOptions {
   /** Jobs run at once by this process (default 1). */
   concurrency?: number;
   leaseSeconds?: number;
+  /** Holds each job's liveness lock (engine.hold_lease), so a dead worker's job is taken back at once. */
+  watchLease?: LeaseWatch;
   /** Idle slots look for work this often (default 500 ms). */
   pollMs?: number;
   /** On stop, running jobs get this long to finish before they are aborted and given back. */
@@ -44,6 +47,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
   const kinds = Object.keys(o.handlers);
   const workerId = o.workerId ?? `worker:${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const leaseSeconds = o.leaseSeconds ?? 30;
+  const watchLease = o.watchLease ?? createLeaseWatch(null);
   const pollMs = o.pollMs ?? 500;
   const log = o.log ?? ((line: string) => console.log(line));
   const scratchDir = o.scratchDir ?? join(tmpdir(), "reelforge-worker");
@@ -75,12 +79,16 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     active.add(job);
     const heartbeat = async () => {
       try {
-        await store.checkpoint(task, {}, null, leaseSeconds);
+        await store.renewLease(task, leaseSeconds);
       } catch (error) {
         if (error instanceof FencedOutError) controller.abort(error);
         throw error;
       }
     };
+    const releaseLease = await watchLease(task).catch((error) => {
+      log(`task ${task.id}: no liveness lock (${error instanceof Error ? error.message : error}); the lease covers it`);
+      return async () => {};
+    });
     const timer = setInterval(() => heartbeat().catch((e) => log(`task ${task.id}: heartbeat: ${e.message}`)), (leaseSeconds * 1000) / 3);
     await mkdir(scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(scratchDir, `${task.kind}-${task.id}-`));
@@ -95,6 +103,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       await settleFailure(task, controller, error);
     } finally {
       clearInterval(timer);
+      await releaseLease().catch(() => {});
       await rm(workDir, { recursive: true, force: true });
       active.delete(job);
       release();
