@@ -24,7 +24,7 @@ export const CLONE_KIND = "clone.database";
  * How long one chunk should take. A kill loses the chunk in flight, so shorter chunks lose less;
  * each chunk costs a key lookup and a target commit (a few ms), so much shorter ones add up.
  */
-const CHUNK_TARGET_MS = 2_000;
+const CHUNK_TARGET_MS = 1_000;
 
 export interface CloneTaskDeps {
   sourceUrl: string;
