@@ -1,0 +1,260 @@
+-- The film pipeline (seed 002, issue 5): the seed's tables under their own names — movies,
+-- scripts, visual_bibles, characters, locations_library, location_images, movie_scenes,
+-- scene_audio, movie_creation_progress — plus movie_step_metrics (time, provider, model and cost
+-- of every step and paid call). Functions write with the service role; owners only read their
+-- own rows (RLS), live through Realtime where the publication exists.
+
+create table public.movies (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  title text not null,
+  prompt text not null,
+  genre text not null,
+  duration_minutes numeric(5, 2) not null,
+  orientation text not null default 'landscape',
+  status text not null default 'pending',
+  progress integer not null default 0,
+  -- The produce-movie task driving this film (background_tasks.id); null before it is enqueued.
+  task_id uuid,
+  video_url text,
+  poster_url text,
+  thumbnail_url text,
+  -- screenplay_detailed, production_plan, failed_scenes, warnings (seed 002 keeps them here).
+  metadata jsonb not null default '{}'::jsonb,
+  error_message text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  completed_at timestamptz,
+  constraint movies_orientation_check check (orientation in ('landscape', 'portrait')),
+  constraint movies_status_check check (status in ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+  constraint movies_progress_range check (progress between 0 and 100),
+  constraint movies_duration_range check (duration_minutes > 0 and duration_minutes <= 30),
+  constraint movies_title_length check (char_length(title) between 1 and 200),
+  constraint movies_metadata_object check (jsonb_typeof(metadata) = 'object')
+);
+create index movies_user_idx on public.movies (user_id, created_at desc);
+create index movies_task_idx on public.movies (task_id);
+
+-- The screenplay in the seed's "legacy" shape: one row per movie.
+create table public.scripts (
+  id uuid primary key default gen_random_uuid(),
+  movie_id uuid not null references public.movies (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  title text not null,
+  content jsonb not null,
+  created_at timestamptz not null default now(),
+  constraint scripts_one_per_movie unique (movie_id)
+);
+
+create table public.visual_bibles (
+  id uuid primary key default gen_random_uuid(),
+  movie_id uuid not null references public.movies (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  visual_style text not null,
+  color_palette jsonb not null,
+  camera_style text not null,
+  lighting text not null,
+  emotional_tone text not null,
+  cinematic_references jsonb not null,
+  created_at timestamptz not null default now(),
+  constraint visual_bibles_one_per_movie unique (movie_id)
+);
+
+-- A user's cast library: found by name before one is created (seed: assign_characters).
+create table public.characters (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  name text not null,
+  name_key text generated always as (lower(btrim(name))) stored,
+  role text,
+  description text not null,
+  voice_description text,
+  voice_id text not null,
+  character_image_url text,
+  created_by_movie_id uuid references public.movies (id) on delete set null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint characters_one_per_name unique (user_id, name_key)
+);
+
+create table public.locations_library (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  location_slug text not null,
+  name text not null,
+  description text not null,
+  needs_web_search boolean not null default false,
+  created_by_movie_id uuid references public.movies (id) on delete set null,
+  created_at timestamptz not null default now(),
+  constraint locations_library_one_per_slug unique (user_id, location_slug)
+);
+
+-- Reference images per place, time of day and weather, reused across scenes and films.
+create table public.location_images (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  location_id uuid references public.locations_library (id) on delete set null,
+  location_name text not null,
+  location_slug text not null,
+  time_of_day text not null,
+  weather text not null,
+  image_url text not null,
+  generation_prompt text,
+  times_used integer not null default 0,
+  created_by_movie_id uuid references public.movies (id) on delete set null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint location_images_one_per_variant unique (user_id, location_slug, time_of_day, weather),
+  constraint location_images_times_used_positive check (times_used >= 0)
+);
+
+create table public.movie_scenes (
+  id uuid primary key default gen_random_uuid(),
+  movie_id uuid not null references public.movies (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  scene_number integer not null,
+  scene_id text not null,
+  location_name text not null,
+  location_slug text not null,
+  time_of_day text not null,
+  weather text not null,
+  is_continuation boolean not null default false,
+  continues_from integer,
+  duration_seconds numeric(6, 2) not null,
+  -- Video generation (seed step 4).
+  status text not null default 'pending',
+  error_message text,
+  video_prompt text,
+  reference_image_url text,
+  reference_image_source text,
+  location_image_id uuid references public.location_images (id) on delete set null,
+  -- The generated clip as copied into Storage; video_url moves to the mixed file once it exists.
+  clip_url text,
+  video_url text,
+  end_frame_url text,
+  -- Voices and the mix (seed step 5), each its own half of "clip and voices exist".
+  audio_status text not null default 'pending',
+  audio_error text,
+  mix_status text not null default 'pending',
+  mix_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint movie_scenes_one_per_number unique (movie_id, scene_number),
+  constraint movie_scenes_status_check check (status in ('pending', 'generating', 'completed', 'failed')),
+  constraint movie_scenes_audio_status_check check (audio_status in ('pending', 'generating', 'completed', 'failed', 'skipped')),
+  constraint movie_scenes_mix_status_check check (mix_status in ('pending', 'running', 'completed', 'failed', 'skipped')),
+  constraint movie_scenes_reference_source_check
+    check (reference_image_source is null or reference_image_source in ('library', 'generated', 'previous_frame')),
+  -- Seed: a failed scene never keeps a URL.
+  constraint movie_scenes_failed_without_video check (status <> 'failed' or video_url is null),
+  constraint movie_scenes_continues_earlier check (continues_from is null or continues_from < scene_number)
+);
+
+-- One row per dialogue line.
+create table public.scene_audio (
+  id uuid primary key default gen_random_uuid(),
+  movie_id uuid not null references public.movies (id) on delete cascade,
+  scene_id uuid not null references public.movie_scenes (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  scene_number integer not null,
+  line_index integer not null,
+  character_name text not null,
+  character_id uuid references public.characters (id) on delete set null,
+  text text not null,
+  emotion text,
+  voice_id text not null,
+  -- Seconds from the scene's start (screenplay timing).
+  start_seconds numeric(8, 3) not null default 0,
+  status text not null default 'pending',
+  error_message text,
+  audio_url text,
+  -- ElevenLabs request-id, kept to stitch a regenerated line to its neighbours.
+  request_id text,
+  alignment jsonb,
+  duration_seconds numeric(8, 3),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint scene_audio_one_per_line unique (scene_id, line_index),
+  constraint scene_audio_status_check check (status in ('pending', 'completed', 'failed'))
+);
+create index scene_audio_movie_idx on public.scene_audio (movie_id, scene_number, line_index);
+
+create table public.movie_creation_progress (
+  movie_id uuid primary key references public.movies (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  overall_status text not null default 'pending',
+  overall_progress integer not null default 0,
+  current_step text,
+  current_step_detail text,
+  -- { <step>: { status, progress, detail, started_at, finished_at } } for the seed's 11 steps.
+  steps jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint movie_creation_progress_status_check
+    check (overall_status in ('pending', 'running', 'completed', 'failed', 'cancelled')),
+  constraint movie_creation_progress_range check (overall_progress between 0 and 100)
+);
+
+-- Time, provider, model and cost units of every step and paid call. A paid call's row is written
+-- as 'intent' before submitting, so a kill between submit and record is visible here.
+create table public.movie_step_metrics (
+  id uuid primary key default gen_random_uuid(),
+  movie_id uuid not null references public.movies (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  step text not null,
+  scene_number integer,
+  -- The engine step it belongs to: background_tasks.id + background_task_steps.name.
+  task_id uuid not null,
+  step_name text not null,
+  provider text,
+  model text,
+  phase text not null default 'intent',
+  external_id text,
+  cost_units numeric(12, 3),
+  cost_unit text,
+  error_message text,
+  started_at timestamptz not null default now(),
+  submitted_at timestamptz,
+  finished_at timestamptz,
+  constraint movie_step_metrics_one_per_step unique (task_id, step_name),
+  constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed'))
+);
+create index movie_step_metrics_movie_idx on public.movie_step_metrics (movie_id, step);
+
+-- RLS: owners read their own rows; every write is a function's (service role / table owner).
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['movies', 'scripts', 'visual_bibles', 'characters', 'locations_library',
+    'location_images', 'movie_scenes', 'scene_audio', 'movie_creation_progress', 'movie_step_metrics']
+  loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('create policy %I on public.%I for select to authenticated using (user_id = (select auth.uid()))',
+      t || '_owner_select', t);
+    execute format('revoke all on public.%I from anon, authenticated', t);
+    execute format('grant select on public.%I to authenticated', t);
+    execute format('grant all on public.%I to service_role', t);
+  end loop;
+end $$;
+
+create trigger movies_touch before update on public.movies
+  for each row execute function engine.touch_updated_at();
+create trigger movie_scenes_touch before update on public.movie_scenes
+  for each row execute function engine.touch_updated_at();
+create trigger scene_audio_touch before update on public.scene_audio
+  for each row execute function engine.touch_updated_at();
+create trigger movie_creation_progress_touch before update on public.movie_creation_progress
+  for each row execute function engine.touch_updated_at();
+create trigger location_images_touch before update on public.location_images
+  for each row execute function engine.touch_updated_at();
+create trigger characters_touch before update on public.characters
+  for each row execute function engine.touch_updated_at();
+
+-- Live progress for the owner where Realtime exists (hosted).
+do $$
+begin
+  if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    execute 'alter publication supabase_realtime add table public.movies, public.movie_scenes, public.movie_creation_progress';
+  end if;
+end $$;
