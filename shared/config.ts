@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseProviderEndpoints } from "./providers/registry/provider-endpoints.ts";
 
 const configSchema = z.object({
   SUPABASE_URL: z.string().url(),
@@ -16,6 +17,18 @@ const configSchema = z.object({
   REELFORGE_STORAGE_MODE: z.enum(["local", "supabase"]).default("supabase"),
   REELFORGE_STORAGE_DIR: z.string().optional(),
   REELFORGE_STORAGE_PUBLIC_URL: z.string().optional(),
+  /**
+   * Operator config, never a user setting: provider API roots as JSON (provider → URL), e.g. the
+   * contract fakes in tests; "1" accepts http URLs. Read by parseProviderEndpoints.
+   */
+  REELFORGE_PROVIDER_BASE_URLS: z.string().optional(),
+  REELFORGE_ALLOW_INSECURE_PROVIDER_URLS: z.string().optional(),
+}).superRefine((config, ctx) => {
+  try {
+    parseProviderEndpoints(config);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", path: ["REELFORGE_PROVIDER_BASE_URLS"], message: (error as Error).message });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,7 +2,8 @@
  * Turns resolved provider configs into adapter objects: one constructor per (type, provider).
  * `local` builds the offline providers over local_media worker jobs; `worker` (and `local`) render
  * is the render worker, `fal` render is fal's hosted FFmpeg. A provider without an adapter answers
- * 501 naming it.
+ * 501 naming it. HTTP adapters reach their provider's own host unless the operator's
+ * `endpoints` (function secrets, never user settings: provider-endpoints.ts) say otherwise.
  */
 import type { Sql } from "../../db/client.ts";
 import { NotImplementedError } from "../../errors.ts";
@@ -18,6 +19,7 @@ import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import type { ProviderSet, ProviderType } from "../types.ts";
+import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
 import { createWorkerRenderProvider } from "../../render/worker-render-provider.ts";
 
@@ -28,6 +30,8 @@ export interface BuildProvidersDeps {
   storage: ObjectStorage;
   /** How long the local voice waits for its worker job. */
   localVoiceTimeoutMs?: number;
+  /** Operator API roots and the http switch (parseProviderEndpoints(config)); default: the providers' own https hosts. */
+  endpoints?: ProviderEndpoints;
 }
 
 type Builders = { [T in ProviderType]: Record<string, (config: ResolvedProvider, deps: BuildProvidersDeps) => ProviderSet[T]> };
@@ -49,32 +53,32 @@ const settings = <T>(config: ResolvedProvider) => config.settings as T;
 const BUILDERS: Builders = {
   llm: {
     local: () => createLocalLlm(),
-    openai: (c) => createOpenAiLlm({ apiKey: keyOf(c), model: c.model, ...settings<{ organization?: string }>(c) }),
+    openai: (c, d) => createOpenAiLlm({ apiKey: keyOf(c), model: c.model, ...settings<{ organization?: string }>(c), ...endpointOptions(d.endpoints, "openai") }),
   },
   video: {
     local: (c, d) => createLocalVideoProvider(localDeps(c, d)),
-    runway: (c) => createRunwayVideo({ apiKey: keyOf(c), model: c.model }),
+    runway: (c, d) => createRunwayVideo({ apiKey: keyOf(c), model: c.model, ...endpointOptions(d.endpoints, "runway") }),
   },
   image: {
     local: (c, d) => createLocalImageProvider(localDeps(c, d)),
-    fal: (c) => createFalImage({ apiKey: keyOf(c), model: c.model, ...settings<{ numInferenceSteps?: number; enableSafetyChecker?: boolean }>(c) }),
+    fal: (c, d) => createFalImage({ apiKey: keyOf(c), model: c.model, ...settings<{ numInferenceSteps?: number; enableSafetyChecker?: boolean }>(c), ...endpointOptions(d.endpoints, "fal") }),
   },
   audio: {
     local: (c, d) => createLocalVoiceProvider(localDeps(c, d), { storage: d.storage, timeoutMs: d.localVoiceTimeoutMs }),
-    elevenlabs: (c) => createElevenLabsVoice({ apiKey: keyOf(c), model: c.model, outputFormat: settings<{ outputFormat?: string }>(c).outputFormat }),
+    elevenlabs: (c, d) => createElevenLabsVoice({ apiKey: keyOf(c), model: c.model, outputFormat: settings<{ outputFormat?: string }>(c).outputFormat, ...endpointOptions(d.endpoints, "elevenlabs") }),
   },
   lipsync: {
     local: (c, d) => createLocalLipsyncProvider(localDeps(c, d)),
-    sync: (c) => createSyncLipsync({ apiKey: keyOf(c), model: c.model, ...settings<{ syncMode?: "cut_off" | "loop" | "bounce" | "silence" | "remap" }>(c) }),
+    sync: (c, d) => createSyncLipsync({ apiKey: keyOf(c), model: c.model, ...settings<{ syncMode?: "cut_off" | "loop" | "bounce" | "silence" | "remap" }>(c), ...endpointOptions(d.endpoints, "sync") }),
   },
   music: {
     local: (c, d) => createLocalMusicProvider(localDeps(c, d)),
-    beatoven: (c) => createBeatovenMusic({ apiKey: keyOf(c), model: c.model, ...settings<{ format?: "mp3" | "aac" | "wav"; looping?: boolean }>(c) }),
+    beatoven: (c, d) => createBeatovenMusic({ apiKey: keyOf(c), model: c.model, ...settings<{ format?: "mp3" | "aac" | "wav"; looping?: boolean }>(c), ...endpointOptions(d.endpoints, "beatoven") }),
   },
   render: {
     local: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
     worker: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
-    fal: (c) => createFalFfmpegRender({ apiKey: keyOf(c) }),
+    fal: (c, d) => createFalFfmpegRender({ apiKey: keyOf(c), ...endpointOptions(d.endpoints, "fal") }),
   },
 };
 
