@@ -3,10 +3,12 @@
  * (xi-api-key) answers {audio_base64 (a real MP3), alignment, normalized_alignment} and a
  * `request-id` header; stitching ids must name earlier requests of this fake; eleven_v3 refuses
  * stitching. Errors use ElevenLabs' {detail: {status, message}} shape — script 429s with
- * `elevenLabs429("too_many_concurrent_requests" | "system_busy")`.
+ * `elevenLabs429("too_many_concurrent_requests" | "system_busy")`. `configure` adds a fixed
+ * answer delay and (realAudio) MP3s as long as their alignment says.
  */
-import { fakeMedia } from "./fake-media.ts";
+import { fakeMedia, toneOfSeconds } from "./fake-media.ts";
 import { type FakeServer, type Fault, startFakeServer } from "./fake-server.ts";
+import { delay } from "./fixed-latency.ts";
 
 export const TTS_ROUTE = "POST /v1/text-to-speech/:voice/with-timestamps";
 const SECONDS_PER_CHARACTER = 0.06;
@@ -14,6 +16,11 @@ const SECONDS_PER_CHARACTER = 0.06;
 export interface ElevenLabsFake extends FakeServer {
   /** Each accepted request: its id, voice and body. */
   requests: { requestId: string; voiceId: string; body: Record<string, any> }[];
+  /** latencyMs: every accepted request is answered after this delay; realAudio: MP3 of the alignment's length. */
+  configure(settings: { latencyMs?: number; realAudio?: boolean }): void;
+  /** Fails every request whose text matches, with this fault (after the latency), until cleared. */
+  failWhen(match: (text: string) => boolean, fault: { status: number; body?: unknown }): void;
+  clearScripts(): void;
 }
 
 export function elevenLabs429(status: "too_many_concurrent_requests" | "system_busy", retryAfter?: number): Fault {
@@ -23,9 +30,11 @@ export function elevenLabs429(status: "too_many_concurrent_requests" | "system_b
 export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promise<ElevenLabsFake> {
   const server = await startFakeServer({ authorize: (request) => request.headers["xi-api-key"] === apiKey });
   const requests: ElevenLabsFake["requests"] = [];
+  const settings = { latencyMs: 0, realAudio: false };
+  const failures: { match: (text: string) => boolean; fault: { status: number; body?: unknown } }[] = [];
   const invalid = (message: string) => ({ status: 400, body: { detail: { status: "invalid_request", message } } });
 
-  server.route(TTS_ROUTE, ({ params, body, query }) => {
+  server.route(TTS_ROUTE, async ({ params, body, query }) => {
     const request = (body ?? {}) as Record<string, any>;
     if (typeof request.text !== "string" || request.text === "") return invalid("text is required");
     if (!["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"].includes(request.model_id)) return invalid(`model ${request.model_id} not found`);
@@ -33,6 +42,9 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
     const stitched = [...(request.previous_request_ids ?? []), ...(request.next_request_ids ?? [])];
     if (stitched.length > 0 && request.model_id === "eleven_v3") return invalid("request stitching is not supported for eleven_v3");
     if (stitched.some((id: string) => !requests.some((r) => r.requestId === id))) return invalid("unknown request id in previous_request_ids/next_request_ids");
+    if (settings.latencyMs > 0) await delay(settings.latencyMs);
+    const failure = failures.find((f) => f.match(request.text));
+    if (failure) return { status: failure.fault.status, body: failure.fault.body ?? { detail: { status: "scripted_failure", message: "scripted failure" } } };
     server.recordSubmission({ voice: params.voice, request });
     const requestId = crypto.randomUUID().replaceAll("-", "");
     requests.push({ requestId, voiceId: params.voice, body: request });
@@ -44,11 +56,16 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
     };
     return {
       headers: { "request-id": requestId },
-      body: { audio_base64: Buffer.from(fakeMedia().mp3).toString("base64"), alignment, normalized_alignment: alignment },
+      body: { audio_base64: Buffer.from(settings.realAudio ? await toneOfSeconds(characters.length * SECONDS_PER_CHARACTER) : fakeMedia().mp3).toString("base64"), alignment, normalized_alignment: alignment },
     };
   });
 
-  return Object.assign(server, { requests });
+  return Object.assign(server, {
+    requests,
+    configure: (next: { latencyMs?: number; realAudio?: boolean }) => void Object.assign(settings, next),
+    failWhen: (match: (text: string) => boolean, fault: { status: number; body?: unknown }) => void failures.push({ match, fault }),
+    clearScripts: () => void (failures.length = 0),
+  });
 }
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;

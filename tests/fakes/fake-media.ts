@@ -1,8 +1,9 @@
 /**
  * Real media bytes for fakes to serve as provider outputs: a PNG embedded here, an MP4 and an MP3
- * made once per process with FFmpeg (tiny, but decodable, so a pipeline test can probe them).
+ * made once per process with FFmpeg (tiny, but decodable, so a pipeline test can probe them), and
+ * clips / tones of a requested length (made once per length, cached) for film renders.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,3 +39,46 @@ export const MEDIA_FILES: Record<string, { type: string; bytes: () => Uint8Array
   "track.mp3": { type: "audio/mpeg", bytes: () => fakeMedia().mp3 },
   "line.mp3": { type: "audio/mpeg", bytes: () => fakeMedia().mp3 },
 };
+
+/** Film-render media: small, but of the exact requested length. */
+export const FILM_CLIP_SIZE = { width: 320, height: 180 };
+const sized = new Map<string, Promise<Uint8Array>>();
+
+function ffmpegToBytes(key: string, extension: string, args: (out: string) => string[]): Promise<Uint8Array> {
+  let made = sized.get(key);
+  if (!made) {
+    made = new Promise<Uint8Array>((resolve, reject) => {
+      const dir = mkdtempSync(join(tmpdir(), "reelforge-fake-media-"));
+      const out = join(dir, `media.${extension}`);
+      execFile("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args(out)], (error) => {
+        try {
+          if (error) reject(error);
+          else resolve(new Uint8Array(readFileSync(out)));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
+    made.catch(() => sized.delete(key));
+    sized.set(key, made);
+  }
+  return made;
+}
+
+/** An H.264 MP4 (320x180, 24 fps, no sound — like Runway's gen4 output) of exactly `seconds` (whole frames). */
+export function clipOfSeconds(seconds: number): Promise<Uint8Array> {
+  const { width, height } = FILM_CLIP_SIZE;
+  const frames = Math.max(1, Math.round(seconds * 24));
+  return ffmpegToBytes(`clip:${frames}`, "mp4", (out) => [
+    "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=24`, "-frames:v", String(frames),
+    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-movflags", "+faststart", out,
+  ]);
+}
+
+/** An MP3 tone of `seconds` (tenths of a second). */
+export function toneOfSeconds(seconds: number): Promise<Uint8Array> {
+  const tenths = Math.max(1, Math.round(seconds * 10));
+  return ffmpegToBytes(`tone:${tenths}`, "mp3", (out) => [
+    "-f", "lavfi", "-i", `sine=frequency=330:sample_rate=44100:duration=${tenths / 10}`, "-c:a", "libmp3lame", "-b:a", "32k", out,
+  ]);
+}

@@ -2,7 +2,8 @@
  * The base of every provider fake: a node:http server on 127.0.0.1:0 with routes, a queue of
  * scripted faults per route, request counters, and a counter of paid submissions per input hash
  * (so a test can assert that no input was ever submitted twice). It also serves real media under
- * /files/<name> (GET and HEAD), the URLs fakes hand out as outputs.
+ * /files/<name> (GET and HEAD), the URLs fakes hand out as outputs: the fixed files of fake-media
+ * and files a fake adds with `serveFile` (e.g. a clip of the requested length).
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -49,6 +50,10 @@ export interface FakeServer {
   submissions(): { total: number; maxPerInput: number };
   /** A URL of this server's /files. */
   fileUrl(name: string): string;
+  /** Serves `bytes()` (made on the first request, then kept) at /files/<name>. */
+  serveFile(name: string, type: string, bytes: () => Uint8Array | Promise<Uint8Array>): void;
+  /** Forgets hits and submissions (between two runs against one fake). */
+  resetCounters(): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,7 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
   const faults = new Map<string, Fault[]>();
   const hits = new Map<string, number>();
   const submissions = new Map<string, number>();
+  const files = new Map<string, { type: string; bytes: () => Promise<Uint8Array> }>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -64,7 +70,7 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
     const file = url.pathname.match(/^\/files\/([^/]+)$/);
-    if (file && (req.method === "GET" || req.method === "HEAD")) return serveFile(req, res, file[1]);
+    if (file && (req.method === "GET" || req.method === "HEAD")) return sendFile(req, res, files.get(file[1]) ?? MEDIA_FILES[file[1]]);
     const method = req.method ?? "GET";
     for (const route of routes) {
       const match = route.method === method ? url.pathname.match(route.pattern) : null;
@@ -114,6 +120,14 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
       maxPerInput: Math.max(0, ...submissions.values()),
     }),
     fileUrl: (name) => `${baseUrl}/files/${name}`,
+    serveFile(name, type, bytes) {
+      let made: Promise<Uint8Array> | null = null;
+      files.set(name, { type, bytes: () => (made ??= Promise.resolve(bytes())) });
+    },
+    resetCounters() {
+      hits.clear();
+      submissions.clear();
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -121,10 +135,9 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
   };
 }
 
-function serveFile(req: IncomingMessage, res: ServerResponse, name: string) {
-  const file = MEDIA_FILES[name];
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: { type: string; bytes: () => Uint8Array | Promise<Uint8Array> } | undefined) {
   if (!file) return send(res, { status: 404, body: { error: "no such file" } });
-  const bytes = file.bytes();
+  const bytes = await file.bytes();
   res.writeHead(200, { "content-type": file.type, "content-length": String(bytes.byteLength) });
   res.end(req.method === "HEAD" ? undefined : bytes);
 }

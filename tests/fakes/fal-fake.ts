@@ -1,10 +1,12 @@
 /**
  * fal.ai's queue as documented: POST /{model_id}[/{subpath}] (Authorization: Key) answers
  * {request_id, status_url, response_url, cancel_url}; status and result live under the model id
- * without its subpath; a request walks its scripted phases one per status poll; a failed run
+ * without its subpath; a request walks its scripted phases one per status poll (or, with a fixed
+ * latency, by time: COMPLETED L ms after the submit); a failed run
  * answers its result with an error status and {detail}. Images point at /files/frame.png.
  */
 import { type FakeServer, startFakeServer } from "./fake-server.ts";
+import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./fixed-latency.ts";
 
 export interface FalRequestScript {
   /** Default IN_QUEUE, IN_PROGRESS, COMPLETED. */
@@ -17,16 +19,28 @@ export interface FalRequestScript {
   withoutOutput?: boolean;
 }
 
+export interface FalSubmission {
+  modelPath: string;
+  input: Record<string, unknown>;
+}
+
 export interface FalFake extends FakeServer {
   nextRequest(script: FalRequestScript): void;
+  /** Scripts every request whose {modelPath, input} matches, ahead of nextRequest's queue. */
+  scriptWhen(match: (submitted: FalSubmission) => boolean, script: FalRequestScript): void;
+  /** latencyMs: fixed time from submit to COMPLETED; null = one phase per poll. */
+  configure(settings: { latencyMs?: number | null }): void;
+  clearScripts(): void;
   /** Submitted inputs by model path, in order. */
-  submitted: { modelPath: string; input: Record<string, unknown> }[];
+  submitted: FalSubmission[];
 }
 
 export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
   const server = await startFakeServer({ authorize: (request) => request.headers.authorization === `Key ${apiKey}` });
   const scripts: FalRequestScript[] = [];
-  const requests = new Map<string, { appId: string; script: FalRequestScript; polls: number; cancelled: boolean }>();
+  const rules: ScriptRule<FalSubmission, FalRequestScript>[] = [];
+  const settings = { latencyMs: null as number | null };
+  const requests = new Map<string, FakeJobClock & { appId: string; script: FalRequestScript; cancelled: boolean }>();
   const submitted: FalFake["submitted"] = [];
 
   const submit = ({ params, body }: { params: Record<string, string>; body: unknown }) => {
@@ -36,7 +50,8 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     server.recordSubmission({ modelPath, body });
     submitted.push({ modelPath, input: body as Record<string, unknown> });
     const id = crypto.randomUUID();
-    requests.set(id, { appId, script: scripts.shift() ?? {}, polls: 0, cancelled: false });
+    const script = nextScript(rules, scripts, { modelPath, input: body as Record<string, unknown> }, {});
+    requests.set(id, { appId, script, polls: 0, createdAt: Date.now(), cancelled: false });
     const base = `${server.baseUrl}/${appId}/requests/${id}`;
     return { body: { request_id: id, status: "IN_QUEUE", response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel`, queue_position: 0 } };
   };
@@ -52,7 +67,7 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     const request = find(params);
     if (!request) return { status: 404, body: { detail: "Request not found" } };
     const phases = request.script.phases ?? ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"];
-    const status = request.cancelled ? "COMPLETED" : phases[Math.min(request.polls++, phases.length - 1)];
+    const status = request.cancelled ? "COMPLETED" : currentPhase(phases, request, settings.latencyMs);
     const error = request.script.statusError;
     return { body: { status, ...(status === "IN_QUEUE" ? { queue_position: 2 } : {}), ...(status === "COMPLETED" && error ? { error: error.error, error_type: error.errorType } : {}) } };
   });
@@ -74,5 +89,14 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     return { status: 202, body: { status: "CANCELLATION_REQUESTED" } };
   });
 
-  return Object.assign(server, { nextRequest: (script: FalRequestScript) => void scripts.push(script), submitted });
+  return Object.assign(server, {
+    nextRequest: (script: FalRequestScript) => void scripts.push(script),
+    scriptWhen: (match: (submitted: FalSubmission) => boolean, script: FalRequestScript) => void rules.push({ match, script }),
+    configure: (next: { latencyMs?: number | null }) => void Object.assign(settings, next),
+    clearScripts() {
+      scripts.length = 0;
+      rules.length = 0;
+    },
+    submitted,
+  });
 }

@@ -1,10 +1,13 @@
 /**
  * Runway's dev API as documented: POST /v1/image_to_video and /v1/text_to_video (Bearer key and
  * X-Runway-Version required, ratio checked per model like the real one does) answer {id};
- * GET /v1/tasks/{id} walks the task through its scripted phases, one per poll; DELETE cancels.
- * Outputs point at this server's /files/clip.mp4.
+ * GET /v1/tasks/{id} walks the task through its scripted phases, one per poll (or, with a fixed
+ * latency, by time: SUCCEEDED L ms after the create); DELETE cancels. Outputs point at this
+ * server's /files/clip.mp4, or with `realClips` at an MP4 of the requested duration.
  */
+import { clipOfSeconds } from "./fake-media.ts";
 import { type FakeServer, startFakeServer } from "./fake-server.ts";
+import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./fixed-latency.ts";
 
 export interface RunwayTaskScript {
   /** Statuses returned one per poll; the last one sticks. Default PENDING, RUNNING, SUCCEEDED. */
@@ -25,8 +28,20 @@ const RATIOS: Record<string, string[]> = {
   veo3: ["1280:720", "720:1280", "1080:1920", "1920:1080"],
 };
 
+export interface RunwayFakeSettings {
+  /** Fixed time from create to the last phase; null = one phase per poll. */
+  latencyMs?: number | null;
+  /** Serve an MP4 of the requested `duration` instead of the 1 s clip. */
+  realClips?: boolean;
+}
+
 export interface RunwayFake extends FakeServer {
   nextTask(script: RunwayTaskScript): void;
+  /** Scripts every task whose create body matches (e.g. one scene's prompt), ahead of nextTask's queue. */
+  scriptWhen(match: (body: Record<string, unknown>) => boolean, script: RunwayTaskScript): void;
+  configure(settings: RunwayFakeSettings): void;
+  /** Drops queued scripts and rules. */
+  clearScripts(): void;
   /** The body of every accepted create, in order. */
   created: Record<string, unknown>[];
 }
@@ -36,8 +51,17 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     authorize: (request) => request.headers.authorization === `Bearer ${apiKey}` && request.headers["x-runway-version"] === "2024-11-06",
   });
   const scripts: RunwayTaskScript[] = [];
-  const tasks = new Map<string, { script: RunwayTaskScript; polls: number; cancelled: boolean }>();
+  const rules: ScriptRule<Record<string, unknown>, RunwayTaskScript>[] = [];
+  const tasks = new Map<string, FakeJobClock & { script: RunwayTaskScript; cancelled: boolean; output: string }>();
   const created: Record<string, unknown>[] = [];
+  const settings: Required<RunwayFakeSettings> = { latencyMs: null, realClips: false };
+
+  const outputFile = (duration: unknown) => {
+    if (!settings.realClips || typeof duration !== "number") return "clip.mp4";
+    const name = `clip-${duration}s.mp4`;
+    server.serveFile(name, "video/mp4", () => clipOfSeconds(duration));
+    return name;
+  };
 
   const create = (request: { body: unknown }) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -48,7 +72,7 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     server.recordSubmission(body);
     created.push(body);
     const id = crypto.randomUUID();
-    tasks.set(id, { script: scripts.shift() ?? {}, polls: 0, cancelled: false });
+    tasks.set(id, { script: nextScript(rules, scripts, body, {}), polls: 0, createdAt: Date.now(), cancelled: false, output: outputFile(body.duration) });
     return { body: { id } };
   };
   server.route("POST /v1/image_to_video", create);
@@ -58,13 +82,13 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     const task = tasks.get(params.id);
     if (!task) return { status: 404, body: { error: "Task not found" } };
     const phases = task.script.phases ?? ["PENDING", "RUNNING", "SUCCEEDED"];
-    const status = task.cancelled ? "CANCELLED" : phases[Math.min(task.polls++, phases.length - 1)];
+    const status = task.cancelled ? "CANCELLED" : currentPhase(phases, task, settings.latencyMs);
     const answer: Record<string, unknown> = { id: params.id, status, createdAt: new Date().toISOString() };
     if (status === "RUNNING") answer.progress = 0.5;
     if (status === "FAILED") Object.assign(answer, { failure: task.script.failure ?? "The generation failed", failureCode: task.script.failureCode ?? "INTERNAL" });
     if (status === "SUCCEEDED") {
       const missing = task.script.succeededWithoutOutput;
-      const url = server.fileUrl("clip.mp4");
+      const url = server.fileUrl(task.output);
       if (missing === true) answer.output = [];
       else if (missing !== undefined) answer.output = [missing];
       else if (task.script.outputField) answer[task.script.outputField] = url;
@@ -80,5 +104,14 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     return { status: 204 };
   });
 
-  return Object.assign(server, { nextTask: (script: RunwayTaskScript) => void scripts.push(script), created });
+  return Object.assign(server, {
+    nextTask: (script: RunwayTaskScript) => void scripts.push(script),
+    scriptWhen: (match: (body: Record<string, unknown>) => boolean, script: RunwayTaskScript) => void rules.push({ match, script }),
+    configure: (next: RunwayFakeSettings) => void Object.assign(settings, next),
+    clearScripts() {
+      scripts.length = 0;
+      rules.length = 0;
+    },
+    created,
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Starts every provider fake on its own 127.0.0.1 port, for tests that run the film pipeline
  * against the real adapters. Each fake keeps its scripting and counters; `adapterOptions` gives
- * the base URL and test key each adapter factory needs.
+ * the base URL and test key each adapter factory needs; `configureFilm` switches them all to fixed
+ * latencies and real media of the requested lengths.
  */
 import { type BeatovenFake, startBeatovenFake } from "./beatoven-fake.ts";
 import { type ElevenLabsFake, startElevenLabsFake } from "./elevenlabs-fake.ts";
@@ -19,6 +20,18 @@ export const FAKE_API_KEYS = {
   beatoven: "beatoven-test-key",
 } as const;
 
+/** Fixed provider latencies (ms) for a film run; each job takes exactly this long at its fake. */
+export interface FilmLatencies {
+  llm: number;
+  image: number;
+  video: number;
+  voice: number;
+  lipsync: number;
+  music: number;
+}
+
+export type FakeProvider = keyof typeof FAKE_API_KEYS;
+
 export interface Fakes {
   openai: OpenAiFake;
   runway: RunwayFake;
@@ -27,7 +40,14 @@ export interface Fakes {
   sync: SyncFake;
   beatoven: BeatovenFake;
   /** `{apiKey, baseUrl, allowInsecureUrls}` for a provider's adapter factory (OpenAI's base includes /v1). */
-  adapterOptions(provider: keyof typeof FAKE_API_KEYS): { apiKey: string; baseUrl: string; allowInsecureUrls: true };
+  adapterOptions(provider: FakeProvider): { apiKey: string; baseUrl: string; allowInsecureUrls: true };
+  /** The value of REELFORGE_PROVIDER_BASE_URLS that sends every adapter to these fakes. */
+  baseUrls(): Record<FakeProvider, string>;
+  configureFilm(latencies: FilmLatencies): void;
+  /** Paid submissions per provider: total and the most times one input was paid for. */
+  submissions(): Record<FakeProvider, { total: number; maxPerInput: number }>;
+  resetCounters(): void;
+  clearScripts(): void;
   close(): Promise<void>;
 }
 
@@ -41,13 +61,26 @@ export async function startFakes(): Promise<Fakes> {
     startBeatovenFake(FAKE_API_KEYS.beatoven),
   ]);
   const servers = { openai, runway, fal, elevenlabs, sync, beatoven };
+  const names = Object.keys(servers) as FakeProvider[];
+  const baseUrl = (provider: FakeProvider) => provider === "openai" ? `${openai.baseUrl}/v1` : servers[provider].baseUrl;
   return {
     ...servers,
-    adapterOptions: (provider) => ({
-      apiKey: FAKE_API_KEYS[provider],
-      baseUrl: provider === "openai" ? `${openai.baseUrl}/v1` : servers[provider].baseUrl,
-      allowInsecureUrls: true,
-    }),
+    adapterOptions: (provider) => ({ apiKey: FAKE_API_KEYS[provider], baseUrl: baseUrl(provider), allowInsecureUrls: true }),
+    baseUrls: () => Object.fromEntries(names.map((name) => [name, baseUrl(name)])) as Record<FakeProvider, string>,
+    configureFilm(latencies) {
+      openai.configure({ latencyMs: latencies.llm });
+      fal.configure({ latencyMs: latencies.image });
+      runway.configure({ latencyMs: latencies.video, realClips: true });
+      elevenlabs.configure({ latencyMs: latencies.voice, realAudio: true });
+      sync.configure({ latencyMs: latencies.lipsync, realOutputs: true });
+      beatoven.configure({ latencyMs: latencies.music, realTracks: true });
+    },
+    submissions: () => Object.fromEntries(names.map((name) => [name, servers[name].submissions()])) as ReturnType<Fakes["submissions"]>,
+    resetCounters: () => names.forEach((name) => servers[name].resetCounters()),
+    clearScripts() {
+      for (const fake of [runway, fal, sync, elevenlabs]) fake.clearScripts();
+      openai.answerWith(null);
+    },
     close: async () => void await Promise.all(Object.values(servers).map((server) => server.close())),
   };
 }
