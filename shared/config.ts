@@ -23,6 +23,15 @@ const configSchema = z.object({
    */
   REELFORGE_PROVIDER_BASE_URLS: z.string().optional(),
   REELFORGE_ALLOW_INSECURE_PROVIDER_URLS: z.string().optional(),
+  /** How often film tasks poll a running provider job (Runway asks for >= 5 s); tests set it low. */
+  REELFORGE_PROVIDER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+  /**
+   * "off": the film pipeline requires configured llm/video/audio providers (validate_providers
+   * fails naming the missing ones) instead of falling back to the offline `local` providers.
+   */
+  REELFORGE_LOCAL_FALLBACK: z.enum(["on", "off"]).default("on"),
+  /** Bucket for the film's media (clips, frames, voices, renders). */
+  REELFORGE_MEDIA_BUCKET: z.string().default("media"),
 }).superRefine((config, ctx) => {
   try {
     parseProviderEndpoints(config);

@@ -1,7 +1,9 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { assembleHandler } from "../../shared/film/assemble-task.ts";
+import { ASSEMBLE_KIND, assembleActions } from "../../shared/film/scene-actions.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "assemble",
-  actions: () => notBuiltActions("assemble", ["start"], "issue 5: the film pipeline"),
+  actions: assembleActions,
+  handlers: (deps) => ({ [ASSEMBLE_KIND]: assembleHandler(deps) }),
 });

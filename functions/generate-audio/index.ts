@@ -1,7 +1,9 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { sceneAudioActions } from "../../shared/film/scene-actions.ts";
+import { MIX_KIND, mixHandler, VOICES_KIND, voicesHandler } from "../../shared/film/scene-tasks.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "generate-audio",
-  actions: () => notBuiltActions("generate-audio", ["start"], "issue 5: the film pipeline"),
+  actions: sceneAudioActions,
+  handlers: (deps) => ({ [VOICES_KIND]: voicesHandler(deps), [MIX_KIND]: mixHandler(deps) }),
 });

@@ -1,7 +1,9 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { sceneVideoActions } from "../../shared/film/scene-actions.ts";
+import { CHAIN_KIND, chainHandler } from "../../shared/film/scene-tasks.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "generate-scene-video",
-  actions: () => notBuiltActions("generate-scene-video", ["start"], "issue 5: the film pipeline"),
+  actions: sceneVideoActions,
+  handlers: (deps) => ({ [CHAIN_KIND]: chainHandler(deps) }),
 });

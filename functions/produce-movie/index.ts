@@ -1,7 +1,9 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { produceMovieActions } from "../../shared/film/film-actions.ts";
+import { MUSIC_KIND, musicHandler, PRODUCE_KIND, produceHandler } from "../../shared/film/produce-task.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "produce-movie",
-  actions: () => notBuiltActions("produce-movie", ["start"], "issue 5: the film pipeline"),
+  actions: produceMovieActions,
+  handlers: (deps) => ({ [PRODUCE_KIND]: produceHandler(deps), [MUSIC_KIND]: musicHandler(deps) }),
 });

@@ -1,0 +1,50 @@
+/**
+ * Seed 002's validation rules, unchanged: a URL counts only if it is a real string; only
+ * `completed` scenes with one are assembled, in scene order; with none left the error names how
+ * many failed and how many were invalid; a film is `failed` only when every scene failed.
+ */
+
+/** Not null, not blank, not the strings "null" / "undefined". */
+export function isValidMediaUrl(url: string | null | undefined): url is string {
+  return typeof url === "string" && url.trim() !== "" && url !== "null" && url !== "undefined";
+}
+
+export interface SceneVideo {
+  scene_number: number;
+  status: string;
+  video_url: string | null;
+}
+
+export class NoVideosToAssembleError extends Error {
+  constructor(readonly failed: number, readonly invalid: number) {
+    super(`No videos to assemble: Failed=${failed}, Invalid=${invalid}`);
+    this.name = "NoVideosToAssembleError";
+  }
+}
+
+/** The clips to assemble, sorted by scene_number; throws NoVideosToAssembleError when none remain. */
+export function selectClipsForAssembly<T extends SceneVideo>(videos: T[]): T[] {
+  const kept = videos.filter((v) => v.status === "completed" && isValidMediaUrl(v.video_url));
+  if (kept.length === 0) {
+    const failed = videos.filter((v) => v.status === "failed").length;
+    const invalid = videos.filter((v) => v.status === "completed" && !isValidMediaUrl(v.video_url)).length;
+    throw new NoVideosToAssembleError(failed, invalid);
+  }
+  return [...kept].sort((a, b) => a.scene_number - b.scene_number);
+}
+
+export interface FinalVerdict {
+  status: "completed" | "failed";
+  /** Set when some (not all) scenes failed: the film completes with this warning. */
+  warning: string | null;
+}
+
+/** Seed finalize: all scenes failed (or no film was assembled) → failed; some → completed with a warning. */
+export function finalMovieStatus(totalScenes: number, failedScenes: number[], assembled: boolean): FinalVerdict {
+  if (!assembled || totalScenes === 0 || failedScenes.length >= totalScenes) {
+    return { status: "failed", warning: null };
+  }
+  if (failedScenes.length === 0) return { status: "completed", warning: null };
+  const list = [...failedScenes].sort((a, b) => a - b).join(", ");
+  return { status: "completed", warning: `${failedScenes.length} of ${totalScenes} scenes failed (${list}) and are left out` };
+}

@@ -1,0 +1,63 @@
+/**
+ * Seed step 3, assign_characters: every character the plan or the screenplay names is found in
+ * the owner's `characters` library or created there with a voice; characters without a portrait
+ * get one from the image provider (all portraits in parallel, each a recorded provider job).
+ */
+import type { TaskContext } from "../engine/task-context.ts";
+import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";
+import type { FilmEnv } from "./film-env.ts";
+import { allSteps, runJob } from "./film-jobs.ts";
+import type { MovieRow } from "./film-movie.ts";
+import { updateStep } from "./film-progress.ts";
+import { storeOutput } from "./store-output.ts";
+
+/** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
+const ELEVENLABS_VOICES = ["21m00Tcm4TlvDq8ikWAM", "AZnzlk1XvdvUeBnXmlld", "EXAVITQu4vr4xnSDxMaL", "ErXwobaYiN019PkySvjV", "MF3mGyEYCl7XYWbV9V6O", "TxGEqnHWrfWFTfGW9XTX"];
+
+export function voiceFor(provider: string, name: string, index: number): string {
+  if (provider === "elevenlabs") return ELEVENLABS_VOICES[index % ELEVENLABS_VOICES.length];
+  return `voice-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+}
+
+/** Plan characters first (they carry descriptions), then anyone else the screenplay names. */
+export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
+  const cast = new Map<string, { name: string; role: string | null; description: string; voice_description: string | null }>();
+  for (const c of plan.characters) cast.set(c.name.trim().toLowerCase(), { name: c.name, role: c.role, description: c.description, voice_description: c.voice_description });
+  for (const scene of screenplay.scenes) {
+    for (const name of [...scene.characters_in_scene, ...scene.dialogue.map((d) => d.character)]) {
+      const key = name.trim().toLowerCase();
+      if (!cast.has(key)) cast.set(key, { name, role: null, description: name, voice_description: null });
+    }
+  }
+  return [...cast.values()];
+}
+
+export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: MovieRow, plan: ProductionPlan, screenplay: Screenplay) {
+  const cast = castOf(plan, screenplay);
+  const rows = await ctx.step("assign_characters", async (tx) => {
+    for (const [i, c] of cast.entries()) {
+      await tx`
+        insert into public.characters (user_id, name, role, description, voice_description, voice_id, created_by_movie_id)
+        values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${voiceFor(env.providers.audio.provider, c.name, i)}, ${movie.id})
+        on conflict on constraint characters_one_per_name do nothing`;
+    }
+    await updateStep(tx, movie.id, "assign_characters", { status: "running", progress: 30, detail: `${cast.length} characters` });
+    return await tx`
+      select id, name, description, character_image_url from public.characters
+       where user_id = ${movie.user_id} and name_key = any(${cast.map((c) => c.name.trim().toLowerCase())})`;
+  }) as { id: string; name: string; description: string; character_image_url: string | null }[];
+
+  const image = env.providers.image;
+  await allSteps(rows.filter((r) => !r.character_image_url).map((c) => async () => {
+    const outcome = await runJob(ctx, {
+      sql: env.sql, name: `portrait:${c.id}`, provider: image,
+      request: { prompt: `Portrait of ${c.name}: ${c.description}`, width: 512, height: 512, purpose: "character" as const },
+      metric: { movieId: movie.id, userId: movie.user_id, step: "assign_characters" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+    });
+    // A missing portrait does not stop a film: the seed only needs it for the character page.
+    if (!outcome.ok) return;
+    const url = await storeOutput(ctx, env, `portrait-copy:${c.id}`, outcome.url, "image", `films/${env.userId}/characters/${c.id}.png`);
+    await ctx.step(`portrait-save:${c.id}`, (tx) => tx`update public.characters set character_image_url = ${url} where id = ${c.id}`.then(() => url));
+  }));
+  await ctx.step("assign_characters:done", (tx) => updateStep(tx, movie.id, "assign_characters", { status: "completed", detail: `${rows.length} characters with portraits` }));
+}

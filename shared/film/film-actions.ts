@@ -1,0 +1,107 @@
+/**
+ * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
+ * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far),
+ * resume, cancel. Only the owner may see or touch a movie: 403 for another user's, 404 unknown.
+ */
+import { z } from "zod";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { describeTask } from "../http/task-actions.ts";
+import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import type { FilmDeps } from "./film-env.ts";
+import { metricsByStep } from "./film-metrics.ts";
+import { finishProgress, initialSteps } from "./film-progress.ts";
+import { PRODUCE_KIND } from "./produce-task.ts";
+
+export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
+
+const startInput = z.object({
+  title: z.string({ error: "title is required (a string)" }).trim().min(1, "title must not be empty").max(200, "title must be at most 200 characters"),
+  prompt: z.string({ error: "prompt is required (a string)" }).trim().min(1, "prompt must not be empty").max(4000, "prompt must be at most 4000 characters"),
+  genre: z.string({ error: "genre is required (a string)" }).trim().min(1, "genre must not be empty").max(60, "genre must be at most 60 characters"),
+  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).gt(0, "durationMinutes must be more than 0").max(30, "durationMinutes must be at most 30"),
+  orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" }).default("landscape"),
+}).strict();
+
+/** The caller's movie, or 404 / 403. */
+export async function ownMovie(deps: FilmDeps, movieId: string, userId: string) {
+  const [movie] = await deps.sql`select * from public.movies where id = ${movieId}`;
+  if (!movie) throw new NotFoundError("Movie", movieId);
+  if (movie.user_id !== userId) throw new ForbiddenError(`Movie ${movieId} belongs to another user`);
+  return movie;
+}
+
+export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
+  const { sql, store } = deps;
+  return {
+    start: defineAction({
+      input: startInput,
+      async run(input, caller) {
+        const ids = await sql.begin(async (tx) => {
+          const [movie] = await tx`
+            insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
+            values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
+            returning id`;
+          await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${tx.json(initialSteps() as never)})`;
+          const task = await store.enqueue({ userId: caller.userId, kind: PRODUCE_KIND, worker: "produce-movie", payload: { movieId: movie.id }, maxAttempts: 5 }, tx);
+          await tx`update public.movies set task_id = ${task.id} where id = ${movie.id}`;
+          return { movieId: movie.id as string, taskId: task.id };
+        });
+        return { status: 202, body: ids };
+      },
+    }),
+    status: defineAction({
+      input: byMovieId,
+      async run({ movieId }, caller) {
+        const movie = await ownMovie(deps, movieId, caller.userId);
+        const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
+        const scenes = await sql`
+          select scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
+                 video_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+        const metrics = await metricsByStep(sql, movieId);
+        const task = movie.task_id ? await store.get(movie.task_id) : null;
+        const end = movie.completed_at ? new Date(movie.completed_at) : new Date();
+        return {
+          body: {
+            movie: {
+              id: movie.id, title: movie.title, status: movie.status, progress: movie.progress, videoUrl: movie.video_url,
+              posterUrl: movie.poster_url, thumbnailUrl: movie.thumbnail_url, errorMessage: movie.error_message,
+              warnings: movie.metadata?.warnings ?? [], failedScenes: movie.metadata?.failed_scenes ?? [],
+            },
+            progress: progress ? {
+              overallStatus: progress.overall_status, overallProgress: progress.overall_progress, currentStep: progress.current_step,
+              currentStepDetail: progress.current_step_detail, steps: progress.steps,
+            } : null,
+            scenes,
+            metrics,
+            elapsedSeconds: (end.getTime() - new Date(movie.created_at).getTime()) / 1000,
+            task: task ? describeTask(task) : null,
+          },
+        };
+      },
+    }),
+    resume: defineAction({
+      input: byMovieId,
+      async run({ movieId }, caller) {
+        const movie = await ownMovie(deps, movieId, caller.userId);
+        if (!movie.task_id) throw new ConflictError("task_missing", `Movie ${movieId} has no task to resume`);
+        const task = await store.resume(movie.task_id);
+        await sql`update public.movies set status = 'processing', error_message = null where id = ${movieId} and status in ('failed', 'cancelled')`;
+        await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;
+        return { status: 202, body: { resumed: true, movieId, task: describeTask(task!) } };
+      },
+    }),
+    cancel: defineAction({
+      input: byMovieId,
+      async run({ movieId }, caller) {
+        const movie = await ownMovie(deps, movieId, caller.userId);
+        const cancelled = movie.task_id ? await store.cancel(movie.task_id, "cancelled by owner") : false;
+        if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
+        await sql.begin(async (tx) => {
+          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
+          await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
+        });
+        return { body: { cancelled: true, movieId } };
+      },
+    }),
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * What a film task needs besides its context: the owner's providers (registry: user row →
+ * project default → local), Storage, the media bucket and the poll interval. Built per slice,
+ * since a slice may run on any worker.
+ */
+import type { Config } from "../config.ts";
+import type { Sql } from "../db/client.ts";
+import type { TaskStore } from "../engine/task-store.ts";
+import { buildProviders } from "../providers/registry/build-providers.ts";
+import { parseProviderEndpoints } from "../providers/registry/provider-endpoints.ts";
+import { resolveProviders, type ResolvedProviders } from "../providers/registry/resolve-providers.ts";
+import type { ProviderSet } from "../providers/types.ts";
+import { createStorage, type ObjectStorage } from "../storage/index.ts";
+
+export interface FilmDeps {
+  config: Config;
+  sql: Sql;
+  store: TaskStore;
+}
+
+export interface FilmEnv extends FilmDeps {
+  userId: string;
+  resolved: ResolvedProviders;
+  providers: ProviderSet;
+  storage: ObjectStorage;
+  bucket: string;
+  pollMs: number;
+  allowInsecureUrls: boolean;
+}
+
+export async function filmEnv(deps: FilmDeps, userId: string): Promise<FilmEnv> {
+  const storage = createStorage(deps.config, deps.sql);
+  const endpoints = parseProviderEndpoints(deps.config);
+  const resolved = await resolveProviders(deps.sql, userId, deps.config);
+  const providers = buildProviders(resolved, { sql: deps.sql, userId, storage, endpoints });
+  return {
+    ...deps, userId, resolved, providers, storage,
+    bucket: deps.config.REELFORGE_MEDIA_BUCKET,
+    pollMs: deps.config.REELFORGE_PROVIDER_POLL_MS,
+    allowInsecureUrls: endpoints.allowInsecureUrls,
+  };
+}
+
+/** Optional types (lip sync, music) count only when configured; the local fallback is not a choice. */
+export const isConfigured = (env: FilmEnv, type: "lipsync" | "music") => env.resolved[type].source !== "fallback";
+
+/** `films/<user>/<movie>/<name>`: one folder per film. */
+export const filmPath = (env: FilmEnv, movieId: string, name: string) => `films/${env.userId}/${movieId}/${name}`;

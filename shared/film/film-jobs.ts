@@ -1,0 +1,63 @@
+/**
+ * Provider jobs inside film tasks. Every job goes through ctx.providerStep (submitted once, its
+ * id recorded at once, polled without sleeping through the wall clock) and movie_step_metrics
+ * (intent before the submission). A fenced checkpoint before submitting means a cancelled or
+ * taken-over task never pays for another job.
+ */
+import type { Sql } from "../db/client.ts";
+import { SliceYield, type TaskContext } from "../engine/task-context.ts";
+import type { JobProvider, JobState } from "../providers/types.ts";
+import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
+
+export interface JobSpec<Request> {
+  sql: Sql;
+  /** The engine step name; stable within the task. */
+  name: string;
+  provider: JobProvider<Request, { url: string; durationSeconds?: number | null }>;
+  request: Request;
+  metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">;
+  cost: { units: number; unit: string };
+  pollEveryMs: number;
+}
+
+export type JobOutcome = { ok: true; url: string; durationSeconds: number | null } | { ok: false; failureCode: string; message: string };
+
+/** Runs a provider job to its end; a provider-side failure is an outcome, not an exception. */
+export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>): Promise<JobOutcome> {
+  const { provider, name } = spec;
+  const key: MetricKey = { ...spec.metric, taskId: ctx.task.id, stepName: name, provider: provider.provider, model: provider.model };
+  const outcome = await ctx.providerStep<JobOutcome>(name, {
+    submit: async () => {
+      provider.validate(spec.request);
+      await ctx.checkpoint({});
+      await recordIntent(spec.sql, key);
+      const id = await provider.submit(spec.request);
+      await recordSubmitted(spec.sql, ctx.task.id, name, id);
+      return id;
+    },
+    poll: async (id) => {
+      const state: JobState<{ url: string; durationSeconds?: number | null }> = await provider.poll(id);
+      let result: JobOutcome;
+      if (state.state === "succeeded") result = { ok: true, url: state.output.url, durationSeconds: state.output.durationSeconds ?? null };
+      else if (state.state === "failed") result = { ok: false, failureCode: state.failureCode, message: state.message };
+      else return null;
+      await recordFinished(spec.sql, ctx.task.id, name, {
+        ok: result.ok, costUnits: spec.cost.units, costUnit: spec.cost.unit, error: result.ok ? null : result.message,
+      });
+      return result;
+    },
+    pollEveryMs: spec.pollEveryMs,
+  });
+  return outcome;
+}
+
+/**
+ * Runs steps side by side (all voice lines, all portraits). Waits for every one to settle before
+ * rethrowing, so no step keeps writing after the slice ended; a real failure wins over a yield.
+ */
+export async function allSteps<T>(runs: (() => Promise<T>)[]): Promise<T[]> {
+  const settled = await Promise.allSettled(runs.map((run) => run()));
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason);
+  if (failures.length) throw failures.find((f) => !(f instanceof SliceYield)) ?? failures[0];
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}

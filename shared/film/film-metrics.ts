@@ -1,0 +1,60 @@
+/**
+ * movie_step_metrics: one row per engine step that costs time or money — provider, model, cost
+ * units. A paid call's row is written as `intent` (committed) before the submission, `submitted`
+ * with the provider's id right after it, and `succeeded`/`failed` when it ends, so a kill between
+ * submit and record shows up as an intent without an external id.
+ */
+import type { Sql, TransactionSql } from "../db/client.ts";
+
+type Db = Sql | TransactionSql;
+
+export interface MetricKey {
+  movieId: string;
+  userId: string;
+  step: string;
+  sceneNumber?: number | null;
+  taskId: string;
+  stepName: string;
+  provider: string;
+  model: string;
+}
+
+export async function recordIntent(db: Db, key: MetricKey): Promise<void> {
+  await db`
+    insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name, provider, model)
+    values (${key.movieId}, ${key.userId}, ${key.step}, ${key.sceneNumber ?? null}, ${key.taskId}, ${key.stepName},
+            ${key.provider}, ${key.model})
+    on conflict on constraint movie_step_metrics_one_per_step do nothing`;
+}
+
+export async function recordSubmitted(db: Db, taskId: string, stepName: string, externalId: string): Promise<void> {
+  await db`
+    update public.movie_step_metrics set phase = 'submitted', external_id = ${externalId}, submitted_at = now()
+     where task_id = ${taskId} and step_name = ${stepName} and phase = 'intent'`;
+}
+
+export async function recordFinished(
+  db: Db,
+  taskId: string,
+  stepName: string,
+  outcome: { ok: boolean; costUnits?: number | null; costUnit?: string | null; error?: string | null },
+): Promise<void> {
+  await db`
+    update public.movie_step_metrics
+       set phase = ${outcome.ok ? "succeeded" : "failed"}, cost_units = ${outcome.costUnits ?? null},
+           cost_unit = ${outcome.costUnit ?? null}, error_message = ${outcome.error ?? null}, finished_at = now()
+     where task_id = ${taskId} and step_name = ${stepName} and finished_at is null`;
+}
+
+/** Per step: calls, providers/models, cost units by unit, seconds spent (first start → last end). */
+export async function metricsByStep(db: Db, movieId: string) {
+  return await db`
+    select step, count(*)::int as calls,
+           array_agg(distinct provider || '/' || model) as providers,
+           jsonb_object_agg(coalesce(cost_unit, 'none'), cost) filter (where cost is not null) as cost,
+           extract(epoch from (max(coalesce(finished_at, now())) - min(started_at)))::float as seconds,
+           count(*) filter (where phase in ('intent', 'submitted'))::int as in_flight
+      from (select *, sum(cost_units) over (partition by step, cost_unit) as cost from public.movie_step_metrics
+             where movie_id = ${movieId}) m
+     group by step order by min(started_at)`;
+}

@@ -1,0 +1,74 @@
+/** Reading a film and its scenes as the tasks and actions need them. */
+import type { Sql, TransactionSql } from "../db/client.ts";
+import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
+import { PermanentTaskError } from "../errors.ts";
+
+type Db = Sql | TransactionSql;
+
+export interface MovieRow {
+  id: string;
+  user_id: string;
+  title: string;
+  prompt: string;
+  genre: string;
+  duration_minutes: string;
+  orientation: "landscape" | "portrait";
+  status: string;
+  task_id: string | null;
+  video_url: string | null;
+  poster_url: string | null;
+  thumbnail_url: string | null;
+  metadata: {
+    production_plan?: ProductionPlan;
+    visual_bible?: VisualBible;
+    screenplay_detailed?: Screenplay;
+    music_url?: string | null;
+    failed_scenes?: number[];
+    warnings?: string[];
+    [key: string]: unknown;
+  };
+  created_at: Date;
+}
+
+export async function loadMovie(db: Db, movieId: string): Promise<MovieRow> {
+  const [movie] = await db`select * from public.movies where id = ${movieId}`;
+  if (!movie) throw new PermanentTaskError("movie_missing", `movie ${movieId} does not exist`);
+  return movie as unknown as MovieRow;
+}
+
+export interface SceneRow {
+  id: string;
+  scene_number: number;
+  scene_id: string;
+  location_name: string;
+  location_slug: string;
+  time_of_day: string;
+  weather: string;
+  is_continuation: boolean;
+  continues_from: number | null;
+  duration_seconds: string;
+  status: string;
+  audio_status: string;
+  mix_status: string;
+  clip_url: string | null;
+  video_url: string | null;
+  end_frame_url: string | null;
+  error_message: string | null;
+}
+
+export async function loadScenes(db: Db, movieId: string): Promise<SceneRow[]> {
+  return await db`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number` as unknown as SceneRow[];
+}
+
+export async function loadScene(db: Db, movieId: string, sceneNumber: number): Promise<SceneRow> {
+  const [scene] = await db`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  if (!scene) throw new PermanentTaskError("scene_missing", `movie ${movieId} has no scene ${sceneNumber}`);
+  return scene as unknown as SceneRow;
+}
+
+/** The screenplay's scene for a movie_scenes row. */
+export function screenplayScene(movie: MovieRow, sceneNumber: number): Screenplay["scenes"][number] {
+  const scene = movie.metadata.screenplay_detailed?.scenes.find((s) => s.scene_number === sceneNumber);
+  if (!scene) throw new PermanentTaskError("scene_missing", `the screenplay of movie ${movie.id} has no scene ${sceneNumber}`);
+  return scene;
+}

@@ -1,0 +1,64 @@
+/**
+ * movie_creation_progress: the seed's 11 steps, each { status, progress, detail, started_at,
+ * finished_at }, with overall_progress the mean of the steps and movies.progress kept equal.
+ * Writers are the film tasks; the owner reads it (RLS) and sees it live (Realtime).
+ */
+import type { Sql, TransactionSql } from "../db/client.ts";
+
+export const FILM_STEPS = [
+  "validate_providers", "plan_production", "create_visual_bible", "generate_screenplay", "assign_characters",
+  "generate_videos", "generate_audio", "generate_music", "assemble_movie", "generate_cover", "finalize",
+] as const;
+export type FilmStep = (typeof FILM_STEPS)[number];
+
+type Db = Sql | TransactionSql;
+
+export interface StepUpdate {
+  status: "pending" | "running" | "completed" | "failed" | "skipped";
+  progress?: number;
+  detail?: string;
+}
+
+export function initialSteps(): Record<string, unknown> {
+  return Object.fromEntries(FILM_STEPS.map((step) => [step, { status: "pending", progress: 0, detail: null }]));
+}
+
+/** Sets one step's state, marks it current, recomputes overall progress (one row lock). */
+export async function updateStep(db: Db, movieId: string, step: FilmStep, update: StepUpdate): Promise<void> {
+  const progress = update.progress ?? (update.status === "completed" || update.status === "skipped" ? 100 : undefined);
+  const patch: Record<string, unknown> = { status: update.status };
+  if (progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(progress)));
+  if (update.detail !== undefined) patch.detail = update.detail;
+  const now = new Date().toISOString();
+  await db`
+    with next as (
+      select jsonb_set(p.steps, array[${step}::text],
+               coalesce(p.steps -> ${step}::text, '{}'::jsonb)
+               || jsonb_build_object('started_at', coalesce(p.steps -> ${step}::text ->> 'started_at', ${now}::text))
+               || ${db.json(patch as never)}
+               || case when ${update.status} in ('completed', 'failed', 'skipped')
+                       then jsonb_build_object('finished_at', ${now}::text) else '{}'::jsonb end) as steps
+        from public.movie_creation_progress p where p.movie_id = ${movieId} for update
+    ), overall as (
+      select least(100, round(avg(coalesce((v ->> 'progress')::numeric, 0))))::int as progress
+        from next, jsonb_each(next.steps) e(k, v)
+    ), saved as (
+      update public.movie_creation_progress p
+         set steps = next.steps, overall_progress = overall.progress,
+             overall_status = case when p.overall_status = 'pending' then 'running' else p.overall_status end,
+             current_step = ${step}, current_step_detail = coalesce(${update.detail ?? null}, p.current_step_detail)
+        from next, overall where p.movie_id = ${movieId}
+      returning p.overall_progress)
+    update public.movies m set progress = saved.overall_progress,
+           status = case when m.status = 'pending' then 'processing' else m.status end
+      from saved where m.id = ${movieId}`;
+}
+
+/** The film's end state in movie_creation_progress (seed finalize step 4). */
+export async function finishProgress(db: Db, movieId: string, status: "completed" | "failed" | "cancelled", detail: string) {
+  await db`
+    update public.movie_creation_progress
+       set overall_status = ${status}, overall_progress = case when ${status} = 'completed' then 100 else overall_progress end,
+           current_step = ${status}, current_step_detail = ${detail}
+     where movie_id = ${movieId}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * Seed steps 7–9 inside film.produce after its children end: assemble_movie (the seed's filter,
+ * a timeline with transitions, dialogue and ducked music, one render), generate_cover (an
+ * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress).
+ */
+import type { TaskContext } from "../engine/task-context.ts";
+import { finalMovieStatus, NoVideosToAssembleError, selectClipsForAssembly } from "./assembly-rules.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
+import { runJob } from "./film-jobs.ts";
+import { loadScenes, type MovieRow } from "./film-movie.ts";
+import { finishProgress, updateStep } from "./film-progress.ts";
+import { buildFilmTimeline } from "./film-timeline.ts";
+import { storeOutput } from "./store-output.ts";
+import { ratioSize, videoShape } from "./video-prompt.ts";
+
+/** The film's render: its stored URL, or the seed's error when no clip is left. */
+export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ url: string | null; error: string | null }> {
+  const scenes = await loadScenes(env.sql, movie.id);
+  let kept;
+  try {
+    kept = selectClipsForAssembly(scenes);
+  } catch (error) {
+    if (!(error instanceof NoVideosToAssembleError)) throw error;
+    await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", progress: 0, detail: error.message });
+    return { url: null, error: error.message };
+  }
+  await updateStep(env.sql, movie.id, "assemble_movie", { status: "running", progress: 10, detail: `Assembling ${kept.length} scenes` });
+  const lines = await env.sql`
+    select scene_number, audio_url, start_seconds from public.scene_audio
+     where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
+  const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
+  const timeline = buildFilmTimeline(kept.map((s) => ({
+    sceneNumber: s.scene_number,
+    // The clip without its mixed-in voices: dialogue goes on the timeline so music ducks under it.
+    url: s.clip_url ?? s.video_url!,
+    durationSeconds: Number(s.duration_seconds),
+    isContinuation: s.is_continuation,
+    locationSlug: s.location_slug,
+    timeOfDay: s.time_of_day,
+    lines: lines.filter((l) => l.scene_number === s.scene_number).map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds) })),
+  })), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
+  const render = await runJob(ctx, {
+    sql: env.sql, name: "assemble_movie:render", provider: env.providers.render,
+    request: { op: "assemble" as const, timeline, output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) } },
+    metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" }, cost: { units: kept.length, unit: "clips" }, pollEveryMs: env.pollMs,
+  });
+  if (!render.ok) {
+    await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", detail: render.message });
+    return { url: null, error: `assembly failed: ${render.message}` };
+  }
+  await ctx.step("assemble_movie", async (tx) => {
+    await tx`update public.movies set video_url = ${render.url} where id = ${movie.id}`;
+    await updateStep(tx, movie.id, "assemble_movie", { status: "completed", detail: `${kept.length} scenes assembled` });
+  });
+  return { url: render.url, error: null };
+}
+
+export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {
+  const [existing] = await env.sql`select poster_url, thumbnail_url from public.movies where id = ${movie.id}`;
+  if (existing.poster_url || existing.thumbnail_url) {
+    await updateStep(env.sql, movie.id, "generate_cover", { status: "completed", detail: "Existing cover kept" });
+    return { poster_url: existing.poster_url ?? existing.thumbnail_url, thumbnail_url: existing.thumbnail_url ?? existing.poster_url };
+  }
+  const portrait = movie.orientation === "portrait";
+  const image = await runJob(ctx, {
+    sql: env.sql, name: "generate_cover:poster", provider: env.providers.image,
+    request: { prompt: `Movie poster for ${movie.title}: ${movie.prompt}, cinematic, professional`.slice(0, 1000), width: portrait ? 512 : 768, height: portrait ? 768 : 512, purpose: "poster" as const },
+    metric: { movieId: movie.id, userId: movie.user_id, step: "generate_cover" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+  });
+  if (!image.ok) {
+    await updateStep(env.sql, movie.id, "generate_cover", { status: "failed", detail: image.message });
+    return { poster_url: null, thumbnail_url: null };
+  }
+  const url = await storeOutput(ctx, env, "generate_cover:copy", image.url, "image", filmPath(env, movie.id, "poster.png"));
+  await updateStep(env.sql, movie.id, "generate_cover", { status: "completed", detail: "Poster generated" });
+  return { poster_url: url, thumbnail_url: url };
+}
+
+export async function finalizeMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
+  return await ctx.step("finalize", async (tx) => {
+    const scenes = await loadScenes(tx, movie.id);
+    const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
+    const verdict = finalMovieStatus(scenes.length, failed, film.url !== null);
+    const warnings = verdict.warning ? [verdict.warning] : [];
+    const error = verdict.status === "failed" ? film.error ?? "every scene failed" : null;
+    await tx`
+      update public.movies
+         set video_url = ${film.url}, poster_url = ${cover.poster_url}, thumbnail_url = ${cover.thumbnail_url ?? cover.poster_url},
+             status = ${verdict.status}, progress = 100, error_message = ${error}, completed_at = now(),
+             metadata = metadata || ${tx.json({ failed_scenes: failed, warnings } as never)}
+       where id = ${movie.id}`;
+    await updateStep(tx, movie.id, "finalize", { status: verdict.status === "completed" ? "completed" : "failed", detail: error ?? verdict.warning ?? "Done" });
+    await finishProgress(tx, movie.id, verdict.status,
+      verdict.status === "completed" ? (verdict.warning ? `¡Película completada! ${verdict.warning}` : "¡Película completada exitosamente!") : error!);
+    await tx`update public.movies set progress = 100 where id = ${movie.id}`;
+    return { status: verdict.status, failedScenes: failed, warning: verdict.warning, error };
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * film.produce (run by produce-movie): the seed's 11 steps as one task with a fan-out.
+ * Slice 1..n: validate_providers → plan_production → create_visual_bible → generate_screenplay →
+ * assign_characters (recorded steps), then await children: one film.chain per continuation chain
+ * (generate-scene-video, capped by the video provider's concurrency key), one film.voices per
+ * scene (generate-audio), film.music when a music provider is configured; each scene's film.mix
+ * is enqueued as a child by whichever of its clip and voices ends last. Woken when all end:
+ * assemble_movie → generate_cover → finalize. Writes every film table through its steps.
+ * film.music (produce-movie): the background track → movies.metadata.music_url.
+ */
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { ChildSpec } from "../engine/task-store.ts";
+import { PermanentTaskError } from "../errors.ts";
+import { ProviderError } from "../providers/provider-errors.ts";
+import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
+import { runJob } from "./film-jobs.ts";
+import { loadMovie, loadScenes } from "./film-movie.ts";
+import { finishProgress, updateStep } from "./film-progress.ts";
+import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
+import { assignCharacters } from "./cast.ts";
+import { createVisualBible, generateScreenplay, planProduction, validateProviders } from "./preproduction.ts";
+import { continuityChains } from "./scene-plan.ts";
+import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
+import { storeOutput } from "./store-output.ts";
+
+export const PRODUCE_KIND = "film.produce";
+export const MUSIC_KIND = "film.music";
+
+export function produceHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
+    const env = await filmEnv(deps, movie.user_id);
+    if (!ctx.metadata.fannedOut) {
+      try {
+        await validateProviders(ctx, env, movie);
+        const plan = await planProduction(ctx, env, movie);
+        await createVisualBible(ctx, env, movie);
+        const screenplay = await generateScreenplay(ctx, env, movie, plan);
+        await assignCharacters(ctx, env, movie, plan, screenplay);
+      } catch (error) {
+        const last = ctx.task.attempts + 1 >= ctx.task.maxAttempts;
+        if (error instanceof PermanentTaskError || (error instanceof ProviderError && !error.retryable) || last) {
+          await failMovie(deps, movie.id, (error as Error).message);
+        }
+        throw error;
+      }
+      const scenes = await loadScenes(deps.sql, movie.id);
+      const chains = continuityChains(scenes.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })));
+      const videoKey = env.resolved.video.concurrencyKey ?? undefined;
+      const children: ChildSpec[] = [
+        ...chains.map((chain) => ({ key: `chain-${chain[0]}`, kind: CHAIN_KIND, worker: "generate-scene-video", payload: { movieId: movie.id, scenes: chain }, concurrencyKey: videoKey })),
+        ...scenes.map((s) => ({ key: `voices-${s.scene_number}`, kind: VOICES_KIND, worker: "generate-audio", payload: { movieId: movie.id, sceneNumber: s.scene_number }, concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined })),
+        ...(isConfigured(env, "music") ? [{ key: "music", kind: MUSIC_KIND, worker: "produce-movie", payload: { movieId: movie.id } }] : []),
+      ];
+      await updateStep(deps.sql, movie.id, "generate_videos", { status: "running", progress: 0, detail: `${scenes.length} scenes in ${chains.length} chains` });
+      await updateStep(deps.sql, movie.id, "generate_audio", { status: "running", progress: 0, detail: "Voices in parallel with the clips" });
+      if (!isConfigured(env, "music")) await updateStep(deps.sql, movie.id, "generate_music", { status: "skipped", detail: "No music provider: music = null" });
+      return { type: "await_children", children, metadata: { fannedOut: true, chains } };
+    }
+
+    await ctx.step("scenes_settled", async (tx) => {
+      // A chain task that failed for good leaves its scenes unfinished: they failed (seed: never abort the film).
+      await tx`
+        update public.movie_scenes set status = 'failed', video_url = null, error_message = coalesce(error_message, 'scene task failed')
+         where movie_id = ${movie.id} and status in ('pending', 'generating')`;
+      await tx`update public.movie_scenes set audio_status = 'failed' where movie_id = ${movie.id} and audio_status in ('pending', 'generating')`;
+      await updateStep(tx, movie.id, "generate_videos", { status: "completed" });
+      await updateStep(tx, movie.id, "generate_audio", { status: "completed" });
+    });
+    const fresh = await loadMovie(deps.sql, movie.id);
+    const film = await assembleMovie(ctx, env, fresh);
+    const cover = await generateCover(ctx, env, fresh);
+    const result = await finalizeMovie(ctx, env, fresh, film, cover);
+    return { type: "done", result };
+  };
+}
+
+async function failMovie(deps: FilmDeps, movieId: string, message: string) {
+  await deps.sql.begin(async (tx) => {
+    await tx`update public.movies set status = 'failed', error_message = ${message} where id = ${movieId}`;
+    await finishProgress(tx, movieId, "failed", message);
+  });
+}
+
+export function musicHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
+    const env = await filmEnv(deps, movie.user_id);
+    const seconds = Math.max(5, Math.round(Number(movie.duration_minutes) * 60));
+    await updateStep(deps.sql, movie.id, "generate_music", { status: "running", progress: 10, detail: "Composing" });
+    const music = await runJob(ctx, {
+      sql: deps.sql, name: "music", provider: env.providers.music!,
+      request: { prompt: `${movie.genre} film score for ${movie.title}: ${movie.prompt}`.slice(0, 500), durationSeconds: Math.min(600, seconds) },
+      metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" }, cost: { units: seconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+    });
+    const url = music.ok ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3")) : null;
+    await ctx.step("music:saved", async (tx) => {
+      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url } as never)} where id = ${movie.id}`;
+      await updateStep(tx, movie.id, "generate_music", { status: music.ok ? "completed" : "failed", detail: music.ok ? "Music ready" : `No music: ${music.message}` });
+    });
+    return { type: "done", result: { musicUrl: url } };
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The single-scene entry points: generate-scene-video start { movieId, sceneNumber } (one scene
+ * regenerated alone: a film.chain of one scene), generate-audio start { movieId, sceneNumber }
+ * (its voices again, then its mix), assemble start { movieId } (film.assemble: the film rendered
+ * again from its completed scenes). Each answers 202 { taskId }; the film must not be in production.
+ */
+import { z } from "zod";
+import { BadRequestError, ConflictError } from "../errors.ts";
+import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { byMovieId, ownMovie } from "./film-actions.ts";
+import type { FilmDeps } from "./film-env.ts";
+import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
+
+export const ASSEMBLE_KIND = "film.assemble";
+
+const bySceneInput = z.object({
+  movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
+  sceneNumber: z.number({ error: "sceneNumber is required (a whole number)" }).int("sceneNumber must be a whole number").min(1, "sceneNumber must be 1 or more"),
+}).strict();
+
+async function idleMovie(deps: FilmDeps, movieId: string, userId: string) {
+  const movie = await ownMovie(deps, movieId, userId);
+  if (movie.status === "pending" || movie.status === "processing") {
+    throw new ConflictError("movie_in_production", `Movie ${movieId} is still in production; wait for it to end or cancel it`);
+  }
+  return movie;
+}
+
+async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number) {
+  const [scene] = await deps.sql`select 1 from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  if (!scene) throw new BadRequestError("unknown_scene", `sceneNumber: movie ${movieId} has no scene ${sceneNumber}`);
+}
+
+function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>, input: z.ZodType): ActionSpec {
+  return defineAction({
+    input,
+    async run(body: { movieId: string; sceneNumber?: number }, caller) {
+      await idleMovie(deps, body.movieId, caller.userId);
+      if (body.sceneNumber !== undefined) await sceneExists(deps, body.movieId, body.sceneNumber);
+      const task = await deps.store.enqueue({ userId: caller.userId, kind, worker, payload: payloadOf(body), maxAttempts: 5 });
+      return { status: 202, body: { taskId: task.id, movieId: body.movieId, ...(body.sceneNumber ? { sceneNumber: body.sceneNumber } : {}) } };
+    },
+  });
+}
+
+export const sceneVideoActions = (deps: FilmDeps) => ({
+  start: enqueueAction(deps, CHAIN_KIND, "generate-scene-video", (b) => ({ movieId: b.movieId, scenes: [b.sceneNumber] }), bySceneInput),
+});
+export const sceneAudioActions = (deps: FilmDeps) => ({
+  start: enqueueAction(deps, VOICES_KIND, "generate-audio", (b) => ({ movieId: b.movieId, sceneNumber: b.sceneNumber }), bySceneInput),
+});
+export const assembleActions = (deps: FilmDeps) => ({
+  start: enqueueAction(deps, ASSEMBLE_KIND, "assemble", (b) => ({ movieId: b.movieId }), byMovieId),
+});

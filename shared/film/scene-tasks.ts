@@ -1,0 +1,94 @@
+/**
+ * Task kinds run by generate-scene-video and generate-audio:
+ * - film.chain {movieId, scenes[]} (generate-scene-video): the scenes of one continuation chain in
+ *   order, each scene's video → real end frame (scene-video.ts); writes movie_scenes, location_images.
+ * - film.voices {movieId, sceneNumber} (generate-audio): every dialogue line of a scene at once,
+ *   TTS with the character's voice → Storage → scene_audio; then movie_scenes.audio_status.
+ * - film.mix {movieId, sceneNumber} (generate-audio): the scene's lines mixed onto its clip by the
+ *   render worker; movie_scenes.video_url moves to the mixed file only once it is in Storage.
+ * Whichever of clip and voices ends last enqueues film.mix (scene-halves.ts).
+ */
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { TaskContext } from "../engine/task-context.ts";
+import { type FilmDeps, filmEnv, filmPath } from "./film-env.ts";
+import { runJob } from "./film-jobs.ts";
+import { loadMovie, loadScene } from "./film-movie.ts";
+import { updateStep } from "./film-progress.ts";
+import { FILM_FPS } from "./film-timeline.ts";
+import { generateSceneVideo } from "./scene-video.ts";
+import { generateSceneVoices } from "./scene-voices.ts";
+
+export const CHAIN_KIND = "film.chain";
+export const VOICES_KIND = "film.voices";
+export { MIX_KIND } from "./scene-halves.ts";
+
+const payloadOf = (ctx: TaskContext) => ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };
+
+/** generate_videos progress: share of scenes whose clip has ended. */
+export async function reportVideoProgress(deps: FilmDeps, movieId: string) {
+  const [row] = await deps.sql`
+    select count(*)::int as total, count(*) filter (where status in ('completed', 'failed'))::int as done
+      from public.movie_scenes where movie_id = ${movieId}`;
+  await updateStep(deps.sql, movieId, "generate_videos", {
+    status: row.done === row.total ? "completed" : "running",
+    progress: row.total ? (100 * row.done) / row.total : 100,
+    detail: `Escena ${row.done}/${row.total} generada`,
+  });
+}
+
+export function chainHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const { movieId, scenes = [] } = payloadOf(ctx);
+    const movie = await loadMovie(deps.sql, movieId);
+    const env = await filmEnv(deps, movie.user_id);
+    const results: Record<number, string> = {};
+    for (const sceneNumber of scenes) {
+      results[sceneNumber] = await generateSceneVideo(ctx, env, movie, sceneNumber);
+      await reportVideoProgress(deps, movieId);
+    }
+    return { type: "done", result: { scenes: results } };
+  };
+}
+
+export function voicesHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const { movieId, sceneNumber } = payloadOf(ctx);
+    const movie = await loadMovie(deps.sql, movieId);
+    const env = await filmEnv(deps, movie.user_id);
+    const status = await generateSceneVoices(ctx, env, movie, sceneNumber!);
+    return { type: "done", result: { sceneNumber, audioStatus: status } };
+  };
+}
+
+export function mixHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const { movieId, sceneNumber } = payloadOf(ctx) as { movieId: string; sceneNumber: number };
+    const movie = await loadMovie(deps.sql, movieId);
+    const env = await filmEnv(deps, movie.user_id);
+    const scene = await loadScene(deps.sql, movieId, sceneNumber);
+    if (scene.status !== "completed" || !scene.clip_url) return { type: "done", result: { skipped: "no clip" } };
+    const clipUrl = scene.clip_url;
+    const lines = await deps.sql`
+      select audio_url, start_seconds from public.scene_audio
+       where scene_id = ${scene.id} and status = 'completed' order by line_index`;
+    await deps.sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
+    const frames = Math.round(Number(scene.duration_seconds) * FILM_FPS);
+    const mixed = await runJob(ctx, {
+      sql: deps.sql, name: "mix", provider: env.providers.render,
+      request: {
+        op: "mix_dialogue" as const, clipUrl, fps: FILM_FPS,
+        dialogue: lines.map((l) => ({ url: l.audio_url as string, startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)) })),
+        output: { bucket: env.bucket, path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${ctx.task.id.slice(0, 8)}.mp4`) },
+      },
+      metric: { movieId, userId: movie.user_id, step: "generate_audio", sceneNumber }, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+    });
+    // TODO(lip sync): a configured lipsync provider is not applied yet — it takes one audio track,
+    // and the render worker has no op that renders a scene's dialogue alone to give it.
+    await ctx.step("mix:saved", (tx) => tx`
+      update public.movie_scenes
+         set video_url = case when ${mixed.ok} then ${mixed.ok ? mixed.url : null} else video_url end,
+             mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${mixed.ok ? null : mixed.message}
+       where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
+    return { type: "done", result: { sceneNumber, mixed: mixed.ok } };
+  };
+}

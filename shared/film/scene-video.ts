@@ -1,0 +1,117 @@
+/**
+ * One scene's video (seed step 4.2) as recorded steps of the task that runs it (a film.chain):
+ * reference image by the seed's three cases, a ≤ 1000-char prompt without dialogue, the video
+ * job, the seed's URL check, the copy into Storage, the real end frame from the render worker, and
+ * the movie_scenes row. A scene's failure is recorded on its row and never thrown.
+ */
+import type { TaskContext } from "../engine/task-context.ts";
+import { AppError } from "../errors.ts";
+import { ProviderError } from "../providers/provider-errors.ts";
+import { isValidMediaUrl } from "./assembly-rules.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
+import { runJob } from "./film-jobs.ts";
+import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
+import { chooseReferenceSource, locationImagePrompt } from "./reference-image.ts";
+import { afterHalfDone } from "./scene-halves.ts";
+import { storeOutput } from "./store-output.ts";
+import { buildShortVideoPrompt, ratioSize, videoShape } from "./video-prompt.ts";
+
+class SceneFailure extends Error {}
+
+/** Failures that belong to the scene (refusals, bad output); anything else is the task's to retry. */
+export function isSceneFailure(error: unknown): boolean {
+  return error instanceof SceneFailure || (error instanceof ProviderError && !error.retryable) ||
+    (error instanceof AppError && error.status < 500);
+}
+
+export async function generateSceneVideo(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number): Promise<"completed" | "failed"> {
+  const s = `scene-${sceneNumber}`;
+  try {
+    await produceClip(ctx, env, movie, sceneNumber, s);
+    return "completed";
+  } catch (error) {
+    if (!isSceneFailure(error)) throw error;
+    const message = (error as Error).message;
+    await ctx.step(`${s}:failed`, async (tx) => {
+      await tx`update public.movie_scenes set status = 'failed', error_message = ${message}, video_url = null
+                where movie_id = ${movie.id} and scene_number = ${sceneNumber}`;
+      await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
+    });
+    return "failed";
+  }
+}
+
+async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number, s: string) {
+  const scene = await loadScene(env.sql, movie.id, sceneNumber);
+  const written = screenplayScene(movie, sceneNumber);
+  const bible = movie.metadata.visual_bible!;
+  const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, Number(scene.duration_seconds));
+  const metric = { movieId: movie.id, userId: movie.user_id, step: "generate_videos", sceneNumber };
+
+  const reference = await ctx.step(`${s}:reference`, async (tx) => {
+    await tx`update public.movie_scenes set status = 'generating', error_message = null where id = ${scene.id}`;
+    const [previous] = scene.continues_from === null ? [] : await tx`
+      select end_frame_url from public.movie_scenes where movie_id = ${movie.id} and scene_number = ${scene.continues_from} and status = 'completed'`;
+    const [library] = await tx`
+      select id, image_url from public.location_images
+       where user_id = ${movie.user_id} and location_slug = ${scene.location_slug} and time_of_day = ${scene.time_of_day} and weather = ${scene.weather}`;
+    const source = chooseReferenceSource({ isContinuation: scene.is_continuation, previousEndFrameUrl: previous?.end_frame_url ?? null, libraryImageUrl: library?.image_url ?? null });
+    if (source === "previous_frame") return { source, url: previous.end_frame_url as string, imageId: null };
+    if (source === "library") {
+      await tx`update public.location_images set times_used = times_used + 1 where id = ${library.id}`;
+      return { source, url: library.image_url as string, imageId: library.id as string };
+    }
+    return { source, url: null as string | null, imageId: null as string | null };
+  });
+
+  if (reference.source === "generated") {
+    const prompt = locationImagePrompt({ name: scene.location_name, timeOfDay: scene.time_of_day, weather: scene.weather }, bible.visual_style);
+    const image = await runJob(ctx, {
+      sql: env.sql, name: `${s}:location-image`, provider: env.providers.image,
+      request: { prompt, ...ratioSize(shape.ratio), purpose: "location" as const },
+      metric, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+    });
+    if (!image.ok) throw new SceneFailure(`reference image failed: ${image.message}`);
+    const url = await storeOutput(ctx, env, `${s}:location-image-copy`, image.url, "image", filmPath(env, movie.id, `${s}-reference.png`));
+    const saved = await ctx.step(`${s}:location-image-save`, async (tx) => {
+      const [row] = await tx`
+        insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id)
+        values (${movie.user_id}, ${scene.location_name}, ${scene.location_slug}, ${scene.time_of_day}, ${scene.weather}, ${url}, ${prompt}, 1, ${movie.id},
+                (select id from public.locations_library where user_id = ${movie.user_id} and location_slug = ${scene.location_slug}))
+        on conflict on constraint location_images_one_per_variant do update set times_used = public.location_images.times_used + 1
+        returning id`;
+      return { url, imageId: row.id as string };
+    });
+    Object.assign(reference, saved);
+  }
+
+  const prompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });
+  await ctx.step(`${s}:prompt`, (tx) => tx`
+    update public.movie_scenes set video_prompt = ${prompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
+           location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`.then(() => null));
+
+  const video = await runJob(ctx, {
+    sql: env.sql, name: `${s}:video`, provider: env.providers.video,
+    request: { promptText: prompt, promptImage: reference.url!, ratio: shape.ratio, durationSeconds: shape.durationSeconds },
+    metric, cost: { units: shape.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+  });
+  if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
+  if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
+  const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}.mp4`));
+
+  const frame = await runJob(ctx, {
+    sql: env.sql, name: `${s}:end-frame`, provider: env.providers.render,
+    request: { op: "extract_last_frame" as const, clipUrl, output: { bucket: env.bucket, path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-end.png`) } },
+    metric, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+  });
+
+  await ctx.step(`${s}:saved`, async (tx) => {
+    // Seed: no end frame is no reason to lose the clip; a continuation then falls back to the library.
+    await tx`
+      update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
+             end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${frame.ok ? null : `end frame: ${frame.message}`},
+             mix_status = 'pending'
+       where id = ${scene.id}`;
+    await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * One scene's voices (seed step 5.C): a scene_audio row per dialogue line with the character's
+ * voice, every line spoken at once (TTS is one synchronous call per line: its intent is recorded
+ * first, then the bytes go to Storage and the row in one recorded step).
+ */
+import type { TaskContext } from "../engine/task-context.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
+import { allSteps } from "./film-jobs.ts";
+import { recordFinished, recordIntent } from "./film-metrics.ts";
+import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
+import { updateStep } from "./film-progress.ts";
+import { afterHalfDone } from "./scene-halves.ts";
+import { isSceneFailure } from "./scene-video.ts";
+
+export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number) {
+  const scene = await loadScene(env.sql, movie.id, sceneNumber);
+  const written = screenplayScene(movie, sceneNumber);
+  const lines = await ctx.step("voices:lines", async (tx) => {
+    await tx`update public.movie_scenes set audio_status = 'generating', audio_error = null where id = ${scene.id}`;
+    for (const [i, d] of written.dialogue.entries()) {
+      const [character] = await tx`select id, voice_id from public.characters where user_id = ${movie.user_id} and name_key = ${d.character.trim().toLowerCase()}`;
+      await tx`
+        insert into public.scene_audio (movie_id, scene_id, user_id, scene_number, line_index, character_name, character_id, text, emotion, voice_id, start_seconds)
+        values (${movie.id}, ${scene.id}, ${movie.user_id}, ${sceneNumber}, ${i}, ${d.character}, ${character?.id ?? null}, ${d.line}, ${d.emotion},
+                ${character?.voice_id ?? `voice-${d.character.toLowerCase()}`}, ${d.timing})
+        on conflict on constraint scene_audio_one_per_line do update
+          set text = excluded.text, voice_id = excluded.voice_id, start_seconds = excluded.start_seconds, status = 'pending', audio_url = null`;
+    }
+    return await tx`select id, line_index, text, voice_id from public.scene_audio where scene_id = ${scene.id} order by line_index`;
+  }) as { id: string; line_index: number; text: string; voice_id: string }[];
+
+  const voice = env.providers.audio;
+  const outcomes = await allSteps(lines.map((line) => async () => {
+    const name = `line-${line.line_index}`;
+    const key = { movieId: movie.id, userId: movie.user_id, step: "generate_audio", sceneNumber, taskId: ctx.task.id, stepName: name, provider: voice.provider, model: voice.model };
+    return await ctx.step(name, async (tx) => {
+      await recordIntent(env.sql, key);
+      try {
+        const speech = await voice.speak({ voiceId: line.voice_id, text: line.text });
+        const path = filmPath(env, movie.id, `scene-${sceneNumber}-line-${line.line_index}-${ctx.task.id.slice(0, 8)}.mp3`);
+        await env.storage.upload(env.bucket, path, speech.audio, { contentType: speech.contentType, upsert: true });
+        const url = env.storage.publicUrl(env.bucket, path);
+        await tx`
+          update public.scene_audio set status = 'completed', audio_url = ${url}, request_id = ${speech.requestId},
+                 alignment = ${speech.alignment ? tx.json(speech.alignment as never) : null}, duration_seconds = ${speech.durationSeconds}, error_message = null
+           where id = ${line.id}`;
+        await recordFinished(tx, ctx.task.id, name, { ok: true, costUnits: line.text.length, costUnit: "characters" });
+        return true;
+      } catch (error) {
+        if (!isSceneFailure(error)) throw error;
+        await tx`update public.scene_audio set status = 'failed', error_message = ${(error as Error).message} where id = ${line.id}`;
+        await recordFinished(tx, ctx.task.id, name, { ok: false, error: (error as Error).message });
+        return false;
+      }
+    });
+  }));
+
+  const status = lines.length === 0 ? "skipped" : outcomes.some(Boolean) ? "completed" : "failed";
+  await ctx.step("voices:done", async (tx) => {
+    await tx`update public.movie_scenes set audio_status = ${status},
+             audio_error = ${status === "failed" ? "every dialogue line failed" : null} where id = ${scene.id}`;
+    await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
+    const [row] = await tx`
+      select count(*)::int as total, count(*) filter (where audio_status in ('completed', 'failed', 'skipped'))::int as done
+        from public.movie_scenes where movie_id = ${movie.id}`;
+    await updateStep(tx, movie.id, "generate_audio", {
+      status: row.done === row.total ? "completed" : "running", progress: (100 * row.done) / row.total, detail: `Audio ${row.done}/${row.total}`,
+    });
+  });
+  return status;
+}

@@ -1,0 +1,56 @@
+/**
+ * The video request for one scene: a short prompt (seed: buildShortVideoPrompt, at most 1000
+ * characters, never the dialogue — that goes to audio) and the ratio/duration the video model
+ * takes for the film's orientation.
+ */
+import type { Screenplay, VisualBible } from "../providers/film-schemas.ts";
+import { RUNWAY_MODELS } from "../providers/runway/runway-models.ts";
+
+export const VIDEO_PROMPT_MAX = 1000;
+type Scene = Screenplay["scenes"][number];
+
+/** Drops any dialogue line that leaked into a description, then any quoted speech. */
+function withoutDialogue(text: string, lines: string[]): string {
+  let out = text;
+  for (const line of lines) if (line.trim()) out = out.split(line.trim()).join("");
+  return out.replace(/["“”«»][^"“”«»]*["“”«»]/g, "").replace(/\s{2,}/g, " ").trim();
+}
+
+/** Style, place, time, action, characters, camera — cut at a word boundary to fit 1000 chars. */
+export function buildShortVideoPrompt(scene: Scene, bible: Pick<VisualBible, "visual_style" | "lighting">, place: { name: string; weather: string }): string {
+  const lines = scene.dialogue.map((d) => d.line);
+  const parts = [
+    `${bible.visual_style}; ${bible.lighting}`,
+    `${scene.header.setting}. ${place.name}, ${scene.header.time}, ${place.weather}`,
+    scene.action_description.join(". "),
+    scene.characters_in_scene.length ? `Characters: ${scene.characters_in_scene.join(", ")}` : "",
+    `Camera: ${scene.camera.shot}, ${scene.camera.angle}, ${scene.camera.movement}`,
+    scene.visual_prompt,
+  ].map((part) => withoutDialogue(part, lines)).filter(Boolean);
+  const prompt = parts.join(". ");
+  if (prompt.length <= VIDEO_PROMPT_MAX) return prompt;
+  const cut = prompt.slice(0, VIDEO_PROMPT_MAX);
+  const space = cut.lastIndexOf(" ");
+  return (space > VIDEO_PROMPT_MAX * 0.8 ? cut.slice(0, space) : cut).trimEnd();
+}
+
+export type Orientation = "landscape" | "portrait";
+
+/** Ratio and duration for the provider's model; the nearest duration the model allows. */
+export function videoShape(provider: string, model: string, orientation: Orientation, wantedSeconds: number): { ratio: string; durationSeconds: number } {
+  if (provider === "runway" && RUNWAY_MODELS[model]) {
+    const spec = RUNWAY_MODELS[model];
+    const [landscape, portrait] = model.startsWith("gen3a") ? ["1280:768", "768:1280"] : ["1280:720", "720:1280"];
+    const ratio = orientation === "portrait" ? portrait : landscape;
+    const durationSeconds = [...spec.durations].sort((a, b) => Math.abs(a - wantedSeconds) - Math.abs(b - wantedSeconds) || a - b)[0];
+    return { ratio: spec.ratios.includes(ratio) ? ratio : spec.ratios[0], durationSeconds };
+  }
+  // Local clips are drawn by FFmpeg: a small frame keeps offline films quick.
+  return { ratio: orientation === "portrait" ? "360:640" : "640:360", durationSeconds: wantedSeconds };
+}
+
+/** Pixel size of a "W:H" ratio. */
+export function ratioSize(ratio: string): { width: number; height: number } {
+  const [width, height] = ratio.split(":").map(Number);
+  return { width, height };
+}
