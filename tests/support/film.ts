@@ -1,0 +1,126 @@
+/**
+ * The film test rig: every provider fake in this process (at fixed latencies, real media), the
+ * gateway's function env pointed at them (REELFORGE_PROVIDER_BASE_URLS, http allowed, a short
+ * poll interval) and restored afterwards, a user whose registered providers are those fakes, and
+ * helpers to start a film, wait for it and read back every table it wrote.
+ */
+import { FAKE_API_KEYS, type FakeProvider, type Fakes, type FilmLatencies, startFakes } from "../fakes/start-fakes.ts";
+import { type FilmShape, durationMinutesFor, filmAnswers } from "./film-script.ts";
+import { admin, connect, createUser, invoke, type Sql, type TestUser, waitFor } from "./stack.ts";
+
+/** Latencies that keep a 12-scene film around half a minute while dwarfing the orchestration overhead. */
+export const TEST_LATENCIES: FilmLatencies = { llm: 200, image: 800, video: 2500, voice: 600, lipsync: 1000, music: 1500 };
+
+export const FAKE_MODELS: Record<"llm" | "video" | "image" | "audio" | "lipsync" | "music", { provider: FakeProvider; model: string }> = {
+  llm: { provider: "openai", model: "gpt-4.1-mini" },
+  video: { provider: "runway", model: "gen4.5" },
+  image: { provider: "fal", model: "fal-ai/flux/schnell" },
+  audio: { provider: "elevenlabs", model: "eleven_flash_v2_5" },
+  lipsync: { provider: "sync", model: "lipsync-2" },
+  music: { provider: "beatoven", model: "maestro" },
+};
+export type FakeType = keyof typeof FAKE_MODELS;
+
+/** Function env keys the rig sets; their previous values come back in restore(). */
+const FILM_ENV_KEYS = ["REELFORGE_PROVIDER_BASE_URLS", "REELFORGE_ALLOW_INSECURE_PROVIDER_URLS", "REELFORGE_PROVIDER_POLL_MS", "REELFORGE_LOCAL_FALLBACK"] as const;
+
+export interface FilmRig {
+  sql: Sql;
+  fakes: Fakes;
+  /** Changes function env keys (null removes one) and kills the workers so fresh ones read it. */
+  setEnv(env: Record<string, string | null>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?: number; env?: Record<string, string | null> } = {}): Promise<FilmRig> {
+  const sql = connect(6);
+  const fakes = await startFakes();
+  fakes.configureFilm(options.latencies ?? TEST_LATENCIES);
+  const before = (await admin("config")) as { env?: Record<string, string> };
+  const previous = Object.fromEntries(FILM_ENV_KEYS.map((key) => [key, before.env?.[key] ?? null]));
+  const setEnv = async (env: Record<string, string | null>) => {
+    await admin("config", { env });
+    await admin("workers/kill", {});
+  };
+  await setEnv({
+    REELFORGE_PROVIDER_BASE_URLS: JSON.stringify(fakes.baseUrls()),
+    REELFORGE_ALLOW_INSECURE_PROVIDER_URLS: "1",
+    REELFORGE_PROVIDER_POLL_MS: String(options.pollMs ?? 100),
+    ...options.env,
+  });
+  return {
+    sql,
+    fakes,
+    setEnv,
+    async close() {
+      await setEnv(previous).catch(() => {});
+      await fakes.close();
+      await sql.end();
+    },
+  };
+}
+
+/** Registers the user's providers for `types` (default all six) at the fakes, render on the worker. */
+export async function registerFakeProviders(user: TestUser, types: FakeType[] = Object.keys(FAKE_MODELS) as FakeType[], concurrencyLimit = 8) {
+  for (const type of types) {
+    const { provider, model } = FAKE_MODELS[type];
+    const answer = await invoke("providers", { action: "register", providerType: type, provider, model, apiKey: FAKE_API_KEYS[provider], concurrencyLimit }, { token: user.token });
+    if (answer.status !== 201) throw new Error(`register ${type}/${provider}: ${answer.status} ${answer.text}`);
+  }
+  const render = await invoke("providers", { action: "register", providerType: "render", provider: "worker", model: "worker", concurrencyLimit }, { token: user.token });
+  if (render.status !== 201) throw new Error(`register render/worker: ${render.status} ${render.text}`);
+}
+
+export interface FilmBriefInput {
+  title: string;
+  prompt: string;
+  genre: string;
+  duration_minutes: number;
+}
+
+export function briefFor(shape: FilmShape, title: string): FilmBriefInput {
+  return { title, prompt: "A harbour pilot follows a smuggler's light through one long night.", genre: "thriller", duration_minutes: durationMinutesFor(shape.scenes) };
+}
+
+/** A new user with the fakes registered, the LLM fake answering for `shape`. */
+export async function filmUser(rig: FilmRig, shape: FilmShape, title: string, types?: FakeType[]): Promise<TestUser> {
+  const user = await createUser(rig.sql);
+  await registerFakeProviders(user, types);
+  rig.fakes.openai.answerWith(filmAnswers(shape, title));
+  return user;
+}
+
+export async function startFilm(user: TestUser, brief: FilmBriefInput) {
+  const answer = await invoke("produce-movie", { action: "start", ...brief }, { token: user.token });
+  if (answer.status !== 202) throw new Error(`produce-movie start: ${answer.status} ${answer.text}`);
+  return answer.json as { movieId: string; taskId: string; [key: string]: unknown };
+}
+
+export const FILM_DONE = ["completed", "failed", "cancelled"];
+
+/** Waits for the movie row to reach an end state (the produce task is its only writer of status). */
+export async function waitForFilm(sql: Sql, movieId: string, timeoutMs = 180_000) {
+  return await waitFor(async () => {
+    const [movie] = await sql`select * from public.movies where id = ${movieId}`;
+    return movie && FILM_DONE.includes(movie.status) ? movie : null;
+  }, { timeoutMs, everyMs: 250, what: `movie ${movieId} to end` });
+}
+
+/** Everything a film wrote, in a stable order. */
+export async function readFilm(sql: Sql, movieId: string) {
+  const [movie] = await sql`select * from public.movies where id = ${movieId}`;
+  const scenes = await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  const audio = await sql`select * from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
+  const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
+  const metrics = await sql`select * from public.movie_step_metrics where movie_id = ${movieId} order by started_at`;
+  const [script] = await sql`select * from public.scripts where movie_id = ${movieId}`;
+  const [bible] = await sql`select * from public.visual_bibles where movie_id = ${movieId}`;
+  const tasks = await sql`
+    with recursive tree as (
+      select * from public.background_tasks where id = ${movie.task_id}
+      union all
+      select t.* from public.background_tasks t join tree on t.parent_id = tree.id)
+    select * from tree order by created_at`;
+  return { movie, scenes, audio, progress, metrics, script, bible, tasks };
+}
+export type FilmRecord = Awaited<ReturnType<typeof readFilm>>;
