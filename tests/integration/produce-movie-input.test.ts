@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
+
+let sql: Sql;
+let owner: TestUser;
+let stranger: TestUser;
+let movieId: string;
+
+const counts = async (userId: string) => (await sql`
+  select (select count(*) from public.movies where user_id = ${userId})::int as movies,
+         (select count(*) from public.background_tasks where user_id = ${userId})::int as tasks`)[0];
+
+beforeAll(async () => {
+  sql = connect();
+  owner = await createUser(sql);
+  stranger = await createUser(sql);
+  // A finished film row to aim the single-scene actions at, without producing one.
+  [{ id: movieId }] = await sql`
+    insert into public.movies (user_id, title, prompt, genre, duration_minutes, status)
+    values (${owner.id}, 'Owned', 'a prompt', 'drama', 1, 'completed') returning id`;
+  await sql`
+    insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather, duration_seconds, status)
+    values (${movieId}, ${owner.id}, 1, 'scene-1', 'Harbour', 'harbour', 'day', 'clear', 5, 'completed')`;
+});
+afterAll(() => sql.end());
+
+const good = { title: "T", prompt: "P", genre: "drama", durationMinutes: 1, orientation: "landscape" };
+
+describe("film functions refuse bad input and other users' movies, creating nothing", () => {
+  it.each([
+    ["title", { ...good, title: "" }],
+    ["prompt", { ...good, prompt: undefined }],
+    ["genre", { ...good, genre: 7 }],
+    ["durationMinutes", { ...good, durationMinutes: 0 }],
+    ["durationMinutes", { ...good, durationMinutes: 31 }],
+    ["orientation", { ...good, orientation: "square" }],
+    ["extra", { ...good, extra: true }],
+  ])("produce-movie start names %s", async (field, body) => {
+    const before = await counts(owner.id);
+    const res = await invoke("produce-movie", { action: "start", ...body }, { token: owner.token });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("invalid_request");
+    expect(res.json.error.message).toContain(field);
+    expect(await counts(owner.id)).toEqual(before);
+  });
+
+  it.each([
+    ["produce-movie", "status", { movieId: "nope" }, "movieId"],
+    ["produce-movie", "resume", {}, "movieId"],
+    ["produce-movie", "cancel", { movieId: 5 }, "movieId"],
+    ["generate-scene-video", "start", { movieId: crypto.randomUUID(), sceneNumber: 0 }, "sceneNumber"],
+    ["generate-scene-video", "start", { sceneNumber: 1 }, "movieId"],
+    ["generate-audio", "start", { movieId: crypto.randomUUID(), sceneNumber: 1.5 }, "sceneNumber"],
+    ["assemble", "start", { movieId: "x" }, "movieId"],
+  ])("%s %s names %s", async (fn, action, body, field) => {
+    const before = await counts(owner.id);
+    const res = await invoke(fn, { action, ...body }, { token: owner.token });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toContain(field);
+    expect(await counts(owner.id)).toEqual(before);
+  });
+
+  it("answers 404 for an unknown movie and 403 for another user's, on every movie action", async () => {
+    const calls: [string, Record<string, unknown>][] = [
+      ["produce-movie", { action: "status" }], ["produce-movie", { action: "cancel" }], ["produce-movie", { action: "resume" }],
+      ["generate-scene-video", { action: "start", sceneNumber: 1 }], ["generate-audio", { action: "start", sceneNumber: 1 }], ["assemble", { action: "start" }],
+    ];
+    for (const [fn, body] of calls) {
+      const unknown = await invoke(fn, { ...body, movieId: crypto.randomUUID() }, { token: owner.token });
+      expect(unknown.status, `${fn} ${body.action}`).toBe(404);
+      const foreign = await invoke(fn, { ...body, movieId }, { token: stranger.token });
+      expect(foreign.status, `${fn} ${body.action}`).toBe(403);
+    }
+    expect(await counts(stranger.id)).toEqual({ movies: 0, tasks: 0 });
+  });
+
+  it("refuses a scene the movie does not have", async () => {
+    const res = await invoke("generate-scene-video", { action: "start", movieId, sceneNumber: 9 }, { token: owner.token });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: "unknown_scene" });
+    expect(res.json.error.message).toContain("sceneNumber");
+  });
+
+  it("shows film rows to their owner only, through RLS", async () => {
+    const seenBy = (userId: string) => sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
+      await tx`set local role authenticated`;
+      return (await tx`select (select count(*) from public.movies where id = ${movieId})::int as m,
+                              (select count(*) from public.movie_scenes where movie_id = ${movieId})::int as s`)[0];
+    });
+    expect(await seenBy(owner.id)).toEqual({ m: 1, s: 1 });
+    expect(await seenBy(stranger.id)).toEqual({ m: 0, s: 0 });
+  });
+});
