@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
-import { describeTask } from "../http/task-actions.ts";
+import { describeTask, taskActions } from "../http/task-actions.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
@@ -13,6 +13,12 @@ import { finishProgress, initialSteps } from "./film-progress.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
 
 export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
+
+/** status / resume / cancel take the movie, or (like every function) one of its tasks. */
+const byMovieOrTask = z.object({
+  movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }).optional(),
+  taskId: z.string().uuid({ error: "taskId must be a task's UUID" }).optional(),
+}).strict().refine((b) => (b.movieId === undefined) !== (b.taskId === undefined), { message: "send movieId (or a taskId), exactly one", path: ["movieId"] });
 
 const startInput = z.object({
   title: z.string({ error: "title is required (a string)" }).trim().min(1, "title must not be empty").max(200, "title must be at most 200 characters"),
@@ -32,7 +38,13 @@ export async function ownMovie(deps: FilmDeps, movieId: string, userId: string) 
 
 export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
   const { sql, store } = deps;
-  return {
+  const taskOnly = taskActions(store, "produce-movie");
+  const orTask = (name: "status" | "resume" | "cancel", byMovie: ActionSpec<typeof byMovieId>): ActionSpec =>
+    defineAction({
+      input: byMovieOrTask,
+      run: (input, caller) => input.taskId ? taskOnly[name].run({ taskId: input.taskId }, caller) : byMovie.run({ movieId: input.movieId! }, caller),
+    });
+  const actions = {
     start: defineAction({
       input: startInput,
       async run(input, caller) {
@@ -104,4 +116,5 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       },
     }),
   };
+  return { start: actions.start, status: orTask("status", actions.status), resume: orTask("resume", actions.resume), cancel: orTask("cancel", actions.cancel) };
 }
