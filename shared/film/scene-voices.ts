@@ -33,8 +33,10 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
   const outcomes = await allSteps(lines.map((line) => async () => {
     const name = `line-${line.line_index}`;
     const key = { movieId: movie.id, userId: movie.user_id, step: "generate_audio", sceneNumber, taskId: ctx.task.id, stepName: name, provider: voice.provider, model: voice.model };
+    // The intent commits on its own connection before the step's transaction takes one: inside it,
+    // parallel lines held every pooled connection while waiting for one more (deadlock).
+    await recordIntent(env.sql, key);
     return await ctx.step(name, async (tx) => {
-      await recordIntent(env.sql, key);
       try {
         const speech = await voice.speak({ voiceId: line.voice_id, text: line.text });
         const path = filmPath(env, movie.id, `scene-${sceneNumber}-line-${line.line_index}-${ctx.task.id.slice(0, 8)}.mp3`);
