@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run demo` will make a real film offline once the film pipeline exists (issues 5 and 7).
-echo "npm run demo: the film pipeline is not built yet (produce-movie answers 501)." >&2
-echo "What exists today: the task engine and local stack — try 'npm test' or 'npm run bench -- engine'." >&2
+# `npm run demo` (issue 7) is not built yet: the film pipeline exists, the demo around it does not.
+echo "npm run demo: not built yet (issue 7: live progress, HTML report, browser check)." >&2
+echo "The film pipeline itself runs: start the stack (npm run stack:start) and invoke produce-movie;" >&2
+echo "tests/integration/produce-movie.test.ts makes a small film with the offline local providers." >&2
 exit 1
