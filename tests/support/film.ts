@@ -21,6 +21,8 @@ export const FAKE_MODELS: Record<"llm" | "video" | "image" | "audio" | "lipsync"
 };
 export type FakeType = keyof typeof FAKE_MODELS;
 
+export const FILM_FUNCTIONS = ["produce-movie", "generate-scene-video", "generate-audio", "assemble"];
+
 /** Function env keys the rig sets; their previous values come back in restore(). */
 const FILM_ENV_KEYS = ["REELFORGE_PROVIDER_BASE_URLS", "REELFORGE_ALLOW_INSECURE_PROVIDER_URLS", "REELFORGE_PROVIDER_POLL_MS", "REELFORGE_LOCAL_FALLBACK"] as const;
 
@@ -41,6 +43,8 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
   const setEnv = async (env: Record<string, string | null>) => {
     await admin("config", { env });
     await admin("workers/kill", {});
+    // Fresh workers cold-start in about a second and a half; pay that here, not inside a film's time.
+    await Promise.all([...FILM_FUNCTIONS, "providers"].map((fn) => invoke(fn, {})));
   };
   await setEnv({
     REELFORGE_PROVIDER_BASE_URLS: JSON.stringify(fakes.baseUrls()),
@@ -67,7 +71,7 @@ export async function registerFakeProviders(user: TestUser, types: FakeType[] = 
     const answer = await invoke("providers", { action: "register", providerType: type, provider, model, apiKey: FAKE_API_KEYS[provider], concurrencyLimit }, { token: user.token });
     if (answer.status !== 201) throw new Error(`register ${type}/${provider}: ${answer.status} ${answer.text}`);
   }
-  const render = await invoke("providers", { action: "register", providerType: "render", provider: "worker", model: "worker", concurrencyLimit }, { token: user.token });
+  const render = await invoke("providers", { action: "register", providerType: "render", provider: "worker", model: "ffmpeg", concurrencyLimit }, { token: user.token });
   if (render.status !== 201) throw new Error(`register render/worker: ${render.status} ${render.text}`);
 }
 
@@ -75,11 +79,12 @@ export interface FilmBriefInput {
   title: string;
   prompt: string;
   genre: string;
-  duration_minutes: number;
+  durationMinutes: number;
+  orientation?: "landscape" | "portrait";
 }
 
 export function briefFor(shape: FilmShape, title: string): FilmBriefInput {
-  return { title, prompt: "A harbour pilot follows a smuggler's light through one long night.", genre: "thriller", duration_minutes: durationMinutesFor(shape.scenes) };
+  return { title, prompt: "A harbour pilot follows a smuggler's light through one long night.", genre: "thriller", durationMinutes: durationMinutesFor(shape.scenes) };
 }
 
 /** A new user with the fakes registered, the LLM fake answering for `shape`. */

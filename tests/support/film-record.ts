@@ -1,0 +1,58 @@
+/**
+ * Reading a finished film's record back into the shapes the assertions and the benchmark need:
+ * the render tasks behind its render steps (the worker render provider's job id is the task id),
+ * the DAG input (which references were generated, which clips exist, measured render times), and
+ * the film's own wall time (movies.created_at → completed_at, both written by the database).
+ */
+import type { FilmLatencies } from "../fakes/start-fakes.ts";
+import type { FilmDagInput } from "./film-dag.ts";
+import type { FilmRecord } from "./film.ts";
+import type { Sql } from "./stack.ts";
+
+type Metric = FilmRecord["metrics"][number];
+
+export async function renderTaskOf(sql: Sql, film: FilmRecord, stepName: string, sceneNumber?: number) {
+  const metric = film.metrics.find((m) => m.step_name === stepName && (sceneNumber === undefined || m.scene_number === sceneNumber));
+  if (!metric?.external_id) throw new Error(`film ${film.movie.id} has no render step ${stepName}`);
+  const [task] = await sql`select * from public.background_tasks where id = ${metric.external_id}`;
+  return task;
+}
+
+/** Run time (started_at → finished_at) of each render task, by its metric's external id. */
+async function renderRunMs(sql: Sql, metrics: Metric[]): Promise<Map<string, number>> {
+  const ids = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) => m.external_id as string);
+  const rows = ids.length === 0 ? [] : await sql`
+    select id::text, extract(epoch from (finished_at - started_at)) * 1000 as ms
+      from public.background_tasks where id = any(${ids}::uuid[]) and finished_at is not null`;
+  return new Map(rows.map((r) => [r.id as string, Number(r.ms)]));
+}
+
+export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLatencies): Promise<FilmDagInput> {
+  const run = await renderRunMs(sql, film.metrics);
+  const renderOf = (m: Metric | undefined) => (m?.external_id ? run.get(m.external_id) ?? 0 : 0);
+  const sceneMetric = (n: number, suffix: string) => film.metrics.find((m) => m.scene_number === n && String(m.step_name).endsWith(suffix));
+  const linesOf = (n: number) => film.audio.filter((a) => a.scene_number === n).length;
+  return {
+    latencies,
+    scenes: film.scenes.map((s) => ({
+      sceneNumber: s.scene_number,
+      continuesFrom: s.continues_from,
+      generatedReference: s.reference_image_source === "generated",
+      clipMade: s.clip_url !== null,
+      lines: linesOf(s.scene_number),
+    })),
+    portraits: film.metrics.filter((m) => m.step === "assign_characters").length,
+    music: film.metrics.some((m) => m.step === "generate_music"),
+    cover: film.metrics.some((m) => m.step === "generate_cover"),
+    renderMs: {
+      endFrame: new Map(film.scenes.map((s) => [s.scene_number, renderOf(sceneMetric(s.scene_number, ":end-frame"))])),
+      mix: new Map(film.scenes.map((s) => [s.scene_number, renderOf(film.metrics.find((m) => m.scene_number === s.scene_number && m.step_name === "mix"))])),
+      assemble: renderOf(film.metrics.find((m) => m.step_name === "assemble_movie:render")),
+    },
+  };
+}
+
+/** The film's wall time as the database saw it: start action → finalize. */
+export function filmWallMs(film: FilmRecord): number {
+  return new Date(film.movie.completed_at).getTime() - new Date(film.movie.created_at).getTime();
+}
