@@ -13,6 +13,7 @@ import type { WorkerJobHandler, WorkerJobIo } from "./worker-job.ts";
 import { isSilent, type LoudnessStep, parseLoudnorm } from "./audio-graph.ts";
 import { buildAssembleArgs, concatList } from "./assemble-command.ts";
 import { chooseAssemblyPath } from "./assembly-path.ts";
+import { buildDialogueTrackArgs, DIALOGUE_TRACK_CONTENT_TYPE } from "./dialogue-track-command.ts";
 import { type MediaCommandOptions, runMediaCommand } from "./ffmpeg-process.ts";
 import { buildLastFrameArgs } from "./frame-command.ts";
 import { type MediaInfo, probeMedia } from "./media-probe.ts";
@@ -32,6 +33,7 @@ export function createRenderJob(options: RenderJobOptions = {}): WorkerJobHandle
     const run: MediaCommandOptions = { signal: io.signal, cwd: io.workDir, onSpawn: options.onSpawn };
     const request = check.request;
     if (request.op === "extract_last_frame") return await extractLastFrame(request.clipUrl, request.output, io, run);
+    if (request.op === "dialogue_track") return await renderDialogueTrack(request, io, run);
     if (request.op === "mix_dialogue") {
       const clip = await fetchAndProbe(io, request.clipUrl, "clip-0", run);
       return await assemble(mixTimeline(request, clip), [clip], request.output, io, run);
@@ -104,6 +106,20 @@ async function assemble(timeline: Timeline, clips: Fetched[], output: Output, io
     reEncodeReason: decision.reason,
     measuredLufs: loudness === "off" ? null : Number(measured.input_i),
   };
+}
+
+async function renderDialogueTrack(request: Extract<RenderRequest, { op: "dialogue_track" }>, io: WorkerJobIo, run: MediaCommandOptions) {
+  const lines = await Promise.all(request.dialogue.map((d, i) => fetchAndProbe(io, d.url, `dialogue-${i}`, run)));
+  const outputFile = join(io.workDir, "dialogue.m4a");
+  await runMediaCommand("ffmpeg", buildDialogueTrackArgs({
+    fps: request.fps,
+    durationFrames: request.durationFrames,
+    dialogue: request.dialogue.map((d, i) => ({ ...d, file: lines[i].file, durationSeconds: lines[i].durationSeconds })),
+    outputFile,
+  }), run);
+  const rendered = await probeMedia(outputFile, run);
+  const url = await upload(io, outputFile, request.output, DIALOGUE_TRACK_CONTENT_TYPE);
+  return { url, contentType: DIALOGUE_TRACK_CONTENT_TYPE, durationSeconds: rendered.durationSeconds };
 }
 
 async function extractLastFrame(clipUrl: string, output: Output, io: WorkerJobIo, run: MediaCommandOptions) {

@@ -35,6 +35,7 @@ const requestSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("assemble"), timeline: timelineSchema, output }),
   z.object({ op: z.literal("mix_dialogue"), clipUrl: mediaUrl, dialogue: z.array(audioTrack), fps: z.number().positive().max(120), output }),
   z.object({ op: z.literal("extract_last_frame"), clipUrl: mediaUrl, output }),
+  z.object({ op: z.literal("dialogue_track"), fps: z.number().positive().max(120), durationFrames: z.number().int().min(1), dialogue: z.array(audioTrack), output }),
 ]);
 
 /** The length of each clip on the timeline, in frames. */
@@ -89,6 +90,10 @@ export function checkRenderRequest(payload: unknown): RenderRequestCheck {
     return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "request"}: ${issue.message}`) };
   }
   const request = parsed.data as RenderRequest;
-  const problems = request.op === "assemble" ? timelineProblems(request.timeline).map((p) => `timeline.${p}`) : [];
+  const problems = request.op === "assemble"
+    ? timelineProblems(request.timeline).map((p) => `timeline.${p}`)
+    : request.op === "dialogue_track"
+    ? request.dialogue.flatMap((d, i) => d.startFrame >= request.durationFrames ? [`dialogue[${i}]: startFrame ${d.startFrame} is past the track's end (${request.durationFrames} frames)`] : [])
+    : [];
   return problems.length > 0 ? { ok: false, problems } : { ok: true, request };
 }

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,17 @@ import {
 import { stackEnv } from "../support/stack.ts";
 
 const FPS = 24;
+
+/** Every onset (end of a silence) in an audio-only file; its timestamps start at zero. */
+function soundOnsetsSeconds(file: string): number[] {
+  const result = spawnSync("ffmpeg", ["-hide_banner", "-nostdin", "-i", file, "-af", "silencedetect=noise=-40dB:duration=0.05", "-f", "null", "-"], { encoding: "utf8" });
+  return [...result.stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
+}
+
+function streamsOf(file: string) {
+  const out = execFileSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,codec_name,sample_rate", "-of", "json", file]).toString();
+  return JSON.parse(out).streams;
+}
 const FRAME = 1 / FPS;
 const run = `render-job-${crypto.randomUUID().slice(0, 8)}`;
 let dir: string;
@@ -90,6 +102,25 @@ describe("assembling a timeline", () => {
     expect(Math.abs(durationOf(file) - 2)).toBeLessThanOrEqual(FRAME);
     expect(Math.abs(soundOnsetSeconds(file) - 12 / FPS)).toBeLessThanOrEqual(0.02);
     expect(frameHashes(file)).toEqual(frameHashes(join(dir, "clip-2.mp4")));
+  });
+});
+
+describe("rendering a scene's dialogue alone", () => {
+  it("gives one AAC track of exactly the clip's length with each line where it says", async () => {
+    // 72 frames = 3 s; the second line starts at 2.5 s and is cut at the end, not let run on.
+    const result = await render({
+      op: "dialogue_track", fps: FPS, durationFrames: 72,
+      dialogue: [{ url: lineUrl, startFrame: 13 }, { url: lineUrl, startFrame: 60 }],
+      output: output("dialogue.m4a"),
+    });
+    const file = await download(result.url, join(dir, "dialogue.m4a"));
+    expect(Math.abs(durationOf(file) - 72 / FPS)).toBeLessThanOrEqual(FRAME);
+    expect(Math.abs(result.durationSeconds - 72 / FPS)).toBeLessThanOrEqual(FRAME);
+    expect(streamsOf(file)).toEqual([{ codec_type: "audio", codec_name: "aac", sample_rate: "48000" }]);
+    const onsets = soundOnsetsSeconds(file);
+    expect(onsets).toHaveLength(2);
+    expect(Math.abs(onsets[0] - 13 / FPS)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(onsets[1] - 60 / FPS)).toBeLessThanOrEqual(0.02);
   });
 });
 

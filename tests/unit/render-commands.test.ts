@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type AssembleInputs, buildAssembleArgs } from "../../shared/render/assemble-command.ts";
 import { chooseAssemblyPath } from "../../shared/render/assembly-path.ts";
+import { buildDialogueTrackArgs } from "../../shared/render/dialogue-track-command.ts";
 import { buildLastFrameArgs } from "../../shared/render/frame-command.ts";
 import { fpsRational, framesToSamples } from "../../shared/render/frame-grid.ts";
 import type { MediaInfo } from "../../shared/render/media-probe.ts";
@@ -92,6 +93,24 @@ describe("FFmpeg arguments", () => {
     expect(args.join(" ")).toContain("-fps_mode passthrough -update 1");
   });
 
+  it("renders a dialogue track as silence of the exact length with each line placed by sample, unnormalised", () => {
+    const args = buildDialogueTrackArgs({
+      fps: 24, durationFrames: 72, outputFile: "/w/dialogue.m4a",
+      dialogue: [{ file: "/w/line-0", startFrame: 12, durationSeconds: 0.8 }, { file: "/w/line-1", startFrame: 60, gainDb: -3, durationSeconds: 0.8 }],
+    });
+    expect(args.join(" ")).toContain("-i /w/line-0 -i /w/line-1 -filter_complex");
+    const graph = args[args.indexOf("-filter_complex") + 1];
+    expect(graph).toContain(`anullsrc=r=48000:cl=stereo,atrim=end_sample=${framesToSamples(72, 24)}[bed]`);
+    expect(graph).toContain("[0:a]aresample=48000");
+    expect(graph).toContain("volume=0dB,adelay=delays=24000S:all=1[dlg0]");
+    expect(graph).toContain("volume=-3dB,adelay=delays=120000S:all=1[dlg1]");
+    expect(graph).toContain(`apad=whole_len=144000,atrim=end_sample=144000[aout]`);
+    expect(graph).not.toContain("loudnorm");
+    // Sound only: one mapped stream, AAC at 48 kHz in an mp4 container.
+    expect(args.slice(-15)).toEqual(["-map", "[aout]", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart", "-f", "mp4", "/w/dialogue.m4a"]);
+    expect(args.filter((a) => a === "-map")).toHaveLength(1);
+  });
+
   it("writes NTSC rates as exact rationals", () => {
     expect(fpsRational(29.97)).toBe("30000/1001");
     expect(fpsRational(23.976)).toBe("24000/1001");
@@ -114,6 +133,13 @@ describe("checking a render request", () => {
     expect(!check.ok && check.problems).toEqual(["timeline.clips[0]: its transitions take 12 frames but the clip is 10 frames long"]);
     const late = checkRenderRequest({ op: "assemble", timeline: timeline({ dialogue: [{ url: url(5), startFrame: 144 }] }), output: { bucket: "b", path: "p" } });
     expect(!late.ok && late.problems).toEqual(["timeline.dialogue[0]: startFrame 144 is past the timeline's end (144 frames)"]);
+  });
+
+  it("refuses a dialogue line that starts past the dialogue track's end", () => {
+    const check = checkRenderRequest({ op: "dialogue_track", fps: 24, durationFrames: 48, dialogue: [{ url: url(4), startFrame: 10 }, { url: url(5), startFrame: 48 }], output: { bucket: "b", path: "d.m4a" } });
+    expect(!check.ok && check.problems).toEqual(["dialogue[1]: startFrame 48 is past the track's end (48 frames)"]);
+    const empty = checkRenderRequest({ op: "dialogue_track", fps: 24, durationFrames: 0, dialogue: [], output: { bucket: "b", path: "d.m4a" } });
+    expect(!empty.ok && empty.problems.join()).toMatch(/^durationFrames: /);
   });
 
   it("accepts a sound request", () => {

@@ -64,4 +64,11 @@ describe("fal hosted FFmpeg render adapter against its fake", () => {
     const request: RenderRequest = { op: "mix_dialogue", clipUrl: clips[0].url, fps: 24, dialogue: [{ url: "https://cdn.test/1.mp3", startFrame: 0 }, { url: "https://cdn.test/2.mp3", startFrame: 30 }], output };
     expect(() => render.validate(request)).toThrow(/mix_dialogue maps to merge-audio-video, which takes exactly one dialogue track/);
   });
+
+  it("refuses a dialogue track, naming the op, before calling fal", async () => {
+    const request: RenderRequest = { op: "dialogue_track", fps: 24, durationFrames: 48, dialogue: [{ url: "https://cdn.test/1.mp3", startFrame: 0 }], output };
+    await expect(render.submit(request)).rejects.toThrow(ProviderInputError);
+    await expect(render.submit(request)).rejects.toThrow(/dialogue_track: .* needs the render worker/);
+    expect(fake.submitted).toHaveLength(0);
+  });
 });

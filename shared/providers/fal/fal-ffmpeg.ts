@@ -41,6 +41,8 @@ export function mapRenderRequest(request: RenderRequest): Mapped | string {
     }
     case "assemble":
       return mapAssemble(request.timeline);
+    case "dialogue_track":
+      return "dialogue_track: fal's ffmpeg-api has no endpoint that renders audio alone; it needs the render worker";
   }
 }
 
