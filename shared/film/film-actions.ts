@@ -68,7 +68,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
         const scenes = await sql`
           select scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
-                 video_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+                 video_url, lipsync_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
         const metrics = await metricsByStep(sql, movieId);
         const task = movie.task_id ? await store.get(movie.task_id) : null;
         const end = movie.completed_at ? new Date(movie.completed_at) : new Date();

@@ -52,6 +52,7 @@ export interface SceneRow {
   mix_status: string;
   clip_url: string | null;
   video_url: string | null;
+  lipsync_url: string | null;
   end_frame_url: string | null;
   error_message: string | null;
 }

@@ -19,6 +19,40 @@ export interface TimelineScene {
   lines: { url: string; startSeconds: number }[];
 }
 
+/** What assembly needs of a movie_scenes row. */
+export interface AssembledSceneRow {
+  scene_number: number;
+  clip_url: string | null;
+  video_url: string | null;
+  lipsync_url: string | null;
+  duration_seconds: string | number;
+  is_continuation: boolean;
+  location_slug: string;
+  time_of_day: string;
+}
+
+/** Lip-synced while video_url is still the synced file (a new clip or plain mix moves video_url). */
+export const isLipSynced = (row: Pick<AssembledSceneRow, "video_url" | "lipsync_url">) =>
+  row.lipsync_url !== null && row.lipsync_url === row.video_url;
+
+/**
+ * A scene on the film timeline. Plainly, the raw clip with its lines placed on the timeline (so
+ * music ducks under them); lip-synced, the synced clip, whose sound already is the dialogue, and
+ * no lines, or they would play twice.
+ */
+export function timelineScene(row: AssembledSceneRow, lines: { url: string; startSeconds: number }[]): TimelineScene {
+  const synced = isLipSynced(row);
+  return {
+    sceneNumber: row.scene_number,
+    url: synced ? row.video_url! : row.clip_url ?? row.video_url!,
+    durationSeconds: Number(row.duration_seconds),
+    isContinuation: row.is_continuation,
+    locationSlug: row.location_slug,
+    timeOfDay: row.time_of_day,
+    lines: synced ? [] : lines,
+  };
+}
+
 export function transitionBetween(from: TimelineScene, to: TimelineScene): TimelineClip["transition"] {
   if (to.isContinuation) return { type: "cut", frames: 0 };
   if (from.timeOfDay !== to.timeOfDay) return { type: "fade", frames: FADE_FRAMES };

@@ -9,7 +9,7 @@ import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
-import { buildFilmTimeline } from "./film-timeline.ts";
+import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
 
@@ -29,16 +29,9 @@ export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
     select scene_number, audio_url, start_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
   const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
-  const timeline = buildFilmTimeline(kept.map((s) => ({
-    sceneNumber: s.scene_number,
-    // The clip without its mixed-in voices: dialogue goes on the timeline so music ducks under it.
-    url: s.clip_url ?? s.video_url!,
-    durationSeconds: Number(s.duration_seconds),
-    isContinuation: s.is_continuation,
-    locationSlug: s.location_slug,
-    timeOfDay: s.time_of_day,
-    lines: lines.filter((l) => l.scene_number === s.scene_number).map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds) })),
-  })), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
+  const timeline = buildFilmTimeline(kept.map((s) => timelineScene(s, lines
+    .filter((l) => l.scene_number === s.scene_number)
+    .map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds) })))), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
   const render = await runJob(ctx, {
     sql: env.sql, name: "assemble_movie:render", provider: env.providers.render,
     request: { op: "assemble" as const, timeline, output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) } },

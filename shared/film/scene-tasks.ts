@@ -5,16 +5,19 @@
  * - film.voices {movieId, sceneNumber} (generate-audio): every dialogue line of a scene at once,
  *   TTS with the character's voice → Storage → scene_audio; then movie_scenes.audio_status.
  * - film.mix {movieId, sceneNumber} (generate-audio): the scene's lines mixed onto its clip by the
- *   render worker; movie_scenes.video_url moves to the mixed file only once it is in Storage.
+ *   render worker — or, with a configured lipsync provider, the clip lip-synced to them
+ *   (scene-lipsync.ts), the mix only its fallback; movie_scenes.video_url moves to the new file
+ *   only once it is in Storage.
  * Whichever of clip and voices ends last enqueues film.mix (scene-halves.ts).
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { TaskContext } from "../engine/task-context.ts";
-import { type FilmDeps, filmEnv, filmPath } from "./film-env.ts";
+import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
 import { FILM_FPS } from "./film-timeline.ts";
+import { lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
 
@@ -73,22 +76,34 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
        where scene_id = ${scene.id} and status = 'completed' order by line_index`;
     await deps.sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
     const frames = Math.round(Number(scene.duration_seconds) * FILM_FPS);
+    const dialogue = lines.map((l) => ({ url: l.audio_url as string, startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)) }));
+    const metric = { movieId, userId: movie.user_id, step: "generate_audio", sceneNumber };
+    // Only a provider the owner chose: the local fallback would only mux, which the mix already does.
+    let lipsyncError: string | null = null;
+    if (isConfigured(env, "lipsync") && dialogue.length > 0) {
+      const synced = await lipSyncScene(ctx, env, { movieId, sceneNumber, clipUrl, frames, dialogue, metric });
+      if (synced.ok) {
+        await ctx.step("lipsync:saved", (tx) => tx`
+          update public.movie_scenes
+             set video_url = ${synced.url}, lipsync_url = ${synced.url}, lipsync_error = null, mix_status = 'completed', mix_error = null
+           where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
+        return { type: "done", result: { sceneNumber, mixed: true, lipSynced: true } };
+      }
+      lipsyncError = synced.message;
+    }
     const mixed = await runJob(ctx, {
       sql: deps.sql, name: "mix", provider: env.providers.render,
       request: {
-        op: "mix_dialogue" as const, clipUrl, fps: FILM_FPS,
-        dialogue: lines.map((l) => ({ url: l.audio_url as string, startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)) })),
+        op: "mix_dialogue" as const, clipUrl, fps: FILM_FPS, dialogue,
         output: { bucket: env.bucket, path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${ctx.task.id.slice(0, 8)}.mp4`) },
       },
-      metric: { movieId, userId: movie.user_id, step: "generate_audio", sceneNumber }, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+      metric, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
     });
-    // TODO(lip sync): a configured lipsync provider is not applied yet — it takes one audio track,
-    // and the render worker has no op that renders a scene's dialogue alone to give it.
     await ctx.step("mix:saved", (tx) => tx`
       update public.movie_scenes
          set video_url = case when ${mixed.ok} then ${mixed.ok ? mixed.url : null} else video_url end,
-             mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${mixed.ok ? null : mixed.message}
+             mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${mixed.ok ? null : mixed.message}, lipsync_error = ${lipsyncError}
        where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
-    return { type: "done", result: { sceneNumber, mixed: mixed.ok } };
+    return { type: "done", result: { sceneNumber, mixed: mixed.ok, ...(lipsyncError ? { lipsyncError } : {}) } };
   };
 }
