@@ -35,6 +35,7 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
     const key = { movieId: movie.id, userId: movie.user_id, step: "generate_audio", sceneNumber, taskId: ctx.task.id, stepName: name, provider: voice.provider, model: voice.model };
     // The intent commits on its own connection before the step's transaction takes one: inside it,
     // parallel lines held every pooled connection while waiting for one more (deadlock).
+    await ctx.checkpoint({}); // fenced, as runJob does: a cancelled or taken-over task pays for no more lines
     await recordIntent(env.sql, key);
     return await ctx.step(name, async (tx) => {
       try {

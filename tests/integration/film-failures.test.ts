@@ -1,0 +1,110 @@
+/**
+ * How a film fails, on the real stack against the fakes: one scene's Runway task FAILED (the film
+ * completes without it), every scene failed (the seed's assemble error, a failed movie), a
+ * required provider missing (validate_providers), and cancel (no provider is paid after it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FilmShape, sceneMarker } from "../support/film-script.ts";
+import { briefFor, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import { renderTaskOf } from "../support/film-record.ts";
+import { invoke, sleep, waitFor } from "../support/stack.ts";
+
+const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
+const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, music: 300 };
+
+let rig: FilmRig;
+
+beforeAll(async () => {
+  rig = await startFilmRig({ latencies: LATENCIES });
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+const paidByProvider = () => Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
+const totalPaid = () => Object.values(rig.fakes.submissions()).reduce((sum, c) => sum + c.total, 0);
+
+describe("film failures", () => {
+  it("one scene's Runway task FAILED: the film completes without it, the scene failed, a warning kept", async () => {
+    rig.fakes.clearScripts();
+    rig.fakes.runway.scriptWhen((body) => String(body.promptText).includes(sceneMarker(2)), { phases: ["PENDING", "FAILED"], failureCode: "SAFETY.INPUT.TEXT", failure: "The prompt was flagged" });
+    const owner = await filmUser(rig, SHAPE, "One Scene Short");
+    const { movieId } = await startFilm(owner, briefFor(SHAPE, "One Scene Short"));
+    await waitForFilm(rig.sql, movieId, 120_000);
+    const film = await readFilm(rig.sql, movieId);
+
+    expect(film.movie.status, film.movie.error_message).toBe("completed");
+    expect(film.movie.video_url).toMatch(/\.mp4$/);
+    expect(film.movie.metadata.failed_scenes).toEqual([2]);
+    expect(film.movie.metadata.warnings).toEqual([expect.stringContaining("1 of 4 scenes failed (2)")]);
+    const [failed] = film.scenes.filter((s) => s.status === "failed");
+    expect(failed).toMatchObject({ scene_number: 2, video_url: null });
+    expect(failed.error_message).toContain("SAFETY.INPUT.TEXT");
+    // Its continuation still gets made, from the library instead of the missing end frame.
+    expect(film.scenes[2]).toMatchObject({ scene_number: 3, status: "completed", is_continuation: true });
+    expect(["library", "generated"]).toContain(film.scenes[2].reference_image_source);
+    const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
+    expect(render.payload.timeline.clips.map((c: { url: string }) => c.url)).toEqual(film.scenes.filter((s) => s.status === "completed").map((s) => s.clip_url));
+    expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+    expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({ phase: "failed", provider: "runway" });
+  }, 120_000);
+
+  it("every scene failed: the seed's assemble error and a failed movie", async () => {
+    rig.fakes.clearScripts();
+    rig.fakes.runway.scriptWhen(() => true, { phases: ["FAILED"], failureCode: "INTERNAL.BAD_OUTPUT.CODE01" });
+    const owner = await filmUser(rig, SHAPE, "Nothing Left");
+    const { movieId } = await startFilm(owner, briefFor(SHAPE, "Nothing Left"));
+    await waitForFilm(rig.sql, movieId, 120_000);
+    const film = await readFilm(rig.sql, movieId);
+
+    expect(film.movie.status).toBe("failed");
+    expect(film.movie.error_message).toBe("No videos to assemble: Failed=4, Invalid=0");
+    expect(film.movie.video_url).toBeNull();
+    expect(film.scenes.every((s) => s.status === "failed" && s.video_url === null)).toBe(true);
+    expect(film.progress.overall_status).toBe("failed");
+    expect(film.progress.steps.assemble_movie).toMatchObject({ status: "failed", detail: "No videos to assemble: Failed=4, Invalid=0" });
+    expect(film.metrics.some((m) => m.step_name === "assemble_movie:render")).toBe(false);
+  }, 120_000);
+
+  it("a required provider missing: validate_providers names it and nothing is paid", async () => {
+    rig.fakes.clearScripts();
+    await rig.setEnv({ REELFORGE_LOCAL_FALLBACK: "off" });
+    try {
+      const owner = await filmUser(rig, SHAPE, "No Camera", ["llm", "audio", "image"]);
+      const paidBefore = totalPaid();
+      const { movieId } = await startFilm(owner, briefFor(SHAPE, "No Camera"));
+      await waitForFilm(rig.sql, movieId, 60_000);
+      const film = await readFilm(rig.sql, movieId);
+      expect(film.movie.status).toBe("failed");
+      expect(film.movie.error_message).toMatch(/validate_providers: no active video provider/);
+      expect(film.progress.overall_status).toBe("failed");
+      expect(film.scenes).toHaveLength(0);
+      expect(totalPaid()).toBe(paidBefore);
+    } finally {
+      await rig.setEnv({ REELFORGE_LOCAL_FALLBACK: null });
+    }
+  }, 90_000);
+
+  it("cancel stops every further provider submission", async () => {
+    rig.fakes.clearScripts();
+    const shape: FilmShape = { scenes: 8, chains: [[1, 2, 3, 4], [5, 6, 7, 8]] };
+    const owner = await filmUser(rig, shape, "Cut Short");
+    const earlier = rig.fakes.runway.created.length;
+    const created = () => rig.fakes.runway.created.slice(earlier).map((b) => String(b.promptText));
+    const { movieId } = await startFilm(owner, briefFor(shape, "Cut Short"));
+    // Cancel while the chains are mid-way: first clips paid for, later ones still to come.
+    await waitFor(async () => created().filter((p) => p.includes(sceneMarker(1)) || p.includes(sceneMarker(5))).length === 2,
+      { timeoutMs: 60_000, what: "the chains' first clips" });
+    const cancelled = await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    await sleep(300); // a submission already on the wire when the cancel committed may still land
+    const paidAtCancel = paidByProvider();
+    await sleep(4 * LATENCIES.video);
+    expect(paidByProvider()).toEqual(paidAtCancel);
+    const film = await readFilm(rig.sql, movieId);
+    expect(film.movie.status).toBe("cancelled");
+    expect(film.progress.overall_status).toBe("cancelled");
+    expect(film.tasks.every((t) => ["cancelled", "succeeded", "failed"].includes(t.status))).toBe(true);
+    expect(created().filter((p) => p.includes(sceneMarker(4)) || p.includes(sceneMarker(8)))).toHaveLength(0);
+  }, 120_000);
+});
