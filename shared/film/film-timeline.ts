@@ -17,6 +17,8 @@ export interface TimelineScene {
   locationSlug: string;
   timeOfDay: string;
   lines: { url: string; startSeconds: number }[];
+  /** Lines already in the clip's sound (lip-synced): not placed, only ducked under. */
+  speech?: { startSeconds: number; durationSeconds: number }[];
 }
 
 /** What assembly needs of a movie_scenes row. */
@@ -40,7 +42,7 @@ export const isLipSynced = (row: Pick<AssembledSceneRow, "video_url" | "lipsync_
  * music ducks under them); lip-synced, the synced clip, whose sound already is the dialogue, and
  * no lines, or they would play twice.
  */
-export function timelineScene(row: AssembledSceneRow, lines: { url: string; startSeconds: number }[]): TimelineScene {
+export function timelineScene(row: AssembledSceneRow, lines: { url: string; startSeconds: number; durationSeconds: number | null }[]): TimelineScene {
   const synced = isLipSynced(row);
   return {
     sceneNumber: row.scene_number,
@@ -49,7 +51,9 @@ export function timelineScene(row: AssembledSceneRow, lines: { url: string; star
     isContinuation: row.is_continuation,
     locationSlug: row.location_slug,
     timeOfDay: row.time_of_day,
-    lines: synced ? [] : lines,
+    lines: synced ? [] : lines.map(({ url, startSeconds }) => ({ url, startSeconds })),
+    // Music still ducks under a synced scene's lines; a line of unknown length ducks to the clip's end.
+    ...(synced ? { speech: lines.map((l) => ({ startSeconds: l.startSeconds, durationSeconds: l.durationSeconds ?? Number(row.duration_seconds) })) } : {}),
   };
 }
 
@@ -68,6 +72,7 @@ export function buildFilmTimeline(
 ): Timeline {
   const clips: TimelineClip[] = [];
   const dialogue: TimelineAudio[] = [];
+  const speech: NonNullable<Timeline["speech"]> = [];
   let start = 0;
   scenes.forEach((scene, i) => {
     const frames = Math.max(1, Math.round(scene.durationSeconds * FILM_FPS));
@@ -81,6 +86,10 @@ export function buildFilmTimeline(
       const at = Math.min(frames - 1, Math.round(line.startSeconds * FILM_FPS));
       dialogue.push({ url: line.url, startFrame: start + Math.max(0, at) });
     }
+    for (const line of scene.speech ?? []) {
+      const at = Math.max(0, Math.min(frames - 1, Math.round(line.startSeconds * FILM_FPS)));
+      speech.push({ startFrame: start + at, frames: Math.max(1, Math.min(frames - at, Math.round(line.durationSeconds * FILM_FPS))) });
+    }
     start += frames - (transition && transition.type !== "cut" ? transition.frames : 0);
   });
   return {
@@ -89,6 +98,7 @@ export function buildFilmTimeline(
     height: size.height,
     clips,
     dialogue,
+    ...(speech.length > 0 ? { speech } : {}),
     ...(musicUrl ? { music: { url: musicUrl, startFrame: 0, gainDb: -6, duckDb: -12 } } : {}),
   };
 }

@@ -26,12 +26,12 @@ export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
   }
   await updateStep(env.sql, movie.id, "assemble_movie", { status: "running", progress: 10, detail: `Assembling ${kept.length} scenes` });
   const lines = await env.sql`
-    select scene_number, audio_url, start_seconds from public.scene_audio
+    select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
   const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
   const timeline = buildFilmTimeline(kept.map((s) => timelineScene(s, lines
     .filter((l) => l.scene_number === s.scene_number)
-    .map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds) })))), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
+    .map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds), durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds) })))), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
   const render = await runJob(ctx, {
     sql: env.sql, name: "assemble_movie:render", provider: env.providers.render,
     request: { op: "assemble" as const, timeline, output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) } },

@@ -154,6 +154,8 @@ export interface Timeline {
   clips: TimelineClip[];
   dialogue: TimelineAudio[];
   music?: TimelineAudio & { duckDb?: number };
+  /** Dialogue already inside the clips' own sound (lip-synced scenes): music ducks under it too. */
+  speech?: { startFrame: number; frames: number }[];
   /** Integrated loudness target, LUFS (default -16). */
   loudnessLufs?: number;
 }

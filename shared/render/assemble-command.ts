@@ -8,7 +8,7 @@ import { buildAudioGraph, type LoudnessStep, type PlacedTrack } from "./audio-gr
 import { buildClipGraph } from "./clip-graph.ts";
 import type { AssemblyPath } from "./assembly-path.ts";
 import { FFMPEG_BASE_ARGS } from "./ffmpeg-process.ts";
-import { fpsRational } from "./frame-grid.ts";
+import { fpsRational, framesToSeconds } from "./frame-grid.ts";
 import { timelineFrames } from "./render-request.ts";
 
 export interface AssembleInputs {
@@ -64,6 +64,7 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
     base: copy ? (o.clipHasAudio[0] ? "0:a" : null) : "ajoined",
     dialogue,
     music,
+    speech: timeline.speech?.map((s) => ({ startFrame: s.startFrame, durationSeconds: framesToSeconds(s.frames, timeline.fps) })),
     targetLufs: timeline.loudnessLufs ?? DEFAULT_LOUDNESS_LUFS,
     loudness: o.loudness,
   });

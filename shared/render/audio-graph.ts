@@ -33,6 +33,8 @@ export interface AudioGraphOptions {
   base: string | null;
   dialogue: PlacedTrack[];
   music: (PlacedTrack & { duckDb?: number }) | null;
+  /** Speech inside the base sound (lip-synced clips): not placed, but the music ducks under it. */
+  speech?: { startFrame: number; durationSeconds: number }[];
   targetLufs: number;
   loudness: LoudnessStep;
 }
@@ -52,7 +54,7 @@ function placed(track: PlacedTrack, fps: number): string {
 }
 
 /** Music gain while any dialogue line plays; a plain volume envelope, exact and predictable. */
-export function duckExpression(dialogue: PlacedTrack[], fps: number, duckDb: number): string {
+export function duckExpression(dialogue: { startFrame: number; durationSeconds: number }[], fps: number, duckDb: number): string {
   if (dialogue.length === 0) return "1";
   const windows = dialogue.map((d) => {
     const start = framesToSeconds(d.startFrame, fps);
@@ -81,7 +83,7 @@ export function buildAudioGraph(o: AudioGraphOptions): string[] {
     mix = "voiced";
   }
   if (o.music) {
-    const duck = duckExpression(o.dialogue, o.fps, o.music.duckDb ?? DEFAULT_DUCK_DB);
+    const duck = duckExpression([...o.dialogue, ...(o.speech ?? [])], o.fps, o.music.duckDb ?? DEFAULT_DUCK_DB);
     graph.push(`${placed(o.music, o.fps)},volume='${duck}':eval=frame[music]`);
     graph.push(`[${mix}][music]amix=inputs=2:duration=first:normalize=0[scored]`);
     mix = "scored";

@@ -28,6 +28,7 @@ const timelineSchema = z.object({
   })).min(1),
   dialogue: z.array(audioTrack),
   music: audioTrack.extend({ duckDb: z.number().min(-60).max(0).optional() }).optional(),
+  speech: z.array(z.object({ startFrame: frame, frames: z.number().int().min(1) })).optional(),
   loudnessLufs: z.number().min(-40).max(-5).optional(),
 });
 

@@ -95,6 +95,22 @@ describe("assembling a timeline", () => {
     expect(Math.abs(ducked - -15)).toBeLessThanOrEqual(1.5);
   });
 
+  it("ducks music under speech already in the clips' sound (lip-synced scenes), there only", async () => {
+    const timeline: Timeline = {
+      fps: FPS, width: 320, height: 180,
+      clips: clipUrls.map((url) => ({ url, inFrame: 0, outFrame: 48 })),
+      dialogue: [],
+      speech: [{ startFrame: 50, frames: 20 }],
+      music: { url: musicUrl, startFrame: 0, gainDb: -6, duckDb: -10 },
+    };
+    const result = await render({ op: "assemble", timeline, output: output("speech.mp4") });
+    const file = await download(result.url, join(dir, "speech.mp4"));
+    // Speech from 2.083 s to 2.917 s.
+    const ducked = lowBandLevelDb(file, 2.2, 2.8, 300) - lowBandLevelDb(file, 0.5, 1.9, 300);
+    expect(Math.abs(ducked - -10)).toBeLessThanOrEqual(1.5);
+    expect(Math.abs(lowBandLevelDb(file, 3.2, 5.5, 300) - lowBandLevelDb(file, 0.5, 1.9, 300))).toBeLessThanOrEqual(1);
+  });
+
   it("mixes dialogue onto one clip without re-encoding its picture", async () => {
     const result = await render({ op: "mix_dialogue", clipUrl: clipUrls[2], fps: FPS, dialogue: [{ url: lineUrl, startFrame: 12 }], output: output("mixed.mp4") });
     expect(result.renderPath).toBe("stream_copy");

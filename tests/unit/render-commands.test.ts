@@ -60,6 +60,14 @@ describe("FFmpeg arguments", () => {
     expect(graph).toContain(`atrim=end_sample=${framesToSamples(144, 24)}[aout]`);
   });
 
+  it("ducks the music under speech inside the clips' own sound without placing anything", () => {
+    const t = timeline({ speech: [{ startFrame: 30, frames: 36 }], music: { url: url(8), startFrame: 0, duckDb: -12 } });
+    const args = buildAssembleArgs(inputs(t, "stream_copy"));
+    const graph = args[args.indexOf("-filter_complex") + 1];
+    expect(graph).toContain("volume='if(between(t,1.250000,2.750000),0.251189,1)':eval=frame");
+    expect(graph).not.toContain("adelay=delays=60000S");
+  });
+
   it("applies the first pass's loudness measurement as a linear gain in the second", () => {
     const graph = buildAssembleArgs(inputs(timeline({ loudnessLufs: -14 }), "stream_copy")).join(" ");
     expect(graph).toContain("loudnorm=I=-14:TP=-1.5:LRA=11:measured_I=-23.1:measured_TP=-9.0:measured_LRA=2.0:measured_thresh=-33.4:offset=0.2:linear=true");
