@@ -119,6 +119,9 @@ describe("a film whose owner configured a lipsync provider", () => {
     expect(timeline.clips.map((c: { url: string }) => c.url)).toEqual([byScene.get(1)!.video_url, byScene.get(2)!.clip_url, byScene.get(3)!.video_url]);
     // Scene 2, the only one whose lines would be placed, has none: no line plays twice.
     expect(timeline.dialogue).toEqual([]);
+    // Their lines still duck the music: one speech window per line of scenes 1 and 3.
+    expect(film.movie.metadata.music_url).toMatch(/^http/);
+    expect(timeline.speech).toHaveLength(film.audio.filter((l) => WITH_DIALOGUE.includes(l.scene_number)).length);
     // 3 + 2 + 3 s, minus a 1 s fade (dusk → night) and a 0.5 s dissolve (lighthouse → market).
     const file = await download(film.movie.video_url, join(dir, "film.mp4"));
     expect(Math.abs(durationOf(file) - 6.5)).toBeLessThanOrEqual(1 / 24);
