@@ -3,10 +3,10 @@
  * completes without it), every scene failed (the seed's assemble error, a failed movie), a
  * required provider missing (validate_providers), and cancel (no provider is paid after it).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
 import { briefFor, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
-import { renderTaskOf } from "../support/film-record.ts";
+import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 import { invoke, sleep, waitFor } from "../support/stack.ts";
 
 const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
@@ -16,6 +16,9 @@ let rig: FilmRig;
 
 beforeAll(async () => {
   rig = await startFilmRig({ latencies: LATENCIES });
+});
+afterEach(async () => {
+  await rig.checkEnvIntact();
 });
 afterAll(async () => {
   await rig?.close();
@@ -44,7 +47,7 @@ describe("film failures", () => {
     expect(film.scenes[2]).toMatchObject({ scene_number: 3, status: "completed", is_continuation: true });
     expect(["library", "generated"]).toContain(film.scenes[2].reference_image_source);
     const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
-    expect(render.payload.timeline.clips.map((c: { url: string }) => c.url)).toEqual(film.scenes.filter((s) => s.status === "completed").map((s) => s.clip_url));
+    expect(render.payload.timeline.clips.map((c: { url: string }) => c.url)).toEqual(film.scenes.filter((s) => s.status === "completed").map(timelineUrlOf));
     expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
     expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({ phase: "failed", provider: "runway" });
   }, 120_000);

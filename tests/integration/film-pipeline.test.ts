@@ -12,7 +12,7 @@ import { CHARACTERS, continuesFrom, sceneLines, sceneLocations, screenplay, twoC
 import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, TEST_LATENCIES, waitForFilm } from "../support/film.ts";
 import { download, durationOf } from "../support/render-media.ts";
 import { createUser, invoke, type TestUser } from "../support/stack.ts";
-import { filmDagInput, filmWallMs, renderTaskOf } from "../support/film-record.ts";
+import { filmDagInput, filmWallMs, renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 
 const SHAPE = twoChainsPerTwelve(12);
 const TITLE = "Fog Over the Harbour";
@@ -29,6 +29,7 @@ beforeAll(async () => {
   owner = await filmUser(rig, SHAPE, TITLE);
   const { movieId } = await startFilm(owner, briefFor(SHAPE, TITLE));
   await waitForFilm(rig.sql, movieId, 240_000);
+  await rig.checkEnvIntact();
   film = await readFilm(rig.sql, movieId);
   wallMs = filmWallMs(film);
 }, 300_000);
@@ -129,6 +130,9 @@ describe("a 12-scene film with two continuation chains", () => {
       expect(row.request_id).toBeTruthy();
     }
     expect(film.scenes.every((s) => s.audio_status === "completed" && s.mix_status === "completed")).toBe(true);
+    // With sync configured, each scene's video is its lip-synced clip, one sync job per scene.
+    expect(film.metrics.filter((m) => m.provider === "sync" && m.phase === "succeeded")).toHaveLength(12);
+    expect(film.scenes.every((s) => s.video_url !== s.clip_url)).toBe(true);
   });
 
   it("renders a film that plays for the clips' length minus the transitions' overlaps", async () => {
@@ -136,10 +140,10 @@ describe("a 12-scene film with two continuation chains", () => {
     const seconds = durationOf(file);
     const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
     const clips = render.payload.timeline.clips as { url: string; inFrame: number; outFrame: number; transition?: { type: string; frames: number } }[];
-    expect(clips.map((c) => c.url)).toEqual(film.scenes.map((s) => s.clip_url));
+    expect(clips.map((c) => c.url)).toEqual(film.scenes.map(timelineUrlOf));
     let clipSeconds = 0;
     for (const [i, scene] of film.scenes.entries()) {
-      const clip = durationOf(await download(scene.clip_url, join(dir, `clip-${i}.mp4`)));
+      const clip = durationOf(await download(clips[i].url, join(dir, `clip-${i}.mp4`)));
       expect(clip).toBeCloseTo(Number(scene.duration_seconds), 1);
       clipSeconds += clip;
       // A continuation is one shot with its predecessor: a cut, never a transition.
@@ -185,7 +189,9 @@ describe("a 12-scene film with two continuation chains", () => {
     const voices = film.metrics.filter((m) => m.provider === "elevenlabs").map(at);
     expect(Math.min(...voices.map(([s]) => s))).toBeLessThan(Math.max(...videos.map(([, e]) => e)));
     for (const scene of film.scenes) {
-      const [mixStart] = at(metric("generate_audio", scene.scene_number, "mix")!);
+      // The scene's finishing step: lip sync (its dialogue track first) when configured, else the mix.
+      const finish = film.metrics.find((m) => m.scene_number === scene.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name));
+      const [mixStart] = at(finish!);
       const [, frameEnd] = at(metric("generate_videos", scene.scene_number, ":end-frame")!);
       const voiceEnd = Math.max(...film.metrics.filter((m) => m.scene_number === scene.scene_number && m.provider === "elevenlabs").map((m) => m.finished_at.getTime()));
       expect(mixStart).toBeGreaterThanOrEqual(Math.max(frameEnd, voiceEnd));

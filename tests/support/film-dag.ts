@@ -68,7 +68,10 @@ export interface FilmDagInput {
   portraits: number;
   music: boolean;
   cover: boolean;
-  /** Measured render run times, ms; missing ones weigh 0. */
+  /**
+   * Measured render run times, ms; missing ones weigh 0. `mix` is a scene's finishing step: the
+   * mix render, or with lip sync its dialogue-track render plus the lip sync job's latency.
+   */
   renderMs: { endFrame: Map<number, number>; mix: Map<number, number>; assemble: number };
 }
 

@@ -32,6 +32,12 @@ export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLa
   const renderOf = (m: Metric | undefined) => (m?.external_id ? run.get(m.external_id) ?? 0 : 0);
   const sceneMetric = (n: number, suffix: string) => film.metrics.find((m) => m.scene_number === n && String(m.step_name).endsWith(suffix));
   const linesOf = (n: number) => film.audio.filter((a) => a.scene_number === n).length;
+  const named = (n: number, name: string) => film.metrics.find((m) => m.scene_number === n && m.step_name === name);
+  // A scene's last step: lip sync (its dialogue track rendered, then the provider's job) when
+  // configured and it worked, else the plain mix render.
+  const sceneFinishMs = (n: number) => named(n, "lipsync:sync")?.phase === "succeeded"
+    ? renderOf(named(n, "lipsync:dialogue-track")) + latencies.lipsync
+    : renderOf(named(n, "mix"));
   return {
     latencies,
     scenes: film.scenes.map((s) => ({
@@ -46,7 +52,7 @@ export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLa
     cover: film.metrics.some((m) => m.step === "generate_cover"),
     renderMs: {
       endFrame: new Map(film.scenes.map((s) => [s.scene_number, renderOf(sceneMetric(s.scene_number, ":end-frame"))])),
-      mix: new Map(film.scenes.map((s) => [s.scene_number, renderOf(film.metrics.find((m) => m.scene_number === s.scene_number && m.step_name === "mix"))])),
+      mix: new Map(film.scenes.map((s) => [s.scene_number, sceneFinishMs(s.scene_number)])),
       assemble: renderOf(film.metrics.find((m) => m.step_name === "assemble_movie:render")),
     },
   };
@@ -55,4 +61,9 @@ export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLa
 /** The film's wall time as the database saw it: start action → finalize. */
 export function filmWallMs(film: FilmRecord): number {
   return new Date(film.movie.completed_at).getTime() - new Date(film.movie.created_at).getTime();
+}
+
+/** The URL the film's timeline takes for a scene: its lip-synced video while that is current, else the raw clip. */
+export function timelineUrlOf(scene: { clip_url: string | null; video_url: string | null; lipsync_url?: string | null }): string | null {
+  return scene.lipsync_url && scene.lipsync_url === scene.video_url ? scene.video_url : scene.clip_url;
 }

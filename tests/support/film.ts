@@ -29,6 +29,13 @@ const FILM_ENV_KEYS = ["REELFORGE_PROVIDER_BASE_URLS", "REELFORGE_ALLOW_INSECURE
 export interface FilmRig {
   sql: Sql;
   fakes: Fakes;
+  /** Users made by filmUser: their unfinished films are cancelled on close. */
+  users: TestUser[];
+  /**
+   * Throws if the function env no longer points at this rig's fakes — another test run on the
+   * shared stack changed it, and a film's 404s would be that run's doing, not the pipeline's.
+   */
+  checkEnvIntact(): Promise<void>;
   /** Changes function env keys (null removes one) and kills the workers so fresh ones read it. */
   setEnv(env: Record<string, string | null>): Promise<void>;
   close(): Promise<void>;
@@ -46,8 +53,10 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
     // Fresh workers cold-start in about a second and a half; pay that here, not inside a film's time.
     await Promise.all([...FILM_FUNCTIONS, "providers"].map((fn) => invoke(fn, {})));
   };
+  const baseUrls = JSON.stringify(fakes.baseUrls());
+  const users: TestUser[] = [];
   await setEnv({
-    REELFORGE_PROVIDER_BASE_URLS: JSON.stringify(fakes.baseUrls()),
+    REELFORGE_PROVIDER_BASE_URLS: baseUrls,
     REELFORGE_ALLOW_INSECURE_PROVIDER_URLS: "1",
     REELFORGE_PROVIDER_POLL_MS: String(options.pollMs ?? 100),
     ...options.env,
@@ -55,8 +64,20 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
   return {
     sql,
     fakes,
+    users,
     setEnv,
+    async checkEnvIntact() {
+      const now = (await admin("config")) as { env?: Record<string, string> };
+      if (now.env?.REELFORGE_PROVIDER_BASE_URLS !== baseUrls) {
+        throw new Error("another test run on this stack changed REELFORGE_PROVIDER_BASE_URLS during the film: its results are void; run film tests alone");
+      }
+    },
     async close() {
+      // A film left running would call fakes that are gone (404s) and compete with later tests.
+      const ids = users.map((u) => u.id);
+      await sql`
+        select engine.cancel_task(task_id, 'film test ended') from public.movies
+         where user_id = any(${ids}::uuid[]) and status in ('pending', 'processing') and task_id is not null`.catch(() => {});
       await setEnv(previous).catch(() => {});
       await fakes.close();
       await sql.end();
@@ -88,9 +109,10 @@ export function briefFor(shape: FilmShape, title: string): FilmBriefInput {
 }
 
 /** A new user with the fakes registered, the LLM fake answering for `shape`. */
-export async function filmUser(rig: FilmRig, shape: FilmShape, title: string, types?: FakeType[]): Promise<TestUser> {
+export async function filmUser(rig: FilmRig, shape: FilmShape, title: string, types?: FakeType[], concurrencyLimit?: number): Promise<TestUser> {
   const user = await createUser(rig.sql);
-  await registerFakeProviders(user, types);
+  rig.users.push(user);
+  await registerFakeProviders(user, types, concurrencyLimit);
   rig.fakes.openai.answerWith(filmAnswers(shape, title));
   return user;
 }

@@ -1,0 +1,101 @@
+/**
+ * A film through ≥ 50 random worker kills: it completes by itself, the fakes were paid for no
+ * input twice, and what it left in the tables (scenes, voices, final video length) equals an
+ * uninterrupted run of the same brief. The render worker is not killed here (its kills are
+ * tested in render-worker.test.ts); the four film functions' workers are, at random moments.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FilmShape } from "../support/film-script.ts";
+import { briefFor, FILM_FUNCTIONS, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import { download, durationOf } from "../support/render-media.ts";
+import { admin, sleep } from "../support/stack.ts";
+
+const KILLS = 50;
+const SHAPE: FilmShape = { scenes: 8, chains: [[2, 3, 4], [6, 7, 8]] };
+const LATENCIES = { llm: 150, image: 400, video: 1500, voice: 400, lipsync: 400, music: 800 };
+const TITLE = "Night Shift";
+const dir = mkdtempSync(join(tmpdir(), "reelforge-film-kills-"));
+
+let rig: FilmRig;
+
+beforeAll(async () => {
+  rig = await startFilmRig({ latencies: LATENCIES });
+});
+afterAll(async () => {
+  await rig?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What must not depend on kills: every scene's and line's outcome, and the film's length. */
+async function outputsOf(film: FilmRecord, name: string) {
+  return {
+    movie: { status: film.movie.status, failed: film.movie.metadata.failed_scenes, warnings: film.movie.metadata.warnings, hasPoster: Boolean(film.movie.poster_url) },
+    seconds: Math.round(durationOf(await download(film.movie.video_url, join(dir, `${name}.mp4`))) * 10) / 10,
+    scenes: film.scenes.map((s) => ({
+      n: s.scene_number, status: s.status, audio: s.audio_status, mix: s.mix_status, continuesFrom: s.continues_from,
+      // Which of library/generated a first scene gets depends on which scene reached the library first.
+      reference: s.continues_from === null ? "location" : s.reference_image_source,
+      duration: Number(s.duration_seconds), prompt: s.video_prompt, location: s.location_slug, hasClip: Boolean(s.clip_url && s.end_frame_url),
+    })),
+    audio: film.audio.map((a) => ({ n: a.scene_number, i: a.line_index, text: a.text, voice: a.voice_id, at: Number(a.start_seconds), status: a.status, hasUrl: Boolean(a.audio_url) })),
+    progress: { status: film.progress.overall_status, value: film.progress.overall_progress },
+  };
+}
+
+describe("a film under random worker kills", () => {
+  it(`completes by itself through ${KILLS} kills, pays for nothing twice, and ends as an uninterrupted run does`, async () => {
+    rig.fakes.resetCounters();
+    const reference = await startFilm(await filmUser(rig, SHAPE, TITLE), briefFor(SHAPE, TITLE));
+    await waitForFilm(rig.sql, reference.movieId, 120_000);
+    await rig.checkEnvIntact();
+    const uninterrupted = await readFilm(rig.sql, reference.movieId);
+    expect(uninterrupted.movie.status, uninterrupted.movie.error_message).toBe("completed");
+    expect(uninterrupted.scenes.every((s) => s.status === "completed")).toBe(true);
+    const referencePaid = rig.fakes.submissions();
+    rig.fakes.resetCounters();
+
+    const owner = await filmUser(rig, SHAPE, TITLE);
+    const { movieId } = await startFilm(owner, briefFor(SHAPE, TITLE));
+    const killsBy: Record<string, number> = {};
+    let kills = 0;
+    while (kills < KILLS) {
+      await sleep(150 + Math.random() * 600);
+      const alive = (await admin("workers") as { function: string }[]).filter((w) => FILM_FUNCTIONS.includes(w.function));
+      if (alive.length === 0) continue;
+      const target = alive[Math.floor(Math.random() * alive.length)].function;
+      const { killed } = await admin("workers/kill", { function: target }) as { killed: unknown[] };
+      if (killed.length === 0) continue;
+      kills++;
+      killsBy[target] = (killsBy[target] ?? 0) + 1;
+      const [movie] = await rig.sql`select status from public.movies where id = ${movieId}`;
+      expect(["pending", "processing"], `the film ended before kill ${kills}`).toContain(movie.status);
+    }
+
+    // No resume from here: leases, liveness locks and the sweeper bring every task back.
+    await waitForFilm(rig.sql, movieId, 180_000);
+    await rig.checkEnvIntact();
+    const killed = await readFilm(rig.sql, movieId);
+    expect(killed.movie.status, killed.movie.error_message).toBe("completed");
+    expect(await outputsOf(killed, "killed")).toEqual(await outputsOf(uninterrupted, "reference"));
+
+    // Paid jobs (submit, then the id recorded at once) were never paid twice, nor more than uninterrupted.
+    const paid = rig.fakes.submissions();
+    for (const provider of ["runway", "beatoven", "sync"] as const) {
+      expect(paid[provider].maxPerInput, provider).toBeLessThanOrEqual(1);
+      expect(paid[provider].total, provider).toBe(referencePaid[provider].total);
+    }
+    // fal: the uninterrupted run already pays once per scene racing to a location variant.
+    expect(paid.fal.maxPerInput).toBeLessThanOrEqual(referencePaid.fal.maxPerInput);
+    expect(paid.fal.total).toBeLessThanOrEqual(referencePaid.fal.total);
+    // Synchronous calls (TTS, LLM) have no job id to record before the answer: a kill inside one
+    // repeats it. At most once per kill of the function making them, and each intent is on record.
+    const repeats = (p: "elevenlabs" | "openai") => paid[p].total - referencePaid[p].total;
+    console.log(`kills ${JSON.stringify(killsBy)}; repeated TTS ${repeats("elevenlabs")}, LLM ${repeats("openai")}; fal ${paid.fal.total} vs ${referencePaid.fal.total}`);
+    expect(repeats("elevenlabs")).toBeLessThanOrEqual(killsBy["generate-audio"] ?? 0);
+    expect(repeats("openai")).toBeLessThanOrEqual(killsBy["produce-movie"] ?? 0);
+    expect(killed.metrics.filter((m) => m.phase !== "succeeded")).toEqual([]);
+  }, 360_000);
+});
