@@ -14,8 +14,8 @@ export const TTS_ROUTE = "POST /v1/text-to-speech/:voice/with-timestamps";
 const SECONDS_PER_CHARACTER = 0.06;
 
 export interface ElevenLabsFake extends FakeServer {
-  /** Each accepted request: its id, voice and body. */
-  requests: { requestId: string; voiceId: string; body: Record<string, any> }[];
+  /** Each accepted request: its id, voice, body and when it arrived (ms since the epoch). */
+  requests: { requestId: string; voiceId: string; body: Record<string, any>; receivedAt: number }[];
   /** latencyMs: every accepted request is answered after this delay; realAudio: MP3 of the alignment's length. */
   configure(settings: { latencyMs?: number; realAudio?: boolean }): void;
   /** Fails every request whose text matches, with this fault (after the latency), until cleared. */
@@ -35,6 +35,7 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
   const invalid = (message: string) => ({ status: 400, body: { detail: { status: "invalid_request", message } } });
 
   server.route(TTS_ROUTE, async ({ params, body, query }) => {
+    const receivedAt = Date.now();
     const request = (body ?? {}) as Record<string, any>;
     if (typeof request.text !== "string" || request.text === "") return invalid("text is required");
     if (!["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"].includes(request.model_id)) return invalid(`model ${request.model_id} not found`);
@@ -47,7 +48,7 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
     if (failure) return { status: failure.fault.status, body: failure.fault.body ?? { detail: { status: "scripted_failure", message: "scripted failure" } } };
     server.recordSubmission({ voice: params.voice, request });
     const requestId = crypto.randomUUID().replaceAll("-", "");
-    requests.push({ requestId, voiceId: params.voice, body: request });
+    requests.push({ requestId, voiceId: params.voice, body: request, receivedAt });
     const characters = [...request.text];
     const alignment = {
       characters,
