@@ -45,13 +45,18 @@ export function createTaskStore(sql: Sql) {
   const json = (value: unknown) => sql.json((value ?? null) as never);
 
   return {
+    /**
+     * Creates the task once per idempotency key. Without `runAfter` it is due at the database's
+     * now(): a client clock (or a JS Date taken inside a longer transaction) would be later than
+     * the transaction's now(), and the doorbell would wait for the sweeper.
+     */
     async enqueue(o: EnqueueOptions, db: Db = sql): Promise<TaskRow> {
       const [row] = await db`
         select * from engine.enqueue_task(
           p_user_id => ${o.userId}, p_kind => ${o.kind}, p_worker => ${o.worker},
           p_payload => ${json(o.payload ?? {})}, p_idempotency_key => ${o.idempotencyKey ?? null},
           p_max_attempts => ${o.maxAttempts ?? 5}, p_concurrency_key => ${o.concurrencyKey ?? null},
-          p_parent_id => ${o.parentId ?? null}, p_run_after => ${o.runAfter ?? new Date()},
+          p_parent_id => ${o.parentId ?? null}, p_run_after => coalesce(${o.runAfter ?? null}::timestamptz, now()),
           p_dispatch => ${o.dispatch ?? true}, p_metadata => ${json(o.metadata ?? {})},
           p_backoff_base_ms => ${o.backoffBaseMs ?? 2000})`;
       return toTaskRow(row)!;

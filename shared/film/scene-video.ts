@@ -14,6 +14,7 @@ import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
 import { chooseReferenceSource, locationImagePrompt } from "./reference-image.ts";
 import { afterHalfDone } from "./scene-halves.ts";
 import { storeOutput } from "./store-output.ts";
+import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, ratioSize, videoShape } from "./video-prompt.ts";
 
 class SceneFailure extends Error {}
@@ -65,24 +66,15 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
   });
 
   if (reference.source === "generated") {
+    // Chain heads at the same place, time and weather start together: one task makes the image.
     const prompt = locationImagePrompt({ name: scene.location_name, timeOfDay: scene.time_of_day, weather: scene.weather }, bible.visual_style);
-    const image = await runJob(ctx, {
-      sql: env.sql, name: `${s}:location-image`, provider: env.providers.image,
-      request: { prompt, ...ratioSize(shape.ratio), purpose: "location" as const },
-      metric, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+    const image = await awaitLocationImage(ctx, env, `${s}:location-image`, {
+      movieId: movie.id, sceneNumber, locationName: scene.location_name, locationSlug: scene.location_slug,
+      timeOfDay: scene.time_of_day, weather: scene.weather, prompt, ...ratioSize(shape.ratio),
     });
-    if (!image.ok) throw new SceneFailure(`reference image failed: ${image.message}`);
-    const url = await storeOutput(ctx, env, `${s}:location-image-copy`, image.url, "image", filmPath(env, movie.id, `${s}-reference.png`));
-    const saved = await ctx.step(`${s}:location-image-save`, async (tx) => {
-      const [row] = await tx`
-        insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id)
-        values (${movie.user_id}, ${scene.location_name}, ${scene.location_slug}, ${scene.time_of_day}, ${scene.weather}, ${url}, ${prompt}, 1, ${movie.id},
-                (select id from public.locations_library where user_id = ${movie.user_id} and location_slug = ${scene.location_slug}))
-        on conflict on constraint location_images_one_per_variant do update set times_used = public.location_images.times_used + 1
-        returning id`;
-      return { url, imageId: row.id as string };
-    });
-    Object.assign(reference, saved);
+    await ctx.step(`${s}:location-image-use`, (tx) =>
+      tx`update public.location_images set times_used = times_used + 1 where id = ${image.imageId}`.then(() => null));
+    Object.assign(reference, image);
   }
 
   const prompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });

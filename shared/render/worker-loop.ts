@@ -42,6 +42,9 @@ interface ActiveJob {
   done: Promise<void>;
 }
 
+/** pg_notify channel on which new pulled tasks announce their kind. */
+export const PULLED_CHANNEL = "reelforge_pulled";
+
 export function createWorkerLoop(o: WorkerLoopOptions) {
   const store = createTaskStore(o.sql);
   const kinds = Object.keys(o.handlers);
@@ -55,11 +58,19 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
   const stopping = new AbortController();
   let slots: Promise<void>[] = [];
 
+  // Idle slots wait for the poll interval or a NOTIFY on engine.PULLED_CHANNEL, whichever is first.
+  const sleepers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of [...sleepers]) wake();
+  };
   const idle = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopping.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      const done = () => (clearTimeout(timer), sleepers.delete(done), resolve());
+      const timer = setTimeout(done, ms);
+      sleepers.add(done);
+      stopping.signal.addEventListener("abort", done, { once: true });
     });
+  let unlisten: (() => Promise<void>) | null = null;
 
   async function runSlot(): Promise<void> {
     while (!stopping.signal.aborted) {
@@ -139,10 +150,15 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     start() {
       log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);
       slots = Array.from({ length: Math.max(1, o.concurrency ?? 1) }, () => runSlot());
+      // A new pulled task rings here (migration *_pulled_task_notify.sql); polling stays as the fallback.
+      o.sql.listen(PULLED_CHANNEL, (kind) => kinds.includes(kind) && wakeAll())
+        .then((listening) => (unlisten = () => listening.unlisten()))
+        .catch((error) => log(`no LISTEN ${PULLED_CHANNEL} (${error instanceof Error ? error.message : error}); polling only`));
     },
     /** Stops claiming; running jobs get graceMs to finish, then are aborted and given back. */
     async stop(): Promise<void> {
       stopping.abort();
+      await unlisten?.().catch(() => {});
       const finished = Promise.all([...active].map((job) => job.done));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise((resolve) => (timer = setTimeout(resolve, o.graceMs ?? 20_000)));

@@ -1,0 +1,103 @@
+/**
+ * film.location_image (generate-scene-video): the reference image of one place + time of day +
+ * weather, generated once per film however many chain heads need it at the same moment. Every
+ * scene that needs a new variant submits this task under one idempotency key and polls it like a
+ * provider job; the task pays for one image, copies it into Storage and saves it in
+ * location_images (times_used is counted by the scenes that use it, not here).
+ */
+import { PermanentTaskError } from "../errors.ts";
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { TaskContext } from "../engine/task-context.ts";
+import { ProviderError } from "../providers/provider-errors.ts";
+import type { JobState } from "../providers/types.ts";
+import { type FilmDeps, type FilmEnv, filmEnv, filmPath } from "./film-env.ts";
+import { runJob } from "./film-jobs.ts";
+import { storeOutput } from "./store-output.ts";
+
+export const LOCATION_IMAGE_KIND = "film.location_image";
+
+export interface LocationImagePayload {
+  movieId: string;
+  /** The first scene that asked for it: names its files and metrics. */
+  sceneNumber: number;
+  locationName: string;
+  locationSlug: string;
+  timeOfDay: string;
+  weather: string;
+  prompt: string;
+  width: number;
+  height: number;
+}
+
+export interface LocationImage {
+  url: string;
+  imageId: string;
+}
+
+export function locationImageHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const p = ctx.payload as unknown as LocationImagePayload;
+    const env = await filmEnv(deps, ctx.task.userId);
+    const s = `scene-${p.sceneNumber}`;
+    const image = await runJob(ctx, {
+      sql: env.sql, name: "image", provider: env.providers.image,
+      request: { prompt: p.prompt, width: p.width, height: p.height, purpose: "location" as const },
+      metric: { movieId: p.movieId, userId: ctx.task.userId, step: "generate_videos", sceneNumber: p.sceneNumber },
+      cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+    });
+    if (!image.ok) throw new PermanentTaskError(image.failureCode, `reference image failed: ${image.message}`);
+    const url = await storeOutput(ctx, env, "copy", image.url, "image", filmPath(env, p.movieId, `${s}-reference.png`));
+    const saved = await ctx.step("save", async (tx) => {
+      // Another film of this owner may have saved the variant meanwhile: theirs stays, ours is unused.
+      await tx`
+        insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id)
+        values (${ctx.task.userId}, ${p.locationName}, ${p.locationSlug}, ${p.timeOfDay}, ${p.weather}, ${url}, ${p.prompt}, 0, ${p.movieId},
+                (select id from public.locations_library where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}))
+        on conflict on constraint location_images_one_per_variant do nothing`;
+      const [row] = await tx`
+        select id, image_url from public.location_images
+         where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug} and time_of_day = ${p.timeOfDay} and weather = ${p.weather}`;
+      return { url: row.image_url as string, imageId: row.id as string } satisfies LocationImage;
+    });
+    return { type: "done", result: saved as unknown as Record<string, unknown> };
+  };
+}
+
+/** The variant's image for a scene: submitted once per film and variant, polled like a provider job. */
+export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepName: string, payload: LocationImagePayload): Promise<LocationImage> {
+  return await ctx.providerStep<LocationImage>(stepName, {
+    submit: async () => {
+      const task = await env.store.enqueue({
+        userId: env.userId,
+        kind: LOCATION_IMAGE_KIND,
+        worker: "generate-scene-video",
+        payload: payload as unknown as Record<string, unknown>,
+        idempotencyKey: [payload.movieId, payload.locationSlug, payload.timeOfDay, payload.weather].join("/"),
+        // A child of the chain that asked first: cancelling the film cancels it too.
+        parentId: ctx.task.id,
+      });
+      // A failed earlier attempt (a scene regenerated later) is tried again rather than reused.
+      if (task.status === "failed" || task.status === "cancelled") await env.sql`select engine.resume_task(${task.id}::uuid)`;
+      return task.id;
+    },
+    poll: async (taskId) => {
+      const state = await locationTaskState(env, taskId);
+      if (state.state === "succeeded") return state.output;
+      // The scene's failure, as a refused provider job would be (scene-video.ts isSceneFailure).
+      if (state.state === "failed") throw new ProviderError({ provider: "image", failureCode: state.failureCode, retryable: false }, state.message);
+      return null;
+    },
+    pollEveryMs: Math.min(env.pollMs, 500),
+  });
+}
+
+async function locationTaskState(env: FilmEnv, taskId: string): Promise<JobState<LocationImage>> {
+  const task = await env.store.get(taskId);
+  if (!task) return { state: "failed", failureCode: "job_missing", message: `location image task ${taskId} is gone` };
+  if (task.status === "succeeded") return { state: "succeeded", output: task.result as LocationImage };
+  if (task.status === "failed" || task.status === "cancelled") {
+    const error = (task.lastError ?? {}) as { code?: string; message?: string };
+    return { state: "failed", failureCode: error.code ?? task.status, message: error.message ?? `location image task ${task.status}` };
+  }
+  return { state: "pending" };
+}
