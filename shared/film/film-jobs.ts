@@ -4,7 +4,8 @@
  * (intent before the submission). A fenced checkpoint before submitting means a cancelled or
  * taken-over task never pays for another job.
  */
-import type { Sql } from "../db/client.ts";
+import type { Sql, TransactionSql } from "../db/client.ts";
+import { FencedOutError } from "../errors.ts";
 import { SliceYield, type TaskContext } from "../engine/task-context.ts";
 import type { JobProvider, JobState } from "../providers/types.ts";
 import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
@@ -31,6 +32,8 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       provider.validate(spec.request);
       await ctx.checkpoint({});
       await recordIntent(spec.sql, key);
+      // Recording the intent may have waited for a pooled connection: fenced again right before paying.
+      await assertStillHolder(spec.sql, ctx);
       const id = await provider.submit(spec.request);
       await recordSubmitted(spec.sql, ctx.task.id, name, id);
       return id;
@@ -60,4 +63,15 @@ export async function allSteps<T>(runs: (() => Promise<T>)[]): Promise<T[]> {
   const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason);
   if (failures.length) throw failures.find((f) => !(f instanceof SliceYield)) ?? failures[0];
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Throws FencedOutError unless this slice still holds its task (not cancelled, not taken over).
+ * Checked right before a paid call, so a cancel that committed meanwhile stops it.
+ */
+export async function assertStillHolder(db: Sql | TransactionSql, ctx: TaskContext): Promise<void> {
+  const [row] = await db`
+    select 1 from public.background_tasks
+     where id = ${ctx.task.id} and fencing_token = ${ctx.task.fencingToken}::bigint and status = 'running'`;
+  if (!row) throw new FencedOutError(ctx.task.id);
 }

@@ -5,7 +5,7 @@
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
-import { allSteps } from "./film-jobs.ts";
+import { allSteps, assertStillHolder } from "./film-jobs.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
@@ -38,6 +38,8 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
     await ctx.checkpoint({}); // fenced, as runJob does: a cancelled or taken-over task pays for no more lines
     await recordIntent(env.sql, key);
     return await ctx.step(name, async (tx) => {
+      // Waiting for this transaction's connection may have outlasted a cancel: fenced right before paying.
+      await assertStillHolder(tx, ctx);
       try {
         const speech = await voice.speak({ voiceId: line.voice_id, text: line.text });
         const path = filmPath(env, movie.id, `scene-${sceneNumber}-line-${line.line_index}-${ctx.task.id.slice(0, 8)}.mp3`);
