@@ -6,7 +6,7 @@
 import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";
 import { slug } from "../providers/local/local-film-writer.ts";
 
-export const MAX_SCENES = 24;
+export const MAX_SCENES = 60;
 
 /** Two scenes a minute (clips are 2–10 s), at least 2, at most MAX_SCENES. */
 export function sceneCountFor(durationMinutes: number): number {

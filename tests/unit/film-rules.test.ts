@@ -9,11 +9,13 @@ import { writeProductionPlan, writeScreenplay } from "../../shared/providers/loc
 const brief = { title: "Harbour Lights", prompt: "A keeper hears a signal from the sea", genre: "mystery", duration_minutes: 3 };
 
 describe("scene count and continuity", () => {
-  it("asks two scenes a minute, never fewer than two nor more than 24", () => {
+  it("asks two scenes a minute, never fewer than two nor more than 60 (a 30-minute film)", () => {
     expect(sceneCountFor(0.25)).toBe(2);
     expect(sceneCountFor(1)).toBe(2);
     expect(sceneCountFor(6)).toBe(12);
-    expect(sceneCountFor(30)).toBe(24);
+    expect(sceneCountFor(24)).toBe(48);
+    expect(sceneCountFor(30)).toBe(60);
+    expect(sceneCountFor(45)).toBe(60);
   });
 
   it("keeps the plan's continuations and treats an unplanned scene as continuing the previous one, as the seed does", () => {
