@@ -1,0 +1,136 @@
+/**
+ * Content-hash caches (seed 000, issue 6): audio_cache (TTS lines), generated_videos (clips) and
+ * content_cache (LLM answers), per user and shared across that user's films. A hit answers from
+ * the row and makes no provider call; a hit bumps use_count and last_used_at.
+ */
+import type { Sql, TransactionSql } from "../db/client.ts";
+
+type Db = Sql | TransactionSql;
+
+/** Object keys sorted at every depth, so the same inputs always hash the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** sha256 hex of the inputs' canonical JSON, with the cache's name so two caches never share a key. */
+export async function contentHash(cache: "audio" | "video" | "llm", inputs: Record<string, unknown>): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson({ cache, ...inputs }));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export interface AudioInputs {
+  text: string;
+  voiceId: string;
+  provider: string;
+  model: string;
+  settings?: Record<string, unknown>;
+}
+
+export const audioCacheKey = (i: AudioInputs) =>
+  contentHash("audio", { text: i.text, voiceId: i.voiceId, provider: i.provider, model: i.model, settings: i.settings ?? {} });
+
+export interface CachedAudio {
+  audio_url: string;
+  request_id: string | null;
+  alignment: unknown;
+  duration_seconds: string | null;
+}
+
+export async function findCachedAudio(db: Db, userId: string, hash: string): Promise<CachedAudio | null> {
+  const [row] = await db`
+    update public.audio_cache set use_count = use_count + 1, last_used_at = now()
+     where user_id = ${userId} and content_hash = ${hash}
+    returning audio_url, request_id, alignment, duration_seconds`;
+  return (row as CachedAudio | undefined) ?? null;
+}
+
+export async function storeCachedAudio(db: Db, userId: string, hash: string, inputs: AudioInputs, entry: {
+  audioUrl: string; bucket: string; path: string; contentType: string; durationSeconds: number | null; alignment: unknown; requestId: string | null;
+}): Promise<void> {
+  await db`
+    insert into public.audio_cache (user_id, content_hash, text, voice_id, provider, model, settings, audio_url, storage_bucket, storage_path,
+                                    content_type, duration_seconds, alignment, request_id)
+    values (${userId}, ${hash}, ${inputs.text}, ${inputs.voiceId}, ${inputs.provider}, ${inputs.model}, ${db.json((inputs.settings ?? {}) as never)},
+            ${entry.audioUrl}, ${entry.bucket}, ${entry.path}, ${entry.contentType}, ${entry.durationSeconds},
+            ${entry.alignment === null ? null : db.json(entry.alignment as never)}, ${entry.requestId})
+    on conflict on constraint audio_cache_one_per_hash do update set last_used_at = now()`;
+}
+
+export interface VideoInputs {
+  prompt: string;
+  referenceImageUrl: string | null;
+  provider: string;
+  model: string;
+  ratio: string;
+  durationSeconds: number;
+}
+
+export const videoCacheKey = (i: VideoInputs) =>
+  contentHash("video", { prompt: i.prompt, referenceImageUrl: i.referenceImageUrl, provider: i.provider, model: i.model, ratio: i.ratio, durationSeconds: i.durationSeconds });
+
+export async function findCachedVideo(db: Db, userId: string, hash: string): Promise<string | null> {
+  const [row] = await db`
+    update public.generated_videos set use_count = use_count + 1, last_used_at = now()
+     where user_id = ${userId} and content_hash = ${hash} and status = 'completed'
+    returning video_url`;
+  return (row?.video_url as string | undefined) ?? null;
+}
+
+export async function storeCachedVideo(db: Db, userId: string, hash: string, inputs: VideoInputs, entry: { videoUrl: string; bucket: string | null; path: string | null; dialogueText?: string | null }) {
+  await db`
+    insert into public.generated_videos (user_id, content_hash, prompt, reference_image_url, provider, model, ratio, duration_seconds,
+                                         dialogue_text, video_url, storage_bucket, storage_path)
+    values (${userId}, ${hash}, ${inputs.prompt}, ${inputs.referenceImageUrl}, ${inputs.provider}, ${inputs.model}, ${inputs.ratio},
+            ${inputs.durationSeconds}, ${entry.dialogueText ?? null}, ${entry.videoUrl}, ${entry.bucket}, ${entry.path})
+    on conflict (user_id, content_hash) where status = 'completed' do nothing`;
+}
+
+/**
+ * Regenerating a clip on purpose (seed 000): the completed entry is kept but marked failed with
+ * "Regenerated", so the next lookup misses and the new clip becomes the entry.
+ */
+export async function markVideoRegenerated(db: Db, userId: string, hash: string): Promise<number> {
+  const rows = await db`
+    update public.generated_videos set status = 'failed', error_message = 'Regenerated'
+     where user_id = ${userId} and content_hash = ${hash} and status = 'completed' returning id`;
+  return rows.length;
+}
+
+export interface LlmInputs {
+  provider: string;
+  model: string;
+  name: string;
+  system: string;
+  user: string;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export const llmCacheKey = (i: LlmInputs) =>
+  contentHash("llm", { provider: i.provider, model: i.model, name: i.name, system: i.system, user: i.user, maxTokens: i.maxTokens, temperature: i.temperature });
+
+export async function findCachedContent(db: Db, userId: string, key: string): Promise<unknown | null> {
+  const [row] = await db`
+    update public.content_cache set use_count = use_count + 1, last_used_at = now()
+     where user_id = ${userId} and cache_key = ${key} returning content`;
+  return row ? row.content : null;
+}
+
+export async function storeCachedContent(db: Db, userId: string, key: string, inputs: LlmInputs, content: unknown, tokens: number) {
+  await db`
+    insert into public.content_cache (user_id, cache_key, provider, model, content, tokens)
+    values (${userId}, ${key}, ${inputs.provider}, ${inputs.model}, ${db.json(content as never)}, ${tokens})
+    on conflict on constraint content_cache_one_per_key do update set last_used_at = now()`;
+}
+
+/** `<bucket>/<path>` of one of our public URLs, or null for a URL elsewhere. */
+export function storageKeyOf(publicUrl: (bucket: string, path: string) => string, bucket: string, url: string): string | null {
+  const root = publicUrl(bucket, "x").slice(0, -1);
+  return url.startsWith(root) ? decodeURIComponent(url.slice(root.length)) : null;
+}
