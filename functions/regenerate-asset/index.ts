@@ -1,7 +1,9 @@
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { regenerateAssetActions } from "../../shared/assets/asset-actions.ts";
+import { APPLY_KIND, applyHandler, CLEANUP_KIND, cleanupHandler, REGENERATE_KIND, regenerateHandler } from "../../shared/assets/asset-tasks.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "regenerate-asset",
-  actions: () => notBuiltActions("regenerate-asset", ["regenerate","accept","reject"], "issue 6: asset regeneration"),
+  actions: regenerateAssetActions,
+  handlers: (deps) => ({ [REGENERATE_KIND]: regenerateHandler(deps), [APPLY_KIND]: applyHandler(), [CLEANUP_KIND]: cleanupHandler(deps) }),
 });

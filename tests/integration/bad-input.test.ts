@@ -74,12 +74,14 @@ describe.each(functions)("bad input to %s", (fn) => {
   });
 });
 
-describe("functions not built yet", () => {
-  it.each(["regenerate-asset"])("%s answers its own actions with 501, not a fake success", async (fn) => {
-    const action = "regenerate";
-    const response = await invoke(fn, { action }, { token: user.token });
-    expect(response.status).toBe(501);
-    expect(response.json.error.code).toBe("not_implemented");
+describe("regenerate-asset", () => {
+  it("answers an unknown action with 400 listing its actions, changing nothing", async () => {
+    const before = await fingerprint();
+    const response = await invoke("regenerate-asset", { action: "regenerate" }, { token: user.token });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe("unknown_action");
+    expect(response.json.error.message).toContain("start, accept, reject");
+    expect(await fingerprint()).toEqual(before);
   });
 });
 

@@ -1,0 +1,203 @@
+/**
+ * regenerate-asset's actions, one flow for every kind:
+ * - start { target, kind, draft } → 202 { runId, taskId }: a run and its asset.regenerate task
+ *   (script: the draft itself is the preview; nothing is generated until accept).
+ * - accept { runId } → the preview becomes current in one transaction (asset_admin.accept_run),
+ *   the film/scene/line columns are written from it in the same transaction, the scene is remixed
+ *   and the film reassembled (asset.apply), superseded files are deleted after the retention
+ *   (asset.cleanup); a stale preview (a newer accept won) is 409. script: the film is reset and
+ *   its pipeline restarted (asset_admin.reset_film), atomically.
+ * - reject { runId } → the preview dropped (file removed), the draft kept on the run for a retry.
+ * - status { runId } → the run, its draft, preview URL (with the run's token) and the current version.
+ */
+import { z } from "zod";
+import type { TransactionSql } from "../db/client.ts";
+import { pgErrorCode } from "../engine/task-store.ts";
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import type { FunctionDeps } from "../function-deps.ts";
+import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { describeTask } from "../http/task-actions.ts";
+import { ownMovie } from "../film/film-actions.ts";
+import { initialSteps } from "../film/film-progress.ts";
+import { createStorage } from "../storage/index.ts";
+import type { AssetRunRow } from "./asset-preview.ts";
+import { draftSchema, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
+import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
+import { buildAssetUrl } from "./asset-url.ts";
+
+const startInput = z.object({
+  target: targetSchema,
+  kind: z.enum(REGENERATE_KINDS, { error: `kind must be one of: ${REGENERATE_KINDS.join(", ")}` }),
+  draft: draftSchema.default({}),
+}).strict();
+const byRun = z.object({ runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({ error: "runId must be a run's UUID" }) }).strict();
+
+async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
+  const [run] = await deps.sql`select * from public.asset_runs where id = ${runId}`;
+  if (!run) throw new NotFoundError("Asset run", runId);
+  if (run.user_id !== userId) throw new ForbiddenError(`Asset run ${runId} belongs to another user`);
+  return run as unknown as AssetRunRow;
+}
+
+async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
+  const movie = await ownMovie(deps, movieId, userId);
+  if (movie.status === "pending" || movie.status === "processing") {
+    throw new ConflictError("movie_in_production", `Movie ${movieId} is still in production; wait for it to end or cancel it`);
+  }
+  return movie;
+}
+
+const lockSlot = (tx: TransactionSql, slot: string) => tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + slot}, 0))`;
+
+/** The SQL guards' refusals as HTTP answers. */
+function fromSqlError(error: unknown, runId: string): unknown {
+  const code = pgErrorCode(error);
+  const message = (error as Error).message;
+  if (code === "RFA04") return new NotFoundError("Asset run", runId);
+  if (code === "RFA09") return new ConflictError("asset_run_not_preview", message);
+  if (code === "RFA10") return new ConflictError("asset_run_stale", message);
+  return error;
+}
+
+export function regenerateAssetActions(deps: FunctionDeps): Record<string, ActionSpec> {
+  const { sql, store } = deps;
+  const storage = () => createStorage(deps.config, sql);
+
+  const start = defineAction({
+    input: startInput,
+    async run(input, caller) {
+      const kind = input.kind as RegenerateKind;
+      const problem = targetProblem(kind, input.target, input.draft);
+      if (problem) throw new BadRequestError("invalid_target", problem);
+      await idleMovie(deps, input.target.movieId, caller.userId);
+      const { slot } = await resolveSlot(sql, kind, input.target);
+      const ids = await sql.begin(async (tx) => {
+        await lockSlot(tx, slot);
+        const [current] = await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
+        const [run] = await tx`
+          insert into public.asset_runs (user_id, movie_id, slot, kind, target, draft, base_version)
+          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${tx.json(input.target as never)}, ${tx.json(input.draft as never)}, ${current?.version ?? null})
+          returning id`;
+        if (kind === "script") {
+          const [asset] = await tx`
+            insert into public.assets (user_id, movie_id, slot, kind, version, state, params)
+            values (${caller.userId}, ${input.target.movieId}, ${slot}, 'script', coalesce((select max(version) from public.assets where slot = ${slot}), 0) + 1,
+                    'preview', ${tx.json({ prompt: input.draft.prompt ?? null } as never)})
+            returning id`;
+          await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${run.id}`;
+          return { runId: run.id as string, taskId: null };
+        }
+        const task = await store.enqueue({ userId: caller.userId, kind: REGENERATE_KIND, worker: ASSET_WORKER, payload: { runId: run.id }, idempotencyKey: `run:${run.id}`, maxAttempts: 5 }, tx);
+        await tx`update public.asset_runs set task_id = ${task.id} where id = ${run.id}`;
+        return { runId: run.id as string, taskId: task.id };
+      });
+      return { status: 202, body: { ...ids, slot, kind } };
+    },
+  });
+
+  const accept = defineAction({
+    input: byRun,
+    async run({ runId }, caller) {
+      const run = await ownRun(deps, runId, caller.userId);
+      if (run.kind !== "script") await idleMovie(deps, run.movie_id, caller.userId);
+      let outcome;
+      try {
+        outcome = await sql.begin(async (tx) => {
+          const [asset] = await tx`select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
+          const ownerId = run.slot.split(":")[1];
+          let applyTaskId: string | null = null;
+          let produceTaskId: string | null = null;
+          if (run.kind === "video") {
+            await tx`update public.movie_scenes set clip_url = ${asset.public_url}, video_url = ${asset.public_url}, status = 'completed',
+                            error_message = null, mix_status = 'pending' where id = ${ownerId}`;
+          } else if (run.kind === "audio") {
+            const p = asset.params;
+            await tx`update public.scene_audio set audio_url = ${asset.public_url}, text = ${p.text}, voice_id = ${p.voiceId}, request_id = ${p.requestId ?? null},
+                            alignment = ${p.alignment ? tx.json(p.alignment) : null}, duration_seconds = ${p.durationSeconds ?? null}, status = 'completed', error_message = null
+                      where id = ${ownerId}`;
+          } else if (run.kind === "cover") {
+            await tx`update public.movies set poster_url = ${asset.public_url}, thumbnail_url = ${asset.public_url} where id = ${run.movie_id}`;
+          } else if (run.kind === "script") {
+            const [reset] = await tx`
+              select asset_admin.reset_film(${run.movie_id}, ${caller.userId}, ${asset.params.prompt ?? null}, ${tx.json(initialSteps() as never)}, ${`asset-run:${runId}`}) as task_id`;
+            produceTaskId = reset.task_id;
+          }
+          if (run.kind === "video" || run.kind === "audio") {
+            const task = await store.enqueue({
+              userId: caller.userId, kind: APPLY_KIND, worker: ASSET_WORKER, idempotencyKey: `apply:${runId}`,
+              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber, runId }, maxAttempts: 5,
+            }, tx);
+            applyTaskId = task.id;
+            await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;
+          }
+          const [due] = await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
+          await store.enqueue({
+            userId: caller.userId, kind: CLEANUP_KIND, worker: ASSET_WORKER, idempotencyKey: `cleanup:${runId}`,
+            payload: { userId: caller.userId }, runAfter: new Date(due.at), maxAttempts: 5,
+          }, tx);
+          return { asset, applyTaskId, produceTaskId };
+        });
+      } catch (error) {
+        throw fromSqlError(error, runId);
+      }
+      const { asset, applyTaskId, produceTaskId } = outcome;
+      return {
+        body: {
+          accepted: true, runId, slot: run.slot, version: asset.version, url: buildAssetUrl(asset as never),
+          ...(applyTaskId ? { applyTaskId } : {}), ...(produceTaskId ? { produceTaskId } : {}),
+        },
+      };
+    },
+  });
+
+  const reject = defineAction({
+    input: byRun,
+    async run({ runId }, caller) {
+      await ownRun(deps, runId, caller.userId);
+      const dropped = await sql.begin(async (tx) => {
+        const [run] = await tx`select * from public.asset_runs where id = ${runId} for update`;
+        if (run.status !== "preview" && run.status !== "running") {
+          throw new ConflictError("asset_run_decided", `Asset run ${runId} is ${run.status}; only a running run or a preview can be rejected`);
+        }
+        await tx`update public.asset_runs set status = 'rejected', decided_at = now() where id = ${runId}`;
+        const [asset] = run.preview_asset_id ? await tx`
+          update public.assets set state = 'superseded', superseded_at = now(), delete_after = now(), deleted_at = now()
+           where id = ${run.preview_asset_id} and state = 'preview' returning storage_bucket, storage_path` : [];
+        return { asset, taskId: run.status === "running" ? run.task_id as string | null : null, draft: run.draft };
+      });
+      if (dropped.taskId) await store.cancel(dropped.taskId, "asset run rejected");
+      if (dropped.asset?.storage_path) await storage().remove(dropped.asset.storage_bucket, [dropped.asset.storage_path]);
+      return { body: { rejected: true, runId, draft: dropped.draft } };
+    },
+  });
+
+  const status = defineAction({
+    input: byRun,
+    async run({ runId }, caller) {
+      const run = await ownRun(deps, runId, caller.userId);
+      const [preview] = run.preview_asset_id ? await sql`select * from public.assets where id = ${run.preview_asset_id}` : [];
+      const [current] = await sql`select * from public.assets where slot = ${run.slot} and state = 'current'`;
+      const task = run.task_id ? await store.get(run.task_id) : null;
+      const applyTask = (run as unknown as { apply_task_id: string | null }).apply_task_id;
+      const apply = applyTask ? await store.get(applyTask) : null;
+      return {
+        body: {
+          run: {
+            id: run.id, slot: run.slot, kind: run.kind, target: run.target, draft: run.draft, status: run.status,
+            error: (run as unknown as { error: string | null }).error, baseVersion: run.base_version,
+          },
+          preview: preview ? {
+            version: preview.version, state: preview.state, params: preview.params, contentHash: preview.content_hash,
+            url: preview.state === "preview" ? buildAssetUrl(preview as never, { previewToken: run.preview_token }) : buildAssetUrl(preview as never),
+          } : null,
+          current: current ? { version: current.version, url: buildAssetUrl(current as never) } : null,
+          task: task ? describeTask(task) : null,
+          applyTask: apply ? describeTask(apply) : null,
+        },
+      };
+    },
+  });
+
+  return { start, accept, reject, status };
+}
+

@@ -1,0 +1,83 @@
+/**
+ * Tasks run by regenerate-asset:
+ * - asset.regenerate {runId}: the run's preview version (asset-preview.ts); a refusal or failed job
+ *   fails the run with its message, anything else is retried by the engine.
+ * - asset.apply {movieId, sceneNumber}: after an accepted clip or line, that scene's mix again
+ *   (its lines onto its clip — the audio is kept), then the film reassembled (children in turn).
+ * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
+ *   unless a live version still names the same object — and marked deleted_at.
+ */
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { FunctionDeps } from "../function-deps.ts";
+import { filmEnv } from "../film/film-env.ts";
+import { loadMovie } from "../film/film-movie.ts";
+import { ASSEMBLE_KIND } from "../film/scene-actions.ts";
+import { MIX_KIND, MIX_WORKER } from "../film/scene-halves.ts";
+import { isSceneFailure } from "../film/scene-video.ts";
+import { createStorage } from "../storage/index.ts";
+import { type AssetRunRow, makePreview, PreviewFailure, savePreview } from "./asset-preview.ts";
+
+export const ASSET_WORKER = "regenerate-asset";
+export const REGENERATE_KIND = "asset.regenerate";
+export const APPLY_KIND = "asset.apply";
+export const CLEANUP_KIND = "asset.cleanup";
+
+export function regenerateHandler(deps: FunctionDeps): TaskHandler {
+  return async (ctx) => {
+    const [run] = await deps.sql`select * from public.asset_runs where id = ${String(ctx.payload.runId)}` as unknown as AssetRunRow[];
+    if (!run || run.status !== "running") return { type: "done", result: { skipped: run ? run.status : "run missing" } };
+    const movie = await loadMovie(deps.sql, run.movie_id);
+    const env = await filmEnv(deps, movie.user_id);
+    try {
+      const file = await makePreview(ctx, env, movie, run);
+      const assetId = await ctx.step("preview:saved", (tx) => savePreview(tx, run, file));
+      return { type: "done", result: { runId: run.id, previewAssetId: assetId } };
+    } catch (error) {
+      if (!(error instanceof PreviewFailure) && !isSceneFailure(error)) throw error;
+      const message = (error as Error).message;
+      await ctx.step("preview:failed", (tx) =>
+        tx`update public.asset_runs set status = 'failed', error = ${message} where id = ${run.id} and status = 'running'`.then(() => null));
+      return { type: "done", result: { runId: run.id, failed: message } };
+    }
+  };
+}
+
+export function applyHandler(): TaskHandler {
+  return (ctx) => {
+    const { movieId, sceneNumber } = ctx.payload as { movieId: string; sceneNumber: number };
+    if (!ctx.metadata.mixed) {
+      return Promise.resolve({ type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber }, maxAttempts: 5 }] });
+    }
+    if (!ctx.metadata.assembled) {
+      return Promise.resolve({ type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, worker: "assemble", payload: { movieId }, maxAttempts: 5 }] });
+    }
+    return Promise.resolve({ type: "done", result: { movieId, sceneNumber, remixed: true, reassembled: true } });
+  };
+}
+
+export function cleanupHandler(deps: FunctionDeps): TaskHandler {
+  return async (ctx) => {
+    const storage = createStorage(deps.config, deps.sql);
+    const removed = await deleteDueAssets(deps, storage, String(ctx.payload.userId));
+    return { type: "done", result: { removed } };
+  };
+}
+
+/** Removes due superseded files no live version shares; returns how many objects went. */
+export async function deleteDueAssets(deps: Pick<FunctionDeps, "sql">, storage: { remove(bucket: string, paths: string[]): Promise<void> }, userId: string) {
+  const due = await deps.sql`
+    select a.id, a.storage_bucket, a.storage_path,
+           exists (select 1 from public.assets b where b.storage_bucket = a.storage_bucket and b.storage_path = a.storage_path
+                      and b.id <> a.id and (b.state in ('current', 'preview', 'draft') or b.delete_after > now())) as shared
+      from public.assets a
+     where a.user_id = ${userId} and a.state = 'superseded' and a.deleted_at is null and a.delete_after <= now()`;
+  let removed = 0;
+  for (const row of due) {
+    if (row.storage_path && !row.shared) {
+      await storage.remove(row.storage_bucket, [row.storage_path]);
+      removed++;
+    }
+    await deps.sql`update public.assets set deleted_at = now() where id = ${row.id}`;
+  }
+  return removed;
+}
