@@ -1,9 +1,10 @@
 import { assembleHandler } from "../../shared/film/assemble-task.ts";
+import { STORAGE_CLEANUP_KIND, storageCleanupHandler } from "../../shared/film/orphan-cleanup.ts";
 import { ASSEMBLE_KIND, assembleActions } from "../../shared/film/scene-actions.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({
   name: "assemble",
   actions: assembleActions,
-  handlers: (deps) => ({ [ASSEMBLE_KIND]: assembleHandler(deps) }),
+  handlers: (deps) => ({ [ASSEMBLE_KIND]: assembleHandler(deps), [STORAGE_CLEANUP_KIND]: storageCleanupHandler(deps) }),
 });

@@ -1,0 +1,80 @@
+/**
+ * Orphan cleanup (issue 6): a film owner's objects under films/<user>/ that no asset version and no
+ * cache entry references are deleted once they have been seen unreferenced for the retention
+ * period (storage_cleanup_log keeps when each was first seen and when it was removed). The
+ * storage.cleanup task runs it daily (pg_cron → public.enqueue_storage_cleanup), one page per
+ * recorded step, so a killed slice resumes after the last page it finished.
+ */
+import type { Sql } from "../db/client.ts";
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { TaskContext } from "../engine/task-context.ts";
+import { createStorage, type ObjectStorage } from "../storage/index.ts";
+import type { FilmDeps } from "./film-env.ts";
+
+export const STORAGE_CLEANUP_KIND = "storage.cleanup";
+const PAGE = 500;
+
+export interface SweepOptions {
+  sql: Sql;
+  storage: ObjectStorage;
+  bucket: string;
+  /** Only names under this folder, e.g. `films/<user>/`. */
+  prefix: string;
+  retentionSeconds: number;
+}
+
+export interface PageResult {
+  listed: number;
+  deleted: string[];
+  /** The cursor for the next page; null when the prefix is done. */
+  next: string | null;
+}
+
+/** One page after `after`: marks, deletes what is due, records the deletions. */
+export async function sweepPage(o: SweepOptions, after: string | null): Promise<PageResult> {
+  const page = await o.storage.listObjects(o.bucket, { after: after ?? o.prefix, limit: PAGE });
+  const ours = page.filter((object) => object.name.startsWith(o.prefix));
+  const done = ours.length < page.length || page.length < PAGE;
+  if (ours.length === 0) return { listed: 0, deleted: [], next: null };
+  const due = (await o.sql`
+    select public.storage_cleanup_due(${o.bucket}, ${ours.map((x) => x.name)}::text[], ${ours.map((x) => x.size)}::bigint[], ${o.retentionSeconds}) as path`)
+    .map((row) => row.path as string);
+  if (due.length) {
+    await o.storage.remove(o.bucket, due);
+    await o.sql`select public.storage_cleanup_done(${o.bucket}, ${due}::text[])`;
+  }
+  return { listed: ours.length, deleted: due, next: done ? null : ours[ours.length - 1].name };
+}
+
+/** Every page of the prefix; returns what was removed. */
+export async function sweepOrphans(o: SweepOptions): Promise<{ listed: number; deleted: string[] }> {
+  const total = { listed: 0, deleted: [] as string[] };
+  for (let after: string | null = null, first = true; first || after !== null; first = false) {
+    const page = await sweepPage(o, after);
+    total.listed += page.listed;
+    total.deleted.push(...page.deleted);
+    after = page.next;
+  }
+  return total;
+}
+
+/** storage.cleanup: the task owner's film folder, a recorded step per page. */
+export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx: TaskContext) => {
+    const options: SweepOptions = {
+      sql: deps.sql, storage: createStorage(deps.config, deps.sql), bucket: deps.config.REELFORGE_MEDIA_BUCKET,
+      prefix: `films/${ctx.task.userId}/`, retentionSeconds: Math.max(0, Number(ctx.payload.retentionSeconds ?? 86400)),
+    };
+    let after: string | null = null;
+    let listed = 0;
+    let deleted = 0;
+    for (let n = 0; ; n++) {
+      const page: PageResult = await ctx.step(`page-${n}`, () => sweepPage(options, after));
+      listed += page.listed;
+      deleted += page.deleted.length;
+      if (page.next === null) break;
+      after = page.next;
+    }
+    return { type: "done", result: { listed, deleted } };
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Orphan cleanup: objects under films/<user>/ that no asset version or cache entry references are
+ * deleted after the retention period and logged; referenced, cached and young ones stay.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sweepOrphans } from "../../shared/film/orphan-cleanup.ts";
+import { createLocalStorage } from "../../shared/storage/local-storage.ts";
+import { asUser, connect, createUser, type Sql, type TestUser } from "../support/stack.ts";
+
+const BUCKET = "cleanup-test";
+let sql: Sql;
+let owner: TestUser;
+let other: TestUser;
+let dir: string;
+let movieId: string;
+
+const storage = () => createLocalStorage({ dir, publicBaseUrl: "http://127.0.0.1:54321/storage/v1/object/public" });
+const path = (name: string, user = owner.id) => `films/${user}/${movieId}/${name}`;
+
+async function put(name: string, user?: string) {
+  await storage().upload(BUCKET, path(name, user), new TextEncoder().encode(`bytes of ${name}`), { contentType: "video/mp4" });
+}
+
+async function exists(name: string, user?: string) {
+  return (await storage().download(BUCKET, path(name, user))) !== null;
+}
+
+async function addAsset(name: string, state: string, deleteAfter: Date | null) {
+  await sql`
+    insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path, delete_after)
+    values (${owner.id}, ${movieId}, ${`test:${name}`}, 'video', 1, ${state}, ${BUCKET}, ${path(name)}, ${deleteAfter})`;
+}
+
+beforeAll(async () => {
+  sql = connect(2);
+  owner = await createUser(sql);
+  other = await createUser(sql);
+  dir = mkdtempSync(join(tmpdir(), "reelforge-cleanup-"));
+  const [movie] = await sql`
+    insert into public.movies (user_id, title, prompt, genre, duration_minutes) values (${owner.id}, 'Cleanup', 'p', 'drama', 1) returning id`;
+  movieId = movie.id;
+});
+
+afterAll(async () => {
+  await sql`delete from public.storage_cleanup_log where storage_bucket = ${BUCKET}`;
+  await sql`delete from auth.users where id in (${owner.id}, ${other.id})`;
+  await sql.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("orphan cleanup", () => {
+  it("deletes and logs unreferenced objects older than the retention, and keeps referenced, cached and young ones", async () => {
+    for (const name of ["old-orphan.mp4", "young-orphan.mp4", "current.mp4", "superseded-live.mp4", "superseded-past.mp4", "cached-line.mp3"]) await put(name);
+    await put("not-mine.mp4", other.id);
+    await addAsset("current.mp4", "current", null);
+    await addAsset("superseded-live.mp4", "superseded", new Date(Date.now() + 3_600_000));
+    await addAsset("superseded-past.mp4", "superseded", new Date(Date.now() - 1000));
+    await sql`
+      insert into public.audio_cache (user_id, content_hash, text, voice_id, provider, model, audio_url, storage_bucket, storage_path, content_type)
+      values (${owner.id}, 'h1', 'Hi.', 'v', 'elevenlabs', 'm', 'http://x/cached-line.mp3', ${BUCKET}, ${path("cached-line.mp3")}, 'audio/mpeg')`;
+    const options = { sql, storage: storage(), bucket: BUCKET, prefix: `films/${owner.id}/`, retentionSeconds: 3600 };
+
+    const first = await sweepOrphans(options);
+    expect(first).toEqual({ listed: 6, deleted: [] });
+    const pending = await sql`select storage_path from public.storage_cleanup_log where storage_bucket = ${BUCKET} and deleted_at is null order by 1`;
+    expect(pending.map((r) => r.storage_path)).toEqual([path("old-orphan.mp4"), path("superseded-past.mp4"), path("young-orphan.mp4")]);
+
+    // Seen unreferenced two hours ago: past the retention now.
+    await sql`update public.storage_cleanup_log set first_seen_at = now() - interval '2 hours'
+               where storage_bucket = ${BUCKET} and storage_path in (${path("old-orphan.mp4")}, ${path("superseded-past.mp4")})`;
+    const second = await sweepOrphans(options);
+    expect(second.deleted.sort()).toEqual([path("old-orphan.mp4"), path("superseded-past.mp4")]);
+    expect(await exists("old-orphan.mp4")).toBe(false);
+    expect(await exists("superseded-past.mp4")).toBe(false);
+    for (const kept of ["young-orphan.mp4", "current.mp4", "superseded-live.mp4", "cached-line.mp3"]) expect(await exists(kept), kept).toBe(true);
+    expect(await exists("not-mine.mp4", other.id)).toBe(true);
+    const log = await sql`
+      select storage_path, size_bytes from public.storage_cleanup_log where storage_bucket = ${BUCKET} and deleted_at is not null order by 1`;
+    expect(log.map((r) => [r.storage_path, Number(r.size_bytes)])).toEqual([
+      [path("old-orphan.mp4"), "bytes of old-orphan.mp4".length], [path("superseded-past.mp4"), "bytes of superseded-past.mp4".length],
+    ]);
+  });
+
+  it("restarts an object's clock when it is referenced again before its time", async () => {
+    await put("back-again.mp4");
+    const options = { sql, storage: storage(), bucket: BUCKET, prefix: `films/${owner.id}/`, retentionSeconds: 3600 };
+    await sweepOrphans(options);
+    await sql`update public.storage_cleanup_log set first_seen_at = now() - interval '2 hours' where storage_path = ${path("back-again.mp4")}`;
+    await addAsset("back-again.mp4", "current", null);
+    const run = await sweepOrphans(options);
+    expect(run.deleted).not.toContain(path("back-again.mp4"));
+    expect(await exists("back-again.mp4")).toBe(true);
+    expect(await sql`select 1 from public.storage_cleanup_log where storage_path = ${path("back-again.mp4")}`).toHaveLength(0);
+  });
+
+  it("is not callable by API users", async () => {
+    await expect(asUser(sql, owner.id, (tx) => tx`select public.storage_cleanup_due(${BUCKET}, ${[path("current.mp4")]}::text[], ${[1]}::bigint[], 0)`))
+      .rejects.toMatchObject({ code: "42501" });
+    await expect(asUser(sql, owner.id, (tx) => tx`select public.enqueue_storage_cleanup()`)).rejects.toMatchObject({ code: "42501" });
+    await expect(asUser(sql, owner.id, (tx) => tx`select * from public.storage_cleanup_log`)).rejects.toMatchObject({ code: "42501" });
+  });
+});
