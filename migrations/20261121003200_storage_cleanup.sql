@@ -1,5 +1,5 @@
 -- Orphan cleanup (issue 6): a daily storage.cleanup task per film owner deletes the objects under
--- films/<user>/ that nothing references, once they have been seen unreferenced for the retention
+-- films/<user>/ and assets/<user>/ that nothing references, once they have been seen unreferenced for the retention
 -- period, and records each deletion in storage_cleanup_log. A task on a function, not SQL alone:
 -- locally Storage is files (no storage.objects to query), and deleting an object needs the
 -- Storage API either way. pg_cron only rings it, one task per owner and day (idempotency key).

@@ -1,5 +1,5 @@
 /**
- * Orphan cleanup (issue 6): a film owner's objects under films/<user>/ that no asset version and no
+ * Orphan cleanup (issue 6): a film owner's objects under films/<user>/ and assets/<user>/ that no asset version and no
  * cache entry references are deleted once they have been seen unreferenced for the retention
  * period (storage_cleanup_log keeps when each was first seen and when it was removed). The
  * storage.cleanup task runs it daily (pg_cron → public.enqueue_storage_cleanup), one page per
@@ -58,22 +58,26 @@ export async function sweepOrphans(o: SweepOptions): Promise<{ listed: number; d
   return total;
 }
 
-/** storage.cleanup: the task owner's film folder, a recorded step per page. */
+/** The owner's folders: film media, and regenerate-asset's versioned previews. */
+export const ownerPrefixes = (userId: string) => [`films/${userId}/`, `assets/${userId}/`];
+
+/** storage.cleanup: the task owner's folders, a recorded step per page. */
 export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
   return async (ctx: TaskContext) => {
-    const options: SweepOptions = {
-      sql: deps.sql, storage: createStorage(deps.config, deps.sql), bucket: deps.config.REELFORGE_MEDIA_BUCKET,
-      prefix: `films/${ctx.task.userId}/`, retentionSeconds: Math.max(0, Number(ctx.payload.retentionSeconds ?? 86400)),
-    };
-    let after: string | null = null;
+    const storage = createStorage(deps.config, deps.sql);
+    const retentionSeconds = Math.max(0, Number(ctx.payload.retentionSeconds ?? 86400));
     let listed = 0;
     let deleted = 0;
-    for (let n = 0; ; n++) {
-      const page: PageResult = await ctx.step(`page-${n}`, () => sweepPage(options, after));
-      listed += page.listed;
-      deleted += page.deleted.length;
-      if (page.next === null) break;
-      after = page.next;
+    for (const [i, prefix] of ownerPrefixes(ctx.task.userId).entries()) {
+      const options: SweepOptions = { sql: deps.sql, storage, bucket: deps.config.REELFORGE_MEDIA_BUCKET, prefix, retentionSeconds };
+      let after: string | null = null;
+      for (let n = 0; ; n++) {
+        const page: PageResult = await ctx.step(`sweep-${i}-page-${n}`, () => sweepPage(options, after));
+        listed += page.listed;
+        deleted += page.deleted.length;
+        if (page.next === null) break;
+        after = page.next;
+      }
     }
     return { type: "done", result: { listed, deleted } };
   };
