@@ -16,7 +16,7 @@ import { pgErrorCode } from "../engine/task-store.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { describeTask } from "../http/task-actions.ts";
+import { describeTask, taskActions } from "../http/task-actions.ts";
 import { ownMovie } from "../film/film-actions.ts";
 import { initialSteps } from "../film/film-progress.ts";
 import { createStorage } from "../storage/index.ts";
@@ -30,6 +30,11 @@ const startInput = z.object({
   kind: z.enum(REGENERATE_KINDS, { error: `kind must be one of: ${REGENERATE_KINDS.join(", ")}` }),
   draft: draftSchema.default({}),
 }).strict();
+/** status takes a run, or (like every function) one of its tasks. */
+const byRunOrTask = z.object({
+  runId: z.string({ error: "runId must be a run's UUID" }).uuid({ error: "runId must be a run's UUID" }).optional(),
+  taskId: z.string({ error: "taskId must be a task's UUID" }).uuid({ error: "taskId must be a task's UUID" }).optional(),
+}).strict().refine((b) => (b.runId === undefined) !== (b.taskId === undefined), { message: "send runId (or a taskId), exactly one", path: ["runId"] });
 const byRun = z.object({ runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({ error: "runId must be a run's UUID" }) }).strict();
 
 async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
@@ -171,10 +176,12 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     },
   });
 
+  const taskStatus = taskActions(store, ASSET_WORKER).status;
   const status = defineAction({
-    input: byRun,
-    async run({ runId }, caller) {
-      const run = await ownRun(deps, runId, caller.userId);
+    input: byRunOrTask,
+    async run({ runId, taskId }, caller) {
+      if (taskId) return await taskStatus.run({ taskId }, caller);
+      const run = await ownRun(deps, runId!, caller.userId);
       const [preview] = run.preview_asset_id ? await sql`select * from public.assets where id = ${run.preview_asset_id}` : [];
       const [current] = await sql`select * from public.assets where slot = ${run.slot} and state = 'current'`;
       const task = run.task_id ? await store.get(run.task_id) : null;
