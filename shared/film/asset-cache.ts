@@ -42,12 +42,19 @@ export interface CachedAudio {
   duration_seconds: string | null;
 }
 
-export async function findCachedAudio(db: Db, userId: string, hash: string): Promise<CachedAudio | null> {
+/**
+ * A read without locks, meant for outside the step's transaction: a TTS step's transaction holds a
+ * pooled connection while the provider call may need another (local voices poll a job), so the
+ * step does nothing new before that call. A hit is counted by touchCachedAudio inside the step.
+ */
+export async function peekCachedAudio(db: Db, userId: string, hash: string): Promise<CachedAudio | null> {
   const [row] = await db`
-    update public.audio_cache set use_count = use_count + 1, last_used_at = now()
-     where user_id = ${userId} and content_hash = ${hash}
-    returning audio_url, request_id, alignment, duration_seconds`;
+    select audio_url, request_id, alignment, duration_seconds from public.audio_cache where user_id = ${userId} and content_hash = ${hash}`;
   return (row as CachedAudio | undefined) ?? null;
+}
+
+export async function touchCachedAudio(db: Db, userId: string, hash: string): Promise<void> {
+  await db`update public.audio_cache set use_count = use_count + 1, last_used_at = now() where user_id = ${userId} and content_hash = ${hash}`;
 }
 
 export async function storeCachedAudio(db: Db, userId: string, hash: string, inputs: AudioInputs, entry: {

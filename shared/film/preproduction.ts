@@ -8,6 +8,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { PermanentTaskError } from "../errors.ts";
 import { filmBriefBlock, filmRequest, type FilmSchemaName, type ProductionPlan, type Screenplay, type VisualBible } from "../providers/film-schemas.ts";
 import { slug } from "../providers/local/local-film-writer.ts";
+import { findCachedContent, llmCacheKey, storeCachedContent } from "./asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
 import type { MovieRow } from "./film-movie.ts";
@@ -32,10 +33,20 @@ export async function validateProviders(ctx: TaskContext, env: FilmEnv, movie: M
 async function askLlm<N extends FilmSchemaName>(ctx: TaskContext, env: FilmEnv, movie: MovieRow, step: FilmStep, name: N, system: string) {
   const brief = { title: movie.title, prompt: movie.prompt, genre: movie.genre, duration_minutes: Number(movie.duration_minutes) };
   const llm = env.providers.llm;
+  const request = filmRequest(name, { system, user: filmBriefBlock(brief) });
+  // content_cache: the same question to the same model is answered once per user (the answer is
+  // recorded by the step that uses it, so a hit is 0 tokens there).
+  const inputs = { provider: llm.provider, model: llm.model, name, system, user: request.user, maxTokens: request.maxTokens, temperature: request.temperature };
+  const key = await llmCacheKey(inputs);
+  const cached = await findCachedContent(env.sql, movie.user_id, key);
+  const hit = cached === null ? null : request.parse.safeParse(cached);
+  if (hit?.success) return { value: hit.data, tokens: 0 };
   await recordIntent(env.sql, { movieId: movie.id, userId: movie.user_id, step, taskId: ctx.task.id, stepName: step, provider: llm.provider, model: llm.model });
   await updateStep(env.sql, movie.id, step, { status: "running", progress: 10, detail: `Asking ${llm.provider} for the ${name.replace("_", " ")}` });
-  const { value, usage } = await llm.generateJson(filmRequest(name, { system, user: filmBriefBlock(brief) }));
-  return { value, tokens: usage.promptTokens + usage.completionTokens };
+  const { value, usage } = await llm.generateJson(request);
+  const tokens = usage.promptTokens + usage.completionTokens;
+  await storeCachedContent(env.sql, movie.user_id, key, inputs, value, tokens);
+  return { value, tokens };
 }
 
 export async function planProduction(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<ProductionPlan> {

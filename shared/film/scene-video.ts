@@ -8,6 +8,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { AppError } from "../errors.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
 import { isValidMediaUrl } from "./assembly-rules.ts";
+import { findCachedVideo, storageKeyOf, storeCachedVideo, videoCacheKey, type VideoInputs } from "./asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
@@ -82,14 +83,10 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     update public.movie_scenes set video_prompt = ${prompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
            location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`.then(() => null));
 
-  const video = await runJob(ctx, {
-    sql: env.sql, name: `${s}:video`, provider: env.providers.video,
-    request: { promptText: prompt, promptImage: reference.url!, ratio: shape.ratio, durationSeconds: shape.durationSeconds },
-    metric, cost: { units: shape.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
-  });
-  if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
-  if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
-  const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}.mp4`));
+  const clipUrl = await cachedOrNewClip(ctx, env, movie, s, {
+    prompt, referenceImageUrl: reference.url, provider: env.providers.video.provider, model: env.providers.video.model,
+    ratio: shape.ratio, durationSeconds: shape.durationSeconds,
+  }, metric);
 
   const frame = await runJob(ctx, {
     sql: env.sql, name: `${s}:end-frame`, provider: env.providers.render,
@@ -106,4 +103,30 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
        where id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
   });
+}
+
+/**
+ * generated_videos: a clip of the same prompt, reference image, model, ratio and duration is the
+ * owner's already — no job is submitted. The lookup is a recorded step, so a resumed slice keeps
+ * the decision it made; a new clip becomes the entry once it is in our Storage.
+ */
+async function cachedOrNewClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, s: string, inputs: VideoInputs, metric: { movieId: string; userId: string; step: string; sceneNumber: number }) {
+  const hash = await videoCacheKey(inputs);
+  const cached = await ctx.step(`${s}:video-cache`, (tx) => findCachedVideo(tx, movie.user_id, hash));
+  if (cached) return cached;
+  const video = await runJob(ctx, {
+    sql: env.sql, name: `${s}:video`, provider: env.providers.video,
+    request: { promptText: inputs.prompt, promptImage: inputs.referenceImageUrl!, ratio: inputs.ratio, durationSeconds: inputs.durationSeconds },
+    metric, cost: { units: inputs.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+  });
+  if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
+  if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
+  const path = filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}.mp4`);
+  const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", path);
+  await ctx.step(`${s}:video-cached`, async (tx) => {
+    const key = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, clipUrl);
+    await storeCachedVideo(tx, movie.user_id, hash, inputs, { videoUrl: clipUrl, bucket: key === null ? null : env.bucket, path: key });
+    return null;
+  });
+  return clipUrl;
 }

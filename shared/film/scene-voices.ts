@@ -4,6 +4,7 @@
  * first, then the bytes go to Storage and the row in one recorded step).
  */
 import type { TaskContext } from "../engine/task-context.ts";
+import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } from "./asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { allSteps, assertStillHolder } from "./film-jobs.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
@@ -37,10 +38,24 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
     // parallel lines held every pooled connection while waiting for one more (deadlock).
     await ctx.checkpoint({}); // fenced, as runJob does: a cancelled or taken-over task pays for no more lines
     await recordIntent(env.sql, key);
+    // audio_cache: the same text in the same voice and model is never paid for twice by one user.
+    // Looked up before the step's transaction takes its connection (see peekCachedAudio).
+    const inputs = { text: line.text, voiceId: line.voice_id, provider: voice.provider, model: voice.model };
+    const hash = await audioCacheKey(inputs);
+    const cached = await peekCachedAudio(env.sql, movie.user_id, hash);
     return await ctx.step(name, async (tx) => {
       // Waiting for this transaction's connection may have outlasted a cancel: fenced right before paying.
       await assertStillHolder(tx, ctx);
       try {
+        if (cached) {
+          await touchCachedAudio(tx, movie.user_id, hash);
+          await tx`
+            update public.scene_audio set status = 'completed', audio_url = ${cached.audio_url}, request_id = ${cached.request_id},
+                   alignment = ${cached.alignment === null ? null : tx.json(cached.alignment as never)}, duration_seconds = ${cached.duration_seconds}, error_message = null
+             where id = ${line.id}`;
+          await recordFinished(tx, ctx.task.id, name, { ok: true, costUnits: 0, costUnit: "characters" });
+          return true;
+        }
         const speech = await voice.speak({ voiceId: line.voice_id, text: line.text });
         const path = filmPath(env, movie.id, `scene-${sceneNumber}-line-${line.line_index}-${ctx.task.id.slice(0, 8)}.mp3`);
         await env.storage.upload(env.bucket, path, speech.audio, { contentType: speech.contentType, upsert: true });
@@ -49,6 +64,10 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
           update public.scene_audio set status = 'completed', audio_url = ${url}, request_id = ${speech.requestId},
                  alignment = ${speech.alignment ? tx.json(speech.alignment as never) : null}, duration_seconds = ${speech.durationSeconds}, error_message = null
            where id = ${line.id}`;
+        await storeCachedAudio(tx, movie.user_id, hash, inputs, {
+          audioUrl: url, bucket: env.bucket, path, contentType: speech.contentType, durationSeconds: speech.durationSeconds,
+          alignment: speech.alignment, requestId: speech.requestId,
+        });
         await recordFinished(tx, ctx.task.id, name, { ok: true, costUnits: line.text.length, costUnit: "characters" });
         return true;
       } catch (error) {
