@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepOrphans } from "../../shared/film/orphan-cleanup.ts";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
-import { asUser, connect, createUser, type Sql, type TestUser } from "../support/stack.ts";
+import { asUser, connect, createUser, type Sql, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
 
 const BUCKET = "cleanup-test";
 let sql: Sql;
@@ -101,5 +101,27 @@ describe("orphan cleanup", () => {
       .rejects.toMatchObject({ code: "42501" });
     await expect(asUser(sql, owner.id, (tx) => tx`select public.enqueue_storage_cleanup()`)).rejects.toMatchObject({ code: "42501" });
     await expect(asUser(sql, owner.id, (tx) => tx`select * from public.storage_cleanup_log`)).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("runs as the owner's storage.cleanup task on assemble, against the stack's Storage", async () => {
+    const media = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: "http://127.0.0.1:54321/storage/v1/object/public" });
+    const key = (name: string) => `films/${owner.id}/${movieId}/${name}`;
+    for (const name of ["task-orphan.mp4", "task-kept.mp4"]) {
+      await media.upload("media", key(name), new TextEncoder().encode(name), { contentType: "video/mp4" });
+    }
+    await sql`
+      insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path)
+      values (${owner.id}, ${movieId}, 'test:task-kept', 'video', 1, 'current', 'media', ${key("task-kept.mp4")})`;
+    const [task] = await sql`
+      select id from engine.enqueue_task(${owner.id}, 'storage.cleanup', 'assemble', ${sql.json({ retentionSeconds: 0 })})`;
+    const done = await waitForStatus(sql, task.id, ["succeeded", "failed"]);
+    expect(done.status, JSON.stringify(done.last_error)).toBe("succeeded");
+    expect(done.result).toEqual({ listed: 2, deleted: 1 });
+    expect(await media.download("media", key("task-orphan.mp4"))).toBeNull();
+    expect(await media.download("media", key("task-kept.mp4"))).not.toBeNull();
+    const [logged] = await sql`select deleted_at from public.storage_cleanup_log where storage_bucket = 'media' and storage_path = ${key("task-orphan.mp4")}`;
+    expect(logged.deleted_at).toBeInstanceOf(Date);
+    await media.remove("media", [key("task-kept.mp4")]);
+    await sql`delete from public.storage_cleanup_log where storage_bucket = 'media' and storage_path like ${`films/${owner.id}/%`}`;
   });
 });
