@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { currentAssetUrls } from "../assets/asset-url.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
@@ -67,16 +68,23 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const movie = await ownMovie(deps, movieId, caller.userId);
         const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
         const scenes = await sql`
-          select scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
+          select id, scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
                  video_url, lipsync_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+        // Clients get the versioned URLs of the current assets (a new version never hits an old cache entry).
+        const urls = await currentAssetUrls(sql, movieId);
+        for (const scene of scenes) {
+          scene.video_url = urls.get(`scene:${scene.id}:video`) ?? scene.video_url;
+          scene.end_frame_url = urls.get(`scene:${scene.id}:end_frame`) ?? scene.end_frame_url;
+        }
         const metrics = await metricsByStep(sql, movieId);
         const task = movie.task_id ? await store.get(movie.task_id) : null;
         const end = movie.completed_at ? new Date(movie.completed_at) : new Date();
         return {
           body: {
             movie: {
-              id: movie.id, title: movie.title, status: movie.status, progress: movie.progress, videoUrl: movie.video_url,
-              posterUrl: movie.poster_url, thumbnailUrl: movie.thumbnail_url, errorMessage: movie.error_message,
+              id: movie.id, title: movie.title, status: movie.status, progress: movie.progress,
+              videoUrl: urls.get(`movie:${movieId}:video`) ?? movie.video_url,
+              posterUrl: urls.get(`movie:${movieId}:cover`) ?? movie.poster_url, thumbnailUrl: urls.get(`movie:${movieId}:cover`) ?? movie.thumbnail_url, errorMessage: movie.error_message,
               warnings: movie.metadata?.warnings ?? [], failedScenes: movie.metadata?.failed_scenes ?? [],
             },
             progress: progress ? {

@@ -66,6 +66,10 @@ describe("regenerate-asset", () => {
     expect(film.video_url).toMatch(/\?v=\d+/);
     expect(film.scenes).toHaveLength(2);
     expect(film.scenes[0].videoUrl).toMatch(/\?v=\d+/);
+    const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
+    expect(status.json.movie.videoUrl).toBe(film.video_url);
+    expect(status.json.movie.posterUrl).toBe(film.cover_url);
+    expect(status.json.scenes[0].video_url).toBe(film.scenes[0].videoUrl);
     const foreign = await asUser(sql, stranger.id, (tx) => tx`
       select (select count(*) from public.film_with_assets where id = ${movieId})::int as films,
              (select count(*) from public.assets where movie_id = ${movieId})::int as assets`);
