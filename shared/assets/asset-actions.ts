@@ -17,6 +17,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from ".
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
+import { audioCacheKey, markVideoRegenerated, storeCachedAudio, storeCachedVideo, videoCacheKey } from "../film/asset-cache.ts";
 import { ownMovie } from "../film/film-actions.ts";
 import { initialSteps } from "../film/film-progress.ts";
 import { createStorage } from "../storage/index.ts";
@@ -62,6 +63,22 @@ function fromSqlError(error: unknown, runId: string): unknown {
   if (code === "RFA09") return new ConflictError("asset_run_not_preview", message);
   if (code === "RFA10") return new ConflictError("asset_run_stale", message);
   return error;
+}
+
+/**
+ * Seed 000's caches on an accepted clip: the replaced clip's generated_videos entry is marked
+ * failed / "Regenerated" (the next lookup misses) and the new clip becomes the entry for its inputs.
+ */
+async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: string, asset: Record<string, any>) {
+  const [scene] = await tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
+  if (scene?.clip_url) {
+    await tx`update public.generated_videos set status = 'failed', error_message = 'Regenerated'
+              where user_id = ${userId} and video_url = ${scene.clip_url} and status = 'completed'`;
+  }
+  const p = asset.params;
+  const inputs = { prompt: p.prompt, referenceImageUrl: p.referenceImageUrl ?? null, provider: asset.provider, model: asset.model, ratio: p.ratio, durationSeconds: Number(p.durationSeconds) };
+  await markVideoRegenerated(tx, userId, await videoCacheKey(inputs));
+  await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, { videoUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path });
 }
 
 export function regenerateAssetActions(deps: FunctionDeps): Record<string, ActionSpec> {
@@ -113,10 +130,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           let applyTaskId: string | null = null;
           let produceTaskId: string | null = null;
           if (run.kind === "video") {
+            await updateVideoCache(tx, caller.userId, ownerId, asset);
             await tx`update public.movie_scenes set clip_url = ${asset.public_url}, video_url = ${asset.public_url}, status = 'completed',
                             error_message = null, mix_status = 'pending' where id = ${ownerId}`;
           } else if (run.kind === "audio") {
             const p = asset.params;
+            await storeCachedAudio(tx, caller.userId, await audioCacheKey({ text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model }),
+              { text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model },
+              { audioUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path, contentType: "audio/mpeg", durationSeconds: p.durationSeconds ?? null, alignment: p.alignment ?? null, requestId: p.requestId ?? null });
             await tx`update public.scene_audio set audio_url = ${asset.public_url}, text = ${p.text}, voice_id = ${p.voiceId}, request_id = ${p.requestId ?? null},
                             alignment = ${p.alignment ? tx.json(p.alignment) : null}, duration_seconds = ${p.durationSeconds ?? null}, status = 'completed', error_message = null
                       where id = ${ownerId}`;

@@ -84,7 +84,7 @@ export async function makePreview(ctx: TaskContext, env: FilmEnv, movie: MovieRo
     });
     if (!job.ok) throw new PreviewFailure(`video generation failed: ${job.failureCode}: ${job.message}`);
     const file = await storeVersioned(ctx, env, run, job.url, "video", "mp4", "video/mp4");
-    return { ...file, provider: video.provider, model: video.model, params: { prompt, referenceImageUrl: scene.reference_image_url ?? null, durationSeconds: shape.durationSeconds } };
+    return { ...file, provider: video.provider, model: video.model, params: { prompt, referenceImageUrl: scene.reference_image_url ?? null, ratio: shape.ratio, durationSeconds: shape.durationSeconds } };
   }
   if (run.kind === "cover") {
     const image = env.providers.image;

@@ -159,6 +159,8 @@ describe("regenerate-asset", () => {
     const [voiced] = await sql`select text, audio_url from public.scene_audio where id = ${line.id}`;
     expect(voiced.text).toBe("Who keeps changing the reel?");
     expect(voiced.audio_url).not.toBe(line.audio_url);
+    const [cached] = await sql`select text from public.audio_cache where user_id = ${owner.id} and audio_url = ${voiced.audio_url}`;
+    expect(cached.text).toBe("Who keeps changing the reel?");
     const scenesAfter = await sql`select id, scene_number, clip_url, video_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
     for (const [i, scene] of scenesAfter.entries()) {
       expect(scene.clip_url).toBe(scenesBefore[i].clip_url);
@@ -176,6 +178,10 @@ describe("regenerate-asset", () => {
     await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);
     const [scene] = await sql`select clip_url, video_url, mix_status from public.movie_scenes where id = ${scenesAfter[0].id}`;
     expect(scene.clip_url).not.toBe(scenesAfter[0].clip_url);
+    const replaced = await sql`select status, error_message from public.generated_videos where video_url = ${scenesAfter[0].clip_url}`;
+    for (const entry of replaced) expect(entry).toEqual({ status: "failed", error_message: "Regenerated" });
+    const [entry] = await sql`select status from public.generated_videos where video_url = ${scene.clip_url}`;
+    expect(entry.status).toBe("completed");
     expect(scene.mix_status).toBe("completed");
     expect(scene.video_url).not.toBe(scene.clip_url);
     expect(await sql`select id, audio_url, text from public.scene_audio where scene_id = ${scenesAfter[0].id} order by line_index`).toEqual(linesBefore);
