@@ -5,7 +5,7 @@
  * - asset.apply {movieId, sceneNumber}: after an accepted clip or line, that scene's mix again
  *   (its lines onto its clip — the audio is kept), then the film reassembled (children in turn).
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
- *   unless a live version still names the same object — and marked deleted_at.
+ *   unless a live version or a cache entry still names the same object — and marked deleted_at.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { FunctionDeps } from "../function-deps.ts";
@@ -67,8 +67,8 @@ export function cleanupHandler(deps: FunctionDeps): TaskHandler {
 export async function deleteDueAssets(deps: Pick<FunctionDeps, "sql">, storage: { remove(bucket: string, paths: string[]): Promise<void> }, userId: string) {
   const due = await deps.sql`
     select a.id, a.storage_bucket, a.storage_path,
-           exists (select 1 from public.assets b where b.storage_bucket = a.storage_bucket and b.storage_path = a.storage_path
-                      and b.id <> a.id and (b.state in ('current', 'preview', 'draft') or b.delete_after > now())) as shared
+           -- A live version elsewhere or a cache entry (audio_cache, generated_videos) may name the same object.
+           public.storage_object_referenced(a.storage_bucket, a.storage_path) as shared
       from public.assets a
      where a.user_id = ${userId} and a.state = 'superseded' and a.deleted_at is null and a.delete_after <= now()`;
   let removed = 0;

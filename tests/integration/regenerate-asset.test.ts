@@ -189,6 +189,23 @@ describe("regenerate-asset", () => {
     expect(filmLast.video_url).not.toBe(filmAfter.video_url);
   }, 240_000);
 
+  it("never deletes a superseded file that a cache entry still names", async () => {
+    // The re-voiced line's old audio: no current version names it any more, only its cache entry.
+    const [cached] = await sql`
+      select storage_bucket, storage_path, audio_url from public.audio_cache c
+       where user_id = ${owner.id} and not exists (
+         select 1 from public.assets a where a.storage_bucket = c.storage_bucket and a.storage_path = c.storage_path and a.state = 'current')
+       limit 1`;
+    const [asset] = await sql`
+      insert into public.assets (user_id, slot, kind, version, state, storage_bucket, storage_path, public_url, delete_after)
+      values (${owner.id}, ${`test:${crypto.randomUUID()}`}, 'audio', 1, 'superseded', ${cached.storage_bucket}, ${cached.storage_path}, ${cached.audio_url}, now() - interval '1 second')
+      returning id`;
+    const [task] = await sql`select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.cleanup', p_worker => 'regenerate-asset', p_payload => ${sql.json({ userId: owner.id })})`;
+    await waitForStatus(sql, task.id, ["succeeded"], 30_000);
+    expect((await sql`select deleted_at from public.assets where id = ${asset.id}`)[0].deleted_at).toBeTruthy();
+    expect((await fetchBytes(cached.audio_url)).status).toBe(200);
+  });
+
   it("keeps runs and movies to their owner and refuses bad input naming the problem, changing nothing", async () => {
     const count = async () => (await sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
     const before = await count();
