@@ -13,6 +13,32 @@ import { updateStep } from "./film-progress.ts";
 import { afterHalfDone } from "./scene-halves.ts";
 import { isSceneFailure } from "./scene-video.ts";
 
+/**
+ * A line's step holds a pooled connection across the TTS call (the result commits with the step),
+ * and the offline voice polls its worker job on the same pool. The pool has 4 connections per
+ * worker process: with every one of them held by a waiting line, no poll could run (deadlock). At
+ * most 3 lines per process are in flight, whatever the number of scenes it voices.
+ */
+const speakingSlots = createSlots(3);
+
+function createSlots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      try {
+        return await work();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      }
+    },
+  };
+}
+
 export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number) {
   const scene = await loadScene(env.sql, movie.id, sceneNumber);
   const written = screenplayScene(movie, sceneNumber);
@@ -43,7 +69,7 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
     const inputs = { text: line.text, voiceId: line.voice_id, provider: voice.provider, model: voice.model };
     const hash = await audioCacheKey(inputs);
     const cached = await peekCachedAudio(env.sql, movie.user_id, hash);
-    return await ctx.step(name, async (tx) => {
+    return await speakingSlots.run(() => ctx.step(name, async (tx) => {
       // Waiting for this transaction's connection may have outlasted a cancel: fenced right before paying.
       await assertStillHolder(tx, ctx);
       try {
@@ -76,7 +102,7 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
         await recordFinished(tx, ctx.task.id, name, { ok: false, error: (error as Error).message });
         return false;
       }
-    });
+    }));
   }));
 
   const status = lines.length === 0 ? "skipped" : outcomes.some(Boolean) ? "completed" : "failed";
