@@ -5,5 +5,5 @@ import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 serveEdgeFunction({
   name: "regenerate-asset",
   actions: regenerateAssetActions,
-  handlers: (deps) => ({ [REGENERATE_KIND]: regenerateHandler(deps), [APPLY_KIND]: applyHandler(), [CLEANUP_KIND]: cleanupHandler(deps) }),
+  handlers: (deps) => ({ [REGENERATE_KIND]: regenerateHandler(deps), [APPLY_KIND]: applyHandler(deps), [CLEANUP_KIND]: cleanupHandler(deps) }),
 });

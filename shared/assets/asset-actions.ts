@@ -151,7 +151,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           if (run.kind === "video" || run.kind === "audio") {
             const task = await store.enqueue({
               userId: caller.userId, kind: APPLY_KIND, worker: ASSET_WORKER, idempotencyKey: `apply:${runId}`,
-              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber, runId }, maxAttempts: 5,
+              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber, runId, newClip: run.kind === "video" }, maxAttempts: 5,
             }, tx);
             applyTaskId = task.id;
             await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;

@@ -2,15 +2,18 @@
  * Tasks run by regenerate-asset:
  * - asset.regenerate {runId}: the run's preview version (asset-preview.ts); a refusal or failed job
  *   fails the run with its message, anything else is retried by the engine.
- * - asset.apply {movieId, sceneNumber}: after an accepted clip or line, that scene's mix again
- *   (its lines onto its clip — the audio is kept), then the film reassembled (children in turn).
+ * - asset.apply {movieId, sceneNumber, newClip?}: after an accepted clip or line — a new clip's
+ *   end frame first — that scene's mix again (its lines onto its clip: the audio is kept), then the
+ *   film reassembled (children in turn).
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
  *   unless a live version or a cache entry still names the same object — and marked deleted_at.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { FunctionDeps } from "../function-deps.ts";
-import { filmEnv } from "../film/film-env.ts";
-import { loadMovie } from "../film/film-movie.ts";
+import { filmEnv, filmPath } from "../film/film-env.ts";
+import { runJob } from "../film/film-jobs.ts";
+import { loadMovie, loadScene } from "../film/film-movie.ts";
+import type { TaskContext } from "../engine/task-context.ts";
 import { ASSEMBLE_KIND } from "../film/scene-actions.ts";
 import { MIX_KIND, MIX_WORKER } from "../film/scene-halves.ts";
 import { isSceneFailure } from "../film/scene-video.ts";
@@ -42,17 +45,34 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   };
 }
 
-export function applyHandler(): TaskHandler {
-  return (ctx) => {
-    const { movieId, sceneNumber } = ctx.payload as { movieId: string; sceneNumber: number };
+export function applyHandler(deps: FunctionDeps): TaskHandler {
+  return async (ctx) => {
+    const { movieId, sceneNumber, newClip } = ctx.payload as { movieId: string; sceneNumber: number; newClip?: boolean };
+    if (newClip && !ctx.metadata.mixed) await extractEndFrame(ctx, deps, movieId, sceneNumber);
     if (!ctx.metadata.mixed) {
-      return Promise.resolve({ type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber }, maxAttempts: 5 }] });
+      return { type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber }, maxAttempts: 5 }] };
     }
     if (!ctx.metadata.assembled) {
-      return Promise.resolve({ type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, worker: "assemble", payload: { movieId }, maxAttempts: 5 }] });
+      return { type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, worker: "assemble", payload: { movieId }, maxAttempts: 5 }] };
     }
-    return Promise.resolve({ type: "done", result: { movieId, sceneNumber, remixed: true, reassembled: true } });
+    return { type: "done", result: { movieId, sceneNumber, remixed: true, reassembled: true } };
   };
+}
+
+/** A new clip's real last frame (what a continuation starts from), as the pipeline extracts it. */
+async function extractEndFrame(ctx: TaskContext, deps: FunctionDeps, movieId: string, sceneNumber: number) {
+  const movie = await loadMovie(deps.sql, movieId);
+  const env = await filmEnv(deps, movie.user_id);
+  const scene = await loadScene(deps.sql, movieId, sceneNumber);
+  if (!scene.clip_url) return;
+  const frame = await runJob(ctx, {
+    sql: deps.sql, name: "end-frame", provider: env.providers.render,
+    request: { op: "extract_last_frame" as const, clipUrl: scene.clip_url, output: { bucket: env.bucket, path: filmPath(env, movieId, `scene-${sceneNumber}-${ctx.task.id.slice(0, 8)}-end.png`) } },
+    metric: { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber }, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+  });
+  if (!frame.ok) return;
+  await ctx.step("end-frame:saved", (tx) =>
+    tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url}`.then(() => null));
 }
 
 export function cleanupHandler(deps: FunctionDeps): TaskHandler {

@@ -172,11 +172,14 @@ describe("regenerate-asset", () => {
 
     const sceneNumber = scenesAfter[0].scene_number;
     const linesBefore = await sql`select id, audio_url, text from public.scene_audio where scene_id = ${scenesAfter[0].id} order by line_index`;
+    const [{ end_frame_url: endFrameBefore }] = await sql`select end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
     const clipRun = await startPreview({ kind: "video", target: { movieId, sceneNumber } });
     const clipAccepted = await regenerate({ action: "accept", runId: clipRun });
     expect(clipAccepted.status, clipAccepted.text).toBe(200);
     await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);
-    const [scene] = await sql`select clip_url, video_url, mix_status from public.movie_scenes where id = ${scenesAfter[0].id}`;
+    const [scene] = await sql`select clip_url, video_url, mix_status, end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
+    expect(scene.end_frame_url).toMatch(/-end\.png$/);
+    expect(scene.end_frame_url).not.toBe(endFrameBefore);
     expect(scene.clip_url).not.toBe(scenesAfter[0].clip_url);
     const replaced = await sql`select status, error_message from public.generated_videos where video_url = ${scenesAfter[0].clip_url}`;
     for (const entry of replaced) expect(entry).toEqual({ status: "failed", error_message: "Regenerated" });
