@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { BadRequestError } from "../../errors.ts";
-import { PROVIDER_TYPES, type ProviderType } from "../types.ts";
+import { PROVIDER_TYPES, type ProviderConfig, type ProviderType } from "../types.ts";
 import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
 
 export const DEFAULT_CONCURRENCY_LIMIT = 2;
@@ -23,14 +23,8 @@ export const registrationInput = z.object({
 
 export type RegistrationInput = z.infer<typeof registrationInput>;
 
-export interface ValidRegistration {
-  providerType: ProviderType;
-  provider: string;
-  model: string;
-  settings: Record<string, unknown>;
-  apiKey: string | null;
-  concurrencyLimit: number;
-}
+/** A checked registration has exactly the shape of a registry row's config. */
+export type ValidRegistration = ProviderConfig;
 
 export function validateRegistration(input: RegistrationInput): ValidRegistration {
   const providerType = input.providerType as ProviderType;
