@@ -6,6 +6,8 @@ export interface SliceBudget {
   /** Milliseconds this slice may still spend before it must checkpoint and hand off. */
   remainingMs(): number;
   exhausted(): boolean;
+  /** Milliseconds until the platform kills this worker (its wall clock), reserve not deducted. */
+  untilKillMs(): number;
 }
 
 export interface SliceBudgetOptions {
@@ -28,5 +30,6 @@ export function createSliceBudget(options: SliceBudgetOptions): SliceBudget {
   return {
     remainingMs: () => Math.max(0, deadline - now()),
     exhausted: () => now() >= deadline,
+    untilKillMs: () => Math.max(0, options.workerStartedAt + options.wallClockMs - now()),
   };
 }

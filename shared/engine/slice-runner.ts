@@ -85,8 +85,13 @@ export function createSliceRunner(options: SliceRunnerOptions) {
         return "fenced_out";
       }
       if (error instanceof SliceYield) {
-        await store.handOff(task, error.metadata, null);
-        return "handed_off";
+        if (error.notBeforeMs === null) {
+          await store.handOff(task, error.metadata, null);
+          return "handed_off";
+        }
+        await store.checkpoint(task, error.metadata, null, leaseSeconds);
+        await store.defer(task, error.notBeforeMs);
+        return "deferred";
       }
       const failure = describeFailure(error);
       log({ event: "task_error", taskId: task.id, kind: task.kind, ...failure.error });

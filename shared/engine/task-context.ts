@@ -9,16 +9,33 @@ export type SliceOutcome =
   | { type: "continue"; metadata?: Record<string, unknown>; progress?: number }
   | { type: "await_children"; children: ChildSpec[]; metadata?: Record<string, unknown> };
 
-/** Thrown by providerStep when the budget ran out while a provider job was still running. */
+/**
+ * Thrown by providerStep when the budget ran out while a provider job was still running, or when
+ * this worker is too close to its wall-clock kill to pay for a job: then `notBeforeMs` asks that
+ * the task be run again only after this worker is gone.
+ */
 export class SliceYield extends Error {
-  constructor(readonly metadata: Record<string, unknown> = {}) {
+  constructor(readonly metadata: Record<string, unknown> = {}, readonly notBeforeMs: number | null = null) {
     super("slice budget spent");
   }
 }
 
+/**
+ * A paid submission is only started with at least this long before the worker's wall-clock kill,
+ * so the platform's own kill never lands between the provider accepting a job and the engine
+ * recording its id. (Slices already end ≥ 5 s before the kill; this covers a provider slow to
+ * answer a submission.) Kills at random moments — crashes, OOM — can still land there: see
+ * README, "Guarantees".
+ */
+export const PAID_SUBMIT_MARGIN_MS = 10_000;
+
 export interface ProviderStepSpec<T> {
-  /** Submits the job and returns the provider's task id. Only called if none is recorded. */
+  /** Submits the job and returns the provider's task id. Only called if none is recorded. Keep
+   * it to the provider call: anything after the provider's answer widens the window in which a
+   * kill loses a paid job's id. */
   submit(): Promise<string>;
+  /** Bookkeeping once the id is recorded (e.g. metrics); not run again on resume. */
+  submitted?(externalId: string): Promise<void>;
   /** Polls the provider; returns the final result when done, null while still running. */
   poll(externalId: string): Promise<T | null>;
   pollEveryMs?: number;
@@ -73,9 +90,13 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     if (recorded?.status === "completed") return recorded.result as T;
     let externalId = recorded?.externalId ?? null;
     if (!externalId) {
+      const untilKill = budget.untilKillMs();
+      if (untilKill < PAID_SUBMIT_MARGIN_MS) throw new SliceYield(metadata, untilKill + 500);
       externalId = await spec.submit();
+      // The provider has accepted (and billed) the job: its id is recorded before anything else.
       await store.recordSubmission(task, name, externalId);
       steps.set(name, { name, status: "submitted", externalId, result: null });
+      await spec.submitted?.(externalId);
     }
     for (;;) {
       const result = await spec.poll(externalId);

@@ -34,10 +34,9 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       await recordIntent(spec.sql, key);
       // Recording the intent may have waited for a pooled connection: fenced again right before paying.
       await assertStillHolder(spec.sql, ctx);
-      const id = await provider.submit(spec.request);
-      await recordSubmitted(spec.sql, ctx.task.id, name, id);
-      return id;
+      return await provider.submit(spec.request);
     },
+    submitted: (id) => recordSubmitted(spec.sql, ctx.task.id, name, id),
     poll: async (id) => {
       const state: JobState<{ url: string; durationSeconds?: number | null }> = await provider.poll(id);
       let result: JobOutcome;
@@ -45,7 +44,7 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       else if (state.state === "failed") result = { ok: false, failureCode: state.failureCode, message: state.message };
       else return null;
       await recordFinished(spec.sql, ctx.task.id, name, {
-        ok: result.ok, costUnits: spec.cost.units, costUnit: spec.cost.unit, error: result.ok ? null : result.message,
+        ok: result.ok, costUnits: spec.cost.units, costUnit: spec.cost.unit, error: result.ok ? null : result.message, externalId: id,
       });
       return result;
     },

@@ -37,11 +37,12 @@ export async function recordFinished(
   db: Db,
   taskId: string,
   stepName: string,
-  outcome: { ok: boolean; costUnits?: number | null; costUnit?: string | null; error?: string | null },
+  outcome: { ok: boolean; costUnits?: number | null; costUnit?: string | null; error?: string | null; externalId?: string },
 ): Promise<void> {
+  // external_id too: a kill right after the engine recorded the submission may have skipped recordSubmitted.
   await db`
     update public.movie_step_metrics
-       set phase = ${outcome.ok ? "succeeded" : "failed"}, cost_units = ${outcome.costUnits ?? null},
+       set phase = ${outcome.ok ? "succeeded" : "failed"}, external_id = coalesce(external_id, ${outcome.externalId ?? null}), cost_units = ${outcome.costUnits ?? null},
            cost_unit = ${outcome.costUnit ?? null}, error_message = ${outcome.error ?? null}, finished_at = now()
      where task_id = ${taskId} and step_name = ${stepName} and finished_at is null`;
 }

@@ -38,10 +38,10 @@ export async function startBeatovenFake(apiKey = "beatoven-test-key"): Promise<B
     const request = (body ?? {}) as Record<string, any>;
     if (typeof request.prompt?.text !== "string" || request.prompt.text === "") return { status: 400, body: { error: "prompt.text is required" } };
     if (request.format !== undefined && !["mp3", "aac", "wav"].includes(request.format)) return { status: 400, body: { error: "format must be mp3, aac or wav" } };
-    server.recordSubmission(request);
-    bodies.push(request);
     const trackId = crypto.randomUUID();
     const taskId = `${trackId}_1`;
+    server.recordSubmission(request, taskId);
+    bodies.push(request);
     tasks.set(taskId, { script: scripts.shift() ?? {}, polls: 0, createdAt: Date.now(), trackId, prompt: request.prompt, track: trackFile(request.prompt.text) });
     return { body: { status: "started", task_id: taskId } };
   });

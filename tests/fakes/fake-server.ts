@@ -37,6 +37,11 @@ export interface FakeAnswer {
 
 type Handler = (request: FakeRequest) => FakeAnswer | Promise<FakeAnswer>;
 
+export interface PaidRepeat {
+  jobIds: (string | null)[];
+  receivedAt: number[];
+}
+
 export interface FakeServer {
   baseUrl: string;
   /** `key` is "METHOD /path/:param". `open` routes skip the API key check (e.g. media a test serves). */
@@ -44,10 +49,13 @@ export interface FakeServer {
   fault(key: string, ...faults: Fault[]): void;
   /** Requests that reached the route, faulted ones included. */
   hits(key: string): number;
-  /** Records a paid submission of `input`; returns how many times this exact input was submitted. */
-  recordSubmission(input: unknown): number;
-  /** Paid submissions accepted so far, and the most times any one input was submitted. */
-  submissions(): { total: number; maxPerInput: number };
+  /** Records a paid submission of `input` (and the job id it was given); returns how many times
+   * this exact input was submitted. */
+  recordSubmission(input: unknown, jobId?: string): number;
+  /** Paid submissions accepted so far, the most times any one input was submitted, and how many inputs. */
+  submissions(): { total: number; maxPerInput: number; inputs: number };
+  /** Inputs paid for more than once: the job ids given and when each submission arrived. */
+  repeats(): PaidRepeat[];
   /** A URL of this server's /files. */
   fileUrl(name: string): string;
   /** Serves `bytes()` (made on the first request, then kept) at /files/<name>. */
@@ -61,7 +69,7 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
   const routes: { method: string; pattern: RegExp; names: string[]; key: string; handler: Handler; open: boolean }[] = [];
   const faults = new Map<string, Fault[]>();
   const hits = new Map<string, number>();
-  const submissions = new Map<string, number>();
+  const submissions = new Map<string, { jobId: string | null; receivedAt: number }[]>();
   const files = new Map<string, { type: string; bytes: () => Promise<Uint8Array> }>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -109,16 +117,19 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
       faults.set(key, [...(faults.get(key) ?? []), ...more]);
     },
     hits: (key) => hits.get(key) ?? 0,
-    recordSubmission(input) {
+    recordSubmission(input, jobId) {
       const hash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
-      const count = (submissions.get(hash) ?? 0) + 1;
-      submissions.set(hash, count);
-      return count;
+      const paid = submissions.get(hash) ?? [];
+      paid.push({ jobId: jobId ?? null, receivedAt: Date.now() });
+      submissions.set(hash, paid);
+      return paid.length;
     },
-    submissions: () => ({
-      total: [...submissions.values()].reduce((a, b) => a + b, 0),
-      maxPerInput: Math.max(0, ...submissions.values()),
-    }),
+    submissions: () => {
+      const counts = [...submissions.values()].map((paid) => paid.length);
+      return { total: counts.reduce((a, b) => a + b, 0), maxPerInput: Math.max(0, ...counts), inputs: counts.length };
+    },
+    repeats: () => [...submissions.values()].filter((paid) => paid.length > 1)
+      .map((paid) => ({ jobIds: paid.map((p) => p.jobId), receivedAt: paid.map((p) => p.receivedAt) })),
     fileUrl: (name) => `${baseUrl}/files/${name}`,
     serveFile(name, type, bytes) {
       let made: Promise<Uint8Array> | null = null;

@@ -47,9 +47,9 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     const appId = `${params.ns}/${params.app}`;
     const modelPath = params.sub ? `${appId}/${params.sub}` : appId;
     if (typeof (body as { prompt?: unknown })?.prompt !== "string") return { status: 422, body: { detail: [{ loc: ["body", "prompt"], msg: "field required", type: "value_error.missing" }] } };
-    server.recordSubmission({ modelPath, body });
-    submitted.push({ modelPath, input: body as Record<string, unknown> });
     const id = crypto.randomUUID();
+    server.recordSubmission({ modelPath, body }, id);
+    submitted.push({ modelPath, input: body as Record<string, unknown> });
     const script = nextScript(rules, scripts, { modelPath, input: body as Record<string, unknown> }, {});
     requests.set(id, { appId, script, polls: 0, createdAt: Date.now(), cancelled: false });
     const base = `${server.baseUrl}/${appId}/requests/${id}`;

@@ -69,9 +69,9 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     if (!ratios) return { status: 400, body: { error: `Invalid model: ${String(body.model)}` } };
     if (!ratios.includes(String(body.ratio))) return { status: 400, body: { error: `ratio must be one of: ${ratios.join(", ")}` } };
     if (typeof body.promptText === "string" && body.promptText.length > 1000) return { status: 400, body: { error: "promptText too long" } };
-    server.recordSubmission(body);
-    created.push(body);
     const id = crypto.randomUUID();
+    server.recordSubmission(body, id);
+    created.push(body);
     tasks.set(id, { script: nextScript(rules, scripts, body, {}), polls: 0, createdAt: Date.now(), cancelled: false, output: outputFile(body.duration) });
     return { body: { id } };
   };

@@ -44,8 +44,8 @@ export interface Fakes {
   /** The value of REELFORGE_PROVIDER_BASE_URLS that sends every adapter to these fakes. */
   baseUrls(): Record<FakeProvider, string>;
   configureFilm(latencies: FilmLatencies): void;
-  /** Paid submissions per provider: total and the most times one input was paid for. */
-  submissions(): Record<FakeProvider, { total: number; maxPerInput: number }>;
+  /** Paid submissions per provider: total, the most times one input was paid for, distinct inputs. */
+  submissions(): Record<FakeProvider, { total: number; maxPerInput: number; inputs: number }>;
   resetCounters(): void;
   clearScripts(): void;
   close(): Promise<void>;

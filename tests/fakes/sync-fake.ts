@@ -58,9 +58,9 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
     if (types !== "audio,video") return { status: 400, body: { message: "input must hold one video and one audio", statusCode: 400 } };
     const key = headers["idempotency-key"];
     if (typeof key === "string" && byKey.has(key)) return { status: 201, body: answer(byKey.get(key)!, "PENDING") };
-    server.recordSubmission(request);
-    bodies.push(request);
     const id = crypto.randomUUID();
+    server.recordSubmission(request, id);
+    bodies.push(request);
     let output = "clip.mp4";
     if (settings.realOutputs) {
       output = `lipsync-${id}.mp4`;

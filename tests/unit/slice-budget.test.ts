@@ -24,4 +24,13 @@ describe("slice budget", () => {
     const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 10_000, now: () => 9_500 });
     expect(budget.exhausted()).toBe(true);
   });
+
+  it("knows how long until the wall-clock kill, separately from the slice's share", () => {
+    let now = 4_000;
+    const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 10_000, now: () => now });
+    expect(budget.untilKillMs()).toBe(6_000);
+    expect(budget.remainingMs()).toBeLessThan(budget.untilKillMs());
+    now = 12_000;
+    expect(budget.untilKillMs()).toBe(0);
+  });
 });

@@ -54,7 +54,7 @@ describe("elevenlabs voice adapter against the ElevenLabs fake", () => {
     fake.fault(TTS_ROUTE, elevenLabs429("too_many_concurrent_requests"), elevenLabs429("too_many_concurrent_requests"), elevenLabs429("too_many_concurrent_requests"));
     await voice({ queueWaitMs: 250 }).speak(line);
     expect(waits).toEqual([250, 250, 250]);
-    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1 });
+    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1, inputs: 1 });
   });
 
   it("backs off longer and doubling while ElevenLabs is busy", async () => {

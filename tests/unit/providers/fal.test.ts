@@ -93,7 +93,7 @@ describe("fal image adapter against the fal queue fake", () => {
     expect(waits).toHaveLength(1);
     expect(waits[0]).toBeGreaterThan(1_000);
     expect(waits[0]).toBeLessThanOrEqual(3_000);
-    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1 });
+    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1, inputs: 1 });
   });
 
   it("retries 5xx and dropped connections while polling", async () => {

@@ -116,6 +116,6 @@ describe("fakes at a fixed latency", () => {
     expect(counts.runway.maxPerInput).toBe(1);
     expect(counts.elevenlabs.total).toBe(1);
     fakes.resetCounters();
-    expect(fakes.submissions().runway).toEqual({ total: 0, maxPerInput: 0 });
+    expect(fakes.submissions().runway).toEqual({ total: 0, maxPerInput: 0, inputs: 0 });
   });
 });

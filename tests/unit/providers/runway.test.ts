@@ -128,7 +128,7 @@ describe("runway video adapter against the Runway fake", () => {
     expect(jobId).toBeTruthy();
     expect(waits).toEqual([2000, 1000]); // Retry-After, then full jitter at random()=1: base 500 · 2
     expect(fake.hits(CREATE)).toBe(3);
-    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1 });
+    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1, inputs: 1 });
   });
 
   it("does not resubmit when a create times out: the job may exist, so the error is not retryable", async () => {

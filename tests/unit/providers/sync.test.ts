@@ -57,7 +57,7 @@ describe("sync.so lip sync adapter against the sync.so fake", () => {
     const jobId = await lipsync({ timeoutMs: 100 }).submit(request);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(fake.hits(CREATE)).toBe(2);
-    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1 });
+    expect(fake.submissions()).toEqual({ total: 1, maxPerInput: 1, inputs: 1 });
     expect((await lipsync().poll(jobId)).state).not.toBe("failed");
   });
 

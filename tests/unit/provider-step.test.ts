@@ -1,0 +1,56 @@
+/**
+ * ctx.providerStep's order around a paid submission: nothing is paid with less than the margin left
+ * before the worker's wall-clock kill, the id is recorded before any bookkeeping, and a recorded id
+ * is polled, never submitted again. The store is an in-memory stand-in recording the call order;
+ * the engine's SQL side of the same flow runs against Postgres in the integration tests.
+ */
+import { describe, expect, it } from "vitest";
+import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
+import { createTaskContext, PAID_SUBMIT_MARGIN_MS, SliceYield } from "../../shared/engine/task-context.ts";
+import type { TaskRow } from "../../shared/engine/task-row.ts";
+import type { StepRecord, TaskStore } from "../../shared/engine/task-store.ts";
+
+const task = { id: "t1", fencingToken: "1", metadata: {}, payload: {} } as unknown as TaskRow;
+
+function contextAt(nowMs: number, steps = new Map<string, StepRecord>()) {
+  const calls: string[] = [];
+  const store = {
+    recordSubmission: async (_t: TaskRow, name: string, id: string) => void calls.push(`record ${name} ${id}`),
+    completeStep: async (_tx: unknown, _t: TaskRow, name: string) => void calls.push(`complete ${name}`),
+  } as unknown as TaskStore;
+  // The step's result commits in a transaction: here a pass-through.
+  const sql = { begin: (run: (tx: unknown) => Promise<unknown>) => run({}) } as never;
+  const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 150_000, now: () => nowMs });
+  const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds: 30, sleep: async () => {} });
+  return { ctx, calls };
+}
+
+const spec = (calls: string[]) => ({
+  submit: async () => (calls.push("submit"), "job-1"),
+  submitted: async (id: string) => void calls.push(`submitted ${id}`),
+  poll: async (id: string) => (calls.push(`poll ${id}`), "done"),
+});
+
+describe("providerStep", () => {
+  it("records the provider's id before any bookkeeping, then polls it", async () => {
+    const { ctx, calls } = contextAt(10_000);
+    expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
+    expect(calls).toEqual(["submit", "record clip job-1", "submitted job-1", "poll job-1", "complete clip"]);
+  });
+
+  it("does not pay for a job this close to the worker's wall-clock kill: it asks to run after the worker is gone", async () => {
+    const untilKill = PAID_SUBMIT_MARGIN_MS - 1_000;
+    const { ctx, calls } = contextAt(150_000 - untilKill);
+    const error = await ctx.providerStep("clip", spec(calls)).catch((e) => e);
+    expect(error).toBeInstanceOf(SliceYield);
+    expect((error as SliceYield).notBeforeMs).toBe(untilKill + 500);
+    expect(calls).toEqual([]);
+  });
+
+  it("polls an id recorded before a kill instead of submitting, even late in the worker's life", async () => {
+    const steps = new Map<string, StepRecord>([["clip", { name: "clip", status: "submitted", externalId: "job-0", result: null }]]);
+    const { ctx, calls } = contextAt(149_000, steps);
+    expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
+    expect(calls).toEqual(["poll job-0", "complete clip"]);
+  });
+});
