@@ -9,6 +9,18 @@ if [ ! -x node_modules/.bin/vitest ] || [ ! -x node_modules/.bin/deno ]; then
   npm install --no-audit --no-fund  # not npm ci: this npm refuses the lockfile for lack of other platforms' optional binaries
 fi
 
+# The demo report's browser test opens the page in Debian's Chromium. Installed like the stack's
+# Debian packages (scripts/stack/postgres-cluster.ts): by root, or told to the user.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "chromium is missing; run:  sudo apt-get update && sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+  echo "installing chromium ..."
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
 bash scripts/stack.sh stop >/dev/null 2>&1 || true
 trap 'bash scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/stack.sh start --fresh

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -9,12 +10,27 @@ const entrypoints = [
   ...readdirSync(join(root, "tests/fixtures/functions")).map((name) => `tests/fixtures/functions/${name}/index.ts`),
 ];
 
+const denoCheck = (...args: string[]) => () =>
+  execFileSync(join(root, "node_modules/.bin/deno"), ["check", ...args], {
+    cwd: root, encoding: "utf8", stdio: "pipe", env: { ...process.env, NO_COLOR: "1" },
+  });
+
 describe("deno check", () => {
   it("type-checks every Edge Function entrypoint under Deno", () => {
     expect(entrypoints.length).toBeGreaterThanOrEqual(6);
-    const run = () => execFileSync(join(root, "node_modules/.bin/deno"), ["check", ...entrypoints], {
-      cwd: root, encoding: "utf8", stdio: "pipe", env: { ...process.env, NO_COLOR: "1" },
-    });
-    expect(run).not.toThrow();
+    expect(denoCheck(...entrypoints)).not.toThrow();
+  }, 180_000);
+
+  it("type-checks the front-end client with a browser's libraries only, and its wire types against the server's", () => {
+    // deno.json's libs include the Deno namespace; a browser bundle has none of it.
+    const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));
+    try {
+      writeFileSync(join(dir, "deno.json"), JSON.stringify({ compilerOptions: { strict: true, lib: ["esnext", "dom"] } }));
+      expect(denoCheck("--config", join(dir, "deno.json"), "shared/client/index.ts")).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The test holds the compile-time comparisons with the server's types, and passes a real SupabaseClient.
+    expect(denoCheck("tests/unit/reelforge-client.test.ts")).not.toThrow();
   }, 180_000);
 });
