@@ -1,0 +1,97 @@
+/**
+ * regenerate-asset (shared/assets/asset-actions.ts): start a run that makes a preview of a new
+ * version, then accept it (it becomes current) or reject it (the draft stays for a retry).
+ */
+import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
+import type { TaskView } from "./tasks.ts";
+
+/** video: one scene's clip; audio: one dialogue line; cover and script: the film's. */
+export type AssetKind = "video" | "audio" | "cover" | "script";
+
+/** video needs sceneNumber; audio needs sceneNumber and lineIndex; cover and script neither. */
+export interface AssetTarget {
+  movieId: string;
+  sceneNumber?: number;
+  lineIndex?: number;
+}
+
+/** text and voice apply to audio only. */
+export interface AssetDraft {
+  prompt?: string;
+  text?: string;
+  voice?: string;
+  model?: string;
+  settings?: Record<string, unknown>;
+}
+
+export interface StartAssetRunInput {
+  kind: AssetKind;
+  target: AssetTarget;
+  draft?: AssetDraft;
+}
+
+export interface AssetRunStarted {
+  runId: string;
+  /** null for script: the draft itself is the preview, nothing is generated until accept. */
+  taskId: string | null;
+  slot: string;
+  kind: AssetKind;
+}
+
+export interface AssetRunAccepted {
+  accepted: true;
+  runId: string;
+  slot: string;
+  version: number;
+  url: string | null;
+  /** video and audio: the task that remixes the scene and reassembles the film. */
+  applyTaskId?: string;
+  /** script: the film's restarted produce-movie task. */
+  produceTaskId?: string;
+}
+
+export interface AssetRunRejected {
+  rejected: true;
+  runId: string;
+  draft: AssetDraft;
+}
+
+export type AssetRunState = "running" | "preview" | "accepted" | "rejected" | "failed";
+
+export interface AssetRunStatus {
+  run: {
+    id: string;
+    slot: string;
+    kind: AssetKind;
+    target: AssetTarget;
+    draft: AssetDraft;
+    status: AssetRunState;
+    error: string | null;
+    baseVersion: number | null;
+  };
+  preview: {
+    version: number;
+    state: "draft" | "preview" | "current" | "superseded";
+    params: Record<string, unknown>;
+    contentHash: string | null;
+    /** Carries the run's preview token while it is a preview. */
+    url: string | null;
+  } | null;
+  current: { version: number; url: string | null } | null;
+  task: TaskView | null;
+  applyTask: TaskView | null;
+}
+
+export function assetMethods(supabase: FunctionsInvoker) {
+  const call = <T>(action: string, input: object, options?: CallOptions) =>
+    invokeAction<T>(supabase, "regenerate-asset", action, input, options);
+  return {
+    /** 202; 400 invalid_target when kind and target do not fit, 409 movie_in_production. */
+    start: (input: StartAssetRunInput, options?: CallOptions) => call<AssetRunStarted>("start", input, options),
+    /** 409 asset_run_stale when a newer accept won, 409 asset_run_not_preview. */
+    accept: (runId: string, options?: CallOptions) => call<AssetRunAccepted>("accept", { runId }, options),
+    /** 409 asset_run_decided once it was accepted, rejected or failed. */
+    reject: (runId: string, options?: CallOptions) => call<AssetRunRejected>("reject", { runId }, options),
+    status: (runId: string, options?: CallOptions) => call<AssetRunStatus>("status", { runId }, options),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * clone-database (shared/clone/clone-actions.ts): this project's database copied into another
+ * Postgres as a resumable job. Every action is keyed by `jobId`; the job view is
+ * describeClone's (shared/clone/clone-state.ts) under the task's own fields.
+ */
+import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
+import type { TaskError, TaskStatus, Timestamp } from "./tasks.ts";
+
+export type ClonePhase = "preflight" | "types" | "schema" | "data" | "post_data" | "storage" | "verify";
+
+export interface StartCloneInput {
+  /** postgresql://user:password@host:5432/database; answered back masked. */
+  targetUrl: string;
+  options?: {
+    /** true when left out. */
+    includeData?: boolean;
+    /** false when left out; true needs targetStorage. */
+    includeStorage?: boolean;
+    /** ["public"] when left out. */
+    schemas?: string[];
+    /** The target project's Storage API. */
+    targetStorage?: { url: string; serviceRoleKey: string };
+  };
+}
+
+export interface CloneStarted {
+  jobId: string;
+  target: string;
+}
+
+export type CloneMismatch =
+  | { table?: string; sequence?: string; source: unknown; target: unknown }
+  | { bucket: string; object?: string; source: unknown; target: unknown };
+
+export interface CloneJob {
+  jobId: string;
+  status: TaskStatus;
+  progress: number;
+  lastError: TaskError | null;
+  attempts: number;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  finishedAt: Timestamp | null;
+  phase: ClonePhase;
+  completedPhases: ClonePhase[];
+  completedTables: string[];
+  currentTable: string | null;
+  rows: { copied: number; total: number };
+  tables: Array<{ table: string; rowsCopied: number; rowsTotal: number; done: boolean; restartedFromZero: boolean }>;
+  rowsPerSecond: number | null;
+  etaSeconds: number | null;
+  isStale: boolean;
+  /** The target URL, password masked. */
+  target: string;
+  storage: { objectsCopied: number; bytesCopied: number } | null;
+  options: { includeData: boolean; includeStorage: boolean; schemas: string[] };
+  mismatches: CloneMismatch[];
+}
+
+export interface CloneJobStatus {
+  job: CloneJob;
+}
+export interface CloneResumed {
+  resumed: true;
+  fromTable: string | null;
+  phase: ClonePhase | null;
+}
+export interface CloneRestarted {
+  restarted: true;
+  jobId: string;
+  droppedObjects: number;
+}
+export interface CloneCancelled {
+  cancelled: true;
+  job: CloneJob;
+}
+
+export function cloneMethods(supabase: FunctionsInvoker) {
+  const call = <T>(action: string, input: object, options?: CallOptions) =>
+    invokeAction<T>(supabase, "clone-database", action, input, options);
+  return {
+    /** 202; 400 target_is_source, 409 target_not_empty, 503 not_configured without the encryption key. */
+    start: (input: StartCloneInput, options?: CallOptions) => call<CloneStarted>("start", input, options),
+    status: (jobId: string, options?: CallOptions) => call<CloneJobStatus>("status", { jobId }, options),
+    /** 202; 409 task_active while a live worker holds the job. */
+    resume: (jobId: string, options?: CallOptions) => call<CloneResumed>("resume", { jobId }, options),
+    /** 202: drops what the job created on the target and starts it from zero. */
+    restart: (jobId: string, options?: CallOptions) => call<CloneRestarted>("restart", { jobId }, options),
+    /** 409 job_finished when it has already ended. */
+    cancel: (jobId: string, options?: CallOptions) => call<CloneCancelled>("cancel", { jobId }, options),
+  };
+}

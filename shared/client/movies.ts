@@ -1,0 +1,133 @@
+/**
+ * produce-movie (start / status / resume / cancel by movieId; shared/film/film-actions.ts) and
+ * assemble (shared/film/scene-actions.ts). Status keeps the function's shapes: the movie and
+ * progress in camelCase, scene rows and metrics as the columns they are read from (snake_case).
+ */
+import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
+import type { Timestamp, TaskView } from "./tasks.ts";
+
+export type Orientation = "landscape" | "portrait";
+export type MovieState = "pending" | "processing" | "completed" | "failed" | "cancelled";
+
+export const FILM_STEPS = [
+  "validate_providers", "plan_production", "create_visual_bible", "generate_screenplay", "assign_characters",
+  "generate_videos", "generate_audio", "generate_music", "assemble_movie", "generate_cover", "finalize",
+] as const;
+export type FilmStep = (typeof FILM_STEPS)[number];
+
+export interface StartMovieInput {
+  title: string;
+  prompt: string;
+  genre: string;
+  /** More than 0, at most 30. */
+  durationMinutes: number;
+  /** landscape when left out. */
+  orientation?: Orientation;
+}
+
+export interface MovieStarted {
+  movieId: string;
+  taskId: string;
+}
+
+export interface FilmStepState {
+  status: "pending" | "running" | "completed" | "failed" | "skipped";
+  progress: number;
+  detail: string | null;
+  started_at?: Timestamp;
+  finished_at?: Timestamp;
+}
+
+export interface MovieProgress {
+  overallStatus: "pending" | "running" | "completed" | "failed" | "cancelled";
+  overallProgress: number;
+  /** A step while the film is made; the end state (completed / failed / cancelled) once it ends. */
+  currentStep: FilmStep | "completed" | "failed" | "cancelled" | null;
+  currentStepDetail: string | null;
+  steps: Record<FilmStep, FilmStepState>;
+}
+
+/** One movie_scenes row, as selected by status. */
+export interface SceneRow {
+  id: string;
+  scene_number: number;
+  status: "pending" | "generating" | "completed" | "failed";
+  audio_status: "pending" | "generating" | "completed" | "failed" | "skipped";
+  mix_status: "pending" | "running" | "completed" | "failed" | "skipped";
+  is_continuation: boolean;
+  continues_from: number | null;
+  reference_image_source: "library" | "generated" | "previous_frame" | null;
+  video_url: string | null;
+  lipsync_url: string | null;
+  end_frame_url: string | null;
+  error_message: string | null;
+}
+
+/** Per step of movie_step_metrics (shared/film/film-metrics.ts metricsByStep). */
+export interface StepMetric {
+  step: string;
+  calls: number;
+  /** `provider/model`; null where a call recorded neither. */
+  providers: Array<string | null>;
+  /** Cost units by unit (seconds, images, ...); null when no call reported a cost. */
+  cost: Record<string, number> | null;
+  seconds: number;
+  in_flight: number;
+}
+
+export interface MovieStatus {
+  movie: {
+    id: string;
+    title: string;
+    status: MovieState;
+    progress: number;
+    videoUrl: string | null;
+    posterUrl: string | null;
+    thumbnailUrl: string | null;
+    errorMessage: string | null;
+    warnings: string[];
+    failedScenes: number[];
+  };
+  progress: MovieProgress | null;
+  scenes: SceneRow[];
+  metrics: StepMetric[];
+  elapsedSeconds: number;
+  task: TaskView | null;
+}
+
+export interface MovieResumed {
+  resumed: true;
+  movieId: string;
+  task: TaskView;
+}
+
+export interface MovieCancelled {
+  cancelled: true;
+  movieId: string;
+}
+
+export interface MovieTaskStarted {
+  taskId: string;
+  movieId: string;
+}
+
+export const TERMINAL_MOVIE_STATES: readonly MovieState[] = ["completed", "failed", "cancelled"];
+
+export const isMovieFinished = (state: MovieState) => TERMINAL_MOVIE_STATES.includes(state);
+
+export function movieMethods(supabase: FunctionsInvoker) {
+  const call = <T>(action: string, input: object, options?: CallOptions) =>
+    invokeAction<T>(supabase, "produce-movie", action, input, options);
+  return {
+    /** 202: the movie, its progress row and its film.produce task, created together. */
+    start: (input: StartMovieInput, options?: CallOptions) => call<MovieStarted>("start", input, options),
+    status: (movieId: string, options?: CallOptions) => call<MovieStatus>("status", { movieId }, options),
+    /** 202; a failed or cancelled film goes back to processing. 409 task_active / task_not_resumable. */
+    resume: (movieId: string, options?: CallOptions) => call<MovieResumed>("resume", { movieId }, options),
+    /** 409 task_finished when the film has already ended. */
+    cancel: (movieId: string, options?: CallOptions) => call<MovieCancelled>("cancel", { movieId }, options),
+    /** 202: the film rendered again from its completed scenes; 409 movie_in_production while it is made. */
+    assemble: (movieId: string, options?: CallOptions) =>
+      invokeAction<MovieTaskStarted>(supabase, "assemble", "start", { movieId }, options),
+  };
+}
