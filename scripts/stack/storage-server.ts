@@ -5,6 +5,7 @@
  */
 import { join, resolve, sep } from "node:path";
 import { readBucket, readObjectMeta } from "../../shared/storage/local-layout.ts";
+import { parseByteRange } from "../../shared/http/byte-range.ts";
 import { contentTypeFromExtension } from "../../shared/storage/content-types.ts";
 import { assertObjectKey } from "../../shared/storage/storage.ts";
 import { storageError } from "./storage-api.ts";
@@ -57,13 +58,13 @@ export function createStorageServer(storageDir: string) {
       "accept-ranges": "bytes",
       "cache-control": meta?.cacheControl ?? "no-cache",
     });
-    const range = parseRange(request.headers.get("range"), size);
+    const range = parseByteRange(request.headers.get("range"), size);
     if (range === "unsatisfiable") {
       file.close();
       headers.set("content-range", `bytes */${size}`);
       return new Response(null, { status: 416, headers });
     }
-    const [start, end] = range ?? [0, size - 1];
+    const { start, end } = range ?? { start: 0, end: size - 1 };
     const length = Math.max(0, end - start + 1);
     headers.set("content-length", String(length));
     if (range) headers.set("content-range", `bytes ${start}-${end}/${size}`);
@@ -75,23 +76,6 @@ export function createStorageServer(storageDir: string) {
     await file.seek(start, Deno.SeekMode.Start);
     return new Response(limitStream(file.readable, length), { status, headers });
   };
-}
-
-/** Parses a single `bytes=` range; multi-range requests are answered with the whole file. */
-function parseRange(header: string | null, size: number): [number, number] | "unsatisfiable" | null {
-  const match = header?.match(/^bytes=(\d*)-(\d*)$/);
-  if (!match || (match[1] === "" && match[2] === "")) return null;
-  let start: number;
-  let end: number;
-  if (match[1] === "") {
-    start = Math.max(0, size - Number(match[2]));
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
-  }
-  if (start >= size || start > end) return "unsatisfiable";
-  return [start, end];
 }
 
 function limitStream(source: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
