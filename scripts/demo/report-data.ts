@@ -1,0 +1,224 @@
+/**
+ * What the demo's HTML report shows (DemoReport), and collectReport, which reads one film back
+ * from the real tables and downloads its media next to the report. Every media path in a report
+ * is relative to the report's directory (`media/...`), so the directory can be opened anywhere.
+ */
+import type { Sql } from "../../shared/db/client.ts";
+import { filmMachine, readFilmRows, type SceneRow } from "./report-queries.ts";
+import { createMediaFetcher, mapConcurrently } from "./report-media.ts";
+import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "./report-summaries.ts";
+
+export type ReferenceImageSource = "previous_frame" | "library" | "generated";
+
+export interface FilmReport {
+  movieId: string;
+  title: string;
+  prompt: string;
+  status: string;
+  /** Measured on the downloaded file (ffprobe); null without a film. */
+  durationSeconds: number | null;
+  videoFile: string | null;
+  posterFile: string | null;
+  createdAt: string;
+  completedAt: string | null;
+  errorMessage?: string;
+}
+
+export interface SceneReport {
+  sceneNumber: number;
+  status: string;
+  errorMessage?: string;
+  /** The scene as the film uses it (mixed or lip-synced when it was, else the raw clip). */
+  videoFile?: string;
+  /** A frame of the scene's clip; movie_scenes has no thumbnail of its own. */
+  thumbnailFile?: string;
+  endFrameFile?: string;
+  referenceImageFile?: string;
+  referenceImageSource: ReferenceImageSource | null;
+  durationSeconds?: number;
+  lines: { character: string; text: string; audioFile?: string; errorMessage?: string }[];
+}
+
+export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped";
+
+/**
+ * One row of the time-and-cost table: a film step (movie_creation_progress) with no paid calls, or
+ * one provider/model/unit of a step's calls (movie_step_metrics). Cost is in the provider's own
+ * units (tokens, characters, seconds, images, renders, clips): the demo's providers are fakes.
+ */
+export interface StepReport {
+  name: string;
+  status: StepStatus;
+  startedAt?: string;
+  completedAt?: string;
+  /** Wall time, first start to last end: parallel calls overlap. */
+  seconds: number;
+  /** Sum of the calls' own durations; equal to `seconds` when they ran one after another. */
+  busySeconds?: number;
+  calls?: number;
+  failedCalls?: number;
+  provider?: string;
+  model?: string;
+  costUnits?: number;
+  costUnit?: string;
+  detail?: string;
+}
+
+/** A background task of the film, one bar of the Gantt chart. */
+export interface TaskReport {
+  id: string;
+  kind: string;
+  label: string;
+  /** Enqueued: the bar's queued part runs from here to startedAt. */
+  createdAt: string;
+  /** First claimed; null when it never ran. */
+  startedAt: string | null;
+  /** Finished (any end state); null while still running. */
+  endedAt: string | null;
+  status: string;
+  /** background_tasks.attempts: attempts that failed. A lease lost to a kill is not counted there. */
+  failedAttempts: number;
+  parentId?: string;
+}
+
+export interface KillReport {
+  at: string;
+  function: string;
+}
+
+export interface DemoReport {
+  film: FilmReport;
+  scenes: SceneReport[];
+  steps: StepReport[];
+  tasks: TaskReport[];
+  kills: KillReport[];
+  summary: {
+    wallSeconds: number;
+    tasks: number;
+    kills: number;
+    /** Tasks with a failed attempt (retried, or failed for good). */
+    retriedTasks: number;
+    /** Most tasks running at one moment, the produce task (which spans the film) not counted. */
+    maxParallelTasks: number;
+    scenes: number;
+    failedScenes: number;
+  };
+  /** Media that could not be downloaded or read; the report shows them instead of failing. */
+  warnings: string[];
+  generatedAt: string;
+  machine: string;
+}
+
+export interface CollectOptions {
+  /** The report's directory; media go to `<outDir>/media/`. */
+  outDir: string;
+  /**
+   * Where public Storage objects are fetched from, replacing everything up to
+   * `/storage/v1/object/public` in the stored URLs; by default the URLs as stored.
+   */
+  mediaBaseUrl?: string;
+  /** The chaos run's kills (empty otherwise). */
+  kills: { at: Date | string; function: string }[];
+}
+
+/** Reads one film (movies, scenes, lines, progress, metrics, tasks) and downloads its media. */
+export async function collectReport(sql: Sql, movieId: string, options: CollectOptions): Promise<DemoReport> {
+  const rows = await readFilmRows(sql, movieId);
+  const { movie } = rows;
+  const media = createMediaFetcher({ outDir: options.outDir, mediaBaseUrl: options.mediaBaseUrl });
+
+  const filmVideo = await media.download(movie.video_url, "film");
+  const posterFile = await media.download(movie.poster_url ?? movie.thumbnail_url, "poster");
+  const sceneName = (scene: SceneRow) => `scene-${String(scene.scene_number).padStart(3, "0")}`;
+  // A file keeps the name of the scene that downloads it first: end frames go before reference
+  // images, so a continuation's reference is its predecessor's `...-end-frame` file.
+  const clips = await mapConcurrently(rows.scenes, 4, async (scene) => {
+    const video = await media.download(scene.video_url ?? scene.clip_url, `${sceneName(scene)}-video`);
+    return {
+      video,
+      thumbnail: video ? await media.thumbnail(video, `${sceneName(scene)}-thumb.jpg`) : null,
+      endFrame: await media.download(scene.end_frame_url, `${sceneName(scene)}-end-frame`),
+    };
+  });
+  const scenes = await mapConcurrently(rows.scenes.map((scene, i) => ({ scene, clip: clips[i] })), 4, async ({ scene, clip }): Promise<SceneReport> => {
+    const name = sceneName(scene);
+    const lines = await Promise.all(rows.lines.filter((l) => l.scene_id === scene.id).map(async (line) => ({
+      character: line.character_name,
+      text: line.text,
+      ...optional("audioFile", await media.download(line.audio_url, `${name}-line-${String(line.line_index).padStart(2, "0")}`)),
+      ...optional("errorMessage", line.status === "failed" ? line.error_message ?? "failed" : null),
+    })));
+    return {
+      sceneNumber: scene.scene_number,
+      status: scene.status,
+      ...optional("errorMessage", sceneProblems(scene)),
+      ...optional("videoFile", clip.video),
+      ...optional("thumbnailFile", clip.thumbnail),
+      ...optional("endFrameFile", clip.endFrame),
+      ...optional("referenceImageFile", await media.download(scene.reference_image_url, `${name}-reference`)),
+      referenceImageSource: scene.reference_image_source as ReferenceImageSource | null,
+      ...optional("durationSeconds", scene.duration_seconds === null ? null : Number(scene.duration_seconds)),
+      lines,
+    };
+  });
+
+  const generatedAt = new Date();
+  const tasks: TaskReport[] = rows.tasks.map((t) => ({
+    id: t.id,
+    kind: t.kind,
+    label: taskLabel(t, rows.jobLinks.get(t.id)),
+    createdAt: t.created_at.toISOString(),
+    startedAt: t.started_at?.toISOString() ?? null,
+    endedAt: t.finished_at?.toISOString() ?? null,
+    status: t.status,
+    failedAttempts: t.attempts,
+    ...optional("parentId", t.parent_id),
+  }));
+  const kills = options.kills.map((k) => ({ at: new Date(k.at).toISOString(), function: k.function }))
+    .sort((a, b) => a.at.localeCompare(b.at));
+  return {
+    film: {
+      movieId: movie.id,
+      title: movie.title,
+      prompt: movie.prompt,
+      status: movie.status,
+      durationSeconds: filmVideo ? await media.durationOf(filmVideo) : null,
+      videoFile: filmVideo,
+      posterFile,
+      createdAt: movie.created_at.toISOString(),
+      completedAt: movie.completed_at?.toISOString() ?? null,
+      ...optional("errorMessage", movie.error_message),
+    },
+    scenes,
+    steps: summarizeSteps(rows.progressSteps, rows.metrics),
+    tasks,
+    kills,
+    summary: {
+      wallSeconds: filmWallSeconds(movie.created_at, movie.completed_at, tasks, generatedAt),
+      tasks: tasks.length,
+      kills: kills.length,
+      retriedTasks: tasks.filter((t) => t.failedAttempts > 0).length,
+      maxParallelTasks: maxParallelTasks(tasks, generatedAt),
+      scenes: scenes.length,
+      failedScenes: scenes.filter((s) => s.status === "failed").length,
+    },
+    warnings: media.warnings,
+    generatedAt: generatedAt.toISOString(),
+    machine: await filmMachine(sql),
+  };
+}
+
+/** `{ key: value }`, or nothing when the value is null: absent fields stay absent in the JSON. */
+function optional<K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } {
+  return (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Why a scene is not all there: its clip's failure, else its voices' or mix's. */
+function sceneProblems(scene: SceneRow): string | null {
+  const problems = [
+    scene.error_message,
+    scene.audio_status === "failed" ? `voices: ${scene.audio_error ?? "failed"}` : null,
+    scene.mix_status === "failed" ? `mix: ${scene.mix_error ?? "failed"}` : null,
+  ].filter(Boolean);
+  return problems.length ? problems.join("; ") : null;
+}
