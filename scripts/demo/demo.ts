@@ -87,6 +87,7 @@ async function main(): Promise<number> {
     console.log(`\n${final.movie.status}: writing the report…`);
     const report = await collectReport(sql, movieId, { outDir, kills });
     const page = await renderReport(report, outDir);
+    await Deno.writeTextFile(join(outDir, "report.json"), JSON.stringify(report, null, 2));
     console.log(`\nfilm:   ${report.film.videoFile ? join(outDir, report.film.videoFile) : "(none)"}`);
     console.log(`poster: ${report.film.posterFile ? join(outDir, report.film.posterFile) : "(none)"}`);
     console.log(`report: ${page}`);

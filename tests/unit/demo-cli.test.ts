@@ -1,0 +1,64 @@
+/** The demo's options (bad ones named before anything starts) and its progress lines. */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_OPTIONS, DemoUsageError, minutesFor, parseDemoArgs } from "../../scripts/demo/demo-options.ts";
+import { bar, createProgressView, progressLines } from "../../scripts/demo/demo-progress.ts";
+import { FILM_STEPS, type MovieStatus } from "../../shared/client/index.ts";
+
+describe("demo options", () => {
+  it("default to a 6-scene film and take every option in both spellings", () => {
+    expect(parseDemoArgs([])).toEqual(DEFAULT_OPTIONS);
+    expect(parseDemoArgs(["--prompt", "A heist on a train", "--scenes=3", "--chaos", "--orientation", "portrait"]))
+      .toMatchObject({ prompt: "A heist on a train", scenes: 3, chaos: true, orientation: "portrait" });
+    // Scenes are planned two a minute: N scenes ask for N/2 minutes.
+    expect(minutesFor(6)).toBe(3);
+  });
+
+  it.each([
+    [["--scenes", "1"], "--scenes must be a whole number from 2 to 60"],
+    [["--scenes", "six"], "--scenes must be a whole number"],
+    [["--prompt"], "--prompt needs a value"],
+    [["--prompt", "--chaos"], "--prompt needs a value"],
+    [["--orientation", "square"], "--orientation must be landscape or portrait"],
+    [["--title", "  "], "--title must not be empty"],
+    [["--fast"], "unknown option --fast"],
+  ])("refuse %j naming the problem", (args, message) => {
+    expect(() => parseDemoArgs(args)).toThrow(DemoUsageError);
+    expect(() => parseDemoArgs(args)).toThrow(message);
+  });
+});
+
+describe("demo progress", () => {
+  const status = {
+    movie: { id: "m", title: "Night Shift", status: "processing", progress: 40, videoUrl: null, posterUrl: null, thumbnailUrl: null, errorMessage: null, warnings: [], failedScenes: [] },
+    progress: {
+      overallStatus: "running", overallProgress: 40, currentStep: "generate_videos", currentStepDetail: null,
+      steps: Object.fromEntries(FILM_STEPS.map((s, i) => [s, { status: i < 5 ? "completed" : i === 5 ? "running" : "pending", progress: i === 5 ? 50 : 0, detail: i === 5 ? "Escena 1/2 generada" : null }])),
+    },
+    scenes: [
+      { id: "a", scene_number: 1, status: "completed", audio_status: "completed", mix_status: "running", is_continuation: false, continues_from: null, reference_image_source: "library", video_url: null, lipsync_url: null, end_frame_url: null, error_message: null },
+      { id: "b", scene_number: 2, status: "failed", audio_status: "completed", mix_status: "skipped", is_continuation: true, continues_from: 1, reference_image_source: "previous_frame", video_url: null, lipsync_url: null, end_frame_url: null, error_message: "provider refused" },
+    ],
+    metrics: [], elapsedSeconds: 12.4, task: null,
+  } as unknown as MovieStatus;
+
+  it("draws a bar per step and a line per scene", () => {
+    const lines = progressLines(status, 3);
+    expect(lines[0]).toBe("Night Shift — processing 40% · 12 s · 3 workers killed");
+    expect(lines.filter((l) => /█|░/.test(l))).toHaveLength(FILM_STEPS.length);
+    expect(lines.find((l) => l.includes("generate_videos"))).toContain(`${bar(0.5)}  50%  Escena 1/2 generada`);
+    expect(lines.find((l) => l.includes("scene  2"))).toMatch(/continues 1.*video ✘ failed.*from previous_frame\s+provider refused/);
+  });
+
+  it("redraws in place on a terminal and prints only what changed elsewhere", () => {
+    let tty = "";
+    const onTerminal = createProgressView((t) => (tty += t), true);
+    onTerminal.draw(["a", "b"]);
+    onTerminal.draw(["a", "c"]);
+    expect(tty).toBe("\x1b[2Ka\n\x1b[2Kb\n\x1b[2A\x1b[2Ka\n\x1b[2Kc\n");
+    let log = "";
+    const inLog = createProgressView((t) => (log += t), false);
+    inLog.draw(["head 1", "x", "y"]);
+    inLog.draw(["head 2", "x", "z"]);
+    expect(log.split("\n").filter(Boolean).map((l) => l.slice(9))).toEqual(["x", "y", "z"]);
+  });
+});
