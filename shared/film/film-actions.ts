@@ -43,7 +43,12 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
   const orTask = (name: "status" | "resume" | "cancel", byMovie: ActionSpec<typeof byMovieId>): ActionSpec =>
     defineAction({
       input: byMovieOrTask,
-      run: (input, caller) => input.taskId ? taskOnly[name].run({ taskId: input.taskId }, caller) : byMovie.run({ movieId: input.movieId! }, caller),
+      async run(input, caller) {
+        // A film's own produce task means the film: resuming it must bring the movie row back too.
+        const [film] = input.taskId ? await sql`select id from public.movies where task_id = ${input.taskId}` : [];
+        if (input.taskId && !film) return await taskOnly[name].run({ taskId: input.taskId }, caller);
+        return await byMovie.run({ movieId: film ? film.id as string : input.movieId! }, caller);
+      },
     });
   const actions = {
     start: defineAction({
@@ -107,7 +112,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const task = await store.resume(movie.task_id);
         await sql`update public.movies set status = 'processing', error_message = null where id = ${movieId} and status in ('failed', 'cancelled')`;
         await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;
-        return { status: 202, body: { resumed: true, movieId, task: describeTask(task!) } };
+        if (!task) throw new NotFoundError("Task", movie.task_id);
+        return { status: 202, body: { resumed: true, movieId, task: describeTask(task) } };
       },
     }),
     cancel: defineAction({

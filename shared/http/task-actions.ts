@@ -60,7 +60,8 @@ export function taskActions(store: TaskStore, worker: string): Record<string, Ac
       async run({ taskId }, caller) {
         await ownTask(taskId, caller.userId);
         const task = await store.resume(taskId);
-        return { status: 202, body: { resumed: true, task: describeTask(task!) } };
+        if (!task) throw new NotFoundError("Task", taskId);
+        return { status: 202, body: { resumed: true, task: describeTask(task) } };
       },
     }),
   };

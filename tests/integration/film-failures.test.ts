@@ -109,5 +109,16 @@ describe("film failures", () => {
     expect(film.progress.overall_status).toBe("cancelled");
     expect(film.tasks.every((t) => ["cancelled", "succeeded", "failed"].includes(t.status))).toBe(true);
     expect(created().filter((p) => p.includes(sceneMarker(4)) || p.includes(sceneMarker(8)))).toHaveLength(0);
+
+    // By its produce task's id (all a client holding the start answer's taskId has), resume and
+    // cancel act on the film itself: the movie row follows.
+    const [{ task_id: taskId }] = await rig.sql`select task_id from public.movies where id = ${movieId}`;
+    const resumed = await invoke("produce-movie", { action: "resume", taskId }, { token: owner.token });
+    expect(resumed.status, resumed.text).toBe(202);
+    expect(resumed.json.movieId).toBe(movieId);
+    expect((await readFilm(rig.sql, movieId)).movie.status).toBe("processing");
+    const again = await invoke("produce-movie", { action: "cancel", taskId }, { token: owner.token });
+    expect(again.status, again.text).toBe(200);
+    expect((await readFilm(rig.sql, movieId)).movie.status).toBe("cancelled");
   }, 120_000);
 });
