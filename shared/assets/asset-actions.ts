@@ -1,13 +1,19 @@
 /**
  * regenerate-asset's actions, one flow for every kind:
  * - start { target, kind, draft } → 202 { runId, taskId }: a run and its asset.regenerate task
- *   (script: the draft itself is the preview; nothing is generated until accept).
+ *   (script: the draft itself is the preview; nothing is generated until accept). draft.model and
+ *   draft.settings are checked against the owner's provider for the kind (asset-draft.ts).
  * - accept { runId } → the preview becomes current in one transaction (asset_admin.accept_run),
- *   the film/scene/line columns are written from it in the same transaction, the scene is remixed
- *   and the film reassembled (asset.apply), superseded files are deleted after the retention
- *   (asset.cleanup); a stale preview (a newer accept won) is 409. script: the film is reset and
- *   its pipeline restarted (asset_admin.reset_film), atomically.
- * - reject { runId } → the preview dropped (file removed), the draft kept on the run for a retry.
+ *   the film/scene/line/library columns are written from it in the same transaction, the scene is
+ *   remixed and/or the film reassembled (asset.apply: clip, line, music), superseded files are
+ *   deleted after the retention (asset.cleanup); a stale preview (a newer accept won) is 409.
+ *   script: the film is reset and its pipeline restarted (asset_admin.reset_film), atomically.
+ *   image: a character portrait or a location image. Both are library entries of the owner, and a
+ *   location image is shared by all their films: accepting one replaces it for every future scene
+ *   that uses that place, time and weather; clips already made keep the frames they were made from.
+ * - reject { runId } → the preview dropped, the draft kept on the run for a retry. Its file stays
+ *   until the retention passes (then asset.cleanup removes it), so a retry with the same inputs
+ *   is a free copy of it.
  * - status { runId } → the run, its draft, preview URL (with the run's token) and the current version.
  */
 import { z } from "zod";
@@ -20,8 +26,9 @@ import { describeTask, taskActions } from "../http/task-actions.ts";
 import { audioCacheKey, markVideoRegenerated, storeCachedAudio, storeCachedVideo, videoCacheKey } from "../film/asset-cache.ts";
 import { ownMovie } from "../film/film-actions.ts";
 import { initialSteps } from "../film/film-progress.ts";
-import { createStorage } from "../storage/index.ts";
-import type { AssetRunRow } from "./asset-preview.ts";
+import { resolveProviders } from "../providers/registry/resolve-providers.ts";
+import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
+import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
 import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
 import { buildAssetUrl } from "./asset-url.ts";
@@ -76,14 +83,13 @@ async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: str
               where user_id = ${userId} and video_url = ${scene.clip_url} and status = 'completed'`;
   }
   const p = asset.params;
-  const inputs = { prompt: p.prompt, referenceImageUrl: p.referenceImageUrl ?? null, provider: asset.provider, model: asset.model, ratio: p.ratio, durationSeconds: Number(p.durationSeconds) };
+  const inputs = { prompt: p.prompt, referenceImageUrl: p.referenceImageUrl ?? null, provider: asset.provider, model: asset.model, ratio: p.ratio, durationSeconds: Number(p.durationSeconds), seed: p.seed };
   await markVideoRegenerated(tx, userId, await videoCacheKey(inputs));
   await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, { videoUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path });
 }
 
 export function regenerateAssetActions(deps: FunctionDeps): Record<string, ActionSpec> {
   const { sql, store } = deps;
-  const storage = () => createStorage(deps.config, sql);
 
   const start = defineAction({
     input: startInput,
@@ -91,8 +97,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const kind = input.kind as RegenerateKind;
       const problem = targetProblem(kind, input.target, input.draft);
       if (problem) throw new BadRequestError("invalid_target", problem);
+      const draft = draftProblem(kind, input.draft);
+      if (draft) throw new BadRequestError("invalid_draft", draft);
       await idleMovie(deps, input.target.movieId, caller.userId);
       const { slot } = await resolveSlot(sql, kind, input.target);
+      if (kind !== "script") {
+        const resolved = await resolveProviders(sql, caller.userId, deps.config);
+        assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
+      }
       const ids = await sql.begin(async (tx) => {
         await lockSlot(tx, slot);
         const [current] = await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
@@ -135,23 +147,30 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
                             error_message = null, mix_status = 'pending' where id = ${ownerId}`;
           } else if (run.kind === "audio") {
             const p = asset.params;
-            await storeCachedAudio(tx, caller.userId, await audioCacheKey({ text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model }),
-              { text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model },
+            const inputs = { text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model, settings: p.settings ?? {} };
+            await storeCachedAudio(tx, caller.userId, await audioCacheKey(inputs), inputs,
               { audioUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path, contentType: "audio/mpeg", durationSeconds: p.durationSeconds ?? null, alignment: p.alignment ?? null, requestId: p.requestId ?? null });
             await tx`update public.scene_audio set audio_url = ${asset.public_url}, text = ${p.text}, voice_id = ${p.voiceId}, request_id = ${p.requestId ?? null},
                             alignment = ${p.alignment ? tx.json(p.alignment) : null}, duration_seconds = ${p.durationSeconds ?? null}, status = 'completed', error_message = null
                       where id = ${ownerId}`;
           } else if (run.kind === "cover") {
             await tx`update public.movies set poster_url = ${asset.public_url}, thumbnail_url = ${asset.public_url} where id = ${run.movie_id}`;
+          } else if (run.kind === "music") {
+            await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: asset.public_url } as never)} where id = ${run.movie_id}`;
+          } else if (run.kind === "image" && run.slot.startsWith("character:")) {
+            await tx`update public.characters set character_image_url = ${asset.public_url} where id = ${ownerId}`;
+          } else if (run.kind === "image") {
+            await tx`update public.location_images set image_url = ${asset.public_url} where id = ${ownerId}`;
           } else if (run.kind === "script") {
             const [reset] = await tx`
               select asset_admin.reset_film(${run.movie_id}, ${caller.userId}, ${asset.params.prompt ?? null}, ${tx.json(initialSteps() as never)}, ${`asset-run:${runId}`}) as task_id`;
             produceTaskId = reset.task_id;
           }
-          if (run.kind === "video" || run.kind === "audio") {
+          if (run.kind === "video" || run.kind === "audio" || run.kind === "music") {
+            // Music has no scene: asset.apply only reassembles the film (the render mixes the new track).
             const task = await store.enqueue({
               userId: caller.userId, kind: APPLY_KIND, worker: ASSET_WORKER, idempotencyKey: `apply:${runId}`,
-              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber, runId, newClip: run.kind === "video" }, maxAttempts: 5,
+              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip: run.kind === "video" }, maxAttempts: 5,
             }, tx);
             applyTaskId = task.id;
             await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;
@@ -186,13 +205,20 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           throw new ConflictError("asset_run_decided", `Asset run ${runId} is ${run.status}; only a running run or a preview can be rejected`);
         }
         await tx`update public.asset_runs set status = 'rejected', decided_at = now() where id = ${runId}`;
+        // Kept for the retention like any superseded file: the same draft again copies it for free.
         const [asset] = run.preview_asset_id ? await tx`
-          update public.assets set state = 'superseded', superseded_at = now(), delete_after = now(), deleted_at = now()
-           where id = ${run.preview_asset_id} and state = 'preview' returning storage_bucket, storage_path` : [];
-        return { asset, taskId: run.status === "running" ? run.task_id as string | null : null, draft: run.draft };
+          update public.assets set state = 'superseded', superseded_at = now(),
+                 delete_after = now() + make_interval(secs => (select retention_seconds from asset_admin.settings))
+           where id = ${run.preview_asset_id} and state = 'preview' returning delete_after` : [];
+        if (asset) {
+          await store.enqueue({
+            userId: caller.userId, kind: CLEANUP_KIND, worker: ASSET_WORKER, idempotencyKey: `cleanup:${runId}`,
+            payload: { userId: caller.userId }, runAfter: new Date(asset.delete_after), maxAttempts: 5,
+          }, tx);
+        }
+        return { taskId: run.status === "running" ? run.task_id as string | null : null, draft: run.draft };
       });
       if (dropped.taskId) await store.cancel(dropped.taskId, "asset run rejected");
-      if (dropped.asset?.storage_path) await storage().remove(dropped.asset.storage_bucket, [dropped.asset.storage_path]);
       return { body: { rejected: true, runId, draft: dropped.draft } };
     },
   });
@@ -216,7 +242,9 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           },
           preview: preview ? {
             version: preview.version, state: preview.state, params: preview.params, contentHash: preview.content_hash,
-            url: preview.state === "preview" ? buildAssetUrl(preview as never, { previewToken: run.preview_token }) : buildAssetUrl(preview as never),
+            url: preview.state === "preview"
+              ? buildAssetUrl(preview as never, { previewToken: run.preview_token })
+              : run.status === "rejected" ? null : buildAssetUrl(preview as never),
           } : null,
           current: current ? { version: current.version, url: buildAssetUrl(current as never) } : null,
           task: task ? describeTask(task) : null,

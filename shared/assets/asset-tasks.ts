@@ -2,9 +2,9 @@
  * Tasks run by regenerate-asset:
  * - asset.regenerate {runId}: the run's preview version (asset-preview.ts); a refusal or failed job
  *   fails the run with its message, anything else is retried by the engine.
- * - asset.apply {movieId, sceneNumber, newClip?}: after an accepted clip or line — a new clip's
+ * - asset.apply {movieId, sceneNumber?, newClip?}: after an accepted clip or line — a new clip's
  *   end frame first — that scene's mix again (its lines onto its clip: the audio is kept), then the
- *   film reassembled (children in turn).
+ *   film reassembled (children in turn); after accepted music (no scene) only the reassembly.
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
  *   unless a live version or a cache entry still names the same object — and marked deleted_at.
  */
@@ -18,7 +18,9 @@ import { ASSEMBLE_KIND } from "../film/scene-actions.ts";
 import { MIX_KIND, MIX_WORKER } from "../film/scene-halves.ts";
 import { isSceneFailure } from "../film/scene-video.ts";
 import { createStorage } from "../storage/index.ts";
-import { type AssetRunRow, makePreview, PreviewFailure, savePreview } from "./asset-preview.ts";
+import { type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
+import { makePreview } from "./asset-preview.ts";
+import { type AssetRunRow, PreviewFailure, savePreview } from "./asset-preview-file.ts";
 
 export const ASSET_WORKER = "regenerate-asset";
 export const REGENERATE_KIND = "asset.regenerate";
@@ -30,7 +32,8 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
     const [run] = await deps.sql`select * from public.asset_runs where id = ${String(ctx.payload.runId)}` as unknown as AssetRunRow[];
     if (!run || run.status !== "running") return { type: "done", result: { skipped: run ? run.status : "run missing" } };
     const movie = await loadMovie(deps.sql, run.movie_id);
-    const env = await filmEnv(deps, movie.user_id);
+    const type = PROVIDER_TYPE_OF[run.kind as GeneratedKind];
+    const env = await filmEnv(deps, movie.user_id, { models: run.draft.model === undefined ? {} : { [type]: run.draft.model } });
     try {
       const file = await makePreview(ctx, env, movie, run);
       const assetId = await ctx.step("preview:saved", (tx) => savePreview(tx, run, file));
@@ -47,15 +50,15 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
 
 export function applyHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const { movieId, sceneNumber, newClip } = ctx.payload as { movieId: string; sceneNumber: number; newClip?: boolean };
-    if (newClip && !ctx.metadata.mixed) await extractEndFrame(ctx, deps, movieId, sceneNumber);
-    if (!ctx.metadata.mixed) {
+    const { movieId, sceneNumber, newClip } = ctx.payload as { movieId: string; sceneNumber?: number | null; newClip?: boolean };
+    if (typeof sceneNumber === "number" && !ctx.metadata.mixed) {
+      if (newClip) await extractEndFrame(ctx, deps, movieId, sceneNumber);
       return { type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber }, maxAttempts: 5 }] };
     }
     if (!ctx.metadata.assembled) {
       return { type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, worker: "assemble", payload: { movieId }, maxAttempts: 5 }] };
     }
-    return { type: "done", result: { movieId, sceneNumber, remixed: true, reassembled: true } };
+    return { type: "done", result: { movieId, sceneNumber: sceneNumber ?? null, remixed: typeof sceneNumber === "number", reassembled: true } };
   };
 }
 

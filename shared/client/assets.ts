@@ -5,17 +5,31 @@
 import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
 import type { TaskView } from "./tasks.ts";
 
-/** video: one scene's clip; audio: one dialogue line; cover and script: the film's. */
-export type AssetKind = "video" | "audio" | "cover" | "script";
+/**
+ * video: one scene's clip; audio: one dialogue line; cover, script and music: the film's; image: a
+ * character portrait or a location image of the film (library entries: a location image is shared
+ * by all the owner's films, so accepting one replaces it for their future scenes).
+ */
+export type AssetKind = "video" | "audio" | "cover" | "script" | "music" | "image";
 
-/** video needs sceneNumber; audio needs sceneNumber and lineIndex; cover and script neither. */
+/**
+ * video needs sceneNumber; audio needs sceneNumber and lineIndex; cover, script and music neither;
+ * image exactly one of characterId and locationImageId.
+ */
 export interface AssetTarget {
   movieId: string;
   sceneNumber?: number;
   lineIndex?: number;
+  characterId?: string;
+  locationImageId?: string;
 }
 
-/** text and voice apply to audio only. */
+/**
+ * text and voice apply to audio only. model: another model of the owner's provider for the kind.
+ * settings: `seed` (video, image, cover; music only where the provider has one), and for audio
+ * `stability`, `similarityBoost`, `style` (0..1), `speed` (0.7..1.2), `seed`. The same inputs again
+ * give the same file for free: a new take needs another prompt or seed.
+ */
 export interface AssetDraft {
   prompt?: string;
   text?: string;
@@ -44,7 +58,7 @@ export interface AssetRunAccepted {
   slot: string;
   version: number;
   url: string | null;
-  /** video and audio: the task that remixes the scene and reassembles the film. */
+  /** video and audio: the task that remixes the scene and reassembles the film; music: that reassembles it. */
   applyTaskId?: string;
   /** script: the film's restarted produce-movie task. */
   produceTaskId?: string;

@@ -17,8 +17,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** sha256 hex of the inputs' canonical JSON, with the cache's name so two caches never share a key. */
-export async function contentHash(cache: "audio" | "video" | "llm", inputs: Record<string, unknown>): Promise<string> {
+/**
+ * sha256 hex of the inputs' canonical JSON, with the cache's name so two caches never share a key
+ * (cover, image and music: regenerate previews' assets.inputs_hash).
+ */
+export async function contentHash(cache: "audio" | "video" | "llm" | "cover" | "image" | "music", inputs: Record<string, unknown>): Promise<string> {
   const bytes = new TextEncoder().encode(canonicalJson({ cache, ...inputs }));
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -76,10 +79,12 @@ export interface VideoInputs {
   model: string;
   ratio: string;
   durationSeconds: number;
+  /** A regenerate draft's seed; absent from the key when unset, so the pipeline's keys stay as they were. */
+  seed?: number;
 }
 
 export const videoCacheKey = (i: VideoInputs) =>
-  contentHash("video", { prompt: i.prompt, referenceImageUrl: i.referenceImageUrl, provider: i.provider, model: i.model, ratio: i.ratio, durationSeconds: i.durationSeconds });
+  contentHash("video", { prompt: i.prompt, referenceImageUrl: i.referenceImageUrl, provider: i.provider, model: i.model, ratio: i.ratio, durationSeconds: i.durationSeconds, seed: i.seed });
 
 export async function findCachedVideo(db: Db, userId: string, hash: string): Promise<string | null> {
   const [row] = await db`
@@ -134,6 +139,42 @@ export async function storeCachedContent(db: Db, userId: string, key: string, in
     insert into public.content_cache (user_id, cache_key, provider, model, content, tokens)
     values (${userId}, ${key}, ${inputs.provider}, ${inputs.model}, ${db.json(content as never)}, ${tokens})
     on conflict on constraint content_cache_one_per_key do update set last_used_at = now()`;
+}
+
+/** A stored object that answers a lookup, and what a copy of it carries along (a line's request id, alignment, length). */
+export interface CachedObject {
+  source: "generated_videos" | "audio_cache" | "assets";
+  id: string;
+  bucket: string;
+  path: string;
+  meta: { requestId?: string | null; alignment?: unknown; durationSeconds?: number | null };
+}
+
+/** Completed generated_videos entries for the key that name an object of ours. */
+export async function cachedVideoObjects(db: Db, userId: string, hash: string): Promise<CachedObject[]> {
+  const rows = await db`
+    select id, storage_bucket, storage_path from public.generated_videos
+     where user_id = ${userId} and content_hash = ${hash} and status = 'completed' and storage_path is not null`;
+  return rows.map((r) => ({ source: "generated_videos", id: r.id, bucket: r.storage_bucket, path: r.storage_path, meta: {} }));
+}
+
+export async function cachedAudioObjects(db: Db, userId: string, hash: string): Promise<CachedObject[]> {
+  const rows = await db`
+    select id, storage_bucket, storage_path, request_id, alignment, duration_seconds from public.audio_cache
+     where user_id = ${userId} and content_hash = ${hash} and storage_path is not null`;
+  return rows.map((r) => ({
+    source: "audio_cache", id: r.id, bucket: r.storage_bucket, path: r.storage_path,
+    meta: { requestId: r.request_id, alignment: r.alignment, durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds) },
+  }));
+}
+
+/** A cache table's hit is counted (use_count, last_used_at); an asset has no counter. */
+export async function countCacheHit(db: Db, object: CachedObject): Promise<void> {
+  if (object.source === "generated_videos") {
+    await db`update public.generated_videos set use_count = use_count + 1, last_used_at = now() where id = ${object.id}`;
+  } else if (object.source === "audio_cache") {
+    await db`update public.audio_cache set use_count = use_count + 1, last_used_at = now() where id = ${object.id}`;
+  }
 }
 
 /** `<bucket>/<path>` of one of our public URLs, or null for a URL elsewhere. */

@@ -32,6 +32,10 @@ export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
   return [...cast.values()];
 }
 
+/** The pipeline's portrait request (regenerate-asset's default for a character's image). */
+export const portraitRequest = (c: { name: string; description: string }) =>
+  ({ prompt: `Portrait of ${c.name}: ${c.description}`, width: 512, height: 512, purpose: "character" as const });
+
 export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: MovieRow, plan: ProductionPlan, screenplay: Screenplay) {
   const cast = castOf(plan, screenplay);
   const rows = await ctx.step("assign_characters", async (tx) => {
@@ -51,7 +55,7 @@ export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: Mo
   await allSteps(rows.filter((r) => !r.character_image_url).map((c) => async () => {
     const outcome = await runJob(ctx, {
       sql: env.sql, name: `portrait:${c.id}`, provider: image,
-      request: { prompt: `Portrait of ${c.name}: ${c.description}`, width: 512, height: 512, purpose: "character" as const },
+      request: portraitRequest(c),
       metric: { movieId: movie.id, userId: movie.user_id, step: "assign_characters" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
     });
     // A missing portrait does not stop a film: the seed only needs it for the character page.

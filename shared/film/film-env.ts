@@ -9,7 +9,7 @@ import type { TaskStore } from "../engine/task-store.ts";
 import { buildProviders } from "../providers/registry/build-providers.ts";
 import { parseProviderEndpoints } from "../providers/registry/provider-endpoints.ts";
 import { resolveProviders, type ResolvedProviders } from "../providers/registry/resolve-providers.ts";
-import type { ProviderSet } from "../providers/types.ts";
+import type { ProviderSet, ProviderType } from "../providers/types.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
 
 export interface FilmDeps {
@@ -28,10 +28,17 @@ export interface FilmEnv extends FilmDeps {
   allowInsecureUrls: boolean;
 }
 
-export async function filmEnv(deps: FilmDeps, userId: string): Promise<FilmEnv> {
+/**
+ * `models` swaps the registered model of a type for another one of the same provider (a
+ * regenerate draft's `model`; the caller checked it against the provider's catalog).
+ */
+export async function filmEnv(deps: FilmDeps, userId: string, options: { models?: Partial<Record<ProviderType, string>> } = {}): Promise<FilmEnv> {
   const storage = createStorage(deps.config, deps.sql);
   const endpoints = parseProviderEndpoints(deps.config);
   const resolved = await resolveProviders(deps.sql, userId, deps.config);
+  for (const [type, model] of Object.entries(options.models ?? {})) {
+    if (model !== undefined) resolved[type as ProviderType] = { ...resolved[type as ProviderType], model };
+  }
   const providers = buildProviders(resolved, { sql: deps.sql, userId, storage, endpoints });
   return {
     ...deps, userId, resolved, providers, storage,

@@ -48,16 +48,21 @@ export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
   return { url: render.url, error: null };
 }
 
+/** The pipeline's poster request (regenerate-asset's default for a cover). */
+export function posterRequest(movie: Pick<MovieRow, "title" | "prompt" | "orientation">) {
+  const portrait = movie.orientation === "portrait";
+  return { prompt: `Movie poster for ${movie.title}: ${movie.prompt}, cinematic, professional`.slice(0, 1000), width: portrait ? 512 : 768, height: portrait ? 768 : 512, purpose: "poster" as const };
+}
+
 export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {
   const [existing] = await env.sql`select poster_url, thumbnail_url from public.movies where id = ${movie.id}`;
   if (existing.poster_url || existing.thumbnail_url) {
     await updateStep(env.sql, movie.id, "generate_cover", { status: "completed", detail: "Existing cover kept" });
     return { poster_url: existing.poster_url ?? existing.thumbnail_url, thumbnail_url: existing.thumbnail_url ?? existing.poster_url };
   }
-  const portrait = movie.orientation === "portrait";
   const image = await runJob(ctx, {
     sql: env.sql, name: "generate_cover:poster", provider: env.providers.image,
-    request: { prompt: `Movie poster for ${movie.title}: ${movie.prompt}, cinematic, professional`.slice(0, 1000), width: portrait ? 512 : 768, height: portrait ? 768 : 512, purpose: "poster" as const },
+    request: posterRequest(movie),
     metric: { movieId: movie.id, userId: movie.user_id, step: "generate_cover" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
   });
   if (!image.ok) {

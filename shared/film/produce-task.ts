@@ -14,7 +14,7 @@ import { PermanentTaskError } from "../errors.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
 import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
-import { loadMovie, loadScenes } from "./film-movie.ts";
+import { loadMovie, loadScenes, type MovieRow } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
 import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
 import { assignCharacters } from "./cast.ts";
@@ -82,16 +82,21 @@ async function failMovie(deps: FilmDeps, movieId: string, message: string) {
   });
 }
 
+/** The pipeline's background track request (regenerate-asset's default for music): the film's length, 5..600 s. */
+export function filmScoreRequest(movie: Pick<MovieRow, "genre" | "title" | "prompt" | "duration_minutes">) {
+  const seconds = Math.max(5, Math.round(Number(movie.duration_minutes) * 60));
+  return { prompt: `${movie.genre} film score for ${movie.title}: ${movie.prompt}`.slice(0, 500), durationSeconds: Math.min(600, seconds) };
+}
+
 export function musicHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
-    const seconds = Math.max(5, Math.round(Number(movie.duration_minutes) * 60));
+    const request = filmScoreRequest(movie);
     await updateStep(deps.sql, movie.id, "generate_music", { status: "running", progress: 10, detail: "Composing" });
     const music = await runJob(ctx, {
-      sql: deps.sql, name: "music", provider: env.providers.music!,
-      request: { prompt: `${movie.genre} film score for ${movie.title}: ${movie.prompt}`.slice(0, 500), durationSeconds: Math.min(600, seconds) },
-      metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" }, cost: { units: seconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+      sql: deps.sql, name: "music", provider: env.providers.music!, request,
+      metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" }, cost: { units: request.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
     });
     const url = music.ok ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3")) : null;
     await ctx.step("music:saved", async (tx) => {

@@ -105,6 +105,18 @@ export interface SpeechRequest {
   /** ElevenLabs request stitching: ids of neighbouring lines' requests (≤ 3 each side). */
   previousRequestIds?: string[];
   nextRequestIds?: string[];
+  /** Overrides the voice's stored settings for this request (ElevenLabs voice_settings). */
+  voiceSettings?: VoiceSettings;
+  /** Best-effort deterministic sampling, 0..4294967295. */
+  seed?: number;
+}
+
+/** stability, similarityBoost and style 0..1; speed 0.7..1.2 (1 = the voice's own pace). */
+export interface VoiceSettings {
+  stability?: number;
+  similarityBoost?: number;
+  style?: number;
+  speed?: number;
 }
 
 export interface SpeechAlignment {

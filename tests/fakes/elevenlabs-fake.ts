@@ -2,7 +2,8 @@
  * ElevenLabs text to speech with timestamps: POST /v1/text-to-speech/{voice_id}/with-timestamps
  * (xi-api-key) answers {audio_base64 (a real MP3), alignment, normalized_alignment} and a
  * `request-id` header; stitching ids must name earlier requests of this fake; eleven_v3 refuses
- * stitching. Errors use ElevenLabs' {detail: {status, message}} shape — script 429s with
+ * stitching; voice_settings and seed must be in their documented ranges. Errors use ElevenLabs'
+ * {detail: {status, message}} shape — script 429s with
  * `elevenLabs429("too_many_concurrent_requests" | "system_busy")`. `configure` adds a fixed
  * answer delay and (realAudio) MP3s as long as their alignment says.
  */
@@ -43,6 +44,9 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
     const stitched = [...(request.previous_request_ids ?? []), ...(request.next_request_ids ?? [])];
     if (stitched.length > 0 && request.model_id === "eleven_v3") return invalid("request stitching is not supported for eleven_v3");
     if (stitched.some((id: string) => !requests.some((r) => r.requestId === id))) return invalid("unknown request id in previous_request_ids/next_request_ids");
+    const settingsProblem = voiceSettingsProblem(request.voice_settings);
+    if (settingsProblem) return invalid(settingsProblem);
+    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)) return invalid("seed must be an integer between 0 and 4294967295");
     if (settings.latencyMs > 0) await delay(settings.latencyMs);
     const failure = failures.find((f) => f.match(request.text));
     if (failure) return { status: failure.fault.status, body: failure.fault.body ?? { detail: { status: "scripted_failure", message: "scripted failure" } } };
@@ -70,3 +74,21 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
 }
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/** voice_settings as documented: stability, similarity_boost, style in 0..1, speed in 0.7..1.2, use_speaker_boost a boolean. */
+const VOICE_SETTING_RANGES: Record<string, [number, number]> = { stability: [0, 1], similarity_boost: [0, 1], style: [0, 1], speed: [0.7, 1.2] };
+
+function voiceSettingsProblem(settings: unknown): string | null {
+  if (settings === undefined || settings === null) return null;
+  if (typeof settings !== "object" || Array.isArray(settings)) return "voice_settings must be an object";
+  for (const [key, value] of Object.entries(settings)) {
+    if (key === "use_speaker_boost") {
+      if (typeof value !== "boolean") return "voice_settings.use_speaker_boost must be a boolean";
+      continue;
+    }
+    const range = VOICE_SETTING_RANGES[key];
+    if (!range) return `voice_settings.${key} is not a voice setting`;
+    if (typeof value !== "number" || value < range[0] || value > range[1]) return `voice_settings.${key} must be a number in ${range[0]}..${range[1]}`;
+  }
+  return null;
+}

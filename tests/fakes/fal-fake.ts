@@ -3,7 +3,8 @@
  * {request_id, status_url, response_url, cancel_url}; status and result live under the model id
  * without its subpath; a request walks its scripted phases one per status poll (or, with a fixed
  * latency, by time: COMPLETED L ms after the submit); a failed run
- * answers its result with an error status and {detail}. Images point at /files/frame.png.
+ * answers its result with an error status and {detail}; a non-integer `seed` is a 422 like fal's
+ * input validation. Images point at /files/frame.png.
  */
 import { type FakeServer, startFakeServer } from "./fake-server.ts";
 import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./fixed-latency.ts";
@@ -47,6 +48,10 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     const appId = `${params.ns}/${params.app}`;
     const modelPath = params.sub ? `${appId}/${params.sub}` : appId;
     if (typeof (body as { prompt?: unknown })?.prompt !== "string") return { status: 422, body: { detail: [{ loc: ["body", "prompt"], msg: "field required", type: "value_error.missing" }] } };
+    const seed = (body as { seed?: unknown }).seed;
+    if (seed !== undefined && seed !== null && !(Number.isInteger(seed) && (seed as number) >= 0)) {
+      return { status: 422, body: { detail: [{ loc: ["body", "seed"], msg: "value is not a valid integer", type: "type_error.integer" }] } };
+    }
     const id = crypto.randomUUID();
     server.recordSubmission({ modelPath, body }, id);
     submitted.push({ modelPath, input: body as Record<string, unknown> });

@@ -2,7 +2,8 @@
  * Runway's dev API as documented: POST /v1/image_to_video and /v1/text_to_video (Bearer key and
  * X-Runway-Version required, ratio checked per model like the real one does) answer {id};
  * GET /v1/tasks/{id} walks the task through its scripted phases, one per poll (or, with a fixed
- * latency, by time: SUCCEEDED L ms after the create); DELETE cancels. Outputs point at this
+ * latency, by time: SUCCEEDED L ms after the create); DELETE cancels; an optional `seed` must be
+ * an integer in 0..4294967295. Outputs point at this
  * server's /files/clip.mp4, or with `realClips` at an MP4 of the requested duration.
  */
 import { clipOfSeconds } from "./fake-media.ts";
@@ -69,6 +70,10 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     if (!ratios) return { status: 400, body: { error: `Invalid model: ${String(body.model)}` } };
     if (!ratios.includes(String(body.ratio))) return { status: 400, body: { error: `ratio must be one of: ${ratios.join(", ")}` } };
     if (typeof body.promptText === "string" && body.promptText.length > 1000) return { status: 400, body: { error: "promptText too long" } };
+    // Documented: seed is an integer in 0..4294967295.
+    if (body.seed !== undefined && !(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 4294967295)) {
+      return { status: 400, body: { error: "seed must be an integer between 0 and 4294967295" } };
+    }
     const id = crypto.randomUUID();
     server.recordSubmission(body, id);
     created.push(body);

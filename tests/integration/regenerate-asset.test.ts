@@ -89,12 +89,17 @@ describe("regenerate-asset", () => {
     const status = await regenerate({ action: "status", runId: first });
     expect(status.json.preview.url).toContain("preview=");
     expect(status.json.current.version).toBe(before.version);
-    const previewPath = (await sql`select public_url from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${first})`)[0].public_url;
+    const [{ id: droppedId, public_url: previewPath }] = await sql`select id, public_url from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${first})`;
     const rejected = await regenerate({ action: "reject", runId: first });
     expect(rejected.status, rejected.text).toBe(200);
     expect(rejected.json.draft).toEqual(draft);
     expect((await sql`select draft, status from public.asset_runs where id = ${first}`)[0]).toEqual({ draft, status: "rejected" });
-    expect((await fetchBytes(previewPath)).status).not.toBe(200);
+    // Dropped, but its file is kept for the retention (the same draft again copies it for free).
+    const [dropped] = await sql`select state, delete_after, deleted_at from public.assets where id = ${droppedId}`;
+    expect(dropped.state).toBe("superseded");
+    expect(dropped.deleted_at).toBeNull();
+    expect(dropped.delete_after).toBeTruthy();
+    expect((await regenerate({ action: "status", runId: first })).json.preview.url).toBeNull();
     expect((await currentOf(slot)).id).toBe(before.id);
     expect((await regenerate({ action: "accept", runId: first })).status).toBe(409);
 
@@ -119,6 +124,12 @@ describe("regenerate-asset", () => {
     }, { timeoutMs: 30_000, everyMs: 250, what: "the superseded cover to be cleaned up" });
     expect(gone.deleted_at).toBeTruthy();
     expect((await fetchBytes(oldUrl)).status).not.toBe(200);
+    const droppedGone = await waitFor(async () => {
+      const [row] = await sql`select deleted_at from public.assets where id = ${droppedId}`;
+      return row.deleted_at ? row : null;
+    }, { timeoutMs: 30_000, everyMs: 250, what: "the rejected preview to be cleaned up" });
+    expect(droppedGone.deleted_at).toBeTruthy();
+    expect((await fetchBytes(previewPath)).status).not.toBe(200);
     const [{ refs }] = await sql`
       select count(*)::int as refs from public.assets where storage_path = ${before.storage_path} and state in ('current', 'preview')`;
     expect(refs).toBe(0);
@@ -173,7 +184,8 @@ describe("regenerate-asset", () => {
     const sceneNumber = scenesAfter[0].scene_number;
     const linesBefore = await sql`select id, audio_url, text from public.scene_audio where scene_id = ${scenesAfter[0].id} order by line_index`;
     const [{ end_frame_url: endFrameBefore }] = await sql`select end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
-    const clipRun = await startPreview({ kind: "video", target: { movieId, sceneNumber } });
+    // A new prompt: the scene's own inputs again would be a free copy of the current clip (asset-preview-cache.ts).
+    const clipRun = await startPreview({ kind: "video", target: { movieId, sceneNumber }, draft: { prompt: "The projector's beam flickers across empty seats" } });
     const clipAccepted = await regenerate({ action: "accept", runId: clipRun });
     expect(clipAccepted.status, clipAccepted.text).toBe(200);
     await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audioCacheKey, canonicalJson, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/film/asset-cache.ts";
+import { audioCacheKey, canonicalJson, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/film/asset-cache.ts";
 
 const line = { text: "Hold the light steady.", voiceId: "voice-ana", provider: "elevenlabs", model: "eleven_flash_v2_5" };
 const clip = { prompt: "A harbour at night", referenceImageUrl: "http://x/ref.png", provider: "runway", model: "gen4.5", ratio: "1280:720", durationSeconds: 5 };
@@ -27,10 +27,21 @@ describe("content-hash cache keys", () => {
     }
   });
 
+  it("leave the pipeline's clip key as it was when no seed is set, and change with a seed", async () => {
+    const video = await videoCacheKey(clip);
+    expect(await videoCacheKey({ ...clip, seed: undefined })).toBe(video);
+    // The key the pipeline has always written: the six inputs and nothing else.
+    expect(await contentHash("video", { ...clip })).toBe(video);
+    expect(await videoCacheKey({ ...clip, seed: 1 })).not.toBe(video);
+    expect(await videoCacheKey({ ...clip, seed: 1 })).not.toBe(await videoCacheKey({ ...clip, seed: 2 }));
+  });
+
   it("never share a key between two caches", async () => {
     const llm = { provider: "openai", model: "gpt", name: "screenplay", system: "s", user: "u" };
     expect(await llmCacheKey(llm)).not.toBe(await llmCacheKey({ ...llm, model: "gpt-2" }));
     expect(await llmCacheKey(llm)).not.toBe(await audioCacheKey(line));
+    const image = { prompt: "p", width: 512, height: 512, provider: "fal", model: "m" };
+    expect(await contentHash("cover", image)).not.toBe(await contentHash("image", image));
   });
 
   it("find the storage key of our own public URLs only", () => {

@@ -9,8 +9,10 @@
  *
  * API facts relied on (elevenlabs.io/docs, DESIGN.md §8): `POST /v1/text-to-speech/{voice_id}/
  * with-timestamps?output_format=mp3_44100_128`, header `xi-api-key`; body {text, model_id,
- * previous_request_ids?, next_request_ids?} (each ≤ 3 ids, < 2 h old, not supported by
- * eleven_v3); answer {audio_base64, alignment: {characters, character_start_times_seconds,
+ * previous_request_ids?, next_request_ids? (each ≤ 3 ids, < 2 h old, not supported by
+ * eleven_v3), voice_settings? {stability 0..1, similarity_boost 0..1, style 0..1, speed 0.7..1.2}
+ * (overrides the voice's stored settings for this request), seed? (integer 0..4294967295, best
+ * effort determinism)}; answer {audio_base64, alignment: {characters, character_start_times_seconds,
  * character_end_times_seconds} | null, normalized_alignment}; the `request-id` header names the
  * generation. Errors are {detail: {status|code, message}}; a 429 is either the plan's concurrency
  * (`too_many_concurrent_requests`, newer docs `concurrent_limit_exceeded`: a queue, retry soon)
@@ -21,7 +23,7 @@ import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import type { FailureClass, HttpFailure } from "../http/http-failure.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
-import type { SpeechRequest, SpeechResult, VoiceProvider } from "../types.ts";
+import type { SpeechRequest, SpeechResult, VoiceProvider, VoiceSettings } from "../types.ts";
 
 /** Characters per request (ElevenLabs' model pages). */
 export const ELEVENLABS_MODELS: Record<string, { maxChars: number; stitching: boolean }> = {
@@ -29,6 +31,21 @@ export const ELEVENLABS_MODELS: Record<string, { maxChars: number; stitching: bo
   eleven_flash_v2_5: { maxChars: 40_000, stitching: true },
   eleven_v3: { maxChars: 5_000, stitching: false },
 };
+
+/** Documented bounds of each voice setting. */
+export const VOICE_SETTING_RANGES: Record<keyof VoiceSettings, [number, number]> = {
+  stability: [0, 1],
+  similarityBoost: [0, 1],
+  style: [0, 1],
+  speed: [0.7, 1.2],
+};
+
+const wireVoiceSettings = (s: VoiceSettings) => ({
+  ...(s.stability === undefined ? {} : { stability: s.stability }),
+  ...(s.similarityBoost === undefined ? {} : { similarity_boost: s.similarityBoost }),
+  ...(s.style === undefined ? {} : { style: s.style }),
+  ...(s.speed === undefined ? {} : { speed: s.speed }),
+});
 
 const CONTENT_TYPES: Record<string, string> = { mp3: "audio/mpeg", pcm: "audio/L16", opus: "audio/opus", ulaw: "audio/basic" };
 
@@ -83,6 +100,11 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
     const stitched = [...(request.previousRequestIds ?? []), ...(request.nextRequestIds ?? [])];
     if (stitched.length > 0 && !rules!.stitching) fail("this model does not support request stitching");
     if ((request.previousRequestIds?.length ?? 0) > 3 || (request.nextRequestIds?.length ?? 0) > 3) fail("at most 3 previous and 3 next request ids");
+    for (const [name, [min, max]] of Object.entries(VOICE_SETTING_RANGES)) {
+      const value = request.voiceSettings?.[name as keyof VoiceSettings];
+      if (value !== undefined && !(typeof value === "number" && value >= min && value <= max)) fail(`voiceSettings.${name} must be a number in ${min}..${max}`);
+    }
+    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)) fail("seed must be an integer in 0..4294967295");
   };
 
   return {
@@ -95,6 +117,8 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
         model_id: model,
         ...(request.previousRequestIds?.length ? { previous_request_ids: request.previousRequestIds } : {}),
         ...(request.nextRequestIds?.length ? { next_request_ids: request.nextRequestIds } : {}),
+        ...(request.voiceSettings && Object.keys(request.voiceSettings).length ? { voice_settings: wireVoiceSettings(request.voiceSettings) } : {}),
+        ...(request.seed === undefined ? {} : { seed: request.seed }),
       };
       const { data, headers } = await http.request({
         method: "POST",

@@ -54,6 +54,7 @@ export function createFalImage(options: FalImageOptions): ImageProvider {
       fail(`size ${width}x${height}: each side must be a multiple of 16 in 256..2048`);
     }
     if (ultra && !ULTRA_RATIOS.includes(ratioOf(width, height))) fail(`size ${width}x${height} is not one of the aspect ratios ${ULTRA_RATIOS.join(", ")}`);
+    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0)) fail("seed must be a whole number, 0 or more");
   };
 
   const input = (request: ImageRequest) => ({

@@ -18,7 +18,12 @@ export interface CatalogEntry {
   settings: z.ZodType<Record<string, unknown>>;
   /** Checks that depend on the model (e.g. Runway's ratios); returns a problem or null. */
   checkModelSettings?: (model: string, settings: Record<string, unknown>) => string | null;
+  /** Per-request settings the adapter puts on the wire (regenerate-asset's draft.settings); none when absent. */
+  requestSettings?: readonly RequestSetting[];
 }
+
+/** Settings one request may carry: a seed, and ElevenLabs' voice_settings. */
+export type RequestSetting = "seed" | "stability" | "similarityBoost" | "style" | "speed";
 
 const noSettings = z.object({}).strict();
 const local: CatalogEntry = { models: ["local"], needsApiKey: false, settings: noSettings };
@@ -47,6 +52,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
       models: Object.keys(RUNWAY_RATIOS),
       needsApiKey: true,
       settings: z.object({ ratio: z.string().optional(), watermark: z.boolean().optional() }).strict(),
+      // image_to_video and text_to_video take `seed` (0..4294967295).
+      requestSettings: ["seed"],
       checkModelSettings(model, settings) {
         const ratio = settings.ratio as string | undefined;
         const allowed = RUNWAY_RATIOS[model] ?? [];
@@ -65,6 +72,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
         numInferenceSteps: z.number().int().min(1).max(50).optional(),
         enableSafetyChecker: z.boolean().optional(),
       }).strict(),
+      // Every flux model's input has `seed`.
+      requestSettings: ["seed"],
     },
     local,
   },
@@ -76,6 +85,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
         defaultVoiceId: voiceId.optional(),
         outputFormat: z.enum(["mp3_44100_128", "mp3_44100_192", "pcm_44100"]).optional(),
       }).strict(),
+      // The text-to-speech body's voice_settings {stability, similarity_boost, style, speed} and seed.
+      requestSettings: ["stability", "similarityBoost", "style", "speed", "seed"],
     },
     local,
   },
@@ -88,7 +99,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     local,
   },
   music: {
-    // Beatoven's compose API takes no model; "maestro" names the one it runs.
+    // Beatoven's compose API takes no model ("maestro" names the one it runs) and no seed: a new
+    // take of a cue needs another prompt.
     beatoven: {
       models: ["maestro"],
       needsApiKey: true,

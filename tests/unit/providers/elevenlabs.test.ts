@@ -43,11 +43,27 @@ describe("elevenlabs voice adapter against the ElevenLabs fake", () => {
     ["empty text", {}, { text: "  " }, /text is empty/],
     ["text over the model's limit", { model: "eleven_v3" }, { text: "x".repeat(5001) }, /over 5000/],
     ["an unknown model", { model: "eleven_monolingual_v1" }, {}, /unknown model/],
+    ["a speed under 0.7", {}, { voiceSettings: { speed: 0.5 } }, /voiceSettings.speed must be a number in 0.7..1.2/],
+    ["a stability over 1", {}, { voiceSettings: { stability: 1.1 } }, /voiceSettings.stability must be a number in 0..1/],
+    ["a seed that is not a whole number", {}, { seed: 0.5 }, /seed must be an integer/],
   ])("refuses %s before any call", async (_, options, change, message) => {
     const error = await voice(options).speak({ ...line, ...change }).catch((e) => e);
     expect(error).toBeInstanceOf(ProviderInputError);
     expect(error.message).toMatch(message);
     expect(fake.hits(TTS_ROUTE)).toBe(0);
+  });
+
+  it("sends voice settings as voice_settings and the seed, which the fake checks against the documented ranges", async () => {
+    await voice().speak({ ...line, voiceSettings: { stability: 0.2, similarityBoost: 1, style: 0, speed: 1.2 }, seed: 4294967295 });
+    expect(fake.requests[0].body).toMatchObject({ voice_settings: { stability: 0.2, similarity_boost: 1, style: 0, speed: 1.2 }, seed: 4294967295 });
+    await voice().speak(line);
+    expect(fake.requests[1].body).not.toHaveProperty("voice_settings");
+    expect(fake.requests[1].body).not.toHaveProperty("seed");
+    const raw = await fetch(`${fake.baseUrl}/v1/text-to-speech/${line.voiceId}/with-timestamps?output_format=mp3_44100_128`, {
+      method: "POST", headers: { "xi-api-key": "elevenlabs-test-key", "content-type": "application/json" },
+      body: JSON.stringify({ text: "x", model_id: "eleven_multilingual_v2", voice_settings: { speed: 2 } }),
+    });
+    expect(raw.status).toBe(400);
   });
 
   it("waits briefly and flatly while the plan's concurrency is full (a queue), then speaks", async () => {

@@ -56,6 +56,8 @@ describe("fal image adapter against the fal queue fake", () => {
     ["an empty prompt", { prompt: " " }, /prompt is empty/],
     ["a side that is not a multiple of 16", { width: 1000 }, /multiple of 16/],
     ["a side over 2048", { height: 4096 }, /256\.\.2048/],
+    ["a negative seed", { seed: -1 }, /seed must be a whole number/],
+    ["a seed that is not a whole number", { seed: 2.5 }, /seed must be a whole number/],
   ])("refuses %s before any call", async (_, change, message) => {
     await expect(images().submit({ ...request, ...change })).rejects.toThrow(message);
     expect(fake.submissions().total).toBe(0);

@@ -43,6 +43,11 @@ describe("runway video adapter against the Runway fake", () => {
     expect(fake.created[0]).toEqual({ model: "gen4_turbo", promptText: request.promptText, ratio: "1280:720", duration: 5, promptImage: request.promptImage });
   });
 
+  it("puts a seed on the wire", async () => {
+    await adapter().submit({ ...request, seed: 4294967295 });
+    expect(fake.created[0]).toMatchObject({ seed: 4294967295 });
+  });
+
   it("uses text_to_video when there is no promptImage and the model has it", async () => {
     const video = adapter({ model: "veo3.1" });
     await video.submit({ promptText: "Rain on a tin roof", ratio: "1920:1080", durationSeconds: 6 });
@@ -56,6 +61,8 @@ describe("runway video adapter against the Runway fake", () => {
     ["a duration the model does not take", { durationSeconds: 8 }, /duration 8s is not one of 5, 10/],
     ["a prompt over 1000 characters", { promptText: "x".repeat(1001) }, /over 1000/],
     ["no image on an image-only model", { promptImage: undefined }, /no text_to_video/],
+    ["a seed that is not a whole number", { seed: 1.5 }, /seed must be an integer/],
+    ["a seed over 4294967295", { seed: 4294967296 }, /seed must be an integer/],
   ])("refuses %s before any call", async (_, change, message) => {
     const video = adapter();
     expect(() => video.validate({ ...request, ...change })).toThrow(message);

@@ -1,0 +1,89 @@
+/**
+ * A preview version's file and row: the file at a path of its own
+ * (`assets/<user>/<movie>/<slot>/<run>.<ext>`, so old and new versions coexist until cleanup),
+ * hashed, and recorded as a `preview` row of the slot under the slot's lock.
+ */
+import type { TransactionSql } from "../db/client.ts";
+import type { TaskContext } from "../engine/task-context.ts";
+import type { FilmEnv } from "../film/film-env.ts";
+import { copyToStorage } from "../providers/copy-to-storage.ts";
+import type { MediaKind } from "../providers/http/media-url.ts";
+import type { AssetDraft, AssetTarget } from "./asset-target.ts";
+import { isLibrarySlot } from "./asset-target.ts";
+
+export interface AssetRunRow {
+  id: string;
+  user_id: string;
+  movie_id: string;
+  slot: string;
+  kind: string;
+  target: AssetTarget;
+  draft: AssetDraft;
+  status: string;
+  base_version: number | null;
+  preview_asset_id: string | null;
+  preview_token: string;
+  task_id: string | null;
+}
+
+export interface PreviewFile {
+  bucket: string;
+  path: string;
+  url: string;
+  contentHash: string;
+  provider: string;
+  model: string;
+  params: Record<string, unknown>;
+  /** What it was made from (asset-preview-cache.ts): the next run with the same inputs copies this file. */
+  inputsHash: string;
+}
+
+/** A refusal or failed job: the run fails with this message (retrying would not help). */
+export class PreviewFailure extends Error {}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const previewPath = (run: AssetRunRow, ext: string) =>
+  `assets/${run.user_id}/${run.movie_id}/${run.slot.replaceAll(":", "-")}/${run.id}.${ext}`;
+
+/** The job's output at the run's own path, whether the provider left it in our bucket or elsewhere. */
+export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, url: string, media: MediaKind, ext: string, contentType: string) {
+  return await ctx.step("preview:copy", async () => {
+    const path = previewPath(run, ext);
+    const ours = env.storage.publicUrl(env.bucket, "x").slice(0, -1);
+    let bytes: Uint8Array | null;
+    if (url.startsWith(ours)) {
+      bytes = await env.storage.download(env.bucket, decodeURIComponent(url.slice(ours.length).split("?")[0]));
+      if (!bytes) throw new PreviewFailure(`the provider's output ${url} is missing from Storage`);
+      await env.storage.upload(env.bucket, path, bytes, { contentType, upsert: true });
+    } else {
+      await copyToStorage({ provider: "copy", url, kind: media, storage: env.storage, bucket: env.bucket, path, allowInsecureUrls: env.allowInsecureUrls });
+      bytes = await env.storage.download(env.bucket, path);
+    }
+    return { bucket: env.bucket, path, url: env.storage.publicUrl(env.bucket, path), contentHash: await sha256Hex(bytes!) };
+  });
+}
+
+/**
+ * The next version of the slot, under its lock, as a preview of the run (unless the run was
+ * decided meanwhile). A library image's version belongs to no film (movie_id null, like the
+ * versions its trigger records), so deleting the film never deletes the row naming its file.
+ * TODO: a script regeneration fails the film's open runs but supersedes only versions with its
+ * movie_id, so an undecided library preview of that film stays `preview` (and its file kept).
+ */
+export async function savePreview(tx: TransactionSql, run: AssetRunRow, file: PreviewFile): Promise<string | null> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + run.slot}, 0))`;
+  const [live] = await tx`select status from public.asset_runs where id = ${run.id} for update`;
+  if (live?.status !== "running") return null;
+  const movieId = isLibrarySlot(run.slot) ? null : run.movie_id;
+  const [asset] = await tx`
+    insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path, public_url, content_hash, provider, model, params, inputs_hash)
+    values (${run.user_id}, ${movieId}, ${run.slot}, ${run.kind}, coalesce((select max(version) from public.assets where slot = ${run.slot}), 0) + 1,
+            'preview', ${file.bucket}, ${file.path}, ${file.url}, ${file.contentHash}, ${file.provider}, ${file.model}, ${tx.json(file.params as never)}, ${file.inputsHash})
+    returning id`;
+  await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id}, error = null where id = ${run.id}`;
+  return asset.id;
+}
