@@ -9,6 +9,7 @@ import { audioCacheKey } from "../film/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { runJob } from "../film/film-jobs.ts";
 import type { MovieRow } from "../film/film-movie.ts";
+import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-voice.ts";
 import type { VoiceSettings } from "../providers/types.ts";
 import { assertDraftFitsProvider, type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { cachedPreview } from "./asset-preview-cache.ts";
@@ -59,12 +60,14 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Prom
     const { cachedFrom, meta, ...file } = cached;
     return { ...file, ...made, params: { text, voiceId, settings, requestId: meta.requestId ?? null, alignment: meta.alignment ?? null, durationSeconds: meta.durationSeconds ?? null, cachedFrom } };
   }
-  const previous = await env.sql`
+  // eleven_v3 (a draft.model) refuses stitching: that take is voiced alone.
+  const stitch = !(voice.provider === "elevenlabs" && ELEVENLABS_MODELS[voice.model]?.stitching === false);
+  const previous = stitch ? await env.sql`
     select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index < ${line.line_index} and request_id is not null
-     order by line_index desc limit 3`;
-  const next = await env.sql`
+     order by line_index desc limit 3` : [];
+  const next = stitch ? await env.sql`
     select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null
-     order by line_index limit 3`;
+     order by line_index limit 3` : [];
   const voiceSettings = Object.fromEntries(VOICE_SETTINGS.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]])) as VoiceSettings;
   const request = {
     voiceId, text,

@@ -74,7 +74,8 @@ const CASES: KindCase[] = [
   {
     kind: "audio", fake: "elevenlabs", target: () => ({ movieId, sceneNumber: 1, lineIndex: 0 }),
     draft: { text: "Hold the light, Bruno." }, retake: { text: "Hold the light, Bruno.", settings: { seed: 11, stability: 0.3, speed: 1.1 } },
-    model: { model: "eleven_multilingual_v2", received: () => rig.fakes.elevenlabs.requests.at(-1)!.body.model_id },
+    // eleven_v3 refuses request stitching (the fake too): the line is voiced unstitched.
+    model: { model: "eleven_v3", received: () => rig.fakes.elevenlabs.requests.at(-1)!.body.model_id },
   },
   {
     kind: "cover", fake: "fal", target: () => ({ movieId }),
