@@ -96,6 +96,23 @@ describe("orphan cleanup", () => {
     expect(await sql`select 1 from public.storage_cleanup_log where storage_path = ${path("back-again.mp4")}`).toHaveLength(0);
   });
 
+  it("keeps a superseded library image that a scene still names as its reference image", async () => {
+    await put("old-location.png");
+    await addAsset("old-location.png", "superseded", new Date(Date.now() - 1000));
+    const options = { sql, storage: storage(), bucket: BUCKET, prefix: `films/${owner.id}/`, retentionSeconds: 0 };
+    const url = `http://127.0.0.1:54321/storage/v1/object/public/${BUCKET}/${path("old-location.png")}`;
+    const [scene] = await sql`
+      insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather,
+                                       duration_seconds, reference_image_url, reference_image_source)
+      values (${movieId}, ${owner.id}, 1, 's1', 'Harbour', 'harbour', 'night', 'rain', 5, ${url}, 'library') returning id`;
+    expect((await sweepOrphans(options)).deleted).not.toContain(path("old-location.png"));
+    expect(await exists("old-location.png")).toBe(true);
+    // Once no scene names it, it is an orphan like any other.
+    await sql`update public.movie_scenes set reference_image_url = null where id = ${scene.id}`;
+    expect((await sweepOrphans(options)).deleted).toContain(path("old-location.png"));
+    expect(await exists("old-location.png")).toBe(false);
+  });
+
   it("is not callable by API users", async () => {
     await expect(asUser(sql, owner.id, (tx) => tx`select public.storage_cleanup_due(${BUCKET}, ${[path("current.mp4")]}::text[], ${[1]}::bigint[], 0)`))
       .rejects.toMatchObject({ code: "42501" });
