@@ -43,6 +43,23 @@ const FENCED_OUT = "RF001";
 /** Thin typed wrappers over the engine's SQL functions (migrations/*_task_engine.sql). */
 export function createTaskStore(sql: Sql) {
   const json = (value: unknown) => sql.json((value ?? null) as never);
+  /**
+   * One engine call in its own transaction, run again if Postgres broke a deadlock by aborting it
+   * (nothing of it committed). Ending a parent locks it, then its open children; a child ending at
+   * that moment holds its own row and wakes its parent: one of the two is aborted, and its retry
+   * waits for the other (and then sees the outcome: e.g. a completion fenced out by the cancel).
+   */
+  const once = (strings: TemplateStringsArray, ...values: unknown[]) => retryDeadlock(() => sql(strings, ...(values as never[])));
+  /**
+   * The FROM clause that ends a task (complete / fail / cancel) in one statement, with its parent's
+   * row locked first: ending a parent locks it and then its open children, so a child ending at
+   * the same moment must take the parent before itself too, or each would hold what the other
+   * waits for. (The aggregate consumes the locking subquery before the select list runs.)
+   */
+  const parentLocked = (taskId: string) => sql`
+    (select count(*) from (select 1 from public.background_tasks
+                            where id = (select parent_id from public.background_tasks where id = ${taskId})
+                              for update) parent) parent_locked`;
 
   return {
     /**
@@ -74,19 +91,19 @@ export function createTaskStore(sql: Sql) {
     },
 
     async claim(taskId: string, workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
-      const [row] = await sql`select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds})`;
+      const [row] = await once`select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds})`;
       return toTaskRow(row);
     },
 
     async claimNext(kinds: string[], workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
-      const [row] = await sql`
+      const [row] = await once`
         select * from engine.claim_next_task(${kinds}, ${workerId}, ${leaseSeconds})`;
       return toTaskRow(row);
     },
 
     /** Saves progress and renews the lease; throws FencedOutError if the token is stale. */
     async checkpoint(task: TaskRow, metadata: Json, progress: number | null, leaseSeconds: number) {
-      const [{ ok }] = await sql`
+      const [{ ok }] = await once`
         select engine.checkpoint_task(${task.id}, ${task.fencingToken}::bigint, ${json(metadata)},
           ${progress}, ${leaseSeconds}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
@@ -94,12 +111,12 @@ export function createTaskStore(sql: Sql) {
 
     /** A heartbeat: extends the lease without counting as progress; FencedOutError if the token is stale. */
     async renewLease(task: TaskRow, leaseSeconds: number) {
-      const [{ ok }] = await sql`select engine.renew_lease(${task.id}, ${task.fencingToken}::bigint, ${leaseSeconds}) as ok`;
+      const [{ ok }] = await once`select engine.renew_lease(${task.id}, ${task.fencingToken}::bigint, ${leaseSeconds}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
     },
 
     async handOff(task: TaskRow, metadata: Json, progress: number | null) {
-      const [{ ok }] = await sql`
+      const [{ ok }] = await once`
         select engine.hand_off_task(${task.id}, ${task.fencingToken}::bigint, ${json(metadata)},
           ${progress}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
@@ -107,23 +124,23 @@ export function createTaskStore(sql: Sql) {
 
     /** Gives the task back, to be claimed again no sooner than `delayMs` from now. */
     async defer(task: TaskRow, delayMs: number) {
-      const [{ ok }] = await sql`
+      const [{ ok }] = await once`
         select engine.defer_task(${task.id}, ${task.fencingToken}::bigint, ${Math.ceil(delayMs)}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
     },
 
     async complete(task: TaskRow, result: unknown, metadata: Json = {}) {
-      const [{ ok }] = await sql`
+      const [{ ok }] = await once`
         select engine.complete_task(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
-          ${json(metadata)}) as ok`;
+          ${json(metadata)}) as ok from ${parentLocked(task.id)}`;
       if (!ok) throw new FencedOutError(task.id);
     },
 
     /** Returns 'queued' (will retry) or 'failed' (for good). */
     async fail(task: TaskRow, error: { code: string; message: string } & Record<string, unknown>, retryable: boolean, metadata: Json = {}) {
-      const [{ outcome }] = await sql`
+      const [{ outcome }] = await once`
         select engine.fail_task(${task.id}, ${task.fencingToken}::bigint, ${json(error)}, ${retryable},
-          ${json(metadata)}) as outcome`;
+          ${json(metadata)}) as outcome from ${parentLocked(task.id)}`;
       if (outcome === null) throw new FencedOutError(task.id);
       return outcome as "queued" | "failed";
     },
@@ -134,7 +151,7 @@ export function createTaskStore(sql: Sql) {
         concurrency_key: c.concurrencyKey ?? null, max_attempts: c.maxAttempts ?? 5,
       }));
       await fenced(task, () =>
-        sql`select engine.await_children(${task.id}, ${task.fencingToken}::bigint, ${json(specs)},
+        once`select engine.await_children(${task.id}, ${task.fencingToken}::bigint, ${json(specs)},
           ${json(metadata)})`);
     },
 
@@ -148,6 +165,16 @@ export function createTaskStore(sql: Sql) {
     },
 
     /** Records a step's result inside the caller's transaction, so effects and record commit together. */
+    /**
+     * Locks the task's row for the rest of `tx` (refused when fenced out). A step takes it before
+     * its effects, so every transaction that touches both a task and the rows it works on (a film's
+     * movie, whose trigger follows the task's end) locks the task first: cancel and a step working
+     * on the same film cannot deadlock.
+     */
+    async lockForStep(tx: Db, task: TaskRow) {
+      await fenced(task, () => tx`select 1 from engine.lock_lease(${task.id}, ${task.fencingToken}::bigint)`);
+    },
+
     async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
       await fenced(task, () =>
         tx`select engine.complete_step(${task.id}, ${task.fencingToken}::bigint, ${name}, ${json(result)})`);
@@ -155,25 +182,25 @@ export function createTaskStore(sql: Sql) {
 
     async recordSubmission(task: TaskRow, name: string, externalId: string) {
       await fenced(task, () =>
-        sql`select engine.record_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
+        once`select engine.record_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
           ${externalId})`);
     },
 
     async cancel(taskId: string, reason: string): Promise<boolean> {
-      const [{ ok }] = await sql`select engine.cancel_task(${taskId}, ${reason}) as ok`;
+      const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok from ${parentLocked(taskId)}`;
       return ok;
     },
 
     /** Starts a task again from zero with fresh metadata; its running worker is fenced out. */
     async restart(taskId: string, metadata: Record<string, unknown>): Promise<TaskRow | null> {
-      const [row] = await sql`select * from engine.restart_task(${taskId}, ${json(metadata)})`;
+      const [row] = await once`select * from engine.restart_task(${taskId}, ${json(metadata)})`;
       return toTaskRow(row);
     },
 
     /** Null when the task does not exist; a 409 ConflictError while it is active or has nothing to resume. */
     async resume(taskId: string): Promise<TaskRow | null> {
       try {
-        const [row] = await sql`select * from engine.resume_task(${taskId})`;
+        const [row] = await once`select * from engine.resume_task(${taskId})`;
         return toTaskRow(row);
       } catch (error) {
         if (pgErrorCode(error) === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
@@ -194,6 +221,19 @@ async function fenced<T>(task: TaskRow, run: () => Promise<T>): Promise<T> {
   } catch (error) {
     if ((error as { code?: string }).code === FENCED_OUT) throw new FencedOutError(task.id);
     throw error;
+  }
+}
+
+const DEADLOCK = "40P01";
+
+async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (pgErrorCode(error) !== DEADLOCK || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
   }
 }
 
