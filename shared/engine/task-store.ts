@@ -165,16 +165,6 @@ export function createTaskStore(sql: Sql) {
     },
 
     /** Records a step's result inside the caller's transaction, so effects and record commit together. */
-    /**
-     * Locks the task's row for the rest of `tx` (refused when fenced out). A step takes it before
-     * its effects, so every transaction that touches both a task and the rows it works on (a film's
-     * movie, whose trigger follows the task's end) locks the task first: cancel and a step working
-     * on the same film cannot deadlock.
-     */
-    async lockForStep(tx: Db, task: TaskRow) {
-      await fenced(task, () => tx`select 1 from engine.lock_lease(${task.id}, ${task.fencingToken}::bigint)`);
-    },
-
     async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
       await fenced(task, () =>
         tx`select engine.complete_step(${task.id}, ${task.fencingToken}::bigint, ${name}, ${json(result)})`);

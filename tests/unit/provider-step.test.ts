@@ -17,7 +17,6 @@ function contextAt(nowMs: number, steps = new Map<string, StepRecord>()) {
   const store = {
     recordSubmission: async (_t: TaskRow, name: string, id: string) => void calls.push(`record ${name} ${id}`),
     completeStep: async (_tx: unknown, _t: TaskRow, name: string) => void calls.push(`complete ${name}`),
-    lockForStep: async () => {},
   } as unknown as TaskStore;
   // The step's result commits in a transaction: here a pass-through.
   const sql = { begin: (run: (tx: unknown) => Promise<unknown>) => run({}) } as never;
