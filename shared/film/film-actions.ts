@@ -11,6 +11,7 @@ import { currentAssetUrls } from "../assets/asset-url.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
+import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
 
 export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
@@ -125,6 +126,11 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         await sql.begin(async (tx) => {
           await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
           await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
+          // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
+          await store.enqueue({
+            userId: caller.userId, kind: CANCEL_JOBS_KIND, worker: "produce-movie", payload: { movieId },
+            idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`, maxAttempts: 3,
+          }, tx);
         });
         return { body: { cancelled: true, movieId } };
       },

@@ -9,6 +9,8 @@ import { briefFor, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, wa
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 import { invoke, sleep, waitFor } from "../support/stack.ts";
 
+const DELETE_TASK = "DELETE /v1/tasks/:id";
+
 const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
 const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, music: 300 };
 
@@ -98,6 +100,7 @@ describe("film failures", () => {
     // Cancel while the chains are mid-way: first clips paid for, later ones still to come.
     await waitFor(async () => created().filter((p) => p.includes(sceneMarker(1)) || p.includes(sceneMarker(5))).length === 2,
       { timeoutMs: 60_000, what: "the chains' first clips" });
+    const deletesBefore = rig.fakes.runway.hits(DELETE_TASK);
     const cancelled = await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
     expect(cancelled.status, cancelled.text).toBe(200);
     await sleep(300); // a submission already on the wire when the cancel committed may still land
@@ -109,6 +112,14 @@ describe("film failures", () => {
     expect(film.progress.overall_status).toBe("cancelled");
     expect(film.tasks.every((t) => ["cancelled", "succeeded", "failed"].includes(t.status))).toBe(true);
     expect(created().filter((p) => p.includes(sceneMarker(4)) || p.includes(sceneMarker(8)))).toHaveLength(0);
+
+    // The clips already paid for and still running were cancelled at Runway (film.cancel_jobs),
+    // one DELETE per such job, each recorded on its metrics row.
+    const cancelledAtRunway = async () => (await rig.sql`
+      select count(*)::int as n from public.movie_step_metrics
+       where movie_id = ${movieId} and provider = 'runway' and error_message like 'cancelled with the film%'`)[0].n as number;
+    await waitFor(async () => (await cancelledAtRunway()) > 0 && rig.fakes.runway.hits(DELETE_TASK) - deletesBefore === await cancelledAtRunway(),
+      { timeoutMs: 20_000, what: "the open clips cancelled at Runway" });
 
     // By its produce task's id (all a client holding the start answer's taskId has), resume and
     // cancel act on the film itself: the movie row follows.

@@ -1,0 +1,52 @@
+/**
+ * film.cancel_jobs {movieId}: after a film is cancelled, the provider jobs it had already paid
+ * for and not yet finished (a step recorded as `submitted`) are cancelled at the provider, so a
+ * queued clip or image stops costing money. Best effort and after the fact: the cancel itself
+ * already fenced the film's tasks out, so nothing new is submitted either way. A job is only
+ * cancelled while its task is still cancelled (a resume that came first keeps polling it).
+ */
+import type { TaskHandler } from "../engine/slice-runner.ts";
+import type { JobProvider } from "../providers/types.ts";
+import { type FilmDeps, filmEnv } from "./film-env.ts";
+
+export const CANCEL_JOBS_KIND = "film.cancel_jobs";
+
+/** The film's provider jobs submitted and not finished, by tasks that are cancelled now. */
+export async function openJobsOfCancelledTasks(deps: FilmDeps, movieId: string) {
+  return await deps.sql`
+    select m.provider, m.model, s.external_id, s.task_id, s.name
+      from public.movie_step_metrics m
+      join public.background_task_steps s on s.task_id = m.task_id and s.name = m.step_name
+      join public.background_tasks t on t.id = s.task_id
+     where m.movie_id = ${movieId} and s.status = 'submitted' and s.external_id is not null
+       and m.finished_at is null and t.status = 'cancelled'`;
+}
+
+export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx) => {
+    const movieId = String(ctx.payload.movieId);
+    const [movie] = await deps.sql`select user_id, status from public.movies where id = ${movieId}`;
+    if (!movie || movie.status !== "cancelled") return { type: "done", result: { cancelled: 0, skipped: movie ? movie.status : "movie missing" } };
+    const env = await filmEnv(deps, movie.user_id);
+    const { video, image, lipsync, music, render } = env.providers;
+    const adapters: Pick<JobProvider<never, never>, "provider" | "model" | "cancel">[] = [video, image, render];
+    if (lipsync) adapters.push(lipsync);
+    if (music) adapters.push(music);
+    const outcomes: { provider: string; job: string; cancelled: boolean; error?: string }[] = [];
+    for (const job of await openJobsOfCancelledTasks(deps, movieId)) {
+      const adapter = adapters.find((a) => a.provider === job.provider && a.model === job.model);
+      // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel with.
+      if (!adapter) {
+        outcomes.push({ provider: job.provider, job: job.external_id, cancelled: false, error: "provider no longer registered" });
+        continue;
+      }
+      const error = await adapter.cancel(job.external_id).then(() => null, (e: Error) => e.message);
+      await deps.sql`
+        update public.movie_step_metrics set phase = 'failed', finished_at = now(),
+               error_message = ${error ? `cancel at the provider failed: ${error}` : "cancelled with the film (cancelled at the provider)"}
+         where task_id = ${job.task_id} and step_name = ${job.name} and finished_at is null`;
+      outcomes.push({ provider: job.provider, job: job.external_id, cancelled: error === null, ...(error ? { error } : {}) });
+    }
+    return { type: "done", result: { cancelled: outcomes.filter((o) => o.cancelled).length, jobs: outcomes } };
+  };
+}
