@@ -94,6 +94,9 @@ describe("film failures", () => {
     rig.fakes.clearScripts();
     const shape: FilmShape = { scenes: 8, chains: [[1, 2, 3, 4], [5, 6, 7, 8]] };
     const owner = await filmUser(rig, shape, "Cut Short");
+    // The chains' first clips never finish at Runway: still open, and paid for, when the film is cancelled.
+    const stillRunning = (body: Record<string, unknown>) => [1, 5].some((n) => String(body.promptText).includes(sceneMarker(n)));
+    rig.fakes.runway.scriptWhen(stillRunning, { phases: ["PENDING", "RUNNING"] });
     const earlier = rig.fakes.runway.created.length;
     const created = () => rig.fakes.runway.created.slice(earlier).map((b) => String(b.promptText));
     const { movieId } = await startFilm(owner, briefFor(shape, "Cut Short"));
@@ -113,13 +116,13 @@ describe("film failures", () => {
     expect(film.tasks.every((t) => ["cancelled", "succeeded", "failed"].includes(t.status))).toBe(true);
     expect(created().filter((p) => p.includes(sceneMarker(4)) || p.includes(sceneMarker(8)))).toHaveLength(0);
 
-    // The clips already paid for and still running were cancelled at Runway (film.cancel_jobs),
-    // one DELETE per such job, each recorded on its metrics row.
+    // The two clips paid for and still running were cancelled at Runway (film.cancel_jobs): one
+    // DELETE each, recorded on their metrics rows.
     const cancelledAtRunway = async () => (await rig.sql`
       select count(*)::int as n from public.movie_step_metrics
        where movie_id = ${movieId} and provider = 'runway' and error_message like 'cancelled with the film%'`)[0].n as number;
-    await waitFor(async () => (await cancelledAtRunway()) > 0 && rig.fakes.runway.hits(DELETE_TASK) - deletesBefore === await cancelledAtRunway(),
-      { timeoutMs: 20_000, what: "the open clips cancelled at Runway" });
+    await waitFor(async () => (await cancelledAtRunway()) === 2, { timeoutMs: 20_000, what: "the two open clips cancelled at Runway" });
+    expect(rig.fakes.runway.hits(DELETE_TASK) - deletesBefore).toBe(2);
 
     // By its produce task's id (all a client holding the start answer's taskId has), resume and
     // cancel act on the film itself: the movie row follows.
