@@ -29,7 +29,7 @@ import { initialSteps } from "../film/film-progress.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRunRow } from "./asset-preview-file.ts";
-import { draftSchema, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
+import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
 import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
 import { buildAssetUrl } from "./asset-url.ts";
 
@@ -60,7 +60,6 @@ async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
   return movie;
 }
 
-const lockSlot = (tx: TransactionSql, slot: string) => tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + slot}, 0))`;
 
 /** The SQL guards' refusals as HTTP answers. */
 function fromSqlError(error: unknown, runId: string): unknown {

@@ -10,7 +10,8 @@ import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { type CachedObject, cachedAudioObjects, cachedVideoObjects, countCacheHit } from "../film/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
-import { type AssetRunRow, previewPath, sha256Hex } from "./asset-preview-file.ts";
+import { sha256Hex } from "../crypto/content-hash.ts";
+import { type AssetRunRow, previewPath } from "./asset-preview-file.ts";
 
 export interface CachedCopy {
   bucket: string;

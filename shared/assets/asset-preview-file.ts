@@ -5,11 +5,13 @@
  */
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
+import { sha256Hex } from "../crypto/content-hash.ts";
+import { storageKeyOf } from "../film/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
 import type { AssetDraft, AssetTarget } from "./asset-target.ts";
-import { isLibrarySlot } from "./asset-target.ts";
+import { isLibrarySlot, lockSlot } from "./asset-target.ts";
 
 export interface AssetRunRow {
   id: string;
@@ -41,11 +43,6 @@ export interface PreviewFile {
 /** A refusal or failed job: the run fails with this message (retrying would not help). */
 export class PreviewFailure extends Error {}
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 export const previewPath = (run: AssetRunRow, ext: string) =>
   `assets/${run.user_id}/${run.movie_id}/${run.slot.replaceAll(":", "-")}/${run.id}.${ext}`;
 
@@ -53,10 +50,10 @@ export const previewPath = (run: AssetRunRow, ext: string) =>
 export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, url: string, media: MediaKind, ext: string, contentType: string) {
   return await ctx.step("preview:copy", async () => {
     const path = previewPath(run, ext);
-    const ours = env.storage.publicUrl(env.bucket, "x").slice(0, -1);
+    const ours = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
     let bytes: Uint8Array | null;
-    if (url.startsWith(ours)) {
-      bytes = await env.storage.download(env.bucket, decodeURIComponent(url.slice(ours.length).split("?")[0]));
+    if (ours !== null) {
+      bytes = await env.storage.download(env.bucket, ours);
       if (!bytes) throw new PreviewFailure(`the provider's output ${url} is missing from Storage`);
       await env.storage.upload(env.bucket, path, bytes, { contentType, upsert: true });
     } else {
@@ -75,7 +72,7 @@ export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetR
  * movie_id, so an undecided library preview of that film stays `preview` (and its file kept).
  */
 export async function savePreview(tx: TransactionSql, run: AssetRunRow, file: PreviewFile): Promise<string | null> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + run.slot}, 0))`;
+  await lockSlot(tx, run.slot);
   const [live] = await tx`select status from public.asset_runs where id = ${run.id} for update`;
   if (live?.status !== "running") return null;
   const movieId = isLibrarySlot(run.slot) ? null : run.movie_id;

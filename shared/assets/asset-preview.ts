@@ -13,7 +13,8 @@ import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-voice.ts";
 import type { VoiceSettings } from "../providers/types.ts";
 import { assertDraftFitsProvider, type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { cachedPreview } from "./asset-preview-cache.ts";
-import { type AssetRunRow, PreviewFailure, type PreviewFile, previewPath, sha256Hex, storeVersioned } from "./asset-preview-file.ts";
+import { type AssetRunRow, PreviewFailure, type PreviewFile, previewPath, storeVersioned } from "./asset-preview-file.ts";
+import { sha256Hex } from "../crypto/content-hash.ts";
 import { previewJob } from "./asset-preview-jobs.ts";
 
 export async function makePreview(ctx: TaskContext, env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise<PreviewFile> {

@@ -87,3 +87,6 @@ async function libraryImageSlot(db: Sql | TransactionSql, target: AssetTarget): 
   if (!image) throw new BadRequestError("unknown_location_image", `target.locationImageId: movie ${target.movieId} has no location image ${target.locationImageId}`);
   return `location_image:${image.id}:image`;
 }
+
+/** Serialises every write to a slot's versions (the SQL side takes the same lock: asset_admin.record_url). */
+export const lockSlot = (tx: TransactionSql, slot: string) => tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + slot}, 0))`;

@@ -3,29 +3,17 @@
  * content_cache (LLM answers), per user and shared across that user's films. A hit answers from
  * the row and makes no provider call; a hit bumps use_count and last_used_at.
  */
+import { hashJson } from "../crypto/content-hash.ts";
 import type { Sql, TransactionSql } from "../db/client.ts";
 
 type Db = Sql | TransactionSql;
-
-/** Object keys sorted at every depth, so the same inputs always hash the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
 
 /**
  * sha256 hex of the inputs' canonical JSON, with the cache's name so two caches never share a key
  * (cover, image and music: regenerate previews' assets.inputs_hash).
  */
-export async function contentHash(cache: "audio" | "video" | "llm" | "cover" | "image" | "music", inputs: Record<string, unknown>): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalJson({ cache, ...inputs }));
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const contentHash = (cache: "audio" | "video" | "llm" | "cover" | "image" | "music", inputs: Record<string, unknown>): Promise<string> =>
+  hashJson({ cache, ...inputs });
 
 export interface AudioInputs {
   text: string;
@@ -177,8 +165,8 @@ export async function countCacheHit(db: Db, object: CachedObject): Promise<void>
   }
 }
 
-/** `<bucket>/<path>` of one of our public URLs, or null for a URL elsewhere. */
+/** The object path in `bucket` of one of our public URLs (cache-busting query dropped), or null for a URL elsewhere. */
 export function storageKeyOf(publicUrl: (bucket: string, path: string) => string, bucket: string, url: string): string | null {
   const root = publicUrl(bucket, "x").slice(0, -1);
-  return url.startsWith(root) ? decodeURIComponent(url.slice(root.length)) : null;
+  return url.startsWith(root) ? decodeURIComponent(url.slice(root.length).split(/[?#]/)[0]) : null;
 }

@@ -5,12 +5,12 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
+import { storageKeyOf } from "./asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
 
 export async function storeOutput(ctx: TaskContext, env: FilmEnv, stepName: string, url: string, kind: MediaKind, path: string): Promise<string> {
   return await ctx.step(stepName, async () => {
-    const ours = env.storage.publicUrl(env.bucket, "x").slice(0, -1);
-    if (url.startsWith(ours)) return url;
+    if (storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url) !== null) return url;
     const copy = await copyToStorage({
       provider: "copy", url, kind, storage: env.storage, bucket: env.bucket, path, allowInsecureUrls: env.allowInsecureUrls,
     });

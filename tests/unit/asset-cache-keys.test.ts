@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { audioCacheKey, canonicalJson, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/film/asset-cache.ts";
+import { canonicalJson } from "../../shared/crypto/content-hash.ts";
+import { audioCacheKey, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/film/asset-cache.ts";
 
 const line = { text: "Hold the light steady.", voiceId: "voice-ana", provider: "elevenlabs", model: "eleven_flash_v2_5" };
 const clip = { prompt: "A harbour at night", referenceImageUrl: "http://x/ref.png", provider: "runway", model: "gen4.5", ratio: "1280:720", durationSeconds: 5 };
@@ -48,5 +49,6 @@ describe("content-hash cache keys", () => {
     const publicUrl = (bucket: string, path: string) => `http://127.0.0.1:54321/storage/v1/object/public/${bucket}/${path}`;
     expect(storageKeyOf(publicUrl, "media", publicUrl("media", "films/u/m/scene-1.mp4"))).toBe("films/u/m/scene-1.mp4");
     expect(storageKeyOf(publicUrl, "media", "https://cdn.runway.example/clip.mp4")).toBeNull();
+    expect(storageKeyOf(publicUrl, "media", `${publicUrl("media", "films/u/m/scene%201.mp4")}?v=3`)).toBe("films/u/m/scene 1.mp4");
   });
 });

@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
-import { inputHash } from "../http/input-hash.ts";
+import { hashJson } from "../../crypto/content-hash.ts";
 import { checkMediaUrl, isAllowedUrl, outputUrlState } from "../http/media-url.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderInputError } from "../provider-errors.ts";
@@ -62,7 +62,7 @@ export function createSyncLipsync(options: SyncLipsyncOptions): LipsyncProvider 
       };
       const { data } = await http.request({
         method: "POST", path: "/v2/generate", body, schema: generationSchema,
-        headers: { "idempotency-key": await inputHash(body) }, idempotent: true,
+        headers: { "idempotency-key": await hashJson(body) }, idempotent: true,
       });
       return data.id;
     },
