@@ -2,8 +2,11 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const API_PORT = 54321;
-export const DB_PORT = 54322;
+// Supabase's local ports by default; REELFORGE_API_PORT / REELFORGE_DB_PORT let a second stack (with
+// its own REELFORGE_STACK_DIR) run beside the first, e.g. one per git worktree.
+const portEnv = (name: string, fallback: number) => Number(globalThis.Deno?.env.get(name) || fallback);
+export const API_PORT = portEnv("REELFORGE_API_PORT", 54321);
+export const DB_PORT = portEnv("REELFORGE_DB_PORT", 54322);
 export const API_URL = `http://127.0.0.1:${API_PORT}`;
 export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`;
 export const FUNCTIONS_URL = `${API_URL}/functions/v1`;

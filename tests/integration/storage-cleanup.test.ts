@@ -17,7 +17,7 @@ let other: TestUser;
 let dir: string;
 let movieId: string;
 
-const storage = () => createLocalStorage({ dir, publicBaseUrl: "http://127.0.0.1:54321/storage/v1/object/public" });
+const storage = () => createLocalStorage({ dir, publicBaseUrl: `${stackEnv().API_URL}/storage/v1/object/public` });
 const path = (name: string, user = owner.id) => `films/${user}/${movieId}/${name}`;
 
 async function put(name: string, user?: string) {
@@ -100,7 +100,7 @@ describe("orphan cleanup", () => {
     await put("old-location.png");
     await addAsset("old-location.png", "superseded", new Date(Date.now() - 1000));
     const options = { sql, storage: storage(), bucket: BUCKET, prefix: `films/${owner.id}/`, retentionSeconds: 0 };
-    const url = `http://127.0.0.1:54321/storage/v1/object/public/${BUCKET}/${path("old-location.png")}`;
+    const url = `${stackEnv().API_URL}/storage/v1/object/public/${BUCKET}/${path("old-location.png")}`;
     const [scene] = await sql`
       insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather,
                                        duration_seconds, reference_image_url, reference_image_source)
@@ -121,7 +121,7 @@ describe("orphan cleanup", () => {
   });
 
   it("runs as the owner's storage.cleanup task on assemble, against the stack's Storage", async () => {
-    const media = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: "http://127.0.0.1:54321/storage/v1/object/public" });
+    const media = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: `${stackEnv().API_URL}/storage/v1/object/public` });
     const key = (name: string) => `films/${owner.id}/${movieId}/${name}`;
     for (const name of ["task-orphan.mp4", "task-kept.mp4"]) {
       await media.upload("media", key(name), new TextEncoder().encode(name), { contentType: "video/mp4" });
