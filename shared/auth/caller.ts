@@ -1,9 +1,19 @@
 import { UnauthorizedError } from "../errors.ts";
 
+/** Who is calling, as verified from the request's credentials. */
 export interface Caller {
+  /** The signed-in user; for a service-role call (only where a function admits one), the nil UUID. */
   userId: string;
   role: string;
+  /** An anonymous sign-in (`is_anonymous: true`): may read its own things, may not spend. */
+  isAnonymous: boolean;
+  /** The project's service-role key (legacy service_role JWT or an sb_secret_ key). */
+  isServiceRole: boolean;
+  /** Service role, or a user whose verified app_metadata.reelforge_role is "operator". */
+  isOperator: boolean;
 }
+
+export const SERVICE_ROLE_USER_ID = "00000000-0000-0000-0000-000000000000";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,7 +30,14 @@ export function callerFromAuthorization(header: string | undefined | null): Call
   if (claims.role !== "authenticated" || typeof claims.sub !== "string" || !UUID.test(claims.sub)) {
     throw new UnauthorizedError("This action needs a signed-in user's access token, not an API key");
   }
-  return { userId: claims.sub, role: claims.role };
+  const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
+  return {
+    userId: claims.sub,
+    role: claims.role,
+    isAnonymous: claims.is_anonymous === true,
+    isServiceRole: false,
+    isOperator: appMetadata.reelforge_role === "operator",
+  };
 }
 
 function decodeJwtClaims(token: string): Record<string, unknown> | null {

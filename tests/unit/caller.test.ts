@@ -9,7 +9,7 @@ const userId = "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11";
 describe("caller from Authorization", () => {
   it("reads the signed-in user's id from a user token", async () => {
     const token = await signJwt({ sub: userId, role: "authenticated" }, secret);
-    expect(callerFromAuthorization(`Bearer ${token}`)).toEqual({ userId, role: "authenticated" });
+    expect(callerFromAuthorization(`Bearer ${token}`)).toEqual({ userId, role: "authenticated", isAnonymous: false, isServiceRole: false, isOperator: false });
   });
 
   it("refuses a missing header, a non-JWT and an API key token", async () => {

@@ -12,7 +12,7 @@ import { BadRequestError, UnauthorizedError } from "../../errors.ts";
 import type { ActionSpec } from "../../http/function-app.ts";
 import { parseInput, readJsonObject } from "../../http/read-body.ts";
 
-const SERVICE_CALLER: Caller = { userId: "", role: "service_role" };
+const SERVICE_CALLER: Caller = { userId: "", role: "service_role", isAnonymous: false, isServiceRole: true, isOperator: true };
 const actionName = z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough();
 
 export function mountProjectDefaultsRoute(app: Hono, actions: Record<string, ActionSpec>, serviceRoleKey: string): void {
