@@ -40,9 +40,18 @@ export function createSliceRunner(options: SliceRunnerOptions) {
   const watchLease = options.watchLease ?? createLeaseWatch(null);
 
   return async function runSlice(taskId: string): Promise<SliceResult> {
-    const task = await store.claim(taskId, options.workerId, leaseSeconds);
-    if (!task) return "not_claimed";
+    const lock = await watchLease.lockFirst(taskId);
+    try {
+      const task = await store.claim(taskId, options.workerId, leaseSeconds, lock.held);
+      if (!task) return "not_claimed";
+      return await runTask(task, lock.held);
+    } finally {
+      // After the outcome committed: the task is no longer running, so nobody reads the lock now.
+      await lock.release().catch(() => {});
+    }
+  };
 
+  async function runTask(task: TaskRow, watched: boolean): Promise<SliceResult> {
     const handler = handlers[task.kind];
     if (!handler) {
       await store.fail(task, { code: "unknown_kind", message: `no handler for task kind ${task.kind}` }, false);
@@ -59,16 +68,16 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       await store.defer(task, Math.max(0, workerLeftMs) + 500);
       return "deferred";
     }
-    const releaseLease = await watchLease(task);
+    // Without the lock taken before the claim (a zombie of this task holds it), watch as before.
+    const releaseLease = watched ? async () => {} : await watchLease(task);
     const heartbeat = startHeartbeat(() => store.renewLease(task, leaseSeconds), leaseSeconds);
     try {
       return await runClaimed(task, heartbeat, budget);
     } finally {
       heartbeat.stop();
-      // After the outcome committed: the task is no longer running, so nobody reads the lock now.
       await releaseLease().catch(() => {});
     }
-  };
+  }
 
   async function runClaimed(task: TaskRow, heartbeat: Heartbeat, budget: SliceBudget): Promise<SliceResult> {
     const steps = await store.steps(task.id);

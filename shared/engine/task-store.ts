@@ -90,8 +90,9 @@ export function createTaskStore(sql: Sql) {
       return rows.map((row) => toTaskRow(row)!);
     },
 
-    async claim(taskId: string, workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
-      const [row] = await once`select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds})`;
+    async claim(taskId: string, workerId: string, leaseSeconds: number, lockHeld = false): Promise<TaskRow | null> {
+      const [row] = await once`
+        select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds}::integer, ${lockHeld}::boolean)`;
       return toTaskRow(row);
     },
 

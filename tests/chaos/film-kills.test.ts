@@ -48,6 +48,12 @@ async function outputsOf(film: FilmRecord, name: string) {
 describe("a film under random worker kills", () => {
   it(`completes by itself through ${KILLS} kills, never pays twice for a recorded job, and ends as an uninterrupted run does`, async () => {
     rig.fakes.resetCounters();
+    const phases: Record<string, number> = {};
+    let phaseStart = Date.now();
+    const phaseEnds = (name: string) => {
+      phases[name] = Math.round((Date.now() - phaseStart) / 1000);
+      phaseStart = Date.now();
+    };
     const reference = await startFilm(await filmUser(rig, SHAPE, TITLE), briefFor(SHAPE, TITLE));
     await waitForFilm(rig.sql, reference.movieId, 120_000);
     await rig.checkEnvIntact();
@@ -56,6 +62,7 @@ describe("a film under random worker kills", () => {
     expect(uninterrupted.scenes.every((s) => s.status === "completed")).toBe(true);
     const referencePaid = rig.fakes.submissions();
     rig.fakes.resetCounters();
+    phaseEnds("reference film s");
 
     const owner = await filmUser(rig, SHAPE, TITLE);
     const { movieId } = await startFilm(owner, briefFor(SHAPE, TITLE));
@@ -74,8 +81,11 @@ describe("a film under random worker kills", () => {
       expect(["pending", "processing"], `the film ended before kill ${kills}`).toContain(movie.status);
     }
 
+    phaseEnds("kills s");
+
     // No resume from here: leases, liveness locks and the sweeper bring every task back.
     await waitForFilm(rig.sql, movieId, 180_000);
+    phaseEnds("recovery s");
     await rig.checkEnvIntact();
     const killed = await readFilm(rig.sql, movieId);
     expect(killed.movie.status, killed.movie.error_message).toBe("completed");
@@ -106,7 +116,7 @@ describe("a film under random worker kills", () => {
     // repeats it (every line in flight in the killed process). What must never happen is a call
     // for a line whose step was already recorded: each TTS request arrived before its step ended.
     const repeats = (p: "elevenlabs" | "openai") => paid[p].total - referencePaid[p].total;
-    console.log(`kills ${JSON.stringify(killsBy)}; repeated TTS ${repeats("elevenlabs")}, LLM ${repeats("openai")}; jobs lost in the submission window ${lostInWindow}`);
+    console.log(`phases ${JSON.stringify(phases)}; kills ${JSON.stringify(killsBy)}; repeated TTS ${repeats("elevenlabs")}, LLM ${repeats("openai")}; jobs lost in the submission window ${lostInWindow}`);
     expect(repeats("openai")).toBeLessThanOrEqual(killsBy["produce-movie"] ?? 0);
     const lineSteps = await rig.sql`
       select a.text, s.completed_at from public.scene_audio a

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, type TestUser, waitForStatus } from "../support/stack.ts";
+import { connect, createUser, invoke, type Sql, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -100,6 +100,51 @@ describe("liveness locks", () => {
     expect(done.status).toBe("succeeded");
     expect(Number(done.fencing_token)).toBeGreaterThan(token);
     expect(Date.now() - diedAt).toBeLessThan(60_000);
+  });
+});
+
+describe("recovery from a kill at the worst moment", () => {
+  /** A doorbell that pg_net sent and recorded an answer for, as dispatch_task leaves it. */
+  async function rungWithAnswer(id: string, status: number) {
+    const [{ requestId }] = await sql`select (random() * 1e12)::bigint + 1e12::bigint as "requestId"`;
+    await sql`update public.background_tasks set dispatched_at = now(), dispatch_request_id = ${requestId} where id = ${id}`;
+    await sql`insert into net._http_response (id, status_code) values (${requestId}, ${status})`;
+    return String(requestId);
+  }
+  const requestIdOf = async (id: string) =>
+    String((await sql`select dispatch_request_id from public.background_tasks where id = ${id}`)[0].dispatch_request_id);
+
+  it("rings again at once a task whose doorbell reached a dying worker (546), not a redispatch window later", async () => {
+    const id = await enqueueProbe({ units: 1 }, false);
+    const lost = await rungWithAnswer(id, 546);
+    await sql`select engine.ring_lost_doorbells()`;
+    // The cron sweeper may have rung it first: either way a new doorbell replaced the lost one.
+    expect(await requestIdOf(id)).not.toBe(lost);
+    expect((await waitForStatus(sql, id, ["succeeded", "failed"], 60_000)).status).toBe("succeeded");
+  });
+
+  it("leaves a task whose doorbell was answered to its worker", async () => {
+    const id = await enqueueProbe({ units: 1 }, false);
+    const answered = await rungWithAnswer(id, 202);
+    await sql`select engine.ring_lost_doorbells()`;
+    expect(await requestIdOf(id)).toBe(answered);
+    expect((await waitForStatus(sql, id, ["succeeded", "failed"], 60_000)).status).toBe("succeeded");
+  });
+
+  it("watches a doorbell claim from the claim itself: a holder dead right after claiming frees the task at once", async () => {
+    const id = await enqueueProbe({ units: 1 }, false, null);
+    const worker = connect(1);
+    const [{ locked }] = await worker`select pg_try_advisory_lock(7301, engine.lease_lock_id(${id})) as locked`;
+    expect(locked).toBe(true);
+    const [claimed] = await sql`select lease_locked_at, lease_expires_at from engine.claim_task(${id}, 'doomed', 120, true)`;
+    expect(claimed.lease_locked_at).not.toBeNull();
+    const alive = async () =>
+      (await sql`select engine.is_claimable(t) as claimable from public.background_tasks t where id = ${id}`)[0].claimable;
+    expect(await alive()).toBe(false);
+    // Killed before it could do anything else: the two-minute lease no longer matters.
+    await worker.end({ timeout: 0 });
+    await waitFor(async () => (await alive()) || null, { timeoutMs: 10_000, what: "the dead holder's task to be claimable" });
+    await sql`select engine.cancel_task(${id})`;
   });
 });
 
