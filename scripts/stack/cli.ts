@@ -103,6 +103,8 @@ async function start(fresh: boolean): Promise<number> {
     REELFORGE_ENCRYPTION_KEY: secrets.encryptionKey,
     REELFORGE_DB_URL: DB_URL,
     REELFORGE_WALL_CLOCK_MS: wallClockMs,
+    REELFORGE_JWT_SIGNING_KEY: JSON.stringify(secrets.signingKey),
+    ...(env.REELFORGE_AUTH_JWT_ALG ? { REELFORGE_AUTH_JWT_ALG: env.REELFORGE_AUTH_JWT_ALG } : {}),
   });
   console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
   await stopRenderWorker(layout);
