@@ -5,7 +5,7 @@
  * JWKS at /auth/v1/.well-known/jwks.json, as a new hosted project serves it. User access tokens
  * are ES256 (kid in the header) unless the stack is started with REELFORGE_AUTH_JWT_ALG=HS256.
  */
-import { matchApiKey } from "../../shared/auth/api-keys.ts";
+import { type ApiKeySet, matchApiKey } from "../../shared/auth/api-keys.ts";
 import type { AuthUser, AuthUsers } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey, signEs256Jwt, signJwt } from "./jwt.ts";
 
@@ -21,14 +21,14 @@ export interface AuthApiDeps {
   /** "HS256" signs user tokens with the legacy secret instead, like a project before signing keys. */
   userTokenAlg: "ES256" | "HS256";
   jwtSecret: string;
-  anonKey: string;
-  serviceRoleKey: string;
+  /** The legacy anon/service_role JWTs and the sb_publishable_/sb_secret_ keys. */
+  apiKeys: ApiKeySet;
   /** Verifies a bearer token (the functions' own verifier), for /user and /logout. */
   verifyJwt: (token: string) => Promise<Record<string, unknown>>;
 }
 
 export function createAuthApi(deps: AuthApiDeps) {
-  const apiKeys = { serviceRoleKeys: [deps.serviceRoleKey], anonKeys: [deps.anonKey] };
+  const { apiKeys } = deps;
 
   function userJson(user: AuthUser) {
     return {

@@ -33,6 +33,8 @@ const GatewayConfig = z.object({
   /** The ES256 key pair that signs user tokens, as JSON ({kid, privateJwk}). */
   REELFORGE_JWT_SIGNING_KEY: z.string().transform((text) => JSON.parse(text) as SigningKey),
   REELFORGE_AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).default("ES256"),
+  REELFORGE_SECRET_KEY: z.string().startsWith("sb_secret_"),
+  REELFORGE_PUBLISHABLE_KEY: z.string().startsWith("sb_publishable_"),
 });
 
 const env = Deno.env.toObject();
@@ -64,6 +66,9 @@ const pool = createWorkerPool({
     // The legacy path stays open, as on a project that moved to signing keys; ES256 tokens are
     // checked against the JWKS at SUPABASE_URL (this gateway).
     REELFORGE_LEGACY_JWT_SECRET: config.REELFORGE_JWT_SECRET,
+    // The new API keys the way hosted functions get them: JSON dictionaries name → key.
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: config.REELFORGE_SECRET_KEY }),
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: config.REELFORGE_PUBLISHABLE_KEY }),
     REELFORGE_STORAGE_MODE: "local",
     REELFORGE_STORAGE_DIR: layout.storage,
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
@@ -79,8 +84,10 @@ const handleAuthRequest = createAuthApi({
   signingKey: config.REELFORGE_JWT_SIGNING_KEY,
   userTokenAlg: config.REELFORGE_AUTH_JWT_ALG,
   jwtSecret: config.REELFORGE_JWT_SECRET,
-  anonKey: config.REELFORGE_ANON_KEY,
-  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
+  apiKeys: {
+    serviceRoleKeys: [config.REELFORGE_SERVICE_ROLE_KEY, config.REELFORGE_SECRET_KEY],
+    anonKeys: [config.REELFORGE_ANON_KEY, config.REELFORGE_PUBLISHABLE_KEY],
+  },
   verifyJwt,
 });
 const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });

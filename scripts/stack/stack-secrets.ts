@@ -21,6 +21,9 @@ export interface StackSecrets {
   encryptionKey: string;
   /** Signs user access tokens (ES256); its public half is the stack's JWKS. */
   signingKey: SigningKey;
+  /** New-style API keys, as a new hosted project has them beside the legacy JWT keys. */
+  secretKey: string;
+  publishableKey: string;
 }
 
 export async function loadStackSecrets(layout: StackLayout, env: Record<string, string | undefined>): Promise<StackSecrets> {
@@ -44,11 +47,25 @@ async function loadOrCreateRandomSecrets(secretsFile: string) {
   }
   const keep = (name: string) =>
     typeof saved[name] === "string" && (saved[name] as string).length >= 32 ? saved[name] as string : randomHex(32);
+  const keepApiKey = (name: string, prefix: string) =>
+    typeof saved[name] === "string" && (saved[name] as string).startsWith(prefix) ? saved[name] as string : `${prefix}${randomHex(20)}`;
   const signingKey = isSigningKey(saved.JWT_SIGNING_KEY) ? saved.JWT_SIGNING_KEY : await generateSigningKey();
-  const secrets = { INTERNAL_SECRET: keep("INTERNAL_SECRET"), ENCRYPTION_KEY: keep("ENCRYPTION_KEY"), JWT_SIGNING_KEY: signingKey };
+  const secrets = {
+    INTERNAL_SECRET: keep("INTERNAL_SECRET"),
+    ENCRYPTION_KEY: keep("ENCRYPTION_KEY"),
+    JWT_SIGNING_KEY: signingKey,
+    SECRET_KEY: keepApiKey("SECRET_KEY", "sb_secret_"),
+    PUBLISHABLE_KEY: keepApiKey("PUBLISHABLE_KEY", "sb_publishable_"),
+  };
   await writeFile(secretsFile, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
   await chmod(secretsFile, 0o600);
-  return { internalSecret: secrets.INTERNAL_SECRET, encryptionKey: secrets.ENCRYPTION_KEY, signingKey };
+  return {
+    internalSecret: secrets.INTERNAL_SECRET,
+    encryptionKey: secrets.ENCRYPTION_KEY,
+    signingKey,
+    secretKey: secrets.SECRET_KEY,
+    publishableKey: secrets.PUBLISHABLE_KEY,
+  };
 }
 
 function isSigningKey(value: unknown): value is SigningKey {

@@ -7,12 +7,16 @@ export interface StackEnv {
   DB_URL: string;
   ANON_KEY: string;
   SERVICE_ROLE_KEY: string;
+  /** New-style keys (sb_secret_ / sb_publishable_), as a new hosted project has them. */
+  SECRET_KEY: string;
+  PUBLISHABLE_KEY: string;
+  /** The legacy HS256 secret: signs the anon/service keys; functions still accept HS256 tokens signed with it. */
   JWT_SECRET: string;
   INTERNAL_SECRET: string;
   STORAGE_DIR: string;
 }
 
-const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname, "..", "..", ".stack");
+export const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname, "..", "..", ".stack");
 
 export function stackEnv(): StackEnv {
   try {
