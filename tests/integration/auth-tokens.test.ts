@@ -64,6 +64,18 @@ describe("the stack's Auth", () => {
     expect(JSON.parse(Buffer.from(anonymous.token.split(".")[1], "base64url").toString()).is_anonymous).toBe(true);
   });
 
+  it("signs in with a password, refuses a wrong one, and rotates refresh tokens (each works once)", async () => {
+    const email = `pw-${crypto.randomUUID()}@test.local`;
+    const signedUp = await authRequest("signup", { email, password: "correct horse" });
+    await expect(authRequest("token?grant_type=password", { email, password: "wrong horse" })).rejects.toThrow(/400.*invalid_credentials/);
+    const signedIn = await authRequest("token?grant_type=password", { email, password: "correct horse" });
+    expect(signedIn.user.id).toBe(signedUp.user.id);
+    const refreshed = await authRequest("token?grant_type=refresh_token", { refresh_token: signedIn.refresh_token });
+    expect(refreshed.user.id).toBe(signedUp.user.id);
+    await expect(authRequest("token?grant_type=refresh_token", { refresh_token: signedIn.refresh_token })).rejects.toThrow(/400/);
+    expect((await invoke("providers", { action: "list" }, { token: refreshed.access_token })).status).toBe(200);
+  });
+
   it("keeps app_metadata to the service role: a user cannot make itself an operator", async () => {
     await expect(authRequest(`admin/users/${user.id}`, { app_metadata: { reelforge_role: "operator" } }, { method: "PUT", token: user.token }))
       .rejects.toThrow(/403/);
