@@ -158,6 +158,18 @@ describe("JWT verification", async () => {
     expect(endpoint.fetches).toBe(3);
   });
 
+  it("stops trusting a key removed from the JWKS once the cached set is older than its max age (10 min)", async () => {
+    const { endpoint, verify } = setup([publicJwkOf(key)]);
+    const token = await signEs256Jwt(userClaims({ exp: now() + 3600 }), key);
+    await verify(token);
+    endpoint.keys = [publicJwkOf(otherKey)];
+    endpoint.clockMs += 9 * 60_000;
+    await verify(token);
+    endpoint.clockMs += 60_000;
+    expect(await rejection(verify(token))).toContain("not one of this project's");
+    expect(endpoint.fetches).toBe(2);
+  });
+
   it("answers 503 auth_unavailable when the JWKS cannot be fetched and no keys are known", async () => {
     const jwks = createJwksCache({ url: "https://project.example/jwks", fetch: (async () => new Response("down", { status: 502 })) as typeof fetch });
     const verify = createJwtVerifier({ jwks, issuers: [ISSUER] });
