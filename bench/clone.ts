@@ -131,7 +131,7 @@ try {
     (dataset.loaded ? `, loaded in ${round(dataset.loadSeconds!)} s` : ", already loaded at this scale"));
 
   const userId = await ensureBenchUser(sql);
-  const token = await userToken(userId, JWT_SECRET);
+  const token = await userToken(userId, JWT_SECRET, API_URL);
   const pgcopydb = await ensurePgcopydb();
 
   const clones: Awaited<ReturnType<typeof measureClone>>[] = [];

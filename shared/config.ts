@@ -6,6 +6,20 @@ const configSchema = z.object({
   SUPABASE_ANON_KEY: z.string().min(1),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
   SUPABASE_DB_URL: z.string().min(1),
+  /**
+   * Caller verification (shared/auth). User tokens signed with the project's asymmetric keys are
+   * checked against SUPABASE_JWKS (hosted functions get it) or <SUPABASE_URL>/auth/v1/.well-known/jwks.json;
+   * HS256 tokens only when the legacy JWT secret is set (REELFORGE_LEGACY_JWT_SECRET: secret names
+   * may not start with SUPABASE_ on hosted; SUPABASE_JWT_SECRET is read where a platform provides it).
+   */
+  REELFORGE_LEGACY_JWT_SECRET: z.string().min(32).optional(),
+  SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+  SUPABASE_JWKS: z.string().optional(),
+  /** The new API keys as the platform passes them: JSON dictionaries name → key. */
+  SUPABASE_SECRET_KEYS: z.string().optional(),
+  SUPABASE_PUBLISHABLE_KEYS: z.string().optional(),
+  /** Accepted `iss` of user tokens, comma-separated; default <SUPABASE_URL>/auth/v1. */
+  REELFORGE_JWT_ISSUER: z.string().optional(),
   /** Authenticates pg_net/cron calls to /task-slice; never sent to a browser. */
   REELFORGE_INTERNAL_SECRET: z.string().min(16),
   /** Encrypts secrets stored in the database (clone target URLs): AES-GCM, key derived from this. */

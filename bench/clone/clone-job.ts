@@ -46,8 +46,15 @@ interface Observed {
   result: unknown;
 }
 
-export async function userToken(userId: string, jwtSecret: string): Promise<string> {
-  return await signJwt({ sub: userId, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 3600 }, jwtSecret);
+/**
+ * A legacy HS256 access token for an operator (clone-database admits operators only): the stack's
+ * functions accept HS256 tokens signed with its legacy secret, as a migrated project does.
+ */
+export async function userToken(userId: string, jwtSecret: string, apiUrl: string): Promise<string> {
+  return await signJwt({
+    sub: userId, role: "authenticated", aud: "authenticated", iss: `${apiUrl}/auth/v1`,
+    app_metadata: { reelforge_role: "operator" }, exp: Math.floor(Date.now() / 1000) + 3600,
+  }, jwtSecret);
 }
 
 /** What the watcher shows the rest of the benchmark while a job runs (to note what a kill interrupted). */

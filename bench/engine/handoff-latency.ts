@@ -55,7 +55,8 @@ export async function measureHandoff(
   units: number,
 ): Promise<HandoffRun> {
   const token = await signJwt(
-    { sub: env.userId, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 },
+    // A legacy HS256 token (the stack's functions keep the legacy secret); iss as Auth sets it.
+    { sub: env.userId, role: "authenticated", aud: "authenticated", iss: `${env.apiUrl}/auth/v1`, exp: Math.floor(Date.now() / 1000) + 600 },
     env.jwtSecret,
   );
   const taskId = await startProbeTask(env.apiUrl, token, units);

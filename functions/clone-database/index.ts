@@ -7,6 +7,8 @@ import { createStorage } from "../../shared/storage/index.ts";
 
 serveEdgeFunction({
   name: "clone-database",
+  // Copying the whole project is an operator's action (service role or a verified operator).
+  admits: "operators",
   actions: ({ config, store }) =>
     cloneActions({
       store,

@@ -12,7 +12,6 @@ import { createClient } from "@supabase/supabase-js";
 import { join, resolve } from "node:path";
 import { createReelforgeClient, type MovieStatus, ReelforgeError, watchMovie } from "../../shared/client/index.ts";
 import { createDb } from "../../shared/db/client.ts";
-import { signJwt } from "../stack/jwt.ts";
 import { REPO_DIR } from "../stack/stack-layout.ts";
 import { type DemoOptions, DemoUsageError, minutesFor, parseDemoArgs, USAGE } from "./demo-options.ts";
 import { createProgressView, progressLines } from "./demo-progress.ts";
@@ -25,7 +24,6 @@ interface StackEnv {
   DB_URL: string;
   ANON_KEY: string;
   SERVICE_ROLE_KEY: string;
-  JWT_SECRET: string;
 }
 
 /** Provider jobs of the local providers take seconds: poll them every half second, not every five. */
@@ -51,13 +49,11 @@ async function main(): Promise<number> {
     await admin("config", { env: DEMO_ENV });
     await Promise.all(FILM_FUNCTIONS.map((fn) => admin("workers/kill", { function: fn })));
 
-    // A demo user, signed in the way the local stack's auth stand-in signs users (tests do the same).
-    const [{ id: userId }] = await sql`insert into auth.users (email) values (${`demo-${Date.now()}@reelforge.local`}) returning id`;
-    const token = await signJwt({ sub: userId, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 6 * 3600 }, stack.JWT_SECRET);
-    const supabase = createClient(stack.API_URL, stack.ANON_KEY, {
-      global: { headers: { Authorization: `Bearer ${token}` } },
-      auth: { persistSession: false, autoRefreshToken: false },
-    });
+    // A demo user signs up through the stack's Auth as a front end would; supabase-js then sends
+    // its ES256 access token with every call (and refreshes it on a long run).
+    const supabase = createClient(stack.API_URL, stack.ANON_KEY, { auth: { persistSession: false, autoRefreshToken: true } });
+    const signUp = await supabase.auth.signUp({ email: `demo-${Date.now()}@reelforge.local`, password: crypto.randomUUID() });
+    if (signUp.error || !signUp.data.session) throw new Error(`demo sign-up failed: ${signUp.error?.message ?? "no session"}`);
     const client = createReelforgeClient(supabase);
 
     // The project defaults cover llm, video, image, audio and render; music and lip sync are the

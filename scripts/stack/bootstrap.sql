@@ -55,6 +55,23 @@ create table if not exists auth.users (
   constraint users_email_key unique (email)
 );
 grant select on auth.users to service_role;
+-- Older stacks made auth.users before these GoTrue columns were here.
+alter table auth.users add column if not exists raw_app_meta_data jsonb default '{}'::jsonb;
+alter table auth.users add column if not exists is_anonymous boolean not null default false;
+alter table auth.users add column if not exists last_sign_in_at timestamptz;
+
+-- The stack's sign-in (scripts/stack/auth-api.ts) keeps refresh tokens here, as GoTrue does.
+create table if not exists auth.refresh_tokens (
+  id bigserial,
+  token text not null,
+  user_id uuid not null,
+  session_id uuid not null,
+  revoked boolean not null default false,
+  created_at timestamptz not null default now(),
+  constraint refresh_tokens_pkey primary key (id),
+  constraint refresh_tokens_token_unique unique (token),
+  constraint refresh_tokens_user_id_fkey foreign key (user_id) references auth.users (id) on delete cascade
+);
 
 -- Same fallbacks as Supabase: PostgREST sets request.jwt.claims (newer) or request.jwt.claim.* (older).
 create or replace function auth.uid() returns uuid

@@ -44,7 +44,7 @@ async function readStackEnv(): Promise<StackEnv | null> {
 
 /** Prints the block the way `supabase status -o env` does. */
 function printEnvBlock(stackEnv: StackEnv): void {
-  for (const key of ["API_URL", "DB_URL", "ANON_KEY", "SERVICE_ROLE_KEY", "JWT_SECRET", "FUNCTIONS_URL", "STORAGE_URL"]) {
+  for (const key of ["API_URL", "DB_URL", "PUBLISHABLE_KEY", "SECRET_KEY", "ANON_KEY", "SERVICE_ROLE_KEY", "JWT_SECRET", "FUNCTIONS_URL", "STORAGE_URL"]) {
     console.log(`${key}="${stackEnv[key]}"`);
   }
 }
@@ -103,6 +103,10 @@ async function start(fresh: boolean): Promise<number> {
     REELFORGE_ENCRYPTION_KEY: secrets.encryptionKey,
     REELFORGE_DB_URL: DB_URL,
     REELFORGE_WALL_CLOCK_MS: wallClockMs,
+    REELFORGE_JWT_SIGNING_KEY: JSON.stringify(secrets.signingKey),
+    REELFORGE_SECRET_KEY: secrets.secretKey,
+    REELFORGE_PUBLISHABLE_KEY: secrets.publishableKey,
+    ...(env.REELFORGE_AUTH_JWT_ALG ? { REELFORGE_AUTH_JWT_ALG: env.REELFORGE_AUTH_JWT_ALG } : {}),
   });
   console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
   await stopRenderWorker(layout);
@@ -113,6 +117,8 @@ async function start(fresh: boolean): Promise<number> {
     DB_URL,
     ANON_KEY: secrets.anonKey,
     SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+    SECRET_KEY: secrets.secretKey,
+    PUBLISHABLE_KEY: secrets.publishableKey,
     JWT_SECRET: secrets.jwtSecret,
     INTERNAL_SECRET: secrets.internalSecret,
     STORAGE_DIR: layout.storage,

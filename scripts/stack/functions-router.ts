@@ -4,7 +4,6 @@
  * the function's worker with `/functions/v1` stripped from the path.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
-import { verifyJwt } from "./jwt.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
 export const FUNCTIONS_PREFIX = "/functions/v1/";
@@ -24,7 +23,12 @@ export function withCors(response: Response): Response {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: WorkerPool; jwtSecret: string }) {
+/**
+ * `verifyJwt` accepts what the hosted check accepts: the legacy HS256 keys and tokens, and tokens
+ * signed with the project's asymmetric key (the stack's JWKS). Functions registered with
+ * verify_jwt = false (all of ours: they verify callers themselves) skip it.
+ */
+export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: WorkerPool; verifyJwt: (token: string) => Promise<unknown> }) {
   return async function routeFunctionRequest(request: Request, pathname: string): Promise<Response> {
     if (request.method === "OPTIONS") return new Response("ok", { status: 200, headers: CORS_HEADERS });
     const workerPath = pathname.slice(FUNCTIONS_PREFIX.length - 1);
@@ -34,19 +38,19 @@ export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: 
       return withCors(Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 }));
     }
     if (fn.verifyJwt) {
-      const failure = await checkAuthorization(request.headers.get("authorization"), deps.jwtSecret);
+      const failure = await checkAuthorization(request.headers.get("authorization"), deps.verifyJwt);
       if (failure) return withCors(Response.json({ code: 401, message: failure }, { status: 401 }));
     }
     return withCors(await deps.pool.forward(fn, request, workerPath));
   };
 }
 
-async function checkAuthorization(header: string | null, secret: string): Promise<string | null> {
+async function checkAuthorization(header: string | null, verifyJwt: (token: string) => Promise<unknown>): Promise<string | null> {
   if (!header) return "Missing authorization header";
   const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) return "Invalid JWT";
   try {
-    await verifyJwt(token, secret);
+    await verifyJwt(token);
     return null;
   } catch {
     return "Invalid JWT";

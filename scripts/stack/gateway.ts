@@ -1,15 +1,20 @@
 /**
- * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, storage (the
- * public route and the Storage API, also for other "projects" under /_projects/<name>), the pg_net
- * dispatcher and the stack's admin endpoints, in one Deno process.
+ * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, Auth's sign-in
+ * and JWKS, storage (the public route and the Storage API, also for other "projects" under
+ * /_projects/<name>), the pg_net dispatcher and the stack's admin endpoints, in one Deno process.
  * Started detached by `stack start` (cli.ts), which passes the settings below as env.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import postgres from "postgres";
 import { z } from "zod";
+import { createJwtVerifier } from "../../shared/auth/verify-jwt.ts";
 import { ADMIN_PREFIX, createAdminApi } from "./admin-api.ts";
+import { AUTH_PREFIX, createAuthApi } from "./auth-api.ts";
+import { createAuthUsers } from "./auth-users.ts";
+import { publicJwkOf, type SigningKey } from "./jwt.ts";
 import { createFunctionRegistry } from "./function-registry.ts";
-import { createFunctionsRouter, FUNCTIONS_PREFIX } from "./functions-router.ts";
+import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
 import { API_PORT, API_URL, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
@@ -25,6 +30,11 @@ const GatewayConfig = z.object({
   REELFORGE_ENCRYPTION_KEY: z.string().min(32),
   REELFORGE_DB_URL: z.string().url(),
   REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(DEFAULT_WALL_CLOCK_MS),
+  /** The ES256 key pair that signs user tokens, as JSON ({kid, privateJwk}). */
+  REELFORGE_JWT_SIGNING_KEY: z.string().transform((text) => JSON.parse(text) as SigningKey),
+  REELFORGE_AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).default("ES256"),
+  REELFORGE_SECRET_KEY: z.string().startsWith("sb_secret_"),
+  REELFORGE_PUBLISHABLE_KEY: z.string().startsWith("sb_publishable_"),
 });
 
 const env = Deno.env.toObject();
@@ -33,6 +43,14 @@ const layout = stackLayout(env);
 mkdirSync(layout.functionLogs, { recursive: true });
 mkdirSync(layout.storage, { recursive: true });
 
+const authIssuer = `${API_URL}/auth/v1`;
+// What the hosted gateway's verify_jwt accepts, and what /auth/v1/user trusts.
+const verifyJwt = createJwtVerifier({
+  jwks: { find: async (kid) => kid === config.REELFORGE_JWT_SIGNING_KEY.kid ? publicJwkOf(config.REELFORGE_JWT_SIGNING_KEY) : undefined },
+  legacySecret: config.REELFORGE_JWT_SECRET,
+  issuers: [authIssuer],
+});
+const authSql = postgres(config.REELFORGE_DB_URL, { max: 2, onnotice: () => {}, connection: { application_name: "stack:auth" } });
 const registry = createFunctionRegistry(REPO_DIR);
 const pool = createWorkerPool({
   repoDir: REPO_DIR,
@@ -45,6 +63,12 @@ const pool = createWorkerPool({
     SUPABASE_DB_URL: config.REELFORGE_DB_URL,
     REELFORGE_INTERNAL_SECRET: config.REELFORGE_INTERNAL_SECRET,
     REELFORGE_ENCRYPTION_KEY: config.REELFORGE_ENCRYPTION_KEY,
+    // The legacy path stays open, as on a project that moved to signing keys; ES256 tokens are
+    // checked against the JWKS at SUPABASE_URL (this gateway).
+    REELFORGE_LEGACY_JWT_SECRET: config.REELFORGE_JWT_SECRET,
+    // The new API keys the way hosted functions get them: JSON dictionaries name → key.
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: config.REELFORGE_SECRET_KEY }),
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: config.REELFORGE_PUBLISHABLE_KEY }),
     REELFORGE_STORAGE_MODE: "local",
     REELFORGE_STORAGE_DIR: layout.storage,
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
@@ -53,7 +77,19 @@ const pool = createWorkerPool({
     ...(env.DENO_DIR ? { DENO_DIR: env.DENO_DIR } : {}),
   },
 });
-const routeFunctionRequest = createFunctionsRouter({ registry, pool, jwtSecret: config.REELFORGE_JWT_SECRET });
+const routeFunctionRequest = createFunctionsRouter({ registry, pool, verifyJwt });
+const handleAuthRequest = createAuthApi({
+  users: createAuthUsers(authSql),
+  issuer: authIssuer,
+  signingKey: config.REELFORGE_JWT_SIGNING_KEY,
+  userTokenAlg: config.REELFORGE_AUTH_JWT_ALG,
+  jwtSecret: config.REELFORGE_JWT_SECRET,
+  apiKeys: {
+    serviceRoleKeys: [config.REELFORGE_SERVICE_ROLE_KEY, config.REELFORGE_SECRET_KEY],
+    anonKeys: [config.REELFORGE_ANON_KEY, config.REELFORGE_PUBLISHABLE_KEY],
+  },
+  verifyJwt,
+});
 const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
 const servePublicObject = createStorageServer(layout.storage);
 const handleStorageApi = createStorageApi({
@@ -71,6 +107,7 @@ const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, lo
 async function route(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname.startsWith(FUNCTIONS_PREFIX)) return await routeFunctionRequest(request, pathname);
+  if (pathname.startsWith(AUTH_PREFIX)) return withCors(await handleAuthRequest(request, pathname));
   if (pathname.startsWith(PUBLIC_OBJECT_PREFIX)) return await servePublicObject(request, pathname);
   if (pathname.startsWith(STORAGE_API_PREFIX)) return await handleStorageApi(request, pathname);
   if (pathname.startsWith(PROJECTS_PREFIX)) return await routeProjectRequest(request, pathname);
@@ -106,7 +143,7 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`[gateway] ${signal}: stopping workers and dispatcher`);
   pool.shutdown();
   await Promise.race([
-    Promise.allSettled([dispatcher.stop(), server.shutdown()]),
+    Promise.allSettled([dispatcher.stop(), server.shutdown(), authSql.end()]),
     new Promise((resolve) => setTimeout(resolve, 2000)),
   ]);
   Deno.exit(0);

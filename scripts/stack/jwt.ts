@@ -1,63 +1,53 @@
 /**
- * HS256 JSON Web Tokens with Web Crypto only, so the same module runs in Deno (gateway, CLI)
- * and Node (tests). Enough for the local stack: Supabase's anon/service keys and user tokens.
+ * Signing JSON Web Tokens with Web Crypto only, so the same module runs in Deno (gateway, CLI)
+ * and Node (tests): HS256 with the legacy secret (Supabase's anon/service keys) and ES256 with
+ * the stack's own signing key (user access tokens, as a new hosted project issues them).
+ * Verification is shared/auth/verify-jwt.ts, the functions' own verifier.
  */
+import { base64UrlEncode } from "../../shared/auth/base64url.ts";
+import type { Jwk } from "../../shared/auth/jwks-cache.ts";
 
 export type JwtPayload = Record<string, unknown> & { exp?: number; role?: string; sub?: string };
 
+/** An ES256 key pair as kept in <stack>/secrets.json: the private JWK and its key id. */
+export interface SigningKey {
+  kid: string;
+  privateJwk: JsonWebKey;
+}
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("malformed JWT: bad base64url");
-  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-}
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
+function encodeSegment(value: unknown): string {
+  return base64UrlEncode(encoder.encode(JSON.stringify(value)));
 }
 
 /** Signs `payload` as an HS256 JWT. */
 export async function signJwt(payload: JwtPayload, secret: string): Promise<string> {
-  const header = base64UrlEncode(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
-  const body = base64UrlEncode(encoder.encode(JSON.stringify(payload)));
-  const signingInput = `${header}.${body}`;
-  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(signingInput));
+  const signingInput = `${encodeSegment({ alg: "HS256", typ: "JWT" })}.${encodeSegment(payload)}`;
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput));
   return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
-/** Returns the payload of a valid HS256 JWT; throws when malformed, badly signed or expired. */
-export async function verifyJwt(token: string, secret: string): Promise<JwtPayload> {
-  const parts = token.split(".");
-  if (parts.length !== 3) throw new Error("malformed JWT: expected three parts");
-  const [headerPart, payloadPart, signaturePart] = parts;
-  const header = JSON.parse(decoder.decode(base64UrlDecode(headerPart)));
-  if (header?.alg !== "HS256") throw new Error(`unsupported JWT alg: ${header?.alg}`);
-  const valid = await crypto.subtle.verify(
-    "HMAC",
-    await hmacKey(secret),
-    base64UrlDecode(signaturePart),
-    encoder.encode(`${headerPart}.${payloadPart}`),
-  );
-  if (!valid) throw new Error("invalid JWT signature");
-  const payload = JSON.parse(decoder.decode(base64UrlDecode(payloadPart)));
-  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-    throw new Error("malformed JWT: payload is not an object");
-  }
-  if (typeof payload.exp === "number" && payload.exp * 1000 <= Date.now()) throw new Error("JWT expired");
-  return payload as JwtPayload;
+/** Signs `payload` as an ES256 JWT whose header names the key (`kid`), as Supabase Auth does. */
+export async function signEs256Jwt(payload: JwtPayload, key: SigningKey): Promise<string> {
+  const signingInput = `${encodeSegment({ alg: "ES256", kid: key.kid, typ: "JWT" })}.${encodeSegment(payload)}`;
+  const privateKey = await crypto.subtle.importKey("jwk", key.privateJwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  // Web Crypto's ECDSA signature is r || s (64 bytes), which is exactly JWS's ES256 encoding.
+  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, encoder.encode(signingInput));
+  return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
+}
+
+/** A fresh P-256 key pair with a random key id. */
+export async function generateSigningKey(): Promise<SigningKey> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const kid = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return { kid, privateJwk: { kty: privateJwk.kty, crv: privateJwk.crv, x: privateJwk.x, y: privateJwk.y, d: privateJwk.d } };
+}
+
+/** The public half as a JWKS entry, the way Supabase Auth publishes it. */
+export function publicJwkOf(key: SigningKey): Jwk & { key_ops: string[] } {
+  const { kty, crv, x, y } = key.privateJwk;
+  return { kty: kty!, crv, x, y, kid: key.kid, alg: "ES256", use: "sig", key_ops: ["verify"] };
 }

@@ -91,6 +91,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
   const { sql, store } = deps;
 
   const start = defineAction({
+    spends: true,
     input: startInput,
     async run(input, caller) {
       const kind = input.kind as RegenerateKind;
@@ -128,7 +129,9 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     },
   });
 
+  // Accepting applies the version: re-mixes, re-renders or a film run may follow.
   const accept = defineAction({
+    spends: true,
     input: byRun,
     async run({ runId }, caller) {
       const run = await ownRun(deps, runId, caller.userId);

@@ -1,5 +1,3 @@
-import { UnauthorizedError } from "../errors.ts";
-
 /** Who is calling, as verified from the request's credentials. */
 export interface Caller {
   /** The signed-in user; for a service-role call (only where a function admits one), the nil UUID. */
@@ -15,43 +13,28 @@ export interface Caller {
 
 export const SERVICE_ROLE_USER_ID = "00000000-0000-0000-0000-000000000000";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The signed-in user behind a request. The platform gateway has already verified the JWT's
- * signature and expiry (verify_jwt = true in config.toml); this reads its claims and insists on a
- * user token, not the anon or service key.
- */
-export function callerFromAuthorization(header: string | undefined | null): Caller {
-  const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-  if (!token) throw new UnauthorizedError("Missing Authorization: Bearer <jwt> header");
-  const claims = decodeJwtClaims(token);
-  if (!claims) throw new UnauthorizedError("Authorization header does not carry a readable JWT");
-  if (claims.role !== "authenticated" || typeof claims.sub !== "string" || !UUID.test(claims.sub)) {
-    throw new UnauthorizedError("This action needs a signed-in user's access token, not an API key");
-  }
+/** The caller behind a verified user access token (see verify-jwt.ts for what was checked). */
+export function callerFromClaims(claims: Record<string, unknown>): Caller {
   const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
+  const isAnonymous = claims.is_anonymous === true;
   return {
-    userId: claims.sub,
-    role: claims.role,
-    isAnonymous: claims.is_anonymous === true,
+    userId: String(claims.sub),
+    role: String(claims.role),
+    isAnonymous,
     isServiceRole: false,
-    isOperator: appMetadata.reelforge_role === "operator",
+    // app_metadata is written server-side only; an anonymous sign-in is never an operator.
+    isOperator: !isAnonymous && appMetadata.reelforge_role === "operator",
   };
 }
 
-function decodeJwtClaims(token: string): Record<string, unknown> | null {
-  const parts = token.split(".");
-  if (parts.length !== 3) return null;
-  try {
-    const base64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
-    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))));
-    return claims && typeof claims === "object" ? claims : null;
-  } catch {
-    return null;
-  }
-}
+/** The caller a verified service-role key stands for, where a function admits one. */
+export const SERVICE_ROLE_CALLER: Caller = Object.freeze({
+  userId: SERVICE_ROLE_USER_ID,
+  role: "service_role",
+  isAnonymous: false,
+  isServiceRole: true,
+  isOperator: true,
+});
 
 /** Compares secrets without leaking how many leading characters matched. */
 export function secretsEqual(given: string | null | undefined, expected: string): boolean {

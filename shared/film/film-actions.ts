@@ -53,6 +53,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
     });
   const actions = {
     start: defineAction({
+      spends: true,
       input: startInput,
       async run(input, caller) {
         const ids = await sql.begin(async (tx) => {
@@ -136,5 +137,11 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       },
     }),
   };
-  return { start: actions.start, status: orTask("status", actions.status), resume: orTask("resume", actions.resume), cancel: orTask("cancel", actions.cancel) };
+  return {
+    start: actions.start,
+    status: orTask("status", actions.status),
+    // Resuming a film runs its paid steps again.
+    resume: { ...orTask("resume", actions.resume), spends: true },
+    cancel: orTask("cancel", actions.cancel),
+  };
 }

@@ -32,7 +32,9 @@ async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number)
 }
 
 function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>, input: z.ZodType): ActionSpec {
+  // Each of them generates or renders: paid capacity.
   return defineAction({
+    spends: true,
     input,
     async run(body: { movieId: string; sceneNumber?: number }, caller) {
       await idleMovie(deps, body.movieId, caller.userId);

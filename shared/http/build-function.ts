@@ -1,3 +1,5 @@
+import { createAuthenticatorFromConfig } from "../auth/authenticator-from-config.ts";
+import type { Admission } from "../auth/caller-admission.ts";
 import { loadConfig } from "../config.ts";
 import { createDb, isPoolerUrl } from "../db/client.ts";
 import { createSliceRunner, type TaskHandlers } from "../engine/slice-runner.ts";
@@ -12,6 +14,8 @@ export interface FunctionSpec {
   /** The function's own actions; status / cancel / resume of its tasks come with every function. */
   actions?: (deps: FunctionDeps) => Record<string, ActionSpec>;
   handlers?: (deps: FunctionDeps) => TaskHandlers;
+  /** Who may call it: signed-in users (default) or operators only (the service role, operator users). */
+  admits?: Admission;
 }
 
 export interface RuntimeHooks {
@@ -48,6 +52,8 @@ export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
     actions: { ...taskActions(store, spec.name), ...spec.actions?.(deps) },
     runSlice,
     internalSecret: config.REELFORGE_INTERNAL_SECRET,
+    authenticate: createAuthenticatorFromConfig(config),
+    admits: spec.admits,
     waitUntil: runtime.waitUntil,
   });
   return { app, deps };

@@ -1,8 +1,11 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
+import { AnonymousNotAllowedError } from "../auth/auth-errors.ts";
+import type { Authenticator } from "../auth/authenticate.ts";
+import { type Admission, admitCaller } from "../auth/caller-admission.ts";
 import type { Caller } from "../auth/caller.ts";
-import { callerFromAuthorization, secretsEqual } from "../auth/caller.ts";
+import { secretsEqual } from "../auth/caller.ts";
 import { AppError, BadRequestError, UnauthorizedError } from "../errors.ts";
 import type { SliceResult } from "../engine/slice-runner.ts";
 import { respondWithError } from "./error-handler.ts";
@@ -11,6 +14,8 @@ import { parseInput, readJsonObject } from "./read-body.ts";
 /** One user-facing action of a function: `{ "action": "<name>", ...input }`. */
 export interface ActionSpec<S extends z.ZodType = z.ZodType> {
   input: S;
+  /** Spends the project's paid capacity (provider calls, renders): anonymous users get 403. */
+  spends?: boolean;
   run(input: z.infer<S>, caller: Caller): Promise<{ status?: number; body: unknown }>;
 }
 
@@ -24,6 +29,10 @@ export interface FunctionAppOptions {
   /** Present when the function runs task slices; called by the doorbell (pg_net / cron). */
   runSlice?: (taskId: string) => Promise<SliceResult>;
   internalSecret: string;
+  /** Verifies the request's credentials (shared/auth): every call, whatever the gateway did. */
+  authenticate: Authenticator;
+  /** "users" (default): signed-in users only. "operators": the service role and operator users only. */
+  admits?: Admission;
   /** Keeps the worker alive for work done after the response (EdgeRuntime.waitUntil). */
   waitUntil: (work: Promise<unknown>) => void;
 }
@@ -45,7 +54,8 @@ export function createFunctionApp(options: FunctionAppOptions) {
   );
 
   app.post("/", async (c) => {
-    const caller = callerFromAuthorization(c.req.header("authorization"));
+    const principal = await options.authenticate({ authorization: c.req.header("authorization"), apikey: c.req.header("apikey") });
+    const caller = admitCaller(principal, options.admits ?? "users", options.name);
     const body = await readJsonObject(c);
     const { action, ...input } = parseInput(
       z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough(),
@@ -58,6 +68,7 @@ export function createFunctionApp(options: FunctionAppOptions) {
         `Unknown action "${action}" for ${options.name}; expected one of: ${actionNames.join(", ")}`,
       );
     }
+    if (spec.spends && caller.isAnonymous) throw new AnonymousNotAllowedError(`${options.name} ${action}`);
     const { status = 200, body: responseBody } = await spec.run(parseInput(spec.input, input), caller);
     return c.json(responseBody as Record<string, unknown>, status as 200);
   });

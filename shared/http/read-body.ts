@@ -1,10 +1,50 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { BadRequestError } from "../errors.ts";
+import { AppError, BadRequestError } from "../errors.ts";
 
-/** Parses the request body as a JSON object, or answers 400 naming what is wrong with it. */
+/** The largest request body any function accepts; every action's input fits far below it. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** A body over MAX_BODY_BYTES, refused before it is parsed (or even read to the end). */
+export class BodyTooLargeError extends AppError {
+  constructor(limit: number) {
+    super("body_too_large", 413, `Request body is larger than ${limit / 1024} KiB`);
+  }
+}
+
+/**
+ * The request body as text, refused with 413 past `limit` bytes: by Content-Length before reading,
+ * and by counting while streaming when there is none (chunked) or it lies.
+ */
+export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw new BodyTooLargeError(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** Parses the request body as a JSON object, or answers 400 naming what is wrong with it (413 when too large). */
 export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw);
   if (!text.trim()) throw new BadRequestError("invalid_json", "Request body is empty; send a JSON object");
   let value: unknown;
   try {

@@ -55,7 +55,9 @@ export function taskActions(store: TaskStore, worker: string): Record<string, Ac
         return { body: { cancelled: true, task: describeTask((await store.get(taskId))!) } };
       },
     }),
+    // A resumed task runs its paid steps again.
     resume: defineAction({
+      spends: true,
       input: byTaskId,
       async run({ taskId }, caller) {
         await ownTask(taskId, caller.userId);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { admin, connect, createOperatorUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 
 const SCHEMA = "clone_small";
 
@@ -20,8 +20,9 @@ const clone = (body: Record<string, unknown>, user: TestUser = owner) => invoke(
 
 beforeAll(async () => {
   sql = connect();
-  owner = await createUser(sql);
-  stranger = await createUser(sql);
+  // clone-database admits operators only; the stranger is another operator, for the ownership checks.
+  owner = await createOperatorUser();
+  stranger = await createOperatorUser();
   loadDataset(SCHEMA, 3000);
   await admin("config", { env: { REELFORGE_LEASE_SECONDS: "3" } });
   await admin("workers/kill", { function: "clone-database" });

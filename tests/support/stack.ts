@@ -1,19 +1,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { signJwt } from "../../scripts/stack/jwt.ts";
 
 export interface StackEnv {
   API_URL: string;
   DB_URL: string;
   ANON_KEY: string;
   SERVICE_ROLE_KEY: string;
+  /** New-style keys (sb_secret_ / sb_publishable_), as a new hosted project has them. */
+  SECRET_KEY: string;
+  PUBLISHABLE_KEY: string;
+  /** The legacy HS256 secret: signs the anon/service keys; functions still accept HS256 tokens signed with it. */
   JWT_SECRET: string;
   INTERNAL_SECRET: string;
   STORAGE_DIR: string;
 }
 
-const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname, "..", "..", ".stack");
+export const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname, "..", "..", ".stack");
 
 export function stackEnv(): StackEnv {
   try {
@@ -31,17 +34,43 @@ export type Sql = ReturnType<typeof connect>;
 
 export interface TestUser {
   id: string;
+  /** An access token from the stack's own sign-in (ES256, as a hosted project issues them). */
   token: string;
 }
 
-export async function createUser(sql: Sql): Promise<TestUser> {
-  const [{ id }] = await sql`
-    insert into auth.users (email) values (${`user-${crypto.randomUUID()}@test.local`}) returning id`;
-  const token = await signJwt(
-    { sub: id, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 3600 },
-    stackEnv().JWT_SECRET,
-  );
-  return { id, token };
+/** Calls the stack's GoTrue-compatible Auth (scripts/stack/auth-api.ts) with the anon key. */
+export async function authRequest(path: string, body: unknown, { method = "POST", token }: { method?: string; token?: string } = {}) {
+  const env = stackEnv();
+  const response = await fetch(`${env.API_URL}/auth/v1/${path}`, {
+    method,
+    headers: { apikey: env.ANON_KEY, authorization: `Bearer ${token ?? env.ANON_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`auth ${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A new user signed up with email and password through the stack's Auth. The sql argument is not needed any more. */
+export async function createUser(_sql?: Sql): Promise<TestUser> {
+  const session = await authRequest("signup", { email: `user-${crypto.randomUUID()}@test.local`, password: crypto.randomUUID() });
+  return { id: session.user.id, token: session.access_token };
+}
+
+/** An anonymous sign-in (what supabase-js signInAnonymously sends): `is_anonymous: true` in its token. */
+export async function createAnonymousUser(): Promise<TestUser> {
+  const session = await authRequest("signup", { data: {} });
+  return { id: session.user.id, token: session.access_token };
+}
+
+/** A user made an operator (app_metadata.reelforge_role, set with the service role), signed in afterwards so the token carries it. */
+export async function createOperatorUser(): Promise<TestUser> {
+  const email = `operator-${crypto.randomUUID()}@test.local`;
+  const password = crypto.randomUUID();
+  const { user } = await authRequest("signup", { email, password });
+  await authRequest(`admin/users/${user.id}`, { app_metadata: { reelforge_role: "operator" } }, { method: "PUT", token: stackEnv().SERVICE_ROLE_KEY });
+  const session = await authRequest("token?grant_type=password", { email, password });
+  return { id: user.id, token: session.access_token };
 }
 
 /** Runs `run` inside a transaction as the `authenticated` role with the user's JWT claims, like PostgREST. */

@@ -4,17 +4,17 @@ import { assertDraftFitsProvider, draftProblem } from "../../shared/assets/asset
 import { targetProblem } from "../../shared/assets/asset-target.ts";
 import { buildAssetUrl } from "../../shared/assets/asset-url.ts";
 import { buildFunction } from "../../shared/http/build-function.ts";
-import { signJwt } from "../../scripts/stack/jwt.ts";
+import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
 
 const env = {
-  SUPABASE_URL: "http://127.0.0.1:1",
+  ...TEST_AUTH_ENV,
   SUPABASE_ANON_KEY: "anon",
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
   // Never reached: every request below is refused before any query.
   SUPABASE_DB_URL: "postgresql://nobody:nothing@127.0.0.1:1/none",
   REELFORGE_INTERNAL_SECRET: "internal-secret-0123456789",
 };
-const userToken = () => signJwt({ sub: "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11", role: "authenticated" }, "test-secret-with-at-least-32-characters!!");
+const userToken = () => legacyUserToken();
 const movieId = "7a1f0c2e-1111-4a57-9a47-2f4b9f2c1d11";
 
 async function post(body: unknown) {

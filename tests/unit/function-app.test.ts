@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { buildFunction } from "../../shared/http/build-function.ts";
 import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { z } from "zod";
+import { createAuthenticatorFromConfig } from "../../shared/auth/authenticator-from-config.ts";
+import { defineAction, createFunctionApp } from "../../shared/http/function-app.ts";
 import { signJwt } from "../../scripts/stack/jwt.ts";
+import { legacyUserToken, TEST_AUTH_ENV, TEST_JWT_SECRET, TEST_USER_ID } from "../support/test-tokens.ts";
 
-const secret = "test-secret-with-at-least-32-characters!!";
 const env = {
-  SUPABASE_URL: "http://127.0.0.1:1",
+  ...TEST_AUTH_ENV,
   SUPABASE_ANON_KEY: "anon",
   SUPABASE_SERVICE_ROLE_KEY: "service",
   // Never reached: every request below is refused before any query.
@@ -25,7 +28,7 @@ async function post(body: string, headers: Record<string, string> = {}, path = "
   return { status: response.status, json: await response.json() };
 }
 
-const userToken = () => signJwt({ sub: "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11", role: "authenticated" }, secret);
+const userToken = () => legacyUserToken();
 
 describe("function app", () => {
   it("answers an unbuilt action with 501 and says so", async () => {
@@ -62,7 +65,7 @@ describe("function app", () => {
   });
 
   it("answers a request without a user token with 401", async () => {
-    const anon = await signJwt({ role: "anon" }, secret);
+    const anon = await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) + 600 }, TEST_JWT_SECRET);
     expect((await post(JSON.stringify({ action: "start" }))).status).toBe(401);
     expect((await post(JSON.stringify({ action: "start" }), { authorization: `Bearer ${anon}` })).status).toBe(401);
   });
@@ -76,5 +79,108 @@ describe("function app", () => {
   it("answers GET with 405 and unknown paths with 404", async () => {
     expect((await app().request("/produce-movie", { method: "GET" })).status).toBe(405);
     expect((await app().request("/produce-movie/nope", { method: "POST" })).status).toBe(404);
+  });
+});
+
+describe("caller admission", () => {
+  const ran: Array<{ action: string; userId: string; isServiceRole: boolean }> = [];
+  const action = (name: string, spends: boolean) =>
+    defineAction({
+      spends,
+      input: z.object({}).strict(),
+      async run(_input, caller) {
+        ran.push({ action: name, userId: caller.userId, isServiceRole: caller.isServiceRole });
+        return { body: { ok: true } };
+      },
+    });
+  const authenticate = createAuthenticatorFromConfig({
+    ...TEST_AUTH_ENV, SUPABASE_ANON_KEY: "anon-key-for-tests", SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_0123456789abcdef0123" }),
+  });
+  const appFor = (admits: "users" | "operators") =>
+    createFunctionApp({
+      name: "probe", admits, authenticate, internalSecret: "internal-secret-0123456789", waitUntil: () => {},
+      actions: { spend: action("spend", true), read: action("read", false) },
+    });
+  async function call(admits: "users" | "operators", actionName: string, headers: Record<string, string>, body?: string) {
+    const response = await appFor(admits).request("/probe", {
+      method: "POST", headers: { "content-type": "application/json", ...headers }, body: body ?? JSON.stringify({ action: actionName }),
+    });
+    return { status: response.status, json: await response.json() };
+  }
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it("lets an anonymous user read but answers a spending action 403 anonymous_not_allowed before it runs", async () => {
+    ran.length = 0;
+    const anonymous = await legacyUserToken({ is_anonymous: true });
+    expect((await call("users", "read", bearer(anonymous))).status).toBe(200);
+    const spend = await call("users", "spend", bearer(anonymous));
+    expect(spend.status).toBe(403);
+    expect(spend.json.error.code).toBe("anonymous_not_allowed");
+    expect(ran.map((r) => r.action)).toEqual(["read"]);
+    expect((await call("users", "spend", bearer(await legacyUserToken()))).status).toBe(200);
+  });
+
+  it("refuses API keys as callers of an ordinary function with 401", async () => {
+    for (const headers of [bearer("service-role-key-for-tests"), { apikey: "sb_secret_0123456789abcdef0123" }, bearer("anon-key-for-tests")]) {
+      const { status, json } = await call("users", "read", headers);
+      expect(status).toBe(401);
+      expect(json.error.message).toContain("not an API key");
+    }
+  });
+
+  it("admits the service role (legacy key, sb_secret_ bearer or apikey) as SERVICE_ROLE_USER_ID at an operator function", async () => {
+    ran.length = 0;
+    for (const headers of [bearer("service-role-key-for-tests"), bearer("sb_secret_0123456789abcdef0123"), { apikey: "sb_secret_0123456789abcdef0123" }]) {
+      expect((await call("operators", "spend", headers)).status).toBe(200);
+    }
+    expect(ran).toEqual(Array(3).fill({ action: "spend", userId: "00000000-0000-0000-0000-000000000000", isServiceRole: true }));
+  });
+
+  it("admits an operator user and answers everyone else 403 operator_only before the action runs", async () => {
+    ran.length = 0;
+    const operator = await legacyUserToken({ app_metadata: { reelforge_role: "operator" } });
+    expect((await call("operators", "read", bearer(operator))).status).toBe(200);
+    expect(ran).toEqual([{ action: "read", userId: TEST_USER_ID, isServiceRole: false }]);
+    const refused = [
+      bearer(await legacyUserToken()),
+      bearer(await legacyUserToken({ is_anonymous: true, app_metadata: { reelforge_role: "operator" } })),
+      bearer(await legacyUserToken({ user_metadata: { reelforge_role: "operator" } })),
+      bearer("anon-key-for-tests"),
+    ];
+    for (const headers of refused) {
+      const { status, json } = await call("operators", "read", headers);
+      expect(status).toBe(403);
+      expect(json.error.code).toBe("operator_only");
+    }
+    expect(ran).toHaveLength(1);
+  });
+
+  it("answers a wrong secret key 401 invalid_api_key and a forged token 401 invalid_token, at either kind of function", async () => {
+    for (const admits of ["users", "operators"] as const) {
+      const wrongKey = await call(admits, "read", { apikey: "sb_secret_0123456789abcdef0124" });
+      expect([wrongKey.status, wrongKey.json.error.code]).toEqual([401, "invalid_api_key"]);
+      const forged = await call(admits, "read", bearer(await legacyUserToken({ app_metadata: { reelforge_role: "operator" } }, "another-secret-that-is-at-least-32-characters")));
+      expect([forged.status, forged.json.error.code]).toEqual([401, "invalid_token"]);
+    }
+  });
+
+  it("answers a body over 256 KiB 413 body_too_large, by Content-Length and when streamed without one", async () => {
+    const token = await legacyUserToken();
+    const big = JSON.stringify({ action: "read", pad: "x".repeat(300 * 1024) });
+    const declared = await call("users", "read", bearer(token), big);
+    expect([declared.status, declared.json.error.code]).toEqual([413, "body_too_large"]);
+    const chunks = new TextEncoder().encode(big);
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let at = 0; at < chunks.length; at += 16 * 1024) controller.enqueue(chunks.slice(at, at + 16 * 1024));
+        controller.close();
+      },
+    });
+    const request = new Request("http://local/probe", { method: "POST", headers: bearer(token), body: stream, duplex: "half" } as RequestInit);
+    expect(request.headers.get("content-length")).toBeNull();
+    const streamed = await appFor("users").request(request);
+    expect(streamed.status).toBe(413);
+    expect((await streamed.json()).error.code).toBe("body_too_large");
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { buildProvidersFunction } from "../../shared/providers/registry/providers-function.ts";
-import { signJwt } from "../../scripts/stack/jwt.ts";
+import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
 
 const env = {
-  SUPABASE_URL: "http://127.0.0.1:1",
+  ...TEST_AUTH_ENV,
   SUPABASE_ANON_KEY: "anon",
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
   // Never reached: every request below is refused before any query.
@@ -11,8 +11,7 @@ const env = {
   REELFORGE_INTERNAL_SECRET: "internal-secret-0123456789",
   REELFORGE_ENCRYPTION_KEY: "encryption-key-with-at-least-32-characters",
 };
-const secret = "test-secret-with-at-least-32-characters!!";
-const userToken = () => signJwt({ sub: "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11", role: "authenticated" }, secret);
+const userToken = () => legacyUserToken();
 
 async function post(path: string, body: unknown, token: string) {
   const { app } = buildProvidersFunction({ env, waitUntil: () => {} });

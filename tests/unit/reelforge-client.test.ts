@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import { describe, expect, it, vi } from "vitest";
-import { signJwt } from "../../scripts/stack/jwt.ts";
+import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
 import type { AssetDraft as ServerAssetDraft, AssetTarget as ServerAssetTarget, RegenerateKind } from "../../shared/assets/asset-target.ts";
 import type { describeClone, Phase } from "../../shared/clone/clone-state.ts";
 import type { TaskStatus as ServerTaskStatus } from "../../shared/engine/task-row.ts";
@@ -97,14 +97,14 @@ function backend(handle: Handler = () => ({ status: 200, body: {} })) {
 
 /** A SupabaseClient whose function calls go to the Hono app the function serves. */
 async function servedBy(app: { request(path: string, init: RequestInit): Response | Promise<Response> }) {
-  const token = await signJwt({ sub: "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11", role: "authenticated" }, "test-secret-with-at-least-32-characters!!");
+  const token = await legacyUserToken();
   const fetch = async (input: RequestInfo | URL, init?: RequestInit) =>
     await app.request(new URL(String(input)).pathname.replace("/functions/v1", ""), init ?? {});
   return createReelforgeClient(supabaseWith(fetch, token));
 }
 
 const functionEnv = {
-  SUPABASE_URL: "http://127.0.0.1:1",
+  ...TEST_AUTH_ENV,
   SUPABASE_ANON_KEY: "anon",
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
   // Never reached: every request below is refused before any query.

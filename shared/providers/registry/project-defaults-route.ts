@@ -1,24 +1,23 @@
 /**
  * POST /providers/defaults: the provider actions over the project-wide defaults, for the service
  * role only. The user route refuses API keys (it needs a signed-in user), so defaults get their
- * own path, authenticated by comparing the bearer with the function's SUPABASE_SERVICE_ROLE_KEY —
- * that also holds for non-JWT secret keys, which carry no role claim to read.
+ * own path, open to a verified service-role credential only (the legacy service_role JWT or an
+ * sb_secret_ key, through the same authenticator as every other route).
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { Caller } from "../../auth/caller.ts";
-import { secretsEqual } from "../../auth/caller.ts";
+import type { Authenticator } from "../../auth/authenticate.ts";
+import { SERVICE_ROLE_CALLER } from "../../auth/caller.ts";
 import { BadRequestError, UnauthorizedError } from "../../errors.ts";
 import type { ActionSpec } from "../../http/function-app.ts";
 import { parseInput, readJsonObject } from "../../http/read-body.ts";
 
-const SERVICE_CALLER: Caller = { userId: "", role: "service_role", isAnonymous: false, isServiceRole: true, isOperator: true };
 const actionName = z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough();
 
-export function mountProjectDefaultsRoute(app: Hono, actions: Record<string, ActionSpec>, serviceRoleKey: string): void {
+export function mountProjectDefaultsRoute(app: Hono, actions: Record<string, ActionSpec>, authenticate: Authenticator): void {
   app.post("/defaults", async (c) => {
-    const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (!secretsEqual(token, serviceRoleKey)) {
+    const principal = await authenticate({ authorization: c.req.header("authorization"), apikey: c.req.header("apikey") });
+    if (principal?.kind !== "service_role") {
       throw new UnauthorizedError("Project default providers are managed with the service role key only");
     }
     const { action, ...input } = parseInput(actionName, await readJsonObject(c));
@@ -26,7 +25,7 @@ export function mountProjectDefaultsRoute(app: Hono, actions: Record<string, Act
     if (!spec) {
       throw new BadRequestError("unknown_action", `Unknown action "${action}" for providers/defaults; expected one of: ${Object.keys(actions).join(", ")}`);
     }
-    const { status = 200, body } = await spec.run(parseInput(spec.input, input), SERVICE_CALLER);
+    const { status = 200, body } = await spec.run(parseInput(spec.input, input), SERVICE_ROLE_CALLER);
     return c.json(body as Record<string, unknown>, status as 200);
   });
 }

@@ -55,7 +55,9 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
       },
     }),
 
+    // Registering or re-keying a provider is what lets a user spend on it.
     register: defineAction({
+      spends: true,
       input: registrationInput,
       async run(input, caller) {
         const valid = validateRegistration(input);
@@ -66,6 +68,7 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
     }),
 
     rotate_key: defineAction({
+      spends: true,
       input: rotateInput,
       async run({ id, apiKey }, caller) {
         const owner = ownerOf(caller);

@@ -3,6 +3,7 @@
  * providers, POST /providers/defaults for the project defaults (service role). It runs no tasks,
  * so it has no task-slice doorbell and no status/cancel/resume actions.
  */
+import { createAuthenticatorFromConfig } from "../../auth/authenticator-from-config.ts";
 import { loadConfig } from "../../config.ts";
 import { createSecretBox } from "../../crypto/secret-box.ts";
 import { createDb } from "../../db/client.ts";
@@ -21,12 +22,14 @@ export function buildProvidersFunction(runtime: Pick<RuntimeHooks, "env" | "wait
     store: createProviderStore(sql),
     secrets: config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null,
   };
+  const authenticate = createAuthenticatorFromConfig(config);
   const app = createFunctionApp({
     name: PROVIDERS_FUNCTION,
+    authenticate,
     actions: providerActions(deps, (caller) => caller.userId),
     internalSecret: config.REELFORGE_INTERNAL_SECRET,
     waitUntil: runtime.waitUntil,
   });
-  mountProjectDefaultsRoute(app, providerActions(deps, () => null), config.SUPABASE_SERVICE_ROLE_KEY);
+  mountProjectDefaultsRoute(app, providerActions(deps, () => null), authenticate);
   return { app, sql };
 }
