@@ -39,10 +39,12 @@ export function createSliceRunner(options: SliceRunnerOptions) {
   const log = options.log ?? ((event) => console.log(JSON.stringify(event)));
   const watchLease = options.watchLease ?? createLeaseWatch(null);
 
-  return async function runSlice(taskId: string): Promise<SliceResult> {
+  /** `onClaimed` hears whether the claim committed, before the slice's work starts. */
+  return async function runSlice(taskId: string, onClaimed?: (claimed: boolean) => void): Promise<SliceResult> {
     const lock = await watchLease.lockFirst(taskId);
     try {
       const task = await store.claim(taskId, options.workerId, leaseSeconds, lock.held);
+      onClaimed?.(task !== null);
       if (!task) return "not_claimed";
       return await runTask(task, lock.held);
     } finally {

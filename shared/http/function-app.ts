@@ -27,7 +27,7 @@ export interface FunctionAppOptions {
   name: string;
   actions: Record<string, ActionSpec>;
   /** Present when the function runs task slices; called by the doorbell (pg_net / cron). */
-  runSlice?: (taskId: string) => Promise<SliceResult>;
+  runSlice?: (taskId: string, onClaimed?: (claimed: boolean) => void) => Promise<SliceResult>;
   internalSecret: string;
   /** Verifies the request's credentials (shared/auth): every call, whatever the gateway did. */
   authenticate: Authenticator;
@@ -79,13 +79,18 @@ export function createFunctionApp(options: FunctionAppOptions) {
       throw new UnauthorizedError("task-slice is internal: missing or wrong x-reelforge-internal secret");
     }
     const { taskId } = parseInput(sliceRequest, await readJsonObject(c));
-    const runSlice = options.runSlice;
+    // The doorbell is answered once the claim has committed: a worker killed before that leaves
+    // the doorbell unanswered (a 546 the sweeper rings again at once), and one killed after it
+    // leaves a watched lease that the sweeper takes back at once. Answering first would leave a
+    // 202 for a task nobody claimed, idle until the redispatch window ends.
+    let heardClaim!: (claimed: boolean) => void;
+    const claim = new Promise<boolean>((resolve) => (heardClaim = resolve));
     options.waitUntil(
-      runSlice(taskId).catch((error) =>
+      options.runSlice(taskId, heardClaim).catch((error) =>
         console.error(JSON.stringify({ event: "slice_crashed", taskId, message: String(error?.message ?? error) }))
-      ),
+      ).finally(() => heardClaim(false)),
     );
-    return c.json({ accepted: true, taskId }, 202);
+    return c.json({ accepted: true, taskId, claimed: await claim }, 202);
   });
 
   app.all("/", (c) =>

@@ -184,3 +184,38 @@ describe("caller admission", () => {
     expect((await streamed.json()).error.code).toBe("body_too_large");
   });
 });
+
+describe("the task-slice doorbell", () => {
+  const authenticate = createAuthenticatorFromConfig({ ...TEST_AUTH_ENV, SUPABASE_ANON_KEY: "anon", SUPABASE_SERVICE_ROLE_KEY: "service" });
+  async function ring(runSlice: (taskId: string, onClaimed?: (claimed: boolean) => void) => Promise<never | "done">) {
+    const background: Promise<unknown>[] = [];
+    const app = createFunctionApp({
+      name: "probe", authenticate, internalSecret: "internal-secret-0123456789", actions: {},
+      waitUntil: (work) => void background.push(work), runSlice,
+    });
+    const response = await app.request("/probe/task-slice", {
+      method: "POST", body: JSON.stringify({ taskId: crypto.randomUUID() }),
+      headers: { "content-type": "application/json", "x-reelforge-internal": "internal-secret-0123456789" },
+    });
+    return { status: response.status, json: await response.json(), background };
+  }
+
+  it("answers once the claim has committed, before the slice's work is done", async () => {
+    let finishWork!: () => void;
+    const { status, json, background } = await ring(async (_id, onClaimed) => {
+      onClaimed?.(true);
+      await new Promise<void>((resolve) => (finishWork = resolve));
+      return "done";
+    });
+    expect(status).toBe(202);
+    expect(json).toMatchObject({ accepted: true, claimed: true });
+    finishWork();
+    await Promise.all(background);
+  });
+
+  it("answers claimed: false when the slice fails before claiming", async () => {
+    const { status, json } = await ring(() => Promise.reject(new Error("database unreachable")));
+    expect(status).toBe(202);
+    expect(json).toMatchObject({ accepted: true, claimed: false });
+  });
+});
