@@ -4,6 +4,7 @@
  * rows through key-range chunks), so a kill at any moment costs at most the unit in flight.
  */
 import type { Sql } from "../db/client.ts";
+import { connectFailureReason, logRawTaskError } from "../engine/task-error.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import { PermanentTaskError } from "../errors.ts";
@@ -108,7 +109,9 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       try {
         targetIdentity = await databaseIdentity(target);
       } catch (error) {
-        throw new PermanentTaskError("target_unreachable", `cannot connect to the target: ${(error as Error).message}`);
+        // The driver's text names hosts and users: the log gets it, the owner a reason and the task id.
+        logRawTaskError(error, ctx.task, "target_unreachable");
+        throw new PermanentTaskError("target_unreachable", `cannot connect to the target (${connectFailureReason(error)}); logged as ${ctx.task.id}`);
       }
       if (targetIdentity === await databaseIdentity(source)) {
         throw new PermanentTaskError("target_is_source", "the target is the source database itself");
