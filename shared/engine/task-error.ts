@@ -32,7 +32,7 @@ export function classifyTaskError(error: unknown, taskId: string): ClassifiedErr
     // The provider's own words (a refusal reason) are kept; transport detail was put in `cause`.
     return {
       permanent: !error.retryable,
-      error: { code: "provider_error", ...error.toJSON(), retryable: error.retryable },
+      error: { code: "provider_error", ...error.toJSON(), message: error.message, retryable: error.retryable },
       internal: error.cause === undefined ? null : rawDetail(error.cause),
     };
   }
