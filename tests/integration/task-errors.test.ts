@@ -41,8 +41,8 @@ describe("a task that fails with a raw driver error", () => {
   });
 
   it("writes the driver's text and its stack to the function log, under the task id", async () => {
-    const line = await waitFor(async () =>
-      functionLog().split("\n").find((l) => l.includes('"task_internal_error"') && l.includes(taskId)), { what: "the log line" });
+    const line = await waitFor(() =>
+      Promise.resolve(functionLog().split("\n").find((l) => l.includes('"task_internal_error"') && l.includes(taskId))), { what: "the log line" });
     const entry = JSON.parse(line!.slice(line!.indexOf("{")));
     expect(entry).toMatchObject({ event: "task_internal_error", taskId, kind: "probe.raw", code: "internal_error" });
     expect(entry.error).toMatchObject({ name: "PostgresError", code: "42P01", message: expect.stringContaining("probe_missing_relation") });
