@@ -2,7 +2,8 @@
  * Re-seals every stored secret under the box's current key: what `npm run secrets:rotate` runs
  * (scripts/secrets-rotate.ts). Each value is re-sealed in its own short transaction with its row
  * locked, so a rotation can run on a live project; values already current are left alone, so a
- * re-run is cheap and an interrupted run simply resumes.
+ * re-run is cheap and an interrupted run simply resumes. Every value is opened, so the report also
+ * names rows whose value was altered or copied from another row.
  */
 import type { Sql } from "../db/client.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding, providerKeyBinding } from "./secret-bindings.ts";
@@ -84,15 +85,17 @@ async function resealCloneTargets(sql: Sql, box: SecretBox, options: { dryRun?: 
   return tally;
 }
 
-/** The value sealed under the current key, or null when it already is (or cannot be opened: tallied). */
+/** The value sealed under the current key, or null when it already is or cannot be opened (tallied either way). */
 async function resealed(box: SecretBox, stored: unknown, binding: SecretBinding, tally: ResealTally, id: string) {
   try {
     const sealed = parseStoredSecret(stored);
+    // Opened even when current: a value altered or copied from another row is reported, not counted.
+    const plain = await box.open(sealed, binding);
     if (await box.isCurrent(sealed)) {
       tally.current++;
       return null;
     }
-    const next = await box.seal(await box.open(sealed, binding), binding);
+    const next = await box.seal(plain, binding);
     tally.resealed++;
     return next;
   } catch (error) {

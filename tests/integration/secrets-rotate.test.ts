@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -140,6 +141,39 @@ describe("npm run secrets:rotate", () => {
     for (const secret of [providerKey, targetPassword, storageKey]) expect(await rowsHolding(secret), secret).toEqual([]);
     const log = readFileSync(join(stackEnv().STORAGE_DIR, "..", "logs", "functions", "providers.log"), "utf8");
     expect(log).not.toContain(providerKey);
+  });
+
+  it("turns a value sealed in the first format (no row binding) into the current one", async () => {
+    const other = await createUser(sql);
+    const legacyKey = `sk-legacy-${crypto.randomUUID()}`;
+    const registered = await invoke("providers", { action: "register", providerType: "llm", provider: "openai", model: "gpt-4.1-mini", apiKey: legacyKey }, { token: other.token });
+    expect(registered.status).toBe(201);
+    const id = registered.json.provider.id;
+    // The first format: AES-GCM under SHA-256 of the key, no associated data, as rows sealed before v2 hold it.
+    const aes = await crypto.subtle.importKey("raw", createHash("sha256").update(keyA).digest(), "AES-GCM", false, ["encrypt"]);
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, aes, new TextEncoder().encode(legacyKey)));
+    const legacy = { v: 1, iv: Buffer.from(iv).toString("base64"), data: Buffer.from(data).toString("base64") };
+    await sql`update public.api_providers set api_key_encrypted = ${JSON.stringify(legacy)} where id = ${id}`;
+
+    const run = rotate(keyB, keyA);
+    expect(run.report.providerKeys.unreadable).not.toContain(id);
+    const [row] = await sql`select api_key_encrypted from public.api_providers where id = ${id}`;
+    const resealed = parseStoredSecret(row.api_key_encrypted);
+    expect(resealed).toMatchObject({ v: 2, kid: await keyIdOf(keyB) });
+    expect(await createSecretBox(keyB).open(resealed, providerKeyBinding(id))).toBe(legacyKey);
+  });
+
+  it("does not open a sealed key copied onto another row", async () => {
+    const thief = await createUser(sql);
+    const registered = await invoke("providers", { action: "register", providerType: "video", provider: "runway", model: "gen4.5", apiKey: `rw-thief-${crypto.randomUUID()}` }, { token: thief.token });
+    const thiefRow = registered.json.provider.id;
+    await sql`update public.api_providers set api_key_encrypted = (select api_key_encrypted from public.api_providers where id = ${providerId}) where id = ${thiefRow}`;
+    await expect(resolveProviders(sql, thief.id, { REELFORGE_ENCRYPTION_KEY: keyB })).rejects.toMatchObject({ code: "provider_key_unreadable" });
+    const run = rotate(keyB, keyA, ["--dry-run"]);
+    expect(run.status).toBe(1);
+    expect(run.report.providerKeys.unreadable, JSON.stringify(run.report)).toContain(thiefRow);
+    await sql`delete from public.api_providers where id = ${thiefRow}`;
   });
 
   it("refuses to start without a key, naming the settings (exit 2)", () => {
