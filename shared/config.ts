@@ -22,8 +22,13 @@ const configSchema = z.object({
   REELFORGE_JWT_ISSUER: z.string().optional(),
   /** Authenticates pg_net/cron calls to /task-slice; never sent to a browser. */
   REELFORGE_INTERNAL_SECRET: z.string().min(16),
-  /** Encrypts secrets stored in the database (clone target URLs): AES-GCM, key derived from this. */
+  /** Seals secrets stored in the database (provider keys, clone targets): shared/crypto/secret-box.ts. */
   REELFORGE_ENCRYPTION_KEY: z.string().min(32).optional(),
+  /**
+   * During a key rotation only: the earlier key(s), comma-separated, which still open what they
+   * sealed until `npm run secrets:rotate` has re-sealed it under REELFORGE_ENCRYPTION_KEY.
+   */
+  REELFORGE_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   /** The platform's wall clock per worker: 150 s free, 400 s paid. */
   REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(150_000),
   /** How long a claim holds a task without a heartbeat. Seconds, never hours. */

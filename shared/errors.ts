@@ -58,6 +58,17 @@ export class FencedOutError extends Error {
   }
 }
 
+/**
+ * Thrown by a task handler for a failure worth another attempt whose message is written for the
+ * task's owner (anything not of this error family reaches them only as `internal_error`).
+ */
+export class RetryableTaskError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = "RetryableTaskError";
+  }
+}
+
 /** Thrown by a task handler for a failure that retrying cannot fix (bad payload, refused input). */
 export class PermanentTaskError extends Error {
   constructor(readonly code: string, message: string) {

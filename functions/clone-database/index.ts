@@ -1,6 +1,6 @@
 import { cloneActions } from "../../shared/clone/clone-actions.ts";
 import { CLONE_KIND, createCloneHandler } from "../../shared/clone/clone-task.ts";
-import { createSecretBox } from "../../shared/crypto/secret-box.ts";
+import { secretBoxFromConfig } from "../../shared/crypto/secret-box.ts";
 import type { TaskHandlers } from "../../shared/engine/slice-runner.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 import { createStorage } from "../../shared/storage/index.ts";
@@ -13,7 +13,7 @@ serveEdgeFunction({
     cloneActions({
       store,
       sourceUrl: config.SUPABASE_DB_URL,
-      secrets: config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null,
+      secrets: secretBoxFromConfig(config),
     }),
   // Without the encryption key no job can be started (start answers 503), so none can run.
   handlers: ({ config, sql }): TaskHandlers =>
@@ -21,7 +21,7 @@ serveEdgeFunction({
       ? {
         [CLONE_KIND]: createCloneHandler({
           sourceUrl: config.SUPABASE_DB_URL,
-          secrets: createSecretBox(config.REELFORGE_ENCRYPTION_KEY),
+          secrets: secretBoxFromConfig(config)!,
           storage: createStorage(config, sql),
         }),
       }

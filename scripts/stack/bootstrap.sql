@@ -23,9 +23,25 @@ grant anon, authenticated, service_role to authenticator;
 grant usage on schema public to anon, authenticated, service_role;
 
 -- Like Supabase: objects postgres creates in public are usable by the API roles; RLS decides rows.
-alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+-- Set once, as a new hosted project has them: a restart must not undo what migrations changed
+-- (20261203004020_default_privileges.sql revokes EXECUTE on new functions).
+do $$
+begin
+  if to_regclass('supabase_migrations.schema_migrations') is null then
+    alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+  end if;
+end
+$$;
+
+-- Marks this database as the local stack: the only place engine.configure_dispatch keeps the
+-- internal dispatch secret in plaintext (there is no Vault here; hosted projects use Vault).
+do $$
+begin
+  execute format('alter database %I set reelforge.local_stack = %L', current_database(), 'on');
+end
+$$;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;

@@ -147,6 +147,12 @@ async function appendLogs(logFile: string, child: Deno.ChildProcess, banner: str
   await Deno.writeTextFile(logFile, banner + "\n", { append: true });
   for (const stream of [child.stdout, child.stderr]) {
     const file = await Deno.open(logFile, { append: true, create: true });
-    stream.pipeTo(file.writable).catch(() => {});
+    // Chunk by chunk: pipeTo(file.writable) held everything back until the worker exited, so a
+    // live worker's log stayed empty.
+    (async () => {
+      for await (const chunk of stream) {
+        for (let written = 0; written < chunk.length;) written += await file.write(chunk.subarray(written));
+      }
+    })().catch(() => {}).finally(() => file.close());
   }
 }

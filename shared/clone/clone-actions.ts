@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { AppError, BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
@@ -86,18 +87,20 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         }
         await refuseBadTarget(target.url, options.schemas);
         const { targetStorage, ...shownOptions } = options;
-        const metadata: { clone: CloneMetadata } = {
+        const box = secretBox();
+        // The secrets are sealed to the job's row, so its id must exist first.
+        const metadataFor = async (jobId: string): Promise<{ clone: CloneMetadata }> => ({
           clone: {
             options: shownOptions,
-            target: await secretBox().seal(target.url),
+            target: await box.seal(target.url, cloneTargetBinding(jobId)),
             targetMasked: target.masked,
             targetStorage: options.includeStorage && targetStorage
-              ? await secretBox().seal(JSON.stringify(targetStorage))
+              ? await box.seal(JSON.stringify(targetStorage), cloneTargetStorageBinding(jobId))
               : undefined,
             checkpoint: initialCheckpoint(),
           },
-        };
-        const task = await store.enqueue({ userId: caller.userId, kind: CLONE_KIND, worker: WORKER, metadata, maxAttempts: 8 });
+        });
+        const task = await store.enqueueWithMetadataFor({ userId: caller.userId, kind: CLONE_KIND, worker: WORKER, maxAttempts: 8 }, metadataFor);
         return { status: 202, body: { jobId: task.id, target: target.masked } };
       },
     }),
@@ -126,7 +129,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         const clone = task.metadata.clone as CloneMetadata;
         // Fence out whoever runs it now before touching the target.
         await store.cancel(jobId, "restarting");
-        const target = openCloneConnection(await secretBox().open(clone.target), "reelforge-clone-restart");
+        const target = openCloneConnection(await secretBox().open(clone.target, cloneTargetBinding(jobId)), "reelforge-clone-restart");
         let dropped: number;
         try {
           dropped = await dropWhatJobCreated(target, jobId);

@@ -4,6 +4,8 @@
  * rows through key-range chunks), so a kill at any moment costs at most the unit in flight.
  */
 import type { Sql } from "../db/client.ts";
+import { connectFailureReason, logRawTaskError } from "../engine/task-error.ts";
+import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import { PermanentTaskError } from "../errors.ts";
 import type { TaskContext } from "../engine/task-context.ts";
@@ -41,7 +43,16 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     const checkpoint: CloneCheckpoint = { ...clone.checkpoint };
     // Workers keep dying before a chunk commits: halve the chunk per lost lease, so one fits.
     if (ctx.task.stalls > 0) checkpoint.chunkRows = Math.max(1_000, Math.floor(checkpoint.chunkRows / 2 ** ctx.task.stalls));
-    const targetUrl = await deps.secrets.open(clone.target);
+    const targetUrl = await deps.secrets.open(clone.target, cloneTargetBinding(ctx.task.id));
+    // Mid key rotation: this slice's checkpoints write the clone metadata back, so they must carry
+    // values sealed under the current key, or they would undo what secrets:rotate re-sealed.
+    if (!(await deps.secrets.isCurrent(clone.target))) {
+      clone.target = await deps.secrets.seal(targetUrl, cloneTargetBinding(ctx.task.id));
+    }
+    if (clone.targetStorage && !(await deps.secrets.isCurrent(clone.targetStorage))) {
+      const binding = cloneTargetStorageBinding(ctx.task.id);
+      clone.targetStorage = await deps.secrets.seal(await deps.secrets.open(clone.targetStorage, binding), binding);
+    }
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
     const target = openCloneConnection(targetUrl, "reelforge-clone-target");
     const save = async (extra: Partial<CloneMetadata> = {}) => {
@@ -98,7 +109,9 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       try {
         targetIdentity = await databaseIdentity(target);
       } catch (error) {
-        throw new PermanentTaskError("target_unreachable", `cannot connect to the target: ${(error as Error).message}`);
+        // The driver's text names hosts and users: the log gets it, the owner a reason and the task id.
+        logRawTaskError(error, ctx.task, "target_unreachable");
+        throw new PermanentTaskError("target_unreachable", `cannot connect to the target (${connectFailureReason(error)}); logged as ${ctx.task.id}`);
       }
       if (targetIdentity === await databaseIdentity(source)) {
         throw new PermanentTaskError("target_is_source", "the target is the source database itself");
@@ -184,7 +197,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       if (!deps.storage || !clone.targetStorage) {
         throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
       }
-      return JSON.parse(await deps.secrets.open(clone.targetStorage));
+      return JSON.parse(await deps.secrets.open(clone.targetStorage, cloneTargetStorageBinding(ctx.task.id)));
     }
 
     async function copyStorage(): Promise<boolean> {

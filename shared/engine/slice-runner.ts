@@ -1,10 +1,10 @@
 import type { Sql } from "../db/client.ts";
-import { AppError, FencedOutError, PermanentTaskError } from "../errors.ts";
-import { ProviderError } from "../providers/provider-errors.ts";
+import { FencedOutError } from "../errors.ts";
 import { createSliceBudget, type SliceBudget } from "./slice-budget.ts";
 import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
 import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
+import { reportTaskError } from "./task-error.ts";
 import type { TaskStore } from "./task-store.ts";
 
 /** A slice with less time than this left in its worker does no work. */
@@ -104,7 +104,7 @@ export function createSliceRunner(options: SliceRunnerOptions) {
         await store.defer(task, error.notBeforeMs);
         return "deferred";
       }
-      const failure = describeFailure(error);
+      const failure = reportTaskError(error, task);
       log({ event: "task_error", taskId: task.id, kind: task.kind, ...failure.error });
       try {
         const next = await store.fail(task, failure.error, !failure.permanent);
@@ -131,23 +131,9 @@ export function createSliceRunner(options: SliceRunnerOptions) {
   }
 }
 
-/** Renews the lease while a handler works, so a long step does not look like a dead worker. */
-/**
- * What a failed slice records. A client fault (bad input found mid-task) or a provider's refusal
- * will not improve with retries; a provider failure names the provider, its HTTP status and its
- * failure code.
- */
-export function describeFailure(error: unknown): { permanent: boolean; error: { code: string; message: string } & Record<string, unknown> } {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ProviderError) {
-    return { permanent: !error.retryable, error: { code: "provider_error", ...error.toJSON(), message } };
-  }
-  const permanent = error instanceof PermanentTaskError || (error instanceof AppError && error.status < 500);
-  return { permanent, error: { code: permanent ? (error as PermanentTaskError | AppError).code : "task_error", message } };
-}
-
 type Heartbeat = { fencedOut: boolean; stop(): void };
 
+/** Renews the lease while a handler works, so a long step does not look like a dead worker. */
 function startHeartbeat(renew: () => Promise<void>, leaseSeconds: number): Heartbeat {
   const state = { fencedOut: false, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {

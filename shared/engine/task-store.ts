@@ -79,6 +79,33 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row)!;
     },
 
+    /**
+     * enqueue() for metadata that needs the task's id (secrets sealed to their row): the row is
+     * created undispatched, given `metadataFor(id)`, then dispatched, in one transaction, so no
+     * worker or sweeper ever sees it without that metadata.
+     */
+    async enqueueWithMetadataFor(
+      o: Omit<EnqueueOptions, "metadata" | "idempotencyKey">,
+      metadataFor: (taskId: string) => Promise<Record<string, unknown>>,
+    ): Promise<TaskRow> {
+      return await sql.begin(async (tx) => {
+        const [created] = await tx`
+          select id from engine.enqueue_task(
+            p_user_id => ${o.userId}, p_kind => ${o.kind}, p_worker => ${o.worker},
+            p_payload => ${json(o.payload ?? {})}, p_max_attempts => ${o.maxAttempts ?? 5},
+            p_concurrency_key => ${o.concurrencyKey ?? null}, p_parent_id => ${o.parentId ?? null},
+            p_run_after => coalesce(${o.runAfter ?? null}::timestamptz, now()), p_dispatch => false,
+            p_backoff_base_ms => ${o.backoffBaseMs ?? 2000})`;
+        const [row] = await tx`
+          update public.background_tasks set metadata = ${json(await metadataFor(created.id))}
+           where id = ${created.id} returning *`;
+        if (o.dispatch ?? true) {
+          await tx`select engine.dispatch_task(id) from public.background_tasks where id = ${created.id} and run_after <= now()`;
+        }
+        return toTaskRow(row)!;
+      }) as TaskRow;
+    },
+
     async get(taskId: string): Promise<TaskRow | null> {
       const [row] = await sql`select * from public.background_tasks where id = ${taskId}`;
       return toTaskRow(row);

@@ -6,6 +6,7 @@
  * cancelled while its task is still cancelled (a resume that came first keeps polling it).
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
+import { reportTaskError } from "../engine/task-error.ts";
 import type { JobProvider } from "../providers/types.ts";
 import { type FilmDeps, filmEnv } from "./film-env.ts";
 
@@ -40,7 +41,8 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
         outcomes.push({ provider: job.provider, job: job.external_id, cancelled: false, error: "provider no longer registered" });
         continue;
       }
-      const error = await adapter.cancel(job.external_id).then(() => null, (e: Error) => e.message);
+      // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
+      const error = await adapter.cancel(job.external_id).then(() => null, (e: unknown) => reportTaskError(e, ctx.task).error.message);
       await deps.sql`
         update public.movie_step_metrics set phase = 'failed', finished_at = now(),
                error_message = ${error ? `cancel at the provider failed: ${error}` : "cancelled with the film (cancelled at the provider)"}

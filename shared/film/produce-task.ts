@@ -8,6 +8,7 @@
  * assemble_movie → generate_cover → finalize. Writes every film table through its steps.
  * film.music (produce-movie): the background track → movies.metadata.music_url.
  */
+import { classifyTaskError } from "../engine/task-error.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { ChildSpec } from "../engine/task-store.ts";
 import { PermanentTaskError } from "../errors.ts";
@@ -40,7 +41,8 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
       } catch (error) {
         const last = ctx.task.attempts + 1 >= ctx.task.maxAttempts;
         if (error instanceof PermanentTaskError || (error instanceof ProviderError && !error.retryable) || last) {
-          await failMovie(deps, movie.id, (error as Error).message);
+          // The owner reads error_message; the slice runner logs the raw error when it rethrows.
+          await failMovie(deps, movie.id, classifyTaskError(error, ctx.task.id).error.message);
         }
         throw error;
       }

@@ -32,8 +32,8 @@ export interface StoredCopy {
 
 export async function copyToStorage(copy: CopyToStorage): Promise<StoredCopy> {
   const { provider, kind } = copy;
-  const fail = (failureCode: string, detail: string, retryable: boolean, httpStatus?: number): never => {
-    throw new ProviderError({ provider, httpStatus, failureCode, retryable }, `copying the ${kind} output: ${detail}`);
+  const fail = (failureCode: string, detail: string, retryable: boolean, httpStatus?: number, cause?: unknown): never => {
+    throw new ProviderError({ provider, httpStatus, failureCode, retryable }, `copying the ${kind} output: ${detail}`, { cause });
   };
   if (!isAllowedUrl(copy.url, copy.allowInsecureUrls)) fail("invalid_output_url", "the output URL is not https", false);
   const maxBytes = copy.maxBytes ?? 500 * 1024 * 1024;
@@ -41,7 +41,7 @@ export async function copyToStorage(copy: CopyToStorage): Promise<StoredCopy> {
   try {
     response = await (copy.fetch ?? globalThis.fetch)(copy.url, { signal: AbortSignal.timeout(copy.timeoutMs ?? 120_000) });
   } catch (error) {
-    return fail("output_download_failed", (error as Error).name === "TimeoutError" ? "no answer in time" : (error as Error).message, true);
+    return fail("output_download_failed", (error as Error).name === "TimeoutError" ? "no answer in time" : "could not reach it", true, undefined, error);
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();

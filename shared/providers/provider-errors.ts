@@ -23,9 +23,13 @@ export class ProviderError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
 
-  constructor(fields: ProviderErrorFields, detail: string) {
+  /**
+   * `detail` is read by the task's owner: the provider's own words or ours, never raw transport
+   * text — that goes in `options.cause`, which only the function log sees.
+   */
+  constructor(fields: ProviderErrorFields, detail: string, options?: { cause?: unknown }) {
     const status = fields.httpStatus ? ` HTTP ${fields.httpStatus}` : "";
-    super(`${fields.provider}${status} ${fields.failureCode}: ${detail}`);
+    super(`${fields.provider}${status} ${fields.failureCode}: ${detail}`, options);
     this.name = "ProviderError";
     this.provider = fields.provider;
     this.httpStatus = fields.httpStatus;

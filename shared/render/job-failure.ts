@@ -1,23 +1,31 @@
 /**
  * How a worker job's error is recorded: its code and message for last_error (what poll() hands
- * back as failureCode), and whether another attempt could help.
+ * back as failureCode, and what a scene's error_message may quote), and whether another attempt
+ * could help. Only errors raised on purpose keep their message; FFmpeg's stderr and anything
+ * unexpected go to the worker's log (`internal`) under the task id.
  */
-import { AppError, PermanentTaskError } from "../errors.ts";
-import { ProviderError } from "../providers/provider-errors.ts";
+import { classifyTaskError, rawDetail } from "../engine/task-error.ts";
 import { MediaCommandError } from "./ffmpeg-process.ts";
 
 export interface JobFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /** Raw detail for the worker's log only. */
+  internal: Record<string, unknown> | null;
 }
 
-export function describeJobFailure(error: unknown): JobFailure {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof PermanentTaskError) return { code: error.code, message, retryable: false };
-  if (error instanceof ProviderError) return { code: error.failureCode, message, retryable: error.retryable };
-  // A 4xx AppError (bad storage key, refused input) is the submitter's fault: retrying cannot fix it.
-  if (error instanceof AppError) return { code: error.code, message, retryable: error.status >= 500 };
-  if (error instanceof MediaCommandError) return { code: `${error.command}_failed`, message, retryable: true };
-  return { code: "worker_job_error", message, retryable: true };
+export function describeJobFailure(error: unknown, taskId: string): JobFailure {
+  if (error instanceof MediaCommandError) {
+    return {
+      code: `${error.command}_failed`,
+      message: `${error.command} exited with ${error.exitCode ?? "a signal"}; its output was logged as ${taskId}`,
+      retryable: true,
+      internal: rawDetail(error),
+    };
+  }
+  const { error: shown, permanent, internal } = classifyTaskError(error, taskId);
+  // A provider's failure is polled back by its failure code.
+  const code = shown.code === "provider_error" ? String(shown.failureCode) : shown.code;
+  return { code, message: shown.message, retryable: !permanent, internal };
 }

@@ -131,9 +131,10 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
         await store.defer(task, 0);
         log(`task ${task.id}: given back on shutdown`);
       } else {
-        const failure = describeJobFailure(error);
+        const failure = describeJobFailure(error, task.id);
+        if (failure.internal) console.error(JSON.stringify({ event: "task_internal_error", taskId: task.id, kind: task.kind, code: failure.code, error: failure.internal }));
         const outcome = await store.fail(task, { code: failure.code, message: failure.message }, failure.retryable);
-        log(`task ${task.id} (${task.kind}) ${outcome === "queued" ? "will retry" : "failed"}: ${failure.message}`);
+        log(`task ${task.id} (${task.kind}) ${outcome === "queued" ? "will retry" : "failed"}: ${failure.code}`);
       }
     } catch (settleError) {
       log(`task ${task.id}: could not record its end (${settleError instanceof Error ? settleError.message : settleError})`);

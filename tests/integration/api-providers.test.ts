@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSecretBox } from "../../shared/crypto/secret-box.ts";
+import { providerKeyBinding } from "../../shared/crypto/secret-bindings.ts";
+import { createSecretBox, keyIdOf } from "../../shared/crypto/secret-box.ts";
 import { createProviderStore } from "../../shared/providers/registry/provider-store.ts";
 import { resolveProviders } from "../../shared/providers/registry/resolve-providers.ts";
 import { validateRegistration } from "../../shared/providers/registry/provider-config.ts";
-import { asUser, connect, createUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
+import { asUser, connect, createUser, invoke, type Sql, stackEncryptionKey, stackEnv, type TestUser } from "../support/stack.ts";
 
 let sql: Sql;
 let alice: TestUser;
@@ -40,7 +41,7 @@ describe("the providers function over the gateway", () => {
     videoId = json.provider.id;
     const [row] = await rowsOf(alice.id);
     expect(row.api_key_encrypted).not.toContain(aliceKey);
-    expect(JSON.parse(row.api_key_encrypted)).toMatchObject({ v: 1 });
+    expect(JSON.parse(row.api_key_encrypted)).toMatchObject({ v: 2, kid: await keyIdOf(stackEncryptionKey()) });
     const [cap] = await sql`select max_running from engine.concurrency_limits where concurrency_key = ${row.concurrency_key}`;
     expect(cap.max_running).toBe(3);
   });
@@ -162,7 +163,8 @@ describe("resolveProviders", () => {
     const box = createSecretBox("resolve-test-key-with-at-least-32-chars");
     const key = `sk-carol-${crypto.randomUUID()}`;
     const valid = validateRegistration({ providerType: "llm", provider: "openai", model: "gpt-4.1-mini", apiKey: key });
-    const row = await store.register(carol.id, valid, await box.seal(key), "hint");
+    const id = crypto.randomUUID();
+    const row = await store.register(carol.id, valid, { id, sealed: await box.seal(key, providerKeyBinding(id)), hint: "hint" });
     const resolved = await resolveProviders(sql, carol.id, { REELFORGE_ENCRYPTION_KEY: "resolve-test-key-with-at-least-32-chars" });
     expect(resolved.llm).toMatchObject({ id: row.id, source: "user", provider: "openai", apiKey: key, concurrencyKey: row.concurrencyKey });
     expect(resolved.image.provider === "local" || resolved.image.source === "project").toBe(true);

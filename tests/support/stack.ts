@@ -26,6 +26,11 @@ export function stackEnv(): StackEnv {
   }
 }
 
+/** The stack's REELFORGE_ENCRYPTION_KEY (kept in <stack>/secrets.json), for tests of sealed values. */
+export function stackEncryptionKey(): string {
+  return JSON.parse(readFileSync(join(stackDir, "secrets.json"), "utf8")).ENCRYPTION_KEY;
+}
+
 export function connect(max = 4) {
   return postgres(stackEnv().DB_URL, { max, onnotice: () => {} });
 }

@@ -63,7 +63,11 @@ export async function checkMediaUrl(check: MediaCheck): Promise<{ contentType: s
     response = await (check.fetch ?? globalThis.fetch)(url, { method: "HEAD", redirect: "manual", signal: AbortSignal.timeout(check.timeoutMs ?? 5_000) });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    throw new ProviderError({ provider, failureCode: timedOut ? "input_url_timeout" : "input_url_unreachable", retryable: true }, `HEAD ${kind} URL: ${timedOut ? "no answer in time" : (error as Error).message}`);
+    throw new ProviderError(
+      { provider, failureCode: timedOut ? "input_url_timeout" : "input_url_unreachable", retryable: true },
+      `HEAD ${kind} URL: ${timedOut ? "no answer in time" : "could not reach it"}`,
+      { cause: error },
+    );
   }
   await response.body?.cancel();
   if (response.status >= 300 && response.status < 400) throw new ProviderInputError(provider, model, `${kind} URL redirects (HTTP ${response.status}); give the final URL`);

@@ -71,7 +71,11 @@ export function createProviderHttp(options: ProviderHttpOptions) {
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
       throw new AttemptError(
-        new ProviderError({ provider, failureCode: timedOut ? "timeout" : "network_error", retryable: true }, `${request.method} ${request.path}: ${timedOut ? "no answer in time" : String((error as Error)?.message ?? error)}`),
+        new ProviderError(
+          { provider, failureCode: timedOut ? "timeout" : "network_error", retryable: true },
+          `${request.method} ${request.path}: ${timedOut ? "no answer in time" : "could not reach the provider"}`,
+          { cause: error },
+        ),
         { kind: "transport" },
       );
     }
@@ -111,7 +115,7 @@ export function createProviderHttp(options: ProviderHttpOptions) {
           if (!cause.retryable || !mayRepeat) {
             if (!mayRepeat && cause.retryable && how.kind === "transport") {
               // The job may have started: a task retry would pay twice, so it is not retryable either.
-              throw new ProviderError({ provider, failureCode: "submit_outcome_unknown", retryable: false }, cause.message);
+              throw new ProviderError({ provider, failureCode: "submit_outcome_unknown", retryable: false }, cause.message, { cause: cause.cause });
             }
             throw cause;
           }

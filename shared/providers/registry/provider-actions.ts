@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Caller } from "../../auth/caller.ts";
+import { providerKeyBinding } from "../../crypto/secret-bindings.ts";
 import type { SecretBox } from "../../crypto/secret-box.ts";
 import { AppError, BadRequestError } from "../../errors.ts";
 import { type ActionSpec, defineAction } from "../../http/function-app.ts";
@@ -61,8 +62,9 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
       input: registrationInput,
       async run(input, caller) {
         const valid = validateRegistration(input);
-        const sealed = valid.apiKey === null ? null : await secretBox().seal(valid.apiKey);
-        const row = await store.register(ownerOf(caller), valid, sealed, valid.apiKey === null ? null : keyHint(valid.apiKey));
+        const id = crypto.randomUUID();
+        const sealed = valid.apiKey === null ? null : await secretBox().seal(valid.apiKey, providerKeyBinding(id));
+        const row = await store.register(ownerOf(caller), valid, { id, sealed, hint: valid.apiKey === null ? null : keyHint(valid.apiKey) });
         return { status: 201, body: { provider: row } };
       },
     }),
@@ -77,7 +79,7 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
           throw new BadRequestError("api_key_not_allowed", `${row.provider} runs on our own machines and takes no apiKey`);
         }
         const key = checkApiKey(apiKey);
-        const rotated = await store.rotateKey(id, owner, await secretBox().seal(key), keyHint(key));
+        const rotated = await store.rotateKey(id, owner, await secretBox().seal(key, providerKeyBinding(id)), keyHint(key));
         return { body: { provider: rotated } };
       },
     }),

@@ -68,16 +68,22 @@ export function createProviderStore(sql: Sql) {
       return rows.map(toRow);
     },
 
-    /** Inserts the row active, switching off the owner's previous choice for its type in the same transaction. */
-    async register(owner: Owner, valid: ValidRegistration, sealedKey: SealedSecret | null, hint: string | null): Promise<ProviderRow> {
+    /**
+     * Inserts the row active, switching off the owner's previous choice for its type in the same
+     * transaction. `id` is chosen by the caller because the key is sealed to it before the insert.
+     */
+    async register(
+      owner: Owner, valid: ValidRegistration, key: { id: string; sealed: SealedSecret | null; hint: string | null },
+    ): Promise<ProviderRow> {
+      const { id, sealed: sealedKey, hint } = key;
       try {
         return await sql.begin(async (tx) => {
           await tx`update public.api_providers set is_active = false
                     where ${sameOwner(tx as unknown as Sql, owner)} and provider_type = ${valid.providerType} and is_active`;
           const [row] = await tx`
             insert into public.api_providers
-              (user_id, provider_type, provider, model, settings, concurrency_limit, api_key_encrypted, key_hint)
-            values (${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as never)},
+              (id, user_id, provider_type, provider, model, settings, concurrency_limit, api_key_encrypted, key_hint)
+            values (${id}, ${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as never)},
                     ${valid.concurrencyLimit}, ${sealedKey ? JSON.stringify(sealedKey) : null}, ${hint})
             returning ${tx(COLUMNS)}`;
           return toRow(row);

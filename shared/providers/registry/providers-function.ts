@@ -5,7 +5,7 @@
  */
 import { createAuthenticatorFromConfig } from "../../auth/authenticator-from-config.ts";
 import { loadConfig } from "../../config.ts";
-import { createSecretBox } from "../../crypto/secret-box.ts";
+import { secretBoxFromConfig } from "../../crypto/secret-box.ts";
 import { createDb } from "../../db/client.ts";
 import { createFunctionApp } from "../../http/function-app.ts";
 import type { RuntimeHooks } from "../../http/build-function.ts";
@@ -20,7 +20,7 @@ export function buildProvidersFunction(runtime: Pick<RuntimeHooks, "env" | "wait
   const sql = createDb(config.SUPABASE_DB_URL, { applicationName: `fn:${PROVIDERS_FUNCTION}` });
   const deps = {
     store: createProviderStore(sql),
-    secrets: config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null,
+    secrets: secretBoxFromConfig(config),
   };
   const authenticate = createAuthenticatorFromConfig(config);
   const app = createFunctionApp({

@@ -4,7 +4,8 @@
  * handed to adapters, never logged or returned.
  */
 import type { Config } from "../../config.ts";
-import { createSecretBox, type SealedSecret } from "../../crypto/secret-box.ts";
+import { providerKeyBinding } from "../../crypto/secret-bindings.ts";
+import { parseStoredSecret, secretBoxFromConfig } from "../../crypto/secret-box.ts";
 import type { Sql } from "../../db/client.ts";
 import { AppError } from "../../errors.ts";
 import { PROVIDER_TYPES, type ProviderConfig, type ProviderType } from "../types.ts";
@@ -31,7 +32,7 @@ export function localFallback(providerType: ProviderType): ResolvedProvider {
 export async function resolveProviders(
   sql: Sql,
   userId: string,
-  config: Pick<Config, "REELFORGE_ENCRYPTION_KEY">,
+  config: Pick<Config, "REELFORGE_ENCRYPTION_KEY" | "REELFORGE_ENCRYPTION_KEY_PREVIOUS">,
 ): Promise<ResolvedProviders> {
   // The user's row sorts before the default (nulls last), so distinct on keeps the user's.
   const rows = await sql`
@@ -40,7 +41,7 @@ export async function resolveProviders(
       from public.api_providers
      where is_active and (user_id = ${userId} or user_id is null)
      order by provider_type, user_id nulls last`;
-  const secrets = config.REELFORGE_ENCRYPTION_KEY ? createSecretBox(config.REELFORGE_ENCRYPTION_KEY) : null;
+  const secrets = secretBoxFromConfig(config);
 
   const resolved = Object.fromEntries(PROVIDER_TYPES.map((type) => [type, localFallback(type)])) as ResolvedProviders;
   for (const row of rows) {
@@ -48,9 +49,9 @@ export async function resolveProviders(
     if (row.api_key_encrypted) {
       if (!secrets) throw new AppError("not_configured", 503, "opening provider keys needs the REELFORGE_ENCRYPTION_KEY function secret");
       try {
-        apiKey = await secrets.open(JSON.parse(row.api_key_encrypted) as SealedSecret);
+        apiKey = await secrets.open(parseStoredSecret(row.api_key_encrypted), providerKeyBinding(row.id));
       } catch {
-        // Sealed under another encryption key (rotated secret): say which row, never the value.
+        // Sealed under a key no longer configured, or not for this row: say which row, never the value.
         throw new AppError("provider_key_unreadable", 500, `the API key of ${row.provider_type} provider ${row.id} cannot be decrypted; register or rotate it again`);
       }
     }

@@ -1,0 +1,111 @@
+import { createServer } from "node:net";
+import postgres from "postgres";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { classifyTaskError, connectFailureReason, internalErrorMessage } from "../../shared/engine/task-error.ts";
+import { BadRequestError, PermanentTaskError, RetryableTaskError } from "../../shared/errors.ts";
+import { createProviderHttp } from "../../shared/providers/http/provider-fetch.ts";
+import { ProviderError } from "../../shared/providers/provider-errors.ts";
+import { describeJobFailure } from "../../shared/render/job-failure.ts";
+import { MediaCommandError } from "../../shared/render/ffmpeg-process.ts";
+
+const taskId = "0b7d1c9e-1111-4222-8333-444455556666";
+
+/** A real postgres.js error, as the driver builds it from a server's ErrorResponse. */
+function driverError() {
+  return new postgres.PostgresError({
+    message: 'relation "public.secret_plans" does not exist',
+    severity: "ERROR", code: "42P01", position: "15", file: "parse_relation.c", line: "1392", routine: "parserOpenTable",
+    query: "select * from public.secret_plans where owner = $1",
+  } as never);
+}
+
+/** A port nothing listens on: one the OS just handed out and we closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A real network failure from fetch: connection refused. */
+async function fetchFailure() {
+  return await fetch(`http://127.0.0.1:${await closedPort()}/internal-host`).then(() => null, (error) => error);
+}
+
+describe("what a task's owner reads about a failure", () => {
+  it("turns a driver error into internal_error naming the task, and keeps its SQL text for the log", () => {
+    const { error, internal, permanent } = classifyTaskError(driverError(), taskId);
+    expect(error).toEqual({ code: "internal_error", message: internalErrorMessage(taskId), retryable: true });
+    expect(error.message).toContain(taskId);
+    expect(JSON.stringify(error)).not.toMatch(/secret_plans|42P01|select/);
+    expect(permanent).toBe(false);
+    expect(internal).toMatchObject({ name: "PostgresError", code: "42P01", message: expect.stringContaining("secret_plans"), routine: "parserOpenTable" });
+    expect(JSON.stringify(internal)).not.toContain("$1"); // never the query or its parameters
+  });
+
+  it("turns a TypeError from our own code into internal_error; its stack goes to the log only", () => {
+    let thrown: unknown;
+    try {
+      (null as unknown as { film: string }).film.trim();
+    } catch (error) {
+      thrown = error;
+    }
+    const { error, internal } = classifyTaskError(thrown, taskId);
+    expect(error.code).toBe("internal_error");
+    expect(JSON.stringify(error)).not.toMatch(/TypeError|null|at /);
+    expect(internal).toMatchObject({ name: "TypeError", stack: expect.stringContaining("task-error.test.ts") });
+  });
+
+  it("turns a raw fetch network error into internal_error, with its cause in the log", async () => {
+    const failure = await fetchFailure();
+    expect(failure).toBeInstanceOf(TypeError);
+    const { error, internal } = classifyTaskError(failure, taskId);
+    expect(error).toEqual({ code: "internal_error", message: internalErrorMessage(taskId), retryable: true });
+    expect(JSON.stringify(error)).not.toContain("127.0.0.1");
+    expect(JSON.stringify(internal)).toContain("ECONNREFUSED");
+  });
+
+  it("keeps the message and code of errors raised on purpose", () => {
+    expect(classifyTaskError(new BadRequestError("bad_timeline", "no clips"), taskId))
+      .toEqual({ permanent: true, error: { code: "bad_timeline", message: "no clips", retryable: false }, internal: null });
+    expect(classifyTaskError(new PermanentTaskError("target_is_source", "same db"), taskId))
+      .toMatchObject({ permanent: true, error: { code: "target_is_source", message: "same db", retryable: false } });
+    expect(classifyTaskError(new RetryableTaskError("task_error", "planned failure 2"), taskId))
+      .toEqual({ permanent: false, error: { code: "task_error", message: "planned failure 2", retryable: true }, internal: null });
+  });
+
+  it("names the provider, its HTTP status and failure code, and stops retrying a refusal", () => {
+    const refused = new ProviderError({ provider: "runway", httpStatus: 400, failureCode: "SAFETY.INPUT.TEXT", retryable: false }, "prompt refused");
+    expect(classifyTaskError(refused, taskId)).toEqual({
+      permanent: true,
+      error: { code: "provider_error", provider: "runway", httpStatus: 400, failureCode: "SAFETY.INPUT.TEXT", retryable: false, message: "runway HTTP 400 SAFETY.INPUT.TEXT: prompt refused" },
+      internal: null,
+    });
+    const busy = new ProviderError({ provider: "elevenlabs", httpStatus: 429, failureCode: "system_busy", retryable: true }, "busy");
+    expect(classifyTaskError(busy, taskId)).toMatchObject({ permanent: false, error: { code: "provider_error", failureCode: "system_busy" } });
+  });
+
+  it("tells a provider's network failure in its own words and keeps the transport text for the log", async () => {
+    const http = createProviderHttp({ provider: "runway", baseUrl: `http://127.0.0.1:${await closedPort()}`, retry: { maxAttempts: 1 }, sleep: async () => {} });
+    const failure = await http.request({ method: "GET", path: "/v1/tasks/x", schema: z.unknown() }).catch((error) => error);
+    expect(failure).toBeInstanceOf(ProviderError);
+    const { error, internal } = classifyTaskError(failure, taskId);
+    expect(error).toMatchObject({ code: "provider_error", failureCode: "network_error", message: "runway network_error: GET /v1/tasks/x: could not reach the provider" });
+    expect(JSON.stringify(error)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|fetch failed/);
+    expect(JSON.stringify(internal)).toContain("ECONNREFUSED");
+  });
+
+  it("describes a failed render job without FFmpeg's stderr", () => {
+    const failure = describeJobFailure(new MediaCommandError("ffmpeg", 1, "/var/worker/tmp/x.mp4: Invalid data found"), taskId);
+    expect(failure).toMatchObject({ code: "ffmpeg_failed", retryable: true, message: `ffmpeg exited with 1; its output was logged as ${taskId}` });
+    expect(failure.internal).toMatchObject({ message: expect.stringContaining("/var/worker/tmp") });
+    expect(describeJobFailure(driverError(), taskId)).toMatchObject({ code: "internal_error", message: internalErrorMessage(taskId) });
+  });
+
+  it("names a connection failure by its driver code only", () => {
+    expect(connectFailureReason(Object.assign(new Error("password authentication failed for user \"admin\""), { code: "28P01" }))).toBe("authentication failed");
+    expect(connectFailureReason(new Error("getaddrinfo ENOTFOUND db.internal"))).toBe("connection failed");
+  });
+});
