@@ -47,7 +47,11 @@ interface Observed {
 }
 
 export async function userToken(userId: string, jwtSecret: string): Promise<string> {
-  return await signJwt({ sub: userId, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 3600 }, jwtSecret);
+  // clone-database is an operator tool: the bench user carries the operator claim.
+  return await signJwt({
+    sub: userId, role: "authenticated", aud: "authenticated",
+    app_metadata: { reelforge_role: "operator" }, exp: Math.floor(Date.now() / 1000) + 3600,
+  }, jwtSecret);
 }
 
 /** What the watcher shows the rest of the benchmark while a job runs (to note what a kill interrupted). */

@@ -15,7 +15,8 @@ import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan, type T
 import { applyOnce, ensureLedger, forgetJob } from "./target-ledger.ts";
 import { sequenceState, verifyClone } from "./verify.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
-import type { StorageTarget } from "./storage-api-client.ts";
+import type { GuardedStorageTarget } from "./storage-api-client.ts";
+import { type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 
 export const CLONE_KIND = "clone.database";
@@ -31,6 +32,8 @@ export interface CloneTaskDeps {
   secrets: SecretBox;
   /** This project's Storage, the source of the storage phase. */
   storage: ObjectStorage | null;
+  /** Checked on every slice: a target re-pointed (DNS) at a refused address fails the job. */
+  targets: CloneTargetRules;
 }
 
 const tableName = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -42,8 +45,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     // Workers keep dying before a chunk commits: halve the chunk per lost lease, so one fits.
     if (ctx.task.stalls > 0) checkpoint.chunkRows = Math.max(1_000, Math.floor(checkpoint.chunkRows / 2 ** ctx.task.stalls));
     const targetUrl = await deps.secrets.open(clone.target);
+    // A refused target (400 target_not_allowed) fails the job for good; a name that does not
+    // resolve right now is retried like any unreachable target.
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
-    const target = openCloneConnection(targetUrl, "reelforge-clone-target");
     const save = async (extra: Partial<CloneMetadata> = {}) => {
       Object.assign(clone, extra, { checkpoint: { ...checkpoint } });
       await ctx.checkpoint({ clone }, progressOf(checkpoint, clone));
@@ -98,7 +103,9 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       try {
         targetIdentity = await databaseIdentity(target);
       } catch (error) {
-        throw new PermanentTaskError("target_unreachable", `cannot connect to the target: ${(error as Error).message}`);
+        // The driver's text (host, role, server messages) goes to the log; the job says what failed.
+        console.error(JSON.stringify({ event: "clone_target_unreachable", taskId: ctx.task.id, message: String((error as Error)?.message ?? error) }));
+        throw new PermanentTaskError("target_unreachable", "cannot connect to the target database");
       }
       if (targetIdentity === await databaseIdentity(source)) {
         throw new PermanentTaskError("target_is_source", "the target is the source database itself");
@@ -180,11 +187,11 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       return true;
     }
 
-    async function storageTarget(): Promise<StorageTarget> {
+    async function storageTarget(): Promise<GuardedStorageTarget> {
       if (!deps.storage || !clone.targetStorage) {
         throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
       }
-      return JSON.parse(await deps.secrets.open(clone.targetStorage));
+      return { ...JSON.parse(await deps.secrets.open(clone.targetStorage)), guard: deps.targets.guard };
     }
 
     async function copyStorage(): Promise<boolean> {

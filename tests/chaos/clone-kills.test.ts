@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
+import { createOperator } from "../support/operator.ts";
+import { admin, connect, invoke, type Sql, sleep, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
 
 const SCHEMA = "clone_big";
 const SCALE = 200_000; // 11 tables of 200k rows + a keyless one of 100k: 2.3M rows (enough work to outlast 30 kills)
@@ -12,7 +13,7 @@ let target: Awaited<ReturnType<typeof createTargetDatabase>>;
 
 beforeAll(async () => {
   sql = connect();
-  user = await createUser(sql);
+  user = await createOperator(sql);
   loadDataset(SCHEMA, SCALE);
   target = await createTargetDatabase();
   await admin("config", { env: { REELFORGE_LEASE_SECONDS: "2" } });
