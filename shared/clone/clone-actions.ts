@@ -10,6 +10,7 @@ import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { parseInput } from "../http/read-body.ts";
 import { describeTask } from "../http/task-actions.ts";
 import { type CloneMetadata, describeClone, initialCheckpoint } from "./clone-state.ts";
 import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
@@ -57,13 +58,7 @@ export interface CloneActionDeps {
 export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> {
   const { store } = deps;
 
-  /** Defence in depth: the function framework gates operators too; this holds even if it does not. */
-  function requireOperator(caller: Caller) {
-    if (!caller.isOperator) throw new OperatorOnlyError("clone-database");
-  }
-
-  async function cloneJob(jobId: string, caller: Caller): Promise<TaskRow> {
-    requireOperator(caller);
+  async function cloneJob(jobId: string): Promise<TaskRow> {
     const task = await store.get(jobId);
     if (!task || task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", jobId);
     return task;
@@ -91,10 +86,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
   };
 
   return {
-    start: defineAction({
+    start: operatorAction({
       input: startInput,
       async run({ targetUrl, options }, caller) {
-        requireOperator(caller);
         const target = parseTargetUrl(targetUrl);
         if (options.includeStorage && !options.targetStorage) {
           throw new BadRequestError(
@@ -128,27 +122,27 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       },
     }),
 
-    status: defineAction({
+    status: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        return { body: { job: view(await cloneJob(jobId, caller)) } };
+      async run({ jobId }) {
+        return { body: { job: view(await cloneJob(jobId)) } };
       },
     }),
 
-    resume: defineAction({
+    resume: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        const task = await cloneJob(jobId, caller);
+      async run({ jobId }) {
+        const task = await cloneJob(jobId);
         await store.resume(jobId);
         const checkpoint = (task.metadata.clone as CloneMetadata | undefined)?.checkpoint;
         return { status: 202, body: { resumed: true, fromTable: checkpoint?.currentTable ?? null, phase: checkpoint?.phase ?? null } };
       },
     }),
 
-    restart: defineAction({
+    restart: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        const task = await cloneJob(jobId, caller);
+      async run({ jobId }) {
+        const task = await cloneJob(jobId);
         const clone = task.metadata.clone as CloneMetadata;
         const targetUrl = await secretBox().open(clone.target);
         // Checked (not yet connected: postgres.js connects on the first query) before the job is touched.
@@ -174,10 +168,10 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       },
     }),
 
-    cancel: defineAction({
+    cancel: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        await cloneJob(jobId, caller);
+      async run({ jobId }) {
+        await cloneJob(jobId);
         if (!(await store.cancel(jobId, "cancelled by an operator"))) {
           throw new ConflictError("job_finished", `Clone job ${jobId} has already ended`);
         }
@@ -213,6 +207,22 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       await Promise.allSettled([target.end({ timeout: 1 }), source.end({ timeout: 1 })]);
     }
   }
+}
+
+/**
+ * An action for operators only. Defence in depth — the function framework gates operators too —
+ * and first of all: the caller is checked before the input is read, so a non-operator learns
+ * nothing, not even which fields a start takes (the framework parses `input`: here it admits
+ * anything, and the real schema is applied after the check).
+ */
+function operatorAction<S extends z.ZodType>(spec: ActionSpec<S>): ActionSpec {
+  return defineAction({
+    input: z.unknown(),
+    async run(raw, caller: Caller) {
+      if (!caller.isOperator) throw new OperatorOnlyError("clone-database");
+      return await spec.run(parseInput(spec.input, raw), caller);
+    },
+  });
 }
 
 /** A target name that does not resolve is the caller's to fix: 400, not 500. */

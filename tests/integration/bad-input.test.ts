@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../scripts/stack/jwt.ts";
-import { connect, createUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
+import { createOperator } from "../support/operator.ts";
+import { connect, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
 
 const functions = ["clone-database", "produce-movie", "generate-scene-video", "generate-audio", "regenerate-asset", "assemble", "engine-probe"];
 
@@ -9,7 +10,8 @@ let user: TestUser;
 
 beforeAll(async () => {
   sql = connect();
-  user = await createUser(sql);
+  // An operator, so clone-database (operators only, checked before the input) judges the input too.
+  user = await createOperator(sql);
 });
 afterAll(() => sql.end());
 

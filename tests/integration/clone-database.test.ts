@@ -197,6 +197,10 @@ describe("clone-database", () => {
       expect(response.status).toBe(403); // not 404: a non-operator learns nothing about job ids
       expect(response.json.error.code).toBe("operator_only");
     }
+    // Nor what a start takes: the caller is checked before the input.
+    const malformed = await clone({ action: "start", targetUrl: 42 }, stranger);
+    expect(malformed.status).toBe(403);
+    expect(malformed.json.error.code).toBe("operator_only");
   });
 
   it("refuses platform, extension-owned and Reelforge-internal schemas, naming each", async () => {
