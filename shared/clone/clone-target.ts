@@ -7,7 +7,7 @@
 import postgres from "postgres";
 import type { Sql } from "../db/client.ts";
 import { TargetNotAllowedError } from "../errors.ts";
-import { type CheckedAddress, HostUnresolvableError, type OutboundGuard } from "../net/outbound-guard.ts";
+import type { CheckedAddress, OutboundGuard } from "../net/outbound-guard.ts";
 import { openCloneConnection } from "./clone-connections.ts";
 import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
 
@@ -17,7 +17,7 @@ export interface CloneTargetRules {
   allowedPorts: number[];
 }
 
-/** Checks the target's port and addresses; throws TargetNotAllowedError or HostUnresolvableError. */
+/** Checks the target's port and addresses; throws TargetNotAllowedError, or HostUnresolvableError (outbound-guard.ts). */
 export async function checkCloneTarget(target: TargetUrl, rules: CloneTargetRules): Promise<CheckedAddress> {
   if (!rules.allowedPorts.includes(target.port)) {
     throw new TargetNotAllowedError(
@@ -33,8 +33,6 @@ export async function connectCloneTarget(url: string, rules: CloneTargetRules, a
   const checked = await checkCloneTarget(target, rules);
   return openCloneConnection(url, applicationName, { host: checked.address, port: target.port, ssl: pinnedSsl(target, checked) });
 }
-
-export { HostUnresolvableError };
 
 /**
  * The TLS setting for a connection made to an IP: postgres.js would send the IP as SNI (that is,

@@ -136,11 +136,16 @@ export type StorageApiClient = ReturnType<typeof createStorageApiClient>;
  * is refused is the caller's to fix now (400), before a job exists. Other failures (a wrong key,
  * an outage) are left to the job, which reports them.
  */
-export async function probeTargetStorage(target: StorageTarget, guard: OutboundGuard): Promise<void> {
+export async function probeTargetStorage(target: StorageTarget, guard: OutboundGuard, timeoutMs = 10_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A target that does not answer in time is the job's to report, not a reason to hold the start.
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
   try {
-    await createStorageApiClient({ ...target, guard }).listBuckets();
+    await Promise.race([createStorageApiClient({ ...target, guard }).listBuckets(), timeout]);
   } catch (error) {
     if (error instanceof TargetNotAllowedError) throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

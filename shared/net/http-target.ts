@@ -43,7 +43,7 @@ export function createGuardedFetch(guard: OutboundGuard, what: string) {
   };
 }
 
-// Node (undici) says "unexpected redirect"; Deno says "redirect ... not allowed" / "redirect mode is error".
+// Node (undici): "fetch failed", cause "unexpected redirect"; Deno: "Encountered redirect while redirect mode is set to 'error'".
 function isRedirectError(error: unknown): boolean {
   const text = `${(error as Error)?.message ?? ""} ${String((error as { cause?: unknown })?.cause ?? "")}`;
   return /redirect/i.test(text);
