@@ -51,6 +51,25 @@ const configSchema = z.object({
   REELFORGE_LOCAL_FALLBACK: z.enum(["on", "off"]).default("on"),
   /** Bucket for the film's media (clips, frames, voices, renders). */
   REELFORGE_MEDIA_BUCKET: z.string().default("media"),
+  /**
+   * Operator setting: the only ports a clone target may name (comma-separated). Postgres's 5432
+   * and Supabase's pooler 6543 by default, so a clone cannot be aimed at other services.
+   */
+  REELFORGE_CLONE_ALLOWED_PORTS: z.string().default("5432,6543").transform((text, ctx) => {
+    const ports = text.split(",").map((part) => part.trim()).filter((part) => part !== "").map(Number);
+    if (ports.length === 0 || ports.some((port) => !Number.isInteger(port) || port < 1 || port > 65535)) {
+      ctx.addIssue({ code: "custom", message: "a comma-separated list of ports (1-65535), e.g. 5432,6543" });
+      return z.NEVER;
+    }
+    return ports;
+  }),
+  /**
+   * Operator setting for a trusted network: clone targets (and their Storage URL) may be loopback,
+   * private or CGNAT addresses, and the Storage URL may be http. Off by default.
+   */
+  REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS: z.enum(["true", "false"], {
+    error: "REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS must be true or false",
+  }).default("false").transform((value) => value === "true"),
 }).superRefine((config, ctx) => {
   try {
     parseProviderEndpoints(config);

@@ -76,3 +76,21 @@ export class PermanentTaskError extends Error {
     this.name = "PermanentTaskError";
   }
 }
+
+/** An action reserved for the project's operators (service role or app_metadata.reelforge_role = "operator"). */
+export class OperatorOnlyError extends AppError {
+  constructor(what: string) {
+    super("operator_only", 403, `${what} is an operator tool: call it with the service role key or an operator's token`);
+  }
+}
+
+/**
+ * A server-side fetch or connection the caller asked for that would reach somewhere it must not
+ * (a private or metadata address, a port or scheme not allowed, a redirect). Refused before any
+ * socket is opened.
+ */
+export class TargetNotAllowedError extends AppError {
+  constructor(message: string) {
+    super("target_not_allowed", 400, message);
+  }
+}

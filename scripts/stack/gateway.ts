@@ -16,7 +16,7 @@ import { publicJwkOf, type SigningKey } from "./jwt.ts";
 import { createFunctionRegistry } from "./function-registry.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
-import { API_PORT, API_URL, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { API_PORT, API_URL, DB_PORT, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
 import { createStorageServer, PUBLIC_OBJECT_PREFIX } from "./storage-server.ts";
@@ -75,6 +75,14 @@ const pool = createWorkerPool({
     PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: env.HOME ?? "/root",
     ...(env.DENO_DIR ? { DENO_DIR: env.DENO_DIR } : {}),
+  },
+  functionEnv: {
+    // The clone tests clone into databases of this stack's own Postgres on 127.0.0.1: a trusted
+    // network, said so explicitly, for clone-database only. Hosted projects keep the defaults.
+    "clone-database": {
+      REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS: "true",
+      REELFORGE_CLONE_ALLOWED_PORTS: `5432,6543,${DB_PORT}`,
+    },
   },
 });
 const routeFunctionRequest = createFunctionsRouter({ registry, pool, verifyJwt });

@@ -13,6 +13,8 @@ export interface WorkerPoolOptions {
   wallClockMs: number;
   /** Env every worker gets (platform variables, PATH, HOME, ...). */
   baseEnv: Record<string, string>;
+  /** Env only one function's workers get, over baseEnv (operator settings such as clone targets). */
+  functionEnv?: Record<string, Record<string, string>>;
 }
 
 export interface WorkerSummary {
@@ -53,7 +55,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       repoDir: options.repoDir,
       logFile: join(options.functionLogsDir, `${fn.name}.log`),
       wallClockMs,
-      env: { ...options.baseEnv, ...extraEnv },
+      env: { ...options.baseEnv, ...options.functionEnv?.[fn.name], ...extraEnv },
     }, (exited) => {
       workers.delete(exited);
       if (current.get(exited.functionName) === exited) current.delete(exited.functionName);

@@ -1,17 +1,27 @@
 /**
- * clone-database's actions: start, status, resume, restart, cancel — all keyed by `jobId`, all
- * for the job's owner only (403 for anyone else, 404 for an unknown job).
+ * clone-database's actions: start, status, resume, restart, cancel — keyed by `jobId`, all for
+ * operators only (403 operator_only for anyone else, before anything is read, created or
+ * connected to). Any operator may act on any clone job: operators are the project's admin team.
  */
 import { z } from "zod";
-import { AppError, BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import type { Caller } from "../auth/caller.ts";
+import { AppError, BadRequestError, ConflictError, NotFoundError, OperatorOnlyError } from "../errors.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { parseInput } from "../http/read-body.ts";
 import { describeTask } from "../http/task-actions.ts";
 import { type CloneMetadata, describeClone, initialCheckpoint } from "./clone-state.ts";
 import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
+import { checkCloneTarget, type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
+import { describeCloneError } from "./clone-errors.ts";
+import { assertClonableSchemas } from "./schema-allow-list.ts";
+import { probeTargetStorage } from "./storage-api-client.ts";
+import { checkHttpTarget } from "../net/http-target.ts";
+import { HostUnresolvableError } from "../net/outbound-guard.ts";
+import type { Sql } from "../db/client.ts";
 import { CLONE_KIND } from "./clone-task.ts";
 import { findConflicts, readClonePlan } from "./schema-plan.ts";
 import { parseTargetUrl } from "./target-url.ts";
@@ -41,15 +51,18 @@ export interface CloneActionDeps {
   store: TaskStore;
   secrets: SecretBox | null;
   sourceUrl: string;
+  /** This project's database (the function's pool): schema checks before any target is touched. */
+  sql: Sql;
+  /** Where targets may be: the outbound guard and the allowed ports (operator settings). */
+  targets: CloneTargetRules;
 }
 
 export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> {
   const { store } = deps;
 
-  async function ownJob(jobId: string, userId: string): Promise<TaskRow> {
+  async function cloneJob(jobId: string): Promise<TaskRow> {
     const task = await store.get(jobId);
     if (!task || task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", jobId);
-    if (task.userId !== userId) throw new ForbiddenError(`Clone job ${jobId} belongs to another user`);
     return task;
   }
 
@@ -65,7 +78,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       jobId: task.id,
       status: task.status,
       progress: task.progress,
-      lastError: task.lastError,
+      lastError: describeCloneError(task.lastError, task.id),
       attempts: task.attempts,
       createdAt: task.createdAt,
       updatedAt: task.updatedAt,
@@ -75,7 +88,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
   };
 
   return {
-    start: defineAction({
+    start: operatorAction({
       input: startInput,
       async run({ targetUrl, options }, caller) {
         const target = parseTargetUrl(targetUrl);
@@ -85,7 +98,13 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
             "includeStorage needs options.targetStorage: { url: the target project's API URL, serviceRoleKey }",
           );
         }
+        await assertClonableSchemas(deps.sql, options.schemas);
+        // Every address check before the first connection to any of them.
+        await withResolveErrors(() => checkCloneTarget(target, deps.targets));
+        const storage = options.includeStorage ? options.targetStorage : undefined;
+        if (storage) await withResolveErrors(() => checkHttpTarget(storage.url, deps.targets.guard, "targetStorage.url"));
         await refuseBadTarget(target.url, options.schemas);
+        if (storage) await probeTargetStorage(storage, deps.targets.guard);
         const { targetStorage, ...shownOptions } = options;
         const box = secretBox();
         // The secrets are sealed to the job's row, so its id must exist first.
@@ -100,43 +119,49 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
             checkpoint: initialCheckpoint(),
           },
         });
-        const task = await store.enqueueWithMetadataFor({ userId: caller.userId, kind: CLONE_KIND, worker: WORKER, maxAttempts: 8 }, metadataFor);
+        // A service-role call has no user behind it: the job has no owner (any operator manages it).
+        const owner = caller.isServiceRole ? null : caller.userId;
+        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, worker: WORKER, maxAttempts: 8 }, metadataFor);
         return { status: 202, body: { jobId: task.id, target: target.masked } };
       },
     }),
 
-    status: defineAction({
+    status: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        return { body: { job: view(await ownJob(jobId, caller.userId)) } };
+      async run({ jobId }) {
+        return { body: { job: view(await cloneJob(jobId)) } };
       },
     }),
 
-    resume: defineAction({
+    resume: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        const task = await ownJob(jobId, caller.userId);
+      async run({ jobId }) {
+        const task = await cloneJob(jobId);
         await store.resume(jobId);
         const checkpoint = (task.metadata.clone as CloneMetadata | undefined)?.checkpoint;
         return { status: 202, body: { resumed: true, fromTable: checkpoint?.currentTable ?? null, phase: checkpoint?.phase ?? null } };
       },
     }),
 
-    restart: defineAction({
+    restart: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        const task = await ownJob(jobId, caller.userId);
+      async run({ jobId }) {
+        const task = await cloneJob(jobId);
         const clone = task.metadata.clone as CloneMetadata;
+        const targetUrl = await secretBox().open(clone.target, cloneTargetBinding(jobId));
+        // Checked (not yet connected: postgres.js connects on the first query) before the job is touched.
+        const target = await withResolveErrors(() => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-restart"));
         // Fence out whoever runs it now before touching the target.
         await store.cancel(jobId, "restarting");
-        const target = openCloneConnection(await secretBox().open(clone.target, cloneTargetBinding(jobId)), "reelforge-clone-restart");
         let dropped: number;
         try {
           dropped = await dropWhatJobCreated(target, jobId);
           const plan = (await store.steps(jobId)).get("plan")?.result as ClonePlan | undefined;
           if (dropped === 0 && task.status === "succeeded" && plan) dropped = await dropWhatPlanCreated(target, plan);
         } catch (error) {
-          throw new ConflictError("target_unavailable", `could not clean the target: ${(error as Error).message}`);
+          // The driver's text may name hosts and roles: it goes to the log, the caller gets the gist.
+          console.error(JSON.stringify({ event: "clone_restart_failed", jobId, message: String((error as Error)?.message ?? error) }));
+          throw new ConflictError("target_unavailable", `could not clean the target; see the clone-database log for job ${jobId}`);
         } finally {
           await target.end({ timeout: 1 });
         }
@@ -147,11 +172,11 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       },
     }),
 
-    cancel: defineAction({
+    cancel: operatorAction({
       input: byJobId,
-      async run({ jobId }, caller) {
-        await ownJob(jobId, caller.userId);
-        if (!(await store.cancel(jobId, "cancelled by owner"))) {
+      async run({ jobId }) {
+        await cloneJob(jobId);
+        if (!(await store.cancel(jobId, "cancelled by an operator"))) {
           throw new ConflictError("job_finished", `Clone job ${jobId} has already ended`);
         }
         return { body: { cancelled: true, job: view((await store.get(jobId))!) } };
@@ -161,7 +186,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
 
   /** Refuses at once what can be known at once: the source as target, a target already holding the clone's objects. */
   async function refuseBadTarget(targetUrl: string, schemas: string[]) {
-    const target = openCloneConnection(targetUrl, "reelforge-clone-check");
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-check");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-check");
     try {
       let targetIdentity: string;
@@ -185,5 +210,33 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
     } finally {
       await Promise.allSettled([target.end({ timeout: 1 }), source.end({ timeout: 1 })]);
     }
+  }
+}
+
+/**
+ * An action for operators only. Defence in depth — the function framework gates operators too —
+ * and first of all: the caller is checked before the input is read, so a non-operator learns
+ * nothing, not even which fields a start takes (the framework parses `input`: here it admits
+ * anything, and the real schema is applied after the check).
+ */
+function operatorAction<S extends z.ZodType>(spec: ActionSpec<S>): ActionSpec {
+  return defineAction({
+    input: z.unknown(),
+    async run(raw, caller: Caller) {
+      if (!caller.isOperator) throw new OperatorOnlyError("clone-database");
+      return await spec.run(parseInput(spec.input, raw), caller);
+    },
+  });
+}
+
+/** A target name that does not resolve is the caller's to fix: 400, not 500. */
+async function withResolveErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof HostUnresolvableError) {
+      throw new BadRequestError("target_unresolvable", `${error.host} does not resolve; check the host name`);
+    }
+    throw error;
   }
 }

@@ -2,9 +2,13 @@ import postgres from "postgres";
 import type { Sql } from "../db/client.ts";
 import { CLONE_SESSION_SETTINGS } from "./copy-chunk.ts";
 
-/** A connection for the clone: no statement/lock/idle timeouts, stable text output (UTC, ISO). */
-export function openCloneConnection(url: string, applicationName: string): Sql {
+/**
+ * A connection for the clone: no statement/lock/idle timeouts, stable text output (UTC, ISO).
+ * `pinned` overrides where it connects (a checked IP) and its TLS options; see clone-target.ts.
+ */
+export function openCloneConnection(url: string, applicationName: string, pinned?: PinnedAddress): Sql {
   return postgres(url, {
+    ...(pinned ? pinnedOptions(pinned) : {}),
     max: 1,
     prepare: false,
     connect_timeout: 10,
@@ -25,4 +29,18 @@ export async function databaseIdentity(sql: Sql): Promise<string> {
       select coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) || '/' || current_database() as id`;
     return row.id;
   }
+}
+
+/** Where a checked target connection goes: the IP that passed the checks, and TLS options. */
+export interface PinnedAddress {
+  host: string;
+  port: number;
+  ssl?: postgres.Options<Record<string, never>>["ssl"];
+}
+
+function pinnedOptions(pinned: PinnedAddress) {
+  // As arrays: postgres.js splits a host string on ":" (for "host:port" lists), which would cut
+  // an IPv6 address; the types only admit the string form.
+  const options = { host: [pinned.host], port: [pinned.port] } as unknown as { host: string; port: number };
+  return pinned.ssl === undefined ? options : { ...options, ssl: pinned.ssl };
 }

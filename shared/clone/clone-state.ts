@@ -81,8 +81,15 @@ export function nextChunkRows(previousRows: number, previousMs: number, targetMs
   return Math.max(1_000, Math.min(scaled, previousRows * 4, 500_000));
 }
 
+/**
+ * What status shows of a clone: its own tables only (those in the job's schemas: a table of any
+ * other schema in the checkpoint, say from a job recorded before schemas were allow-listed, is
+ * not shown), rows and speed, the masked target. Never the sealed target or raw errors.
+ */
 export function describeClone(clone: CloneMetadata, isStale = false) {
-  const { checkpoint, totals = {} } = clone;
+  const ownTable = (name: string) => clone.options.schemas.includes(name.slice(0, name.indexOf(".")));
+  const checkpoint = { ...clone.checkpoint, rowsPerTable: Object.fromEntries(Object.entries(clone.checkpoint.rowsPerTable).filter(([name]) => ownTable(name))) };
+  const totals = Object.fromEntries(Object.entries(clone.totals ?? {}).filter(([name]) => ownTable(name)));
   const tables = Object.keys(totals).map((table) => ({
     table,
     rowsCopied: checkpoint.rowsPerTable[table] ?? 0,
@@ -97,8 +104,8 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
   return {
     phase: checkpoint.phase,
     completedPhases: checkpoint.completedPhases,
-    completedTables: checkpoint.completedTables,
-    currentTable: checkpoint.currentTable,
+    completedTables: checkpoint.completedTables.filter(ownTable),
+    currentTable: checkpoint.currentTable && ownTable(checkpoint.currentTable) ? checkpoint.currentTable : null,
     rows: { copied: rowsCopied, total: rowsTotal },
     tables,
     rowsPerSecond,
@@ -109,6 +116,6 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
       ? { objectsCopied: clone.storageCursor?.objectsCopied ?? 0, bytesCopied: clone.storageCursor?.bytesCopied ?? 0 }
       : null,
     options: clone.options,
-    mismatches: clone.mismatches ?? [],
+    mismatches: (clone.mismatches ?? []).filter((m) => !("table" in m && m.table) || ownTable(m.table)),
   };
 }

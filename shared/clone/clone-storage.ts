@@ -6,7 +6,7 @@
  */
 import { DEFAULT_CONTENT_TYPE } from "../storage/content-types.ts";
 import type { ObjectInfo, ObjectStorage } from "../storage/storage.ts";
-import { createStorageApiClient, type StorageApiClient, type StorageTarget, type TargetObject } from "./storage-api-client.ts";
+import { createStorageApiClient, type GuardedStorageTarget, type StorageApiClient, type TargetObject } from "./storage-api-client.ts";
 
 /** Where the storage phase stands; JSON, kept in the task's checkpoint. */
 export interface StorageCursor {
@@ -42,7 +42,7 @@ export function initialStorageCursor(): StorageCursor {
  */
 export async function copyStorageStep(
   source: ObjectStorage,
-  target: StorageTarget,
+  target: GuardedStorageTarget,
   cursor: StorageCursor | null,
   budget: { exhausted(): boolean },
   onProgress: (cursor: StorageCursor) => Promise<void>,
@@ -108,7 +108,7 @@ async function copyObject(source: ObjectStorage, api: StorageApiClient, bucket: 
  */
 export async function verifyStorage(
   source: ObjectStorage,
-  target: StorageTarget,
+  target: GuardedStorageTarget,
   { maxMismatches = 100 }: { maxMismatches?: number } = {},
 ): Promise<StorageMismatch[]> {
   const api = createStorageApiClient(target);

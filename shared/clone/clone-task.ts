@@ -17,7 +17,8 @@ import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan, type T
 import { applyOnce, ensureLedger, forgetJob } from "./target-ledger.ts";
 import { sequenceState, verifyClone } from "./verify.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
-import type { StorageTarget } from "./storage-api-client.ts";
+import type { GuardedStorageTarget } from "./storage-api-client.ts";
+import { type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 
 export const CLONE_KIND = "clone.database";
@@ -33,6 +34,8 @@ export interface CloneTaskDeps {
   secrets: SecretBox;
   /** This project's Storage, the source of the storage phase. */
   storage: ObjectStorage | null;
+  /** Checked on every slice: a target re-pointed (DNS) at a refused address fails the job. */
+  targets: CloneTargetRules;
 }
 
 const tableName = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -53,8 +56,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       const binding = cloneTargetStorageBinding(ctx.task.id);
       clone.targetStorage = await deps.secrets.seal(await deps.secrets.open(clone.targetStorage, binding), binding);
     }
+    // A refused target (400 target_not_allowed) fails the job for good; a name that does not
+    // resolve right now is retried like any unreachable target.
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
-    const target = openCloneConnection(targetUrl, "reelforge-clone-target");
     const save = async (extra: Partial<CloneMetadata> = {}) => {
       Object.assign(clone, extra, { checkpoint: { ...checkpoint } });
       await ctx.checkpoint({ clone }, progressOf(checkpoint, clone));
@@ -193,11 +198,11 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       return true;
     }
 
-    async function storageTarget(): Promise<StorageTarget> {
+    async function storageTarget(): Promise<GuardedStorageTarget> {
       if (!deps.storage || !clone.targetStorage) {
         throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
       }
-      return JSON.parse(await deps.secrets.open(clone.targetStorage, cloneTargetStorageBinding(ctx.task.id)));
+      return { ...JSON.parse(await deps.secrets.open(clone.targetStorage, cloneTargetStorageBinding(ctx.task.id))), guard: deps.targets.guard };
     }
 
     async function copyStorage(): Promise<boolean> {

@@ -17,6 +17,7 @@ import { readTables } from "./catalog-tables.ts";
 import { readTriggersAndRules } from "./catalog-triggers.ts";
 import { readTypes } from "./catalog-types.ts";
 import { readViews } from "./catalog-views.ts";
+import { assertClonableSchemas } from "./schema-allow-list.ts";
 import type { TableInfo } from "./table-info.ts";
 
 export type { DdlStatement, TableInfo };
@@ -39,13 +40,6 @@ export interface ClonePlan {
   sequences: { schema: string; name: string }[];
 }
 
-/** Supabase-managed schemas: never cloned unless named explicitly. */
-export const MANAGED_SCHEMAS: string[] = [
-  "auth", "storage", "realtime", "extensions", "vault", "cron", "net", "pgmq", "supabase_functions",
-  "supabase_migrations", "graphql", "graphql_public", "pgsodium", "pgsodium_masks", "pgbouncer",
-  "_realtime", "_analytics", "information_schema", "pg_catalog", "pg_toast",
-];
-
 /**
  * Reads the source catalogs for `schemas`. `targetRoles` are the role names that exist on the
  * target: grants and policy roles naming any other role are left out.
@@ -55,6 +49,8 @@ export async function readClonePlan(source: Sql, schemas: string[], targetRoles:
   return await source.begin("isolation level repeatable read read only", async (tx) => {
     // An empty search_path makes every pg_get_* and format_type name come out schema-qualified.
     await tx`select set_config('search_path', '', true)`;
+    // Checked at start too; again here so no job, however it was created, reads a refused schema.
+    await assertClonableSchemas(tx, wanted);
     const found = await tx`select nspname from pg_namespace where nspname = any(${wanted}::text[])`;
     const missing = wanted.filter((schema) => !found.some((row) => row.nspname === schema));
     if (missing.length > 0) throw new BadRequestError("unknown_schema", `the source has no schema named ${missing.join(", ")}`);

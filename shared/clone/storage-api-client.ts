@@ -4,12 +4,19 @@
  * POST /bucket, GET /bucket, POST /object/<bucket>/<path> with x-upsert, POST /object/list/<bucket>.
  * Storage answers most errors with HTTP 400 and the real code in the body's `statusCode`.
  */
-import { AppError } from "../errors.ts";
+import { AppError, TargetNotAllowedError } from "../errors.ts";
+import { createGuardedFetch } from "../net/http-target.ts";
+import type { OutboundGuard } from "../net/outbound-guard.ts";
 
 export interface StorageTarget {
   /** The project's API URL, e.g. https://<ref>.supabase.co */
   url: string;
   serviceRoleKey: string;
+}
+
+/** A target with the guard its requests go through (every request checked, redirects refused). */
+export interface GuardedStorageTarget extends StorageTarget {
+  guard: OutboundGuard;
 }
 
 export interface TargetObject {
@@ -38,12 +45,13 @@ export class TargetStorageError extends AppError {
 
 const LIST_PAGE = 1000;
 
-export function createStorageApiClient({ url, serviceRoleKey }: StorageTarget) {
+export function createStorageApiClient({ url, serviceRoleKey, guard }: GuardedStorageTarget) {
   const base = `${url.replace(/\/+$/, "")}/storage/v1`;
   const auth = { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey };
+  const guardedFetch = createGuardedFetch(guard, "targetStorage.url");
 
   async function call(operation: string, path: string, init: RequestInit & { duplex?: "half" }): Promise<unknown> {
-    const response = await fetch(`${base}${path}`, { ...init, headers: { ...auth, ...init.headers } });
+    const response = await guardedFetch(`${base}${path}`, { ...init, headers: { ...auth, ...init.headers } });
     const text = await response.text();
     let body: unknown = null;
     try {
@@ -122,6 +130,24 @@ export function createStorageApiClient({ url, serviceRoleKey }: StorageTarget) {
 }
 
 export type StorageApiClient = ReturnType<typeof createStorageApiClient>;
+
+/**
+ * Tries the target's Storage API once at start (list buckets): a URL that redirects or whose host
+ * is refused is the caller's to fix now (400), before a job exists. Other failures (a wrong key,
+ * an outage) are left to the job, which reports them.
+ */
+export async function probeTargetStorage(target: StorageTarget, guard: OutboundGuard, timeoutMs = 10_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A target that does not answer in time is the job's to report, not a reason to hold the start.
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  try {
+    await Promise.race([createStorageApiClient({ ...target, guard }).listBuckets(), timeout]);
+  } catch (error) {
+    if (error instanceof TargetNotAllowedError) throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function jsonPost(body: unknown): RequestInit {
   return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };

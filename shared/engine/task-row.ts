@@ -3,6 +3,10 @@ export type TaskStatus = "queued" | "running" | "waiting" | "succeeded" | "faile
 
 export interface TaskRow {
   id: string;
+  /**
+   * The owner. Null (despite the type) only for kind clone.database started with the service role
+   * key; code that reads it for other kinds can rely on a user id.
+   */
   userId: string;
   kind: string;
   worker: string | null;

@@ -6,7 +6,8 @@ type Json = Record<string, unknown> | unknown[] | string | number | boolean | nu
 type Db = Sql | TransactionSql;
 
 export interface EnqueueOptions {
-  userId: string;
+  /** The owner; null only for a clone job started with the service role key (see the migration). */
+  userId: string | null;
   kind: string;
   /** Edge Function that runs the slices; null for tasks pulled by worker processes. */
   worker: string | null;

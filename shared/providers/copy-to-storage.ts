@@ -3,7 +3,16 @@
  * the moment its job succeeds. The body is streamed, never held whole: a film's clip can be large
  * and a function has 256 MB. The copy refuses what cannot be the media we asked for — wrong
  * content type, empty, or over the size limit — as a ProviderError naming the provider.
+ *
+ * The URL comes from a provider's answer, not from a user, but the server fetches it all the same:
+ * each hop (at most MAX_REDIRECTS redirects, followed by hand) must be https and resolve to public
+ * addresses only, so a provider's answer cannot point the function at loopback, a private network
+ * or the metadata service. With allowInsecureUrls (local fakes) http and loopback/private hosts
+ * pass; metadata and link-local addresses never do.
  */
+import { TargetNotAllowedError } from "../errors.ts";
+import { lookupAllAddresses } from "../net/dns-lookup.ts";
+import { createOutboundGuard, type ResolveHost } from "../net/outbound-guard.ts";
 import { isAllowedUrl, type MediaKind } from "./http/media-url.ts";
 import { ProviderError } from "./provider-errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -22,7 +31,11 @@ export interface CopyToStorage {
   timeoutMs?: number;
   fetch?: typeof fetch;
   allowInsecureUrls?: boolean;
+  /** How output hosts are resolved for the address check; the system resolver by default. */
+  resolve?: ResolveHost;
 }
+
+const MAX_REDIRECTS = 3;
 
 export interface StoredCopy {
   publicUrl: string;
@@ -37,11 +50,25 @@ export async function copyToStorage(copy: CopyToStorage): Promise<StoredCopy> {
   };
   if (!isAllowedUrl(copy.url, copy.allowInsecureUrls)) fail("invalid_output_url", "the output URL is not https", false);
   const maxBytes = copy.maxBytes ?? 500 * 1024 * 1024;
-  let response: Response;
-  try {
-    response = await (copy.fetch ?? globalThis.fetch)(copy.url, { signal: AbortSignal.timeout(copy.timeoutMs ?? 120_000) });
-  } catch (error) {
-    return fail("output_download_failed", (error as Error).name === "TimeoutError" ? "no answer in time" : "could not reach it", true, undefined, error);
+  const guard = createOutboundGuard({ allowPrivate: copy.allowInsecureUrls === true, resolve: copy.resolve ?? lookupAllAddresses });
+  const signal = AbortSignal.timeout(copy.timeoutMs ?? 120_000);
+  let response!: Response;
+  let url = copy.url;
+  for (let hop = 0;; hop++) {
+    try {
+      await guard.checkHost(new URL(url).hostname, "the output URL");
+      response = await (copy.fetch ?? globalThis.fetch)(url, { signal, redirect: "manual" });
+    } catch (error) {
+      if (error instanceof TargetNotAllowedError) return fail("invalid_output_url", error.message, false);
+      // Transport text names hosts and addresses: it rides along as the cause, for the log only.
+      return fail("output_download_failed", (error as Error).name === "TimeoutError" ? "no answer in time" : "could not reach it", true, undefined, error);
+    }
+    const location = response.status >= 300 && response.status < 400 ? response.headers.get("location") : null;
+    if (location === null) break;
+    await response.body?.cancel();
+    if (hop === MAX_REDIRECTS) fail("output_download_failed", `more than ${MAX_REDIRECTS} redirects`, false);
+    url = new URL(location, url).href;
+    if (!isAllowedUrl(url, copy.allowInsecureUrls)) fail("invalid_output_url", "the output URL redirects to a URL that is not https", false);
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();

@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { basename, join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PermanentTaskError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -18,8 +18,17 @@ export interface JobIoOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * The most one input may weigh: render inputs are a film's clips and tracks in our Storage (the
+ * server builds every render payload), so anything larger is a bug or a wrong URL, not media to
+ * fill the worker's disk with.
+ */
+export const MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+
 /** Downloads `url` into `dir/fileName`; a 4xx is the caller's fault and never worth a retry. */
-export async function downloadToFile(url: string, dir: string, fileName: string, signal: AbortSignal, fetcher: typeof fetch = fetch): Promise<string> {
+export async function downloadToFile(
+  url: string, dir: string, fileName: string, signal: AbortSignal, fetcher: typeof fetch = fetch, maxBytes = MAX_DOWNLOAD_BYTES,
+): Promise<string> {
   const target = join(dir, basename(fileName));
   const response = await fetcher(url, { signal });
   if (!response.ok || !response.body) {
@@ -30,8 +39,20 @@ export async function downloadToFile(url: string, dir: string, fileName: string,
     }
     throw new Error(message);
   }
+  const tooLarge = () => new PermanentTaskError("input_too_large", `${url} is over the ${maxBytes}-byte input limit`);
+  if (Number(response.headers.get("content-length") ?? 0) > maxBytes) {
+    await response.body.cancel();
+    throw tooLarge();
+  }
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(bytes > maxBytes ? tooLarge() : null, chunk);
+    },
+  });
   // deno-lint-ignore no-explicit-any
-  await pipeline(Readable.fromWeb(response.body as any), createWriteStream(target), { signal });
+  await pipeline(Readable.fromWeb(response.body as any), counted, createWriteStream(target), { signal });
   return target;
 }
 

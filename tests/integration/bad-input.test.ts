@@ -9,7 +9,7 @@ let user: TestUser;
 
 beforeAll(async () => {
   sql = connect();
-  // An operator, so clone-database (operators only) gets as far as the body like the others.
+  // An operator, so clone-database (operators only, checked before the input) judges the input too.
   user = await createOperatorUser();
 });
 afterAll(() => sql.end());

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, createOperatorUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { admin, connect, createOperatorUser, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 
 const SCHEMA = "clone_small";
 
 let sql: Sql;
 let owner: TestUser;
+let otherOperator: TestUser;
 let stranger: TestUser;
 const targets: Array<{ drop(): Promise<void> }> = [];
 
@@ -20,9 +21,9 @@ const clone = (body: Record<string, unknown>, user: TestUser = owner) => invoke(
 
 beforeAll(async () => {
   sql = connect();
-  // clone-database admits operators only; the stranger is another operator, for the ownership checks.
   owner = await createOperatorUser();
-  stranger = await createOperatorUser();
+  otherOperator = await createOperatorUser();
+  stranger = await createUser(sql);
   loadDataset(SCHEMA, 3000);
   await admin("config", { env: { REELFORGE_LEASE_SECONDS: "3" } });
   await admin("workers/kill", { function: "clone-database" });
@@ -102,13 +103,17 @@ describe("clone-database", () => {
     expect(after).toBe(before);
   });
 
-  it("ends a job whose target is unreachable as failed, with the cause", async () => {
-    const start = await clone({ action: "start", targetUrl: "postgresql://postgres:pw@127.0.0.1:1/postgres", options: { schemas: [SCHEMA] } });
+  it("ends a job whose target is unreachable as failed, with the cause and no driver text", async () => {
+    // 6543 is an allowed port (the pooler's) with nothing listening on this machine's loopback.
+    const start = await clone({ action: "start", targetUrl: "postgresql://postgres:pw@127.0.0.1:6543/postgres", options: { schemas: [SCHEMA] } });
     expect(start.status).toBe(202);
     const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 60_000);
     expect(done.status).toBe("failed");
     expect(done.last_error.code).toBe("target_unreachable");
     expect(JSON.stringify(done.last_error)).not.toContain(":pw@");
+    const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
+    expect(job.lastError).toEqual({ code: "target_unreachable", message: expect.stringContaining("Could not connect to the target database") });
+    expect(JSON.stringify(job)).not.toMatch(/ECONNREFUSED|refused/i);
   });
 
   it("keeps the resume contract: 404 unknown, 403 stranger, 409 while active, fromTable after a kill", async () => {
@@ -119,7 +124,10 @@ describe("clone-database", () => {
     for (const action of ["status", "resume", "restart", "cancel"]) {
       const response = await clone({ action, jobId }, stranger);
       expect(response.status).toBe(403);
+      expect(response.json.error.code).toBe("operator_only");
     }
+    // Operators are one admin team: any of them may follow (and act on) any clone job.
+    expect((await clone({ action: "status", jobId }, otherOperator)).status).toBe(200);
     // Wait until it is copying rows, then it is active: resume is refused.
     await waitFor(async () => (await clone({ action: "status", jobId })).json.job.currentTable, { what: "a table being copied", everyMs: 20 });
     const active = await clone({ action: "resume", jobId });
@@ -173,6 +181,53 @@ describe("clone-database", () => {
     expect(copied.headers.get("content-type")).toBe("image/png");
     expect(copied.headers.get("cache-control")).toContain("3600");
     expect(new Uint8Array(await copied.arrayBuffer())).toEqual(poster);
+  });
+
+  it("refuses every action to a signed-in user who is not an operator, creating nothing", async () => {
+    const target = await newTarget();
+    const before = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } }, stranger);
+    expect(start.status).toBe(403);
+    expect(start.json.error.code).toBe("operator_only");
+    const after = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    expect(after).toBe(before);
+    for (const action of ["status", "resume", "restart", "cancel"]) {
+      const response = await clone({ action, jobId: crypto.randomUUID() }, stranger);
+      expect(response.status).toBe(403); // not 404: a non-operator learns nothing about job ids
+      expect(response.json.error.code).toBe("operator_only");
+    }
+    // Nor what a start takes: the caller is checked before the input.
+    const malformed = await clone({ action: "start", targetUrl: 42 }, stranger);
+    expect(malformed.status).toBe(403);
+    expect(malformed.json.error.code).toBe("operator_only");
+  });
+
+  it("refuses platform, extension-owned and Reelforge-internal schemas, naming each", async () => {
+    const owned = `ext_owned_${crypto.randomUUID().slice(0, 8).replaceAll("-", "")}`;
+    await sql.unsafe(`create schema ${owned}`);
+    // Makes the schema a member of an extension, as an extension's own install script would.
+    await sql.unsafe(`alter extension pgcrypto add schema ${owned}`);
+    try {
+      const target = await newTarget();
+      const before = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+      const response = await clone({
+        action: "start",
+        targetUrl: target.url,
+        options: { schemas: ["public", "auth", "storage", "vault", "engine", "asset_admin", "pg_temp_3", owned] },
+      });
+      expect(response.status).toBe(400);
+      expect(response.json.error.code).toBe("schema_not_allowed");
+      for (const schema of ["auth", "storage", "vault", "engine", "asset_admin", "pg_temp_3", owned]) {
+        expect(response.json.error.message).toContain(schema);
+      }
+      expect(response.json.error.message).toContain(`${owned} (owned by extension pgcrypto)`);
+      expect([...response.json.error.details.schemas].sort()).toEqual(["asset_admin", "auth", "engine", owned, "pg_temp_3", "storage", "vault"].sort());
+      const after = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+      expect(after).toBe(before);
+    } finally {
+      await sql.unsafe(`alter extension pgcrypto drop schema ${owned}`);
+      await sql.unsafe(`drop schema ${owned}`);
+    }
   });
 
   it("refuses includeStorage without the target project's Storage API", async () => {

@@ -12,6 +12,8 @@ import type { Sql } from "../../shared/db/client.ts";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { compareObjectNames, type ObjectStorage } from "../../shared/storage/storage.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
+import { lookupAllAddresses } from "../../shared/net/dns-lookup.ts";
+import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
 import { connect, stackEnv } from "../support/stack.ts";
 
 const env = stackEnv();
@@ -19,7 +21,9 @@ const run = crypto.randomUUID().slice(0, 8);
 const mediaBucket = `clone-src-${run}-media`;
 const privateBucket = `clone-src-${run}-private`;
 const projectName = `target-${run}`;
-const target = { url: `${env.API_URL}/_projects/${projectName}`, serviceRoleKey: env.SERVICE_ROLE_KEY };
+// The stack's target project is on loopback: a trusted network, as the stack's clone-database has it.
+const guard = createOutboundGuard({ allowPrivate: true, resolve: lookupAllAddresses });
+const target = { url: `${env.API_URL}/_projects/${projectName}`, serviceRoleKey: env.SERVICE_ROLE_KEY, guard };
 const serviceHeaders = { authorization: `Bearer ${env.SERVICE_ROLE_KEY}`, apikey: env.SERVICE_ROLE_KEY };
 
 const large = Uint8Array.from({ length: 5 * 1024 * 1024 + 123 }, (_, i) => (i * 7919) % 256);

@@ -8,10 +8,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createStorageApi } from "../../scripts/stack/storage-api.ts";
 import { copyStorageStep, type StorageCursor, verifyStorage } from "../../shared/clone/clone-storage.ts";
+import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
 import { createLocalStorage, type LocalStorage } from "../../shared/storage/local-storage.ts";
 
 const serviceRoleKey = "target-service-role-key";
-const target = { url: "http://target.test", serviceRoleKey };
+// target.test resolves (here) to a public address; fetch itself is stubbed below.
+const guard = createOutboundGuard({ allowPrivate: true, resolve: async () => [{ address: "93.184.215.14", family: 4 }] });
+const target = { url: "http://target.test", serviceRoleKey, guard };
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 /** Allows `units` buckets or objects, then says the slice is over. */

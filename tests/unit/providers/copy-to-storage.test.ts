@@ -67,4 +67,56 @@ describe("copying a provider output into Storage", () => {
   it("refuses plain http outside tests", async () => {
     await expect(copy({ allowInsecureUrls: false })).rejects.toMatchObject({ failureCode: "invalid_output_url" });
   });
+
+  describe("where the output URL may lead", () => {
+    const calls: string[] = [];
+    /** A fetch that answers each URL from `answers` (a redirect target or media), recording the calls. */
+    const answering = (answers: Record<string, string>): typeof fetch => async (input) => {
+      const url = String(input);
+      calls.push(url);
+      const answer = answers[url];
+      if (answer === undefined) throw new Error(`unexpected fetch ${url}`);
+      if (answer.startsWith("redirect:")) return new Response(null, { status: 302, headers: { location: answer.slice(9) } });
+      return new Response(fakeMedia().mp4, { headers: { "content-type": "video/mp4" } });
+    };
+    const resolve = async (host: string) => {
+      const table: Record<string, string> = { "cdn.example.com": "93.184.215.14", "internal.example.com": "10.0.0.5" };
+      if (!table[host]) throw new Error(`ENOTFOUND ${host}`);
+      return [{ address: table[host], family: 4 }];
+    };
+    beforeEach(() => {
+      calls.length = 0;
+    });
+
+    it("fetches an https output on a public host", async () => {
+      const stored = await copy({ url: "https://cdn.example.com/clip.mp4", allowInsecureUrls: false, resolve, fetch: answering({ "https://cdn.example.com/clip.mp4": "media" }) });
+      expect(stored.bytes).toBe(fakeMedia().mp4.byteLength);
+    });
+
+    it("refuses a host that resolves to a private address without fetching it", async () => {
+      await expect(copy({ url: "https://internal.example.com/clip.mp4", allowInsecureUrls: false, resolve, fetch: answering({}) }))
+        .rejects.toMatchObject({ failureCode: "invalid_output_url", retryable: false, message: expect.stringContaining("10.0.0.5") });
+      expect(calls).toEqual([]);
+    });
+
+    it("never fetches the metadata address, not even with local fakes allowed", async () => {
+      await expect(copy({ url: "http://169.254.169.254/latest/meta-data/", resolve, fetch: answering({}) })).rejects.toMatchObject({ failureCode: "invalid_output_url" });
+      expect(calls).toEqual([]);
+    });
+
+    it("checks every redirect's destination before following it", async () => {
+      const fetcher = answering({ "https://cdn.example.com/a.mp4": "redirect:https://internal.example.com/b.mp4", "https://cdn.example.com/c.mp4": "redirect:/d.mp4", "https://cdn.example.com/d.mp4": "media" });
+      await expect(copy({ url: "https://cdn.example.com/a.mp4", allowInsecureUrls: false, resolve, fetch: fetcher })).rejects.toMatchObject({ failureCode: "invalid_output_url" });
+      expect(calls).toEqual(["https://cdn.example.com/a.mp4"]);
+      const stored = await copy({ url: "https://cdn.example.com/c.mp4", allowInsecureUrls: false, resolve, fetch: fetcher });
+      expect(stored.contentType).toBe("video/mp4");
+      expect(calls.slice(1)).toEqual(["https://cdn.example.com/c.mp4", "https://cdn.example.com/d.mp4"]);
+    });
+
+    it("gives up after three redirects", async () => {
+      const loop = answering({ "https://cdn.example.com/loop.mp4": "redirect:https://cdn.example.com/loop.mp4" });
+      await expect(copy({ url: "https://cdn.example.com/loop.mp4", allowInsecureUrls: false, resolve, fetch: loop })).rejects.toMatchObject({ failureCode: "output_download_failed", retryable: false });
+      expect(calls).toHaveLength(4);
+    });
+  });
 });

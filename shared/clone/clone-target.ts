@@ -1,0 +1,57 @@
+/**
+ * The way to a clone target: its port must be one the operator allows, its host must resolve only
+ * to addresses the outbound guard accepts, and the connection goes to the address that was checked
+ * (postgres.js gets the IP; the name stays for TLS). Checked again on every connection — start,
+ * each slice, restart — so a name re-pointed after the start is caught too.
+ */
+import postgres from "postgres";
+import type { Sql } from "../db/client.ts";
+import { TargetNotAllowedError } from "../errors.ts";
+import type { CheckedAddress, OutboundGuard } from "../net/outbound-guard.ts";
+import { openCloneConnection } from "./clone-connections.ts";
+import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
+
+/** What decides where a clone may connect: operator settings plus the guard. */
+export interface CloneTargetRules {
+  guard: OutboundGuard;
+  allowedPorts: number[];
+}
+
+/** Checks the target's port and addresses; throws TargetNotAllowedError, or HostUnresolvableError (outbound-guard.ts). */
+export async function checkCloneTarget(target: TargetUrl, rules: CloneTargetRules): Promise<CheckedAddress> {
+  if (!rules.allowedPorts.includes(target.port)) {
+    throw new TargetNotAllowedError(
+      `targetUrl's port ${target.port} is not allowed; allowed: ${rules.allowedPorts.join(", ")} (operator setting REELFORGE_CLONE_ALLOWED_PORTS)`,
+    );
+  }
+  return await rules.guard.checkHost(target.host, "targetUrl");
+}
+
+/** A clone connection to the target, after the checks, pinned to the checked address. */
+export async function connectCloneTarget(url: string, rules: CloneTargetRules, applicationName: string): Promise<Sql> {
+  const target = parseTargetUrl(url);
+  const checked = await checkCloneTarget(target, rules);
+  return openCloneConnection(url, applicationName, { host: checked.address, port: target.port, ssl: pinnedSsl(target, checked) });
+}
+
+/**
+ * The TLS setting for a connection made to an IP: postgres.js would send the IP as SNI (that is,
+ * none), so modes that verify the certificate or may need SNI get the original name as servername.
+ */
+function pinnedSsl(target: TargetUrl, checked: CheckedAddress): postgres.Options<Record<string, never>>["ssl"] | undefined {
+  const mode = new URL(target.url).searchParams.get("sslmode") ?? new URL(target.url).searchParams.get("ssl");
+  const servername = checked.address === checked.hostname ? undefined : checked.hostname;
+  switch (mode) {
+    case null:
+    case "disable":
+    case "false":
+    case "allow":
+    case "prefer":
+      return undefined; // as the URL says; no certificate is checked in these modes
+    case "require":
+    case "no-verify":
+      return { servername, rejectUnauthorized: false };
+    default: // verify-ca, verify-full, true
+      return { servername };
+  }
+}
