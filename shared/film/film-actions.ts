@@ -1,7 +1,9 @@
 /**
  * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
  * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far),
- * resume, cancel. Only the owner may see or touch a movie: 403 for another user's, 404 unknown.
+ * resume, cancel, usage (the caller's limits and use). start and resume are admitted against the
+ * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
+ * owner may see or touch a movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
@@ -13,6 +15,7 @@ import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
+import { admitUsage, usageReport } from "../usage/usage-admission.ts";
 
 export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
 
@@ -56,6 +59,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: startInput,
       async run(input, caller) {
         const ids = await sql.begin(async (tx) => {
+          await admitUsage(tx, caller.userId, "film", "start");
           const [movie] = await tx`
             insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
             values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
@@ -110,8 +114,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       async run({ movieId }, caller) {
         const movie = await ownMovie(deps, movieId, caller.userId);
         if (!movie.task_id) throw new ConflictError("task_missing", `Movie ${movieId} has no task to resume`);
+        // Admitted against the limits and bounded; the movie row is back in production in the same transaction.
         const task = await store.resume(movie.task_id);
-        await sql`update public.movies set status = 'processing', error_message = null where id = ${movieId} and status in ('failed', 'cancelled')`;
         await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;
         if (!task) throw new NotFoundError("Task", movie.task_id);
         return { status: 202, body: { resumed: true, movieId, task: describeTask(task) } };
@@ -136,5 +140,11 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       },
     }),
   };
-  return { start: actions.start, status: orTask("status", actions.status), resume: orTask("resume", actions.resume), cancel: orTask("cancel", actions.cancel) };
+  const usage = defineAction({
+    input: z.object({}).strict(),
+    async run(_input, caller) {
+      return { body: await usageReport(sql, caller.userId) };
+    },
+  });
+  return { start: actions.start, status: orTask("status", actions.status), resume: orTask("resume", actions.resume), cancel: orTask("cancel", actions.cancel), usage };
 }
