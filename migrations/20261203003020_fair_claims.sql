@@ -5,16 +5,19 @@
 -- backlog was served before anyone who came later. Now a claim looks at groups of due work — one
 -- per (kind, user, concurrency key), enumerated by a skip scan over an index, so a backlog is one
 -- group however long it is — drops the groups whose key has no free slot, and takes users in
--- turn: the user whose last contested claim is oldest (never = first), then the oldest due task.
--- The doorbell path (claim_task by id) yields a slot of a capped key to another user who waits
--- on that key with fewer tasks running there, and a freed slot rings that user's task first.
+-- turn: the user with the fewest tasks running now, then the one whose last contested claim is
+-- oldest (never = first), then the oldest due task.
+-- The doorbell path (claim_task by id) yields a slot of a capped key to another user waiting on
+-- that key with a lower standing (fewer tasks running there, or as many and an older turn), and
+-- a freed slot rings that user's task first.
 
 create index background_tasks_due_by_user_idx
   on public.background_tasks (kind, user_id, (coalesce(concurrency_key, '')), run_after, created_at)
   where status = 'queued';
 
--- When each user last won a claim that another user's work competed for. Written only then, so
--- a lone user's claims (the common case, the engine benchmark) write nothing extra.
+-- When each user last won capacity others could compete for: a claim_next_task claim while
+-- another user's work was claimable, or a claim under a capped key. Uncontested claims (a lone
+-- user, the engine benchmark) write nothing extra.
 create table engine.claim_turns (
   user_id uuid primary key references auth.users (id) on delete cascade,
   last_claimed_at timestamptz not null
@@ -39,10 +42,16 @@ returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
   full_keys text[] := engine.full_concurrency_keys();
+  running jsonb;
   g record;
   t public.background_tasks;
   claimed public.background_tasks;
 begin
+  -- Live leases per user: a user with work in hand waits behind one without (few rows: bounded
+  -- by the workers).
+  select coalesce(jsonb_object_agg(r.user_id, r.n), '{}') into running
+    from (select user_id, count(*) as n from public.background_tasks
+           where status = 'running' and lease_expires_at > now() group by user_id) r;
   for g in
     with recursive grp as (
       (select b.kind, b.user_id, coalesce(b.concurrency_key, '') as ckey
@@ -74,7 +83,8 @@ begin
            (select count(distinct c2.user_id) from candidates c2) > 1 as contested
       from candidates c
       left join engine.claim_turns turn on turn.user_id = c.user_id
-     order by turn.last_claimed_at nulls first, c.run_after, c.created_at
+     order by coalesce((running ->> c.user_id::text)::integer, 0), turn.last_claimed_at nulls first,
+              c.run_after, c.created_at
   loop
     select * into t from public.background_tasks b
      where b.status = 'queued' and b.kind = g.kind and b.user_id = g.user_id
@@ -112,31 +122,37 @@ begin
   return null;
 end $$;
 
--- True when a free slot of t's capped key should go to another user: one who has due work
--- queued on the key and fewer live leases on it than t's owner. Only asked when a slot is free
--- and t's owner already runs something there, so an uncontested key costs nothing.
+-- A user's standing on a capped key: live leases there, then when they last won contested
+-- capacity (never = -infinity). Lower goes first.
+create function engine.key_standing(p_key text, p_user_id uuid, p_except uuid default null)
+returns table (running bigint, last_turn timestamptz)
+language sql stable security definer set search_path = '' as $$
+  select (select count(*) from public.background_tasks r
+           where r.concurrency_key = p_key and r.status = 'running' and r.lease_expires_at > now()
+             and r.user_id = p_user_id and r.id is distinct from p_except),
+         coalesce((select last_claimed_at from engine.claim_turns where user_id = p_user_id), '-infinity')
+$$;
+
+-- True when a free slot of t's capped key should go to another user: one with due work queued on
+-- the key and a lower standing (fewer live leases there, or as many and an older turn). Strict,
+-- so of two users with equal standing neither yields and the first to ask wins.
 create function engine.owes_slot(t public.background_tasks) returns boolean
 language plpgsql stable security definer set search_path = '' as $$
 declare
-  mine integer;
+  mine record;
 begin
   if t.concurrency_key is null
      or not exists (select 1 from engine.concurrency_limits where concurrency_key = t.concurrency_key) then
     return false;
   end if;
-  select count(*) into mine from public.background_tasks
-   where concurrency_key = t.concurrency_key and status = 'running' and lease_expires_at > now()
-     and user_id = t.user_id and id <> t.id;
-  if mine = 0 then
-    return false;
-  end if;
+  select * into mine from engine.key_standing(t.concurrency_key, t.user_id, t.id);
   return exists (
-    select 1 from public.background_tasks q
-     where q.concurrency_key = t.concurrency_key and q.status = 'queued' and q.run_after <= now()
-       and q.user_id <> t.user_id
-       and (select count(*) from public.background_tasks r
-             where r.concurrency_key = t.concurrency_key and r.status = 'running'
-               and r.lease_expires_at > now() and r.user_id = q.user_id) < mine);
+    select 1
+      from (select distinct q.user_id from public.background_tasks q
+             where q.concurrency_key = t.concurrency_key and q.status = 'queued' and q.run_after <= now()
+               and q.user_id <> t.user_id) other
+     cross join lateral engine.key_standing(t.concurrency_key, other.user_id) theirs
+     where (theirs.running, theirs.last_turn) < (mine.running, mine.last_turn));
 end $$;
 
 create or replace function engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer default 30)
@@ -144,6 +160,7 @@ returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
+  claimed public.background_tasks;
 begin
   select * into t from public.background_tasks where id = p_task_id for update skip locked;
   if not found or not engine.is_claimable(t) then
@@ -152,16 +169,22 @@ begin
   if not engine.take_concurrency_slot(t.concurrency_key, t.id) then
     return null;
   end if;
-  -- A queued task gives the slot to a user with less running on the key (their task was rung);
-  -- a running task whose holder died keeps its place.
+  -- A queued task gives the slot to a user with a lower standing on the key (whose task the
+  -- freed slot rang); a running task whose holder died keeps its place.
   if t.status = 'queued' and engine.owes_slot(t) then
     return null;
   end if;
-  return engine.start_lease(t, p_worker_id, p_lease_seconds);
+  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
+  if claimed.id is not null and t.concurrency_key is not null
+     and exists (select 1 from engine.concurrency_limits where concurrency_key = t.concurrency_key) then
+    insert into engine.claim_turns (user_id, last_claimed_at) values (t.user_id, clock_timestamp())
+    on conflict (user_id) do update set last_claimed_at = excluded.last_claimed_at;
+  end if;
+  return claimed;
 end $$;
 
--- Rings, for a key that just freed a slot, the due task of the user with the fewest live leases
--- on it (the oldest due task among equals), not simply the oldest: a backlog waits its turn.
+-- Rings, for a key that just freed a slot, the due task of the user with the lowest standing on
+-- it (the oldest due task among equals), not simply the oldest: a backlog waits its turn.
 create or replace function engine.dispatch_next_for_key(p_key text) returns void
 language plpgsql as $$
 declare
@@ -171,22 +194,28 @@ begin
     return;
   end if;
   select b.id into next_id
-    from public.background_tasks b
-    left join (select r.user_id, count(*) as n from public.background_tasks r
-                where r.concurrency_key = p_key and r.status = 'running' and r.lease_expires_at > now()
-                group by r.user_id) running on running.user_id = b.user_id
-   where b.concurrency_key = p_key and b.status = 'queued' and b.run_after <= now()
-   order by coalesce(running.n, 0), b.run_after, b.created_at
-   limit 1
-   for update of b skip locked;
+    from (select distinct q.user_id from public.background_tasks q
+           where q.concurrency_key = p_key and q.status = 'queued' and q.run_after <= now()) waiting
+   cross join lateral engine.key_standing(p_key, waiting.user_id) standing
+   cross join lateral (
+     select q.id, q.run_after, q.created_at from public.background_tasks q
+      where q.concurrency_key = p_key and q.status = 'queued' and q.run_after <= now()
+        and q.user_id = waiting.user_id
+      order by q.run_after, q.created_at
+      limit 1
+      for update skip locked) b
+   order by standing.running, standing.last_turn, b.run_after, b.created_at
+   limit 1;
   if next_id is not null then
     perform engine.dispatch_task(next_id);
   end if;
 end $$;
 
 revoke all on function engine.full_concurrency_keys(), engine.owes_slot(public.background_tasks),
+  engine.key_standing(text, uuid, uuid),
   engine.claim_next_task(text[], text, integer), engine.claim_task(uuid, text, integer),
   engine.dispatch_next_for_key(text) from public, anon, authenticated;
 grant execute on function engine.full_concurrency_keys(), engine.owes_slot(public.background_tasks),
+  engine.key_standing(text, uuid, uuid),
   engine.claim_next_task(text[], text, integer), engine.claim_task(uuid, text, integer),
   engine.dispatch_next_for_key(text) to service_role;
