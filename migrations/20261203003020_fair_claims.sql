@@ -214,24 +214,27 @@ end $$;
 create or replace function engine.dispatch_next_for_key(p_key text) returns void
 language plpgsql as $$
 declare
+  next_user uuid;
   next_id uuid;
 begin
   if p_key is null then
     return;
   end if;
-  select b.id into next_id
-    from (select distinct q.user_id from public.background_tasks q
-           where q.concurrency_key = p_key and q.status = 'queued' and q.run_after <= now()) waiting
+  select waiting.user_id into next_user
+    from (select q.user_id, min(q.run_after) as due from public.background_tasks q
+           where q.concurrency_key = p_key and q.status = 'queued' and q.run_after <= now()
+           group by q.user_id) waiting
    cross join lateral engine.key_standing(p_key, waiting.user_id) standing
-   cross join lateral (
-     select q.id, q.run_after, q.created_at from public.background_tasks q
-      where q.concurrency_key = p_key and q.status = 'queued' and q.run_after <= now()
-        and q.user_id = waiting.user_id
-      order by q.run_after, q.created_at
-      limit 1
-      for update skip locked) b
-   order by standing.running, standing.last_turn, b.run_after, b.created_at
+   order by standing.running, standing.last_turn, waiting.due
    limit 1;
+  if next_user is null then
+    return;
+  end if;
+  select id into next_id from public.background_tasks
+   where concurrency_key = p_key and status = 'queued' and run_after <= now() and user_id = next_user
+   order by run_after, created_at
+   limit 1
+   for update skip locked;
   if next_id is not null then
     perform engine.dispatch_task(next_id);
   end if;
