@@ -106,8 +106,9 @@ grant all on public.usage_limits, public.usage_cost_weights, public.usage_events
 -- Reading use and limits
 -- ---------------------------------------------------------------------------------------------
 
--- The user's limits (override over default) and current use, with when each frees up.
-create function engine.usage_report(p_user_id uuid) returns jsonb
+-- The user's limits (override over default) and current use. p_resuming_movie: a film being
+-- resumed is not one more film in production if it still counts as one.
+create function engine.usage_report(p_user_id uuid, p_resuming_movie uuid default null) returns jsonb
 language plpgsql stable security definer set search_path = '' as $$
 declare
   d public.usage_limits;
@@ -128,7 +129,7 @@ begin
     'costUnitsPerDay', coalesce(u.cost_units_per_day, d.cost_units_per_day),
     'resumesPerTask', coalesce(u.resumes_per_task, d.resumes_per_task));
   select count(*) into in_production from public.movies
-   where user_id = p_user_id and status in ('pending', 'processing');
+   where user_id = p_user_id and status in ('pending', 'processing') and id is distinct from p_resuming_movie;
   select count(*) filter (where kind = 'film'), count(*) filter (where kind = 'regeneration')
     into films, regenerations
     from public.usage_events where user_id = p_user_id and created_at > window_start;
@@ -160,7 +161,8 @@ $$;
 -- more p_kind ('film' or 'regeneration') would exceed a limit; otherwise records the event. The
 -- per-user advisory lock is held until the caller's transaction ends, so a parallel admission
 -- counts what this one creates.
-create function engine.admit_usage(p_user_id uuid, p_kind text, p_reason text) returns void
+create function engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid default null)
+returns void
 language plpgsql security definer set search_path = '' as $$
 declare
   r jsonb;
@@ -174,7 +176,7 @@ begin
     raise exception 'unknown usage kind %', p_kind using errcode = '22023';
   end if;
   perform pg_advisory_xact_lock(hashtextextended('reelforge.usage:' || p_user_id::text, 0));
-  r := engine.usage_report(p_user_id);
+  r := engine.usage_report(p_user_id, p_resuming_movie);
   lim := r -> 'limits';
   used := r -> 'used';
   if p_kind = 'film' and (used ->> 'filmsInProduction')::int >= (lim ->> 'filmsInProduction')::int then
@@ -257,10 +259,10 @@ begin
   return row;
 end $$;
 
-revoke all on function engine.usage_report(uuid), engine.usage_frees_at(uuid, text, integer, integer),
-  engine.admit_usage(uuid, text, text), engine.classify_metric_billing() from public, anon, authenticated;
-grant execute on function engine.usage_report(uuid), engine.usage_frees_at(uuid, text, integer, integer),
-  engine.admit_usage(uuid, text, text) to service_role;
+revoke all on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
+  engine.admit_usage(uuid, text, text, uuid), engine.classify_metric_billing() from public, anon, authenticated;
+grant execute on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
+  engine.admit_usage(uuid, text, text, uuid) to service_role;
 revoke all on function public.my_usage(), public.set_usage_limits(uuid, jsonb) from public, anon;
 grant execute on function public.my_usage() to authenticated, service_role;
 grant execute on function public.set_usage_limits(uuid, jsonb) to authenticated, service_role;

@@ -27,14 +27,17 @@ begin
     raise exception 'task % (%) is part of other work: resume the film, run or job it belongs to', p_task_id, t.kind
       using errcode = 'RF008';
   end if;
+  -- A film's own task (film.produce) or a scene/film task working on a film.
+  select * into film from public.movies
+   where task_id = t.id
+      or (t.kind <> 'film.produce'
+          and (id = case when t.payload ->> 'movieId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'movieId')::uuid end
+               or task_id = t.parent_id))
+   limit 1;
+  if t.kind <> 'film.produce' and film.status = 'cancelled' then
+    raise exception 'film % was cancelled: resume the film, not one of its scenes', film.id using errcode = 'RF007';
+  end if;
   if t.parent_id is not null then
-    select * into film from public.movies
-     where id = case when t.payload ->> 'movieId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'movieId')::uuid end
-        or task_id = t.parent_id
-     limit 1;
-    if film.status = 'cancelled' then
-      raise exception 'film % was cancelled: resume the film, not one of its scenes', film.id using errcode = 'RF007';
-    end if;
     if t.status <> 'failed' then
       raise exception 'scene task % is %: only a failed scene task can be resumed', p_task_id, t.status using errcode = 'RF008';
     end if;
@@ -46,7 +49,7 @@ begin
     raise exception 'task % was resumed % times, the most allowed', p_task_id, t.resumes using errcode = 'RF006';
   end if;
   if t.kind = 'film.produce' then
-    perform engine.admit_usage(t.user_id, 'film', 'resume');
+    perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
   elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate', 'film.location_image']) then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;

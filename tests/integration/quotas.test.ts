@@ -239,6 +239,9 @@ describe("bounded resume", () => {
     expect(refused.json.error.code).toBe("film_cancelled");
     const [after] = await sql`select status, resumes from public.background_tasks where id = ${chain}`;
     expect(after).toEqual({ status: "failed", resumes: 0 });
+    // A single-scene task of that film (no parent) is refused the same way.
+    const single = await failedTask(user.id, { kind: "film.voices", payload: { movieId, sceneNumber: 1 } });
+    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${single})`)).rejects.toMatchObject({ code: "RF007" });
   });
 
   it("resumes a failed scene task of a film that is not cancelled, and refuses internal tasks", async () => {
@@ -267,5 +270,17 @@ describe("bounded resume", () => {
     const [after] = await sql`
       select t.status, t.resumes, m.status as movie_status from public.background_tasks t join public.movies m on m.task_id = t.id where t.id = ${produce}`;
     expect(after).toEqual({ status: "failed", resumes: 0, movie_status: "failed" });
+  });
+
+  it("does not count a film that is still in production as one more when it is resumed", async () => {
+    const user = await createUser(sql);
+    await setLimits(user.id, { films_in_production: 1 });
+    const movieId = await finishedFilm(user.id, "processing");
+    const produce = await failedTask(user.id, { kind: "film.produce", payload: { movieId } });
+    await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
+    const [row] = await asUser(sql, user.id, (tx) => tx`select status, resumes from public.resume_task(${produce})`);
+    expect(row).toEqual({ status: "queued", resumes: 1 });
+    // Another film would be one too many.
+    expect((await startFilm(user)).status).toBe(429);
   });
 });
