@@ -133,6 +133,31 @@ describe("fair claiming", () => {
     });
     await sql`update public.background_tasks set status = 'cancelled' where kind = ${kind}`;
   });
+
+  it("leaves a backlog on a key at its cap out of the sweeper's re-rings, and rings the other user's task", async () => {
+    const kind = `fair.sweep.${crypto.randomUUID()}`;
+    const key = `fair-key:${crypto.randomUUID()}`;
+    const a = (await createUser(sql)).id;
+    const b = (await createUser(sql)).id;
+    // All inside one rolled-back transaction: the stack's own sweeper never sees these rows.
+    await sql.begin(async (tx) => {
+      await tx`insert into engine.concurrency_limits (concurrency_key, max_running) values (${key}, 1)`;
+      const aTasks = (await tx`
+        select (engine.enqueue_task(p_user_id => ${a}, p_kind => ${kind}, p_worker => 'engine-probe', p_dispatch => false,
+                                    p_concurrency_key => ${key})).id as id from generate_series(1, 600)`).map((r) => r.id as string);
+      const [running] = await tx`select id from engine.claim_task(${aTasks[0]}, 'fair-test', 60)`;
+      expect(running.id).toBe(aTasks[0]);
+      const [bTask] = await tx`
+        select (engine.enqueue_task(p_user_id => ${b}, p_kind => ${kind}, p_worker => 'engine-probe', p_dispatch => false)).id as id`;
+      await tx`select engine.sweep(500)`;
+      const rung = await tx`select id from public.background_tasks where kind = ${kind} and status = 'queued' and dispatched_at is not null`;
+      // The old sweep rang A's 500 oldest capped tasks and never reached B's.
+      expect(rung.map((r) => r.id)).toEqual([bTask.id]);
+      throw new RolledBack();
+    }).catch((error) => {
+      if (!(error instanceof RolledBack)) throw error;
+    });
+  });
 });
 
 class RolledBack extends Error {}
