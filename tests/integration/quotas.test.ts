@@ -195,6 +195,28 @@ describe("who may read and write the limits", () => {
     const [cap] = await sql`select max_running from engine.concurrency_limits where concurrency_key = ${ok.json.provider.concurrencyKey}`;
     expect(cap.max_running).toBe(4);
   });
+
+  it("does not let a user change the cap of a shared (project default) key", async () => {
+    const user = await createUser(sql);
+    // Inactive, so no other test's films resolve to it; its key's cap is set by hand.
+    const [shared] = await sql`
+      insert into public.api_providers (user_id, provider_type, provider, model, is_active, concurrency_limit)
+      values (null, 'lipsync', 'local', 'local', false, 3) returning id, concurrency_key`;
+    await sql`insert into engine.concurrency_limits (concurrency_key, max_running) values (${shared.concurrency_key}, 3)`;
+    try {
+      const updated = await asUser(sql, user.id, (tx) => tx`update public.api_providers set concurrency_limit = 100, is_active = true where id = ${shared.id} returning id`);
+      expect(updated).toHaveLength(0);
+      await expect(asUser(sql, user.id, (tx) => tx`update engine.concurrency_limits set max_running = 100 where concurrency_key = ${shared.concurrency_key}`))
+        .rejects.toMatchObject({ code: "42501" });
+      const [after] = await sql`
+        select p.concurrency_limit, p.is_active, l.max_running from public.api_providers p
+          join engine.concurrency_limits l on l.concurrency_key = p.concurrency_key where p.id = ${shared.id}`;
+      expect(after).toEqual({ concurrency_limit: 3, is_active: false, max_running: 3 });
+    } finally {
+      await sql`delete from engine.concurrency_limits where concurrency_key = ${shared.concurrency_key}`;
+      await sql`delete from public.api_providers where id = ${shared.id}`;
+    }
+  });
 });
 
 describe("bounded resume", () => {
