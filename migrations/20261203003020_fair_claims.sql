@@ -26,31 +26,61 @@ alter table engine.claim_turns enable row level security;
 
 -- Keys whose live leases fill their cap right now. Read off the running rows (few: bounded by
 -- the workers), not off every cap in the project.
+-- (plpgsql, not sql: these run on every claim, and plpgsql keeps their plans between calls.)
 create function engine.full_concurrency_keys() returns text[]
-language sql stable security definer set search_path = '' as $$
-  select coalesce(array_agg(f.concurrency_key), '{}')
-    from (select r.concurrency_key
-            from public.background_tasks r
-            join engine.concurrency_limits l on l.concurrency_key = r.concurrency_key
-           where r.status = 'running' and r.lease_expires_at > now() and r.concurrency_key is not null
-           group by r.concurrency_key, l.max_running
-          having count(*) >= l.max_running) f
-$$;
+language plpgsql stable security definer set search_path = '' as $$
+begin
+  return (select coalesce(array_agg(f.concurrency_key), '{}')
+            from (select r.concurrency_key
+                    from public.background_tasks r
+                    join engine.concurrency_limits l on l.concurrency_key = r.concurrency_key
+                   where r.status = 'running' and r.lease_expires_at > now() and r.concurrency_key is not null
+                   group by r.concurrency_key, l.max_running
+                  having count(*) >= l.max_running) f);
+end $$;
 
 -- True when a user other than p_user_id has queued work of these kinds: two probes of the
 -- per-user due index (users before and after p_user_id), whatever the backlog.
 create function engine.others_queued(p_kinds text[], p_user_id uuid) returns boolean
-language sql stable security definer set search_path = '' as $$
-  select exists (select 1 from public.background_tasks b
+language plpgsql stable security definer set search_path = '' as $$
+begin
+  return exists (select 1 from public.background_tasks b
                   where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id > p_user_id)
       or exists (select 1 from public.background_tasks b
-                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id < p_user_id)
-$$;
+                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id < p_user_id);
+end $$;
+
+-- Abandoned pulled work (a dead render worker's job), claimed when nothing queued could be.
+create function engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer)
+returns public.background_tasks
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
+  claimed public.background_tasks;
+begin
+  for t in
+    select * from public.background_tasks b
+     where b.status = 'running' and b.worker is null and b.kind = any (p_kinds)
+       and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
+     order by b.lease_expires_at
+     limit 20
+     for update skip locked
+  loop
+    if engine.take_concurrency_slot(t.concurrency_key, t.id) then
+      claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
+      if claimed.id is not null then
+        return claimed;
+      end if;
+    end if;
+  end loop;
+  return null;
+end $$;
 
 create or replace function engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
+  any_due boolean;
   full_keys text[];
   running jsonb;
   g record;
@@ -64,13 +94,16 @@ begin
    order by run_after, created_at
    limit 1
    for update skip locked;
-  if not found then
-    t := null;
-  elsif not engine.others_queued(p_kinds, t.user_id) and engine.take_concurrency_slot(t.concurrency_key, t.id) then
+  any_due := found;
+  if any_due and not engine.others_queued(p_kinds, t.user_id) and engine.take_concurrency_slot(t.concurrency_key, t.id) then
     claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
     if claimed.id is not null then
       return claimed;
     end if;
+  end if;
+  -- Nothing due that is not already being claimed: straight to abandoned work (an idle poll stays cheap).
+  if not any_due then
+    return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
   end if;
   full_keys := engine.full_concurrency_keys();
   -- Live leases per user: a user with work in hand waits behind one without (few rows: bounded
@@ -129,35 +162,21 @@ begin
       end if;
     end if;
   end loop;
-  -- Abandoned pulled work (a dead render worker's job) when nothing queued could be claimed.
-  for t in
-    select * from public.background_tasks b
-     where b.status = 'running' and b.worker is null and b.kind = any (p_kinds)
-       and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
-     order by b.lease_expires_at
-     limit 20
-     for update skip locked
-  loop
-    if engine.take_concurrency_slot(t.concurrency_key, t.id) then
-      claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
-      if claimed.id is not null then
-        return claimed;
-      end if;
-    end if;
-  end loop;
-  return null;
+  return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
 -- A user's standing on a capped key: live leases there, then when they last won contested
 -- capacity (never = -infinity). Lower goes first.
 create function engine.key_standing(p_key text, p_user_id uuid, p_except uuid default null)
 returns table (running bigint, last_turn timestamptz)
-language sql stable security definer set search_path = '' as $$
-  select (select count(*) from public.background_tasks r
-           where r.concurrency_key = p_key and r.status = 'running' and r.lease_expires_at > now()
-             and r.user_id = p_user_id and r.id is distinct from p_except),
-         coalesce((select last_claimed_at from engine.claim_turns where user_id = p_user_id), '-infinity')
-$$;
+language plpgsql stable security definer set search_path = '' as $$
+begin
+  return query
+    select (select count(*) from public.background_tasks r
+             where r.concurrency_key = p_key and r.status = 'running' and r.lease_expires_at > now()
+               and r.user_id = p_user_id and r.id is distinct from p_except),
+           coalesce((select c.last_claimed_at from engine.claim_turns c where c.user_id = p_user_id), '-infinity');
+end $$;
 
 -- True when a free slot of t's capped key should go to another user: one with due work queued on
 -- the key and a lower standing (fewer live leases there, or as many and an older turn). Strict,
@@ -242,9 +261,11 @@ end $$;
 
 revoke all on function engine.full_concurrency_keys(), engine.owes_slot(public.background_tasks),
   engine.key_standing(text, uuid, uuid), engine.others_queued(text[], uuid),
+  engine.claim_abandoned_task(text[], text, integer),
   engine.claim_next_task(text[], text, integer), engine.claim_task(uuid, text, integer),
   engine.dispatch_next_for_key(text) from public, anon, authenticated;
 grant execute on function engine.full_concurrency_keys(), engine.owes_slot(public.background_tasks),
   engine.key_standing(text, uuid, uuid), engine.others_queued(text[], uuid),
+  engine.claim_abandoned_task(text[], text, integer),
   engine.claim_next_task(text[], text, integer), engine.claim_task(uuid, text, integer),
   engine.dispatch_next_for_key(text) to service_role;

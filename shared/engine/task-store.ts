@@ -227,7 +227,8 @@ async function fenced<T>(task: TaskRow, run: () => Promise<T>): Promise<T> {
 
 const DEADLOCK = "40P01";
 
-async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+/** Runs `run` (one statement or one whole transaction) again when Postgres aborted it to break a deadlock. */
+export async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
+import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { currentAssetUrls } from "../assets/asset-url.ts";
 import type { FilmDeps } from "./film-env.ts";
@@ -127,15 +128,17 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const movie = await ownMovie(deps, movieId, caller.userId);
         const cancelled = movie.task_id ? await store.cancel(movie.task_id, "cancelled by owner") : false;
         if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
-        await sql.begin(async (tx) => {
-          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
+        // A step of the film finishing right now locks the same movie and progress rows, not always
+        // in one order: Postgres may break the tie by aborting this transaction, which then runs again.
+        await retryDeadlock(() => sql.begin(async (tx) => {
           await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
+          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
           // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
           await store.enqueue({
             userId: caller.userId, kind: CANCEL_JOBS_KIND, worker: "produce-movie", payload: { movieId },
             idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`, maxAttempts: 3,
           }, tx);
-        });
+        }));
         return { body: { cancelled: true, movieId } };
       },
     }),
