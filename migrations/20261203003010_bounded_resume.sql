@@ -50,7 +50,7 @@ begin
   end if;
   if t.kind = 'film.produce' then
     perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
-  elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate', 'film.location_image']) then
+  elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate']) then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
