@@ -44,6 +44,27 @@ export class ConflictError extends AppError {
   }
 }
 
+/**
+ * 429: one more start would exceed a usage limit. The body names the limit, the use, the maximum
+ * and when it frees up (null: when something of yours ends, e.g. a film in production).
+ */
+export class QuotaExceededError extends AppError {
+  constructor(message: string, readonly quota: { limit: string; used: number; max: number; resetsAt: string | null }) {
+    super("quota_exceeded", 429, message);
+  }
+
+  /** Fields the error envelope carries beside code and message. */
+  get fields() {
+    return { ...this.quota, retryAfterSeconds: this.retryAfterSeconds };
+  }
+
+  /** Seconds until the limit frees up (at least 1), or null when that depends on the user. */
+  get retryAfterSeconds(): number | null {
+    if (!this.quota.resetsAt) return null;
+    return Math.max(1, Math.ceil((new Date(this.quota.resetsAt).getTime() - Date.now()) / 1000));
+  }
+}
+
 export class NotImplementedError extends AppError {
   constructor(message: string) {
     super("not_implemented", 501, message);

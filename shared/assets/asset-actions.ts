@@ -32,6 +32,7 @@ import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
 import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
 import { buildAssetUrl } from "./asset-url.ts";
+import { admitUsage } from "../usage/usage-admission.ts";
 
 const startInput = z.object({
   target: targetSchema,
@@ -106,6 +107,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
       }
       const ids = await sql.begin(async (tx) => {
+        // A script draft calls no provider (its accept re-produces the film and counts as a film).
+        if (kind !== "script") await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
         await lockSlot(tx, slot);
         const [current] = await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
         const [run] = await tx`
@@ -139,6 +142,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       let outcome;
       try {
         outcome = await sql.begin(async (tx) => {
+          if (run.kind === "script") await admitUsage(tx, caller.userId, "film", "regenerate:script");
           const [asset] = await tx`select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
           const ownerId = run.slot.split(":")[1];
           let applyTaskId: string | null = null;

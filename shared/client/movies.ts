@@ -111,6 +111,13 @@ export interface MovieTaskStarted {
   movieId: string;
 }
 
+/** The caller's usage limits (override over project default) and use in the rolling 24 h window. */
+export interface UsageReport {
+  limits: { filmsInProduction: number; filmsPerDay: number; regenerationsPerDay: number; costUnitsPerDay: number; resumesPerTask: number };
+  used: { filmsInProduction: number; filmsPerDay: number; regenerationsPerDay: number; costUnitsPerDay: number };
+  windowHours: number;
+}
+
 export const TERMINAL_MOVIE_STATES: readonly MovieState[] = ["completed", "failed", "cancelled"];
 
 export const isMovieFinished = (state: MovieState) => TERMINAL_MOVIE_STATES.includes(state);
@@ -119,13 +126,15 @@ export function movieMethods(supabase: FunctionsInvoker) {
   const call = <T>(action: string, input: object, options?: CallOptions) =>
     invokeAction<T>(supabase, "produce-movie", action, input, options);
   return {
-    /** 202: the movie, its progress row and its film.produce task, created together. */
+    /** 202: the movie, its progress row and its film.produce task, created together; 429 quota_exceeded over a usage limit. */
     start: (input: StartMovieInput, options?: CallOptions) => call<MovieStarted>("start", input, options),
     status: (movieId: string, options?: CallOptions) => call<MovieStatus>("status", { movieId }, options),
-    /** 202; a failed or cancelled film goes back to processing. 409 task_active / task_not_resumable. */
+    /** 202; a failed or cancelled film goes back to processing. 409 task_active / task_not_resumable / resume_limit_reached; 429 quota_exceeded. */
     resume: (movieId: string, options?: CallOptions) => call<MovieResumed>("resume", { movieId }, options),
     /** 409 task_finished when the film has already ended. */
     cancel: (movieId: string, options?: CallOptions) => call<MovieCancelled>("cancel", { movieId }, options),
+    /** The caller's limits and use. */
+    usage: (options?: CallOptions) => call<UsageReport>("usage", {}, options),
     /** 202: the film rendered again from its completed scenes; 409 movie_in_production while it is made. */
     assemble: (movieId: string, options?: CallOptions) =>
       invokeAction<MovieTaskStarted>(supabase, "assemble", "start", { movieId }, options),

@@ -65,8 +65,9 @@ async function readBody(response: ResponseLike): Promise<unknown> {
 function fromBody(body: unknown): { code?: string; message?: string; details?: unknown } {
   const envelope = (body as { error?: unknown } | null)?.error;
   if (envelope && typeof envelope === "object" && typeof (envelope as { code?: unknown }).code === "string") {
-    const { code, message, details } = envelope as { code: string; message?: unknown; details?: unknown };
-    return { code, message: typeof message === "string" ? message : undefined, details };
+    const { code, message, details, ...fields } = envelope as { code: string; message?: unknown; details?: unknown };
+    // quota_exceeded carries its limit, use, max and resetsAt beside code and message: kept as details.
+    return { code, message: typeof message === "string" ? message : undefined, details: details ?? (Object.keys(fields).length ? fields : undefined) };
   }
   const flat = body as { code?: unknown; message?: unknown; msg?: unknown } | null;
   const message = typeof flat?.message === "string" ? flat.message : typeof flat?.msg === "string" ? flat.msg : undefined;

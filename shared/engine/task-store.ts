@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { ConflictError, FencedOutError } from "../errors.ts";
+import { quotaErrorFrom } from "../usage/usage-admission.ts";
 import { type TaskRow, toTaskRow } from "./task-row.ts";
 
 type Json = Record<string, unknown> | unknown[] | string | number | boolean | null;
@@ -216,17 +217,27 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row);
     },
 
-    /** Null when the task does not exist; a 409 ConflictError while it is active or has nothing to resume. */
+    /**
+     * The owner's resume (engine.resume_by_owner): only what a user may restart, a bounded number of
+     * times, admitted against the usage limits. Null when the task does not exist; 409 while it is
+     * active, has nothing to resume, is part of other work, belongs to a cancelled film or was
+     * resumed too often; 429 over a usage limit.
+     */
     async resume(taskId: string): Promise<TaskRow | null> {
       try {
-        const [row] = await once`select * from engine.resume_task(${taskId})`;
+        const [row] = await once`select * from engine.resume_by_owner(${taskId})`;
         return toTaskRow(row);
       } catch (error) {
-        if (pgErrorCode(error) === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
-        if (pgErrorCode(error) === "RF004") {
+        const code = pgErrorCode(error);
+        const message = (error as Error).message;
+        if (code === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
+        if (code === "RF004") {
           throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
         }
-        throw error;
+        if (code === "RF006") throw new ConflictError("resume_limit_reached", message);
+        if (code === "RF007") throw new ConflictError("film_cancelled", message);
+        if (code === "RF008") throw new ConflictError("task_not_resumable", message);
+        throw quotaErrorFrom(error);
       }
     },
   };
@@ -245,7 +256,8 @@ async function fenced<T>(task: TaskRow, run: () => Promise<T>): Promise<T> {
 
 const DEADLOCK = "40P01";
 
-async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+/** Runs `run` (one statement or one whole transaction) again when Postgres aborted it to break a deadlock. */
+export async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();

@@ -1,11 +1,14 @@
 /**
  * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
  * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far),
- * resume, cancel. Only the owner may see or touch a movie: 403 for another user's, 404 unknown.
+ * resume, cancel, usage (the caller's limits and use). start and resume are admitted against the
+ * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
+ * owner may see or touch a movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
+import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { currentAssetUrls } from "../assets/asset-url.ts";
 import type { FilmDeps } from "./film-env.ts";
@@ -13,6 +16,7 @@ import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
+import { admitUsage, usageReport } from "../usage/usage-admission.ts";
 
 export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
 
@@ -57,6 +61,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: startInput,
       async run(input, caller) {
         const ids = await sql.begin(async (tx) => {
+          await admitUsage(tx, caller.userId, "film", "start");
           const [movie] = await tx`
             insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
             values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
@@ -111,8 +116,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       async run({ movieId }, caller) {
         const movie = await ownMovie(deps, movieId, caller.userId);
         if (!movie.task_id) throw new ConflictError("task_missing", `Movie ${movieId} has no task to resume`);
+        // Admitted against the limits and bounded; the movie row is back in production in the same transaction.
         const task = await store.resume(movie.task_id);
-        await sql`update public.movies set status = 'processing', error_message = null where id = ${movieId} and status in ('failed', 'cancelled')`;
         await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;
         if (!task) throw new NotFoundError("Task", movie.task_id);
         return { status: 202, body: { resumed: true, movieId, task: describeTask(task) } };
@@ -124,24 +129,33 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const movie = await ownMovie(deps, movieId, caller.userId);
         const cancelled = movie.task_id ? await store.cancel(movie.task_id, "cancelled by owner") : false;
         if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
-        await sql.begin(async (tx) => {
-          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
+        // A step of the film finishing right now locks the same movie and progress rows, not always
+        // in one order: Postgres may break the tie by aborting this transaction, which then runs again.
+        await retryDeadlock(() => sql.begin(async (tx) => {
           await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
+          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
           // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
           await store.enqueue({
             userId: caller.userId, kind: CANCEL_JOBS_KIND, worker: "produce-movie", payload: { movieId },
             idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`, maxAttempts: 3,
           }, tx);
-        });
+        }));
         return { body: { cancelled: true, movieId } };
       },
     }),
   };
+  const usage = defineAction({
+    input: z.object({}).strict(),
+    async run(_input, caller) {
+      return { body: await usageReport(sql, caller.userId) };
+    },
+  });
   return {
     start: actions.start,
     status: orTask("status", actions.status),
     // Resuming a film runs its paid steps again.
     resume: { ...orTask("resume", actions.resume), spends: true },
     cancel: orTask("cancel", actions.cancel),
+    usage,
   };
 }

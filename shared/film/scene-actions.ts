@@ -3,6 +3,7 @@
  * regenerated alone: a film.chain of one scene), generate-audio start { movieId, sceneNumber }
  * (its voices again, then its mix), assemble start { movieId } (film.assemble: the film rendered
  * again from its completed scenes). Each answers 202 { taskId }; the film must not be in production.
+ * Each counts as a regeneration against the caller's usage limits (429 quota_exceeded).
  */
 import { z } from "zod";
 import { BadRequestError, ConflictError } from "../errors.ts";
@@ -10,6 +11,7 @@ import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { byMovieId, ownMovie } from "./film-actions.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
+import { admitUsage } from "../usage/usage-admission.ts";
 
 export const ASSEMBLE_KIND = "film.assemble";
 
@@ -39,7 +41,11 @@ function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: 
     async run(body: { movieId: string; sceneNumber?: number }, caller) {
       await idleMovie(deps, body.movieId, caller.userId);
       if (body.sceneNumber !== undefined) await sceneExists(deps, body.movieId, body.sceneNumber);
-      const task = await deps.store.enqueue({ userId: caller.userId, kind, worker, payload: payloadOf(body), maxAttempts: 5 });
+      // A regeneration of the caller's film: admitted against their limits with the enqueue.
+      const task = await deps.sql.begin(async (tx) => {
+        await admitUsage(tx, caller.userId, "regeneration", kind);
+        return await deps.store.enqueue({ userId: caller.userId, kind, worker, payload: payloadOf(body), maxAttempts: 5 }, tx);
+      });
       return { status: 202, body: { taskId: task.id, movieId: body.movieId, ...(body.sceneNumber ? { sceneNumber: body.sceneNumber } : {}) } };
     },
   });

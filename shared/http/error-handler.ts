@@ -1,11 +1,15 @@
 import type { Context } from "hono";
-import { AppError } from "../errors.ts";
+import { AppError, QuotaExceededError } from "../errors.ts";
 
 /** Turns any error into the `{ error: { code, message } }` envelope; unknown ones are logged, never echoed. */
 export function respondWithError(error: unknown, c: Context): Response {
   if (error instanceof AppError) {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
+    if (error instanceof QuotaExceededError) {
+      Object.assign(body, error.fields);
+      if (error.retryAfterSeconds !== null) c.header("Retry-After", String(error.retryAfterSeconds));
+    }
     return c.json({ error: body }, error.status as 400);
   }
   const requestId = crypto.randomUUID();

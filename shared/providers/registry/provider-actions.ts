@@ -11,7 +11,7 @@ import { AppError, BadRequestError } from "../../errors.ts";
 import { type ActionSpec, defineAction } from "../../http/function-app.ts";
 import { PROVIDER_TYPES } from "../types.ts";
 import { catalogEntry } from "./provider-catalog.ts";
-import { checkApiKey, keyHint, registrationInput, validateRegistration } from "./provider-config.ts";
+import { checkApiKey, keyHint, MAX_CONCURRENCY_LIMIT, MAX_USER_CONCURRENCY_LIMIT, registrationInput, validateRegistration } from "./provider-config.ts";
 import type { Owner, ProviderRow, ProviderStore } from "./provider-store.ts";
 
 export interface ProviderActionDeps {
@@ -61,10 +61,11 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
       spends: true,
       input: registrationInput,
       async run(input, caller) {
-        const valid = validateRegistration(input);
+        const owner = ownerOf(caller);
+        const valid = validateRegistration(input, owner === null ? MAX_CONCURRENCY_LIMIT : MAX_USER_CONCURRENCY_LIMIT);
         const id = crypto.randomUUID();
         const sealed = valid.apiKey === null ? null : await secretBox().seal(valid.apiKey, providerKeyBinding(id));
-        const row = await store.register(ownerOf(caller), valid, { id, sealed, hint: valid.apiKey === null ? null : keyHint(valid.apiKey) });
+        const row = await store.register(owner, valid, { id, sealed, hint: valid.apiKey === null ? null : keyHint(valid.apiKey) });
         return { status: 201, body: { provider: row } };
       },
     }),

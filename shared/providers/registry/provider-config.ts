@@ -10,6 +10,11 @@ import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
 
 export const DEFAULT_CONCURRENCY_LIMIT = 2;
 export const MAX_CONCURRENCY_LIMIT = 100;
+/**
+ * A user's own row caps only their own key, but every task under it runs on the project's
+ * workers: bounded lower than a project default's (the api_providers_user_concurrency_limit check).
+ */
+export const MAX_USER_CONCURRENCY_LIMIT = 10;
 
 /** The shape of a registration request; the catalog checks come after. */
 export const registrationInput = z.object({
@@ -26,7 +31,7 @@ export type RegistrationInput = z.infer<typeof registrationInput>;
 /** A checked registration has exactly the shape of a registry row's config. */
 export type ValidRegistration = ProviderConfig;
 
-export function validateRegistration(input: RegistrationInput): ValidRegistration {
+export function validateRegistration(input: RegistrationInput, maxConcurrency = MAX_CONCURRENCY_LIMIT): ValidRegistration {
   const providerType = input.providerType as ProviderType;
   if (!PROVIDER_TYPES.includes(providerType)) {
     throw new BadRequestError(
@@ -64,10 +69,10 @@ export function validateRegistration(input: RegistrationInput): ValidRegistratio
   }
 
   const concurrencyLimit = input.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
-  if (!Number.isInteger(concurrencyLimit) || concurrencyLimit < 1 || concurrencyLimit > MAX_CONCURRENCY_LIMIT) {
+  if (!Number.isInteger(concurrencyLimit) || concurrencyLimit < 1 || concurrencyLimit > maxConcurrency) {
     throw new BadRequestError(
       "invalid_concurrency_limit",
-      `concurrencyLimit must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}`,
+      `concurrencyLimit must be a whole number from 1 to ${maxConcurrency}`,
     );
   }
   return { providerType, provider: input.provider, model: input.model, settings: settings.data, apiKey, concurrencyLimit };

@@ -1,0 +1,268 @@
+-- Fair and bounded use of the project's shared, paid capacity (issue 12 §5).
+--
+-- public.usage_limits holds the project defaults (the row with user_id null) and per-user
+-- overrides (a null column inherits the default). Users read their own row and the defaults, never
+-- write: the operator sets limits with SQL or public.set_usage_limits (service role or an
+-- operator's verified claim). Every admission (a film start or resume, a regeneration) runs
+-- engine.admit_usage in the same transaction as what it creates: it takes the user's advisory
+-- lock, counts, refuses with RFQ01 (HTTP 429 quota_exceeded) or records a usage event — so
+-- parallel starts of one user serialise and cannot overshoot.
+
+create table public.usage_limits (
+  -- null: the project defaults (exactly one such row).
+  user_id uuid references auth.users (id) on delete cascade,
+  films_in_production integer,
+  films_per_day integer,
+  regenerations_per_day integer,
+  -- Weighted cost units (public.usage_cost_weights) per rolling day on project-default providers.
+  cost_units_per_day numeric(14, 3),
+  -- How often the owner may resume one task: each resume resets its attempts.
+  resumes_per_task integer,
+  updated_at timestamptz not null default now(),
+  constraint usage_limits_one_row_per_user unique nulls not distinct (user_id),
+  constraint usage_limits_defaults_complete check (
+    user_id is not null or (films_in_production is not null and films_per_day is not null
+      and regenerations_per_day is not null and cost_units_per_day is not null and resumes_per_task is not null)),
+  constraint usage_limits_non_negative check (
+    coalesce(films_in_production, 0) >= 0 and coalesce(films_per_day, 0) >= 0
+    and coalesce(regenerations_per_day, 0) >= 0 and coalesce(cost_units_per_day, 0) >= 0
+    and coalesce(resumes_per_task, 0) >= 0)
+);
+
+comment on table public.usage_limits is
+  'Per-user limits on shared paid capacity: the user_id-null row is the project default, other rows override it column by column (null = inherit).';
+
+-- Two films at once keeps one user from holding every provider slot; 20 films and 200
+-- regenerations a day are far above a person's use and well below a script's; 3000 cost units is
+-- about five 3-minute films on paid project providers (see usage_cost_weights); 5 resumes of one task.
+insert into public.usage_limits (user_id, films_in_production, films_per_day, regenerations_per_day, cost_units_per_day, resumes_per_task)
+values (null, 2, 20, 200, 3000, 5);
+
+-- What one unit of each movie_step_metrics.cost_unit weighs in cost units: a second of generated
+-- video, music or lip sync is the yardstick; an image costs about two; tokens and characters are
+-- cheap. A unit not listed weighs 1 (a new provider's unit is counted, never free by omission).
+create table public.usage_cost_weights (
+  cost_unit text primary key,
+  weight numeric(10, 4) not null,
+  constraint usage_cost_weights_non_negative check (weight >= 0)
+);
+insert into public.usage_cost_weights (cost_unit, weight) values
+  ('seconds', 1), ('images', 2), ('renders', 1), ('clips', 1), ('tokens', 0.001), ('characters', 0.01);
+
+-- One row per admitted film start/resume or regeneration: the per-day counts are rolling 24 h
+-- windows over it, so "when it frees up" is exact (the oldest counted event + 24 h).
+create table public.usage_events (
+  id bigint generated always as identity primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  kind text not null,
+  reason text not null,
+  created_at timestamptz not null default now(),
+  constraint usage_events_kind_check check (kind in ('film', 'regeneration'))
+);
+create index usage_events_user_idx on public.usage_events (user_id, kind, created_at);
+
+-- Who paid for a metered call: 'project' (a project-default provider, counted against the user's
+-- cost units), 'user' (the user's own registered provider and key) or 'free' (our own machines).
+-- Decided when the call is recorded, from the user's registry at that moment.
+alter table public.movie_step_metrics add column billed_to text not null default 'project';
+alter table public.movie_step_metrics add constraint movie_step_metrics_billed_to_check
+  check (billed_to in ('project', 'user', 'free'));
+create index movie_step_metrics_project_cost_idx on public.movie_step_metrics (user_id, started_at)
+  where billed_to = 'project';
+
+create function engine.classify_metric_billing() returns trigger
+language plpgsql security definer set search_path = '' as $$
+begin
+  new.billed_to := case
+    when new.provider is null or new.provider in ('local', 'worker') then 'free'
+    when exists (select 1 from public.api_providers p
+                  where p.user_id = new.user_id and p.provider = new.provider and p.is_active) then 'user'
+    else 'project' end;
+  return new;
+end $$;
+
+create trigger movie_step_metrics_billing before insert on public.movie_step_metrics
+  for each row execute function engine.classify_metric_billing();
+
+create index movies_in_production_idx on public.movies (user_id) where status in ('pending', 'processing');
+
+alter table public.usage_limits enable row level security;
+alter table public.usage_cost_weights enable row level security;
+alter table public.usage_events enable row level security;
+
+create policy usage_limits_read_own_and_defaults on public.usage_limits
+  for select to authenticated using (user_id = (select auth.uid()) or user_id is null);
+create policy usage_cost_weights_read on public.usage_cost_weights
+  for select to authenticated using (true);
+create policy usage_events_read_own on public.usage_events
+  for select to authenticated using (user_id = (select auth.uid()));
+
+-- Hosted projects grant new public tables to the API roles by default: read-only for users.
+revoke all on public.usage_limits, public.usage_cost_weights, public.usage_events from anon, authenticated;
+grant select on public.usage_limits, public.usage_cost_weights, public.usage_events to authenticated;
+grant all on public.usage_limits, public.usage_cost_weights, public.usage_events to service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Reading use and limits
+-- ---------------------------------------------------------------------------------------------
+
+-- The user's limits (override over default) and current use. p_resuming_movie: a film being
+-- resumed is not one more film in production if it still counts as one.
+create function engine.usage_report(p_user_id uuid, p_resuming_movie uuid default null) returns jsonb
+language plpgsql stable security definer set search_path = '' as $$
+declare
+  d public.usage_limits;
+  u public.usage_limits;
+  in_production integer;
+  films integer;
+  regenerations integer;
+  cost numeric;
+  lim jsonb;
+  window_start timestamptz := now() - interval '1 day';
+begin
+  select * into d from public.usage_limits where user_id is null;
+  select * into u from public.usage_limits where user_id = p_user_id;
+  lim := jsonb_build_object(
+    'filmsInProduction', coalesce(u.films_in_production, d.films_in_production),
+    'filmsPerDay', coalesce(u.films_per_day, d.films_per_day),
+    'regenerationsPerDay', coalesce(u.regenerations_per_day, d.regenerations_per_day),
+    'costUnitsPerDay', coalesce(u.cost_units_per_day, d.cost_units_per_day),
+    'resumesPerTask', coalesce(u.resumes_per_task, d.resumes_per_task));
+  select count(*) into in_production from public.movies
+   where user_id = p_user_id and status in ('pending', 'processing') and id is distinct from p_resuming_movie;
+  select count(*) filter (where kind = 'film'), count(*) filter (where kind = 'regeneration')
+    into films, regenerations
+    from public.usage_events where user_id = p_user_id and created_at > window_start;
+  select coalesce(sum(m.cost_units * coalesce(w.weight, 1)), 0) into cost
+    from public.movie_step_metrics m left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
+   where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > window_start
+     and m.cost_units is not null;
+  return jsonb_build_object(
+    'limits', lim,
+    'used', jsonb_build_object('filmsInProduction', in_production, 'filmsPerDay', films,
+                               'regenerationsPerDay', regenerations, 'costUnitsPerDay', round(cost, 3)),
+    'windowHours', 24);
+end $$;
+
+-- When the per-day count of p_kind drops below p_max again: the event that has to age out + 24 h.
+create function engine.usage_frees_at(p_user_id uuid, p_kind text, p_used integer, p_max integer)
+returns timestamptz
+language sql stable security definer set search_path = '' as $$
+  select created_at + interval '1 day' from public.usage_events
+   where user_id = p_user_id and kind = p_kind and created_at > now() - interval '1 day'
+   order by created_at offset greatest(p_used - p_max, 0) limit 1
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Admission: same transaction as the enqueue
+-- ---------------------------------------------------------------------------------------------
+
+-- Raises RFQ01 (detail: JSON naming the limit, the use, the maximum and when it frees up) when one
+-- more p_kind ('film' or 'regeneration') would exceed a limit; otherwise records the event. The
+-- per-user advisory lock is held until the caller's transaction ends, so a parallel admission
+-- counts what this one creates.
+create function engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid default null)
+returns void
+language plpgsql security definer set search_path = '' as $$
+declare
+  r jsonb;
+  lim jsonb;
+  used jsonb;
+  name text;
+  frees timestamptz;
+  msg text;
+begin
+  if p_kind not in ('film', 'regeneration') then
+    raise exception 'unknown usage kind %', p_kind using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('reelforge.usage:' || p_user_id::text, 0));
+  r := engine.usage_report(p_user_id, p_resuming_movie);
+  lim := r -> 'limits';
+  used := r -> 'used';
+  if p_kind = 'film' and (used ->> 'filmsInProduction')::int >= (lim ->> 'filmsInProduction')::int then
+    name := 'filmsInProduction';
+    msg := format('You have %s films in production and may have at most %s at once; start this one when one of them ends (or cancel one)',
+                  used ->> 'filmsInProduction', lim ->> 'filmsInProduction');
+  elsif p_kind = 'film' and (used ->> 'filmsPerDay')::int >= (lim ->> 'filmsPerDay')::int then
+    name := 'filmsPerDay';
+    frees := engine.usage_frees_at(p_user_id, 'film', (used ->> 'filmsPerDay')::int, (lim ->> 'filmsPerDay')::int);
+    msg := format('You started %s films in the last 24 hours, the most allowed is %s', used ->> 'filmsPerDay', lim ->> 'filmsPerDay');
+  elsif p_kind = 'regeneration' and (used ->> 'regenerationsPerDay')::int >= (lim ->> 'regenerationsPerDay')::int then
+    name := 'regenerationsPerDay';
+    frees := engine.usage_frees_at(p_user_id, 'regeneration', (used ->> 'regenerationsPerDay')::int, (lim ->> 'regenerationsPerDay')::int);
+    msg := format('You made %s regenerations in the last 24 hours, the most allowed is %s', used ->> 'regenerationsPerDay', lim ->> 'regenerationsPerDay');
+  elsif (used ->> 'costUnitsPerDay')::numeric >= (lim ->> 'costUnitsPerDay')::numeric then
+    name := 'costUnitsPerDay';
+    select m.started_at + interval '1 day' into frees from public.movie_step_metrics m
+     where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > now() - interval '1 day'
+       and m.cost_units is not null
+     order by m.started_at limit 1;
+    msg := format('You used %s cost units on the project''s providers in the last 24 hours, the most allowed is %s; register your own provider keys to go on now',
+                  used ->> 'costUnitsPerDay', lim ->> 'costUnitsPerDay');
+  end if;
+  if name is not null then
+    if frees is not null then
+      msg := msg || format('; the next one frees up at %s', to_char(frees at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+    end if;
+    raise exception '%', msg using errcode = 'RFQ01', detail = jsonb_build_object(
+      'limit', name, 'used', used -> name, 'max', lim -> name, 'resetsAt', frees)::text;
+  end if;
+  -- Events older than the window count for nothing: kept briefly, then dropped here.
+  delete from public.usage_events where user_id = p_user_id and created_at < now() - interval '2 days';
+  insert into public.usage_events (user_id, kind, reason) values (p_user_id, p_kind, p_reason);
+end $$;
+
+-- The caller's own limits and use (any signed-in user; nothing to write).
+create function public.my_usage() returns jsonb
+language plpgsql stable security definer set search_path = '' as $$
+begin
+  if auth.uid() is null then
+    raise exception 'sign in to read your usage' using errcode = '42501';
+  end if;
+  return engine.usage_report(auth.uid());
+end $$;
+
+-- Operator entry point: sets (or, with null values, clears) a user's overrides, or the defaults
+-- with p_user_id null. Allowed to the service role and to operators (app_metadata.reelforge_role,
+-- which only the server can write).
+create function public.set_usage_limits(p_user_id uuid, p_limits jsonb) returns public.usage_limits
+language plpgsql security definer set search_path = '' as $$
+declare
+  row public.usage_limits;
+  bad text;
+  claims jsonb;
+begin
+  claims := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+  -- No claims: a direct SQL session (psql, the SQL editor), not an API request through PostgREST.
+  if (claims is null and session_user in ('authenticator', 'anon', 'authenticated'))
+     or (claims is not null and coalesce(claims ->> 'role', '') <> 'service_role'
+         and coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator') then
+    raise exception 'only an operator may set usage limits' using errcode = '42501';
+  end if;
+  select string_agg(k, ', ') into bad from jsonb_object_keys(coalesce(p_limits, '{}')) k
+   where k not in ('films_in_production', 'films_per_day', 'regenerations_per_day', 'cost_units_per_day', 'resumes_per_task');
+  if bad is not null then
+    raise exception 'unknown limit(s): %', bad using errcode = '22023';
+  end if;
+  insert into public.usage_limits as l (user_id, films_in_production, films_per_day, regenerations_per_day, cost_units_per_day, resumes_per_task)
+  values (p_user_id, (p_limits ->> 'films_in_production')::int, (p_limits ->> 'films_per_day')::int,
+          (p_limits ->> 'regenerations_per_day')::int, (p_limits ->> 'cost_units_per_day')::numeric,
+          (p_limits ->> 'resumes_per_task')::int)
+  on conflict on constraint usage_limits_one_row_per_user do update set
+    films_in_production = case when p_limits ? 'films_in_production' then excluded.films_in_production else l.films_in_production end,
+    films_per_day = case when p_limits ? 'films_per_day' then excluded.films_per_day else l.films_per_day end,
+    regenerations_per_day = case when p_limits ? 'regenerations_per_day' then excluded.regenerations_per_day else l.regenerations_per_day end,
+    cost_units_per_day = case when p_limits ? 'cost_units_per_day' then excluded.cost_units_per_day else l.cost_units_per_day end,
+    resumes_per_task = case when p_limits ? 'resumes_per_task' then excluded.resumes_per_task else l.resumes_per_task end,
+    updated_at = now()
+  returning * into row;
+  return row;
+end $$;
+
+revoke all on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
+  engine.admit_usage(uuid, text, text, uuid), engine.classify_metric_billing() from public, anon, authenticated;
+grant execute on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
+  engine.admit_usage(uuid, text, text, uuid) to service_role;
+revoke all on function public.my_usage(), public.set_usage_limits(uuid, jsonb) from public, anon;
+grant execute on function public.my_usage() to authenticated, service_role;
+grant execute on function public.set_usage_limits(uuid, jsonb) to authenticated, service_role;
