@@ -53,6 +53,8 @@ async function fingerprint(): Promise<string> {
     select md5(string_agg(id::text || coalesce(raw_app_meta_data::text, ''), ',' order by id)) as users
       from auth.users where id = any(${people}::uuid[])`;
   parts.push(`auth.users=${authRows}`);
+  const [{ defaults }] = await sql`select md5(string_agg(r::text, '')) as defaults from public.usage_limits r where user_id is null`;
+  parts.push(`usage_limits defaults=${defaults}`);
   return parts.join("\n");
 }
 
@@ -96,7 +98,7 @@ interface Cell {
   fn: string;
   body: () => Record<string, unknown>;
   spends?: boolean;
-  /** Another user's answer: 403 forbidden (the thing exists and is not theirs). */
+  /** Another user's answer: 403 forbidden (the thing exists and is not theirs), 404 where it is not this function's. */
   stranger: number;
 }
 
@@ -116,6 +118,12 @@ const CELLS: Record<string, Cell> = {
   "regenerate-asset status": { fn: "regenerate-asset", body: () => ({ action: "status", runId: ids.runId }), stranger: 403 },
   "regenerate-asset accept": { fn: "regenerate-asset", body: () => ({ action: "accept", runId: ids.runId }), spends: true, stranger: 403 },
   "regenerate-asset reject": { fn: "regenerate-asset", body: () => ({ action: "reject", runId: ids.runId }), stranger: 403 },
+  // Every function's task actions; a task another function runs is not found there, for anyone.
+  ...Object.fromEntries(["generate-audio", "assemble", "regenerate-asset"].flatMap((fn) => [
+    [`${fn} status by task`, { fn, body: () => ({ action: "status", taskId: ids.sceneTaskId }), stranger: 404 }],
+    [`${fn} cancel by task`, { fn, body: () => ({ action: "cancel", taskId: ids.sceneTaskId }), stranger: 404 }],
+    [`${fn} resume by task`, { fn, body: () => ({ action: "resume", taskId: ids.sceneTaskId }), spends: true, stranger: 404 }],
+  ])),
   "providers rotate_key": { fn: "providers", body: () => ({ action: "rotate_key", id: ids.providerId, apiKey: "sk-stolen-0123456789abcdef" }), spends: true, stranger: 403 },
   "providers deactivate": { fn: "providers", body: () => ({ action: "deactivate", id: ids.providerId }), stranger: 403 },
 };
@@ -160,7 +168,11 @@ describe("another tenant's things, through every function", () => {
 
   it("clone-database admits operators only: users, anonymous users and the anon key get 403 operator_only", async () => {
     for (const actor of ["owner", "other", "anonymous", "anonKey"] as const) {
-      for (const body of [{ action: "status", jobId: crypto.randomUUID() }, { action: "start", targetUrl: "postgresql://u:p@db.example.com:5432/x" }]) {
+      const jobId = crypto.randomUUID();
+      for (const body of [
+        { action: "start", targetUrl: "postgresql://u:p@db.example.com:5432/x" }, { action: "status", jobId }, { action: "resume", jobId },
+        { action: "restart", jobId }, { action: "cancel", jobId },
+      ]) {
         const before = await fingerprint();
         const answer = await invoke("clone-database", body, { token: tokenOf(actor) });
         expect(answer.status, `${actor} ${body.action}: ${answer.text}`).toBe(403);
@@ -199,6 +211,11 @@ describe("public RPCs, as the database roles the API runs them as", () => {
     "clear_scene_images(uuid,integer)": (tx) => tx`select public.clear_scene_images(${ids.movieId}, 1)`,
     "request_scenes_with_images(uuid)": (tx) => tx`select public.request_scenes_with_images(${ids.movieId})`,
     "migrate_legacy_images(uuid)": (tx) => tx`select public.migrate_legacy_images(${ids.movieId})`,
+    "my_usage()": (tx) => tx`select public.my_usage()`,
+    "set_usage_limits(uuid,jsonb)": async (tx) => {
+      await tx`select public.set_usage_limits(${owner.id}, ${tx.json({ films_per_day: 1000 })})`;
+      await tx`select public.set_usage_limits(null, ${tx.json({ films_per_day: 1000 })})`;
+    },
   };
 
   it("grants EXECUTE to the API roles on exactly the reviewed RPCs", async () => {

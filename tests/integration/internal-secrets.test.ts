@@ -19,8 +19,8 @@ class RolledBack extends Error {}
 // What signed-in users may call in public; nothing else there, and nothing at all for anon.
 const USER_RPCS = [
   "assert_image_request_owner(uuid)", "asset_url(assets)", "cancel_task(uuid)", "clear_scene_images(uuid,integer)",
-  "migrate_legacy_images(uuid)", "request_scenes_with_images(uuid)", "resume_task(uuid)",
-  "save_generated_image(uuid,integer,integer,text)",
+  "migrate_legacy_images(uuid)", "my_usage()", "request_scenes_with_images(uuid)", "resume_task(uuid)",
+  "save_generated_image(uuid,integer,integer,text)", "set_usage_limits(uuid,jsonb)",
 ];
 
 beforeAll(() => {
