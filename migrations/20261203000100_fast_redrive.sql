@@ -5,7 +5,8 @@
 --    task whose last doorbell failed.
 -- 2. A worker killed between claiming a task and taking its liveness lock left the lease looking
 --    held until it expired (30 s). Doorbell claims now take the lock first and claim with
---    p_lock_held, which marks the lease as watched in the claim itself.
+--    p_lock_held, which marks the lease as watched in the claim itself
+--    (engine.claim_task's four-argument form, 20261203005000_claim_task_one_body.sql).
 
 alter table public.background_tasks
   add column dispatch_request_id bigint;
@@ -43,38 +44,6 @@ begin
     timeout_milliseconds := s.dispatch_timeout_ms) into request_id;
   update public.background_tasks set dispatched_at = now(), dispatch_request_id = request_id
    where id = p_task_id;
-end $$;
-
--- The caller took the task's liveness lock (engine.lease_lock_id) on the session it keeps for
--- the slice before calling, and no other session held it: so a watched lease's holder is gone,
--- and the new lease is watched from the moment it is taken.
-create function engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer, p_lock_held boolean)
-returns public.background_tasks
-language plpgsql security definer set search_path = '' as $$
-declare
-  t public.background_tasks;
-  claimed public.background_tasks;
-begin
-  if not p_lock_held then
-    return engine.claim_task(p_task_id, p_worker_id, p_lease_seconds);
-  end if;
-  select * into t from public.background_tasks where id = p_task_id for update skip locked;
-  if not found or not ((t.status = 'queued' and t.run_after <= now())
-                       or (t.status = 'running' and (t.lease_expires_at is null or t.lease_expires_at < now()
-                                                     or t.lease_locked_at is not null))) then
-    return null;
-  end if;
-  if not engine.take_concurrency_slot(t.concurrency_key, t.id) then
-    return null;
-  end if;
-  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
-  if claimed.id is null then
-    return null;
-  end if;
-  update public.background_tasks set lease_locked_at = now()
-   where id = claimed.id
-  returning * into claimed;
-  return claimed;
 end $$;
 
 -- Rings every due task whose last doorbell failed (only responses younger than the redispatch
@@ -127,7 +96,5 @@ begin
   end if;
 end $$;
 
-revoke all on function engine.claim_task(uuid, text, integer, boolean), engine.ring_lost_doorbells(integer)
-  from public, anon, authenticated;
-grant execute on function engine.claim_task(uuid, text, integer, boolean), engine.ring_lost_doorbells(integer)
-  to service_role;
+revoke all on function engine.ring_lost_doorbells(integer) from public, anon, authenticated;
+grant execute on function engine.ring_lost_doorbells(integer) to service_role;

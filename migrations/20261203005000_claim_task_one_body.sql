@@ -2,7 +2,7 @@
 -- the user it is owed to, contested claims take turns) hold for a claim made with the liveness
 -- lock already taken, which also treats a watched lease as its dead holder's (the caller got the
 -- lock, so nobody else holds it) and marks the new lease watched.
-create or replace function engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer, p_lock_held boolean)
+create function engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer, p_lock_held boolean)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -42,3 +42,6 @@ returns public.background_tasks
 language sql security definer set search_path = '' as $$
   select * from engine.claim_task(p_task_id, p_worker_id, p_lease_seconds, false)
 $$;
+
+revoke all on function engine.claim_task(uuid, text, integer, boolean) from public, anon, authenticated;
+grant execute on function engine.claim_task(uuid, text, integer, boolean) to service_role;
