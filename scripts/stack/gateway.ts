@@ -51,7 +51,7 @@ const verifyJwt = createJwtVerifier({
   issuers: [authIssuer],
 });
 const authSql = postgres(config.REELFORGE_DB_URL, { max: 2, onnotice: () => {}, connection: { application_name: "stack:auth" } });
-const registry = createFunctionRegistry(REPO_DIR);
+const registry = createFunctionRegistry(REPO_DIR, { deployDir: layout.deploy });
 const pool = createWorkerPool({
   repoDir: REPO_DIR,
   functionLogsDir: layout.functionLogs,
@@ -74,7 +74,10 @@ const pool = createWorkerPool({
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
     PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: env.HOME ?? "/root",
-    ...(env.DENO_DIR ? { DENO_DIR: env.DENO_DIR } : {}),
+    // Functions resolve `npm:` from the stack's own cache, as the hosted bundler resolves them
+    // from the registry; with no package.json discovery a node_modules can never stand in.
+    DENO_DIR: layout.denoCache,
+    DENO_NO_PACKAGE_JSON: "1",
   },
   functionEnv: {
     // The clone tests clone into databases of this stack's own Postgres on 127.0.0.1: a trusted
