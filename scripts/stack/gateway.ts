@@ -14,6 +14,7 @@ import { AUTH_PREFIX, createAuthApi } from "./auth-api.ts";
 import { createAuthUsers } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey } from "./jwt.ts";
 import { createFunctionRegistry } from "./function-registry.ts";
+import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
 import { API_PORT, API_URL, DB_PORT, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
@@ -78,6 +79,7 @@ const pool = createWorkerPool({
     // from the registry; with no package.json discovery a node_modules can never stand in.
     DENO_DIR: layout.denoCache,
     DENO_NO_PACKAGE_JSON: "1",
+    ...registryEnv(env),
   },
   functionEnv: {
     // The clone tests clone into databases of this stack's own Postgres on 127.0.0.1: a trusted
