@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
 
 describe("slice budget", () => {
@@ -32,5 +34,46 @@ describe("slice budget", () => {
     expect(budget.remainingMs()).toBeLessThan(budget.untilKillMs());
     now = 12_000;
     expect(budget.untilKillMs()).toBe(0);
+  });
+});
+
+describe("slice budget on edge-runtime, where performance.timeOrigin is not set", () => {
+  const timeOrigin = Object.getOwnPropertyDescriptor(Performance.prototype, "timeOrigin")!;
+  beforeEach(() => {
+    vi.resetModules();
+    Object.defineProperty(Performance.prototype, "timeOrigin", { configurable: true, get: () => undefined });
+  });
+  afterEach(() => {
+    Object.defineProperty(Performance.prototype, "timeOrigin", timeOrigin);
+  });
+
+  it("never yields when built from timeOrigin (the bug the module-load clock fixes)", () => {
+    const budget = createSliceBudget({ workerStartedAt: performance.timeOrigin, wallClockMs: 150_000, now: () => Date.now() + 10 * 60_000 });
+    expect(performance.timeOrigin).toBeUndefined();
+    expect(budget.remainingMs()).toBeNaN();
+    expect(budget.exhausted()).toBe(false);
+  });
+
+  it("is finite and yields before the wall clock when built from the module-load clock", async () => {
+    const { workerStartedAt } = await import("../../shared/runtime/worker-clock.ts");
+    expect(Number.isFinite(workerStartedAt)).toBe(true);
+    let now = workerStartedAt + 200;
+    const budget = createSliceBudget({ workerStartedAt, wallClockMs: 150_000, now: () => now });
+    expect(budget.remainingMs()).toBeGreaterThan(100_000);
+    expect(budget.exhausted()).toBe(false);
+    now = workerStartedAt + 145_000;
+    expect(budget.exhausted()).toBe(true);
+    expect(budget.untilKillMs()).toBe(5_000);
+  });
+
+  it("is not read anywhere on the function path", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const readers = ["functions", "shared"].flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => join(dir, file))
+        .filter((file) => /^(?!\s*(\/\/|\*)).*performance\.timeOrigin/m.test(readFileSync(join(root, file), "utf8")))
+    );
+    expect(readers).toEqual([]);
   });
 });
