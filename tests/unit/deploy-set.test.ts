@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -68,6 +68,31 @@ describe("deploy sets", () => {
       const { args, cwd, env } = isolatedDenoCommand("check", set, setDir, denoDir);
       expect(() => runDeno(args, cwd, env)).not.toThrow();
     }, 300_000);
+  });
+});
+
+// What Supabase's edge-runtime blocks or lacks in a user worker (ext/runtime/js/bootstrap.js and
+// denoOverrides.js): no subprocesses, Deno's file APIs blocklisted, Deno.exit/kill no-ops, no
+// FFI, no timeOrigin (its bootstrap never sets it). Comments aside.
+const EDGE_RUNTIME_LACKS = [
+  /\bnode:child_process\b/, /\bDeno\.(Command|run|exit|kill|listen|listenTls|dlopen|chdir|cwd)\b/,
+  /\bDeno\.(write|read)(Text)?File(Sync)?\b/, /\bDeno\.(open|create|mkdir|remove|rename|makeTemp\w*)(Sync)?\b/,
+  /\bperformance\.timeOrigin\b/,
+];
+// TODO(issue 13 §3): the local storage mode writes files with node:fs; it leaves the function path there.
+const LOCAL_STORAGE_MODE = ["shared/storage/local-storage.ts", "shared/storage/local-layout.ts", "shared/storage/local-listing.ts"];
+
+describe("the code every deploy set carries", () => {
+  it("uses nothing edge-runtime blocks or lacks, and writes files only in the local storage mode", () => {
+    const files = new Set(readConfiguredFunctions(root).flatMap((fn) => collectDeploySet(root, fn).files));
+    const offenders = [...files].filter((file) => file.endsWith(".ts")).flatMap((file) => {
+      const code = readFileSync(join(root, file), "utf8").split("\n").filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line)).join("\n");
+      const lacking = EDGE_RUNTIME_LACKS.filter((pattern) => pattern.test(code)).map((pattern) => `${file}: ${pattern}`);
+      const writesFiles = /from "node:fs(\/promises)?"/.test(code) && !LOCAL_STORAGE_MODE.includes(file) ? [`${file}: node:fs`] : [];
+      return [...lacking, ...writesFiles];
+    });
+    expect(files.size).toBeGreaterThan(100);
+    expect(offenders).toEqual([]);
   });
 });
 
