@@ -10,7 +10,7 @@
  * targets are left to the hosted bundler. No node_modules, no package.json, no deno.lock.
  * Runtime-neutral (node:fs), so vitest builds sets too.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join, posix, relative } from "node:path";
 
 /** Supabase's maximum function bundle size. */
@@ -88,9 +88,18 @@ export function collectDeploySet(rootDir: string, source: DeploySource): DeployS
   return { name: source.name, entrypoint, importMap: source.importMap && rel(source.importMap), files: sorted, bytes, missing };
 }
 
-/** Copies the set into `outDir` (emptied first), keeping paths relative to the project root. */
+/**
+ * Copies the set into `outDir`, keeping paths relative to the project root, and deletes whatever
+ * else is there. Updated in place, not emptied first: a worker still running the previous build
+ * keeps a working directory that exists.
+ */
 export function writeDeploySet(rootDir: string, set: DeploySet, outDir: string): void {
-  rmSync(outDir, { recursive: true, force: true });
+  const keep = new Set(set.files);
+  const existing = existsSync(outDir) ? readdirSync(outDir, { recursive: true, withFileTypes: true }) : [];
+  for (const entry of existing) {
+    const file = relative(outDir, join(entry.parentPath, entry.name)).split("\\").join("/");
+    if (!entry.isDirectory() && !keep.has(file)) rmSync(join(outDir, file), { force: true });
+  }
   for (const file of set.files) {
     mkdirSync(dirname(join(outDir, file)), { recursive: true });
     copyFileSync(join(rootDir, file), join(outDir, file));

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   collectDeploySet,
   type DeploySet,
@@ -47,10 +47,12 @@ describe("deploy sets", () => {
   describe.each(functions.map((fn) => [fn.name, fn] as const))("%s", (name, source) => {
     let set: DeploySet;
     const setDir = join(outDir, name);
-
-    it("holds every file Deno's module graph needs, the import map, and no node_modules or package.json", () => {
+    beforeAll(() => {
       set = collectDeploySet(root, source);
       writeDeploySet(root, set, setDir);
+    });
+
+    it("holds every file Deno's module graph needs, the import map, and no node_modules or package.json", () => {
       expect(set.missing).toEqual([]);
       expect(set.files).toContain("deno.json");
       expect(set.files).toContain(`functions/${name}/index.ts`);
@@ -122,10 +124,12 @@ describe("collecting a deploy set as the Supabase CLI does", () => {
     expect(set.missing).toEqual(["fn/gone.ts"]);
   });
 
-  it("writes only the set's files", () => {
+  it("writes only the set's files, removing what a previous build left", () => {
     const set = collectDeploySet(project, { name: "fn", entrypoint: join(project, "fn/index.ts"), importMap: join(project, "deno.json") });
     const dir = join(project, "out");
+    write("out/fn/stale.ts", "export {};\n");
     writeDeploySet(project, set, dir);
+    expect(existsSync(join(dir, "fn/stale.ts"))).toBe(false);
     expect(existsSync(join(dir, "fn/unused.ts"))).toBe(false);
     expect(existsSync(join(dir, "package.json"))).toBe(false);
     expect(readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts")).sort())
