@@ -4,8 +4,15 @@
  * `npm run deploy:sets`.
  */
 import { join } from "node:path";
-import { collectDeploySet, type DeploySet, isolatedDenoCommand, MAX_BUNDLE_BYTES, registryEnv, writeDeploySet } from "./deploy-set.ts";
-import type { DeploySource } from "./deploy-set.ts";
+import {
+  collectDeploySet,
+  type DeploySet,
+  type DeploySource,
+  isolatedDenoCommand,
+  MAX_BUNDLE_BYTES,
+  registryEnv,
+  writeDeploySet,
+} from "./deploy-set.ts";
 
 /** A set written to disk. */
 export interface BuiltDeploySet {
@@ -23,7 +30,7 @@ export function buildDeploySets(repoDir: string, outDir: string, sources: Deploy
   });
 }
 
-/** One line per set: files, bytes and share of the 20 MB limit; then the sets over it, if any. */
+/** One line per set (files, bytes, share of the 20 MB limit), and the names of sets over it. */
 export function describeDeploySets(built: BuiltDeploySet[]): { report: string; oversized: string[] } {
   const lines = built.map(({ set }) => {
     const share = (100 * set.bytes / MAX_BUNDLE_BYTES).toFixed(1);
