@@ -1,3 +1,4 @@
+import "../../shared/runtime/worker-clock.ts"; // first: starts the worker clock (see there)
 import { cloneActions } from "../../shared/clone/clone-actions.ts";
 import { CLONE_KIND, createCloneHandler } from "../../shared/clone/clone-task.ts";
 import type { CloneTargetRules } from "../../shared/clone/clone-target.ts";

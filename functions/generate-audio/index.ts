@@ -1,3 +1,4 @@
+import "../../shared/runtime/worker-clock.ts"; // first: starts the worker clock (see there)
 import { sceneAudioActions } from "../../shared/film/scene-actions.ts";
 import { MIX_KIND, mixHandler, VOICES_KIND, voicesHandler } from "../../shared/film/scene-tasks.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";

@@ -1,3 +1,4 @@
+import "../../shared/runtime/worker-clock.ts"; // first: starts the worker clock (see there)
 import { sceneVideoActions } from "../../shared/film/scene-actions.ts";
 import { CHAIN_KIND, chainHandler } from "../../shared/film/scene-tasks.ts";
 import { LOCATION_IMAGE_KIND, locationImageHandler } from "../../shared/film/location-image-task.ts";

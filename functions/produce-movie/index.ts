@@ -1,3 +1,4 @@
+import "../../shared/runtime/worker-clock.ts"; // first: starts the worker clock (see there)
 import { CANCEL_JOBS_KIND, cancelJobsHandler } from "../../shared/film/cancel-jobs.ts";
 import { produceMovieActions } from "../../shared/film/film-actions.ts";
 import { MUSIC_KIND, musicHandler, PRODUCE_KIND, produceHandler } from "../../shared/film/produce-task.ts";

@@ -21,6 +21,7 @@ import {
   DB_URL,
   DEFAULT_WALL_CLOCK_MS,
   FUNCTIONS_URL,
+  REPO_DIR,
   type StackLayout,
   stackLayout,
   STORAGE_PUBLIC_URL,
@@ -28,6 +29,8 @@ import {
 } from "./stack-layout.ts";
 import { readRenderWorkerPid, startRenderWorker, stopRenderWorker } from "./render-worker-process.ts";
 import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
+import { buildDeploySets, describeDeploySets, runIsolatedDeno } from "./deploy-sets.ts";
+import { readConfiguredFunctions } from "./function-registry.ts";
 
 type StackEnv = Record<string, string>;
 
@@ -93,6 +96,7 @@ async function start(fresh: boolean): Promise<number> {
   const secrets = await loadStackSecrets(layout, env);
   await configureDispatch(secrets);
   await stopGateway(layout); // a gateway that is alive but unhealthy is replaced
+  await buildStackDeploySets();
   const wallClockMs = env.REELFORGE_WALL_CLOCK_MS || String(DEFAULT_WALL_CLOCK_MS);
   const pid = await startGateway(layout, {
     REELFORGE_STACK_DIR: layout.root,
@@ -128,6 +132,18 @@ async function start(fresh: boolean): Promise<number> {
   await writeFile(layout.envFile, JSON.stringify(stackEnv, null, 2) + "\n", { mode: 0o600 });
   printEnvBlock(stackEnv);
   return 0;
+}
+
+// The gateway serves every function from its deploy set (and rebuilds a set whose sources change);
+// built here first so a broken or oversized set stops the start, and so the first worker of each
+// function does not wait for npm downloads: `deno cache` fills the stack's own DENO_DIR.
+async function buildStackDeploySets(): Promise<void> {
+  await rm(layout.deploy, { recursive: true, force: true });
+  const built = buildDeploySets(REPO_DIR, layout.deploy, readConfiguredFunctions(REPO_DIR));
+  const { report, oversized } = describeDeploySets(built);
+  if (oversized.length > 0) throw new Error(`deploy sets over the 20 MB bundle limit: ${oversized.join(", ")}\n${report}`);
+  for (const set of built) await runIsolatedDeno("cache", set, layout.denoCache);
+  console.log(`deploy sets built in ${layout.deploy} (${built.length} functions), npm packages cached in ${layout.denoCache}`);
 }
 
 // Render and local_media jobs (FFmpeg) are pulled by a worker process, not run by the gateway.

@@ -14,6 +14,7 @@ import { AUTH_PREFIX, createAuthApi } from "./auth-api.ts";
 import { createAuthUsers } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey } from "./jwt.ts";
 import { createFunctionRegistry } from "./function-registry.ts";
+import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
 import { API_PORT, API_URL, DB_PORT, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
@@ -51,7 +52,7 @@ const verifyJwt = createJwtVerifier({
   issuers: [authIssuer],
 });
 const authSql = postgres(config.REELFORGE_DB_URL, { max: 2, onnotice: () => {}, connection: { application_name: "stack:auth" } });
-const registry = createFunctionRegistry(REPO_DIR);
+const registry = createFunctionRegistry(REPO_DIR, { deployDir: layout.deploy });
 const pool = createWorkerPool({
   repoDir: REPO_DIR,
   functionLogsDir: layout.functionLogs,
@@ -74,7 +75,11 @@ const pool = createWorkerPool({
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
     PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: env.HOME ?? "/root",
-    ...(env.DENO_DIR ? { DENO_DIR: env.DENO_DIR } : {}),
+    // Functions resolve `npm:` from the stack's own cache, as the hosted bundler resolves them
+    // from the registry; with no package.json discovery a node_modules can never stand in.
+    DENO_DIR: layout.denoCache,
+    DENO_NO_PACKAGE_JSON: "1",
+    ...registryEnv(env),
   },
   functionEnv: {
     // The clone tests clone into databases of this stack's own Postgres on 127.0.0.1: a trusted

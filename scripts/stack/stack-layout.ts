@@ -26,6 +26,10 @@ export interface StackLayout {
   storage: string;
   /** Other "projects" the gateway stands in for (`/_projects/<name>/storage/v1/...`), one dir each. */
   projects: string;
+  /** Each function's deploy set, `<deploy>/<name>/`: what the gateway's workers run. */
+  deploy: string;
+  /** The Deno cache (DENO_DIR) functions run with: npm packages from the registry, no node_modules. */
+  denoCache: string;
   envFile: string;
   secretsFile: string;
   gatewayPidFile: string;
@@ -43,6 +47,8 @@ export function stackLayout(env: Record<string, string | undefined>): StackLayou
     functionLogs: join(root, "logs", "functions"),
     storage: join(root, "storage"),
     projects: join(root, "projects"),
+    deploy: join(root, "deploy"),
+    denoCache: join(root, "deno-cache"),
     envFile: join(root, "env.json"),
     secretsFile: join(root, "secrets.json"),
     gatewayPidFile: join(root, "gateway.pid"),

@@ -52,6 +52,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const worker = new WorkerProcess({
       functionName: fn.name,
       entrypoint: fn.entrypoint,
+      config: fn.config,
+      cwd: fn.rootDir,
       repoDir: options.repoDir,
       logFile: join(options.functionLogsDir, `${fn.name}.log`),
       wallClockMs,

@@ -8,6 +8,10 @@ import { join } from "node:path";
 export interface WorkerSpawnOptions {
   functionName: string;
   entrypoint: string;
+  /** The config file (deno.json) the function runs with; its deploy set's copy. */
+  config?: string;
+  /** The worker's working directory: the function's deploy set. */
+  cwd: string;
   repoDir: string;
   logFile: string;
   wallClockMs: number;
@@ -55,10 +59,11 @@ export class WorkerProcess {
     this.port = pickFreePort();
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
-        "run", "-A", "--no-prompt", "--config", join(options.repoDir, "deno.json"),
+        // No lockfile: the hosted bundler gets none either (deno.lock is not in a deploy set).
+        "run", "-A", "--no-prompt", "--no-lock", ...(options.config ? ["--config", options.config] : []),
         join(options.repoDir, "scripts", "stack", "worker-host.ts"), options.entrypoint,
       ],
-      cwd: options.repoDir,
+      cwd: options.cwd,
       clearEnv: true,
       env: {
         ...options.env,

@@ -2,6 +2,7 @@
  * The only module that touches Deno and EdgeRuntime globals: entry files hand their spec here.
  */
 import { buildFunction, type FunctionSpec } from "../http/build-function.ts";
+import { workerStartedAt } from "./worker-clock.ts";
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
@@ -10,7 +11,8 @@ export function serveEdgeFunction(spec: FunctionSpec) {
     env: Deno.env.toObject(),
     // Without EdgeRuntime (plain `deno run`), the promise still runs; nothing keeps it alive.
     waitUntil: (work) => typeof EdgeRuntime !== "undefined" ? EdgeRuntime.waitUntil(work) : void work,
-    workerStartedAt: performance.timeOrigin,
+    // Not performance.timeOrigin: edge-runtime leaves it unset (see worker-clock.ts).
+    workerStartedAt,
   });
   Deno.serve(app.fetch);
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
 
 describe("slice budget", () => {
@@ -33,4 +33,35 @@ describe("slice budget", () => {
     now = 12_000;
     expect(budget.untilKillMs()).toBe(0);
   });
+});
+
+describe("slice budget on edge-runtime, where performance.timeOrigin is not set", () => {
+  const timeOrigin = Object.getOwnPropertyDescriptor(Performance.prototype, "timeOrigin")!;
+  beforeEach(() => {
+    vi.resetModules();
+    Object.defineProperty(Performance.prototype, "timeOrigin", { configurable: true, get: () => undefined });
+  });
+  afterEach(() => {
+    Object.defineProperty(Performance.prototype, "timeOrigin", timeOrigin);
+  });
+
+  it("never yields when built from timeOrigin (the bug the module-load clock fixes)", () => {
+    const budget = createSliceBudget({ workerStartedAt: performance.timeOrigin, wallClockMs: 150_000, now: () => Date.now() + 10 * 60_000 });
+    expect(performance.timeOrigin).toBeUndefined();
+    expect(budget.remainingMs()).toBeNaN();
+    expect(budget.exhausted()).toBe(false);
+  });
+
+  it("is finite and yields before the wall clock when built from the module-load clock", async () => {
+    const { workerStartedAt } = await import("../../shared/runtime/worker-clock.ts");
+    expect(Number.isFinite(workerStartedAt)).toBe(true);
+    let now = workerStartedAt + 200;
+    const budget = createSliceBudget({ workerStartedAt, wallClockMs: 150_000, now: () => now });
+    expect(budget.remainingMs()).toBeGreaterThan(100_000);
+    expect(budget.exhausted()).toBe(false);
+    now = workerStartedAt + 145_000;
+    expect(budget.exhausted()).toBe(true);
+    expect(budget.untilKillMs()).toBe(5_000);
+  });
+
 });
