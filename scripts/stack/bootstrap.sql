@@ -4,9 +4,12 @@
 -- after it (migrations, functions, workers, the pg_net stand-in) connects as `postgres`.
 
 -- `postgres` as supabase/postgres leaves it (migrations/db/migrations/10000000000000_demote-postgres.sql,
--- 20230201083204_grant_auth_roles_to_postgres.sql, 20240606060239_grant_predefined_roles_to_postgres.sql):
+-- 20230201083204_grant_auth_roles_to_postgres.sql, 20240606060239_grant_predefined_roles_to_postgres.sql,
+-- 20250421084701_revoke_admin_roles_from_postgres.sql, 20251105172723_grant_pg_reload_conf_to_postgres.sql):
 -- no superuser; may create databases and roles, replicate, bypass RLS; reads all data; may signal
 -- (cancel, terminate) other non-superuser backends; owns the project database, hence its public schema.
+-- Not mirrored: supautils (settings it lets postgres change, e.g. session_replication_role; its
+-- guard on the platform's roles), so CREATEROLE here is a little wider and those settings narrower.
 do $$
 begin
   if not exists (select from pg_roles where rolname = 'postgres') then
@@ -17,6 +20,7 @@ $$;
 alter role postgres nosuperuser createdb createrole login replication bypassrls;
 alter database postgres owner to postgres;
 grant pg_read_all_data, pg_signal_backend to postgres;
+grant execute on function pg_catalog.pg_reload_conf() to postgres;
 
 -- Roles the API gateway switches to (PostgREST) and the login role it connects as.
 do $$
@@ -80,13 +84,15 @@ alter role postgres set search_path = "$user", public, extensions;
 -- pg_cron needs shared_preload_libraries = 'pg_cron' (set by the stack's postgresql.conf).
 create extension if not exists pg_cron;
 -- What supabase/postgres's extensions.grant_pg_cron_access() event trigger gives postgres (as of
--- 20231020085357_revoke_writes_on_cron_job_from_postgres.sql): use cron, read and prune its tables,
--- but change cron.job only through cron.schedule/unschedule, which act on the caller's own jobs.
+-- 20231020085357_revoke_writes_on_cron_job_from_postgres.sql and
+-- 20260730000000_revoke_trigger_on_cron_tables_from_postgres.sql): use cron, read and prune its
+-- tables, but change cron.job only through cron.schedule/unschedule, which act on its own jobs.
 grant usage on schema cron to postgres with grant option;
 grant all privileges on all tables in schema cron to postgres with grant option;
 grant all privileges on all sequences in schema cron to postgres with grant option;
 revoke all on table cron.job from postgres;
 grant select on table cron.job to postgres with grant option;
+revoke trigger on cron.job_run_details from postgres;
 
 -- auth: enough of GoTrue's schema for foreign keys, RLS helpers and test users.
 -- Owned by supabase_admin here (supabase_auth_admin on hosted): postgres reads and writes its
