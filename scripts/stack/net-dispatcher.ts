@@ -130,7 +130,7 @@ export async function startNetDispatcher(options: NetDispatcherOptions): Promise
       counters.stalled++;
       await new Promise((resolve) => setTimeout(resolve, Math.min(stallMs, request.timeout_milliseconds)));
     }
-    if (stallMs >= request.timeout_milliseconds) {
+    if (stallMs > 0 && stallMs >= request.timeout_milliseconds) {
       outcome = timedOut(request);
     } else {
       outcome = await send(request, request.timeout_milliseconds - stallMs);
