@@ -1,14 +1,15 @@
 /**
  * /_stack/* — the local stack's own endpoints: health (open), and chaos controls for tests
  * (service role key required): list workers, kill workers, change the wall clock and the env of
- * workers spawned from now on.
+ * workers spawned from now on; the pg_net stand-in's faults (drop, stall) and response TTL.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
+import type { NetDispatcher } from "./net-dispatcher.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
 export const ADMIN_PREFIX = "/_stack/";
 
-export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerPool; serviceRoleKey: string }) {
+export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerPool; net: NetDispatcher; serviceRoleKey: string }) {
   return async function handleAdminRequest(request: Request, pathname: string): Promise<Response> {
     const route = `${request.method} ${pathname}`;
     if (route === "GET /_stack/health") {
@@ -42,6 +43,21 @@ export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerP
         }
         deps.pool.configure({ wallClockMs: wallClockMs as number | undefined, env: env as Record<string, string | null> | undefined });
         return Response.json(deps.pool.config());
+      }
+      case "GET /_stack/net":
+        return Response.json(deps.net.state());
+      case "POST /_stack/net": {
+        const body = await readJsonObject(request);
+        const { drop, stallMs, ttlMs } = body ?? {};
+        if (
+          body === null ||
+          (drop !== undefined && !(typeof drop === "number" && drop >= 0 && drop <= 1)) ||
+          (stallMs !== undefined && !(Number.isInteger(stallMs) && (stallMs as number) >= 0)) ||
+          (ttlMs !== undefined && !(Number.isInteger(ttlMs) && (ttlMs as number) > 0))
+        ) {
+          return badRequest("body must be {drop?: 0..1, stallMs?: integer >= 0, ttlMs?: positive integer}");
+        }
+        return Response.json(deps.net.configure({ drop: drop as number | undefined, stallMs: stallMs as number | undefined, ttlMs: ttlMs as number | undefined }));
       }
       default:
         return Response.json({ code: "NOT_FOUND", message: `No admin route ${route}` }, { status: 404 });

@@ -1,5 +1,26 @@
 -- Local stack only, never a migration: recreates what every Supabase database already has, so the
 -- migrations in migrations/ run here unchanged. Idempotent: `stack start` reruns it every time.
+-- Runs as supabase_admin, the cluster's superuser, as the platform's own setup does; everything
+-- after it (migrations, functions, workers, the pg_net stand-in) connects as `postgres`.
+
+-- `postgres` as supabase/postgres leaves it (migrations/db/migrations/10000000000000_demote-postgres.sql,
+-- 20230201083204_grant_auth_roles_to_postgres.sql, 20240606060239_grant_predefined_roles_to_postgres.sql,
+-- 20250421084701_revoke_admin_roles_from_postgres.sql, 20251105172723_grant_pg_reload_conf_to_postgres.sql):
+-- no superuser; may create databases and roles, replicate, bypass RLS; reads all data; may signal
+-- (cancel, terminate) other non-superuser backends; owns the project database, hence its public schema.
+-- Not mirrored: supautils (settings it lets postgres change, e.g. session_replication_role; its
+-- guard on the platform's roles), so CREATEROLE here is a little wider and those settings narrower.
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'postgres') then
+    create role postgres login password 'postgres';
+  end if;
+end
+$$;
+alter role postgres nosuperuser createdb createrole login replication bypassrls;
+alter database postgres owner to postgres;
+grant pg_read_all_data, pg_signal_backend to postgres;
+grant execute on function pg_catalog.pg_reload_conf() to postgres;
 
 -- Roles the API gateway switches to (PostgREST) and the login role it connects as.
 do $$
@@ -20,6 +41,8 @@ end
 $$;
 
 grant anon, authenticated, service_role to authenticator;
+-- postgres may SET ROLE to the API roles (to test policies), as on hosted.
+grant anon, authenticated, service_role to postgres;
 grant usage on schema public to anon, authenticated, service_role;
 
 -- Like Supabase: objects postgres creates in public are usable by the API roles; RLS decides rows.
@@ -31,6 +54,9 @@ begin
     alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
     alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
     alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public grant all on tables to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public grant all on functions to postgres, anon, authenticated, service_role;
   end if;
 end
 $$;
@@ -43,17 +69,36 @@ begin
 end
 $$;
 
+-- Extensions the platform creates, as supabase_admin: pgcrypto and uuid-ossp come with every
+-- project; pg_cron is what enabling it in the dashboard does (supautils runs that CREATE EXTENSION
+-- as supabase_admin). A migration's `create extension if not exists` of these is then a no-op;
+-- any other extension needs superuser here. pg_net is the stand-in below (not packaged for Debian).
 create schema if not exists extensions;
+grant all on schema extensions to postgres;
 grant usage on schema extensions to anon, authenticated, service_role;
 create extension if not exists pgcrypto with schema extensions;
+create extension if not exists "uuid-ossp" with schema extensions;
+grant all on all routines in schema extensions to postgres;
 alter role postgres set search_path = "$user", public, extensions;
 
 -- pg_cron needs shared_preload_libraries = 'pg_cron' (set by the stack's postgresql.conf).
 create extension if not exists pg_cron;
+-- What supabase/postgres's extensions.grant_pg_cron_access() event trigger gives postgres (as of
+-- 20231020085357_revoke_writes_on_cron_job_from_postgres.sql and
+-- 20260730000000_revoke_trigger_on_cron_tables_from_postgres.sql): use cron, read and prune its
+-- tables, but change cron.job only through cron.schedule/unschedule, which act on its own jobs.
+grant usage on schema cron to postgres with grant option;
+grant all privileges on all tables in schema cron to postgres with grant option;
+grant all privileges on all sequences in schema cron to postgres with grant option;
+revoke all on table cron.job from postgres;
+grant select on table cron.job to postgres with grant option;
+revoke trigger on cron.job_run_details from postgres;
 
 -- auth: enough of GoTrue's schema for foreign keys, RLS helpers and test users.
+-- Owned by supabase_admin here (supabase_auth_admin on hosted): postgres reads and writes its
+-- rows but may not create objects in it.
 create schema if not exists auth;
-grant usage on schema auth to anon, authenticated, service_role;
+grant usage on schema auth to postgres, anon, authenticated, service_role;
 
 create table if not exists auth.users (
   id uuid not null default gen_random_uuid(),
@@ -114,11 +159,16 @@ language sql stable as $$
   )::jsonb
 $$;
 
-grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role;
+grant execute on function auth.uid(), auth.role(), auth.jwt() to postgres, anon, authenticated, service_role;
+-- The stack's Auth (scripts/stack/auth-api.ts) connects as postgres; foreign keys need REFERENCES.
+grant all on all tables in schema auth to postgres;
+grant all on all sequences in schema auth to postgres;
 
--- net: pg_net's public shape (pg_net is not packaged for Debian). The stack's gateway delivers the
--- queue; it is woken by NOTIFY, which Postgres sends only on commit, as pg_net sends only after
--- commit, so a rolled-back request is never sent.
+-- net: pg_net's public shape (pg_net is not packaged for Debian), after sql/pg_net.sql in
+-- supabase/pg_net and the grants supabase/postgres's grant_pg_net_access() event trigger makes.
+-- scripts/stack/net-dispatcher.ts stands in for its background worker. pg_net wakes its worker
+-- from a commit callback; here NOTIFY, which Postgres also delivers only on commit, so a
+-- rolled-back request is never sent.
 create schema if not exists net;
 
 create unlogged table if not exists net.http_request_queue (
@@ -130,6 +180,8 @@ create unlogged table if not exists net.http_request_queue (
   timeout_milliseconds int not null
 );
 
+-- One row per request the worker finished: status_code null with timed_out and error_msg when it
+-- got no answer. Pruned after pg_net.ttl (6 hours) by the dispatcher, as pg_net's worker does.
 create unlogged table if not exists net._http_response (
   id bigint,
   status_code int,
@@ -167,6 +219,7 @@ language sql immutable as $$
   end
 $$;
 
+-- As pg_net: a missing Content-Type is added; any other than application/json is refused.
 create or replace function net.http_post(
   url text,
   body jsonb default '{}'::jsonb,
@@ -174,10 +227,23 @@ create or replace function net.http_post(
   headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
   timeout_milliseconds int default 5000
 ) returns bigint
-language sql volatile security definer set search_path = pg_catalog as $$
+language plpgsql volatile security definer set search_path = pg_catalog as $$
+declare
+  content_type text;
+  request_id bigint;
+begin
+  select value into content_type from jsonb_each_text(coalesce(headers, '{}'::jsonb))
+   where lower(key) = 'content-type' limit 1;
+  if content_type is null then
+    headers := coalesce(headers, '{}'::jsonb) || '{"Content-Type": "application/json"}'::jsonb;
+  elsif content_type <> 'application/json' then
+    raise exception 'Content-Type header must be "application/json"';
+  end if;
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('POST', net._url_with_params(url, params), headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
-  returning id
+  returning id into request_id;
+  return request_id;
+end
 $$;
 
 create or replace function net.http_get(
@@ -205,8 +271,13 @@ create trigger http_request_queue_notify
   after insert on net.http_request_queue
   for each row execute function net._notify_dispatcher();
 
+-- pg_net's functions are security definer (owned by supabase_admin) and callable by postgres and
+-- the API roles on hosted; here by postgres and service_role only, which is all the project uses.
+-- postgres reads and writes the tables (pg_net grants them to PUBLIC); the dispatcher needs that.
 revoke all on schema net from public;
 revoke all on all functions in schema net from public;
 grant usage on schema net to postgres, service_role;
 grant execute on all functions in schema net to postgres, service_role;
+grant all on all tables in schema net to postgres;
+grant all on all sequences in schema net to postgres;
 grant select on net.http_request_queue, net._http_response to service_role;

@@ -17,6 +17,7 @@ import {
   wipeDataDir,
 } from "./postgres-cluster.ts";
 import {
+  ADMIN_DB_URL,
   API_URL,
   DB_URL,
   DEFAULT_WALL_CLOCK_MS,
@@ -119,6 +120,8 @@ async function start(fresh: boolean): Promise<number> {
   const stackEnv: StackEnv = {
     API_URL,
     DB_URL,
+    // supabase_admin: only for what a real deployment's operator does with admin rights.
+    ADMIN_DB_URL,
     ANON_KEY: secrets.anonKey,
     SERVICE_ROLE_KEY: secrets.serviceRoleKey,
     SECRET_KEY: secrets.secretKey,

@@ -103,7 +103,6 @@ const handleAuthRequest = createAuthApi({
   },
   verifyJwt,
 });
-const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
 const servePublicObject = createStorageServer(layout.storage);
 const handleStorageApi = createStorageApi({
   dir: layout.storage,
@@ -116,6 +115,7 @@ const routeProjectRequest = createProjectsRouter({
   serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
 });
 const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
+const handleAdminRequest = createAdminApi({ registry, pool, net: dispatcher, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
 
 async function route(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url);

@@ -5,7 +5,7 @@
 import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DB_PORT, REPO_DIR, type StackLayout } from "./stack-layout.ts";
+import { ADMIN_ROLE, DB_PORT, REPO_DIR, type StackLayout } from "./stack-layout.ts";
 import { isRoot, mustSucceed, runAsPostgres, runCommand } from "./run-command.ts";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -53,7 +53,10 @@ async function ownForPostgres(path: string): Promise<void> {
   await chown(path, Number(user.stdout.trim()), Number(group.stdout.trim()));
 }
 
-/** Creates the cluster unless the data dir already holds one. */
+/**
+ * Creates the cluster unless the data dir already holds one. Its superuser is supabase_admin, as on
+ * a hosted project; bootstrap.sql makes `postgres` the project's non-superuser owner role.
+ */
 export async function initCluster(layout: StackLayout): Promise<void> {
   await mkdir(layout.socketDir, { recursive: true });
   await ownForPostgres(layout.socketDir);
@@ -64,7 +67,7 @@ export async function initCluster(layout: StackLayout): Promise<void> {
   await writeFile(passwordFile, "postgres\n", { mode: 0o644 });
   try {
     await mustSucceed("initdb", runAsPostgres(join(PG_BIN, "initdb"), [
-      "-D", layout.pgData, "--username=postgres", `--pwfile=${passwordFile}`,
+      "-D", layout.pgData, `--username=${ADMIN_ROLE}`, `--pwfile=${passwordFile}`,
       "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8",
     ]));
   } finally {
@@ -117,15 +120,27 @@ export async function stopPostgres(layout: StackLayout): Promise<void> {
   await mustSucceed("pg_ctl stop", runAsPostgres(join(PG_BIN, "pg_ctl"), ["stop", "-D", layout.pgData, "-m", "fast", "-w"]));
 }
 
-/** Applies bootstrap.sql as postgres over the unix socket, in one transaction. */
+/**
+ * Applies bootstrap.sql as supabase_admin over the unix socket, in one transaction: what the platform
+ * sets up before the project's first migration (roles, extensions, auth, net).
+ */
 export async function applyBootstrap(layout: StackLayout): Promise<void> {
+  const hasAdmin = await runCommand(join(PG_BIN, "psql"), [
+    "-h", layout.socketDir, "-p", String(DB_PORT), "-U", ADMIN_ROLE, "-d", "postgres", "-Atc", "select 1",
+  ]);
+  if (hasAdmin.code !== 0 && /role "supabase_admin" does not exist/.test(hasAdmin.stderr)) {
+    throw new Error(`this stack's cluster was made with postgres as its superuser; recreate it: bash scripts/stack.sh start --fresh`);
+  }
   await mustSucceed("bootstrap.sql", runCommand(join(PG_BIN, "psql"), [
-    "-h", layout.socketDir, "-p", String(DB_PORT), "-U", "postgres", "-d", "postgres",
+    "-h", layout.socketDir, "-p", String(DB_PORT), "-U", ADMIN_ROLE, "-d", "postgres",
     "-v", "ON_ERROR_STOP=1", "-q", "--single-transaction", "-f", join(REPO_DIR, "scripts", "stack", "bootstrap.sql"),
   ], { env: { ...Deno.env.toObject(), PGOPTIONS: "--client-min-messages=warning" } }));
 }
 
-/** Applies pending migrations with the stock Supabase CLI, as a hosted project would get them. */
+/**
+ * Applies pending migrations with the stock Supabase CLI, as a hosted project would get them: over
+ * DB_URL, as `postgres` without superuser, so a migration that needs more fails here as it would there.
+ */
 export async function applyMigrations(dbUrl: string): Promise<void> {
   await mustSucceed("supabase migration up", runCommand(
     join(REPO_DIR, "node_modules", ".bin", "supabase"),

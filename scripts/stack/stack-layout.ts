@@ -8,7 +8,11 @@ const portEnv = (name: string, fallback: number) => Number(globalThis.Deno?.env.
 export const API_PORT = portEnv("REELFORGE_API_PORT", 54321);
 export const DB_PORT = portEnv("REELFORGE_DB_PORT", 54322);
 export const API_URL = `http://127.0.0.1:${API_PORT}`;
+/** What functions, workers and migrations use: `postgres`, not a superuser, as on a hosted project. */
 export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`;
+/** The cluster's superuser (supabase_admin, as on hosted): the bootstrap and operator-only test setup. */
+export const ADMIN_ROLE = "supabase_admin";
+export const ADMIN_DB_URL = `postgresql://${ADMIN_ROLE}:postgres@127.0.0.1:${DB_PORT}/postgres`;
 export const FUNCTIONS_URL = `${API_URL}/functions/v1`;
 export const STORAGE_URL = `${API_URL}/storage/v1`;
 export const STORAGE_PUBLIC_URL = `${STORAGE_URL}/object/public`;

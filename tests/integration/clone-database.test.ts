@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, createOperatorUser, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { admin, connect, connectAsAdmin, createOperatorUser, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 
 const SCHEMA = "clone_small";
 
@@ -205,8 +205,10 @@ describe("clone-database", () => {
   it("refuses platform, extension-owned and Reelforge-internal schemas, naming each", async () => {
     const owned = `ext_owned_${crypto.randomUUID().slice(0, 8).replaceAll("-", "")}`;
     await sql.unsafe(`create schema ${owned}`);
-    // Makes the schema a member of an extension, as an extension's own install script would.
-    await sql.unsafe(`alter extension pgcrypto add schema ${owned}`);
+    // Makes the schema a member of an extension, as an extension's own install script would: as
+    // the extension's owner, supabase_admin, the platform's role (postgres may not, here or hosted).
+    const platform = connectAsAdmin();
+    await platform.unsafe(`alter extension pgcrypto add schema ${owned}`);
     try {
       const target = await newTarget();
       const before = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
@@ -225,7 +227,8 @@ describe("clone-database", () => {
       const after = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
       expect(after).toBe(before);
     } finally {
-      await sql.unsafe(`alter extension pgcrypto drop schema ${owned}`);
+      await platform.unsafe(`alter extension pgcrypto drop schema ${owned}`);
+      await platform.end();
       await sql.unsafe(`drop schema ${owned}`);
     }
   });

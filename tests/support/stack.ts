@@ -4,7 +4,10 @@ import postgres from "postgres";
 
 export interface StackEnv {
   API_URL: string;
+  /** As `postgres`, not a superuser, as functions and migrations connect on a hosted project. */
   DB_URL: string;
+  /** As supabase_admin, the cluster's superuser: only for what the platform itself would do. */
+  ADMIN_DB_URL: string;
   ANON_KEY: string;
   SERVICE_ROLE_KEY: string;
   /** New-style keys (sb_secret_ / sb_publishable_), as a new hosted project has them. */
@@ -36,6 +39,17 @@ export function connect(max = 4) {
 }
 
 export type Sql = ReturnType<typeof connect>;
+
+/**
+ * A connection as supabase_admin, for test setup only the platform could do on a hosted project
+ * (e.g. what an extension's install script does, as the extension's owner). Never for what the
+ * code under test does: that runs as `postgres`.
+ */
+export function connectAsAdmin(max = 1) {
+  const url = stackEnv().ADMIN_DB_URL;
+  if (!url) throw new Error("the local stack predates ADMIN_DB_URL: restart it (npm run stack:start -- --fresh)");
+  return postgres(url, { max, onnotice: () => {} });
+}
 
 export interface TestUser {
   id: string;
