@@ -18,7 +18,9 @@ import {
 } from "./postgres-cluster.ts";
 import {
   ADMIN_DB_URL,
+  API_PORT,
   API_URL,
+  DB_PORT,
   DB_URL,
   DEFAULT_WALL_CLOCK_MS,
   FUNCTIONS_URL,
@@ -28,6 +30,7 @@ import {
   STORAGE_PUBLIC_URL,
   STORAGE_URL,
 } from "./stack-layout.ts";
+import { describePortHolder, findPortHolder } from "./port-holder.ts";
 import { readRenderWorkerPid, startRenderWorker, stopRenderWorker } from "./render-worker-process.ts";
 import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
 import { buildDeploySets, describeDeploySets, runIsolatedDeno } from "./deploy-sets.ts";
@@ -78,6 +81,11 @@ async function start(fresh: boolean): Promise<number> {
     return 0;
   }
   if (fresh) await stop({ quiet: true });
+  const held = await portsHeldElsewhere();
+  if (held.length > 0) {
+    for (const message of held) console.error(message);
+    return 1;
+  }
   for (const dir of [layout.root, layout.logs, layout.functionLogs, layout.storage]) await mkdir(dir, { recursive: true });
   if (fresh) {
     await wipeDataDir(layout);
@@ -161,6 +169,16 @@ async function startStackRenderWorker(secrets: StackSecrets): Promise<void> {
     REELFORGE_WORKER_CONCURRENCY: env.REELFORGE_WORKER_CONCURRENCY || "2",
   });
   console.log(`render worker claiming render, local_media (pid ${pid}, log .stack/logs/render-worker.log)`);
+}
+
+/** What holds this stack's ports, if another stack or program does (this stack's own are fine). */
+async function portsHeldElsewhere(): Promise<string[]> {
+  const messages = [];
+  for (const port of [API_PORT, DB_PORT]) {
+    const holder = await findPortHolder(port);
+    if (holder && holder.stackDir !== layout.root) messages.push(describePortHolder(holder, layout.root));
+  }
+  return messages;
 }
 
 async function stop({ quiet = false } = {}): Promise<number> {

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ADMIN_ROLE, DB_PORT, REPO_DIR, type StackLayout } from "./stack-layout.ts";
 import { isRoot, mustSucceed, runAsPostgres, runCommand } from "./run-command.ts";
+import { STACK_ROOT_MARKER } from "./port-holder.ts";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 // The render worker and the offline `local` providers shell out to these.
@@ -41,6 +42,7 @@ export async function placePostgresDirs(layout: StackLayout): Promise<StackLayou
   const hash = Array.from(digest.subarray(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
   const outside = `/tmp/reelforge-pg-${hash}`;
   await mkdir(outside, { recursive: true, mode: 0o755 });
+  await writeFile(join(outside, STACK_ROOT_MARKER), layout.root + "\n");
   console.error(`postgres cannot reach ${layout.root}: its data, socket and log live in ${outside}`);
   return { ...layout, pgData: join(outside, "pg"), socketDir: join(outside, "run"), postgresLog: join(outside, "postgres.log") };
 }
