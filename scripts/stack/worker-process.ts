@@ -81,6 +81,9 @@ export class WorkerProcess {
       env: {
         ...options.env,
         REELFORGE_WALL_CLOCK_MS: String(options.wallClockMs),
+        // What hosted functions assume (config.ts defaults), told so slices can budget CPU.
+        REELFORGE_CPU_SOFT_LIMIT_MS: String(options.cpuSoftLimitMs),
+        REELFORGE_CPU_HARD_LIMIT_MS: String(options.cpuHardLimitMs),
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${this.port}`,
         NO_COLOR: "1",
       },
