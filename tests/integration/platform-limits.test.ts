@@ -116,6 +116,16 @@ describe("the memory limit", () => {
     expect(answer.json.code).toBe("WORKER_LIMIT");
     expect((await exitOf(pid)).reason).toBe("memory");
   });
+
+  it("stops a synchronous burst of heap allocation too, recorded as memory", async () => {
+    await admin("config", { memoryLimitMb: 160 });
+    const pending = probe("/heap?mb=400");
+    const pid = await busyProbePid();
+    const answer = await pending;
+    expect(answer.status).toBe(546);
+    expect(answer.cors).toBeNull();
+    expect((await exitOf(pid)).reason).toBe("memory");
+  });
 });
 
 describe("the request idle timeout", () => {
