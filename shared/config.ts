@@ -31,6 +31,9 @@ const configSchema = z.object({
   REELFORGE_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   /** The platform's wall clock per worker: 150 s free, 400 s paid. */
   REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(150_000),
+  /** The platform's CPU limits per worker (edge-runtime's build defaults); slices budget by them. */
+  REELFORGE_CPU_SOFT_LIMIT_MS: z.coerce.number().int().positive().default(1_000),
+  REELFORGE_CPU_HARD_LIMIT_MS: z.coerce.number().int().positive().default(2_000),
   /** How long a claim holds a task without a heartbeat. Seconds, never hours. */
   REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   REELFORGE_STORAGE_MODE: z.enum(["local", "supabase"]).default("supabase"),

@@ -18,7 +18,8 @@ export function startChaos(admin: Admin, functions: string[], random = Math.rand
     while (!stopped) {
       await new Promise((r) => setTimeout(r, 1000 + random() * 3000));
       if (stopped) break;
-      const alive = (await admin("workers").catch(() => []) as { function: string }[]).filter((w) => functions.includes(w.function));
+      const { live } = await admin("workers").catch(() => ({ live: [] })) as { live: { function: string }[] };
+      const alive = live.filter((w) => functions.includes(w.function));
       if (!alive.length) continue;
       const target = alive[Math.floor(random() * alive.length)].function;
       const { killed } = await admin("workers/kill", { function: target }).catch(() => ({ killed: [] })) as { killed: unknown[] };

@@ -1,10 +1,12 @@
 /**
- * /_stack/* — the local stack's own endpoints: health (open), and chaos controls for tests
- * (service role key required): list workers, kill workers, change the wall clock and the env of
- * workers spawned from now on; the pg_net stand-in's faults (drop, stall) and response TTL.
+ * /_stack/* — the local stack's own endpoints: health (open), and for tests and operators
+ * (service role key required): the platform limits in force, live workers and recent exits with
+ * their reason, kill workers, change the limits and the env of workers spawned from now on; the
+ * pg_net stand-in's faults (drop, stall) and response TTL.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { NetDispatcher } from "./net-dispatcher.ts";
+import { changeLimits } from "./platform-limits.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
 export const ADMIN_PREFIX = "/_stack/";
@@ -19,8 +21,10 @@ export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerP
       return Response.json({ code: 401, message: "Service role key required" }, { status: 401 });
     }
     switch (route) {
+      case "GET /_stack/limits":
+        return Response.json(deps.pool.limits());
       case "GET /_stack/workers":
-        return Response.json(deps.pool.list());
+        return Response.json({ live: deps.pool.list(), exits: deps.pool.exits() });
       case "POST /_stack/workers/kill": {
         const body = await readJsonObject(request);
         if (body === null || (body.function !== undefined && typeof body.function !== "string")) {
@@ -32,16 +36,13 @@ export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerP
         return Response.json(deps.pool.config());
       case "POST /_stack/config": {
         const body = await readJsonObject(request);
-        const wallClockMs = body?.wallClockMs;
         const env = body?.env;
-        if (
-          body === null ||
-          (wallClockMs !== undefined && !(Number.isInteger(wallClockMs) && (wallClockMs as number) > 0)) ||
-          (env !== undefined && !isEnvChange(env))
-        ) {
-          return badRequest("body must be {wallClockMs?: positive integer, env?: {[name]: string | null}}");
+        if (body === null || (env !== undefined && !isEnvChange(env))) {
+          return badRequest("body must be {<limit>?: positive integer, env?: {[name]: string | null}}");
         }
-        deps.pool.configure({ wallClockMs: wallClockMs as number | undefined, env: env as Record<string, string | null> | undefined });
+        const limits = changeLimits(deps.pool.limits(), body);
+        if (typeof limits === "string") return badRequest(limits);
+        deps.pool.configure({ limits, env: env as Record<string, string | null> | undefined });
         return Response.json(deps.pool.config());
       }
       case "GET /_stack/net":

@@ -1,7 +1,9 @@
 /**
- * /functions/v1/<name>[/rest] as the Supabase edge gateway does it: CORS preflight, 404 for
- * unknown functions, JWT verification when the function asks for it, then the request goes to
- * the function's worker with `/functions/v1` stripped from the path.
+ * /functions/v1/<name>[/rest] as the Supabase edge gateway does it: 404 for unknown functions,
+ * JWT verification when the function asks for it, then the request goes to the function's worker
+ * with `/functions/v1` stripped from the path. CORS is the function's business, preflight
+ * included: the platform's own answers (404, 401, 413, 504, 546) carry no CORS headers, so a
+ * browser sees them as network failures, as it does on hosted.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { WorkerPool } from "./worker-pool.ts";
@@ -30,18 +32,18 @@ export function withCors(response: Response): Response {
  */
 export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: WorkerPool; verifyJwt: (token: string) => Promise<unknown> }) {
   return async function routeFunctionRequest(request: Request, pathname: string): Promise<Response> {
-    if (request.method === "OPTIONS") return new Response("ok", { status: 200, headers: CORS_HEADERS });
     const workerPath = pathname.slice(FUNCTIONS_PREFIX.length - 1);
     const name = workerPath.split("/")[1];
     const fn = name ? deps.registry.lookup(name) : undefined;
     if (!fn) {
-      return withCors(Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 }));
+      return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
     }
-    if (fn.verifyJwt) {
+    // A preflight carries no Authorization header; it goes to the function, whose CORS answers it.
+    if (fn.verifyJwt && request.method !== "OPTIONS") {
       const failure = await checkAuthorization(request.headers.get("authorization"), deps.verifyJwt);
-      if (failure) return withCors(Response.json({ code: 401, message: failure }, { status: 401 }));
+      if (failure) return Response.json({ code: 401, message: failure }, { status: 401 });
     }
-    return withCors(await deps.pool.forward(fn, request, workerPath));
+    return await deps.pool.forward(fn, request, workerPath);
   };
 }
 

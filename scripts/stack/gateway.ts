@@ -17,7 +17,8 @@ import { createFunctionRegistry } from "./function-registry.ts";
 import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
-import { API_PORT, API_URL, DB_PORT, DEFAULT_WALL_CLOCK_MS, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { limitsFromEnv } from "./platform-limits.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
 import { createStorageServer, PUBLIC_OBJECT_PREFIX } from "./storage-server.ts";
@@ -30,7 +31,6 @@ const GatewayConfig = z.object({
   REELFORGE_INTERNAL_SECRET: z.string().min(1),
   REELFORGE_ENCRYPTION_KEY: z.string().min(32),
   REELFORGE_DB_URL: z.string().url(),
-  REELFORGE_WALL_CLOCK_MS: z.coerce.number().int().positive().default(DEFAULT_WALL_CLOCK_MS),
   /** The ES256 key pair that signs user tokens, as JSON ({kid, privateJwk}). */
   REELFORGE_JWT_SIGNING_KEY: z.string().transform((text) => JSON.parse(text) as SigningKey),
   REELFORGE_AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).default("ES256"),
@@ -56,7 +56,8 @@ const registry = createFunctionRegistry(REPO_DIR, { deployDir: layout.deploy });
 const pool = createWorkerPool({
   repoDir: REPO_DIR,
   functionLogsDir: layout.functionLogs,
-  wallClockMs: config.REELFORGE_WALL_CLOCK_MS,
+  // REELFORGE_WALL_CLOCK_MS, REELFORGE_CPU_SOFT_LIMIT_MS, ... (platform-limits.ts).
+  limits: limitsFromEnv(env),
   baseEnv: {
     SUPABASE_URL: API_URL,
     SUPABASE_ANON_KEY: config.REELFORGE_ANON_KEY,

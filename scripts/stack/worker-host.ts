@@ -24,4 +24,11 @@ const pending = new Set<Promise<unknown>>();
   },
 };
 
+// The gateway retires a worker (soft CPU limit, idle request) by sending SIGUSR2 once nothing is in
+// flight; like edge-runtime's early drop, the worker ends when its background work has settled.
+Deno.addSignalListener("SIGUSR2", async () => {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+  Deno.exit(0);
+});
+
 await import(pathToFileURL(entrypoint).href);

@@ -1,16 +1,21 @@
 /**
  * Routes function requests to workers the way Supabase's per-worker policy does: one worker per
- * function serves requests until its wall clock runs out, then the next request boots a fresh one.
- * Also the chaos controls the admin API exposes (list, kill, change the wall clock).
+ * function serves requests until its wall clock runs out or it is retired (soft CPU limit, an
+ * idle request), then the next request boots a fresh one. Also the platform's request limits
+ * (body size, request idle timeout) and the chaos controls the admin API exposes (list, kill,
+ * change the limits and env, recent exits).
  */
 import { join } from "node:path";
 import type { EdgeFunction } from "./function-registry.ts";
+import type { PlatformLimits } from "./platform-limits.ts";
+import { createExitLog, type WorkerExit } from "./worker-exits.ts";
+import { bodyTooLargeResponse, idleTimeoutResponse, readBodyWithin } from "./request-limits.ts";
 import { bootErrorResponse, type InFlightRequest, WorkerProcess } from "./worker-process.ts";
 
 export interface WorkerPoolOptions {
   repoDir: string;
   functionLogsDir: string;
-  wallClockMs: number;
+  limits: PlatformLimits;
   /** Env every worker gets (platform variables, PATH, HOME, ...). */
   baseEnv: Record<string, string>;
   /** Env only one function's workers get, over baseEnv (operator settings such as clone targets). */
@@ -22,17 +27,27 @@ export interface WorkerSummary {
   pid: number;
   startedAt: string;
   inFlight: number;
+  retired: boolean;
+  /** CPU spent serving so far (boot excluded), in ms. */
+  cpuMs: number;
+  peakRssMb: number;
 }
 
 export interface WorkerPool {
   /** Sends `request` to a live worker of `fn` at `path` (the URL path after /functions/v1). */
   forward(fn: EdgeFunction, request: Request, path: string): Promise<Response>;
   list(): WorkerSummary[];
+  /** Recent worker exits with their reason, newest last. */
+  exits(): WorkerExit[];
   /** SIGKILLs the workers of one function, or all; their in-flight requests get 546. */
   kill(functionName?: string): WorkerSummary[];
-  config(): { wallClockMs: number; env: Record<string, string> };
-  /** Applies to workers spawned from now on. `env` is merged in; a null value removes a name. */
-  configure(change: { wallClockMs?: number; env?: Record<string, string | null> }): void;
+  limits(): PlatformLimits;
+  config(): PlatformLimits & { env: Record<string, string> };
+  /**
+   * Worker limits apply to workers spawned from now on, request limits to requests from now on.
+   * `env` is merged in; a null value removes a name.
+   */
+  configure(change: { limits?: PlatformLimits; env?: Record<string, string | null> }): void;
   shutdown(): void;
 }
 
@@ -40,15 +55,16 @@ export interface WorkerPool {
 const RETIRE_MARGIN_MS = 1000;
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
-  let wallClockMs = options.wallClockMs;
+  let limits = { ...options.limits };
   let extraEnv: Record<string, string> = {};
+  const exitLog = createExitLog();
   const workers = new Set<WorkerProcess>();
   const current = new Map<string, WorkerProcess>();
 
   function workerFor(fn: EdgeFunction): WorkerProcess {
     const existing = current.get(fn.name);
     const margin = Math.min(RETIRE_MARGIN_MS, (existing?.wallClockMs ?? 0) / 4);
-    if (existing?.alive && existing.timeLeftMs() > margin) return existing;
+    if (existing?.alive && !existing.retired && existing.timeLeftMs() > margin) return existing;
     const worker = new WorkerProcess({
       functionName: fn.name,
       entrypoint: fn.entrypoint,
@@ -56,9 +72,17 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       cwd: fn.rootDir,
       repoDir: options.repoDir,
       logFile: join(options.functionLogsDir, `${fn.name}.log`),
-      wallClockMs,
+      wallClockMs: limits.wallClockMs,
+      cpuSoftLimitMs: limits.cpuSoftLimitMs,
+      cpuHardLimitMs: limits.cpuHardLimitMs,
+      memoryLimitMb: limits.memoryLimitMb,
       env: { ...options.baseEnv, ...options.functionEnv?.[fn.name], ...extraEnv },
     }, (exited) => {
+      exitLog.record({
+        ...summary(exited),
+        exitedAt: new Date().toISOString(),
+        reason: exited.exitReason ?? "crash",
+      });
       workers.delete(exited);
       if (current.get(exited.functionName) === exited) current.delete(exited.functionName);
     });
@@ -68,7 +92,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   }
 
   async function forward(fn: EdgeFunction, request: Request, path: string): Promise<Response> {
-    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    const { maxBodyBytes, requestIdleTimeoutMs } = limits;
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await readBodyWithin(request, maxBodyBytes);
+    if (body === null) return bodyTooLargeResponse(maxBodyBytes);
     const worker = workerFor(fn);
     const upstreamAbort = new AbortController();
     let terminate!: (response: Response) => void;
@@ -99,13 +125,20 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       });
     };
 
+    // Until the worker sends its response head; a streamed body may take longer, as on hosted.
+    const idleTimer = setTimeout(() => {
+      entry.terminate(idleTimeoutResponse());
+      worker.retire("idle");
+    }, requestIdleTimeoutMs);
     try {
       return await Promise.race([terminated, sendToWorker()]);
     } catch (error) {
       console.error(`[gateway] ${fn.name}: forwarding failed: ${error}`);
       return Response.json({ code: "BAD_GATEWAY", message: "Worker did not answer" }, { status: 502 });
     } finally {
+      clearTimeout(idleTimer);
       worker.inFlight.delete(entry);
+      worker.drainIfIdle();
     }
   }
 
@@ -115,12 +148,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       pid: worker.pid,
       startedAt: new Date(worker.startedAt).toISOString(),
       inFlight: worker.inFlight.size,
+      retired: worker.retired,
+      ...worker.usage(),
     };
   }
 
   return {
     forward,
     list: () => [...workers].filter((worker) => worker.alive).map(summary),
+    exits: () => exitLog.list(),
     kill(functionName) {
       const targets = [...workers].filter((worker) =>
         worker.alive && (functionName === undefined || worker.functionName === functionName)
@@ -129,9 +165,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       for (const worker of targets) worker.kill();
       return killed;
     },
-    config: () => ({ wallClockMs, env: { ...extraEnv } }),
+    limits: () => ({ ...limits }),
+    config: () => ({ ...limits, env: { ...extraEnv } }),
     configure(change) {
-      if (change.wallClockMs !== undefined) wallClockMs = change.wallClockMs;
+      if (change.limits) limits = { ...change.limits };
       for (const [name, value] of Object.entries(change.env ?? {})) {
         if (value === null) delete extraEnv[name];
         else extraEnv[name] = value;

@@ -1,7 +1,9 @@
 /**
  * The one error the client throws. Functions answer `{ error: { code, message, details? } }`;
- * the gateway answers `{ code, message }` (401 Invalid JWT, 404 NOT_FOUND, 546 WORKER_LIMIT); and
- * supabase-js hands either over unread, as the Response in a FunctionsHttpError's `context`.
+ * the platform answers `{ code, message }` (401 Invalid JWT, 404 NOT_FOUND, 504 on the request
+ * idle timeout, 546 WORKER_LIMIT); and supabase-js hands either over unread, as the Response in a
+ * FunctionsHttpError's `context`. In a browser the platform's answers, which carry no CORS
+ * headers, never arrive: fetch fails, and supabase-js reports a FunctionsFetchError instead.
  */
 
 export interface ReelforgeErrorInit {
@@ -34,7 +36,7 @@ export class ReelforgeError extends Error {
 
   /** Worth trying again later: no answer at all, or a server fault other than 501 not_implemented. */
   get isTransient(): boolean {
-    return this.status === 0 ? this.code === "network_error" : this.status >= 500 && this.status !== 501;
+    return this.status === 0 ? this.code === "platform_unreachable" : this.status >= 500 && this.status !== 501;
   }
 }
 
@@ -47,7 +49,16 @@ const isResponseLike = (value: unknown): value is ResponseLike =>
   typeof (value as ResponseLike | null)?.status === "number" && typeof (value as ResponseLike).text === "function";
 
 /** The codes our functions use for the same statuses, so a gateway 401 reads like a function's. */
-const CODE_BY_STATUS: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found" };
+const CODE_BY_STATUS: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 504: "idle_timeout", 546: "worker_limit" };
+
+/** The platform's own codes, spelled as ours are. */
+const PLATFORM_CODES: Record<string, string> = {
+  WORKER_LIMIT: "worker_limit",
+  IDLE_TIMEOUT: "idle_timeout",
+  NOT_FOUND: "function_not_found",
+  PAYLOAD_TOO_LARGE: "payload_too_large",
+  BOOT_ERROR: "boot_error",
+};
 
 async function readBody(response: ResponseLike): Promise<unknown> {
   try {
@@ -84,7 +95,8 @@ export async function reelforgeErrorFrom(error: unknown, where: { functionName: 
     return new ReelforgeError({
       ...where,
       status,
-      code: body.code ?? (name === "FunctionsRelayError" ? "relay_error" : CODE_BY_STATUS[status] ?? `http_${status}`),
+      code: (body.code && PLATFORM_CODES[body.code]) ?? body.code ??
+        (name === "FunctionsRelayError" ? "relay_error" : CODE_BY_STATUS[status] ?? `http_${status}`),
       message: body.message ?? `${where.functionName} ${where.action}: HTTP ${status}`,
       details: body.details,
       cause: error,
@@ -94,11 +106,15 @@ export async function reelforgeErrorFrom(error: unknown, where: { functionName: 
     const causeName = (context as { name?: string } | null)?.name;
     const aborted = causeName === "AbortError" || causeName === "TimeoutError";
     const reason = (context as { message?: string } | null)?.message ?? message;
+    // Not only a network fault: in a browser, a worker killed at a limit (546), a request idle
+    // timeout (504) or a gateway refusal arrive without CORS headers and surface exactly so.
     return new ReelforgeError({
       ...where,
       status: 0,
-      code: aborted ? "aborted" : "network_error",
-      message: aborted ? `${where.functionName} ${where.action}: aborted` : `${where.functionName} ${where.action}: could not reach the function (${reason})`,
+      code: aborted ? "aborted" : "platform_unreachable",
+      message: aborted
+        ? `${where.functionName} ${where.action}: aborted`
+        : `${where.functionName} ${where.action}: no readable answer (network failure, or a platform error such as a worker limit) (${reason})`,
       cause: error,
     });
   }

@@ -175,15 +175,22 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       for (;;) {
         if (ctx.shouldYield()) return false;
         const started = Date.now();
+        const cpuBefore = ctx.budget.cpuSpentMs();
         const chunk = await copyChunk(source, target, table, ctx.task.id, checkpoint.lastKey, checkpoint.chunkRows);
         const elapsed = Date.now() - started;
+        const cpuAfter = ctx.budget.cpuSpentMs();
         // Only now, with the chunk committed on the target, does the checkpoint move.
         checkpoint.lastKey = chunk.lastKey;
         checkpoint.rowsPerTable = { ...checkpoint.rowsPerTable, [name]: (checkpoint.rowsPerTable[name] ?? 0) + chunk.rows };
         checkpoint.copyMs += elapsed;
         // A replayed chunk took no time and says nothing about the copy's speed.
         if (!chunk.replayed && chunk.rows >= checkpoint.chunkRows) {
-          checkpoint.chunkRows = nextChunkRows(chunk.rows, elapsed, Math.min(CHUNK_TARGET_MS, ctx.budget.remainingMs() / 3));
+          const byWall = nextChunkRows(chunk.rows, elapsed, Math.min(CHUNK_TARGET_MS, ctx.budget.remainingMs() / 3));
+          // Relaying rows costs the worker CPU, which the platform limits per worker: a slice
+          // always copies at least one chunk, so a chunk may take half the slice's CPU share.
+          const cpuMs = cpuBefore === null || cpuAfter === null ? 0 : cpuAfter - cpuBefore;
+          const byCpu = cpuMs > 0 ? nextChunkRows(chunk.rows, cpuMs, ctx.budget.cpuLimitMs / 2) : byWall;
+          checkpoint.chunkRows = Math.min(byWall, byCpu);
         }
         await save();
         if (chunk.done) return true;

@@ -1,6 +1,8 @@
 /**
  * How long a slice may keep working. The platform's wall clock is per worker, and one worker may
  * serve several requests, so time left is measured from the worker's start, not the request's.
+ * The platform also limits CPU per worker: a slice is exhausted, too, once it has spent its share
+ * of CPU (cpu-clock.ts says how large that share is and why).
  */
 export interface SliceBudget {
   /** Milliseconds this slice may still spend before it must checkpoint and hand off. */
@@ -8,6 +10,12 @@ export interface SliceBudget {
   exhausted(): boolean;
   /** Milliseconds until the platform kills this worker (its wall clock), reserve not deducted. */
   untilKillMs(): number;
+  /** CPU this slice may still spend, in ms; Infinity when there is no CPU measure. */
+  cpuRemainingMs(): number;
+  /** CPU this worker spent since the slice began, in ms; null when there is no CPU measure. */
+  cpuSpentMs(): number | null;
+  /** The slice's whole CPU share, in ms; Infinity when there is no CPU measure. */
+  readonly cpuLimitMs: number;
 }
 
 export interface SliceBudgetOptions {
@@ -18,6 +26,8 @@ export interface SliceBudgetOptions {
   fraction?: number;
   /** Kept free at the end of the worker's life whatever the fraction says. */
   reserveMs?: number;
+  /** The worker's CPU clock and the slice's CPU share; without them only wall time counts. */
+  cpu?: { clock: () => number | null; sliceLimitMs: number };
 }
 
 export function createSliceBudget(options: SliceBudgetOptions): SliceBudget {
@@ -27,9 +37,22 @@ export function createSliceBudget(options: SliceBudgetOptions): SliceBudget {
   const startedAt = now();
   const workerLeft = options.wallClockMs - (startedAt - options.workerStartedAt) - reserveMs;
   const deadline = startedAt + Math.max(0, workerLeft * fraction);
+  const cpuStart = options.cpu?.clock() ?? null;
+  const cpuLimitMs = cpuStart === null ? Infinity : options.cpu!.sliceLimitMs;
+  const cpuSpentMs = () => {
+    const used = cpuStart === null ? null : options.cpu!.clock();
+    return used === null ? null : used - cpuStart!;
+  };
+  const cpuRemainingMs = () => {
+    const spent = cpuSpentMs();
+    return spent === null ? Infinity : Math.max(0, cpuLimitMs - spent);
+  };
   return {
     remainingMs: () => Math.max(0, deadline - now()),
-    exhausted: () => now() >= deadline,
+    exhausted: () => now() >= deadline || cpuRemainingMs() <= 0,
     untilKillMs: () => Math.max(0, options.workerStartedAt + options.wallClockMs - now()),
+    cpuRemainingMs,
+    cpuSpentMs,
+    cpuLimitMs,
   };
 }

@@ -20,6 +20,8 @@ export interface SliceRunnerOptions {
   workerId: string;
   workerStartedAt: number;
   wallClockMs: number;
+  /** The worker's CPU clock and each slice's CPU share (cpu-clock.ts); absent: wall time only. */
+  cpu?: { clock: () => number | null; sliceLimitMs: number };
   leaseSeconds: number;
   /** Holds the task's liveness lock during the slice; default none (lease expiry only). */
   watchLease?: LeaseWatch;
@@ -63,6 +65,7 @@ export function createSliceRunner(options: SliceRunnerOptions) {
     const budget = createSliceBudget({
       workerStartedAt: options.workerStartedAt,
       wallClockMs: options.wallClockMs,
+      cpu: options.cpu,
     });
     if (budget.remainingMs() < MIN_SLICE_MS) {
       // This worker is about to be killed: run the task after it is gone, not on it.

@@ -5,6 +5,7 @@ import { createDb, isPoolerUrl } from "../db/client.ts";
 import { createSliceRunner, type TaskHandlers } from "../engine/slice-runner.ts";
 import { createTaskStore } from "../engine/task-store.ts";
 import { createLeaseWatch } from "../engine/lease-watch.ts";
+import { processCpuClock, sliceCpuBudgetMs } from "../runtime/cpu-clock.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, createFunctionApp } from "./function-app.ts";
 import { taskActions } from "./task-actions.ts";
@@ -39,6 +40,10 @@ export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
     workerId: `${spec.name}:${crypto.randomUUID().slice(0, 8)}`,
     workerStartedAt: runtime.workerStartedAt,
     wallClockMs: config.REELFORGE_WALL_CLOCK_MS,
+    cpu: {
+      clock: processCpuClock(),
+      sliceLimitMs: sliceCpuBudgetMs(config.REELFORGE_CPU_SOFT_LIMIT_MS, config.REELFORGE_CPU_HARD_LIMIT_MS),
+    },
     leaseSeconds: config.REELFORGE_LEASE_SECONDS,
     watchLease: createLeaseWatch(
       isPoolerUrl(config.SUPABASE_DB_URL)

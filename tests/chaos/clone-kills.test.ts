@@ -34,7 +34,7 @@ describe("random kills during a clone", () => {
 
     let kills = 0;
     while (kills < KILLS) {
-      const workers = await admin("workers") as Array<{ function: string; startedAt: string }>;
+      const workers = (await admin("workers")).live as Array<{ function: string; startedAt: string }>;
       const worker = workers.find((w) => w.function === "clone-database");
       if (!worker) {
         await sleep(25);

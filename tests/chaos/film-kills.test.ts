@@ -70,7 +70,7 @@ describe("a film under random worker kills", () => {
     let kills = 0;
     while (kills < KILLS) {
       await sleep(100 + Math.random() * 500);
-      const alive = (await admin("workers") as { function: string }[]).filter((w) => FILM_FUNCTIONS.includes(w.function));
+      const alive = ((await admin("workers")).live as { function: string }[]).filter((w) => FILM_FUNCTIONS.includes(w.function));
       if (alive.length === 0) continue;
       const target = alive[Math.floor(Math.random() * alive.length)].function;
       const { killed } = await admin("workers/kill", { function: target }) as { killed: unknown[] };

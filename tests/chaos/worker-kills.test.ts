@@ -25,7 +25,7 @@ const appliedUnits = async (id: string) =>
   (await sql`select count(*)::int as n from public.probe_units where task_id = ${id}`)[0].n as number;
 
 async function probeWorker() {
-  const workers = await admin("workers") as Array<{ function: string; pid: number }>;
+  const workers = (await admin("workers")).live as Array<{ function: string; pid: number }>;
   return workers.find((w) => w.function === "engine-probe") ?? null;
 }
 

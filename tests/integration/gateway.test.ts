@@ -1,6 +1,7 @@
 /**
  * The local stack's gateway behaves like Supabase's edge gateway where our code depends on it:
- * JWT verification, CORS, 546 for killed workers, pg_net delivery after commit, public storage.
+ * JWT verification, CORS left to the functions, 546 for killed workers, pg_net delivery after
+ * commit, public storage. The other platform limits are in platform-limits.test.ts.
  * Needs a running stack (`npm run stack:start`).
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -21,13 +22,15 @@ interface WorkerSummary {
 }
 
 async function echoWorkers(): Promise<WorkerSummary[]> {
-  return ((await admin("workers")) as WorkerSummary[]).filter((worker) => worker.function === "echo");
+  return ((await admin("workers")).live as WorkerSummary[]).filter((worker) => worker.function === "echo");
 }
 
 describe("functions gateway", () => {
   it("rejects a request without an Authorization header", async () => {
-    const response = await fetch(echoUrl, { method: "POST" });
+    const response = await fetch(echoUrl, { method: "POST", headers: { origin: "https://app.example" } });
     expect(response.status).toBe(401);
+    // A platform error, not the function's answer: no CORS headers, as on hosted.
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
     expect(await response.json()).toEqual({ code: 401, message: "Missing authorization header" });
   });
 
@@ -51,7 +54,8 @@ describe("functions gateway", () => {
       body: JSON.stringify({ hello: "world" }),
     });
     expect(response.status).toBe(200);
-    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    // The echo fixture sets no CORS headers, and the gateway adds none to a function's answer.
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
     const echoed = await response.json();
     expect(echoed).toMatchObject({
       method: "PUT",
@@ -63,17 +67,37 @@ describe("functions gateway", () => {
     expect(echoed.headers).toMatchObject({ authorization: anonHeaders.authorization, "x-reelforge-test": "yes" });
   });
 
-  it("answers a CORS preflight without asking for a JWT", async () => {
-    const response = await fetch(echoUrl, { method: "OPTIONS" });
+  it("forwards a CORS preflight to the function without asking for a JWT", async () => {
+    const response = await fetch(echoUrl, { method: "OPTIONS", headers: { origin: "https://app.example" } });
     expect(response.status).toBe(200);
-    expect(response.headers.get("access-control-allow-origin")).toBe("*");
-    expect(response.headers.get("access-control-allow-headers")).toBe("authorization, x-client-info, apikey, content-type");
-    expect(response.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(await response.json()).toMatchObject({ method: "OPTIONS", path: "/echo" });
   });
 
-  it("answers 404 NOT_FOUND for a function that does not exist", async () => {
-    const response = await fetch(`${env.API_URL}/functions/v1/no-such-function`, { headers: anonHeaders });
+  it("lets a function's own CORS answer its preflight and its requests", async () => {
+    const preflight = await fetch(`${env.API_URL}/functions/v1/produce-movie`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    await preflight.body?.cancel();
+
+    const refused = await fetch(`${env.API_URL}/functions/v1/produce-movie`, {
+      method: "POST",
+      headers: { origin: "https://app.example", "content-type": "application/json" },
+      body: JSON.stringify({ action: "status" }),
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("*");
+    await refused.body?.cancel();
+  });
+
+  it("answers 404 NOT_FOUND for a function that does not exist, without CORS headers", async () => {
+    const response = await fetch(`${env.API_URL}/functions/v1/no-such-function`, { headers: { ...anonHeaders, origin: "https://app.example" } });
     expect(response.status).toBe(404);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
     expect(await response.json()).toEqual({ code: "NOT_FOUND", message: "Requested function was not found" });
   });
 
@@ -110,7 +134,8 @@ describe("worker limits", () => {
     const response = await slow;
     expect(Date.now() - killedAt).toBeLessThan(2000);
     expect(response.status).toBe(546);
-    expect(await response.json()).toEqual({ code: "WORKER_LIMIT", message: "Worker was terminated (wall clock limit or kill)" });
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await response.json()).toMatchObject({ code: "WORKER_LIMIT" });
 
     const next = await fetch(echoUrl, { headers: anonHeaders });
     expect(next.status).toBe(200);

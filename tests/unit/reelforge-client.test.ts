@@ -214,18 +214,22 @@ describe("reelforge client errors", () => {
     expect(error).toMatchObject({ status: 400, code: "api_key_required", message: "runway needs an apiKey" });
   });
 
-  it("reads the gateway's own bodies: 401 Invalid JWT, 546 WORKER_LIMIT, a bare text 502", async () => {
+  it("reads the platform's own bodies: 401 Invalid JWT, 546 WORKER_LIMIT, 504 idle timeout, 404, a bare text 502", async () => {
     const answers: Answer[] = [
       { status: 401, body: { code: 401, message: "Invalid JWT" } },
-      { status: 546, body: { code: "WORKER_LIMIT", message: "Worker was terminated (wall clock limit or kill)" } },
+      { status: 546, body: { code: "WORKER_LIMIT", message: "Function failed due to not having enough compute resources (please check logs)" } },
+      { status: 504, body: { code: "IDLE_TIMEOUT", message: "The function did not send a response before the request idle timeout" } },
+      { status: 404, body: { code: "NOT_FOUND", message: "Requested function was not found" } },
       { status: 502, body: "Bad Gateway" },
     ];
     const { client } = backend(() => answers.shift()!);
     const errors = [];
-    for (let i = 0; i < 3; i++) errors.push(await client.movies.status(movieId).catch((e) => e));
+    for (let i = 0; i < 5; i++) errors.push(await client.movies.status(movieId).catch((e) => e));
     expect(errors[0]).toMatchObject({ status: 401, code: "unauthorized", message: "Invalid JWT", isTransient: false });
-    expect(errors[1]).toMatchObject({ status: 546, code: "WORKER_LIMIT", isTransient: true });
-    expect(errors[2]).toMatchObject({ status: 502, code: "http_502", details: "Bad Gateway", isTransient: true });
+    expect(errors[1]).toMatchObject({ status: 546, code: "worker_limit", isTransient: true });
+    expect(errors[2]).toMatchObject({ status: 504, code: "idle_timeout", isTransient: true });
+    expect(errors[3]).toMatchObject({ status: 404, code: "function_not_found", isTransient: false });
+    expect(errors[4]).toMatchObject({ status: 502, code: "http_502", details: "Bad Gateway", isTransient: true });
   });
 
   it("codes a relay failure relay_error", async () => {
@@ -233,9 +237,12 @@ describe("reelforge client errors", () => {
     expect(await client.movies.status(movieId).catch((e) => e)).toMatchObject({ status: 502, code: "relay_error" });
   });
 
-  it("tells an unreachable function (transient) from an aborted call (not)", async () => {
-    const down = createReelforgeClient(supabaseWith(() => Promise.reject(new TypeError("fetch failed"))));
-    expect(await down.movies.status(movieId).catch((e) => e)).toMatchObject({ status: 0, code: "network_error", isTransient: true });
+  it("tells a function it cannot read an answer from (transient) from an aborted call (not)", async () => {
+    // What a browser's fetch does with a platform error that has no CORS headers, or no network.
+    const down = createReelforgeClient(supabaseWith(() => Promise.reject(new TypeError("Failed to fetch"))));
+    const unreachable = await down.movies.status(movieId).catch((e) => e);
+    expect(unreachable).toMatchObject({ status: 0, code: "platform_unreachable", isTransient: true });
+    expect(unreachable.message).toMatch(/worker limit/);
 
     const { client, requests } = backend();
     const controller = new AbortController();
@@ -297,8 +304,19 @@ describe("watchMovie", () => {
     expect((await watchMovie(flaky.client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe("completed");
 
     const down = statusBackend(killed);
-    await expect(watchMovie(down.client, movieId, () => {}, { intervalMs: 2, maxConsecutiveErrors: 3 }).done).rejects.toMatchObject({ code: "WORKER_LIMIT" });
+    await expect(watchMovie(down.client, movieId, () => {}, { intervalMs: 2, maxConsecutiveErrors: 3 }).done).rejects.toMatchObject({ code: "worker_limit" });
     expect(down.requests).toHaveLength(3);
+  });
+
+  it("rides out a platform error a browser sees as a failed fetch, and polls on to the end", async () => {
+    let calls = 0;
+    const { client, requests } = backend(() => {
+      // Two answers lost the way a browser loses a 546 without CORS headers, then the film is done.
+      if (++calls <= 2) throw new TypeError("Failed to fetch");
+      return { status: 200, body: statusOf("completed") };
+    });
+    expect((await watchMovie(client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe("completed");
+    expect(requests).toHaveLength(3);
   });
 });
 

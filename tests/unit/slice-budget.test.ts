@@ -35,6 +35,49 @@ describe("slice budget", () => {
   });
 });
 
+describe("slice budget with a CPU clock", () => {
+  it("is exhausted once the slice has spent its CPU share, however much wall time is left", () => {
+    let cpu = 5_000;
+    const budget = createSliceBudget({
+      workerStartedAt: 0,
+      wallClockMs: 150_000,
+      now: () => 1_000,
+      cpu: { clock: () => cpu, sliceLimitMs: 500 },
+    });
+    expect(budget.cpuLimitMs).toBe(500);
+    expect(budget.exhausted()).toBe(false);
+    cpu = 5_300;
+    expect(budget.cpuSpentMs()).toBe(300);
+    expect(budget.cpuRemainingMs()).toBe(200);
+    expect(budget.exhausted()).toBe(false);
+    cpu = 5_500;
+    expect(budget.cpuRemainingMs()).toBe(0);
+    expect(budget.exhausted()).toBe(true);
+    expect(budget.remainingMs()).toBeGreaterThan(100_000);
+  });
+
+  it("falls back to wall time alone when the runtime has no CPU measure", () => {
+    const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 150_000, now: () => 1_000, cpu: { clock: () => null, sliceLimitMs: 500 } });
+    expect(budget.cpuLimitMs).toBe(Infinity);
+    expect(budget.cpuSpentMs()).toBeNull();
+    expect(budget.cpuRemainingMs()).toBe(Infinity);
+    expect(budget.exhausted()).toBe(false);
+  });
+});
+
+describe("a slice's CPU share", () => {
+  it("is half the gap between the soft and hard limits, so two slices in flight at retirement fit", async () => {
+    const { sliceCpuBudgetMs, processCpuClock } = await import("../../shared/runtime/cpu-clock.ts");
+    expect(sliceCpuBudgetMs(1_000, 2_000)).toBe(500);
+    expect(sliceCpuBudgetMs(2_000, 2_000)).toBe(50);
+    const clock = processCpuClock();
+    const before = clock()!;
+    const until = Date.now() + 50;
+    while (Date.now() < until) Math.sqrt(Math.random());
+    expect(clock()!).toBeGreaterThan(before);
+  });
+});
+
 describe("slice budget on edge-runtime, where performance.timeOrigin is not set", () => {
   const timeOrigin = Object.getOwnPropertyDescriptor(Performance.prototype, "timeOrigin")!;
   beforeEach(() => {
@@ -63,5 +106,4 @@ describe("slice budget on edge-runtime, where performance.timeOrigin is not set"
     expect(budget.exhausted()).toBe(true);
     expect(budget.untilKillMs()).toBe(5_000);
   });
-
 });
