@@ -25,7 +25,7 @@ describe("functions served from their deploy sets", () => {
     await response.body?.cancel();
     expect(response.status).toBeLessThan(500);
 
-    const worker = ((await admin("workers")) as WorkerSummary[]).find((candidate) => candidate.function === name);
+    const worker = ((await admin("workers")).live as WorkerSummary[]).find((candidate) => candidate.function === name);
     expect(worker).toBeDefined();
     const setDir = join(stackDir, "deploy", name);
     const args = readFileSync(`/proc/${worker!.pid}/cmdline`, "utf8").split("\0");
