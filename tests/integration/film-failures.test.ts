@@ -103,6 +103,12 @@ describe("film failures", () => {
     // Cancel while the chains are mid-way: first clips paid for, later ones still to come.
     await waitFor(async () => created().filter((p) => p.includes(sceneMarker(1)) || p.includes(sceneMarker(5))).length === 2,
       { timeoutMs: 60_000, what: "the chains' first clips" });
+    // Paid for *and recorded*: a job whose id a cancel fences out before it is recorded is the
+    // submission window the film chaos test bounds, not something a cancel can know to undo.
+    await waitFor(async () => (await rig.sql`
+      select count(*)::int as n from public.movie_step_metrics
+       where movie_id = ${movieId} and provider = 'runway' and external_id is not null`)[0].n === 2,
+    { timeoutMs: 60_000, what: "the first clips' Runway ids recorded" });
     const deletesBefore = rig.fakes.runway.hits(DELETE_TASK);
     const cancelled = await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
     expect(cancelled.status, cancelled.text).toBe(200);
