@@ -88,6 +88,7 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
       return null;
     },
     pollEveryMs: Math.min(env.pollMs, 500),
+    jobIsTask: true,
   });
 }
 
