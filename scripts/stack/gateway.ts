@@ -10,6 +10,7 @@ import postgres from "postgres";
 import { z } from "zod";
 import { createJwtVerifier } from "../../shared/auth/verify-jwt.ts";
 import { ADMIN_PREFIX, createAdminApi } from "./admin-api.ts";
+import { createRenderWorkerControl } from "./render-worker-control.ts";
 import { AUTH_PREFIX, createAuthApi } from "./auth-api.ts";
 import { createAuthUsers } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey } from "./jwt.ts";
@@ -98,7 +99,9 @@ const handleAuthRequest = createAuthApi({
   },
   verifyJwt,
 });
-const handleAdminRequest = createAdminApi({ registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
+const handleAdminRequest = createAdminApi({
+  registry, pool, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY, renderWorkers: createRenderWorkerControl(layout),
+});
 const servePublicObject = createStorageServer(layout.storage);
 const handleStorageApi = createStorageApi({
   dir: layout.storage,
