@@ -28,6 +28,8 @@ export interface RenderSupervisorState {
   workers: RenderWorkerSlot[];
 }
 
+/** What the admin API asks of the supervisor ({ paused }); the supervisor reads it a few times a second. */
+export const renderSupervisorControlFile = (layout: StackLayout) => join(layout.root, "render-workers.control.json");
 export const renderSupervisorStateFile = (layout: StackLayout) => join(layout.root, "render-workers.json");
 export const renderSupervisorPidFile = (layout: StackLayout) => join(layout.root, "render-supervisor.pid");
 export const renderWorkerLog = (layout: StackLayout) => join(layout.logs, "render-worker.log");
@@ -39,7 +41,22 @@ export async function readRenderSupervisorState(layout: StackLayout): Promise<Re
 }
 
 export async function writeRenderSupervisorState(layout: StackLayout, state: RenderSupervisorState): Promise<void> {
-  const file = renderSupervisorStateFile(layout);
-  await writeFile(`${file}.tmp`, JSON.stringify(state, null, 2) + "\n");
-  await rename(`${file}.tmp`, file);
+  await writeJson(renderSupervisorStateFile(layout), state);
+}
+
+/** Whether the supervisor is asked to keep its workers stopped. */
+export async function readPauseRequest(layout: StackLayout): Promise<boolean> {
+  const text = await readFile(renderSupervisorControlFile(layout), "utf8").catch(() => null);
+  return text === null ? false : JSON.parse(text).paused === true;
+}
+
+export async function writePauseRequest(layout: StackLayout, paused: boolean): Promise<void> {
+  await writeJson(renderSupervisorControlFile(layout), { paused });
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  // A temp name of its own per write: two writes at once must not rename each other's file.
+  const temp = `${file}.${crypto.randomUUID()}.tmp`;
+  await writeFile(temp, JSON.stringify(value, null, 2) + "\n");
+  await rename(temp, file);
 }

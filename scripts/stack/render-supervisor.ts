@@ -6,8 +6,9 @@
  * dead worker's jobs need nothing from here: its liveness locks died with its connection, so
  * engine.claim_next_task hands them to the next claim at once.
  *
- * Signals: SIGTERM/SIGINT stop the workers (they finish or give back their jobs) and exit;
- * SIGUSR1 pauses (workers stopped, none restarted), SIGUSR2 resumes.
+ * SIGTERM/SIGINT stop the workers (they finish or give back their jobs) and exit. The control file
+ * (.stack/render-workers.control.json, written by the admin API) pauses it — workers stopped, none
+ * restarted — and resumes it. (Not SIGUSR1: Deno opens its inspector on that signal.)
  * Each worker leads its own process group, so stopping it also ends any FFmpeg it left running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -16,7 +17,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isProcessAlive } from "./gateway-process.ts";
 import { crashesAfterRun, restartDelayMs } from "./restart-backoff.ts";
-import { type RenderWorkerSlot, renderWorkerLog, writeRenderSupervisorState } from "./render-supervisor-state.ts";
+import { readPauseRequest, type RenderWorkerSlot, renderWorkerLog, writeRenderSupervisorState } from "./render-supervisor-state.ts";
 import { REPO_DIR, stackLayout } from "./stack-layout.ts";
 
 const env = Deno.env.toObject();
@@ -143,8 +144,14 @@ async function shutdown(signal: string): Promise<void> {
 
 Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
 Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
-Deno.addSignalListener("SIGUSR1", () => void pause());
-Deno.addSignalListener("SIGUSR2", () => void resume());
 log(`supervising ${count} render worker(s)`);
+paused = await readPauseRequest(layout).catch(() => false);
 await saveState();
-for (const slot of slots) void startWorker(slot);
+if (!paused) for (const slot of slots) void startWorker(slot);
+// One change at a time: a pause finishes stopping its workers before a resume is looked at.
+for (;;) {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const wanted = await readPauseRequest(layout).catch(() => paused);
+  if (wanted && !paused) await pause();
+  else if (!wanted && paused) await resume();
+}

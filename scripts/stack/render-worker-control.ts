@@ -3,7 +3,7 @@
  * SIGKILL them as an OOM or crash would, pause the supervisor (workers stopped, none restarted)
  * and resume it.
  */
-import { readRenderSupervisorState, type RenderSupervisorState } from "./render-supervisor-state.ts";
+import { readRenderSupervisorState, type RenderSupervisorState, writePauseRequest } from "./render-supervisor-state.ts";
 import { isRenderWorker, readRenderSupervisorPid } from "./render-worker-process.ts";
 import type { StackLayout } from "./stack-layout.ts";
 
@@ -34,11 +34,10 @@ export function createRenderWorkerControl(layout: StackLayout) {
       }
       return killed;
     },
-    /** Signals the supervisor; false when none runs. */
+    /** Asks the supervisor to stop its workers (or start them again); false when none runs. */
     async setPaused(paused: boolean): Promise<boolean> {
-      const pid = await readRenderSupervisorPid(layout);
-      if (pid === null) return false;
-      Deno.kill(pid, paused ? "SIGUSR1" : "SIGUSR2");
+      if (await readRenderSupervisorPid(layout) === null) return false;
+      await writePauseRequest(layout, paused);
       return true;
     },
   };

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { isProcessAlive } from "./gateway-process.ts";
 import {
   readRenderSupervisorState,
+  renderSupervisorControlFile,
   renderSupervisorPidFile,
   renderSupervisorStateFile,
   renderWorkerLog,
@@ -30,6 +31,7 @@ export async function readRenderSupervisorPid(layout: StackLayout): Promise<numb
 /** Spawns the supervisor with `workers` worker processes and waits until every one is claiming. */
 export async function startRenderSupervisor(layout: StackLayout, env: Record<string, string>, workers: number, timeoutMs = 90_000): Promise<number> {
   await rm(renderSupervisorStateFile(layout), { force: true });
+  await rm(renderSupervisorControlFile(layout), { force: true });
   const logFd = openSync(renderWorkerLog(layout), "a");
   const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "stack", "render-supervisor.ts")], {
     cwd: REPO_DIR,
@@ -66,6 +68,11 @@ export async function stopRenderSupervisor(layout: StackLayout): Promise<boolean
   // A supervisor killed outright leaves its workers running: end their groups too.
   const workers = (await readRenderSupervisorState(layout).catch(() => null))?.workers ?? [];
   for (const worker of workers) if (worker.pid !== null && await isRenderWorker(worker.pid)) signal(-worker.pid, "SIGKILL");
+  // The unsupervised worker earlier stacks started (its pid file was render-worker.pid).
+  const legacyFile = join(layout.root, "render-worker.pid");
+  const legacy = Number((await readFile(legacyFile, "utf8").catch(() => "")).trim());
+  if (Number.isInteger(legacy) && legacy > 0 && await isRenderWorker(legacy)) signal(-legacy, "SIGTERM");
+  await rm(legacyFile, { force: true });
   return pid !== null;
 }
 
