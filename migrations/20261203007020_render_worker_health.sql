@@ -66,6 +66,7 @@ language sql stable security definer set search_path = '' as $$
   ), jobs as (
     select distinct b.id, b.kind, b.created_at
       from tree join engine.task_waits w on w.waiter_id = tree.id
+      join public.background_tasks waiter on waiter.id = w.waiter_id and waiter.status = 'waiting'
       join public.background_tasks b on b.id = w.target_id
      where b.worker is null
        and (b.status = 'queued'
