@@ -160,6 +160,8 @@ async function status(): Promise<number> {
   const stackEnv = await readStackEnv();
   if (stackEnv && await isStackRunning()) {
     printEnvBlock(stackEnv);
+    // Without it nothing renders, and nothing restarts a render worker that dies.
+    if (await readRenderSupervisorPid(layout) === null) console.error("render supervisor is not running: `stack start` starts it again");
     return 0;
   }
   const parts = [

@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isProcessAlive } from "./gateway-process.ts";
 import { crashesAfterRun, restartDelayMs } from "./restart-backoff.ts";
@@ -67,11 +67,24 @@ async function startWorker(slot: Slot): Promise<void> {
   await saveState();
   // Ready once its own "<worker id> claiming" line shows up: the id carries its pid.
   while (slot.pid === pid && !slot.ready) {
-    const text = (await readFile(logFile, "utf8").catch(() => "")).slice(offset);
+    const text = await readFrom(logFile, offset);
     if (text.split("\n").some((line) => line.includes(`:${pid}:`) && line.includes(" claiming "))) {
       slot.ready = true;
       await saveState();
     } else await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The log from `offset` on (up to 1 MB): the log outlives stacks, so never read it all. */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await open(file, "r").catch(() => null);
+  if (!handle) return "";
+  try {
+    const buffer = new Uint8Array(1 << 20);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
   }
 }
 
