@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 async function killRandomFunctionWorker(): Promise<boolean> {
-  const alive = (await admin("workers") as { function: string }[]).filter((w) => FILM_FUNCTIONS.includes(w.function));
+  const alive = ((await admin("workers")).live as { function: string }[]).filter((w) => FILM_FUNCTIONS.includes(w.function));
   if (alive.length === 0) return false;
   const target = alive[Math.floor(Math.random() * alive.length)].function;
   const { killed } = await admin("workers/kill", { function: target }) as { killed: unknown[] };
