@@ -3,12 +3,16 @@
  * Claims pulled tasks (render, local_media) from background_tasks and runs them with FFmpeg. Config
  * from the environment (SUPABASE_DB_URL, storage settings); locally, .stack/env.json fills the gaps.
  * SIGTERM/SIGINT: stop claiming, let running jobs finish (up to 20 s), give the rest back.
+ * Health: a row in engine.render_workers beaten every 5 s, and with REELFORGE_WORKER_HEALTH_PORT
+ * (or --health-port) `GET /health` on 127.0.0.1 (REELFORGE_WORKER_HEALTH_HOST to widen): 200 while
+ * it claims work, 503 when not.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createDb, isPoolerUrl } from "../shared/db/client.ts";
 import { createLeaseWatch } from "../shared/engine/lease-watch.ts";
 import { createWorkerLoop } from "../shared/render/worker-loop.ts";
+import { describeHealth, startHeartbeat } from "../shared/render/worker-health.ts";
 import { loadWorkerConfig, stackDefaults } from "../shared/render/worker-config.ts";
 import { selectHandlers } from "../shared/render/worker-handlers.ts";
 import { createStorage } from "../shared/storage/index.ts";
@@ -57,12 +61,25 @@ const loop = createWorkerLoop({
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
 });
 
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const stopHeartbeat = startHeartbeat(sql, () => loop.stats(), { log });
+const healthPort = flag("health-port") ?? env.REELFORGE_WORKER_HEALTH_PORT;
+const health = healthPort
+  ? Deno.serve({ port: Number(healthPort), hostname: env.REELFORGE_WORKER_HEALTH_HOST || "127.0.0.1", onListen: () => {} }, (request) => {
+    if (new URL(request.url).pathname !== "/health") return new Response("not found", { status: 404 });
+    const { status, body } = describeHealth(loop.stats());
+    return Response.json(body, { status });
+  })
+  : null;
+
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`${new Date().toISOString()} ${signal}: stopping`);
   await loop.stop();
+  await stopHeartbeat();
+  await health?.shutdown();
   await sql.end({ timeout: 5 });
   Deno.exit(0);
 };

@@ -17,7 +17,7 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 export function progressLines(status: MovieStatus, kills = 0): string[] {
   const { movie, progress } = status;
   const head = `${movie.title} — ${movie.status} ${movie.progress}% · ${Math.round(status.elapsedSeconds)} s${kills ? ` · ${kills} workers killed` : ""}`;
-  const lines = [head, ""];
+  const lines = status.waiting ? [head, `⚠ ${status.waiting.message}`, ""] : [head, ""];
   for (const step of FILM_STEPS) {
     const s = progress?.steps?.[step];
     const state = s?.status ?? "pending";

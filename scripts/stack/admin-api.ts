@@ -2,16 +2,24 @@
  * /_stack/* — the local stack's own endpoints: health (open), and for tests and operators
  * (service role key required): the platform limits in force, live workers and recent exits with
  * their reason, kill workers, change the limits and the env of workers spawned from now on; the
- * pg_net stand-in's faults (drop, stall) and response TTL.
+ * pg_net stand-in's faults (drop, stall) and response TTL; list, kill, pause and resume the
+ * supervised render workers.
  */
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { NetDispatcher } from "./net-dispatcher.ts";
 import { changeLimits } from "./platform-limits.ts";
+import type { RenderWorkerControl } from "./render-worker-control.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
 export const ADMIN_PREFIX = "/_stack/";
 
-export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerPool; net: NetDispatcher; serviceRoleKey: string }) {
+export function createAdminApi(deps: {
+  registry: FunctionRegistry;
+  pool: WorkerPool;
+  net: NetDispatcher;
+  serviceRoleKey: string;
+  renderWorkers: RenderWorkerControl;
+}) {
   return async function handleAdminRequest(request: Request, pathname: string): Promise<Response> {
     const route = `${request.method} ${pathname}`;
     if (route === "GET /_stack/health") {
@@ -31,6 +39,19 @@ export function createAdminApi(deps: { registry: FunctionRegistry; pool: WorkerP
           return badRequest("body must be {function?: string}");
         }
         return Response.json({ killed: deps.pool.kill(body.function as string | undefined) });
+      }
+      case "GET /_stack/render-workers":
+        return Response.json(await deps.renderWorkers.list());
+      case "POST /_stack/render-workers/kill": {
+        const body = await readJsonObject(request);
+        if (body === null || (body.slot !== undefined && !Number.isInteger(body.slot))) return badRequest("body must be {slot?: integer}");
+        return Response.json({ killed: await deps.renderWorkers.kill(body.slot as number | undefined) });
+      }
+      case "POST /_stack/render-workers/pause":
+      case "POST /_stack/render-workers/resume": {
+        const signalled = await deps.renderWorkers.setPaused(route.endsWith("/pause"));
+        if (!signalled) return Response.json({ code: "CONFLICT", message: "no render supervisor is running" }, { status: 409 });
+        return Response.json(await deps.renderWorkers.list());
       }
       case "GET /_stack/config":
         return Response.json(deps.pool.config());

@@ -31,7 +31,7 @@ import {
   STORAGE_URL,
 } from "./stack-layout.ts";
 import { describePortHolder, findPortHolder } from "./port-holder.ts";
-import { readRenderWorkerPid, startRenderWorker, stopRenderWorker } from "./render-worker-process.ts";
+import { readRenderSupervisorPid, startRenderSupervisor, stopRenderSupervisor } from "./render-worker-process.ts";
 import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
 import { buildDeploySets, describeDeploySets, runIsolatedDeno } from "./deploy-sets.ts";
 import { readConfiguredFunctions } from "./function-registry.ts";
@@ -76,7 +76,7 @@ async function configureDispatch(secrets: StackSecrets): Promise<void> {
 async function start(fresh: boolean): Promise<number> {
   if (!fresh && await isStackRunning()) {
     console.log("stack already running");
-    if (await readRenderWorkerPid(layout) === null) await startStackRenderWorker(await loadStackSecrets(layout, env));
+    if (await readRenderSupervisorPid(layout) === null) await startStackRenderWorkers(await loadStackSecrets(layout, env));
     printEnvBlock((await readStackEnv())!);
     return 0;
   }
@@ -122,8 +122,8 @@ async function start(fresh: boolean): Promise<number> {
     ...(env.REELFORGE_AUTH_JWT_ALG ? { REELFORGE_AUTH_JWT_ALG: env.REELFORGE_AUTH_JWT_ALG } : {}),
   });
   console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
-  await stopRenderWorker(layout);
-  await startStackRenderWorker(secrets);
+  await stopRenderSupervisor(layout);
+  await startStackRenderWorkers(secrets);
 
   const stackEnv: StackEnv = {
     API_URL,
@@ -157,9 +157,12 @@ async function buildStackDeploySets(): Promise<void> {
   console.log(`deploy sets built in ${layout.deploy} (${built.length} functions), npm packages cached in ${layout.denoCache}`);
 }
 
-// Render and local_media jobs (FFmpeg) are pulled by a worker process, not run by the gateway.
-async function startStackRenderWorker(secrets: StackSecrets): Promise<void> {
-  const pid = await startRenderWorker(layout, {
+// Render and local_media jobs (FFmpeg) are pulled by worker processes, not run by the gateway; a
+// supervisor keeps REELFORGE_RENDER_WORKERS of them (default 1, each with
+// REELFORGE_WORKER_CONCURRENCY job slots) running and restarts one that dies.
+async function startStackRenderWorkers(secrets: StackSecrets): Promise<void> {
+  const workers = Math.max(1, Number(env.REELFORGE_RENDER_WORKERS || 1));
+  const pid = await startRenderSupervisor(layout, {
     SUPABASE_DB_URL: DB_URL,
     SUPABASE_URL: API_URL,
     SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
@@ -167,8 +170,8 @@ async function startStackRenderWorker(secrets: StackSecrets): Promise<void> {
     REELFORGE_STORAGE_DIR: layout.storage,
     REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
     REELFORGE_WORKER_CONCURRENCY: env.REELFORGE_WORKER_CONCURRENCY || "2",
-  });
-  console.log(`render worker claiming render, local_media (pid ${pid}, log .stack/logs/render-worker.log)`);
+  }, workers);
+  console.log(`render workers claiming render, local_media: ${workers} supervised (supervisor pid ${pid}, log .stack/logs/render-worker.log)`);
 }
 
 /** What holds this stack's ports, if another stack or program does (this stack's own are fine). */
@@ -182,7 +185,7 @@ async function portsHeldElsewhere(): Promise<string[]> {
 }
 
 async function stop({ quiet = false } = {}): Promise<number> {
-  await stopRenderWorker(layout);
+  await stopRenderSupervisor(layout);
   const gatewayStopped = await stopGateway(layout);
   const postgresRunning = await isPostgresRunning(layout);
   if (postgresRunning) await stopPostgres(layout);
@@ -194,12 +197,14 @@ async function status(): Promise<number> {
   const stackEnv = await readStackEnv();
   if (stackEnv && await isStackRunning()) {
     printEnvBlock(stackEnv);
+    // Without it nothing renders, and nothing restarts a render worker that dies.
+    if (await readRenderSupervisorPid(layout) === null) console.error("render supervisor is not running: `stack start` starts it again");
     return 0;
   }
   const parts = [
     (await isPostgresRunning(layout)) ? "postgres is up" : null,
     (await isGatewayHealthy()) ? "gateway is up" : null,
-    (await readRenderWorkerPid(layout)) !== null ? "render worker is up" : null,
+    (await readRenderSupervisorPid(layout)) !== null ? "render supervisor is up" : null,
   ].filter(Boolean);
   console.log(parts.length > 0 ? `stack not running (partially: ${parts.join(", ")})` : "stack not running");
   return 1;

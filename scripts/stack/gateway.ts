@@ -10,6 +10,7 @@ import postgres from "postgres";
 import { z } from "zod";
 import { createJwtVerifier } from "../../shared/auth/verify-jwt.ts";
 import { ADMIN_PREFIX, createAdminApi } from "./admin-api.ts";
+import { createRenderWorkerControl } from "./render-worker-control.ts";
 import { AUTH_PREFIX, createAuthApi } from "./auth-api.ts";
 import { createAuthUsers } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey } from "./jwt.ts";
@@ -116,7 +117,9 @@ const routeProjectRequest = createProjectsRouter({
   serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
 });
 const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
-const handleAdminRequest = createAdminApi({ registry, pool, net: dispatcher, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY });
+const handleAdminRequest = createAdminApi({
+  registry, pool, net: dispatcher, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY, renderWorkers: createRenderWorkerControl(layout),
+});
 
 async function route(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url);

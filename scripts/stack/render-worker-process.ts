@@ -1,69 +1,90 @@
 /**
- * The local stack's render worker (scripts/render-worker.ts): one detached process, logs in
- * .stack/logs/render-worker.log, pid in .stack/render-worker.pid. It leads its own process group
- * so stopping it also ends any FFmpeg child it left running.
+ * Starting and stopping the local stack's render workers: `stack start` runs the render
+ * supervisor (render-supervisor.ts) detached, pid in .stack/render-supervisor.pid, and waits
+ * until each of its workers is claiming; `stack stop` ends the supervisor and, should it have
+ * died first, the workers it left behind.
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isProcessAlive } from "./gateway-process.ts";
+import {
+  readRenderSupervisorState,
+  renderSupervisorControlFile,
+  renderSupervisorPidFile,
+  renderSupervisorStateFile,
+  renderWorkerLog,
+} from "./render-supervisor-state.ts";
 import { REPO_DIR, type StackLayout } from "./stack-layout.ts";
 
-const pidFile = (layout: StackLayout) => join(layout.root, "render-worker.pid");
-export const renderWorkerLog = (layout: StackLayout) => join(layout.logs, "render-worker.log");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function readRenderWorkerPid(layout: StackLayout): Promise<number | null> {
-  const pid = Number((await readFile(pidFile(layout), "utf8").catch(() => "")).trim());
-  return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid) && await isRenderWorker(pid) ? pid : null;
+/** The supervisor's pid while it runs, else null. */
+export async function readRenderSupervisorPid(layout: StackLayout): Promise<number | null> {
+  const pid = Number((await readFile(renderSupervisorPidFile(layout), "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return null;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return cmdline.includes("render-supervisor.ts") ? pid : null;
 }
 
-async function isRenderWorker(pid: number): Promise<boolean> {
-  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("render-worker.ts");
-}
-
-/** Spawns the worker and waits until it says it is claiming (it has connected to Postgres). */
-export async function startRenderWorker(layout: StackLayout, env: Record<string, string>, timeoutMs = 60_000): Promise<number> {
-  const log = renderWorkerLog(layout);
-  const offset = (await stat(log).catch(() => null))?.size ?? 0;
-  const logFd = openSync(log, "a");
-  const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "render-worker.ts")], {
+/** Spawns the supervisor with `workers` worker processes and waits until every one is claiming. */
+export async function startRenderSupervisor(layout: StackLayout, env: Record<string, string>, workers: number, timeoutMs = 90_000): Promise<number> {
+  await rm(renderSupervisorStateFile(layout), { force: true });
+  await rm(renderSupervisorControlFile(layout), { force: true });
+  const logFd = openSync(renderWorkerLog(layout), "a");
+  const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "stack", "render-supervisor.ts")], {
     cwd: REPO_DIR,
-    env: { ...Deno.env.toObject(), ...env, NO_COLOR: "1" },
+    env: { ...Deno.env.toObject(), ...env, REELFORGE_STACK_DIR: layout.root, REELFORGE_RENDER_WORKERS: String(workers), NO_COLOR: "1" },
     detached: true,
     stdio: ["ignore", logFd, logFd],
   });
   closeSync(logFd);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new Error("could not spawn the render worker");
-  await writeFile(pidFile(layout), `${pid}\n`);
+  if (pid === undefined) throw new Error("could not spawn the render supervisor");
+  await writeFile(renderSupervisorPidFile(layout), `${pid}\n`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && isProcessAlive(pid)) {
-    const text = (await readFile(log, "utf8").catch(() => "")).slice(offset);
-    if (text.includes(" claiming ")) return pid;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const state = await readRenderSupervisorState(layout).catch(() => null);
+    if (state?.supervisorPid === pid && state.workers.length === workers && state.workers.every((w) => w.ready)) return pid;
+    await sleep(200);
   }
-  await stopRenderWorker(layout);
-  const tail = (await readFile(log, "utf8").catch(() => "")).slice(offset).split("\n").slice(-30).join("\n");
-  throw new Error(`render worker did not start within ${timeoutMs / 1000} s\n--- ${log} ---\n${tail}`);
+  await stopRenderSupervisor(layout);
+  const tail = (await readFile(renderWorkerLog(layout), "utf8").catch(() => "")).split("\n").slice(-30).join("\n");
+  throw new Error(`render workers did not start within ${timeoutMs / 1000} s\n--- ${renderWorkerLog(layout)} ---\n${tail}`);
 }
 
-/** SIGTERM (running jobs get the worker's grace period), then SIGKILL of the whole group. */
-export async function stopRenderWorker(layout: StackLayout): Promise<boolean> {
-  const pid = await readRenderWorkerPid(layout);
-  await rm(pidFile(layout), { force: true });
-  if (pid === null) return false;
-  const signalGroup = (signal: Deno.Signal) => {
-    try {
-      Deno.kill(-pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  signalGroup("SIGTERM");
-  const deadline = Date.now() + 25_000;
-  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  signalGroup("SIGKILL");
-  return true;
+/** SIGTERM to the supervisor (it stops its workers), then SIGKILL to anything left. */
+export async function stopRenderSupervisor(layout: StackLayout): Promise<boolean> {
+  const pid = await readRenderSupervisorPid(layout);
+  await rm(renderSupervisorPidFile(layout), { force: true });
+  if (pid !== null) {
+    signal(pid, "SIGTERM");
+    const deadline = Date.now() + 30_000;
+    while (isProcessAlive(pid) && Date.now() < deadline) await sleep(100);
+    signal(pid, "SIGKILL");
+  }
+  // A supervisor killed outright leaves its workers running: end their groups too.
+  const workers = (await readRenderSupervisorState(layout).catch(() => null))?.workers ?? [];
+  for (const worker of workers) if (worker.pid !== null && await isRenderWorker(worker.pid)) signal(-worker.pid, "SIGKILL");
+  // The unsupervised worker earlier stacks started (its pid file was render-worker.pid).
+  const legacyFile = join(layout.root, "render-worker.pid");
+  const legacy = Number((await readFile(legacyFile, "utf8").catch(() => "")).trim());
+  if (Number.isInteger(legacy) && legacy > 0 && await isRenderWorker(legacy)) signal(-legacy, "SIGTERM");
+  await rm(legacyFile, { force: true });
+  return pid !== null;
+}
+
+/** Whether pid is one of our render workers (pids are reused). */
+export async function isRenderWorker(pid: number): Promise<boolean> {
+  return isProcessAlive(pid) && (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("render-worker.ts");
+}
+
+function signal(pid: number, name: Deno.Signal): void {
+  try {
+    Deno.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
 }

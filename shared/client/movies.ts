@@ -93,6 +93,8 @@ export interface MovieStatus {
   metrics: StepMetric[];
   elapsedSeconds: number;
   task: TaskView | null;
+  /** Set while the film is held up outside itself: no render worker has picked up its rendering. */
+  waiting?: { on: "render_worker"; since: string; jobs: number; message: string } | null;
 }
 
 export interface MovieResumed {

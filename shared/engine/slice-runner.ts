@@ -3,7 +3,7 @@ import { FencedOutError } from "../errors.ts";
 import { createSliceBudget, type SliceBudget } from "./slice-budget.ts";
 import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
-import { createTaskContext, type SliceOutcome, SliceYield, type TaskContext } from "./task-context.ts";
+import { createTaskContext, type SliceOutcome, SliceWait, SliceYield, type TaskContext } from "./task-context.ts";
 import { reportTaskError } from "./task-error.ts";
 import type { TaskStore } from "./task-store.ts";
 
@@ -97,6 +97,12 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       if (error instanceof FencedOutError || heartbeat.fencedOut) {
         log({ event: "fenced_out", taskId: task.id, kind: task.kind });
         return "fenced_out";
+      }
+      if (error instanceof SliceWait) {
+        if (await store.awaitTasks(task, error.taskIds, error.metadata)) return "waiting";
+        // Every one ended meanwhile: run again at once and read the results.
+        await store.handOff(task, error.metadata, null);
+        return "handed_off";
       }
       if (error instanceof SliceYield) {
         if (error.notBeforeMs === null) {

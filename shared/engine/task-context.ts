@@ -21,6 +21,17 @@ export class SliceYield extends Error {
 }
 
 /**
+ * Thrown by providerStep when its job is another background task still open: the task parks
+ * (engine.await_tasks) instead of polling, and the first of `taskIds` to end wakes it. A waiting
+ * task holds no worker, so kills meanwhile cannot count against it.
+ */
+export class SliceWait extends SliceYield {
+  constructor(readonly taskIds: string[], metadata: Record<string, unknown> = {}) {
+    super(metadata);
+  }
+}
+
+/**
  * A paid submission is only started with at least this long before the worker's wall-clock kill,
  * so the platform's own kill never lands between the provider accepting a job and the engine
  * recording its id. (Slices already end ≥ 5 s before the kill; this covers a provider slow to
@@ -39,6 +50,9 @@ export interface ProviderStepSpec<T> {
   /** Polls the provider; returns the final result when done, null while still running. */
   poll(externalId: string): Promise<T | null>;
   pollEveryMs?: number;
+  /** The job id is a background task's id (a render job, a shared image task): wait for it
+   * parked (SliceWait) rather than polling it on this worker. */
+  jobIsTask?: boolean;
 }
 
 export interface TaskContext {
@@ -103,6 +117,7 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
       if (result !== null) {
         return step(name, () => Promise.resolve(result));
       }
+      if (spec.jobIsTask) throw new SliceWait([externalId], metadata);
       const wait = spec.pollEveryMs ?? 5_000;
       if (budget.remainingMs() < wait) throw new SliceYield(metadata);
       await sleep(wait);

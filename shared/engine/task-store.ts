@@ -185,6 +185,14 @@ export function createTaskStore(sql: Sql) {
           ${json(metadata)})`);
     },
 
+    /** Parks the task until one of `taskIds` ends; false (still held) when all have ended. */
+    async awaitTasks(task: TaskRow, taskIds: string[], metadata: Json = {}): Promise<boolean> {
+      const [{ parked }] = await fenced(task, () =>
+        once`select engine.await_tasks(${task.id}, ${task.fencingToken}::bigint, ${taskIds}::uuid[],
+          ${json(metadata)}) as parked`);
+      return parked as boolean;
+    },
+
     async steps(taskId: string): Promise<Map<string, StepRecord>> {
       const rows = await sql`
         select name, status, external_id, result from public.background_task_steps

@@ -1,6 +1,7 @@
 /**
  * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
- * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far),
+ * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far, and
+ * `waiting` when no render worker is picking up its rendering),
  * resume, cancel, usage (the caller's limits and use). start and resume are admitted against the
  * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
  * owner may see or touch a movie: 403 for another user's, 404 unknown.
@@ -16,6 +17,7 @@ import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
+import { renderWaitOf } from "./render-wait.ts";
 import { admitUsage, usageReport } from "../usage/usage-admission.ts";
 
 export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
@@ -90,6 +92,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         }
         const metrics = await metricsByStep(sql, movieId);
         const task = movie.task_id ? await store.get(movie.task_id) : null;
+        const waiting = task && !["succeeded", "failed", "cancelled"].includes(task.status) ? await renderWaitOf(sql, task.id) : null;
         const end = movie.completed_at ? new Date(movie.completed_at) : new Date();
         return {
           body: {
@@ -107,6 +110,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             metrics,
             elapsedSeconds: (end.getTime() - new Date(movie.created_at).getTime()) / 1000,
             task: task ? describeTask(task) : null,
+            // Set only while the film is held up by something outside it (today: no render worker).
+            waiting,
           },
         };
       },

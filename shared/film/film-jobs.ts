@@ -6,7 +6,7 @@
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
-import { SliceYield, type TaskContext } from "../engine/task-context.ts";
+import { SliceWait, SliceYield, type TaskContext } from "../engine/task-context.ts";
 import type { JobProvider, JobState } from "../providers/types.ts";
 import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
 
@@ -49,18 +49,24 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       return result;
     },
     pollEveryMs: spec.pollEveryMs,
+    jobIsTask: provider.jobsAreTasks === true,
   });
   return outcome;
 }
 
 /**
  * Runs steps side by side (all voice lines, all portraits). Waits for every one to settle before
- * rethrowing, so no step keeps writing after the slice ended; a real failure wins over a yield.
+ * rethrowing, so no step keeps writing after the slice ended; a real failure wins over a yield,
+ * and a yield (something to poll) over parking: steps that all wait on tasks park on all of them.
  */
 export async function allSteps<T>(runs: (() => Promise<T>)[]): Promise<T[]> {
   const settled = await Promise.allSettled(runs.map((run) => run()));
   const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason);
-  if (failures.length) throw failures.find((f) => !(f instanceof SliceYield)) ?? failures[0];
+  if (failures.length) {
+    const waits = failures.filter((f): f is SliceWait => f instanceof SliceWait);
+    if (waits.length === failures.length) throw new SliceWait(waits.flatMap((w) => w.taskIds), waits.at(-1)!.metadata);
+    throw failures.find((f) => !(f instanceof SliceYield)) ?? failures.find((f) => !(f instanceof SliceWait)) ?? failures[0];
+  }
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 

@@ -1,9 +1,10 @@
 /**
  * film.location_image (generate-scene-video): the reference image of one place + time of day +
  * weather, generated once per film however many chain heads need it at the same moment. Every
- * scene that needs a new variant submits this task under one idempotency key and polls it like a
- * provider job; the task pays for one image, copies it into Storage and saves it in
- * location_images (times_used is counted by the scenes that use it, not here).
+ * scene that needs a new variant submits this task under one idempotency key and waits for it
+ * like a provider job (parked until it ends: engine.await_tasks); the task pays for one image,
+ * copies it into Storage and saves it in location_images (times_used is counted by the scenes
+ * that use it, not here).
  */
 import { PermanentTaskError } from "../errors.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
@@ -63,7 +64,7 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
   };
 }
 
-/** The variant's image for a scene: submitted once per film and variant, polled like a provider job. */
+/** The variant's image for a scene: submitted once per film and variant, waited for parked (jobIsTask). */
 export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepName: string, payload: LocationImagePayload): Promise<LocationImage> {
   return await ctx.providerStep<LocationImage>(stepName, {
     submit: async () => {
@@ -88,6 +89,7 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
       return null;
     },
     pollEveryMs: Math.min(env.pollMs, 500),
+    jobIsTask: true,
   });
 }
 

@@ -28,6 +28,8 @@ export interface JobProvider<Request, Output> {
   submit(request: Request): Promise<string>;
   poll(jobId: string): Promise<JobState<Output>>;
   cancel(jobId: string): Promise<void>;
+  /** Its job ids are background task ids (worker jobs): callers wait for them parked, not polling. */
+  readonly jobsAreTasks?: boolean;
 }
 
 export interface UrlOutput {

@@ -42,6 +42,16 @@ interface ActiveJob {
   done: Promise<void>;
 }
 
+export interface WorkerLoopStats {
+  workerId: string;
+  kinds: string[];
+  slots: number;
+  running: number;
+  lastPollAt: Date | null;
+  lastClaimAt: Date | null;
+  stopping: boolean;
+}
+
 /** pg_notify channel on which new pulled tasks announce their kind. */
 export const PULLED_CHANNEL = "reelforge_pulled";
 
@@ -56,6 +66,9 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
   const scratchDir = o.scratchDir ?? join(tmpdir(), "reelforge-worker");
   const active = new Set<ActiveJob>();
   const stopping = new AbortController();
+  // For health: a slot that asked for work without error, and one that got some.
+  let lastPollAt: Date | null = null;
+  let lastClaimAt: Date | null = null;
   let slots: Promise<void>[] = [];
 
   // Idle slots wait for the poll interval or a NOTIFY on engine.PULLED_CHANNEL, whichever is first.
@@ -78,6 +91,8 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
         log(`claim failed: ${error instanceof Error ? error.message : error}`);
         return undefined;
       });
+      if (task !== undefined) lastPollAt = new Date();
+      if (task) lastClaimAt = lastPollAt;
       if (task) await runTask(task);
       else await idle(task === undefined ? pollMs * 4 : pollMs);
     }
@@ -147,6 +162,10 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     /** How many jobs run right now. */
     get running() {
       return active.size;
+    },
+    /** What health reports: slots, jobs running now, the last poll and the last claim. */
+    stats(): WorkerLoopStats {
+      return { workerId, kinds, slots: Math.max(1, o.concurrency ?? 1), running: active.size, lastPollAt, lastClaimAt, stopping: stopping.signal.aborted };
     },
     start() {
       log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);

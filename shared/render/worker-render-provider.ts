@@ -35,6 +35,7 @@ export function createWorkerRenderProvider(options: WorkerRenderProviderOptions)
   return {
     provider: PROVIDER,
     model: MODEL,
+    jobsAreTasks: true,
     validate,
     async submit(request) {
       validate(request);

@@ -49,6 +49,13 @@ describe("demo progress", () => {
     expect(lines.find((l) => l.includes("scene  2"))).toMatch(/continues 1.*video ✘ failed.*from previous_frame\s+provider refused/);
   });
 
+  it("says under the title when the film waits on a render worker nobody runs", () => {
+    const message = "no render worker has picked up this film's rendering for 75 s";
+    const waiting = { ...status, waiting: { on: "render_worker", since: "2026-12-03T06:00:00Z", jobs: 1, message } } as MovieStatus;
+    expect(progressLines(waiting).slice(0, 2)).toEqual([progressLines(status)[0], `⚠ ${message}`]);
+    expect(progressLines(status)[1]).toBe("");
+  });
+
   it("redraws in place on a terminal and prints only what changed elsewhere", () => {
     let tty = "";
     const onTerminal = createProgressView((t) => (tty += t), true);

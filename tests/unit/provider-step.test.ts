@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
-import { createTaskContext, PAID_SUBMIT_MARGIN_MS, SliceYield } from "../../shared/engine/task-context.ts";
+import { createTaskContext, PAID_SUBMIT_MARGIN_MS, SliceWait, SliceYield } from "../../shared/engine/task-context.ts";
+import { allSteps } from "../../shared/film/film-jobs.ts";
 import type { TaskRow } from "../../shared/engine/task-row.ts";
 import type { StepRecord, TaskStore } from "../../shared/engine/task-store.ts";
 
@@ -52,5 +53,30 @@ describe("providerStep", () => {
     const { ctx, calls } = contextAt(149_000, steps);
     expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
     expect(calls).toEqual(["poll job-0", "complete clip"]);
+  });
+
+  it("parks on a job that is a background task instead of polling it again on this worker", async () => {
+    const { ctx, calls } = contextAt(10_000);
+    const pending = { ...spec(calls), poll: async (id: string) => (calls.push(`poll ${id}`), null), jobIsTask: true };
+    const error = await ctx.providerStep("frame", pending).catch((e) => e);
+    expect(error).toBeInstanceOf(SliceWait);
+    expect((error as SliceWait).taskIds).toEqual(["job-1"]);
+    expect(calls).toEqual(["submit", "record frame job-1", "submitted job-1", "poll job-1"]);
+  });
+});
+
+describe("allSteps", () => {
+  const wait = (id: string) => () => Promise.reject(new SliceWait([id]));
+  it("parks on every task its steps wait for", async () => {
+    const error = await allSteps([wait("a"), async () => 1, wait("b")]).catch((e) => e);
+    expect(error).toBeInstanceOf(SliceWait);
+    expect((error as SliceWait).taskIds).toEqual(["a", "b"]);
+  });
+  it("prefers a plain yield (something to poll) over parking, and a real failure over both", async () => {
+    const yieldError = await allSteps([wait("a"), () => Promise.reject(new SliceYield())]).catch((e) => e);
+    expect(yieldError).toBeInstanceOf(SliceYield);
+    expect(yieldError).not.toBeInstanceOf(SliceWait);
+    const failure = await allSteps([wait("a"), () => Promise.reject(new Error("boom"))]).catch((e) => e);
+    expect(failure.message).toBe("boom");
   });
 });

@@ -56,6 +56,7 @@ function localJobProvider<Request>(deps: LocalProviderDeps, spec: LocalJobSpec<R
   return {
     provider: "local",
     model: "local",
+    jobsAreTasks: true,
     validate: spec.check,
     async submit(request) {
       spec.check(request);
