@@ -21,7 +21,8 @@ import type { FilmLatencies } from "../tests/fakes/start-fakes.ts";
 import { criticalPath, filmDag, sequentialTime } from "../tests/support/film-dag.ts";
 import { filmDagInput, filmWallMs } from "../tests/support/film-record.ts";
 import { twoChainsPerTwelve } from "../tests/support/film-script.ts";
-import { briefFor, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../tests/support/film.ts";
+import { briefFor, filmUser, readFilm, registerFakeDefaults, startFilm, startFilmRig, waitForFilm } from "../tests/support/film.ts";
+import { sampleConnections } from "./support/connection-sampler.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
 import { benchEnv } from "./support/stack-env.ts";
@@ -35,6 +36,7 @@ const PROVIDER_OF: Record<string, keyof FilmLatencies> = { openai: "llm", fal: "
 const env = benchEnv();
 const sql = postgres(env.DB_URL, { max: 4, onnotice: () => {} });
 const rig = await startFilmRig({ latencies: LATENCIES, pollMs: 100 });
+const removeDefaults = await registerFakeDefaults(100);
 
 type Row = { step: string; step_name: string; scene_number: number | null; provider: string; external_id: string | null; started_at: Date; finished_at: Date };
 
@@ -81,11 +83,15 @@ try {
   for (const scenes of SIZES) {
     const shape = twoChainsPerTwelve(scenes);
     const title = `Bench ${scenes} ${Date.now()}`;
-    const user = await filmUser(rig, shape, title, undefined, 100);
+    // The orchestration is measured, not a provider's cap: the fakes are the project's defaults at
+    // concurrency 100 (a user's own keys are capped at 10); the user registers only the renderer.
+    const user = await filmUser(rig, shape, title, [], 10);
     rig.fakes.resetCounters();
     console.error(`film of ${scenes} scenes...`);
+    const connections = sampleConnections(sql);
     const { movieId } = await startFilm(user, briefFor(shape, title));
-    await waitForFilm(rig.sql, movieId, 30 * 60_000);
+    await waitForFilm(rig.sql, movieId, 30 * 60_000).finally(() => connections.stop());
+    const peakConnections = await connections.stop();
     await rig.checkEnvIntact();
     const film = await readFilm(rig.sql, movieId);
     if (film.movie.status !== "completed") throw new Error(`film ${movieId} ended ${film.movie.status}: ${film.movie.error_message}`);
@@ -104,29 +110,32 @@ try {
       criticalPath: path.path, ...over,
       paidSubmissions: paid,
       renderSeconds: { assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2) },
+      peakConnections,
     });
   }
 } finally {
+  await removeDefaults();
   await rig.close();
 }
 
 const table = markdownTable(
-  ["scenes asked / made", "wall s", "critical path s", "wall / CP", "seed sequential s", "sequential / wall", "step overhead p50 / p95 ms", "hand-off gap p50 / p95 ms"],
+  ["scenes asked / made", "wall s", "critical path s", "wall / CP", "seed sequential s", "sequential / wall", "step overhead p50 / p95 ms", "hand-off gap p50 / p95 ms", "peak connections (functions)"],
   results.map((r) => [`${r.scenesAsked} / ${r.scenesMade}`, r.wallSeconds, r.criticalPathSeconds, r.wallOverCriticalPath, r.sequentialSeconds, r.sequentialOverWall,
-    `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`, `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`]),
+    `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`, `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`, `${r.peakConnections.total} (${r.peakConnections.functions})`]),
 );
 console.log(table);
 const commit = new TextDecoder().decode((await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: REPO, stdout: "piped" }).output()).stdout).trim();
 await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
 await Deno.writeTextFile(join(REPO, "bench", "results", "film.json"), JSON.stringify({
   benchmark: "film", commit, machine: await machineInfo(sql), latenciesMs: LATENCIES,
-  setup: { providers: "contract fakes in the bench process at fixed latencies; render worker (real FFmpeg) of the local stack", pollMs: 100, concurrencyLimit: 100, clips: "320x180 H.264, 2-3 s", env: Deno.env.get("BENCH_FILM_SCENES") ?? "12,48" },
+  setup: { providers: "contract fakes in the bench process at fixed latencies, registered as the project's default providers; render worker (real FFmpeg) of the local stack", pollMs: 100, concurrencyLimit: 100, clips: "320x180 H.264, 2-3 s", env: Deno.env.get("BENCH_FILM_SCENES") ?? "12,48" },
   measured: {
     wall: "movies.created_at -> completed_at",
     criticalPath: "longest path through the DAG the film ran; provider jobs weigh their fixed latency, render jobs their measured run time",
     sequential: "the seed's order: the same work one piece after another",
     stepOverhead: "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
     handoffGap: "a step's start minus the finish of the last step it waited for",
+    peakConnections: "highest count of client connections to the database in pg_stat_activity, sampled every 200 ms while the film ran: in all, of Edge Function workers (application_name fn:*), and by application_name",
   },
   results, table,
 }, null, 2) + "\n");

@@ -6,7 +6,7 @@
  */
 import { FAKE_API_KEYS, type FakeProvider, type Fakes, type FilmLatencies, startFakes } from "../fakes/start-fakes.ts";
 import { type FilmShape, durationMinutesFor, filmAnswers } from "./film-script.ts";
-import { admin, connect, createUser, invoke, type Sql, type TestUser, waitFor } from "./stack.ts";
+import { admin, connect, createUser, invoke, type Sql, stackEnv, type TestUser, waitFor } from "./stack.ts";
 
 /** Latencies that keep a 12-scene film around half a minute while dwarfing the orchestration overhead. */
 export const TEST_LATENCIES: FilmLatencies = { llm: 200, image: 800, video: 2500, voice: 600, lipsync: 1000, music: 1500 };
@@ -94,6 +94,24 @@ export async function registerFakeProviders(user: TestUser, types: FakeType[] = 
   }
   const render = await invoke("providers", { action: "register", providerType: "render", provider: "worker", model: "ffmpeg", concurrencyLimit }, { token: user.token });
   if (render.status !== 201) throw new Error(`register render/worker: ${render.status} ${render.text}`);
+}
+
+/**
+ * Registers the fakes as the project's default providers (the service role's `providers/defaults`),
+ * whose concurrency an operator may set up to 100 — a user's own keys are capped at 10. Returns
+ * a function that deactivates them again.
+ */
+export async function registerFakeDefaults(concurrencyLimit: number): Promise<() => Promise<void>> {
+  const asService = { token: stackEnv().SERVICE_ROLE_KEY, path: "/defaults" };
+  const ids: string[] = [];
+  for (const [type, { provider, model }] of Object.entries(FAKE_MODELS)) {
+    const answer = await invoke("providers", { action: "register", providerType: type, provider, model, apiKey: FAKE_API_KEYS[provider], concurrencyLimit }, asService);
+    if (answer.status !== 201) throw new Error(`register default ${type}/${provider}: ${answer.status} ${answer.text}`);
+    ids.push(answer.json.provider.id);
+  }
+  return async () => {
+    for (const id of ids) await invoke("providers", { action: "deactivate", id }, asService);
+  };
 }
 
 export interface FilmBriefInput {

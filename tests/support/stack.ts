@@ -19,7 +19,7 @@ export interface StackEnv {
   STORAGE_DIR: string;
 }
 
-export const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname, "..", "..", ".stack");
+export const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname!, "..", "..", ".stack");
 
 export function stackEnv(): StackEnv {
   try {
