@@ -117,9 +117,7 @@ describe("runLocalMediaJob", () => {
       await io(abort.signal),
     );
     setTimeout(() => abort.abort(), 500);
-    const started = Date.now();
     await expect(running).rejects.toThrow(/aborted/);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(await storage.download(bucket, `${prefix}/aborted.mp4`)).toBeNull();
   });
 });
