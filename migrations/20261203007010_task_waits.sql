@@ -114,9 +114,13 @@ create trigger background_tasks_wake_waiters
   when (engine.is_terminal(new.status) and not engine.is_terminal(old.status))
   execute function engine.wake_waiters();
 
--- As in 20261203003030, but the fan-in pass leaves parked waiters alone: waking them would turn
--- every sweep into a poll of their targets. Those whose targets all ended are woken here too, so
--- a lost wake-up costs one sweep.
+-- The sweeper, for parked waits and fair claims:
+-- - the fan-in pass leaves parked waiters alone (waking them would turn every sweep into a poll of
+--   their targets); those whose targets all ended are woken here too, so a lost wake-up costs one
+--   sweep;
+-- - a queued task whose key is at its cap is not re-rung: its doorbell can only be refused, and a
+--   large capped backlog from one user would fill each pass of 500 while another user's lost
+--   doorbell waited. The slot that frees up rings its fair pick (engine.dispatch_next_for_key).
 create or replace function engine.sweep(p_limit integer default 500) returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
