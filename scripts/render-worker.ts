@@ -1,7 +1,7 @@
 /**
  * The render worker process: `deno run -A scripts/render-worker.ts [--concurrency N] [--kinds render,local_media]`.
  * Claims pulled tasks (render, local_media) from background_tasks and runs them with FFmpeg. Config
- * from the environment (SUPABASE_DB_URL, storage settings); locally, .stack/env.json fills the gaps.
+ * from the environment (SUPABASE_DB_URL, SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY for Storage's API); locally, .stack/env.json fills the gaps.
  * SIGTERM/SIGINT: stop claiming, let running jobs finish (up to 20 s), give the rest back.
  * Health: a row in engine.render_workers beaten every 5 s, and with REELFORGE_WORKER_HEALTH_PORT
  * (or --health-port) `GET /health` on 127.0.0.1 (REELFORGE_WORKER_HEALTH_HOST to widen): 200 while
@@ -38,13 +38,7 @@ const config = loadWorkerConfig(env);
 
 const concurrency = config.REELFORGE_WORKER_CONCURRENCY;
 const sql = createDb(config.SUPABASE_DB_URL, { max: concurrency + 2, applicationName: "reelforge-render-worker" });
-const storage = createStorage({
-  REELFORGE_STORAGE_MODE: config.REELFORGE_STORAGE_MODE,
-  REELFORGE_STORAGE_DIR: config.REELFORGE_STORAGE_DIR,
-  REELFORGE_STORAGE_PUBLIC_URL: config.REELFORGE_STORAGE_PUBLIC_URL,
-  SUPABASE_URL: config.SUPABASE_URL ?? "",
-  SUPABASE_SERVICE_ROLE_KEY: config.SUPABASE_SERVICE_ROLE_KEY ?? "",
-}, sql);
+const storage = createStorage(config, sql);
 
 const loop = createWorkerLoop({
   sql,

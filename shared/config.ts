@@ -36,9 +36,11 @@ const configSchema = z.object({
   REELFORGE_CPU_HARD_LIMIT_MS: z.coerce.number().int().positive().default(2_000),
   /** How long a claim holds a task without a heartbeat. Seconds, never hours. */
   REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
-  REELFORGE_STORAGE_MODE: z.enum(["local", "supabase"]).default("supabase"),
-  REELFORGE_STORAGE_DIR: z.string().optional(),
-  REELFORGE_STORAGE_PUBLIC_URL: z.string().optional(),
+  /**
+   * How long the signed media URLs handed to owners (status, asset actions) serve, in seconds:
+   * media is private, and a URL outliving its page is a URL that can be passed around. Default 1 h.
+   */
+  REELFORGE_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
   /**
    * Operator config, never a user setting: provider API roots as JSON (provider → URL), e.g. the
    * contract fakes in tests; "1" accepts http URLs. Read by parseProviderEndpoints.

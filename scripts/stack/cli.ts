@@ -27,7 +27,6 @@ import {
   REPO_DIR,
   type StackLayout,
   stackLayout,
-  STORAGE_PUBLIC_URL,
   STORAGE_URL,
 } from "./stack-layout.ts";
 import { describePortHolder, findPortHolder } from "./port-holder.ts";
@@ -166,9 +165,6 @@ async function startStackRenderWorkers(secrets: StackSecrets): Promise<void> {
     SUPABASE_DB_URL: DB_URL,
     SUPABASE_URL: API_URL,
     SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
-    REELFORGE_STORAGE_MODE: "local",
-    REELFORGE_STORAGE_DIR: layout.storage,
-    REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
     REELFORGE_WORKER_CONCURRENCY: env.REELFORGE_WORKER_CONCURRENCY || "2",
   }, workers);
   console.log(`render workers claiming render, local_media: ${workers} supervised (supervisor pid ${pid}, log .stack/logs/render-worker.log)`);

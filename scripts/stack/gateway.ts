@@ -72,9 +72,6 @@ const pool = createWorkerPool({
     // The new API keys the way hosted functions get them: JSON dictionaries name → key.
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: config.REELFORGE_SECRET_KEY }),
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: config.REELFORGE_PUBLISHABLE_KEY }),
-    REELFORGE_STORAGE_MODE: "local",
-    REELFORGE_STORAGE_DIR: layout.storage,
-    REELFORGE_STORAGE_PUBLIC_URL: STORAGE_PUBLIC_URL,
     PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: env.HOME ?? "/root",
     // Functions resolve `npm:` from the stack's own cache, as the hosted bundler resolves them

@@ -14,7 +14,8 @@
  * - reject { runId } → the preview dropped, the draft kept on the run for a retry. Its file stays
  *   until the retention passes (then asset.cleanup removes it), so a retry with the same inputs
  *   is a free copy of it.
- * - status { runId } → the run, its draft, preview URL (with the run's token) and the current version.
+ * - status { runId } → the run, its draft, the preview's and the current version's signed URLs
+ *   (they expire at `urlsExpireAt`; media is private).
  */
 import { z } from "zod";
 import type { TransactionSql } from "../db/client.ts";
@@ -31,7 +32,8 @@ import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset
 import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
 import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
-import { buildAssetUrl } from "./asset-url.ts";
+import { assetUrlSigner } from "./asset-url.ts";
+import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 
 const startInput = z.object({
@@ -61,6 +63,9 @@ async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
   return movie;
 }
 
+
+/** When the URLs about to be signed stop serving: taken before signing, so never later than their tokens' expiry. */
+const expiresAt = (deps: FunctionDeps) => urlsExpireAt(deps.config.REELFORGE_SIGNED_URL_TTL_SECONDS);
 
 /** The SQL guards' refusals as HTTP answers. */
 function fromSqlError(error: unknown, runId: string): unknown {
@@ -192,9 +197,11 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         throw fromSqlError(error, runId);
       }
       const { asset, applyTaskId, produceTaskId } = outcome;
+      const urlsExpireAt = expiresAt(deps);
+      const url = await assetUrlSigner(deps.config, sql, [asset as never]);
       return {
         body: {
-          accepted: true, runId, slot: run.slot, version: asset.version, url: buildAssetUrl(asset as never),
+          accepted: true, runId, slot: run.slot, version: asset.version, url: url(asset as never), urlsExpireAt,
           ...(applyTaskId ? { applyTaskId } : {}), ...(produceTaskId ? { produceTaskId } : {}),
         },
       };
@@ -240,6 +247,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const task = run.task_id ? await store.get(run.task_id) : null;
       const applyTask = (run as unknown as { apply_task_id: string | null }).apply_task_id;
       const apply = applyTask ? await store.get(applyTask) : null;
+      const urlsExpireAt = expiresAt(deps);
+      const url = await assetUrlSigner(deps.config, sql, [preview as never, current as never]);
       return {
         body: {
           run: {
@@ -248,11 +257,10 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           },
           preview: preview ? {
             version: preview.version, state: preview.state, params: preview.params, contentHash: preview.content_hash,
-            url: preview.state === "preview"
-              ? buildAssetUrl(preview as never, { previewToken: run.preview_token })
-              : run.status === "rejected" ? null : buildAssetUrl(preview as never),
+            url: run.status === "rejected" ? null : url(preview as never),
           } : null,
-          current: current ? { version: current.version, url: buildAssetUrl(current as never) } : null,
+          current: current ? { version: current.version, url: url(current as never) } : null,
+          urlsExpireAt,
           task: task ? describeTask(task) : null,
           applyTask: apply ? describeTask(apply) : null,
         },

@@ -24,7 +24,6 @@ export interface AssetRunRow {
   status: string;
   base_version: number | null;
   preview_asset_id: string | null;
-  preview_token: string;
   task_id: string | null;
 }
 

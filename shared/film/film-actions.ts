@@ -1,7 +1,7 @@
 /**
  * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
- * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far, and
- * `waiting` when no render worker is picking up its rendering),
+ * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far,
+ * signed media URLs with their expiry, and `waiting` when no render worker is picking up its rendering),
  * resume, cancel, usage (the caller's limits and use). start and resume are admitted against the
  * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
  * owner may see or touch a movie: 403 for another user's, 404 unknown.
@@ -12,6 +12,8 @@ import { describeTask, taskActions } from "../http/task-actions.ts";
 import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { currentAssetUrls } from "../assets/asset-url.ts";
+import { createStorage } from "../storage/index.ts";
+import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
@@ -84,11 +86,27 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const scenes = await sql`
           select id, scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
                  video_url, lipsync_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-        // Clients get the versioned URLs of the current assets (a new version never hits an old cache entry).
+        // The current assets' URLs where the film has them; every media URL then signed (media is private).
         const urls = await currentAssetUrls(sql, movieId);
         for (const scene of scenes) {
           scene.video_url = urls.get(`scene:${scene.id}:video`) ?? scene.video_url;
           scene.end_frame_url = urls.get(`scene:${scene.id}:end_frame`) ?? scene.end_frame_url;
+        }
+        const videoUrl = urls.get(`movie:${movieId}:video`) ?? movie.video_url;
+        const posterUrl = urls.get(`movie:${movieId}:cover`) ?? movie.poster_url;
+        const thumbnailUrl = urls.get(`movie:${movieId}:cover`) ?? movie.thumbnail_url;
+        const ttl = deps.config.REELFORGE_SIGNED_URL_TTL_SECONDS;
+        const expiresAt = urlsExpireAt(ttl); // taken before signing, so never later than the tokens' own expiry
+        const signed = await signUrls(
+          createStorage(deps.config, sql),
+          [videoUrl, posterUrl, thumbnailUrl, ...scenes.flatMap((scene) => [scene.video_url, scene.lipsync_url, scene.end_frame_url])],
+          ttl,
+        );
+        const sign = (url: string | null) => url === null ? null : signed.get(url) ?? url;
+        for (const scene of scenes) {
+          scene.video_url = sign(scene.video_url);
+          scene.lipsync_url = sign(scene.lipsync_url);
+          scene.end_frame_url = sign(scene.end_frame_url);
         }
         const metrics = await metricsByStep(sql, movieId);
         const task = movie.task_id ? await store.get(movie.task_id) : null;
@@ -98,8 +116,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
           body: {
             movie: {
               id: movie.id, title: movie.title, status: movie.status, progress: movie.progress,
-              videoUrl: urls.get(`movie:${movieId}:video`) ?? movie.video_url,
-              posterUrl: urls.get(`movie:${movieId}:cover`) ?? movie.poster_url, thumbnailUrl: urls.get(`movie:${movieId}:cover`) ?? movie.thumbnail_url, errorMessage: movie.error_message,
+              videoUrl: sign(videoUrl), posterUrl: sign(posterUrl), thumbnailUrl: sign(thumbnailUrl), errorMessage: movie.error_message,
               warnings: movie.metadata?.warnings ?? [], failedScenes: movie.metadata?.failed_scenes ?? [],
             },
             progress: progress ? {
@@ -107,6 +124,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
               currentStepDetail: progress.current_step_detail, steps: progress.steps,
             } : null,
             scenes,
+            // Media URLs above are signed: they stop serving at this time; ask status again for fresh ones.
+            urlsExpireAt: expiresAt,
             metrics,
             elapsedSeconds: (end.getTime() - new Date(movie.created_at).getTime()) / 1000,
             task: task ? describeTask(task) : null,

@@ -1,16 +1,14 @@
 /**
  * The render worker's configuration, read once from an env object. On a developer machine the
- * local stack's env.json fills in what the environment leaves out (see stackDefaults).
+ * local stack's env.json fills in what the environment leaves out (see stackDefaults). Media goes
+ * through Supabase Storage's HTTP API with the service role, as in functions.
  */
 import { z } from "zod";
 
 const workerConfigSchema = z.object({
   SUPABASE_DB_URL: z.string().min(1),
-  SUPABASE_URL: z.string().url().optional(),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
-  REELFORGE_STORAGE_MODE: z.enum(["local", "supabase"]).default("supabase"),
-  REELFORGE_STORAGE_DIR: z.string().optional(),
-  REELFORGE_STORAGE_PUBLIC_URL: z.string().optional(),
+  SUPABASE_URL: z.string({ error: "SUPABASE_URL is required (Storage is reached over its API)" }).url(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "SUPABASE_SERVICE_ROLE_KEY is required (Storage is reached over its API)" }).min(1),
   REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   REELFORGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Comma-separated kinds to claim; all the worker has handlers for when empty. */
@@ -25,21 +23,14 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new Error(`invalid render worker configuration: ${problems.join("; ")}`);
   }
-  const config = parsed.data;
-  if (config.REELFORGE_STORAGE_MODE === "supabase" && (!config.SUPABASE_URL || !config.SUPABASE_SERVICE_ROLE_KEY)) {
-    throw new Error("invalid render worker configuration: supabase storage needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY");
-  }
-  return config;
+  return parsed.data;
 }
 
-/** The local stack's env.json (written by `stack start`) as worker env keys: local-file Storage. */
+/** The local stack's env.json (written by `stack start`) as worker env keys: its database and API. */
 export function stackDefaults(stackEnv: Record<string, string>): Record<string, string> {
   return {
     SUPABASE_DB_URL: stackEnv.DB_URL,
     SUPABASE_URL: stackEnv.API_URL,
     SUPABASE_SERVICE_ROLE_KEY: stackEnv.SERVICE_ROLE_KEY,
-    REELFORGE_STORAGE_MODE: "local",
-    REELFORGE_STORAGE_DIR: stackEnv.STORAGE_DIR,
-    REELFORGE_STORAGE_PUBLIC_URL: `${stackEnv.API_URL}/storage/v1/object/public`,
   };
 }

@@ -1,13 +1,15 @@
 /**
  * The WorkerJobIo a worker hands each job: a scratch dir of its own, Storage, downloads streamed
- * to disk (a film's clips never sit in memory), and the lease's heartbeat and abort signal.
+ * to disk (a film's clips never sit in memory; our own objects through Storage's API), and the
+ * lease's heartbeat and abort signal.
  */
 import { createWriteStream } from "node:fs";
 import { basename, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PermanentTaskError } from "../errors.ts";
-import type { ObjectStorage } from "../storage/storage.ts";
+import { objectOfUrl, type StorageObjectRef } from "../storage/signed-urls.ts";
+import type { ObjectStorage, ObjectStream } from "../storage/storage.ts";
 import type { WorkerJobIo } from "./worker-job.ts";
 
 export interface JobIoOptions {
@@ -29,7 +31,6 @@ export const MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 export async function downloadToFile(
   url: string, dir: string, fileName: string, signal: AbortSignal, fetcher: typeof fetch = fetch, maxBytes = MAX_DOWNLOAD_BYTES,
 ): Promise<string> {
-  const target = join(dir, basename(fileName));
   const response = await fetcher(url, { signal });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
@@ -39,9 +40,28 @@ export async function downloadToFile(
     }
     throw new Error(message);
   }
-  const tooLarge = () => new PermanentTaskError("input_too_large", `${url} is over the ${maxBytes}-byte input limit`);
-  if (Number(response.headers.get("content-length") ?? 0) > maxBytes) {
-    await response.body.cancel();
+  const length = response.headers.get("content-length");
+  return await writeLimited(url, { body: response.body, size: length === null ? null : Number(length) }, join(dir, basename(fileName)), signal, maxBytes);
+}
+
+/**
+ * Downloads an object of our own Storage (an address as storage.publicUrl writes it) with the
+ * service role: media is private, so its public-shaped address does not serve, and a signed URL
+ * made at submit time could expire while the job waits in the queue.
+ */
+export async function downloadObjectToFile(
+  storage: ObjectStorage, object: StorageObjectRef, dir: string, fileName: string, signal: AbortSignal, maxBytes = MAX_DOWNLOAD_BYTES,
+): Promise<string> {
+  const stream = await storage.downloadStream(object.bucket, object.path);
+  const name = `${object.bucket}/${object.path}`;
+  if (!stream) throw new PermanentTaskError("input_unavailable", `could not download ${name}: not in Storage`);
+  return await writeLimited(name, stream, join(dir, basename(fileName)), signal, maxBytes);
+}
+
+async function writeLimited(name: string, stream: ObjectStream, target: string, signal: AbortSignal, maxBytes: number): Promise<string> {
+  const tooLarge = () => new PermanentTaskError("input_too_large", `${name} is over the ${maxBytes}-byte input limit`);
+  if ((stream.size ?? 0) > maxBytes) {
+    await stream.body.cancel();
     throw tooLarge();
   }
   let bytes = 0;
@@ -52,7 +72,7 @@ export async function downloadToFile(
     },
   });
   // deno-lint-ignore no-explicit-any
-  await pipeline(Readable.fromWeb(response.body as any), counted, createWriteStream(target), { signal });
+  await pipeline(Readable.fromWeb(stream.body as any), counted, createWriteStream(target), { signal });
   return target;
 }
 
@@ -62,6 +82,11 @@ export function createJobIo(options: JobIoOptions): WorkerJobIo {
     storage: options.storage,
     signal: options.signal,
     heartbeat: options.heartbeat,
-    fetchToFile: (url, fileName) => downloadToFile(url, options.workDir, fileName, options.signal, options.fetch),
+    fetchToFile: (url, fileName) => {
+      const ours = objectOfUrl(options.storage, url);
+      return ours
+        ? downloadObjectToFile(options.storage, ours, options.workDir, fileName, options.signal)
+        : downloadToFile(url, options.workDir, fileName, options.signal, options.fetch);
+    },
   };
 }

@@ -19,7 +19,9 @@ export interface LocalStorageOptions {
 }
 
 /** LocalStorage also manages buckets, for the gateway's stand-in of the Storage API. */
-export interface LocalStorage extends ObjectStorage {
+// Until the stack server stops using it (issue 13), file storage does not sign: nothing on the
+// function/worker path uses it any more.
+export interface LocalStorage extends Omit<ObjectStorage, "signedUrl" | "signedUrls"> {
   /** false when the bucket already exists (its settings are left as they are). */
   createBucket(id: string, options: { public: boolean }): Promise<boolean>;
   getBucket(id: string): Promise<BucketInfo | null>;

@@ -1,6 +1,6 @@
 /**
- * Where generated media lives. Functions and workers only see this interface: hosted projects use
- * Supabase Storage, the local stack uses files that its gateway serves under the same URL shape.
+ * Where generated media lives. Functions and workers only see this interface, and it is always
+ * Supabase Storage over its HTTP API: on hosted projects and on the local stack alike.
  */
 import { BadRequestError } from "../errors.ts";
 
@@ -50,8 +50,22 @@ export interface ObjectStorage {
   download(bucket: string, path: string): Promise<Uint8Array | null>;
   /** The object's bytes as a stream, or null when it does not exist. The caller must consume or cancel it. */
   downloadStream(bucket: string, path: string): Promise<ObjectStream | null>;
-  /** The URL anyone can fetch a public bucket's object from. */
+  /**
+   * The object's address in the public-URL shape (`.../storage/v1/object/public/<bucket>/<path>`).
+   * It serves only for a public bucket; for a private one (`media`) it is the object's stable name,
+   * stored in the database and turned into a signed URL when a client or provider must fetch it.
+   */
   publicUrl(bucket: string, path: string): string;
+  /**
+   * A URL that serves the object to anyone holding it until `expiresInSeconds` have passed
+   * (Storage's `POST /object/sign/<bucket>/<path>`), or null when the object does not exist.
+   */
+  signedUrl(bucket: string, path: string, expiresInSeconds: number): Promise<string | null>;
+  /**
+   * signedUrl for many objects of one bucket in one request (`POST /object/sign/<bucket>`), in the
+   * order of `paths`; null for a missing object.
+   */
+  signedUrls(bucket: string, paths: string[], expiresInSeconds: number): Promise<(string | null)[]>;
   /** Removes the objects; missing ones are ignored. */
   remove(bucket: string, paths: string[]): Promise<void>;
   /** Every bucket, sorted by id (compareObjectNames). */

@@ -1,6 +1,6 @@
 /**
- * ObjectStorage on Supabase Storage: uploads and removals through supabase-js with the service
- * role key; streamed downloads over the Storage API directly (supabase-js buffers a download into
+ * ObjectStorage on Supabase Storage: uploads, removals and signed URLs through supabase-js with
+ * the service role key; streamed downloads over the Storage API directly (supabase-js buffers a download into
  * a Blob); listings in SQL over the `storage` schema.
  *
  * Why SQL for listings: `storage.objects` holds every object with its full path, and the index
@@ -92,6 +92,26 @@ export function createSupabaseStorage({ supabaseUrl, serviceRoleKey, sql }: Supa
     publicUrl(bucket, path) {
       assertObjectKey(bucket, path);
       return storage().from(bucket).getPublicUrl(path).data.publicUrl;
+    },
+
+    async signedUrl(bucket, path, expiresInSeconds) {
+      assertObjectKey(bucket, path);
+      const { data, error } = await storage().from(bucket).createSignedUrl(path, expiresInSeconds);
+      if (error) {
+        if (isNotFound(error as StorageErrorShape)) return null;
+        throw new Error(`storage signing of ${bucket}/${path} failed: ${error.message}`);
+      }
+      return data.signedUrl;
+    },
+
+    async signedUrls(bucket, paths, expiresInSeconds) {
+      paths.forEach((path) => assertObjectKey(bucket, path));
+      if (paths.length === 0) return [];
+      const { data, error } = await storage().from(bucket).createSignedUrls(paths, expiresInSeconds);
+      if (error) throw new Error(`storage signing in ${bucket} failed: ${error.message}`);
+      // Storage answers per path (a missing object has an error and no URL); matched by path, not position.
+      const byPath = new Map(data.map((entry) => [entry.path, entry.error ? null : entry.signedUrl]));
+      return paths.map((path) => byPath.get(path) ?? null);
     },
 
     async remove(bucket, paths) {

@@ -4,6 +4,7 @@
  * is the render worker, `fal` render is fal's hosted FFmpeg. A provider without an adapter answers
  * 501 naming it. HTTP adapters reach their provider's own host unless the operator's
  * `endpoints` (function secrets, never user settings: provider-endpoints.ts) say otherwise.
+ * Their job requests carry signed URLs for our objects (signed-inputs.ts); the worker's do not.
  */
 import type { Sql } from "../../db/client.ts";
 import { NotImplementedError } from "../../errors.ts";
@@ -18,7 +19,8 @@ import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
-import type { ProviderSet, ProviderType } from "../types.ts";
+import { withSignedInputs } from "../signed-inputs.ts";
+import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
 import { createWorkerRenderProvider } from "../../render/worker-render-provider.ts";
@@ -82,12 +84,20 @@ const BUILDERS: Builders = {
   },
 };
 
+/** Providers that are our own render worker's jobs: it reads our objects with the service role. */
+const WORKER_PROVIDERS = new Set(["local", "worker"]);
+
 function build<T extends ProviderType>(type: T, config: ResolvedProvider, deps: BuildProvidersDeps): ProviderSet[T] {
   const builder = Object.hasOwn(BUILDERS[type], config.provider) ? BUILDERS[type][config.provider] : undefined;
   if (!builder) {
     throw new NotImplementedError(`${type} provider "${config.provider}" has no adapter in this build yet; register another ${type} provider or use local`);
   }
-  return builder(config, deps);
+  const built = builder(config, deps);
+  // A provider elsewhere fetches its inputs over HTTP: our addresses in them are signed per submission.
+  if (built && "submit" in built && !WORKER_PROVIDERS.has(config.provider)) {
+    return withSignedInputs(built as JobProvider<unknown, unknown>, deps.storage) as ProviderSet[T];
+  }
+  return built;
 }
 
 export function buildProviders(resolved: ResolvedProviders, deps: BuildProvidersDeps): ProviderSet {
