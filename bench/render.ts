@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import type { Timeline } from "../shared/providers/types.ts";
 import { timelineFrames } from "../shared/render/render-request.ts";
-import { createLocalStorage } from "../shared/storage/local-storage.ts";
+import { createSupabaseStorage } from "../shared/storage/supabase-storage.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
 import { median, round } from "./support/stats.ts";
@@ -25,7 +25,15 @@ const REPEATS = Number(Deno.env.get("BENCH_REPEATS") ?? 3);
 const KIND = `bench.render.${crypto.randomUUID().slice(0, 8)}`;
 const stack = JSON.parse(Deno.readTextFileSync(join(Deno.env.get("REELFORGE_STACK_DIR") ?? join(REPO, ".stack"), "env.json")));
 const sql = postgres(stack.DB_URL, { max: 2, onnotice: () => {} });
-const storage = createLocalStorage({ dir: stack.STORAGE_DIR, publicBaseUrl: `${stack.API_URL}/storage/v1/object/public` });
+// The stack's Storage API with the service role, as the worker reaches it; `bench` is a private bucket.
+const storage = createSupabaseStorage({ supabaseUrl: stack.API_URL, serviceRoleKey: stack.SERVICE_ROLE_KEY, sql });
+const bucketAnswer = await fetch(`${stack.API_URL}/storage/v1/bucket`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${stack.SERVICE_ROLE_KEY}`, apikey: stack.SERVICE_ROLE_KEY, "content-type": "application/json" },
+  body: JSON.stringify({ id: "bench", name: "bench", public: false }),
+});
+const bucketText = await bucketAnswer.text();
+if (!bucketAnswer.ok && !/already exists|Duplicate/i.test(bucketText)) throw new Error(`could not create the bench bucket: ${bucketText}`);
 const run = `bench-${Date.now()}`;
 
 const media = await makeBenchMedia(join(Deno.env.get("BENCH_MEDIA_DIR") ?? "/tmp/reelforge-bench-render"));

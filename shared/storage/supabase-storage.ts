@@ -1,6 +1,6 @@
 /**
- * ObjectStorage on Supabase Storage: uploads, removals and signed URLs through supabase-js with
- * the service role key; streamed downloads over the Storage API directly (supabase-js buffers a download into
+ * ObjectStorage on Supabase Storage: uploads, removals and signed URLs through storage-js (what
+ * supabase-js's `.storage` is) with the service role key; streamed downloads over the Storage API directly (supabase-js buffers a download into
  * a Blob); listings in SQL over the `storage` schema.
  *
  * Why SQL for listings: `storage.objects` holds every object with its full path, and the index
@@ -9,7 +9,7 @@
  * and pages by offset, which rescans from the start on every page and skips or repeats names when
  * objects are added meanwhile. The database role (SUPABASE_DB_URL, `postgres`) bypasses RLS.
  */
-import { createClient } from "@supabase/supabase-js";
+import { StorageClient } from "@supabase/storage-js";
 import type { Sql } from "../db/client.ts";
 import { ConflictError } from "../errors.ts";
 import { assertBucketName, assertObjectKey, cacheControlHeader, type ObjectStorage } from "./storage.ts";
@@ -38,11 +38,11 @@ function isAlreadyExists(error: StorageErrorShape): boolean {
 }
 
 export function createSupabaseStorage({ supabaseUrl, serviceRoleKey, sql }: SupabaseStorageOptions): ObjectStorage {
-  // Built on first use: listings need only the database (and under Node 20 supabase-js cannot
-  // even be built without a WebSocket for its realtime client).
-  let client: ReturnType<typeof createClient> | undefined;
+  // storage-js alone (supabase-js's `.storage` is this same client): supabase-js would also build
+  // a realtime client, which under Node 20 (tests, scripts) has no WebSocket to build it with.
+  let client: StorageClient | undefined;
   const storage = () =>
-    (client ??= createClient(supabaseUrl, serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false } })).storage;
+    client ??= new StorageClient(`${supabaseUrl.replace(/\/+$/, "")}/storage/v1`, { apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}` });
 
   return {
     async upload(bucket, path, body, { contentType, cacheControl, upsert = false }) {

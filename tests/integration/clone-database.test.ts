@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
 import { admin, connect, connectAsAdmin, createOperatorUser, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const SCHEMA = "clone_small";
 
@@ -152,9 +152,9 @@ describe("clone-database", () => {
 
   it("copies storage buckets and objects into the target project with their content type and cache control", async () => {
     const env = stackEnv();
-    const storage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+    const storage = stackStorage();
     const bucket = `clone-e2e-${crypto.randomUUID().slice(0, 8)}`;
-    await storage.createBucket(bucket, { public: true });
+    await ensureBucket(bucket, { public: true });
     const poster = new TextEncoder().encode("not really a png, but bytes all the same");
     await storage.upload(bucket, "films/ñandú/poster.png", poster, { contentType: "image/png", cacheControl: "3600", upsert: true });
     await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), { contentType: "text/plain", upsert: true });

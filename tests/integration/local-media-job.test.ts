@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,14 +7,16 @@ import { LOCAL_FPS } from "../../shared/providers/local/local-media-payload.ts";
 import { runLocalMediaJob } from "../../shared/providers/local/local-media-job.ts";
 import { probeMedia } from "../../shared/render/media-probe.ts";
 import type { WorkerJobIo } from "../../shared/render/worker-job.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
-import { stackEnv } from "../support/stack.ts";
+import { createJobIo } from "../../shared/render/worker-job-io.ts";
+import { connect } from "../support/stack.ts";
+import { removeUnder, stackStorage } from "../support/stack-storage.ts";
 
-// Real FFmpeg, espeak-ng and ffprobe; files go to the stack's Storage and come back over its
-// gateway, the way a render worker fetches them.
+// Real FFmpeg, espeak-ng and ffprobe; files go to the stack's Storage (the private media bucket)
+// and come back through its API with the service role, the way a render worker fetches them.
 const bucket = "media";
 const prefix = `tests/local-media-${crypto.randomUUID()}`;
-const storage = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: `${stackEnv().STORAGE_URL}/object/public` });
+const sql = connect(1);
+const storage = stackStorage(sql);
 const frame = 1 / LOCAL_FPS;
 let scratch: string;
 
@@ -23,27 +25,16 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
-  await rm(join(stackEnv().STORAGE_DIR, bucket, prefix), { recursive: true, force: true });
+  await removeUnder(sql, bucket, prefix);
+  await sql.end();
 });
 
 async function io(signal = new AbortController().signal): Promise<WorkerJobIo> {
   const workDir = await mkdtemp(join(scratch, "job-"));
-  return {
-    workDir,
-    storage,
-    signal,
-    heartbeat: async () => {},
-    async fetchToFile(url, name) {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
-      const file = join(workDir, name);
-      await writeFile(file, new Uint8Array(await response.arrayBuffer()));
-      return file;
-    },
-  };
+  return createJobIo({ workDir, storage, signal, heartbeat: async () => {} });
 }
 
-/** Downloads a job's output over HTTP and probes it. */
+/** Downloads a job's output as the worker would and probes it. */
 async function probeUrl(url: string, name: string) {
   const jobIo = await io();
   return probeMedia(await jobIo.fetchToFile(url, name));

@@ -3,13 +3,13 @@ import { ProviderInputError } from "../../shared/providers/provider-errors.ts";
 import { buildProviders } from "../../shared/providers/registry/build-providers.ts";
 import { localFallback, type ResolvedProviders } from "../../shared/providers/registry/resolve-providers.ts";
 import { PROVIDER_TYPES } from "../../shared/providers/types.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
-import { connect, createUser, type Sql, stackEnv, taskRow, type TestUser } from "../support/stack.ts";
+import { connect, createUser, type Sql, taskRow, type TestUser } from "../support/stack.ts";
+import { stackStorage } from "../support/stack-storage.ts";
 
 let sql: Sql;
 let user: TestUser;
 const allLocal = Object.fromEntries(PROVIDER_TYPES.map((t) => [t, localFallback(t)])) as ResolvedProviders;
-const storage = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: `${stackEnv().STORAGE_URL}/object/public` });
+const storage = stackStorage();
 
 beforeAll(async () => {
   sql = connect();

@@ -7,11 +7,11 @@ import { PermanentTaskError } from "../../shared/errors.ts";
 import type { Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createJobIo } from "../../shared/render/worker-job-io.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import {
   download, durationOf, frameCount, frameHashes, integratedLoudness, lowBandLevelDb, makeClip, makeTone, publish, soundOnsetSeconds,
 } from "../support/render-media.ts";
 import { stackEnv } from "../support/stack.ts";
+import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const FPS = 24;
 
@@ -33,9 +33,8 @@ let lineUrl: string;
 let musicUrl: string;
 
 async function render(payload: Record<string, unknown>) {
-  const env = stackEnv();
   const workDir = mkdtempSync(join(dir, "job-"));
-  const storage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+  const storage = stackStorage();
   const io = createJobIo({ workDir, storage, signal: new AbortController().signal, heartbeat: async () => {} });
   return await runRenderJob(payload, io) as { url: string; durationSeconds: number; renderPath: string; reEncodeReason: string | null };
 }
@@ -44,6 +43,7 @@ const output = (name: string) => ({ bucket: "renders", path: `${run}/${name}` })
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "render-job-"));
+  await ensureBucket("renders");
   // Three matching 2 s clips with silent audio: the dialogue is the only sound.
   const clips = [0, 1, 2].map((i) => makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", source: i === 1 ? "smptebars" : "testsrc2" }));
   clipUrls = await Promise.all(clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")));

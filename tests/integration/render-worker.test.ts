@@ -8,9 +8,9 @@ import type { RenderRequest, Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createWorkerLoop } from "../../shared/render/worker-loop.ts";
 import { createWorkerRenderProvider } from "../../shared/render/worker-render-provider.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { download, durationOf, makeClip, makeTone, publish, soundOnsetSeconds } from "../support/render-media.ts";
 import { connect, createUser, type Sql, stackEnv, taskRow, waitFor, waitForStatus } from "../support/stack.ts";
+import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const run = `render-worker-${crypto.randomUUID().slice(0, 8)}`;
@@ -24,6 +24,7 @@ beforeAll(async () => {
   sql = connect();
   userId = (await createUser(sql)).id;
   dir = mkdtempSync(join(tmpdir(), "render-worker-"));
+  await ensureBucket("renders");
   const clips = [0, 1].map((i) => makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", size: "320x180" }));
   clipUrls = await Promise.all(clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")));
   lineUrl = await publish(makeTone(dir, "line.wav", 0.5, 1000, -6), "inputs", `${run}/line.wav`, "audio/wav");
@@ -33,10 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function storage() {
-  const env = stackEnv();
-  return createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
-}
+const storage = () => stackStorage(sql);
 
 describe("the worker-backed render provider", () => {
   it("renders a submitted timeline through a worker and polls its URL", async () => {

@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createWorkerLoop } from "../../shared/render/worker-loop.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import type { FilmShape } from "../support/film-script.ts";
 import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
 import { download, durationOf } from "../support/render-media.ts";
 import { stackEnv } from "../support/stack.ts";
+import { stackStorage } from "../support/stack-storage.ts";
 
 const SHAPE: FilmShape = { scenes: 3, chains: [], clipSeconds: (n) => (n === 2 ? 2 : 3), linesPerScene: (n) => (n === 2 ? 0 : n === 1 ? 1 : 2) };
 const WITH_DIALOGUE = [1, 3];
@@ -29,10 +29,9 @@ let stopWorker: () => Promise<void>;
 
 beforeAll(async () => {
   rig = await startFilmRig();
-  const env = stackEnv();
   const loop = createWorkerLoop({
     sql: rig.sql,
-    storage: createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` }),
+    storage: stackStorage(),
     handlers: { render: runRenderJob },
     concurrency: 3,
     pollMs: 25,

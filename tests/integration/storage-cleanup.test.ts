@@ -2,22 +2,18 @@
  * Orphan cleanup: objects under films/<user>/ that no asset version or cache entry references are
  * deleted after the retention period and logged; referenced, cached and young ones stay.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepOrphans } from "../../shared/film/orphan-cleanup.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { asUser, connect, createUser, type Sql, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
+import { ensureBucket, removeUnder, stackStorage } from "../support/stack-storage.ts";
 
 const BUCKET = "cleanup-test";
 let sql: Sql;
 let owner: TestUser;
 let other: TestUser;
-let dir: string;
 let movieId: string;
 
-const storage = () => createLocalStorage({ dir, publicBaseUrl: `${stackEnv().API_URL}/storage/v1/object/public` });
+const storage = () => stackStorage(sql);
 const path = (name: string, user = owner.id) => `films/${user}/${movieId}/${name}`;
 
 async function put(name: string, user?: string) {
@@ -38,7 +34,7 @@ beforeAll(async () => {
   sql = connect(2);
   owner = await createUser(sql);
   other = await createUser(sql);
-  dir = mkdtempSync(join(tmpdir(), "reelforge-cleanup-"));
+  await ensureBucket(BUCKET);
   const [movie] = await sql`
     insert into public.movies (user_id, title, prompt, genre, duration_minutes) values (${owner.id}, 'Cleanup', 'p', 'drama', 1) returning id`;
   movieId = movie.id;
@@ -46,9 +42,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sql`delete from public.storage_cleanup_log where storage_bucket = ${BUCKET}`;
+  for (const user of [owner.id, other.id]) await removeUnder(sql, BUCKET, `films/${user}/`);
   await sql`delete from auth.users where id in (${owner.id}, ${other.id})`;
   await sql.end();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("orphan cleanup", () => {
@@ -121,7 +117,7 @@ describe("orphan cleanup", () => {
   });
 
   it("runs as the owner's storage.cleanup task on assemble, against the stack's Storage", async () => {
-    const media = createLocalStorage({ dir: stackEnv().STORAGE_DIR, publicBaseUrl: `${stackEnv().API_URL}/storage/v1/object/public` });
+    const media = stackStorage(sql);
     const key = (name: string) => `films/${owner.id}/${movieId}/${name}`;
     for (const name of ["task-orphan.mp4", "task-kept.mp4"]) {
       await media.upload("media", key(name), new TextEncoder().encode(name), { contentType: "video/mp4" });

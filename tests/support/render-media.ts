@@ -1,13 +1,13 @@
 /**
- * Test media made with FFmpeg's lavfi sources, put in the local stack's Storage so jobs download
- * them over HTTP like real inputs, and measurements of rendered files (duration, onset, loudness,
+ * Test media made with FFmpeg's lavfi sources, put in the local stack's Storage (its HTTP API, as
+ * functions and the worker use it) so jobs fetch them like real inputs, and measurements of rendered files (duration, onset, loudness,
  * frames) read back with FFmpeg itself.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
-import { stackEnv } from "./stack.ts";
+import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
+import { ensureBucket, stackStorage } from "./stack-storage.ts";
 
 const ffmpeg = (args: string[]) => execFileSync("ffmpeg", ["-hide_banner", "-nostdin", "-y", ...args], { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
 const ffmpegStderr = (args: string[]) => {
@@ -42,18 +42,35 @@ export function makeTone(dir: string, name: string, seconds: number, hz: number,
   return file;
 }
 
-/** Puts a file into the running stack's Storage; returns its public URL (served by the gateway). */
+const buckets = new Map<string, Promise<void>>();
+
+/**
+ * Puts a file into the running stack's Storage (creating a test bucket, private, on first use);
+ * returns its address (the public-URL shape the functions store; a private object's does not serve).
+ */
 export async function publish(file: string, bucket: string, path: string, contentType: string): Promise<string> {
-  const env = stackEnv();
-  const storage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+  if (!buckets.has(bucket)) buckets.set(bucket, ensureBucket(bucket));
+  await buckets.get(bucket);
+  const storage = stackStorage();
   await storage.upload(bucket, path, readFileSync(file), { contentType, upsert: true });
   return storage.publicUrl(bucket, path);
 }
 
+/** Saves a URL's bytes to `file`: our objects through the Storage API with the service role, anything else by GET. */
 export async function download(url: string, file: string): Promise<string> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
-  (await import("node:fs")).writeFileSync(file, new Uint8Array(await response.arrayBuffer()));
+  const storage = stackStorage();
+  const ours = objectOfUrl(storage, url);
+  let bytes: Uint8Array;
+  if (ours) {
+    const body = await storage.download(ours.bucket, ours.path);
+    if (!body) throw new Error(`${ours.bucket}/${ours.path} is not in Storage`);
+    bytes = body;
+  } else {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+  }
+  (await import("node:fs")).writeFileSync(file, bytes);
   return file;
 }
 

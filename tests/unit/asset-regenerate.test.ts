@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { regenerateAssetActions } from "../../shared/assets/asset-actions.ts";
 import { assertDraftFitsProvider, draftProblem } from "../../shared/assets/asset-draft.ts";
 import { targetProblem } from "../../shared/assets/asset-target.ts";
-import { buildAssetUrl } from "../../shared/assets/asset-url.ts";
 import { buildFunction } from "../../shared/http/build-function.ts";
 import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
 
@@ -25,27 +24,6 @@ async function post(body: unknown) {
   });
   return { status: response.status, json: await response.json() };
 }
-
-describe("buildAssetUrl", () => {
-  const asset = { public_url: "http://h/storage/v1/object/public/media/a/v.mp4", version: 3, content_hash: "abcdef0123456789ffff" };
-
-  it("puts the version and the hash prefix on a committed asset's URL", () => {
-    expect(buildAssetUrl(asset)).toBe("http://h/storage/v1/object/public/media/a/v.mp4?v=3-abcdef012345");
-  });
-
-  it("gives every version its own URL, even for the same object", () => {
-    expect(buildAssetUrl({ ...asset, version: 4 })).not.toBe(buildAssetUrl(asset));
-  });
-
-  it("carries the run's token instead while the asset is a preview", () => {
-    expect(buildAssetUrl(asset, { previewToken: "tok" })).toBe("http://h/storage/v1/object/public/media/a/v.mp4?preview=tok");
-  });
-
-  it("keeps an existing query string and has no URL for an asset without a file", () => {
-    expect(buildAssetUrl({ ...asset, public_url: "https://x/y?a=1", content_hash: null })).toBe("https://x/y?a=1&v=3");
-    expect(buildAssetUrl({ ...asset, public_url: null })).toBeNull();
-  });
-});
 
 describe("which targets a kind takes", () => {
   it("takes a scene for video, a line for audio and the film for cover and script", () => {

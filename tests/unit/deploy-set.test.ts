@@ -81,16 +81,14 @@ const EDGE_RUNTIME_LACKS = [
   /\bDeno\.(write|read)(Text)?File(Sync)?\b/, /\bDeno\.(open|create|mkdir|remove|rename|makeTemp\w*)(Sync)?\b/,
   /\bperformance\.timeOrigin\b/,
 ];
-// TODO(issue 13 §3): the local storage mode writes files with node:fs; it leaves the function path there.
-const LOCAL_STORAGE_MODE = ["shared/storage/local-storage.ts", "shared/storage/local-layout.ts", "shared/storage/local-listing.ts"];
 
 describe("the code every deploy set carries", () => {
-  it("uses nothing edge-runtime blocks or lacks, and writes files only in the local storage mode", () => {
+  it("uses nothing edge-runtime blocks or lacks, and writes no files (media goes through Storage's API)", () => {
     const files = new Set(readConfiguredFunctions(root).flatMap((fn) => collectDeploySet(root, fn).files));
     const offenders = [...files].filter((file) => file.endsWith(".ts")).flatMap((file) => {
       const code = readFileSync(join(root, file), "utf8").split("\n").filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line)).join("\n");
       const lacking = EDGE_RUNTIME_LACKS.filter((pattern) => pattern.test(code)).map((pattern) => `${file}: ${pattern}`);
-      const writesFiles = /from "node:fs(\/promises)?"/.test(code) && !LOCAL_STORAGE_MODE.includes(file) ? [`${file}: node:fs`] : [];
+      const writesFiles = /from "node:fs(\/promises)?"/.test(code) ? [`${file}: node:fs`] : [];
       return [...lacking, ...writesFiles];
     });
     expect(files.size).toBeGreaterThan(100);

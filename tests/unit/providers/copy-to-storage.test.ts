@@ -1,16 +1,12 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { copyToStorage, type CopyToStorage } from "../../../shared/providers/copy-to-storage.ts";
-import { createLocalStorage, type LocalStorage } from "../../../shared/storage/local-storage.ts";
+import { createMemoryStorage, type MemoryStorage } from "../../fakes/memory-storage.ts";
 import { fakeMedia } from "../../fakes/fake-media.ts";
 import { type FakeServer, startFakeServer } from "../../fakes/fake-server.ts";
 
 describe("copying a provider output into Storage", () => {
   let server: FakeServer;
-  let dir: string;
-  let storage: LocalStorage;
+  let storage: MemoryStorage;
   const copy = (overrides: Partial<CopyToStorage>) =>
     copyToStorage({ provider: "runway", url: server.fileUrl("clip.mp4"), kind: "video", storage, bucket: "videos", path: "movie-1/scene-1.mp4", allowInsecureUrls: true, ...overrides });
   const streamed = (chunks: Uint8Array[], type = "video/mp4"): typeof fetch => async () =>
@@ -18,12 +14,10 @@ describe("copying a provider output into Storage", () => {
 
   beforeEach(async () => {
     server = await startFakeServer();
-    dir = await mkdtemp(join(tmpdir(), "reelforge-copy-"));
-    storage = createLocalStorage({ dir, publicBaseUrl: "http://127.0.0.1:54321/storage/v1/object/public/" });
+    storage = createMemoryStorage("http://127.0.0.1:54321");
   });
   afterEach(async () => {
     await server.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("streams the clip into the bucket and returns its public URL, type and size", async () => {
@@ -45,7 +39,7 @@ describe("copying a provider output into Storage", () => {
     const chunk = new Uint8Array(64);
     await expect(copy({ fetch: streamed([chunk, chunk, chunk]), maxBytes: 150 })).rejects.toMatchObject({ failureCode: "invalid_output" });
     expect(await storage.download("videos", "movie-1/scene-1.mp4")).toBeNull();
-    expect((await readdir(join(dir, "videos", "movie-1"))).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    expect(storage.objects.size).toBe(0);
   });
 
   it("refuses an empty body", async () => {
