@@ -164,6 +164,20 @@ grant execute on function auth.uid(), auth.role(), auth.jwt() to postgres, anon,
 grant all on all tables in schema auth to postgres;
 grant all on all sequences in schema auth to postgres;
 
+-- storage: Supabase Storage's metadata (scripts/stack/storage-schema.sql), owned by its own role,
+-- which the gateway's Storage API logs in as and which switches to the caller's API role (so RLS
+-- decides, as on hosted). Bytes stay on disk under <stack>/storage.
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'supabase_storage_admin') then
+    create role supabase_storage_admin login createrole noinherit password 'postgres';
+  end if;
+end
+$$;
+grant anon, authenticated, service_role to supabase_storage_admin;
+alter role supabase_storage_admin set search_path = storage;
+\ir storage-schema.sql
+
 -- net: pg_net's public shape (pg_net is not packaged for Debian), after sql/pg_net.sql in
 -- supabase/pg_net and the grants supabase/postgres's grant_pg_net_access() event trigger makes.
 -- scripts/stack/net-dispatcher.ts stands in for its background worker. pg_net wakes its worker

@@ -1,6 +1,6 @@
 /**
  * The local stand-in for Supabase's API gateway on 127.0.0.1:54321: edge functions, Auth's sign-in
- * and JWKS, storage (the public route and the Storage API, also for other "projects" under
+ * and JWKS, Storage (metadata in Postgres, bytes on disk; also for other "projects" under
  * /_projects/<name>), the pg_net dispatcher and the stack's admin endpoints, in one Deno process.
  * Started detached by `stack start` (cli.ts), which passes the settings below as env.
  */
@@ -18,11 +18,11 @@ import { createFunctionRegistry } from "./function-registry.ts";
 import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
-import { API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { ADMIN_DB_URL, API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_DB_URL, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
 import { limitsFromEnv } from "./platform-limits.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
-import { createStorageServer, PUBLIC_OBJECT_PREFIX } from "./storage-server.ts";
+import { createCallerResolver } from "./storage-callers.ts";
 import { createWorkerPool } from "./worker-pool.ts";
 
 const GatewayConfig = z.object({
@@ -102,16 +102,23 @@ const handleAuthRequest = createAuthApi({
   },
   verifyJwt,
 });
-const servePublicObject = createStorageServer(layout.storage);
-const handleStorageApi = createStorageApi({
-  dir: layout.storage,
-  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
-  publicBaseUrl: STORAGE_PUBLIC_URL,
-});
+// Storage as Supabase runs it: its own database role, RLS by the caller's key or token.
+const storageSql = postgres(STORAGE_DB_URL, { max: 4, onnotice: () => {}, connection: { application_name: "stack:storage" } });
+const storageOptions = {
+  jwtSecret: config.REELFORGE_JWT_SECRET,
+  callerOf: createCallerResolver({
+    serviceRoleKeys: [config.REELFORGE_SERVICE_ROLE_KEY, config.REELFORGE_SECRET_KEY],
+    anonKeys: [config.REELFORGE_ANON_KEY, config.REELFORGE_PUBLISHABLE_KEY],
+    verifyJwt,
+  }),
+  fileSizeLimit: () => pool.limits().storageFileSizeLimitBytes,
+};
+const handleStorageApi = createStorageApi({ ...storageOptions, sql: storageSql, dir: layout.storage });
 const routeProjectRequest = createProjectsRouter({
+  ...storageOptions,
   projectsDir: layout.projects,
-  apiUrl: API_URL,
-  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
+  adminDbUrl: ADMIN_DB_URL,
+  storageDbUrl: STORAGE_DB_URL,
 });
 const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
 const handleAdminRequest = createAdminApi({
@@ -122,8 +129,7 @@ async function route(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname.startsWith(FUNCTIONS_PREFIX)) return await routeFunctionRequest(request, pathname);
   if (pathname.startsWith(AUTH_PREFIX)) return withCors(await handleAuthRequest(request, pathname));
-  if (pathname.startsWith(PUBLIC_OBJECT_PREFIX)) return await servePublicObject(request, pathname);
-  if (pathname.startsWith(STORAGE_API_PREFIX)) return await handleStorageApi(request, pathname);
+  if (pathname.startsWith(STORAGE_API_PREFIX)) return withCors(await handleStorageApi(request, pathname));
   if (pathname.startsWith(PROJECTS_PREFIX)) return await routeProjectRequest(request, pathname);
   if (pathname.startsWith(ADMIN_PREFIX)) return await handleAdminRequest(request, pathname);
   return Response.json({ code: "NOT_FOUND", message: "No such route on the local stack" }, { status: 404 });
@@ -157,7 +163,7 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`[gateway] ${signal}: stopping workers and dispatcher`);
   pool.shutdown();
   await Promise.race([
-    Promise.allSettled([dispatcher.stop(), server.shutdown(), authSql.end()]),
+    Promise.allSettled([dispatcher.stop(), server.shutdown(), authSql.end(), storageSql.end()]),
     new Promise((resolve) => setTimeout(resolve, 2000)),
   ]);
   Deno.exit(0);

@@ -4,7 +4,7 @@
  * the stack's own signing key (user access tokens, as a new hosted project issues them).
  * Verification is shared/auth/verify-jwt.ts, the functions' own verifier.
  */
-import { base64UrlEncode } from "../../shared/auth/base64url.ts";
+import { base64UrlDecode, base64UrlEncode } from "../../shared/auth/base64url.ts";
 import type { Jwk } from "../../shared/auth/jwks-cache.ts";
 
 export type JwtPayload = Record<string, unknown> & { exp?: number; role?: string; sub?: string };
@@ -16,6 +16,7 @@ export interface SigningKey {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function encodeSegment(value: unknown): string {
   return base64UrlEncode(encoder.encode(JSON.stringify(value)));
@@ -50,4 +51,30 @@ export async function generateSigningKey(): Promise<SigningKey> {
 export function publicJwkOf(key: SigningKey): Jwk & { key_ops: string[] } {
   const { kty, crv, x, y } = key.privateJwk;
   return { kty: kty!, crv, x, y, kid: key.kid, alg: "ES256", use: "sig", key_ops: ["verify"] };
+}
+
+/**
+ * The payload of an HS256 JWT signed with `secret` and not expired; otherwise throws an Error whose
+ * message is what Storage answers for a bad signed-URL token ("invalid signature", "jwt expired").
+ */
+export async function verifyHs256Jwt(token: string, secret: string, now = Date.now()): Promise<JwtPayload> {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new Error("jwt malformed");
+  let header: { alg?: unknown };
+  let payload: JwtPayload;
+  let signature: Uint8Array<ArrayBuffer>;
+  try {
+    header = JSON.parse(decoder.decode(base64UrlDecode(parts[0])));
+    payload = JSON.parse(decoder.decode(base64UrlDecode(parts[1])));
+    signature = base64UrlDecode(parts[2]);
+  } catch {
+    throw new Error("jwt malformed");
+  }
+  if (header.alg !== "HS256") throw new Error("invalid algorithm");
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  if (!await crypto.subtle.verify("HMAC", key, signature, encoder.encode(`${parts[0]}.${parts[1]}`))) {
+    throw new Error("invalid signature");
+  }
+  if (typeof payload.exp === "number" && Math.floor(now / 1000) >= payload.exp) throw new Error("jwt expired");
+  return payload;
 }

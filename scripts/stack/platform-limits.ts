@@ -18,6 +18,8 @@ export interface PlatformLimits {
   memoryLimitMb: number;
   /** Largest request body the gateway forwards (413 above it). */
   maxBodyBytes: number;
+  /** Storage's project-wide upload limit; a bucket's file_size_limit can only lower it. */
+  storageFileSizeLimitBytes: number;
 }
 
 export const DEFAULT_LIMITS: PlatformLimits = {
@@ -29,6 +31,8 @@ export const DEFAULT_LIMITS: PlatformLimits = {
   // Hosted documents no body limit (a docs PR adding one was reverted as inaccurate,
   // supabase/supabase#30132); the body lives in the worker's 256 MB, so the stack caps it at 20 MiB.
   maxBodyBytes: 20 * 1024 * 1024,
+  // The Free plan's global file size limit (https://supabase.com/docs/guides/storage/uploads/file-limits).
+  storageFileSizeLimitBytes: 50 * 1024 * 1024,
 };
 
 const ENV_NAMES: Record<keyof PlatformLimits, string> = {
@@ -38,6 +42,7 @@ const ENV_NAMES: Record<keyof PlatformLimits, string> = {
   cpuHardLimitMs: "REELFORGE_CPU_HARD_LIMIT_MS",
   memoryLimitMb: "REELFORGE_MEMORY_LIMIT_MB",
   maxBodyBytes: "REELFORGE_MAX_BODY_BYTES",
+  storageFileSizeLimitBytes: "REELFORGE_STORAGE_FILE_SIZE_LIMIT",
 };
 
 export const LIMIT_NAMES = Object.keys(ENV_NAMES) as (keyof PlatformLimits)[];

@@ -13,6 +13,8 @@ export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postg
 /** The cluster's superuser (supabase_admin, as on hosted): the bootstrap and operator-only test setup. */
 export const ADMIN_ROLE = "supabase_admin";
 export const ADMIN_DB_URL = `postgresql://${ADMIN_ROLE}:postgres@127.0.0.1:${DB_PORT}/postgres`;
+/** The stack's Storage API logs in as Storage does on hosted: the storage schema's owner. */
+export const STORAGE_DB_URL = `postgresql://supabase_storage_admin:postgres@127.0.0.1:${DB_PORT}/postgres`;
 export const FUNCTIONS_URL = `${API_URL}/functions/v1`;
 export const STORAGE_URL = `${API_URL}/storage/v1`;
 export const STORAGE_PUBLIC_URL = `${STORAGE_URL}/object/public`;

@@ -18,6 +18,7 @@ interface Limits {
   cpuHardLimitMs: number;
   memoryLimitMb: number;
   maxBodyBytes: number;
+  storageFileSizeLimitBytes: number;
 }
 interface Exit { function: string; pid: number; reason: string }
 interface Live { function: string; pid: number; inFlight: number; retired: boolean }
@@ -62,7 +63,7 @@ afterAll(async () => {
 describe("GET /_stack/limits", () => {
   it("reports the limits in force, Supabase's published values unless the stack was told otherwise", async () => {
     expect(Object.keys(defaults).sort()).toEqual(
-      ["cpuHardLimitMs", "cpuSoftLimitMs", "maxBodyBytes", "memoryLimitMb", "requestIdleTimeoutMs", "wallClockMs"],
+      ["cpuHardLimitMs", "cpuSoftLimitMs", "maxBodyBytes", "memoryLimitMb", "requestIdleTimeoutMs", "storageFileSizeLimitBytes", "wallClockMs"],
     );
     for (const value of Object.values(defaults)) expect(Number.isInteger(value) && value > 0).toBe(true);
     expect(defaults.cpuSoftLimitMs).toBeLessThanOrEqual(defaults.cpuHardLimitMs);

@@ -10,6 +10,7 @@ describe("platform limits", () => {
       cpuHardLimitMs: 2_000,
       memoryLimitMb: 256,
       maxBodyBytes: 20 * 1024 * 1024,
+      storageFileSizeLimitBytes: 50 * 1024 * 1024,
     });
   });
 

@@ -1,0 +1,150 @@
+/**
+ * Objects of the stack's Storage API: a `storage.objects` row per object (metadata as Storage keeps
+ * it) naming the version file that holds its bytes (storage-files.ts). A write puts the new version
+ * on disk first, then points the row at it, then deletes the version it replaced: a reader sees the
+ * old bytes or the new, and after a crash the row always names a complete file (at worst an
+ * unreferenced file stays behind).
+ */
+import { storageErrors } from "./storage-errors.ts";
+import type { StorageFiles, StoredFile } from "./storage-files.ts";
+import { asCaller, type Caller, pgCode, RLS_VIOLATION, type StorageSql, type StorageTx, UNIQUE_VIOLATION } from "./storage-db.ts";
+
+export interface ObjectMetadata {
+  eTag: string;
+  size: number;
+  mimetype: string;
+  cacheControl: string;
+  lastModified: string;
+  contentLength: number;
+  httpStatusCode: number;
+}
+
+export interface ObjectRow {
+  id: string;
+  bucket_id: string;
+  name: string;
+  owner: string | null;
+  owner_id: string | null;
+  version: string;
+  metadata: ObjectMetadata;
+  user_metadata: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+  last_accessed_at: string;
+}
+
+export interface UploadedContent {
+  file: StoredFile;
+  mimetype: string;
+  cacheControl: string;
+}
+
+export function createObjects(sql: StorageSql, files: StorageFiles) {
+  const ownerOf = (caller: Caller) => typeof caller.claims.sub === "string" ? caller.claims.sub : null;
+
+  async function findRow(tx: StorageTx | StorageSql, bucket: string, name: string): Promise<ObjectRow | null> {
+    const [row] = await tx`select * from storage.objects where bucket_id = ${bucket} and name = ${name}`;
+    return (row as ObjectRow | undefined) ?? null;
+  }
+
+  /** Points (bucket, name) at a version already on disk; `upsert` replaces an existing object. */
+  async function place(
+    caller: Caller,
+    bucket: string,
+    name: string,
+    version: string,
+    metadata: ObjectMetadata,
+    upsert: boolean,
+  ): Promise<{ id: string; replaced: string | null }> {
+    const owner = ownerOf(caller);
+    try {
+      const rows = await asCaller(sql, caller, async (tx) => {
+        if (!upsert) {
+          return await tx`
+            insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
+            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+            on conflict on constraint bucketid_objname do nothing
+            returning id, null as replaced`;
+        }
+        // Locked first, so the version it replaces is known (the statement below cannot see it).
+        const [old] = await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
+        return await tx`
+          insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
+          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+          on conflict on constraint bucketid_objname do update
+            set version = excluded.version, metadata = excluded.metadata, owner = excluded.owner,
+                owner_id = excluded.owner_id, updated_at = now(), last_accessed_at = now()
+          returning id, ${old?.version ?? null}::text as replaced`;
+      });
+      if (rows.length === 0) throw storageErrors.duplicate();
+      return rows[0] as unknown as { id: string; replaced: string | null };
+    } catch (error) {
+      await files.remove([version]);
+      if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
+      if (pgCode(error) === "23503") throw storageErrors.noSuchBucket();
+      throw error;
+    }
+  }
+
+  return {
+    /** The object's row if the caller may read it. */
+    async find(caller: Caller, bucket: string, name: string): Promise<ObjectRow | null> {
+      return await asCaller(sql, caller, (tx) => findRow(tx, bucket, name));
+    },
+
+    /** The row whoever asks (a signed URL or a public bucket already granted the read). */
+    findAny: (bucket: string, name: string) => findRow(sql, bucket, name),
+
+    async upload(caller: Caller, bucket: string, name: string, content: UploadedContent, upsert: boolean) {
+      const metadata: ObjectMetadata = {
+        eTag: `"${content.file.md5}"`,
+        size: content.file.size,
+        mimetype: content.mimetype,
+        cacheControl: content.cacheControl,
+        lastModified: new Date().toISOString(),
+        contentLength: content.file.size,
+        httpStatusCode: 200,
+      };
+      const placed = await place(caller, bucket, name, content.file.version, metadata, upsert);
+      await files.remove([placed.replaced]);
+      return { Id: placed.id, Key: `${bucket}/${name}` };
+    },
+
+    /** Deletes the named objects the caller may delete; answers the deleted rows, as Storage does. */
+    async remove(caller: Caller, bucket: string, names: string[]): Promise<ObjectRow[]> {
+      const rows = await asCaller(sql, caller, (tx) =>
+        tx`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
+      ) as unknown as ObjectRow[];
+      await files.remove(rows.map((row) => row.version));
+      return rows;
+    },
+
+    async copy(caller: Caller, from: { bucket: string; name: string }, to: { bucket: string; name: string }, upsert: boolean) {
+      const source = await asCaller(sql, caller, (tx) => findRow(tx, from.bucket, from.name));
+      if (!source) throw storageErrors.noSuchKey();
+      const version = await files.duplicate(source.version);
+      const metadata = { ...source.metadata, lastModified: new Date().toISOString() };
+      const placed = await place(caller, to.bucket, to.name, version, metadata, upsert);
+      await files.remove([placed.replaced]);
+      return { Id: placed.id, Key: `${to.bucket}/${to.name}` };
+    },
+
+    /** Renames the row; the bytes stay where they are (files are keyed by version, not name). */
+    async move(caller: Caller, from: { bucket: string; name: string }, to: { bucket: string; name: string }) {
+      try {
+        const rows = await asCaller(sql, caller, (tx) => tx`
+          update storage.objects set bucket_id = ${to.bucket}, name = ${to.name}, updated_at = now()
+           where bucket_id = ${from.bucket} and name = ${from.name} returning id`);
+        if (rows.length === 0) throw storageErrors.noSuchKey();
+      } catch (error) {
+        if (pgCode(error) === UNIQUE_VIOLATION) throw storageErrors.duplicate();
+        if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
+        if (pgCode(error) === "23503") throw storageErrors.noSuchBucket();
+        throw error;
+      }
+      return { message: "Successfully moved" };
+    },
+  };
+}
+
+export type Objects = ReturnType<typeof createObjects>;
