@@ -1,20 +1,20 @@
 /**
  * The clone's storage phase end to end on the local stack: objects put into the stack's own
- * storage through LocalStorage, copied slice by slice through the gateway's Storage API into
+ * Storage through its API (as functions do), copied slice by slice through the gateway's Storage API into
  * another "project" (/_projects/<name>/), verified, and served by that project's public route.
  * The stack's storage is shared with other tests, so the source is narrowed to this test's buckets.
  */
 import { rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyStorageStep, type StorageCursor, verifyStorage } from "../../shared/clone/clone-storage.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { createLocalStorage } from "../../shared/storage/local-storage.ts";
 import { compareObjectNames, type ObjectStorage } from "../../shared/storage/storage.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { lookupAllAddresses } from "../../shared/net/dns-lookup.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
-import { connect, stackEnv } from "../support/stack.ts";
+import { connect, stackDir, stackEnv } from "../support/stack.ts";
+import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const env = stackEnv();
 const run = crypto.randomUUID().slice(0, 8);
@@ -35,44 +35,40 @@ const objects = [
   { bucket: privateBucket, path: "notes", body: new TextEncoder().encode("{}"), contentType: "application/json", cacheControl: "max-age=5, must-revalidate" },
 ];
 
-const localStorage = createLocalStorage({ dir: env.STORAGE_DIR, publicBaseUrl: `${env.API_URL}/storage/v1/object/public` });
+const sourceSql = connect(1);
+const stackMedia = stackStorage(sourceSql);
 const source: ObjectStorage = {
-  ...localStorage,
-  listBuckets: async () => (await localStorage.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
+  ...stackMedia,
+  listBuckets: async () => (await stackMedia.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
 };
 
 const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
 
 describe("storage clone into another project", () => {
   beforeAll(async () => {
-    // The private bucket through the stack's own Storage API; the public one appears with its first upload.
-    const created = await fetch(`${env.API_URL}/storage/v1/bucket`, {
-      method: "POST",
-      headers: { ...serviceHeaders, "content-type": "application/json" },
-      body: JSON.stringify({ id: privateBucket, name: privateBucket, public: false }),
-    });
-    expect(created.status).toBe(200);
+    await ensureBucket(mediaBucket, { public: true });
+    await ensureBucket(privateBucket);
     for (const { bucket, path, body, contentType, cacheControl } of objects) {
-      await localStorage.upload(bucket, path, body, { contentType, cacheControl });
+      await stackMedia.upload(bucket, path, body, { contentType, cacheControl });
     }
   });
 
   afterAll(async () => {
     for (const bucket of [mediaBucket, privateBucket]) {
-      await rm(join(env.STORAGE_DIR, bucket), { recursive: true, force: true });
-      await rm(join(env.STORAGE_DIR, ".meta", bucket), { recursive: true, force: true });
-      await rm(join(env.STORAGE_DIR, ".buckets", `${bucket}.json`), { force: true });
+      await stackMedia.remove(bucket, objects.filter((object) => object.bucket === bucket).map((object) => object.path));
+      await (await fetch(`${env.API_URL}/storage/v1/bucket/${bucket}`, { method: "DELETE", headers: serviceHeaders })).body?.cancel();
     }
-    await rm(join(dirname(env.STORAGE_DIR), "projects", projectName), { recursive: true, force: true });
+    await sourceSql.end();
+    await rm(join(stackDir, "projects", projectName), { recursive: true, force: true });
   });
 
   it("serves a source object's stored content type and cache control on the stack's public route", async () => {
-    const response = await fetch(localStorage.publicUrl(mediaBucket, "folder/nested/clip.mp4"));
+    const response = await fetch(stackMedia.publicUrl(mediaBucket, "folder/nested/clip.mp4"));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("video/mp4");
     expect(response.headers.get("cache-control")).toBe("max-age=31536000");
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([0, 1, 2, 3]));
-    const hidden = await fetch(localStorage.publicUrl(privateBucket, "report.csv"));
+    const hidden = await fetch(stackMedia.publicUrl(privateBucket, "report.csv"));
     expect(hidden.status).toBe(400);
     expect(await hidden.json()).toMatchObject({ statusCode: "404", error: "Bucket not found" });
   });
@@ -120,39 +116,44 @@ describe("storage clone into another project", () => {
     expect(await authenticated.text()).toBe("{}");
   });
 
-  it("refuses another project's Storage API without the service role key", async () => {
-    const response = await fetch(`${target.url}/storage/v1/bucket`, { headers: { authorization: `Bearer ${env.ANON_KEY}` } });
-    expect(response.status).toBe(401);
-    await response.body?.cancel();
+  it("shows another project's buckets and private objects to no one without the service role key", async () => {
+    // As on hosted: the anon role lists what RLS lets it see (no policies: nothing), and a
+    // private object does not download.
+    const anon = { authorization: `Bearer ${env.ANON_KEY}`, apikey: env.ANON_KEY };
+    const buckets = await fetch(`${target.url}/storage/v1/bucket`, { headers: anon });
+    expect(JSON.stringify(await buckets.json())).not.toContain(privateBucket);
+    const object = await fetch(`${target.url}/storage/v1/object/authenticated/${privateBucket}/notes`, { headers: anon });
+    expect(object.ok).toBe(false);
+    expect(await object.text()).not.toBe("{}");
   });
 });
 
 describe("hosted storage listing", () => {
-  it("pages storage.objects in the same order LocalStorage lists, Postgres's C collation", async () => {
+  it("pages storage.objects in code point order, Postgres's C collation", async () => {
     const names = ["b", "a/z", "a-c", "é", "z/\uffff", "z/😀", "A", "a/b/c"];
     const sql = connect(1);
     const rollback = new Error("rollback");
     try {
       await sql.begin(async (tx) => {
-        // A throwaway stand-in for Supabase's storage tables, never committed.
-        await tx`create schema storage`;
-        await tx`create table storage.buckets (id text primary key, public boolean not null default false)`;
-        await tx`create table storage.objects (bucket_id text not null, name text not null, metadata jsonb)`;
-        await tx`insert into storage.buckets values ('media', true), ('Docs', false)`;
+        // Rows in the stack's storage tables (as on hosted), never committed.
+        const listedBucket = `listing-${run}`;
+        await tx`insert into storage.buckets (id, name, public) values (${listedBucket}, ${listedBucket}, true)`;
         for (const name of names) {
-          await tx`insert into storage.objects values ('media', ${name}, ${tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })})`;
+          await tx`insert into storage.objects (bucket_id, name, metadata) values (${listedBucket}, ${name}, ${tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })})`;
         }
         const hosted = createSupabaseStorage({ supabaseUrl: "http://127.0.0.1:1", serviceRoleKey: "unused", sql: tx as unknown as Sql });
         const listed: string[] = [];
         for (let after: string | undefined;;) {
-          const page = await hosted.listObjects("media", { after, limit: 3 });
+          const page = await hosted.listObjects(listedBucket, { after, limit: 3 });
           if (page.length === 0) break;
           listed.push(...page.map((object) => object.name));
           after = page[page.length - 1].name;
         }
         expect(listed).toEqual([...names].sort(compareObjectNames));
-        expect((await hosted.listObjects("media", { limit: 1 }))[0]).toEqual({ name: "A", size: 1, contentType: "text/plain", cacheControl: "max-age=3600" });
-        expect(await hosted.listBuckets()).toEqual([{ id: "Docs", public: false }, { id: "media", public: true }]);
+        expect((await hosted.listObjects(listedBucket, { limit: 1 }))[0]).toEqual({ name: "A", size: 1, contentType: "text/plain", cacheControl: "max-age=3600" });
+        const buckets = await hosted.listBuckets();
+        expect(buckets).toContainEqual({ id: listedBucket, public: true });
+        expect(buckets.map((bucket) => bucket.id)).toEqual(buckets.map((bucket) => bucket.id).sort(compareObjectNames));
         throw rollback;
       });
     } catch (error) {

@@ -1,15 +1,12 @@
 /**
- * The storage phase against the local Storage API stand-in, called through fetch without a
- * server: the target "project" is a temp dir behind createStorageApi.
+ * The storage phase against a stand-in of Storage's API, called through fetch without a server:
+ * the source and the target "project" are in-memory storages (tests/fakes/memory-storage.ts).
+ * End to end against the stack's real Storage: tests/integration/clone-storage.test.ts.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createStorageApi } from "../../scripts/stack/storage-api.ts";
 import { copyStorageStep, type StorageCursor, verifyStorage } from "../../shared/clone/clone-storage.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
-import { createLocalStorage, type LocalStorage } from "../../shared/storage/local-storage.ts";
+import { createMemoryStorage, type MemoryStorage, memoryStorageApi } from "../fakes/memory-storage.ts";
 
 const serviceRoleKey = "target-service-role-key";
 // target.test resolves (here) to a public address; fetch itself is stubbed below.
@@ -22,27 +19,24 @@ const budgetOf = (units: number) => ({ exhausted: () => units-- <= 0 });
 const noBudgetLimit = { exhausted: () => false };
 
 describe("storage clone", () => {
-  let sourceDir: string;
-  let targetDir: string;
-  let source: LocalStorage;
-  let targetFiles: LocalStorage;
+  let source: MemoryStorage;
+  let targetFiles: MemoryStorage;
   let uploads: string[];
 
   beforeEach(async () => {
-    sourceDir = await mkdtemp(join(tmpdir(), "reelforge-clone-src-"));
-    targetDir = await mkdtemp(join(tmpdir(), "reelforge-clone-dst-"));
-    source = createLocalStorage({ dir: sourceDir, publicBaseUrl: "http://source.test/storage/v1/object/public" });
-    targetFiles = createLocalStorage({ dir: targetDir, publicBaseUrl: "http://target.test/storage/v1/object/public" });
-    const api = createStorageApi({ dir: targetDir, serviceRoleKey, publicBaseUrl: "http://target.test/storage/v1/object/public" });
+    source = createMemoryStorage("http://source.test");
+    targetFiles = createMemoryStorage("http://target.test");
+    const api = memoryStorageApi(targetFiles, serviceRoleKey);
     uploads = [];
     vi.stubGlobal("fetch", async (input: string, init: RequestInit) => {
       const request = new Request(input, init);
       const { pathname } = new URL(request.url);
       if (request.method === "POST" && /^\/storage\/v1\/object\/(?!list\/)/.test(pathname)) uploads.push(decodeURIComponent(pathname));
-      return await api(request, pathname);
+      return await api(request);
     });
 
     await source.createBucket("private-docs", { public: false });
+    await source.createBucket("videos", { public: true });
     await source.upload("private-docs", "contracts/été 2024.pdf", bytes("pdf"), { contentType: "application/pdf", cacheControl: "no-store" });
     await source.upload("private-docs", "readme.txt", bytes("hello"), { contentType: "text/plain; charset=utf-8" });
     await source.upload("videos", "scene-1.mp4", bytes("mp4-one"), { contentType: "video/mp4", cacheControl: "31536000" });
@@ -51,7 +45,6 @@ describe("storage clone", () => {
 
   afterEach(async () => {
     vi.unstubAllGlobals();
-    await Promise.all([rm(sourceDir, { recursive: true, force: true }), rm(targetDir, { recursive: true, force: true })]);
   });
 
   async function copyInSlices(budgetPerSlice: number, save: (cursor: StorageCursor) => Promise<void> = async () => {}) {
@@ -116,6 +109,7 @@ describe("storage clone", () => {
 
   it("picks up a bucket created on the source after the copy started", async () => {
     const first = await copyStorageStep(source, target, null, budgetOf(3), async () => {});
+    await source.createBucket("audio", { public: true });
     await source.upload("audio", "line.wav", bytes("wav"), { contentType: "audio/wav" });
     const second = await copyStorageStep(source, target, first.cursor, noBudgetLimit, async () => {});
     expect(second.cursor.bucketsCreated).toEqual(["private-docs", "videos", "audio"]);
@@ -127,6 +121,7 @@ describe("storage clone", () => {
     await source.upload("videos", "scene-3.mp4", bytes("new"), { contentType: "video/mp4" });
     await source.upload("videos", "scene-1.mp4", bytes("mp4-one"), { contentType: "video/webm", cacheControl: "31536000", upsert: true });
     await targetFiles.upload("private-docs", "stray.txt", bytes("x"), { contentType: "text/plain", cacheControl: "no-cache" });
+    await source.createBucket("late-bucket", { public: true });
     await source.upload("late-bucket", "x.txt", bytes("x"), { contentType: "text/plain" });
 
     expect(await verifyStorage(source, target)).toEqual([
