@@ -16,7 +16,7 @@ import type { FilmShape } from "../support/film-script.ts";
 import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
 import { download, durationOf } from "../support/render-media.ts";
 import { stackEnv } from "../support/stack.ts";
-import { stackStorage } from "../support/stack-storage.ts";
+import { addressOfSigned, stackStorage } from "../support/stack-storage.ts";
 
 const SHAPE: FilmShape = { scenes: 3, chains: [], clipSeconds: (n) => (n === 2 ? 2 : 3), linesPerScene: (n) => (n === 2 ? 0 : n === 1 ? 1 : 2) };
 const WITH_DIALOGUE = [1, 3];
@@ -69,10 +69,12 @@ describe("a film whose owner configured a lipsync provider", () => {
     const bodies = ours();
     const scenes = film.scenes.filter((s) => WITH_DIALOGUE.includes(s.scene_number));
     expect(bodies).toHaveLength(WITH_DIALOGUE.length);
-    const videos = bodies.map((b) => b.input.find((i: { type: string }) => i.type === "video").url).sort();
-    expect(videos).toEqual(scenes.map((s) => s.clip_url).sort());
+    // Signed for the provider (the media bucket is private), made from the scenes' own addresses.
+    const videos = bodies.map((b) => b.input.find((i: { type: string }) => i.type === "video").url);
+    for (const url of videos) expect(url).toMatch(/\/storage\/v1\/object\/sign\/media\/.+\?token=/);
+    expect(videos.map(addressOfSigned).sort()).toEqual(scenes.map((s) => s.clip_url).sort());
     for (const body of bodies) {
-      expect(body.input.find((i: { type: string }) => i.type === "audio").url).toMatch(/\/scene-\d+-dialogue-[0-9a-f]{8}\.m4a$/);
+      expect(body.input.find((i: { type: string }) => i.type === "audio").url).toMatch(/\/scene-\d+-dialogue-[0-9a-f]{8}\.m4a\?token=/);
     }
   });
 

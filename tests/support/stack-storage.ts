@@ -38,3 +38,7 @@ export async function removeUnder(sql: Sql, bucket: string, prefix: string): Pro
     await storage.remove(bucket, page.map((o) => o.name));
   }
 }
+
+/** The address (public-URL shape, as stored) a signed URL of ours was made from; other URLs unchanged. */
+export const addressOfSigned = (url: string) =>
+  url.includes("/storage/v1/object/sign/") ? url.replace("/storage/v1/object/sign/", "/storage/v1/object/public/").split("?")[0] : url;
