@@ -1,15 +1,15 @@
 /**
- * The storage phase against the local Storage API stand-in, called through fetch without a
- * server: the target "project" is a temp dir behind createStorageApi.
+ * The storage phase against a fake of the target's Storage API (tests/fakes/storage-api.ts),
+ * called through fetch without a server.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createStorageApi } from "../../scripts/stack/storage-api.ts";
 import { copyStorageStep, type StorageCursor, verifyStorage } from "../../shared/clone/clone-storage.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
 import { createLocalStorage, type LocalStorage } from "../../shared/storage/local-storage.ts";
+import { createFakeStorageApi } from "../fakes/storage-api.ts";
 
 const serviceRoleKey = "target-service-role-key";
 // target.test resolves (here) to a public address; fetch itself is stubbed below.
@@ -23,23 +23,30 @@ const noBudgetLimit = { exhausted: () => false };
 
 describe("storage clone", () => {
   let sourceDir: string;
-  let targetDir: string;
   let source: LocalStorage;
-  let targetFiles: LocalStorage;
+  let api: ReturnType<typeof createFakeStorageApi>;
   let uploads: string[];
+
+  /** What the target holds: buckets with their flag, objects as the clone's verification sees them. */
+  const targetBuckets = () => [...api.buckets].map(([id, bucket]) => ({ id, public: bucket.public }));
+  const targetObjects = (bucket: string) =>
+    [...api.buckets.get(bucket)!.objects].map(([name, object]) => ({
+      name,
+      size: object.bytes.byteLength,
+      contentType: object.contentType,
+      cacheControl: object.cacheControl,
+    }));
 
   beforeEach(async () => {
     sourceDir = await mkdtemp(join(tmpdir(), "reelforge-clone-src-"));
-    targetDir = await mkdtemp(join(tmpdir(), "reelforge-clone-dst-"));
     source = createLocalStorage({ dir: sourceDir, publicBaseUrl: "http://source.test/storage/v1/object/public" });
-    targetFiles = createLocalStorage({ dir: targetDir, publicBaseUrl: "http://target.test/storage/v1/object/public" });
-    const api = createStorageApi({ dir: targetDir, serviceRoleKey, publicBaseUrl: "http://target.test/storage/v1/object/public" });
+    api = createFakeStorageApi(serviceRoleKey);
     uploads = [];
     vi.stubGlobal("fetch", async (input: string, init: RequestInit) => {
       const request = new Request(input, init);
       const { pathname } = new URL(request.url);
       if (request.method === "POST" && /^\/storage\/v1\/object\/(?!list\/)/.test(pathname)) uploads.push(decodeURIComponent(pathname));
-      return await api(request, pathname);
+      return await api.handle(request);
     });
 
     await source.createBucket("private-docs", { public: false });
@@ -51,7 +58,7 @@ describe("storage clone", () => {
 
   afterEach(async () => {
     vi.unstubAllGlobals();
-    await Promise.all([rm(sourceDir, { recursive: true, force: true }), rm(targetDir, { recursive: true, force: true })]);
+    await rm(sourceDir, { recursive: true, force: true });
   });
 
   async function copyInSlices(budgetPerSlice: number, save: (cursor: StorageCursor) => Promise<void> = async () => {}) {
@@ -69,12 +76,12 @@ describe("storage clone", () => {
     const { done, cursor } = await copyStorageStep(source, target, null, noBudgetLimit, async () => {});
     expect(done).toBe(true);
     expect(cursor).toMatchObject({ bucketsCreated: ["private-docs", "videos"], objectsCopied: 4, bytesCopied: 3 + 5 + 7 + 8 });
-    expect(await targetFiles.listBuckets()).toEqual([{ id: "private-docs", public: false }, { id: "videos", public: true }]);
-    expect(await targetFiles.listObjects("videos", { limit: 10 })).toEqual([
+    expect(targetBuckets()).toEqual([{ id: "private-docs", public: false }, { id: "videos", public: true }]);
+    expect(targetObjects("videos")).toEqual([
       { name: "scene-1.mp4", size: 7, contentType: "video/mp4", cacheControl: "max-age=31536000" },
       { name: "scene-2.mp4", size: 8, contentType: "video/mp4", cacheControl: "max-age=3600" },
     ]);
-    expect(new TextDecoder().decode((await targetFiles.download("private-docs", "contracts/été 2024.pdf"))!)).toBe("pdf");
+    expect(new TextDecoder().decode(api.buckets.get("private-docs")!.objects.get("contracts/été 2024.pdf")!.bytes)).toBe("pdf");
     expect(await verifyStorage(source, target)).toEqual([]);
   });
 
@@ -126,7 +133,7 @@ describe("storage clone", () => {
     await copyStorageStep(source, target, null, noBudgetLimit, async () => {});
     await source.upload("videos", "scene-3.mp4", bytes("new"), { contentType: "video/mp4" });
     await source.upload("videos", "scene-1.mp4", bytes("mp4-one"), { contentType: "video/webm", cacheControl: "31536000", upsert: true });
-    await targetFiles.upload("private-docs", "stray.txt", bytes("x"), { contentType: "text/plain", cacheControl: "no-cache" });
+    api.buckets.get("private-docs")!.objects.set("stray.txt", { bytes: bytes("x"), contentType: "text/plain", cacheControl: "no-cache" });
     await source.upload("late-bucket", "x.txt", bytes("x"), { contentType: "text/plain" });
 
     expect(await verifyStorage(source, target)).toEqual([
@@ -145,6 +152,6 @@ describe("storage clone", () => {
   it("fails without retries when the target refuses the key", async () => {
     const wrongKey = { ...target, serviceRoleKey: "not-the-key" };
     await expect(copyStorageStep(source, wrongKey, null, noBudgetLimit, async () => {}))
-      .rejects.toMatchObject({ code: "target_storage_refused", status: 422, httpStatus: 401 });
+      .rejects.toMatchObject({ code: "target_storage_refused", status: 422, httpStatus: 400, storageStatus: "403" });
   });
 });
