@@ -39,6 +39,13 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
 
   /** `pathname` starts with STORAGE_API_PREFIX (a project's prefix already removed). */
   return async function handleStorageApiRequest(request: Request, pathname: string): Promise<Response> {
+    // A browser's preflight: Storage allows the headers supabase-js sends (the gateway adds the rest).
+    if (request.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: { "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, x-upsert, cache-control, range, x-metadata" },
+      });
+    }
     try {
       let segments: string[];
       try {

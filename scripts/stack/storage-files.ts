@@ -3,6 +3,7 @@
  * version (a fresh UUID on every write), so any object name is safe and a reader holding a version
  * reads its bytes whole while a newer version is written beside it. Uploads are written to
  * `<dir>/.uploads/` first, counted against the size limit and hashed (the eTag), then renamed into place.
+ * Dot-names, because functions in local storage mode still keep `<dir>/<bucket>/...` beside them.
  */
 import { createHash } from "node:crypto";
 import { link, mkdir, open, rename, rm } from "node:fs/promises";

@@ -1,20 +1,21 @@
 /**
  * The clone's storage phase end to end on the local stack: objects put into the stack's own
- * Storage through its API (as functions do), copied slice by slice through the gateway's Storage API into
+ * Storage through its API, read back as hosted projects read them (listings from storage.objects,
+ * bytes from the Storage API), copied slice by slice through the gateway's Storage API into
  * another "project" (/_projects/<name>/), verified, and served by that project's public route.
  * The stack's storage is shared with other tests, so the source is narrowed to this test's buckets.
  */
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { StorageClient } from "@supabase/storage-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyStorageStep, type StorageCursor, verifyStorage } from "../../shared/clone/clone-storage.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { compareObjectNames, type ObjectStorage } from "../../shared/storage/storage.ts";
+import { cacheControlHeader, compareObjectNames, type ObjectStorage } from "../../shared/storage/storage.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { lookupAllAddresses } from "../../shared/net/dns-lookup.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
-import { connect, stackDir, stackEnv } from "../support/stack.ts";
-import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
+import { connect, connectAsAdmin, stackEnv } from "../support/stack.ts";
 
 const env = stackEnv();
 const run = crypto.randomUUID().slice(0, 8);
@@ -35,40 +36,52 @@ const objects = [
   { bucket: privateBucket, path: "notes", body: new TextEncoder().encode("{}"), contentType: "application/json", cacheControl: "max-age=5, must-revalidate" },
 ];
 
-const sourceSql = connect(1);
-const stackMedia = stackStorage(sourceSql);
+const sourceSql = connect(2);
+const stackStorage = createSupabaseStorage({ supabaseUrl: env.API_URL, serviceRoleKey: env.SERVICE_ROLE_KEY, sql: sourceSql as unknown as Sql });
 const source: ObjectStorage = {
-  ...stackMedia,
-  listBuckets: async () => (await stackMedia.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
+  ...stackStorage,
+  listBuckets: async () => (await stackStorage.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
 };
+// storage-js alone: supabase-js's client cannot be built under Node 20 (no WebSocket for realtime).
+const storageApi = new StorageClient(`${env.API_URL}/storage/v1`, serviceHeaders);
 
 const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
 
 describe("storage clone into another project", () => {
   beforeAll(async () => {
-    await ensureBucket(mediaBucket, { public: true });
-    await ensureBucket(privateBucket);
+    for (const [bucket, isPublic] of [[mediaBucket, true], [privateBucket, false]] as const) {
+      expect((await storageApi.createBucket(bucket, { public: isPublic })).error).toBeNull();
+    }
     for (const { bucket, path, body, contentType, cacheControl } of objects) {
-      await stackMedia.upload(bucket, path, body, { contentType, cacheControl });
+      // The whole header, as shared/storage/supabase-storage.ts sends it (supabase-js would prefix max-age=).
+      const { error } = await storageApi.from(bucket).upload(path, body, {
+        contentType,
+        headers: { "cache-control": cacheControlHeader(cacheControl) },
+      });
+      expect(error).toBeNull();
     }
   });
 
   afterAll(async () => {
     for (const bucket of [mediaBucket, privateBucket]) {
-      await stackMedia.remove(bucket, objects.filter((object) => object.bucket === bucket).map((object) => object.path));
-      await (await fetch(`${env.API_URL}/storage/v1/bucket/${bucket}`, { method: "DELETE", headers: serviceHeaders })).body?.cancel();
+      await storageApi.emptyBucket(bucket);
+      await storageApi.deleteBucket(bucket);
     }
     await sourceSql.end();
-    await rm(join(stackDir, "projects", projectName), { recursive: true, force: true });
+    // The target project: its bytes, and its database (the gateway's connections to it closed by force).
+    await rm(join(dirname(env.STORAGE_DIR), "projects", projectName), { recursive: true, force: true });
+    const admin = connectAsAdmin();
+    await admin.unsafe(`drop database if exists "reelforge_project_${projectName}" with (force)`);
+    await admin.end();
   });
 
   it("serves a source object's stored content type and cache control on the stack's public route", async () => {
-    const response = await fetch(stackMedia.publicUrl(mediaBucket, "folder/nested/clip.mp4"));
+    const response = await fetch(storageApi.from(mediaBucket).getPublicUrl("folder/nested/clip.mp4").data.publicUrl);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("video/mp4");
     expect(response.headers.get("cache-control")).toBe("max-age=31536000");
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([0, 1, 2, 3]));
-    const hidden = await fetch(stackMedia.publicUrl(privateBucket, "report.csv"));
+    const hidden = await fetch(storageApi.from(privateBucket).getPublicUrl("report.csv").data.publicUrl);
     expect(hidden.status).toBe(400);
     expect(await hidden.json()).toMatchObject({ statusCode: "404", error: "Bucket not found" });
   });
@@ -116,44 +129,43 @@ describe("storage clone into another project", () => {
     expect(await authenticated.text()).toBe("{}");
   });
 
-  it("shows another project's buckets and private objects to no one without the service role key", async () => {
-    // As on hosted: the anon role lists what RLS lets it see (no policies: nothing), and a
-    // private object does not download.
+  it("keeps another project's buckets from the anon key, as RLS does on a new project", async () => {
     const anon = { authorization: `Bearer ${env.ANON_KEY}`, apikey: env.ANON_KEY };
-    const buckets = await fetch(`${target.url}/storage/v1/bucket`, { headers: anon });
-    expect(JSON.stringify(await buckets.json())).not.toContain(privateBucket);
-    const object = await fetch(`${target.url}/storage/v1/object/authenticated/${privateBucket}/notes`, { headers: anon });
-    expect(object.ok).toBe(false);
-    expect(await object.text()).not.toBe("{}");
+    const listed = await fetch(`${target.url}/storage/v1/bucket`, { headers: anon });
+    expect(await listed.json()).toEqual([]);
+    const created = await fetch(`${target.url}/storage/v1/bucket`, {
+      method: "POST",
+      headers: { ...anon, "content-type": "application/json" },
+      body: JSON.stringify({ name: `anon-${run}` }),
+    });
+    expect(await created.json()).toMatchObject({ statusCode: "403", error: "Unauthorized" });
   });
 });
 
 describe("hosted storage listing", () => {
-  it("pages storage.objects in code point order, Postgres's C collation", async () => {
+  it("pages storage.objects in the same order LocalStorage lists, Postgres's C collation", async () => {
     const names = ["b", "a/z", "a-c", "é", "z/\uffff", "z/😀", "A", "a/b/c"];
     const sql = connect(1);
     const rollback = new Error("rollback");
     try {
       await sql.begin(async (tx) => {
-        // Rows in the stack's storage tables (as on hosted), never committed.
-        const listedBucket = `listing-${run}`;
-        await tx`insert into storage.buckets (id, name, public) values (${listedBucket}, ${listedBucket}, true)`;
+        // Rows in the stack's real storage tables (postgres bypasses RLS, as on hosted), never committed.
+        await tx`insert into storage.buckets (id, name, public) values (${`media-${run}`}, ${`media-${run}`}, true), (${`Docs-${run}`}, ${`Docs-${run}`}, false)`;
         for (const name of names) {
-          await tx`insert into storage.objects (bucket_id, name, metadata) values (${listedBucket}, ${name}, ${tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })})`;
+          await tx`insert into storage.objects (bucket_id, name, metadata) values (${`media-${run}`}, ${name}, ${tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })})`;
         }
         const hosted = createSupabaseStorage({ supabaseUrl: "http://127.0.0.1:1", serviceRoleKey: "unused", sql: tx as unknown as Sql });
         const listed: string[] = [];
         for (let after: string | undefined;;) {
-          const page = await hosted.listObjects(listedBucket, { after, limit: 3 });
+          const page = await hosted.listObjects(`media-${run}`, { after, limit: 3 });
           if (page.length === 0) break;
           listed.push(...page.map((object) => object.name));
           after = page[page.length - 1].name;
         }
         expect(listed).toEqual([...names].sort(compareObjectNames));
-        expect((await hosted.listObjects(listedBucket, { limit: 1 }))[0]).toEqual({ name: "A", size: 1, contentType: "text/plain", cacheControl: "max-age=3600" });
-        const buckets = await hosted.listBuckets();
-        expect(buckets).toContainEqual({ id: listedBucket, public: true });
-        expect(buckets.map((bucket) => bucket.id)).toEqual(buckets.map((bucket) => bucket.id).sort(compareObjectNames));
+        expect((await hosted.listObjects(`media-${run}`, { limit: 1 }))[0]).toEqual({ name: "A", size: 1, contentType: "text/plain", cacheControl: "max-age=3600" });
+        expect((await hosted.listBuckets()).filter((bucket) => bucket.id.endsWith(`-${run}`)))
+          .toEqual([{ id: `Docs-${run}`, public: false }, { id: `media-${run}`, public: true }]);
         throw rollback;
       });
     } catch (error) {
