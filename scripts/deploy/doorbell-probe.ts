@@ -21,8 +21,8 @@ export async function runDoorbellProbe(sql: postgres.Sql, timeoutMs: number, pol
       p_payload => ${sql.json({ startedBy: "scripts/deploy.sh" })})`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [task] = await sql<{ status: string; probe: string | null; dispatched_at: Date | null; attempts: number; last_error: unknown }[]>`
-      select status, metadata ->> 'probe' as probe, dispatched_at, attempts, last_error
+    const [task] = await sql<{ status: string; probe: string | null; dispatched_at: Date | null; started_at: Date | null; last_error: unknown }[]>`
+      select status, metadata ->> 'probe' as probe, dispatched_at, started_at, last_error
         from public.background_tasks where id = ${id}`;
     if (task.status === "succeeded") return { taskId: id, status: "succeeded" };
     if (task.status === "failed" || task.status === "cancelled") {
@@ -43,12 +43,12 @@ export async function runDoorbellProbe(sql: postgres.Sql, timeoutMs: number, pol
   }
 }
 
-function describeTimeout(id: string, task: { dispatched_at: Date | null; attempts: number }, timeoutMs: number): string {
+function describeTimeout(id: string, task: { dispatched_at: Date | null; started_at: Date | null }, timeoutMs: number): string {
   const seconds = Math.round(timeoutMs / 1000);
   if (task.dispatched_at === null) {
     return `doorbell not rung: probe task ${id} was never dispatched within ${seconds} s (engine.configure_dispatch not run, or pg_net missing)`;
   }
-  if (task.attempts === 0) {
+  if (task.started_at === null) {
     return `doorbell rung but probe task ${id} not claimed by ${PROBE_WORKER} within ${seconds} s: is ${PROBE_WORKER} deployed at the configured functions URL, ` +
       `and is its REELFORGE_INTERNAL_SECRET the one in Vault? (pg_net's answers: select * from net._http_response order by created desc)`;
   }
