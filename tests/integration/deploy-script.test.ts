@@ -59,8 +59,9 @@ describe("scripts/deploy.sh --local", () => {
 
   it("succeeds twice, printing every step's line in order, each naming the hosted step it stands for", () => {
     for (const run of [first, second]) {
-      expect(run.stderr, run.stdout).toBe("");
-      expect(run.status).toBe(0);
+      // stderr is not asserted empty: Deno may report package downloads there on a cold cache.
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+      expect(run.stderr).not.toMatch(/FAILED/);
       const positions = STEPS.map((step) => run.stdout.indexOf(lineOf(run, step) ?? `<no ${step} line>`));
       expect(positions.every((position) => position >= 0)).toBe(true);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
