@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMemoryStorage } from "../../fakes/memory-storage.ts";
 import { z } from "zod";
 import { loadConfig } from "../../../shared/config.ts";
 import { buildProviders, type BuildProvidersDeps } from "../../../shared/providers/registry/build-providers.ts";
@@ -80,8 +81,8 @@ describe("buildProviders with endpoints", () => {
     music: row("music", "beatoven", "maestro"),
     render: row("render", "worker", "worker"),
   });
-  // The HTTP adapters never touch the database or Storage.
-  const deps = (endpoints?: BuildProvidersDeps["endpoints"]) => ({ sql: null, userId: "u", storage: null, endpoints }) as unknown as BuildProvidersDeps;
+  // The HTTP adapters never touch the database; Storage only signs addresses of ours (none here).
+  const deps = (endpoints?: BuildProvidersDeps["endpoints"]) => ({ sql: null, userId: "u", storage: createMemoryStorage(), endpoints }) as unknown as BuildProvidersDeps;
 
   it("send every HTTP adapter to the operator's API roots, accepting http media with the switch on", async () => {
     const endpoints = parseProviderEndpoints({
