@@ -57,7 +57,10 @@ export interface AssetRunAccepted {
   runId: string;
   slot: string;
   version: number;
+  /** A signed URL (media is private); it serves until urlsExpireAt. */
   url: string | null;
+  /** ISO time the URLs in this answer stop serving (REELFORGE_SIGNED_URL_TTL_SECONDS, 1 h by default); ask again for fresh ones. */
+  urlsExpireAt: string;
   /** video and audio: the task that remixes the scene and reassembles the film; music: that reassembles it. */
   applyTaskId?: string;
   /** script: the film's restarted produce-movie task. */
@@ -88,10 +91,12 @@ export interface AssetRunStatus {
     state: "draft" | "preview" | "current" | "superseded";
     params: Record<string, unknown>;
     contentHash: string | null;
-    /** Carries the run's preview token while it is a preview. */
+    /** A signed URL, as every URL here: previews live in the private bucket like everything else. */
     url: string | null;
   } | null;
   current: { version: number; url: string | null } | null;
+  /** ISO time the URLs in this answer stop serving; ask for the status again for fresh ones. */
+  urlsExpireAt: string;
   task: TaskView | null;
   applyTask: TaskView | null;
 }

@@ -81,6 +81,7 @@ export interface MovieStatus {
     title: string;
     status: MovieState;
     progress: number;
+    /** Signed URLs, like the scenes' (media is private): they serve until urlsExpireAt. */
     videoUrl: string | null;
     posterUrl: string | null;
     thumbnailUrl: string | null;
@@ -92,6 +93,8 @@ export interface MovieStatus {
   scenes: SceneRow[];
   metrics: StepMetric[];
   elapsedSeconds: number;
+  /** ISO time this answer's URLs stop serving (1 h by default); a later status call signs them afresh. */
+  urlsExpireAt: string;
   task: TaskView | null;
   /** Set while the film is held up outside itself: no render worker has picked up its rendering. */
   waiting?: { on: "render_worker"; since: string; jobs: number; message: string } | null;
