@@ -12,6 +12,7 @@ import { createClient } from "@supabase/supabase-js";
 import { join, resolve } from "node:path";
 import { createReelforgeClient, type MovieStatus, ReelforgeError, watchMovie } from "../../shared/client/index.ts";
 import { createDb } from "../../shared/db/client.ts";
+import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { REPO_DIR } from "../stack/stack-layout.ts";
 import { type DemoOptions, DemoUsageError, minutesFor, parseDemoArgs, USAGE } from "./demo-options.ts";
 import { createProgressView, progressLines } from "./demo-progress.ts";
@@ -81,7 +82,8 @@ async function main(): Promise<number> {
 
     const outDir = resolve(options.out ?? join(REPO_DIR, "demo-output", movieId));
     console.log(`\n${final.movie.status}: writing the report…`);
-    const report = await collectReport(sql, movieId, { outDir, kills });
+    const storage = createSupabaseStorage({ supabaseUrl: stack.API_URL, serviceRoleKey: stack.SERVICE_ROLE_KEY, sql });
+    const report = await collectReport(sql, movieId, { outDir, kills, storage });
     const page = await renderReport(report, outDir);
     await Deno.writeTextFile(join(outDir, "report.json"), JSON.stringify(report, null, 2));
     console.log(`\nfilm:   ${report.film.videoFile ? join(outDir, report.film.videoFile) : "(none)"}`);

@@ -5,6 +5,7 @@
  */
 import type { Sql } from "../../shared/db/client.ts";
 import { filmMachine, readFilmRows, type SceneRow } from "./report-queries.ts";
+import type { ObjectStorage } from "../../shared/storage/storage.ts";
 import { createMediaFetcher, mapConcurrently } from "./report-media.ts";
 import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "./report-summaries.ts";
 
@@ -112,11 +113,8 @@ export interface DemoReport {
 export interface CollectOptions {
   /** The report's directory; media go to `<outDir>/media/`. */
   outDir: string;
-  /**
-   * Where public Storage objects are fetched from, replacing everything up to
-   * `/storage/v1/object/public` in the stored URLs; by default the URLs as stored.
-   */
-  mediaBaseUrl?: string;
+  /** The project's Storage (service role): the film's media live in the private bucket. */
+  storage?: ObjectStorage;
   /** The chaos run's kills (empty otherwise). */
   kills: { at: Date | string; function: string }[];
 }
@@ -125,7 +123,7 @@ export interface CollectOptions {
 export async function collectReport(sql: Sql, movieId: string, options: CollectOptions): Promise<DemoReport> {
   const rows = await readFilmRows(sql, movieId);
   const { movie } = rows;
-  const media = createMediaFetcher({ outDir: options.outDir, mediaBaseUrl: options.mediaBaseUrl });
+  const media = createMediaFetcher({ outDir: options.outDir, storage: options.storage });
 
   const filmVideo = await media.download(movie.video_url, "film");
   const posterFile = await media.download(movie.poster_url ?? movie.thumbnail_url, "poster");

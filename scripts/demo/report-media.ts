@@ -1,5 +1,6 @@
 /**
- * A report's media: files downloaded from their public Storage URLs into `<outDir>/media/`, scene
+ * A report's media: files downloaded into `<outDir>/media/` — our own objects read from the private
+ * bucket with the service role (their stored addresses do not serve), others fetched — scene
  * thumbnails cut from the clips with FFmpeg, durations read with ffprobe. A file that cannot be
  * had becomes a warning in the report, not a failed report.
  */
@@ -7,21 +8,15 @@ import { execFile } from "node:child_process";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { promisify } from "node:util";
+import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
+import type { ObjectStorage } from "../../shared/storage/storage.ts";
 
 const run = promisify(execFile);
-const PUBLIC_OBJECTS = "/storage/v1/object/public/";
 const KNOWN_EXTENSIONS = new Set([".mp4", ".webm", ".mov", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp3", ".wav", ".m4a", ".ogg", ".aac"]);
 const EXTENSION_OF_TYPE: Record<string, string> = {
   "video/mp4": ".mp4", "video/webm": ".webm", "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
   "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/mp4": ".m4a", "audio/ogg": ".ogg",
 };
-
-/** The stored URL, or the same object under `mediaBaseUrl` (which stands for `.../storage/v1/object/public`). */
-export function resolveMediaUrl(url: string, mediaBaseUrl?: string): string {
-  const at = url.indexOf(PUBLIC_OBJECTS);
-  if (!mediaBaseUrl || at < 0) return url;
-  return `${mediaBaseUrl.replace(/\/+$/, "")}/${url.slice(at + PUBLIC_OBJECTS.length)}`;
-}
 
 /** `.mp4` from the URL's path (its ?v= query ignored), else from the content type. */
 export function mediaExtension(url: string, contentType: string | null): string {
@@ -30,7 +25,14 @@ export function mediaExtension(url: string, contentType: string | null): string 
   return EXTENSION_OF_TYPE[(contentType ?? "").split(";")[0].trim().toLowerCase()] ?? ".bin";
 }
 
-export function createMediaFetcher(options: { outDir: string; mediaBaseUrl?: string; timeoutMs?: number }) {
+export interface MediaFetcherOptions {
+  outDir: string;
+  /** Reads URLs that are addresses of ours (shared/storage/signed-urls.ts objectOfUrl); without it every URL is fetched. */
+  storage?: ObjectStorage;
+  timeoutMs?: number;
+}
+
+export function createMediaFetcher(options: MediaFetcherOptions) {
   const { outDir } = options;
   const warnings: string[] = [];
   // One file per URL: a scene's end frame is often the next scene's reference image.
@@ -41,6 +43,14 @@ export function createMediaFetcher(options: { outDir: string; mediaBaseUrl?: str
     try {
       mediaDir ??= mkdir(join(outDir, "media"), { recursive: true });
       await mediaDir;
+      const ours = options.storage ? objectOfUrl(options.storage, source) : null;
+      if (ours) {
+        const bytes = await options.storage!.download(ours.bucket, ours.path);
+        if (!bytes) throw new Error("not in Storage");
+        const file = `media/${baseName}${mediaExtension(source, null)}`;
+        await writeFile(join(outDir, file), bytes);
+        return file;
+      }
       const response = await fetch(source, { signal: AbortSignal.timeout(options.timeoutMs ?? 120_000) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const file = `media/${baseName}${mediaExtension(source, response.headers.get("content-type"))}`;
@@ -58,9 +68,8 @@ export function createMediaFetcher(options: { outDir: string; mediaBaseUrl?: str
     /** Saves the URL as `media/<baseName>.<ext>`; null (and a warning) when there is none or it fails. */
     download(url: string | null | undefined, baseName: string): Promise<string | null> {
       if (!url) return Promise.resolve(null);
-      const source = resolveMediaUrl(url, options.mediaBaseUrl);
-      if (!saved.has(source)) saved.set(source, fetchToFile(source, baseName));
-      return saved.get(source)!;
+      if (!saved.has(url)) saved.set(url, fetchToFile(url, baseName));
+      return saved.get(url)!;
     },
 
     /** A JPEG of the clip half a second in (its first frame when shorter), at most 480 px wide. */

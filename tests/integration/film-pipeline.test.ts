@@ -3,6 +3,7 @@
  * contract fakes (fixed latencies, real media), rendering is the render worker's real FFmpeg.
  * The film runs once (beforeAll); each test reads a different promise of it back.
  */
+import { addressOfSigned } from "../support/stack-storage.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,13 +110,15 @@ describe("a 12-scene film with two continuation chains", () => {
     }
   });
 
-  it("asks Runway for each scene once, a continuation with its predecessor's end frame", () => {
+  it("asks Runway for each scene once, a continuation with its predecessor's end frame, signed for the private bucket", () => {
     const bodies = rig.fakes.runway.created;
     expect(bodies).toHaveLength(12);
     for (const scene of film.scenes) {
       const body = bodies.find((b) => String(b.promptText) === scene.video_prompt)!;
       expect(body, `scene ${scene.scene_number}`).toBeTruthy();
-      expect(body).toMatchObject({ model: "gen4.5", ratio: "1280:720", duration: Number(scene.duration_seconds), promptImage: scene.reference_image_url });
+      expect(body).toMatchObject({ model: "gen4.5", ratio: "1280:720", duration: Number(scene.duration_seconds) });
+      expect(String(body.promptImage)).toMatch(/\/storage\/v1\/object\/sign\/.*\?token=/);
+      expect(addressOfSigned(String(body.promptImage))).toBe(scene.reference_image_url);
     }
   });
 

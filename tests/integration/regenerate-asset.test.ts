@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, asUser, connect, createUser, invoke, type Sql, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
-import { addressOfSigned, stackStorage } from "../support/stack-storage.ts";
-import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
+import { addressOfSigned, bytesAtAddress } from "../support/stack-storage.ts";
 
 let sql: Sql;
 let owner: TestUser;
@@ -41,12 +40,7 @@ async function startPreview(body: Record<string, unknown>) {
 }
 
 const currentOf = async (slot: string) => (await sql`select * from public.assets where slot = ${slot} and state = 'current'`)[0];
-/** An object by its stored address, read with the service role (the media bucket is private): 404 once it is gone. */
-const fetchBytes = async (url: string) => {
-  const ref = objectOfUrl(stackStorage(), url);
-  const bytes = ref ? await stackStorage().download(ref.bucket, ref.path) : null;
-  return { status: bytes ? 200 : 404, bytes: Buffer.from(bytes ?? new Uint8Array()) };
-};
+const fetchBytes = bytesAtAddress;
 /** The stored address a URL stands for: a signed URL's, or the read view's without its version query. */
 const addressOf = (url: string) => addressOfSigned(url).split("?")[0];
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeProvider } from "../fakes/start-fakes.ts";
 import { briefFor, type FilmRig, filmUser, registerFakeProviders, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
 import { createUser, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { bytesAtAddress } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [] };
 const TITLE = "Fog Takes";
@@ -20,10 +21,8 @@ let locationImageId: string;
 
 const regenerate = (body: Record<string, unknown>, user = owner) => invoke("regenerate-asset", body, { token: user.token });
 const paid = (fake: FakeProvider) => rig.fakes.submissions()[fake].total;
-const bytesOf = async (url: string) => {
-  const response = await fetch(url);
-  return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
-};
+/** Stored addresses do not serve from the private bucket: read them with the service role. */
+const bytesOf = bytesAtAddress;
 const runCount = async () => (await rig.sql`select count(*)::int as n from public.asset_runs where user_id = ${owner.id}`)[0].n as number;
 
 /** Starts a run and waits for its preview; returns the run id and the preview version's row. */

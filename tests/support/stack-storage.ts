@@ -3,6 +3,7 @@
  * role (shared/storage/supabase-storage.ts). Tests write and read media only through it.
  */
 import type { Sql as SharedSql } from "../../shared/db/client.ts";
+import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
 import type { ObjectStorage } from "../../shared/storage/storage.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { type Sql, stackEnv } from "./stack.ts";
@@ -42,3 +43,11 @@ export async function removeUnder(sql: Sql, bucket: string, prefix: string): Pro
 /** The address (public-URL shape, as stored) a signed URL of ours was made from; other URLs unchanged. */
 export const addressOfSigned = (url: string) =>
   url.includes("/storage/v1/object/sign/") ? url.replace("/storage/v1/object/sign/", "/storage/v1/object/public/").split("?")[0] : url;
+
+/** An object by its stored address, read with the service role (the media bucket is private): 404 once it is gone. */
+export async function bytesAtAddress(url: string): Promise<{ status: number; bytes: Buffer }> {
+  const storage = stackStorage();
+  const ref = objectOfUrl(storage, url);
+  const bytes = ref ? await storage.download(ref.bucket, ref.path) : null;
+  return { status: bytes ? 200 : 404, bytes: Buffer.from(bytes ?? new Uint8Array()) };
+}

@@ -123,6 +123,7 @@ function statusOf(state: MovieState): MovieStatus {
     scenes: [],
     metrics: [],
     elapsedSeconds: 1,
+    urlsExpireAt: "2026-12-03T10:00:00.000Z",
     task: null,
   };
 }

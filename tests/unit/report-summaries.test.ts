@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TaskReport } from "../../scripts/demo/report-data.ts";
-import { mediaExtension, resolveMediaUrl } from "../../scripts/demo/report-media.ts";
+import { mediaExtension } from "../../scripts/demo/report-media.ts";
 import type { MetricRow } from "../../scripts/demo/report-queries.ts";
 import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "../../scripts/demo/report-summaries.ts";
 
@@ -92,12 +92,6 @@ describe("summary numbers", () => {
 });
 
 describe("media URLs", () => {
-  it("moves a public Storage URL under another base and keeps its path and query", () => {
-    const url = "http://127.0.0.1:54321/storage/v1/object/public/media/films/u/m/film.mp4?v=3-abc";
-    expect(resolveMediaUrl(url)).toBe(url);
-    expect(resolveMediaUrl(url, "http://localhost:9000/public/")).toBe("http://localhost:9000/public/media/films/u/m/film.mp4?v=3-abc");
-  });
-
   it("takes the file extension from the path, else from the content type", () => {
     expect(mediaExtension("http://h/a/film.MP4?v=2", "application/octet-stream")).toBe(".mp4");
     expect(mediaExtension("http://h/a/render-output", "image/jpeg; charset=binary")).toBe(".jpg");
