@@ -19,6 +19,7 @@
 import postgres from "postgres";
 import { benchEnv } from "./support/stack-env.ts";
 import { machineInfo } from "./support/machine-info.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
 import { CLONE_FUNCTION, type CloneJobRun, type JobProgress, runCloneJob, userToken } from "./clone/clone-job.ts";
@@ -57,6 +58,7 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   await admin.kill(CLONE_FUNCTION);
   const progress: JobProgress = { status: null, phase: null, rowsCopied: 0, claims: 0 };
   const rss = sampleWorkerRss(admin, CLONE_FUNCTION, () => progress.phase);
+  const watching = await watchSlices(sql, env);
   const startedAt = performance.now();
   let done = false;
   const killing = kills
@@ -70,9 +72,11 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   }
   const killRecords = await killing;
   const memory = await rss.stop();
+  const slices = await watching.stop();
+  log(formatSliceReport(slices, label).replaceAll("\n", "; "));
   const targetBytes = await targetSchemaBytes(target.url);
   log(`${label}: ${round(run.seconds)} s, ${run.claims} claims, ${memory.workersSeen} worker(s), peak RSS ${memory.peakMiB} MiB`);
-  return { run, memory, targetBytes, kills: killRecords };
+  return { run, memory, targetBytes, kills: killRecords, slices };
 }
 
 async function measureTool<T extends ToolRun>(label: string, copy: (targetUrl: string) => Promise<T>) {
@@ -113,6 +117,7 @@ async function codeUnderTest() {
 
 const secondsOf = (runs: { seconds: number }[]) => runs.map((run) => run.seconds);
 
+const wholeRun = await watchSlices(sql, env);
 try {
   const machine = await machineInfo(sql);
   const code = await codeUnderTest();
@@ -168,6 +173,8 @@ try {
     ratioToPgDump: round(dumpMedian / median(seconds), 3),
   });
 
+  // Before the bench user is dropped: its tasks' slice records go with them.
+  const slices = await wholeRun.stop();
   const result: CloneBenchResult = {
     benchmark: "clone",
     machine,
@@ -209,8 +216,10 @@ try {
       workerPeakRss: peakMiB < AIM.maxWorkerPeakMiB,
       killOverhead: extraPercent < AIM.maxKillOverheadPercent,
     },
+    slices,
   };
   console.log(renderReport(result));
+  console.log(`\n${formatSliceReport(slices, "whole run")}`);
 
   const path = new URL("./results/clone.json", import.meta.url);
   const tmp = new URL("./results/clone.json.tmp", import.meta.url);
