@@ -8,6 +8,7 @@ export interface WorkerSummary {
 }
 
 export interface StackAdmin {
+  /** The live workers (GET /_stack/workers answers {live, exits}; exits are slice-report.ts's). */
   workers(): Promise<WorkerSummary[]>;
   /** SIGKILLs the function's live workers; returns those it killed. */
   kill(fn: string): Promise<WorkerSummary[]>;
@@ -28,7 +29,7 @@ export function stackAdmin(apiUrl: string, serviceRoleKey: string): StackAdmin {
     return JSON.parse(text) as T;
   }
   return {
-    workers: () => call("workers"),
+    workers: async () => (await call<{ live: WorkerSummary[] }>("workers")).live,
     kill: async (fn) => (await call<{ killed: WorkerSummary[] }>("workers/kill", { function: fn })).killed,
     setWorkerEnv: (env) => call("config", { env }),
     config: () => call("config"),
