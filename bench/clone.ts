@@ -55,7 +55,9 @@ const log = (line: string) => console.error(`[bench clone +${Math.round((perform
 async function measureClone(label: string, token: string, kills?: { atMs: number[] }) {
   const target = await createTargetDatabase(sql, DB_URL, label);
   // A fresh worker: its memory high-water mark and its wall clock then belong to this job alone.
-  await admin.kill(CLONE_FUNCTION);
+  const killed = await admin.kill(CLONE_FUNCTION);
+  // Gone before the slice report starts: this kill is the bench's setup, not part of the run.
+  await untilGone(killed.map((worker) => worker.pid));
   const progress: JobProgress = { status: null, phase: null, rowsCopied: 0, claims: 0 };
   const rss = sampleWorkerRss(admin, CLONE_FUNCTION, () => progress.phase);
   const watching = await watchSlices(sql, env);
@@ -77,6 +79,16 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   const targetBytes = await targetSchemaBytes(target.url);
   log(`${label}: ${round(run.seconds)} s, ${run.claims} claims, ${memory.workersSeen} worker(s), peak RSS ${memory.peakMiB} MiB`);
   return { run, memory, targetBytes, kills: killRecords, slices };
+}
+
+/** Waits (up to 10 s) until the gateway has recorded these workers' exits (a kill is not instant). */
+async function untilGone(pids: number[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (pids.length && Date.now() < deadline) {
+    const exited = new Set(await admin.exitedPids());
+    if (pids.every((pid) => exited.has(pid))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function measureTool<T extends ToolRun>(label: string, copy: (targetUrl: string) => Promise<T>) {
@@ -137,7 +149,7 @@ try {
 
   const userId = await ensureBenchUser(sql);
   const token = await userToken(userId, JWT_SECRET, API_URL);
-  const pgcopydb = await ensurePgcopydb();
+  let pgcopydb = await ensurePgcopydb();
 
   const clones: Awaited<ReturnType<typeof measureClone>>[] = [];
   const dumps: (ToolRun & { targetBytes: number })[] = [];
@@ -146,7 +158,17 @@ try {
     async (repeat: number) => clones.push(await measureClone(`clone_${repeat}`, token)),
     async (repeat: number) => dumps.push(await measureTool(`pg_dump_${repeat}`, (url) => pgDumpRestore(DB_URL, SCHEMA, url))),
     async (repeat: number) => {
-      if ("version" in pgcopydb) copydbs.push(await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, pgcopydb.version)));
+      if (!("version" in pgcopydb)) return;
+      const { version } = pgcopydb;
+      try {
+        copydbs.push(await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, version)));
+      } catch (error) {
+        // A reference tool that fails is reported as such; it does not end the clone's measurement.
+        const message = (error as Error).message.split("\n").filter((line) => /ERROR|FATAL/.test(line)).slice(0, 3).join(" ");
+        log(`pgcopydb failed, left out from here on: ${message}`);
+        pgcopydb = { unavailable: `pgcopydb ${version} failed: ${message}` };
+        copydbs.length = 0;
+      }
     },
   ];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
