@@ -19,6 +19,7 @@
 import postgres from "postgres";
 import { benchEnv } from "./support/stack-env.ts";
 import { machineInfo } from "./support/machine-info.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
 import { CLONE_FUNCTION, type CloneJobRun, type JobProgress, runCloneJob, userToken } from "./clone/clone-job.ts";
@@ -54,9 +55,12 @@ const log = (line: string) => console.error(`[bench clone +${Math.round((perform
 async function measureClone(label: string, token: string, kills?: { atMs: number[] }) {
   const target = await createTargetDatabase(sql, DB_URL, label);
   // A fresh worker: its memory high-water mark and its wall clock then belong to this job alone.
-  await admin.kill(CLONE_FUNCTION);
+  const killed = await admin.kill(CLONE_FUNCTION);
+  // Gone before the slice report starts: this kill is the bench's setup, not part of the run.
+  await untilGone(killed.map((worker) => worker.pid));
   const progress: JobProgress = { status: null, phase: null, rowsCopied: 0, claims: 0 };
   const rss = sampleWorkerRss(admin, CLONE_FUNCTION, () => progress.phase);
+  const watching = await watchSlices(sql, env);
   const startedAt = performance.now();
   let done = false;
   const killing = kills
@@ -70,9 +74,21 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   }
   const killRecords = await killing;
   const memory = await rss.stop();
+  const slices = await watching.stop();
+  log(formatSliceReport(slices, label).replaceAll("\n", "; "));
   const targetBytes = await targetSchemaBytes(target.url);
   log(`${label}: ${round(run.seconds)} s, ${run.claims} claims, ${memory.workersSeen} worker(s), peak RSS ${memory.peakMiB} MiB`);
-  return { run, memory, targetBytes, kills: killRecords };
+  return { run, memory, targetBytes, kills: killRecords, slices };
+}
+
+/** Waits (up to 10 s) until the gateway has recorded these workers' exits (a kill is not instant). */
+async function untilGone(pids: number[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (pids.length && Date.now() < deadline) {
+    const exited = new Set(await admin.exitedPids());
+    if (pids.every((pid) => exited.has(pid))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function measureTool<T extends ToolRun>(label: string, copy: (targetUrl: string) => Promise<T>) {
@@ -113,6 +129,7 @@ async function codeUnderTest() {
 
 const secondsOf = (runs: { seconds: number }[]) => runs.map((run) => run.seconds);
 
+const wholeRun = await watchSlices(sql, env);
 try {
   const machine = await machineInfo(sql);
   const code = await codeUnderTest();
@@ -132,7 +149,7 @@ try {
 
   const userId = await ensureBenchUser(sql);
   const token = await userToken(userId, JWT_SECRET, API_URL);
-  const pgcopydb = await ensurePgcopydb();
+  let pgcopydb = await ensurePgcopydb();
 
   const clones: Awaited<ReturnType<typeof measureClone>>[] = [];
   const dumps: (ToolRun & { targetBytes: number })[] = [];
@@ -141,7 +158,17 @@ try {
     async (repeat: number) => clones.push(await measureClone(`clone_${repeat}`, token)),
     async (repeat: number) => dumps.push(await measureTool(`pg_dump_${repeat}`, (url) => pgDumpRestore(DB_URL, SCHEMA, url))),
     async (repeat: number) => {
-      if ("version" in pgcopydb) copydbs.push(await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, pgcopydb.version)));
+      if (!("version" in pgcopydb)) return;
+      const { version } = pgcopydb;
+      try {
+        copydbs.push(await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, version)));
+      } catch (error) {
+        // A reference tool that fails is reported as such; it does not end the clone's measurement.
+        const message = (error as Error).message.split("\n").filter((line) => /ERROR|FATAL/.test(line)).slice(0, 3).join(" ");
+        log(`pgcopydb failed, left out from here on: ${message}`);
+        pgcopydb = { unavailable: `pgcopydb ${version} failed: ${message}` };
+        copydbs.length = 0;
+      }
     },
   ];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
@@ -168,6 +195,8 @@ try {
     ratioToPgDump: round(dumpMedian / median(seconds), 3),
   });
 
+  // Before the bench user is dropped: its tasks' slice records go with them.
+  const slices = await wholeRun.stop();
   const result: CloneBenchResult = {
     benchmark: "clone",
     machine,
@@ -209,8 +238,10 @@ try {
       workerPeakRss: peakMiB < AIM.maxWorkerPeakMiB,
       killOverhead: extraPercent < AIM.maxKillOverheadPercent,
     },
+    slices,
   };
   console.log(renderReport(result));
+  console.log(`\n${formatSliceReport(slices, "whole run")}`);
 
   const path = new URL("./results/clone.json", import.meta.url);
   const tmp = new URL("./results/clone.json.tmp", import.meta.url);

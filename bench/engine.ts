@@ -12,6 +12,7 @@ import postgres from "postgres";
 import { benchEnv } from "./support/stack-env.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
 import { deleteEngineNoops, drainWithEngine, type DrainResult, enqueueEngineNoops } from "./engine/engine-throughput.ts";
@@ -170,9 +171,13 @@ try {
   const userId = await ensureBenchUser(sql);
   await deleteEngineNoops(sql); // left by an interrupted run
   await utils.migrate();
+  const watching = await watchSlices(sql, env);
   const throughput = summarise(await measureThroughput(userId));
   const handoff = summariseHandoffs(await measureAllHandoffs(userId));
+  // Before the bench user goes: its tasks' slice records go with them.
+  const slices = await watching.stop();
   console.log(report(throughput, handoff));
+  console.log(`\n${formatSliceReport(slices)}`);
   const written = await writeResults({
     benchmark: "engine",
     machine,
@@ -183,6 +188,7 @@ try {
     aim: AIM,
     throughput,
     handoff,
+    slices,
   });
   console.log(`\nwrote ${written}`);
 } finally {

@@ -23,6 +23,7 @@ import { filmDagInput, filmWallMs } from "../tests/support/film-record.ts";
 import { twoChainsPerTwelve } from "../tests/support/film-script.ts";
 import { briefFor, filmUser, readFilm, registerFakeDefaults, startFilm, startFilmRig, waitForFilm } from "../tests/support/film.ts";
 import { sampleConnections } from "./support/connection-sampler.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
 import { benchEnv } from "./support/stack-env.ts";
@@ -79,6 +80,8 @@ async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
 }
 
 const results = [];
+const wholeRun = await watchSlices(sql, env);
+let slices;
 try {
   for (const scenes of SIZES) {
     const shape = twoChainsPerTwelve(scenes);
@@ -89,9 +92,12 @@ try {
     rig.fakes.resetCounters();
     console.error(`film of ${scenes} scenes...`);
     const connections = sampleConnections(sql);
+    const filmSlices = await watchSlices(sql, env);
     const { movieId } = await startFilm(user, briefFor(shape, title));
     await waitForFilm(rig.sql, movieId, 30 * 60_000).finally(() => connections.stop());
     const peakConnections = await connections.stop();
+    const sliceReport = await filmSlices.stop();
+    console.error(formatSliceReport(sliceReport, `film of ${scenes} scenes`));
     await rig.checkEnvIntact();
     const film = await readFilm(rig.sql, movieId);
     if (film.movie.status !== "completed") throw new Error(`film ${movieId} ended ${film.movie.status}: ${film.movie.error_message}`);
@@ -111,8 +117,10 @@ try {
       paidSubmissions: paid,
       renderSeconds: { assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2) },
       peakConnections,
+      slices: sliceReport,
     });
   }
+  slices = await wholeRun.stop();
 } finally {
   await removeDefaults();
   await rig.close();
@@ -124,6 +132,7 @@ const table = markdownTable(
     `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`, `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`, `${r.peakConnections.total} (${r.peakConnections.functions})`]),
 );
 console.log(table);
+console.log(formatSliceReport(slices!, "all films"));
 const commit = new TextDecoder().decode((await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: REPO, stdout: "piped" }).output()).stdout).trim();
 await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
 await Deno.writeTextFile(join(REPO, "bench", "results", "film.json"), JSON.stringify({
@@ -135,8 +144,9 @@ await Deno.writeTextFile(join(REPO, "bench", "results", "film.json"), JSON.strin
     sequential: "the seed's order: the same work one piece after another",
     stepOverhead: "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
     handoffGap: "a step's start minus the finish of the last step it waited for",
+    slices: "per film and for the whole run (top-level slices): see slices.measured",
     peakConnections: "highest count of client connections to the database in pg_stat_activity, sampled every 200 ms while the film ran: in all, of Edge Function workers (application_name fn:*), and by application_name",
   },
-  results, table,
+  results, table, slices,
 }, null, 2) + "\n");
 await sql.end();

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { benchEnv } from "./support/stack-env.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
 
@@ -91,6 +92,8 @@ async function git(...args: string[]) {
 
 try {
   const userId = await ensureBenchUser(admin);
+  // Database only: no slice is expected; the block says so, and what the gateway ended meanwhile.
+  const watching = await watchSlices(admin, env);
   const runs = { table: [] as { present: number; ms: number }[], jsonb: [] as { present: number; ms: number }[] };
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     const sides = [async () => runs.table.push(await tableRun(userId)), async () => runs.jsonb.push(await jsonbRun(userId))];
@@ -102,6 +105,7 @@ try {
     lostMedian: median(side.map((r) => SAVES - r.present)),
     savesPerSecondMedian: round(median(side.map((r) => SAVES / (r.ms / 1000)))),
   });
+  const slices = await watching.stop();
   const table = summary(runs.table);
   const jsonb = summary(runs.jsonb);
   const rendered = markdownTable(
@@ -114,6 +118,7 @@ try {
     ],
   );
   console.log(`## ${SAVES} image saves into one film over ${CONNECTIONS} connections, median of ${REPEATS}\n\n${rendered}`);
+  console.log(`\n${formatSliceReport(slices)}`);
   const path = join(REPO, "bench", "results", "images.json");
   await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
   await Deno.writeTextFile(path, JSON.stringify({
@@ -127,7 +132,7 @@ try {
       jsonb: "per save: select generated_output; append the URL to its scene in JS; update generated_output (no lock, as the seed did)",
       lost: "saves − images present afterwards",
     },
-    table, jsonb, rendered,
+    table, jsonb, rendered, slices,
   }, null, 2) + "\n");
   console.log(`\nwrote ${path}`);
 } finally {

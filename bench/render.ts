@@ -16,6 +16,8 @@ import { timelineFrames } from "../shared/render/render-request.ts";
 import { createSupabaseStorage } from "../shared/storage/supabase-storage.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
+import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
+import { benchEnv } from "./support/stack-env.ts";
 import { median, round } from "./support/stats.ts";
 import { CLIP_SECONDS, CLIPS, ffmpeg, FPS, HEIGHT, makeBenchMedia, WIDTH } from "./render/bench-media.ts";
 import { type RssPeaks, sampleProcessRss } from "./render/process-rss.ts";
@@ -73,6 +75,9 @@ async function renderJob(t: Timeline, name: string) {
   }
 }
 
+// The render worker is a process, not an Edge Function: no slice of its own is expected here;
+// the block shows that, and any function worker the gateway ended meanwhile.
+const watching = await watchSlices(sql, benchEnv());
 const worker = startWorker();
 const rows: { path: string; mediaSeconds: number; wallSeconds: number[]; rss?: RssPeaks; renderPath?: string }[] = [];
 try {
@@ -99,6 +104,7 @@ try {
 } finally {
   worker.kill("SIGTERM");
 }
+const slices = await watching.stop();
 
 const results = rows.map((r) => ({
   path: r.path,
@@ -114,13 +120,14 @@ const table = markdownTable(
   results.map((r) => [r.path, r.mediaSeconds, r.wallSecondsMedian, r.timesRealTime, r.peakRss ? `${r.peakRss.workerPeakMiB} / ${r.peakRss.childPeakMiB} / ${r.peakRss.combinedPeakMiB}` : "—"]),
 );
 console.log(table);
+console.log(formatSliceReport(slices));
 const machine = await machineInfo(sql);
 await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
 await Deno.writeTextFile(join(REPO, "bench", "results", "render.json"), JSON.stringify({
   benchmark: "render", machine, repeats: REPEATS,
   setup: { clips: CLIPS, clipSeconds: CLIP_SECONDS, fps: FPS, size: `${WIDTH}x${HEIGHT}`, dialogueLines: 5, music: true, loudnorm: "two-pass, linear", encoder: "libx264 veryfast crf 20 + AAC 192k" },
   measured: "wall = background_tasks.started_at → finished_at of the job (downloads from the local gateway, ffprobe, loudness pass, render, upload); baseline = ffmpeg process time",
-  results, table,
+  results, table, slices,
 }, null, 2) + "\n");
 await sql`delete from public.background_tasks where kind = ${KIND}`;
 await sql`delete from auth.users where id = ${userId}`;

@@ -1,6 +1,7 @@
 /** The clone benchmark's result (written as bench/results/clone.json) and its markdown rendering. */
 import type { MachineInfo } from "../support/machine-info.ts";
 import { markdownTable } from "../support/markdown-table.ts";
+import type { SliceReport } from "../support/slice-report.ts";
 import { median, round } from "../support/stats.ts";
 import type { CloneJobRun } from "./clone-job.ts";
 import type { Dataset } from "./dataset.ts";
@@ -39,11 +40,13 @@ export interface CloneBenchResult {
     extraPercent: number;
   };
   aimsMet: { throughput: boolean; workerPeakRss: boolean; killOverhead: boolean };
+  /** The whole benchmark run's slices and worker exits (each clone-database run has its own). */
+  slices: SliceReport;
 }
 
 /** One clone-database run as recorded: timing, phases, slices, memory. */
-export function summariseCloneRun(measured: { run: CloneJobRun; memory: RssReport; targetBytes: number }, bytes: number) {
-  const { run, memory, targetBytes } = measured;
+export function summariseCloneRun(measured: { run: CloneJobRun; memory: RssReport; targetBytes: number; slices: SliceReport }, bytes: number) {
+  const { run, memory, targetBytes, slices } = measured;
   const dataPhase = run.phases.find((p) => p.phase === "data");
   return {
     seconds: round(run.seconds, 2),
@@ -63,6 +66,7 @@ export function summariseCloneRun(measured: { run: CloneJobRun; memory: RssRepor
     },
     targetBytes,
     memory,
+    slices,
   };
 }
 

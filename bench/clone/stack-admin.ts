@@ -8,7 +8,10 @@ export interface WorkerSummary {
 }
 
 export interface StackAdmin {
+  /** The live workers (GET /_stack/workers answers {live, exits}; exits are slice-report.ts's). */
   workers(): Promise<WorkerSummary[]>;
+  /** Pids of recently exited workers (the exit is recorded once the process is gone). */
+  exitedPids(): Promise<number[]>;
   /** SIGKILLs the function's live workers; returns those it killed. */
   kill(fn: string): Promise<WorkerSummary[]>;
   /** Env for workers spawned from now on; null removes a name. */
@@ -28,7 +31,8 @@ export function stackAdmin(apiUrl: string, serviceRoleKey: string): StackAdmin {
     return JSON.parse(text) as T;
   }
   return {
-    workers: () => call("workers"),
+    workers: async () => (await call<{ live: WorkerSummary[] }>("workers")).live,
+    exitedPids: async () => (await call<{ exits: WorkerSummary[] }>("workers")).exits.map((exit) => exit.pid),
     kill: async (fn) => (await call<{ killed: WorkerSummary[] }>("workers/kill", { function: fn })).killed,
     setWorkerEnv: (env) => call("config", { env }),
     config: () => call("config"),

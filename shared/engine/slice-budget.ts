@@ -16,6 +16,12 @@ export interface SliceBudget {
   cpuSpentMs(): number | null;
   /** The slice's whole CPU share, in ms; Infinity when there is no CPU measure. */
   readonly cpuLimitMs: number;
+  /**
+   * Which budget is spent: the first one `exhausted()` found spent (kept, so CPU spent on the
+   * hand-off itself does not relabel a slice the wall clock ended), else whichever is spent now;
+   * null while both last.
+   */
+  spentBy(): "wall" | "cpu" | null;
 }
 
 export interface SliceBudgetOptions {
@@ -47,9 +53,15 @@ export function createSliceBudget(options: SliceBudgetOptions): SliceBudget {
     const spent = cpuSpentMs();
     return spent === null ? Infinity : Math.max(0, cpuLimitMs - spent);
   };
+  const spentNow = (): "wall" | "cpu" | null => cpuRemainingMs() <= 0 ? "cpu" : now() >= deadline ? "wall" : null;
+  let firstSpent: "wall" | "cpu" | null = null;
   return {
     remainingMs: () => Math.max(0, deadline - now()),
-    exhausted: () => now() >= deadline || cpuRemainingMs() <= 0,
+    exhausted: () => {
+      firstSpent ??= spentNow();
+      return spentNow() !== null;
+    },
+    spentBy: () => firstSpent ?? spentNow(),
     untilKillMs: () => Math.max(0, options.workerStartedAt + options.wallClockMs - now()),
     cpuRemainingMs,
     cpuSpentMs,

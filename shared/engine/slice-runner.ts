@@ -5,6 +5,7 @@ import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
 import { createTaskContext, type SliceOutcome, SliceWait, SliceYield, type TaskContext } from "./task-context.ts";
 import { reportTaskError } from "./task-error.ts";
+import { type SliceEnd, sliceEndReason } from "./slice-end.ts";
 import type { TaskStore } from "./task-store.ts";
 
 /** A slice with less time than this left in its worker does no work. */
@@ -43,23 +44,43 @@ export function createSliceRunner(options: SliceRunnerOptions) {
 
   /** `onClaimed` hears whether the claim committed, before the slice's work starts. */
   return async function runSlice(taskId: string, onClaimed?: (claimed: boolean) => void): Promise<SliceResult> {
+    const startedAt = Date.now();
+    const ran = await claimAndRun(taskId, onClaimed);
+    if (ran.task) await recordSliceEnd(ran.task, ran.end, startedAt);
+    return ran.end.result;
+  };
+
+  async function claimAndRun(taskId: string, onClaimed?: (claimed: boolean) => void): Promise<{ task: TaskRow | null; end: SliceEnd }> {
     const lock = await watchLease.lockFirst(taskId);
     try {
       const task = await store.claim(taskId, options.workerId, leaseSeconds, lock.held);
       onClaimed?.(task !== null);
-      if (!task) return "not_claimed";
-      return await runTask(task, lock.held);
+      if (!task) return { task: null, end: { result: "not_claimed" } };
+      return { task, end: await runTaskSlice(task, lock.held) };
     } finally {
       // After the outcome committed: the task is no longer running, so nobody reads the lock now.
       await lock.release().catch(() => {});
     }
-  };
+  }
 
-  async function runTask(task: TaskRow, watched: boolean): Promise<SliceResult> {
+  /**
+   * Why the slice ended, into engine.slice_ends: after the lock is released (the next slice may
+   * be claiming already), and never allowed to fail the slice, whose outcome has committed: a
+   * row lost here loses a statistic, not work.
+   */
+  async function recordSliceEnd(task: TaskRow, end: SliceEnd, startedAt: number): Promise<void> {
+    const reason = sliceEndReason(end);
+    if (reason === null) return;
+    const cpuMs = end.budget?.cpuSpentMs() ?? null;
+    await store.recordSliceEnd(task, reason, cpuMs === null ? null : Math.round(cpuMs), Date.now() - startedAt)
+      .catch((error) => log({ event: "slice_end_not_recorded", taskId: task.id, reason, message: String(error) }));
+  }
+
+  async function runTaskSlice(task: TaskRow, watched: boolean): Promise<SliceEnd> {
     const handler = handlers[task.kind];
     if (!handler) {
       await store.fail(task, { code: "unknown_kind", message: `no handler for task kind ${task.kind}` }, false);
-      return "failed";
+      return { result: "failed" };
     }
 
     const budget = createSliceBudget({
@@ -71,7 +92,7 @@ export function createSliceRunner(options: SliceRunnerOptions) {
       // This worker is about to be killed: run the task after it is gone, not on it.
       const workerLeftMs = options.workerStartedAt + options.wallClockMs - Date.now();
       await store.defer(task, Math.max(0, workerLeftMs) + 500);
-      return "deferred";
+      return { result: "deferred", budget, tooLateToStart: true };
     }
     // Without the lock taken before the claim (a zombie of this task holds it), watch as before.
     const releaseLease = watched ? async () => {} : await watchLease(task);
@@ -84,42 +105,43 @@ export function createSliceRunner(options: SliceRunnerOptions) {
     }
   }
 
-  async function runClaimed(task: TaskRow, heartbeat: Heartbeat, budget: SliceBudget): Promise<SliceResult> {
+  async function runClaimed(task: TaskRow, heartbeat: Heartbeat, budget: SliceBudget): Promise<SliceEnd> {
     const steps = await store.steps(task.id);
     const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds });
 
     try {
       const outcome = await handlers[task.kind](ctx);
       heartbeat.stop();
-      return await recordOutcome(ctx, outcome);
+      return { result: await recordOutcome(ctx, outcome), budget, via: "continue" };
     } catch (error) {
       heartbeat.stop();
+      const end = (result: SliceResult, via?: SliceEnd["via"]): SliceEnd => ({ result, budget, via });
       if (error instanceof FencedOutError || heartbeat.fencedOut) {
         log({ event: "fenced_out", taskId: task.id, kind: task.kind });
-        return "fenced_out";
+        return end("fenced_out");
       }
       if (error instanceof SliceWait) {
-        if (await store.awaitTasks(task, error.taskIds, error.metadata)) return "waiting";
+        if (await store.awaitTasks(task, error.taskIds, error.metadata)) return end("waiting");
         // Every one ended meanwhile: run again at once and read the results.
         await store.handOff(task, error.metadata, null);
-        return "handed_off";
+        return end("handed_off", "wait");
       }
       if (error instanceof SliceYield) {
         if (error.notBeforeMs === null) {
           await store.handOff(task, error.metadata, null);
-          return "handed_off";
+          return end("handed_off", "yield");
         }
         await store.checkpoint(task, error.metadata, null, leaseSeconds);
         await store.defer(task, error.notBeforeMs);
-        return "deferred";
+        return end("deferred", "yield");
       }
       const failure = reportTaskError(error, task);
       log({ event: "task_error", taskId: task.id, kind: task.kind, ...failure.error });
       try {
         const next = await store.fail(task, failure.error, !failure.permanent);
-        return next === "failed" ? "failed" : "retry_scheduled";
+        return end(next === "failed" ? "failed" : "retry_scheduled");
       } catch (failError) {
-        if (failError instanceof FencedOutError) return "fenced_out";
+        if (failError instanceof FencedOutError) return end("fenced_out");
         throw failError;
       }
     }

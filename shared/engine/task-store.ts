@@ -152,6 +152,13 @@ export function createTaskStore(sql: Sql) {
       if (!ok) throw new FencedOutError(task.id);
     },
 
+    /** Records why one of the task's slices ended (engine.slice_ends; see slice-end.ts). */
+    async recordSliceEnd(task: TaskRow, reason: string, cpuMs: number | null, wallMs: number) {
+      await sql`
+        select engine.record_slice_end(${task.id}, ${task.worker ?? ""}, ${task.kind}, ${reason},
+          ${cpuMs}::integer, ${wallMs}::integer)`;
+    },
+
     /** Gives the task back, to be claimed again no sooner than `delayMs` from now. */
     async defer(task: TaskRow, delayMs: number) {
       const [{ ok }] = await once`
