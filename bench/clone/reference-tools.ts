@@ -60,9 +60,12 @@ export async function pgcopydbClone(sourceUrl: string, schema: string, targetUrl
   // --no-owner: the project's clone sets no owners either (everything belongs to the target's role).
   // --skip-extensions: the schema filter does not cover extensions, and pg_dump -n leaves them out too
   // (restoring the source's pg_cron into another database fails).
+  // --no-acl --no-comments: the schema filter does not cover the grants on schema cron nor the
+  // comment of "uuid-ossp" (a quoted name --skip-extensions misses) that the stack's bootstrap now
+  // has; restoring them into an empty target fails. The dataset's tables have no grants or comments.
   const args = [
     "clone", "--source", sourceUrl, "--target", targetUrl, "--filters", filters, "--dir", `${workDir}/run`,
-    "--no-owner", "--skip-extensions",
+    "--no-owner", "--skip-extensions", "--no-acl", "--no-comments",
   ];
   try {
     const started = performance.now();
