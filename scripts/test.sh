@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, starts a fresh local stack (Postgres + pg_cron, gateway,
-# pg_net dispatcher), runs the unit, integration and chaos tests, and stops the stack again.
+# pg_net dispatcher), runs every tier (vitest projects unit, tools, integration, chaos), and stops
+# the stack again.
 # A stack already running is replaced: tests need a fresh database.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -70,12 +70,6 @@ describe("function app", () => {
     expect((await post(JSON.stringify({ action: "start" }), { authorization: `Bearer ${anon}` })).status).toBe(401);
   });
 
-  it("refuses the task-slice doorbell without the internal secret", async () => {
-    const { status, json } = await post(JSON.stringify({ taskId: crypto.randomUUID() }), {}, "/produce-movie/task-slice");
-    expect([401, 404]).toContain(status);
-    expect(json.error.code).toBeDefined();
-  });
-
   it("answers GET with 405 and unknown paths with 404", async () => {
     expect((await app().request("/produce-movie", { method: "GET" })).status).toBe(405);
     expect((await app().request("/produce-movie/nope", { method: "POST" })).status).toBe(404);
@@ -187,7 +181,8 @@ describe("caller admission", () => {
 
 describe("the task-slice doorbell", () => {
   const authenticate = createAuthenticatorFromConfig({ ...TEST_AUTH_ENV, SUPABASE_ANON_KEY: "anon", SUPABASE_SERVICE_ROLE_KEY: "service" });
-  async function ring(runSlice: (taskId: string, onClaimed?: (claimed: boolean) => void) => Promise<never | "done">) {
+  type RunSlice = (taskId: string, onClaimed?: (claimed: boolean) => void) => Promise<never | "done">;
+  async function ring(runSlice: RunSlice | undefined, secret: string | null = "internal-secret-0123456789") {
     const background: Promise<unknown>[] = [];
     const app = createFunctionApp({
       name: "probe", authenticate, internalSecret: "internal-secret-0123456789", actions: {},
@@ -195,10 +190,26 @@ describe("the task-slice doorbell", () => {
     });
     const response = await app.request("/probe/task-slice", {
       method: "POST", body: JSON.stringify({ taskId: crypto.randomUUID() }),
-      headers: { "content-type": "application/json", "x-reelforge-internal": "internal-secret-0123456789" },
+      headers: { "content-type": "application/json", ...(secret === null ? {} : { "x-reelforge-internal": secret }) },
     });
     return { status: response.status, json: await response.json(), background };
   }
+
+  // A function with task handlers, so the route exists and only the secret check can refuse.
+  it("refuses a ring without the internal secret, or with a wrong one, with 401 and runs no slice", async () => {
+    let slices = 0;
+    const runSlice: RunSlice = async (_id, onClaimed) => (slices++, onClaimed?.(true), "done");
+    for (const secret of [null, "", "internal-secret-0123456788", "internal-secret-0123456789x"]) {
+      const { status, json } = await ring(runSlice, secret);
+      expect([status, json.error.code]).toEqual([401, "unauthorized"]);
+    }
+    expect(slices).toBe(0);
+  });
+
+  it("answers a ring at a function that runs no tasks with 404, even with the right secret", async () => {
+    const { status, json } = await ring(undefined);
+    expect([status, json.error.code]).toEqual([404, "not_found"]);
+  });
 
   it("answers once the claim has committed, before the slice's work is done", async () => {
     let finishWork!: () => void;

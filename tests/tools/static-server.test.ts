@@ -36,9 +36,10 @@ describe("the static server", () => {
     expect([page.headers.get("content-type"), await page.text()]).toEqual(["text/html; charset=utf-8", "<p>hi</p>"]);
   });
 
-  it("refuses a range past the end with 416 and paths outside its root with 403 or 404", async () => {
+  it("refuses a range past the end with 416 and paths outside its root with 403", async () => {
     expect((await fetch(`${server.url}clip.mp4`, { headers: { range: "bytes=10-" } })).status).toBe(416);
-    expect([403, 404]).toContain((await fetch(`${server.url}..%2f..%2fetc%2fpasswd`)).status);
+    // %2f survives URL parsing, so the path reaches the root check (a 404 would mean it missed).
+    expect((await fetch(`${server.url}..%2f..%2fetc%2fpasswd`)).status).toBe(403);
   });
 
   it("reads open-ended and suffix ranges", () => {
