@@ -26,10 +26,25 @@ export const ENTRYPOINT_ROOTS = ["functions", "scripts", "bench", "tests", "supa
  * paths relative to its folder. Anything not listed is that capability's own business.
  */
 export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
-  film: { publicModules: [] },
+  // Used by assets (regenerate-asset): movie ownership and rows, the film's environment and job
+  // runner, its pure request builders and prompt rules, the kinds it enqueues, and its asset URLs.
+  film: {
+    publicModules: [
+      "film-movie.ts", "film-env.ts", "film-jobs.ts", "film-progress.ts", "film-requests.ts", "film-kinds.ts",
+      "scene-failure.ts", "reference-image.ts", "video-prompt.ts", "asset-url.ts",
+    ],
+  },
   assets: { publicModules: [] },
   clone: { publicModules: [] },
-  providers: { publicModules: [] },
+  // Used by film, assets and render: the provider contracts, their errors and schemas, the
+  // registry's entry points, the media copy, and the models' data (never an adapter itself).
+  providers: {
+    publicModules: [
+      "types.ts", "provider-errors.ts", "film-schemas.ts", "render-request.ts", "copy-to-storage.ts", "http/media-url.ts",
+      "registry/build-providers.ts", "registry/resolve-providers.ts", "registry/provider-catalog.ts",
+      "runway/runway-models.ts", "elevenlabs/elevenlabs-models.ts",
+    ],
+  },
   render: { publicModules: [] },
   client: { publicModules: [] },
 };

@@ -6,8 +6,8 @@ import { classifyTaskError, connectFailureReason, internalErrorMessage } from ".
 import { BadRequestError, PermanentTaskError, RetryableTaskError } from "../../shared/errors.ts";
 import { createProviderHttp } from "../../shared/providers/http/provider-fetch.ts";
 import { ProviderError } from "../../shared/providers/provider-errors.ts";
-import { describeJobFailure } from "../../shared/render/job-failure.ts";
-import { MediaCommandError } from "../../shared/render/ffmpeg-process.ts";
+import { describeJobFailure } from "../../shared/worker/job-failure.ts";
+import { MediaCommandError } from "../../shared/media/ffmpeg-process.ts";
 
 const taskId = "0b7d1c9e-1111-4222-8333-444455556666";
 
