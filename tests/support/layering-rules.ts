@@ -3,8 +3,8 @@
  *
  *   Imports point down — entrypoints (functions/, scripts/, bench/, tests/) → capabilities
  *   (shared/film, assets, clone, providers, render, client) → platform (the rest of shared/) —
- *   never in a cycle, and a capability uses another only one way and only through the modules
- *   that capability lists as public below.
+ *   never in a cycle, and a capability uses another one way (today assets → film → providers ←
+ *   render) and only through the modules that capability lists as public below.
  *
  * tests/unit/layering.test.ts checks every relative import under shared/, functions/, scripts/
  * and bench/ against these rules. Fix a failure by moving code, not by adding to a public list a
