@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import type { Timeline } from "../shared/providers/types.ts";
-import { timelineFrames } from "../shared/render/render-request.ts";
+import { timelineFrames } from "../shared/providers/render-request.ts";
 import { createSupabaseStorage } from "../shared/storage/supabase-storage.ts";
 import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";

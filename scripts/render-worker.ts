@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createDb, isPoolerUrl } from "../shared/db/client.ts";
 import { createLeaseWatch } from "../shared/engine/lease-watch.ts";
-import { createWorkerLoop } from "../shared/render/worker-loop.ts";
-import { describeHealth, startHeartbeat } from "../shared/render/worker-health.ts";
-import { loadWorkerConfig, stackDefaults } from "../shared/render/worker-config.ts";
-import { selectHandlers } from "../shared/render/worker-handlers.ts";
+import { createWorkerLoop } from "../shared/worker/worker-loop.ts";
+import { describeHealth, startHeartbeat } from "../shared/worker/worker-health.ts";
+import { loadWorkerConfig, stackDefaults } from "../shared/worker/worker-config.ts";
+import { selectHandlers } from "./render-worker-handlers.ts";
 import { createStorage } from "../shared/storage/index.ts";
 
 function flag(name: string): string | undefined {

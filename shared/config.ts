@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseProviderEndpoints } from "./providers/registry/provider-endpoints.ts";
+import { parseProviderEndpoints } from "./provider-endpoints-config.ts";
 
 const configSchema = z.object({
   SUPABASE_URL: z.string().url(),

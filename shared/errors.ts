@@ -115,3 +115,25 @@ export class TargetNotAllowedError extends AppError {
     super("target_not_allowed", 400, message);
   }
 }
+
+/**
+ * A failure that says itself how a task records it: whether another attempt could help, and the
+ * fields its owner reads (a provider's name, HTTP status and failure code). The engine classifies
+ * failures through this interface (engine/task-error.ts), so it never imports a capability's
+ * error class; ProviderError (providers/provider-errors.ts) is the one that implements it.
+ */
+export interface ClassifiedFailure {
+  readonly message: string;
+  /** Worth another attempt later; false makes the failure permanent. */
+  readonly retryable: boolean;
+  /** Transport detail for the function log only. */
+  readonly cause?: unknown;
+  /** What the owner reads in last_error: a stable `code` and the failure's own fields. */
+  failureRecord(): { code: string } & Record<string, unknown>;
+}
+
+/** Whether `error` classifies itself (ClassifiedFailure). */
+export function isClassifiedFailure(error: unknown): error is Error & ClassifiedFailure {
+  const candidate = error as Partial<ClassifiedFailure> | null;
+  return error instanceof Error && typeof candidate?.retryable === "boolean" && typeof candidate.failureRecord === "function";
+}

@@ -1,7 +1,8 @@
 import "../../shared/runtime/worker-clock.ts"; // first: starts the worker clock (see there)
 import { assembleHandler } from "../../shared/film/assemble-task.ts";
 import { STORAGE_CLEANUP_KIND, storageCleanupHandler } from "../../shared/film/orphan-cleanup.ts";
-import { ASSEMBLE_KIND, assembleActions } from "../../shared/film/scene-actions.ts";
+import { ASSEMBLE_KIND } from "../../shared/film/film-kinds.ts";
+import { assembleActions } from "../../shared/film/scene-actions.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 
 serveEdgeFunction({

@@ -4,7 +4,7 @@
  * the film's start; kills are red lines across every row. Bars stacked on top of each other at
  * the same x are what ran in parallel.
  */
-import type { DemoReport, TaskReport } from "./report-data.ts";
+import type { DemoReport, TaskReport } from "./report-types.ts";
 import { escapeHtml } from "./html-escape.ts";
 
 const LABEL_WIDTH = 300;

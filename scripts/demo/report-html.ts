@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DemoReport, SceneReport, StepReport } from "./report-data.ts";
+import type { DemoReport, SceneReport, StepReport } from "./report-types.ts";
 import { cssToken, renderGantt } from "./report-gantt.ts";
 import { escapeHtml as h, mediaHref } from "./html-escape.ts";
 import { REPORT_CSS } from "./report-style.ts";

@@ -1,6 +1,6 @@
 /** Pure shaping of a film's rows into the report's step table, task labels and summary numbers. */
 import { FILM_STEPS } from "../../shared/film/film-progress.ts";
-import type { StepReport, StepStatus, TaskReport } from "./report-data.ts";
+import type { StepReport, StepStatus, TaskReport } from "./report-types.ts";
 import type { JobLink, MetricRow, ProgressSteps, TaskRow } from "./report-queries.ts";
 
 const PROGRESS_STATUSES: StepStatus[] = ["pending", "running", "completed", "failed", "skipped"];

@@ -24,15 +24,15 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from ".
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { audioCacheKey, markVideoRegenerated, storeCachedAudio, storeCachedVideo, videoCacheKey } from "../film/asset-cache.ts";
-import { ownMovie } from "../film/film-actions.ts";
+import { audioCacheKey, markVideoRegenerated, storeCachedAudio, storeCachedVideo, videoCacheKey } from "../caches/asset-cache.ts";
+import { ownMovie } from "../film/film-movie.ts";
 import { initialSteps } from "../film/film-progress.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
 import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
-import { assetUrlSigner } from "./asset-url.ts";
+import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 

@@ -5,7 +5,7 @@
  * requestSettings), and draft.model must be one of that provider's models.
  */
 import { BadRequestError, ConflictError } from "../errors.ts";
-import { VOICE_SETTING_RANGES } from "../providers/elevenlabs/elevenlabs-voice.ts";
+import { VOICE_SETTING_RANGES } from "../providers/elevenlabs/elevenlabs-models.ts";
 import { catalogEntry, type RequestSetting } from "../providers/registry/provider-catalog.ts";
 import type { ProviderType } from "../providers/types.ts";
 import type { AssetDraft, RegenerateKind } from "./asset-target.ts";

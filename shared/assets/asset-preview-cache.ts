@@ -8,7 +8,7 @@
  */
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
-import { type CachedObject, cachedAudioObjects, cachedVideoObjects, countCacheHit } from "../film/asset-cache.ts";
+import { type CachedObject, cachedAudioObjects, cachedVideoObjects, countCacheHit } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
 import { type AssetRunRow, previewPath } from "./asset-preview-file.ts";

@@ -6,7 +6,7 @@
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
-import { storageKeyOf } from "../film/asset-cache.ts";
+import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";

@@ -5,12 +5,10 @@
  * inputs (asset-preview-cache.ts). The provider is the owner's, with draft.model when one was sent
  * (filmEnv's model override).
  */
-import { contentHash, videoCacheKey } from "../film/asset-cache.ts";
-import { portraitRequest } from "../film/cast.ts";
+import { contentHash, videoCacheKey } from "../caches/asset-cache.ts";
 import { type FilmEnv, isConfigured } from "../film/film-env.ts";
 import type { MovieRow } from "../film/film-movie.ts";
-import { posterRequest } from "../film/postproduction.ts";
-import { filmScoreRequest } from "../film/produce-task.ts";
+import { filmScoreRequest, portraitRequest, posterRequest } from "../film/film-requests.ts";
 import { locationImagePrompt } from "../film/reference-image.ts";
 import { ratioSize, videoShape } from "../film/video-prompt.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";

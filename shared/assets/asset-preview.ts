@@ -5,11 +5,11 @@
  * path (asset-preview-file.ts).
  */
 import type { TaskContext } from "../engine/task-context.ts";
-import { audioCacheKey } from "../film/asset-cache.ts";
+import { audioCacheKey } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { runJob } from "../film/film-jobs.ts";
 import type { MovieRow } from "../film/film-movie.ts";
-import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-voice.ts";
+import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts";
 import type { VoiceSettings } from "../providers/types.ts";
 import { assertDraftFitsProvider, type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { cachedPreview } from "./asset-preview-cache.ts";

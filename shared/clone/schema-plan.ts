@@ -21,7 +21,6 @@ import { assertClonableSchemas } from "./schema-allow-list.ts";
 import type { TableInfo } from "./table-info.ts";
 
 export type { DdlStatement, TableInfo };
-export { findConflicts } from "./catalog-conflicts.ts";
 
 export interface ClonePlan {
   schemas: string[];

@@ -5,7 +5,10 @@
  * the work (the clone, relaying every row through the function, is the CPU-bound one).
  */
 import type { SliceBudget } from "./slice-budget.ts";
-import type { SliceResult } from "./slice-runner.ts";
+
+/** What the slice runner (slice-runner.ts) did with one slice of a task. */
+export type SliceResult =
+  | "not_claimed" | "deferred" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
 
 export type SliceEndReason = "wall_budget" | "cpu_budget" | "finished" | "waiting" | "yielded" | "failed" | "fenced_out";
 

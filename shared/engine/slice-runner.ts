@@ -5,7 +5,7 @@ import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
 import { createTaskContext, type SliceOutcome, SliceWait, SliceYield, type TaskContext } from "./task-context.ts";
 import { reportTaskError } from "./task-error.ts";
-import { type SliceEnd, sliceEndReason } from "./slice-end.ts";
+import { type SliceEnd, sliceEndReason, type SliceResult } from "./slice-end.ts";
 import type { TaskStore } from "./task-store.ts";
 
 /** A slice with less time than this left in its worker does no work. */
@@ -28,9 +28,6 @@ export interface SliceRunnerOptions {
   watchLease?: LeaseWatch;
   log?: (event: Record<string, unknown>) => void;
 }
-
-export type SliceResult =
-  | "not_claimed" | "deferred" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
 
 /**
  * Runs one slice of one task: claim its lease, run its handler until the handler returns (or the

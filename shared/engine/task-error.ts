@@ -1,13 +1,13 @@
 /**
  * What a task's owner may read about a failure. last_error, step results, scene and film error
  * messages are readable by the owner (status actions, RLS, Realtime), so they hold only errors we
- * raise on purpose — the AppError family, PermanentTaskError, RetryableTaskError, ProviderError —
- * whose messages are written for users. Anything else (a driver or SQL error, a TypeError from
- * our code, a network failure) becomes `internal_error` naming the task id, and its raw text and
- * stack go to the function log under that id, where an operator finds it.
+ * raise on purpose — the AppError family, PermanentTaskError, RetryableTaskError, and failures
+ * that classify themselves (ClassifiedFailure, e.g. a provider's) — whose messages are written for
+ * users. Anything else (a driver or SQL error, a TypeError from our code, a network failure)
+ * becomes `internal_error` naming the task id, and its raw text and stack go to the function log
+ * under that id, where an operator finds it.
  */
-import { AppError, PermanentTaskError, RetryableTaskError } from "../errors.ts";
-import { ProviderError } from "../providers/provider-errors.ts";
+import { AppError, isClassifiedFailure, PermanentTaskError, RetryableTaskError } from "../errors.ts";
 import { SecretUnreadableError } from "../crypto/secret-box.ts";
 
 /** The error as the owner sees it. */
@@ -28,11 +28,11 @@ export function internalErrorMessage(taskId: string): string {
 
 /** Sorts an error thrown inside task `taskId` into what the owner reads and what only the log gets. */
 export function classifyTaskError(error: unknown, taskId: string): ClassifiedError {
-  if (error instanceof ProviderError) {
-    // The provider's own words (a refusal reason) are kept; transport detail was put in `cause`.
+  if (isClassifiedFailure(error)) {
+    // The failure's own words (a provider's refusal reason) are kept; transport detail was put in `cause`.
     return {
       permanent: !error.retryable,
-      error: { code: "provider_error", ...error.toJSON(), message: error.message, retryable: error.retryable },
+      error: { ...error.failureRecord(), message: error.message, retryable: error.retryable },
       internal: error.cause === undefined ? null : rawDetail(error.cause),
     };
   }

@@ -10,6 +10,7 @@ import { allSteps, runJob } from "./film-jobs.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
 import { storeOutput } from "./store-output.ts";
+import { portraitRequest } from "./film-requests.ts";
 
 /** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
 const ELEVENLABS_VOICES = ["21m00Tcm4TlvDq8ikWAM", "AZnzlk1XvdvUeBnXmlld", "EXAVITQu4vr4xnSDxMaL", "ErXwobaYiN019PkySvjV", "MF3mGyEYCl7XYWbV9V6O", "TxGEqnHWrfWFTfGW9XTX"];
@@ -33,9 +34,6 @@ export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
 }
 
 /** The pipeline's portrait request (regenerate-asset's default for a character's image). */
-export const portraitRequest = (c: { name: string; description: string }) =>
-  ({ prompt: `Portrait of ${c.name}: ${c.description}`, width: 512, height: 512, purpose: "character" as const });
-
 export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: MovieRow, plan: ProductionPlan, screenplay: Screenplay) {
   const cast = castOf(plan, screenplay);
   const rows = await ctx.step("assign_characters", async (tx) => {

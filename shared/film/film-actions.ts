@@ -7,15 +7,16 @@
  * owner may see or touch a movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { currentAssetUrls } from "../assets/asset-url.ts";
+import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
 import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
+import { ownMovie } from "./film-movie.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
@@ -37,14 +38,6 @@ const startInput = z.object({
   durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).gt(0, "durationMinutes must be more than 0").max(30, "durationMinutes must be at most 30"),
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" }).default("landscape"),
 }).strict();
-
-/** The caller's movie, or 404 / 403. */
-export async function ownMovie(deps: FilmDeps, movieId: string, userId: string) {
-  const [movie] = await deps.sql`select * from public.movies where id = ${movieId}`;
-  if (!movie) throw new NotFoundError("Movie", movieId);
-  if (movie.user_id !== userId) throw new ForbiddenError(`Movie ${movieId} belongs to another user`);
-  return movie;
-}
 
 export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
   const { sql, store } = deps;

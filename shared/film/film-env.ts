@@ -7,7 +7,7 @@ import type { Config } from "../config.ts";
 import type { Sql } from "../db/client.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { buildProviders } from "../providers/registry/build-providers.ts";
-import { parseProviderEndpoints } from "../providers/registry/provider-endpoints.ts";
+import { parseProviderEndpoints } from "../provider-endpoints-config.ts";
 import { resolveProviders, type ResolvedProviders } from "../providers/registry/resolve-providers.ts";
 import type { ProviderSet, ProviderType } from "../providers/types.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";

@@ -1,7 +1,7 @@
 /** Reading a film and its scenes as the tasks and actions need them. */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
-import { PermanentTaskError } from "../errors.ts";
+import { ForbiddenError, NotFoundError, PermanentTaskError } from "../errors.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -72,4 +72,12 @@ export function screenplayScene(movie: MovieRow, sceneNumber: number): Screenpla
   const scene = movie.metadata.screenplay_detailed?.scenes.find((s) => s.scene_number === sceneNumber);
   if (!scene) throw new PermanentTaskError("scene_missing", `the screenplay of movie ${movie.id} has no scene ${sceneNumber}`);
   return scene;
+}
+
+/** The caller's movie, or 404 / 403: who may see or touch a film (film's and regenerate-asset's actions). */
+export async function ownMovie(deps: { sql: Sql }, movieId: string, userId: string) {
+  const [movie] = await deps.sql`select * from public.movies where id = ${movieId}`;
+  if (!movie) throw new NotFoundError("Movie", movieId);
+  if (movie.user_id !== userId) throw new ForbiddenError(`Movie ${movieId} belongs to another user`);
+  return movie;
 }

@@ -12,6 +12,7 @@ import { finishProgress, updateStep } from "./film-progress.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
+import { posterRequest } from "./film-requests.ts";
 
 /** The film's render: its stored URL, or the seed's error when no clip is left. */
 export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ url: string | null; error: string | null }> {
@@ -46,12 +47,6 @@ export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
     await updateStep(tx, movie.id, "assemble_movie", { status: "completed", detail: `${kept.length} scenes assembled` });
   });
   return { url: render.url, error: null };
-}
-
-/** The pipeline's poster request (regenerate-asset's default for a cover). */
-export function posterRequest(movie: Pick<MovieRow, "title" | "prompt" | "orientation">) {
-  const portrait = movie.orientation === "portrait";
-  return { prompt: `Movie poster for ${movie.title}: ${movie.prompt}, cinematic, professional`.slice(0, 1000), width: portrait ? 512 : 768, height: portrait ? 768 : 512, purpose: "poster" as const };
 }
 
 export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {

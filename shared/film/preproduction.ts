@@ -7,8 +7,8 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { PermanentTaskError } from "../errors.ts";
 import { filmBriefBlock, filmRequest, type FilmSchemaName, type ProductionPlan, type Screenplay, type VisualBible } from "../providers/film-schemas.ts";
-import { slug } from "../providers/local/local-film-writer.ts";
-import { findCachedContent, llmCacheKey, storeCachedContent } from "./asset-cache.ts";
+import { slug } from "../providers/film-schemas.ts";
+import { findCachedContent, llmCacheKey, storeCachedContent } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
 import type { MovieRow } from "./film-movie.ts";

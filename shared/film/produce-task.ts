@@ -23,6 +23,7 @@ import { createVisualBible, generateScreenplay, planProduction, validateProvider
 import { continuityChains } from "./scene-plan.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { storeOutput } from "./store-output.ts";
+import { filmScoreRequest } from "./film-requests.ts";
 
 export const PRODUCE_KIND = "film.produce";
 export const MUSIC_KIND = "film.music";
@@ -82,12 +83,6 @@ async function failMovie(deps: FilmDeps, movieId: string, message: string) {
     await tx`update public.movies set status = 'failed', error_message = ${message} where id = ${movieId}`;
     await finishProgress(tx, movieId, "failed", message);
   });
-}
-
-/** The pipeline's background track request (regenerate-asset's default for music): the film's length, 5..600 s. */
-export function filmScoreRequest(movie: Pick<MovieRow, "genre" | "title" | "prompt" | "duration_minutes">) {
-  const seconds = Math.max(5, Math.round(Number(movie.duration_minutes) * 60));
-  return { prompt: `${movie.genre} film score for ${movie.title}: ${movie.prompt}`.slice(0, 500), durationSeconds: Math.min(600, seconds) };
 }
 
 export function musicHandler(deps: FilmDeps): TaskHandler {

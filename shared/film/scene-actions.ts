@@ -8,12 +8,12 @@
 import { z } from "zod";
 import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { byMovieId, ownMovie } from "./film-actions.ts";
+import { byMovieId } from "./film-actions.ts";
+import { ownMovie } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
-
-export const ASSEMBLE_KIND = "film.assemble";
+import { ASSEMBLE_KIND } from "./film-kinds.ts";
 
 const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),

@@ -6,9 +6,7 @@
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import type { TaskStore } from "../engine/task-store.ts";
-
-export const MIX_KIND = "film.mix";
-export const MIX_WORKER = "generate-audio";
+import { MIX_KIND, MIX_WORKER } from "./film-kinds.ts";
 
 const CLIP_DONE = ["completed", "failed"];
 const VOICES_DONE = ["completed", "failed", "skipped"];

@@ -12,7 +12,7 @@ import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
-import { isSceneFailure } from "./scene-video.ts";
+import { isSceneFailure } from "./scene-failure.ts";
 import { storeOutput } from "./store-output.ts";
 
 export interface LipsyncInput {

@@ -4,7 +4,7 @@
  * the continuation chains that the DAG runs in parallel.
  */
 import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";
-import { slug } from "../providers/local/local-film-writer.ts";
+import { slug } from "../providers/film-schemas.ts";
 
 export const MAX_SCENES = 60;
 

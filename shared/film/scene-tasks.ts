@@ -23,7 +23,7 @@ import { generateSceneVoices } from "./scene-voices.ts";
 
 export const CHAIN_KIND = "film.chain";
 export const VOICES_KIND = "film.voices";
-export { MIX_KIND } from "./scene-halves.ts";
+export { MIX_KIND } from "./film-kinds.ts";
 
 const payloadOf = (ctx: TaskContext) => ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };
 

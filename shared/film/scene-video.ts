@@ -5,10 +5,9 @@
  * the movie_scenes row. A scene's failure is recorded on its row and never thrown.
  */
 import type { TaskContext } from "../engine/task-context.ts";
-import { AppError } from "../errors.ts";
-import { ProviderError } from "../providers/provider-errors.ts";
 import { isValidMediaUrl } from "./assembly-rules.ts";
-import { findCachedVideo, storageKeyOf, storeCachedVideo, videoCacheKey, type VideoInputs } from "./asset-cache.ts";
+import { isSceneFailure, SceneFailure } from "./scene-failure.ts";
+import { findCachedVideo, storageKeyOf, storeCachedVideo, videoCacheKey, type VideoInputs } from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
@@ -17,14 +16,6 @@ import { afterHalfDone } from "./scene-halves.ts";
 import { storeOutput } from "./store-output.ts";
 import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, ratioSize, videoShape } from "./video-prompt.ts";
-
-class SceneFailure extends Error {}
-
-/** Failures that belong to the scene (refusals, bad output); anything else is the task's to retry. */
-export function isSceneFailure(error: unknown): boolean {
-  return error instanceof SceneFailure || (error instanceof ProviderError && !error.retryable) ||
-    (error instanceof AppError && error.status < 500);
-}
 
 export async function generateSceneVideo(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number): Promise<"completed" | "failed"> {
   const s = `scene-${sceneNumber}`;

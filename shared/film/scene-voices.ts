@@ -4,14 +4,14 @@
  * first, then the bytes go to Storage and the row in one recorded step).
  */
 import type { TaskContext } from "../engine/task-context.ts";
-import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } from "./asset-cache.ts";
+import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { allSteps, assertStillHolder } from "./film-jobs.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
 import { afterHalfDone } from "./scene-halves.ts";
-import { isSceneFailure } from "./scene-video.ts";
+import { isSceneFailure } from "./scene-failure.ts";
 
 /**
  * A line's step holds a pooled connection across the TTS call (the result commits with the step),

@@ -5,7 +5,7 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
-import { storageKeyOf } from "./asset-cache.ts";
+import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
 
 export async function storeOutput(ctx: TaskContext, env: FilmEnv, stepName: string, url: string, kind: MediaKind, path: string): Promise<string> {

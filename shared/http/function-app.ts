@@ -7,7 +7,7 @@ import { type Admission, admitCaller } from "../auth/caller-admission.ts";
 import type { Caller } from "../auth/caller.ts";
 import { secretsEqual } from "../auth/caller.ts";
 import { AppError, BadRequestError, UnauthorizedError } from "../errors.ts";
-import type { SliceResult } from "../engine/slice-runner.ts";
+import type { SliceResult } from "../engine/slice-end.ts";
 import { respondWithError } from "./error-handler.ts";
 import { parseInput, readJsonObject } from "./read-body.ts";
 

@@ -8,6 +8,11 @@ import type { JsonRequest } from "./types.ts";
 import { toStrictJsonSchema } from "./strict-json-schema.ts";
 
 const text = z.string().min(1);
+/** A location's slug from its id or name (locations_library.location_slug, movie_scenes.location_slug). */
+export function slug(text: string): string {
+  return text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "untitled";
+}
+
 export const TIMES_OF_DAY = ["dawn", "day", "dusk", "night"] as const;
 export const WEATHERS = ["clear", "cloudy", "rain", "fog", "snow"] as const;
 

@@ -2,7 +2,7 @@
  * How provider failures look to tasks. A task error names the provider, the HTTP status and the
  * provider's failure code; it is never a 5xx from a function.
  */
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError, type ClassifiedFailure } from "../errors.ts";
 
 export interface ProviderErrorFields {
   provider: string;
@@ -16,7 +16,7 @@ export interface ProviderErrorFields {
   retryAfterMs?: number;
 }
 
-export class ProviderError extends Error {
+export class ProviderError extends Error implements ClassifiedFailure {
   readonly provider: string;
   readonly httpStatus?: number;
   readonly failureCode: string;
@@ -47,6 +47,11 @@ export class ProviderError extends Error {
       retryable: this.retryable,
       message: this.message,
     };
+  }
+
+  /** How the engine records it (ClassifiedFailure): code provider_error, then toJSON's fields. */
+  failureRecord(): { code: string } & Record<string, unknown> {
+    return { code: "provider_error", ...this.toJSON() };
   }
 }
 

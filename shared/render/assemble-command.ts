@@ -7,9 +7,9 @@ import type { Timeline } from "../providers/types.ts";
 import { buildAudioGraph, type LoudnessStep, type PlacedTrack } from "./audio-graph.ts";
 import { buildClipGraph } from "./clip-graph.ts";
 import type { AssemblyPath } from "./assembly-path.ts";
-import { FFMPEG_BASE_ARGS } from "./ffmpeg-process.ts";
+import { FFMPEG_BASE_ARGS } from "../media/ffmpeg-process.ts";
 import { fpsRational, framesToSeconds } from "./frame-grid.ts";
-import { timelineFrames } from "./render-request.ts";
+import { timelineFrames } from "../providers/render-request.ts";
 
 export interface AssembleInputs {
   timeline: Timeline;

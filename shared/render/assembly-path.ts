@@ -6,7 +6,7 @@
  * mixed and normalised anyway, and costs little.
  */
 import type { Timeline } from "../providers/types.ts";
-import type { MediaInfo } from "./media-probe.ts";
+import type { MediaInfo } from "../media/media-probe.ts";
 
 export type AssemblyPath = "stream_copy" | "re_encode";
 

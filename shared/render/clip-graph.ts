@@ -5,7 +5,7 @@
  * Ends in [vout] (unless picture is off: the loudness pass needs sound only) and [ajoined].
  */
 import type { Timeline } from "../providers/types.ts";
-import { clipFrames, overlapFrames } from "./render-request.ts";
+import { clipFrames, overlapFrames } from "../providers/render-request.ts";
 import { AUDIO_FORMAT, exactLength } from "./audio-graph.ts";
 import { fpsRational, framesToSamples, framesToSeconds, SAMPLE_RATE, secondsArg } from "./frame-grid.ts";
 

@@ -7,7 +7,7 @@
  * and a plain one sound alike, and the film's own two-pass loudnorm sets the level once.
  */
 import { buildAudioGraph, type PlacedTrack } from "./audio-graph.ts";
-import { FFMPEG_BASE_ARGS } from "./ffmpeg-process.ts";
+import { FFMPEG_BASE_ARGS } from "../media/ffmpeg-process.ts";
 
 export interface DialogueTrackInputs {
   fps: number;

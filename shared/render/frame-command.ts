@@ -3,7 +3,7 @@
  * end and overwriting one image per decoded frame leaves the last frame decoded, whatever the
  * container claims the duration is; passthrough keeps FFmpeg from duplicating or dropping frames.
  */
-import { FFMPEG_BASE_ARGS } from "./ffmpeg-process.ts";
+import { FFMPEG_BASE_ARGS } from "../media/ffmpeg-process.ts";
 
 export function buildLastFrameArgs(clipFile: string, outputFile: string, clipSeconds: number): string[] {
   // -sseof further back than the clip's start fails; seeking lands on the keyframe before anyway.

@@ -9,15 +9,15 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { PermanentTaskError } from "../errors.ts";
 import type { RenderRequest, Timeline } from "../providers/types.ts";
-import type { WorkerJobHandler, WorkerJobIo } from "./worker-job.ts";
+import type { WorkerJobHandler, WorkerJobIo } from "../worker/worker-job.ts";
 import { isSilent, type LoudnessStep, parseLoudnorm } from "./audio-graph.ts";
 import { buildAssembleArgs, concatList } from "./assemble-command.ts";
 import { chooseAssemblyPath } from "./assembly-path.ts";
 import { buildDialogueTrackArgs, DIALOGUE_TRACK_CONTENT_TYPE } from "./dialogue-track-command.ts";
-import { type MediaCommandOptions, runMediaCommand } from "./ffmpeg-process.ts";
+import { type MediaCommandOptions, runMediaCommand } from "../media/ffmpeg-process.ts";
 import { buildLastFrameArgs } from "./frame-command.ts";
-import { type MediaInfo, probeMedia } from "./media-probe.ts";
-import { checkRenderRequest } from "./render-request.ts";
+import { type MediaInfo, probeMedia } from "../media/media-probe.ts";
+import { checkRenderRequest } from "../providers/render-request.ts";
 
 export interface RenderJobOptions {
   /** Sees every FFmpeg child's pid (the benchmark samples their memory). */

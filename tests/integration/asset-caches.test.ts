@@ -4,7 +4,7 @@
  * repeat from generated_videos — zero paid submissions for them at the contract fakes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findCachedVideo, markVideoRegenerated } from "../../shared/film/asset-cache.ts";
+import { findCachedVideo, markVideoRegenerated } from "../../shared/caches/asset-cache.ts";
 import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
 import { asUser, createUser, type TestUser } from "../support/stack.ts";
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClonePlan, type DdlStatement, findConflicts, readClonePlan } from "../../shared/clone/schema-plan.ts";
+import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
+import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
 import { stackEnv } from "../support/stack.ts";
 

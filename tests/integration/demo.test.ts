@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { DemoReport } from "../../scripts/demo/report-data.ts";
+import type { DemoReport } from "../../scripts/demo/report-types.ts";
 import { checkPageInChromium } from "../support/browser.ts";
 import { durationOf } from "../support/render-media.ts";
 import { startStaticServer } from "../support/static-server.ts";

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentTaskError } from "../../shared/errors.ts";
 import { LOCAL_FPS } from "../../shared/providers/local/local-media-payload.ts";
 import { runLocalMediaJob } from "../../shared/providers/local/local-media-job.ts";
-import { probeMedia } from "../../shared/render/media-probe.ts";
-import type { WorkerJobIo } from "../../shared/render/worker-job.ts";
-import { createJobIo } from "../../shared/render/worker-job-io.ts";
+import { probeMedia } from "../../shared/media/media-probe.ts";
+import type { WorkerJobIo } from "../../shared/worker/worker-job.ts";
+import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import { connect } from "../support/stack.ts";
 import { removeUnder, stackStorage } from "../support/stack-storage.ts";
 

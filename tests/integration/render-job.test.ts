@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentTaskError } from "../../shared/errors.ts";
 import type { Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
-import { createJobIo } from "../../shared/render/worker-job-io.ts";
+import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import {
   download, durationOf, frameCount, frameHashes, integratedLoudness, lowBandLevelDb, makeClip, makeTone, publish, soundOnsetSeconds,
 } from "../support/render-media.ts";

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRenderJob } from "../../shared/render/render-job.ts";
-import { createWorkerLoop } from "../../shared/render/worker-loop.ts";
+import { createWorkerLoop } from "../../shared/worker/worker-loop.ts";
 import type { FilmShape } from "../support/film-script.ts";
 import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
 import { download, durationOf } from "../support/render-media.ts";

@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DemoReport } from "../../scripts/demo/report-data.ts";
+import type { DemoReport } from "../../scripts/demo/report-types.ts";
 import { reportHtml, renderReport } from "../../scripts/demo/report-html.ts";
 import { createMediaFetcher } from "../../scripts/demo/report-media.ts";
 import { bodyAttribute, checkPageInChromium, dumpDom, greyLevels, type PageCheck } from "../support/browser.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../shared/crypto/content-hash.ts";
-import { audioCacheKey, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/film/asset-cache.ts";
+import { audioCacheKey, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/caches/asset-cache.ts";
 
 const line = { text: "Hold the light steady.", voiceId: "voice-ana", provider: "elevenlabs", model: "eleven_flash_v2_5" };
 const clip = { prompt: "A harbour at night", referenceImageUrl: "http://x/ref.png", provider: "runway", model: "gen4.5", ratio: "1280:720", durationSeconds: 5 };

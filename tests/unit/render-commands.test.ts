@@ -4,8 +4,8 @@ import { chooseAssemblyPath } from "../../shared/render/assembly-path.ts";
 import { buildDialogueTrackArgs } from "../../shared/render/dialogue-track-command.ts";
 import { buildLastFrameArgs } from "../../shared/render/frame-command.ts";
 import { fpsRational, framesToSamples } from "../../shared/render/frame-grid.ts";
-import type { MediaInfo } from "../../shared/render/media-probe.ts";
-import { checkRenderRequest, timelineFrames } from "../../shared/render/render-request.ts";
+import type { MediaInfo } from "../../shared/media/media-probe.ts";
+import { checkRenderRequest, timelineFrames } from "../../shared/providers/render-request.ts";
 import type { Timeline } from "../../shared/providers/types.ts";
 
 const probe = (overrides: Partial<NonNullable<MediaInfo["video"]>> = {}): MediaInfo => ({

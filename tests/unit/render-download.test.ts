@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { downloadToFile } from "../../shared/render/worker-job-io.ts";
+import { downloadToFile } from "../../shared/worker/worker-job-io.ts";
 
 const chunked = (chunks: Uint8Array[], headers: Record<string, string> = {}): typeof fetch => async () =>
   new Response(new ReadableStream({ start(controller) { chunks.forEach((chunk) => controller.enqueue(chunk)); controller.close(); } }), { headers });

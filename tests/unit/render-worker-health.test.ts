@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { crashesAfterRun, restartDelayMs } from "../../scripts/stack/restart-backoff.ts";
-import { CLAIM_STALE_MS, describeHealth } from "../../shared/render/worker-health.ts";
+import { CLAIM_STALE_MS, describeHealth } from "../../shared/worker/worker-health.ts";
 
 describe("restart backoff", () => {
   it("doubles from half a second up to ten seconds for crashes in a row", () => {

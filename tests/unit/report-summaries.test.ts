@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TaskReport } from "../../scripts/demo/report-data.ts";
+import type { TaskReport } from "../../scripts/demo/report-types.ts";
 import { mediaExtension } from "../../scripts/demo/report-media.ts";
 import type { MetricRow } from "../../scripts/demo/report-queries.ts";
 import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "../../scripts/demo/report-summaries.ts";

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { classifyTaskError, connectFailureReason, internalErrorMessage } from "../../shared/engine/task-error.ts";
 import { BadRequestError, PermanentTaskError, RetryableTaskError } from "../../shared/errors.ts";
 import { ProviderError } from "../../shared/providers/provider-errors.ts";
-import { describeJobFailure } from "../../shared/render/job-failure.ts";
-import { MediaCommandError } from "../../shared/render/ffmpeg-process.ts";
+import { describeJobFailure } from "../../shared/worker/job-failure.ts";
+import { MediaCommandError } from "../../shared/media/ffmpeg-process.ts";
 
 const taskId = "0b7d1c9e-1111-4222-8333-444455556666";
 

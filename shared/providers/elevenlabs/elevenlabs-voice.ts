@@ -24,21 +24,7 @@ import type { FailureClass, HttpFailure } from "../http/http-failure.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
 import type { SpeechRequest, SpeechResult, VoiceProvider, VoiceSettings } from "../types.ts";
-
-/** Characters per request (ElevenLabs' model pages). */
-export const ELEVENLABS_MODELS: Record<string, { maxChars: number; stitching: boolean }> = {
-  eleven_multilingual_v2: { maxChars: 10_000, stitching: true },
-  eleven_flash_v2_5: { maxChars: 40_000, stitching: true },
-  eleven_v3: { maxChars: 5_000, stitching: false },
-};
-
-/** Documented bounds of each voice setting. */
-export const VOICE_SETTING_RANGES: Record<keyof VoiceSettings, [number, number]> = {
-  stability: [0, 1],
-  similarityBoost: [0, 1],
-  style: [0, 1],
-  speed: [0.7, 1.2],
-};
+import { ELEVENLABS_MODELS, VOICE_SETTING_RANGES } from "./elevenlabs-models.ts";
 
 const wireVoiceSettings = (s: VoiceSettings) => ({
   ...(s.stability === undefined ? {} : { stability: s.stability }),

@@ -4,7 +4,7 @@
  * answers agree with each other (same characters, locations and scene count).
  */
 import type { FilmBrief, ProductionPlan, Screenplay, VisualBible } from "../film-schemas.ts";
-import { TIMES_OF_DAY, WEATHERS } from "../film-schemas.ts";
+import { slug, TIMES_OF_DAY, WEATHERS } from "../film-schemas.ts";
 import { seededRandom } from "./seeded-random.ts";
 
 const NAMES = ["Ada", "Bruno", "Carmen", "Dario", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Lucia", "Mateo"];
@@ -21,10 +21,6 @@ const MOVES = ["slow push in", "lateral dolly", "static wide", "slow pull out", 
 const ANGLES = ["eye level", "low angle", "high angle"];
 const SHOTS = ["wide shot", "medium shot", "close-up"];
 const EMOTIONS = ["hopeful", "uneasy", "determined", "wistful", "amused"];
-
-export function slug(text: string): string {
-  return text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "untitled";
-}
 
 /** The prompt's most telling words, longest first, for lines and prompts that echo it. */
 function keywords(prompt: string): string[] {

@@ -4,7 +4,7 @@
  * with FFmpeg makes the file. Outputs land at paths derived from the request, per user.
  */
 import type { Sql } from "../../db/client.ts";
-import { createWorkerJobClient, type WorkerJobClient } from "../../render/worker-job-client.ts";
+import { createWorkerJobClient, type WorkerJobClient } from "../../worker/worker-job-client.ts";
 import { ProviderInputError } from "../provider-errors.ts";
 import type { ImageProvider, ImageRequest, JobProvider, JobState, LipsyncProvider, MusicProvider, UrlOutput, VideoProvider } from "../types.ts";
 import { LOCAL_MEDIA_KIND, type LocalMediaOp, type LocalMediaResult } from "./local-media-payload.ts";

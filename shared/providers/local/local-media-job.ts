@@ -5,8 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { PermanentTaskError } from "../../errors.ts";
-import { probeMedia } from "../../render/media-probe.ts";
-import type { WorkerJobHandler, WorkerJobIo } from "../../render/worker-job.ts";
+import { probeMedia } from "../../media/media-probe.ts";
+import type { WorkerJobHandler, WorkerJobIo } from "../../worker/worker-job.ts";
 import { LOCAL_FPS, type LocalMediaPayload, localMediaPayload, type LocalMediaResult } from "./local-media-payload.ts";
 import { cameraMove } from "./media/camera-move.ts";
 import { drawImage } from "./media/draw-image.ts";

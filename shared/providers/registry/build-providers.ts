@@ -23,7 +23,7 @@ import { withSignedInputs } from "../signed-inputs.ts";
 import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
-import { createWorkerRenderProvider } from "../../render/worker-render-provider.ts";
+import { createWorkerRenderProvider } from "../worker/worker-render-provider.ts";
 
 export interface BuildProvidersDeps {
   sql: Sql;

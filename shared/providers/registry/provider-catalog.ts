@@ -4,7 +4,7 @@
  * provider's fixed host, so a registered config cannot point a function at an arbitrary URL (SSRF).
  */
 import { z } from "zod";
-import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-voice.ts";
+import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-models.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
 import { activeModels, RUNWAY_MODELS } from "../runway/runway-models.ts";
 import { SYNC_MODELS } from "../sync/sync-lipsync.ts";

@@ -3,7 +3,7 @@ import { createMemoryStorage } from "../../fakes/memory-storage.ts";
 import { z } from "zod";
 import { loadConfig } from "../../../shared/config.ts";
 import { buildProviders, type BuildProvidersDeps } from "../../../shared/providers/registry/build-providers.ts";
-import { parseProviderEndpoints } from "../../../shared/providers/registry/provider-endpoints.ts";
+import { parseProviderEndpoints } from "../../../shared/provider-endpoints-config.ts";
 import { localFallback, type ResolvedProvider, type ResolvedProviders } from "../../../shared/providers/registry/resolve-providers.ts";
 import { PROVIDER_TYPES, type ProviderType } from "../../../shared/providers/types.ts";
 import { FAKE_API_KEYS, type Fakes, startFakes } from "../../fakes/start-fakes.ts";

@@ -3,11 +3,11 @@
  * (createWorkerJobClient), its task id is the provider job id. Requests are checked before they
  * are enqueued, so a bad timeline is a 400 to the caller, never a task that fails later.
  */
-import type { Sql } from "../db/client.ts";
-import { ProviderInputError } from "../providers/provider-errors.ts";
-import type { RenderProvider, RenderRequest } from "../providers/types.ts";
-import { checkRenderRequest } from "./render-request.ts";
-import { createWorkerJobClient } from "./worker-job-client.ts";
+import type { Sql } from "../../db/client.ts";
+import { ProviderInputError } from "../provider-errors.ts";
+import type { RenderProvider, RenderRequest } from "../types.ts";
+import { checkRenderRequest } from "../render-request.ts";
+import { createWorkerJobClient } from "../../worker/worker-job-client.ts";
 
 export interface WorkerRenderProviderOptions {
   sql: Sql;

@@ -1,7 +1,10 @@
-/** What a worker process can run: one handler per pulled task kind (WORKER_JOB_KINDS). */
-import { runLocalMediaJob } from "../providers/local/local-media-job.ts";
-import { runRenderJob } from "./render-job.ts";
-import type { WorkerJobHandler, WorkerJobKind } from "./worker-job.ts";
+/**
+ * What a worker process can run: one handler per pulled task kind (WORKER_JOB_KINDS). The job
+ * host (shared/worker/) knows no handler; render and the local providers register theirs here.
+ */
+import { runLocalMediaJob } from "../shared/providers/local/local-media-job.ts";
+import { runRenderJob } from "../shared/render/render-job.ts";
+import type { WorkerJobHandler, WorkerJobKind } from "../shared/worker/worker-job.ts";
 
 export const WORKER_HANDLERS: Record<WorkerJobKind, WorkerJobHandler> = {
   render: runRenderJob,

@@ -2,7 +2,8 @@
  * Jobs that need a real machine (FFmpeg, espeak-ng, sox) run in worker processes, not in Edge
  * Functions: each is a `background_tasks` row with `worker = null`, claimed through
  * engine.claim_next_task by a worker process (scripts/render-worker.ts) that runs anywhere and
- * scales by running more of them. Kinds: `render` (timelines, mixes, frame grabs) and
+ * scales by running more of them. This folder is the job host; the capabilities register their
+ * handlers with it in scripts/render-worker-handlers.ts. Kinds: `render` (timelines, mixes, frame grabs) and
  * `local_media` (the offline `local` providers' images, clips, voices, music, lip sync).
  */
 import type { ObjectStorage } from "../storage/storage.ts";

@@ -5,7 +5,7 @@
  * unexpected go to the worker's log (`internal`) under the task id.
  */
 import { classifyTaskError, rawDetail } from "../engine/task-error.ts";
-import { MediaCommandError } from "./ffmpeg-process.ts";
+import { MediaCommandError } from "../media/ffmpeg-process.ts";
 
 export interface JobFailure {
   code: string;

@@ -4,8 +4,16 @@
  */
 import type { Sql } from "../db/client.ts";
 import { createTaskStore } from "../engine/task-store.ts";
-import type { JobState } from "../providers/types.ts";
 import type { WorkerJobKind } from "./worker-job.ts";
+
+/**
+ * A worker job's state right now: the same shape as a provider job's (providers/types.ts
+ * JobState), so an adapter backed by worker processes hands it back as is.
+ */
+export type WorkerJobState<T> =
+  | { state: "pending" | "running"; progress?: number; detail?: string }
+  | { state: "succeeded"; output: T }
+  | { state: "failed"; failureCode: string; message: string };
 
 export interface WorkerJobClientOptions {
   sql: Sql;
@@ -35,7 +43,7 @@ export function createWorkerJobClient(options: WorkerJobClientOptions) {
       return task.id;
     },
 
-    async poll<T = Record<string, unknown>>(taskId: string): Promise<JobState<T>> {
+    async poll<T = Record<string, unknown>>(taskId: string): Promise<WorkerJobState<T>> {
       const task = await store.get(taskId);
       if (!task) return { state: "failed", failureCode: "job_missing", message: `worker job ${taskId} does not exist` };
       switch (task.status) {

@@ -4,7 +4,7 @@
  * the field, so a bad timeline fails its task at once instead of after minutes of FFmpeg.
  */
 import { z } from "zod";
-import type { RenderRequest, Timeline } from "../providers/types.ts";
+import type { RenderRequest, Timeline } from "./types.ts";
 
 const frame = z.number().int().min(0);
 const mediaUrl = z.string().url().refine((url) => /^https?:\/\//.test(url), "must be an http(s) URL");
