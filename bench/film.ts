@@ -1,5 +1,5 @@
 /**
- * Film pipeline: wall time of whole films vs the DAG's critical path vs the seed's sequential order.
+ * Film pipeline: wall time of whole films vs the DAG's critical path vs the one-by-one order.
  * `npm run bench -- film`: the provider fakes run in this process at fixed latencies (real media),
  * the stack's functions are pointed at them (function env, restored at the end), and films of
  * BENCH_FILM_SCENES (default 12,48) scenes — two continuation chains (3 and 4 scenes) every 12 —
@@ -7,7 +7,7 @@
  *
  * For each film: wall = movies.created_at → completed_at; critical path and sequential time from
  * the DAG the film actually ran (tests/support/film-dag.ts), where a provider job weighs its fixed
- * latency and a render job its measured run time; sequential = the seed's order, every piece of
+ * latency and a render job its measured run time; sequential = one-by-one order, every piece of
  * that work one after another. Orchestration overhead per step = the step's wall time
  * (movie_step_metrics started_at → finished_at) minus its work (the provider's fixed latency, or
  * the render task's run time); hand-off gap = a step's start minus the finish of the last step it

@@ -1,5 +1,5 @@
 /**
- * Image saves: one row per image (generated_images) vs the seed's JSONB read-modify-write.
+ * Image saves: one row per image (generated_images) vs a JSONB read-modify-write.
  * `npm run bench -- images`: SAVES saves into one film over CONNECTIONS connections, each way,
  * median of REPEATS runs with the order alternating; counts the images each way kept (lost =
  * saved − present) and saves/s. Prints a markdown table and writes bench/results/images.json.
@@ -39,7 +39,7 @@ function plannedSaves(): Save[] {
   }));
 }
 
-/** A request row in the seed's shape: generated_output.scenes[] with empty imageUrls. */
+/** A request row in the legacy shape: generated_output.scenes[] with empty imageUrls. */
 async function newRequest(userId: string): Promise<string> {
   const scenes = Array.from({ length: Math.ceil(SAVES / IMAGES_PER_SCENE) }, (_, i) => ({ index: i + 1, imageUrls: [] }));
   const [row] = await admin`
@@ -69,7 +69,7 @@ async function tableRun(userId: string) {
   return { present, ms };
 }
 
-/** The seed's saveImageToDatabase before generated_images: read the JSONB, append in JS, write it back. */
+/** The old saveImageToDatabase before generated_images: read the JSONB, append in JS, write it back. */
 async function jsonbRun(userId: string) {
   const requestId = await newRequest(userId);
   const ms = await runConcurrently(plannedSaves(), async (s) => {

@@ -7,7 +7,7 @@
 #                                                # by its local equivalent (tests/integration/deploy-script.test.ts)
 # Options: --sweep-every-ms N (default 5000 hosted, 1000 local), --probe-timeout-s N (default 30).
 # Running it again changes nothing: secrets are kept, the bucket and migrations are already there,
-# the doorbell settings are rewritten only when they differ. See README, "Deploying".
+# the doorbell settings are rewritten only when they differ. See docs/deploy.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

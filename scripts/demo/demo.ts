@@ -58,7 +58,7 @@ async function main(): Promise<number> {
     const client = createReelforgeClient(supabase);
 
     // The project defaults cover llm, video, image, audio and render; music and lip sync are the
-    // user's own choice (seed 002: no music provider, no music) — the demo picks the local ones.
+    // user's own choice (no music provider, no music) — the demo picks the local ones.
     for (const providerType of ["music", "lipsync"] as const) {
       await client.providers.register({ providerType, provider: "local", model: "local" });
     }

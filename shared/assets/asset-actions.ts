@@ -78,7 +78,7 @@ function fromSqlError(error: unknown, runId: string): unknown {
 }
 
 /**
- * Seed 000's caches on an accepted clip: the replaced clip's generated_videos entry is marked
+ * The caches on an accepted clip: the replaced clip's generated_videos entry is marked
  * failed / "Regenerated" (the next lookup misses) and the new clip becomes the entry for its inputs.
  */
 async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: string, asset: Record<string, any>) {

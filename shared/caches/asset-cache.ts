@@ -1,5 +1,5 @@
 /**
- * Content-hash caches (seed 000, issue 6): audio_cache (TTS lines), generated_videos (clips) and
+ * Content-hash caches: audio_cache (TTS lines), generated_videos (clips) and
  * content_cache (LLM answers), per user and shared across that user's films. A hit answers from
  * the row and makes no provider call; a hit bumps use_count and last_used_at.
  */
@@ -92,7 +92,7 @@ export async function storeCachedVideo(db: Db, userId: string, hash: string, inp
 }
 
 /**
- * Regenerating a clip on purpose (seed 000): the completed entry is kept but marked failed with
+ * Regenerating a clip on purpose: the completed entry is kept but marked failed with
  * "Regenerated", so the next lookup misses and the new clip becomes the entry.
  */
 export async function markVideoRegenerated(db: Db, userId: string, hash: string): Promise<number> {

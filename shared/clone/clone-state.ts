@@ -1,5 +1,5 @@
 /**
- * The clone's checkpoint as kept in background_tasks.metadata.clone (seed 003's shape, extended),
+ * The clone's checkpoint as kept in background_tasks.metadata.clone,
  * and the pure rules read from it: what the status shows, how big the next chunk is.
  */
 import type { SealedSecret } from "../crypto/secret-box.ts";

@@ -36,7 +36,7 @@ export class SliceWait extends SliceYield {
  * so the platform's own kill never lands between the provider accepting a job and the engine
  * recording its id. (Slices already end ≥ 5 s before the kill; this covers a provider slow to
  * answer a submission.) Kills at random moments — crashes, OOM — can still land there: see
- * README, "Guarantees".
+ * docs/guarantees.md.
  */
 export const PAID_SUBMIT_MARGIN_MS = 10_000;
 

@@ -1,6 +1,6 @@
 /**
- * film.assemble (run by assemble): the film rendered again from its completed scenes (the seed's
- * filter, timeline, one render) → movies.video_url; the seed's error when no clip is left.
+ * film.assemble (run by assemble): the film rendered again from its completed scenes (the assembly
+ * filter, timeline, one render) → movies.video_url; NoVideosToAssembleError when no clip is left.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { PermanentTaskError } from "../errors.ts";

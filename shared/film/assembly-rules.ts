@@ -1,5 +1,5 @@
 /**
- * Seed 002's validation rules, unchanged: a URL counts only if it is a real string; only
+ * The assembly's validation rules: a URL counts only if it is a real string; only
  * `completed` scenes with one are assembled, in scene order; with none left the error names how
  * many failed and how many were invalid; a film is `failed` only when every scene failed.
  */

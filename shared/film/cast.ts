@@ -1,5 +1,5 @@
 /**
- * Seed step 3, assign_characters: every character the plan or the screenplay names is found in
+ * Step 3, assign_characters: every character the plan or the screenplay names is found in
  * the owner's `characters` library or created there with a voice; characters without a portrait
  * get one from the image provider (all portraits in parallel, each a recorded provider job).
  */
@@ -56,7 +56,7 @@ export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: Mo
       request: portraitRequest(c),
       metric: { movieId: movie.id, userId: movie.user_id, step: "assign_characters" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
     });
-    // A missing portrait does not stop a film: the seed only needs it for the character page.
+    // A missing portrait does not stop a film: it is only needed for the character page.
     if (!outcome.ok) return;
     const url = await storeOutput(ctx, env, `portrait-copy:${c.id}`, outcome.url, "image", `films/${env.userId}/characters/${c.id}.png`);
     await ctx.step(`portrait-save:${c.id}`, (tx) => tx`update public.characters set character_image_url = ${url} where id = ${c.id}`.then(() => url));

@@ -1,5 +1,5 @@
 /**
- * movie_creation_progress: the seed's 11 steps, each { status, progress, detail, started_at,
+ * movie_creation_progress: the film's 11 steps, each { status, progress, detail, started_at,
  * finished_at }, with overall_progress the mean of the steps and movies.progress kept equal.
  * Writers are the film tasks; the owner reads it (RLS) and sees it live (Realtime).
  */
@@ -54,7 +54,7 @@ export async function updateStep(db: Db, movieId: string, step: FilmStep, update
       from saved where m.id = ${movieId}`;
 }
 
-/** The film's end state in movie_creation_progress (seed finalize step 4). */
+/** The film's end state in movie_creation_progress (the finalize step). */
 export async function finishProgress(db: Db, movieId: string, status: "completed" | "failed" | "cancelled", detail: string) {
   await db`
     update public.movie_creation_progress

@@ -1,5 +1,5 @@
 /**
- * Orphan cleanup (issue 6): a film owner's objects under films/<user>/ and assets/<user>/ that no asset version and no
+ * Orphan cleanup: a film owner's objects under films/<user>/ and assets/<user>/ that no asset version and no
  * cache entry references are deleted once they have been seen unreferenced for the retention
  * period (storage_cleanup_log keeps when each was first seen and when it was removed). The
  * storage.cleanup task runs it daily (pg_cron → public.enqueue_storage_cleanup), one page per

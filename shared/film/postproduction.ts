@@ -1,5 +1,5 @@
 /**
- * Seed steps 7–9 inside film.produce after its children end: assemble_movie (the seed's filter,
+ * Steps 7–9 inside film.produce after its children end: assemble_movie (the assembly filter,
  * a timeline with transitions, dialogue and ducked music, one render), generate_cover (an
  * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress).
  */
@@ -14,7 +14,7 @@ import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
 import { posterRequest } from "./film-requests.ts";
 
-/** The film's render: its stored URL, or the seed's error when no clip is left. */
+/** The film's render: its stored URL, or NoVideosToAssembleError when no clip is left. */
 export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ url: string | null; error: string | null }> {
   const scenes = await loadScenes(env.sql, movie.id);
   let kept;

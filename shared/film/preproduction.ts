@@ -1,5 +1,5 @@
 /**
- * Seed steps 0–3 inside the film.produce task, each a recorded ctx.step: validate_providers,
+ * Steps 0–3 inside the film.produce task, each a recorded ctx.step: validate_providers,
  * plan_production (+ locations_library), create_visual_bible (visual_bibles), generate_screenplay
  * (scripts, movies.metadata.screenplay_detailed, movie_scenes `pending`). LLM calls record their
  * intent first and their tokens as cost units.

@@ -1,5 +1,5 @@
 /**
- * film.produce (run by produce-movie): the seed's 11 steps as one task with a fan-out.
+ * film.produce (run by produce-movie): the film's 11 steps as one task with a fan-out.
  * Slice 1..n: validate_providers → plan_production → create_visual_bible → generate_screenplay →
  * assign_characters (recorded steps), then await children: one film.chain per continuation chain
  * (generate-scene-video, capped by the video provider's concurrency key), one film.voices per
@@ -62,7 +62,7 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
     }
 
     await ctx.step("scenes_settled", async (tx) => {
-      // A chain task that failed for good leaves its scenes unfinished: they failed (seed: never abort the film).
+      // A chain task that failed for good leaves its scenes unfinished: they failed (a failed scene never aborts the film).
       await tx`
         update public.movie_scenes set status = 'failed', video_url = null, error_message = coalesce(error_message, 'scene task failed')
          where movie_id = ${movie.id} and status in ('pending', 'generating')`;

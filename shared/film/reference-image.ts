@@ -1,5 +1,5 @@
 /**
- * Seed 002's three reference-image cases, in order: the previous scene's real end frame for a
+ * The three reference-image cases, in order: the previous scene's real end frame for a
  * continuation, else the location library's image for slug + time of day + weather, else a new
  * image (saved to the library). There is never a placeholder.
  */

@@ -1,6 +1,6 @@
 /**
  * Pure rules of the screenplay → scenes step: how many scenes a duration asks for, each scene's
- * continuity (seed 002: a scene without a plan continues the previous one) and location, and
+ * continuity (a scene without a plan continues the previous one) and location, and
  * the continuation chains that the DAG runs in parallel.
  */
 import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";

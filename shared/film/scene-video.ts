@@ -1,7 +1,7 @@
 /**
- * One scene's video (seed step 4.2) as recorded steps of the task that runs it (a film.chain):
- * reference image by the seed's three cases, a ≤ 1000-char prompt without dialogue, the video
- * job, the seed's URL check, the copy into Storage, the real end frame from the render worker, and
+ * One scene's video (step 4) as recorded steps of the task that runs it (a film.chain):
+ * reference image by its three cases, a ≤ 1000-char prompt without dialogue, the video
+ * job, the output URL check, the copy into Storage, the real end frame from the render worker, and
  * the movie_scenes row. A scene's failure is recorded on its row and never thrown.
  */
 import type { TaskContext } from "../engine/task-context.ts";
@@ -86,7 +86,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
   });
 
   await ctx.step(`${s}:saved`, async (tx) => {
-    // Seed: no end frame is no reason to lose the clip; a continuation then falls back to the library.
+    // No end frame is no reason to lose the clip; a continuation then falls back to the library.
     await tx`
       update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
              end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${frame.ok ? null : `end frame: ${frame.message}`},

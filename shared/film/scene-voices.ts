@@ -1,5 +1,5 @@
 /**
- * One scene's voices (seed step 5.C): a scene_audio row per dialogue line with the character's
+ * One scene's voices (step 5): a scene_audio row per dialogue line with the character's
  * voice, every line spoken at once (TTS is one synchronous call per line: its intent is recorded
  * first, then the bytes go to Storage and the row in one recorded step).
  */

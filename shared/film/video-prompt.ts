@@ -1,5 +1,5 @@
 /**
- * The video request for one scene: a short prompt (seed: buildShortVideoPrompt, at most 1000
+ * The video request for one scene: a short prompt (buildShortVideoPrompt: at most 1000
  * characters, never the dialogue — that goes to audio) and the ratio/duration the video model
  * takes for the film's orientation.
  */

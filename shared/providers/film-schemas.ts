@@ -1,5 +1,5 @@
 /**
- * The LLM answers of the film pipeline (seed 002's field names): production plan, visual bible,
+ * The LLM answers of the film pipeline (the film tables' field names): production plan, visual bible,
  * screenplay. Real LLMs get the strict JSON schemas derived from these; every answer, real or
  * local, is parsed with the same zod schema, so a mismatch is an error, never a half film.
  */
@@ -37,7 +37,7 @@ export const productionPlanSchema = z.object({
     is_continuation: z.boolean(),
     continues_from: z.number().int().min(1).nullable(),
     location_id: text,
-    /** What the previous scene's last frame must show for the cut to hold (seed: frame references). */
+    /** What the previous scene's last frame must show for the cut to hold (a frame reference). */
     frame_reference: text,
   })).min(1),
 });

@@ -17,7 +17,7 @@ export interface RunwayTaskScript {
   failure?: string;
   /** SUCCEEDED with no usable output: omitted (true) or a placeholder string. */
   succeededWithoutOutput?: true | "null" | "undefined" | "";
-  /** Put the URL in one of the seed's alternative fields instead of output[]. */
+  /** Put the URL in one of the alternative fields instead of output[]. */
   outputField?: "output_url" | "url" | "video_url";
 }
 

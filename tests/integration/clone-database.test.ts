@@ -136,7 +136,7 @@ describe("clone-database", () => {
 
     await admin("workers/kill", { function: "clone-database" });
     // Keep the sweeper from re-driving it first (as if cron had not run yet): this test is about
-    // the manual resume the seed's UI offers.
+    // the manual resume a UI offers.
     await sql`update public.background_tasks set dispatched_at = now() + interval '1 hour' where id = ${jobId}`;
     const stale = await waitFor(async () => {
       const { job } = (await clone({ action: "status", jobId })).json;

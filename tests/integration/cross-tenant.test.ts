@@ -128,7 +128,7 @@ const CELLS: Record<string, Cell> = {
   "providers deactivate": { fn: "providers", body: () => ({ action: "deactivate", id: ids.providerId }), stranger: 403 },
 };
 
-/** The answer a caller gets for a cell, from the rules in README "Security model". */
+/** The answer a caller gets for a cell, from the rules in docs/security.md. */
 function expected(actor: Actor, cell: Cell): { status: number; code?: string } {
   if (actor === "anonKey" || actor === "serviceRole") return { status: 401 };
   if (actor === "anonymous" && cell.spends) return { status: 403, code: "anonymous_not_allowed" };

@@ -1,6 +1,6 @@
 /**
  * How a film fails, on the real stack against the fakes: one scene's Runway task FAILED (the film
- * completes without it), every scene failed (the seed's assemble error, a failed movie), a
+ * completes without it), every scene failed (NoVideosToAssembleError, a failed movie), a
  * required provider missing (validate_providers), and cancel (no provider is paid after it).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * generated_images (seed 004): one row per image, saved concurrently without loss, regenerate
+ * generated_images: one row per image, saved concurrently without loss, regenerate
  * clears a scene, the read side groups by scene with the legacy JSONB fallback, the legacy move
  * is idempotent, and only the owner reaches any of it.
  */

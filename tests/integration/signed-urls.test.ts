@@ -1,5 +1,5 @@
 /**
- * Films are private (issue 13): the media bucket does not serve an object at its public address;
+ * Films are private: the media bucket does not serve an object at its public address;
  * produce-movie's status hands the owner signed URLs, which serve until they expire and not once
  * their token is altered. Objects are put in Storage with the service role, as the pipeline does.
  */

@@ -1,7 +1,7 @@
 /**
  * The film's DAG as the pipeline runs it, with a weight per node, and the two yardsticks a film's
  * wall time is held against: the critical path (longest chain of dependent work — the best any
- * scheduler can do with unlimited parallelism) and the seed's sequential order (every piece of
+ * scheduler can do with unlimited parallelism) and the one-by-one order (every piece of
  * work one after another: preproduction, each scene's image → clip → end frame, then every voice
  * line, music, assembly, cover). Pure and runtime-neutral (vitest and the Deno benchmark).
  *
@@ -17,7 +17,7 @@ export interface DagNode {
   /** Time this node takes when its own parallel parts run at once. */
   ms: number;
   after: string[];
-  /** Time the seed takes for it, running its parts one by one (default ms). */
+  /** Time it takes running its parts one by one (default ms). */
   sequentialMs?: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Background music with Beatoven.ai: compose from a prompt, poll the task until it is composed.
- * Optional in the pipeline (as in the seed), but a real adapter.
+ * Optional in the pipeline (no music provider, no music), but a real adapter.
  *
  * Thin fetch client: Beatoven publishes no JavaScript SDK.
  *

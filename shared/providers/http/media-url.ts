@@ -1,6 +1,6 @@
 /**
- * Rules for the URLs that cross a provider boundary. Output URLs must be real (the seed's
- * "null"/"undefined"/empty checks) and https; inputs we hand to a provider (Runway's promptImage,
+ * Rules for the URLs that cross a provider boundary. Output URLs must be real (not
+ * "null", "undefined" or empty) and https; inputs we hand to a provider (Runway's promptImage,
  * sync.so's video and audio) must answer a HEAD quickly, without redirects, with the right media
  * type — checked before a paid submission. Plain http is allowed only with `allowInsecureUrls`
  * (tests against local fakes).

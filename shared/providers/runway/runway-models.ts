@@ -1,5 +1,5 @@
 /**
- * What each Runway model accepts (DESIGN.md §8, checked 2026). The seed hardcodes gen3a_turbo,
+ * What each Runway model accepts (DESIGN.md §8, checked 2026). Old rows may name gen3a_turbo,
  * which Runway retired; it stays here only so an old api_providers row fails with a clear message
  * instead of a paid 400. A wrong ratio or duration is caught here, before any call.
  */

@@ -1,6 +1,6 @@
 /**
  * A Runway task as GET /v1/tasks/{id} answers it, and where a SUCCEEDED task keeps its video URL:
- * output[0] first, then the alternative fields the seed learned to look in.
+ * output[0] first, then the alternative fields older answers have used.
  */
 import { z } from "zod";
 

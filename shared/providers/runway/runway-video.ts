@@ -25,7 +25,7 @@ import { z } from "zod";
 export const RUNWAY_API_VERSION = "2024-11-06";
 
 export interface RunwayVideoOptions extends AdapterOptions {
-  /** The promptImage HEAD check's limit (the seed's 5 s). */
+  /** The promptImage HEAD check's limit: 5 s. */
   imageCheckTimeoutMs?: number;
 }
 

@@ -7,7 +7,7 @@ import { type OpenAiFake, startOpenAiFake } from "../../fakes/openai-fake.ts";
 
 const ROUTE = "POST /v1/chat/completions";
 
-// The seed's scene fields, cut down: enough nesting to exercise strict mode.
+// The film's scene fields, cut down: enough nesting to exercise strict mode.
 const sceneSchema = z.object({
   scene_number: z.number().int().min(1),
   header: z.object({ location: z.string(), time: z.enum(["day", "night"]) }),

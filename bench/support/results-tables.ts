@@ -1,0 +1,275 @@
+/**
+ * The tables of bench/README.md, generated from bench/results/*.json: `npm run bench:tables`
+ * rewrites every region between `<!-- tables:begin NAME -->` and `<!-- tables:end NAME -->` with
+ * what the committed results say, so no figure in the benchmarks' documentation is typed by hand.
+ * Pure functions plus a main: runs under Deno (the npm script) and Node (the unit test).
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { markdownTable } from "./markdown-table.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Every results file by benchmark name (`engine` for bench/results/engine.json). */
+export type Results = Record<string, Json>;
+
+/** Reads every bench/results/*.json under `benchDir`. */
+export function readResults(benchDir: string): Results {
+  const dir = join(benchDir, "results");
+  const results: Results = {};
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(".json")).sort()) {
+    results[file.replace(/\.json$/, "")] = JSON.parse(readFileSync(join(dir, file), "utf8"));
+  }
+  return results;
+}
+
+const fixed = (value: number, digits: number) => value.toFixed(digits);
+const percent = (share: number) => `${Math.round(share * 100)} %`;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** The line naming where and when a results file was measured, from its `machine` block. */
+function machineLine(result: Json): string {
+  const m = result.machine;
+  const settings = m.postgresSettings ?? {};
+  const commit = result.commit ?? result.code?.commit;
+  return `Measured ${m.date.slice(0, 10)} on ${m.cpuCount} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ` +
+    `Node ${m.node.replace(/^v/, "")}, Deno ${m.deno}, PostgreSQL ${m.postgres} with fsync ${settings.fsync} ` +
+    `and synchronous_commit ${settings.synchronous_commit}` + (commit ? `, commit \`${commit.slice(0, 7)}\`` : "") +
+    ` (\`bench/results/${result.benchmark}.json\`).`;
+}
+
+function engineTables(engine: Json): string {
+  const throughput = markdownTable(
+    ["concurrency", "engine (tasks/s)", `graphile-worker ${engine.config.graphileWorker} (tasks/s)`, "engine / graphile", `aim ≥ ${engine.aim.minRatio}×`],
+    engine.throughput.map((row: Json) => [
+      row.concurrency,
+      Math.round(row.engine.median),
+      Math.round(row.graphileWorker.median),
+      fixed(row.ratio, 2),
+      row.meetsAim ? "met" : "not met",
+    ]),
+  );
+  const pooled = engine.handoff.pooled;
+  const handoff = markdownTable(
+    ["tasks × slices", "hand-offs", "p50", "p95", "max", `aim p50 ≤ ${engine.aim.handoffP50Ms} ms`],
+    [[`${engine.config.handoffTasks} × ${engine.config.handoffUnits}`, pooled.handOffs, `${pooled.p50Ms} ms`, `${pooled.p95Ms} ms`, `${pooled.maxMs} ms`, engine.handoff.meetsAim ? "met" : "not met"]],
+  );
+  return [
+    machineLine(engine),
+    `${engine.config.tasksPerRun} no-op tasks per run, median of ${engine.config.repeats} runs:`,
+    "",
+    throughput,
+    "",
+    "Hand-off latency:",
+    "",
+    handoff,
+  ].join("\n");
+}
+
+function cloneTables(clone: Json): string {
+  const { cloneDatabase: db, pgDumpPsql: dump, pgcopydb } = clone.tools;
+  const kills = clone.kills;
+  const killCount = clone.config.killAt.length;
+  const tools = markdownTable(
+    ["tool", "wall s (median)", "runs s", "MB/s", "vs `pg_dump \\| psql`", "worker peak RSS MiB (runs)"],
+    [
+      ["clone-database (through the gateway, default slices)", fixed(db.medianSeconds, 1), db.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(db.mbPerSecond, 1), fixed(db.ratioToPgDump, 2), `${fixed(db.peakWorkerRssMiB, 0)} (${db.runsPeakWorkerRssMiB.map((m: number) => fixed(m, 0)).join(", ")})`],
+      [`\`pg_dump -n ${clone.config.schema} \\| psql\``, fixed(dump.medianSeconds, 1), dump.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(dump.mbPerSecond, 1), fixed(dump.ratioToPgDump, 2), "–"],
+      [`pgcopydb ${pgcopydb.version} (${pgcopydb.parallelism.copy} COPY + ${pgcopydb.parallelism.createIndex} index processes)`, fixed(pgcopydb.medianSeconds, 1), pgcopydb.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(pgcopydb.mbPerSecond, 1), fixed(pgcopydb.ratioToPgDump, 2), "–"],
+      [`clone-database with ${killCount} forced kills, ${clone.config.killLeaseSeconds} s lease`, fixed(kills.seconds, 1), "1 run", fixed(kills.mbPerSecond, 1), `${fixed(dump.medianSeconds / kills.seconds, 2)} (+${fixed(kills.extraPercent, 1)} %)`, fixed(kills.memory.peakMiB, 0)],
+    ],
+  );
+  const phases = db.medianRun.phases.filter((p: Json) => p.seconds > 0.5);
+  const phaseTable = markdownTable(
+    ["phase of the median clean run", "s", "share"],
+    phases.map((p: Json) => [p.phase, fixed(p.seconds, 1), percent(p.share)]),
+  );
+  const verify = db.medianRun.phases.find((p: Json) => p.phase === "verify")?.seconds ?? 0;
+  const aims = clone.aim;
+  const facts = markdownTable(
+    ["figure", "value", "aim"],
+    [
+      ["data phase throughput inside the COPY chunks", `${fixed(db.medianRun.dataPhase.mbPerSecond, 0)} MB/s`, ""],
+      ["clone-database vs `pg_dump \\| psql` (without the verify phase)", `${fixed(db.ratioToPgDump, 2)}× (${fixed(dump.medianSeconds / (db.medianSeconds - verify), 2)}×)`, `≥ ${aims.minRatioToPgDump}× (${clone.aimsMet.throughput ? "met" : "not met"})`],
+      ["worker RSS before the first checkpoint", `${fixed(db.medianRun.memory.sampledPeakByPhaseMiB["before the first checkpoint"], 0)} MiB`, ""],
+      ["worker peak RSS", `${fixed(db.peakWorkerRssMiB, 0)} MiB`, `< ${aims.maxWorkerPeakMiB} MiB (${clone.aimsMet.workerPeakRss ? "met" : "not met"})`],
+      ["back on a fresh worker after a kill (median)", `${fixed(median(kills.recoverySeconds), 1)} s`, ""],
+      [`extra time for ${killCount} kills`, `${fixed(kills.extraSecondsOverMedian, 1)} s (${fixed(kills.extraSecondsOverMedian / killCount, 1)} s a kill)`, `< ${aims.maxKillOverheadPercent} % (${clone.aimsMet.killOverhead ? "met" : "not met"}: +${fixed(kills.extraPercent, 1)} %)`],
+    ],
+  );
+  return [
+    machineLine(clone),
+    `Dataset: ${clone.dataset.tables} tables, ${clone.dataset.rows} rows, ${fixed(clone.dataset.bytes / 2 ** 30, 2)} GiB (scale ${clone.dataset.scale}); median of ${clone.config.repeats}.`,
+    "",
+    tools,
+    "",
+    phaseTable,
+    "",
+    facts,
+  ].join("\n");
+}
+
+function renderTables(render: Json): string {
+  const table = markdownTable(
+    ["path", "media s", "wall s (median)", "runs s", "× real time", "peak RSS worker / FFmpeg MiB"],
+    render.results.map((r: Json) => [
+      r.path,
+      r.mediaSeconds,
+      fixed(r.wallSecondsMedian, 2),
+      r.wallSecondsRuns.map((s: number) => fixed(s, 2)).join(", "),
+      r.timesRealTime,
+      r.peakRss ? `${fixed(r.peakRss.workerPeakMiB, 0)} / ${fixed(r.peakRss.childPeakMiB, 0)}` : "–",
+    ]),
+  );
+  return [machineLine(render), `Median of ${render.repeats}.`, "", table].join("\n");
+}
+
+/** A slices block as one row: slices by reason, worker exits by reason (zeros left out). */
+function sliceCells(slices: Json): string[] {
+  const nonZero = (counts: Record<string, number> | null) =>
+    counts ? Object.entries(counts).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(", ") || "none" : "not recorded";
+  const total = slices.slicesEnded ? Object.values(slices.slicesEnded as Record<string, number>).reduce((a, b) => a + b, 0) : 0;
+  return [String(total), nonZero(slices.slicesEnded), nonZero(slices.workerExits)];
+}
+
+function filmTables(film: Json): string {
+  const results = markdownTable(
+    ["scenes asked / made", "wall s", "critical path s", "wall / CP", "one-by-one s", "one-by-one / wall", "step overhead p50 / p95 ms", "hand-off gap p50 / p95 ms", "peak connections (functions)"],
+    film.results.map((r: Json) => [
+      `${r.scenesAsked} / ${r.scenesMade}`,
+      fixed(r.wallSeconds, 2),
+      fixed(r.criticalPathSeconds, 2),
+      r.wallOverCriticalPath,
+      fixed(r.sequentialSeconds, 2),
+      r.sequentialOverWall,
+      `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`,
+      `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`,
+      `${r.peakConnections.total} (${r.peakConnections.functions})`,
+    ]),
+  );
+  const slices = markdownTable(
+    ["film", "slices", "slices ended by", "function workers ended by"],
+    [
+      ...film.results.map((r: Json) => [`${r.scenesAsked} scenes`, ...sliceCells(r.slices)]),
+      ["all films", ...sliceCells(film.slices)],
+    ],
+  );
+  const latencies = Object.entries(film.latenciesMs as Record<string, number>).map(([kind, ms]) => `${kind} ${ms} ms`).join(", ");
+  return [machineLine(film), `Fake latencies: ${latencies}.`, "", results, "", slices].join("\n");
+}
+
+/**
+ * Supabase's published compute sizes (https://supabase.com/docs/guides/platform/compute-and-disk,
+ * "Limits and constraints"): the input of the sizing table, not a measurement.
+ */
+const COMPUTE_SIZES: [string, string, number, number][] = [
+  ["Nano (free)", "up to 0.5 GB", 60, 200],
+  ["Micro", "1 GB", 60, 200],
+  ["Small", "2 GB", 90, 400],
+  ["Medium", "4 GB", 120, 600],
+  ["Large", "8 GB", 160, 800],
+  ["XL", "16 GB", 240, 1000],
+  ["2XL", "32 GB", 380, 1500],
+  ["4XL", "64 GB", 480, 3000],
+  ["8XL", "128 GB", 490, 6000],
+  ["12XL", "192 GB", 500, 9000],
+  ["16XL", "256 GB", 500, 12000],
+];
+/** Connections a function worker holds at most: query pool 4 (shared/db/client.ts) + lease 1; pooled, no lease. */
+const WORKER_DIRECT = 5;
+const WORKER_POOLED = 4;
+
+function filmSizingTable(film: Json): string {
+  const perFilm = Math.max(...film.results.map((r: Json) => r.peakConnections.functions));
+  const thousands = (n: number) => n.toLocaleString("en-US");
+  const table = markdownTable(
+    ["compute", "memory", "max_connections (direct)", "pooler max clients", "function workers, direct", "films at once, direct", "function workers, pooled", "films at once, pooled"],
+    COMPUTE_SIZES.map(([name, memory, direct, pooled]) => [
+      name,
+      memory,
+      direct,
+      thousands(pooled),
+      Math.floor(direct / WORKER_DIRECT),
+      Math.floor(direct / perFilm),
+      thousands(Math.floor(pooled / WORKER_POOLED)),
+      thousands(Math.floor(pooled / perFilm)),
+    ]),
+  );
+  return [
+    `Workers = ⌊limit / ${WORKER_DIRECT}⌋ direct or ⌊limit / ${WORKER_POOLED}⌋ pooled; films = ⌊limit / ${perFilm}⌋ either way, ` +
+    `${perFilm} being the highest peak of function connections one film reached in \`bench/results/film.json\`.`,
+    "",
+    table,
+  ].join("\n");
+}
+
+function imagesTables(images: Json): string {
+  const kept = (side: Json) => side.runs.map((r: Json) => r.present).join(", ");
+  const table = markdownTable(
+    ["approach", `images kept of ${images.config.saves} (runs)`, "images lost (median)", "saves/s (median)", "vs JSONB"],
+    [
+      ["`generated_images`: `save_generated_image` (insert … on conflict on the slot)", kept(images.table), images.table.lostMedian, fixed(images.table.savesPerSecondMedian, 1), `${fixed(images.table.savesPerSecondMedian / images.jsonb.savesPerSecondMedian, 1)}×`],
+      ["JSONB read-modify-write (read `generated_output`, append in JS, write back)", kept(images.jsonb), images.jsonb.lostMedian, fixed(images.jsonb.savesPerSecondMedian, 1), "1"],
+    ],
+  );
+  return [
+    machineLine(images),
+    `${images.config.saves} saves over ${images.config.connections} connections each way, median of ${images.config.repeats}; ` +
+    `JSONB lost ${percent(images.jsonb.lostMedian / images.config.saves)} of the images (median).`,
+    "",
+    table,
+  ].join("\n");
+}
+
+/** Each region's generator: region name → the results it reads → its markdown. */
+const REGIONS: Record<string, (results: Results) => string> = {
+  engine: (r) => engineTables(r.engine),
+  clone: (r) => cloneTables(r.clone),
+  render: (r) => renderTables(r.render),
+  film: (r) => filmTables(r.film),
+  "film-sizing": (r) => filmSizingTable(r.film),
+  images: (r) => imagesTables(r.images),
+};
+
+/**
+ * `markdown` with every `<!-- tables:begin NAME -->` … `<!-- tables:end NAME -->` region (each
+ * marker a line of its own) replaced by what `results` generate for NAME. An unknown name or an
+ * unclosed region throws.
+ */
+export function rewriteTables(markdown: string, results: Results): string {
+  const pattern = /^<!-- tables:begin ([\w-]+) -->\n[\s\S]*?^<!-- tables:end ([\w-]+) -->$/gm;
+  const seen = new Set<string>();
+  const out = markdown.replace(pattern, (_match, begin: string, end: string) => {
+    if (begin !== end) throw new Error(`tables region "${begin}" is closed by "${end}"`);
+    const generate = REGIONS[begin];
+    if (!generate) throw new Error(`no table generator named "${begin}" (known: ${Object.keys(REGIONS).join(", ")})`);
+    seen.add(begin);
+    return `<!-- tables:begin ${begin} -->\n${generate(results)}\n<!-- tables:end ${begin} -->`;
+  });
+  const opened = [...markdown.matchAll(/^<!-- tables:begin ([\w-]+) -->$/gm)].map((m) => m[1]);
+  const unclosed = opened.filter((name) => !seen.has(name));
+  if (unclosed.length) throw new Error(`tables region(s) never closed: ${unclosed.join(", ")}`);
+  return out;
+}
+
+/** bench/README.md as the committed results generate it. */
+export function generatedBenchReadme(benchDir: string): { path: string; current: string; generated: string } {
+  const path = join(benchDir, "README.md");
+  const current = readFileSync(path, "utf8");
+  return { path, current, generated: rewriteTables(current, readResults(benchDir)) };
+}
+
+if ((import.meta as { main?: boolean }).main) {
+  const { path, current, generated } = generatedBenchReadme(resolve(import.meta.dirname!, ".."));
+  if (generated === current) {
+    console.log(`${path}: tables already match bench/results/*.json`);
+  } else {
+    writeFileSync(path, generated);
+    console.log(`${path}: tables rewritten from bench/results/*.json`);
+  }
+}
