@@ -565,7 +565,9 @@ language sql security definer set search_path = '' as $$
   select null from (select pg_catalog.pg_advisory_unlock(7301, engine.lease_lock_id(p_task_id))) as unlocked
 $$;
 
--- As before, plus: a new lease starts unwatched until its holder calls hold_lease.
+-- Gives the task a new lease for p_worker_id under a new fencing token. Taking a lease that was
+-- lost (the holder died or expired) counts as a stall; at max_stalls the task fails `worker_lost`
+-- instead. A new lease starts unwatched (lease_locked_at null) until its holder calls hold_lease.
 create function engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer)
 returns public.background_tasks
 language plpgsql as $$
@@ -596,7 +598,9 @@ begin
   return claimed;
 end $$;
 
--- As before, but a task whose holder died is not "still active".
+-- The engine's own restart of a task: queued again now, with fresh attempts when it had ended
+-- failed or cancelled. Refused while a live holder works on it (RF003) and for a task that
+-- succeeded or waits (RF004); a task whose holder died is not "still active".
 create function engine.resume_task(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -623,9 +627,9 @@ begin
   return t;
 end $$;
 
--- Heartbeats used checkpoint_task, which also resets `stalls` (leases lost in a row without
--- progress). A heartbeat is not progress: a job that kills its worker every time, minutes in,
--- kept being re-claimed forever instead of failing `worker_lost`. Heartbeats now only renew.
+-- A heartbeat: only extends the lease. Unlike checkpoint_task it leaves `stalls` alone, since a
+-- heartbeat is not progress: a job that kills its worker every time, minutes in, must still end
+-- `worker_lost` rather than be re-claimed forever.
 create function engine.renew_lease(p_task_id uuid, p_token bigint, p_lease_seconds integer default 30)
 returns boolean
 language plpgsql security definer set search_path = '' as $$
@@ -636,10 +640,10 @@ begin
   return found;
 end $$;
 
--- Pulled tasks (worker is null: render and local_media jobs) have no doorbell; worker processes
--- polled for them every half second, which the film's critical path paid once per render. Now a
--- queued pulled task is announced on channel reelforge_pulled (payload: its kind) at commit, and
--- idle workers LISTENing there claim it at once. Polling stays as the fallback.
+-- Pulled tasks (worker is null: render and local_media jobs) have no doorbell. A queued pulled
+-- task is announced on channel reelforge_pulled (payload: its kind) at commit, and idle workers
+-- LISTENing there claim it at once instead of waiting for their next poll, which the film's
+-- critical path would pay once per render. Polling stays as the fallback.
 create function engine.announce_pulled_task() returns trigger
 language plpgsql as $$
 begin
@@ -653,11 +657,12 @@ create trigger background_tasks_announce_pulled
   when (new.worker is null and new.status = 'queued')
   execute function engine.announce_pulled_task();
 
--- lease_holder_alive read pg_locks, which copies the whole lock table per call; claim_next_task
--- called it for every running pulled task on every claim, and the engine benchmark's throughput
--- fell by a third. Asking the lock manager for the one lock is O(1): a shared transaction-level
--- try-lock on the holder's key succeeds exactly when no session holds it exclusively (the holder
--- died). It is released when the asking transaction ends.
+-- Whether the lease holder's session still holds its liveness lock. Asks the lock manager for the
+-- one lock rather than reading pg_locks, which copies the whole lock table per call (claim_next_task
+-- asks for every running pulled task on every claim; through pg_locks the engine benchmark lost a
+-- third of its throughput). A shared transaction-level try-lock on the holder's key succeeds
+-- exactly when no session holds it exclusively (the holder died); it is released when the asking
+-- transaction ends.
 create function engine.lease_holder_alive(t public.background_tasks) returns boolean
 language plpgsql volatile security definer set search_path = '' as $$
 begin
@@ -743,26 +748,9 @@ begin
   return rung;
 end $$;
 
--- The sweeper every 10 s where pg_cron schedules in seconds (>= 1.5). With minute schedules it
--- loops inside each minute; 57 s leaves 3 s for a slow last pass (a run still going when the next
--- minute starts makes pg_cron skip that minute).
-do $$
-declare
-  cron_version text;
-begin
-  select extversion into cron_version from pg_extension where extname = 'pg_cron';
-  if cron_version is null then
-    raise notice 'pg_cron not installed: schedule engine.run_sweeper yourself';
-    return;
-  end if;
-  if string_to_array(split_part(cron_version, '-', 1), '.')::int[] >= array[1, 5] then
-    perform cron.schedule('reelforge-sweeper', '10 seconds', 'call engine.run_sweeper(0)');
-  else
-    perform cron.schedule('reelforge-sweeper', '* * * * *', 'call engine.run_sweeper(57)');
-  end if;
-end $$;
-
--- As before (a sweep every sweep_every_ms for about a minute), lost doorbells first.
+-- Rings lost doorbells again, then sweeps every sweep_every_ms for about p_for_seconds,
+-- committing after each pass so each pass's doorbells go out at once. pg_cron < 1.5 only has
+-- minute schedules; looping keeps recovery in seconds there too.
 create procedure engine.run_sweeper(p_for_seconds integer default 55)
 language plpgsql as $$
 declare
@@ -782,11 +770,30 @@ begin
   end if;
 end $$;
 
+-- The sweeper every 10 s where pg_cron schedules in seconds (>= 1.5). With minute schedules it
+-- loops inside each minute; 57 s leaves 3 s for a slow last pass (a run still going when the next
+-- minute starts makes pg_cron skip that minute).
+do $$
+declare
+  cron_version text;
+begin
+  select extversion into cron_version from pg_extension where extname = 'pg_cron';
+  if cron_version is null then
+    raise notice 'pg_cron not installed: schedule engine.run_sweeper yourself';
+    return;
+  end if;
+  if string_to_array(split_part(cron_version, '-', 1), '.')::int[] >= array[1, 5] then
+    perform cron.schedule('reelforge-sweeper', '10 seconds', 'call engine.run_sweeper(0)');
+  else
+    perform cron.schedule('reelforge-sweeper', '* * * * *', 'call engine.run_sweeper(57)');
+  end if;
+end $$;
+
 -- Fair claiming (issue 12 §5): one user's backlog never starves another.
 --
--- claim_next_task used to read the oldest 20 due rows and try each: a user with 20 old tasks on a
--- key at its cap filled that window and nobody else's work was claimed, and a user with a big due
--- backlog was served before anyone who came later. Now a claim looks at groups of due work — one
+-- Reading the oldest due rows and trying each is not fair: a user with many old tasks on a key at
+-- its cap fills any such window and nobody else's work is claimed, and a user with a big due
+-- backlog is served before anyone who came later. So a claim looks at groups of due work — one
 -- per (kind, user, concurrency key), enumerated by a skip scan over an index, so a backlog is one
 -- group however long it is — drops the groups whose key has no free slot, and takes users in
 -- turn: the user with the fewest tasks running now, then the one whose last contested claim is
@@ -860,6 +867,11 @@ begin
   return null;
 end $$;
 
+-- Claims due work of the given kinds (pull model: render workers, benchmarks), fairly across users
+-- (above). Queued work first; abandoned pulled tasks (lease expired, or the holder's liveness lock
+-- gone: they have no doorbell for the sweeper to ring) only when no queued task of these kinds is
+-- due, since scanning for them on every claim cost the engine benchmark ~30 % of its throughput.
+-- Under a backlog that never drains an abandoned job waits for the backlog (it is newer work).
 create function engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
@@ -1015,6 +1027,11 @@ begin
   end if;
 end $$;
 
+-- The internal dispatch secret (sent as x-reelforge-internal by pg_net and the sweeper to
+-- /task-slice) is a credential for every task of every user. On hosted projects it lives only in
+-- Vault. engine.settings.internal_secret is a plaintext fallback for the local stack, which has
+-- no Vault and marks itself with the reelforge.local_stack database setting
+-- (scripts/stack/bootstrap.sql); any other database without Vault refuses to store it.
 create function engine.is_local_stack() returns boolean
 language sql stable set search_path = '' as $$
   select coalesce(current_setting('reelforge.local_stack', true), '') = 'on'
@@ -1101,6 +1118,8 @@ begin
   return claimed;
 end $$;
 
+-- Claims one specific task (the doorbell names it). Returns null when it is not claimable now:
+-- someone else holds a live lease, it is done, not due yet, or its concurrency key is full.
 create function engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language sql security definer set search_path = '' as $$
@@ -1109,9 +1128,9 @@ $$;
 
 -- A task that needed another task's result (a scene's chain waiting for its end-frame render job,
 -- a mix waiting for its render, a scene waiting for the film's shared location image) polled it
--- from inside its slice: it held a function worker the whole time, and every kill of that worker
--- counted as a lease lost without progress. With no render worker running, 25 such kills failed a
--- healthy chain with `worker_lost`. Now the waiter parks: it leaves `running` for `waiting`
+-- from inside its slice would hold a function worker the whole time, and every kill of that
+-- worker would count as a lease lost without progress (with no render worker running, 25 such
+-- kills fail a healthy chain with `worker_lost`). So the waiter parks: it leaves `running` for `waiting`
 -- without a lease, a row here names what it waits for, and the first of those tasks to end wakes
 -- it (wake-on-any; a woken waiter polls again and parks again on what is still open).
 create table engine.task_waits (
@@ -1168,8 +1187,9 @@ begin
   return true;
 end $$;
 
--- As before (wakes a waiting task once none of its children is open), plus: not while it waits for
--- a task that is still open; a woken task forgets what it waited for.
+-- Wakes a waiting task once none of its children is open and no task it waits for is still open;
+-- a woken task forgets what it waited for. The parent row is locked first so two children ending
+-- at once serialise and the second one sees the first.
 create function engine.wake_parent(p_parent_id uuid) returns void
 language plpgsql as $$
 declare
@@ -1219,7 +1239,10 @@ create trigger background_tasks_wake_waiters
   when (engine.is_terminal(new.status) and not engine.is_terminal(old.status))
   execute function engine.wake_waiters();
 
--- The sweeper, for parked waits and fair claims:
+-- The sweeper re-rings what the doorbell missed: pg_net can drop or stall requests, and a killed
+-- worker leaves its lease to expire; neither may leave a task stuck. A running task whose holder's
+-- liveness lock is gone is re-rung once (again after redispatch_after_ms if that doorbell is lost
+-- too). For parked waits and fair claims:
 -- - the fan-in pass leaves parked waiters alone (waking them would turn every sweep into a poll of
 --   their targets); those whose targets all ended are woken here too, so a lost wake-up costs one
 --   sweep;
@@ -1278,7 +1301,7 @@ begin
 end $$;
 
 -- Render workers are processes outside the platform: when none runs, render jobs just sit queued
--- and every film waiting on one stalled without a word. Each worker now beats here (one row per
+-- and every film waiting on one stalls. Each worker beats here (one row per
 -- worker process), so a deployment can see whether anything is claiming render work, and a film's
 -- `status` can say that it waits on a render worker nobody runs.
 create table engine.render_workers (
@@ -1356,9 +1379,9 @@ $$;
 -- Why each slice ended: its wall-clock budget, its CPU budget, the task finished, it waits (on
 -- children or another task), the handler chose to hand off, it failed, or it was fenced out.
 -- The platform limits a worker's wall clock and its CPU; a slice hands off before either kills
--- it, and which of the two made it stop was nowhere to be seen: benchmarks and operators could
--- not tell work that is CPU-bound (the clone relays every row through the function) from work
--- that merely waits. One row per slice, written by the slice runner after the slice's outcome
+-- it, and benchmarks and operators need to know which of the two made it stop, to tell work that
+-- is CPU-bound (the clone relays every row through the function) from work that merely waits.
+-- One row per slice, written by the slice runner after the slice's outcome
 -- committed (shared/engine/slice-end.ts); a row lost to a kill in between loses a statistic,
 -- never work. Rows go with their task.
 create table engine.slice_ends (

@@ -92,7 +92,7 @@ create table public.image_requests (
 create index image_requests_user_idx on public.image_requests (user_id);
 
 -- One row per image: concurrent saves are independent inserts, so none can overwrite another
--- (the JSONB read-modify-write it replaces lost images under concurrency).
+-- (a read-modify-write of one JSONB document loses images under concurrency).
 create table public.generated_images (
   id uuid primary key default gen_random_uuid(),
   request_id uuid not null references public.image_requests (id) on delete cascade,
@@ -284,9 +284,8 @@ grant execute on function public.migrate_legacy_images(uuid) to authenticated, s
 
 grant execute on function public.assert_image_request_owner(uuid) to authenticated, service_role;
 
--- public.is_backend_caller() let through anyone without JWT claims ("no claims = backend"), so a
--- session that lost or never set its claims counted as the service role. It now says yes only
--- when the caller is positively the backend: a service_role JWT, or a direct connection by a
+-- Whether the caller is positively the backend; it fails closed. "No JWT claims = backend" would
+-- let a session that lost or never set its claims count as the service role, so yes means: a service_role JWT, or a direct connection by a
 -- privileged login role (functions and workers over SUPABASE_DB_URL) that has not switched to an
 -- API role. Claims present but unreadable, a missing role, or any error: false.
 create function public.is_backend_caller() returns boolean

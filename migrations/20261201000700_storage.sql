@@ -1,3 +1,10 @@
+-- Orphan cleanup: a daily storage.cleanup task per film owner deletes the objects under
+-- films/<user>/ and assets/<user>/ that nothing references, once they have been seen unreferenced
+-- for the retention period, and records each deletion in storage_cleanup_log. A task on a
+-- function, not SQL alone: locally Storage is files (no storage.objects to query), and deleting an
+-- object needs the Storage API either way. pg_cron only rings it, one task per owner and day
+-- (idempotency key).
+
 -- One listed page: referenced objects lose any pending mark (the clock restarts if they are
 -- dropped again), unreferenced ones get one, and those marked longer than the retention are
 -- returned for deletion.
@@ -70,6 +77,9 @@ create index movie_scenes_reference_object_idx
   on public.movie_scenes (((asset_admin.object_of(reference_image_url)).path))
   where reference_image_url is not null;
 
+-- Referenced = any live row naming the object: an asset version not past its delete_after (any
+-- state), a cache entry (audio_cache, completed generated_videos), which other films reuse, or a
+-- scene's reference image (above).
 create function public.storage_object_referenced(p_bucket text, p_path text) returns boolean
 language sql stable set search_path = '' as $$
   select exists (select 1 from public.assets a
@@ -85,8 +95,8 @@ language sql stable set search_path = '' as $$
 $$;
 
 -- Films are private (issue 13): the `media` bucket (REELFORGE_MEDIA_BUCKET's default) is created
--- private, or made private where an earlier setup created it public. Its objects' public URLs stop
--- serving; owners and providers get signed URLs (shared/storage/signed-urls.ts), and functions and
+-- private, or made private where it already exists public. Its objects' public URLs do not
+-- serve; owners and providers get signed URLs (shared/storage/signed-urls.ts), and functions and
 -- the render worker read and write it with the service role. Idempotent, and a no-op where there
 -- is no Storage schema (a bare Postgres): the guard checks for storage.buckets before touching it.
 do $$

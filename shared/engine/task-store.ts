@@ -42,7 +42,7 @@ export interface StepRecord {
 
 const FENCED_OUT = "RF001";
 
-/** Thin typed wrappers over the engine's SQL functions (migrations/*_task_engine.sql). */
+/** Thin typed wrappers over the engine's SQL functions (migrations/*_engine.sql). */
 export function createTaskStore(sql: Sql) {
   const json = (value: unknown) => sql.json((value ?? null) as never);
   /**

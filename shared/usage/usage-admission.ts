@@ -1,5 +1,5 @@
 /**
- * Per-user usage limits (migrations/20261203003000_usage_limits.sql): admission runs inside the
+ * Per-user usage limits (migrations/20261201000800_usage.sql): admission runs inside the
  * transaction that creates the work, so the per-user lock it takes serialises a user's parallel
  * starts and a refused start creates nothing.
  */
