@@ -1054,7 +1054,7 @@ begin
     raise notice 'local stack: the internal dispatch secret is kept in plaintext in engine.settings (no Vault here)';
   else
     raise exception 'no Vault in this database: the internal dispatch secret is stored only in Vault (the plaintext fallback is for the local stack)'
-      using errcode = 'RFS01';
+      using errcode = 'RF005';
   end if;
   update engine.settings
      set functions_url = rtrim(p_functions_url, '/'),

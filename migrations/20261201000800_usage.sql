@@ -5,7 +5,7 @@
 -- write: the operator sets limits with SQL or public.set_usage_limits (service role or an
 -- operator's verified claim). Every admission (a film start or resume, a regeneration) runs
 -- engine.admit_usage in the same transaction as what it creates: it takes the user's advisory
--- lock, counts, refuses with RFQ01 (HTTP 429 quota_exceeded) or records a usage event — so
+-- lock, counts, refuses with RF009 (HTTP 429 quota_exceeded) or records a usage event — so
 -- parallel starts of one user serialise and cannot overshoot.
 create table public.usage_limits (
   -- null: the project defaults (exactly one such row).
@@ -158,7 +158,7 @@ $$;
 -- Admission: same transaction as the enqueue
 -- ---------------------------------------------------------------------------------------------
 
--- Raises RFQ01 (detail: JSON naming the limit, the use, the maximum and when it frees up) when one
+-- Raises RF009 (detail: JSON naming the limit, the use, the maximum and when it frees up) when one
 -- more p_kind ('film' or 'regeneration') would exceed a limit; otherwise records the event. The
 -- per-user advisory lock is held until the caller's transaction ends, so a parallel admission
 -- counts what this one creates.
@@ -205,7 +205,7 @@ begin
     if frees is not null then
       msg := msg || format('; the next one frees up at %s', to_char(frees at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     end if;
-    raise exception '%', msg using errcode = 'RFQ01', detail = jsonb_build_object(
+    raise exception '%', msg using errcode = 'RF009', detail = jsonb_build_object(
       'limit', name, 'used', used -> name, 'max', lim -> name, 'resetsAt', frees)::text;
   end if;
   -- Events older than the window count for nothing: kept briefly, then dropped here.
@@ -268,7 +268,7 @@ grant execute on function public.set_usage_limits(uuid, jsonb) to authenticated,
 -- it counts against the usage limits. engine.resume_task is the engine's own transition (the
 -- pipeline re-runs a failed location image with it); owners go through engine.resume_by_owner:
 -- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC.
--- RF006 resume_limit_reached, RF007 film_cancelled, RF008 task_not_resumable, RFQ01 quota.
+-- RF006 resume_limit_reached, RF007 film_cancelled, RF008 task_not_resumable, RF009 quota.
 create function engine.resume_by_owner(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare

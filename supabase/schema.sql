@@ -94,17 +94,17 @@ declare
 begin
   select * into v_run from public.asset_runs where id = p_run and user_id = p_user;
   if v_run.id is null then
-    raise exception 'asset run % not found', p_run using errcode = 'RFA04';
+    raise exception 'asset run % not found', p_run using errcode = 'RF010';
   end if;
   perform pg_advisory_xact_lock(hashtextextended('asset-slot:' || v_run.slot, 0));
   select * into v_run from public.asset_runs where id = p_run for update;
   if v_run.status <> 'preview' then
-    raise exception 'asset run % is %, not a preview', p_run, v_run.status using errcode = 'RFA09';
+    raise exception 'asset run % is %, not a preview', p_run, v_run.status using errcode = 'RF011';
   end if;
   select version into v_current from public.assets where slot = v_run.slot and state = 'current';
   if v_current is distinct from v_run.base_version then
     raise exception 'asset run % is stale: % is at version %, the run started from %', p_run, v_run.slot, v_current, v_run.base_version
-      using errcode = 'RFA10';
+      using errcode = 'RF012';
   end if;
   select retention_seconds into v_retention from asset_admin.settings;
   update public.assets set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
@@ -113,7 +113,7 @@ begin
    where id = v_run.preview_asset_id and state = 'preview'
   returning * into v_asset;
   if v_asset.id is null then
-    raise exception 'asset run %: its preview was dropped', p_run using errcode = 'RFA10';
+    raise exception 'asset run %: its preview was dropped', p_run using errcode = 'RF013';
   end if;
   update public.asset_runs set status = 'accepted', decided_at = now() where id = p_run;
   return v_asset;
@@ -263,7 +263,7 @@ declare
 begin
   select * into v_movie from public.movies where id = p_movie and user_id = p_user for update;
   if v_movie.id is null then
-    raise exception 'movie % not found', p_movie using errcode = 'RFA04';
+    raise exception 'movie % not found', p_movie using errcode = 'RF014';
   end if;
   select retention_seconds into v_retention from asset_admin.settings;
   -- Lines go with their scenes (cascade); their delete triggers supersede their assets.
@@ -356,7 +356,7 @@ begin
     if frees is not null then
       msg := msg || format('; the next one frees up at %s', to_char(frees at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     end if;
-    raise exception '%', msg using errcode = 'RFQ01', detail = jsonb_build_object(
+    raise exception '%', msg using errcode = 'RF009', detail = jsonb_build_object(
       'limit', name, 'used', used -> name, 'max', lim -> name, 'resetsAt', frees)::text;
   end if;
   -- Events older than the window count for nothing: kept briefly, then dropped here.
@@ -855,7 +855,7 @@ begin
     raise notice 'local stack: the internal dispatch secret is kept in plaintext in engine.settings (no Vault here)';
   else
     raise exception 'no Vault in this database: the internal dispatch secret is stored only in Vault (the plaintext fallback is for the local stack)'
-      using errcode = 'RFS01';
+      using errcode = 'RF005';
   end if;
   update engine.settings
      set functions_url = rtrim(p_functions_url, '/'),
