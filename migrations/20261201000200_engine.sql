@@ -537,6 +537,10 @@ begin
   return found;
 end $$;
 
+-- ---------------------------------------------------------------------------------------------
+-- Liveness: a slice's session lock on its task
+-- ---------------------------------------------------------------------------------------------
+
 -- Two-key advisory lock: (7301, hash of the task id). A hash collision only makes a dead holder
 -- look alive, which falls back to lease expiry.
 create function engine.lease_lock_id(p_task_id uuid) returns integer
@@ -679,12 +683,16 @@ language sql volatile as $$
                                     or (t.lease_locked_at is not null and not engine.lease_holder_alive(t))))
 $$;
 
--- Worker processes claim by kind (claim_next_task(p_kinds)); the due index is ordered by run_after
--- alone, so every claim walked past the queued backlog of other kinds first. A per-kind due index
+-- Worker processes claim by kind (claim_next_task(p_kinds)); with only the run_after-ordered due
+-- index every claim would walk past the queued backlog of other kinds first. A per-kind due index
 -- keeps a claim's cost independent of what else is waiting.
 create index background_tasks_due_by_kind_idx
   on public.background_tasks (kind, run_after, created_at)
   where status = 'queued';
+
+-- ---------------------------------------------------------------------------------------------
+-- Dispatch (the doorbell): pg_net POST to the task's Edge Function, sent only after commit
+-- ---------------------------------------------------------------------------------------------
 
 create index background_tasks_dispatch_request_idx on public.background_tasks (dispatch_request_id)
   where status in ('queued', 'running');
@@ -788,6 +796,10 @@ begin
     perform cron.schedule('reelforge-sweeper', '* * * * *', 'call engine.run_sweeper(57)');
   end if;
 end $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Fair claims
+-- ---------------------------------------------------------------------------------------------
 
 -- Fair claiming (issue 12 §5): one user's backlog never starves another.
 --
@@ -1027,6 +1039,10 @@ begin
   end if;
 end $$;
 
+-- ---------------------------------------------------------------------------------------------
+-- The internal dispatch secret
+-- ---------------------------------------------------------------------------------------------
+
 -- The internal dispatch secret (sent as x-reelforge-internal by pg_net and the sweeper to
 -- /task-slice) is a credential for every task of every user. On hosted projects it lives only in
 -- Vault. engine.settings.internal_secret is a plaintext fallback for the local stack, which has
@@ -1125,6 +1141,10 @@ returns public.background_tasks
 language sql security definer set search_path = '' as $$
   select * from engine.claim_task(p_task_id, p_worker_id, p_lease_seconds, false)
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Waiting for other tasks
+-- ---------------------------------------------------------------------------------------------
 
 -- A task that needed another task's result (a scene's chain waiting for its end-frame render job,
 -- a mix waiting for its render, a scene waiting for the film's shared location image) polled it
@@ -1239,6 +1259,10 @@ create trigger background_tasks_wake_waiters
   when (engine.is_terminal(new.status) and not engine.is_terminal(old.status))
   execute function engine.wake_waiters();
 
+-- ---------------------------------------------------------------------------------------------
+-- Sweeper
+-- ---------------------------------------------------------------------------------------------
+
 -- The sweeper re-rings what the doorbell missed: pg_net can drop or stall requests, and a killed
 -- worker leaves its lease to expire; neither may leave a task stuck. A running task whose holder's
 -- liveness lock is gone is re-rung once (again after redispatch_after_ms if that doorbell is lost
@@ -1299,6 +1323,10 @@ begin
   end loop;
   return rung;
 end $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Render worker health
+-- ---------------------------------------------------------------------------------------------
 
 -- Render workers are processes outside the platform: when none runs, render jobs just sit queued
 -- and every film waiting on one stalls. Each worker beats here (one row per
@@ -1375,6 +1403,10 @@ language sql stable security definer set search_path = '' as $$
     from jobs
   having count(*) > 0
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Slice ends
+-- ---------------------------------------------------------------------------------------------
 
 -- Why each slice ended: its wall-clock budget, its CPU budget, the task finished, it waits (on
 -- children or another task), the handler chose to hand off, it failed, or it was fenced out.

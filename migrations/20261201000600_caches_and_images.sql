@@ -285,9 +285,9 @@ grant execute on function public.migrate_legacy_images(uuid) to authenticated, s
 grant execute on function public.assert_image_request_owner(uuid) to authenticated, service_role;
 
 -- Whether the caller is positively the backend; it fails closed. "No JWT claims = backend" would
--- let a session that lost or never set its claims count as the service role, so yes means: a service_role JWT, or a direct connection by a
--- privileged login role (functions and workers over SUPABASE_DB_URL) that has not switched to an
--- API role. Claims present but unreadable, a missing role, or any error: false.
+-- let a session that lost or never set its claims count as the service role, so yes means: a
+-- service_role JWT, or a direct connection by a privileged login role (functions and workers over
+-- SUPABASE_DB_URL) that has not switched to an API role. Claims present but unreadable, a missing role, or any error: false.
 create function public.is_backend_caller() returns boolean
 language plpgsql stable set search_path = '' as $$
 declare
