@@ -1,7 +1,7 @@
 /**
  * The rows behind a demo report, read with the caller's connection (the stack's database URL: the
  * tables' RLS lets only owners read, and this reads as the table owner). Columns as in
- * migrations/20261121000100_task_engine.sql and 20261121002000_film_pipeline.sql.
+ * migrations/20261201000200_engine.sql and 20261201000400_film.sql.
  */
 import { cpus, release, totalmem, type } from "node:os";
 import process from "node:process";

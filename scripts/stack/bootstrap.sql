@@ -47,7 +47,7 @@ grant usage on schema public to anon, authenticated, service_role;
 
 -- Like Supabase: objects postgres creates in public are usable by the API roles; RLS decides rows.
 -- Set once, as a new hosted project has them: a restart must not undo what migrations changed
--- (20261203004020_default_privileges.sql revokes EXECUTE on new functions).
+-- (20261201000100_schemas.sql revokes EXECUTE on new functions).
 do $$
 begin
   if to_regclass('supabase_migrations.schema_migrations') is null then

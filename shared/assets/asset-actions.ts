@@ -19,6 +19,7 @@
  */
 import { z } from "zod";
 import type { TransactionSql } from "../db/client.ts";
+import { SqlErrorCode } from "../db/sql-errors.ts";
 import { pgErrorCode } from "../engine/task-store.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
@@ -71,9 +72,13 @@ const expiresAt = (deps: FunctionDeps) => urlsExpireAt(deps.config.REELFORGE_SIG
 function fromSqlError(error: unknown, runId: string): unknown {
   const code = pgErrorCode(error);
   const message = (error as Error).message;
-  if (code === "RFA04") return new NotFoundError("Asset run", runId);
-  if (code === "RFA09") return new ConflictError("asset_run_not_preview", message);
-  if (code === "RFA10") return new ConflictError("asset_run_stale", message);
+  if (code === SqlErrorCode.AssetRunNotFound) return new NotFoundError("Asset run", runId);
+  // The run's film went away under it: for the caller, the run is gone with it.
+  if (code === SqlErrorCode.FilmNotFound) return new NotFoundError("Asset run", runId);
+  if (code === SqlErrorCode.AssetRunNotPreview) return new ConflictError("asset_run_not_preview", message);
+  if (code === SqlErrorCode.AssetRunStale) return new ConflictError("asset_run_stale", message);
+  // Not current, and never will be: as for a newer accept, the caller starts a new run.
+  if (code === SqlErrorCode.AssetPreviewDropped) return new ConflictError("asset_run_stale", message);
   return error;
 }
 

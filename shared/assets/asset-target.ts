@@ -2,7 +2,7 @@
  * What regenerate-asset start accepts: a target (a film, one of its scenes, one dialogue line, or
  * one of the film's library images: a character portrait or a location image) and a kind, plus
  * the user's draft. Which kinds fit which targets is a pure rule; the slot names match the ones
- * the URL-column triggers write (migrations/20261121003000_assets.sql).
+ * the URL-column triggers write (migrations/20261201000500_assets.sql).
  */
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";

@@ -1,5 +1,5 @@
 /**
- * Why a slice ended, as engine.slice_ends records it (migrations/*_slice_ends.sql): a slice that
+ * Why a slice ended, as engine.slice_ends records it (migrations/*_engine.sql): a slice that
  * hands off did so because its wall-clock or its CPU budget ran out, or because its handler chose
  * to; the rest follow from the slice's outcome. Benchmarks count these to show which limit sliced
  * the work (the clone, relaying every row through the function, is the CPU-bound one).

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from "../db/client.ts";
+import { SqlErrorCode } from "../db/sql-errors.ts";
 import { ConflictError, FencedOutError } from "../errors.ts";
 import { quotaErrorFrom } from "../usage/usage-admission.ts";
 import { type TaskRow, toTaskRow } from "./task-row.ts";
@@ -40,9 +41,7 @@ export interface StepRecord {
   result: unknown;
 }
 
-const FENCED_OUT = "RF001";
-
-/** Thin typed wrappers over the engine's SQL functions (migrations/*_task_engine.sql). */
+/** Thin typed wrappers over the engine's SQL functions (migrations/*_engine.sql). */
 export function createTaskStore(sql: Sql) {
   const json = (value: unknown) => sql.json((value ?? null) as never);
   /**
@@ -245,13 +244,13 @@ export function createTaskStore(sql: Sql) {
       } catch (error) {
         const code = pgErrorCode(error);
         const message = (error as Error).message;
-        if (code === "RF003") throw new ConflictError("task_active", "Job still active, wait a moment");
-        if (code === "RF004") {
+        if (code === SqlErrorCode.TaskActive) throw new ConflictError("task_active", "Job still active, wait a moment");
+        if (code === SqlErrorCode.TaskNothingToResume) {
           throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
         }
-        if (code === "RF006") throw new ConflictError("resume_limit_reached", message);
-        if (code === "RF007") throw new ConflictError("film_cancelled", message);
-        if (code === "RF008") throw new ConflictError("task_not_resumable", message);
+        if (code === SqlErrorCode.ResumeLimitReached) throw new ConflictError("resume_limit_reached", message);
+        if (code === SqlErrorCode.FilmCancelled) throw new ConflictError("film_cancelled", message);
+        if (code === SqlErrorCode.TaskNotResumable) throw new ConflictError("task_not_resumable", message);
         throw quotaErrorFrom(error);
       }
     },
@@ -264,7 +263,7 @@ async function fenced<T>(task: TaskRow, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if ((error as { code?: string }).code === FENCED_OUT) throw new FencedOutError(task.id);
+    if ((error as { code?: string }).code === SqlErrorCode.FencedOut) throw new FencedOutError(task.id);
     throw error;
   }
 }

@@ -1,15 +1,14 @@
 /**
- * Per-user usage limits (migrations/20261203003000_usage_limits.sql): admission runs inside the
+ * Per-user usage limits (migrations/20261201000800_usage.sql): admission runs inside the
  * transaction that creates the work, so the per-user lock it takes serialises a user's parallel
  * starts and a refused start creates nothing.
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
+import { SqlErrorCode } from "../db/sql-errors.ts";
 import { QuotaExceededError } from "../errors.ts";
 
 /** A film start or resume counts as 'film'; a provider-calling regeneration as 'regeneration'. */
 export type UsageKind = "film" | "regeneration";
-
-const QUOTA_EXCEEDED = "RFQ01";
 
 /**
  * Admits one more `kind` for the user or throws QuotaExceededError (429). Call it first in the
@@ -23,10 +22,10 @@ export async function admitUsage(tx: TransactionSql, userId: string, kind: Usage
   }
 }
 
-/** The SQL refusal (RFQ01, its detail a JSON of the limit) as a QuotaExceededError; anything else unchanged. */
+/** The SQL refusal (RF009, its detail a JSON of the limit) as a QuotaExceededError; anything else unchanged. */
 export function quotaErrorFrom(error: unknown): unknown {
   const e = error as { code?: string; message?: string; detail?: string };
-  if (e?.code !== QUOTA_EXCEEDED) return error;
+  if (e?.code !== SqlErrorCode.QuotaExceeded) return error;
   const detail = JSON.parse(e.detail ?? "{}");
   return new QuotaExceededError(e.message ?? "A usage limit was reached", {
     limit: String(detail.limit),

@@ -170,7 +170,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     start() {
       log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);
       slots = Array.from({ length: Math.max(1, o.concurrency ?? 1) }, () => runSlot());
-      // A new pulled task rings here (migration *_pulled_task_notify.sql); polling stays as the fallback.
+      // A new pulled task rings here (engine.announce_pulled_task, migrations/*_engine.sql); polling stays as the fallback.
       o.sql.listen(PULLED_CHANNEL, (kind) => kinds.includes(kind) && wakeAll())
         .then((listening) => (unlisten = () => listening.unlisten()))
         .catch((error) => log(`no LISTEN ${PULLED_CHANNEL} (${error instanceof Error ? error.message : error}); polling only`));

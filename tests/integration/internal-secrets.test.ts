@@ -118,7 +118,7 @@ describe("the internal dispatch secret", () => {
       const error = await tx.savepoint((sp) => sp`select engine.configure_dispatch('http://x', 'k', ${"s".repeat(40)})`).catch((e) => e);
       return { served, code: error?.code };
     });
-    expect(outcome).toEqual({ served: null, code: "RFS01" });
+    expect(outcome).toEqual({ served: null, code: "RF005" });
   });
 
   it("goes to Vault where Vault exists, leaving no plaintext behind", async () => {

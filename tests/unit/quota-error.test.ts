@@ -32,7 +32,7 @@ describe("quota_exceeded", () => {
   });
 
   it("reads the SQL refusal's detail, and leaves other errors alone", () => {
-    const sqlError = Object.assign(new Error("over"), { code: "RFQ01", detail: JSON.stringify({ limit: "costUnitsPerDay", used: 3000.5, max: 3000, resetsAt: "2026-12-04T05:00:00+00:00" }) });
+    const sqlError = Object.assign(new Error("over"), { code: "RF009", detail: JSON.stringify({ limit: "costUnitsPerDay", used: 3000.5, max: 3000, resetsAt: "2026-12-04T05:00:00+00:00" }) });
     const mapped = quotaErrorFrom(sqlError) as QuotaExceededError;
     expect(mapped).toBeInstanceOf(QuotaExceededError);
     expect(mapped.quota).toEqual({ limit: "costUnitsPerDay", used: 3000.5, max: 3000, resetsAt: "2026-12-04T05:00:00.000Z" });

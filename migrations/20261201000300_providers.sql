@@ -6,7 +6,6 @@
 -- API keys are sealed with AES-GCM by the Edge Function (key from the REELFORGE_ENCRYPTION_KEY
 -- function secret) before they reach SQL; the database never sees a plain key. The sealed value
 -- is still not readable by API roles: column privileges leave api_key_encrypted out.
-
 create table public.api_providers (
   id uuid primary key default gen_random_uuid(),
   -- null = the project-wide default for this provider type.
@@ -35,19 +34,25 @@ create table public.api_providers (
   -- Providers cap concurrency per account in the single digits; 100 is a typo guard.
   constraint api_providers_concurrency_limit_range check (concurrency_limit between 1 and 100),
   constraint api_providers_key_hint_with_key check ((api_key_encrypted is null) = (key_hint is null)),
-  constraint api_providers_key_hint_short check (char_length(key_hint) <= 8)
+  constraint api_providers_key_hint_short check (char_length(key_hint) <= 8),
+  -- A user's own provider row caps only their own key, but every task under it runs on the
+  -- project's workers: a user's cap is bounded lower than a project default's.
+  constraint api_providers_user_concurrency_limit check (user_id is null or concurrency_limit <= 10)
 );
 
 comment on table public.api_providers is
   'AI providers per provider type: user rows override project defaults (user_id null); keys sealed by the providers function.';
+
 comment on column public.api_providers.api_key_encrypted is
   'AES-GCM sealed API key; never granted to anon/authenticated, decrypted only in functions.';
 
 -- One active choice per provider type: per user, and once for the project default.
 create unique index api_providers_one_active_per_user on public.api_providers (user_id, provider_type)
   where is_active and user_id is not null;
+
 create unique index api_providers_one_active_default on public.api_providers (provider_type)
   where is_active and user_id is null;
+
 create index api_providers_user_idx on public.api_providers (user_id, created_at desc);
 
 alter table public.api_providers enable row level security;
@@ -58,20 +63,26 @@ alter table public.api_providers enable row level security;
 -- which validates the config and seals the key.
 create policy api_providers_select_own_or_default on public.api_providers
   for select to authenticated using (user_id = (select auth.uid()) or user_id is null);
+
 create policy api_providers_update_own on public.api_providers
   for update to authenticated
   using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+
 create policy api_providers_delete_own on public.api_providers
   for delete to authenticated using (user_id = (select auth.uid()));
 
 -- Hosted projects grant every new public table to anon/authenticated by default: undo that,
 -- then grant back only the columns without the key.
 revoke all on public.api_providers from anon, authenticated;
+
 grant select (id, user_id, provider_type, provider, model, settings, is_active, concurrency_limit,
               key_hint, concurrency_key, created_at, updated_at, rotated_at)
   on public.api_providers to authenticated;
+
 grant update (is_active, concurrency_limit) on public.api_providers to authenticated;
+
 grant delete on public.api_providers to authenticated;
+
 grant all on public.api_providers to service_role;
 
 -- `select *` for API clients: the same rows (security_invoker keeps RLS), without the key column.
@@ -79,8 +90,11 @@ create view public.api_providers_without_keys with (security_invoker = true) as
   select id, user_id, provider_type, provider, model, settings, is_active, concurrency_limit,
          key_hint, concurrency_key, created_at, updated_at, rotated_at
     from public.api_providers;
+
 revoke all on public.api_providers_without_keys from anon, authenticated;
+
 grant select on public.api_providers_without_keys to authenticated;
+
 grant select on public.api_providers_without_keys to service_role;
 
 create trigger api_providers_touch before update on public.api_providers
@@ -103,8 +117,7 @@ begin
   return null;
 end $$;
 
-revoke all on function engine.sync_provider_concurrency() from public, anon, authenticated;
-
 create trigger api_providers_sync_concurrency
   after insert or update of is_active, concurrency_limit or delete on public.api_providers
   for each row execute function engine.sync_provider_concurrency();
+

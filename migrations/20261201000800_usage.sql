@@ -5,9 +5,8 @@
 -- write: the operator sets limits with SQL or public.set_usage_limits (service role or an
 -- operator's verified claim). Every admission (a film start or resume, a regeneration) runs
 -- engine.admit_usage in the same transaction as what it creates: it takes the user's advisory
--- lock, counts, refuses with RFQ01 (HTTP 429 quota_exceeded) or records a usage event — so
+-- lock, counts, refuses with RF009 (HTTP 429 quota_exceeded) or records a usage event — so
 -- parallel starts of one user serialise and cannot overshoot.
-
 create table public.usage_limits (
   -- null: the project defaults (exactly one such row).
   user_id uuid references auth.users (id) on delete cascade,
@@ -46,6 +45,7 @@ create table public.usage_cost_weights (
   weight numeric(10, 4) not null,
   constraint usage_cost_weights_non_negative check (weight >= 0)
 );
+
 insert into public.usage_cost_weights (cost_unit, weight) values
   ('seconds', 1), ('images', 2), ('renders', 1), ('clips', 1), ('tokens', 0.001), ('characters', 0.01);
 
@@ -59,14 +59,9 @@ create table public.usage_events (
   created_at timestamptz not null default now(),
   constraint usage_events_kind_check check (kind in ('film', 'regeneration'))
 );
+
 create index usage_events_user_idx on public.usage_events (user_id, kind, created_at);
 
--- Who paid for a metered call: 'project' (a project-default provider, counted against the user's
--- cost units), 'user' (the user's own registered provider and key) or 'free' (our own machines).
--- Decided when the call is recorded, from the user's registry at that moment.
-alter table public.movie_step_metrics add column billed_to text not null default 'project';
-alter table public.movie_step_metrics add constraint movie_step_metrics_billed_to_check
-  check (billed_to in ('project', 'user', 'free'));
 create index movie_step_metrics_project_cost_idx on public.movie_step_metrics (user_id, started_at)
   where billed_to = 'project';
 
@@ -87,19 +82,25 @@ create trigger movie_step_metrics_billing before insert on public.movie_step_met
 create index movies_in_production_idx on public.movies (user_id) where status in ('pending', 'processing');
 
 alter table public.usage_limits enable row level security;
+
 alter table public.usage_cost_weights enable row level security;
+
 alter table public.usage_events enable row level security;
 
 create policy usage_limits_read_own_and_defaults on public.usage_limits
   for select to authenticated using (user_id = (select auth.uid()) or user_id is null);
+
 create policy usage_cost_weights_read on public.usage_cost_weights
   for select to authenticated using (true);
+
 create policy usage_events_read_own on public.usage_events
   for select to authenticated using (user_id = (select auth.uid()));
 
 -- Hosted projects grant new public tables to the API roles by default: read-only for users.
 revoke all on public.usage_limits, public.usage_cost_weights, public.usage_events from anon, authenticated;
+
 grant select on public.usage_limits, public.usage_cost_weights, public.usage_events to authenticated;
+
 grant all on public.usage_limits, public.usage_cost_weights, public.usage_events to service_role;
 
 -- ---------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ $$;
 -- Admission: same transaction as the enqueue
 -- ---------------------------------------------------------------------------------------------
 
--- Raises RFQ01 (detail: JSON naming the limit, the use, the maximum and when it frees up) when one
+-- Raises RF009 (detail: JSON naming the limit, the use, the maximum and when it frees up) when one
 -- more p_kind ('film' or 'regeneration') would exceed a limit; otherwise records the event. The
 -- per-user advisory lock is held until the caller's transaction ends, so a parallel admission
 -- counts what this one creates.
@@ -204,7 +205,7 @@ begin
     if frees is not null then
       msg := msg || format('; the next one frees up at %s', to_char(frees at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     end if;
-    raise exception '%', msg using errcode = 'RFQ01', detail = jsonb_build_object(
+    raise exception '%', msg using errcode = 'RF009', detail = jsonb_build_object(
       'limit', name, 'used', used -> name, 'max', lim -> name, 'resetsAt', frees)::text;
   end if;
   -- Events older than the window count for nothing: kept briefly, then dropped here.
@@ -259,10 +260,77 @@ begin
   return row;
 end $$;
 
-revoke all on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
-  engine.admit_usage(uuid, text, text, uuid), engine.classify_metric_billing() from public, anon, authenticated;
-grant execute on function engine.usage_report(uuid, uuid), engine.usage_frees_at(uuid, text, integer, integer),
-  engine.admit_usage(uuid, text, text, uuid) to service_role;
-revoke all on function public.my_usage(), public.set_usage_limits(uuid, jsonb) from public, anon;
 grant execute on function public.my_usage() to authenticated, service_role;
+
 grant execute on function public.set_usage_limits(uuid, jsonb) to authenticated, service_role;
+
+-- Resume is for what a user may restart, a bounded number of times (background_tasks.resumes), and
+-- it counts against the usage limits. engine.resume_task is the engine's own transition (the
+-- pipeline re-runs a failed location image with it); owners go through engine.resume_by_owner:
+-- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC.
+-- RF006 resume_limit_reached, RF007 film_cancelled, RF008 task_not_resumable, RF009 quota.
+create function engine.resume_by_owner(p_task_id uuid) returns public.background_tasks
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
+  film public.movies;
+  max_resumes integer;
+  scene_kinds constant text[] := array['film.chain', 'film.voices', 'film.mix'];
+  -- Housekeeping the user never started; they end or re-run by themselves.
+  internal_kinds constant text[] := array['film.cancel_jobs', 'asset.cleanup', 'storage.cleanup', 'render', 'local_media'];
+begin
+  select * into t from public.background_tasks where id = p_task_id for update;
+  if not found then
+    return null;
+  end if;
+  if t.kind = any (internal_kinds) or (t.parent_id is not null and t.kind <> all (scene_kinds)) then
+    raise exception 'task % (%) is part of other work: resume the film, run or job it belongs to', p_task_id, t.kind
+      using errcode = 'RF008';
+  end if;
+  -- A film's own task (film.produce) or a scene/film task working on a film.
+  select * into film from public.movies
+   where task_id = t.id
+      or (t.kind <> 'film.produce'
+          and (id = case when t.payload ->> 'movieId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'movieId')::uuid end
+               or task_id = t.parent_id))
+   limit 1;
+  if t.kind <> 'film.produce' and film.status = 'cancelled' then
+    raise exception 'film % was cancelled: resume the film, not one of its scenes', film.id using errcode = 'RF007';
+  end if;
+  if t.parent_id is not null then
+    if t.status <> 'failed' then
+      raise exception 'scene task % is %: only a failed scene task can be resumed', p_task_id, t.status using errcode = 'RF008';
+    end if;
+  end if;
+  select coalesce(u.resumes_per_task, d.resumes_per_task) into max_resumes
+    from public.usage_limits d left join public.usage_limits u on u.user_id = t.user_id
+   where d.user_id is null;
+  if t.resumes >= max_resumes then
+    raise exception 'task % was resumed % times, the most allowed', p_task_id, t.resumes using errcode = 'RF006';
+  end if;
+  if t.kind = 'film.produce' then
+    perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
+  elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate']) then
+    perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
+  end if;
+  update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
+  t := engine.resume_task(p_task_id);
+  -- The film is in production again in this transaction, so a parallel admission counts it.
+  if t.kind = 'film.produce' then
+    update public.movies set status = 'processing', error_message = null
+     where task_id = t.id and status in ('failed', 'cancelled');
+  end if;
+  return t;
+end $$;
+
+create function public.resume_task(task_id uuid) returns public.background_tasks
+language plpgsql security definer set search_path = '' as $$
+begin
+  if not exists (select 1 from public.background_tasks
+                  where id = task_id and user_id = auth.uid()) then
+    raise exception 'task % not found', task_id using errcode = 'P0002';
+  end if;
+  return engine.resume_by_owner(task_id);
+end $$;
+
+grant execute on function public.resume_task(uuid) to authenticated;

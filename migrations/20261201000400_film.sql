@@ -3,7 +3,6 @@
 -- scene_audio, movie_creation_progress — plus movie_step_metrics (time, provider, model and cost
 -- of every step and paid call). Functions write with the service role; owners only read their
 -- own rows (RLS), live through Realtime where the publication exists.
-
 create table public.movies (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -32,7 +31,9 @@ create table public.movies (
   constraint movies_title_length check (char_length(title) between 1 and 200),
   constraint movies_metadata_object check (jsonb_typeof(metadata) = 'object')
 );
+
 create index movies_user_idx on public.movies (user_id, created_at desc);
+
 create index movies_task_idx on public.movies (task_id);
 
 -- The screenplay in the seed's "legacy" shape: one row per movie.
@@ -139,6 +140,14 @@ create table public.movie_scenes (
   mix_error text,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  -- Lip sync: when the owner configured a lipsync provider, film.mix sends the clip and a track of
+  -- the scene's dialogue to it and video_url moves to the synced file, whose sound is that
+  -- dialogue; assembly must then not place the scene's lines again. The scene counts as
+  -- lip-synced only while video_url is this file: a regenerated clip or a later plain mix moves
+  -- video_url and so ends it, with no reset.
+  lipsync_url text,
+  -- Why the last lip sync of this scene did not happen (the scene then keeps the plain mix).
+  lipsync_error text,
   constraint movie_scenes_one_per_number unique (movie_id, scene_number),
   constraint movie_scenes_status_check check (status in ('pending', 'generating', 'completed', 'failed')),
   constraint movie_scenes_audio_status_check check (audio_status in ('pending', 'generating', 'completed', 'failed', 'skipped')),
@@ -177,6 +186,7 @@ create table public.scene_audio (
   constraint scene_audio_one_per_line unique (scene_id, line_index),
   constraint scene_audio_status_check check (status in ('pending', 'completed', 'failed'))
 );
+
 create index scene_audio_movie_idx on public.scene_audio (movie_id, scene_number, line_index);
 
 create table public.movie_creation_progress (
@@ -216,9 +226,15 @@ create table public.movie_step_metrics (
   started_at timestamptz not null default now(),
   submitted_at timestamptz,
   finished_at timestamptz,
+  -- Who paid for a metered call: 'project' (a project-default provider, counted against the user's
+  -- cost units), 'user' (the user's own registered provider and key) or 'free' (our own machines).
+  -- Decided when the call is recorded, from the user's registry at that moment.
+  billed_to text not null default 'project',
   constraint movie_step_metrics_one_per_step unique (task_id, step_name),
-  constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed'))
+  constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed')),
+  constraint movie_step_metrics_billed_to_check check (billed_to in ('project', 'user', 'free'))
 );
+
 create index movie_step_metrics_movie_idx on public.movie_step_metrics (movie_id, step);
 
 -- RLS: owners read their own rows; every write is a function's (service role / table owner).
@@ -240,14 +256,19 @@ end $$;
 
 create trigger movies_touch before update on public.movies
   for each row execute function engine.touch_updated_at();
+
 create trigger movie_scenes_touch before update on public.movie_scenes
   for each row execute function engine.touch_updated_at();
+
 create trigger scene_audio_touch before update on public.scene_audio
   for each row execute function engine.touch_updated_at();
+
 create trigger movie_creation_progress_touch before update on public.movie_creation_progress
   for each row execute function engine.touch_updated_at();
+
 create trigger location_images_touch before update on public.location_images
   for each row execute function engine.touch_updated_at();
+
 create trigger characters_touch before update on public.characters
   for each row execute function engine.touch_updated_at();
 
@@ -258,3 +279,38 @@ begin
     execute 'alter publication supabase_realtime add table public.movies, public.movie_scenes, public.movie_creation_progress';
   end if;
 end $$;
+
+comment on column public.movie_scenes.lipsync_url is
+  'Lip-synced clip in Storage; the scene is lip-synced while video_url = lipsync_url (its sound is the dialogue).';
+
+-- A film whose produce-movie task ends failed or cancelled — by any path: a step's error after
+-- the fan-out, max attempts, worker_lost, a cancel — leaves `processing` at once. The task row is
+-- the truth; the movie follows it in the same transaction.
+create function public.movie_follows_its_task() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  reason text := coalesce(new.last_error ->> 'message', new.status);
+begin
+  update public.movies
+     set status = new.status, error_message = coalesce(error_message, reason)
+   where task_id = new.id and status in ('pending', 'processing');
+  if found then
+    update public.movie_creation_progress p
+       set overall_status = new.status, current_step = new.status, current_step_detail = reason
+      from public.movies m
+     where m.task_id = new.id and p.movie_id = m.id;
+  end if;
+  return null;
+end $$;
+
+-- At commit, not during the task's update: cancelling a film locks its produce task, then its
+-- children (after_terminal), and only then the movie row. Steps lock their own task row first and
+-- may then write the movie (progress, metadata), so with the movie locked in the middle of the
+-- cascade a cancel and a child's step could each hold what the other waits for (a deadlock).
+create constraint trigger background_tasks_film_end
+  after update of status on public.background_tasks
+  deferrable initially deferred
+  for each row
+  when (new.kind = 'film.produce' and new.status in ('failed', 'cancelled') and old.status is distinct from new.status)
+  execute function public.movie_follows_its_task();
+

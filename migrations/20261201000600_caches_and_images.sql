@@ -8,7 +8,6 @@
 -- Hashes are computed by the functions (sha256 of the canonical JSON of the inputs); the inputs
 -- are kept beside them so a row explains itself. Bytes live in Storage; rows keep bucket + path so
 -- the orphan sweep can tell a cached object from an orphan.
-
 create table public.audio_cache (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -58,6 +57,7 @@ create table public.generated_videos (
   constraint generated_videos_status_check check (status in ('completed', 'failed')),
   constraint generated_videos_completed_has_url check (status <> 'completed' or video_url is not null)
 );
+
 create unique index generated_videos_one_completed_per_hash
   on public.generated_videos (user_id, content_hash) where status = 'completed';
 
@@ -88,10 +88,11 @@ create table public.image_requests (
   updated_at timestamptz not null default now(),
   constraint image_requests_output_object check (jsonb_typeof(generated_output) = 'object')
 );
+
 create index image_requests_user_idx on public.image_requests (user_id);
 
 -- One row per image: concurrent saves are independent inserts, so none can overwrite another
--- (the JSONB read-modify-write it replaces lost images under concurrency).
+-- (a read-modify-write of one JSONB document loses images under concurrency).
 create table public.generated_images (
   id uuid primary key default gen_random_uuid(),
   request_id uuid not null references public.image_requests (id) on delete cascade,
@@ -119,6 +120,7 @@ create table public.storage_cleanup_log (
   size_bytes bigint,
   constraint storage_cleanup_log_one_per_object unique (storage_bucket, storage_path, deleted_at)
 );
+
 create unique index storage_cleanup_log_one_pending
   on public.storage_cleanup_log (storage_bucket, storage_path) where deleted_at is null;
 
@@ -136,23 +138,19 @@ begin
     execute format('grant all on public.%I to service_role', t);
   end loop;
 end $$;
+
 -- Internal: no policies, no grants to API roles.
 alter table public.storage_cleanup_log enable row level security;
+
 revoke all on public.storage_cleanup_log from anon, authenticated;
+
 grant all on public.storage_cleanup_log to service_role;
 
 create trigger generated_images_touch before update on public.generated_images
   for each row execute function engine.touch_updated_at();
+
 create trigger image_requests_touch before update on public.image_requests
   for each row execute function engine.touch_updated_at();
-
--- The owner of a request, or the backend: the service role, or a direct connection with no JWT
--- claims at all (functions and workers connect with SUPABASE_DB_URL; the API always sets claims).
--- Anyone else gets the same "not found" as for a missing request (no probing for ids).
-create function public.is_backend_caller() returns boolean
-language sql stable set search_path = '' as $$
-  select coalesce(auth.role(), 'service_role') = 'service_role'
-$$;
 
 create function public.assert_image_request_owner(p_request_id uuid) returns uuid
 language plpgsql stable security definer set search_path = '' as $$
@@ -276,13 +274,35 @@ begin
   return v_inserted;
 end $$;
 
-revoke all on function public.assert_image_request_owner(uuid) from public, anon;
-revoke all on function public.save_generated_image(uuid, integer, integer, text) from public, anon;
-revoke all on function public.clear_scene_images(uuid, integer) from public, anon;
-revoke all on function public.request_scenes_with_images(uuid) from public, anon;
-revoke all on function public.migrate_legacy_images(uuid) from public, anon;
 grant execute on function public.save_generated_image(uuid, integer, integer, text) to authenticated, service_role;
+
 grant execute on function public.clear_scene_images(uuid, integer) to authenticated, service_role;
+
 grant execute on function public.request_scenes_with_images(uuid) to authenticated, service_role;
+
 grant execute on function public.migrate_legacy_images(uuid) to authenticated, service_role;
+
 grant execute on function public.assert_image_request_owner(uuid) to authenticated, service_role;
+
+-- Whether the caller is positively the backend; it fails closed. "No JWT claims = backend" would
+-- let a session that lost or never set its claims count as the service role, so yes means: a
+-- service_role JWT, or a direct connection by a privileged login role (functions and workers over
+-- SUPABASE_DB_URL) that has not switched to an API role. Claims present but unreadable, a missing role, or any error: false.
+create function public.is_backend_caller() returns boolean
+language plpgsql stable set search_path = '' as $$
+declare
+  v_claims text := nullif(current_setting('request.jwt.claims', true), '');
+  -- SET ROLE as the session did it; unchanged inside security definer functions, unlike current_user.
+  v_set_role text := coalesce(nullif(current_setting('role', true), ''), 'none');
+begin
+  if v_set_role in ('anon', 'authenticated', 'authenticator') then
+    return false;
+  end if;
+  if v_claims is not null then
+    return coalesce((v_claims::jsonb ->> 'role') = 'service_role', false);
+  end if;
+  return session_user::text in ('postgres', 'supabase_admin');
+exception when others then
+  return false;
+end $$;
+

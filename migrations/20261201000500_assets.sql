@@ -6,10 +6,6 @@
 -- regenerate-asset's accept writes them from the accepted asset in the same transaction.
 -- Column names storage_bucket, storage_path, state, delete_after are read by orphan cleanup.
 
-create schema if not exists asset_admin;
-revoke all on schema asset_admin from public;
-grant usage on schema asset_admin to service_role;
-
 -- How long a superseded file keeps being served after a newer version became current.
 create table asset_admin.settings (
   id boolean primary key default true,
@@ -17,7 +13,9 @@ create table asset_admin.settings (
   constraint settings_one_row check (id),
   constraint settings_retention_positive check (retention_seconds >= 0)
 );
+
 insert into asset_admin.settings default values;
+
 grant select, update on asset_admin.settings to service_role;
 
 create table public.assets (
@@ -42,19 +40,33 @@ create table public.assets (
   -- A superseded (or dropped preview) file is deleted once this passes; deleted_at says it was.
   delete_after timestamptz,
   deleted_at timestamptz,
+  -- Identical regenerate inputs cost nothing (issue 6): every preview version records the hash of
+  -- what it was made from (kind, prompt/text, provider, model, size, seed, voice settings ...), so
+  -- the next run with the same inputs copies an existing file instead of calling the provider.
+  -- Video and audio previews use the generated_videos / audio_cache key here too, so one hash finds
+  -- a clip or a line in either place. Versions the pipeline registered through the URL triggers have
+  -- none (their inputs live in the cache tables).
+  inputs_hash text,
   constraint assets_kind_check check (kind in ('video', 'audio', 'image', 'music', 'script', 'cover')),
   constraint assets_state_check check (state in ('draft', 'preview', 'current', 'superseded')),
   constraint assets_version_positive check (version >= 1),
   constraint assets_one_row_per_version unique (slot, version),
   constraint assets_params_object check (jsonb_typeof(params) = 'object')
 );
+
 create unique index assets_one_current_per_slot on public.assets (slot) where state = 'current';
+
 create index assets_movie_idx on public.assets (movie_id, slot);
+
 create index assets_object_idx on public.assets (storage_bucket, storage_path);
+
 create index assets_due_deletion_idx on public.assets (delete_after) where delete_after is not null and deleted_at is null;
 
 comment on table public.assets is
   'One row per version of a generated file (or script) in a slot; state current marks the one in use, at most one per slot.';
+
+comment on column public.assets.inputs_hash is
+  'sha256 of the inputs a regenerate preview was made from; a later run with the same hash copies this file (if not deleted) instead of calling the provider.';
 
 create table public.asset_runs (
   id uuid primary key default gen_random_uuid(),
@@ -70,8 +82,6 @@ create table public.asset_runs (
   -- The slot's current version when the run started: accepting after a newer accept is stale (409).
   base_version integer,
   preview_asset_id uuid references public.assets (id) on delete set null,
-  -- Known only to the run's owner: the preview URL carries it until accept.
-  preview_token text not null default replace(gen_random_uuid()::text, '-', ''),
   task_id uuid,
   apply_task_id uuid,
   error text,
@@ -82,7 +92,9 @@ create table public.asset_runs (
   constraint asset_runs_kind_check check (kind in ('video', 'audio', 'image', 'music', 'script', 'cover')),
   constraint asset_runs_draft_object check (jsonb_typeof(draft) = 'object')
 );
+
 create index asset_runs_movie_idx on public.asset_runs (movie_id, created_at desc);
+
 create index asset_runs_slot_idx on public.asset_runs (slot);
 
 create trigger asset_runs_touch before update on public.asset_runs
@@ -151,6 +163,7 @@ begin
   end if;
   return null;
 end $$;
+
 create trigger movies_assets after insert or update of video_url, poster_url, metadata on public.movies
   for each row execute function asset_admin.movies_changed();
 
@@ -167,6 +180,7 @@ begin
   end if;
   return null;
 end $$;
+
 create trigger movie_scenes_assets after insert or update of clip_url, video_url, end_frame_url on public.movie_scenes
   for each row execute function asset_admin.movie_scenes_changed();
 
@@ -177,6 +191,7 @@ begin
   end if;
   return null;
 end $$;
+
 create trigger scene_audio_assets after insert or update of audio_url on public.scene_audio
   for each row execute function asset_admin.scene_audio_changed();
 
@@ -191,8 +206,10 @@ begin
   end if;
   return null;
 end $$;
+
 create trigger characters_assets after insert or update of character_image_url on public.characters
   for each row execute function asset_admin.library_image_changed();
+
 create trigger location_images_assets after insert or update of image_url on public.location_images
   for each row execute function asset_admin.library_image_changed();
 
@@ -207,31 +224,19 @@ begin
    where slot like v_prefix || '%' and state in ('current', 'preview', 'draft');
   return null;
 end $$;
+
 create trigger movie_scenes_assets_deleted after delete on public.movie_scenes
   for each row execute function asset_admin.owner_row_deleted();
+
 create trigger scene_audio_assets_deleted after delete on public.scene_audio
   for each row execute function asset_admin.owner_row_deleted();
-
--- Existing outputs (films made before this migration) become version 1 of their slots.
-insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path, public_url, current_at)
-select u.user_id, u.movie_id, u.slot, u.kind, 1, 'current', o.bucket, o.path, u.url, now()
-  from (
-    select user_id, id as movie_id, 'movie:' || id || ':video' as slot, 'video' as kind, video_url as url from public.movies where video_url is not null
-    union all select user_id, id, 'movie:' || id || ':cover', 'cover', poster_url from public.movies where poster_url is not null
-    union all select user_id, id, 'movie:' || id || ':music', 'music', metadata ->> 'music_url' from public.movies where metadata ->> 'music_url' is not null
-    union all select user_id, movie_id, 'scene:' || id || ':clip', 'video', clip_url from public.movie_scenes where clip_url is not null
-    union all select user_id, movie_id, 'scene:' || id || ':video', 'video', video_url from public.movie_scenes where video_url is not null
-    union all select user_id, movie_id, 'scene:' || id || ':end_frame', 'image', end_frame_url from public.movie_scenes where end_frame_url is not null
-    union all select user_id, movie_id, 'line:' || id || ':audio', 'audio', audio_url from public.scene_audio where audio_url is not null
-    union all select user_id, null, 'character:' || id || ':image', 'image', character_image_url from public.characters where character_image_url is not null
-    union all select user_id, null, 'location_image:' || id || ':image', 'image', image_url from public.location_images
-  ) u, lateral asset_admin.object_of(u.url) o;
 
 /**
  * Accept (regenerate-asset): in one transaction, under the slot's lock, the run's preview becomes
  * current and the old current superseded (deleted after the retention). Refused when the run is
- * not a preview (asset_run_not_preview) or the slot moved past the run's base version
- * (asset_run_stale: a newer accept won). Returns the accepted asset.
+ * not a preview (asset_run_not_preview), its preview was dropped meanwhile (its film reset), or
+ * the slot moved past the run's base version (asset_run_stale: a newer accept won). Returns the
+ * accepted asset.
  */
 create function asset_admin.accept_run(p_run uuid, p_user uuid) returns public.assets
 language plpgsql as $$
@@ -243,17 +248,17 @@ declare
 begin
   select * into v_run from public.asset_runs where id = p_run and user_id = p_user;
   if v_run.id is null then
-    raise exception 'asset run % not found', p_run using errcode = 'RFA04';
+    raise exception 'asset run % not found', p_run using errcode = 'RF010';
   end if;
   perform pg_advisory_xact_lock(hashtextextended('asset-slot:' || v_run.slot, 0));
   select * into v_run from public.asset_runs where id = p_run for update;
   if v_run.status <> 'preview' then
-    raise exception 'asset run % is %, not a preview', p_run, v_run.status using errcode = 'RFA09';
+    raise exception 'asset run % is %, not a preview', p_run, v_run.status using errcode = 'RF011';
   end if;
   select version into v_current from public.assets where slot = v_run.slot and state = 'current';
   if v_current is distinct from v_run.base_version then
     raise exception 'asset run % is stale: % is at version %, the run started from %', p_run, v_run.slot, v_current, v_run.base_version
-      using errcode = 'RFA10';
+      using errcode = 'RF012';
   end if;
   select retention_seconds into v_retention from asset_admin.settings;
   update public.assets set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
@@ -261,6 +266,9 @@ begin
   update public.assets set state = 'current', current_at = now()
    where id = v_run.preview_asset_id and state = 'preview'
   returning * into v_asset;
+  if v_asset.id is null then
+    raise exception 'asset run %: its preview was dropped', p_run using errcode = 'RF013';
+  end if;
   update public.asset_runs set status = 'accepted', decided_at = now() where id = p_run;
   return v_asset;
 end $$;
@@ -272,6 +280,9 @@ create function public.asset_url(p_asset public.assets) returns text language sq
     else p_asset.public_url || case when p_asset.public_url like '%?%' then '&' else '?' end
          || 'v=' || p_asset.version || coalesce('-' || left(p_asset.content_hash, 12), '') end
 $$;
+
+-- film_with_assets runs as its caller (security_invoker), so its readers call this too.
+grant execute on function public.asset_url(public.assets) to authenticated;
 
 create view public.film_with_assets with (security_invoker = true) as
 select m.id, m.user_id, m.title, m.status, m.progress, m.created_at, m.updated_at,
@@ -294,7 +305,9 @@ select m.id, m.user_id, m.title, m.status, m.progress, m.created_at, m.updated_a
            order by s.scene_number)
            from public.movie_scenes s where s.movie_id = m.id), '[]'::jsonb) as scenes
   from public.movies m;
+
 revoke all on public.film_with_assets from anon, authenticated;
+
 grant select on public.film_with_assets to authenticated, service_role;
 
 -- Clients hear of a new version: assets and runs join Realtime where it exists (hosted).
@@ -304,3 +317,47 @@ begin
     execute 'alter publication supabase_realtime add table public.assets, public.asset_runs';
   end if;
 end $$;
+
+-- Full-script regeneration (issue 6, seed 000 §7): everything the seed lists is reset in one
+-- transaction — scenes and their lines (audio), clips and videos, the final video, the cover, the
+-- script, visual bible and plan, statuses back to pending — and the pipeline restarts with a new
+-- film.produce task enqueued in the same transaction. A kill before commit leaves the old film
+-- whole; after it, the new state and its task. Superseded files are deleted after the retention.
+create function asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt text, p_steps jsonb, p_idempotency_key text)
+returns uuid language plpgsql as $$
+declare
+  v_movie public.movies%rowtype;
+  v_task uuid;
+  v_retention integer;
+begin
+  select * into v_movie from public.movies where id = p_movie and user_id = p_user for update;
+  if v_movie.id is null then
+    raise exception 'movie % not found', p_movie using errcode = 'RF014';
+  end if;
+  select retention_seconds into v_retention from asset_admin.settings;
+  -- Lines go with their scenes (cascade); their delete triggers supersede their assets.
+  delete from public.movie_scenes where movie_id = p_movie;
+  delete from public.scripts where movie_id = p_movie;
+  delete from public.visual_bibles where movie_id = p_movie;
+  update public.movies
+     set prompt = coalesce(p_prompt, prompt), status = 'pending', progress = 0, video_url = null, poster_url = null,
+         thumbnail_url = null, error_message = null, completed_at = null, metadata = '{}'::jsonb
+   where id = p_movie;
+  update public.assets
+     set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
+   where movie_id = p_movie and state in ('current', 'preview', 'draft') and kind <> 'script';
+  -- Open runs on the old film can no longer be accepted.
+  update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
+   where movie_id = p_movie and status in ('running', 'preview');
+  update public.movie_creation_progress
+     set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
+   where movie_id = p_movie;
+  select id into v_task from engine.enqueue_task(
+    p_user_id => p_user, p_kind => 'film.produce', p_worker => 'produce-movie',
+    p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
+  update public.movies set task_id = v_task where id = p_movie;
+  return v_task;
+end $$;
+
+create index assets_inputs_idx on public.assets (user_id, kind, inputs_hash) where inputs_hash is not null;
+

@@ -1,20 +1,9 @@
--- Orphan cleanup (issue 6): a daily storage.cleanup task per film owner deletes the objects under
--- films/<user>/ and assets/<user>/ that nothing references, once they have been seen unreferenced for the retention
--- period, and records each deletion in storage_cleanup_log. A task on a function, not SQL alone:
--- locally Storage is files (no storage.objects to query), and deleting an object needs the
--- Storage API either way. pg_cron only rings it, one task per owner and day (idempotency key).
-
--- Referenced = any live row naming the object: an asset version not past its delete_after (any
--- state), or a cache entry (audio_cache, completed generated_videos), which other films reuse.
-create function public.storage_object_referenced(p_bucket text, p_path text) returns boolean
-language sql stable set search_path = '' as $$
-  select exists (select 1 from public.assets a
-                  where a.storage_bucket = p_bucket and a.storage_path = p_path and a.deleted_at is null
-                    and (a.delete_after is null or a.delete_after > now()))
-      or exists (select 1 from public.audio_cache c where c.storage_bucket = p_bucket and c.storage_path = p_path)
-      or exists (select 1 from public.generated_videos v
-                  where v.storage_bucket = p_bucket and v.storage_path = p_path and v.status = 'completed')
-$$;
+-- Orphan cleanup: a daily storage.cleanup task per film owner deletes the objects under
+-- films/<user>/ and assets/<user>/ that nothing references, once they have been seen unreferenced
+-- for the retention period, and records each deletion in storage_cleanup_log. A task on a
+-- function, not SQL alone: locally Storage is files (no storage.objects to query), and deleting an
+-- object needs the Storage API either way. pg_cron only rings it, one task per owner and day
+-- (idempotency key).
 
 -- One listed page: referenced objects lose any pending mark (the clock restarts if they are
 -- dropped again), unreferenced ones get one, and those marked longer than the retention are
@@ -71,15 +60,6 @@ begin
   return v_count;
 end $$;
 
-revoke all on function public.storage_object_referenced(text, text) from public, anon, authenticated;
-revoke all on function public.storage_cleanup_due(text, text[], bigint[], integer) from public, anon, authenticated;
-revoke all on function public.storage_cleanup_done(text, text[]) from public, anon, authenticated;
-revoke all on function public.enqueue_storage_cleanup(integer) from public, anon, authenticated;
-grant execute on function public.storage_object_referenced(text, text) to service_role;
-grant execute on function public.storage_cleanup_due(text, text[], bigint[], integer) to service_role;
-grant execute on function public.storage_cleanup_done(text, text[]) to service_role;
-grant execute on function public.enqueue_storage_cleanup(integer) to service_role;
-
 do $$
 begin
   if exists (select 1 from pg_extension where extname = 'pg_cron') then
@@ -88,3 +68,46 @@ begin
     raise notice 'pg_cron not installed: schedule public.enqueue_storage_cleanup() daily yourself';
   end if;
 end $$;
+
+-- A scene's reference image (the first frame its clip was generated from) is a file a later
+-- regenerate of that clip needs again. When the library image it came from is replaced (a
+-- regenerated location image) its asset version is superseded, and cleanup would delete the file
+-- after the retention: scenes still naming it keep it.
+create index movie_scenes_reference_object_idx
+  on public.movie_scenes (((asset_admin.object_of(reference_image_url)).path))
+  where reference_image_url is not null;
+
+-- Referenced = any live row naming the object: an asset version not past its delete_after (any
+-- state), a cache entry (audio_cache, completed generated_videos), which other films reuse, or a
+-- scene's reference image (above).
+create function public.storage_object_referenced(p_bucket text, p_path text) returns boolean
+language sql stable set search_path = '' as $$
+  select exists (select 1 from public.assets a
+                  where a.storage_bucket = p_bucket and a.storage_path = p_path and a.deleted_at is null
+                    and (a.delete_after is null or a.delete_after > now()))
+      or exists (select 1 from public.audio_cache c where c.storage_bucket = p_bucket and c.storage_path = p_path)
+      or exists (select 1 from public.generated_videos v
+                  where v.storage_bucket = p_bucket and v.storage_path = p_path and v.status = 'completed')
+      or exists (select 1 from public.movie_scenes s
+                  where s.reference_image_url is not null
+                    and (asset_admin.object_of(s.reference_image_url)).path = p_path
+                    and (asset_admin.object_of(s.reference_image_url)).bucket = p_bucket)
+$$;
+
+-- Films are private (issue 13): the `media` bucket (REELFORGE_MEDIA_BUCKET's default) is created
+-- private, or made private where it already exists public. Its objects' public URLs do not
+-- serve; owners and providers get signed URLs (shared/storage/signed-urls.ts), and functions and
+-- the render worker read and write it with the service role. Idempotent, and a no-op where there
+-- is no Storage schema (a bare Postgres): the guard checks for storage.buckets before touching it.
+do $$
+begin
+  if to_regclass('storage.buckets') is null then
+    raise notice 'no storage.buckets: the media bucket is not created here';
+    return;
+  end if;
+  execute $sql$
+    insert into storage.buckets (id, name, public) values ('media', 'media', false)
+    on conflict (id) do update set public = false
+  $sql$;
+end $$;
+

@@ -1,0 +1,37 @@
+/**
+ * The project's own SQLSTATEs, raised by its SQL functions (`raise exception ... using errcode`)
+ * and matched here by name. One code, one meaning; README "SQL error codes" lists them, and
+ * tests/unit/sql-errors.test.ts checks that migrations raise exactly these.
+ */
+export const SqlErrorCode = {
+  /** A fenced write by a worker whose lease token is no longer current. */
+  FencedOut: "RF001",
+  /** engine.dispatch_task before engine.configure_dispatch set the functions URL. */
+  DispatchNotConfigured: "RF002",
+  /** engine.resume_task on a task a live holder still works on. */
+  TaskActive: "RF003",
+  /** engine.resume_task on a task that succeeded or waits: nothing to resume. */
+  TaskNothingToResume: "RF004",
+  /** configure_dispatch on a database without Vault that is not the local stack. */
+  VaultRequired: "RF005",
+  /** An owner's resume beyond the resumes allowed per task. */
+  ResumeLimitReached: "RF006",
+  /** An owner's resume of a scene task whose film was cancelled. */
+  FilmCancelled: "RF007",
+  /** An owner's resume of a task that is part of other work, or of a scene task that did not fail. */
+  TaskNotResumable: "RF008",
+  /** A usage limit refused the work; the detail is JSON naming the limit (engine.admit_usage). */
+  QuotaExceeded: "RF009",
+  /** No asset run with this id belongs to the caller. */
+  AssetRunNotFound: "RF010",
+  /** Accepting an asset run that is not a preview. */
+  AssetRunNotPreview: "RF011",
+  /** Accepting an asset run whose slot moved past its base version (a newer accept won). */
+  AssetRunStale: "RF012",
+  /** Accepting an asset run whose preview was dropped meanwhile (its film was reset). */
+  AssetPreviewDropped: "RF013",
+  /** Resetting a film that is not the caller's or does not exist. */
+  FilmNotFound: "RF014",
+} as const;
+
+export type SqlErrorCode = (typeof SqlErrorCode)[keyof typeof SqlErrorCode];
