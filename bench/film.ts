@@ -141,7 +141,7 @@ await Deno.writeTextFile(join(REPO, "bench", "results", "film.json"), JSON.strin
   measured: {
     wall: "movies.created_at -> completed_at",
     criticalPath: "longest path through the DAG the film ran; provider jobs weigh their fixed latency, render jobs their measured run time",
-    sequential: "the seed's order: the same work one piece after another",
+    sequential: "one piece after another: the same work with no step run in parallel",
     stepOverhead: "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
     handoffGap: "a step's start minus the finish of the last step it waited for",
     slices: "per film and for the whole run (top-level slices): see slices.measured",

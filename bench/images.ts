@@ -113,7 +113,7 @@ try {
     [
       ["generated_images (save_generated_image, insert … on conflict)", SAVES, table.runs.map((r) => r.present).join(", "), table.lostMedian,
         table.savesPerSecondMedian, round(table.savesPerSecondMedian / jsonb.savesPerSecondMedian, 2)],
-      ["JSONB read-modify-write (seed's old saveImageToDatabase)", SAVES, jsonb.runs.map((r) => r.present).join(", "), jsonb.lostMedian,
+      ["JSONB read-modify-write (append in JS, no lock)", SAVES, jsonb.runs.map((r) => r.present).join(", "), jsonb.lostMedian,
         jsonb.savesPerSecondMedian, 1],
     ],
   );
@@ -129,7 +129,7 @@ try {
     config: { saves: SAVES, connections: CONNECTIONS, imagesPerScene: IMAGES_PER_SCENE, repeats: REPEATS },
     measured: {
       table: "select public.save_generated_image(request, scene, image, url) per save: one insert … on conflict on the unique slot",
-      jsonb: "per save: select generated_output; append the URL to its scene in JS; update generated_output (no lock, as the seed did)",
+      jsonb: "per save: select generated_output; append the URL to its scene in JS; update generated_output (no lock)",
       lost: "saves − images present afterwards",
     },
     table, jsonb, rendered, slices,

@@ -54,7 +54,7 @@ describe("film failures", () => {
     expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({ phase: "failed", provider: "runway" });
   }, 120_000);
 
-  it("every scene failed: the seed's assemble error and a failed movie", async () => {
+  it("every scene failed: assembly refuses with its error and the movie fails", async () => {
     rig.fakes.clearScripts();
     rig.fakes.runway.scriptWhen(() => true, { phases: ["FAILED"], failureCode: "INTERNAL.BAD_OUTPUT.CODE01" });
     const owner = await filmUser(rig, SHAPE, "Nothing Left");

@@ -60,7 +60,7 @@ describe("a 12-scene film with two continuation chains", () => {
     expect(Object.keys(progress.steps)).toHaveLength(11);
   });
 
-  it("keeps the seed's preproduction tables: script, visual bible, characters with voices and portraits, locations", async () => {
+  it("fills the preproduction tables: script, visual bible, characters with voices and portraits, locations", async () => {
     expect(film.script.content.scenes).toHaveLength(12);
     expect(film.movie.metadata.screenplay_detailed.scenes.map((s: { scene_number: number }) => s.scene_number)).toEqual(written.scenes.map((s) => s.scene_number));
     expect(film.bible.visual_style).toBe("moody maritime realism");
@@ -74,7 +74,7 @@ describe("a 12-scene film with two continuation chains", () => {
     expect(locations.map((l) => l.location_slug)).toEqual(["harbour", "lighthouse", "market"]);
   });
 
-  it("gives every scene its clip, end frame and reference by the seed's three cases", async () => {
+  it("gives every scene its clip, end frame and reference: library, generated or the previous scene's last frame", async () => {
     const places = sceneLocations(SHAPE);
     const { scenes } = film;
     expect(scenes).toHaveLength(12);
@@ -203,7 +203,7 @@ describe("a 12-scene film with two continuation chains", () => {
     }
   });
 
-  it("runs a DAG whose critical path is far below the seed's sequential time", async () => {
+  it("runs a DAG whose critical path is far below the sequential time of the same work", async () => {
     // Wall time against the critical path is a speed, measured by `npm run bench -- film`
     // (bench/results/film.json), never asserted here: a shared machine makes any bound flaky.
     const nodes = filmDag(await filmDagInput(rig.sql, film, LATENCIES));

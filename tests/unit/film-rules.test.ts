@@ -18,7 +18,7 @@ describe("scene count and continuity", () => {
     expect(sceneCountFor(45)).toBe(60);
   });
 
-  it("keeps the plan's continuations and treats an unplanned scene as continuing the previous one, as the seed does", () => {
+  it("keeps the plan's continuations and treats an unplanned scene as continuing the previous one", () => {
     const plan = writeProductionPlan(brief);
     const screenplay = writeScreenplay(brief);
     const scenes = planScenes(screenplay, { ...plan, continuity: plan.continuity.filter((c) => c.scene_number !== 3) }, 6);
@@ -101,7 +101,7 @@ describe("assembly and finalize rules", () => {
     expect(kept.map((v) => v.scene_number)).toEqual([1, 3]);
   });
 
-  it("fails with the seed's message when nothing is left", () => {
+  it("fails naming what was failed or invalid when nothing is left", () => {
     expect(() => selectClipsForAssembly([
       { scene_number: 1, status: "failed", video_url: null },
       { scene_number: 2, status: "failed", video_url: null },

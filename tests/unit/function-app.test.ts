@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildFunction } from "../../shared/http/build-function.ts";
-import { notBuiltActions } from "../../shared/http/not-built.ts";
+import { NotImplementedError } from "../../shared/errors.ts";
 import { z } from "zod";
 import { createAuthenticatorFromConfig } from "../../shared/auth/authenticator-from-config.ts";
 import { defineAction, createFunctionApp } from "../../shared/http/function-app.ts";
@@ -16,9 +16,17 @@ const env = {
   REELFORGE_INTERNAL_SECRET: "internal-secret-0123456789",
 };
 
+/** An action that answers as an unbuilt capability must: an honest 501, never a fake success. */
+const unbuilt = defineAction({
+  input: z.object({}).passthrough(),
+  run() {
+    throw new NotImplementedError('produce-movie: action "start" is not built yet');
+  },
+});
+
 function app() {
   return buildFunction(
-    { name: "produce-movie", actions: () => notBuiltActions("produce-movie", ["start"], "issue 5") },
+    { name: "produce-movie", actions: () => ({ start: unbuilt }) },
     { env, waitUntil: () => {}, workerStartedAt: Date.now() },
   ).app;
 }

@@ -57,7 +57,7 @@ describe("runway video adapter against the Runway fake", () => {
 
   it.each([
     ["a ratio the model does not take", { ratio: "1280:768" }, /ratio 1280:768 is not one of/],
-    ["the seed's 16:9", { ratio: "16:9" }, /ratio 16:9/],
+    ["a bare aspect ratio 16:9", { ratio: "16:9" }, /ratio 16:9/],
     ["a duration the model does not take", { durationSeconds: 8 }, /duration 8s is not one of 5, 10/],
     ["a prompt over 1000 characters", { promptText: "x".repeat(1001) }, /over 1000/],
     ["no image on an image-only model", { promptImage: undefined }, /no text_to_video/],
@@ -114,7 +114,7 @@ describe("runway video adapter against the Runway fake", () => {
     expect(state).toMatchObject({ state: "failed", failureCode: "missing_output" });
   });
 
-  it.each(["output_url", "url", "video_url"] as const)("finds the URL in the seed's alternative field %s", async (field) => {
+  it.each(["output_url", "url", "video_url"] as const)("finds the URL in the alternative output field %s", async (field) => {
     fake.nextTask({ phases: ["SUCCEEDED"], outputField: field });
     const video = adapter();
     expect(await video.poll(await video.submit(request))).toMatchObject({ state: "succeeded", output: { url: fake.fileUrl("clip.mp4") } });
