@@ -9,7 +9,8 @@ import { storageErrors } from "./storage-errors.ts";
 import type { StorageFiles, StoredFile } from "./storage-files.ts";
 import { asCaller, type Caller, pgCode, RLS_VIOLATION, type StorageSql, type StorageTx, UNIQUE_VIOLATION } from "./storage-db.ts";
 
-export interface ObjectMetadata {
+// A type, not an interface: it is stored as jsonb (storage.objects.metadata).
+export type ObjectMetadata = {
   eTag: string;
   size: number;
   mimetype: string;
@@ -17,7 +18,7 @@ export interface ObjectMetadata {
   lastModified: string;
   contentLength: number;
   httpStatusCode: number;
-}
+};
 
 export interface ObjectRow {
   id: string;
@@ -62,7 +63,7 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
         if (!upsert) {
           return await tx`
             insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
             on conflict on constraint bucketid_objname do nothing
             returning id, null as replaced`;
         }
@@ -70,7 +71,7 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
         const [old] = await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
         return await tx`
           insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
           on conflict on constraint bucketid_objname do update
             set version = excluded.version, metadata = excluded.metadata, owner = excluded.owner,
                 owner_id = excluded.owner_id, updated_at = now(), last_accessed_at = now()

@@ -97,7 +97,7 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
     });
     const url = music.ok ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3")) : null;
     await ctx.step("music:saved", async (tx) => {
-      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url } as never)} where id = ${movie.id}`;
+      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url })} where id = ${movie.id}`;
       await updateStep(tx, movie.id, "generate_music", { status: music.ok ? "completed" : "failed", detail: music.ok ? "Music ready" : `No music: ${music.message}` });
     });
     return { type: "done", result: { musicUrl: url } };
