@@ -34,6 +34,9 @@ export interface ObjectRow {
   last_accessed_at: string;
 }
 
+/** The row place() wrote, and the version it replaced (its file is removed). */
+type Placed = { id: string; replaced: string | null };
+
 export interface UploadedContent {
   file: StoredFile;
   mimetype: string;
@@ -56,12 +59,12 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     version: string,
     metadata: ObjectMetadata,
     upsert: boolean,
-  ): Promise<{ id: string; replaced: string | null }> {
+  ): Promise<Placed> {
     const owner = ownerOf(caller);
     try {
       const rows = await asCaller(sql, caller, async (tx) => {
         if (!upsert) {
-          return await tx`
+          return await tx<Placed[]>`
             insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
             values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
             on conflict on constraint bucketid_objname do nothing
@@ -69,7 +72,7 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
         }
         // Locked first, so the version it replaces is known (the statement below cannot see it).
         const [old] = await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
-        return await tx`
+        return await tx<Placed[]>`
           insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
           values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
           on conflict on constraint bucketid_objname do update
@@ -78,7 +81,7 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
           returning id, ${old?.version ?? null}::text as replaced`;
       });
       if (rows.length === 0) throw storageErrors.duplicate();
-      return rows[0] as unknown as { id: string; replaced: string | null };
+      return rows[0];
     } catch (error) {
       await files.remove([version]);
       if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
@@ -114,8 +117,8 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     /** Deletes the named objects the caller may delete; answers the deleted rows, as Storage does. */
     async remove(caller: Caller, bucket: string, names: string[]): Promise<ObjectRow[]> {
       const rows = await asCaller(sql, caller, (tx) =>
-        tx`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
-      ) as unknown as ObjectRow[];
+        tx<ObjectRow[]>`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
+      );
       await files.remove(rows.map((row) => row.version));
       return rows;
     },
