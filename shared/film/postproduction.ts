@@ -69,7 +69,7 @@ export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: Movie
   return { poster_url: url, thumbnail_url: url };
 }
 
-export async function finalizeMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
+export async function finalizeMovie(ctx: TaskContext, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
   return await ctx.step("finalize", async (tx) => {
     const scenes = await loadScenes(tx, movie.id);
     const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
