@@ -42,7 +42,7 @@ const removeDefaults = await registerFakeDefaults(100);
 type Row = { step: string; step_name: string; scene_number: number | null; provider: string; external_id: string | null; started_at: Date; finished_at: Date };
 
 async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
-  const metrics = film.metrics as unknown as Row[];
+  const metrics = [...film.metrics] as Row[];
   const renderIds = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) => m.external_id!);
   const renders = new Map((await sql`
     select id::text, extract(epoch from (finished_at - started_at)) * 1000 as ms from public.background_tasks

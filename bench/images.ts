@@ -77,7 +77,7 @@ async function jsonbRun(userId: string) {
     const output = row.generated_output as { scenes: { index: number; imageUrls: string[] }[] };
     const scene = output.scenes.find((sc) => sc.index === s.sceneIndex)!;
     scene.imageUrls = [...scene.imageUrls, s.url];
-    await pool`update public.image_requests set generated_output = ${pool.json(output as never)} where id = ${requestId}`;
+    await pool`update public.image_requests set generated_output = ${pool.json(output)} where id = ${requestId}`;
   });
   const [{ present }] = await admin`
     select coalesce(sum(jsonb_array_length(s -> 'imageUrls')), 0)::int as present

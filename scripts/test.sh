@@ -22,6 +22,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
 
+# Style first: cheap, and needs no stack (deno.json's lint and fmt sections; docs/tests.md "Style").
+node_modules/.bin/deno lint --quiet
+# The formatting check is switched on by the one-time reformat commit: until then most files differ.
+if [ "${REELFORGE_FMT_CHECK:-0}" = 1 ]; then node_modules/.bin/deno fmt --check --quiet; fi
+
 bash scripts/stack.sh stop >/dev/null 2>&1 || true
 trap 'bash scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/stack.sh start --fresh

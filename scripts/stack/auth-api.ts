@@ -6,7 +6,7 @@
  * are ES256 (kid in the header) unless the stack is started with REELFORGE_AUTH_JWT_ALG=HS256.
  */
 import { type ApiKeySet, matchApiKey } from "../../shared/auth/api-keys.ts";
-import type { AuthUser, AuthUsers } from "./auth-users.ts";
+import type { AuthUser, AuthUsers, JsonObject } from "./auth-users.ts";
 import { publicJwkOf, type SigningKey, signEs256Jwt, signJwt } from "./jwt.ts";
 
 export const AUTH_PREFIX = "/auth/v1/";
@@ -132,11 +132,11 @@ function authError(status: number, errorCode: string, msg: string): Response {
   return Response.json({ code: status, error_code: errorCode, msg }, { status });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-async function readJson(request: Request): Promise<Record<string, unknown> | null> {
+async function readJson(request: Request): Promise<JsonObject | null> {
   const text = await request.text();
   if (text.trim() === "") return {};
   try {

@@ -4,6 +4,9 @@
  */
 import type postgres from "postgres";
 
+/** A JSON object from a request body, as stored in a jsonb metadata column. */
+export type JsonObject = Record<string, postgres.JSONValue>;
+
 export interface AuthUser {
   id: string;
   email: string | null;
@@ -22,13 +25,13 @@ const COLUMNS = "id, email, is_anonymous, raw_app_meta_data, raw_user_meta_data,
 export function createAuthUsers(sql: Sql) {
   return {
     /** A new user; null when the email is taken. No email: an anonymous user. */
-    async create(input: { email: string | null; password: string | null; userMetadata: Record<string, unknown> }): Promise<AuthUser | null> {
+    async create(input: { email: string | null; password: string | null; userMetadata: JsonObject }): Promise<AuthUser | null> {
       const provider = input.email ? "email" : "anonymous";
       const [user] = await sql<AuthUser[]>`
         insert into auth.users (email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, is_anonymous, last_sign_in_at)
         values (${input.email}, ${input.password === null ? null : sql`extensions.crypt(${input.password}, extensions.gen_salt('bf'))`},
                 ${input.email ? sql`now()` : null}, ${sql.json({ provider, providers: [provider] })},
-                ${sql.json(input.userMetadata as never)}, ${input.email === null}, now())
+                ${sql.json(input.userMetadata)}, ${input.email === null}, now())
         on conflict (email) do nothing
         returning ${sql.unsafe(COLUMNS)}`;
       return user ?? null;
@@ -50,11 +53,11 @@ export function createAuthUsers(sql: Sql) {
     },
 
     /** Merges metadata as GoTrue's admin update does (a null value removes the key). */
-    async updateMetadata(id: string, appMetadata: Record<string, unknown> | null, userMetadata: Record<string, unknown> | null): Promise<AuthUser | null> {
+    async updateMetadata(id: string, appMetadata: JsonObject | null, userMetadata: JsonObject | null): Promise<AuthUser | null> {
       const [user] = await sql<AuthUser[]>`
         update auth.users
-           set raw_app_meta_data = jsonb_strip_nulls(coalesce(raw_app_meta_data, '{}') || ${sql.json((appMetadata ?? {}) as never)}),
-               raw_user_meta_data = jsonb_strip_nulls(coalesce(raw_user_meta_data, '{}') || ${sql.json((userMetadata ?? {}) as never)}),
+           set raw_app_meta_data = jsonb_strip_nulls(coalesce(raw_app_meta_data, '{}') || ${sql.json((appMetadata ?? {}))}),
+               raw_user_meta_data = jsonb_strip_nulls(coalesce(raw_user_meta_data, '{}') || ${sql.json((userMetadata ?? {}))}),
                updated_at = now()
          where id = ${id}
         returning ${sql.unsafe(COLUMNS)}`;

@@ -25,7 +25,6 @@ import {
   DEFAULT_WALL_CLOCK_MS,
   FUNCTIONS_URL,
   REPO_DIR,
-  type StackLayout,
   stackLayout,
   STORAGE_URL,
 } from "./stack-layout.ts";

@@ -18,7 +18,7 @@ import { createFunctionRegistry } from "./function-registry.ts";
 import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
-import { ADMIN_DB_URL, API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_DB_URL, STORAGE_PUBLIC_URL } from "./stack-layout.ts";
+import { ADMIN_DB_URL, API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_DB_URL } from "./stack-layout.ts";
 import { limitsFromEnv } from "./platform-limits.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";

@@ -32,7 +32,7 @@ export function createBuckets(sql: StorageSql, files: StorageFiles) {
 
   return {
     async list(caller: Caller): Promise<Bucket[]> {
-      return await asCaller(sql, caller, (tx) => tx`select ${columns} from storage.buckets order by name collate "C"`) as unknown as Bucket[];
+      return await asCaller(sql, caller, (tx) => tx<Bucket[]>`select ${columns} from storage.buckets order by name collate "C"`);
     },
 
     async get(caller: Caller, id: string): Promise<Bucket> {

@@ -9,7 +9,8 @@ import { storageErrors } from "./storage-errors.ts";
 import type { StorageFiles, StoredFile } from "./storage-files.ts";
 import { asCaller, type Caller, pgCode, RLS_VIOLATION, type StorageSql, type StorageTx, UNIQUE_VIOLATION } from "./storage-db.ts";
 
-export interface ObjectMetadata {
+// A type, not an interface: it is stored as jsonb (storage.objects.metadata).
+export type ObjectMetadata = {
   eTag: string;
   size: number;
   mimetype: string;
@@ -17,7 +18,7 @@ export interface ObjectMetadata {
   lastModified: string;
   contentLength: number;
   httpStatusCode: number;
-}
+};
 
 export interface ObjectRow {
   id: string;
@@ -32,6 +33,9 @@ export interface ObjectRow {
   updated_at: string;
   last_accessed_at: string;
 }
+
+/** The row place() wrote, and the version it replaced (its file is removed). */
+type Placed = { id: string; replaced: string | null };
 
 export interface UploadedContent {
   file: StoredFile;
@@ -55,29 +59,29 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     version: string,
     metadata: ObjectMetadata,
     upsert: boolean,
-  ): Promise<{ id: string; replaced: string | null }> {
+  ): Promise<Placed> {
     const owner = ownerOf(caller);
     try {
       const rows = await asCaller(sql, caller, async (tx) => {
         if (!upsert) {
-          return await tx`
+          return await tx<Placed[]>`
             insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
             on conflict on constraint bucketid_objname do nothing
             returning id, null as replaced`;
         }
         // Locked first, so the version it replaces is known (the statement below cannot see it).
         const [old] = await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
-        return await tx`
+        return await tx<Placed[]>`
           insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata as never)})
+          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
           on conflict on constraint bucketid_objname do update
             set version = excluded.version, metadata = excluded.metadata, owner = excluded.owner,
                 owner_id = excluded.owner_id, updated_at = now(), last_accessed_at = now()
           returning id, ${old?.version ?? null}::text as replaced`;
       });
       if (rows.length === 0) throw storageErrors.duplicate();
-      return rows[0] as unknown as { id: string; replaced: string | null };
+      return rows[0];
     } catch (error) {
       await files.remove([version]);
       if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
@@ -113,8 +117,8 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     /** Deletes the named objects the caller may delete; answers the deleted rows, as Storage does. */
     async remove(caller: Caller, bucket: string, names: string[]): Promise<ObjectRow[]> {
       const rows = await asCaller(sql, caller, (tx) =>
-        tx`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
-      ) as unknown as ObjectRow[];
+        tx<ObjectRow[]>`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
+      );
       await files.remove(rows.map((row) => row.version));
       return rows;
     },

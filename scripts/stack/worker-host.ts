@@ -15,14 +15,16 @@ if (!entrypoint) {
 // process lives until the gateway kills it anyway, so tracking is for logging rejections.
 const pending = new Set<Promise<unknown>>();
 
-(globalThis as unknown as { EdgeRuntime: unknown }).EdgeRuntime = {
-  waitUntil(promise: Promise<unknown>): void {
-    const tracked = Promise.resolve(promise)
-      .catch((error) => console.error("[worker] waitUntil promise rejected:", error))
-      .finally(() => pending.delete(tracked));
-    pending.add(tracked);
+Object.assign(globalThis, {
+  EdgeRuntime: {
+    waitUntil(promise: Promise<unknown>): void {
+      const tracked = Promise.resolve(promise)
+        .catch((error) => console.error("[worker] waitUntil promise rejected:", error))
+        .finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
   },
-};
+});
 
 // The gateway retires a worker (soft CPU limit, idle request) by sending SIGUSR2 once nothing is in
 // flight; like edge-runtime's early drop, the worker ends when its background work has settled.

@@ -56,7 +56,7 @@ const RETIRE_MARGIN_MS = 1000;
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let limits = { ...options.limits };
-  let extraEnv: Record<string, string> = {};
+  const extraEnv: Record<string, string> = {};
   const exitLog = createExitLog();
   const workers = new Set<WorkerProcess>();
   const current = new Map<string, WorkerProcess>();

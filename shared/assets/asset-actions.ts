@@ -86,6 +86,7 @@ function fromSqlError(error: unknown, runId: string): unknown {
  * The caches on an accepted clip: the replaced clip's generated_videos entry is marked
  * failed / "Regenerated" (the next lookup misses) and the new clip becomes the entry for its inputs.
  */
+// deno-lint-ignore no-explicit-any -- an assets row (select *); left for the accept restructuring to type
 async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: string, asset: Record<string, any>) {
   const [scene] = await tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
   if (scene?.clip_url) {

@@ -3,7 +3,7 @@
  * (`assets/<user>/<movie>/<slot>/<run>.<ext>`, so old and new versions coexist until cleanup),
  * hashed, and recorded as a `preview` row of the slot under the slot's lock.
  */
-import type { TransactionSql } from "../db/client.ts";
+import type { JsonObject, TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
 import { storageKeyOf } from "../caches/asset-cache.ts";
@@ -34,7 +34,7 @@ export interface PreviewFile {
   contentHash: string;
   provider: string;
   model: string;
-  params: Record<string, unknown>;
+  params: JsonObject;
   /** What it was made from (asset-preview-cache.ts): the next run with the same inputs copies this file. */
   inputsHash: string;
 }
@@ -78,7 +78,7 @@ export async function savePreview(tx: TransactionSql, run: AssetRunRow, file: Pr
   const [asset] = await tx`
     insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path, public_url, content_hash, provider, model, params, inputs_hash)
     values (${run.user_id}, ${movieId}, ${run.slot}, ${run.kind}, coalesce((select max(version) from public.assets where slot = ${run.slot}), 0) + 1,
-            'preview', ${file.bucket}, ${file.path}, ${file.url}, ${file.contentHash}, ${file.provider}, ${file.model}, ${tx.json(file.params as never)}, ${file.inputsHash})
+            'preview', ${file.bucket}, ${file.path}, ${file.url}, ${file.contentHash}, ${file.provider}, ${file.model}, ${tx.json(file.params)}, ${file.inputsHash})
     returning id`;
   await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id}, error = null where id = ${run.id}`;
   return asset.id;

@@ -6,6 +6,7 @@
  * (filmEnv's model override).
  */
 import { contentHash, videoCacheKey } from "../caches/asset-cache.ts";
+import type { JsonObject } from "../db/client.ts";
 import { type FilmEnv, isConfigured } from "../film/film-env.ts";
 import type { MovieRow } from "../film/film-movie.ts";
 import { filmScoreRequest, portraitRequest, posterRequest } from "../film/film-requests.ts";
@@ -20,7 +21,7 @@ export interface PreviewJob {
   provider: JobProvider<any, UrlOutput>;
   request: unknown;
   /** Recorded on the preview version (and read back by accept). */
-  params: Record<string, unknown>;
+  params: JsonObject;
   inputsHash: string;
   media: MediaKind;
   ext: string;

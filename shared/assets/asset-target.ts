@@ -25,7 +25,7 @@ export const draftSchema = z.object({
   text: z.string({ error: "draft.text must be a string" }).trim().min(1, "draft.text must not be empty").max(2000, "draft.text must be at most 2000 characters").optional(),
   voice: z.string({ error: "draft.voice must be a string" }).trim().min(1, "draft.voice must not be empty").max(200, "draft.voice must be at most 200 characters").optional(),
   model: z.string({ error: "draft.model must be a string" }).trim().min(1).max(100).optional(),
-  settings: z.record(z.string(), z.unknown(), { error: "draft.settings must be an object" }).optional(),
+  settings: z.record(z.string(), z.json(), { error: "draft.settings must be an object" }).optional(),
 }).strict();
 export type AssetDraft = z.infer<typeof draftSchema>;
 

@@ -28,7 +28,7 @@ export const CLEANUP_KIND = "asset.cleanup";
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const [run] = await deps.sql`select * from public.asset_runs where id = ${String(ctx.payload.runId)}` as unknown as AssetRunRow[];
+    const [run] = await deps.sql<AssetRunRow[]>`select * from public.asset_runs where id = ${String(ctx.payload.runId)}`;
     if (!run || run.status !== "running") return { type: "done", result: { skipped: run ? run.status : "run missing" } };
     const movie = await loadMovie(deps.sql, run.movie_id);
     const type = PROVIDER_TYPE_OF[run.kind as GeneratedKind];

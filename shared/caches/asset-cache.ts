@@ -4,7 +4,7 @@
  * the row and makes no provider call; a hit bumps use_count and last_used_at.
  */
 import { hashJson } from "../crypto/content-hash.ts";
-import type { Sql, TransactionSql } from "../db/client.ts";
+import type { Json, Sql, TransactionSql } from "../db/client.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -20,7 +20,7 @@ export interface AudioInputs {
   voiceId: string;
   provider: string;
   model: string;
-  settings?: Record<string, unknown>;
+  settings?: Record<string, Json>;
 }
 
 export const audioCacheKey = (i: AudioInputs) =>
@@ -29,7 +29,7 @@ export const audioCacheKey = (i: AudioInputs) =>
 export interface CachedAudio {
   audio_url: string;
   request_id: string | null;
-  alignment: unknown;
+  alignment: Json;
   duration_seconds: string | null;
 }
 
@@ -49,14 +49,14 @@ export async function touchCachedAudio(db: Db, userId: string, hash: string): Pr
 }
 
 export async function storeCachedAudio(db: Db, userId: string, hash: string, inputs: AudioInputs, entry: {
-  audioUrl: string; bucket: string; path: string; contentType: string; durationSeconds: number | null; alignment: unknown; requestId: string | null;
+  audioUrl: string; bucket: string; path: string; contentType: string; durationSeconds: number | null; alignment: Json; requestId: string | null;
 }): Promise<void> {
   await db`
     insert into public.audio_cache (user_id, content_hash, text, voice_id, provider, model, settings, audio_url, storage_bucket, storage_path,
                                     content_type, duration_seconds, alignment, request_id)
-    values (${userId}, ${hash}, ${inputs.text}, ${inputs.voiceId}, ${inputs.provider}, ${inputs.model}, ${db.json((inputs.settings ?? {}) as never)},
+    values (${userId}, ${hash}, ${inputs.text}, ${inputs.voiceId}, ${inputs.provider}, ${inputs.model}, ${db.json((inputs.settings ?? {}))},
             ${entry.audioUrl}, ${entry.bucket}, ${entry.path}, ${entry.contentType}, ${entry.durationSeconds},
-            ${entry.alignment === null ? null : db.json(entry.alignment as never)}, ${entry.requestId})
+            ${entry.alignment === null ? null : db.json(entry.alignment)}, ${entry.requestId})
     on conflict on constraint audio_cache_one_per_hash do update set last_used_at = now()`;
 }
 
@@ -122,10 +122,10 @@ export async function findCachedContent(db: Db, userId: string, key: string): Pr
   return row ? row.content : null;
 }
 
-export async function storeCachedContent(db: Db, userId: string, key: string, inputs: LlmInputs, content: unknown, tokens: number) {
+export async function storeCachedContent(db: Db, userId: string, key: string, inputs: LlmInputs, content: Json, tokens: number) {
   await db`
     insert into public.content_cache (user_id, cache_key, provider, model, content, tokens)
-    values (${userId}, ${key}, ${inputs.provider}, ${inputs.model}, ${db.json(content as never)}, ${tokens})
+    values (${userId}, ${key}, ${inputs.provider}, ${inputs.model}, ${db.json(content)}, ${tokens})
     on conflict on constraint content_cache_one_per_key do update set last_used_at = now()`;
 }
 
@@ -135,7 +135,7 @@ export interface CachedObject {
   id: string;
   bucket: string;
   path: string;
-  meta: { requestId?: string | null; alignment?: unknown; durationSeconds?: number | null };
+  meta: { requestId?: string | null; alignment?: Json; durationSeconds?: number | null };
 }
 
 /** Completed generated_videos entries for the key that name an object of ours. */

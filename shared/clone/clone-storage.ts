@@ -124,7 +124,7 @@ export async function verifyStorage(
     }
     const onTarget = new Map<string, TargetObject>();
     for await (const object of api.listAllObjects(bucket.id)) onTarget.set(object.name, object);
-    for (let after: string | undefined;;) {
+    for (let after: string | undefined = undefined;;) {
       const page = await source.listObjects(bucket.id, { after, limit: PAGE });
       for (const ours of page) {
         const theirs = onTarget.get(ours.name);

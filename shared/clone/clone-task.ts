@@ -3,7 +3,6 @@
  * metadata.clone. Every unit of work is idempotent on the target (DDL through the target ledger,
  * rows through key-range chunks), so a kill at any moment costs at most the unit in flight.
  */
-import type { Sql } from "../db/client.ts";
 import { connectFailureReason, logRawTaskError } from "../engine/task-error.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";

@@ -57,6 +57,7 @@ export async function pipeCopy(source: Session, copyOut: string, target: Session
  * (porsager/postgres#1173), so waiting on the stream alone could hang the transaction forever.
  */
 function startCopy(session: Session, text: string): RunningCopy {
+  // postgres.js internals beyond its public types (CopyQuery above).
   const query = session.unsafe(text) as unknown as CopyQuery;
   const copy = { query, settled: false } as RunningCopy;
   let streamed = false;
@@ -116,7 +117,7 @@ function pump(readable: Readable, writable: Writable, targetCompleted: Promise<n
  */
 function resumeSocket(readable: Readable): void {
   try {
-    (readable as unknown as { _read(size: number): void })._read(0);
+    readable._read(0);
   } catch {
     // The connection is gone (its socket is null): nothing left to resume.
   }

@@ -5,7 +5,7 @@
  * re-run is cheap and an interrupted run simply resumes. Every value is opened, so the report also
  * names rows whose value was altered or copied from another row.
  */
-import type { Sql } from "../db/client.ts";
+import type { Json, Sql } from "../db/client.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding, providerKeyBinding } from "./secret-bindings.ts";
 import { parseStoredSecret, type SecretBinding, type SecretBox, SecretUnreadableError } from "./secret-box.ts";
 
@@ -67,7 +67,7 @@ async function resealCloneTargets(sql: Sql, box: SecretBox, options: { dryRun?: 
       const [row] = await tx`select metadata -> 'clone' as clone from public.background_tasks where id = ${id} for update`;
       const clone = row?.clone as { target?: unknown; targetStorage?: unknown } | undefined;
       if (!clone?.target) return;
-      const patch: Record<string, unknown> = {};
+      const patch: Record<string, Json> = {};
       const target = await resealed(box, clone.target, cloneTargetBinding(id), tally, id);
       if (target) patch.target = target;
       if (clone.targetStorage) {
@@ -78,7 +78,7 @@ async function resealCloneTargets(sql: Sql, box: SecretBox, options: { dryRun?: 
       // Only the sealed fields change: the checkpoint beside them belongs to the running job.
       await tx`
         update public.background_tasks
-           set metadata = jsonb_set(metadata, '{clone}', (metadata -> 'clone') || ${tx.json(patch as never)})
+           set metadata = jsonb_set(metadata, '{clone}', (metadata -> 'clone') || ${tx.json(patch)})
          where id = ${id}`;
     });
   }

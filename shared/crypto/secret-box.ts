@@ -26,13 +26,14 @@ export interface SecretBinding {
 }
 
 /** The stored form (JSON in a text/jsonb column). */
-export interface SealedSecret {
+// A type, not an interface: it is stored as jsonb (Json in db/client.ts).
+export type SealedSecret = {
   v: 2;
   /** Which master key sealed it: keyIdOf(master). */
   kid: string;
   iv: string;
   data: string;
-}
+};
 
 /**
  * The first format (before per-purpose keys and row binding): SHA-256 of the master as the key,

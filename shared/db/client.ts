@@ -2,6 +2,11 @@ import postgres from "postgres";
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
+/** A value `sql.json()` accepts: what a jsonb parameter may hold. Object shapes meant for jsonb are
+ * declared with `type`, not `interface`, so that they fit its index signature. */
+export type Json = postgres.JSONValue;
+/** A jsonb object; an undefined member is left out, as JSON.stringify does. */
+export type JsonObject = { [key: string]: Json | undefined };
 
 /**
  * A small postgres.js pool over SUPABASE_DB_URL. Behind Supabase's transaction pooler (port 6543)

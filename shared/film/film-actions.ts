@@ -63,7 +63,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
             values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
             returning id`;
-          await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${tx.json(initialSteps() as never)})`;
+          await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${tx.json(initialSteps())})`;
           const task = await store.enqueue({ userId: caller.userId, kind: PRODUCE_KIND, worker: "produce-movie", payload: { movieId: movie.id }, maxAttempts: 5 }, tx);
           await tx`update public.movies set task_id = ${task.id} where id = ${movie.id}`;
           return { movieId: movie.id as string, taskId: task.id };

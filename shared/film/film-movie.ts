@@ -31,9 +31,9 @@ export interface MovieRow {
 }
 
 export async function loadMovie(db: Db, movieId: string): Promise<MovieRow> {
-  const [movie] = await db`select * from public.movies where id = ${movieId}`;
+  const [movie] = await db<MovieRow[]>`select * from public.movies where id = ${movieId}`;
   if (!movie) throw new PermanentTaskError("movie_missing", `movie ${movieId} does not exist`);
-  return movie as unknown as MovieRow;
+  return movie;
 }
 
 export interface SceneRow {
@@ -58,13 +58,13 @@ export interface SceneRow {
 }
 
 export async function loadScenes(db: Db, movieId: string): Promise<SceneRow[]> {
-  return await db`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number` as unknown as SceneRow[];
+  return await db<SceneRow[]>`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
 }
 
 export async function loadScene(db: Db, movieId: string, sceneNumber: number): Promise<SceneRow> {
-  const [scene] = await db`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  const [scene] = await db<SceneRow[]>`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
   if (!scene) throw new PermanentTaskError("scene_missing", `movie ${movieId} has no scene ${sceneNumber}`);
-  return scene as unknown as SceneRow;
+  return scene;
 }
 
 /** The screenplay's scene for a movie_scenes row. */

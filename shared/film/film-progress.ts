@@ -3,7 +3,7 @@
  * finished_at }, with overall_progress the mean of the steps and movies.progress kept equal.
  * Writers are the film tasks; the owner reads it (RLS) and sees it live (Realtime).
  */
-import type { Sql, TransactionSql } from "../db/client.ts";
+import type { Json, Sql, TransactionSql } from "../db/client.ts";
 
 export const FILM_STEPS = [
   "validate_providers", "plan_production", "create_visual_bible", "generate_screenplay", "assign_characters",
@@ -19,14 +19,14 @@ export interface StepUpdate {
   detail?: string;
 }
 
-export function initialSteps(): Record<string, unknown> {
+export function initialSteps(): Record<string, Json> {
   return Object.fromEntries(FILM_STEPS.map((step) => [step, { status: "pending", progress: 0, detail: null }]));
 }
 
 /** Sets one step's state, marks it current, recomputes overall progress (one row lock). */
 export async function updateStep(db: Db, movieId: string, step: FilmStep, update: StepUpdate): Promise<void> {
   const progress = update.progress ?? (update.status === "completed" || update.status === "skipped" ? 100 : undefined);
-  const patch: Record<string, unknown> = { status: update.status };
+  const patch: Record<string, Json> = { status: update.status };
   if (progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(progress)));
   if (update.detail !== undefined) patch.detail = update.detail;
   const now = new Date().toISOString();
@@ -35,7 +35,7 @@ export async function updateStep(db: Db, movieId: string, step: FilmStep, update
       select jsonb_set(p.steps, array[${step}::text],
                coalesce(p.steps -> ${step}::text, '{}'::jsonb)
                || jsonb_build_object('started_at', coalesce(p.steps -> ${step}::text ->> 'started_at', ${now}::text))
-               || ${db.json(patch as never)}
+               || ${db.json(patch)}
                || case when ${update.status} in ('completed', 'failed', 'skipped')
                        then jsonb_build_object('finished_at', ${now}::text) else '{}'::jsonb end) as steps
         from public.movie_creation_progress p where p.movie_id = ${movieId} for update

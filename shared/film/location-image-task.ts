@@ -17,7 +17,7 @@ import { storeOutput } from "./store-output.ts";
 
 export const LOCATION_IMAGE_KIND = "film.location_image";
 
-export interface LocationImagePayload {
+export type LocationImagePayload = {
   movieId: string;
   /** The first scene that asked for it: names its files and metrics. */
   sceneNumber: number;
@@ -28,16 +28,17 @@ export interface LocationImagePayload {
   prompt: string;
   width: number;
   height: number;
-}
+};
 
-export interface LocationImage {
+export type LocationImage = {
   url: string;
   imageId: string;
-}
+};
 
 export function locationImageHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
-    const p = ctx.payload as unknown as LocationImagePayload;
+    // The payload awaitLocationImage enqueued, back from jsonb.
+    const p = ctx.payload as LocationImagePayload;
     const env = await filmEnv(deps, ctx.task.userId);
     const s = `scene-${p.sceneNumber}`;
     const image = await runJob(ctx, {
@@ -60,7 +61,7 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
          where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug} and time_of_day = ${p.timeOfDay} and weather = ${p.weather}`;
       return { url: row.image_url as string, imageId: row.id as string } satisfies LocationImage;
     });
-    return { type: "done", result: saved as unknown as Record<string, unknown> };
+    return { type: "done", result: saved };
   };
 }
 
@@ -72,7 +73,7 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
         userId: env.userId,
         kind: LOCATION_IMAGE_KIND,
         worker: "generate-scene-video",
-        payload: payload as unknown as Record<string, unknown>,
+        payload,
         idempotencyKey: [payload.movieId, payload.locationSlug, payload.timeOfDay, payload.weather].join("/"),
         // A child of the chain that asked first: cancelling the film cancels it too.
         parentId: ctx.task.id,

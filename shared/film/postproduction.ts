@@ -69,7 +69,7 @@ export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: Movie
   return { poster_url: url, thumbnail_url: url };
 }
 
-export async function finalizeMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
+export async function finalizeMovie(ctx: TaskContext, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
   return await ctx.step("finalize", async (tx) => {
     const scenes = await loadScenes(tx, movie.id);
     const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
@@ -80,7 +80,7 @@ export async function finalizeMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
       update public.movies
          set video_url = ${film.url}, poster_url = ${cover.poster_url}, thumbnail_url = ${cover.thumbnail_url ?? cover.poster_url},
              status = ${verdict.status}, progress = 100, error_message = ${error}, completed_at = now(),
-             metadata = metadata || ${tx.json({ failed_scenes: failed, warnings } as never)}
+             metadata = metadata || ${tx.json({ failed_scenes: failed, warnings })}
        where id = ${movie.id}`;
     await updateStep(tx, movie.id, "finalize", { status: verdict.status === "completed" ? "completed" : "failed", detail: error ?? verdict.warning ?? "Done" });
     await finishProgress(tx, movie.id, verdict.status,

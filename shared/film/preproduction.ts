@@ -60,7 +60,7 @@ export async function planProduction(ctx: TaskContext, env: FilmEnv, movie: Movi
         values (${movie.user_id}, ${slug(location.location_id)}, ${location.name}, ${location.description}, ${location.needs_web_search}, ${movie.id})
         on conflict on constraint locations_library_one_per_slug do nothing`;
     }
-    await tx`update public.movies set metadata = metadata || ${tx.json({ production_plan: plan } as never)} where id = ${movie.id}`;
+    await tx`update public.movies set metadata = metadata || ${tx.json({ production_plan: plan })} where id = ${movie.id}`;
     await recordFinished(tx, ctx.task.id, "plan_production", { ok: true, costUnits: tokens, costUnit: "tokens" });
     await updateStep(tx, movie.id, "plan_production", { status: "completed", detail: `${plan.locations.length} locations, ${plan.characters.length} characters` });
   });
@@ -78,7 +78,7 @@ export async function createVisualBible(ctx: TaskContext, env: FilmEnv, movie: M
       values (${movie.id}, ${movie.user_id}, ${bible.visual_style}, ${tx.json(bible.color_palette)}, ${bible.camera_style},
               ${bible.lighting}, ${bible.emotional_tone}, ${tx.json(bible.cinematic_references)})
       on conflict on constraint visual_bibles_one_per_movie do nothing`;
-    await tx`update public.movies set metadata = metadata || ${tx.json({ visual_bible: bible } as never)} where id = ${movie.id}`;
+    await tx`update public.movies set metadata = metadata || ${tx.json({ visual_bible: bible })} where id = ${movie.id}`;
     await recordFinished(tx, ctx.task.id, "create_visual_bible", { ok: true, costUnits: tokens, costUnit: "tokens" });
     await updateStep(tx, movie.id, "create_visual_bible", { status: "completed", detail: bible.visual_style });
   });
@@ -96,7 +96,7 @@ export async function generateScreenplay(ctx: TaskContext, env: FilmEnv, movie: 
   const screenplay: Screenplay = { ...value, scenes: value.scenes.filter((s) => kept.has(s.scene_number)) };
   await ctx.step("generate_screenplay", async (tx) => {
     await tx`
-      insert into public.scripts (movie_id, user_id, title, content) values (${movie.id}, ${movie.user_id}, ${screenplay.title}, ${tx.json(screenplay as never)})
+      insert into public.scripts (movie_id, user_id, title, content) values (${movie.id}, ${movie.user_id}, ${screenplay.title}, ${tx.json(screenplay)})
       on conflict on constraint scripts_one_per_movie do nothing`;
     for (const s of scenes) {
       await tx`
@@ -106,7 +106,7 @@ export async function generateScreenplay(ctx: TaskContext, env: FilmEnv, movie: 
                 ${s.weather}, ${s.isContinuation}, ${s.continuesFrom}, ${s.durationSeconds}, 'pending', 'pending')
         on conflict on constraint movie_scenes_one_per_number do nothing`;
     }
-    await tx`update public.movies set metadata = metadata || ${tx.json({ screenplay_detailed: screenplay } as never)} where id = ${movie.id}`;
+    await tx`update public.movies set metadata = metadata || ${tx.json({ screenplay_detailed: screenplay })} where id = ${movie.id}`;
     await recordFinished(tx, ctx.task.id, "generate_screenplay", { ok: true, costUnits: tokens, costUnit: "tokens" });
     await updateStep(tx, movie.id, "generate_screenplay", { status: "completed", detail: `${scenes.length} scenes` });
   });

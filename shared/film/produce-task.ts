@@ -15,7 +15,7 @@ import { PermanentTaskError } from "../errors.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
 import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
-import { loadMovie, loadScenes, type MovieRow } from "./film-movie.ts";
+import { loadMovie, loadScenes } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
 import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
 import { assignCharacters } from "./cast.ts";
@@ -73,7 +73,7 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
     const fresh = await loadMovie(deps.sql, movie.id);
     const film = await assembleMovie(ctx, env, fresh);
     const cover = await generateCover(ctx, env, fresh);
-    const result = await finalizeMovie(ctx, env, fresh, film, cover);
+    const result = await finalizeMovie(ctx, fresh, film, cover);
     return { type: "done", result };
   };
 }
@@ -97,7 +97,7 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
     });
     const url = music.ok ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3")) : null;
     await ctx.step("music:saved", async (tx) => {
-      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url } as never)} where id = ${movie.id}`;
+      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url })} where id = ${movie.id}`;
       await updateStep(tx, movie.id, "generate_music", { status: music.ok ? "completed" : "failed", detail: music.ok ? "Music ready" : `No music: ${music.message}` });
     });
     return { type: "done", result: { musicUrl: url } };

@@ -77,7 +77,7 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
           await touchCachedAudio(tx, movie.user_id, hash);
           await tx`
             update public.scene_audio set status = 'completed', audio_url = ${cached.audio_url}, request_id = ${cached.request_id},
-                   alignment = ${cached.alignment === null ? null : tx.json(cached.alignment as never)}, duration_seconds = ${cached.duration_seconds}, error_message = null
+                   alignment = ${cached.alignment === null ? null : tx.json(cached.alignment)}, duration_seconds = ${cached.duration_seconds}, error_message = null
              where id = ${line.id}`;
           await recordFinished(tx, ctx.task.id, name, { ok: true, costUnits: 0, costUnit: "characters" });
           return true;
@@ -88,7 +88,7 @@ export async function generateSceneVoices(ctx: TaskContext, env: FilmEnv, movie:
         const url = env.storage.publicUrl(env.bucket, path);
         await tx`
           update public.scene_audio set status = 'completed', audio_url = ${url}, request_id = ${speech.requestId},
-                 alignment = ${speech.alignment ? tx.json(speech.alignment as never) : null}, duration_seconds = ${speech.durationSeconds}, error_message = null
+                 alignment = ${speech.alignment ? tx.json(speech.alignment) : null}, duration_seconds = ${speech.durationSeconds}, error_message = null
            where id = ${line.id}`;
         await storeCachedAudio(tx, movie.user_id, hash, inputs, {
           audioUrl: url, bucket: env.bucket, path, contentType: speech.contentType, durationSeconds: speech.durationSeconds,

@@ -118,6 +118,7 @@ export function filmRequest<N extends FilmSchemaName>(
   name: N,
   messages: { system: string; user: string },
 ): JsonRequest<z.infer<(typeof FILM_SCHEMAS)[N]>> {
+  // TypeScript does not narrow FILM_SCHEMAS[name] by the generic N (a correlated union): same value.
   const parse = FILM_SCHEMAS[name] as unknown as z.ZodType<z.infer<(typeof FILM_SCHEMAS)[N]>>;
   return { name, schema: toStrictJsonSchema(FILM_SCHEMAS[name]), parse, ...messages };
 }

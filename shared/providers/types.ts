@@ -121,11 +121,12 @@ export interface VoiceSettings {
   speed?: number;
 }
 
-export interface SpeechAlignment {
+// A type, not an interface: it is stored as jsonb (Json in db/client.ts).
+export type SpeechAlignment = {
   characters: string[];
   characterStartTimesSeconds: number[];
   characterEndTimesSeconds: number[];
-}
+};
 
 export interface SpeechResult {
   audio: Uint8Array;
@@ -146,22 +147,23 @@ export interface VoiceProvider {
 // --- render -------------------------------------------------------------------------------
 
 /** A clip on the timeline; times are in frames on the timeline's fps grid. */
-export interface TimelineClip {
+export type TimelineClip = {
   url: string;
   inFrame: number;
   outFrame: number;
   /** Transition into the next clip. */
   transition?: { type: "cut" | "fade" | "dissolve"; frames: number };
-}
+};
 
-export interface TimelineAudio {
+export type TimelineAudio = {
   url: string;
   /** Where the track starts on the timeline, in frames. */
   startFrame: number;
   gainDb?: number;
-}
+};
 
-export interface Timeline {
+// Types, not interfaces: a timeline travels as jsonb in a render job's payload.
+export type Timeline = {
   fps: number;
   width: number;
   height: number;
@@ -172,7 +174,7 @@ export interface Timeline {
   speech?: { startFrame: number; frames: number }[];
   /** Integrated loudness target, LUFS (default -16). */
   loudnessLufs?: number;
-}
+};
 
 export type RenderRequest =
   | { op: "assemble"; timeline: Timeline; output: { bucket: string; path: string } }

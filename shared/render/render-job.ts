@@ -133,6 +133,7 @@ async function extractLastFrame(clipUrl: string, output: Output, io: WorkerJobIo
 
 async function upload(io: WorkerJobIo, file: string, output: Output, contentType: string): Promise<string> {
   await io.heartbeat();
+  // node:stream/web's ReadableStream and the global (DOM) one are the same object, typed apart.
   const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
   await io.storage.upload(output.bucket, output.path, body, { contentType, upsert: true, cacheControl: "no-cache" });
   return io.storage.publicUrl(output.bucket, output.path);

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- request bodies are JSON the fake reads field by field, as the provider does
 /**
  * Beatoven's composition API: POST /api/v1/tracks/compose (Bearer) answers {status: "started",
  * task_id}; GET /api/v1/tasks/{task_id} walks the scripted statuses one per poll (or, with a fixed

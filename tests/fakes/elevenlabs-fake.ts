@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- request bodies are JSON the fake reads field by field, as the provider does
 /**
  * ElevenLabs text to speech with timestamps: POST /v1/text-to-speech/{voice_id}/with-timestamps
  * (xi-api-key) answers {audio_base64 (a real MP3), alignment, normalized_alignment} and a

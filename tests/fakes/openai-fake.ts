@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- request bodies are JSON the fake reads field by field, as the provider does
 /**
  * OpenAI chat completions with strict structured outputs: POST /v1/chat/completions (Bearer key)
  * refuses a request without `response_format.json_schema.strict: true`, and answers with a minimal

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- request bodies are JSON the fake reads field by field, as the provider does
 /**
  * sync.so v2 lip sync: POST /v2/generate (x-api-key) takes one video and one audio input and
  * answers the generation; an Idempotency-Key seen before replays that generation instead of

@@ -156,7 +156,7 @@ describe("hosted storage listing", () => {
         }
         const hosted = createSupabaseStorage({ supabaseUrl: "http://127.0.0.1:1", serviceRoleKey: "unused", sql: tx as unknown as Sql });
         const listed: string[] = [];
-        for (let after: string | undefined;;) {
+        for (let after: string | undefined = undefined;;) {
           const page = await hosted.listObjects(`media-${run}`, { after, limit: 3 });
           if (page.length === 0) break;
           listed.push(...page.map((object) => object.name));

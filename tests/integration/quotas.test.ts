@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type postgres from "postgres";
 import { asUser, connect, createUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
 
 let sql: Sql;
@@ -171,13 +172,13 @@ describe("who may read and write the limits", () => {
     expect(mine[0].u.limits.filmsPerDay).toBe(5);
 
     const refusals = [
-      (tx: any) => tx`update public.usage_limits set films_per_day = 1000 where user_id = ${user.id}`,
-      (tx: any) => tx`update public.usage_limits set films_per_day = 1000 where user_id is null`,
-      (tx: any) => tx`insert into public.usage_limits (user_id, films_per_day) values (${user.id}, 1000)`,
-      (tx: any) => tx`delete from public.usage_limits where user_id = ${user.id}`,
-      (tx: any) => tx`delete from public.usage_events where user_id = ${user.id}`,
-      (tx: any) => tx`select public.set_usage_limits(${user.id}, '{"films_per_day": 1000}')`,
-      (tx: any) => tx`select engine.admit_usage(${user.id}, 'film', 'x')`,
+      (tx: postgres.TransactionSql) => tx`update public.usage_limits set films_per_day = 1000 where user_id = ${user.id}`,
+      (tx: postgres.TransactionSql) => tx`update public.usage_limits set films_per_day = 1000 where user_id is null`,
+      (tx: postgres.TransactionSql) => tx`insert into public.usage_limits (user_id, films_per_day) values (${user.id}, 1000)`,
+      (tx: postgres.TransactionSql) => tx`delete from public.usage_limits where user_id = ${user.id}`,
+      (tx: postgres.TransactionSql) => tx`delete from public.usage_events where user_id = ${user.id}`,
+      (tx: postgres.TransactionSql) => tx`select public.set_usage_limits(${user.id}, '{"films_per_day": 1000}')`,
+      (tx: postgres.TransactionSql) => tx`select engine.admit_usage(${user.id}, 'film', 'x')`,
     ];
     for (const attempt of refusals) {
       await expect(asUser(sql, user.id, attempt)).rejects.toMatchObject({ code: "42501" });

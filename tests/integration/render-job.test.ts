@@ -10,7 +10,6 @@ import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import {
   download, durationOf, frameCount, frameHashes, integratedLoudness, lowBandLevelDb, makeClip, makeTone, publish, soundOnsetSeconds,
 } from "../support/render-media.ts";
-import { stackEnv } from "../support/stack.ts";
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const FPS = 24;

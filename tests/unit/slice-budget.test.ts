@@ -3,7 +3,7 @@ import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
 
 describe("slice budget", () => {
   it("measures time left from the worker's start, not the request's", () => {
-    let now = 100_000;
+    const now = 100_000;
     const fresh = createSliceBudget({ workerStartedAt: 100_000, wallClockMs: 150_000, now: () => now });
     const late = createSliceBudget({ workerStartedAt: 100_000 - 120_000, wallClockMs: 150_000, now: () => now });
     expect(fresh.remainingMs()).toBeGreaterThan(100_000);

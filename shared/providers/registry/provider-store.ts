@@ -2,7 +2,7 @@
  * SQL for api_providers rows. `owner` is a user id, or null for the project-wide defaults. The
  * sealed key column is written here and read only by resolveProviders; no query here returns it.
  */
-import type { Sql } from "../../db/client.ts";
+import type { Json, Sql, TransactionSql } from "../../db/client.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import type { SealedSecret } from "../../crypto/secret-box.ts";
 import type { ProviderType } from "../types.ts";
@@ -41,7 +41,7 @@ function toRow(row: any): ProviderRow {
   };
 }
 
-const sameOwner = (sql: Sql, owner: Owner) => owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
+const sameOwner = (sql: Sql | TransactionSql, owner: Owner) => owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
 
 export function createProviderStore(sql: Sql) {
   /** The row, if `owner` may change it: 404 for an unknown id, 403 for someone else's row. */
@@ -79,11 +79,12 @@ export function createProviderStore(sql: Sql) {
       try {
         return await sql.begin(async (tx) => {
           await tx`update public.api_providers set is_active = false
-                    where ${sameOwner(tx as unknown as Sql, owner)} and provider_type = ${valid.providerType} and is_active`;
+                    where ${sameOwner(tx, owner)} and provider_type = ${valid.providerType} and is_active`;
+          // settings: validated by the provider's zod schema from a JSON body, typed Record<string, unknown>.
           const [row] = await tx`
             insert into public.api_providers
               (id, user_id, provider_type, provider, model, settings, concurrency_limit, api_key_encrypted, key_hint)
-            values (${id}, ${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as never)},
+            values (${id}, ${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as Json)},
                     ${valid.concurrencyLimit}, ${sealedKey ? JSON.stringify(sealedKey) : null}, ${hint})
             returning ${tx(COLUMNS)}`;
           return toRow(row);

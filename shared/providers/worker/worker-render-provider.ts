@@ -39,7 +39,7 @@ export function createWorkerRenderProvider(options: WorkerRenderProviderOptions)
     validate,
     async submit(request) {
       validate(request);
-      return await jobs.submit("render", request as unknown as Record<string, unknown>);
+      return await jobs.submit("render", request);
     },
     poll: (jobId) => jobs.poll(jobId),
     cancel: (jobId) => jobs.cancel(jobId),
