@@ -29,7 +29,6 @@ import { parseTargetUrl } from "./target-url.ts";
 import { dropWhatJobCreated, dropWhatPlanCreated } from "./target-ledger.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
-const WORKER = "clone-database";
 const schemaName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, "a schema name (letters, digits, _)");
 
 const startInput = z.object({
@@ -122,7 +121,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         });
         // A service-role call has no user behind it: the job has no owner (any operator manages it).
         const owner = caller.isServiceRole ? null : caller.userId;
-        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, worker: WORKER, maxAttempts: 8 }, metadataFor);
+        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, maxAttempts: 8 }, metadataFor);
         return { status: 202, body: { jobId: task.id, target: target.masked } };
       },
     }),
