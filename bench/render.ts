@@ -66,7 +66,7 @@ function startWorker(): ChildProcess {
 
 async function renderJob(t: Timeline, name: string) {
   const payload = { op: "assemble", timeline: t, output: { bucket: "bench", path: `${run}/${name}` } };
-  const [{ id }] = await sql`select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${KIND}, p_worker => null, p_payload => ${sql.json(payload)}, p_max_attempts => 1)`;
+  const [{ id }] = await sql`select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${KIND}, p_function => null, p_payload => ${sql.json(payload)}, p_max_attempts => 1)`;
   for (;;) {
     const [row] = await sql`select status, result, last_error, extract(epoch from finished_at - started_at)::float8 as seconds from public.background_tasks where id = ${id}`;
     if (row.status === "succeeded") return { seconds: row.seconds as number, result: row.result };

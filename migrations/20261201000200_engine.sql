@@ -13,9 +13,10 @@ create table public.background_tasks (
   -- Null only for jobs no user started (see background_tasks_owner_required).
   user_id uuid references auth.users (id) on delete cascade,
   kind text not null,
-  -- The Edge Function whose doorbell runs this task's slices; null for tasks pulled by a worker
-  -- process with engine.claim_next_task (render workers).
-  worker text,
+  -- The name of the Edge Function whose doorbell runs this task's slices (which kind goes to which
+  -- function: shared/engine/task-routes.ts); null for tasks pulled by a worker process with
+  -- engine.claim_next_task (render workers).
+  function_name text,
   status text not null default 'queued',
   payload jsonb not null default '{}'::jsonb,
   -- Checkpoint and progress details (seed 003 keeps metadata.clone.{progress,checkpoint,options}).
@@ -213,7 +214,7 @@ end $$;
 create function engine.enqueue_task(
   p_user_id uuid,
   p_kind text,
-  p_worker text,
+  p_function text,
   p_payload jsonb default '{}'::jsonb,
   p_idempotency_key text default null,
   p_max_attempts integer default 5,
@@ -229,10 +230,10 @@ declare
   t public.background_tasks;
 begin
   insert into public.background_tasks as b
-    (user_id, kind, worker, payload, idempotency_key, max_attempts, concurrency_key, parent_id,
+    (user_id, kind, function_name, payload, idempotency_key, max_attempts, concurrency_key, parent_id,
      run_after, metadata, backoff_base_ms)
   values
-    (p_user_id, p_kind, p_worker, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
+    (p_user_id, p_kind, p_function, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
      p_max_attempts, p_concurrency_key, p_parent_id, p_run_after,
      coalesce(p_metadata, '{}'::jsonb), p_backoff_base_ms)
   on conflict (kind, idempotency_key) do nothing
@@ -383,7 +384,7 @@ begin
 end $$;
 
 -- Fan-out: creates the children (idempotently, keyed by parent + child key) and parks the parent
--- in 'waiting' until every child has ended. Each child: {key, kind, worker, payload,
+-- in 'waiting' until every child has ended. Each child: {key, kind, function_name, payload,
 -- concurrency_key?, max_attempts?}.
 create function engine.await_children(
   p_task_id uuid,
@@ -400,9 +401,9 @@ begin
   parent := engine.lock_lease(p_task_id, p_token);
   for child in select * from jsonb_array_elements(coalesce(p_children, '[]'::jsonb)) loop
     insert into public.background_tasks
-      (user_id, kind, worker, payload, idempotency_key, parent_id, concurrency_key, max_attempts)
+      (user_id, kind, function_name, payload, idempotency_key, parent_id, concurrency_key, max_attempts)
     values
-      (parent.user_id, child ->> 'kind', child ->> 'worker', coalesce(child -> 'payload', '{}'),
+      (parent.user_id, child ->> 'kind', child ->> 'function_name', coalesce(child -> 'payload', '{}'),
        p_task_id::text || ':' || (child ->> 'key'), p_task_id, child ->> 'concurrency_key',
        coalesce((child ->> 'max_attempts')::integer, 5))
     on conflict (kind, idempotency_key) do nothing
@@ -644,7 +645,7 @@ begin
   return found;
 end $$;
 
--- Pulled tasks (worker is null: render and local_media jobs) have no doorbell. A queued pulled
+-- Pulled tasks (function_name is null: render and local_media jobs) have no doorbell. A queued pulled
 -- task is announced on channel reelforge_pulled (payload: its kind) at commit, and idle workers
 -- LISTENing there claim it at once instead of waiting for their next poll, which the film's
 -- critical path would pay once per render. Polling stays as the fallback.
@@ -658,7 +659,7 @@ end $$;
 create trigger background_tasks_announce_pulled
   after insert or update of status, run_after on public.background_tasks
   for each row
-  when (new.worker is null and new.status = 'queued')
+  when (new.function_name is null and new.status = 'queued')
   execute function engine.announce_pulled_task();
 
 -- Whether the lease holder's session still holds its liveness lock. Asks the lock manager for the
@@ -701,7 +702,7 @@ create function engine.dispatch_task(p_task_id uuid) returns void
 language plpgsql security definer set search_path = '' as $$
 declare
   s engine.settings;
-  t_worker text;
+  t_function text;
   request_id bigint;
 begin
   select * into s from engine.settings;
@@ -709,12 +710,12 @@ begin
     raise exception 'task engine dispatch is not configured: run engine.configure_dispatch(...)'
       using errcode = 'RF002';
   end if;
-  select worker into t_worker from public.background_tasks where id = p_task_id;
-  if t_worker is null then
+  select function_name into t_function from public.background_tasks where id = p_task_id;
+  if t_function is null then
     return;
   end if;
   select net.http_post(
-    url := s.functions_url || '/' || t_worker || '/task-slice',
+    url := s.functions_url || '/' || t_function || '/task-slice',
     body := jsonb_build_object('taskId', p_task_id),
     params := '{}'::jsonb,
     headers := jsonb_build_object(
@@ -744,7 +745,7 @@ begin
       join public.background_tasks b on b.dispatch_request_id = r.id
      where r.created > now() - make_interval(secs => s.redispatch_after_ms / 1000.0)
        and (r.status_code is null or r.status_code >= 500 or r.timed_out)
-       and b.worker is not null
+       and b.function_name is not null
        and ((b.status = 'queued' and b.run_after <= now())
             or (b.status = 'running' and not engine.lease_holder_alive(b)))
      limit p_limit
@@ -863,7 +864,7 @@ declare
 begin
   for t in
     select * from public.background_tasks b
-     where b.status = 'running' and b.worker is null and b.kind = any (p_kinds)
+     where b.status = 'running' and b.function_name is null and b.kind = any (p_kinds)
        and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
      order by b.lease_expires_at
      limit 20
@@ -1288,7 +1289,7 @@ begin
   end if;
   for t in
     select b.id from public.background_tasks b
-     where (b.status = 'queued' and b.run_after <= now() and b.worker is not null
+     where (b.status = 'queued' and b.run_after <= now() and b.function_name is not null
             and (b.concurrency_key is null or b.concurrency_key <> all (full_keys))
             and (b.dispatched_at is null or b.dispatched_at < b.run_after
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
@@ -1298,7 +1299,7 @@ begin
         or (b.status = 'running' and b.lease_expires_at is null
             and (b.dispatched_at is null
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
-        or (b.status = 'running' and b.lease_expires_at >= now() and b.worker is not null
+        or (b.status = 'running' and b.lease_expires_at >= now() and b.function_name is not null
             and not engine.lease_holder_alive(b)
             and (b.dispatched_at is null or b.dispatched_at < b.lease_locked_at
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
@@ -1390,7 +1391,7 @@ language sql stable security definer set search_path = '' as $$
       from tree join engine.task_waits w on w.waiter_id = tree.id
       join public.background_tasks waiter on waiter.id = w.waiter_id and waiter.status = 'waiting'
       join public.background_tasks b on b.id = w.target_id
-     where b.worker is null
+     where b.function_name is null
        and (b.status = 'queued'
             or (b.status = 'running' and (b.lease_expires_at < now() or not engine.lease_holder_alive(b))))
   ), s as (select * from engine.settings limit 1)
@@ -1419,7 +1420,8 @@ $$;
 create table engine.slice_ends (
   id bigint generated always as identity primary key,
   task_id uuid not null references public.background_tasks (id) on delete cascade,
-  worker text not null,
+  -- The Edge Function that ran the slice.
+  function_name text not null,
   kind text not null,
   reason text not null,
   -- CPU the worker spent during the slice, in ms (null without a CPU measure), and the slice's
@@ -1448,10 +1450,10 @@ comment on table engine.slice_ends is
   'One row per task slice run by an Edge Function: why it ended (wall_budget, cpu_budget, finished, waiting, yielded, failed, fenced_out).';
 
 create function engine.record_slice_end(
-  p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer
+  p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer
 ) returns void
 language sql security definer set search_path = '' as $$
-  insert into engine.slice_ends (task_id, worker, kind, reason, cpu_ms, wall_ms)
-  values (p_task_id, p_worker, p_kind, p_reason, p_cpu_ms, p_wall_ms);
+  insert into engine.slice_ends (task_id, function_name, kind, reason, cpu_ms, wall_ms)
+  values (p_task_id, p_function, p_kind, p_reason, p_cpu_ms, p_wall_ms);
 $$;
 

@@ -353,7 +353,7 @@ begin
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
   select id into v_task from engine.enqueue_task(
-    p_user_id => p_user, p_kind => 'film.produce', p_worker => 'produce-movie',
+    p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
   update public.movies set task_id = v_task where id = p_movie;
   return v_task;

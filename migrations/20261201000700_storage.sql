@@ -51,7 +51,7 @@ declare
 begin
   for v_user in select distinct user_id from public.movies loop
     perform engine.enqueue_task(
-      p_user_id => v_user, p_kind => 'storage.cleanup', p_worker => 'assemble',
+      p_user_id => v_user, p_kind => 'storage.cleanup', p_function => 'assemble',
       p_payload => jsonb_build_object('retentionSeconds', v_retention),
       p_idempotency_key => 'storage.cleanup:' || v_user || ':' || to_char(now() at time zone 'utc', 'YYYY-MM-DD'),
       p_max_attempts => 3);

@@ -284,7 +284,7 @@ begin
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
   select id into v_task from engine.enqueue_task(
-    p_user_id => p_user, p_kind => 'film.produce', p_worker => 'produce-movie',
+    p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
   update public.movies set task_id = v_task where id = p_movie;
   return v_task;
@@ -421,9 +421,9 @@ begin
   parent := engine.lock_lease(p_task_id, p_token);
   for child in select * from jsonb_array_elements(coalesce(p_children, '[]'::jsonb)) loop
     insert into public.background_tasks
-      (user_id, kind, worker, payload, idempotency_key, parent_id, concurrency_key, max_attempts)
+      (user_id, kind, function_name, payload, idempotency_key, parent_id, concurrency_key, max_attempts)
     values
-      (parent.user_id, child ->> 'kind', child ->> 'worker', coalesce(child -> 'payload', '{}'),
+      (parent.user_id, child ->> 'kind', child ->> 'function_name', coalesce(child -> 'payload', '{}'),
        p_task_id::text || ':' || (child ->> 'key'), p_task_id, child ->> 'concurrency_key',
        coalesce((child ->> 'max_attempts')::integer, 5))
     on conflict (kind, idempotency_key) do nothing
@@ -537,7 +537,7 @@ CREATE TABLE public.background_tasks (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     user_id uuid,
     kind text NOT NULL,
-    worker text,
+    function_name text,
     status text DEFAULT 'queued'::text NOT NULL,
     payload jsonb DEFAULT '{}'::jsonb NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
@@ -605,7 +605,7 @@ declare
 begin
   for t in
     select * from public.background_tasks b
-     where b.status = 'running' and b.worker is null and b.kind = any (p_kinds)
+     where b.status = 'running' and b.function_name is null and b.kind = any (p_kinds)
        and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
      order by b.lease_expires_at
      limit 20
@@ -929,7 +929,7 @@ CREATE FUNCTION engine.dispatch_task(p_task_id uuid) RETURNS void
     AS $$
 declare
   s engine.settings;
-  t_worker text;
+  t_function text;
   request_id bigint;
 begin
   select * into s from engine.settings;
@@ -937,12 +937,12 @@ begin
     raise exception 'task engine dispatch is not configured: run engine.configure_dispatch(...)'
       using errcode = 'RF002';
   end if;
-  select worker into t_worker from public.background_tasks where id = p_task_id;
-  if t_worker is null then
+  select function_name into t_function from public.background_tasks where id = p_task_id;
+  if t_function is null then
     return;
   end if;
   select net.http_post(
-    url := s.functions_url || '/' || t_worker || '/task-slice',
+    url := s.functions_url || '/' || t_function || '/task-slice',
     body := jsonb_build_object('taskId', p_task_id),
     params := '{}'::jsonb,
     headers := jsonb_build_object(
@@ -960,7 +960,7 @@ ALTER FUNCTION engine.dispatch_task(p_task_id uuid) OWNER TO postgres;
 -- Name: enqueue_task(uuid, text, text, jsonb, text, integer, text, uuid, timestamp with time zone, boolean, jsonb, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_worker text, p_payload jsonb DEFAULT '{}'::jsonb, p_idempotency_key text DEFAULT NULL::text, p_max_attempts integer DEFAULT 5, p_concurrency_key text DEFAULT NULL::text, p_parent_id uuid DEFAULT NULL::uuid, p_run_after timestamp with time zone DEFAULT now(), p_dispatch boolean DEFAULT true, p_metadata jsonb DEFAULT '{}'::jsonb, p_backoff_base_ms integer DEFAULT 2000) RETURNS public.background_tasks
+CREATE FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb DEFAULT '{}'::jsonb, p_idempotency_key text DEFAULT NULL::text, p_max_attempts integer DEFAULT 5, p_concurrency_key text DEFAULT NULL::text, p_parent_id uuid DEFAULT NULL::uuid, p_run_after timestamp with time zone DEFAULT now(), p_dispatch boolean DEFAULT true, p_metadata jsonb DEFAULT '{}'::jsonb, p_backoff_base_ms integer DEFAULT 2000) RETURNS public.background_tasks
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -968,10 +968,10 @@ declare
   t public.background_tasks;
 begin
   insert into public.background_tasks as b
-    (user_id, kind, worker, payload, idempotency_key, max_attempts, concurrency_key, parent_id,
+    (user_id, kind, function_name, payload, idempotency_key, max_attempts, concurrency_key, parent_id,
      run_after, metadata, backoff_base_ms)
   values
-    (p_user_id, p_kind, p_worker, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
+    (p_user_id, p_kind, p_function, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
      p_max_attempts, p_concurrency_key, p_parent_id, p_run_after,
      coalesce(p_metadata, '{}'::jsonb), p_backoff_base_ms)
   on conflict (kind, idempotency_key) do nothing
@@ -987,7 +987,7 @@ begin
   return t;
 end $$;
 
-ALTER FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_worker text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) OWNER TO postgres;
+ALTER FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) OWNER TO postgres;
 
 --
 -- Name: fail_task(uuid, bigint, jsonb, boolean, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -1274,15 +1274,15 @@ ALTER FUNCTION engine.owes_slot(t public.background_tasks) OWNER TO postgres;
 -- Name: record_slice_end(uuid, text, text, text, integer, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.record_slice_end(p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) RETURNS void
+CREATE FUNCTION engine.record_slice_end(p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  insert into engine.slice_ends (task_id, worker, kind, reason, cpu_ms, wall_ms)
-  values (p_task_id, p_worker, p_kind, p_reason, p_cpu_ms, p_wall_ms);
+  insert into engine.slice_ends (task_id, function_name, kind, reason, cpu_ms, wall_ms)
+  values (p_task_id, p_function, p_kind, p_reason, p_cpu_ms, p_wall_ms);
 $$;
 
-ALTER FUNCTION engine.record_slice_end(p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) OWNER TO postgres;
+ALTER FUNCTION engine.record_slice_end(p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) OWNER TO postgres;
 
 --
 -- Name: record_step_submission(uuid, bigint, text, text); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -1331,7 +1331,7 @@ CREATE FUNCTION engine.render_wait(p_root uuid) RETURNS TABLE(since timestamp wi
       from tree join engine.task_waits w on w.waiter_id = tree.id
       join public.background_tasks waiter on waiter.id = w.waiter_id and waiter.status = 'waiting'
       join public.background_tasks b on b.id = w.target_id
-     where b.worker is null
+     where b.function_name is null
        and (b.status = 'queued'
             or (b.status = 'running' and (b.lease_expires_at < now() or not engine.lease_holder_alive(b))))
   ), s as (select * from engine.settings limit 1)
@@ -1544,7 +1544,7 @@ begin
       join public.background_tasks b on b.dispatch_request_id = r.id
      where r.created > now() - make_interval(secs => s.redispatch_after_ms / 1000.0)
        and (r.status_code is null or r.status_code >= 500 or r.timed_out)
-       and b.worker is not null
+       and b.function_name is not null
        and ((b.status = 'queued' and b.run_after <= now())
             or (b.status = 'running' and not engine.lease_holder_alive(b)))
      limit p_limit
@@ -1641,7 +1641,7 @@ begin
   end if;
   for t in
     select b.id from public.background_tasks b
-     where (b.status = 'queued' and b.run_after <= now() and b.worker is not null
+     where (b.status = 'queued' and b.run_after <= now() and b.function_name is not null
             and (b.concurrency_key is null or b.concurrency_key <> all (full_keys))
             and (b.dispatched_at is null or b.dispatched_at < b.run_after
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
@@ -1651,7 +1651,7 @@ begin
         or (b.status = 'running' and b.lease_expires_at is null
             and (b.dispatched_at is null
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
-        or (b.status = 'running' and b.lease_expires_at >= now() and b.worker is not null
+        or (b.status = 'running' and b.lease_expires_at >= now() and b.function_name is not null
             and not engine.lease_holder_alive(b)
             and (b.dispatched_at is null or b.dispatched_at < b.lease_locked_at
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
@@ -1965,7 +1965,7 @@ declare
 begin
   for v_user in select distinct user_id from public.movies loop
     perform engine.enqueue_task(
-      p_user_id => v_user, p_kind => 'storage.cleanup', p_worker => 'assemble',
+      p_user_id => v_user, p_kind => 'storage.cleanup', p_function => 'assemble',
       p_payload => jsonb_build_object('retentionSeconds', v_retention),
       p_idempotency_key => 'storage.cleanup:' || v_user || ':' || to_char(now() at time zone 'utc', 'YYYY-MM-DD'),
       p_max_attempts => 3);
@@ -2399,7 +2399,7 @@ COMMENT ON COLUMN engine.settings.render_wait_alert_seconds IS 'A film whose ren
 CREATE TABLE engine.slice_ends (
     id bigint NOT NULL,
     task_id uuid NOT NULL,
-    worker text NOT NULL,
+    function_name text NOT NULL,
     kind text NOT NULL,
     reason text NOT NULL,
     cpu_ms integer,
@@ -3568,7 +3568,7 @@ CREATE TRIGGER asset_runs_touch BEFORE UPDATE ON public.asset_runs FOR EACH ROW 
 -- Name: background_tasks background_tasks_announce_pulled; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT OR UPDATE OF status, run_after ON public.background_tasks FOR EACH ROW WHEN (((new.worker IS NULL) AND (new.status = 'queued'::text))) EXECUTE FUNCTION engine.announce_pulled_task();
+CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT OR UPDATE OF status, run_after ON public.background_tasks FOR EACH ROW WHEN (((new.function_name IS NULL) AND (new.status = 'queued'::text))) EXECUTE FUNCTION engine.announce_pulled_task();
 
 --
 -- Name: background_tasks background_tasks_film_end; Type: TRIGGER; Schema: public; Owner: postgres
@@ -4555,11 +4555,11 @@ REVOKE ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) TO service_role;
 
 --
--- Name: FUNCTION enqueue_task(p_user_id uuid, p_kind text, p_worker text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer); Type: ACL; Schema: engine; Owner: postgres
+-- Name: FUNCTION enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_worker text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_worker text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) TO service_role;
+REVOKE ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) TO service_role;
 
 --
 -- Name: FUNCTION fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
@@ -4660,11 +4660,11 @@ REVOKE ALL ON FUNCTION engine.owes_slot(t public.background_tasks) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.owes_slot(t public.background_tasks) TO service_role;
 
 --
--- Name: FUNCTION record_slice_end(p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer); Type: ACL; Schema: engine; Owner: postgres
+-- Name: FUNCTION record_slice_end(p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.record_slice_end(p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.record_slice_end(p_task_id uuid, p_worker text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) TO service_role;
+REVOKE ALL ON FUNCTION engine.record_slice_end(p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.record_slice_end(p_task_id uuid, p_function text, p_kind text, p_reason text, p_cpu_ms integer, p_wall_ms integer) TO service_role;
 
 --
 -- Name: FUNCTION record_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text); Type: ACL; Schema: engine; Owner: postgres

@@ -16,7 +16,7 @@ export interface DrainResult {
 export async function enqueueEngineNoops(sql: Sql, userId: string, count: number): Promise<void> {
   await sql`
     select count(engine.enqueue_task(p_user_id => ${userId}, p_kind => ${NOOP_KIND},
-                                     p_worker => null, p_dispatch => false))
+                                     p_function => null, p_dispatch => false))
       from generate_series(1, ${count})`;
   // Both sides start from fresh statistics and a vacuumed table.
   await sql`vacuum analyze public.background_tasks`;

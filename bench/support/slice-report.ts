@@ -69,8 +69,8 @@ export async function watchSlices(sql: postgres.Sql, env: BenchEnv, pollMs = 2_0
       if (failure) console.error(`slice report: worker exits may be incomplete: ${failure}`);
       const rows = await sql`select to_regclass('engine.slice_ends') is not null as present`.then(([{ present }]) =>
         present
-          ? sql`select worker, reason, count(*)::int as n from engine.slice_ends
-                 where ended_at >= ${since} group by worker, reason order by worker, reason`
+          ? sql`select function_name, reason, count(*)::int as n from engine.slice_ends
+                 where ended_at >= ${since} group by function_name, reason order by function_name, reason`
           : null
       );
       let slicesEnded: Counts | null = null;
@@ -78,9 +78,9 @@ export async function watchSlices(sql: postgres.Sql, env: BenchEnv, pollMs = 2_0
       if (rows) {
         slicesEnded = zeros(SLICE_END_REASONS);
         slicesEndedByFunction = {};
-        for (const { worker, reason, n } of rows) {
+        for (const { function_name: functionName, reason, n } of rows) {
           slicesEnded[reason] = (slicesEnded[reason] ?? 0) + n;
-          (slicesEndedByFunction[worker] ??= {})[reason] = n;
+          (slicesEndedByFunction[functionName] ??= {})[reason] = n;
         }
       }
       let workerExits: Counts | null = null;

@@ -5,6 +5,7 @@ import type { CloneTargetRules } from "../../shared/clone/clone-target.ts";
 import type { Config } from "../../shared/config.ts";
 import { secretBoxFromConfig } from "../../shared/crypto/secret-box.ts";
 import type { TaskHandlers } from "../../shared/engine/slice-runner.ts";
+import { routedHandlers } from "../../shared/engine/routed-handlers.ts";
 import { lookupAllAddresses } from "../../shared/net/dns-lookup.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
 import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
@@ -30,13 +31,13 @@ serveEdgeFunction({
   // Without the encryption key no job can be started (start answers 503), so none can run.
   handlers: ({ config, sql }): TaskHandlers =>
     config.REELFORGE_ENCRYPTION_KEY
-      ? {
+      ? routedHandlers("clone-database", {
         [CLONE_KIND]: createCloneHandler({
           sourceUrl: config.SUPABASE_DB_URL,
           secrets: secretBoxFromConfig(config)!,
           storage: createStorage(config, sql),
           targets: targetRules(config),
         }),
-      }
+      })
       : {},
 });

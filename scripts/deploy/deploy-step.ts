@@ -24,7 +24,7 @@ import {
 import { ensurePrivateBucket, MEDIA_BUCKET } from "./media-bucket.ts";
 import { ringEmptyDoorbell } from "./doorbell-call.ts";
 import { configureDispatch } from "./dispatch-settings.ts";
-import { PROBE_WORKER, runDoorbellProbe } from "./doorbell-probe.ts";
+import { PROBE_FUNCTION, runDoorbellProbe } from "./doorbell-probe.ts";
 
 const env = Deno.env.toObject();
 const { values: flags, positionals } = parseArgs({
@@ -85,9 +85,9 @@ const steps: Record<string, () => Promise<string>> = {
     }
     const t = await localTarget(stackDir);
     const values = await stackSecrets(stackDir);
-    await ringEmptyDoorbell(t.functionsUrl, PROBE_WORKER, t.anonKey, values.REELFORGE_INTERNAL_SECRET);
+    await ringEmptyDoorbell(t.functionsUrl, PROBE_FUNCTION, t.anonKey, values.REELFORGE_INTERNAL_SECRET);
     return `secrets: local stack's own (${relative(REPO_DIR, join(stackDir, "secrets.json"))}): ${fingerprints(values)}; ` +
-      `${PROBE_WORKER} answers the doorbell with this internal secret ` +
+      `${PROBE_FUNCTION} answers the doorbell with this internal secret ` +
       `(hosted: supabase secrets set --env-file supabase/.deploy/<ref>.env)`;
   },
 
@@ -144,7 +144,7 @@ const steps: Record<string, () => Promise<string>> = {
     const timeoutMs = 1000 * Number(flags["probe-timeout-s"] ?? 30);
     const outcome = await withDb((sql) => runDoorbellProbe(sql, timeoutMs));
     const ended = outcome.status === "cancelled" ? "claimed by a function, then cancelled" : "claimed and completed";
-    return `probe: task ${outcome.taskId} (deploy.probe on ${PROBE_WORKER}) ${ended}: the doorbell rings` +
+    return `probe: task ${outcome.taskId} (deploy.probe on ${PROBE_FUNCTION}) ${ended}: the doorbell rings` +
       (ref ? "" : " (hosted: the same check)");
   },
 };

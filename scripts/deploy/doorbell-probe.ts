@@ -3,10 +3,12 @@
  * through pg_net), wait until a function claimed it, cancel it. Failing says which link is broken.
  */
 import type postgres from "postgres";
+import { DEPLOY_PROBE_KIND } from "../../shared/engine/deploy-probe.ts";
+import { TASK_ROUTES } from "../../shared/engine/task-routes.ts";
 
-export const PROBE_KIND = "deploy.probe";
-/** The function whose handlers include deploy.probe (functions/produce-movie). */
-export const PROBE_WORKER = "produce-movie";
+export const PROBE_KIND = DEPLOY_PROBE_KIND;
+/** The function whose handlers include deploy.probe (TASK_ROUTES). */
+export const PROBE_FUNCTION = TASK_ROUTES[PROBE_KIND];
 
 export interface ProbeOutcome {
   taskId: string;
@@ -17,7 +19,7 @@ export interface ProbeOutcome {
 export async function runDoorbellProbe(sql: postgres.Sql, timeoutMs: number, pollMs = 200): Promise<ProbeOutcome> {
   const [{ id }] = await sql`
     select id from engine.enqueue_task(
-      p_user_id => null, p_kind => ${PROBE_KIND}, p_worker => ${PROBE_WORKER},
+      p_user_id => null, p_kind => ${PROBE_KIND}, p_function => ${PROBE_FUNCTION},
       p_payload => ${sql.json({ startedBy: "scripts/deploy.sh" })})`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -49,8 +51,8 @@ function describeTimeout(id: string, task: { dispatched_at: Date | null; started
     return `doorbell not rung: probe task ${id} was never dispatched within ${seconds} s (engine.configure_dispatch not run, or pg_net missing)`;
   }
   if (task.started_at === null) {
-    return `doorbell rung but probe task ${id} not claimed by ${PROBE_WORKER} within ${seconds} s: is ${PROBE_WORKER} deployed at the configured functions URL, ` +
+    return `doorbell rung but probe task ${id} not claimed by ${PROBE_FUNCTION} within ${seconds} s: is ${PROBE_FUNCTION} deployed at the configured functions URL, ` +
       `and is its REELFORGE_INTERNAL_SECRET the one in Vault? (pg_net's answers: select * from net._http_response order by created desc)`;
   }
-  return `probe task ${id} was claimed but not parked within ${seconds} s: see ${PROBE_WORKER}'s logs`;
+  return `probe task ${id} was claimed but not parked within ${seconds} s: see ${PROBE_FUNCTION}'s logs`;
 }

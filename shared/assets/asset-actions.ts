@@ -32,7 +32,8 @@ import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
-import { APPLY_KIND, ASSET_WORKER, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
+import { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
+import { TASK_ROUTES } from "../engine/task-routes.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -135,7 +136,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${run.id}`;
           return { runId: run.id as string, taskId: null };
         }
-        const task = await store.enqueue({ userId: caller.userId, kind: REGENERATE_KIND, worker: ASSET_WORKER, payload: { runId: run.id }, idempotencyKey: `run:${run.id}`, maxAttempts: 5 }, tx);
+        const task = await store.enqueue({ userId: caller.userId, kind: REGENERATE_KIND, payload: { runId: run.id }, idempotencyKey: `run:${run.id}`, maxAttempts: 5 }, tx);
         await tx`update public.asset_runs set task_id = ${task.id} where id = ${run.id}`;
         return { runId: run.id as string, taskId: task.id };
       });
@@ -186,7 +187,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           if (run.kind === "video" || run.kind === "audio" || run.kind === "music") {
             // Music has no scene: asset.apply only reassembles the film (the render mixes the new track).
             const task = await store.enqueue({
-              userId: caller.userId, kind: APPLY_KIND, worker: ASSET_WORKER, idempotencyKey: `apply:${runId}`,
+              userId: caller.userId, kind: APPLY_KIND, idempotencyKey: `apply:${runId}`,
               payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip: run.kind === "video" }, maxAttempts: 5,
             }, tx);
             applyTaskId = task.id;
@@ -194,7 +195,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           }
           const [due] = await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
           await store.enqueue({
-            userId: caller.userId, kind: CLEANUP_KIND, worker: ASSET_WORKER, idempotencyKey: `cleanup:${runId}`,
+            userId: caller.userId, kind: CLEANUP_KIND, idempotencyKey: `cleanup:${runId}`,
             payload: { userId: caller.userId }, runAfter: new Date(due.at), maxAttempts: 5,
           }, tx);
           return { asset, applyTaskId, produceTaskId };
@@ -231,7 +232,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
            where id = ${run.preview_asset_id} and state = 'preview' returning delete_after` : [];
         if (asset) {
           await store.enqueue({
-            userId: caller.userId, kind: CLEANUP_KIND, worker: ASSET_WORKER, idempotencyKey: `cleanup:${runId}`,
+            userId: caller.userId, kind: CLEANUP_KIND, idempotencyKey: `cleanup:${runId}`,
             payload: { userId: caller.userId }, runAfter: new Date(asset.delete_after), maxAttempts: 5,
           }, tx);
         }
@@ -242,7 +243,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     },
   });
 
-  const taskStatus = taskActions(store, ASSET_WORKER).status;
+  const taskStatus = taskActions(store, TASK_ROUTES[REGENERATE_KIND]).status;
   const status = defineAction({
     input: byRunOrTask,
     async run({ runId, taskId }, caller) {

@@ -14,17 +14,17 @@ import { filmEnv, filmPath } from "../film/film-env.ts";
 import { runJob } from "../film/film-jobs.ts";
 import { loadMovie, loadScene } from "../film/film-movie.ts";
 import type { TaskContext } from "../engine/task-context.ts";
-import { ASSEMBLE_KIND, MIX_KIND, MIX_WORKER } from "../film/film-kinds.ts";
+import { ASSEMBLE_KIND, MIX_KIND } from "../film/film-kinds.ts";
 import { isSceneFailure } from "../film/scene-failure.ts";
 import { createStorage } from "../storage/index.ts";
 import { type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { makePreview } from "./asset-preview.ts";
 import { type AssetRunRow, PreviewFailure, savePreview } from "./asset-preview-file.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const ASSET_WORKER = "regenerate-asset";
-export const REGENERATE_KIND = "asset.regenerate";
-export const APPLY_KIND = "asset.apply";
-export const CLEANUP_KIND = "asset.cleanup";
+export const REGENERATE_KIND = "asset.regenerate" satisfies TaskKind;
+export const APPLY_KIND = "asset.apply" satisfies TaskKind;
+export const CLEANUP_KIND = "asset.cleanup" satisfies TaskKind;
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
@@ -52,10 +52,10 @@ export function applyHandler(deps: FunctionDeps): TaskHandler {
     const { movieId, sceneNumber, newClip } = ctx.payload as { movieId: string; sceneNumber?: number | null; newClip?: boolean };
     if (typeof sceneNumber === "number" && !ctx.metadata.mixed) {
       if (newClip) await extractEndFrame(ctx, deps, movieId, sceneNumber);
-      return { type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber }, maxAttempts: 5 }] };
+      return { type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, payload: { movieId, sceneNumber }, maxAttempts: 5 }] };
     }
     if (!ctx.metadata.assembled) {
-      return { type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, worker: "assemble", payload: { movieId }, maxAttempts: 5 }] };
+      return { type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, payload: { movieId }, maxAttempts: 5 }] };
     }
     return { type: "done", result: { movieId, sceneNumber: sceneNumber ?? null, remixed: typeof sceneNumber === "number", reassembled: true } };
   };

@@ -1,6 +1,7 @@
 /**
  * clone-database (shared/clone/clone-actions.ts): this project's database copied into another
- * Postgres as a resumable job. Every action is keyed by `jobId`; the job view is
+ * Postgres as a resumable job. Every action is keyed by `taskId` (the function also takes its
+ * users' word `jobId`, and answers both); the job view is
  * describeClone's (shared/clone/clone-state.ts) under the task's own fields.
  */
 import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
@@ -24,6 +25,8 @@ export interface StartCloneInput {
 }
 
 export interface CloneStarted {
+  taskId: string;
+  /** The same id under the clone's users' word. */
   jobId: string;
   target: string;
 }
@@ -33,6 +36,8 @@ export type CloneMismatch =
   | { bucket: string; object?: string; source: unknown; target: unknown };
 
 export interface CloneJob {
+  taskId: string;
+  /** The same id under the clone's users' word. */
   jobId: string;
   status: TaskStatus;
   progress: number;
@@ -67,6 +72,7 @@ export interface CloneResumed {
 }
 export interface CloneRestarted {
   restarted: true;
+  taskId: string;
   jobId: string;
   droppedObjects: number;
 }
@@ -81,12 +87,12 @@ export function cloneMethods(supabase: FunctionsInvoker) {
   return {
     /** 202; 400 target_is_source, 409 target_not_empty, 503 not_configured without the encryption key. */
     start: (input: StartCloneInput, options?: CallOptions) => call<CloneStarted>("start", input, options),
-    status: (jobId: string, options?: CallOptions) => call<CloneJobStatus>("status", { jobId }, options),
+    status: (taskId: string, options?: CallOptions) => call<CloneJobStatus>("status", { taskId }, options),
     /** 202; 409 task_active while a live worker holds the job. */
-    resume: (jobId: string, options?: CallOptions) => call<CloneResumed>("resume", { jobId }, options),
+    resume: (taskId: string, options?: CallOptions) => call<CloneResumed>("resume", { taskId }, options),
     /** 202: drops what the job created on the target and starts it from zero. */
-    restart: (jobId: string, options?: CallOptions) => call<CloneRestarted>("restart", { jobId }, options),
+    restart: (taskId: string, options?: CallOptions) => call<CloneRestarted>("restart", { taskId }, options),
     /** 409 job_finished when it has already ended. */
-    cancel: (jobId: string, options?: CallOptions) => call<CloneCancelled>("cancel", { jobId }, options),
+    cancel: (taskId: string, options?: CallOptions) => call<CloneCancelled>("cancel", { taskId }, options),
   };
 }

@@ -32,8 +32,9 @@ export interface TaskView {
 }
 
 /**
- * The functions whose status / cancel / resume take a `taskId`. clone-database is not one: its
- * actions take a `jobId` (client.clones); providers runs no tasks.
+ * The functions whose generic status / cancel / resume (a task view by `taskId`) this client
+ * calls. clone-database answers its own job view (client.clones, by `taskId` too); providers runs
+ * no tasks.
  */
 export type TaskFunction = "produce-movie" | "regenerate-asset" | "generate-scene-video" | "generate-audio" | "assemble";
 

@@ -1,7 +1,7 @@
 /**
- * clone-database's actions: start, status, resume, restart, cancel — keyed by `jobId`, all for
- * operators only (403 operator_only for anyone else, before anything is read, created or
- * connected to). Any operator may act on any clone job: operators are the project's admin team.
+ * clone-database's actions: start, status, resume, restart, cancel — keyed by `taskId` (alias
+ * `jobId`, the users' word), all for operators only (403 operator_only for anyone else, before
+ * anything is read, created or connected to). Any operator may act on any clone job: operators are the project's admin team.
  */
 import { z } from "zod";
 import type { Caller } from "../auth/caller.ts";
@@ -29,7 +29,6 @@ import { parseTargetUrl } from "./target-url.ts";
 import { dropWhatJobCreated, dropWhatPlanCreated } from "./target-ledger.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
-const WORKER = "clone-database";
 const schemaName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, "a schema name (letters, digits, _)");
 
 const startInput = z.object({
@@ -46,7 +45,23 @@ const startInput = z.object({
   }).strict().default({ includeData: true, includeStorage: false, schemas: ["public"] }),
 }).strict();
 
-const byJobId = z.object({ jobId: z.string().uuid({ error: "jobId must be a clone job's UUID" }) }).strict();
+const jobUuid = (field: string) => z.string().uuid({ error: `${field} must be a clone job's UUID` }).optional();
+/**
+ * The job's task id: `taskId`, as every task-running function names it, or `jobId`, the clone's
+ * users' word, kept as an alias (both are answered too). Both at once must name the same job.
+ */
+const byTaskId = z.object({ taskId: jobUuid("taskId"), jobId: jobUuid("jobId") }).strict().transform((body, ctx) => {
+  const taskId = body.taskId ?? body.jobId;
+  if (taskId === undefined) {
+    ctx.addIssue({ code: "custom", path: ["taskId"], message: "taskId (or its alias jobId) is required: the clone job's UUID" });
+    return z.NEVER;
+  }
+  if (body.jobId !== undefined && body.jobId !== taskId) {
+    ctx.addIssue({ code: "custom", path: ["jobId"], message: "taskId and jobId name different jobs: send one of them" });
+    return z.NEVER;
+  }
+  return { taskId };
+});
 
 export interface CloneActionDeps {
   store: TaskStore;
@@ -61,9 +76,9 @@ export interface CloneActionDeps {
 export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> {
   const { store } = deps;
 
-  async function cloneJob(jobId: string): Promise<TaskRow> {
-    const task = await store.get(jobId);
-    if (!task || task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", jobId);
+  async function cloneJob(taskId: string): Promise<TaskRow> {
+    const task = await store.get(taskId);
+    if (!task || task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", taskId);
     return task;
   }
 
@@ -76,6 +91,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
     const summary = describeTask(task);
     const clone = task.metadata.clone as CloneMetadata | undefined;
     return {
+      taskId: task.id,
       jobId: task.id,
       status: task.status,
       progress: task.progress,
@@ -109,78 +125,78 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         const { targetStorage, ...shownOptions } = options;
         const box = secretBox();
         // The secrets are sealed to the job's row, so its id must exist first.
-        const metadataFor = async (jobId: string): Promise<{ clone: CloneMetadata }> => ({
+        const metadataFor = async (taskId: string): Promise<{ clone: CloneMetadata }> => ({
           clone: {
             options: shownOptions,
-            target: await box.seal(target.url, cloneTargetBinding(jobId)),
+            target: await box.seal(target.url, cloneTargetBinding(taskId)),
             targetMasked: target.masked,
             targetStorage: options.includeStorage && targetStorage
-              ? await box.seal(JSON.stringify(targetStorage), cloneTargetStorageBinding(jobId))
+              ? await box.seal(JSON.stringify(targetStorage), cloneTargetStorageBinding(taskId))
               : undefined,
             checkpoint: initialCheckpoint(),
           },
         });
         // A service-role call has no user behind it: the job has no owner (any operator manages it).
         const owner = caller.isServiceRole ? null : caller.userId;
-        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, worker: WORKER, maxAttempts: 8 }, metadataFor);
-        return { status: 202, body: { jobId: task.id, target: target.masked } };
+        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, maxAttempts: 8 }, metadataFor);
+        return { status: 202, body: { taskId: task.id, jobId: task.id, target: target.masked } };
       },
     }),
 
     status: operatorAction({
-      input: byJobId,
-      async run({ jobId }) {
-        return { body: { job: view(await cloneJob(jobId)) } };
+      input: byTaskId,
+      async run({ taskId }) {
+        return { body: { job: view(await cloneJob(taskId)) } };
       },
     }),
 
     resume: operatorAction({
-      input: byJobId,
-      async run({ jobId }) {
-        const task = await cloneJob(jobId);
-        await store.resume(jobId);
+      input: byTaskId,
+      async run({ taskId }) {
+        const task = await cloneJob(taskId);
+        await store.resume(taskId);
         const checkpoint = (task.metadata.clone as CloneMetadata | undefined)?.checkpoint;
         return { status: 202, body: { resumed: true, fromTable: checkpoint?.currentTable ?? null, phase: checkpoint?.phase ?? null } };
       },
     }),
 
     restart: operatorAction({
-      input: byJobId,
-      async run({ jobId }) {
-        const task = await cloneJob(jobId);
+      input: byTaskId,
+      async run({ taskId }) {
+        const task = await cloneJob(taskId);
         const clone = task.metadata.clone as CloneMetadata;
-        const targetUrl = await secretBox().open(clone.target, cloneTargetBinding(jobId));
+        const targetUrl = await secretBox().open(clone.target, cloneTargetBinding(taskId));
         // Checked (not yet connected: postgres.js connects on the first query) before the job is touched.
         const target = await withResolveErrors(() => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-restart"));
         // Fence out whoever runs it now before touching the target.
-        await store.cancel(jobId, "restarting");
+        await store.cancel(taskId, "restarting");
         let dropped: number;
         try {
-          dropped = await dropWhatJobCreated(target, jobId);
-          const plan = (await store.steps(jobId)).get("plan")?.result as ClonePlan | undefined;
+          dropped = await dropWhatJobCreated(target, taskId);
+          const plan = (await store.steps(taskId)).get("plan")?.result as ClonePlan | undefined;
           if (dropped === 0 && task.status === "succeeded" && plan) dropped = await dropWhatPlanCreated(target, plan);
         } catch (error) {
           // The driver's text may name hosts and roles: it goes to the log, the caller gets the gist.
-          console.error(JSON.stringify({ event: "clone_restart_failed", jobId, message: String((error as Error)?.message ?? error) }));
-          throw new ConflictError("target_unavailable", `could not clean the target; see the clone-database log for job ${jobId}`);
+          console.error(JSON.stringify({ event: "clone_restart_failed", taskId, message: String((error as Error)?.message ?? error) }));
+          throw new ConflictError("target_unavailable", `could not clean the target; see the clone-database log for job ${taskId}`);
         } finally {
           await target.end({ timeout: 1 });
         }
-        await store.restart(jobId, {
+        await store.restart(taskId, {
           clone: { ...clone, checkpoint: initialCheckpoint(), totals: undefined, mismatches: undefined, storageCursor: undefined },
         });
-        return { status: 202, body: { restarted: true, jobId, droppedObjects: dropped } };
+        return { status: 202, body: { restarted: true, taskId, jobId: taskId, droppedObjects: dropped } };
       },
     }),
 
     cancel: operatorAction({
-      input: byJobId,
-      async run({ jobId }) {
-        await cloneJob(jobId);
-        if (!(await store.cancel(jobId, "cancelled by an operator"))) {
-          throw new ConflictError("job_finished", `Clone job ${jobId} has already ended`);
+      input: byTaskId,
+      async run({ taskId }) {
+        await cloneJob(taskId);
+        if (!(await store.cancel(taskId, "cancelled by an operator"))) {
+          throw new ConflictError("job_finished", `Clone job ${taskId} has already ended`);
         }
-        return { body: { cancelled: true, job: view((await store.get(jobId))!) } };
+        return { body: { cancelled: true, job: view((await store.get(taskId))!) } };
       },
     }),
   };

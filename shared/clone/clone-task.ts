@@ -20,8 +20,9 @@ import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
 import type { GuardedStorageTarget } from "./storage-api-client.ts";
 import { type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const CLONE_KIND = "clone.database";
+export const CLONE_KIND = "clone.database" satisfies TaskKind;
 
 /**
  * How long one chunk should take. A kill loses the chunk in flight, so shorter chunks lose less;

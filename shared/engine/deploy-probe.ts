@@ -6,8 +6,9 @@
  */
 import type { TaskHandler } from "./slice-runner.ts";
 import { SliceYield } from "./task-context.ts";
+import type { TaskKind } from "./task-routes.ts";
 
-export const DEPLOY_PROBE_KIND = "deploy.probe";
+export const DEPLOY_PROBE_KIND = "deploy.probe" satisfies TaskKind;
 
 /** How long a claimed probe waits to be cancelled before it ends by itself. */
 const PARK_MS = 10 * 60_000;

@@ -9,7 +9,8 @@ export interface TaskRow {
    */
   userId: string;
   kind: string;
-  worker: string | null;
+  /** The Edge Function that runs its slices (TASK_ROUTES); null for kinds render workers pull. */
+  functionName: string | null;
   status: TaskStatus;
   payload: Record<string, unknown>;
   metadata: Record<string, unknown>;
@@ -39,7 +40,7 @@ export function toTaskRow(row: any): TaskRow | null {
     id: row.id,
     userId: row.user_id,
     kind: row.kind,
-    worker: row.worker,
+    functionName: row.function_name,
     status: row.status,
     payload: row.payload ?? {},
     metadata: row.metadata ?? {},

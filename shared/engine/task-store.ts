@@ -3,6 +3,7 @@ import { SqlErrorCode } from "../db/sql-errors.ts";
 import { ConflictError, FencedOutError } from "../errors.ts";
 import { quotaErrorFrom } from "../usage/usage-admission.ts";
 import { type TaskRow, toTaskRow } from "./task-row.ts";
+import { functionFor, type RoutableKind } from "./task-routes.ts";
 
 type Json = Record<string, unknown> | unknown[] | string | number | boolean | null;
 type Db = Sql | TransactionSql;
@@ -10,9 +11,8 @@ type Db = Sql | TransactionSql;
 export interface EnqueueOptions {
   /** The owner; null only for a clone job started with the service role key (see the migration). */
   userId: string | null;
-  kind: string;
-  /** Edge Function that runs the slices; null for tasks pulled by worker processes. */
-  worker: string | null;
+  /** Also names the Edge Function that runs it (TASK_ROUTES), or none: pulled by worker processes. */
+  kind: RoutableKind;
   payload?: Record<string, unknown>;
   idempotencyKey?: string | null;
   maxAttempts?: number;
@@ -27,8 +27,7 @@ export interface EnqueueOptions {
 export interface ChildSpec {
   /** Stable within the parent, so a re-run of the spawning step finds the same child. */
   key: string;
-  kind: string;
-  worker: string | null;
+  kind: RoutableKind;
   payload?: Record<string, unknown>;
   concurrencyKey?: string;
   maxAttempts?: number;
@@ -71,7 +70,7 @@ export function createTaskStore(sql: Sql) {
     async enqueue(o: EnqueueOptions, db: Db = sql): Promise<TaskRow> {
       const [row] = await db`
         select * from engine.enqueue_task(
-          p_user_id => ${o.userId}, p_kind => ${o.kind}, p_worker => ${o.worker},
+          p_user_id => ${o.userId}, p_kind => ${o.kind}, p_function => ${functionFor(o.kind)},
           p_payload => ${json(o.payload ?? {})}, p_idempotency_key => ${o.idempotencyKey ?? null},
           p_max_attempts => ${o.maxAttempts ?? 5}, p_concurrency_key => ${o.concurrencyKey ?? null},
           p_parent_id => ${o.parentId ?? null}, p_run_after => coalesce(${o.runAfter ?? null}::timestamptz, now()),
@@ -92,7 +91,7 @@ export function createTaskStore(sql: Sql) {
       return await sql.begin(async (tx) => {
         const [created] = await tx`
           select id from engine.enqueue_task(
-            p_user_id => ${o.userId}, p_kind => ${o.kind}, p_worker => ${o.worker},
+            p_user_id => ${o.userId}, p_kind => ${o.kind}, p_function => ${functionFor(o.kind)},
             p_payload => ${json(o.payload ?? {})}, p_max_attempts => ${o.maxAttempts ?? 5},
             p_concurrency_key => ${o.concurrencyKey ?? null}, p_parent_id => ${o.parentId ?? null},
             p_run_after => coalesce(${o.runAfter ?? null}::timestamptz, now()), p_dispatch => false,
@@ -154,7 +153,7 @@ export function createTaskStore(sql: Sql) {
     /** Records why one of the task's slices ended (engine.slice_ends; see slice-end.ts). */
     async recordSliceEnd(task: TaskRow, reason: string, cpuMs: number | null, wallMs: number) {
       await sql`
-        select engine.record_slice_end(${task.id}, ${task.worker ?? ""}, ${task.kind}, ${reason},
+        select engine.record_slice_end(${task.id}, ${task.functionName ?? ""}, ${task.kind}, ${reason},
           ${cpuMs}::integer, ${wallMs}::integer)`;
     },
 
@@ -183,7 +182,7 @@ export function createTaskStore(sql: Sql) {
 
     async awaitChildren(task: TaskRow, children: ChildSpec[], metadata: Json = {}) {
       const specs = children.map((c) => ({
-        key: c.key, kind: c.kind, worker: c.worker, payload: c.payload ?? {},
+        key: c.key, kind: c.kind, function_name: functionFor(c.kind), payload: c.payload ?? {},
         concurrency_key: c.concurrencyKey ?? null, max_attempts: c.maxAttempts ?? 5,
       }));
       await fenced(task, () =>

@@ -9,8 +9,9 @@ import type { TaskHandler } from "../engine/slice-runner.ts";
 import { reportTaskError } from "../engine/task-error.ts";
 import type { JobProvider } from "../providers/types.ts";
 import { type FilmDeps, filmEnv } from "./film-env.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const CANCEL_JOBS_KIND = "film.cancel_jobs";
+export const CANCEL_JOBS_KIND = "film.cancel_jobs" satisfies TaskKind;
 
 /** The film's provider jobs submitted and not finished, by tasks that are cancelled now. */
 export async function openJobsOfCancelledTasks(deps: FilmDeps, movieId: string) {

@@ -64,7 +64,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
             returning id`;
           await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${tx.json(initialSteps())})`;
-          const task = await store.enqueue({ userId: caller.userId, kind: PRODUCE_KIND, worker: "produce-movie", payload: { movieId: movie.id }, maxAttempts: 5 }, tx);
+          const task = await store.enqueue({ userId: caller.userId, kind: PRODUCE_KIND, payload: { movieId: movie.id }, maxAttempts: 5 }, tx);
           await tx`update public.movies set task_id = ${task.id} where id = ${movie.id}`;
           return { movieId: movie.id as string, taskId: task.id };
         });
@@ -153,7 +153,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
           await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
           // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
           await store.enqueue({
-            userId: caller.userId, kind: CANCEL_JOBS_KIND, worker: "produce-movie", payload: { movieId },
+            userId: caller.userId, kind: CANCEL_JOBS_KIND, payload: { movieId },
             idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`, maxAttempts: 3,
           }, tx);
         }));

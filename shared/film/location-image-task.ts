@@ -14,8 +14,9 @@ import type { JobState } from "../providers/types.ts";
 import { type FilmDeps, type FilmEnv, filmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { storeOutput } from "./store-output.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const LOCATION_IMAGE_KIND = "film.location_image";
+export const LOCATION_IMAGE_KIND = "film.location_image" satisfies TaskKind;
 
 export type LocationImagePayload = {
   movieId: string;
@@ -72,7 +73,6 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
       const task = await env.store.enqueue({
         userId: env.userId,
         kind: LOCATION_IMAGE_KIND,
-        worker: "generate-scene-video",
         payload,
         idempotencyKey: [payload.movieId, payload.locationSlug, payload.timeOfDay, payload.weather].join("/"),
         // A child of the chain that asked first: cancelling the film cancels it too.

@@ -10,8 +10,9 @@ import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
 import type { FilmDeps } from "./film-env.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const STORAGE_CLEANUP_KIND = "storage.cleanup";
+export const STORAGE_CLEANUP_KIND = "storage.cleanup" satisfies TaskKind;
 const PAGE = 500;
 
 export interface SweepOptions {

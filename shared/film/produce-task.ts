@@ -24,9 +24,10 @@ import { continuityChains } from "./scene-plan.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { storeOutput } from "./store-output.ts";
 import { filmScoreRequest } from "./film-requests.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const PRODUCE_KIND = "film.produce";
-export const MUSIC_KIND = "film.music";
+export const PRODUCE_KIND = "film.produce" satisfies TaskKind;
+export const MUSIC_KIND = "film.music" satisfies TaskKind;
 
 export function produceHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
@@ -51,9 +52,9 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
       const chains = continuityChains(scenes.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })));
       const videoKey = env.resolved.video.concurrencyKey ?? undefined;
       const children: ChildSpec[] = [
-        ...chains.map((chain) => ({ key: `chain-${chain[0]}`, kind: CHAIN_KIND, worker: "generate-scene-video", payload: { movieId: movie.id, scenes: chain }, concurrencyKey: videoKey })),
-        ...scenes.map((s) => ({ key: `voices-${s.scene_number}`, kind: VOICES_KIND, worker: "generate-audio", payload: { movieId: movie.id, sceneNumber: s.scene_number }, concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined })),
-        ...(isConfigured(env, "music") ? [{ key: "music", kind: MUSIC_KIND, worker: "produce-movie", payload: { movieId: movie.id } }] : []),
+        ...chains.map((chain): ChildSpec => ({ key: `chain-${chain[0]}`, kind: CHAIN_KIND, payload: { movieId: movie.id, scenes: chain }, concurrencyKey: videoKey })),
+        ...scenes.map((s): ChildSpec => ({ key: `voices-${s.scene_number}`, kind: VOICES_KIND, payload: { movieId: movie.id, sceneNumber: s.scene_number }, concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined })),
+        ...(isConfigured(env, "music") ? [{ key: "music", kind: MUSIC_KIND, payload: { movieId: movie.id } } satisfies ChildSpec] : []),
       ];
       await updateStep(deps.sql, movie.id, "generate_videos", { status: "running", progress: 0, detail: `${scenes.length} scenes in ${chains.length} chains` });
       await updateStep(deps.sql, movie.id, "generate_audio", { status: "running", progress: 0, detail: "Voices in parallel with the clips" });

@@ -14,6 +14,7 @@ import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import { ASSEMBLE_KIND } from "./film-kinds.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
 const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
@@ -33,7 +34,7 @@ async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number)
   if (!scene) throw new BadRequestError("unknown_scene", `sceneNumber: movie ${movieId} has no scene ${sceneNumber}`);
 }
 
-function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>, input: z.ZodType): ActionSpec {
+function enqueueAction(deps: FilmDeps, kind: TaskKind, payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>, input: z.ZodType): ActionSpec {
   // Each of them generates or renders: paid capacity.
   return defineAction({
     spends: true,
@@ -44,7 +45,7 @@ function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: 
       // A regeneration of the caller's film: admitted against their limits with the enqueue.
       const task = await deps.sql.begin(async (tx) => {
         await admitUsage(tx, caller.userId, "regeneration", kind);
-        return await deps.store.enqueue({ userId: caller.userId, kind, worker, payload: payloadOf(body), maxAttempts: 5 }, tx);
+        return await deps.store.enqueue({ userId: caller.userId, kind, payload: payloadOf(body), maxAttempts: 5 }, tx);
       });
       return { status: 202, body: { taskId: task.id, movieId: body.movieId, ...(body.sceneNumber ? { sceneNumber: body.sceneNumber } : {}) } };
     },
@@ -52,11 +53,11 @@ function enqueueAction(deps: FilmDeps, kind: string, worker: string, payloadOf: 
 }
 
 export const sceneVideoActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, CHAIN_KIND, "generate-scene-video", (b) => ({ movieId: b.movieId, scenes: [b.sceneNumber] }), bySceneInput),
+  start: enqueueAction(deps, CHAIN_KIND, (b) => ({ movieId: b.movieId, scenes: [b.sceneNumber] }), bySceneInput),
 });
 export const sceneAudioActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, VOICES_KIND, "generate-audio", (b) => ({ movieId: b.movieId, sceneNumber: b.sceneNumber }), bySceneInput),
+  start: enqueueAction(deps, VOICES_KIND, (b) => ({ movieId: b.movieId, sceneNumber: b.sceneNumber }), bySceneInput),
 });
 export const assembleActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, ASSEMBLE_KIND, "assemble", (b) => ({ movieId: b.movieId }), byMovieId),
+  start: enqueueAction(deps, ASSEMBLE_KIND, (b) => ({ movieId: b.movieId }), byMovieId),
 });

@@ -6,7 +6,7 @@
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import type { TaskStore } from "../engine/task-store.ts";
-import { MIX_KIND, MIX_WORKER } from "./film-kinds.ts";
+import { MIX_KIND } from "./film-kinds.ts";
 
 const CLIP_DONE = ["completed", "failed"];
 const VOICES_DONE = ["completed", "failed", "skipped"];
@@ -23,7 +23,7 @@ export async function afterHalfDone(tx: TransactionSql, store: TaskStore, ctx: T
   }
   const root = ctx.task.parentId ?? ctx.task.id;
   await store.enqueue({
-    userId: ctx.task.userId, kind: MIX_KIND, worker: MIX_WORKER, payload: { movieId, sceneNumber },
+    userId: ctx.task.userId, kind: MIX_KIND, payload: { movieId, sceneNumber },
     idempotencyKey: `${root}:mix:${sceneNumber}`, parentId: ctx.task.parentId, maxAttempts: 5,
   }, tx);
   await tx`update public.movie_scenes set mix_status = 'pending' where movie_id = ${movieId} and scene_number = ${sceneNumber}`;

@@ -20,9 +20,10 @@ import { FILM_FPS } from "./film-timeline.ts";
 import { lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
+import type { TaskKind } from "../engine/task-routes.ts";
 
-export const CHAIN_KIND = "film.chain";
-export const VOICES_KIND = "film.voices";
+export const CHAIN_KIND = "film.chain" satisfies TaskKind;
+export const VOICES_KIND = "film.voices" satisfies TaskKind;
 export { MIX_KIND } from "./film-kinds.ts";
 
 const payloadOf = (ctx: TaskContext) => ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };

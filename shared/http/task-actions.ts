@@ -31,10 +31,10 @@ export function describeTask(task: TaskRow, now = new Date()) {
  * status / cancel / resume for the caller's own tasks run by this function. Unknown id: 404;
  * someone else's task: 403; a task still held by a live worker cannot be resumed: 409.
  */
-export function taskActions(store: TaskStore, worker: string): Record<string, ActionSpec> {
+export function taskActions(store: TaskStore, functionName: string): Record<string, ActionSpec> {
   async function ownTask(taskId: string, userId: string) {
     const task = await store.get(taskId);
-    if (!task || task.worker !== worker) throw new NotFoundError("Task", taskId);
+    if (!task || task.functionName !== functionName) throw new NotFoundError("Task", taskId);
     if (task.userId !== userId) throw new ForbiddenError(`Task ${taskId} belongs to another user`);
     return task;
   }

@@ -34,7 +34,6 @@ export function createWorkerJobClient(options: WorkerJobClientOptions) {
       const task = await store.enqueue({
         userId,
         kind,
-        worker: null,
         payload,
         idempotencyKey: idempotencyKey ?? null,
         concurrencyKey: options.concurrencyKey ?? null,

@@ -67,7 +67,7 @@ describe("render workers under kills", () => {
         // Jobs a live worker holds now (not those a killed one left behind and nobody took back yet).
         const running = await rig.sql`
           select b.id, b.lease_expires_at from public.background_tasks b
-           where b.user_id = ${owner.id} and b.worker is null and b.status = 'running' and b.lease_locked_at is not null
+           where b.user_id = ${owner.id} and b.function_name is null and b.status = 'running' and b.lease_locked_at is not null
              and engine.lease_holder_alive(b)`;
         if (running.length > 0) {
           const { killed } = await admin("render-workers/kill", {}) as { killed: number[] };

@@ -47,8 +47,7 @@ describe.each(functions)("bad input to %s", (fn) => {
   });
 
   it("answers an unknown task with 404", async () => {
-    const idField = fn === "clone-database" ? "jobId" : "taskId";
-    const response = await invoke(fn, { action: "status", [idField]: crypto.randomUUID() }, { token: user.token });
+    const response = await invoke(fn, { action: "status", taskId: crypto.randomUUID() }, { token: user.token });
     expect(response.status).toBe(404);
     expect(response.json.error.code).toBe("not_found");
   });

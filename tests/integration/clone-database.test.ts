@@ -50,9 +50,15 @@ describe("clone-database", () => {
     expect(done.last_error).toBeNull();
     expect(done.status).toBe("succeeded");
 
-    const status = await clone({ action: "status", jobId });
+    // taskId, as at every function; jobId, the clone's users' word, is an alias: both in, both out.
+    expect(start.json.taskId).toBe(jobId);
+    const status = await clone({ action: "status", taskId: jobId });
     expect(status.status).toBe(200);
     const job = status.json.job;
+    expect([job.taskId, job.jobId]).toEqual([jobId, jobId]);
+    expect((await clone({ action: "status", jobId })).json.job.taskId).toBe(jobId);
+    const disagreeing = await clone({ action: "status", taskId: jobId, jobId: crypto.randomUUID() });
+    expect([disagreeing.status, disagreeing.json.error.code]).toEqual([400, "invalid_request"]);
     expect(job.completedPhases).toEqual(["preflight", "types", "schema", "data", "post_data", "verify"]);
     expect(job.rows.copied).toBe(job.rows.total);
     expect(job.rows.copied).toBeGreaterThan(30_000);

@@ -120,11 +120,11 @@ describe("scripts/deploy.sh --local", () => {
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(2);
     const tasks = await sql`
-      select kind, worker, user_id, status, started_at, metadata ->> 'probe' as probe
+      select kind, function_name, user_id, status, started_at, metadata ->> 'probe' as probe
         from public.background_tasks where id = any (${ids as string[]}::uuid[])`;
     expect(tasks).toHaveLength(2);
     for (const task of tasks) {
-      expect(task).toMatchObject({ kind: "deploy.probe", worker: "produce-movie", user_id: null });
+      expect(task).toMatchObject({ kind: "deploy.probe", function_name: "produce-movie", user_id: null });
       expect(["cancelled", "succeeded"]).toContain(task.status);
       expect(task.started_at).not.toBeNull(); // claimed: a lease was started
       expect(task.probe).toBe("claimed");

@@ -13,7 +13,7 @@ afterAll(() => sql.end());
 
 async function enqueuePulled(kind: string, count: number) {
   await sql`
-    select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+    select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                p_payload => jsonb_build_object('n', n), p_dispatch => false)
       from generate_series(1, ${count}) n`;
 }
@@ -73,7 +73,7 @@ describe("claiming", () => {
   it("does not hand out a task before its run_after", async () => {
     const kind = `claims.later.${crypto.randomUUID()}`;
     await sql`
-      select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+      select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                  p_run_after => now() + interval '1 hour', p_dispatch => false)`;
     const [row] = await sql`select id from engine.claim_next_task(${[kind]}, 'w', 30)`;
     expect(row.id).toBeNull();
@@ -82,7 +82,7 @@ describe("claiming", () => {
   it("returns the existing task for a repeated idempotency key", async () => {
     const kind = `claims.idem.${crypto.randomUUID()}`;
     const enqueue = () => sql`
-      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                          p_idempotency_key => 'same', p_dispatch => false)`;
     const [[a], [b]] = await Promise.all([enqueue(), enqueue()]);
     expect(a.id).toBe(b.id);

@@ -44,7 +44,7 @@ describe("retries", () => {
 
   it("spreads retry delays exponentially with jitter", async () => {
     const [{ id }] = await sql`
-      select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'backoff.shape', p_worker => null,
+      select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'backoff.shape', p_function => null,
         p_dispatch => false, p_max_attempts => 10, p_backoff_base_ms => 1000)`;
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 4; attempt++) {

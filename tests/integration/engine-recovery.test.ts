@@ -10,10 +10,10 @@ beforeAll(async () => {
 });
 afterAll(() => sql.end());
 
-async function enqueueProbe(payload: object, dispatch: boolean, worker: string | null = "engine-probe") {
+async function enqueueProbe(payload: object, dispatch: boolean, functionName: string | null = "engine-probe") {
   const [task] = await sql`
     select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'probe.append',
-      p_worker => ${worker}, p_payload => ${sql.json(payload as never)}, p_dispatch => ${dispatch})`;
+      p_function => ${functionName}, p_payload => ${sql.json(payload as never)}, p_dispatch => ${dispatch})`;
   return task.id as string;
 }
 

@@ -11,7 +11,7 @@ beforeAll(async () => {
   alice = await createUser(sql);
   bob = await createUser(sql);
   const [task] = await sql`
-    select id from engine.enqueue_task(p_user_id => ${bob.id}, p_kind => 'probe.append', p_worker => 'engine-probe',
+    select id from engine.enqueue_task(p_user_id => ${bob.id}, p_kind => 'probe.append', p_function => 'engine-probe',
       p_payload => '{"units": 0}', p_dispatch => false, p_metadata => '{"secret":"bob only"}')`;
   bobsTask = task.id;
   // Park it as failed so that "resume" would be allowed for its owner.

@@ -19,7 +19,7 @@ afterAll(() => sql.end());
 /** A new pulled task of its own kind, claimed: { id, token }. */
 async function claimed(role: string, db: Sql = sql) {
   const kind = `waits.${role}.${crypto.randomUUID()}`;
-  await db`select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null, p_dispatch => false)`;
+  await db`select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null, p_dispatch => false)`;
   const [row] = await db`select id, fencing_token from engine.claim_next_task(${[kind]}, ${`test-${role}`}, 30)`;
   return { id: row.id as string, token: String(row.fencing_token) };
 }

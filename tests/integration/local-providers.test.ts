@@ -23,7 +23,7 @@ describe("local providers through the task engine", () => {
     const request = { promptText: "Ada crosses the harbour", ratio: "1280:720", durationSeconds: 5 };
     const jobId = await video.submit(request);
     const row = await taskRow(sql, jobId);
-    expect(row).toMatchObject({ kind: "local_media", worker: null, user_id: user.id });
+    expect(row).toMatchObject({ kind: "local_media", function_name: null, user_id: user.id });
     // The stack's render worker is woken by NOTIFY and may have claimed it already.
     expect(["queued", "running"]).toContain(row.status);
     expect(row.payload).toMatchObject({ op: "video", width: 1280, height: 720, durationSeconds: 5, imageUrl: null });

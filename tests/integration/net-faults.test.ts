@@ -62,7 +62,7 @@ async function responseOf(requestId: string | number) {
 async function enqueueProbe(units: number) {
   const [task] = await sql`
     select id, dispatch_request_id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'probe.append',
-      p_worker => 'engine-probe', p_payload => ${sql.json({ units })}, p_dispatch => true)`;
+      p_function => 'engine-probe', p_payload => ${sql.json({ units })}, p_dispatch => true)`;
   return task.id as string;
 }
 

@@ -225,9 +225,9 @@ describe("who may read and write the limits", () => {
 
 describe("bounded resume", () => {
   /** A failed top-level task nobody claims (no worker takes this kind), resumable by its owner. */
-  async function failedTask(userId: string, options: { kind?: string; worker?: string | null; parentId?: string | null; payload?: object } = {}) {
+  async function failedTask(userId: string, options: { kind?: string; functionName?: string | null; parentId?: string | null; payload?: object } = {}) {
     const [task] = await sql`
-      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${options.kind ?? "quota.probe"}, p_worker => ${options.worker ?? null},
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${options.kind ?? "quota.probe"}, p_function => ${options.functionName ?? null},
         p_payload => ${sql.json((options.payload ?? {}) as never)}, p_parent_id => ${options.parentId ?? null}, p_dispatch => false)`;
     await sql`update public.background_tasks set status = 'failed', attempts = max_attempts, finished_at = now() where id = ${task.id}`;
     return task.id as string;
@@ -246,7 +246,7 @@ describe("bounded resume", () => {
     expect(after).toEqual({ status: "failed", resumes: 5 });
 
     // Through a function the same refusal is a 409 naming it.
-    const probe = await failedTask(user.id, { kind: "probe.append", worker: "engine-probe", payload: { units: 0 } });
+    const probe = await failedTask(user.id, { kind: "probe.append", functionName: "engine-probe", payload: { units: 0 } });
     await sql`update public.background_tasks set resumes = 5 where id = ${probe}`;
     const refused = await invoke("engine-probe", { action: "resume", taskId: probe }, { token: user.token });
     expect(refused.status).toBe(409);
@@ -256,10 +256,10 @@ describe("bounded resume", () => {
   it("refuses to resume a scene task of a cancelled film with 409 film_cancelled", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "cancelled");
-    const produce = await failedTask(user.id, { kind: "film.produce", worker: "produce-movie", payload: { movieId } });
+    const produce = await failedTask(user.id, { kind: "film.produce", functionName: "produce-movie", payload: { movieId } });
     await sql`update public.background_tasks set status = 'cancelled' where id = ${produce}`;
     await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
-    const chain = await failedTask(user.id, { kind: "film.chain", worker: "generate-scene-video", parentId: produce, payload: { movieId, scenes: [1] } });
+    const chain = await failedTask(user.id, { kind: "film.chain", functionName: "generate-scene-video", parentId: produce, payload: { movieId, scenes: [1] } });
     const refused = await invoke("generate-scene-video", { action: "resume", taskId: chain }, { token: user.token });
     expect(refused.status, refused.text).toBe(409);
     expect(refused.json.error.code).toBe("film_cancelled");
@@ -287,7 +287,7 @@ describe("bounded resume", () => {
   it("counts a film's resume against the limits: over them it is 429 and the film stays as it was", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "failed");
-    const produce = await failedTask(user.id, { kind: "film.produce", worker: "produce-movie", payload: { movieId } });
+    const produce = await failedTask(user.id, { kind: "film.produce", functionName: "produce-movie", payload: { movieId } });
     await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
     await setLimits(user.id, { films_per_day: 0 });
     const refused = await invoke("produce-movie", { action: "resume", movieId }, { token: user.token });

@@ -219,7 +219,7 @@ describe("regenerate-asset", () => {
       insert into public.assets (user_id, slot, kind, version, state, storage_bucket, storage_path, public_url, delete_after)
       values (${owner.id}, ${`test:${crypto.randomUUID()}`}, 'audio', 1, 'superseded', ${cached.storage_bucket}, ${cached.storage_path}, ${cached.audio_url}, now() - interval '1 second')
       returning id`;
-    const [task] = await sql`select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.cleanup', p_worker => 'regenerate-asset', p_payload => ${sql.json({ userId: owner.id })})`;
+    const [task] = await sql`select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.cleanup', p_function => 'regenerate-asset', p_payload => ${sql.json({ userId: owner.id })})`;
     await waitForStatus(sql, task.id, ["succeeded"], 30_000);
     expect((await sql`select deleted_at from public.assets where id = ${asset.id}`)[0].deleted_at).toBeTruthy();
     expect((await fetchBytes(cached.audio_url)).status).toBe(200);

@@ -98,7 +98,7 @@ describe("a render worker killed mid-job", () => {
     };
     const payload = { op: "assemble", timeline, output: { bucket: "renders", path: `${run}/killed.mp4` } };
     const [{ id }] = await sql`
-      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_worker => null,
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                          p_payload => ${sql.json(payload)}, p_max_attempts => 3)`;
     const first = startWorker(kind, "doomed-worker");
     let second: ChildProcess | null = null;

@@ -75,7 +75,7 @@ beforeAll(async () => {
   // so no worker runs it: this test is about what is stored, not about cloning.
   const boxA = createSecretBox(keyA);
   const job = await createTaskStore(sql).enqueueWithMetadataFor(
-    { userId: owner.id, kind: CLONE_KIND, worker: "clone-database", runAfter: new Date("2100-01-01T00:00:00Z"), dispatch: false },
+    { userId: owner.id, kind: CLONE_KIND, runAfter: new Date("2100-01-01T00:00:00Z"), dispatch: false },
     async (id) => ({
       clone: {
         options: { includeData: true, includeStorage: true, schemas: ["public"] },

@@ -37,7 +37,7 @@ async function sliceEnds(payload: Record<string, unknown>): Promise<Record<strin
   expect(done.status).toBe("succeeded");
   const rows = await sql`
     select reason, count(*)::int as slices from engine.slice_ends
-     where task_id = ${id} and worker = 'engine-probe' and kind = 'probe.append' group by reason`;
+     where task_id = ${id} and function_name = 'engine-probe' and kind = 'probe.append' group by reason`;
   return Object.fromEntries(rows.map((row) => [row.reason, row.slices]));
 }
 

@@ -21,6 +21,10 @@ describe("deno check", () => {
     expect(denoCheck(...entrypoints)).not.toThrow();
   }, 180_000);
 
+  it("type-checks the task routes' compile-time cases (each @ts-expect-error must stay an error)", () => {
+    expect(denoCheck("tests/unit/task-routes.test.ts")).not.toThrow();
+  }, 180_000);
+
   it("type-checks the front-end client with a browser's libraries only, and its wire types against the server's", () => {
     // deno.json's libs include the Deno namespace; a browser bundle has none of it.
     const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));

@@ -46,7 +46,7 @@ import { buildProvidersFunction } from "../../shared/providers/registry/provider
 // the same unions, and the same fields where the server's answers are typed.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 type SameKeys<A, B> = Equal<keyof A, keyof B>;
-type CloneTaskFields = "jobId" | "status" | "progress" | "lastError" | "attempts" | "createdAt" | "updatedAt" | "finishedAt";
+type CloneTaskFields = "taskId" | "jobId" | "status" | "progress" | "lastError" | "attempts" | "createdAt" | "updatedAt" | "finishedAt";
 export const wireTypesMatchTheServer: true[] = [
   true as Equal<TaskStatus, ServerTaskStatus>,
   true as Equal<FilmStep, ServerFilmStep>,
@@ -159,10 +159,10 @@ describe("reelforge client requests", () => {
     ["clones.start", "clone-database",
       { action: "start", targetUrl: "postgresql://u:p@db:5432/x", options: { schemas: ["public", "app"] } },
       (c) => c.clones.start({ targetUrl: "postgresql://u:p@db:5432/x", options: { schemas: ["public", "app"] } })],
-    ["clones.status", "clone-database", { action: "status", jobId }, (c) => c.clones.status(jobId)],
-    ["clones.resume", "clone-database", { action: "resume", jobId }, (c) => c.clones.resume(jobId)],
-    ["clones.restart", "clone-database", { action: "restart", jobId }, (c) => c.clones.restart(jobId)],
-    ["clones.cancel", "clone-database", { action: "cancel", jobId }, (c) => c.clones.cancel(jobId)],
+    ["clones.status", "clone-database", { action: "status", taskId: jobId }, (c) => c.clones.status(jobId)],
+    ["clones.resume", "clone-database", { action: "resume", taskId: jobId }, (c) => c.clones.resume(jobId)],
+    ["clones.restart", "clone-database", { action: "restart", taskId: jobId }, (c) => c.clones.restart(jobId)],
+    ["clones.cancel", "clone-database", { action: "cancel", taskId: jobId }, (c) => c.clones.cancel(jobId)],
     ["providers.list", "providers", { action: "list" }, (c) => c.providers.list()],
     ["providers.register", "providers",
       { action: "register", providerType: "video", provider: "runway", model: "gen4.5", apiKey: "key_0123456789", concurrencyLimit: 2 },

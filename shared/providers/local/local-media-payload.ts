@@ -3,8 +3,9 @@
  * submit; the worker checks it again (a malformed job fails for good, no retries).
  */
 import { z } from "zod";
+import type { TaskKind } from "../../engine/task-routes.ts";
 
-export const LOCAL_MEDIA_KIND = "local_media";
+export const LOCAL_MEDIA_KIND = "local_media" satisfies TaskKind;
 /** Clips sit on one fixed fps grid, so durations are whole frames and audio never drifts. */
 export const LOCAL_FPS = 24;
 
