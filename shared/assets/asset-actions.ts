@@ -7,6 +7,7 @@
  *   the film/scene/line/library columns are written from it in the same transaction, the scene is
  *   remixed and/or the film reassembled (asset.apply: clip, line, music), superseded files are
  *   deleted after the retention (asset.cleanup); a stale preview (a newer accept won) is 409.
+ *   What each kind writes and starts is its acceptor's (accept/acceptors.ts, one module a kind).
  *   script: the film is reset and its pipeline restarted (asset_admin.reset_film), atomically.
  *   image: a character portrait or a location image. Both are library entries of the owner, and a
  *   location image is shared by all their films: accepting one replaces it for every future scene
@@ -18,22 +19,20 @@
  *   (they expire at `urlsExpireAt`; media is private).
  */
 import { z } from "zod";
-import type { TransactionSql } from "../db/client.ts";
 import { SqlErrorCode } from "../db/sql-errors.ts";
 import { pgErrorCode } from "../engine/task-store.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { audioCacheKey, markVideoRegenerated, storeCachedAudio, storeCachedVideo, videoCacheKey } from "../caches/asset-cache.ts";
 import { ownMovie } from "../film/film-movie.ts";
-import { initialSteps } from "../film/film-progress.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRunRow } from "./asset-preview-file.ts";
 import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
-import { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
+import { CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
 import { TASK_ROUTES } from "../engine/task-routes.ts";
+import { acceptorFor } from "./accept/acceptors.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -81,23 +80,6 @@ function fromSqlError(error: unknown, runId: string): unknown {
   // Not current, and never will be: as for a newer accept, the caller starts a new run.
   if (code === SqlErrorCode.AssetPreviewDropped) return new ConflictError("asset_run_stale", message);
   return error;
-}
-
-/**
- * The caches on an accepted clip: the replaced clip's generated_videos entry is marked
- * failed / "Regenerated" (the next lookup misses) and the new clip becomes the entry for its inputs.
- */
-// deno-lint-ignore no-explicit-any -- an assets row (select *); left for the accept restructuring to type
-async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: string, asset: Record<string, any>) {
-  const [scene] = await tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
-  if (scene?.clip_url) {
-    await tx`update public.generated_videos set status = 'failed', error_message = 'Regenerated'
-              where user_id = ${userId} and video_url = ${scene.clip_url} and status = 'completed'`;
-  }
-  const p = asset.params;
-  const inputs = { prompt: p.prompt, referenceImageUrl: p.referenceImageUrl ?? null, provider: asset.provider, model: asset.model, ratio: p.ratio, durationSeconds: Number(p.durationSeconds), seed: p.seed };
-  await markVideoRegenerated(tx, userId, await videoCacheKey(inputs));
-  await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, { videoUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path });
 }
 
 export function regenerateAssetActions(deps: FunctionDeps): Record<string, ActionSpec> {
@@ -150,49 +132,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     input: byRun,
     async run({ runId }, caller) {
       const run = await ownRun(deps, runId, caller.userId);
-      if (run.kind !== "script") await idleMovie(deps, run.movie_id, caller.userId);
+      const acceptor = acceptorFor(run.kind);
+      if (acceptor.needsIdleMovie) await idleMovie(deps, run.movie_id, caller.userId);
       let outcome;
       try {
         outcome = await sql.begin(async (tx) => {
-          if (run.kind === "script") await admitUsage(tx, caller.userId, "film", "regenerate:script");
+          await acceptor.admit?.(tx, caller.userId);
           const [asset] = await tx`select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
-          const ownerId = run.slot.split(":")[1];
-          let applyTaskId: string | null = null;
-          let produceTaskId: string | null = null;
-          if (run.kind === "video") {
-            await updateVideoCache(tx, caller.userId, ownerId, asset);
-            await tx`update public.movie_scenes set clip_url = ${asset.public_url}, video_url = ${asset.public_url}, status = 'completed',
-                            error_message = null, mix_status = 'pending' where id = ${ownerId}`;
-          } else if (run.kind === "audio") {
-            const p = asset.params;
-            const inputs = { text: p.text, voiceId: p.voiceId, provider: asset.provider, model: asset.model, settings: p.settings ?? {} };
-            await storeCachedAudio(tx, caller.userId, await audioCacheKey(inputs), inputs,
-              { audioUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path, contentType: "audio/mpeg", durationSeconds: p.durationSeconds ?? null, alignment: p.alignment ?? null, requestId: p.requestId ?? null });
-            await tx`update public.scene_audio set audio_url = ${asset.public_url}, text = ${p.text}, voice_id = ${p.voiceId}, request_id = ${p.requestId ?? null},
-                            alignment = ${p.alignment ? tx.json(p.alignment) : null}, duration_seconds = ${p.durationSeconds ?? null}, status = 'completed', error_message = null
-                      where id = ${ownerId}`;
-          } else if (run.kind === "cover") {
-            await tx`update public.movies set poster_url = ${asset.public_url}, thumbnail_url = ${asset.public_url} where id = ${run.movie_id}`;
-          } else if (run.kind === "music") {
-            await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: asset.public_url } as never)} where id = ${run.movie_id}`;
-          } else if (run.kind === "image" && run.slot.startsWith("character:")) {
-            await tx`update public.characters set character_image_url = ${asset.public_url} where id = ${ownerId}`;
-          } else if (run.kind === "image") {
-            await tx`update public.location_images set image_url = ${asset.public_url} where id = ${ownerId}`;
-          } else if (run.kind === "script") {
-            const [reset] = await tx`
-              select asset_admin.reset_film(${run.movie_id}, ${caller.userId}, ${asset.params.prompt ?? null}, ${tx.json(initialSteps() as never)}, ${`asset-run:${runId}`}) as task_id`;
-            produceTaskId = reset.task_id;
-          }
-          if (run.kind === "video" || run.kind === "audio" || run.kind === "music") {
-            // Music has no scene: asset.apply only reassembles the film (the render mixes the new track).
-            const task = await store.enqueue({
-              userId: caller.userId, kind: APPLY_KIND, idempotencyKey: `apply:${runId}`,
-              payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip: run.kind === "video" }, maxAttempts: 5,
-            }, tx);
-            applyTaskId = task.id;
-            await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;
-          }
+          const { applyTaskId = null, produceTaskId = null } = await acceptor.accept({ tx, store, userId: caller.userId, runId, run, asset });
           const [due] = await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
           await store.enqueue({
             userId: caller.userId, kind: CLEANUP_KIND, idempotencyKey: `cleanup:${runId}`,

@@ -119,3 +119,12 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
     mismatches: (clone.mismatches ?? []).filter((m) => !("table" in m && m.table) || ownTable(m.table)),
   };
 }
+
+/** How far a clone is, 0-99 (done is 100): data dominates the time, the other phases share the rest. */
+export function cloneProgress(checkpoint: CloneCheckpoint, clone: Pick<CloneMetadata, "totals">): number {
+  const phasesDone = checkpoint.completedPhases.length;
+  const total = Object.values(clone.totals ?? {}).reduce((a, b) => a + b, 0);
+  const copied = Object.values(checkpoint.rowsPerTable).reduce((a, b) => a + b, 0);
+  const dataShare = total > 0 ? Math.min(1, copied / total) : checkpoint.completedPhases.includes("data") ? 1 : 0;
+  return Math.min(99, Math.round(phasesDone * 5 + dataShare * 65));
+}

@@ -1,0 +1,21 @@
+/**
+ * An accepted script draft: the film is reset and its pipeline restarted from the new prompt
+ * (asset_admin.reset_film), atomically with the accept. It re-produces the whole film, so it is
+ * admitted as a film, and it takes the film in any state.
+ */
+import { initialSteps } from "../../film/film-progress.ts";
+import { admitUsage } from "../../usage/usage-admission.ts";
+import type { AssetAcceptor } from "./asset-acceptor.ts";
+
+export const acceptScript: AssetAcceptor = {
+  kind: "script",
+  needsIdleMovie: false,
+  async admit(tx, userId) {
+    await admitUsage(tx, userId, "film", "regenerate:script");
+  },
+  async accept({ tx, run, runId, asset, userId }) {
+    const [reset] = await tx`
+      select asset_admin.reset_film(${run.movie_id}, ${userId}, ${asset.params.prompt ?? null}, ${tx.json(initialSteps() as never)}, ${`asset-run:${runId}`}) as task_id`;
+    return { produceTaskId: reset.task_id };
+  },
+};

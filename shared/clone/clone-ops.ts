@@ -1,0 +1,83 @@
+/**
+ * The clone phases' operations (clone-phase.ts CloneOps) over the job's real connections and
+ * storages, for one slice.
+ */
+import type { Sql } from "../db/client.ts";
+import { cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
+import type { SealedSecret, SecretBox } from "../crypto/secret-box.ts";
+import type { SliceBudget } from "../engine/slice-budget.ts";
+import { connectFailureReason, logRawTaskError } from "../engine/task-error.ts";
+import { PermanentTaskError } from "../errors.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { findConflicts } from "./catalog-conflicts.ts";
+import type { CloneOps } from "./clone-phase.ts";
+import { databaseIdentity } from "./clone-connections.ts";
+import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
+import type { CloneTargetRules } from "./clone-target.ts";
+import { copyChunk, copyWholeTable } from "./copy-chunk.ts";
+import type { GuardedStorageTarget } from "./storage-api-client.ts";
+import { applyOnce, ensureLedger } from "./target-ledger.ts";
+import { sequenceState, verifyClone } from "./verify.ts";
+
+export interface CloneTaskDeps {
+  sourceUrl: string;
+  secrets: SecretBox;
+  /** This project's Storage, the source of the storage phase. */
+  storage: ObjectStorage | null;
+  /** Checked on every slice: a target re-pointed (DNS) at a refused address fails the job. */
+  targets: CloneTargetRules;
+}
+
+export interface CloneSlice {
+  deps: CloneTaskDeps;
+  source: Sql;
+  target: Sql;
+  task: { id: string; kind?: string };
+  budget: Pick<SliceBudget, "exhausted">;
+  /** The target project's Storage API, sealed (options.targetStorage); absent without includeStorage. */
+  targetStorage: SealedSecret | undefined;
+}
+
+export function cloneOps({ deps, source, target, task, budget, targetStorage }: CloneSlice): CloneOps {
+  async function storageTarget(): Promise<GuardedStorageTarget> {
+    if (!deps.storage || !targetStorage) {
+      throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
+    }
+    return { ...JSON.parse(await deps.secrets.open(targetStorage, cloneTargetStorageBinding(task.id))), guard: deps.targets.guard };
+  }
+
+  return {
+    async targetIdentity() {
+      try {
+        return await databaseIdentity(target);
+      } catch (error) {
+        // The driver's text names hosts and users: the log gets it, the owner a reason and the task id.
+        logRawTaskError(error, task, "target_unreachable");
+        throw new PermanentTaskError("target_unreachable", `cannot connect to the target (${connectFailureReason(error)}); logged as ${task.id}`);
+      }
+    },
+    sourceIdentity: () => databaseIdentity(source),
+    findConflicts: (plan) => findConflicts(target, plan),
+    async ensureLedger() {
+      await ensureLedger(target);
+    },
+    async applyStatement(statement) {
+      await applyOnce(target, task.id, statement);
+    },
+    copyChunk: (table, after, maxRows) => copyChunk(source, target, table, task.id, after, maxRows),
+    copyWholeTable: (table) => copyWholeTable(source, target, table),
+    async copyStorageStep(cursor, onProgress) {
+      return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
+    },
+    verifyTable: (table) => verifyClone(source, target, [table], []),
+    async syncSequence(seq) {
+      const state = await sequenceState(source, seq);
+      await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${seq.name.replaceAll('"', '""')}"`}::regclass,
+                                 ${state.lastValue}::bigint, ${state.isCalled})`;
+    },
+    verifySequences: (sequences) => verifyClone(source, target, [], sequences),
+    async verifyStorage() {
+      return await verifyStorage(deps.storage!, await storageTarget());
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * preflight: the target answers, is not the source and holds none of the plan's objects; its job
+ * ledger exists; the per-table row estimates are recorded (the status's totals).
+ */
+import { PermanentTaskError } from "../errors.ts";
+import { type ClonePhase, tableName } from "./clone-phase.ts";
+
+export const preflightPhase: ClonePhase = async (state, env) => {
+  const targetIdentity = await env.ops.targetIdentity();
+  if (targetIdentity === await env.ops.sourceIdentity()) {
+    throw new PermanentTaskError("target_is_source", "the target is the source database itself");
+  }
+  const cloned = await env.plan();
+  // A job resumed after its preflight recorded objects must not trip over its own work.
+  await env.step("preflight-conflicts", async () => {
+    const conflicts = await env.ops.findConflicts(cloned);
+    if (conflicts.length > 0) {
+      throw new PermanentTaskError("target_not_empty", `the target already has: ${conflicts.slice(0, 20).join(", ")}`);
+    }
+    return conflicts;
+  });
+  await env.ops.ensureLedger();
+  const totals = Object.fromEntries(cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]));
+  const next = { ...state, totals };
+  await env.save(next);
+  return { state: next, finished: true };
+};

@@ -1,0 +1,278 @@
+import { describe, expect, it } from "vitest";
+import type { ClonePhase, ClonePhaseEnv, CloneOps, CloneState } from "../../shared/clone/clone-phase.ts";
+import { completePhase, enterPhase, runClonePhases } from "../../shared/clone/clone-phases.ts";
+import { cloneProgress, initialCheckpoint, type Phase } from "../../shared/clone/clone-state.ts";
+import type { ChunkResult } from "../../shared/clone/copy-chunk.ts";
+import { afterChunk, dataPhase } from "../../shared/clone/phase-data.ts";
+import { preflightPhase } from "../../shared/clone/phase-preflight.ts";
+import { statementsPhase } from "../../shared/clone/phase-statements.ts";
+import { storagePhase } from "../../shared/clone/phase-storage.ts";
+import { verifyPhase } from "../../shared/clone/phase-verify.ts";
+import type { ClonePlan, TableInfo } from "../../shared/clone/schema-plan.ts";
+
+const table = (name: string, over: Partial<TableInfo> = {}): TableInfo =>
+  ({ schema: "public", name, columns: ["id"], key: [{ column: "id", type: "bigint" }], estimatedRows: 10, partitioned: false, ...over });
+const ddl = (key: string) => ({ key, sql: `-- ${key}` });
+
+const emptyPlan: ClonePlan = { schemas: ["public"], types: [], schema: [], postData: [], tables: [], sequences: [] };
+
+function stateOf(over: Partial<CloneState> = {}, checkpoint: Partial<CloneState["checkpoint"]> = {}): CloneState {
+  return {
+    options: { includeData: true, includeStorage: false, schemas: ["public"] },
+    target: { v: 2, kid: "k", iv: "i", data: "d" },
+    targetMasked: "postgresql://***@target/db",
+    ...over,
+    checkpoint: { ...initialCheckpoint(), ...checkpoint },
+  };
+}
+
+/**
+ * A fake env: the plan given, ops that record what they were asked, `yieldAfter` units of work
+ * (shouldYield calls) before the budget runs out, and every saved state kept.
+ */
+function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infinity) {
+  const saved: CloneState[] = [];
+  const calls: string[] = [];
+  let asked = 0;
+  let clock = 0;
+  const env: ClonePhaseEnv = {
+    plan: async () => plan,
+    save: async (state) => void saved.push(state),
+    step: async (_name, run) => await run(),
+    shouldYield: () => asked++ >= yieldAfter,
+    budget: { remainingMs: () => 60_000, cpuSpentMs: () => null, cpuLimitMs: Infinity },
+    now: () => (clock += 100),
+    ops: {
+      targetIdentity: async () => "target",
+      sourceIdentity: async () => "source",
+      findConflicts: async () => [],
+      ensureLedger: async () => void calls.push("ledger"),
+      applyStatement: async (s) => void calls.push(`apply ${s.key}`),
+      copyChunk: async () => ({ rows: 0, lastKey: null, done: true, replayed: false }),
+      copyWholeTable: async (t) => (calls.push(`whole ${t.name}`), { rows: 7 }),
+      copyStorageStep: async () => ({ done: true, cursor: { bucketsCreated: [], bucket: null, afterName: null, objectsCopied: 0, bytesCopied: 0 } }),
+      verifyTable: async (t) => (calls.push(`verify ${t.name}`), []),
+      syncSequence: async (s) => void calls.push(`setval ${s.name}`),
+      verifySequences: async () => [],
+      verifyStorage: async () => [],
+      ...ops,
+    },
+  };
+  return { env, saved, calls };
+}
+
+describe("the phase loop", () => {
+  const finishing = (seen: Phase[]): ClonePhase => async (state) => {
+    seen.push(state.checkpoint.phase);
+    return { state, finished: true };
+  };
+  const allFinish = (seen: Phase[]) =>
+    Object.fromEntries((["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as Phase[]).map((p) => [p, finishing(seen)])) as Record<Phase, ClonePhase>;
+
+  it("enters, runs and completes each phase the options pick, saving as it enters and as it completes", async () => {
+    const seen: Phase[] = [];
+    const { env, saved } = fakeEnv(emptyPlan);
+    const { state, finished } = await runClonePhases(stateOf(), env, allFinish(seen));
+    expect(finished).toBe(true);
+    expect(seen).toEqual(["preflight", "types", "schema", "data", "post_data", "verify"]);
+    expect(state.checkpoint.completedPhases).toEqual(seen);
+    // preflight is the initial phase: not entered again; every other phase saves on entering and on completing.
+    expect(saved).toHaveLength(1 + 5 * 2);
+    expect(saved[1].checkpoint).toMatchObject({ phase: "types", completedPhases: ["preflight"] });
+  });
+
+  it("hands back the state of a phase that ran out of budget, not completed", async () => {
+    const phases = allFinish([]);
+    phases.schema = async (state) => ({ state: { ...state, checkpoint: { ...state.checkpoint, statementsApplied: 3 } }, finished: false });
+    const { env } = fakeEnv(emptyPlan);
+    const { state, finished } = await runClonePhases(stateOf(), env, phases);
+    expect(finished).toBe(false);
+    expect(state.checkpoint).toMatchObject({ phase: "schema", statementsApplied: 3, completedPhases: ["preflight", "types"] });
+  });
+
+  it("resumes the phase in the checkpoint where it stopped", async () => {
+    const started: number[] = [];
+    const phases = allFinish([]);
+    phases.schema = async (state) => (started.push(state.checkpoint.statementsApplied), { state, finished: true });
+    const { env } = fakeEnv(emptyPlan);
+    await runClonePhases(stateOf({}, { phase: "schema", statementsApplied: 3, completedPhases: ["preflight", "types"] }), env, phases);
+    expect(started).toEqual([3]);
+  });
+
+  it("enters a phase with its statement count at zero and completes it by name", () => {
+    const entered = enterPhase(stateOf({}, { statementsApplied: 9 }), "post_data");
+    expect(entered.checkpoint).toMatchObject({ phase: "post_data", statementsApplied: 0 });
+    expect(completePhase(entered, "post_data").checkpoint.completedPhases).toEqual(["post_data"]);
+  });
+});
+
+describe("preflight", () => {
+  const plan = { ...emptyPlan, tables: [table("a", { estimatedRows: 5 }), table("parent", { partitioned: true }), table("b", { estimatedRows: 0 })] };
+
+  it("records the totals of the tables to copy and makes sure of the ledger", async () => {
+    const { env, saved, calls } = fakeEnv(plan);
+    const { state, finished } = await preflightPhase(stateOf(), env);
+    expect(finished).toBe(true);
+    expect(state.totals).toEqual({ "public.a": 5, "public.b": 0 });
+    expect(saved.at(-1)?.totals).toEqual(state.totals);
+    expect(calls).toEqual(["ledger"]);
+  });
+
+  it("refuses the source as its own target", async () => {
+    const { env } = fakeEnv(plan, { targetIdentity: async () => "same", sourceIdentity: async () => "same" });
+    await expect(preflightPhase(stateOf(), env)).rejects.toMatchObject({ code: "target_is_source" });
+  });
+
+  it("refuses a target that already has the plan's objects, naming them", async () => {
+    const { env, saved } = fakeEnv(plan, { findConflicts: async () => ["table public.a"] });
+    await expect(preflightPhase(stateOf(), env)).rejects.toMatchObject({ code: "target_not_empty", message: expect.stringContaining("table public.a") });
+    expect(saved).toHaveLength(0);
+  });
+});
+
+describe("DDL phases", () => {
+  const plan = { ...emptyPlan, schema: [ddl("s0"), ddl("s1"), ddl("s2")], postData: [ddl("p0")] };
+
+  it("applies the phase's statements from where the checkpoint stopped, saving after each", async () => {
+    const { env, saved, calls } = fakeEnv(plan);
+    const { state, finished } = await statementsPhase("schema")(stateOf({}, { statementsApplied: 1 }), env);
+    expect(finished).toBe(true);
+    expect(calls).toEqual(["apply s1", "apply s2"]);
+    expect(saved.map((s) => s.checkpoint.statementsApplied)).toEqual([2, 3]);
+    expect(state.checkpoint.statementsApplied).toBe(3);
+  });
+
+  it("stops when the budget runs out, with the count of what was applied", async () => {
+    const { env, calls } = fakeEnv(plan, {}, 1);
+    const { state, finished } = await statementsPhase("schema")(stateOf(), env);
+    expect(finished).toBe(false);
+    expect(calls).toEqual(["apply s0"]);
+    expect(state.checkpoint.statementsApplied).toBe(1);
+  });
+});
+
+describe("data", () => {
+  const chunks = (results: ChunkResult[]) => {
+    const asked: Array<{ table: string; after: string[] | null; rows: number }> = [];
+    const copyChunk = async (t: TableInfo, after: string[] | null, rows: number) => (asked.push({ table: t.name, after, rows }), results.shift()!);
+    return { asked, copyChunk };
+  };
+
+  it("copies keyed tables chunk by chunk after the last key, then marks them done", async () => {
+    const { asked, copyChunk } = chunks([
+      { rows: 3, lastKey: ["3"], done: false, replayed: false },
+      { rows: 2, lastKey: ["5"], done: true, replayed: false },
+    ]);
+    const plan = { ...emptyPlan, tables: [table("done"), table("parent", { partitioned: true }), table("a")] };
+    const { env, saved } = fakeEnv(plan, { copyChunk });
+    const { state, finished } = await dataPhase(stateOf({}, { completedTables: ["public.done"] }), env);
+    expect(finished).toBe(true);
+    expect(asked).toEqual([{ table: "a", after: null, rows: 5_000 }, { table: "a", after: ["3"], rows: 5_000 }]);
+    expect(state.checkpoint).toMatchObject({ completedTables: ["public.done", "public.a"], currentTable: null, lastKey: null, rowsPerTable: { "public.a": 5 } });
+    expect(saved.map((s) => s.checkpoint.lastKey)).toEqual([null, ["3"], ["5"], null]);
+  });
+
+  it("keeps the table and key it reached when the budget runs out mid-table", async () => {
+    const { copyChunk } = chunks([{ rows: 3, lastKey: ["3"], done: false, replayed: false }]);
+    const { env } = fakeEnv({ ...emptyPlan, tables: [table("a")] }, { copyChunk }, 2);
+    const { state, finished } = await dataPhase(stateOf(), env);
+    expect(finished).toBe(false);
+    expect(state.checkpoint).toMatchObject({ currentTable: "public.a", lastKey: ["3"], completedTables: [] });
+  });
+
+  it("starts an interrupted keyless table over and says so; a fresh one is not a restart", async () => {
+    const plan = { ...emptyPlan, tables: [table("k1", { key: null }), table("k2", { key: null })] };
+    const { env, calls } = fakeEnv(plan);
+    const { state } = await dataPhase(stateOf({}, { currentTable: "public.k1" }), env);
+    expect(calls).toEqual(["ledger", "whole k1", "whole k2"]);
+    expect(state.checkpoint.restartedFromZero).toEqual(["public.k1"]);
+    expect(state.checkpoint.rowsPerTable).toEqual({ "public.k1": 7, "public.k2": 7 });
+    expect(state.checkpoint.completedTables).toEqual(["public.k1", "public.k2"]);
+  });
+});
+
+describe("chunk sizing after a chunk", () => {
+  const budget = { remainingMs: () => 60_000, cpuLimitMs: Infinity };
+  const checkpoint = { ...initialCheckpoint(), chunkRows: 10_000 };
+
+  it("sizes the next full chunk toward a second of wall time, and counts its rows and time", () => {
+    const next = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: false }, { elapsedMs: 500, cpuMs: 0 }, budget);
+    expect(next).toMatchObject({ chunkRows: 20_000, lastKey: ["9"], copyMs: 500, rowsPerTable: { "public.a": 10_000 } });
+  });
+
+  it("lets a chunk take at most half the slice's CPU share", () => {
+    const next = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: false }, { elapsedMs: 500, cpuMs: 400 }, { ...budget, cpuLimitMs: 400 });
+    expect(next.chunkRows).toBe(5_000);
+  });
+
+  it("keeps the size after a replayed chunk or a short last one", () => {
+    const replayed = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: true }, { elapsedMs: 1, cpuMs: 0 }, budget);
+    const short = afterChunk(checkpoint, "public.a", { rows: 10, lastKey: ["9"], done: true, replayed: false }, { elapsedMs: 1, cpuMs: 0 }, budget);
+    expect([replayed.chunkRows, short.chunkRows]).toEqual([10_000, 10_000]);
+  });
+});
+
+describe("storage", () => {
+  const cursor = (objectsCopied: number) => ({ bucketsCreated: ["b"], bucket: "b", afterName: `o${objectsCopied}`, objectsCopied, bytesCopied: objectsCopied });
+
+  it("saves each cursor it reaches and ends with the last, finished or not", async () => {
+    const from: unknown[] = [];
+    const { env, saved } = fakeEnv(emptyPlan, {
+      copyStorageStep: async (start, onProgress) => {
+        from.push(start);
+        await onProgress(cursor(1));
+        return { done: false, cursor: cursor(2) };
+      },
+    });
+    const { state, finished } = await storagePhase(stateOf({ storageCursor: cursor(0) }), env);
+    expect(from).toEqual([cursor(0)]);
+    expect(finished).toBe(false);
+    expect(saved.map((s) => s.storageCursor?.objectsCopied)).toEqual([1, 2]);
+    expect(state.storageCursor).toEqual(cursor(2));
+  });
+});
+
+describe("verify", () => {
+  const plan = { ...emptyPlan, tables: [table("a"), table("b"), table("parent", { partitioned: true })], sequences: [{ schema: "public", name: "s" }] };
+
+  it("verifies the tables not yet verified, then sets and compares the sequences", async () => {
+    const { env, calls, saved } = fakeEnv(plan);
+    const { state, finished } = await verifyPhase(stateOf({}, { verifiedTables: ["public.a"] }), env);
+    expect(finished).toBe(true);
+    expect(calls).toEqual(["verify b", "setval s"]);
+    expect(state.checkpoint.verifiedTables).toEqual(["public.a", "public.b"]);
+    expect(saved).toHaveLength(1);
+  });
+
+  it("compares no tables of a schema-only clone", async () => {
+    const { env, calls } = fakeEnv(plan);
+    await verifyPhase(stateOf({ options: { includeData: false, includeStorage: false, schemas: ["public"] } }), env);
+    expect(calls).toEqual(["setval s"]);
+  });
+
+  it("fails for good on a mismatch, keeping all of them for status", async () => {
+    const { env, saved } = fakeEnv(plan, {
+      verifyTable: async (t) => (t.name === "a" ? [{ table: "public.a", source: 2, target: 1 }] : []),
+      verifySequences: async () => [{ sequence: "public.s", source: 5, target: 1 }],
+    });
+    await expect(verifyPhase(stateOf(), env)).rejects.toMatchObject({ code: "verify_failed", message: expect.stringContaining("public.a, public.s") });
+    expect(saved.at(-1)?.mismatches).toHaveLength(2);
+  });
+
+  it("stops between tables when the budget runs out, keeping what it found", async () => {
+    const { env, calls } = fakeEnv(plan, { verifyTable: async () => [{ table: "public.a", source: 2, target: 1 }] }, 1);
+    const { state, finished } = await verifyPhase(stateOf(), env);
+    expect(finished).toBe(false);
+    expect(state.checkpoint.verifiedTables).toEqual(["public.a"]);
+    expect(state.mismatches).toHaveLength(1);
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("progress", () => {
+  it("weighs copied rows most and stays under 100 until done", () => {
+    const checkpoint = { ...initialCheckpoint(), completedPhases: ["preflight", "types", "schema"] as Phase[], rowsPerTable: { "public.a": 50 } };
+    expect(cloneProgress(checkpoint, { totals: { "public.a": 100 } })).toBe(Math.round(15 + 32.5));
+    expect(cloneProgress({ ...checkpoint, completedPhases: ["preflight", "types", "schema", "data", "post_data", "storage", "verify"] }, {})).toBe(99);
+  });
+});
