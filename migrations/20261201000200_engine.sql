@@ -19,7 +19,7 @@ create table public.background_tasks (
   function_name text,
   status text not null default 'queued',
   payload jsonb not null default '{}'::jsonb,
-  -- Checkpoint and progress details (seed 003 keeps metadata.clone.{progress,checkpoint,options}).
+  -- Checkpoint and progress details (a clone keeps metadata.clone.{progress,checkpoint,options}).
   metadata jsonb not null default '{}'::jsonb,
   progress numeric(5, 2) not null default 0,
   result jsonb,
@@ -802,7 +802,7 @@ end $$;
 -- Fair claims
 -- ---------------------------------------------------------------------------------------------
 
--- Fair claiming (issue 12 §5): one user's backlog never starves another.
+-- Fair claiming: one user's backlog never starves another.
 --
 -- Reading the oldest due rows and trying each is not fair: a user with many old tasks on a key at
 -- its cap fills any such window and nobody else's work is claimed, and a user with a big due

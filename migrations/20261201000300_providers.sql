@@ -1,4 +1,4 @@
--- The provider registry (seed 002's api_providers): which AI provider, model and API key each
+-- The provider registry (api_providers): which AI provider, model and API key each
 -- provider type uses. A user's own rows (user_id = the user) win over the project-wide default
 -- (user_id null, managed by the service role); with neither, the pipeline uses the offline
 -- `local` providers, so nothing here is required for the demo.

@@ -1,4 +1,4 @@
--- The film pipeline (seed 002, issue 5): the seed's tables under their own names — movies,
+-- The film pipeline: the tables users know by these names — movies,
 -- scripts, visual_bibles, characters, locations_library, location_images, movie_scenes,
 -- scene_audio, movie_creation_progress — plus movie_step_metrics (time, provider, model and cost
 -- of every step and paid call). Functions write with the service role; owners only read their
@@ -18,7 +18,7 @@ create table public.movies (
   video_url text,
   poster_url text,
   thumbnail_url text,
-  -- screenplay_detailed, production_plan, failed_scenes, warnings (seed 002 keeps them here).
+  -- screenplay_detailed, production_plan, failed_scenes, warnings (in the movie row itself).
   metadata jsonb not null default '{}'::jsonb,
   error_message text,
   created_at timestamptz not null default now(),
@@ -36,7 +36,7 @@ create index movies_user_idx on public.movies (user_id, created_at desc);
 
 create index movies_task_idx on public.movies (task_id);
 
--- The screenplay in the seed's "legacy" shape: one row per movie.
+-- The screenplay in its "legacy" shape: one row per movie.
 create table public.scripts (
   id uuid primary key default gen_random_uuid(),
   movie_id uuid not null references public.movies (id) on delete cascade,
@@ -61,7 +61,7 @@ create table public.visual_bibles (
   constraint visual_bibles_one_per_movie unique (movie_id)
 );
 
--- A user's cast library: found by name before one is created (seed: assign_characters).
+-- A user's cast library: found by name before one is created (the assign_characters step).
 create table public.characters (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -122,7 +122,7 @@ create table public.movie_scenes (
   is_continuation boolean not null default false,
   continues_from integer,
   duration_seconds numeric(6, 2) not null,
-  -- Video generation (seed step 4).
+  -- Video generation (step 4, generate_videos).
   status text not null default 'pending',
   error_message text,
   video_prompt text,
@@ -133,7 +133,7 @@ create table public.movie_scenes (
   clip_url text,
   video_url text,
   end_frame_url text,
-  -- Voices and the mix (seed step 5), each its own half of "clip and voices exist".
+  -- Voices and the mix (step 5, generate_audio), each its own half of "clip and voices exist".
   audio_status text not null default 'pending',
   audio_error text,
   mix_status text not null default 'pending',
@@ -196,7 +196,7 @@ create table public.movie_creation_progress (
   overall_progress integer not null default 0,
   current_step text,
   current_step_detail text,
-  -- { <step>: { status, progress, detail, started_at, finished_at } } for the seed's 11 steps.
+  -- { <step>: { status, progress, detail, started_at, finished_at } } for the pipeline's 11 steps.
   steps jsonb not null default '{}'::jsonb,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

@@ -1,4 +1,4 @@
--- Assets that never go stale (issue 6, seeds 000/001): every generated file is a versioned row of
+-- Assets that never go stale: every generated file is a versioned row of
 -- public.assets in a *slot* (e.g. `scene:<id>:clip`, `line:<scene_audio id>:audio`,
 -- `movie:<id>:cover`); at most one version per slot is current. The URL columns the pipeline
 -- keeps on movies / movie_scenes / scene_audio / characters / location_images are not a second
@@ -40,7 +40,7 @@ create table public.assets (
   -- A superseded (or dropped preview) file is deleted once this passes; deleted_at says it was.
   delete_after timestamptz,
   deleted_at timestamptz,
-  -- Identical regenerate inputs cost nothing (issue 6): every preview version records the hash of
+  -- Identical regenerate inputs cost nothing: every preview version records the hash of
   -- what it was made from (kind, prompt/text, provider, model, size, seed, voice settings ...), so
   -- the next run with the same inputs copies an existing file instead of calling the provider.
   -- Video and audio previews use the generated_videos / audio_cache key here too, so one hash finds
@@ -318,7 +318,7 @@ begin
   end if;
 end $$;
 
--- Full-script regeneration (issue 6, seed 000 §7): everything the seed lists is reset in one
+-- Full-script regeneration: everything the script shapes is reset in one
 -- transaction — scenes and their lines (audio), clips and videos, the final video, the cover, the
 -- script, visual bible and plan, statuses back to pending — and the pipeline restarts with a new
 -- film.produce task enqueued in the same transaction. A kill before commit leaves the old film

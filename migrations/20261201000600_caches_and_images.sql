@@ -1,4 +1,4 @@
--- Issue 6 (seeds 000, 004): content-hash caches (audio_cache, generated_videos, content_cache), one
+-- Content-hash caches (audio_cache, generated_videos, content_cache), one
 -- row per generated image (generated_images, with the legacy JSONB shape it replaced on
 -- image_requests.generated_output), and storage_cleanup_log for the orphan sweep.
 --
@@ -191,7 +191,7 @@ begin
   return v_id;
 end $$;
 
--- Regenerate (seed 004): the scene's images go, so the next saves are the scene's only images.
+-- Regenerate: the scene's images go, so the next saves are the scene's only images.
 -- Its legacy JSONB URLs are emptied too, or the read side would fall back to them.
 create function public.clear_scene_images(p_request_id uuid, p_scene_index integer)
 returns integer language plpgsql security definer set search_path = '' as $$
@@ -215,7 +215,7 @@ end $$;
 
 -- The read side: generated_output.scenes with imageUrls from the table, grouped by scene and
 -- ordered by image_index; a scene without table rows keeps its legacy JSONB imageUrls. A scene's
--- index is its "index" field, else its 1-based position (the seed's `scene.index ?? idx + 1`).
+-- index is its "index" field, else its 1-based position (`scene.index ?? idx + 1`).
 -- Scenes that exist only in the table are appended.
 create function public.request_scenes_with_images(p_request_id uuid)
 returns jsonb language plpgsql stable security definer set search_path = '' as $$
@@ -246,7 +246,7 @@ begin
 end $$;
 
 -- Moves legacy JSONB images into generated_images: image_index = position in imageUrls. Safe to
--- run again and again (a filled slot is left alone); the JSONB stays as it was (seed 004 keeps it).
+-- run again and again (a filled slot is left alone); the JSONB stays as it was (kept in its legacy shape).
 -- Null request = every request (service role only). Returns the images inserted.
 create function public.migrate_legacy_images(p_request_id uuid default null)
 returns integer language plpgsql security definer set search_path = '' as $$

@@ -94,7 +94,7 @@ language sql stable set search_path = '' as $$
                     and (asset_admin.object_of(s.reference_image_url)).bucket = p_bucket)
 $$;
 
--- Films are private (issue 13): the `media` bucket (REELFORGE_MEDIA_BUCKET's default) is created
+-- Films are private: the `media` bucket (REELFORGE_MEDIA_BUCKET's default) is created
 -- private, or made private where it already exists public. Its objects' public URLs do not
 -- serve; owners and providers get signed URLs (shared/storage/signed-urls.ts), and functions and
 -- the render worker read and write it with the service role. Idempotent, and a no-op where there

@@ -1,4 +1,4 @@
--- Fair and bounded use of the project's shared, paid capacity (issue 12 §5).
+-- Fair and bounded use of the project's shared, paid capacity.
 --
 -- public.usage_limits holds the project defaults (the row with user_id null) and per-user
 -- overrides (a null column inherits the default). Users read their own row and the defaults, never
