@@ -18,8 +18,17 @@ export default defineConfig({
     projects: [
       { test: { name: "unit", include: ["tests/unit/**/*.test.ts"] } },
       { test: { name: "tools", include: ["tests/tools/**/*.test.ts"] } },
-      { test: { name: "integration", include: ["tests/integration/**/*.test.ts"], ...stack, sequence: { groupOrder: 1 } } },
-      { test: { name: "chaos", include: ["tests/chaos/**/*.test.ts"], ...stack, sequence: { groupOrder: 2 } } },
+      {
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts"],
+          ...stack,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: { name: "chaos", include: ["tests/chaos/**/*.test.ts"], ...stack, sequence: { groupOrder: 2 } },
+      },
     ],
   },
 });

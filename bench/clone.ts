@@ -22,10 +22,22 @@ import { machineInfo } from "./support/machine-info.ts";
 import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
-import { CLONE_FUNCTION, type CloneJobRun, type JobProgress, runCloneJob, userToken } from "./clone/clone-job.ts";
+import {
+  CLONE_FUNCTION,
+  type CloneJobRun,
+  type JobProgress,
+  runCloneJob,
+  userToken,
+} from "./clone/clone-job.ts";
 import { ensureDataset, scaleFor, schemaBytes } from "./clone/dataset.ts";
 import { killOnSchedule, type KillRecord } from "./clone/kill-schedule.ts";
-import { ensurePgcopydb, pgcopydbClone, type PgcopydbRun, pgDumpRestore, type ToolRun } from "./clone/reference-tools.ts";
+import {
+  ensurePgcopydb,
+  pgcopydbClone,
+  type PgcopydbRun,
+  pgDumpRestore,
+  type ToolRun,
+} from "./clone/reference-tools.ts";
 import { type CloneBenchResult, renderReport, summariseCloneRun } from "./clone/report.ts";
 import { stackAdmin } from "./clone/stack-admin.ts";
 import { createTargetDatabase, dropTargetDatabases } from "./clone/target-databases.ts";
@@ -42,7 +54,9 @@ const AIM = { minRatioToPgDump: 1, maxWorkerPeakMiB: 150, maxKillOverheadPercent
 
 const env = benchEnv();
 if (!env.API_URL || !env.JWT_SECRET || !env.SERVICE_ROLE_KEY) {
-  throw new Error("the clone benchmark runs clone-database through the local gateway: unset BENCH_DB_URL and start the stack");
+  throw new Error(
+    "the clone benchmark runs clone-database through the local gateway: unset BENCH_DB_URL and start the stack",
+  );
 }
 const { API_URL, JWT_SECRET, SERVICE_ROLE_KEY, DB_URL } = env;
 const sql = postgres(DB_URL, { max: 2, onnotice: () => {} });
@@ -50,7 +64,8 @@ const admin = stackAdmin(API_URL, SERVICE_ROLE_KEY);
 let leaseChanged = false;
 
 const benchStarted = performance.now();
-const log = (line: string) => console.error(`[bench clone +${Math.round((performance.now() - benchStarted) / 1000)} s] ${line}`);
+const log = (line: string) =>
+  console.error(`[bench clone +${Math.round((performance.now() - benchStarted) / 1000)} s] ${line}`);
 
 async function measureClone(label: string, token: string, kills?: { atMs: number[] }) {
   const target = await createTargetDatabase(sql, DB_URL, label);
@@ -68,7 +83,14 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
     : Promise.resolve([] as KillRecord[]);
   let run: CloneJobRun;
   try {
-    run = await runCloneJob(sql, { apiUrl: API_URL, token, targetUrl: target.url, schema: SCHEMA, startedAt, progress });
+    run = await runCloneJob(sql, {
+      apiUrl: API_URL,
+      token,
+      targetUrl: target.url,
+      schema: SCHEMA,
+      startedAt,
+      progress,
+    });
   } finally {
     done = true;
   }
@@ -77,7 +99,11 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   const slices = await watching.stop();
   log(formatSliceReport(slices, label).replaceAll("\n", "; "));
   const targetBytes = await targetSchemaBytes(target.url);
-  log(`${label}: ${round(run.seconds)} s, ${run.claims} claims, ${memory.workersSeen} worker(s), peak RSS ${memory.peakMiB} MiB`);
+  log(
+    `${label}: ${
+      round(run.seconds)
+    } s, ${run.claims} claims, ${memory.workersSeen} worker(s), peak RSS ${memory.peakMiB} MiB`,
+  );
   return { run, memory, targetBytes, kills: killRecords, slices };
 }
 
@@ -119,10 +145,20 @@ function recoveries(kills: KillRecord[], claimAtMs: number[]): number[] {
 /** The code the workers ran: they load the working tree, so uncommitted clone changes count too. */
 async function codeUnderTest() {
   const git = async (...args: string[]) =>
-    new TextDecoder().decode((await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output()).stdout).trim();
+    new TextDecoder().decode(
+      (await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output()).stdout,
+    ).trim();
   return {
     commit: await git("rev-parse", "HEAD"),
-    uncommitted: (await git("status", "--porcelain", "--", "shared/clone", "shared/engine", "functions/clone-database", "migrations"))
+    uncommitted: (await git(
+      "status",
+      "--porcelain",
+      "--",
+      "shared/clone",
+      "shared/engine",
+      "functions/clone-database",
+      "migrations",
+    ))
       .split("\n").filter(Boolean),
   };
 }
@@ -135,17 +171,21 @@ try {
   const code = await codeUnderTest();
   const stackConfig = await admin.config();
   if ("REELFORGE_LEASE_SECONDS" in stackConfig.env) {
-    throw new Error(`the stack's workers run with REELFORGE_LEASE_SECONDS=${stackConfig.env.REELFORGE_LEASE_SECONDS}: ` +
-      `something else set it (another test?); clear it with POST /_stack/config {"env":{"REELFORGE_LEASE_SECONDS":null}}`);
+    throw new Error(
+      `the stack's workers run with REELFORGE_LEASE_SECONDS=${stackConfig.env.REELFORGE_LEASE_SECONDS}: ` +
+        `something else set it (another test?); clear it with POST /_stack/config {"env":{"REELFORGE_LEASE_SECONDS":null}}`,
+    );
   }
   const left = await dropTargetDatabases(sql);
   if (left.length) log(`dropped ${left.length} target database(s) an earlier run left: ${left.join(", ")}`);
 
   const scale = SCALE_OVERRIDE ? Number(SCALE_OVERRIDE) : await scaleFor(sql, DB_URL, TARGET_BYTES);
   const dataset = await ensureDataset(sql, DB_URL, SCHEMA, scale);
-  console.log(`dataset: schema ${SCHEMA}, scale ${scale}, ${dataset.tables} tables, ~${dataset.rows} rows, ` +
-    `${round(dataset.bytes / 2 ** 20)} MiB (${dataset.bytes} bytes, pg_total_relation_size)` +
-    (dataset.loaded ? `, loaded in ${round(dataset.loadSeconds!)} s` : ", already loaded at this scale"));
+  console.log(
+    `dataset: schema ${SCHEMA}, scale ${scale}, ${dataset.tables} tables, ~${dataset.rows} rows, ` +
+      `${round(dataset.bytes / 2 ** 20)} MiB (${dataset.bytes} bytes, pg_total_relation_size)` +
+      (dataset.loaded ? `, loaded in ${round(dataset.loadSeconds!)} s` : ", already loaded at this scale"),
+  );
 
   const userId = await ensureBenchUser(sql);
   const token = await userToken(userId, JWT_SECRET, API_URL);
@@ -156,15 +196,21 @@ try {
   const copydbs: (PgcopydbRun & { targetBytes: number })[] = [];
   const sides = [
     async (repeat: number) => clones.push(await measureClone(`clone_${repeat}`, token)),
-    async (repeat: number) => dumps.push(await measureTool(`pg_dump_${repeat}`, (url) => pgDumpRestore(DB_URL, SCHEMA, url))),
+    async (repeat: number) =>
+      dumps.push(await measureTool(`pg_dump_${repeat}`, (url) => pgDumpRestore(DB_URL, SCHEMA, url))),
     async (repeat: number) => {
       if (!("version" in pgcopydb)) return;
       const { version } = pgcopydb;
       try {
-        copydbs.push(await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, version)));
+        copydbs.push(
+          await measureTool(`pgcopydb_${repeat}`, (url) => pgcopydbClone(DB_URL, SCHEMA, url, version)),
+        );
       } catch (error) {
         // A reference tool that fails is reported as such; it does not end the clone's measurement.
-        const message = (error as Error).message.split("\n").filter((line) => /ERROR|FATAL/.test(line)).slice(0, 3).join(" ");
+        const message = (error as Error).message.split("\n").filter((line) => /ERROR|FATAL/.test(line)).slice(
+          0,
+          3,
+        ).join(" ");
         log(`pgcopydb failed, left out from here on: ${message}`);
         pgcopydb = { unavailable: `pgcopydb ${version} failed: ${message}` };
         copydbs.length = 0;
@@ -179,11 +225,15 @@ try {
   const cloneMedian = median(secondsOf(clones.map((c) => c.run)));
   await admin.setWorkerEnv({ REELFORGE_LEASE_SECONDS: String(KILL_LEASE_SECONDS) });
   leaseChanged = true; // measureClone starts a fresh worker, which reads the short lease
-  const killed = await measureClone("clone_kills", token, { atMs: KILL_AT.map((f) => f * cloneMedian * 1000) });
+  const killed = await measureClone("clone_kills", token, {
+    atMs: KILL_AT.map((f) => f * cloneMedian * 1000),
+  });
 
   const dumpMedian = median(secondsOf(dumps));
   const bytes = dataset.bytes;
-  const medianClone = clones.find((c) => c.run.seconds === percentile(secondsOf(clones.map((c) => c.run)), 50))!;
+  const medianClone = clones.find((c) =>
+    c.run.seconds === percentile(secondsOf(clones.map((c) => c.run)), 50)
+  )!;
   const killRecovery = recoveries(killed.kills, killed.run.claimAtMs);
   const extraPercent = (killed.run.seconds / cloneMedian - 1) * 100;
   const peakMiB = Math.max(...[...clones, killed].map((c) => c.memory.peakMiB ?? 0));
@@ -202,8 +252,13 @@ try {
     machine,
     code,
     config: {
-      schema: SCHEMA, targetBytes: TARGET_BYTES, scaleOverride: SCALE_OVERRIDE ?? null, repeats: REPEATS,
-      workerWallClockMs: stackConfig.wallClockMs, killAt: KILL_AT, killLeaseSeconds: KILL_LEASE_SECONDS,
+      schema: SCHEMA,
+      targetBytes: TARGET_BYTES,
+      scaleOverride: SCALE_OVERRIDE ?? null,
+      repeats: REPEATS,
+      workerWallClockMs: stackConfig.wallClockMs,
+      killAt: KILL_AT,
+      killLeaseSeconds: KILL_LEASE_SECONDS,
       pgDump: "pg_dump --schema=bench_clone | psql -X -q -v ON_ERROR_STOP=1",
     },
     dataset,

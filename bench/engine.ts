@@ -15,14 +15,24 @@ import { markdownTable } from "./support/markdown-table.ts";
 import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
-import { deleteEngineNoops, drainWithEngine, type DrainResult, enqueueEngineNoops } from "./engine/engine-throughput.ts";
+import {
+  deleteEngineNoops,
+  type DrainResult,
+  drainWithEngine,
+  enqueueEngineNoops,
+} from "./engine/engine-throughput.ts";
 import {
   drainWithGraphile,
   dropGraphileSchema,
   enqueueGraphileNoops,
   graphileUtils,
 } from "./engine/graphile-throughput.ts";
-import { applyProbeSchema, deleteProbeRows, type HandoffRun, measureHandoff } from "./engine/handoff-latency.ts";
+import {
+  applyProbeSchema,
+  deleteProbeRows,
+  type HandoffRun,
+  measureHandoff,
+} from "./engine/handoff-latency.ts";
 
 const LEVELS = [1, 4, 16];
 const REPEATS = 3;
@@ -33,9 +43,11 @@ const HANDOFF_UNITS = 60;
 const AIM = { minRatio: 0.5, handoffP50Ms: 100 };
 
 const PER_TASK = {
-  engine: "claim_next_task (due rows by run_after, created_at; limit 20 for update skip locked; lease + fencing token) " +
+  engine:
+    "claim_next_task (due rows by run_after, created_at; limit 20 for update skip locked; lease + fencing token) " +
     "then complete_task (status update + after_terminal), each its own round trip and commit, awaited in turn",
-  graphile: "get_job (one job per call) then complete_job (delete); batching off (defaults: localQueue.size -1, " +
+  graphile:
+    "get_job (one job per call) then complete_job (delete); batching off (defaults: localQueue.size -1, " +
     "completeJobBatchDelay -1); complete_job is not awaited before the next get_job; " +
     "pool of max(10, 2C+1) connections, opened before the clock as the engine's C are",
 };
@@ -76,8 +88,10 @@ async function measureThroughput(userId: string) {
       if (repeat % 2 === 1) sides.reverse();
       for (const side of sides) await side();
     }
-    console.error(`concurrency ${concurrency}: engine ${engine.map((n) => round(n, 0)).join(", ")} tasks/s; ` +
-      `graphile-worker ${graphile.map((n) => round(n, 0)).join(", ")} tasks/s`);
+    console.error(
+      `concurrency ${concurrency}: engine ${engine.map((n) => round(n, 0)).join(", ")} tasks/s; ` +
+        `graphile-worker ${graphile.map((n) => round(n, 0)).join(", ")} tasks/s`,
+    );
     levels.push({ concurrency, engine, graphile });
   }
   return levels;
@@ -88,7 +102,11 @@ async function measureAllHandoffs(userId: string): Promise<HandoffRun[] | string
   await applyProbeSchema(sql);
   const runs: HandoffRun[] = [];
   for (let i = 0; i < HANDOFF_TASKS; i++) {
-    const run = await measureHandoff(sql, { apiUrl: env.API_URL, jwtSecret: env.JWT_SECRET, userId }, HANDOFF_UNITS);
+    const run = await measureHandoff(
+      sql,
+      { apiUrl: env.API_URL, jwtSecret: env.JWT_SECRET, userId },
+      HANDOFF_UNITS,
+    );
     probeTaskIds.push(run.taskId);
     runs.push(run);
   }
@@ -114,9 +132,18 @@ function summariseHandoffs(runs: HandoffRun[] | string) {
   const p50 = percentile(all, 50);
   return {
     runs: runs.map(({ taskId, handOffs, p50, p95, max }) => ({
-      taskId, handOffs, p50Ms: round(p50), p95Ms: round(p95), maxMs: round(max),
+      taskId,
+      handOffs,
+      p50Ms: round(p50),
+      p95Ms: round(p95),
+      maxMs: round(max),
     })),
-    pooled: { handOffs: all.length, p50Ms: round(p50), p95Ms: round(percentile(all, 95)), maxMs: round(Math.max(...all)) },
+    pooled: {
+      handOffs: all.length,
+      p50Ms: round(p50),
+      p95Ms: round(percentile(all, 95)),
+      maxMs: round(Math.max(...all)),
+    },
     meetsAim: p50 < AIM.handoffP50Ms,
   };
 }
@@ -131,7 +158,10 @@ function report(
     markdownTable(
       ["concurrency", "engine", "graphile-worker", "engine / graphile", `aim >= ${AIM.minRatio}`],
       throughput.map((level) => [
-        level.concurrency, level.engine.median, level.graphileWorker.median, level.ratio,
+        level.concurrency,
+        level.engine.median,
+        level.graphileWorker.median,
+        level.ratio,
         level.meetsAim ? "yes" : "NO",
       ]),
     ),
@@ -145,12 +175,18 @@ function report(
   if ("skipped" in handoff) {
     lines.push(handoff.skipped!);
   } else {
-    const rows = handoff.runs.map((run, i) => [`task ${i + 1}`, run.handOffs, run.p50Ms, run.p95Ms, run.maxMs]);
+    const rows = handoff.runs.map((
+      run,
+      i,
+    ) => [`task ${i + 1}`, run.handOffs, run.p50Ms, run.p95Ms, run.maxMs]);
     const { pooled } = handoff;
     rows.push(["all", pooled.handOffs, pooled.p50Ms, pooled.p95Ms, pooled.maxMs]);
     lines.push(markdownTable(["run", "hand-offs", "p50", "p95", "max"], rows));
     if (handoff.runs.some((run) => run.handOffs !== HANDOFF_UNITS - 1)) {
-      lines.push("", `more than ${HANDOFF_UNITS - 1} hand-offs in a task: some slice started more than once.`);
+      lines.push(
+        "",
+        `more than ${HANDOFF_UNITS - 1} hand-offs in a task: some slice started more than once.`,
+      );
     }
     lines.push("", `aim p50 < ${AIM.handoffP50Ms} ms: ${handoff.meetsAim ? "yes" : "NO"}`);
   }
@@ -182,8 +218,13 @@ try {
     benchmark: "engine",
     machine,
     config: {
-      tasksPerRun: TASKS, repeats: REPEATS, concurrencies: LEVELS, handoffTasks: HANDOFF_TASKS,
-      handoffUnits: HANDOFF_UNITS, graphileWorker: "0.17.3", perTask: PER_TASK,
+      tasksPerRun: TASKS,
+      repeats: REPEATS,
+      concurrencies: LEVELS,
+      handoffTasks: HANDOFF_TASKS,
+      handoffUnits: HANDOFF_UNITS,
+      graphileWorker: "0.17.3",
+      perTask: PER_TASK,
     },
     aim: AIM,
     throughput,

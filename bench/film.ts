@@ -21,7 +21,15 @@ import type { FilmLatencies } from "../tests/fakes/start-fakes.ts";
 import { criticalPath, filmDag, sequentialTime } from "../tests/support/film-dag.ts";
 import { filmDagInput, filmWallMs } from "../tests/support/film-record.ts";
 import { twoChainsPerTwelve } from "../tests/support/film-script.ts";
-import { briefFor, filmUser, readFilm, registerFakeDefaults, startFilm, startFilmRig, waitForFilm } from "../tests/support/film.ts";
+import {
+  briefFor,
+  filmUser,
+  readFilm,
+  registerFakeDefaults,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../tests/support/film.ts";
 import { sampleConnections } from "./support/connection-sampler.ts";
 import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { machineInfo } from "./support/machine-info.ts";
@@ -31,40 +39,78 @@ import { percentile, round } from "./support/stats.ts";
 
 const REPO = resolve(import.meta.dirname!, "..");
 const SIZES = (Deno.env.get("BENCH_FILM_SCENES") ?? "12,48").split(",").map(Number);
-const LATENCIES: FilmLatencies = { llm: 300, image: 1000, video: 3000, voice: 800, lipsync: 1500, music: 2000 };
-const PROVIDER_OF: Record<string, keyof FilmLatencies> = { openai: "llm", fal: "image", runway: "video", elevenlabs: "voice", sync: "lipsync", beatoven: "music" };
+const LATENCIES: FilmLatencies = {
+  llm: 300,
+  image: 1000,
+  video: 3000,
+  voice: 800,
+  lipsync: 1500,
+  music: 2000,
+};
+const PROVIDER_OF: Record<string, keyof FilmLatencies> = {
+  openai: "llm",
+  fal: "image",
+  runway: "video",
+  elevenlabs: "voice",
+  sync: "lipsync",
+  beatoven: "music",
+};
 
 const env = benchEnv();
 const sql = postgres(env.DB_URL, { max: 4, onnotice: () => {} });
 const rig = await startFilmRig({ latencies: LATENCIES, pollMs: 100 });
 const removeDefaults = await registerFakeDefaults(100);
 
-type Row = { step: string; step_name: string; scene_number: number | null; provider: string; external_id: string | null; started_at: Date; finished_at: Date };
+type Row = {
+  step: string;
+  step_name: string;
+  scene_number: number | null;
+  provider: string;
+  external_id: string | null;
+  started_at: Date;
+  finished_at: Date;
+};
 
 async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
   const metrics = [...film.metrics] as Row[];
-  const renderIds = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) => m.external_id!);
+  const renderIds = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) =>
+    m.external_id!
+  );
   const renders = new Map((await sql`
     select id::text, extract(epoch from (finished_at - started_at)) * 1000 as ms from public.background_tasks
      where id = any(${renderIds}::uuid[])`).map((r) => [r.id as string, Number(r.ms)]));
   const ms = (m: Row) => m.finished_at.getTime() - m.started_at.getTime();
   const perStep: Record<string, number[]> = {};
   for (const m of metrics) {
-    const work = m.provider === "worker" ? renders.get(m.external_id ?? "") : LATENCIES[PROVIDER_OF[m.provider]];
+    const work = m.provider === "worker"
+      ? renders.get(m.external_id ?? "")
+      : LATENCIES[PROVIDER_OF[m.provider]];
     if (work === undefined || !m.finished_at) continue;
-    const kind = m.provider === "worker" ? `render ${m.step_name.replace(/^scene-\d+:/, "")}` : `${m.provider} ${m.step.replace("generate_", "")}`;
+    const kind = m.provider === "worker"
+      ? `render ${m.step_name.replace(/^scene-\d+:/, "")}`
+      : `${m.provider} ${m.step.replace("generate_", "")}`;
     (perStep[kind] ??= []).push(ms(m) - work);
   }
-  const find = (n: number | null, suffix: string) => metrics.find((m) => m.scene_number === n && m.step_name.endsWith(suffix));
+  const find = (n: number | null, suffix: string) =>
+    metrics.find((m) => m.scene_number === n && m.step_name.endsWith(suffix));
   const gaps: number[] = [];
   for (const s of film.scenes) {
     const video = find(s.scene_number, ":video");
     const before = s.continues_from === null ? undefined : find(s.continues_from, ":end-frame");
     if (video && before) gaps.push(video.started_at.getTime() - before.finished_at.getTime());
-    const finish = metrics.find((m) => m.scene_number === s.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name));
+    const finish = metrics.find((m) =>
+      m.scene_number === s.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name)
+    );
     const frame = find(s.scene_number, ":end-frame");
     const voices = metrics.filter((m) => m.scene_number === s.scene_number && m.provider === "elevenlabs");
-    if (finish && frame && voices.length) gaps.push(finish.started_at.getTime() - Math.max(frame.finished_at.getTime(), ...voices.map((v) => v.finished_at.getTime())));
+    if (finish && frame && voices.length) {
+      gaps.push(
+        finish.started_at.getTime() - Math.max(
+          frame.finished_at.getTime(),
+          ...voices.map((v) => v.finished_at.getTime()),
+        ),
+      );
+    }
   }
   const assemble = metrics.find((m) => m.step_name === "assemble_movie:render");
   const cover = metrics.find((m) => m.step_name === "generate_cover:poster");
@@ -73,9 +119,21 @@ async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
   if (assemble && cover) gaps.push(cover.started_at.getTime() - assemble.finished_at.getTime());
   const all = Object.values(perStep).flat();
   return {
-    stepOverheadMs: { p50: round(percentile(all, 50), 0), p95: round(percentile(all, 95), 0), steps: all.length },
-    byKind: Object.fromEntries(Object.entries(perStep).map(([k, v]) => [k, { n: v.length, p50: round(percentile(v, 50), 0), p95: round(percentile(v, 95), 0) }])),
-    handoffGapMs: { p50: round(percentile(gaps, 50), 0), p95: round(percentile(gaps, 95), 0), gaps: gaps.length },
+    stepOverheadMs: {
+      p50: round(percentile(all, 50), 0),
+      p95: round(percentile(all, 95), 0),
+      steps: all.length,
+    },
+    byKind: Object.fromEntries(
+      Object.entries(perStep).map((
+        [k, v],
+      ) => [k, { n: v.length, p50: round(percentile(v, 50), 0), p95: round(percentile(v, 95), 0) }]),
+    ),
+    handoffGapMs: {
+      p50: round(percentile(gaps, 50), 0),
+      p95: round(percentile(gaps, 95), 0),
+      gaps: gaps.length,
+    },
   };
 }
 
@@ -100,7 +158,9 @@ try {
     console.error(formatSliceReport(sliceReport, `film of ${scenes} scenes`));
     await rig.checkEnvIntact();
     const film = await readFilm(rig.sql, movieId);
-    if (film.movie.status !== "completed") throw new Error(`film ${movieId} ended ${film.movie.status}: ${film.movie.error_message}`);
+    if (film.movie.status !== "completed") {
+      throw new Error(`film ${movieId} ended ${film.movie.status}: ${film.movie.error_message}`);
+    }
     const nodes = filmDag(await filmDagInput(rig.sql, film, LATENCIES));
     const path = criticalPath(nodes);
     const sequential = sequentialTime(nodes);
@@ -108,12 +168,22 @@ try {
     const made = film.scenes.length;
     const over = await overheads(film);
     const paid = rig.fakes.submissions();
-    console.error(`  ${made} scenes made: wall ${round(wall / 1000, 1)} s, critical path ${round(path.ms / 1000, 1)} s, sequential ${round(sequential / 1000, 1)} s`);
+    console.error(
+      `  ${made} scenes made: wall ${round(wall / 1000, 1)} s, critical path ${
+        round(path.ms / 1000, 1)
+      } s, sequential ${round(sequential / 1000, 1)} s`,
+    );
     results.push({
-      scenesAsked: scenes, scenesMade: made, chains: shape.chains,
-      wallSeconds: round(wall / 1000, 2), criticalPathSeconds: round(path.ms / 1000, 2), sequentialSeconds: round(sequential / 1000, 2),
-      wallOverCriticalPath: round(wall / path.ms, 2), sequentialOverWall: round(sequential / wall, 1),
-      criticalPath: path.path, ...over,
+      scenesAsked: scenes,
+      scenesMade: made,
+      chains: shape.chains,
+      wallSeconds: round(wall / 1000, 2),
+      criticalPathSeconds: round(path.ms / 1000, 2),
+      sequentialSeconds: round(sequential / 1000, 2),
+      wallOverCriticalPath: round(wall / path.ms, 2),
+      sequentialOverWall: round(sequential / wall, 1),
+      criticalPath: path.path,
+      ...over,
       paidSubmissions: paid,
       renderSeconds: { assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2) },
       peakConnections,
@@ -127,26 +197,72 @@ try {
 }
 
 const table = markdownTable(
-  ["scenes asked / made", "wall s", "critical path s", "wall / CP", "seed sequential s", "sequential / wall", "step overhead p50 / p95 ms", "hand-off gap p50 / p95 ms", "peak connections (functions)"],
-  results.map((r) => [`${r.scenesAsked} / ${r.scenesMade}`, r.wallSeconds, r.criticalPathSeconds, r.wallOverCriticalPath, r.sequentialSeconds, r.sequentialOverWall,
-    `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`, `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`, `${r.peakConnections.total} (${r.peakConnections.functions})`]),
+  [
+    "scenes asked / made",
+    "wall s",
+    "critical path s",
+    "wall / CP",
+    "seed sequential s",
+    "sequential / wall",
+    "step overhead p50 / p95 ms",
+    "hand-off gap p50 / p95 ms",
+    "peak connections (functions)",
+  ],
+  results.map((
+    r,
+  ) => [
+    `${r.scenesAsked} / ${r.scenesMade}`,
+    r.wallSeconds,
+    r.criticalPathSeconds,
+    r.wallOverCriticalPath,
+    r.sequentialSeconds,
+    r.sequentialOverWall,
+    `${r.stepOverheadMs.p50} / ${r.stepOverheadMs.p95}`,
+    `${r.handoffGapMs.p50} / ${r.handoffGapMs.p95}`,
+    `${r.peakConnections.total} (${r.peakConnections.functions})`,
+  ]),
 );
 console.log(table);
 console.log(formatSliceReport(slices!, "all films"));
-const commit = new TextDecoder().decode((await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: REPO, stdout: "piped" }).output()).stdout).trim();
+const commit = new TextDecoder().decode(
+  (await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: REPO, stdout: "piped" }).output())
+    .stdout,
+).trim();
 await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
-await Deno.writeTextFile(join(REPO, "bench", "results", "film.json"), JSON.stringify({
-  benchmark: "film", commit, machine: await machineInfo(sql), latenciesMs: LATENCIES,
-  setup: { providers: "contract fakes in the bench process at fixed latencies, registered as the project's default providers; render worker (real FFmpeg) of the local stack", pollMs: 100, concurrencyLimit: 100, clips: "320x180 H.264, 2-3 s", env: Deno.env.get("BENCH_FILM_SCENES") ?? "12,48" },
-  measured: {
-    wall: "movies.created_at -> completed_at",
-    criticalPath: "longest path through the DAG the film ran; provider jobs weigh their fixed latency, render jobs their measured run time",
-    sequential: "one piece after another: the same work with no step run in parallel",
-    stepOverhead: "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
-    handoffGap: "a step's start minus the finish of the last step it waited for",
-    slices: "per film and for the whole run (top-level slices): see slices.measured",
-    peakConnections: "highest count of client connections to the database in pg_stat_activity, sampled every 200 ms while the film ran: in all, of Edge Function workers (application_name fn:*), and by application_name",
-  },
-  results, table, slices,
-}, null, 2) + "\n");
+await Deno.writeTextFile(
+  join(REPO, "bench", "results", "film.json"),
+  JSON.stringify(
+    {
+      benchmark: "film",
+      commit,
+      machine: await machineInfo(sql),
+      latenciesMs: LATENCIES,
+      setup: {
+        providers:
+          "contract fakes in the bench process at fixed latencies, registered as the project's default providers; render worker (real FFmpeg) of the local stack",
+        pollMs: 100,
+        concurrencyLimit: 100,
+        clips: "320x180 H.264, 2-3 s",
+        env: Deno.env.get("BENCH_FILM_SCENES") ?? "12,48",
+      },
+      measured: {
+        wall: "movies.created_at -> completed_at",
+        criticalPath:
+          "longest path through the DAG the film ran; provider jobs weigh their fixed latency, render jobs their measured run time",
+        sequential: "one piece after another: the same work with no step run in parallel",
+        stepOverhead:
+          "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
+        handoffGap: "a step's start minus the finish of the last step it waited for",
+        slices: "per film and for the whole run (top-level slices): see slices.measured",
+        peakConnections:
+          "highest count of client connections to the database in pg_stat_activity, sampled every 200 ms while the film ran: in all, of Edge Function workers (application_name fn:*), and by application_name",
+      },
+      results,
+      table,
+      slices,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 await sql.end();

@@ -41,9 +41,14 @@ function plannedSaves(): Save[] {
 
 /** A request row in the legacy shape: generated_output.scenes[] with empty imageUrls. */
 async function newRequest(userId: string): Promise<string> {
-  const scenes = Array.from({ length: Math.ceil(SAVES / IMAGES_PER_SCENE) }, (_, i) => ({ index: i + 1, imageUrls: [] }));
+  const scenes = Array.from(
+    { length: Math.ceil(SAVES / IMAGES_PER_SCENE) },
+    (_, i) => ({ index: i + 1, imageUrls: [] }),
+  );
   const [row] = await admin`
-    insert into public.image_requests (user_id, generated_output) values (${userId}, ${admin.json({ scenes })}) returning id`;
+    insert into public.image_requests (user_id, generated_output) values (${userId}, ${
+    admin.json({ scenes })
+  }) returning id`;
   return row.id;
 }
 
@@ -77,7 +82,9 @@ async function jsonbRun(userId: string) {
     const output = row.generated_output as { scenes: { index: number; imageUrls: string[] }[] };
     const scene = output.scenes.find((sc) => sc.index === s.sceneIndex)!;
     scene.imageUrls = [...scene.imageUrls, s.url];
-    await pool`update public.image_requests set generated_output = ${pool.json(output)} where id = ${requestId}`;
+    await pool`update public.image_requests set generated_output = ${
+      pool.json(output)
+    } where id = ${requestId}`;
   });
   const [{ present }] = await admin`
     select coalesce(sum(jsonb_array_length(s -> 'imageUrls')), 0)::int as present
@@ -94,14 +101,24 @@ try {
   const userId = await ensureBenchUser(admin);
   // Database only: no slice is expected; the block says so, and what the gateway ended meanwhile.
   const watching = await watchSlices(admin, env);
-  const runs = { table: [] as { present: number; ms: number }[], jsonb: [] as { present: number; ms: number }[] };
+  const runs = {
+    table: [] as { present: number; ms: number }[],
+    jsonb: [] as { present: number; ms: number }[],
+  };
   for (let repeat = 0; repeat < REPEATS; repeat++) {
-    const sides = [async () => runs.table.push(await tableRun(userId)), async () => runs.jsonb.push(await jsonbRun(userId))];
+    const sides = [
+      async () => runs.table.push(await tableRun(userId)),
+      async () => runs.jsonb.push(await jsonbRun(userId)),
+    ];
     if (repeat % 2 === 1) sides.reverse();
     for (const side of sides) await side();
   }
   const summary = (side: { present: number; ms: number }[]) => ({
-    runs: side.map((r) => ({ present: r.present, lost: SAVES - r.present, savesPerSecond: round(SAVES / (r.ms / 1000)) })),
+    runs: side.map((r) => ({
+      present: r.present,
+      lost: SAVES - r.present,
+      savesPerSecond: round(SAVES / (r.ms / 1000)),
+    })),
     lostMedian: median(side.map((r) => SAVES - r.present)),
     savesPerSecondMedian: round(median(side.map((r) => SAVES / (r.ms / 1000)))),
   });
@@ -109,31 +126,70 @@ try {
   const table = summary(runs.table);
   const jsonb = summary(runs.jsonb);
   const rendered = markdownTable(
-    ["approach", "saves", "images kept (runs)", "images lost (median)", "saves/s (median)", "vs JSONB saves/s"],
     [
-      ["generated_images (save_generated_image, insert … on conflict)", SAVES, table.runs.map((r) => r.present).join(", "), table.lostMedian,
-        table.savesPerSecondMedian, round(table.savesPerSecondMedian / jsonb.savesPerSecondMedian, 2)],
-      ["JSONB read-modify-write (append in JS, no lock)", SAVES, jsonb.runs.map((r) => r.present).join(", "), jsonb.lostMedian,
-        jsonb.savesPerSecondMedian, 1],
+      "approach",
+      "saves",
+      "images kept (runs)",
+      "images lost (median)",
+      "saves/s (median)",
+      "vs JSONB saves/s",
+    ],
+    [
+      [
+        "generated_images (save_generated_image, insert … on conflict)",
+        SAVES,
+        table.runs.map((r) => r.present).join(", "),
+        table.lostMedian,
+        table.savesPerSecondMedian,
+        round(table.savesPerSecondMedian / jsonb.savesPerSecondMedian, 2),
+      ],
+      [
+        "JSONB read-modify-write (append in JS, no lock)",
+        SAVES,
+        jsonb.runs.map((r) => r.present).join(", "),
+        jsonb.lostMedian,
+        jsonb.savesPerSecondMedian,
+        1,
+      ],
     ],
   );
-  console.log(`## ${SAVES} image saves into one film over ${CONNECTIONS} connections, median of ${REPEATS}\n\n${rendered}`);
+  console.log(
+    `## ${SAVES} image saves into one film over ${CONNECTIONS} connections, median of ${REPEATS}\n\n${rendered}`,
+  );
   console.log(`\n${formatSliceReport(slices)}`);
   const path = join(REPO, "bench", "results", "images.json");
   await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify({
-    benchmark: "images",
-    commit: await git("rev-parse", "HEAD"),
-    uncommitted: (await git("status", "--porcelain", "--", "bench/images.ts", "migrations")).split("\n").filter(Boolean),
-    machine: await machineInfo(admin),
-    config: { saves: SAVES, connections: CONNECTIONS, imagesPerScene: IMAGES_PER_SCENE, repeats: REPEATS },
-    measured: {
-      table: "select public.save_generated_image(request, scene, image, url) per save: one insert … on conflict on the unique slot",
-      jsonb: "per save: select generated_output; append the URL to its scene in JS; update generated_output (no lock)",
-      lost: "saves − images present afterwards",
-    },
-    table, jsonb, rendered, slices,
-  }, null, 2) + "\n");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify(
+      {
+        benchmark: "images",
+        commit: await git("rev-parse", "HEAD"),
+        uncommitted: (await git("status", "--porcelain", "--", "bench/images.ts", "migrations")).split("\n")
+          .filter(Boolean),
+        machine: await machineInfo(admin),
+        config: {
+          saves: SAVES,
+          connections: CONNECTIONS,
+          imagesPerScene: IMAGES_PER_SCENE,
+          repeats: REPEATS,
+        },
+        measured: {
+          table:
+            "select public.save_generated_image(request, scene, image, url) per save: one insert … on conflict on the unique slot",
+          jsonb:
+            "per save: select generated_output; append the URL to its scene in JS; update generated_output (no lock)",
+          lost: "saves − images present afterwards",
+        },
+        table,
+        jsonb,
+        rendered,
+        slices,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   console.log(`\nwrote ${path}`);
 } finally {
   await dropBenchUser(admin); // cascades to the image requests and their images

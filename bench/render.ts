@@ -25,22 +25,37 @@ import { type RssPeaks, sampleProcessRss } from "./render/process-rss.ts";
 const REPO = resolve(import.meta.dirname!, "..");
 const REPEATS = Number(Deno.env.get("BENCH_REPEATS") ?? 3);
 const KIND = `bench.render.${crypto.randomUUID().slice(0, 8)}`;
-const stack = JSON.parse(Deno.readTextFileSync(join(Deno.env.get("REELFORGE_STACK_DIR") ?? join(REPO, ".stack"), "env.json")));
+const stack = JSON.parse(
+  Deno.readTextFileSync(join(Deno.env.get("REELFORGE_STACK_DIR") ?? join(REPO, ".stack"), "env.json")),
+);
 const sql = postgres(stack.DB_URL, { max: 2, onnotice: () => {} });
 // The stack's Storage API with the service role, as the worker reaches it; `bench` is a private bucket.
-const storage = createSupabaseStorage({ supabaseUrl: stack.API_URL, serviceRoleKey: stack.SERVICE_ROLE_KEY, sql });
+const storage = createSupabaseStorage({
+  supabaseUrl: stack.API_URL,
+  serviceRoleKey: stack.SERVICE_ROLE_KEY,
+  sql,
+});
 const bucketAnswer = await fetch(`${stack.API_URL}/storage/v1/bucket`, {
   method: "POST",
-  headers: { authorization: `Bearer ${stack.SERVICE_ROLE_KEY}`, apikey: stack.SERVICE_ROLE_KEY, "content-type": "application/json" },
+  headers: {
+    authorization: `Bearer ${stack.SERVICE_ROLE_KEY}`,
+    apikey: stack.SERVICE_ROLE_KEY,
+    "content-type": "application/json",
+  },
   body: JSON.stringify({ id: "bench", name: "bench", public: false }),
 });
 const bucketText = await bucketAnswer.text();
-if (!bucketAnswer.ok && !/already exists|Duplicate/i.test(bucketText)) throw new Error(`could not create the bench bucket: ${bucketText}`);
+if (!bucketAnswer.ok && !/already exists|Duplicate/i.test(bucketText)) {
+  throw new Error(`could not create the bench bucket: ${bucketText}`);
+}
 const run = `bench-${Date.now()}`;
 
 const media = await makeBenchMedia(join(Deno.env.get("BENCH_MEDIA_DIR") ?? "/tmp/reelforge-bench-render"));
 const publish = async (file: string, name: string) => {
-  await storage.upload("bench", `${run}/${name}`, await Deno.readFile(file), { contentType: name.endsWith(".wav") ? "audio/wav" : "video/mp4", upsert: true });
+  await storage.upload("bench", `${run}/${name}`, await Deno.readFile(file), {
+    contentType: name.endsWith(".wav") ? "audio/wav" : "video/mp4",
+    upsert: true,
+  });
   return storage.publicUrl("bench", `${run}/${name}`);
 };
 const clipUrls = await Promise.all(media.clips.map((f, i) => publish(f, `clip-${i}.mp4`)));
@@ -49,26 +64,47 @@ const musicUrl = await publish(media.music, "music.wav");
 
 const frames = CLIP_SECONDS * FPS;
 const timeline = (dissolve: boolean): Timeline => ({
-  fps: FPS, width: WIDTH, height: HEIGHT,
-  clips: clipUrls.map((url, i) => ({ url, inFrame: 0, outFrame: frames, ...(dissolve && i < CLIPS - 1 ? { transition: { type: "dissolve" as const, frames: 12 } } : {}) })),
+  fps: FPS,
+  width: WIDTH,
+  height: HEIGHT,
+  clips: clipUrls.map((url, i) => ({
+    url,
+    inFrame: 0,
+    outFrame: frames,
+    ...(dissolve && i < CLIPS - 1 ? { transition: { type: "dissolve" as const, frames: 12 } } : {}),
+  })),
   dialogue: lineUrls.map((url, i) => ({ url, startFrame: frames * (2 * i) + 48 })),
   music: { url: musicUrl, startFrame: 0, gainDb: 0, duckDb: -12 },
 });
 
-const [{ id: userId }] = await sql`insert into auth.users (email) values (${`bench-render-${run}@bench.local`}) returning id`;
+const [{ id: userId }] =
+  await sql`insert into auth.users (email) values (${`bench-render-${run}@bench.local`}) returning id`;
 
 function startWorker(): ChildProcess {
   const deno = join(REPO, "node_modules", ".bin", "deno");
-  return spawn(deno, ["run", "-A", "--config", join(REPO, "deno.json"), join(REPO, "scripts", "render-worker.ts"), "--kinds", `${KIND}=render`], {
-    env: { ...Deno.env.toObject(), NO_COLOR: "1" }, stdio: ["ignore", "ignore", "inherit"],
+  return spawn(deno, [
+    "run",
+    "-A",
+    "--config",
+    join(REPO, "deno.json"),
+    join(REPO, "scripts", "render-worker.ts"),
+    "--kinds",
+    `${KIND}=render`,
+  ], {
+    env: { ...Deno.env.toObject(), NO_COLOR: "1" },
+    stdio: ["ignore", "ignore", "inherit"],
   });
 }
 
 async function renderJob(t: Timeline, name: string) {
   const payload = { op: "assemble", timeline: t, output: { bucket: "bench", path: `${run}/${name}` } };
-  const [{ id }] = await sql`select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${KIND}, p_function => null, p_payload => ${sql.json(payload)}, p_max_attempts => 1)`;
+  const [{ id }] =
+    await sql`select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${KIND}, p_function => null, p_payload => ${
+      sql.json(payload)
+    }, p_max_attempts => 1)`;
   for (;;) {
-    const [row] = await sql`select status, result, last_error, extract(epoch from finished_at - started_at)::float8 as seconds from public.background_tasks where id = ${id}`;
+    const [row] =
+      await sql`select status, result, last_error, extract(epoch from finished_at - started_at)::float8 as seconds from public.background_tasks where id = ${id}`;
     if (row.status === "succeeded") return { seconds: row.seconds as number, result: row.result };
     if (row.status === "failed") throw new Error(`render failed: ${JSON.stringify(row.last_error)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -79,10 +115,21 @@ async function renderJob(t: Timeline, name: string) {
 // the block shows that, and any function worker the gateway ended meanwhile.
 const watching = await watchSlices(sql, benchEnv());
 const worker = startWorker();
-const rows: { path: string; mediaSeconds: number; wallSeconds: number[]; rss?: RssPeaks; renderPath?: string }[] = [];
+const rows: {
+  path: string;
+  mediaSeconds: number;
+  wallSeconds: number[];
+  rss?: RssPeaks;
+  renderPath?: string;
+}[] = [];
 try {
   await new Promise((r) => setTimeout(r, 1500)); // the worker connects
-  for (const [label, dissolve] of [["stream copy (cuts, whole clips)", false], ["re-encode (12-frame dissolves)", true]] as const) {
+  for (
+    const [label, dissolve] of [["stream copy (cuts, whole clips)", false], [
+      "re-encode (12-frame dissolves)",
+      true,
+    ]] as const
+  ) {
     const t = timeline(dissolve);
     const rss = sampleProcessRss(worker.pid!);
     const walls: number[] = [];
@@ -91,16 +138,44 @@ try {
       const { seconds, result } = await renderJob(t, `${dissolve ? "reencode" : "copy"}-${i}.mp4`);
       walls.push(seconds);
       renderPath = result.renderPath;
-      console.error(`${label}: ${round(seconds, 2)} s (${result.renderPath}, ${round(result.durationSeconds, 3)} s of film)`);
+      console.error(
+        `${label}: ${round(seconds, 2)} s (${result.renderPath}, ${
+          round(result.durationSeconds, 3)
+        } s of film)`,
+      );
     }
-    rows.push({ path: label, mediaSeconds: timelineFrames(t) / FPS, wallSeconds: walls, rss: rss.stop(), renderPath });
+    rows.push({
+      path: label,
+      mediaSeconds: timelineFrames(t) / FPS,
+      wallSeconds: walls,
+      rss: rss.stop(),
+      renderPath,
+    });
   }
   const list = join("/tmp", `${run}-concat.txt`);
   await Deno.writeTextFile(list, media.clips.map((f) => `file '${f}'\n`).join(""));
   const walls: number[] = [];
-  for (let i = 0; i < REPEATS; i++) walls.push(await ffmpeg(["-f", "concat", "-safe", "0", "-i", list, "-c", "copy", join("/tmp", `${run}-baseline.mp4`)]));
+  for (let i = 0; i < REPEATS; i++) {
+    walls.push(
+      await ffmpeg([
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        list,
+        "-c",
+        "copy",
+        join("/tmp", `${run}-baseline.mp4`),
+      ]),
+    );
+  }
   console.error(`baseline: ${walls.map((w) => round(w, 2)).join(", ")} s`);
-  rows.push({ path: "baseline: ffmpeg -f concat -c copy (local files, no mix)", mediaSeconds: CLIPS * CLIP_SECONDS, wallSeconds: walls });
+  rows.push({
+    path: "baseline: ffmpeg -f concat -c copy (local files, no mix)",
+    mediaSeconds: CLIPS * CLIP_SECONDS,
+    wallSeconds: walls,
+  });
 } finally {
   worker.kill("SIGTERM");
 }
@@ -117,18 +192,47 @@ const results = rows.map((r) => ({
 }));
 const table = markdownTable(
   ["path", "media s", "wall s (median)", "× real time", "peak RSS worker / FFmpeg / sum (MiB)"],
-  results.map((r) => [r.path, r.mediaSeconds, r.wallSecondsMedian, r.timesRealTime, r.peakRss ? `${r.peakRss.workerPeakMiB} / ${r.peakRss.childPeakMiB} / ${r.peakRss.combinedPeakMiB}` : "—"]),
+  results.map((
+    r,
+  ) => [
+    r.path,
+    r.mediaSeconds,
+    r.wallSecondsMedian,
+    r.timesRealTime,
+    r.peakRss ? `${r.peakRss.workerPeakMiB} / ${r.peakRss.childPeakMiB} / ${r.peakRss.combinedPeakMiB}` : "—",
+  ]),
 );
 console.log(table);
 console.log(formatSliceReport(slices));
 const machine = await machineInfo(sql);
 await Deno.mkdir(join(REPO, "bench", "results"), { recursive: true });
-await Deno.writeTextFile(join(REPO, "bench", "results", "render.json"), JSON.stringify({
-  benchmark: "render", machine, repeats: REPEATS,
-  setup: { clips: CLIPS, clipSeconds: CLIP_SECONDS, fps: FPS, size: `${WIDTH}x${HEIGHT}`, dialogueLines: 5, music: true, loudnorm: "two-pass, linear", encoder: "libx264 veryfast crf 20 + AAC 192k" },
-  measured: "wall = background_tasks.started_at → finished_at of the job (downloads from the local gateway, ffprobe, loudness pass, render, upload); baseline = ffmpeg process time",
-  results, table, slices,
-}, null, 2) + "\n");
+await Deno.writeTextFile(
+  join(REPO, "bench", "results", "render.json"),
+  JSON.stringify(
+    {
+      benchmark: "render",
+      machine,
+      repeats: REPEATS,
+      setup: {
+        clips: CLIPS,
+        clipSeconds: CLIP_SECONDS,
+        fps: FPS,
+        size: `${WIDTH}x${HEIGHT}`,
+        dialogueLines: 5,
+        music: true,
+        loudnorm: "two-pass, linear",
+        encoder: "libx264 veryfast crf 20 + AAC 192k",
+      },
+      measured:
+        "wall = background_tasks.started_at → finished_at of the job (downloads from the local gateway, ffprobe, loudness pass, render, upload); baseline = ffmpeg process time",
+      results,
+      table,
+      slices,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 await sql`delete from public.background_tasks where kind = ${KIND}`;
 await sql`delete from auth.users where id = ${userId}`;
 await sql.end();

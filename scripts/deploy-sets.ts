@@ -5,7 +5,12 @@
  * own Deno cache (npm packages from the registry, no node_modules). Default output: .stack/deploy.
  */
 import { readConfiguredFunctions } from "./stack/function-registry.ts";
-import { boundedBundleBytes, buildDeploySets, describeDeploySets, runIsolatedDeno } from "./stack/deploy-sets.ts";
+import {
+  boundedBundleBytes,
+  buildDeploySets,
+  describeDeploySets,
+  runIsolatedDeno,
+} from "./stack/deploy-sets.ts";
 import { MAX_BUNDLE_BYTES } from "./stack/deploy-set.ts";
 import { REPO_DIR, stackLayout } from "./stack/stack-layout.ts";
 
@@ -26,7 +31,9 @@ if (args.includes("--check")) {
     await runIsolatedDeno("check", set, layout.denoCache);
     const bound = await boundedBundleBytes(set, layout.denoCache);
     const share = (100 * bound.bytes / MAX_BUNDLE_BYTES).toFixed(1);
-    console.log(`${set.set.name}: deno check passed; with its ${bound.packages.length} npm packages whole, at most ${bound.bytes} bytes, ${share}% of 20 MB`);
+    console.log(
+      `${set.set.name}: deno check passed; with its ${bound.packages.length} npm packages whole, at most ${bound.bytes} bytes, ${share}% of 20 MB`,
+    );
     if (bound.bytes > MAX_BUNDLE_BYTES) oversized.push(set.set.name);
   }
   console.log(`type-checked alone with DENO_DIR ${layout.denoCache}`);

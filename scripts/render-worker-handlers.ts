@@ -24,5 +24,7 @@ export function selectHandlers(kinds?: string[]): Record<string, WorkerJobHandle
   });
   const unknown = pairs.filter(([, handler]) => !(handler in WORKER_HANDLERS)).map(([, handler]) => handler);
   if (unknown.length > 0) throw new Error(`no worker handler for kind(s): ${unknown.join(", ")}`);
-  return Object.fromEntries(pairs.map(([claimed, handler]) => [claimed, WORKER_HANDLERS[handler as WorkerJobKind]]));
+  return Object.fromEntries(
+    pairs.map(([claimed, handler]) => [claimed, WORKER_HANDLERS[handler as WorkerJobKind]]),
+  );
 }

@@ -37,7 +37,10 @@ if (flag("kinds")) env.REELFORGE_WORKER_KINDS = flag("kinds")!;
 const config = loadWorkerConfig(env);
 
 const concurrency = config.REELFORGE_WORKER_CONCURRENCY;
-const sql = createDb(config.SUPABASE_DB_URL, { max: concurrency + 2, applicationName: "reelforge-render-worker" });
+const sql = createDb(config.SUPABASE_DB_URL, {
+  max: concurrency + 2,
+  applicationName: "reelforge-render-worker",
+});
 const storage = createStorage(config, sql);
 
 const loop = createWorkerLoop({
@@ -48,9 +51,11 @@ const loop = createWorkerLoop({
   leaseSeconds: config.REELFORGE_LEASE_SECONDS,
   // One connection, never closed while idle, holds the liveness locks of all running jobs.
   watchLease: createLeaseWatch(
-    isPoolerUrl(config.SUPABASE_DB_URL)
-      ? null
-      : createDb(config.SUPABASE_DB_URL, { max: 1, idleTimeoutSeconds: 0, applicationName: "reelforge-render-worker:leases" }),
+    isPoolerUrl(config.SUPABASE_DB_URL) ? null : createDb(config.SUPABASE_DB_URL, {
+      max: 1,
+      idleTimeoutSeconds: 0,
+      applicationName: "reelforge-render-worker:leases",
+    }),
   ),
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
 });
@@ -59,7 +64,11 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 const stopHeartbeat = startHeartbeat(sql, () => loop.stats(), { log });
 const healthPort = flag("health-port") ?? env.REELFORGE_WORKER_HEALTH_PORT;
 const health = healthPort
-  ? Deno.serve({ port: Number(healthPort), hostname: env.REELFORGE_WORKER_HEALTH_HOST || "127.0.0.1", onListen: () => {} }, (request) => {
+  ? Deno.serve({
+    port: Number(healthPort),
+    hostname: env.REELFORGE_WORKER_HEALTH_HOST || "127.0.0.1",
+    onListen: () => {},
+  }, (request) => {
     if (new URL(request.url).pathname !== "/health") return new Response("not found", { status: 404 });
     const { status, body } = describeHealth(loop.stats());
     return Response.json(body, { status });

@@ -26,7 +26,11 @@ const keys = secretKeysFromEnv(env);
 const dbUrl = env.SUPABASE_DB_URL ?? localStackDbUrl();
 if (!keys || !dbUrl) {
   console.error(JSON.stringify({
-    error: { code: "not_configured", message: "set REELFORGE_ENCRYPTION_KEY (the new key), REELFORGE_ENCRYPTION_KEY_PREVIOUS (the old one) and SUPABASE_DB_URL" },
+    error: {
+      code: "not_configured",
+      message:
+        "set REELFORGE_ENCRYPTION_KEY (the new key), REELFORGE_ENCRYPTION_KEY_PREVIOUS (the old one) and SUPABASE_DB_URL",
+    },
   }));
   Deno.exit(2);
 }
@@ -41,7 +45,10 @@ try {
 const sql = createDb(dbUrl, { max: 1, applicationName: "reelforge-secrets-rotate" });
 try {
   const report = await resealStoredSecrets(sql, box, { dryRun: Deno.args.includes("--dry-run") });
-  const keyIds = { current: await keyIdOf(keys.current), previous: await Promise.all((keys.previous ?? []).map(keyIdOf)) };
+  const keyIds = {
+    current: await keyIdOf(keys.current),
+    previous: await Promise.all((keys.previous ?? []).map(keyIdOf)),
+  };
   console.log(JSON.stringify({ keyIds, dryRun: Deno.args.includes("--dry-run"), ...report }, null, 2));
   if (report.providerKeys.unreadable.length + report.cloneTargets.unreadable.length > 0) Deno.exitCode = 1;
 } finally {

@@ -24,8 +24,7 @@ fi
 
 # Style first: cheap, and needs no stack (deno.json's lint and fmt sections; docs/tests.md "Style").
 node_modules/.bin/deno lint --quiet
-# The formatting check is switched on by the one-time reformat commit: until then most files differ.
-if [ "${REELFORGE_FMT_CHECK:-0}" = 1 ]; then node_modules/.bin/deno fmt --check --quiet; fi
+node_modules/.bin/deno fmt --check --quiet
 
 bash scripts/stack.sh stop >/dev/null 2>&1 || true
 trap 'bash scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT

@@ -79,7 +79,11 @@ const configSchema = z.object({
   try {
     parseProviderEndpoints(config);
   } catch (error) {
-    ctx.addIssue({ code: "custom", path: ["REELFORGE_PROVIDER_BASE_URLS"], message: (error as Error).message });
+    ctx.addIssue({
+      code: "custom",
+      path: ["REELFORGE_PROVIDER_BASE_URLS"],
+      message: (error as Error).message,
+    });
   }
 });
 

@@ -49,7 +49,10 @@ export class ConflictError extends AppError {
  * and when it frees up (null: when something of yours ends, e.g. a film in production).
  */
 export class QuotaExceededError extends AppError {
-  constructor(message: string, readonly quota: { limit: string; used: number; max: number; resetsAt: string | null }) {
+  constructor(
+    message: string,
+    readonly quota: { limit: string; used: number; max: number; resetsAt: string | null },
+  ) {
     super("quota_exceeded", 429, message);
   }
 
@@ -101,7 +104,11 @@ export class PermanentTaskError extends Error {
 /** An action reserved for the project's operators (service role or app_metadata.reelforge_role = "operator"). */
 export class OperatorOnlyError extends AppError {
   constructor(what: string) {
-    super("operator_only", 403, `${what} is an operator tool: call it with the service role key or an operator's token`);
+    super(
+      "operator_only",
+      403,
+      `${what} is an operator tool: call it with the service role key or an operator's token`,
+    );
   }
 }
 
@@ -135,5 +142,6 @@ export interface ClassifiedFailure {
 /** Whether `error` classifies itself (ClassifiedFailure). */
 export function isClassifiedFailure(error: unknown): error is Error & ClassifiedFailure {
   const candidate = error as Partial<ClassifiedFailure> | null;
-  return error instanceof Error && typeof candidate?.retryable === "boolean" && typeof candidate.failureRecord === "function";
+  return error instanceof Error && typeof candidate?.retryable === "boolean" &&
+    typeof candidate.failureRecord === "function";
 }

@@ -28,13 +28,18 @@ export interface ProviderEndpointEnv {
   REELFORGE_ALLOW_INSECURE_PROVIDER_URLS?: string;
 }
 
-export const DEFAULT_PROVIDER_ENDPOINTS: ProviderEndpoints = Object.freeze({ baseUrls: Object.freeze({}), allowInsecureUrls: false });
+export const DEFAULT_PROVIDER_ENDPOINTS: ProviderEndpoints = Object.freeze({
+  baseUrls: Object.freeze({}),
+  allowInsecureUrls: false,
+});
 
 /** Reads both secrets; any problem throws naming the secret and the provider, so a function fails fast. */
 export function parseProviderEndpoints(env: ProviderEndpointEnv): ProviderEndpoints {
   const insecure = env.REELFORGE_ALLOW_INSECURE_PROVIDER_URLS ?? "";
   if (!["", "0", "1"].includes(insecure)) {
-    throw new Error(`REELFORGE_ALLOW_INSECURE_PROVIDER_URLS must be "1" or "0", not "${insecure.slice(0, 20)}"`);
+    throw new Error(
+      `REELFORGE_ALLOW_INSECURE_PROVIDER_URLS must be "1" or "0", not "${insecure.slice(0, 20)}"`,
+    );
   }
   const allowInsecureUrls = insecure === "1";
   const raw = env.REELFORGE_PROVIDER_BASE_URLS?.trim();
@@ -52,7 +57,11 @@ export function parseProviderEndpoints(env: ProviderEndpointEnv): ProviderEndpoi
   const baseUrls: ProviderEndpoints["baseUrls"] = {};
   for (const [provider, value] of Object.entries(parsed)) {
     if (!(ENDPOINT_PROVIDERS as readonly string[]).includes(provider)) {
-      throw new Error(`REELFORGE_PROVIDER_BASE_URLS: unknown provider "${provider}"; expected some of ${ENDPOINT_PROVIDERS.join(", ")}`);
+      throw new Error(
+        `REELFORGE_PROVIDER_BASE_URLS: unknown provider "${provider}"; expected some of ${
+          ENDPOINT_PROVIDERS.join(", ")
+        }`,
+      );
     }
     baseUrls[provider as EndpointProvider] = checkBaseUrl(provider, value, allowInsecureUrls);
   }
@@ -68,9 +77,13 @@ function checkBaseUrl(provider: string, value: unknown, allowInsecureUrls: boole
   } catch {
     throw problem("is not a URL");
   }
-  if (url.protocol === "http:" && !allowInsecureUrls) throw problem("http:// needs REELFORGE_ALLOW_INSECURE_PROVIDER_URLS=1");
+  if (url.protocol === "http:" && !allowInsecureUrls) {
+    throw problem("http:// needs REELFORGE_ALLOW_INSECURE_PROVIDER_URLS=1");
+  }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw problem("must be an https:// URL");
   // Keys travel in headers; a URL with credentials, a query or a fragment is a mistake.
-  if (url.username || url.password || url.search || url.hash) throw problem("must be a plain API root (no credentials, query or fragment)");
+  if (url.username || url.password || url.search || url.hash) {
+    throw problem("must be a plain API root (no credentials, query or fragment)");
+  }
   return value.replace(/\/+$/, "");
 }

@@ -52,8 +52,12 @@ interface Observed {
  */
 export async function userToken(userId: string, jwtSecret: string, apiUrl: string): Promise<string> {
   return await signJwt({
-    sub: userId, role: "authenticated", aud: "authenticated", iss: `${apiUrl}/auth/v1`,
-    app_metadata: { reelforge_role: "operator" }, exp: Math.floor(Date.now() / 1000) + 3600,
+    sub: userId,
+    role: "authenticated",
+    aud: "authenticated",
+    iss: `${apiUrl}/auth/v1`,
+    app_metadata: { reelforge_role: "operator" },
+    exp: Math.floor(Date.now() / 1000) + 3600,
   }, jwtSecret);
 }
 
@@ -84,7 +88,11 @@ export async function runCloneJob(
   const response = await fetch(`${options.apiUrl}/functions/v1/${CLONE_FUNCTION}`, {
     method: "POST",
     headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ action: "start", targetUrl: options.targetUrl, options: { schemas: [options.schema] } }),
+    body: JSON.stringify({
+      action: "start",
+      targetUrl: options.targetUrl,
+      options: { schemas: [options.schema] },
+    }),
   });
   const body = await response.text();
   if (response.status !== 202) throw new Error(`clone-database start answered ${response.status}: ${body}`);
@@ -107,15 +115,26 @@ export async function runCloneJob(
       claimAtMs.push(now);
     }
     const checkpoint = row.checkpoint;
-    for (const phase of checkpoint?.completedPhases ?? []) if (!completedAt.has(phase)) completedAt.set(phase, now);
+    for (const phase of checkpoint?.completedPhases ?? []) {
+      if (!completedAt.has(phase)) completedAt.set(phase, now);
+    }
     maxChunkRows = Math.max(maxChunkRows, checkpoint?.chunkRows ?? 0);
     const rowsCopied = Object.values(checkpoint?.rowsPerTable ?? {}).reduce((a, b) => a + b, 0);
     if (options.progress) {
-      Object.assign(options.progress, { status: row.status, phase: checkpoint?.phase ?? null, rowsCopied, claims: Number(row.fencing_token) });
+      Object.assign(options.progress, {
+        status: row.status,
+        phase: checkpoint?.phase ?? null,
+        rowsCopied,
+        claims: Number(row.fencing_token),
+      });
     }
 
     if (row.status === "failed" || row.status === "cancelled") {
-      throw new Error(`clone job ${jobId} ended ${row.status} in phase ${checkpoint?.phase}: ${JSON.stringify(row.last_error)}`);
+      throw new Error(
+        `clone job ${jobId} ended ${row.status} in phase ${checkpoint?.phase}: ${
+          JSON.stringify(row.last_error)
+        }`,
+      );
     }
     if (row.status === "succeeded") {
       const phases = [{ phase: "dispatch", seconds: (claimAtMs[0] ?? now) / 1000 - startRequestMs / 1000 }];

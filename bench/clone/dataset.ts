@@ -31,7 +31,12 @@ export async function schemaBytes(sql: Sql, schema: string): Promise<number> {
 }
 
 async function loadFixture(dbUrl: string, schema: string, scale: number): Promise<void> {
-  await runPipeline(`psql -X -q -v ON_ERROR_STOP=1 -v schema="$2" -v scale="$3" -d "$1" -f "$4"`, [dbUrl, schema, String(scale), FIXTURE]);
+  await runPipeline(`psql -X -q -v ON_ERROR_STOP=1 -v schema="$2" -v scale="$3" -d "$1" -f "$4"`, [
+    dbUrl,
+    schema,
+    String(scale),
+    FIXTURE,
+  ]);
 }
 
 /**
@@ -57,7 +62,12 @@ async function loadedScale(sql: Sql, schema: string): Promise<number | null> {
   return comment?.startsWith(MARKER) ? Number(comment.slice(MARKER.length)) : null;
 }
 
-export async function ensureDataset(sql: Sql, dbUrl: string, schema: string, scale: number): Promise<Dataset> {
+export async function ensureDataset(
+  sql: Sql,
+  dbUrl: string,
+  schema: string,
+  scale: number,
+): Promise<Dataset> {
   let loaded = false;
   let loadSeconds: number | null = null;
   if (await loadedScale(sql, schema) !== scale) {
@@ -71,5 +81,13 @@ export async function ensureDataset(sql: Sql, dbUrl: string, schema: string, sca
     select coalesce(sum(c.reltuples), 0)::bigint::text as rows, count(*)::int as tables
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = ${schema} and c.relkind = 'r'`;
-  return { schema, scale, bytes: await schemaBytes(sql, schema), rows: Number(rows), tables, loaded, loadSeconds };
+  return {
+    schema,
+    scale,
+    bytes: await schemaBytes(sql, schema),
+    rows: Number(rows),
+    tables,
+    loaded,
+    loadSeconds,
+  };
 }

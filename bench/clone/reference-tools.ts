@@ -42,7 +42,11 @@ export async function ensurePgcopydb(): Promise<{ version: string } | { unavaila
     await runTool("apt-get", ["update", "-qq"]);
     await runTool("apt-get", ["install", "-y", "-qq", "pgcopydb"]);
   } catch (error) {
-    return { unavailable: `apt-get install pgcopydb failed: ${(error as Error).message.split("\n").slice(-3).join(" ")}` };
+    return {
+      unavailable: `apt-get install pgcopydb failed: ${
+        (error as Error).message.split("\n").slice(-3).join(" ")
+      }`,
+    };
   }
   const installed = await pgcopydbVersion();
   return installed ? { version: installed } : { unavailable: "pgcopydb installed but does not run" };
@@ -53,7 +57,12 @@ const processCount = (log: string, pattern: RegExp) => {
   return match ? Number(match[1]) : null;
 };
 
-export async function pgcopydbClone(sourceUrl: string, schema: string, targetUrl: string, version: string): Promise<PgcopydbRun> {
+export async function pgcopydbClone(
+  sourceUrl: string,
+  schema: string,
+  targetUrl: string,
+  version: string,
+): Promise<PgcopydbRun> {
   const workDir = await Deno.makeTempDir({ prefix: "reelforge-bench-pgcopydb-" });
   const filters = `${workDir}.filters.ini`;
   await Deno.writeTextFile(filters, `[include-only-schema]\n${schema}\n`);
@@ -64,8 +73,19 @@ export async function pgcopydbClone(sourceUrl: string, schema: string, targetUrl
   // comment of "uuid-ossp" (a quoted name --skip-extensions misses) that the stack's bootstrap now
   // has; restoring them into an empty target fails. The dataset's tables have no grants or comments.
   const args = [
-    "clone", "--source", sourceUrl, "--target", targetUrl, "--filters", filters, "--dir", `${workDir}/run`,
-    "--no-owner", "--skip-extensions", "--no-acl", "--no-comments",
+    "clone",
+    "--source",
+    sourceUrl,
+    "--target",
+    targetUrl,
+    "--filters",
+    filters,
+    "--dir",
+    `${workDir}/run`,
+    "--no-owner",
+    "--skip-extensions",
+    "--no-acl",
+    "--no-comments",
   ];
   try {
     const started = performance.now();
@@ -81,7 +101,14 @@ export async function pgcopydbClone(sourceUrl: string, schema: string, targetUrl
         createIndex: processCount(log, /starting (\d+) CREATE INDEX process/),
         vacuum: processCount(log, /starting (\d+) VACUUM process/),
       },
-      args: args.map((arg) => ({ [sourceUrl]: "<source>", [targetUrl]: "<target>", [filters]: "<filters.ini>", [`${workDir}/run`]: "<work dir>" })[arg] ?? arg),
+      args: args.map((arg) =>
+        ({
+          [sourceUrl]: "<source>",
+          [targetUrl]: "<target>",
+          [filters]: "<filters.ini>",
+          [`${workDir}/run`]: "<work dir>",
+        })[arg] ?? arg
+      ),
     };
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});

@@ -23,14 +23,28 @@ export interface CloneBenchResult {
   benchmark: "clone";
   machine: MachineInfo;
   code: { commit: string; uncommitted: string[] };
-  config: Record<string, unknown> & { repeats: number; workerWallClockMs: number; killAt: number[]; killLeaseSeconds: number };
+  config: Record<string, unknown> & {
+    repeats: number;
+    workerWallClockMs: number;
+    killAt: number[];
+    killLeaseSeconds: number;
+  };
   dataset: Dataset;
   aim: { minRatioToPgDump: number; maxWorkerPeakMiB: number; maxKillOverheadPercent: number };
   tools: {
-    cloneDatabase: ToolSummary & { peakWorkerRssMiB: number; runsPeakWorkerRssMiB: (number | null)[]; medianRun: CloneRunSummary };
+    cloneDatabase: ToolSummary & {
+      peakWorkerRssMiB: number;
+      runsPeakWorkerRssMiB: (number | null)[];
+      medianRun: CloneRunSummary;
+    };
     pgDumpPsql: ToolSummary & { targetBytes: number };
     pgcopydb:
-      | ToolSummary & { version: string; parallelism: Record<string, number | null>; args: string[]; targetBytes: number }
+      | ToolSummary & {
+        version: string;
+        parallelism: Record<string, number | null>;
+        args: string[];
+        targetBytes: number;
+      }
       | { unavailable: string };
   };
   kills: CloneRunSummary & {
@@ -45,7 +59,10 @@ export interface CloneBenchResult {
 }
 
 /** One clone-database run as recorded: timing, phases, slices, memory. */
-export function summariseCloneRun(measured: { run: CloneJobRun; memory: RssReport; targetBytes: number; slices: SliceReport }, bytes: number) {
+export function summariseCloneRun(
+  measured: { run: CloneJobRun; memory: RssReport; targetBytes: number; slices: SliceReport },
+  bytes: number,
+) {
   const { run, memory, targetBytes, slices } = measured;
   const dataPhase = run.phases.find((p) => p.phase === "data");
   return {
@@ -56,7 +73,11 @@ export function summariseCloneRun(measured: { run: CloneJobRun; memory: RssRepor
     jobSeconds: round(run.jobSeconds, 2),
     claims: run.claims,
     workerProcesses: memory.workersSeen,
-    phases: run.phases.map((p) => ({ phase: p.phase, seconds: round(p.seconds, 2), share: round(p.seconds / run.seconds, 3) })),
+    phases: run.phases.map((p) => ({
+      phase: p.phase,
+      seconds: round(p.seconds, 2),
+      share: round(p.seconds / run.seconds, 3),
+    })),
     rowsCopied: run.rowsCopied,
     dataPhase: dataPhase && {
       seconds: round(dataPhase.seconds, 2),
@@ -79,52 +100,84 @@ export function renderReport(result: CloneBenchResult): string {
   const copydb = "unavailable" in tools.pgcopydb ? null : tools.pgcopydb;
   const run = clone.medianRun;
   const row = (name: string, tool: ToolSummary, peak: string) => [
-    name, tool.medianSeconds, tool.runsSeconds.map((s) => round(s, 1)).join(", "), round(tool.mbPerSecond, 1), round(tool.ratioToPgDump, 2), peak,
+    name,
+    tool.medianSeconds,
+    tool.runsSeconds.map((s) => round(s, 1)).join(", "),
+    round(tool.mbPerSecond, 1),
+    round(tool.ratioToPgDump, 2),
+    peak,
   ];
   const rows = [
     row("clone-database (gateway, slices)", clone, `${clone.peakWorkerRssMiB} MiB`),
     row("pg_dump \\| psql", tools.pgDumpPsql, "-"),
     copydb
-      ? row(`pgcopydb ${copydb.version} (${copydb.parallelism.copy} COPY + ${copydb.parallelism.createIndex} index jobs)`, copydb, "-")
+      ? row(
+        `pgcopydb ${copydb.version} (${copydb.parallelism.copy} COPY + ${copydb.parallelism.createIndex} index jobs)`,
+        copydb,
+        "-",
+      )
       : ["pgcopydb", "unavailable", "-", "-", "-", "-"],
     [
-      `clone-database, ${kills.kills.length} kills, lease ${config.killLeaseSeconds} s`, kills.seconds, "1 run", round(kills.mbPerSecond, 1),
-      round(tools.pgDumpPsql.medianSeconds / kills.seconds, 2), `${kills.memory.peakMiB} MiB`,
+      `clone-database, ${kills.kills.length} kills, lease ${config.killLeaseSeconds} s`,
+      kills.seconds,
+      "1 run",
+      round(kills.mbPerSecond, 1),
+      round(tools.pgDumpPsql.medianSeconds / kills.seconds, 2),
+      `${kills.memory.peakMiB} MiB`,
     ],
   ];
   const recovery = kills.recoverySeconds;
   return [
     "",
-    `## Clone of ${mib(dataset.bytes)} MiB (schema ${dataset.schema}, scale ${dataset.scale}) into an empty database, same cluster, median of ${config.repeats}`,
+    `## Clone of ${
+      mib(dataset.bytes)
+    } MiB (schema ${dataset.schema}, scale ${dataset.scale}) into an empty database, same cluster, median of ${config.repeats}`,
     "",
     markdownTable(["tool", "wall s", "runs (s)", "MB/s", "vs pg_dump \\| psql", "peak worker RSS"], rows),
     "",
-    `kills: planned at ${config.killAt.map((f) => `${f * 100}%`).join(", ")} of the median clean run, each once the job is claimed again; ` +
+    `kills: planned at ${
+      config.killAt.map((f) => `${f * 100}%`).join(", ")
+    } of the median clean run, each once the job is claimed again; ` +
     `landed at ${kills.kills.map((k) => `${round(k.atMs / 1000, 1)} s (${k.phase})`).join(", ")}; ` +
     `+${kills.extraSecondsOverMedian} s = ${kills.extraPercent}% over the median clean clone. ` +
-    `Recovery per kill (kill -> next claim): median ${round(median(recovery), 1)} s [${recovery.map((s) => round(s, 1)).join(", ")}] ` +
-    `with lease ${config.killLeaseSeconds} s + sweeper every 1 s + worker boot (the stack's default lease, 30 s, adds ~${30 - config.killLeaseSeconds} s per kill)`,
+    `Recovery per kill (kill -> next claim): median ${round(median(recovery), 1)} s [${
+      recovery.map((s) => round(s, 1)).join(", ")
+    }] ` +
+    `with lease ${config.killLeaseSeconds} s + sweeper every 1 s + worker boot (the stack's default lease, 30 s, adds ~${
+      30 - config.killLeaseSeconds
+    } s per kill)`,
     copydb
-      ? `pgcopydb: ${copydb.args.join(" ")}; its defaults: ${copydb.parallelism.copy} COPY, ${copydb.parallelism.createIndex} CREATE INDEX, ${copydb.parallelism.vacuum} VACUUM processes`
+      ? `pgcopydb: ${
+        copydb.args.join(" ")
+      }; its defaults: ${copydb.parallelism.copy} COPY, ${copydb.parallelism.createIndex} CREATE INDEX, ${copydb.parallelism.vacuum} VACUUM processes`
       : `pgcopydb unavailable: ${(tools.pgcopydb as { unavailable: string }).unavailable}`,
     `MB = 10^6 bytes of source tables (heap + TOAST + indexes); worker wall clock ${config.workerWallClockMs} ms; ` +
-    `code ${result.code.commit.slice(0, 7)}${result.code.uncommitted.length ? ` + uncommitted: ${result.code.uncommitted.join(", ")}` : ""}`,
+    `code ${result.code.commit.slice(0, 7)}${
+      result.code.uncommitted.length ? ` + uncommitted: ${result.code.uncommitted.join(", ")}` : ""
+    }`,
     "",
     `### clone-database phases (median clean run, ${run.seconds} s, ${run.claims} claim(s) over ${run.workerProcesses} worker process(es))`,
     "",
-    markdownTable(["phase", "s", "share"], run.phases.map((p) => [p.phase, p.seconds, `${round(p.share * 100)}%`])),
+    markdownTable(
+      ["phase", "s", "share"],
+      run.phases.map((p) => [p.phase, p.seconds, `${round(p.share * 100)}%`]),
+    ),
     "",
     run.dataPhase
       ? `data phase: ${run.dataPhase.seconds} s wall, ${run.dataPhase.insideChunkCopiesSeconds} s inside chunk copies, ` +
         `${run.dataPhase.mbPerSecond} MB/s; largest chunk ${run.dataPhase.maxChunkRows} rows`
       : "",
-    `worker RSS sampled per phase (MiB): ${Object.entries(run.memory.sampledPeakByPhaseMiB).map(([p, m]) => `${p} ${m}`).join(", ")}`,
+    `worker RSS sampled per phase (MiB): ${
+      Object.entries(run.memory.sampledPeakByPhaseMiB).map(([p, m]) => `${p} ${m}`).join(", ")
+    }`,
     `target sizes (MiB): clone ${mib(run.targetBytes)}, pg_dump ${mib(tools.pgDumpPsql.targetBytes)}` +
     (copydb ? `, pgcopydb ${mib(copydb.targetBytes)}` : ""),
     "",
     `aims: throughput >= pg_dump|psql: ${yes(result.aimsMet.throughput)} (${clone.ratioToPgDump}x); ` +
     `worker peak RSS < ${aim.maxWorkerPeakMiB} MiB: ${yes(result.aimsMet.workerPeakRss)} ` +
     `(${Math.max(clone.peakWorkerRssMiB, kills.memory.peakMiB ?? 0)} MiB); ` +
-    `5 kills < ${aim.maxKillOverheadPercent}% extra: ${yes(result.aimsMet.killOverhead)} (${kills.extraPercent}%)`,
+    `5 kills < ${aim.maxKillOverheadPercent}% extra: ${
+      yes(result.aimsMet.killOverhead)
+    } (${kills.extraPercent}%)`,
   ].join("\n");
 }

@@ -20,7 +20,11 @@ export async function runTool(command: string, args: string[]): Promise<ToolOutp
   }).output();
   const result = { stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
   if (!out.success) {
-    throw new Error(`${[command, ...args].join(" ").slice(0, 200)} exited ${out.code}:\n${(result.stderr || result.stdout).slice(-2000)}`);
+    throw new Error(
+      `${[command, ...args].join(" ").slice(0, 200)} exited ${out.code}:\n${
+        (result.stderr || result.stdout).slice(-2000)
+      }`,
+    );
   }
   return result;
 }

@@ -15,7 +15,9 @@ export interface StackAdmin {
   /** SIGKILLs the function's live workers; returns those it killed. */
   kill(fn: string): Promise<WorkerSummary[]>;
   /** Env for workers spawned from now on; null removes a name. */
-  setWorkerEnv(env: Record<string, string | null>): Promise<{ wallClockMs: number; env: Record<string, string> }>;
+  setWorkerEnv(
+    env: Record<string, string | null>,
+  ): Promise<{ wallClockMs: number; env: Record<string, string> }>;
   config(): Promise<{ wallClockMs: number; env: Record<string, string> }>;
 }
 

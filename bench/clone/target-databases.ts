@@ -14,7 +14,11 @@ export function databaseUrl(clusterUrl: string, database: string): string {
   return url.href;
 }
 
-export async function createTargetDatabase(sql: Sql, clusterUrl: string, label: string): Promise<TargetDatabase> {
+export async function createTargetDatabase(
+  sql: Sql,
+  clusterUrl: string,
+  label: string,
+): Promise<TargetDatabase> {
   const name = `${PREFIX}${label}`;
   await sql.unsafe(`drop database if exists "${name}" with (force)`);
   await sql.unsafe(`create database "${name}"`);

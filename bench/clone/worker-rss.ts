@@ -22,7 +22,8 @@ export interface RssReport {
 async function readStatusKiB(pid: number): Promise<{ rss: number; hwm: number } | null> {
   try {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN);
+    const field = (name: string) =>
+      Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN);
     const rss = field("VmRSS");
     const hwm = field("VmHWM");
     return Number.isFinite(rss) && Number.isFinite(hwm) ? { rss, hwm } : null;
@@ -63,7 +64,9 @@ export function sampleWorkerRss(admin: StackAdmin, fn: string, phase: () => stri
         failure = error as Error;
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (performance.now() - tick))));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, intervalMs - (performance.now() - tick)))
+      );
     }
   })();
 
@@ -72,8 +75,16 @@ export function sampleWorkerRss(admin: StackAdmin, fn: string, phase: () => stri
       running = false;
       await loop;
       if (failure) throw new Error(`sampling ${fn} workers failed: ${(failure as Error).message}`);
-      const workers = [...seen].map(([pid, w]) => ({ pid, startedAt: w.startedAt, peakMiB: mib(w.hwm), lastRssMiB: mib(w.rss) }));
-      const peak = workers.reduce<typeof workers[number] | null>((best, w) => (!best || w.peakMiB > best.peakMiB ? w : best), null);
+      const workers = [...seen].map(([pid, w]) => ({
+        pid,
+        startedAt: w.startedAt,
+        peakMiB: mib(w.hwm),
+        lastRssMiB: mib(w.rss),
+      }));
+      const peak = workers.reduce<typeof workers[number] | null>(
+        (best, w) => (!best || w.peakMiB > best.peakMiB ? w : best),
+        null,
+      );
       return {
         peakMiB: peak?.peakMiB ?? null,
         peakPid: peak?.pid ?? null,

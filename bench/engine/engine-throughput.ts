@@ -43,8 +43,11 @@ async function claimLoop(sql: Sql, workerId: string): Promise<number> {
 }
 
 export async function drainWithEngine(dbUrl: string, concurrency: number): Promise<DrainResult> {
-  const connections = Array.from({ length: concurrency }, (_, i) =>
-    postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { application_name: `bench-engine-${i}` } }));
+  const connections = Array.from(
+    { length: concurrency },
+    (_, i) =>
+      postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { application_name: `bench-engine-${i}` } }),
+  );
   try {
     await Promise.all(connections.map((sql) => sql`select 1`));
     const started = performance.now();

@@ -54,7 +54,8 @@ export async function drainWithGraphile(
   // Room for each worker's get_job plus its in-flight complete_job, and the LISTEN client.
   const pool = await warmPool(dbUrl, Math.max(10, 2 * concurrency + 1), allCompleted.reject);
   const timer = setTimeout(
-    () => allCompleted.reject(new Error(`graphile-worker ran ${completed} of ${count} jobs in ${TIMEOUT_MS} ms`)),
+    () =>
+      allCompleted.reject(new Error(`graphile-worker ran ${completed} of ${count} jobs in ${TIMEOUT_MS} ms`)),
     TIMEOUT_MS,
   );
   events.on("worker:getJob:start", () => {

@@ -44,7 +44,9 @@ async function waitForSuccess(sql: Sql, taskId: string, timeoutMs: number): Prom
     if (task && ["failed", "cancelled"].includes(task.status)) {
       throw new Error(`probe task ${taskId} ended ${task.status}: ${JSON.stringify(task.last_error)}`);
     }
-    if (Date.now() > deadline) throw new Error(`probe task ${taskId} still ${task?.status} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(`probe task ${taskId} still ${task?.status} after ${timeoutMs} ms`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -56,7 +58,13 @@ export async function measureHandoff(
 ): Promise<HandoffRun> {
   const token = await signJwt(
     // A legacy HS256 token (the stack's functions keep the legacy secret); iss as Auth sets it.
-    { sub: env.userId, role: "authenticated", aud: "authenticated", iss: `${env.apiUrl}/auth/v1`, exp: Math.floor(Date.now() / 1000) + 600 },
+    {
+      sub: env.userId,
+      role: "authenticated",
+      aud: "authenticated",
+      iss: `${env.apiUrl}/auth/v1`,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    },
     env.jwtSecret,
   );
   const taskId = await startProbeTask(env.apiUrl, token, units);

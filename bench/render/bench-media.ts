@@ -10,7 +10,11 @@ const SOURCES = ["testsrc2", "smptehdbars", "mandelbrot", "testsrc", "rgbtestsrc
 
 export async function ffmpeg(args: string[]): Promise<number> {
   const started = performance.now();
-  const out = await new Deno.Command("ffmpeg", { args: ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", ...args], stdout: "null", stderr: "piped" }).output();
+  const out = await new Deno.Command("ffmpeg", {
+    args: ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   if (!out.success) throw new Error(`ffmpeg ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   return (performance.now() - started) / 1000;
 }
@@ -24,10 +28,29 @@ export async function makeBenchMedia(dir: string) {
     const file = join(dir, `clip-${i}.mp4`);
     if (!await exists(file)) {
       await ffmpeg([
-        "-f", "lavfi", "-i", `${SOURCES[i % SOURCES.length]}=size=${WIDTH}x${HEIGHT}:rate=${FPS}`,
-        "-f", "lavfi", "-i", `sine=frequency=${220 + 20 * i}:sample_rate=48000`,
-        "-t", String(CLIP_SECONDS), "-af", "volume=-30dB", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-ac", "2", file,
+        "-f",
+        "lavfi",
+        "-i",
+        `${SOURCES[i % SOURCES.length]}=size=${WIDTH}x${HEIGHT}:rate=${FPS}`,
+        "-f",
+        "lavfi",
+        "-i",
+        `sine=frequency=${220 + 20 * i}:sample_rate=48000`,
+        "-t",
+        String(CLIP_SECONDS),
+        "-af",
+        "volume=-30dB",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        file,
       ]);
     }
     clips.push(file);
@@ -35,10 +58,34 @@ export async function makeBenchMedia(dir: string) {
   const lines: string[] = [];
   for (let i = 0; i < 5; i++) {
     const file = join(dir, `line-${i}.wav`);
-    if (!await exists(file)) await ffmpeg(["-f", "lavfi", "-i", `sine=frequency=${700 + 50 * i}:sample_rate=44100`, "-t", "2.5", "-af", "volume=-8dB", file]);
+    if (!await exists(file)) {
+      await ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        `sine=frequency=${700 + 50 * i}:sample_rate=44100`,
+        "-t",
+        "2.5",
+        "-af",
+        "volume=-8dB",
+        file,
+      ]);
+    }
     lines.push(file);
   }
   const music = join(dir, "music.wav");
-  if (!await exists(music)) await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=110:sample_rate=44100", "-t", String(CLIPS * CLIP_SECONDS), "-af", "volume=-14dB", music]);
+  if (!await exists(music)) {
+    await ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=110:sample_rate=44100",
+      "-t",
+      String(CLIPS * CLIP_SECONDS),
+      "-af",
+      "volume=-14dB",
+      music,
+    ]);
+  }
   return { clips, lines, music };
 }

@@ -45,13 +45,21 @@ export function sampleProcessRss(pid: number, intervalMs = 100) {
     const children = childrenOf(pid);
     peaks.worker = Math.max(peaks.worker, readKiB(pid, "VmHWM"));
     for (const child of children) peaks.child = Math.max(peaks.child, readKiB(child, "VmHWM"));
-    peaks.combined = Math.max(peaks.combined, readKiB(pid, "VmRSS") + children.reduce((sum, c) => sum + readKiB(c, "VmRSS"), 0));
+    peaks.combined = Math.max(
+      peaks.combined,
+      readKiB(pid, "VmRSS") + children.reduce((sum, c) => sum + readKiB(c, "VmRSS"), 0),
+    );
     peaks.samples++;
   }, intervalMs);
   return {
     stop(): RssPeaks {
       clearInterval(timer);
-      return { workerPeakMiB: mib(peaks.worker), childPeakMiB: mib(peaks.child), combinedPeakMiB: mib(peaks.combined), samples: peaks.samples };
+      return {
+        workerPeakMiB: mib(peaks.worker),
+        childPeakMiB: mib(peaks.child),
+        combinedPeakMiB: mib(peaks.combined),
+        samples: peaks.samples,
+      };
     },
   };
 }

@@ -15,7 +15,8 @@ export interface MachineInfo {
 
 async function nodeVersion(): Promise<string | null> {
   try {
-    const out = await new Deno.Command("node", { args: ["--version"], stdout: "piped", stderr: "null" }).output();
+    const out = await new Deno.Command("node", { args: ["--version"], stdout: "piped", stderr: "null" })
+      .output();
     return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
   } catch {
     return null;

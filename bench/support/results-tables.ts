@@ -38,14 +38,23 @@ function machineLine(result: Json): string {
   const settings = m.postgresSettings ?? {};
   const commit = result.commit ?? result.code?.commit;
   return `Measured ${m.date.slice(0, 10)} on ${m.cpuCount} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ` +
-    `Node ${m.node.replace(/^v/, "")}, Deno ${m.deno}, PostgreSQL ${m.postgres} with fsync ${settings.fsync} ` +
-    `and synchronous_commit ${settings.synchronous_commit}` + (commit ? `, commit \`${commit.slice(0, 7)}\`` : "") +
+    `Node ${
+      m.node.replace(/^v/, "")
+    }, Deno ${m.deno}, PostgreSQL ${m.postgres} with fsync ${settings.fsync} ` +
+    `and synchronous_commit ${settings.synchronous_commit}` +
+    (commit ? `, commit \`${commit.slice(0, 7)}\`` : "") +
     ` (\`bench/results/${result.benchmark}.json\`).`;
 }
 
 function engineTables(engine: Json): string {
   const throughput = markdownTable(
-    ["concurrency", "engine (tasks/s)", `graphile-worker ${engine.config.graphileWorker} (tasks/s)`, "engine / graphile", `aim ≥ ${engine.aim.minRatio}×`],
+    [
+      "concurrency",
+      "engine (tasks/s)",
+      `graphile-worker ${engine.config.graphileWorker} (tasks/s)`,
+      "engine / graphile",
+      `aim ≥ ${engine.aim.minRatio}×`,
+    ],
     engine.throughput.map((row: Json) => [
       row.concurrency,
       Math.round(row.engine.median),
@@ -57,7 +66,14 @@ function engineTables(engine: Json): string {
   const pooled = engine.handoff.pooled;
   const handoff = markdownTable(
     ["tasks × slices", "hand-offs", "p50", "p95", "max", `aim p50 ≤ ${engine.aim.handoffP50Ms} ms`],
-    [[`${engine.config.handoffTasks} × ${engine.config.handoffUnits}`, pooled.handOffs, `${pooled.p50Ms} ms`, `${pooled.p95Ms} ms`, `${pooled.maxMs} ms`, engine.handoff.meetsAim ? "met" : "not met"]],
+    [[
+      `${engine.config.handoffTasks} × ${engine.config.handoffUnits}`,
+      pooled.handOffs,
+      `${pooled.p50Ms} ms`,
+      `${pooled.p95Ms} ms`,
+      `${pooled.maxMs} ms`,
+      engine.handoff.meetsAim ? "met" : "not met",
+    ]],
   );
   return [
     machineLine(engine),
@@ -78,10 +94,40 @@ function cloneTables(clone: Json): string {
   const tools = markdownTable(
     ["tool", "wall s (median)", "runs s", "MB/s", "vs `pg_dump \\| psql`", "worker peak RSS MiB (runs)"],
     [
-      ["clone-database (through the gateway, default slices)", fixed(db.medianSeconds, 1), db.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(db.mbPerSecond, 1), fixed(db.ratioToPgDump, 2), `${fixed(db.peakWorkerRssMiB, 0)} (${db.runsPeakWorkerRssMiB.map((m: number) => fixed(m, 0)).join(", ")})`],
-      [`\`pg_dump -n ${clone.config.schema} \\| psql\``, fixed(dump.medianSeconds, 1), dump.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(dump.mbPerSecond, 1), fixed(dump.ratioToPgDump, 2), "–"],
-      [`pgcopydb ${pgcopydb.version} (${pgcopydb.parallelism.copy} COPY + ${pgcopydb.parallelism.createIndex} index processes)`, fixed(pgcopydb.medianSeconds, 1), pgcopydb.runsSeconds.map((s: number) => fixed(s, 1)).join(", "), fixed(pgcopydb.mbPerSecond, 1), fixed(pgcopydb.ratioToPgDump, 2), "–"],
-      [`clone-database with ${killCount} forced kills, ${clone.config.killLeaseSeconds} s lease`, fixed(kills.seconds, 1), "1 run", fixed(kills.mbPerSecond, 1), `${fixed(dump.medianSeconds / kills.seconds, 2)} (+${fixed(kills.extraPercent, 1)} %)`, fixed(kills.memory.peakMiB, 0)],
+      [
+        "clone-database (through the gateway, default slices)",
+        fixed(db.medianSeconds, 1),
+        db.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
+        fixed(db.mbPerSecond, 1),
+        fixed(db.ratioToPgDump, 2),
+        `${fixed(db.peakWorkerRssMiB, 0)} (${
+          db.runsPeakWorkerRssMiB.map((m: number) => fixed(m, 0)).join(", ")
+        })`,
+      ],
+      [
+        `\`pg_dump -n ${clone.config.schema} \\| psql\``,
+        fixed(dump.medianSeconds, 1),
+        dump.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
+        fixed(dump.mbPerSecond, 1),
+        fixed(dump.ratioToPgDump, 2),
+        "–",
+      ],
+      [
+        `pgcopydb ${pgcopydb.version} (${pgcopydb.parallelism.copy} COPY + ${pgcopydb.parallelism.createIndex} index processes)`,
+        fixed(pgcopydb.medianSeconds, 1),
+        pgcopydb.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
+        fixed(pgcopydb.mbPerSecond, 1),
+        fixed(pgcopydb.ratioToPgDump, 2),
+        "–",
+      ],
+      [
+        `clone-database with ${killCount} forced kills, ${clone.config.killLeaseSeconds} s lease`,
+        fixed(kills.seconds, 1),
+        "1 run",
+        fixed(kills.mbPerSecond, 1),
+        `${fixed(dump.medianSeconds / kills.seconds, 2)} (+${fixed(kills.extraPercent, 1)} %)`,
+        fixed(kills.memory.peakMiB, 0),
+      ],
     ],
   );
   const phases = db.medianRun.phases.filter((p: Json) => p.seconds > 0.5);
@@ -94,17 +140,43 @@ function cloneTables(clone: Json): string {
   const facts = markdownTable(
     ["figure", "value", "aim"],
     [
-      ["data phase throughput inside the COPY chunks", `${fixed(db.medianRun.dataPhase.mbPerSecond, 0)} MB/s`, ""],
-      ["clone-database vs `pg_dump \\| psql` (without the verify phase)", `${fixed(db.ratioToPgDump, 2)}× (${fixed(dump.medianSeconds / (db.medianSeconds - verify), 2)}×)`, `≥ ${aims.minRatioToPgDump}× (${clone.aimsMet.throughput ? "met" : "not met"})`],
-      ["worker RSS before the first checkpoint", `${fixed(db.medianRun.memory.sampledPeakByPhaseMiB["before the first checkpoint"], 0)} MiB`, ""],
-      ["worker peak RSS", `${fixed(db.peakWorkerRssMiB, 0)} MiB`, `< ${aims.maxWorkerPeakMiB} MiB (${clone.aimsMet.workerPeakRss ? "met" : "not met"})`],
+      [
+        "data phase throughput inside the COPY chunks",
+        `${fixed(db.medianRun.dataPhase.mbPerSecond, 0)} MB/s`,
+        "",
+      ],
+      [
+        "clone-database vs `pg_dump \\| psql` (without the verify phase)",
+        `${fixed(db.ratioToPgDump, 2)}× (${fixed(dump.medianSeconds / (db.medianSeconds - verify), 2)}×)`,
+        `≥ ${aims.minRatioToPgDump}× (${clone.aimsMet.throughput ? "met" : "not met"})`,
+      ],
+      [
+        "worker RSS before the first checkpoint",
+        `${fixed(db.medianRun.memory.sampledPeakByPhaseMiB["before the first checkpoint"], 0)} MiB`,
+        "",
+      ],
+      [
+        "worker peak RSS",
+        `${fixed(db.peakWorkerRssMiB, 0)} MiB`,
+        `< ${aims.maxWorkerPeakMiB} MiB (${clone.aimsMet.workerPeakRss ? "met" : "not met"})`,
+      ],
       ["back on a fresh worker after a kill (median)", `${fixed(median(kills.recoverySeconds), 1)} s`, ""],
-      [`extra time for ${killCount} kills`, `${fixed(kills.extraSecondsOverMedian, 1)} s (${fixed(kills.extraSecondsOverMedian / killCount, 1)} s a kill)`, `< ${aims.maxKillOverheadPercent} % (${clone.aimsMet.killOverhead ? "met" : "not met"}: +${fixed(kills.extraPercent, 1)} %)`],
+      [
+        `extra time for ${killCount} kills`,
+        `${fixed(kills.extraSecondsOverMedian, 1)} s (${
+          fixed(kills.extraSecondsOverMedian / killCount, 1)
+        } s a kill)`,
+        `< ${aims.maxKillOverheadPercent} % (${clone.aimsMet.killOverhead ? "met" : "not met"}: +${
+          fixed(kills.extraPercent, 1)
+        } %)`,
+      ],
     ],
   );
   return [
     machineLine(clone),
-    `Dataset: ${clone.dataset.tables} tables, ${clone.dataset.rows} rows, ${fixed(clone.dataset.bytes / 2 ** 30, 2)} GiB (scale ${clone.dataset.scale}); median of ${clone.config.repeats}.`,
+    `Dataset: ${clone.dataset.tables} tables, ${clone.dataset.rows} rows, ${
+      fixed(clone.dataset.bytes / 2 ** 30, 2)
+    } GiB (scale ${clone.dataset.scale}); median of ${clone.config.repeats}.`,
     "",
     tools,
     "",
@@ -132,14 +204,29 @@ function renderTables(render: Json): string {
 /** A slices block as one row: slices by reason, worker exits by reason (zeros left out). */
 function sliceCells(slices: Json): string[] {
   const nonZero = (counts: Record<string, number> | null) =>
-    counts ? Object.entries(counts).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(", ") || "none" : "not recorded";
-  const total = slices.slicesEnded ? Object.values(slices.slicesEnded as Record<string, number>).reduce((a, b) => a + b, 0) : 0;
+    counts
+      ? Object.entries(counts).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(", ") ||
+        "none"
+      : "not recorded";
+  const total = slices.slicesEnded
+    ? Object.values(slices.slicesEnded as Record<string, number>).reduce((a, b) => a + b, 0)
+    : 0;
   return [String(total), nonZero(slices.slicesEnded), nonZero(slices.workerExits)];
 }
 
 function filmTables(film: Json): string {
   const results = markdownTable(
-    ["scenes asked / made", "wall s", "critical path s", "wall / CP", "one-by-one s", "one-by-one / wall", "step overhead p50 / p95 ms", "hand-off gap p50 / p95 ms", "peak connections (functions)"],
+    [
+      "scenes asked / made",
+      "wall s",
+      "critical path s",
+      "wall / CP",
+      "one-by-one s",
+      "one-by-one / wall",
+      "step overhead p50 / p95 ms",
+      "hand-off gap p50 / p95 ms",
+      "peak connections (functions)",
+    ],
     film.results.map((r: Json) => [
       `${r.scenesAsked} / ${r.scenesMade}`,
       fixed(r.wallSeconds, 2),
@@ -159,7 +246,9 @@ function filmTables(film: Json): string {
       ["all films", ...sliceCells(film.slices)],
     ],
   );
-  const latencies = Object.entries(film.latenciesMs as Record<string, number>).map(([kind, ms]) => `${kind} ${ms} ms`).join(", ");
+  const latencies = Object.entries(film.latenciesMs as Record<string, number>).map(([kind, ms]) =>
+    `${kind} ${ms} ms`
+  ).join(", ");
   return [machineLine(film), `Fake latencies: ${latencies}.`, "", results, "", slices].join("\n");
 }
 
@@ -188,7 +277,16 @@ function filmSizingTable(film: Json): string {
   const perFilm = Math.max(...film.results.map((r: Json) => r.peakConnections.functions));
   const thousands = (n: number) => n.toLocaleString("en-US");
   const table = markdownTable(
-    ["compute", "memory", "max_connections (direct)", "pooler max clients", "function workers, direct", "films at once, direct", "function workers, pooled", "films at once, pooled"],
+    [
+      "compute",
+      "memory",
+      "max_connections (direct)",
+      "pooler max clients",
+      "function workers, direct",
+      "films at once, direct",
+      "function workers, pooled",
+      "films at once, pooled",
+    ],
     COMPUTE_SIZES.map(([name, memory, direct, pooled]) => [
       name,
       memory,
@@ -211,10 +309,28 @@ function filmSizingTable(film: Json): string {
 function imagesTables(images: Json): string {
   const kept = (side: Json) => side.runs.map((r: Json) => r.present).join(", ");
   const table = markdownTable(
-    ["approach", `images kept of ${images.config.saves} (runs)`, "images lost (median)", "saves/s (median)", "vs JSONB"],
     [
-      ["`generated_images`: `save_generated_image` (insert … on conflict on the slot)", kept(images.table), images.table.lostMedian, fixed(images.table.savesPerSecondMedian, 1), `${fixed(images.table.savesPerSecondMedian / images.jsonb.savesPerSecondMedian, 1)}×`],
-      ["JSONB read-modify-write (read `generated_output`, append in JS, write back)", kept(images.jsonb), images.jsonb.lostMedian, fixed(images.jsonb.savesPerSecondMedian, 1), "1"],
+      "approach",
+      `images kept of ${images.config.saves} (runs)`,
+      "images lost (median)",
+      "saves/s (median)",
+      "vs JSONB",
+    ],
+    [
+      [
+        "`generated_images`: `save_generated_image` (insert … on conflict on the slot)",
+        kept(images.table),
+        images.table.lostMedian,
+        fixed(images.table.savesPerSecondMedian, 1),
+        `${fixed(images.table.savesPerSecondMedian / images.jsonb.savesPerSecondMedian, 1)}×`,
+      ],
+      [
+        "JSONB read-modify-write (read `generated_output`, append in JS, write back)",
+        kept(images.jsonb),
+        images.jsonb.lostMedian,
+        fixed(images.jsonb.savesPerSecondMedian, 1),
+        "1",
+      ],
     ],
   );
   return [
@@ -247,7 +363,9 @@ export function rewriteTables(markdown: string, results: Results): string {
   const out = markdown.replace(pattern, (_match, begin: string, end: string) => {
     if (begin !== end) throw new Error(`tables region "${begin}" is closed by "${end}"`);
     const generate = REGIONS[begin];
-    if (!generate) throw new Error(`no table generator named "${begin}" (known: ${Object.keys(REGIONS).join(", ")})`);
+    if (!generate) {
+      throw new Error(`no table generator named "${begin}" (known: ${Object.keys(REGIONS).join(", ")})`);
+    }
     seen.add(begin);
     return `<!-- tables:begin ${begin} -->\n${generate(results)}\n<!-- tables:end ${begin} -->`;
   });

@@ -7,8 +7,24 @@
 import type postgres from "postgres";
 import type { BenchEnv } from "./stack-env.ts";
 
-export const SLICE_END_REASONS = ["wall_budget", "cpu_budget", "finished", "waiting", "yielded", "failed", "fenced_out"] as const;
-export const WORKER_EXIT_REASONS = ["wall_clock", "cpu_soft", "cpu_hard", "memory", "idle", "crash", "killed"] as const;
+export const SLICE_END_REASONS = [
+  "wall_budget",
+  "cpu_budget",
+  "finished",
+  "waiting",
+  "yielded",
+  "failed",
+  "fenced_out",
+] as const;
+export const WORKER_EXIT_REASONS = [
+  "wall_clock",
+  "cpu_soft",
+  "cpu_hard",
+  "memory",
+  "idle",
+  "crash",
+  "killed",
+] as const;
 
 type Counts = Record<string, number>;
 
@@ -23,9 +39,15 @@ export interface SliceReport {
   measured: string;
 }
 
-interface Exit { function: string; pid: number; exitedAt: string; reason: string }
+interface Exit {
+  function: string;
+  pid: number;
+  exitedAt: string;
+  reason: string;
+}
 
-const MEASURED = "slices: rows of engine.slice_ends with ended_at in the run (one per slice, why it ended); " +
+const MEASURED =
+  "slices: rows of engine.slice_ends with ended_at in the run (one per slice, why it ended); " +
   "worker exits: GET /_stack/workers exits with exitedAt in the run, polled every 2 s (its list keeps the last 200)";
 
 /**
@@ -36,13 +58,17 @@ export async function watchSlices(sql: postgres.Sql, env: BenchEnv, pollMs = 2_0
   const [{ since }] = await sql`select now() as since`;
   const sinceIso = new Date().toISOString();
   const exits = new Map<string, Exit>();
-  const gateway = env.API_URL && env.SERVICE_ROLE_KEY ? { url: env.API_URL, key: env.SERVICE_ROLE_KEY } : null;
+  const gateway = env.API_URL && env.SERVICE_ROLE_KEY
+    ? { url: env.API_URL, key: env.SERVICE_ROLE_KEY }
+    : null;
   let failure: string | null = null;
 
   async function pollExits(): Promise<void> {
     if (!gateway) return;
     try {
-      const response = await fetch(`${gateway.url}/_stack/workers`, { headers: { authorization: `Bearer ${gateway.key}` } });
+      const response = await fetch(`${gateway.url}/_stack/workers`, {
+        headers: { authorization: `Bearer ${gateway.key}` },
+      });
       if (!response.ok) throw new Error(`/_stack/workers answered ${response.status}`);
       const body = await response.json() as { exits: Exit[] };
       for (const exit of body.exits) {
@@ -67,7 +93,9 @@ export async function watchSlices(sql: postgres.Sql, env: BenchEnv, pollMs = 2_0
       await polling;
       await pollExits();
       if (failure) console.error(`slice report: worker exits may be incomplete: ${failure}`);
-      const rows = await sql`select to_regclass('engine.slice_ends') is not null as present`.then(([{ present }]) =>
+      const rows = await sql`select to_regclass('engine.slice_ends') is not null as present`.then((
+        [{ present }],
+      ) =>
         present
           ? sql`select function_name, reason, count(*)::int as n from engine.slice_ends
                  where ended_at >= ${since} group by function_name, reason order by function_name, reason`
@@ -102,7 +130,9 @@ export async function watchSlices(sql: postgres.Sql, env: BenchEnv, pollMs = 2_0
 /** Two lines for a benchmark's printout. */
 export function formatSliceReport(report: SliceReport, label = "run"): string {
   const list = (counts: Counts) => Object.entries(counts).map(([reason, n]) => `${reason} ${n}`).join(", ");
-  const slices = report.slicesEnded === null ? "n/a (no engine.slice_ends in this database)" : list(report.slicesEnded);
+  const slices = report.slicesEnded === null
+    ? "n/a (no engine.slice_ends in this database)"
+    : list(report.slicesEnded);
   const exits = report.workerExits === null ? "n/a (no gateway)" : list(report.workerExits);
   return `slices ended (${label}): ${slices}\nworker exits (${label}): ${exits}`;
 }

@@ -25,5 +25,10 @@ export function benchEnv(): BenchEnv {
   } catch {
     throw new Error(`no ${stackDir}/env.json: start the stack (npm run stack:start) or set BENCH_DB_URL`);
   }
-  return { DB_URL: env.DB_URL, API_URL: env.API_URL, JWT_SECRET: env.JWT_SECRET, SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY };
+  return {
+    DB_URL: env.DB_URL,
+    API_URL: env.API_URL,
+    JWT_SECRET: env.JWT_SECRET,
+    SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY,
+  };
 }

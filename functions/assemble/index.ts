@@ -10,5 +10,8 @@ serveEdgeFunction({
   name: "assemble",
   actions: assembleActions,
   handlers: (deps) =>
-    routedHandlers("assemble", { [ASSEMBLE_KIND]: assembleHandler(deps), [STORAGE_CLEANUP_KIND]: storageCleanupHandler(deps) }),
+    routedHandlers("assemble", {
+      [ASSEMBLE_KIND]: assembleHandler(deps),
+      [STORAGE_CLEANUP_KIND]: storageCleanupHandler(deps),
+    }),
 });

@@ -12,7 +12,10 @@ import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 import { createStorage } from "../../shared/storage/index.ts";
 
 const targetRules = (config: Config): CloneTargetRules => ({
-  guard: createOutboundGuard({ allowPrivate: config.REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS, resolve: lookupAllAddresses }),
+  guard: createOutboundGuard({
+    allowPrivate: config.REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS,
+    resolve: lookupAllAddresses,
+  }),
   allowedPorts: config.REELFORGE_CLONE_ALLOWED_PORTS,
 });
 

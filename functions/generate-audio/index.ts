@@ -7,5 +7,6 @@ import { serveEdgeFunction } from "../../shared/runtime/edge-runtime.ts";
 serveEdgeFunction({
   name: "generate-audio",
   actions: sceneAudioActions,
-  handlers: (deps) => routedHandlers("generate-audio", { [VOICES_KIND]: voicesHandler(deps), [MIX_KIND]: mixHandler(deps) }),
+  handlers: (deps) =>
+    routedHandlers("generate-audio", { [VOICES_KIND]: voicesHandler(deps), [MIX_KIND]: mixHandler(deps) }),
 });

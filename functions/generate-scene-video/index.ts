@@ -9,5 +9,8 @@ serveEdgeFunction({
   name: "generate-scene-video",
   actions: sceneVideoActions,
   handlers: (deps) =>
-    routedHandlers("generate-scene-video", { [CHAIN_KIND]: chainHandler(deps), [LOCATION_IMAGE_KIND]: locationImageHandler(deps) }),
+    routedHandlers("generate-scene-video", {
+      [CHAIN_KIND]: chainHandler(deps),
+      [LOCATION_IMAGE_KIND]: locationImageHandler(deps),
+    }),
 });

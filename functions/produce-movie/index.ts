@@ -9,11 +9,12 @@ import { DEPLOY_PROBE_KIND, deployProbeHandler } from "../../shared/engine/deplo
 serveEdgeFunction({
   name: "produce-movie",
   actions: produceMovieActions,
-  handlers: (deps) => routedHandlers("produce-movie", {
-    [PRODUCE_KIND]: produceHandler(deps),
-    [MUSIC_KIND]: musicHandler(deps),
-    [CANCEL_JOBS_KIND]: cancelJobsHandler(deps),
-    // The deploy script's doorbell check (scripts/deploy.sh): claimed, parked, cancelled.
-    [DEPLOY_PROBE_KIND]: deployProbeHandler,
-  }),
+  handlers: (deps) =>
+    routedHandlers("produce-movie", {
+      [PRODUCE_KIND]: produceHandler(deps),
+      [MUSIC_KIND]: musicHandler(deps),
+      [CANCEL_JOBS_KIND]: cancelJobsHandler(deps),
+      // The deploy script's doorbell check (scripts/deploy.sh): claimed, parked, cancelled.
+      [DEPLOY_PROBE_KIND]: deployProbeHandler,
+    }),
 });

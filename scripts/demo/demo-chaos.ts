@@ -22,7 +22,9 @@ export function startChaos(admin: Admin, functions: string[], random = Math.rand
       const alive = live.filter((w) => functions.includes(w.function));
       if (!alive.length) continue;
       const target = alive[Math.floor(random() * alive.length)].function;
-      const { killed } = await admin("workers/kill", { function: target }).catch(() => ({ killed: [] })) as { killed: unknown[] };
+      const { killed } = await admin("workers/kill", { function: target }).catch(() => ({ killed: [] })) as {
+        killed: unknown[];
+      };
       if (killed.length) kills.push({ at: new Date(), function: target });
     }
   })();

@@ -17,7 +17,8 @@ export interface DemoOptions {
 
 export const DEFAULT_OPTIONS: DemoOptions = {
   title: "The Last Lighthouse",
-  prompt: "An old lighthouse keeper and a young radio operator race a storm to relight the beacon before a lost fishing boat reaches the rocks",
+  prompt:
+    "An old lighthouse keeper and a young radio operator race a storm to relight the beacon before a lost fishing boat reaches the rocks",
   genre: "adventure",
   scenes: 6,
   orientation: "landscape",
@@ -38,27 +39,48 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   const options = { ...DEFAULT_OPTIONS };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = () => {
       const v = inline ?? args[++i];
-      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new DemoUsageError(`${flag} needs a value`);
+      if (v === undefined || (inline === undefined && v.startsWith("--"))) {
+        throw new DemoUsageError(`${flag} needs a value`);
+      }
       return v;
     };
     switch (flag) {
-      case "--prompt": options.prompt = nonEmpty(flag, value(), 2000); break;
-      case "--title": options.title = nonEmpty(flag, value(), 200); break;
-      case "--genre": options.genre = nonEmpty(flag, value(), 50); break;
-      case "--scenes": options.scenes = wholeNumber(flag, value(), 2, 60); break;
-      case "--timeout": options.timeoutSeconds = wholeNumber(flag, value(), 30, 86_400); break;
-      case "--out": options.out = nonEmpty(flag, value(), 1000); break;
+      case "--prompt":
+        options.prompt = nonEmpty(flag, value(), 2000);
+        break;
+      case "--title":
+        options.title = nonEmpty(flag, value(), 200);
+        break;
+      case "--genre":
+        options.genre = nonEmpty(flag, value(), 50);
+        break;
+      case "--scenes":
+        options.scenes = wholeNumber(flag, value(), 2, 60);
+        break;
+      case "--timeout":
+        options.timeoutSeconds = wholeNumber(flag, value(), 30, 86_400);
+        break;
+      case "--out":
+        options.out = nonEmpty(flag, value(), 1000);
+        break;
       case "--orientation": {
         const v = value();
-        if (v !== "landscape" && v !== "portrait") throw new DemoUsageError(`--orientation must be landscape or portrait, not "${v}"`);
+        if (v !== "landscape" && v !== "portrait") {
+          throw new DemoUsageError(`--orientation must be landscape or portrait, not "${v}"`);
+        }
         options.orientation = v;
         break;
       }
-      case "--chaos": options.chaos = true; break;
-      default: throw new DemoUsageError(`unknown option ${arg}`);
+      case "--chaos":
+        options.chaos = true;
+        break;
+      default:
+        throw new DemoUsageError(`unknown option ${arg}`);
     }
   }
   return options;
@@ -73,6 +95,8 @@ function nonEmpty(flag: string, value: string, max: number): string {
 
 function wholeNumber(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new DemoUsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new DemoUsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
+  }
   return n;
 }

@@ -10,7 +10,12 @@
  */
 import { createClient } from "@supabase/supabase-js";
 import { join, resolve } from "node:path";
-import { createReelforgeClient, type MovieStatus, ReelforgeError, watchMovie } from "../../shared/client/index.ts";
+import {
+  createReelforgeClient,
+  type MovieStatus,
+  ReelforgeError,
+  watchMovie,
+} from "../../shared/client/index.ts";
 import { createDb } from "../../shared/db/client.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { REPO_DIR } from "../stack/stack-layout.ts";
@@ -52,9 +57,16 @@ async function main(): Promise<number> {
 
     // A demo user signs up through the stack's Auth as a front end would; supabase-js then sends
     // its ES256 access token with every call (and refreshes it on a long run).
-    const supabase = createClient(stack.API_URL, stack.ANON_KEY, { auth: { persistSession: false, autoRefreshToken: true } });
-    const signUp = await supabase.auth.signUp({ email: `demo-${Date.now()}@reelforge.local`, password: crypto.randomUUID() });
-    if (signUp.error || !signUp.data.session) throw new Error(`demo sign-up failed: ${signUp.error?.message ?? "no session"}`);
+    const supabase = createClient(stack.API_URL, stack.ANON_KEY, {
+      auth: { persistSession: false, autoRefreshToken: true },
+    });
+    const signUp = await supabase.auth.signUp({
+      email: `demo-${Date.now()}@reelforge.local`,
+      password: crypto.randomUUID(),
+    });
+    if (signUp.error || !signUp.data.session) {
+      throw new Error(`demo sign-up failed: ${signUp.error?.message ?? "no session"}`);
+    }
     const client = createReelforgeClient(supabase);
 
     // The project defaults cover llm, video, image, audio and render; music and lip sync are the
@@ -63,38 +75,72 @@ async function main(): Promise<number> {
       await client.providers.register({ providerType, provider: "local", model: "local" });
     }
 
-    console.log(`Reelforge demo: "${options.title}", ${options.scenes} scenes (${minutesFor(options.scenes)} min brief), local providers${options.chaos ? ", chaos: killing workers at random" : ""}`);
+    console.log(
+      `Reelforge demo: "${options.title}", ${options.scenes} scenes (${
+        minutesFor(options.scenes)
+      } min brief), local providers${options.chaos ? ", chaos: killing workers at random" : ""}`,
+    );
     const { movieId } = await client.movies.start({
-      title: options.title, prompt: options.prompt, genre: options.genre, durationMinutes: minutesFor(options.scenes), orientation: options.orientation,
+      title: options.title,
+      prompt: options.prompt,
+      genre: options.genre,
+      durationMinutes: minutesFor(options.scenes),
+      orientation: options.orientation,
     });
     console.log(`movie ${movieId}\n`);
 
     const chaos = options.chaos ? startChaos(admin, FILM_FUNCTIONS) : null;
-    const view = createProgressView((text) => Deno.stdout.writeSync(new TextEncoder().encode(text)), Deno.stdout.isTerminal());
+    const view = createProgressView(
+      (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)),
+      Deno.stdout.isTerminal(),
+    );
     const timeout = AbortSignal.timeout(options.timeoutSeconds * 1000);
-    const watch = watchMovie(client, movieId, (status: MovieStatus) => view.draw(progressLines(status, chaos?.kills.length ?? 0)), { intervalMs: 1000, signal: timeout });
+    const watch = watchMovie(
+      client,
+      movieId,
+      (status: MovieStatus) => view.draw(progressLines(status, chaos?.kills.length ?? 0)),
+      { intervalMs: 1000, signal: timeout },
+    );
     const final = await watch.done;
     const kills = chaos ? await chaos.stop() : [];
     if (!final || timeout.aborted) {
-      console.error(`\nthe film did not end within ${options.timeoutSeconds} s; it keeps its state: resume it with produce-movie { action: "resume", movieId: "${movieId}" }`);
+      console.error(
+        `\nthe film did not end within ${options.timeoutSeconds} s; it keeps its state: resume it with produce-movie { action: "resume", movieId: "${movieId}" }`,
+      );
       return 1;
     }
 
     const outDir = resolve(options.out ?? join(REPO_DIR, "demo-output", movieId));
     console.log(`\n${final.movie.status}: writing the report…`);
-    const storage = createSupabaseStorage({ supabaseUrl: stack.API_URL, serviceRoleKey: stack.SERVICE_ROLE_KEY, sql });
+    const storage = createSupabaseStorage({
+      supabaseUrl: stack.API_URL,
+      serviceRoleKey: stack.SERVICE_ROLE_KEY,
+      sql,
+    });
     const report = await collectReport(sql, movieId, { outDir, kills, storage });
     const page = await renderReport(report, outDir);
     await Deno.writeTextFile(join(outDir, "report.json"), JSON.stringify(report, null, 2));
     console.log(`\nfilm:   ${report.film.videoFile ? join(outDir, report.film.videoFile) : "(none)"}`);
     console.log(`poster: ${report.film.posterFile ? join(outDir, report.film.posterFile) : "(none)"}`);
     console.log(`report: ${page}`);
-    if (kills.length) console.log(`chaos:  ${kills.length} workers killed; the film ${final.movie.status === "completed" ? "completed anyway" : `ended ${final.movie.status}`}`);
-    if (final.movie.status !== "completed") console.error(`the film ended ${final.movie.status}: ${final.movie.errorMessage ?? "see the report"}`);
+    if (kills.length) {
+      console.log(
+        `chaos:  ${kills.length} workers killed; the film ${
+          final.movie.status === "completed" ? "completed anyway" : `ended ${final.movie.status}`
+        }`,
+      );
+    }
+    if (final.movie.status !== "completed") {
+      console.error(`the film ended ${final.movie.status}: ${final.movie.errorMessage ?? "see the report"}`);
+    }
     return final.movie.status === "completed" ? 0 : 1;
   } catch (error) {
     if (error instanceof ReelforgeError) {
-      console.error(`\n${error.functionName ?? "function"} ${error.action ?? ""}: ${error.status} ${error.code}: ${error.message}`);
+      console.error(
+        `\n${error.functionName ?? "function"} ${
+          error.action ?? ""
+        }: ${error.status} ${error.code}: ${error.message}`,
+      );
       return 1;
     }
     throw error;
@@ -111,7 +157,9 @@ function adminApi(stack: StackEnv) {
       headers: { authorization: `Bearer ${stack.SERVICE_ROLE_KEY}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (!response.ok) throw new Error(`local stack admin ${path}: ${response.status} ${await response.text()}`);
+    if (!response.ok) {
+      throw new Error(`local stack admin ${path}: ${response.status} ${await response.text()}`);
+    }
     return await response.json();
   };
 }

@@ -1,6 +1,12 @@
 /** Text and paths made safe for HTML: titles, prompts and dialogue are the user's input. */
 
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ENTITIES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** For element text and quoted attribute values alike. */
 export function escapeHtml(value: unknown): string {

@@ -38,27 +38,42 @@ export async function collectReport(sql: Sql, movieId: string, options: CollectO
       endFrame: await media.download(scene.end_frame_url, `${sceneName(scene)}-end-frame`),
     };
   });
-  const scenes = await mapConcurrently(rows.scenes.map((scene, i) => ({ scene, clip: clips[i] })), 4, async ({ scene, clip }): Promise<SceneReport> => {
-    const name = sceneName(scene);
-    const lines = await Promise.all(rows.lines.filter((l) => l.scene_id === scene.id).map(async (line) => ({
-      character: line.character_name,
-      text: line.text,
-      ...optional("audioFile", await media.download(line.audio_url, `${name}-line-${String(line.line_index).padStart(2, "0")}`)),
-      ...optional("errorMessage", line.status === "failed" ? line.error_message ?? "failed" : null),
-    })));
-    return {
-      sceneNumber: scene.scene_number,
-      status: scene.status,
-      ...optional("errorMessage", sceneProblems(scene)),
-      ...optional("videoFile", clip.video),
-      ...optional("thumbnailFile", clip.thumbnail),
-      ...optional("endFrameFile", clip.endFrame),
-      ...optional("referenceImageFile", await media.download(scene.reference_image_url, `${name}-reference`)),
-      referenceImageSource: scene.reference_image_source as ReferenceImageSource | null,
-      ...optional("durationSeconds", scene.duration_seconds === null ? null : Number(scene.duration_seconds)),
-      lines,
-    };
-  });
+  const scenes = await mapConcurrently(
+    rows.scenes.map((scene, i) => ({ scene, clip: clips[i] })),
+    4,
+    async ({ scene, clip }): Promise<SceneReport> => {
+      const name = sceneName(scene);
+      const lines = await Promise.all(
+        rows.lines.filter((l) => l.scene_id === scene.id).map(async (line) => ({
+          character: line.character_name,
+          text: line.text,
+          ...optional(
+            "audioFile",
+            await media.download(line.audio_url, `${name}-line-${String(line.line_index).padStart(2, "0")}`),
+          ),
+          ...optional("errorMessage", line.status === "failed" ? line.error_message ?? "failed" : null),
+        })),
+      );
+      return {
+        sceneNumber: scene.scene_number,
+        status: scene.status,
+        ...optional("errorMessage", sceneProblems(scene)),
+        ...optional("videoFile", clip.video),
+        ...optional("thumbnailFile", clip.thumbnail),
+        ...optional("endFrameFile", clip.endFrame),
+        ...optional(
+          "referenceImageFile",
+          await media.download(scene.reference_image_url, `${name}-reference`),
+        ),
+        referenceImageSource: scene.reference_image_source as ReferenceImageSource | null,
+        ...optional(
+          "durationSeconds",
+          scene.duration_seconds === null ? null : Number(scene.duration_seconds),
+        ),
+        lines,
+      };
+    },
+  );
 
   const generatedAt = new Date();
   const tasks: TaskReport[] = rows.tasks.map((t) => ({

@@ -44,8 +44,12 @@ export function renderGantt(report: DemoReport): string {
   const now = Date.parse(report.generatedAt);
   const ms = (iso: string | null) => (iso ? Date.parse(iso) : now);
   const start = Math.min(Date.parse(report.film.createdAt), ...tasks.map((t) => ms(t.createdAt)));
-  const end = Math.max(start + 1000, ...tasks.map((t) => ms(t.endedAt)), ...report.kills.map((k) => ms(k.at)),
-    report.film.completedAt ? ms(report.film.completedAt) : start);
+  const end = Math.max(
+    start + 1000,
+    ...tasks.map((t) => ms(t.endedAt)),
+    ...report.kills.map((k) => ms(k.at)),
+    report.film.completedAt ? ms(report.film.completedAt) : start,
+  );
   const total = (end - start) / 1000;
   const x = (t: number) => LABEL_WIDTH + ((t - start) / (end - start)) * CHART_WIDTH;
   const height = AXIS + tasks.length * ROW + 8;
@@ -55,8 +59,10 @@ export function renderGantt(report: DemoReport): string {
   const ticks: string[] = [];
   for (let s = 0; s <= total + 1e-9; s += step) {
     const tx = x(start + s * 1000).toFixed(1);
-    ticks.push(`<line class="grid" x1="${tx}" x2="${tx}" y1="${AXIS - 4}" y2="${height}"/>` +
-      `<text class="tick" x="${tx}" y="${AXIS - 8}" text-anchor="middle">${round1(s)} s</text>`);
+    ticks.push(
+      `<line class="grid" x1="${tx}" x2="${tx}" y1="${AXIS - 4}" y2="${height}"/>` +
+        `<text class="tick" x="${tx}" y="${AXIS - 8}" text-anchor="middle">${round1(s)} s</text>`,
+    );
   }
   const rows = tasks.map((task, i) => taskRow(task, AXIS + i * ROW, x, ms, start));
   const kills = report.kills.map((k) => {
@@ -65,9 +71,12 @@ export function renderGantt(report: DemoReport): string {
       `<title>${escapeHtml(`kill at ${round1((ms(k.at) - start) / 1000)} s: ${k.function}`)}</title></g>`;
   });
   const kinds = [...new Set(tasks.map((t) => t.kind))];
-  const legend = kinds.map((k) => `<span class="legend-item"><i style="background:${kindColour(k)}"></i>${escapeHtml(k)}</span>`).join("")
-    + `<span class="legend-item"><i class="queued-swatch"></i>queued</span>`
-    + (report.kills.length ? `<span class="legend-item"><i class="kill-swatch"></i>kill</span>` : "");
+  const legend =
+    kinds.map((k) =>
+      `<span class="legend-item"><i style="background:${kindColour(k)}"></i>${escapeHtml(k)}</span>`
+    ).join("") +
+    `<span class="legend-item"><i class="queued-swatch"></i>queued</span>` +
+    (report.kills.length ? `<span class="legend-item"><i class="kill-swatch"></i>kill</span>` : "");
   return `<div class="legend">${legend}</div>
 <div class="gantt-scroll"><svg class="gantt" role="img" aria-label="Tasks over time" viewBox="0 0 ${width} ${height}" width="100%" xmlns="http://www.w3.org/2000/svg">
 ${ticks.join("\n")}
@@ -76,21 +85,46 @@ ${kills.join("\n")}
 </svg></div>`;
 }
 
-function taskRow(task: TaskReport, y: number, x: (t: number) => number, ms: (iso: string | null) => number, start: number): string {
+function taskRow(
+  task: TaskReport,
+  y: number,
+  x: (t: number) => number,
+  ms: (iso: string | null) => number,
+  start: number,
+): string {
   const colour = kindColour(task.kind);
   const queuedTo = task.startedAt ? ms(task.startedAt) : ms(task.endedAt);
   const from = ms(task.createdAt);
-  const parts = [`<text class="row-label" x="${LABEL_WIDTH - 6}" y="${y + ROW - 4}" text-anchor="end">${escapeHtml(task.label)}</text>`];
-  parts.push(`<rect class="queued" x="${x(from).toFixed(1)}" y="${y + 3}" width="${Math.max(0, x(queuedTo) - x(from)).toFixed(1)}" height="${ROW - 6}" fill="${colour}"/>`);
+  const parts = [
+    `<text class="row-label" x="${LABEL_WIDTH - 6}" y="${y + ROW - 4}" text-anchor="end">${
+      escapeHtml(task.label)
+    }</text>`,
+  ];
+  parts.push(
+    `<rect class="queued" x="${x(from).toFixed(1)}" y="${y + 3}" width="${
+      Math.max(0, x(queuedTo) - x(from)).toFixed(1)
+    }" height="${ROW - 6}" fill="${colour}"/>`,
+  );
   if (task.startedAt) {
     const runFrom = x(ms(task.startedAt));
     const runTo = x(ms(task.endedAt));
-    parts.push(`<rect class="run status-${cssToken(task.status)}" x="${runFrom.toFixed(1)}" y="${y + 2}" width="${Math.max(1.5, runTo - runFrom).toFixed(1)}" height="${ROW - 4}" fill="${colour}"/>`);
+    parts.push(
+      `<rect class="run status-${cssToken(task.status)}" x="${runFrom.toFixed(1)}" y="${y + 2}" width="${
+        Math.max(1.5, runTo - runFrom).toFixed(1)
+      }" height="${ROW - 4}" fill="${colour}"/>`,
+    );
   }
   const seconds = (iso: string | null) => (iso ? `${round1((ms(iso) - start) / 1000)} s` : "—");
-  const tip = `${task.label} (${task.kind}) ${task.status}: queued ${seconds(task.createdAt)}, started ${seconds(task.startedAt)}, ` +
-    `ended ${task.endedAt ? seconds(task.endedAt) : "still running"}${task.failedAttempts ? `, ${task.failedAttempts} failed attempt(s)` : ""}`;
-  return `<g class="task" data-kind="${escapeHtml(task.kind)}"><title>${escapeHtml(tip)}</title>${parts.join("")}</g>`;
+  const tip =
+    `${task.label} (${task.kind}) ${task.status}: queued ${seconds(task.createdAt)}, started ${
+      seconds(task.startedAt)
+    }, ` +
+    `ended ${task.endedAt ? seconds(task.endedAt) : "still running"}${
+      task.failedAttempts ? `, ${task.failedAttempts} failed attempt(s)` : ""
+    }`;
+  return `<g class="task" data-kind="${escapeHtml(task.kind)}"><title>${escapeHtml(tip)}</title>${
+    parts.join("")
+  }</g>`;
 }
 
 /** A status as a class name: letters, digits, dashes only. */

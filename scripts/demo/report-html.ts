@@ -12,7 +12,11 @@ import { cssToken, renderGantt } from "./report-gantt.ts";
 import { escapeHtml as h, mediaHref } from "./html-escape.ts";
 import { REPORT_CSS } from "./report-style.ts";
 
-const SOURCE_NAMES: Record<string, string> = { previous_frame: "previous frame", library: "library image", generated: "generated image" };
+const SOURCE_NAMES: Record<string, string> = {
+  previous_frame: "previous frame",
+  library: "library image",
+  generated: "generated image",
+};
 const round1 = (n: number) => (Math.round(n * 10) / 10).toLocaleString("en-US");
 const offset = (report: DemoReport, iso: string | undefined | null) =>
   iso ? `${round1((Date.parse(iso) - Date.parse(report.film.createdAt)) / 1000)} s` : "—";
@@ -43,7 +47,12 @@ export function reportHtml(report: DemoReport): string {
   <dl class="stats">
     ${stat("wall time", `${round1(summary.wallSeconds)} s`)}
     ${stat("film length", film.durationSeconds === null ? "—" : `${round1(film.durationSeconds)} s`)}
-    ${stat("scenes", summary.failedScenes ? `${summary.scenes} (${summary.failedScenes} failed)` : String(summary.scenes))}
+    ${
+    stat(
+      "scenes",
+      summary.failedScenes ? `${summary.scenes} (${summary.failedScenes} failed)` : String(summary.scenes),
+    )
+  }
     ${stat("tasks", String(summary.tasks))}
     ${stat("most at once", String(summary.maxParallelTasks))}
     ${stat("retried tasks", String(summary.retriedTasks))}
@@ -54,13 +63,23 @@ ${report.kills.length ? chaosSection(report) : ""}
 <section class="film">
   <div class="player">
     <h2>Film</h2>
-    ${film.videoFile
-      ? `<video id="film" controls preload="metadata" src="${mediaHref(film.videoFile)}"${film.posterFile ? ` poster="${mediaHref(film.posterFile)}"` : ""}></video>`
-      : `<p class="muted">No film file${film.status === "completed" ? "" : ` (the film is ${h(film.status)})`}.</p>`}
+    ${
+    film.videoFile
+      ? `<video id="film" controls preload="metadata" src="${mediaHref(film.videoFile)}"${
+        film.posterFile ? ` poster="${mediaHref(film.posterFile)}"` : ""
+      }></video>`
+      : `<p class="muted">No film file${
+        film.status === "completed" ? "" : ` (the film is ${h(film.status)})`
+      }.</p>`
+  }
   </div>
   <div class="poster">
     <h2>Poster</h2>
-    ${film.posterFile ? `<img src="${mediaHref(film.posterFile)}" alt="Poster of ${h(film.title)}">` : `<p class="muted">No poster.</p>`}
+    ${
+    film.posterFile
+      ? `<img src="${mediaHref(film.posterFile)}" alt="Poster of ${h(film.title)}">`
+      : `<p class="muted">No poster.</p>`
+  }
   </div>
 </section>
 <section>
@@ -78,7 +97,13 @@ ${report.kills.length ? chaosSection(report) : ""}
   ${stepsTable(report)}
 </section>
 <footer>
-  ${report.warnings.length ? `<details open><summary>${report.warnings.length} warning(s)</summary><ul>${report.warnings.map((w) => `<li>${h(w)}</li>`).join("")}</ul></details>` : ""}
+  ${
+    report.warnings.length
+      ? `<details open><summary>${report.warnings.length} warning(s)</summary><ul>${
+        report.warnings.map((w) => `<li>${h(w)}</li>`).join("")
+      }</ul></details>`
+      : ""
+  }
   <p>Generated ${h(report.generatedAt)} on ${h(report.machine)} · movie ${h(film.movieId)}</p>
 </footer>
 <script>
@@ -109,24 +134,44 @@ function chaosSection(report: DemoReport): string {
   const verdict = report.film.status === "completed"
     ? `<p class="verdict ok">Film completed despite ${what}.</p>`
     : `<p class="verdict bad">Film ended ${h(report.film.status)} after ${what}.</p>`;
-  const rows = report.kills.map((k) => `<li><time datetime="${h(k.at)}">${offset(report, k.at)}</time> killed <code>${h(k.function)}</code></li>`);
+  const rows = report.kills.map((k) =>
+    `<li><time datetime="${h(k.at)}">${offset(report, k.at)}</time> killed <code>${h(k.function)}</code></li>`
+  );
   return `<section class="chaos"><h2>Chaos</h2>${verdict}<ol class="kills">${rows.join("")}</ol></section>`;
 }
 
 function sceneCard(scene: SceneReport): string {
   const source = scene.referenceImageSource;
   const picture = (file: string | undefined, alt: string, caption: string) =>
-    file ? `<figure><img src="${mediaHref(file)}" alt="${h(alt)}" loading="lazy"><figcaption>${h(caption)}</figcaption></figure>` : "";
+    file
+      ? `<figure><img src="${mediaHref(file)}" alt="${h(alt)}" loading="lazy"><figcaption>${
+        h(caption)
+      }</figcaption></figure>`
+      : "";
   const thumb = scene.thumbnailFile
-    ? (scene.videoFile ? `<a href="${mediaHref(scene.videoFile)}">${picture(scene.thumbnailFile, `Scene ${scene.sceneNumber}`, "clip")}</a>` : picture(scene.thumbnailFile, `Scene ${scene.sceneNumber}`, "clip"))
+    ? (scene.videoFile
+      ? `<a href="${mediaHref(scene.videoFile)}">${
+        picture(scene.thumbnailFile, `Scene ${scene.sceneNumber}`, "clip")
+      }</a>`
+      : picture(scene.thumbnailFile, `Scene ${scene.sceneNumber}`, "clip"))
     : `<div class="no-image">no clip</div>`;
-  const lines = scene.lines.map((line) => `<li><b>${h(line.character)}</b>: ${h(line.text)}` +
+  const lines = scene.lines.map((line) =>
+    `<li><b>${h(line.character)}</b>: ${h(line.text)}` +
     (line.audioFile ? `<audio controls preload="none" src="${mediaHref(line.audioFile)}"></audio>` : "") +
-    (line.errorMessage ? `<span class="error">${h(line.errorMessage)}</span>` : "") + `</li>`);
+    (line.errorMessage ? `<span class="error">${h(line.errorMessage)}</span>` : "") + `</li>`
+  );
   return `<article class="scene status-${cssToken(scene.status)}">
-  <h3>Scene ${scene.sceneNumber} <span class="badge status-${cssToken(scene.status)}">${h(scene.status)}</span>
-    ${source ? `<span class="badge source-${cssToken(source)}">ref: ${h(SOURCE_NAMES[source] ?? source)}</span>` : `<span class="badge">ref: none</span>`}</h3>
-  <div class="frames">${thumb}${picture(scene.endFrameFile, `Scene ${scene.sceneNumber} end frame`, "end frame")}${picture(scene.referenceImageFile, `Scene ${scene.sceneNumber} reference image`, "reference")}</div>
+  <h3>Scene ${scene.sceneNumber} <span class="badge status-${cssToken(scene.status)}">${
+    h(scene.status)
+  }</span>
+    ${
+    source
+      ? `<span class="badge source-${cssToken(source)}">ref: ${h(SOURCE_NAMES[source] ?? source)}</span>`
+      : `<span class="badge">ref: none</span>`
+  }</h3>
+  <div class="frames">${thumb}${
+    picture(scene.endFrameFile, `Scene ${scene.sceneNumber} end frame`, "end frame")
+  }${picture(scene.referenceImageFile, `Scene ${scene.sceneNumber} reference image`, "reference")}</div>
   ${scene.durationSeconds === undefined ? "" : `<p class="muted">${round1(scene.durationSeconds)} s</p>`}
   ${scene.errorMessage ? `<p class="error">${h(scene.errorMessage)}</p>` : ""}
   ${lines.length ? `<ul class="lines">${lines.join("")}</ul>` : `<p class="muted">No dialogue.</p>`}
@@ -134,15 +179,29 @@ function sceneCard(scene: SceneReport): string {
 }
 
 function stepsTable(report: DemoReport): string {
-  const rows = report.steps.map((s: StepReport) => `<tr class="status-${cssToken(s.status)}">
-  <td>${h(s.name)}</td><td>${s.provider ? h(`${s.provider}${s.model ? ` / ${s.model}` : ""}`) : `<span class="muted">—</span>`}</td>
-  <td><span class="badge status-${cssToken(s.status)}">${h(s.status)}</span>${s.detail ? ` <span class="muted">${h(s.detail)}</span>` : ""}</td>
-  <td class="num">${s.calls === undefined ? "" : s.failedCalls ? `${s.calls} (${s.failedCalls} failed)` : s.calls}</td>
+  const rows = report.steps.map((s: StepReport) =>
+    `<tr class="status-${cssToken(s.status)}">
+  <td>${h(s.name)}</td><td>${
+      s.provider ? h(`${s.provider}${s.model ? ` / ${s.model}` : ""}`) : `<span class="muted">—</span>`
+    }</td>
+  <td><span class="badge status-${cssToken(s.status)}">${h(s.status)}</span>${
+      s.detail ? ` <span class="muted">${h(s.detail)}</span>` : ""
+    }</td>
+  <td class="num">${
+      s.calls === undefined ? "" : s.failedCalls ? `${s.calls} (${s.failedCalls} failed)` : s.calls
+    }</td>
   <td class="num">${offset(report, s.startedAt)}</td><td class="num">${round1(s.seconds)}</td>
   <td class="num">${s.busySeconds === undefined ? "" : round1(s.busySeconds)}</td>
-  <td class="num">${s.costUnits === undefined ? "" : h(`${round1(s.costUnits)} ${s.costUnit ?? ""}`)}</td></tr>`);
+  <td class="num">${
+      s.costUnits === undefined ? "" : h(`${round1(s.costUnits)} ${s.costUnit ?? ""}`)
+    }</td></tr>`
+  );
   const totals = new Map<string, number>();
-  for (const s of report.steps) if (s.costUnits !== undefined) totals.set(s.costUnit ?? "units", (totals.get(s.costUnit ?? "units") ?? 0) + s.costUnits);
+  for (const s of report.steps) {
+    if (s.costUnits !== undefined) {
+      totals.set(s.costUnit ?? "units", (totals.get(s.costUnit ?? "units") ?? 0) + s.costUnits);
+    }
+  }
   const total = [...totals].map(([unit, n]) => `${round1(n)} ${unit}`).join(", ");
   return `<table class="steps">
 <thead><tr><th>Step</th><th>Provider / model</th><th>Status</th><th>Calls</th><th>Started</th><th>Wall s</th><th>Busy s</th><th>Cost</th></tr></thead>

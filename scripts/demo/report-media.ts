@@ -12,10 +12,32 @@ import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
 import type { ObjectStorage } from "../../shared/storage/storage.ts";
 
 const run = promisify(execFile);
-const KNOWN_EXTENSIONS = new Set([".mp4", ".webm", ".mov", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp3", ".wav", ".m4a", ".ogg", ".aac"]);
+const KNOWN_EXTENSIONS = new Set([
+  ".mp4",
+  ".webm",
+  ".mov",
+  ".png",
+  ".jpg",
+  ".jpeg",
+  ".webp",
+  ".gif",
+  ".mp3",
+  ".wav",
+  ".m4a",
+  ".ogg",
+  ".aac",
+]);
 const EXTENSION_OF_TYPE: Record<string, string> = {
-  "video/mp4": ".mp4", "video/webm": ".webm", "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
-  "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/mp4": ".m4a", "audio/ogg": ".ogg",
+  "video/mp4": ".mp4",
+  "video/webm": ".webm",
+  "image/png": ".png",
+  "image/jpeg": ".jpg",
+  "image/webp": ".webp",
+  "audio/mpeg": ".mp3",
+  "audio/wav": ".wav",
+  "audio/x-wav": ".wav",
+  "audio/mp4": ".m4a",
+  "audio/ogg": ".ogg",
 };
 
 /** `.mp4` from the URL's path (its ?v= query ignored), else from the content type. */
@@ -77,11 +99,33 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
       const file = `media/${fileName}`;
       for (const at of ["0.5", "0"]) {
         try {
-          await run("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-ss", at, "-i", join(outDir, videoFile),
-            "-frames:v", "1", "-vf", "scale='min(480,iw)':-2", "-q:v", "4", join(outDir, file)]);
+          await run("ffmpeg", [
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            at,
+            "-i",
+            join(outDir, videoFile),
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale='min(480,iw)':-2",
+            "-q:v",
+            "4",
+            join(outDir, file),
+          ]);
           if (((await stat(join(outDir, file)).catch(() => null))?.size ?? 0) > 0) return file;
         } catch (error) {
-          if (at === "0") warnings.push(`${fileName}: ffmpeg could not cut a frame from ${videoFile}: ${(error as Error).message.slice(0, 300)}`);
+          if (at === "0") {
+            warnings.push(
+              `${fileName}: ffmpeg could not cut a frame from ${videoFile}: ${
+                (error as Error).message.slice(0, 300)
+              }`,
+            );
+          }
         }
       }
       return null;
@@ -90,7 +134,15 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
     /** The container's duration in seconds (what a player shows); null when ffprobe cannot read it. */
     async durationOf(mediaFile: string): Promise<number | null> {
       try {
-        const { stdout } = await run("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", join(outDir, mediaFile)]);
+        const { stdout } = await run("ffprobe", [
+          "-v",
+          "error",
+          "-show_entries",
+          "format=duration",
+          "-of",
+          "csv=p=0",
+          join(outDir, mediaFile),
+        ]);
         const seconds = Number(stdout.trim());
         return Number.isFinite(seconds) ? seconds : null;
       } catch (error) {
@@ -102,7 +154,11 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 }
 
 /** Maps with at most `limit` calls in flight, results in input order. */
-export async function mapConcurrently<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapConcurrently<T, R>(
+  items: T[],
+  limit: number,
+  map: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {

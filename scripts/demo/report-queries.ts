@@ -69,7 +69,14 @@ export interface TaskRow {
   status: string;
   parent_id: string | null;
   /** Only the fields labels use (a voice job's payload carries the whole line). */
-  payload: { op?: string; scenes?: number[]; sceneNumber?: number; locationSlug?: string; timeOfDay?: string; weather?: string };
+  payload: {
+    op?: string;
+    scenes?: number[];
+    sceneNumber?: number;
+    locationSlug?: string;
+    timeOfDay?: string;
+    weather?: string;
+  };
   attempts: number;
   created_at: Date;
   started_at: Date | null;
@@ -83,7 +90,10 @@ export interface JobLink {
 }
 
 /** movie_creation_progress.steps: { <step>: { status, progress, detail, started_at, finished_at } }. */
-export type ProgressSteps = Record<string, { status?: string; detail?: string | null; started_at?: string; finished_at?: string }>;
+export type ProgressSteps = Record<
+  string,
+  { status?: string; detail?: string | null; started_at?: string; finished_at?: string }
+>;
 
 const UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
@@ -131,7 +141,9 @@ export async function readFilmRows(sql: Sql, movieId: string) {
      where b.id in (select id from tree)
         or (b.id = any(${jobIds}::uuid[]) and b.created_at >= ${movie.created_at})
      order by coalesce(b.started_at, b.created_at), b.created_at, b.id`;
-  const jobLinks = new Map<string, JobLink>(links.map((l) => [l.id.toLowerCase(), { stepName: l.step_name, sceneNumber: l.scene_number }]));
+  const jobLinks = new Map<string, JobLink>(
+    links.map((l) => [l.id.toLowerCase(), { stepName: l.step_name, sceneNumber: l.scene_number }]),
+  );
   return { movie, scenes, lines, progressSteps: progress?.steps ?? {}, metrics, tasks, jobLinks };
 }
 

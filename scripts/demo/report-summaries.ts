@@ -4,7 +4,8 @@ import type { StepReport, StepStatus, TaskReport } from "./report-types.ts";
 import type { JobLink, MetricRow, ProgressSteps, TaskRow } from "./report-queries.ts";
 
 const PROGRESS_STATUSES: StepStatus[] = ["pending", "running", "completed", "failed", "skipped"];
-const seconds = (from: Date | string, to: Date | string) => Math.max(0, (new Date(to).getTime() - new Date(from).getTime()) / 1000);
+const seconds = (from: Date | string, to: Date | string) =>
+  Math.max(0, (new Date(to).getTime() - new Date(from).getTime()) / 1000);
 
 /**
  * One row per film step without paid calls (its movie_creation_progress entry) and one per
@@ -27,8 +28,9 @@ export function summarizeSteps(progress: ProgressSteps, metrics: MetricRow[]): S
   const rows: StepReport[] = [];
   for (const name of stepNames) {
     const calls = [...groups.values()].filter((g) => g[0].step === name);
-    if (calls.length) rows.push(...calls.map(callRow).sort((a, b) => (a.startedAt ?? "").localeCompare(b.startedAt ?? "")));
-    else if (progress[name]) rows.push(progressRow(name, progress[name]));
+    if (calls.length) {
+      rows.push(...calls.map(callRow).sort((a, b) => (a.startedAt ?? "").localeCompare(b.startedAt ?? "")));
+    } else if (progress[name]) rows.push(progressRow(name, progress[name]));
   }
   return rows;
 }
@@ -60,7 +62,10 @@ function callRow(calls: MetricRow[]): StepReport {
     startedAt: started.toISOString(),
     ...(ended ? { completedAt: ended.toISOString() } : {}),
     seconds: ended ? seconds(started, ended) : 0,
-    busySeconds: calls.reduce((sum, c) => sum + (c.finished_at ? seconds(c.started_at, c.finished_at) : 0), 0),
+    busySeconds: calls.reduce(
+      (sum, c) => sum + (c.finished_at ? seconds(c.started_at, c.finished_at) : 0),
+      0,
+    ),
     calls: calls.length,
     failedCalls: failed,
     ...(first.provider ? { provider: first.provider } : {}),
@@ -92,7 +97,9 @@ export function taskLabel(task: Pick<TaskRow, "kind" | "payload">, job?: JobLink
     case "local_media": {
       // Step names like `scene-3:end-frame` already say the scene.
       const sceneNamed = job?.stepName.startsWith("scene-") ?? false;
-      return `${task.kind === "render" ? "render" : "local"} ${p.op ?? "job"}${job ? ` · ${job.stepName}` : ""}${sceneNamed ? "" : ofScene}`;
+      return `${task.kind === "render" ? "render" : "local"} ${p.op ?? "job"}${
+        job ? ` · ${job.stepName}` : ""
+      }${sceneNamed ? "" : ofScene}`;
     }
     default:
       return `${task.kind}${ofScene}`;
@@ -100,7 +107,12 @@ export function taskLabel(task: Pick<TaskRow, "kind" | "payload">, job?: JobLink
 }
 
 /** The film's wall time: created → completed, or to the last task's end (or now) while unfinished. */
-export function filmWallSeconds(createdAt: Date, completedAt: Date | null, tasks: TaskReport[], now: Date): number {
+export function filmWallSeconds(
+  createdAt: Date,
+  completedAt: Date | null,
+  tasks: TaskReport[],
+  now: Date,
+): number {
   if (completedAt) return seconds(createdAt, completedAt);
   const running = tasks.some((t) => t.startedAt && !t.endedAt);
   const ends = tasks.map((t) => (t.endedAt ? new Date(t.endedAt).getTime() : 0));
@@ -115,12 +127,15 @@ export function maxParallelTasks(tasks: TaskReport[], now: Date): number {
   const edges: [number, number][] = [];
   for (const t of tasks) {
     if (!t.startedAt || t.kind === "film.produce") continue;
-    edges.push([new Date(t.startedAt).getTime(), 1], [t.endedAt ? new Date(t.endedAt).getTime() : now.getTime(), -1]);
+    edges.push([new Date(t.startedAt).getTime(), 1], [
+      t.endedAt ? new Date(t.endedAt).getTime() : now.getTime(),
+      -1,
+    ]);
   }
   // Ends before starts at the same instant: a hand-over is not overlap.
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let running = 0;
   let most = 0;
-  for (const [, delta] of edges) most = Math.max(most, (running += delta));
+  for (const [, delta] of edges) most = Math.max(most, running += delta);
   return most;
 }

@@ -47,7 +47,9 @@ export async function loadOrCreateSecretsFile(
   if (generated.length > 0) {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const kept = text.length > 0 && !text.endsWith("\n") ? `${text}\n` : text;
-    await writeFile(file, kept + generated.map((name) => `${name}=${saved.get(name)}\n`).join(""), { mode: 0o600 });
+    await writeFile(file, kept + generated.map((name) => `${name}=${saved.get(name)}\n`).join(""), {
+      mode: 0o600,
+    });
   }
   await chmod(file, 0o600);
   return {

@@ -43,7 +43,8 @@ const ref = flags["project-ref"] ?? null;
 const stackDir = stackLayout(env).root;
 
 /** The hosted line, or the local one naming the hosted command it stands for. */
-const say = (local: string, hosted: string, hostedCommand: string) => ref ? hosted : `${local} (hosted: ${hostedCommand})`;
+const say = (local: string, hosted: string, hostedCommand: string) =>
+  ref ? hosted : `${local} (hosted: ${hostedCommand})`;
 
 async function target(): Promise<DeployTarget> {
   return ref ? hostedTarget(ref, env, env.DEPLOY_API_KEYS_JSON) : await localTarget(stackDir);
@@ -53,7 +54,8 @@ async function secrets(): Promise<DeploySecrets> {
   return ref ? await readSecretsFile(secretsFilePath(REPO_DIR, ref)) : await stackSecrets(stackDir);
 }
 
-const fingerprints = (values: DeploySecrets) => SECRET_NAMES.map((name) => `${name} ${fingerprint(values[name])}`).join(", ");
+const fingerprints = (values: DeploySecrets) =>
+  SECRET_NAMES.map((name) => `${name} ${fingerprint(values[name])}`).join(", ");
 
 async function withDb<T>(run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres((await target()).dbUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
@@ -69,10 +71,16 @@ const steps: Record<string, () => Promise<string>> = {
   async link() {
     const t = await localTarget(stackDir);
     const health = await fetch(`${t.apiUrl}/_stack/health`).catch(() => null);
-    if (!health?.ok) throw new Error(`local stack gateway is not answering at ${t.apiUrl}: start it with npm run stack:start`);
+    if (!health?.ok) {
+      throw new Error(
+        `local stack gateway is not answering at ${t.apiUrl}: start it with npm run stack:start`,
+      );
+    }
     await health.body?.cancel();
     await withDb((sql) => sql`select 1`);
-    return `link: local stack at ${t.apiUrl}, database ${new URL(t.dbUrl).host} (hosted: supabase link --project-ref <ref>)`;
+    return `link: local stack at ${t.apiUrl}, database ${
+      new URL(t.dbUrl).host
+    } (hosted: supabase link --project-ref <ref>)`;
   },
 
   async secrets() {
@@ -86,7 +94,9 @@ const steps: Record<string, () => Promise<string>> = {
     const t = await localTarget(stackDir);
     const values = await stackSecrets(stackDir);
     await ringEmptyDoorbell(t.functionsUrl, PROBE_FUNCTION, t.anonKey, values.REELFORGE_INTERNAL_SECRET);
-    return `secrets: local stack's own (${relative(REPO_DIR, join(stackDir, "secrets.json"))}): ${fingerprints(values)}; ` +
+    return `secrets: local stack's own (${relative(REPO_DIR, join(stackDir, "secrets.json"))}): ${
+      fingerprints(values)
+    }; ` +
       `${PROBE_FUNCTION} answers the doorbell with this internal secret ` +
       `(hosted: supabase secrets set --env-file supabase/.deploy/<ref>.env)`;
   },
@@ -95,8 +105,12 @@ const steps: Record<string, () => Promise<string>> = {
     const t = await target();
     const outcome = await ensurePrivateBucket(t.storageUrl, t.serviceKey);
     return say(
-      `buckets: ${MEDIA_BUCKET} ${outcome === "created" ? "created" : "exists"}, private, at the local Storage ${t.storageUrl}`,
-      `buckets: ${MEDIA_BUCKET} ${outcome === "created" ? "created" : "exists"}, private, through the Storage API ${t.storageUrl}`,
+      `buckets: ${MEDIA_BUCKET} ${
+        outcome === "created" ? "created" : "exists"
+      }, private, at the local Storage ${t.storageUrl}`,
+      `buckets: ${MEDIA_BUCKET} ${
+        outcome === "created" ? "created" : "exists"
+      }, private, through the Storage API ${t.storageUrl}`,
       "the same Storage API calls on https://<ref>.supabase.co/storage/v1",
     );
   },
@@ -115,7 +129,9 @@ const steps: Record<string, () => Promise<string>> = {
     const answers: string[] = [];
     for (const name of names) {
       const answer = await ringEmptyDoorbell(t.functionsUrl, name, t.anonKey, secret);
-      if (flags.built) await assertSameSet(join(flags.built, name), join(stackLayout(env).deploy, name), name);
+      if (flags.built) {
+        await assertSameSet(join(flags.built, name), join(stackLayout(env).deploy, name), name);
+      }
       answers.push(answer === "accepted" ? name : `${name} (no tasks)`);
     }
     const served = flags.built ? "served from deploy sets identical to the rebuilt ones, " : "";
@@ -132,7 +148,12 @@ const steps: Record<string, () => Promise<string>> = {
     // The local stack sweeps every second (stack start); a deploy must not slow it for others.
     const sweepEveryMs = Number(flags["sweep-every-ms"] ?? (ref ? 5000 : 1000));
     const { changed, secretKeptIn } = await withDb((sql) =>
-      configureDispatch(sql, { functionsUrl: t.functionsUrl, apiKey: t.anonKey, internalSecret: secret, sweepEveryMs })
+      configureDispatch(sql, {
+        functionsUrl: t.functionsUrl,
+        apiKey: t.anonKey,
+        internalSecret: secret,
+        sweepEveryMs,
+      })
     );
     const where = secretKeptIn === "vault" ? "in Vault" : "in engine.settings (local stack: no Vault)";
     return `dispatch: engine.configure_dispatch(${t.functionsUrl}, sweep every ${sweepEveryMs} ms, internal secret ` +
@@ -143,7 +164,9 @@ const steps: Record<string, () => Promise<string>> = {
   async probe() {
     const timeoutMs = 1000 * Number(flags["probe-timeout-s"] ?? 30);
     const outcome = await withDb((sql) => runDoorbellProbe(sql, timeoutMs));
-    const ended = outcome.status === "cancelled" ? "claimed by a function, then cancelled" : "claimed and completed";
+    const ended = outcome.status === "cancelled"
+      ? "claimed by a function, then cancelled"
+      : "claimed and completed";
     return `probe: task ${outcome.taskId} (deploy.probe on ${PROBE_FUNCTION}) ${ended}: the doorbell rings` +
       (ref ? "" : " (hosted: the same check)");
   },
@@ -153,7 +176,9 @@ const steps: Record<string, () => Promise<string>> = {
 function parseSecretNames(json: string | undefined): string[] {
   if (!json) return [];
   const rows: unknown = JSON.parse(json);
-  return Array.isArray(rows) ? rows.map((row) => (row as { name?: unknown }).name).filter((n): n is string => typeof n === "string") : [];
+  return Array.isArray(rows)
+    ? rows.map((row) => (row as { name?: unknown }).name).filter((n): n is string => typeof n === "string")
+    : [];
 }
 
 async function listFiles(dir: string): Promise<Map<string, number>> {
@@ -168,14 +193,23 @@ async function listFiles(dir: string): Promise<Map<string, number>> {
 }
 
 async function assertSameSet(builtDir: string, servedDir: string, name: string): Promise<void> {
-  const [built, served] = [await listFiles(builtDir), await listFiles(servedDir).catch(() => new Map<string, number>())];
-  const differ = [...new Set([...built.keys(), ...served.keys()])].filter((file) => built.get(file) !== served.get(file));
+  const [built, served] = [
+    await listFiles(builtDir),
+    await listFiles(servedDir).catch(() => new Map<string, number>()),
+  ];
+  const differ = [...new Set([...built.keys(), ...served.keys()])].filter((file) =>
+    built.get(file) !== served.get(file)
+  );
   for (const file of built.keys()) {
     if (differ.includes(file) || !served.has(file)) continue;
     const [a, b] = [await readFile(join(builtDir, file)), await readFile(join(servedDir, file))];
     if (!a.equals(b)) differ.push(file);
   }
-  if (differ.length > 0) throw new Error(`${name}: the gateway serves another set than the one built: ${differ.slice(0, 5).join(", ")}`);
+  if (differ.length > 0) {
+    throw new Error(
+      `${name}: the gateway serves another set than the one built: ${differ.slice(0, 5).join(", ")}`,
+    );
+  }
 }
 
 try {

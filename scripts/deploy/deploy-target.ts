@@ -23,9 +23,11 @@ export interface DeployTarget {
 /** The local stack as `stack start` described it in <stack>/env.json. */
 export async function localTarget(stackDir: string): Promise<DeployTarget> {
   const file = join(stackDir, "env.json");
-  const env = JSON.parse(await readFile(file, "utf8").catch(() => {
-    throw new Error(`local stack is not running (no ${file}): start it with npm run stack:start`);
-  }));
+  const env = JSON.parse(
+    await readFile(file, "utf8").catch(() => {
+      throw new Error(`local stack is not running (no ${file}): start it with npm run stack:start`);
+    }),
+  );
   return {
     mode: "local",
     ref: null,
@@ -43,14 +45,24 @@ export async function localTarget(stackDir: string): Promise<DeployTarget> {
  * SUPABASE_ANON_KEY / SUPABASE_SERVICE_ROLE_KEY override the keys read from `apiKeysJson` (the
  * output of `supabase projects api-keys --reveal -o json`).
  */
-export function hostedTarget(ref: string, env: Record<string, string | undefined>, apiKeysJson: string | undefined): DeployTarget {
-  if (!env.SUPABASE_DB_URL) throw new Error("SUPABASE_DB_URL is not set: the direct database URL of the project is needed for the SQL steps");
+export function hostedTarget(
+  ref: string,
+  env: Record<string, string | undefined>,
+  apiKeysJson: string | undefined,
+): DeployTarget {
+  if (!env.SUPABASE_DB_URL) {
+    throw new Error(
+      "SUPABASE_DB_URL is not set: the direct database URL of the project is needed for the SQL steps",
+    );
+  }
   const apiUrl = (env.SUPABASE_URL || `https://${ref}.supabase.co`).replace(/\/+$/, "");
   const keys = parseApiKeys(apiKeysJson);
   const anonKey = env.SUPABASE_ANON_KEY || keys.get("anon") || keys.get("publishable");
   const serviceKey = env.SUPABASE_SERVICE_ROLE_KEY || keys.get("service_role") || keys.get("secret");
   if (!anonKey || !serviceKey) {
-    throw new Error("no anon / service role key: set SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY, or let `supabase projects api-keys` list them");
+    throw new Error(
+      "no anon / service role key: set SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY, or let `supabase projects api-keys` list them",
+    );
   }
   return {
     mode: "hosted",
@@ -72,7 +84,9 @@ function parseApiKeys(json: string | undefined): Map<string, string> {
   for (const row of Array.isArray(rows) ? rows as Record<string, unknown>[] : []) {
     const value = row.api_key ?? row.apiKey;
     if (typeof value !== "string" || value.length === 0) continue;
-    for (const name of [row.name, row.type]) if (typeof name === "string" && !keys.has(name)) keys.set(name, value);
+    for (const name of [row.name, row.type]) {
+      if (typeof name === "string" && !keys.has(name)) keys.set(name, value);
+    }
   }
   return keys;
 }

@@ -20,7 +20,8 @@ export async function configureDispatch(
            to_regclass('vault.secrets') is not null as has_vault
       from engine.settings`;
   const secretKeptIn = current.has_vault ? "vault" : "engine.settings";
-  const same = current.functions_url === want.functionsUrl.replace(/\/+$/, "") && current.api_key === want.apiKey &&
+  const same = current.functions_url === want.functionsUrl.replace(/\/+$/, "") &&
+    current.api_key === want.apiKey &&
     current.sweep_every_ms === want.sweepEveryMs && current.internal_secret === want.internalSecret;
   if (same) return { changed: false, secretKeptIn };
   await sql`

@@ -6,17 +6,35 @@
  */
 export type DoorbellAnswer = "accepted" | "runs_no_tasks";
 
-export async function ringEmptyDoorbell(functionsUrl: string, name: string, apiKey: string, internalSecret: string): Promise<DoorbellAnswer> {
+export async function ringEmptyDoorbell(
+  functionsUrl: string,
+  name: string,
+  apiKey: string,
+  internalSecret: string,
+): Promise<DoorbellAnswer> {
   const response = await fetch(`${functionsUrl}/${name}/task-slice`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}`, "x-reelforge-internal": internalSecret },
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${apiKey}`,
+      "x-reelforge-internal": internalSecret,
+    },
     body: JSON.stringify({ taskId: crypto.randomUUID() }),
   });
-  const body = await response.json().catch(() => null) as { accepted?: unknown; error?: { code?: string; message?: string } } | null;
+  const body = await response.json().catch(() => null) as {
+    accepted?: unknown;
+    error?: { code?: string; message?: string };
+  } | null;
   if (response.status === 202 && body?.accepted === true) return "accepted";
   if (response.status === 404 && /runs no tasks/.test(body?.error?.message ?? "")) return "runs_no_tasks";
   if (response.status === 401 && body?.error) {
-    throw new Error(`${name} refused the doorbell with the deploy's internal secret (401): its REELFORGE_INTERNAL_SECRET is another one`);
+    throw new Error(
+      `${name} refused the doorbell with the deploy's internal secret (401): its REELFORGE_INTERNAL_SECRET is another one`,
+    );
   }
-  throw new Error(`${name} is not served as deployed: POST ${functionsUrl}/${name}/task-slice answered ${response.status} ${JSON.stringify(body)}`);
+  throw new Error(
+    `${name} is not served as deployed: POST ${functionsUrl}/${name}/task-slice answered ${response.status} ${
+      JSON.stringify(body)
+    }`,
+  );
 }

@@ -16,25 +16,42 @@ export interface ProbeOutcome {
   status: "cancelled" | "succeeded";
 }
 
-export async function runDoorbellProbe(sql: postgres.Sql, timeoutMs: number, pollMs = 200): Promise<ProbeOutcome> {
+export async function runDoorbellProbe(
+  sql: postgres.Sql,
+  timeoutMs: number,
+  pollMs = 200,
+): Promise<ProbeOutcome> {
   const [{ id }] = await sql`
     select id from engine.enqueue_task(
       p_user_id => null, p_kind => ${PROBE_KIND}, p_function => ${PROBE_FUNCTION},
       p_payload => ${sql.json({ startedBy: "scripts/deploy.sh" })})`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [task] = await sql<{ status: string; probe: string | null; dispatched_at: Date | null; started_at: Date | null; last_error: unknown }[]>`
+    const [task] = await sql<
+      {
+        status: string;
+        probe: string | null;
+        dispatched_at: Date | null;
+        started_at: Date | null;
+        last_error: unknown;
+      }[]
+    >`
       select status, metadata ->> 'probe' as probe, dispatched_at, started_at, last_error
         from public.background_tasks where id = ${id}`;
     if (task.status === "succeeded") return { taskId: id, status: "succeeded" };
     if (task.status === "failed" || task.status === "cancelled") {
-      throw new Error(`probe task ${id} ended ${task.status} without being claimed: ${JSON.stringify(task.last_error)}`);
+      throw new Error(
+        `probe task ${id} ended ${task.status} without being claimed: ${JSON.stringify(task.last_error)}`,
+      );
     }
     // Claimed and parked (not mid-write): cancel it now.
     if (task.probe === "claimed" && task.status !== "running") {
-      const [{ cancelled }] = await sql`select engine.cancel_task(${id}, 'deploy probe: doorbell checked') as cancelled`;
+      const [{ cancelled }] =
+        await sql`select engine.cancel_task(${id}, 'deploy probe: doorbell checked') as cancelled`;
       const [after] = await sql`select status from public.background_tasks where id = ${id}`;
-      if (!cancelled && after.status !== "succeeded") throw new Error(`probe task ${id} could not be cancelled (status ${after.status})`);
+      if (!cancelled && after.status !== "succeeded") {
+        throw new Error(`probe task ${id} could not be cancelled (status ${after.status})`);
+      }
       return { taskId: id, status: after.status };
     }
     if (Date.now() >= deadline) {
@@ -45,7 +62,11 @@ export async function runDoorbellProbe(sql: postgres.Sql, timeoutMs: number, pol
   }
 }
 
-function describeTimeout(id: string, task: { dispatched_at: Date | null; started_at: Date | null }, timeoutMs: number): string {
+function describeTimeout(
+  id: string,
+  task: { dispatched_at: Date | null; started_at: Date | null },
+  timeoutMs: number,
+): string {
   const seconds = Math.round(timeoutMs / 1000);
   if (task.dispatched_at === null) {
     return `doorbell not rung: probe task ${id} was never dispatched within ${seconds} s (engine.configure_dispatch not run, or pg_net missing)`;

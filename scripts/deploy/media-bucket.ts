@@ -7,11 +7,23 @@ export const MEDIA_BUCKET = "media";
 export type BucketOutcome = "exists" | "created";
 
 /** Throws when the bucket exists but is public: signed URLs only (flip it in the Dashboard). */
-export async function ensurePrivateBucket(storageUrl: string, serviceKey: string, id = MEDIA_BUCKET): Promise<BucketOutcome> {
-  const headers = { authorization: `Bearer ${serviceKey}`, apikey: serviceKey, "content-type": "application/json" };
+export async function ensurePrivateBucket(
+  storageUrl: string,
+  serviceKey: string,
+  id = MEDIA_BUCKET,
+): Promise<BucketOutcome> {
+  const headers = {
+    authorization: `Bearer ${serviceKey}`,
+    apikey: serviceKey,
+    "content-type": "application/json",
+  };
   const existing = await readBucket(storageUrl, headers, id);
   if (existing) return assertPrivate(existing, id, "exists");
-  const created = await fetch(`${storageUrl}/bucket`, { method: "POST", headers, body: JSON.stringify({ id, name: id, public: false }) });
+  const created = await fetch(`${storageUrl}/bucket`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ id, name: id, public: false }),
+  });
   const body = await created.json().catch(() => ({}));
   // Someone made it between our read and our create: then it is read again below.
   if (!created.ok && !isStatus(created, body, 409)) {
@@ -22,7 +34,11 @@ export async function ensurePrivateBucket(storageUrl: string, serviceKey: string
   return assertPrivate(after, id, created.ok ? "created" : "exists");
 }
 
-async function readBucket(storageUrl: string, headers: Record<string, string>, id: string): Promise<{ public?: unknown } | null> {
+async function readBucket(
+  storageUrl: string,
+  headers: Record<string, string>,
+  id: string,
+): Promise<{ public?: unknown } | null> {
   const response = await fetch(`${storageUrl}/bucket/${encodeURIComponent(id)}`, { headers });
   const body = await response.json().catch(() => ({}));
   if (response.ok) return body;
@@ -37,7 +53,9 @@ function isStatus(response: Response, body: { statusCode?: unknown }, status: nu
 
 function assertPrivate(bucket: { public?: unknown }, id: string, outcome: BucketOutcome): BucketOutcome {
   if (bucket.public !== false) {
-    throw new Error(`bucket ${id} is public: media is served by signed URLs only; make it private (Dashboard → Storage → ${id} → Edit)`);
+    throw new Error(
+      `bucket ${id} is public: media is served by signed URLs only; make it private (Dashboard → Storage → ${id} → Edit)`,
+    );
   }
   return outcome;
 }

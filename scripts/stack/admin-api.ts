@@ -44,13 +44,19 @@ export function createAdminApi(deps: {
         return Response.json(await deps.renderWorkers.list());
       case "POST /_stack/render-workers/kill": {
         const body = await readJsonObject(request);
-        if (body === null || (body.slot !== undefined && !Number.isInteger(body.slot))) return badRequest("body must be {slot?: integer}");
+        if (body === null || (body.slot !== undefined && !Number.isInteger(body.slot))) {
+          return badRequest("body must be {slot?: integer}");
+        }
         return Response.json({ killed: await deps.renderWorkers.kill(body.slot as number | undefined) });
       }
       case "POST /_stack/render-workers/pause":
       case "POST /_stack/render-workers/resume": {
         const signalled = await deps.renderWorkers.setPaused(route.endsWith("/pause"));
-        if (!signalled) return Response.json({ code: "CONFLICT", message: "no render supervisor is running" }, { status: 409 });
+        if (!signalled) {
+          return Response.json({ code: "CONFLICT", message: "no render supervisor is running" }, {
+            status: 409,
+          });
+        }
         return Response.json(await deps.renderWorkers.list());
       }
       case "GET /_stack/config":
@@ -79,7 +85,13 @@ export function createAdminApi(deps: {
         ) {
           return badRequest("body must be {drop?: 0..1, stallMs?: integer >= 0, ttlMs?: positive integer}");
         }
-        return Response.json(deps.net.configure({ drop: drop as number | undefined, stallMs: stallMs as number | undefined, ttlMs: ttlMs as number | undefined }));
+        return Response.json(
+          deps.net.configure({
+            drop: drop as number | undefined,
+            stallMs: stallMs as number | undefined,
+            ttlMs: ttlMs as number | undefined,
+          }),
+        );
       }
       default:
         return Response.json({ code: "NOT_FOUND", message: `No admin route ${route}` }, { status: 404 });

@@ -7,7 +7,7 @@
  */
 import { type ApiKeySet, matchApiKey } from "../../shared/auth/api-keys.ts";
 import type { AuthUser, AuthUsers, JsonObject } from "./auth-users.ts";
-import { publicJwkOf, type SigningKey, signEs256Jwt, signJwt } from "./jwt.ts";
+import { publicJwkOf, signEs256Jwt, type SigningKey, signJwt } from "./jwt.ts";
 
 export const AUTH_PREFIX = "/auth/v1/";
 const ACCESS_TOKEN_SECONDS = 3600;
@@ -32,25 +32,50 @@ export function createAuthApi(deps: AuthApiDeps) {
 
   function userJson(user: AuthUser) {
     return {
-      id: user.id, aud: "authenticated", role: "authenticated", email: user.email ?? "", phone: "",
-      email_confirmed_at: user.email_confirmed_at, last_sign_in_at: user.last_sign_in_at,
-      app_metadata: user.raw_app_meta_data ?? {}, user_metadata: user.raw_user_meta_data ?? {},
-      identities: [], created_at: user.created_at, updated_at: user.updated_at, is_anonymous: user.is_anonymous,
+      id: user.id,
+      aud: "authenticated",
+      role: "authenticated",
+      email: user.email ?? "",
+      phone: "",
+      email_confirmed_at: user.email_confirmed_at,
+      last_sign_in_at: user.last_sign_in_at,
+      app_metadata: user.raw_app_meta_data ?? {},
+      user_metadata: user.raw_user_meta_data ?? {},
+      identities: [],
+      created_at: user.created_at,
+      updated_at: user.updated_at,
+      is_anonymous: user.is_anonymous,
     };
   }
 
   async function session(user: AuthUser, sessionId: string = crypto.randomUUID()) {
     const iat = Math.floor(Date.now() / 1000);
     const claims = {
-      iss: deps.issuer, sub: user.id, aud: "authenticated", exp: iat + ACCESS_TOKEN_SECONDS, iat,
-      email: user.email ?? "", phone: "", app_metadata: user.raw_app_meta_data ?? {}, user_metadata: user.raw_user_meta_data ?? {},
-      role: "authenticated", aal: "aal1", amr: [{ method: user.is_anonymous ? "anonymous" : "password", timestamp: iat }],
-      session_id: sessionId, is_anonymous: user.is_anonymous,
+      iss: deps.issuer,
+      sub: user.id,
+      aud: "authenticated",
+      exp: iat + ACCESS_TOKEN_SECONDS,
+      iat,
+      email: user.email ?? "",
+      phone: "",
+      app_metadata: user.raw_app_meta_data ?? {},
+      user_metadata: user.raw_user_meta_data ?? {},
+      role: "authenticated",
+      aal: "aal1",
+      amr: [{ method: user.is_anonymous ? "anonymous" : "password", timestamp: iat }],
+      session_id: sessionId,
+      is_anonymous: user.is_anonymous,
     };
-    const accessToken = deps.userTokenAlg === "HS256" ? await signJwt(claims, deps.jwtSecret) : await signEs256Jwt(claims, deps.signingKey);
+    const accessToken = deps.userTokenAlg === "HS256"
+      ? await signJwt(claims, deps.jwtSecret)
+      : await signEs256Jwt(claims, deps.signingKey);
     return {
-      access_token: accessToken, token_type: "bearer", expires_in: ACCESS_TOKEN_SECONDS, expires_at: claims.exp,
-      refresh_token: await deps.users.issueRefreshToken(user.id, sessionId), user: userJson(user),
+      access_token: accessToken,
+      token_type: "bearer",
+      expires_in: ACCESS_TOKEN_SECONDS,
+      expires_at: claims.exp,
+      refresh_token: await deps.users.issueRefreshToken(user.id, sessionId),
+      user: userJson(user),
     };
   }
 
@@ -67,10 +92,13 @@ export function createAuthApi(deps: AuthApiDeps) {
     const route = `${request.method} ${pathname}`;
     if (request.method === "OPTIONS") return new Response("ok");
     if (route === "GET /auth/v1/.well-known/jwks.json") {
-      return Response.json({ keys: [publicJwkOf(deps.signingKey)] }, { headers: { "cache-control": "public, max-age=600" } });
+      return Response.json({ keys: [publicJwkOf(deps.signingKey)] }, {
+        headers: { "cache-control": "public, max-age=600" },
+      });
     }
     // Like the platform's gateway: every Auth call carries one of the project's API keys.
-    const apikey = request.headers.get("apikey") ?? request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? "";
+    const apikey = request.headers.get("apikey") ??
+      request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? "";
     if (!matchApiKey(apikey, apiKeys)) {
       return authError(401, "no_api_key", "No API key found in request");
     }
@@ -78,9 +106,13 @@ export function createAuthApi(deps: AuthApiDeps) {
     if (body === null) return authError(400, "bad_json", "Could not parse request body as JSON");
 
     if (route === "POST /auth/v1/signup") {
-      const email = typeof body.email === "string" && body.email.trim() ? body.email.trim().toLowerCase() : null;
+      const email = typeof body.email === "string" && body.email.trim()
+        ? body.email.trim().toLowerCase()
+        : null;
       const password = typeof body.password === "string" ? body.password : null;
-      if (email && (password === null || password.length < 6)) return authError(422, "weak_password", "Password should be at least 6 characters.");
+      if (email && (password === null || password.length < 6)) {
+        return authError(422, "weak_password", "Password should be at least 6 characters.");
+      }
       const userMetadata = isObject(body.data) ? body.data : {};
       const user = await deps.users.create({ email, password: email ? password : null, userMetadata });
       if (!user) return authError(422, "user_already_exists", "User already registered");
@@ -90,14 +122,20 @@ export function createAuthApi(deps: AuthApiDeps) {
       const grant = new URL(request.url).searchParams.get("grant_type");
       if (grant === "password") {
         const email = typeof body.email === "string" ? body.email.trim().toLowerCase() : "";
-        const user = email && typeof body.password === "string" ? await deps.users.withPassword(email, body.password) : null;
+        const user = email && typeof body.password === "string"
+          ? await deps.users.withPassword(email, body.password)
+          : null;
         if (!user) return authError(400, "invalid_credentials", "Invalid login credentials");
         return Response.json(await session(user));
       }
       if (grant === "refresh_token") {
-        const used = typeof body.refresh_token === "string" ? await deps.users.useRefreshToken(body.refresh_token) : null;
+        const used = typeof body.refresh_token === "string"
+          ? await deps.users.useRefreshToken(body.refresh_token)
+          : null;
         const user = used ? await deps.users.get(used.userId) : null;
-        if (!used || !user) return authError(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        if (!used || !user) {
+          return authError(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        }
         return Response.json(await session(user, used.sessionId));
       }
       return authError(400, "unsupported_grant_type", "grant_type must be password or refresh_token");
@@ -114,7 +152,9 @@ export function createAuthApi(deps: AuthApiDeps) {
     const adminUser = pathname.match(/^\/auth\/v1\/admin\/users\/([^/]+)$/);
     if (adminUser && request.method === "PUT") {
       const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? "";
-      if (matchApiKey(bearer, apiKeys) !== "service_role") return authError(403, "not_admin", "User not allowed");
+      if (matchApiKey(bearer, apiKeys) !== "service_role") {
+        return authError(403, "not_admin", "User not allowed");
+      }
       if (!UUID.test(adminUser[1])) return authError(404, "user_not_found", "User not found");
       const user = await deps.users.updateMetadata(
         adminUser[1],

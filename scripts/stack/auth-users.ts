@@ -20,16 +20,21 @@ export interface AuthUser {
 }
 
 type Sql = postgres.Sql;
-const COLUMNS = "id, email, is_anonymous, raw_app_meta_data, raw_user_meta_data, email_confirmed_at, created_at, updated_at, last_sign_in_at";
+const COLUMNS =
+  "id, email, is_anonymous, raw_app_meta_data, raw_user_meta_data, email_confirmed_at, created_at, updated_at, last_sign_in_at";
 
 export function createAuthUsers(sql: Sql) {
   return {
     /** A new user; null when the email is taken. No email: an anonymous user. */
-    async create(input: { email: string | null; password: string | null; userMetadata: JsonObject }): Promise<AuthUser | null> {
+    async create(
+      input: { email: string | null; password: string | null; userMetadata: JsonObject },
+    ): Promise<AuthUser | null> {
       const provider = input.email ? "email" : "anonymous";
       const [user] = await sql<AuthUser[]>`
         insert into auth.users (email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, is_anonymous, last_sign_in_at)
-        values (${input.email}, ${input.password === null ? null : sql`extensions.crypt(${input.password}, extensions.gen_salt('bf'))`},
+        values (${input.email}, ${
+        input.password === null ? null : sql`extensions.crypt(${input.password}, extensions.gen_salt('bf'))`
+      },
                 ${input.email ? sql`now()` : null}, ${sql.json({ provider, providers: [provider] })},
                 ${sql.json(input.userMetadata)}, ${input.email === null}, now())
         on conflict (email) do nothing
@@ -53,11 +58,19 @@ export function createAuthUsers(sql: Sql) {
     },
 
     /** Merges metadata as GoTrue's admin update does (a null value removes the key). */
-    async updateMetadata(id: string, appMetadata: JsonObject | null, userMetadata: JsonObject | null): Promise<AuthUser | null> {
+    async updateMetadata(
+      id: string,
+      appMetadata: JsonObject | null,
+      userMetadata: JsonObject | null,
+    ): Promise<AuthUser | null> {
       const [user] = await sql<AuthUser[]>`
         update auth.users
-           set raw_app_meta_data = jsonb_strip_nulls(coalesce(raw_app_meta_data, '{}') || ${sql.json((appMetadata ?? {}))}),
-               raw_user_meta_data = jsonb_strip_nulls(coalesce(raw_user_meta_data, '{}') || ${sql.json((userMetadata ?? {}))}),
+           set raw_app_meta_data = jsonb_strip_nulls(coalesce(raw_app_meta_data, '{}') || ${
+        sql.json(appMetadata ?? {})
+      }),
+               raw_user_meta_data = jsonb_strip_nulls(coalesce(raw_user_meta_data, '{}') || ${
+        sql.json(userMetadata ?? {})
+      }),
                updated_at = now()
          where id = ${id}
         returning ${sql.unsafe(COLUMNS)}`;
@@ -65,7 +78,10 @@ export function createAuthUsers(sql: Sql) {
     },
 
     async issueRefreshToken(userId: string, sessionId: string): Promise<string> {
-      const token = Array.from(crypto.getRandomValues(new Uint8Array(24)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+      const token = Array.from(
+        crypto.getRandomValues(new Uint8Array(24)),
+        (byte) => byte.toString(16).padStart(2, "0"),
+      ).join("");
       await sql`insert into auth.refresh_tokens (token, user_id, session_id) values (${token}, ${userId}, ${sessionId})`;
       return token;
     },

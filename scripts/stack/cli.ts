@@ -29,7 +29,11 @@ import {
   STORAGE_URL,
 } from "./stack-layout.ts";
 import { describePortHolder, findPortHolder } from "./port-holder.ts";
-import { readRenderSupervisorPid, startRenderSupervisor, stopRenderSupervisor } from "./render-worker-process.ts";
+import {
+  readRenderSupervisorPid,
+  startRenderSupervisor,
+  stopRenderSupervisor,
+} from "./render-worker-process.ts";
 import { loadStackSecrets, type StackSecrets } from "./stack-secrets.ts";
 import { buildDeploySets, describeDeploySets, runIsolatedDeno } from "./deploy-sets.ts";
 import { readConfiguredFunctions } from "./function-registry.ts";
@@ -40,7 +44,8 @@ const env = Deno.env.toObject();
 const layout = await placePostgresDirs(stackLayout(env));
 
 async function isStackRunning(): Promise<boolean> {
-  return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy()) && (await isPostgresRunning(layout));
+  return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy()) &&
+    (await isPostgresRunning(layout));
 }
 
 async function readStackEnv(): Promise<StackEnv | null> {
@@ -49,7 +54,19 @@ async function readStackEnv(): Promise<StackEnv | null> {
 
 /** Prints the block the way `supabase status -o env` does. */
 function printEnvBlock(stackEnv: StackEnv): void {
-  for (const key of ["API_URL", "DB_URL", "PUBLISHABLE_KEY", "SECRET_KEY", "ANON_KEY", "SERVICE_ROLE_KEY", "JWT_SECRET", "FUNCTIONS_URL", "STORAGE_URL"]) {
+  for (
+    const key of [
+      "API_URL",
+      "DB_URL",
+      "PUBLISHABLE_KEY",
+      "SECRET_KEY",
+      "ANON_KEY",
+      "SERVICE_ROLE_KEY",
+      "JWT_SECRET",
+      "FUNCTIONS_URL",
+      "STORAGE_URL",
+    ]
+  ) {
     console.log(`${key}="${stackEnv[key]}"`);
   }
 }
@@ -74,7 +91,9 @@ async function configureDispatch(secrets: StackSecrets): Promise<void> {
 async function start(fresh: boolean): Promise<number> {
   if (!fresh && await isStackRunning()) {
     console.log("stack already running");
-    if (await readRenderSupervisorPid(layout) === null) await startStackRenderWorkers(await loadStackSecrets(layout, env));
+    if (await readRenderSupervisorPid(layout) === null) {
+      await startStackRenderWorkers(await loadStackSecrets(layout, env));
+    }
     printEnvBlock((await readStackEnv())!);
     return 0;
   }
@@ -84,7 +103,9 @@ async function start(fresh: boolean): Promise<number> {
     for (const message of held) console.error(message);
     return 1;
   }
-  for (const dir of [layout.root, layout.logs, layout.functionLogs, layout.storage]) await mkdir(dir, { recursive: true });
+  for (const dir of [layout.root, layout.logs, layout.functionLogs, layout.storage]) {
+    await mkdir(dir, { recursive: true });
+  }
   if (fresh) {
     await wipeDataDir(layout);
     await rm(layout.storage, { recursive: true, force: true });
@@ -150,9 +171,13 @@ async function buildStackDeploySets(): Promise<void> {
   await rm(layout.deploy, { recursive: true, force: true });
   const built = buildDeploySets(REPO_DIR, layout.deploy, readConfiguredFunctions(REPO_DIR));
   const { report, oversized } = describeDeploySets(built);
-  if (oversized.length > 0) throw new Error(`deploy sets over the 20 MB bundle limit: ${oversized.join(", ")}\n${report}`);
+  if (oversized.length > 0) {
+    throw new Error(`deploy sets over the 20 MB bundle limit: ${oversized.join(", ")}\n${report}`);
+  }
   for (const set of built) await runIsolatedDeno("cache", set, layout.denoCache);
-  console.log(`deploy sets built in ${layout.deploy} (${built.length} functions), npm packages cached in ${layout.denoCache}`);
+  console.log(
+    `deploy sets built in ${layout.deploy} (${built.length} functions), npm packages cached in ${layout.denoCache}`,
+  );
 }
 
 // Render and local_media jobs (FFmpeg) are pulled by worker processes, not run by the gateway; a
@@ -166,7 +191,9 @@ async function startStackRenderWorkers(secrets: StackSecrets): Promise<void> {
     SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
     REELFORGE_WORKER_CONCURRENCY: env.REELFORGE_WORKER_CONCURRENCY || "2",
   }, workers);
-  console.log(`render workers claiming render, local_media: ${workers} supervised (supervisor pid ${pid}, log .stack/logs/render-worker.log)`);
+  console.log(
+    `render workers claiming render, local_media: ${workers} supervised (supervisor pid ${pid}, log .stack/logs/render-worker.log)`,
+  );
 }
 
 /** What holds this stack's ports, if another stack or program does (this stack's own are fine). */
@@ -193,7 +220,9 @@ async function status(): Promise<number> {
   if (stackEnv && await isStackRunning()) {
     printEnvBlock(stackEnv);
     // Without it nothing renders, and nothing restarts a render worker that dies.
-    if (await readRenderSupervisorPid(layout) === null) console.error("render supervisor is not running: `stack start` starts it again");
+    if (await readRenderSupervisorPid(layout) === null) {
+      console.error("render supervisor is not running: `stack start` starts it again");
+    }
     return 0;
   }
   const parts = [

@@ -68,7 +68,11 @@ function parseValue(text: string): TomlValue {
 function splitArrayItems(inner: string): string[] {
   const items: string[] = [];
   let start = 0;
-  for (let comma = indexOutsideQuotes(inner, ",", 0); comma >= 0; comma = indexOutsideQuotes(inner, ",", start)) {
+  for (
+    let comma = indexOutsideQuotes(inner, ",", 0);
+    comma >= 0;
+    comma = indexOutsideQuotes(inner, ",", start)
+  ) {
     items.push(inner.slice(start, comma));
     start = comma + 1;
   }

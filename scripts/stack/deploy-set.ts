@@ -36,7 +36,8 @@ export interface DeploySet {
 }
 
 // The CLI's pattern, verbatim (Go RE2 and JS agree on it: `.` stops at newlines, leftmost-first).
-const IMPORT_PATH = /(?:import|export)\s+(?:type\s+)?(?:\{[^{}]+\}|.*?)\s*(?:from)?\s*['"](.*?)['"]|import\(\s*['"](.*?)['"]\)/gi;
+const IMPORT_PATH =
+  /(?:import|export)\s+(?:type\s+)?(?:\{[^{}]+\}|.*?)\s*(?:from)?\s*['"](.*?)['"]|import\(\s*['"](.*?)['"]\)/gi;
 
 /** Collects `source`'s deploy set under `rootDir` (the directory `supabase/` sits in). */
 export function collectDeploySet(rootDir: string, source: DeploySource): DeploySet {
@@ -57,7 +58,9 @@ export function collectDeploySet(rootDir: string, source: DeploySource): DeployS
     }
   }
   for (const file of source.staticFiles ?? []) {
-    if (/[*?[{]/.test(file)) throw new Error(`${source.name}: static_files globs are not supported here: ${file}`);
+    if (/[*?[{]/.test(file)) {
+      throw new Error(`${source.name}: static_files globs are not supported here: ${file}`);
+    }
     files.add(rel(file));
   }
 
@@ -85,7 +88,14 @@ export function collectDeploySet(rootDir: string, source: DeploySource): DeployS
 
   const sorted = [...files].sort();
   const bytes = sorted.reduce((sum, file) => sum + statSync(join(rootDir, file)).size, 0);
-  return { name: source.name, entrypoint, importMap: source.importMap && rel(source.importMap), files: sorted, bytes, missing };
+  return {
+    name: source.name,
+    entrypoint,
+    importMap: source.importMap && rel(source.importMap),
+    files: sorted,
+    bytes,
+    missing,
+  };
 }
 
 /**
@@ -145,7 +155,9 @@ function readImportMap(rootDir: string, mapPath: string): ImportMap {
     throw new Error(`cannot read import map ${mapPath}: ${(error as Error).message}`);
   }
   const imports: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed.imports ?? {})) imports[key] = resolveMapTarget(mapPath, value);
+  for (const [key, value] of Object.entries(parsed.imports ?? {})) {
+    imports[key] = resolveMapTarget(mapPath, value);
+  }
   // A deno.json with no imports of its own may point at an import map file instead.
   const reference = Object.keys(imports).length === 0 && !parsed.scopes ? parsed.importMap : undefined;
   return { imports, reference };
@@ -161,10 +173,21 @@ function resolveMapTarget(mapPath: string, target: string): string {
  * no lockfile, no package.json discovery (the CLI sets DENO_NO_PACKAGE_JSON=1 when it bundles
  * with an import map), and `denoDir` as the cache, so `npm:` packages come from the registry.
  */
-export function isolatedDenoCommand(subcommand: "check" | "cache" | "info", set: DeploySet, setDir: string, denoDir: string) {
+export function isolatedDenoCommand(
+  subcommand: "check" | "cache" | "info",
+  set: DeploySet,
+  setDir: string,
+  denoDir: string,
+) {
   const config = set.importMap ? ["--config", join(setDir, set.importMap)] : [];
   return {
-    args: [subcommand, "--no-lock", ...config, ...(subcommand === "info" ? ["--json"] : []), join(setDir, set.entrypoint)],
+    args: [
+      subcommand,
+      "--no-lock",
+      ...config,
+      ...(subcommand === "info" ? ["--json"] : []),
+      join(setDir, set.entrypoint),
+    ],
     cwd: setDir,
     env: { DENO_DIR: denoDir, DENO_NO_PACKAGE_JSON: "1", NO_COLOR: "1" },
   };
@@ -177,7 +200,18 @@ export function isolatedDenoCommand(subcommand: "check" | "cache" | "info", set:
  */
 export function registryEnv(env: Record<string, string | undefined>): Record<string, string> {
   const passed: Record<string, string> = { DENO_TLS_CA_STORE: env.DENO_TLS_CA_STORE || "mozilla,system" };
-  for (const name of ["DENO_CERT", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "NPM_CONFIG_REGISTRY"]) {
+  for (
+    const name of [
+      "DENO_CERT",
+      "HTTPS_PROXY",
+      "HTTP_PROXY",
+      "NO_PROXY",
+      "https_proxy",
+      "http_proxy",
+      "no_proxy",
+      "NPM_CONFIG_REGISTRY",
+    ]
+  ) {
     if (env[name]) passed[name] = env[name]!;
   }
   return passed;

@@ -34,23 +34,37 @@ export function buildDeploySets(repoDir: string, outDir: string, sources: Deploy
 export function describeDeploySets(built: BuiltDeploySet[]): { report: string; oversized: string[] } {
   const lines = built.map(({ set }) => {
     const share = (100 * set.bytes / MAX_BUNDLE_BYTES).toFixed(1);
-    const warn = set.missing.length > 0 ? `  (missing, skipped as the CLI does: ${set.missing.join(", ")})` : "";
-    return `${set.name.padEnd(22)} ${String(set.files.length).padStart(4)} files ${String(set.bytes).padStart(9)} bytes  ${share.padStart(5)}% of 20 MB${warn}`;
+    const warn = set.missing.length > 0
+      ? `  (missing, skipped as the CLI does: ${set.missing.join(", ")})`
+      : "";
+    return `${set.name.padEnd(22)} ${String(set.files.length).padStart(4)} files ${
+      String(set.bytes).padStart(9)
+    } bytes  ${share.padStart(5)}% of 20 MB${warn}`;
   });
-  return { report: lines.join("\n"), oversized: built.filter(({ set }) => set.bytes > MAX_BUNDLE_BYTES).map(({ set }) => set.name) };
+  return {
+    report: lines.join("\n"),
+    oversized: built.filter(({ set }) => set.bytes > MAX_BUNDLE_BYTES).map(({ set }) => set.name),
+  };
 }
 
 /**
  * An upper bound of the bundle the platform builds: the set's files plus every npm package its
  * graph resolves, whole (the bundler keeps only the modules it reaches). Needs a filled cache.
  */
-export async function boundedBundleBytes(built: BuiltDeploySet, denoDir: string): Promise<{ bytes: number; packages: string[] }> {
-  const info = JSON.parse(await runIsolatedDeno("info", built, denoDir)) as { npmPackages?: Record<string, unknown> };
+export async function boundedBundleBytes(
+  built: BuiltDeploySet,
+  denoDir: string,
+): Promise<{ bytes: number; packages: string[] }> {
+  const info = JSON.parse(await runIsolatedDeno("info", built, denoDir)) as {
+    npmPackages?: Record<string, unknown>;
+  };
   const packages = Object.keys(info.npmPackages ?? {}).sort();
   let bytes = built.set.bytes;
   for (const id of packages) {
     const at = id.lastIndexOf("@");
-    bytes += await directoryBytes(join(denoDir, "npm", "registry.npmjs.org", id.slice(0, at), id.slice(at + 1).split("_")[0]));
+    bytes += await directoryBytes(
+      join(denoDir, "npm", "registry.npmjs.org", id.slice(0, at), id.slice(at + 1).split("_")[0]),
+    );
   }
   return { bytes, packages };
 }
@@ -66,13 +80,22 @@ async function directoryBytes(dir: string): Promise<number> {
 }
 
 /** Runs `deno check` (or `cache`, `info`) on one written set in isolation; throws with Deno's output. */
-export async function runIsolatedDeno(subcommand: "check" | "cache" | "info", built: BuiltDeploySet, denoDir: string): Promise<string> {
+export async function runIsolatedDeno(
+  subcommand: "check" | "cache" | "info",
+  built: BuiltDeploySet,
+  denoDir: string,
+): Promise<string> {
   const { args, cwd, env } = isolatedDenoCommand(subcommand, built.set, built.dir, denoDir);
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     cwd,
     clearEnv: true,
-    env: { ...registryEnv(Deno.env.toObject()), ...env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+    env: {
+      ...registryEnv(Deno.env.toObject()),
+      ...env,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

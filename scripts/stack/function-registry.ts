@@ -11,7 +11,13 @@
 import { join, relative, resolve } from "node:path";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { parseTomlTables } from "./config-toml.ts";
-import { collectDeploySet, type DeploySet, deploySetChangedSince, type DeploySource, writeDeploySet } from "./deploy-set.ts";
+import {
+  collectDeploySet,
+  type DeploySet,
+  deploySetChangedSince,
+  type DeploySource,
+  writeDeploySet,
+} from "./deploy-set.ts";
 
 export interface EdgeFunction {
   name: string;
@@ -52,7 +58,9 @@ export function readConfiguredFunctions(repoDir: string): FunctionSource[] {
     const entrypoint = typeof values.entrypoint === "string"
       ? resolve(supabaseDir, values.entrypoint)
       : join(supabaseDir, "functions", name, "index.ts");
-    const importMap = typeof values.import_map === "string" ? resolve(supabaseDir, values.import_map) : undefined;
+    const importMap = typeof values.import_map === "string"
+      ? resolve(supabaseDir, values.import_map)
+      : undefined;
     const staticFiles = Array.isArray(values.static_files)
       ? values.static_files.map((file) => resolve(supabaseDir, String(file)))
       : undefined;
@@ -62,7 +70,10 @@ export function readConfiguredFunctions(repoDir: string): FunctionSource[] {
 }
 
 /** Builds a registry rooted at the repository directory. */
-export function createFunctionRegistry(repoDir: string, options: FunctionRegistryOptions = {}): FunctionRegistry {
+export function createFunctionRegistry(
+  repoDir: string,
+  options: FunctionRegistryOptions = {},
+): FunctionRegistry {
   const fixturesDir = join(repoDir, "tests", "fixtures", "functions");
   const built = new Map<string, { source: FunctionSource; set: DeploySet; builtAt: number }>();
 
@@ -87,10 +98,18 @@ export function createFunctionRegistry(repoDir: string, options: FunctionRegistr
 
   function served(source: FunctionSource): EdgeFunction {
     const { name, verifyJwt } = source;
-    if (!options.deployDir) return { name, verifyJwt, entrypoint: source.entrypoint, config: source.importMap, rootDir: repoDir };
+    if (!options.deployDir) {
+      return { name, verifyJwt, entrypoint: source.entrypoint, config: source.importMap, rootDir: repoDir };
+    }
     const setDir = join(options.deployDir, name);
     const inSet = (path: string) => join(setDir, relative(repoDir, path));
-    return { name, verifyJwt, entrypoint: inSet(source.entrypoint), config: source.importMap && inSet(source.importMap), rootDir: setDir };
+    return {
+      name,
+      verifyJwt,
+      entrypoint: inSet(source.entrypoint),
+      config: source.importMap && inSet(source.importMap),
+      rootDir: setDir,
+    };
   }
 
   // A set that fails to build (an unreadable import map) keeps serving its last good build.

@@ -30,13 +30,17 @@ export function withCors(response: Response): Response {
  * signed with the project's asymmetric key (the stack's JWKS). Functions registered with
  * verify_jwt = false (all of ours: they verify callers themselves) skip it.
  */
-export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: WorkerPool; verifyJwt: (token: string) => Promise<unknown> }) {
+export function createFunctionsRouter(
+  deps: { registry: FunctionRegistry; pool: WorkerPool; verifyJwt: (token: string) => Promise<unknown> },
+) {
   return async function routeFunctionRequest(request: Request, pathname: string): Promise<Response> {
     const workerPath = pathname.slice(FUNCTIONS_PREFIX.length - 1);
     const name = workerPath.split("/")[1];
     const fn = name ? deps.registry.lookup(name) : undefined;
     if (!fn) {
-      return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
+      return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, {
+        status: 404,
+      });
     }
     // A preflight carries no Authorization header; it goes to the function, whose CORS answers it.
     if (fn.verifyJwt && request.method !== "OPTIONS") {
@@ -47,7 +51,10 @@ export function createFunctionsRouter(deps: { registry: FunctionRegistry; pool: 
   };
 }
 
-async function checkAuthorization(header: string | null, verifyJwt: (token: string) => Promise<unknown>): Promise<string | null> {
+async function checkAuthorization(
+  header: string | null,
+  verifyJwt: (token: string) => Promise<unknown>,
+): Promise<string | null> {
   if (!header) return "Missing authorization header";
   const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) return "Invalid JWT";

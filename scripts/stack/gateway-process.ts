@@ -3,7 +3,7 @@
  * stopping it also takes down every function worker it spawned.
  */
 import { spawn } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { API_URL, REPO_DIR, type StackLayout } from "./stack-layout.ts";
@@ -34,10 +34,21 @@ export async function isGatewayHealthy(): Promise<boolean> {
 }
 
 /** Spawns the gateway detached (it outlives this CLI) and waits for its health endpoint. */
-export async function startGateway(layout: StackLayout, env: Record<string, string>, timeoutMs = 60_000): Promise<number> {
+export async function startGateway(
+  layout: StackLayout,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<number> {
   const logFile = join(layout.logs, "gateway.log");
   const logFd = openSync(logFile, "a");
-  const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "stack", "gateway.ts")], {
+  const child = spawn(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-prompt",
+    "--config",
+    join(REPO_DIR, "deno.json"),
+    join(REPO_DIR, "scripts", "stack", "gateway.ts"),
+  ], {
     cwd: REPO_DIR,
     env: { ...Deno.env.toObject(), ...env, NO_COLOR: "1" },
     detached: true,
@@ -72,7 +83,9 @@ export async function killGatewayGroup(pid: number): Promise<void> {
   };
   signalGroup("SIGTERM");
   const deadline = Date.now() + 5000;
-  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (isProcessAlive(pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   signalGroup("SIGKILL");
 }
 

@@ -18,7 +18,15 @@ import { createFunctionRegistry } from "./function-registry.ts";
 import { registryEnv } from "./deploy-set.ts";
 import { createFunctionsRouter, FUNCTIONS_PREFIX, withCors } from "./functions-router.ts";
 import { startNetDispatcher } from "./net-dispatcher.ts";
-import { ADMIN_DB_URL, API_PORT, API_URL, DB_PORT, REPO_DIR, stackLayout, STORAGE_DB_URL } from "./stack-layout.ts";
+import {
+  ADMIN_DB_URL,
+  API_PORT,
+  API_URL,
+  DB_PORT,
+  REPO_DIR,
+  stackLayout,
+  STORAGE_DB_URL,
+} from "./stack-layout.ts";
 import { limitsFromEnv } from "./platform-limits.ts";
 import { createProjectsRouter, PROJECTS_PREFIX } from "./projects-router.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
@@ -48,11 +56,20 @@ mkdirSync(layout.storage, { recursive: true });
 const authIssuer = `${API_URL}/auth/v1`;
 // What the hosted gateway's verify_jwt accepts, and what /auth/v1/user trusts.
 const verifyJwt = createJwtVerifier({
-  jwks: { find: async (kid) => kid === config.REELFORGE_JWT_SIGNING_KEY.kid ? publicJwkOf(config.REELFORGE_JWT_SIGNING_KEY) : undefined },
+  jwks: {
+    find: async (kid) =>
+      kid === config.REELFORGE_JWT_SIGNING_KEY.kid
+        ? publicJwkOf(config.REELFORGE_JWT_SIGNING_KEY)
+        : undefined,
+  },
   legacySecret: config.REELFORGE_JWT_SECRET,
   issuers: [authIssuer],
 });
-const authSql = postgres(config.REELFORGE_DB_URL, { max: 2, onnotice: () => {}, connection: { application_name: "stack:auth" } });
+const authSql = postgres(config.REELFORGE_DB_URL, {
+  max: 2,
+  onnotice: () => {},
+  connection: { application_name: "stack:auth" },
+});
 const registry = createFunctionRegistry(REPO_DIR, { deployDir: layout.deploy });
 const pool = createWorkerPool({
   repoDir: REPO_DIR,
@@ -103,7 +120,11 @@ const handleAuthRequest = createAuthApi({
   verifyJwt,
 });
 // Storage as Supabase runs it: its own database role, RLS by the caller's key or token.
-const storageSql = postgres(STORAGE_DB_URL, { max: 4, onnotice: () => {}, connection: { application_name: "stack:storage" } });
+const storageSql = postgres(STORAGE_DB_URL, {
+  max: 4,
+  onnotice: () => {},
+  connection: { application_name: "stack:storage" },
+});
 const storageOptions = {
   jwtSecret: config.REELFORGE_JWT_SECRET,
   callerOf: createCallerResolver({
@@ -120,9 +141,16 @@ const routeProjectRequest = createProjectsRouter({
   adminDbUrl: ADMIN_DB_URL,
   storageDbUrl: STORAGE_DB_URL,
 });
-const dispatcher = await startNetDispatcher({ dbUrl: config.REELFORGE_DB_URL, logFile: join(layout.logs, "net.log") });
+const dispatcher = await startNetDispatcher({
+  dbUrl: config.REELFORGE_DB_URL,
+  logFile: join(layout.logs, "net.log"),
+});
 const handleAdminRequest = createAdminApi({
-  registry, pool, net: dispatcher, serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY, renderWorkers: createRenderWorkerControl(layout),
+  registry,
+  pool,
+  net: dispatcher,
+  serviceRoleKey: config.REELFORGE_SERVICE_ROLE_KEY,
+  renderWorkers: createRenderWorkerControl(layout),
 });
 
 async function route(request: Request): Promise<Response> {
@@ -149,7 +177,11 @@ const server = Deno.serve({
     response = Response.json({ code: "INTERNAL_ERROR", message: "Gateway error" }, { status: 500 });
   }
   const ms = Math.round(performance.now() - started);
-  console.log(`${new Date().toISOString()} ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
+  console.log(
+    `${new Date().toISOString()} ${request.method} ${
+      new URL(request.url).pathname
+    } ${response.status} ${ms}ms`,
+  );
   return response;
 });
 

@@ -25,26 +25,59 @@ function encodeSegment(value: unknown): string {
 /** Signs `payload` as an HS256 JWT. */
 export async function signJwt(payload: JwtPayload, secret: string): Promise<string> {
   const signingInput = `${encodeSegment({ alg: "HS256", typ: "JWT" })}.${encodeSegment(payload)}`;
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput));
   return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
 /** Signs `payload` as an ES256 JWT whose header names the key (`kid`), as Supabase Auth does. */
 export async function signEs256Jwt(payload: JwtPayload, key: SigningKey): Promise<string> {
-  const signingInput = `${encodeSegment({ alg: "ES256", kid: key.kid, typ: "JWT" })}.${encodeSegment(payload)}`;
-  const privateKey = await crypto.subtle.importKey("jwk", key.privateJwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const signingInput = `${encodeSegment({ alg: "ES256", kid: key.kid, typ: "JWT" })}.${
+    encodeSegment(payload)
+  }`;
+  const privateKey = await crypto.subtle.importKey(
+    "jwk",
+    key.privateJwk,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
   // Web Crypto's ECDSA signature is r || s (64 bytes), which is exactly JWS's ES256 encoding.
-  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, encoder.encode(signingInput));
+  const signature = await crypto.subtle.sign(
+    { name: "ECDSA", hash: "SHA-256" },
+    privateKey,
+    encoder.encode(signingInput),
+  );
   return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
 /** A fresh P-256 key pair with a random key id. */
 export async function generateSigningKey(): Promise<SigningKey> {
-  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]);
   const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-  const kid = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
-  return { kid, privateJwk: { kty: privateJwk.kty, crv: privateJwk.crv, x: privateJwk.x, y: privateJwk.y, d: privateJwk.d } };
+  const kid = Array.from(
+    crypto.getRandomValues(new Uint8Array(8)),
+    (byte) => byte.toString(16).padStart(2, "0"),
+  ).join("");
+  return {
+    kid,
+    privateJwk: {
+      kty: privateJwk.kty,
+      crv: privateJwk.crv,
+      x: privateJwk.x,
+      y: privateJwk.y,
+      d: privateJwk.d,
+    },
+  };
 }
 
 /** The public half as a JWKS entry, the way Supabase Auth publishes it. */
@@ -71,10 +104,18 @@ export async function verifyHs256Jwt(token: string, secret: string, now = Date.n
     throw new Error("jwt malformed");
   }
   if (header.alg !== "HS256") throw new Error("invalid algorithm");
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
   if (!await crypto.subtle.verify("HMAC", key, signature, encoder.encode(`${parts[0]}.${parts[1]}`))) {
     throw new Error("invalid signature");
   }
-  if (typeof payload.exp === "number" && Math.floor(now / 1000) >= payload.exp) throw new Error("jwt expired");
+  if (typeof payload.exp === "number" && Math.floor(now / 1000) >= payload.exp) {
+    throw new Error("jwt expired");
+  }
   return payload;
 }

@@ -67,7 +67,11 @@ export interface NetDispatcher {
 
 /** Connects, listens on `reelforge_net` and starts delivering. */
 export async function startNetDispatcher(options: NetDispatcherOptions): Promise<NetDispatcher> {
-  const sql = postgres(options.dbUrl, { max: 4, onnotice: () => {}, connection: { application_name: "reelforge_net" } });
+  const sql = postgres(options.dbUrl, {
+    max: 4,
+    onnotice: () => {},
+    connection: { application_name: "reelforge_net" },
+  });
   const batchSize = options.batchSize ?? PG_NET_BATCH_SIZE;
   let ttlMs = options.ttlMs ?? PG_NET_TTL_MS;
   const faults: NetFaults = { drop: 0, stallMs: 0 };
@@ -121,7 +125,9 @@ export async function startNetDispatcher(options: NetDispatcherOptions): Promise
     const started = performance.now();
     if (faults.drop > 0 && Math.random() < faults.drop) {
       counters.dropped++;
-      await logLine(`${new Date().toISOString()} ${request.id} ${request.method} ${safePath(request.url)} dropped`);
+      await logLine(
+        `${new Date().toISOString()} ${request.id} ${request.method} ${safePath(request.url)} dropped`,
+      );
       return;
     }
     const stallMs = faults.stallMs;
@@ -136,12 +142,18 @@ export async function startNetDispatcher(options: NetDispatcherOptions): Promise
       outcome = await send(request, request.timeout_milliseconds - stallMs);
     }
     const elapsedMs = Math.round(performance.now() - started);
-    await logLine(`${new Date().toISOString()} ${request.id} ${request.method} ${safePath(request.url)} ${outcome.status ?? (outcome.timedOut ? "timeout" : "error")} ${elapsedMs}ms`);
+    await logLine(
+      `${new Date().toISOString()} ${request.id} ${request.method} ${safePath(request.url)} ${
+        outcome.status ?? (outcome.timedOut ? "timeout" : "error")
+      } ${elapsedMs}ms`,
+    );
     if (stopped) return;
     try {
       await sql`
         insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg)
-        values (${request.id}, ${outcome.status}, ${outcome.contentType}, ${outcome.headers ? sql.json(outcome.headers) : null},
+        values (${request.id}, ${outcome.status}, ${outcome.contentType}, ${
+        outcome.headers ? sql.json(outcome.headers) : null
+      },
                 ${outcome.content}, ${outcome.timedOut}, ${outcome.error})`;
     } catch (error) {
       console.error(`[net] recording response ${request.id} failed: ${error}`);
@@ -177,7 +189,9 @@ async function send(request: QueuedRequest, timeoutMs: number): Promise<Outcome>
   try {
     const response = await fetch(request.url, {
       method: request.method,
-      headers: Object.entries(request.headers ?? {}).map(([name, value]): [string, string] => [name, String(value)]),
+      headers: Object.entries(request.headers ?? {}).map((
+        [name, value],
+      ): [string, string] => [name, String(value)]),
       body: request.body && request.method !== "GET" ? request.body : undefined,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -193,7 +207,14 @@ async function send(request: QueuedRequest, timeoutMs: number): Promise<Outcome>
     };
   } catch (error) {
     if (error instanceof DOMException && error.name === "TimeoutError") return timedOut(request);
-    return { status: null, contentType: null, headers: null, content: null, timedOut: false, error: String(error) };
+    return {
+      status: null,
+      contentType: null,
+      headers: null,
+      content: null,
+      timedOut: false,
+      error: String(error),
+    };
   }
 }
 

@@ -54,7 +54,9 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Platform
     const text = env[ENV_NAMES[name]];
     if (text === undefined || text === "") continue;
     const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${ENV_NAMES[name]} must be a positive integer, got "${text}"`);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`${ENV_NAMES[name]} must be a positive integer, got "${text}"`);
+    }
     limits[name] = value;
   }
   const problem = inconsistency(limits);
@@ -66,7 +68,10 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Platform
  * Applies a partial change from the admin API. Returns the new limits, or an error message for a
  * value that is not a positive integer or a soft CPU limit above the hard one.
  */
-export function changeLimits(current: PlatformLimits, change: Record<string, unknown>): PlatformLimits | string {
+export function changeLimits(
+  current: PlatformLimits,
+  change: Record<string, unknown>,
+): PlatformLimits | string {
   const next = { ...current };
   for (const name of LIMIT_NAMES) {
     const value = change[name];
@@ -78,5 +83,7 @@ export function changeLimits(current: PlatformLimits, change: Record<string, unk
 }
 
 function inconsistency(limits: PlatformLimits): string | null {
-  return limits.cpuSoftLimitMs > limits.cpuHardLimitMs ? "cpuSoftLimitMs must not exceed cpuHardLimitMs" : null;
+  return limits.cpuSoftLimitMs > limits.cpuHardLimitMs
+    ? "cpuSoftLimitMs must not exceed cpuHardLimitMs"
+    : null;
 }

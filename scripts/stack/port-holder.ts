@@ -24,14 +24,18 @@ export async function findPortHolder(port: number): Promise<PortHolder | null> {
   const listening = await promisify(execFile)("ss", ["-ltnpH", `sport = :${port}`]);
   if (!listening.stdout.trim()) return null;
   const pid = Number(listening.stdout.match(/pid=(\d+)/)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) return { port, pid: 0, command: "a process this user cannot see", stackDir: null };
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return { port, pid: 0, command: "a process this user cannot see", stackDir: null };
+  }
   const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").filter(Boolean);
   return { port, pid, command: argv.join(" ") || `pid ${pid}`, stackDir: await stackDirOf(pid, argv) };
 }
 
 async function stackDirOf(pid: number, argv: string[]): Promise<string | null> {
   const environ = (await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "")).split("\0");
-  const fromEnv = environ.find((entry) => entry.startsWith("REELFORGE_STACK_DIR="))?.slice("REELFORGE_STACK_DIR=".length);
+  const fromEnv = environ.find((entry) => entry.startsWith("REELFORGE_STACK_DIR="))?.slice(
+    "REELFORGE_STACK_DIR=".length,
+  );
   if (fromEnv) return fromEnv;
   const dataDir = argv[argv.indexOf("-D") + 1];
   if (!argv.includes("-D") || !dataDir || basename(dataDir) !== "pg") return null;
@@ -46,9 +50,12 @@ async function stackDirOf(pid: number, argv: string[]): Promise<string | null> {
 /** What to tell the user about `holder`, given the stack this command manages. */
 export function describePortHolder(holder: PortHolder, ownStackDir: string): string {
   const use = `port ${holder.port} is in use by ${holder.command} (pid ${holder.pid})`;
-  const elsewhere = "or start this stack on other ports: REELFORGE_API_PORT=... REELFORGE_DB_PORT=... npm run stack:start";
+  const elsewhere =
+    "or start this stack on other ports: REELFORGE_API_PORT=... REELFORGE_DB_PORT=... npm run stack:start";
   if (holder.stackDir === null) return `${use}; free it, ${elsewhere}`;
-  if (holder.stackDir === ownStackDir) return `${use}, a process of this very stack that stop could not end; kill ${holder.pid}`;
+  if (holder.stackDir === ownStackDir) {
+    return `${use}, a process of this very stack that stop could not end; kill ${holder.pid}`;
+  }
   const checkout = basename(holder.stackDir) === ".stack" ? dirname(holder.stackDir) : null;
   const stopIt = checkout
     ? `cd ${checkout} && npm run stack:stop`

@@ -23,12 +23,17 @@ export async function ensurePostgresPackages(): Promise<void> {
   }
   if (missing.length === 0) return;
   if (!isRoot) {
-    throw new Error(`missing Debian packages; run:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(" ")}`);
+    throw new Error(
+      `missing Debian packages; run:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(" ")}`,
+    );
   }
   console.log(`installing ${missing.join(", ")} ...`);
   const env = { ...Deno.env.toObject(), DEBIAN_FRONTEND: "noninteractive" };
   await mustSucceed("apt-get update", runCommand("apt-get", ["update"], { env, inherit: true }));
-  await mustSucceed("apt-get install", runCommand("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { env, inherit: true }));
+  await mustSucceed(
+    "apt-get install",
+    runCommand("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { env, inherit: true }),
+  );
 }
 
 /**
@@ -44,7 +49,12 @@ export async function placePostgresDirs(layout: StackLayout): Promise<StackLayou
   await mkdir(outside, { recursive: true, mode: 0o755 });
   await writeFile(join(outside, STACK_ROOT_MARKER), layout.root + "\n");
   console.error(`postgres cannot reach ${layout.root}: its data, socket and log live in ${outside}`);
-  return { ...layout, pgData: join(outside, "pg"), socketDir: join(outside, "run"), postgresLog: join(outside, "postgres.log") };
+  return {
+    ...layout,
+    pgData: join(outside, "pg"),
+    socketDir: join(outside, "run"),
+    postgresLog: join(outside, "postgres.log"),
+  };
 }
 
 /** Files Postgres writes must belong to the user it runs as. */
@@ -68,10 +78,19 @@ export async function initCluster(layout: StackLayout): Promise<void> {
   const passwordFile = join(dirname(layout.pgData), "initdb-password.tmp");
   await writeFile(passwordFile, "postgres\n", { mode: 0o644 });
   try {
-    await mustSucceed("initdb", runAsPostgres(join(PG_BIN, "initdb"), [
-      "-D", layout.pgData, `--username=${ADMIN_ROLE}`, `--pwfile=${passwordFile}`,
-      "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8",
-    ]));
+    await mustSucceed(
+      "initdb",
+      runAsPostgres(join(PG_BIN, "initdb"), [
+        "-D",
+        layout.pgData,
+        `--username=${ADMIN_ROLE}`,
+        `--pwfile=${passwordFile}`,
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+      ]),
+    );
   } finally {
     await rm(passwordFile, { force: true });
   }
@@ -97,7 +116,10 @@ async function writeStackConfig(layout: StackLayout): Promise<void> {
     full_page_writes: "off",
   };
   const confPath = join(layout.pgData, "reelforge.conf");
-  await writeFile(confPath, Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join("\n") + "\n");
+  await writeFile(
+    confPath,
+    Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join("\n") + "\n",
+  );
   await ownForPostgres(confPath);
 }
 
@@ -111,7 +133,16 @@ export async function startPostgres(layout: StackLayout): Promise<void> {
   const logFile = layout.postgresLog;
   await writeFile(logFile, "", { flag: "a" });
   await ownForPostgres(logFile);
-  const started = await runAsPostgres(join(PG_BIN, "pg_ctl"), ["start", "-D", layout.pgData, "-l", logFile, "-w", "-t", "60"]);
+  const started = await runAsPostgres(join(PG_BIN, "pg_ctl"), [
+    "start",
+    "-D",
+    layout.pgData,
+    "-l",
+    logFile,
+    "-w",
+    "-t",
+    "60",
+  ]);
   if (started.code !== 0) {
     const tail = (await readFile(logFile, "utf8")).split("\n").slice(-20).join("\n");
     throw new Error(`pg_ctl start failed:\n${started.stdout}${started.stderr}\n--- ${logFile} ---\n${tail}`);
@@ -119,7 +150,10 @@ export async function startPostgres(layout: StackLayout): Promise<void> {
 }
 
 export async function stopPostgres(layout: StackLayout): Promise<void> {
-  await mustSucceed("pg_ctl stop", runAsPostgres(join(PG_BIN, "pg_ctl"), ["stop", "-D", layout.pgData, "-m", "fast", "-w"]));
+  await mustSucceed(
+    "pg_ctl stop",
+    runAsPostgres(join(PG_BIN, "pg_ctl"), ["stop", "-D", layout.pgData, "-m", "fast", "-w"]),
+  );
 }
 
 /**
@@ -128,15 +162,41 @@ export async function stopPostgres(layout: StackLayout): Promise<void> {
  */
 export async function applyBootstrap(layout: StackLayout): Promise<void> {
   const hasAdmin = await runCommand(join(PG_BIN, "psql"), [
-    "-h", layout.socketDir, "-p", String(DB_PORT), "-U", ADMIN_ROLE, "-d", "postgres", "-Atc", "select 1",
+    "-h",
+    layout.socketDir,
+    "-p",
+    String(DB_PORT),
+    "-U",
+    ADMIN_ROLE,
+    "-d",
+    "postgres",
+    "-Atc",
+    "select 1",
   ]);
   if (hasAdmin.code !== 0 && /role "supabase_admin" does not exist/.test(hasAdmin.stderr)) {
-    throw new Error(`this stack's cluster was made with postgres as its superuser; recreate it: bash scripts/stack.sh start --fresh`);
+    throw new Error(
+      `this stack's cluster was made with postgres as its superuser; recreate it: bash scripts/stack.sh start --fresh`,
+    );
   }
-  await mustSucceed("bootstrap.sql", runCommand(join(PG_BIN, "psql"), [
-    "-h", layout.socketDir, "-p", String(DB_PORT), "-U", ADMIN_ROLE, "-d", "postgres",
-    "-v", "ON_ERROR_STOP=1", "-q", "--single-transaction", "-f", join(REPO_DIR, "scripts", "stack", "bootstrap.sql"),
-  ], { env: { ...Deno.env.toObject(), PGOPTIONS: "--client-min-messages=warning" } }));
+  await mustSucceed(
+    "bootstrap.sql",
+    runCommand(join(PG_BIN, "psql"), [
+      "-h",
+      layout.socketDir,
+      "-p",
+      String(DB_PORT),
+      "-U",
+      ADMIN_ROLE,
+      "-d",
+      "postgres",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-q",
+      "--single-transaction",
+      "-f",
+      join(REPO_DIR, "scripts", "stack", "bootstrap.sql"),
+    ], { env: { ...Deno.env.toObject(), PGOPTIONS: "--client-min-messages=warning" } }),
+  );
 }
 
 /**
@@ -144,13 +204,18 @@ export async function applyBootstrap(layout: StackLayout): Promise<void> {
  * DB_URL, as `postgres` without superuser, so a migration that needs more fails here as it would there.
  */
 export async function applyMigrations(dbUrl: string): Promise<void> {
-  await mustSucceed("supabase migration up", runCommand(
-    join(REPO_DIR, "node_modules", ".bin", "supabase"),
-    ["migration", "up", "--db-url", dbUrl, "--yes"],
-    { cwd: REPO_DIR },
-  ));
+  await mustSucceed(
+    "supabase migration up",
+    runCommand(
+      join(REPO_DIR, "node_modules", ".bin", "supabase"),
+      ["migration", "up", "--db-url", dbUrl, "--yes"],
+      { cwd: REPO_DIR },
+    ),
+  );
 }
 
 export async function wipeDataDir(layout: StackLayout): Promise<void> {
-  if ((await stat(layout.pgData).catch(() => null)) !== null) await rm(layout.pgData, { recursive: true, force: true });
+  if ((await stat(layout.pgData).catch(() => null)) !== null) {
+    await rm(layout.pgData, { recursive: true, force: true });
+  }
 }

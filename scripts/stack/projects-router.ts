@@ -42,7 +42,10 @@ export function createProjectsRouter(options: ProjectsRouterOptions) {
       await admin.end();
     }
     const schema = await readFile(join(REPO_DIR, "scripts", "stack", "storage-schema.sql"), "utf8");
-    const adminOfProject = postgres(withDatabase(options.adminDbUrl, database), { max: 1, onnotice: () => {} });
+    const adminOfProject = postgres(withDatabase(options.adminDbUrl, database), {
+      max: 1,
+      onnotice: () => {},
+    });
     try {
       await adminOfProject.begin((tx) => tx.unsafe(schema));
     } finally {
@@ -70,7 +73,11 @@ export function createProjectsRouter(options: ProjectsRouterOptions) {
   return async function routeProjectRequest(request: Request, pathname: string): Promise<Response> {
     const match = pathname.match(PROJECT_PATH);
     if (!match || !match[2].startsWith(STORAGE_API_PREFIX)) {
-      return storageErrorResponse(storageErrors.notFoundRoute("Use /_projects/<name>/storage/v1/... (name: lowercase letters, digits, - and _)"));
+      return storageErrorResponse(
+        storageErrors.notFoundRoute(
+          "Use /_projects/<name>/storage/v1/... (name: lowercase letters, digits, - and _)",
+        ),
+      );
     }
     const [, name, rest] = match;
     return await (await project(name))(request, rest);

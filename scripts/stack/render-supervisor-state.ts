@@ -29,7 +29,8 @@ export interface RenderSupervisorState {
 }
 
 /** What the admin API asks of the supervisor ({ paused }); the supervisor reads it a few times a second. */
-export const renderSupervisorControlFile = (layout: StackLayout) => join(layout.root, "render-workers.control.json");
+export const renderSupervisorControlFile = (layout: StackLayout) =>
+  join(layout.root, "render-workers.control.json");
 export const renderSupervisorStateFile = (layout: StackLayout) => join(layout.root, "render-workers.json");
 export const renderSupervisorPidFile = (layout: StackLayout) => join(layout.root, "render-supervisor.pid");
 export const renderWorkerLog = (layout: StackLayout) => join(layout.logs, "render-worker.log");
@@ -40,7 +41,10 @@ export async function readRenderSupervisorState(layout: StackLayout): Promise<Re
   return text === null ? null : JSON.parse(text);
 }
 
-export async function writeRenderSupervisorState(layout: StackLayout, state: RenderSupervisorState): Promise<void> {
+export async function writeRenderSupervisorState(
+  layout: StackLayout,
+  state: RenderSupervisorState,
+): Promise<void> {
   await writeJson(renderSupervisorStateFile(layout), state);
 }
 

@@ -17,7 +17,12 @@ import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isProcessAlive } from "./gateway-process.ts";
 import { crashesAfterRun, restartDelayMs } from "./restart-backoff.ts";
-import { readPauseRequest, type RenderWorkerSlot, renderWorkerLog, writeRenderSupervisorState } from "./render-supervisor-state.ts";
+import {
+  readPauseRequest,
+  renderWorkerLog,
+  type RenderWorkerSlot,
+  writeRenderSupervisorState,
+} from "./render-supervisor-state.ts";
 import { REPO_DIR, stackLayout } from "./stack-layout.ts";
 
 const env = Deno.env.toObject();
@@ -32,15 +37,26 @@ interface Slot extends RenderWorkerSlot {
 }
 
 const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
-  slot: i + 1, pid: null, startedAt: null, ready: false, restarts: 0, crashesInARow: 0, lastExit: null, nextStartAt: null,
-  child: null, timer: null, startedMs: 0,
+  slot: i + 1,
+  pid: null,
+  startedAt: null,
+  ready: false,
+  restarts: 0,
+  crashesInARow: 0,
+  lastExit: null,
+  nextStartAt: null,
+  child: null,
+  timer: null,
+  startedMs: 0,
 }));
 let paused = false;
 let stopping = false;
 
 function saveState(): Promise<void> {
   const workers = slots.map(({ child: _c, timer: _t, startedMs: _s, ...slot }) => slot);
-  return writeRenderSupervisorState(layout, { supervisorPid: Deno.pid, paused, workers }).catch((error) => log(`state not written: ${error}`));
+  return writeRenderSupervisorState(layout, { supervisorPid: Deno.pid, paused, workers }).catch((error) =>
+    log(`state not written: ${error}`)
+  );
 }
 
 async function startWorker(slot: Slot): Promise<void> {
@@ -49,7 +65,14 @@ async function startWorker(slot: Slot): Promise<void> {
   const logFile = renderWorkerLog(layout);
   const offset = (await stat(logFile).catch(() => null))?.size ?? 0;
   const fd = openSync(logFile, "a");
-  const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "render-worker.ts")], {
+  const child = spawn(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-prompt",
+    "--config",
+    join(REPO_DIR, "deno.json"),
+    join(REPO_DIR, "scripts", "render-worker.ts"),
+  ], {
     cwd: REPO_DIR,
     env: { ...env, NO_COLOR: "1" },
     detached: true,
@@ -61,7 +84,13 @@ async function startWorker(slot: Slot): Promise<void> {
     onExit(slot, null, null, "spawn failed");
     return;
   }
-  Object.assign(slot, { child, pid, startedAt: new Date().toISOString(), startedMs: Date.now(), ready: false });
+  Object.assign(slot, {
+    child,
+    pid,
+    startedAt: new Date().toISOString(),
+    startedMs: Date.now(),
+    ready: false,
+  });
   child.on("exit", (code, signal) => onExit(slot, code, signal));
   log(`worker ${slot.slot} started (pid ${pid})`);
   await saveState();
@@ -90,7 +119,12 @@ async function readFrom(file: string, offset: number): Promise<string> {
 
 function onExit(slot: Slot, code: number | null, signal: string | null, reason?: string): void {
   const ranMs = Date.now() - slot.startedMs;
-  Object.assign(slot, { child: null, pid: null, ready: false, lastExit: { code, signal, at: new Date().toISOString() } });
+  Object.assign(slot, {
+    child: null,
+    pid: null,
+    ready: false,
+    lastExit: { code, signal, at: new Date().toISOString() },
+  });
   if (stopping || paused) {
     void saveState();
     return;
@@ -99,7 +133,11 @@ function onExit(slot: Slot, code: number | null, signal: string | null, reason?:
   slot.crashesInARow = crashesAfterRun(slot.crashesInARow, ranMs);
   const delay = restartDelayMs(slot.crashesInARow);
   slot.nextStartAt = new Date(Date.now() + delay).toISOString();
-  log(`worker ${slot.slot} exited (${reason ?? `code ${code}, signal ${signal}`}) after ${ranMs} ms; restart in ${delay} ms`);
+  log(
+    `worker ${slot.slot} exited (${
+      reason ?? `code ${code}, signal ${signal}`
+    }) after ${ranMs} ms; restart in ${delay} ms`,
+  );
   slot.timer = setTimeout(() => {
     slot.restarts++;
     void startWorker(slot);
@@ -123,7 +161,9 @@ async function stopWorker(slot: Slot): Promise<void> {
   };
   signalGroup("SIGTERM");
   const deadline = Date.now() + 25_000;
-  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (isProcessAlive(pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   signalGroup("SIGKILL");
 }
 
@@ -160,7 +200,7 @@ Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
 log(`supervising ${count} render worker(s)`);
 paused = await readPauseRequest(layout).catch(() => false);
 await saveState();
-if (!paused) for (const slot of slots) void startWorker(slot);
+if (!paused) { for (const slot of slots) void startWorker(slot); }
 // One change at a time: a pause finishes stopping its workers before a resume is looked at.
 for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 300));

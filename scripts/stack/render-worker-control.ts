@@ -3,7 +3,11 @@
  * SIGKILL them as an OOM or crash would, pause the supervisor (workers stopped, none restarted)
  * and resume it.
  */
-import { readRenderSupervisorState, type RenderSupervisorState, writePauseRequest } from "./render-supervisor-state.ts";
+import {
+  readRenderSupervisorState,
+  type RenderSupervisorState,
+  writePauseRequest,
+} from "./render-supervisor-state.ts";
 import { isRenderWorker, readRenderSupervisorPid } from "./render-worker-process.ts";
 import type { StackLayout } from "./stack-layout.ts";
 
@@ -24,7 +28,10 @@ export function createRenderWorkerControl(layout: StackLayout) {
       const state = await readRenderSupervisorState(layout).catch(() => null);
       const killed: number[] = [];
       for (const worker of state?.workers ?? []) {
-        if (worker.pid === null || (slot !== undefined && worker.slot !== slot) || !await isRenderWorker(worker.pid)) continue;
+        if (
+          worker.pid === null || (slot !== undefined && worker.slot !== slot) ||
+          !await isRenderWorker(worker.pid)
+        ) continue;
         try {
           Deno.kill(-worker.pid, "SIGKILL");
           killed.push(worker.pid);

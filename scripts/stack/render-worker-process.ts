@@ -29,13 +29,31 @@ export async function readRenderSupervisorPid(layout: StackLayout): Promise<numb
 }
 
 /** Spawns the supervisor with `workers` worker processes and waits until every one is claiming. */
-export async function startRenderSupervisor(layout: StackLayout, env: Record<string, string>, workers: number, timeoutMs = 90_000): Promise<number> {
+export async function startRenderSupervisor(
+  layout: StackLayout,
+  env: Record<string, string>,
+  workers: number,
+  timeoutMs = 90_000,
+): Promise<number> {
   await rm(renderSupervisorStateFile(layout), { force: true });
   await rm(renderSupervisorControlFile(layout), { force: true });
   const logFd = openSync(renderWorkerLog(layout), "a");
-  const child = spawn(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", join(REPO_DIR, "deno.json"), join(REPO_DIR, "scripts", "stack", "render-supervisor.ts")], {
+  const child = spawn(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-prompt",
+    "--config",
+    join(REPO_DIR, "deno.json"),
+    join(REPO_DIR, "scripts", "stack", "render-supervisor.ts"),
+  ], {
     cwd: REPO_DIR,
-    env: { ...Deno.env.toObject(), ...env, REELFORGE_STACK_DIR: layout.root, REELFORGE_RENDER_WORKERS: String(workers), NO_COLOR: "1" },
+    env: {
+      ...Deno.env.toObject(),
+      ...env,
+      REELFORGE_STACK_DIR: layout.root,
+      REELFORGE_RENDER_WORKERS: String(workers),
+      NO_COLOR: "1",
+    },
     detached: true,
     stdio: ["ignore", logFd, logFd],
   });
@@ -47,12 +65,18 @@ export async function startRenderSupervisor(layout: StackLayout, env: Record<str
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && isProcessAlive(pid)) {
     const state = await readRenderSupervisorState(layout).catch(() => null);
-    if (state?.supervisorPid === pid && state.workers.length === workers && state.workers.every((w) => w.ready)) return pid;
+    if (
+      state?.supervisorPid === pid && state.workers.length === workers && state.workers.every((w) => w.ready)
+    ) return pid;
     await sleep(200);
   }
   await stopRenderSupervisor(layout);
-  const tail = (await readFile(renderWorkerLog(layout), "utf8").catch(() => "")).split("\n").slice(-30).join("\n");
-  throw new Error(`render workers did not start within ${timeoutMs / 1000} s\n--- ${renderWorkerLog(layout)} ---\n${tail}`);
+  const tail = (await readFile(renderWorkerLog(layout), "utf8").catch(() => "")).split("\n").slice(-30).join(
+    "\n",
+  );
+  throw new Error(
+    `render workers did not start within ${timeoutMs / 1000} s\n--- ${renderWorkerLog(layout)} ---\n${tail}`,
+  );
 }
 
 /** SIGTERM to the supervisor (it stops its workers), then SIGKILL to anything left. */
@@ -67,7 +91,9 @@ export async function stopRenderSupervisor(layout: StackLayout): Promise<boolean
   }
   // A supervisor killed outright leaves its workers running: end their groups too.
   const workers = (await readRenderSupervisorState(layout).catch(() => null))?.workers ?? [];
-  for (const worker of workers) if (worker.pid !== null && await isRenderWorker(worker.pid)) signal(-worker.pid, "SIGKILL");
+  for (const worker of workers) {
+    if (worker.pid !== null && await isRenderWorker(worker.pid)) signal(-worker.pid, "SIGKILL");
+  }
   // The unsupervised worker earlier stacks started (its pid file was render-worker.pid).
   const legacyFile = join(layout.root, "render-worker.pid");
   const legacy = Number((await readFile(legacyFile, "utf8").catch(() => "")).trim());
@@ -78,7 +104,8 @@ export async function stopRenderSupervisor(layout: StackLayout): Promise<boolean
 
 /** Whether pid is one of our render workers (pids are reused). */
 export async function isRenderWorker(pid: number): Promise<boolean> {
-  return isProcessAlive(pid) && (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("render-worker.ts");
+  return isProcessAlive(pid) &&
+    (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("render-worker.ts");
 }
 
 function signal(pid: number, name: Deno.Signal): void {

@@ -18,6 +18,10 @@ export function restartDelayMs(crashesInARow: number, o: RestartBackoffOptions =
 }
 
 /** Crashes in a row after a run of `ranMs` that ended in a crash. */
-export function crashesAfterRun(previousInARow: number, ranMs: number, o: RestartBackoffOptions = {}): number {
+export function crashesAfterRun(
+  previousInARow: number,
+  ranMs: number,
+  o: RestartBackoffOptions = {},
+): number {
   return ranMs >= (o.healthyAfterMs ?? 30_000) ? 1 : previousInARow + 1;
 }

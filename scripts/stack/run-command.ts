@@ -31,7 +31,11 @@ export async function runCommand(
 }
 
 /** Postgres refuses to run as root: when we are root, run as the `postgres` OS user. */
-export function runAsPostgres(program: string, args: string[], options: { cwd?: string } = {}): Promise<CommandResult> {
+export function runAsPostgres(
+  program: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<CommandResult> {
   return isRoot
     ? runCommand("runuser", ["-u", "postgres", "--", program, ...args], options)
     : runCommand(program, args, options);

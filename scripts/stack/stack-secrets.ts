@@ -26,13 +26,19 @@ export interface StackSecrets {
   publishableKey: string;
 }
 
-export async function loadStackSecrets(layout: StackLayout, env: Record<string, string | undefined>): Promise<StackSecrets> {
+export async function loadStackSecrets(
+  layout: StackLayout,
+  env: Record<string, string | undefined>,
+): Promise<StackSecrets> {
   const jwtSecret = env.REELFORGE_JWT_SECRET || DEFAULT_JWT_SECRET;
   if (jwtSecret.length < 32) throw new Error("REELFORGE_JWT_SECRET must be at least 32 characters");
   return {
     jwtSecret,
     anonKey: await signJwt({ iss: "supabase-demo", role: "anon", exp: DEMO_KEY_EXP }, jwtSecret),
-    serviceRoleKey: await signJwt({ iss: "supabase-demo", role: "service_role", exp: DEMO_KEY_EXP }, jwtSecret),
+    serviceRoleKey: await signJwt(
+      { iss: "supabase-demo", role: "service_role", exp: DEMO_KEY_EXP },
+      jwtSecret,
+    ),
     ...await loadOrCreateRandomSecrets(layout.secretsFile),
   };
 }
@@ -46,9 +52,13 @@ async function loadOrCreateRandomSecrets(secretsFile: string) {
     // First start (or an unreadable file): make new ones.
   }
   const keep = (name: string) =>
-    typeof saved[name] === "string" && (saved[name] as string).length >= 32 ? saved[name] as string : randomHex(32);
+    typeof saved[name] === "string" && (saved[name] as string).length >= 32
+      ? saved[name] as string
+      : randomHex(32);
   const keepApiKey = (name: string, prefix: string) =>
-    typeof saved[name] === "string" && (saved[name] as string).startsWith(prefix) ? saved[name] as string : `${prefix}${randomHex(20)}`;
+    typeof saved[name] === "string" && (saved[name] as string).startsWith(prefix)
+      ? saved[name] as string
+      : `${prefix}${randomHex(20)}`;
   const signingKey = isSigningKey(saved.JWT_SIGNING_KEY) ? saved.JWT_SIGNING_KEY : await generateSigningKey();
   const secrets = {
     INTERNAL_SECRET: keep("INTERNAL_SECRET"),
@@ -74,5 +84,8 @@ function isSigningKey(value: unknown): value is SigningKey {
 }
 
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (byte) => byte.toString(16).padStart(2, "0"),
+  ).join("");
 }

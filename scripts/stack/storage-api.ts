@@ -43,7 +43,10 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
     if (request.method === "OPTIONS") {
       return new Response(null, {
         status: 204,
-        headers: { "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, x-upsert, cache-control, range, x-metadata" },
+        headers: {
+          "access-control-allow-headers":
+            "authorization, x-client-info, apikey, content-type, x-upsert, cache-control, range, x-metadata",
+        },
       });
     }
     try {
@@ -59,7 +62,9 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       throw storageErrors.notFoundRoute(`Route ${request.method}:${pathname} not found`);
     } catch (error) {
       if (error instanceof StorageApiError) return storageErrorResponse(error);
-      if ((error as { code?: string }).code === "invalid_storage_key") return storageErrorResponse(storageErrors.invalidKey((error as Error).message));
+      if ((error as { code?: string }).code === "invalid_storage_key") {
+        return storageErrorResponse(storageErrors.invalidKey((error as Error).message));
+      }
       throw error;
     }
   };
@@ -77,7 +82,9 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
         const body = await readJson(request);
         const name = body?.name ?? body?.id;
         const bucketId = body?.id ?? name;
-        if (typeof name !== "string" || typeof bucketId !== "string") throw storageErrors.invalidInput("body must have required property 'name'");
+        if (typeof name !== "string" || typeof bucketId !== "string") {
+          throw storageErrors.invalidInput("body must have required property 'name'");
+        }
         await buckets.create(caller, bucketId, name, parseBucketSettings(body!));
         return Response.json({ name });
       }
@@ -111,7 +118,10 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       const body = await readJson(request);
       const { bucketId, sourceKey, destinationKey } = body ?? {};
       const destinationBucket = body?.destinationBucket ?? bucketId;
-      if (typeof bucketId !== "string" || typeof sourceKey !== "string" || typeof destinationKey !== "string" || typeof destinationBucket !== "string") {
+      if (
+        typeof bucketId !== "string" || typeof sourceKey !== "string" || typeof destinationKey !== "string" ||
+        typeof destinationBucket !== "string"
+      ) {
         throw storageErrors.invalidInput("body must have bucketId, sourceKey and destinationKey (strings)");
       }
       assertObjectKey(bucketId, sourceKey);
@@ -140,7 +150,9 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       if (!row) throw storageErrors.noSuchKey();
       return await serve(request, row, () => objects.find(caller, bucketId, name));
     }
-    if (first === "authenticated") throw storageErrors.notFoundRoute(`Route ${request.method}:/object/${rest.join("/")} not found`);
+    if (first === "authenticated") {
+      throw storageErrors.notFoundRoute(`Route ${request.method}:/object/${rest.join("/")} not found`);
+    }
     if (method === "POST" || method === "PUT") {
       const upsert = method === "PUT" || request.headers.get("x-upsert") === "true";
       return Response.json(await upload(request, caller, bucketId, name, upsert));
@@ -152,7 +164,13 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
     throw storageErrors.notFoundRoute(`Route ${request.method}:/object/${rest.join("/")} not found`);
   }
 
-  async function upload(request: Request, caller: Parameters<typeof objects.upload>[0], bucketId: string, name: string, upsert: boolean) {
+  async function upload(
+    request: Request,
+    caller: Parameters<typeof objects.upload>[0],
+    bucketId: string,
+    name: string,
+    upsert: boolean,
+  ) {
     const bucket = await buckets.settingsOf(bucketId);
     if (!bucket) {
       await request.body?.cancel();
@@ -165,23 +183,41 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       throw storageErrors.invalidMimeType(body.mimetype);
     }
     const file = await files.write(body.stream, limit);
-    return await objects.upload(caller, bucketId, name, { file, mimetype: body.mimetype, cacheControl: body.cacheControl }, upsert);
+    return await objects.upload(caller, bucketId, name, {
+      file,
+      mimetype: body.mimetype,
+      cacheControl: body.cacheControl,
+    }, upsert);
   }
 
-  async function sign(request: Request, caller: Parameters<typeof objects.find>[0], after: string[]): Promise<Response> {
+  async function sign(
+    request: Request,
+    caller: Parameters<typeof objects.find>[0],
+    after: string[],
+  ): Promise<Response> {
     const body = await readJson(request);
     const expiresIn = body?.expiresIn;
-    if (!Number.isInteger(expiresIn) || (expiresIn as number) < 1) throw storageErrors.invalidInput("body must have expiresIn (integer >= 1)");
+    if (!Number.isInteger(expiresIn) || (expiresIn as number) < 1) {
+      throw storageErrors.invalidInput("body must have expiresIn (integer >= 1)");
+    }
     const [bucketId, ...path] = after;
     if (path.length === 0) {
       const paths = body?.paths;
-      if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) throw storageErrors.invalidInput("body must have paths (strings)");
-      return Response.json(await Promise.all((paths as string[]).map(async (name) => {
-        const row = await objects.find(caller, bucketId, name).catch(() => null);
-        return row
-          ? { error: null, path: name, signedURL: await signer.sign(bucketId, name, expiresIn as number) }
-          : { error: "Either the object does not exist or you do not have access to it", path: name, signedURL: null };
-      })));
+      if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) {
+        throw storageErrors.invalidInput("body must have paths (strings)");
+      }
+      return Response.json(
+        await Promise.all((paths as string[]).map(async (name) => {
+          const row = await objects.find(caller, bucketId, name).catch(() => null);
+          return row
+            ? { error: null, path: name, signedURL: await signer.sign(bucketId, name, expiresIn as number) }
+            : {
+              error: "Either the object does not exist or you do not have access to it",
+              path: name,
+              signedURL: null,
+            };
+        })),
+      );
     }
     const name = path.join("/");
     assertObjectKey(bucketId, name);
@@ -211,7 +247,11 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
   }
 
   /** Serves the row's version; if an upsert removed it meanwhile, the row is read once more. */
-  async function serve(request: Request, row: ObjectRow, reread: () => Promise<ObjectRow | null>): Promise<Response> {
+  async function serve(
+    request: Request,
+    row: ObjectRow,
+    reread: () => Promise<ObjectRow | null>,
+  ): Promise<Response> {
     const served = await serveObject(request, row, files.pathOf(row.version));
     if (served) return served;
     const again = await reread();
@@ -222,7 +262,10 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
 }
 
 function describeBucket(bucket: Bucket) {
-  return { ...bucket, file_size_limit: bucket.file_size_limit === null ? null : Number(bucket.file_size_limit) };
+  return {
+    ...bucket,
+    file_size_limit: bucket.file_size_limit === null ? null : Number(bucket.file_size_limit),
+  };
 }
 
 function parseBucketSettings(body: Record<string, unknown>): BucketSettings {
@@ -233,7 +276,10 @@ function parseBucketSettings(body: Record<string, unknown>): BucketSettings {
   }
   if (body.file_size_limit !== undefined) settings.file_size_limit = parseFileSize(body.file_size_limit);
   if (body.allowed_mime_types !== undefined && body.allowed_mime_types !== null) {
-    if (!Array.isArray(body.allowed_mime_types) || body.allowed_mime_types.some((type) => typeof type !== "string")) {
+    if (
+      !Array.isArray(body.allowed_mime_types) ||
+      body.allowed_mime_types.some((type) => typeof type !== "string")
+    ) {
       throw storageErrors.invalidInput("allowed_mime_types must be an array of strings");
     }
     settings.allowed_mime_types = body.allowed_mime_types as string[];

@@ -4,7 +4,14 @@
  */
 import { storageErrors } from "./storage-errors.ts";
 import type { StorageFiles } from "./storage-files.ts";
-import { asCaller, type Caller, pgCode, RLS_VIOLATION, type StorageSql, UNIQUE_VIOLATION } from "./storage-db.ts";
+import {
+  asCaller,
+  type Caller,
+  pgCode,
+  RLS_VIOLATION,
+  type StorageSql,
+  UNIQUE_VIOLATION,
+} from "./storage-db.ts";
 
 export interface Bucket {
   id: string;
@@ -27,16 +34,25 @@ export interface BucketSettings {
 const BUCKET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_ !.*'()&$@=;:+,?-]{0,99}$/;
 
 export function createBuckets(sql: StorageSql, files: StorageFiles) {
-  const columns = sql`id, name, coalesce(owner_id, owner::text, '') as owner, coalesce(public, false) as public, type,
+  const columns =
+    sql`id, name, coalesce(owner_id, owner::text, '') as owner, coalesce(public, false) as public, type,
                       file_size_limit::float8 as file_size_limit, allowed_mime_types, created_at, updated_at`;
 
   return {
     async list(caller: Caller): Promise<Bucket[]> {
-      return await asCaller(sql, caller, (tx) => tx<Bucket[]>`select ${columns} from storage.buckets order by name collate "C"`);
+      return await asCaller(
+        sql,
+        caller,
+        (tx) => tx<Bucket[]>`select ${columns} from storage.buckets order by name collate "C"`,
+      );
     },
 
     async get(caller: Caller, id: string): Promise<Bucket> {
-      const [bucket] = await asCaller(sql, caller, (tx) => tx`select ${columns} from storage.buckets where id = ${id}`);
+      const [bucket] = await asCaller(
+        sql,
+        caller,
+        (tx) => tx`select ${columns} from storage.buckets where id = ${id}`,
+      );
       if (!bucket) throw storageErrors.noSuchBucket();
       return bucket as Bucket;
     },
@@ -51,9 +67,12 @@ export function createBuckets(sql: StorageSql, files: StorageFiles) {
       if (!BUCKET_NAME.test(id) || id === "." || id === "..") throw storageErrors.invalidBucketName();
       const owner = typeof caller.claims.sub === "string" ? caller.claims.sub : null;
       try {
-        await asCaller(sql, caller, (tx) => tx`
+        await asCaller(sql, caller, (tx) =>
+          tx`
           insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types)
-          values (${id}, ${name}, ${owner}, ${owner}, ${settings.public ?? false}, ${settings.file_size_limit ?? null},
+          values (${id}, ${name}, ${owner}, ${owner}, ${settings.public ?? false}, ${
+            settings.file_size_limit ?? null
+          },
                   ${settings.allowed_mime_types ?? null})`);
       } catch (error) {
         throw translate(error);
@@ -65,10 +84,13 @@ export function createBuckets(sql: StorageSql, files: StorageFiles) {
       for (const key of ["public", "file_size_limit", "allowed_mime_types"] as const) {
         if (settings[key] !== undefined) change[key] = settings[key];
       }
-      const rows = await asCaller(sql, caller, (tx) =>
-        Object.keys(change).length === 0
-          ? tx`select id from storage.buckets where id = ${id}`
-          : tx`update storage.buckets set ${tx(change)}, updated_at = now() where id = ${id} returning id`
+      const rows = await asCaller(
+        sql,
+        caller,
+        (tx) =>
+          Object.keys(change).length === 0
+            ? tx`select id from storage.buckets where id = ${id}`
+            : tx`update storage.buckets set ${tx(change)}, updated_at = now() where id = ${id} returning id`,
       ).catch((error) => {
         throw translate(error);
       });
@@ -104,6 +126,8 @@ export type Buckets = ReturnType<typeof createBuckets>;
 
 function translate(error: unknown): unknown {
   if (pgCode(error) === UNIQUE_VIOLATION) return storageErrors.duplicate();
-  if (pgCode(error) === RLS_VIOLATION) return storageErrors.accessDenied("new row violates row-level security policy");
+  if (pgCode(error) === RLS_VIOLATION) {
+    return storageErrors.accessDenied("new row violates row-level security policy");
+  }
   return error;
 }

@@ -15,9 +15,15 @@ export interface Caller {
 }
 
 /** Runs `work` in a transaction as the caller's role; RLS refusals become Storage's 403 answer. */
-export async function asCaller<T>(sql: StorageSql, caller: Caller, work: (tx: StorageTx) => Promise<T>): Promise<T> {
+export async function asCaller<T>(
+  sql: StorageSql,
+  caller: Caller,
+  work: (tx: StorageTx) => Promise<T>,
+): Promise<T> {
   return await sql.begin(async (tx) => {
-    await tx`select set_config('role', ${caller.role}, true), set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
+    await tx`select set_config('role', ${caller.role}, true), set_config('request.jwt.claims', ${
+      JSON.stringify(caller.claims)
+    }, true)`;
     return await work(tx);
   }) as T;
 }

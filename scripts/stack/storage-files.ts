@@ -70,7 +70,9 @@ export function createStorageFiles(dir: string) {
     },
 
     async remove(versions: (string | null)[]): Promise<void> {
-      await Promise.all(versions.filter((v): v is string => !!v).map((version) => rm(pathOf(version), { force: true })));
+      await Promise.all(
+        versions.filter((v): v is string => !!v).map((version) => rm(pathOf(version), { force: true })),
+      );
     },
   };
 }

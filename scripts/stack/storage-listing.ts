@@ -20,11 +20,13 @@ const COLUMNS = new Set(["name", "updated_at", "created_at", "last_accessed_at"]
 /** The request, or what is wrong with it. */
 export function parseListRequest(body: Record<string, unknown> | null): ListRequest | string {
   const usage =
-    "body must be {prefix: string, limit?: integer >= 1, offset?: integer >= 0, sortBy?: {column?: \"name\"|\"updated_at\"|\"created_at\"|\"last_accessed_at\", order?: \"asc\"|\"desc\"}, search?: string}";
+    'body must be {prefix: string, limit?: integer >= 1, offset?: integer >= 0, sortBy?: {column?: "name"|"updated_at"|"created_at"|"last_accessed_at", order?: "asc"|"desc"}, search?: string}';
   if (body === null || typeof body.prefix !== "string") return usage;
   const { limit = 100, offset = 0, search = "" } = body;
   const sortBy = (body.sortBy ?? {}) as { column?: unknown; order?: unknown };
-  if (!Number.isInteger(limit) || (limit as number) < 1 || !Number.isInteger(offset) || (offset as number) < 0) return usage;
+  if (
+    !Number.isInteger(limit) || (limit as number) < 1 || !Number.isInteger(offset) || (offset as number) < 0
+  ) return usage;
   if (typeof search !== "string" || typeof sortBy !== "object" || sortBy === null) return usage;
   const column = sortBy.column ?? "name";
   if (typeof column !== "string" || !COLUMNS.has(column)) return usage;
@@ -32,14 +34,24 @@ export function parseListRequest(body: Record<string, unknown> | null): ListRequ
   if (order !== "asc" && order !== "desc") return usage;
   // Storage takes the prefix as a folder, with or without its trailing slash.
   const prefix = body.prefix.replace(/\/+$/, "");
-  return { prefix, limit: limit as number, offset: offset as number, column: column as ListRequest["column"], order, search };
+  return {
+    prefix,
+    limit: limit as number,
+    offset: offset as number,
+    column: column as ListRequest["column"],
+    order,
+    search,
+  };
 }
 
 export async function listFolder(sql: StorageSql, caller: Caller, bucket: string, request: ListRequest) {
   const folder = request.prefix === "" ? "" : `${request.prefix}/`;
   const direction = sql.unsafe(request.order);
-  const orderBy = request.column === "name" ? sql`entry collate "C" ${direction}` : sql`${sql(request.column)} ${direction} nulls last, entry collate "C" asc`;
-  return await asCaller(sql, caller, (tx) => tx`
+  const orderBy = request.column === "name"
+    ? sql`entry collate "C" ${direction}`
+    : sql`${sql(request.column)} ${direction} nulls last, entry collate "C" asc`;
+  return await asCaller(sql, caller, (tx) =>
+    tx`
     with entries as (
       select distinct on (entry, is_folder) entry, is_folder, id, updated_at, created_at, last_accessed_at, metadata
         from (

@@ -7,7 +7,15 @@
  */
 import { storageErrors } from "./storage-errors.ts";
 import type { StorageFiles, StoredFile } from "./storage-files.ts";
-import { asCaller, type Caller, pgCode, RLS_VIOLATION, type StorageSql, type StorageTx, UNIQUE_VIOLATION } from "./storage-db.ts";
+import {
+  asCaller,
+  type Caller,
+  pgCode,
+  RLS_VIOLATION,
+  type StorageSql,
+  type StorageTx,
+  UNIQUE_VIOLATION,
+} from "./storage-db.ts";
 
 // A type, not an interface: it is stored as jsonb (storage.objects.metadata).
 export type ObjectMetadata = {
@@ -46,7 +54,11 @@ export interface UploadedContent {
 export function createObjects(sql: StorageSql, files: StorageFiles) {
   const ownerOf = (caller: Caller) => typeof caller.claims.sub === "string" ? caller.claims.sub : null;
 
-  async function findRow(tx: StorageTx | StorageSql, bucket: string, name: string): Promise<ObjectRow | null> {
+  async function findRow(
+    tx: StorageTx | StorageSql,
+    bucket: string,
+    name: string,
+  ): Promise<ObjectRow | null> {
     const [row] = await tx`select * from storage.objects where bucket_id = ${bucket} and name = ${name}`;
     return (row as ObjectRow | undefined) ?? null;
   }
@@ -71,7 +83,8 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
             returning id, null as replaced`;
         }
         // Locked first, so the version it replaces is known (the statement below cannot see it).
-        const [old] = await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
+        const [old] =
+          await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
         return await tx<Placed[]>`
           insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
           values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
@@ -84,7 +97,9 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
       return rows[0];
     } catch (error) {
       await files.remove([version]);
-      if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
+      if (pgCode(error) === RLS_VIOLATION) {
+        throw storageErrors.accessDenied("new row violates row-level security policy");
+      }
       if (pgCode(error) === "23503") throw storageErrors.noSuchBucket();
       throw error;
     }
@@ -116,14 +131,24 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
 
     /** Deletes the named objects the caller may delete; answers the deleted rows, as Storage does. */
     async remove(caller: Caller, bucket: string, names: string[]): Promise<ObjectRow[]> {
-      const rows = await asCaller(sql, caller, (tx) =>
-        tx<ObjectRow[]>`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`
+      const rows = await asCaller(
+        sql,
+        caller,
+        (tx) =>
+          tx<
+            ObjectRow[]
+          >`delete from storage.objects where bucket_id = ${bucket} and name = any(${names}::text[]) returning *`,
       );
       await files.remove(rows.map((row) => row.version));
       return rows;
     },
 
-    async copy(caller: Caller, from: { bucket: string; name: string }, to: { bucket: string; name: string }, upsert: boolean) {
+    async copy(
+      caller: Caller,
+      from: { bucket: string; name: string },
+      to: { bucket: string; name: string },
+      upsert: boolean,
+    ) {
       const source = await asCaller(sql, caller, (tx) => findRow(tx, from.bucket, from.name));
       if (!source) throw storageErrors.noSuchKey();
       const version = await files.duplicate(source.version);
@@ -136,13 +161,16 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     /** Renames the row; the bytes stay where they are (files are keyed by version, not name). */
     async move(caller: Caller, from: { bucket: string; name: string }, to: { bucket: string; name: string }) {
       try {
-        const rows = await asCaller(sql, caller, (tx) => tx`
+        const rows = await asCaller(sql, caller, (tx) =>
+          tx`
           update storage.objects set bucket_id = ${to.bucket}, name = ${to.name}, updated_at = now()
            where bucket_id = ${from.bucket} and name = ${from.name} returning id`);
         if (rows.length === 0) throw storageErrors.noSuchKey();
       } catch (error) {
         if (pgCode(error) === UNIQUE_VIOLATION) throw storageErrors.duplicate();
-        if (pgCode(error) === RLS_VIOLATION) throw storageErrors.accessDenied("new row violates row-level security policy");
+        if (pgCode(error) === RLS_VIOLATION) {
+          throw storageErrors.accessDenied("new row violates row-level security policy");
+        }
         if (pgCode(error) === "23503") throw storageErrors.noSuchBucket();
         throw error;
       }

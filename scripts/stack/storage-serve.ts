@@ -6,7 +6,11 @@ import { open } from "node:fs/promises";
 import { parseByteRange } from "../../shared/http/byte-range.ts";
 import type { ObjectRow } from "./storage-objects.ts";
 
-export async function serveObject(request: Request, row: ObjectRow, filePath: string): Promise<Response | null> {
+export async function serveObject(
+  request: Request,
+  row: ObjectRow,
+  filePath: string,
+): Promise<Response | null> {
   const file = await open(filePath, "r").catch(() => null);
   if (!file) return null; // replaced (and its old version removed) since the row was read
   const { size } = await file.stat();

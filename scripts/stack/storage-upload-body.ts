@@ -84,7 +84,9 @@ function parseMultipart(bytes: Uint8Array, contentType: string): FormPart[] {
     if (buffer.subarray(start, start + 2).toString() === "--") break; // the closing delimiter
     const headerEnd = buffer.indexOf("\r\n\r\n", start);
     const next = buffer.indexOf(Buffer.concat([Buffer.from("\r\n"), delimiter]), headerEnd);
-    if (headerEnd === -1 || next === -1) throw storageErrors.invalidInput("malformed multipart/form-data body");
+    if (headerEnd === -1 || next === -1) {
+      throw storageErrors.invalidInput("malformed multipart/form-data body");
+    }
     const headers = buffer.subarray(start, headerEnd).toString("utf8");
     const disposition = headers.match(/content-disposition:([^\r\n]*)/i)?.[1] ?? "";
     parts.push({

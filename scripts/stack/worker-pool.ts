@@ -93,7 +93,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   async function forward(fn: EdgeFunction, request: Request, path: string): Promise<Response> {
     const { maxBodyBytes, requestIdleTimeoutMs } = limits;
-    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await readBodyWithin(request, maxBodyBytes);
+    const body = request.method === "GET" || request.method === "HEAD"
+      ? undefined
+      : await readBodyWithin(request, maxBodyBytes);
     if (body === null) return bodyTooLargeResponse(maxBodyBytes);
     const worker = workerFor(fn);
     const upstreamAbort = new AbortController();

@@ -37,7 +37,10 @@ export interface InFlightRequest {
 /** What hosted answers for a request whose worker was killed (CPU, memory, wall clock). */
 export function workerLimitResponse(): Response {
   return Response.json(
-    { code: "WORKER_LIMIT", message: "Function failed due to not having enough compute resources (please check logs)" },
+    {
+      code: "WORKER_LIMIT",
+      message: "Function failed due to not having enough compute resources (please check logs)",
+    },
     { status: 546 },
   );
 }
@@ -75,11 +78,16 @@ export class WorkerProcess {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         // No lockfile: the hosted bundler gets none either (deno.lock is not in a deploy set).
-        "run", "-A", "--no-prompt", "--no-lock", ...(options.config ? ["--config", options.config] : []),
+        "run",
+        "-A",
+        "--no-prompt",
+        "--no-lock",
+        ...(options.config ? ["--config", options.config] : []),
         // V8's own heap cap catches an allocation faster than the sampler; the crash it causes
         // is recognised in the log stream and recorded as `memory`.
         `--v8-flags=--max-old-space-size=${options.memoryLimitMb}`,
-        join(options.repoDir, "scripts", "stack", "worker-host.ts"), options.entrypoint,
+        join(options.repoDir, "scripts", "stack", "worker-host.ts"),
+        options.entrypoint,
       ],
       cwd: options.cwd,
       clearEnv: true,
@@ -97,16 +105,25 @@ export class WorkerProcess {
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
-    appendLogs(options.logFile, this.#child, `--- worker pid ${this.pid} port ${this.port} started ${new Date().toISOString()}`, (text) => {
-      if (/out of memory|heap limit/i.test(text)) this.#sawOutOfMemory = true;
-    })
+    appendLogs(
+      options.logFile,
+      this.#child,
+      `--- worker pid ${this.pid} port ${this.port} started ${new Date().toISOString()}`,
+      (text) => {
+        if (/out of memory|heap limit/i.test(text)) this.#sawOutOfMemory = true;
+      },
+    )
       .catch((error) => console.error(`[gateway] cannot write ${options.logFile}: ${error}`));
 
     this.#wallClockTimer = setTimeout(() => this.kill("wall_clock"), this.wallClockMs);
     const exited = this.#child.status.then(() => {
       this.#alive = false;
       // Exited by itself: V8's heap limit, a drain after retirement, or a crash.
-      if (!this.#killed) this.#exitReason = this.#sawOutOfMemory ? "memory" : (this.#retired ? this.#exitReason : null) ?? "crash";
+      if (!this.#killed) {
+        this.#exitReason = this.#sawOutOfMemory
+          ? "memory"
+          : (this.#retired ? this.#exitReason : null) ?? "crash";
+      }
       this.#meter?.stop();
       clearTimeout(this.#wallClockTimer);
       this.#answerInFlight();
@@ -179,9 +196,10 @@ export class WorkerProcess {
     this.#alive = false;
     this.#killed = true;
     // A limit that kills outranks the retirement that came before it.
-    this.#exitReason = this.#exitReason === null || this.#exitReason === "cpu_soft" || this.#exitReason === "idle"
-      ? reason
-      : this.#exitReason;
+    this.#exitReason =
+      this.#exitReason === null || this.#exitReason === "cpu_soft" || this.#exitReason === "idle"
+        ? reason
+        : this.#exitReason;
     clearTimeout(this.#wallClockTimer);
     this.#answerInFlight();
     try {
@@ -220,10 +238,17 @@ async function waitForPort(port: number, exited: Promise<void>, timeoutMs: numbe
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-  throw new Error(hasExited ? "worker exited before listening" : `worker not listening after ${timeoutMs} ms`);
+  throw new Error(
+    hasExited ? "worker exited before listening" : `worker not listening after ${timeoutMs} ms`,
+  );
 }
 
-async function appendLogs(logFile: string, child: Deno.ChildProcess, banner: string, onText: (text: string) => void): Promise<void> {
+async function appendLogs(
+  logFile: string,
+  child: Deno.ChildProcess,
+  banner: string,
+  onText: (text: string) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   await Deno.writeTextFile(logFile, banner + "\n", { append: true });
   for (const stream of [child.stdout, child.stderr]) {

@@ -29,7 +29,15 @@ import { ownMovie } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRunRow } from "./asset-preview-file.ts";
-import { draftSchema, lockSlot, REGENERATE_KINDS, type RegenerateKind, resolveSlot, targetProblem, targetSchema } from "./asset-target.ts";
+import {
+  draftSchema,
+  lockSlot,
+  REGENERATE_KINDS,
+  type RegenerateKind,
+  resolveSlot,
+  targetProblem,
+  targetSchema,
+} from "./asset-target.ts";
 import { CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
 import { TASK_ROUTES } from "../engine/task-routes.ts";
 import { acceptorFor } from "./accept/acceptors.ts";
@@ -44,10 +52,19 @@ const startInput = z.object({
 }).strict();
 /** status takes a run, or (like every function) one of its tasks. */
 const byRunOrTask = z.object({
-  runId: z.string({ error: "runId must be a run's UUID" }).uuid({ error: "runId must be a run's UUID" }).optional(),
-  taskId: z.string({ error: "taskId must be a task's UUID" }).uuid({ error: "taskId must be a task's UUID" }).optional(),
-}).strict().refine((b) => (b.runId === undefined) !== (b.taskId === undefined), { message: "send runId (or a taskId), exactly one", path: ["runId"] });
-const byRun = z.object({ runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({ error: "runId must be a run's UUID" }) }).strict();
+  runId: z.string({ error: "runId must be a run's UUID" }).uuid({ error: "runId must be a run's UUID" })
+    .optional(),
+  taskId: z.string({ error: "taskId must be a task's UUID" }).uuid({ error: "taskId must be a task's UUID" })
+    .optional(),
+}).strict().refine((b) => (b.runId === undefined) !== (b.taskId === undefined), {
+  message: "send runId (or a taskId), exactly one",
+  path: ["runId"],
+});
+const byRun = z.object({
+  runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({
+    error: "runId must be a run's UUID",
+  }),
+}).strict();
 
 async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
   const [run] = await deps.sql`select * from public.asset_runs where id = ${runId}`;
@@ -59,11 +76,13 @@ async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promis
 async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
   const movie = await ownMovie(deps, movieId, userId);
   if (movie.status === "pending" || movie.status === "processing") {
-    throw new ConflictError("movie_in_production", `Movie ${movieId} is still in production; wait for it to end or cancel it`);
+    throw new ConflictError(
+      "movie_in_production",
+      `Movie ${movieId} is still in production; wait for it to end or cancel it`,
+    );
   }
   return movie;
 }
-
 
 /** When the URLs about to be signed stop serving: taken before signing, so never later than their tokens' expiry. */
 const expiresAt = (deps: FunctionDeps) => urlsExpireAt(deps.config.REELFORGE_SIGNED_URL_TTL_SECONDS);
@@ -104,10 +123,13 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         // A script draft calls no provider (its accept re-produces the film and counts as a film).
         if (kind !== "script") await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
         await lockSlot(tx, slot);
-        const [current] = await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
+        const [current] =
+          await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
         const [run] = await tx`
           insert into public.asset_runs (user_id, movie_id, slot, kind, target, draft, base_version)
-          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${tx.json(input.target as never)}, ${tx.json(input.draft as never)}, ${current?.version ?? null})
+          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${
+          tx.json(input.target as never)
+        }, ${tx.json(input.draft as never)}, ${current?.version ?? null})
           returning id`;
         if (kind === "script") {
           const [asset] = await tx`
@@ -118,7 +140,13 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${run.id}`;
           return { runId: run.id as string, taskId: null };
         }
-        const task = await store.enqueue({ userId: caller.userId, kind: REGENERATE_KIND, payload: { runId: run.id }, idempotencyKey: `run:${run.id}`, maxAttempts: 5 }, tx);
+        const task = await store.enqueue({
+          userId: caller.userId,
+          kind: REGENERATE_KIND,
+          payload: { runId: run.id },
+          idempotencyKey: `run:${run.id}`,
+          maxAttempts: 5,
+        }, tx);
         await tx`update public.asset_runs set task_id = ${task.id} where id = ${run.id}`;
         return { runId: run.id as string, taskId: task.id };
       });
@@ -139,11 +167,23 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         outcome = await sql.begin(async (tx) => {
           await acceptor.admit?.(tx, caller.userId);
           const [asset] = await tx`select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
-          const { applyTaskId = null, produceTaskId = null } = await acceptor.accept({ tx, store, userId: caller.userId, runId, run, asset });
-          const [due] = await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
+          const { applyTaskId = null, produceTaskId = null } = await acceptor.accept({
+            tx,
+            store,
+            userId: caller.userId,
+            runId,
+            run,
+            asset,
+          });
+          const [due] =
+            await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
           await store.enqueue({
-            userId: caller.userId, kind: CLEANUP_KIND, idempotencyKey: `cleanup:${runId}`,
-            payload: { userId: caller.userId }, runAfter: new Date(due.at), maxAttempts: 5,
+            userId: caller.userId,
+            kind: CLEANUP_KIND,
+            idempotencyKey: `cleanup:${runId}`,
+            payload: { userId: caller.userId },
+            runAfter: new Date(due.at),
+            maxAttempts: 5,
           }, tx);
           return { asset, applyTaskId, produceTaskId };
         });
@@ -155,8 +195,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const url = await assetUrlSigner(deps.config, sql, [asset as never]);
       return {
         body: {
-          accepted: true, runId, slot: run.slot, version: asset.version, url: url(asset as never), urlsExpireAt,
-          ...(applyTaskId ? { applyTaskId } : {}), ...(produceTaskId ? { produceTaskId } : {}),
+          accepted: true,
+          runId,
+          slot: run.slot,
+          version: asset.version,
+          url: url(asset as never),
+          urlsExpireAt,
+          ...(applyTaskId ? { applyTaskId } : {}),
+          ...(produceTaskId ? { produceTaskId } : {}),
         },
       };
     },
@@ -169,18 +215,27 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const dropped = await sql.begin(async (tx) => {
         const [run] = await tx`select * from public.asset_runs where id = ${runId} for update`;
         if (run.status !== "preview" && run.status !== "running") {
-          throw new ConflictError("asset_run_decided", `Asset run ${runId} is ${run.status}; only a running run or a preview can be rejected`);
+          throw new ConflictError(
+            "asset_run_decided",
+            `Asset run ${runId} is ${run.status}; only a running run or a preview can be rejected`,
+          );
         }
         await tx`update public.asset_runs set status = 'rejected', decided_at = now() where id = ${runId}`;
         // Kept for the retention like any superseded file: the same draft again copies it for free.
-        const [asset] = run.preview_asset_id ? await tx`
+        const [asset] = run.preview_asset_id
+          ? await tx`
           update public.assets set state = 'superseded', superseded_at = now(),
                  delete_after = now() + make_interval(secs => (select retention_seconds from asset_admin.settings))
-           where id = ${run.preview_asset_id} and state = 'preview' returning delete_after` : [];
+           where id = ${run.preview_asset_id} and state = 'preview' returning delete_after`
+          : [];
         if (asset) {
           await store.enqueue({
-            userId: caller.userId, kind: CLEANUP_KIND, idempotencyKey: `cleanup:${runId}`,
-            payload: { userId: caller.userId }, runAfter: new Date(asset.delete_after), maxAttempts: 5,
+            userId: caller.userId,
+            kind: CLEANUP_KIND,
+            idempotencyKey: `cleanup:${runId}`,
+            payload: { userId: caller.userId },
+            runAfter: new Date(asset.delete_after),
+            maxAttempts: 5,
           }, tx);
         }
         return { taskId: run.status === "running" ? run.task_id as string | null : null, draft: run.draft };
@@ -196,7 +251,9 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     async run({ runId, taskId }, caller) {
       if (taskId) return await taskStatus.run({ taskId }, caller);
       const run = await ownRun(deps, runId!, caller.userId);
-      const [preview] = run.preview_asset_id ? await sql`select * from public.assets where id = ${run.preview_asset_id}` : [];
+      const [preview] = run.preview_asset_id
+        ? await sql`select * from public.assets where id = ${run.preview_asset_id}`
+        : [];
       const [current] = await sql`select * from public.assets where slot = ${run.slot} and state = 'current'`;
       const task = run.task_id ? await store.get(run.task_id) : null;
       const applyTask = (run as unknown as { apply_task_id: string | null }).apply_task_id;
@@ -206,13 +263,24 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       return {
         body: {
           run: {
-            id: run.id, slot: run.slot, kind: run.kind, target: run.target, draft: run.draft, status: run.status,
-            error: (run as unknown as { error: string | null }).error, baseVersion: run.base_version,
+            id: run.id,
+            slot: run.slot,
+            kind: run.kind,
+            target: run.target,
+            draft: run.draft,
+            status: run.status,
+            error: (run as unknown as { error: string | null }).error,
+            baseVersion: run.base_version,
           },
-          preview: preview ? {
-            version: preview.version, state: preview.state, params: preview.params, contentHash: preview.content_hash,
-            url: run.status === "rejected" ? null : url(preview as never),
-          } : null,
+          preview: preview
+            ? {
+              version: preview.version,
+              state: preview.state,
+              params: preview.params,
+              contentHash: preview.content_hash,
+              url: run.status === "rejected" ? null : url(preview as never),
+            }
+            : null,
           current: current ? { version: current.version, url: url(current as never) } : null,
           urlsExpireAt,
           task: task ? describeTask(task) : null,
@@ -224,4 +292,3 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
 
   return { start, accept, reject, status };
 }
-

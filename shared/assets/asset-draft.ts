@@ -13,7 +13,13 @@ import type { AssetDraft, RegenerateKind } from "./asset-target.ts";
 export type GeneratedKind = Exclude<RegenerateKind, "script">;
 
 /** The provider type that makes each kind. */
-export const PROVIDER_TYPE_OF: Record<GeneratedKind, ProviderType> = { video: "video", audio: "audio", cover: "image", image: "image", music: "music" };
+export const PROVIDER_TYPE_OF: Record<GeneratedKind, ProviderType> = {
+  video: "video",
+  audio: "audio",
+  cover: "image",
+  image: "image",
+  music: "music",
+};
 
 const KIND_SETTINGS: Record<RegenerateKind, readonly RequestSetting[]> = {
   video: ["seed"],
@@ -28,16 +34,22 @@ const RANGES: Record<RequestSetting, [number, number]> = { seed: [0, 4294967295]
 
 /** What the draft carries that its kind does not take, or out of range, named; null when it fits. */
 export function draftProblem(kind: RegenerateKind, draft: AssetDraft): string | null {
-  if (kind === "script" && (draft.model !== undefined || draft.settings !== undefined)) return "draft.model and draft.settings do not apply to kind script: its draft is the prompt";
+  if (kind === "script" && (draft.model !== undefined || draft.settings !== undefined)) {
+    return "draft.model and draft.settings do not apply to kind script: its draft is the prompt";
+  }
   // The pipeline's own cue prompt is at most 500 characters, and so is Beatoven's.
-  if (kind === "music" && draft.prompt !== undefined && draft.prompt.length > 500) return "draft.prompt for kind music must be at most 500 characters";
+  if (kind === "music" && draft.prompt !== undefined && draft.prompt.length > 500) {
+    return "draft.prompt for kind music must be at most 500 characters";
+  }
   const settings = draft.settings;
   if (settings === undefined) return null;
   const known = KIND_SETTINGS[kind];
   const unknown = Object.keys(settings).filter((key) => !(known as readonly string[]).includes(key));
   if (unknown.length) {
     const names = unknown.map((key) => `"${key}"`).join(", ");
-    return `draft.settings: ${names} ${unknown.length === 1 ? "is not a setting" : "are not settings"} of kind ${kind}; it takes ${known.length ? known.join(", ") : "none"}`;
+    return `draft.settings: ${names} ${
+      unknown.length === 1 ? "is not a setting" : "are not settings"
+    } of kind ${kind}; it takes ${known.length ? known.join(", ") : "none"}`;
   }
   for (const [key, value] of Object.entries(settings)) {
     const [min, max] = RANGES[key as RequestSetting];
@@ -60,19 +72,41 @@ export interface OwnerProvider {
  * owner has no music provider (the pipeline made the film without music: there is nothing to
  * regenerate with).
  */
-export function assertDraftFitsProvider(kind: GeneratedKind, movieId: string, owner: OwnerProvider, draft: AssetDraft): void {
+export function assertDraftFitsProvider(
+  kind: GeneratedKind,
+  movieId: string,
+  owner: OwnerProvider,
+  draft: AssetDraft,
+): void {
   const type = PROVIDER_TYPE_OF[kind];
   if (type === "music" && owner.source === "fallback") {
-    throw new ConflictError("no_music_provider", `Movie ${movieId}'s owner has no music provider, so the film has no music to regenerate; register one with the providers function (providerType music)`);
+    throw new ConflictError(
+      "no_music_provider",
+      `Movie ${movieId}'s owner has no music provider, so the film has no music to regenerate; register one with the providers function (providerType music)`,
+    );
   }
   const entry = catalogEntry(type, owner.provider);
   if (!entry) return;
   if (draft.model !== undefined && !entry.models.includes(draft.model)) {
-    throw new BadRequestError("invalid_model", `draft.model "${draft.model}" is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${entry.models.join(", ")}`);
+    throw new BadRequestError(
+      "invalid_model",
+      `draft.model "${draft.model}" is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${
+        entry.models.join(", ")
+      }`,
+    );
   }
-  const unsupported = Object.keys(draft.settings ?? {}).filter((key) => !(entry.requestSettings ?? []).includes(key as RequestSetting));
+  const unsupported = Object.keys(draft.settings ?? {}).filter((key) =>
+    !(entry.requestSettings ?? []).includes(key as RequestSetting)
+  );
   if (unsupported.length) {
-    const hint = unsupported.includes("seed") ? `; a new take needs another ${kind === "audio" ? "draft.text" : "draft.prompt"}` : "";
-    throw new BadRequestError("unsupported_setting", `draft.settings: the owner's ${type} provider ${owner.provider} takes no ${unsupported.join(", ")}${hint}`);
+    const hint = unsupported.includes("seed")
+      ? `; a new take needs another ${kind === "audio" ? "draft.text" : "draft.prompt"}`
+      : "";
+    throw new BadRequestError(
+      "unsupported_setting",
+      `draft.settings: the owner's ${type} provider ${owner.provider} takes no ${
+        unsupported.join(", ")
+      }${hint}`,
+    );
   }
 }

@@ -8,7 +8,12 @@
  */
 import type { TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
-import { type CachedObject, cachedAudioObjects, cachedVideoObjects, countCacheHit } from "../caches/asset-cache.ts";
+import {
+  cachedAudioObjects,
+  type CachedObject,
+  cachedVideoObjects,
+  countCacheHit,
+} from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
 import { type AssetRunRow, previewPath } from "./asset-preview-file.ts";
@@ -23,19 +28,37 @@ export interface CachedCopy {
 }
 
 /** The owner's not-deleted versions of this kind made from the same inputs, newest first. */
-async function assetsWithInputs(tx: TransactionSql, userId: string, kind: string, hash: string): Promise<CachedObject[]> {
+async function assetsWithInputs(
+  tx: TransactionSql,
+  userId: string,
+  kind: string,
+  hash: string,
+): Promise<CachedObject[]> {
   const rows = await tx`
     select id, storage_bucket, storage_path, params from public.assets
      where user_id = ${userId} and kind = ${kind} and inputs_hash = ${hash} and deleted_at is null and storage_path is not null
      order by created_at desc`;
   return rows.map((r) => ({
-    source: "assets", id: r.id, bucket: r.storage_bucket, path: r.storage_path,
-    meta: { requestId: r.params.requestId ?? null, alignment: r.params.alignment ?? null, durationSeconds: r.params.durationSeconds ?? null },
+    source: "assets",
+    id: r.id,
+    bucket: r.storage_bucket,
+    path: r.storage_path,
+    meta: {
+      requestId: r.params.requestId ?? null,
+      alignment: r.params.alignment ?? null,
+      durationSeconds: r.params.durationSeconds ?? null,
+    },
   }));
 }
 
 /** A recorded step, so a resumed slice keeps the decision (and the copy) it made. */
-export async function cachedPreview(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, hash: string, file: { ext: string; contentType: string }): Promise<CachedCopy | null> {
+export async function cachedPreview(
+  ctx: TaskContext,
+  env: FilmEnv,
+  run: AssetRunRow,
+  hash: string,
+  file: { ext: string; contentType: string },
+): Promise<CachedCopy | null> {
   return await ctx.step("preview:cache", async (tx) => {
     const candidates = [
       ...(run.kind === "video" ? await cachedVideoObjects(tx, run.user_id, hash) : []),
@@ -49,8 +72,12 @@ export async function cachedPreview(ctx: TaskContext, env: FilmEnv, run: AssetRu
       await env.storage.upload(env.bucket, path, bytes, { contentType: file.contentType, upsert: true });
       await countCacheHit(tx, candidate);
       return {
-        bucket: env.bucket, path, url: env.storage.publicUrl(env.bucket, path), contentHash: await sha256Hex(bytes),
-        cachedFrom: { source: candidate.source, id: candidate.id }, meta: candidate.meta,
+        bucket: env.bucket,
+        path,
+        url: env.storage.publicUrl(env.bucket, path),
+        contentHash: await sha256Hex(bytes),
+        cachedFrom: { source: candidate.source, id: candidate.id },
+        meta: candidate.meta,
       };
     }
     return null;

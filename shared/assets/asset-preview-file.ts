@@ -46,7 +46,15 @@ export const previewPath = (run: AssetRunRow, ext: string) =>
   `assets/${run.user_id}/${run.movie_id}/${run.slot.replaceAll(":", "-")}/${run.id}.${ext}`;
 
 /** The job's output at the run's own path, whether the provider left it in our bucket or elsewhere. */
-export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, url: string, media: MediaKind, ext: string, contentType: string) {
+export async function storeVersioned(
+  ctx: TaskContext,
+  env: FilmEnv,
+  run: AssetRunRow,
+  url: string,
+  media: MediaKind,
+  ext: string,
+  contentType: string,
+) {
   return await ctx.step("preview:copy", async () => {
     const path = previewPath(run, ext);
     const ours = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
@@ -56,10 +64,23 @@ export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetR
       if (!bytes) throw new PreviewFailure(`the provider's output ${url} is missing from Storage`);
       await env.storage.upload(env.bucket, path, bytes, { contentType, upsert: true });
     } else {
-      await copyToStorage({ provider: "copy", url, kind: media, storage: env.storage, bucket: env.bucket, path, allowInsecureUrls: env.allowInsecureUrls });
+      await copyToStorage({
+        provider: "copy",
+        url,
+        kind: media,
+        storage: env.storage,
+        bucket: env.bucket,
+        path,
+        allowInsecureUrls: env.allowInsecureUrls,
+      });
       bytes = await env.storage.download(env.bucket, path);
     }
-    return { bucket: env.bucket, path, url: env.storage.publicUrl(env.bucket, path), contentHash: await sha256Hex(bytes!) };
+    return {
+      bucket: env.bucket,
+      path,
+      url: env.storage.publicUrl(env.bucket, path),
+      contentHash: await sha256Hex(bytes!),
+    };
   });
 }
 
@@ -70,7 +91,11 @@ export async function storeVersioned(ctx: TaskContext, env: FilmEnv, run: AssetR
  * TODO: a script regeneration fails the film's open runs but supersedes only versions with its
  * movie_id, so an undecided library preview of that film stays `preview` (and its file kept).
  */
-export async function savePreview(tx: TransactionSql, run: AssetRunRow, file: PreviewFile): Promise<string | null> {
+export async function savePreview(
+  tx: TransactionSql,
+  run: AssetRunRow,
+  file: PreviewFile,
+): Promise<string | null> {
   await lockSlot(tx, run.slot);
   const [live] = await tx`select status from public.asset_runs where id = ${run.id} for update`;
   if (live?.status !== "running") return null;
@@ -78,7 +103,9 @@ export async function savePreview(tx: TransactionSql, run: AssetRunRow, file: Pr
   const [asset] = await tx`
     insert into public.assets (user_id, movie_id, slot, kind, version, state, storage_bucket, storage_path, public_url, content_hash, provider, model, params, inputs_hash)
     values (${run.user_id}, ${movieId}, ${run.slot}, ${run.kind}, coalesce((select max(version) from public.assets where slot = ${run.slot}), 0) + 1,
-            'preview', ${file.bucket}, ${file.path}, ${file.url}, ${file.contentHash}, ${file.provider}, ${file.model}, ${tx.json(file.params)}, ${file.inputsHash})
+            'preview', ${file.bucket}, ${file.path}, ${file.url}, ${file.contentHash}, ${file.provider}, ${file.model}, ${
+    tx.json(file.params)
+  }, ${file.inputsHash})
     returning id`;
   await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id}, error = null where id = ${run.id}`;
   return asset.id;

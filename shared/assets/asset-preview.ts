@@ -13,11 +13,22 @@ import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts"
 import type { VoiceSettings } from "../providers/types.ts";
 import { assertDraftFitsProvider, type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { cachedPreview } from "./asset-preview-cache.ts";
-import { type AssetRunRow, PreviewFailure, type PreviewFile, previewPath, storeVersioned } from "./asset-preview-file.ts";
+import {
+  type AssetRunRow,
+  PreviewFailure,
+  type PreviewFile,
+  previewPath,
+  storeVersioned,
+} from "./asset-preview-file.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
 import { previewJob } from "./asset-preview-jobs.ts";
 
-export async function makePreview(ctx: TaskContext, env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise<PreviewFile> {
+export async function makePreview(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  run: AssetRunRow,
+): Promise<PreviewFile> {
   const kind = run.kind as GeneratedKind;
   assertDraftFitsProvider(kind, movie.id, env.resolved[PROVIDER_TYPE_OF[kind]], run.draft);
   if (kind === "audio") return await voiceLine(ctx, env, run);
@@ -29,11 +40,22 @@ export async function makePreview(ctx: TaskContext, env: FilmEnv, movie: MovieRo
     return { ...file, ...made, params: { ...job.params, cachedFrom } };
   }
   const outcome = await runJob(ctx, {
-    sql: env.sql, name: `preview:${kind}`, provider: job.provider, request: job.request,
-    metric: { movieId: movie.id, userId: movie.user_id, step: `regenerate:${kind}`, sceneNumber: run.target.sceneNumber },
-    cost: job.cost, pollEveryMs: env.pollMs,
+    sql: env.sql,
+    name: `preview:${kind}`,
+    provider: job.provider,
+    request: job.request,
+    metric: {
+      movieId: movie.id,
+      userId: movie.user_id,
+      step: `regenerate:${kind}`,
+      sceneNumber: run.target.sceneNumber,
+    },
+    cost: job.cost,
+    pollEveryMs: env.pollMs,
   });
-  if (!outcome.ok) throw new PreviewFailure(`${kind} generation failed: ${outcome.failureCode}: ${outcome.message}`);
+  if (!outcome.ok) {
+    throw new PreviewFailure(`${kind} generation failed: ${outcome.failureCode}: ${outcome.message}`);
+  }
   const file = await storeVersioned(ctx, env, run, outcome.url, job.media, job.ext, job.contentType);
   return { ...file, ...made, params: job.params };
 }
@@ -48,30 +70,56 @@ const VOICE_SETTINGS = ["stability", "similarityBoost", "style", "speed"] as con
  */
 async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Promise<PreviewFile> {
   const lineId = run.slot.split(":")[1];
-  const [line] = await env.sql`select scene_id, line_index, text, voice_id from public.scene_audio where id = ${lineId}`;
+  const [line] = await env
+    .sql`select scene_id, line_index, text, voice_id from public.scene_audio where id = ${lineId}`;
   if (!line) throw new PreviewFailure(`dialogue line ${lineId} no longer exists`);
   const settings = run.draft.settings ?? {};
   const voice = env.providers.audio;
   const text = run.draft.text ?? line.text as string;
   const voiceId = run.draft.voice ?? line.voice_id as string;
-  const inputsHash = await audioCacheKey({ text, voiceId, provider: voice.provider, model: voice.model, settings });
+  const inputsHash = await audioCacheKey({
+    text,
+    voiceId,
+    provider: voice.provider,
+    model: voice.model,
+    settings,
+  });
   const made = { provider: voice.provider, model: voice.model, inputsHash };
   const cached = await cachedPreview(ctx, env, run, inputsHash, { ext: "mp3", contentType: "audio/mpeg" });
   if (cached) {
     const { cachedFrom, meta, ...file } = cached;
-    return { ...file, ...made, params: { text, voiceId, settings, requestId: meta.requestId ?? null, alignment: meta.alignment ?? null, durationSeconds: meta.durationSeconds ?? null, cachedFrom } };
+    return {
+      ...file,
+      ...made,
+      params: {
+        text,
+        voiceId,
+        settings,
+        requestId: meta.requestId ?? null,
+        alignment: meta.alignment ?? null,
+        durationSeconds: meta.durationSeconds ?? null,
+        cachedFrom,
+      },
+    };
   }
   // eleven_v3 (a draft.model) refuses stitching: that take is voiced alone.
   const stitch = !(voice.provider === "elevenlabs" && ELEVENLABS_MODELS[voice.model]?.stitching === false);
-  const previous = stitch ? await env.sql`
+  const previous = stitch
+    ? await env.sql`
     select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index < ${line.line_index} and request_id is not null
-     order by line_index desc limit 3` : [];
-  const next = stitch ? await env.sql`
+     order by line_index desc limit 3`
+    : [];
+  const next = stitch
+    ? await env.sql`
     select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null
-     order by line_index limit 3` : [];
-  const voiceSettings = Object.fromEntries(VOICE_SETTINGS.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]])) as VoiceSettings;
+     order by line_index limit 3`
+    : [];
+  const voiceSettings = Object.fromEntries(
+    VOICE_SETTINGS.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]),
+  ) as VoiceSettings;
   const request = {
-    voiceId, text,
+    voiceId,
+    text,
     previousRequestIds: previous.map((r) => r.request_id as string).reverse(),
     nextRequestIds: next.map((r) => r.request_id as string),
     ...(Object.keys(voiceSettings).length ? { voiceSettings } : {}),
@@ -80,12 +128,25 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Prom
   return await ctx.step("preview:voice", async () => {
     const speech = await voice.speak(request);
     const path = previewPath(run, "mp3");
-    await env.storage.upload(env.bucket, path, speech.audio, { contentType: speech.contentType, upsert: true });
+    await env.storage.upload(env.bucket, path, speech.audio, {
+      contentType: speech.contentType,
+      upsert: true,
+    });
     return {
-      bucket: env.bucket, path, url: env.storage.publicUrl(env.bucket, path), contentHash: await sha256Hex(speech.audio), ...made,
+      bucket: env.bucket,
+      path,
+      url: env.storage.publicUrl(env.bucket, path),
+      contentHash: await sha256Hex(speech.audio),
+      ...made,
       params: {
-        text, voiceId, settings, previousRequestIds: request.previousRequestIds, nextRequestIds: request.nextRequestIds,
-        requestId: speech.requestId, alignment: speech.alignment, durationSeconds: speech.durationSeconds,
+        text,
+        voiceId,
+        settings,
+        previousRequestIds: request.previousRequestIds,
+        nextRequestIds: request.nextRequestIds,
+        requestId: speech.requestId,
+        alignment: speech.alignment,
+        durationSeconds: speech.durationSeconds,
       },
     };
   });

@@ -12,18 +12,33 @@ export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
 
 export const targetSchema = z.object({
-  movieId: z.string({ error: "target.movieId is required (a movie's UUID)" }).uuid({ error: "target.movieId must be a movie's UUID" }),
-  sceneNumber: z.number({ error: "target.sceneNumber must be a whole number" }).int("target.sceneNumber must be a whole number").min(1, "target.sceneNumber must be 1 or more").optional(),
-  lineIndex: z.number({ error: "target.lineIndex must be a whole number" }).int("target.lineIndex must be a whole number").min(0, "target.lineIndex must be 0 or more").optional(),
-  characterId: z.string({ error: "target.characterId must be a character's UUID" }).uuid({ error: "target.characterId must be a character's UUID" }).optional(),
-  locationImageId: z.string({ error: "target.locationImageId must be a location image's UUID" }).uuid({ error: "target.locationImageId must be a location image's UUID" }).optional(),
+  movieId: z.string({ error: "target.movieId is required (a movie's UUID)" }).uuid({
+    error: "target.movieId must be a movie's UUID",
+  }),
+  sceneNumber: z.number({ error: "target.sceneNumber must be a whole number" }).int(
+    "target.sceneNumber must be a whole number",
+  ).min(1, "target.sceneNumber must be 1 or more").optional(),
+  lineIndex: z.number({ error: "target.lineIndex must be a whole number" }).int(
+    "target.lineIndex must be a whole number",
+  ).min(0, "target.lineIndex must be 0 or more").optional(),
+  characterId: z.string({ error: "target.characterId must be a character's UUID" }).uuid({
+    error: "target.characterId must be a character's UUID",
+  }).optional(),
+  locationImageId: z.string({ error: "target.locationImageId must be a location image's UUID" }).uuid({
+    error: "target.locationImageId must be a location image's UUID",
+  }).optional(),
 }).strict();
 export type AssetTarget = z.infer<typeof targetSchema>;
 
 export const draftSchema = z.object({
-  prompt: z.string({ error: "draft.prompt must be a string" }).trim().min(1, "draft.prompt must not be empty").max(1000, "draft.prompt must be at most 1000 characters").optional(),
-  text: z.string({ error: "draft.text must be a string" }).trim().min(1, "draft.text must not be empty").max(2000, "draft.text must be at most 2000 characters").optional(),
-  voice: z.string({ error: "draft.voice must be a string" }).trim().min(1, "draft.voice must not be empty").max(200, "draft.voice must be at most 200 characters").optional(),
+  prompt: z.string({ error: "draft.prompt must be a string" }).trim().min(1, "draft.prompt must not be empty")
+    .max(1000, "draft.prompt must be at most 1000 characters").optional(),
+  text: z.string({ error: "draft.text must be a string" }).trim().min(1, "draft.text must not be empty").max(
+    2000,
+    "draft.text must be at most 2000 characters",
+  ).optional(),
+  voice: z.string({ error: "draft.voice must be a string" }).trim().min(1, "draft.voice must not be empty")
+    .max(200, "draft.voice must be at most 200 characters").optional(),
   model: z.string({ error: "draft.model must be a string" }).trim().min(1).max(100).optional(),
   settings: z.record(z.string(), z.json(), { error: "draft.settings must be an object" }).optional(),
 }).strict();
@@ -35,14 +50,24 @@ export function targetProblem(kind: RegenerateKind, target: AssetTarget, draft: 
   const line = target.lineIndex !== undefined;
   const library = [target.characterId, target.locationImageId].filter((id) => id !== undefined).length;
   if (line && !scene) return "target.lineIndex needs target.sceneNumber";
-  if (library > 0 && kind !== "image") return "target.characterId and target.locationImageId belong to kind image";
+  if (library > 0 && kind !== "image") {
+    return "target.characterId and target.locationImageId belong to kind image";
+  }
   if (kind === "image" && (library !== 1 || scene)) {
     return "kind image regenerates a character portrait or a location image: send target { movieId, characterId } or { movieId, locationImageId }";
   }
-  if (kind === "video" && (!scene || line)) return "kind video regenerates one scene's clip: send target { movieId, sceneNumber }";
-  if (kind === "audio" && !line) return "kind audio regenerates one dialogue line: send target { movieId, sceneNumber, lineIndex }";
-  if ((kind === "cover" || kind === "script" || kind === "music") && scene) return `kind ${kind} belongs to the film: send target { movieId } only`;
-  if ((draft.text !== undefined || draft.voice !== undefined) && kind !== "audio") return "draft.text and draft.voice apply to kind audio only";
+  if (kind === "video" && (!scene || line)) {
+    return "kind video regenerates one scene's clip: send target { movieId, sceneNumber }";
+  }
+  if (kind === "audio" && !line) {
+    return "kind audio regenerates one dialogue line: send target { movieId, sceneNumber, lineIndex }";
+  }
+  if ((kind === "cover" || kind === "script" || kind === "music") && scene) {
+    return `kind ${kind} belongs to the film: send target { movieId } only`;
+  }
+  if ((draft.text !== undefined || draft.voice !== undefined) && kind !== "audio") {
+    return "draft.text and draft.voice apply to kind audio only";
+  }
   return null;
 }
 
@@ -53,17 +78,38 @@ export interface ResolvedSlot {
 }
 
 /** Character portraits and location images are the owner's library, shared by their films. */
-export const isLibrarySlot = (slot: string) => slot.startsWith("character:") || slot.startsWith("location_image:");
+export const isLibrarySlot = (slot: string) =>
+  slot.startsWith("character:") || slot.startsWith("location_image:");
 
 /** The slot of an existing target, or 400 naming what does not exist (or is not this film's). */
-export async function resolveSlot(db: Sql | TransactionSql, kind: RegenerateKind, target: AssetTarget): Promise<ResolvedSlot> {
-  if (kind === "cover" || kind === "script" || kind === "music") return { slot: `movie:${target.movieId}:${kind}`, sceneId: null, lineId: null };
+export async function resolveSlot(
+  db: Sql | TransactionSql,
+  kind: RegenerateKind,
+  target: AssetTarget,
+): Promise<ResolvedSlot> {
+  if (kind === "cover" || kind === "script" || kind === "music") {
+    return { slot: `movie:${target.movieId}:${kind}`, sceneId: null, lineId: null };
+  }
   if (kind === "image") return { slot: await libraryImageSlot(db, target), sceneId: null, lineId: null };
-  const [scene] = await db`select id, status from public.movie_scenes where movie_id = ${target.movieId} and scene_number = ${target.sceneNumber!}`;
-  if (!scene) throw new BadRequestError("unknown_scene", `target.sceneNumber: movie ${target.movieId} has no scene ${target.sceneNumber}`);
+  const [scene] =
+    await db`select id, status from public.movie_scenes where movie_id = ${target.movieId} and scene_number = ${target
+      .sceneNumber!}`;
+  if (!scene) {
+    throw new BadRequestError(
+      "unknown_scene",
+      `target.sceneNumber: movie ${target.movieId} has no scene ${target.sceneNumber}`,
+    );
+  }
   if (kind === "video") return { slot: `scene:${scene.id}:clip`, sceneId: scene.id, lineId: null };
-  const [line] = await db`select id from public.scene_audio where scene_id = ${scene.id} and line_index = ${target.lineIndex!}`;
-  if (!line) throw new BadRequestError("unknown_line", `target.lineIndex: scene ${target.sceneNumber} has no line ${target.lineIndex}`);
+  const [line] =
+    await db`select id from public.scene_audio where scene_id = ${scene.id} and line_index = ${target
+      .lineIndex!}`;
+  if (!line) {
+    throw new BadRequestError(
+      "unknown_line",
+      `target.lineIndex: scene ${target.sceneNumber} has no line ${target.lineIndex}`,
+    );
+  }
   return { slot: `line:${line.id}:audio`, sceneId: scene.id, lineId: line.id };
 }
 
@@ -77,16 +123,27 @@ async function libraryImageSlot(db: Sql | TransactionSql, target: AssetTarget): 
       select c.id from public.characters c join public.movies m on m.id = ${target.movieId} and m.user_id = c.user_id
        where c.id = ${target.characterId}
          and (c.created_by_movie_id = m.id or exists (select 1 from public.scene_audio l where l.movie_id = m.id and l.character_id = c.id))`;
-    if (!character) throw new BadRequestError("unknown_character", `target.characterId: movie ${target.movieId} has no character ${target.characterId}`);
+    if (!character) {
+      throw new BadRequestError(
+        "unknown_character",
+        `target.characterId: movie ${target.movieId} has no character ${target.characterId}`,
+      );
+    }
     return `character:${character.id}:image`;
   }
   const [image] = await db`
     select i.id from public.location_images i join public.movies m on m.id = ${target.movieId} and m.user_id = i.user_id
      where i.id = ${target.locationImageId!}
        and (i.created_by_movie_id = m.id or exists (select 1 from public.movie_scenes s where s.movie_id = m.id and s.location_image_id = i.id))`;
-  if (!image) throw new BadRequestError("unknown_location_image", `target.locationImageId: movie ${target.movieId} has no location image ${target.locationImageId}`);
+  if (!image) {
+    throw new BadRequestError(
+      "unknown_location_image",
+      `target.locationImageId: movie ${target.movieId} has no location image ${target.locationImageId}`,
+    );
+  }
   return `location_image:${image.id}:image`;
 }
 
 /** Serialises every write to a slot's versions (the SQL side takes the same lock: asset_admin.record_url). */
-export const lockSlot = (tx: TransactionSql, slot: string) => tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + slot}, 0))`;
+export const lockSlot = (tx: TransactionSql, slot: string) =>
+  tx`select pg_advisory_xact_lock(hashtextextended(${"asset-slot:" + slot}, 0))`;

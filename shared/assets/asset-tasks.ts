@@ -28,11 +28,17 @@ export const CLEANUP_KIND = "asset.cleanup" satisfies TaskKind;
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const [run] = await deps.sql<AssetRunRow[]>`select * from public.asset_runs where id = ${String(ctx.payload.runId)}`;
-    if (!run || run.status !== "running") return { type: "done", result: { skipped: run ? run.status : "run missing" } };
+    const [run] = await deps.sql<AssetRunRow[]>`select * from public.asset_runs where id = ${
+      String(ctx.payload.runId)
+    }`;
+    if (!run || run.status !== "running") {
+      return { type: "done", result: { skipped: run ? run.status : "run missing" } };
+    }
     const movie = await loadMovie(deps.sql, run.movie_id);
     const type = PROVIDER_TYPE_OF[run.kind as GeneratedKind];
-    const env = await filmEnv(deps, movie.user_id, { models: run.draft.model === undefined ? {} : { [type]: run.draft.model } });
+    const env = await filmEnv(deps, movie.user_id, {
+      models: run.draft.model === undefined ? {} : { [type]: run.draft.model },
+    });
     try {
       const file = await makePreview(ctx, env, movie, run);
       const assetId = await ctx.step("preview:saved", (tx) => savePreview(tx, run, file));
@@ -40,8 +46,12 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
     } catch (error) {
       if (!(error instanceof PreviewFailure) && !isSceneFailure(error)) throw error;
       const message = (error as Error).message;
-      await ctx.step("preview:failed", (tx) =>
-        tx`update public.asset_runs set status = 'failed', error = ${message} where id = ${run.id} and status = 'running'`.then(() => null));
+      await ctx.step(
+        "preview:failed",
+        (tx) =>
+          tx`update public.asset_runs set status = 'failed', error = ${message} where id = ${run.id} and status = 'running'`
+            .then(() => null),
+      );
       return { type: "done", result: { runId: run.id, failed: message } };
     }
   };
@@ -49,15 +59,35 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
 
 export function applyHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const { movieId, sceneNumber, newClip } = ctx.payload as { movieId: string; sceneNumber?: number | null; newClip?: boolean };
+    const { movieId, sceneNumber, newClip } = ctx.payload as {
+      movieId: string;
+      sceneNumber?: number | null;
+      newClip?: boolean;
+    };
     if (typeof sceneNumber === "number" && !ctx.metadata.mixed) {
       if (newClip) await extractEndFrame(ctx, deps, movieId, sceneNumber);
-      return { type: "await_children", metadata: { mixed: true }, children: [{ key: "mix", kind: MIX_KIND, payload: { movieId, sceneNumber }, maxAttempts: 5 }] };
+      return {
+        type: "await_children",
+        metadata: { mixed: true },
+        children: [{ key: "mix", kind: MIX_KIND, payload: { movieId, sceneNumber }, maxAttempts: 5 }],
+      };
     }
     if (!ctx.metadata.assembled) {
-      return { type: "await_children", metadata: { assembled: true }, children: [{ key: "assemble", kind: ASSEMBLE_KIND, payload: { movieId }, maxAttempts: 5 }] };
+      return {
+        type: "await_children",
+        metadata: { assembled: true },
+        children: [{ key: "assemble", kind: ASSEMBLE_KIND, payload: { movieId }, maxAttempts: 5 }],
+      };
     }
-    return { type: "done", result: { movieId, sceneNumber: sceneNumber ?? null, remixed: typeof sceneNumber === "number", reassembled: true } };
+    return {
+      type: "done",
+      result: {
+        movieId,
+        sceneNumber: sceneNumber ?? null,
+        remixed: typeof sceneNumber === "number",
+        reassembled: true,
+      },
+    };
   };
 }
 
@@ -68,13 +98,28 @@ async function extractEndFrame(ctx: TaskContext, deps: FunctionDeps, movieId: st
   const scene = await loadScene(deps.sql, movieId, sceneNumber);
   if (!scene.clip_url) return;
   const frame = await runJob(ctx, {
-    sql: deps.sql, name: "end-frame", provider: env.providers.render,
-    request: { op: "extract_last_frame" as const, clipUrl: scene.clip_url, output: { bucket: env.bucket, path: filmPath(env, movieId, `scene-${sceneNumber}-${ctx.task.id.slice(0, 8)}-end.png`) } },
-    metric: { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber }, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+    sql: deps.sql,
+    name: "end-frame",
+    provider: env.providers.render,
+    request: {
+      op: "extract_last_frame" as const,
+      clipUrl: scene.clip_url,
+      output: {
+        bucket: env.bucket,
+        path: filmPath(env, movieId, `scene-${sceneNumber}-${ctx.task.id.slice(0, 8)}-end.png`),
+      },
+    },
+    metric: { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber },
+    cost: { units: 1, unit: "renders" },
+    pollEveryMs: env.pollMs,
   });
   if (!frame.ok) return;
-  await ctx.step("end-frame:saved", (tx) =>
-    tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url}`.then(() => null));
+  await ctx.step(
+    "end-frame:saved",
+    (tx) =>
+      tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url}`
+        .then(() => null),
+  );
 }
 
 export function cleanupHandler(deps: FunctionDeps): TaskHandler {
@@ -86,7 +131,11 @@ export function cleanupHandler(deps: FunctionDeps): TaskHandler {
 }
 
 /** Removes due superseded files no live version shares; returns how many objects went. */
-export async function deleteDueAssets(deps: Pick<FunctionDeps, "sql">, storage: { remove(bucket: string, paths: string[]): Promise<void> }, userId: string) {
+export async function deleteDueAssets(
+  deps: Pick<FunctionDeps, "sql">,
+  storage: { remove(bucket: string, paths: string[]): Promise<void> },
+  userId: string,
+) {
   const due = await deps.sql`
     select a.id, a.storage_bucket, a.storage_path,
            -- A live version elsewhere or a cache entry (audio_cache, generated_videos) may name the same object.

@@ -21,14 +21,22 @@ export class InvalidApiKeyError extends AppError {
 /** A verified anonymous sign-in asked for an action that spends the project's paid capacity. */
 export class AnonymousNotAllowedError extends AppError {
   constructor(action: string) {
-    super("anonymous_not_allowed", 403, `${action} spends paid capacity: sign in with an account (anonymous users may only read their own things)`);
+    super(
+      "anonymous_not_allowed",
+      403,
+      `${action} spends paid capacity: sign in with an account (anonymous users may only read their own things)`,
+    );
   }
 }
 
 /** A verified caller that is neither the service role nor an operator, at an operator-only function. */
 export class OperatorOnlyError extends AppError {
   constructor(functionName: string) {
-    super("operator_only", 403, `${functionName} is an operator tool: call it with the service role key or as a user with app_metadata.reelforge_role = "operator"`);
+    super(
+      "operator_only",
+      403,
+      `${functionName} is an operator tool: call it with the service role key or as a user with app_metadata.reelforge_role = "operator"`,
+    );
   }
 }
 

@@ -27,13 +27,20 @@ export function authUrlOf(supabaseUrl: string): string {
   return `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
 }
 
-export function createAuthenticatorFromConfig(config: AuthConfig, fetchJwks: typeof fetch = globalThis.fetch): Authenticator {
+export function createAuthenticatorFromConfig(
+  config: AuthConfig,
+  fetchJwks: typeof fetch = globalThis.fetch,
+): Authenticator {
   const authUrl = authUrlOf(config.SUPABASE_URL);
   const issuers = config.REELFORGE_JWT_ISSUER
     ? config.REELFORGE_JWT_ISSUER.split(",").map((issuer) => issuer.trim()).filter(Boolean)
     : [authUrl];
   const verifyJwt = createJwtVerifier({
-    jwks: createJwksCache({ url: `${authUrl}/.well-known/jwks.json`, initialKeys: initialKeys(config.SUPABASE_JWKS), fetch: fetchJwks }),
+    jwks: createJwksCache({
+      url: `${authUrl}/.well-known/jwks.json`,
+      initialKeys: initialKeys(config.SUPABASE_JWKS),
+      fetch: fetchJwks,
+    }),
     legacySecret: config.REELFORGE_LEGACY_JWT_SECRET ?? config.SUPABASE_JWT_SECRET ?? null,
     issuers,
   });

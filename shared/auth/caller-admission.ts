@@ -21,7 +21,9 @@ export function admitCaller(principal: Principal | null, admission: Admission, f
     return caller;
   }
   if (principal.kind !== "user") {
-    throw new UnauthorizedError("This action needs a signed-in user's access token (Authorization: Bearer <jwt>), not an API key");
+    throw new UnauthorizedError(
+      "This action needs a signed-in user's access token (Authorization: Bearer <jwt>), not an API key",
+    );
   }
   return callerFromClaims(principal.claims);
 }

@@ -67,7 +67,13 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
         loadedAt = now();
       } catch (error) {
         // The cause goes to the log only; callers see a 503 or an unknown key.
-        console.error(JSON.stringify({ event: "jwks_fetch_failed", url, message: String((error as Error)?.message ?? error) }));
+        console.error(
+          JSON.stringify({
+            event: "jwks_fetch_failed",
+            url,
+            message: String((error as Error)?.message ?? error),
+          }),
+        );
       } finally {
         inFlight = null;
       }

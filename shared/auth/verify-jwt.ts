@@ -33,30 +33,50 @@ export function createJwtVerifier(options: JwtVerifierOptions) {
   const { jwks = null, legacySecret = null, issuers, clockSkewSeconds = 30, now = Date.now } = options;
   const importedKeys = new WeakMap<Jwk, Promise<CryptoKey>>();
   const hmacKey = legacySecret
-    ? crypto.subtle.importKey("raw", encoder.encode(legacySecret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"])
+    ? crypto.subtle.importKey("raw", encoder.encode(legacySecret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ])
     : null;
 
-  async function checkSignature(alg: string, header: Record<string, unknown>, signingInput: Uint8Array<ArrayBuffer>, signature: Uint8Array<ArrayBuffer>) {
+  async function checkSignature(
+    alg: string,
+    header: Record<string, unknown>,
+    signingInput: Uint8Array<ArrayBuffer>,
+    signature: Uint8Array<ArrayBuffer>,
+  ) {
     if (alg === "HS256") {
-      if (!hmacKey) throw new InvalidTokenError("HS256 tokens are not accepted here (no legacy JWT secret is configured)");
-      if (signature.length !== 32 || !await crypto.subtle.verify("HMAC", await hmacKey, signature, signingInput)) {
+      if (!hmacKey) {
+        throw new InvalidTokenError(
+          "HS256 tokens are not accepted here (no legacy JWT secret is configured)",
+        );
+      }
+      if (
+        signature.length !== 32 || !await crypto.subtle.verify("HMAC", await hmacKey, signature, signingInput)
+      ) {
         throw new InvalidTokenError("bad signature");
       }
       return;
     }
-    if (alg !== "ES256" && alg !== "RS256") throw new InvalidTokenError(`alg ${JSON.stringify(alg)} is not accepted`);
+    if (alg !== "ES256" && alg !== "RS256") {
+      throw new InvalidTokenError(`alg ${JSON.stringify(alg)} is not accepted`);
+    }
     if (!jwks) throw new InvalidTokenError(`${alg} tokens are not accepted here (no JWKS)`);
-    if (typeof header.kid !== "string" || header.kid === "") throw new InvalidTokenError(`an ${alg} token must name its key (kid)`);
+    if (typeof header.kid !== "string" || header.kid === "") {
+      throw new InvalidTokenError(`an ${alg} token must name its key (kid)`);
+    }
     const jwk = await jwks.find(header.kid);
     if (!jwk) throw new InvalidTokenError("signed with a key that is not one of this project's");
     const fits = alg === "ES256" ? jwk.kty === "EC" && jwk.crv === "P-256" : jwk.kty === "RSA";
-    if (!fits || (jwk.alg !== undefined && jwk.alg !== alg)) throw new InvalidTokenError(`alg ${alg} does not match the key it names`);
+    if (!fits || (jwk.alg !== undefined && jwk.alg !== alg)) {
+      throw new InvalidTokenError(`alg ${alg} does not match the key it names`);
+    }
     if (!importedKeys.has(jwk)) importedKeys.set(jwk, importPublicKey(alg, jwk));
     const key = await importedKeys.get(jwk)!.catch(() => {
       throw new InvalidTokenError("the signing key it names cannot be used");
     });
     const valid = alg === "ES256"
-      ? signature.length === 64 && await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, signingInput)
+      ? signature.length === 64 &&
+        await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, signingInput)
       : await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, signingInput);
     if (!valid) throw new InvalidTokenError("bad signature");
   }
@@ -65,20 +85,32 @@ export function createJwtVerifier(options: JwtVerifierOptions) {
     const nowSeconds = Math.floor(now() / 1000);
     if (typeof claims.exp !== "number") throw new InvalidTokenError("no expiry (exp)");
     if (nowSeconds >= claims.exp) throw new InvalidTokenError("expired");
-    if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || claims.nbf > nowSeconds + clockSkewSeconds)) {
+    if (
+      claims.nbf !== undefined &&
+      (typeof claims.nbf !== "number" || claims.nbf > nowSeconds + clockSkewSeconds)
+    ) {
       throw new InvalidTokenError("not valid yet (nbf)");
     }
-    if (claims.iat !== undefined && (typeof claims.iat !== "number" || claims.iat > nowSeconds + clockSkewSeconds)) {
+    if (
+      claims.iat !== undefined &&
+      (typeof claims.iat !== "number" || claims.iat > nowSeconds + clockSkewSeconds)
+    ) {
       throw new InvalidTokenError("issued in the future (iat)");
     }
-    if (typeof claims.role !== "string" || !ROLES.has(claims.role)) throw new InvalidTokenError("unexpected role");
+    if (typeof claims.role !== "string" || !ROLES.has(claims.role)) {
+      throw new InvalidTokenError("unexpected role");
+    }
     if (claims.role !== "authenticated") return;
     const aud = claims.aud;
     if (!(aud === "authenticated" || (Array.isArray(aud) && aud.includes("authenticated")))) {
       throw new InvalidTokenError('audience (aud) is not "authenticated"');
     }
-    if (typeof claims.sub !== "string" || !UUID.test(claims.sub)) throw new InvalidTokenError("subject (sub) is not a user id");
-    if (typeof claims.iss !== "string" || !issuers.includes(claims.iss)) throw new InvalidTokenError("issued by another project (iss)");
+    if (typeof claims.sub !== "string" || !UUID.test(claims.sub)) {
+      throw new InvalidTokenError("subject (sub) is not a user id");
+    }
+    if (typeof claims.iss !== "string" || !issuers.includes(claims.iss)) {
+      throw new InvalidTokenError("issued by another project (iss)");
+    }
   }
 
   return async function verifyJwt(token: string): Promise<JwtClaims> {
@@ -94,8 +126,15 @@ export function createJwtVerifier(options: JwtVerifierOptions) {
     } catch {
       throw new InvalidTokenError("not a JWT");
     }
-    if (header.crit !== undefined) throw new InvalidTokenError("critical header extensions are not supported");
-    await checkSignature(String(header.alg), header, encoder.encode(`${headerPart}.${payloadPart}`), signature);
+    if (header.crit !== undefined) {
+      throw new InvalidTokenError("critical header extensions are not supported");
+    }
+    await checkSignature(
+      String(header.alg),
+      header,
+      encoder.encode(`${headerPart}.${payloadPart}`),
+      signature,
+    );
     checkClaims(claims);
     return claims;
   };
@@ -114,6 +153,18 @@ function decodeJson(part: string): Record<string, unknown> {
 function importPublicKey(alg: "ES256" | "RS256", jwk: Jwk): Promise<CryptoKey> {
   // Only the key material: key_ops/use/alg fields make importKey picky across runtimes.
   return alg === "ES256"
-    ? crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
-    : crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e }, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+    ? crypto.subtle.importKey(
+      "jwk",
+      { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    )
+    : crypto.subtle.importKey(
+      "jwk",
+      { kty: "RSA", n: jwk.n, e: jwk.e },
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
 }

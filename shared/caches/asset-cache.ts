@@ -12,8 +12,10 @@ type Db = Sql | TransactionSql;
  * sha256 hex of the inputs' canonical JSON, with the cache's name so two caches never share a key
  * (cover, image and music: regenerate previews' assets.inputs_hash).
  */
-export const contentHash = (cache: "audio" | "video" | "llm" | "cover" | "image" | "music", inputs: Record<string, unknown>): Promise<string> =>
-  hashJson({ cache, ...inputs });
+export const contentHash = (
+  cache: "audio" | "video" | "llm" | "cover" | "image" | "music",
+  inputs: Record<string, unknown>,
+): Promise<string> => hashJson({ cache, ...inputs });
 
 export interface AudioInputs {
   text: string;
@@ -24,7 +26,13 @@ export interface AudioInputs {
 }
 
 export const audioCacheKey = (i: AudioInputs) =>
-  contentHash("audio", { text: i.text, voiceId: i.voiceId, provider: i.provider, model: i.model, settings: i.settings ?? {} });
+  contentHash("audio", {
+    text: i.text,
+    voiceId: i.voiceId,
+    provider: i.provider,
+    model: i.model,
+    settings: i.settings ?? {},
+  });
 
 export interface CachedAudio {
   audio_url: string;
@@ -49,12 +57,20 @@ export async function touchCachedAudio(db: Db, userId: string, hash: string): Pr
 }
 
 export async function storeCachedAudio(db: Db, userId: string, hash: string, inputs: AudioInputs, entry: {
-  audioUrl: string; bucket: string; path: string; contentType: string; durationSeconds: number | null; alignment: Json; requestId: string | null;
+  audioUrl: string;
+  bucket: string;
+  path: string;
+  contentType: string;
+  durationSeconds: number | null;
+  alignment: Json;
+  requestId: string | null;
 }): Promise<void> {
   await db`
     insert into public.audio_cache (user_id, content_hash, text, voice_id, provider, model, settings, audio_url, storage_bucket, storage_path,
                                     content_type, duration_seconds, alignment, request_id)
-    values (${userId}, ${hash}, ${inputs.text}, ${inputs.voiceId}, ${inputs.provider}, ${inputs.model}, ${db.json((inputs.settings ?? {}))},
+    values (${userId}, ${hash}, ${inputs.text}, ${inputs.voiceId}, ${inputs.provider}, ${inputs.model}, ${
+    db.json(inputs.settings ?? {})
+  },
             ${entry.audioUrl}, ${entry.bucket}, ${entry.path}, ${entry.contentType}, ${entry.durationSeconds},
             ${entry.alignment === null ? null : db.json(entry.alignment)}, ${entry.requestId})
     on conflict on constraint audio_cache_one_per_hash do update set last_used_at = now()`;
@@ -72,7 +88,15 @@ export interface VideoInputs {
 }
 
 export const videoCacheKey = (i: VideoInputs) =>
-  contentHash("video", { prompt: i.prompt, referenceImageUrl: i.referenceImageUrl, provider: i.provider, model: i.model, ratio: i.ratio, durationSeconds: i.durationSeconds, seed: i.seed });
+  contentHash("video", {
+    prompt: i.prompt,
+    referenceImageUrl: i.referenceImageUrl,
+    provider: i.provider,
+    model: i.model,
+    ratio: i.ratio,
+    durationSeconds: i.durationSeconds,
+    seed: i.seed,
+  });
 
 export async function findCachedVideo(db: Db, userId: string, hash: string): Promise<string | null> {
   const [row] = await db`
@@ -82,12 +106,20 @@ export async function findCachedVideo(db: Db, userId: string, hash: string): Pro
   return (row?.video_url as string | undefined) ?? null;
 }
 
-export async function storeCachedVideo(db: Db, userId: string, hash: string, inputs: VideoInputs, entry: { videoUrl: string; bucket: string | null; path: string | null; dialogueText?: string | null }) {
+export async function storeCachedVideo(
+  db: Db,
+  userId: string,
+  hash: string,
+  inputs: VideoInputs,
+  entry: { videoUrl: string; bucket: string | null; path: string | null; dialogueText?: string | null },
+) {
   await db`
     insert into public.generated_videos (user_id, content_hash, prompt, reference_image_url, provider, model, ratio, duration_seconds,
                                          dialogue_text, video_url, storage_bucket, storage_path)
     values (${userId}, ${hash}, ${inputs.prompt}, ${inputs.referenceImageUrl}, ${inputs.provider}, ${inputs.model}, ${inputs.ratio},
-            ${inputs.durationSeconds}, ${entry.dialogueText ?? null}, ${entry.videoUrl}, ${entry.bucket}, ${entry.path})
+            ${inputs.durationSeconds}, ${
+    entry.dialogueText ?? null
+  }, ${entry.videoUrl}, ${entry.bucket}, ${entry.path})
     on conflict (user_id, content_hash) where status = 'completed' do nothing`;
 }
 
@@ -113,7 +145,15 @@ export interface LlmInputs {
 }
 
 export const llmCacheKey = (i: LlmInputs) =>
-  contentHash("llm", { provider: i.provider, model: i.model, name: i.name, system: i.system, user: i.user, maxTokens: i.maxTokens, temperature: i.temperature });
+  contentHash("llm", {
+    provider: i.provider,
+    model: i.model,
+    name: i.name,
+    system: i.system,
+    user: i.user,
+    maxTokens: i.maxTokens,
+    temperature: i.temperature,
+  });
 
 export async function findCachedContent(db: Db, userId: string, key: string): Promise<unknown | null> {
   const [row] = await db`
@@ -122,7 +162,14 @@ export async function findCachedContent(db: Db, userId: string, key: string): Pr
   return row ? row.content : null;
 }
 
-export async function storeCachedContent(db: Db, userId: string, key: string, inputs: LlmInputs, content: Json, tokens: number) {
+export async function storeCachedContent(
+  db: Db,
+  userId: string,
+  key: string,
+  inputs: LlmInputs,
+  content: Json,
+  tokens: number,
+) {
   await db`
     insert into public.content_cache (user_id, cache_key, provider, model, content, tokens)
     values (${userId}, ${key}, ${inputs.provider}, ${inputs.model}, ${db.json(content)}, ${tokens})
@@ -143,7 +190,13 @@ export async function cachedVideoObjects(db: Db, userId: string, hash: string): 
   const rows = await db`
     select id, storage_bucket, storage_path from public.generated_videos
      where user_id = ${userId} and content_hash = ${hash} and status = 'completed' and storage_path is not null`;
-  return rows.map((r) => ({ source: "generated_videos", id: r.id, bucket: r.storage_bucket, path: r.storage_path, meta: {} }));
+  return rows.map((r) => ({
+    source: "generated_videos",
+    id: r.id,
+    bucket: r.storage_bucket,
+    path: r.storage_path,
+    meta: {},
+  }));
 }
 
 export async function cachedAudioObjects(db: Db, userId: string, hash: string): Promise<CachedObject[]> {
@@ -151,8 +204,15 @@ export async function cachedAudioObjects(db: Db, userId: string, hash: string): 
     select id, storage_bucket, storage_path, request_id, alignment, duration_seconds from public.audio_cache
      where user_id = ${userId} and content_hash = ${hash} and storage_path is not null`;
   return rows.map((r) => ({
-    source: "audio_cache", id: r.id, bucket: r.storage_bucket, path: r.storage_path,
-    meta: { requestId: r.request_id, alignment: r.alignment, durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds) },
+    source: "audio_cache",
+    id: r.id,
+    bucket: r.storage_bucket,
+    path: r.storage_path,
+    meta: {
+      requestId: r.request_id,
+      alignment: r.alignment,
+      durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
+    },
   }));
 }
 
@@ -166,7 +226,11 @@ export async function countCacheHit(db: Db, object: CachedObject): Promise<void>
 }
 
 /** The object path in `bucket` of one of our public URLs (cache-busting query dropped), or null for a URL elsewhere. */
-export function storageKeyOf(publicUrl: (bucket: string, path: string) => string, bucket: string, url: string): string | null {
+export function storageKeyOf(
+  publicUrl: (bucket: string, path: string) => string,
+  bucket: string,
+  url: string,
+): string | null {
   const root = publicUrl(bucket, "x").slice(0, -1);
   return url.startsWith(root) ? decodeURIComponent(url.slice(root.length).split(/[?#]/)[0]) : null;
 }

@@ -106,7 +106,8 @@ export function assetMethods(supabase: FunctionsInvoker) {
     invokeAction<T>(supabase, "regenerate-asset", action, input, options);
   return {
     /** 202; 400 invalid_target when kind and target do not fit, 409 movie_in_production. */
-    start: (input: StartAssetRunInput, options?: CallOptions) => call<AssetRunStarted>("start", input, options),
+    start: (input: StartAssetRunInput, options?: CallOptions) =>
+      call<AssetRunStarted>("start", input, options),
     /** 409 asset_run_stale when a newer accept won, 409 asset_run_not_preview. */
     accept: (runId: string, options?: CallOptions) => call<AssetRunAccepted>("accept", { runId }, options),
     /** 409 asset_run_decided once it was accepted, rejected or failed. */

@@ -51,7 +51,9 @@ export interface CloneJob {
   completedTables: string[];
   currentTable: string | null;
   rows: { copied: number; total: number };
-  tables: Array<{ table: string; rowsCopied: number; rowsTotal: number; done: boolean; restartedFromZero: boolean }>;
+  tables: Array<
+    { table: string; rowsCopied: number; rowsTotal: number; done: boolean; restartedFromZero: boolean }
+  >;
   rowsPerSecond: number | null;
   etaSeconds: number | null;
   isStale: boolean;

@@ -8,7 +8,16 @@ export { type MovieWatch, watchMovie, type WatchMovieOptions } from "./watch-mov
 export { ReelforgeError, type ReelforgeErrorInit } from "./reelforge-error.ts";
 export type { CallOptions, FunctionsInvoker } from "./invoke-action.ts";
 export type { PostgresChangesFilter, RealtimeChannelLike, RealtimeSource } from "./realtime-source.ts";
-export type { TaskCancelled, TaskError, TaskFunction, TaskResumed, TaskStatus, TaskStatusAnswer, TaskView, Timestamp } from "./tasks.ts";
+export type {
+  TaskCancelled,
+  TaskError,
+  TaskFunction,
+  TaskResumed,
+  TaskStatus,
+  TaskStatusAnswer,
+  TaskView,
+  Timestamp,
+} from "./tasks.ts";
 export {
   FILM_STEPS,
   type FilmStep,
@@ -50,4 +59,11 @@ export type {
   CloneStarted,
   StartCloneInput,
 } from "./clones.ts";
-export type { EffectiveProvider, ProviderAnswer, ProviderList, ProviderRow, ProviderType, RegisterProviderInput } from "./providers.ts";
+export type {
+  EffectiveProvider,
+  ProviderAnswer,
+  ProviderList,
+  ProviderRow,
+  ProviderType,
+  RegisterProviderInput,
+} from "./providers.ts";

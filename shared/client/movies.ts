@@ -4,14 +4,23 @@
  * progress in camelCase, scene rows and metrics as the columns they are read from (snake_case).
  */
 import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
-import type { Timestamp, TaskView } from "./tasks.ts";
+import type { TaskView, Timestamp } from "./tasks.ts";
 
 export type Orientation = "landscape" | "portrait";
 export type MovieState = "pending" | "processing" | "completed" | "failed" | "cancelled";
 
 export const FILM_STEPS = [
-  "validate_providers", "plan_production", "create_visual_bible", "generate_screenplay", "assign_characters",
-  "generate_videos", "generate_audio", "generate_music", "assemble_movie", "generate_cover", "finalize",
+  "validate_providers",
+  "plan_production",
+  "create_visual_bible",
+  "generate_screenplay",
+  "assign_characters",
+  "generate_videos",
+  "generate_audio",
+  "generate_music",
+  "assemble_movie",
+  "generate_cover",
+  "finalize",
 ] as const;
 export type FilmStep = (typeof FILM_STEPS)[number];
 
@@ -118,8 +127,19 @@ export interface MovieTaskStarted {
 
 /** The caller's usage limits (override over project default) and use in the rolling 24 h window. */
 export interface UsageReport {
-  limits: { filmsInProduction: number; filmsPerDay: number; regenerationsPerDay: number; costUnitsPerDay: number; resumesPerTask: number };
-  used: { filmsInProduction: number; filmsPerDay: number; regenerationsPerDay: number; costUnitsPerDay: number };
+  limits: {
+    filmsInProduction: number;
+    filmsPerDay: number;
+    regenerationsPerDay: number;
+    costUnitsPerDay: number;
+    resumesPerTask: number;
+  };
+  used: {
+    filmsInProduction: number;
+    filmsPerDay: number;
+    regenerationsPerDay: number;
+    costUnitsPerDay: number;
+  };
   windowHours: number;
 }
 

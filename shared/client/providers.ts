@@ -59,7 +59,8 @@ export function providerMethods(supabase: FunctionsInvoker) {
      * 201; switches off the user's previous row of that type. 400 codes name the problem:
      * unknown_provider_type, unknown_provider, unknown_model, invalid_settings, api_key_required, ...
      */
-    register: (input: RegisterProviderInput, options?: CallOptions) => call<ProviderAnswer>("register", input, options),
+    register: (input: RegisterProviderInput, options?: CallOptions) =>
+      call<ProviderAnswer>("register", input, options),
     /** 400 api_key_not_allowed for a provider that takes no key. */
     rotateKey: (input: { id: string; apiKey: string }, options?: CallOptions) =>
       call<ProviderAnswer>("rotate_key", input, options),

@@ -12,7 +12,11 @@ export interface PostgresChangesFilter {
 }
 
 export interface RealtimeChannelLike {
-  on(type: "postgres_changes", filter: PostgresChangesFilter, callback: (payload: unknown) => void): RealtimeChannelLike;
+  on(
+    type: "postgres_changes",
+    filter: PostgresChangesFilter,
+    callback: (payload: unknown) => void,
+  ): RealtimeChannelLike;
   /** status: SUBSCRIBED, CHANNEL_ERROR, TIMED_OUT or CLOSED. */
   subscribe(callback?: (status: string, error?: Error) => void): RealtimeChannelLike;
   unsubscribe(): Promise<unknown>;

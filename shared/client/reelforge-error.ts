@@ -36,7 +36,9 @@ export class ReelforgeError extends Error {
 
   /** Worth trying again later: no answer at all, or a server fault other than 501 not_implemented. */
   get isTransient(): boolean {
-    return this.status === 0 ? this.code === "platform_unreachable" : this.status >= 500 && this.status !== 501;
+    return this.status === 0
+      ? this.code === "platform_unreachable"
+      : this.status >= 500 && this.status !== 501;
   }
 }
 
@@ -46,10 +48,17 @@ interface ResponseLike {
 }
 
 const isResponseLike = (value: unknown): value is ResponseLike =>
-  typeof (value as ResponseLike | null)?.status === "number" && typeof (value as ResponseLike).text === "function";
+  typeof (value as ResponseLike | null)?.status === "number" &&
+  typeof (value as ResponseLike).text === "function";
 
 /** The codes our functions use for the same statuses, so a gateway 401 reads like a function's. */
-const CODE_BY_STATUS: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 504: "idle_timeout", 546: "worker_limit" };
+const CODE_BY_STATUS: Record<number, string> = {
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  504: "idle_timeout",
+  546: "worker_limit",
+};
 
 /** The platform's own codes, spelled as ours are. */
 const PLATFORM_CODES: Record<string, string> = {
@@ -76,18 +85,37 @@ async function readBody(response: ResponseLike): Promise<unknown> {
 function fromBody(body: unknown): { code?: string; message?: string; details?: unknown } {
   const envelope = (body as { error?: unknown } | null)?.error;
   if (envelope && typeof envelope === "object" && typeof (envelope as { code?: unknown }).code === "string") {
-    const { code, message, details, ...fields } = envelope as { code: string; message?: unknown; details?: unknown };
+    const { code, message, details, ...fields } = envelope as {
+      code: string;
+      message?: unknown;
+      details?: unknown;
+    };
     // quota_exceeded carries its limit, use, max and resetsAt beside code and message: kept as details.
-    return { code, message: typeof message === "string" ? message : undefined, details: details ?? (Object.keys(fields).length ? fields : undefined) };
+    return {
+      code,
+      message: typeof message === "string" ? message : undefined,
+      details: details ?? (Object.keys(fields).length ? fields : undefined),
+    };
   }
   const flat = body as { code?: unknown; message?: unknown; msg?: unknown } | null;
-  const message = typeof flat?.message === "string" ? flat.message : typeof flat?.msg === "string" ? flat.msg : undefined;
+  const message = typeof flat?.message === "string"
+    ? flat.message
+    : typeof flat?.msg === "string"
+    ? flat.msg
+    : undefined;
   // An unrecognised body is all there is to go on: keep it.
-  return { code: typeof flat?.code === "string" ? flat.code : undefined, message, details: message === undefined ? body : undefined };
+  return {
+    code: typeof flat?.code === "string" ? flat.code : undefined,
+    message,
+    details: message === undefined ? body : undefined,
+  };
 }
 
 /** Builds a ReelforgeError from whatever `functions.invoke` returned as `error`. */
-export async function reelforgeErrorFrom(error: unknown, where: { functionName: string; action: string }): Promise<ReelforgeError> {
+export async function reelforgeErrorFrom(
+  error: unknown,
+  where: { functionName: string; action: string },
+): Promise<ReelforgeError> {
   const { name, message, context } = (error ?? {}) as { name?: string; message?: string; context?: unknown };
   if ((name === "FunctionsHttpError" || name === "FunctionsRelayError") && isResponseLike(context)) {
     const status = context.status;
@@ -118,5 +146,11 @@ export async function reelforgeErrorFrom(error: unknown, where: { functionName: 
       cause: error,
     });
   }
-  return new ReelforgeError({ ...where, status: 0, code: "invoke_failed", message: message ?? String(error), cause: error });
+  return new ReelforgeError({
+    ...where,
+    status: 0,
+    code: "invoke_failed",
+    message: message ?? String(error),
+    cause: error,
+  });
 }

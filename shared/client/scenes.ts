@@ -21,7 +21,13 @@ export interface SceneTaskStarted {
 export function sceneMethods(supabase: FunctionsInvoker) {
   return {
     generateVideo: ({ movieId, sceneNumber }: SceneRef, options?: CallOptions) =>
-      invokeAction<SceneTaskStarted>(supabase, "generate-scene-video", "start", { movieId, sceneNumber }, options),
+      invokeAction<SceneTaskStarted>(
+        supabase,
+        "generate-scene-video",
+        "start",
+        { movieId, sceneNumber },
+        options,
+      ),
     generateAudio: ({ movieId, sceneNumber }: SceneRef, options?: CallOptions) =>
       invokeAction<SceneTaskStarted>(supabase, "generate-audio", "start", { movieId, sceneNumber }, options),
   };

@@ -36,7 +36,12 @@ export interface TaskView {
  * calls. clone-database answers its own job view (client.clones, by `taskId` too); providers runs
  * no tasks.
  */
-export type TaskFunction = "produce-movie" | "regenerate-asset" | "generate-scene-video" | "generate-audio" | "assemble";
+export type TaskFunction =
+  | "produce-movie"
+  | "regenerate-asset"
+  | "generate-scene-video"
+  | "generate-audio"
+  | "assemble";
 
 export interface TaskStatusAnswer {
   task: TaskView;
@@ -55,10 +60,13 @@ export function taskMethods(supabase: FunctionsInvoker) {
     invokeAction<T>(supabase, fn, action, { taskId }, options);
   return {
     /** 404 for a task of another function, 403 for another user's. */
-    status: (fn: TaskFunction, taskId: string, options?: CallOptions) => call<TaskStatusAnswer>(fn, "status", taskId, options),
+    status: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
+      call<TaskStatusAnswer>(fn, "status", taskId, options),
     /** 409 task_finished when it has already ended. */
-    cancel: (fn: TaskFunction, taskId: string, options?: CallOptions) => call<TaskCancelled>(fn, "cancel", taskId, options),
+    cancel: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
+      call<TaskCancelled>(fn, "cancel", taskId, options),
     /** 202; 409 task_active while a live worker holds it, 409 task_not_resumable once it succeeded. */
-    resume: (fn: TaskFunction, taskId: string, options?: CallOptions) => call<TaskResumed>(fn, "resume", taskId, options),
+    resume: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
+      call<TaskResumed>(fn, "resume", taskId, options),
   };
 }

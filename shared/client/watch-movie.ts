@@ -33,7 +33,10 @@ export interface MovieWatch {
 }
 
 /** The film's rows whose changes can change its status, and the column naming the film. */
-const WATCHED_TABLES = [["movies", "id"], ["movie_creation_progress", "movie_id"], ["movie_scenes", "movie_id"]] as const;
+const WATCHED_TABLES = [["movies", "id"], ["movie_creation_progress", "movie_id"], [
+  "movie_scenes",
+  "movie_id",
+]] as const;
 let channelCount = 0;
 
 export function watchMovie(
@@ -42,7 +45,13 @@ export function watchMovie(
   onUpdate: (status: MovieStatus) => void,
   options: WatchMovieOptions = {},
 ): MovieWatch {
-  const { intervalMs = 1000, realtime = false, realtimeIntervalMs = 10_000, maxConsecutiveErrors = 10, signal } = options;
+  const {
+    intervalMs = 1000,
+    realtime = false,
+    realtimeIntervalMs = 10_000,
+    maxConsecutiveErrors = 10,
+    signal,
+  } = options;
   let settle!: (status: MovieStatus | null) => void;
   let fail!: (error: unknown) => void;
   const done = new Promise<MovieStatus | null>((resolve, reject) => {
@@ -109,7 +118,12 @@ export function watchMovie(
     // One channel per watch: supabase-js hands back the existing channel for a name it already has.
     const channel = source.channel(`reelforge-movie-${movieId}-${++channelCount}`);
     for (const [table, column] of WATCHED_TABLES) {
-      channel.on("postgres_changes", { event: "*", schema: "public", table, filter: `${column}=eq.${movieId}` }, () => void refresh());
+      channel.on("postgres_changes", {
+        event: "*",
+        schema: "public",
+        table,
+        filter: `${column}=eq.${movieId}`,
+      }, () => void refresh());
     }
     channel.subscribe((state) => {
       const wasLive = live;

@@ -59,7 +59,9 @@ export async function readComments({ tx, schemas }: CatalogRead): Promise<DdlSta
        and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = relation and e.deptype = 'e')
      order by type, identity`;
   return comments.map((c) => {
-    const target = c.domain_constraint ? `constraint ${c.domain_constraint}` : `${KEYWORD[c.type]} ${c.identity}`;
+    const target = c.domain_constraint
+      ? `constraint ${c.domain_constraint}`
+      : `${KEYWORD[c.type]} ${c.identity}`;
     return { key: `comment:${target}`, sql: `comment on ${target} is ${quoteLiteral(c.description)}` };
   });
 }

@@ -15,7 +15,10 @@ export interface ConstraintStatements {
   tableSettings: DdlStatement[];
 }
 
-export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids: Set<number>): Promise<ConstraintStatements> {
+export async function readConstraints(
+  { tx, schemas }: CatalogRead,
+  keyIndexOids: Set<number>,
+): Promise<ConstraintStatements> {
   const constraints = await tx`
     select co.conname as name, co.contype as type, n.nspname as schema, c.relname as table_name,
            c.relkind = 'p' as partitioned, pg_get_constraintdef(co.oid) as def, co.conindid as index_oid,
@@ -59,7 +62,13 @@ export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids
      where n.nspname = any(${schemas}::text[]) and c.relkind in ('r', 'p') and c.relreplident in ('f', 'n')
      order by n.nspname, c.relname`;
 
-  const result: ConstraintStatements = { keys: [], indexes: [], constraints: [], foreignKeys: [], tableSettings: [] };
+  const result: ConstraintStatements = {
+    keys: [],
+    indexes: [],
+    constraints: [],
+    foreignKeys: [],
+    tableSettings: [],
+  };
   for (const co of constraints) {
     const table = qualifiedName({ schema: co.schema, name: co.table_name });
     // ONLY where pg_dump says it: a check must reach inheritance children, a partitioned table's
@@ -69,7 +78,9 @@ export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids
       key: `constraint:${co.schema}.${co.table_name}.${co.name}`,
       sql: `alter table ${only}${table} add constraint ${quoteIdent(co.name)} ${co.def}`,
       // A partition's copy of its parent's key cannot be dropped alone; dropping the table does it.
-      drop: co.has_parent ? undefined : `alter table if exists ${table} drop constraint if exists ${quoteIdent(co.name)} cascade`,
+      drop: co.has_parent
+        ? undefined
+        : `alter table if exists ${table} drop constraint if exists ${quoteIdent(co.name)} cascade`,
     };
     if (co.type === "f") result.foreignKeys.push(statement);
     else if (keyIndexOids.has(co.index_oid)) result.keys.push(statement);
@@ -82,7 +93,11 @@ export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids
     const name = qualifiedName(index);
     const table = qualifiedName({ schema: index.table_schema, name: index.table_name });
     if (!index.backs_constraint) {
-      const statement = { key: `index:${index.schema}.${index.name}`, sql: index.def, drop: index.parent ? undefined : `drop index if exists ${name}` };
+      const statement = {
+        key: `index:${index.schema}.${index.name}`,
+        sql: index.def,
+        drop: index.parent ? undefined : `drop index if exists ${name}`,
+      };
       (keyIndexOids.has(index.oid) ? result.keys : result.indexes).push(statement);
     }
     if (index.parent) {
@@ -93,7 +108,10 @@ export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids
       });
     }
     if (index.clustered) {
-      result.tableSettings.push({ key: `cluster:${index.table_schema}.${index.table_name}`, sql: `alter table only ${table} cluster on ${quoteIdent(index.name)}` });
+      result.tableSettings.push({
+        key: `cluster:${index.table_schema}.${index.table_name}`,
+        sql: `alter table only ${table} cluster on ${quoteIdent(index.name)}`,
+      });
     }
     if (index.replica_identity) {
       result.tableSettings.push({
@@ -110,8 +128,17 @@ export async function readConstraints({ tx, schemas }: CatalogRead, keyIndexOids
   }
   for (const st of statistics) {
     const name = qualifiedName(st);
-    result.indexes.push({ key: `statistics:${st.schema}.${st.name}`, sql: st.def, drop: `drop statistics if exists ${name}` });
-    if (st.target >= 0) result.tableSettings.push({ key: `statistics-target:${st.schema}.${st.name}`, sql: `alter statistics ${name} set statistics ${st.target}` });
+    result.indexes.push({
+      key: `statistics:${st.schema}.${st.name}`,
+      sql: st.def,
+      drop: `drop statistics if exists ${name}`,
+    });
+    if (st.target >= 0) {
+      result.tableSettings.push({
+        key: `statistics-target:${st.schema}.${st.name}`,
+        sql: `alter statistics ${name} set statistics ${st.target}`,
+      });
+    }
   }
   result.keys.push(...attachKeys);
   // Unique and exclusion constraints go in before the attaches that need both sides to exist.

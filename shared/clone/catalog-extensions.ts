@@ -44,7 +44,9 @@ export async function readSchemasAndExtensions({ tx, schemas }: CatalogRead): Pr
     // `cascade` installs what the extension itself requires (earthdistance needs cube).
     statements.push({
       key: `extension:${extension.name}`,
-      sql: `create extension if not exists ${quoteIdent(extension.name)} with schema ${quoteIdent(extension.schema)} cascade`,
+      sql: `create extension if not exists ${quoteIdent(extension.name)} with schema ${
+        quoteIdent(extension.schema)
+      } cascade`,
     });
   }
   return statements;

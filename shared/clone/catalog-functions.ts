@@ -14,7 +14,9 @@ export interface LateFunction {
   statement: DdlStatement;
 }
 
-export async function readFunctions({ tx, schemas }: CatalogRead): Promise<{ early: DdlStatement[]; late: LateFunction[] }> {
+export async function readFunctions(
+  { tx, schemas }: CatalogRead,
+): Promise<{ early: DdlStatement[]; late: LateFunction[] }> {
   const functions = await tx`
     select p.oid, n.nspname as schema, p.proname as name, p.prokind as kind,
            pg_get_function_identity_arguments(p.oid) as args, pg_get_functiondef(p.oid) as def,

@@ -20,9 +20,17 @@ interface AclRow {
   grantable: boolean;
 }
 
-const DEFAULT_PRIVILEGE_OBJECTS: Record<string, string> = { r: "tables", S: "sequences", f: "functions", T: "types" };
+const DEFAULT_PRIVILEGE_OBJECTS: Record<string, string> = {
+  r: "tables",
+  S: "sequences",
+  f: "functions",
+  T: "types",
+};
 
-export async function readGrants({ tx, schemas }: CatalogRead, targetRoles: Set<string>): Promise<DdlStatement[]> {
+export async function readGrants(
+  { tx, schemas }: CatalogRead,
+  targetRoles: Set<string>,
+): Promise<DdlStatement[]> {
   const rows = await tx<AclRow[]>`
     with ns as (select oid, nspname from pg_namespace where nspname = any(${schemas}::text[])),
     objects as (
@@ -82,13 +90,16 @@ export async function readGrants({ tx, schemas }: CatalogRead, targetRoles: Set<
   for (const row of rows) {
     if (row.grantee !== "" && !targetRoles.has(row.grantee)) continue;
     const target = row.column_name === null ? row.privilege : quoteIdent(row.column_name);
-    const group = `${row.action}:${row.kind} ${row.name}:${row.column_name === null ? "" : `${row.privilege} columns:`}` +
+    const group =
+      `${row.action}:${row.kind} ${row.name}:${row.column_name === null ? "" : `${row.privilege} columns:`}` +
       `${row.grantee}${row.grantable ? ":with grant option" : ""}`;
     const entry = grouped.get(group) ?? grouped.set(group, { row, items: [] }).get(group)!;
     entry.items.push(target);
   }
   const statements = [...grouped].map(([key, { row, items }]) => {
-    const what = row.column_name === null ? items.join(", ").toLowerCase() : `${row.privilege.toLowerCase()} (${items.join(", ")})`;
+    const what = row.column_name === null
+      ? items.join(", ").toLowerCase()
+      : `${row.privilege.toLowerCase()} (${items.join(", ")})`;
     const grantee = row.grantee === "" ? "public" : quoteIdent(row.grantee);
     const sql = row.action === "grant"
       ? `grant ${what} on ${row.kind} ${row.name} to ${grantee}${row.grantable ? " with grant option" : ""}`
@@ -99,7 +110,10 @@ export async function readGrants({ tx, schemas }: CatalogRead, targetRoles: Set<
 }
 
 /** `alter default privileges in schema ...` for the source's connecting role, as the target's. */
-async function readDefaultPrivileges({ tx, schemas }: CatalogRead, targetRoles: Set<string>): Promise<DdlStatement[]> {
+async function readDefaultPrivileges(
+  { tx, schemas }: CatalogRead,
+  targetRoles: Set<string>,
+): Promise<DdlStatement[]> {
   const rows = await tx`
     select n.nspname as schema, d.defaclobjtype as objects,
            case when a.grantee = 0 then '' else pg_get_userbyid(a.grantee)::text end as grantee,
@@ -112,9 +126,14 @@ async function readDefaultPrivileges({ tx, schemas }: CatalogRead, targetRoles: 
   return rows
     .filter((row) => row.grantee === "" || targetRoles.has(row.grantee))
     .map((row) => ({
-      key: `default-privileges:${row.schema}:${row.objects}:${row.grantee}${row.grantable ? ":with grant option" : ""}`,
-      sql: `alter default privileges in schema ${quoteIdent(row.schema)} grant ${row.privileges.join(", ")} ` +
-        `on ${DEFAULT_PRIVILEGE_OBJECTS[row.objects]} to ${row.grantee === "" ? "public" : quoteIdent(row.grantee)}` +
+      key: `default-privileges:${row.schema}:${row.objects}:${row.grantee}${
+        row.grantable ? ":with grant option" : ""
+      }`,
+      sql:
+        `alter default privileges in schema ${quoteIdent(row.schema)} grant ${row.privileges.join(", ")} ` +
+        `on ${DEFAULT_PRIVILEGE_OBJECTS[row.objects]} to ${
+          row.grantee === "" ? "public" : quoteIdent(row.grantee)
+        }` +
         (row.grantable ? " with grant option" : ""),
     }));
 }

@@ -8,7 +8,10 @@ import { qualifiedName, quoteIdent } from "./sql-text.ts";
 
 const COMMAND: Record<string, string> = { r: "select", a: "insert", w: "update", d: "delete", "*": "all" };
 
-export async function readPolicies({ tx, schemas }: CatalogRead, targetRoles: Set<string>): Promise<DdlStatement[]> {
+export async function readPolicies(
+  { tx, schemas }: CatalogRead,
+  targetRoles: Set<string>,
+): Promise<DdlStatement[]> {
   const tables = await tx<NamedRow[]>`
     select n.nspname as schema, c.relname as name, c.relrowsecurity as enabled, c.relforcerowsecurity as forced
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -33,10 +36,18 @@ export async function readPolicies({ tx, schemas }: CatalogRead, targetRoles: Se
   for (const t of tables) {
     const name = qualifiedName(t);
     if (t.enabled) {
-      statements.push({ key: `rls:${t.schema}.${t.name}`, sql: `alter table ${name} enable row level security`, drop: `alter table if exists ${name} disable row level security` });
+      statements.push({
+        key: `rls:${t.schema}.${t.name}`,
+        sql: `alter table ${name} enable row level security`,
+        drop: `alter table if exists ${name} disable row level security`,
+      });
     }
     if (t.forced) {
-      statements.push({ key: `rls-force:${t.schema}.${t.name}`, sql: `alter table ${name} force row level security`, drop: `alter table if exists ${name} no force row level security` });
+      statements.push({
+        key: `rls-force:${t.schema}.${t.name}`,
+        sql: `alter table ${name} force row level security`,
+        drop: `alter table if exists ${name} no force row level security`,
+      });
     }
   }
   for (const p of policies) {
@@ -44,11 +55,18 @@ export async function readPolicies({ tx, schemas }: CatalogRead, targetRoles: Se
     const roles = (p.roles as string[]).filter((role) => role === "" || targetRoles.has(role));
     if (roles.length === 0) continue;
     const table = qualifiedName({ schema: p.schema, name: p.table_name });
-    let sql = `create policy ${quoteIdent(p.name)} on ${table} as ${p.permissive ? "permissive" : "restrictive"}` +
-      ` for ${COMMAND[p.command]} to ${roles.map((role) => role === "" ? "public" : quoteIdent(role)).join(", ")}`;
+    let sql =
+      `create policy ${quoteIdent(p.name)} on ${table} as ${p.permissive ? "permissive" : "restrictive"}` +
+      ` for ${COMMAND[p.command]} to ${
+        roles.map((role) => role === "" ? "public" : quoteIdent(role)).join(", ")
+      }`;
     if (p.using_expr !== null) sql += ` using (${p.using_expr})`;
     if (p.check_expr !== null) sql += ` with check (${p.check_expr})`;
-    statements.push({ key: `policy:${p.schema}.${p.table_name}.${p.name}`, sql, drop: `drop policy if exists ${quoteIdent(p.name)} on ${table}` });
+    statements.push({
+      key: `policy:${p.schema}.${p.table_name}.${p.name}`,
+      sql,
+      drop: `drop policy if exists ${quoteIdent(p.name)} on ${table}`,
+    });
   }
   return statements;
 }

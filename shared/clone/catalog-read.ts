@@ -39,7 +39,11 @@ export function withOptions(reloptions: string[] | null): string {
  * result is stable. A cycle cannot be resolved by ordering: its members follow in input order and
  * the failing statement will say which objects are involved.
  */
-export function dependencyOrder<T>(nodes: T[], idOf: (node: T) => string, edges: { from: string; to: string }[]): T[] {
+export function dependencyOrder<T>(
+  nodes: T[],
+  idOf: (node: T) => string,
+  edges: { from: string; to: string }[],
+): T[] {
   const index = new Map(nodes.map((node, i) => [idOf(node), i]));
   const waitingOn = nodes.map(() => new Set<number>());
   const dependents = nodes.map(() => [] as number[]);

@@ -37,7 +37,8 @@ export async function readSequences({ tx, schemas }: CatalogRead): Promise<Seque
   for (const s of rows) {
     const name = qualifiedName(s);
     result.sequences.push({ schema: s.schema, name: s.name });
-    const options = `increment by ${s.increment} minvalue ${s.min} maxvalue ${s.max} start with ${s.start} cache ${s.cache}` +
+    const options =
+      `increment by ${s.increment} minvalue ${s.min} maxvalue ${s.max} start with ${s.start} cache ${s.cache}` +
       (s.cycle ? " cycle" : " no cycle");
     if (s.owner_kind === "i") {
       result.identityOptions.set(`${s.table_oid}:${s.attnum}`, `sequence name ${name} ${options}`);
@@ -51,7 +52,9 @@ export async function readSequences({ tx, schemas }: CatalogRead): Promise<Seque
     if (s.owner_kind === "a" && schemas.includes(s.table_schema)) {
       result.ownedBy.push({
         key: `owned-by:${s.schema}.${s.name}`,
-        sql: `alter sequence ${name} owned by ${qualifiedName({ schema: s.table_schema, name: s.table_name })}.${quoteIdent(s.column_name)}`,
+        sql: `alter sequence ${name} owned by ${
+          qualifiedName({ schema: s.table_schema, name: s.table_name })
+        }.${quoteIdent(s.column_name)}`,
       });
     }
   }

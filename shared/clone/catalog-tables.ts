@@ -3,7 +3,13 @@
  * columns, defaults, identity, generated columns and NOT NULL, then partitions are attached to
  * their parent. Also what the data copy needs to know about each table (TableInfo).
  */
-import { type CatalogRead, type DdlStatement, type NamedRow, dependencyOrder, withOptions } from "./catalog-read.ts";
+import {
+  type CatalogRead,
+  type DdlStatement,
+  dependencyOrder,
+  type NamedRow,
+  withOptions,
+} from "./catalog-read.ts";
 import { qualifiedName, quoteIdent } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
 
@@ -33,7 +39,10 @@ export interface TableStatements {
   keyIndexOids: Set<number>;
 }
 
-export async function readTables({ tx, schemas }: CatalogRead, identityOptions: Map<string, string>): Promise<TableStatements> {
+export async function readTables(
+  { tx, schemas }: CatalogRead,
+  identityOptions: Map<string, string>,
+): Promise<TableStatements> {
   const tables = await tx<NamedRow[]>`
     select c.oid, n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
            c.relpersistence = 'u' as unlogged, c.reloptions::text[] as reloptions, c.relispartition as is_partition,
@@ -79,7 +88,9 @@ export async function readTables({ tx, schemas }: CatalogRead, identityOptions: 
 
   // A plain-inheritance child is created after its parents; partitions are attached afterwards.
   const edges = tables.flatMap((t) =>
-    t.is_partition ? [] : (t.parents ?? []).map((p: { oid: number }) => ({ from: String(t.oid), to: String(p.oid) }))
+    t.is_partition
+      ? []
+      : (t.parents ?? []).map((p: { oid: number }) => ({ from: String(t.oid), to: String(p.oid) }))
   );
   const result: TableStatements = {
     create: [],
@@ -98,15 +109,24 @@ export async function readTables({ tx, schemas }: CatalogRead, identityOptions: 
     const name = qualifiedName(t);
     const columns: Column[] = t.columns ?? [];
     const inherits = !t.is_partition && t.parents?.length;
-    const definitions = columns.filter((c) => !inherits || c.local).map((c) => columnDefinition(c, identityOptions.get(`${t.oid}:${c.attnum}`)));
+    const definitions = columns.filter((c) => !inherits || c.local).map((c) =>
+      columnDefinition(c, identityOptions.get(`${t.oid}:${c.attnum}`))
+    );
     let sql = `create ${t.unlogged ? "unlogged " : ""}table ${name} (${definitions.join(", ")})`;
     if (inherits) sql += ` inherits (${t.parents.map(qualifiedName).join(", ")})`;
     if (t.partitioned) sql += ` partition by ${t.partition_key}`;
     sql += withOptions(t.reloptions);
-    result.create.push({ key: `table:${t.schema}.${t.name}`, sql, drop: `drop table if exists ${name} cascade` });
+    result.create.push({
+      key: `table:${t.schema}.${t.name}`,
+      sql,
+      drop: `drop table if exists ${name} cascade`,
+    });
     const settings = columns.flatMap(columnSettings);
     if (settings.length > 0) {
-      result.create.push({ key: `column-settings:${t.schema}.${t.name}`, sql: `alter table only ${name} ${settings.join(", ")}` });
+      result.create.push({
+        key: `column-settings:${t.schema}.${t.name}`,
+        sql: `alter table only ${name} ${settings.join(", ")}`,
+      });
     }
     if (t.is_partition) {
       result.attach.push({

@@ -6,7 +6,11 @@
 import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
 import { qualifiedName, quoteIdent } from "./sql-text.ts";
 
-const ENABLED_STATE: Record<string, string> = { D: "disable trigger", R: "enable replica trigger", A: "enable always trigger" };
+const ENABLED_STATE: Record<string, string> = {
+  D: "disable trigger",
+  R: "enable replica trigger",
+  A: "enable always trigger",
+};
 
 export async function readTriggersAndRules({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
   const triggers = await tx`
@@ -31,9 +35,16 @@ export async function readTriggersAndRules({ tx, schemas }: CatalogRead): Promis
   for (const t of triggers) {
     const table = qualifiedName({ schema: t.schema, name: t.table_name });
     const key = `${t.schema}.${t.table_name}.${t.name}`;
-    statements.push({ key: `trigger:${key}`, sql: t.def, drop: `drop trigger if exists ${quoteIdent(t.name)} on ${table}` });
+    statements.push({
+      key: `trigger:${key}`,
+      sql: t.def,
+      drop: `drop trigger if exists ${quoteIdent(t.name)} on ${table}`,
+    });
     if (ENABLED_STATE[t.enabled]) {
-      statements.push({ key: `trigger-state:${key}`, sql: `alter table ${table} ${ENABLED_STATE[t.enabled]} ${quoteIdent(t.name)}` });
+      statements.push({
+        key: `trigger-state:${key}`,
+        sql: `alter table ${table} ${ENABLED_STATE[t.enabled]} ${quoteIdent(t.name)}`,
+      });
     }
   }
   for (const r of rules) {

@@ -1,5 +1,5 @@
 /** Enums, domains, composite and range types of the cloned schemas, in dependency order. */
-import { type CatalogRead, type DdlStatement, type NamedRow, dependencyOrder } from "./catalog-read.ts";
+import { type CatalogRead, type DdlStatement, dependencyOrder, type NamedRow } from "./catalog-read.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 
 /** Domain checks that call functions can only be added once the functions exist (schema phase). */
@@ -78,10 +78,14 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
         });
         break;
       case "c": {
-        const attributes = (t.attributes ?? []).map((a: { name: string; type: string; collation: string | null }) =>
-          `${quoteIdent(a.name)} ${a.type}${a.collation ? ` collate ${a.collation}` : ""}`
-        );
-        statements.push({ key, sql: `create type ${name} as (${attributes.join(", ")})`, drop: `drop type if exists ${name} cascade` });
+        const attributes = (t.attributes ?? []).map((
+          a: { name: string; type: string; collation: string | null },
+        ) => `${quoteIdent(a.name)} ${a.type}${a.collation ? ` collate ${a.collation}` : ""}`);
+        statements.push({
+          key,
+          sql: `create type ${name} as (${attributes.join(", ")})`,
+          drop: `drop type if exists ${name} cascade`,
+        });
         break;
       }
       case "r": {
@@ -91,7 +95,11 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
         if (t.canonical) options.push(`canonical = ${t.canonical}`);
         if (t.subtype_diff) options.push(`subtype_diff = ${t.subtype_diff}`);
         if (t.multirange) options.push(`multirange_type_name = ${t.multirange}`);
-        statements.push({ key, sql: `create type ${name} as range (${options.join(", ")})`, drop: `drop type if exists ${name} cascade` });
+        statements.push({
+          key,
+          sql: `create type ${name} as range (${options.join(", ")})`,
+          drop: `drop type if exists ${name} cascade`,
+        });
         break;
       }
       case "d": {
@@ -105,7 +113,10 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
             sql += ` ${statement}`;
           } else {
             // NOT VALID cannot be said in CREATE DOMAIN, and a function must exist before a check calls it.
-            domainChecksAfterFunctions.push({ key: `domain-check:${t.schema}.${t.name}.${check.name}`, sql: `alter domain ${name} add ${statement}` });
+            domainChecksAfterFunctions.push({
+              key: `domain-check:${t.schema}.${t.name}.${check.name}`,
+              sql: `alter domain ${name} add ${statement}`,
+            });
           }
         }
         statements.push({ key, sql, drop: `drop domain if exists ${name} cascade` });

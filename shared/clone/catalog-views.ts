@@ -3,7 +3,13 @@
  * by what depends on what: a view reads another view or calls a function, a function returns a
  * view's rows. Materialized views are created empty; refreshing them is a separate statement.
  */
-import { type CatalogRead, type DdlStatement, type NamedRow, dependencyOrder, withOptions } from "./catalog-read.ts";
+import {
+  type CatalogRead,
+  type DdlStatement,
+  dependencyOrder,
+  type NamedRow,
+  withOptions,
+} from "./catalog-read.ts";
 import type { LateFunction } from "./catalog-functions.ts";
 import { qualifiedName } from "./sql-text.ts";
 
@@ -14,7 +20,10 @@ export interface ViewStatements {
   refresh: DdlStatement[];
 }
 
-export async function readViews({ tx, schemas }: CatalogRead, lateFunctions: LateFunction[]): Promise<ViewStatements> {
+export async function readViews(
+  { tx, schemas }: CatalogRead,
+  lateFunctions: LateFunction[],
+): Promise<ViewStatements> {
   const views = await tx<NamedRow[]>`
     select c.oid, n.nspname as schema, c.relname as name, c.relkind = 'm' as materialized, c.relispopulated as populated,
            c.reloptions::text[] as reloptions, pg_get_viewdef(c.oid) as def
@@ -46,8 +55,16 @@ export async function readViews({ tx, schemas }: CatalogRead, lateFunctions: Lat
     nodes.push({
       id: `r${v.oid}`,
       statement: v.materialized
-        ? { key, sql: `create materialized view ${name}${withOptions(v.reloptions)} as ${query} with no data`, drop: `drop materialized view if exists ${name} cascade` }
-        : { key, sql: `create view ${name}${withOptions(v.reloptions)} as ${query}`, drop: `drop view if exists ${name} cascade` },
+        ? {
+          key,
+          sql: `create materialized view ${name}${withOptions(v.reloptions)} as ${query} with no data`,
+          drop: `drop materialized view if exists ${name} cascade`,
+        }
+        : {
+          key,
+          sql: `create view ${name}${withOptions(v.reloptions)} as ${query}`,
+          drop: `drop view if exists ${name} cascade`,
+        },
       refresh: v.materialized && v.populated
         ? { key: `refresh:${v.schema}.${v.name}`, sql: `refresh materialized view ${name}` }
         : undefined,

@@ -45,23 +45,34 @@ const startInput = z.object({
   }).strict().default({ includeData: true, includeStorage: false, schemas: ["public"] }),
 }).strict();
 
-const jobUuid = (field: string) => z.string().uuid({ error: `${field} must be a clone job's UUID` }).optional();
+const jobUuid = (field: string) =>
+  z.string().uuid({ error: `${field} must be a clone job's UUID` }).optional();
 /**
  * The job's task id: `taskId`, as every task-running function names it, or `jobId`, the clone's
  * users' word, kept as an alias (both are answered too). Both at once must name the same job.
  */
-const byTaskId = z.object({ taskId: jobUuid("taskId"), jobId: jobUuid("jobId") }).strict().transform((body, ctx) => {
-  const taskId = body.taskId ?? body.jobId;
-  if (taskId === undefined) {
-    ctx.addIssue({ code: "custom", path: ["taskId"], message: "taskId (or its alias jobId) is required: the clone job's UUID" });
-    return z.NEVER;
-  }
-  if (body.jobId !== undefined && body.jobId !== taskId) {
-    ctx.addIssue({ code: "custom", path: ["jobId"], message: "taskId and jobId name different jobs: send one of them" });
-    return z.NEVER;
-  }
-  return { taskId };
-});
+const byTaskId = z.object({ taskId: jobUuid("taskId"), jobId: jobUuid("jobId") }).strict().transform(
+  (body, ctx) => {
+    const taskId = body.taskId ?? body.jobId;
+    if (taskId === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["taskId"],
+        message: "taskId (or its alias jobId) is required: the clone job's UUID",
+      });
+      return z.NEVER;
+    }
+    if (body.jobId !== undefined && body.jobId !== taskId) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["jobId"],
+        message: "taskId and jobId name different jobs: send one of them",
+      });
+      return z.NEVER;
+    }
+    return { taskId };
+  },
+);
 
 export interface CloneActionDeps {
   store: TaskStore;
@@ -83,7 +94,13 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
   }
 
   function secretBox(): SecretBox {
-    if (!deps.secrets) throw new AppError("not_configured", 503, "clone-database needs the REELFORGE_ENCRYPTION_KEY function secret");
+    if (!deps.secrets) {
+      throw new AppError(
+        "not_configured",
+        503,
+        "clone-database needs the REELFORGE_ENCRYPTION_KEY function secret",
+      );
+    }
     return deps.secrets;
   }
 
@@ -119,7 +136,11 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         // Every address check before the first connection to any of them.
         await withResolveErrors(() => checkCloneTarget(target, deps.targets));
         const storage = options.includeStorage ? options.targetStorage : undefined;
-        if (storage) await withResolveErrors(() => checkHttpTarget(storage.url, deps.targets.guard, "targetStorage.url"));
+        if (storage) {
+          await withResolveErrors(() =>
+            checkHttpTarget(storage.url, deps.targets.guard, "targetStorage.url")
+          );
+        }
         await refuseBadTarget(target.url, options.schemas);
         if (storage) await probeTargetStorage(storage, deps.targets.guard);
         const { targetStorage, ...shownOptions } = options;
@@ -138,7 +159,10 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         });
         // A service-role call has no user behind it: the job has no owner (any operator manages it).
         const owner = caller.isServiceRole ? null : caller.userId;
-        const task = await store.enqueueWithMetadataFor({ userId: owner, kind: CLONE_KIND, maxAttempts: 8 }, metadataFor);
+        const task = await store.enqueueWithMetadataFor(
+          { userId: owner, kind: CLONE_KIND, maxAttempts: 8 },
+          metadataFor,
+        );
         return { status: 202, body: { taskId: task.id, jobId: task.id, target: target.masked } };
       },
     }),
@@ -156,7 +180,14 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         const task = await cloneJob(taskId);
         await store.resume(taskId);
         const checkpoint = (task.metadata.clone as CloneMetadata | undefined)?.checkpoint;
-        return { status: 202, body: { resumed: true, fromTable: checkpoint?.currentTable ?? null, phase: checkpoint?.phase ?? null } };
+        return {
+          status: 202,
+          body: {
+            resumed: true,
+            fromTable: checkpoint?.currentTable ?? null,
+            phase: checkpoint?.phase ?? null,
+          },
+        };
       },
     }),
 
@@ -167,23 +198,42 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         const clone = task.metadata.clone as CloneMetadata;
         const targetUrl = await secretBox().open(clone.target, cloneTargetBinding(taskId));
         // Checked (not yet connected: postgres.js connects on the first query) before the job is touched.
-        const target = await withResolveErrors(() => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-restart"));
+        const target = await withResolveErrors(() =>
+          connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-restart")
+        );
         // Fence out whoever runs it now before touching the target.
         await store.cancel(taskId, "restarting");
         let dropped: number;
         try {
           dropped = await dropWhatJobCreated(target, taskId);
           const plan = (await store.steps(taskId)).get("plan")?.result as ClonePlan | undefined;
-          if (dropped === 0 && task.status === "succeeded" && plan) dropped = await dropWhatPlanCreated(target, plan);
+          if (dropped === 0 && task.status === "succeeded" && plan) {
+            dropped = await dropWhatPlanCreated(target, plan);
+          }
         } catch (error) {
           // The driver's text may name hosts and roles: it goes to the log, the caller gets the gist.
-          console.error(JSON.stringify({ event: "clone_restart_failed", taskId, message: String((error as Error)?.message ?? error) }));
-          throw new ConflictError("target_unavailable", `could not clean the target; see the clone-database log for job ${taskId}`);
+          console.error(
+            JSON.stringify({
+              event: "clone_restart_failed",
+              taskId,
+              message: String((error as Error)?.message ?? error),
+            }),
+          );
+          throw new ConflictError(
+            "target_unavailable",
+            `could not clean the target; see the clone-database log for job ${taskId}`,
+          );
         } finally {
           await target.end({ timeout: 1 });
         }
         await store.restart(taskId, {
-          clone: { ...clone, checkpoint: initialCheckpoint(), totals: undefined, mismatches: undefined, storageCursor: undefined },
+          clone: {
+            ...clone,
+            checkpoint: initialCheckpoint(),
+            totals: undefined,
+            mismatches: undefined,
+            storageCursor: undefined,
+          },
         });
         return { status: 202, body: { restarted: true, taskId, jobId: taskId, droppedObjects: dropped } };
       },
@@ -213,7 +263,10 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         return; // unreachable now: the job's preflight retries and fails with the cause
       }
       if (targetIdentity === await databaseIdentity(source)) {
-        throw new BadRequestError("target_is_source", "targetUrl points at this project's own database; clone into another database");
+        throw new BadRequestError(
+          "target_is_source",
+          "targetUrl points at this project's own database; clone into another database",
+        );
       }
       const roles = await target`select rolname from pg_roles`;
       const plan = await readClonePlan(source, schemas, new Set(roles.map((r) => r.rolname as string)));
@@ -221,7 +274,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       if (conflicts.length > 0) {
         throw new ConflictError(
           "target_not_empty",
-          `the target already holds ${conflicts.length} object(s) the clone would create (${conflicts.slice(0, 10).join(", ")}); use an empty database or restart an earlier job`,
+          `the target already holds ${conflicts.length} object(s) the clone would create (${
+            conflicts.slice(0, 10).join(", ")
+          }); use an empty database or restart an earlier job`,
         );
       }
     } finally {

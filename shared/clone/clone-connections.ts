@@ -21,7 +21,8 @@ export function openCloneConnection(url: string, applicationName: string, pinned
 /** What identifies a database cluster + database, to refuse cloning a database onto itself. */
 export async function databaseIdentity(sql: Sql): Promise<string> {
   try {
-    const [row] = await sql`select system_identifier::text as system, current_database() as db from pg_control_system()`;
+    const [row] =
+      await sql`select system_identifier::text as system, current_database() as db from pg_control_system()`;
     return `${row.system}/${row.db}`;
   } catch {
     // pg_control_system may be closed to non-superusers; fall back to where the server listens.

@@ -41,9 +41,15 @@ export interface CloneSlice {
 export function cloneOps({ deps, source, target, task, budget, targetStorage }: CloneSlice): CloneOps {
   async function storageTarget(): Promise<GuardedStorageTarget> {
     if (!deps.storage || !targetStorage) {
-      throw new PermanentTaskError("storage_not_configured", "includeStorage needs this project's storage and options.targetStorage");
+      throw new PermanentTaskError(
+        "storage_not_configured",
+        "includeStorage needs this project's storage and options.targetStorage",
+      );
     }
-    return { ...JSON.parse(await deps.secrets.open(targetStorage, cloneTargetStorageBinding(task.id))), guard: deps.targets.guard };
+    return {
+      ...JSON.parse(await deps.secrets.open(targetStorage, cloneTargetStorageBinding(task.id))),
+      guard: deps.targets.guard,
+    };
   }
 
   return {
@@ -53,7 +59,10 @@ export function cloneOps({ deps, source, target, task, budget, targetStorage }: 
       } catch (error) {
         // The driver's text names hosts and users: the log gets it, the owner a reason and the task id.
         logRawTaskError(error, task, "target_unreachable");
-        throw new PermanentTaskError("target_unreachable", `cannot connect to the target (${connectFailureReason(error)}); logged as ${task.id}`);
+        throw new PermanentTaskError(
+          "target_unreachable",
+          `cannot connect to the target (${connectFailureReason(error)}); logged as ${task.id}`,
+        );
       }
     },
     sourceIdentity: () => databaseIdentity(source),
@@ -72,7 +81,9 @@ export function cloneOps({ deps, source, target, task, budget, targetStorage }: 
     verifyTable: (table) => verifyClone(source, target, [table], []),
     async syncSequence(seq) {
       const state = await sequenceState(source, seq);
-      await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${seq.name.replaceAll('"', '""')}"`}::regclass,
+      await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${
+        seq.name.replaceAll('"', '""')
+      }"`}::regclass,
                                  ${state.lastValue}::bigint, ${state.isCalled})`;
     },
     verifySequences: (sequences) => verifyClone(source, target, [], sequences),

@@ -35,7 +35,10 @@ export interface CloneOps {
   copyChunk(table: TableInfo, after: string[] | null, maxRows: number): Promise<ChunkResult>;
   copyWholeTable(table: TableInfo): Promise<{ rows: number }>;
   /** Copies storage from `cursor` until done or the budget ends; `onProgress` gets each new cursor. */
-  copyStorageStep(cursor: StorageCursor | null, onProgress: (cursor: StorageCursor) => Promise<void>): Promise<{ done: boolean; cursor: StorageCursor }>;
+  copyStorageStep(
+    cursor: StorageCursor | null,
+    onProgress: (cursor: StorageCursor) => Promise<void>,
+  ): Promise<{ done: boolean; cursor: StorageCursor }>;
   verifyTable(table: TableInfo): Promise<CloneMismatch[]>;
   /** Sets the target's sequence to the source's current value. */
   syncSequence(sequence: { schema: string; name: string }): Promise<void>;

@@ -4,7 +4,13 @@
  * saved as completed, and a phase the slice's budget interrupted hands the state back for the
  * next slice.
  */
-import { type CloneState, type ClonePhase, type ClonePhaseEnv, type PhaseResult, withCheckpoint } from "./clone-phase.ts";
+import {
+  type ClonePhase,
+  type ClonePhaseEnv,
+  type CloneState,
+  type PhaseResult,
+  withCheckpoint,
+} from "./clone-phase.ts";
 import { nextPhase, type Phase } from "./clone-state.ts";
 import { dataPhase } from "./phase-data.ts";
 import { preflightPhase } from "./phase-preflight.ts";
@@ -23,15 +29,24 @@ export const CLONE_PHASES: Record<Phase, ClonePhase> = {
 };
 
 /** The state as a phase starts: its statement count starts over. */
-export const enterPhase = (state: CloneState, phase: Phase): CloneState => withCheckpoint(state, { phase, statementsApplied: 0 });
+export const enterPhase = (state: CloneState, phase: Phase): CloneState =>
+  withCheckpoint(state, { phase, statementsApplied: 0 });
 
 /** The state once a phase finished. */
 export const completePhase = (state: CloneState, phase: Phase): CloneState =>
   withCheckpoint(state, { completedPhases: [...state.checkpoint.completedPhases, phase] });
 
 /** Runs the phases left (as the job's options pick them) until all finished or one yields. */
-export async function runClonePhases(state: CloneState, env: ClonePhaseEnv, phases: Record<Phase, ClonePhase> = CLONE_PHASES): Promise<PhaseResult> {
-  for (let phase = nextPhase(state.checkpoint, state.options); phase; phase = nextPhase(state.checkpoint, state.options)) {
+export async function runClonePhases(
+  state: CloneState,
+  env: ClonePhaseEnv,
+  phases: Record<Phase, ClonePhase> = CLONE_PHASES,
+): Promise<PhaseResult> {
+  for (
+    let phase = nextPhase(state.checkpoint, state.options);
+    phase;
+    phase = nextPhase(state.checkpoint, state.options)
+  ) {
     if (state.checkpoint.phase !== phase) {
       state = enterPhase(state, phase);
       await env.save(state);

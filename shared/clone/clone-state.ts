@@ -88,7 +88,12 @@ export function nextChunkRows(previousRows: number, previousMs: number, targetMs
  */
 export function describeClone(clone: CloneMetadata, isStale = false) {
   const ownTable = (name: string) => clone.options.schemas.includes(name.slice(0, name.indexOf(".")));
-  const checkpoint = { ...clone.checkpoint, rowsPerTable: Object.fromEntries(Object.entries(clone.checkpoint.rowsPerTable).filter(([name]) => ownTable(name))) };
+  const checkpoint = {
+    ...clone.checkpoint,
+    rowsPerTable: Object.fromEntries(
+      Object.entries(clone.checkpoint.rowsPerTable).filter(([name]) => ownTable(name)),
+    ),
+  };
   const totals = Object.fromEntries(Object.entries(clone.totals ?? {}).filter(([name]) => ownTable(name)));
   const tables = Object.keys(totals).map((table) => ({
     table,
@@ -100,12 +105,16 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
   const rowsCopied = tables.reduce((sum, t) => sum + t.rowsCopied, 0);
   const rowsTotal = tables.reduce((sum, t) => sum + Math.max(t.rowsTotal, t.rowsCopied), 0);
   const rowsPerSecond = checkpoint.copyMs > 0 ? Math.round((rowsCopied * 1000) / checkpoint.copyMs) : null;
-  const etaSeconds = rowsPerSecond && rowsTotal > rowsCopied ? Math.ceil((rowsTotal - rowsCopied) / rowsPerSecond) : null;
+  const etaSeconds = rowsPerSecond && rowsTotal > rowsCopied
+    ? Math.ceil((rowsTotal - rowsCopied) / rowsPerSecond)
+    : null;
   return {
     phase: checkpoint.phase,
     completedPhases: checkpoint.completedPhases,
     completedTables: checkpoint.completedTables.filter(ownTable),
-    currentTable: checkpoint.currentTable && ownTable(checkpoint.currentTable) ? checkpoint.currentTable : null,
+    currentTable: checkpoint.currentTable && ownTable(checkpoint.currentTable)
+      ? checkpoint.currentTable
+      : null,
     rows: { copied: rowsCopied, total: rowsTotal },
     tables,
     rowsPerSecond,
@@ -113,7 +122,10 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
     isStale,
     target: clone.targetMasked,
     storage: clone.options.includeStorage
-      ? { objectsCopied: clone.storageCursor?.objectsCopied ?? 0, bytesCopied: clone.storageCursor?.bytesCopied ?? 0 }
+      ? {
+        objectsCopied: clone.storageCursor?.objectsCopied ?? 0,
+        bytesCopied: clone.storageCursor?.bytesCopied ?? 0,
+      }
       : null,
     options: clone.options,
     mismatches: (clone.mismatches ?? []).filter((m) => !("table" in m && m.table) || ownTable(m.table)),
@@ -125,6 +137,10 @@ export function cloneProgress(checkpoint: CloneCheckpoint, clone: Pick<CloneMeta
   const phasesDone = checkpoint.completedPhases.length;
   const total = Object.values(clone.totals ?? {}).reduce((a, b) => a + b, 0);
   const copied = Object.values(checkpoint.rowsPerTable).reduce((a, b) => a + b, 0);
-  const dataShare = total > 0 ? Math.min(1, copied / total) : checkpoint.completedPhases.includes("data") ? 1 : 0;
+  const dataShare = total > 0
+    ? Math.min(1, copied / total)
+    : checkpoint.completedPhases.includes("data")
+    ? 1
+    : 0;
   return Math.min(99, Math.round(phasesDone * 5 + dataShare * 65));
 }

@@ -6,7 +6,12 @@
  */
 import { DEFAULT_CONTENT_TYPE } from "../storage/content-types.ts";
 import type { ObjectInfo, ObjectStorage } from "../storage/storage.ts";
-import { createStorageApiClient, type GuardedStorageTarget, type StorageApiClient, type TargetObject } from "./storage-api-client.ts";
+import {
+  createStorageApiClient,
+  type GuardedStorageTarget,
+  type StorageApiClient,
+  type TargetObject,
+} from "./storage-api-client.ts";
 
 /** Where the storage phase stands; JSON, kept in the task's checkpoint. */
 export interface StorageCursor {
@@ -48,7 +53,9 @@ export async function copyStorageStep(
   onProgress: (cursor: StorageCursor) => Promise<void>,
 ): Promise<{ done: boolean; cursor: StorageCursor }> {
   const api = createStorageApiClient(target);
-  let state: StorageCursor = cursor ? { ...cursor, bucketsCreated: [...cursor.bucketsCreated] } : initialStorageCursor();
+  let state: StorageCursor = cursor
+    ? { ...cursor, bucketsCreated: [...cursor.bucketsCreated] }
+    : initialStorageCursor();
   const buckets = await source.listBuckets();
 
   for (const bucket of buckets) {
@@ -85,7 +92,12 @@ export async function copyStorageStep(
 }
 
 /** The bytes copied, or null when the object was removed from the source since it was listed. */
-async function copyObject(source: ObjectStorage, api: StorageApiClient, bucket: string, object: ObjectInfo): Promise<number | null> {
+async function copyObject(
+  source: ObjectStorage,
+  api: StorageApiClient,
+  bucket: string,
+  object: ObjectInfo,
+): Promise<number | null> {
   const opened = await source.downloadStream(bucket, object.name);
   if (!opened) return null;
   try {
@@ -130,13 +142,20 @@ export async function verifyStorage(
         const theirs = onTarget.get(ours.name);
         onTarget.delete(ours.name);
         if (!theirs || !sameObject(ours, theirs)) {
-          mismatches.push({ bucket: bucket.id, object: ours.name, source: describe(ours), target: theirs ? describe(theirs) : null });
+          mismatches.push({
+            bucket: bucket.id,
+            object: ours.name,
+            source: describe(ours),
+            target: theirs ? describe(theirs) : null,
+          });
         }
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1].name;
     }
-    for (const extra of onTarget.values()) mismatches.push({ bucket: bucket.id, object: extra.name, source: null, target: describe(extra) });
+    for (const extra of onTarget.values()) {
+      mismatches.push({ bucket: bucket.id, object: extra.name, source: null, target: describe(extra) });
+    }
   }
   return mismatches.slice(0, maxMismatches);
 }

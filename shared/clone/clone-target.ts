@@ -21,24 +21,37 @@ export interface CloneTargetRules {
 export async function checkCloneTarget(target: TargetUrl, rules: CloneTargetRules): Promise<CheckedAddress> {
   if (!rules.allowedPorts.includes(target.port)) {
     throw new TargetNotAllowedError(
-      `targetUrl's port ${target.port} is not allowed; allowed: ${rules.allowedPorts.join(", ")} (operator setting REELFORGE_CLONE_ALLOWED_PORTS)`,
+      `targetUrl's port ${target.port} is not allowed; allowed: ${
+        rules.allowedPorts.join(", ")
+      } (operator setting REELFORGE_CLONE_ALLOWED_PORTS)`,
     );
   }
   return await rules.guard.checkHost(target.host, "targetUrl");
 }
 
 /** A clone connection to the target, after the checks, pinned to the checked address. */
-export async function connectCloneTarget(url: string, rules: CloneTargetRules, applicationName: string): Promise<Sql> {
+export async function connectCloneTarget(
+  url: string,
+  rules: CloneTargetRules,
+  applicationName: string,
+): Promise<Sql> {
   const target = parseTargetUrl(url);
   const checked = await checkCloneTarget(target, rules);
-  return openCloneConnection(url, applicationName, { host: checked.address, port: target.port, ssl: pinnedSsl(target, checked) });
+  return openCloneConnection(url, applicationName, {
+    host: checked.address,
+    port: target.port,
+    ssl: pinnedSsl(target, checked),
+  });
 }
 
 /**
  * The TLS setting for a connection made to an IP: postgres.js would send the IP as SNI (that is,
  * none), so modes that verify the certificate or may need SNI get the original name as servername.
  */
-function pinnedSsl(target: TargetUrl, checked: CheckedAddress): postgres.Options<Record<string, never>>["ssl"] | undefined {
+function pinnedSsl(
+  target: TargetUrl,
+  checked: CheckedAddress,
+): postgres.Options<Record<string, never>>["ssl"] | undefined {
   const mode = new URL(target.url).searchParams.get("sslmode") ?? new URL(target.url).searchParams.get("ssl");
   const servername = checked.address === checked.hostname ? undefined : checked.hostname;
   switch (mode) {

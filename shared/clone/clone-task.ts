@@ -7,9 +7,9 @@
 import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import type { SliceOutcome } from "../engine/task-context.ts";
-import { cloneProgress, type CloneMetadata } from "./clone-state.ts";
+import { type CloneMetadata, cloneProgress } from "./clone-state.ts";
 import { openCloneConnection } from "./clone-connections.ts";
-import { type CloneState, type ClonePhaseEnv } from "./clone-phase.ts";
+import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
 import { readClonePlan } from "./schema-plan.ts";
@@ -26,7 +26,9 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     const clone = { ...(ctx.metadata.clone as CloneMetadata) };
     const checkpoint = { ...clone.checkpoint };
     // Workers keep dying before a chunk commits: halve the chunk per lost lease, so one fits.
-    if (ctx.task.stalls > 0) checkpoint.chunkRows = Math.max(1_000, Math.floor(checkpoint.chunkRows / 2 ** ctx.task.stalls));
+    if (ctx.task.stalls > 0) {
+      checkpoint.chunkRows = Math.max(1_000, Math.floor(checkpoint.chunkRows / 2 ** ctx.task.stalls));
+    }
     const targetUrl = await deps.secrets.open(clone.target, cloneTargetBinding(ctx.task.id));
     // Mid key rotation: this slice's checkpoints write the clone metadata back, so they must carry
     // values sealed under the current key, or they would undo what secrets:rotate re-sealed.
@@ -35,7 +37,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     }
     if (clone.targetStorage && !(await deps.secrets.isCurrent(clone.targetStorage))) {
       const binding = cloneTargetStorageBinding(ctx.task.id);
-      clone.targetStorage = await deps.secrets.seal(await deps.secrets.open(clone.targetStorage, binding), binding);
+      clone.targetStorage = await deps.secrets.seal(
+        await deps.secrets.open(clone.targetStorage, binding),
+        binding,
+      );
     }
     // A refused target (400 target_not_allowed) fails the job for good; a name that does not
     // resolve right now is retried like any unreachable target.
@@ -45,14 +50,25 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       plan: () =>
         ctx.step("plan", async () => {
           const roles = await target`select rolname from pg_roles`;
-          return await readClonePlan(source, clone.options.schemas, new Set(roles.map((r) => r.rolname as string)));
+          return await readClonePlan(
+            source,
+            clone.options.schemas,
+            new Set(roles.map((r) => r.rolname as string)),
+          );
         }),
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
       step: (name, run) => ctx.step(name, () => run()),
       shouldYield: () => ctx.shouldYield(),
       budget: ctx.budget,
       now: () => Date.now(),
-      ops: cloneOps({ deps, source, target, task: ctx.task, budget: ctx.budget, targetStorage: clone.targetStorage }),
+      ops: cloneOps({
+        deps,
+        source,
+        target,
+        task: ctx.task,
+        budget: ctx.budget,
+        targetStorage: clone.targetStorage,
+      }),
     };
 
     try {
@@ -60,7 +76,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       if (!finished) return { type: "continue", metadata: { clone: state } };
       await forgetJob(target, ctx.task.id);
       const rows = Object.values(state.checkpoint.rowsPerTable).reduce((a, b) => a + b, 0);
-      return { type: "done", result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows } };
+      return {
+        type: "done",
+        result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows },
+      };
     } finally {
       await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 })]);
     }

@@ -55,9 +55,15 @@ export async function copyChunk(
 ): Promise<ChunkResult> {
   const key = table.key;
   if (!key || key.length === 0) throw new Error(`${qualifiedName(table)} has no key to copy it in chunks`);
-  if (table.partitioned) throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
-  if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`maxRows must be a positive integer, got ${maxRows}`);
-  if (after && after.length !== key.length) throw new Error(`a key of ${key.length} column(s) cannot start after ${JSON.stringify(after)}`);
+  if (table.partitioned) {
+    throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
+  }
+  if (!Number.isInteger(maxRows) || maxRows < 1) {
+    throw new Error(`maxRows must be a positive integer, got ${maxRows}`);
+  }
+  if (after && after.length !== key.length) {
+    throw new Error(`a key of ${key.length} column(s) cannot start after ${JSON.stringify(after)}`);
+  }
 
   const name = qualifiedName(table);
   const afterKey = JSON.stringify(after);
@@ -66,8 +72,12 @@ export async function copyChunk(
 
   const keyColumns = key.map((k) => quoteIdent(k.column)).join(", ");
   const [upperRow] = await source
-    .unsafe(`select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
-             order by ${keyColumns} offset ${maxRows - 1} limit 1`, [], UNPREPARED)
+    .unsafe(
+      `select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
+             order by ${keyColumns} offset ${maxRows - 1} limit 1`,
+      [],
+      UNPREPARED,
+    )
     .values();
   // Fewer than maxRows left: the last chunk ends at the last key there is now.
   const upper = (upperRow as string[] | undefined) ?? await lastSourceKey(source, table, key, after);
@@ -93,11 +103,23 @@ export async function copyChunk(
   });
 }
 
-async function findChunk(target: Sql, jobId: string, name: string, afterKey: string): Promise<ChunkResult | null> {
+async function findChunk(
+  target: Sql,
+  jobId: string,
+  name: string,
+  afterKey: string,
+): Promise<ChunkResult | null> {
   const [row] = await target`
     select upper_key, rows, done from _reelforge_clone.chunks
      where job_id = ${jobId} and table_name = ${name} and after_key = ${afterKey}`;
-  return row ? { rows: Number(row.rows), lastKey: row.upper_key as string[] | null, done: row.done as boolean, replayed: true } : null;
+  return row
+    ? {
+      rows: Number(row.rows),
+      lastKey: row.upper_key as string[] | null,
+      done: row.done as boolean,
+      replayed: true,
+    }
+    : null;
 }
 
 /**
@@ -105,14 +127,21 @@ async function findChunk(target: Sql, jobId: string, name: string, afterKey: str
  * resumable inside the table: an interrupted copy starts over (the truncate makes that safe).
  */
 export async function copyWholeTable(source: Sql, target: Sql, table: TableInfo): Promise<{ rows: number }> {
-  if (table.partitioned) throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
+  if (table.partitioned) {
+    throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
+  }
   const name = qualifiedName(table);
   // A table may have no columns at all; COPY then takes no column list.
   const columns = table.columns.length > 0 ? ` (${columnList(table)})` : "";
   return await target.begin(async (tx) => {
     // ONLY: a parent with inheritance children loses just its own rows. `copy t to` reads just its own, too.
     await tx.unsafe(`truncate only ${name}`, [], UNPREPARED);
-    const rows = await pipeCopy(source, `copy ${name}${columns} to stdout`, tx, `copy ${name}${columns} from stdin`);
+    const rows = await pipeCopy(
+      source,
+      `copy ${name}${columns} to stdout`,
+      tx,
+      `copy ${name}${columns} from stdin`,
+    );
     return { rows };
   });
 }
@@ -128,18 +157,28 @@ function keyAsText(key: Key): string {
 /** `(k1, k2) > (after) and (k1, k2) <= (upper)`; row comparison uses the key's index in key order. */
 function keyRange(key: Key, after: string[] | null, upper: string[] | null): string {
   const columns = `(${key.map((k) => quoteIdent(k.column)).join(", ")})`;
-  const values = (bound: string[]) => `(${bound.map((v, i) => `${quoteLiteral(v)}::${key[i].type}`).join(", ")})`;
+  const values = (bound: string[]) =>
+    `(${bound.map((v, i) => `${quoteLiteral(v)}::${key[i].type}`).join(", ")})`;
   const conditions = [];
   if (after) conditions.push(`${columns} > ${values(after)}`);
   if (upper) conditions.push(`${columns} <= ${values(upper)}`);
   return conditions.length > 0 ? conditions.join(" and ") : "true";
 }
 
-async function lastSourceKey(source: Sql, table: TableInfo, key: Key, after: string[] | null): Promise<string[] | null> {
+async function lastSourceKey(
+  source: Sql,
+  table: TableInfo,
+  key: Key,
+  after: string[] | null,
+): Promise<string[] | null> {
   const descending = key.map((k) => `${quoteIdent(k.column)} desc`).join(", ");
   const [row] = await source
-    .unsafe(`select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
-             order by ${descending} limit 1`, [], UNPREPARED)
+    .unsafe(
+      `select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
+             order by ${descending} limit 1`,
+      [],
+      UNPREPARED,
+    )
     .values();
   return row ? (row as string[]) : null;
 }

@@ -31,7 +31,12 @@ const BATCH_BYTES = 64 * 1024;
  * the target's COPY is aborted (so its transaction can roll back) and the source's COPY is
  * cancelled and drained (so its connection stays usable), then the first error is thrown.
  */
-export async function pipeCopy(source: Session, copyOut: string, target: Session, copyIn: string): Promise<number> {
+export async function pipeCopy(
+  source: Session,
+  copyOut: string,
+  target: Session,
+  copyIn: string,
+): Promise<number> {
   const into = startCopy(target, copyIn);
   const writable = await into.query.writable();
   let out: RunningCopy | undefined;

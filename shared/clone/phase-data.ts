@@ -5,7 +5,13 @@
  */
 import type { CloneCheckpoint } from "./clone-state.ts";
 import { nextChunkRows } from "./clone-state.ts";
-import { type ClonePhase, type ClonePhaseEnv, type CloneState, tableName, withCheckpoint } from "./clone-phase.ts";
+import {
+  type ClonePhase,
+  type ClonePhaseEnv,
+  type CloneState,
+  tableName,
+  withCheckpoint,
+} from "./clone-phase.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
 import type { TableInfo } from "./schema-plan.ts";
 
@@ -29,10 +35,16 @@ export const dataPhase: ClonePhase = async (state, env) => {
       // An interrupted keyless table has no chunk to resume from: it starts over.
       state = withCheckpoint(state, { restartedFromZero: [...state.checkpoint.restartedFromZero, name] });
     }
-    const copied = table.key ? await copyKeyedTable(state, env, table, name) : await copyKeylessTable(state, env, table, name);
+    const copied = table.key
+      ? await copyKeyedTable(state, env, table, name)
+      : await copyKeylessTable(state, env, table, name);
     state = copied.state;
     if (!copied.finished) return { state, finished: false };
-    state = withCheckpoint(state, { completedTables: [...state.checkpoint.completedTables, name], currentTable: null, lastKey: null });
+    state = withCheckpoint(state, {
+      completedTables: [...state.checkpoint.completedTables, name],
+      currentTable: null,
+      lastKey: null,
+    });
     await env.save(state);
   }
   return { state, finished: true };
@@ -48,7 +60,10 @@ async function copyKeyedTable(state: CloneState, env: ClonePhaseEnv, table: Tabl
     const cpuAfter = env.budget.cpuSpentMs();
     const cpuMs = cpuBefore === null || cpuAfter === null ? 0 : cpuAfter - cpuBefore;
     // Only now, with the chunk committed on the target, does the checkpoint move.
-    state = { ...state, checkpoint: afterChunk(state.checkpoint, name, chunk, { elapsedMs, cpuMs }, env.budget) };
+    state = {
+      ...state,
+      checkpoint: afterChunk(state.checkpoint, name, chunk, { elapsedMs, cpuMs }, env.budget),
+    };
     await env.save(state);
     if (chunk.done) return { state, finished: true };
   }
@@ -84,7 +99,11 @@ export function afterChunk(
   };
   // A replayed chunk took no time and says nothing about the copy's speed.
   if (!chunk.replayed && chunk.rows >= checkpoint.chunkRows) {
-    const byWall = nextChunkRows(chunk.rows, spent.elapsedMs, Math.min(CHUNK_TARGET_MS, budget.remainingMs() / 3));
+    const byWall = nextChunkRows(
+      chunk.rows,
+      spent.elapsedMs,
+      Math.min(CHUNK_TARGET_MS, budget.remainingMs() / 3),
+    );
     // Relaying rows costs the worker CPU, which the platform limits per worker: a slice
     // always copies at least one chunk, so a chunk may take half the slice's CPU share.
     const byCpu = spent.cpuMs > 0 ? nextChunkRows(chunk.rows, spent.cpuMs, budget.cpuLimitMs / 2) : byWall;

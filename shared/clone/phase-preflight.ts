@@ -15,12 +15,17 @@ export const preflightPhase: ClonePhase = async (state, env) => {
   await env.step("preflight-conflicts", async () => {
     const conflicts = await env.ops.findConflicts(cloned);
     if (conflicts.length > 0) {
-      throw new PermanentTaskError("target_not_empty", `the target already has: ${conflicts.slice(0, 20).join(", ")}`);
+      throw new PermanentTaskError(
+        "target_not_empty",
+        `the target already has: ${conflicts.slice(0, 20).join(", ")}`,
+      );
     }
     return conflicts;
   });
   await env.ops.ensureLedger();
-  const totals = Object.fromEntries(cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]));
+  const totals = Object.fromEntries(
+    cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]),
+  );
   const next = { ...state, totals };
   await env.save(next);
   return { state: next, finished: true };

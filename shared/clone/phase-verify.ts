@@ -15,7 +15,10 @@ export const verifyPhase: ClonePhase = async (state, env) => {
     if ((state.checkpoint.verifiedTables ?? []).includes(name)) continue;
     if (env.shouldYield()) return { state, finished: false };
     mismatches.push(...await env.ops.verifyTable(table));
-    state = { ...withCheckpoint(state, { verifiedTables: [...(state.checkpoint.verifiedTables ?? []), name] }), mismatches: [...mismatches] };
+    state = {
+      ...withCheckpoint(state, { verifiedTables: [...(state.checkpoint.verifiedTables ?? []), name] }),
+      mismatches: [...mismatches],
+    };
     await env.save(state);
   }
   // Sequence values are read at the very end, after the data they numbered.
@@ -27,12 +30,16 @@ export const verifyPhase: ClonePhase = async (state, env) => {
     await env.save(state);
     throw new PermanentTaskError(
       "verify_failed",
-      `verification found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 5).map(describeMismatch).join(", ")}`,
+      `verification found ${mismatches.length} mismatch(es): ${
+        mismatches.slice(0, 5).map(describeMismatch).join(", ")
+      }`,
     );
   }
   return { state, finished: true };
 };
 
-function describeMismatch(m: { table?: string; sequence?: string; bucket?: string; object?: string }): string {
+function describeMismatch(
+  m: { table?: string; sequence?: string; bucket?: string; object?: string },
+): string {
   return m.table ?? m.sequence ?? (m.object ? `${m.bucket}/${m.object}` : `bucket ${m.bucket}`);
 }

@@ -8,9 +8,26 @@ import { BadRequestError } from "../errors.ts";
 
 /** Supabase-managed and system schemas; refused by name whether or not they exist here. */
 export const MANAGED_SCHEMAS: readonly string[] = [
-  "auth", "storage", "realtime", "_realtime", "_analytics", "extensions", "vault", "cron", "net", "pgmq",
-  "pgsodium", "pgsodium_masks", "graphql", "graphql_public", "supabase_functions", "supabase_migrations",
-  "pgbouncer", "information_schema", "pg_catalog", "pg_toast",
+  "auth",
+  "storage",
+  "realtime",
+  "_realtime",
+  "_analytics",
+  "extensions",
+  "vault",
+  "cron",
+  "net",
+  "pgmq",
+  "pgsodium",
+  "pgsodium_masks",
+  "graphql",
+  "graphql_public",
+  "supabase_functions",
+  "supabase_migrations",
+  "pgbouncer",
+  "information_schema",
+  "pg_catalog",
+  "pg_toast",
 ];
 
 /**
@@ -30,7 +47,8 @@ const SYSTEM_PATTERN = /^(pg_temp|pg_toast_temp)(_\d+)?$|^pg_|^supabase_/i;
 export async function assertClonableSchemas(sql: Sql | TransactionSql, schemas: string[]): Promise<void> {
   const wanted = [...new Set(schemas)];
   const byName = wanted.filter((schema) =>
-    MANAGED_SCHEMAS.includes(schema.toLowerCase()) || INTERNAL_SCHEMAS.includes(schema.toLowerCase()) || SYSTEM_PATTERN.test(schema)
+    MANAGED_SCHEMAS.includes(schema.toLowerCase()) || INTERNAL_SCHEMAS.includes(schema.toLowerCase()) ||
+    SYSTEM_PATTERN.test(schema)
   );
   const owned = await sql`
     select n.nspname, e.extname
@@ -40,14 +58,22 @@ export async function assertClonableSchemas(sql: Sql | TransactionSql, schemas: 
       join pg_extension e on e.oid = d.refobjid
      where n.nspname = any(${wanted}::text[])`;
   const refused = [
-    ...byName.map((schema) => `${schema} (${INTERNAL_SCHEMAS.includes(schema.toLowerCase()) ? "Reelforge internal" : "managed by the platform"})`),
-    ...owned.filter((row) => !byName.includes(row.nspname)).map((row) => `${row.nspname} (owned by extension ${row.extname})`),
+    ...byName.map((schema) =>
+      `${schema} (${
+        INTERNAL_SCHEMAS.includes(schema.toLowerCase()) ? "Reelforge internal" : "managed by the platform"
+      })`
+    ),
+    ...owned.filter((row) => !byName.includes(row.nspname)).map((row) =>
+      `${row.nspname} (owned by extension ${row.extname})`
+    ),
   ];
   if (refused.length > 0) {
     throw new BadRequestError(
       "schema_not_allowed",
       `these schemas cannot be cloned: ${refused.join(", ")}; clone public and schemas your project created`,
-      { schemas: [...byName, ...owned.map((row) => row.nspname as string).filter((s) => !byName.includes(s))] },
+      {
+        schemas: [...byName, ...owned.map((row) => row.nspname as string).filter((s) => !byName.includes(s))],
+      },
     );
   }
 }

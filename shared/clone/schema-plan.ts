@@ -43,7 +43,11 @@ export interface ClonePlan {
  * Reads the source catalogs for `schemas`. `targetRoles` are the role names that exist on the
  * target: grants and policy roles naming any other role are left out.
  */
-export async function readClonePlan(source: Sql, schemas: string[], targetRoles: Set<string>): Promise<ClonePlan> {
+export async function readClonePlan(
+  source: Sql,
+  schemas: string[],
+  targetRoles: Set<string>,
+): Promise<ClonePlan> {
   const wanted = [...new Set(schemas)];
   return await source.begin("isolation level repeatable read read only", async (tx) => {
     // An empty search_path makes every pg_get_* and format_type name come out schema-qualified.
@@ -52,7 +56,9 @@ export async function readClonePlan(source: Sql, schemas: string[], targetRoles:
     await assertClonableSchemas(tx, wanted);
     const found = await tx`select nspname from pg_namespace where nspname = any(${wanted}::text[])`;
     const missing = wanted.filter((schema) => !found.some((row) => row.nspname === schema));
-    if (missing.length > 0) throw new BadRequestError("unknown_schema", `the source has no schema named ${missing.join(", ")}`);
+    if (missing.length > 0) {
+      throw new BadRequestError("unknown_schema", `the source has no schema named ${missing.join(", ")}`);
+    }
 
     const read = { tx, schemas: wanted };
     const schemasAndExtensions = await readSchemasAndExtensions(read);

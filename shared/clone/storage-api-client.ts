@@ -34,11 +34,18 @@ interface ListEntry {
 
 /** The target refused (4xx: fails the job) or failed (5xx: the slice is retried). */
 export class TargetStorageError extends AppError {
-  constructor(operation: string, readonly httpStatus: number, readonly storageStatus: string | null, detail: string) {
+  constructor(
+    operation: string,
+    readonly httpStatus: number,
+    readonly storageStatus: string | null,
+    detail: string,
+  ) {
     super(
       httpStatus < 500 ? "target_storage_refused" : "target_storage_unavailable",
       httpStatus < 500 ? 422 : 502,
-      `target storage ${operation}: ${httpStatus}${storageStatus && storageStatus !== String(httpStatus) ? ` (${storageStatus})` : ""} ${detail}`,
+      `target storage ${operation}: ${httpStatus}${
+        storageStatus && storageStatus !== String(httpStatus) ? ` (${storageStatus})` : ""
+      } ${detail}`,
     );
   }
 }
@@ -50,7 +57,11 @@ export function createStorageApiClient({ url, serviceRoleKey, guard }: GuardedSt
   const auth = { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey };
   const guardedFetch = createGuardedFetch(guard, "targetStorage.url");
 
-  async function call(operation: string, path: string, init: RequestInit & { duplex?: "half" }): Promise<unknown> {
+  async function call(
+    operation: string,
+    path: string,
+    init: RequestInit & { duplex?: "half" },
+  ): Promise<unknown> {
     const response = await guardedFetch(`${base}${path}`, { ...init, headers: { ...auth, ...init.headers } });
     const text = await response.text();
     let body: unknown = null;
@@ -60,7 +71,12 @@ export function createStorageApiClient({ url, serviceRoleKey, guard }: GuardedSt
     const storageStatus = (body as { statusCode?: unknown } | null)?.statusCode;
     if (response.ok && storageStatus === undefined) return body;
     const message = (body as { message?: string } | null)?.message ?? text.slice(0, 200);
-    throw new TargetStorageError(operation, response.status, storageStatus == null ? null : String(storageStatus), message);
+    throw new TargetStorageError(
+      operation,
+      response.status,
+      storageStatus == null ? null : String(storageStatus),
+      message,
+    );
   }
 
   return {
@@ -70,13 +86,18 @@ export function createStorageApiClient({ url, serviceRoleKey, guard }: GuardedSt
         await call(`create bucket ${id}`, "/bucket", jsonPost({ id, name: id, public: isPublic }));
         return true;
       } catch (error) {
-        if (error instanceof TargetStorageError && (error.httpStatus === 409 || error.storageStatus === "409")) return false;
+        if (
+          error instanceof TargetStorageError && (error.httpStatus === 409 || error.storageStatus === "409")
+        ) return false;
         throw error;
       }
     },
 
     async listBuckets(): Promise<{ id: string; public: boolean }[]> {
-      const buckets = await call("list buckets", "/bucket", { method: "GET" }) as { id: string; public: boolean }[];
+      const buckets = await call("list buckets", "/bucket", { method: "GET" }) as {
+        id: string;
+        public: boolean;
+      }[];
       return buckets.map((bucket) => ({ id: bucket.id, public: bucket.public === true }));
     },
 
@@ -104,12 +125,16 @@ export function createStorageApiClient({ url, serviceRoleKey, guard }: GuardedSt
       const folders = [""];
       for (let prefix = folders.pop(); prefix !== undefined; prefix = folders.pop()) {
         for (let offset = 0;; offset += LIST_PAGE) {
-          const entries = await call(`list ${bucket}/${prefix}`, `/object/list/${encodeURIComponent(bucket)}`, jsonPost({
-            prefix,
-            limit: LIST_PAGE,
-            offset,
-            sortBy: { column: "name", order: "asc" },
-          })) as ListEntry[];
+          const entries = await call(
+            `list ${bucket}/${prefix}`,
+            `/object/list/${encodeURIComponent(bucket)}`,
+            jsonPost({
+              prefix,
+              limit: LIST_PAGE,
+              offset,
+              sortBy: { column: "name", order: "asc" },
+            }),
+          ) as ListEntry[];
           for (const entry of entries) {
             // Folders come back with a null id and no metadata.
             if (entry.id === null) folders.push(`${prefix}${entry.name}/`);
@@ -136,7 +161,11 @@ export type StorageApiClient = ReturnType<typeof createStorageApiClient>;
  * is refused is the caller's to fix now (400), before a job exists. Other failures (a wrong key,
  * an outage) are left to the job, which reports them.
  */
-export async function probeTargetStorage(target: StorageTarget, guard: OutboundGuard, timeoutMs = 10_000): Promise<void> {
+export async function probeTargetStorage(
+  target: StorageTarget,
+  guard: OutboundGuard,
+  timeoutMs = 10_000,
+): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   // A target that does not answer in time is the job's to report, not a reason to hold the start.
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

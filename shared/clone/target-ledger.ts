@@ -35,7 +35,8 @@ export async function ensureLedger(target: Sql) {
 /** Runs one DDL statement unless this job already did, recording it in the same transaction. */
 export async function applyOnce(target: Sql, jobId: string, statement: DdlStatement): Promise<boolean> {
   return await target.begin(async (tx) => {
-    const done = await tx`select 1 from _reelforge_clone.applied where job_id = ${jobId} and key = ${statement.key}`;
+    const done =
+      await tx`select 1 from _reelforge_clone.applied where job_id = ${jobId} and key = ${statement.key}`;
     if (done.length > 0) return false;
     await tx.unsafe("set local check_function_bodies = off");
     await tx.unsafe(statement.sql);

@@ -17,19 +17,30 @@ export function parseTargetUrl(input: string): TargetUrl {
   try {
     parsed = new URL(input);
   } catch {
-    throw new BadRequestError("invalid_target_url", "targetUrl is not a URL; expected postgresql://user:password@host:5432/database");
+    throw new BadRequestError(
+      "invalid_target_url",
+      "targetUrl is not a URL; expected postgresql://user:password@host:5432/database",
+    );
   }
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-    throw new BadRequestError("invalid_target_url", `targetUrl must start with postgresql:// or postgres://, not ${parsed.protocol}//`);
+    throw new BadRequestError(
+      "invalid_target_url",
+      `targetUrl must start with postgresql:// or postgres://, not ${parsed.protocol}//`,
+    );
   }
   if (!parsed.hostname) throw new BadRequestError("invalid_target_url", "targetUrl has no host");
   if (!parsed.username) throw new BadRequestError("invalid_target_url", "targetUrl has no user name");
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
   if (!database || database.includes("/")) {
-    throw new BadRequestError("invalid_target_url", "targetUrl must name one database, as in postgresql://user:password@host:5432/postgres");
+    throw new BadRequestError(
+      "invalid_target_url",
+      "targetUrl must name one database, as in postgresql://user:password@host:5432/postgres",
+    );
   }
   const port = parsed.port ? Number(parsed.port) : 5432;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BadRequestError("invalid_target_url", "targetUrl has an invalid port");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new BadRequestError("invalid_target_url", "targetUrl has an invalid port");
+  }
   const masked = new URL(parsed.href);
   if (masked.password) masked.password = "****";
   return {

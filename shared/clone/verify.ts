@@ -84,7 +84,10 @@ export async function verifyClone(
     }
   }
   for (const seq of sequences) {
-    const [ours, theirs] = await Promise.all([sequenceState(source, seq), missingAsError(sequenceState(target, seq))]);
+    const [ours, theirs] = await Promise.all([
+      sequenceState(source, seq),
+      missingAsError(sequenceState(target, seq)),
+    ]);
     if ("error" in theirs || ours.lastValue !== theirs.lastValue || ours.isCalled !== theirs.isCalled) {
       mismatches.push({ sequence: qualifiedName(seq), source: ours, target: theirs });
     }
@@ -94,13 +97,31 @@ export async function verifyClone(
 
 /** Types whose hash functions depend on the value alone (not OIDs, not a collation's sort keys). */
 const PORTABLE_HASH_TYPES = [
-  "smallint", "integer", "bigint", "numeric", "real", "double precision", "boolean", "text",
-  "character varying", "character", "uuid", "bytea", "jsonb", "date", "time without time zone",
-  "timestamp without time zone", "timestamp with time zone", "interval",
+  "smallint",
+  "integer",
+  "bigint",
+  "numeric",
+  "real",
+  "double precision",
+  "boolean",
+  "text",
+  "character varying",
+  "character",
+  "uuid",
+  "bytea",
+  "jsonb",
+  "date",
+  "time without time zone",
+  "timestamp without time zone",
+  "timestamp with time zone",
+  "interval",
 ];
 
 /** `record` when every column (or array element, or domain base) is of a portable type. */
-export async function rowHashFor(sql: Sql, table: { schema: string; name: string; columns?: string[] }): Promise<RowHash> {
+export async function rowHashFor(
+  sql: Sql,
+  table: { schema: string; name: string; columns?: string[] },
+): Promise<RowHash> {
   const [{ portable }] = await sql`
     select coalesce(bool_and(format_type(case when b.typcategory = 'A' then b.typelem else b.oid end, null)
                              = any(${PORTABLE_HASH_TYPES}::text[])
@@ -117,12 +138,17 @@ export async function rowHashFor(sql: Sql, table: { schema: string; name: string
 /** Both sides hashed at once, the same way, chosen from the source's column types. */
 async function fingerprintBothSides(source: Sql, target: Sql, table: TableInfo) {
   const rowHash = await rowHashFor(source, table);
-  return await Promise.all([tableFingerprint(source, table, rowHash), missingAsError(tableFingerprint(target, table, rowHash))]);
+  return await Promise.all([
+    tableFingerprint(source, table, rowHash),
+    missingAsError(tableFingerprint(target, table, rowHash)),
+  ]);
 }
 
 async function useCloneSettings(tx: TransactionSql): Promise<void> {
   const names = Object.keys(CLONE_SESSION_SETTINGS);
-  await tx`select set_config(name, value, true) from unnest(${names}::text[], ${names.map((n) => CLONE_SESSION_SETTINGS[n])}::text[]) as s(name, value)`;
+  await tx`select set_config(name, value, true) from unnest(${names}::text[], ${
+    names.map((n) => CLONE_SESSION_SETTINGS[n])
+  }::text[]) as s(name, value)`;
 }
 
 async function missingAsError<T extends object>(reading: Promise<T>): Promise<T | { error: string }> {

@@ -7,7 +7,12 @@
  */
 import type { Json, Sql } from "../db/client.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding, providerKeyBinding } from "./secret-bindings.ts";
-import { parseStoredSecret, type SecretBinding, type SecretBox, SecretUnreadableError } from "./secret-box.ts";
+import {
+  parseStoredSecret,
+  type SecretBinding,
+  type SecretBox,
+  SecretUnreadableError,
+} from "./secret-box.ts";
 
 /** Counts of sealed values per kind; `unreadable` lists row ids (never values) no configured key opens. */
 export interface ResealTally {
@@ -29,7 +34,11 @@ const MAX_PASSES = 5;
  * Re-seals until a pass finds nothing left to do (at most MAX_PASSES). `resealed` sums all passes;
  * `current` and `unreadable` are the last pass's. `dryRun` only counts.
  */
-export async function resealStoredSecrets(sql: Sql, box: SecretBox, options: { dryRun?: boolean } = {}): Promise<ResealReport> {
+export async function resealStoredSecrets(
+  sql: Sql,
+  box: SecretBox,
+  options: { dryRun?: boolean } = {},
+): Promise<ResealReport> {
   const report: ResealReport = { providerKeys: emptyTally(), cloneTargets: emptyTally(), passes: 0 };
   for (;;) {
     report.passes++;
@@ -37,13 +46,19 @@ export async function resealStoredSecrets(sql: Sql, box: SecretBox, options: { d
     const cloneTargets = await resealCloneTargets(sql, box, options);
     report.providerKeys = { ...providerKeys, resealed: report.providerKeys.resealed + providerKeys.resealed };
     report.cloneTargets = { ...cloneTargets, resealed: report.cloneTargets.resealed + cloneTargets.resealed };
-    if (options.dryRun || report.passes >= MAX_PASSES || providerKeys.resealed + cloneTargets.resealed === 0) return report;
+    if (
+      options.dryRun || report.passes >= MAX_PASSES || providerKeys.resealed + cloneTargets.resealed === 0
+    ) return report;
   }
 }
 
 const emptyTally = (): ResealTally => ({ resealed: 0, current: 0, unreadable: [] });
 
-async function resealProviderKeys(sql: Sql, box: SecretBox, options: { dryRun?: boolean }): Promise<ResealTally> {
+async function resealProviderKeys(
+  sql: Sql,
+  box: SecretBox,
+  options: { dryRun?: boolean },
+): Promise<ResealTally> {
   const tally = emptyTally();
   const rows = await sql`select id from public.api_providers where api_key_encrypted is not null order by id`;
   for (const { id } of rows) {
@@ -52,19 +67,27 @@ async function resealProviderKeys(sql: Sql, box: SecretBox, options: { dryRun?: 
       if (!row?.api_key_encrypted) return;
       const next = await resealed(box, row.api_key_encrypted, providerKeyBinding(id), tally, id);
       if (next && !options.dryRun) {
-        await tx`update public.api_providers set api_key_encrypted = ${JSON.stringify(next)} where id = ${id}`;
+        await tx`update public.api_providers set api_key_encrypted = ${
+          JSON.stringify(next)
+        } where id = ${id}`;
       }
     });
   }
   return tally;
 }
 
-async function resealCloneTargets(sql: Sql, box: SecretBox, options: { dryRun?: boolean }): Promise<ResealTally> {
+async function resealCloneTargets(
+  sql: Sql,
+  box: SecretBox,
+  options: { dryRun?: boolean },
+): Promise<ResealTally> {
   const tally = emptyTally();
-  const rows = await sql`select id from public.background_tasks where metadata -> 'clone' ? 'target' order by id`;
+  const rows =
+    await sql`select id from public.background_tasks where metadata -> 'clone' ? 'target' order by id`;
   for (const { id } of rows) {
     await sql.begin(async (tx) => {
-      const [row] = await tx`select metadata -> 'clone' as clone from public.background_tasks where id = ${id} for update`;
+      const [row] =
+        await tx`select metadata -> 'clone' as clone from public.background_tasks where id = ${id} for update`;
       const clone = row?.clone as { target?: unknown; targetStorage?: unknown } | undefined;
       if (!clone?.target) return;
       const patch: Record<string, Json> = {};
@@ -86,7 +109,13 @@ async function resealCloneTargets(sql: Sql, box: SecretBox, options: { dryRun?: 
 }
 
 /** The value sealed under the current key, or null when it already is or cannot be opened (tallied either way). */
-async function resealed(box: SecretBox, stored: unknown, binding: SecretBinding, tally: ResealTally, id: string) {
+async function resealed(
+  box: SecretBox,
+  stored: unknown,
+  binding: SecretBinding,
+  tally: ResealTally,
+  id: string,
+) {
   try {
     const sealed = parseStoredSecret(stored);
     // Opened even when current: a value altered or copied from another row is reported, not counted.

@@ -90,7 +90,9 @@ export async function keyIdOf(master: string): Promise<string> {
 export function secretKeysFromEnv(env: Record<string, string | undefined>): SecretKeys | null {
   const current = env.REELFORGE_ENCRYPTION_KEY?.trim();
   if (!current) return null;
-  const previous = (env.REELFORGE_ENCRYPTION_KEY_PREVIOUS ?? "").split(",").map((key) => key.trim()).filter(Boolean);
+  const previous = (env.REELFORGE_ENCRYPTION_KEY_PREVIOUS ?? "").split(",").map((key) => key.trim()).filter(
+    Boolean,
+  );
   return { current, previous };
 }
 
@@ -99,13 +101,17 @@ export function createSecretBox(keys: SecretKeys | string): SecretBox {
   const ring = typeof keys === "string" ? { current: keys, previous: [] } : keys;
   const masters = [ring.current, ...(ring.previous ?? []).filter((key) => key !== ring.current)];
   for (const master of masters) {
-    if (master.length < MIN_KEY_LENGTH) throw new Error(`encryption keys must be at least ${MIN_KEY_LENGTH} characters`);
+    if (master.length < MIN_KEY_LENGTH) {
+      throw new Error(`encryption keys must be at least ${MIN_KEY_LENGTH} characters`);
+    }
   }
-  const byKid = Promise.all(masters.map(async (master) => [await keyIdOf(master), master] as const)).then((entries) => {
-    const map = new Map<string, string>();
-    for (const [kid, master] of entries) if (!map.has(kid)) map.set(kid, master);
-    return map;
-  });
+  const byKid = Promise.all(masters.map(async (master) => [await keyIdOf(master), master] as const)).then(
+    (entries) => {
+      const map = new Map<string, string>();
+      for (const [kid, master] of entries) if (!map.has(kid)) map.set(kid, master);
+      return map;
+    },
+  );
   const derived = new Map<string, Promise<CryptoKey>>();
   const currentKid = keyIdOf(ring.current);
 
@@ -134,7 +140,9 @@ export function createSecretBox(keys: SecretKeys | string): SecretBox {
     },
 
     async open(sealed, binding) {
-      if (!sealed || typeof sealed.iv !== "string" || typeof sealed.data !== "string") throw new SecretUnreadableError("malformed");
+      if (!sealed || typeof sealed.iv !== "string" || typeof sealed.data !== "string") {
+        throw new SecretUnreadableError("malformed");
+      }
       if (sealed.v === 1) return await openLegacy(sealed, masters);
       if (sealed.v !== 2) throw new SecretUnreadableError("malformed");
       const master = (await byKid).get(sealed.kid);
@@ -185,7 +193,11 @@ async function openLegacy(sealed: LegacySealedSecret, masters: string[]): Promis
     const digest = await crypto.subtle.digest("SHA-256", encoder.encode(master));
     const key = await crypto.subtle.importKey("raw", digest, "AES-GCM", false, ["decrypt"]);
     try {
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(sealed.iv) }, key, fromBase64(sealed.data));
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: fromBase64(sealed.iv) },
+        key,
+        fromBase64(sealed.data),
+      );
       return new TextDecoder().decode(plain);
     } catch {
       // another key may have sealed it

@@ -12,7 +12,10 @@ export type JsonObject = { [key: string]: Json | undefined };
  * A small postgres.js pool over SUPABASE_DB_URL. Behind Supabase's transaction pooler (port 6543)
  * prepared statements must be off.
  */
-export function createDb(url: string, options: { max?: number; applicationName?: string; idleTimeoutSeconds?: number } = {}): Sql {
+export function createDb(
+  url: string,
+  options: { max?: number; applicationName?: string; idleTimeoutSeconds?: number } = {},
+): Sql {
   const pooled = isPoolerUrl(url);
   return postgres(url, {
     max: options.max ?? 4,

@@ -16,7 +16,10 @@ const PARK_MS = 10 * 60_000;
 /** Claimed once: mark it and park. Run again (nobody cancelled it): end, so no probe lives forever. */
 export const deployProbeHandler: TaskHandler = async (ctx) => {
   if (ctx.metadata.probe === "claimed") {
-    return await Promise.resolve({ type: "done" as const, result: { probe: "not cancelled by the deploy script; ended by itself" } });
+    return await Promise.resolve({
+      type: "done" as const,
+      result: { probe: "not cancelled by the deploy script; ended by itself" },
+    });
   }
   throw new SliceYield({ ...ctx.metadata, probe: "claimed", claimedAt: new Date().toISOString() }, PARK_MS);
 };

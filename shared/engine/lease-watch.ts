@@ -36,7 +36,8 @@ export function createLeaseWatch(locks: Sql | null): LeaseWatch {
   };
   async function watchLease(task: TaskRow): Promise<Release> {
     if (!locks) return noRelease;
-    const [{ held }] = await locks`select engine.hold_lease(${task.id}, ${task.fencingToken}::bigint) as held`;
+    const [{ held }] =
+      await locks`select engine.hold_lease(${task.id}, ${task.fencingToken}::bigint) as held`;
     // Not held: a zombie of this task still has the lock; its lease expiry covers this slice.
     return held ? release(task.id) : noRelease;
   }

@@ -53,7 +53,8 @@ export function createSliceBudget(options: SliceBudgetOptions): SliceBudget {
     const spent = cpuSpentMs();
     return spent === null ? Infinity : Math.max(0, cpuLimitMs - spent);
   };
-  const spentNow = (): "wall" | "cpu" | null => cpuRemainingMs() <= 0 ? "cpu" : now() >= deadline ? "wall" : null;
+  const spentNow = (): "wall" | "cpu" | null =>
+    cpuRemainingMs() <= 0 ? "cpu" : now() >= deadline ? "wall" : null;
   let firstSpent: "wall" | "cpu" | null = null;
   return {
     remainingMs: () => Math.max(0, deadline - now()),

@@ -8,9 +8,23 @@ import type { SliceBudget } from "./slice-budget.ts";
 
 /** What the slice runner (slice-runner.ts) did with one slice of a task. */
 export type SliceResult =
-  | "not_claimed" | "deferred" | "done" | "handed_off" | "waiting" | "retry_scheduled" | "failed" | "fenced_out";
+  | "not_claimed"
+  | "deferred"
+  | "done"
+  | "handed_off"
+  | "waiting"
+  | "retry_scheduled"
+  | "failed"
+  | "fenced_out";
 
-export type SliceEndReason = "wall_budget" | "cpu_budget" | "finished" | "waiting" | "yielded" | "failed" | "fenced_out";
+export type SliceEndReason =
+  | "wall_budget"
+  | "cpu_budget"
+  | "finished"
+  | "waiting"
+  | "yielded"
+  | "failed"
+  | "fenced_out";
 
 export interface SliceEnd {
   /** What the runner recorded for the task. */

@@ -3,7 +3,13 @@ import { FencedOutError } from "../errors.ts";
 import { createSliceBudget, type SliceBudget } from "./slice-budget.ts";
 import type { TaskRow } from "./task-row.ts";
 import { createLeaseWatch, type LeaseWatch } from "./lease-watch.ts";
-import { createTaskContext, type SliceOutcome, SliceWait, SliceYield, type TaskContext } from "./task-context.ts";
+import {
+  createTaskContext,
+  type SliceOutcome,
+  SliceWait,
+  SliceYield,
+  type TaskContext,
+} from "./task-context.ts";
 import { reportTaskError } from "./task-error.ts";
 import { type SliceEnd, sliceEndReason, type SliceResult } from "./slice-end.ts";
 import type { TaskStore } from "./task-store.ts";
@@ -40,14 +46,20 @@ export function createSliceRunner(options: SliceRunnerOptions) {
   const watchLease = options.watchLease ?? createLeaseWatch(null);
 
   /** `onClaimed` hears whether the claim committed, before the slice's work starts. */
-  return async function runSlice(taskId: string, onClaimed?: (claimed: boolean) => void): Promise<SliceResult> {
+  return async function runSlice(
+    taskId: string,
+    onClaimed?: (claimed: boolean) => void,
+  ): Promise<SliceResult> {
     const startedAt = Date.now();
     const ran = await claimAndRun(taskId, onClaimed);
     if (ran.task) await recordSliceEnd(ran.task, ran.end, startedAt);
     return ran.end.result;
   };
 
-  async function claimAndRun(taskId: string, onClaimed?: (claimed: boolean) => void): Promise<{ task: TaskRow | null; end: SliceEnd }> {
+  async function claimAndRun(
+    taskId: string,
+    onClaimed?: (claimed: boolean) => void,
+  ): Promise<{ task: TaskRow | null; end: SliceEnd }> {
     const lock = await watchLease.lockFirst(taskId);
     try {
       const task = await store.claim(taskId, options.workerId, leaseSeconds, lock.held);
@@ -69,14 +81,25 @@ export function createSliceRunner(options: SliceRunnerOptions) {
     const reason = sliceEndReason(end);
     if (reason === null) return;
     const cpuMs = end.budget?.cpuSpentMs() ?? null;
-    await store.recordSliceEnd(task, reason, cpuMs === null ? null : Math.round(cpuMs), Date.now() - startedAt)
-      .catch((error) => log({ event: "slice_end_not_recorded", taskId: task.id, reason, message: String(error) }));
+    await store.recordSliceEnd(
+      task,
+      reason,
+      cpuMs === null ? null : Math.round(cpuMs),
+      Date.now() - startedAt,
+    )
+      .catch((error) =>
+        log({ event: "slice_end_not_recorded", taskId: task.id, reason, message: String(error) })
+      );
   }
 
   async function runTaskSlice(task: TaskRow, watched: boolean): Promise<SliceEnd> {
     const handler = handlers[task.kind];
     if (!handler) {
-      await store.fail(task, { code: "unknown_kind", message: `no handler for task kind ${task.kind}` }, false);
+      await store.fail(
+        task,
+        { code: "unknown_kind", message: `no handler for task kind ${task.kind}` },
+        false,
+      );
       return { result: "failed" };
     }
 

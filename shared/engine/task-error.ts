@@ -37,19 +37,35 @@ export function classifyTaskError(error: unknown, taskId: string): ClassifiedErr
     };
   }
   if (error instanceof PermanentTaskError) {
-    return { permanent: true, error: { code: error.code, message: error.message, retryable: false }, internal: null };
+    return {
+      permanent: true,
+      error: { code: error.code, message: error.message, retryable: false },
+      internal: null,
+    };
   }
   if (error instanceof RetryableTaskError) {
-    return { permanent: false, error: { code: error.code, message: error.message, retryable: true }, internal: null };
+    return {
+      permanent: false,
+      error: { code: error.code, message: error.message, retryable: true },
+      internal: null,
+    };
   }
   if (error instanceof AppError) {
     const permanent = error.status < 500;
-    return { permanent, error: { code: error.code, message: error.message, retryable: !permanent }, internal: null };
+    return {
+      permanent,
+      error: { code: error.code, message: error.message, retryable: !permanent },
+      internal: null,
+    };
   }
   if (error instanceof SecretUnreadableError) {
     return {
       permanent: false,
-      error: { code: "secret_unreadable", message: "A secret stored for this task cannot be opened with the configured encryption keys", retryable: true },
+      error: {
+        code: "secret_unreadable",
+        message: "A secret stored for this task cannot be opened with the configured encryption keys",
+        retryable: true,
+      },
       internal: rawDetail(error),
     };
   }
@@ -67,7 +83,15 @@ export function classifyTaskError(error: unknown, taskId: string): ClassifiedErr
 export function reportTaskError(error: unknown, task: { id: string; kind?: string }): ClassifiedError {
   const classified = classifyTaskError(error, task.id);
   if (classified.internal) {
-    console.error(JSON.stringify({ event: "task_internal_error", taskId: task.id, kind: task.kind, code: classified.error.code, error: classified.internal }));
+    console.error(
+      JSON.stringify({
+        event: "task_internal_error",
+        taskId: task.id,
+        kind: task.kind,
+        code: classified.error.code,
+        error: classified.internal,
+      }),
+    );
   }
   return classified;
 }
@@ -78,7 +102,20 @@ export function rawDetail(error: unknown): Record<string, unknown> {
   const fields = error as Error & Record<string, unknown>;
   const detail: Record<string, unknown> = { name: error.name, message: error.message };
   // postgres.js errors (PostgresError) and Node/Deno system errors carry these.
-  for (const key of ["code", "errno", "severity", "detail", "hint", "where", "schema_name", "table_name", "constraint_name", "routine"]) {
+  for (
+    const key of [
+      "code",
+      "errno",
+      "severity",
+      "detail",
+      "hint",
+      "where",
+      "schema_name",
+      "table_name",
+      "constraint_name",
+      "routine",
+    ]
+  ) {
     if (fields[key] !== undefined && fields[key] !== null) detail[key] = fields[key];
   }
   if (error.stack) detail.stack = error.stack.split("\n").slice(0, 12).join("\n");
@@ -88,7 +125,15 @@ export function rawDetail(error: unknown): Record<string, unknown> {
 
 /** Logs an error's raw detail under its task id, for code that answers the owner with its own words. */
 export function logRawTaskError(error: unknown, task: { id: string; kind?: string }, code: string): void {
-  console.error(JSON.stringify({ event: "task_internal_error", taskId: task.id, kind: task.kind, code, error: rawDetail(error) }));
+  console.error(
+    JSON.stringify({
+      event: "task_internal_error",
+      taskId: task.id,
+      kind: task.kind,
+      code,
+      error: rawDetail(error),
+    }),
+  );
 }
 
 const CONNECT_REASONS: Record<string, string> = {
@@ -109,5 +154,7 @@ const CONNECT_REASONS: Record<string, string> = {
 /** A connection failure in words a user may read (no host, user or server text), from the driver's code. */
 export function connectFailureReason(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" && Object.hasOwn(CONNECT_REASONS, code) ? CONNECT_REASONS[code] : "connection failed";
+  return typeof code === "string" && Object.hasOwn(CONNECT_REASONS, code)
+    ? CONNECT_REASONS[code]
+    : "connection failed";
 }

@@ -38,7 +38,9 @@ export type TaskKind = keyof typeof TASK_ROUTES;
 export type TaskFunction = NonNullable<(typeof TASK_ROUTES)[TaskKind]>;
 
 /** The kinds routed to function `F`. */
-export type KindsOf<F extends TaskFunction> = { [K in TaskKind]: (typeof TASK_ROUTES)[K] extends F ? K : never }[TaskKind];
+export type KindsOf<F extends TaskFunction> = {
+  [K in TaskKind]: (typeof TASK_ROUTES)[K] extends F ? K : never;
+}[TaskKind];
 
 /**
  * Kinds of the test-only engine-probe function (tests/fixtures/functions/engine-probe, served by

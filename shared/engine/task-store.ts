@@ -49,14 +49,16 @@ export function createTaskStore(sql: Sql) {
    * that moment holds its own row and wakes its parent: one of the two is aborted, and its retry
    * waits for the other (and then sees the outcome: e.g. a completion fenced out by the cancel).
    */
-  const once = (strings: TemplateStringsArray, ...values: unknown[]) => retryDeadlock(() => sql(strings, ...(values as never[])));
+  const once = (strings: TemplateStringsArray, ...values: unknown[]) =>
+    retryDeadlock(() => sql(strings, ...(values as never[])));
   /**
    * The FROM clause that ends a task (complete / fail / cancel) in one statement, with its parent's
    * row locked first: ending a parent locks it and then its open children, so a child ending at
    * the same moment must take the parent before itself too, or each would hold what the other
    * waits for. (The aggregate consumes the locking subquery before the select list runs.)
    */
-  const parentLocked = (taskId: string) => sql`
+  const parentLocked = (taskId: string) =>
+    sql`
     (select count(*) from (select 1 from public.background_tasks
                             where id = (select parent_id from public.background_tasks where id = ${taskId})
                               for update) parent) parent_locked`;
@@ -73,7 +75,9 @@ export function createTaskStore(sql: Sql) {
           p_user_id => ${o.userId}, p_kind => ${o.kind}, p_function => ${functionFor(o.kind)},
           p_payload => ${json(o.payload ?? {})}, p_idempotency_key => ${o.idempotencyKey ?? null},
           p_max_attempts => ${o.maxAttempts ?? 5}, p_concurrency_key => ${o.concurrencyKey ?? null},
-          p_parent_id => ${o.parentId ?? null}, p_run_after => coalesce(${o.runAfter ?? null}::timestamptz, now()),
+          p_parent_id => ${o.parentId ?? null}, p_run_after => coalesce(${
+        o.runAfter ?? null
+      }::timestamptz, now()),
           p_dispatch => ${o.dispatch ?? true}, p_metadata => ${json(o.metadata ?? {})},
           p_backoff_base_ms => ${o.backoffBaseMs ?? 2000})`;
       return toTaskRow(row)!;
@@ -117,7 +121,12 @@ export function createTaskStore(sql: Sql) {
       return rows.map((row) => toTaskRow(row)!);
     },
 
-    async claim(taskId: string, workerId: string, leaseSeconds: number, lockHeld = false): Promise<TaskRow | null> {
+    async claim(
+      taskId: string,
+      workerId: string,
+      leaseSeconds: number,
+      lockHeld = false,
+    ): Promise<TaskRow | null> {
       const [row] = await once`
         select * from engine.claim_task(${taskId}, ${workerId}, ${leaseSeconds}::integer, ${lockHeld}::boolean)`;
       return toTaskRow(row);
@@ -139,7 +148,8 @@ export function createTaskStore(sql: Sql) {
 
     /** A heartbeat: extends the lease without counting as progress; FencedOutError if the token is stale. */
     async renewLease(task: TaskRow, leaseSeconds: number) {
-      const [{ ok }] = await once`select engine.renew_lease(${task.id}, ${task.fencingToken}::bigint, ${leaseSeconds}) as ok`;
+      const [{ ok }] =
+        await once`select engine.renew_lease(${task.id}, ${task.fencingToken}::bigint, ${leaseSeconds}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
     },
 
@@ -172,7 +182,12 @@ export function createTaskStore(sql: Sql) {
     },
 
     /** Returns 'queued' (will retry) or 'failed' (for good). */
-    async fail(task: TaskRow, error: { code: string; message: string } & Record<string, unknown>, retryable: boolean, metadata: Json = {}) {
+    async fail(
+      task: TaskRow,
+      error: { code: string; message: string } & Record<string, unknown>,
+      retryable: boolean,
+      metadata: Json = {},
+    ) {
       const [{ outcome }] = await once`
         select engine.fail_task(${task.id}, ${task.fencingToken}::bigint, ${json(error)}, ${retryable},
           ${json(metadata)}) as outcome from ${parentLocked(task.id)}`;
@@ -182,19 +197,29 @@ export function createTaskStore(sql: Sql) {
 
     async awaitChildren(task: TaskRow, children: ChildSpec[], metadata: Json = {}) {
       const specs = children.map((c) => ({
-        key: c.key, kind: c.kind, function_name: functionFor(c.kind), payload: c.payload ?? {},
-        concurrency_key: c.concurrencyKey ?? null, max_attempts: c.maxAttempts ?? 5,
+        key: c.key,
+        kind: c.kind,
+        function_name: functionFor(c.kind),
+        payload: c.payload ?? {},
+        concurrency_key: c.concurrencyKey ?? null,
+        max_attempts: c.maxAttempts ?? 5,
       }));
-      await fenced(task, () =>
-        once`select engine.await_children(${task.id}, ${task.fencingToken}::bigint, ${json(specs)},
-          ${json(metadata)})`);
+      await fenced(
+        task,
+        () =>
+          once`select engine.await_children(${task.id}, ${task.fencingToken}::bigint, ${json(specs)},
+          ${json(metadata)})`,
+      );
     },
 
     /** Parks the task until one of `taskIds` ends; false (still held) when all have ended. */
     async awaitTasks(task: TaskRow, taskIds: string[], metadata: Json = {}): Promise<boolean> {
-      const [{ parked }] = await fenced(task, () =>
-        once`select engine.await_tasks(${task.id}, ${task.fencingToken}::bigint, ${taskIds}::uuid[],
-          ${json(metadata)}) as parked`);
+      const [{ parked }] = await fenced(
+        task,
+        () =>
+          once`select engine.await_tasks(${task.id}, ${task.fencingToken}::bigint, ${taskIds}::uuid[],
+          ${json(metadata)}) as parked`,
+      );
       return parked as boolean;
     },
 
@@ -203,24 +228,35 @@ export function createTaskStore(sql: Sql) {
         select name, status, external_id, result from public.background_task_steps
          where task_id = ${taskId}`;
       return new Map(rows.map((r) => [r.name, {
-        name: r.name, status: r.status, externalId: r.external_id, result: r.result,
+        name: r.name,
+        status: r.status,
+        externalId: r.external_id,
+        result: r.result,
       }]));
     },
 
     /** Records a step's result inside the caller's transaction, so effects and record commit together. */
     async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
-      await fenced(task, () =>
-        tx`select engine.complete_step(${task.id}, ${task.fencingToken}::bigint, ${name}, ${json(result)})`);
+      await fenced(
+        task,
+        () =>
+          tx`select engine.complete_step(${task.id}, ${task.fencingToken}::bigint, ${name}, ${json(result)})`,
+      );
     },
 
     async recordSubmission(task: TaskRow, name: string, externalId: string) {
-      await fenced(task, () =>
-        once`select engine.record_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
-          ${externalId})`);
+      await fenced(
+        task,
+        () =>
+          once`select engine.record_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
+          ${externalId})`,
+      );
     },
 
     async cancel(taskId: string, reason: string): Promise<boolean> {
-      const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok from ${parentLocked(taskId)}`;
+      const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok from ${
+        parentLocked(taskId)
+      }`;
       return ok;
     },
 
@@ -243,11 +279,18 @@ export function createTaskStore(sql: Sql) {
       } catch (error) {
         const code = pgErrorCode(error);
         const message = (error as Error).message;
-        if (code === SqlErrorCode.TaskActive) throw new ConflictError("task_active", "Job still active, wait a moment");
-        if (code === SqlErrorCode.TaskNothingToResume) {
-          throw new ConflictError("task_not_resumable", `Task ${taskId} has succeeded or is waiting on its children`);
+        if (code === SqlErrorCode.TaskActive) {
+          throw new ConflictError("task_active", "Job still active, wait a moment");
         }
-        if (code === SqlErrorCode.ResumeLimitReached) throw new ConflictError("resume_limit_reached", message);
+        if (code === SqlErrorCode.TaskNothingToResume) {
+          throw new ConflictError(
+            "task_not_resumable",
+            `Task ${taskId} has succeeded or is waiting on its children`,
+          );
+        }
+        if (code === SqlErrorCode.ResumeLimitReached) {
+          throw new ConflictError("resume_limit_reached", message);
+        }
         if (code === SqlErrorCode.FilmCancelled) throw new ConflictError("film_cancelled", message);
         if (code === SqlErrorCode.TaskNotResumable) throw new ConflictError("task_not_resumable", message);
         throw quotaErrorFrom(error);
@@ -271,7 +314,7 @@ const DEADLOCK = "40P01";
 
 /** Runs `run` (one statement or one whole transaction) again when Postgres aborted it to break a deadlock. */
 export async function retryDeadlock<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await run();
     } catch (error) {

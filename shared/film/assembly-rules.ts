@@ -40,11 +40,18 @@ export interface FinalVerdict {
 }
 
 /** Seed finalize: all scenes failed (or no film was assembled) → failed; some → completed with a warning. */
-export function finalMovieStatus(totalScenes: number, failedScenes: number[], assembled: boolean): FinalVerdict {
+export function finalMovieStatus(
+  totalScenes: number,
+  failedScenes: number[],
+  assembled: boolean,
+): FinalVerdict {
   if (!assembled || totalScenes === 0 || failedScenes.length >= totalScenes) {
     return { status: "failed", warning: null };
   }
   if (failedScenes.length === 0) return { status: "completed", warning: null };
   const list = [...failedScenes].sort((a, b) => a - b).join(", ");
-  return { status: "completed", warning: `${failedScenes.length} of ${totalScenes} scenes failed (${list}) and are left out` };
+  return {
+    status: "completed",
+    warning: `${failedScenes.length} of ${totalScenes} scenes failed (${list}) and are left out`,
+  };
 }

@@ -18,13 +18,23 @@ export interface AssetUrlSource {
 }
 
 /** Signs the given versions' addresses in one request: `url(asset)` then answers with the signed URL. */
-export async function assetUrlSigner(config: Config, sql: Sql, assets: (AssetUrlSource | null | undefined)[]) {
-  const signed = await signUrls(createStorage(config, sql), assets.map((asset) => asset?.public_url), config.REELFORGE_SIGNED_URL_TTL_SECONDS);
-  return (asset: AssetUrlSource): string | null => asset.public_url === null ? null : signed.get(asset.public_url) ?? asset.public_url;
+export async function assetUrlSigner(
+  config: Config,
+  sql: Sql,
+  assets: (AssetUrlSource | null | undefined)[],
+) {
+  const signed = await signUrls(
+    createStorage(config, sql),
+    assets.map((asset) => asset?.public_url),
+    config.REELFORGE_SIGNED_URL_TTL_SECONDS,
+  );
+  return (asset: AssetUrlSource): string | null =>
+    asset.public_url === null ? null : signed.get(asset.public_url) ?? asset.public_url;
 }
 
 /** The stored address of every current asset of a film, by slot (`movie:<id>:video`, `scene:<id>:video`, ...); callers sign them. */
 export async function currentAssetUrls(sql: Sql, movieId: string): Promise<Map<string, string | null>> {
-  const rows = await sql`select slot, public_url from public.assets where movie_id = ${movieId} and state = 'current'`;
+  const rows =
+    await sql`select slot, public_url from public.assets where movie_id = ${movieId} and state = 'current'`;
   return new Map(rows.map((r) => [r.slot as string, r.public_url as string | null]));
 }

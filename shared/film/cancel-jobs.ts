@@ -28,10 +28,16 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movieId = String(ctx.payload.movieId);
     const [movie] = await deps.sql`select user_id, status from public.movies where id = ${movieId}`;
-    if (!movie || movie.status !== "cancelled") return { type: "done", result: { cancelled: 0, skipped: movie ? movie.status : "movie missing" } };
+    if (!movie || movie.status !== "cancelled") {
+      return { type: "done", result: { cancelled: 0, skipped: movie ? movie.status : "movie missing" } };
+    }
     const env = await filmEnv(deps, movie.user_id);
     const { video, image, lipsync, music, render } = env.providers;
-    const adapters: Pick<JobProvider<never, never>, "provider" | "model" | "cancel">[] = [video, image, render];
+    const adapters: Pick<JobProvider<never, never>, "provider" | "model" | "cancel">[] = [
+      video,
+      image,
+      render,
+    ];
     if (lipsync) adapters.push(lipsync);
     if (music) adapters.push(music);
     const outcomes: { provider: string; job: string; cancelled: boolean; error?: string }[] = [];
@@ -39,17 +45,37 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
       const adapter = adapters.find((a) => a.provider === job.provider && a.model === job.model);
       // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel with.
       if (!adapter) {
-        outcomes.push({ provider: job.provider, job: job.external_id, cancelled: false, error: "provider no longer registered" });
+        outcomes.push({
+          provider: job.provider,
+          job: job.external_id,
+          cancelled: false,
+          error: "provider no longer registered",
+        });
         continue;
       }
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
-      const error = await adapter.cancel(job.external_id).then(() => null, (e: unknown) => reportTaskError(e, ctx.task).error.message);
+      const error = await adapter.cancel(job.external_id).then(
+        () => null,
+        (e: unknown) => reportTaskError(e, ctx.task).error.message,
+      );
       await deps.sql`
         update public.movie_step_metrics set phase = 'failed', finished_at = now(),
-               error_message = ${error ? `cancel at the provider failed: ${error}` : "cancelled with the film (cancelled at the provider)"}
+               error_message = ${
+        error
+          ? `cancel at the provider failed: ${error}`
+          : "cancelled with the film (cancelled at the provider)"
+      }
          where task_id = ${job.task_id} and step_name = ${job.name} and finished_at is null`;
-      outcomes.push({ provider: job.provider, job: job.external_id, cancelled: error === null, ...(error ? { error } : {}) });
+      outcomes.push({
+        provider: job.provider,
+        job: job.external_id,
+        cancelled: error === null,
+        ...(error ? { error } : {}),
+      });
     }
-    return { type: "done", result: { cancelled: outcomes.filter((o) => o.cancelled).length, jobs: outcomes } };
+    return {
+      type: "done",
+      result: { cancelled: outcomes.filter((o) => o.cancelled).length, jobs: outcomes },
+    };
   };
 }

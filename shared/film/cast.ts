@@ -13,7 +13,14 @@ import { storeOutput } from "./store-output.ts";
 import { portraitRequest } from "./film-requests.ts";
 
 /** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
-const ELEVENLABS_VOICES = ["21m00Tcm4TlvDq8ikWAM", "AZnzlk1XvdvUeBnXmlld", "EXAVITQu4vr4xnSDxMaL", "ErXwobaYiN019PkySvjV", "MF3mGyEYCl7XYWbV9V6O", "TxGEqnHWrfWFTfGW9XTX"];
+const ELEVENLABS_VOICES = [
+  "21m00Tcm4TlvDq8ikWAM",
+  "AZnzlk1XvdvUeBnXmlld",
+  "EXAVITQu4vr4xnSDxMaL",
+  "ErXwobaYiN019PkySvjV",
+  "MF3mGyEYCl7XYWbV9V6O",
+  "TxGEqnHWrfWFTfGW9XTX",
+];
 
 export function voiceFor(provider: string, name: string, index: number): string {
   if (provider === "elevenlabs") return ELEVENLABS_VOICES[index % ELEVENLABS_VOICES.length];
@@ -22,8 +29,18 @@ export function voiceFor(provider: string, name: string, index: number): string 
 
 /** Plan characters first (they carry descriptions), then anyone else the screenplay names. */
 export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
-  const cast = new Map<string, { name: string; role: string | null; description: string; voice_description: string | null }>();
-  for (const c of plan.characters) cast.set(c.name.trim().toLowerCase(), { name: c.name, role: c.role, description: c.description, voice_description: c.voice_description });
+  const cast = new Map<
+    string,
+    { name: string; role: string | null; description: string; voice_description: string | null }
+  >();
+  for (const c of plan.characters) {
+    cast.set(c.name.trim().toLowerCase(), {
+      name: c.name,
+      role: c.role,
+      description: c.description,
+      voice_description: c.voice_description,
+    });
+  }
   for (const scene of screenplay.scenes) {
     for (const name of [...scene.characters_in_scene, ...scene.dialogue.map((d) => d.character)]) {
       const key = name.trim().toLowerCase();
@@ -34,32 +51,68 @@ export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
 }
 
 /** The pipeline's portrait request (regenerate-asset's default for a character's image). */
-export async function assignCharacters(ctx: TaskContext, env: FilmEnv, movie: MovieRow, plan: ProductionPlan, screenplay: Screenplay) {
+export async function assignCharacters(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  plan: ProductionPlan,
+  screenplay: Screenplay,
+) {
   const cast = castOf(plan, screenplay);
   const rows = await ctx.step("assign_characters", async (tx) => {
     for (const [i, c] of cast.entries()) {
       await tx`
         insert into public.characters (user_id, name, role, description, voice_description, voice_id, created_by_movie_id)
-        values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${voiceFor(env.providers.audio.provider, c.name, i)}, ${movie.id})
+        values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${
+        voiceFor(env.providers.audio.provider, c.name, i)
+      }, ${movie.id})
         on conflict on constraint characters_one_per_name do nothing`;
     }
-    await updateStep(tx, movie.id, "assign_characters", { status: "running", progress: 30, detail: `${cast.length} characters` });
+    await updateStep(tx, movie.id, "assign_characters", {
+      status: "running",
+      progress: 30,
+      detail: `${cast.length} characters`,
+    });
     return await tx`
       select id, name, description, character_image_url from public.characters
        where user_id = ${movie.user_id} and name_key = any(${cast.map((c) => c.name.trim().toLowerCase())})`;
   }) as { id: string; name: string; description: string; character_image_url: string | null }[];
 
   const image = env.providers.image;
-  await allSteps(rows.filter((r) => !r.character_image_url).map((c) => async () => {
-    const outcome = await runJob(ctx, {
-      sql: env.sql, name: `portrait:${c.id}`, provider: image,
-      request: portraitRequest(c),
-      metric: { movieId: movie.id, userId: movie.user_id, step: "assign_characters" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
-    });
-    // A missing portrait does not stop a film: it is only needed for the character page.
-    if (!outcome.ok) return;
-    const url = await storeOutput(ctx, env, `portrait-copy:${c.id}`, outcome.url, "image", `films/${env.userId}/characters/${c.id}.png`);
-    await ctx.step(`portrait-save:${c.id}`, (tx) => tx`update public.characters set character_image_url = ${url} where id = ${c.id}`.then(() => url));
-  }));
-  await ctx.step("assign_characters:done", (tx) => updateStep(tx, movie.id, "assign_characters", { status: "completed", detail: `${rows.length} characters with portraits` }));
+  await allSteps(
+    rows.filter((r) => !r.character_image_url).map((c) => async () => {
+      const outcome = await runJob(ctx, {
+        sql: env.sql,
+        name: `portrait:${c.id}`,
+        provider: image,
+        request: portraitRequest(c),
+        metric: { movieId: movie.id, userId: movie.user_id, step: "assign_characters" },
+        cost: { units: 1, unit: "images" },
+        pollEveryMs: env.pollMs,
+      });
+      // A missing portrait does not stop a film: it is only needed for the character page.
+      if (!outcome.ok) return;
+      const url = await storeOutput(
+        ctx,
+        env,
+        `portrait-copy:${c.id}`,
+        outcome.url,
+        "image",
+        `films/${env.userId}/characters/${c.id}.png`,
+      );
+      await ctx.step(
+        `portrait-save:${c.id}`,
+        (tx) =>
+          tx`update public.characters set character_image_url = ${url} where id = ${c.id}`.then(() => url),
+      );
+    }),
+  );
+  await ctx.step(
+    "assign_characters:done",
+    (tx) =>
+      updateStep(tx, movie.id, "assign_characters", {
+        status: "completed",
+        detail: `${rows.length} characters with portraits`,
+      }),
+  );
 }

@@ -23,20 +23,37 @@ import { PRODUCE_KIND } from "./produce-task.ts";
 import { renderWaitOf } from "./render-wait.ts";
 import { admitUsage, usageReport } from "../usage/usage-admission.ts";
 
-export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) }).strict();
+export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) })
+  .strict();
 
 /** status / resume / cancel take the movie, or (like every function) one of its tasks. */
 const byMovieOrTask = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }).optional(),
   taskId: z.string().uuid({ error: "taskId must be a task's UUID" }).optional(),
-}).strict().refine((b) => (b.movieId === undefined) !== (b.taskId === undefined), { message: "send movieId (or a taskId), exactly one", path: ["movieId"] });
+}).strict().refine((b) => (b.movieId === undefined) !== (b.taskId === undefined), {
+  message: "send movieId (or a taskId), exactly one",
+  path: ["movieId"],
+});
 
 const startInput = z.object({
-  title: z.string({ error: "title is required (a string)" }).trim().min(1, "title must not be empty").max(200, "title must be at most 200 characters"),
-  prompt: z.string({ error: "prompt is required (a string)" }).trim().min(1, "prompt must not be empty").max(4000, "prompt must be at most 4000 characters"),
-  genre: z.string({ error: "genre is required (a string)" }).trim().min(1, "genre must not be empty").max(60, "genre must be at most 60 characters"),
-  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).gt(0, "durationMinutes must be more than 0").max(30, "durationMinutes must be at most 30"),
-  orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" }).default("landscape"),
+  title: z.string({ error: "title is required (a string)" }).trim().min(1, "title must not be empty").max(
+    200,
+    "title must be at most 200 characters",
+  ),
+  prompt: z.string({ error: "prompt is required (a string)" }).trim().min(1, "prompt must not be empty").max(
+    4000,
+    "prompt must be at most 4000 characters",
+  ),
+  genre: z.string({ error: "genre is required (a string)" }).trim().min(1, "genre must not be empty").max(
+    60,
+    "genre must be at most 60 characters",
+  ),
+  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).gt(
+    0,
+    "durationMinutes must be more than 0",
+  ).max(30, "durationMinutes must be at most 30"),
+  orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
+    .default("landscape"),
 }).strict();
 
 export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
@@ -47,7 +64,9 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: byMovieOrTask,
       async run(input, caller) {
         // A film's own produce task means the film: resuming it must bring the movie row back too.
-        const [film] = input.taskId ? await sql`select id from public.movies where task_id = ${input.taskId}` : [];
+        const [film] = input.taskId
+          ? await sql`select id from public.movies where task_id = ${input.taskId}`
+          : [];
         if (input.taskId && !film) return await taskOnly[name].run({ taskId: input.taskId }, caller);
         return await byMovie.run({ movieId: film ? film.id as string : input.movieId! }, caller);
       },
@@ -63,8 +82,15 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
             values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
             returning id`;
-          await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${tx.json(initialSteps())})`;
-          const task = await store.enqueue({ userId: caller.userId, kind: PRODUCE_KIND, payload: { movieId: movie.id }, maxAttempts: 5 }, tx);
+          await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${
+            tx.json(initialSteps())
+          })`;
+          const task = await store.enqueue({
+            userId: caller.userId,
+            kind: PRODUCE_KIND,
+            payload: { movieId: movie.id },
+            maxAttempts: 5,
+          }, tx);
           await tx`update public.movies set task_id = ${task.id} where id = ${movie.id}`;
           return { movieId: movie.id as string, taskId: task.id };
         });
@@ -75,7 +101,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: byMovieId,
       async run({ movieId }, caller) {
         const movie = await ownMovie(deps, movieId, caller.userId);
-        const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
+        const [progress] =
+          await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
         const scenes = await sql`
           select id, scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
                  video_url, lipsync_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
@@ -92,7 +119,12 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const expiresAt = urlsExpireAt(ttl); // taken before signing, so never later than the tokens' own expiry
         const signed = await signUrls(
           createStorage(deps.config, sql),
-          [videoUrl, posterUrl, thumbnailUrl, ...scenes.flatMap((scene) => [scene.video_url, scene.lipsync_url, scene.end_frame_url])],
+          [
+            videoUrl,
+            posterUrl,
+            thumbnailUrl,
+            ...scenes.flatMap((scene) => [scene.video_url, scene.lipsync_url, scene.end_frame_url]),
+          ],
           ttl,
         );
         const sign = (url: string | null) => url === null ? null : signed.get(url) ?? url;
@@ -103,19 +135,33 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         }
         const metrics = await metricsByStep(sql, movieId);
         const task = movie.task_id ? await store.get(movie.task_id) : null;
-        const waiting = task && !["succeeded", "failed", "cancelled"].includes(task.status) ? await renderWaitOf(sql, task.id) : null;
+        const waiting = task && !["succeeded", "failed", "cancelled"].includes(task.status)
+          ? await renderWaitOf(sql, task.id)
+          : null;
         const end = movie.completed_at ? new Date(movie.completed_at) : new Date();
         return {
           body: {
             movie: {
-              id: movie.id, title: movie.title, status: movie.status, progress: movie.progress,
-              videoUrl: sign(videoUrl), posterUrl: sign(posterUrl), thumbnailUrl: sign(thumbnailUrl), errorMessage: movie.error_message,
-              warnings: movie.metadata?.warnings ?? [], failedScenes: movie.metadata?.failed_scenes ?? [],
+              id: movie.id,
+              title: movie.title,
+              status: movie.status,
+              progress: movie.progress,
+              videoUrl: sign(videoUrl),
+              posterUrl: sign(posterUrl),
+              thumbnailUrl: sign(thumbnailUrl),
+              errorMessage: movie.error_message,
+              warnings: movie.metadata?.warnings ?? [],
+              failedScenes: movie.metadata?.failed_scenes ?? [],
             },
-            progress: progress ? {
-              overallStatus: progress.overall_status, overallProgress: progress.overall_progress, currentStep: progress.current_step,
-              currentStepDetail: progress.current_step_detail, steps: progress.steps,
-            } : null,
+            progress: progress
+              ? {
+                overallStatus: progress.overall_status,
+                overallProgress: progress.overall_progress,
+                currentStep: progress.current_step,
+                currentStepDetail: progress.current_step_detail,
+                steps: progress.steps,
+              }
+              : null,
             scenes,
             // Media URLs above are signed: they stop serving at this time; ask status again for fresh ones.
             urlsExpireAt: expiresAt,
@@ -148,15 +194,20 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
         // A step of the film finishing right now locks the same movie and progress rows, not always
         // in one order: Postgres may break the tie by aborting this transaction, which then runs again.
-        await retryDeadlock(() => sql.begin(async (tx) => {
-          await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
-          await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
-          // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
-          await store.enqueue({
-            userId: caller.userId, kind: CANCEL_JOBS_KIND, payload: { movieId },
-            idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`, maxAttempts: 3,
-          }, tx);
-        }));
+        await retryDeadlock(() =>
+          sql.begin(async (tx) => {
+            await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
+            await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
+            // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
+            await store.enqueue({
+              userId: caller.userId,
+              kind: CANCEL_JOBS_KIND,
+              payload: { movieId },
+              idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`,
+              maxAttempts: 3,
+            }, tx);
+          })
+        );
         return { body: { cancelled: true, movieId } };
       },
     }),

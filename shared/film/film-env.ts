@@ -8,7 +8,7 @@ import type { Sql } from "../db/client.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { buildProviders } from "../providers/registry/build-providers.ts";
 import { parseProviderEndpoints } from "../provider-endpoints-config.ts";
-import { resolveProviders, type ResolvedProviders } from "../providers/registry/resolve-providers.ts";
+import { type ResolvedProviders, resolveProviders } from "../providers/registry/resolve-providers.ts";
 import type { ProviderSet, ProviderType } from "../providers/types.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
 
@@ -32,7 +32,11 @@ export interface FilmEnv extends FilmDeps {
  * `models` swaps the registered model of a type for another one of the same provider (a
  * regenerate draft's `model`; the caller checked it against the provider's catalog).
  */
-export async function filmEnv(deps: FilmDeps, userId: string, options: { models?: Partial<Record<ProviderType, string>> } = {}): Promise<FilmEnv> {
+export async function filmEnv(
+  deps: FilmDeps,
+  userId: string,
+  options: { models?: Partial<Record<ProviderType, string>> } = {},
+): Promise<FilmEnv> {
   const storage = createStorage(deps.config, deps.sql);
   const endpoints = parseProviderEndpoints(deps.config);
   const resolved = await resolveProviders(deps.sql, userId, deps.config);
@@ -41,7 +45,11 @@ export async function filmEnv(deps: FilmDeps, userId: string, options: { models?
   }
   const providers = buildProviders(resolved, { sql: deps.sql, userId, storage, endpoints });
   return {
-    ...deps, userId, resolved, providers, storage,
+    ...deps,
+    userId,
+    resolved,
+    providers,
+    storage,
     bucket: deps.config.REELFORGE_MEDIA_BUCKET,
     pollMs: deps.config.REELFORGE_PROVIDER_POLL_MS,
     allowInsecureUrls: endpoints.allowInsecureUrls,
@@ -49,7 +57,9 @@ export async function filmEnv(deps: FilmDeps, userId: string, options: { models?
 }
 
 /** Optional types (lip sync, music) count only when configured; the local fallback is not a choice. */
-export const isConfigured = (env: FilmEnv, type: "lipsync" | "music") => env.resolved[type].source !== "fallback";
+export const isConfigured = (env: FilmEnv, type: "lipsync" | "music") =>
+  env.resolved[type].source !== "fallback";
 
 /** `films/<user>/<movie>/<name>`: one folder per film. */
-export const filmPath = (env: FilmEnv, movieId: string, name: string) => `films/${env.userId}/${movieId}/${name}`;
+export const filmPath = (env: FilmEnv, movieId: string, name: string) =>
+  `films/${env.userId}/${movieId}/${name}`;

@@ -21,12 +21,22 @@ export interface JobSpec<Request> {
   pollEveryMs: number;
 }
 
-export type JobOutcome = { ok: true; url: string; durationSeconds: number | null } | { ok: false; failureCode: string; message: string };
+export type JobOutcome = { ok: true; url: string; durationSeconds: number | null } | {
+  ok: false;
+  failureCode: string;
+  message: string;
+};
 
 /** Runs a provider job to its end; a provider-side failure is an outcome, not an exception. */
 export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>): Promise<JobOutcome> {
   const { provider, name } = spec;
-  const key: MetricKey = { ...spec.metric, taskId: ctx.task.id, stepName: name, provider: provider.provider, model: provider.model };
+  const key: MetricKey = {
+    ...spec.metric,
+    taskId: ctx.task.id,
+    stepName: name,
+    provider: provider.provider,
+    model: provider.model,
+  };
   const outcome = await ctx.providerStep<JobOutcome>(name, {
     submit: async () => {
       provider.validate(spec.request);
@@ -40,11 +50,17 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
     poll: async (id) => {
       const state: JobState<{ url: string; durationSeconds?: number | null }> = await provider.poll(id);
       let result: JobOutcome;
-      if (state.state === "succeeded") result = { ok: true, url: state.output.url, durationSeconds: state.output.durationSeconds ?? null };
-      else if (state.state === "failed") result = { ok: false, failureCode: state.failureCode, message: state.message };
-      else return null;
+      if (state.state === "succeeded") {
+        result = { ok: true, url: state.output.url, durationSeconds: state.output.durationSeconds ?? null };
+      } else if (state.state === "failed") {
+        result = { ok: false, failureCode: state.failureCode, message: state.message };
+      } else return null;
       await recordFinished(spec.sql, ctx.task.id, name, {
-        ok: result.ok, costUnits: spec.cost.units, costUnit: spec.cost.unit, error: result.ok ? null : result.message, externalId: id,
+        ok: result.ok,
+        costUnits: spec.cost.units,
+        costUnit: spec.cost.unit,
+        error: result.ok ? null : result.message,
+        externalId: id,
       });
       return result;
     },
@@ -61,11 +77,17 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
  */
 export async function allSteps<T>(runs: (() => Promise<T>)[]): Promise<T[]> {
   const settled = await Promise.allSettled(runs.map((run) => run()));
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason);
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) =>
+    s.reason
+  );
   if (failures.length) {
     const waits = failures.filter((f): f is SliceWait => f instanceof SliceWait);
-    if (waits.length === failures.length) throw new SliceWait(waits.flatMap((w) => w.taskIds), waits.at(-1)!.metadata);
-    throw failures.find((f) => !(f instanceof SliceYield)) ?? failures.find((f) => !(f instanceof SliceWait)) ?? failures[0];
+    if (waits.length === failures.length) {
+      throw new SliceWait(waits.flatMap((w) => w.taskIds), waits.at(-1)!.metadata);
+    }
+    throw failures.find((f) => !(f instanceof SliceYield)) ?? failures.find((f) =>
+      !(f instanceof SliceWait)
+    ) ?? failures[0];
   }
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

@@ -22,12 +22,19 @@ export interface MetricKey {
 export async function recordIntent(db: Db, key: MetricKey): Promise<void> {
   await db`
     insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name, provider, model)
-    values (${key.movieId}, ${key.userId}, ${key.step}, ${key.sceneNumber ?? null}, ${key.taskId}, ${key.stepName},
+    values (${key.movieId}, ${key.userId}, ${key.step}, ${
+    key.sceneNumber ?? null
+  }, ${key.taskId}, ${key.stepName},
             ${key.provider}, ${key.model})
     on conflict on constraint movie_step_metrics_one_per_step do nothing`;
 }
 
-export async function recordSubmitted(db: Db, taskId: string, stepName: string, externalId: string): Promise<void> {
+export async function recordSubmitted(
+  db: Db,
+  taskId: string,
+  stepName: string,
+  externalId: string,
+): Promise<void> {
   await db`
     update public.movie_step_metrics set phase = 'submitted', external_id = ${externalId}, submitted_at = now()
      where task_id = ${taskId} and step_name = ${stepName} and phase = 'intent'`;
@@ -37,13 +44,23 @@ export async function recordFinished(
   db: Db,
   taskId: string,
   stepName: string,
-  outcome: { ok: boolean; costUnits?: number | null; costUnit?: string | null; error?: string | null; externalId?: string },
+  outcome: {
+    ok: boolean;
+    costUnits?: number | null;
+    costUnit?: string | null;
+    error?: string | null;
+    externalId?: string;
+  },
 ): Promise<void> {
   // external_id too: a kill right after the engine recorded the submission may have skipped recordSubmitted.
   await db`
     update public.movie_step_metrics
-       set phase = ${outcome.ok ? "succeeded" : "failed"}, external_id = coalesce(external_id, ${outcome.externalId ?? null}), cost_units = ${outcome.costUnits ?? null},
-           cost_unit = ${outcome.costUnit ?? null}, error_message = ${outcome.error ?? null}, finished_at = now()
+       set phase = ${outcome.ok ? "succeeded" : "failed"}, external_id = coalesce(external_id, ${
+    outcome.externalId ?? null
+  }), cost_units = ${outcome.costUnits ?? null},
+           cost_unit = ${outcome.costUnit ?? null}, error_message = ${
+    outcome.error ?? null
+  }, finished_at = now()
      where task_id = ${taskId} and step_name = ${stepName} and finished_at is null`;
 }
 

@@ -58,11 +58,15 @@ export interface SceneRow {
 }
 
 export async function loadScenes(db: Db, movieId: string): Promise<SceneRow[]> {
-  return await db<SceneRow[]>`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  return await db<
+    SceneRow[]
+  >`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
 }
 
 export async function loadScene(db: Db, movieId: string, sceneNumber: number): Promise<SceneRow> {
-  const [scene] = await db<SceneRow[]>`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  const [scene] = await db<
+    SceneRow[]
+  >`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
   if (!scene) throw new PermanentTaskError("scene_missing", `movie ${movieId} has no scene ${sceneNumber}`);
   return scene;
 }
@@ -70,7 +74,12 @@ export async function loadScene(db: Db, movieId: string, sceneNumber: number): P
 /** The screenplay's scene for a movie_scenes row. */
 export function screenplayScene(movie: MovieRow, sceneNumber: number): Screenplay["scenes"][number] {
   const scene = movie.metadata.screenplay_detailed?.scenes.find((s) => s.scene_number === sceneNumber);
-  if (!scene) throw new PermanentTaskError("scene_missing", `the screenplay of movie ${movie.id} has no scene ${sceneNumber}`);
+  if (!scene) {
+    throw new PermanentTaskError(
+      "scene_missing",
+      `the screenplay of movie ${movie.id} has no scene ${sceneNumber}`,
+    );
+  }
   return scene;
 }
 

@@ -6,8 +6,17 @@
 import type { Json, Sql, TransactionSql } from "../db/client.ts";
 
 export const FILM_STEPS = [
-  "validate_providers", "plan_production", "create_visual_bible", "generate_screenplay", "assign_characters",
-  "generate_videos", "generate_audio", "generate_music", "assemble_movie", "generate_cover", "finalize",
+  "validate_providers",
+  "plan_production",
+  "create_visual_bible",
+  "generate_screenplay",
+  "assign_characters",
+  "generate_videos",
+  "generate_audio",
+  "generate_music",
+  "assemble_movie",
+  "generate_cover",
+  "finalize",
 ] as const;
 export type FilmStep = (typeof FILM_STEPS)[number];
 
@@ -20,12 +29,15 @@ export interface StepUpdate {
 }
 
 export function initialSteps(): Record<string, Json> {
-  return Object.fromEntries(FILM_STEPS.map((step) => [step, { status: "pending", progress: 0, detail: null }]));
+  return Object.fromEntries(
+    FILM_STEPS.map((step) => [step, { status: "pending", progress: 0, detail: null }]),
+  );
 }
 
 /** Sets one step's state, marks it current, recomputes overall progress (one row lock). */
 export async function updateStep(db: Db, movieId: string, step: FilmStep, update: StepUpdate): Promise<void> {
-  const progress = update.progress ?? (update.status === "completed" || update.status === "skipped" ? 100 : undefined);
+  const progress = update.progress ??
+    (update.status === "completed" || update.status === "skipped" ? 100 : undefined);
   const patch: Record<string, Json> = { status: update.status };
   if (progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(progress)));
   if (update.detail !== undefined) patch.detail = update.detail;
@@ -46,7 +58,9 @@ export async function updateStep(db: Db, movieId: string, step: FilmStep, update
       update public.movie_creation_progress p
          set steps = next.steps, overall_progress = overall.progress,
              overall_status = case when p.overall_status = 'pending' then 'running' else p.overall_status end,
-             current_step = ${step}, current_step_detail = coalesce(${update.detail ?? null}, p.current_step_detail)
+             current_step = ${step}, current_step_detail = coalesce(${
+    update.detail ?? null
+  }, p.current_step_detail)
         from next, overall where p.movie_id = ${movieId}
       returning p.overall_progress)
     update public.movies m set progress = saved.overall_progress,
@@ -55,7 +69,12 @@ export async function updateStep(db: Db, movieId: string, step: FilmStep, update
 }
 
 /** The film's end state in movie_creation_progress (the finalize step). */
-export async function finishProgress(db: Db, movieId: string, status: "completed" | "failed" | "cancelled", detail: string) {
+export async function finishProgress(
+  db: Db,
+  movieId: string,
+  status: "completed" | "failed" | "cancelled",
+  detail: string,
+) {
   await db`
     update public.movie_creation_progress
        set overall_status = ${status}, overall_progress = case when ${status} = 'completed' then 100 else overall_progress end,

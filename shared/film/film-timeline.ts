@@ -42,7 +42,10 @@ export const isLipSynced = (row: Pick<AssembledSceneRow, "video_url" | "lipsync_
  * music ducks under them); lip-synced, the synced clip, whose sound already is the dialogue, and
  * no lines, or they would play twice.
  */
-export function timelineScene(row: AssembledSceneRow, lines: { url: string; startSeconds: number; durationSeconds: number | null }[]): TimelineScene {
+export function timelineScene(
+  row: AssembledSceneRow,
+  lines: { url: string; startSeconds: number; durationSeconds: number | null }[],
+): TimelineScene {
   const synced = isLipSynced(row);
   return {
     sceneNumber: row.scene_number,
@@ -53,7 +56,14 @@ export function timelineScene(row: AssembledSceneRow, lines: { url: string; star
     timeOfDay: row.time_of_day,
     lines: synced ? [] : lines.map(({ url, startSeconds }) => ({ url, startSeconds })),
     // Music still ducks under a synced scene's lines; a line of unknown length ducks to the clip's end.
-    ...(synced ? { speech: lines.map((l) => ({ startSeconds: l.startSeconds, durationSeconds: l.durationSeconds ?? Number(row.duration_seconds) })) } : {}),
+    ...(synced
+      ? {
+        speech: lines.map((l) => ({
+          startSeconds: l.startSeconds,
+          durationSeconds: l.durationSeconds ?? Number(row.duration_seconds),
+        })),
+      }
+      : {}),
   };
 }
 
@@ -79,8 +89,12 @@ export function buildFilmTimeline(
     const next = scenes[i + 1];
     let transition = next ? transitionBetween(scene, next) : undefined;
     // Both of a clip's transitions eat into it; never more than a third of it each.
-    if (transition && transition.type !== "cut") transition = { ...transition, frames: Math.min(transition.frames, Math.floor(frames / 3)) };
-    if (transition && transition.type !== "cut" && transition.frames < 1) transition = { type: "cut", frames: 0 };
+    if (transition && transition.type !== "cut") {
+      transition = { ...transition, frames: Math.min(transition.frames, Math.floor(frames / 3)) };
+    }
+    if (transition && transition.type !== "cut" && transition.frames < 1) {
+      transition = { type: "cut", frames: 0 };
+    }
     clips.push({ url: scene.url, inFrame: 0, outFrame: frames, ...(transition ? { transition } : {}) });
     for (const line of scene.lines) {
       const at = Math.min(frames - 1, Math.round(line.startSeconds * FILM_FPS));
@@ -88,7 +102,10 @@ export function buildFilmTimeline(
     }
     for (const line of scene.speech ?? []) {
       const at = Math.max(0, Math.min(frames - 1, Math.round(line.startSeconds * FILM_FPS)));
-      speech.push({ startFrame: start + at, frames: Math.max(1, Math.min(frames - at, Math.round(line.durationSeconds * FILM_FPS))) });
+      speech.push({
+        startFrame: start + at,
+        frames: Math.max(1, Math.min(frames - at, Math.round(line.durationSeconds * FILM_FPS))),
+      });
     }
     start += frames - (transition && transition.type !== "cut" ? transition.frames : 0);
   });
@@ -105,7 +122,13 @@ export function buildFilmTimeline(
 
 /** Expected length of the rendered film in seconds: clips minus transition overlaps. */
 export function timelineSeconds(timeline: Timeline): number {
-  const frames = timeline.clips.reduce((sum, c, i) =>
-    sum + (c.outFrame - c.inFrame) - (i < timeline.clips.length - 1 && c.transition && c.transition.type !== "cut" ? c.transition.frames : 0), 0);
+  const frames = timeline.clips.reduce(
+    (sum, c, i) =>
+      sum + (c.outFrame - c.inFrame) -
+      (i < timeline.clips.length - 1 && c.transition && c.transition.type !== "cut"
+        ? c.transition.frames
+        : 0),
+    0,
+  );
   return frames / timeline.fps;
 }

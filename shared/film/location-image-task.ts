@@ -43,13 +43,30 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
     const env = await filmEnv(deps, ctx.task.userId);
     const s = `scene-${p.sceneNumber}`;
     const image = await runJob(ctx, {
-      sql: env.sql, name: "image", provider: env.providers.image,
+      sql: env.sql,
+      name: "image",
+      provider: env.providers.image,
       request: { prompt: p.prompt, width: p.width, height: p.height, purpose: "location" as const },
-      metric: { movieId: p.movieId, userId: ctx.task.userId, step: "generate_videos", sceneNumber: p.sceneNumber },
-      cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+      metric: {
+        movieId: p.movieId,
+        userId: ctx.task.userId,
+        step: "generate_videos",
+        sceneNumber: p.sceneNumber,
+      },
+      cost: { units: 1, unit: "images" },
+      pollEveryMs: env.pollMs,
     });
-    if (!image.ok) throw new PermanentTaskError(image.failureCode, `reference image failed: ${image.message}`);
-    const url = await storeOutput(ctx, env, "copy", image.url, "image", filmPath(env, p.movieId, `${s}-reference.png`));
+    if (!image.ok) {
+      throw new PermanentTaskError(image.failureCode, `reference image failed: ${image.message}`);
+    }
+    const url = await storeOutput(
+      ctx,
+      env,
+      "copy",
+      image.url,
+      "image",
+      filmPath(env, p.movieId, `${s}-reference.png`),
+    );
     const saved = await ctx.step("save", async (tx) => {
       // Another film of this owner may have saved the variant meanwhile: theirs stays, ours is unused.
       await tx`
@@ -67,7 +84,12 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
 }
 
 /** The variant's image for a scene: submitted once per film and variant, waited for parked (jobIsTask). */
-export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepName: string, payload: LocationImagePayload): Promise<LocationImage> {
+export async function awaitLocationImage(
+  ctx: TaskContext,
+  env: FilmEnv,
+  stepName: string,
+  payload: LocationImagePayload,
+): Promise<LocationImage> {
   return await ctx.providerStep<LocationImage>(stepName, {
     submit: async () => {
       const task = await env.store.enqueue({
@@ -79,14 +101,21 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
         parentId: ctx.task.id,
       });
       // A failed earlier attempt (a scene regenerated later) is tried again rather than reused.
-      if (task.status === "failed" || task.status === "cancelled") await env.sql`select engine.resume_task(${task.id}::uuid)`;
+      if (task.status === "failed" || task.status === "cancelled") {
+        await env.sql`select engine.resume_task(${task.id}::uuid)`;
+      }
       return task.id;
     },
     poll: async (taskId) => {
       const state = await locationTaskState(env, taskId);
       if (state.state === "succeeded") return state.output;
       // The scene's failure, as a refused provider job would be (scene-video.ts isSceneFailure).
-      if (state.state === "failed") throw new ProviderError({ provider: "image", failureCode: state.failureCode, retryable: false }, state.message);
+      if (state.state === "failed") {
+        throw new ProviderError(
+          { provider: "image", failureCode: state.failureCode, retryable: false },
+          state.message,
+        );
+      }
       return null;
     },
     pollEveryMs: Math.min(env.pollMs, 500),
@@ -96,11 +125,17 @@ export async function awaitLocationImage(ctx: TaskContext, env: FilmEnv, stepNam
 
 async function locationTaskState(env: FilmEnv, taskId: string): Promise<JobState<LocationImage>> {
   const task = await env.store.get(taskId);
-  if (!task) return { state: "failed", failureCode: "job_missing", message: `location image task ${taskId} is gone` };
+  if (!task) {
+    return { state: "failed", failureCode: "job_missing", message: `location image task ${taskId} is gone` };
+  }
   if (task.status === "succeeded") return { state: "succeeded", output: task.result as LocationImage };
   if (task.status === "failed" || task.status === "cancelled") {
     const error = (task.lastError ?? {}) as { code?: string; message?: string };
-    return { state: "failed", failureCode: error.code ?? task.status, message: error.message ?? `location image task ${task.status}` };
+    return {
+      state: "failed",
+      failureCode: error.code ?? task.status,
+      message: error.message ?? `location image task ${task.status}`,
+    };
   }
   return { state: "pending" };
 }

@@ -38,7 +38,9 @@ export async function sweepPage(o: SweepOptions, after: string | null): Promise<
   const done = ours.length < page.length || page.length < PAGE;
   if (ours.length === 0) return { listed: 0, deleted: [], next: null };
   const due = (await o.sql`
-    select public.storage_cleanup_due(${o.bucket}, ${ours.map((x) => x.name)}::text[], ${ours.map((x) => x.size)}::bigint[], ${o.retentionSeconds}) as path`)
+    select public.storage_cleanup_due(${o.bucket}, ${ours.map((x) => x.name)}::text[], ${
+    ours.map((x) => x.size)
+  }::bigint[], ${o.retentionSeconds}) as path`)
     .map((row) => row.path as string);
   if (due.length) {
     await o.storage.remove(o.bucket, due);
@@ -70,9 +72,15 @@ export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
     let listed = 0;
     let deleted = 0;
     for (const [i, prefix] of ownerPrefixes(ctx.task.userId).entries()) {
-      const options: SweepOptions = { sql: deps.sql, storage, bucket: deps.config.REELFORGE_MEDIA_BUCKET, prefix, retentionSeconds };
+      const options: SweepOptions = {
+        sql: deps.sql,
+        storage,
+        bucket: deps.config.REELFORGE_MEDIA_BUCKET,
+        prefix,
+        retentionSeconds,
+      };
       let after: string | null = null;
-      for (let n = 0; ; n++) {
+      for (let n = 0;; n++) {
         const page: PageResult = await ctx.step(`sweep-${i}-page-${n}`, () => sweepPage(options, after));
         listed += page.listed;
         deleted += page.deleted.length;

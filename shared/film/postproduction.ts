@@ -15,28 +15,61 @@ import { ratioSize, videoShape } from "./video-prompt.ts";
 import { posterRequest } from "./film-requests.ts";
 
 /** The film's render: its stored URL, or NoVideosToAssembleError when no clip is left. */
-export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ url: string | null; error: string | null }> {
+export async function assembleMovie(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+): Promise<{ url: string | null; error: string | null }> {
   const scenes = await loadScenes(env.sql, movie.id);
   let kept;
   try {
     kept = selectClipsForAssembly(scenes);
   } catch (error) {
     if (!(error instanceof NoVideosToAssembleError)) throw error;
-    await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", progress: 0, detail: error.message });
+    await updateStep(env.sql, movie.id, "assemble_movie", {
+      status: "failed",
+      progress: 0,
+      detail: error.message,
+    });
     return { url: null, error: error.message };
   }
-  await updateStep(env.sql, movie.id, "assemble_movie", { status: "running", progress: 10, detail: `Assembling ${kept.length} scenes` });
+  await updateStep(env.sql, movie.id, "assemble_movie", {
+    status: "running",
+    progress: 10,
+    detail: `Assembling ${kept.length} scenes`,
+  });
   const lines = await env.sql`
     select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
   const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
-  const timeline = buildFilmTimeline(kept.map((s) => timelineScene(s, lines
-    .filter((l) => l.scene_number === s.scene_number)
-    .map((l) => ({ url: l.audio_url as string, startSeconds: Number(l.start_seconds), durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds) })))), ratioSize(shape.ratio), movie.metadata.music_url ?? null);
+  const timeline = buildFilmTimeline(
+    kept.map((s) =>
+      timelineScene(
+        s,
+        lines
+          .filter((l) => l.scene_number === s.scene_number)
+          .map((l) => ({
+            url: l.audio_url as string,
+            startSeconds: Number(l.start_seconds),
+            durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
+          })),
+      )
+    ),
+    ratioSize(shape.ratio),
+    movie.metadata.music_url ?? null,
+  );
   const render = await runJob(ctx, {
-    sql: env.sql, name: "assemble_movie:render", provider: env.providers.render,
-    request: { op: "assemble" as const, timeline, output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) } },
-    metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" }, cost: { units: kept.length, unit: "clips" }, pollEveryMs: env.pollMs,
+    sql: env.sql,
+    name: "assemble_movie:render",
+    provider: env.providers.render,
+    request: {
+      op: "assemble" as const,
+      timeline,
+      output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) },
+    },
+    metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" },
+    cost: { units: kept.length, unit: "clips" },
+    pollEveryMs: env.pollMs,
   });
   if (!render.ok) {
     await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", detail: render.message });
@@ -44,32 +77,62 @@ export async function assembleMovie(ctx: TaskContext, env: FilmEnv, movie: Movie
   }
   await ctx.step("assemble_movie", async (tx) => {
     await tx`update public.movies set video_url = ${render.url} where id = ${movie.id}`;
-    await updateStep(tx, movie.id, "assemble_movie", { status: "completed", detail: `${kept.length} scenes assembled` });
+    await updateStep(tx, movie.id, "assemble_movie", {
+      status: "completed",
+      detail: `${kept.length} scenes assembled`,
+    });
   });
   return { url: render.url, error: null };
 }
 
-export async function generateCover(ctx: TaskContext, env: FilmEnv, movie: MovieRow): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {
-  const [existing] = await env.sql`select poster_url, thumbnail_url from public.movies where id = ${movie.id}`;
+export async function generateCover(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {
+  const [existing] = await env
+    .sql`select poster_url, thumbnail_url from public.movies where id = ${movie.id}`;
   if (existing.poster_url || existing.thumbnail_url) {
-    await updateStep(env.sql, movie.id, "generate_cover", { status: "completed", detail: "Existing cover kept" });
-    return { poster_url: existing.poster_url ?? existing.thumbnail_url, thumbnail_url: existing.thumbnail_url ?? existing.poster_url };
+    await updateStep(env.sql, movie.id, "generate_cover", {
+      status: "completed",
+      detail: "Existing cover kept",
+    });
+    return {
+      poster_url: existing.poster_url ?? existing.thumbnail_url,
+      thumbnail_url: existing.thumbnail_url ?? existing.poster_url,
+    };
   }
   const image = await runJob(ctx, {
-    sql: env.sql, name: "generate_cover:poster", provider: env.providers.image,
+    sql: env.sql,
+    name: "generate_cover:poster",
+    provider: env.providers.image,
     request: posterRequest(movie),
-    metric: { movieId: movie.id, userId: movie.user_id, step: "generate_cover" }, cost: { units: 1, unit: "images" }, pollEveryMs: env.pollMs,
+    metric: { movieId: movie.id, userId: movie.user_id, step: "generate_cover" },
+    cost: { units: 1, unit: "images" },
+    pollEveryMs: env.pollMs,
   });
   if (!image.ok) {
     await updateStep(env.sql, movie.id, "generate_cover", { status: "failed", detail: image.message });
     return { poster_url: null, thumbnail_url: null };
   }
-  const url = await storeOutput(ctx, env, "generate_cover:copy", image.url, "image", filmPath(env, movie.id, "poster.png"));
+  const url = await storeOutput(
+    ctx,
+    env,
+    "generate_cover:copy",
+    image.url,
+    "image",
+    filmPath(env, movie.id, "poster.png"),
+  );
   await updateStep(env.sql, movie.id, "generate_cover", { status: "completed", detail: "Poster generated" });
   return { poster_url: url, thumbnail_url: url };
 }
 
-export async function finalizeMovie(ctx: TaskContext, movie: MovieRow, film: { url: string | null; error: string | null }, cover: { poster_url: string | null; thumbnail_url: string | null }) {
+export async function finalizeMovie(
+  ctx: TaskContext,
+  movie: MovieRow,
+  film: { url: string | null; error: string | null },
+  cover: { poster_url: string | null; thumbnail_url: string | null },
+) {
   return await ctx.step("finalize", async (tx) => {
     const scenes = await loadScenes(tx, movie.id);
     const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
@@ -78,13 +141,26 @@ export async function finalizeMovie(ctx: TaskContext, movie: MovieRow, film: { u
     const error = verdict.status === "failed" ? film.error ?? "every scene failed" : null;
     await tx`
       update public.movies
-         set video_url = ${film.url}, poster_url = ${cover.poster_url}, thumbnail_url = ${cover.thumbnail_url ?? cover.poster_url},
+         set video_url = ${film.url}, poster_url = ${cover.poster_url}, thumbnail_url = ${
+      cover.thumbnail_url ?? cover.poster_url
+    },
              status = ${verdict.status}, progress = 100, error_message = ${error}, completed_at = now(),
              metadata = metadata || ${tx.json({ failed_scenes: failed, warnings })}
        where id = ${movie.id}`;
-    await updateStep(tx, movie.id, "finalize", { status: verdict.status === "completed" ? "completed" : "failed", detail: error ?? verdict.warning ?? "Done" });
-    await finishProgress(tx, movie.id, verdict.status,
-      verdict.status === "completed" ? (verdict.warning ? `¡Película completada! ${verdict.warning}` : "¡Película completada exitosamente!") : error!);
+    await updateStep(tx, movie.id, "finalize", {
+      status: verdict.status === "completed" ? "completed" : "failed",
+      detail: error ?? verdict.warning ?? "Done",
+    });
+    await finishProgress(
+      tx,
+      movie.id,
+      verdict.status,
+      verdict.status === "completed"
+        ? (verdict.warning
+          ? `¡Película completada! ${verdict.warning}`
+          : "¡Película completada exitosamente!")
+        : error!,
+    );
     await tx`update public.movies set progress = 100 where id = ${movie.id}`;
     return { status: verdict.status, failedScenes: failed, warning: verdict.warning, error };
   });

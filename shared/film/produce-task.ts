@@ -42,23 +42,52 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
         await assignCharacters(ctx, env, movie, plan, screenplay);
       } catch (error) {
         const last = ctx.task.attempts + 1 >= ctx.task.maxAttempts;
-        if (error instanceof PermanentTaskError || (error instanceof ProviderError && !error.retryable) || last) {
+        if (
+          error instanceof PermanentTaskError || (error instanceof ProviderError && !error.retryable) || last
+        ) {
           // The owner reads error_message; the slice runner logs the raw error when it rethrows.
           await failMovie(deps, movie.id, classifyTaskError(error, ctx.task.id).error.message);
         }
         throw error;
       }
       const scenes = await loadScenes(deps.sql, movie.id);
-      const chains = continuityChains(scenes.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })));
+      const chains = continuityChains(
+        scenes.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })),
+      );
       const videoKey = env.resolved.video.concurrencyKey ?? undefined;
       const children: ChildSpec[] = [
-        ...chains.map((chain): ChildSpec => ({ key: `chain-${chain[0]}`, kind: CHAIN_KIND, payload: { movieId: movie.id, scenes: chain }, concurrencyKey: videoKey })),
-        ...scenes.map((s): ChildSpec => ({ key: `voices-${s.scene_number}`, kind: VOICES_KIND, payload: { movieId: movie.id, sceneNumber: s.scene_number }, concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined })),
-        ...(isConfigured(env, "music") ? [{ key: "music", kind: MUSIC_KIND, payload: { movieId: movie.id } } satisfies ChildSpec] : []),
+        ...chains.map((chain): ChildSpec => ({
+          key: `chain-${chain[0]}`,
+          kind: CHAIN_KIND,
+          payload: { movieId: movie.id, scenes: chain },
+          concurrencyKey: videoKey,
+        })),
+        ...scenes.map((s): ChildSpec => ({
+          key: `voices-${s.scene_number}`,
+          kind: VOICES_KIND,
+          payload: { movieId: movie.id, sceneNumber: s.scene_number },
+          concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined,
+        })),
+        ...(isConfigured(env, "music")
+          ? [{ key: "music", kind: MUSIC_KIND, payload: { movieId: movie.id } } satisfies ChildSpec]
+          : []),
       ];
-      await updateStep(deps.sql, movie.id, "generate_videos", { status: "running", progress: 0, detail: `${scenes.length} scenes in ${chains.length} chains` });
-      await updateStep(deps.sql, movie.id, "generate_audio", { status: "running", progress: 0, detail: "Voices in parallel with the clips" });
-      if (!isConfigured(env, "music")) await updateStep(deps.sql, movie.id, "generate_music", { status: "skipped", detail: "No music provider: music = null" });
+      await updateStep(deps.sql, movie.id, "generate_videos", {
+        status: "running",
+        progress: 0,
+        detail: `${scenes.length} scenes in ${chains.length} chains`,
+      });
+      await updateStep(deps.sql, movie.id, "generate_audio", {
+        status: "running",
+        progress: 0,
+        detail: "Voices in parallel with the clips",
+      });
+      if (!isConfigured(env, "music")) {
+        await updateStep(deps.sql, movie.id, "generate_music", {
+          status: "skipped",
+          detail: "No music provider: music = null",
+        });
+      }
       return { type: "await_children", children, metadata: { fannedOut: true, chains } };
     }
 
@@ -91,15 +120,31 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
     const request = filmScoreRequest(movie);
-    await updateStep(deps.sql, movie.id, "generate_music", { status: "running", progress: 10, detail: "Composing" });
-    const music = await runJob(ctx, {
-      sql: deps.sql, name: "music", provider: env.providers.music!, request,
-      metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" }, cost: { units: request.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+    await updateStep(deps.sql, movie.id, "generate_music", {
+      status: "running",
+      progress: 10,
+      detail: "Composing",
     });
-    const url = music.ok ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3")) : null;
+    const music = await runJob(ctx, {
+      sql: deps.sql,
+      name: "music",
+      provider: env.providers.music!,
+      request,
+      metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" },
+      cost: { units: request.durationSeconds, unit: "seconds" },
+      pollEveryMs: env.pollMs,
+    });
+    const url = music.ok
+      ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3"))
+      : null;
     await ctx.step("music:saved", async (tx) => {
-      await tx`update public.movies set metadata = metadata || ${tx.json({ music_url: url })} where id = ${movie.id}`;
-      await updateStep(tx, movie.id, "generate_music", { status: music.ok ? "completed" : "failed", detail: music.ok ? "Music ready" : `No music: ${music.message}` });
+      await tx`update public.movies set metadata = metadata || ${
+        tx.json({ music_url: url })
+      } where id = ${movie.id}`;
+      await updateStep(tx, movie.id, "generate_music", {
+        status: music.ok ? "completed" : "failed",
+        detail: music.ok ? "Music ready" : `No music: ${music.message}`,
+      });
     });
     return { type: "done", result: { musicUrl: url } };
   };

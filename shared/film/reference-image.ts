@@ -21,6 +21,10 @@ export function chooseReferenceSource(facts: ReferenceFacts): ReferenceSource {
 }
 
 /** What a generated location image shows. */
-export function locationImagePrompt(place: { name: string; timeOfDay: string; weather: string }, style: string): string {
-  return `${place.name} at ${place.timeOfDay}, ${place.weather} weather, empty establishing shot, ${style}`.slice(0, 1000);
+export function locationImagePrompt(
+  place: { name: string; timeOfDay: string; weather: string },
+  style: string,
+): string {
+  return `${place.name} at ${place.timeOfDay}, ${place.weather} weather, empty establishing shot, ${style}`
+    .slice(0, 1000);
 }

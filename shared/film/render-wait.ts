@@ -14,8 +14,13 @@ export interface RenderWait {
 }
 
 /** The film's render wait, or null when it waits on nothing, or a live worker will get to it. */
-export async function renderWaitOf(sql: Sql, produceTaskId: string, now = new Date()): Promise<RenderWait | null> {
-  const [row] = await sql`select since, jobs, live_workers, alert_after_seconds from engine.render_wait(${produceTaskId}::uuid)`;
+export async function renderWaitOf(
+  sql: Sql,
+  produceTaskId: string,
+  now = new Date(),
+): Promise<RenderWait | null> {
+  const [row] =
+    await sql`select since, jobs, live_workers, alert_after_seconds from engine.render_wait(${produceTaskId}::uuid)`;
   if (!row || row.live_workers > 0) return null;
   const waitedSeconds = Math.floor((now.getTime() - new Date(row.since).getTime()) / 1000);
   if (waitedSeconds < row.alert_after_seconds) return null;

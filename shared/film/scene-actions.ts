@@ -18,23 +18,36 @@ import type { TaskKind } from "../engine/task-routes.ts";
 
 const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
-  sceneNumber: z.number({ error: "sceneNumber is required (a whole number)" }).int("sceneNumber must be a whole number").min(1, "sceneNumber must be 1 or more"),
+  sceneNumber: z.number({ error: "sceneNumber is required (a whole number)" }).int(
+    "sceneNumber must be a whole number",
+  ).min(1, "sceneNumber must be 1 or more"),
 }).strict();
 
 async function idleMovie(deps: FilmDeps, movieId: string, userId: string) {
   const movie = await ownMovie(deps, movieId, userId);
   if (movie.status === "pending" || movie.status === "processing") {
-    throw new ConflictError("movie_in_production", `Movie ${movieId} is still in production; wait for it to end or cancel it`);
+    throw new ConflictError(
+      "movie_in_production",
+      `Movie ${movieId} is still in production; wait for it to end or cancel it`,
+    );
   }
   return movie;
 }
 
 async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number) {
-  const [scene] = await deps.sql`select 1 from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
-  if (!scene) throw new BadRequestError("unknown_scene", `sceneNumber: movie ${movieId} has no scene ${sceneNumber}`);
+  const [scene] = await deps
+    .sql`select 1 from public.movie_scenes where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  if (!scene) {
+    throw new BadRequestError("unknown_scene", `sceneNumber: movie ${movieId} has no scene ${sceneNumber}`);
+  }
 }
 
-function enqueueAction(deps: FilmDeps, kind: TaskKind, payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>, input: z.ZodType): ActionSpec {
+function enqueueAction(
+  deps: FilmDeps,
+  kind: TaskKind,
+  payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>,
+  input: z.ZodType,
+): ActionSpec {
   // Each of them generates or renders: paid capacity.
   return defineAction({
     spends: true,
@@ -45,18 +58,40 @@ function enqueueAction(deps: FilmDeps, kind: TaskKind, payloadOf: (input: { movi
       // A regeneration of the caller's film: admitted against their limits with the enqueue.
       const task = await deps.sql.begin(async (tx) => {
         await admitUsage(tx, caller.userId, "regeneration", kind);
-        return await deps.store.enqueue({ userId: caller.userId, kind, payload: payloadOf(body), maxAttempts: 5 }, tx);
+        return await deps.store.enqueue({
+          userId: caller.userId,
+          kind,
+          payload: payloadOf(body),
+          maxAttempts: 5,
+        }, tx);
       });
-      return { status: 202, body: { taskId: task.id, movieId: body.movieId, ...(body.sceneNumber ? { sceneNumber: body.sceneNumber } : {}) } };
+      return {
+        status: 202,
+        body: {
+          taskId: task.id,
+          movieId: body.movieId,
+          ...(body.sceneNumber ? { sceneNumber: body.sceneNumber } : {}),
+        },
+      };
     },
   });
 }
 
 export const sceneVideoActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, CHAIN_KIND, (b) => ({ movieId: b.movieId, scenes: [b.sceneNumber] }), bySceneInput),
+  start: enqueueAction(
+    deps,
+    CHAIN_KIND,
+    (b) => ({ movieId: b.movieId, scenes: [b.sceneNumber] }),
+    bySceneInput,
+  ),
 });
 export const sceneAudioActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, VOICES_KIND, (b) => ({ movieId: b.movieId, sceneNumber: b.sceneNumber }), bySceneInput),
+  start: enqueueAction(
+    deps,
+    VOICES_KIND,
+    (b) => ({ movieId: b.movieId, sceneNumber: b.sceneNumber }),
+    bySceneInput,
+  ),
 });
 export const assembleActions = (deps: FilmDeps) => ({
   start: enqueueAction(deps, ASSEMBLE_KIND, (b) => ({ movieId: b.movieId }), byMovieId),

@@ -26,34 +26,62 @@ export interface LipsyncInput {
 
 export type LipsyncOutcome = { ok: true; url: string } | { ok: false; message: string };
 
-export async function lipSyncScene(ctx: TaskContext, env: FilmEnv, input: LipsyncInput): Promise<LipsyncOutcome> {
+export async function lipSyncScene(
+  ctx: TaskContext,
+  env: FilmEnv,
+  input: LipsyncInput,
+): Promise<LipsyncOutcome> {
   const lipsync = env.providers.lipsync;
   if (!lipsync) return { ok: false, message: "no lipsync provider" };
   const s = `scene-${input.sceneNumber}`;
   const tag = ctx.task.id.slice(0, 8);
   const trackRequest: RenderRequest = {
-    op: "dialogue_track", fps: FILM_FPS, durationFrames: input.frames, dialogue: input.dialogue,
+    op: "dialogue_track",
+    fps: FILM_FPS,
+    durationFrames: input.frames,
+    dialogue: input.dialogue,
     output: { bucket: env.bucket, path: filmPath(env, input.movieId, `${s}-dialogue-${tag}.m4a`) },
   };
   try {
     // A render provider without this op (fal) is a configuration fact, not a failed scene.
     env.providers.render.validate(trackRequest);
   } catch (error) {
-    if (error instanceof ProviderInputError) return { ok: false, message: `dialogue track: ${error.message}` };
+    if (error instanceof ProviderInputError) {
+      return { ok: false, message: `dialogue track: ${error.message}` };
+    }
     throw error;
   }
   try {
     const track = await runJob(ctx, {
-      sql: env.sql, name: "lipsync:dialogue-track", provider: env.providers.render, request: trackRequest,
-      metric: input.metric, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+      sql: env.sql,
+      name: "lipsync:dialogue-track",
+      provider: env.providers.render,
+      request: trackRequest,
+      metric: input.metric,
+      cost: { units: 1, unit: "renders" },
+      pollEveryMs: env.pollMs,
     });
     if (!track.ok) return { ok: false, message: `dialogue track: ${track.message}` };
     const synced = await runJob(ctx, {
-      sql: env.sql, name: "lipsync:sync", provider: lipsync, request: { videoUrl: input.clipUrl, audioUrl: track.url },
-      metric: input.metric, cost: { units: input.frames / FILM_FPS, unit: "seconds" }, pollEveryMs: env.pollMs,
+      sql: env.sql,
+      name: "lipsync:sync",
+      provider: lipsync,
+      request: { videoUrl: input.clipUrl, audioUrl: track.url },
+      metric: input.metric,
+      cost: { units: input.frames / FILM_FPS, unit: "seconds" },
+      pollEveryMs: env.pollMs,
     });
-    if (!synced.ok) return { ok: false, message: `lip sync failed: ${synced.failureCode}: ${synced.message}` };
-    const url = await storeOutput(ctx, env, "lipsync:copy", synced.url, "video", filmPath(env, input.movieId, `${s}-lipsync-${tag}.mp4`));
+    if (!synced.ok) {
+      return { ok: false, message: `lip sync failed: ${synced.failureCode}: ${synced.message}` };
+    }
+    const url = await storeOutput(
+      ctx,
+      env,
+      "lipsync:copy",
+      synced.url,
+      "video",
+      filmPath(env, input.movieId, `${s}-lipsync-${tag}.mp4`),
+    );
     return { ok: true, url };
   } catch (error) {
     // Refusals and bad outputs belong to this scene; anything else is the task's to retry.

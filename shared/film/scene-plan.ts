@@ -33,12 +33,16 @@ export function planScenes(screenplay: Screenplay, plan: ProductionPlan, count: 
   const scenes = [...screenplay.scenes].sort((a, b) => a.scene_number - b.scene_number).slice(0, count);
   const numbers = new Set<number>();
   return scenes.map((scene, i) => {
-    if (numbers.has(scene.scene_number)) throw new Error(`screenplay repeats scene_number ${scene.scene_number}`);
+    if (numbers.has(scene.scene_number)) {
+      throw new Error(`screenplay repeats scene_number ${scene.scene_number}`);
+    }
     numbers.add(scene.scene_number);
     const beat = plan.continuity.find((c) => c.scene_number === scene.scene_number);
     const previous = i > 0 ? scenes[i - 1].scene_number : null;
     let continuesFrom = beat ? (beat.is_continuation ? beat.continues_from ?? previous : null) : previous;
-    if (continuesFrom !== null && (!numbers.has(continuesFrom) || continuesFrom >= scene.scene_number)) continuesFrom = null;
+    if (continuesFrom !== null && (!numbers.has(continuesFrom) || continuesFrom >= scene.scene_number)) {
+      continuesFrom = null;
+    }
     const location = plan.locations.find((l) => l.location_id === beat?.location_id) ??
       plan.locations.find((l) => l.name.toLowerCase() === scene.header.location.toLowerCase());
     const locationName = location?.name ?? scene.header.location;

@@ -26,7 +26,8 @@ export const CHAIN_KIND = "film.chain" satisfies TaskKind;
 export const VOICES_KIND = "film.voices" satisfies TaskKind;
 export { MIX_KIND } from "./film-kinds.ts";
 
-const payloadOf = (ctx: TaskContext) => ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };
+const payloadOf = (ctx: TaskContext) =>
+  ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };
 
 /** generate_videos progress: share of scenes whose clip has ended. */
 export async function reportVideoProgress(deps: FilmDeps, movieId: string) {
@@ -70,21 +71,35 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
     const movie = await loadMovie(deps.sql, movieId);
     const env = await filmEnv(deps, movie.user_id);
     const scene = await loadScene(deps.sql, movieId, sceneNumber);
-    if (scene.status !== "completed" || !scene.clip_url) return { type: "done", result: { skipped: "no clip" } };
+    if (scene.status !== "completed" || !scene.clip_url) {
+      return { type: "done", result: { skipped: "no clip" } };
+    }
     const clipUrl = scene.clip_url;
     const lines = await deps.sql`
       select audio_url, start_seconds from public.scene_audio
        where scene_id = ${scene.id} and status = 'completed' order by line_index`;
-    await deps.sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
+    await deps
+      .sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
     const frames = Math.round(Number(scene.duration_seconds) * FILM_FPS);
-    const dialogue = lines.map((l) => ({ url: l.audio_url as string, startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)) }));
+    const dialogue = lines.map((l) => ({
+      url: l.audio_url as string,
+      startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)),
+    }));
     const metric = { movieId, userId: movie.user_id, step: "generate_audio", sceneNumber };
     // Only a provider the owner chose: the local fallback would only mux, which the mix already does.
     let lipsyncError: string | null = null;
     if (isConfigured(env, "lipsync") && dialogue.length > 0) {
-      const synced = await lipSyncScene(ctx, env, { movieId, sceneNumber, clipUrl, frames, dialogue, metric });
+      const synced = await lipSyncScene(ctx, env, {
+        movieId,
+        sceneNumber,
+        clipUrl,
+        frames,
+        dialogue,
+        metric,
+      });
       if (synced.ok) {
-        await ctx.step("lipsync:saved", (tx) => tx`
+        await ctx.step("lipsync:saved", (tx) =>
+          tx`
           update public.movie_scenes
              set video_url = ${synced.url}, lipsync_url = ${synced.url}, lipsync_error = null, mix_status = 'completed', mix_error = null
            where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
@@ -93,18 +108,34 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
       lipsyncError = synced.message;
     }
     const mixed = await runJob(ctx, {
-      sql: deps.sql, name: "mix", provider: env.providers.render,
+      sql: deps.sql,
+      name: "mix",
+      provider: env.providers.render,
       request: {
-        op: "mix_dialogue" as const, clipUrl, fps: FILM_FPS, dialogue,
-        output: { bucket: env.bucket, path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${ctx.task.id.slice(0, 8)}.mp4`) },
+        op: "mix_dialogue" as const,
+        clipUrl,
+        fps: FILM_FPS,
+        dialogue,
+        output: {
+          bucket: env.bucket,
+          path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${ctx.task.id.slice(0, 8)}.mp4`),
+        },
       },
-      metric, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+      metric,
+      cost: { units: 1, unit: "renders" },
+      pollEveryMs: env.pollMs,
     });
-    await ctx.step("mix:saved", (tx) => tx`
+    await ctx.step("mix:saved", (tx) =>
+      tx`
       update public.movie_scenes
          set video_url = case when ${mixed.ok} then ${mixed.ok ? mixed.url : null} else video_url end,
-             mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${mixed.ok ? null : mixed.message}, lipsync_error = ${lipsyncError}
+             mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${
+        mixed.ok ? null : mixed.message
+      }, lipsync_error = ${lipsyncError}
        where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
-    return { type: "done", result: { sceneNumber, mixed: mixed.ok, ...(lipsyncError ? { lipsyncError } : {}) } };
+    return {
+      type: "done",
+      result: { sceneNumber, mixed: mixed.ok, ...(lipsyncError ? { lipsyncError } : {}) },
+    };
   };
 }

@@ -7,7 +7,13 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { isValidMediaUrl } from "./assembly-rules.ts";
 import { isSceneFailure, SceneFailure } from "./scene-failure.ts";
-import { findCachedVideo, storageKeyOf, storeCachedVideo, videoCacheKey, type VideoInputs } from "../caches/asset-cache.ts";
+import {
+  findCachedVideo,
+  storageKeyOf,
+  storeCachedVideo,
+  videoCacheKey,
+  type VideoInputs,
+} from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
@@ -17,7 +23,12 @@ import { storeOutput } from "./store-output.ts";
 import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, ratioSize, videoShape } from "./video-prompt.ts";
 
-export async function generateSceneVideo(ctx: TaskContext, env: FilmEnv, movie: MovieRow, sceneNumber: number): Promise<"completed" | "failed"> {
+export async function generateSceneVideo(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  sceneNumber: number,
+): Promise<"completed" | "failed"> {
   const s = `scene-${sceneNumber}`;
   try {
     await produceClip(ctx, env, movie, sceneNumber, s);
@@ -38,7 +49,12 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
   const scene = await loadScene(env.sql, movie.id, sceneNumber);
   const written = screenplayScene(movie, sceneNumber);
   const bible = movie.metadata.visual_bible!;
-  const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, Number(scene.duration_seconds));
+  const shape = videoShape(
+    env.providers.video.provider,
+    env.providers.video.model,
+    movie.orientation,
+    Number(scene.duration_seconds),
+  );
   const metric = { movieId: movie.id, userId: movie.user_id, step: "generate_videos", sceneNumber };
 
   const reference = await ctx.step(`${s}:reference`, async (tx) => {
@@ -48,7 +64,11 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     const [library] = await tx`
       select id, image_url from public.location_images
        where user_id = ${movie.user_id} and location_slug = ${scene.location_slug} and time_of_day = ${scene.time_of_day} and weather = ${scene.weather}`;
-    const source = chooseReferenceSource({ isContinuation: scene.is_continuation, previousEndFrameUrl: previous?.end_frame_url ?? null, libraryImageUrl: library?.image_url ?? null });
+    const source = chooseReferenceSource({
+      isContinuation: scene.is_continuation,
+      previousEndFrameUrl: previous?.end_frame_url ?? null,
+      libraryImageUrl: library?.image_url ?? null,
+    });
     if (source === "previous_frame") return { source, url: previous.end_frame_url as string, imageId: null };
     if (source === "library") {
       await tx`update public.location_images set times_used = times_used + 1 where id = ${library.id}`;
@@ -59,37 +79,71 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
 
   if (reference.source === "generated") {
     // Chain heads at the same place, time and weather start together: one task makes the image.
-    const prompt = locationImagePrompt({ name: scene.location_name, timeOfDay: scene.time_of_day, weather: scene.weather }, bible.visual_style);
+    const prompt = locationImagePrompt({
+      name: scene.location_name,
+      timeOfDay: scene.time_of_day,
+      weather: scene.weather,
+    }, bible.visual_style);
     const image = await awaitLocationImage(ctx, env, `${s}:location-image`, {
-      movieId: movie.id, sceneNumber, locationName: scene.location_name, locationSlug: scene.location_slug,
-      timeOfDay: scene.time_of_day, weather: scene.weather, prompt, ...ratioSize(shape.ratio),
+      movieId: movie.id,
+      sceneNumber,
+      locationName: scene.location_name,
+      locationSlug: scene.location_slug,
+      timeOfDay: scene.time_of_day,
+      weather: scene.weather,
+      prompt,
+      ...ratioSize(shape.ratio),
     });
-    await ctx.step(`${s}:location-image-use`, (tx) =>
-      tx`update public.location_images set times_used = times_used + 1 where id = ${image.imageId}`.then(() => null));
+    await ctx.step(
+      `${s}:location-image-use`,
+      (tx) =>
+        tx`update public.location_images set times_used = times_used + 1 where id = ${image.imageId}`.then(
+          () => null,
+        ),
+    );
     Object.assign(reference, image);
   }
 
   const prompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });
-  await ctx.step(`${s}:prompt`, (tx) => tx`
+  await ctx.step(`${s}:prompt`, (tx) =>
+    tx`
     update public.movie_scenes set video_prompt = ${prompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
-           location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`.then(() => null));
+           location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`
+      .then(() => null));
 
   const clipUrl = await cachedOrNewClip(ctx, env, movie, s, {
-    prompt, referenceImageUrl: reference.url, provider: env.providers.video.provider, model: env.providers.video.model,
-    ratio: shape.ratio, durationSeconds: shape.durationSeconds,
+    prompt,
+    referenceImageUrl: reference.url,
+    provider: env.providers.video.provider,
+    model: env.providers.video.model,
+    ratio: shape.ratio,
+    durationSeconds: shape.durationSeconds,
   }, metric);
 
   const frame = await runJob(ctx, {
-    sql: env.sql, name: `${s}:end-frame`, provider: env.providers.render,
-    request: { op: "extract_last_frame" as const, clipUrl, output: { bucket: env.bucket, path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-end.png`) } },
-    metric, cost: { units: 1, unit: "renders" }, pollEveryMs: env.pollMs,
+    sql: env.sql,
+    name: `${s}:end-frame`,
+    provider: env.providers.render,
+    request: {
+      op: "extract_last_frame" as const,
+      clipUrl,
+      output: {
+        bucket: env.bucket,
+        path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-end.png`),
+      },
+    },
+    metric,
+    cost: { units: 1, unit: "renders" },
+    pollEveryMs: env.pollMs,
   });
 
   await ctx.step(`${s}:saved`, async (tx) => {
     // No end frame is no reason to lose the clip; a continuation then falls back to the library.
     await tx`
       update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
-             end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${frame.ok ? null : `end frame: ${frame.message}`},
+             end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${
+      frame.ok ? null : `end frame: ${frame.message}`
+    },
              mix_status = 'pending'
        where id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
@@ -101,14 +155,30 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
  * owner's already — no job is submitted. The lookup is a recorded step, so a resumed slice keeps
  * the decision it made; a new clip becomes the entry once it is in our Storage.
  */
-async function cachedOrNewClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, s: string, inputs: VideoInputs, metric: { movieId: string; userId: string; step: string; sceneNumber: number }) {
+async function cachedOrNewClip(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  s: string,
+  inputs: VideoInputs,
+  metric: { movieId: string; userId: string; step: string; sceneNumber: number },
+) {
   const hash = await videoCacheKey(inputs);
   const cached = await ctx.step(`${s}:video-cache`, (tx) => findCachedVideo(tx, movie.user_id, hash));
   if (cached) return cached;
   const video = await runJob(ctx, {
-    sql: env.sql, name: `${s}:video`, provider: env.providers.video,
-    request: { promptText: inputs.prompt, promptImage: inputs.referenceImageUrl!, ratio: inputs.ratio, durationSeconds: inputs.durationSeconds },
-    metric, cost: { units: inputs.durationSeconds, unit: "seconds" }, pollEveryMs: env.pollMs,
+    sql: env.sql,
+    name: `${s}:video`,
+    provider: env.providers.video,
+    request: {
+      promptText: inputs.prompt,
+      promptImage: inputs.referenceImageUrl!,
+      ratio: inputs.ratio,
+      durationSeconds: inputs.durationSeconds,
+    },
+    metric,
+    cost: { units: inputs.durationSeconds, unit: "seconds" },
+    pollEveryMs: env.pollMs,
   });
   if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
   if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
@@ -116,7 +186,11 @@ async function cachedOrNewClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, 
   const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", path);
   await ctx.step(`${s}:video-cached`, async (tx) => {
     const key = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, clipUrl);
-    await storeCachedVideo(tx, movie.user_id, hash, inputs, { videoUrl: clipUrl, bucket: key === null ? null : env.bucket, path: key });
+    await storeCachedVideo(tx, movie.user_id, hash, inputs, {
+      videoUrl: clipUrl,
+      bucket: key === null ? null : env.bucket,
+      path: key,
+    });
     return null;
   });
   return clipUrl;

@@ -8,11 +8,24 @@ import type { MediaKind } from "../providers/http/media-url.ts";
 import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
 
-export async function storeOutput(ctx: TaskContext, env: FilmEnv, stepName: string, url: string, kind: MediaKind, path: string): Promise<string> {
+export async function storeOutput(
+  ctx: TaskContext,
+  env: FilmEnv,
+  stepName: string,
+  url: string,
+  kind: MediaKind,
+  path: string,
+): Promise<string> {
   return await ctx.step(stepName, async () => {
     if (storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url) !== null) return url;
     const copy = await copyToStorage({
-      provider: "copy", url, kind, storage: env.storage, bucket: env.bucket, path, allowInsecureUrls: env.allowInsecureUrls,
+      provider: "copy",
+      url,
+      kind,
+      storage: env.storage,
+      bucket: env.bucket,
+      path,
+      allowInsecureUrls: env.allowInsecureUrls,
     });
     return copy.publicUrl;
   });

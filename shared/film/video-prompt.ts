@@ -17,7 +17,11 @@ function withoutDialogue(text: string, lines: string[]): string {
 }
 
 /** Style, place, time, action, characters, camera — cut at a word boundary to fit 1000 chars. */
-export function buildShortVideoPrompt(scene: Scene, bible: Pick<VisualBible, "visual_style" | "lighting">, place: { name: string; weather: string }): string {
+export function buildShortVideoPrompt(
+  scene: Scene,
+  bible: Pick<VisualBible, "visual_style" | "lighting">,
+  place: { name: string; weather: string },
+): string {
   const lines = scene.dialogue.map((d) => d.line);
   const parts = [
     `${bible.visual_style}; ${bible.lighting}`,
@@ -37,12 +41,21 @@ export function buildShortVideoPrompt(scene: Scene, bible: Pick<VisualBible, "vi
 export type Orientation = "landscape" | "portrait";
 
 /** Ratio and duration for the provider's model; the nearest duration the model allows. */
-export function videoShape(provider: string, model: string, orientation: Orientation, wantedSeconds: number): { ratio: string; durationSeconds: number } {
+export function videoShape(
+  provider: string,
+  model: string,
+  orientation: Orientation,
+  wantedSeconds: number,
+): { ratio: string; durationSeconds: number } {
   if (provider === "runway" && RUNWAY_MODELS[model]) {
     const spec = RUNWAY_MODELS[model];
-    const [landscape, portrait] = model.startsWith("gen3a") ? ["1280:768", "768:1280"] : ["1280:720", "720:1280"];
+    const [landscape, portrait] = model.startsWith("gen3a")
+      ? ["1280:768", "768:1280"]
+      : ["1280:720", "720:1280"];
     const ratio = orientation === "portrait" ? portrait : landscape;
-    const durationSeconds = [...spec.durations].sort((a, b) => Math.abs(a - wantedSeconds) - Math.abs(b - wantedSeconds) || a - b)[0];
+    const durationSeconds = [...spec.durations].sort((a, b) =>
+      Math.abs(a - wantedSeconds) - Math.abs(b - wantedSeconds) || a - b
+    )[0];
     return { ratio: spec.ratios.includes(ratio) ? ratio : spec.ratios[0], durationSeconds };
   }
   // Local clips are drawn by FFmpeg: a small frame keeps offline films quick.

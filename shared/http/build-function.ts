@@ -49,7 +49,11 @@ export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
       isPoolerUrl(config.SUPABASE_DB_URL)
         ? null
         // Opened on first use; idle_timeout 0: closing it would drop the locks it holds.
-        : createDb(config.SUPABASE_DB_URL, { max: 1, idleTimeoutSeconds: 0, applicationName: `fn:${spec.name}:leases` }),
+        : createDb(config.SUPABASE_DB_URL, {
+          max: 1,
+          idleTimeoutSeconds: 0,
+          applicationName: `fn:${spec.name}:leases`,
+        }),
     ),
   });
   const app = createFunctionApp({

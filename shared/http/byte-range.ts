@@ -5,7 +5,10 @@
 export type ByteRange = { start: number; end: number };
 
 /** null: no usable range (serve it all); "unsatisfiable": starts past the end (416). */
-export function parseByteRange(header: string | null | undefined, size: number): ByteRange | "unsatisfiable" | null {
+export function parseByteRange(
+  header: string | null | undefined,
+  size: number,
+): ByteRange | "unsatisfiable" | null {
   const match = header?.match(/^bytes=(\d*)-(\d*)$/);
   if (!match || (match[1] === "" && match[2] === "")) return null;
   let start: number;

@@ -47,14 +47,22 @@ export function createFunctionApp(options: FunctionAppOptions) {
   const app = new Hono().basePath(`/${options.name}`);
   const actionNames = Object.keys(options.actions);
 
-  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"] }));
+  app.use(
+    "*",
+    cors({ origin: "*", allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"] }),
+  );
   app.onError(respondWithError);
   app.notFound((c) =>
-    c.json({ error: { code: "not_found", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404)
+    c.json({
+      error: { code: "not_found", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}` },
+    }, 404)
   );
 
   app.post("/", async (c) => {
-    const principal = await options.authenticate({ authorization: c.req.header("authorization"), apikey: c.req.header("apikey") });
+    const principal = await options.authenticate({
+      authorization: c.req.header("authorization"),
+      apikey: c.req.header("apikey"),
+    });
     const caller = admitCaller(principal, options.admits ?? "users", options.name);
     const body = await readJsonObject(c);
     const { action, ...input } = parseInput(
@@ -87,14 +95,20 @@ export function createFunctionApp(options: FunctionAppOptions) {
     const claim = new Promise<boolean>((resolve) => (heardClaim = resolve));
     options.waitUntil(
       options.runSlice(taskId, heardClaim).catch((error) =>
-        console.error(JSON.stringify({ event: "slice_crashed", taskId, message: String(error?.message ?? error) }))
+        console.error(
+          JSON.stringify({ event: "slice_crashed", taskId, message: String(error?.message ?? error) }),
+        )
       ).finally(() => heardClaim(false)),
     );
     return c.json({ accepted: true, taskId, claimed: await claim }, 202);
   });
 
-  app.all("/", (c) =>
-    c.json({ error: { code: "method_not_allowed", message: `Use POST with a JSON body, not ${c.req.method}` } }, 405)
+  app.all(
+    "/",
+    (c) =>
+      c.json({
+        error: { code: "method_not_allowed", message: `Use POST with a JSON body, not ${c.req.method}` },
+      }, 405),
   );
 
   return app;

@@ -27,7 +27,11 @@ export class MediaCommandError extends Error {
 
 const STDERR_KEEP = 64 * 1024;
 
-export function runMediaCommand(command: "ffmpeg" | "ffprobe", args: string[], options: MediaCommandOptions = {}): Promise<MediaCommandResult> {
+export function runMediaCommand(
+  command: "ffmpeg" | "ffprobe",
+  args: string[],
+  options: MediaCommandOptions = {},
+): Promise<MediaCommandResult> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
   return new Promise((resolve, reject) => {
@@ -49,7 +53,9 @@ export function runMediaCommand(command: "ffmpeg" | "ffprobe", args: string[], o
     child.on("close", (code) => {
       signal?.removeEventListener("abort", onAbort);
       if (signal?.aborted) return reject(signal.reason ?? new Error(`${command} aborted`));
-      if (code !== 0) return reject(new MediaCommandError(command, code, stderr.trim().split("\n").slice(-12).join("\n")));
+      if (code !== 0) {
+        return reject(new MediaCommandError(command, code, stderr.trim().split("\n").slice(-12).join("\n")));
+      }
       resolve({ stdout: Buffer.concat(stdout).toString("utf8"), stderr });
     });
   });

@@ -35,7 +35,9 @@ const ratio = (text: string | undefined) => {
 export async function probeMedia(path: string, options: MediaCommandOptions = {}): Promise<MediaInfo> {
   const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path];
   let info = JSON.parse((await runMediaCommand("ffprobe", args, options)).stdout);
-  const needsCount = info.streams?.some((s: { codec_type: string; nb_frames?: string }) => s.codec_type === "video" && !Number(s.nb_frames));
+  const needsCount = info.streams?.some((s: { codec_type: string; nb_frames?: string }) =>
+    s.codec_type === "video" && !Number(s.nb_frames)
+  );
   if (needsCount) {
     info = JSON.parse((await runMediaCommand("ffprobe", ["-count_packets", ...args], options)).stdout);
   }

@@ -7,7 +7,11 @@ import { TargetNotAllowedError } from "../errors.ts";
 import type { CheckedAddress, OutboundGuard } from "./outbound-guard.ts";
 
 /** Checks `url` and its host's addresses; throws TargetNotAllowedError naming what is wrong. */
-export async function checkHttpTarget(url: string, guard: OutboundGuard, what: string): Promise<CheckedAddress> {
+export async function checkHttpTarget(
+  url: string,
+  guard: OutboundGuard,
+  what: string,
+): Promise<CheckedAddress> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -18,7 +22,9 @@ export async function checkHttpTarget(url: string, guard: OutboundGuard, what: s
   if (parsed.protocol !== "https:" && !(insecureAllowed && parsed.protocol === "http:")) {
     throw new TargetNotAllowedError(`${what} must be an https:// URL, not ${parsed.protocol}//`);
   }
-  if (parsed.username || parsed.password) throw new TargetNotAllowedError(`${what} must not carry credentials in the URL`);
+  if (parsed.username || parsed.password) {
+    throw new TargetNotAllowedError(`${what} must not carry credentials in the URL`);
+  }
   if (parsed.port && !insecureAllowed) {
     throw new TargetNotAllowedError(`${what} must use https's default port 443, not ${parsed.port}`);
   }
@@ -37,7 +43,11 @@ export function createGuardedFetch(guard: OutboundGuard, what: string) {
     try {
       return await fetch(url, { ...init, redirect: "error" });
     } catch (error) {
-      if (isRedirectError(error)) throw new TargetNotAllowedError(`${what} answered with a redirect; give the URL it finally serves from`);
+      if (isRedirectError(error)) {
+        throw new TargetNotAllowedError(
+          `${what} answered with a redirect; give the URL it finally serves from`,
+        );
+      }
       throw error;
     }
   };

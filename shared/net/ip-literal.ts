@@ -52,7 +52,9 @@ function parseIpv6(text: string): number[] | null {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v4)) return null;
     const b = v4.split(".").map(Number);
     if (b.some((x) => x > 255)) return null;
-    text = `${text.slice(0, lastColon + 1)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+    text = `${text.slice(0, lastColon + 1)}${((b[0] << 8) | b[1]).toString(16)}:${
+      ((b[2] << 8) | b[3]).toString(16)
+    }`;
   }
   const halves = text.split("::");
   if (halves.length > 2) return null;
@@ -62,7 +64,9 @@ function parseIpv6(text: string): number[] | null {
   if ([...left, ...right].some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return null;
   const missing = 8 - left.length - right.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const all = [...left, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...right].map((g) => parseInt(g, 16));
+  const all = [...left, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...right].map((g) =>
+    parseInt(g, 16)
+  );
   return all.flatMap((g) => [g >> 8, g & 255]);
 }
 

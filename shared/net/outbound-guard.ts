@@ -80,7 +80,9 @@ export function createOutboundGuard(options: OutboundGuardOptions): OutboundGuar
         const reason = refusal(classifyAddress(address));
         if (reason) {
           const shown = literal ? formatIp(address) : `${hostname} (${formatIp(address)})`;
-          const hint = PRIVATE_CLASSES.has(classifyAddress(address)) ? " (allowed only where the operator trusts the network)" : "";
+          const hint = PRIVATE_CLASSES.has(classifyAddress(address))
+            ? " (allowed only where the operator trusts the network)"
+            : "";
           throw new TargetNotAllowedError(`${what} points at ${shown}, ${reason}${hint}`);
         }
       }

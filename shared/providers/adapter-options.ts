@@ -18,5 +18,11 @@ export interface AdapterOptions {
 
 /** The HTTP options an adapter passes through unchanged to createProviderHttp. */
 export function httpOptions(options: Omit<AdapterOptions, "apiKey" | "model">) {
-  return { fetch: options.fetch, timeoutMs: options.timeoutMs, retry: options.retry, sleep: options.sleep, random: options.random };
+  return {
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
+    retry: options.retry,
+    sleep: options.sleep,
+    random: options.random,
+  };
 }

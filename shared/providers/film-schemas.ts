@@ -10,7 +10,10 @@ import { toStrictJsonSchema } from "./strict-json-schema.ts";
 const text = z.string().min(1);
 /** A location's slug from its id or name (locations_library.location_slug, movie_scenes.location_slug). */
 export function slug(text: string): string {
-  return text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "untitled";
+  return text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(
+    0,
+    60,
+  ) || "untitled";
 }
 
 export const TIMES_OF_DAY = ["dawn", "day", "dusk", "night"] as const;
@@ -70,7 +73,10 @@ export const screenplaySchema = z.object({
       /** Seconds from the scene's start. */
       timing: z.number().min(0),
     })),
-    duration: z.object({ screen_time_seconds: z.number().int().min(2).max(10), real_time_seconds: z.number().int().min(1) }),
+    duration: z.object({
+      screen_time_seconds: z.number().int().min(2).max(10),
+      real_time_seconds: z.number().int().min(1),
+    }),
     camera: z.object({ movement: text, angle: text, shot: text }),
     /** For the video provider: no dialogue (that goes to audio), at most 1000 characters (Runway). */
     visual_prompt: z.string().min(1).max(1000),

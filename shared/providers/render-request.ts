@@ -34,9 +34,21 @@ const timelineSchema = z.object({
 
 const requestSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("assemble"), timeline: timelineSchema, output }),
-  z.object({ op: z.literal("mix_dialogue"), clipUrl: mediaUrl, dialogue: z.array(audioTrack), fps: z.number().positive().max(120), output }),
+  z.object({
+    op: z.literal("mix_dialogue"),
+    clipUrl: mediaUrl,
+    dialogue: z.array(audioTrack),
+    fps: z.number().positive().max(120),
+    output,
+  }),
   z.object({ op: z.literal("extract_last_frame"), clipUrl: mediaUrl, output }),
-  z.object({ op: z.literal("dialogue_track"), fps: z.number().positive().max(120), durationFrames: z.number().int().min(1), dialogue: z.array(audioTrack), output }),
+  z.object({
+    op: z.literal("dialogue_track"),
+    fps: z.number().positive().max(120),
+    durationFrames: z.number().int().min(1),
+    dialogue: z.array(audioTrack),
+    output,
+  }),
 ]);
 
 /** The length of each clip on the timeline, in frames. */
@@ -60,9 +72,13 @@ export function timelineProblems(timeline: Timeline): string[] {
   const problems: string[] = [];
   const lengths = clipFrames(timeline);
   timeline.clips.forEach((clip, i) => {
-    if (lengths[i] <= 0) problems.push(`clips[${i}]: outFrame (${clip.outFrame}) must be after inFrame (${clip.inFrame})`);
+    if (lengths[i] <= 0) {
+      problems.push(`clips[${i}]: outFrame (${clip.outFrame}) must be after inFrame (${clip.inFrame})`);
+    }
     const t = clip.transition;
-    if (t && t.type !== "cut" && t.frames === 0) problems.push(`clips[${i}].transition: a ${t.type} needs at least 1 frame`);
+    if (t && t.type !== "cut" && t.frames === 0) {
+      problems.push(`clips[${i}].transition: a ${t.type} needs at least 1 frame`);
+    }
     if (i === timeline.clips.length - 1 && t && t.type !== "cut") {
       problems.push(`clips[${i}].transition: the last clip has no next clip to ${t.type} into`);
     }
@@ -71,14 +87,21 @@ export function timelineProblems(timeline: Timeline): string[] {
   timeline.clips.forEach((_, i) => {
     const used = overlapFrames(timeline, i) + (i > 0 ? overlapFrames(timeline, i - 1) : 0);
     if (lengths[i] > 0 && used > lengths[i]) {
-      problems.push(`clips[${i}]: its transitions take ${used} frames but the clip is ${lengths[i]} frames long`);
+      problems.push(
+        `clips[${i}]: its transitions take ${used} frames but the clip is ${lengths[i]} frames long`,
+      );
     }
   });
   if (problems.length > 0) return problems;
   const total = timelineFrames(timeline);
-  const late = [...timeline.dialogue.map((d, i) => [`dialogue[${i}]`, d] as const), ...(timeline.music ? [["music", timeline.music] as const] : [])]
+  const late = [
+    ...timeline.dialogue.map((d, i) => [`dialogue[${i}]`, d] as const),
+    ...(timeline.music ? [["music", timeline.music] as const] : []),
+  ]
     .filter(([, track]) => track.startFrame >= total);
-  for (const [name, track] of late) problems.push(`${name}: startFrame ${track.startFrame} is past the timeline's end (${total} frames)`);
+  for (const [name, track] of late) {
+    problems.push(`${name}: startFrame ${track.startFrame} is past the timeline's end (${total} frames)`);
+  }
   return problems;
 }
 
@@ -88,13 +111,22 @@ export type RenderRequestCheck = { ok: true; request: RenderRequest } | { ok: fa
 export function checkRenderRequest(payload: unknown): RenderRequestCheck {
   const parsed = requestSchema.safeParse(payload);
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "request"}: ${issue.message}`) };
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "request"}: ${issue.message}`),
+    };
   }
   const request = parsed.data as RenderRequest;
   const problems = request.op === "assemble"
     ? timelineProblems(request.timeline).map((p) => `timeline.${p}`)
     : request.op === "dialogue_track"
-    ? request.dialogue.flatMap((d, i) => d.startFrame >= request.durationFrames ? [`dialogue[${i}]: startFrame ${d.startFrame} is past the track's end (${request.durationFrames} frames)`] : [])
+    ? request.dialogue.flatMap((d, i) =>
+      d.startFrame >= request.durationFrames
+        ? [
+          `dialogue[${i}]: startFrame ${d.startFrame} is past the track's end (${request.durationFrames} frames)`,
+        ]
+        : []
+    )
     : [];
   return problems.length > 0 ? { ok: false, problems } : { ok: true, request };
 }

@@ -15,9 +15,13 @@ import type { JobProvider } from "./types.ts";
 export const PROVIDER_INPUT_URL_TTL_SECONDS = 24 * 3600;
 
 /** `provider` whose submit hands the provider signed URLs for our objects. */
-export function withSignedInputs<P extends JobProvider<unknown, unknown>>(provider: P, storage: ObjectStorage): P {
+export function withSignedInputs<P extends JobProvider<unknown, unknown>>(
+  provider: P,
+  storage: ObjectStorage,
+): P {
   return {
     ...provider,
-    submit: async (request: unknown) => provider.submit(await signUrlsIn(storage, request, PROVIDER_INPUT_URL_TTL_SECONDS)),
+    submit: async (request: unknown) =>
+      provider.submit(await signUrlsIn(storage, request, PROVIDER_INPUT_URL_TTL_SECONDS)),
   };
 }

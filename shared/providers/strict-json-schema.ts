@@ -6,8 +6,20 @@
 import { z } from "zod";
 
 const KEPT_KEYWORDS = new Set([
-  "type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
-  "description", "pattern", "minimum", "maximum", "minItems", "maxItems",
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "enum",
+  "const",
+  "anyOf",
+  "description",
+  "pattern",
+  "minimum",
+  "maximum",
+  "minItems",
+  "maxItems",
 ]);
 
 type JsonSchema = Record<string, unknown>;
@@ -22,7 +34,9 @@ function strictNode(node: JsonSchema, path: string): JsonSchema {
   for (const [key, value] of Object.entries(node)) {
     if (!KEPT_KEYWORDS.has(key)) continue;
     // zod bounds every int by Number.MAX_SAFE_INTEGER: noise to a model, not a rule.
-    if ((key === "minimum" || key === "maximum") && Math.abs(value as number) >= Number.MAX_SAFE_INTEGER) continue;
+    if ((key === "minimum" || key === "maximum") && Math.abs(value as number) >= Number.MAX_SAFE_INTEGER) {
+      continue;
+    }
     out[key] = value;
   }
   if (node.type === "object") {
@@ -30,12 +44,20 @@ function strictNode(node: JsonSchema, path: string): JsonSchema {
     const names = Object.keys(properties);
     const required = new Set((node.required ?? []) as string[]);
     const optional = names.filter((name) => !required.has(name));
-    if (optional.length) throw new Error(`strict schema: ${path} has optional properties (${optional.join(", ")}); use .nullable()`);
-    out.properties = Object.fromEntries(names.map((name) => [name, strictNode(properties[name], `${path}.${name}`)]));
+    if (optional.length) {
+      throw new Error(
+        `strict schema: ${path} has optional properties (${optional.join(", ")}); use .nullable()`,
+      );
+    }
+    out.properties = Object.fromEntries(
+      names.map((name) => [name, strictNode(properties[name], `${path}.${name}`)]),
+    );
     out.required = names;
     out.additionalProperties = false;
   }
   if (node.items) out.items = strictNode(node.items as JsonSchema, `${path}[]`);
-  if (node.anyOf) out.anyOf = (node.anyOf as JsonSchema[]).map((option, i) => strictNode(option, `${path}|${i}`));
+  if (node.anyOf) {
+    out.anyOf = (node.anyOf as JsonSchema[]).map((option, i) => strictNode(option, `${path}|${i}`));
+  }
   return out;
 }

@@ -178,10 +178,22 @@ export type Timeline = {
 
 export type RenderRequest =
   | { op: "assemble"; timeline: Timeline; output: { bucket: string; path: string } }
-  | { op: "mix_dialogue"; clipUrl: string; dialogue: TimelineAudio[]; fps: number; output: { bucket: string; path: string } }
+  | {
+    op: "mix_dialogue";
+    clipUrl: string;
+    dialogue: TimelineAudio[];
+    fps: number;
+    output: { bucket: string; path: string };
+  }
   | { op: "extract_last_frame"; clipUrl: string; output: { bucket: string; path: string } }
   /** A scene's lines alone, as one AAC track (.m4a, 48 kHz) exactly durationFrames long: a lip sync input. */
-  | { op: "dialogue_track"; fps: number; durationFrames: number; dialogue: TimelineAudio[]; output: { bucket: string; path: string } };
+  | {
+    op: "dialogue_track";
+    fps: number;
+    durationFrames: number;
+    dialogue: TimelineAudio[];
+    output: { bucket: string; path: string };
+  };
 
 export type RenderProvider = JobProvider<RenderRequest, UrlOutput & { durationSeconds?: number }>;
 

@@ -26,7 +26,18 @@ export interface AssembleInputs {
 }
 
 export const DEFAULT_LOUDNESS_LUFS = -16;
-const VIDEO_ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-profile:v", "high"];
+const VIDEO_ENCODE = [
+  "-c:v",
+  "libx264",
+  "-preset",
+  "veryfast",
+  "-crf",
+  "20",
+  "-pix_fmt",
+  "yuv420p",
+  "-profile:v",
+  "high",
+];
 const AUDIO_ENCODE = ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
 
 /** The concat demuxer's list: one `file` line per clip, quoted the way the demuxer unquotes. */
@@ -43,7 +54,9 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   // Re-encoding: each clip is opened once for its picture and once for its sound (clip-graph.ts);
   // the measuring pass needs the sound only.
   const clipInputs = copy ? [] : measuring ? o.clipFiles : [...o.clipFiles, ...o.clipFiles];
-  const inputs = copy ? ["-copyts", "-f", "concat", "-safe", "0", "-i", o.concatListFile] : clipInputs.flatMap((file) => ["-i", file]);
+  const inputs = copy
+    ? ["-copyts", "-f", "concat", "-safe", "0", "-i", o.concatListFile]
+    : clipInputs.flatMap((file) => ["-i", file]);
   const firstTrackInput = copy ? 1 : clipInputs.length;
   const dialogue: PlacedTrack[] = timeline.dialogue.map((track, i) => ({
     input: firstTrackInput + i,
@@ -57,20 +70,34 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   const trackFiles = [...o.dialogue.map((d) => d.file), ...(music ? [o.musicFile!] : [])];
 
   // Pass 1 (measuring) only needs the sound: the clips' video is never decoded.
-  const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, { picture: !measuring, audioInputOffset: measuring ? 0 : o.clipFiles.length });
+  const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, {
+    picture: !measuring,
+    audioInputOffset: measuring ? 0 : o.clipFiles.length,
+  });
   const sound = buildAudioGraph({
     fps: timeline.fps,
     totalFrames: timelineFrames(timeline),
     base: copy ? (o.clipHasAudio[0] ? "0:a" : null) : "ajoined",
     dialogue,
     music,
-    speech: timeline.speech?.map((s) => ({ startFrame: s.startFrame, durationSeconds: framesToSeconds(s.frames, timeline.fps) })),
+    speech: timeline.speech?.map((s) => ({
+      startFrame: s.startFrame,
+      durationSeconds: framesToSeconds(s.frames, timeline.fps),
+    })),
     targetLufs: timeline.loudnessLufs ?? DEFAULT_LOUDNESS_LUFS,
     loudness: o.loudness,
   });
   const graph = [...clips, ...sound].join(";");
-  const head = [...FFMPEG_BASE_ARGS, ...inputs, ...trackFiles.flatMap((file) => ["-i", file]), "-filter_complex", graph];
+  const head = [
+    ...FFMPEG_BASE_ARGS,
+    ...inputs,
+    ...trackFiles.flatMap((file) => ["-i", file]),
+    "-filter_complex",
+    graph,
+  ];
   if (measuring) return [...head, "-map", "[aout]", "-vn", "-f", "null", "-"];
-  const video = copy ? ["-map", "0:v:0", "-c:v", "copy"] : ["-map", "[vout]", ...VIDEO_ENCODE, "-r", fpsRational(timeline.fps)];
+  const video = copy
+    ? ["-map", "0:v:0", "-c:v", "copy"]
+    : ["-map", "[vout]", ...VIDEO_ENCODE, "-r", fpsRational(timeline.fps)];
   return [...head, ...video, "-map", "[aout]", ...AUDIO_ENCODE, "-movflags", "+faststart", o.outputFile];
 }

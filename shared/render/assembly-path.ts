@@ -24,16 +24,24 @@ export function chooseAssemblyPath(timeline: Timeline, clips: MediaInfo[]): Asse
   if (!first) return reEncode("clips[0] has no video stream");
   if (first.codec !== "h264") return reEncode(`clips are ${first.codec}, the output is H.264`);
   if (first.width !== timeline.width || first.height !== timeline.height) {
-    return reEncode(`clips are ${first.width}x${first.height}, the timeline is ${timeline.width}x${timeline.height}`);
+    return reEncode(
+      `clips are ${first.width}x${first.height}, the timeline is ${timeline.width}x${timeline.height}`,
+    );
   }
-  if (!sameFps(first.fps, timeline.fps)) return reEncode(`clips run at ${first.fps} fps, the timeline at ${timeline.fps}`);
+  if (!sameFps(first.fps, timeline.fps)) {
+    return reEncode(`clips run at ${first.fps} fps, the timeline at ${timeline.fps}`);
+  }
   for (const [i, clip] of timeline.clips.entries()) {
     const video = clips[i].video;
     if (!video) return reEncode(`clips[${i}] has no video stream`);
     for (const key of ["codec", "profile", "pixFmt", "width", "height", "timeBase"] as const) {
-      if (video[key] !== first[key]) return reEncode(`clips[${i}] ${key} ${video[key]} differs from clips[0] ${first[key]}`);
+      if (video[key] !== first[key]) {
+        return reEncode(`clips[${i}] ${key} ${video[key]} differs from clips[0] ${first[key]}`);
+      }
     }
-    if (!sameFps(video.fps, first.fps)) return reEncode(`clips[${i}] runs at ${video.fps} fps, clips[0] at ${first.fps}`);
+    if (!sameFps(video.fps, first.fps)) {
+      return reEncode(`clips[${i}] runs at ${video.fps} fps, clips[0] at ${first.fps}`);
+    }
     if (clip.transition && clip.transition.type !== "cut" && i < timeline.clips.length - 1) {
       return reEncode(`clips[${i}] has a ${clip.transition.type} transition`);
     }
@@ -48,5 +56,6 @@ export function chooseAssemblyPath(timeline: Timeline, clips: MediaInfo[]): Asse
 // The concat demuxer needs every file to carry the same streams.
 function sameAudioLayout(a: MediaInfo, b: MediaInfo): boolean {
   if (!a.audio || !b.audio) return !a.audio && !b.audio;
-  return a.audio.codec === b.audio.codec && a.audio.sampleRate === b.audio.sampleRate && a.audio.channels === b.audio.channels;
+  return a.audio.codec === b.audio.codec && a.audio.sampleRate === b.audio.sampleRate &&
+    a.audio.channels === b.audio.channels;
 }

@@ -43,7 +43,8 @@ export const TRUE_PEAK_DB = -1.5;
 export const LOUDNESS_RANGE = 11;
 const DEFAULT_DUCK_DB = -12;
 // Sample-count timestamps from zero: amix lines inputs up by sample, whatever their start_time was.
-export const AUDIO_FORMAT = `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,asetpts=N/SR/TB`;
+export const AUDIO_FORMAT =
+  `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,asetpts=N/SR/TB`;
 
 /** Pads or cuts a stream to exactly `samples` samples. */
 export const exactLength = (samples: number) => `apad=whole_len=${samples},atrim=end_sample=${samples}`;
@@ -54,7 +55,11 @@ function placed(track: PlacedTrack, fps: number): string {
 }
 
 /** Music gain while any dialogue line plays; a plain volume envelope, exact and predictable. */
-export function duckExpression(dialogue: { startFrame: number; durationSeconds: number }[], fps: number, duckDb: number): string {
+export function duckExpression(
+  dialogue: { startFrame: number; durationSeconds: number }[],
+  fps: number,
+  duckDb: number,
+): string {
   if (dialogue.length === 0) return "1";
   const windows = dialogue.map((d) => {
     const start = framesToSeconds(d.startFrame, fps);
@@ -74,7 +79,11 @@ export function loudnormFilter(targetLufs: number, step: LoudnessMeasurement | "
 export function buildAudioGraph(o: AudioGraphOptions): string[] {
   const samples = framesToSamples(o.totalFrames, o.fps);
   const graph: string[] = [];
-  graph.push(o.base ? `[${o.base}]${AUDIO_FORMAT},${exactLength(samples)}[bed]` : `anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[bed]`);
+  graph.push(
+    o.base
+      ? `[${o.base}]${AUDIO_FORMAT},${exactLength(samples)}[bed]`
+      : `anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[bed]`,
+  );
   let mix = "bed";
   if (o.dialogue.length > 0) {
     o.dialogue.forEach((track, i) => graph.push(`${placed(track, o.fps)}[dlg${i}]`));
@@ -83,12 +92,18 @@ export function buildAudioGraph(o: AudioGraphOptions): string[] {
     mix = "voiced";
   }
   if (o.music) {
-    const duck = duckExpression([...o.dialogue, ...(o.speech ?? [])], o.fps, o.music.duckDb ?? DEFAULT_DUCK_DB);
+    const duck = duckExpression(
+      [...o.dialogue, ...(o.speech ?? [])],
+      o.fps,
+      o.music.duckDb ?? DEFAULT_DUCK_DB,
+    );
     graph.push(`${placed(o.music, o.fps)},volume='${duck}':eval=frame[music]`);
     graph.push(`[${mix}][music]amix=inputs=2:duration=first:normalize=0[scored]`);
     mix = "scored";
   }
-  const normalise = o.loudness === "off" ? "anull" : `${loudnormFilter(o.targetLufs, o.loudness)},${AUDIO_FORMAT}`;
+  const normalise = o.loudness === "off"
+    ? "anull"
+    : `${loudnormFilter(o.targetLufs, o.loudness)},${AUDIO_FORMAT}`;
   graph.push(`[${mix}]${normalise},${exactLength(samples)}[aout]`);
   return graph;
 }
@@ -102,4 +117,5 @@ export function parseLoudnorm(stderr: string): LoudnessMeasurement & { output_i:
 }
 
 /** Silence measures -inf (or near it): there is nothing to normalise. */
-export const isSilent = (m: LoudnessMeasurement) => !Number.isFinite(Number(m.input_i)) || Number(m.input_i) < -70;
+export const isSilent = (m: LoudnessMeasurement) =>
+  !Number.isFinite(Number(m.input_i)) || Number(m.input_i) < -70;

@@ -12,16 +12,25 @@ import { fpsRational, framesToSamples, framesToSeconds, SAMPLE_RATE, secondsArg 
 // A film "dissolve" is xfade's plain crossfade; a "fade" goes through black.
 const XFADE = { fade: "fadeblack", dissolve: "fade" } as const;
 
-function conformClip(timeline: Timeline, i: number, hasAudio: boolean, picture: boolean, audioInput: number): string[] {
+function conformClip(
+  timeline: Timeline,
+  i: number,
+  hasAudio: boolean,
+  picture: boolean,
+  audioInput: number,
+): string[] {
   const clip = timeline.clips[i];
   const { width: w, height: h } = timeline;
   const samples = framesToSamples(clipFrames(timeline)[i], timeline.fps);
   const start = secondsArg(framesToSeconds(clip.inFrame, timeline.fps));
   const audio = hasAudio
-    ? `[${audioInput}:a]atrim=start=${start},asetpts=PTS-STARTPTS,${AUDIO_FORMAT},${exactLength(samples)}[a${i}]`
+    ? `[${audioInput}:a]atrim=start=${start},asetpts=PTS-STARTPTS,${AUDIO_FORMAT},${
+      exactLength(samples)
+    }[a${i}]`
     : `anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[a${i}]`;
   if (!picture) return [audio];
-  const video = `[${i}:v]fps=${fpsRational(timeline.fps)},trim=start_frame=${clip.inFrame}:end_frame=${clip.outFrame},` +
+  const video =
+    `[${i}:v]fps=${fpsRational(timeline.fps)},trim=start_frame=${clip.inFrame}:end_frame=${clip.outFrame},` +
     `setpts=PTS-STARTPTS,scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,` +
     `setsar=1,format=yuv420p[v${i}]`;
   return [video, audio];
@@ -38,7 +47,9 @@ export function buildClipGraph(
   clipHasAudio: boolean[],
   { picture = true, audioInputOffset = 0 }: { picture?: boolean; audioInputOffset?: number } = {},
 ): string[] {
-  const graph = timeline.clips.flatMap((_, i) => conformClip(timeline, i, clipHasAudio[i], picture, audioInputOffset + i));
+  const graph = timeline.clips.flatMap((_, i) =>
+    conformClip(timeline, i, clipHasAudio[i], picture, audioInputOffset + i)
+  );
   const lengths = clipFrames(timeline);
   const rate = fpsRational(timeline.fps);
   let v = "v0";
@@ -49,7 +60,9 @@ export function buildClipGraph(
     if (run.length > 1) {
       const pairs = run.map((i, k) => (k === 0 ? [v, a] : [`v${i}`, `a${i}`]));
       const inputs = pairs.map(([pv, pa]) => (picture ? `[${pv}][${pa}]` : `[${pa}]`)).join("");
-      graph.push(`${inputs}concat=n=${run.length}:v=${picture ? 1 : 0}:a=1${picture ? `[vc${tag}]` : ""}[ac${tag}]`);
+      graph.push(
+        `${inputs}concat=n=${run.length}:v=${picture ? 1 : 0}:a=1${picture ? `[vc${tag}]` : ""}[ac${tag}]`,
+      );
       [v, a] = [`vc${tag}`, `ac${tag}`];
     }
     run = [];
@@ -69,9 +82,13 @@ export function buildClipGraph(
       // extra tick at the end; the frame count is right, so the timestamps are renumbered.
       if (picture) {
         graph.push(`[${v}]fps=${rate}[vp${i}]`);
-        graph.push(`[vp${i}][v${i}]xfade=transition=${type}:duration=${duration}:offset=${offset},setpts=N/(${rate})/TB[vx${i}]`);
+        graph.push(
+          `[vp${i}][v${i}]xfade=transition=${type}:duration=${duration}:offset=${offset},setpts=N/(${rate})/TB[vx${i}]`,
+        );
       }
-      graph.push(`[${a}][a${i}]acrossfade=ns=${framesToSamples(overlap, timeline.fps)}:c1=tri:c2=tri[ax${i}]`);
+      graph.push(
+        `[${a}][a${i}]acrossfade=ns=${framesToSamples(overlap, timeline.fps)}:c1=tri:c2=tri[ax${i}]`,
+      );
       [v, a] = [`vx${i}`, `ax${i}`];
       run = [i];
     }

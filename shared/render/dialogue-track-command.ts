@@ -19,13 +19,40 @@ export interface DialogueTrackInputs {
 export const DIALOGUE_TRACK_CONTENT_TYPE = "audio/mp4";
 
 export function buildDialogueTrackArgs(o: DialogueTrackInputs): string[] {
-  const dialogue: PlacedTrack[] = o.dialogue.map((line, input) => ({ input, startFrame: line.startFrame, gainDb: line.gainDb, durationSeconds: line.durationSeconds }));
-  const graph = buildAudioGraph({ fps: o.fps, totalFrames: o.durationFrames, base: null, dialogue, music: null, targetLufs: 0, loudness: "off" });
+  const dialogue: PlacedTrack[] = o.dialogue.map((line, input) => ({
+    input,
+    startFrame: line.startFrame,
+    gainDb: line.gainDb,
+    durationSeconds: line.durationSeconds,
+  }));
+  const graph = buildAudioGraph({
+    fps: o.fps,
+    totalFrames: o.durationFrames,
+    base: null,
+    dialogue,
+    music: null,
+    targetLufs: 0,
+    loudness: "off",
+  });
   return [
     ...FFMPEG_BASE_ARGS,
     ...o.dialogue.flatMap((line) => ["-i", line.file]),
-    "-filter_complex", graph.join(";"),
-    "-map", "[aout]", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
-    "-movflags", "+faststart", "-f", "mp4", o.outputFile,
+    "-filter_complex",
+    graph.join(";"),
+    "-map",
+    "[aout]",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "192k",
+    "-ar",
+    "48000",
+    "-ac",
+    "2",
+    "-movflags",
+    "+faststart",
+    "-f",
+    "mp4",
+    o.outputFile,
   ];
 }

@@ -10,13 +10,20 @@ export function buildLastFrameArgs(clipFile: string, outputFile: string, clipSec
   const back = Math.min(3, Math.max(0.001, clipSeconds));
   return [
     ...FFMPEG_BASE_ARGS,
-    "-sseof", `-${back.toFixed(3)}`,
-    "-i", clipFile,
-    "-map", "0:v:0",
-    "-fps_mode", "passthrough",
-    "-update", "1",
-    "-f", "image2",
-    "-c:v", "png",
+    "-sseof",
+    `-${back.toFixed(3)}`,
+    "-i",
+    clipFile,
+    "-map",
+    "0:v:0",
+    "-fps_mode",
+    "passthrough",
+    "-update",
+    "1",
+    "-f",
+    "image2",
+    "-c:v",
+    "png",
     outputFile,
   ];
 }

@@ -21,7 +21,8 @@ export function gridFps(fps: number): number {
 
 export const framesToSeconds = (frames: number, fps: number) => frames / gridFps(fps);
 
-export const framesToSamples = (frames: number, fps: number) => Math.round((frames * SAMPLE_RATE) / gridFps(fps));
+export const framesToSamples = (frames: number, fps: number) =>
+  Math.round((frames * SAMPLE_RATE) / gridFps(fps));
 
 /** Seconds printed for a filter option: enough digits for sample accuracy, no exponent. */
 export const secondsArg = (seconds: number) => seconds.toFixed(6);

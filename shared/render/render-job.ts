@@ -32,13 +32,17 @@ export function createRenderJob(options: RenderJobOptions = {}): WorkerJobHandle
     if (!check.ok) throw new PermanentTaskError("invalid_render_request", check.problems.join("; "));
     const run: MediaCommandOptions = { signal: io.signal, cwd: io.workDir, onSpawn: options.onSpawn };
     const request = check.request;
-    if (request.op === "extract_last_frame") return await extractLastFrame(request.clipUrl, request.output, io, run);
+    if (request.op === "extract_last_frame") {
+      return await extractLastFrame(request.clipUrl, request.output, io, run);
+    }
     if (request.op === "dialogue_track") return await renderDialogueTrack(request, io, run);
     if (request.op === "mix_dialogue") {
       const clip = await fetchAndProbe(io, request.clipUrl, "clip-0", run);
       return await assemble(mixTimeline(request, clip), [clip], request.output, io, run);
     }
-    const clips = await Promise.all(request.timeline.clips.map((c, i) => fetchAndProbe(io, c.url, `clip-${i}`, run)));
+    const clips = await Promise.all(
+      request.timeline.clips.map((c, i) => fetchAndProbe(io, c.url, `clip-${i}`, run)),
+    );
     return await assemble(request.timeline, clips, request.output, io, run);
   };
 }
@@ -50,7 +54,12 @@ interface Fetched extends MediaInfo {
   file: string;
 }
 
-async function fetchAndProbe(io: WorkerJobIo, url: string, name: string, run: MediaCommandOptions): Promise<Fetched> {
+async function fetchAndProbe(
+  io: WorkerJobIo,
+  url: string,
+  name: string,
+  run: MediaCommandOptions,
+): Promise<Fetched> {
   const file = await io.fetchToFile(url, name);
   const info = await probeMedia(file, run).catch(() => {
     throw new PermanentTaskError("unreadable_media", `${url} is not a media file FFmpeg can read`);
@@ -61,7 +70,9 @@ async function fetchAndProbe(io: WorkerJobIo, url: string, name: string, run: Me
 // Dialogue onto one scene clip is a one-clip timeline: whole clip, so the video is stream-copied.
 function mixTimeline(request: Extract<RenderRequest, { op: "mix_dialogue" }>, clip: Fetched): Timeline {
   if (!clip.video) throw new PermanentTaskError("unreadable_media", `${request.clipUrl} has no video stream`);
-  const frames = Math.abs(clip.video.fps - request.fps) < 1e-3 ? clip.video.frames : Math.round(clip.durationSeconds * request.fps);
+  const frames = Math.abs(clip.video.fps - request.fps) < 1e-3
+    ? clip.video.frames
+    : Math.round(clip.durationSeconds * request.fps);
   return {
     fps: request.fps,
     width: clip.video.width - (clip.video.width % 2),
@@ -71,11 +82,24 @@ function mixTimeline(request: Extract<RenderRequest, { op: "mix_dialogue" }>, cl
   };
 }
 
-async function assemble(timeline: Timeline, clips: Fetched[], output: Output, io: WorkerJobIo, run: MediaCommandOptions) {
+async function assemble(
+  timeline: Timeline,
+  clips: Fetched[],
+  output: Output,
+  io: WorkerJobIo,
+  run: MediaCommandOptions,
+) {
   clips.forEach((clip, i) => {
-    if (!clip.video) throw new PermanentTaskError("unreadable_media", `timeline clip ${i} (${timeline.clips[i].url}) has no video stream`);
+    if (!clip.video) {
+      throw new PermanentTaskError(
+        "unreadable_media",
+        `timeline clip ${i} (${timeline.clips[i].url}) has no video stream`,
+      );
+    }
   });
-  const dialogue = await Promise.all(timeline.dialogue.map((d, i) => fetchAndProbe(io, d.url, `dialogue-${i}`, run)));
+  const dialogue = await Promise.all(
+    timeline.dialogue.map((d, i) => fetchAndProbe(io, d.url, `dialogue-${i}`, run)),
+  );
   const music = timeline.music ? await fetchAndProbe(io, timeline.music.url, "music", run) : null;
   const decision = chooseAssemblyPath(timeline, clips);
   const concatListFile = join(io.workDir, "clips.txt");
@@ -92,7 +116,9 @@ async function assemble(timeline: Timeline, clips: Fetched[], output: Output, io
     outputFile,
   };
   // Two-pass loudnorm: measure the mix, then apply that measurement as one linear gain.
-  const measured = parseLoudnorm((await runMediaCommand("ffmpeg", buildAssembleArgs({ ...inputs, loudness: "measure" }), run)).stderr);
+  const measured = parseLoudnorm(
+    (await runMediaCommand("ffmpeg", buildAssembleArgs({ ...inputs, loudness: "measure" }), run)).stderr,
+  );
   await io.heartbeat();
   const loudness: LoudnessStep = isSilent(measured) ? "off" : measured;
   await runMediaCommand("ffmpeg", buildAssembleArgs({ ...inputs, loudness }), run);
@@ -108,15 +134,29 @@ async function assemble(timeline: Timeline, clips: Fetched[], output: Output, io
   };
 }
 
-async function renderDialogueTrack(request: Extract<RenderRequest, { op: "dialogue_track" }>, io: WorkerJobIo, run: MediaCommandOptions) {
-  const lines = await Promise.all(request.dialogue.map((d, i) => fetchAndProbe(io, d.url, `dialogue-${i}`, run)));
+async function renderDialogueTrack(
+  request: Extract<RenderRequest, { op: "dialogue_track" }>,
+  io: WorkerJobIo,
+  run: MediaCommandOptions,
+) {
+  const lines = await Promise.all(
+    request.dialogue.map((d, i) => fetchAndProbe(io, d.url, `dialogue-${i}`, run)),
+  );
   const outputFile = join(io.workDir, "dialogue.m4a");
-  await runMediaCommand("ffmpeg", buildDialogueTrackArgs({
-    fps: request.fps,
-    durationFrames: request.durationFrames,
-    dialogue: request.dialogue.map((d, i) => ({ ...d, file: lines[i].file, durationSeconds: lines[i].durationSeconds })),
-    outputFile,
-  }), run);
+  await runMediaCommand(
+    "ffmpeg",
+    buildDialogueTrackArgs({
+      fps: request.fps,
+      durationFrames: request.durationFrames,
+      dialogue: request.dialogue.map((d, i) => ({
+        ...d,
+        file: lines[i].file,
+        durationSeconds: lines[i].durationSeconds,
+      })),
+      outputFile,
+    }),
+    run,
+  );
   const rendered = await probeMedia(outputFile, run);
   const url = await upload(io, outputFile, request.output, DIALOGUE_TRACK_CONTENT_TYPE);
   return { url, contentType: DIALOGUE_TRACK_CONTENT_TYPE, durationSeconds: rendered.durationSeconds };
@@ -135,6 +175,10 @@ async function upload(io: WorkerJobIo, file: string, output: Output, contentType
   await io.heartbeat();
   // node:stream/web's ReadableStream and the global (DOM) one are the same object, typed apart.
   const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
-  await io.storage.upload(output.bucket, output.path, body, { contentType, upsert: true, cacheControl: "no-cache" });
+  await io.storage.upload(output.bucket, output.path, body, {
+    contentType,
+    upsert: true,
+    cacheControl: "no-cache",
+  });
   return io.storage.publicUrl(output.bucket, output.path);
 }

@@ -36,7 +36,11 @@ export function objectOfUrl(storage: ObjectStorage, url: string): StorageObjectR
  * (one Storage request per bucket), anything else unchanged. An object that no longer exists
  * keeps its address, which does not serve either.
  */
-export async function signUrls(storage: ObjectStorage, urls: Iterable<string | null | undefined>, expiresInSeconds: number): Promise<Map<string, string>> {
+export async function signUrls(
+  storage: ObjectStorage,
+  urls: Iterable<string | null | undefined>,
+  expiresInSeconds: number,
+): Promise<Map<string, string>> {
   const signed = new Map<string, string>();
   const byBucket = new Map<string, Map<string, string[]>>();
   for (const url of urls) {
@@ -52,7 +56,7 @@ export async function signUrls(storage: ObjectStorage, urls: Iterable<string | n
     const results = await storage.signedUrls(bucket, keys, expiresInSeconds);
     keys.forEach((path, i) => {
       const result = results[i];
-      if (result) for (const url of paths.get(path)!) signed.set(url, result);
+      if (result) { for (const url of paths.get(path)!) signed.set(url, result); }
     });
   }));
   return signed;
@@ -82,4 +86,5 @@ export async function signUrlsIn<T>(storage: ObjectStorage, value: T, expiresInS
 }
 
 /** When URLs signed now for `expiresInSeconds` stop serving (ISO time), for clients to refresh before. */
-export const urlsExpireAt = (expiresInSeconds: number, now = Date.now()) => new Date(now + expiresInSeconds * 1000).toISOString();
+export const urlsExpireAt = (expiresInSeconds: number, now = Date.now()) =>
+  new Date(now + expiresInSeconds * 1000).toISOString();

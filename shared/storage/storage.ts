@@ -83,7 +83,12 @@ const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function assertObjectKey(bucket: string, path: string): void {
   assertBucketName(bucket);
   const segments = path.split("/");
-  if (path === "" || segments.some((segment) => segment === "" || segment === "." || segment === ".." || segment.includes("\0"))) {
+  if (
+    path === "" ||
+    segments.some((segment) =>
+      segment === "" || segment === "." || segment === ".." || segment.includes("\0")
+    )
+  ) {
     throw new BadRequestError("invalid_storage_key", `invalid object path: ${JSON.stringify(path)}`);
   }
 }
@@ -96,7 +101,9 @@ export function assertBucketName(bucket: string): void {
 
 /** `<base>/<bucket>/<path>` with each segment URL-encoded. */
 export function joinPublicUrl(baseUrl: string, bucket: string, path: string): string {
-  return [baseUrl.replace(/\/+$/, ""), bucket, ...path.split("/")].map((part, i) => i === 0 ? part : encodeURIComponent(part)).join("/");
+  return [baseUrl.replace(/\/+$/, ""), bucket, ...path.split("/")].map((part, i) =>
+    i === 0 ? part : encodeURIComponent(part)
+  ).join("/");
 }
 
 /**

@@ -37,12 +37,17 @@ function isAlreadyExists(error: StorageErrorShape): boolean {
   return error.status === 409 || error.statusCode === "409" || error.statusCode === "Duplicate";
 }
 
-export function createSupabaseStorage({ supabaseUrl, serviceRoleKey, sql }: SupabaseStorageOptions): ObjectStorage {
+export function createSupabaseStorage(
+  { supabaseUrl, serviceRoleKey, sql }: SupabaseStorageOptions,
+): ObjectStorage {
   // storage-js alone (supabase-js's `.storage` is this same client): supabase-js would also build
   // a realtime client, which under Node 20 (tests, scripts) has no WebSocket to build it with.
   let client: StorageClient | undefined;
   const storage = () =>
-    client ??= new StorageClient(`${supabaseUrl.replace(/\/+$/, "")}/storage/v1`, { apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}` });
+    client ??= new StorageClient(`${supabaseUrl.replace(/\/+$/, "")}/storage/v1`, {
+      apikey: serviceRoleKey,
+      authorization: `Bearer ${serviceRoleKey}`,
+    });
 
   return {
     async upload(bucket, path, body, { contentType, cacheControl, upsert = false }) {
@@ -74,8 +79,12 @@ export function createSupabaseStorage({ supabaseUrl, serviceRoleKey, sql }: Supa
 
     async downloadStream(bucket, path) {
       assertObjectKey(bucket, path);
-      const url = `${supabaseUrl.replace(/\/+$/, "")}/storage/v1/object/authenticated/${bucket}/${path.split("/").map(encodeURIComponent).join("/")}`;
-      const response = await fetch(url, { headers: { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey } });
+      const url = `${supabaseUrl.replace(/\/+$/, "")}/storage/v1/object/authenticated/${bucket}/${
+        path.split("/").map(encodeURIComponent).join("/")
+      }`;
+      const response = await fetch(url, {
+        headers: { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey },
+      });
       if (response.ok && response.body) {
         const length = response.headers.get("content-length");
         return { body: response.body, size: length === null ? null : Number(length) };
@@ -86,7 +95,9 @@ export function createSupabaseStorage({ supabaseUrl, serviceRoleKey, sql }: Supa
         error = { ...JSON.parse(text), status: response.status };
       } catch { /* not JSON: judged by its status */ }
       if (isNotFound(error)) return null;
-      throw new Error(`storage download of ${bucket}/${path} failed: ${response.status} ${text.slice(0, 200)}`);
+      throw new Error(
+        `storage download of ${bucket}/${path} failed: ${response.status} ${text.slice(0, 200)}`,
+      );
     },
 
     publicUrl(bucket, path) {

@@ -14,7 +14,12 @@ export type UsageKind = "film" | "regeneration";
  * Admits one more `kind` for the user or throws QuotaExceededError (429). Call it first in the
  * transaction that enqueues the work: its lock is held until that transaction ends.
  */
-export async function admitUsage(tx: TransactionSql, userId: string, kind: UsageKind, reason: string): Promise<void> {
+export async function admitUsage(
+  tx: TransactionSql,
+  userId: string,
+  kind: UsageKind,
+  reason: string,
+): Promise<void> {
   try {
     await tx`select engine.admit_usage(${userId}, ${kind}, ${reason})`;
   } catch (error) {

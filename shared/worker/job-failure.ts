@@ -19,7 +19,9 @@ export function describeJobFailure(error: unknown, taskId: string): JobFailure {
   if (error instanceof MediaCommandError) {
     return {
       code: `${error.command}_failed`,
-      message: `${error.command} exited with ${error.exitCode ?? "a signal"}; its output was logged as ${taskId}`,
+      message: `${error.command} exited with ${
+        error.exitCode ?? "a signal"
+      }; its output was logged as ${taskId}`,
       retryable: true,
       internal: rawDetail(error),
     };

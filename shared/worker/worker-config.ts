@@ -8,7 +8,9 @@ import { z } from "zod";
 const workerConfigSchema = z.object({
   SUPABASE_DB_URL: z.string().min(1),
   SUPABASE_URL: z.string({ error: "SUPABASE_URL is required (Storage is reached over its API)" }).url(),
-  SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "SUPABASE_SERVICE_ROLE_KEY is required (Storage is reached over its API)" }).min(1),
+  SUPABASE_SERVICE_ROLE_KEY: z.string({
+    error: "SUPABASE_SERVICE_ROLE_KEY is required (Storage is reached over its API)",
+  }).min(1),
   REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   REELFORGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Comma-separated kinds to claim; all the worker has handlers for when empty. */

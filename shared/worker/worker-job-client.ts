@@ -30,7 +30,11 @@ export function createWorkerJobClient(options: WorkerJobClientOptions) {
 
   return {
     /** Enqueues the job once per idempotency key and returns its task id (the "provider job id"). */
-    async submit(kind: WorkerJobKind, payload: Record<string, unknown>, idempotencyKey?: string): Promise<string> {
+    async submit(
+      kind: WorkerJobKind,
+      payload: Record<string, unknown>,
+      idempotencyKey?: string,
+    ): Promise<string> {
       const task = await store.enqueue({
         userId,
         kind,
@@ -44,7 +48,13 @@ export function createWorkerJobClient(options: WorkerJobClientOptions) {
 
     async poll<T = Record<string, unknown>>(taskId: string): Promise<WorkerJobState<T>> {
       const task = await store.get(taskId);
-      if (!task) return { state: "failed", failureCode: "job_missing", message: `worker job ${taskId} does not exist` };
+      if (!task) {
+        return {
+          state: "failed",
+          failureCode: "job_missing",
+          message: `worker job ${taskId} does not exist`,
+        };
+      }
       switch (task.status) {
         case "queued":
           return { state: "pending" };
@@ -57,7 +67,11 @@ export function createWorkerJobClient(options: WorkerJobClientOptions) {
           return { state: "failed", failureCode: "cancelled", message: `worker job ${taskId} was cancelled` };
         default: {
           const error = (task.lastError ?? {}) as { code?: string; message?: string };
-          return { state: "failed", failureCode: error.code ?? "worker_job_failed", message: error.message ?? "worker job failed" };
+          return {
+            state: "failed",
+            failureCode: error.code ?? "worker_job_failed",
+            message: error.message ?? "worker job failed",
+          };
         }
       }
     },

@@ -29,19 +29,32 @@ export const MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 
 /** Downloads `url` into `dir/fileName`; a 4xx is the caller's fault and never worth a retry. */
 export async function downloadToFile(
-  url: string, dir: string, fileName: string, signal: AbortSignal, fetcher: typeof fetch = fetch, maxBytes = MAX_DOWNLOAD_BYTES,
+  url: string,
+  dir: string,
+  fileName: string,
+  signal: AbortSignal,
+  fetcher: typeof fetch = fetch,
+  maxBytes = MAX_DOWNLOAD_BYTES,
 ): Promise<string> {
   const response = await fetcher(url, { signal });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     const message = `could not download ${url}: HTTP ${response.status}`;
-    if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+    if (
+      response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429
+    ) {
       throw new PermanentTaskError("input_unavailable", message);
     }
     throw new Error(message);
   }
   const length = response.headers.get("content-length");
-  return await writeLimited(url, { body: response.body, size: length === null ? null : Number(length) }, join(dir, basename(fileName)), signal, maxBytes);
+  return await writeLimited(
+    url,
+    { body: response.body, size: length === null ? null : Number(length) },
+    join(dir, basename(fileName)),
+    signal,
+    maxBytes,
+  );
 }
 
 /**
@@ -50,16 +63,30 @@ export async function downloadToFile(
  * made at submit time could expire while the job waits in the queue.
  */
 export async function downloadObjectToFile(
-  storage: ObjectStorage, object: StorageObjectRef, dir: string, fileName: string, signal: AbortSignal, maxBytes = MAX_DOWNLOAD_BYTES,
+  storage: ObjectStorage,
+  object: StorageObjectRef,
+  dir: string,
+  fileName: string,
+  signal: AbortSignal,
+  maxBytes = MAX_DOWNLOAD_BYTES,
 ): Promise<string> {
   const stream = await storage.downloadStream(object.bucket, object.path);
   const name = `${object.bucket}/${object.path}`;
-  if (!stream) throw new PermanentTaskError("input_unavailable", `could not download ${name}: not in Storage`);
+  if (!stream) {
+    throw new PermanentTaskError("input_unavailable", `could not download ${name}: not in Storage`);
+  }
   return await writeLimited(name, stream, join(dir, basename(fileName)), signal, maxBytes);
 }
 
-async function writeLimited(name: string, stream: ObjectStream, target: string, signal: AbortSignal, maxBytes: number): Promise<string> {
-  const tooLarge = () => new PermanentTaskError("input_too_large", `${name} is over the ${maxBytes}-byte input limit`);
+async function writeLimited(
+  name: string,
+  stream: ObjectStream,
+  target: string,
+  signal: AbortSignal,
+  maxBytes: number,
+): Promise<string> {
+  const tooLarge = () =>
+    new PermanentTaskError("input_too_large", `${name} is over the ${maxBytes}-byte input limit`);
   if ((stream.size ?? 0) > maxBytes) {
     await stream.body.cancel();
     throw tooLarge();

@@ -22,7 +22,10 @@ export interface WorkerJobIo {
 }
 
 /** Runs one job's payload to its JSON result; throw PermanentTaskError for input no retry can fix. */
-export type WorkerJobHandler = (payload: Record<string, unknown>, io: WorkerJobIo) => Promise<Record<string, unknown>>;
+export type WorkerJobHandler = (
+  payload: Record<string, unknown>,
+  io: WorkerJobIo,
+) => Promise<Record<string, unknown>>;
 
 /** The kinds worker processes claim. */
 export const WORKER_JOB_KINDS = ["render", "local_media"] as const;

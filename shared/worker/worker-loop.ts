@@ -112,10 +112,17 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       }
     };
     const releaseLease = await watchLease(task).catch((error) => {
-      log(`task ${task.id}: no liveness lock (${error instanceof Error ? error.message : error}); the lease covers it`);
+      log(
+        `task ${task.id}: no liveness lock (${
+          error instanceof Error ? error.message : error
+        }); the lease covers it`,
+      );
       return async () => {};
     });
-    const timer = setInterval(() => heartbeat().catch((e) => log(`task ${task.id}: heartbeat: ${e.message}`)), (leaseSeconds * 1000) / 3);
+    const timer = setInterval(
+      () => heartbeat().catch((e) => log(`task ${task.id}: heartbeat: ${e.message}`)),
+      (leaseSeconds * 1000) / 3,
+    );
     await mkdir(scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(scratchDir, `${task.kind}-${task.id}-`));
     const started = Date.now();
@@ -147,12 +154,32 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
         log(`task ${task.id}: given back on shutdown`);
       } else {
         const failure = describeJobFailure(error, task.id);
-        if (failure.internal) console.error(JSON.stringify({ event: "task_internal_error", taskId: task.id, kind: task.kind, code: failure.code, error: failure.internal }));
-        const outcome = await store.fail(task, { code: failure.code, message: failure.message }, failure.retryable);
-        log(`task ${task.id} (${task.kind}) ${outcome === "queued" ? "will retry" : "failed"}: ${failure.code}`);
+        if (failure.internal) {
+          console.error(
+            JSON.stringify({
+              event: "task_internal_error",
+              taskId: task.id,
+              kind: task.kind,
+              code: failure.code,
+              error: failure.internal,
+            }),
+          );
+        }
+        const outcome = await store.fail(
+          task,
+          { code: failure.code, message: failure.message },
+          failure.retryable,
+        );
+        log(
+          `task ${task.id} (${task.kind}) ${outcome === "queued" ? "will retry" : "failed"}: ${failure.code}`,
+        );
       }
     } catch (settleError) {
-      log(`task ${task.id}: could not record its end (${settleError instanceof Error ? settleError.message : settleError})`);
+      log(
+        `task ${task.id}: could not record its end (${
+          settleError instanceof Error ? settleError.message : settleError
+        })`,
+      );
     }
   }
 
@@ -165,7 +192,15 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     },
     /** What health reports: slots, jobs running now, the last poll and the last claim. */
     stats(): WorkerLoopStats {
-      return { workerId, kinds, slots: Math.max(1, o.concurrency ?? 1), running: active.size, lastPollAt, lastClaimAt, stopping: stopping.signal.aborted };
+      return {
+        workerId,
+        kinds,
+        slots: Math.max(1, o.concurrency ?? 1),
+        running: active.size,
+        lastPollAt,
+        lastClaimAt,
+        stopping: stopping.signal.aborted,
+      };
     },
     start() {
       log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);
@@ -173,7 +208,9 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       // A new pulled task rings here (engine.announce_pulled_task, migrations/*_engine.sql); polling stays as the fallback.
       o.sql.listen(PULLED_CHANNEL, (kind) => kinds.includes(kind) && wakeAll())
         .then((listening) => (unlisten = () => listening.unlisten()))
-        .catch((error) => log(`no LISTEN ${PULLED_CHANNEL} (${error instanceof Error ? error.message : error}); polling only`));
+        .catch((error) =>
+          log(`no LISTEN ${PULLED_CHANNEL} (${error instanceof Error ? error.message : error}); polling only`)
+        );
     },
     /** Stops claiming; running jobs get graceMs to finish, then are aborted and given back. */
     async stop(): Promise<void> {

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, createOperatorUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  createOperatorUser,
+  invoke,
+  sleep,
+  type Sql,
+  stackEnv,
+  type TestUser,
+  waitForStatus,
+} from "../support/stack.ts";
 
 const SCHEMA = "clone_big";
 const SCALE = 200_000; // 11 tables of 200k rows + a keyless one of 100k: 2.3M rows (enough work to outlast 30 kills)
@@ -28,7 +38,11 @@ afterAll(async () => {
 
 describe("random kills during a clone", () => {
   it(`a clone of 1M+ rows survives ${KILLS} worker kills by itself and verifies`, async () => {
-    const start = await invoke("clone-database", { action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } }, { token: user.token });
+    const start = await invoke("clone-database", {
+      action: "start",
+      targetUrl: target.url,
+      options: { schemas: [SCHEMA] },
+    }, { token: user.token });
     expect(start.status).toBe(202);
     const jobId = start.json.jobId as string;
 
@@ -47,7 +61,9 @@ describe("random kills during a clone", () => {
       const { killed } = await admin("workers/kill", { function: "clone-database" }) as { killed: unknown[] };
       if (killed.length > 0) kills++;
       const [job] = await sql`select status from public.background_tasks where id = ${jobId}`;
-      expect(job.status, `the clone ended after only ${kills} kills; give it more work`).not.toMatch(/succeeded|failed/);
+      expect(job.status, `the clone ended after only ${kills} kills; give it more work`).not.toMatch(
+        /succeeded|failed/,
+      );
     }
 
     const done = await waitForStatus(sql, jobId, ["succeeded", "failed", "cancelled"], 600_000);

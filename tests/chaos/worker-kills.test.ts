@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, connect, createUser, invoke, type Sql, sleep, type TestUser, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  createUser,
+  invoke,
+  sleep,
+  type Sql,
+  type TestUser,
+  waitForStatus,
+} from "../support/stack.ts";
 
 const UNITS = 600;
 const KILLS = 50;
@@ -54,7 +63,9 @@ describe("random worker kills", () => {
       await sleep(Math.random() * 40);
       const { killed } = await admin("workers/kill", { function: "engine-probe" }) as { killed: unknown[] };
       if (killed.length > 0) kills++;
-      expect((await sql`select status from public.background_tasks where id = ${id}`)[0].status).not.toBe("succeeded");
+      expect((await sql`select status from public.background_tasks where id = ${id}`)[0].status).not.toBe(
+        "succeeded",
+      );
     }
 
     // No manual step from here: the sweeper notices expired leases and rings again.
@@ -62,7 +73,8 @@ describe("random worker kills", () => {
     expect(done.last_error).toBeNull();
     expect(done.status).toBe("succeeded");
 
-    const units = await sql`select unit, count(*)::int as n from public.probe_units where task_id = ${id} group by unit order by unit`;
+    const units =
+      await sql`select unit, count(*)::int as n from public.probe_units where task_id = ${id} group by unit order by unit`;
     expect(units).toHaveLength(UNITS);
     expect(units.every((u, i) => u.unit === i && u.n === 1)).toBe(true);
 
@@ -74,7 +86,8 @@ describe("random worker kills", () => {
     expect(reruns).toHaveLength(0);
 
     // Kills really interrupted steps midway (those were re-run, as they must be).
-    const [{ attempts }] = await sql`select count(*)::int as attempts from public.probe_attempts where task_id = ${id}`;
+    const [{ attempts }] =
+      await sql`select count(*)::int as attempts from public.probe_attempts where task_id = ${id}`;
     expect(attempts).toBeGreaterThan(UNITS);
     expect(Number(done.fencing_token)).toBeGreaterThan(KILLS);
   }, 600_000);

@@ -23,9 +23,14 @@ export interface BeatovenFake extends FakeServer {
 }
 
 export async function startBeatovenFake(apiKey = "beatoven-test-key"): Promise<BeatovenFake> {
-  const server = await startFakeServer({ authorize: (request) => request.headers.authorization === `Bearer ${apiKey}` });
+  const server = await startFakeServer({
+    authorize: (request) => request.headers.authorization === `Bearer ${apiKey}`,
+  });
   const scripts: BeatovenTaskScript[] = [];
-  const tasks = new Map<string, FakeJobClock & { script: BeatovenTaskScript; trackId: string; prompt: unknown; track: string }>();
+  const tasks = new Map<
+    string,
+    FakeJobClock & { script: BeatovenTaskScript; trackId: string; prompt: unknown; track: string }
+  >();
   const settings = { latencyMs: null as number | null, realTracks: false };
   const trackFile = (text: string) => {
     const seconds = Number(text.match(/^(\d+) seconds\b/)?.[1]);
@@ -37,13 +42,24 @@ export async function startBeatovenFake(apiKey = "beatoven-test-key"): Promise<B
 
   server.route("POST /api/v1/tracks/compose", ({ body }) => {
     const request = (body ?? {}) as Record<string, any>;
-    if (typeof request.prompt?.text !== "string" || request.prompt.text === "") return { status: 400, body: { error: "prompt.text is required" } };
-    if (request.format !== undefined && !["mp3", "aac", "wav"].includes(request.format)) return { status: 400, body: { error: "format must be mp3, aac or wav" } };
+    if (typeof request.prompt?.text !== "string" || request.prompt.text === "") {
+      return { status: 400, body: { error: "prompt.text is required" } };
+    }
+    if (request.format !== undefined && !["mp3", "aac", "wav"].includes(request.format)) {
+      return { status: 400, body: { error: "format must be mp3, aac or wav" } };
+    }
     const trackId = crypto.randomUUID();
     const taskId = `${trackId}_1`;
     server.recordSubmission(request, taskId);
     bodies.push(request);
-    tasks.set(taskId, { script: scripts.shift() ?? {}, polls: 0, createdAt: Date.now(), trackId, prompt: request.prompt, track: trackFile(request.prompt.text) });
+    tasks.set(taskId, {
+      script: scripts.shift() ?? {},
+      polls: 0,
+      createdAt: Date.now(),
+      trackId,
+      prompt: request.prompt,
+      track: trackFile(request.prompt.text),
+    });
     return { body: { status: "started", task_id: taskId } };
   });
 
@@ -53,13 +69,20 @@ export async function startBeatovenFake(apiKey = "beatoven-test-key"): Promise<B
     const phases = task.script.phases ?? ["started", "composing", "composed"];
     const status = currentPhase(phases, task, settings.latencyMs);
     if (status !== "composed") return { body: { status } };
-    const meta = { project_id: crypto.randomUUID(), track_id: task.trackId, prompt: task.prompt, version: 1, ...(task.script.withoutTrackUrl ? {} : { track_url: server.fileUrl(task.track) }) };
+    const meta = {
+      project_id: crypto.randomUUID(),
+      track_id: task.trackId,
+      prompt: task.prompt,
+      version: 1,
+      ...(task.script.withoutTrackUrl ? {} : { track_url: server.fileUrl(task.track) }),
+    };
     return { body: { status, meta } };
   });
 
   return Object.assign(server, {
     nextTask: (script: BeatovenTaskScript) => void scripts.push(script),
-    configure: (next: { latencyMs?: number | null; realTracks?: boolean }) => void Object.assign(settings, next),
+    configure: (next: { latencyMs?: number | null; realTracks?: boolean }) =>
+      void Object.assign(settings, next),
     bodies,
   });
 }

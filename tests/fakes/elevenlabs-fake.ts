@@ -25,8 +25,22 @@ export interface ElevenLabsFake extends FakeServer {
   clearScripts(): void;
 }
 
-export function elevenLabs429(status: "too_many_concurrent_requests" | "system_busy", retryAfter?: number): Fault {
-  return { status: 429, retryAfter, body: { detail: { status, message: status === "system_busy" ? "The system is busy, try again later" : "Too many concurrent requests for your plan" } } };
+export function elevenLabs429(
+  status: "too_many_concurrent_requests" | "system_busy",
+  retryAfter?: number,
+): Fault {
+  return {
+    status: 429,
+    retryAfter,
+    body: {
+      detail: {
+        status,
+        message: status === "system_busy"
+          ? "The system is busy, try again later"
+          : "Too many concurrent requests for your plan",
+      },
+    },
+  };
 }
 
 export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promise<ElevenLabsFake> {
@@ -34,23 +48,40 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
   const requests: ElevenLabsFake["requests"] = [];
   const settings = { latencyMs: 0, realAudio: false };
   const failures: { match: (text: string) => boolean; fault: { status: number; body?: unknown } }[] = [];
-  const invalid = (message: string) => ({ status: 400, body: { detail: { status: "invalid_request", message } } });
+  const invalid = (message: string) => ({
+    status: 400,
+    body: { detail: { status: "invalid_request", message } },
+  });
 
   server.route(TTS_ROUTE, async ({ params, body, query }) => {
     const receivedAt = Date.now();
     const request = (body ?? {}) as Record<string, any>;
     if (typeof request.text !== "string" || request.text === "") return invalid("text is required");
-    if (!["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"].includes(request.model_id)) return invalid(`model ${request.model_id} not found`);
+    if (!["eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_v3"].includes(request.model_id)) {
+      return invalid(`model ${request.model_id} not found`);
+    }
     if (!query.get("output_format")?.startsWith("mp3_")) return invalid("this fake only makes mp3");
     const stitched = [...(request.previous_request_ids ?? []), ...(request.next_request_ids ?? [])];
-    if (stitched.length > 0 && request.model_id === "eleven_v3") return invalid("request stitching is not supported for eleven_v3");
-    if (stitched.some((id: string) => !requests.some((r) => r.requestId === id))) return invalid("unknown request id in previous_request_ids/next_request_ids");
+    if (stitched.length > 0 && request.model_id === "eleven_v3") {
+      return invalid("request stitching is not supported for eleven_v3");
+    }
+    if (stitched.some((id: string) => !requests.some((r) => r.requestId === id))) {
+      return invalid("unknown request id in previous_request_ids/next_request_ids");
+    }
     const settingsProblem = voiceSettingsProblem(request.voice_settings);
     if (settingsProblem) return invalid(settingsProblem);
-    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)) return invalid("seed must be an integer between 0 and 4294967295");
+    if (
+      request.seed !== undefined &&
+      !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)
+    ) return invalid("seed must be an integer between 0 and 4294967295");
     if (settings.latencyMs > 0) await delay(settings.latencyMs);
     const failure = failures.find((f) => f.match(request.text));
-    if (failure) return { status: failure.fault.status, body: failure.fault.body ?? { detail: { status: "scripted_failure", message: "scripted failure" } } };
+    if (failure) {
+      return {
+        status: failure.fault.status,
+        body: failure.fault.body ?? { detail: { status: "scripted_failure", message: "scripted failure" } },
+      };
+    }
     server.recordSubmission({ voice: params.voice, request });
     const requestId = crypto.randomUUID().replaceAll("-", "");
     requests.push({ requestId, voiceId: params.voice, body: request, receivedAt });
@@ -62,14 +93,23 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
     };
     return {
       headers: { "request-id": requestId },
-      body: { audio_base64: Buffer.from(settings.realAudio ? await toneOfSeconds(characters.length * SECONDS_PER_CHARACTER) : fakeMedia().mp3).toString("base64"), alignment, normalized_alignment: alignment },
+      body: {
+        audio_base64: Buffer.from(
+          settings.realAudio
+            ? await toneOfSeconds(characters.length * SECONDS_PER_CHARACTER)
+            : fakeMedia().mp3,
+        ).toString("base64"),
+        alignment,
+        normalized_alignment: alignment,
+      },
     };
   });
 
   return Object.assign(server, {
     requests,
     configure: (next: { latencyMs?: number; realAudio?: boolean }) => void Object.assign(settings, next),
-    failWhen: (match: (text: string) => boolean, fault: { status: number; body?: unknown }) => void failures.push({ match, fault }),
+    failWhen: (match: (text: string) => boolean, fault: { status: number; body?: unknown }) =>
+      void failures.push({ match, fault }),
     clearScripts: () => void (failures.length = 0),
   });
 }
@@ -77,7 +117,12 @@ export async function startElevenLabsFake(apiKey = "elevenlabs-test-key"): Promi
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 /** voice_settings as documented: stability, similarity_boost, style in 0..1, speed in 0.7..1.2, use_speaker_boost a boolean. */
-const VOICE_SETTING_RANGES: Record<string, [number, number]> = { stability: [0, 1], similarity_boost: [0, 1], style: [0, 1], speed: [0.7, 1.2] };
+const VOICE_SETTING_RANGES: Record<string, [number, number]> = {
+  stability: [0, 1],
+  similarity_boost: [0, 1],
+  style: [0, 1],
+  speed: [0.7, 1.2],
+};
 
 function voiceSettingsProblem(settings: unknown): string | null {
   if (settings === undefined || settings === null) return null;
@@ -89,7 +134,9 @@ function voiceSettingsProblem(settings: unknown): string | null {
     }
     const range = VOICE_SETTING_RANGES[key];
     if (!range) return `voice_settings.${key} is not a voice setting`;
-    if (typeof value !== "number" || value < range[0] || value > range[1]) return `voice_settings.${key} must be a number in ${range[0]}..${range[1]}`;
+    if (typeof value !== "number" || value < range[0] || value > range[1]) {
+      return `voice_settings.${key} must be a number in ${range[0]}..${range[1]}`;
+    }
   }
   return null;
 }

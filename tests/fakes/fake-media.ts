@@ -19,10 +19,36 @@ let cache: { mp4: Uint8Array; mp3: Uint8Array } | null = null;
 function generate(): { mp4: Uint8Array; mp3: Uint8Array } {
   const dir = mkdtempSync(join(tmpdir(), "reelforge-fake-media-"));
   try {
-    const ffmpeg = (...args: string[]) => execFileSync("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args]);
-    ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=64x36:r=24:d=1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-movflags", "+faststart", join(dir, "clip.mp4"));
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "libmp3lame", "-b:a", "32k", join(dir, "line.mp3"));
-    return { mp4: new Uint8Array(readFileSync(join(dir, "clip.mp4"))), mp3: new Uint8Array(readFileSync(join(dir, "line.mp3"))) };
+    const ffmpeg = (...args: string[]) =>
+      execFileSync("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args]);
+    ffmpeg(
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=blue:s=64x36:r=24:d=1",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:v",
+      "libx264",
+      "-movflags",
+      "+faststart",
+      join(dir, "clip.mp4"),
+    );
+    ffmpeg(
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=1",
+      "-c:a",
+      "libmp3lame",
+      "-b:a",
+      "32k",
+      join(dir, "line.mp3"),
+    );
+    return {
+      mp4: new Uint8Array(readFileSync(join(dir, "clip.mp4"))),
+      mp3: new Uint8Array(readFileSync(join(dir, "line.mp3"))),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -70,8 +96,23 @@ export function clipOfSeconds(seconds: number): Promise<Uint8Array> {
   const { width, height } = FILM_CLIP_SIZE;
   const frames = Math.max(1, Math.round(seconds * 24));
   return ffmpegToBytes(`clip:${frames}`, "mp4", (out) => [
-    "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=24`, "-frames:v", String(frames),
-    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-movflags", "+faststart", out,
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=s=${width}x${height}:r=24`,
+    "-frames:v",
+    String(frames),
+    "-pix_fmt",
+    "yuv420p",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "24",
+    "-movflags",
+    "+faststart",
+    out,
   ]);
 }
 
@@ -79,6 +120,14 @@ export function clipOfSeconds(seconds: number): Promise<Uint8Array> {
 export function toneOfSeconds(seconds: number): Promise<Uint8Array> {
   const tenths = Math.max(1, Math.round(seconds * 10));
   return ffmpegToBytes(`tone:${tenths}`, "mp3", (out) => [
-    "-f", "lavfi", "-i", `sine=frequency=330:sample_rate=44100:duration=${tenths / 10}`, "-c:a", "libmp3lame", "-b:a", "32k", out,
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=330:sample_rate=44100:duration=${tenths / 10}`,
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "32k",
+    out,
   ]);
 }

@@ -65,8 +65,17 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function startFakeServer(options: { authorize?: (request: FakeRequest) => boolean } = {}): Promise<FakeServer> {
-  const routes: { method: string; pattern: RegExp; names: string[]; key: string; handler: Handler; open: boolean }[] = [];
+export async function startFakeServer(
+  options: { authorize?: (request: FakeRequest) => boolean } = {},
+): Promise<FakeServer> {
+  const routes: {
+    method: string;
+    pattern: RegExp;
+    names: string[];
+    key: string;
+    handler: Handler;
+    open: boolean;
+  }[] = [];
   const faults = new Map<string, Fault[]>();
   const hits = new Map<string, number>();
   const submissions = new Map<string, { jobId: string | null; receivedAt: number }[]>();
@@ -78,22 +87,41 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
     const file = url.pathname.match(/^\/files\/([^/]+)$/);
-    if (file && (req.method === "GET" || req.method === "HEAD")) return sendFile(req, res, files.get(file[1]) ?? MEDIA_FILES[file[1]]);
+    if (file && (req.method === "GET" || req.method === "HEAD")) {
+      return sendFile(req, res, files.get(file[1]) ?? MEDIA_FILES[file[1]]);
+    }
     const method = req.method ?? "GET";
     for (const route of routes) {
       const match = route.method === method ? url.pathname.match(route.pattern) : null;
       if (!match) continue;
       hits.set(route.key, (hits.get(route.key) ?? 0) + 1);
-      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
-      const request: FakeRequest = { method, path: url.pathname, params, query: url.searchParams, headers: req.headers, body: parseJson(text) };
+      const params = Object.fromEntries(
+        route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]),
+      );
+      const request: FakeRequest = {
+        method,
+        path: url.pathname,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        body: parseJson(text),
+      };
       const fault = faults.get(route.key)?.shift();
       if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (fault?.drop) return void res.destroy();
       if (fault?.status) {
-        const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
-        return send(res, { status: fault.status, body: fault.body ?? { error: `scripted ${fault.status}` }, headers });
+        const headers: Record<string, string> = fault.retryAfter === undefined
+          ? {}
+          : { "retry-after": String(fault.retryAfter) };
+        return send(res, {
+          status: fault.status,
+          body: fault.body ?? { error: `scripted ${fault.status}` },
+          headers,
+        });
       }
-      if (!route.open && options.authorize && !options.authorize(request)) return send(res, { status: 401, body: { error: "invalid API key" } });
+      if (!route.open && options.authorize && !options.authorize(request)) {
+        return send(res, { status: 401, body: { error: "invalid API key" } });
+      }
       return send(res, await route.handler(request));
     }
     send(res, { status: 404, body: { error: `no route ${method} ${url.pathname}` } });
@@ -110,7 +138,14 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
     route(key, handler, { open = false } = {}) {
       const [method, path] = key.split(" ");
       const names: string[] = [];
-      const pattern = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, (_, name) => (names.push(name), "([^/]+)"))}$`);
+      const pattern = new RegExp(
+        `^${
+          path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(
+            /:(\w+)/g,
+            (_, name) => (names.push(name), "([^/]+)"),
+          )
+        }$`,
+      );
       routes.push({ method, pattern, names, key, handler, open });
     },
     fault(key, ...more) {
@@ -126,10 +161,15 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
     },
     submissions: () => {
       const counts = [...submissions.values()].map((paid) => paid.length);
-      return { total: counts.reduce((a, b) => a + b, 0), maxPerInput: Math.max(0, ...counts), inputs: counts.length };
+      return {
+        total: counts.reduce((a, b) => a + b, 0),
+        maxPerInput: Math.max(0, ...counts),
+        inputs: counts.length,
+      };
     },
-    repeats: () => [...submissions.values()].filter((paid) => paid.length > 1)
-      .map((paid) => ({ jobIds: paid.map((p) => p.jobId), receivedAt: paid.map((p) => p.receivedAt) })),
+    repeats: () =>
+      [...submissions.values()].filter((paid) => paid.length > 1)
+        .map((paid) => ({ jobIds: paid.map((p) => p.jobId), receivedAt: paid.map((p) => p.receivedAt) })),
     fileUrl: (name) => `${baseUrl}/files/${name}`,
     serveFile(name, type, bytes) {
       let made: Promise<Uint8Array> | null = null;
@@ -139,14 +179,19 @@ export async function startFakeServer(options: { authorize?: (request: FakeReque
       hits.clear();
       submissions.clear();
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: { type: string; bytes: () => Uint8Array | Promise<Uint8Array> } | undefined) {
+async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: { type: string; bytes: () => Uint8Array | Promise<Uint8Array> } | undefined,
+) {
   if (!file) return send(res, { status: 404, body: { error: "no such file" } });
   const bytes = await file.bytes();
   res.writeHead(200, { "content-type": file.type, "content-length": String(bytes.byteLength) });

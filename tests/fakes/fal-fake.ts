@@ -37,20 +37,39 @@ export interface FalFake extends FakeServer {
 }
 
 export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
-  const server = await startFakeServer({ authorize: (request) => request.headers.authorization === `Key ${apiKey}` });
+  const server = await startFakeServer({
+    authorize: (request) => request.headers.authorization === `Key ${apiKey}`,
+  });
   const scripts: FalRequestScript[] = [];
   const rules: ScriptRule<FalSubmission, FalRequestScript>[] = [];
   const settings = { latencyMs: null as number | null };
-  const requests = new Map<string, FakeJobClock & { appId: string; script: FalRequestScript; cancelled: boolean }>();
+  const requests = new Map<
+    string,
+    FakeJobClock & { appId: string; script: FalRequestScript; cancelled: boolean }
+  >();
   const submitted: FalFake["submitted"] = [];
 
   const submit = ({ params, body }: { params: Record<string, string>; body: unknown }) => {
     const appId = `${params.ns}/${params.app}`;
     const modelPath = params.sub ? `${appId}/${params.sub}` : appId;
-    if (typeof (body as { prompt?: unknown })?.prompt !== "string") return { status: 422, body: { detail: [{ loc: ["body", "prompt"], msg: "field required", type: "value_error.missing" }] } };
+    if (typeof (body as { prompt?: unknown })?.prompt !== "string") {
+      return {
+        status: 422,
+        body: { detail: [{ loc: ["body", "prompt"], msg: "field required", type: "value_error.missing" }] },
+      };
+    }
     const seed = (body as { seed?: unknown }).seed;
     if (seed !== undefined && seed !== null && !(Number.isInteger(seed) && (seed as number) >= 0)) {
-      return { status: 422, body: { detail: [{ loc: ["body", "seed"], msg: "value is not a valid integer", type: "type_error.integer" }] } };
+      return {
+        status: 422,
+        body: {
+          detail: [{
+            loc: ["body", "seed"],
+            msg: "value is not a valid integer",
+            type: "type_error.integer",
+          }],
+        },
+      };
     }
     const id = crypto.randomUUID();
     server.recordSubmission({ modelPath, body }, id);
@@ -58,7 +77,16 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     const script = nextScript(rules, scripts, { modelPath, input: body as Record<string, unknown> }, {});
     requests.set(id, { appId, script, polls: 0, createdAt: Date.now(), cancelled: false });
     const base = `${server.baseUrl}/${appId}/requests/${id}`;
-    return { body: { request_id: id, status: "IN_QUEUE", response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel`, queue_position: 0 } };
+    return {
+      body: {
+        request_id: id,
+        status: "IN_QUEUE",
+        response_url: base,
+        status_url: `${base}/status`,
+        cancel_url: `${base}/cancel`,
+        queue_position: 0,
+      },
+    };
   };
   server.route("POST /:ns/:app", submit);
   server.route("POST /:ns/:app/:sub", submit);
@@ -74,7 +102,13 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     const phases = request.script.phases ?? ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"];
     const status = request.cancelled ? "COMPLETED" : currentPhase(phases, request, settings.latencyMs);
     const error = request.script.statusError;
-    return { body: { status, ...(status === "IN_QUEUE" ? { queue_position: 2 } : {}), ...(status === "COMPLETED" && error ? { error: error.error, error_type: error.errorType } : {}) } };
+    return {
+      body: {
+        status,
+        ...(status === "IN_QUEUE" ? { queue_position: 2 } : {}),
+        ...(status === "COMPLETED" && error ? { error: error.error, error_type: error.errorType } : {}),
+      },
+    };
   });
 
   server.route("GET /:ns/:app/requests/:id", ({ params }) => {
@@ -82,8 +116,12 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
     if (!request) return { status: 404, body: { detail: "Request not found" } };
     const { script } = request;
     if (request.cancelled) return { status: 400, body: { detail: "Request was cancelled" } };
-    if (script.resultError) return { status: script.resultError.status, body: { detail: script.resultError.detail } };
-    const images = script.withoutOutput ? [] : [{ url: server.fileUrl("frame.png"), width: 1024, height: 576, content_type: "image/png" }];
+    if (script.resultError) {
+      return { status: script.resultError.status, body: { detail: script.resultError.detail } };
+    }
+    const images = script.withoutOutput
+      ? []
+      : [{ url: server.fileUrl("frame.png"), width: 1024, height: 576, content_type: "image/png" }];
     return { body: { images, seed: 42, has_nsfw_concepts: [script.nsfw ?? false], prompt: "" } };
   });
 
@@ -96,7 +134,8 @@ export async function startFalFake(apiKey = "fal-test-key"): Promise<FalFake> {
 
   return Object.assign(server, {
     nextRequest: (script: FalRequestScript) => void scripts.push(script),
-    scriptWhen: (match: (submitted: FalSubmission) => boolean, script: FalRequestScript) => void rules.push({ match, script }),
+    scriptWhen: (match: (submitted: FalSubmission) => boolean, script: FalRequestScript) =>
+      void rules.push({ match, script }),
     configure: (next: { latencyMs?: number | null }) => void Object.assign(settings, next),
     clearScripts() {
       scripts.length = 0;

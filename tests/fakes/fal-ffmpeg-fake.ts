@@ -17,7 +17,9 @@ export interface FalFfmpegFake extends FakeServer {
 }
 
 export async function startFalFfmpegFake(apiKey = "fal-test-key"): Promise<FalFfmpegFake> {
-  const server = await startFakeServer({ authorize: (request) => request.headers.authorization === `Key ${apiKey}` });
+  const server = await startFakeServer({
+    authorize: (request) => request.headers.authorization === `Key ${apiKey}`,
+  });
   const submitted: FalFfmpegFake["submitted"] = [];
   const requests = new Map<string, { endpoint: string; polls: number }>();
 
@@ -26,25 +28,52 @@ export async function startFalFfmpegFake(apiKey = "fal-test-key"): Promise<FalFf
     if (!required) return { status: 404, body: { detail: "Application not found" } };
     const input = (body ?? {}) as Record<string, unknown>;
     const missing = required.filter((field) => input[field] === undefined);
-    if (missing.length > 0) return { status: 422, body: { detail: missing.map((f) => ({ loc: ["body", f], msg: "field required", type: "value_error.missing" })) } };
+    if (missing.length > 0) {
+      return {
+        status: 422,
+        body: {
+          detail: missing.map((f) => ({
+            loc: ["body", f],
+            msg: "field required",
+            type: "value_error.missing",
+          })),
+        },
+      };
+    }
     submitted.push({ endpoint: params.endpoint, input });
     const id = crypto.randomUUID();
     requests.set(id, { endpoint: params.endpoint, polls: 0 });
     const base = `${server.baseUrl}/fal-ai/ffmpeg-api/requests/${id}`;
-    return { body: { request_id: id, status: "IN_QUEUE", response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel` } };
+    return {
+      body: {
+        request_id: id,
+        status: "IN_QUEUE",
+        response_url: base,
+        status_url: `${base}/status`,
+        cancel_url: `${base}/cancel`,
+      },
+    };
   });
 
   server.route("GET /fal-ai/ffmpeg-api/requests/:id/status", ({ params }) => {
     const request = requests.get(params.id);
     if (!request) return { status: 404, body: { detail: "Request not found" } };
-    return { body: request.polls++ === 0 ? { status: "IN_QUEUE", queue_position: 0 } : { status: "COMPLETED" } };
+    return {
+      body: request.polls++ === 0 ? { status: "IN_QUEUE", queue_position: 0 } : { status: "COMPLETED" },
+    };
   });
 
   server.route("GET /fal-ai/ffmpeg-api/requests/:id", ({ params }) => {
     const request = requests.get(params.id);
     if (!request) return { status: 404, body: { detail: "Request not found" } };
-    if (request.endpoint === "extract-frame") return { body: { images: [{ url: server.fileUrl("frame.jpg"), content_type: "image/jpeg" }] } };
-    return { body: { video: { url: server.fileUrl("merged.mp4"), content_type: "video/mp4", file_name: "merged.mp4" } } };
+    if (request.endpoint === "extract-frame") {
+      return { body: { images: [{ url: server.fileUrl("frame.jpg"), content_type: "image/jpeg" }] } };
+    }
+    return {
+      body: {
+        video: { url: server.fileUrl("merged.mp4"), content_type: "video/mp4", file_name: "merged.mp4" },
+      },
+    };
   });
 
   return Object.assign(server, { submitted });

@@ -16,7 +16,12 @@ export interface ScriptRule<Body, Script> {
   script: Script;
 }
 
-export function currentPhase<T>(phases: readonly T[], job: FakeJobClock, latencyMs: number | null, now = Date.now()): T {
+export function currentPhase<T>(
+  phases: readonly T[],
+  job: FakeJobClock,
+  latencyMs: number | null,
+  now = Date.now(),
+): T {
   const last = phases.length - 1;
   if (latencyMs === null) return phases[Math.min(job.polls++, last)];
   job.polls++;
@@ -26,7 +31,12 @@ export function currentPhase<T>(phases: readonly T[], job: FakeJobClock, latency
 }
 
 /** The first matching rule's script, else the next queued one, else the default. */
-export function nextScript<Body, Script>(rules: ScriptRule<Body, Script>[], queue: Script[], body: Body, fallback: Script): Script {
+export function nextScript<Body, Script>(
+  rules: ScriptRule<Body, Script>[],
+  queue: Script[],
+  body: Body,
+  fallback: Script,
+): Script {
   return rules.find((rule) => rule.match(body))?.script ?? queue.shift() ?? fallback;
 }
 

@@ -5,7 +5,14 @@
  * token (signed URLs are tested against the stack's Storage, tests/integration/signed-urls.test.ts).
  */
 import { ConflictError } from "../../shared/errors.ts";
-import { assertObjectKey, cacheControlHeader, compareObjectNames, joinPublicUrl, type ObjectBody, type ObjectStorage } from "../../shared/storage/storage.ts";
+import {
+  assertObjectKey,
+  cacheControlHeader,
+  compareObjectNames,
+  joinPublicUrl,
+  type ObjectBody,
+  type ObjectStorage,
+} from "../../shared/storage/storage.ts";
 
 export interface MemoryStorage extends ObjectStorage {
   objects: Map<string, { bytes: Uint8Array; contentType: string; cacheControl: string }>;
@@ -24,7 +31,8 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
   const objects: MemoryStorage["objects"] = new Map();
   const buckets: MemoryStorage["buckets"] = new Map();
   const key = (bucket: string, path: string) => `${bucket}/${path}`;
-  const publicUrl = (bucket: string, path: string) => joinPublicUrl(`${baseUrl}/storage/v1/object/public`, bucket, path);
+  const publicUrl = (bucket: string, path: string) =>
+    joinPublicUrl(`${baseUrl}/storage/v1/object/public`, bucket, path);
   return {
     objects,
     buckets,
@@ -37,7 +45,9 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
       assertObjectKey(bucket, path);
       const bytes = await readAll(body);
       if (!buckets.has(bucket)) buckets.set(bucket, false);
-      if (!upsert && objects.has(key(bucket, path))) throw new ConflictError("storage_object_exists", `${bucket}/${path} already exists`);
+      if (!upsert && objects.has(key(bucket, path))) {
+        throw new ConflictError("storage_object_exists", `${bucket}/${path} already exists`);
+      }
       objects.set(key(bucket, path), { bytes, contentType, cacheControl: cacheControlHeader(cacheControl) });
       return { path };
     },
@@ -50,7 +60,11 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
     },
     publicUrl,
     async signedUrl(bucket, path, expiresInSeconds) {
-      return objects.has(key(bucket, path)) ? `${publicUrl(bucket, path).replace("/object/public/", "/object/sign/")}?token=memory-${expiresInSeconds}` : null;
+      return objects.has(key(bucket, path))
+        ? `${
+          publicUrl(bucket, path).replace("/object/public/", "/object/sign/")
+        }?token=memory-${expiresInSeconds}`
+        : null;
     },
     async signedUrls(bucket, paths, expiresInSeconds) {
       return await Promise.all(paths.map((path) => this.signedUrl(bucket, path, expiresInSeconds)));
@@ -59,12 +73,19 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
       for (const path of paths) objects.delete(key(bucket, path));
     },
     async listBuckets() {
-      return [...buckets].map(([id, isPublic]) => ({ id, public: isPublic })).sort((a, b) => compareObjectNames(a.id, b.id));
+      return [...buckets].map(([id, isPublic]) => ({ id, public: isPublic })).sort((a, b) =>
+        compareObjectNames(a.id, b.id)
+      );
     },
     async listObjects(bucket, { after, limit }) {
       return [...objects.entries()]
         .filter(([k]) => k.startsWith(`${bucket}/`))
-        .map(([k, o]) => ({ name: k.slice(bucket.length + 1), size: o.bytes.byteLength, contentType: o.contentType, cacheControl: o.cacheControl }))
+        .map(([k, o]) => ({
+          name: k.slice(bucket.length + 1),
+          size: o.bytes.byteLength,
+          contentType: o.contentType,
+          cacheControl: o.cacheControl,
+        }))
         .filter((o) => after === undefined || compareObjectNames(o.name, after) > 0)
         .sort((a, b) => compareObjectNames(a.name, b.name))
         .slice(0, limit);
@@ -78,32 +99,48 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
  * another project through fetch without a server. The service role key is the only key it takes.
  */
 export function memoryStorageApi(storage: MemoryStorage, serviceRoleKey: string) {
-  const error = (status: number, statusCode: string, message: string) => Response.json({ statusCode, error: statusCode, message }, { status });
+  const error = (status: number, statusCode: string, message: string) =>
+    Response.json({ statusCode, error: statusCode, message }, { status });
   return async (request: Request): Promise<Response> => {
-    if (request.headers.get("authorization") !== `Bearer ${serviceRoleKey}`) return error(401, "401", "invalid signature");
+    if (request.headers.get("authorization") !== `Bearer ${serviceRoleKey}`) {
+      return error(401, "401", "invalid signature");
+    }
     const path = new URL(request.url).pathname.replace(/^\/storage\/v1/, "");
     if (path === "/bucket" && request.method === "GET") return Response.json(await storage.listBuckets());
     if (path === "/bucket" && request.method === "POST") {
       const body = await request.json() as { id: string; public?: boolean };
-      return await storage.createBucket(body.id, { public: body.public === true }) ? Response.json({ name: body.id }) : error(400, "409", "The resource already exists");
+      return await storage.createBucket(body.id, { public: body.public === true })
+        ? Response.json({ name: body.id })
+        : error(400, "409", "The resource already exists");
     }
     const list = path.match(/^\/object\/list\/([^/]+)$/);
     if (list && request.method === "POST") {
       const bucket = decodeURIComponent(list[1]);
-      const { prefix = "", limit = 100, offset = 0 } = await request.json() as { prefix?: string; limit?: number; offset?: number };
+      const { prefix = "", limit = 100, offset = 0 } = await request.json() as {
+        prefix?: string;
+        limit?: number;
+        offset?: number;
+      };
       const entries = new Map<string, unknown>();
       for (const object of await storage.listObjects(bucket, { limit: Number.MAX_SAFE_INTEGER })) {
         if (!object.name.startsWith(prefix)) continue;
         const [head, ...rest] = object.name.slice(prefix.length).split("/");
         if (rest.length > 0) entries.set(head, { id: null, name: head, metadata: null });
-        else entries.set(head, { id: object.name, name: head, metadata: { size: object.size, mimetype: object.contentType, cacheControl: object.cacheControl } });
+        else {entries.set(head, {
+            id: object.name,
+            name: head,
+            metadata: { size: object.size, mimetype: object.contentType, cacheControl: object.cacheControl },
+          });}
       }
       const sorted = [...entries.keys()].sort(compareObjectNames).map((name) => entries.get(name));
       return Response.json(sorted.slice(offset, offset + limit));
     }
     const upload = path.match(/^\/object\/([^/]+)\/(.+)$/);
     if (upload && request.method === "POST") {
-      const [bucket, name] = [decodeURIComponent(upload[1]), upload[2].split("/").map(decodeURIComponent).join("/")];
+      const [bucket, name] = [
+        decodeURIComponent(upload[1]),
+        upload[2].split("/").map(decodeURIComponent).join("/"),
+      ];
       if (!storage.buckets.has(bucket)) return error(400, "404", "Bucket not found");
       await storage.upload(bucket, name, new Uint8Array(await request.arrayBuffer()), {
         contentType: request.headers.get("content-type") ?? "application/octet-stream",

@@ -29,7 +29,9 @@ export interface OpenAiFake extends FakeServer {
 }
 
 export async function startOpenAiFake(apiKey = "openai-test-key"): Promise<OpenAiFake> {
-  const server = await startFakeServer({ authorize: (request) => request.headers.authorization === `Bearer ${apiKey}` });
+  const server = await startFakeServer({
+    authorize: (request) => request.headers.authorization === `Bearer ${apiKey}`,
+  });
   const scripts: CompletionScript[] = [];
   const requests: Record<string, unknown>[] = [];
   const settings = { latencyMs: 0 };
@@ -38,26 +40,55 @@ export async function startOpenAiFake(apiKey = "openai-test-key"): Promise<OpenA
   server.route("POST /v1/chat/completions", async ({ body }) => {
     const request = (body ?? {}) as Record<string, any>;
     const format = request.response_format;
-    if (format?.type !== "json_schema" || format.json_schema?.strict !== true || !format.json_schema?.schema) {
-      return { status: 400, body: { error: { message: "response_format must be a strict json_schema", type: "invalid_request_error", code: null } } };
+    if (
+      format?.type !== "json_schema" || format.json_schema?.strict !== true || !format.json_schema?.schema
+    ) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: "response_format must be a strict json_schema",
+            type: "invalid_request_error",
+            code: null,
+          },
+        },
+      };
     }
     if (settings.latencyMs > 0) await delay(settings.latencyMs);
     requests.push(request);
     server.recordSubmission(request);
-    const user = (request.messages as { role: string; content: string }[] | undefined)?.filter((m) => m.role === "user").map((m) => m.content).join("\n") ?? "";
+    const user = (request.messages as { role: string; content: string }[] | undefined)?.filter((m) =>
+      m.role === "user"
+    ).map((m) => m.content).join("\n") ?? "";
     const answered = answer?.(format.json_schema.name, user);
     const script = answered === undefined ? scripts.shift() ?? {} : { content: answered };
-    const full = script.content === undefined ? JSON.stringify(instanceOf(format.json_schema.schema)) : typeof script.content === "string" ? script.content : JSON.stringify(script.content);
+    const full = script.content === undefined
+      ? JSON.stringify(instanceOf(format.json_schema.schema))
+      : typeof script.content === "string"
+      ? script.content
+      : JSON.stringify(script.content);
     const finish = script.finishReason ?? "stop";
-    const content = script.refusal ? null : finish === "length" ? full.slice(0, Math.floor(full.length / 2)) : full;
+    const content = script.refusal
+      ? null
+      : finish === "length"
+      ? full.slice(0, Math.floor(full.length / 2))
+      : full;
     return {
       body: {
         id: `chatcmpl-${crypto.randomUUID()}`,
         object: "chat.completion",
         created: Math.floor(Date.now() / 1000),
         model: request.model,
-        choices: [{ index: 0, message: { role: "assistant", content, refusal: script.refusal ?? null }, finish_reason: finish }],
-        usage: { prompt_tokens: 120, completion_tokens: Math.ceil((content ?? "").length / 4), total_tokens: 0 },
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content, refusal: script.refusal ?? null },
+          finish_reason: finish,
+        }],
+        usage: {
+          prompt_tokens: 120,
+          completion_tokens: Math.ceil((content ?? "").length / 4),
+          total_tokens: 0,
+        },
       },
     };
   });
@@ -78,7 +109,11 @@ export function instanceOf(schema: Record<string, any>): unknown {
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case "object":
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([name, child]) => [name, instanceOf(child as Record<string, any>)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map((
+          [name, child],
+        ) => [name, instanceOf(child as Record<string, any>)]),
+      );
     case "array":
       return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => instanceOf(schema.items ?? {}));
     case "integer":

@@ -49,11 +49,16 @@ export interface RunwayFake extends FakeServer {
 
 export async function startRunwayFake(apiKey = "runway-test-key"): Promise<RunwayFake> {
   const server = await startFakeServer({
-    authorize: (request) => request.headers.authorization === `Bearer ${apiKey}` && request.headers["x-runway-version"] === "2024-11-06",
+    authorize: (request) =>
+      request.headers.authorization === `Bearer ${apiKey}` &&
+      request.headers["x-runway-version"] === "2024-11-06",
   });
   const scripts: RunwayTaskScript[] = [];
   const rules: ScriptRule<Record<string, unknown>, RunwayTaskScript>[] = [];
-  const tasks = new Map<string, FakeJobClock & { script: RunwayTaskScript; cancelled: boolean; output: string }>();
+  const tasks = new Map<
+    string,
+    FakeJobClock & { script: RunwayTaskScript; cancelled: boolean; output: string }
+  >();
   const created: Record<string, unknown>[] = [];
   const settings: Required<RunwayFakeSettings> = { latencyMs: null, realClips: false };
 
@@ -68,16 +73,29 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     const body = (request.body ?? {}) as Record<string, unknown>;
     const ratios = RATIOS[String(body.model)];
     if (!ratios) return { status: 400, body: { error: `Invalid model: ${String(body.model)}` } };
-    if (!ratios.includes(String(body.ratio))) return { status: 400, body: { error: `ratio must be one of: ${ratios.join(", ")}` } };
-    if (typeof body.promptText === "string" && body.promptText.length > 1000) return { status: 400, body: { error: "promptText too long" } };
+    if (!ratios.includes(String(body.ratio))) {
+      return { status: 400, body: { error: `ratio must be one of: ${ratios.join(", ")}` } };
+    }
+    if (typeof body.promptText === "string" && body.promptText.length > 1000) {
+      return { status: 400, body: { error: "promptText too long" } };
+    }
     // Documented: seed is an integer in 0..4294967295.
-    if (body.seed !== undefined && !(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 4294967295)) {
+    if (
+      body.seed !== undefined &&
+      !(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 4294967295)
+    ) {
       return { status: 400, body: { error: "seed must be an integer between 0 and 4294967295" } };
     }
     const id = crypto.randomUUID();
     server.recordSubmission(body, id);
     created.push(body);
-    tasks.set(id, { script: nextScript(rules, scripts, body, {}), polls: 0, createdAt: Date.now(), cancelled: false, output: outputFile(body.duration) });
+    tasks.set(id, {
+      script: nextScript(rules, scripts, body, {}),
+      polls: 0,
+      createdAt: Date.now(),
+      cancelled: false,
+      output: outputFile(body.duration),
+    });
     return { body: { id } };
   };
   server.route("POST /v1/image_to_video", create);
@@ -90,7 +108,12 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     const status = task.cancelled ? "CANCELLED" : currentPhase(phases, task, settings.latencyMs);
     const answer: Record<string, unknown> = { id: params.id, status, createdAt: new Date().toISOString() };
     if (status === "RUNNING") answer.progress = 0.5;
-    if (status === "FAILED") Object.assign(answer, { failure: task.script.failure ?? "The generation failed", failureCode: task.script.failureCode ?? "INTERNAL" });
+    if (status === "FAILED") {
+      Object.assign(answer, {
+        failure: task.script.failure ?? "The generation failed",
+        failureCode: task.script.failureCode ?? "INTERNAL",
+      });
+    }
     if (status === "SUCCEEDED") {
       const missing = task.script.succeededWithoutOutput;
       const url = server.fileUrl(task.output);
@@ -111,7 +134,8 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
 
   return Object.assign(server, {
     nextTask: (script: RunwayTaskScript) => void scripts.push(script),
-    scriptWhen: (match: (body: Record<string, unknown>) => boolean, script: RunwayTaskScript) => void rules.push({ match, script }),
+    scriptWhen: (match: (body: Record<string, unknown>) => boolean, script: RunwayTaskScript) =>
+      void rules.push({ match, script }),
     configure: (next: RunwayFakeSettings) => void Object.assign(settings, next),
     clearScripts() {
       scripts.length = 0;

@@ -62,11 +62,17 @@ export async function startFakes(): Promise<Fakes> {
   ]);
   const servers = { openai, runway, fal, elevenlabs, sync, beatoven };
   const names = Object.keys(servers) as FakeProvider[];
-  const baseUrl = (provider: FakeProvider) => provider === "openai" ? `${openai.baseUrl}/v1` : servers[provider].baseUrl;
+  const baseUrl = (provider: FakeProvider) =>
+    provider === "openai" ? `${openai.baseUrl}/v1` : servers[provider].baseUrl;
   return {
     ...servers,
-    adapterOptions: (provider) => ({ apiKey: FAKE_API_KEYS[provider], baseUrl: baseUrl(provider), allowInsecureUrls: true }),
-    baseUrls: () => Object.fromEntries(names.map((name) => [name, baseUrl(name)])) as Record<FakeProvider, string>,
+    adapterOptions: (provider) => ({
+      apiKey: FAKE_API_KEYS[provider],
+      baseUrl: baseUrl(provider),
+      allowInsecureUrls: true,
+    }),
+    baseUrls: () =>
+      Object.fromEntries(names.map((name) => [name, baseUrl(name)])) as Record<FakeProvider, string>,
     configureFilm(latencies) {
       openai.configure({ latencyMs: latencies.llm });
       fal.configure({ latencyMs: latencies.image });
@@ -75,7 +81,10 @@ export async function startFakes(): Promise<Fakes> {
       sync.configure({ latencyMs: latencies.lipsync, realOutputs: true });
       beatoven.configure({ latencyMs: latencies.music, realTracks: true });
     },
-    submissions: () => Object.fromEntries(names.map((name) => [name, servers[name].submissions()])) as ReturnType<Fakes["submissions"]>,
+    submissions: () =>
+      Object.fromEntries(names.map((name) => [name, servers[name].submissions()])) as ReturnType<
+        Fakes["submissions"]
+      >,
     resetCounters: () => names.forEach((name) => servers[name].resetCounters()),
     clearScripts() {
       for (const fake of [runway, fal, sync, elevenlabs]) fake.clearScripts();

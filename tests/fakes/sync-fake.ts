@@ -39,14 +39,21 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
   const scripts: SyncGenerationScript[] = [];
   const rules: ScriptRule<Record<string, any>, SyncGenerationScript>[] = [];
   const settings: Required<SyncFakeSettings> = { latencyMs: null, realOutputs: false };
-  const generations = new Map<string, FakeJobClock & { script: SyncGenerationScript; body: Record<string, any>; output: string }>();
+  const generations = new Map<
+    string,
+    FakeJobClock & { script: SyncGenerationScript; body: Record<string, any>; output: string }
+  >();
   const byKey = new Map<string, string>();
   const bodies: Record<string, any>[] = [];
   const answer = (id: string, status: SyncStatus) => {
     const { script, body, output } = generations.get(id)!;
     const failed = ["FAILED", "REJECTED", "CANCELED"].includes(status);
     return {
-      id, status, model: body.model, input: body.input, createdAt: new Date().toISOString(),
+      id,
+      status,
+      model: body.model,
+      input: body.input,
+      createdAt: new Date().toISOString(),
       outputUrl: status === "COMPLETED" && !script.withoutOutput ? server.fileUrl(output) : null,
       error: failed ? script.error ?? "generation failed" : null,
       ...(failed && script.errorCode ? { error_code: script.errorCode } : {}),
@@ -55,10 +62,16 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
 
   server.route("POST /v2/generate", ({ body, headers }) => {
     const request = (body ?? {}) as Record<string, any>;
-    const types = Array.isArray(request.input) ? request.input.map((item: { type?: string }) => item.type).sort().join(",") : "";
-    if (types !== "audio,video") return { status: 400, body: { message: "input must hold one video and one audio", statusCode: 400 } };
+    const types = Array.isArray(request.input)
+      ? request.input.map((item: { type?: string }) => item.type).sort().join(",")
+      : "";
+    if (types !== "audio,video") {
+      return { status: 400, body: { message: "input must hold one video and one audio", statusCode: 400 } };
+    }
     const key = headers["idempotency-key"];
-    if (typeof key === "string" && byKey.has(key)) return { status: 201, body: answer(byKey.get(key)!, "PENDING") };
+    if (typeof key === "string" && byKey.has(key)) {
+      return { status: 201, body: answer(byKey.get(key)!, "PENDING") };
+    }
     const id = crypto.randomUUID();
     server.recordSubmission(request, id);
     bodies.push(request);
@@ -66,9 +79,19 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
     if (settings.realOutputs) {
       output = `lipsync-${id}.mp4`;
       const videoUrl = request.input.find((item: { type?: string }) => item.type === "video").url;
-      server.serveFile(output, "video/mp4", async () => new Uint8Array(await (await fetch(videoUrl)).arrayBuffer()));
+      server.serveFile(
+        output,
+        "video/mp4",
+        async () => new Uint8Array(await (await fetch(videoUrl)).arrayBuffer()),
+      );
     }
-    generations.set(id, { script: nextScript(rules, scripts, request, {}), polls: 0, createdAt: Date.now(), body: request, output });
+    generations.set(id, {
+      script: nextScript(rules, scripts, request, {}),
+      polls: 0,
+      createdAt: Date.now(),
+      body: request,
+      output,
+    });
     if (typeof key === "string") byKey.set(key, id);
     return { status: 201, body: answer(id, "PENDING") };
   });
@@ -82,7 +105,8 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
 
   return Object.assign(server, {
     nextGeneration: (script: SyncGenerationScript) => void scripts.push(script),
-    scriptWhen: (match: (body: Record<string, any>) => boolean, script: SyncGenerationScript) => void rules.push({ match, script }),
+    scriptWhen: (match: (body: Record<string, any>) => boolean, script: SyncGenerationScript) =>
+      void rules.push({ match, script }),
     configure: (next: SyncFakeSettings) => void Object.assign(settings, next),
     clearScripts() {
       scripts.length = 0;

@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findCachedVideo, markVideoRegenerated } from "../../shared/caches/asset-cache.ts";
-import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRecord,
+  type FilmRig,
+  filmUser,
+  readFilm,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { asUser, createUser, type TestUser } from "../support/stack.ts";
 
 // Scene 3 continues scene 2: its reference is the film's own end frame, so only its clip is new.
@@ -66,7 +75,8 @@ describe("the same brief filmed twice by one user", () => {
     expect(audio.every((r) => r.use_count === 2)).toBe(true);
     const llm = await rig.sql`select use_count from public.content_cache where user_id = ${owner.id}`;
     expect(llm.map((r) => r.use_count)).toEqual([2, 2, 2]);
-    const videos = await rig.sql`select use_count from public.generated_videos where user_id = ${owner.id} and status = 'completed' order by use_count`;
+    const videos = await rig
+      .sql`select use_count from public.generated_videos where user_id = ${owner.id} and status = 'completed' order by use_count`;
     expect(videos.map((r) => r.use_count)).toEqual([1, 1, 2, 2, 2]);
   });
 
@@ -75,7 +85,8 @@ describe("the same brief filmed twice by one user", () => {
       select content_hash, video_url from public.generated_videos where user_id = ${owner.id} and status = 'completed' and use_count = 2 limit 1`;
     expect(await markVideoRegenerated(rig.sql, owner.id, entry.content_hash)).toBe(1);
     expect(await findCachedVideo(rig.sql, owner.id, entry.content_hash)).toBeNull();
-    const [old] = await rig.sql`select status, error_message from public.generated_videos where user_id = ${owner.id} and video_url = ${entry.video_url}`;
+    const [old] = await rig
+      .sql`select status, error_message from public.generated_videos where user_id = ${owner.id} and video_url = ${entry.video_url}`;
     expect(old).toEqual({ status: "failed", error_message: "Regenerated" });
   });
 
@@ -83,9 +94,12 @@ describe("the same brief filmed twice by one user", () => {
     const stranger = await createUser(rig.sql);
     try {
       for (const table of ["audio_cache", "generated_videos", "content_cache"]) {
-        expect(await asUser(rig.sql, owner.id, (tx) => tx`select id from ${tx("public." + table)}`), table).not.toHaveLength(0);
-        expect(await asUser(rig.sql, stranger.id, (tx) => tx`select id from ${tx("public." + table)}`), table).toHaveLength(0);
-        await expect(asUser(rig.sql, owner.id, (tx) => tx`delete from ${tx("public." + table)}`)).rejects.toMatchObject({ code: "42501" });
+        expect(await asUser(rig.sql, owner.id, (tx) => tx`select id from ${tx("public." + table)}`), table)
+          .not.toHaveLength(0);
+        expect(await asUser(rig.sql, stranger.id, (tx) => tx`select id from ${tx("public." + table)}`), table)
+          .toHaveLength(0);
+        await expect(asUser(rig.sql, owner.id, (tx) => tx`delete from ${tx("public." + table)}`)).rejects
+          .toMatchObject({ code: "42501" });
       }
     } finally {
       await rig.sql`delete from auth.users where id = ${stranger.id}`;

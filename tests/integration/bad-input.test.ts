@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../scripts/stack/jwt.ts";
 import { connect, createOperatorUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
 
-const functions = ["clone-database", "produce-movie", "generate-scene-video", "generate-audio", "regenerate-asset", "assemble", "engine-probe"];
+const functions = [
+  "clone-database",
+  "produce-movie",
+  "generate-scene-video",
+  "generate-audio",
+  "regenerate-asset",
+  "assemble",
+  "engine-probe",
+];
 
 let sql: Sql;
 let user: TestUser;
@@ -33,21 +41,30 @@ const badBodies: Array<[string, string, string]> = [
   ["an unknown action", JSON.stringify({ action: "self-destruct" }), "unknown_action"],
   ["a taskId of the wrong type", JSON.stringify({ action: "status", taskId: 12 }), "invalid_request"],
   ["a taskId that is not a UUID", JSON.stringify({ action: "cancel", taskId: "abc" }), "invalid_request"],
-  ["an unexpected field", JSON.stringify({ action: "resume", taskId: crypto.randomUUID(), extra: 1 }), "invalid_request"],
+  [
+    "an unexpected field",
+    JSON.stringify({ action: "resume", taskId: crypto.randomUUID(), extra: 1 }),
+    "invalid_request",
+  ],
 ];
 
 describe.each(functions)("bad input to %s", (fn) => {
-  it.each(badBodies)("answers %s with a 400 that names the problem and changes nothing", async (_label, body, code) => {
-    const before = await fingerprint();
-    const response = await invoke(fn, body, { token: user.token });
-    expect(response.status).toBe(400);
-    expect(response.json?.error?.code).toBe(code);
-    expect(response.json.error.message.length).toBeGreaterThan(10);
-    expect(await fingerprint()).toEqual(before);
-  });
+  it.each(badBodies)(
+    "answers %s with a 400 that names the problem and changes nothing",
+    async (_label, body, code) => {
+      const before = await fingerprint();
+      const response = await invoke(fn, body, { token: user.token });
+      expect(response.status).toBe(400);
+      expect(response.json?.error?.code).toBe(code);
+      expect(response.json.error.message.length).toBeGreaterThan(10);
+      expect(await fingerprint()).toEqual(before);
+    },
+  );
 
   it("answers an unknown task with 404", async () => {
-    const response = await invoke(fn, { action: "status", taskId: crypto.randomUUID() }, { token: user.token });
+    const response = await invoke(fn, { action: "status", taskId: crypto.randomUUID() }, {
+      token: user.token,
+    });
     expect(response.status).toBe(404);
     expect(response.json.error.code).toBe("not_found");
   });
@@ -56,17 +73,31 @@ describe.each(functions)("bad input to %s", (fn) => {
     const before = await fingerprint();
     const body = { action: "status", taskId: crypto.randomUUID() };
     const expired = await signJwt({ sub: user.id, role: "authenticated", exp: 1 }, stackEnv().JWT_SECRET);
-    const forged = await signJwt({ sub: user.id, role: "authenticated" }, "another-secret-that-is-32-characters-long");
-    const cases: Array<[string | undefined, string]> = [[undefined, "unauthorized"], ["garbage", "invalid_token"], [expired, "invalid_token"], [forged, "invalid_token"]];
+    const forged = await signJwt(
+      { sub: user.id, role: "authenticated" },
+      "another-secret-that-is-32-characters-long",
+    );
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, "unauthorized"],
+      ["garbage", "invalid_token"],
+      [expired, "invalid_token"],
+      [forged, "invalid_token"],
+    ];
     for (const [token, code] of cases) {
       const response = await invoke(fn, body, { token });
       expect(response.status).toBe(401);
       // engine-probe is a fixture registered with verify_jwt on: the gateway refuses it in the platform's own shape.
-      if (fn === "engine-probe") expect(response.json).toMatchObject({ code: 401, message: token ? "Invalid JWT" : "Missing authorization header" });
-      else expect(response.json.error.code).toBe(code);
+      if (fn === "engine-probe") {
+        expect(response.json).toMatchObject({
+          code: 401,
+          message: token ? "Invalid JWT" : "Missing authorization header",
+        });
+      } else expect(response.json.error.code).toBe(code);
     }
     const anonKey = await invoke(fn, body, { token: stackEnv().ANON_KEY });
-    expect([anonKey.status, anonKey.json.error.code]).toEqual(fn === "clone-database" ? [403, "operator_only"] : [401, "unauthorized"]);
+    expect([anonKey.status, anonKey.json.error.code]).toEqual(
+      fn === "clone-database" ? [403, "operator_only"] : [401, "unauthorized"],
+    );
     expect(await fingerprint()).toEqual(before);
   });
 
@@ -74,7 +105,11 @@ describe.each(functions)("bad input to %s", (fn) => {
   it("refuses the internal task-slice route without the internal secret, or with a wrong one, with 401", async () => {
     const before = await fingerprint();
     for (const headers of [{}, { "x-reelforge-internal": "guess" }]) {
-      const response = await invoke(fn, { taskId: crypto.randomUUID() }, { token: user.token, path: "/task-slice", headers });
+      const response = await invoke(fn, { taskId: crypto.randomUUID() }, {
+        token: user.token,
+        path: "/task-slice",
+        headers,
+      });
       expect([response.status, response.json.error.code]).toEqual([401, "unauthorized"]);
     }
     expect(await fingerprint()).toEqual(before);
@@ -95,7 +130,9 @@ describe("regenerate-asset", () => {
 describe("engine-probe start", () => {
   it("answers a start with a wrongly typed payload with 400 and creates no task", async () => {
     const before = await fingerprint();
-    const response = await invoke("engine-probe", { action: "start", kind: "probe.nope", payload: [] }, { token: user.token });
+    const response = await invoke("engine-probe", { action: "start", kind: "probe.nope", payload: [] }, {
+      token: user.token,
+    });
     expect(response.status).toBe(400);
     expect(response.json.error.message).toContain("kind");
     expect(await fingerprint()).toEqual(before);

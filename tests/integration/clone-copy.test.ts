@@ -31,7 +31,11 @@ function openClone(database: string, applicationName = "clone-copy-test"): Sql {
 }
 
 // `ident` is GENERATED ALWAYS AS IDENTITY (its values must survive); `g` is generated, so not copied.
-const mixed = table("mixed", ["id", "ident", "n", "u", "t", "j", "b", "num", "ts", "arr", "tarr", "f", "iv"], [["id", "bigint"]]);
+const mixed = table(
+  "mixed",
+  ["id", "ident", "n", "u", "t", "j", "b", "num", "ts", "arr", "tarr", "f", "iv"],
+  [["id", "bigint"]],
+);
 const pairs = table("pairs", ["tenant", "seq", "payload"], [["tenant", "text"], ["seq", "integer"]]);
 const wide = table("wide", ["id", "payload"], [["id", "integer"]]);
 const keyless = table("keyless", ["a", "b"], null);
@@ -155,11 +159,15 @@ describe("clone data copy", () => {
     const copied = await copyAll(source, target, mixed, 4_000);
 
     expect(copied).toEqual({ chunks: 7, rows: 25_000, lastKey: ["25000"] });
-    const [ours, theirs] = await Promise.all([tableFingerprint(source, mixed), tableFingerprint(target, mixed)]);
+    const [ours, theirs] = await Promise.all([
+      tableFingerprint(source, mixed),
+      tableFingerprint(target, mixed),
+    ]);
     expect(ours.rows).toBe(25_000);
     expect(theirs).toEqual(ours);
     // Spot check beyond the hash: the awkward values read back identically.
-    const probe = `select ident, g, t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
+    const probe =
+      `select ident, g, t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
     expect(await target.unsafe(probe)).toEqual(await source.unsafe(probe));
   });
 
@@ -168,7 +176,10 @@ describe("clone data copy", () => {
 
     expect(copied.rows).toBe(4_200);
     expect(copied.chunks).toBe(13);
-    const [ours, theirs] = await Promise.all([tableFingerprint(source, pairs), tableFingerprint(target, pairs)]);
+    const [ours, theirs] = await Promise.all([
+      tableFingerprint(source, pairs),
+      tableFingerprint(target, pairs),
+    ]);
     expect(theirs).toEqual(ours);
   });
 
@@ -202,8 +213,14 @@ describe("clone data copy", () => {
       ]);
 
       expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
-      expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ code: "23505" });
-      expect(await target`select count(*)::int as n, min(id) as lo, max(id) as hi from wide`).toEqual([{ n: 8_000, lo: 1001, hi: 9000 }]);
+      expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({
+        code: "23505",
+      });
+      expect(await target`select count(*)::int as n, min(id) as lo, max(id) as hi from wide`).toEqual([{
+        n: 8_000,
+        lo: 1001,
+        hi: 9000,
+      }]);
     } finally {
       await other.end();
     }
@@ -221,7 +238,10 @@ describe("clone data copy", () => {
     const doomed = openClone(targetDb, "clone-copy-doomed");
     const copying = copyChunk(source, doomed, wide, job, ["5000"], 10_000);
     copying.catch(() => {});
-    await sleepUntil(async () => (await sessions("clone-copy-doomed", "wait_event_type = 'Lock'")) === 1, "the COPY to wait on the row");
+    await sleepUntil(
+      async () => (await sessions("clone-copy-doomed", "wait_event_type = 'Lock'")) === 1,
+      "the COPY to wait on the row",
+    );
     await doomed.end({ timeout: 0 });
     await expect(copying).rejects.toThrow();
     await releaseRow();
@@ -245,7 +265,10 @@ describe("clone data copy", () => {
     const doomedSource = openClone(sourceDb, "clone-copy-doomed-source");
     const copying = copyChunk(doomedSource, target, big, randomUUID(), null, 1_000_000);
     copying.catch(() => {});
-    await sleepUntil(async () => (await sessions("clone-copy-doomed-source", "wait_event = 'ClientWrite'")) === 1, "the source to stall");
+    await sleepUntil(
+      async () => (await sessions("clone-copy-doomed-source", "wait_event = 'ClientWrite'")) === 1,
+      "the source to stall",
+    );
     await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'clone-copy-doomed-source'`;
     await releaseRow();
 
@@ -257,13 +280,19 @@ describe("clone data copy", () => {
   });
 
   it("a chunk the target rejects fails with the server's error and leaves both connections usable", async () => {
-    await source.unsafe(`create table checked (id int primary key, v int); insert into checked select i, i from generate_series(1, 3000) i`);
+    await source.unsafe(
+      `create table checked (id int primary key, v int); insert into checked select i, i from generate_series(1, 3000) i`,
+    );
     // Only the last row breaks the target's rule: the error arrives after all data and CopyDone were sent.
-    await target.unsafe(`create table checked (id int primary key, v int constraint v_small check (v < 3000))`);
+    await target.unsafe(
+      `create table checked (id int primary key, v int constraint v_small check (v < 3000))`,
+    );
     const checked = table("checked", ["id", "v"], [["id", "integer"]]);
 
     const job = randomUUID();
-    await expect(copyChunk(source, target, checked, job, null, 10_000)).rejects.toMatchObject({ code: "23514" });
+    await expect(copyChunk(source, target, checked, job, null, 10_000)).rejects.toMatchObject({
+      code: "23514",
+    });
 
     expect(await target`select count(*)::int as n from checked`).toEqual([{ n: 0 }]);
     expect(await chunkRecords(job)).toEqual([]);
@@ -276,30 +305,43 @@ describe("clone data copy", () => {
 
     expect(first).toEqual({ rows: 3_000 });
     expect(second).toEqual({ rows: 3_000 });
-    const [ours, theirs] = await Promise.all([tableFingerprint(source, keyless), tableFingerprint(target, keyless)]);
+    const [ours, theirs] = await Promise.all([
+      tableFingerprint(source, keyless),
+      tableFingerprint(target, keyless),
+    ]);
     expect(theirs).toEqual(ours);
   });
 
-  it.each(["record", "text"] as const)("%s fingerprints ignore physical row order but tell a single changed value apart", async (rowHash) => {
-    const name = `ordered_${rowHash}`;
-    await source.unsafe(`create table ${name} (id int primary key, v text); insert into ${name} select i, 'v' || i from generate_series(1, 1000) i`);
-    await target.unsafe(`create table ${name} (id int primary key, v text); insert into ${name} select i, 'v' || i from generate_series(1000, 1, -1) i`);
-    const firstStored = async (sql: Sql) => (await sql.unsafe(`select id from only ${name} limit 1`))[0].id;
-    expect([await firstStored(source), await firstStored(target)]).toEqual([1, 1000]);
-    const fingerprint = (sql: Sql) => tableFingerprint(sql, { schema: "public", name }, rowHash);
+  it.each(["record", "text"] as const)(
+    "%s fingerprints ignore physical row order but tell a single changed value apart",
+    async (rowHash) => {
+      const name = `ordered_${rowHash}`;
+      await source.unsafe(
+        `create table ${name} (id int primary key, v text); insert into ${name} select i, 'v' || i from generate_series(1, 1000) i`,
+      );
+      await target.unsafe(
+        `create table ${name} (id int primary key, v text); insert into ${name} select i, 'v' || i from generate_series(1000, 1, -1) i`,
+      );
+      const firstStored = async (sql: Sql) => (await sql.unsafe(`select id from only ${name} limit 1`))[0].id;
+      expect([await firstStored(source), await firstStored(target)]).toEqual([1, 1000]);
+      const fingerprint = (sql: Sql) => tableFingerprint(sql, { schema: "public", name }, rowHash);
 
-    expect(await fingerprint(target)).toEqual(await fingerprint(source));
+      expect(await fingerprint(target)).toEqual(await fingerprint(source));
 
-    await target.unsafe(`update ${name} set v = 'v500 ' where id = 500`);
-    const changed = await fingerprint(target);
-    const original = await fingerprint(source);
-    expect(changed.rows).toBe(original.rows);
-    expect(changed.hash).not.toBe(original.hash);
-  });
+      await target.unsafe(`update ${name} set v = 'v500 ' where id = 500`);
+      const changed = await fingerprint(target);
+      const original = await fingerprint(source);
+      expect(changed.rows).toBe(original.rows);
+      expect(changed.hash).not.toBe(original.hash);
+    },
+  );
 
   it("verifyClone hashes by text a table whose types have no portable hash (json has none; an enum's is its OID)", async () => {
-    const ddl = `create type tone as enum ('calm', 'grim'); create table docs (id int primary key, body json, t tone)`;
-    await source.unsafe(ddl + `; insert into docs select i, json_build_object('i', i), 'grim' from generate_series(1, 500) i`);
+    const ddl =
+      `create type tone as enum ('calm', 'grim'); create table docs (id int primary key, body json, t tone)`;
+    await source.unsafe(
+      ddl + `; insert into docs select i, json_build_object('i', i), 'grim' from generate_series(1, 500) i`,
+    );
     await target.unsafe(ddl);
     const docs = table("docs", ["id", "body", "t"], [["id", "integer"]]);
     await copyAll(source, target, docs, 200);
@@ -308,7 +350,9 @@ describe("clone data copy", () => {
     expect(await rowHashFor(source, enumOnly)).toBe("text");
     expect(await rowHashFor(source, { ...enumOnly, columns: ["id"] })).toBe("record");
     // What goes wrong otherwise: the same rows, different hashes.
-    expect((await tableFingerprint(source, enumOnly, "record")).hash).not.toBe((await tableFingerprint(target, enumOnly, "record")).hash);
+    expect((await tableFingerprint(source, enumOnly, "record")).hash).not.toBe(
+      (await tableFingerprint(target, enumOnly, "record")).hash,
+    );
 
     expect(await verifyClone(source, target, [docs], [])).toEqual([]);
     await target.unsafe(`update docs set body = '{"i": 7}' where id = 7`);
@@ -323,7 +367,11 @@ describe("clone data copy", () => {
     const sequences = [{ schema: "public", name: "counter" }];
 
     expect(await verifyClone(source, target, [pairs], sequences)).toEqual([
-      { sequence: '"public"."counter"', source: { lastValue: "3", isCalled: true }, target: { lastValue: "2", isCalled: true } },
+      {
+        sequence: '"public"."counter"',
+        source: { lastValue: "3", isCalled: true },
+        target: { lastValue: "2", isCalled: true },
+      },
     ]);
 
     await target`select setval('counter', 3, true)`;
@@ -354,7 +402,11 @@ describe("clone data copy", () => {
       clearInterval(sampler);
     }
     const growthMb = (peak - baseline) / 2 ** 20;
-    console.log(`copied big (${size}, 200 MB of COPY text): RSS ${Math.round(baseline / 2 ** 20)} MB → peak ${Math.round(peak / 2 ** 20)} MB (+${growthMb.toFixed(1)} MB)`);
+    console.log(
+      `copied big (${size}, 200 MB of COPY text): RSS ${Math.round(baseline / 2 ** 20)} MB → peak ${
+        Math.round(peak / 2 ** 20)
+      } MB (+${growthMb.toFixed(1)} MB)`,
+    );
     expect(growthMb).toBeLessThan(100);
     expect(await tableFingerprint(target, big)).toEqual(await tableFingerprint(source, big));
   });

@@ -1,6 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
-import { admin, connect, connectAsAdmin, createOperatorUser, createUser, invoke, type Sql, sleep, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  connectAsAdmin,
+  createOperatorUser,
+  createUser,
+  invoke,
+  sleep,
+  type Sql,
+  stackEnv,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const SCHEMA = "clone_small";
@@ -17,7 +30,8 @@ async function newTarget() {
   return target;
 }
 
-const clone = (body: Record<string, unknown>, user: TestUser = owner) => invoke("clone-database", body, { token: user.token });
+const clone = (body: Record<string, unknown>, user: TestUser = owner) =>
+  invoke("clone-database", body, { token: user.token });
 
 beforeAll(async () => {
   sql = connect();
@@ -62,21 +76,30 @@ describe("clone-database", () => {
     expect(job.completedPhases).toEqual(["preflight", "types", "schema", "data", "post_data", "verify"]);
     expect(job.rows.copied).toBe(job.rows.total);
     expect(job.rows.copied).toBeGreaterThan(30_000);
-    expect(job.tables.find((t: { table: string }) => t.table === `${SCHEMA}.logs`)).toMatchObject({ done: true });
+    expect(job.tables.find((t: { table: string }) => t.table === `${SCHEMA}.logs`)).toMatchObject({
+      done: true,
+    });
     expect(job.target).toContain("****");
     expect(status.text).not.toContain(":postgres@");
     // The stored target is encrypted, not merely masked.
-    const [row] = await sql`select metadata::text as metadata from public.background_tasks where id = ${jobId}`;
+    const [row] =
+      await sql`select metadata::text as metadata from public.background_tasks where id = ${jobId}`;
     expect(row.metadata).not.toContain(target.url);
     expect(row.metadata).not.toContain(":postgres@");
 
-    expect(await schemaFingerprint(target.url, SCHEMA)).toEqual(await schemaFingerprint(stackEnv().DB_URL, SCHEMA));
+    expect(await schemaFingerprint(target.url, SCHEMA)).toEqual(
+      await schemaFingerprint(stackEnv().DB_URL, SCHEMA),
+    );
     finishedJob = jobId;
     finishedTarget = target;
   });
 
   it("refuses a target that already holds what the clone would create", async () => {
-    const response = await clone({ action: "start", targetUrl: finishedTarget.url, options: { schemas: [SCHEMA] } });
+    const response = await clone({
+      action: "start",
+      targetUrl: finishedTarget.url,
+      options: { schemas: [SCHEMA] },
+    });
     expect(response.status).toBe(409);
     expect(response.json.error.code).toBe("target_not_empty");
   });
@@ -87,11 +110,17 @@ describe("clone-database", () => {
     expect(response.json.droppedObjects).toBeGreaterThan(10);
     const done = await waitForStatus(sql, finishedJob, ["succeeded", "failed"], 120_000);
     expect(done.status).toBe("succeeded");
-    expect(await schemaFingerprint(finishedTarget.url, SCHEMA)).toEqual(await schemaFingerprint(stackEnv().DB_URL, SCHEMA));
+    expect(await schemaFingerprint(finishedTarget.url, SCHEMA)).toEqual(
+      await schemaFingerprint(stackEnv().DB_URL, SCHEMA),
+    );
   });
 
   it("refuses the project's own database as the target", async () => {
-    const response = await clone({ action: "start", targetUrl: stackEnv().DB_URL, options: { schemas: [SCHEMA] } });
+    const response = await clone({
+      action: "start",
+      targetUrl: stackEnv().DB_URL,
+      options: { schemas: [SCHEMA] },
+    });
     expect(response.status).toBe(400);
     expect(response.json.error.code).toBe("target_is_source");
   });
@@ -101,24 +130,33 @@ describe("clone-database", () => {
     ["a non-Postgres scheme", "mysql://u:p@127.0.0.1/db"],
     ["a URL without a database", "postgresql://u:p@127.0.0.1:5432/"],
   ])("refuses %s with a 400 and creates no job", async (_label, targetUrl) => {
-    const before = (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
+    const before =
+      (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
     const response = await clone({ action: "start", targetUrl });
     expect(response.status).toBe(400);
     expect(response.json.error.code).toBe("invalid_target_url");
-    const after = (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
+    const after =
+      (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
     expect(after).toBe(before);
   });
 
   it("ends a job whose target is unreachable as failed, with the cause and no driver text", async () => {
     // 6543 is an allowed port (the pooler's) with nothing listening on this machine's loopback.
-    const start = await clone({ action: "start", targetUrl: "postgresql://postgres:pw@127.0.0.1:6543/postgres", options: { schemas: [SCHEMA] } });
+    const start = await clone({
+      action: "start",
+      targetUrl: "postgresql://postgres:pw@127.0.0.1:6543/postgres",
+      options: { schemas: [SCHEMA] },
+    });
     expect(start.status).toBe(202);
     const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 60_000);
     expect(done.status).toBe("failed");
     expect(done.last_error.code).toBe("target_unreachable");
     expect(JSON.stringify(done.last_error)).not.toContain(":pw@");
     const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
-    expect(job.lastError).toEqual({ code: "target_unreachable", message: expect.stringContaining("Could not connect to the target database") });
+    expect(job.lastError).toEqual({
+      code: "target_unreachable",
+      message: expect.stringContaining("Could not connect to the target database"),
+    });
     expect(JSON.stringify(job)).not.toMatch(/ECONNREFUSED|refused/i);
   });
 
@@ -135,7 +173,10 @@ describe("clone-database", () => {
     // Operators are one admin team: any of them may follow (and act on) any clone job.
     expect((await clone({ action: "status", jobId }, otherOperator)).status).toBe(200);
     // Wait until it is copying rows, then it is active: resume is refused.
-    await waitFor(async () => (await clone({ action: "status", jobId })).json.job.currentTable, { what: "a table being copied", everyMs: 20 });
+    await waitFor(async () => (await clone({ action: "status", jobId })).json.job.currentTable, {
+      what: "a table being copied",
+      everyMs: 20,
+    });
     const active = await clone({ action: "resume", jobId });
     expect(active.status).toBe(409);
     expect(active.json.error.message).toBe("Job still active, wait a moment");
@@ -162,11 +203,21 @@ describe("clone-database", () => {
     const bucket = `clone-e2e-${crypto.randomUUID().slice(0, 8)}`;
     await ensureBucket(bucket, { public: true });
     const poster = new TextEncoder().encode("not really a png, but bytes all the same");
-    await storage.upload(bucket, "films/ñandú/poster.png", poster, { contentType: "image/png", cacheControl: "3600", upsert: true });
-    await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), { contentType: "text/plain", upsert: true });
+    await storage.upload(bucket, "films/ñandú/poster.png", poster, {
+      contentType: "image/png",
+      cacheControl: "3600",
+      upsert: true,
+    });
+    await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), {
+      contentType: "text/plain",
+      upsert: true,
+    });
 
     const project = `clone-target-${crypto.randomUUID().slice(0, 8)}`;
-    const targetStorage = { url: `${env.API_URL}/_projects/${project}`, serviceRoleKey: env.SERVICE_ROLE_KEY };
+    const targetStorage = {
+      url: `${env.API_URL}/_projects/${project}`,
+      serviceRoleKey: env.SERVICE_ROLE_KEY,
+    };
     const target = await newTarget();
     const start = await clone({
       action: "start",
@@ -182,7 +233,11 @@ describe("clone-database", () => {
     expect(job.storage.objectsCopied).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(job)).not.toContain(env.SERVICE_ROLE_KEY);
 
-    const copied = await fetch(`${env.API_URL}/_projects/${project}/storage/v1/object/public/${bucket}/films/${encodeURIComponent("ñandú")}/poster.png`);
+    const copied = await fetch(
+      `${env.API_URL}/_projects/${project}/storage/v1/object/public/${bucket}/films/${
+        encodeURIComponent("ñandú")
+      }/poster.png`,
+    );
     expect(copied.status).toBe(200);
     expect(copied.headers.get("content-type")).toBe("image/png");
     expect(copied.headers.get("cache-control")).toContain("3600");
@@ -191,11 +246,16 @@ describe("clone-database", () => {
 
   it("refuses every action to a signed-in user who is not an operator, creating nothing", async () => {
     const target = await newTarget();
-    const before = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
-    const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } }, stranger);
+    const before =
+      (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    const start = await clone(
+      { action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } },
+      stranger,
+    );
     expect(start.status).toBe(403);
     expect(start.json.error.code).toBe("operator_only");
-    const after = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    const after =
+      (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
     expect(after).toBe(before);
     for (const action of ["status", "resume", "restart", "cancel"]) {
       const response = await clone({ action, jobId: crypto.randomUUID() }, stranger);
@@ -217,11 +277,15 @@ describe("clone-database", () => {
     await platform.unsafe(`alter extension pgcrypto add schema ${owned}`);
     try {
       const target = await newTarget();
-      const before = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+      const before =
+        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
+          .n;
       const response = await clone({
         action: "start",
         targetUrl: target.url,
-        options: { schemas: ["public", "auth", "storage", "vault", "engine", "asset_admin", "pg_temp_3", owned] },
+        options: {
+          schemas: ["public", "auth", "storage", "vault", "engine", "asset_admin", "pg_temp_3", owned],
+        },
       });
       expect(response.status).toBe(400);
       expect(response.json.error.code).toBe("schema_not_allowed");
@@ -229,8 +293,12 @@ describe("clone-database", () => {
         expect(response.json.error.message).toContain(schema);
       }
       expect(response.json.error.message).toContain(`${owned} (owned by extension pgcrypto)`);
-      expect([...response.json.error.details.schemas].sort()).toEqual(["asset_admin", "auth", "engine", owned, "pg_temp_3", "storage", "vault"].sort());
-      const after = (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+      expect([...response.json.error.details.schemas].sort()).toEqual(
+        ["asset_admin", "auth", "engine", owned, "pg_temp_3", "storage", "vault"].sort(),
+      );
+      const after =
+        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
+          .n;
       expect(after).toBe(before);
     } finally {
       await platform.unsafe(`alter extension pgcrypto drop schema ${owned}`);
@@ -241,7 +309,11 @@ describe("clone-database", () => {
 
   it("refuses includeStorage without the target project's Storage API", async () => {
     const target = await newTarget();
-    const response = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA], includeStorage: true } });
+    const response = await clone({
+      action: "start",
+      targetUrl: target.url,
+      options: { schemas: [SCHEMA], includeStorage: true },
+    });
     expect(response.status).toBe(400);
     expect(response.json.error.code).toBe("target_storage_required");
   });
@@ -255,6 +327,8 @@ describe("clone-database", () => {
     expect(cancel.json.job.status).toBe("cancelled");
     expect((await clone({ action: "cancel", jobId })).status).toBe(409);
     await sleep(1000);
-    expect((await sql`select status from public.background_tasks where id = ${jobId}`)[0].status).toBe("cancelled");
+    expect((await sql`select status from public.background_tasks where id = ${jobId}`)[0].status).toBe(
+      "cancelled",
+    );
   });
 });

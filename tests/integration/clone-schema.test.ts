@@ -40,7 +40,10 @@ async function copyRows() {
   for (const table of plan.tables.filter((t) => !t.partitioned)) {
     const columns = table.columns.map(quoteIdent).join(", ");
     const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
-    await pipeline(rows, await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable());
+    await pipeline(
+      rows,
+      await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
+    );
   }
 }
 
@@ -49,11 +52,17 @@ async function copyRows() {
  * blank lines, and the random \restrict key of recent minor releases.
  */
 function schemaDump(database: string): string {
-  const dump = execFileSync(pgDump, ["--schema-only", ...CLONED.flatMap((s) => ["--schema", s]), `--dbname=${urlOf(database)}`], {
+  const dump = execFileSync(pgDump, [
+    "--schema-only",
+    ...CLONED.flatMap((s) => ["--schema", s]),
+    `--dbname=${urlOf(database)}`,
+  ], {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  return dump.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)).join("\n");
+  return dump.split("\n").filter((line) =>
+    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
+  ).join("\n");
 }
 
 beforeAll(async () => {
@@ -102,19 +111,30 @@ describe("the clone plan", () => {
       { column: "person_id", type: "integer" },
       { column: "role", type: "text" },
     ]);
-    expect(byName.get("studio.Call Sheets")?.key).toEqual([{ column: "code", type: "text" }, { column: "day", type: "date" }]);
+    expect(byName.get("studio.Call Sheets")?.key).toEqual([{ column: "code", type: "text" }, {
+      column: "day",
+      type: "date",
+    }]);
     expect(byName.get("public.audit_log")?.key).toBeNull();
     // Generated columns are computed by the target, never copied.
     expect(byName.get("public.studios")?.columns).not.toContain("slug");
     expect(byName.get("public.render_jobs")?.partitioned).toBe(true);
-    expect(plan.tables.filter((t) => t.name.startsWith("render_jobs_")).map((t) => t.partitioned)).toEqual([false, false, false]);
+    expect(plan.tables.filter((t) => t.name.startsWith("render_jobs_")).map((t) => t.partitioned)).toEqual([
+      false,
+      false,
+      false,
+    ]);
     expect(byName.get("public.films")?.estimatedRows).toBe(60);
   });
 
   it("lists identity, serial and free-standing sequences alike", () => {
     expect(plan.sequences.map((s) => `${s.schema}.${s.name}`)).toEqual([
-      "public.films_id_seq", "public.people_id_seq", "public.render_jobs_id_seq", "public.studios_id_seq",
-      "studio.bookings_id_seq", "studio.take_seq",
+      "public.films_id_seq",
+      "public.people_id_seq",
+      "public.render_jobs_id_seq",
+      "public.studios_id_seq",
+      "studio.bookings_id_seq",
+      "studio.take_seq",
     ]);
   });
 
@@ -131,11 +151,14 @@ describe("the clone plan", () => {
     expect(firstForeignKey).toBeGreaterThan(0);
     expect(at("constraint:public.credits.credits_pkey")).toBeLessThan(firstForeignKey);
     expect(at("constraint:studio.Call Sheets.Call Sheets_code_day_key")).toBeLessThan(firstForeignKey);
-    expect(at("constraint:public.studios.studios_name_key")).toBeGreaterThan(at("constraint:public.credits.credits_pkey"));
+    expect(at("constraint:public.studios.studios_name_key")).toBeGreaterThan(
+      at("constraint:public.credits.credits_pkey"),
+    );
   });
 
   it("refreshes the materialized view from the copied rows", async () => {
-    const count = (sql: postgres.Sql) => sql`select count(*)::int as n, sum(credits)::int as credits from studio.film_credit_counts`;
+    const count = (sql: postgres.Sql) =>
+      sql`select count(*)::int as n, sum(credits)::int as credits from studio.film_credit_counts`;
     expect(await count(target)).toEqual(await count(source));
   });
 
@@ -143,7 +166,11 @@ describe("the clone plan", () => {
     expect(conflictsOnEmptyTarget).toEqual([]);
     const conflicts = await findConflicts(target, plan);
     expect(conflicts).toEqual(expect.arrayContaining([
-      "public.films", "public.render_jobs_2025", "studio.Call Sheets", "public.film_status", "public.slugify(t text)",
+      "public.films",
+      "public.render_jobs_2025",
+      "studio.Call Sheets",
+      "public.film_status",
+      "public.slugify(t text)",
     ]));
   });
 
@@ -165,10 +192,14 @@ describe("the clone plan", () => {
     const withoutAnon = await readClonePlan(source, CLONED, new Set(["authenticated"]));
     const postData = withoutAnon.postData.map((s) => s.sql).join("\n");
     expect(postData).not.toMatch(/"anon"/);
-    expect(postData).toContain(`create policy "films_public_read" on "public"."films" as permissive for select to "authenticated"`);
+    expect(postData).toContain(
+      `create policy "films_public_read" on "public"."films" as permissive for select to "authenticated"`,
+    );
   });
 
   it("refuses a schema the source does not have", async () => {
-    await expect(readClonePlan(source, ["public", "nope"], new Set())).rejects.toThrow(/no schema named nope/);
+    await expect(readClonePlan(source, ["public", "nope"], new Set())).rejects.toThrow(
+      /no schema named nope/,
+    );
   });
 });

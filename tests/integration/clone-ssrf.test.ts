@@ -10,7 +10,15 @@ import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase } from "../support/clone-db.ts";
-import { admin, connect, createOperatorUser, invoke, type Sql, type TestUser, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  createOperatorUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitForStatus,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let operator: TestUser;
@@ -22,7 +30,8 @@ let redirects = 0;
 const dropTargets: Array<() => Promise<void>> = [];
 
 const clone = (body: Record<string, unknown>) => invoke("clone-database", body, { token: operator.token });
-const cloneJobs = async () => (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+const cloneJobs = async () =>
+  (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
 
 async function listen(server: Server | HttpServer, host: string, wanted = 0): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -83,7 +92,10 @@ afterAll(async () => {
 describe("clone targets with the default settings (private targets not allowed)", () => {
   beforeAll(async () => {
     // The listener's port is allowed, so only the address rule stands between the clone and it.
-    await cloneEnv({ REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS: "false", REELFORGE_CLONE_ALLOWED_PORTS: `5432,6543,${port}` });
+    await cloneEnv({
+      REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS: "false",
+      REELFORGE_CLONE_ALLOWED_PORTS: `5432,6543,${port}`,
+    });
   });
 
   it.each([
@@ -98,7 +110,10 @@ describe("clone targets with the default settings (private targets not allowed)"
     ["the cloud metadata address", () => "169.254.169.254:5432"],
     ["the unspecified address", () => `0.0.0.0:${port}`],
   ])("refuses %s before connecting", async (_label, hostPort) => {
-    const message = await expectRefused({ targetUrl: `postgresql://postgres:pw@${hostPort()}/postgres` }, "target_not_allowed");
+    const message = await expectRefused(
+      { targetUrl: `postgresql://postgres:pw@${hostPort()}/postgres` },
+      "target_not_allowed",
+    );
     expect(message).toMatch(/^targetUrl points at /);
   });
 
@@ -108,7 +123,13 @@ describe("clone targets with the default settings (private targets not allowed)"
     const targetUrl = "postgresql://postgres:pw@93.184.215.14:5432/postgres";
     for (const url of [`https://localhost:${port}`, `https://127.0.0.1`, "http://93.184.215.14"]) {
       const message = await expectRefused(
-        { targetUrl, options: { includeStorage: true, targetStorage: { url, serviceRoleKey: "a-service-role-key-of-the-target" } } },
+        {
+          targetUrl,
+          options: {
+            includeStorage: true,
+            targetStorage: { url, serviceRoleKey: "a-service-role-key-of-the-target" },
+          },
+        },
         "target_not_allowed",
       );
       expect(message).toMatch(/^targetStorage\.url /);
@@ -122,7 +143,10 @@ describe("clone targets on the stack's trusted network (its own settings)", () =
   });
 
   it("refuses a port the operator did not allow", async () => {
-    const message = await expectRefused({ targetUrl: `postgresql://postgres:pw@127.0.0.1:${port}/postgres` }, "target_not_allowed");
+    const message = await expectRefused(
+      { targetUrl: `postgresql://postgres:pw@127.0.0.1:${port}/postgres` },
+      "target_not_allowed",
+    );
     expect(message).toContain(`port ${port} is not allowed`);
   });
 
@@ -133,7 +157,11 @@ describe("clone targets on the stack's trusted network (its own settings)", () =
     const redirectsBefore = redirects;
     const message = await expectRefused({
       targetUrl: target.url,
-      options: { includeData: false, includeStorage: true, targetStorage: { url: storageUrl, serviceRoleKey: "a-service-role-key-of-the-target" } },
+      options: {
+        includeData: false,
+        includeStorage: true,
+        targetStorage: { url: storageUrl, serviceRoleKey: "a-service-role-key-of-the-target" },
+      },
     }, "target_not_allowed");
     expect(message).toContain("redirect");
     expect(redirects).toBe(redirectsBefore + 1);
@@ -142,7 +170,10 @@ describe("clone targets on the stack's trusted network (its own settings)", () =
   it("does connect to the listener once its port is allowed (the listeners see connections)", async () => {
     await cloneEnv({ REELFORGE_CLONE_ALLOWED_PORTS: `5432,6543,${port}` });
     const before = connections;
-    const start = await clone({ action: "start", targetUrl: `postgresql://postgres:pw@127.0.0.1:${port}/postgres` });
+    const start = await clone({
+      action: "start",
+      targetUrl: `postgresql://postgres:pw@127.0.0.1:${port}/postgres`,
+    });
     // The listener hangs up, so the start cannot check the target and the job finds it unreachable.
     expect(start.status).toBe(202);
     expect(connections).toBeGreaterThan(before);
@@ -152,6 +183,9 @@ describe("clone targets on the stack's trusted network (its own settings)", () =
   });
 
   it("still refuses the metadata address on a trusted network", async () => {
-    await expectRefused({ targetUrl: "postgresql://postgres:pw@169.254.169.254:5432/postgres" }, "target_not_allowed");
+    await expectRefused(
+      { targetUrl: "postgresql://postgres:pw@169.254.169.254:5432/postgres" },
+      "target_not_allowed",
+    );
   });
 });

@@ -24,23 +24,61 @@ const privateBucket = `clone-src-${run}-private`;
 const projectName = `target-${run}`;
 // The stack's target project is on loopback: a trusted network, as the stack's clone-database has it.
 const guard = createOutboundGuard({ allowPrivate: true, resolve: lookupAllAddresses });
-const target = { url: `${env.API_URL}/_projects/${projectName}`, serviceRoleKey: env.SERVICE_ROLE_KEY, guard };
+const target = {
+  url: `${env.API_URL}/_projects/${projectName}`,
+  serviceRoleKey: env.SERVICE_ROLE_KEY,
+  guard,
+};
 const serviceHeaders = { authorization: `Bearer ${env.SERVICE_ROLE_KEY}`, apikey: env.SERVICE_ROLE_KEY };
 
 const large = Uint8Array.from({ length: 5 * 1024 * 1024 + 123 }, (_, i) => (i * 7919) % 256);
 const objects = [
-  { bucket: mediaBucket, path: "scènes/été 🎬.txt", body: new TextEncoder().encode("bonjour"), contentType: "text/plain; charset=utf-8", cacheControl: "no-cache" },
-  { bucket: mediaBucket, path: "folder/nested/clip.mp4", body: new Uint8Array([0, 1, 2, 3]), contentType: "video/mp4", cacheControl: "31536000" },
-  { bucket: mediaBucket, path: "large/master.mov", body: large, contentType: "video/quicktime", cacheControl: "86400" },
-  { bucket: privateBucket, path: "report.csv", body: new TextEncoder().encode("a,b\n1,2\n"), contentType: "text/csv" },
-  { bucket: privateBucket, path: "notes", body: new TextEncoder().encode("{}"), contentType: "application/json", cacheControl: "max-age=5, must-revalidate" },
+  {
+    bucket: mediaBucket,
+    path: "scènes/été 🎬.txt",
+    body: new TextEncoder().encode("bonjour"),
+    contentType: "text/plain; charset=utf-8",
+    cacheControl: "no-cache",
+  },
+  {
+    bucket: mediaBucket,
+    path: "folder/nested/clip.mp4",
+    body: new Uint8Array([0, 1, 2, 3]),
+    contentType: "video/mp4",
+    cacheControl: "31536000",
+  },
+  {
+    bucket: mediaBucket,
+    path: "large/master.mov",
+    body: large,
+    contentType: "video/quicktime",
+    cacheControl: "86400",
+  },
+  {
+    bucket: privateBucket,
+    path: "report.csv",
+    body: new TextEncoder().encode("a,b\n1,2\n"),
+    contentType: "text/csv",
+  },
+  {
+    bucket: privateBucket,
+    path: "notes",
+    body: new TextEncoder().encode("{}"),
+    contentType: "application/json",
+    cacheControl: "max-age=5, must-revalidate",
+  },
 ];
 
 const sourceSql = connect(2);
-const stackStorage = createSupabaseStorage({ supabaseUrl: env.API_URL, serviceRoleKey: env.SERVICE_ROLE_KEY, sql: sourceSql as unknown as Sql });
+const stackStorage = createSupabaseStorage({
+  supabaseUrl: env.API_URL,
+  serviceRoleKey: env.SERVICE_ROLE_KEY,
+  sql: sourceSql as unknown as Sql,
+});
 const source: ObjectStorage = {
   ...stackStorage,
-  listBuckets: async () => (await stackStorage.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
+  listBuckets: async () =>
+    (await stackStorage.listBuckets()).filter((bucket) => bucket.id.startsWith(`clone-src-${run}-`)),
 };
 // storage-js alone: supabase-js's client cannot be built under Node 20 (no WebSocket for realtime).
 const storageApi = new StorageClient(`${env.API_URL}/storage/v1`, serviceHeaders);
@@ -76,7 +114,9 @@ describe("storage clone into another project", () => {
   });
 
   it("serves a source object's stored content type and cache control on the stack's public route", async () => {
-    const response = await fetch(storageApi.from(mediaBucket).getPublicUrl("folder/nested/clip.mp4").data.publicUrl);
+    const response = await fetch(
+      storageApi.from(mediaBucket).getPublicUrl("folder/nested/clip.mp4").data.publicUrl,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("video/mp4");
     expect(response.headers.get("cache-control")).toBe("max-age=31536000");
@@ -93,9 +133,15 @@ describe("storage clone into another project", () => {
     for (let done = false; !done; slices++) {
       expect(slices).toBeLessThan(30);
       let units = 1; // one bucket or one object per slice
-      const step = await copyStorageStep(source, target, cursor, { exhausted: () => units-- <= 0 }, async () => {
-        saves++;
-      });
+      const step = await copyStorageStep(
+        source,
+        target,
+        cursor,
+        { exhausted: () => units-- <= 0 },
+        async () => {
+          saves++;
+        },
+      );
       cursor = JSON.parse(JSON.stringify(step.cursor)) as StorageCursor;
       done = step.done;
     }
@@ -124,7 +170,10 @@ describe("storage clone into another project", () => {
     const privateCopy = await fetch(`${target.url}/storage/v1/object/public/${privateBucket}/notes`);
     expect(privateCopy.status).toBe(400);
     await privateCopy.body?.cancel();
-    const authenticated = await fetch(`${target.url}/storage/v1/object/authenticated/${privateBucket}/notes`, { headers: serviceHeaders });
+    const authenticated = await fetch(
+      `${target.url}/storage/v1/object/authenticated/${privateBucket}/notes`,
+      { headers: serviceHeaders },
+    );
     expect(authenticated.headers.get("cache-control")).toBe("max-age=5, must-revalidate");
     expect(await authenticated.text()).toBe("{}");
   });
@@ -152,9 +201,15 @@ describe("hosted storage listing", () => {
         // Rows in the stack's real storage tables (postgres bypasses RLS, as on hosted), never committed.
         await tx`insert into storage.buckets (id, name, public) values (${`media-${run}`}, ${`media-${run}`}, true), (${`Docs-${run}`}, ${`Docs-${run}`}, false)`;
         for (const name of names) {
-          await tx`insert into storage.objects (bucket_id, name, metadata) values (${`media-${run}`}, ${name}, ${tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })})`;
+          await tx`insert into storage.objects (bucket_id, name, metadata) values (${`media-${run}`}, ${name}, ${
+            tx.json({ size: name.length, mimetype: "text/plain", cacheControl: "max-age=3600" })
+          })`;
         }
-        const hosted = createSupabaseStorage({ supabaseUrl: "http://127.0.0.1:1", serviceRoleKey: "unused", sql: tx as unknown as Sql });
+        const hosted = createSupabaseStorage({
+          supabaseUrl: "http://127.0.0.1:1",
+          serviceRoleKey: "unused",
+          sql: tx as unknown as Sql,
+        });
         const listed: string[] = [];
         for (let after: string | undefined = undefined;;) {
           const page = await hosted.listObjects(`media-${run}`, { after, limit: 3 });
@@ -163,7 +218,12 @@ describe("hosted storage listing", () => {
           after = page[page.length - 1].name;
         }
         expect(listed).toEqual([...names].sort(compareObjectNames));
-        expect((await hosted.listObjects(`media-${run}`, { limit: 1 }))[0]).toEqual({ name: "A", size: 1, contentType: "text/plain", cacheControl: "max-age=3600" });
+        expect((await hosted.listObjects(`media-${run}`, { limit: 1 }))[0]).toEqual({
+          name: "A",
+          size: 1,
+          contentType: "text/plain",
+          cacheControl: "max-age=3600",
+        });
         expect((await hosted.listBuckets()).filter((bucket) => bucket.id.endsWith(`-${run}`)))
           .toEqual([{ id: `Docs-${run}`, public: false }, { id: `media-${run}`, public: true }]);
         throw rollback;

@@ -7,7 +7,15 @@
 import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  admin, connect, createAnonymousUser, createOperatorUser, createUser, invoke, type Sql, stackEnv, type TestUser,
+  admin,
+  connect,
+  createAnonymousUser,
+  createOperatorUser,
+  createUser,
+  invoke,
+  type Sql,
+  stackEnv,
+  type TestUser,
   waitFor,
 } from "../support/stack.ts";
 
@@ -20,10 +28,13 @@ let users: Record<"other" | "anonymous" | "operator", TestUser>;
 const ids = { movieId: "", produceTaskId: "", sceneTaskId: "", providerId: "", runId: "" };
 
 const tokenOf = (actor: Actor | "owner") =>
-  actor === "owner" ? owner.token
-  : actor === "anonKey" ? stackEnv().ANON_KEY
-  : actor === "serviceRole" ? stackEnv().SERVICE_ROLE_KEY
-  : users[actor].token;
+  actor === "owner"
+    ? owner.token
+    : actor === "anonKey"
+    ? stackEnv().ANON_KEY
+    : actor === "serviceRole"
+    ? stackEnv().SERVICE_ROLE_KEY
+    : users[actor].token;
 
 /** The rows of everyone in this test (by user, by movie), and every task created since it began. */
 async function fingerprint(): Promise<string> {
@@ -53,7 +64,8 @@ async function fingerprint(): Promise<string> {
     select md5(string_agg(id::text || coalesce(raw_app_meta_data::text, ''), ',' order by id)) as users
       from auth.users where id = any(${people}::uuid[])`;
   parts.push(`auth.users=${authRows}`);
-  const [{ defaults }] = await sql`select md5(string_agg(r::text, '')) as defaults from public.usage_limits r where user_id is null`;
+  const [{ defaults }] =
+    await sql`select md5(string_agg(r::text, '')) as defaults from public.usage_limits r where user_id is null`;
   parts.push(`usage_limits defaults=${defaults}`);
   return parts.join("\n");
 }
@@ -61,11 +73,20 @@ async function fingerprint(): Promise<string> {
 beforeAll(async () => {
   sql = connect();
   owner = await createUser();
-  users = { other: await createUser(), anonymous: await createAnonymousUser(), operator: await createOperatorUser() };
+  users = {
+    other: await createUser(),
+    anonymous: await createAnonymousUser(),
+    operator: await createOperatorUser(),
+  };
   await admin("config", { env: { REELFORGE_PROVIDER_POLL_MS: "200" } });
 
   const film = await invoke("produce-movie", {
-    action: "start", title: "Owned Things", prompt: "A ferry crossing at dawn", genre: "drama", durationMinutes: 1, orientation: "landscape",
+    action: "start",
+    title: "Owned Things",
+    prompt: "A ferry crossing at dawn",
+    genre: "drama",
+    durationMinutes: 1,
+    orientation: "landscape",
   }, { token: owner.token });
   expect(film.status, film.text).toBe(202);
   ids.movieId = film.json.movieId;
@@ -77,14 +98,25 @@ beforeAll(async () => {
   const [scene] = await sql`
     select id from public.background_tasks where parent_id = ${ids.produceTaskId} and kind = 'film.chain' limit 1`;
   ids.sceneTaskId = scene.id;
-  const provider = await invoke("providers", { action: "register", providerType: "video", provider: "local", model: "local" }, { token: owner.token });
+  const provider = await invoke("providers", {
+    action: "register",
+    providerType: "video",
+    provider: "local",
+    model: "local",
+  }, { token: owner.token });
   expect(provider.status, provider.text).toBe(201);
   ids.providerId = provider.json.provider.id;
-  const run = await invoke("regenerate-asset", { action: "start", kind: "cover", target: { movieId: ids.movieId } }, { token: owner.token });
+  const run = await invoke("regenerate-asset", {
+    action: "start",
+    kind: "cover",
+    target: { movieId: ids.movieId },
+  }, { token: owner.token });
   expect(run.status, run.text).toBe(202);
   ids.runId = run.json.runId;
   await waitFor(async () => {
-    const status = await invoke("regenerate-asset", { action: "status", runId: ids.runId }, { token: owner.token });
+    const status = await invoke("regenerate-asset", { action: "status", runId: ids.runId }, {
+      token: owner.token,
+    });
     return ["preview", "failed"].includes(status.json?.run?.status) || null;
   }, { timeoutMs: 120_000, everyMs: 500, what: "the owner's regeneration to reach its preview" });
 }, 400_000);
@@ -102,30 +134,100 @@ interface Cell {
   stranger: number;
 }
 
-const film = (action: string, extra: () => Record<string, unknown> = () => ({ movieId: ids.movieId })) => ({ action, ...extra() });
+const film = (action: string, extra: () => Record<string, unknown> = () => ({ movieId: ids.movieId })) => ({
+  action,
+  ...extra(),
+});
 const CELLS: Record<string, Cell> = {
   "produce-movie status": { fn: "produce-movie", body: () => film("status"), stranger: 403 },
-  "produce-movie status by task": { fn: "produce-movie", body: () => ({ action: "status", taskId: ids.produceTaskId }), stranger: 403 },
+  "produce-movie status by task": {
+    fn: "produce-movie",
+    body: () => ({ action: "status", taskId: ids.produceTaskId }),
+    stranger: 403,
+  },
   "produce-movie resume": { fn: "produce-movie", body: () => film("resume"), spends: true, stranger: 403 },
   "produce-movie cancel": { fn: "produce-movie", body: () => film("cancel"), stranger: 403 },
-  "generate-scene-video start": { fn: "generate-scene-video", body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })), spends: true, stranger: 403 },
-  "generate-scene-video status": { fn: "generate-scene-video", body: () => ({ action: "status", taskId: ids.sceneTaskId }), stranger: 403 },
-  "generate-scene-video cancel": { fn: "generate-scene-video", body: () => ({ action: "cancel", taskId: ids.sceneTaskId }), stranger: 403 },
-  "generate-scene-video resume": { fn: "generate-scene-video", body: () => ({ action: "resume", taskId: ids.sceneTaskId }), spends: true, stranger: 403 },
-  "generate-audio start": { fn: "generate-audio", body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })), spends: true, stranger: 403 },
+  "generate-scene-video start": {
+    fn: "generate-scene-video",
+    body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })),
+    spends: true,
+    stranger: 403,
+  },
+  "generate-scene-video status": {
+    fn: "generate-scene-video",
+    body: () => ({ action: "status", taskId: ids.sceneTaskId }),
+    stranger: 403,
+  },
+  "generate-scene-video cancel": {
+    fn: "generate-scene-video",
+    body: () => ({ action: "cancel", taskId: ids.sceneTaskId }),
+    stranger: 403,
+  },
+  "generate-scene-video resume": {
+    fn: "generate-scene-video",
+    body: () => ({ action: "resume", taskId: ids.sceneTaskId }),
+    spends: true,
+    stranger: 403,
+  },
+  "generate-audio start": {
+    fn: "generate-audio",
+    body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })),
+    spends: true,
+    stranger: 403,
+  },
   "assemble start": { fn: "assemble", body: () => film("start"), spends: true, stranger: 403 },
-  "regenerate-asset start": { fn: "regenerate-asset", body: () => ({ action: "start", kind: "cover", target: { movieId: ids.movieId } }), spends: true, stranger: 403 },
-  "regenerate-asset status": { fn: "regenerate-asset", body: () => ({ action: "status", runId: ids.runId }), stranger: 403 },
-  "regenerate-asset accept": { fn: "regenerate-asset", body: () => ({ action: "accept", runId: ids.runId }), spends: true, stranger: 403 },
-  "regenerate-asset reject": { fn: "regenerate-asset", body: () => ({ action: "reject", runId: ids.runId }), stranger: 403 },
+  "regenerate-asset start": {
+    fn: "regenerate-asset",
+    body: () => ({ action: "start", kind: "cover", target: { movieId: ids.movieId } }),
+    spends: true,
+    stranger: 403,
+  },
+  "regenerate-asset status": {
+    fn: "regenerate-asset",
+    body: () => ({ action: "status", runId: ids.runId }),
+    stranger: 403,
+  },
+  "regenerate-asset accept": {
+    fn: "regenerate-asset",
+    body: () => ({ action: "accept", runId: ids.runId }),
+    spends: true,
+    stranger: 403,
+  },
+  "regenerate-asset reject": {
+    fn: "regenerate-asset",
+    body: () => ({ action: "reject", runId: ids.runId }),
+    stranger: 403,
+  },
   // Every function's task actions; a task another function runs is not found there, for anyone.
   ...Object.fromEntries(["generate-audio", "assemble", "regenerate-asset"].flatMap((fn) => [
-    [`${fn} status by task`, { fn, body: () => ({ action: "status", taskId: ids.sceneTaskId }), stranger: 404 }],
-    [`${fn} cancel by task`, { fn, body: () => ({ action: "cancel", taskId: ids.sceneTaskId }), stranger: 404 }],
-    [`${fn} resume by task`, { fn, body: () => ({ action: "resume", taskId: ids.sceneTaskId }), spends: true, stranger: 404 }],
+    [`${fn} status by task`, {
+      fn,
+      body: () => ({ action: "status", taskId: ids.sceneTaskId }),
+      stranger: 404,
+    }],
+    [`${fn} cancel by task`, {
+      fn,
+      body: () => ({ action: "cancel", taskId: ids.sceneTaskId }),
+      stranger: 404,
+    }],
+    [`${fn} resume by task`, {
+      fn,
+      body: () => ({ action: "resume", taskId: ids.sceneTaskId }),
+      spends: true,
+      stranger: 404,
+    }],
   ])),
-  "providers rotate_key": { fn: "providers", body: () => ({ action: "rotate_key", id: ids.providerId, apiKey: "sk-stolen-0123456789abcdef" }), spends: true, stranger: 403 },
-  "providers deactivate": { fn: "providers", body: () => ({ action: "deactivate", id: ids.providerId }), stranger: 403 },
+  "providers rotate_key": {
+    fn: "providers",
+    body: () => ({ action: "rotate_key", id: ids.providerId, apiKey: "sk-stolen-0123456789abcdef" }),
+    spends: true,
+    stranger: 403,
+  },
+  "providers deactivate": {
+    fn: "providers",
+    body: () => ({ action: "deactivate", id: ids.providerId }),
+    stranger: 403,
+  },
 };
 
 /** The answer a caller gets for a cell, from the rules in docs/security.md. */
@@ -144,7 +246,9 @@ describe("another tenant's things, through every function", () => {
         const want = expected(actor, cell);
         expect(answer.status, `${actor}: ${answer.text}`).toBe(want.status);
         if (want.code) expect(answer.json.error.code, actor).toBe(want.code);
-        expect(answer.json?.error?.message, `${actor} gets an error naming the problem`).toEqual(expect.any(String));
+        expect(answer.json?.error?.message, `${actor} gets an error naming the problem`).toEqual(
+          expect.any(String),
+        );
         expect(await fingerprint(), `${actor}'s refused ${name} changed the database`).toBe(before);
       }
     });
@@ -152,8 +256,15 @@ describe("another tenant's things, through every function", () => {
 
   it("the owner reads its own film, run and providers (the cells above are refusals, not a dead function)", async () => {
     expect((await invoke("produce-movie", film("status"), { token: owner.token })).status).toBe(200);
-    expect((await invoke("generate-scene-video", { action: "status", taskId: ids.sceneTaskId }, { token: owner.token })).status).toBe(200);
-    expect((await invoke("regenerate-asset", { action: "status", runId: ids.runId }, { token: owner.token })).status).toBe(200);
+    expect(
+      (await invoke("generate-scene-video", { action: "status", taskId: ids.sceneTaskId }, {
+        token: owner.token,
+      })).status,
+    ).toBe(200);
+    expect(
+      (await invoke("regenerate-asset", { action: "status", runId: ids.runId }, { token: owner.token }))
+        .status,
+    ).toBe(200);
     const listed = await invoke("providers", { action: "list" }, { token: owner.token });
     expect(listed.json.providers.map((p: { id: string }) => p.id)).toContain(ids.providerId);
   });
@@ -169,10 +280,15 @@ describe("another tenant's things, through every function", () => {
   it("clone-database admits operators only: users, anonymous users and the anon key get 403 operator_only", async () => {
     for (const actor of ["owner", "other", "anonymous", "anonKey"] as const) {
       const jobId = crypto.randomUUID();
-      for (const body of [
-        { action: "start", targetUrl: "postgresql://u:p@db.example.com:5432/x" }, { action: "status", jobId }, { action: "resume", jobId },
-        { action: "restart", jobId }, { action: "cancel", jobId },
-      ]) {
+      for (
+        const body of [
+          { action: "start", targetUrl: "postgresql://u:p@db.example.com:5432/x" },
+          { action: "status", jobId },
+          { action: "resume", jobId },
+          { action: "restart", jobId },
+          { action: "cancel", jobId },
+        ]
+      ) {
         const before = await fingerprint();
         const answer = await invoke("clone-database", body, { token: tokenOf(actor) });
         expect(answer.status, `${actor} ${body.action}: ${answer.text}`).toBe(403);
@@ -181,7 +297,9 @@ describe("another tenant's things, through every function", () => {
       }
     }
     for (const actor of ["serviceRole", "operator"] as const) {
-      const answer = await invoke("clone-database", { action: "status", jobId: crypto.randomUUID() }, { token: tokenOf(actor) });
+      const answer = await invoke("clone-database", { action: "status", jobId: crypto.randomUUID() }, {
+        token: tokenOf(actor),
+      });
       expect(answer.status, `${actor}: ${answer.text}`).toBe(404);
     }
   });
@@ -189,7 +307,11 @@ describe("another tenant's things, through every function", () => {
 
 describe("public RPCs, as the database roles the API runs them as", () => {
   /** Runs `query` as `role` with `userId`'s claims (PostgREST's way); returns its error code, if any. */
-  async function rpcAs(role: "authenticated" | "anon", userId: string | null, query: (tx: postgres.TransactionSql) => Promise<unknown>) {
+  async function rpcAs(
+    role: "authenticated" | "anon",
+    userId: string | null,
+    query: (tx: postgres.TransactionSql) => Promise<unknown>,
+  ) {
     try {
       await sql.begin(async (tx) => {
         const claims = userId ? { sub: userId, role, is_anonymous: userId === users.anonymous.id } : { role };
@@ -207,7 +329,8 @@ describe("public RPCs, as the database roles the API runs them as", () => {
     "cancel_task(uuid)": (tx) => tx`select public.cancel_task(${ids.produceTaskId})`,
     "resume_task(uuid)": (tx) => tx`select public.resume_task(${ids.produceTaskId})`,
     "assert_image_request_owner(uuid)": (tx) => tx`select public.assert_image_request_owner(${ids.movieId})`,
-    "save_generated_image(uuid,integer,integer,text)": (tx) => tx`select public.save_generated_image(${ids.movieId}, 1, 0, 'https://evil.example/x.png')`,
+    "save_generated_image(uuid,integer,integer,text)": (tx) =>
+      tx`select public.save_generated_image(${ids.movieId}, 1, 0, 'https://evil.example/x.png')`,
     "clear_scene_images(uuid,integer)": (tx) => tx`select public.clear_scene_images(${ids.movieId}, 1)`,
     "request_scenes_with_images(uuid)": (tx) => tx`select public.request_scenes_with_images(${ids.movieId})`,
     "migrate_legacy_images(uuid)": (tx) => tx`select public.migrate_legacy_images(${ids.movieId})`,
@@ -228,17 +351,28 @@ describe("public RPCs, as the database roles the API runs them as", () => {
          and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))
        order by 1`;
     const reviewed = [...Object.keys(RPCS).map((f) => `${f}`), "asset_url(assets)", "is_backend_caller()"];
-    for (const row of rows) expect(reviewed, `${row.fn} is callable by API roles without review`).toContain(row.fn.replace(/^public\./, ""));
+    for (const row of rows) {
+      expect(reviewed, `${row.fn} is callable by API roles without review`).toContain(
+        row.fn.replace(/^public\./, ""),
+      );
+    }
     for (const row of rows.filter((r) => r.anon)) {
-      expect(["asset_url(assets)", "is_backend_caller()"], `${row.fn} is callable by anon`).toContain(row.fn.replace(/^public\./, ""));
+      expect(["asset_url(assets)", "is_backend_caller()"], `${row.fn} is callable by anon`).toContain(
+        row.fn.replace(/^public\./, ""),
+      );
     }
   });
 
   for (const [name, call] of Object.entries(RPCS)) {
     it(`${name} on another tenant's film or task is refused for every role and claim, and changes nothing`, async () => {
-      for (const [role, userId] of [
-        ["authenticated", users.other.id], ["authenticated", users.anonymous.id], ["authenticated", users.operator.id], ["anon", null],
-      ] as const) {
+      for (
+        const [role, userId] of [
+          ["authenticated", users.other.id],
+          ["authenticated", users.anonymous.id],
+          ["authenticated", users.operator.id],
+          ["anon", null],
+        ] as const
+      ) {
         const before = await fingerprint();
         const code = await rpcAs(role, userId, call);
         // Refused outright (permission, ownership), or a no-op the fingerprint proves.

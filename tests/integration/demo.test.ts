@@ -27,7 +27,15 @@ afterAll(async () => {
 
 function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, "node_modules/.bin/deno"), ["run", "-A", "--no-prompt", "--config", "deno.json", "scripts/demo/demo.ts", ...args], { cwd: REPO });
+    const child = spawn(join(REPO, "node_modules/.bin/deno"), [
+      "run",
+      "-A",
+      "--no-prompt",
+      "--config",
+      "deno.json",
+      "scripts/demo/demo.ts",
+      ...args,
+    ], { cwd: REPO });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -39,7 +47,15 @@ function runDemo(args: string[]): Promise<{ code: number | null; stdout: string;
 
 describe("npm run demo", () => {
   it("makes a film through worker kills, reports it, and the report plays in a real browser", async () => {
-    const { code, stdout, stderr } = await runDemo(["--chaos", "--scenes", "4", "--title", "Harbour <Lights>", "--out", out]);
+    const { code, stdout, stderr } = await runDemo([
+      "--chaos",
+      "--scenes",
+      "4",
+      "--title",
+      "Harbour <Lights>",
+      "--out",
+      out,
+    ]);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     const printed = (label: string) => stdout.match(new RegExp(`^${label}:\\s+(.+)$`, "m"))?.[1];
     expect(printed("report")).toBe(join(out, "index.html"));
@@ -53,7 +69,11 @@ describe("npm run demo", () => {
     expect(report.kills.length).toBeGreaterThan(0);
     expect(stdout).toContain(`chaos:  ${report.kills.length} workers killed; the film completed anyway`);
     expect(report.scenes).toHaveLength(4);
-    expect(report.scenes.every((s) => s.status === "completed" && s.thumbnailFile && s.endFrameFile && s.referenceImageSource)).toBe(true);
+    expect(
+      report.scenes.every((s) =>
+        s.status === "completed" && s.thumbnailFile && s.endFrameFile && s.referenceImageSource
+      ),
+    ).toBe(true);
     expect(report.tasks.length).toBeGreaterThan(10);
     // What the report says is what the tables say.
     const [movie] = await sql`select status, title from public.movies where id = ${report.film.movieId}`;
@@ -64,7 +84,9 @@ describe("npm run demo", () => {
 
     const site = await startStaticServer(out);
     try {
-      const page = await checkPageInChromium(`${site.url}index.html`, { screenshotPath: join(out, "screenshot.png") });
+      const page = await checkPageInChromium(`${site.url}index.html`, {
+        screenshotPath: join(out, "screenshot.png"),
+      });
       expect(page.videoError).toBeNull();
       expect(page.videoDurationSeconds).toBeGreaterThan(0);
       expect(page.videoDurationSeconds!).toBeCloseTo(durationOf(film), 0);

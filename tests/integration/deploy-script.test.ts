@@ -9,7 +9,15 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, stackDir, stackEncryptionKey, stackEnv } from "../support/stack.ts";
+import {
+  connect,
+  createUser,
+  invoke,
+  type Sql,
+  stackDir,
+  stackEncryptionKey,
+  stackEnv,
+} from "../support/stack.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const env = stackEnv();
@@ -38,8 +46,10 @@ function deploy(args: string[], extraEnv: Record<string, string> = {}): Promise<
   });
 }
 
-const lineOf = (run: Run, step: string) => run.stdout.split("\n").find((line) => line.startsWith(`${step}: `));
-const fingerprint = (value: string) => `sha256:${createHash("sha256").update(value).digest("hex").slice(0, 12)}`;
+const lineOf = (run: Run, step: string) =>
+  run.stdout.split("\n").find((line) => line.startsWith(`${step}: `));
+const fingerprint = (value: string) =>
+  `sha256:${createHash("sha256").update(value).digest("hex").slice(0, 12)}`;
 const probeTaskId = (run: Run) => lineOf(run, "probe")?.match(/task ([0-9a-f-]{36})/)?.[1];
 
 describe("scripts/deploy.sh --local", () => {
@@ -75,7 +85,9 @@ describe("scripts/deploy.sh --local", () => {
     const secretLine = new RegExp(`REELFORGE_INTERNAL_SECRET ${fingerprint(env.INTERNAL_SECRET)}`);
     expect(lineOf(first, "secrets")).toMatch(secretLine);
     expect(lineOf(second, "secrets")).toMatch(secretLine);
-    expect(lineOf(second, "secrets")).toContain(`REELFORGE_ENCRYPTION_KEY ${fingerprint(stackEncryptionKey())}`);
+    expect(lineOf(second, "secrets")).toContain(
+      `REELFORGE_ENCRYPTION_KEY ${fingerprint(stackEncryptionKey())}`,
+    );
     expect(readFileSync(join(stackDir, "secrets.json"), "utf8")).toBe(secretsBefore);
     const [{ secret }] = await sql`select engine.internal_secret() as secret`;
     expect(secret).toBe(env.INTERNAL_SECRET);
@@ -92,23 +104,33 @@ describe("scripts/deploy.sh --local", () => {
   it("leaves migrations up to date and the media bucket private, made at most once", async () => {
     expect(second.stdout).not.toMatch(/Applying migration/);
     expect(lineOf(second, "buckets")).toMatch(/^buckets: media exists, private/);
-    const response = await fetch(`${env.API_URL}/storage/v1/bucket/media`, { headers: { authorization: `Bearer ${env.SERVICE_ROLE_KEY}` } });
+    const response = await fetch(`${env.API_URL}/storage/v1/bucket/media`, {
+      headers: { authorization: `Bearer ${env.SERVICE_ROLE_KEY}` },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: "media", public: false });
-    const list = await fetch(`${env.API_URL}/storage/v1/bucket`, { headers: { authorization: `Bearer ${env.SERVICE_ROLE_KEY}` } });
+    const list = await fetch(`${env.API_URL}/storage/v1/bucket`, {
+      headers: { authorization: `Bearer ${env.SERVICE_ROLE_KEY}` },
+    });
     expect((await list.json() as { id: string }[]).filter((bucket) => bucket.id === "media")).toHaveLength(1);
   });
 
   it("configures the doorbell for the stack's functions, and the second run leaves it unchanged", async () => {
     const [settings] = await sql`select functions_url, api_key, sweep_every_ms from engine.settings`;
-    expect(settings).toEqual({ functions_url: env.FUNCTIONS_URL ?? `${env.API_URL}/functions/v1`, api_key: env.ANON_KEY, sweep_every_ms: 1000 });
+    expect(settings).toEqual({
+      functions_url: env.FUNCTIONS_URL ?? `${env.API_URL}/functions/v1`,
+      api_key: env.ANON_KEY,
+      sweep_every_ms: 1000,
+    });
     expect(lineOf(second, "dispatch")).toContain("unchanged");
   });
 
   it("checks each function is served from the set it rebuilt, answering the doorbell", () => {
     const line = lineOf(second, "deploy")!;
     expect(line).toContain("identical to the rebuilt ones");
-    for (const name of ["assemble", "clone-database", "produce-movie", "providers", "regenerate-asset"]) expect(line).toContain(name);
+    for (const name of ["assemble", "clone-database", "produce-movie", "providers", "regenerate-asset"]) {
+      expect(line).toContain(name);
+    }
     // The rebuilt sets went to a scratch directory beside the served ones, and are gone.
     expect(second.stdout).toMatch(/deploy sets in .*deploy-check\./);
     const scratch = second.stdout.match(/deploy sets in (\S+):/)![1];
@@ -160,7 +182,10 @@ describe("scripts/deploy.sh --project-ref (hosted) without what it needs", () =>
   });
 
   it("refuses without a project ref even with a token", async () => {
-    const run = await deploy(["--project-ref"], { SUPABASE_ACCESS_TOKEN: "sbp_not_a_real_token", SUPABASE_DB_URL: env.DB_URL });
+    const run = await deploy(["--project-ref"], {
+      SUPABASE_ACCESS_TOKEN: "sbp_not_a_real_token",
+      SUPABASE_DB_URL: env.DB_URL,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/project ref/);
     expect(run.stderr).not.toContain("SUPABASE_ACCESS_TOKEN");

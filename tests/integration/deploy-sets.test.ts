@@ -21,20 +21,30 @@ interface WorkerSummary {
 
 describe("functions served from their deploy sets", () => {
   it.each(served)("%s boots from its set, with the stack's Deno cache and no package.json", async (name) => {
-    const response = await fetch(`${env.API_URL}/functions/v1/${name}`, { headers: { authorization: `Bearer ${env.ANON_KEY}` } });
+    const response = await fetch(`${env.API_URL}/functions/v1/${name}`, {
+      headers: { authorization: `Bearer ${env.ANON_KEY}` },
+    });
     await response.body?.cancel();
     // A booted function answers a GET itself: echo says what it got, ours refuse the method.
     expect(response.status).toBe(name === "echo" ? 200 : 405);
 
-    const worker = ((await admin("workers")).live as WorkerSummary[]).find((candidate) => candidate.function === name);
+    const worker = ((await admin("workers")).live as WorkerSummary[]).find((candidate) =>
+      candidate.function === name
+    );
     expect(worker).toBeDefined();
     const setDir = join(stackDir, "deploy", name);
     const args = readFileSync(`/proc/${worker!.pid}/cmdline`, "utf8").split("\0");
     const environ = readFileSync(`/proc/${worker!.pid}/environ`, "utf8").split("\0");
     expect(readlinkSync(`/proc/${worker!.pid}/cwd`)).toBe(setDir);
     expect(args).toContain(join(setDir, "deno.json"));
-    expect(args.at(-2)).toMatch(new RegExp(`^${setDir}/(functions|tests/fixtures/functions)/${name}/index\\.ts$`));
-    expect(args.some((arg) => arg.startsWith(root + "/") && !arg.startsWith(stackDir) && arg.includes("/functions/"))).toBe(false);
+    expect(args.at(-2)).toMatch(
+      new RegExp(`^${setDir}/(functions|tests/fixtures/functions)/${name}/index\\.ts$`),
+    );
+    expect(
+      args.some((arg) =>
+        arg.startsWith(root + "/") && !arg.startsWith(stackDir) && arg.includes("/functions/")
+      ),
+    ).toBe(false);
     expect(environ).toContain(`DENO_DIR=${join(stackDir, "deno-cache")}`);
     expect(environ).toContain("DENO_NO_PACKAGE_JSON=1");
   }, 60_000);

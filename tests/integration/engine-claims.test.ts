@@ -27,7 +27,9 @@ describe("claiming", () => {
       // Everyone claims at once and keeps what it got, until nothing is left to claim: no task
       // may be handed to two of them. (SKIP LOCKED may answer "nothing" while others hold rows.)
       const remaining = async () =>
-        (await sql`select count(*)::int as n from public.background_tasks where kind = ${kind} and status = 'queued'`)[0].n;
+        (await sql`select count(*)::int as n from public.background_tasks where kind = ${kind} and status = 'queued'`)[
+          0
+        ].n;
       const rounds = await Promise.all(claimers.map(async (db, i) => {
         const got: string[] = [];
         while (await remaining() > 0) {
@@ -53,10 +55,13 @@ describe("claiming", () => {
     try {
       await Promise.all(workers.map(async (db, i) => {
         for (;;) {
-          const [task] = await db`select id, fencing_token from engine.claim_next_task(${[kind]}, ${`w${i}`}, 30)`;
+          const [task] = await db`select id, fencing_token from engine.claim_next_task(${[
+            kind,
+          ]}, ${`w${i}`}, 30)`;
           if (!task.id) return;
           ran.set(task.id, (ran.get(task.id) ?? 0) + 1);
-          const [{ ok }] = await db`select engine.complete_task(${task.id}, ${task.fencing_token}::bigint, null, '{}') as ok`;
+          const [{ ok }] =
+            await db`select engine.complete_task(${task.id}, ${task.fencing_token}::bigint, null, '{}') as ok`;
           expect(ok).toBe(true);
         }
       }));
@@ -81,7 +86,8 @@ describe("claiming", () => {
 
   it("returns the existing task for a repeated idempotency key", async () => {
     const kind = `claims.idem.${crypto.randomUUID()}`;
-    const enqueue = () => sql`
+    const enqueue = () =>
+      sql`
       select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                          p_idempotency_key => 'same', p_dispatch => false)`;
     const [[a], [b]] = await Promise.all([enqueue(), enqueue()]);

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  connect,
+  createUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -11,7 +19,9 @@ beforeAll(async () => {
 afterAll(() => sql.end());
 
 async function start(kind: string, payload: object, extra: object = {}) {
-  const response = await invoke("engine-probe", { action: "start", kind, payload, ...extra }, { token: user.token });
+  const response = await invoke("engine-probe", { action: "start", kind, payload, ...extra }, {
+    token: user.token,
+  });
   expect(response.status).toBe(202);
   return response.json.taskId as string;
 }
@@ -78,11 +88,14 @@ describe("cancellation", () => {
     const cancel = await invoke("engine-probe", { action: "cancel", taskId: id }, { token: user.token });
     expect(cancel.status).toBe(200);
     expect(cancel.json.task.status).toBe("cancelled");
-    const [{ n: atCancel }] = await sql`select count(*)::int as n from public.probe_units where task_id = ${id}`;
+    const [{ n: atCancel }] =
+      await sql`select count(*)::int as n from public.probe_units where task_id = ${id}`;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const [{ n: later }] = await sql`select count(*)::int as n from public.probe_units where task_id = ${id}`;
     expect(later).toBe(atCancel); // at most the unit in flight at cancel time was refused, none added
-    expect((await sql`select status from public.background_tasks where id = ${id}`)[0].status).toBe("cancelled");
+    expect((await sql`select status from public.background_tasks where id = ${id}`)[0].status).toBe(
+      "cancelled",
+    );
     const again = await invoke("engine-probe", { action: "cancel", taskId: id }, { token: user.token });
     expect(again.status).toBe(409);
   });
@@ -102,7 +115,10 @@ describe("fan-out and fan-in", () => {
 
   it("cancels the children when the parent is cancelled", async () => {
     const id = await start("probe.parent", { children: 2, childUnits: 500, childUnitMs: 50 });
-    await waitFor(async () => (await sql`select 1 from public.background_tasks where parent_id = ${id}`).length === 2, { what: "children" });
+    await waitFor(
+      async () => (await sql`select 1 from public.background_tasks where parent_id = ${id}`).length === 2,
+      { what: "children" },
+    );
     await invoke("engine-probe", { action: "cancel", taskId: id }, { token: user.token });
     const children = await sql`select status from public.background_tasks where parent_id = ${id}`;
     expect(children.map((c) => c.status)).toEqual(["cancelled", "cancelled"]);
@@ -113,14 +129,20 @@ describe("per-key concurrency cap", () => {
   it("never runs more tasks under one key than its cap, and runs them all", async () => {
     const key = `provider:test-${crypto.randomUUID()}`;
     await sql`insert into engine.concurrency_limits (concurrency_key, max_running) values (${key}, 2)`;
-    const ids = await Promise.all(Array.from({ length: 6 }, () => start("probe.hold", { holdMs: 700 }, { concurrencyKey: key })));
-    for (const id of ids) expect((await waitForStatus(sql, id, ["succeeded", "failed"])).status).toBe("succeeded");
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, () => start("probe.hold", { holdMs: 700 }, { concurrencyKey: key })),
+    );
+    for (const id of ids) {
+      expect((await waitForStatus(sql, id, ["succeeded", "failed"])).status).toBe("succeeded");
+    }
     const runs = await sql`select started_at, ended_at from public.probe_runs where concurrency_key = ${key}`;
     expect(runs).toHaveLength(6);
     // At any run's start, count the runs overlapping it: never above the cap.
-    const maxOverlap = Math.max(...runs.map((a) =>
-      runs.filter((b) => b.started_at <= a.started_at && b.ended_at > a.started_at).length
-    ));
+    const maxOverlap = Math.max(
+      ...runs.map((a) =>
+        runs.filter((b) => b.started_at <= a.started_at && b.ended_at > a.started_at).length
+      ),
+    );
     expect(maxOverlap).toBeLessThanOrEqual(2);
     expect(maxOverlap).toBe(2); // and the cap was actually used
   });

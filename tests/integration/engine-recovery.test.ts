@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  connect,
+  createUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -10,7 +18,11 @@ beforeAll(async () => {
 });
 afterAll(() => sql.end());
 
-async function enqueueProbe(payload: object, dispatch: boolean, functionName: string | null = "engine-probe") {
+async function enqueueProbe(
+  payload: object,
+  dispatch: boolean,
+  functionName: string | null = "engine-probe",
+) {
   const [task] = await sql`
     select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'probe.append',
       p_function => ${functionName}, p_payload => ${sql.json(payload as never)}, p_dispatch => ${dispatch})`;
@@ -50,7 +62,8 @@ describe("recovery without anyone clicking", () => {
     const id = await enqueueProbe({ units: 3 }, false);
     const done = await waitForStatus(sql, id, ["succeeded", "failed"], 90_000);
     expect(done.status).toBe("succeeded");
-    const [{ units }] = await sql`select count(*)::int as units from public.probe_units where task_id = ${id}`;
+    const [{ units }] =
+      await sql`select count(*)::int as units from public.probe_units where task_id = ${id}`;
     expect(units).toBe(3);
   });
 
@@ -70,7 +83,8 @@ describe("liveness locks", () => {
   async function claimAndWatch(id: string) {
     const worker = connect(1);
     const [claimed] = await worker`select fencing_token from engine.claim_task(${id}, 'watched-worker', 120)`;
-    const [{ held }] = await worker`select engine.hold_lease(${id}, ${claimed.fencing_token}::bigint) as held`;
+    const [{ held }] =
+      await worker`select engine.hold_lease(${id}, ${claimed.fencing_token}::bigint) as held`;
     expect(held).toBe(true);
     return { worker, token: Number(claimed.fencing_token) };
   }
@@ -93,7 +107,8 @@ describe("liveness locks", () => {
   it("takes a task back as soon as its holder's connection dies, not when its two-minute lease ends", async () => {
     const id = await enqueueProbe({ units: 2 }, false);
     const { worker, token } = await claimAndWatch(id);
-    const [{ lease_expires_at: leaseEnd }] = await sql`select lease_expires_at from public.background_tasks where id = ${id}`;
+    const [{ lease_expires_at: leaseEnd }] =
+      await sql`select lease_expires_at from public.background_tasks where id = ${id}`;
     await worker.end({ timeout: 0 });
 
     const done = await waitForStatus(sql, id, ["succeeded", "failed"], 60_000);
@@ -113,7 +128,10 @@ describe("recovery from a kill at the worst moment", () => {
     return String(requestId);
   }
   const requestIdOf = async (id: string) =>
-    String((await sql`select dispatch_request_id from public.background_tasks where id = ${id}`)[0].dispatch_request_id);
+    String(
+      (await sql`select dispatch_request_id from public.background_tasks where id = ${id}`)[0]
+        .dispatch_request_id,
+    );
 
   it("rings again at once a task whose doorbell reached a dying worker (546), not a redispatch window later", async () => {
     const id = await enqueueProbe({ units: 1 }, false);
@@ -135,30 +153,42 @@ describe("recovery from a kill at the worst moment", () => {
   it("watches a doorbell claim from the claim itself: a holder dead right after claiming frees the task at once", async () => {
     const id = await enqueueProbe({ units: 1 }, false, null);
     const worker = connect(1);
-    const [{ locked }] = await worker`select pg_try_advisory_lock(7301, engine.lease_lock_id(${id})) as locked`;
+    const [{ locked }] =
+      await worker`select pg_try_advisory_lock(7301, engine.lease_lock_id(${id})) as locked`;
     expect(locked).toBe(true);
-    const [claimed] = await sql`select lease_locked_at, lease_expires_at from engine.claim_task(${id}, 'doomed', 120, true)`;
+    const [claimed] =
+      await sql`select lease_locked_at, lease_expires_at from engine.claim_task(${id}, 'doomed', 120, true)`;
     expect(claimed.lease_locked_at).not.toBeNull();
     const alive = async () =>
-      (await sql`select engine.is_claimable(t) as claimable from public.background_tasks t where id = ${id}`)[0].claimable;
+      (await sql`select engine.is_claimable(t) as claimable from public.background_tasks t where id = ${id}`)[
+        0
+      ].claimable;
     expect(await alive()).toBe(false);
     // Killed before it could do anything else: the two-minute lease no longer matters.
     await worker.end({ timeout: 0 });
-    await waitFor(async () => (await alive()) || null, { timeoutMs: 10_000, what: "the dead holder's task to be claimable" });
+    await waitFor(async () => (await alive()) || null, {
+      timeoutMs: 10_000,
+      what: "the dead holder's task to be claimable",
+    });
     await sql`select engine.cancel_task(${id})`;
   });
 });
 
 describe("slices through the gateway", () => {
   it("splits work into slices that hand off to each other and applies each unit once", async () => {
-    const start = await invoke("engine-probe", { action: "start", kind: "probe.append", payload: { units: 12, unitsPerSlice: 3 } }, { token: user.token });
+    const start = await invoke("engine-probe", {
+      action: "start",
+      kind: "probe.append",
+      payload: { units: 12, unitsPerSlice: 3 },
+    }, { token: user.token });
     expect(start.status).toBe(202);
     const id = start.json.taskId;
     const done = await waitForStatus(sql, id, ["succeeded", "failed"]);
     expect(done.status).toBe("succeeded");
     expect(Number(done.progress)).toBe(100);
     expect(Number(done.fencing_token)).toBeGreaterThanOrEqual(4); // one claim per slice
-    const units = await sql`select unit, count(*)::int as n from public.probe_units where task_id = ${id} group by unit order by unit`;
+    const units =
+      await sql`select unit, count(*)::int as n from public.probe_units where task_id = ${id} group by unit order by unit`;
     expect(units.map((u) => u.unit)).toEqual([...Array(12).keys()]);
     expect(units.every((u) => u.n === 1)).toBe(true);
     const status = await invoke("engine-probe", { action: "status", taskId: id }, { token: user.token });

@@ -19,31 +19,58 @@ beforeAll(async () => {
 });
 afterAll(() => sql.end());
 
-const snapshot = async () => (await sql`select status, metadata, fencing_token, updated_at from public.background_tasks where id = ${bobsTask}`)[0];
+const snapshot = async () =>
+  (await sql`select status, metadata, fencing_token, updated_at from public.background_tasks where id = ${bobsTask}`)[
+    0
+  ];
 
 describe("row level security on background_tasks", () => {
   it("lets an owner read their own task", async () => {
-    const rows = await asUser(sql, bob.id, (tx) => tx`select id from public.background_tasks where id = ${bobsTask}`);
+    const rows = await asUser(
+      sql,
+      bob.id,
+      (tx) => tx`select id from public.background_tasks where id = ${bobsTask}`,
+    );
     expect(rows).toHaveLength(1);
   });
 
   it("hides another user's task from SQL as authenticated", async () => {
-    const rows = await asUser(sql, alice.id, (tx) => tx`select id from public.background_tasks where id = ${bobsTask}`);
+    const rows = await asUser(
+      sql,
+      alice.id,
+      (tx) => tx`select id from public.background_tasks where id = ${bobsTask}`,
+    );
     expect(rows).toHaveLength(0);
-    const steps = await asUser(sql, alice.id, (tx) => tx`select * from public.background_task_steps where task_id = ${bobsTask}`);
+    const steps = await asUser(
+      sql,
+      alice.id,
+      (tx) => tx`select * from public.background_task_steps where task_id = ${bobsTask}`,
+    );
     expect(steps).toHaveLength(0);
   });
 
   it("does not let another user update, delete, cancel or resume the task through SQL", async () => {
     const before = await snapshot();
-    await expect(asUser(sql, alice.id, (tx) => tx`update public.background_tasks set status = 'queued' where id = ${bobsTask}`))
+    await expect(
+      asUser(
+        sql,
+        alice.id,
+        (tx) => tx`update public.background_tasks set status = 'queued' where id = ${bobsTask}`,
+      ),
+    )
       .rejects.toMatchObject({ code: "42501" });
-    await expect(asUser(sql, alice.id, (tx) => tx`delete from public.background_tasks where id = ${bobsTask}`))
+    await expect(
+      asUser(sql, alice.id, (tx) => tx`delete from public.background_tasks where id = ${bobsTask}`),
+    )
       .rejects.toMatchObject({ code: "42501" });
-    await expect(asUser(sql, alice.id, (tx) => tx`select public.resume_task(${bobsTask})`)).rejects.toMatchObject({ code: "P0002" });
-    await expect(asUser(sql, alice.id, (tx) => tx`select public.cancel_task(${bobsTask})`)).rejects.toMatchObject({ code: "P0002" });
-    await expect(asUser(sql, alice.id, (tx) => tx`select engine.resume_task(${bobsTask})`)).rejects.toMatchObject({ code: "42501" });
-    await expect(asUser(sql, alice.id, (tx) => tx`select * from engine.claim_task(${bobsTask}, 'thief', 30)`)).rejects.toMatchObject({ code: "42501" });
+    await expect(asUser(sql, alice.id, (tx) => tx`select public.resume_task(${bobsTask})`)).rejects
+      .toMatchObject({ code: "P0002" });
+    await expect(asUser(sql, alice.id, (tx) => tx`select public.cancel_task(${bobsTask})`)).rejects
+      .toMatchObject({ code: "P0002" });
+    await expect(asUser(sql, alice.id, (tx) => tx`select engine.resume_task(${bobsTask})`)).rejects
+      .toMatchObject({ code: "42501" });
+    await expect(asUser(sql, alice.id, (tx) => tx`select * from engine.claim_task(${bobsTask}, 'thief', 30)`))
+      .rejects.toMatchObject({ code: "42501" });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -59,7 +86,9 @@ describe("row level security on background_tasks", () => {
   });
 
   it("lets the owner resume their failed task through the function", async () => {
-    const response = await invoke("engine-probe", { action: "resume", taskId: bobsTask }, { token: bob.token });
+    const response = await invoke("engine-probe", { action: "resume", taskId: bobsTask }, {
+      token: bob.token,
+    });
     expect(response.status).toBe(202);
     expect(response.json).toMatchObject({ resumed: true });
   });

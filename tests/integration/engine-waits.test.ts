@@ -20,23 +20,36 @@ afterAll(() => sql.end());
 async function claimed(role: string, db: Sql = sql) {
   const kind = `waits.${role}.${crypto.randomUUID()}`;
   await db`select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null, p_dispatch => false)`;
-  const [row] = await db`select id, fencing_token from engine.claim_next_task(${[kind]}, ${`test-${role}`}, 30)`;
+  const [row] = await db`select id, fencing_token from engine.claim_next_task(${[
+    kind,
+  ]}, ${`test-${role}`}, 30)`;
   return { id: row.id as string, token: String(row.fencing_token) };
 }
 
 const park = (waiter: { id: string; token: string }, targets: string[], db: Sql = sql) =>
-  db`select engine.await_tasks(${waiter.id}, ${waiter.token}::bigint, ${targets}::uuid[], '{"parked": true}') as parked`.then(([r]) => r.parked as boolean);
+  db`select engine.await_tasks(${waiter.id}, ${waiter.token}::bigint, ${targets}::uuid[], '{"parked": true}') as parked`
+    .then(([r]) => r.parked as boolean);
 const complete = (task: { id: string; token: string }, db: Sql = sql) =>
   db`select engine.complete_task(${task.id}, ${task.token}::bigint, '{"ok": true}')`;
-const row = async (id: string) => (await sql`select status, lease_owner, lease_expires_at, stalls, metadata from public.background_tasks where id = ${id}`)[0];
-const waitsOf = async (id: string) => (await sql`select target_id from engine.task_waits where waiter_id = ${id}`).map((r) => r.target_id);
+const row = async (id: string) =>
+  (await sql`select status, lease_owner, lease_expires_at, stalls, metadata from public.background_tasks where id = ${id}`)[
+    0
+  ];
+const waitsOf = async (id: string) =>
+  (await sql`select target_id from engine.task_waits where waiter_id = ${id}`).map((r) => r.target_id);
 
 describe("waiting for another task", () => {
   it("parks without a lease, stays asleep through sweeps while its target is open, and wakes when the target ends", async () => {
     const target = await claimed("target");
     const waiter = await claimed("waiter");
     expect(await park(waiter, [target.id])).toBe(true);
-    expect(await row(waiter.id)).toMatchObject({ status: "waiting", lease_owner: null, lease_expires_at: null, stalls: 0, metadata: { parked: true } });
+    expect(await row(waiter.id)).toMatchObject({
+      status: "waiting",
+      lease_owner: null,
+      lease_expires_at: null,
+      stalls: 0,
+      metadata: { parked: true },
+    });
     expect(await waitsOf(waiter.id)).toEqual([target.id]);
 
     await sql`select engine.sweep()`;
@@ -68,7 +81,9 @@ describe("waiting for another task", () => {
   it("refuses a waiter that no longer holds its task", async () => {
     const target = await claimed("target");
     const waiter = await claimed("waiter");
-    const error = await park({ ...waiter, token: String(BigInt(waiter.token) - 1n) }, [target.id]).catch((e) => e);
+    const error = await park({ ...waiter, token: String(BigInt(waiter.token) - 1n) }, [target.id]).catch((
+      e,
+    ) => e);
     expect(error.code).toBe("RF001");
     expect((await row(waiter.id)).status).toBe("running");
   });

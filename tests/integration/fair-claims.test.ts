@@ -10,7 +10,12 @@ beforeAll(() => {
 afterAll(() => sql.end());
 
 /** Queues `count` pulled tasks (no doorbell, no worker claims these kinds but ours). */
-async function enqueue(userId: string, kind: string, count: number, concurrencyKey: string | null = null): Promise<string[]> {
+async function enqueue(
+  userId: string,
+  kind: string,
+  count: number,
+  concurrencyKey: string | null = null,
+): Promise<string[]> {
   const rows = await sql`
     select (engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
                                 p_payload => jsonb_build_object('n', n), p_dispatch => false,
@@ -19,8 +24,12 @@ async function enqueue(userId: string, kind: string, count: number, concurrencyK
   return rows.map((r) => r.id as string);
 }
 
-async function claimNext(kind: string): Promise<{ id: string; user_id: string; fencing_token: string } | null> {
-  const [row] = await sql`select id, user_id, fencing_token from engine.claim_next_task(${[kind]}, 'fair-test', 60)`;
+async function claimNext(
+  kind: string,
+): Promise<{ id: string; user_id: string; fencing_token: string } | null> {
+  const [row] = await sql`select id, user_id, fencing_token from engine.claim_next_task(${[
+    kind,
+  ]}, 'fair-test', 60)`;
   return row.id ? row as never : null;
 }
 
@@ -117,14 +126,19 @@ describe("fair claiming", () => {
     // for these kinds before we look (we read dispatched_at, set in the ringing transaction).
     const aTasks = (await sql`
       select (engine.enqueue_task(p_user_id => ${a}, p_kind => ${kind}, p_function => 'engine-probe', p_dispatch => false,
-                                  p_concurrency_key => ${key})).id as id from generate_series(1, 10)`).map((r) => r.id as string);
-    const [running] = await sql`select id, fencing_token from engine.claim_task(${aTasks[0]}, 'fair-test', 60)`;
+                                  p_concurrency_key => ${key})).id as id from generate_series(1, 10)`).map((
+      r,
+    ) => r.id as string);
+    const [running] = await sql`select id, fencing_token from engine.claim_task(${
+      aTasks[0]
+    }, 'fair-test', 60)`;
     const [bTask] = (await sql`
       select (engine.enqueue_task(p_user_id => ${b}, p_kind => ${kind}, p_function => 'engine-probe', p_dispatch => false,
                                   p_concurrency_key => ${key})).id as id`).map((r) => r.id as string);
     await sql.begin(async (tx) => {
       await tx`select engine.complete_task(${running.id}, ${running.fencing_token}::bigint, null, '{}')`;
-      const rung = await tx`select id from public.background_tasks where kind = ${kind} and dispatched_at is not null and status = 'queued'`;
+      const rung =
+        await tx`select id from public.background_tasks where kind = ${kind} and dispatched_at is not null and status = 'queued'`;
       expect(rung.map((r) => r.id)).toEqual([bTask]);
       // Roll back: the stack's dispatcher must not deliver these test doorbells.
       throw new RolledBack();
@@ -144,13 +158,16 @@ describe("fair claiming", () => {
       await tx`insert into engine.concurrency_limits (concurrency_key, max_running) values (${key}, 1)`;
       const aTasks = (await tx`
         select (engine.enqueue_task(p_user_id => ${a}, p_kind => ${kind}, p_function => 'engine-probe', p_dispatch => false,
-                                    p_concurrency_key => ${key})).id as id from generate_series(1, 600)`).map((r) => r.id as string);
+                                    p_concurrency_key => ${key})).id as id from generate_series(1, 600)`).map(
+        (r) => r.id as string,
+      );
       const [running] = await tx`select id from engine.claim_task(${aTasks[0]}, 'fair-test', 60)`;
       expect(running.id).toBe(aTasks[0]);
       const [bTask] = await tx`
         select (engine.enqueue_task(p_user_id => ${b}, p_kind => ${kind}, p_function => 'engine-probe', p_dispatch => false)).id as id`;
       await tx`select engine.sweep(500)`;
-      const rung = await tx`select id from public.background_tasks where kind = ${kind} and status = 'queued' and dispatched_at is not null`;
+      const rung =
+        await tx`select id from public.background_tasks where kind = ${kind} and status = 'queued' and dispatched_at is not null`;
       // The old sweep rang A's 500 oldest capped tasks and never reached B's.
       expect(rung.map((r) => r.id)).toEqual([bTask.id]);
       throw new RolledBack();

@@ -5,7 +5,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
-import { briefFor, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRig,
+  filmUser,
+  readFilm,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 import { invoke, sleep, waitFor } from "../support/stack.ts";
 
@@ -26,37 +34,54 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const paidByProvider = () => Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
+const paidByProvider = () =>
+  Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 const totalPaid = () => Object.values(rig.fakes.submissions()).reduce((sum, c) => sum + c.total, 0);
 
 describe("film failures", () => {
-  it("one scene's Runway task FAILED: the film completes without it, the scene failed, a warning kept", async () => {
-    rig.fakes.clearScripts();
-    rig.fakes.runway.scriptWhen((body) => String(body.promptText).includes(sceneMarker(2)), { phases: ["PENDING", "FAILED"], failureCode: "SAFETY.INPUT.TEXT", failure: "The prompt was flagged" });
-    const owner = await filmUser(rig, SHAPE, "One Scene Short");
-    const { movieId } = await startFilm(owner, briefFor(SHAPE, "One Scene Short"));
-    await waitForFilm(rig.sql, movieId, 120_000);
-    const film = await readFilm(rig.sql, movieId);
+  it(
+    "one scene's Runway task FAILED: the film completes without it, the scene failed, a warning kept",
+    async () => {
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen((body) => String(body.promptText).includes(sceneMarker(2)), {
+        phases: ["PENDING", "FAILED"],
+        failureCode: "SAFETY.INPUT.TEXT",
+        failure: "The prompt was flagged",
+      });
+      const owner = await filmUser(rig, SHAPE, "One Scene Short");
+      const { movieId } = await startFilm(owner, briefFor(SHAPE, "One Scene Short"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const film = await readFilm(rig.sql, movieId);
 
-    expect(film.movie.status, film.movie.error_message).toBe("completed");
-    expect(film.movie.video_url).toMatch(/\.mp4$/);
-    expect(film.movie.metadata.failed_scenes).toEqual([2]);
-    expect(film.movie.metadata.warnings).toEqual([expect.stringContaining("1 of 4 scenes failed (2)")]);
-    const [failed] = film.scenes.filter((s) => s.status === "failed");
-    expect(failed).toMatchObject({ scene_number: 2, video_url: null });
-    expect(failed.error_message).toContain("SAFETY.INPUT.TEXT");
-    // Its continuation still gets made, from the library instead of the missing end frame.
-    expect(film.scenes[2]).toMatchObject({ scene_number: 3, status: "completed", is_continuation: true });
-    expect(["library", "generated"]).toContain(film.scenes[2].reference_image_source);
-    const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
-    expect(render.payload.timeline.clips.map((c: { url: string }) => c.url)).toEqual(film.scenes.filter((s) => s.status === "completed").map(timelineUrlOf));
-    expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
-    expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({ phase: "failed", provider: "runway" });
-  }, 120_000);
+      expect(film.movie.status, film.movie.error_message).toBe("completed");
+      expect(film.movie.video_url).toMatch(/\.mp4$/);
+      expect(film.movie.metadata.failed_scenes).toEqual([2]);
+      expect(film.movie.metadata.warnings).toEqual([expect.stringContaining("1 of 4 scenes failed (2)")]);
+      const [failed] = film.scenes.filter((s) => s.status === "failed");
+      expect(failed).toMatchObject({ scene_number: 2, video_url: null });
+      expect(failed.error_message).toContain("SAFETY.INPUT.TEXT");
+      // Its continuation still gets made, from the library instead of the missing end frame.
+      expect(film.scenes[2]).toMatchObject({ scene_number: 3, status: "completed", is_continuation: true });
+      expect(["library", "generated"]).toContain(film.scenes[2].reference_image_source);
+      const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
+      expect(render.payload.timeline.clips.map((c: { url: string }) => c.url)).toEqual(
+        film.scenes.filter((s) => s.status === "completed").map(timelineUrlOf),
+      );
+      expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({
+        phase: "failed",
+        provider: "runway",
+      });
+    },
+    120_000,
+  );
 
   it("every scene failed: assembly refuses with its error and the movie fails", async () => {
     rig.fakes.clearScripts();
-    rig.fakes.runway.scriptWhen(() => true, { phases: ["FAILED"], failureCode: "INTERNAL.BAD_OUTPUT.CODE01" });
+    rig.fakes.runway.scriptWhen(() => true, {
+      phases: ["FAILED"],
+      failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
+    });
     const owner = await filmUser(rig, SHAPE, "Nothing Left");
     const { movieId } = await startFilm(owner, briefFor(SHAPE, "Nothing Left"));
     await waitForFilm(rig.sql, movieId, 120_000);
@@ -67,7 +92,10 @@ describe("film failures", () => {
     expect(film.movie.video_url).toBeNull();
     expect(film.scenes.every((s) => s.status === "failed" && s.video_url === null)).toBe(true);
     expect(film.progress.overall_status).toBe("failed");
-    expect(film.progress.steps.assemble_movie).toMatchObject({ status: "failed", detail: "No videos to assemble: Failed=4, Invalid=0" });
+    expect(film.progress.steps.assemble_movie).toMatchObject({
+      status: "failed",
+      detail: "No videos to assemble: Failed=4, Invalid=0",
+    });
     expect(film.metrics.some((m) => m.step_name === "assemble_movie:render")).toBe(false);
   }, 120_000);
 
@@ -95,20 +123,27 @@ describe("film failures", () => {
     const shape: FilmShape = { scenes: 8, chains: [[1, 2, 3, 4], [5, 6, 7, 8]] };
     const owner = await filmUser(rig, shape, "Cut Short");
     // The chains' first clips never finish at Runway: still open, and paid for, when the film is cancelled.
-    const stillRunning = (body: Record<string, unknown>) => [1, 5].some((n) => String(body.promptText).includes(sceneMarker(n)));
+    const stillRunning = (body: Record<string, unknown>) =>
+      [1, 5].some((n) => String(body.promptText).includes(sceneMarker(n)));
     rig.fakes.runway.scriptWhen(stillRunning, { phases: ["PENDING", "RUNNING"] });
     const earlier = rig.fakes.runway.created.length;
     const created = () => rig.fakes.runway.created.slice(earlier).map((b) => String(b.promptText));
     const { movieId } = await startFilm(owner, briefFor(shape, "Cut Short"));
     // Cancel while the chains are mid-way: first clips paid for, later ones still to come.
-    await waitFor(async () => created().filter((p) => p.includes(sceneMarker(1)) || p.includes(sceneMarker(5))).length === 2,
-      { timeoutMs: 60_000, what: "the chains' first clips" });
+    await waitFor(
+      async () =>
+        created().filter((p) => p.includes(sceneMarker(1)) || p.includes(sceneMarker(5))).length === 2,
+      { timeoutMs: 60_000, what: "the chains' first clips" },
+    );
     // Paid for *and recorded*: a job whose id a cancel fences out before it is recorded is the
     // submission window the film chaos test bounds, not something a cancel can know to undo.
-    await waitFor(async () => (await rig.sql`
+    await waitFor(async () =>
+      (await rig.sql`
       select count(*)::int as n from public.movie_step_metrics
-       where movie_id = ${movieId} and provider = 'runway' and external_id is not null`)[0].n === 2,
-    { timeoutMs: 60_000, what: "the first clips' Runway ids recorded" });
+       where movie_id = ${movieId} and provider = 'runway' and external_id is not null`)[0].n === 2, {
+      timeoutMs: 60_000,
+      what: "the first clips' Runway ids recorded",
+    });
     const deletesBefore = rig.fakes.runway.hits(DELETE_TASK);
     const cancelled = await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
     expect(cancelled.status, cancelled.text).toBe(200);
@@ -124,10 +159,16 @@ describe("film failures", () => {
 
     // The two clips paid for and still running were cancelled at Runway (film.cancel_jobs): one
     // DELETE each, recorded on their metrics rows.
-    const cancelledAtRunway = async () => (await rig.sql`
+    const cancelledAtRunway = async () =>
+      (await rig.sql`
       select count(*)::int as n from public.movie_step_metrics
-       where movie_id = ${movieId} and provider = 'runway' and error_message like 'cancelled with the film%'`)[0].n as number;
-    await waitFor(async () => (await cancelledAtRunway()) === 2, { timeoutMs: 20_000, what: "the two open clips cancelled at Runway" });
+       where movie_id = ${movieId} and provider = 'runway' and error_message like 'cancelled with the film%'`)[
+        0
+      ].n as number;
+    await waitFor(async () => (await cancelledAtRunway()) === 2, {
+      timeoutMs: 20_000,
+      what: "the two open clips cancelled at Runway",
+    });
     expect(rig.fakes.runway.hits(DELETE_TASK) - deletesBefore).toBe(2);
 
     // By its produce task's id (all a client holding the start answer's taskId has), resume and

@@ -9,8 +9,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { criticalPath, filmDag, sequentialTime } from "../support/film-dag.ts";
-import { CHARACTERS, continuesFrom, sceneLines, sceneLocations, screenplay, twoChainsPerTwelve } from "../support/film-script.ts";
-import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, TEST_LATENCIES, waitForFilm } from "../support/film.ts";
+import {
+  CHARACTERS,
+  continuesFrom,
+  sceneLines,
+  sceneLocations,
+  screenplay,
+  twoChainsPerTwelve,
+} from "../support/film-script.ts";
+import {
+  briefFor,
+  type FilmRecord,
+  type FilmRig,
+  filmUser,
+  readFilm,
+  startFilm,
+  startFilmRig,
+  TEST_LATENCIES,
+  waitForFilm,
+} from "../support/film.ts";
 
 // A clip takes 4 s at the fake: long enough that the ~2 s the stack spends on dispatch, polling
 // and render-worker queueing over a whole film is measured against a realistic path, not a toy one.
@@ -52,8 +69,16 @@ describe("a 12-scene film with two continuation chains", () => {
     expect(movie.progress).toBe(100);
     expect(movie.metadata.failed_scenes).toEqual([]);
     expect(movie.metadata.warnings).toEqual([]);
-    expect(progress).toMatchObject({ overall_status: "completed", overall_progress: 100, current_step: "completed" });
-    for (const [step, state] of Object.entries(progress.steps as Record<string, { status: string; started_at?: string; finished_at?: string }>)) {
+    expect(progress).toMatchObject({
+      overall_status: "completed",
+      overall_progress: 100,
+      current_step: "completed",
+    });
+    for (
+      const [step, state] of Object.entries(
+        progress.steps as Record<string, { status: string; started_at?: string; finished_at?: string }>,
+      )
+    ) {
       expect(state.status, step).toBe("completed");
       expect(state.finished_at, step).toBeTruthy();
     }
@@ -62,15 +87,19 @@ describe("a 12-scene film with two continuation chains", () => {
 
   it("fills the preproduction tables: script, visual bible, characters with voices and portraits, locations", async () => {
     expect(film.script.content.scenes).toHaveLength(12);
-    expect(film.movie.metadata.screenplay_detailed.scenes.map((s: { scene_number: number }) => s.scene_number)).toEqual(written.scenes.map((s) => s.scene_number));
+    expect(
+      film.movie.metadata.screenplay_detailed.scenes.map((s: { scene_number: number }) => s.scene_number),
+    ).toEqual(written.scenes.map((s) => s.scene_number));
     expect(film.bible.visual_style).toBe("moody maritime realism");
-    const characters = await rig.sql`select * from public.characters where user_id = ${owner.id} order by name`;
+    const characters = await rig
+      .sql`select * from public.characters where user_id = ${owner.id} order by name`;
     expect(characters.map((c) => c.name)).toEqual(CHARACTERS.map((c) => c.name));
     for (const c of characters) {
       expect(c.voice_id).toMatch(/^[A-Za-z0-9]+$/);
       expect(c.character_image_url).toMatch(/^http/);
     }
-    const locations = await rig.sql`select location_slug from public.locations_library where user_id = ${owner.id} order by 1`;
+    const locations = await rig
+      .sql`select location_slug from public.locations_library where user_id = ${owner.id} order by 1`;
     expect(locations.map((l) => l.location_slug)).toEqual(["harbour", "lighthouse", "market"]);
   });
 
@@ -101,8 +130,13 @@ describe("a 12-scene film with two continuation chains", () => {
         expect(scene.location_image_id).toBeTruthy();
       }
     }
-    const images = await rig.sql`select * from public.location_images where user_id = ${owner.id} order by location_slug`;
-    expect(images.map((i) => `${i.location_slug}/${i.time_of_day}/${i.weather}`)).toEqual(["harbour/dusk/fog", "lighthouse/night/clear", "market/night/rain"]);
+    const images = await rig
+      .sql`select * from public.location_images where user_id = ${owner.id} order by location_slug`;
+    expect(images.map((i) => `${i.location_slug}/${i.time_of_day}/${i.weather}`)).toEqual([
+      "harbour/dusk/fog",
+      "lighthouse/night/clear",
+      "market/night/rain",
+    ]);
     const uses = scenes.filter((s) => s.continues_from === null).length;
     expect(images.reduce((sum, i) => sum + i.times_used, 0)).toBe(uses);
     for (const scene of scenes.filter((s) => s.continues_from === null)) {
@@ -116,25 +150,40 @@ describe("a 12-scene film with two continuation chains", () => {
     for (const scene of film.scenes) {
       const body = bodies.find((b) => String(b.promptText) === scene.video_prompt)!;
       expect(body, `scene ${scene.scene_number}`).toBeTruthy();
-      expect(body).toMatchObject({ model: "gen4.5", ratio: "1280:720", duration: Number(scene.duration_seconds) });
+      expect(body).toMatchObject({
+        model: "gen4.5",
+        ratio: "1280:720",
+        duration: Number(scene.duration_seconds),
+      });
       expect(String(body.promptImage)).toMatch(/\/storage\/v1\/object\/sign\/.*\?token=/);
       expect(addressOfSigned(String(body.promptImage))).toBe(scene.reference_image_url);
     }
   });
 
   it("speaks every line into scene_audio with its character's voice and timing", async () => {
-    const characters = await rig.sql`select name, voice_id from public.characters where user_id = ${owner.id}`;
-    const expected = written.scenes.flatMap((s) => s.dialogue.map((d, i) => ({ scene: s.scene_number, i, ...d })));
+    const characters = await rig
+      .sql`select name, voice_id from public.characters where user_id = ${owner.id}`;
+    const expected = written.scenes.flatMap((s) =>
+      s.dialogue.map((d, i) => ({ scene: s.scene_number, i, ...d }))
+    );
     expect(film.audio).toHaveLength(expected.length);
     for (const [k, row] of film.audio.entries()) {
       const line = expected[k];
-      expect(row).toMatchObject({ scene_number: line.scene, line_index: line.i, character_name: line.character, text: line.line, status: "completed" });
+      expect(row).toMatchObject({
+        scene_number: line.scene,
+        line_index: line.i,
+        character_name: line.character,
+        text: line.line,
+        status: "completed",
+      });
       expect(Number(row.start_seconds)).toBeCloseTo(line.timing, 3);
       expect(row.voice_id).toBe(characters.find((c) => c.name === line.character)!.voice_id);
       expect(row.audio_url).toMatch(/^http/);
       expect(row.request_id).toBeTruthy();
     }
-    expect(film.scenes.every((s) => s.audio_status === "completed" && s.mix_status === "completed")).toBe(true);
+    expect(film.scenes.every((s) => s.audio_status === "completed" && s.mix_status === "completed")).toBe(
+      true,
+    );
     // With sync configured, each scene's video is its lip-synced clip, one sync job per scene.
     expect(film.metrics.filter((m) => m.provider === "sync" && m.phase === "succeeded")).toHaveLength(12);
     expect(film.scenes.every((s) => s.video_url !== s.clip_url)).toBe(true);
@@ -144,7 +193,12 @@ describe("a 12-scene film with two continuation chains", () => {
     const file = await download(film.movie.video_url, join(dir, "film.mp4"));
     const seconds = durationOf(file);
     const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
-    const clips = render.payload.timeline.clips as { url: string; inFrame: number; outFrame: number; transition?: { type: string; frames: number } }[];
+    const clips = render.payload.timeline.clips as {
+      url: string;
+      inFrame: number;
+      outFrame: number;
+      transition?: { type: string; frames: number };
+    }[];
     expect(clips.map((c) => c.url)).toEqual(film.scenes.map(timelineUrlOf));
     let clipSeconds = 0;
     for (const [i, scene] of film.scenes.entries()) {
@@ -152,9 +206,14 @@ describe("a 12-scene film with two continuation chains", () => {
       expect(clip).toBeCloseTo(Number(scene.duration_seconds), 1);
       clipSeconds += clip;
       // A continuation is one shot with its predecessor: a cut, never a transition.
-      if (film.scenes[i + 1]?.is_continuation) expect(clips[i].transition).toEqual({ type: "cut", frames: 0 });
+      if (film.scenes[i + 1]?.is_continuation) {
+        expect(clips[i].transition).toEqual({ type: "cut", frames: 0 });
+      }
     }
-    const overlap = clips.slice(0, -1).reduce((sum, c) => sum + (c.transition && c.transition.type !== "cut" ? c.transition.frames : 0), 0) / 24;
+    const overlap = clips.slice(0, -1).reduce(
+      (sum, c) => sum + (c.transition && c.transition.type !== "cut" ? c.transition.frames : 0),
+      0,
+    ) / 24;
     expect(overlap).toBeGreaterThan(0);
     expect(seconds).toBeGreaterThan(clipSeconds - overlap - 0.1);
     expect(seconds).toBeLessThan(clipSeconds - overlap + 0.1);
@@ -162,27 +221,45 @@ describe("a 12-scene film with two continuation chains", () => {
 
   it("records time, provider, model and cost of every paid step, and reports them in status", async () => {
     const { metrics } = film;
-    expect(metrics.every((m) => m.phase === "succeeded" && m.finished_at && m.provider && m.model)).toBe(true);
+    expect(metrics.every((m) => m.phase === "succeeded" && m.finished_at && m.provider && m.model)).toBe(
+      true,
+    );
     const runway = metrics.filter((m) => m.provider === "runway");
     expect(runway).toHaveLength(12);
-    expect(runway.every((m) => m.external_id && m.submitted_at && m.model === "gen4.5" && m.cost_unit === "seconds")).toBe(true);
+    expect(
+      runway.every((m) =>
+        m.external_id && m.submitted_at && m.model === "gen4.5" && m.cost_unit === "seconds"
+      ),
+    ).toBe(true);
     expect(metrics.filter((m) => m.provider === "elevenlabs")).toHaveLength(film.audio.length);
-    const status = await invoke("produce-movie", { action: "status", movieId: film.movie.id }, { token: owner.token });
+    const status = await invoke("produce-movie", { action: "status", movieId: film.movie.id }, {
+      token: owner.token,
+    });
     expect(status.status).toBe(200);
     const steps = Object.fromEntries(status.json.metrics.map((m: { step: string }) => [m.step, m]));
-    expect(steps.generate_videos).toMatchObject({ calls: expect.any(Number), providers: expect.arrayContaining(["runway/gen4.5"]) });
+    expect(steps.generate_videos).toMatchObject({
+      calls: expect.any(Number),
+      providers: expect.arrayContaining(["runway/gen4.5"]),
+    });
     expect(steps.generate_videos.seconds).toBeGreaterThan(0);
-    expect(steps.generate_videos.cost.seconds).toBe(film.scenes.reduce((sum, s) => sum + Number(s.duration_seconds), 0));
+    expect(steps.generate_videos.cost.seconds).toBe(
+      film.scenes.reduce((sum, s) => sum + Number(s.duration_seconds), 0),
+    );
     expect(steps.generate_audio.providers).toEqual(expect.arrayContaining(["elevenlabs/eleven_flash_v2_5"]));
   });
 
   it("paid for no input twice", () => {
-    for (const [provider, counts] of Object.entries(rig.fakes.submissions())) expect(counts.maxPerInput, provider).toBeLessThanOrEqual(1);
+    for (const [provider, counts] of Object.entries(rig.fakes.submissions())) {
+      expect(counts.maxPerInput, provider).toBeLessThanOrEqual(1);
+    }
   });
 
   it("ran the DAG: chains in parallel, voices beside the clips, each mix after its clip and voices", () => {
-    const at = (m: { started_at: Date; finished_at: Date }) => [m.started_at.getTime(), m.finished_at.getTime()];
-    const metric = (step: string, n: number, name: string) => film.metrics.find((m) => m.scene_number === n && m.step === step && m.step_name.endsWith(name));
+    const at = (
+      m: { started_at: Date; finished_at: Date },
+    ) => [m.started_at.getTime(), m.finished_at.getTime()];
+    const metric = (step: string, n: number, name: string) =>
+      film.metrics.find((m) => m.scene_number === n && m.step === step && m.step_name.endsWith(name));
     for (const scene of film.scenes.filter((s) => s.continues_from !== null)) {
       const [videoStart] = at(metric("generate_videos", scene.scene_number, ":video")!);
       const [, frameEnd] = at(metric("generate_videos", scene.continues_from, ":end-frame")!);
@@ -195,10 +272,15 @@ describe("a 12-scene film with two continuation chains", () => {
     expect(Math.min(...voices.map(([s]) => s))).toBeLessThan(Math.max(...videos.map(([, e]) => e)));
     for (const scene of film.scenes) {
       // The scene's finishing step: lip sync (its dialogue track first) when configured, else the mix.
-      const finish = film.metrics.find((m) => m.scene_number === scene.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name));
+      const finish = film.metrics.find((m) =>
+        m.scene_number === scene.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name)
+      );
       const [mixStart] = at(finish!);
       const [, frameEnd] = at(metric("generate_videos", scene.scene_number, ":end-frame")!);
-      const voiceEnd = Math.max(...film.metrics.filter((m) => m.scene_number === scene.scene_number && m.provider === "elevenlabs").map((m) => m.finished_at.getTime()));
+      const voiceEnd = Math.max(
+        ...film.metrics.filter((m) => m.scene_number === scene.scene_number && m.provider === "elevenlabs")
+          .map((m) => m.finished_at.getTime()),
+      );
       expect(mixStart).toBeGreaterThanOrEqual(Math.max(frameEnd, voiceEnd));
     }
   });
@@ -209,14 +291,20 @@ describe("a 12-scene film with two continuation chains", () => {
     const nodes = filmDag(await filmDagInput(rig.sql, film, LATENCIES));
     const path = criticalPath(nodes);
     const sequential = sequentialTime(nodes);
-    console.log(`film wall ${filmWallMs(film)} ms, critical path ${path.ms} ms (${path.path.join(" → ")}), sequential ${sequential} ms`);
+    console.log(
+      `film wall ${filmWallMs(film)} ms, critical path ${path.ms} ms (${
+        path.path.join(" → ")
+      }), sequential ${sequential} ms`,
+    );
     expect(path.path).toContain("assemble");
     expect(sequential).toBeGreaterThan(2 * path.ms);
   });
 
   it("shows a film only to its owner", async () => {
     const stranger = await createUser(rig.sql);
-    const foreign = await invoke("produce-movie", { action: "status", movieId: film.movie.id }, { token: stranger.token });
+    const foreign = await invoke("produce-movie", { action: "status", movieId: film.movie.id }, {
+      token: stranger.token,
+    });
     expect(foreign.status).toBe(403);
     expect(foreign.json.error.code).toBe("forbidden");
   });

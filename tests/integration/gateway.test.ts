@@ -34,7 +34,10 @@ describe("functions gateway", () => {
 
   it("rejects a JWT signed with another secret, an expired JWT and a malformed one", async () => {
     const tokens = [
-      await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) + 60 }, "another-secret-that-is-at-least-32-chars"),
+      await signJwt(
+        { role: "anon", exp: Math.floor(Date.now() / 1000) + 60 },
+        "another-secret-that-is-at-least-32-chars",
+      ),
       await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) - 1 }, env.JWT_SECRET),
       "not-a-jwt",
     ];
@@ -62,7 +65,10 @@ describe("functions gateway", () => {
       body: JSON.stringify({ hello: "world" }),
       hasEdgeRuntime: true,
     });
-    expect(echoed.headers).toMatchObject({ authorization: anonHeaders.authorization, "x-reelforge-test": "yes" });
+    expect(echoed.headers).toMatchObject({
+      authorization: anonHeaders.authorization,
+      "x-reelforge-test": "yes",
+    });
   });
 
   it("forwards a CORS preflight to the function without asking for a JWT", async () => {
@@ -74,7 +80,11 @@ describe("functions gateway", () => {
   it("lets a function's own CORS answer its preflight and its requests", async () => {
     const preflight = await fetch(`${env.API_URL}/functions/v1/produce-movie`, {
       method: "OPTIONS",
-      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
@@ -93,7 +103,9 @@ describe("functions gateway", () => {
   });
 
   it("answers 404 NOT_FOUND for a function that does not exist, without CORS headers", async () => {
-    const response = await fetch(`${env.API_URL}/functions/v1/no-such-function`, { headers: { ...anonHeaders, origin: "https://app.example" } });
+    const response = await fetch(`${env.API_URL}/functions/v1/no-such-function`, {
+      headers: { ...anonHeaders, origin: "https://app.example" },
+    });
     expect(response.status).toBe(404);
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
     expect(await response.json()).toEqual({ code: "NOT_FOUND", message: "Requested function was not found" });
@@ -122,7 +134,9 @@ describe("worker limits", () => {
     const slow = fetch(`${echoUrl}?sleep=20000`, { headers: anonHeaders });
     const [busy] = await waitFor(async () => {
       const workers = await echoWorkers();
-      return workers.some((worker) => worker.inFlight > 0) ? workers.filter((worker) => worker.inFlight > 0) : null;
+      return workers.some((worker) => worker.inFlight > 0)
+        ? workers.filter((worker) => worker.inFlight > 0)
+        : null;
     }, { timeoutMs: 15_000, what: "the slow request to reach an echo worker" });
 
     const { killed } = (await admin("workers/kill", { function: "echo" })) as { killed: WorkerSummary[] };
@@ -143,7 +157,10 @@ describe("worker limits", () => {
     await admin("config", { wallClockMs: 2500 });
     await admin("workers/kill", { function: "echo" });
 
-    const echoExits = async () => ((await admin("workers")).exits as { function: string; reason: string }[]).filter((exit) => exit.function === "echo");
+    const echoExits = async () =>
+      ((await admin("workers")).exits as { function: string; reason: string }[]).filter((exit) =>
+        exit.function === "echo"
+      );
     const before = (await echoExits()).length;
     const response = await fetch(`${echoUrl}?sleep=10000`, { headers: anonHeaders });
 
@@ -186,7 +203,8 @@ describe("pg_net stand-in", () => {
     await sql.end();
   });
 
-  const postToEcho = (tx: Sql | TransactionSql, query: string, timeoutMs = 5000) => tx`
+  const postToEcho = (tx: Sql | TransactionSql, query: string, timeoutMs = 5000) =>
+    tx`
     select net.http_post(
       url => ${`${echoUrl}?${query}`},
       body => '{"task_id": "t-1"}'::jsonb,
@@ -204,7 +222,11 @@ describe("pg_net stand-in", () => {
     const row = await waitFor(() => responseFor(id), { timeoutMs: 5000, what: "the pg_net response" });
     expect(row).toMatchObject({ status_code: 200, timed_out: false, error_msg: null });
     expect(row.content_type).toContain("application/json");
-    expect(JSON.parse(row.content)).toMatchObject({ method: "POST", path: "/echo", body: '{"task_id": "t-1"}' });
+    expect(JSON.parse(row.content)).toMatchObject({
+      method: "POST",
+      path: "/echo",
+      body: '{"task_id": "t-1"}',
+    });
   });
 
   it("never sends a request whose transaction rolled back", async () => {
@@ -215,7 +237,10 @@ describe("pg_net stand-in", () => {
     }).catch(() => {});
     const [{ id: committedId }] = await postToEcho(sql, "from=after-rollback");
 
-    await waitFor(() => responseFor(committedId), { timeoutMs: 5000, what: "the committed request's response" });
+    await waitFor(() => responseFor(committedId), {
+      timeoutMs: 5000,
+      what: "the committed request's response",
+    });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await responseFor(rolledBackId)).toBeNull();
   });
@@ -300,7 +325,9 @@ describe("public storage", () => {
     const missing = await fetch(`${env.API_URL}/storage/v1/object/public/${bucket}/${folder}/nope.mp4`);
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ statusCode: "404", error: "not_found" });
-    const escape = await fetch(`${env.API_URL}/storage/v1/object/public/${bucket}/x%2F..%2F..%2F..%2Fenv.json`);
+    const escape = await fetch(
+      `${env.API_URL}/storage/v1/object/public/${bucket}/x%2F..%2F..%2F..%2Fenv.json`,
+    );
     expect(escape.status).toBe(400);
     await escape.body?.cancel();
   });

@@ -39,7 +39,12 @@ describe("the postgres role", () => {
       select current_user as name, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls
         from pg_roles where rolname = current_user`;
     expect(me).toEqual({
-      name: "postgres", rolsuper: false, rolcreatedb: true, rolcreaterole: true, rolreplication: true, rolbypassrls: true,
+      name: "postgres",
+      rolsuper: false,
+      rolcreatedb: true,
+      rolcreaterole: true,
+      rolreplication: true,
+      rolbypassrls: true,
     });
     const memberships = await sql`
       select r.rolname from pg_auth_members m join pg_roles r on r.oid = m.roleid
@@ -82,17 +87,21 @@ describe("the postgres role", () => {
   it("is refused what only a superuser may do", async () => {
     const refused = {
       alterSystem: "alter system set work_mem = '8MB'",
-      eventTrigger: "create function public.roles_probe_evt() returns event_trigger language plpgsql as 'begin end'; " +
+      eventTrigger:
+        "create function public.roles_probe_evt() returns event_trigger language plpgsql as 'begin end'; " +
         "create event trigger roles_probe on ddl_command_end execute function public.roles_probe_evt()",
-      adminDefaults: "alter default privileges for role supabase_admin revoke execute on functions from public",
+      adminDefaults:
+        "alter default privileges for role supabase_admin revoke execute on functions from public",
       authObjects: "create table auth.roles_probe (id int)",
       cronJobsDirectly: "update cron.job set schedule = '* * * * *'",
       superuserRole: "create role roles_probe_super superuser",
       readServerFiles: "select pg_read_file('postgresql.conf')",
     };
-    const codes = Object.fromEntries(await Promise.all(
-      Object.entries(refused).map(async ([name, statement]) => [name, await failureOf(statement)]),
-    ));
+    const codes = Object.fromEntries(
+      await Promise.all(
+        Object.entries(refused).map(async ([name, statement]) => [name, await failureOf(statement)]),
+      ),
+    );
     expect(codes).toEqual(Object.fromEntries(Object.keys(refused).map((name) => [name, "42501"])));
   });
 });

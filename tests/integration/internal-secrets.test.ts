@@ -18,9 +18,16 @@ class RolledBack extends Error {}
 
 // What signed-in users may call in public; nothing else there, and nothing at all for anon.
 const USER_RPCS = [
-  "assert_image_request_owner(uuid)", "asset_url(assets)", "cancel_task(uuid)", "clear_scene_images(uuid,integer)",
-  "migrate_legacy_images(uuid)", "my_usage()", "request_scenes_with_images(uuid)", "resume_task(uuid)",
-  "save_generated_image(uuid,integer,integer,text)", "set_usage_limits(uuid,jsonb)",
+  "assert_image_request_owner(uuid)",
+  "asset_url(assets)",
+  "cancel_task(uuid)",
+  "clear_scene_images(uuid,integer)",
+  "migrate_legacy_images(uuid)",
+  "my_usage()",
+  "request_scenes_with_images(uuid)",
+  "resume_task(uuid)",
+  "save_generated_image(uuid,integer,integer,text)",
+  "set_usage_limits(uuid,jsonb)",
 ];
 
 beforeAll(() => {
@@ -75,15 +82,16 @@ describe("function privileges", () => {
 });
 
 describe("is_backend_caller", () => {
-  const asCaller = (claims: string | null, role?: string) => rolledBack(async (tx) => {
-    // A definer wrapper, as the RPCs that use it are: the question is asked from inside one.
-    await tx`create function public.ask_backend() returns boolean language sql security definer set search_path = '' as 'select public.is_backend_caller()'`;
-    await tx`grant execute on function public.ask_backend() to anon, authenticated, service_role`;
-    if (claims !== null) await tx`select set_config('request.jwt.claims', ${claims}, true)`;
-    if (role) await tx.unsafe(`set local role ${role}`);
-    const [{ backend }] = await tx`select public.ask_backend() as backend`;
-    return backend;
-  });
+  const asCaller = (claims: string | null, role?: string) =>
+    rolledBack(async (tx) => {
+      // A definer wrapper, as the RPCs that use it are: the question is asked from inside one.
+      await tx`create function public.ask_backend() returns boolean language sql security definer set search_path = '' as 'select public.is_backend_caller()'`;
+      await tx`grant execute on function public.ask_backend() to anon, authenticated, service_role`;
+      if (claims !== null) await tx`select set_config('request.jwt.claims', ${claims}, true)`;
+      if (role) await tx.unsafe(`set local role ${role}`);
+      const [{ backend }] = await tx`select public.ask_backend() as backend`;
+      return backend;
+    });
 
   it("says yes to a direct backend connection and to a service_role JWT", async () => {
     expect(await asCaller(null)).toBe(true);
@@ -93,7 +101,9 @@ describe("is_backend_caller", () => {
   it("fails closed: API roles without claims, other claims, claims without a role, unreadable claims", async () => {
     expect(await asCaller(null, "anon")).toBe(false);
     expect(await asCaller(null, "authenticated")).toBe(false);
-    expect(await asCaller(JSON.stringify({ role: "authenticated", sub: crypto.randomUUID() }), "authenticated")).toBe(false);
+    expect(
+      await asCaller(JSON.stringify({ role: "authenticated", sub: crypto.randomUUID() }), "authenticated"),
+    ).toBe(false);
     expect(await asCaller(JSON.stringify({ sub: crypto.randomUUID() }))).toBe(false);
     expect(await asCaller("{not json")).toBe(false);
     // Claiming service_role while the session runs as a user role is not the backend either.
@@ -115,7 +125,9 @@ describe("the internal dispatch secret", () => {
     const outcome = await rolledBack(async (tx) => {
       await tx`select set_config('reelforge.local_stack', 'off', true)`;
       const [{ served }] = await tx`select engine.internal_secret() as served`;
-      const error = await tx.savepoint((sp) => sp`select engine.configure_dispatch('http://x', 'k', ${"s".repeat(40)})`).catch((e) => e);
+      const error = await tx.savepoint((sp) =>
+        sp`select engine.configure_dispatch('http://x', 'k', ${"s".repeat(40)})`
+      ).catch((e) => e);
       return { served, code: error?.code };
     });
     expect(outcome).toEqual({ served: null, code: "RF005" });
@@ -127,8 +139,10 @@ describe("the internal dispatch secret", () => {
       // Vault's interface as hosted projects have it (vault.create_secret, vault.decrypted_secrets).
       await tx`create schema vault`;
       await tx`create table vault.secrets (id uuid primary key default gen_random_uuid(), name text unique, secret text)`;
-      await tx.unsafe(`create function vault.create_secret(p_secret text, p_name text) returns uuid language sql
-                       as $$ insert into vault.secrets (name, secret) values (p_name, p_secret) returning id $$`);
+      await tx.unsafe(
+        `create function vault.create_secret(p_secret text, p_name text) returns uuid language sql
+                       as $$ insert into vault.secrets (name, secret) values (p_name, p_secret) returning id $$`,
+      );
       await tx`create view vault.decrypted_secrets as select name, secret as decrypted_secret from vault.secrets`;
       await tx`select engine.configure_dispatch('http://127.0.0.1:1/functions/v1', 'anon-key', ${secret})`;
       const [row] = await tx`select internal_secret, engine.internal_secret() as served from engine.settings`;

@@ -49,7 +49,14 @@ describe("runLocalMediaJob", () => {
 
   it("draws an image of the requested size and uploads it as PNG", async () => {
     const result = await runLocalMediaJob(
-      { op: "image", prompt: "A lighthouse at dusk, 100% 'quoted' {braces} %{pts}", width: 640, height: 360, purpose: "location", output: output("image.png") },
+      {
+        op: "image",
+        prompt: "A lighthouse at dusk, 100% 'quoted' {braces} %{pts}",
+        width: 640,
+        height: 360,
+        purpose: "location",
+        output: output("image.png"),
+      },
       await io(),
     );
     expect(result).toMatchObject({ contentType: "image/png", width: 640, height: 360 });
@@ -60,18 +67,37 @@ describe("runLocalMediaJob", () => {
 
   it("moves a camera over the reference image for exactly the requested whole frames", async () => {
     const result = await runLocalMediaJob(
-      { op: "video", caption: "Ada crosses the harbour", imageUrl, width: 480, height: 270, durationSeconds: 2.5, output: output("clip.mp4") },
+      {
+        op: "video",
+        caption: "Ada crosses the harbour",
+        imageUrl,
+        width: 480,
+        height: 270,
+        durationSeconds: 2.5,
+        output: output("clip.mp4"),
+      },
       await io(),
     );
     const probe = await probeUrl(result.url as string, "clip.mp4");
-    expect(probe.video).toMatchObject({ width: 480, height: 270, codec: "h264", pixFmt: "yuv420p", frames: Math.round(2.5 * LOCAL_FPS) });
+    expect(probe.video).toMatchObject({
+      width: 480,
+      height: 270,
+      codec: "h264",
+      pixFmt: "yuv420p",
+      frames: Math.round(2.5 * LOCAL_FPS),
+    });
     expect(Math.abs(probe.durationSeconds - 2.5)).toBeLessThanOrEqual(frame);
     expect(result.durationSeconds).toBeCloseTo(60 / LOCAL_FPS, 6);
     clipUrl = result.url as string;
   });
 
   it("speaks a line with espeak-ng and reports its real duration", async () => {
-    const result = await runLocalMediaJob({ op: "voice", voiceId: "narrator-1", text: "We are close to the harbour.", output: output("line.mp3") }, await io());
+    const result = await runLocalMediaJob({
+      op: "voice",
+      voiceId: "narrator-1",
+      text: "We are close to the harbour.",
+      output: output("line.mp3"),
+    }, await io());
     const probe = await probeUrl(result.url as string, "line.mp3");
     expect(probe.audio?.codec).toBe("mp3");
     expect(probe.durationSeconds).toBeGreaterThan(0.8);
@@ -80,14 +106,24 @@ describe("runLocalMediaJob", () => {
   });
 
   it("synthesizes music of the exact requested duration", async () => {
-    const result = await runLocalMediaJob({ op: "music", prompt: "a calm harbour at dusk", durationSeconds: 3.2, output: output("music.mp3") }, await io());
+    const result = await runLocalMediaJob({
+      op: "music",
+      prompt: "a calm harbour at dusk",
+      durationSeconds: 3.2,
+      output: output("music.mp3"),
+    }, await io());
     const probe = await probeUrl(result.url as string, "music.mp3");
     expect(probe.audio).toMatchObject({ codec: "mp3", sampleRate: 44100 });
     expect(Math.abs(probe.durationSeconds - 3.2)).toBeLessThanOrEqual(frame);
   });
 
   it("lip-syncs by muxing the voice under the untouched clip, keeping the clip's length", async () => {
-    const result = await runLocalMediaJob({ op: "lipsync", videoUrl: clipUrl, audioUrl: voiceUrl, output: output("synced.mp4") }, await io());
+    const result = await runLocalMediaJob({
+      op: "lipsync",
+      videoUrl: clipUrl,
+      audioUrl: voiceUrl,
+      output: output("synced.mp4"),
+    }, await io());
     const probe = await probeUrl(result.url as string, "synced.mp4");
     expect(probe.video).toMatchObject({ width: 480, height: 270, codec: "h264", frames: 60 });
     expect(probe.audio?.codec).toBe("aac");
@@ -95,7 +131,15 @@ describe("runLocalMediaJob", () => {
   });
 
   it("fails a malformed payload for good, naming the field", async () => {
-    const error = await runLocalMediaJob({ op: "video", caption: "x", imageUrl: null, width: 10, height: 270, durationSeconds: 2, output: output("bad.mp4") }, await io())
+    const error = await runLocalMediaJob({
+      op: "video",
+      caption: "x",
+      imageUrl: null,
+      width: 10,
+      height: 270,
+      durationSeconds: 2,
+      output: output("bad.mp4"),
+    }, await io())
       .catch((e) => e);
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error.message).toContain("width");
@@ -104,7 +148,15 @@ describe("runLocalMediaJob", () => {
   it("kills FFmpeg when the job's signal aborts", async () => {
     const abort = new AbortController();
     const running = runLocalMediaJob(
-      { op: "video", caption: "a long clip", imageUrl: null, width: 1280, height: 720, durationSeconds: 120, output: output("aborted.mp4") },
+      {
+        op: "video",
+        caption: "a long clip",
+        imageUrl: null,
+        width: 1280,
+        height: 720,
+        durationSeconds: 120,
+        output: output("aborted.mp4"),
+      },
       await io(abort.signal),
     );
     setTimeout(() => abort.abort(), 500);

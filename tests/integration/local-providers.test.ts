@@ -26,7 +26,13 @@ describe("local providers through the task engine", () => {
     expect(row).toMatchObject({ kind: "local_media", function_name: null, user_id: user.id });
     // The stack's render worker is woken by NOTIFY and may have claimed it already.
     expect(["queued", "running"]).toContain(row.status);
-    expect(row.payload).toMatchObject({ op: "video", width: 1280, height: 720, durationSeconds: 5, imageUrl: null });
+    expect(row.payload).toMatchObject({
+      op: "video",
+      width: 1280,
+      height: 720,
+      durationSeconds: 5,
+      imageUrl: null,
+    });
     expect(row.payload.output.path).toMatch(new RegExp(`^local/${user.id}/video/[0-9a-f]{32}\\.mp4$`));
     const again = await taskRow(sql, await video.submit(request));
     expect(again.payload.output).toEqual(row.payload.output);
@@ -36,25 +42,36 @@ describe("local providers through the task engine", () => {
     await video.cancel(again.id);
     const ended = await video.poll(jobId);
     // Cancelled, unless the worker had already made the clip.
-    if (ended.state !== "succeeded") expect(ended).toMatchObject({ state: "failed", failureCode: "cancelled" });
+    if (ended.state !== "succeeded") {
+      expect(ended).toMatchObject({ state: "failed", failureCode: "cancelled" });
+    }
   });
 
   it("refuse a request the worker could not make before creating any job", async () => {
     const { video, image } = buildProviders(allLocal, { sql, userId: user.id, storage });
-    const count = async () => (await sql`select count(*)::int as n from public.background_tasks where user_id = ${user.id}`)[0].n;
+    const count = async () =>
+      (await sql`select count(*)::int as n from public.background_tasks where user_id = ${user.id}`)[0].n;
     const before = await count();
-    await expect(video.submit({ promptText: "x", ratio: "16:9", durationSeconds: 5 })).rejects.toBeInstanceOf(ProviderInputError);
-    await expect(image.submit({ prompt: "x", width: 8, height: 8 })).rejects.toBeInstanceOf(ProviderInputError);
+    await expect(video.submit({ promptText: "x", ratio: "16:9", durationSeconds: 5 })).rejects.toBeInstanceOf(
+      ProviderInputError,
+    );
+    await expect(image.submit({ prompt: "x", width: 8, height: 8 })).rejects.toBeInstanceOf(
+      ProviderInputError,
+    );
     expect(await count()).toBe(before);
   });
 
   it("let the local voice give up with a retryable timeout when no worker takes its job", async () => {
     const { audio } = buildProviders(allLocal, { sql, userId: user.id, storage, localVoiceTimeoutMs: 300 });
-    const error = await audio.speak({ voiceId: "narrator", text: `A line nobody speaks ${crypto.randomUUID()}` }).catch((e) => e);
+    const error = await audio.speak({
+      voiceId: "narrator",
+      text: `A line nobody speaks ${crypto.randomUUID()}`,
+    }).catch((e) => e);
     // A render worker on the shared stack may take the job first; then the line is spoken for real.
     if (error instanceof Error) {
       expect(error).toMatchObject({ failureCode: "worker_timeout", retryable: true });
-      const [job] = await sql`select status from public.background_tasks where user_id = ${user.id} and payload->>'op' = 'voice'`;
+      const [job] =
+        await sql`select status from public.background_tasks where user_id = ${user.id} and payload->>'op' = 'voice'`;
       expect(job.status).toBe("cancelled");
     } else {
       expect(error.audio.byteLength).toBeGreaterThan(0);

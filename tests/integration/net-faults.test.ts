@@ -6,7 +6,16 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { admin, connect, createUser, type Sql, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  createUser,
+  type Sql,
+  stackEnv,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -29,10 +38,11 @@ async function startReceiver() {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     bodies,
-    close: () => new Promise<void>((done) => {
-      server.closeAllConnections();
-      server.close(() => done());
-    }),
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 }
 
@@ -55,7 +65,8 @@ afterAll(async () => {
 });
 
 async function responseOf(requestId: string | number) {
-  const [row] = await sql`select status_code, timed_out, error_msg from net._http_response where id = ${requestId}`;
+  const [row] =
+    await sql`select status_code, timed_out, error_msg from net._http_response where id = ${requestId}`;
   return row;
 }
 
@@ -67,8 +78,12 @@ async function enqueueProbe(units: number) {
 }
 
 async function firstDoorbell(taskId: string): Promise<string> {
-  return await waitFor(async () => (await sql`select dispatch_request_id from public.background_tasks where id = ${taskId}`)[0]
-    ?.dispatch_request_id, { what: "the task's first doorbell" });
+  return await waitFor(
+    async () =>
+      (await sql`select dispatch_request_id from public.background_tasks where id = ${taskId}`)[0]
+        ?.dispatch_request_id,
+    { what: "the task's first doorbell" },
+  );
 }
 
 describe("the pg_net stand-in", () => {
@@ -77,24 +92,34 @@ describe("the pg_net stand-in", () => {
     const committed = `committed-${crypto.randomUUID()}`;
     let rolledBackId: string | null = null;
     await sql.begin(async (tx) => {
-      [{ id: rolledBackId }] = await tx`select net.http_post(${receiver.url}, ${tx.json({ marker: rolledBack })}) as id`;
+      [{ id: rolledBackId }] = await tx`select net.http_post(${receiver.url}, ${
+        tx.json({ marker: rolledBack })
+      }) as id`;
       throw new Error("roll back");
     }).catch((error) => expect(error.message).toBe("roll back"));
-    const [{ id: committedId }] = await sql`select net.http_post(${receiver.url}, ${sql.json({ marker: committed })}) as id`;
+    const [{ id: committedId }] = await sql`select net.http_post(${receiver.url}, ${
+      sql.json({ marker: committed })
+    }) as id`;
     expect(BigInt(committedId)).toBeGreaterThan(BigInt(rolledBackId!));
 
     // Requests go out in id order: once the later one is answered, the earlier one had its chance.
-    expect((await waitFor(() => responseOf(committedId), { what: "the committed request's response" })).status_code).toBe(200);
+    expect(
+      (await waitFor(() => responseOf(committedId), { what: "the committed request's response" }))
+        .status_code,
+    ).toBe(200);
     expect(receiver.bodies.some((body) => body.includes(committed))).toBe(true);
     expect(receiver.bodies.some((body) => body.includes(rolledBack))).toBe(false);
     expect(await responseOf(rolledBackId!)).toBeUndefined();
   });
 
   it("refuses a Content-Type other than application/json and adds a missing one, as pg_net does", async () => {
-    await expect(sql`select net.http_post(${receiver.url}, '{}'::jsonb, '{}'::jsonb, '{"Content-Type": "text/plain"}'::jsonb)`)
+    await expect(
+      sql`select net.http_post(${receiver.url}, '{}'::jsonb, '{}'::jsonb, '{"Content-Type": "text/plain"}'::jsonb)`,
+    )
       .rejects.toThrow(/Content-Type header must be "application\/json"/);
     await sql.begin(async (tx) => {
-      const [{ id }] = await tx`select net.http_post(${receiver.url}, '{}'::jsonb, '{}'::jsonb, '{"X-Test": "1"}'::jsonb) as id`;
+      const [{ id }] =
+        await tx`select net.http_post(${receiver.url}, '{}'::jsonb, '{}'::jsonb, '{"X-Test": "1"}'::jsonb) as id`;
       const [queued] = await tx`select headers from net.http_request_queue where id = ${id}`;
       expect(queued.headers).toEqual({ "X-Test": "1", "Content-Type": "application/json" });
       throw new Error("roll back");
@@ -103,7 +128,8 @@ describe("the pg_net stand-in", () => {
 
   it("records a request held past its timeout as timed out, with no status", async () => {
     await admin("net", { stallMs: 60_000 });
-    const [{ id }] = await sql`select net.http_post(${receiver.url}, '{"stalled":true}'::jsonb, timeout_milliseconds => 500) as id`;
+    const [{ id }] =
+      await sql`select net.http_post(${receiver.url}, '{"stalled":true}'::jsonb, timeout_milliseconds => 500) as id`;
     const row = await waitFor(() => responseOf(id), { what: "the stalled request's response" });
     expect(row).toMatchObject({ status_code: null, timed_out: true, error_msg: "Timeout of 500 ms reached" });
     expect(receiver.bodies.some((body) => body.includes('"stalled"'))).toBe(false);
@@ -120,7 +146,12 @@ describe("the pg_net stand-in", () => {
     for (const bad of [{ drop: 1.5 }, { drop: -0.1 }, { stallMs: 2.5 }, { stallMs: -1 }, { ttlMs: 0 }, [1]]) {
       expect((await post(bad, stackEnv().SERVICE_ROLE_KEY)).status).toBe(400);
     }
-    expect(await admin("net")).toMatchObject({ drop: 0, stallMs: 0, batchSize: 200, ttlMs: 6 * 60 * 60 * 1000 });
+    expect(await admin("net")).toMatchObject({
+      drop: 0,
+      stallMs: 0,
+      batchSize: 200,
+      ttlMs: 6 * 60 * 60 * 1000,
+    });
   });
 
   it("prunes responses older than its TTL", async () => {
@@ -143,7 +174,8 @@ describe("the sweeper against a faulty pg_net", () => {
     await admin("net", { drop: 0.5 });
     const done = await waitForStatus(sql, id, ["succeeded", "failed"], 240_000);
     expect(done.status).toBe("succeeded");
-    const [{ units }] = await sql`select count(*)::int as units from public.probe_units where task_id = ${id}`;
+    const [{ units }] =
+      await sql`select count(*)::int as units from public.probe_units where task_id = ${id}`;
     expect(units).toBe(3);
     expect(await responseOf(lost)).toBeUndefined();
   }, 300_000); // each lost doorbell costs a redispatch window (15 s), and how many are lost is chance

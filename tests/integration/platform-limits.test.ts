@@ -20,30 +20,50 @@ interface Limits {
   maxBodyBytes: number;
   storageFileSizeLimitBytes: number;
 }
-interface Exit { function: string; pid: number; reason: string }
-interface Live { function: string; pid: number; inFlight: number; retired: boolean }
+interface Exit {
+  function: string;
+  pid: number;
+  reason: string;
+}
+interface Live {
+  function: string;
+  pid: number;
+  inFlight: number;
+  retired: boolean;
+}
 
 let defaults: Limits;
 
 async function exitOf(pid: number): Promise<Exit> {
-  return await waitFor(async () => ((await admin("workers")).exits as Exit[]).find((exit) => exit.pid === pid), {
-    timeoutMs: 30_000,
-    what: `worker ${pid} to exit`,
-  });
+  return await waitFor(
+    async () => ((await admin("workers")).exits as Exit[]).find((exit) => exit.pid === pid),
+    {
+      timeoutMs: 30_000,
+      what: `worker ${pid} to exit`,
+    },
+  );
 }
 
 /** The pid of the probe worker serving a request that is still in flight. */
 async function busyProbePid(): Promise<number> {
-  const busy = await waitFor(async () => ((await admin("workers")).live as Live[]).find((w) => w.function === "limits-probe" && w.inFlight > 0), {
-    timeoutMs: 30_000,
-    what: "a probe request in flight",
-  });
+  const busy = await waitFor(
+    async () =>
+      ((await admin("workers")).live as Live[]).find((w) => w.function === "limits-probe" && w.inFlight > 0),
+    {
+      timeoutMs: 30_000,
+      what: "a probe request in flight",
+    },
+  );
   return busy.pid;
 }
 
 async function probe(path: string, init: RequestInit = {}) {
   const response = await fetch(`${probeUrl}${path}`, { ...init, headers: { ...headers, ...init.headers } });
-  return { status: response.status, cors: response.headers.get("access-control-allow-origin"), json: await response.json() };
+  return {
+    status: response.status,
+    cors: response.headers.get("access-control-allow-origin"),
+    json: await response.json(),
+  };
 }
 
 beforeAll(async () => {
@@ -63,7 +83,15 @@ afterAll(async () => {
 describe("GET /_stack/limits", () => {
   it("reports the limits in force, Supabase's published values unless the stack was told otherwise", async () => {
     expect(Object.keys(defaults).sort()).toEqual(
-      ["cpuHardLimitMs", "cpuSoftLimitMs", "maxBodyBytes", "memoryLimitMb", "requestIdleTimeoutMs", "storageFileSizeLimitBytes", "wallClockMs"],
+      [
+        "cpuHardLimitMs",
+        "cpuSoftLimitMs",
+        "maxBodyBytes",
+        "memoryLimitMb",
+        "requestIdleTimeoutMs",
+        "storageFileSizeLimitBytes",
+        "wallClockMs",
+      ],
     );
     for (const value of Object.values(defaults)) expect(Number.isInteger(value) && value > 0).toBe(true);
     expect(defaults.cpuSoftLimitMs).toBeLessThanOrEqual(defaults.cpuHardLimitMs);

@@ -6,7 +6,8 @@ let owner: TestUser;
 let stranger: TestUser;
 let movieId: string;
 
-const counts = async (userId: string) => (await sql`
+const counts = async (userId: string) =>
+  (await sql`
   select (select count(*) from public.movies where user_id = ${userId})::int as movies,
          (select count(*) from public.background_tasks where user_id = ${userId})::int as tasks`)[0];
 
@@ -62,8 +63,12 @@ describe("film functions refuse bad input and other users' movies, creating noth
 
   it("answers 404 for an unknown movie and 403 for another user's, on every movie action", async () => {
     const calls: [string, Record<string, unknown>][] = [
-      ["produce-movie", { action: "status" }], ["produce-movie", { action: "cancel" }], ["produce-movie", { action: "resume" }],
-      ["generate-scene-video", { action: "start", sceneNumber: 1 }], ["generate-audio", { action: "start", sceneNumber: 1 }], ["assemble", { action: "start" }],
+      ["produce-movie", { action: "status" }],
+      ["produce-movie", { action: "cancel" }],
+      ["produce-movie", { action: "resume" }],
+      ["generate-scene-video", { action: "start", sceneNumber: 1 }],
+      ["generate-audio", { action: "start", sceneNumber: 1 }],
+      ["assemble", { action: "start" }],
     ];
     for (const [fn, body] of calls) {
       const unknown = await invoke(fn, { ...body, movieId: crypto.randomUUID() }, { token: owner.token });
@@ -75,19 +80,26 @@ describe("film functions refuse bad input and other users' movies, creating noth
   });
 
   it("refuses a scene the movie does not have", async () => {
-    const res = await invoke("generate-scene-video", { action: "start", movieId, sceneNumber: 9 }, { token: owner.token });
+    const res = await invoke("generate-scene-video", { action: "start", movieId, sceneNumber: 9 }, {
+      token: owner.token,
+    });
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: "unknown_scene" });
     expect(res.json.error.message).toContain("sceneNumber");
   });
 
   it("shows film rows to their owner only, through RLS", async () => {
-    const seenBy = (userId: string) => sql.begin(async (tx) => {
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
-      await tx`set local role authenticated`;
-      return (await tx`select (select count(*) from public.movies where id = ${movieId})::int as m,
-                              (select count(*) from public.movie_scenes where movie_id = ${movieId})::int as s`)[0];
-    });
+    const seenBy = (userId: string) =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${
+          JSON.stringify({ sub: userId, role: "authenticated" })
+        }, true)`;
+        await tx`set local role authenticated`;
+        return (await tx`select (select count(*) from public.movies where id = ${movieId})::int as m,
+                              (select count(*) from public.movie_scenes where movie_id = ${movieId})::int as s`)[
+          0
+        ];
+      });
     expect(await seenBy(owner.id)).toEqual({ m: 1, s: 1 });
     expect(await seenBy(stranger.id)).toEqual({ m: 0, s: 0 });
   });

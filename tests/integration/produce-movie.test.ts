@@ -19,46 +19,58 @@ afterAll(async () => {
 });
 
 describe("produce-movie with the offline local providers", () => {
-  it("turns a one-minute brief into a completed film through the gateway, every seed table filled", async () => {
-    const start = await invoke("produce-movie", {
-      action: "start", title: "Harbour Lights", prompt: "A lighthouse keeper hears a signal from the sea", genre: "mystery", durationMinutes: 1, orientation: "landscape",
-    }, { token: owner.token });
-    expect(start.status, start.text).toBe(202);
-    const { movieId, taskId } = start.json;
-    expect(taskId).toMatch(/^[0-9a-f-]{36}$/);
+  it(
+    "turns a one-minute brief into a completed film through the gateway, every seed table filled",
+    async () => {
+      const start = await invoke("produce-movie", {
+        action: "start",
+        title: "Harbour Lights",
+        prompt: "A lighthouse keeper hears a signal from the sea",
+        genre: "mystery",
+        durationMinutes: 1,
+        orientation: "landscape",
+      }, { token: owner.token });
+      expect(start.status, start.text).toBe(202);
+      const { movieId, taskId } = start.json;
+      expect(taskId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const movie = await waitFor(async () => {
-      const [row] = await sql`select * from public.movies where id = ${movieId}`;
-      return row.status === "completed" || row.status === "failed" ? row : null;
-    }, { timeoutMs: 240_000, everyMs: 500, what: "the film to end" });
-    expect(movie.status, movie.error_message).toBe("completed");
-    expect(movie.video_url).toMatch(/^http/);
-    expect(movie.poster_url).toMatch(/^http/);
-    expect(movie.progress).toBe(100);
+      const movie = await waitFor(async () => {
+        const [row] = await sql`select * from public.movies where id = ${movieId}`;
+        return row.status === "completed" || row.status === "failed" ? row : null;
+      }, { timeoutMs: 240_000, everyMs: 500, what: "the film to end" });
+      expect(movie.status, movie.error_message).toBe("completed");
+      expect(movie.video_url).toMatch(/^http/);
+      expect(movie.poster_url).toMatch(/^http/);
+      expect(movie.progress).toBe(100);
 
-    const scenes = await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-    expect(scenes.length).toBe(2);
-    for (const scene of scenes) {
-      expect(scene.status).toBe("completed");
-      expect(scene.video_url).toMatch(/^http/);
-      expect(scene.end_frame_url).toMatch(/\.png$/);
-      expect(["library", "generated", "previous_frame"]).toContain(scene.reference_image_source);
-      expect(scene.video_prompt.length).toBeLessThanOrEqual(1000);
-    }
-    const [{ n: lines }] = await sql`select count(*)::int as n from public.scene_audio where movie_id = ${movieId} and status = 'completed'`;
-    expect(lines).toBeGreaterThan(0);
-    const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
-    expect(progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
-    const [{ n: paid }] = await sql`select count(*)::int as n from public.movie_step_metrics where movie_id = ${movieId} and phase = 'succeeded'`;
-    expect(paid).toBeGreaterThan(4);
+      const scenes =
+        await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+      expect(scenes.length).toBe(2);
+      for (const scene of scenes) {
+        expect(scene.status).toBe("completed");
+        expect(scene.video_url).toMatch(/^http/);
+        expect(scene.end_frame_url).toMatch(/\.png$/);
+        expect(["library", "generated", "previous_frame"]).toContain(scene.reference_image_source);
+        expect(scene.video_prompt.length).toBeLessThanOrEqual(1000);
+      }
+      const [{ n: lines }] =
+        await sql`select count(*)::int as n from public.scene_audio where movie_id = ${movieId} and status = 'completed'`;
+      expect(lines).toBeGreaterThan(0);
+      const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
+      expect(progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      const [{ n: paid }] =
+        await sql`select count(*)::int as n from public.movie_step_metrics where movie_id = ${movieId} and phase = 'succeeded'`;
+      expect(paid).toBeGreaterThan(4);
 
-    const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
-    expect(status.status).toBe(200);
-    expect(status.json.scenes).toHaveLength(2);
-    expect(status.json.progress.steps.finalize.status).toBe("completed");
-    expect(status.json.metrics.map((m: { step: string }) => m.step)).toContain("generate_videos");
+      const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
+      expect(status.status).toBe(200);
+      expect(status.json.scenes).toHaveLength(2);
+      expect(status.json.progress.steps.finalize.status).toBe("completed");
+      expect(status.json.metrics.map((m: { step: string }) => m.step)).toContain("generate_videos");
 
-    const foreign = await invoke("produce-movie", { action: "status", movieId }, { token: stranger.token });
-    expect(foreign.status).toBe(403);
-  }, 300_000);
+      const foreign = await invoke("produce-movie", { action: "status", movieId }, { token: stranger.token });
+      expect(foreign.status).toBe(403);
+    },
+    300_000,
+  );
 });

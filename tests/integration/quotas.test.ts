@@ -10,7 +10,9 @@ beforeAll(() => {
 });
 afterAll(async () => {
   // Films started here stop at once: the quota is what is under test, not the pipeline.
-  for (const { movieId, token } of started) await invoke("produce-movie", { action: "cancel", movieId }, { token });
+  for (const { movieId, token } of started) {
+    await invoke("produce-movie", { action: "cancel", movieId }, { token });
+  }
   await sql.end();
 });
 
@@ -30,7 +32,8 @@ async function startFilm(user: TestUser) {
 
 /** What a start could create: movies, the top-level tasks starts enqueue, usage events (a film in
  * production keeps adding its own child tasks meanwhile, so those are not counted). */
-const counts = async (userId: string) => (await sql`
+const counts = async (userId: string) =>
+  (await sql`
   select (select count(*) from public.movies where user_id = ${userId})::int as movies,
          (select count(*) from public.background_tasks where user_id = ${userId} and parent_id is null
              and kind in ('film.produce', 'film.chain', 'film.voices', 'film.assemble', 'asset.regenerate'))::int as tasks,
@@ -59,7 +62,13 @@ describe("films in production at once", () => {
     const before = await counts(user.id);
     const third = await startFilm(user);
     expect(third.status).toBe(429);
-    expect(third.json.error).toMatchObject({ code: "quota_exceeded", limit: "filmsInProduction", used: 2, max: 2, resetsAt: null });
+    expect(third.json.error).toMatchObject({
+      code: "quota_exceeded",
+      limit: "filmsInProduction",
+      used: 2,
+      max: 2,
+      resetsAt: null,
+    });
     expect(third.json.error.message).toMatch(/2 films in production/);
     expect(await counts(user.id)).toEqual(before);
   });
@@ -79,7 +88,11 @@ describe("films in production at once", () => {
     await setLimits(user.id, { films_in_production: 1 });
     const first = await startFilm(user);
     expect((await startFilm(user)).status).toBe(429);
-    expect((await invoke("produce-movie", { action: "cancel", movieId: first.json.movieId }, { token: user.token })).status).toBe(200);
+    expect(
+      (await invoke("produce-movie", { action: "cancel", movieId: first.json.movieId }, {
+        token: user.token,
+      })).status,
+    ).toBe(200);
     expect((await startFilm(user)).status).toBe(202);
   });
 
@@ -90,7 +103,11 @@ describe("films in production at once", () => {
     expect((await startFilm(user)).status).toBe(429);
     // An operator's own session: a verified JWT whose app_metadata says so (only the server writes it).
     await sql.begin(async (tx) => {
-      const claims = { sub: crypto.randomUUID(), role: "authenticated", app_metadata: { reelforge_role: "operator" } };
+      const claims = {
+        sub: crypto.randomUUID(),
+        role: "authenticated",
+        app_metadata: { reelforge_role: "operator" },
+      };
       await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
       await tx`set local role authenticated`;
       await tx`select public.set_usage_limits(${user.id}, '{"films_in_production": 3}')`;
@@ -98,7 +115,11 @@ describe("films in production at once", () => {
     expect((await startFilm(user)).status).toBe(202);
     const usage = await invoke("produce-movie", { action: "usage" }, { token: user.token });
     expect(usage.status).toBe(200);
-    expect(usage.json.limits).toMatchObject({ filmsInProduction: 3, filmsPerDay: 20, regenerationsPerDay: 200 });
+    expect(usage.json.limits).toMatchObject({
+      filmsInProduction: 3,
+      filmsPerDay: 20,
+      regenerationsPerDay: 200,
+    });
     expect(usage.json.used).toMatchObject({ filmsInProduction: 3, filmsPerDay: 3 });
   });
 });
@@ -113,8 +134,14 @@ describe("per-day limits", () => {
     const before = await counts(user.id);
     const second = await startFilm(user);
     expect(second.status).toBe(429);
-    expect(second.json.error).toMatchObject({ code: "quota_exceeded", limit: "filmsPerDay", used: 1, max: 1 });
-    const [{ at }] = await sql`select created_at + interval '1 day' as at from public.usage_events where user_id = ${user.id}`;
+    expect(second.json.error).toMatchObject({
+      code: "quota_exceeded",
+      limit: "filmsPerDay",
+      used: 1,
+      max: 1,
+    });
+    const [{ at }] =
+      await sql`select created_at + interval '1 day' as at from public.usage_events where user_id = ${user.id}`;
     expect(new Date(second.json.error.resetsAt).getTime()).toBe(new Date(at).getTime());
     expect(Number(second.retryAfter)).toBeGreaterThan(23 * 3600);
     expect(await counts(user.id)).toEqual(before);
@@ -128,12 +155,24 @@ describe("per-day limits", () => {
     expect(first.status, first.text).toBe(202);
     await invoke("assemble", { action: "cancel", taskId: first.json.taskId }, { token: user.token });
     const before = await counts(user.id);
-    for (const [fn, body] of [["generate-scene-video", { movieId, sceneNumber: 1 }], ["generate-audio", { movieId, sceneNumber: 1 }], ["assemble", { movieId }]] as const) {
+    for (
+      const [fn, body] of [["generate-scene-video", { movieId, sceneNumber: 1 }], ["generate-audio", {
+        movieId,
+        sceneNumber: 1,
+      }], ["assemble", { movieId }]] as const
+    ) {
       const refused = await invoke(fn, { action: "start", ...body }, { token: user.token });
       expect(refused.status, `${fn}: ${refused.text}`).toBe(429);
-      expect(refused.json.error).toMatchObject({ code: "quota_exceeded", limit: "regenerationsPerDay", used: 1, max: 1 });
+      expect(refused.json.error).toMatchObject({
+        code: "quota_exceeded",
+        limit: "regenerationsPerDay",
+        used: 1,
+        max: 1,
+      });
     }
-    const asset = await invoke("regenerate-asset", { action: "start", kind: "cover", target: { movieId } }, { token: user.token });
+    const asset = await invoke("regenerate-asset", { action: "start", kind: "cover", target: { movieId } }, {
+      token: user.token,
+    });
     expect(asset.status, asset.text).toBe(429);
     expect(await counts(user.id)).toEqual(before);
     expect(await sql`select 1 from public.asset_runs where user_id = ${user.id}`).toHaveLength(0);
@@ -166,18 +205,26 @@ describe("who may read and write the limits", () => {
     const other = await createUser(sql);
     await setLimits(user.id, { films_per_day: 5 });
     await setLimits(other.id, { films_per_day: 7 });
-    const visible = await asUser(sql, user.id, (tx) => tx`select user_id, films_per_day from public.usage_limits order by user_id nulls first`);
+    const visible = await asUser(
+      sql,
+      user.id,
+      (tx) => tx`select user_id, films_per_day from public.usage_limits order by user_id nulls first`,
+    );
     expect(visible).toEqual([{ user_id: null, films_per_day: 20 }, { user_id: user.id, films_per_day: 5 }]);
     const mine = await asUser(sql, user.id, (tx) => tx`select public.my_usage() as u`);
     expect(mine[0].u.limits.filmsPerDay).toBe(5);
 
     const refusals = [
-      (tx: postgres.TransactionSql) => tx`update public.usage_limits set films_per_day = 1000 where user_id = ${user.id}`,
-      (tx: postgres.TransactionSql) => tx`update public.usage_limits set films_per_day = 1000 where user_id is null`,
-      (tx: postgres.TransactionSql) => tx`insert into public.usage_limits (user_id, films_per_day) values (${user.id}, 1000)`,
+      (tx: postgres.TransactionSql) =>
+        tx`update public.usage_limits set films_per_day = 1000 where user_id = ${user.id}`,
+      (tx: postgres.TransactionSql) =>
+        tx`update public.usage_limits set films_per_day = 1000 where user_id is null`,
+      (tx: postgres.TransactionSql) =>
+        tx`insert into public.usage_limits (user_id, films_per_day) values (${user.id}, 1000)`,
       (tx: postgres.TransactionSql) => tx`delete from public.usage_limits where user_id = ${user.id}`,
       (tx: postgres.TransactionSql) => tx`delete from public.usage_events where user_id = ${user.id}`,
-      (tx: postgres.TransactionSql) => tx`select public.set_usage_limits(${user.id}, '{"films_per_day": 1000}')`,
+      (tx: postgres.TransactionSql) =>
+        tx`select public.set_usage_limits(${user.id}, '{"films_per_day": 1000}')`,
       (tx: postgres.TransactionSql) => tx`select engine.admit_usage(${user.id}, 'film', 'x')`,
     ];
     for (const attempt of refusals) {
@@ -189,14 +236,33 @@ describe("who may read and write the limits", () => {
 
   it("bounds the cap a user sets on their own provider key", async () => {
     const user = await createUser(sql);
-    const register = await invoke("providers", { action: "register", providerType: "video", provider: "local", model: "local", concurrencyLimit: 50 }, { token: user.token });
+    const register = await invoke("providers", {
+      action: "register",
+      providerType: "video",
+      provider: "local",
+      model: "local",
+      concurrencyLimit: 50,
+    }, { token: user.token });
     expect(register.status).toBe(400);
     expect(register.json.error.message).toMatch(/concurrencyLimit must be a whole number from 1 to 10/);
-    const ok = await invoke("providers", { action: "register", providerType: "video", provider: "local", model: "local", concurrencyLimit: 4 }, { token: user.token });
+    const ok = await invoke("providers", {
+      action: "register",
+      providerType: "video",
+      provider: "local",
+      model: "local",
+      concurrencyLimit: 4,
+    }, { token: user.token });
     expect(ok.status, ok.text).toBe(201);
-    await expect(asUser(sql, user.id, (tx) => tx`update public.api_providers set concurrency_limit = 50 where id = ${ok.json.provider.id}`))
+    await expect(
+      asUser(
+        sql,
+        user.id,
+        (tx) => tx`update public.api_providers set concurrency_limit = 50 where id = ${ok.json.provider.id}`,
+      ),
+    )
       .rejects.toMatchObject({ code: "23514" });
-    const [cap] = await sql`select max_running from engine.concurrency_limits where concurrency_key = ${ok.json.provider.concurrencyKey}`;
+    const [cap] =
+      await sql`select max_running from engine.concurrency_limits where concurrency_key = ${ok.json.provider.concurrencyKey}`;
     expect(cap.max_running).toBe(4);
   });
 
@@ -208,9 +274,21 @@ describe("who may read and write the limits", () => {
       values (null, 'lipsync', 'local', 'local', false, 3) returning id, concurrency_key`;
     await sql`insert into engine.concurrency_limits (concurrency_key, max_running) values (${shared.concurrency_key}, 3)`;
     try {
-      const updated = await asUser(sql, user.id, (tx) => tx`update public.api_providers set concurrency_limit = 100, is_active = true where id = ${shared.id} returning id`);
+      const updated = await asUser(
+        sql,
+        user.id,
+        (tx) =>
+          tx`update public.api_providers set concurrency_limit = 100, is_active = true where id = ${shared.id} returning id`,
+      );
       expect(updated).toHaveLength(0);
-      await expect(asUser(sql, user.id, (tx) => tx`update engine.concurrency_limits set max_running = 100 where concurrency_key = ${shared.concurrency_key}`))
+      await expect(
+        asUser(
+          sql,
+          user.id,
+          (tx) =>
+            tx`update engine.concurrency_limits set max_running = 100 where concurrency_key = ${shared.concurrency_key}`,
+        ),
+      )
         .rejects.toMatchObject({ code: "42501" });
       const [after] = await sql`
         select p.concurrency_limit, p.is_active, l.max_running from public.api_providers p
@@ -225,10 +303,17 @@ describe("who may read and write the limits", () => {
 
 describe("bounded resume", () => {
   /** A failed top-level task nobody claims (no worker takes this kind), resumable by its owner. */
-  async function failedTask(userId: string, options: { kind?: string; functionName?: string | null; parentId?: string | null; payload?: object } = {}) {
+  async function failedTask(
+    userId: string,
+    options: { kind?: string; functionName?: string | null; parentId?: string | null; payload?: object } = {},
+  ) {
     const [task] = await sql`
-      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${options.kind ?? "quota.probe"}, p_function => ${options.functionName ?? null},
-        p_payload => ${sql.json((options.payload ?? {}) as never)}, p_parent_id => ${options.parentId ?? null}, p_dispatch => false)`;
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${
+      options.kind ?? "quota.probe"
+    }, p_function => ${options.functionName ?? null},
+        p_payload => ${sql.json((options.payload ?? {}) as never)}, p_parent_id => ${
+      options.parentId ?? null
+    }, p_dispatch => false)`;
     await sql`update public.background_tasks set status = 'failed', attempts = max_attempts, finished_at = now() where id = ${task.id}`;
     return task.id as string;
   }
@@ -237,16 +322,25 @@ describe("bounded resume", () => {
     const user = await createUser(sql);
     const taskId = await failedTask(user.id);
     for (let i = 1; i <= 5; i++) {
-      const [row] = await asUser(sql, user.id, (tx) => tx`select status, attempts, resumes from public.resume_task(${taskId})`);
+      const [row] = await asUser(
+        sql,
+        user.id,
+        (tx) => tx`select status, attempts, resumes from public.resume_task(${taskId})`,
+      );
       expect(row).toMatchObject({ status: "queued", attempts: 0, resumes: i });
       await sql`update public.background_tasks set status = 'failed', attempts = max_attempts where id = ${taskId}`;
     }
-    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${taskId})`)).rejects.toMatchObject({ code: "RF006" });
+    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${taskId})`)).rejects
+      .toMatchObject({ code: "RF006" });
     const [after] = await sql`select status, resumes from public.background_tasks where id = ${taskId}`;
     expect(after).toEqual({ status: "failed", resumes: 5 });
 
     // Through a function the same refusal is a 409 naming it.
-    const probe = await failedTask(user.id, { kind: "probe.append", functionName: "engine-probe", payload: { units: 0 } });
+    const probe = await failedTask(user.id, {
+      kind: "probe.append",
+      functionName: "engine-probe",
+      payload: { units: 0 },
+    });
     await sql`update public.background_tasks set resumes = 5 where id = ${probe}`;
     const refused = await invoke("engine-probe", { action: "resume", taskId: probe }, { token: user.token });
     expect(refused.status).toBe(409);
@@ -256,18 +350,30 @@ describe("bounded resume", () => {
   it("refuses to resume a scene task of a cancelled film with 409 film_cancelled", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "cancelled");
-    const produce = await failedTask(user.id, { kind: "film.produce", functionName: "produce-movie", payload: { movieId } });
+    const produce = await failedTask(user.id, {
+      kind: "film.produce",
+      functionName: "produce-movie",
+      payload: { movieId },
+    });
     await sql`update public.background_tasks set status = 'cancelled' where id = ${produce}`;
     await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
-    const chain = await failedTask(user.id, { kind: "film.chain", functionName: "generate-scene-video", parentId: produce, payload: { movieId, scenes: [1] } });
-    const refused = await invoke("generate-scene-video", { action: "resume", taskId: chain }, { token: user.token });
+    const chain = await failedTask(user.id, {
+      kind: "film.chain",
+      functionName: "generate-scene-video",
+      parentId: produce,
+      payload: { movieId, scenes: [1] },
+    });
+    const refused = await invoke("generate-scene-video", { action: "resume", taskId: chain }, {
+      token: user.token,
+    });
     expect(refused.status, refused.text).toBe(409);
     expect(refused.json.error.code).toBe("film_cancelled");
     const [after] = await sql`select status, resumes from public.background_tasks where id = ${chain}`;
     expect(after).toEqual({ status: "failed", resumes: 0 });
     // A single-scene task of that film (no parent) is refused the same way.
     const single = await failedTask(user.id, { kind: "film.voices", payload: { movieId, sceneNumber: 1 } });
-    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${single})`)).rejects.toMatchObject({ code: "RF007" });
+    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${single})`)).rejects
+      .toMatchObject({ code: "RF007" });
   });
 
   it("resumes a failed scene task of a film that is not cancelled, and refuses internal tasks", async () => {
@@ -275,19 +381,33 @@ describe("bounded resume", () => {
     const movieId = await finishedFilm(user.id, "completed");
     const produce = await failedTask(user.id, { kind: "film.produce", payload: { movieId } });
     await sql`update public.background_tasks set status = 'succeeded' where id = ${produce}`;
-    const chain = await failedTask(user.id, { kind: "film.chain", parentId: produce, payload: { movieId, scenes: [1] } });
+    const chain = await failedTask(user.id, {
+      kind: "film.chain",
+      parentId: produce,
+      payload: { movieId, scenes: [1] },
+    });
     const [row] = await asUser(sql, user.id, (tx) => tx`select status from public.resume_task(${chain})`);
     expect(row.status).toBe("queued");
-    const location = await failedTask(user.id, { kind: "film.location_image", parentId: chain, payload: { movieId } });
-    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${location})`)).rejects.toMatchObject({ code: "RF008" });
+    const location = await failedTask(user.id, {
+      kind: "film.location_image",
+      parentId: chain,
+      payload: { movieId },
+    });
+    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${location})`)).rejects
+      .toMatchObject({ code: "RF008" });
     const cleanup = await failedTask(user.id, { kind: "asset.cleanup" });
-    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${cleanup})`)).rejects.toMatchObject({ code: "RF008" });
+    await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${cleanup})`)).rejects
+      .toMatchObject({ code: "RF008" });
   });
 
   it("counts a film's resume against the limits: over them it is 429 and the film stays as it was", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "failed");
-    const produce = await failedTask(user.id, { kind: "film.produce", functionName: "produce-movie", payload: { movieId } });
+    const produce = await failedTask(user.id, {
+      kind: "film.produce",
+      functionName: "produce-movie",
+      payload: { movieId },
+    });
     await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
     await setLimits(user.id, { films_per_day: 0 });
     const refused = await invoke("produce-movie", { action: "resume", movieId }, { token: user.token });
@@ -304,7 +424,11 @@ describe("bounded resume", () => {
     const movieId = await finishedFilm(user.id, "processing");
     const produce = await failedTask(user.id, { kind: "film.produce", payload: { movieId } });
     await sql`update public.movies set task_id = ${produce} where id = ${movieId}`;
-    const [row] = await asUser(sql, user.id, (tx) => tx`select status, resumes from public.resume_task(${produce})`);
+    const [row] = await asUser(
+      sql,
+      user.id,
+      (tx) => tx`select status, resumes from public.resume_task(${produce})`,
+    );
     expect(row).toEqual({ status: "queued", resumes: 1 });
     // Another film would be one too many.
     expect((await startFilm(user)).status).toBe(429);

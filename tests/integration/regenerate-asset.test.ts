@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, asUser, connect, createUser, invoke, type Sql, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  asUser,
+  connect,
+  createUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 import { addressOfSigned, bytesAtAddress } from "../support/stack-storage.ts";
 
 let sql: Sql;
@@ -8,11 +18,17 @@ let stranger: TestUser;
 let movieId: string;
 const FUNCTIONS = ["regenerate-asset", "produce-movie", "generate-scene-video", "generate-audio", "assemble"];
 
-const regenerate = (body: Record<string, unknown>, user = owner) => invoke("regenerate-asset", body, { token: user.token });
+const regenerate = (body: Record<string, unknown>, user = owner) =>
+  invoke("regenerate-asset", body, { token: user.token });
 
 async function produceFilm(): Promise<string> {
   const start = await invoke("produce-movie", {
-    action: "start", title: "Second Takes", prompt: "A projectionist finds a reel that changes every night", genre: "drama", durationMinutes: 1, orientation: "landscape",
+    action: "start",
+    title: "Second Takes",
+    prompt: "A projectionist finds a reel that changes every night",
+    genre: "drama",
+    durationMinutes: 1,
+    orientation: "landscape",
   }, { token: owner.token });
   expect(start.status, start.text).toBe(202);
   await waitForMovie(start.json.movieId);
@@ -39,7 +55,8 @@ async function startPreview(body: Record<string, unknown>) {
   return start.json.runId as string;
 }
 
-const currentOf = async (slot: string) => (await sql`select * from public.assets where slot = ${slot} and state = 'current'`)[0];
+const currentOf = async (slot: string) =>
+  (await sql`select * from public.assets where slot = ${slot} and state = 'current'`)[0];
 const fetchBytes = bytesAtAddress;
 /** The stored address a URL stands for: a signed URL's, or the read view's without its version query. */
 const addressOf = (url: string) => addressOfSigned(url).split("?")[0];
@@ -60,9 +77,16 @@ afterAll(async () => {
 
 describe("regenerate-asset", () => {
   it("registers every output of the pipeline as version 1 current, and the read view serves them cache-busted to the owner only", async () => {
-    const slots = await sql`select slot, version, state from public.assets where movie_id = ${movieId} and state = 'current'`;
-    expect(slots.map((s) => s.slot)).toEqual(expect.arrayContaining([`movie:${movieId}:video`, `movie:${movieId}:cover`]));
-    const [film] = await asUser(sql, owner.id, (tx) => tx`select * from public.film_with_assets where id = ${movieId}`);
+    const slots =
+      await sql`select slot, version, state from public.assets where movie_id = ${movieId} and state = 'current'`;
+    expect(slots.map((s) => s.slot)).toEqual(
+      expect.arrayContaining([`movie:${movieId}:video`, `movie:${movieId}:cover`]),
+    );
+    const [film] = await asUser(
+      sql,
+      owner.id,
+      (tx) => tx`select * from public.film_with_assets where id = ${movieId}`,
+    );
     expect(film.video_url).toMatch(/\?v=\d+/);
     expect(film.scenes).toHaveLength(2);
     expect(film.scenes[0].videoUrl).toMatch(/\?v=\d+/);
@@ -72,74 +96,89 @@ describe("regenerate-asset", () => {
     expect(addressOf(status.json.movie.videoUrl)).toBe(addressOf(film.video_url));
     expect(addressOf(status.json.movie.posterUrl)).toBe(addressOf(film.cover_url));
     expect(addressOf(status.json.scenes[0].video_url)).toBe(addressOf(film.scenes[0].videoUrl));
-    const foreign = await asUser(sql, stranger.id, (tx) => tx`
+    const foreign = await asUser(sql, stranger.id, (tx) =>
+      tx`
       select (select count(*) from public.film_with_assets where id = ${movieId})::int as films,
              (select count(*) from public.assets where movie_id = ${movieId})::int as assets`);
     expect(foreign[0]).toEqual({ films: 0, assets: 0 });
   });
 
-  it("rejects a cover preview keeping the draft, then accepts a retry: a new URL, the old one served until cleanup, then gone", async () => {
-    await sql`update asset_admin.settings set retention_seconds = 3`;
-    const slot = `movie:${movieId}:cover`;
-    const before = await currentOf(slot);
-    const oldUrl = before.public_url as string;
-    const oldBytes = await fetchBytes(oldUrl);
-    expect(oldBytes.status).toBe(200);
+  it(
+    "rejects a cover preview keeping the draft, then accepts a retry: a new URL, the old one served until cleanup, then gone",
+    async () => {
+      await sql`update asset_admin.settings set retention_seconds = 3`;
+      const slot = `movie:${movieId}:cover`;
+      const before = await currentOf(slot);
+      const oldUrl = before.public_url as string;
+      const oldBytes = await fetchBytes(oldUrl);
+      expect(oldBytes.status).toBe(200);
 
-    const draft = { prompt: "A lone projector beam in a dark theatre, poster" };
-    const first = await startPreview({ kind: "cover", target: { movieId }, draft });
-    const status = await regenerate({ action: "status", runId: first });
-    expect(status.json.preview.url).toMatch(/\/storage\/v1\/object\/sign\/.+\?token=/);
-    expect((await fetch(status.json.preview.url)).status).toBe(200);
-    expect(status.json.current.version).toBe(before.version);
-    const [{ id: droppedId, public_url: previewPath }] = await sql`select id, public_url from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${first})`;
-    const rejected = await regenerate({ action: "reject", runId: first });
-    expect(rejected.status, rejected.text).toBe(200);
-    expect(rejected.json.draft).toEqual(draft);
-    expect((await sql`select draft, status from public.asset_runs where id = ${first}`)[0]).toEqual({ draft, status: "rejected" });
-    // Dropped, but its file is kept for the retention (the same draft again copies it for free).
-    const [dropped] = await sql`select state, delete_after, deleted_at from public.assets where id = ${droppedId}`;
-    expect(dropped.state).toBe("superseded");
-    expect(dropped.deleted_at).toBeNull();
-    expect(dropped.delete_after).toBeTruthy();
-    expect((await regenerate({ action: "status", runId: first })).json.preview.url).toBeNull();
-    expect((await currentOf(slot)).id).toBe(before.id);
-    expect((await regenerate({ action: "accept", runId: first })).status).toBe(409);
+      const draft = { prompt: "A lone projector beam in a dark theatre, poster" };
+      const first = await startPreview({ kind: "cover", target: { movieId }, draft });
+      const status = await regenerate({ action: "status", runId: first });
+      expect(status.json.preview.url).toMatch(/\/storage\/v1\/object\/sign\/.+\?token=/);
+      expect((await fetch(status.json.preview.url)).status).toBe(200);
+      expect(status.json.current.version).toBe(before.version);
+      const [{ id: droppedId, public_url: previewPath }] =
+        await sql`select id, public_url from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${first})`;
+      const rejected = await regenerate({ action: "reject", runId: first });
+      expect(rejected.status, rejected.text).toBe(200);
+      expect(rejected.json.draft).toEqual(draft);
+      expect((await sql`select draft, status from public.asset_runs where id = ${first}`)[0]).toEqual({
+        draft,
+        status: "rejected",
+      });
+      // Dropped, but its file is kept for the retention (the same draft again copies it for free).
+      const [dropped] =
+        await sql`select state, delete_after, deleted_at from public.assets where id = ${droppedId}`;
+      expect(dropped.state).toBe("superseded");
+      expect(dropped.deleted_at).toBeNull();
+      expect(dropped.delete_after).toBeTruthy();
+      expect((await regenerate({ action: "status", runId: first })).json.preview.url).toBeNull();
+      expect((await currentOf(slot)).id).toBe(before.id);
+      expect((await regenerate({ action: "accept", runId: first })).status).toBe(409);
 
-    const retry = await startPreview({ kind: "cover", target: { movieId }, draft: { ...draft, prompt: `${draft.prompt}, warmer` } });
-    const accepted = await regenerate({ action: "accept", runId: retry });
-    expect(accepted.status, accepted.text).toBe(200);
-    expect(accepted.json.version).toBeGreaterThan(before.version);
-    const now = await currentOf(slot);
-    expect(addressOf(accepted.json.url)).toBe(now.public_url);
-    expect(accepted.json.url).toContain("?token=");
-    expect(now.public_url).not.toBe(oldUrl);
-    const [movie] = await sql`select poster_url, thumbnail_url from public.movies where id = ${movieId}`;
-    expect(movie).toEqual({ poster_url: now.public_url, thumbnail_url: now.public_url });
-    const [{ state }] = await sql`select state from public.assets where id = ${before.id}`;
-    expect(state).toBe("superseded");
-    const stillOld = await fetchBytes(oldUrl);
-    expect(stillOld.status).toBe(200);
-    expect(stillOld.bytes.equals(oldBytes.bytes)).toBe(true);
+      const retry = await startPreview({
+        kind: "cover",
+        target: { movieId },
+        draft: { ...draft, prompt: `${draft.prompt}, warmer` },
+      });
+      const accepted = await regenerate({ action: "accept", runId: retry });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.version).toBeGreaterThan(before.version);
+      const now = await currentOf(slot);
+      expect(addressOf(accepted.json.url)).toBe(now.public_url);
+      expect(accepted.json.url).toContain("?token=");
+      expect(now.public_url).not.toBe(oldUrl);
+      const [movie] = await sql`select poster_url, thumbnail_url from public.movies where id = ${movieId}`;
+      expect(movie).toEqual({ poster_url: now.public_url, thumbnail_url: now.public_url });
+      const [{ state }] = await sql`select state from public.assets where id = ${before.id}`;
+      expect(state).toBe("superseded");
+      const stillOld = await fetchBytes(oldUrl);
+      expect(stillOld.status).toBe(200);
+      expect(stillOld.bytes.equals(oldBytes.bytes)).toBe(true);
 
-    const gone = await waitFor(async () => {
-      const [row] = await sql`select deleted_at from public.assets where id = ${before.id}`;
-      return row.deleted_at ? row : null;
-    }, { timeoutMs: 30_000, everyMs: 250, what: "the superseded cover to be cleaned up" });
-    expect(gone.deleted_at).toBeTruthy();
-    expect((await fetchBytes(oldUrl)).status).not.toBe(200);
-    const droppedGone = await waitFor(async () => {
-      const [row] = await sql`select deleted_at from public.assets where id = ${droppedId}`;
-      return row.deleted_at ? row : null;
-    }, { timeoutMs: 30_000, everyMs: 250, what: "the rejected preview to be cleaned up" });
-    expect(droppedGone.deleted_at).toBeTruthy();
-    expect((await fetchBytes(previewPath)).status).not.toBe(200);
-    const [{ refs }] = await sql`
+      const gone = await waitFor(async () => {
+        const [row] = await sql`select deleted_at from public.assets where id = ${before.id}`;
+        return row.deleted_at ? row : null;
+      }, { timeoutMs: 30_000, everyMs: 250, what: "the superseded cover to be cleaned up" });
+      expect(gone.deleted_at).toBeTruthy();
+      expect((await fetchBytes(oldUrl)).status).not.toBe(200);
+      const droppedGone = await waitFor(async () => {
+        const [row] = await sql`select deleted_at from public.assets where id = ${droppedId}`;
+        return row.deleted_at ? row : null;
+      }, { timeoutMs: 30_000, everyMs: 250, what: "the rejected preview to be cleaned up" });
+      expect(droppedGone.deleted_at).toBeTruthy();
+      expect((await fetchBytes(previewPath)).status).not.toBe(200);
+      const [{ refs }] = await sql`
       select count(*)::int as refs from public.assets where storage_path = ${before.storage_path} and state in ('current', 'preview')`;
-    expect(refs).toBe(0);
-    const [{ n }] = await sql`select count(*)::int as n from public.movies where poster_url = ${oldUrl} or thumbnail_url = ${oldUrl}`;
-    expect(n).toBe(0);
-  }, 120_000);
+      expect(refs).toBe(0);
+      const [{ n }] =
+        await sql`select count(*)::int as n from public.movies where poster_url = ${oldUrl} or thumbnail_url = ${oldUrl}`;
+      expect(n).toBe(0);
+    },
+    120_000,
+  );
 
   it("lets exactly one of two concurrent accepts on one slot win; the other is stale (409)", async () => {
     const slot = `movie:${movieId}:cover`;
@@ -147,7 +186,10 @@ describe("regenerate-asset", () => {
       startPreview({ kind: "cover", target: { movieId }, draft: { prompt: "Poster A" } }),
       startPreview({ kind: "cover", target: { movieId }, draft: { prompt: "Poster B" } }),
     ]);
-    const answers = await Promise.all([regenerate({ action: "accept", runId: a }), regenerate({ action: "accept", runId: b })]);
+    const answers = await Promise.all([
+      regenerate({ action: "accept", runId: a }),
+      regenerate({ action: "accept", runId: b }),
+    ]);
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(answers.find((r) => r.status === 409)!.json.error.code).toBe("asset_run_stale");
     const currents = await sql`select id from public.assets where slot = ${slot} and state = 'current'`;
@@ -157,56 +199,88 @@ describe("regenerate-asset", () => {
     expect(currents[0].id).toBe(run.preview_asset_id);
   }, 120_000);
 
-  it("re-voices one line stitched to its neighbours and remixes only that scene; then a new clip keeps the scene's audio; the film is reassembled each time", async () => {
-    const [line] = await sql`
+  it(
+    "re-voices one line stitched to its neighbours and remixes only that scene; then a new clip keeps the scene's audio; the film is reassembled each time",
+    async () => {
+      const [line] = await sql`
       select l.*, s.id as scene_row from public.scene_audio l join public.movie_scenes s on s.id = l.scene_id
        where l.movie_id = ${movieId} and l.status = 'completed' order by l.scene_number, l.line_index limit 1`;
-    const scenesBefore = await sql`select id, scene_number, clip_url, video_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-    const [filmBefore] = await sql`select video_url from public.movies where id = ${movieId}`;
+      const scenesBefore =
+        await sql`select id, scene_number, clip_url, video_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+      const [filmBefore] = await sql`select video_url from public.movies where id = ${movieId}`;
 
-    const runId = await startPreview({ kind: "audio", target: { movieId, sceneNumber: line.scene_number, lineIndex: line.line_index }, draft: { text: "Who keeps changing the reel?" } });
-    const [preview] = await sql`select params from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${runId})`;
-    const neighbours = await sql`select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null order by line_index limit 3`;
-    expect(preview.params.nextRequestIds).toEqual(neighbours.map((r) => r.request_id));
-    const accepted = await regenerate({ action: "accept", runId });
-    expect(accepted.status, accepted.text).toBe(200);
-    await waitForStatus(sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
-    const [voiced] = await sql`select text, audio_url from public.scene_audio where id = ${line.id}`;
-    expect(voiced.text).toBe("Who keeps changing the reel?");
-    expect(voiced.audio_url).not.toBe(line.audio_url);
-    const [cached] = await sql`select text from public.audio_cache where user_id = ${owner.id} and audio_url = ${voiced.audio_url}`;
-    expect(cached.text).toBe("Who keeps changing the reel?");
-    const scenesAfter = await sql`select id, scene_number, clip_url, video_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-    for (const [i, scene] of scenesAfter.entries()) {
-      expect(scene.clip_url).toBe(scenesBefore[i].clip_url);
-      if (scene.scene_number === line.scene_number) expect(scene.video_url).not.toBe(scenesBefore[i].video_url);
-      else expect(scene.video_url).toBe(scenesBefore[i].video_url);
-    }
-    const [filmAfter] = await sql`select video_url from public.movies where id = ${movieId}`;
-    expect(filmAfter.video_url).not.toBe(filmBefore.video_url);
+      const runId = await startPreview({
+        kind: "audio",
+        target: { movieId, sceneNumber: line.scene_number, lineIndex: line.line_index },
+        draft: { text: "Who keeps changing the reel?" },
+      });
+      const [preview] =
+        await sql`select params from public.assets where id = (select preview_asset_id from public.asset_runs where id = ${runId})`;
+      const neighbours =
+        await sql`select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null order by line_index limit 3`;
+      expect(preview.params.nextRequestIds).toEqual(neighbours.map((r) => r.request_id));
+      const accepted = await regenerate({ action: "accept", runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      await waitForStatus(sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+      const [voiced] = await sql`select text, audio_url from public.scene_audio where id = ${line.id}`;
+      expect(voiced.text).toBe("Who keeps changing the reel?");
+      expect(voiced.audio_url).not.toBe(line.audio_url);
+      const [cached] =
+        await sql`select text from public.audio_cache where user_id = ${owner.id} and audio_url = ${voiced.audio_url}`;
+      expect(cached.text).toBe("Who keeps changing the reel?");
+      const scenesAfter =
+        await sql`select id, scene_number, clip_url, video_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+      for (const [i, scene] of scenesAfter.entries()) {
+        expect(scene.clip_url).toBe(scenesBefore[i].clip_url);
+        if (scene.scene_number === line.scene_number) {
+          expect(scene.video_url).not.toBe(scenesBefore[i].video_url);
+        } else expect(scene.video_url).toBe(scenesBefore[i].video_url);
+      }
+      const [filmAfter] = await sql`select video_url from public.movies where id = ${movieId}`;
+      expect(filmAfter.video_url).not.toBe(filmBefore.video_url);
 
-    const sceneNumber = scenesAfter[0].scene_number;
-    const linesBefore = await sql`select id, audio_url, text from public.scene_audio where scene_id = ${scenesAfter[0].id} order by line_index`;
-    const [{ end_frame_url: endFrameBefore }] = await sql`select end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
-    // A new prompt: the scene's own inputs again would be a free copy of the current clip (asset-preview-cache.ts).
-    const clipRun = await startPreview({ kind: "video", target: { movieId, sceneNumber }, draft: { prompt: "The projector's beam flickers across empty seats" } });
-    const clipAccepted = await regenerate({ action: "accept", runId: clipRun });
-    expect(clipAccepted.status, clipAccepted.text).toBe(200);
-    await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);
-    const [scene] = await sql`select clip_url, video_url, mix_status, end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
-    expect(scene.end_frame_url).toMatch(/-end\.png$/);
-    expect(scene.end_frame_url).not.toBe(endFrameBefore);
-    expect(scene.clip_url).not.toBe(scenesAfter[0].clip_url);
-    const replaced = await sql`select status, error_message from public.generated_videos where video_url = ${scenesAfter[0].clip_url}`;
-    for (const entry of replaced) expect(entry).toEqual({ status: "failed", error_message: "Regenerated" });
-    const [entry] = await sql`select status from public.generated_videos where video_url = ${scene.clip_url}`;
-    expect(entry.status).toBe("completed");
-    expect(scene.mix_status).toBe("completed");
-    expect(scene.video_url).not.toBe(scene.clip_url);
-    expect(await sql`select id, audio_url, text from public.scene_audio where scene_id = ${scenesAfter[0].id} order by line_index`).toEqual(linesBefore);
-    const [filmLast] = await sql`select video_url from public.movies where id = ${movieId}`;
-    expect(filmLast.video_url).not.toBe(filmAfter.video_url);
-  }, 240_000);
+      const sceneNumber = scenesAfter[0].scene_number;
+      const linesBefore = await sql`select id, audio_url, text from public.scene_audio where scene_id = ${
+        scenesAfter[0].id
+      } order by line_index`;
+      const [{ end_frame_url: endFrameBefore }] =
+        await sql`select end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
+      // A new prompt: the scene's own inputs again would be a free copy of the current clip (asset-preview-cache.ts).
+      const clipRun = await startPreview({
+        kind: "video",
+        target: { movieId, sceneNumber },
+        draft: { prompt: "The projector's beam flickers across empty seats" },
+      });
+      const clipAccepted = await regenerate({ action: "accept", runId: clipRun });
+      expect(clipAccepted.status, clipAccepted.text).toBe(200);
+      await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);
+      const [scene] =
+        await sql`select clip_url, video_url, mix_status, end_frame_url from public.movie_scenes where id = ${
+          scenesAfter[0].id
+        }`;
+      expect(scene.end_frame_url).toMatch(/-end\.png$/);
+      expect(scene.end_frame_url).not.toBe(endFrameBefore);
+      expect(scene.clip_url).not.toBe(scenesAfter[0].clip_url);
+      const replaced =
+        await sql`select status, error_message from public.generated_videos where video_url = ${
+          scenesAfter[0].clip_url
+        }`;
+      for (const entry of replaced) expect(entry).toEqual({ status: "failed", error_message: "Regenerated" });
+      const [entry] =
+        await sql`select status from public.generated_videos where video_url = ${scene.clip_url}`;
+      expect(entry.status).toBe("completed");
+      expect(scene.mix_status).toBe("completed");
+      expect(scene.video_url).not.toBe(scene.clip_url);
+      expect(
+        await sql`select id, audio_url, text from public.scene_audio where scene_id = ${
+          scenesAfter[0].id
+        } order by line_index`,
+      ).toEqual(linesBefore);
+      const [filmLast] = await sql`select video_url from public.movies where id = ${movieId}`;
+      expect(filmLast.video_url).not.toBe(filmAfter.video_url);
+    },
+    240_000,
+  );
 
   it("never deletes a superseded file that a cache entry still names", async () => {
     // The re-voiced line's old audio: no current version names it any more, only its cache entry.
@@ -219,60 +293,94 @@ describe("regenerate-asset", () => {
       insert into public.assets (user_id, slot, kind, version, state, storage_bucket, storage_path, public_url, delete_after)
       values (${owner.id}, ${`test:${crypto.randomUUID()}`}, 'audio', 1, 'superseded', ${cached.storage_bucket}, ${cached.storage_path}, ${cached.audio_url}, now() - interval '1 second')
       returning id`;
-    const [task] = await sql`select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.cleanup', p_function => 'regenerate-asset', p_payload => ${sql.json({ userId: owner.id })})`;
+    const [task] =
+      await sql`select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.cleanup', p_function => 'regenerate-asset', p_payload => ${
+        sql.json({ userId: owner.id })
+      })`;
     await waitForStatus(sql, task.id, ["succeeded"], 30_000);
-    expect((await sql`select deleted_at from public.assets where id = ${asset.id}`)[0].deleted_at).toBeTruthy();
+    expect((await sql`select deleted_at from public.assets where id = ${asset.id}`)[0].deleted_at)
+      .toBeTruthy();
     expect((await fetchBytes(cached.audio_url)).status).toBe(200);
   });
 
   it("keeps runs and movies to their owner and refuses bad input naming the problem, changing nothing", async () => {
-    const count = async () => (await sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
+    const count = async () =>
+      (await sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
     const before = await count();
     const foreign = await regenerate({ action: "start", kind: "cover", target: { movieId } }, stranger);
     expect(foreign.status).toBe(403);
-    const unknownScene = await regenerate({ action: "start", kind: "video", target: { movieId, sceneNumber: 99 } });
+    const unknownScene = await regenerate({
+      action: "start",
+      kind: "video",
+      target: { movieId, sceneNumber: 99 },
+    });
     expect(unknownScene.status).toBe(400);
     expect(unknownScene.json.error.message).toContain("no scene 99");
-    const unknownMovie = await regenerate({ action: "start", kind: "cover", target: { movieId: crypto.randomUUID() } });
+    const unknownMovie = await regenerate({
+      action: "start",
+      kind: "cover",
+      target: { movieId: crypto.randomUUID() },
+    });
     expect(unknownMovie.status).toBe(404);
     const [run] = await sql`select id from public.asset_runs where movie_id = ${movieId} limit 1`;
     for (const action of ["accept", "reject", "status"]) {
       expect((await regenerate({ action, runId: run.id }, stranger)).status).toBe(403);
     }
     expect(await count()).toBe(before);
-    const seen = await asUser(sql, stranger.id, (tx) => tx`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`);
+    const seen = await asUser(
+      sql,
+      stranger.id,
+      (tx) => tx`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`,
+    );
     expect(seen[0].n).toBe(0);
   });
 
-  it("resets a whole film atomically when its script is regenerated: a kill before commit keeps the old film, an accept restarts the pipeline", async () => {
-    const [movie] = await sql`select * from public.movies where id = ${movieId}`;
-    const [{ n: scenes }] = await sql`select count(*)::int as n from public.movie_scenes where movie_id = ${movieId}`;
-    // A kill in the middle: the reset's transaction dies before commit.
-    const victim = connect(1);
-    const [{ pid }] = await victim`select pg_backend_pid() as pid`;
-    const killed = victim.begin(async (tx) => {
-      await tx`select asset_admin.reset_film(${movieId}, ${owner.id}, ${"killed"}, '{}'::jsonb, ${"kill-test"})`;
-      await sql`select pg_terminate_backend(${pid})`;
-      await tx`select 1`;
-    });
-    await expect(killed).rejects.toThrow();
-    await victim.end({ timeout: 1 }).catch(() => {});
-    const [still] = await sql`select status, prompt, video_url, poster_url, task_id from public.movies where id = ${movieId}`;
-    expect(still).toEqual({ status: "completed", prompt: movie.prompt, video_url: movie.video_url, poster_url: movie.poster_url, task_id: movie.task_id });
-    expect((await sql`select count(*)::int as n from public.movie_scenes where movie_id = ${movieId}`)[0].n).toBe(scenes);
+  it(
+    "resets a whole film atomically when its script is regenerated: a kill before commit keeps the old film, an accept restarts the pipeline",
+    async () => {
+      const [movie] = await sql`select * from public.movies where id = ${movieId}`;
+      const [{ n: scenes }] =
+        await sql`select count(*)::int as n from public.movie_scenes where movie_id = ${movieId}`;
+      // A kill in the middle: the reset's transaction dies before commit.
+      const victim = connect(1);
+      const [{ pid }] = await victim`select pg_backend_pid() as pid`;
+      const killed = victim.begin(async (tx) => {
+        await tx`select asset_admin.reset_film(${movieId}, ${owner.id}, ${"killed"}, '{}'::jsonb, ${"kill-test"})`;
+        await sql`select pg_terminate_backend(${pid})`;
+        await tx`select 1`;
+      });
+      await expect(killed).rejects.toThrow();
+      await victim.end({ timeout: 1 }).catch(() => {});
+      const [still] =
+        await sql`select status, prompt, video_url, poster_url, task_id from public.movies where id = ${movieId}`;
+      expect(still).toEqual({
+        status: "completed",
+        prompt: movie.prompt,
+        video_url: movie.video_url,
+        poster_url: movie.poster_url,
+        task_id: movie.task_id,
+      });
+      expect((await sql`select count(*)::int as n from public.movie_scenes where movie_id = ${movieId}`)[0].n)
+        .toBe(scenes);
 
-    const runId = await startPreview({ kind: "script", target: { movieId }, draft: { prompt: "A projectionist and a reel that rewinds time" } });
-    const accepted = await regenerate({ action: "accept", runId });
-    expect(accepted.status, accepted.text).toBe(200);
-    const [reset] = await sql`select prompt, task_id from public.movies where id = ${movieId}`;
-    expect(reset.prompt).toBe("A projectionist and a reel that rewinds time");
-    expect(reset.task_id).toBe(accepted.json.produceTaskId);
-    const [{ live }] = await sql`
+      const runId = await startPreview({
+        kind: "script",
+        target: { movieId },
+        draft: { prompt: "A projectionist and a reel that rewinds time" },
+      });
+      const accepted = await regenerate({ action: "accept", runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      const [reset] = await sql`select prompt, task_id from public.movies where id = ${movieId}`;
+      expect(reset.prompt).toBe("A projectionist and a reel that rewinds time");
+      expect(reset.task_id).toBe(accepted.json.produceTaskId);
+      const [{ live }] = await sql`
       select count(*)::int as live from public.assets where movie_id = ${movieId} and state = 'current' and kind <> 'script'
          and created_at < (select created_at from public.asset_runs where id = ${runId})`;
-    expect(live).toBe(0);
-    const again = await waitForMovie(movieId);
-    expect(again.video_url).not.toBe(movie.video_url);
-    expect(again.poster_url).toMatch(/^http/);
-  }, 300_000);
+      expect(live).toBe(0);
+      const again = await waitForMovie(movieId);
+      expect(again.video_url).not.toBe(movie.video_url);
+      expect(again.poster_url).toMatch(/^http/);
+    },
+    300_000,
+  );
 });

@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeProvider } from "../fakes/start-fakes.ts";
-import { briefFor, type FilmRig, filmUser, registerFakeProviders, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRig,
+  filmUser,
+  registerFakeProviders,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { createUser, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 import { bytesAtAddress } from "../support/stack-storage.ts";
 
@@ -19,11 +27,14 @@ let movieId: string;
 let characterId: string;
 let locationImageId: string;
 
-const regenerate = (body: Record<string, unknown>, user = owner) => invoke("regenerate-asset", body, { token: user.token });
+const regenerate = (body: Record<string, unknown>, user = owner) =>
+  invoke("regenerate-asset", body, { token: user.token });
 const paid = (fake: FakeProvider) => rig.fakes.submissions()[fake].total;
 /** Stored addresses do not serve from the private bucket: read them with the service role. */
 const bytesOf = bytesAtAddress;
-const runCount = async () => (await rig.sql`select count(*)::int as n from public.asset_runs where user_id = ${owner.id}`)[0].n as number;
+const runCount = async () =>
+  (await rig.sql`select count(*)::int as n from public.asset_runs where user_id = ${owner.id}`)[0]
+    .n as number;
 
 /** Starts a run and waits for its preview; returns the run id and the preview version's row. */
 async function preview(kind: string, target: Record<string, unknown>, draft: Record<string, unknown>) {
@@ -45,7 +56,8 @@ beforeAll(async () => {
   const movie = await waitForFilm(rig.sql, movieId, 180_000);
   expect(movie.status, movie.error_message).toBe("completed");
   await rig.checkEnvIntact();
-  [{ id: characterId }] = await rig.sql`select id from public.characters where created_by_movie_id = ${movieId} and character_image_url is not null order by name limit 1`;
+  [{ id: characterId }] = await rig
+    .sql`select id from public.characters where created_by_movie_id = ${movieId} and character_image_url is not null order by name limit 1`;
   [{ location_image_id: locationImageId }] = await rig.sql`
     select location_image_id from public.movie_scenes where movie_id = ${movieId} and location_image_id is not null order by scene_number limit 1`;
 }, 300_000);
@@ -66,64 +78,83 @@ interface KindCase {
 
 const CASES: KindCase[] = [
   {
-    kind: "video", fake: "runway", target: () => ({ movieId, sceneNumber: 1 }),
-    draft: { prompt: "Ada lowers the lantern into the fog" }, retake: { prompt: "Ada lowers the lantern into the fog", settings: { seed: 11 } },
+    kind: "video",
+    fake: "runway",
+    target: () => ({ movieId, sceneNumber: 1 }),
+    draft: { prompt: "Ada lowers the lantern into the fog" },
+    retake: { prompt: "Ada lowers the lantern into the fog", settings: { seed: 11 } },
     model: { model: "gen4_turbo", received: () => rig.fakes.runway.created.at(-1)!.model },
   },
   {
-    kind: "audio", fake: "elevenlabs", target: () => ({ movieId, sceneNumber: 1, lineIndex: 0 }),
-    draft: { text: "Hold the light, Bruno." }, retake: { text: "Hold the light, Bruno.", settings: { seed: 11, stability: 0.3, speed: 1.1 } },
+    kind: "audio",
+    fake: "elevenlabs",
+    target: () => ({ movieId, sceneNumber: 1, lineIndex: 0 }),
+    draft: { text: "Hold the light, Bruno." },
+    retake: { text: "Hold the light, Bruno.", settings: { seed: 11, stability: 0.3, speed: 1.1 } },
     // eleven_v3 refuses request stitching (the fake too): the line is voiced unstitched.
     model: { model: "eleven_v3", received: () => rig.fakes.elevenlabs.requests.at(-1)!.body.model_id },
   },
   {
-    kind: "cover", fake: "fal", target: () => ({ movieId }),
-    draft: { prompt: "A fogbound harbour, poster" }, retake: { prompt: "A fogbound harbour, poster", settings: { seed: 11 } },
+    kind: "cover",
+    fake: "fal",
+    target: () => ({ movieId }),
+    draft: { prompt: "A fogbound harbour, poster" },
+    retake: { prompt: "A fogbound harbour, poster", settings: { seed: 11 } },
     model: { model: "fal-ai/flux/dev", received: () => rig.fakes.fal.submitted.at(-1)!.modelPath },
   },
   {
-    kind: "image", fake: "fal", target: () => ({ movieId, characterId }),
-    draft: { prompt: "A harbour pilot at the wheel, oil painting" }, retake: { prompt: "A harbour pilot at the wheel, oil painting", settings: { seed: 11 } },
+    kind: "image",
+    fake: "fal",
+    target: () => ({ movieId, characterId }),
+    draft: { prompt: "A harbour pilot at the wheel, oil painting" },
+    retake: { prompt: "A harbour pilot at the wheel, oil painting", settings: { seed: 11 } },
     model: { model: "fal-ai/flux/dev", received: () => rig.fakes.fal.submitted.at(-1)!.modelPath },
   },
   {
-    kind: "music", fake: "beatoven", target: () => ({ movieId }),
-    draft: { prompt: "Foghorn drone under slow strings" }, retake: { prompt: "Foghorn drone under slow strings, warmer" },
+    kind: "music",
+    fake: "beatoven",
+    target: () => ({ movieId }),
+    draft: { prompt: "Foghorn drone under slow strings" },
+    retake: { prompt: "Foghorn drone under slow strings, warmer" },
   },
 ];
 
 describe("regenerating with the same inputs", () => {
-  it.each(CASES)("$kind: the same draft after a reject is a copy with 0 provider calls; a new seed or prompt pays once; draft.model reaches the provider", async (c) => {
-    const before = paid(c.fake);
-    const first = await preview(c.kind, c.target(), c.draft);
-    expect(paid(c.fake)).toBe(before + 1);
-    expect(first.asset.inputs_hash).toMatch(/^[0-9a-f]{64}$/);
-    const firstBytes = await bytesOf(first.asset.public_url);
-    expect(firstBytes.status).toBe(200);
-    expect((await regenerate({ action: "reject", runId: first.runId })).status).toBe(200);
+  it.each(CASES)(
+    "$kind: the same draft after a reject is a copy with 0 provider calls; a new seed or prompt pays once; draft.model reaches the provider",
+    async (c) => {
+      const before = paid(c.fake);
+      const first = await preview(c.kind, c.target(), c.draft);
+      expect(paid(c.fake)).toBe(before + 1);
+      expect(first.asset.inputs_hash).toMatch(/^[0-9a-f]{64}$/);
+      const firstBytes = await bytesOf(first.asset.public_url);
+      expect(firstBytes.status).toBe(200);
+      expect((await regenerate({ action: "reject", runId: first.runId })).status).toBe(200);
 
-    const again = await preview(c.kind, c.target(), c.draft);
-    expect(paid(c.fake)).toBe(before + 1);
-    expect(again.asset.params.cachedFrom).toEqual({ source: "assets", id: first.asset.id });
-    expect(again.asset.inputs_hash).toBe(first.asset.inputs_hash);
-    expect(again.asset.storage_path).not.toBe(first.asset.storage_path);
-    const againBytes = await bytesOf(again.asset.public_url);
-    expect(againBytes.status).toBe(200);
-    expect(againBytes.bytes.equals(firstBytes.bytes)).toBe(true);
-    expect(again.asset.content_hash).toBe(first.asset.content_hash);
+      const again = await preview(c.kind, c.target(), c.draft);
+      expect(paid(c.fake)).toBe(before + 1);
+      expect(again.asset.params.cachedFrom).toEqual({ source: "assets", id: first.asset.id });
+      expect(again.asset.inputs_hash).toBe(first.asset.inputs_hash);
+      expect(again.asset.storage_path).not.toBe(first.asset.storage_path);
+      const againBytes = await bytesOf(again.asset.public_url);
+      expect(againBytes.status).toBe(200);
+      expect(againBytes.bytes.equals(firstBytes.bytes)).toBe(true);
+      expect(again.asset.content_hash).toBe(first.asset.content_hash);
 
-    const retake = await preview(c.kind, c.target(), c.retake);
-    expect(paid(c.fake)).toBe(before + 2);
-    expect(retake.asset.params.cachedFrom).toBeUndefined();
-    expect(retake.asset.inputs_hash).not.toBe(first.asset.inputs_hash);
+      const retake = await preview(c.kind, c.target(), c.retake);
+      expect(paid(c.fake)).toBe(before + 2);
+      expect(retake.asset.params.cachedFrom).toBeUndefined();
+      expect(retake.asset.inputs_hash).not.toBe(first.asset.inputs_hash);
 
-    if (c.model) {
-      const other = await preview(c.kind, c.target(), { ...c.draft, model: c.model.model });
-      expect(paid(c.fake)).toBe(before + 3);
-      expect(c.model.received()).toBe(c.model.model);
-      expect(other.asset.model).toBe(c.model.model);
-    }
-  }, 180_000);
+      if (c.model) {
+        const other = await preview(c.kind, c.target(), { ...c.draft, model: c.model.model });
+        expect(paid(c.fake)).toBe(before + 3);
+        expect(c.model.received()).toBe(c.model.model);
+        expect(other.asset.model).toBe(c.model.model);
+      }
+    },
+    180_000,
+  );
 
   it("puts the draft's seed and voice settings on the wire", () => {
     expect(rig.fakes.runway.created.some((body) => body.seed === 11)).toBe(true);
@@ -137,72 +168,109 @@ describe("regenerating with the same inputs", () => {
     const same = await preview("video", { movieId, sceneNumber: 2 }, {});
     expect(paid("runway")).toBe(before);
     expect(same.asset.params.cachedFrom.source).toBe("generated_videos");
-    const [scene] = await rig.sql`select clip_url from public.movie_scenes where movie_id = ${movieId} and scene_number = 2`;
-    expect((await bytesOf(same.asset.public_url)).bytes.equals((await bytesOf(scene.clip_url)).bytes)).toBe(true);
+    const [scene] = await rig
+      .sql`select clip_url from public.movie_scenes where movie_id = ${movieId} and scene_number = 2`;
+    expect((await bytesOf(same.asset.public_url)).bytes.equals((await bytesOf(scene.clip_url)).bytes)).toBe(
+      true,
+    );
   }, 60_000);
 });
 
 describe("regenerating music and library images to the end", () => {
-  it("accepts new music: metadata.music_url is the new version, the film is reassembled with it, the old URL still serves the old track", async () => {
-    const [old] = await rig.sql`select metadata ->> 'music_url' as music_url, video_url from public.movies where id = ${movieId}`;
-    expect(old.music_url).toMatch(/^http/);
-    const oldBytes = await bytesOf(old.music_url);
-    const { runId, asset } = await preview("music", { movieId }, { prompt: "A lone accordion over the harbour bells" });
-    const accepted = await regenerate({ action: "accept", runId });
-    expect(accepted.status, accepted.text).toBe(200);
-    expect(accepted.json.applyTaskId).toBeTruthy();
-    await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+  it(
+    "accepts new music: metadata.music_url is the new version, the film is reassembled with it, the old URL still serves the old track",
+    async () => {
+      const [old] = await rig
+        .sql`select metadata ->> 'music_url' as music_url, video_url from public.movies where id = ${movieId}`;
+      expect(old.music_url).toMatch(/^http/);
+      const oldBytes = await bytesOf(old.music_url);
+      const { runId, asset } = await preview("music", { movieId }, {
+        prompt: "A lone accordion over the harbour bells",
+      });
+      const accepted = await regenerate({ action: "accept", runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.applyTaskId).toBeTruthy();
+      await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
 
-    const [now] = await rig.sql`select metadata ->> 'music_url' as music_url, video_url from public.movies where id = ${movieId}`;
-    expect(now.music_url).toBe(asset.public_url);
-    expect(now.music_url).not.toBe(old.music_url);
-    expect(now.video_url).not.toBe(old.video_url);
-    // The trigger saw the accepted version already current: one current, no second version of the URL.
-    const currents = await rig.sql`select id from public.assets where slot = ${`movie:${movieId}:music`} and state = 'current'`;
-    expect(currents.map((r) => r.id)).toEqual([asset.id]);
-    expect((await rig.sql`select count(*)::int as n from public.assets where public_url = ${asset.public_url}`)[0].n).toBe(1);
-    const stillOld = await bytesOf(old.music_url);
-    expect(stillOld.status).toBe(200);
-    expect(stillOld.bytes.equals(oldBytes.bytes)).toBe(true);
-    const [assembly] = await rig.sql`
+      const [now] = await rig
+        .sql`select metadata ->> 'music_url' as music_url, video_url from public.movies where id = ${movieId}`;
+      expect(now.music_url).toBe(asset.public_url);
+      expect(now.music_url).not.toBe(old.music_url);
+      expect(now.video_url).not.toBe(old.video_url);
+      // The trigger saw the accepted version already current: one current, no second version of the URL.
+      const currents = await rig
+        .sql`select id from public.assets where slot = ${`movie:${movieId}:music`} and state = 'current'`;
+      expect(currents.map((r) => r.id)).toEqual([asset.id]);
+      expect(
+        (await rig.sql`select count(*)::int as n from public.assets where public_url = ${asset.public_url}`)[
+          0
+        ].n,
+      ).toBe(1);
+      const stillOld = await bytesOf(old.music_url);
+      expect(stillOld.status).toBe(200);
+      expect(stillOld.bytes.equals(oldBytes.bytes)).toBe(true);
+      const [assembly] = await rig.sql`
       select t.status from public.background_tasks t where t.parent_id = ${accepted.json.applyTaskId} and t.kind = 'film.assemble'`;
-    expect(assembly.status).toBe("succeeded");
-    // The film's new render is the one whose timeline carries the new track.
-    const renders = await rig.sql`
+      expect(assembly.status).toBe("succeeded");
+      // The film's new render is the one whose timeline carries the new track.
+      const renders = await rig.sql`
       select payload -> 'output' ->> 'path' as path from public.background_tasks
        where kind = 'render' and payload ->> 'op' = 'assemble' and payload -> 'timeline' -> 'music' ->> 'url' = ${asset.public_url}`;
-    expect(renders).toHaveLength(1);
-    expect(now.video_url.endsWith(renders[0].path)).toBe(true);
-  }, 180_000);
+      expect(renders).toHaveLength(1);
+      expect(now.video_url.endsWith(renders[0].path)).toBe(true);
+    },
+    180_000,
+  );
 
-  it("accepts a new portrait into the character's row, as a library version that belongs to no film", async () => {
-    const [old] = await rig.sql`select character_image_url from public.characters where id = ${characterId}`;
-    const { runId, asset } = await preview("image", { movieId, characterId }, { prompt: "A harbour pilot in a yellow oilskin, portrait" });
-    const accepted = await regenerate({ action: "accept", runId });
-    expect(accepted.status, accepted.text).toBe(200);
-    expect(accepted.json.applyTaskId).toBeUndefined();
-    const [now] = await rig.sql`select character_image_url from public.characters where id = ${characterId}`;
-    expect(now.character_image_url).toBe(asset.public_url);
-    expect(now.character_image_url).not.toBe(old.character_image_url);
-    const currents = await rig.sql`select id, movie_id from public.assets where slot = ${`character:${characterId}:image`} and state = 'current'`;
-    expect(currents).toEqual([{ id: asset.id, movie_id: null }]);
-    expect((await bytesOf(old.character_image_url)).status).toBe(200);
-  }, 60_000);
+  it(
+    "accepts a new portrait into the character's row, as a library version that belongs to no film",
+    async () => {
+      const [old] = await rig
+        .sql`select character_image_url from public.characters where id = ${characterId}`;
+      const { runId, asset } = await preview("image", { movieId, characterId }, {
+        prompt: "A harbour pilot in a yellow oilskin, portrait",
+      });
+      const accepted = await regenerate({ action: "accept", runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.applyTaskId).toBeUndefined();
+      const [now] = await rig
+        .sql`select character_image_url from public.characters where id = ${characterId}`;
+      expect(now.character_image_url).toBe(asset.public_url);
+      expect(now.character_image_url).not.toBe(old.character_image_url);
+      const currents = await rig
+        .sql`select id, movie_id from public.assets where slot = ${`character:${characterId}:image`} and state = 'current'`;
+      expect(currents).toEqual([{ id: asset.id, movie_id: null }]);
+      expect((await bytesOf(old.character_image_url)).status).toBe(200);
+    },
+    60_000,
+  );
 
-  it("accepts a new location image into the library; the film's scenes keep the frames their clips were made from", async () => {
-    const scenesBefore = await rig.sql`select scene_number, reference_image_url, clip_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-    const [old] = await rig.sql`select image_url from public.location_images where id = ${locationImageId}`;
-    const { runId, asset } = await preview("image", { movieId, locationImageId }, {});
-    expect(asset.params.prompt).toBe((await rig.sql`select generation_prompt from public.location_images where id = ${locationImageId}`)[0].generation_prompt);
-    const accepted = await regenerate({ action: "accept", runId });
-    expect(accepted.status, accepted.text).toBe(200);
-    const [now] = await rig.sql`select image_url from public.location_images where id = ${locationImageId}`;
-    expect(now.image_url).toBe(asset.public_url);
-    expect(now.image_url).not.toBe(old.image_url);
-    const currents = await rig.sql`select id from public.assets where slot = ${`location_image:${locationImageId}:image`} and state = 'current'`;
-    expect(currents.map((r) => r.id)).toEqual([asset.id]);
-    expect(await rig.sql`select scene_number, reference_image_url, clip_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`).toEqual(scenesBefore);
-  }, 60_000);
+  it(
+    "accepts a new location image into the library; the film's scenes keep the frames their clips were made from",
+    async () => {
+      const scenesBefore = await rig
+        .sql`select scene_number, reference_image_url, clip_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+      const [old] = await rig.sql`select image_url from public.location_images where id = ${locationImageId}`;
+      const { runId, asset } = await preview("image", { movieId, locationImageId }, {});
+      expect(asset.params.prompt).toBe(
+        (await rig.sql`select generation_prompt from public.location_images where id = ${locationImageId}`)[0]
+          .generation_prompt,
+      );
+      const accepted = await regenerate({ action: "accept", runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      const [now] = await rig.sql`select image_url from public.location_images where id = ${locationImageId}`;
+      expect(now.image_url).toBe(asset.public_url);
+      expect(now.image_url).not.toBe(old.image_url);
+      const currents = await rig
+        .sql`select id from public.assets where slot = ${`location_image:${locationImageId}:image`} and state = 'current'`;
+      expect(currents.map((r) => r.id)).toEqual([asset.id]);
+      expect(
+        await rig
+          .sql`select scene_number, reference_image_url, clip_url from public.movie_scenes where movie_id = ${movieId} order by scene_number`,
+      ).toEqual(scenesBefore);
+    },
+    60_000,
+  );
 });
 
 describe("bad input for the new rules", () => {
@@ -216,18 +284,94 @@ describe("bad input for the new rules", () => {
       values (${owner.id}, 'Quay', 'quay', 'noon', 'clear', 'http://127.0.0.1:54321/storage/v1/object/public/media/x.png') returning id`;
     const runsBefore = await runCount();
     const cases: [string, Record<string, unknown>, number, string, string][] = [
-      ["an unknown setting", { kind: "video", target: { movieId, sceneNumber: 1 }, draft: { settings: { guidance: 3 } } }, 400, "invalid_draft", '"guidance" is not a setting of kind video'],
-      ["a seed out of range", { kind: "cover", target: { movieId }, draft: { settings: { seed: -1 } } }, 400, "invalid_draft", "draft.settings.seed must be a whole number in 0..4294967295"],
-      ["a voice speed out of range", { kind: "audio", target: { movieId, sceneNumber: 1, lineIndex: 0 }, draft: { settings: { speed: 2 } } }, 400, "invalid_draft", "draft.settings.speed must be a number in 0.7..1.2"],
-      ["a seed for Beatoven", { kind: "music", target: { movieId }, draft: { settings: { seed: 3 } } }, 400, "unsupported_setting", "music provider beatoven takes no seed"],
-      ["a music prompt over 500 characters", { kind: "music", target: { movieId }, draft: { prompt: "x".repeat(501) } }, 400, "invalid_draft", "at most 500"],
-      ["a model Runway does not have", { kind: "video", target: { movieId, sceneNumber: 1 }, draft: { model: "gen3a_turbo" } }, 400, "invalid_model", "expected one of: gen4.5, gen4_turbo"],
-      ["a model Beatoven does not have", { kind: "music", target: { movieId }, draft: { model: "lyria" } }, 400, "invalid_model", "expected one of: maestro"],
-      ["an unknown character", { kind: "image", target: { movieId, characterId: crypto.randomUUID() } }, 400, "unknown_character", "has no character"],
-      ["another user's character", { kind: "image", target: { movieId, characterId: foreign.id } }, 400, "unknown_character", `has no character ${foreign.id}`],
-      ["a location image this film never used", { kind: "image", target: { movieId, locationImageId: unused.id } }, 400, "unknown_location_image", `has no location image ${unused.id}`],
-      ["both library ids", { kind: "image", target: { movieId, characterId, locationImageId } }, 400, "invalid_target", "characterId } or { movieId, locationImageId }"],
-      ["a character on kind cover", { kind: "cover", target: { movieId, characterId } }, 400, "invalid_target", "belong to kind image"],
+      [
+        "an unknown setting",
+        { kind: "video", target: { movieId, sceneNumber: 1 }, draft: { settings: { guidance: 3 } } },
+        400,
+        "invalid_draft",
+        '"guidance" is not a setting of kind video',
+      ],
+      [
+        "a seed out of range",
+        { kind: "cover", target: { movieId }, draft: { settings: { seed: -1 } } },
+        400,
+        "invalid_draft",
+        "draft.settings.seed must be a whole number in 0..4294967295",
+      ],
+      [
+        "a voice speed out of range",
+        {
+          kind: "audio",
+          target: { movieId, sceneNumber: 1, lineIndex: 0 },
+          draft: { settings: { speed: 2 } },
+        },
+        400,
+        "invalid_draft",
+        "draft.settings.speed must be a number in 0.7..1.2",
+      ],
+      [
+        "a seed for Beatoven",
+        { kind: "music", target: { movieId }, draft: { settings: { seed: 3 } } },
+        400,
+        "unsupported_setting",
+        "music provider beatoven takes no seed",
+      ],
+      [
+        "a music prompt over 500 characters",
+        { kind: "music", target: { movieId }, draft: { prompt: "x".repeat(501) } },
+        400,
+        "invalid_draft",
+        "at most 500",
+      ],
+      [
+        "a model Runway does not have",
+        { kind: "video", target: { movieId, sceneNumber: 1 }, draft: { model: "gen3a_turbo" } },
+        400,
+        "invalid_model",
+        "expected one of: gen4.5, gen4_turbo",
+      ],
+      [
+        "a model Beatoven does not have",
+        { kind: "music", target: { movieId }, draft: { model: "lyria" } },
+        400,
+        "invalid_model",
+        "expected one of: maestro",
+      ],
+      [
+        "an unknown character",
+        { kind: "image", target: { movieId, characterId: crypto.randomUUID() } },
+        400,
+        "unknown_character",
+        "has no character",
+      ],
+      [
+        "another user's character",
+        { kind: "image", target: { movieId, characterId: foreign.id } },
+        400,
+        "unknown_character",
+        `has no character ${foreign.id}`,
+      ],
+      [
+        "a location image this film never used",
+        { kind: "image", target: { movieId, locationImageId: unused.id } },
+        400,
+        "unknown_location_image",
+        `has no location image ${unused.id}`,
+      ],
+      [
+        "both library ids",
+        { kind: "image", target: { movieId, characterId, locationImageId } },
+        400,
+        "invalid_target",
+        "characterId } or { movieId, locationImageId }",
+      ],
+      [
+        "a character on kind cover",
+        { kind: "cover", target: { movieId, characterId } },
+        400,
+        "invalid_target",
+        "belong to kind image",
+      ],
     ];
     for (const [what, body, status, code, message] of cases) {
       const answer = await regenerate({ action: "start", ...body });
@@ -249,6 +393,7 @@ describe("bad input for the new rules", () => {
     expect(answer.status, answer.text).toBe(409);
     expect(answer.json.error.code).toBe("no_music_provider");
     expect(answer.json.error.message).toContain("has no music provider");
-    expect((await rig.sql`select count(*)::int as n from public.asset_runs where movie_id = ${film.id}`)[0].n).toBe(0);
+    expect((await rig.sql`select count(*)::int as n from public.asset_runs where movie_id = ${film.id}`)[0].n)
+      .toBe(0);
   });
 });

@@ -8,7 +8,16 @@ import type { Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import {
-  download, durationOf, frameCount, frameHashes, integratedLoudness, lowBandLevelDb, makeClip, makeTone, publish, soundOnsetSeconds,
+  download,
+  durationOf,
+  frameCount,
+  frameHashes,
+  integratedLoudness,
+  lowBandLevelDb,
+  makeClip,
+  makeTone,
+  publish,
+  soundOnsetSeconds,
 } from "../support/render-media.ts";
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
@@ -16,12 +25,30 @@ const FPS = 24;
 
 /** Every onset (end of a silence) in an audio-only file; its timestamps start at zero. */
 function soundOnsetsSeconds(file: string): number[] {
-  const result = spawnSync("ffmpeg", ["-hide_banner", "-nostdin", "-i", file, "-af", "silencedetect=noise=-40dB:duration=0.05", "-f", "null", "-"], { encoding: "utf8" });
+  const result = spawnSync("ffmpeg", [
+    "-hide_banner",
+    "-nostdin",
+    "-i",
+    file,
+    "-af",
+    "silencedetect=noise=-40dB:duration=0.05",
+    "-f",
+    "null",
+    "-",
+  ], { encoding: "utf8" });
   return [...result.stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
 }
 
 function streamsOf(file: string) {
-  const out = execFileSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,codec_name,sample_rate", "-of", "json", file]).toString();
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_type,codec_name,sample_rate",
+    "-of",
+    "json",
+    file,
+  ]).toString();
   return JSON.parse(out).streams;
 }
 const FRAME = 1 / FPS;
@@ -34,8 +61,18 @@ let musicUrl: string;
 async function render(payload: Record<string, unknown>) {
   const workDir = mkdtempSync(join(dir, "job-"));
   const storage = stackStorage();
-  const io = createJobIo({ workDir, storage, signal: new AbortController().signal, heartbeat: async () => {} });
-  return await runRenderJob(payload, io) as { url: string; durationSeconds: number; renderPath: string; reEncodeReason: string | null };
+  const io = createJobIo({
+    workDir,
+    storage,
+    signal: new AbortController().signal,
+    heartbeat: async () => {},
+  });
+  return await runRenderJob(payload, io) as {
+    url: string;
+    durationSeconds: number;
+    renderPath: string;
+    reEncodeReason: string | null;
+  };
 }
 
 const output = (name: string) => ({ bucket: "renders", path: `${run}/${name}` });
@@ -44,17 +81,32 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "render-job-"));
   await ensureBucket("renders");
   // Three matching 2 s clips with silent audio: the dialogue is the only sound.
-  const clips = [0, 1, 2].map((i) => makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", source: i === 1 ? "smptebars" : "testsrc2" }));
-  clipUrls = await Promise.all(clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")));
+  const clips = [0, 1, 2].map((i) =>
+    makeClip(dir, `clip-${i}.mp4`, {
+      seconds: 2,
+      audio: "silent",
+      source: i === 1 ? "smptebars" : "testsrc2",
+    })
+  );
+  clipUrls = await Promise.all(
+    clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")),
+  );
   lineUrl = await publish(makeTone(dir, "line.wav", 0.8, 1000, -6), "inputs", `${run}/line.wav`, "audio/wav");
-  musicUrl = await publish(makeTone(dir, "music.wav", 8, 150, -10), "inputs", `${run}/music.wav`, "audio/wav");
+  musicUrl = await publish(
+    makeTone(dir, "music.wav", 8, 150, -10),
+    "inputs",
+    `${run}/music.wav`,
+    "audio/wav",
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("assembling a timeline", () => {
   it("stream-copies matching whole clips, lands dialogue on its frame and hits the loudness target", async () => {
     const timeline: Timeline = {
-      fps: FPS, width: 320, height: 180,
+      fps: FPS,
+      width: 320,
+      height: 180,
       clips: clipUrls.map((url) => ({ url, inFrame: 0, outFrame: 48 })),
       dialogue: [{ url: lineUrl, startFrame: 61 }],
       loudnessLufs: -18,
@@ -70,7 +122,9 @@ describe("assembling a timeline", () => {
 
   it("re-encodes trimmed clips with dissolves, ducks music under dialogue and still lands every number", async () => {
     const timeline: Timeline = {
-      fps: FPS, width: 320, height: 180,
+      fps: FPS,
+      width: 320,
+      height: 180,
       clips: [
         { url: clipUrls[0], inFrame: 6, outFrame: 48, transition: { type: "dissolve", frames: 8 } },
         { url: clipUrls[1], inFrame: 0, outFrame: 40, transition: { type: "cut", frames: 0 } },
@@ -96,7 +150,9 @@ describe("assembling a timeline", () => {
 
   it("ducks music under speech already in the clips' sound (lip-synced scenes), there only", async () => {
     const timeline: Timeline = {
-      fps: FPS, width: 320, height: 180,
+      fps: FPS,
+      width: 320,
+      height: 180,
       clips: clipUrls.map((url) => ({ url, inFrame: 0, outFrame: 48 })),
       dialogue: [],
       speech: [{ startFrame: 50, frames: 20 }],
@@ -107,11 +163,18 @@ describe("assembling a timeline", () => {
     // Speech from 2.083 s to 2.917 s.
     const ducked = lowBandLevelDb(file, 2.2, 2.8, 300) - lowBandLevelDb(file, 0.5, 1.9, 300);
     expect(Math.abs(ducked - -10)).toBeLessThanOrEqual(1.5);
-    expect(Math.abs(lowBandLevelDb(file, 3.2, 5.5, 300) - lowBandLevelDb(file, 0.5, 1.9, 300))).toBeLessThanOrEqual(1);
+    expect(Math.abs(lowBandLevelDb(file, 3.2, 5.5, 300) - lowBandLevelDb(file, 0.5, 1.9, 300)))
+      .toBeLessThanOrEqual(1);
   });
 
   it("mixes dialogue onto one clip without re-encoding its picture", async () => {
-    const result = await render({ op: "mix_dialogue", clipUrl: clipUrls[2], fps: FPS, dialogue: [{ url: lineUrl, startFrame: 12 }], output: output("mixed.mp4") });
+    const result = await render({
+      op: "mix_dialogue",
+      clipUrl: clipUrls[2],
+      fps: FPS,
+      dialogue: [{ url: lineUrl, startFrame: 12 }],
+      output: output("mixed.mp4"),
+    });
     expect(result.renderPath).toBe("stream_copy");
     const file = await download(result.url, join(dir, "mixed.mp4"));
     expect(Math.abs(durationOf(file) - 2)).toBeLessThanOrEqual(FRAME);
@@ -124,7 +187,9 @@ describe("rendering a scene's dialogue alone", () => {
   it("gives one AAC track of exactly the clip's length with each line where it says", async () => {
     // 72 frames = 3 s; the second line starts at 2.5 s and is cut at the end, not let run on.
     const result = await render({
-      op: "dialogue_track", fps: FPS, durationFrames: 72,
+      op: "dialogue_track",
+      fps: FPS,
+      durationFrames: 72,
       dialogue: [{ url: lineUrl, startFrame: 13 }, { url: lineUrl, startFrame: 60 }],
       output: output("dialogue.m4a"),
     });
@@ -153,14 +218,26 @@ describe("extracting a clip's last frame", () => {
 
 describe("refusing bad timelines", () => {
   it("fails for good, naming the clip, when a clip ends before it starts", async () => {
-    const timeline = { fps: FPS, width: 320, height: 180, clips: [{ url: clipUrls[0], inFrame: 30, outFrame: 10 }], dialogue: [] };
+    const timeline = {
+      fps: FPS,
+      width: 320,
+      height: 180,
+      clips: [{ url: clipUrls[0], inFrame: 30, outFrame: 10 }],
+      dialogue: [],
+    };
     const error = await render({ op: "assemble", timeline, output: output("bad.mp4") }).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error.message).toContain("timeline.clips[0]: outFrame (10) must be after inFrame (30)");
   });
 
   it("fails for good when an input cannot be downloaded", async () => {
-    const timeline = { fps: FPS, width: 320, height: 180, clips: [{ url: `${clipUrls[0]}.missing`, inFrame: 0, outFrame: 10 }], dialogue: [] };
+    const timeline = {
+      fps: FPS,
+      width: 320,
+      height: 180,
+      clips: [{ url: `${clipUrls[0]}.missing`, inFrame: 0, outFrame: 10 }],
+      dialogue: [],
+    };
     const error = await render({ op: "assemble", timeline, output: output("missing.mp4") }).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error.code).toBe("input_unavailable");

@@ -8,8 +8,23 @@ import type { RenderRequest, Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createWorkerLoop } from "../../shared/worker/worker-loop.ts";
 import { createWorkerRenderProvider } from "../../shared/providers/worker/worker-render-provider.ts";
-import { download, durationOf, makeClip, makeTone, publish, soundOnsetSeconds } from "../support/render-media.ts";
-import { connect, createUser, type Sql, stackEnv, taskRow, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  download,
+  durationOf,
+  makeClip,
+  makeTone,
+  publish,
+  soundOnsetSeconds,
+} from "../support/render-media.ts";
+import {
+  connect,
+  createUser,
+  type Sql,
+  stackEnv,
+  taskRow,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
@@ -25,8 +40,12 @@ beforeAll(async () => {
   userId = (await createUser(sql)).id;
   dir = mkdtempSync(join(tmpdir(), "render-worker-"));
   await ensureBucket("renders");
-  const clips = [0, 1].map((i) => makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", size: "320x180" }));
-  clipUrls = await Promise.all(clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")));
+  const clips = [0, 1].map((i) =>
+    makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", size: "320x180" })
+  );
+  clipUrls = await Promise.all(
+    clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")),
+  );
   lineUrl = await publish(makeTone(dir, "line.wav", 0.5, 1000, -6), "inputs", `${run}/line.wav`, "audio/wav");
 });
 afterAll(async () => {
@@ -39,16 +58,28 @@ const storage = () => stackStorage(sql);
 describe("the worker-backed render provider", () => {
   it("renders a submitted timeline through a worker and polls its URL", async () => {
     // The stack's render worker may claim it too; either way it is the same loop and handler.
-    const loop = createWorkerLoop({ sql, storage: storage(), handlers: { render: runRenderJob }, pollMs: 100, log: () => {} });
+    const loop = createWorkerLoop({
+      sql,
+      storage: storage(),
+      handlers: { render: runRenderJob },
+      pollMs: 100,
+      log: () => {},
+    });
     loop.start();
     try {
       const provider = createWorkerRenderProvider({ sql, userId, concurrencyKey: `render:${run}` });
       const timeline: Timeline = {
-        fps: 24, width: 320, height: 180,
+        fps: 24,
+        width: 320,
+        height: 180,
         clips: clipUrls.map((url) => ({ url, inFrame: 0, outFrame: 48 })),
         dialogue: [{ url: lineUrl, startFrame: 30 }],
       };
-      const jobId = await provider.submit({ op: "assemble", timeline, output: { bucket: "renders", path: `${run}/e2e.mp4` } });
+      const jobId = await provider.submit({
+        op: "assemble",
+        timeline,
+        output: { bucket: "renders", path: `${run}/e2e.mp4` },
+      });
       const state = await waitFor(async () => {
         const s = await provider.poll(jobId);
         return s.state === "succeeded" || s.state === "failed" ? s : null;
@@ -68,32 +99,65 @@ describe("the worker-backed render provider", () => {
     const provider = createWorkerRenderProvider({ sql, userId });
     const request = {
       op: "assemble",
-      timeline: { fps: 24, width: 320, height: 180, clips: [{ url: clipUrls[0], inFrame: 0, outFrame: 48, transition: { type: "dissolve", frames: 12 } }], dialogue: [] },
+      timeline: {
+        fps: 24,
+        width: 320,
+        height: 180,
+        clips: [{ url: clipUrls[0], inFrame: 0, outFrame: 48, transition: { type: "dissolve", frames: 12 } }],
+        dialogue: [],
+      },
       output: { bucket: "renders", path: `${run}/bad.mp4` },
     } as RenderRequest;
-    const [{ before }] = await sql`select count(*)::int as before from public.background_tasks where user_id = ${userId}`;
+    const [{ before }] =
+      await sql`select count(*)::int as before from public.background_tasks where user_id = ${userId}`;
     await expect(provider.submit(request)).rejects.toThrow(ProviderInputError);
-    await expect(provider.submit(request)).rejects.toThrow(/clips\[0\]\.transition: the last clip has no next clip to dissolve into/);
-    const [{ after }] = await sql`select count(*)::int as after from public.background_tasks where user_id = ${userId}`;
+    await expect(provider.submit(request)).rejects.toThrow(
+      /clips\[0\]\.transition: the last clip has no next clip to dissolve into/,
+    );
+    const [{ after }] =
+      await sql`select count(*)::int as after from public.background_tasks where user_id = ${userId}`;
     expect(after).toBe(before);
   });
 });
 
 describe("a render worker killed mid-job", () => {
   function startWorker(kind: string, workerId: string): ChildProcess {
-    const env = { ...process.env, STACK_ENV_FILE: join(REPO, ".stack", "env.json"), RENDER_TEST_KIND: kind, RENDER_TEST_WORKER_ID: workerId, RENDER_TEST_LEASE_SECONDS: "3" };
+    const env = {
+      ...process.env,
+      STACK_ENV_FILE: join(REPO, ".stack", "env.json"),
+      RENDER_TEST_KIND: kind,
+      RENDER_TEST_WORKER_ID: workerId,
+      RENDER_TEST_LEASE_SECONDS: "3",
+    };
     const deno = join(REPO, "node_modules", ".bin", "deno");
-    return spawn(deno, ["run", "-A", "--config", join(REPO, "deno.json"), join(REPO, "tests", "fixtures", "render-worker-for-kind.ts")], { env, detached: true, stdio: "ignore" });
+    return spawn(deno, [
+      "run",
+      "-A",
+      "--config",
+      join(REPO, "deno.json"),
+      join(REPO, "tests", "fixtures", "render-worker-for-kind.ts"),
+    ], { env, detached: true, stdio: "ignore" });
   }
 
   it("loses the job to another worker once its lease expires, and the job completes exactly once", async () => {
     const kind = `render.kill.${crypto.randomUUID()}`;
     // Re-encoding 6 s of 640x360 with dissolves keeps the first worker busy for a few seconds.
-    const big = [0, 1, 2].map((i) => makeClip(dir, `big-${i}.mp4`, { seconds: 2, size: "640x360", audio: "silent", source: "mandelbrot" }));
-    const urls = await Promise.all(big.map((f, i) => publish(f, "inputs", `${run}/big-${i}.mp4`, "video/mp4")));
+    const big = [0, 1, 2].map((i) =>
+      makeClip(dir, `big-${i}.mp4`, { seconds: 2, size: "640x360", audio: "silent", source: "mandelbrot" })
+    );
+    const urls = await Promise.all(
+      big.map((f, i) => publish(f, "inputs", `${run}/big-${i}.mp4`, "video/mp4")),
+    );
     const timeline: Timeline = {
-      fps: 24, width: 640, height: 360,
-      clips: urls.map((url, i) => ({ url, inFrame: 0, outFrame: 48, transition: i < 2 ? { type: "dissolve", frames: 12 } : undefined })),
+      fps: 24,
+      width: 640,
+      height: 360,
+      clips: urls.map((url, i) => ({
+        url,
+        inFrame: 0,
+        outFrame: 48,
+        transition: i < 2 ? { type: "dissolve", frames: 12 } : undefined,
+      })),
       dialogue: [],
     };
     const payload = { op: "assemble", timeline, output: { bucket: "renders", path: `${run}/killed.mp4` } };
@@ -115,7 +179,8 @@ describe("a render worker killed mid-job", () => {
       expect(Number(done.fencing_token)).toBe(Number(claimed.fencing_token) + 1);
       expect(done.attempts).toBe(0); // a lost worker is not a failed attempt
       // The dead worker's token can no longer write anything.
-      const [{ ok }] = await sql`select engine.complete_task(${id}, ${claimed.fencing_token}::bigint, '{"zombie":true}', '{}') as ok`;
+      const [{ ok }] =
+        await sql`select engine.complete_task(${id}, ${claimed.fencing_token}::bigint, '{"zombie":true}', '{}') as ok`;
       expect(ok).toBe(false);
       expect((await taskRow(sql, id)).result.zombie).toBeUndefined();
       const file = await download(done.result.url, join(dir, "killed.mp4"));

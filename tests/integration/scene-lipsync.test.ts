@@ -13,12 +13,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { createWorkerLoop } from "../../shared/worker/worker-loop.ts";
 import type { FilmShape } from "../support/film-script.ts";
-import { briefFor, type FilmRecord, type FilmRig, filmUser, readFilm, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRecord,
+  type FilmRig,
+  filmUser,
+  readFilm,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { download, durationOf } from "../support/render-media.ts";
 import { stackEnv } from "../support/stack.ts";
 import { addressOfSigned, stackStorage } from "../support/stack-storage.ts";
 
-const SHAPE: FilmShape = { scenes: 3, chains: [], clipSeconds: (n) => (n === 2 ? 2 : 3), linesPerScene: (n) => (n === 2 ? 0 : n === 1 ? 1 : 2) };
+const SHAPE: FilmShape = {
+  scenes: 3,
+  chains: [],
+  clipSeconds: (n) => (n === 2 ? 2 : 3),
+  linesPerScene: (n) => (n === 2 ? 0 : n === 1 ? 1 : 2),
+};
 const WITH_DIALOGUE = [1, 3];
 const TITLE = "Lips in the Fog";
 const dir = mkdtempSync(join(tmpdir(), "reelforge-lipsync-"));
@@ -55,7 +69,10 @@ afterAll(async () => {
  * This film's generations: the gateway's provider URLs are stack-wide, so another test's film
  * running meanwhile may reach this fake too.
  */
-const ours = () => rig.fakes.sync.bodies.filter((b) => b.input.some((i: { url: string }) => i.url.includes(`/${film.movie.id}/`)));
+const ours = () =>
+  rig.fakes.sync.bodies.filter((b) =>
+    b.input.some((i: { url: string }) => i.url.includes(`/${film.movie.id}/`))
+  );
 
 const storagePrefix = () => `${stackEnv().API_URL}/storage/v1/object/public/media/films/`;
 
@@ -74,14 +91,22 @@ describe("a film whose owner configured a lipsync provider", () => {
     for (const url of videos) expect(url).toMatch(/\/storage\/v1\/object\/sign\/media\/.+\?token=/);
     expect(videos.map(addressOfSigned).sort()).toEqual(scenes.map((s) => s.clip_url).sort());
     for (const body of bodies) {
-      expect(body.input.find((i: { type: string }) => i.type === "audio").url).toMatch(/\/scene-\d+-dialogue-[0-9a-f]{8}\.m4a\?token=/);
+      expect(body.input.find((i: { type: string }) => i.type === "audio").url).toMatch(
+        /\/scene-\d+-dialogue-[0-9a-f]{8}\.m4a\?token=/,
+      );
     }
   });
 
   it("gives each dialogue track the clip's exact length", async () => {
     for (const [i, body] of ours().entries()) {
-      const video = await download(body.input.find((x: { type: string }) => x.type === "video").url, join(dir, `clip-${i}.mp4`));
-      const audio = await download(body.input.find((x: { type: string }) => x.type === "audio").url, join(dir, `track-${i}.m4a`));
+      const video = await download(
+        body.input.find((x: { type: string }) => x.type === "video").url,
+        join(dir, `clip-${i}.mp4`),
+      );
+      const audio = await download(
+        body.input.find((x: { type: string }) => x.type === "audio").url,
+        join(dir, `track-${i}.m4a`),
+      );
       expect(Math.abs(durationOf(audio) - durationOf(video))).toBeLessThanOrEqual(1 / 24);
     }
   });
@@ -90,7 +115,9 @@ describe("a film whose owner configured a lipsync provider", () => {
     for (const scene of film.scenes) {
       if (WITH_DIALOGUE.includes(scene.scene_number)) {
         expect(scene.lipsync_error, `scene ${scene.scene_number}`).toBeNull();
-        expect(scene.video_url).toMatch(new RegExp(`^${storagePrefix()}.+/scene-${scene.scene_number}-lipsync-[0-9a-f]{8}\\.mp4$`));
+        expect(scene.video_url).toMatch(
+          new RegExp(`^${storagePrefix()}.+/scene-${scene.scene_number}-lipsync-[0-9a-f]{8}\\.mp4$`),
+        );
         expect(scene.lipsync_url).toBe(scene.video_url);
         expect(scene.mix_status).toBe("completed");
       } else {
@@ -109,24 +136,42 @@ describe("a film whose owner configured a lipsync provider", () => {
       ]);
       expect(calls.every((m) => m.external_id)).toBe(true);
     }
-    expect(film.metrics.filter((m) => m.scene_number === 2 && m.step_name.startsWith("lipsync:"))).toEqual([]);
+    expect(film.metrics.filter((m) => m.scene_number === 2 && m.step_name.startsWith("lipsync:"))).toEqual(
+      [],
+    );
   });
 
   it("assembles synced clips without placing their lines again, into a film that plays for the expected length", async () => {
     const metric = film.metrics.find((m) => m.step_name === "assemble_movie:render");
-    const [render] = await rig.sql`select payload from public.background_tasks where id = ${metric!.external_id}`;
+    const [render] = await rig.sql`select payload from public.background_tasks where id = ${
+      metric!.external_id
+    }`;
     const timeline = render.payload.timeline;
     const byScene = new Map(film.scenes.map((s) => [s.scene_number, s]));
-    expect(timeline.clips.map((c: { url: string }) => c.url)).toEqual([byScene.get(1)!.video_url, byScene.get(2)!.clip_url, byScene.get(3)!.video_url]);
+    expect(timeline.clips.map((c: { url: string }) => c.url)).toEqual([
+      byScene.get(1)!.video_url,
+      byScene.get(2)!.clip_url,
+      byScene.get(3)!.video_url,
+    ]);
     // Scene 2, the only one whose lines would be placed, has none: no line plays twice.
     expect(timeline.dialogue).toEqual([]);
     // Their lines still duck the music: one speech window per line of scenes 1 and 3.
     expect(film.movie.metadata.music_url).toMatch(/^http/);
-    expect(timeline.speech).toHaveLength(film.audio.filter((l) => WITH_DIALOGUE.includes(l.scene_number)).length);
+    expect(timeline.speech).toHaveLength(
+      film.audio.filter((l) => WITH_DIALOGUE.includes(l.scene_number)).length,
+    );
     // 3 + 2 + 3 s, minus a 1 s fade (dusk → night) and a 0.5 s dissolve (lighthouse → market).
     const file = await download(film.movie.video_url, join(dir, "film.mp4"));
     expect(Math.abs(durationOf(file) - 6.5)).toBeLessThanOrEqual(1 / 24);
-    const streams = execFileSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", file]).toString().trim().split("\n");
+    const streams = execFileSync("ffprobe", [
+      "-v",
+      "error",
+      "-show_entries",
+      "stream=codec_type",
+      "-of",
+      "csv=p=0",
+      file,
+    ]).toString().trim().split("\n");
     expect(streams.sort()).toEqual(["audio", "video"]);
   });
 });

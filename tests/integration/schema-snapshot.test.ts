@@ -16,7 +16,9 @@ describe("supabase/schema.sql", () => {
       const first = freshLines.findIndex((line, index) => line !== committedLines[index]);
       expect.fail(
         `supabase/schema.sql is stale: run npm run schema:dump (first difference at line ${first + 1}: ` +
-          `committed ${JSON.stringify(committedLines[first])}, migrations make ${JSON.stringify(freshLines[first])})`,
+          `committed ${JSON.stringify(committedLines[first])}, migrations make ${
+            JSON.stringify(freshLines[first])
+          })`,
       );
     }
     expect(fresh).toContain("CREATE FUNCTION engine.claim_next_task(");

@@ -4,7 +4,7 @@
  * their token is altered. Objects are put in Storage with the service role, as the pipeline does.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, sleep, type TestUser } from "../support/stack.ts";
+import { connect, createUser, invoke, sleep, type Sql, type TestUser } from "../support/stack.ts";
 import { removeUnder, stackStorage } from "../support/stack-storage.ts";
 
 const BUCKET = "media";
@@ -32,12 +32,16 @@ beforeAll(async () => {
   await media.upload(BUCKET, `${folder}/poster.png`, poster, { contentType: "image/png" });
   await media.upload(BUCKET, `${folder}/scene 1.mp4`, clip, { contentType: "video/mp4" });
   const address = (name: string) => media.publicUrl(BUCKET, `${folder}/${name}`);
-  await sql`update public.movies set video_url = ${address("film.mp4")}, poster_url = ${address("poster.png")}, thumbnail_url = ${address("poster.png")}
+  await sql`update public.movies set video_url = ${address("film.mp4")}, poster_url = ${
+    address("poster.png")
+  }, thumbnail_url = ${address("poster.png")}
              where id = ${movieId}`;
   await sql`
     insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather,
                                      duration_seconds, status, video_url, end_frame_url)
-    values (${movieId}, ${owner.id}, 1, 's1', 'Harbour', 'harbour', 'night', 'rain', 5, 'completed', ${address("scene 1.mp4")}, ${elsewhere})`;
+    values (${movieId}, ${owner.id}, 1, 's1', 'Harbour', 'harbour', 'night', 'rain', 5, 'completed', ${
+    address("scene 1.mp4")
+  }, ${elsewhere})`;
 });
 
 afterAll(async () => {

@@ -5,7 +5,15 @@
  * restored after. Needs a running stack (`npm run stack:start`).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { admin, connect, createUser, invoke, type Sql, type TestUser, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  connect,
+  createUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitForStatus,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -30,7 +38,9 @@ afterAll(async () => {
 
 /** Runs a probe.append task to its end; returns how many of its slices ended for each reason. */
 async function sliceEnds(payload: Record<string, unknown>): Promise<Record<string, number>> {
-  const start = await invoke("engine-probe", { action: "start", kind: "probe.append", payload }, { token: user.token });
+  const start = await invoke("engine-probe", { action: "start", kind: "probe.append", payload }, {
+    token: user.token,
+  });
   expect(start.status).toBe(202);
   const id = start.json.taskId;
   const done = await waitForStatus(sql, id, ["succeeded", "failed"], 120_000);

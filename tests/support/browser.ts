@@ -44,7 +44,9 @@ export function findChromium(): string {
       // next candidate
     }
   }
-  throw new Error("chromium not found (set CHROMIUM_BIN, or as root: apt-get update && apt-get install -y chromium; scripts/test.sh installs it)");
+  throw new Error(
+    "chromium not found (set CHROMIUM_BIN, or as root: apt-get update && apt-get install -y chromium; scripts/test.sh installs it)",
+  );
 }
 
 export async function chromiumVersion(): Promise<string> {
@@ -56,9 +58,15 @@ export async function chromiumVersion(): Promise<string> {
 async function chromium(url: string, flags: string[], timeoutMs: number): Promise<string> {
   const profile = await mkdtemp(join(tmpdir(), "reelforge-chromium-"));
   try {
-    const { stdout } = await run(findChromium(), [...BASE_FLAGS, `--user-data-dir=${profile}`, ...flags, url], {
-      timeout: timeoutMs, maxBuffer: 64 << 20, killSignal: "SIGKILL",
-    });
+    const { stdout } = await run(
+      findChromium(),
+      [...BASE_FLAGS, `--user-data-dir=${profile}`, ...flags, url],
+      {
+        timeout: timeoutMs,
+        maxBuffer: 64 << 20,
+        killSignal: "SIGKILL",
+      },
+    );
     return stdout;
   } finally {
     await rm(profile, { recursive: true, force: true });
@@ -70,13 +78,27 @@ export function bodyAttribute(dom: string, name: string): string | null {
   const body = dom.match(/<body\b[^>]*>/i)?.[0];
   const value = body?.match(new RegExp(`\\s${name}="([^"]*)"`, "i"))?.[1];
   if (value === undefined) return null;
-  return value.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+  return value.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&");
 }
 
 /** Grey-level spread of an image: decoded to 8-bit grey by FFmpeg. */
 export async function greyLevels(imagePath: string): Promise<{ stddev: number; distinctLevels: number }> {
-  const { stdout } = await run("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", imagePath, "-f", "rawvideo", "-pix_fmt", "gray", "-"], {
-    encoding: "buffer", maxBuffer: 256 << 20,
+  const { stdout } = await run("ffmpeg", [
+    "-hide_banner",
+    "-nostdin",
+    "-v",
+    "error",
+    "-i",
+    imagePath,
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "gray",
+    "-",
+  ], {
+    encoding: "buffer",
+    maxBuffer: 256 << 20,
   });
   const pixels = stdout as Buffer;
   if (pixels.length === 0) throw new Error(`ffmpeg decoded no pixels from ${imagePath}`);
@@ -93,8 +115,15 @@ export async function greyLevels(imagePath: string): Promise<{ stddev: number; d
 }
 
 /** The page's DOM once `budgetMs` of virtual time passed (scripts ran, media metadata loaded). */
-export async function dumpDom(url: string, options: { budgetMs?: number; timeoutMs?: number } = {}): Promise<string> {
-  return await chromium(url, ["--dump-dom", `--virtual-time-budget=${options.budgetMs ?? 10_000}`], options.timeoutMs ?? 60_000);
+export async function dumpDom(
+  url: string,
+  options: { budgetMs?: number; timeoutMs?: number } = {},
+): Promise<string> {
+  return await chromium(
+    url,
+    ["--dump-dom", `--virtual-time-budget=${options.budgetMs ?? 10_000}`],
+    options.timeoutMs ?? 60_000,
+  );
 }
 
 /**
@@ -110,8 +139,15 @@ export async function checkPageInChromium(
   const dom = await dumpDom(url, { budgetMs: options.budgetMs, timeoutMs });
   const duration = bodyAttribute(dom, "data-video-duration");
   await rm(options.screenshotPath, { force: true });
-  await chromium(url, [`--screenshot=${options.screenshotPath}`, `--window-size=${options.windowSize ?? "1280,1600"}`, "--hide-scrollbars", budget], timeoutMs);
-  if (!(await stat(options.screenshotPath).catch(() => null))?.size) throw new Error(`chromium wrote no screenshot to ${options.screenshotPath}`);
+  await chromium(url, [
+    `--screenshot=${options.screenshotPath}`,
+    `--window-size=${options.windowSize ?? "1280,1600"}`,
+    "--hide-scrollbars",
+    budget,
+  ], timeoutMs);
+  if (!(await stat(options.screenshotPath).catch(() => null))?.size) {
+    throw new Error(`chromium wrote no screenshot to ${options.screenshotPath}`);
+  }
   const { stddev, distinctLevels } = await greyLevels(options.screenshotPath);
   return {
     dom,

@@ -31,14 +31,29 @@ export async function createTargetDatabase(prefix = "clone_target") {
 
 /** Loads tests/fixtures/clone-dataset.sql into `schema` of the stack's own database (the clone's source). */
 export function loadDataset(schema: string, scale: number) {
-  execFileSync("psql", [stackEnv().DB_URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", `schema=${schema}`, "-v", `scale=${scale}`, "-f", join(fixtures, "clone-dataset.sql")], {
+  execFileSync("psql", [
+    stackEnv().DB_URL,
+    "-q",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-v",
+    `schema=${schema}`,
+    "-v",
+    `scale=${scale}`,
+    "-f",
+    join(fixtures, "clone-dataset.sql"),
+  ], {
     stdio: "pipe",
   });
 }
 
 /** Row count and order-independent hash of every table in a schema, computed by Postgres. */
 export async function schemaFingerprint(url: string, schema: string) {
-  const db = postgres(url, { max: 1, onnotice: () => {}, connection: { TimeZone: "UTC", DateStyle: "ISO", extra_float_digits: "3" } });
+  const db = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    connection: { TimeZone: "UTC", DateStyle: "ISO", extra_float_digits: "3" },
+  });
   try {
     const tables = await db`
       select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace

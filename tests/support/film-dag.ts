@@ -87,7 +87,12 @@ export function filmDag(input: FilmDagInput): DagNode[] {
     { id: "plan", ms: L.llm, after: [] },
     { id: "bible", ms: L.llm, after: ["plan"] },
     { id: "screenplay", ms: L.llm, after: ["bible"] },
-    { id: "portraits", ms: input.portraits > 0 ? L.image : 0, sequentialMs: input.portraits * L.image, after: ["screenplay"] },
+    {
+      id: "portraits",
+      ms: input.portraits > 0 ? L.image : 0,
+      sequentialMs: input.portraits * L.image,
+      after: ["screenplay"],
+    },
   ];
   const ends: string[] = [];
   for (const scene of input.scenes) {
@@ -95,10 +100,23 @@ export function filmDag(input: FilmDagInput): DagNode[] {
     const start = scene.continuesFrom === null ? "portraits" : `end-frame-${scene.continuesFrom}`;
     nodes.push({ id: `reference-${n}`, ms: scene.generatedReference ? L.image : 0, after: [start] });
     nodes.push({ id: `video-${n}`, ms: L.video, after: [`reference-${n}`] });
-    nodes.push({ id: `end-frame-${n}`, ms: scene.clipMade ? input.renderMs.endFrame.get(n) ?? 0 : 0, after: [`video-${n}`] });
-    nodes.push({ id: `voices-${n}`, ms: scene.lines > 0 ? L.voice : 0, sequentialMs: scene.lines * L.voice, after: ["portraits"] });
+    nodes.push({
+      id: `end-frame-${n}`,
+      ms: scene.clipMade ? input.renderMs.endFrame.get(n) ?? 0 : 0,
+      after: [`video-${n}`],
+    });
+    nodes.push({
+      id: `voices-${n}`,
+      ms: scene.lines > 0 ? L.voice : 0,
+      sequentialMs: scene.lines * L.voice,
+      after: ["portraits"],
+    });
     if (scene.clipMade && scene.lines > 0) {
-      nodes.push({ id: `mix-${n}`, ms: input.renderMs.mix.get(n) ?? 0, after: [`end-frame-${n}`, `voices-${n}`] });
+      nodes.push({
+        id: `mix-${n}`,
+        ms: input.renderMs.mix.get(n) ?? 0,
+        after: [`end-frame-${n}`, `voices-${n}`],
+      });
       ends.push(`mix-${n}`);
     } else {
       ends.push(`end-frame-${n}`, `voices-${n}`);

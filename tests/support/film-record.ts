@@ -12,7 +12,9 @@ import type { Sql } from "./stack.ts";
 type Metric = FilmRecord["metrics"][number];
 
 export async function renderTaskOf(sql: Sql, film: FilmRecord, stepName: string, sceneNumber?: number) {
-  const metric = film.metrics.find((m) => m.step_name === stepName && (sceneNumber === undefined || m.scene_number === sceneNumber));
+  const metric = film.metrics.find((m) =>
+    m.step_name === stepName && (sceneNumber === undefined || m.scene_number === sceneNumber)
+  );
   if (!metric?.external_id) throw new Error(`film ${film.movie.id} has no render step ${stepName}`);
   const [task] = await sql`select * from public.background_tasks where id = ${metric.external_id}`;
   return task;
@@ -20,24 +22,33 @@ export async function renderTaskOf(sql: Sql, film: FilmRecord, stepName: string,
 
 /** Run time (started_at → finished_at) of each render task, by its metric's external id. */
 async function renderRunMs(sql: Sql, metrics: Metric[]): Promise<Map<string, number>> {
-  const ids = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) => m.external_id as string);
+  const ids = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) =>
+    m.external_id as string
+  );
   const rows = ids.length === 0 ? [] : await sql`
     select id::text, extract(epoch from (finished_at - started_at)) * 1000 as ms
       from public.background_tasks where id = any(${ids}::uuid[]) and finished_at is not null`;
   return new Map(rows.map((r) => [r.id as string, Number(r.ms)]));
 }
 
-export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLatencies): Promise<FilmDagInput> {
+export async function filmDagInput(
+  sql: Sql,
+  film: FilmRecord,
+  latencies: FilmLatencies,
+): Promise<FilmDagInput> {
   const run = await renderRunMs(sql, film.metrics);
   const renderOf = (m: Metric | undefined) => (m?.external_id ? run.get(m.external_id) ?? 0 : 0);
-  const sceneMetric = (n: number, suffix: string) => film.metrics.find((m) => m.scene_number === n && String(m.step_name).endsWith(suffix));
+  const sceneMetric = (n: number, suffix: string) =>
+    film.metrics.find((m) => m.scene_number === n && String(m.step_name).endsWith(suffix));
   const linesOf = (n: number) => film.audio.filter((a) => a.scene_number === n).length;
-  const named = (n: number, name: string) => film.metrics.find((m) => m.scene_number === n && m.step_name === name);
+  const named = (n: number, name: string) =>
+    film.metrics.find((m) => m.scene_number === n && m.step_name === name);
   // A scene's last step: lip sync (its dialogue track rendered, then the provider's job) when
   // configured and it worked, else the plain mix render.
-  const sceneFinishMs = (n: number) => named(n, "lipsync:sync")?.phase === "succeeded"
-    ? renderOf(named(n, "lipsync:dialogue-track")) + latencies.lipsync
-    : renderOf(named(n, "mix"));
+  const sceneFinishMs = (n: number) =>
+    named(n, "lipsync:sync")?.phase === "succeeded"
+      ? renderOf(named(n, "lipsync:dialogue-track")) + latencies.lipsync
+      : renderOf(named(n, "mix"));
   return {
     latencies,
     scenes: film.scenes.map((s) => ({
@@ -51,7 +62,9 @@ export async function filmDagInput(sql: Sql, film: FilmRecord, latencies: FilmLa
     music: film.metrics.some((m) => m.step === "generate_music"),
     cover: film.metrics.some((m) => m.step === "generate_cover"),
     renderMs: {
-      endFrame: new Map(film.scenes.map((s) => [s.scene_number, renderOf(sceneMetric(s.scene_number, ":end-frame"))])),
+      endFrame: new Map(
+        film.scenes.map((s) => [s.scene_number, renderOf(sceneMetric(s.scene_number, ":end-frame"))]),
+      ),
       mix: new Map(film.scenes.map((s) => [s.scene_number, sceneFinishMs(s.scene_number)])),
       assemble: renderOf(film.metrics.find((m) => m.step_name === "assemble_movie:render")),
     },
@@ -64,6 +77,8 @@ export function filmWallMs(film: FilmRecord): number {
 }
 
 /** The URL the film's timeline takes for a scene: its lip-synced video while that is current, else the raw clip. */
-export function timelineUrlOf(scene: { clip_url: string | null; video_url: string | null; lipsync_url?: string | null }): string | null {
+export function timelineUrlOf(
+  scene: { clip_url: string | null; video_url: string | null; lipsync_url?: string | null },
+): string | null {
   return scene.lipsync_url && scene.lipsync_url === scene.video_url ? scene.video_url : scene.clip_url;
 }

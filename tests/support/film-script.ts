@@ -17,15 +17,48 @@ export interface FilmShape {
 }
 
 export const CHARACTERS = [
-  { name: "Ada", role: "protagonist", description: "Ada, a stubborn harbour pilot", voice_description: "warm, mid-pitched" },
-  { name: "Bruno", role: "supporting", description: "Bruno, her wry deckhand", voice_description: "bright and quick" },
-  { name: "Carmen", role: "antagonist", description: "Carmen, a calm smuggler", voice_description: "low and measured" },
+  {
+    name: "Ada",
+    role: "protagonist",
+    description: "Ada, a stubborn harbour pilot",
+    voice_description: "warm, mid-pitched",
+  },
+  {
+    name: "Bruno",
+    role: "supporting",
+    description: "Bruno, her wry deckhand",
+    voice_description: "bright and quick",
+  },
+  {
+    name: "Carmen",
+    role: "antagonist",
+    description: "Carmen, a calm smuggler",
+    voice_description: "low and measured",
+  },
 ] as const;
 
 const LOCATIONS = [
-  { location_id: "harbour", name: "Harbour", description: "The harbour at the edge of town", time_of_day: "dusk", weather: "fog" },
-  { location_id: "lighthouse", name: "Lighthouse", description: "The old lighthouse on the rocks", time_of_day: "night", weather: "clear" },
-  { location_id: "market", name: "Night market", description: "A crowded night market", time_of_day: "night", weather: "rain" },
+  {
+    location_id: "harbour",
+    name: "Harbour",
+    description: "The harbour at the edge of town",
+    time_of_day: "dusk",
+    weather: "fog",
+  },
+  {
+    location_id: "lighthouse",
+    name: "Lighthouse",
+    description: "The old lighthouse on the rocks",
+    time_of_day: "night",
+    weather: "clear",
+  },
+  {
+    location_id: "market",
+    name: "Night market",
+    description: "A crowded night market",
+    time_of_day: "night",
+    weather: "rain",
+  },
 ] as const;
 
 /** Each scene's place: a chain stays at one location; scenes between chains take turns. */
@@ -53,7 +86,13 @@ const defaultLines = (n: number) => (n % 2 === 0 ? 1 : 2);
 /** The dialogue line texts of scene `n`, unique across the film (so paid inputs never repeat). */
 export function sceneLines(shape: FilmShape, n: number): { character: string; line: string }[] {
   const count = (shape.linesPerScene ?? defaultLines)(n);
-  return Array.from({ length: count }, (_, i) => ({ character: CHARACTERS[(n + i) % CHARACTERS.length].name, line: `Scene ${n}, line ${i + 1}.` }));
+  return Array.from(
+    { length: count },
+    (_, i) => ({
+      character: CHARACTERS[(n + i) % CHARACTERS.length].name,
+      line: `Scene ${n}, line ${i + 1}.`,
+    }),
+  );
 }
 
 /** A marker in every scene's visual prompt, so a fake can script one scene's job. */
@@ -74,7 +113,9 @@ export function productionPlan(shape: FilmShape): ProductionPlan {
         is_continuation: from !== null,
         continues_from: from,
         location_id: places.get(n)!.location_id,
-        frame_reference: from !== null ? `last frame of scene ${from}` : `establishing view of ${places.get(n)!.name}`,
+        frame_reference: from !== null
+          ? `last frame of scene ${from}`
+          : `establishing view of ${places.get(n)!.name}`,
       };
     }),
   };
@@ -107,7 +148,13 @@ export function screenplay(shape: FilmShape, title: string): Screenplay {
         header: { location: place.name, time: place.time_of_day, setting: "EXT" as const },
         characters_in_scene: [...new Set(lines.map((l) => l.character))],
         action_description: [`Beat ${n}: the light moves across the ${place.name.toLowerCase()}`],
-        dialogue: lines.map((l, j) => ({ character: l.character, line: l.line, emotion: "uneasy", delivery: "quiet", timing: 0.2 + j * 1.1 })),
+        dialogue: lines.map((l, j) => ({
+          character: l.character,
+          line: l.line,
+          emotion: "uneasy",
+          delivery: "quiet",
+          timing: 0.2 + j * 1.1,
+        })),
         duration: { screen_time_seconds: seconds(n), real_time_seconds: seconds(n) },
         camera: { movement: "slow push in", angle: "eye level", shot: "wide shot" },
         visual_prompt: `${sceneMarker(n)} ${place.description}, ${place.time_of_day}, ${place.weather}`,
@@ -133,7 +180,9 @@ function checkShape(shape: FilmShape) {
   for (const chain of shape.chains) {
     chain.forEach((n, i) => {
       if (n < 1 || n > shape.scenes) throw new Error(`chain scene ${n} is outside 1..${shape.scenes}`);
-      if (i > 0 && n !== chain[i - 1] + 1) throw new Error(`chain ${chain.join(",")} is not a run of consecutive scenes`);
+      if (i > 0 && n !== chain[i - 1] + 1) {
+        throw new Error(`chain ${chain.join(",")} is not a run of consecutive scenes`);
+      }
     });
   }
 }
@@ -141,6 +190,8 @@ function checkShape(shape: FilmShape) {
 /** The shape the film tests and the benchmark use: two chains every 12 scenes (3 and 4 long). */
 export function twoChainsPerTwelve(scenes: number): FilmShape {
   const chains: number[][] = [];
-  for (let base = 0; base + 12 <= scenes; base += 12) chains.push([base + 2, base + 3, base + 4], [base + 7, base + 8, base + 9, base + 10]);
+  for (let base = 0; base + 12 <= scenes; base += 12) {
+    chains.push([base + 2, base + 3, base + 4], [base + 7, base + 8, base + 9, base + 10]);
+  }
   return { scenes, chains };
 }

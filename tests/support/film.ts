@@ -4,14 +4,30 @@
  * poll interval) and restored afterwards, a user whose registered providers are those fakes, and
  * helpers to start a film, wait for it and read back every table it wrote.
  */
-import { FAKE_API_KEYS, type FakeProvider, type Fakes, type FilmLatencies, startFakes } from "../fakes/start-fakes.ts";
-import { type FilmShape, durationMinutesFor, filmAnswers } from "./film-script.ts";
+import {
+  FAKE_API_KEYS,
+  type FakeProvider,
+  type Fakes,
+  type FilmLatencies,
+  startFakes,
+} from "../fakes/start-fakes.ts";
+import { durationMinutesFor, filmAnswers, type FilmShape } from "./film-script.ts";
 import { admin, connect, createUser, invoke, type Sql, stackEnv, type TestUser, waitFor } from "./stack.ts";
 
 /** Latencies that keep a 12-scene film around half a minute while dwarfing the orchestration overhead. */
-export const TEST_LATENCIES: FilmLatencies = { llm: 200, image: 800, video: 2500, voice: 600, lipsync: 1000, music: 1500 };
+export const TEST_LATENCIES: FilmLatencies = {
+  llm: 200,
+  image: 800,
+  video: 2500,
+  voice: 600,
+  lipsync: 1000,
+  music: 1500,
+};
 
-export const FAKE_MODELS: Record<"llm" | "video" | "image" | "audio" | "lipsync" | "music", { provider: FakeProvider; model: string }> = {
+export const FAKE_MODELS: Record<
+  "llm" | "video" | "image" | "audio" | "lipsync" | "music",
+  { provider: FakeProvider; model: string }
+> = {
   llm: { provider: "openai", model: "gpt-4.1-mini" },
   video: { provider: "runway", model: "gen4.5" },
   image: { provider: "fal", model: "fal-ai/flux/schnell" },
@@ -24,7 +40,12 @@ export type FakeType = keyof typeof FAKE_MODELS;
 export const FILM_FUNCTIONS = ["produce-movie", "generate-scene-video", "generate-audio", "assemble"];
 
 /** Function env keys the rig sets; their previous values come back in restore(). */
-const FILM_ENV_KEYS = ["REELFORGE_PROVIDER_BASE_URLS", "REELFORGE_ALLOW_INSECURE_PROVIDER_URLS", "REELFORGE_PROVIDER_POLL_MS", "REELFORGE_LOCAL_FALLBACK"] as const;
+const FILM_ENV_KEYS = [
+  "REELFORGE_PROVIDER_BASE_URLS",
+  "REELFORGE_ALLOW_INSECURE_PROVIDER_URLS",
+  "REELFORGE_PROVIDER_POLL_MS",
+  "REELFORGE_LOCAL_FALLBACK",
+] as const;
 
 export interface FilmRig {
   sql: Sql;
@@ -41,7 +62,9 @@ export interface FilmRig {
   close(): Promise<void>;
 }
 
-export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?: number; env?: Record<string, string | null> } = {}): Promise<FilmRig> {
+export async function startFilmRig(
+  options: { latencies?: FilmLatencies; pollMs?: number; env?: Record<string, string | null> } = {},
+): Promise<FilmRig> {
   const sql = connect(6);
   const fakes = await startFakes();
   fakes.configureFilm(options.latencies ?? TEST_LATENCIES);
@@ -69,7 +92,9 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
     async checkEnvIntact() {
       const now = (await admin("config")) as { env?: Record<string, string> };
       if (now.env?.REELFORGE_PROVIDER_BASE_URLS !== baseUrls) {
-        throw new Error("another test run on this stack changed REELFORGE_PROVIDER_BASE_URLS during the film: its results are void; run film tests alone");
+        throw new Error(
+          "another test run on this stack changed REELFORGE_PROVIDER_BASE_URLS during the film: its results are void; run film tests alone",
+        );
       }
     },
     async close() {
@@ -77,7 +102,8 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
       const ids = users.map((u) => u.id);
       await sql`
         select engine.cancel_task(task_id, 'film test ended') from public.movies
-         where user_id = any(${ids}::uuid[]) and status in ('pending', 'processing') and task_id is not null`.catch(() => {});
+         where user_id = any(${ids}::uuid[]) and status in ('pending', 'processing') and task_id is not null`
+        .catch(() => {});
       await setEnv(previous).catch(() => {});
       await fakes.close();
       await sql.end();
@@ -86,13 +112,32 @@ export async function startFilmRig(options: { latencies?: FilmLatencies; pollMs?
 }
 
 /** Registers the user's providers for `types` (default all six) at the fakes, render on the worker. */
-export async function registerFakeProviders(user: TestUser, types: FakeType[] = Object.keys(FAKE_MODELS) as FakeType[], concurrencyLimit = 8) {
+export async function registerFakeProviders(
+  user: TestUser,
+  types: FakeType[] = Object.keys(FAKE_MODELS) as FakeType[],
+  concurrencyLimit = 8,
+) {
   for (const type of types) {
     const { provider, model } = FAKE_MODELS[type];
-    const answer = await invoke("providers", { action: "register", providerType: type, provider, model, apiKey: FAKE_API_KEYS[provider], concurrencyLimit }, { token: user.token });
-    if (answer.status !== 201) throw new Error(`register ${type}/${provider}: ${answer.status} ${answer.text}`);
+    const answer = await invoke("providers", {
+      action: "register",
+      providerType: type,
+      provider,
+      model,
+      apiKey: FAKE_API_KEYS[provider],
+      concurrencyLimit,
+    }, { token: user.token });
+    if (answer.status !== 201) {
+      throw new Error(`register ${type}/${provider}: ${answer.status} ${answer.text}`);
+    }
   }
-  const render = await invoke("providers", { action: "register", providerType: "render", provider: "worker", model: "ffmpeg", concurrencyLimit }, { token: user.token });
+  const render = await invoke("providers", {
+    action: "register",
+    providerType: "render",
+    provider: "worker",
+    model: "ffmpeg",
+    concurrencyLimit,
+  }, { token: user.token });
   if (render.status !== 201) throw new Error(`register render/worker: ${render.status} ${render.text}`);
 }
 
@@ -105,8 +150,17 @@ export async function registerFakeDefaults(concurrencyLimit: number): Promise<()
   const asService = { token: stackEnv().SERVICE_ROLE_KEY, path: "/defaults" };
   const ids: string[] = [];
   for (const [type, { provider, model }] of Object.entries(FAKE_MODELS)) {
-    const answer = await invoke("providers", { action: "register", providerType: type, provider, model, apiKey: FAKE_API_KEYS[provider], concurrencyLimit }, asService);
-    if (answer.status !== 201) throw new Error(`register default ${type}/${provider}: ${answer.status} ${answer.text}`);
+    const answer = await invoke("providers", {
+      action: "register",
+      providerType: type,
+      provider,
+      model,
+      apiKey: FAKE_API_KEYS[provider],
+      concurrencyLimit,
+    }, asService);
+    if (answer.status !== 201) {
+      throw new Error(`register default ${type}/${provider}: ${answer.status} ${answer.text}`);
+    }
     ids.push(answer.json.provider.id);
   }
   return async () => {
@@ -123,11 +177,22 @@ export interface FilmBriefInput {
 }
 
 export function briefFor(shape: FilmShape, title: string): FilmBriefInput {
-  return { title, prompt: "A harbour pilot follows a smuggler's light through one long night.", genre: "thriller", durationMinutes: durationMinutesFor(shape.scenes) };
+  return {
+    title,
+    prompt: "A harbour pilot follows a smuggler's light through one long night.",
+    genre: "thriller",
+    durationMinutes: durationMinutesFor(shape.scenes),
+  };
 }
 
 /** A new user with the fakes registered, the LLM fake answering for `shape`. */
-export async function filmUser(rig: FilmRig, shape: FilmShape, title: string, types?: FakeType[], concurrencyLimit?: number): Promise<TestUser> {
+export async function filmUser(
+  rig: FilmRig,
+  shape: FilmShape,
+  title: string,
+  types?: FakeType[],
+  concurrencyLimit?: number,
+): Promise<TestUser> {
   const user = await createUser(rig.sql);
   rig.users.push(user);
   await registerFakeProviders(user, types, concurrencyLimit);
@@ -154,10 +219,13 @@ export async function waitForFilm(sql: Sql, movieId: string, timeoutMs = 180_000
 /** Everything a film wrote, in a stable order. */
 export async function readFilm(sql: Sql, movieId: string) {
   const [movie] = await sql`select * from public.movies where id = ${movieId}`;
-  const scenes = await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
-  const audio = await sql`select * from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
+  const scenes =
+    await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  const audio =
+    await sql`select * from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
   const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
-  const metrics = await sql`select * from public.movie_step_metrics where movie_id = ${movieId} order by started_at`;
+  const metrics =
+    await sql`select * from public.movie_step_metrics where movie_id = ${movieId} order by started_at`;
   const [script] = await sql`select * from public.scripts where movie_id = ${movieId}`;
   const [bible] = await sql`select * from public.visual_bibles where movie_id = ${movieId}`;
   const tasks = await sql`

@@ -6,7 +6,9 @@ import { connect, stackEnv } from "./stack.ts";
 export default async function setup() {
   const env = stackEnv();
   const health = await fetch(`${env.API_URL}/_stack/health`).catch(() => null);
-  if (!health?.ok) throw new Error(`local stack gateway is not answering at ${env.API_URL}: run npm run stack:start`);
+  if (!health?.ok) {
+    throw new Error(`local stack gateway is not answering at ${env.API_URL}: run npm run stack:start`);
+  }
   const sql = connect(1);
   try {
     await sql.unsafe(readFileSync(join(import.meta.dirname, "..", "fixtures", "probe-schema.sql"), "utf8"));

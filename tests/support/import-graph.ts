@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-import { CAPABILITIES, capabilityOf, LAYERS, layerOf } from "./layering-rules.ts";
+import { CAPABILITIES, capabilityOf, layerOf, LAYERS } from "./layering-rules.ts";
 
 export type ImportGraph = Map<string, string[]>;
 
@@ -32,7 +32,9 @@ function tsFiles(root: string, dir: string): string[] {
   if (!existsSync(join(root, dir))) return [];
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "node_modules" || entry.name.startsWith(".") ? [] : tsFiles(root, path);
+    if (entry.isDirectory()) {
+      return entry.name === "node_modules" || entry.name.startsWith(".") ? [] : tsFiles(root, path);
+    }
     return entry.name.endsWith(".ts") ? [path] : [];
   });
 }
@@ -42,7 +44,9 @@ export function readImportGraph(repoRoot: string, roots: readonly string[]): Imp
   const graph: ImportGraph = new Map();
   for (const file of roots.flatMap((root) => tsFiles(repoRoot, root)).sort()) {
     const source = readFileSync(join(repoRoot, file), "utf8");
-    const targets = relativeSpecifiers(source).map((spec) => relative(repoRoot, normalize(join(repoRoot, dirname(file), spec))));
+    const targets = relativeSpecifiers(source).map((spec) =>
+      relative(repoRoot, normalize(join(repoRoot, dirname(file), spec)))
+    );
     graph.set(file, targets);
   }
   return graph;
@@ -52,7 +56,9 @@ export function readImportGraph(repoRoot: string, roots: readonly string[]): Imp
 export function unresolvedImports(repoRoot: string, graph: ImportGraph): string[] {
   const out: string[] = [];
   for (const [file, targets] of graph) {
-    for (const target of targets) if (!existsSync(join(repoRoot, target))) out.push(`${file} → ${target} (no such file)`);
+    for (const target of targets) {
+      if (!existsSync(join(repoRoot, target))) out.push(`${file} → ${target} (no such file)`);
+    }
   }
   return out;
 }
@@ -134,7 +140,9 @@ export function privateCapabilityImports(graph: ImportGraph): string[] {
       const to = capabilityOf(target);
       if (!from || !to || from === to) continue;
       const module = target.slice(`shared/${to}/`.length);
-      if (!CAPABILITIES[to].publicModules.includes(module)) out.push(`${file} → ${target} (not public in ${to})`);
+      if (!CAPABILITIES[to].publicModules.includes(module)) {
+        out.push(`${file} → ${target} (not public in ${to})`);
+      }
     }
   }
   return out;

@@ -30,8 +30,16 @@ export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
   // runner, its pure request builders and prompt rules, the kinds it enqueues, and its asset URLs.
   film: {
     publicModules: [
-      "film-movie.ts", "film-env.ts", "film-jobs.ts", "film-progress.ts", "film-requests.ts", "film-kinds.ts",
-      "scene-failure.ts", "reference-image.ts", "video-prompt.ts", "asset-url.ts",
+      "film-movie.ts",
+      "film-env.ts",
+      "film-jobs.ts",
+      "film-progress.ts",
+      "film-requests.ts",
+      "film-kinds.ts",
+      "scene-failure.ts",
+      "reference-image.ts",
+      "video-prompt.ts",
+      "asset-url.ts",
     ],
   },
   assets: { publicModules: [] },
@@ -40,9 +48,17 @@ export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
   // registry's entry points, the media copy, and the models' data (never an adapter itself).
   providers: {
     publicModules: [
-      "types.ts", "provider-errors.ts", "film-schemas.ts", "render-request.ts", "copy-to-storage.ts", "http/media-url.ts",
-      "registry/build-providers.ts", "registry/resolve-providers.ts", "registry/provider-catalog.ts",
-      "runway/runway-models.ts", "elevenlabs/elevenlabs-models.ts",
+      "types.ts",
+      "provider-errors.ts",
+      "film-schemas.ts",
+      "render-request.ts",
+      "copy-to-storage.ts",
+      "http/media-url.ts",
+      "registry/build-providers.ts",
+      "registry/resolve-providers.ts",
+      "registry/provider-catalog.ts",
+      "runway/runway-models.ts",
+      "elevenlabs/elevenlabs-models.ts",
     ],
   },
   render: { publicModules: [] },

@@ -9,9 +9,16 @@ import { join } from "node:path";
 import { objectOfUrl } from "../../shared/storage/signed-urls.ts";
 import { ensureBucket, stackStorage } from "./stack-storage.ts";
 
-const ffmpeg = (args: string[]) => execFileSync("ffmpeg", ["-hide_banner", "-nostdin", "-y", ...args], { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+const ffmpeg = (args: string[]) =>
+  execFileSync("ffmpeg", ["-hide_banner", "-nostdin", "-y", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 << 20,
+  });
 const ffmpegStderr = (args: string[]) => {
-  const result = spawnSync("ffmpeg", ["-hide_banner", "-nostdin", ...args], { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 64 << 20 });
+  const result = spawnSync("ffmpeg", ["-hide_banner", "-nostdin", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    maxBuffer: 64 << 20,
+  });
   if (result.status !== 0) throw new Error(`ffmpeg failed: ${result.stderr?.toString().slice(-800)}`);
   return result.stderr.toString();
 };
@@ -29,16 +36,53 @@ export interface ClipSpec {
 export function makeClip(dir: string, name: string, spec: ClipSpec): string {
   const file = join(dir, name);
   const fps = spec.fps ?? 24;
-  const video = ["-f", "lavfi", "-i", `${spec.source ?? "testsrc2"}=size=${spec.size ?? "320x180"}:rate=${fps}`];
-  const audio = spec.audio === "none" ? [] : ["-f", "lavfi", "-i", typeof spec.audio === "number" ? `sine=frequency=${spec.audio}:sample_rate=48000` : "anullsrc=r=48000:cl=stereo"];
-  ffmpeg([...video, ...audio, "-t", String(spec.seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", ...(audio.length ? ["-c:a", "aac", "-ac", "2"] : []), file]);
+  const video = [
+    "-f",
+    "lavfi",
+    "-i",
+    `${spec.source ?? "testsrc2"}=size=${spec.size ?? "320x180"}:rate=${fps}`,
+  ];
+  const audio = spec.audio === "none" ? [] : [
+    "-f",
+    "lavfi",
+    "-i",
+    typeof spec.audio === "number"
+      ? `sine=frequency=${spec.audio}:sample_rate=48000`
+      : "anullsrc=r=48000:cl=stereo",
+  ];
+  ffmpeg([
+    ...video,
+    ...audio,
+    "-t",
+    String(spec.seconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-pix_fmt",
+    "yuv420p",
+    ...(audio.length ? ["-c:a", "aac", "-ac", "2"] : []),
+    file,
+  ]);
   return file;
 }
 
 /** A tone of `seconds`, e.g. a dialogue line (loud, easy to find) or music. */
 export function makeTone(dir: string, name: string, seconds: number, hz: number, volumeDb = 0): string {
   const file = join(dir, name);
-  ffmpeg(["-f", "lavfi", "-i", `sine=frequency=${hz}:sample_rate=44100`, "-t", String(seconds), "-af", `volume=${volumeDb}dB`, "-ac", "1", file]);
+  ffmpeg([
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=${hz}:sample_rate=44100`,
+    "-t",
+    String(seconds),
+    "-af",
+    `volume=${volumeDb}dB`,
+    "-ac",
+    "1",
+    file,
+  ]);
   return file;
 }
 
@@ -48,7 +92,12 @@ const buckets = new Map<string, Promise<void>>();
  * Puts a file into the running stack's Storage (creating a test bucket, private, on first use);
  * returns its address (the public-URL shape the functions store; a private object's does not serve).
  */
-export async function publish(file: string, bucket: string, path: string, contentType: string): Promise<string> {
+export async function publish(
+  file: string,
+  bucket: string,
+  path: string,
+  contentType: string,
+): Promise<string> {
   if (!buckets.has(bucket)) buckets.set(bucket, ensureBucket(bucket));
   await buckets.get(bucket);
   const storage = stackStorage();
@@ -76,12 +125,30 @@ export async function download(url: string, file: string): Promise<string> {
 
 /** The container's duration, what a player shows. */
 export function durationOf(file: string): number {
-  const out = execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file]).toString();
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "format=duration",
+    "-of",
+    "csv=p=0",
+    file,
+  ]).toString();
   return Number(out.trim());
 }
 
 export function videoStartTime(file: string): number {
-  const out = execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=start_time", "-of", "csv=p=0", file]).toString();
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=start_time",
+    "-of",
+    "csv=p=0",
+    file,
+  ]).toString();
   return Number(out.trim());
 }
 
@@ -90,16 +157,34 @@ export function videoStartTime(file: string): number {
  * `highpassHz` hears only the dialogue tone over low music.
  */
 export function soundOnsetSeconds(file: string, highpassHz?: number): number {
-  const pass = highpassHz ? `highpass=f=${highpassHz},highpass=f=${highpassHz},highpass=f=${highpassHz},` : "";
-  const stderr = ffmpegStderr(["-i", file, "-map", "0:a", "-af", `${pass}silencedetect=noise=-40dB:duration=0.05`, "-f", "null", "-"]);
+  const pass = highpassHz
+    ? `highpass=f=${highpassHz},highpass=f=${highpassHz},highpass=f=${highpassHz},`
+    : "";
+  const stderr = ffmpegStderr([
+    "-i",
+    file,
+    "-map",
+    "0:a",
+    "-af",
+    `${pass}silencedetect=noise=-40dB:duration=0.05`,
+    "-f",
+    "null",
+    "-",
+  ]);
   const end = stderr.match(/silence_end: ([\d.]+)/);
   if (!end) throw new Error("no sound found in the output");
   return Number(end[1]) - videoStartTime(file);
 }
 
 /** RMS level (dBFS) of the sound below `lowpassHz` between two times: the music without the dialogue tone. */
-export function lowBandLevelDb(file: string, startSeconds: number, endSeconds: number, lowpassHz: number): number {
-  const chain = `atrim=start=${startSeconds}:end=${endSeconds},lowpass=f=${lowpassHz},lowpass=f=${lowpassHz},lowpass=f=${lowpassHz},astats`;
+export function lowBandLevelDb(
+  file: string,
+  startSeconds: number,
+  endSeconds: number,
+  lowpassHz: number,
+): number {
+  const chain =
+    `atrim=start=${startSeconds}:end=${endSeconds},lowpass=f=${lowpassHz},lowpass=f=${lowpassHz},lowpass=f=${lowpassHz},astats`;
   const stderr = ffmpegStderr(["-i", file, "-map", "0:a", "-af", chain, "-f", "null", "-"]);
   return Number(stderr.slice(stderr.lastIndexOf("Overall")).match(/RMS level dB: (-?[\d.]+)/)![1]);
 }
@@ -113,8 +198,24 @@ export function integratedLoudness(file: string): number {
 
 /** md5 of every decoded frame as rgb24, in order. */
 export function frameHashes(file: string): string[] {
-  const out = ffmpeg(["-loglevel", "error", "-i", file, "-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "framemd5", "-"]).toString();
-  return out.split("\n").filter((line) => line && !line.startsWith("#")).map((line) => line.split(",").pop()!.trim());
+  const out = ffmpeg([
+    "-loglevel",
+    "error",
+    "-i",
+    file,
+    "-map",
+    "0:v:0",
+    "-fps_mode",
+    "passthrough",
+    "-pix_fmt",
+    "rgb24",
+    "-f",
+    "framemd5",
+    "-",
+  ]).toString();
+  return out.split("\n").filter((line) => line && !line.startsWith("#")).map((line) =>
+    line.split(",").pop()!.trim()
+  );
 }
 
 export function frameCount(file: string): number {

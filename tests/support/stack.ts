@@ -47,7 +47,9 @@ export type Sql = ReturnType<typeof connect>;
  */
 export function connectAsAdmin(max = 1) {
   const url = stackEnv().ADMIN_DB_URL;
-  if (!url) throw new Error("the local stack predates ADMIN_DB_URL: restart it (npm run stack:start -- --fresh)");
+  if (!url) {
+    throw new Error("the local stack predates ADMIN_DB_URL: restart it (npm run stack:start -- --fresh)");
+  }
   return postgres(url, { max, onnotice: () => {} });
 }
 
@@ -58,11 +60,19 @@ export interface TestUser {
 }
 
 /** Calls the stack's GoTrue-compatible Auth (scripts/stack/auth-api.ts) with the anon key. */
-export async function authRequest(path: string, body: unknown, { method = "POST", token }: { method?: string; token?: string } = {}) {
+export async function authRequest(
+  path: string,
+  body: unknown,
+  { method = "POST", token }: { method?: string; token?: string } = {},
+) {
   const env = stackEnv();
   const response = await fetch(`${env.API_URL}/auth/v1/${path}`, {
     method,
-    headers: { apikey: env.ANON_KEY, authorization: `Bearer ${token ?? env.ANON_KEY}`, "content-type": "application/json" },
+    headers: {
+      apikey: env.ANON_KEY,
+      authorization: `Bearer ${token ?? env.ANON_KEY}`,
+      "content-type": "application/json",
+    },
     body: JSON.stringify(body),
   });
   const json = await response.json();
@@ -72,7 +82,10 @@ export async function authRequest(path: string, body: unknown, { method = "POST"
 
 /** A new user signed up with email and password through the stack's Auth. The sql argument is not needed any more. */
 export async function createUser(_sql?: Sql): Promise<TestUser> {
-  const session = await authRequest("signup", { email: `user-${crypto.randomUUID()}@test.local`, password: crypto.randomUUID() });
+  const session = await authRequest("signup", {
+    email: `user-${crypto.randomUUID()}@test.local`,
+    password: crypto.randomUUID(),
+  });
   return { id: session.user.id, token: session.access_token };
 }
 
@@ -87,7 +100,10 @@ export async function createOperatorUser(): Promise<TestUser> {
   const email = `operator-${crypto.randomUUID()}@test.local`;
   const password = crypto.randomUUID();
   const { user } = await authRequest("signup", { email, password });
-  await authRequest(`admin/users/${user.id}`, { app_metadata: { reelforge_role: "operator" } }, { method: "PUT", token: stackEnv().SERVICE_ROLE_KEY });
+  await authRequest(`admin/users/${user.id}`, { app_metadata: { reelforge_role: "operator" } }, {
+    method: "PUT",
+    token: stackEnv().SERVICE_ROLE_KEY,
+  });
   const session = await authRequest("token?grant_type=password", { email, password });
   return { id: user.id, token: session.access_token };
 }
@@ -95,13 +111,19 @@ export async function createOperatorUser(): Promise<TestUser> {
 /** Runs `run` inside a transaction as the `authenticated` role with the user's JWT claims, like PostgREST. */
 export async function asUser<T>(sql: Sql, userId: string, run: (tx: postgres.TransactionSql) => Promise<T>) {
   return sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
+    await tx`select set_config('request.jwt.claims', ${
+      JSON.stringify({ sub: userId, role: "authenticated" })
+    }, true)`;
     await tx`set local role authenticated`;
     return run(tx);
   }) as Promise<T>;
 }
 
-export async function invoke(fn: string, body: unknown, options: { token?: string; path?: string; headers?: Record<string, string>; method?: string } = {}) {
+export async function invoke(
+  fn: string,
+  body: unknown,
+  options: { token?: string; path?: string; headers?: Record<string, string>; method?: string } = {},
+) {
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const response = await fetch(`${stackEnv().API_URL}/functions/v1/${fn}${options.path ?? ""}`, {
@@ -131,7 +153,10 @@ export async function admin(path: string, body?: unknown) {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns a truthy value or the timeout passes. */
-export async function waitFor<T>(check: () => Promise<T>, { timeoutMs = 30_000, everyMs = 100, what = "condition" } = {}) {
+export async function waitFor<T>(
+  check: () => Promise<T>,
+  { timeoutMs = 30_000, everyMs = 100, what = "condition" } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -7,12 +7,17 @@ import { describe, expect, it } from "vitest";
 const root = join(import.meta.dirname, "..", "..");
 const entrypoints = [
   ...readdirSync(join(root, "functions")).map((name) => `functions/${name}/index.ts`),
-  ...readdirSync(join(root, "tests/fixtures/functions")).map((name) => `tests/fixtures/functions/${name}/index.ts`),
+  ...readdirSync(join(root, "tests/fixtures/functions")).map((name) =>
+    `tests/fixtures/functions/${name}/index.ts`
+  ),
 ];
 
 const denoCheck = (...args: string[]) => () =>
   execFileSync(join(root, "node_modules/.bin/deno"), ["check", ...args], {
-    cwd: root, encoding: "utf8", stdio: "pipe", env: { ...process.env, NO_COLOR: "1" },
+    cwd: root,
+    encoding: "utf8",
+    stdio: "pipe",
+    env: { ...process.env, NO_COLOR: "1" },
   });
 
 describe("deno check", () => {
@@ -25,16 +30,23 @@ describe("deno check", () => {
     expect(denoCheck("tests/unit/task-routes.test.ts")).not.toThrow();
   }, 180_000);
 
-  it("type-checks the front-end client with a browser's libraries only, and its wire types against the server's", () => {
-    // deno.json's libs include the Deno namespace; a browser bundle has none of it.
-    const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));
-    try {
-      writeFileSync(join(dir, "deno.json"), JSON.stringify({ compilerOptions: { strict: true, lib: ["esnext", "dom"] } }));
-      expect(denoCheck("--config", join(dir, "deno.json"), "shared/client/index.ts")).not.toThrow();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    // The test holds the compile-time comparisons with the server's types, and passes a real SupabaseClient.
-    expect(denoCheck("tests/unit/reelforge-client.test.ts")).not.toThrow();
-  }, 180_000);
+  it(
+    "type-checks the front-end client with a browser's libraries only, and its wire types against the server's",
+    () => {
+      // deno.json's libs include the Deno namespace; a browser bundle has none of it.
+      const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));
+      try {
+        writeFileSync(
+          join(dir, "deno.json"),
+          JSON.stringify({ compilerOptions: { strict: true, lib: ["esnext", "dom"] } }),
+        );
+        expect(denoCheck("--config", join(dir, "deno.json"), "shared/client/index.ts")).not.toThrow();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // The test holds the compile-time comparisons with the server's types, and passes a real SupabaseClient.
+      expect(denoCheck("tests/unit/reelforge-client.test.ts")).not.toThrow();
+    },
+    180_000,
+  );
 });

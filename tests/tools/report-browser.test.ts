@@ -5,20 +5,47 @@
  * not the stack.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DemoReport } from "../../scripts/demo/report-types.ts";
-import { reportHtml, renderReport } from "../../scripts/demo/report-html.ts";
+import { renderReport, reportHtml } from "../../scripts/demo/report-html.ts";
 import { createMediaFetcher } from "../../scripts/demo/report-media.ts";
-import { bodyAttribute, checkPageInChromium, dumpDom, greyLevels, type PageCheck } from "../support/browser.ts";
+import {
+  bodyAttribute,
+  checkPageInChromium,
+  dumpDom,
+  greyLevels,
+  type PageCheck,
+} from "../support/browser.ts";
 import { startStaticServer, type StaticServer } from "../support/static-server.ts";
 
-const ffmpeg = (args: string[]) => execFileSync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", ...args]);
+const ffmpeg = (args: string[]) =>
+  execFileSync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", ...args]);
 // shared/render/assemble-command.ts: VIDEO_ENCODE, AUDIO_ENCODE and +faststart of the assembled film.
-const RENDER_ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-profile:v", "high",
-  "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart"];
+const RENDER_ENCODE = [
+  "-c:v",
+  "libx264",
+  "-preset",
+  "veryfast",
+  "-crf",
+  "20",
+  "-pix_fmt",
+  "yuv420p",
+  "-profile:v",
+  "high",
+  "-c:a",
+  "aac",
+  "-b:a",
+  "192k",
+  "-ar",
+  "48000",
+  "-ac",
+  "2",
+  "-movflags",
+  "+faststart",
+];
 const HOSTILE_TITLE = `<script>document.body.dataset.injected = "title"</script>Noir & "Rain"`;
 const HOSTILE_LINE = `<img src=x onerror="document.body.dataset.injected = 'line'">Run!`;
 
@@ -32,8 +59,20 @@ let report: DemoReport;
 function makeStorage(root: string) {
   const dir = join(root, "storage/v1/object/public/media/films/u1/m1");
   mkdirSync(dir, { recursive: true });
-  ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", "3", ...RENDER_ENCODE, join(dir, "film.mp4")]);
+  ffmpeg([
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=24",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    "3",
+    ...RENDER_ENCODE,
+    join(dir, "film.mp4"),
+  ]);
   ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=360x540", "-frames:v", "1", join(dir, "cover.png")]);
   ffmpeg(["-f", "lavfi", "-i", "smptebars=size=320x180", "-frames:v", "1", join(dir, "scene-1-end.png")]);
   ffmpeg(["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=44100", "-t", "1", join(dir, "line-0.mp3")]);
@@ -43,31 +82,131 @@ function syntheticReport(media: Record<string, string | null>, t0: number): Demo
   const at = (s: number) => new Date(t0 + s * 1000).toISOString();
   return {
     film: {
-      movieId: "m1", title: HOSTILE_TITLE, prompt: "A detective <b>walks</b> in the rain.", status: "completed",
-      durationSeconds: 3, videoFile: media.film, posterFile: media.poster, createdAt: at(0), completedAt: at(20),
+      movieId: "m1",
+      title: HOSTILE_TITLE,
+      prompt: "A detective <b>walks</b> in the rain.",
+      status: "completed",
+      durationSeconds: 3,
+      videoFile: media.film,
+      posterFile: media.poster,
+      createdAt: at(0),
+      completedAt: at(20),
     },
     scenes: [
       {
-        sceneNumber: 1, status: "completed", videoFile: media.film!, thumbnailFile: media.thumb!, endFrameFile: media.endFrame!,
-        referenceImageSource: "generated", durationSeconds: 3,
+        sceneNumber: 1,
+        status: "completed",
+        videoFile: media.film!,
+        thumbnailFile: media.thumb!,
+        endFrameFile: media.endFrame!,
+        referenceImageSource: "generated",
+        durationSeconds: 3,
         lines: [{ character: "Ana", text: HOSTILE_LINE, audioFile: media.line! }],
       },
-      { sceneNumber: 2, status: "failed", errorMessage: "video provider refused the prompt", referenceImageSource: "previous_frame", lines: [] },
+      {
+        sceneNumber: 2,
+        status: "failed",
+        errorMessage: "video provider refused the prompt",
+        referenceImageSource: "previous_frame",
+        lines: [],
+      },
     ],
     steps: [
-      { name: "generate_screenplay", status: "completed", startedAt: at(1), completedAt: at(3), seconds: 2, busySeconds: 2, calls: 1, failedCalls: 0, provider: "openai", model: "gpt-fake", costUnits: 1200, costUnit: "tokens" },
-      { name: "generate_videos", status: "completed", startedAt: at(4), completedAt: at(14), seconds: 10, busySeconds: 17, calls: 2, failedCalls: 1, provider: "runway", model: "gen4_turbo", costUnits: 5, costUnit: "seconds" },
+      {
+        name: "generate_screenplay",
+        status: "completed",
+        startedAt: at(1),
+        completedAt: at(3),
+        seconds: 2,
+        busySeconds: 2,
+        calls: 1,
+        failedCalls: 0,
+        provider: "openai",
+        model: "gpt-fake",
+        costUnits: 1200,
+        costUnit: "tokens",
+      },
+      {
+        name: "generate_videos",
+        status: "completed",
+        startedAt: at(4),
+        completedAt: at(14),
+        seconds: 10,
+        busySeconds: 17,
+        calls: 2,
+        failedCalls: 1,
+        provider: "runway",
+        model: "gen4_turbo",
+        costUnits: 5,
+        costUnit: "seconds",
+      },
       { name: "finalize", status: "completed", startedAt: at(19), completedAt: at(20), seconds: 1 },
     ],
     tasks: [
-      { id: "t1", kind: "film.produce", label: "produce film", createdAt: at(0), startedAt: at(0.2), endedAt: at(20), status: "succeeded", failedAttempts: 0 },
-      { id: "t2", kind: "film.chain", label: "clips · scene 1", createdAt: at(4), startedAt: at(4.1), endedAt: at(12), status: "succeeded", failedAttempts: 0, parentId: "t1" },
-      { id: "t3", kind: "film.chain", label: "clips · scene 2", createdAt: at(4), startedAt: at(4.3), endedAt: at(14), status: "succeeded", failedAttempts: 1, parentId: "t1" },
-      { id: "t4", kind: "film.voices", label: "voices · scene 1", createdAt: at(4), startedAt: at(4.2), endedAt: at(7), status: "succeeded", failedAttempts: 0, parentId: "t1" },
-      { id: "t5", kind: "render", label: "render assemble · assemble_movie:render", createdAt: at(15), startedAt: at(15.5), endedAt: at(18), status: "succeeded", failedAttempts: 0 },
+      {
+        id: "t1",
+        kind: "film.produce",
+        label: "produce film",
+        createdAt: at(0),
+        startedAt: at(0.2),
+        endedAt: at(20),
+        status: "succeeded",
+        failedAttempts: 0,
+      },
+      {
+        id: "t2",
+        kind: "film.chain",
+        label: "clips · scene 1",
+        createdAt: at(4),
+        startedAt: at(4.1),
+        endedAt: at(12),
+        status: "succeeded",
+        failedAttempts: 0,
+        parentId: "t1",
+      },
+      {
+        id: "t3",
+        kind: "film.chain",
+        label: "clips · scene 2",
+        createdAt: at(4),
+        startedAt: at(4.3),
+        endedAt: at(14),
+        status: "succeeded",
+        failedAttempts: 1,
+        parentId: "t1",
+      },
+      {
+        id: "t4",
+        kind: "film.voices",
+        label: "voices · scene 1",
+        createdAt: at(4),
+        startedAt: at(4.2),
+        endedAt: at(7),
+        status: "succeeded",
+        failedAttempts: 0,
+        parentId: "t1",
+      },
+      {
+        id: "t5",
+        kind: "render",
+        label: "render assemble · assemble_movie:render",
+        createdAt: at(15),
+        startedAt: at(15.5),
+        endedAt: at(18),
+        status: "succeeded",
+        failedAttempts: 0,
+      },
     ],
     kills: [{ at: at(6), function: "generate-scene-video" }, { at: at(9), function: "render-worker" }],
-    summary: { wallSeconds: 20, tasks: 5, kills: 2, retriedTasks: 1, maxParallelTasks: 3, scenes: 2, failedScenes: 1 },
+    summary: {
+      wallSeconds: 20,
+      tasks: 5,
+      kills: 2,
+      retriedTasks: 1,
+      maxParallelTasks: 3,
+      scenes: 2,
+      failedScenes: 1,
+    },
     warnings: [],
     generatedAt: at(21),
     machine: "test machine",
@@ -80,7 +219,8 @@ beforeAll(async () => {
   storage = await startStaticServer(join(work, "storage-root"));
   const outDir = join(work, "report");
   const fetcher = createMediaFetcher({ outDir });
-  const object = (name: string) => `${storage.url}storage/v1/object/public/media/films/u1/m1/${name}?v=2-abcdef`;
+  const object = (name: string) =>
+    `${storage.url}storage/v1/object/public/media/films/u1/m1/${name}?v=2-abcdef`;
   const film = await fetcher.download(object("film.mp4"), "film");
   const media = {
     film,
@@ -118,7 +258,9 @@ describe("the demo report in Chromium", () => {
 
   it("decodes the film's pictures and sound, not only its metadata", async () => {
     // A probe page next to the report: draws the first decoded frame and reads the decoder counters.
-    writeFileSync(join(work, "report/decode-probe.html"), `<!doctype html><canvas id="c" width="32" height="18"></canvas><script>
+    writeFileSync(
+      join(work, "report/decode-probe.html"),
+      `<!doctype html><canvas id="c" width="32" height="18"></canvas><script>
       const v = document.createElement("video");
       v.muted = true; v.preload = "auto"; v.src = "media/film.mp4";
       v.onloadeddata = () => {
@@ -129,7 +271,8 @@ describe("the demo report in Chromium", () => {
         Object.assign(document.body.dataset, { pixelSum: sum - 32 * 18 * 255, frames: v.webkitDecodedFrameCount, audioBytes: v.webkitAudioDecodedByteCount });
       };
       v.onerror = () => { document.body.dataset.error = String(v.error.code); };
-    </script>`);
+    </script>`,
+    );
     const dom = await dumpDom(`${site.url}decode-probe.html`);
     expect(bodyAttribute(dom, "data-error")).toBeNull();
     expect(Number(bodyAttribute(dom, "data-pixel-sum"))).toBeGreaterThan(0); // alpha excluded: some colour was drawn
@@ -158,7 +301,10 @@ describe("the demo report in Chromium", () => {
     const broken = join(work, "broken");
     mkdirSync(join(broken, "media"), { recursive: true });
     writeFileSync(join(broken, "media/film.mp4"), readFileSync(join(work, "report/media/poster.png")));
-    writeFileSync(join(broken, "index.html"), reportHtml({ ...report, film: { ...report.film, posterFile: null } }));
+    writeFileSync(
+      join(broken, "index.html"),
+      reportHtml({ ...report, film: { ...report.film, posterFile: null } }),
+    );
     const server = await startStaticServer(broken);
     try {
       const dom = await dumpDom(`${server.url}index.html`);

@@ -31,9 +31,16 @@ describe("the static server", () => {
 
   it("serves whole files with accept-ranges, and index.html for a directory", async () => {
     const whole = await fetch(`${server.url}clip.mp4`);
-    expect([whole.status, whole.headers.get("accept-ranges"), await whole.text()]).toEqual([200, "bytes", "0123456789"]);
+    expect([whole.status, whole.headers.get("accept-ranges"), await whole.text()]).toEqual([
+      200,
+      "bytes",
+      "0123456789",
+    ]);
     const page = await fetch(server.url);
-    expect([page.headers.get("content-type"), await page.text()]).toEqual(["text/html; charset=utf-8", "<p>hi</p>"]);
+    expect([page.headers.get("content-type"), await page.text()]).toEqual([
+      "text/html; charset=utf-8",
+      "<p>hi</p>",
+    ]);
   });
 
   it("refuses a range past the end with 416 and paths outside its root with 403", async () => {

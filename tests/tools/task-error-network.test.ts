@@ -22,7 +22,10 @@ async function closedPort(): Promise<number> {
 
 /** A real network failure from fetch: connection refused. */
 async function fetchFailure() {
-  return await fetch(`http://127.0.0.1:${await closedPort()}/internal-host`).then(() => null, (error) => error);
+  return await fetch(`http://127.0.0.1:${await closedPort()}/internal-host`).then(
+    () => null,
+    (error) => error,
+  );
 }
 
 describe("what a task's owner reads about a network failure", () => {
@@ -36,13 +39,23 @@ describe("what a task's owner reads about a network failure", () => {
   });
 
   it("tells a provider's network failure in its own words and keeps the transport text for the log", async () => {
-    const http = createProviderHttp({ provider: "runway", baseUrl: `http://127.0.0.1:${await closedPort()}`, retry: { maxAttempts: 1 }, sleep: async () => {} });
-    const failure = await http.request({ method: "GET", path: "/v1/tasks/x", schema: z.unknown() }).catch((error) => error);
+    const http = createProviderHttp({
+      provider: "runway",
+      baseUrl: `http://127.0.0.1:${await closedPort()}`,
+      retry: { maxAttempts: 1 },
+      sleep: async () => {},
+    });
+    const failure = await http.request({ method: "GET", path: "/v1/tasks/x", schema: z.unknown() }).catch((
+      error,
+    ) => error);
     expect(failure).toBeInstanceOf(ProviderError);
     const { error, internal } = classifyTaskError(failure, taskId);
-    expect(error).toMatchObject({ code: "provider_error", failureCode: "network_error", message: "runway network_error: GET /v1/tasks/x: could not reach the provider" });
+    expect(error).toMatchObject({
+      code: "provider_error",
+      failureCode: "network_error",
+      message: "runway network_error: GET /v1/tasks/x: could not reach the provider",
+    });
     expect(JSON.stringify(error)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|fetch failed/);
     expect(JSON.stringify(internal)).toContain("ECONNREFUSED");
   });
-
 });

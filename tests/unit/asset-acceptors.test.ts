@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ACCEPTORS, acceptorFor } from "../../shared/assets/accept/acceptors.ts";
+import { acceptorFor, ACCEPTORS } from "../../shared/assets/accept/acceptors.ts";
 import { slotOwnerId } from "../../shared/assets/accept/asset-acceptor.ts";
 import { REGENERATE_KINDS } from "../../shared/assets/asset-target.ts";
 

@@ -1,13 +1,33 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../shared/crypto/content-hash.ts";
-import { audioCacheKey, contentHash, llmCacheKey, storageKeyOf, videoCacheKey } from "../../shared/caches/asset-cache.ts";
+import {
+  audioCacheKey,
+  contentHash,
+  llmCacheKey,
+  storageKeyOf,
+  videoCacheKey,
+} from "../../shared/caches/asset-cache.ts";
 
-const line = { text: "Hold the light steady.", voiceId: "voice-ana", provider: "elevenlabs", model: "eleven_flash_v2_5" };
-const clip = { prompt: "A harbour at night", referenceImageUrl: "http://x/ref.png", provider: "runway", model: "gen4.5", ratio: "1280:720", durationSeconds: 5 };
+const line = {
+  text: "Hold the light steady.",
+  voiceId: "voice-ana",
+  provider: "elevenlabs",
+  model: "eleven_flash_v2_5",
+};
+const clip = {
+  prompt: "A harbour at night",
+  referenceImageUrl: "http://x/ref.png",
+  provider: "runway",
+  model: "gen4.5",
+  ratio: "1280:720",
+  durationSeconds: 5,
+};
 
 describe("content-hash cache keys", () => {
   it("write objects with sorted keys at every depth", () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}',
+    );
   });
 
   it("hash the same inputs the same whatever their key order", async () => {
@@ -18,12 +38,20 @@ describe("content-hash cache keys", () => {
 
   it("change with every input that changes the output", async () => {
     const base = await audioCacheKey(line);
-    for (const changed of [{ text: "Hold it." }, { voiceId: "voice-bo" }, { model: "eleven_v3" }, { provider: "local" }]) {
+    for (
+      const changed of [{ text: "Hold it." }, { voiceId: "voice-bo" }, { model: "eleven_v3" }, {
+        provider: "local",
+      }]
+    ) {
       expect(await audioCacheKey({ ...line, ...changed })).not.toBe(base);
     }
     expect(await audioCacheKey({ ...line, settings: { stability: 0.3 } })).not.toBe(base);
     const video = await videoCacheKey(clip);
-    for (const changed of [{ prompt: "B" }, { referenceImageUrl: null }, { model: "gen4_turbo" }, { ratio: "720:1280" }, { durationSeconds: 10 }]) {
+    for (
+      const changed of [{ prompt: "B" }, { referenceImageUrl: null }, { model: "gen4_turbo" }, {
+        ratio: "720:1280",
+      }, { durationSeconds: 10 }]
+    ) {
       expect(await videoCacheKey({ ...clip, ...changed })).not.toBe(video);
     }
   });
@@ -46,9 +74,14 @@ describe("content-hash cache keys", () => {
   });
 
   it("find the storage key of our own public URLs only", () => {
-    const publicUrl = (bucket: string, path: string) => `http://127.0.0.1:54321/storage/v1/object/public/${bucket}/${path}`;
-    expect(storageKeyOf(publicUrl, "media", publicUrl("media", "films/u/m/scene-1.mp4"))).toBe("films/u/m/scene-1.mp4");
+    const publicUrl = (bucket: string, path: string) =>
+      `http://127.0.0.1:54321/storage/v1/object/public/${bucket}/${path}`;
+    expect(storageKeyOf(publicUrl, "media", publicUrl("media", "films/u/m/scene-1.mp4"))).toBe(
+      "films/u/m/scene-1.mp4",
+    );
     expect(storageKeyOf(publicUrl, "media", "https://cdn.runway.example/clip.mp4")).toBeNull();
-    expect(storageKeyOf(publicUrl, "media", `${publicUrl("media", "films/u/m/scene%201.mp4")}?v=3`)).toBe("films/u/m/scene 1.mp4");
+    expect(storageKeyOf(publicUrl, "media", `${publicUrl("media", "films/u/m/scene%201.mp4")}?v=3`)).toBe(
+      "films/u/m/scene 1.mp4",
+    );
   });
 });

@@ -17,9 +17,14 @@ const userToken = () => legacyUserToken();
 const movieId = "7a1f0c2e-1111-4a57-9a47-2f4b9f2c1d11";
 
 async function post(body: unknown) {
-  const { app } = buildFunction({ name: "regenerate-asset", actions: regenerateAssetActions }, { env, waitUntil: () => {}, workerStartedAt: Date.now() });
+  const { app } = buildFunction({ name: "regenerate-asset", actions: regenerateAssetActions }, {
+    env,
+    waitUntil: () => {},
+    workerStartedAt: Date.now(),
+  });
   const response = await app.request("/regenerate-asset", {
-    method: "POST", body: JSON.stringify(body),
+    method: "POST",
+    body: JSON.stringify(body),
     headers: { "content-type": "application/json", authorization: `Bearer ${await userToken()}` },
   });
   return { status: response.status, json: await response.json() };
@@ -53,8 +58,12 @@ describe("library images and music", () => {
   });
 
   it("names a library target that is missing, doubled or on another kind", () => {
-    expect(targetProblem("image", { movieId }, {})).toContain("characterId } or { movieId, locationImageId }");
-    expect(targetProblem("image", { movieId, characterId, locationImageId }, {})).toContain("characterId } or { movieId, locationImageId }");
+    expect(targetProblem("image", { movieId }, {})).toContain(
+      "characterId } or { movieId, locationImageId }",
+    );
+    expect(targetProblem("image", { movieId, characterId, locationImageId }, {})).toContain(
+      "characterId } or { movieId, locationImageId }",
+    );
     expect(targetProblem("image", { movieId, characterId, sceneNumber: 1 }, {})).toContain("kind image");
     expect(targetProblem("cover", { movieId, characterId }, {})).toContain("belong to kind image");
     expect(targetProblem("music", { movieId, sceneNumber: 1 }, {})).toContain("target { movieId } only");
@@ -63,27 +72,45 @@ describe("library images and music", () => {
 
 describe("which draft settings a kind takes", () => {
   it("takes a seed for generated media and voice settings for a line", () => {
-    for (const kind of ["video", "image", "cover", "music"] as const) expect(draftProblem(kind, { settings: { seed: 0 } })).toBeNull();
-    expect(draftProblem("audio", { settings: { stability: 0, similarityBoost: 1, style: 0.5, speed: 0.7, seed: 4294967295 } })).toBeNull();
+    for (const kind of ["video", "image", "cover", "music"] as const) {
+      expect(draftProblem(kind, { settings: { seed: 0 } })).toBeNull();
+    }
+    expect(
+      draftProblem("audio", {
+        settings: { stability: 0, similarityBoost: 1, style: 0.5, speed: 0.7, seed: 4294967295 },
+      }),
+    ).toBeNull();
   });
 
   it("names unknown settings and the ones the kind takes", () => {
-    expect(draftProblem("video", { settings: { seed: 1, cfg: 7, steps: 4 } })).toBe('draft.settings: "cfg", "steps" are not settings of kind video; it takes seed');
-    expect(draftProblem("cover", { settings: { stability: 0.5 } })).toContain('"stability" is not a setting of kind cover');
+    expect(draftProblem("video", { settings: { seed: 1, cfg: 7, steps: 4 } })).toBe(
+      'draft.settings: "cfg", "steps" are not settings of kind video; it takes seed',
+    );
+    expect(draftProblem("cover", { settings: { stability: 0.5 } })).toContain(
+      '"stability" is not a setting of kind cover',
+    );
     expect(draftProblem("script", { model: "gpt-5" })).toContain("do not apply to kind script");
   });
 
   it("names a value out of its documented range", () => {
-    expect(draftProblem("video", { settings: { seed: -1 } })).toBe("draft.settings.seed must be a whole number in 0..4294967295");
+    expect(draftProblem("video", { settings: { seed: -1 } })).toBe(
+      "draft.settings.seed must be a whole number in 0..4294967295",
+    );
     expect(draftProblem("image", { settings: { seed: 1.5 } })).toContain("whole number");
-    expect(draftProblem("audio", { settings: { speed: 1.3 } })).toBe("draft.settings.speed must be a number in 0.7..1.2");
+    expect(draftProblem("audio", { settings: { speed: 1.3 } })).toBe(
+      "draft.settings.speed must be a number in 0.7..1.2",
+    );
     expect(draftProblem("audio", { settings: { style: "wild" } })).toContain("draft.settings.style");
     expect(draftProblem("music", { prompt: "x".repeat(501) })).toContain("at most 500");
   });
 });
 
 describe("a draft against the owner's provider", () => {
-  const owner = (provider: string, model: string, source: "user" | "fallback" = "user") => ({ provider, model, source });
+  const owner = (provider: string, model: string, source: "user" | "fallback" = "user") => ({
+    provider,
+    model,
+    source,
+  });
   const refusal = (run: () => void) => {
     try {
       run();
@@ -94,23 +121,56 @@ describe("a draft against the owner's provider", () => {
   };
 
   it("accepts a model of the provider and the settings its API takes", () => {
-    expect(refusal(() => assertDraftFitsProvider("video", movieId, owner("runway", "gen4.5"), { model: "gen4_turbo", settings: { seed: 3 } }))).toBeNull();
-    expect(refusal(() => assertDraftFitsProvider("image", movieId, owner("fal", "fal-ai/flux/schnell"), { model: "fal-ai/flux/dev", settings: { seed: 3 } }))).toBeNull();
-    expect(refusal(() => assertDraftFitsProvider("audio", movieId, owner("elevenlabs", "eleven_flash_v2_5"), { settings: { speed: 1, seed: 2 } }))).toBeNull();
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("video", movieId, owner("runway", "gen4.5"), {
+          model: "gen4_turbo",
+          settings: { seed: 3 },
+        })
+      ),
+    ).toBeNull();
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("image", movieId, owner("fal", "fal-ai/flux/schnell"), {
+          model: "fal-ai/flux/dev",
+          settings: { seed: 3 },
+        })
+      ),
+    ).toBeNull();
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("audio", movieId, owner("elevenlabs", "eleven_flash_v2_5"), {
+          settings: { speed: 1, seed: 2 },
+        })
+      ),
+    ).toBeNull();
   });
 
   it("names the allowed models when draft.model is not one of them", () => {
-    const error = refusal(() => assertDraftFitsProvider("video", movieId, owner("runway", "gen4.5"), { model: "gen3a_turbo" }));
+    const error = refusal(() =>
+      assertDraftFitsProvider("video", movieId, owner("runway", "gen4.5"), { model: "gen3a_turbo" })
+    );
     expect(error).toMatchObject({ status: 400, code: "invalid_model" });
     expect(error!.message).toContain("expected one of: gen4.5, gen4_turbo, veo3.1, veo3.1_fast, veo3");
   });
 
   it("refuses a seed where the provider's API has none, and any music without a music provider", () => {
-    const seed = refusal(() => assertDraftFitsProvider("music", movieId, owner("beatoven", "maestro"), { settings: { seed: 1 } }));
+    const seed = refusal(() =>
+      assertDraftFitsProvider("music", movieId, owner("beatoven", "maestro"), { settings: { seed: 1 } })
+    );
     expect(seed).toMatchObject({ status: 400, code: "unsupported_setting" });
-    expect(seed!.message).toContain("music provider beatoven takes no seed; a new take needs another draft.prompt");
-    expect(refusal(() => assertDraftFitsProvider("audio", movieId, owner("local", "local", "fallback"), { settings: { stability: 0.5 } }))).toMatchObject({ code: "unsupported_setting" });
-    expect(refusal(() => assertDraftFitsProvider("music", movieId, owner("local", "local", "fallback"), {}))).toMatchObject({ status: 409, code: "no_music_provider" });
+    expect(seed!.message).toContain(
+      "music provider beatoven takes no seed; a new take needs another draft.prompt",
+    );
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("audio", movieId, owner("local", "local", "fallback"), {
+          settings: { stability: 0.5 },
+        })
+      ),
+    ).toMatchObject({ code: "unsupported_setting" });
+    expect(refusal(() => assertDraftFitsProvider("music", movieId, owner("local", "local", "fallback"), {})))
+      .toMatchObject({ status: 409, code: "no_music_provider" });
   });
 });
 
@@ -125,22 +185,39 @@ describe("regenerate-asset refuses bad input before touching the database", () =
     const bad = await post({ action: "start", kind: "video", target: { movieId: "nope", sceneNumber: 1 } });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toContain("target.movieId");
-    const extra = await post({ action: "start", kind: "cover", target: { movieId }, draft: { colour: "red" } });
+    const extra = await post({
+      action: "start",
+      kind: "cover",
+      target: { movieId },
+      draft: { colour: "red" },
+    });
     expect(extra.status).toBe(400);
     expect(extra.json.error.message).toContain("colour");
   });
 
   it("names a target that does not fit the kind", async () => {
-    const { status, json } = await post({ action: "start", kind: "audio", target: { movieId, sceneNumber: 1 } });
+    const { status, json } = await post({
+      action: "start",
+      kind: "audio",
+      target: { movieId, sceneNumber: 1 },
+    });
     expect(status).toBe(400);
     expect(json.error.code).toBe("invalid_target");
     expect(json.error.message).toContain("lineIndex");
   });
 
   it("names unknown draft settings before any query", async () => {
-    const { status, json } = await post({ action: "start", kind: "video", target: { movieId, sceneNumber: 1 }, draft: { settings: { guidance: 3 } } });
+    const { status, json } = await post({
+      action: "start",
+      kind: "video",
+      target: { movieId, sceneNumber: 1 },
+      draft: { settings: { guidance: 3 } },
+    });
     expect(status).toBe(400);
-    expect(json.error).toMatchObject({ code: "invalid_draft", message: 'draft.settings: "guidance" is not a setting of kind video; it takes seed' });
+    expect(json.error).toMatchObject({
+      code: "invalid_draft",
+      message: 'draft.settings: "guidance" is not a setting of kind video; it takes seed',
+    });
   });
 
   it("needs a run id for accept, reject and status", async () => {

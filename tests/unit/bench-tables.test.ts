@@ -18,7 +18,9 @@ describe("bench/README.md tables", () => {
   it("has a generated region for every results file", () => {
     const { current } = generatedBenchReadme(BENCH);
     for (const name of Object.keys(readResults(BENCH))) {
-      expect(current, `no tables region for bench/results/${name}.json`).toContain(`<!-- tables:begin ${name} -->`);
+      expect(current, `no tables region for bench/results/${name}.json`).toContain(
+        `<!-- tables:begin ${name} -->`,
+      );
     }
   });
 
@@ -33,7 +35,9 @@ describe("bench/README.md tables", () => {
 
   it("refuses an unknown region and an unclosed one", () => {
     const results = readResults(BENCH);
-    expect(() => rewriteTables("<!-- tables:begin nope -->\n<!-- tables:end nope -->\n", results)).toThrow(/no table generator named "nope"/);
+    expect(() => rewriteTables("<!-- tables:begin nope -->\n<!-- tables:end nope -->\n", results)).toThrow(
+      /no table generator named "nope"/,
+    );
     expect(() => rewriteTables("<!-- tables:begin engine -->\n", results)).toThrow(/never closed: engine/);
   });
 });

@@ -11,25 +11,41 @@ const authenticate = createAuthenticator({
   // Stands in for verify-jwt.ts (tested on its own): "user-token" is a user, anything else forged.
   verifyJwt: async (token) => {
     verified.push(token);
-    if (token === "user-token") return { sub: userId, role: "authenticated", app_metadata: { reelforge_role: "operator" } };
+    if (token === "user-token") {
+      return { sub: userId, role: "authenticated", app_metadata: { reelforge_role: "operator" } };
+    }
     throw new InvalidTokenError("bad signature");
   },
-  apiKeys: { serviceRoleKeys: ["legacy-service-jwt", "sb_secret_abcdefabcdefabcdef"], anonKeys: ["legacy-anon-jwt", "sb_publishable_abcdefabcdef"] },
+  apiKeys: {
+    serviceRoleKeys: ["legacy-service-jwt", "sb_secret_abcdefabcdefabcdef"],
+    anonKeys: ["legacy-anon-jwt", "sb_publishable_abcdefabcdef"],
+  },
 });
 
 describe("authenticate", () => {
   it("reads the bearer first and the apikey header only without one", async () => {
-    expect(await authenticate({ authorization: "Bearer user-token", apikey: "sb_publishable_abcdefabcdef" })).toMatchObject({ kind: "user" });
-    expect(await authenticate({ authorization: "Bearer sb_publishable_abcdefabcdef", apikey: "sb_secret_abcdefabcdefabcdef" })).toEqual({ kind: "anon" });
+    expect(await authenticate({ authorization: "Bearer user-token", apikey: "sb_publishable_abcdefabcdef" }))
+      .toMatchObject({ kind: "user" });
+    expect(
+      await authenticate({
+        authorization: "Bearer sb_publishable_abcdefabcdef",
+        apikey: "sb_secret_abcdefabcdefabcdef",
+      }),
+    ).toEqual({ kind: "anon" });
     expect(await authenticate({ apikey: "sb_secret_abcdefabcdefabcdef" })).toEqual({ kind: "service_role" });
-    expect(await authenticate({ authorization: "Bearer legacy-service-jwt" })).toEqual({ kind: "service_role" });
+    expect(await authenticate({ authorization: "Bearer legacy-service-jwt" })).toEqual({
+      kind: "service_role",
+    });
     expect(await authenticate({})).toBeNull();
   });
 
   it("never verifies a new-style key as a JWT and refuses an unknown one", async () => {
     verified.length = 0;
-    await expect(authenticate({ authorization: "Bearer sb_secret_wrongwrongwrongwrong" })).rejects.toBeInstanceOf(InvalidApiKeyError);
-    await expect(authenticate({ apikey: "sb_secret_wrongwrongwrongwrong" })).rejects.toBeInstanceOf(InvalidApiKeyError);
+    await expect(authenticate({ authorization: "Bearer sb_secret_wrongwrongwrongwrong" })).rejects
+      .toBeInstanceOf(InvalidApiKeyError);
+    await expect(authenticate({ apikey: "sb_secret_wrongwrongwrongwrong" })).rejects.toBeInstanceOf(
+      InvalidApiKeyError,
+    );
     await expect(authenticate({ authorization: "Basic abc" })).rejects.toBeInstanceOf(InvalidTokenError);
     await expect(authenticate({ authorization: "Bearer forged" })).rejects.toBeInstanceOf(InvalidTokenError);
     expect(verified).toEqual(["forged"]);
@@ -40,7 +56,13 @@ describe("admitCaller", () => {
   const user = { kind: "user" as const, claims: { sub: userId, role: "authenticated", app_metadata: {} } };
 
   it("gives ordinary functions the verified user and refuses API keys and missing credentials with 401", () => {
-    expect(admitCaller(user, "users", "f")).toEqual({ userId, role: "authenticated", isAnonymous: false, isServiceRole: false, isOperator: false });
+    expect(admitCaller(user, "users", "f")).toEqual({
+      userId,
+      role: "authenticated",
+      isAnonymous: false,
+      isServiceRole: false,
+      isOperator: false,
+    });
     for (const principal of [null, { kind: "anon" as const }, { kind: "service_role" as const }]) {
       expect(() => admitCaller(principal, "users", "f")).toThrow(UnauthorizedError);
     }
@@ -48,10 +70,21 @@ describe("admitCaller", () => {
 
   it("gives operator functions the service role as the nil user, operators as themselves, and refuses the rest", () => {
     expect(admitCaller({ kind: "service_role" }, "operators", "f")).toEqual({
-      userId: SERVICE_ROLE_USER_ID, role: "service_role", isAnonymous: false, isServiceRole: true, isOperator: true,
+      userId: SERVICE_ROLE_USER_ID,
+      role: "service_role",
+      isAnonymous: false,
+      isServiceRole: true,
+      isOperator: true,
     });
-    const operator = { kind: "user" as const, claims: { ...user.claims, app_metadata: { reelforge_role: "operator" } } };
-    expect(admitCaller(operator, "operators", "f")).toMatchObject({ userId, isOperator: true, isServiceRole: false });
+    const operator = {
+      kind: "user" as const,
+      claims: { ...user.claims, app_metadata: { reelforge_role: "operator" } },
+    };
+    expect(admitCaller(operator, "operators", "f")).toMatchObject({
+      userId,
+      isOperator: true,
+      isServiceRole: false,
+    });
     expect(() => admitCaller(user, "operators", "f")).toThrow(OperatorOnlyError);
     expect(() => admitCaller({ kind: "anon" }, "operators", "f")).toThrow(OperatorOnlyError);
     expect(() => admitCaller(null, "operators", "f")).toThrow(UnauthorizedError);

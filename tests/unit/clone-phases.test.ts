@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClonePhase, ClonePhaseEnv, CloneOps, CloneState } from "../../shared/clone/clone-phase.ts";
+import type { CloneOps, ClonePhase, ClonePhaseEnv, CloneState } from "../../shared/clone/clone-phase.ts";
 import { completePhase, enterPhase, runClonePhases } from "../../shared/clone/clone-phases.ts";
 import { cloneProgress, initialCheckpoint, type Phase } from "../../shared/clone/clone-state.ts";
 import type { ChunkResult } from "../../shared/clone/copy-chunk.ts";
@@ -10,13 +10,30 @@ import { storagePhase } from "../../shared/clone/phase-storage.ts";
 import { verifyPhase } from "../../shared/clone/phase-verify.ts";
 import type { ClonePlan, TableInfo } from "../../shared/clone/schema-plan.ts";
 
-const table = (name: string, over: Partial<TableInfo> = {}): TableInfo =>
-  ({ schema: "public", name, columns: ["id"], key: [{ column: "id", type: "bigint" }], estimatedRows: 10, partitioned: false, ...over });
+const table = (name: string, over: Partial<TableInfo> = {}): TableInfo => ({
+  schema: "public",
+  name,
+  columns: ["id"],
+  key: [{ column: "id", type: "bigint" }],
+  estimatedRows: 10,
+  partitioned: false,
+  ...over,
+});
 const ddl = (key: string) => ({ key, sql: `-- ${key}` });
 
-const emptyPlan: ClonePlan = { schemas: ["public"], types: [], schema: [], postData: [], tables: [], sequences: [] };
+const emptyPlan: ClonePlan = {
+  schemas: ["public"],
+  types: [],
+  schema: [],
+  postData: [],
+  tables: [],
+  sequences: [],
+};
 
-function stateOf(over: Partial<CloneState> = {}, checkpoint: Partial<CloneState["checkpoint"]> = {}): CloneState {
+function stateOf(
+  over: Partial<CloneState> = {},
+  checkpoint: Partial<CloneState["checkpoint"]> = {},
+): CloneState {
   return {
     options: { includeData: true, includeStorage: false, schemas: ["public"] },
     target: { v: 2, kid: "k", iv: "i", data: "d" },
@@ -50,7 +67,10 @@ function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infi
       applyStatement: async (s) => void calls.push(`apply ${s.key}`),
       copyChunk: async () => ({ rows: 0, lastKey: null, done: true, replayed: false }),
       copyWholeTable: async (t) => (calls.push(`whole ${t.name}`), { rows: 7 }),
-      copyStorageStep: async () => ({ done: true, cursor: { bucketsCreated: [], bucket: null, afterName: null, objectsCopied: 0, bytesCopied: 0 } }),
+      copyStorageStep: async () => ({
+        done: true,
+        cursor: { bucketsCreated: [], bucket: null, afterName: null, objectsCopied: 0, bytesCopied: 0 },
+      }),
       verifyTable: async (t) => (calls.push(`verify ${t.name}`), []),
       syncSequence: async (s) => void calls.push(`setval ${s.name}`),
       verifySequences: async () => [],
@@ -67,7 +87,11 @@ describe("the phase loop", () => {
     return { state, finished: true };
   };
   const allFinish = (seen: Phase[]) =>
-    Object.fromEntries((["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as Phase[]).map((p) => [p, finishing(seen)])) as Record<Phase, ClonePhase>;
+    Object.fromEntries(
+      (["preflight", "types", "schema", "data", "post_data", "storage", "verify"] as Phase[]).map((
+        p,
+      ) => [p, finishing(seen)]),
+    ) as Record<Phase, ClonePhase>;
 
   it("enters, runs and completes each phase the options pick, saving as it enters and as it completes", async () => {
     const seen: Phase[] = [];
@@ -83,19 +107,32 @@ describe("the phase loop", () => {
 
   it("hands back the state of a phase that ran out of budget, not completed", async () => {
     const phases = allFinish([]);
-    phases.schema = async (state) => ({ state: { ...state, checkpoint: { ...state.checkpoint, statementsApplied: 3 } }, finished: false });
+    phases.schema = async (state) => ({
+      state: { ...state, checkpoint: { ...state.checkpoint, statementsApplied: 3 } },
+      finished: false,
+    });
     const { env } = fakeEnv(emptyPlan);
     const { state, finished } = await runClonePhases(stateOf(), env, phases);
     expect(finished).toBe(false);
-    expect(state.checkpoint).toMatchObject({ phase: "schema", statementsApplied: 3, completedPhases: ["preflight", "types"] });
+    expect(state.checkpoint).toMatchObject({
+      phase: "schema",
+      statementsApplied: 3,
+      completedPhases: ["preflight", "types"],
+    });
   });
 
   it("resumes the phase in the checkpoint where it stopped", async () => {
     const started: number[] = [];
     const phases = allFinish([]);
-    phases.schema = async (state) => (started.push(state.checkpoint.statementsApplied), { state, finished: true });
+    phases.schema = async (
+      state,
+    ) => (started.push(state.checkpoint.statementsApplied), { state, finished: true });
     const { env } = fakeEnv(emptyPlan);
-    await runClonePhases(stateOf({}, { phase: "schema", statementsApplied: 3, completedPhases: ["preflight", "types"] }), env, phases);
+    await runClonePhases(
+      stateOf({}, { phase: "schema", statementsApplied: 3, completedPhases: ["preflight", "types"] }),
+      env,
+      phases,
+    );
     expect(started).toEqual([3]);
   });
 
@@ -107,7 +144,14 @@ describe("the phase loop", () => {
 });
 
 describe("preflight", () => {
-  const plan = { ...emptyPlan, tables: [table("a", { estimatedRows: 5 }), table("parent", { partitioned: true }), table("b", { estimatedRows: 0 })] };
+  const plan = {
+    ...emptyPlan,
+    tables: [
+      table("a", { estimatedRows: 5 }),
+      table("parent", { partitioned: true }),
+      table("b", { estimatedRows: 0 }),
+    ],
+  };
 
   it("records the totals of the tables to copy and makes sure of the ledger", async () => {
     const { env, saved, calls } = fakeEnv(plan);
@@ -125,7 +169,10 @@ describe("preflight", () => {
 
   it("refuses a target that already has the plan's objects, naming them", async () => {
     const { env, saved } = fakeEnv(plan, { findConflicts: async () => ["table public.a"] });
-    await expect(preflightPhase(stateOf(), env)).rejects.toMatchObject({ code: "target_not_empty", message: expect.stringContaining("table public.a") });
+    await expect(preflightPhase(stateOf(), env)).rejects.toMatchObject({
+      code: "target_not_empty",
+      message: expect.stringContaining("table public.a"),
+    });
     expect(saved).toHaveLength(0);
   });
 });
@@ -154,7 +201,11 @@ describe("DDL phases", () => {
 describe("data", () => {
   const chunks = (results: ChunkResult[]) => {
     const asked: Array<{ table: string; after: string[] | null; rows: number }> = [];
-    const copyChunk = async (t: TableInfo, after: string[] | null, rows: number) => (asked.push({ table: t.name, after, rows }), results.shift()!);
+    const copyChunk = async (
+      t: TableInfo,
+      after: string[] | null,
+      rows: number,
+    ) => (asked.push({ table: t.name, after, rows }), results.shift()!);
     return { asked, copyChunk };
   };
 
@@ -163,12 +214,24 @@ describe("data", () => {
       { rows: 3, lastKey: ["3"], done: false, replayed: false },
       { rows: 2, lastKey: ["5"], done: true, replayed: false },
     ]);
-    const plan = { ...emptyPlan, tables: [table("done"), table("parent", { partitioned: true }), table("a")] };
+    const plan = {
+      ...emptyPlan,
+      tables: [table("done"), table("parent", { partitioned: true }), table("a")],
+    };
     const { env, saved } = fakeEnv(plan, { copyChunk });
     const { state, finished } = await dataPhase(stateOf({}, { completedTables: ["public.done"] }), env);
     expect(finished).toBe(true);
-    expect(asked).toEqual([{ table: "a", after: null, rows: 5_000 }, { table: "a", after: ["3"], rows: 5_000 }]);
-    expect(state.checkpoint).toMatchObject({ completedTables: ["public.done", "public.a"], currentTable: null, lastKey: null, rowsPerTable: { "public.a": 5 } });
+    expect(asked).toEqual([{ table: "a", after: null, rows: 5_000 }, {
+      table: "a",
+      after: ["3"],
+      rows: 5_000,
+    }]);
+    expect(state.checkpoint).toMatchObject({
+      completedTables: ["public.done", "public.a"],
+      currentTable: null,
+      lastKey: null,
+      rowsPerTable: { "public.a": 5 },
+    });
     expect(saved.map((s) => s.checkpoint.lastKey)).toEqual([null, ["3"], ["5"], null]);
   });
 
@@ -196,24 +259,59 @@ describe("chunk sizing after a chunk", () => {
   const checkpoint = { ...initialCheckpoint(), chunkRows: 10_000 };
 
   it("sizes the next full chunk toward a second of wall time, and counts its rows and time", () => {
-    const next = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: false }, { elapsedMs: 500, cpuMs: 0 }, budget);
-    expect(next).toMatchObject({ chunkRows: 20_000, lastKey: ["9"], copyMs: 500, rowsPerTable: { "public.a": 10_000 } });
+    const next = afterChunk(
+      checkpoint,
+      "public.a",
+      { rows: 10_000, lastKey: ["9"], done: false, replayed: false },
+      { elapsedMs: 500, cpuMs: 0 },
+      budget,
+    );
+    expect(next).toMatchObject({
+      chunkRows: 20_000,
+      lastKey: ["9"],
+      copyMs: 500,
+      rowsPerTable: { "public.a": 10_000 },
+    });
   });
 
   it("lets a chunk take at most half the slice's CPU share", () => {
-    const next = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: false }, { elapsedMs: 500, cpuMs: 400 }, { ...budget, cpuLimitMs: 400 });
+    const next = afterChunk(
+      checkpoint,
+      "public.a",
+      { rows: 10_000, lastKey: ["9"], done: false, replayed: false },
+      { elapsedMs: 500, cpuMs: 400 },
+      { ...budget, cpuLimitMs: 400 },
+    );
     expect(next.chunkRows).toBe(5_000);
   });
 
   it("keeps the size after a replayed chunk or a short last one", () => {
-    const replayed = afterChunk(checkpoint, "public.a", { rows: 10_000, lastKey: ["9"], done: false, replayed: true }, { elapsedMs: 1, cpuMs: 0 }, budget);
-    const short = afterChunk(checkpoint, "public.a", { rows: 10, lastKey: ["9"], done: true, replayed: false }, { elapsedMs: 1, cpuMs: 0 }, budget);
+    const replayed = afterChunk(
+      checkpoint,
+      "public.a",
+      { rows: 10_000, lastKey: ["9"], done: false, replayed: true },
+      { elapsedMs: 1, cpuMs: 0 },
+      budget,
+    );
+    const short = afterChunk(
+      checkpoint,
+      "public.a",
+      { rows: 10, lastKey: ["9"], done: true, replayed: false },
+      { elapsedMs: 1, cpuMs: 0 },
+      budget,
+    );
     expect([replayed.chunkRows, short.chunkRows]).toEqual([10_000, 10_000]);
   });
 });
 
 describe("storage", () => {
-  const cursor = (objectsCopied: number) => ({ bucketsCreated: ["b"], bucket: "b", afterName: `o${objectsCopied}`, objectsCopied, bytesCopied: objectsCopied });
+  const cursor = (objectsCopied: number) => ({
+    bucketsCreated: ["b"],
+    bucket: "b",
+    afterName: `o${objectsCopied}`,
+    objectsCopied,
+    bytesCopied: objectsCopied,
+  });
 
   it("saves each cursor it reaches and ends with the last, finished or not", async () => {
     const from: unknown[] = [];
@@ -233,7 +331,11 @@ describe("storage", () => {
 });
 
 describe("verify", () => {
-  const plan = { ...emptyPlan, tables: [table("a"), table("b"), table("parent", { partitioned: true })], sequences: [{ schema: "public", name: "s" }] };
+  const plan = {
+    ...emptyPlan,
+    tables: [table("a"), table("b"), table("parent", { partitioned: true })],
+    sequences: [{ schema: "public", name: "s" }],
+  };
 
   it("verifies the tables not yet verified, then sets and compares the sequences", async () => {
     const { env, calls, saved } = fakeEnv(plan);
@@ -246,7 +348,10 @@ describe("verify", () => {
 
   it("compares no tables of a schema-only clone", async () => {
     const { env, calls } = fakeEnv(plan);
-    await verifyPhase(stateOf({ options: { includeData: false, includeStorage: false, schemas: ["public"] } }), env);
+    await verifyPhase(
+      stateOf({ options: { includeData: false, includeStorage: false, schemas: ["public"] } }),
+      env,
+    );
     expect(calls).toEqual(["setval s"]);
   });
 
@@ -255,12 +360,17 @@ describe("verify", () => {
       verifyTable: async (t) => (t.name === "a" ? [{ table: "public.a", source: 2, target: 1 }] : []),
       verifySequences: async () => [{ sequence: "public.s", source: 5, target: 1 }],
     });
-    await expect(verifyPhase(stateOf(), env)).rejects.toMatchObject({ code: "verify_failed", message: expect.stringContaining("public.a, public.s") });
+    await expect(verifyPhase(stateOf(), env)).rejects.toMatchObject({
+      code: "verify_failed",
+      message: expect.stringContaining("public.a, public.s"),
+    });
     expect(saved.at(-1)?.mismatches).toHaveLength(2);
   });
 
   it("stops between tables when the budget runs out, keeping what it found", async () => {
-    const { env, calls } = fakeEnv(plan, { verifyTable: async () => [{ table: "public.a", source: 2, target: 1 }] }, 1);
+    const { env, calls } = fakeEnv(plan, {
+      verifyTable: async () => [{ table: "public.a", source: 2, target: 1 }],
+    }, 1);
     const { state, finished } = await verifyPhase(stateOf(), env);
     expect(finished).toBe(false);
     expect(state.checkpoint.verifiedTables).toEqual(["public.a"]);
@@ -271,8 +381,17 @@ describe("verify", () => {
 
 describe("progress", () => {
   it("weighs copied rows most and stays under 100 until done", () => {
-    const checkpoint = { ...initialCheckpoint(), completedPhases: ["preflight", "types", "schema"] as Phase[], rowsPerTable: { "public.a": 50 } };
+    const checkpoint = {
+      ...initialCheckpoint(),
+      completedPhases: ["preflight", "types", "schema"] as Phase[],
+      rowsPerTable: { "public.a": 50 },
+    };
     expect(cloneProgress(checkpoint, { totals: { "public.a": 100 } })).toBe(Math.round(15 + 32.5));
-    expect(cloneProgress({ ...checkpoint, completedPhases: ["preflight", "types", "schema", "data", "post_data", "storage", "verify"] }, {})).toBe(99);
+    expect(
+      cloneProgress({
+        ...checkpoint,
+        completedPhases: ["preflight", "types", "schema", "data", "post_data", "storage", "verify"],
+      }, {}),
+    ).toBe(99);
   });
 });

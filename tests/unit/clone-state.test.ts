@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { describeCloneError } from "../../shared/clone/clone-errors.ts";
-import { type CloneMetadata, describeClone, initialCheckpoint, nextChunkRows, nextPhase } from "../../shared/clone/clone-state.ts";
+import {
+  type CloneMetadata,
+  describeClone,
+  initialCheckpoint,
+  nextChunkRows,
+  nextPhase,
+} from "../../shared/clone/clone-state.ts";
 
 const options = { includeData: true, includeStorage: false, schemas: ["public"] };
 
@@ -66,8 +72,17 @@ describe("clone status", () => {
       target: { v: 1, iv: "x", data: "y" },
       targetMasked: "postgresql://u:****@h/db",
       totals: { "public.a": 10, "auth.users": 5000 },
-      checkpoint: { ...initialCheckpoint(), completedTables: ["public.a", "auth.users"], currentTable: "auth.users", rowsPerTable: { "public.a": 10, "auth.users": 5000 } },
-      mismatches: [{ table: "auth.users", source: { rows: 5000 }, target: null }, { table: "public.a", source: { rows: 10 }, target: { rows: 9 } }],
+      checkpoint: {
+        ...initialCheckpoint(),
+        completedTables: ["public.a", "auth.users"],
+        currentTable: "auth.users",
+        rowsPerTable: { "public.a": 10, "auth.users": 5000 },
+      },
+      mismatches: [{ table: "auth.users", source: { rows: 5000 }, target: null }, {
+        table: "public.a",
+        source: { rows: 10 },
+        target: { rows: 9 },
+      }],
     };
     const status = describeClone(clone);
     expect(status.tables.map((t) => t.table)).toEqual(["public.a"]);
@@ -81,11 +96,24 @@ describe("clone status", () => {
 
 describe("clone errors shown to operators", () => {
   it("keeps the clone's own messages and replaces anything else with a code and a pointer to the log", () => {
-    expect(describeCloneError({ code: "target_not_empty", message: "the target already has: table:public.a" }, "job-1"))
+    expect(
+      describeCloneError(
+        { code: "target_not_empty", message: "the target already has: table:public.a" },
+        "job-1",
+      ),
+    )
       .toEqual({ code: "target_not_empty", message: "the target already has: table:public.a" });
-    expect(describeCloneError({ code: "target_unreachable", message: "connect ECONNREFUSED 10.1.2.3:5432" }, "job-1"))
+    expect(
+      describeCloneError(
+        { code: "target_unreachable", message: "connect ECONNREFUSED 10.1.2.3:5432" },
+        "job-1",
+      ),
+    )
       .toEqual({ code: "target_unreachable", message: expect.not.stringContaining("ECONNREFUSED") });
-    const raw = describeCloneError({ code: "task_error", message: 'relation "auth.sessions" does not exist at character 15' }, "job-1");
+    const raw = describeCloneError({
+      code: "task_error",
+      message: 'relation "auth.sessions" does not exist at character 15',
+    }, "job-1");
     expect(raw).toEqual({ code: "clone_error", message: expect.stringContaining("job job-1") });
     expect(JSON.stringify(raw)).not.toContain("auth.sessions");
     expect(describeCloneError(null, "job-1")).toBeNull();

@@ -1,13 +1,20 @@
 /** The demo's options (bad ones named before anything starts) and its progress lines. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS, DemoUsageError, minutesFor, parseDemoArgs } from "../../scripts/demo/demo-options.ts";
+import {
+  DEFAULT_OPTIONS,
+  DemoUsageError,
+  minutesFor,
+  parseDemoArgs,
+} from "../../scripts/demo/demo-options.ts";
 import { bar, createProgressView, progressLines } from "../../scripts/demo/demo-progress.ts";
 import { FILM_STEPS, type MovieStatus } from "../../shared/client/index.ts";
 
 describe("demo options", () => {
   it("default to a 6-scene film and take every option in both spellings", () => {
     expect(parseDemoArgs([])).toEqual(DEFAULT_OPTIONS);
-    expect(parseDemoArgs(["--prompt", "A heist on a train", "--scenes=3", "--chaos", "--orientation", "portrait"]))
+    expect(
+      parseDemoArgs(["--prompt", "A heist on a train", "--scenes=3", "--chaos", "--orientation", "portrait"]),
+    )
       .toMatchObject({ prompt: "A heist on a train", scenes: 3, chaos: true, orientation: "portrait" });
     // Scenes are planned two a minute: N scenes ask for N/2 minutes.
     expect(minutesFor(6)).toBe(3);
@@ -29,29 +36,87 @@ describe("demo options", () => {
 
 describe("demo progress", () => {
   const status = {
-    movie: { id: "m", title: "Night Shift", status: "processing", progress: 40, videoUrl: null, posterUrl: null, thumbnailUrl: null, errorMessage: null, warnings: [], failedScenes: [] },
+    movie: {
+      id: "m",
+      title: "Night Shift",
+      status: "processing",
+      progress: 40,
+      videoUrl: null,
+      posterUrl: null,
+      thumbnailUrl: null,
+      errorMessage: null,
+      warnings: [],
+      failedScenes: [],
+    },
     progress: {
-      overallStatus: "running", overallProgress: 40, currentStep: "generate_videos", currentStepDetail: null,
-      steps: Object.fromEntries(FILM_STEPS.map((s, i) => [s, { status: i < 5 ? "completed" : i === 5 ? "running" : "pending", progress: i === 5 ? 50 : 0, detail: i === 5 ? "Escena 1/2 generada" : null }])),
+      overallStatus: "running",
+      overallProgress: 40,
+      currentStep: "generate_videos",
+      currentStepDetail: null,
+      steps: Object.fromEntries(
+        FILM_STEPS.map((
+          s,
+          i,
+        ) => [s, {
+          status: i < 5 ? "completed" : i === 5 ? "running" : "pending",
+          progress: i === 5 ? 50 : 0,
+          detail: i === 5 ? "Escena 1/2 generada" : null,
+        }]),
+      ),
     },
     scenes: [
-      { id: "a", scene_number: 1, status: "completed", audio_status: "completed", mix_status: "running", is_continuation: false, continues_from: null, reference_image_source: "library", video_url: null, lipsync_url: null, end_frame_url: null, error_message: null },
-      { id: "b", scene_number: 2, status: "failed", audio_status: "completed", mix_status: "skipped", is_continuation: true, continues_from: 1, reference_image_source: "previous_frame", video_url: null, lipsync_url: null, end_frame_url: null, error_message: "provider refused" },
+      {
+        id: "a",
+        scene_number: 1,
+        status: "completed",
+        audio_status: "completed",
+        mix_status: "running",
+        is_continuation: false,
+        continues_from: null,
+        reference_image_source: "library",
+        video_url: null,
+        lipsync_url: null,
+        end_frame_url: null,
+        error_message: null,
+      },
+      {
+        id: "b",
+        scene_number: 2,
+        status: "failed",
+        audio_status: "completed",
+        mix_status: "skipped",
+        is_continuation: true,
+        continues_from: 1,
+        reference_image_source: "previous_frame",
+        video_url: null,
+        lipsync_url: null,
+        end_frame_url: null,
+        error_message: "provider refused",
+      },
     ],
-    metrics: [], elapsedSeconds: 12.4, task: null,
+    metrics: [],
+    elapsedSeconds: 12.4,
+    task: null,
   } as unknown as MovieStatus;
 
   it("draws a bar per step and a line per scene", () => {
     const lines = progressLines(status, 3);
     expect(lines[0]).toBe("Night Shift — processing 40% · 12 s · 3 workers killed");
     expect(lines.filter((l) => /█|░/.test(l))).toHaveLength(FILM_STEPS.length);
-    expect(lines.find((l) => l.includes("generate_videos"))).toContain(`${bar(0.5)}  50%  Escena 1/2 generada`);
-    expect(lines.find((l) => l.includes("scene  2"))).toMatch(/continues 1.*video ✘ failed.*from previous_frame\s+provider refused/);
+    expect(lines.find((l) => l.includes("generate_videos"))).toContain(
+      `${bar(0.5)}  50%  Escena 1/2 generada`,
+    );
+    expect(lines.find((l) => l.includes("scene  2"))).toMatch(
+      /continues 1.*video ✘ failed.*from previous_frame\s+provider refused/,
+    );
   });
 
   it("says under the title when the film waits on a render worker nobody runs", () => {
     const message = "no render worker has picked up this film's rendering for 75 s";
-    const waiting = { ...status, waiting: { on: "render_worker", since: "2026-12-03T06:00:00Z", jobs: 1, message } } as MovieStatus;
+    const waiting = {
+      ...status,
+      waiting: { on: "render_worker", since: "2026-12-03T06:00:00Z", jobs: 1, message },
+    } as MovieStatus;
     expect(progressLines(waiting).slice(0, 2)).toEqual([progressLines(status)[0], `⚠ ${message}`]);
     expect(progressLines(status)[1]).toBe("");
   });

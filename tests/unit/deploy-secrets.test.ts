@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fingerprint, loadOrCreateSecretsFile, readSecretsFile } from "../../scripts/deploy/deploy-secrets.ts";
+import {
+  fingerprint,
+  loadOrCreateSecretsFile,
+  readSecretsFile,
+} from "../../scripts/deploy/deploy-secrets.ts";
 
 describe("the deploy's secrets file", () => {
   let dir: string;
@@ -23,7 +27,10 @@ describe("the deploy's secrets file", () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const text = await readFile(file, "utf8");
 
-    const again = await loadOrCreateSecretsFile(file, new Set(["REELFORGE_ENCRYPTION_KEY", "REELFORGE_INTERNAL_SECRET"]));
+    const again = await loadOrCreateSecretsFile(
+      file,
+      new Set(["REELFORGE_ENCRYPTION_KEY", "REELFORGE_INTERNAL_SECRET"]),
+    );
     expect(again).toEqual({ secrets: made.secrets, generated: [] });
     expect(await readFile(file, "utf8")).toBe(text);
     expect(await readSecretsFile(file)).toEqual(made.secrets);
@@ -31,15 +38,19 @@ describe("the deploy's secrets file", () => {
 
   it("adds only what the file lacks, keeping the operator's own lines", async () => {
     await loadOrCreateSecretsFile(file, new Set());
-    await writeFile(file, "# mine\nREELFORGE_ENCRYPTION_KEY=\"kept-key\"\n");
+    await writeFile(file, '# mine\nREELFORGE_ENCRYPTION_KEY="kept-key"\n');
     const { secrets, generated } = await loadOrCreateSecretsFile(file, new Set());
     expect(generated).toEqual(["REELFORGE_INTERNAL_SECRET"]);
     expect(secrets.REELFORGE_ENCRYPTION_KEY).toBe("kept-key");
-    expect(await readFile(file, "utf8")).toMatch(/^# mine\nREELFORGE_ENCRYPTION_KEY="kept-key"\nREELFORGE_INTERNAL_SECRET=[0-9a-f]{64}\n$/);
+    expect(await readFile(file, "utf8")).toMatch(
+      /^# mine\nREELFORGE_ENCRYPTION_KEY="kept-key"\nREELFORGE_INTERNAL_SECRET=[0-9a-f]{64}\n$/,
+    );
   });
 
   it("never makes up an encryption key the project already has: sealed secrets would be lost", async () => {
-    await expect(loadOrCreateSecretsFile(file, new Set(["REELFORGE_ENCRYPTION_KEY"]))).rejects.toThrow(/already has REELFORGE_ENCRYPTION_KEY/);
+    await expect(loadOrCreateSecretsFile(file, new Set(["REELFORGE_ENCRYPTION_KEY"]))).rejects.toThrow(
+      /already has REELFORGE_ENCRYPTION_KEY/,
+    );
     await expect(stat(file)).rejects.toThrow();
   });
 

@@ -7,7 +7,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const PAGES = ["README.md", "bench/README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const PAGES = [
+  "README.md",
+  "bench/README.md",
+  ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
+];
 
 /** GitHub's anchors for a markdown file's headings (fenced code left out). */
 function anchors(text: string): Set<string> {
@@ -35,7 +39,9 @@ describe("documentation links", () => {
       const [path, anchor] = target.split("#");
       const file = path ? normalize(join(dirname(join(ROOT, page)), path)) : join(ROOT, page);
       if (!existsSync(file)) broken.push(`${target}: no such file`);
-      else if (anchor && file.endsWith(".md") && !anchors(readFileSync(file, "utf8")).has(anchor)) broken.push(`${target}: no such heading`);
+      else if (anchor && file.endsWith(".md") && !anchors(readFileSync(file, "utf8")).has(anchor)) {
+        broken.push(`${target}: no such heading`);
+      }
     }
     expect(broken).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { buildFunction } from "../../shared/http/build-function.ts";
 import { NotImplementedError } from "../../shared/errors.ts";
 import { z } from "zod";
 import { createAuthenticatorFromConfig } from "../../shared/auth/authenticator-from-config.ts";
-import { defineAction, createFunctionApp } from "../../shared/http/function-app.ts";
+import { createFunctionApp, defineAction } from "../../shared/http/function-app.ts";
 import { signJwt } from "../../scripts/stack/jwt.ts";
 import { legacyUserToken, TEST_AUTH_ENV, TEST_JWT_SECRET, TEST_USER_ID } from "../support/test-tokens.ts";
 
@@ -32,7 +32,11 @@ function app() {
 }
 
 async function post(body: string, headers: Record<string, string> = {}, path = "/produce-movie") {
-  const response = await app().request(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+  const response = await app().request(path, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
   return { status: response.status, json: await response.json() };
 }
 
@@ -40,7 +44,9 @@ const userToken = () => legacyUserToken();
 
 describe("function app", () => {
   it("answers an unbuilt action with 501 and says so", async () => {
-    const { status, json } = await post(JSON.stringify({ action: "start" }), { authorization: `Bearer ${await userToken()}` });
+    const { status, json } = await post(JSON.stringify({ action: "start" }), {
+      authorization: `Bearer ${await userToken()}`,
+    });
     expect(status).toBe(501);
     expect(json.error).toMatchObject({ code: "not_implemented" });
     expect(json.error.message).toContain("not built yet");
@@ -53,21 +59,27 @@ describe("function app", () => {
   });
 
   it("answers an unknown action with 400 naming the valid ones", async () => {
-    const { status, json } = await post(JSON.stringify({ action: "explode" }), { authorization: `Bearer ${await userToken()}` });
+    const { status, json } = await post(JSON.stringify({ action: "explode" }), {
+      authorization: `Bearer ${await userToken()}`,
+    });
     expect(status).toBe(400);
     expect(json.error.code).toBe("unknown_action");
     expect(json.error.message).toContain("status, cancel, resume, start");
   });
 
   it("answers a wrongly typed field with 400 naming the field", async () => {
-    const { status, json } = await post(JSON.stringify({ action: "status", taskId: 42 }), { authorization: `Bearer ${await userToken()}` });
+    const { status, json } = await post(JSON.stringify({ action: "status", taskId: 42 }), {
+      authorization: `Bearer ${await userToken()}`,
+    });
     expect(status).toBe(400);
     expect(json.error.code).toBe("invalid_request");
     expect(json.error.message).toContain("taskId");
   });
 
   it("answers a missing action with 400", async () => {
-    const { status, json } = await post(JSON.stringify({ taskId: "x" }), { authorization: `Bearer ${await userToken()}` });
+    const { status, json } = await post(JSON.stringify({ taskId: "x" }), {
+      authorization: `Bearer ${await userToken()}`,
+    });
     expect(status).toBe(400);
     expect(json.error.message).toContain("action");
   });
@@ -75,7 +87,8 @@ describe("function app", () => {
   it("answers a request without a user token with 401", async () => {
     const anon = await signJwt({ role: "anon", exp: Math.floor(Date.now() / 1000) + 600 }, TEST_JWT_SECRET);
     expect((await post(JSON.stringify({ action: "start" }))).status).toBe(401);
-    expect((await post(JSON.stringify({ action: "start" }), { authorization: `Bearer ${anon}` })).status).toBe(401);
+    expect((await post(JSON.stringify({ action: "start" }), { authorization: `Bearer ${anon}` })).status)
+      .toBe(401);
   });
 
   it("answers GET with 405 and unknown paths with 404", async () => {
@@ -96,17 +109,30 @@ describe("caller admission", () => {
       },
     });
   const authenticate = createAuthenticatorFromConfig({
-    ...TEST_AUTH_ENV, SUPABASE_ANON_KEY: "anon-key-for-tests", SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
+    ...TEST_AUTH_ENV,
+    SUPABASE_ANON_KEY: "anon-key-for-tests",
+    SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_0123456789abcdef0123" }),
   });
   const appFor = (admits: "users" | "operators") =>
     createFunctionApp({
-      name: "probe", admits, authenticate, internalSecret: "internal-secret-0123456789", waitUntil: () => {},
+      name: "probe",
+      admits,
+      authenticate,
+      internalSecret: "internal-secret-0123456789",
+      waitUntil: () => {},
       actions: { spend: action("spend", true), read: action("read", false) },
     });
-  async function call(admits: "users" | "operators", actionName: string, headers: Record<string, string>, body?: string) {
+  async function call(
+    admits: "users" | "operators",
+    actionName: string,
+    headers: Record<string, string>,
+    body?: string,
+  ) {
     const response = await appFor(admits).request("/probe", {
-      method: "POST", headers: { "content-type": "application/json", ...headers }, body: body ?? JSON.stringify({ action: actionName }),
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: body ?? JSON.stringify({ action: actionName }),
     });
     return { status: response.status, json: await response.json() };
   }
@@ -124,7 +150,13 @@ describe("caller admission", () => {
   });
 
   it("refuses API keys as callers of an ordinary function with 401", async () => {
-    for (const headers of [bearer("service-role-key-for-tests"), { apikey: "sb_secret_0123456789abcdef0123" }, bearer("anon-key-for-tests")]) {
+    for (
+      const headers of [
+        bearer("service-role-key-for-tests"),
+        { apikey: "sb_secret_0123456789abcdef0123" },
+        bearer("anon-key-for-tests"),
+      ]
+    ) {
       const { status, json } = await call("users", "read", headers);
       expect(status).toBe(401);
       expect(json.error.message).toContain("not an API key");
@@ -133,10 +165,16 @@ describe("caller admission", () => {
 
   it("admits the service role (legacy key, sb_secret_ bearer or apikey) as SERVICE_ROLE_USER_ID at an operator function", async () => {
     ran.length = 0;
-    for (const headers of [bearer("service-role-key-for-tests"), bearer("sb_secret_0123456789abcdef0123"), { apikey: "sb_secret_0123456789abcdef0123" }]) {
+    for (
+      const headers of [bearer("service-role-key-for-tests"), bearer("sb_secret_0123456789abcdef0123"), {
+        apikey: "sb_secret_0123456789abcdef0123",
+      }]
+    ) {
       expect((await call("operators", "spend", headers)).status).toBe(200);
     }
-    expect(ran).toEqual(Array(3).fill({ action: "spend", userId: "00000000-0000-0000-0000-000000000000", isServiceRole: true }));
+    expect(ran).toEqual(
+      Array(3).fill({ action: "spend", userId: "00000000-0000-0000-0000-000000000000", isServiceRole: true }),
+    );
   });
 
   it("admits an operator user and answers everyone else 403 operator_only before the action runs", async () => {
@@ -162,7 +200,16 @@ describe("caller admission", () => {
     for (const admits of ["users", "operators"] as const) {
       const wrongKey = await call(admits, "read", { apikey: "sb_secret_0123456789abcdef0124" });
       expect([wrongKey.status, wrongKey.json.error.code]).toEqual([401, "invalid_api_key"]);
-      const forged = await call(admits, "read", bearer(await legacyUserToken({ app_metadata: { reelforge_role: "operator" } }, "another-secret-that-is-at-least-32-characters")));
+      const forged = await call(
+        admits,
+        "read",
+        bearer(
+          await legacyUserToken(
+            { app_metadata: { reelforge_role: "operator" } },
+            "another-secret-that-is-at-least-32-characters",
+          ),
+        ),
+      );
       expect([forged.status, forged.json.error.code]).toEqual([401, "invalid_token"]);
     }
   });
@@ -175,11 +222,16 @@ describe("caller admission", () => {
     const chunks = new TextEncoder().encode(big);
     const stream = new ReadableStream({
       start(controller) {
-        for (let at = 0; at < chunks.length; at += 16 * 1024) controller.enqueue(chunks.slice(at, at + 16 * 1024));
+        for (let at = 0; at < chunks.length; at += 16 * 1024) {
+          controller.enqueue(chunks.slice(at, at + 16 * 1024));
+        }
         controller.close();
       },
     });
-    const request = new Request("http://local/probe", { method: "POST", headers: bearer(token), body: stream, duplex: "half" } as RequestInit);
+    const request = new Request(
+      "http://local/probe",
+      { method: "POST", headers: bearer(token), body: stream, duplex: "half" } as RequestInit,
+    );
     expect(request.headers.get("content-length")).toBeNull();
     const streamed = await appFor("users").request(request);
     expect(streamed.status).toBe(413);
@@ -188,17 +240,29 @@ describe("caller admission", () => {
 });
 
 describe("the task-slice doorbell", () => {
-  const authenticate = createAuthenticatorFromConfig({ ...TEST_AUTH_ENV, SUPABASE_ANON_KEY: "anon", SUPABASE_SERVICE_ROLE_KEY: "service" });
+  const authenticate = createAuthenticatorFromConfig({
+    ...TEST_AUTH_ENV,
+    SUPABASE_ANON_KEY: "anon",
+    SUPABASE_SERVICE_ROLE_KEY: "service",
+  });
   type RunSlice = (taskId: string, onClaimed?: (claimed: boolean) => void) => Promise<never | "done">;
   async function ring(runSlice: RunSlice | undefined, secret: string | null = "internal-secret-0123456789") {
     const background: Promise<unknown>[] = [];
     const app = createFunctionApp({
-      name: "probe", authenticate, internalSecret: "internal-secret-0123456789", actions: {},
-      waitUntil: (work) => void background.push(work), runSlice,
+      name: "probe",
+      authenticate,
+      internalSecret: "internal-secret-0123456789",
+      actions: {},
+      waitUntil: (work) => void background.push(work),
+      runSlice,
     });
     const response = await app.request("/probe/task-slice", {
-      method: "POST", body: JSON.stringify({ taskId: crypto.randomUUID() }),
-      headers: { "content-type": "application/json", ...(secret === null ? {} : { "x-reelforge-internal": secret }) },
+      method: "POST",
+      body: JSON.stringify({ taskId: crypto.randomUUID() }),
+      headers: {
+        "content-type": "application/json",
+        ...(secret === null ? {} : { "x-reelforge-internal": secret }),
+      },
     });
     return { status: response.status, json: await response.json(), background };
   }

@@ -11,16 +11,28 @@ describe("function registry serving deploy sets", () => {
     writeFileSync(join(repo, path), text);
   };
   // Later than the build that just ran, whatever the file system's timestamp granularity.
-  const touchLater = (path: string) => utimesSync(join(repo, path), new Date(), new Date(Date.now() + 60_000));
+  const touchLater = (path: string) =>
+    utimesSync(join(repo, path), new Date(), new Date(Date.now() + 60_000));
 
   beforeEach(() => {
     repo = mkdtempSync(join(tmpdir(), "reelforge-registry-"));
     write("deno.json", JSON.stringify({ imports: { zod: "npm:zod@4.6.7" } }));
-    write("supabase/config.toml", [
-      "[functions.hello]", "verify_jwt = false", `entrypoint = "../functions/hello/index.ts"`, `import_map = "../deno.json"`,
-      "[functions.off]", "enabled = false", `entrypoint = "../functions/off/index.ts"`,
-    ].join("\n"));
-    write("functions/hello/index.ts", `import { greet } from "../../shared/greet.ts";\nDeno.serve(() => new Response(greet));\n`);
+    write(
+      "supabase/config.toml",
+      [
+        "[functions.hello]",
+        "verify_jwt = false",
+        `entrypoint = "../functions/hello/index.ts"`,
+        `import_map = "../deno.json"`,
+        "[functions.off]",
+        "enabled = false",
+        `entrypoint = "../functions/off/index.ts"`,
+      ].join("\n"),
+    );
+    write(
+      "functions/hello/index.ts",
+      `import { greet } from "../../shared/greet.ts";\nDeno.serve(() => new Response(greet));\n`,
+    );
     write("functions/off/index.ts", "");
     write("shared/greet.ts", `export const greet = "hello";\n`);
     write("package.json", "{}");

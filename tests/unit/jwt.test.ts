@@ -16,7 +16,10 @@ describe("stack JWTs", () => {
     const token = await signEs256Jwt({ role: "anon", exp: Math.floor(Date.now() / 1000) + 60 }, key);
     expect(JSON.parse(atob(token.split(".")[0]))).toEqual({ alg: "ES256", kid: key.kid, typ: "JWT" });
     expect(publicJwkOf(key)).not.toHaveProperty("d");
-    const verify = createJwtVerifier({ jwks: { find: async (kid) => kid === key.kid ? publicJwkOf(key) : undefined }, issuers: [] });
+    const verify = createJwtVerifier({
+      jwks: { find: async (kid) => kid === key.kid ? publicJwkOf(key) : undefined },
+      issuers: [],
+    });
     expect((await verify(token)).role).toBe("anon");
   });
 });

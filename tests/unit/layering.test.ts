@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   capabilityCycles,
-  type ImportGraph,
   importCycles,
+  type ImportGraph,
   privateCapabilityImports,
   readImportGraph,
   relativeSpecifiers,
@@ -68,11 +68,20 @@ describe("the layering checks", () => {
       `import { z } from "zod";`,
       ` * a comment quoting import("./g.ts")`,
     ].join("\n");
-    expect(relativeSpecifiers(source).sort()).toEqual(["../b.ts", "./a.ts", "./c.ts", "./d.ts", "./e.ts", "./f.ts"]);
+    expect(relativeSpecifiers(source).sort()).toEqual([
+      "../b.ts",
+      "./a.ts",
+      "./c.ts",
+      "./d.ts",
+      "./e.ts",
+      "./f.ts",
+    ]);
   });
 
   it("name a cycle's files in order", () => {
-    const cycles = importCycles(made({ "a.ts": ["b.ts"], "b.ts": ["c.ts"], "c.ts": ["a.ts"], "d.ts": ["a.ts"] }));
+    const cycles = importCycles(
+      made({ "a.ts": ["b.ts"], "b.ts": ["c.ts"], "c.ts": ["a.ts"], "d.ts": ["a.ts"] }),
+    );
     expect(cycles).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"]]);
   });
 
@@ -89,7 +98,10 @@ describe("the layering checks", () => {
   });
 
   it("flag a capability reaching into another's private module, and capabilities leaning on each other", () => {
-    const g = made({ "shared/assets/a.ts": ["shared/film/film-actions.ts"], "shared/film/b.ts": ["shared/assets/a.ts"] });
+    const g = made({
+      "shared/assets/a.ts": ["shared/film/film-actions.ts"],
+      "shared/film/b.ts": ["shared/assets/a.ts"],
+    });
     expect(privateCapabilityImports(g)).toEqual([
       "shared/assets/a.ts → shared/film/film-actions.ts (not public in film)",
       "shared/film/b.ts → shared/assets/a.ts (not public in assets)",

@@ -1,11 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { FILM_SCHEMAS, filmBriefBlock, filmRequest, type FilmSchemaName } from "../../shared/providers/film-schemas.ts";
+import {
+  FILM_SCHEMAS,
+  filmBriefBlock,
+  filmRequest,
+  type FilmSchemaName,
+} from "../../shared/providers/film-schemas.ts";
 import { createLocalLlm } from "../../shared/providers/local/local-llm.ts";
 import { ProviderError } from "../../shared/providers/provider-errors.ts";
 
-const brief = { title: "The Harbour", prompt: "A lighthouse keeper finds a message in a bottle", genre: "drama", duration_minutes: 2 };
+const brief = {
+  title: "The Harbour",
+  prompt: "A lighthouse keeper finds a message in a bottle",
+  genre: "drama",
+  duration_minutes: 2,
+};
 const ask = <N extends FilmSchemaName>(name: N, b = brief) =>
-  createLocalLlm().generateJson(filmRequest(name, { system: "You are a film writer.", user: `${filmBriefBlock(b)}\nWrite the ${name}.` }));
+  createLocalLlm().generateJson(
+    filmRequest(name, { system: "You are a film writer.", user: `${filmBriefBlock(b)}\nWrite the ${name}.` }),
+  );
 
 describe("local LLM", () => {
   it("answers each film request with a value its zod schema accepts", async () => {

@@ -22,9 +22,14 @@ describe("platform limits", () => {
   });
 
   it("change only what the admin API names, and refuse a change that makes no sense", () => {
-    expect(changeLimits(DEFAULT_LIMITS, { memoryLimitMb: 128, env: {} })).toEqual({ ...DEFAULT_LIMITS, memoryLimitMb: 128 });
+    expect(changeLimits(DEFAULT_LIMITS, { memoryLimitMb: 128, env: {} })).toEqual({
+      ...DEFAULT_LIMITS,
+      memoryLimitMb: 128,
+    });
     expect(changeLimits(DEFAULT_LIMITS, { maxBodyBytes: 0 })).toBe("maxBodyBytes must be a positive integer");
     expect(changeLimits(DEFAULT_LIMITS, { wallClockMs: 1.5 })).toBe("wallClockMs must be a positive integer");
-    expect(changeLimits(DEFAULT_LIMITS, { cpuSoftLimitMs: 2_500 })).toBe("cpuSoftLimitMs must not exceed cpuHardLimitMs");
+    expect(changeLimits(DEFAULT_LIMITS, { cpuSoftLimitMs: 2_500 })).toBe(
+      "cpuSoftLimitMs must not exceed cpuHardLimitMs",
+    );
   });
 });

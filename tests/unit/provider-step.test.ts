@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
-import { createTaskContext, PAID_SUBMIT_MARGIN_MS, SliceWait, SliceYield } from "../../shared/engine/task-context.ts";
+import {
+  createTaskContext,
+  PAID_SUBMIT_MARGIN_MS,
+  SliceWait,
+  SliceYield,
+} from "../../shared/engine/task-context.ts";
 import { allSteps } from "../../shared/film/film-jobs.ts";
 import type { TaskRow } from "../../shared/engine/task-row.ts";
 import type { StepRecord, TaskStore } from "../../shared/engine/task-store.ts";
@@ -16,7 +21,8 @@ const task = { id: "t1", fencingToken: "1", metadata: {}, payload: {} } as unkno
 function contextAt(nowMs: number, steps = new Map<string, StepRecord>()) {
   const calls: string[] = [];
   const store = {
-    recordSubmission: async (_t: TaskRow, name: string, id: string) => void calls.push(`record ${name} ${id}`),
+    recordSubmission: async (_t: TaskRow, name: string, id: string) =>
+      void calls.push(`record ${name} ${id}`),
     completeStep: async (_tx: unknown, _t: TaskRow, name: string) => void calls.push(`complete ${name}`),
   } as unknown as TaskStore;
   // The step's result commits in a transaction: here a pass-through.
@@ -49,7 +55,12 @@ describe("providerStep", () => {
   });
 
   it("polls an id recorded before a kill instead of submitting, even late in the worker's life", async () => {
-    const steps = new Map<string, StepRecord>([["clip", { name: "clip", status: "submitted", externalId: "job-0", result: null }]]);
+    const steps = new Map<string, StepRecord>([["clip", {
+      name: "clip",
+      status: "submitted",
+      externalId: "job-0",
+      result: null,
+    }]]);
     const { ctx, calls } = contextAt(149_000, steps);
     expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
     expect(calls).toEqual(["poll job-0", "complete clip"]);
@@ -57,7 +68,11 @@ describe("providerStep", () => {
 
   it("parks on a job that is a background task instead of polling it again on this worker", async () => {
     const { ctx, calls } = contextAt(10_000);
-    const pending = { ...spec(calls), poll: async (id: string) => (calls.push(`poll ${id}`), null), jobIsTask: true };
+    const pending = {
+      ...spec(calls),
+      poll: async (id: string) => (calls.push(`poll ${id}`), null),
+      jobIsTask: true,
+    };
     const error = await ctx.providerStep("frame", pending).catch((e) => e);
     expect(error).toBeInstanceOf(SliceWait);
     expect((error as SliceWait).taskIds).toEqual(["job-1"]);

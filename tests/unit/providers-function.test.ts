@@ -31,13 +31,24 @@ describe("providers function app", () => {
   });
 
   it("refuses a registration naming the problem before touching the database", async () => {
-    const { status, json } = await post("/providers", { action: "register", providerType: "video", provider: "runway", model: "gen4_turbo" }, await userToken());
+    const { status, json } = await post("/providers", {
+      action: "register",
+      providerType: "video",
+      provider: "runway",
+      model: "gen4_turbo",
+    }, await userToken());
     expect(status).toBe(400);
     expect(json.error.code).toBe("api_key_required");
   });
 
   it("refuses a field the registration does not have", async () => {
-    const { status, json } = await post("/providers", { action: "register", providerType: "llm", provider: "local", model: "local", baseUrl: "http://x" }, await userToken());
+    const { status, json } = await post("/providers", {
+      action: "register",
+      providerType: "llm",
+      provider: "local",
+      model: "local",
+      baseUrl: "http://x",
+    }, await userToken());
     expect(status).toBe(400);
     expect(json.error.code).toBe("invalid_request");
     expect(json.error.message).toContain("baseUrl");
@@ -45,7 +56,9 @@ describe("providers function app", () => {
 
   it("keeps project defaults to the service role key", async () => {
     expect((await post("/providers/defaults", { action: "list" }, await userToken())).status).toBe(401);
-    expect((await post("/providers/defaults", { action: "list" }, "service-role-key-for-test")).status).toBe(401);
+    expect((await post("/providers/defaults", { action: "list" }, "service-role-key-for-test")).status).toBe(
+      401,
+    );
     const unknown = await post("/providers/defaults", { action: "drop" }, env.SUPABASE_SERVICE_ROLE_KEY);
     expect(unknown.status).toBe(400);
     expect(unknown.json.error.code).toBe("unknown_action");

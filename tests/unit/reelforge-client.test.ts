@@ -7,7 +7,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import { describe, expect, it, vi } from "vitest";
 import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
-import type { AssetDraft as ServerAssetDraft, AssetTarget as ServerAssetTarget, RegenerateKind } from "../../shared/assets/asset-target.ts";
+import type {
+  AssetDraft as ServerAssetDraft,
+  AssetTarget as ServerAssetTarget,
+  RegenerateKind,
+} from "../../shared/assets/asset-target.ts";
 import type { describeClone, Phase } from "../../shared/clone/clone-state.ts";
 import type { TaskStatus as ServerTaskStatus } from "../../shared/engine/task-row.ts";
 import type { describeTask } from "../../shared/http/task-actions.ts";
@@ -28,15 +32,18 @@ import {
   type ProviderRow,
   type ProviderType,
   type RealtimeChannelLike,
-  type RegisterProviderInput,
   type ReelforgeClient,
   ReelforgeError,
   type ReelforgeSupabase,
+  type RegisterProviderInput,
   type TaskStatus,
   type TaskView,
   watchMovie,
 } from "../../shared/client/index.ts";
-import { FILM_STEPS as SERVER_FILM_STEPS, type FilmStep as ServerFilmStep } from "../../shared/film/film-progress.ts";
+import {
+  FILM_STEPS as SERVER_FILM_STEPS,
+  type FilmStep as ServerFilmStep,
+} from "../../shared/film/film-progress.ts";
 import { produceMovieActions } from "../../shared/film/film-actions.ts";
 import { buildFunction } from "../../shared/http/build-function.ts";
 import { buildProvidersFunction } from "../../shared/providers/registry/providers-function.ts";
@@ -46,7 +53,16 @@ import { buildProvidersFunction } from "../../shared/providers/registry/provider
 // the same unions, and the same fields where the server's answers are typed.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 type SameKeys<A, B> = Equal<keyof A, keyof B>;
-type CloneTaskFields = "taskId" | "jobId" | "status" | "progress" | "lastError" | "attempts" | "createdAt" | "updatedAt" | "finishedAt";
+type CloneTaskFields =
+  | "taskId"
+  | "jobId"
+  | "status"
+  | "progress"
+  | "lastError"
+  | "attempts"
+  | "createdAt"
+  | "updatedAt"
+  | "finishedAt";
 export const wireTypesMatchTheServer: true[] = [
   true as Equal<TaskStatus, ServerTaskStatus>,
   true as Equal<FilmStep, ServerFilmStep>,
@@ -116,8 +132,16 @@ const functionEnv = {
 function statusOf(state: MovieState): MovieStatus {
   return {
     movie: {
-      id: movieId, title: "Harbour Lights", status: state, progress: state === "completed" ? 100 : 40,
-      videoUrl: null, posterUrl: null, thumbnailUrl: null, errorMessage: null, warnings: [], failedScenes: [],
+      id: movieId,
+      title: "Harbour Lights",
+      status: state,
+      progress: state === "completed" ? 100 : 40,
+      videoUrl: null,
+      posterUrl: null,
+      thumbnailUrl: null,
+      errorMessage: null,
+      warnings: [],
+      failedScenes: [],
     },
     progress: null,
     scenes: [],
@@ -140,39 +164,126 @@ function statusBackend(...states: Array<MovieState | Answer>) {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("reelforge client requests", () => {
-  const cases: Array<[string, string, Record<string, unknown>, (client: ReelforgeClient) => Promise<unknown>]> = [
-    ["movies.start", "produce-movie",
-      { action: "start", title: "Harbour Lights", prompt: "A keeper hears a signal", genre: "mystery", durationMinutes: 1, orientation: "portrait" },
-      (c) => c.movies.start({ title: "Harbour Lights", prompt: "A keeper hears a signal", genre: "mystery", durationMinutes: 1, orientation: "portrait" })],
+  const cases: Array<
+    [string, string, Record<string, unknown>, (client: ReelforgeClient) => Promise<unknown>]
+  > = [
+    [
+      "movies.start",
+      "produce-movie",
+      {
+        action: "start",
+        title: "Harbour Lights",
+        prompt: "A keeper hears a signal",
+        genre: "mystery",
+        durationMinutes: 1,
+        orientation: "portrait",
+      },
+      (c) =>
+        c.movies.start({
+          title: "Harbour Lights",
+          prompt: "A keeper hears a signal",
+          genre: "mystery",
+          durationMinutes: 1,
+          orientation: "portrait",
+        }),
+    ],
     ["movies.status", "produce-movie", { action: "status", movieId }, (c) => c.movies.status(movieId)],
     ["movies.resume", "produce-movie", { action: "resume", movieId }, (c) => c.movies.resume(movieId)],
     ["movies.cancel", "produce-movie", { action: "cancel", movieId }, (c) => c.movies.cancel(movieId)],
     ["movies.assemble", "assemble", { action: "start", movieId }, (c) => c.movies.assemble(movieId)],
-    ["scenes.generateVideo", "generate-scene-video", { action: "start", movieId, sceneNumber: 3 }, (c) => c.scenes.generateVideo({ movieId, sceneNumber: 3 })],
-    ["scenes.generateAudio", "generate-audio", { action: "start", movieId, sceneNumber: 2 }, (c) => c.scenes.generateAudio({ movieId, sceneNumber: 2 })],
-    ["assets.start", "regenerate-asset",
-      { action: "start", kind: "audio", target: { movieId, sceneNumber: 2, lineIndex: 0 }, draft: { text: "Who keeps changing the reel?" } },
-      (c) => c.assets.start({ kind: "audio", target: { movieId, sceneNumber: 2, lineIndex: 0 }, draft: { text: "Who keeps changing the reel?" } })],
+    [
+      "scenes.generateVideo",
+      "generate-scene-video",
+      { action: "start", movieId, sceneNumber: 3 },
+      (c) => c.scenes.generateVideo({ movieId, sceneNumber: 3 }),
+    ],
+    [
+      "scenes.generateAudio",
+      "generate-audio",
+      { action: "start", movieId, sceneNumber: 2 },
+      (c) => c.scenes.generateAudio({ movieId, sceneNumber: 2 }),
+    ],
+    [
+      "assets.start",
+      "regenerate-asset",
+      {
+        action: "start",
+        kind: "audio",
+        target: { movieId, sceneNumber: 2, lineIndex: 0 },
+        draft: { text: "Who keeps changing the reel?" },
+      },
+      (c) =>
+        c.assets.start({
+          kind: "audio",
+          target: { movieId, sceneNumber: 2, lineIndex: 0 },
+          draft: { text: "Who keeps changing the reel?" },
+        }),
+    ],
     ["assets.accept", "regenerate-asset", { action: "accept", runId }, (c) => c.assets.accept(runId)],
     ["assets.reject", "regenerate-asset", { action: "reject", runId }, (c) => c.assets.reject(runId)],
     ["assets.status", "regenerate-asset", { action: "status", runId }, (c) => c.assets.status(runId)],
-    ["clones.start", "clone-database",
+    [
+      "clones.start",
+      "clone-database",
       { action: "start", targetUrl: "postgresql://u:p@db:5432/x", options: { schemas: ["public", "app"] } },
-      (c) => c.clones.start({ targetUrl: "postgresql://u:p@db:5432/x", options: { schemas: ["public", "app"] } })],
+      (c) =>
+        c.clones.start({ targetUrl: "postgresql://u:p@db:5432/x", options: { schemas: ["public", "app"] } }),
+    ],
     ["clones.status", "clone-database", { action: "status", taskId: jobId }, (c) => c.clones.status(jobId)],
     ["clones.resume", "clone-database", { action: "resume", taskId: jobId }, (c) => c.clones.resume(jobId)],
-    ["clones.restart", "clone-database", { action: "restart", taskId: jobId }, (c) => c.clones.restart(jobId)],
+    [
+      "clones.restart",
+      "clone-database",
+      { action: "restart", taskId: jobId },
+      (c) => c.clones.restart(jobId),
+    ],
     ["clones.cancel", "clone-database", { action: "cancel", taskId: jobId }, (c) => c.clones.cancel(jobId)],
     ["providers.list", "providers", { action: "list" }, (c) => c.providers.list()],
-    ["providers.register", "providers",
-      { action: "register", providerType: "video", provider: "runway", model: "gen4.5", apiKey: "key_0123456789", concurrencyLimit: 2 },
-      (c) => c.providers.register({ providerType: "video", provider: "runway", model: "gen4.5", apiKey: "key_0123456789", concurrencyLimit: 2 })],
-    ["providers.rotateKey", "providers", { action: "rotate_key", id: providerId, apiKey: "key_9876543210" },
-      (c) => c.providers.rotateKey({ id: providerId, apiKey: "key_9876543210" })],
-    ["providers.deactivate", "providers", { action: "deactivate", id: providerId }, (c) => c.providers.deactivate(providerId)],
-    ["tasks.status", "generate-scene-video", { action: "status", taskId }, (c) => c.tasks.status("generate-scene-video", taskId)],
+    [
+      "providers.register",
+      "providers",
+      {
+        action: "register",
+        providerType: "video",
+        provider: "runway",
+        model: "gen4.5",
+        apiKey: "key_0123456789",
+        concurrencyLimit: 2,
+      },
+      (c) =>
+        c.providers.register({
+          providerType: "video",
+          provider: "runway",
+          model: "gen4.5",
+          apiKey: "key_0123456789",
+          concurrencyLimit: 2,
+        }),
+    ],
+    [
+      "providers.rotateKey",
+      "providers",
+      { action: "rotate_key", id: providerId, apiKey: "key_9876543210" },
+      (c) => c.providers.rotateKey({ id: providerId, apiKey: "key_9876543210" }),
+    ],
+    [
+      "providers.deactivate",
+      "providers",
+      { action: "deactivate", id: providerId },
+      (c) => c.providers.deactivate(providerId),
+    ],
+    [
+      "tasks.status",
+      "generate-scene-video",
+      { action: "status", taskId },
+      (c) => c.tasks.status("generate-scene-video", taskId),
+    ],
     ["tasks.cancel", "assemble", { action: "cancel", taskId }, (c) => c.tasks.cancel("assemble", taskId)],
-    ["tasks.resume", "regenerate-asset", { action: "resume", taskId }, (c) => c.tasks.resume("regenerate-asset", taskId)],
+    [
+      "tasks.resume",
+      "regenerate-asset",
+      { action: "resume", taskId },
+      (c) => c.tasks.resume("regenerate-asset", taskId),
+    ],
   ];
 
   it.each(cases)("%s posts exactly its action and fields to %s", async (_name, functionName, body, call) => {
@@ -183,59 +294,120 @@ describe("reelforge client requests", () => {
 
   it("resolves with the function's JSON answer, 202s included", async () => {
     const { client } = backend(() => ({ status: 202, body: { movieId, taskId } }));
-    expect(await client.movies.start({ title: "T", prompt: "P", genre: "g", durationMinutes: 1 })).toEqual({ movieId, taskId });
+    expect(await client.movies.start({ title: "T", prompt: "P", genre: "g", durationMinutes: 1 })).toEqual({
+      movieId,
+      taskId,
+    });
   });
 });
 
 describe("reelforge client errors", () => {
   it("builds a ReelforgeError from a FunctionsHttpError's error envelope", async () => {
-    const envelope = { error: { code: "asset_run_stale", message: "asset run is stale", details: { slot: "movie:x:cover" } } };
+    const envelope = {
+      error: { code: "asset_run_stale", message: "asset run is stale", details: { slot: "movie:x:cover" } },
+    };
     const supabase: ReelforgeSupabase = {
-      functions: { invoke: async () => ({ data: null, error: new FunctionsHttpError(Response.json(envelope, { status: 409 })) }) },
+      functions: {
+        invoke: async () => ({
+          data: null,
+          error: new FunctionsHttpError(Response.json(envelope, { status: 409 })),
+        }),
+      },
     };
     const error = await createReelforgeClient(supabase).assets.accept(runId).catch((e) => e);
     expect(error).toBeInstanceOf(ReelforgeError);
     expect(error).toMatchObject({
-      status: 409, code: "asset_run_stale", message: "asset run is stale", details: { slot: "movie:x:cover" },
-      functionName: "regenerate-asset", action: "accept", isTransient: false,
+      status: 409,
+      code: "asset_run_stale",
+      message: "asset run is stale",
+      details: { slot: "movie:x:cover" },
+      functionName: "regenerate-asset",
+      action: "accept",
+      isTransient: false,
     });
   });
 
   it("carries the real produce-movie app's refusal of a bad field, naming it", async () => {
-    const { app } = buildFunction({ name: "produce-movie", actions: produceMovieActions }, { env: functionEnv, waitUntil: () => {}, workerStartedAt: Date.now() });
+    const { app } = buildFunction({ name: "produce-movie", actions: produceMovieActions }, {
+      env: functionEnv,
+      waitUntil: () => {},
+      workerStartedAt: Date.now(),
+    });
     const client = await servedBy(app);
-    const error = await client.movies.start({ title: "T", prompt: "P", genre: "g", durationMinutes: 31 }).catch((e) => e);
-    expect(error).toMatchObject({ status: 400, code: "invalid_request", functionName: "produce-movie", action: "start" });
-    expect(error.details).toEqual([{ path: "durationMinutes", message: "durationMinutes must be at most 30" }]);
+    const error = await client.movies.start({ title: "T", prompt: "P", genre: "g", durationMinutes: 31 })
+      .catch((e) => e);
+    expect(error).toMatchObject({
+      status: 400,
+      code: "invalid_request",
+      functionName: "produce-movie",
+      action: "start",
+    });
+    expect(error.details).toEqual([{
+      path: "durationMinutes",
+      message: "durationMinutes must be at most 30",
+    }]);
   });
 
   it("carries the real providers app's code for a registration without its API key", async () => {
     const client = await servedBy(buildProvidersFunction({ env: functionEnv, waitUntil: () => {} }).app);
-    const error = await client.providers.register({ providerType: "video", provider: "runway", model: "gen4_turbo" }).catch((e) => e);
+    const error = await client.providers.register({
+      providerType: "video",
+      provider: "runway",
+      model: "gen4_turbo",
+    }).catch((e) => e);
     expect(error).toMatchObject({ status: 400, code: "api_key_required", message: "runway needs an apiKey" });
   });
 
   it("reads the platform's own bodies: 401 Invalid JWT, 546 WORKER_LIMIT, 504 idle timeout, 404, a bare text 502", async () => {
     const answers: Answer[] = [
       { status: 401, body: { code: 401, message: "Invalid JWT" } },
-      { status: 546, body: { code: "WORKER_LIMIT", message: "Function failed due to not having enough compute resources (please check logs)" } },
-      { status: 504, body: { code: "IDLE_TIMEOUT", message: "The function did not send a response before the request idle timeout" } },
+      {
+        status: 546,
+        body: {
+          code: "WORKER_LIMIT",
+          message: "Function failed due to not having enough compute resources (please check logs)",
+        },
+      },
+      {
+        status: 504,
+        body: {
+          code: "IDLE_TIMEOUT",
+          message: "The function did not send a response before the request idle timeout",
+        },
+      },
       { status: 404, body: { code: "NOT_FOUND", message: "Requested function was not found" } },
       { status: 502, body: "Bad Gateway" },
     ];
     const { client } = backend(() => answers.shift()!);
     const errors = [];
     for (let i = 0; i < 5; i++) errors.push(await client.movies.status(movieId).catch((e) => e));
-    expect(errors[0]).toMatchObject({ status: 401, code: "unauthorized", message: "Invalid JWT", isTransient: false });
+    expect(errors[0]).toMatchObject({
+      status: 401,
+      code: "unauthorized",
+      message: "Invalid JWT",
+      isTransient: false,
+    });
     expect(errors[1]).toMatchObject({ status: 546, code: "worker_limit", isTransient: true });
     expect(errors[2]).toMatchObject({ status: 504, code: "idle_timeout", isTransient: true });
     expect(errors[3]).toMatchObject({ status: 404, code: "function_not_found", isTransient: false });
-    expect(errors[4]).toMatchObject({ status: 502, code: "http_502", details: "Bad Gateway", isTransient: true });
+    expect(errors[4]).toMatchObject({
+      status: 502,
+      code: "http_502",
+      details: "Bad Gateway",
+      isTransient: true,
+    });
   });
 
   it("codes a relay failure relay_error", async () => {
-    const { client } = backend(() => ({ status: 502, body: "relay down", headers: { "x-relay-error": "true" } }));
-    expect(await client.movies.status(movieId).catch((e) => e)).toMatchObject({ status: 502, code: "relay_error" });
+    const { client } = backend(() => ({
+      status: 502,
+      body: "relay down",
+      headers: { "x-relay-error": "true" },
+    }));
+    expect(await client.movies.status(movieId).catch((e) => e)).toMatchObject({
+      status: 502,
+      code: "relay_error",
+    });
   });
 
   it("tells a function it cannot read an answer from (transient) from an aborted call (not)", async () => {
@@ -269,7 +441,10 @@ describe("watchMovie", () => {
     const { client, requests } = statusBackend("processing");
     const controller = new AbortController();
     let updates = 0;
-    const watch = watchMovie(client, movieId, () => ++updates === 2 && controller.abort(), { intervalMs: 2, signal: controller.signal });
+    const watch = watchMovie(client, movieId, () => ++updates === 2 && controller.abort(), {
+      intervalMs: 2,
+      signal: controller.signal,
+    });
     expect((await watch.done)?.movie.status).toBe("processing");
     await sleep(20);
     expect(requests).toHaveLength(2);
@@ -293,8 +468,14 @@ describe("watchMovie", () => {
   });
 
   it("rejects at once with a refusal such as 403, without asking again", async () => {
-    const { client, requests } = statusBackend({ status: 403, body: { error: { code: "forbidden", message: "Movie belongs to another user" } } });
-    await expect(watchMovie(client, movieId, () => {}, { intervalMs: 2 }).done).rejects.toMatchObject({ status: 403, code: "forbidden" });
+    const { client, requests } = statusBackend({
+      status: 403,
+      body: { error: { code: "forbidden", message: "Movie belongs to another user" } },
+    });
+    await expect(watchMovie(client, movieId, () => {}, { intervalMs: 2 }).done).rejects.toMatchObject({
+      status: 403,
+      code: "forbidden",
+    });
     await sleep(20);
     expect(requests).toHaveLength(1);
   });
@@ -302,10 +483,13 @@ describe("watchMovie", () => {
   it("rides out transient failures, and gives up after maxConsecutiveErrors of them", async () => {
     const killed: Answer = { status: 546, body: { code: "WORKER_LIMIT", message: "Worker was terminated" } };
     const flaky = statusBackend(killed, killed, "completed");
-    expect((await watchMovie(flaky.client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe("completed");
+    expect((await watchMovie(flaky.client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe(
+      "completed",
+    );
 
     const down = statusBackend(killed);
-    await expect(watchMovie(down.client, movieId, () => {}, { intervalMs: 2, maxConsecutiveErrors: 3 }).done).rejects.toMatchObject({ code: "worker_limit" });
+    await expect(watchMovie(down.client, movieId, () => {}, { intervalMs: 2, maxConsecutiveErrors: 3 }).done)
+      .rejects.toMatchObject({ code: "worker_limit" });
     expect(down.requests).toHaveLength(3);
   });
 
@@ -316,7 +500,9 @@ describe("watchMovie", () => {
       if (++calls <= 2) throw new TypeError("Failed to fetch");
       return { status: 200, body: statusOf("completed") };
     });
-    expect((await watchMovie(client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe("completed");
+    expect((await watchMovie(client, movieId, () => {}, { intervalMs: 2 }).done)?.movie.status).toBe(
+      "completed",
+    );
     expect(requests).toHaveLength(3);
   });
 });
@@ -332,7 +518,9 @@ describe("watchMovie with Realtime", () => {
       unsubscribe: async () => "ok",
     };
     return {
-      listeners, removed, channel,
+      listeners,
+      removed,
+      channel,
       setStatus: (status: string) => onStatus(status),
       source: { channel: () => channel, removeChannel: async (c: RealtimeChannelLike) => removed.push(c) },
     };
@@ -342,7 +530,11 @@ describe("watchMovie with Realtime", () => {
     const { supabase, requests } = statusBackend("processing", "processing", "processing", "completed");
     const realtime = fakeRealtime();
     const client = createReelforgeClient({ functions: supabase.functions, ...realtime.source });
-    const watch = watchMovie(client, movieId, () => {}, { realtime: true, intervalMs: 2, realtimeIntervalMs: 60_000 });
+    const watch = watchMovie(client, movieId, () => {}, {
+      realtime: true,
+      intervalMs: 2,
+      realtimeIntervalMs: 60_000,
+    });
     // Subscribed while the first status call is under way: one more call to catch up, then only the slow poll.
     realtime.setStatus("SUBSCRIBED");
 
@@ -366,7 +558,11 @@ describe("watchMovie with Realtime", () => {
     const { supabase, requests } = statusBackend("processing");
     const realtime = fakeRealtime();
     const client = createReelforgeClient({ functions: supabase.functions, ...realtime.source });
-    const watch = watchMovie(client, movieId, () => {}, { realtime: true, intervalMs: 2, realtimeIntervalMs: 60_000 });
+    const watch = watchMovie(client, movieId, () => {}, {
+      realtime: true,
+      intervalMs: 2,
+      realtimeIntervalMs: 60_000,
+    });
     realtime.setStatus("SUBSCRIBED");
     await vi.waitFor(() => expect(requests).toHaveLength(2));
     realtime.setStatus("CHANNEL_ERROR");
@@ -381,7 +577,9 @@ describe("the client package", () => {
     const folder = new URL("../../shared/client/", import.meta.url);
     for (const file of readdirSync(folder)) {
       const source = readFileSync(new URL(file, folder), "utf8");
-      const specifiers = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+      const specifiers = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gm)].map((m) =>
+        m[1]
+      );
       expect(specifiers.filter((s) => !/^\.\/[a-z-]+\.ts$/.test(s)), file).toEqual([]);
       expect(source, file).not.toMatch(/\bDeno\.|\bprocess\.|\brequire\(/);
     }

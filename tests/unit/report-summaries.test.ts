@@ -2,18 +2,40 @@ import { describe, expect, it } from "vitest";
 import type { TaskReport } from "../../scripts/demo/report-types.ts";
 import { mediaExtension } from "../../scripts/demo/report-media.ts";
 import type { MetricRow } from "../../scripts/demo/report-queries.ts";
-import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "../../scripts/demo/report-summaries.ts";
+import {
+  filmWallSeconds,
+  maxParallelTasks,
+  summarizeSteps,
+  taskLabel,
+} from "../../scripts/demo/report-summaries.ts";
 
 const T0 = Date.parse("2026-11-21T10:00:00Z");
 const at = (s: number) => new Date(T0 + s * 1000);
 const iso = (s: number) => at(s).toISOString();
 
 const metric = (over: Partial<MetricRow>): MetricRow => ({
-  step: "generate_audio", step_name: "line-0", scene_number: 1, provider: "elevenlabs", model: "eleven_v3",
-  phase: "succeeded", cost_units: "10", cost_unit: "characters", started_at: at(10), finished_at: at(12), ...over,
+  step: "generate_audio",
+  step_name: "line-0",
+  scene_number: 1,
+  provider: "elevenlabs",
+  model: "eleven_v3",
+  phase: "succeeded",
+  cost_units: "10",
+  cost_unit: "characters",
+  started_at: at(10),
+  finished_at: at(12),
+  ...over,
 });
 const task = (over: Partial<TaskReport>): TaskReport => ({
-  id: "t", kind: "film.chain", label: "", createdAt: iso(0), startedAt: iso(0), endedAt: iso(10), status: "succeeded", failedAttempts: 0, ...over,
+  id: "t",
+  kind: "film.chain",
+  label: "",
+  createdAt: iso(0),
+  startedAt: iso(0),
+  endedAt: iso(10),
+  status: "succeeded",
+  failedAttempts: 0,
+  ...over,
 });
 
 describe("the step table", () => {
@@ -24,7 +46,9 @@ describe("the step table", () => {
       generate_music: { status: "skipped", detail: "No music provider" },
     }, []);
     expect(steps.map((s) => [s.name, s.status, s.seconds])).toEqual([
-      ["validate_providers", "completed", 0.5], ["generate_music", "skipped", 0], ["finalize", "completed", 1],
+      ["validate_providers", "completed", 0.5],
+      ["generate_music", "skipped", 0],
+      ["finalize", "completed", 1],
     ]);
     expect(steps[1].detail).toBe("No music provider");
   });
@@ -33,25 +57,63 @@ describe("the step table", () => {
     const steps = summarizeSteps({ generate_audio: { status: "completed" } }, [
       metric({ step_name: "line-0", cost_units: "10", started_at: at(10), finished_at: at(14) }),
       metric({ step_name: "line-1", cost_units: "5.5", started_at: at(11), finished_at: at(13) }),
-      metric({ step_name: "mix", provider: "worker", model: "ffmpeg", cost_units: "1", cost_unit: "renders", started_at: at(15), finished_at: at(16) }),
+      metric({
+        step_name: "mix",
+        provider: "worker",
+        model: "ffmpeg",
+        cost_units: "1",
+        cost_unit: "renders",
+        started_at: at(15),
+        finished_at: at(16),
+      }),
     ]);
     expect(steps).toEqual([
-      expect.objectContaining({ name: "generate_audio", provider: "elevenlabs", calls: 2, seconds: 4, busySeconds: 6, costUnits: 15.5, costUnit: "characters", status: "completed" }),
-      expect.objectContaining({ name: "generate_audio", provider: "worker", calls: 1, seconds: 1, costUnits: 1, costUnit: "renders" }),
+      expect.objectContaining({
+        name: "generate_audio",
+        provider: "elevenlabs",
+        calls: 2,
+        seconds: 4,
+        busySeconds: 6,
+        costUnits: 15.5,
+        costUnit: "characters",
+        status: "completed",
+      }),
+      expect.objectContaining({
+        name: "generate_audio",
+        provider: "worker",
+        calls: 1,
+        seconds: 1,
+        costUnits: 1,
+        costUnit: "renders",
+      }),
     ]);
   });
 
   it("counts a call still in flight in its provider's row and marks the row running", () => {
     const [row] = summarizeSteps({}, [
       metric({}),
-      metric({ step_name: "line-1", phase: "submitted", cost_units: null, cost_unit: null, finished_at: null }),
+      metric({
+        step_name: "line-1",
+        phase: "submitted",
+        cost_units: null,
+        cost_unit: null,
+        finished_at: null,
+      }),
     ]);
     expect(row).toMatchObject({ calls: 2, status: "running", costUnits: 10, costUnit: "characters" });
   });
 
   it("marks a row failed only when every call failed", () => {
-    const rows = summarizeSteps({}, [metric({ phase: "failed" }), metric({ step: "generate_cover", phase: "failed" }), metric({ step: "generate_cover", phase: "succeeded" })]);
-    expect(rows.map((r) => [r.name, r.status, r.failedCalls])).toEqual([["generate_audio", "failed", 1], ["generate_cover", "completed", 1]]);
+    const rows = summarizeSteps({}, [
+      metric({ phase: "failed" }),
+      metric({ step: "generate_cover", phase: "failed" }),
+      metric({ step: "generate_cover", phase: "succeeded" }),
+    ]);
+    expect(rows.map((r) => [r.name, r.status, r.failedCalls])).toEqual([["generate_audio", "failed", 1], [
+      "generate_cover",
+      "completed",
+      1,
+    ]]);
   });
 });
 
@@ -59,14 +121,26 @@ describe("task labels", () => {
   it("names film tasks by what they make", () => {
     expect(taskLabel({ kind: "film.chain", payload: { scenes: [2, 3, 4] } })).toBe("clips · scenes 2→3→4");
     expect(taskLabel({ kind: "film.mix", payload: { sceneNumber: 3 } })).toBe("mix · scene 3");
-    expect(taskLabel({ kind: "film.location_image", payload: { locationSlug: "pier", timeOfDay: "night", weather: "rain" } }))
+    expect(
+      taskLabel({
+        kind: "film.location_image",
+        payload: { locationSlug: "pier", timeOfDay: "night", weather: "rain" },
+      }),
+    )
       .toBe("location image · pier (night, rain)");
   });
 
   it("names a worker job by its op and the film step that submitted it", () => {
-    expect(taskLabel({ kind: "render", payload: { op: "extract_last_frame" } }, { stepName: "scene-3:end-frame", sceneNumber: 3 }))
+    expect(
+      taskLabel({ kind: "render", payload: { op: "extract_last_frame" } }, {
+        stepName: "scene-3:end-frame",
+        sceneNumber: 3,
+      }),
+    )
       .toBe("render extract_last_frame · scene-3:end-frame");
-    expect(taskLabel({ kind: "local_media", payload: { op: "voice" } }, { stepName: "line-1", sceneNumber: 2 })).toBe("local voice · line-1 · scene 2");
+    expect(
+      taskLabel({ kind: "local_media", payload: { op: "voice" } }, { stepName: "line-1", sceneNumber: 2 }),
+    ).toBe("local voice · line-1 · scene 2");
     expect(taskLabel({ kind: "render", payload: {} })).toBe("render job");
   });
 });

@@ -1,7 +1,17 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { cloneTargetBinding, cloneTargetStorageBinding, providerKeyBinding } from "../../shared/crypto/secret-bindings.ts";
-import { createSecretBox, keyIdOf, secretKeysFromEnv, type SealedSecret, SecretUnreadableError } from "../../shared/crypto/secret-box.ts";
+import {
+  cloneTargetBinding,
+  cloneTargetStorageBinding,
+  providerKeyBinding,
+} from "../../shared/crypto/secret-bindings.ts";
+import {
+  createSecretBox,
+  keyIdOf,
+  type SealedSecret,
+  secretKeysFromEnv,
+  SecretUnreadableError,
+} from "../../shared/crypto/secret-box.ts";
 
 const keyA = "a".repeat(40);
 const keyB = "b".repeat(40);
@@ -14,8 +24,14 @@ async function legacySeal(master: string, plain: string) {
   const digest = createHash("sha256").update(master).digest();
   const key = await crypto.subtle.importKey("raw", digest, "AES-GCM", false, ["encrypt"]);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const data = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode(plain)));
-  return { v: 1 as const, iv: Buffer.from(iv).toString("base64"), data: Buffer.from(data).toString("base64") };
+  const data = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode(plain)),
+  );
+  return {
+    v: 1 as const,
+    iv: Buffer.from(iv).toString("base64"),
+    data: Buffer.from(data).toString("base64"),
+  };
 }
 
 describe("secret box", () => {
@@ -29,7 +45,9 @@ describe("secret box", () => {
 
   it("seals the same value differently each time", async () => {
     const box = createSecretBox(keyA);
-    expect((await box.seal("same", providerKeyBinding(rowId))).data).not.toBe((await box.seal("same", providerKeyBinding(rowId))).data);
+    expect((await box.seal("same", providerKeyBinding(rowId))).data).not.toBe(
+      (await box.seal("same", providerKeyBinding(rowId))).data,
+    );
   });
 
   it("refuses a value copied to another row, another purpose or another table", async () => {
@@ -37,7 +55,9 @@ describe("secret box", () => {
     const sealed = await box.seal(url, cloneTargetBinding(rowId));
     await expect(box.open(sealed, cloneTargetBinding(otherRow))).rejects.toThrow(SecretUnreadableError);
     await expect(box.open(sealed, cloneTargetStorageBinding(rowId))).rejects.toThrow(SecretUnreadableError);
-    await expect(box.open(sealed, { ...cloneTargetBinding(rowId), table: "public.movies" })).rejects.toThrow(SecretUnreadableError);
+    await expect(box.open(sealed, { ...cloneTargetBinding(rowId), table: "public.movies" })).rejects.toThrow(
+      SecretUnreadableError,
+    );
   });
 
   it("refuses a tampered value and one sealed under a key it does not know", async () => {
@@ -45,11 +65,16 @@ describe("secret box", () => {
     const sealed = await box.seal("secret", providerKeyBinding(rowId));
     const flipped = Buffer.from(sealed.data, "base64");
     flipped[0] ^= 1;
-    await expect(box.open({ ...sealed, data: flipped.toString("base64") }, providerKeyBinding(rowId))).rejects.toThrow(/tampered_or_misbound/);
-    await expect(createSecretBox(keyB).open(sealed, providerKeyBinding(rowId))).rejects.toThrow(/unknown_key/);
+    await expect(box.open({ ...sealed, data: flipped.toString("base64") }, providerKeyBinding(rowId))).rejects
+      .toThrow(/tampered_or_misbound/);
+    await expect(createSecretBox(keyB).open(sealed, providerKeyBinding(rowId))).rejects.toThrow(
+      /unknown_key/,
+    );
     // A forged kid pointing at a known key still fails authentication.
     const underB = await createSecretBox(keyB).seal("secret", providerKeyBinding(rowId));
-    await expect(box.open({ ...underB, kid: sealed.kid }, providerKeyBinding(rowId))).rejects.toThrow(/tampered_or_misbound/);
+    await expect(box.open({ ...underB, kid: sealed.kid }, providerKeyBinding(rowId))).rejects.toThrow(
+      /tampered_or_misbound/,
+    );
   });
 
   it("names the sealing key by the first 8 hex digits of its SHA-256", async () => {
@@ -73,18 +98,27 @@ describe("secret box", () => {
     const box = createSecretBox({ current: keyB, previous: [keyA] });
     expect(await box.open(legacy, cloneTargetBinding(rowId))).toBe(url);
     expect(await box.isCurrent(legacy)).toBe(false);
-    await expect(createSecretBox(keyB).open(legacy, cloneTargetBinding(rowId))).rejects.toThrow(/unknown_key/);
+    await expect(createSecretBox(keyB).open(legacy, cloneTargetBinding(rowId))).rejects.toThrow(
+      /unknown_key/,
+    );
   });
 
   it("refuses malformed values with a SecretUnreadableError that holds no secret", async () => {
     const box = createSecretBox(keyA);
-    const error = await box.open({ v: 3 } as unknown as SealedSecret, providerKeyBinding(rowId)).catch((e) => e);
+    const error = await box.open({ v: 3 } as unknown as SealedSecret, providerKeyBinding(rowId)).catch((e) =>
+      e
+    );
     expect(error).toBeInstanceOf(SecretUnreadableError);
   });
 
   it("reads the current and previous keys from config, previous as a comma-separated list", () => {
     expect(secretKeysFromEnv({})).toBeNull();
-    expect(secretKeysFromEnv({ REELFORGE_ENCRYPTION_KEY: keyB, REELFORGE_ENCRYPTION_KEY_PREVIOUS: ` ${keyA} , ${"c".repeat(40)}` }))
+    expect(
+      secretKeysFromEnv({
+        REELFORGE_ENCRYPTION_KEY: keyB,
+        REELFORGE_ENCRYPTION_KEY_PREVIOUS: ` ${keyA} , ${"c".repeat(40)}`,
+      }),
+    )
       .toEqual({ current: keyB, previous: [keyA, "c".repeat(40)] });
     expect(() => createSecretBox({ current: keyB, previous: ["short"] })).toThrow(/at least 32/);
   });

@@ -14,12 +14,16 @@ const voice = storage.publicUrl("media", "films/u/m/voice.mp3");
 describe("objectOfUrl", () => {
   it("names the bucket and path of our addresses, decoded and without a query", () => {
     expect(objectOfUrl(storage, clip)).toEqual({ bucket: "media", path: "films/u/m/scene 1.mp4" });
-    expect(objectOfUrl(storage, `${clip}?v=3-abc`)).toEqual({ bucket: "media", path: "films/u/m/scene 1.mp4" });
+    expect(objectOfUrl(storage, `${clip}?v=3-abc`)).toEqual({
+      bucket: "media",
+      path: "films/u/m/scene 1.mp4",
+    });
   });
 
   it("is null for URLs elsewhere, other Storage routes and a bare bucket", () => {
     expect(objectOfUrl(storage, "https://cdn.runway.example/clip.mp4")).toBeNull();
-    expect(objectOfUrl(storage, "http://127.0.0.1:54321/storage/v1/object/sign/media/a.mp4?token=t")).toBeNull();
+    expect(objectOfUrl(storage, "http://127.0.0.1:54321/storage/v1/object/sign/media/a.mp4?token=t"))
+      .toBeNull();
     expect(objectOfUrl(storage, "http://127.0.0.1:54321/storage/v1/object/public/media")).toBeNull();
   });
 });
@@ -28,7 +32,9 @@ describe("signUrls", () => {
   it("signs our objects, passes other URLs through and keeps a missing object's address", async () => {
     const missing = storage.publicUrl("media", "films/u/m/gone.mp4");
     const signed = await signUrls(storage, [clip, "https://cdn.example/x.png", missing, null, clip], 3600);
-    expect(signed.get(clip)).toMatch(/\/object\/sign\/media\/films\/u\/m\/scene%201\.mp4\?token=memory-3600$/);
+    expect(signed.get(clip)).toMatch(
+      /\/object\/sign\/media\/films\/u\/m\/scene%201\.mp4\?token=memory-3600$/,
+    );
     expect(signed.get("https://cdn.example/x.png")).toBe("https://cdn.example/x.png");
     expect(signed.get(missing)).toBe(missing);
     expect(signed.size).toBe(3);
@@ -37,7 +43,10 @@ describe("signUrls", () => {
 
 describe("signUrlsIn and provider submissions", () => {
   it("replaces our addresses anywhere in a request and leaves the caller's request as it was", async () => {
-    const request = { timeline: { clips: [{ url: clip, inFrame: 0 }], dialogue: [{ url: voice }] }, output: { bucket: "media", path: "films/u/m/out.mp4" } };
+    const request = {
+      timeline: { clips: [{ url: clip, inFrame: 0 }], dialogue: [{ url: voice }] },
+      output: { bucket: "media", path: "films/u/m/out.mp4" },
+    };
     const copy = JSON.parse(JSON.stringify(request));
     const signed = await signUrlsIn(storage, request, 60);
     expect(signed.timeline.clips[0].url).toContain("/object/sign/media/");
@@ -49,7 +58,8 @@ describe("signUrlsIn and provider submissions", () => {
   it("hands a provider signed URLs at submit, fresh for that submission", async () => {
     const submitted: unknown[] = [];
     const provider: LipsyncProvider = {
-      provider: "sync", model: "lipsync-2",
+      provider: "sync",
+      model: "lipsync-2",
       validate: () => {},
       submit: async (request) => {
         submitted.push(request);
@@ -60,7 +70,12 @@ describe("signUrlsIn and provider submissions", () => {
     };
     const wrapped = withSignedInputs(provider, storage);
     expect(wrapped.provider).toBe("sync");
-    expect(await wrapped.submit({ videoUrl: clip, audioUrl: "https://elsewhere.example/a.mp3" })).toBe("job-1");
-    expect(submitted).toEqual([{ videoUrl: expect.stringContaining("/object/sign/media/films/u/m/scene%201.mp4?token="), audioUrl: "https://elsewhere.example/a.mp3" }]);
+    expect(await wrapped.submit({ videoUrl: clip, audioUrl: "https://elsewhere.example/a.mp3" })).toBe(
+      "job-1",
+    );
+    expect(submitted).toEqual([{
+      videoUrl: expect.stringContaining("/object/sign/media/films/u/m/scene%201.mp4?token="),
+      audioUrl: "https://elsewhere.example/a.mp3",
+    }]);
   });
 });

@@ -5,7 +5,11 @@ describe("slice budget", () => {
   it("measures time left from the worker's start, not the request's", () => {
     const now = 100_000;
     const fresh = createSliceBudget({ workerStartedAt: 100_000, wallClockMs: 150_000, now: () => now });
-    const late = createSliceBudget({ workerStartedAt: 100_000 - 120_000, wallClockMs: 150_000, now: () => now });
+    const late = createSliceBudget({
+      workerStartedAt: 100_000 - 120_000,
+      wallClockMs: 150_000,
+      now: () => now,
+    });
     expect(fresh.remainingMs()).toBeGreaterThan(100_000);
     expect(late.remainingMs()).toBeLessThan(20_000);
     expect(late.remainingMs()).toBeGreaterThan(0);
@@ -57,7 +61,12 @@ describe("slice budget with a CPU clock", () => {
   });
 
   it("falls back to wall time alone when the runtime has no CPU measure", () => {
-    const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 150_000, now: () => 1_000, cpu: { clock: () => null, sliceLimitMs: 500 } });
+    const budget = createSliceBudget({
+      workerStartedAt: 0,
+      wallClockMs: 150_000,
+      now: () => 1_000,
+      cpu: { clock: () => null, sliceLimitMs: 500 },
+    });
     expect(budget.cpuLimitMs).toBe(Infinity);
     expect(budget.cpuSpentMs()).toBeNull();
     expect(budget.cpuRemainingMs()).toBe(Infinity);
@@ -89,7 +98,11 @@ describe("slice budget on edge-runtime, where performance.timeOrigin is not set"
   });
 
   it("never yields when built from timeOrigin (the bug the module-load clock fixes)", () => {
-    const budget = createSliceBudget({ workerStartedAt: performance.timeOrigin, wallClockMs: 150_000, now: () => Date.now() + 10 * 60_000 });
+    const budget = createSliceBudget({
+      workerStartedAt: performance.timeOrigin,
+      wallClockMs: 150_000,
+      now: () => Date.now() + 10 * 60_000,
+    });
     expect(performance.timeOrigin).toBeUndefined();
     expect(budget.remainingMs()).toBeNaN();
     expect(budget.exhausted()).toBe(false);

@@ -5,7 +5,12 @@ import { BadRequestError } from "../../shared/errors.ts";
 describe("clone target URL", () => {
   it("accepts a postgres URL and masks its password", () => {
     const target = parseTargetUrl("postgresql://postgres:s3cret@db.abc.supabase.co:6543/postgres");
-    expect(target).toMatchObject({ host: "db.abc.supabase.co", port: 6543, database: "postgres", user: "postgres" });
+    expect(target).toMatchObject({
+      host: "db.abc.supabase.co",
+      port: 6543,
+      database: "postgres",
+      user: "postgres",
+    });
     expect(target.masked).toBe("postgresql://postgres:****@db.abc.supabase.co:6543/postgres");
     expect(target.masked).not.toContain("s3cret");
   });

@@ -12,7 +12,13 @@ import { describe, expect, it } from "vitest";
 import { routedHandlers } from "../../shared/engine/routed-handlers.ts";
 import type { TaskHandler } from "../../shared/engine/slice-runner.ts";
 import type { ChildSpec } from "../../shared/engine/task-store.ts";
-import { functionFor, isTaskKind, PROBE_FUNCTION, TASK_ROUTES, type TaskKind } from "../../shared/engine/task-routes.ts";
+import {
+  functionFor,
+  isTaskKind,
+  PROBE_FUNCTION,
+  TASK_ROUTES,
+  type TaskKind,
+} from "../../shared/engine/task-routes.ts";
 import { WORKER_JOB_KINDS } from "../../shared/worker/worker-job.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

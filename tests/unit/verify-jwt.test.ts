@@ -3,26 +3,51 @@ import { InvalidTokenError } from "../../shared/auth/auth-errors.ts";
 import { base64UrlEncode } from "../../shared/auth/base64url.ts";
 import { createJwksCache, type Jwk } from "../../shared/auth/jwks-cache.ts";
 import { createJwtVerifier } from "../../shared/auth/verify-jwt.ts";
-import { generateSigningKey, publicJwkOf, type SigningKey, signEs256Jwt, signJwt } from "../../scripts/stack/jwt.ts";
+import {
+  generateSigningKey,
+  publicJwkOf,
+  signEs256Jwt,
+  type SigningKey,
+  signJwt,
+} from "../../scripts/stack/jwt.ts";
 
 const ISSUER = "https://project.example/auth/v1";
 const LEGACY_SECRET = "legacy-secret-with-at-least-32-characters";
 const USER_ID = "3f0c2a9e-6a57-4d0a-9a47-2f4b9f2c1d11";
 const now = () => Math.floor(Date.now() / 1000);
 const userClaims = (extra: Record<string, unknown> = {}) => ({
-  iss: ISSUER, sub: USER_ID, role: "authenticated", aud: "authenticated", iat: now(), exp: now() + 600, ...extra,
+  iss: ISSUER,
+  sub: USER_ID,
+  role: "authenticated",
+  aud: "authenticated",
+  iat: now(),
+  exp: now() + 600,
+  ...extra,
 });
 const encode = (value: unknown) => base64UrlEncode(new TextEncoder().encode(JSON.stringify(value)));
 
-async function signRs256(claims: Record<string, unknown>, kid: string, privateKey: CryptoKey): Promise<string> {
+async function signRs256(
+  claims: Record<string, unknown>,
+  kid: string,
+  privateKey: CryptoKey,
+): Promise<string> {
   const input = `${encode({ alg: "RS256", kid, typ: "JWT" })}.${encode(claims)}`;
-  const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, new TextEncoder().encode(input));
+  const signature = await crypto.subtle.sign(
+    "RSASSA-PKCS1-v1_5",
+    privateKey,
+    new TextEncoder().encode(input),
+  );
   return `${input}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
 async function rsaKey(kid: string) {
   const pair = await crypto.subtle.generateKey(
-    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
     true,
     ["sign", "verify"],
   );
@@ -42,7 +67,11 @@ function setup(keys: Jwk[], options: { legacySecret?: string | null } = {}) {
       return Response.json({ keys: endpoint.keys });
     }) as typeof fetch,
   });
-  const verify = createJwtVerifier({ jwks, legacySecret: options.legacySecret === undefined ? LEGACY_SECRET : options.legacySecret, issuers: [ISSUER] });
+  const verify = createJwtVerifier({
+    jwks,
+    legacySecret: options.legacySecret === undefined ? LEGACY_SECRET : options.legacySecret,
+    issuers: [ISSUER],
+  });
   return { endpoint, verify };
 }
 
@@ -72,20 +101,31 @@ describe("JWT verification", async () => {
   it("accepts legacy HS256 tokens with the legacy secret: user tokens and the service_role key", async () => {
     const { verify } = setup([]);
     expect((await verify(await signJwt(userClaims(), LEGACY_SECRET))).sub).toBe(USER_ID);
-    const serviceKey = await signJwt({ iss: "supabase-demo", role: "service_role", exp: now() + 600 }, LEGACY_SECRET);
+    const serviceKey = await signJwt(
+      { iss: "supabase-demo", role: "service_role", exp: now() + 600 },
+      LEGACY_SECRET,
+    );
     expect((await verify(serviceKey)).role).toBe("service_role");
   });
 
   it("refuses HS256 altogether when no legacy secret is configured", async () => {
     const { verify } = setup([publicJwkOf(key)], { legacySecret: null });
-    expect(await rejection(verify(await signJwt(userClaims(), LEGACY_SECRET)))).toContain("HS256 tokens are not accepted");
+    expect(await rejection(verify(await signJwt(userClaims(), LEGACY_SECRET)))).toContain(
+      "HS256 tokens are not accepted",
+    );
   });
 
   it("refuses an expired token, one not valid yet, and one issued in the future", async () => {
     const { verify } = setup([publicJwkOf(key)]);
-    expect(await rejection(verify(await signEs256Jwt(userClaims({ exp: now() - 1 }), key)))).toContain("expired");
-    expect(await rejection(verify(await signEs256Jwt(userClaims({ nbf: now() + 300 }), key)))).toContain("nbf");
-    expect(await rejection(verify(await signEs256Jwt(userClaims({ iat: now() + 300 }), key)))).toContain("iat");
+    expect(await rejection(verify(await signEs256Jwt(userClaims({ exp: now() - 1 }), key)))).toContain(
+      "expired",
+    );
+    expect(await rejection(verify(await signEs256Jwt(userClaims({ nbf: now() + 300 }), key)))).toContain(
+      "nbf",
+    );
+    expect(await rejection(verify(await signEs256Jwt(userClaims({ iat: now() + 300 }), key)))).toContain(
+      "iat",
+    );
     expect(await rejection(verify(await signEs256Jwt(userClaims({ exp: undefined }), key)))).toContain("exp");
   });
 
@@ -93,8 +133,11 @@ describe("JWT verification", async () => {
     const { verify } = setup([publicJwkOf(key)]);
     expect(await rejection(verify(await signEs256Jwt(userClaims({ aud: "other" }), key)))).toContain("aud");
     expect(await rejection(verify(await signEs256Jwt(userClaims({ aud: undefined }), key)))).toContain("aud");
-    expect(await rejection(verify(await signEs256Jwt(userClaims({ iss: "https://other.example/auth/v1" }), key)))).toContain("iss");
-    expect(await rejection(verify(await signEs256Jwt(userClaims({ role: "supabase_admin" }), key)))).toContain("role");
+    expect(
+      await rejection(verify(await signEs256Jwt(userClaims({ iss: "https://other.example/auth/v1" }), key))),
+    ).toContain("iss");
+    expect(await rejection(verify(await signEs256Jwt(userClaims({ role: "supabase_admin" }), key))))
+      .toContain("role");
     expect(await rejection(verify(await signEs256Jwt(userClaims({ sub: "admin" }), key)))).toContain("sub");
   });
 
@@ -108,7 +151,13 @@ describe("JWT verification", async () => {
 
   it("refuses an HS256 token signed with the public key as its secret (algorithm confusion)", async () => {
     const { verify } = setup([publicJwkOf(key)]);
-    for (const secret of [JSON.stringify(publicJwkOf(key)), JSON.stringify({ keys: [publicJwkOf(key)] }), publicJwkOf(key).x!]) {
+    for (
+      const secret of [
+        JSON.stringify(publicJwkOf(key)),
+        JSON.stringify({ keys: [publicJwkOf(key)] }),
+        publicJwkOf(key).x!,
+      ]
+    ) {
       const confused = await signJwt(userClaims(), secret);
       const withKid = confused.replace(/^[^.]+/, encode({ alg: "HS256", kid: key.kid, typ: "JWT" }));
       expect(await rejection(verify(confused))).toContain("bad signature");
@@ -118,7 +167,8 @@ describe("JWT verification", async () => {
 
   it("refuses a token signed with another key under a known kid, and one whose payload was changed", async () => {
     const { verify } = setup([publicJwkOf(key)]);
-    expect(await rejection(verify(await signEs256Jwt(userClaims(), { ...otherKey, kid: key.kid })))).toContain("bad signature");
+    expect(await rejection(verify(await signEs256Jwt(userClaims(), { ...otherKey, kid: key.kid }))))
+      .toContain("bad signature");
     const [header, , signature] = (await signEs256Jwt(userClaims(), key)).split(".");
     const promoted = encode(userClaims({ app_metadata: { reelforge_role: "operator" } }));
     expect(await rejection(verify(`${header}.${promoted}.${signature}`))).toContain("bad signature");
@@ -127,8 +177,12 @@ describe("JWT verification", async () => {
   it("refuses an ES256 header naming an RSA key, and an RS256 header naming an EC key", async () => {
     const rsa = await rsaKey("rsa-1");
     const { verify } = setup([publicJwkOf(key), rsa.jwk]);
-    expect(await rejection(verify(await signRs256(userClaims(), key.kid, rsa.privateKey)))).toContain("does not match");
-    expect(await rejection(verify(await signEs256Jwt(userClaims(), { ...key, kid: "rsa-1" })))).toContain("does not match");
+    expect(await rejection(verify(await signRs256(userClaims(), key.kid, rsa.privateKey)))).toContain(
+      "does not match",
+    );
+    expect(await rejection(verify(await signEs256Jwt(userClaims(), { ...key, kid: "rsa-1" })))).toContain(
+      "does not match",
+    );
   });
 
   it("fetches the JWKS once for a token naming an unknown kid, then trusts the rotated-in key", async () => {
@@ -147,8 +201,14 @@ describe("JWT verification", async () => {
     const { endpoint, verify } = setup([publicJwkOf(key)]);
     await verify(await signEs256Jwt(userClaims(), key));
     endpoint.clockMs += 30_000;
-    const forged = await Promise.all(Array.from({ length: 20 }, (_, i) => signEs256Jwt(userClaims(), { ...otherKey, kid: `made-up-${i}` })));
-    expect((await Promise.all(forged.map((token) => rejection(verify(token))))).every((message) => message.includes("not one of this project's"))).toBe(true);
+    const forged = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => signEs256Jwt(userClaims(), { ...otherKey, kid: `made-up-${i}` })),
+    );
+    expect(
+      (await Promise.all(forged.map((token) => rejection(verify(token))))).every((message) =>
+        message.includes("not one of this project's")
+      ),
+    ).toBe(true);
     expect(endpoint.fetches).toBe(2);
     endpoint.clockMs += 29_000;
     await rejection(verify(forged[0]));
@@ -171,7 +231,10 @@ describe("JWT verification", async () => {
   });
 
   it("answers 503 auth_unavailable when the JWKS cannot be fetched and no keys are known", async () => {
-    const jwks = createJwksCache({ url: "https://project.example/jwks", fetch: (async () => new Response("down", { status: 502 })) as typeof fetch });
+    const jwks = createJwksCache({
+      url: "https://project.example/jwks",
+      fetch: (async () => new Response("down", { status: 502 })) as typeof fetch,
+    });
     const verify = createJwtVerifier({ jwks, issuers: [ISSUER] });
     const error = await verify(await signEs256Jwt(userClaims(), key)).catch((caught) => caught);
     expect([error.status, error.code]).toEqual([503, "auth_unavailable"]);
@@ -181,7 +244,18 @@ describe("JWT verification", async () => {
     const { verify } = setup([publicJwkOf(key)]);
     const valid = await signEs256Jwt(userClaims(), key);
     const [header, payload] = valid.split(".");
-    for (const token of ["", "garbage", "a.b", `${header}.${payload}`, `${header}.${payload}.sig!`, `${header}.bm90IGpzb24.x`, `${header}.${encode([1])}.x`, `${valid}.${"a".repeat(20_000)}`]) {
+    for (
+      const token of [
+        "",
+        "garbage",
+        "a.b",
+        `${header}.${payload}`,
+        `${header}.${payload}.sig!`,
+        `${header}.bm90IGpzb24.x`,
+        `${header}.${encode([1])}.x`,
+        `${valid}.${"a".repeat(20_000)}`,
+      ]
+    ) {
       await rejection(verify(token));
     }
   });

@@ -5,7 +5,9 @@ export const acceptMusic: AssetAcceptor = {
   kind: "music",
   needsIdleMovie: true,
   async accept(ctx) {
-    await ctx.tx`update public.movies set metadata = metadata || ${ctx.tx.json({ music_url: ctx.asset.public_url } as never)} where id = ${ctx.run.movie_id}`;
+    await ctx.tx`update public.movies set metadata = metadata || ${
+      ctx.tx.json({ music_url: ctx.asset.public_url } as never)
+    } where id = ${ctx.run.movie_id}`;
     return await enqueueApply(ctx, false);
   },
 };

@@ -15,7 +15,9 @@ export const acceptScript: AssetAcceptor = {
   },
   async accept({ tx, run, runId, asset, userId }) {
     const [reset] = await tx`
-      select asset_admin.reset_film(${run.movie_id}, ${userId}, ${asset.params.prompt ?? null}, ${tx.json(initialSteps() as never)}, ${`asset-run:${runId}`}) as task_id`;
+      select asset_admin.reset_film(${run.movie_id}, ${userId}, ${asset.params.prompt ?? null}, ${
+      tx.json(initialSteps() as never)
+    }, ${`asset-run:${runId}`}) as task_id`;
     return { produceTaskId: reset.task_id };
   },
 };

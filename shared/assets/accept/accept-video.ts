@@ -12,7 +12,8 @@ export const acceptVideo: AssetAcceptor = {
   async accept(ctx) {
     const sceneId = slotOwnerId(ctx.run.slot);
     await updateVideoCache(ctx.tx, ctx.userId, sceneId, ctx.asset);
-    await ctx.tx`update public.movie_scenes set clip_url = ${ctx.asset.public_url}, video_url = ${ctx.asset.public_url}, status = 'completed',
+    await ctx
+      .tx`update public.movie_scenes set clip_url = ${ctx.asset.public_url}, video_url = ${ctx.asset.public_url}, status = 'completed',
                         error_message = null, mix_status = 'pending' where id = ${sceneId}`;
     return await enqueueApply(ctx, true);
   },
@@ -22,14 +23,31 @@ export const acceptVideo: AssetAcceptor = {
  * The caches on an accepted clip: the replaced clip's generated_videos entry is marked
  * failed / "Regenerated" (the next lookup misses) and the new clip becomes the entry for its inputs.
  */
-async function updateVideoCache(tx: TransactionSql, userId: string, sceneId: string, asset: AcceptContext["asset"]) {
+async function updateVideoCache(
+  tx: TransactionSql,
+  userId: string,
+  sceneId: string,
+  asset: AcceptContext["asset"],
+) {
   const [scene] = await tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
   if (scene?.clip_url) {
     await tx`update public.generated_videos set status = 'failed', error_message = 'Regenerated'
               where user_id = ${userId} and video_url = ${scene.clip_url} and status = 'completed'`;
   }
   const p = asset.params;
-  const inputs = { prompt: p.prompt, referenceImageUrl: p.referenceImageUrl ?? null, provider: asset.provider, model: asset.model, ratio: p.ratio, durationSeconds: Number(p.durationSeconds), seed: p.seed };
+  const inputs = {
+    prompt: p.prompt,
+    referenceImageUrl: p.referenceImageUrl ?? null,
+    provider: asset.provider,
+    model: asset.model,
+    ratio: p.ratio,
+    durationSeconds: Number(p.durationSeconds),
+    seed: p.seed,
+  };
   await markVideoRegenerated(tx, userId, await videoCacheKey(inputs));
-  await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, { videoUrl: asset.public_url, bucket: asset.storage_bucket, path: asset.storage_path });
+  await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, {
+    videoUrl: asset.public_url,
+    bucket: asset.storage_bucket,
+    path: asset.storage_path,
+  });
 }

@@ -50,8 +50,11 @@ export const slotOwnerId = (slot: string) => slot.split(":")[1];
 export async function enqueueApply(ctx: AcceptContext, newClip: boolean): Promise<AcceptResult> {
   const { tx, store, userId, runId, run } = ctx;
   const task = await store.enqueue({
-    userId, kind: APPLY_KIND, idempotencyKey: `apply:${runId}`,
-    payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip }, maxAttempts: 5,
+    userId,
+    kind: APPLY_KIND,
+    idempotencyKey: `apply:${runId}`,
+    payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip },
+    maxAttempts: 5,
   }, tx);
   await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;
   return { applyTaskId: task.id };

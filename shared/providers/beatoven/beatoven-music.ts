@@ -36,7 +36,12 @@ export interface BeatovenMusicOptions extends AdapterOptions {
 export function createBeatovenMusic(options: BeatovenMusicOptions): MusicProvider {
   const { model } = options;
   const format = options.format ?? "mp3";
-  const http = createProviderHttp({ provider: "beatoven", baseUrl: options.baseUrl ?? "https://public-api.beatoven.ai", headers: { authorization: `Bearer ${options.apiKey}` }, ...httpOptions(options) });
+  const http = createProviderHttp({
+    provider: "beatoven",
+    baseUrl: options.baseUrl ?? "https://public-api.beatoven.ai",
+    headers: { authorization: `Bearer ${options.apiKey}` },
+    ...httpOptions(options),
+  });
 
   const validate = (request: MusicRequest) => {
     const fail = (message: string) => {
@@ -45,7 +50,10 @@ export function createBeatovenMusic(options: BeatovenMusicOptions): MusicProvide
     if (request.prompt.trim() === "") fail("prompt is empty");
     if (request.prompt.length > 500) fail("prompt is over 500 characters");
     // Our bounds for a film cue, not Beatoven's (its spec states none).
-    if (!Number.isInteger(request.durationSeconds) || request.durationSeconds < 5 || request.durationSeconds > 900) fail("durationSeconds must be a whole number in 5..900");
+    if (
+      !Number.isInteger(request.durationSeconds) || request.durationSeconds < 5 ||
+      request.durationSeconds > 900
+    ) fail("durationSeconds must be a whole number in 5..900");
   };
 
   return {
@@ -54,15 +62,39 @@ export function createBeatovenMusic(options: BeatovenMusicOptions): MusicProvide
     validate,
     async submit(request) {
       validate(request);
-      const body = { prompt: { text: `${request.durationSeconds} seconds ${request.prompt.trim()}` }, format, looping: options.looping ?? false };
-      const { data } = await http.request({ method: "POST", path: "/api/v1/tracks/compose", body, schema: z.looseObject({ task_id: z.string().min(1) }) });
+      const body = {
+        prompt: { text: `${request.durationSeconds} seconds ${request.prompt.trim()}` },
+        format,
+        looping: options.looping ?? false,
+      };
+      const { data } = await http.request({
+        method: "POST",
+        path: "/api/v1/tracks/compose",
+        body,
+        schema: z.looseObject({ task_id: z.string().min(1) }),
+      });
       return data.task_id;
     },
     async poll(jobId): Promise<JobState<UrlOutput>> {
-      const { data } = await http.request({ method: "GET", path: `/api/v1/tasks/${encodeURIComponent(jobId)}`, schema: taskSchema });
+      const { data } = await http.request({
+        method: "GET",
+        path: `/api/v1/tasks/${encodeURIComponent(jobId)}`,
+        schema: taskSchema,
+      });
       if (PENDING.has(data.status)) return { state: data.status === "started" ? "pending" : "running" };
-      if (data.status === "composed") return outputUrlState("beatoven", data.meta?.track_url, CONTENT_TYPES[format], options.allowInsecureUrls);
-      return { state: "failed", failureCode: data.status || "unknown_status", message: typeof data.error === "string" ? data.error : `composition ended ${data.status}` };
+      if (data.status === "composed") {
+        return outputUrlState(
+          "beatoven",
+          data.meta?.track_url,
+          CONTENT_TYPES[format],
+          options.allowInsecureUrls,
+        );
+      }
+      return {
+        state: "failed",
+        failureCode: data.status || "unknown_status",
+        message: typeof data.error === "string" ? data.error : `composition ended ${data.status}`,
+      };
     },
     async cancel() {},
   };

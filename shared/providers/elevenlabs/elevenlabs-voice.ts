@@ -33,7 +33,12 @@ const wireVoiceSettings = (s: VoiceSettings) => ({
   ...(s.speed === undefined ? {} : { speed: s.speed }),
 });
 
-const CONTENT_TYPES: Record<string, string> = { mp3: "audio/mpeg", pcm: "audio/L16", opus: "audio/opus", ulaw: "audio/basic" };
+const CONTENT_TYPES: Record<string, string> = {
+  mp3: "audio/mpeg",
+  pcm: "audio/L16",
+  opus: "audio/opus",
+  ulaw: "audio/basic",
+};
 
 const answerSchema = z.object({
   audio_base64: z.string().min(1),
@@ -52,10 +57,16 @@ export interface ElevenLabsVoiceOptions extends AdapterOptions {
   busyBackoffMs?: number;
 }
 
-export function classifyElevenLabs(failure: HttpFailure, queueWaitMs: number, busyBackoffMs: number): FailureClass | undefined {
+export function classifyElevenLabs(
+  failure: HttpFailure,
+  queueWaitMs: number,
+  busyBackoffMs: number,
+): FailureClass | undefined {
   const detail = (failure.body as { detail?: { status?: unknown; code?: unknown } } | null)?.detail;
   const code = typeof detail === "object" && detail ? String(detail.status ?? detail.code ?? "") : "";
-  if (failure.status !== 429) return code ? { failureCode: code, retryable: failure.status >= 500 } : undefined;
+  if (failure.status !== 429) {
+    return code ? { failureCode: code, retryable: failure.status >= 500 } : undefined;
+  }
   if (code === "too_many_concurrent_requests" || code === "concurrent_limit_exceeded") {
     return { failureCode: code, retryable: true, advice: { baseDelayMs: queueWaitMs, flat: true } };
   }
@@ -72,25 +83,36 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
     ...httpOptions(options),
     // Queue waits are flat and short, so allow more of them than the default budget.
     retry: { maxAttempts: 6, ...options.retry },
-    classify: (failure) => classifyElevenLabs(failure, options.queueWaitMs ?? 1_000, options.busyBackoffMs ?? 4_000),
+    classify: (failure) =>
+      classifyElevenLabs(failure, options.queueWaitMs ?? 1_000, options.busyBackoffMs ?? 4_000),
   });
 
   const validate = (request: SpeechRequest) => {
     const fail = (message: string) => {
       throw new ProviderInputError("elevenlabs", model, message);
     };
-    const rules = ELEVENLABS_MODELS[model] ?? fail(`unknown model; use one of ${Object.keys(ELEVENLABS_MODELS).join(", ")}`);
+    const rules = ELEVENLABS_MODELS[model] ??
+      fail(`unknown model; use one of ${Object.keys(ELEVENLABS_MODELS).join(", ")}`);
     if (!/^[A-Za-z0-9]{1,64}$/.test(request.voiceId)) fail("voiceId must be an ElevenLabs voice id");
     if (request.text.trim() === "") fail("text is empty");
-    if (request.text.length > rules!.maxChars) fail(`text is ${request.text.length} characters, over ${rules!.maxChars}`);
+    if (request.text.length > rules!.maxChars) {
+      fail(`text is ${request.text.length} characters, over ${rules!.maxChars}`);
+    }
     const stitched = [...(request.previousRequestIds ?? []), ...(request.nextRequestIds ?? [])];
     if (stitched.length > 0 && !rules!.stitching) fail("this model does not support request stitching");
-    if ((request.previousRequestIds?.length ?? 0) > 3 || (request.nextRequestIds?.length ?? 0) > 3) fail("at most 3 previous and 3 next request ids");
+    if ((request.previousRequestIds?.length ?? 0) > 3 || (request.nextRequestIds?.length ?? 0) > 3) {
+      fail("at most 3 previous and 3 next request ids");
+    }
     for (const [name, [min, max]] of Object.entries(VOICE_SETTING_RANGES)) {
       const value = request.voiceSettings?.[name as keyof VoiceSettings];
-      if (value !== undefined && !(typeof value === "number" && value >= min && value <= max)) fail(`voiceSettings.${name} must be a number in ${min}..${max}`);
+      if (value !== undefined && !(typeof value === "number" && value >= min && value <= max)) {
+        fail(`voiceSettings.${name} must be a number in ${min}..${max}`);
+      }
     }
-    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)) fail("seed must be an integer in 0..4294967295");
+    if (
+      request.seed !== undefined &&
+      !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= 4294967295)
+    ) fail("seed must be an integer in 0..4294967295");
   };
 
   return {
@@ -103,12 +125,16 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
         model_id: model,
         ...(request.previousRequestIds?.length ? { previous_request_ids: request.previousRequestIds } : {}),
         ...(request.nextRequestIds?.length ? { next_request_ids: request.nextRequestIds } : {}),
-        ...(request.voiceSettings && Object.keys(request.voiceSettings).length ? { voice_settings: wireVoiceSettings(request.voiceSettings) } : {}),
+        ...(request.voiceSettings && Object.keys(request.voiceSettings).length
+          ? { voice_settings: wireVoiceSettings(request.voiceSettings) }
+          : {}),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       };
       const { data, headers } = await http.request({
         method: "POST",
-        path: `/v1/text-to-speech/${encodeURIComponent(request.voiceId)}/with-timestamps?output_format=${encodeURIComponent(outputFormat)}`,
+        path: `/v1/text-to-speech/${encodeURIComponent(request.voiceId)}/with-timestamps?output_format=${
+          encodeURIComponent(outputFormat)
+        }`,
         body,
         schema: answerSchema,
         // A repeated line costs characters but creates no second artifact we keep.
@@ -136,6 +162,9 @@ function decodeBase64(text: string): Uint8Array {
   try {
     return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
   } catch {
-    throw new ProviderError({ provider: "elevenlabs", failureCode: "invalid_response", retryable: false }, "audio_base64 is not base64");
+    throw new ProviderError(
+      { provider: "elevenlabs", failureCode: "invalid_response", retryable: false },
+      "audio_base64 is not base64",
+    );
   }
 }

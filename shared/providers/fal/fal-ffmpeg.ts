@@ -35,9 +35,18 @@ export function mapRenderRequest(request: RenderRequest): Mapped | string {
       return { endpoint: "extract-frame", input: { video_url: request.clipUrl, frame_type: "last" } };
     case "mix_dialogue": {
       const [line, ...more] = request.dialogue;
-      if (!line || more.length > 0) return "mix_dialogue maps to merge-audio-video, which takes exactly one dialogue track";
+      if (!line || more.length > 0) {
+        return "mix_dialogue maps to merge-audio-video, which takes exactly one dialogue track";
+      }
       if (line.gainDb) return "mix_dialogue: merge-audio-video has no gain; dialogue gainDb must be 0";
-      return { endpoint: "merge-audio-video", input: { video_url: request.clipUrl, audio_url: line.url, start_offset: line.startFrame / request.fps } };
+      return {
+        endpoint: "merge-audio-video",
+        input: {
+          video_url: request.clipUrl,
+          audio_url: line.url,
+          start_offset: line.startFrame / request.fps,
+        },
+      };
     }
     case "assemble":
       return mapAssemble(request.timeline);
@@ -47,16 +56,26 @@ export function mapRenderRequest(request: RenderRequest): Mapped | string {
 }
 
 function mapAssemble(t: Timeline): Mapped | string {
-  const refuse = (what: string) => `assemble: merge-videos only joins whole clips end to end; ${what} needs the render worker`;
+  const refuse = (what: string) =>
+    `assemble: merge-videos only joins whole clips end to end; ${what} needs the render worker`;
   if (t.dialogue.length > 0) return refuse("dialogue");
   if (t.music) return refuse("music");
   if (t.loudnessLufs !== undefined) return refuse("loudness normalisation");
   if (t.clips.some((c) => c.inFrame !== 0)) return refuse("trimming (inFrame > 0)");
-  if (t.clips.some((c, i) => i < t.clips.length - 1 && c.transition && c.transition.type !== "cut")) return refuse("a fade or dissolve");
+  if (t.clips.some((c, i) => i < t.clips.length - 1 && c.transition && c.transition.type !== "cut")) {
+    return refuse("a fade or dissolve");
+  }
   if (t.clips.length < 2) return refuse("a single clip");
   const sized = [t.width, t.height].every((n) => n >= 512 && n <= 2048);
   // outFrame cannot be checked without probing the clips: fal plays each clip to its end.
-  return { endpoint: "merge-videos", input: { video_urls: t.clips.map((c) => c.url), target_fps: t.fps, ...(sized ? { resolution: { width: t.width, height: t.height } } : {}) } };
+  return {
+    endpoint: "merge-videos",
+    input: {
+      video_urls: t.clips.map((c) => c.url),
+      target_fps: t.fps,
+      ...(sized ? { resolution: { width: t.width, height: t.height } } : {}),
+    },
+  };
 }
 
 export function createFalFfmpegRender(options: Omit<AdapterOptions, "model">): RenderProvider {
@@ -66,7 +85,9 @@ export function createFalFfmpegRender(options: Omit<AdapterOptions, "model">): R
   const parseJobId = (jobId: string) => {
     const at = jobId.indexOf(":");
     const endpoint = jobId.slice(0, at) as Endpoint;
-    if (at < 0 || !ENDPOINTS.includes(endpoint)) throw new ProviderInputError(provider, model, `not a fal-ffmpeg job id: ${jobId}`);
+    if (at < 0 || !ENDPOINTS.includes(endpoint)) {
+      throw new ProviderInputError(provider, model, `not a fal-ffmpeg job id: ${jobId}`);
+    }
     return { modelId: `${APP}/${endpoint}`, endpoint, requestId: jobId.slice(at + 1) };
   };
   const mapped = (request: RenderRequest): Mapped => {
@@ -90,11 +111,17 @@ export function createFalFfmpegRender(options: Omit<AdapterOptions, "model">): R
         const state = await queue.poll(modelId, requestId, framesOutput);
         if (state.state !== "succeeded") return state;
         const image = state.output.images[0];
-        return { state: "succeeded", output: { url: image.url, contentType: image.content_type ?? undefined } };
+        return {
+          state: "succeeded",
+          output: { url: image.url, contentType: image.content_type ?? undefined },
+        };
       }
       const state = await queue.poll(modelId, requestId, videoOutput);
       if (state.state !== "succeeded") return state;
-      return { state: "succeeded", output: { url: state.output.video.url, contentType: state.output.video.content_type ?? "video/mp4" } };
+      return {
+        state: "succeeded",
+        output: { url: state.output.video.url, contentType: state.output.video.content_type ?? "video/mp4" },
+      };
     },
     async cancel(jobId) {
       const { modelId, requestId } = parseJobId(jobId);

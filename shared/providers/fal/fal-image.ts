@@ -17,11 +17,20 @@ import { ProviderInputError } from "../provider-errors.ts";
 import type { ImageProvider, ImageRequest, JobState, UrlOutput } from "../types.ts";
 import { createFalQueue } from "./fal-queue.ts";
 
-export const FAL_IMAGE_MODELS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/flux-pro/v1.1", "fal-ai/flux-pro/v1.1-ultra"] as const;
+export const FAL_IMAGE_MODELS = [
+  "fal-ai/flux/dev",
+  "fal-ai/flux/schnell",
+  "fal-ai/flux-pro/v1.1",
+  "fal-ai/flux-pro/v1.1-ultra",
+] as const;
 
 const PRESETS: Record<string, string> = {
-  "1024x1024": "square_hd", "512x512": "square", "1024x768": "landscape_4_3", "768x1024": "portrait_4_3",
-  "1024x576": "landscape_16_9", "576x1024": "portrait_16_9",
+  "1024x1024": "square_hd",
+  "512x512": "square",
+  "1024x768": "landscape_4_3",
+  "768x1024": "portrait_4_3",
+  "1024x576": "landscape_16_9",
+  "576x1024": "portrait_16_9",
 };
 const ULTRA_RATIOS = ["21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"];
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -46,26 +55,39 @@ export function createFalImage(options: FalImageOptions): ImageProvider {
     const fail = (message: string) => {
       throw new ProviderInputError("fal", model, message);
     };
-    if (!(FAL_IMAGE_MODELS as readonly string[]).includes(model)) fail(`unknown model; use one of ${FAL_IMAGE_MODELS.join(", ")}`);
+    if (!(FAL_IMAGE_MODELS as readonly string[]).includes(model)) {
+      fail(`unknown model; use one of ${FAL_IMAGE_MODELS.join(", ")}`);
+    }
     if (request.prompt.trim() === "") fail("prompt is empty");
     const { width, height } = request;
     // Our bounds, not fal's: flux renders in multiples of 16, and larger images only cost more.
-    if (![width, height].every((side) => Number.isInteger(side) && side >= 256 && side <= 2048 && side % 16 === 0)) {
+    if (
+      ![width, height].every((side) =>
+        Number.isInteger(side) && side >= 256 && side <= 2048 && side % 16 === 0
+      )
+    ) {
       fail(`size ${width}x${height}: each side must be a multiple of 16 in 256..2048`);
     }
-    if (ultra && !ULTRA_RATIOS.includes(ratioOf(width, height))) fail(`size ${width}x${height} is not one of the aspect ratios ${ULTRA_RATIOS.join(", ")}`);
-    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0)) fail("seed must be a whole number, 0 or more");
+    if (ultra && !ULTRA_RATIOS.includes(ratioOf(width, height))) {
+      fail(`size ${width}x${height} is not one of the aspect ratios ${ULTRA_RATIOS.join(", ")}`);
+    }
+    if (request.seed !== undefined && !(Number.isInteger(request.seed) && request.seed >= 0)) {
+      fail("seed must be a whole number, 0 or more");
+    }
   };
 
   const input = (request: ImageRequest) => ({
     prompt: request.prompt,
-    ...(ultra
-      ? { aspect_ratio: ratioOf(request.width, request.height) }
-      : { image_size: PRESETS[`${request.width}x${request.height}`] ?? { width: request.width, height: request.height } }),
+    ...(ultra ? { aspect_ratio: ratioOf(request.width, request.height) } : {
+      image_size: PRESETS[`${request.width}x${request.height}`] ??
+        { width: request.width, height: request.height },
+    }),
     num_images: 1,
     output_format: "png",
     enable_safety_checker: options.enableSafetyChecker ?? true,
-    ...(options.numInferenceSteps === undefined || ultra ? {} : { num_inference_steps: options.numInferenceSteps }),
+    ...(options.numInferenceSteps === undefined || ultra
+      ? {}
+      : { num_inference_steps: options.numInferenceSteps }),
     ...(request.seed === undefined ? {} : { seed: request.seed }),
   });
 
@@ -80,7 +102,13 @@ export function createFalImage(options: FalImageOptions): ImageProvider {
     async poll(jobId): Promise<JobState<UrlOutput>> {
       const state = await queue.poll(model, jobId, outputSchema);
       if (state.state !== "succeeded") return state;
-      if (state.output.has_nsfw_concepts?.[0]) return { state: "failed", failureCode: "nsfw_content", message: "fal's safety checker flagged the image" };
+      if (state.output.has_nsfw_concepts?.[0]) {
+        return {
+          state: "failed",
+          failureCode: "nsfw_content",
+          message: "fal's safety checker flagged the image",
+        };
+      }
       const image = state.output.images[0];
       return outputUrlState("fal", image?.url, image?.content_type ?? "image/png", options.allowInsecureUrls);
     },

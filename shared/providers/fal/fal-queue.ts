@@ -30,7 +30,8 @@ export function falAppId(modelId: string): string {
   return modelId.split("/").slice(0, 2).join("/");
 }
 
-const requestPath = (modelId: string, requestId: string) => `/${falAppId(modelId)}/requests/${encodeURIComponent(requestId)}`;
+const requestPath = (modelId: string, requestId: string) =>
+  `/${falAppId(modelId)}/requests/${encodeURIComponent(requestId)}`;
 
 export function createFalQueue(options: Omit<AdapterOptions, "model">) {
   const provider = "fal";
@@ -43,22 +44,45 @@ export function createFalQueue(options: Omit<AdapterOptions, "model">) {
 
   return {
     async submit(modelId: string, input: Record<string, unknown>): Promise<string> {
-      const { data } = await http.request({ method: "POST", path: `/${modelId}`, body: input, schema: z.looseObject({ request_id: z.string().min(1) }) });
+      const { data } = await http.request({
+        method: "POST",
+        path: `/${modelId}`,
+        body: input,
+        schema: z.looseObject({ request_id: z.string().min(1) }),
+      });
       return data.request_id;
     },
 
     /** The job's state now; a finished run's output is fetched and checked with `output`. */
     async poll<T>(modelId: string, requestId: string, output: z.ZodType<T>): Promise<JobState<T>> {
-      const { data: status } = await http.request({ method: "GET", path: `${requestPath(modelId, requestId)}/status`, schema: statusSchema });
-      if (status.status === "IN_QUEUE") return { state: "pending", detail: status.queue_position == null ? undefined : `queue position ${status.queue_position}` };
+      const { data: status } = await http.request({
+        method: "GET",
+        path: `${requestPath(modelId, requestId)}/status`,
+        schema: statusSchema,
+      });
+      if (status.status === "IN_QUEUE") {
+        return {
+          state: "pending",
+          detail: status.queue_position == null ? undefined : `queue position ${status.queue_position}`,
+        };
+      }
       if (status.status === "IN_PROGRESS") return { state: "running" };
-      if (status.error) return { state: "failed", failureCode: status.error_type ?? "fal_error", message: status.error };
+      if (status.error) {
+        return { state: "failed", failureCode: status.error_type ?? "fal_error", message: status.error };
+      }
       try {
-        const { data } = await http.request({ method: "GET", path: requestPath(modelId, requestId), schema: output });
+        const { data } = await http.request({
+          method: "GET",
+          path: requestPath(modelId, requestId),
+          schema: output,
+        });
         return { state: "succeeded", output: data };
       } catch (error) {
         // A run that failed answers its result with a 4xx: that is the job's outcome, not a transport problem.
-        if (error instanceof ProviderError && !error.retryable && error.httpStatus !== undefined && error.httpStatus !== 401) {
+        if (
+          error instanceof ProviderError && !error.retryable && error.httpStatus !== undefined &&
+          error.httpStatus !== 401
+        ) {
           return { state: "failed", failureCode: error.failureCode, message: error.message };
         }
         throw error;
@@ -67,7 +91,11 @@ export function createFalQueue(options: Omit<AdapterOptions, "model">) {
 
     async cancel(modelId: string, requestId: string): Promise<void> {
       try {
-        await http.request({ method: "PUT", path: `${requestPath(modelId, requestId)}/cancel`, schema: z.unknown() });
+        await http.request({
+          method: "PUT",
+          path: `${requestPath(modelId, requestId)}/cancel`,
+          schema: z.unknown(),
+        });
       } catch (error) {
         // 400 "already completed" / 404: nothing left to cancel.
         if (error instanceof ProviderError && (error.httpStatus === 400 || error.httpStatus === 404)) return;

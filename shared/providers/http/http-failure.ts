@@ -32,7 +32,9 @@ const CODES: Record<number, string> = {
 
 export function classifyHttpFailure(failure: HttpFailure): FailureClass {
   const { status } = failure;
-  if (status >= 500) return { failureCode: status === 503 || status === 502 ? "overloaded" : "server_error", retryable: true };
+  if (status >= 500) {
+    return { failureCode: status === 503 || status === 502 ? "overloaded" : "server_error", retryable: true };
+  }
   return { failureCode: CODES[status] ?? `http_${status}`, retryable: status === 429 || status === 408 };
 }
 

@@ -10,7 +10,15 @@
  */
 import type { z } from "zod";
 import { ProviderError } from "../provider-errors.ts";
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RandomSource, realSleep, type RetryAdvice, retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  type RandomSource,
+  realSleep,
+  type RetryAdvice,
+  retryDelayMs,
+  type RetryPolicy,
+} from "./retry-policy.ts";
 import { classifyHttpFailure, describeBody, type FailureClass, type HttpFailure } from "./http-failure.ts";
 
 export interface ProviderHttpOptions {
@@ -55,7 +63,11 @@ export function createProviderHttp(options: ProviderHttpOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
 
   async function attempt<T>(request: ProviderRequest<T>): Promise<ProviderResponse<T>> {
-    const headers: Record<string, string> = { accept: "application/json", ...options.headers, ...request.headers };
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      ...options.headers,
+      ...request.headers,
+    };
     if (request.body !== undefined) headers["content-type"] = "application/json";
     let response: Response;
     let text: string;
@@ -69,11 +81,14 @@ export function createProviderHttp(options: ProviderHttpOptions) {
       });
       text = await response.text();
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      const timedOut = error instanceof Error &&
+        (error.name === "TimeoutError" || error.name === "AbortError");
       throw new AttemptError(
         new ProviderError(
           { provider, failureCode: timedOut ? "timeout" : "network_error", retryable: true },
-          `${request.method} ${request.path}: ${timedOut ? "no answer in time" : "could not reach the provider"}`,
+          `${request.method} ${request.path}: ${
+            timedOut ? "no answer in time" : "could not reach the provider"
+          }`,
           { cause: error },
         ),
         { kind: "transport" },
@@ -81,12 +96,24 @@ export function createProviderHttp(options: ProviderHttpOptions) {
     }
     const body = parseBody(text);
     if (!response.ok) {
-      const failure: HttpFailure = { status: response.status, body, headers: response.headers, method: request.method, path: request.path };
+      const failure: HttpFailure = {
+        status: response.status,
+        body,
+        headers: response.headers,
+        method: request.method,
+        path: request.path,
+      };
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
       const found = options.classify?.(failure) ?? classifyHttpFailure(failure);
       const advice: RetryAdvice = { retryAfterMs, ...found.advice };
       throw new AttemptError(
-        new ProviderError({ provider, httpStatus: response.status, failureCode: found.failureCode, retryable: found.retryable, retryAfterMs: advice.retryAfterMs }, found.message ?? describeBody(body)),
+        new ProviderError({
+          provider,
+          httpStatus: response.status,
+          failureCode: found.failureCode,
+          retryable: found.retryable,
+          retryAfterMs: advice.retryAfterMs,
+        }, found.message ?? describeBody(body)),
         { kind: "http", status: response.status, advice },
       );
     }
@@ -95,7 +122,9 @@ export function createProviderHttp(options: ProviderHttpOptions) {
       const issue = parsed.error.issues[0];
       throw new ProviderError(
         { provider, httpStatus: response.status, failureCode: "invalid_response", retryable: false },
-        `${request.method} ${request.path} answered an unexpected shape (${issue?.path.join(".") || "body"}: ${issue?.message})`,
+        `${request.method} ${request.path} answered an unexpected shape (${
+          issue?.path.join(".") || "body"
+        }: ${issue?.message})`,
       );
     }
     return { data: parsed.data, status: response.status, headers: response.headers };
@@ -105,7 +134,7 @@ export function createProviderHttp(options: ProviderHttpOptions) {
     provider,
     async request<T>(request: ProviderRequest<T>): Promise<ProviderResponse<T>> {
       const idempotent = request.idempotent ?? request.method !== "POST";
-      for (let failures = 1; ; failures++) {
+      for (let failures = 1;; failures++) {
         try {
           return await attempt(request);
         } catch (error) {
@@ -115,12 +144,18 @@ export function createProviderHttp(options: ProviderHttpOptions) {
           if (!cause.retryable || !mayRepeat) {
             if (!mayRepeat && cause.retryable && how.kind === "transport") {
               // The job may have started: a task retry would pay twice, so it is not retryable either.
-              throw new ProviderError({ provider, failureCode: "submit_outcome_unknown", retryable: false }, cause.message, { cause: cause.cause });
+              throw new ProviderError(
+                { provider, failureCode: "submit_outcome_unknown", retryable: false },
+                cause.message,
+                { cause: cause.cause },
+              );
             }
             throw cause;
           }
           const advice = how.kind === "http" ? how.advice : {};
-          if (failures >= policy.maxAttempts || (advice.retryAfterMs ?? 0) > policy.maxRetryAfterMs) throw cause;
+          if (failures >= policy.maxAttempts || (advice.retryAfterMs ?? 0) > policy.maxRetryAfterMs) {
+            throw cause;
+          }
           await sleep(retryDelayMs(failures, advice, policy, random));
         }
       }

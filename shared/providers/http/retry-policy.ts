@@ -33,7 +33,12 @@ export interface RetryAdvice {
 export type RandomSource = () => number;
 
 /** The wait before attempt `attempt + 1`, where `attempt` counts failures so far (1 = first failure). */
-export function retryDelayMs(attempt: number, advice: RetryAdvice, policy: RetryPolicy, random: RandomSource): number {
+export function retryDelayMs(
+  attempt: number,
+  advice: RetryAdvice,
+  policy: RetryPolicy,
+  random: RandomSource,
+): number {
   if (advice.retryAfterMs !== undefined) return advice.retryAfterMs;
   const base = advice.baseDelayMs ?? policy.baseDelayMs;
   const ceiling = Math.min(policy.maxDelayMs, advice.flat ? base : base * 2 ** (attempt - 1));

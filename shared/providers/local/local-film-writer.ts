@@ -7,10 +7,31 @@ import type { FilmBrief, ProductionPlan, Screenplay, VisualBible } from "../film
 import { slug, TIMES_OF_DAY, WEATHERS } from "../film-schemas.ts";
 import { seededRandom } from "./seeded-random.ts";
 
-const NAMES = ["Ada", "Bruno", "Carmen", "Dario", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Lucia", "Mateo"];
+const NAMES = [
+  "Ada",
+  "Bruno",
+  "Carmen",
+  "Dario",
+  "Elena",
+  "Felix",
+  "Greta",
+  "Hugo",
+  "Ines",
+  "Jonas",
+  "Lucia",
+  "Mateo",
+];
 const PLACES = [
-  "harbour at the edge of town", "abandoned observatory", "night market", "mountain railway station",
-  "old lighthouse", "rooftop garden", "desert motel", "flooded library", "forest clearing", "city tram depot",
+  "harbour at the edge of town",
+  "abandoned observatory",
+  "night market",
+  "mountain railway station",
+  "old lighthouse",
+  "rooftop garden",
+  "desert motel",
+  "flooded library",
+  "forest clearing",
+  "city tram depot",
 ];
 const PALETTES: Record<string, string[]> = {
   warm: ["#f4a259", "#bc4b51", "#5b8e7d", "#f4e285"],
@@ -82,7 +103,10 @@ export function writeVisualBible(brief: FilmBrief): VisualBible {
     camera_style: `${rng.pick(MOVES)}s, ${rng.pick(SHOTS)}s`,
     lighting: mood === "cold" ? "hard moonlight, deep shadows" : "low golden light, soft shadows",
     emotional_tone: rng.pick(EMOTIONS),
-    cinematic_references: rng.sample(["In the Mood for Love", "Paris, Texas", "Stalker", "Amélie", "Drive"], 2),
+    cinematic_references: rng.sample(
+      ["In the Mood for Love", "Paris, Texas", "Stalker", "Amélie", "Drive"],
+      2,
+    ),
   };
 }
 
@@ -96,9 +120,16 @@ export function writeScreenplay(brief: FilmBrief): Screenplay {
     const cast = rng.sample(plan.characters, rng.int(1, 2)).map((c) => c.name);
     const screen = rng.pick([5, 6, 8]);
     const word = words[(beat.scene_number - 1) % words.length];
-    const lines = [`We are close to the ${word}.`, `Nobody else remembers the ${word}.`, `Then we go tonight.`];
+    const lines = [
+      `We are close to the ${word}.`,
+      `Nobody else remembers the ${word}.`,
+      `Then we go tonight.`,
+    ];
     const camera = { movement: rng.pick(MOVES), angle: rng.pick(ANGLES), shot: rng.pick(SHOTS) };
-    const action = [`${cast[0]} crosses the ${location.name.toLowerCase()}`, `${cast[0]} stops, listening for the ${word}`];
+    const action = [
+      `${cast[0]} crosses the ${location.name.toLowerCase()}`,
+      `${cast[0]} stops, listening for the ${word}`,
+    ];
     return {
       scene_number: beat.scene_number,
       scene_id: `scene-${beat.scene_number}`,
@@ -114,8 +145,12 @@ export function writeScreenplay(brief: FilmBrief): Screenplay {
       })),
       duration: { screen_time_seconds: screen, real_time_seconds: screen },
       camera,
-      visual_prompt: [bible.visual_style, `${location.name} at ${location.time_of_day}, ${location.weather}`, action.join(", "),
-        `${camera.shot}, ${camera.movement}`].join(". ").slice(0, 1000),
+      visual_prompt: [
+        bible.visual_style,
+        `${location.name} at ${location.time_of_day}, ${location.weather}`,
+        action.join(", "),
+        `${camera.shot}, ${camera.movement}`,
+      ].join(". ").slice(0, 1000),
     };
   });
   return { title: brief.title, scenes };

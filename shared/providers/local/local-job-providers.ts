@@ -6,7 +6,16 @@
 import type { Sql } from "../../db/client.ts";
 import { createWorkerJobClient, type WorkerJobClient } from "../../worker/worker-job-client.ts";
 import { ProviderInputError } from "../provider-errors.ts";
-import type { ImageProvider, ImageRequest, JobProvider, JobState, LipsyncProvider, MusicProvider, UrlOutput, VideoProvider } from "../types.ts";
+import type {
+  ImageProvider,
+  ImageRequest,
+  JobProvider,
+  JobState,
+  LipsyncProvider,
+  MusicProvider,
+  UrlOutput,
+  VideoProvider,
+} from "../types.ts";
 import { LOCAL_MEDIA_KIND, type LocalMediaOp, type LocalMediaResult } from "./local-media-payload.ts";
 
 export interface LocalProviderDeps {
@@ -21,18 +30,35 @@ export interface LocalProviderDeps {
 
 export type LocalOutput = UrlOutput & { durationSeconds: number | null };
 
-const EXTENSIONS: Record<LocalMediaOp, string> = { image: "png", video: "mp4", voice: "mp3", music: "mp3", lipsync: "mp4" };
+const EXTENSIONS: Record<LocalMediaOp, string> = {
+  image: "png",
+  video: "mp4",
+  voice: "mp3",
+  music: "mp3",
+  lipsync: "mp4",
+};
 const MEDIA_URL = /^https?:\/\//;
 
 /** `local/<user>/<op>/<sha-256 of the request>.<ext>`: one file per distinct request. */
-export async function localOutputPath(userId: string, op: LocalMediaOp, request: Record<string, unknown>): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify([op, request])));
+export async function localOutputPath(
+  userId: string,
+  op: LocalMediaOp,
+  request: Record<string, unknown>,
+): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify([op, request])),
+  );
   const hex = [...new Uint8Array(digest)].slice(0, 16).map((b) => b.toString(16).padStart(2, "0")).join("");
   return `local/${userId}/${op}/${hex}.${EXTENSIONS[op]}`;
 }
 
 export function localMediaClient(deps: LocalProviderDeps): WorkerJobClient {
-  return createWorkerJobClient({ sql: deps.sql, userId: deps.userId, concurrencyKey: deps.concurrencyKey ?? undefined });
+  return createWorkerJobClient({
+    sql: deps.sql,
+    userId: deps.userId,
+    concurrencyKey: deps.concurrencyKey ?? undefined,
+  });
 }
 
 export async function pollLocalMedia(client: WorkerJobClient, jobId: string): Promise<JobState<LocalOutput>> {
@@ -50,7 +76,10 @@ interface LocalJobSpec<Request> {
   fields(request: Request): Record<string, unknown>;
 }
 
-function localJobProvider<Request>(deps: LocalProviderDeps, spec: LocalJobSpec<Request>): JobProvider<Request, LocalOutput> {
+function localJobProvider<Request>(
+  deps: LocalProviderDeps,
+  spec: LocalJobSpec<Request>,
+): JobProvider<Request, LocalOutput> {
   const client = localMediaClient(deps);
   const bucket = deps.bucket ?? "media";
   return {
@@ -75,7 +104,9 @@ const refuse = (message: string): never => {
 
 function checkSize(width: number, height: number) {
   for (const [name, value] of [["width", width], ["height", height]] as const) {
-    if (!Number.isInteger(value) || value < 16 || value > 4096) refuse(`${name} must be a whole number of pixels from 16 to 4096`);
+    if (!Number.isInteger(value) || value < 16 || value > 4096) {
+      refuse(`${name} must be a whole number of pixels from 16 to 4096`);
+    }
   }
 }
 
@@ -95,8 +126,12 @@ export function createLocalVideoProvider(deps: LocalProviderDeps): VideoProvider
     check(request) {
       parseRatio(request.ratio);
       if (!request.promptText.trim()) refuse("promptText is empty");
-      if (!(request.durationSeconds > 0 && request.durationSeconds <= 60)) refuse("durationSeconds must be more than 0 and at most 60");
-      if (request.promptImage !== undefined && !MEDIA_URL.test(request.promptImage)) refuse("promptImage must be an http(s) URL");
+      if (!(request.durationSeconds > 0 && request.durationSeconds <= 60)) {
+        refuse("durationSeconds must be more than 0 and at most 60");
+      }
+      if (request.promptImage !== undefined && !MEDIA_URL.test(request.promptImage)) {
+        refuse("promptImage must be an http(s) URL");
+      }
     },
     fields: (request) => ({
       caption: request.promptText.slice(0, 300),
@@ -114,7 +149,12 @@ export function createLocalImageProvider(deps: LocalProviderDeps): ImageProvider
       checkSize(request.width, request.height);
       if (!request.prompt.trim()) refuse("prompt is empty");
     },
-    fields: (request) => ({ prompt: request.prompt, width: request.width, height: request.height, purpose: request.purpose ?? "location" }),
+    fields: (request) => ({
+      prompt: request.prompt,
+      width: request.width,
+      height: request.height,
+      purpose: request.purpose ?? "location",
+    }),
   });
 }
 
@@ -122,7 +162,9 @@ export function createLocalLipsyncProvider(deps: LocalProviderDeps): LipsyncProv
   return localJobProvider(deps, {
     op: "lipsync",
     check(request) {
-      if (!MEDIA_URL.test(request.videoUrl) || !MEDIA_URL.test(request.audioUrl)) refuse("videoUrl and audioUrl must be http(s) URLs");
+      if (!MEDIA_URL.test(request.videoUrl) || !MEDIA_URL.test(request.audioUrl)) {
+        refuse("videoUrl and audioUrl must be http(s) URLs");
+      }
     },
     fields: (request) => ({ videoUrl: request.videoUrl, audioUrl: request.audioUrl }),
   });
@@ -133,7 +175,9 @@ export function createLocalMusicProvider(deps: LocalProviderDeps): MusicProvider
     op: "music",
     check(request) {
       if (!request.prompt.trim()) refuse("prompt is empty");
-      if (!(request.durationSeconds > 0 && request.durationSeconds <= 600)) refuse("durationSeconds must be more than 0 and at most 600");
+      if (!(request.durationSeconds > 0 && request.durationSeconds <= 600)) {
+        refuse("durationSeconds must be more than 0 and at most 600");
+      }
     },
     fields: (request) => ({ prompt: request.prompt, durationSeconds: request.durationSeconds }),
   });

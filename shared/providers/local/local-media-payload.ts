@@ -33,7 +33,8 @@ export const localMediaPayload = z.discriminatedUnion("op", [
     durationSeconds: seconds,
     output,
   }).strict(),
-  z.object({ op: z.literal("voice"), voiceId: z.string().min(1), text: z.string().min(1).max(5000), output }).strict(),
+  z.object({ op: z.literal("voice"), voiceId: z.string().min(1), text: z.string().min(1).max(5000), output })
+    .strict(),
   z.object({ op: z.literal("music"), prompt: z.string().min(1), durationSeconds: seconds, output }).strict(),
   z.object({ op: z.literal("lipsync"), videoUrl: mediaUrl, audioUrl: mediaUrl, output }).strict(),
 ]);

@@ -43,12 +43,17 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
   const http = createProviderHttp({
     provider,
     baseUrl: options.baseUrl ?? "https://api.openai.com/v1",
-    headers: { authorization: `Bearer ${options.apiKey}`, ...(options.organization ? { "openai-organization": options.organization } : {}) },
+    headers: {
+      authorization: `Bearer ${options.apiKey}`,
+      ...(options.organization ? { "openai-organization": options.organization } : {}),
+    },
     ...httpOptions(options),
     timeoutMs: options.timeoutMs ?? 120_000,
     classify: ({ status, body }) => {
       const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
-      return status === 429 && code === "insufficient_quota" ? { failureCode: "insufficient_quota", retryable: false } : undefined;
+      return status === 429 && code === "insufficient_quota"
+        ? { failureCode: "insufficient_quota", retryable: false }
+        : undefined;
     },
   });
   const fail = (failureCode: string, detail: string, retryable = false): never => {
@@ -59,23 +64,56 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
     provider,
     model,
     async generateJson<T>(request: JsonRequest<T>) {
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(request.name)) throw new ProviderInputError(provider, model, `schema name ${JSON.stringify(request.name)} must be 1-64 letters, digits, _ or -`);
-      assertStrictJsonSchema(request.schema, (message) => new ProviderInputError(provider, model, `${request.name}: ${message}`));
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(request.name)) {
+        throw new ProviderInputError(
+          provider,
+          model,
+          `schema name ${JSON.stringify(request.name)} must be 1-64 letters, digits, _ or -`,
+        );
+      }
+      assertStrictJsonSchema(
+        request.schema,
+        (message) => new ProviderInputError(provider, model, `${request.name}: ${message}`),
+      );
       const body = {
         model,
         messages: [{ role: "system", content: request.system }, { role: "user", content: request.user }],
-        response_format: { type: "json_schema", json_schema: { name: request.name, schema: request.schema, strict: true } },
-        ...(request.maxTokens === undefined ? {} : { [options.tokenLimitField ?? "max_completion_tokens"]: request.maxTokens }),
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: request.name, schema: request.schema, strict: true },
+        },
+        ...(request.maxTokens === undefined
+          ? {}
+          : { [options.tokenLimitField ?? "max_completion_tokens"]: request.maxTokens }),
         ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       };
       // Asking again costs tokens but creates nothing twice, so timeouts may be retried.
-      const { data } = await http.request({ method: "POST", path: "/chat/completions", body, schema: completionSchema, idempotent: true });
+      const { data } = await http.request({
+        method: "POST",
+        path: "/chat/completions",
+        body,
+        schema: completionSchema,
+        idempotent: true,
+      });
       const [choice] = data.choices;
-      if (choice.message.refusal) fail("refusal", `the model refused: ${choice.message.refusal.slice(0, 200)}`);
-      if (choice.finish_reason === "length") fail("truncated", `${request.name} was cut off at the token limit (${request.maxTokens ?? "default"}); raise maxTokens or ask for less`);
-      if (choice.finish_reason === "content_filter") fail("content_filter", `${request.name} was stopped by the content filter`);
+      if (choice.message.refusal) {
+        fail("refusal", `the model refused: ${choice.message.refusal.slice(0, 200)}`);
+      }
+      if (choice.finish_reason === "length") {
+        fail(
+          "truncated",
+          `${request.name} was cut off at the token limit (${
+            request.maxTokens ?? "default"
+          }); raise maxTokens or ask for less`,
+        );
+      }
+      if (choice.finish_reason === "content_filter") {
+        fail("content_filter", `${request.name} was stopped by the content filter`);
+      }
       const content = choice.message.content;
-      if (content === null || content.trim() === "") return fail("empty_output", `${request.name}: the answer has no content`);
+      if (content === null || content.trim() === "") {
+        return fail("empty_output", `${request.name}: the answer has no content`);
+      }
       let json: unknown;
       try {
         json = JSON.parse(content);
@@ -86,11 +124,18 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         // Sampling may well answer correctly next time; the task engine caps the attempts.
-        fail("schema_mismatch", `${request.name}: ${issue?.path.join(".") || "answer"}: ${issue?.message}`, true);
+        fail(
+          "schema_mismatch",
+          `${request.name}: ${issue?.path.join(".") || "answer"}: ${issue?.message}`,
+          true,
+        );
       }
       return {
         value: parsed.data as T,
-        usage: { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 },
+        usage: {
+          promptTokens: data.usage?.prompt_tokens ?? 0,
+          completionTokens: data.usage?.completion_tokens ?? 0,
+        },
       };
     },
   };

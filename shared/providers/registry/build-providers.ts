@@ -13,7 +13,13 @@ import { createBeatovenMusic } from "../beatoven/beatoven-music.ts";
 import { createElevenLabsVoice } from "../elevenlabs/elevenlabs-voice.ts";
 import { createFalFfmpegRender } from "../fal/fal-ffmpeg.ts";
 import { createFalImage } from "../fal/fal-image.ts";
-import { createLocalImageProvider, createLocalLipsyncProvider, createLocalMusicProvider, createLocalVideoProvider, type LocalProviderDeps } from "../local/local-job-providers.ts";
+import {
+  createLocalImageProvider,
+  createLocalLipsyncProvider,
+  createLocalMusicProvider,
+  createLocalVideoProvider,
+  type LocalProviderDeps,
+} from "../local/local-job-providers.ts";
 import { createLocalLlm } from "../local/local-llm.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
@@ -36,7 +42,9 @@ export interface BuildProvidersDeps {
   endpoints?: ProviderEndpoints;
 }
 
-type Builders = { [T in ProviderType]: Record<string, (config: ResolvedProvider, deps: BuildProvidersDeps) => ProviderSet[T]> };
+type Builders = {
+  [T in ProviderType]: Record<string, (config: ResolvedProvider, deps: BuildProvidersDeps) => ProviderSet[T]>;
+};
 
 const localDeps = (config: ResolvedProvider, deps: BuildProvidersDeps): LocalProviderDeps => ({
   sql: deps.sql,
@@ -46,7 +54,9 @@ const localDeps = (config: ResolvedProvider, deps: BuildProvidersDeps): LocalPro
 
 /** The decrypted key; a keyed row without one is a broken row, not a user error. */
 function keyOf(config: ResolvedProvider): string {
-  if (!config.apiKey) throw new Error(`${config.providerType} provider ${config.provider} (${config.id}) has no API key`);
+  if (!config.apiKey) {
+    throw new Error(`${config.providerType} provider ${config.provider} (${config.id}) has no API key`);
+  }
   return config.apiKey;
 }
 
@@ -55,27 +65,59 @@ const settings = <T>(config: ResolvedProvider) => config.settings as T;
 const BUILDERS: Builders = {
   llm: {
     local: () => createLocalLlm(),
-    openai: (c, d) => createOpenAiLlm({ apiKey: keyOf(c), model: c.model, ...settings<{ organization?: string }>(c), ...endpointOptions(d.endpoints, "openai") }),
+    openai: (c, d) =>
+      createOpenAiLlm({
+        apiKey: keyOf(c),
+        model: c.model,
+        ...settings<{ organization?: string }>(c),
+        ...endpointOptions(d.endpoints, "openai"),
+      }),
   },
   video: {
     local: (c, d) => createLocalVideoProvider(localDeps(c, d)),
-    runway: (c, d) => createRunwayVideo({ apiKey: keyOf(c), model: c.model, ...endpointOptions(d.endpoints, "runway") }),
+    runway: (c, d) =>
+      createRunwayVideo({ apiKey: keyOf(c), model: c.model, ...endpointOptions(d.endpoints, "runway") }),
   },
   image: {
     local: (c, d) => createLocalImageProvider(localDeps(c, d)),
-    fal: (c, d) => createFalImage({ apiKey: keyOf(c), model: c.model, ...settings<{ numInferenceSteps?: number; enableSafetyChecker?: boolean }>(c), ...endpointOptions(d.endpoints, "fal") }),
+    fal: (c, d) =>
+      createFalImage({
+        apiKey: keyOf(c),
+        model: c.model,
+        ...settings<{ numInferenceSteps?: number; enableSafetyChecker?: boolean }>(c),
+        ...endpointOptions(d.endpoints, "fal"),
+      }),
   },
   audio: {
-    local: (c, d) => createLocalVoiceProvider(localDeps(c, d), { storage: d.storage, timeoutMs: d.localVoiceTimeoutMs }),
-    elevenlabs: (c, d) => createElevenLabsVoice({ apiKey: keyOf(c), model: c.model, outputFormat: settings<{ outputFormat?: string }>(c).outputFormat, ...endpointOptions(d.endpoints, "elevenlabs") }),
+    local: (c, d) =>
+      createLocalVoiceProvider(localDeps(c, d), { storage: d.storage, timeoutMs: d.localVoiceTimeoutMs }),
+    elevenlabs: (c, d) =>
+      createElevenLabsVoice({
+        apiKey: keyOf(c),
+        model: c.model,
+        outputFormat: settings<{ outputFormat?: string }>(c).outputFormat,
+        ...endpointOptions(d.endpoints, "elevenlabs"),
+      }),
   },
   lipsync: {
     local: (c, d) => createLocalLipsyncProvider(localDeps(c, d)),
-    sync: (c, d) => createSyncLipsync({ apiKey: keyOf(c), model: c.model, ...settings<{ syncMode?: "cut_off" | "loop" | "bounce" | "silence" | "remap" }>(c), ...endpointOptions(d.endpoints, "sync") }),
+    sync: (c, d) =>
+      createSyncLipsync({
+        apiKey: keyOf(c),
+        model: c.model,
+        ...settings<{ syncMode?: "cut_off" | "loop" | "bounce" | "silence" | "remap" }>(c),
+        ...endpointOptions(d.endpoints, "sync"),
+      }),
   },
   music: {
     local: (c, d) => createLocalMusicProvider(localDeps(c, d)),
-    beatoven: (c, d) => createBeatovenMusic({ apiKey: keyOf(c), model: c.model, ...settings<{ format?: "mp3" | "aac" | "wav"; looping?: boolean }>(c), ...endpointOptions(d.endpoints, "beatoven") }),
+    beatoven: (c, d) =>
+      createBeatovenMusic({
+        apiKey: keyOf(c),
+        model: c.model,
+        ...settings<{ format?: "mp3" | "aac" | "wav"; looping?: boolean }>(c),
+        ...endpointOptions(d.endpoints, "beatoven"),
+      }),
   },
   render: {
     local: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
@@ -87,10 +129,18 @@ const BUILDERS: Builders = {
 /** Providers that are our own render worker's jobs: it reads our objects with the service role. */
 const WORKER_PROVIDERS = new Set(["local", "worker"]);
 
-function build<T extends ProviderType>(type: T, config: ResolvedProvider, deps: BuildProvidersDeps): ProviderSet[T] {
-  const builder = Object.hasOwn(BUILDERS[type], config.provider) ? BUILDERS[type][config.provider] : undefined;
+function build<T extends ProviderType>(
+  type: T,
+  config: ResolvedProvider,
+  deps: BuildProvidersDeps,
+): ProviderSet[T] {
+  const builder = Object.hasOwn(BUILDERS[type], config.provider)
+    ? BUILDERS[type][config.provider]
+    : undefined;
   if (!builder) {
-    throw new NotImplementedError(`${type} provider "${config.provider}" has no adapter in this build yet; register another ${type} provider or use local`);
+    throw new NotImplementedError(
+      `${type} provider "${config.provider}" has no adapter in this build yet; register another ${type} provider or use local`,
+    );
   }
   const built = builder(config, deps);
   // A provider elsewhere fetches its inputs over HTTP: our addresses in them are signed per submission.

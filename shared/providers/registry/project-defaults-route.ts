@@ -14,16 +14,28 @@ import { parseInput, readJsonObject } from "../../http/read-body.ts";
 
 const actionName = z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough();
 
-export function mountProjectDefaultsRoute(app: Hono, actions: Record<string, ActionSpec>, authenticate: Authenticator): void {
+export function mountProjectDefaultsRoute(
+  app: Hono,
+  actions: Record<string, ActionSpec>,
+  authenticate: Authenticator,
+): void {
   app.post("/defaults", async (c) => {
-    const principal = await authenticate({ authorization: c.req.header("authorization"), apikey: c.req.header("apikey") });
+    const principal = await authenticate({
+      authorization: c.req.header("authorization"),
+      apikey: c.req.header("apikey"),
+    });
     if (principal?.kind !== "service_role") {
       throw new UnauthorizedError("Project default providers are managed with the service role key only");
     }
     const { action, ...input } = parseInput(actionName, await readJsonObject(c));
     const spec = Object.hasOwn(actions, action) ? actions[action] : undefined;
     if (!spec) {
-      throw new BadRequestError("unknown_action", `Unknown action "${action}" for providers/defaults; expected one of: ${Object.keys(actions).join(", ")}`);
+      throw new BadRequestError(
+        "unknown_action",
+        `Unknown action "${action}" for providers/defaults; expected one of: ${
+          Object.keys(actions).join(", ")
+        }`,
+      );
     }
     const { status = 200, body } = await spec.run(parseInput(spec.input, input), SERVICE_ROLE_CALLER);
     return c.json(body as Record<string, unknown>, status as 200);

@@ -11,7 +11,14 @@ import { AppError, BadRequestError } from "../../errors.ts";
 import { type ActionSpec, defineAction } from "../../http/function-app.ts";
 import { PROVIDER_TYPES } from "../types.ts";
 import { catalogEntry } from "./provider-catalog.ts";
-import { checkApiKey, keyHint, MAX_CONCURRENCY_LIMIT, MAX_USER_CONCURRENCY_LIMIT, registrationInput, validateRegistration } from "./provider-config.ts";
+import {
+  checkApiKey,
+  keyHint,
+  MAX_CONCURRENCY_LIMIT,
+  MAX_USER_CONCURRENCY_LIMIT,
+  registrationInput,
+  validateRegistration,
+} from "./provider-config.ts";
 import type { Owner, ProviderRow, ProviderStore } from "./provider-store.ts";
 
 export interface ProviderActionDeps {
@@ -30,19 +37,37 @@ const rotateInput = z.object({
 export function effectiveProviders(rows: ProviderRow[], owner: Owner) {
   return Object.fromEntries(PROVIDER_TYPES.map((type) => {
     const active = rows.filter((row) => row.providerType === type && row.isActive);
-    const row = active.find((r) => owner !== null && r.userId === owner) ?? active.find((r) => r.userId === null);
-    return [type, row
-      ? { id: row.id, source: row.userId === null ? "project" : "user", provider: row.provider, model: row.model }
-      : { id: null, source: "fallback", provider: "local", model: "local" }];
+    const row = active.find((r) => owner !== null && r.userId === owner) ??
+      active.find((r) => r.userId === null);
+    return [
+      type,
+      row
+        ? {
+          id: row.id,
+          source: row.userId === null ? "project" : "user",
+          provider: row.provider,
+          model: row.model,
+        }
+        : { id: null, source: "fallback", provider: "local", model: "local" },
+    ];
   }));
 }
 
 /** The actions for one kind of caller; `ownerOf` maps the caller to the rows it manages. */
-export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Caller) => Owner): Record<string, ActionSpec> {
+export function providerActions(
+  deps: ProviderActionDeps,
+  ownerOf: (caller: Caller) => Owner,
+): Record<string, ActionSpec> {
   const { store } = deps;
 
   function secretBox(): SecretBox {
-    if (!deps.secrets) throw new AppError("not_configured", 503, "storing API keys needs the REELFORGE_ENCRYPTION_KEY function secret");
+    if (!deps.secrets) {
+      throw new AppError(
+        "not_configured",
+        503,
+        "storing API keys needs the REELFORGE_ENCRYPTION_KEY function secret",
+      );
+    }
     return deps.secrets;
   }
 
@@ -62,10 +87,19 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
       input: registrationInput,
       async run(input, caller) {
         const owner = ownerOf(caller);
-        const valid = validateRegistration(input, owner === null ? MAX_CONCURRENCY_LIMIT : MAX_USER_CONCURRENCY_LIMIT);
+        const valid = validateRegistration(
+          input,
+          owner === null ? MAX_CONCURRENCY_LIMIT : MAX_USER_CONCURRENCY_LIMIT,
+        );
         const id = crypto.randomUUID();
-        const sealed = valid.apiKey === null ? null : await secretBox().seal(valid.apiKey, providerKeyBinding(id));
-        const row = await store.register(owner, valid, { id, sealed, hint: valid.apiKey === null ? null : keyHint(valid.apiKey) });
+        const sealed = valid.apiKey === null
+          ? null
+          : await secretBox().seal(valid.apiKey, providerKeyBinding(id));
+        const row = await store.register(owner, valid, {
+          id,
+          sealed,
+          hint: valid.apiKey === null ? null : keyHint(valid.apiKey),
+        });
         return { status: 201, body: { provider: row } };
       },
     }),
@@ -77,10 +111,18 @@ export function providerActions(deps: ProviderActionDeps, ownerOf: (caller: Call
         const owner = ownerOf(caller);
         const row = await store.ownRow(id, owner);
         if (!catalogEntry(row.providerType, row.provider)?.needsApiKey) {
-          throw new BadRequestError("api_key_not_allowed", `${row.provider} runs on our own machines and takes no apiKey`);
+          throw new BadRequestError(
+            "api_key_not_allowed",
+            `${row.provider} runs on our own machines and takes no apiKey`,
+          );
         }
         const key = checkApiKey(apiKey);
-        const rotated = await store.rotateKey(id, owner, await secretBox().seal(key, providerKeyBinding(id)), keyHint(key));
+        const rotated = await store.rotateKey(
+          id,
+          owner,
+          await secretBox().seal(key, providerKeyBinding(id)),
+          keyHint(key),
+        );
         return { body: { provider: rotated } };
       },
     }),

@@ -39,10 +39,20 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
   llm: {
     openai: {
       // Models with strict json_schema structured outputs.
-      models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini"],
+      models: [
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+        "gpt-4o",
+        "gpt-4o-mini",
+      ],
       needsApiKey: true,
       settings: z.object({
-        organization: z.string().regex(/^org-[A-Za-z0-9]{1,64}$/, "an OpenAI organization id (org-...)").optional(),
+        organization: z.string().regex(/^org-[A-Za-z0-9]{1,64}$/, "an OpenAI organization id (org-...)")
+          .optional(),
       }).strict(),
     },
     local,
@@ -59,7 +69,9 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
         const allowed = RUNWAY_RATIOS[model] ?? [];
         return ratio === undefined || allowed.includes(ratio)
           ? null
-          : `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${allowed.join(", ")}`;
+          : `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${
+            allowed.join(", ")
+          }`;
       },
     },
     local,
@@ -94,7 +106,8 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     sync: {
       models: SYNC_MODELS,
       needsApiKey: true,
-      settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() }).strict(),
+      settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() })
+        .strict(),
     },
     local,
   },
@@ -104,7 +117,10 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     beatoven: {
       models: ["maestro"],
       needsApiKey: true,
-      settings: z.object({ format: z.enum(["mp3", "aac", "wav"]).optional(), looping: z.boolean().optional() }).strict(),
+      settings: z.object({
+        format: z.enum(["mp3", "aac", "wav"]).optional(),
+        looping: z.boolean().optional(),
+      }).strict(),
     },
     local,
   },
@@ -117,5 +133,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
 };
 
 export function catalogEntry(providerType: ProviderType, provider: string): CatalogEntry | undefined {
-  return Object.hasOwn(PROVIDER_CATALOG[providerType], provider) ? PROVIDER_CATALOG[providerType][provider] : undefined;
+  return Object.hasOwn(PROVIDER_CATALOG[providerType], provider)
+    ? PROVIDER_CATALOG[providerType][provider]
+    : undefined;
 }

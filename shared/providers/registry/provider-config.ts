@@ -31,7 +31,10 @@ export type RegistrationInput = z.infer<typeof registrationInput>;
 /** A checked registration has exactly the shape of a registry row's config. */
 export type ValidRegistration = ProviderConfig;
 
-export function validateRegistration(input: RegistrationInput, maxConcurrency = MAX_CONCURRENCY_LIMIT): ValidRegistration {
+export function validateRegistration(
+  input: RegistrationInput,
+  maxConcurrency = MAX_CONCURRENCY_LIMIT,
+): ValidRegistration {
   const providerType = input.providerType as ProviderType;
   if (!PROVIDER_TYPES.includes(providerType)) {
     throw new BadRequestError(
@@ -42,18 +45,28 @@ export function validateRegistration(input: RegistrationInput, maxConcurrency = 
   const entry = catalogEntry(providerType, input.provider);
   if (!entry) {
     const known = Object.keys(PROVIDER_CATALOG[providerType]).join(", ");
-    throw new BadRequestError("unknown_provider", `provider "${input.provider}" is not a ${providerType} provider; expected one of: ${known}`);
+    throw new BadRequestError(
+      "unknown_provider",
+      `provider "${input.provider}" is not a ${providerType} provider; expected one of: ${known}`,
+    );
   }
   if (!entry.models.includes(input.model)) {
     throw new BadRequestError(
       "unknown_model",
-      `model "${input.model}" is not a model of ${input.provider} (${providerType}); expected one of: ${entry.models.join(", ")}`,
+      `model "${input.model}" is not a model of ${input.provider} (${providerType}); expected one of: ${
+        entry.models.join(", ")
+      }`,
     );
   }
   const settings = entry.settings.safeParse(input.settings ?? {});
   if (!settings.success) {
-    const problems = settings.error.issues.map((issue) => `settings${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
-    throw new BadRequestError("invalid_settings", `invalid settings for ${input.provider}: ${problems.join("; ")}`);
+    const problems = settings.error.issues.map((issue) =>
+      `settings${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`
+    );
+    throw new BadRequestError(
+      "invalid_settings",
+      `invalid settings for ${input.provider}: ${problems.join("; ")}`,
+    );
   }
   const modelProblem = entry.checkModelSettings?.(input.model, settings.data);
   if (modelProblem) throw new BadRequestError("invalid_settings", modelProblem);
@@ -65,7 +78,10 @@ export function validateRegistration(input: RegistrationInput, maxConcurrency = 
     }
     apiKey = checkApiKey(input.apiKey);
   } else if (input.apiKey !== undefined) {
-    throw new BadRequestError("api_key_not_allowed", `${input.provider} runs on our own machines and takes no apiKey`);
+    throw new BadRequestError(
+      "api_key_not_allowed",
+      `${input.provider} runs on our own machines and takes no apiKey`,
+    );
   }
 
   const concurrencyLimit = input.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
@@ -75,7 +91,14 @@ export function validateRegistration(input: RegistrationInput, maxConcurrency = 
       `concurrencyLimit must be a whole number from 1 to ${maxConcurrency}`,
     );
   }
-  return { providerType, provider: input.provider, model: input.model, settings: settings.data, apiKey, concurrencyLimit };
+  return {
+    providerType,
+    provider: input.provider,
+    model: input.model,
+    settings: settings.data,
+    apiKey,
+    concurrencyLimit,
+  };
 }
 
 /** Printable ASCII without spaces: every provider key looks like that; the value is never echoed. */

@@ -8,7 +8,10 @@ import type { AdapterOptions } from "../adapter-options.ts";
 export type { EndpointProvider, ProviderEndpoints };
 
 /** The adapter options one provider's endpoint config gives; spread last so nothing overrides it. */
-export function endpointOptions(endpoints: ProviderEndpoints | undefined, provider: EndpointProvider): Pick<AdapterOptions, "baseUrl" | "allowInsecureUrls"> {
+export function endpointOptions(
+  endpoints: ProviderEndpoints | undefined,
+  provider: EndpointProvider,
+): Pick<AdapterOptions, "baseUrl" | "allowInsecureUrls"> {
   const baseUrl = endpoints?.baseUrls[provider];
   return { ...(baseUrl ? { baseUrl } : {}), allowInsecureUrls: endpoints?.allowInsecureUrls ?? false };
 }

@@ -28,20 +28,42 @@ export interface ProviderRow {
 }
 
 const COLUMNS = [
-  "id", "user_id", "provider_type", "provider", "model", "settings", "is_active", "concurrency_limit",
-  "key_hint", "concurrency_key", "created_at", "updated_at", "rotated_at",
+  "id",
+  "user_id",
+  "provider_type",
+  "provider",
+  "model",
+  "settings",
+  "is_active",
+  "concurrency_limit",
+  "key_hint",
+  "concurrency_key",
+  "created_at",
+  "updated_at",
+  "rotated_at",
 ];
 
 // deno-lint-ignore no-explicit-any
 function toRow(row: any): ProviderRow {
   return {
-    id: row.id, userId: row.user_id, providerType: row.provider_type, provider: row.provider, model: row.model,
-    settings: row.settings, isActive: row.is_active, concurrencyLimit: row.concurrency_limit, keyHint: row.key_hint,
-    concurrencyKey: row.concurrency_key, createdAt: row.created_at, updatedAt: row.updated_at, rotatedAt: row.rotated_at,
+    id: row.id,
+    userId: row.user_id,
+    providerType: row.provider_type,
+    provider: row.provider,
+    model: row.model,
+    settings: row.settings,
+    isActive: row.is_active,
+    concurrencyLimit: row.concurrency_limit,
+    keyHint: row.key_hint,
+    concurrencyKey: row.concurrency_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    rotatedAt: row.rotated_at,
   };
 }
 
-const sameOwner = (sql: Sql | TransactionSql, owner: Owner) => owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
+const sameOwner = (sql: Sql | TransactionSql, owner: Owner) =>
+  owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
 
 export function createProviderStore(sql: Sql) {
   /** The row, if `owner` may change it: 404 for an unknown id, 403 for someone else's row. */
@@ -49,9 +71,13 @@ export function createProviderStore(sql: Sql) {
     const [row] = await sql`select ${sql(COLUMNS)} from public.api_providers where id = ${id}`;
     if (!row) throw new NotFoundError("Provider", id);
     if (row.user_id !== owner) {
-      throw new ForbiddenError(owner === null
-        ? `Provider ${id} belongs to a user; the service role manages project defaults only`
-        : `Provider ${id} is not yours${row.user_id === null ? " (project defaults are managed by the service role)" : ""}`);
+      throw new ForbiddenError(
+        owner === null
+          ? `Provider ${id} belongs to a user; the service role manages project defaults only`
+          : `Provider ${id} is not yours${
+            row.user_id === null ? " (project defaults are managed by the service role)" : ""
+          }`,
+      );
     }
     return toRow(row);
   }
@@ -73,7 +99,9 @@ export function createProviderStore(sql: Sql) {
      * transaction. `id` is chosen by the caller because the key is sealed to it before the insert.
      */
     async register(
-      owner: Owner, valid: ValidRegistration, key: { id: string; sealed: SealedSecret | null; hint: string | null },
+      owner: Owner,
+      valid: ValidRegistration,
+      key: { id: string; sealed: SealedSecret | null; hint: string | null },
     ): Promise<ProviderRow> {
       const { id, sealed: sealedKey, hint } = key;
       try {
@@ -84,7 +112,9 @@ export function createProviderStore(sql: Sql) {
           const [row] = await tx`
             insert into public.api_providers
               (id, user_id, provider_type, provider, model, settings, concurrency_limit, api_key_encrypted, key_hint)
-            values (${id}, ${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${tx.json(valid.settings as Json)},
+            values (${id}, ${owner}, ${valid.providerType}, ${valid.provider}, ${valid.model}, ${
+            tx.json(valid.settings as Json)
+          },
                     ${valid.concurrencyLimit}, ${sealedKey ? JSON.stringify(sealedKey) : null}, ${hint})
             returning ${tx(COLUMNS)}`;
           return toRow(row);
@@ -92,7 +122,10 @@ export function createProviderStore(sql: Sql) {
       } catch (error) {
         // Two registrations for one type raced: the partial unique index let only one win.
         if ((error as { code?: string }).code === "23505") {
-          throw new ConflictError("provider_registration_conflict", `Another ${valid.providerType} provider was registered at the same time; retry`);
+          throw new ConflictError(
+            "provider_registration_conflict",
+            `Another ${valid.providerType} provider was registered at the same time; retry`,
+          );
         }
         throw error;
       }

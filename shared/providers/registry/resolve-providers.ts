@@ -24,8 +24,15 @@ const LOCAL_FALLBACK_CONCURRENCY = 2;
 
 export function localFallback(providerType: ProviderType): ResolvedProvider {
   return {
-    id: null, source: "fallback", providerType, provider: "local", model: "local", settings: {},
-    apiKey: null, concurrencyLimit: LOCAL_FALLBACK_CONCURRENCY, concurrencyKey: null,
+    id: null,
+    source: "fallback",
+    providerType,
+    provider: "local",
+    model: "local",
+    settings: {},
+    apiKey: null,
+    concurrencyLimit: LOCAL_FALLBACK_CONCURRENCY,
+    concurrencyKey: null,
   };
 }
 
@@ -43,16 +50,28 @@ export async function resolveProviders(
      order by provider_type, user_id nulls last`;
   const secrets = secretBoxFromConfig(config);
 
-  const resolved = Object.fromEntries(PROVIDER_TYPES.map((type) => [type, localFallback(type)])) as ResolvedProviders;
+  const resolved = Object.fromEntries(
+    PROVIDER_TYPES.map((type) => [type, localFallback(type)]),
+  ) as ResolvedProviders;
   for (const row of rows) {
     let apiKey: string | null = null;
     if (row.api_key_encrypted) {
-      if (!secrets) throw new AppError("not_configured", 503, "opening provider keys needs the REELFORGE_ENCRYPTION_KEY function secret");
+      if (!secrets) {
+        throw new AppError(
+          "not_configured",
+          503,
+          "opening provider keys needs the REELFORGE_ENCRYPTION_KEY function secret",
+        );
+      }
       try {
         apiKey = await secrets.open(parseStoredSecret(row.api_key_encrypted), providerKeyBinding(row.id));
       } catch {
         // Sealed under a key no longer configured, or not for this row: say which row, never the value.
-        throw new AppError("provider_key_unreadable", 500, `the API key of ${row.provider_type} provider ${row.id} cannot be decrypted; register or rotate it again`);
+        throw new AppError(
+          "provider_key_unreadable",
+          500,
+          `the API key of ${row.provider_type} provider ${row.id} cannot be decrypted; register or rotate it again`,
+        );
       }
     }
     resolved[row.provider_type as ProviderType] = {

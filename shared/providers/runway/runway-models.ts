@@ -33,8 +33,16 @@ export const DATA_URI_MAX_BYTES = 5 * 1024 * 1024;
 
 export function runwayModel(model: string): RunwayModel {
   const found = RUNWAY_MODELS[model];
-  if (!found) throw new ProviderInputError("runway", model, `unknown model; use one of ${activeModels().join(", ")}`);
-  if (found.retired) throw new ProviderInputError("runway", model, `model is retired; use one of ${activeModels().join(", ")}`);
+  if (!found) {
+    throw new ProviderInputError("runway", model, `unknown model; use one of ${activeModels().join(", ")}`);
+  }
+  if (found.retired) {
+    throw new ProviderInputError(
+      "runway",
+      model,
+      `model is retired; use one of ${activeModels().join(", ")}`,
+    );
+  }
   return found;
 }
 
@@ -48,18 +56,29 @@ export function validateRunwayRequest(model: string, request: VideoRequest): voi
   const fail = (message: string) => {
     throw new ProviderInputError("runway", model, message);
   };
-  if (!rules.ratios.includes(request.ratio)) fail(`ratio ${request.ratio} is not one of ${rules.ratios.join(", ")}`);
-  if (!rules.durations.includes(request.durationSeconds)) fail(`duration ${request.durationSeconds}s is not one of ${rules.durations.join(", ")}`);
+  if (!rules.ratios.includes(request.ratio)) {
+    fail(`ratio ${request.ratio} is not one of ${rules.ratios.join(", ")}`);
+  }
+  if (!rules.durations.includes(request.durationSeconds)) {
+    fail(`duration ${request.durationSeconds}s is not one of ${rules.durations.join(", ")}`);
+  }
   if (request.promptText.trim() === "") fail("promptText is empty");
-  if (request.promptText.length > PROMPT_TEXT_MAX) fail(`promptText is ${request.promptText.length} characters, over ${PROMPT_TEXT_MAX}`);
+  if (request.promptText.length > PROMPT_TEXT_MAX) {
+    fail(`promptText is ${request.promptText.length} characters, over ${PROMPT_TEXT_MAX}`);
+  }
   if (request.promptImage === undefined) {
     if (!rules.textToVideo) fail("this model has no text_to_video: a promptImage is required");
   } else if (request.promptImage.startsWith("data:")) {
-    if (!/^data:image\/[\w.+-]+;base64,/.test(request.promptImage)) fail("promptImage data URI must be a base64 image");
+    if (!/^data:image\/[\w.+-]+;base64,/.test(request.promptImage)) {
+      fail("promptImage data URI must be a base64 image");
+    }
     const base64 = request.promptImage.slice(request.promptImage.indexOf(",") + 1);
     if (Math.floor(base64.length * 3 / 4) > DATA_URI_MAX_BYTES) fail("promptImage data URI is over 5 MB");
   } else if (!/^https?:\/\//.test(request.promptImage)) {
     fail("promptImage must be an https URL or a data URI");
   }
-  if (request.seed !== undefined && (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > 4294967295)) fail("seed must be an integer in 0..4294967295");
+  if (
+    request.seed !== undefined &&
+    (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > 4294967295)
+  ) fail("seed must be an integer in 0..4294967295");
 }

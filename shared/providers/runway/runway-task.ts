@@ -22,8 +22,20 @@ const first = (value: unknown): unknown => {
 
 /** The first non-placeholder candidate, or the last one seen (so the caller can say what it got). */
 export function runwayOutputCandidate(task: Record<string, unknown>): unknown {
-  const result = (task.result && typeof task.result === "object" ? task.result : {}) as Record<string, unknown>;
-  const candidates = [first(task.output), task.output_url, task.url, task.video_url, first(result.output), result.output_url];
-  const usable = candidates.find((value) => typeof value === "string" && !["", "null", "undefined"].includes(value.trim()));
+  const result = (task.result && typeof task.result === "object" ? task.result : {}) as Record<
+    string,
+    unknown
+  >;
+  const candidates = [
+    first(task.output),
+    task.output_url,
+    task.url,
+    task.video_url,
+    first(result.output),
+    result.output_url,
+  ];
+  const usable = candidates.find((value) =>
+    typeof value === "string" && !["", "null", "undefined"].includes(value.trim())
+  );
   return usable ?? candidates.find((value) => value !== undefined) ?? null;
 }

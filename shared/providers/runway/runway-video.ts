@@ -38,7 +38,11 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
     ...httpOptions(options),
     classify: (failure) =>
       failure.status === 429 && failure.method === "POST"
-        ? { failureCode: "daily_quota", retryable: false, message: "Runway's daily generation limit is spent; try again tomorrow" }
+        ? {
+          failureCode: "daily_quota",
+          retryable: false,
+          message: "Runway's daily generation limit is spent; try again tomorrow",
+        }
         : undefined,
   });
 
@@ -51,7 +55,15 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
       validateRunwayRequest(model, request);
       const { promptImage } = request;
       if (promptImage !== undefined && !promptImage.startsWith("data:")) {
-        await checkMediaUrl({ provider: "runway", model, url: promptImage, kind: "image", timeoutMs: options.imageCheckTimeoutMs ?? 5_000, fetch: options.fetch, allowInsecureUrls: options.allowInsecureUrls });
+        await checkMediaUrl({
+          provider: "runway",
+          model,
+          url: promptImage,
+          kind: "image",
+          timeoutMs: options.imageCheckTimeoutMs ?? 5_000,
+          fetch: options.fetch,
+          allowInsecureUrls: options.allowInsecureUrls,
+        });
       }
       const body = {
         model,
@@ -62,12 +74,21 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       };
       const path = promptImage === undefined ? "/v1/text_to_video" : "/v1/image_to_video";
-      const { data } = await http.request({ method: "POST", path, body, schema: z.object({ id: z.string().min(1) }) });
+      const { data } = await http.request({
+        method: "POST",
+        path,
+        body,
+        schema: z.object({ id: z.string().min(1) }),
+      });
       return data.id;
     },
 
     async poll(jobId: string): Promise<JobState<UrlOutput>> {
-      const { data: task } = await http.request({ method: "GET", path: `/v1/tasks/${encodeURIComponent(jobId)}`, schema: runwayTaskSchema });
+      const { data: task } = await http.request({
+        method: "GET",
+        path: `/v1/tasks/${encodeURIComponent(jobId)}`,
+        schema: runwayTaskSchema,
+      });
       switch (task.status) {
         case "PENDING":
           return { state: "pending" };
@@ -77,16 +98,29 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
         case "RUNNING":
           return { state: "running", progress: task.progress ?? undefined };
         case "SUCCEEDED":
-          return outputUrlState("runway", runwayOutputCandidate(task), "video/mp4", options.allowInsecureUrls);
+          return outputUrlState(
+            "runway",
+            runwayOutputCandidate(task),
+            "video/mp4",
+            options.allowInsecureUrls,
+          );
         case "FAILED":
         case "CANCELLED":
-          return { state: "failed", failureCode: task.failureCode ?? task.status, message: task.failure ?? `Runway task ${task.status.toLowerCase()}` };
+          return {
+            state: "failed",
+            failureCode: task.failureCode ?? task.status,
+            message: task.failure ?? `Runway task ${task.status.toLowerCase()}`,
+          };
       }
     },
 
     async cancel(jobId: string): Promise<void> {
       try {
-        await http.request({ method: "DELETE", path: `/v1/tasks/${encodeURIComponent(jobId)}`, schema: z.unknown() });
+        await http.request({
+          method: "DELETE",
+          path: `/v1/tasks/${encodeURIComponent(jobId)}`,
+          schema: z.unknown(),
+        });
       } catch (error) {
         if (error instanceof ProviderError && error.httpStatus === 404) return; // already gone
         throw error;

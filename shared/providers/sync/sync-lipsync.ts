@@ -37,12 +37,21 @@ export interface SyncLipsyncOptions extends AdapterOptions {
 
 export function createSyncLipsync(options: SyncLipsyncOptions): LipsyncProvider {
   const { model } = options;
-  const http = createProviderHttp({ provider: "sync", baseUrl: options.baseUrl ?? "https://api.sync.so", headers: { "x-api-key": options.apiKey }, ...httpOptions(options) });
+  const http = createProviderHttp({
+    provider: "sync",
+    baseUrl: options.baseUrl ?? "https://api.sync.so",
+    headers: { "x-api-key": options.apiKey },
+    ...httpOptions(options),
+  });
 
   const validate = (request: LipsyncRequest) => {
-    if (!(SYNC_MODELS as readonly string[]).includes(model)) throw new ProviderInputError("sync", model, `unknown model; use one of ${SYNC_MODELS.join(", ")}`);
+    if (!(SYNC_MODELS as readonly string[]).includes(model)) {
+      throw new ProviderInputError("sync", model, `unknown model; use one of ${SYNC_MODELS.join(", ")}`);
+    }
     for (const [name, url] of [["videoUrl", request.videoUrl], ["audioUrl", request.audioUrl]]) {
-      if (!isAllowedUrl(url, options.allowInsecureUrls)) throw new ProviderInputError("sync", model, `${name} must be an https URL`);
+      if (!isAllowedUrl(url, options.allowInsecureUrls)) {
+        throw new ProviderInputError("sync", model, `${name} must be an https URL`);
+      }
     }
   };
 
@@ -52,7 +61,13 @@ export function createSyncLipsync(options: SyncLipsyncOptions): LipsyncProvider 
     validate,
     async submit(request) {
       validate(request);
-      const check = { provider: "sync", model, timeoutMs: options.inputCheckTimeoutMs ?? 5_000, fetch: options.fetch, allowInsecureUrls: options.allowInsecureUrls };
+      const check = {
+        provider: "sync",
+        model,
+        timeoutMs: options.inputCheckTimeoutMs ?? 5_000,
+        fetch: options.fetch,
+        allowInsecureUrls: options.allowInsecureUrls,
+      };
       await checkMediaUrl({ ...check, url: request.videoUrl, kind: "video" });
       await checkMediaUrl({ ...check, url: request.audioUrl, kind: "audio" });
       const body = {
@@ -61,13 +76,21 @@ export function createSyncLipsync(options: SyncLipsyncOptions): LipsyncProvider 
         options: { sync_mode: options.syncMode ?? "cut_off" },
       };
       const { data } = await http.request({
-        method: "POST", path: "/v2/generate", body, schema: generationSchema,
-        headers: { "idempotency-key": await hashJson(body) }, idempotent: true,
+        method: "POST",
+        path: "/v2/generate",
+        body,
+        schema: generationSchema,
+        headers: { "idempotency-key": await hashJson(body) },
+        idempotent: true,
       });
       return data.id;
     },
     async poll(jobId): Promise<JobState<UrlOutput>> {
-      const { data } = await http.request({ method: "GET", path: `/v2/generate/${encodeURIComponent(jobId)}`, schema: generationSchema });
+      const { data } = await http.request({
+        method: "GET",
+        path: `/v2/generate/${encodeURIComponent(jobId)}`,
+        schema: generationSchema,
+      });
       switch (data.status) {
         case "PENDING":
           return { state: "pending" };
@@ -76,7 +99,11 @@ export function createSyncLipsync(options: SyncLipsyncOptions): LipsyncProvider 
         case "COMPLETED":
           return outputUrlState("sync", data.outputUrl, "video/mp4", options.allowInsecureUrls);
         default:
-          return { state: "failed", failureCode: data.error_code ?? data.status, message: data.error ?? `generation ${data.status.toLowerCase()}` };
+          return {
+            state: "failed",
+            failureCode: data.error_code ?? data.status,
+            message: data.error ?? `generation ${data.status.toLowerCase()}`,
+          };
       }
     },
     async cancel() {},

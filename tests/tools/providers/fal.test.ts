@@ -8,9 +8,23 @@ import { type FalFake, startFalFake } from "../../fakes/fal-fake.ts";
 describe("fal image adapter against the fal queue fake", () => {
   let fake: FalFake;
   let waits: number[];
-  const request: ImageRequest = { prompt: "A foggy harbour at dawn, wide shot", width: 1024, height: 576, seed: 7, purpose: "location" };
+  const request: ImageRequest = {
+    prompt: "A foggy harbour at dawn, wide shot",
+    width: 1024,
+    height: 576,
+    seed: 7,
+    purpose: "location",
+  };
   const images = (overrides: Partial<FalImageOptions> = {}): ImageProvider =>
-    createFalImage({ apiKey: "fal-test-key", model: "fal-ai/flux/dev", baseUrl: fake.baseUrl, allowInsecureUrls: true, sleep: async (ms) => void waits.push(ms), random: () => 1, ...overrides });
+    createFalImage({
+      apiKey: "fal-test-key",
+      model: "fal-ai/flux/dev",
+      baseUrl: fake.baseUrl,
+      allowInsecureUrls: true,
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 1,
+      ...overrides,
+    });
   const pollUntilDone = async (provider: ImageProvider, jobId: string) => {
     const seen: string[] = [];
     for (let i = 0; i < 10; i++) {
@@ -37,18 +51,38 @@ describe("fal image adapter against the fal queue fake", () => {
     const provider = images();
     const { state, seen } = await pollUntilDone(provider, await provider.submit(request));
     expect(seen).toEqual(["pending", "running", "succeeded"]);
-    expect(state).toEqual({ state: "succeeded", output: { url: fake.fileUrl("frame.png"), contentType: "image/png" } });
+    expect(state).toEqual({
+      state: "succeeded",
+      output: { url: fake.fileUrl("frame.png"), contentType: "image/png" },
+    });
     expect(fake.submitted[0]).toEqual({
       modelPath: "fal-ai/flux/dev",
-      input: { prompt: request.prompt, image_size: "landscape_16_9", num_images: 1, output_format: "png", enable_safety_checker: true, seed: 7 },
+      input: {
+        prompt: request.prompt,
+        image_size: "landscape_16_9",
+        num_images: 1,
+        output_format: "png",
+        enable_safety_checker: true,
+        seed: 7,
+      },
     });
   });
 
   it("sends a custom size when no preset matches, and an aspect ratio to the ultra model", async () => {
-    await images({ model: "fal-ai/flux/schnell", numInferenceSteps: 4 }).submit({ ...request, width: 1280, height: 720 });
+    await images({ model: "fal-ai/flux/schnell", numInferenceSteps: 4 }).submit({
+      ...request,
+      width: 1280,
+      height: 720,
+    });
     await images({ model: "fal-ai/flux-pro/v1.1-ultra" }).submit({ ...request, width: 1280, height: 720 });
-    expect(fake.submitted[0]).toMatchObject({ modelPath: "fal-ai/flux/schnell", input: { image_size: { width: 1280, height: 720 }, num_inference_steps: 4 } });
-    expect(fake.submitted[1]).toMatchObject({ modelPath: "fal-ai/flux-pro/v1.1-ultra", input: { aspect_ratio: "16:9" } });
+    expect(fake.submitted[0]).toMatchObject({
+      modelPath: "fal-ai/flux/schnell",
+      input: { image_size: { width: 1280, height: 720 }, num_inference_steps: 4 },
+    });
+    expect(fake.submitted[1]).toMatchObject({
+      modelPath: "fal-ai/flux-pro/v1.1-ultra",
+      input: { aspect_ratio: "16:9" },
+    });
     expect(fake.submitted[1].input).not.toHaveProperty("image_size");
   });
 
@@ -64,28 +98,47 @@ describe("fal image adapter against the fal queue fake", () => {
   });
 
   it("refuses an aspect ratio the ultra model does not have, and an unknown model", async () => {
-    expect(() => images({ model: "fal-ai/flux-pro/v1.1-ultra" }).validate({ ...request, width: 1024, height: 640 })).toThrow(/8:5 is not|not one of the aspect ratios/);
+    expect(() =>
+      images({ model: "fal-ai/flux-pro/v1.1-ultra" }).validate({ ...request, width: 1024, height: 640 })
+    ).toThrow(/8:5 is not|not one of the aspect ratios/);
     expect(() => images({ model: "fal-ai/sdxl" }).validate(request)).toThrow(ProviderInputError);
   });
 
   it("reports a failed run from its result's error status", async () => {
     fake.nextRequest({ phases: ["COMPLETED"], resultError: { status: 422, detail: "image_size too large" } });
     const provider = images();
-    expect(await provider.poll(await provider.submit(request))).toEqual({ state: "failed", failureCode: "invalid_request", message: "fal HTTP 422 invalid_request: image_size too large" });
+    expect(await provider.poll(await provider.submit(request))).toEqual({
+      state: "failed",
+      failureCode: "invalid_request",
+      message: "fal HTTP 422 invalid_request: image_size too large",
+    });
   });
 
   it("reports a failed run from the status's error fields", async () => {
-    fake.nextRequest({ phases: ["COMPLETED"], statusError: { error: "Runner crashed", errorType: "runner_error" } });
+    fake.nextRequest({
+      phases: ["COMPLETED"],
+      statusError: { error: "Runner crashed", errorType: "runner_error" },
+    });
     const provider = images();
-    expect(await provider.poll(await provider.submit(request))).toEqual({ state: "failed", failureCode: "runner_error", message: "Runner crashed" });
+    expect(await provider.poll(await provider.submit(request))).toEqual({
+      state: "failed",
+      failureCode: "runner_error",
+      message: "Runner crashed",
+    });
   });
 
   it("fails an image flagged by the safety checker, and a result without images", async () => {
     fake.nextRequest({ phases: ["COMPLETED"], nsfw: true });
     fake.nextRequest({ phases: ["COMPLETED"], withoutOutput: true });
     const provider = images();
-    expect(await provider.poll(await provider.submit(request))).toMatchObject({ state: "failed", failureCode: "nsfw_content" });
-    expect(await provider.poll(await provider.submit({ ...request, seed: 8 }))).toMatchObject({ state: "failed", failureCode: "missing_output" });
+    expect(await provider.poll(await provider.submit(request))).toMatchObject({
+      state: "failed",
+      failureCode: "nsfw_content",
+    });
+    expect(await provider.poll(await provider.submit({ ...request, seed: 8 }))).toMatchObject({
+      state: "failed",
+      failureCode: "missing_output",
+    });
   });
 
   it("retries a 429 on submit honouring Retry-After as an HTTP date, and submits once", async () => {
@@ -115,6 +168,10 @@ describe("fal image adapter against the fal queue fake", () => {
   });
 
   it("sends the key as `Key ...` (a wrong one is unauthorized)", async () => {
-    await expect(images({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({ provider: "fal", httpStatus: 401, failureCode: "unauthorized" });
+    await expect(images({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({
+      provider: "fal",
+      httpStatus: 401,
+      failureCode: "unauthorized",
+    });
   });
 });

@@ -19,7 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), "reelforge-film-fakes-"));
 async function durationOf(url: string, name: string): Promise<number> {
   const file = join(dir, name);
   writeFileSync(file, new Uint8Array(await (await fetch(url)).arrayBuffer()));
-  return Number(execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file]).toString().trim());
+  return Number(
+    execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file])
+      .toString().trim(),
+  );
 }
 
 async function pollUntilDone<R>(provider: JobProvider<R, UrlOutput>, jobId: string) {
@@ -53,13 +56,22 @@ describe("fakes at a fixed latency", () => {
     expect(currentPhase(["FAILED"], { createdAt: 0, polls: 0 }, 1_000, 0)).toBe("FAILED");
     // Without a latency: one phase per poll, as the adapter unit tests expect.
     const counted = { createdAt: 0, polls: 0 };
-    expect([0, 1, 2, 3].map(() => currentPhase(phases, counted, null))).toEqual(["PENDING", "RUNNING", "SUCCEEDED", "SUCCEEDED"]);
+    expect([0, 1, 2, 3].map(() => currentPhase(phases, counted, null))).toEqual([
+      "PENDING",
+      "RUNNING",
+      "SUCCEEDED",
+      "SUCCEEDED",
+    ]);
   });
 
   it("Runway answers SUCCEEDED L ms after the create, with an MP4 of the requested duration", async () => {
     const video = createRunwayVideo({ ...fakes.adapterOptions("runway"), model: "gen4.5" });
     const started = Date.now();
-    const jobId = await video.submit({ promptText: "harbour at dusk", ratio: "1280:720", durationSeconds: 3 });
+    const jobId = await video.submit({
+      promptText: "harbour at dusk",
+      ratio: "1280:720",
+      durationSeconds: 3,
+    });
     const { state, seen } = await pollUntilDone(video, jobId);
     expect(Date.now() - started).toBeGreaterThanOrEqual(L);
     expect(seen.length).toBeGreaterThan(2);
@@ -70,13 +82,19 @@ describe("fakes at a fixed latency", () => {
   });
 
   it("Runway scripts the matching create only, leaving the others to succeed", async () => {
-    fakes.runway.scriptWhen((body) => String(body.promptText).includes("doomed"), { phases: ["PENDING", "FAILED"], failureCode: "SAFETY.INPUT.TEXT" });
+    fakes.runway.scriptWhen((body) => String(body.promptText).includes("doomed"), {
+      phases: ["PENDING", "FAILED"],
+      failureCode: "SAFETY.INPUT.TEXT",
+    });
     const video = createRunwayVideo({ ...fakes.adapterOptions("runway"), model: "gen4.5" });
     const [doomed, fine] = await Promise.all([
       video.submit({ promptText: "a doomed scene", ratio: "1280:720", durationSeconds: 2 }),
       video.submit({ promptText: "a fine scene", ratio: "1280:720", durationSeconds: 2 }),
     ]);
-    expect((await pollUntilDone(video, doomed)).state).toMatchObject({ state: "failed", failureCode: "SAFETY.INPUT.TEXT" });
+    expect((await pollUntilDone(video, doomed)).state).toMatchObject({
+      state: "failed",
+      failureCode: "SAFETY.INPUT.TEXT",
+    });
     expect((await pollUntilDone(video, fine)).state.state).toBe("succeeded");
     fakes.clearScripts();
   });
@@ -88,25 +106,48 @@ describe("fakes at a fixed latency", () => {
     const started = Date.now();
     const [imageJob, lipsyncJob, musicJob] = await Promise.all([
       image.submit({ prompt: "a lighthouse", width: 1024, height: 576 }),
-      lipsync.submit({ videoUrl: fakes.runway.fileUrl("clip-3s.mp4"), audioUrl: fakes.elevenlabs.fileUrl("line.mp3") }),
+      lipsync.submit({
+        videoUrl: fakes.runway.fileUrl("clip-3s.mp4"),
+        audioUrl: fakes.elevenlabs.fileUrl("line.mp3"),
+      }),
       music.submit({ prompt: "calm strings", durationSeconds: 6 }),
     ]);
-    const [imageDone, lipsyncDone, musicDone] = await Promise.all([pollUntilDone(image, imageJob), pollUntilDone(lipsync, lipsyncJob), pollUntilDone(music, musicJob)]);
+    const [imageDone, lipsyncDone, musicDone] = await Promise.all([
+      pollUntilDone(image, imageJob),
+      pollUntilDone(lipsync, lipsyncJob),
+      pollUntilDone(music, musicJob),
+    ]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(L);
     expect(imageDone.state.state).toBe("succeeded");
     const lipsyncUrl = (lipsyncDone.state as { output: UrlOutput }).output.url;
     expect(await durationOf(lipsyncUrl, "lipsync.mp4")).toBeCloseTo(3, 1);
-    expect(await durationOf((musicDone.state as { output: UrlOutput }).output.url, "music.mp3")).toBeCloseTo(6, 0);
+    expect(await durationOf((musicDone.state as { output: UrlOutput }).output.url, "music.mp3")).toBeCloseTo(
+      6,
+      0,
+    );
   });
 
   it("ElevenLabs answers after L with an MP3 as long as its alignment", async () => {
-    const voice = createElevenLabsVoice({ ...fakes.adapterOptions("elevenlabs"), model: "eleven_flash_v2_5" });
+    const voice = createElevenLabsVoice({
+      ...fakes.adapterOptions("elevenlabs"),
+      model: "eleven_flash_v2_5",
+    });
     const started = Date.now();
     const text = "Twenty-five characters!!";
     const spoken = await voice.speak({ voiceId: "abc123", text });
     expect(Date.now() - started).toBeGreaterThanOrEqual(L);
     writeFileSync(join(dir, "line.mp3"), spoken.audio);
-    const seconds = Number(execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", join(dir, "line.mp3")]).toString());
+    const seconds = Number(
+      execFileSync("ffprobe", [
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        join(dir, "line.mp3"),
+      ]).toString(),
+    );
     expect(seconds).toBeCloseTo(text.length * 0.06, 0);
   });
 

@@ -13,8 +13,13 @@ describe("runway video adapter against the Runway fake", () => {
 
   const adapter = (overrides: Partial<RunwayVideoOptions> = {}): VideoProvider =>
     createRunwayVideo({
-      apiKey: "runway-test-key", model: "gen4_turbo", baseUrl: fake.baseUrl, allowInsecureUrls: true,
-      sleep: async (ms) => void waits.push(ms), random: () => 1, ...overrides,
+      apiKey: "runway-test-key",
+      model: "gen4_turbo",
+      baseUrl: fake.baseUrl,
+      allowInsecureUrls: true,
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 1,
+      ...overrides,
     });
 
   const pollUntilDone = async (video: VideoProvider, jobId: string) => {
@@ -30,7 +35,12 @@ describe("runway video adapter against the Runway fake", () => {
   beforeEach(async () => {
     fake = await startRunwayFake();
     waits = [];
-    request = { promptText: "A lighthouse at dusk, slow push in", promptImage: fake.fileUrl("frame.png"), ratio: "1280:720", durationSeconds: 5 };
+    request = {
+      promptText: "A lighthouse at dusk, slow push in",
+      promptImage: fake.fileUrl("frame.png"),
+      ratio: "1280:720",
+      durationSeconds: 5,
+    };
   });
   afterEach(() => fake.close());
 
@@ -39,8 +49,17 @@ describe("runway video adapter against the Runway fake", () => {
     const jobId = await video.submit(request);
     const { state, seen } = await pollUntilDone(video, jobId);
     expect(seen).toEqual(["pending", "running", "succeeded"]);
-    expect(state).toEqual({ state: "succeeded", output: { url: fake.fileUrl("clip.mp4"), contentType: "video/mp4" } });
-    expect(fake.created[0]).toEqual({ model: "gen4_turbo", promptText: request.promptText, ratio: "1280:720", duration: 5, promptImage: request.promptImage });
+    expect(state).toEqual({
+      state: "succeeded",
+      output: { url: fake.fileUrl("clip.mp4"), contentType: "video/mp4" },
+    });
+    expect(fake.created[0]).toEqual({
+      model: "gen4_turbo",
+      promptText: request.promptText,
+      ratio: "1280:720",
+      duration: 5,
+      promptImage: request.promptImage,
+    });
   });
 
   it("puts a seed on the wire", async () => {
@@ -71,19 +90,29 @@ describe("runway video adapter against the Runway fake", () => {
   });
 
   it("refuses the retired gen3a_turbo with the models to use instead", () => {
-    expect(() => adapter({ model: "gen3a_turbo" }).validate(request)).toThrow(/retired; use one of gen4\.5, gen4_turbo/);
+    expect(() => adapter({ model: "gen3a_turbo" }).validate(request)).toThrow(
+      /retired; use one of gen4\.5, gen4_turbo/,
+    );
   });
 
   it("checks the promptImage with HEAD first: wrong type, missing, or slow means no paid call", async () => {
-    fake.route("HEAD /images/notes.txt", () => ({ headers: { "content-type": "text/plain" } }), { open: true });
+    fake.route("HEAD /images/notes.txt", () => ({ headers: { "content-type": "text/plain" } }), {
+      open: true,
+    });
     fake.route("HEAD /images/slow.png", () => ({ headers: { "content-type": "image/png" } }), { open: true });
-    fake.route("HEAD /images/moved.png", () => ({ status: 302, headers: { location: "/files/frame.png" } }), { open: true });
+    fake.route("HEAD /images/moved.png", () => ({ status: 302, headers: { location: "/files/frame.png" } }), {
+      open: true,
+    });
     fake.fault("HEAD /images/slow.png", { delayMs: 500 });
     const video = adapter({ imageCheckTimeoutMs: 100 });
-    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/notes.txt` })).rejects.toThrow(/serves text\/plain, not image/);
-    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/files/missing.png` })).rejects.toThrow(/HTTP 404/);
-    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/moved.png` })).rejects.toThrow(/redirects \(HTTP 302\)/);
-    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/slow.png` })).rejects.toMatchObject({ failureCode: "input_url_timeout", retryable: true });
+    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/notes.txt` })).rejects
+      .toThrow(/serves text\/plain, not image/);
+    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/files/missing.png` })).rejects
+      .toThrow(/HTTP 404/);
+    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/moved.png` })).rejects
+      .toThrow(/redirects \(HTTP 302\)/);
+    await expect(video.submit({ ...request, promptImage: `${fake.baseUrl}/images/slow.png` })).rejects
+      .toMatchObject({ failureCode: "input_url_timeout", retryable: true });
     expect(fake.submissions().total).toBe(0);
   });
 
@@ -101,30 +130,48 @@ describe("runway video adapter against the Runway fake", () => {
   });
 
   it("reports FAILED with Runway's failureCode", async () => {
-    fake.nextTask({ phases: ["RUNNING", "FAILED"], failureCode: "SAFETY.INPUT.TEXT", failure: "Prompt flagged" });
+    fake.nextTask({
+      phases: ["RUNNING", "FAILED"],
+      failureCode: "SAFETY.INPUT.TEXT",
+      failure: "Prompt flagged",
+    });
     const video = adapter();
     const { state } = await pollUntilDone(video, await video.submit(request));
     expect(state).toEqual({ state: "failed", failureCode: "SAFETY.INPUT.TEXT", message: "Prompt flagged" });
   });
 
-  it.each([[true], ["null"], ["undefined"], [""]] as const)("treats SUCCEEDED without a usable output (%j) as a failure", async (missing) => {
-    fake.nextTask({ phases: ["SUCCEEDED"], succeededWithoutOutput: missing });
-    const video = adapter();
-    const state = await video.poll(await video.submit(request));
-    expect(state).toMatchObject({ state: "failed", failureCode: "missing_output" });
-  });
+  it.each([[true], ["null"], ["undefined"], [""]] as const)(
+    "treats SUCCEEDED without a usable output (%j) as a failure",
+    async (missing) => {
+      fake.nextTask({ phases: ["SUCCEEDED"], succeededWithoutOutput: missing });
+      const video = adapter();
+      const state = await video.poll(await video.submit(request));
+      expect(state).toMatchObject({ state: "failed", failureCode: "missing_output" });
+    },
+  );
 
-  it.each(["output_url", "url", "video_url"] as const)("finds the URL in the alternative output field %s", async (field) => {
-    fake.nextTask({ phases: ["SUCCEEDED"], outputField: field });
-    const video = adapter();
-    expect(await video.poll(await video.submit(request))).toMatchObject({ state: "succeeded", output: { url: fake.fileUrl("clip.mp4") } });
-  });
+  it.each(["output_url", "url", "video_url"] as const)(
+    "finds the URL in the alternative output field %s",
+    async (field) => {
+      fake.nextTask({ phases: ["SUCCEEDED"], outputField: field });
+      const video = adapter();
+      expect(await video.poll(await video.submit(request))).toMatchObject({
+        state: "succeeded",
+        output: { url: fake.fileUrl("clip.mp4") },
+      });
+    },
+  );
 
   it("does not retry a 429 on create: the daily quota is spent", async () => {
     fake.fault(CREATE, { status: 429, retryAfter: 1 });
     const error = await adapter().submit(request).catch((e) => e);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ provider: "runway", httpStatus: 429, failureCode: "daily_quota", retryable: false });
+    expect(error).toMatchObject({
+      provider: "runway",
+      httpStatus: 429,
+      failureCode: "daily_quota",
+      retryable: false,
+    });
     expect(fake.hits(CREATE)).toBe(1);
     expect(waits).toEqual([]);
   });
@@ -159,7 +206,11 @@ describe("runway video adapter against the Runway fake", () => {
     const video = adapter();
     const jobId = await video.submit(request);
     fake.fault("GET /v1/tasks/:id", { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
-    await expect(video.poll(jobId)).rejects.toMatchObject({ httpStatus: 503, failureCode: "overloaded", retryable: true });
+    await expect(video.poll(jobId)).rejects.toMatchObject({
+      httpStatus: 503,
+      failureCode: "overloaded",
+      retryable: true,
+    });
     expect(waits).toHaveLength(3);
   });
 
@@ -189,7 +240,11 @@ describe("runway video adapter against the Runway fake", () => {
   });
 
   it("reports a wrong API key as unauthorized, not retried", async () => {
-    await expect(adapter({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({ httpStatus: 401, failureCode: "unauthorized", retryable: false });
+    await expect(adapter({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({
+      httpStatus: 401,
+      failureCode: "unauthorized",
+      retryable: false,
+    });
     expect(waits).toEqual([]);
   });
 });

@@ -11,7 +11,15 @@ describe("sync.so lip sync adapter against the sync.so fake", () => {
   let waits: number[];
   let request: LipsyncRequest;
   const lipsync = (overrides: Partial<SyncLipsyncOptions> = {}) =>
-    createSyncLipsync({ apiKey: "sync-test-key", model: "lipsync-2", baseUrl: fake.baseUrl, allowInsecureUrls: true, sleep: async (ms) => void waits.push(ms), random: () => 1, ...overrides });
+    createSyncLipsync({
+      apiKey: "sync-test-key",
+      model: "lipsync-2",
+      baseUrl: fake.baseUrl,
+      allowInsecureUrls: true,
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 1,
+      ...overrides,
+    });
 
   beforeEach(async () => {
     fake = await startSyncFake();
@@ -23,31 +31,51 @@ describe("sync.so lip sync adapter against the sync.so fake", () => {
   it("submits one video and one audio input and returns the synced clip once COMPLETED", async () => {
     const provider = lipsync({ syncMode: "bounce" });
     const jobId = await provider.submit(request);
-    expect(fake.bodies[0]).toEqual({ model: "lipsync-2", input: [{ type: "video", url: request.videoUrl }, { type: "audio", url: request.audioUrl }], options: { sync_mode: "bounce" } });
+    expect(fake.bodies[0]).toEqual({
+      model: "lipsync-2",
+      input: [{ type: "video", url: request.videoUrl }, { type: "audio", url: request.audioUrl }],
+      options: { sync_mode: "bounce" },
+    });
     expect((await provider.poll(jobId)).state).toBe("pending");
     expect((await provider.poll(jobId)).state).toBe("running");
-    expect(await provider.poll(jobId)).toEqual({ state: "succeeded", output: { url: fake.fileUrl("clip.mp4"), contentType: "video/mp4" } });
+    expect(await provider.poll(jobId)).toEqual({
+      state: "succeeded",
+      output: { url: fake.fileUrl("clip.mp4"), contentType: "video/mp4" },
+    });
   });
 
-  it.each([
-    ["FAILED", "lipsync_face_not_found", "No face detected"],
-    ["REJECTED", undefined, "Input rejected by moderation"],
-    ["CANCELED", undefined, "Cancelled by user"],
-  ] as const)("reports %s with the error code and message", async (status, errorCode, error) => {
+  it.each(
+    [
+      ["FAILED", "lipsync_face_not_found", "No face detected"],
+      ["REJECTED", undefined, "Input rejected by moderation"],
+      ["CANCELED", undefined, "Cancelled by user"],
+    ] as const,
+  )("reports %s with the error code and message", async (status, errorCode, error) => {
     fake.nextGeneration({ phases: [status], error, errorCode });
     const provider = lipsync();
-    expect(await provider.poll(await provider.submit(request))).toEqual({ state: "failed", failureCode: errorCode ?? status, message: error });
+    expect(await provider.poll(await provider.submit(request))).toEqual({
+      state: "failed",
+      failureCode: errorCode ?? status,
+      message: error,
+    });
   });
 
   it("treats COMPLETED without an outputUrl as a failure", async () => {
     fake.nextGeneration({ phases: ["COMPLETED"], withoutOutput: true });
     const provider = lipsync();
-    expect(await provider.poll(await provider.submit(request))).toMatchObject({ state: "failed", failureCode: "missing_output" });
+    expect(await provider.poll(await provider.submit(request))).toMatchObject({
+      state: "failed",
+      failureCode: "missing_output",
+    });
   });
 
   it("checks both inputs before paying: the audio must be audio", async () => {
-    await expect(lipsync().submit({ ...request, audioUrl: fake.fileUrl("clip.mp4") })).rejects.toThrow(/serves video\/mp4, not audio/);
-    await expect(lipsync({ allowInsecureUrls: false }).submit(request)).rejects.toBeInstanceOf(ProviderInputError);
+    await expect(lipsync().submit({ ...request, audioUrl: fake.fileUrl("clip.mp4") })).rejects.toThrow(
+      /serves video\/mp4, not audio/,
+    );
+    await expect(lipsync({ allowInsecureUrls: false }).submit(request)).rejects.toBeInstanceOf(
+      ProviderInputError,
+    );
     expect(() => lipsync({ model: "lipsync-0" }).validate(request)).toThrow(/unknown model/);
     expect(fake.hits(CREATE)).toBe(0);
   });
@@ -69,6 +97,10 @@ describe("sync.so lip sync adapter against the sync.so fake", () => {
   });
 
   it("reports a refused key with provider and status", async () => {
-    await expect(lipsync({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({ provider: "sync", httpStatus: 401, failureCode: "unauthorized" });
+    await expect(lipsync({ apiKey: "wrong" }).submit(request)).rejects.toMatchObject({
+      provider: "sync",
+      httpStatus: 401,
+      failureCode: "unauthorized",
+    });
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelayMs } from "../../../shared/providers/http/retry-policy.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  retryDelayMs,
+} from "../../../shared/providers/http/retry-policy.ts";
 
 describe("retry policy", () => {
   const now = Date.parse("2026-11-21T12:00:00Z");
@@ -15,7 +19,13 @@ describe("retry policy", () => {
 
   it("draws full jitter under a doubling, capped ceiling", () => {
     const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, {}, policy, () => 1))).toEqual([100, 200, 400, 800, 1000]);
+    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, {}, policy, () => 1))).toEqual([
+      100,
+      200,
+      400,
+      800,
+      1000,
+    ]);
     expect(retryDelayMs(3, {}, policy, () => 0.5)).toBe(200);
     expect(retryDelayMs(3, {}, policy, () => 0)).toBe(0);
   });

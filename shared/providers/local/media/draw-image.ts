@@ -50,16 +50,29 @@ export async function drawImage(options: DrawImageOptions): Promise<string> {
     workDir,
     "caption",
     wrapText(prompt, maxChars, purpose === "poster" ? 3 : 2),
-    `fontsize=${fontSize}:fontcolor=white:borderw=2:bordercolor=black@0.6:line_spacing=${Math.round(fontSize / 4)}:` +
+    `fontsize=${fontSize}:fontcolor=white:borderw=2:bordercolor=black@0.6:line_spacing=${
+      Math.round(fontSize / 4)
+    }:` +
       `x=(w-text_w)/2:y=h-text_h-${Math.round(height * 0.06)}`,
   );
-  const backdrop = `gradients=s=${width}x${height}:c0=${colorFor(prompt, 1, "dark")}:c1=${colorFor(prompt, 2, "light")}:` +
+  const backdrop =
+    `gradients=s=${width}x${height}:c0=${colorFor(prompt, 1, "dark")}:c1=${colorFor(prompt, 2, "light")}:` +
     `x0=0:y0=0:x1=${width}:y1=${height}:nb_colors=2:seed=1:speed=0.00001:r=1`;
   await runProcess("ffmpeg", [
-    "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", backdrop,
-    "-vf", [...shapes(purpose, prompt), caption].join(","),
-    "-frames:v", "1", file,
+    "-nostdin",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    backdrop,
+    "-vf",
+    [...shapes(purpose, prompt), caption].join(","),
+    "-frames:v",
+    "1",
+    file,
   ], signal);
   return file;
 }

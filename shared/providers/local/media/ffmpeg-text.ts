@@ -45,7 +45,12 @@ export function wrapText(text: string, maxChars: number, maxLines: number): stri
 }
 
 /** Writes the text where drawtext's `textfile` reads it; returns the filter fragment. */
-export async function drawTextFile(workDir: string, name: string, text: string, style: string): Promise<string> {
+export async function drawTextFile(
+  workDir: string,
+  name: string,
+  text: string,
+  style: string,
+): Promise<string> {
   const file = join(workDir, `${name}.txt`);
   // drawtext expands %{...} sequences unless expansion is off, so a prompt cannot run expressions.
   await writeFile(file, text);

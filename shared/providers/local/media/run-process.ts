@@ -27,7 +27,11 @@ export function runProcess(command: string, args: string[], signal: AbortSignal)
     });
     child.on("close", (code) => {
       if (code === 0) resolve({ stdout });
-      else if (!signal.aborted) reject(new Error(`${command} exited with ${code}: ${stderr.trim().split("\n").slice(-4).join(" | ")}`));
+      else if (!signal.aborted) {
+        reject(
+          new Error(`${command} exited with ${code}: ${stderr.trim().split("\n").slice(-4).join(" | ")}`),
+        );
+      }
     });
   });
 }
