@@ -28,7 +28,7 @@ import { describeTask, taskActions } from "../http/task-actions.ts";
 import { ownMovie } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
-import type { AssetRunRow } from "./asset-preview-file.ts";
+import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
 import {
   draftSchema,
   lockSlot,
@@ -67,10 +67,10 @@ const byRun = z.object({
 }).strict();
 
 async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
-  const [run] = await deps.sql`select * from public.asset_runs where id = ${runId}`;
+  const [run] = await deps.sql<AssetRunRow[]>`select * from public.asset_runs where id = ${runId}`;
   if (!run) throw new NotFoundError("Asset run", runId);
   if (run.user_id !== userId) throw new ForbiddenError(`Asset run ${runId} belongs to another user`);
-  return run as unknown as AssetRunRow;
+  return run;
 }
 
 async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
@@ -127,15 +127,15 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
         const [run] = await tx`
           insert into public.asset_runs (user_id, movie_id, slot, kind, target, draft, base_version)
-          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${
-          tx.json(input.target as never)
-        }, ${tx.json(input.draft as never)}, ${current?.version ?? null})
+          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${tx.json(input.target)}, ${
+          tx.json(input.draft)
+        }, ${current?.version ?? null})
           returning id`;
         if (kind === "script") {
           const [asset] = await tx`
             insert into public.assets (user_id, movie_id, slot, kind, version, state, params)
             values (${caller.userId}, ${input.target.movieId}, ${slot}, 'script', coalesce((select max(version) from public.assets where slot = ${slot}), 0) + 1,
-                    'preview', ${tx.json({ prompt: input.draft.prompt ?? null } as never)})
+                    'preview', ${tx.json({ prompt: input.draft.prompt ?? null })})
             returning id`;
           await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${run.id}`;
           return { runId: run.id as string, taskId: null };
@@ -166,7 +166,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       try {
         outcome = await sql.begin(async (tx) => {
           await acceptor.admit?.(tx, caller.userId);
-          const [asset] = await tx`select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
+          const [asset] = await tx<AssetRow[]>`
+            select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
           const { applyTaskId = null, produceTaskId = null } = await acceptor.accept({
             tx,
             store,
@@ -192,14 +193,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       }
       const { asset, applyTaskId, produceTaskId } = outcome;
       const urlsExpireAt = expiresAt(deps);
-      const url = await assetUrlSigner(deps.config, sql, [asset as never]);
+      const url = await assetUrlSigner(deps.config, sql, [asset]);
       return {
         body: {
           accepted: true,
           runId,
           slot: run.slot,
           version: asset.version,
-          url: url(asset as never),
+          url: url(asset),
           urlsExpireAt,
           ...(applyTaskId ? { applyTaskId } : {}),
           ...(produceTaskId ? { produceTaskId } : {}),
@@ -252,14 +253,14 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       if (taskId) return await taskStatus.run({ taskId }, caller);
       const run = await ownRun(deps, runId!, caller.userId);
       const [preview] = run.preview_asset_id
-        ? await sql`select * from public.assets where id = ${run.preview_asset_id}`
+        ? await sql<AssetRow[]>`select * from public.assets where id = ${run.preview_asset_id}`
         : [];
-      const [current] = await sql`select * from public.assets where slot = ${run.slot} and state = 'current'`;
+      const [current] = await sql<AssetRow[]>`
+        select * from public.assets where slot = ${run.slot} and state = 'current'`;
       const task = run.task_id ? await store.get(run.task_id) : null;
-      const applyTask = (run as unknown as { apply_task_id: string | null }).apply_task_id;
-      const apply = applyTask ? await store.get(applyTask) : null;
+      const apply = run.apply_task_id ? await store.get(run.apply_task_id) : null;
       const urlsExpireAt = expiresAt(deps);
-      const url = await assetUrlSigner(deps.config, sql, [preview as never, current as never]);
+      const url = await assetUrlSigner(deps.config, sql, [preview, current]);
       return {
         body: {
           run: {
@@ -269,7 +270,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
             target: run.target,
             draft: run.draft,
             status: run.status,
-            error: (run as unknown as { error: string | null }).error,
+            error: run.error,
             baseVersion: run.base_version,
           },
           preview: preview
@@ -278,10 +279,10 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
               state: preview.state,
               params: preview.params,
               contentHash: preview.content_hash,
-              url: run.status === "rejected" ? null : url(preview as never),
+              url: run.status === "rejected" ? null : url(preview),
             }
             : null,
-          current: current ? { version: current.version, url: url(current as never) } : null,
+          current: current ? { version: current.version, url: url(current) } : null,
           urlsExpireAt,
           task: task ? describeTask(task) : null,
           applyTask: apply ? describeTask(apply) : null,

@@ -25,6 +25,26 @@ export interface AssetRunRow {
   base_version: number | null;
   preview_asset_id: string | null;
   task_id: string | null;
+  /** asset.apply, once the run is accepted (clip, line, music). */
+  apply_task_id: string | null;
+  /** Why the run failed. */
+  error: string | null;
+}
+
+/** A version of a slot (public.assets), as the regenerate actions read it. */
+export interface AssetRow {
+  id: string;
+  slot: string;
+  kind: string;
+  version: number;
+  state: string;
+  storage_bucket: string | null;
+  storage_path: string | null;
+  public_url: string | null;
+  content_hash: string | null;
+  provider: string | null;
+  model: string | null;
+  params: JsonObject;
 }
 
 export interface PreviewFile {

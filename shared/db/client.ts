@@ -7,6 +7,8 @@ export type TransactionSql = postgres.TransactionSql;
 export type Json = postgres.JSONValue;
 /** A jsonb object; an undefined member is left out, as JSON.stringify does. */
 export type JsonObject = { [key: string]: Json | undefined };
+/** What a query's template may interpolate: a value, a helper such as `sql.json()`, or a fragment. */
+export type SqlParameter = postgres.ParameterOrFragment<never>;
 
 /**
  * A small postgres.js pool over SUPABASE_DB_URL. Behind Supabase's transaction pooler (port 6543)

@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from "../db/client.ts";
+import type { Sql, SqlParameter, TransactionSql } from "../db/client.ts";
 import { SqlErrorCode } from "../db/sql-errors.ts";
 import { ConflictError, FencedOutError } from "../errors.ts";
 import { quotaErrorFrom } from "../usage/usage-admission.ts";
@@ -7,6 +7,9 @@ import { functionFor, type RoutableKind } from "./task-routes.ts";
 
 type Json = Record<string, unknown> | unknown[] | string | number | boolean | null;
 type Db = Sql | TransactionSql;
+
+/** Postgres's type oid for jsonb: what `sql.json()` tags its value with. */
+const JSONB_OID = 3802;
 
 export interface EnqueueOptions {
   /** The owner; null only for a clone job started with the service role key (see the migration). */
@@ -42,15 +45,20 @@ export interface StepRecord {
 
 /** Thin typed wrappers over the engine's SQL functions (migrations/*_engine.sql). */
 export function createTaskStore(sql: Sql) {
-  const json = (value: unknown) => sql.json((value ?? null) as never);
+  /**
+   * A jsonb parameter, as `sql.json()` makes it. Payloads, metadata and results are typed as plain
+   * records and `unknown` throughout the engine (a handler's result is whatever it returns), which
+   * `sql.json()`'s JSONValue does not take; `sql.typed()` takes any value with the same oid.
+   */
+  const json = (value: unknown) => sql.typed(value ?? null, JSONB_OID);
   /**
    * One engine call in its own transaction, run again if Postgres broke a deadlock by aborting it
    * (nothing of it committed). Ending a parent locks it, then its open children; a child ending at
    * that moment holds its own row and wakes its parent: one of the two is aborted, and its retry
    * waits for the other (and then sees the outcome: e.g. a completion fenced out by the cancel).
    */
-  const once = (strings: TemplateStringsArray, ...values: unknown[]) =>
-    retryDeadlock(() => sql(strings, ...(values as never[])));
+  const once = (strings: TemplateStringsArray, ...values: SqlParameter[]) =>
+    retryDeadlock(() => sql(strings, ...values));
   /**
    * The FROM clause that ends a task (complete / fail / cancel) in one statement, with its parent's
    * row locked first: ending a parent locks it and then its open children, so a child ending at

@@ -6,7 +6,7 @@ export const acceptMusic: AssetAcceptor = {
   needsIdleMovie: true,
   async accept(ctx) {
     await ctx.tx`update public.movies set metadata = metadata || ${
-      ctx.tx.json({ music_url: ctx.asset.public_url } as never)
+      ctx.tx.json({ music_url: ctx.asset.public_url })
     } where id = ${ctx.run.movie_id}`;
     return await enqueueApply(ctx, false);
   },

@@ -16,7 +16,7 @@ export const acceptScript: AssetAcceptor = {
   async accept({ tx, run, runId, asset, userId }) {
     const [reset] = await tx`
       select asset_admin.reset_film(${run.movie_id}, ${userId}, ${asset.params.prompt ?? null}, ${
-      tx.json(initialSteps() as never)
+      tx.json(initialSteps())
     }, ${`asset-run:${runId}`}) as task_id`;
     return { produceTaskId: reset.task_id };
   },
