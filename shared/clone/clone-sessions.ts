@@ -24,14 +24,18 @@ export function cloneSessions(first: { source: Sql; target: Sql }, open: Session
   /** Opens session `session` on the sides asked for; false (and it stays closed) when refused for lack of slots. */
   async function tryOpen(session: number, sides: "target" | "both"): Promise<boolean> {
     try {
-      await (await target(session))`select 1`;
-      if (sides === "both") await source(session)`select 1`;
+      const onTarget = await target(session);
+      await onTarget`select 1`;
+      if (sides === "both") {
+        const onSource = source(session);
+        await onSource`select 1`;
+      }
       return true;
     } catch (error) {
       if ((error as { code?: string }).code !== TOO_MANY_CONNECTIONS) throw error;
       // This session and any later one close: sessions stay numbered 0..n-1.
       const dropped = [...targets.splice(session), ...sources.splice(session)];
-      await Promise.allSettled(dropped.map(async (sql) => await (await sql)?.end({ timeout: 1 })));
+      await Promise.allSettled(dropped.map(endSession));
       return false;
     }
   }
@@ -49,7 +53,12 @@ export function cloneSessions(first: { source: Sql; target: Sql }, open: Session
     /** Closes the extra sessions (the slice closes its own). */
     async close(): Promise<void> {
       const extra = [...targets.slice(1), ...sources.slice(1)];
-      await Promise.allSettled(extra.map(async (sql) => await (await sql)?.end({ timeout: 1 })));
+      await Promise.allSettled(extra.map(endSession));
     },
   };
+}
+
+async function endSession(opening: Sql | Promise<Sql> | undefined): Promise<void> {
+  const sql = await opening;
+  if (sql) await sql.end({ timeout: 1 });
 }
