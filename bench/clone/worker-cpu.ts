@@ -1,6 +1,8 @@
 /**
  * The CPU a job's function workers spent: the gateway meters each worker (GET /_stack/workers,
- * `cpuMs`: user + system time from its /proc stat, sampled every 50 ms, boot excluded) and keeps
+ * `cpuMs`: user + system time of the thread that runs its JavaScript, which is what the
+ * platform's CPU limit counts — V8's helper threads are not — sampled every 50 ms, boot
+ * excluded) and keeps
  * the last figure of each worker that exited. Summed over the function's workers started since the
  * run began (the benchmark starts every run on a fresh worker), so it is the job's CPU alone.
  */
@@ -13,8 +15,9 @@ export interface WorkerCpu {
   measured: string;
 }
 
-const MEASURED = "sum of GET /_stack/workers cpuMs (live, else the exit's last sample) over the function's " +
-  "workers started during the run; a killed worker loses up to 50 ms of unsampled CPU";
+const MEASURED =
+  "sum of GET /_stack/workers cpuMs (JavaScript thread, as the platform limit counts; live, else the exit's " +
+  "last sample) over the function's workers started during the run; a killed worker loses up to 50 ms unsampled";
 
 export async function workerCpuSince(admin: StackAdmin, fn: string, sinceIso: string): Promise<WorkerCpu> {
   const { live, exits } = await admin.workersAndExits();

@@ -22,8 +22,8 @@ export async function readConstraints(
   const constraints = await tx`
     select co.conname as name, co.contype as type, n.nspname as schema, c.relname as table_name,
            c.relkind = 'p' as partitioned, pg_get_constraintdef(co.oid) as def, co.conindid as index_oid,
-           co.conparentid <> 0 as has_parent, rn.nspname as ref_schema, r.relname as ref_table,
-           r.relkind = 'p' as ref_partitioned
+           co.conparentid <> 0 as has_parent, c.relhassubclass as has_children, rn.nspname as ref_schema,
+           r.relname as ref_table, r.relkind = 'p' as ref_partitioned
       from pg_constraint co
       join pg_class c on c.oid = co.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -154,14 +154,15 @@ export async function readConstraints(
 
 /**
  * The tables a constraint's build locks, when it locks no others: a key, unique or exclusion
- * constraint on its own table (ONLY), a foreign key between two tables neither of which is
- * partitioned (one on a partitioned table recurses into its partitions). Checks are left out:
- * without ONLY they reach inheritance children.
+ * constraint on its own table (ONLY), a check on a table without children (without ONLY, a check
+ * reaches inheritance children and partitions), a foreign key between two tables neither of
+ * which is partitioned (one on a partitioned table recurses into its partitions).
  */
 function parallelTables(
   co: {
     type: string;
     partitioned: boolean;
+    has_children: boolean;
     ref_partitioned: boolean | null;
     ref_schema: string;
     ref_table: string;
@@ -169,6 +170,7 @@ function parallelTables(
   table: string,
 ): string[] | undefined {
   if (co.type === "p" || co.type === "u" || co.type === "x") return [table];
+  if (co.type === "c" && !co.has_children) return [table];
   if (co.type === "f" && !co.partitioned && !co.ref_partitioned) {
     return [table, qualifiedName({ schema: co.ref_schema, name: co.ref_table })];
   }
