@@ -2,10 +2,12 @@
  * The two reference clones the project's is compared with: `pg_dump | psql`, one stream, indexes
  * built after the data; and pgcopydb, parallel COPY and CREATE INDEX at its default job counts.
  */
-import { PG_BIN, runPipeline, runTool } from "./run-tool.ts";
+import { PG_BIN, runPipeline, runTimed, runTool, type ToolCpu } from "./run-tool.ts";
 
 export interface ToolRun {
   seconds: number;
+  /** CPU of the tool's own processes (not the database server's). */
+  cpu: ToolCpu;
 }
 
 export interface PgcopydbRun extends ToolRun {
@@ -17,11 +19,11 @@ export interface PgcopydbRun extends ToolRun {
 
 export async function pgDumpRestore(sourceUrl: string, schema: string, targetUrl: string): Promise<ToolRun> {
   const started = performance.now();
-  await runPipeline(
+  const cpu = await runPipeline(
     `"${PG_BIN}/pg_dump" --schema="$2" -d "$1" | "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -d "$3"`,
     [sourceUrl, schema, targetUrl],
   );
-  return { seconds: (performance.now() - started) / 1000 };
+  return { seconds: (performance.now() - started) / 1000, cpu };
 }
 
 async function pgcopydbVersion(): Promise<string | null> {
@@ -90,11 +92,13 @@ export async function pgcopydbClone(
   try {
     const started = performance.now();
     // Its own session: on failure pgcopydb signals its whole process group, which would be ours.
-    const { stdout, stderr } = await runTool("setsid", ["--wait", "pgcopydb", ...args]);
+    // setsid --wait waits for pgcopydb, which waits for its sub-processes: bash's times sees them all.
+    const { stdout, stderr, cpu } = await runTimed(`setsid --wait pgcopydb "$@"`, args);
     const seconds = (performance.now() - started) / 1000;
     const log = stdout + stderr;
     return {
       seconds,
+      cpu,
       version,
       parallelism: {
         copy: processCount(log, /copy data from source to target in (\d+) sub-process/),

@@ -5,11 +5,15 @@ export interface WorkerSummary {
   pid: number;
   startedAt: string;
   inFlight: number;
+  /** CPU it spent serving (boot excluded), in ms, as the gateway last sampled it. */
+  cpuMs?: number;
 }
 
 export interface StackAdmin {
   /** The live workers (GET /_stack/workers answers {live, exits}; exits are slice-report.ts's). */
   workers(): Promise<WorkerSummary[]>;
+  /** The live workers and the recent exits, from one reading. */
+  workersAndExits(): Promise<{ live: WorkerSummary[]; exits: WorkerSummary[] }>;
   /** Pids of recently exited workers (the exit is recorded once the process is gone). */
   exitedPids(): Promise<number[]>;
   /** SIGKILLs the function's live workers; returns those it killed. */
@@ -34,6 +38,7 @@ export function stackAdmin(apiUrl: string, serviceRoleKey: string): StackAdmin {
   }
   return {
     workers: async () => (await call<{ live: WorkerSummary[] }>("workers")).live,
+    workersAndExits: () => call("workers"),
     exitedPids: async () => (await call<{ exits: WorkerSummary[] }>("workers")).exits.map((exit) => exit.pid),
     kill: async (fn) => (await call<{ killed: WorkerSummary[] }>("workers/kill", { function: fn })).killed,
     setWorkerEnv: (env) => call("config", { env }),

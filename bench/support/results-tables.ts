@@ -91,8 +91,21 @@ function cloneTables(clone: Json): string {
   const { cloneDatabase: db, pgDumpPsql: dump, pgcopydb } = clone.tools;
   const kills = clone.kills;
   const killCount = clone.config.killAt.length;
+  // Results written before CPU, slices and per-phase times were reported render without them.
+  const hasCpu = db.medianCpuSeconds !== undefined;
+  const cpu = (
+    tool: Json,
+  ) => (hasCpu ? [`${fixed(tool.medianCpuSeconds, 1)} (${fixed(tool.cpuSecondsPerGB, 1)})`] : []);
   const tools = markdownTable(
-    ["tool", "wall s (median)", "runs s", "MB/s", "vs `pg_dump \\| psql`", "worker peak RSS MiB (runs)"],
+    [
+      "tool",
+      "wall s (median)",
+      "runs s",
+      "MB/s",
+      "vs `pg_dump \\| psql`",
+      ...(hasCpu ? ["CPU s (per GB)"] : []),
+      "worker peak RSS MiB (runs)",
+    ],
     [
       [
         "clone-database (through the gateway, default slices)",
@@ -100,6 +113,7 @@ function cloneTables(clone: Json): string {
         db.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
         fixed(db.mbPerSecond, 1),
         fixed(db.ratioToPgDump, 2),
+        ...cpu(db),
         `${fixed(db.peakWorkerRssMiB, 0)} (${
           db.runsPeakWorkerRssMiB.map((m: number) => fixed(m, 0)).join(", ")
         })`,
@@ -110,6 +124,7 @@ function cloneTables(clone: Json): string {
         dump.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
         fixed(dump.mbPerSecond, 1),
         fixed(dump.ratioToPgDump, 2),
+        ...cpu(dump),
         "–",
       ],
       [
@@ -118,6 +133,7 @@ function cloneTables(clone: Json): string {
         pgcopydb.runsSeconds.map((s: number) => fixed(s, 1)).join(", "),
         fixed(pgcopydb.mbPerSecond, 1),
         fixed(pgcopydb.ratioToPgDump, 2),
+        ...cpu(pgcopydb),
         "–",
       ],
       [
@@ -126,6 +142,9 @@ function cloneTables(clone: Json): string {
         "1 run",
         fixed(kills.mbPerSecond, 1),
         `${fixed(dump.medianSeconds / kills.seconds, 2)} (+${fixed(kills.extraPercent, 1)} %)`,
+        ...(hasCpu
+          ? [`${fixed(kills.workerCpu.seconds, 1)} (${fixed(kills.workerCpu.secondsPerGB, 1)})`]
+          : []),
         fixed(kills.memory.peakMiB, 0),
       ],
     ],
@@ -150,6 +169,41 @@ function cloneTables(clone: Json): string {
         `${fixed(db.ratioToPgDump, 2)}× (${fixed(dump.medianSeconds / (db.medianSeconds - verify), 2)}×)`,
         `≥ ${aims.minRatioToPgDump}× (${clone.aimsMet.throughput ? "met" : "not met"})`,
       ],
+      ...(aims.minRatioToPgcopydb !== undefined && db.ratioToPgcopydb !== null
+        ? [[
+          "clone-database vs pgcopydb",
+          `${fixed(db.ratioToPgcopydb, 2)}×`,
+          `≥ ${aims.minRatioToPgcopydb}× (${clone.aimsMet.vsPgcopydb ? "met" : "not met"})`,
+        ]]
+        : []),
+      ...(db.medianRun.phaseSeconds
+        ? [[
+          "data / post_data / verify of the median clean run",
+          ["data", "post_data", "verify"].map((phase) =>
+            `${fixed(db.medianRun.phaseSeconds[phase] ?? 0, 1)} s`
+          )
+            .join(" / "),
+          "",
+        ]]
+        : []),
+      ...(hasCpu
+        ? [[
+          "function workers' CPU per GB copied (pg_dump \\| psql, pgcopydb: their processes')",
+          `${fixed(db.cpuSecondsPerGB, 1)} s (${fixed(dump.cpuSecondsPerGB, 1)} s, ${
+            pgcopydb.cpuSecondsPerGB === undefined ? "–" : `${fixed(pgcopydb.cpuSecondsPerGB, 1)} s`
+          })`,
+          "",
+        ]]
+        : []),
+      ...(db.medianRun.slices?.slicesEnded
+        ? [[
+          "slices of the median clean run ended by (worker exits)",
+          `${sliceCounts(db.medianRun.slices.slicesEnded)} (${
+            sliceCounts(db.medianRun.slices.workerExits ?? {})
+          })`,
+          "",
+        ]]
+        : []),
       [
         "worker RSS before the first checkpoint",
         `${fixed(db.medianRun.memory.sampledPeakByPhaseMiB["before the first checkpoint"], 0)} MiB`,
@@ -184,6 +238,12 @@ function cloneTables(clone: Json): string {
     "",
     facts,
   ].join("\n");
+}
+
+/** "cpu_budget 3, finished 1": the reasons that happened, or "none". */
+function sliceCounts(counts: Record<string, number>): string {
+  const happened = Object.entries(counts).filter(([, n]) => n > 0);
+  return happened.length ? happened.map(([reason, n]) => `${reason} ${n}`).join(", ") : "none";
 }
 
 function renderTables(render: Json): string {

@@ -22,10 +22,13 @@ export async function readConstraints(
   const constraints = await tx`
     select co.conname as name, co.contype as type, n.nspname as schema, c.relname as table_name,
            c.relkind = 'p' as partitioned, pg_get_constraintdef(co.oid) as def, co.conindid as index_oid,
-           co.conparentid <> 0 as has_parent
+           co.conparentid <> 0 as has_parent, c.relhassubclass as has_children, rn.nspname as ref_schema,
+           r.relname as ref_table, r.relkind = 'p' as ref_partitioned
       from pg_constraint co
       join pg_class c on c.oid = co.conrelid
       join pg_namespace n on n.oid = c.relnamespace
+      left join pg_class r on r.oid = co.confrelid
+      left join pg_namespace rn on rn.oid = r.relnamespace
      where n.nspname = any(${schemas}::text[]) and c.relkind in ('r', 'p')
        and (co.contype in ('p', 'u', 'x') or (co.contype = 'c' and co.conislocal) or (co.contype = 'f' and co.conparentid = 0))
        and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
@@ -81,6 +84,7 @@ export async function readConstraints(
       drop: co.has_parent
         ? undefined
         : `alter table if exists ${table} drop constraint if exists ${quoteIdent(co.name)} cascade`,
+      tables: parallelTables(co as Parameters<typeof parallelTables>[0], table),
     };
     if (co.type === "f") result.foreignKeys.push(statement);
     else if (keyIndexOids.has(co.index_oid)) result.keys.push(statement);
@@ -97,6 +101,8 @@ export async function readConstraints(
         key: `index:${index.schema}.${index.name}`,
         sql: index.def,
         drop: index.parent ? undefined : `drop index if exists ${name}`,
+        // pg_get_indexdef says ON ONLY for a partitioned table: one table either way.
+        tables: [table],
       };
       (keyIndexOids.has(index.oid) ? result.keys : result.indexes).push(statement);
     }
@@ -144,4 +150,29 @@ export async function readConstraints(
   // Unique and exclusion constraints go in before the attaches that need both sides to exist.
   result.constraints.push(...attachOthers);
   return result;
+}
+
+/**
+ * The tables a constraint's build locks, when it locks no others: a key, unique or exclusion
+ * constraint on its own table (ONLY), a check on a table without children (without ONLY, a check
+ * reaches inheritance children and partitions), a foreign key between two tables neither of
+ * which is partitioned (one on a partitioned table recurses into its partitions).
+ */
+function parallelTables(
+  co: {
+    type: string;
+    partitioned: boolean;
+    has_children: boolean;
+    ref_partitioned: boolean | null;
+    ref_schema: string;
+    ref_table: string;
+  },
+  table: string,
+): string[] | undefined {
+  if (co.type === "p" || co.type === "u" || co.type === "x") return [table];
+  if (co.type === "c" && !co.has_children) return [table];
+  if (co.type === "f" && !co.partitioned && !co.ref_partitioned) {
+    return [table, qualifiedName({ schema: co.ref_schema, name: co.ref_table })];
+  }
+  return undefined;
 }

@@ -9,6 +9,11 @@ export interface DdlStatement {
   sql: string;
   /** Removes what `sql` created, for a restart; never fails when the object is already gone. */
   drop?: string;
+  /**
+   * Set only on a statement that may run in a parallel session (index, key and foreign key
+   * builds): every table it locks, each as `qualifiedName` prints it. See phase-statements.ts.
+   */
+  tables?: string[];
 }
 
 /**

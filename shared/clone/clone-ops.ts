@@ -12,6 +12,7 @@ import type { ObjectStorage } from "../storage/storage.ts";
 import { findConflicts } from "./catalog-conflicts.ts";
 import type { CloneOps } from "./clone-phase.ts";
 import { databaseIdentity } from "./clone-connections.ts";
+import type { CloneSessions } from "./clone-sessions.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
 import type { CloneTargetRules } from "./clone-target.ts";
 import { copyChunk, copyWholeTable } from "./copy-chunk.ts";
@@ -34,11 +35,15 @@ export interface CloneSlice {
   target: Sql;
   task: { id: string; kind?: string };
   budget: Pick<SliceBudget, "exhausted">;
+  /** Numbered sessions over `source` and `target` (session 0) for the phases that work in parallel. */
+  sessions: CloneSessions;
   /** The target project's Storage API, sealed (options.targetStorage); absent without includeStorage. */
   targetStorage: SealedSecret | undefined;
 }
 
-export function cloneOps({ deps, source, target, task, budget, targetStorage }: CloneSlice): CloneOps {
+export function cloneOps(
+  { deps, source, target, task, budget, targetStorage, sessions }: CloneSlice,
+): CloneOps {
   async function storageTarget(): Promise<GuardedStorageTarget> {
     if (!deps.storage || !targetStorage) {
       throw new PermanentTaskError(
@@ -70,15 +75,17 @@ export function cloneOps({ deps, source, target, task, budget, targetStorage }: 
     async ensureLedger() {
       await ensureLedger(target);
     },
-    async applyStatement(statement) {
-      await applyOnce(target, task.id, statement);
+    openSessions: (wanted, sides) => sessions.open(wanted, sides),
+    async applyStatement(statement, session = 0) {
+      await applyOnce(await sessions.target(session), task.id, statement);
     },
     copyChunk: (table, after, maxRows) => copyChunk(source, target, table, task.id, after, maxRows),
     copyWholeTable: (table) => copyWholeTable(source, target, table),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
     },
-    verifyTable: (table) => verifyClone(source, target, [table], []),
+    verifyTable: async (table, session = 0) =>
+      await verifyClone(sessions.source(session), await sessions.target(session), [table], []),
     async syncSequence(seq) {
       const state = await sequenceState(source, seq);
       await target`select setval(${`"${seq.schema.replaceAll('"', '""')}"."${

@@ -30,8 +30,13 @@ export interface CloneOps {
   findConflicts(plan: ClonePlan): Promise<string[]>;
   /** Creates the target's job ledger if it is missing. */
   ensureLedger(): Promise<void>;
-  /** Applies one DDL statement at most once per job (the target ledger). */
-  applyStatement(statement: DdlStatement): Promise<void>;
+  /**
+   * Makes sure `wanted` sessions (0..wanted-1) are open on the target, and on the source too for
+   * "both"; answers how many are, at least 1: fewer when the server refuses more connections.
+   */
+  openSessions(wanted: number, sides: "target" | "both"): Promise<number>;
+  /** Applies one DDL statement at most once per job (the target ledger), on target session `session` (default 0). */
+  applyStatement(statement: DdlStatement, session?: number): Promise<void>;
   copyChunk(table: TableInfo, after: string[] | null, maxRows: number): Promise<ChunkResult>;
   copyWholeTable(table: TableInfo): Promise<{ rows: number }>;
   /** Copies storage from `cursor` until done or the budget ends; `onProgress` gets each new cursor. */
@@ -39,7 +44,8 @@ export interface CloneOps {
     cursor: StorageCursor | null,
     onProgress: (cursor: StorageCursor) => Promise<void>,
   ): Promise<{ done: boolean; cursor: StorageCursor }>;
-  verifyTable(table: TableInfo): Promise<CloneMismatch[]>;
+  /** Compares the table's count and hash on both sides, on sessions `session` (default 0). */
+  verifyTable(table: TableInfo, session?: number): Promise<CloneMismatch[]>;
   /** Sets the target's sequence to the source's current value. */
   syncSequence(sequence: { schema: string; name: string }): Promise<void>;
   verifySequences(sequences: { schema: string; name: string }[]): Promise<CloneMismatch[]>;

@@ -23,7 +23,10 @@ export interface CloneCheckpoint {
   /** Chunking key of the last row committed on the target, as text. */
   lastKey: string[] | null;
   rowsPerTable: Record<string, number>;
-  /** DDL statements applied so far in the current DDL phase. */
+  /**
+   * DDL statements of the current DDL phase applied without a gap, from its first: the phase goes
+   * on from here. Later ones a parallel session finished are in the target ledger and skipped.
+   */
   statementsApplied: number;
   /** Tables without a usable key that had to start over after an interruption. */
   restartedFromZero: string[];

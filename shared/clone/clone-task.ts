@@ -12,6 +12,7 @@ import { openCloneConnection } from "./clone-connections.ts";
 import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
+import { cloneSessions } from "./clone-sessions.ts";
 import { readClonePlan } from "./schema-plan.ts";
 import { forgetJob } from "./target-ledger.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
@@ -46,6 +47,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     // resolve right now is retried like any unreachable target.
     const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
+    const sessions = cloneSessions({ source, target }, {
+      source: () => openCloneConnection(deps.sourceUrl, "reelforge-clone-source"),
+      target: () => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target"),
+    });
     const env: ClonePhaseEnv = {
       plan: () =>
         ctx.step("plan", async () => {
@@ -68,6 +73,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         task: ctx.task,
         budget: ctx.budget,
         targetStorage: clone.targetStorage,
+        sessions,
       }),
     };
 
@@ -81,7 +87,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows },
       };
     } finally {
-      await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 })]);
+      await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 }), sessions.close()]);
     }
   };
 }

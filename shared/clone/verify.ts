@@ -31,8 +31,9 @@ export type RowHash = "record" | "text";
 
 /**
  * Exact row count and an order-independent hash of a table's own rows (ONLY), computed in the
- * database: the sum over rows of a 64-bit row hash, as numeric so it cannot overflow. Given
- * `columns`, only those are hashed, in that order (so column order on the target and generated
+ * database: the sum over rows of a 64-bit row hash, exact and without overflow (sum(bigint) is
+ * numeric; Postgres adds up in 128-bit integers where it can, much faster than a numeric cast per
+ * row, and the result is the same number). Given `columns`, only those are hashed, in that order (so column order on the target and generated
  * columns do not matter). Row text depends on output settings, so the clone's are set locally
  * first; both servers then print the same values the same way.
  */
@@ -46,7 +47,7 @@ export async function tableFingerprint(
   return await sql.begin("read only", async (tx) => {
     await useCloneSettings(tx);
     const [result] = await tx.unsafe(
-      `select count(*)::text as rows, coalesce(sum(${hash}::numeric), 0)::text as hash
+      `select count(*)::text as rows, coalesce(sum(${hash}), 0)::text as hash
          from only ${qualifiedName(table)} as t`,
       [],
       { prepare: false },

@@ -19,7 +19,18 @@ const table = (name: string, over: Partial<TableInfo> = {}): TableInfo => ({
   partitioned: false,
   ...over,
 });
-const ddl = (key: string) => ({ key, sql: `-- ${key}` });
+const ddl = (key: string, tables?: string[]) => ({ key, sql: `-- ${key}`, tables });
+
+/** A promise settled from outside, to finish fake statements in a chosen order. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+  return { promise, resolve, reject };
+}
+
+/** Lets every pending callback and continuation run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 const emptyPlan: ClonePlan = {
   schemas: ["public"],
@@ -64,6 +75,7 @@ function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infi
       sourceIdentity: async () => "source",
       findConflicts: async () => [],
       ensureLedger: async () => void calls.push("ledger"),
+      openSessions: async (wanted) => wanted,
       applyStatement: async (s) => void calls.push(`apply ${s.key}`),
       copyChunk: async () => ({ rows: 0, lastKey: null, done: true, replayed: false }),
       copyWholeTable: async (t) => (calls.push(`whole ${t.name}`), { rows: 7 }),
@@ -195,6 +207,120 @@ describe("DDL phases", () => {
     expect(finished).toBe(false);
     expect(calls).toEqual(["apply s0"]);
     expect(state.checkpoint.statementsApplied).toBe(1);
+  });
+});
+
+describe("post_data in parallel sessions", () => {
+  // k0 and k1 on table a, k2 on b, k3 on c, a foreign key from c to a, then a view (unmarked), then an index on a.
+  const plan = {
+    ...emptyPlan,
+    postData: [
+      ddl("k0", ["a"]),
+      ddl("k1", ["a"]),
+      ddl("k2", ["b"]),
+      ddl("k3", ["c"]),
+      ddl("fk", ["c", "a"]),
+      ddl("view"),
+      ddl("i0", ["a"]),
+    ],
+  };
+
+  /** applyStatement that waits until the test finishes each statement, recording starts and sessions. */
+  function controlled() {
+    const pending = new Map<string, ReturnType<typeof deferred>>();
+    const started: string[] = [];
+    const sessions: Record<string, number | undefined> = {};
+    const applyStatement = async (statement: { key: string }, session?: number) => {
+      started.push(statement.key);
+      sessions[statement.key] = session;
+      const done = deferred();
+      pending.set(statement.key, done);
+      await done.promise;
+    };
+    const finish = async (key: string) => {
+      pending.get(key)!.resolve();
+      await settle();
+    };
+    return { applyStatement, started, sessions, pending, finish };
+  }
+
+  it("builds statements on other tables at once, keeps a table's own in order, and runs an unmarked one alone", async () => {
+    const c = controlled();
+    const { env, saved } = fakeEnv(plan, { applyStatement: c.applyStatement });
+    const running = statementsPhase("postData")(stateOf({}, { phase: "post_data" }), env);
+    await settle();
+    // k1 waits for k0 (same table); k2 and k3 start beside k0, up to 3 sessions, each its own.
+    expect(c.started).toEqual(["k0", "k2", "k3"]);
+    expect(new Set(Object.values(c.sessions))).toEqual(new Set([0, 1, 2]));
+    await c.finish("k2");
+    // A free session, but k1 still waits for k0 and fk for k0 and k3.
+    expect(c.started).toEqual(["k0", "k2", "k3"]);
+    expect(saved).toHaveLength(0); // k0 is not finished: the count cannot move past it
+    await c.finish("k0");
+    expect(c.started).toEqual(["k0", "k2", "k3", "k1"]);
+    expect(saved.map((s) => s.checkpoint.statementsApplied)).toEqual([1]);
+    await c.finish("k1");
+    // k0..k2 done: the count moves over all three; fk still waits for k3.
+    expect(saved.at(-1)!.checkpoint.statementsApplied).toBe(3);
+    expect(c.started).toEqual(["k0", "k2", "k3", "k1"]);
+    await c.finish("k3");
+    expect(c.started.at(-1)).toBe("fk");
+    await c.finish("fk");
+    // The view starts alone, once all before it finished.
+    expect(c.started.at(-1)).toBe("view");
+    await c.finish("view");
+    await c.finish("i0");
+    const { state, finished } = await running;
+    expect(finished).toBe(true);
+    expect(state.checkpoint.statementsApplied).toBe(7);
+    expect(c.started).toEqual(["k0", "k2", "k3", "k1", "fk", "view", "i0"]);
+  });
+
+  it("stops starting when the budget runs out, lets the builds in flight finish and counts only the unbroken prefix", async () => {
+    const c = controlled();
+    const { env, saved } = fakeEnv(plan, { applyStatement: c.applyStatement }, 2);
+    const running = statementsPhase("postData")(stateOf({}, { phase: "post_data" }), env);
+    await settle();
+    expect(c.started).toEqual(["k0", "k2"]);
+    await c.finish("k2");
+    await c.finish("k0");
+    const { state, finished } = await running;
+    expect(finished).toBe(false);
+    expect(c.started).toEqual(["k0", "k2"]);
+    // k2 finished too, but k1 before it did not: a resumed slice asks for k1 and k2 again (the ledger skips k2).
+    expect(state.checkpoint.statementsApplied).toBe(1);
+    expect(saved.at(-1)!.checkpoint.statementsApplied).toBe(1);
+    const resumed = fakeEnv(plan);
+    await statementsPhase("postData")(state, resumed.env);
+    expect(resumed.calls.slice(0, 3).sort()).toEqual(["apply k1", "apply k2", "apply k3"]);
+  });
+
+  it("fails with the failed statement's error once the others in flight have settled, the count before it", async () => {
+    const c = controlled();
+    const { env, saved } = fakeEnv(plan, { applyStatement: c.applyStatement });
+    const running = statementsPhase("postData")(stateOf({}, { phase: "post_data" }), env);
+    const outcome = running.then(() => "finished", (error: Error) => error.message);
+    await settle();
+    c.pending.get("k2")!.reject(new Error("k2 failed"));
+    await settle();
+    // Nothing new starts after a failure; the error waits for k0 and k3.
+    expect(c.started).toEqual(["k0", "k2", "k3"]);
+    await c.finish("k0");
+    expect(c.started).toEqual(["k0", "k2", "k3"]);
+    await c.finish("k3");
+    expect(await outcome).toBe("k2 failed");
+    expect(saved.at(-1)!.checkpoint.statementsApplied).toBe(1);
+  });
+
+  it("goes on with fewer sessions when the target has no more to give", async () => {
+    const c = controlled();
+    const { env } = fakeEnv(plan, { applyStatement: c.applyStatement, openSessions: async () => 1 });
+    statementsPhase("postData")(stateOf({}, { phase: "post_data" }), env);
+    await settle();
+    expect(c.started).toEqual(["k0"]);
+    await c.finish("k0");
+    expect(c.started).toEqual(["k0", "k1"]);
+    expect(Object.values(c.sessions)).toEqual([0, 0]);
   });
 });
 
@@ -344,6 +470,34 @@ describe("verify", () => {
     expect(calls).toEqual(["verify b", "setval s"]);
     expect(state.checkpoint.verifiedTables).toEqual(["public.a", "public.b"]);
     expect(saved).toHaveLength(1);
+  });
+
+  it("hashes two tables at once, biggest first, each on its own sessions", async () => {
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const asked: Array<{ table: string; session?: number }> = [];
+    const { env, saved } = fakeEnv({
+      ...plan,
+      tables: [table("small", { estimatedRows: 1 }), table("big", { estimatedRows: 100 }), table("mid")],
+    }, {
+      verifyTable: async (t, session) => {
+        asked.push({ table: t.name, session });
+        gates.set(t.name, deferred());
+        await gates.get(t.name)!.promise;
+        return [];
+      },
+    });
+    const running = verifyPhase(stateOf(), env);
+    await settle();
+    expect(asked).toEqual([{ table: "big", session: 0 }, { table: "mid", session: 1 }]);
+    gates.get("mid")!.resolve();
+    await settle();
+    expect(asked.at(-1)).toEqual({ table: "small", session: 1 });
+    expect(saved.at(-1)!.checkpoint.verifiedTables).toEqual(["public.mid"]);
+    gates.get("small")!.resolve();
+    gates.get("big")!.resolve();
+    const { state, finished } = await running;
+    expect(finished).toBe(true);
+    expect(state.checkpoint.verifiedTables).toEqual(["public.mid", "public.small", "public.big"]);
   });
 
   it("compares no tables of a schema-only clone", async () => {
