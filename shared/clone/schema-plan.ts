@@ -6,14 +6,21 @@
 import type { Sql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
 import type { DdlStatement } from "./catalog-read.ts";
+import { readAggregates } from "./catalog-aggregates.ts";
+import { readCasts } from "./catalog-casts.ts";
+import { readCollations } from "./catalog-collations.ts";
 import { readComments } from "./catalog-comments.ts";
 import { readConstraints } from "./catalog-constraints.ts";
 import { readSchemasAndExtensions } from "./catalog-extensions.ts";
 import { readFunctions } from "./catalog-functions.ts";
 import { readGrants } from "./catalog-grants.ts";
+import { readOperatorClasses } from "./catalog-operator-classes.ts";
+import { readOperators } from "./catalog-operators.ts";
 import { readPolicies } from "./catalog-policies.ts";
+import { orderRoutines } from "./catalog-routine-order.ts";
 import { readSequences } from "./catalog-sequences.ts";
 import { readTables } from "./catalog-tables.ts";
+import { readTextSearch } from "./catalog-text-search.ts";
 import { readTriggersAndRules } from "./catalog-triggers.ts";
 import { readTypes } from "./catalog-types.ts";
 import { readViews } from "./catalog-views.ts";
@@ -24,9 +31,15 @@ export type { DdlStatement, TableInfo };
 
 export interface ClonePlan {
   schemas: string[];
-  /** Schemas, extensions, then enums, domains, composite and range types in dependency order. */
+  /**
+   * Schemas, extensions, collations, text search objects, then enums, domains, composite and
+   * range types in dependency order.
+   */
   types: DdlStatement[];
-  /** Functions, sequences, tables (partitions attached), OWNED BY. */
+  /**
+   * Functions, aggregates, operators, operator families and classes, casts and the types that
+   * need them, in dependency order; then sequences, tables (partitions attached), OWNED BY.
+   */
   schema: DdlStatement[];
   /**
    * After the data: primary and chunking keys, views and late functions, materialized view refreshes, indexes, constraints,
@@ -64,15 +77,29 @@ export async function readClonePlan(
     const schemasAndExtensions = await readSchemasAndExtensions(read);
     const types = await readTypes(read);
     const functions = await readFunctions(read);
+    const aggregates = await readAggregates(read, new Set(functions.late.map((f) => f.id)));
+    const casts = await readCasts(read);
     const sequences = await readSequences(read);
     const tables = await readTables(read, sequences.identityOptions);
     const constraints = await readConstraints(read, tables.keyIndexOids);
-    const views = await readViews(read, functions.late);
+    const views = await readViews(read, [...functions.late, ...aggregates.late]);
     const plan: ClonePlan = {
       schemas: wanted,
-      types: [...schemasAndExtensions, ...types.types],
+      types: [
+        ...schemasAndExtensions,
+        ...await readCollations(read),
+        ...await readTextSearch(read),
+        ...types.types,
+      ],
       schema: [
-        ...functions.early,
+        ...await orderRoutines(read, [
+          ...functions.early,
+          ...types.routineTypes,
+          ...aggregates.early,
+          ...await readOperators(read),
+          ...await readOperatorClasses(read),
+          ...casts.create,
+        ]),
         ...types.domainChecksAfterFunctions,
         ...sequences.create,
         ...tables.create,
@@ -94,6 +121,7 @@ export async function readClonePlan(
         ...await readPolicies(read, targetRoles),
         ...await readGrants(read, targetRoles),
         ...await readComments(read),
+        ...casts.comments,
       ],
       tables: tables.tables,
       sequences: sequences.sequences,

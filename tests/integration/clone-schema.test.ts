@@ -134,6 +134,7 @@ describe("the clone plan", () => {
       "public.render_jobs_id_seq",
       "public.studios_id_seq",
       "studio.bookings_id_seq",
+      "studio.call_slots_id_seq",
       "studio.take_seq",
     ]);
   });
