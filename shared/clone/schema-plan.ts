@@ -19,6 +19,7 @@ import { readOperators } from "./catalog-operators.ts";
 import { readPolicies } from "./catalog-policies.ts";
 import { orderRoutines } from "./catalog-routine-order.ts";
 import { readSequences } from "./catalog-sequences.ts";
+import { readSuperuserObjects, type SuperuserObject } from "./catalog-superuser.ts";
 import { readTables } from "./catalog-tables.ts";
 import { readTextSearch } from "./catalog-text-search.ts";
 import { readTriggersAndRules } from "./catalog-triggers.ts";
@@ -27,7 +28,7 @@ import { readViews } from "./catalog-views.ts";
 import { assertClonableSchemas } from "./schema-allow-list.ts";
 import type { TableInfo } from "./table-info.ts";
 
-export type { DdlStatement, TableInfo };
+export type { DdlStatement, SuperuserObject, TableInfo };
 
 export interface ClonePlan {
   schemas: string[];
@@ -50,6 +51,11 @@ export interface ClonePlan {
   /** Regular tables, partitioned parents (flagged, never copied) and partitions, by schema and name. */
   tables: TableInfo[];
   sequences: { schema: string; name: string }[];
+  /**
+   * What only a superuser can create (operator classes, C functions, ...), for preflight to
+   * refuse or skip on a target whose role is not one. Absent from plans stored before it existed.
+   */
+  superuserOnly?: SuperuserObject[];
 }
 
 /**
@@ -125,6 +131,7 @@ export async function readClonePlan(
       ],
       tables: tables.tables,
       sequences: sequences.sequences,
+      superuserOnly: await readSuperuserObjects(read),
     };
     assertUniqueKeys(plan);
     return plan;

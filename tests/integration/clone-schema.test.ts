@@ -216,6 +216,27 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
     }
   });
 
+  it("names what only a superuser can create, with the plan statement that would", () => {
+    const named = (plan.superuserOnly ?? []).map((o) => `${o.name} [${o.key}]`);
+    // Casts, aggregates, operators, collations and dictionaries are a plain owner's to create.
+    expect(named).toEqual(
+      superuser
+        ? [
+          "operator class public.dimensions_area_ops using btree [operator-class:public.dimensions_area_ops(btree)]",
+          "operator class public.dimensions_hash_ops using hash [operator-class:public.dimensions_hash_ops(hash)]",
+          "operator class public.timerange_overlap_ops using gist [operator-class:public.timerange_overlap_ops(gist)]",
+          "operator family public.dimensions_area_ops using btree [operator-family:public.dimensions_area_ops(btree)]",
+          "operator family public.dimensions_hash_family using hash [operator-family:public.dimensions_hash_family(hash)]",
+          "operator family public.timerange_overlap_ops using gist [operator-family:public.timerange_overlap_ops(gist)]",
+          "text search parser studio.plain_parser [text-search-parser:studio.plain_parser]",
+          "text search template studio.plain_template [text-search-template:studio.plain_template]",
+        ]
+        : [],
+    );
+    const keys = new Set([...plan.types, ...plan.schema].map((s) => s.key));
+    for (const object of plan.superuserOnly ?? []) expect(keys).toContain(object.key);
+  });
+
   it("orders each routine after what it is built from, and views after the aggregates they call", () => {
     const schema = plan.schema.map((s) => s.key);
     const at = (key: string) => {
