@@ -183,6 +183,10 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
       "studio.Call Sheets",
       "public.film_status",
       "public.slugify(t text)",
+      "public.group_concat(text)",
+      "public.nocase",
+      "public.~=~(public.dimensions, public.dimensions)",
+      "studio.film_search",
     ]));
   });
 
