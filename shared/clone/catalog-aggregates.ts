@@ -2,9 +2,7 @@
  * Aggregates, from pg_aggregate (pg_get_functiondef refuses them): plain, moving-aggregate,
  * ordered-set and hypothetical-set, with combine/serial functions for partial aggregation. Each is
  * sorted after its support functions with the other routines in the schema phase (see
- * catalog-routine-order), so the views that call it, in post-data, find it. One whose support
- * function or signature needs a table's row type is "late", like such functions, and is sorted
- * with the views instead.
+ * catalog-routine-order), so the views that call it, in post-data, find it.
  */
 import type { CatalogRead, NamedRow, PlanNode } from "./catalog-read.ts";
 import { qualifiedName, quoteLiteral } from "./sql-text.ts";
@@ -13,10 +11,7 @@ import { qualifiedName, quoteLiteral } from "./sql-text.ts";
 const MODIFY: Record<string, string> = { r: "read_only", s: "shareable", w: "read_write" };
 const PARALLEL: Record<string, string> = { s: "safe", r: "restricted" };
 
-export async function readAggregates(
-  { tx, schemas }: CatalogRead,
-  lateFunctionIds: Set<string>,
-): Promise<{ early: PlanNode[]; late: PlanNode[] }> {
+export async function readAggregates({ tx, schemas }: CatalogRead): Promise<PlanNode[]> {
   // With search_path empty, regproc names come out schema-qualified unless built in.
   const aggregates = await tx<NamedRow[]>`
     select p.oid, n.nspname as schema, p.proname as name, p.proparallel as parallel,
@@ -33,27 +28,17 @@ export async function readAggregates(
            nullif(a.aggmtransspace, 0) as msspace, nullif(a.aggmfinalfn, 0)::regproc::text as mfinalfunc,
            a.aggminitval as minitcond,
            (select format('operator(%I.%s)', opn.nspname, o.oprname) from pg_operator o
-              join pg_namespace opn on opn.oid = o.oprnamespace where o.oid = a.aggsortop) as sortop,
-           array[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, a.aggmtransfn,
-                 a.aggminvtransfn, a.aggmfinalfn]::oid[]::text[] as support,
-           exists (select from pg_depend d
-                     join pg_type t on t.oid = d.refobjid
-                     left join pg_type element on element.oid = t.typelem and t.typcategory = 'A'
-                     join pg_class c on c.oid = case when t.typrelid <> 0 then t.typrelid else element.typrelid end
-                    where d.classid = 'pg_proc'::regclass and d.objid = p.oid
-                      and d.refclassid = 'pg_type'::regclass and c.relkind <> 'c') as row_type
+              join pg_namespace opn on opn.oid = o.oprnamespace where o.oid = a.aggsortop) as sortop
       from pg_proc p join pg_aggregate a on a.aggfnoid = p.oid join pg_namespace n on n.oid = p.pronamespace
      where n.nspname = any(${schemas}::text[]) and p.prokind = 'a'
        and not exists (select from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid and e.deptype = 'e')
      order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)`;
 
-  const early: PlanNode[] = [];
-  const late: PlanNode[] = [];
-  for (const a of aggregates) {
+  return aggregates.map((a) => {
     const name = qualifiedName(a);
     // An aggregate over no columns, count(*)-like, is written with a star.
     const signature = (args: string) => `${name}(${args === "" ? "*" : args})`;
-    const node: PlanNode = {
+    return {
       id: `f${a.oid}`,
       statement: {
         key: `aggregate:${a.schema}.${a.name}(${a.identity_args})`,
@@ -61,10 +46,7 @@ export async function readAggregates(
         drop: `drop aggregate if exists ${signature(a.identity_args)} cascade`,
       },
     };
-    const isLate = a.row_type || (a.support as string[]).some((oid) => lateFunctionIds.has(`f${oid}`));
-    (isLate ? late : early).push(node);
-  }
-  return { early, late };
+  });
 }
 
 function aggregateOptions(a: NamedRow): string[] {

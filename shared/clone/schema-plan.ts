@@ -43,7 +43,7 @@ export interface ClonePlan {
    */
   schema: DdlStatement[];
   /**
-   * After the data: primary and chunking keys, views and late functions, materialized view refreshes, indexes, constraints,
+   * After the data: primary and chunking keys, views and late routines, materialized view refreshes, indexes, constraints,
    * foreign keys, triggers and rules, row level security, grants, comments. No ALTER ... OWNER:
    * on the target everything belongs to the connecting role.
    */
@@ -83,12 +83,19 @@ export async function readClonePlan(
     const schemasAndExtensions = await readSchemasAndExtensions(read);
     const types = await readTypes(read);
     const functions = await readFunctions(read);
-    const aggregates = await readAggregates(read, new Set(functions.late.map((f) => f.id)));
     const casts = await readCasts(read);
+    const routines = await orderRoutines(read, [
+      ...functions.early,
+      ...types.routineTypes,
+      ...await readAggregates(read),
+      ...await readOperators(read),
+      ...await readOperatorClasses(read),
+      ...casts.create,
+    ], functions.late);
     const sequences = await readSequences(read);
     const tables = await readTables(read, sequences.identityOptions);
     const constraints = await readConstraints(read, tables.keyIndexOids);
-    const views = await readViews(read, [...functions.late, ...aggregates.late]);
+    const views = await readViews(read, [...functions.late, ...routines.late]);
     const plan: ClonePlan = {
       schemas: wanted,
       types: [
@@ -98,14 +105,7 @@ export async function readClonePlan(
         ...types.types,
       ],
       schema: [
-        ...await orderRoutines(read, [
-          ...functions.early,
-          ...types.routineTypes,
-          ...aggregates.early,
-          ...await readOperators(read),
-          ...await readOperatorClasses(read),
-          ...casts.create,
-        ]),
+        ...routines.early,
         ...types.domainChecksAfterFunctions,
         ...sequences.create,
         ...tables.create,
