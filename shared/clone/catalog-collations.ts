@@ -17,7 +17,7 @@ export async function readCollations({ tx, schemas }: CatalogRead): Promise<DdlS
        and not exists (select from pg_depend e where e.classid = 'pg_collation'::regclass and e.objid = co.oid and e.deptype = 'e')
      order by n.nspname, co.collname`;
   return collations.map((c) => {
-    const name = qualifiedName({ schema: c.schema, name: c.name });
+    const name = qualifiedName(c);
     // i = ICU, b = Postgres 17's builtin provider (both named by a locale), c = libc.
     const options = c.provider === "c"
       ? [

@@ -77,17 +77,14 @@ export async function readOperatorClasses({ tx, schemas }: CatalogRead): Promise
   for (const c of classes) {
     const own = members.filter((m) => m.opclass === c.oid);
     const items = [...own.map((m) => m.item), ...c.storage ? [`storage ${c.storage}`] : []];
-    const name = `${qualifiedName(c)} using ${c.method}`;
+    const isDefault = c.is_default ? " default" : "";
     nodes.push({
       id: `c${c.oid}`,
       statement: {
         key: `operator-class:${c.schema}.${c.name}(${c.method})`,
-        sql:
-          `create operator class ${qualifiedName(c)}${
-            c.is_default ? " default" : ""
-          } for type ${c.input_type} ` +
+        sql: `create operator class ${qualifiedName(c)}${isDefault} for type ${c.input_type} ` +
           `using ${c.method} family ${c.family_name} as ${items.join(", ")}`,
-        drop: `drop operator class if exists ${name} cascade`,
+        drop: `drop operator class if exists ${qualifiedName(c)} using ${c.method} cascade`,
       },
       after: [`F${c.family}`, ...own.flatMap((m) => m.uses)],
     });
@@ -95,14 +92,13 @@ export async function readOperatorClasses({ tx, schemas }: CatalogRead): Promise
   for (const f of families) {
     const loose = members.filter((m) => m.family === f.oid && m.opclass === null);
     if (loose.length === 0) continue;
+    const items = loose.map((m) => m.item).join(", ");
+    // After the classes: a class's own members must not be in the family already.
     nodes.push({
-      // After the classes: a class's own members must not be in the family already.
       id: `M${f.oid}`,
       statement: {
         key: `operator-family-members:${f.schema}.${f.name}(${f.method})`,
-        sql: `alter operator family ${qualifiedName(f)} using ${f.method} add ${
-          loose.map((m) => m.item).join(", ")
-        }`,
+        sql: `alter operator family ${qualifiedName(f)} using ${f.method} add ${items}`,
       },
       after: [
         `F${f.oid}`,

@@ -68,12 +68,11 @@ export async function readTextSearch({ tx, schemas }: CatalogRead): Promise<DdlS
   }
   for (const c of configurations) {
     create("configuration", c, [`parser = ${c.parser}`]);
+    const alter = `alter text search configuration ${qualifiedName(c)}`;
     for (const m of c.mappings ?? []) {
       statements.push({
         key: `text-search-mapping:${c.schema}.${c.name}.${m.token}`,
-        sql: `alter text search configuration ${qualifiedName(c)} add mapping for ${
-          quoteIdent(m.token)
-        } with ${m.dictionaries}`,
+        sql: `${alter} add mapping for ${quoteIdent(m.token)} with ${m.dictionaries}`,
       });
     }
   }
