@@ -1,8 +1,8 @@
 /**
  * What in the cloned schemas only a superuser can create: operator classes and families, text
- * search parsers and templates, functions in C or internal code, base types (their I/O functions
- * are C), binary-coercible casts and casts between types the target role cannot own (neither
- * type is cloned). On a hosted project the connecting role is not a superuser, so `start`'s
+ * search parsers and templates, functions in C or internal code, aggregates with an internal
+ * state, base types (their I/O functions are C), binary-coercible casts and casts between types
+ * the target role cannot own (neither type is cloned). On a hosted project the connecting role is not a superuser, so `start`'s
  * preflight can refuse these, or skip them when nothing cloned depends on them, before any data
  * moves. `key` is the plan statement that would create the object, if the plan has one.
  */
@@ -52,6 +52,12 @@ export async function readSuperuserObjects({ tx, schemas }: CatalogRead): Promis
            format('function:%s.%s(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
       from pg_proc p join ns on ns.oid = p.pronamespace join pg_language l on l.oid = p.prolang
      where l.lanname in ('c', 'internal') and p.prokind <> 'a' and (p.tableoid, p.oid) not in (select * from own)
+    union all
+    select format('aggregate %I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+           'an aggregate with an internal state needs a superuser',
+           format('aggregate:%s.%s(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+      from pg_aggregate a join pg_proc p on p.oid = a.aggfnoid join ns on ns.oid = p.pronamespace
+     where 'internal'::regtype in (a.aggtranstype, a.aggmtranstype) and (p.tableoid, p.oid) not in (select * from own)
     union all
     select format('type %I.%I', ns.nspname, t.typname), 'a base type has C input and output functions', null
       from pg_type t join ns on ns.oid = t.typnamespace

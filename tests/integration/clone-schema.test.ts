@@ -212,6 +212,8 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
       "ALTER OPERATOR FAMILY public.dimensions_hash_family USING hash ADD",
       "CREATE TEXT SEARCH PARSER studio.plain_parser",
       "CREATE TEXT SEARCH TEMPLATE studio.plain_template",
+      "HYPOTHETICAL",
+      "SERIALFUNC = int8_avg_serialize",
       "EXCLUDE USING gist (slot public.timerange_overlap_ops WITH &&)",
     ];
     for (const object of superuserOnly) {
@@ -226,6 +228,8 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
     expect(named).toEqual(
       superuser
         ? [
+          "aggregate public.mean_of(bigint) [aggregate:public.mean_of(bigint)]",
+          'aggregate studio.rank_of(VARIADIC "any" ORDER BY VARIADIC "any") [aggregate:studio.rank_of(VARIADIC "any" ORDER BY VARIADIC "any")]',
           "operator class public.dimensions_area_ops using btree [operator-class:public.dimensions_area_ops(btree)]",
           "operator class public.dimensions_hash_ops using hash [operator-class:public.dimensions_hash_ops(hash)]",
           "operator class public.timerange_overlap_ops using gist [operator-class:public.timerange_overlap_ops(gist)]",
