@@ -27,6 +27,15 @@ const KEYWORD: Record<string, string> = {
   policy: "policy",
   rule: "rule",
   "statistics object": "statistics",
+  aggregate: "aggregate",
+  operator: "operator",
+  "operator class": "operator class",
+  "operator family": "operator family",
+  collation: "collation",
+  "text search dictionary": "text search dictionary",
+  "text search configuration": "text search configuration",
+  "text search parser": "text search parser",
+  "text search template": "text search template",
 };
 
 export async function readComments({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
@@ -44,7 +53,16 @@ export async function readComments({ tx, schemas }: CatalogRead): Promise<DdlSta
                              when 'pg_type'::regclass then (select typnamespace from pg_type where oid = d.objoid)
                              when 'pg_proc'::regclass then (select pronamespace from pg_proc where oid = d.objoid)
                              when 'pg_constraint'::regclass then (select connamespace from pg_constraint where oid = d.objoid)
-                             when 'pg_statistic_ext'::regclass then (select stxnamespace from pg_statistic_ext where oid = d.objoid) end as namespace
+                             when 'pg_statistic_ext'::regclass then (select stxnamespace from pg_statistic_ext where oid = d.objoid)
+                             when 'pg_operator'::regclass then (select oprnamespace from pg_operator where oid = d.objoid)
+                             when 'pg_opclass'::regclass then (select opcnamespace from pg_opclass where oid = d.objoid)
+                             when 'pg_opfamily'::regclass then (select opfnamespace from pg_opfamily where oid = d.objoid)
+                             when 'pg_collation'::regclass then (select collnamespace from pg_collation where oid = d.objoid)
+                             when 'pg_ts_dict'::regclass then (select dictnamespace from pg_ts_dict where oid = d.objoid)
+                             when 'pg_ts_config'::regclass then (select cfgnamespace from pg_ts_config where oid = d.objoid)
+                             when 'pg_ts_parser'::regclass then (select prsnamespace from pg_ts_parser where oid = d.objoid)
+                             when 'pg_ts_template'::regclass then (select tmplnamespace from pg_ts_template where oid = d.objoid)
+                             end as namespace
         from pg_description d, pg_identify_object(d.classoid, d.objoid, d.objsubid) o
        where d.objoid >= 16384) -- FirstNormalObjectId: built-in objects' comments are not ours to clone
     select type, identity, description,

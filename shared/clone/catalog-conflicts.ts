@@ -1,11 +1,22 @@
 /**
  * What a plan would create that the target already has. Relations and types share one name space
- * (a table brings a row type of its own name); functions are told apart by their arguments.
+ * (a table brings a row type of its own name); functions and aggregates are told apart by their
+ * arguments, operators by their operand types. Collations and text search objects have their own.
  */
 import type { Sql } from "../db/client.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
 const RELATION_LIKE = new Set(["table", "view", "matview", "sequence", "index", "type"]);
+/** Plan key kinds that are looked up under their own kind. */
+const OWN_KIND = new Set([
+  "function",
+  "operator",
+  "collation",
+  "text-search-dictionary",
+  "text-search-configuration",
+  "text-search-parser",
+  "text-search-template",
+]);
 
 /** Names (schema.name, or schema.name(args) for functions) the target already has; [] = clean. */
 export async function findConflicts(target: Sql, plan: ClonePlan): Promise<string[]> {
@@ -14,7 +25,8 @@ export async function findConflicts(target: Sql, plan: ClonePlan): Promise<strin
     const at = key.indexOf(":");
     const kind = key.slice(0, at);
     if (RELATION_LIKE.has(kind)) wanted.add(`relation:${key.slice(at + 1)}`);
-    else if (kind === "function") wanted.add(key);
+    else if (kind === "aggregate") wanted.add(`function:${key.slice(at + 1)}`);
+    else if (OWN_KIND.has(kind)) wanted.add(key);
   }
   // Identity sequences have no statement of their own: their table creates them.
   for (const sequence of plan.sequences) wanted.add(`relation:${sequence.schema}.${sequence.name}`);
@@ -32,7 +44,23 @@ export async function findConflicts(target: Sql, plan: ClonePlan): Promise<strin
        where not (t.typcategory = 'A' and t.typelem <> 0)
       union
       select 'function', ns.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-        from pg_proc p join ns on ns.oid = p.pronamespace`;
+        from pg_proc p join ns on ns.oid = p.pronamespace
+      union
+      select 'operator', ns.nspname || '.' || o.oprname || '(' || coalesce(format_type(nullif(o.oprleft, 0), null), 'none')
+             || ', ' || coalesce(format_type(nullif(o.oprright, 0), null), 'none') || ')'
+        from pg_operator o join ns on ns.oid = o.oprnamespace
+      union
+      select 'collation', ns.nspname || '.' || c.collname from pg_collation c join ns on ns.oid = c.collnamespace
+      union
+      select 'text-search-dictionary', ns.nspname || '.' || d.dictname from pg_ts_dict d join ns on ns.oid = d.dictnamespace
+      union
+      select 'text-search-configuration', ns.nspname || '.' || c.cfgname
+        from pg_ts_config c join ns on ns.oid = c.cfgnamespace
+      union
+      select 'text-search-parser', ns.nspname || '.' || p.prsname from pg_ts_parser p join ns on ns.oid = p.prsnamespace
+      union
+      select 'text-search-template', ns.nspname || '.' || t.tmplname
+        from pg_ts_template t join ns on ns.oid = t.tmplnamespace`;
   });
   return existing
     .filter((row) => wanted.has(`${row.kind}:${row.name}`))

@@ -1,7 +1,8 @@
 /**
  * The start of the `types` phase: the cloned schemas, and the extensions the clone needs — those
  * installed in a cloned schema and those whose objects a cloned object uses (a column of type
- * citext, a default calling extensions.uuid_generate_v4(), an index on gin_trgm_ops...).
+ * citext, a default calling extensions.uuid_generate_v4(), an index on gin_trgm_ops, a text search
+ * dictionary on unaccent's template...).
  */
 import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
 import { quoteIdent } from "./sql-text.ts";
@@ -13,6 +14,15 @@ export async function readSchemasAndExtensions({ tx, schemas }: CatalogRead): Pr
       select 'pg_class'::regclass, c.oid from pg_class c where c.relnamespace in (select oid from ns)
       union all select 'pg_type'::regclass, t.oid from pg_type t where t.typnamespace in (select oid from ns)
       union all select 'pg_proc'::regclass, p.oid from pg_proc p where p.pronamespace in (select oid from ns)
+      union all select 'pg_operator'::regclass, o.oid from pg_operator o where o.oprnamespace in (select oid from ns)
+      union all select 'pg_opclass'::regclass, c.oid from pg_opclass c where c.opcnamespace in (select oid from ns)
+      union all select 'pg_opfamily'::regclass, f.oid from pg_opfamily f where f.opfnamespace in (select oid from ns)
+      union all select 'pg_collation'::regclass, c.oid from pg_collation c where c.collnamespace in (select oid from ns)
+      union all select 'pg_ts_dict'::regclass, d.oid from pg_ts_dict d where d.dictnamespace in (select oid from ns)
+      union all select 'pg_ts_config'::regclass, c.oid from pg_ts_config c where c.cfgnamespace in (select oid from ns)
+      union all select 'pg_cast'::regclass, c.oid from pg_cast c
+       where exists (select from pg_type t where t.oid in (c.castsource, c.casttarget) and t.typnamespace in (select oid from ns))
+          or exists (select from pg_proc p where p.oid = c.castfunc and p.pronamespace in (select oid from ns))
       union all select 'pg_constraint'::regclass, co.oid from pg_constraint co where co.connamespace in (select oid from ns)
       union all select 'pg_attrdef'::regclass, d.oid from pg_attrdef d
         join pg_class c on c.oid = d.adrelid where c.relnamespace in (select oid from ns)

@@ -5,18 +5,15 @@
  * view row type, and a `begin atomic` body, which is parsed at creation. Those are "late": they
  * are ordered together with the views in post-data.
  */
-import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
+import type { CatalogRead, DdlStatement, PlanNode } from "./catalog-read.ts";
 import { quoteIdent } from "./sql-text.ts";
 
-export interface LateFunction {
-  /** Node id for the view/function dependency sort: "f" + pg_proc oid. */
-  id: string;
-  statement: DdlStatement;
-}
+/** A function in the view/function dependency sort; its id is "f" + its pg_proc oid. */
+export type LateFunction = PlanNode;
 
 export async function readFunctions(
   { tx, schemas }: CatalogRead,
-): Promise<{ early: DdlStatement[]; late: LateFunction[] }> {
+): Promise<{ early: PlanNode[]; late: LateFunction[] }> {
   const functions = await tx`
     select p.oid, n.nspname as schema, p.proname as name, p.prokind as kind,
            pg_get_function_identity_arguments(p.oid) as args, pg_get_functiondef(p.oid) as def,
@@ -34,7 +31,7 @@ export async function readFunctions(
        and not exists (select from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid and e.deptype in ('e', 'i'))
      order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)`;
 
-  const early: DdlStatement[] = [];
+  const early: PlanNode[] = [];
   const late: LateFunction[] = [];
   for (const f of functions) {
     const signature = `${quoteIdent(f.schema)}.${quoteIdent(f.name)}(${f.args})`;
@@ -43,8 +40,7 @@ export async function readFunctions(
       sql: f.def,
       drop: `drop ${f.kind === "p" ? "procedure" : "function"} if exists ${signature} cascade`,
     };
-    if (f.late) late.push({ id: `f${f.oid}`, statement });
-    else early.push(statement);
+    (f.late ? late : early).push({ id: `f${f.oid}`, statement });
   }
   return { early, late };
 }

@@ -46,10 +46,13 @@ export async function readGrants(
        where c.relkind in ('r', 'p', 'v', 'm') and a.attnum > 0 and not a.attisdropped and a.attacl is not null
          and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
       union all
+      -- GRANT cannot say an ordered-set aggregate's ORDER BY: regprocedure runs its arguments together.
       select case p.prokind when 'p' then 'procedure' else 'function' end,
-             format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), null, p.proacl, p.proowner, ns.oid, 'f'
+             case when p.prokind = 'a' then p.oid::regprocedure::text
+                  else format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) end,
+             null, p.proacl, p.proowner, ns.oid, 'f'
         from pg_proc p join ns on ns.oid = p.pronamespace
-       where p.prokind in ('f', 'p', 'w')
+       where p.prokind in ('f', 'p', 'w', 'a')
          and not exists (select from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid and e.deptype in ('e', 'i'))
       union all
       select 'type', format('%I.%I', ns.nspname, t.typname), null, t.typacl, t.typowner, ns.oid, 'T'

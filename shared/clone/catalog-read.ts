@@ -17,6 +17,18 @@ export interface DdlStatement {
 }
 
 /**
+ * A statement in a dependency sort. `id` is a one-letter catalog tag and the oid of what it
+ * creates: f = pg_proc, r = pg_class, t = pg_type, o = pg_operator, F = pg_opfamily,
+ * c = pg_opclass, k = pg_cast. `after` names nodes pg_depend does not link it to directly (an
+ * operator class waits for the operators of its members).
+ */
+export interface PlanNode {
+  id: string;
+  statement: DdlStatement;
+  after?: string[];
+}
+
+/**
  * A read-only snapshot of the source with `search_path = ''`, so every name the pg_get_* functions
  * print comes out schema-qualified.
  */

@@ -46,7 +46,7 @@ export async function readTables(
   const tables = await tx<NamedRow[]>`
     select c.oid, n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
            c.relpersistence = 'u' as unlogged, c.reloptions::text[] as reloptions, c.relispartition as is_partition,
-           pg_get_partkeydef(c.oid) as partition_key, pg_get_expr(c.relpartbound, c.oid) as bound,
+           pg_get_partkeydef(c.oid) as partition_key, nullif(c.reloftype, 0)::regtype::text as of_type, pg_get_expr(c.relpartbound, c.oid) as bound,
            greatest(c.reltuples, 0)::float8 as estimated_rows,
            (select json_agg(json_build_object('oid', p.oid, 'schema', pn.nspname, 'name', p.relname) order by i.inhseqno)
               from pg_inherits i join pg_class p on p.oid = i.inhparent join pg_namespace pn on pn.oid = p.relnamespace
@@ -109,10 +109,21 @@ export async function readTables(
     const name = qualifiedName(t);
     const columns: Column[] = t.columns ?? [];
     const inherits = !t.is_partition && t.parents?.length;
-    const definitions = columns.filter((c) => !inherits || c.local).map((c) =>
-      columnDefinition(c, identityOptions.get(`${t.oid}:${c.attnum}`))
-    );
-    let sql = `create ${t.unlogged ? "unlogged " : ""}table ${name} (${definitions.join(", ")})`;
+    const create = `create ${t.unlogged ? "unlogged " : ""}table ${name}`;
+    let sql: string;
+    if (t.of_type) {
+      // A typed table's columns are its type's: only what the table adds to them is said here.
+      const options = columns.flatMap((c) => {
+        const qualifiers = columnQualifiers(c, identityOptions.get(`${t.oid}:${c.attnum}`));
+        return qualifiers ? [`${quoteIdent(c.name)} with options${qualifiers}`] : [];
+      });
+      sql = `${create} of ${t.of_type}${options.length > 0 ? ` (${options.join(", ")})` : ""}`;
+    } else {
+      const definitions = columns.filter((c) => !inherits || c.local).map((c) =>
+        columnDefinition(c, identityOptions.get(`${t.oid}:${c.attnum}`))
+      );
+      sql = `${create} (${definitions.join(", ")})`;
+    }
     if (inherits) sql += ` inherits (${t.parents.map(qualifiedName).join(", ")})`;
     if (t.partitioned) sql += ` partition by ${t.partition_key}`;
     sql += withOptions(t.reloptions);
@@ -151,6 +162,12 @@ function columnSettings(column: Column): string[] {
 function columnDefinition(column: Column, identityOptions: string | undefined): string {
   let sql = `${quoteIdent(column.name)} ${column.type}`;
   if (column.collation) sql += ` collate ${column.collation}`;
+  return sql + columnQualifiers(column, identityOptions);
+}
+
+/** A column's generated expression or identity, default and NOT NULL, each with a leading space. */
+function columnQualifiers(column: Column, identityOptions: string | undefined): string {
+  let sql = "";
   if (column.generated === "s") sql += ` generated always as (${column.default}) stored`;
   else if (column.identity) {
     sql += ` generated ${column.identity === "a" ? "always" : "by default"} as identity`;

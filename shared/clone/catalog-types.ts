@@ -1,10 +1,23 @@
-/** Enums, domains, composite and range types of the cloned schemas, in dependency order. */
-import { type CatalogRead, type DdlStatement, dependencyOrder, type NamedRow } from "./catalog-read.ts";
+/**
+ * Enums, domains, composite and range types of the cloned schemas, in dependency order. A range
+ * whose subtype_diff, canonical function or subtype operator class is the clone's own must wait
+ * for it, and so must every type built on such a range: those are `routineTypes`, sorted with
+ * the functions in the schema phase (see catalog-routine-order).
+ */
+import {
+  type CatalogRead,
+  type DdlStatement,
+  dependencyOrder,
+  type NamedRow,
+  type PlanNode,
+} from "./catalog-read.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 
-/** Domain checks that call functions can only be added once the functions exist (schema phase). */
 export interface TypeStatements {
   types: DdlStatement[];
+  /** Types that need a cloned function or operator class; their ids are "t" + pg_type oid. */
+  routineTypes: PlanNode[];
+  /** Domain checks that call functions or operators can only be added once those exist (schema phase). */
   domainChecksAfterFunctions: DdlStatement[];
 }
 
@@ -27,7 +40,8 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
            (select json_agg(json_build_object('name', c.conname, 'def', pg_get_constraintdef(c.oid),
                    'validated', c.convalidated,
                    'callsFunction', exists (select from pg_depend d where d.classid = 'pg_constraint'::regclass
-                     and d.objid = c.oid and d.refclassid = 'pg_proc'::regclass)) order by c.conname)
+                     and d.objid = c.oid and d.refclassid in ('pg_proc'::regclass, 'pg_operator'::regclass)))
+                   order by c.conname)
               from pg_constraint c where c.contypid = t.oid and c.contype = 'c') as checks,
            format_type(r.rngsubtype, null) as subtype,
            case when r.rngsubopc <> (select o.oid from pg_opclass o join pg_am am on am.oid = o.opcmethod
@@ -37,7 +51,12 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
            case when r.rngsubdiff <> 0 then r.rngsubdiff::regproc::text end as subtype_diff,
            case when r.rngcanonical <> 0 then r.rngcanonical::regproc::text end as canonical,
            (select format('%I.%I', mn.nspname, m.typname) from pg_type m
-              join pg_namespace mn on mn.oid = m.typnamespace where m.oid = r.rngmultitypid) as multirange
+              join pg_namespace mn on mn.oid = m.typnamespace where m.oid = r.rngmultitypid) as multirange,
+           -- Pinned (built-in) objects have no pg_depend rows; extensions exist before the types.
+           exists (select from pg_depend d where d.classid = 'pg_type'::regclass and d.objid = t.oid
+                    and d.refclassid in ('pg_proc'::regclass, 'pg_opclass'::regclass)
+                    and not exists (select from pg_depend e where e.classid = d.refclassid
+                                     and e.objid = d.refobjid and e.deptype = 'e')) as needs_routine
       from pg_type t
       join pg_namespace n on n.oid = t.typnamespace
       left join pg_type bt on bt.oid = t.typbasetype
@@ -65,13 +84,21 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
      where n.nspname = any(${schemas}::text[])`;
 
   const statements: DdlStatement[] = [];
+  const routineTypes: PlanNode[] = [];
   const domainChecksAfterFunctions: DdlStatement[] = [];
+  const waits = new Set<string>();
   for (const t of dependencyOrder([...types], (t) => String(t.oid), edges)) {
     const name = qualifiedName(t);
     const key = `type:${t.schema}.${t.name}`;
+    // Types come in dependency order, so whatever a type is built from has been placed already.
+    const waitsForRoutine = t.needs_routine ||
+      edges.some((edge) => edge.from === String(t.oid) && waits.has(edge.to));
+    if (waitsForRoutine) waits.add(String(t.oid));
+    const add = (statement: DdlStatement) =>
+      waitsForRoutine ? routineTypes.push({ id: `t${t.oid}`, statement }) : statements.push(statement);
     switch (t.kind) {
       case "e":
-        statements.push({
+        add({
           key,
           sql: `create type ${name} as enum (${(t.labels ?? []).map(quoteLiteral).join(", ")})`,
           drop: `drop type if exists ${name} cascade`,
@@ -81,7 +108,7 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
         const attributes = (t.attributes ?? []).map((
           a: { name: string; type: string; collation: string | null },
         ) => `${quoteIdent(a.name)} ${a.type}${a.collation ? ` collate ${a.collation}` : ""}`);
-        statements.push({
+        add({
           key,
           sql: `create type ${name} as (${attributes.join(", ")})`,
           drop: `drop type if exists ${name} cascade`,
@@ -95,7 +122,7 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
         if (t.canonical) options.push(`canonical = ${t.canonical}`);
         if (t.subtype_diff) options.push(`subtype_diff = ${t.subtype_diff}`);
         if (t.multirange) options.push(`multirange_type_name = ${t.multirange}`);
-        statements.push({
+        add({
           key,
           sql: `create type ${name} as range (${options.join(", ")})`,
           drop: `drop type if exists ${name} cascade`,
@@ -119,10 +146,10 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
             });
           }
         }
-        statements.push({ key, sql, drop: `drop domain if exists ${name} cascade` });
+        add({ key, sql, drop: `drop domain if exists ${name} cascade` });
         break;
       }
     }
   }
-  return { types: statements, domainChecksAfterFunctions };
+  return { types: statements, routineTypes, domainChecksAfterFunctions };
 }

@@ -6,30 +6,44 @@
 import type { Sql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
 import type { DdlStatement } from "./catalog-read.ts";
+import { readAggregates } from "./catalog-aggregates.ts";
+import { readCasts } from "./catalog-casts.ts";
+import { readCollations } from "./catalog-collations.ts";
 import { readComments } from "./catalog-comments.ts";
 import { readConstraints } from "./catalog-constraints.ts";
 import { readSchemasAndExtensions } from "./catalog-extensions.ts";
 import { readFunctions } from "./catalog-functions.ts";
 import { readGrants } from "./catalog-grants.ts";
+import { readOperatorClasses } from "./catalog-operator-classes.ts";
+import { readOperators } from "./catalog-operators.ts";
 import { readPolicies } from "./catalog-policies.ts";
+import { orderRoutines } from "./catalog-routine-order.ts";
 import { readSequences } from "./catalog-sequences.ts";
+import { readSuperuserObjects, type SuperuserObject } from "./catalog-superuser.ts";
 import { readTables } from "./catalog-tables.ts";
+import { readTextSearch } from "./catalog-text-search.ts";
 import { readTriggersAndRules } from "./catalog-triggers.ts";
 import { readTypes } from "./catalog-types.ts";
 import { readViews } from "./catalog-views.ts";
 import { assertClonableSchemas } from "./schema-allow-list.ts";
 import type { TableInfo } from "./table-info.ts";
 
-export type { DdlStatement, TableInfo };
+export type { DdlStatement, SuperuserObject, TableInfo };
 
 export interface ClonePlan {
   schemas: string[];
-  /** Schemas, extensions, then enums, domains, composite and range types in dependency order. */
+  /**
+   * Schemas, extensions, collations, text search objects, then enums, domains, composite and
+   * range types in dependency order.
+   */
   types: DdlStatement[];
-  /** Functions, sequences, tables (partitions attached), OWNED BY. */
+  /**
+   * Functions, aggregates, operators, operator families and classes, casts and the types that
+   * need them, in dependency order; then sequences, tables (partitions attached), OWNED BY.
+   */
   schema: DdlStatement[];
   /**
-   * After the data: primary and chunking keys, views and late functions, materialized view refreshes, indexes, constraints,
+   * After the data: primary and chunking keys, views and late routines, materialized view refreshes, indexes, constraints,
    * foreign keys, triggers and rules, row level security, grants, comments. No ALTER ... OWNER:
    * on the target everything belongs to the connecting role.
    */
@@ -37,6 +51,11 @@ export interface ClonePlan {
   /** Regular tables, partitioned parents (flagged, never copied) and partitions, by schema and name. */
   tables: TableInfo[];
   sequences: { schema: string; name: string }[];
+  /**
+   * What only a superuser can create (operator classes, C functions, ...), for preflight to
+   * refuse or skip on a target whose role is not one. Absent from plans stored before it existed.
+   */
+  superuserOnly?: SuperuserObject[];
 }
 
 /**
@@ -64,15 +83,29 @@ export async function readClonePlan(
     const schemasAndExtensions = await readSchemasAndExtensions(read);
     const types = await readTypes(read);
     const functions = await readFunctions(read);
+    const casts = await readCasts(read);
+    const routines = await orderRoutines(read, [
+      ...functions.early,
+      ...types.routineTypes,
+      ...await readAggregates(read),
+      ...await readOperators(read),
+      ...await readOperatorClasses(read),
+      ...casts.create,
+    ], functions.late);
     const sequences = await readSequences(read);
     const tables = await readTables(read, sequences.identityOptions);
     const constraints = await readConstraints(read, tables.keyIndexOids);
-    const views = await readViews(read, functions.late);
+    const views = await readViews(read, [...functions.late, ...routines.late]);
     const plan: ClonePlan = {
       schemas: wanted,
-      types: [...schemasAndExtensions, ...types.types],
+      types: [
+        ...schemasAndExtensions,
+        ...await readCollations(read),
+        ...await readTextSearch(read),
+        ...types.types,
+      ],
       schema: [
-        ...functions.early,
+        ...routines.early,
         ...types.domainChecksAfterFunctions,
         ...sequences.create,
         ...tables.create,
@@ -94,9 +127,11 @@ export async function readClonePlan(
         ...await readPolicies(read, targetRoles),
         ...await readGrants(read, targetRoles),
         ...await readComments(read),
+        ...casts.comments,
       ],
       tables: tables.tables,
       sequences: sequences.sequences,
+      superuserOnly: await readSuperuserObjects(read),
     };
     assertUniqueKeys(plan);
     return plan;

@@ -9,93 +9,104 @@ import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/c
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
 import { stackEnv } from "../support/stack.ts";
 
-// Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
-const serverUrl = process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL;
 const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
 const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
 const CLONED = ["public", "studio"];
 
-const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
-const databases = { source: `clone_src_${suffix}`, target: `clone_dst_${suffix}` };
-const urlOf = (database: string) => Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href;
-const connect = (database: string) => postgres(urlOf(database), { max: 1, onnotice: () => {} });
+// Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
+// As `postgres`, no superuser, like a hosted project; again as a superuser, which alone may
+// create (and so clone) operator classes and text search parsers and templates.
+const servers = [
+  { role: "a plain role", superuser: false, url: () => process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL },
+  {
+    role: "a superuser",
+    superuser: true,
+    url: () => process.env.CLONE_TEST_ADMIN_DB_URL ?? stackEnv().ADMIN_DB_URL,
+  },
+];
 
-let source: postgres.Sql;
-let target: postgres.Sql;
-let plan: ClonePlan;
-let conflictsOnEmptyTarget: string[];
+describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
+  const serverUrl = url();
+  const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+  const databases = { source: `clone_src_${suffix}`, target: `clone_dst_${suffix}` };
+  const urlOf = (database: string) => Object.assign(new URL(serverUrl), { pathname: `/${database}` }).href;
+  const connect = (database: string) => postgres(urlOf(database), { max: 1, onnotice: () => {} });
 
-/** Runs the statements one by one, like the clone task, naming the one that fails. */
-async function apply(statements: DdlStatement[]) {
-  for (const statement of statements) {
-    try {
-      await target.unsafe(statement.sql);
-    } catch (error) {
-      throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
+  let source: postgres.Sql;
+  let target: postgres.Sql;
+  let plan: ClonePlan;
+  let conflictsOnEmptyTarget: string[];
+
+  /** Runs the statements one by one, like the clone task, naming the one that fails. */
+  async function apply(statements: DdlStatement[]) {
+    for (const statement of statements) {
+      try {
+        await target.unsafe(statement.sql);
+      } catch (error) {
+        throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
+      }
     }
   }
-}
 
-async function copyRows() {
-  for (const table of plan.tables.filter((t) => !t.partitioned)) {
-    const columns = table.columns.map(quoteIdent).join(", ");
-    const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
-    await pipeline(
-      rows,
-      await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
-    );
+  async function copyRows() {
+    for (const table of plan.tables.filter((t) => !t.partitioned)) {
+      const columns = table.columns.map(quoteIdent).join(", ");
+      const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
+      await pipeline(
+        rows,
+        await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
+      );
+    }
   }
-}
 
-/**
- * pg_dump's schema-only output without what differs between any two dumps: `--` comment lines,
- * blank lines, and the random \restrict key of recent minor releases.
- */
-function schemaDump(database: string): string {
-  const dump = execFileSync(pgDump, [
-    "--schema-only",
-    ...CLONED.flatMap((s) => ["--schema", s]),
-    `--dbname=${urlOf(database)}`,
-  ], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
+  /**
+   * pg_dump's schema-only output without what differs between any two dumps: `--` comment lines,
+   * blank lines, and the random \restrict key of recent minor releases.
+   */
+  function schemaDump(database: string): string {
+    const dump = execFileSync(pgDump, [
+      "--schema-only",
+      ...CLONED.flatMap((s) => ["--schema", s]),
+      `--dbname=${urlOf(database)}`,
+    ], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return dump.split("\n").filter((line) =>
+      line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
+    ).join("\n");
+  }
+
+  beforeAll(async () => {
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${databases.source}`);
+    await admin.unsafe(`create database ${databases.target}`);
+    await admin.end();
+    source = connect(databases.source);
+    target = connect(databases.target);
+    await source.unsafe(fixture);
+
+    const roles = await target`select rolname from pg_roles`;
+    plan = await readClonePlan(source, CLONED, new Set(roles.map((r) => r.rolname as string)));
+    conflictsOnEmptyTarget = await findConflicts(target, plan);
+
+    // The executor's setting: function bodies may name tables that do not exist yet.
+    await target`set check_function_bodies = off`;
+    await apply(plan.types);
+    await apply(plan.schema);
+    await copyRows();
+    await apply(plan.postData);
   });
-  return dump.split("\n").filter((line) =>
-    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
-  ).join("\n");
-}
 
-beforeAll(async () => {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${databases.source}`);
-  await admin.unsafe(`create database ${databases.target}`);
-  await admin.end();
-  source = connect(databases.source);
-  target = connect(databases.target);
-  await source.unsafe(fixture);
+  afterAll(async () => {
+    await source?.end();
+    await target?.end();
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists ${databases.source} with (force)`);
+    await admin.unsafe(`drop database if exists ${databases.target} with (force)`);
+    await admin.end();
+  });
 
-  const roles = await target`select rolname from pg_roles`;
-  plan = await readClonePlan(source, CLONED, new Set(roles.map((r) => r.rolname as string)));
-  conflictsOnEmptyTarget = await findConflicts(target, plan);
-
-  // The executor's setting: function bodies may name tables that do not exist yet.
-  await target`set check_function_bodies = off`;
-  await apply(plan.types);
-  await apply(plan.schema);
-  await copyRows();
-  await apply(plan.postData);
-});
-
-afterAll(async () => {
-  await source?.end();
-  await target?.end();
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${databases.source} with (force)`);
-  await admin.unsafe(`drop database if exists ${databases.target} with (force)`);
-  await admin.end();
-});
-
-describe("the clone plan", () => {
   it("rebuilds public and studio so that pg_dump --schema-only cannot tell target from source", () => {
     // Both databases live on one server and are owned by the same role, so OWNER TO lines agree too.
     const dumped = schemaDump(databases.source);
@@ -134,6 +145,7 @@ describe("the clone plan", () => {
       "public.render_jobs_id_seq",
       "public.studios_id_seq",
       "studio.bookings_id_seq",
+      "studio.call_slots_id_seq",
       "studio.take_seq",
     ]);
   });
@@ -171,7 +183,145 @@ describe("the clone plan", () => {
       "studio.Call Sheets",
       "public.film_status",
       "public.slugify(t text)",
+      "public.group_concat(text)",
+      "public.nocase",
+      "public.~=~(public.dimensions, public.dimensions)",
+      "studio.film_search",
     ]));
+  });
+
+  it("carries the objects beyond tables: collations, text search, aggregates, operators, typed tables", () => {
+    const dumped = schemaDump(databases.source);
+    for (
+      const object of [
+        "CREATE COLLATION public.nocase (provider = icu, deterministic = false",
+        "CREATE COLLATION studio.c_bytes (provider = libc",
+        "CREATE TEXT SEARCH CONFIGURATION studio.film_search",
+        "CREATE TEXT SEARCH DICTIONARY studio.film_stem",
+        "CREATE TYPE public.timerange AS RANGE",
+        "CREATE AGGREGATE studio.nth_of(n integer ORDER BY text)",
+        "MINVFUNC = studio.total_unstep",
+        "CREATE OPERATOR public.~=~",
+        "CREATE TABLE studio.locations OF studio.location_row",
+        "ADD CONSTRAINT shot_code_ascii CHECK",
+      ]
+    ) expect(dumped).toContain(object);
+    // The superuser-only section made these on the source, and the target has them too (above).
+    const superuserOnly = [
+      "CREATE OPERATOR CLASS public.timerange_overlap_ops",
+      "ALTER OPERATOR FAMILY public.dimensions_hash_family USING hash ADD",
+      "CREATE TEXT SEARCH PARSER studio.plain_parser",
+      "CREATE TEXT SEARCH TEMPLATE studio.plain_template",
+      "HYPOTHETICAL",
+      "SERIALFUNC = int8_avg_serialize",
+      "EXCLUDE USING gist (slot public.timerange_overlap_ops WITH &&)",
+    ];
+    for (const object of superuserOnly) {
+      if (superuser) expect(dumped).toContain(object);
+      else expect(dumped).not.toContain(object);
+    }
+  });
+
+  it("names what only a superuser can create, with the plan statement that would", () => {
+    const named = (plan.superuserOnly ?? []).map((o) => `${o.name} [${o.key}]`);
+    // Casts, aggregates, operators, collations and dictionaries are a plain owner's to create.
+    expect(named).toEqual(
+      superuser
+        ? [
+          "aggregate public.mean_of(bigint) [aggregate:public.mean_of(bigint)]",
+          'aggregate studio.rank_of(VARIADIC "any" ORDER BY VARIADIC "any") [aggregate:studio.rank_of(VARIADIC "any" ORDER BY VARIADIC "any")]',
+          "operator class public.dimensions_area_ops using btree [operator-class:public.dimensions_area_ops(btree)]",
+          "operator class public.dimensions_hash_ops using hash [operator-class:public.dimensions_hash_ops(hash)]",
+          "operator class public.timerange_overlap_ops using gist [operator-class:public.timerange_overlap_ops(gist)]",
+          "operator family public.dimensions_area_ops using btree [operator-family:public.dimensions_area_ops(btree)]",
+          "operator family public.dimensions_hash_family using hash [operator-family:public.dimensions_hash_family(hash)]",
+          "operator family public.timerange_overlap_ops using gist [operator-family:public.timerange_overlap_ops(gist)]",
+          "text search parser studio.plain_parser [text-search-parser:studio.plain_parser]",
+          "text search template studio.plain_template [text-search-template:studio.plain_template]",
+        ]
+        : [],
+    );
+    const keys = new Set([...plan.types, ...plan.schema].map((s) => s.key));
+    for (const object of plan.superuserOnly ?? []) expect(keys).toContain(object.key);
+  });
+
+  it("orders each routine after what it is built from, and views after the aggregates they call", () => {
+    const schema = plan.schema.map((s) => s.key);
+    const at = (key: string) => {
+      expect(schema).toContain(key);
+      return schema.indexOf(key);
+    };
+    expect(at("type:public.timerange")).toBeGreaterThan(
+      at("function:public.time_diff(a time without time zone, b time without time zone)"),
+    );
+    expect(at("type:public.timerange")).toBeLessThan(
+      at("function:public.timerange_hours(r public.timerange)"),
+    );
+    expect(at("aggregate:public.group_concat(text)")).toBeGreaterThan(
+      at("function:public.group_concat_step(acc text, value text)"),
+    );
+    expect(at("operator:public.~=~(public.dimensions, public.dimensions)")).toBeGreaterThan(
+      at("function:public.dimensions_same_area(a public.dimensions, b public.dimensions)"),
+    );
+    expect(at("cast:public.dimensions->text")).toBeGreaterThan(
+      at("function:public.dimensions_to_text(d public.dimensions)"),
+    );
+    expect(at("table:studio.call_slots")).toBeGreaterThan(at("type:public.timerange"));
+    // Those on a table's row type wait for the tables, and come before the views that use them.
+    const postData = plan.postData.map((s) => s.key);
+    const late = (key: string) => {
+      expect(postData).toContain(key);
+      return postData.indexOf(key);
+    };
+    expect(late("view:public.studio_budgets")).toBeGreaterThan(
+      late("aggregate:public.total_budget(public.films)"),
+    );
+    expect(late("view:public.studio_budgets")).toBeGreaterThan(
+      late("operator:public.=@=(public.films, public.films)"),
+    );
+    expect(late("aggregate:public.total_budget(public.films)")).toBeGreaterThan(
+      late("function:public.films_budget_step(total numeric, f public.films)"),
+    );
+    expect(postData).toContain("cast:public.studios->text");
+    expect(late("view:public.studio_film_titles")).toBeGreaterThan(0);
+    if (superuser) {
+      expect(at("operator-class:public.dimensions_area_ops(btree)")).toBeGreaterThan(
+        at("operator:public.~>~(public.dimensions, public.dimensions)"),
+      );
+      expect(at("operator-family-members:public.dimensions_hash_family(hash)")).toBeGreaterThan(
+        at("operator-class:public.dimensions_hash_ops(hash)"),
+      );
+    }
+  });
+
+  it("answers the views that call user aggregates and operators, and the function read before its view, alike", async () => {
+    const queries = [
+      "select * from public.studio_film_titles order by name",
+      "select * from studio.scene_totals order by film_id, pair_total",
+      "select * from studio.second_headings order by film_id",
+      "select * from public.large_films order by id",
+      "select public.studio_titles_of(name) as titles from public.studios order by id",
+      "select title, search::text from studio.call_slots order by id",
+      "select * from public.studio_budgets order by studio_id",
+      "select s::text as label from public.studios s order by id",
+    ];
+    for (const query of queries) {
+      const rows = await source.unsafe(query);
+      expect(rows.length, query).toBeGreaterThan(0);
+      expect(await target.unsafe(query), query).toEqual(rows);
+    }
+  });
+
+  it("creates the casts pg_dump -n leaves out", async () => {
+    const casts = (sql: postgres.Sql) =>
+      sql`select castsource::regtype::text as source, casttarget::regtype::text as target, castfunc::regprocedure::text as function,
+                 castcontext as context, castmethod as method, obj_description(oid, 'pg_cast') as comment
+            from pg_cast where oid >= 16384 order by 1, 2`;
+    const onSource = await casts(source);
+    expect(onSource.map((c) => `${c.source}->${c.target}`)).toEqual(
+      expect.arrayContaining(["dimensions->text", "film_status->text", "studios->text"]),
+    );
+    expect(await casts(target)).toEqual(onSource);
   });
 
   // Last on purpose: it takes the clone apart.
