@@ -22,6 +22,20 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
 
+# The sample-schema clone test (tests/integration/clone-sample-db.test.ts) clones pagila, which
+# Debian's pgModeler ships as a model: installed like Chromium, then exported to SQL once into
+# .cache/ (scripts/sample-db.sh; never committed). Without it that test skips and says why.
+if ! command -v pgmodeler-cli >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing pgmodeler ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgmodeler >/dev/null
+  else
+    echo "pgmodeler is missing, so clone-sample-db.test.ts will skip; run:  sudo apt-get install -y --no-install-recommends pgmodeler" >&2
+  fi
+fi
+bash scripts/sample-db.sh || [ $? -eq 3 ]  # 3: no pgmodeler (said above; the test says it again)
+
 # Style first: cheap, and needs no stack (deno.json's lint and fmt sections; docs/tests.md "Style").
 node_modules/.bin/deno lint --quiet
 node_modules/.bin/deno fmt --check --quiet
