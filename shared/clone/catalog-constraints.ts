@@ -4,7 +4,7 @@
  * chunking keys) come first, since the other constraints and some views lean on them. Partitioned indexes follow pg_dump: each
  * table gets its own index (ON ONLY for the parent), then the child is attached to the parent.
  */
-import type { CatalogRead, DdlStatement, NamedRow } from "./catalog-read.ts";
+import { type CatalogRead, type DdlStatement, type NamedRow, withOptions } from "./catalog-read.ts";
 import { qualifiedName, quoteIdent } from "./sql-text.ts";
 
 export interface ConstraintStatements {
@@ -23,7 +23,8 @@ export async function readConstraints(
     select co.conname as name, co.contype as type, n.nspname as schema, c.relname as table_name,
            c.relkind = 'p' as partitioned, pg_get_constraintdef(co.oid) as def, co.conindid as index_oid,
            co.conparentid <> 0 as has_parent, c.relhassubclass as has_children, rn.nspname as ref_schema,
-           r.relname as ref_table, r.relkind = 'p' as ref_partitioned
+           r.relname as ref_table, r.relkind = 'p' as ref_partitioned,
+           (select ki.reloptions from pg_class ki where ki.oid = co.conindid) as index_options
       from pg_constraint co
       join pg_class c on c.oid = co.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -79,7 +80,7 @@ export async function readConstraints(
     const only = co.type === "c" || (co.type === "f" && co.partitioned) ? "" : "only ";
     const statement: DdlStatement = {
       key: `constraint:${co.schema}.${co.table_name}.${co.name}`,
-      sql: `alter table ${only}${table} add constraint ${quoteIdent(co.name)} ${co.def}`,
+      sql: `alter table ${only}${table} add constraint ${quoteIdent(co.name)} ${keyDefinition(co)}`,
       // A partition's copy of its parent's key cannot be dropped alone; dropping the table does it.
       drop: co.has_parent
         ? undefined
@@ -175,4 +176,15 @@ function parallelTables(
     return [table, qualifiedName({ schema: co.ref_schema, name: co.ref_table })];
   }
   return undefined;
+}
+
+/**
+ * A constraint's definition with its index's storage parameters. pg_get_constraintdef leaves
+ * them out of a primary key or unique constraint (pg_dump adds them itself), and they go after
+ * the columns and INCLUDE list, before DEFERRABLE / INITIALLY, which hold no parentheses.
+ */
+function keyDefinition(co: { type: string; def: string; index_options: string[] | null }): string {
+  if ((co.type !== "p" && co.type !== "u") || !co.index_options?.length) return co.def;
+  const end = co.def.lastIndexOf(")") + 1;
+  return `${co.def.slice(0, end)}${withOptions(co.index_options)}${co.def.slice(end)}`;
 }
