@@ -1,20 +1,23 @@
 /**
  * What a plan would create that the target already has. Relations and types share one name space
- * (a table brings a row type of its own name); functions are told apart by their arguments.
+ * (a table brings a row type of its own name); functions are told apart by their arguments;
+ * servers, wrappers, publications and event triggers belong to the database, named by kind.
  */
 import type { Sql } from "../db/client.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
-const RELATION_LIKE = new Set(["table", "view", "matview", "sequence", "index", "type"]);
+const RELATION_LIKE = new Set(["table", "foreign-table", "view", "matview", "sequence", "index", "type"]);
+/** Objects of the whole database, outside any schema, by name. */
+const DATABASE_WIDE = new Set(["server", "publication", "event-trigger", "foreign-data-wrapper"]);
 
-/** Names (schema.name, or schema.name(args) for functions) the target already has; [] = clean. */
+/** Names (schema.name, schema.name(args) for functions, `server name`...) the target already has; [] = clean. */
 export async function findConflicts(target: Sql, plan: ClonePlan): Promise<string[]> {
   const wanted = new Set<string>();
   for (const { key } of [...plan.types, ...plan.schema, ...plan.postData]) {
     const at = key.indexOf(":");
     const kind = key.slice(0, at);
     if (RELATION_LIKE.has(kind)) wanted.add(`relation:${key.slice(at + 1)}`);
-    else if (kind === "function") wanted.add(key);
+    else if (kind === "function" || DATABASE_WIDE.has(kind)) wanted.add(key);
   }
   // Identity sequences have no statement of their own: their table creates them.
   for (const sequence of plan.sequences) wanted.add(`relation:${sequence.schema}.${sequence.name}`);
@@ -32,10 +35,18 @@ export async function findConflicts(target: Sql, plan: ClonePlan): Promise<strin
        where not (t.typcategory = 'A' and t.typelem <> 0)
       union
       select 'function', ns.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-        from pg_proc p join ns on ns.oid = p.pronamespace`;
+        from pg_proc p join ns on ns.oid = p.pronamespace
+      union
+      select 'server', srvname from pg_foreign_server
+      union
+      select 'foreign-data-wrapper', fdwname from pg_foreign_data_wrapper
+      union
+      select 'publication', pubname from pg_publication
+      union
+      select 'event-trigger', evtname from pg_event_trigger`;
   });
   return existing
     .filter((row) => wanted.has(`${row.kind}:${row.name}`))
-    .map((row) => row.name as string)
+    .map((row) => DATABASE_WIDE.has(row.kind) ? `${row.kind} ${row.name}` : row.name as string)
     .sort();
 }

@@ -5,13 +5,17 @@
  */
 import type { Sql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
-import type { DdlStatement } from "./catalog-read.ts";
+import type { DdlStatement, HostingFinding } from "./catalog-read.ts";
 import { readComments } from "./catalog-comments.ts";
 import { readConstraints } from "./catalog-constraints.ts";
+import { readEventTriggers } from "./catalog-event-triggers.ts";
 import { readSchemasAndExtensions } from "./catalog-extensions.ts";
+import { readForeignObjects } from "./catalog-foreign.ts";
 import { readFunctions } from "./catalog-functions.ts";
 import { readGrants } from "./catalog-grants.ts";
 import { readPolicies } from "./catalog-policies.ts";
+import { readPublications } from "./catalog-publications.ts";
+import { readSecurityLabels } from "./catalog-security-labels.ts";
 import { readSequences } from "./catalog-sequences.ts";
 import { readTables } from "./catalog-tables.ts";
 import { readTriggersAndRules } from "./catalog-triggers.ts";
@@ -24,19 +28,25 @@ export type { DdlStatement, TableInfo };
 
 export interface ClonePlan {
   schemas: string[];
-  /** Schemas, extensions, then enums, domains, composite and range types in dependency order. */
+  /**
+   * Schemas, extensions, foreign-data wrappers, servers and user mappings (without options), then
+   * enums, domains, composite and range types in dependency order.
+   */
   types: DdlStatement[];
-  /** Functions, sequences, tables (partitions attached), OWNED BY. */
+  /** Functions, sequences, tables and foreign tables (partitions attached), OWNED BY. */
   schema: DdlStatement[];
   /**
    * After the data: primary and chunking keys, views and late functions, materialized view refreshes, indexes, constraints,
-   * foreign keys, triggers and rules, row level security, grants, comments. No ALTER ... OWNER:
+   * foreign keys, triggers and rules, row level security, grants, comments, publications, security
+   * labels, event triggers (last, so they see none of the clone's DDL). No ALTER ... OWNER:
    * on the target everything belongs to the connecting role.
    */
   postData: DdlStatement[];
   /** Regular tables, partitioned parents (flagged, never copied) and partitions, by schema and name. */
   tables: TableInfo[];
   sequences: { schema: string; name: string }[];
+  /** What the target cannot host and nothing cloned needs: left out of the lists above (target-hosting.ts). */
+  skipped?: HostingFinding[];
 }
 
 /**
@@ -66,17 +76,20 @@ export async function readClonePlan(
     const functions = await readFunctions(read);
     const sequences = await readSequences(read);
     const tables = await readTables(read, sequences.identityOptions);
+    const foreign = await readForeignObjects(read, targetRoles);
     const constraints = await readConstraints(read, tables.keyIndexOids);
     const views = await readViews(read, functions.late);
     const plan: ClonePlan = {
       schemas: wanted,
-      types: [...schemasAndExtensions, ...types.types],
+      types: [...schemasAndExtensions, ...foreign.servers, ...types.types],
       schema: [
         ...functions.early,
         ...types.domainChecksAfterFunctions,
         ...sequences.create,
         ...tables.create,
+        ...foreign.tables,
         ...tables.attach,
+        ...foreign.attach,
         ...sequences.ownedBy,
       ],
       postData: [
@@ -94,6 +107,9 @@ export async function readClonePlan(
         ...await readPolicies(read, targetRoles),
         ...await readGrants(read, targetRoles),
         ...await readComments(read),
+        ...await readPublications(read),
+        ...await readSecurityLabels(read),
+        ...await readEventTriggers(read),
       ],
       tables: tables.tables,
       sequences: sequences.sequences,

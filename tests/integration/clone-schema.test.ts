@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
 import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
+import { checkTargetHosting, type HostingReport, withoutSkipped } from "../../shared/clone/target-hosting.ts";
 import { stackEnv } from "../support/stack.ts";
 
 // Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
@@ -23,7 +24,18 @@ const connect = (database: string) => postgres(urlOf(database), { max: 1, onnoti
 let source: postgres.Sql;
 let target: postgres.Sql;
 let plan: ClonePlan;
+let fullPlan: ClonePlan;
+let hosting: HostingReport;
 let conflictsOnEmptyTarget: string[];
+// The stack's superuser, when the tests run on the stack: it loads the fixture's superuser-only
+// parts and gives the target what the platform would (postgres_fdw, usable by the project's role).
+const adminUrl = process.env.CLONE_TEST_DB_URL ? undefined : stackEnv().ADMIN_DB_URL;
+const role = new URL(serverUrl).username;
+const asAdmin = (database: string) =>
+  postgres(Object.assign(new URL(adminUrl!), { pathname: `/${database}` }).href, {
+    max: 1,
+    onnotice: () => {},
+  });
 
 /** Runs the statements one by one, like the clone task, naming the one that fails. */
 async function apply(statements: DdlStatement[]) {
@@ -72,10 +84,25 @@ beforeAll(async () => {
   await admin.end();
   source = connect(databases.source);
   target = connect(databases.target);
-  await source.unsafe(fixture);
+  if (adminUrl) {
+    const loader = asAdmin(databases.source);
+    const platform = asAdmin(databases.target);
+    try {
+      await loader.unsafe(`set role ${quoteIdent(role)};\n${fixture}`);
+      await platform.unsafe(`create schema extensions; create extension postgres_fdw with schema extensions;
+                             grant usage on foreign data wrapper postgres_fdw to ${quoteIdent(role)}`);
+    } finally {
+      await Promise.all([loader.end(), platform.end()]);
+    }
+  } else {
+    await source.unsafe(fixture);
+  }
 
   const roles = await target`select rolname from pg_roles`;
-  plan = await readClonePlan(source, CLONED, new Set(roles.map((r) => r.rolname as string)));
+  fullPlan = await readClonePlan(source, CLONED, new Set(roles.map((r) => r.rolname as string)));
+  // As a job does: what the target cannot host and nothing needs is left out.
+  hosting = await checkTargetHosting(target, fullPlan);
+  plan = withoutSkipped(fullPlan, hosting);
   conflictsOnEmptyTarget = await findConflicts(target, plan);
 
   // The executor's setting: function bodies may name tables that do not exist yet.
@@ -102,6 +129,132 @@ describe("the clone plan", () => {
     expect(dumped).toContain("ALTER TABLE ONLY public.render_jobs ATTACH PARTITION public.render_jobs_2025");
     expect(dumped).toContain("CREATE MATERIALIZED VIEW studio.film_credit_counts");
     expect(schemaDump(databases.target)).toEqual(dumped);
+  });
+
+  it.skipIf(!adminUrl)(
+    "makes a foreign table's server and user mappings, never the mappings' secrets",
+    async () => {
+      expect(schemaDump(databases.source)).toContain("CREATE FOREIGN TABLE public.archived_films");
+      const servers = (sql: postgres.Sql) =>
+        sql`select srvname, srvoptions::text[] as options from pg_foreign_server order by 1`;
+      expect(await servers(target)).toEqual(await servers(source));
+      expect(await target`select usename, umoptions from pg_user_mappings order by 1`).toEqual([
+        { usename: role, umoptions: null },
+        { usename: "public", umoptions: null },
+      ]);
+      expect(JSON.stringify(plan)).not.toContain("not-a-real-secret");
+      // Foreign rows are the remote server's: nothing to copy.
+      expect(plan.tables.map((t) => t.name)).not.toContain("archived_films");
+    },
+  );
+
+  it.skipIf(!adminUrl)(
+    "publishes the cloned tables only, with their column lists and row filters",
+    async () => {
+      const published = (sql: postgres.Sql) =>
+        sql`select pubname, schemaname, tablename, attnames::text[] as columns, rowfilter
+            from pg_publication_tables order by 1, 2, 3`;
+      const onSource = await published(source);
+      expect(onSource.map((r) => `${r.pubname}:${r.schemaname}.${r.tablename}`)).toContain(
+        "film_changes:offstage.payroll",
+      );
+      expect(await published(target)).toEqual(
+        onSource.filter((r) => r.schemaname !== "offstage" && r.pubname !== "everything"),
+      );
+      const options = (sql: postgres.Sql) =>
+        sql`select pubname, pubinsert, pubupdate, pubtruncate, pubviaroot from pg_publication order by 1`;
+      expect(await options(target)).toEqual(
+        (await options(source)).filter((p) => ["film_changes"].includes(p.pubname)),
+      );
+    },
+  );
+
+  it.skipIf(!adminUrl)(
+    "leaves out, with a warning, what a non-superuser target cannot make and nothing needs",
+    () => {
+      expect(hosting.refused).toEqual([]);
+      expect(hosting.skipped.map((f) => f.object)).toEqual([
+        "publication everything (tables in schema studio)",
+        "event trigger fidelity_note_ddl",
+      ]);
+      expect(hosting.skipped[1].reason).toBe("permission denied to create event trigger");
+      const keys = [...fullPlan.postData].map((s) => s.key);
+      expect(keys).toEqual(
+        expect.arrayContaining(["event-trigger:fidelity_note_ddl", "publication:everything"]),
+      );
+      expect(keys.at(-1)).toBe("event-trigger-enabled:fidelity_note_ddl");
+      expect(plan.postData.map((s) => s.key)).not.toContain("event-trigger:fidelity_note_ddl");
+    },
+  );
+
+  it.skipIf(!adminUrl)("makes the event trigger where the target's role may", async () => {
+    const admin = asAdmin(databases.target);
+    try {
+      await admin.begin(async (tx) => {
+        for (const statement of fullPlan.postData.filter((s) => s.key.startsWith("event-trigger"))) {
+          await tx.unsafe(statement.sql);
+        }
+        const [trigger] = await tx`
+          select evtevent, evttags, evtenabled, evtfoid::regproc::text as fn from pg_event_trigger`;
+        expect(trigger).toEqual({
+          evtevent: "ddl_command_end",
+          evttags: ["CREATE TABLE", "ALTER TABLE"],
+          evtenabled: "A",
+          fn: "note_ddl_command",
+        });
+        await tx`rollback`.catch(() => {});
+        throw new Error("rolled back");
+      }).catch((error) => {
+        if ((error as Error).message !== "rolled back") throw error;
+      });
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it("refuses a target that lacks an extension a cloned object needs, naming both", async () => {
+    const bare = connect(databases.source.replace("src", "bare"));
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    const bareName = databases.source.replace("src", "bare");
+    await admin.unsafe(`create database ${bareName}`);
+    try {
+      const report = await checkTargetHosting(bare, fullPlan);
+      const needs = fullPlan.types.find((s) => s.key === "extension:postgres_fdw");
+      if (!needs) return; // loaded without postgres_fdw: nothing needs it
+      expect(report.refused).toEqual([{
+        object: "extension postgres_fdw",
+        reason: expect.stringMatching(/permission denied|superuser/),
+        neededBy: ["server film_archive"],
+      }]);
+    } finally {
+      await bare.end();
+      await admin.unsafe(`drop database if exists ${bareName} with (force)`);
+      await admin.end();
+    }
+  });
+
+  it("skips security labels whose provider the target has not loaded", async () => {
+    const labelled: ClonePlan = {
+      ...fullPlan,
+      types: [],
+      schema: [],
+      postData: [{
+        key: "security-label:sepgsql:table public.films",
+        sql: "security label for sepgsql on table public.films is 'system_u:object_r:sepgsql_table_t:s0'",
+        requires: {
+          object: "security label (sepgsql) on table public.films",
+          need: { kind: "label_provider", provider: "sepgsql" },
+          neededBy: [],
+        },
+      }],
+    };
+    const report = await checkTargetHosting(target, labelled);
+    expect(report.skipped).toEqual([{
+      object: "security label (sepgsql) on table public.films",
+      reason: expect.stringMatching(/sepgsql.*not loaded/),
+      neededBy: [],
+    }]);
+    expect(withoutSkipped(labelled, report).postData).toEqual([]);
   });
 
   it("lists every table to copy with its chunking key: the primary key, else a unique NOT NULL key, else none", () => {
