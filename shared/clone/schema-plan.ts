@@ -9,6 +9,7 @@ import type { DdlStatement, HostingFinding } from "./catalog-read.ts";
 import { readComments } from "./catalog-comments.ts";
 import { readConstraints } from "./catalog-constraints.ts";
 import { readEventTriggers } from "./catalog-event-triggers.ts";
+import { type ExternalDependency, readExternalDependencies } from "./catalog-external.ts";
 import { readSchemasAndExtensions } from "./catalog-extensions.ts";
 import { readForeignObjects } from "./catalog-foreign.ts";
 import { readFunctions } from "./catalog-functions.ts";
@@ -45,6 +46,8 @@ export interface ClonePlan {
   /** Regular tables, partitioned parents (flagged, never copied) and partitions, by schema and name. */
   tables: TableInfo[];
   sequences: { schema: string; name: string }[];
+  /** What cloned objects use outside the cloned schemas: the target must have it already. */
+  external?: ExternalDependency[];
   /** What the target cannot host and nothing cloned needs: left out of the lists above (target-hosting.ts). */
   skipped?: HostingFinding[];
 }
@@ -113,6 +116,7 @@ export async function readClonePlan(
       ],
       tables: tables.tables,
       sequences: sequences.sequences,
+      external: await readExternalDependencies(read),
     };
     assertUniqueKeys(plan);
     return plan;

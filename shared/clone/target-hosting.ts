@@ -1,7 +1,8 @@
 /**
  * What the target cannot host of a plan, found before a job exists (start) and again before a job
- * moves anything (its plan step): extensions it lacks or will not let the role create, objects only
- * a superuser may create, security label providers it has not loaded. Each is tried for real on
+ * moves anything (its plan step): objects outside the cloned schemas that cloned objects use and
+ * the target lacks, extensions it lacks or will not let the role create, objects only a superuser
+ * may create, security label providers it has not loaded. Each is looked up or tried for real on
  * the target inside a transaction that is rolled back, because only the server knows its rules
  * (hosted Supabase lets `postgres` create event triggers and some untrusted extensions; pg_cron
  * only in the database cron.database_name names, which an ordinary role may not even read).
@@ -63,6 +64,25 @@ export async function checkTargetHosting(target: Sql, plan: ClonePlan): Promise<
     found.set(object, finding);
     report.skippedKeys.push(statement.key);
   }
+  // The clone's schemas and its job ledger are new schemas in the target's database.
+  const [database] = await target`
+    select current_database() as name, has_database_privilege(current_database(), 'CREATE') as can_create`;
+  if (!database.can_create) {
+    found.set(`database ${database.name}`, {
+      object: `database ${database.name}`,
+      reason: "the target's role may not create schemas in it (it lacks the CREATE privilege)",
+      neededBy: ["the cloned schemas", "the clone's job ledger"],
+    });
+  }
+  for (const dependency of plan.external ?? []) {
+    if (await hasObject(target, dependency.address)) continue;
+    const { object, neededBy } = dependency;
+    found.set(object, {
+      object,
+      reason: "the target has no such object; the clone does not make it",
+      neededBy,
+    });
+  }
   for (const finding of found.values()) {
     (finding.neededBy.length > 0 ? report.refused : report.skipped).push(finding);
   }
@@ -80,6 +100,17 @@ export function withoutSkipped(plan: ClonePlan, report: HostingReport): ClonePla
     postData: keep(plan.postData),
     skipped: report.skipped,
   };
+}
+
+/** Whether the target has the object at a catalog address (pg_identify_object_as_address's). */
+async function hasObject(target: Sql, address: { type: string; names: string[]; args: string[] }) {
+  try {
+    await target`select pg_get_object_address(${address.type}, ${address.names}::text[], ${address.args}::text[])`;
+    return true;
+  } catch (error) {
+    if ((error as { name?: string })?.name !== "PostgresError") throw error;
+    return false;
+  }
 }
 
 /** Why the target cannot give `need`, or null when it can. */
