@@ -9,6 +9,7 @@ import { quoteIdent, quoteLiteral } from "./sql-text.ts";
 
 const ENABLED: Record<string, string> = { D: "disable", R: "enable replica", A: "enable always" };
 
+/** CREATE EVENT TRIGGER (and its enabled state) for each one running a cloned function. */
 export async function readEventTriggers({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
   const triggers = await tx`
     select e.evtname as name, e.evtevent as event, e.evttags as tags, e.evtenabled as enabled,

@@ -16,6 +16,7 @@ export interface ExternalDependency {
   neededBy: string[];
 }
 
+/** What cloned objects use outside the cloned schemas, with its catalog address and its users. */
 export async function readExternalDependencies({ tx, schemas }: CatalogRead): Promise<ExternalDependency[]> {
   const rows = await tx`
     with ns as (select oid from pg_namespace where nspname = any(${schemas}::text[])),

@@ -28,6 +28,7 @@ export function fdwOptions(options: string[] | null): string {
   return ` options (${pairs.join(", ")})`;
 }
 
+/** The foreign tables of the cloned schemas, and the servers, user mappings and wrappers they need. */
 export async function readForeignObjects(
   { tx, schemas }: CatalogRead,
   targetRoles: Set<string>,

@@ -14,6 +14,7 @@ interface PublishedTable {
   filter: string | null;
 }
 
+/** CREATE PUBLICATION for each publication of cloned tables, then its cloned schemas (superuser). */
 export async function readPublications({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
   const publications = await tx`
     select p.pubname as name, p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate, p.pubviaroot,

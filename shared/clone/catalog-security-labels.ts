@@ -6,6 +6,7 @@
 import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
 import { quoteIdent, quoteLiteral } from "./sql-text.ts";
 
+/** SECURITY LABEL for each label on a cloned schema or object, needing its provider on the target. */
 export async function readSecurityLabels({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
   // pg_seclabels names each object the way SECURITY LABEL takes it, schema-qualified.
   const labels = await tx`

@@ -13,7 +13,7 @@ import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { parseInput } from "../http/read-body.ts";
 import { describeTask } from "../http/task-actions.ts";
-import { type CloneMetadata, describeClone, initialCheckpoint } from "./clone-state.ts";
+import { type CloneMetadata, describeClone, describeWarnings, initialCheckpoint } from "./clone-state.ts";
 import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
 import { checkCloneTarget, type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
 import { describeCloneError } from "./clone-errors.ts";
@@ -142,8 +142,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
             checkHttpTarget(storage.url, deps.targets.guard, "targetStorage.url")
           );
         }
-        const warnings = await refuseBadTarget(target.url, options.schemas);
+        // The one-request Storage probe first: the database checks read the whole plan.
         if (storage) await probeTargetStorage(storage, deps.targets.guard);
+        const warnings = await refuseBadTarget(target.url, options.schemas);
         const { targetStorage, ...shownOptions } = options;
         const box = secretBox();
         // The secrets are sealed to the job's row, so its id must exist first.
@@ -171,7 +172,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
             taskId: task.id,
             jobId: task.id,
             target: target.masked,
-            warnings: warnings.map(({ object, reason }) => ({ object, reason, skipped: true })),
+            warnings: describeWarnings(warnings),
           },
         };
       },

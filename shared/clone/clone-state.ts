@@ -132,12 +132,13 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
       : null,
     options: clone.options,
     mismatches: (clone.mismatches ?? []).filter((m) => !("table" in m && m.table) || ownTable(m.table)),
-    warnings: (clone.warnings ?? []).map(({ object, reason }) => ({
-      object,
-      reason,
-      skipped: true as const,
-    })),
+    warnings: describeWarnings(clone.warnings ?? []),
   };
+}
+
+/** What start and status show of what the clone leaves out: the object and the target's reason. */
+export function describeWarnings(skipped: HostingFinding[]) {
+  return skipped.map(({ object, reason }) => ({ object, reason, skipped: true as const }));
 }
 
 /** How far a clone is, 0-99 (done is 100): data dominates the time, the other phases share the rest. */
