@@ -38,6 +38,15 @@ export class TargetCannotHostError extends AppError {
   }
 }
 
+/** An entry of plan.superuserOnly (catalog-superuser.ts): what only a superuser may create. */
+interface SuperuserOnlyObject {
+  name: string;
+  reason: string;
+  key: string | null;
+}
+
+const SUPERUSER: TargetRequirement = { object: "superuser", need: { kind: "superuser" }, neededBy: [] };
+
 /** A schema that exists only inside the probes' rolled-back transactions. */
 const PROBE_SCHEMA = "_reelforge_clone_probe";
 
@@ -73,6 +82,18 @@ export async function checkTargetHosting(target: Sql, plan: ClonePlan): Promise<
       reason: "the target's role may not create schemas in it (it lacks the CREATE privilege)",
       neededBy: ["the cloned schemas", "the clone's job ledger"],
     });
+  }
+  // catalog-superuser.ts's list (plan.superuserOnly, where the plan has it) does not say what
+  // depends on each object, so a non-superuser target refuses them all rather than fail later.
+  const superuserOnly = (plan as { superuserOnly?: SuperuserOnlyObject[] }).superuserOnly ?? [];
+  if (superuserOnly.length > 0 && await reasonFor(SUPERUSER) !== null) {
+    for (const { name, reason } of superuserOnly) {
+      found.set(name, {
+        object: name,
+        reason: `${reason}, and the target's role is not one`,
+        neededBy: ["the clone (what depends on it is not traced, so it is not left out)"],
+      });
+    }
   }
   for (const dependency of plan.external ?? []) {
     if (await hasObject(target, dependency.address)) continue;

@@ -234,6 +234,30 @@ describe("the clone plan", () => {
     }
   });
 
+  it("refuses what only a superuser may create on a target whose role is not one", async () => {
+    const withOperatorClass = {
+      ...fullPlan,
+      types: [],
+      schema: [],
+      postData: [],
+      external: [],
+      superuserOnly: [{
+        name: "operator class public.area_ops using btree",
+        reason: "creating an operator class needs a superuser",
+        key: "operator-class:public.area_ops(btree)",
+      }],
+    };
+    const [{ rolsuper }] = await target`select rolsuper from pg_roles where rolname = current_user`;
+    const report = await checkTargetHosting(target, withOperatorClass);
+    expect(report.refused).toEqual(
+      rolsuper ? [] : [{
+        object: "operator class public.area_ops using btree",
+        reason: "creating an operator class needs a superuser, and the target's role is not one",
+        neededBy: [expect.stringContaining("not traced")],
+      }],
+    );
+  });
+
   it("skips security labels whose provider the target has not loaded", async () => {
     const labelled: ClonePlan = {
       ...fullPlan,
