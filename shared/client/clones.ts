@@ -24,11 +24,29 @@ export interface StartCloneInput {
   };
 }
 
+/** Something the target cannot host that nothing cloned needs: left out of the clone. */
+export interface CloneWarning {
+  /** e.g. `extension pg_cron`, `event trigger audit_ddl`. */
+  object: string;
+  /** The target's own answer, e.g. `permission denied to create extension "pg_cron"`. */
+  reason: string;
+  skipped: true;
+}
+
+/** What a 422 target_cannot_host lists in `error.details.objects`. */
+export interface CloneHostingRefusal {
+  object: string;
+  reason: string;
+  /** Cloned objects that need it. */
+  neededBy: string[];
+}
+
 export interface CloneStarted {
   taskId: string;
   /** The same id under the clone's users' word. */
   jobId: string;
   target: string;
+  warnings: CloneWarning[];
 }
 
 export type CloneMismatch =
@@ -62,6 +80,8 @@ export interface CloneJob {
   storage: { objectsCopied: number; bytesCopied: number } | null;
   options: { includeData: boolean; includeStorage: boolean; schemas: string[] };
   mismatches: CloneMismatch[];
+  /** What the job leaves out because the target cannot host it and nothing cloned needs it. */
+  warnings: CloneWarning[];
 }
 
 export interface CloneJobStatus {
@@ -87,7 +107,10 @@ export function cloneMethods(supabase: FunctionsInvoker) {
   const call = <T>(action: string, input: object, options?: CallOptions) =>
     invokeAction<T>(supabase, "clone-database", action, input, options);
   return {
-    /** 202; 400 target_is_source, 409 target_not_empty, 503 not_configured without the encryption key. */
+    /**
+     * 202; 400 target_is_source, 409 target_not_empty, 422 target_cannot_host (details.objects:
+     * CloneHostingRefusal[]), 503 not_configured without the encryption key.
+     */
     start: (input: StartCloneInput, options?: CallOptions) => call<CloneStarted>("start", input, options),
     status: (taskId: string, options?: CallOptions) => call<CloneJobStatus>("status", { taskId }, options),
     /** 202; 409 task_active while a live worker holds the job. */

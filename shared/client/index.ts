@@ -50,6 +50,7 @@ export type {
 } from "./assets.ts";
 export type {
   CloneCancelled,
+  CloneHostingRefusal,
   CloneJob,
   CloneJobStatus,
   CloneMismatch,
@@ -57,6 +58,7 @@ export type {
   CloneRestarted,
   CloneResumed,
   CloneStarted,
+  CloneWarning,
   StartCloneInput,
 } from "./clones.ts";
 export type {

@@ -1,12 +1,13 @@
 /**
  * What a plan would create that the target already has. Relations and types share one name space
  * (a table brings a row type of its own name); functions and aggregates are told apart by their
- * arguments, operators by their operand types. Collations and text search objects have their own.
+ * arguments, operators by their operand types. Collations and text search objects have their own;
+ * servers, wrappers, publications and event triggers belong to the database, named by kind.
  */
 import type { Sql } from "../db/client.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
-const RELATION_LIKE = new Set(["table", "view", "matview", "sequence", "index", "type"]);
+const RELATION_LIKE = new Set(["table", "foreign-table", "view", "matview", "sequence", "index", "type"]);
 /** Plan key kinds that are looked up under their own kind. */
 const OWN_KIND = new Set([
   "function",
@@ -17,8 +18,10 @@ const OWN_KIND = new Set([
   "text-search-parser",
   "text-search-template",
 ]);
+/** Objects of the whole database, outside any schema, by name. */
+const DATABASE_WIDE = new Set(["server", "publication", "event-trigger", "foreign-data-wrapper"]);
 
-/** Names (schema.name, or schema.name(args) for functions) the target already has; [] = clean. */
+/** Names (schema.name, schema.name(args) for functions, `server name`...) the target already has; [] = clean. */
 export async function findConflicts(target: Sql, plan: ClonePlan): Promise<string[]> {
   const wanted = new Set<string>();
   for (const { key } of [...plan.types, ...plan.schema, ...plan.postData]) {
@@ -26,7 +29,7 @@ export async function findConflicts(target: Sql, plan: ClonePlan): Promise<strin
     const kind = key.slice(0, at);
     if (RELATION_LIKE.has(kind)) wanted.add(`relation:${key.slice(at + 1)}`);
     else if (kind === "aggregate") wanted.add(`function:${key.slice(at + 1)}`);
-    else if (OWN_KIND.has(kind)) wanted.add(key);
+    else if (OWN_KIND.has(kind) || DATABASE_WIDE.has(kind)) wanted.add(key);
   }
   // Identity sequences have no statement of their own: their table creates them.
   for (const sequence of plan.sequences) wanted.add(`relation:${sequence.schema}.${sequence.name}`);
@@ -60,10 +63,18 @@ export async function findConflicts(target: Sql, plan: ClonePlan): Promise<strin
       select 'text-search-parser', ns.nspname || '.' || p.prsname from pg_ts_parser p join ns on ns.oid = p.prsnamespace
       union
       select 'text-search-template', ns.nspname || '.' || t.tmplname
-        from pg_ts_template t join ns on ns.oid = t.tmplnamespace`;
+        from pg_ts_template t join ns on ns.oid = t.tmplnamespace
+      union
+      select 'server', srvname from pg_foreign_server
+      union
+      select 'foreign-data-wrapper', fdwname from pg_foreign_data_wrapper
+      union
+      select 'publication', pubname from pg_publication
+      union
+      select 'event-trigger', evtname from pg_event_trigger`;
   });
   return existing
     .filter((row) => wanted.has(`${row.kind}:${row.name}`))
-    .map((row) => row.name as string)
+    .map((row) => DATABASE_WIDE.has(row.kind) ? `${row.kind} ${row.name}` : row.name as string)
     .sort();
 }

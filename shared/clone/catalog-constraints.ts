@@ -80,7 +80,9 @@ export async function readConstraints(
     const only = co.type === "c" || (co.type === "f" && co.partitioned) ? "" : "only ";
     const statement: DdlStatement = {
       key: `constraint:${co.schema}.${co.table_name}.${co.name}`,
-      sql: `alter table ${only}${table} add constraint ${quoteIdent(co.name)} ${keyDefinition(co)}`,
+      sql: `alter table ${only}${table} add constraint ${quoteIdent(co.name)} ${
+        keyDefinition(co.type, co.def, co.index_options)
+      }`,
       // A partition's copy of its parent's key cannot be dropped alone; dropping the table does it.
       drop: co.has_parent
         ? undefined
@@ -183,8 +185,8 @@ function parallelTables(
  * them out of a primary key or unique constraint (pg_dump adds them itself), and they go after
  * the columns and INCLUDE list, before DEFERRABLE / INITIALLY, which hold no parentheses.
  */
-function keyDefinition(co: { type: string; def: string; index_options: string[] | null }): string {
-  if ((co.type !== "p" && co.type !== "u") || !co.index_options?.length) return co.def;
-  const end = co.def.lastIndexOf(")") + 1;
-  return `${co.def.slice(0, end)}${withOptions(co.index_options)}${co.def.slice(end)}`;
+function keyDefinition(type: string, def: string, indexOptions: string[] | null): string {
+  if ((type !== "p" && type !== "u") || !indexOptions?.length) return def;
+  const end = def.lastIndexOf(")") + 1;
+  return `${def.slice(0, end)}${withOptions(indexOptions)}${def.slice(end)}`;
 }

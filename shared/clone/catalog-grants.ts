@@ -38,12 +38,12 @@ export async function readGrants(
              null::name as column_name, c.relacl as acl, c.relowner as owner, ns.oid as namespace,
              case c.relkind when 'S' then 's' else 'r' end as default_kind
         from pg_class c join ns on ns.oid = c.relnamespace
-       where c.relkind in ('r', 'p', 'v', 'm', 'S')
+       where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
          and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
       union all
       select 'table', format('%I.%I', ns.nspname, c.relname), a.attname, a.attacl, c.relowner, ns.oid, null
         from pg_attribute a join pg_class c on c.oid = a.attrelid join ns on ns.oid = c.relnamespace
-       where c.relkind in ('r', 'p', 'v', 'm') and a.attnum > 0 and not a.attisdropped and a.attacl is not null
+       where c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped and a.attacl is not null
          and not exists (select from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
       union all
       -- GRANT cannot say an ordered-set aggregate's ORDER BY: regprocedure runs its arguments together.

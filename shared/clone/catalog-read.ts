@@ -14,6 +14,34 @@ export interface DdlStatement {
    * builds): every table it locks, each as `qualifiedName` prints it. See phase-statements.ts.
    */
   tables?: string[];
+  /** What the target must allow for it: checked at `start` (target-hosting.ts), before any job exists. */
+  requires?: TargetRequirement;
+}
+
+/**
+ * Something a statement needs of the target beyond an ordinary database owner's rights. A target
+ * that cannot give it refuses the clone when a cloned object depends on it (`neededBy`), else
+ * the statement is skipped and the job lists it as a warning.
+ */
+export interface TargetRequirement {
+  /** The object as a refusal or warning names it, e.g. `extension pg_cron`. */
+  object: string;
+  need:
+    | { kind: "extension"; name: string; schema: string }
+    | { kind: "superuser" }
+    | { kind: "event_trigger" }
+    | { kind: "label_provider"; provider: string };
+  /** Cloned objects that cannot exist without it (a few, named); empty: the clone can do without. */
+  neededBy: string[];
+}
+
+/** One object of a plan that the target cannot host, and why (target-hosting.ts). */
+export interface HostingFinding {
+  object: string;
+  /** The target's own answer, e.g. "can only create extension in database postgres". */
+  reason: string;
+  /** Cloned objects that depend on it; empty for a skipped one. */
+  neededBy: string[];
 }
 
 /**

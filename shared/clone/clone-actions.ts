@@ -13,7 +13,7 @@ import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { parseInput } from "../http/read-body.ts";
 import { describeTask } from "../http/task-actions.ts";
-import { type CloneMetadata, describeClone, initialCheckpoint } from "./clone-state.ts";
+import { type CloneMetadata, describeClone, describeWarnings, initialCheckpoint } from "./clone-state.ts";
 import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
 import { checkCloneTarget, type CloneTargetRules, connectCloneTarget } from "./clone-target.ts";
 import { describeCloneError } from "./clone-errors.ts";
@@ -26,6 +26,7 @@ import { CLONE_KIND } from "./clone-task.ts";
 import { findConflicts } from "./catalog-conflicts.ts";
 import { readClonePlan } from "./schema-plan.ts";
 import { parseTargetUrl } from "./target-url.ts";
+import { checkTargetHosting, type HostingFinding, TargetCannotHostError } from "./target-hosting.ts";
 import { dropWhatJobCreated, dropWhatPlanCreated } from "./target-ledger.ts";
 import type { ClonePlan } from "./schema-plan.ts";
 
@@ -141,8 +142,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
             checkHttpTarget(storage.url, deps.targets.guard, "targetStorage.url")
           );
         }
-        await refuseBadTarget(target.url, options.schemas);
+        // The one-request Storage probe first: the database checks read the whole plan.
         if (storage) await probeTargetStorage(storage, deps.targets.guard);
+        const warnings = await refuseBadTarget(target.url, options.schemas);
         const { targetStorage, ...shownOptions } = options;
         const box = secretBox();
         // The secrets are sealed to the job's row, so its id must exist first.
@@ -155,6 +157,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
               ? await box.seal(JSON.stringify(targetStorage), cloneTargetStorageBinding(taskId))
               : undefined,
             checkpoint: initialCheckpoint(),
+            warnings,
           },
         });
         // A service-role call has no user behind it: the job has no owner (any operator manages it).
@@ -163,7 +166,15 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
           { userId: owner, kind: CLONE_KIND, maxAttempts: 8 },
           metadataFor,
         );
-        return { status: 202, body: { taskId: task.id, jobId: task.id, target: target.masked } };
+        return {
+          status: 202,
+          body: {
+            taskId: task.id,
+            jobId: task.id,
+            target: target.masked,
+            warnings: describeWarnings(warnings),
+          },
+        };
       },
     }),
 
@@ -251,8 +262,12 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
     }),
   };
 
-  /** Refuses at once what can be known at once: the source as target, a target already holding the clone's objects. */
-  async function refuseBadTarget(targetUrl: string, schemas: string[]) {
+  /**
+   * Refuses at once what can be known at once: the source as target, a target already holding the
+   * clone's objects, a target that cannot host what cloned objects need (422 target_cannot_host).
+   * Returns what the clone leaves out because the target cannot host it and nothing needs it.
+   */
+  async function refuseBadTarget(targetUrl: string, schemas: string[]): Promise<HostingFinding[]> {
     const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-check");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-check");
     try {
@@ -260,7 +275,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
       try {
         targetIdentity = await databaseIdentity(target);
       } catch {
-        return; // unreachable now: the job's preflight retries and fails with the cause
+        return []; // unreachable now: the job's preflight retries and fails with the cause
       }
       if (targetIdentity === await databaseIdentity(source)) {
         throw new BadRequestError(
@@ -279,6 +294,9 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
           }); use an empty database or restart an earlier job`,
         );
       }
+      const hosting = await checkTargetHosting(target, plan);
+      if (hosting.refused.length > 0) throw new TargetCannotHostError(hosting.refused);
+      return hosting.skipped;
     } finally {
       await Promise.allSettled([target.end({ timeout: 1 }), source.end({ timeout: 1 })]);
     }

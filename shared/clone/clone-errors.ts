@@ -8,6 +8,7 @@
 const OWN_MESSAGES = new Set([
   "target_is_source",
   "target_not_empty",
+  "target_cannot_host",
   "verify_failed",
   "schema_not_allowed",
   "unknown_schema",

@@ -3,6 +3,7 @@
  * and the pure rules read from it: what the status shows, how big the next chunk is.
  */
 import type { SealedSecret } from "../crypto/secret-box.ts";
+import type { HostingFinding } from "./catalog-read.ts";
 import type { CloneMismatch } from "./verify.ts";
 import type { StorageCursor, StorageMismatch } from "./clone-storage.ts";
 
@@ -48,6 +49,8 @@ export interface CloneMetadata {
   /** Per-table row totals known at preflight. */
   totals?: Record<string, number>;
   mismatches?: Array<CloneMismatch | StorageMismatch>;
+  /** What the target cannot host and nothing cloned needs: left out of the clone. */
+  warnings?: HostingFinding[];
 }
 
 export function initialCheckpoint(): CloneCheckpoint {
@@ -132,7 +135,13 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
       : null,
     options: clone.options,
     mismatches: (clone.mismatches ?? []).filter((m) => !("table" in m && m.table) || ownTable(m.table)),
+    warnings: describeWarnings(clone.warnings ?? []),
   };
+}
+
+/** What start and status show of what the clone leaves out: the object and the target's reason. */
+export function describeWarnings(skipped: HostingFinding[]) {
+  return skipped.map(({ object, reason }) => ({ object, reason, skipped: true as const }));
 }
 
 /** How far a clone is, 0-99 (done is 100): data dominates the time, the other phases share the rest. */

@@ -17,6 +17,8 @@ import { readClonePlan } from "./schema-plan.ts";
 import { forgetJob } from "./target-ledger.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 import { connectCloneTarget } from "./clone-target.ts";
+import { checkTargetHosting, TargetCannotHostError, withoutSkipped } from "./target-hosting.ts";
+import { PermanentTaskError } from "../errors.ts";
 
 export type { CloneTaskDeps };
 
@@ -55,11 +57,19 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       plan: () =>
         ctx.step("plan", async () => {
           const roles = await target`select rolname from pg_roles`;
-          return await readClonePlan(
+          const plan = await readClonePlan(
             source,
             clone.options.schemas,
             new Set(roles.map((r) => r.rolname as string)),
           );
+          // Checked at start too; again here, before any phase moves anything, for a target that
+          // was unreachable then or changed since.
+          const hosting = await checkTargetHosting(target, plan);
+          if (hosting.refused.length > 0) {
+            const refusal = new TargetCannotHostError(hosting.refused);
+            throw new PermanentTaskError(refusal.code, refusal.message);
+          }
+          return withoutSkipped(plan, hosting);
         }),
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
       step: (name, run) => ctx.step(name, () => run()),

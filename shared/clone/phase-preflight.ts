@@ -1,6 +1,8 @@
 /**
  * preflight: the target answers, is not the source and holds none of the plan's objects; its job
- * ledger exists; the per-table row estimates are recorded (the status's totals).
+ * ledger exists; the per-table row estimates are recorded (the status's totals), and what the
+ * plan left out because the target cannot host it (the status's warnings; the plan step refuses
+ * the job when a cloned object needs it, before anything is moved).
  */
 import { PermanentTaskError } from "../errors.ts";
 import { type ClonePhase, tableName } from "./clone-phase.ts";
@@ -26,7 +28,7 @@ export const preflightPhase: ClonePhase = async (state, env) => {
   const totals = Object.fromEntries(
     cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]),
   );
-  const next = { ...state, totals };
+  const next = { ...state, totals, warnings: cloned.skipped ?? state.warnings };
   await env.save(next);
   return { state: next, finished: true };
 };

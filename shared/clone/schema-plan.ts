@@ -5,19 +5,24 @@
  */
 import type { Sql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
-import type { DdlStatement } from "./catalog-read.ts";
+import type { DdlStatement, HostingFinding } from "./catalog-read.ts";
 import { readAggregates } from "./catalog-aggregates.ts";
 import { readCasts } from "./catalog-casts.ts";
 import { readCollations } from "./catalog-collations.ts";
 import { readComments } from "./catalog-comments.ts";
 import { readConstraints } from "./catalog-constraints.ts";
+import { readEventTriggers } from "./catalog-event-triggers.ts";
+import { type ExternalDependency, readExternalDependencies } from "./catalog-external.ts";
 import { readSchemasAndExtensions } from "./catalog-extensions.ts";
+import { readForeignObjects } from "./catalog-foreign.ts";
 import { readFunctions } from "./catalog-functions.ts";
 import { readGrants } from "./catalog-grants.ts";
 import { readOperatorClasses } from "./catalog-operator-classes.ts";
 import { readOperators } from "./catalog-operators.ts";
 import { readPolicies } from "./catalog-policies.ts";
+import { readPublications } from "./catalog-publications.ts";
 import { orderRoutines } from "./catalog-routine-order.ts";
+import { readSecurityLabels } from "./catalog-security-labels.ts";
 import { readSequences } from "./catalog-sequences.ts";
 import { readSuperuserObjects, type SuperuserObject } from "./catalog-superuser.ts";
 import { readTables } from "./catalog-tables.ts";
@@ -33,18 +38,21 @@ export type { DdlStatement, SuperuserObject, TableInfo };
 export interface ClonePlan {
   schemas: string[];
   /**
-   * Schemas, extensions, collations, text search objects, then enums, domains, composite and
-   * range types in dependency order.
+   * Schemas, extensions, foreign-data wrappers, servers and user mappings (without options),
+   * collations, text search objects, then enums, domains, composite and range types in dependency
+   * order.
    */
   types: DdlStatement[];
   /**
    * Functions, aggregates, operators, operator families and classes, casts and the types that
-   * need them, in dependency order; then sequences, tables (partitions attached), OWNED BY.
+   * need them, in dependency order; then sequences, tables and foreign tables (partitions
+   * attached), OWNED BY.
    */
   schema: DdlStatement[];
   /**
    * After the data: primary and chunking keys, views and late routines, materialized view refreshes, indexes, constraints,
-   * foreign keys, triggers and rules, row level security, grants, comments. No ALTER ... OWNER:
+   * foreign keys, triggers and rules, row level security, grants, comments, publications, security
+   * labels, event triggers (last, so they see none of the clone's DDL). No ALTER ... OWNER:
    * on the target everything belongs to the connecting role.
    */
   postData: DdlStatement[];
@@ -56,6 +64,10 @@ export interface ClonePlan {
    * refuse or skip on a target whose role is not one. Absent from plans stored before it existed.
    */
   superuserOnly?: SuperuserObject[];
+  /** What cloned objects use outside the cloned schemas: the target must have it already. */
+  external?: ExternalDependency[];
+  /** What the target cannot host and nothing cloned needs: left out of the lists above (target-hosting.ts). */
+  skipped?: HostingFinding[];
 }
 
 /**
@@ -94,12 +106,14 @@ export async function readClonePlan(
     ], functions.late);
     const sequences = await readSequences(read);
     const tables = await readTables(read, sequences.identityOptions);
+    const foreign = await readForeignObjects(read, targetRoles);
     const constraints = await readConstraints(read, tables.keyIndexOids);
     const views = await readViews(read, [...functions.late, ...routines.late]);
     const plan: ClonePlan = {
       schemas: wanted,
       types: [
         ...schemasAndExtensions,
+        ...foreign.servers,
         ...await readCollations(read),
         ...await readTextSearch(read),
         ...types.types,
@@ -109,7 +123,9 @@ export async function readClonePlan(
         ...types.domainChecksAfterFunctions,
         ...sequences.create,
         ...tables.create,
+        ...foreign.tables,
         ...tables.attach,
+        ...foreign.attach,
         ...sequences.ownedBy,
       ],
       postData: [
@@ -128,10 +144,14 @@ export async function readClonePlan(
         ...await readGrants(read, targetRoles),
         ...await readComments(read),
         ...casts.comments,
+        ...await readPublications(read),
+        ...await readSecurityLabels(read),
+        ...await readEventTriggers(read),
       ],
       tables: tables.tables,
       sequences: sequences.sequences,
       superuserOnly: await readSuperuserObjects(read),
+      external: await readExternalDependencies(read),
     };
     assertUniqueKeys(plan);
     return plan;
