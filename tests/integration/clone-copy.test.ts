@@ -5,6 +5,7 @@ import { CLONE_SESSION_SETTINGS, copyChunk, copyWholeTable } from "../../shared/
 import type { TableInfo } from "../../shared/clone/table-info.ts";
 import { ensureLedger } from "../../shared/clone/target-ledger.ts";
 import { rowHashFor, tableFingerprint, verifyClone } from "../../shared/clone/verify.ts";
+import { dropDatabaseInBackground } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
 type Sql = postgres.Sql;
@@ -149,9 +150,9 @@ describe("clone data copy", () => {
   afterAll(async () => {
     await Promise.all([source?.end(), target?.end()]);
     if (admin) {
-      await admin.unsafe(`drop database if exists ${sourceDb} with (force)`);
-      await admin.unsafe(`drop database if exists ${targetDb} with (force)`);
       await admin.end();
+      dropDatabaseInBackground(sourceDb, serverUrl);
+      dropDatabaseInBackground(targetDb, serverUrl);
     }
   });
 

@@ -13,6 +13,7 @@ import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
 import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
 import { checkTargetHosting, type HostingReport, withoutSkipped } from "../../shared/clone/target-hosting.ts";
+import { dropDatabaseInBackground } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
 // Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
@@ -119,10 +120,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await source?.end();
   await target?.end();
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${databases.source} with (force)`);
-  await admin.unsafe(`drop database if exists ${databases.target} with (force)`);
-  await admin.end();
+  dropDatabaseInBackground(databases.source, serverUrl);
+  dropDatabaseInBackground(databases.target, serverUrl);
 });
 
 describe("the clone plan on a target that may not host everything", () => {
@@ -232,8 +231,8 @@ describe("the clone plan on a target that may not host everything", () => {
       }]);
     } finally {
       await bare.end();
-      await admin.unsafe(`drop database if exists ${bareName} with (force)`);
       await admin.end();
+      dropDatabaseInBackground(bareName, serverUrl);
     }
   });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
 import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
+import { dropDatabaseInBackground } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
 const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
@@ -101,10 +102,8 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
   afterAll(async () => {
     await source?.end();
     await target?.end();
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists ${databases.source} with (force)`);
-    await admin.unsafe(`drop database if exists ${databases.target} with (force)`);
-    await admin.end();
+    dropDatabaseInBackground(databases.source, serverUrl);
+    dropDatabaseInBackground(databases.target, serverUrl);
   });
 
   it("rebuilds public and studio so that pg_dump --schema-only cannot tell target from source", () => {
