@@ -8,7 +8,7 @@ import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-
 import type { TaskContext } from "../engine/task-context.ts";
 import type { SliceOutcome } from "../engine/task-context.ts";
 import { type CloneMetadata, cloneProgress } from "./clone-state.ts";
-import { openCloneConnection } from "./clone-connections.ts";
+import { cloneSourcePool, openCloneConnection } from "./clone-connections.ts";
 import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
@@ -44,8 +44,10 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     }
     // A refused target (400 target_not_allowed) fails the job for good; a name that does not
     // resolve right now is retried like any unreachable target.
-    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
+    const concurrency = deps.concurrency ?? 1;
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target", concurrency);
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
+    const sources = cloneSourcePool(deps.sourceUrl, "reelforge-clone-source");
     const env: ClonePhaseEnv = {
       plan: () =>
         ctx.step("plan", async () => {
@@ -59,11 +61,13 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
       step: (name, run) => ctx.step(name, () => run()),
       shouldYield: () => ctx.shouldYield(),
+      concurrency,
       budget: ctx.budget,
       now: () => Date.now(),
       ops: cloneOps({
         deps,
         source,
+        sources,
         target,
         task: ctx.task,
         budget: ctx.budget,
@@ -81,6 +85,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows },
       };
     } finally {
+      sources.close();
       await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 })]);
     }
   };
