@@ -148,11 +148,11 @@ export class WireConnection {
     });
     const fail = (error: Error) => {
       this.broken = true;
-      this.#failure ??= error;
+      this.#failure ??= Object.assign(error, { code: "CONNECTION_CLOSED" });
       this.#wake();
     };
     socket.on("error", fail);
-    socket.on("close", () => fail(new Error("the server closed the connection")));
+    socket.on("close", () => fail(new Error("the connection closed")));
   }
 
   /** Closes the connection (Terminate, then the socket). */
@@ -174,14 +174,18 @@ export class WireConnection {
       this.#send(message(0x51, cstring(text)));
       let rows: (string | null)[][] = [];
       let error: WireServerError | null = null;
-      for (;;) {
-        const [type, body] = await this.#message();
-        if (type === 0x54) rows = []; // RowDescription: a new result starts
-        else if (type === 0x44) rows.push(dataRow(body));
-        else if (type === 0x45) error ??= serverError(body);
-        else if (type === 0x47) { // CopyInResponse: not ours to feed
-          this.#send(message(0x66, cstring("COPY FROM STDIN is not supported here")));
-        } else if (type === 0x5a) break;
+      try {
+        for (;;) {
+          const [type, body] = await this.#message();
+          if (type === 0x54) rows = []; // RowDescription: a new result starts
+          else if (type === 0x44) rows.push(dataRow(body));
+          else if (type === 0x45) error ??= serverError(body);
+          else if (type === 0x47) { // CopyInResponse: not ours to feed
+            this.#send(message(0x66, cstring("COPY FROM STDIN is not supported here")));
+          } else if (type === 0x5a) break;
+        }
+      } catch (lost) {
+        throw error ?? lost; // a FATAL error comes before the close: it says why
       }
       if (error) throw error;
       return rows;
@@ -201,23 +205,28 @@ export class WireConnection {
       let sinkFailed = false;
       let count = 0;
       let cancelled: Promise<void> | null = null;
-      for (;;) {
-        await this.#fill(5);
-        if (!sinkFailed && this.#buf[this.#pos] === D) {
-          try {
-            await this.#relayData(sink);
-          } catch (sinkError) {
-            sinkFailed = true;
-            error = sinkError as Error;
-            cancelled = this.#cancel();
+      try {
+        for (;;) {
+          await this.#fill(5);
+          if (!sinkFailed && this.#buf[this.#pos] === D) {
+            try {
+              await this.#relayData(sink);
+            } catch (failure) {
+              if (this.broken) throw failure; // the socket, not the sink
+              sinkFailed = true;
+              error = failure as Error;
+              cancelled = this.#cancel();
+            }
+            continue;
           }
-          continue;
+          const [type, body] = await this.#message();
+          if (type === 0x45) error ??= serverError(body);
+          else if (type === 0x43) count = commandCount(body);
+          else if (type === 0x5a) break;
+          // 'H' CopyOutResponse, 'c' CopyDone, 'd' after the sink failed, notices: nothing to do.
         }
-        const [type, body] = await this.#message();
-        if (type === 0x45) error ??= serverError(body);
-        else if (type === 0x43) count = commandCount(body);
-        else if (type === 0x5a) break;
-        // 'H' CopyOutResponse, 'c' CopyDone, 'd' after the sink failed, notices: nothing to do.
+      } catch (lost) {
+        throw error ?? lost; // a FATAL error comes before the close: it says why
       }
       // Once the cancel connection is closed the server has signalled the backend; a late signal
       // could otherwise cancel whatever runs next on this connection.
