@@ -26,6 +26,8 @@ export interface CloneJobRun {
   rowsCopied: number;
   /** Time the job spent inside its chunk copies (checkpoint.copyMs), against the data phase's wall time. */
   copySeconds: number;
+  /** CPU the function workers spent in the data phase (checkpoint.copyCpuMs; a kill's loss excepted). */
+  copyCpuSeconds: number;
   /** Largest chunk the adaptive sizing chose, in rows. */
   maxChunkRows: number;
   result: unknown;
@@ -40,6 +42,7 @@ interface Observed {
     completedPhases: string[];
     rowsPerTable: Record<string, number>;
     copyMs: number;
+    copyCpuMs?: number;
     chunkRows: number;
   } | null;
   job_seconds: number | null;
@@ -154,6 +157,7 @@ export async function runCloneJob(
         phases,
         rowsCopied,
         copySeconds: (checkpoint?.copyMs ?? 0) / 1000,
+        copyCpuSeconds: (checkpoint?.copyCpuMs ?? 0) / 1000,
         maxChunkRows,
         result: row.result,
       };
