@@ -49,12 +49,23 @@ export async function connectWire(options: WireOptions): Promise<WireConnection>
   const host = options.host ?? (url.hostname.replace(/^\[|\]$/g, "") || "localhost");
   const port = options.port ?? (url.port ? Number(url.port) : 5432);
   const mode = url.searchParams.get("sslmode") ?? url.searchParams.get("ssl");
-  let socket: net.Socket = await openSocket(host, port, options.connectTimeoutMs ?? 10_000);
-  try {
-    if (mode && !["disable", "false"].includes(mode)) {
-      socket = await negotiateTls(socket, mode, options.servername ?? url.hostname);
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const tlsAsked = mode !== null && !["disable", "false"].includes(mode);
+  let transport: Transport;
+  if (!tlsAsked && typeof Deno !== "undefined") {
+    transport = await denoTransport(host, port, timeoutMs);
+  } else {
+    let socket = await openSocket(host, port, timeoutMs);
+    try {
+      if (tlsAsked) socket = await negotiateTls(socket, mode!, options.servername ?? url.hostname);
+    } catch (error) {
+      socket.destroy();
+      throw error;
     }
-    const connection = new WireConnection(socket, { host, port });
+    transport = nodeTransport(socket);
+  }
+  try {
+    const connection = new WireConnection(transport, { host, port });
     await connection.startup(
       decodeURIComponent(url.username),
       decodeURIComponent(url.password),
@@ -63,9 +74,101 @@ export async function connectWire(options: WireOptions): Promise<WireConnection>
     );
     return connection;
   } catch (error) {
-    socket.destroy();
+    transport.close();
     throw error;
   }
+}
+
+/** A byte stream to the server: reads pushed to `onData` (each buffer the reader's to keep), back-pressure by pause. */
+interface Transport {
+  start(onData: (bytes: Uint8Array) => void, onEnd: (error: Error) => void): void;
+  pause(): void;
+  resume(): void;
+  write(bytes: Uint8Array): void;
+  /** Sends `last` if given, then closes. */
+  close(last?: Uint8Array): void;
+}
+
+function nodeTransport(socket: net.Socket): Transport {
+  return {
+    start(onData, onEnd) {
+      socket.on("data", onData);
+      socket.on("error", onEnd);
+      socket.on("close", () => onEnd(new Error("the connection closed")));
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    write: (bytes) => void socket.write(bytes),
+    close(last) {
+      if (last) socket.end(last);
+      socket.destroy();
+    },
+  };
+}
+
+// Deno's own sockets read up to this much at once: a COPY arrives in few, large reads
+// (node:net under Deno hands over ~16 KB per read, each with its own event and buffer).
+const READ_BYTES = 256 * 1024;
+
+/** A plain TCP connection through Deno.connect (TLS goes through node:tls, as postgres.js does). */
+async function denoTransport(host: string, port: number, timeoutMs: number): Promise<Transport> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const conn = await Deno.connect({ hostname: host, port, signal: timeout } as Deno.ConnectOptions)
+    .catch((error) => {
+      throw timeout.aborted ? new Error(`connect timeout after ${timeoutMs} ms`) : error;
+    });
+  conn.setNoDelay(true);
+  let paused = false;
+  let resumed: (() => void) | null = null;
+  let closed = false;
+  let writing = Promise.resolve();
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    resumed?.();
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  };
+  return {
+    start(onData, onEnd) {
+      (async () => {
+        let buffer = new Uint8Array(READ_BYTES);
+        for (;;) {
+          while (paused && !closed) await new Promise<void>((resolve) => (resumed = resolve));
+          if (closed) throw new Error("the connection closed");
+          const n = await conn.read(buffer);
+          if (n === null) throw new Error("the connection closed");
+          // A small read is copied out, so the big buffer serves the next read.
+          if (n < READ_BYTES / 4) onData(buffer.slice(0, n));
+          else {
+            onData(buffer.subarray(0, n));
+            buffer = new Uint8Array(READ_BYTES);
+          }
+        }
+      })().catch((error) => {
+        close();
+        onEnd(error instanceof Error ? error : new Error(String(error)));
+      });
+    },
+    pause: () => void (paused = true),
+    resume() {
+      paused = false;
+      resumed?.();
+      resumed = null;
+    },
+    write(bytes) {
+      writing = writing.then(async () => {
+        for (let at = 0; at < bytes.length && !closed;) at += await conn.write(bytes.subarray(at));
+      }).catch(() => close());
+    },
+    close(last) {
+      if (last && !closed) writing.then(() => conn.write(last)).catch(() => {}).finally(close);
+      else close();
+    },
+  };
 }
 
 function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -121,7 +224,7 @@ async function negotiateTls(socket: net.Socket, mode: string, servername: string
 export class WireConnection {
   /** The socket failed or closed: the connection cannot be used again. */
   broken = false;
-  #socket: net.Socket;
+  #transport: Transport;
   #address: { host: string; port: number };
   #chunks: Uint8Array[] = [];
   #queued = 0;
@@ -134,38 +237,29 @@ export class WireConnection {
   #backendKey: Uint8Array | null = null;
   #busy = false;
 
-  constructor(socket: net.Socket, address: { host: string; port: number }) {
-    this.#socket = socket;
+  constructor(transport: Transport, address: { host: string; port: number }) {
+    this.#transport = transport;
     this.#address = address;
-    socket.on("data", (data: Uint8Array) => {
+    transport.start((data) => {
       this.#chunks.push(data);
       this.#queued += data.length;
       if (this.#queued > HIGH_WATER && !this.#paused) {
         this.#paused = true;
-        socket.pause();
+        transport.pause();
       }
       this.#wake();
-    });
-    const fail = (error: Error) => {
+    }, (error) => {
       this.broken = true;
       this.#failure ??= Object.assign(error, { code: "CONNECTION_CLOSED" });
       this.#wake();
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail(new Error("the connection closed")));
+    });
   }
 
   /** Closes the connection (Terminate, then the socket). */
   close(): void {
-    if (!this.broken) {
-      try {
-        this.#socket.end(message(0x58, new Uint8Array(0)));
-      } catch {
-        // already gone
-      }
-    }
+    const terminate = this.broken ? undefined : message(0x58, new Uint8Array(0));
     this.broken = true;
-    this.#socket.destroy();
+    this.#transport.close(terminate);
   }
 
   /** Runs `text` with the simple query protocol; returns the text rows of the last result. */
@@ -332,7 +426,7 @@ export class WireConnection {
     try {
       return await run();
     } catch (error) {
-      if (this.broken) this.#socket.destroy();
+      if (this.broken) this.#transport.close();
       throw error;
     } finally {
       this.#busy = false;
@@ -340,7 +434,7 @@ export class WireConnection {
   }
 
   #send(bytes: Uint8Array): void {
-    this.#socket.write(bytes);
+    this.#transport.write(bytes);
   }
 
   #available(): number {
@@ -379,7 +473,7 @@ export class WireConnection {
       }
       if (this.#paused) {
         this.#paused = false;
-        this.#socket.resume();
+        this.#transport.resume();
       }
       await new Promise<void>((resolve) => (this.#waiting = resolve));
     }
