@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openCloneSource } from "../../shared/clone/clone-connections.ts";
+import { cloneSourcePool, openCloneSource } from "../../shared/clone/clone-connections.ts";
 import {
   type ChunkSource,
   CLONE_SESSION_SETTINGS,
@@ -353,6 +353,26 @@ describe("clone data copy", () => {
     await target`truncate pairs`;
     const copied = await copyAll(wire, target, pairs, 2_000);
     expect(copied.rows).toBe(4_200);
+  });
+
+  it("the source pool reuses a connection between chunks and replaces one the server dropped", async () => {
+    const pool = cloneSourcePool(urlOf(sourceDb), "clone-copy-pool");
+    try {
+      const pid = () => pool.use(async (c) => (await c.query("select pg_backend_pid()"))[0][0]);
+      const first = await pid();
+      expect(await pid()).toBe(first);
+      await admin`select pg_terminate_backend(${Number(first)})`;
+      await expect(pid()).rejects.toMatchObject({ code: "57P01" });
+
+      const replaced = await pid();
+      expect(replaced).not.toBe(first);
+      await target`truncate wide`;
+      const chunk = await pool.use((c) => copyChunk(c, target, wide, randomUUID(), null, 3_000));
+      expect(chunk).toMatchObject({ rows: 3_000, replayed: false });
+      expect(await sessions("clone-copy-pool")).toBe(1);
+    } finally {
+      pool.close();
+    }
   });
 
   it("a keyless table copies whole, and copying it again does not duplicate rows", async () => {
