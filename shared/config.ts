@@ -73,7 +73,7 @@ const configSchema = z.object({
    * private or CGNAT addresses, and the Storage URL may be http. Off by default.
    */
   /**
-   * Operator setting: how many tables (or ranges) a clone copies at once. Each costs the function
+   * Operator setting: how many tables a clone copies at once. Each costs the function
    * worker one source and one target connection; 1-4, 2 by default.
    */
   REELFORGE_CLONE_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(2),

@@ -26,7 +26,7 @@ export interface CloneTaskDeps {
   storage: ObjectStorage | null;
   /** Checked on every slice: a target re-pointed (DNS) at a refused address fails the job. */
   targets: CloneTargetRules;
-  /** Tables (or ranges) copied at once (REELFORGE_CLONE_CONCURRENCY); 1 when absent. */
+  /** Tables copied at once (REELFORGE_CLONE_CONCURRENCY); 1 when absent. */
   concurrency?: number;
 }
 
