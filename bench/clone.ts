@@ -111,6 +111,14 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   const cpu = await workerCpuSince(admin, CLONE_FUNCTION, workersSince);
   log(formatSliceReport(slices, label).replaceAll("\n", "; "));
   const targetBytes = await targetSchemaBytes(target.url);
+  const [{ jobCpuMs }] = await sql`
+    select coalesce(sum(cpu_ms), 0)::int as "jobCpuMs" from engine.slice_ends where task_id = ${run.jobId}`;
+  const perGiB = (seconds: number) => round(seconds / (targetBytes / 2 ** 30), 2);
+  log(
+    `${label}: worker CPU ${round(jobCpuMs / 1000, 2)} s in all slices, ${round(run.copyCpuSeconds, 2)} s ` +
+      `in the data phase (${perGiB(run.copyCpuSeconds)} s per GiB copied); phases ` +
+      run.phases.map((p) => `${p.phase} ${round(p.seconds, 1)} s`).join(", "),
+  );
   log(
     `${label}: ${
       round(run.seconds)

@@ -72,6 +72,11 @@ const configSchema = z.object({
    * Operator setting for a trusted network: clone targets (and their Storage URL) may be loopback,
    * private or CGNAT addresses, and the Storage URL may be http. Off by default.
    */
+  /**
+   * Operator setting: how many tables a clone copies at once. Each costs the function
+   * worker one source and one target connection; 1-4, 2 by default.
+   */
+  REELFORGE_CLONE_CONCURRENCY: z.coerce.number().int().min(1).max(4).default(2),
   REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS: z.enum(["true", "false"], {
     error: "REELFORGE_CLONE_ALLOW_PRIVATE_TARGETS must be true or false",
   }).default("false").transform((value) => value === "true"),

@@ -40,6 +40,7 @@ serveEdgeFunction({
           secrets: secretBoxFromConfig(config)!,
           storage: createStorage(config, sql),
           targets: targetRules(config),
+          concurrency: config.REELFORGE_CLONE_CONCURRENCY,
         }),
       })
       : {},

@@ -67,7 +67,11 @@ export interface CloneJob {
   phase: ClonePhase;
   completedPhases: ClonePhase[];
   completedTables: string[];
+  /** The first table in flight; `tablesInFlight` lists all the tables being copied at once. */
   currentTable: string | null;
+  tablesInFlight: string[];
+  /** CPU milliseconds the function workers spent copying rows so far. */
+  copyCpuMs: number;
   rows: { copied: number; total: number };
   tables: Array<
     { table: string; rowsCopied: number; rowsTotal: number; done: boolean; restartedFromZero: boolean }

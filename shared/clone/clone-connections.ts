@@ -1,15 +1,22 @@
 import postgres from "postgres";
 import type { Sql } from "../db/client.ts";
 import { CLONE_SESSION_SETTINGS } from "./copy-chunk.ts";
+import { connectWire, type WireConnection } from "./pg-wire.ts";
 
 /**
  * A connection for the clone: no statement/lock/idle timeouts, stable text output (UTC, ISO).
  * `pinned` overrides where it connects (a checked IP) and its TLS options; see clone-target.ts.
+ * `max` connections at most (one per copy in flight).
  */
-export function openCloneConnection(url: string, applicationName: string, pinned?: PinnedAddress): Sql {
+export function openCloneConnection(
+  url: string,
+  applicationName: string,
+  pinned?: PinnedAddress,
+  max = 1,
+): Sql {
   return postgres(url, {
     ...(pinned ? pinnedOptions(pinned) : {}),
-    max: 1,
+    max,
     prepare: false,
     connect_timeout: 10,
     idle_timeout: 30,
@@ -44,4 +51,46 @@ function pinnedOptions(pinned: PinnedAddress) {
   // an IPv6 address; the types only admit the string form.
   const options = { host: [pinned.host], port: [pinned.port] } as unknown as { host: string; port: number };
   return pinned.ssl === undefined ? options : { ...options, ssl: pinned.ssl };
+}
+
+/**
+ * A raw wire connection to the source for the data copy (pg-wire.ts): COPY relayed in blocks,
+ * key lookups as simple queries; same session settings as openCloneConnection.
+ */
+export async function openCloneSource(url: string, applicationName: string): Promise<WireConnection> {
+  return await connectWire({
+    url,
+    params: { ...CLONE_SESSION_SETTINGS, application_name: applicationName },
+  });
+}
+
+/** Wire connections to the source, one per copy in flight, opened on demand and kept for the slice. */
+export interface CloneSourcePool {
+  /** Runs `copy` on an idle connection (or a new one); a connection left broken is closed, not reused. */
+  use<T>(copy: (source: WireConnection) => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+export function cloneSourcePool(url: string, applicationName: string): CloneSourcePool {
+  const idle: WireConnection[] = [];
+  const open = new Set<WireConnection>();
+  return {
+    async use(copy) {
+      const source = idle.pop() ?? await openCloneSource(url, applicationName);
+      open.add(source);
+      try {
+        return await copy(source);
+      } finally {
+        if (source.broken) {
+          open.delete(source);
+          source.close();
+        } else idle.push(source);
+      }
+    },
+    close() {
+      for (const source of open) source.close();
+      open.clear();
+      idle.length = 0;
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { PermanentTaskError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { findConflicts } from "./catalog-conflicts.ts";
 import type { CloneOps } from "./clone-phase.ts";
-import { databaseIdentity } from "./clone-connections.ts";
+import { type CloneSourcePool, databaseIdentity } from "./clone-connections.ts";
 import type { CloneSessions } from "./clone-sessions.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
 import type { CloneTargetRules } from "./clone-target.ts";
@@ -27,11 +27,15 @@ export interface CloneTaskDeps {
   storage: ObjectStorage | null;
   /** Checked on every slice: a target re-pointed (DNS) at a refused address fails the job. */
   targets: CloneTargetRules;
+  /** Tables copied at once (REELFORGE_CLONE_CONCURRENCY); 1 when absent. */
+  concurrency?: number;
 }
 
 export interface CloneSlice {
   deps: CloneTaskDeps;
   source: Sql;
+  /** The source's wire connections for the data copy. */
+  sources: CloneSourcePool;
   target: Sql;
   task: { id: string; kind?: string };
   budget: Pick<SliceBudget, "exhausted">;
@@ -42,7 +46,7 @@ export interface CloneSlice {
 }
 
 export function cloneOps(
-  { deps, source, target, task, budget, targetStorage, sessions }: CloneSlice,
+  { deps, source, sources, target, task, budget, targetStorage, sessions }: CloneSlice,
 ): CloneOps {
   async function storageTarget(): Promise<GuardedStorageTarget> {
     if (!deps.storage || !targetStorage) {
@@ -79,8 +83,9 @@ export function cloneOps(
     async applyStatement(statement, session = 0) {
       await applyOnce(await sessions.target(session), task.id, statement);
     },
-    copyChunk: (table, after, maxRows) => copyChunk(source, target, table, task.id, after, maxRows),
-    copyWholeTable: (table) => copyWholeTable(source, target, table),
+    copyChunk: (table, after, maxRows) =>
+      sources.use((wire) => copyChunk(wire, target, table, task.id, after, maxRows)),
+    copyWholeTable: (table) => sources.use((wire) => copyWholeTable(wire, target, table)),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
     },

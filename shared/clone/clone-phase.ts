@@ -61,6 +61,8 @@ export interface ClonePhaseEnv {
   /** Runs `run` once per job (a task step): a replay answers its recorded result. */
   step<T>(name: string, run: () => Promise<T>): Promise<T>;
   shouldYield(): boolean;
+  /** Tables the data phase copies at once; 1 when absent. */
+  concurrency?: number;
   budget: Pick<SliceBudget, "remainingMs" | "cpuSpentMs" | "cpuLimitMs">;
   now(): number;
   ops: CloneOps;

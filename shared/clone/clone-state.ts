@@ -20,9 +20,15 @@ export interface CloneCheckpoint {
   phase: Phase;
   completedPhases: Phase[];
   completedTables: string[];
+  /** The first of `tablesInFlight` (what status and resume's fromTable show), or null. */
   currentTable: string | null;
-  /** Chunking key of the last row committed on the target, as text. */
+  /** currentTable's cursor: the chunking key of its last row committed on the target, as text. */
   lastKey: string[] | null;
+  /**
+   * Every table being copied (several at once) and its cursor, as lastKey. Absent in a checkpoint
+   * written before tables were copied concurrently: currentTable/lastKey then say it all.
+   */
+  tablesInFlight?: Record<string, string[] | null>;
   rowsPerTable: Record<string, number>;
   /**
    * DDL statements of the current DDL phase applied without a gap, from its first: the phase goes
@@ -33,6 +39,8 @@ export interface CloneCheckpoint {
   restartedFromZero: string[];
   /** Milliseconds spent copying rows, for rows/s and ETA. */
   copyMs: number;
+  /** CPU milliseconds the function workers spent in the data phase (what a kill lost excepted). */
+  copyCpuMs?: number;
   chunkRows: number;
   /** Tables whose count and hash were compared already (verify resumes after them). */
   verifiedTables: string[];
@@ -60,10 +68,12 @@ export function initialCheckpoint(): CloneCheckpoint {
     completedTables: [],
     currentTable: null,
     lastKey: null,
+    tablesInFlight: {},
     rowsPerTable: {},
     statementsApplied: 0,
     restartedFromZero: [],
     copyMs: 0,
+    copyCpuMs: 0,
     chunkRows: 5_000,
     verifiedTables: [],
   };
@@ -121,6 +131,8 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
     currentTable: checkpoint.currentTable && ownTable(checkpoint.currentTable)
       ? checkpoint.currentTable
       : null,
+    tablesInFlight: Object.keys(checkpoint.tablesInFlight ?? {}).filter(ownTable),
+    copyCpuMs: checkpoint.copyCpuMs ?? 0,
     rows: { copied: rowsCopied, total: rowsTotal },
     tables,
     rowsPerSecond,

@@ -34,6 +34,7 @@ export async function connectCloneTarget(
   url: string,
   rules: CloneTargetRules,
   applicationName: string,
+  maxConnections = 1,
 ): Promise<Sql> {
   const target = parseTargetUrl(url);
   const checked = await checkCloneTarget(target, rules);
@@ -41,7 +42,7 @@ export async function connectCloneTarget(
     host: checked.address,
     port: target.port,
     ssl: pinnedSsl(target, checked),
-  });
+  }, maxConnections);
 }
 
 /**

@@ -8,7 +8,7 @@ import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-
 import type { TaskContext } from "../engine/task-context.ts";
 import type { SliceOutcome } from "../engine/task-context.ts";
 import { type CloneMetadata, cloneProgress } from "./clone-state.ts";
-import { openCloneConnection } from "./clone-connections.ts";
+import { cloneSourcePool, openCloneConnection } from "./clone-connections.ts";
 import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
@@ -47,12 +47,14 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     }
     // A refused target (400 target_not_allowed) fails the job for good; a name that does not
     // resolve right now is retried like any unreachable target.
-    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
+    const concurrency = deps.concurrency ?? 1;
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target", concurrency);
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
     const sessions = cloneSessions({ source, target }, {
       source: () => openCloneConnection(deps.sourceUrl, "reelforge-clone-source"),
       target: () => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target"),
     });
+    const sources = cloneSourcePool(deps.sourceUrl, "reelforge-clone-source");
     const env: ClonePhaseEnv = {
       plan: () =>
         ctx.step("plan", async () => {
@@ -74,11 +76,13 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
       step: (name, run) => ctx.step(name, () => run()),
       shouldYield: () => ctx.shouldYield(),
+      concurrency,
       budget: ctx.budget,
       now: () => Date.now(),
       ops: cloneOps({
         deps,
         source,
+        sources,
         target,
         task: ctx.task,
         budget: ctx.budget,
@@ -97,6 +101,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows },
       };
     } finally {
+      sources.close();
       await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 }), sessions.close()]);
     }
   };

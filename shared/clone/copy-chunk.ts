@@ -1,5 +1,5 @@
 import type { Sql } from "../db/client.ts";
-import { pipeCopy } from "./copy-stream.ts";
+import { type CopySource, pipeCopy } from "./copy-stream.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
 
@@ -25,6 +25,14 @@ export { CLONE_SESSION_SETTINGS } from "./session-settings.ts";
 /** Text in this module inlines key literals, so it is never prepared (the statement cache would grow per chunk). */
 const UNPREPARED = { prepare: false } as const;
 
+/**
+ * The source as the data copy reads it: simple queries answered as text rows, and COPY relayed
+ * in blocks (pg-wire.ts WireConnection).
+ */
+export interface ChunkSource extends CopySource {
+  query(text: string): Promise<(string | null)[][]>;
+}
+
 type Key = NonNullable<TableInfo["key"]>;
 
 export interface ChunkResult {
@@ -46,7 +54,7 @@ export interface ChunkResult {
  * records `lastKey` only after this returns.
  */
 export async function copyChunk(
-  source: Sql,
+  source: ChunkSource,
   target: Sql,
   table: TableInfo,
   jobId: string,
@@ -71,14 +79,10 @@ export async function copyChunk(
   if (recorded) return recorded;
 
   const keyColumns = key.map((k) => quoteIdent(k.column)).join(", ");
-  const [upperRow] = await source
-    .unsafe(
-      `select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
-             order by ${keyColumns} offset ${maxRows - 1} limit 1`,
-      [],
-      UNPREPARED,
-    )
-    .values();
+  const [upperRow] = await source.query(
+    `select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
+           order by ${keyColumns} offset ${maxRows - 1} limit 1`,
+  );
   // Fewer than maxRows left: the last chunk ends at the last key there is now.
   const upper = (upperRow as string[] | undefined) ?? await lastSourceKey(source, table, key, after);
   if (!upper) return { rows: 0, lastKey: after, done: true, replayed: false };
@@ -126,7 +130,11 @@ async function findChunk(
  * For tables without a usable key: truncate + COPY everything in one target transaction. Not
  * resumable inside the table: an interrupted copy starts over (the truncate makes that safe).
  */
-export async function copyWholeTable(source: Sql, target: Sql, table: TableInfo): Promise<{ rows: number }> {
+export async function copyWholeTable(
+  source: ChunkSource,
+  target: Sql,
+  table: TableInfo,
+): Promise<{ rows: number }> {
   if (table.partitioned) {
     throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
   }
@@ -166,19 +174,15 @@ function keyRange(key: Key, after: string[] | null, upper: string[] | null): str
 }
 
 async function lastSourceKey(
-  source: Sql,
+  source: ChunkSource,
   table: TableInfo,
   key: Key,
   after: string[] | null,
 ): Promise<string[] | null> {
   const descending = key.map((k) => `${quoteIdent(k.column)} desc`).join(", ");
-  const [row] = await source
-    .unsafe(
-      `select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
-             order by ${descending} limit 1`,
-      [],
-      UNPREPARED,
-    )
-    .values();
+  const [row] = await source.query(
+    `select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
+           order by ${descending} limit 1`,
+  );
   return row ? (row as string[]) : null;
 }

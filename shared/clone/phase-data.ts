@@ -1,7 +1,8 @@
 /**
- * data: every non-partitioned table of the plan, table by table. A keyed table goes in key-range
- * chunks, each committed on the target before the checkpoint moves past it; a keyless one in one
- * go (an interrupted one starts over, and the status says so).
+ * data: every non-partitioned table of the plan, a few at once (env.concurrency). A keyed table
+ * goes in key-range chunks, each committed on the target before the checkpoint moves past it; a
+ * keyless one in one go (an interrupted one starts over, and the status says so). The checkpoint
+ * holds a cursor per table in flight, so a kill costs at most the chunk each one had in flight.
  */
 import type { CloneCheckpoint } from "./clone-state.ts";
 import { nextChunkRows } from "./clone-state.ts";
@@ -21,68 +22,138 @@ import type { TableInfo } from "./schema-plan.ts";
  */
 const CHUNK_TARGET_MS = 1_000;
 
-export const dataPhase: ClonePhase = async (state, env) => {
-  // A job that passed preflight before the ledger recorded chunks gets the table now.
-  await env.ops.ensureLedger();
-  for (const table of (await env.plan()).tables) {
-    const name = tableName(table);
-    if (table.partitioned || state.checkpoint.completedTables.includes(name)) continue;
-    if (env.shouldYield()) return { state, finished: false };
-    if (state.checkpoint.currentTable !== name) {
-      state = withCheckpoint(state, { currentTable: name, lastKey: null });
-      await env.save(state);
-    } else if (!table.key && !state.checkpoint.restartedFromZero.includes(name)) {
-      // An interrupted keyless table has no chunk to resume from: it starts over.
-      state = withCheckpoint(state, { restartedFromZero: [...state.checkpoint.restartedFromZero, name] });
-    }
-    const copied = table.key
-      ? await copyKeyedTable(state, env, table, name)
-      : await copyKeylessTable(state, env, table, name);
-    state = copied.state;
-    if (!copied.finished) return { state, finished: false };
-    state = withCheckpoint(state, {
-      completedTables: [...state.checkpoint.completedTables, name],
-      currentTable: null,
-      lastKey: null,
-    });
-    await env.save(state);
-  }
-  return { state, finished: true };
-};
+type Cursors = Record<string, string[] | null>;
 
-async function copyKeyedTable(state: CloneState, env: ClonePhaseEnv, table: TableInfo, name: string) {
-  for (;;) {
-    if (env.shouldYield()) return { state, finished: false };
-    const started = env.now();
-    const cpuBefore = env.budget.cpuSpentMs();
-    const chunk = await env.ops.copyChunk(table, state.checkpoint.lastKey, state.checkpoint.chunkRows);
-    const elapsedMs = env.now() - started;
-    const cpuAfter = env.budget.cpuSpentMs();
-    const cpuMs = cpuBefore === null || cpuAfter === null ? 0 : cpuAfter - cpuBefore;
-    // Only now, with the chunk committed on the target, does the checkpoint move.
-    state = {
-      ...state,
-      checkpoint: afterChunk(state.checkpoint, name, chunk, { elapsedMs, cpuMs }, env.budget),
-    };
-    await env.save(state);
-    if (chunk.done) return { state, finished: true };
+/** The cursors of the tables in flight; a checkpoint from before concurrent copies has one at most. */
+export function tablesInFlight(checkpoint: CloneCheckpoint): Cursors {
+  const cursors = { ...(checkpoint.tablesInFlight ?? {}) };
+  if (checkpoint.currentTable && !(checkpoint.currentTable in cursors)) {
+    cursors[checkpoint.currentTable] = checkpoint.lastKey;
   }
+  return cursors;
 }
 
-async function copyKeylessTable(state: CloneState, env: ClonePhaseEnv, table: TableInfo, name: string) {
-  const started = env.now();
-  const { rows } = await env.ops.copyWholeTable(table);
-  state = withCheckpoint(state, {
-    rowsPerTable: { ...state.checkpoint.rowsPerTable, [name]: rows },
-    copyMs: state.checkpoint.copyMs + env.now() - started,
+/** The checkpoint with these tables in flight; currentTable/lastKey name the first of them. */
+function withCursors(checkpoint: CloneCheckpoint, cursors: Cursors): CloneCheckpoint {
+  const first = Object.keys(cursors)[0] ?? null;
+  return {
+    ...checkpoint,
+    tablesInFlight: cursors,
+    currentTable: first,
+    lastKey: first === null ? null : cursors[first],
+  };
+}
+
+export const dataPhase: ClonePhase = async (initial, env) => {
+  // A job that passed preflight before the ledger recorded chunks gets the table now.
+  await env.ops.ensureLedger();
+  const tables = (await env.plan()).tables.filter((table) => !table.partitioned);
+  const run = new DataRun(initial, env);
+  const inFlight = tablesInFlight(initial.checkpoint);
+  // Tables a killed slice had in flight first: their ranges are partly on the target already.
+  const queue = [
+    ...tables.filter((table) => tableName(table) in inFlight),
+    ...tables.filter((table) => !(tableName(table) in inFlight)),
+  ].filter((table) => !initial.checkpoint.completedTables.includes(tableName(table)));
+  const lane = async () => {
+    for (let table = queue.shift(); table && !run.stopped; table = queue.shift()) {
+      if (env.shouldYield() || !(await run.copyTable(table))) {
+        run.stopped = true;
+        return;
+      }
+    }
+  };
+  const lanes = Array.from({ length: Math.max(1, env.concurrency ?? 1) }, async () => {
+    try {
+      await lane();
+    } catch (error) {
+      run.stopped = true; // the other lanes end after their chunk in flight
+      throw error;
+    }
   });
-  return { state, finished: true };
+  const failure = (await Promise.allSettled(lanes)).find((lane) => lane.status === "rejected");
+  if (failure) throw failure.reason;
+  const done = tables.every((table) => run.state.checkpoint.completedTables.includes(tableName(table)));
+  return { state: run.state, finished: done };
+};
+
+/** One slice of the data phase: the state the lanes share, its saves in order, the CPU it spent. */
+class DataRun {
+  /** A lane yielded or failed: the others stop after their chunk in flight. */
+  stopped = false;
+  #saving: Promise<void> = Promise.resolve();
+  #cpuMark: number | null;
+
+  constructor(public state: CloneState, private env: ClonePhaseEnv) {
+    this.#cpuMark = env.budget.cpuSpentMs();
+  }
+
+  /** Copies the table to its end (true) or until the slice should yield (false). */
+  async copyTable(table: TableInfo): Promise<boolean> {
+    const name = tableName(table);
+    const cursors = tablesInFlight(this.state.checkpoint);
+    if (!(name in cursors)) {
+      await this.#update((c) => withCursors(c, { ...cursors, [name]: null }));
+    } else if (!table.key && !this.state.checkpoint.restartedFromZero.includes(name)) {
+      // An interrupted keyless table has no chunk to resume from: it starts over.
+      this.state = withCheckpoint(this.state, {
+        restartedFromZero: [...this.state.checkpoint.restartedFromZero, name],
+      });
+    }
+    if (table.key) {
+      if (!(await this.#copyChunks(table, name))) return false;
+    } else {
+      const started = this.env.now();
+      const { rows } = await this.env.ops.copyWholeTable(table);
+      const elapsedMs = this.env.now() - started;
+      this.state = withCheckpoint(this.state, {
+        rowsPerTable: { ...this.state.checkpoint.rowsPerTable, [name]: rows },
+        copyMs: this.state.checkpoint.copyMs + elapsedMs,
+      });
+    }
+    await this.#update((c) => {
+      const { [name]: _, ...rest } = tablesInFlight(c);
+      return withCursors({ ...c, completedTables: [...c.completedTables, name] }, rest);
+    });
+    return true;
+  }
+
+  async #copyChunks(table: TableInfo, name: string): Promise<boolean> {
+    for (;;) {
+      if (this.stopped || this.env.shouldYield()) return false;
+      const started = this.env.now();
+      const cpuBefore = this.env.budget.cpuSpentMs();
+      const after = tablesInFlight(this.state.checkpoint)[name] ?? null;
+      const chunk = await this.env.ops.copyChunk(table, after, this.state.checkpoint.chunkRows);
+      const elapsedMs = this.env.now() - started;
+      const cpuAfter = this.env.budget.cpuSpentMs();
+      // With several lanes this counts their CPU too: chunks come out smaller, never too big.
+      const cpuMs = cpuBefore === null || cpuAfter === null ? 0 : cpuAfter - cpuBefore;
+      // Only now, with the chunk committed on the target, does the checkpoint move.
+      await this.#update((c) => afterChunk(c, name, chunk, { elapsedMs, cpuMs }, this.env.budget));
+      if (chunk.done) return true;
+    }
+  }
+
+  /** Changes the checkpoint, counts the CPU spent since the last change, and saves, in order. */
+  async #update(change: (checkpoint: CloneCheckpoint) => CloneCheckpoint): Promise<void> {
+    const checkpoint = change(this.state.checkpoint);
+    const cpuNow = this.env.budget.cpuSpentMs();
+    if (cpuNow !== null && this.#cpuMark !== null) {
+      checkpoint.copyCpuMs = (checkpoint.copyCpuMs ?? 0) + Math.max(0, cpuNow - this.#cpuMark);
+    }
+    this.#cpuMark = cpuNow;
+    this.state = { ...this.state, checkpoint };
+    const saved = this.#saving.then(() => this.env.save(this.state));
+    this.#saving = saved.catch(() => {});
+    await saved;
+  }
 }
 
 /**
- * The checkpoint after a committed chunk: past its last key, its rows and time counted, and the
- * next chunk sized so it takes about CHUNK_TARGET_MS (or a third of what the slice has left) and
- * half the slice's CPU share at most.
+ * The checkpoint after a committed chunk: the table's cursor past its last key, its rows and time
+ * counted, and the next chunk sized so it takes about CHUNK_TARGET_MS (or a third of what the
+ * slice has left) and half the slice's CPU share at most.
  */
 export function afterChunk(
   checkpoint: CloneCheckpoint,
@@ -91,12 +162,11 @@ export function afterChunk(
   spent: { elapsedMs: number; cpuMs: number },
   budget: Pick<ClonePhaseEnv["budget"], "remainingMs" | "cpuLimitMs">,
 ): CloneCheckpoint {
-  const next = {
+  const next = withCursors({
     ...checkpoint,
-    lastKey: chunk.lastKey,
     rowsPerTable: { ...checkpoint.rowsPerTable, [name]: (checkpoint.rowsPerTable[name] ?? 0) + chunk.rows },
     copyMs: checkpoint.copyMs + spent.elapsedMs,
-  };
+  }, { ...tablesInFlight(checkpoint), [name]: chunk.lastKey });
   // A replayed chunk took no time and says nothing about the copy's speed.
   if (!chunk.replayed && chunk.rows >= checkpoint.chunkRows) {
     const byWall = nextChunkRows(

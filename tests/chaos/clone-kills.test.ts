@@ -13,7 +13,7 @@ import {
 } from "../support/stack.ts";
 
 const SCHEMA = "clone_big";
-const SCALE = 200_000; // 11 tables of 200k rows + a keyless one of 100k: 2.3M rows (enough work to outlast 30 kills)
+const SCALE = 400_000; // 11 tables of 400k rows + a keyless one of 200k: 4.6M rows (enough work to outlast 30 kills)
 const KILLS = 30;
 
 let sql: Sql;

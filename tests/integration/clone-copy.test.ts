@@ -1,7 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLONE_SESSION_SETTINGS, copyChunk, copyWholeTable } from "../../shared/clone/copy-chunk.ts";
+import { cloneSourcePool, openCloneSource } from "../../shared/clone/clone-connections.ts";
+import {
+  type ChunkSource,
+  CLONE_SESSION_SETTINGS,
+  copyChunk,
+  copyWholeTable,
+} from "../../shared/clone/copy-chunk.ts";
+import { pipeCopy } from "../../shared/clone/copy-stream.ts";
+import type { WireConnection } from "../../shared/clone/pg-wire.ts";
 import type { TableInfo } from "../../shared/clone/table-info.ts";
 import { ensureLedger } from "../../shared/clone/target-ledger.ts";
 import { rowHashFor, tableFingerprint, verifyClone } from "../../shared/clone/verify.ts";
@@ -65,7 +73,13 @@ const ddl = `
   alter table big alter column payload set storage external;
   create sequence counter;`;
 
-async function copyAll(source: Sql, target: Sql, info: TableInfo, maxRows: number, job = randomUUID()) {
+async function copyAll(
+  source: ChunkSource,
+  target: Sql,
+  info: TableInfo,
+  maxRows: number,
+  job = randomUUID(),
+) {
   let after: string[] | null = null;
   let chunks = 0;
   let rows = 0;
@@ -89,6 +103,8 @@ async function sleepUntil(condition: () => Promise<boolean>, what: string, timeo
 describe("clone data copy", () => {
   let admin: Sql;
   let source: Sql;
+  /** The source as the data copy reads it (pg-wire.ts); `source` sets up and checks. */
+  let wire: WireConnection;
   let target: Sql;
 
   beforeAll(async () => {
@@ -96,6 +112,7 @@ describe("clone data copy", () => {
     await admin.unsafe(`create database ${sourceDb}`);
     await admin.unsafe(`create database ${targetDb}`);
     source = openClone(sourceDb);
+    wire = await openCloneSource(urlOf(sourceDb), "clone-copy-test-wire");
     target = openClone(targetDb);
     await source.unsafe(ddl);
     // The target keeps the keys here (a clone builds them after the data) so that a test can
@@ -148,6 +165,7 @@ describe("clone data copy", () => {
   }
 
   afterAll(async () => {
+    wire?.close();
     await Promise.all([source?.end(), target?.end()]);
     if (admin) {
       await admin.end();
@@ -157,7 +175,7 @@ describe("clone data copy", () => {
   });
 
   it("copying a mixed-type table chunk by chunk reproduces it exactly", async () => {
-    const copied = await copyAll(source, target, mixed, 4_000);
+    const copied = await copyAll(wire, target, mixed, 4_000);
 
     expect(copied).toEqual({ chunks: 7, rows: 25_000, lastKey: ["25000"] });
     const [ours, theirs] = await Promise.all([
@@ -173,7 +191,7 @@ describe("clone data copy", () => {
   });
 
   it("a table with a composite text-and-integer key copies chunk by chunk exactly", async () => {
-    const copied = await copyAll(source, target, pairs, 333);
+    const copied = await copyAll(wire, target, pairs, 333);
 
     expect(copied.rows).toBe(4_200);
     expect(copied.chunks).toBe(13);
@@ -192,10 +210,10 @@ describe("clone data copy", () => {
   it("re-running a chunk whose target commit was never checkpointed finds its record and copies nothing again", async () => {
     const job = randomUUID();
     await target`truncate wide`;
-    const first = await copyChunk(source, target, wide, job, null, 5_000);
+    const first = await copyChunk(wire, target, wide, job, null, 5_000);
     // The kill landed after the target committed: the caller still holds `after = null`, and a
     // resumed job may plan the chunk smaller (it halves chunks after lost leases).
-    const again = await copyChunk(source, target, wide, job, null, 2_500);
+    const again = await copyChunk(wire, target, wide, job, null, 2_500);
 
     expect(first).toEqual({ rows: 5_000, lastKey: ["5000"], done: false, replayed: false });
     expect(again).toEqual({ ...first, replayed: true });
@@ -207,10 +225,11 @@ describe("clone data copy", () => {
     const job = randomUUID();
     await target`truncate wide`;
     const other = openClone(targetDb, "clone-copy-racer");
+    const otherSource = await openCloneSource(urlOf(sourceDb), "clone-copy-racer");
     try {
       const results = await Promise.allSettled([
-        copyChunk(source, target, wide, job, ["1000"], 8_000),
-        copyChunk(source, other, wide, job, ["1000"], 8_000),
+        copyChunk(wire, target, wide, job, ["1000"], 8_000),
+        copyChunk(otherSource, other, wide, job, ["1000"], 8_000),
       ]);
 
       expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
@@ -223,6 +242,7 @@ describe("clone data copy", () => {
         hi: 9000,
       }]);
     } finally {
+      otherSource.close();
       await other.end();
     }
   });
@@ -230,14 +250,14 @@ describe("clone data copy", () => {
   it("a target connection lost mid-COPY leaves the range as it was, and a retry completes it", async () => {
     const job = randomUUID();
     await target`truncate wide`;
-    await copyChunk(source, target, wide, job, null, 5_000);
+    await copyChunk(wire, target, wide, job, null, 5_000);
     await source`update wide set payload = 'changed since' where id between 6000 and 7000`;
     const before = await tableFingerprint(target, wide);
 
     // An uncommitted row with key 12000 makes the chunk's COPY wait right in the middle of the range.
     const releaseRow = await holdUncommittedRow(`insert into wide values (12000, 'blocker')`);
     const doomed = openClone(targetDb, "clone-copy-doomed");
-    const copying = copyChunk(source, doomed, wide, job, ["5000"], 10_000);
+    const copying = copyChunk(wire, doomed, wide, job, ["5000"], 10_000);
     copying.catch(() => {});
     await sleepUntil(
       async () => (await sessions("clone-copy-doomed", "wait_event_type = 'Lock'")) === 1,
@@ -250,12 +270,12 @@ describe("clone data copy", () => {
 
     expect(await tableFingerprint(target, wide)).toEqual(before);
     expect(await chunkRecords(job)).toEqual([{ after: "null", rows: 5_000 }]);
-    // The source connection (the pool has one) was drained and is usable again.
-    expect(await source`select 1 as ok`).toEqual([{ ok: 1 }]);
+    // The source connection was drained and is usable again.
+    expect(await wire.query("select 1 as ok")).toEqual([["1"]]);
 
-    const retried = await copyChunk(source, target, wide, job, ["5000"], 10_000);
+    const retried = await copyChunk(wire, target, wide, job, ["5000"], 10_000);
     expect(retried).toEqual({ rows: 10_000, lastKey: ["15000"], done: false, replayed: false });
-    const rest = await copyChunk(source, target, wide, job, retried.lastKey, 10_000);
+    const rest = await copyChunk(wire, target, wide, job, retried.lastKey, 10_000);
     expect(rest).toEqual({ rows: 5_000, lastKey: ["20000"], done: true, replayed: false });
     expect(await tableFingerprint(target, wide)).toEqual(await tableFingerprint(source, wide));
   });
@@ -263,7 +283,7 @@ describe("clone data copy", () => {
   it("a source connection lost mid-COPY fails the chunk and leaves the target range empty", async () => {
     // The target waits on an uncommitted row, so the source (200 MB to send) stalls mid-stream.
     const releaseRow = await holdUncommittedRow(`insert into big values (100, 'blocker')`);
-    const doomedSource = openClone(sourceDb, "clone-copy-doomed-source");
+    const doomedSource = await openCloneSource(urlOf(sourceDb), "clone-copy-doomed-source");
     const copying = copyChunk(doomedSource, target, big, randomUUID(), null, 1_000_000);
     copying.catch(() => {});
     await sleepUntil(
@@ -276,7 +296,8 @@ describe("clone data copy", () => {
     // The connection's own error, not one from cleaning up after it.
     const error = (await copying.catch((e) => e)) as { code?: string };
     expect(["CONNECTION_CLOSED", "57P01"]).toContain(error.code);
-    await doomedSource.end({ timeout: 0 });
+    expect(doomedSource.broken).toBe(true);
+    doomedSource.close();
     expect(await target`select count(*)::int as n from big`).toEqual([{ n: 0 }]);
   });
 
@@ -291,18 +312,73 @@ describe("clone data copy", () => {
     const checked = table("checked", ["id", "v"], [["id", "integer"]]);
 
     const job = randomUUID();
-    await expect(copyChunk(source, target, checked, job, null, 10_000)).rejects.toMatchObject({
+    await expect(copyChunk(wire, target, checked, job, null, 10_000)).rejects.toMatchObject({
       code: "23514",
     });
 
     expect(await target`select count(*)::int as n from checked`).toEqual([{ n: 0 }]);
     expect(await chunkRecords(job)).toEqual([]);
-    expect(await source`select 1 as ok`).toEqual([{ ok: 1 }]);
+    expect(await wire.query("select 1 as ok")).toEqual([["1"]]);
+  });
+
+  it("a source error mid-stream fails the relay with it; both connections copy the next chunk", async () => {
+    await target.unsafe(`create table relay_probe (i int, q int)`);
+    const failing = `copy (select i, 1 / (i - 60000) from generate_series(1, 100000) i) to stdout`;
+    const error = await target.begin((tx) => pipeCopy(wire, failing, tx, "copy relay_probe from stdin"))
+      .catch((e) => e);
+
+    expect(error).toMatchObject({ code: "22012" });
+    expect(await target`select count(*)::int as n from relay_probe`).toEqual([{ n: 0 }]);
+    const rows = await target.begin((tx) =>
+      pipeCopy(
+        wire,
+        "copy (select i, i from generate_series(1, 1000) i) to stdout",
+        tx,
+        "copy relay_probe from stdin",
+      )
+    );
+    expect(rows).toBe(1_000);
+  });
+
+  it("a target error mid-stream cancels the source's COPY; the source connection is usable at once and stays so", async () => {
+    // The 100th row breaks the rule while the source has ~200 MB more to send.
+    await target.unsafe(`create table big_strict (id bigint, payload text, check (id < 100))`);
+    const error = await target.begin((tx) =>
+      pipeCopy(wire, "copy big (id, payload) to stdout", tx, "copy big_strict from stdin")
+    ).catch((e) => e);
+
+    expect(error).toMatchObject({ code: "23514" });
+    expect(await sessions("clone-copy-test-wire", "query like 'copy big%' and state = 'active'")).toBe(0);
+    // No cancel signal is left to land on the next command.
+    expect(await wire.query("select pg_sleep(0.3), 'still here'")).toEqual([["", "still here"]]);
+    await target`truncate pairs`;
+    const copied = await copyAll(wire, target, pairs, 2_000);
+    expect(copied.rows).toBe(4_200);
+  });
+
+  it("the source pool reuses a connection between chunks and replaces one the server dropped", async () => {
+    const pool = cloneSourcePool(urlOf(sourceDb), "clone-copy-pool");
+    try {
+      const pid = () => pool.use(async (c) => (await c.query("select pg_backend_pid()"))[0][0]);
+      const first = await pid();
+      expect(await pid()).toBe(first);
+      await admin`select pg_terminate_backend(${Number(first)})`;
+      await expect(pid()).rejects.toMatchObject({ code: "57P01" });
+
+      const replaced = await pid();
+      expect(replaced).not.toBe(first);
+      await target`truncate wide`;
+      const chunk = await pool.use((c) => copyChunk(c, target, wide, randomUUID(), null, 3_000));
+      expect(chunk).toMatchObject({ rows: 3_000, replayed: false });
+      expect(await sessions("clone-copy-pool")).toBe(1);
+    } finally {
+      pool.close();
+    }
   });
 
   it("a keyless table copies whole, and copying it again does not duplicate rows", async () => {
-    const first = await copyWholeTable(source, target, keyless);
-    const second = await copyWholeTable(source, target, keyless);
+    const first = await copyWholeTable(wire, target, keyless);
+    const second = await copyWholeTable(wire, target, keyless);
 
     expect(first).toEqual({ rows: 3_000 });
     expect(second).toEqual({ rows: 3_000 });
@@ -345,7 +421,7 @@ describe("clone data copy", () => {
     );
     await target.unsafe(ddl);
     const docs = table("docs", ["id", "body", "t"], [["id", "integer"]]);
-    await copyAll(source, target, docs, 200);
+    await copyAll(wire, target, docs, 200);
     const enumOnly = { schema: "public", name: "docs", columns: ["id", "t"] };
     expect(await rowHashFor(source, docs)).toBe("text");
     expect(await rowHashFor(source, enumOnly)).toBe("text");
@@ -362,7 +438,7 @@ describe("clone data copy", () => {
 
   it("verifyClone reports a sequence that differs and nothing for tables that match", async () => {
     await target`truncate pairs`;
-    await copyAll(source, target, pairs, 1_000);
+    await copyAll(wire, target, pairs, 1_000);
     await source`select nextval('counter') from generate_series(1, 3)`;
     await target`select nextval('counter') from generate_series(1, 2)`;
     const sequences = [{ schema: "public", name: "counter" }];
@@ -380,7 +456,7 @@ describe("clone data copy", () => {
   });
 
   it("verifyClone reports a table that differs or is missing on the target", async () => {
-    await copyWholeTable(source, target, keyless);
+    await copyWholeTable(wire, target, keyless);
     await target`delete from keyless where ctid = (select min(ctid) from keyless)`;
     const missing = table("only_on_source", ["x"], null);
     await source`create table only_on_source (x int)`;
@@ -397,7 +473,7 @@ describe("clone data copy", () => {
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
     try {
-      const copied = await copyChunk(source, target, big, randomUUID(), null, 1_000_000);
+      const copied = await copyChunk(wire, target, big, randomUUID(), null, 1_000_000);
       expect(copied).toEqual({ rows: 100_000, lastKey: ["100000"], done: true, replayed: false });
     } finally {
       clearInterval(sampler);

@@ -380,6 +380,91 @@ describe("data", () => {
   });
 });
 
+describe("data, several tables at once", () => {
+  /** Each table's chunks, answered after a tick so that the lanes interleave. */
+  const perTable = (results: Record<string, ChunkResult[]>) => {
+    const asked: Array<{ table: string; after: string[] | null }> = [];
+    const copyChunk = async (t: TableInfo, after: string[] | null) => {
+      asked.push({ table: t.name, after });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return results[t.name].shift()!;
+    };
+    return { asked, copyChunk };
+  };
+  const chunk = (rows: number, last: string, done = false) => ({
+    rows,
+    lastKey: [last],
+    done,
+    replayed: false,
+  });
+
+  it("keeps a cursor per table in flight, and a resumed slice goes on from each", async () => {
+    const plan = { ...emptyPlan, tables: [table("a"), table("b"), table("c")] };
+    const first = perTable({ a: [chunk(3, "3"), chunk(3, "6")], b: [chunk(2, "2"), chunk(2, "4")] });
+    const { env } = fakeEnv(plan, { copyChunk: first.copyChunk }, 4);
+    const stopped = await dataPhase(stateOf(), { ...env, concurrency: 2 });
+    expect(stopped.finished).toBe(false);
+    expect(stopped.state.checkpoint.tablesInFlight).toEqual({ "public.a": ["3"], "public.b": ["2"] });
+    expect(stopped.state.checkpoint).toMatchObject({ currentTable: "public.a", lastKey: ["3"] });
+
+    const second = perTable({
+      a: [chunk(1, "7", true)],
+      b: [chunk(1, "5", true)],
+      c: [chunk(4, "4", true)],
+    });
+    const { env: next } = fakeEnv(plan, { copyChunk: second.copyChunk });
+    const { state, finished } = await dataPhase(stopped.state, { ...next, concurrency: 2 });
+    expect(finished).toBe(true);
+    expect(second.asked).toEqual([
+      { table: "a", after: ["3"] },
+      { table: "b", after: ["2"] },
+      { table: "c", after: null },
+    ]);
+    expect(state.checkpoint).toMatchObject({
+      completedTables: expect.arrayContaining(["public.a", "public.b", "public.c"]),
+      tablesInFlight: {},
+      currentTable: null,
+      rowsPerTable: { "public.a": 4, "public.b": 3, "public.c": 4 },
+    });
+  });
+
+  it("reads a checkpoint written before concurrent copies: currentTable and lastKey are its cursor", async () => {
+    const plan = { ...emptyPlan, tables: [table("a"), table("b")] };
+    const copies = perTable({ a: [chunk(1, "9", true)], b: [chunk(1, "1", true)] });
+    const { env } = fakeEnv(plan, { copyChunk: copies.copyChunk });
+    const old = stateOf({}, { currentTable: "public.b", lastKey: ["0"], tablesInFlight: undefined });
+    await dataPhase(old, { ...env, concurrency: 2 });
+    expect(copies.asked).toEqual([{ table: "b", after: ["0"] }, { table: "a", after: null }]);
+  });
+
+  it("counts the CPU the copy spent in the checkpoint", async () => {
+    let cpu = 0;
+    const copies = perTable({ a: [chunk(1, "1"), chunk(1, "2", true)] });
+    const { env } = fakeEnv({ ...emptyPlan, tables: [table("a")] }, {
+      copyChunk: async (t, after) => ((cpu += 40), await copies.copyChunk(t, after)),
+    });
+    const { state } = await dataPhase(stateOf({}, { copyCpuMs: 10 }), {
+      ...env,
+      budget: { ...env.budget, cpuSpentMs: () => cpu },
+    });
+    expect(state.checkpoint.copyCpuMs).toBe(90);
+  });
+
+  it("a failing lane fails the phase once the other lane's chunk is done", async () => {
+    const plan = { ...emptyPlan, tables: [table("a"), table("b")] };
+    const copies = perTable({ a: [chunk(1, "1"), chunk(1, "2", true)] });
+    const { env, saved } = fakeEnv(plan, {
+      copyChunk: async (t, after) => {
+        if (t.name === "b") throw new Error("target gone");
+        return await copies.copyChunk(t, after);
+      },
+    });
+    await expect(dataPhase(stateOf(), { ...env, concurrency: 2 })).rejects.toThrow("target gone");
+    expect(saved.at(-1)!.checkpoint.completedTables).toEqual([]);
+    expect(copies.asked).toEqual([{ table: "a", after: null }]);
+  });
+});
+
 describe("chunk sizing after a chunk", () => {
   const budget = { remainingMs: () => 60_000, cpuLimitMs: Infinity };
   const checkpoint = { ...initialCheckpoint(), chunkRows: 10_000 };
