@@ -13,6 +13,7 @@ import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
 import { cloneSessions } from "./clone-sessions.ts";
+import { withoutOwnJobRows } from "./own-job-rows.ts";
 import { readClonePlan } from "./schema-plan.ts";
 import { forgetJob } from "./target-ledger.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
@@ -71,7 +72,8 @@ export function createCloneHandler(deps: CloneTaskDeps) {
             const refusal = new TargetCannotHostError(hosting.refused);
             throw new PermanentTaskError(refusal.code, refusal.message);
           }
-          return withoutSkipped(plan, hosting);
+          const hostable = withoutSkipped(plan, hosting);
+          return { ...hostable, tables: withoutOwnJobRows(hostable.tables, ctx.task.id) };
         }),
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
       step: (name, run) => ctx.step(name, () => run()),

@@ -80,14 +80,14 @@ export async function copyChunk(
 
   const keyColumns = key.map((k) => quoteIdent(k.column)).join(", ");
   const [upperRow] = await source.query(
-    `select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}
+    `select ${keyAsText(key)} from only ${name} where ${keyRange(key, after, null)}${filtered(table)}
            order by ${keyColumns} offset ${maxRows - 1} limit 1`,
   );
   // Fewer than maxRows left: the last chunk ends at the last key there is now.
   const upper = (upperRow as string[] | undefined) ?? await lastSourceKey(source, table, key, after);
   if (!upper) return { rows: 0, lastKey: after, done: true, replayed: false };
   const done = !upperRow;
-  const range = keyRange(key, after, upper);
+  const range = `${keyRange(key, after, upper)}${filtered(table)}`;
   const columns = columnList(table);
 
   return await target.begin(async (tx) => {
@@ -146,12 +146,19 @@ export async function copyWholeTable(
     await tx.unsafe(`truncate only ${name}`, [], UNPREPARED);
     const rows = await pipeCopy(
       source,
-      `copy ${name}${columns} to stdout`,
+      table.rowFilter
+        ? `copy (select ${columnList(table)} from only ${name} where ${table.rowFilter}) to stdout`
+        : `copy ${name}${columns} to stdout`,
       tx,
       `copy ${name}${columns} from stdin`,
     );
     return { rows };
   });
+}
+
+/** ` and (<filter>)` for a table whose rows the copy leaves some out of (TableInfo.rowFilter). */
+function filtered(table: TableInfo): string {
+  return table.rowFilter ? ` and (${table.rowFilter})` : "";
 }
 
 function columnList(table: TableInfo): string {
@@ -181,7 +188,9 @@ async function lastSourceKey(
 ): Promise<string[] | null> {
   const descending = key.map((k) => `${quoteIdent(k.column)} desc`).join(", ");
   const [row] = await source.query(
-    `select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}
+    `select ${keyAsText(key)} from only ${qualifiedName(table)} where ${keyRange(key, after, null)}${
+      filtered(table)
+    }
            order by ${descending} limit 1`,
   );
   return row ? (row as string[]) : null;

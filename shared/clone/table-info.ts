@@ -12,4 +12,9 @@ export interface TableInfo {
   estimatedRows: number;
   /** Partitioned parents hold no rows of their own and are never copied directly. */
   partitioned: boolean;
+  /**
+   * Rows to copy and verify, as a condition over the table's columns; absent: all of them. Set by
+   * the clone task only (own-job-rows.ts), never read from a caller.
+   */
+  rowFilter?: string;
 }

@@ -39,7 +39,7 @@ export type RowHash = "record" | "text";
  */
 export async function tableFingerprint(
   sql: Sql,
-  table: { schema: string; name: string; columns?: string[] },
+  table: { schema: string; name: string; columns?: string[]; rowFilter?: string },
   rowHash: RowHash = "text",
 ): Promise<TableFingerprint> {
   const row = table.columns ? `row(${table.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")})` : "t";
@@ -48,7 +48,7 @@ export async function tableFingerprint(
     await useCloneSettings(tx);
     const [result] = await tx.unsafe(
       `select count(*)::text as rows, coalesce(sum(${hash}), 0)::text as hash
-         from only ${qualifiedName(table)} as t`,
+         from only ${qualifiedName(table)} as t${table.rowFilter ? ` where ${table.rowFilter}` : ""}`,
       [],
       { prepare: false },
     );
