@@ -38,13 +38,6 @@ export class TargetCannotHostError extends AppError {
   }
 }
 
-/** An entry of plan.superuserOnly (catalog-superuser.ts): what only a superuser may create. */
-interface SuperuserOnlyObject {
-  name: string;
-  reason: string;
-  key: string | null;
-}
-
 const SUPERUSER: TargetRequirement = { object: "superuser", need: { kind: "superuser" }, neededBy: [] };
 
 /** A schema that exists only inside the probes' rolled-back transactions. */
@@ -83,16 +76,28 @@ export async function checkTargetHosting(target: Sql, plan: ClonePlan): Promise<
       neededBy: ["the cloned schemas", "the clone's job ledger"],
     });
   }
-  // catalog-superuser.ts's list (plan.superuserOnly, where the plan has it) does not say what
-  // depends on each object, so a non-superuser target refuses them all rather than fail later.
-  const superuserOnly = (plan as { superuserOnly?: SuperuserOnlyObject[] }).superuserOnly ?? [];
+  // catalog-superuser.ts's list (plan.superuserOnly, where the plan has it): on a target whose
+  // role is not a superuser, what something uses refuses the clone and the rest is left out. A
+  // plan stored before the list said what uses each refuses them all rather than fail later.
+  const superuserOnly = plan.superuserOnly ?? [];
   if (superuserOnly.length > 0 && await reasonFor(SUPERUSER) !== null) {
-    for (const { name, reason } of superuserOnly) {
+    for (const { name, reason, key, neededBy } of superuserOnly) {
+      const users = !neededBy
+        ? ["the clone (what depends on it is not traced, so it is not left out)"]
+        : neededBy.length > 5
+        ? [...neededBy.slice(0, 5), `${neededBy.length - 5} more`]
+        : neededBy;
       found.set(name, {
         object: name,
         reason: `${reason}, and the target's role is not one`,
-        neededBy: ["the clone (what depends on it is not traced, so it is not left out)"],
+        neededBy: users,
       });
+      if (users.length > 0 || !key) continue;
+      report.skippedKeys.push(key);
+      // An operator family's loose members go with it.
+      if (key.startsWith("operator-family:")) {
+        report.skippedKeys.push(`operator-family-members:${key.slice("operator-family:".length)}`);
+      }
     }
   }
   for (const dependency of plan.external ?? []) {

@@ -236,27 +236,59 @@ describe("the clone plan on a target that may not host everything", () => {
     }
   });
 
-  it("refuses what only a superuser may create on a target whose role is not one", async () => {
-    const withOperatorClass = {
+  it("refuses what only a superuser may create and something uses; leaves out, with a warning, what nothing uses", async () => {
+    const superuserOnly = (name: string, key: string, neededBy?: string[]) => ({
+      name,
+      reason: "creating an operator class needs a superuser",
+      key,
+      ...(neededBy ? { neededBy } : {}),
+    });
+    const withOperatorClasses: ClonePlan = {
       ...fullPlan,
       types: [],
       schema: [],
-      postData: [],
+      postData: [
+        { key: "operator-class:public.area_ops(btree)", sql: "select 1" },
+        { key: "operator-class:public.unused_ops(btree)", sql: "select 1" },
+      ],
       external: [],
-      superuserOnly: [{
-        name: "operator class public.area_ops using btree",
-        reason: "creating an operator class needs a superuser",
-        key: "operator-class:public.area_ops(btree)",
-      }],
+      superuserOnly: [
+        superuserOnly("operator class public.area_ops using btree", "operator-class:public.area_ops(btree)", [
+          "index public.plots_area_idx",
+        ]),
+        superuserOnly(
+          "operator class public.unused_ops using btree",
+          "operator-class:public.unused_ops(btree)",
+          [],
+        ),
+        // A plan stored before what uses each was traced: refused, not guessed.
+        superuserOnly("operator class public.old_ops using btree", "operator-class:public.old_ops(btree)"),
+      ],
     };
     const [{ rolsuper }] = await target`select rolsuper from pg_roles where rolname = current_user`;
-    const report = await checkTargetHosting(target, withOperatorClass);
+    const report = await checkTargetHosting(target, withOperatorClasses);
+    const reason = "creating an operator class needs a superuser, and the target's role is not one";
     expect(report.refused).toEqual(
-      rolsuper ? [] : [{
-        object: "operator class public.area_ops using btree",
-        reason: "creating an operator class needs a superuser, and the target's role is not one",
-        neededBy: [expect.stringContaining("not traced")],
-      }],
+      rolsuper ? [] : [
+        {
+          object: "operator class public.area_ops using btree",
+          reason,
+          neededBy: ["index public.plots_area_idx"],
+        },
+        {
+          object: "operator class public.old_ops using btree",
+          reason,
+          neededBy: [expect.stringContaining("not traced")],
+        },
+      ],
+    );
+    expect(report.skipped).toEqual(
+      rolsuper ? [] : [{ object: "operator class public.unused_ops using btree", reason, neededBy: [] }],
+    );
+    expect(withoutSkipped(withOperatorClasses, report).postData.map((s) => s.key)).toEqual(
+      rolsuper
+        ? ["operator-class:public.area_ops(btree)", "operator-class:public.unused_ops(btree)"]
+        : ["operator-class:public.area_ops(btree)"],
     );
   });
 

@@ -242,6 +242,16 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
     );
     const keys = new Set([...plan.types, ...plan.schema].map((s) => s.key));
     for (const object of plan.superuserOnly ?? []) expect(keys).toContain(object.key);
+    // What uses each decides, on a target that is no superuser, between refusing and leaving out.
+    const neededBy = new Map((plan.superuserOnly ?? []).map((o) => [o.name, o.neededBy]));
+    if (superuser) {
+      expect(neededBy.get("operator class public.timerange_overlap_ops using gist")).toEqual([
+        expect.stringMatching(/^(index|constraint) .*slot/),
+      ]);
+      expect(neededBy.get("text search template studio.plain_template")).toEqual([
+        "text search dictionary studio.plain_dict",
+      ]);
+    }
   });
 
   it("orders each routine after what it is built from, and views after the aggregates they call", () => {
