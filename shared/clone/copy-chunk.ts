@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import type { CopyFormat } from "./copy-format.ts";
 import { type CopySource, pipeCopy } from "./copy-stream.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
@@ -60,6 +61,7 @@ export async function copyChunk(
   jobId: string,
   after: string[] | null,
   maxRows: number,
+  format: CopyFormat = "text",
 ): Promise<ChunkResult> {
   const key = table.key;
   if (!key || key.length === 0) throw new Error(`${qualifiedName(table)} has no key to copy it in chunks`);
@@ -96,9 +98,11 @@ export async function copyChunk(
       values (${jobId}, ${name}, ${afterKey}, ${upper}::text[], 0, ${done})`;
     const rows = await pipeCopy(
       source,
-      `copy (select ${columns} from only ${name} where ${range} order by ${keyColumns}) to stdout`,
+      `copy (select ${columns} from only ${name} where ${range} order by ${keyColumns}) to stdout${
+        withFormat(format)
+      }`,
       tx,
-      `copy ${name} (${columns}) from stdin`,
+      `copy ${name} (${columns}) from stdin${withFormat(format)}`,
     );
     await tx`
       update _reelforge_clone.chunks set rows = ${rows}
@@ -134,6 +138,7 @@ export async function copyWholeTable(
   source: ChunkSource,
   target: Sql,
   table: TableInfo,
+  format: CopyFormat = "text",
 ): Promise<{ rows: number }> {
   if (table.partitioned) {
     throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
@@ -146,14 +151,19 @@ export async function copyWholeTable(
     await tx.unsafe(`truncate only ${name}`, [], UNPREPARED);
     const rows = await pipeCopy(
       source,
-      table.rowFilter
+      (table.rowFilter
         ? `copy (select ${columnList(table)} from only ${name} where ${table.rowFilter}) to stdout`
-        : `copy ${name}${columns} to stdout`,
+        : `copy ${name}${columns} to stdout`) + withFormat(format),
       tx,
-      `copy ${name}${columns} from stdin`,
+      `copy ${name}${columns} from stdin${withFormat(format)}`,
     );
     return { rows };
   });
+}
+
+/** COPY's options for `format`: none for text, the default. */
+function withFormat(format: CopyFormat): string {
+  return format === "binary" ? " with (format binary)" : "";
 }
 
 /** ` and (<filter>)` for a table whose rows the copy leaves some out of (TableInfo.rowFilter). */
