@@ -10,6 +10,8 @@ import {
   type NamedRow,
   withOptions,
 } from "./catalog-read.ts";
+import { readColumnTypeFacts } from "./catalog-copy-format.ts";
+import { binaryPortable } from "./copy-format.ts";
 import { qualifiedName, quoteIdent } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
 
@@ -17,6 +19,7 @@ interface Column {
   attnum: number;
   name: string;
   type: string;
+  typeOid: number;
   notNull: boolean;
   identity: "" | "a" | "d";
   generated: "" | "s";
@@ -40,9 +43,10 @@ export interface TableStatements {
 }
 
 export async function readTables(
-  { tx, schemas }: CatalogRead,
+  read: CatalogRead,
   identityOptions: Map<string, string>,
 ): Promise<TableStatements> {
+  const { tx, schemas } = read;
   const tables = await tx<NamedRow[]>`
     select c.oid, n.nspname as schema, c.relname as name, c.relkind = 'p' as partitioned,
            c.relpersistence = 'u' as unlogged, c.reloptions::text[] as reloptions, c.relispartition as is_partition,
@@ -52,7 +56,7 @@ export async function readTables(
               from pg_inherits i join pg_class p on p.oid = i.inhparent join pg_namespace pn on pn.oid = p.relnamespace
              where i.inhrelid = c.oid) as parents,
            (select json_agg(json_build_object(
-                     'attnum', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                     'attnum', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'typeOid', a.atttypid::int8,
                      'notNull', a.attnotnull, 'identity', a.attidentity, 'generated', a.attgenerated,
                      'default', pg_get_expr(d.adbin, d.adrelid), 'local', a.attislocal, 'statistics', a.attstattarget,
                      'storage', nullif(a.attstorage, t.typstorage), 'compression', nullif(a.attcompression, ''),
@@ -86,6 +90,11 @@ export async function readTables(
     if (!keyOf.has(k.table_oid)) keyOf.set(k.table_oid, { index: k.index_oid, columns: k.columns });
   }
 
+  const copied = (t: NamedRow) => ((t.columns ?? []) as Column[]).filter((c) => c.generated === "");
+  const typeFacts = await readColumnTypeFacts(read, [
+    ...new Set(tables.flatMap((t) => copied(t).map((c) => c.typeOid))),
+  ]);
+
   // A plain-inheritance child is created after its parents; partitions are attached afterwards.
   const edges = tables.flatMap((t) =>
     t.is_partition
@@ -98,10 +107,11 @@ export async function readTables(
     tables: tables.map((t) => ({
       schema: t.schema,
       name: t.name,
-      columns: ((t.columns ?? []) as Column[]).filter((c) => c.generated === "").map((c) => c.name),
+      columns: copied(t).map((c) => c.name),
       key: keyOf.get(t.oid)?.columns ?? null,
       estimatedRows: t.partitioned ? 0 : Math.round(t.estimated_rows),
       partitioned: t.partitioned,
+      binaryPortable: binaryPortable(copied(t).map((c) => typeFacts.get(c.typeOid)), schemas),
     })),
     keyIndexOids: new Set([...keyOf.values()].map((key) => key.index)),
   };

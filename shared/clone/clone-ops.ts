@@ -75,6 +75,11 @@ export function cloneOps(
       }
     },
     sourceIdentity: () => databaseIdentity(source),
+    async serverVersions() {
+      const version = async (sql: Sql) =>
+        Number((await sql`select current_setting('server_version_num') as v`)[0].v);
+      return { source: await version(source), target: await version(target) };
+    },
     findConflicts: (plan) => findConflicts(target, plan),
     async ensureLedger() {
       await ensureLedger(target);
@@ -83,9 +88,9 @@ export function cloneOps(
     async applyStatement(statement, session = 0) {
       await applyOnce(await sessions.target(session), task.id, statement);
     },
-    copyChunk: (table, after, maxRows) =>
-      sources.use((wire) => copyChunk(wire, target, table, task.id, after, maxRows)),
-    copyWholeTable: (table) => sources.use((wire) => copyWholeTable(wire, target, table)),
+    copyChunk: (table, after, maxRows, format) =>
+      sources.use((wire) => copyChunk(wire, target, table, task.id, after, maxRows, format)),
+    copyWholeTable: (table, format) => sources.use((wire) => copyWholeTable(wire, target, table, format)),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
     },

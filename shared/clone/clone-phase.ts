@@ -9,6 +9,7 @@ import type { SliceBudget } from "../engine/slice-budget.ts";
 import type { CloneCheckpoint, CloneMetadata } from "./clone-state.ts";
 import type { StorageCursor, StorageMismatch } from "./clone-storage.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
+import type { CopyFormat } from "./copy-format.ts";
 import type { ClonePlan, DdlStatement, TableInfo } from "./schema-plan.ts";
 import type { CloneMismatch } from "./verify.ts";
 
@@ -26,6 +27,8 @@ export interface CloneOps {
   /** The target's identity; an unreachable target fails the job (target_unreachable). */
   targetIdentity(): Promise<string>;
   sourceIdentity(): Promise<string>;
+  /** Both servers' server_version_num, for the COPY format (copy-format.ts). */
+  serverVersions(): Promise<{ source: number; target: number }>;
   /** Objects of the plan that the target already has. */
   findConflicts(plan: ClonePlan): Promise<string[]>;
   /** Creates the target's job ledger if it is missing. */
@@ -37,8 +40,13 @@ export interface CloneOps {
   openSessions(wanted: number, sides: "target" | "both"): Promise<number>;
   /** Applies one DDL statement at most once per job (the target ledger), on target session `session` (default 0). */
   applyStatement(statement: DdlStatement, session?: number): Promise<void>;
-  copyChunk(table: TableInfo, after: string[] | null, maxRows: number): Promise<ChunkResult>;
-  copyWholeTable(table: TableInfo): Promise<{ rows: number }>;
+  copyChunk(
+    table: TableInfo,
+    after: string[] | null,
+    maxRows: number,
+    format?: CopyFormat,
+  ): Promise<ChunkResult>;
+  copyWholeTable(table: TableInfo, format?: CopyFormat): Promise<{ rows: number }>;
   /** Copies storage from `cursor` until done or the budget ends; `onProgress` gets each new cursor. */
   copyStorageStep(
     cursor: StorageCursor | null,

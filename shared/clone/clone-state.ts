@@ -59,6 +59,11 @@ export interface CloneMetadata {
   mismatches?: Array<CloneMismatch | StorageMismatch>;
   /** What the target cannot host and nothing cloned needs: left out of the clone. */
   warnings?: HostingFinding[];
+  /**
+   * Source and target share a major version, read once at preflight: tables whose columns allow
+   * it copy in COPY binary (copy-format.ts). Absent (jobs preflighted before it): text only.
+   */
+  binaryCopy?: boolean;
 }
 
 export function initialCheckpoint(): CloneCheckpoint {

@@ -14,6 +14,7 @@ import {
   withCheckpoint,
 } from "./clone-phase.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
+import { copyFormat } from "./copy-format.ts";
 import type { TableInfo } from "./schema-plan.ts";
 
 /**
@@ -104,7 +105,7 @@ class DataRun {
       if (!(await this.#copyChunks(table, name))) return false;
     } else {
       const started = this.env.now();
-      const { rows } = await this.env.ops.copyWholeTable(table);
+      const { rows } = await this.env.ops.copyWholeTable(table, copyFormat(table, this.state.binaryCopy));
       const elapsedMs = this.env.now() - started;
       this.state = withCheckpoint(this.state, {
         rowsPerTable: { ...this.state.checkpoint.rowsPerTable, [name]: rows },
@@ -124,7 +125,12 @@ class DataRun {
       const started = this.env.now();
       const cpuBefore = this.env.budget.cpuSpentMs();
       const after = tablesInFlight(this.state.checkpoint)[name] ?? null;
-      const chunk = await this.env.ops.copyChunk(table, after, this.state.checkpoint.chunkRows);
+      const chunk = await this.env.ops.copyChunk(
+        table,
+        after,
+        this.state.checkpoint.chunkRows,
+        copyFormat(table, this.state.binaryCopy),
+      );
       const elapsedMs = this.env.now() - started;
       const cpuAfter = this.env.budget.cpuSpentMs();
       // With several lanes this counts their CPU too: chunks come out smaller, never too big.

@@ -1,11 +1,13 @@
 /**
  * preflight: the target answers, is not the source and holds none of the plan's objects; its job
- * ledger exists; the per-table row estimates are recorded (the status's totals), and what the
+ * ledger exists; the per-table row estimates are recorded (the status's totals), whether both
+ * servers share a major version (COPY binary, copy-format.ts), and what the
  * plan left out because the target cannot host it (the status's warnings; the plan step refuses
  * the job when a cloned object needs it, before anything is moved).
  */
 import { PermanentTaskError } from "../errors.ts";
 import { type ClonePhase, tableName } from "./clone-phase.ts";
+import { majorVersion } from "./copy-format.ts";
 
 export const preflightPhase: ClonePhase = async (state, env) => {
   const targetIdentity = await env.ops.targetIdentity();
@@ -28,7 +30,10 @@ export const preflightPhase: ClonePhase = async (state, env) => {
   const totals = Object.fromEntries(
     cloned.tables.filter((t) => !t.partitioned).map((t) => [tableName(t), t.estimatedRows]),
   );
-  const next = { ...state, totals, warnings: cloned.skipped ?? state.warnings };
+  // Read once per job, so every slice copies a table in the same format.
+  const versions = await env.ops.serverVersions();
+  const binaryCopy = majorVersion(versions.source) === majorVersion(versions.target);
+  const next = { ...state, totals, warnings: cloned.skipped ?? state.warnings, binaryCopy };
   await env.save(next);
   return { state: next, finished: true };
 };

@@ -13,6 +13,11 @@ export interface TableInfo {
   /** Partitioned parents hold no rows of their own and are never copied directly. */
   partitioned: boolean;
   /**
+   * Every copied column's type has the same COPY binary form on any server of the source's major
+   * (copy-format.ts); absent in plans recorded before the rule existed (they copy as text).
+   */
+  binaryPortable?: boolean;
+  /**
    * Rows to copy and verify, as a condition over the table's columns; absent: all of them. Set by
    * the clone task only (own-job-rows.ts), never read from a caller.
    */

@@ -9,6 +9,8 @@ import {
   copyWholeTable,
 } from "../../shared/clone/copy-chunk.ts";
 import { pipeCopy } from "../../shared/clone/copy-stream.ts";
+import { copyFormat } from "../../shared/clone/copy-format.ts";
+import { readClonePlan } from "../../shared/clone/schema-plan.ts";
 import type { WireConnection } from "../../shared/clone/pg-wire.ts";
 import type { TableInfo } from "../../shared/clone/table-info.ts";
 import { ensureLedger } from "../../shared/clone/target-ledger.ts";
@@ -49,6 +51,44 @@ const pairs = table("pairs", ["tenant", "seq", "payload"], [["tenant", "text"], 
 const wide = table("wide", ["id", "payload"], [["id", "integer"]]);
 const keyless = table("keyless", ["a", "b"], null);
 const big = table("big", ["id", "payload"], [["id", "bigint"]]);
+// Built-in types, a domain over one and a scalar enum: COPY binary carries them as they are.
+const typedColumns = [
+  "id",
+  "num",
+  "ts",
+  "tsp",
+  "d",
+  "tm",
+  "iv",
+  "j",
+  "js",
+  "b",
+  "ia",
+  "ta",
+  "na",
+  "u",
+  "ip",
+  "net",
+  "mac",
+  "t",
+  "ch",
+  "bo",
+  "f4",
+  "f8",
+  "i8",
+  "cash",
+  "bits",
+  "tsv",
+  "pt",
+  "r",
+  "mr",
+  "dom",
+  "m",
+  "tsa",
+];
+const typed = table("typed", typedColumns, [["id", "integer"]]);
+// A composite column and an array of enums embed their types' OIDs in COPY binary; regclass sends an OID.
+const userTyped = table("user_typed", ["id", "p", "moods", "rel"], [["id", "integer"]]);
 
 function table(name: string, columns: string[], key: [string, string][] | null): TableInfo {
   return {
@@ -71,7 +111,17 @@ const ddl = `
   create table keyless (a int, b text);
   create table big (id bigint primary key, payload text);
   alter table big alter column payload set storage external;
-  create sequence counter;`;
+  create sequence counter;
+  create type mood as enum ('calm', 'tense', 'ünïcode 🎬');
+  create domain positive as int check (value > 0);
+  create table typed (
+    id int primary key, num numeric, ts timestamptz, tsp timestamp, d date, tm time, iv interval,
+    j jsonb, js json, b bytea, ia int[], ta text[], na numeric(12, 4)[], u uuid, ip inet, net cidr,
+    mac macaddr, t text, ch char(3), bo bool, f4 real, f8 float8, i8 bigint, cash money,
+    bits varbit(12), tsv tsvector, pt point, r int4range, mr int4multirange, dom positive, m mood,
+    tsa timestamptz[]);
+  create type pair as (a int, b text);
+  create table user_typed (id int primary key, p pair, moods mood[], rel regclass);`;
 
 async function copyAll(
   source: ChunkSource,
@@ -140,7 +190,35 @@ describe("clone data copy", () => {
       insert into wide select i, repeat(md5(i::text), 32) from generate_series(1, 20000) i;
       insert into keyless select i % 100, case when i % 9 = 0 then null else 'row ' || (i % 250) end
         from generate_series(1, 3000) i;
-      insert into big select i, repeat(md5(i::text), 64) from generate_series(1, 100000) i;`);
+      insert into big select i, repeat(md5(i::text), 64) from generate_series(1, 100000) i;
+      insert into typed
+      select i,
+             case i % 5 when 0 then 'NaN' when 1 then 'Infinity' when 2 then '-Infinity'
+                        else (i::numeric ^ 7 / 3)::numeric(60, 30) * (case when i % 2 = 0 then -1 else 1 end) end,
+             case when i % 13 = 0 then 'infinity'::timestamptz else timestamptz '1900-02-28 23:59:59.999999+05:30' + i * interval '9 days 7 hours 3.000001 seconds' end,
+             timestamp '0044-03-15 12:00:00 BC' + i * interval '1000 days',
+             case when i % 17 = 0 then '-infinity'::date else date '1999-12-31' + i end,
+             time '00:00:00.000001' + i * interval '1 second',
+             make_interval(years => i % 3, months => -i % 11, days => i, secs => i / 7.0),
+             jsonb_build_object('n', i, 'big', 1e40 + i, 'esc', E'q"\\\\ \\t\\n', 'a', jsonb_build_array(null, true, 1.5)),
+             ('{"order": "kept", "dup": 1, "dup": ' || i || '}')::json,
+             case when i % 4 = 0 then ''::bytea else decode(md5(i::text), 'hex') || '\\x000a0d5c'::bytea end,
+             array[i, null, -i], array['', 'NULL', E'tab\\there', 'a,b{c}', null],
+             array[i / 3.0, null]::numeric(12, 4)[],
+             md5(i::text)::uuid, ('10.' || i % 256 || '.0.1/' || (8 + i % 25))::inet, '2001:db8::/32',
+             ('08:00:2b:01:02:' || lpad(to_hex(i % 256), 2, '0'))::macaddr,
+             E'ñandú — 日本語 🎬 \\\\N \\\\. \\t\\r\\n ''"' || i,
+             'ab', i % 2 = 0, i / 7.0::real, case when i % 9 = 0 then 'NaN'::float8 else i * 1e-300 end,
+             -9223372036854775807 + i, (i * 1.25)::money,
+             (i % 4096)::bit(12)::varbit, to_tsvector('simple', 'la película número ' || i),
+             point(i, -i / 3.0), int4range(i, i + 10), int4multirange(int4range(1, i + 2), int4range(i + 5, null)),
+             1 + i % 1000, (enum_range(null::mood))[1 + i % 3],
+             array[timestamptz 'epoch' + i * interval '1 hour', null]
+        from generate_series(1, 3000) i;
+      insert into typed (id) values (0);
+      insert into user_typed
+      select i, row(i, 'p' || i)::pair, array['calm', 'ünïcode 🎬']::mood[], 'typed'::regclass
+        from generate_series(1, 500) i;`);
   });
 
   /** Inserts a row on the target in a transaction left open: a COPY reaching its key waits there. */
@@ -188,6 +266,56 @@ describe("clone data copy", () => {
     const probe =
       `select ident, g, t, j, b, num::text, ts, arr, tarr, f, iv::text from mixed where id in (1, 7, 10, 11, 24999) order by id`;
     expect(await target.unsafe(probe)).toEqual(await source.unsafe(probe));
+  });
+
+  it("the plan copies a table of built-in types in binary and one with user types as text", async () => {
+    const plan = await readClonePlan(source, ["public"], new Set());
+    const planned = (name: string) => plan.tables.find((t) => t.name === name)!;
+    expect(planned("typed").binaryPortable).toBe(true);
+    expect(planned("mixed").binaryPortable).toBe(true);
+    expect(planned("user_typed").binaryPortable).toBe(false);
+    expect(copyFormat(planned("typed"), true)).toBe("binary");
+    expect(copyFormat(planned("user_typed"), true)).toBe("text");
+    expect(copyFormat(planned("typed"), false)).toBe("text");
+  });
+
+  it("COPY binary of built-in types, a domain and an enum reproduces them exactly, in chunks and whole", async () => {
+    const job = randomUUID();
+    let after: string[] | null = null;
+    let rows = 0;
+    for (;;) {
+      const chunk = await copyChunk(wire, target, typed, job, after, 700, "binary");
+      rows += chunk.rows;
+      after = chunk.lastKey;
+      if (chunk.done) break;
+    }
+
+    expect(rows).toBe(3_001);
+    const [ours, theirs] = await Promise.all([
+      tableFingerprint(source, typed),
+      tableFingerprint(target, typed),
+    ]);
+    expect(theirs).toEqual(ours);
+    const probe = `select ${
+      typedColumns.map((c) => `${c}::text`).join(", ")
+    } from typed where id in (0, 1, 2, 5, 13, 2999) order by id`;
+    expect(await target.unsafe(probe)).toEqual(await source.unsafe(probe));
+
+    await target`truncate typed`;
+    const keylessTyped = { ...typed, key: null };
+    expect(await copyWholeTable(wire, target, keylessTyped, "binary")).toEqual({ rows: 3_001 });
+    expect(await tableFingerprint(target, typed)).toEqual(ours);
+  });
+
+  it("a composite, an enum array and a regclass column copy as text; binary would not carry them", async () => {
+    // Binary sends a regclass as the source's OID, which names nothing (or another table) on the target.
+    await copyWholeTable(wire, target, userTyped, "binary");
+    const rel = `select distinct rel::text from user_typed`;
+    expect(await source.unsafe(rel)).toEqual([{ rel: "typed" }]);
+    expect(await target.unsafe(rel)).not.toEqual([{ rel: "typed" }]);
+
+    expect(await copyWholeTable(wire, target, userTyped, "text")).toEqual({ rows: 500 });
+    expect(await tableFingerprint(target, userTyped)).toEqual(await tableFingerprint(source, userTyped));
   });
 
   it("a table with a composite text-and-integer key copies chunk by chunk exactly", async () => {

@@ -73,6 +73,7 @@ function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infi
     ops: {
       targetIdentity: async () => "target",
       sourceIdentity: async () => "source",
+      serverVersions: async () => ({ source: 150004, target: 150018 }),
       findConflicts: async () => [],
       ensureLedger: async () => void calls.push("ledger"),
       openSessions: async (wanted) => wanted,
@@ -172,6 +173,17 @@ describe("preflight", () => {
     expect(state.totals).toEqual({ "public.a": 5, "public.b": 0 });
     expect(saved.at(-1)?.totals).toEqual(state.totals);
     expect(calls).toEqual(["ledger"]);
+  });
+
+  it("allows COPY binary for the job only when source and target share a major version", async () => {
+    const same = await preflightPhase(stateOf(), fakeEnv(plan).env);
+    expect(same.state.binaryCopy).toBe(true);
+    const { env, saved } = fakeEnv(plan, {
+      serverVersions: async () => ({ source: 150004, target: 160001 }),
+    });
+    const other = await preflightPhase(stateOf(), env);
+    expect(other.state.binaryCopy).toBe(false);
+    expect(saved.at(-1)?.binaryCopy).toBe(false);
   });
 
   it("refuses the source as its own target", async () => {
@@ -359,6 +371,36 @@ describe("data", () => {
       rowsPerTable: { "public.a": 5 },
     });
     expect(saved.map((s) => s.checkpoint.lastKey)).toEqual([null, ["3"], ["5"], null]);
+  });
+
+  it("copies in binary only the tables the plan found portable, and only when the job allows it", async () => {
+    const formats: string[] = [];
+    const plan = {
+      ...emptyPlan,
+      tables: [
+        table("portable", { binaryPortable: true }),
+        table("user_types", { binaryPortable: false }),
+        table(
+          "old_plan",
+        ),
+        table("keyless", { key: null, binaryPortable: true }),
+      ],
+    };
+    const ops = {
+      copyChunk: async (t: TableInfo, _after: string[] | null, _rows: number, format?: string) => (
+        formats.push(`${t.name} ${format}`), { rows: 1, lastKey: ["1"], done: true, replayed: false }
+      ),
+      copyWholeTable: async (
+        t: TableInfo,
+        format?: string,
+      ) => (formats.push(`${t.name} ${format}`), { rows: 1 }),
+    };
+    await dataPhase(stateOf({ binaryCopy: true }), fakeEnv(plan, ops).env);
+    expect(formats).toEqual(["portable binary", "user_types text", "old_plan text", "keyless binary"]);
+
+    formats.length = 0;
+    await dataPhase(stateOf(), fakeEnv(plan, ops).env);
+    expect(formats).toEqual(["portable text", "user_types text", "old_plan text", "keyless text"]);
   });
 
   it("keeps the table and key it reached when the budget runs out mid-table", async () => {
