@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import type { Writable } from "node:stream";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { CopySink } from "./pg-wire.ts";
@@ -24,12 +23,20 @@ interface RunningCopy {
   completed: Promise<number>;
 }
 
-// Each write is one CopyData message to the target: a few large ones, never one per row.
-const BATCH_BYTES = 256 * 1024;
+/*
+ * Each write is one CopyData message to the target: a few large ones, never one per row. A block
+ * this large goes as it is; smaller ones are gathered in one buffer per copy, reused, until they
+ * are. postgres.js copies every write into a message of its own (its only copy we cannot avoid):
+ * one write in flight per copy, so each lane holds a batch buffer and that message at most.
+ */
+const WRITE_BYTES = 128 * 1024;
+const BATCH_BYTES = 2 * WRITE_BYTES;
+const PIECE_BYTES = BATCH_BYTES;
 
 /**
  * Streams `copy (...) to stdout` on `source` into `copy ... from stdin` on `target` in large
- * blocks, with back-pressure both ways, and returns the row count the target's COPY reported.
+ * blocks, with back-pressure both ways (the next block is read once the last write reached the
+ * target's socket), and returns the row count the target's COPY reported.
  * The source's bytes are the rows' text without message framing, cut wherever a socket read
  * ended: COPY FROM STDIN does not need row-aligned messages. On any failure the target's COPY
  * is aborted (so its transaction can roll back) and the source's COPY is cancelled and read to
@@ -50,23 +57,36 @@ export async function pipeCopy(
     writable.on("error", (error) => reject(targetError ??= error));
   });
   failed.catch(() => {});
-  let batch: Uint8Array[] = [];
-  let batchBytes = 0;
+  // Settles once postgres.js took the bytes and its socket wrote them: a block the source client
+  // lent (CopySink) may be read into again only then, and nothing queues up in the writable.
+  const send = (bytes: Uint8Array) =>
+    Promise.race([
+      new Promise<void>((resolve, reject) => {
+        for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+          const last = at + PIECE_BYTES >= bytes.length;
+          writable.write(
+            bytes.subarray(at, at + PIECE_BYTES),
+            last ? (error) => error ? reject(targetError ??= error) : resolve() : undefined,
+          );
+        }
+      }),
+      failed,
+    ]);
+  const batch = new Uint8Array(BATCH_BYTES);
+  let batched = 0;
   const flush = async () => {
-    if (batchBytes === 0) return;
-    const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes);
-    batch = [];
-    batchBytes = 0;
-    if (!writable.write(data)) {
-      await Promise.race([new Promise((resolve) => writable.once("drain", resolve)), failed]);
-    }
+    if (batched === 0) return;
+    await send(batch.subarray(0, batched));
+    batched = 0;
   };
   try {
     await source.copyOut(copyOut, async (block) => {
       if (targetError) throw targetError;
-      batch.push(block);
-      batchBytes += block.length;
-      if (batchBytes >= BATCH_BYTES) await flush();
+      if (batched + block.length > BATCH_BYTES) await flush();
+      if (batched === 0 && block.length >= WRITE_BYTES) return await send(block);
+      batch.set(block, batched);
+      batched += block.length;
+      if (batched >= WRITE_BYTES) await flush();
     });
     await flush();
     writable.end();

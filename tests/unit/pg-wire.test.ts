@@ -89,7 +89,8 @@ describe("pg-wire", () => {
     });
     const connection = await connectWire({ url });
     const blocks: Uint8Array[] = [];
-    const count = await connection.copyOut("copy t to stdout", (block) => void blocks.push(block));
+    // A block is lent until the sink returns: the next read goes into the same buffer.
+    const count = await connection.copyOut("copy t to stdout", (block) => void blocks.push(block.slice()));
 
     expect(count).toBe(4);
     expect(Buffer.concat(blocks).toString()).toBe(rows.join(""));
