@@ -31,7 +31,9 @@ if (!exists) {
   const fill = openCloneConnection(urlOf(sourceDb), "relay-memory");
   for (const name of tables) {
     await fill.unsafe(`${ddl(name)}; insert into ${name} select i, i % 1000, repeat(md5(i::text), 1 + i % 4),
-      now() from generate_series(1, ${Math.round(MB * 1e6 / 110)}) i; alter table ${name} add primary key (id)`);
+      now() from generate_series(1, ${
+      Math.round(MB * 1e6 / 110)
+    }) i; alter table ${name} add primary key (id)`);
   }
   await fill.end();
 }
