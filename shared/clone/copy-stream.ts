@@ -29,12 +29,13 @@ interface RunningCopy {
  * write into a CopyData message of its own (the one copy left; its socket is not ours to write
  * to), and V8 frees those buffers only at a collection, which it runs about every thousand
  * writes here: the smaller the write, the less dead memory in between. Measured with
- * bench/clone/relay-memory.ts (2 lanes, 350 MB): 256 KB writes peaked at +60..66 MiB RSS, 16 KB
- * at +49..50 MiB for ~7% more CPU, 8 KB at +38..40 MiB for ~20% more.
+ * bench/clone/relay-memory.ts (2 lanes, 350 MB, RSS growth): 256 KB writes +60..66 MiB, 16 KB
+ * +49..50 MiB, 8 KB +38..44 MiB for 10-20% more relay CPU than 256 KB (still ~20% less than
+ * before the read buffer was reused); in the 1 GB bench 16 KB peaked at 136..146 MiB.
  */
 const WRITE_BYTES = 128 * 1024;
 const BATCH_BYTES = 2 * WRITE_BYTES;
-const PIECE_BYTES = 16 * 1024;
+const PIECE_BYTES = 8 * 1024;
 
 /**
  * Streams `copy (...) to stdout` on `source` into `copy ... from stdin` on `target` in large

@@ -44,10 +44,11 @@ export type CopySink = (block: Uint8Array) => void | Promise<void>;
 
 const D = 0x64; // 'd' CopyData
 /**
- * The read buffer each connection keeps and reads into. Reused read after read: a buffer per read
- * (the old way) is garbage V8 collects late, since it counts only the small ArrayBuffer objects
- * towards a collection; 2 lanes relaying 250 MB each held ~100 MB of dead read buffers (RSS).
- * Grown only for a non-COPY message larger than this, and shrunk back after it.
+ * The read buffer each connection keeps and reads into, read after read. A new buffer per read
+ * (and a concatenation per message cut by a read) was garbage that V8 frees only at its next
+ * collection: 2 lanes relaying 350 MB (bench/clone/relay-memory.ts) grew RSS by 100..140 MiB
+ * with it, 56..66 MiB without (the rest is postgres.js's copies, copy-stream.ts). Grown only
+ * for a non-COPY message larger than this, and shrunk back after it.
  */
 const BUFFER_BYTES = 256 * 1024;
 const discard: CopySink = () => {};
