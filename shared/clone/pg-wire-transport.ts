@@ -7,25 +7,74 @@ import { Buffer } from "node:buffer";
 import net from "node:net";
 import tls from "node:tls";
 
-/** A byte stream to the server: reads pushed to `onData` (each buffer the reader's to keep), back-pressure by pause. */
+/**
+ * A byte stream to the server, read on demand: nothing is read until the client asks, so a slow
+ * consumer holds the server back through TCP and no read buffers pile up.
+ */
 export interface Transport {
-  start(onData: (bytes: Uint8Array) => void, onEnd: (error: Error) => void): void;
-  pause(): void;
-  resume(): void;
+  /**
+   * Reads what has arrived (at least one byte, at most `into.length`) into `into`; throws once
+   * the connection failed or closed (bytes that arrived before that are still read first).
+   */
+  read(into: Uint8Array): Promise<number>;
   write(bytes: Uint8Array): void;
   /** Sends `last` if given, then closes. */
   close(last?: Uint8Array): void;
 }
 
+// node:net pushes its reads: the socket pauses once this much waits to be read.
+const NODE_HIGH_WATER = 1 << 20;
+
 function nodeTransport(socket: net.Socket): Transport {
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let paused = false;
+  let failure: Error | null = null;
+  let waiting: (() => void) | null = null;
+  const wake = () => {
+    const resolve = waiting;
+    waiting = null;
+    resolve?.();
+  };
+  socket.on("data", (data: Buffer) => {
+    queue.push(data);
+    queued += data.length;
+    if (queued > NODE_HIGH_WATER && !paused) {
+      paused = true;
+      socket.pause();
+    }
+    wake();
+  });
+  socket.on("error", (error) => {
+    failure ??= error;
+    wake();
+  });
+  socket.on("close", () => {
+    failure ??= new Error("the connection closed");
+    wake();
+  });
   return {
-    start(onData, onEnd) {
-      socket.on("data", onData);
-      socket.on("error", onEnd);
-      socket.on("close", () => onEnd(new Error("the connection closed")));
+    async read(into) {
+      while (queue.length === 0) {
+        if (failure) throw failure;
+        if (paused) {
+          paused = false;
+          socket.resume();
+        }
+        await new Promise<void>((resolve) => (waiting = resolve));
+      }
+      let n = 0;
+      while (n < into.length && queue.length > 0) {
+        const head = queue[0];
+        const take = Math.min(head.length, into.length - n);
+        into.set(take === head.length ? head : head.subarray(0, take), n);
+        n += take;
+        if (take === head.length) queue.shift();
+        else queue[0] = head.subarray(take);
+      }
+      queued -= n;
+      return n;
     },
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
     write: (bytes) => void socket.write(bytes),
     close(last) {
       if (last) socket.end(last);
@@ -34,11 +83,11 @@ function nodeTransport(socket: net.Socket): Transport {
   };
 }
 
-// Deno's own sockets read up to this much at once: a COPY arrives in few, large reads
-// (node:net under Deno hands over ~16 KB per read, each with its own event and buffer).
-const READ_BYTES = 256 * 1024;
-
-/** A plain TCP connection through Deno.connect (TLS goes through node:tls, as postgres.js does). */
+/**
+ * A plain TCP connection through Deno.connect (TLS goes through node:tls, as postgres.js does):
+ * reads land straight in the caller's buffer, which node:net cannot do (it hands over a buffer of
+ * its own, ~16 KB under Deno, per read).
+ */
 async function denoTransport(host: string, port: number, timeoutMs: number): Promise<Transport> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const conn = await Deno.connect({ hostname: host, port, signal: timeout } as Deno.ConnectOptions)
@@ -46,14 +95,11 @@ async function denoTransport(host: string, port: number, timeoutMs: number): Pro
       throw timeout.aborted ? new Error(`connect timeout after ${timeoutMs} ms`) : error;
     });
   conn.setNoDelay(true);
-  let paused = false;
-  let resumed: (() => void) | null = null;
   let closed = false;
   let writing = Promise.resolve();
   const close = () => {
     if (closed) return;
     closed = true;
-    resumed?.();
     try {
       conn.close();
     } catch {
@@ -61,31 +107,22 @@ async function denoTransport(host: string, port: number, timeoutMs: number): Pro
     }
   };
   return {
-    start(onData, onEnd) {
-      (async () => {
-        let buffer = new Uint8Array(READ_BYTES);
-        for (;;) {
-          while (paused && !closed) await new Promise<void>((resolve) => (resumed = resolve));
-          if (closed) throw new Error("the connection closed");
-          const n = await conn.read(buffer);
-          if (n === null) throw new Error("the connection closed");
-          // A small read is copied out, so the big buffer serves the next read.
-          if (n < READ_BYTES / 4) onData(buffer.slice(0, n));
-          else {
-            onData(buffer.subarray(0, n));
-            buffer = new Uint8Array(READ_BYTES);
-          }
-        }
-      })().catch((error) => {
+    async read(into) {
+      if (closed) throw new Error("the connection closed");
+      let n: number | null;
+      try {
+        n = await conn.read(into);
+      } catch (error) {
+        // Closed here while the read waited: that is the reason, not the runtime's wording of it.
+        const reason = closed ? new Error("the connection closed") : error;
         close();
-        onEnd(error instanceof Error ? error : new Error(String(error)));
-      });
-    },
-    pause: () => void (paused = true),
-    resume() {
-      paused = false;
-      resumed?.();
-      resumed = null;
+        throw reason;
+      }
+      if (n === null) {
+        close();
+        throw new Error("the connection closed");
+      }
+      return n;
     },
     write(bytes) {
       writing = writing.then(async () => {

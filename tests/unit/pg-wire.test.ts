@@ -43,12 +43,19 @@ async function scripted(script: (peer: Peer, next: () => Promise<Buffer>) => Pro
   server = net.createServer((socket) => {
     const received: Buffer[] = [];
     const waiting: Array<(b: Buffer) => void> = [];
+    // Data that arrived while the script was still writing waits for its next().
+    const unclaimed: Buffer[] = [];
     socket.on("data", (data: Buffer) => {
       received.push(data);
-      waiting.shift()?.(data);
+      const resolve = waiting.shift();
+      if (resolve) resolve(data);
+      else unclaimed.push(data);
     });
     socket.on("error", () => {});
-    const next = () => new Promise<Buffer>((resolve) => waiting.push(resolve));
+    const next = () =>
+      unclaimed.length > 0
+        ? Promise.resolve(unclaimed.shift()!)
+        : new Promise<Buffer>((resolve) => waiting.push(resolve));
     script({ received, socket }, next).catch(() => socket.destroy());
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
@@ -89,10 +96,54 @@ describe("pg-wire", () => {
     });
     const connection = await connectWire({ url });
     const blocks: Uint8Array[] = [];
-    const count = await connection.copyOut("copy t to stdout", (block) => void blocks.push(block));
+    // A block is lent until the sink returns: the next read goes into the same buffer.
+    const count = await connection.copyOut("copy t to stdout", (block) => void blocks.push(block.slice()));
 
     expect(count).toBe(4);
     expect(Buffer.concat(blocks).toString()).toBe(rows.join(""));
+    connection.close();
+  });
+
+  it("relays a row larger than the read buffer, and a sink failing inside it leaves the connection usable", async () => {
+    // 600 KB: more than the client's 256 KB read buffer, so the row is relayed as it arrives.
+    const huge = "1\t" + "y".repeat(600_000) + "\n";
+    const copy = () =>
+      Buffer.concat([
+        msg("H", Buffer.from([0, 0, 1, 0, 0])),
+        msg("d", huge),
+        msg("d", "2\tz\n"),
+        msg("c"),
+        msg("C", "COPY 2\0"),
+        ready(),
+      ]);
+    const url = await scripted(async ({ socket }, next) => {
+      await next();
+      socket.write(Buffer.concat([authOk(), ready()]));
+      await next();
+      await writeInPieces(socket, copy(), [100_000, 300_000, 250_000]);
+      await next();
+      await writeInPieces(socket, copy(), [3, 200_000]);
+      await next();
+      socket.write(Buffer.concat([
+        msg("T", Buffer.from([0, 0])),
+        msg("D", Buffer.concat([Buffer.from([0, 1]), int32(2), Buffer.from("ok")])),
+        msg("C", "SELECT 1\0"),
+        ready(),
+      ]));
+    });
+    const connection = await connectWire({ url });
+    const blocks: Buffer[] = [];
+    expect(await connection.copyOut("copy t to stdout", (block) => void blocks.push(Buffer.from(block))))
+      .toBe(2);
+    expect(blocks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(blocks).toString()).toBe(huge + "2\tz\n");
+
+    // The sink fails on the first block, in the middle of the big row: the rest is read and dropped.
+    const failing = connection.copyOut("copy t to stdout", () => {
+      throw new Error("target gone");
+    });
+    await expect(failing).rejects.toThrow("target gone");
+    expect(await connection.query("select 'ok'")).toEqual([["ok"]]);
     connection.close();
   });
 
