@@ -15,7 +15,8 @@ import { cacheControlHeader, compareObjectNames, type ObjectStorage } from "../.
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { lookupAllAddresses } from "../../shared/net/dns-lookup.ts";
 import { createOutboundGuard } from "../../shared/net/outbound-guard.ts";
-import { connect, connectAsAdmin, stackEnv } from "../support/stack.ts";
+import { dropDatabaseInBackground } from "../support/clone-db.ts";
+import { connect, stackEnv } from "../support/stack.ts";
 
 const env = stackEnv();
 const run = crypto.randomUUID().slice(0, 8);
@@ -108,9 +109,7 @@ describe("storage clone into another project", () => {
     await sourceSql.end();
     // The target project: its bytes, and its database (the gateway's connections to it closed by force).
     await rm(join(dirname(env.STORAGE_DIR), "projects", projectName), { recursive: true, force: true });
-    const admin = connectAsAdmin();
-    await admin.unsafe(`drop database if exists "reelforge_project_${projectName}" with (force)`);
-    await admin.end();
+    dropDatabaseInBackground(`reelforge_project_${projectName}`, stackEnv().ADMIN_DB_URL);
   });
 
   it("serves a source object's stored content type and cache control on the stack's public route", async () => {
