@@ -1,8 +1,11 @@
 /**
  * The seed's zombie case, as its user meets it: a clone killed mid-data and left alone is found
  * stale and then resumes by itself (the cron sweeper); a half-finished clone that the operator
- * restarts drops what it made and clones again from zero. Both end verified on the real stack.
+ * restarts drops what it made and clones again from zero; a clone killed while post_data builds
+ * keys and indexes in parallel sessions resumes and builds each once. All end verified on the
+ * real stack.
  */
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase, loadDataset, schemaFingerprint } from "../support/clone-db.ts";
 import {
@@ -111,6 +114,54 @@ describe("a clone killed mid-data", () => {
     );
   });
 });
+
+describe("a clone killed while it builds keys and indexes", () => {
+  it("resumes post_data and builds each key, index and constraint once", async () => {
+    let caught: { jobId: string; target: { url: string } } | null = null;
+    // post_data lasts a fraction of a second here: a job that gets past it before the kill lands
+    // is restarted and tried again.
+    for (let attempt = 0; attempt < 4 && !caught; attempt++) {
+      const target = await newTarget();
+      const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } });
+      const jobId = start.json.jobId as string;
+      const phase = await waitFor(async () => {
+        const job = await status(jobId);
+        return ["post_data", "verify"].includes(job.phase) ||
+            ["succeeded", "failed", "cancelled"].includes(job.status)
+          ? job.phase
+          : null;
+      }, { what: "post_data", everyMs: 5, timeoutMs: 120_000 });
+      if (phase !== "post_data") {
+        await clone({ action: "cancel", jobId });
+        continue;
+      }
+      await admin("workers/kill", { function: "clone-database" });
+      caught = { jobId, target };
+    }
+    expect(caught, "no kill landed in post_data in 4 attempts").not.toBeNull();
+    const { jobId, target } = caught!;
+    const done = await waitForStatus(sql, jobId, ["succeeded", "failed"], 180_000);
+    expect(done.status).toBe("succeeded");
+    // pg_dump sees every key, index and constraint, each once, exactly as on the source.
+    expect(schemaDump(target.url)).toEqual(schemaDump(stackEnv().DB_URL));
+    expect(await schemaFingerprint(target.url, SCHEMA)).toEqual(
+      await schemaFingerprint(stackEnv().DB_URL, SCHEMA),
+    );
+  });
+});
+
+/** pg_dump's schema-only text of the cloned schema, without comments, blank lines and owners. */
+function schemaDump(url: string): string {
+  const dump = execFileSync("/usr/lib/postgresql/15/bin/pg_dump", [
+    "--schema-only",
+    "--no-owner",
+    `--schema=${SCHEMA}`,
+    `--dbname=${url}`,
+  ], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return dump.split("\n").filter((line) =>
+    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
+  ).join("\n");
+}
 
 /** Slices the engine recorded for the job: one more after the kill means it was driven again. */
 async function sliceCount(jobId: string): Promise<number> {
