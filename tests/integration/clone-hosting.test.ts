@@ -3,22 +3,19 @@
  * skipped objects left out, refused ones named; foreign tables, publications, event triggers and
  * security labels. The plain pg_dump-identical clone, as two roles, is clone-schema.test.ts.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
-import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
-import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
+import { type ClonePlan, readClonePlan } from "../../shared/clone/schema-plan.ts";
+import { quoteIdent } from "../../shared/clone/sql-text.ts";
 import { checkTargetHosting, type HostingReport, withoutSkipped } from "../../shared/clone/target-hosting.ts";
-import { dropDatabaseInBackground } from "../support/clone-db.ts";
+import { applyStatements, copyPlanRows, dropDatabaseInBackground, schemaDump } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
 // Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
 const serverUrl = process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL;
-const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
 const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
 const CLONED = ["public", "studio"];
 
@@ -41,46 +38,6 @@ const asAdmin = (database: string) =>
     max: 1,
     onnotice: () => {},
   });
-
-/** Runs the statements one by one, like the clone task, naming the one that fails. */
-async function apply(statements: DdlStatement[]) {
-  for (const statement of statements) {
-    try {
-      await target.unsafe(statement.sql);
-    } catch (error) {
-      throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
-    }
-  }
-}
-
-async function copyRows() {
-  for (const table of plan.tables.filter((t) => !t.partitioned)) {
-    const columns = table.columns.map(quoteIdent).join(", ");
-    const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
-    await pipeline(
-      rows,
-      await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
-    );
-  }
-}
-
-/**
- * pg_dump's schema-only output without what differs between any two dumps: `--` comment lines,
- * blank lines, and the random \restrict key of recent minor releases.
- */
-function schemaDump(database: string): string {
-  const dump = execFileSync(pgDump, [
-    "--schema-only",
-    ...CLONED.flatMap((s) => ["--schema", s]),
-    `--dbname=${urlOf(database)}`,
-  ], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return dump.split("\n").filter((line) =>
-    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
-  ).join("\n");
-}
 
 beforeAll(async () => {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -111,10 +68,10 @@ beforeAll(async () => {
 
   // The executor's setting: function bodies may name tables that do not exist yet.
   await target`set check_function_bodies = off`;
-  await apply(plan.types);
-  await apply(plan.schema);
-  await copyRows();
-  await apply(plan.postData);
+  await applyStatements(target, plan.types);
+  await applyStatements(target, plan.schema);
+  await copyPlanRows(source, target, plan);
+  await applyStatements(target, plan.postData);
 });
 
 afterAll(async () => {
@@ -127,16 +84,18 @@ afterAll(async () => {
 describe("the clone plan on a target that may not host everything", () => {
   it("rebuilds public and studio so that pg_dump --schema-only cannot tell target from source", () => {
     // Both databases live on one server and are owned by the same role, so OWNER TO lines agree too.
-    const dumped = schemaDump(databases.source);
+    const dumped = schemaDump(urlOf(databases.source), CLONED);
     expect(dumped).toContain("ALTER TABLE ONLY public.render_jobs ATTACH PARTITION public.render_jobs_2025");
     expect(dumped).toContain("CREATE MATERIALIZED VIEW studio.film_credit_counts");
-    expect(schemaDump(databases.target)).toEqual(dumped);
+    expect(schemaDump(urlOf(databases.target), CLONED)).toEqual(dumped);
   });
 
   it.skipIf(!adminUrl)(
     "makes a foreign table's server and user mappings, never the mappings' secrets",
     async () => {
-      expect(schemaDump(databases.source)).toContain("CREATE FOREIGN TABLE public.archived_films");
+      expect(schemaDump(urlOf(databases.source), CLONED)).toContain(
+        "CREATE FOREIGN TABLE public.archived_films",
+      );
       const servers = (sql: postgres.Sql) =>
         sql`select srvname, srvoptions::text[] as options from pg_foreign_server order by 1`;
       expect(await servers(target)).toEqual(await servers(source));

@@ -1,9 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTargetDatabase } from "../support/clone-db.ts";
+import { createTargetDatabase, schemaDump, schemaFingerprint } from "../support/clone-db.ts";
 import { ensureSampleSql, loadSample } from "../support/sample-db.ts";
 import {
   connect,
@@ -22,57 +20,11 @@ import {
 // enum, inheritance children filled through insert rules, a trigger-maintained tsvector column
 // with a GiST index, SQL and PL/pgSQL functions, and a foreign-key cycle.
 const SCHEMA = "sample_pagila";
-const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
 
 const sample = ensureSampleSql();
 if (sample.missing) {
   // Said where the run is read, not only as a skipped count.
   console.warn(`clone-sample-db: SKIPPED, the sample cannot be generated here: ${sample.missing}`);
-}
-
-/**
- * pg_dump's schema-only output of the sample schema without what differs between any two dumps:
- * `--` comment lines, blank lines, and the random \restrict key of recent minor releases. Source
- * and target are on one server and owned by one role, so OWNER TO lines must agree too.
- */
-function schemaDump(url: string): string {
-  const dump = execFileSync(pgDump, ["--schema-only", "--schema", SCHEMA, `--dbname=${url}`], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return dump.split("\n").filter((line) =>
-    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
-  ).join("\n");
-}
-
-/**
- * Every table's own rows (ONLY: an inheritance parent's rows apart from its children's) as a count
- * and an order-independent hash, and every sequence's state, computed by Postgres.
- */
-async function contents(url: string) {
-  const db = postgres(url, {
-    max: 1,
-    onnotice: () => {},
-    connection: { TimeZone: "UTC", DateStyle: "ISO", extra_float_digits: "3" },
-  });
-  try {
-    const tables = await db`
-      select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = ${SCHEMA} and c.relkind = 'r' order by 1`;
-    const result: Record<string, unknown> = {};
-    for (const { relname } of tables) {
-      [result[relname]] = await db.unsafe(`
-        select count(*)::int as rows,
-               coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text as hash
-          from only "${SCHEMA}"."${relname}" t`);
-    }
-    const sequences = await db`
-      select sequencename, last_value::text from pg_sequences where schemaname = ${SCHEMA} order by 1`;
-    for (const { sequencename, last_value } of sequences) result[`${sequencename} (sequence)`] = last_value;
-    return result;
-  } finally {
-    await db.end();
-  }
 }
 
 /**
@@ -112,7 +64,7 @@ describe.skipIf(!sample.sql)("clone-database on a public sample schema (pagila)"
     sql = connect();
     await sql.unsafe(`drop schema if exists ${SCHEMA} cascade`);
     loadSample(sample.sql!, SCHEMA);
-    sourceDump = schemaDump(stackEnv().DB_URL);
+    sourceDump = schemaDump(stackEnv().DB_URL, [SCHEMA]);
     target = await createTargetDatabase("clone_sample");
   }, 120_000);
 
@@ -142,7 +94,7 @@ describe.skipIf(!sample.sql)("clone-database on a public sample schema (pagila)"
         `FOREIGN KEY (manager_staff_id) REFERENCES ${SCHEMA}.staff(staff_id)`,
       ]
     ) expect(sourceDump).toContain(expected);
-    const tables = await contents(stackEnv().DB_URL);
+    const tables = await schemaFingerprint(stackEnv().DB_URL, SCHEMA, { sequences: true });
     const empty = Object.entries(tables).filter(([, v]) => (v as { rows?: number }).rows === 0);
     expect(empty).toEqual([]);
   });
@@ -161,7 +113,9 @@ describe.skipIf(!sample.sql)("clone-database on a public sample schema (pagila)"
     expect(done.last_error, `logged: ${loggedCauses(jobId).join("; ")}`).toBeNull();
     expect(done.status).toBe("succeeded");
 
-    expect(schemaDump(target.url)).toEqual(sourceDump);
-    expect(await contents(target.url)).toEqual(await contents(stackEnv().DB_URL));
+    expect(schemaDump(target.url, [SCHEMA])).toEqual(sourceDump);
+    expect(await schemaFingerprint(target.url, SCHEMA, { sequences: true })).toEqual(
+      await schemaFingerprint(stackEnv().DB_URL, SCHEMA, { sequences: true }),
+    );
   }, 240_000);
 });

@@ -1,16 +1,12 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
-import { type ClonePlan, type DdlStatement, readClonePlan } from "../../shared/clone/schema-plan.ts";
-import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
-import { dropDatabaseInBackground } from "../support/clone-db.ts";
+import { type ClonePlan, readClonePlan } from "../../shared/clone/schema-plan.ts";
+import { applyStatements, copyPlanRows, dropDatabaseInBackground, schemaDump } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
-const pgDump = process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump";
 const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
 const CLONED = ["public", "studio"];
 
@@ -38,46 +34,6 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
   let plan: ClonePlan;
   let conflictsOnEmptyTarget: string[];
 
-  /** Runs the statements one by one, like the clone task, naming the one that fails. */
-  async function apply(statements: DdlStatement[]) {
-    for (const statement of statements) {
-      try {
-        await target.unsafe(statement.sql);
-      } catch (error) {
-        throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
-      }
-    }
-  }
-
-  async function copyRows() {
-    for (const table of plan.tables.filter((t) => !t.partitioned)) {
-      const columns = table.columns.map(quoteIdent).join(", ");
-      const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
-      await pipeline(
-        rows,
-        await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
-      );
-    }
-  }
-
-  /**
-   * pg_dump's schema-only output without what differs between any two dumps: `--` comment lines,
-   * blank lines, and the random \restrict key of recent minor releases.
-   */
-  function schemaDump(database: string): string {
-    const dump = execFileSync(pgDump, [
-      "--schema-only",
-      ...CLONED.flatMap((s) => ["--schema", s]),
-      `--dbname=${urlOf(database)}`,
-    ], {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return dump.split("\n").filter((line) =>
-      line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
-    ).join("\n");
-  }
-
   beforeAll(async () => {
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${databases.source}`);
@@ -93,10 +49,10 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
 
     // The executor's setting: function bodies may name tables that do not exist yet.
     await target`set check_function_bodies = off`;
-    await apply(plan.types);
-    await apply(plan.schema);
-    await copyRows();
-    await apply(plan.postData);
+    await applyStatements(target, plan.types);
+    await applyStatements(target, plan.schema);
+    await copyPlanRows(source, target, plan);
+    await applyStatements(target, plan.postData);
   });
 
   afterAll(async () => {
@@ -108,10 +64,10 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
 
   it("rebuilds public and studio so that pg_dump --schema-only cannot tell target from source", () => {
     // Both databases live on one server and are owned by the same role, so OWNER TO lines agree too.
-    const dumped = schemaDump(databases.source);
+    const dumped = schemaDump(urlOf(databases.source), CLONED);
     expect(dumped).toContain("ALTER TABLE ONLY public.render_jobs ATTACH PARTITION public.render_jobs_2025");
     expect(dumped).toContain("CREATE MATERIALIZED VIEW studio.film_credit_counts");
-    expect(schemaDump(databases.target)).toEqual(dumped);
+    expect(schemaDump(urlOf(databases.target), CLONED)).toEqual(dumped);
   });
 
   it("lists every table to copy with its chunking key: the primary key, else a unique NOT NULL key, else none", () => {
@@ -190,7 +146,7 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
   });
 
   it("carries the objects beyond tables: collations, text search, aggregates, operators, typed tables", () => {
-    const dumped = schemaDump(databases.source);
+    const dumped = schemaDump(urlOf(databases.source), CLONED);
     for (
       const object of [
         "CREATE COLLATION public.nocase (provider = icu, deterministic = false",

@@ -1,6 +1,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
+import type { ClonePlan, DdlStatement } from "../../shared/clone/schema-plan.ts";
+import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
 import { stackEnv } from "./stack.ts";
 
 const fixtures = join(import.meta.dirname, "..", "fixtures");
@@ -61,8 +64,12 @@ export function loadDataset(schema: string, scale: number) {
   });
 }
 
-/** Row count and order-independent hash of every table in a schema, computed by Postgres. */
-export async function schemaFingerprint(url: string, schema: string) {
+/**
+ * Row count and order-independent hash of every table's own rows in a schema (ONLY: an inheritance
+ * parent's apart from its children's), computed by Postgres; with `sequences`, each sequence's
+ * last value too.
+ */
+export async function schemaFingerprint(url: string, schema: string, { sequences = false } = {}) {
   const db = postgres(url, {
     max: 1,
     onnotice: () => {},
@@ -77,11 +84,60 @@ export async function schemaFingerprint(url: string, schema: string) {
       const [row] = await db.unsafe(`
         select count(*)::int as rows,
                coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text as hash
-          from "${schema}"."${relname}" t`);
+          from only "${schema}"."${relname}" t`);
       result[relname] = row as { rows: number; hash: string };
     }
-    return result;
+    if (!sequences) return result;
+    const states: Record<string, string> = {};
+    for (
+      const { name, value } of await db`
+      select sequencename as name, last_value::text as value from pg_sequences where schemaname = ${schema}
+       order by 1`
+    ) states[`${name} (sequence)`] = value;
+    return { ...result, ...states };
   } finally {
     await db.end();
+  }
+}
+
+/**
+ * pg_dump's schema-only output of `schemas` without what differs between any two dumps: `--`
+ * comment lines, blank lines, and the random \restrict key of recent minor releases.
+ */
+export function schemaDump(url: string, schemas: string[], extraArgs: string[] = []): string {
+  const dump = execFileSync(
+    process.env.PG_DUMP ?? "/usr/lib/postgresql/15/bin/pg_dump",
+    ["--schema-only", ...extraArgs, ...schemas.flatMap((schema) => ["--schema", schema]), `--dbname=${url}`],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  return dump.split("\n").filter((line) =>
+    line.trim() !== "" && !line.startsWith("--") && !/^\\(un)?restrict /.test(line)
+  ).join("\n");
+}
+
+/** Runs a plan's statements one by one on `target`, like the clone task, naming the one that fails. */
+export async function applyStatements(target: postgres.Sql, statements: DdlStatement[]): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await target.unsafe(statement.sql);
+    } catch (error) {
+      throw new Error(`${statement.key} failed: ${(error as Error).message}\n${statement.sql}`);
+    }
+  }
+}
+
+/** Copies every copyable table of `plan` from `source` to `target` with plain COPY streams. */
+export async function copyPlanRows(
+  source: postgres.Sql,
+  target: postgres.Sql,
+  plan: ClonePlan,
+): Promise<void> {
+  for (const table of plan.tables.filter((t) => !t.partitioned)) {
+    const columns = table.columns.map(quoteIdent).join(", ");
+    const rows = await source.unsafe(`copy ${qualifiedName(table)} (${columns}) to stdout`).readable();
+    await pipeline(
+      rows,
+      await target.unsafe(`copy ${qualifiedName(table)} (${columns}) from stdin`).writable(),
+    );
   }
 }
