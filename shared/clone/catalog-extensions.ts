@@ -8,37 +8,14 @@
  * search_path (public) as its schema, though its objects live in `cron`, and only the database
  * named by cron.database_name may have it.
  */
-import type { CatalogRead, DdlStatement } from "./catalog-read.ts";
+import { type CatalogRead, clonedObjects, type DdlStatement } from "./catalog-read.ts";
 import { quoteIdent } from "./sql-text.ts";
 
 export async function readSchemasAndExtensions({ tx, schemas }: CatalogRead): Promise<DdlStatement[]> {
   const extensions = await tx`
     with ns as (select oid from pg_namespace where nspname = any(${schemas}::text[])),
     cloned (classid, objid) as (
-      select 'pg_class'::regclass, c.oid from pg_class c where c.relnamespace in (select oid from ns)
-      union all select 'pg_type'::regclass, t.oid from pg_type t where t.typnamespace in (select oid from ns)
-      union all select 'pg_proc'::regclass, p.oid from pg_proc p where p.pronamespace in (select oid from ns)
-      union all select 'pg_operator'::regclass, o.oid from pg_operator o where o.oprnamespace in (select oid from ns)
-      union all select 'pg_opclass'::regclass, c.oid from pg_opclass c where c.opcnamespace in (select oid from ns)
-      union all select 'pg_opfamily'::regclass, f.oid from pg_opfamily f where f.opfnamespace in (select oid from ns)
-      union all select 'pg_collation'::regclass, c.oid from pg_collation c where c.collnamespace in (select oid from ns)
-      union all select 'pg_ts_dict'::regclass, d.oid from pg_ts_dict d where d.dictnamespace in (select oid from ns)
-      union all select 'pg_ts_config'::regclass, c.oid from pg_ts_config c where c.cfgnamespace in (select oid from ns)
-      union all select 'pg_cast'::regclass, c.oid from pg_cast c
-       where exists (select from pg_type t where t.oid in (c.castsource, c.casttarget) and t.typnamespace in (select oid from ns))
-          or exists (select from pg_proc p where p.oid = c.castfunc and p.pronamespace in (select oid from ns))
-      union all select 'pg_constraint'::regclass, co.oid from pg_constraint co where co.connamespace in (select oid from ns)
-      union all select 'pg_attrdef'::regclass, d.oid from pg_attrdef d
-        join pg_class c on c.oid = d.adrelid where c.relnamespace in (select oid from ns)
-      union all select 'pg_trigger'::regclass, tg.oid from pg_trigger tg
-        join pg_class c on c.oid = tg.tgrelid where c.relnamespace in (select oid from ns)
-      union all select 'pg_rewrite'::regclass, r.oid from pg_rewrite r
-        join pg_class c on c.oid = r.ev_class where c.relnamespace in (select oid from ns)
-      union all select 'pg_policy'::regclass, p.oid from pg_policy p
-        join pg_class c on c.oid = p.polrelid where c.relnamespace in (select oid from ns)
-      -- Servers are not in a schema; the clone makes those its foreign tables use.
-      union all select 'pg_foreign_server'::regclass, ft.ftserver from pg_foreign_table ft
-        join pg_class c on c.oid = ft.ftrelid where c.relnamespace in (select oid from ns)),
+${clonedObjects(tx)}),
     used as (
       select member.refobjid as extension, pg_describe_object(cloned.classid, cloned.objid, 0) as user_object
         from cloned

@@ -5,7 +5,7 @@
  * (pg_dump -n does not either), so the target must already have them; the preflight looks each up
  * there by its catalog address and refuses a target that lacks one.
  */
-import type { CatalogRead } from "./catalog-read.ts";
+import { type CatalogRead, clonedObjects } from "./catalog-read.ts";
 
 /** An object outside the cloned schemas that cloned objects need, as pg_get_object_address takes it. */
 export interface ExternalDependency {
@@ -21,18 +21,7 @@ export async function readExternalDependencies({ tx, schemas }: CatalogRead): Pr
   const rows = await tx`
     with ns as (select oid from pg_namespace where nspname = any(${schemas}::text[])),
     cloned (classid, objid) as (
-      select 'pg_class'::regclass, c.oid from pg_class c where c.relnamespace in (select oid from ns)
-      union all select 'pg_type'::regclass, t.oid from pg_type t where t.typnamespace in (select oid from ns)
-      union all select 'pg_proc'::regclass, p.oid from pg_proc p where p.pronamespace in (select oid from ns)
-      union all select 'pg_constraint'::regclass, co.oid from pg_constraint co where co.connamespace in (select oid from ns)
-      union all select 'pg_attrdef'::regclass, d.oid from pg_attrdef d
-        join pg_class c on c.oid = d.adrelid where c.relnamespace in (select oid from ns)
-      union all select 'pg_trigger'::regclass, tg.oid from pg_trigger tg
-        join pg_class c on c.oid = tg.tgrelid where c.relnamespace in (select oid from ns)
-      union all select 'pg_rewrite'::regclass, r.oid from pg_rewrite r
-        join pg_class c on c.oid = r.ev_class where c.relnamespace in (select oid from ns)
-      union all select 'pg_policy'::regclass, p.oid from pg_policy p
-        join pg_class c on c.oid = p.polrelid where c.relnamespace in (select oid from ns)),
+${clonedObjects(tx)}),
     used as (
       select d.refclassid, d.refobjid, pg_describe_object(cloned.classid, cloned.objid, 0) as user_object
         from cloned join pg_depend d on d.classid = cloned.classid and d.objid = cloned.objid and d.deptype in ('n', 'a')
