@@ -1,7 +1,7 @@
 /**
  * Runs a list of work items on a few lanes (database sessions) at once, in the list's order as far
  * as the items allow: an item starts on a free lane once every earlier item it waits for has
- * finished. Used by post_data (index and key builds) and verify (table hashes).
+ * finished. Used by data (tables), post_data (index and key builds) and verify (table hashes).
  */
 
 export interface LaneOptions<T> {

@@ -15,6 +15,7 @@ import {
 } from "./clone-phase.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
 import { copyFormat } from "./copy-format.ts";
+import { runInLanes } from "./parallel-lanes.ts";
 import type { TableInfo } from "./schema-plan.ts";
 
 /**
@@ -56,24 +57,21 @@ export const dataPhase: ClonePhase = async (initial, env) => {
     ...tables.filter((table) => tableName(table) in inFlight),
     ...tables.filter((table) => !(tableName(table) in inFlight)),
   ].filter((table) => !initial.checkpoint.completedTables.includes(tableName(table)));
-  const lane = async () => {
-    for (let table = queue.shift(); table && !run.stopped; table = queue.shift()) {
-      if (env.shouldYield() || !(await run.copyTable(table))) {
+  await runInLanes(queue, {
+    lanes: env.concurrency ?? 1,
+    shouldStop: () => run.stopped || env.shouldYield(),
+    run: async (table) => {
+      // A table cut short (the slice ran out) or failed stops the others after their chunk in flight.
+      try {
+        if (!(await run.copyTable(table))) run.stopped = true;
+      } catch (error) {
         run.stopped = true;
-        return;
+        throw error;
       }
-    }
-  };
-  const lanes = Array.from({ length: Math.max(1, env.concurrency ?? 1) }, async () => {
-    try {
-      await lane();
-    } catch (error) {
-      run.stopped = true; // the other lanes end after their chunk in flight
-      throw error;
-    }
+    },
+    // copyTable records a finished table in the checkpoint itself.
+    finished: async () => {},
   });
-  const failure = (await Promise.allSettled(lanes)).find((lane) => lane.status === "rejected");
-  if (failure) throw failure.reason;
   const done = tables.every((table) => run.state.checkpoint.completedTables.includes(tableName(table)));
   return { state: run.state, finished: done };
 };
