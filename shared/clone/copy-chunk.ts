@@ -26,6 +26,13 @@ export { CLONE_SESSION_SETTINGS } from "./session-settings.ts";
  *
  * Key values travel as text (`key::text`) and come back as literals cast to the key's type: COPY
  * takes no parameters. Chunk boundaries follow the source's sort order and only the source's.
+ *
+ * Order: a chunk is its key range, so its rows are read in whatever order the planner likes (a
+ * sequential or bitmap heap scan), not in key order. An index scan in key order visits the heap
+ * page by page at random when the key is not the physical order (uuid, text). Measured with psql
+ * on bench_clone (PG 15, 11 keyed tables of 670k rows, binary COPY of each whole table): 5.3 s in
+ * key order against 3.0 s unordered; 1.34 s against 0.50 s for the uuid-keyed one. The target gets
+ * the rows in the source's physical order, as from pg_dump.
  */
 
 /** Text in this module inlines key literals, so it is never prepared (the statement cache would grow per chunk). */
@@ -103,9 +110,7 @@ export async function copyChunk(
       values (${jobId}, ${name}, ${afterKey}, ${upper}::text[], 0, ${done})`;
     const rows = await pipeCopy(
       source,
-      `copy (select ${columns} from only ${name} where ${range} order by ${keyColumns}) to stdout${
-        withFormat(format)
-      }`,
+      `copy (select ${columns} from only ${name} where ${range}) to stdout${withFormat(format)}`,
       tx,
       `copy ${name} (${columns}) from stdin${withFormat(format)}`,
     );
