@@ -114,9 +114,11 @@ async function measureClone(label: string, token: string, kills?: { atMs: number
   const [{ jobCpuMs }] = await sql`
     select coalesce(sum(cpu_ms), 0)::int as "jobCpuMs" from engine.slice_ends where task_id = ${run.jobId}`;
   const perGiB = (seconds: number) => round(seconds / (targetBytes / 2 ** 30), 2);
+  const copyCpu = run.copyCpuSeconds === null
+    ? "no CPU recorded for the data phase"
+    : `${round(run.copyCpuSeconds, 2)} s in the data phase (${perGiB(run.copyCpuSeconds)} s per GiB copied)`;
   log(
-    `${label}: worker CPU ${round(jobCpuMs / 1000, 2)} s in all slices, ${round(run.copyCpuSeconds, 2)} s ` +
-      `in the data phase (${perGiB(run.copyCpuSeconds)} s per GiB copied); phases ` +
+    `${label}: worker CPU ${round(jobCpuMs / 1000, 2)} s in all slices, ${copyCpu}; phases ` +
       run.phases.map((p) => `${p.phase} ${round(p.seconds, 1)} s`).join(", "),
   );
   log(

@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import { randomUUID } from "node:crypto";
 import { benchEnv } from "../support/stack-env.ts";
-import { openCloneConnection, openCloneSource } from "../../shared/clone/clone-connections.ts";
+import { openCloneConnection, openCloneWire } from "../../shared/clone/clone-connections.ts";
 import { copyChunk } from "../../shared/clone/copy-chunk.ts";
 import { ensureLedger } from "../../shared/clone/target-ledger.ts";
 
@@ -34,19 +34,21 @@ try {
     partitioned: false,
   };
   const [{ bytes }] = await source`select sum(pg_column_size(t.*))::bigint as bytes from t`;
-  const wire = await openCloneSource(urlOf(`relay_src_${suffix}`), "relay-cpu");
+  const wire = await openCloneWire(urlOf(`relay_src_${suffix}`), "relay-cpu");
+  const into = await openCloneWire(urlOf(`relay_dst_${suffix}`), "relay-cpu");
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let after: string[] | null = null;
   let rows = 0;
   for (;;) {
-    const chunk = await copyChunk(wire, target, table, randomUUID(), after, 200_000);
+    const chunk = await copyChunk(wire, into, table, randomUUID(), after, 200_000);
     rows += chunk.rows;
     after = chunk.lastKey;
     if (chunk.done) break;
   }
   const cpu = process.cpuUsage(cpu0);
   wire.close();
+  into.close();
   const wallMs = performance.now() - t0;
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const per100 = (ms: number) => Math.round(ms * 100e6 / Number(bytes));

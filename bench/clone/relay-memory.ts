@@ -10,7 +10,7 @@
 import postgres from "postgres";
 import { randomUUID } from "node:crypto";
 import { benchEnv } from "../support/stack-env.ts";
-import { cloneSourcePool, openCloneConnection } from "../../shared/clone/clone-connections.ts";
+import { cloneWirePool, openCloneConnection, openCloneWire } from "../../shared/clone/clone-connections.ts";
 import { copyChunk } from "../../shared/clone/copy-chunk.ts";
 import { ensureLedger } from "../../shared/clone/target-ledger.ts";
 
@@ -38,8 +38,9 @@ if (!exists) {
   await fill.end();
 }
 await admin.unsafe(`create database ${targetDb}`);
-const target = openCloneConnection(urlOf(targetDb), "relay-memory", undefined, LANES);
-const sources = cloneSourcePool(urlOf(sourceDb), "relay-memory");
+const target = openCloneConnection(urlOf(targetDb), "relay-memory");
+const sources = cloneWirePool(() => openCloneWire(urlOf(sourceDb), "relay-memory"));
+const targets = cloneWirePool(() => openCloneWire(urlOf(targetDb), "relay-memory"));
 
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20 * 10) / 10;
 function hwmBytes(): number {
@@ -72,7 +73,9 @@ try {
     let after: string[] | null = null;
     let count = 0;
     for (;;) {
-      const chunk = await sources.use((source) => copyChunk(source, target, table, jobId, after, CHUNK_ROWS));
+      const chunk = await sources.use((source) =>
+        targets.use((into) => copyChunk(source, into, table, jobId, after, CHUNK_ROWS))
+      );
       count += chunk.rows;
       after = chunk.lastKey;
       if (chunk.done) return count;
@@ -96,6 +99,7 @@ try {
   );
 } finally {
   sources.close();
+  targets.close();
   await target.end();
   await admin.unsafe(`drop database if exists ${targetDb}`);
   if (Deno.env.get("RELAY_KEEP") === "0") await admin.unsafe(`drop database if exists ${sourceDb}`);

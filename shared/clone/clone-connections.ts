@@ -54,42 +54,48 @@ function pinnedOptions(pinned: PinnedAddress) {
 }
 
 /**
- * A raw wire connection to the source for the data copy (pg-wire.ts): COPY relayed in blocks,
- * key lookups as simple queries; same session settings as openCloneConnection.
+ * A raw wire connection for the data copy (pg-wire.ts): COPY relayed in blocks, key lookups and
+ * the chunk ledger as simple queries; same session settings as openCloneConnection. `pinned`
+ * overrides where it connects (a checked IP; TLS still checks the URL's host name).
  */
-export async function openCloneSource(url: string, applicationName: string): Promise<WireConnection> {
+export async function openCloneWire(
+  url: string,
+  applicationName: string,
+  pinned?: { host: string; port: number },
+): Promise<WireConnection> {
   return await connectWire({
     url,
+    ...pinned,
     params: { ...CLONE_SESSION_SETTINGS, application_name: applicationName },
   });
 }
 
-/** Wire connections to the source, one per copy in flight, opened on demand and kept for the slice. */
-export interface CloneSourcePool {
-  /** Runs `copy` on an idle connection (or a new one); a connection left broken is closed, not reused. */
-  use<T>(copy: (source: WireConnection) => Promise<T>): Promise<T>;
+/** Wire connections to one database, one per copy in flight, opened on demand and kept for the slice. */
+export interface CloneWirePool {
+  /** Runs `work` on an idle connection (or a new one); a connection left broken is closed, not reused. */
+  use<T>(work: (connection: WireConnection) => Promise<T>): Promise<T>;
   close(): void;
 }
 
-export function cloneSourcePool(url: string, applicationName: string): CloneSourcePool {
+export function cloneWirePool(open: () => Promise<WireConnection>): CloneWirePool {
   const idle: WireConnection[] = [];
-  const open = new Set<WireConnection>();
+  const all = new Set<WireConnection>();
   return {
-    async use(copy) {
-      const source = idle.pop() ?? await openCloneSource(url, applicationName);
-      open.add(source);
+    async use(work) {
+      const connection = idle.pop() ?? await open();
+      all.add(connection);
       try {
-        return await copy(source);
+        return await work(connection);
       } finally {
-        if (source.broken) {
-          open.delete(source);
-          source.close();
-        } else idle.push(source);
+        if (connection.broken) {
+          all.delete(connection);
+          connection.close();
+        } else idle.push(connection);
       }
     },
     close() {
-      for (const source of open) source.close();
-      open.clear();
+      for (const connection of all) connection.close();
+      all.clear();
       idle.length = 0;
     },
   };

@@ -11,7 +11,7 @@ import { PermanentTaskError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { findConflicts } from "./catalog-conflicts.ts";
 import type { CloneOps } from "./clone-phase.ts";
-import { type CloneSourcePool, databaseIdentity } from "./clone-connections.ts";
+import { type CloneWirePool, databaseIdentity } from "./clone-connections.ts";
 import type { CloneSessions } from "./clone-sessions.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
 import type { CloneTargetRules } from "./clone-target.ts";
@@ -34,8 +34,9 @@ export interface CloneTaskDeps {
 export interface CloneSlice {
   deps: CloneTaskDeps;
   source: Sql;
-  /** The source's wire connections for the data copy. */
-  sources: CloneSourcePool;
+  /** Wire connections for the data copy: one of each per table in flight. */
+  sourceWires: CloneWirePool;
+  targetWires: CloneWirePool;
   target: Sql;
   task: { id: string; kind?: string };
   budget: Pick<SliceBudget, "exhausted">;
@@ -46,7 +47,7 @@ export interface CloneSlice {
 }
 
 export function cloneOps(
-  { deps, source, sources, target, task, budget, targetStorage, sessions }: CloneSlice,
+  { deps, source, sourceWires, targetWires, target, task, budget, targetStorage, sessions }: CloneSlice,
 ): CloneOps {
   async function storageTarget(): Promise<GuardedStorageTarget> {
     if (!deps.storage || !targetStorage) {
@@ -89,8 +90,11 @@ export function cloneOps(
       await applyOnce(await sessions.target(session), task.id, statement);
     },
     copyChunk: (table, after, maxRows, format) =>
-      sources.use((wire) => copyChunk(wire, target, table, task.id, after, maxRows, format)),
-    copyWholeTable: (table, format) => sources.use((wire) => copyWholeTable(wire, target, table, format)),
+      sourceWires.use((from) =>
+        targetWires.use((into) => copyChunk(from, into, table, task.id, after, maxRows, format))
+      ),
+    copyWholeTable: (table, format) =>
+      sourceWires.use((from) => targetWires.use((into) => copyWholeTable(from, into, table, format))),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
     },

@@ -8,7 +8,8 @@ import postgres from "postgres";
 import type { Sql } from "../db/client.ts";
 import { TargetNotAllowedError } from "../errors.ts";
 import type { CheckedAddress, OutboundGuard } from "../net/outbound-guard.ts";
-import { openCloneConnection } from "./clone-connections.ts";
+import { openCloneConnection, openCloneWire } from "./clone-connections.ts";
+import type { WireConnection } from "./pg-wire.ts";
 import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
 
 /** What decides where a clone may connect: operator settings plus the guard. */
@@ -34,7 +35,6 @@ export async function connectCloneTarget(
   url: string,
   rules: CloneTargetRules,
   applicationName: string,
-  maxConnections = 1,
 ): Promise<Sql> {
   const target = parseTargetUrl(url);
   const checked = await checkCloneTarget(target, rules);
@@ -42,7 +42,18 @@ export async function connectCloneTarget(
     host: checked.address,
     port: target.port,
     ssl: pinnedSsl(target, checked),
-  }, maxConnections);
+  });
+}
+
+/** A wire connection to the target for the data copy (pg-wire.ts), after the same checks, pinned likewise. */
+export async function connectCloneTargetWire(
+  url: string,
+  rules: CloneTargetRules,
+  applicationName: string,
+): Promise<WireConnection> {
+  const target = parseTargetUrl(url);
+  const checked = await checkCloneTarget(target, rules);
+  return await openCloneWire(url, applicationName, { host: checked.address, port: target.port });
 }
 
 /**

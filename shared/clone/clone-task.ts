@@ -8,7 +8,7 @@ import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-
 import type { TaskContext } from "../engine/task-context.ts";
 import type { SliceOutcome } from "../engine/task-context.ts";
 import { type CloneMetadata, cloneProgress } from "./clone-state.ts";
-import { cloneSourcePool, openCloneConnection } from "./clone-connections.ts";
+import { cloneWirePool, openCloneConnection, openCloneWire } from "./clone-connections.ts";
 import { type ClonePhaseEnv, type CloneState } from "./clone-phase.ts";
 import { runClonePhases } from "./clone-phases.ts";
 import { cloneOps, type CloneTaskDeps } from "./clone-ops.ts";
@@ -17,7 +17,7 @@ import { withoutOwnJobRows } from "./own-job-rows.ts";
 import { readClonePlan } from "./schema-plan.ts";
 import { forgetJob } from "./target-ledger.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
-import { connectCloneTarget } from "./clone-target.ts";
+import { connectCloneTarget, connectCloneTargetWire } from "./clone-target.ts";
 import { checkTargetHosting, TargetCannotHostError, withoutSkipped } from "./target-hosting.ts";
 import { PermanentTaskError } from "../errors.ts";
 
@@ -49,13 +49,16 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     // A refused target (400 target_not_allowed) fails the job for good; a name that does not
     // resolve right now is retried like any unreachable target.
     const concurrency = deps.concurrency ?? 1;
-    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target", concurrency);
+    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
     const sessions = cloneSessions({ source, target }, {
       source: () => openCloneConnection(deps.sourceUrl, "reelforge-clone-source"),
       target: () => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target"),
     });
-    const sources = cloneSourcePool(deps.sourceUrl, "reelforge-clone-source");
+    const sourceWires = cloneWirePool(() => openCloneWire(deps.sourceUrl, "reelforge-clone-source"));
+    const targetWires = cloneWirePool(() =>
+      connectCloneTargetWire(targetUrl, deps.targets, "reelforge-clone-target")
+    );
     const env: ClonePhaseEnv = {
       plan: () =>
         ctx.step("plan", async () => {
@@ -84,7 +87,8 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       ops: cloneOps({
         deps,
         source,
-        sources,
+        sourceWires,
+        targetWires,
         target,
         task: ctx.task,
         budget: ctx.budget,
@@ -103,7 +107,8 @@ export function createCloneHandler(deps: CloneTaskDeps) {
         result: { verified: true, tables: Object.keys(state.totals ?? {}).length, rows },
       };
     } finally {
-      sources.close();
+      sourceWires.close();
+      targetWires.close();
       await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 }), sessions.close()]);
     }
   };

@@ -1,6 +1,5 @@
-import type { Sql } from "../db/client.ts";
 import type { CopyFormat } from "./copy-format.ts";
-import { type CopySource, pipeCopy } from "./copy-stream.ts";
+import { type CopySource, type CopyTarget, relayCopy } from "./copy-stream.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 import type { TableInfo } from "./table-info.ts";
 
@@ -35,15 +34,23 @@ export { CLONE_SESSION_SETTINGS } from "./session-settings.ts";
  * the rows in the source's physical order, as from pg_dump.
  */
 
-/** Text in this module inlines key literals, so it is never prepared (the statement cache would grow per chunk). */
-const UNPREPARED = { prepare: false } as const;
-
 /**
  * The source as the data copy reads it: simple queries answered as text rows, and COPY relayed
  * in blocks (pg-wire.ts WireConnection).
  */
 export interface ChunkSource extends CopySource {
   query(text: string): Promise<(string | null)[][]>;
+}
+
+/**
+ * The target as the data copy writes it: the same kind of connection, taking the blocks with
+ * COPY FROM STDIN. Statements go as simple queries with their values inlined as literals (COPY
+ * takes no parameters, and nothing is prepared per chunk).
+ */
+export interface ChunkTarget extends CopyTarget {
+  query(text: string): Promise<(string | null)[][]>;
+  /** The socket failed: no ROLLBACK can be sent, the server rolls back as the session ends. */
+  readonly broken: boolean;
 }
 
 type Key = NonNullable<TableInfo["key"]>;
@@ -68,7 +75,7 @@ export interface ChunkResult {
  */
 export async function copyChunk(
   source: ChunkSource,
-  target: Sql,
+  target: ChunkTarget,
   table: TableInfo,
   jobId: string,
   after: string[] | null,
@@ -104,40 +111,68 @@ export async function copyChunk(
   const range = `${keyRange(key, after, upper)}${filtered(table)}`;
   const columns = columnList(table);
 
-  return await target.begin(async (tx) => {
-    await tx`
-      insert into _reelforge_clone.chunks (job_id, table_name, after_key, upper_key, rows, done)
-      values (${jobId}, ${name}, ${afterKey}, ${upper}::text[], 0, ${done})`;
-    const rows = await pipeCopy(
+  const record = `job_id = ${quoteLiteral(jobId)} and table_name = ${quoteLiteral(name)} and after_key = ${
+    quoteLiteral(afterKey)
+  }`;
+  return await inTransaction(target, async () => {
+    await target.query(
+      `insert into _reelforge_clone.chunks (job_id, table_name, after_key, upper_key, rows, done)
+       values (${quoteLiteral(jobId)}, ${quoteLiteral(name)}, ${quoteLiteral(afterKey)}, ${
+        textArray(upper)
+      }, 0, ${done})`,
+    );
+    const rows = await relayCopy(
       source,
       `copy (select ${columns} from only ${name} where ${range}) to stdout${withFormat(format)}`,
-      tx,
+      target,
       `copy ${name} (${columns}) from stdin${withFormat(format)}`,
     );
-    await tx`
-      update _reelforge_clone.chunks set rows = ${rows}
-       where job_id = ${jobId} and table_name = ${name} and after_key = ${afterKey}`;
+    await target.query(`update _reelforge_clone.chunks set rows = ${rows} where ${record}`);
     return { rows, lastKey: upper, done, replayed: false };
   });
 }
 
 async function findChunk(
-  target: Sql,
+  target: ChunkTarget,
   jobId: string,
   name: string,
   afterKey: string,
 ): Promise<ChunkResult | null> {
-  const [row] = await target`
-    select upper_key, rows, done from _reelforge_clone.chunks
-     where job_id = ${jobId} and table_name = ${name} and after_key = ${afterKey}`;
+  const [row] = await target.query(
+    `select array_to_json(upper_key)::text, rows::text, done::text from _reelforge_clone.chunks
+      where job_id = ${quoteLiteral(jobId)} and table_name = ${quoteLiteral(name)}
+        and after_key = ${quoteLiteral(afterKey)}`,
+  );
   return row
     ? {
-      rows: Number(row.rows),
-      lastKey: row.upper_key as string[] | null,
-      done: row.done as boolean,
+      rows: Number(row[1]),
+      lastKey: row[0] === null ? null : JSON.parse(row[0]) as string[] | null,
+      done: row[2] === "true",
       replayed: true,
     }
     : null;
+}
+
+/**
+ * Runs `work` in one target transaction: committed if it returns, rolled back if it throws (on a
+ * broken connection the server does that itself when the session ends).
+ */
+async function inTransaction<T>(target: ChunkTarget, work: () => Promise<T>): Promise<T> {
+  await target.query("begin");
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    if (!target.broken) await target.query("rollback").catch(() => {});
+    throw error;
+  }
+  await target.query("commit");
+  return result;
+}
+
+/** `array[...]::text[]` of the values, as literals. */
+function textArray(values: string[]): string {
+  return `array[${values.map(quoteLiteral).join(", ")}]::text[]`;
 }
 
 /**
@@ -146,7 +181,7 @@ async function findChunk(
  */
 export async function copyWholeTable(
   source: ChunkSource,
-  target: Sql,
+  target: ChunkTarget,
   table: TableInfo,
   format: CopyFormat = "text",
 ): Promise<{ rows: number }> {
@@ -156,15 +191,15 @@ export async function copyWholeTable(
   const name = qualifiedName(table);
   // A table may have no columns at all; COPY then takes no column list.
   const columns = table.columns.length > 0 ? ` (${columnList(table)})` : "";
-  return await target.begin(async (tx) => {
+  return await inTransaction(target, async () => {
     // ONLY: a parent with inheritance children loses just its own rows. `copy t to` reads just its own, too.
-    await tx.unsafe(`truncate only ${name}`, [], UNPREPARED);
-    const rows = await pipeCopy(
+    await target.query(`truncate only ${name}`);
+    const rows = await relayCopy(
       source,
       (table.rowFilter
         ? `copy (select ${columnList(table)} from only ${name} where ${table.rowFilter}) to stdout`
         : `copy ${name}${columns} to stdout`) + withFormat(format),
-      tx,
+      target,
       `copy ${name}${columns} from stdin${withFormat(format)}`,
     );
     return { rows };

@@ -17,7 +17,10 @@ export interface Transport {
    * the connection failed or closed (bytes that arrived before that are still read first).
    */
   read(into: Uint8Array): Promise<number>;
+  /** Queues `bytes`, which stay the caller's to keep unchanged until the next flush settles. */
   write(bytes: Uint8Array): void;
+  /** Settles once every byte written so far is on the socket; throws once the connection failed. */
+  flush(): Promise<void>;
   /** Sends `last` if given, then closes. */
   close(last?: Uint8Array): void;
 }
@@ -53,6 +56,9 @@ function nodeTransport(socket: net.Socket): Transport {
     failure ??= new Error("the connection closed");
     wake();
   });
+  let written: Promise<void> = Promise.resolve();
+  const closed = new Promise<never>((_, reject) => socket.once("close", () => reject(failure)));
+  closed.catch(() => {});
   return {
     async read(into) {
       while (queue.length === 0) {
@@ -75,7 +81,17 @@ function nodeTransport(socket: net.Socket): Transport {
       queued -= n;
       return n;
     },
-    write: (bytes) => void socket.write(bytes),
+    write(bytes) {
+      // node:net keeps a reference to the bytes until its callback runs; flush waits for that.
+      written = new Promise<void>((resolve, reject) => {
+        socket.write(bytes, (error) => error ? reject(error) : resolve());
+      });
+      written.catch(() => {});
+    },
+    async flush() {
+      if (failure) throw failure;
+      await Promise.race([written, closed]);
+    },
     close(last) {
       if (last) socket.end(last);
       socket.destroy();
@@ -96,6 +112,7 @@ async function denoTransport(host: string, port: number, timeoutMs: number): Pro
     });
   conn.setNoDelay(true);
   let closed = false;
+  let failure: Error | null = null;
   let writing = Promise.resolve();
   const close = () => {
     if (closed) return;
@@ -126,8 +143,16 @@ async function denoTransport(host: string, port: number, timeoutMs: number): Pro
     },
     write(bytes) {
       writing = writing.then(async () => {
-        for (let at = 0; at < bytes.length && !closed;) at += await conn.write(bytes.subarray(at));
-      }).catch(() => close());
+        if (closed) throw failure ?? new Error("the connection closed");
+        for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+      }).catch((error) => {
+        failure ??= closed ? new Error("the connection closed") : error;
+        close();
+      });
+    },
+    async flush() {
+      await writing;
+      if (failure) throw failure;
     },
     close(last) {
       if (last && !closed) writing.then(() => conn.write(last)).catch(() => {}).finally(close);

@@ -1,15 +1,20 @@
 /**
- * A minimal PostgreSQL wire-protocol client for the clone's source reads: startup, authentication
- * (trust, cleartext, md5, SCRAM-SHA-256), TLS when the URL's sslmode asks for it, the simple query
- * protocol, and `COPY ... TO STDOUT` relayed in large blocks.
+ * A minimal PostgreSQL wire-protocol client for the clone's data copy, on both sides: startup,
+ * authentication (trust, cleartext, md5, SCRAM-SHA-256), TLS when the URL's sslmode asks for it,
+ * the simple query protocol, `COPY ... TO STDOUT` relayed in large blocks and `COPY ... FROM
+ * STDIN` fed with them.
  *
  * Why not postgres.js here: it parses every CopyData message (one per row) into its own Buffer and
  * stream event, which costs the function worker CPU per row; on hosted Supabase a worker gets
  * ~2 s of CPU. This client strips the CopyData headers of whole socket reads in place (a few
  * integer reads and one native copy per row, no object per row) and hands the payload bytes on
  * as one block per read, which the target's COPY FROM STDIN takes as it is (it does not need
- * row-aligned messages). Measured with bench/clone/relay-cpu.ts (one 116 MB table, both ends in
- * this process): 462 ms CPU per 100 MB relayed through postgres.js, 265 ms through this client.
+ * row-aligned messages). On the target, postgres.js copied every write into a CopyData message
+ * of its own; this client sends the block behind a 5-byte header. Measured with
+ * bench/clone/relay-cpu.ts (one 116 MB table, both ends in this process), CPU per 100 MB relayed:
+ * 462 ms through postgres.js, 252..275 ms with this client reading the source, 137..147 ms with
+ * it on both ends; bench/clone/relay-memory.ts (2 lanes, 407 MB): RSS +38..41 MiB with
+ * postgres.js writing the target, +9..11 MiB without.
  *
  * The byte stream and TLS are pg-wire-transport.ts's; SCRAM is pg-scram.ts's.
  */
@@ -47,7 +52,7 @@ const D = 0x64; // 'd' CopyData
  * The read buffer each connection keeps and reads into, read after read. A new buffer per read
  * (and a concatenation per message cut by a read) was garbage that V8 frees only at its next
  * collection: 2 lanes relaying 350 MB (bench/clone/relay-memory.ts) grew RSS by 100..140 MiB
- * with it, 56..66 MiB without (the rest is postgres.js's copies, copy-stream.ts). Grown only
+ * with it, 56..66 MiB without (with postgres.js still writing the target). Grown only
  * for a non-COPY message larger than this, and shrunk back after it.
  */
 const BUFFER_BYTES = 256 * 1024;
@@ -105,9 +110,9 @@ export class WireConnection {
     this.#address = address;
   }
 
-  /** Closes the connection (Terminate, then the socket). */
+  /** Closes the connection: Terminate, then the socket; mid-command, the socket at once. */
   close(): void {
-    const terminate = this.broken ? undefined : message(0x58, new Uint8Array(0));
+    const terminate = this.broken || this.#busy ? undefined : message(0x58, new Uint8Array(0));
     this.broken = true;
     this.#transport.close(terminate);
   }
@@ -217,6 +222,89 @@ export class WireConnection {
       if (left === 0 && read < end && buf[read] !== D) return; // CopyDone or an error: the caller reads it
       // The rest of a payload, or a header cut short: read on.
       await this.#fill(this.#available() + 1);
+    }
+  }
+
+  /**
+   * Runs a `COPY ... FROM STDIN` fed by `feed`, which gets a writer for the payload bytes (any
+   * cut: the server does not need row-aligned messages). Each block goes out as one CopyData
+   * message straight from the caller's bytes (a 5-byte header, no copy), and the writer settles
+   * once the block is on the socket: the caller may then reuse it, and a target that reads slowly
+   * holds the feed back. Returns the server's row count.
+   * If `feed` throws, the COPY is abandoned (CopyFail: the transaction it ran in can roll back) and
+   * feed's error is thrown. If the server rejects the data mid-stream (it answers at once, then
+   * drops whatever follows), the next write throws, which stops the feed, and the server's error
+   * is thrown.
+   */
+  async copyIn(text: string, feed: (write: CopySink) => Promise<unknown>): Promise<number> {
+    return await this.#exclusive(async () => {
+      this.#send(message(0x51, cstring(text)));
+      let error: WireServerError | null = null;
+      for (;;) {
+        const [type, body] = await this.#message();
+        if (type === 0x47) break; // CopyInResponse
+        if (type === 0x45) error ??= serverError(body);
+        else if (type === 0x5a) throw error ?? new Error("the statement did not start a COPY FROM STDIN");
+      }
+      // During COPY IN the server speaks only to object (or to notice): one read waits for it.
+      let spoke = false;
+      const listen = () => this.#fill(1).then(() => void (spoke = true), () => void (spoke = true));
+      let listening = listen();
+      const rejected = new Error("the target rejected the data");
+      const header = new Uint8Array(5);
+      header[0] = D;
+      let fed: Error | null = null;
+      try {
+        await feed(async (block) => {
+          while (spoke) {
+            if (this.broken || this.#buf[this.#pos] === 0x45) throw rejected;
+            await this.#message(); // a notice or a parameter status: read past it, listen on
+            spoke = false;
+            listening = listen();
+          }
+          if (block.length === 0) return;
+          new DataView(header.buffer).setInt32(1, 4 + block.length);
+          this.#send(header);
+          this.#send(block);
+          await this.#flush();
+        });
+      } catch (failure) {
+        fed = failure instanceof Error ? failure : new Error(String(failure));
+      }
+      // CopyDone, or CopyFail with a reason of our own (the feed's error may name the source).
+      if (!this.broken) {
+        this.#send(
+          fed ? message(0x66, cstring("the clone's source stopped")) : message(0x63, new Uint8Array(0)),
+        );
+      }
+      await listening;
+      let count = 0;
+      try {
+        for (;;) {
+          const [type, body] = await this.#message();
+          if (type === 0x45) error ??= serverError(body);
+          else if (type === 0x43) count = commandCount(body);
+          else if (type === 0x5a) break;
+        }
+      } catch (lost) {
+        throw (fed === rejected ? null : fed) ?? error ?? lost;
+      }
+      if (fed && fed !== rejected) throw fed;
+      if (error) throw error;
+      return count;
+    });
+  }
+
+  /** Waits until what was sent is on the socket; a failed socket leaves the connection broken. */
+  async #flush(): Promise<void> {
+    try {
+      await this.#transport.flush();
+    } catch (error) {
+      this.broken = true;
+      this.#failure ??= Object.assign(error instanceof Error ? error : new Error(String(error)), {
+        code: "CONNECTION_CLOSED",
+      });
+      throw this.#failure;
     }
   }
 

@@ -1,14 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cloneSourcePool, openCloneSource } from "../../shared/clone/clone-connections.ts";
+import { cloneWirePool, openCloneWire } from "../../shared/clone/clone-connections.ts";
 import {
   type ChunkSource,
+  type ChunkTarget,
   CLONE_SESSION_SETTINGS,
   copyChunk,
   copyWholeTable,
 } from "../../shared/clone/copy-chunk.ts";
-import { pipeCopy } from "../../shared/clone/copy-stream.ts";
+import { relayCopy } from "../../shared/clone/copy-stream.ts";
 import { copyFormat } from "../../shared/clone/copy-format.ts";
 import { readClonePlan } from "../../shared/clone/schema-plan.ts";
 import type { WireConnection } from "../../shared/clone/pg-wire.ts";
@@ -125,7 +126,7 @@ const ddl = `
 
 async function copyAll(
   source: ChunkSource,
-  target: Sql,
+  target: ChunkTarget,
   info: TableInfo,
   maxRows: number,
   job = randomUUID(),
@@ -156,13 +157,16 @@ describe("clone data copy", () => {
   /** The source as the data copy reads it (pg-wire.ts); `source` sets up and checks. */
   let wire: WireConnection;
   let target: Sql;
+  /** The target as the data copy writes it; `target` sets up and checks. */
+  let into: WireConnection;
 
   beforeAll(async () => {
     admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${sourceDb}`);
     await admin.unsafe(`create database ${targetDb}`);
     source = openClone(sourceDb);
-    wire = await openCloneSource(urlOf(sourceDb), "clone-copy-test-wire");
+    wire = await openCloneWire(urlOf(sourceDb), "clone-copy-test-wire");
+    into = await openCloneWire(urlOf(targetDb), "clone-copy-test-into");
     target = openClone(targetDb);
     await source.unsafe(ddl);
     // The target keeps the keys here (a clone builds them after the data) so that a test can
@@ -244,6 +248,7 @@ describe("clone data copy", () => {
 
   afterAll(async () => {
     wire?.close();
+    into?.close();
     await Promise.all([source?.end(), target?.end()]);
     if (admin) {
       await admin.end();
@@ -253,7 +258,7 @@ describe("clone data copy", () => {
   });
 
   it("copying a mixed-type table chunk by chunk reproduces it exactly", async () => {
-    const copied = await copyAll(wire, target, mixed, 4_000);
+    const copied = await copyAll(wire, into, mixed, 4_000);
 
     expect(copied).toEqual({ chunks: 7, rows: 25_000, lastKey: ["25000"] });
     const [ours, theirs] = await Promise.all([
@@ -284,7 +289,7 @@ describe("clone data copy", () => {
     let after: string[] | null = null;
     let rows = 0;
     for (;;) {
-      const chunk = await copyChunk(wire, target, typed, job, after, 700, "binary");
+      const chunk = await copyChunk(wire, into, typed, job, after, 700, "binary");
       rows += chunk.rows;
       after = chunk.lastKey;
       if (chunk.done) break;
@@ -303,23 +308,23 @@ describe("clone data copy", () => {
 
     await target`truncate typed`;
     const keylessTyped = { ...typed, key: null };
-    expect(await copyWholeTable(wire, target, keylessTyped, "binary")).toEqual({ rows: 3_001 });
+    expect(await copyWholeTable(wire, into, keylessTyped, "binary")).toEqual({ rows: 3_001 });
     expect(await tableFingerprint(target, typed)).toEqual(ours);
   });
 
   it("a composite, an enum array and a regclass column copy as text; binary would not carry them", async () => {
     // Binary sends a regclass as the source's OID, which names nothing (or another table) on the target.
-    await copyWholeTable(wire, target, userTyped, "binary");
+    await copyWholeTable(wire, into, userTyped, "binary");
     const rel = `select distinct rel::text from user_typed`;
     expect(await source.unsafe(rel)).toEqual([{ rel: "typed" }]);
     expect(await target.unsafe(rel)).not.toEqual([{ rel: "typed" }]);
 
-    expect(await copyWholeTable(wire, target, userTyped, "text")).toEqual({ rows: 500 });
+    expect(await copyWholeTable(wire, into, userTyped, "text")).toEqual({ rows: 500 });
     expect(await tableFingerprint(target, userTyped)).toEqual(await tableFingerprint(source, userTyped));
   });
 
   it("a table with a composite text-and-integer key copies chunk by chunk exactly", async () => {
-    const copied = await copyAll(wire, target, pairs, 333);
+    const copied = await copyAll(wire, into, pairs, 333);
 
     expect(copied.rows).toBe(4_200);
     expect(copied.chunks).toBe(13);
@@ -338,10 +343,10 @@ describe("clone data copy", () => {
   it("re-running a chunk whose target commit was never checkpointed finds its record and copies nothing again", async () => {
     const job = randomUUID();
     await target`truncate wide`;
-    const first = await copyChunk(wire, target, wide, job, null, 5_000);
+    const first = await copyChunk(wire, into, wide, job, null, 5_000);
     // The kill landed after the target committed: the caller still holds `after = null`, and a
     // resumed job may plan the chunk smaller (it halves chunks after lost leases).
-    const again = await copyChunk(wire, target, wide, job, null, 2_500);
+    const again = await copyChunk(wire, into, wide, job, null, 2_500);
 
     expect(first).toEqual({ rows: 5_000, lastKey: ["5000"], done: false, replayed: false });
     expect(again).toEqual({ ...first, replayed: true });
@@ -352,11 +357,11 @@ describe("clone data copy", () => {
   it("two workers racing on one chunk copy it once: the second waits on the first's record and rolls back", async () => {
     const job = randomUUID();
     await target`truncate wide`;
-    const other = openClone(targetDb, "clone-copy-racer");
-    const otherSource = await openCloneSource(urlOf(sourceDb), "clone-copy-racer");
+    const other = await openCloneWire(urlOf(targetDb), "clone-copy-racer");
+    const otherSource = await openCloneWire(urlOf(sourceDb), "clone-copy-racer");
     try {
       const results = await Promise.allSettled([
-        copyChunk(wire, target, wide, job, ["1000"], 8_000),
+        copyChunk(wire, into, wide, job, ["1000"], 8_000),
         copyChunk(otherSource, other, wide, job, ["1000"], 8_000),
       ]);
 
@@ -371,27 +376,27 @@ describe("clone data copy", () => {
       }]);
     } finally {
       otherSource.close();
-      await other.end();
+      other.close();
     }
   });
 
   it("a target connection lost mid-COPY leaves the range as it was, and a retry completes it", async () => {
     const job = randomUUID();
     await target`truncate wide`;
-    await copyChunk(wire, target, wide, job, null, 5_000);
+    await copyChunk(wire, into, wide, job, null, 5_000);
     await source`update wide set payload = 'changed since' where id between 6000 and 7000`;
     const before = await tableFingerprint(target, wide);
 
     // An uncommitted row with key 12000 makes the chunk's COPY wait right in the middle of the range.
     const releaseRow = await holdUncommittedRow(`insert into wide values (12000, 'blocker')`);
-    const doomed = openClone(targetDb, "clone-copy-doomed");
+    const doomed = await openCloneWire(urlOf(targetDb), "clone-copy-doomed");
     const copying = copyChunk(wire, doomed, wide, job, ["5000"], 10_000);
     copying.catch(() => {});
     await sleepUntil(
       async () => (await sessions("clone-copy-doomed", "wait_event_type = 'Lock'")) === 1,
       "the COPY to wait on the row",
     );
-    await doomed.end({ timeout: 0 });
+    doomed.close();
     await expect(copying).rejects.toThrow();
     await releaseRow();
     await sleepUntil(async () => (await sessions("clone-copy-doomed")) === 0, "the killed session to end");
@@ -401,9 +406,9 @@ describe("clone data copy", () => {
     // The source connection was drained and is usable again.
     expect(await wire.query("select 1 as ok")).toEqual([["1"]]);
 
-    const retried = await copyChunk(wire, target, wide, job, ["5000"], 10_000);
+    const retried = await copyChunk(wire, into, wide, job, ["5000"], 10_000);
     expect(retried).toEqual({ rows: 10_000, lastKey: ["15000"], done: false, replayed: false });
-    const rest = await copyChunk(wire, target, wide, job, retried.lastKey, 10_000);
+    const rest = await copyChunk(wire, into, wide, job, retried.lastKey, 10_000);
     expect(rest).toEqual({ rows: 5_000, lastKey: ["20000"], done: true, replayed: false });
     expect(await tableFingerprint(target, wide)).toEqual(await tableFingerprint(source, wide));
   });
@@ -411,8 +416,8 @@ describe("clone data copy", () => {
   it("a source connection lost mid-COPY fails the chunk and leaves the target range empty", async () => {
     // The target waits on an uncommitted row, so the source (200 MB to send) stalls mid-stream.
     const releaseRow = await holdUncommittedRow(`insert into big values (100, 'blocker')`);
-    const doomedSource = await openCloneSource(urlOf(sourceDb), "clone-copy-doomed-source");
-    const copying = copyChunk(doomedSource, target, big, randomUUID(), null, 1_000_000);
+    const doomedSource = await openCloneWire(urlOf(sourceDb), "clone-copy-doomed-source");
+    const copying = copyChunk(doomedSource, into, big, randomUUID(), null, 1_000_000);
     copying.catch(() => {});
     await sleepUntil(
       async () => (await sessions("clone-copy-doomed-source", "wait_event = 'ClientWrite'")) === 1,
@@ -440,7 +445,7 @@ describe("clone data copy", () => {
     const checked = table("checked", ["id", "v"], [["id", "integer"]]);
 
     const job = randomUUID();
-    await expect(copyChunk(wire, target, checked, job, null, 10_000)).rejects.toMatchObject({
+    await expect(copyChunk(wire, into, checked, job, null, 10_000)).rejects.toMatchObject({
       code: "23514",
     });
 
@@ -449,21 +454,33 @@ describe("clone data copy", () => {
     expect(await wire.query("select 1 as ok")).toEqual([["1"]]);
   });
 
+  it("notices the target sends mid-COPY do not stop the relay", async () => {
+    // A trigger that raises a notice on every 10,000th row: the server speaks while the data flows.
+    await target.unsafe(`
+      create table noisy (id bigint, payload text);
+      create function noisy_notice() returns trigger language plpgsql as $$
+        begin if new.id % 10000 = 0 then raise notice 'row %', new.id; end if; return new; end $$;
+      create trigger noisy_notice before insert on noisy for each row execute function noisy_notice();`);
+
+    const rows = await relayCopy(wire, "copy big (id, payload) to stdout", into, "copy noisy from stdin");
+
+    expect(rows).toBe(100_000);
+    expect(await target`select count(*)::int as n from noisy`).toEqual([{ n: 100_000 }]);
+    expect(await into.query("select 'usable'")).toEqual([["usable"]]);
+  });
+
   it("a source error mid-stream fails the relay with it; both connections copy the next chunk", async () => {
     await target.unsafe(`create table relay_probe (i int, q int)`);
     const failing = `copy (select i, 1 / (i - 60000) from generate_series(1, 100000) i) to stdout`;
-    const error = await target.begin((tx) => pipeCopy(wire, failing, tx, "copy relay_probe from stdin"))
-      .catch((e) => e);
+    const error = await relayCopy(wire, failing, into, "copy relay_probe from stdin").catch((e) => e);
 
     expect(error).toMatchObject({ code: "22012" });
     expect(await target`select count(*)::int as n from relay_probe`).toEqual([{ n: 0 }]);
-    const rows = await target.begin((tx) =>
-      pipeCopy(
-        wire,
-        "copy (select i, i from generate_series(1, 1000) i) to stdout",
-        tx,
-        "copy relay_probe from stdin",
-      )
+    const rows = await relayCopy(
+      wire,
+      "copy (select i, i from generate_series(1, 1000) i) to stdout",
+      into,
+      "copy relay_probe from stdin",
     );
     expect(rows).toBe(1_000);
   });
@@ -471,21 +488,25 @@ describe("clone data copy", () => {
   it("a target error mid-stream cancels the source's COPY; the source connection is usable at once and stays so", async () => {
     // The 100th row breaks the rule while the source has ~200 MB more to send.
     await target.unsafe(`create table big_strict (id bigint, payload text, check (id < 100))`);
-    const error = await target.begin((tx) =>
-      pipeCopy(wire, "copy big (id, payload) to stdout", tx, "copy big_strict from stdin")
-    ).catch((e) => e);
+    const error = await relayCopy(
+      wire,
+      "copy big (id, payload) to stdout",
+      into,
+      "copy big_strict from stdin",
+    )
+      .catch((e) => e);
 
     expect(error).toMatchObject({ code: "23514" });
     expect(await sessions("clone-copy-test-wire", "query like 'copy big%' and state = 'active'")).toBe(0);
     // No cancel signal is left to land on the next command.
     expect(await wire.query("select pg_sleep(0.3), 'still here'")).toEqual([["", "still here"]]);
     await target`truncate pairs`;
-    const copied = await copyAll(wire, target, pairs, 2_000);
+    const copied = await copyAll(wire, into, pairs, 2_000);
     expect(copied.rows).toBe(4_200);
   });
 
   it("the source pool reuses a connection between chunks and replaces one the server dropped", async () => {
-    const pool = cloneSourcePool(urlOf(sourceDb), "clone-copy-pool");
+    const pool = cloneWirePool(() => openCloneWire(urlOf(sourceDb), "clone-copy-pool"));
     try {
       const pid = () => pool.use(async (c) => (await c.query("select pg_backend_pid()"))[0][0]);
       const first = await pid();
@@ -496,7 +517,7 @@ describe("clone data copy", () => {
       const replaced = await pid();
       expect(replaced).not.toBe(first);
       await target`truncate wide`;
-      const chunk = await pool.use((c) => copyChunk(c, target, wide, randomUUID(), null, 3_000));
+      const chunk = await pool.use((c) => copyChunk(c, into, wide, randomUUID(), null, 3_000));
       expect(chunk).toMatchObject({ rows: 3_000, replayed: false });
       expect(await sessions("clone-copy-pool")).toBe(1);
     } finally {
@@ -505,8 +526,8 @@ describe("clone data copy", () => {
   });
 
   it("a keyless table copies whole, and copying it again does not duplicate rows", async () => {
-    const first = await copyWholeTable(wire, target, keyless);
-    const second = await copyWholeTable(wire, target, keyless);
+    const first = await copyWholeTable(wire, into, keyless);
+    const second = await copyWholeTable(wire, into, keyless);
 
     expect(first).toEqual({ rows: 3_000 });
     expect(second).toEqual({ rows: 3_000 });
@@ -549,7 +570,7 @@ describe("clone data copy", () => {
     );
     await target.unsafe(ddl);
     const docs = table("docs", ["id", "body", "t"], [["id", "integer"]]);
-    await copyAll(wire, target, docs, 200);
+    await copyAll(wire, into, docs, 200);
     const enumOnly = { schema: "public", name: "docs", columns: ["id", "t"] };
     expect(await rowHashFor(source, docs)).toBe("text");
     expect(await rowHashFor(source, enumOnly)).toBe("text");
@@ -566,7 +587,7 @@ describe("clone data copy", () => {
 
   it("verifyClone reports a sequence that differs and nothing for tables that match", async () => {
     await target`truncate pairs`;
-    await copyAll(wire, target, pairs, 1_000);
+    await copyAll(wire, into, pairs, 1_000);
     await source`select nextval('counter') from generate_series(1, 3)`;
     await target`select nextval('counter') from generate_series(1, 2)`;
     const sequences = [{ schema: "public", name: "counter" }];
@@ -584,7 +605,7 @@ describe("clone data copy", () => {
   });
 
   it("verifyClone reports a table that differs or is missing on the target", async () => {
-    await copyWholeTable(wire, target, keyless);
+    await copyWholeTable(wire, into, keyless);
     await target`delete from keyless where ctid = (select min(ctid) from keyless)`;
     const missing = table("only_on_source", ["x"], null);
     await source`create table only_on_source (x int)`;
@@ -601,7 +622,7 @@ describe("clone data copy", () => {
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
     try {
-      const copied = await copyChunk(wire, target, big, randomUUID(), null, 1_000_000);
+      const copied = await copyChunk(wire, into, big, randomUUID(), null, 1_000_000);
       expect(copied).toEqual({ rows: 100_000, lastKey: ["100000"], done: true, replayed: false });
     } finally {
       clearInterval(sampler);
