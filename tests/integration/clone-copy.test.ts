@@ -354,6 +354,31 @@ describe("clone data copy", () => {
     expect(await chunkRecords(job)).toEqual([{ after: "null", rows: 5_000 }]);
   });
 
+  it("a table's first chunk goes in frozen, its pages marked all-visible; later chunks as plain COPYs", async () => {
+    await target`truncate wide`;
+    // An index-only scan reads the heap only for rows on pages not marked all-visible.
+    const heapFetches = async () =>
+      await target.begin(async (tx) => {
+        await tx`set local enable_seqscan = off`;
+        await tx`set local enable_bitmapscan = off`;
+        const plan = await tx.unsafe(`explain (analyze, costs off) select count(id) from wide`);
+        const text = plan.map((row) => Object.values(row)[0]).join("\n");
+        expect(text).toContain("Index Only Scan");
+        return Number(text.match(/Heap Fetches: (\d+)/)?.[1]);
+      });
+    const job = randomUUID();
+    const first = await copyChunk(wire, into, wide, job, null, 5_000);
+    const afterFirst = await heapFetches();
+    await copyChunk(wire, into, wide, job, first.lastKey, 5_000);
+    const afterSecond = await heapFetches();
+
+    expect(afterFirst).toBe(0);
+    // The second chunk's rows, and the first's that share its first page (it filled that page up).
+    expect(afterSecond).toBeGreaterThanOrEqual(5_000);
+    expect(afterSecond).toBeLessThan(5_050);
+    expect(await target`select count(*)::int as n from wide`).toEqual([{ n: 10_000 }]);
+  });
+
   it("two workers racing on one chunk copy it once: the second waits on the first's record and rolls back", async () => {
     const job = randomUUID();
     await target`truncate wide`;
@@ -417,7 +442,8 @@ describe("clone data copy", () => {
     // The target waits on an uncommitted row, so the source (200 MB to send) stalls mid-stream.
     const releaseRow = await holdUncommittedRow(`insert into big values (100, 'blocker')`);
     const doomedSource = await openCloneWire(urlOf(sourceDb), "clone-copy-doomed-source");
-    const copying = copyChunk(doomedSource, into, big, randomUUID(), null, 1_000_000);
+    // Not the first chunk, which would first wait to empty the table, behind the held row.
+    const copying = copyChunk(doomedSource, into, big, randomUUID(), ["0"], 1_000_000);
     copying.catch(() => {});
     await sleepUntil(
       async () => (await sessions("clone-copy-doomed-source", "wait_event = 'ClientWrite'")) === 1,
