@@ -9,7 +9,8 @@
  *  4. pgcopydb clone at its default job counts (installed from Debian when missing);
  *     2-4 repeated REPEATS times, the order rotating, medians compared;
  *  5. clone-database again with 5 forced worker kills at 15..75% of its median wall time, lease 5 s.
- * Each tool writes into a fresh database of the same cluster; all are dropped at the end, at once:
+ * Each tool writes into a fresh database of the same cluster, vacuumed after its run (untimed, so
+ * that autovacuum's work on it does not land in the next run); all are dropped at the end, at once:
  * on the stack a DROP DATABASE waits for pg_cron's launcher, busy up to 55 s with the sweeper.
  * Reported per run besides wall time: time per phase (data, post_data, verify), the slices each
  * limit ended, and CPU seconds per GB copied: the function workers' (the gateway's meter) beside
@@ -150,10 +151,17 @@ async function measureTool<T extends ToolRun>(label: string, copy: (targetUrl: s
   return { ...run, targetBytes };
 }
 
+/**
+ * The size of the copied tables, then VACUUM (ANALYZE) of the target, outside the timing: a 1 GB
+ * target left to autovacuum is vacuumed during whichever run comes next. In one run without this,
+ * autovacuum workers on earlier targets ran beside `pg_dump | psql` runs of 15-19 s (~9 s usually).
+ */
 async function targetSchemaBytes(url: string): Promise<number> {
   const target = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return await schemaBytes(target, SCHEMA);
+    const bytes = await schemaBytes(target, SCHEMA);
+    await target.unsafe("vacuum (analyze)");
+    return bytes;
   } finally {
     await target.end();
   }
