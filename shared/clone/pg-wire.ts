@@ -246,22 +246,30 @@ export class WireConnection {
         if (type === 0x45) error ??= serverError(body);
         else if (type === 0x5a) throw error ?? new Error("the statement did not start a COPY FROM STDIN");
       }
-      // During COPY IN the server speaks only to object (or to notice): one read waits for it.
-      let spoke = false;
-      const listen = () => this.#fill(1).then(() => void (spoke = true), () => void (spoke = true));
-      let listening = listen();
+      // During COPY IN the server speaks only to object, or to notify: a reader drains notices,
+      // parameter statuses and notifications as they come (a server left unread could stall its
+      // sends and with them its reads) and stops at anything else, left unread: an error, or the
+      // command's completion once CopyDone went out.
+      let stopped = false;
+      const listening = (async () => {
+        try {
+          for (;;) {
+            await this.#fill(5);
+            if (![0x4e, 0x53, 0x41].includes(this.#buf[this.#pos])) break;
+            await this.#message();
+          }
+        } catch {
+          // the socket failed: the writer finds the connection broken
+        }
+        stopped = true;
+      })();
       const rejected = new Error("the target rejected the data");
       const header = new Uint8Array(5);
       header[0] = D;
       let fed: Error | null = null;
       try {
         await feed(async (block) => {
-          while (spoke) {
-            if (this.broken || this.#buf[this.#pos] === 0x45) throw rejected;
-            await this.#message(); // a notice or a parameter status: read past it, listen on
-            spoke = false;
-            listening = listen();
-          }
+          if (stopped) throw rejected;
           if (block.length === 0) return;
           new DataView(header.buffer).setInt32(1, 4 + block.length);
           this.#send(header);
