@@ -217,33 +217,61 @@ describe("film failures", () => {
     240_000,
   );
 
-  it("a failed film resumed: its failed clips are made again and it completes", async () => {
-    const shape: FilmShape = { scenes: 2, chains: [] };
-    rig.fakes.clearScripts();
-    rig.fakes.runway.scriptWhen(() => true, {
-      phases: ["FAILED"],
-      failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
-    });
-    const owner = await filmUser(rig, shape, "Night Reshoot");
-    const { movieId } = await startFilm(owner, briefFor(shape, "Night Reshoot"));
-    await waitForFilm(rig.sql, movieId, 120_000);
-    expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
-    rig.fakes.clearScripts();
-    const paidBefore = paidByProvider();
+  it(
+    "a failed film resumed: its failed clips are made again, as often as the limit allows, and it completes",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen(() => true, {
+        phases: ["FAILED"],
+        failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
+      });
+      const owner = await filmUser(rig, shape, "Night Reshoot");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Night Reshoot"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+      const resume = () => invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
 
-    const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
-    expect(resumed.status, resumed.text).toBe(202);
-    expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [] });
-    await waitForFilm(rig.sql, movieId, 120_000);
-    const film = await readFilm(rig.sql, movieId);
-    expect(film.movie).toMatchObject({ status: "completed", error_message: null });
-    expect(film.movie.video_url).toMatch(/\.mp4$/);
-    expect(film.movie.metadata).toMatchObject({ failed_scenes: [], warnings: [] });
-    expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
-    const paid = paidByProvider();
-    expect(paid.runway - paidBefore.runway).toBe(2);
-    expect(paid.openai - paidBefore.openai).toBe(0);
-  }, 120_000);
+      // Redone while Runway still fails: failed again, with the same verdict.
+      const first = await resume();
+      expect(first.status, first.text).toBe(202);
+      expect(first.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const again = await readFilm(rig.sql, movieId);
+      expect(again.movie).toMatchObject({
+        status: "failed",
+        error_message: "No videos to assemble: Failed=2, Invalid=0",
+      });
+      expect(again.movie.metadata.failed_scenes).toEqual([1, 2]);
+
+      // Each redo counts toward the film's resume bound.
+      await rig.sql`select public.set_usage_limits(${owner.id}, '{"resumes_per_task": 1}')`;
+      const bounded = await resume();
+      expect(bounded.status, bounded.text).toBe(409);
+      expect(bounded.json.error.code).toBe("resume_limit_reached");
+      expect((await readFilm(rig.sql, movieId)).movie).toMatchObject({
+        status: "failed",
+        task_id: again.movie.task_id,
+      });
+      await rig.sql`select public.set_usage_limits(${owner.id}, '{"resumes_per_task": null}')`;
+
+      rig.fakes.clearScripts();
+      const paidBefore = paidByProvider();
+      const resumed = await resume();
+      expect(resumed.status, resumed.text).toBe(202);
+      expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const film = await readFilm(rig.sql, movieId);
+      expect(film.movie).toMatchObject({ status: "completed", error_message: null });
+      expect(film.movie.video_url).toMatch(/\.mp4$/);
+      expect(film.movie.metadata).toMatchObject({ failed_scenes: [], warnings: [] });
+      expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      const paid = paidByProvider();
+      expect(paid.runway - paidBefore.runway).toBe(2);
+      expect(paid.openai - paidBefore.openai).toBe(0);
+    },
+    120_000,
+  );
 
   it("a required provider missing: validate_providers names it and nothing is paid", async () => {
     rig.fakes.clearScripts();
