@@ -1,19 +1,30 @@
 /**
- * film.assemble (run by assemble): the film rendered again from its completed scenes (the assembly
- * filter, timeline, one render) → movies.video_url; NoVideosToAssembleError when no clip is left.
+ * film.assemble (run by assemble; asset.apply's reassembly after an accepted clip, line or music):
+ * the film rendered again from its completed scenes (the assembly filter, timeline, one render) →
+ * movies.video_url, then the cover (an existing one kept) and finalize, so the film's status,
+ * failed_scenes, warnings and progress say what is true of its scenes now: a failed film whose
+ * scenes were repaired completes. A cancelled film stays cancelled (scenes it never made are not
+ * failures, and its resume finishes it), and one in production is left to its own finalize. NoVideosToAssembleError when no clip is left.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { PermanentTaskError } from "../errors.ts";
 import { type FilmDeps, filmEnv } from "./film-env.ts";
 import { loadMovie } from "./film-movie.ts";
-import { assembleMovie } from "./postproduction.ts";
+import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
+
+const FINISHED = ["completed", "failed"];
 
 export function assembleHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
     const film = await assembleMovie(ctx, env, movie);
+    // Only a finished film gets a new verdict: one in production gets its own from its task.
+    const now = await loadMovie(deps.sql, movie.id);
+    const verdict = FINISHED.includes(now.status)
+      ? await finalizeMovie(ctx, now, film, await generateCover(ctx, env, now))
+      : null;
     if (!film.url) throw new PermanentTaskError("assembly_failed", film.error ?? "assembly failed");
-    return { type: "done", result: { videoUrl: film.url } };
+    return { type: "done", result: { videoUrl: film.url, status: verdict?.status ?? movie.status } };
   };
 }

@@ -2,7 +2,8 @@
  * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
  * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far,
  * signed media URLs with their expiry, and `waiting` when no render worker is picking up its rendering),
- * resume, cancel, usage (the caller's limits and use). start and resume are admitted against the
+ * resume (the engine's resume of an unfinished film; a finished one redoes what failed,
+ * film-redo.ts), cancel, usage (the caller's limits and use). start and resume are admitted against the
  * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
  * owner may see or touch a movie: 403 for another user's, 404 unknown.
  */
@@ -19,6 +20,7 @@ import { metricsByStep } from "./film-metrics.ts";
 import { ownMovie } from "./film-movie.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
+import { redoFailedFilm } from "./film-redo.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
 import { renderWaitOf } from "./render-wait.ts";
 import { admitUsage, usageReport } from "../usage/usage-admission.ts";
@@ -179,6 +181,20 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       async run({ movieId }, caller) {
         const movie = await ownMovie(deps, movieId, caller.userId);
         if (!movie.task_id) throw new ConflictError("task_missing", `Movie ${movieId} has no task to resume`);
+        // A film whose task ended well has nothing for the engine to resume: only what failed is redone.
+        const finished = await store.get(movie.task_id);
+        if (finished?.status === "succeeded") {
+          const { task, work } = await redoFailedFilm(deps, movieId, finished);
+          return {
+            status: 202,
+            body: {
+              resumed: true,
+              movieId,
+              redo: { scenes: work.clipChains.flat(), voices: work.voiceScenes },
+              task: describeTask(task),
+            },
+          };
+        }
         // Admitted against the limits and bounded; the movie row is back in production in the same transaction.
         const task = await store.resume(movie.task_id);
         await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;

@@ -5,6 +5,9 @@
  */
 import type { TaskKind } from "../engine/task-routes.ts";
 
+/** The film's own task (produce-task.ts), run by produce-movie: its first run and a redo of what failed. */
+export const PRODUCE_KIND = "film.produce" satisfies TaskKind;
+
 /** A scene's audio mix (scene-halves.ts), run by generate-audio. */
 export const MIX_KIND = "film.mix" satisfies TaskKind;
 

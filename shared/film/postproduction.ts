@@ -1,7 +1,8 @@
 /**
  * Steps 7–9 inside film.produce after its children end: assemble_movie (the assembly filter,
  * a timeline with transitions, dialogue and ducked music, one render), generate_cover (an
- * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress).
+ * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress);
+ * film.assemble runs the same three.
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { finalMovieStatus, NoVideosToAssembleError, selectClipsForAssembly } from "./assembly-rules.ts";
@@ -127,6 +128,11 @@ export async function generateCover(
   return { poster_url: url, thumbnail_url: url };
 }
 
+/**
+ * The film's verdict from its scenes as they are now (finalMovieStatus): status, failed_scenes,
+ * warnings, error_message, completed_at and the progress row. Run by the film's own task and by
+ * every reassembly. A failed render keeps the film's last one (video_url) but the film is failed.
+ */
 export async function finalizeMovie(
   ctx: TaskContext,
   movie: MovieRow,
@@ -141,7 +147,7 @@ export async function finalizeMovie(
     const error = verdict.status === "failed" ? film.error ?? "every scene failed" : null;
     await tx`
       update public.movies
-         set video_url = ${film.url}, poster_url = ${cover.poster_url}, thumbnail_url = ${
+         set video_url = coalesce(${film.url}, video_url), poster_url = ${cover.poster_url}, thumbnail_url = ${
       cover.thumbnail_url ?? cover.poster_url
     },
              status = ${verdict.status}, progress = 100, error_message = ${error}, completed_at = now(),

@@ -6,6 +6,8 @@
  * scene (generate-audio), film.music when a music provider is configured; each scene's film.mix
  * is enqueued as a child by whichever of its clip and voices ends last. Woken when all end:
  * assemble_movie → generate_cover → finalize. Writes every film table through its steps.
+ * With `redoFailed` (a finished film resumed, film-redo.ts) the first slice fans out only the
+ * failed clips and voices; the rest is the same.
  * film.music (produce-movie): the background track → movies.metadata.music_url.
  */
 import { classifyTaskError } from "../engine/task-error.ts";
@@ -13,7 +15,8 @@ import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { ChildSpec } from "../engine/task-store.ts";
 import { PermanentTaskError } from "../errors.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
-import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
+import { type FilmDeps, type FilmEnv, filmEnv, filmPath, isConfigured } from "./film-env.ts";
+import { failedWork } from "./film-redo.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScenes } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
@@ -26,13 +29,33 @@ import { storeOutput } from "./store-output.ts";
 import { filmScoreRequest } from "./film-requests.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
-export const PRODUCE_KIND = "film.produce" satisfies TaskKind;
+export { PRODUCE_KIND } from "./film-kinds.ts";
 export const MUSIC_KIND = "film.music" satisfies TaskKind;
 
 export function produceHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
+    if (!ctx.metadata.fannedOut && ctx.payload.redoFailed) {
+      // A finished film resumed (film-redo.ts): only its failed scene work again, then the steps below.
+      const work = await failedWork(deps.sql, movie.id);
+      const chains = work.clipChains;
+      await updateStep(deps.sql, movie.id, "generate_videos", {
+        status: "running",
+        detail: `Redoing ${chains.flat().length} failed scenes`,
+      });
+      if (work.voiceScenes.length > 0) {
+        await updateStep(deps.sql, movie.id, "generate_audio", {
+          status: "running",
+          detail: `Redoing the voices of ${work.voiceScenes.length} scenes`,
+        });
+      }
+      return {
+        type: "await_children",
+        children: sceneChildren(env, movie.id, chains, work.voiceScenes),
+        metadata: { fannedOut: true, chains },
+      };
+    }
     if (!ctx.metadata.fannedOut) {
       try {
         await validateProviders(ctx, env, movie);
@@ -54,20 +77,8 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
       const chains = continuityChains(
         scenes.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })),
       );
-      const videoKey = env.resolved.video.concurrencyKey ?? undefined;
       const children: ChildSpec[] = [
-        ...chains.map((chain): ChildSpec => ({
-          key: `chain-${chain[0]}`,
-          kind: CHAIN_KIND,
-          payload: { movieId: movie.id, scenes: chain },
-          concurrencyKey: videoKey,
-        })),
-        ...scenes.map((s): ChildSpec => ({
-          key: `voices-${s.scene_number}`,
-          kind: VOICES_KIND,
-          payload: { movieId: movie.id, sceneNumber: s.scene_number },
-          concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined,
-        })),
+        ...sceneChildren(env, movie.id, chains, scenes.map((s) => s.scene_number)),
         ...(isConfigured(env, "music")
           ? [{ key: "music", kind: MUSIC_KIND, payload: { movieId: movie.id } } satisfies ChildSpec]
           : []),
@@ -106,6 +117,29 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
     const result = await finalizeMovie(ctx, fresh, film, cover);
     return { type: "done", result };
   };
+}
+
+/** One film.chain per continuation chain (capped by the video provider's key), one film.voices per scene. */
+function sceneChildren(
+  env: FilmEnv,
+  movieId: string,
+  chains: number[][],
+  voiceScenes: number[],
+): ChildSpec[] {
+  return [
+    ...chains.map((chain): ChildSpec => ({
+      key: `chain-${chain[0]}`,
+      kind: CHAIN_KIND,
+      payload: { movieId, scenes: chain },
+      concurrencyKey: env.resolved.video.concurrencyKey ?? undefined,
+    })),
+    ...voiceScenes.map((sceneNumber): ChildSpec => ({
+      key: `voices-${sceneNumber}`,
+      kind: VOICES_KIND,
+      payload: { movieId, sceneNumber },
+      concurrencyKey: env.resolved.audio.concurrencyKey ?? undefined,
+    })),
+  ];
 }
 
 async function failMovie(deps: FilmDeps, movieId: string, message: string) {

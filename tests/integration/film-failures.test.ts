@@ -1,7 +1,9 @@
 /**
  * How a film fails, on the real stack against the fakes: one scene's Runway task FAILED (the film
  * completes without it), every scene failed (NoVideosToAssembleError, a failed movie), a
- * required provider missing (validate_providers), and cancel (no provider is paid after it).
+ * required provider missing (validate_providers), and cancel (no provider is paid after it). And
+ * how one recovers: every scene failed, the owner regenerates the clips and each reassembly gives
+ * the film its verdict again until it completes; a film with failed scenes resumed redoes only those.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
@@ -15,7 +17,7 @@ import {
   waitForFilm,
 } from "../support/film.ts";
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
-import { invoke, sleep, waitFor } from "../support/stack.ts";
+import { createUser, invoke, sleep, waitFor, waitForStatus } from "../support/stack.ts";
 
 const DELETE_TASK = "DELETE /v1/tasks/:id";
 
@@ -34,7 +36,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const paidByProvider = () =>
+const paidByProvider = (): Record<string, number> =>
   Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 const totalPaid = () => Object.values(rig.fakes.submissions()).reduce((sum, c) => sum + c.total, 0);
 
@@ -98,6 +100,178 @@ describe("film failures", () => {
     });
     expect(film.metrics.some((m) => m.step_name === "assemble_movie:render")).toBe(false);
   }, 120_000);
+
+  it(
+    "every scene failed, then each clip regenerated and accepted: every reassembly says what is true now and the film completes",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen(() => true, {
+        phases: ["FAILED"],
+        failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
+      });
+      const owner = await filmUser(rig, shape, "Second Take");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Second Take"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+      rig.fakes.clearScripts();
+
+      const repair = async (sceneNumber: number) => {
+        const regenerate = (body: Record<string, unknown>) =>
+          invoke("regenerate-asset", body, { token: owner.token });
+        const start = await regenerate({ action: "start", kind: "video", target: { movieId, sceneNumber } });
+        expect(start.status, start.text).toBe(202);
+        await waitFor(async () => {
+          const [run] = await rig
+            .sql`select status, error from public.asset_runs where id = ${start.json.runId}`;
+          if (run.status === "failed") {
+            throw new Error(`preview of scene ${sceneNumber} failed: ${run.error}`);
+          }
+          return run.status === "preview";
+        }, { timeoutMs: 60_000, what: `scene ${sceneNumber}'s new clip` });
+        const accepted = await regenerate({ action: "accept", runId: start.json.runId });
+        expect(accepted.status, accepted.text).toBe(200);
+        await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+        return await readFilm(rig.sql, movieId);
+      };
+
+      const half = await repair(1);
+      expect(half.scenes.map((s) => s.status)).toEqual(["completed", "failed"]);
+      expect(half.movie).toMatchObject({ status: "completed", error_message: null });
+      expect(half.movie.video_url).toMatch(/\.mp4$/);
+      expect(half.movie.metadata.failed_scenes).toEqual([2]);
+      expect(half.movie.metadata.warnings).toEqual([expect.stringContaining("1 of 2 scenes failed (2)")]);
+      expect(half.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+
+      const whole = await repair(2);
+      expect(whole.scenes.map((s) => s.status)).toEqual(["completed", "completed"]);
+      expect(whole.movie).toMatchObject({ status: "completed", error_message: null });
+      expect(whole.movie.metadata.failed_scenes).toEqual([]);
+      expect(whole.movie.metadata.warnings).toEqual([]);
+      expect(whole.movie.video_url).not.toBe(half.movie.video_url);
+      expect(whole.movie.poster_url).toBeTruthy();
+      expect(whole.movie.completed_at).not.toBeNull();
+      expect(whole.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      expect(whole.progress.steps.finalize.status).toBe("completed");
+    },
+    240_000,
+  );
+
+  it(
+    "a film with failed scenes resumed: only those scenes are paid again and the film completes",
+    async () => {
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen(
+        (body) => [2, 4].some((n) => String(body.promptText).includes(sceneMarker(n))),
+        {
+          phases: ["PENDING", "FAILED"],
+          failureCode: "SAFETY.INPUT.TEXT",
+          failure: "The prompt was flagged",
+        },
+      );
+      const owner = await filmUser(rig, SHAPE, "Patched Reel");
+      const { movieId, taskId: firstTask } = await startFilm(owner, briefFor(SHAPE, "Patched Reel"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const before = await readFilm(rig.sql, movieId);
+      expect(before.movie.status, before.movie.error_message).toBe("completed");
+      expect(before.movie.metadata.failed_scenes).toEqual([2, 4]);
+      rig.fakes.clearScripts();
+
+      // Another user's film is not theirs to resume: refused as today, nothing started.
+      const stranger = await createUser(rig.sql);
+      const refused = await invoke("produce-movie", { action: "resume", movieId }, { token: stranger.token });
+      expect(refused.status, refused.text).toBe(403);
+      expect((await readFilm(rig.sql, movieId)).movie.task_id).toBe(firstTask);
+
+      const paidBefore = paidByProvider();
+      const earlier = rig.fakes.runway.created.length;
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+      expect(resumed.status, resumed.text).toBe(202);
+      expect(resumed.json.redo).toEqual({ scenes: [2, 4], voices: [] });
+      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("processing");
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const after = await readFilm(rig.sql, movieId);
+
+      expect(after.movie).toMatchObject({ status: "completed", error_message: null });
+      expect(after.movie.task_id).not.toBe(firstTask);
+      expect(after.movie.metadata.failed_scenes).toEqual([]);
+      expect(after.movie.metadata.warnings).toEqual([]);
+      expect(after.movie.video_url).not.toBe(before.movie.video_url);
+      expect(after.movie.poster_url).toBe(before.movie.poster_url);
+      expect(after.scenes.every((s) => s.status === "completed")).toBe(true);
+      // Completed scenes keep their clips; only the failed ones were submitted, once each.
+      for (const n of [1, 3]) expect(after.scenes[n - 1].clip_url).toBe(before.scenes[n - 1].clip_url);
+      const submitted = rig.fakes.runway.created.slice(earlier).map((b) => String(b.promptText));
+      expect(submitted).toHaveLength(2);
+      expect([2, 4].map((n) => submitted.filter((p) => p.includes(sceneMarker(n))).length)).toEqual([1, 1]);
+      // No script, image, voice or music paid again; the two new clips are lip-synced.
+      const paid = paidByProvider();
+      const spent = Object.fromEntries(Object.keys(paid).map((p) => [p, paid[p] - paidBefore[p]]));
+      expect(spent).toEqual({ openai: 0, runway: 2, fal: 0, elevenlabs: 0, sync: 2, beatoven: 0 });
+      expect(after.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+
+      const again = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+      expect(again.status, again.text).toBe(409);
+      expect(again.json.error.code).toBe("task_not_resumable");
+    },
+    240_000,
+  );
+
+  it(
+    "a failed film resumed: its failed clips are made again, as often as the limit allows, and it completes",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen(() => true, {
+        phases: ["FAILED"],
+        failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
+      });
+      const owner = await filmUser(rig, shape, "Night Reshoot");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Night Reshoot"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+      const resume = () => invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+
+      // Redone while Runway still fails: failed again, with the same verdict.
+      const first = await resume();
+      expect(first.status, first.text).toBe(202);
+      expect(first.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const again = await readFilm(rig.sql, movieId);
+      expect(again.movie).toMatchObject({
+        status: "failed",
+        error_message: "No videos to assemble: Failed=2, Invalid=0",
+      });
+      expect(again.movie.metadata.failed_scenes).toEqual([1, 2]);
+
+      // Each redo counts toward the film's resume bound.
+      await rig.sql`select public.set_usage_limits(${owner.id}, '{"resumes_per_task": 1}')`;
+      const bounded = await resume();
+      expect(bounded.status, bounded.text).toBe(409);
+      expect(bounded.json.error.code).toBe("resume_limit_reached");
+      expect((await readFilm(rig.sql, movieId)).movie).toMatchObject({
+        status: "failed",
+        task_id: again.movie.task_id,
+      });
+      await rig.sql`select public.set_usage_limits(${owner.id}, '{"resumes_per_task": null}')`;
+
+      rig.fakes.clearScripts();
+      const paidBefore = paidByProvider();
+      const resumed = await resume();
+      expect(resumed.status, resumed.text).toBe(202);
+      expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const film = await readFilm(rig.sql, movieId);
+      expect(film.movie).toMatchObject({ status: "completed", error_message: null });
+      expect(film.movie.video_url).toMatch(/\.mp4$/);
+      expect(film.movie.metadata).toMatchObject({ failed_scenes: [], warnings: [] });
+      expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      const paid = paidByProvider();
+      expect(paid.runway - paidBefore.runway).toBe(2);
+      expect(paid.openai - paidBefore.openai).toBe(0);
+    },
+    120_000,
+  );
 
   it("a required provider missing: validate_providers names it and nothing is paid", async () => {
     rig.fakes.clearScripts();
