@@ -53,6 +53,13 @@ export interface ProviderStepSpec<T> {
   /** The job id is a background task's id (a render job, a shared image task): wait for it
    * parked (SliceWait) rather than polling it on this worker. */
   jobIsTask?: boolean;
+  /**
+   * How long the job may run, measured from its recorded submission (a stored time: it holds
+   * across slices, kills and workers). Checked after each poll that found the job still running;
+   * past it, `expired` (e.g. cancel at the provider) gives the step's final result instead. A job
+   * that is a background task is checked only when its task wakes this one.
+   */
+  deadline?: { afterMs: number; expired(externalId: string): Promise<T> };
 }
 
 export interface TaskContext {
@@ -80,11 +87,14 @@ export interface TaskContextDeps {
   budget: SliceBudget;
   leaseSeconds: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock deadlines are measured with (the one store.steps() used); default Date.now. */
+  now?: () => number;
 }
 
 export function createTaskContext(deps: TaskContextDeps): TaskContext {
   const { sql, store, task, steps, budget } = deps;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const now = deps.now ?? Date.now;
   let metadata = { ...task.metadata };
 
   async function step<T>(name: string, run: (tx: TransactionSql) => Promise<T>): Promise<T> {
@@ -103,19 +113,26 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     const recorded = steps.get(name);
     if (recorded?.status === "completed") return recorded.result as T;
     let externalId = recorded?.externalId ?? null;
+    let submittedAtMs = recorded?.submittedAtMs ?? now();
     if (!externalId) {
       const untilKill = budget.untilKillMs();
       if (untilKill < PAID_SUBMIT_MARGIN_MS) throw new SliceYield(metadata, untilKill + 500);
       externalId = await spec.submit();
       // The provider has accepted (and billed) the job: its id is recorded before anything else.
       await store.recordSubmission(task, name, externalId);
-      steps.set(name, { name, status: "submitted", externalId, result: null });
+      submittedAtMs = now();
+      steps.set(name, { name, status: "submitted", externalId, result: null, submittedAtMs });
       await spec.submitted?.(externalId);
     }
     for (;;) {
       const result = await spec.poll(externalId);
       if (result !== null) {
         return step(name, () => Promise.resolve(result));
+      }
+      // Only a poll that found the job running gives it up: one that finished just in time wins.
+      if (spec.deadline && now() - submittedAtMs >= spec.deadline.afterMs) {
+        const expired = await spec.deadline.expired(externalId);
+        return step(name, () => Promise.resolve(expired));
       }
       if (spec.jobIsTask) throw new SliceWait([externalId], metadata);
       const wait = spec.pollEveryMs ?? 5_000;

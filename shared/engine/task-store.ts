@@ -41,6 +41,12 @@ export interface StepRecord {
   status: "submitted" | "completed";
   externalId: string | null;
   result: unknown;
+  /**
+   * When the submission was recorded, on this process's clock: now minus the row's age by the
+   * database's clock (so a worker whose clock differs from the database's still measures the age
+   * right). Absent for steps that are not submissions.
+   */
+  submittedAtMs?: number;
 }
 
 /** Thin typed wrappers over the engine's SQL functions (migrations/*_engine.sql). */
@@ -233,13 +239,17 @@ export function createTaskStore(sql: Sql) {
 
     async steps(taskId: string): Promise<Map<string, StepRecord>> {
       const rows = await sql`
-        select name, status, external_id, result from public.background_task_steps
+        select name, status, external_id, result,
+               (extract(epoch from (now() - created_at)) * 1000)::float8 as age_ms
+          from public.background_task_steps
          where task_id = ${taskId}`;
+      const loadedAt = Date.now();
       return new Map(rows.map((r) => [r.name, {
         name: r.name,
         status: r.status,
         externalId: r.external_id,
         result: r.result,
+        ...(r.status === "submitted" ? { submittedAtMs: loadedAt - Number(r.age_ms) } : {}),
       }]));
     },
 

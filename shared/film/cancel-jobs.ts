@@ -10,8 +10,26 @@ import { reportTaskError } from "../engine/task-error.ts";
 import type { JobProvider } from "../providers/types.ts";
 import { type FilmDeps, filmEnv } from "./film-env.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
+import type { TaskRow } from "../engine/task-row.ts";
 
 export const CANCEL_JOBS_KIND = "film.cancel_jobs" satisfies TaskKind;
+
+/**
+ * Cancels one job at its provider, best effort: null once cancelled, else why not, in words the
+ * owner may read (reportTaskError's; the raw error goes to the log). Never throws.
+ */
+export async function cancelAtProvider(
+  adapter: Pick<JobProvider<never, never>, "cancel">,
+  externalId: string,
+  task: TaskRow,
+): Promise<string | null> {
+  try {
+    await adapter.cancel(externalId);
+    return null;
+  } catch (error) {
+    return reportTaskError(error, task).error.message;
+  }
+}
 
 /** The film's provider jobs submitted and not finished, by tasks that are cancelled now. */
 export async function openJobsOfCancelledTasks(deps: FilmDeps, movieId: string) {
@@ -54,10 +72,7 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
         continue;
       }
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
-      const error = await adapter.cancel(job.external_id).then(
-        () => null,
-        (e: unknown) => reportTaskError(e, ctx.task).error.message,
-      );
+      const error = await cancelAtProvider(adapter, job.external_id, ctx.task);
       await deps.sql`
         update public.movie_step_metrics set phase = 'failed', finished_at = now(),
                error_message = ${

@@ -2,13 +2,19 @@
  * Provider jobs inside film tasks. Every job goes through ctx.providerStep (submitted once, its
  * id recorded at once, polled without sleeping through the wall clock) and movie_step_metrics
  * (intent before the submission). A fenced checkpoint before submitting means a cancelled or
- * taken-over task never pays for another job.
+ * taken-over task never pays for another job. A job still running past its provider's deadline
+ * (provider.deadlineMs, from the registry) is cancelled at the provider and fails with
+ * `provider_timeout`, like any failed job: its scene fails, the film goes on.
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
 import { SliceWait, SliceYield, type TaskContext } from "../engine/task-context.ts";
 import type { JobProvider, JobState } from "../providers/types.ts";
 import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
+import { cancelAtProvider } from "./cancel-jobs.ts";
+
+/** A job given up at its deadline fails with this code. */
+export const PROVIDER_TIMEOUT = "provider_timeout";
 
 export interface JobSpec<Request> {
   sql: Sql;
@@ -66,8 +72,41 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
     },
     pollEveryMs: spec.pollEveryMs,
     jobIsTask: provider.jobsAreTasks === true,
+    deadline: provider.deadlineMs === undefined ? undefined : {
+      afterMs: provider.deadlineMs,
+      expired: async (id) => {
+        const cancelError = await cancelAtProvider(provider, id, ctx.task);
+        const result: JobOutcome = {
+          ok: false,
+          failureCode: PROVIDER_TIMEOUT,
+          message: timeoutMessage(provider, id, provider.deadlineMs!, cancelError),
+        };
+        // No cost units: whether a cancelled job is billed is the provider's to say.
+        await recordFinished(spec.sql, ctx.task.id, name, {
+          ok: false,
+          error: result.message,
+          externalId: id,
+        });
+        return result;
+      },
+    },
   });
   return outcome;
+}
+
+/** Names the provider, the model and the deadline, and whether the cancel reached the provider. */
+export function timeoutMessage(
+  provider: { provider: string; model: string },
+  jobId: string,
+  deadlineMs: number,
+  cancelError: string | null,
+): string {
+  const cancelled = cancelError === null
+    ? "cancelled at the provider"
+    : `cancelling it at the provider failed: ${cancelError}`;
+  return `${provider.provider} ${provider.model} job ${jobId} was still running ${
+    Math.round(deadlineMs / 1000)
+  } s after its submission, its deadline: ${cancelled}`;
 }
 
 /**

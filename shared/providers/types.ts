@@ -30,6 +30,11 @@ export interface JobProvider<Request, Output> {
   cancel(jobId: string): Promise<void>;
   /** Its job ids are background task ids (worker jobs): callers wait for them parked, not polling. */
   readonly jobsAreTasks?: boolean;
+  /**
+   * How long one job may run from its recorded submission before it is cancelled and failed
+   * (`provider_timeout`); set by the registry from the provider row (job-deadline.ts).
+   */
+  readonly deadlineMs?: number;
 }
 
 export interface UrlOutput {

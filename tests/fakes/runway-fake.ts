@@ -45,6 +45,8 @@ export interface RunwayFake extends FakeServer {
   clearScripts(): void;
   /** The body of every accepted create, in order. */
   created: Record<string, unknown>[];
+  /** The id of every task cancelled (DELETE) while it existed, in order. */
+  cancelled: string[];
 }
 
 export async function startRunwayFake(apiKey = "runway-test-key"): Promise<RunwayFake> {
@@ -60,6 +62,7 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     FakeJobClock & { script: RunwayTaskScript; cancelled: boolean; output: string }
   >();
   const created: Record<string, unknown>[] = [];
+  const cancelled: string[] = [];
   const settings: Required<RunwayFakeSettings> = { latencyMs: null, realClips: false };
 
   const outputFile = (duration: unknown) => {
@@ -129,6 +132,7 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     const task = tasks.get(params.id);
     if (!task) return { status: 404, body: { error: "Task not found" } };
     task.cancelled = true;
+    cancelled.push(params.id);
     return { status: 204 };
   });
 
@@ -142,5 +146,6 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
       rules.length = 0;
     },
     created,
+    cancelled,
   });
 }

@@ -26,6 +26,7 @@ import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import { withSignedInputs } from "../signed-inputs.ts";
+import { jobDeadlineMs } from "../job-deadline.ts";
 import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
@@ -143,9 +144,14 @@ function build<T extends ProviderType>(
     );
   }
   const built = builder(config, deps);
-  // A provider elsewhere fetches its inputs over HTTP: our addresses in them are signed per submission.
+  // A provider elsewhere fetches its inputs over HTTP: our addresses in them are signed per
+  // submission, and its jobs have a deadline (our worker's jobs are our own tasks, bounded there).
   if (built && "submit" in built && !WORKER_PROVIDERS.has(config.provider)) {
-    return withSignedInputs(built as JobProvider<unknown, unknown>, deps.storage) as ProviderSet[T];
+    const job = { ...built, deadlineMs: jobDeadlineMs(type, config.settings) } as JobProvider<
+      unknown,
+      unknown
+    >;
+    return withSignedInputs(job, deps.storage) as ProviderSet[T];
   }
   return built;
 }

@@ -8,6 +8,7 @@ import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-models.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
 import { activeModels, RUNWAY_MODELS } from "../runway/runway-models.ts";
 import { SYNC_MODELS } from "../sync/sync-lipsync.ts";
+import { jobDeadlineSetting } from "../job-deadline.ts";
 import type { ProviderType } from "../types.ts";
 
 export interface CatalogEntry {
@@ -26,6 +27,9 @@ export interface CatalogEntry {
 export type RequestSetting = "seed" | "stability" | "similarityBoost" | "style" | "speed";
 
 const noSettings = z.object({}).strict();
+/** A job provider's settings take its own deadline (job-deadline.ts) beside its own settings. */
+const jobSettings = (shape: z.ZodRawShape = {}) =>
+  z.object({ ...shape, jobDeadlineSeconds: jobDeadlineSetting }).strict();
 const local: CatalogEntry = { models: ["local"], needsApiKey: false, settings: noSettings };
 
 /** Runway's models the API still takes, with their ratios (the adapter's table: one source of truth). */
@@ -61,7 +65,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     runway: {
       models: Object.keys(RUNWAY_RATIOS),
       needsApiKey: true,
-      settings: z.object({ ratio: z.string().optional(), watermark: z.boolean().optional() }).strict(),
+      settings: jobSettings({ ratio: z.string().optional(), watermark: z.boolean().optional() }),
       // image_to_video and text_to_video take `seed` (0..4294967295).
       requestSettings: ["seed"],
       checkModelSettings(model, settings) {
@@ -80,10 +84,10 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     fal: {
       models: FAL_IMAGE_MODELS,
       needsApiKey: true,
-      settings: z.object({
+      settings: jobSettings({
         numInferenceSteps: z.number().int().min(1).max(50).optional(),
         enableSafetyChecker: z.boolean().optional(),
-      }).strict(),
+      }),
       // Every flux model's input has `seed`.
       requestSettings: ["seed"],
     },
@@ -106,8 +110,9 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     sync: {
       models: SYNC_MODELS,
       needsApiKey: true,
-      settings: z.object({ syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional() })
-        .strict(),
+      settings: jobSettings({
+        syncMode: z.enum(["cut_off", "loop", "bounce", "silence", "remap"]).optional(),
+      }),
     },
     local,
   },
@@ -117,17 +122,17 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     beatoven: {
       models: ["maestro"],
       needsApiKey: true,
-      settings: z.object({
+      settings: jobSettings({
         format: z.enum(["mp3", "aac", "wav"]).optional(),
         looping: z.boolean().optional(),
-      }).strict(),
+      }),
     },
     local,
   },
   render: {
     // The render worker process (FFmpeg on our machines); `local` is the same thing by its other name.
     worker: { models: ["ffmpeg"], needsApiKey: false, settings: noSettings },
-    fal: { models: ["fal-ai/ffmpeg-api"], needsApiKey: true, settings: noSettings },
+    fal: { models: ["fal-ai/ffmpeg-api"], needsApiKey: true, settings: jobSettings() },
     local,
   },
 };
