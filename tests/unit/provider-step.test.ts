@@ -18,7 +18,7 @@ import type { StepRecord, TaskStore } from "../../shared/engine/task-store.ts";
 
 const task = { id: "t1", fencingToken: "1", metadata: {}, payload: {} } as unknown as TaskRow;
 
-function contextAt(nowMs: number, steps = new Map<string, StepRecord>()) {
+function contextAt(nowMs: number, steps = new Map<string, StepRecord>(), clock?: () => number) {
   const calls: string[] = [];
   const store = {
     recordSubmission: async (_t: TaskRow, name: string, id: string) =>
@@ -28,7 +28,16 @@ function contextAt(nowMs: number, steps = new Map<string, StepRecord>()) {
   // The step's result commits in a transaction: here a pass-through.
   const sql = { begin: (run: (tx: unknown) => Promise<unknown>) => run({}) } as never;
   const budget = createSliceBudget({ workerStartedAt: 0, wallClockMs: 150_000, now: () => nowMs });
-  const ctx = createTaskContext({ sql, store, task, steps, budget, leaseSeconds: 30, sleep: async () => {} });
+  const ctx = createTaskContext({
+    sql,
+    store,
+    task,
+    steps,
+    budget,
+    leaseSeconds: 30,
+    sleep: async () => {},
+    now: clock,
+  });
   return { ctx, calls };
 }
 
@@ -77,6 +86,65 @@ describe("providerStep", () => {
     expect(error).toBeInstanceOf(SliceWait);
     expect((error as SliceWait).taskIds).toEqual(["job-1"]);
     expect(calls).toEqual(["submit", "record frame job-1", "submitted job-1", "poll job-1"]);
+  });
+});
+
+describe("providerStep deadline", () => {
+  const submittedLongAgo = (submittedAtMs: number) =>
+    new Map<string, StepRecord>([["clip", {
+      name: "clip",
+      status: "submitted",
+      externalId: "job-0",
+      result: null,
+      submittedAtMs,
+    }]]);
+  const running = (calls: string[]) => ({
+    ...spec(calls),
+    poll: async (id: string) => (calls.push(`poll ${id}`), null),
+    deadline: { afterMs: 60_000, expired: async (id: string) => (calls.push(`expired ${id}`), "timed out") },
+  });
+
+  it("gives up a job still running past its deadline, measured from the recorded submission", async () => {
+    const calls: string[] = [];
+    const { ctx, calls: engine } = contextAt(10_000, submittedLongAgo(1_000), () => 61_000);
+    expect(await ctx.providerStep("clip", running(calls))).toBe("timed out");
+    expect(calls).toEqual(["poll job-0", "expired job-0"]);
+    expect(engine).toEqual(["complete clip"]);
+  });
+
+  it("keeps polling (then yields) a job still inside its deadline", async () => {
+    const calls: string[] = [];
+    const { ctx } = contextAt(10_000, submittedLongAgo(1_000), () => 60_999);
+    const error = await ctx.providerStep("clip", { ...running(calls), pollEveryMs: 200_000 }).catch((e) => e);
+    expect(error).toBeInstanceOf(SliceYield);
+    expect(calls).toEqual(["poll job-0"]);
+  });
+
+  it("a job that finished by the poll past its deadline keeps its result", async () => {
+    const calls: string[] = [];
+    const { ctx } = contextAt(10_000, submittedLongAgo(1_000), () => 500_000);
+    const finished = { ...running(calls), poll: async (id: string) => (calls.push(`poll ${id}`), "done") };
+    expect(await ctx.providerStep("clip", finished)).toBe("done");
+    expect(calls).toEqual(["poll job-0"]);
+  });
+
+  it("a job submitted in this slice is timed from its submission", async () => {
+    const calls: string[] = [];
+    let now = 5_000;
+    const { ctx, calls: engine } = contextAt(10_000, new Map(), () => now);
+    const slow = {
+      ...running(calls),
+      submit: async () => (calls.push("submit"), "job-1"),
+      poll: async (id: string) => {
+        calls.push(`poll ${id}`);
+        now += 40_000;
+        return null;
+      },
+    };
+    expect(await ctx.providerStep("clip", slow)).toBe("timed out");
+    // Polled at 45 s (inside), slept, polled at 85 s: 80 s after the submission at 5 s.
+    expect(calls).toEqual(["submit", "submitted job-1", "poll job-1", "poll job-1", "expired job-1"]);
+    expect(engine).toEqual(["record clip job-1", "complete clip"]);
   });
 });
 

@@ -21,6 +21,7 @@
 import { z } from "zod";
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import type { FailureClass, HttpFailure } from "../http/http-failure.ts";
+import { speechTimeoutMs } from "../http/call-timeouts.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
 import type { SpeechRequest, SpeechResult, VoiceProvider, VoiceSettings } from "../types.ts";
@@ -137,8 +138,10 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
         }`,
         body,
         schema: answerSchema,
-        // A repeated line costs characters but creates no second artifact we keep.
-        idempotent: true,
+        // A repeated line pays for its characters again: a timed-out call is not re-sent (its
+        // outcome is unknown), an error answer is (nothing was billed). Longer lines wait longer.
+        timeoutMs: options.timeoutMs ?? speechTimeoutMs(request.text.length),
+        repeatErrorAnswers: true,
       });
       const audio = decodeBase64(data.audio_base64);
       const alignment = data.alignment ?? null;

@@ -5,7 +5,8 @@
  *
  * Paid submissions are not idempotent: a timeout or dropped connection after the request left
  * may still have started (and billed) the job, so those are never retried blindly — only failures
- * that prove the job did not start (429, 502/503/504 load shedding) are. Nothing here logs: error
+ * that prove the job did not start (429, 502/503/504 load shedding, or any retryable error answer
+ * of a call marked `repeatErrorAnswers`) are. Nothing here logs: error
  * details carry the provider's message, never our headers or request body.
  */
 import type { z } from "zod";
@@ -44,6 +45,12 @@ export interface ProviderRequest<T> {
   timeoutMs?: number;
   /** Safe to repeat after an unknown outcome. Default: every method but POST. */
   idempotent?: boolean;
+  /**
+   * A POST whose retryable error answers (500, busy) prove nothing was made or billed (a
+   * synchronous call answers with its result or not at all), so those may be repeated; a timeout
+   * or dropped connection still is not: the call may have been made and billed.
+   */
+  repeatErrorAnswers?: boolean;
 }
 
 export interface ProviderResponse<T> {
@@ -140,7 +147,8 @@ export function createProviderHttp(options: ProviderHttpOptions) {
         } catch (error) {
           if (!(error instanceof AttemptError)) throw error;
           const { cause, how } = error;
-          const mayRepeat = idempotent || (how.kind === "http" && LOAD_SHEDDING.has(how.status));
+          const mayRepeat = idempotent ||
+            (how.kind === "http" && (LOAD_SHEDDING.has(how.status) || request.repeatErrorAnswers === true));
           if (!cause.retryable || !mayRepeat) {
             if (!mayRepeat && cause.retryable && how.kind === "transport") {
               // The job may have started: a task retry would pay twice, so it is not retryable either.

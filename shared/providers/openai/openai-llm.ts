@@ -18,6 +18,7 @@
  */
 import { z } from "zod";
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
+import { completionTimeoutMs } from "../http/call-timeouts.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
 import type { JsonRequest, LlmProvider } from "../types.ts";
@@ -48,7 +49,6 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
       ...(options.organization ? { "openai-organization": options.organization } : {}),
     },
     ...httpOptions(options),
-    timeoutMs: options.timeoutMs ?? 120_000,
     classify: ({ status, body }) => {
       const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
       return status === 429 && code === "insufficient_quota"
@@ -87,13 +87,17 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
           : { [options.tokenLimitField ?? "max_completion_tokens"]: request.maxTokens }),
         ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       };
-      // Asking again costs tokens but creates nothing twice, so timeouts may be retried.
+      // Asking again pays for the tokens again: a timed-out call is not re-sent (its outcome is
+      // unknown), an error answer is (nothing was billed). The timeout grows with the question and
+      // the answer expected.
       const { data } = await http.request({
         method: "POST",
         path: "/chat/completions",
         body,
         schema: completionSchema,
-        idempotent: true,
+        timeoutMs: options.timeoutMs ??
+          completionTimeoutMs(request.system.length + request.user.length, request.maxTokens),
+        repeatErrorAnswers: true,
       });
       const [choice] = data.choices;
       if (choice.message.refusal) {

@@ -163,10 +163,19 @@ describe("elevenlabs voice adapter against the ElevenLabs fake", () => {
     });
   });
 
-  it("retries a 500 and a timeout (a repeated line creates nothing twice)", async () => {
-    fake.fault(TTS_ROUTE, { status: 500 }, { delayMs: 300 });
-    await voice({ timeoutMs: 100 }).speak(line);
-    expect(waits).toEqual([500, 1000]);
+  it("retries a 500 (nothing was billed)", async () => {
+    fake.fault(TTS_ROUTE, { status: 500 });
+    await voice().speak(line);
+    expect(fake.hits(TTS_ROUTE)).toBe(2);
+    expect(waits).toEqual([500]);
+  });
+
+  it("never re-sends a line that timed out: it may have been made and billed", async () => {
+    fake.fault(TTS_ROUTE, { delayMs: 300 });
+    const error = await voice({ timeoutMs: 100 }).speak(line).catch((e) => e);
+    expect(error).toMatchObject({ failureCode: "submit_outcome_unknown", retryable: false });
+    expect(fake.hits(TTS_ROUTE)).toBe(1);
+    expect(waits).toEqual([]);
   });
 
   it("sends the key as xi-api-key", async () => {

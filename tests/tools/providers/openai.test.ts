@@ -199,9 +199,17 @@ describe("openai llm adapter against the chat completions fake", () => {
     expect(fake.hits(ROUTE)).toBe(1);
   });
 
-  it("retries a slow answer after its timeout", async () => {
+  it("never re-sends a call that timed out: its tokens may have been billed", async () => {
     fake.fault(ROUTE, { delayMs: 300 });
-    await llm({ timeoutMs: 100 }).generateJson(request);
+    const error = await llm({ timeoutMs: 100 }).generateJson(request).catch((e) => e);
+    expect(error).toMatchObject({ failureCode: "submit_outcome_unknown", retryable: false });
+    expect(fake.hits(ROUTE)).toBe(1);
+    expect(waits).toEqual([]);
+  });
+
+  it("retries an error answer (nothing was billed)", async () => {
+    fake.fault(ROUTE, { status: 500 });
+    await llm().generateJson(request);
     expect(fake.hits(ROUTE)).toBe(2);
     expect(waits).toEqual([500]);
   });
