@@ -54,6 +54,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     env.providers.video.model,
     movie.orientation,
     Number(scene.duration_seconds),
+    env.providers.video.registered,
   );
   const metric = { movieId: movie.id, userId: movie.user_id, step: "generate_videos", sceneNumber };
 

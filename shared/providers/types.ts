@@ -75,7 +75,10 @@ export interface VideoRequest {
   durationSeconds: number;
   seed?: number;
 }
-export type VideoProvider = JobProvider<VideoRequest, UrlOutput>;
+export type VideoProvider = JobProvider<VideoRequest, UrlOutput> & {
+  /** A ratio or duration the user registered for this provider: it replaces the film's own choice (videoShape). */
+  readonly registered?: { ratio?: string; durationSeconds?: number };
+};
 
 export interface ImageRequest {
   prompt: string;

@@ -7,8 +7,9 @@
  *
  * API facts relied on (docs.dev.runwayml.com, DESIGN.md §8): header `X-Runway-Version: 2024-11-06`,
  * `Authorization: Bearer <key>`; `POST /v1/image_to_video` {model, promptImage, promptText, ratio,
- * duration, seed?} and `POST /v1/text_to_video` {model, promptText, ratio, duration, seed?} answer
- * {id}; `GET /v1/tasks/{id}` answers {id, status, progress?, output?: string[], failure?,
+ * duration, seed?, contentModeration?} and `POST /v1/text_to_video` {model, promptText, ratio,
+ * duration, seed?, contentModeration?} answer {id} (which fields and values each model takes on
+ * each endpoint: runway-models.ts); `GET /v1/tasks/{id}` answers {id, status, progress?, output?: string[], failure?,
  * failureCode?} with status PENDING | THROTTLED | RUNNING | SUCCEEDED | FAILED | CANCELLED;
  * `DELETE /v1/tasks/{id}` cancels (or deletes a finished task). Errors are {error: "..."}; 429 on
  * create means the daily limit is spent; 502/503/504 are load shedding and safe to retry.
@@ -16,9 +17,14 @@
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
-import { ProviderError } from "../provider-errors.ts";
+import { ProviderError, ProviderInputError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
-import { validateRunwayRequest } from "./runway-models.ts";
+import {
+  runwayEndpoint,
+  type RunwaySettings,
+  runwaySettingsProblem,
+  validateRunwayRequest,
+} from "./runway-models.ts";
 import { runwayOutputCandidate, runwayTaskSchema } from "./runway-task.ts";
 import { z } from "zod";
 
@@ -27,10 +33,52 @@ export const RUNWAY_API_VERSION = "2024-11-06";
 export interface RunwayVideoOptions extends AdapterOptions {
   /** The promptImage HEAD check's limit: 5 s. */
   imageCheckTimeoutMs?: number;
+  /** The user's registered settings (api_providers.settings): on the wire wherever the model takes them. */
+  settings?: RunwaySettings;
+}
+
+/**
+ * The request as it goes on the wire: a registered ratio or duration replaces the request's (the
+ * film asks videoShape, which already honours them, so its cache keys match), a registered seed
+ * fills in when the request has none. A setting the row holds but the model does not take (a
+ * row written before these rules) is refused, never dropped.
+ */
+export function runwayWireRequest(
+  model: string,
+  request: VideoRequest,
+  settings: RunwaySettings = {},
+): VideoRequest {
+  const problem = runwaySettingsProblem(model, settings as Record<string, unknown>);
+  if (problem) throw new ProviderInputError("runway", model, `${problem}; re-register the provider`);
+  const seed = request.seed ?? settings.seed;
+  const wire = {
+    ...request,
+    ratio: settings.ratio ?? request.ratio,
+    durationSeconds: settings.duration ?? request.durationSeconds,
+    ...(seed === undefined ? {} : { seed }),
+  };
+  validateRunwayRequest(model, wire);
+  return wire;
+}
+
+/** The JSON body of POST /v1/image_to_video or /v1/text_to_video for a checked wire request. */
+export function runwayBody(model: string, wire: VideoRequest, settings: RunwaySettings = {}) {
+  return {
+    model,
+    promptText: wire.promptText,
+    ratio: wire.ratio,
+    duration: wire.durationSeconds,
+    ...(wire.promptImage === undefined ? {} : { promptImage: wire.promptImage }),
+    ...(wire.seed === undefined ? {} : { seed: wire.seed }),
+    ...(settings.publicFigureThreshold === undefined
+      ? {}
+      : { contentModeration: { publicFigureThreshold: settings.publicFigureThreshold } }),
+  };
 }
 
 export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   const { model } = options;
+  const settings = options.settings ?? {};
   const http = createProviderHttp({
     provider: "runway",
     baseUrl: options.baseUrl ?? "https://api.dev.runwayml.com",
@@ -49,11 +97,12 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   return {
     provider: "runway",
     model,
-    validate: (request) => validateRunwayRequest(model, request),
+    registered: { ratio: settings.ratio, durationSeconds: settings.duration },
+    validate: (request) => void runwayWireRequest(model, request, settings),
 
     async submit(request: VideoRequest): Promise<string> {
-      validateRunwayRequest(model, request);
-      const { promptImage } = request;
+      const wire = runwayWireRequest(model, request, settings);
+      const { promptImage } = wire;
       if (promptImage !== undefined && !promptImage.startsWith("data:")) {
         await checkMediaUrl({
           provider: "runway",
@@ -65,19 +114,10 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
           allowInsecureUrls: options.allowInsecureUrls,
         });
       }
-      const body = {
-        model,
-        promptText: request.promptText,
-        ratio: request.ratio,
-        duration: request.durationSeconds,
-        ...(promptImage === undefined ? {} : { promptImage }),
-        ...(request.seed === undefined ? {} : { seed: request.seed }),
-      };
-      const path = promptImage === undefined ? "/v1/text_to_video" : "/v1/image_to_video";
       const { data } = await http.request({
         method: "POST",
-        path,
-        body,
+        path: `/v1/${runwayEndpoint(wire)}`,
+        body: runwayBody(model, wire, settings),
         schema: z.object({ id: z.string().min(1) }),
       });
       return data.id;
