@@ -60,7 +60,7 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise
     video.registered,
   );
   const referenceImageUrl: string | null = scene.reference_image_url ?? null;
-  const seed = seedOf(run);
+  const seed = seedOf(run) ?? video.registered?.seed;
   return {
     provider: video,
     request: {

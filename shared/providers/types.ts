@@ -76,8 +76,11 @@ export interface VideoRequest {
   seed?: number;
 }
 export type VideoProvider = JobProvider<VideoRequest, UrlOutput> & {
-  /** A ratio or duration the user registered for this provider: it replaces the film's own choice (videoShape). */
-  readonly registered?: { ratio?: string; durationSeconds?: number };
+  /**
+   * What the user registered for this provider: a ratio or duration replaces the film's own choice
+   * (videoShape), a seed is sent when the request has none. Callers put them in their cache keys.
+   */
+  readonly registered?: { ratio?: string; durationSeconds?: number; seed?: number };
 };
 
 export interface ImageRequest {

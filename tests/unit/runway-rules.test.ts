@@ -5,7 +5,11 @@ import { videoShape } from "../../shared/film/video-prompt.ts";
 import { ProviderInputError } from "../../shared/providers/provider-errors.ts";
 import { validateRegistration } from "../../shared/providers/registry/provider-config.ts";
 import { validateRunwayRequest } from "../../shared/providers/runway/runway-models.ts";
-import { runwayBody, runwayWireRequest } from "../../shared/providers/runway/runway-video.ts";
+import {
+  createRunwayVideo,
+  runwayBody,
+  runwayWireRequest,
+} from "../../shared/providers/runway/runway-video.ts";
 import type { VideoRequest } from "../../shared/providers/types.ts";
 import { runwayBodyProblem } from "../../tests/fakes/runway-fake.ts";
 
@@ -78,6 +82,15 @@ describe("registered Runway settings", () => {
       seed: 7,
       contentModeration: { publicFigureThreshold: "low" },
     });
+  });
+
+  it("are exposed to the film, which puts them in its request and cache key", () => {
+    const video = createRunwayVideo({
+      apiKey: "key_0123456789abcdef",
+      model: "gen4.5",
+      settings: { ratio: "960:960", duration: 4, seed: 5 },
+    });
+    expect(video.registered).toEqual({ ratio: "960:960", durationSeconds: 4, seed: 5 });
   });
 
   it("lets a request's own seed (a regenerate draft's) win over the registered one", () => {

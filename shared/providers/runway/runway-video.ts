@@ -97,7 +97,7 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   return {
     provider: "runway",
     model,
-    registered: { ratio: settings.ratio, durationSeconds: settings.duration },
+    registered: { ratio: settings.ratio, durationSeconds: settings.duration, seed: settings.seed },
     validate: (request) => void runwayWireRequest(model, request, settings),
 
     async submit(request: VideoRequest): Promise<string> {
