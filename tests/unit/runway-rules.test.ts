@@ -5,13 +5,10 @@ import { videoShape } from "../../shared/film/video-prompt.ts";
 import { ProviderInputError } from "../../shared/providers/provider-errors.ts";
 import { validateRegistration } from "../../shared/providers/registry/provider-config.ts";
 import { validateRunwayRequest } from "../../shared/providers/runway/runway-models.ts";
-import {
-  createRunwayVideo,
-  runwayBody,
-  runwayWireRequest,
-} from "../../shared/providers/runway/runway-video.ts";
+import { runwayBody, runwayWireRequest } from "../../shared/providers/runway/runway-settings.ts";
+import { createRunwayVideo } from "../../shared/providers/runway/runway-video.ts";
 import type { VideoRequest } from "../../shared/providers/types.ts";
-import { runwayBodyProblem } from "../../tests/fakes/runway-fake.ts";
+import { runwayBodyProblem } from "../fakes/runway-fake.ts";
 
 const image: VideoRequest = {
   promptText: "A lighthouse at dusk",

@@ -23,7 +23,7 @@ import {
 import { createLocalLlm } from "../local/local-llm.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
-import type { RunwaySettings } from "../runway/runway-models.ts";
+import type { RunwaySettings } from "../runway/runway-settings.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import { withSignedInputs } from "../signed-inputs.ts";

@@ -6,13 +6,8 @@
 import { z } from "zod";
 import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-models.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
-import {
-  activeModels,
-  RUNWAY_MODELS,
-  RUNWAY_SETTING_NAMES,
-  runwayRatios,
-  runwaySettingsProblem,
-} from "../runway/runway-models.ts";
+import { activeModels, RUNWAY_MODELS, runwayRatios } from "../runway/runway-models.ts";
+import { RUNWAY_SETTING_NAMES, runwaySettingsProblem } from "../runway/runway-settings.ts";
 import { SYNC_MODELS } from "../sync/sync-lipsync.ts";
 import type { ProviderType } from "../types.ts";
 

@@ -3,7 +3,7 @@
  * SDK's ImageToVideoCreateParams / TextToVideoCreateParams, read 2026-12): ratios and durations
  * differ between image_to_video and text_to_video (gen4.5's text_to_video takes only 1280:720 and
  * 720:1280), only the gen4 models take `seed` and `contentModeration`, and the Veo models take
- * neither. Old rows may name gen3a_turbo, which Runway retired; it stays here only so an old
+ * neither (what a registered row may add: runway-settings.ts). Old rows may name gen3a_turbo, which Runway retired; it stays here only so an old
  * api_providers row fails with a clear message instead of a paid 400. Everything is checked here,
  * before any call; the Runway fake enforces the same table (tests/fakes/runway-fake.ts).
  */
@@ -28,21 +28,9 @@ export interface RunwayModel {
   retired?: boolean;
 }
 
-/** The settings a user may register on a Runway row (api_providers.settings), all optional. */
-export interface RunwaySettings {
-  /** Replaces the ratio the film derives from its orientation. */
-  ratio?: string;
-  /** Seconds; replaces the duration nearest each scene's screen time. */
-  duration?: number;
-  /** Sent when the request has no seed of its own (a regenerate draft's seed wins). */
-  seed?: number;
-  publicFigureThreshold?: "auto" | "low";
-}
-
-/** The registered setting names the catalog knows (provider-catalog.ts), for messages. */
-export const RUNWAY_SETTING_NAMES = ["ratio", "duration", "seed", "publicFigureThreshold"] as const;
-
+/** Runway's largest seed. */
 export const SEED_MAX = 4294967295;
+/** promptText limit in UTF-16 code units. */
 export const PROMPT_TEXT_MAX = 1000;
 /** Runway's limit for a data-URI promptImage. */
 export const DATA_URI_MAX_BYTES = 5 * 1024 * 1024;
@@ -52,6 +40,7 @@ const VEO_RATIOS = ["1280:720", "720:1280", "1080:1920", "1920:1080"] as const;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const both = (rules: RunwayEndpointRules) => ({ image_to_video: rules, text_to_video: rules });
 
+/** The rules per model; a model not listed here is refused before any call. */
 export const RUNWAY_MODELS: Record<string, RunwayModel> = {
   "gen4.5": {
     endpoints: {
@@ -86,6 +75,7 @@ export const RUNWAY_MODELS: Record<string, RunwayModel> = {
   },
 };
 
+/** The rules of a model Runway still takes; a ProviderInputError naming the alternatives otherwise. */
 export function runwayModel(model: string): RunwayModel {
   const found = Object.hasOwn(RUNWAY_MODELS, model) ? RUNWAY_MODELS[model] : undefined;
   if (!found) {
@@ -101,6 +91,7 @@ export function runwayModel(model: string): RunwayModel {
   return found;
 }
 
+/** The models Runway still takes, in table order. */
 export function activeModels(): string[] {
   return Object.entries(RUNWAY_MODELS).filter(([, m]) => !m.retired).map(([name]) => name);
 }
@@ -122,60 +113,9 @@ export function runwayDurations(model: string): number[] {
   return [...new Set(endpoints.flatMap((rules) => rules.durations))].sort((a, b) => a - b);
 }
 
-const isSeed = (seed: unknown) =>
+/** A whole number in 0..SEED_MAX, Runway's seed range. */
+export const isSeed = (seed: unknown) =>
   Number.isInteger(seed) && (seed as number) >= 0 && (seed as number) <= SEED_MAX;
-
-/**
- * What is wrong with a registered settings object for this model, naming the field, the model
- * and what it takes; null when every setting fits. Shared by the registry (a 400 before the row
- * is written) and the adapter (a row written before these rules is refused before any call).
- */
-export function runwaySettingsProblem(model: string, settings: Record<string, unknown>): string | null {
-  const rules = RUNWAY_MODELS[model];
-  if (!rules) return null; // the model check names it
-  for (const key of Object.keys(settings)) {
-    if (!(RUNWAY_SETTING_NAMES as readonly string[]).includes(key)) {
-      return `settings.${key}: runway's API has no such field; runway ${model} takes ${
-        settingsOf(model).join(", ")
-      }`;
-    }
-  }
-  const { ratio, duration, seed, publicFigureThreshold } = settings as Record<string, unknown>;
-  if (ratio !== undefined && !runwayRatios(model).includes(ratio as string)) {
-    return `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${
-      runwayRatios(model).join(", ")
-    }`;
-  }
-  if (duration !== undefined && !runwayDurations(model).includes(duration as number)) {
-    return `settings.duration ${duration} is not a duration of runway ${model}; expected one of: ${
-      runwayDurations(model).join(", ")
-    } (seconds)`;
-  }
-  if (seed !== undefined) {
-    if (!rules.seed) return `settings.seed: runway ${model} takes no seed (only the gen4 models do)`;
-    if (!isSeed(seed)) return `settings.seed must be a whole number in 0..${SEED_MAX}`;
-  }
-  if (publicFigureThreshold !== undefined) {
-    if (!rules.contentModeration) {
-      return `settings.publicFigureThreshold: runway ${model} takes no contentModeration (only the gen4 models do)`;
-    }
-    if (publicFigureThreshold !== "auto" && publicFigureThreshold !== "low") {
-      return `settings.publicFigureThreshold must be "auto" or "low"`;
-    }
-  }
-  return null;
-}
-
-/** The registered settings this model honours. */
-export function settingsOf(model: string): string[] {
-  const rules = RUNWAY_MODELS[model];
-  return [
-    "ratio",
-    "duration",
-    ...(rules?.seed ? ["seed"] : []),
-    ...(rules?.contentModeration ? ["publicFigureThreshold"] : []),
-  ];
-}
 
 /** Every rule that needs no network: model, endpoint, ratio, duration, seed, prompt length, image form. */
 export function validateRunwayRequest(model: string, request: VideoRequest): void {

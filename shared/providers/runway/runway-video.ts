@@ -9,22 +9,18 @@
  * `Authorization: Bearer <key>`; `POST /v1/image_to_video` {model, promptImage, promptText, ratio,
  * duration, seed?, contentModeration?} and `POST /v1/text_to_video` {model, promptText, ratio,
  * duration, seed?, contentModeration?} answer {id} (which fields and values each model takes on
- * each endpoint: runway-models.ts); `GET /v1/tasks/{id}` answers {id, status, progress?, output?: string[], failure?,
- * failureCode?} with status PENDING | THROTTLED | RUNNING | SUCCEEDED | FAILED | CANCELLED;
+ * each endpoint: runway-models.ts); `GET /v1/tasks/{id}` answers {id, status, progress?,
+ * output?: string[], failure?, failureCode?} with status PENDING | THROTTLED | RUNNING | SUCCEEDED | FAILED | CANCELLED;
  * `DELETE /v1/tasks/{id}` cancels (or deletes a finished task). Errors are {error: "..."}; 429 on
  * create means the daily limit is spent; 502/503/504 are load shedding and safe to retry.
  */
 import { type AdapterOptions, httpOptions } from "../adapter-options.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
-import { ProviderError, ProviderInputError } from "../provider-errors.ts";
+import { ProviderError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
-import {
-  runwayEndpoint,
-  type RunwaySettings,
-  runwaySettingsProblem,
-  validateRunwayRequest,
-} from "./runway-models.ts";
+import { runwayEndpoint } from "./runway-models.ts";
+import { runwayBody, type RunwaySettings, runwayWireRequest } from "./runway-settings.ts";
 import { runwayOutputCandidate, runwayTaskSchema } from "./runway-task.ts";
 import { z } from "zod";
 
@@ -37,45 +33,7 @@ export interface RunwayVideoOptions extends AdapterOptions {
   settings?: RunwaySettings;
 }
 
-/**
- * The request as it goes on the wire: a registered ratio or duration replaces the request's (the
- * film asks videoShape, which already honours them, so its cache keys match), a registered seed
- * fills in when the request has none. A setting the row holds but the model does not take (a
- * row written before these rules) is refused, never dropped.
- */
-export function runwayWireRequest(
-  model: string,
-  request: VideoRequest,
-  settings: RunwaySettings = {},
-): VideoRequest {
-  const problem = runwaySettingsProblem(model, settings as Record<string, unknown>);
-  if (problem) throw new ProviderInputError("runway", model, `${problem}; re-register the provider`);
-  const seed = request.seed ?? settings.seed;
-  const wire = {
-    ...request,
-    ratio: settings.ratio ?? request.ratio,
-    durationSeconds: settings.duration ?? request.durationSeconds,
-    ...(seed === undefined ? {} : { seed }),
-  };
-  validateRunwayRequest(model, wire);
-  return wire;
-}
-
-/** The JSON body of POST /v1/image_to_video or /v1/text_to_video for a checked wire request. */
-export function runwayBody(model: string, wire: VideoRequest, settings: RunwaySettings = {}) {
-  return {
-    model,
-    promptText: wire.promptText,
-    ratio: wire.ratio,
-    duration: wire.durationSeconds,
-    ...(wire.promptImage === undefined ? {} : { promptImage: wire.promptImage }),
-    ...(wire.seed === undefined ? {} : { seed: wire.seed }),
-    ...(settings.publicFigureThreshold === undefined
-      ? {}
-      : { contentModeration: { publicFigureThreshold: settings.publicFigureThreshold } }),
-  };
-}
-
+/** The Runway video adapter for one model and the user's registered settings. */
 export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   const { model } = options;
   const settings = options.settings ?? {};
