@@ -42,7 +42,8 @@ export async function assembleMovie(
   const lines = await env.sql`
     select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
-  const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
+  const { video } = env.providers;
+  const shape = videoShape(video.provider, video.model, movie.orientation, 5, video.registered);
   const timeline = buildFilmTimeline(
     kept.map((s) =>
       timelineScene(

@@ -75,7 +75,13 @@ export interface VideoRequest {
   durationSeconds: number;
   seed?: number;
 }
-export type VideoProvider = JobProvider<VideoRequest, UrlOutput>;
+export type VideoProvider = JobProvider<VideoRequest, UrlOutput> & {
+  /**
+   * What the user registered for this provider: a ratio or duration replaces the film's own choice
+   * (videoShape), a seed is sent when the request has none. Callers put them in their cache keys.
+   */
+  readonly registered?: { ratio?: string; durationSeconds?: number; seed?: number };
+};
 
 export interface ImageRequest {
   prompt: string;

@@ -23,6 +23,7 @@ import {
 import { createLocalLlm } from "../local/local-llm.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
+import type { RunwaySettings } from "../runway/runway-settings.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import { withSignedInputs } from "../signed-inputs.ts";
@@ -76,7 +77,12 @@ const BUILDERS: Builders = {
   video: {
     local: (c, d) => createLocalVideoProvider(localDeps(c, d)),
     runway: (c, d) =>
-      createRunwayVideo({ apiKey: keyOf(c), model: c.model, ...endpointOptions(d.endpoints, "runway") }),
+      createRunwayVideo({
+        apiKey: keyOf(c),
+        model: c.model,
+        settings: settings<RunwaySettings>(c),
+        ...endpointOptions(d.endpoints, "runway"),
+      }),
   },
   image: {
     local: (c, d) => createLocalImageProvider(localDeps(c, d)),
