@@ -1,6 +1,6 @@
 /**
  * Steps 7–9 inside film.produce after its children end: assemble_movie (the assembly filter,
- * a timeline with transitions, dialogue and ducked music, one render), generate_cover (an
+ * a timeline with transitions, dialogue, ducked music and the bible's grade, one render), generate_cover (an
  * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress);
  * film.assemble runs the same three.
  */
@@ -10,6 +10,7 @@ import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
+import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
@@ -59,6 +60,8 @@ export async function assembleMovie(
     ),
     ratioSize(shape.ratio),
     movie.metadata.music_url ?? null,
+    // A film from before visual bibles (or without one) keeps its clips' own colours.
+    movie.metadata.visual_bible ? gradeFromBible(movie.metadata.visual_bible) : null,
   );
   const render = await runJob(ctx, {
     sql: env.sql,
