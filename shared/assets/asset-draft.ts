@@ -95,8 +95,10 @@ export function assertDraftFitsProvider(
       }`,
     );
   }
+  const model = draft.model ?? owner.model;
+  const takes = entry.modelRequestSettings?.(model) ?? entry.requestSettings ?? [];
   const unsupported = Object.keys(draft.settings ?? {}).filter((key) =>
-    !(entry.requestSettings ?? []).includes(key as RequestSetting)
+    !takes.includes(key as RequestSetting)
   );
   if (unsupported.length) {
     const hint = unsupported.includes("seed")
@@ -104,9 +106,9 @@ export function assertDraftFitsProvider(
       : "";
     throw new BadRequestError(
       "unsupported_setting",
-      `draft.settings: the owner's ${type} provider ${owner.provider} takes no ${
-        unsupported.join(", ")
-      }${hint}`,
+      `draft.settings: the owner's ${type} provider ${owner.provider}${
+        entry.modelRequestSettings ? ` ${model}` : ""
+      } takes no ${unsupported.join(", ")}${hint}`,
     );
   }
 }

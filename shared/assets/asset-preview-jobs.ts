@@ -57,9 +57,10 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise
     video.model,
     movie.orientation,
     Number(scene.duration_seconds),
+    video.registered,
   );
   const referenceImageUrl: string | null = scene.reference_image_url ?? null;
-  const seed = seedOf(run);
+  const seed = seedOf(run) ?? video.registered?.seed;
   return {
     provider: video,
     request: {
@@ -134,7 +135,7 @@ async function libraryImageRequest(env: FilmEnv, movie: MovieRow, run: AssetRunR
         { name: place.location_name, timeOfDay: place.time_of_day, weather: place.weather },
         "cinematic",
       ),
-    ...ratioSize(videoShape(video.provider, video.model, movie.orientation, 5).ratio),
+    ...ratioSize(videoShape(video.provider, video.model, movie.orientation, 5, video.registered).ratio),
     purpose: "location",
   };
 }

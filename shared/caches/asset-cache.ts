@@ -83,7 +83,10 @@ export interface VideoInputs {
   model: string;
   ratio: string;
   durationSeconds: number;
-  /** A regenerate draft's seed; absent from the key when unset, so the pipeline's keys stay as they were. */
+  /**
+   * A regenerate draft's seed, else the provider's registered one; absent from the key when unset,
+   * so the pipeline's keys stay as they were.
+   */
   seed?: number;
 }
 

@@ -1,9 +1,10 @@
 /**
  * The film's timeline from its assembled scenes: clips end to end on a 24 fps grid, transitions
  * from the screenplay's continuity (a continuation cuts, a new place dissolves, a new time of day
- * fades through black), each dialogue line at its scene's start + its timing, music under it all.
+ * fades through black), each dialogue line at its scene's start + its timing, music under it all,
+ * and the film's one grade (film-grade.ts) when it has a visual bible.
  */
-import type { Timeline, TimelineAudio, TimelineClip } from "../providers/types.ts";
+import type { Timeline, TimelineAudio, TimelineClip, TimelineGrade } from "../providers/types.ts";
 
 export const FILM_FPS = 24;
 const DISSOLVE_FRAMES = 12;
@@ -79,6 +80,7 @@ export function buildFilmTimeline(
   scenes: TimelineScene[],
   size: { width: number; height: number },
   musicUrl: string | null,
+  grade: TimelineGrade | null = null,
 ): Timeline {
   const clips: TimelineClip[] = [];
   const dialogue: TimelineAudio[] = [];
@@ -117,6 +119,7 @@ export function buildFilmTimeline(
     dialogue,
     ...(speech.length > 0 ? { speech } : {}),
     ...(musicUrl ? { music: { url: musicUrl, startFrame: 0, gainDb: -6, duckDb: -12 } } : {}),
+    ...(grade ? { grade } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Steps 7–9 inside film.produce after its children end: assemble_movie (the assembly filter,
- * a timeline with transitions, dialogue and ducked music, one render), generate_cover (an
+ * a timeline with transitions, dialogue, ducked music and the bible's grade, one render), generate_cover (an
  * existing poster/thumbnail is kept), finalize (movies urls, status by failed scenes, progress);
  * film.assemble runs the same three.
  */
@@ -10,6 +10,7 @@ import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
+import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
@@ -42,7 +43,8 @@ export async function assembleMovie(
   const lines = await env.sql`
     select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
-  const shape = videoShape(env.providers.video.provider, env.providers.video.model, movie.orientation, 5);
+  const { video } = env.providers;
+  const shape = videoShape(video.provider, video.model, movie.orientation, 5, video.registered);
   const timeline = buildFilmTimeline(
     kept.map((s) =>
       timelineScene(
@@ -58,6 +60,8 @@ export async function assembleMovie(
     ),
     ratioSize(shape.ratio),
     movie.metadata.music_url ?? null,
+    // A film from before visual bibles (or without one) keeps its clips' own colours.
+    movie.metadata.visual_bible ? gradeFromBible(movie.metadata.visual_bible) : null,
   );
   const render = await runJob(ctx, {
     sql: env.sql,

@@ -54,6 +54,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     env.providers.video.model,
     movie.orientation,
     Number(scene.duration_seconds),
+    env.providers.video.registered,
   );
   const metric = { movieId: movie.id, userId: movie.user_id, step: "generate_videos", sceneNumber };
 
@@ -111,6 +112,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
            location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`
       .then(() => null));
 
+  const registeredSeed = env.providers.video.registered?.seed;
   const clipUrl = await cachedOrNewClip(ctx, env, movie, s, {
     prompt,
     referenceImageUrl: reference.url,
@@ -118,6 +120,8 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     model: env.providers.video.model,
     ratio: shape.ratio,
     durationSeconds: shape.durationSeconds,
+    // A registered seed changes the clip: it belongs in the cache key.
+    ...(registeredSeed === undefined ? {} : { seed: registeredSeed }),
   }, metric);
 
   const frame = await runJob(ctx, {
@@ -175,6 +179,7 @@ async function cachedOrNewClip(
       promptImage: inputs.referenceImageUrl!,
       ratio: inputs.ratio,
       durationSeconds: inputs.durationSeconds,
+      ...(inputs.seed === undefined ? {} : { seed: inputs.seed }),
     },
     metric,
     cost: { units: inputs.durationSeconds, unit: "seconds" },

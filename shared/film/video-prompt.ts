@@ -40,15 +40,21 @@ export function buildShortVideoPrompt(
 
 export type Orientation = "landscape" | "portrait";
 
-/** Ratio and duration for the provider's model; the nearest duration the model allows. */
+/**
+ * Ratio and duration for the provider's model (its image_to_video rules: the film always has a
+ * first frame): the nearest duration the model allows. A ratio or duration the user registered
+ * for the provider (`registered`, from the adapter) replaces the film's own choice, so the cache
+ * key and the frame size name what goes on the wire.
+ */
 export function videoShape(
   provider: string,
   model: string,
   orientation: Orientation,
   wantedSeconds: number,
+  registered: { ratio?: string; durationSeconds?: number } = {},
 ): { ratio: string; durationSeconds: number } {
-  if (provider === "runway" && RUNWAY_MODELS[model]) {
-    const spec = RUNWAY_MODELS[model];
+  const spec = provider === "runway" ? RUNWAY_MODELS[model]?.endpoints.image_to_video : undefined;
+  if (spec) {
     const [landscape, portrait] = model.startsWith("gen3a")
       ? ["1280:768", "768:1280"]
       : ["1280:720", "720:1280"];
@@ -56,7 +62,10 @@ export function videoShape(
     const durationSeconds = [...spec.durations].sort((a, b) =>
       Math.abs(a - wantedSeconds) - Math.abs(b - wantedSeconds) || a - b
     )[0];
-    return { ratio: spec.ratios.includes(ratio) ? ratio : spec.ratios[0], durationSeconds };
+    return {
+      ratio: registered.ratio ?? (spec.ratios.includes(ratio) ? ratio : spec.ratios[0]),
+      durationSeconds: registered.durationSeconds ?? durationSeconds,
+    };
   }
   // Local clips are drawn by FFmpeg: a small frame keeps offline films quick.
   return { ratio: orientation === "portrait" ? "360:640" : "640:360", durationSeconds: wantedSeconds };

@@ -38,3 +38,12 @@ export function jobDeadlineMs(type: ProviderType, settings: Record<string, unkno
   return (DEFAULT_JOB_DEADLINE_SECONDS[type as JobProviderType] ?? DEFAULT_JOB_DEADLINE_SECONDS.video) *
     1000;
 }
+
+/**
+ * The settings an adapter sees: the row's, without the registry's own `jobDeadlineSeconds`
+ * (an adapter refuses a setting its provider's API has not got).
+ */
+export function adapterSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const { jobDeadlineSeconds: _registryOwn, ...rest } = settings;
+  return rest;
+}

@@ -30,6 +30,12 @@ const timelineSchema = z.object({
   music: audioTrack.extend({ duckDb: z.number().min(-60).max(0).optional() }).optional(),
   speech: z.array(z.object({ startFrame: frame, frames: z.number().int().min(1) })).optional(),
   loudnessLufs: z.number().min(-40).max(-5).optional(),
+  grade: z.object({
+    target: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb"),
+    strength: z.number().min(0).max(1),
+    contrast: z.number().min(0.5).max(2),
+    saturation: z.number().min(0).max(2),
+  }).optional(),
 });
 
 const requestSchema = z.discriminatedUnion("op", [

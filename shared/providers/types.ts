@@ -80,7 +80,13 @@ export interface VideoRequest {
   durationSeconds: number;
   seed?: number;
 }
-export type VideoProvider = JobProvider<VideoRequest, UrlOutput>;
+export type VideoProvider = JobProvider<VideoRequest, UrlOutput> & {
+  /**
+   * What the user registered for this provider: a ratio or duration replaces the film's own choice
+   * (videoShape), a seed is sent when the request has none. Callers put them in their cache keys.
+   */
+  readonly registered?: { ratio?: string; durationSeconds?: number; seed?: number };
+};
 
 export interface ImageRequest {
   prompt: string;
@@ -167,6 +173,20 @@ export type TimelineAudio = {
   gainDb?: number;
 };
 
+/**
+ * One colour grade for a whole film (shared/film/film-grade.ts derives it from the visual bible).
+ * Every clip's mean chroma moves `strength` of the way to `target`'s, after `contrast` (luma) and
+ * `saturation` (chroma, around neutral) are applied as FFmpeg `eq` does; shared/render/clip-grade.ts.
+ */
+export type TimelineGrade = {
+  /** The film's look as one colour, `#rrggbb`: only its chroma is a target, not its lightness. */
+  target: string;
+  /** 0–1: the fraction of each clip's distance to the target's chroma that the grade removes. */
+  strength: number;
+  contrast: number;
+  saturation: number;
+};
+
 // Types, not interfaces: a timeline travels as jsonb in a render job's payload.
 export type Timeline = {
   fps: number;
@@ -179,6 +199,8 @@ export type Timeline = {
   speech?: { startFrame: number; frames: number }[];
   /** Integrated loudness target, LUFS (default -16). */
   loudnessLufs?: number;
+  /** One grade for every clip; without it clips keep their own colours (and may be stream-copied). */
+  grade?: TimelineGrade;
 };
 
 export type RenderRequest =

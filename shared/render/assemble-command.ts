@@ -21,6 +21,8 @@ export interface AssembleInputs {
   dialogue: { file: string; durationSeconds: number }[];
   musicFile: string | null;
   loudness: LoudnessStep;
+  /** Clip i's grade filter chain (clip-grade.ts gradeClips); re-encode path only. */
+  clipGrades?: string[];
   /** The output file; ignored when loudness is "measure" (that pass writes nothing). */
   outputFile: string;
 }
@@ -73,6 +75,7 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, {
     picture: !measuring,
     audioInputOffset: measuring ? 0 : o.clipFiles.length,
+    grades: o.clipGrades,
   });
   const sound = buildAudioGraph({
     fps: timeline.fps,

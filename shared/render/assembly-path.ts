@@ -2,7 +2,8 @@
  * Stream copy or re-encode. Copying the clips' video through the concat demuxer is many times
  * faster than decoding and encoding it, but only correct when the clips could have been one file:
  * same codec, size, frame rate, time base and pixel format, whole clips (stream copy can only cut
- * on keyframes) and cuts only (a dissolve needs new pixels). Audio is always re-encoded: it is
+ * on keyframes), cuts only (a dissolve needs new pixels) and no grade (it changes every
+ * pixel). Audio is always re-encoded: it is
  * mixed and normalised anyway, and costs little.
  */
 import type { Timeline } from "../providers/types.ts";
@@ -20,6 +21,7 @@ const sameFps = (a: number, b: number) => Math.abs(a - b) < 1e-3;
 
 export function chooseAssemblyPath(timeline: Timeline, clips: MediaInfo[]): AssemblyDecision {
   const reEncode = (reason: string): AssemblyDecision => ({ path: "re_encode", reason });
+  if (timeline.grade) return reEncode("the film is graded");
   const first = clips[0]?.video;
   if (!first) return reEncode("clips[0] has no video stream");
   if (first.codec !== "h264") return reEncode(`clips are ${first.codec}, the output is H.264`);

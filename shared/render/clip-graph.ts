@@ -2,6 +2,7 @@
  * The clips half of a re-encoded render: each clip conformed to the timeline (fps grid, size,
  * square pixels) and trimmed to its in/out frames, then joined — cuts by concat, fades and
  * dissolves by xfade — and each clip's sound joined the same way (acrossfade under a transition).
+ * Each clip's picture ends in its grade filter when the film has one (clip-grade.ts).
  * Ends in [vout] (unless picture is off: the loudness pass needs sound only) and [ajoined].
  */
 import type { Timeline } from "../providers/types.ts";
@@ -18,6 +19,7 @@ function conformClip(
   hasAudio: boolean,
   picture: boolean,
   audioInput: number,
+  grade: string | undefined,
 ): string[] {
   const clip = timeline.clips[i];
   const { width: w, height: h } = timeline;
@@ -32,7 +34,7 @@ function conformClip(
   const video =
     `[${i}:v]fps=${fpsRational(timeline.fps)},trim=start_frame=${clip.inFrame}:end_frame=${clip.outFrame},` +
     `setpts=PTS-STARTPTS,scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,` +
-    `setsar=1,format=yuv420p[v${i}]`;
+    `setsar=1,format=yuv420p${grade ? `,${grade}` : ""}[v${i}]`;
   return [video, audio];
 }
 
@@ -45,10 +47,15 @@ function conformClip(
 export function buildClipGraph(
   timeline: Timeline,
   clipHasAudio: boolean[],
-  { picture = true, audioInputOffset = 0 }: { picture?: boolean; audioInputOffset?: number } = {},
+  { picture = true, audioInputOffset = 0, grades = [] }: {
+    picture?: boolean;
+    audioInputOffset?: number;
+    /** Clip i's grade filter chain (clip-grade.ts); none for an ungraded film. */
+    grades?: string[];
+  } = {},
 ): string[] {
   const graph = timeline.clips.flatMap((_, i) =>
-    conformClip(timeline, i, clipHasAudio[i], picture, audioInputOffset + i)
+    conformClip(timeline, i, clipHasAudio[i], picture, audioInputOffset + i, grades[i])
   );
   const lengths = clipFrames(timeline);
   const rate = fpsRational(timeline.fps);

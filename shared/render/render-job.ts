@@ -13,6 +13,7 @@ import type { WorkerJobHandler, WorkerJobIo } from "../worker/worker-job.ts";
 import { isSilent, type LoudnessStep, parseLoudnorm } from "./audio-graph.ts";
 import { buildAssembleArgs, concatList } from "./assemble-command.ts";
 import { chooseAssemblyPath } from "./assembly-path.ts";
+import { gradeClips } from "./clip-grade.ts";
 import { buildDialogueTrackArgs, DIALOGUE_TRACK_CONTENT_TYPE } from "./dialogue-track-command.ts";
 import { type MediaCommandOptions, runMediaCommand } from "../media/ffmpeg-process.ts";
 import { buildLastFrameArgs } from "./frame-command.ts";
@@ -105,6 +106,10 @@ async function assemble(
   const concatListFile = join(io.workDir, "clips.txt");
   await writeFile(concatListFile, concatList(clips.map((c) => c.file)));
   const outputFile = join(io.workDir, "output.mp4");
+  const clipGrades = decision.path === "re_encode"
+    ? await gradeClips(timeline, clips.map((c) => c.file), run)
+    : [];
+  if (clipGrades.length > 0) await io.heartbeat();
   const inputs = {
     timeline,
     path: decision.path,
@@ -114,6 +119,7 @@ async function assemble(
     dialogue: dialogue.map((d) => ({ file: d.file, durationSeconds: d.durationSeconds })),
     musicFile: music?.file ?? null,
     outputFile,
+    clipGrades,
   };
   // Two-pass loudnorm: measure the mix, then apply that measurement as one linear gain.
   const measured = parseLoudnorm(
@@ -131,6 +137,7 @@ async function assemble(
     renderPath: decision.path,
     reEncodeReason: decision.reason,
     measuredLufs: loudness === "off" ? null : Number(measured.input_i),
+    graded: clipGrades.length > 0,
   };
 }
 

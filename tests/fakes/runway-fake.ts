@@ -1,11 +1,14 @@
 /**
  * Runway's dev API as documented: POST /v1/image_to_video and /v1/text_to_video (Bearer key and
- * X-Runway-Version required, ratio checked per model like the real one does) answer {id};
+ * X-Runway-Version required) answer {id}, and refuse with 400 {error} a body the real API refuses:
+ * a model without that endpoint, a ratio or duration the model does not take there, a seed or
+ * contentModeration the model has no field for, a field Runway does not know (the per-model
+ * table is the adapter's, shared/providers/runway/runway-models.ts, so a wrong body fails a test);
  * GET /v1/tasks/{id} walks the task through its scripted phases, one per poll (or, with a fixed
- * latency, by time: SUCCEEDED L ms after the create); DELETE cancels; an optional `seed` must be
- * an integer in 0..4294967295. Outputs point at this
+ * latency, by time: SUCCEEDED L ms after the create); DELETE cancels. Outputs point at this
  * server's /files/clip.mp4, or with `realClips` at an MP4 of the requested duration.
  */
+import { RUNWAY_MODELS, type RunwayEndpoint } from "../../shared/providers/runway/runway-models.ts";
 import { clipOfSeconds } from "./fake-media.ts";
 import { type FakeServer, startFakeServer } from "./fake-server.ts";
 import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./fixed-latency.ts";
@@ -20,14 +23,6 @@ export interface RunwayTaskScript {
   /** Put the URL in one of the alternative fields instead of output[]. */
   outputField?: "output_url" | "url" | "video_url";
 }
-
-const RATIOS: Record<string, string[]> = {
-  "gen4.5": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
-  gen4_turbo: ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"],
-  "veo3.1": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-  "veo3.1_fast": ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-  veo3: ["1280:720", "720:1280", "1080:1920", "1920:1080"],
-};
 
 export interface RunwayFakeSettings {
   /** Fixed time from create to the last phase; null = one phase per poll. */
@@ -72,23 +67,10 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     return name;
   };
 
-  const create = (request: { body: unknown }) => {
+  const create = (endpoint: RunwayEndpoint) => (request: { body: unknown }) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const ratios = RATIOS[String(body.model)];
-    if (!ratios) return { status: 400, body: { error: `Invalid model: ${String(body.model)}` } };
-    if (!ratios.includes(String(body.ratio))) {
-      return { status: 400, body: { error: `ratio must be one of: ${ratios.join(", ")}` } };
-    }
-    if (typeof body.promptText === "string" && body.promptText.length > 1000) {
-      return { status: 400, body: { error: "promptText too long" } };
-    }
-    // Documented: seed is an integer in 0..4294967295.
-    if (
-      body.seed !== undefined &&
-      !(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 4294967295)
-    ) {
-      return { status: 400, body: { error: "seed must be an integer between 0 and 4294967295" } };
-    }
+    const problem = runwayBodyProblem(endpoint, body);
+    if (problem) return { status: 400, body: { error: problem } };
     const id = crypto.randomUUID();
     server.recordSubmission(body, id);
     created.push(body);
@@ -101,8 +83,8 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     });
     return { body: { id } };
   };
-  server.route("POST /v1/image_to_video", create);
-  server.route("POST /v1/text_to_video", create);
+  server.route("POST /v1/image_to_video", create("image_to_video"));
+  server.route("POST /v1/text_to_video", create("text_to_video"));
 
   server.route("GET /v1/tasks/:id", ({ params }) => {
     const task = tasks.get(params.id);
@@ -148,4 +130,51 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     created,
     cancelled,
   });
+}
+
+const KNOWN_FIELDS = ["model", "promptText", "promptImage", "ratio", "duration", "seed", "contentModeration"];
+
+/** What Runway would answer 400 for in a create body on this endpoint, or null when it takes it. */
+export function runwayBodyProblem(endpoint: RunwayEndpoint, body: Record<string, unknown>): string | null {
+  const model = String(body.model);
+  const rules = Object.hasOwn(RUNWAY_MODELS, model) && !RUNWAY_MODELS[model].retired
+    ? RUNWAY_MODELS[model]
+    : undefined;
+  if (!rules) return `Invalid model: ${model}`;
+  const allowed = rules.endpoints[endpoint];
+  if (!allowed) return `Model ${model} is not available on /v1/${endpoint}`;
+  const unknown = Object.keys(body).filter((key) =>
+    !KNOWN_FIELDS.includes(key) ||
+    (key === "seed" && !rules.seed) ||
+    (key === "contentModeration" && !rules.contentModeration) ||
+    (key === "promptImage" && endpoint === "text_to_video")
+  );
+  if (unknown.length) return `Unrecognized key(s) in object for ${model}: ${unknown.join(", ")}`;
+  if (endpoint === "image_to_video" && typeof body.promptImage !== "string") return "promptImage is required";
+  if (typeof body.promptText !== "string" || body.promptText.length > 1000) {
+    return "promptText must be a string of at most 1000 characters";
+  }
+  if (!allowed.ratios.includes(String(body.ratio))) {
+    return `ratio must be one of: ${allowed.ratios.join(", ")}`;
+  }
+  if (!allowed.durations.includes(body.duration as number)) {
+    return `duration must be one of: ${allowed.durations.join(", ")}`;
+  }
+  // Documented: seed is an integer in 0..4294967295.
+  if (
+    body.seed !== undefined &&
+    !(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 4294967295)
+  ) {
+    return "seed must be an integer between 0 and 4294967295";
+  }
+  const moderation = body.contentModeration as Record<string, unknown> | undefined;
+  if (
+    moderation !== undefined &&
+    (typeof moderation !== "object" || moderation === null ||
+      Object.keys(moderation).some((key) => key !== "publicFigureThreshold") ||
+      !["auto", "low", undefined].includes(moderation.publicFigureThreshold as string | undefined))
+  ) {
+    return `contentModeration.publicFigureThreshold must be one of: auto, low`;
+  }
+  return null;
 }

@@ -35,6 +35,7 @@ const LATENCIES = { ...TEST_LATENCIES, video: 4_000 };
 import { download, durationOf } from "../support/render-media.ts";
 import { createUser, invoke, type TestUser } from "../support/stack.ts";
 import { filmDagInput, filmWallMs, renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
+import { gradeFromBible } from "../../shared/film/film-grade.ts";
 
 const SHAPE = twoChainsPerTwelve(12);
 const TITLE = "Fog Over the Harbour";
@@ -217,6 +218,12 @@ describe("a 12-scene film with two continuation chains", () => {
     expect(overlap).toBeGreaterThan(0);
     expect(seconds).toBeGreaterThan(clipSeconds - overlap - 0.1);
     expect(seconds).toBeLessThan(clipSeconds - overlap + 0.1);
+  });
+
+  it("grades every clip with the one grade its visual bible gives", async () => {
+    const render = await renderTaskOf(rig.sql, film, "assemble_movie:render");
+    expect(render.payload.timeline.grade).toEqual(gradeFromBible(film.movie.metadata.visual_bible));
+    expect(render.result).toMatchObject({ renderPath: "re_encode", graded: true });
   });
 
   it("records time, provider, model and cost of every paid step, and reports them in status", async () => {

@@ -86,6 +86,10 @@ describe("fal hosted FFmpeg render adapter against its fake", () => {
     }, /a fade or dissolve/],
     ["trimming", { ...timeline, clips: [{ ...clips[0], inFrame: 5 }, clips[1]] }, /trimming/],
     ["loudness normalisation", { ...timeline, loudnessLufs: -16 }, /loudness normalisation/],
+    ["a colour grade", {
+      ...timeline,
+      grade: { target: "#8a7a6a", strength: 0.6, contrast: 1, saturation: 1 },
+    }, /a colour grade needs the render worker/],
   ])("refuses an assembly with %s before calling fal", async (_, t, message) => {
     const request = { op: "assemble", timeline: t, output } as RenderRequest;
     await expect(render.submit(request)).rejects.toThrow(ProviderInputError);

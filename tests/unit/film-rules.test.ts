@@ -128,8 +128,10 @@ describe("video prompt", () => {
   it("picks a ratio and duration the Runway model accepts", () => {
     expect(videoShape("runway", "gen4_turbo", "portrait", 6)).toEqual({
       ratio: "720:1280",
-      durationSeconds: 5,
+      durationSeconds: 6,
     });
+    expect(videoShape("runway", "gen4_turbo", "portrait", 14).durationSeconds).toBe(10);
+    expect(videoShape("runway", "veo3.1", "landscape", 5).durationSeconds).toBe(4); // nearest; ties go short
     expect(videoShape("runway", "veo3", "landscape", 5)).toEqual({ ratio: "1280:720", durationSeconds: 8 });
     expect(videoShape("local", "local", "landscape", 6)).toEqual({ ratio: "640:360", durationSeconds: 6 });
   });

@@ -12,6 +12,8 @@ import {
 } from "../../shared/providers/http/call-timeouts.ts";
 import { PROVIDER_CATALOG } from "../../shared/providers/registry/provider-catalog.ts";
 import { timeoutMessage } from "../../shared/film/film-jobs.ts";
+import { adapterSettings } from "../../shared/providers/job-deadline.ts";
+import { validateRegistration } from "../../shared/providers/registry/provider-config.ts";
 
 describe("jobDeadlineMs", () => {
   it("defaults per provider type: ten minutes for video", () => {
@@ -36,6 +38,18 @@ describe("jobDeadlineMs", () => {
     expect(takes("audio", "elevenlabs")).toBe(false);
     expect(takes("llm", "openai")).toBe(false);
     expect(PROVIDER_CATALOG.video.runway.settings.safeParse({ jobDeadlineSeconds: 0 }).success).toBe(false);
+  });
+
+  it("is the registry's own: registered beside a provider's own settings, never handed to its adapter", () => {
+    const row = validateRegistration({
+      providerType: "video",
+      provider: "runway",
+      model: "gen4.5",
+      apiKey: "key_0123456789",
+      settings: { ratio: "1280:720", jobDeadlineSeconds: 900 },
+    });
+    expect(row.settings).toEqual({ ratio: "1280:720", jobDeadlineSeconds: 900 });
+    expect(adapterSettings(row.settings)).toEqual({ ratio: "1280:720" });
   });
 
   it("its failure names the provider, the model and the deadline", () => {

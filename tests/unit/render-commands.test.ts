@@ -91,6 +91,12 @@ describe("choosing between stream copy and re-encode", () => {
       [probe({ codec: "hevc" }), probe({ codec: "hevc" }), probe({ codec: "hevc" })],
       /hevc/,
     ],
+    [
+      "a graded film",
+      timeline({ grade: { target: "#757c86", strength: 0.6, contrast: 1, saturation: 1 } }),
+      [probe(), probe(), probe()],
+      /the film is graded/,
+    ],
   ])("re-encodes for %s, saying why", (_, t, probes, reason) => {
     const decision = chooseAssemblyPath(t, probes);
     expect(decision.path).toBe("re_encode");

@@ -10,6 +10,8 @@
  *   example answers a .jpg, so the content type is taken from the answer, not assumed PNG.
  * Uncertain (not in the docs): whether merge-videos re-times clips of other fps when target_fps
  * is set, and loudness — fal does not normalise, so `loudnessLufs` is refused rather than ignored.
+ * Nor can any endpoint filter colour: a timeline's `grade` is refused, never dropped (a film would
+ * come back ungraded without a word).
  * Outputs live on fal's CDN and expire; `output.bucket/path` is for the caller's copyToStorage.
  */
 import { z } from "zod";
@@ -61,6 +63,7 @@ function mapAssemble(t: Timeline): Mapped | string {
   if (t.dialogue.length > 0) return refuse("dialogue");
   if (t.music) return refuse("music");
   if (t.loudnessLufs !== undefined) return refuse("loudness normalisation");
+  if (t.grade) return refuse("a colour grade");
   if (t.clips.some((c) => c.inFrame !== 0)) return refuse("trimming (inFrame > 0)");
   if (t.clips.some((c, i) => i < t.clips.length - 1 && c.transition && c.transition.type !== "cut")) {
     return refuse("a fade or dissolve");

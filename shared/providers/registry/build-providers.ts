@@ -23,10 +23,11 @@ import {
 import { createLocalLlm } from "../local/local-llm.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
+import type { RunwaySettings } from "../runway/runway-settings.ts";
 import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import { withSignedInputs } from "../signed-inputs.ts";
-import { jobDeadlineMs } from "../job-deadline.ts";
+import { adapterSettings, jobDeadlineMs } from "../job-deadline.ts";
 import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
@@ -61,7 +62,8 @@ function keyOf(config: ResolvedProvider): string {
   return config.apiKey;
 }
 
-const settings = <T>(config: ResolvedProvider) => config.settings as T;
+/** The row's settings as its adapter takes them (without the registry's own jobDeadlineSeconds). */
+const settings = <T>(config: ResolvedProvider) => adapterSettings(config.settings) as T;
 
 const BUILDERS: Builders = {
   llm: {
@@ -77,7 +79,12 @@ const BUILDERS: Builders = {
   video: {
     local: (c, d) => createLocalVideoProvider(localDeps(c, d)),
     runway: (c, d) =>
-      createRunwayVideo({ apiKey: keyOf(c), model: c.model, ...endpointOptions(d.endpoints, "runway") }),
+      createRunwayVideo({
+        apiKey: keyOf(c),
+        model: c.model,
+        settings: settings<RunwaySettings>(c),
+        ...endpointOptions(d.endpoints, "runway"),
+      }),
   },
   image: {
     local: (c, d) => createLocalImageProvider(localDeps(c, d)),

@@ -6,9 +6,10 @@
 import { z } from "zod";
 import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-models.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
-import { activeModels, RUNWAY_MODELS } from "../runway/runway-models.ts";
+import { activeModels, RUNWAY_MODELS, runwayRatios } from "../runway/runway-models.ts";
+import { RUNWAY_SETTING_NAMES, runwaySettingsProblem } from "../runway/runway-settings.ts";
 import { SYNC_MODELS } from "../sync/sync-lipsync.ts";
-import { jobDeadlineSetting } from "../job-deadline.ts";
+import { adapterSettings, jobDeadlineSetting } from "../job-deadline.ts";
 import type { ProviderType } from "../types.ts";
 
 export interface CatalogEntry {
@@ -21,6 +22,8 @@ export interface CatalogEntry {
   checkModelSettings?: (model: string, settings: Record<string, unknown>) => string | null;
   /** Per-request settings the adapter puts on the wire (regenerate-asset's draft.settings); none when absent. */
   requestSettings?: readonly RequestSetting[];
+  /** requestSettings where they depend on the model (Runway's Veo models take no seed). */
+  modelRequestSettings?: (model: string) => readonly RequestSetting[];
 }
 
 /** Settings one request may carry: a seed, and ElevenLabs' voice_settings. */
@@ -32,9 +35,9 @@ const jobSettings = (shape: z.ZodRawShape = {}) =>
   z.object({ ...shape, jobDeadlineSeconds: jobDeadlineSetting }).strict();
 const local: CatalogEntry = { models: ["local"], needsApiKey: false, settings: noSettings };
 
-/** Runway's models the API still takes, with their ratios (the adapter's table: one source of truth). */
+/** Runway's models the API still takes, with every ratio each takes (the adapter's table: one source of truth). */
 export const RUNWAY_RATIOS: Record<string, readonly string[]> = Object.fromEntries(
-  activeModels().map((model) => [model, RUNWAY_MODELS[model].ratios]),
+  activeModels().map((model) => [model, runwayRatios(model)]),
 );
 
 const voiceId = z.string().regex(/^[A-Za-z0-9]{1,64}$/, "an ElevenLabs voice id (letters and digits)");
@@ -65,18 +68,27 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     runway: {
       models: Object.keys(RUNWAY_RATIOS),
       needsApiKey: true,
-      settings: jobSettings({ ratio: z.string().optional(), watermark: z.boolean().optional() }),
-      // image_to_video and text_to_video take `seed` (0..4294967295).
+      // Only what Runway's API has: no watermark (there is no such field). Types here, the rules
+      // per model (which ratios, durations, whether seed) in runway-models.ts.
+      settings: z.strictObject({
+        ratio: z.string().optional(),
+        duration: z.number().int().optional(),
+        seed: z.number().int().optional(),
+        publicFigureThreshold: z.enum(["auto", "low"]).optional(),
+        jobDeadlineSeconds: jobDeadlineSetting,
+      }, {
+        error: (issue) =>
+          issue.code === "unrecognized_keys"
+            ? `runway's API has no ${issue.keys.join(", ")}; runway takes ${
+              [...RUNWAY_SETTING_NAMES, "jobDeadlineSeconds"].join(", ")
+            }`
+            : undefined,
+      }),
+      // The gen4 models' image_to_video and text_to_video take `seed` (0..4294967295); Veo's do not.
       requestSettings: ["seed"],
-      checkModelSettings(model, settings) {
-        const ratio = settings.ratio as string | undefined;
-        const allowed = RUNWAY_RATIOS[model] ?? [];
-        return ratio === undefined || allowed.includes(ratio)
-          ? null
-          : `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${
-            allowed.join(", ")
-          }`;
-      },
+      modelRequestSettings: (model) => RUNWAY_MODELS[model]?.seed ? ["seed"] : [],
+      // The adapter's rules see the adapter's settings: jobDeadlineSeconds is the registry's own.
+      checkModelSettings: (model, settings) => runwaySettingsProblem(model, adapterSettings(settings)),
     },
     local,
   },

@@ -7,9 +7,10 @@
  *
  * API facts relied on (docs.dev.runwayml.com, DESIGN.md §8): header `X-Runway-Version: 2024-11-06`,
  * `Authorization: Bearer <key>`; `POST /v1/image_to_video` {model, promptImage, promptText, ratio,
- * duration, seed?} and `POST /v1/text_to_video` {model, promptText, ratio, duration, seed?} answer
- * {id}; `GET /v1/tasks/{id}` answers {id, status, progress?, output?: string[], failure?,
- * failureCode?} with status PENDING | THROTTLED | RUNNING | SUCCEEDED | FAILED | CANCELLED;
+ * duration, seed?, contentModeration?} and `POST /v1/text_to_video` {model, promptText, ratio,
+ * duration, seed?, contentModeration?} answer {id} (which fields and values each model takes on
+ * each endpoint: runway-models.ts); `GET /v1/tasks/{id}` answers {id, status, progress?,
+ * output?: string[], failure?, failureCode?} with status PENDING | THROTTLED | RUNNING | SUCCEEDED | FAILED | CANCELLED;
  * `DELETE /v1/tasks/{id}` cancels (or deletes a finished task). Errors are {error: "..."}; 429 on
  * create means the daily limit is spent; 502/503/504 are load shedding and safe to retry.
  */
@@ -18,7 +19,8 @@ import { createProviderHttp } from "../http/provider-fetch.ts";
 import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
 import { ProviderError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
-import { validateRunwayRequest } from "./runway-models.ts";
+import { runwayEndpoint } from "./runway-models.ts";
+import { runwayBody, type RunwaySettings, runwayWireRequest } from "./runway-settings.ts";
 import { runwayOutputCandidate, runwayTaskSchema } from "./runway-task.ts";
 import { z } from "zod";
 
@@ -27,10 +29,14 @@ export const RUNWAY_API_VERSION = "2024-11-06";
 export interface RunwayVideoOptions extends AdapterOptions {
   /** The promptImage HEAD check's limit: 5 s. */
   imageCheckTimeoutMs?: number;
+  /** The user's registered settings (api_providers.settings): on the wire wherever the model takes them. */
+  settings?: RunwaySettings;
 }
 
+/** The Runway video adapter for one model and the user's registered settings. */
 export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   const { model } = options;
+  const settings = options.settings ?? {};
   const http = createProviderHttp({
     provider: "runway",
     baseUrl: options.baseUrl ?? "https://api.dev.runwayml.com",
@@ -49,11 +55,12 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   return {
     provider: "runway",
     model,
-    validate: (request) => validateRunwayRequest(model, request),
+    registered: { ratio: settings.ratio, durationSeconds: settings.duration, seed: settings.seed },
+    validate: (request) => void runwayWireRequest(model, request, settings),
 
     async submit(request: VideoRequest): Promise<string> {
-      validateRunwayRequest(model, request);
-      const { promptImage } = request;
+      const wire = runwayWireRequest(model, request, settings);
+      const { promptImage } = wire;
       if (promptImage !== undefined && !promptImage.startsWith("data:")) {
         await checkMediaUrl({
           provider: "runway",
@@ -65,19 +72,10 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
           allowInsecureUrls: options.allowInsecureUrls,
         });
       }
-      const body = {
-        model,
-        promptText: request.promptText,
-        ratio: request.ratio,
-        duration: request.durationSeconds,
-        ...(promptImage === undefined ? {} : { promptImage }),
-        ...(request.seed === undefined ? {} : { seed: request.seed }),
-      };
-      const path = promptImage === undefined ? "/v1/text_to_video" : "/v1/image_to_video";
       const { data } = await http.request({
         method: "POST",
-        path,
-        body,
+        path: `/v1/${runwayEndpoint(wire)}`,
+        body: runwayBody(model, wire, settings),
         schema: z.object({ id: z.string().min(1) }),
       });
       return data.id;

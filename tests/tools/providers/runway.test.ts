@@ -67,6 +67,54 @@ describe("runway video adapter against the Runway fake", () => {
     expect(fake.created[0]).toMatchObject({ seed: 4294967295 });
   });
 
+  it("puts registered settings on the wire, and a seed never on a Veo model", async () => {
+    const settings = { ratio: "1104:832", duration: 7, seed: 12, publicFigureThreshold: "low" as const };
+    await adapter({ settings }).submit(request);
+    expect(fake.created[0]).toMatchObject({
+      ratio: "1104:832",
+      duration: 7,
+      seed: 12,
+      contentModeration: { publicFigureThreshold: "low" },
+    });
+    await adapter({ model: "veo3.1" }).submit({ ...request, ratio: "1920:1080", durationSeconds: 8 });
+    expect(fake.created[1]).not.toHaveProperty("seed");
+    await expect(adapter({ model: "veo3.1", settings: { seed: 12 } }).submit(request)).rejects.toThrow(
+      /settings\.seed: runway veo3\.1 takes no seed/,
+    );
+    expect(fake.created).toHaveLength(2);
+  });
+
+  it("the fake answers 400 for a body Runway would refuse, so a wrong adapter fails here", async () => {
+    const post = (path: string, body: Record<string, unknown>) =>
+      fetch(`${fake.baseUrl}${path}`, {
+        method: "POST",
+        headers: {
+          authorization: "Bearer runway-test-key",
+          "x-runway-version": "2024-11-06",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify(body),
+      });
+    const wrong = await post("/v1/text_to_video", {
+      model: "gen4.5",
+      promptText: "Rain",
+      ratio: "1104:832",
+      duration: 5,
+    });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toEqual({ error: "ratio must be one of: 1280:720, 720:1280" });
+    const seeded = await post("/v1/image_to_video", {
+      model: "veo3",
+      promptText: "Rain",
+      promptImage: request.promptImage,
+      ratio: "1280:720",
+      duration: 8,
+      seed: 1,
+    });
+    expect(seeded.status).toBe(400);
+    expect(fake.created).toHaveLength(0);
+  });
+
   it("uses text_to_video when there is no promptImage and the model has it", async () => {
     const video = adapter({ model: "veo3.1" });
     await video.submit({ promptText: "Rain on a tin roof", ratio: "1920:1080", durationSeconds: 6 });
@@ -77,7 +125,7 @@ describe("runway video adapter against the Runway fake", () => {
   it.each([
     ["a ratio the model does not take", { ratio: "1280:768" }, /ratio 1280:768 is not one of/],
     ["a bare aspect ratio 16:9", { ratio: "16:9" }, /ratio 16:9/],
-    ["a duration the model does not take", { durationSeconds: 8 }, /duration 8s is not one of 5, 10/],
+    ["a duration the model does not take", { durationSeconds: 11 }, /duration 11s is not one of 2, 3, 4/],
     ["a prompt over 1000 characters", { promptText: "x".repeat(1001) }, /over 1000/],
     ["no image on an image-only model", { promptImage: undefined }, /no text_to_video/],
     ["a seed that is not a whole number", { seed: 1.5 }, /seed must be an integer/],
