@@ -249,9 +249,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
             baseVersion: run.base_version,
             cascadeOf: run.cascade_of ?? null,
           },
-          ...(stale
-            ? { stale: stale.includes(run.target.sceneNumber!), staleScenes: stale }
-            : {}),
+          ...(stale ? { stale: stale.includes(run.target.sceneNumber!), staleScenes: stale } : {}),
           preview: preview
             ? {
               version: preview.version,

@@ -51,11 +51,16 @@ export async function markContinuationsStale(
 ): Promise<StaleMarks> {
   const rows = await tx`
     select scene_number, continues_from from public.movie_scenes where movie_id = ${movieId}`;
-  const links = rows.map((r) => ({ number: r.scene_number as number, continuesFrom: r.continues_from as number | null }));
+  const links = rows.map((r) => ({
+    number: r.scene_number as number,
+    continuesFrom: r.continues_from as number | null,
+  }));
   const stale = continuationsOf(links, sceneNumber);
   await tx`update public.movie_scenes set stale = false where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
   if (stale.length) {
-    await tx`update public.movie_scenes set stale = true where movie_id = ${movieId} and scene_number in ${tx(stale)}`;
+    await tx`update public.movie_scenes set stale = true where movie_id = ${movieId} and scene_number in ${
+      tx(stale)
+    }`;
   }
   return { stale, direct: directContinuationsOf(links, sceneNumber) };
 }

@@ -20,7 +20,8 @@ export interface NewRun {
 /** Inserts the run at the slot's current version (under the slot's lock); returns its id. */
 export async function insertRun(tx: TransactionSql, run: NewRun): Promise<string> {
   await lockSlot(tx, run.slot);
-  const [current] = await tx`select version from public.assets where slot = ${run.slot} and state = 'current'`;
+  const [current] =
+    await tx`select version from public.assets where slot = ${run.slot} and state = 'current'`;
   const [row] = await tx`
     insert into public.asset_runs (user_id, movie_id, slot, kind, target, draft, base_version, cascade_of)
     values (${run.userId}, ${run.target.movieId}, ${run.slot}, ${run.kind}, ${tx.json(run.target as Json)}, ${

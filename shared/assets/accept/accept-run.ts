@@ -26,7 +26,8 @@ export async function acceptInTransaction(
   await acceptor.admit?.(tx, userId);
   const [asset] = await tx<AssetRow[]>`select * from asset_admin.accept_run(${run.id}, ${userId})`;
   const result = await acceptor.accept({ tx, store, userId, runId: run.id, run, asset, cascade });
-  const [due] = await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
+  const [due] =
+    await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
   await store.enqueue({
     userId,
     kind: CLEANUP_KIND,
