@@ -16,7 +16,7 @@
  *   that uses that place, time and weather; clips already made keep the frames they were made from.
  * - reject { runId } → the preview dropped, the draft kept on the run for a retry. Its file stays
  *   until the retention passes (then asset.cleanup removes it), so a retry with the same inputs
- *   is a free copy of it.
+ *   and a pinned seed is a free copy of it (without one, a retry is a new take: asset-take.ts).
  * - status { runId } → the run, its draft, the preview's and the current version's signed URLs
  *   (they expire at `urlsExpireAt`; media is private).
  */
