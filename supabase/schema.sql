@@ -2533,6 +2533,7 @@ CREATE TABLE public.asset_runs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     decided_at timestamp with time zone,
+    cascade_of uuid,
     CONSTRAINT asset_runs_draft_object CHECK ((jsonb_typeof(draft) = 'object'::text)),
     CONSTRAINT asset_runs_kind_check CHECK ((kind = ANY (ARRAY['video'::text, 'audio'::text, 'image'::text, 'music'::text, 'script'::text, 'cover'::text]))),
     CONSTRAINT asset_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'preview'::text, 'accepted'::text, 'rejected'::text, 'failed'::text])))
@@ -2659,6 +2660,7 @@ CREATE TABLE public.movie_scenes (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     lipsync_url text,
     lipsync_error text,
+    stale boolean DEFAULT false NOT NULL,
     CONSTRAINT movie_scenes_audio_status_check CHECK ((audio_status = ANY (ARRAY['pending'::text, 'generating'::text, 'completed'::text, 'failed'::text, 'skipped'::text]))),
     CONSTRAINT movie_scenes_continues_earlier CHECK (((continues_from IS NULL) OR (continues_from < scene_number))),
     CONSTRAINT movie_scenes_failed_without_video CHECK (((status <> 'failed'::text) OR (video_url IS NULL))),
@@ -3718,6 +3720,13 @@ ALTER TABLE ONLY engine.task_waits
 
 ALTER TABLE ONLY public.api_providers
     ADD CONSTRAINT api_providers_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: asset_runs asset_runs_cascade_of_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.asset_runs
+    ADD CONSTRAINT asset_runs_cascade_of_fkey FOREIGN KEY (cascade_of) REFERENCES public.asset_runs(id) ON DELETE SET NULL;
 
 --
 -- Name: asset_runs asset_runs_movie_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres

@@ -3,10 +3,12 @@
  * - start { target, kind, draft } → 202 { runId, taskId }: a run and its asset.regenerate task
  *   (script: the draft itself is the preview; nothing is generated until accept). draft.model and
  *   draft.settings are checked against the owner's provider for the kind (asset-draft.ts).
- * - accept { runId } → the preview becomes current in one transaction (asset_admin.accept_run),
+ * - accept { runId, cascade? } → the preview becomes current in one transaction (asset_admin.accept_run),
  *   the film/scene/line/library columns are written from it in the same transaction, the scene is
  *   remixed and/or the film reassembled (asset.apply: clip, line, music), superseded files are
  *   deleted after the retention (asset.cleanup); a stale preview (a newer accept won) is 409.
+ *   A clip marks the scenes continuing from its last frame stale; cascade (default true)
+ *   regenerates them from the new frame (asset-continuity.ts, asset-cascade.ts).
  *   What each kind writes and starts is its acceptor's (accept/acceptors.ts, one module a kind).
  *   script: the film is reset and its pipeline restarted (asset_admin.reset_film), atomically.
  *   image: a character portrait or a location image. Both are library entries of the owner, and a
@@ -14,7 +16,7 @@
  *   that uses that place, time and weather; clips already made keep the frames they were made from.
  * - reject { runId } → the preview dropped, the draft kept on the run for a retry. Its file stays
  *   until the retention passes (then asset.cleanup removes it), so a retry with the same inputs
- *   is a free copy of it.
+ *   and a pinned seed is a free copy of it (without one, a retry is a new take: asset-take.ts).
  * - status { runId } → the run, its draft, the preview's and the current version's signed URLs
  *   (they expire at `urlsExpireAt`; media is private).
  */
@@ -31,16 +33,19 @@ import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset
 import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
 import {
   draftSchema,
-  lockSlot,
   REGENERATE_KINDS,
   type RegenerateKind,
   resolveSlot,
   targetProblem,
   targetSchema,
 } from "./asset-target.ts";
-import { CLEANUP_KIND, REGENERATE_KIND } from "./asset-tasks.ts";
+import { REGENERATE_KIND } from "./asset-kinds.ts";
 import { TASK_ROUTES } from "../engine/task-routes.ts";
 import { acceptorFor } from "./accept/acceptors.ts";
+import { acceptInTransaction } from "./accept/accept-run.ts";
+import { staleScenes } from "./asset-continuity.ts";
+import { CLEANUP_KIND } from "./asset-kinds.ts";
+import { insertRun, startRun } from "./asset-run-start.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -64,6 +69,10 @@ const byRun = z.object({
   runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({
     error: "runId must be a run's UUID",
   }),
+}).strict();
+/** cascade (clips, default true): regenerate the scenes continuing from the new last frame. */
+const acceptInput = byRun.extend({
+  cascade: z.boolean({ error: "cascade must be true or false" }).optional(),
 }).strict();
 
 async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
@@ -120,35 +129,20 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
       }
       const ids = await sql.begin(async (tx) => {
-        // A script draft calls no provider (its accept re-produces the film and counts as a film).
-        if (kind !== "script") await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
-        await lockSlot(tx, slot);
-        const [current] =
-          await tx`select version from public.assets where slot = ${slot} and state = 'current'`;
-        const [run] = await tx`
-          insert into public.asset_runs (user_id, movie_id, slot, kind, target, draft, base_version)
-          values (${caller.userId}, ${input.target.movieId}, ${slot}, ${kind}, ${tx.json(input.target)}, ${
-          tx.json(input.draft)
-        }, ${current?.version ?? null})
-          returning id`;
+        const run = { userId: caller.userId, slot, kind, target: input.target, draft: input.draft };
         if (kind === "script") {
+          // A script draft calls no provider (its accept re-produces the film and counts as a film).
+          const runId = await insertRun(tx, run);
           const [asset] = await tx`
             insert into public.assets (user_id, movie_id, slot, kind, version, state, params)
             values (${caller.userId}, ${input.target.movieId}, ${slot}, 'script', coalesce((select max(version) from public.assets where slot = ${slot}), 0) + 1,
                     'preview', ${tx.json({ prompt: input.draft.prompt ?? null })})
             returning id`;
-          await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${run.id}`;
-          return { runId: run.id as string, taskId: null };
+          await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${runId}`;
+          return { runId, taskId: null };
         }
-        const task = await store.enqueue({
-          userId: caller.userId,
-          kind: REGENERATE_KIND,
-          payload: { runId: run.id },
-          idempotencyKey: `run:${run.id}`,
-          maxAttempts: 5,
-        }, tx);
-        await tx`update public.asset_runs set task_id = ${task.id} where id = ${run.id}`;
-        return { runId: run.id as string, taskId: task.id };
+        await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
+        return await startRun(tx, store, run);
       });
       return { status: 202, body: { ...ids, slot, kind } };
     },
@@ -157,41 +151,18 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
   // Accepting applies the version: re-mixes, re-renders or a film run may follow.
   const accept = defineAction({
     spends: true,
-    input: byRun,
-    async run({ runId }, caller) {
+    input: acceptInput,
+    async run({ runId, cascade = true }, caller) {
       const run = await ownRun(deps, runId, caller.userId);
       const acceptor = acceptorFor(run.kind);
       if (acceptor.needsIdleMovie) await idleMovie(deps, run.movie_id, caller.userId);
       let outcome;
       try {
-        outcome = await sql.begin(async (tx) => {
-          await acceptor.admit?.(tx, caller.userId);
-          const [asset] = await tx<AssetRow[]>`
-            select * from asset_admin.accept_run(${runId}, ${caller.userId})`;
-          const { applyTaskId = null, produceTaskId = null } = await acceptor.accept({
-            tx,
-            store,
-            userId: caller.userId,
-            runId,
-            run,
-            asset,
-          });
-          const [due] =
-            await tx`select now() + make_interval(secs => retention_seconds) as at from asset_admin.settings`;
-          await store.enqueue({
-            userId: caller.userId,
-            kind: CLEANUP_KIND,
-            idempotencyKey: `cleanup:${runId}`,
-            payload: { userId: caller.userId },
-            runAfter: new Date(due.at),
-            maxAttempts: 5,
-          }, tx);
-          return { asset, applyTaskId, produceTaskId };
-        });
+        outcome = await sql.begin((tx) => acceptInTransaction(tx, store, caller.userId, run, cascade));
       } catch (error) {
         throw fromSqlError(error, runId);
       }
-      const { asset, applyTaskId, produceTaskId } = outcome;
+      const { asset, applyTaskId, produceTaskId, staleScenes } = outcome;
       const urlsExpireAt = expiresAt(deps);
       const url = await assetUrlSigner(deps.config, sql, [asset]);
       return {
@@ -204,6 +175,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           urlsExpireAt,
           ...(applyTaskId ? { applyTaskId } : {}),
           ...(produceTaskId ? { produceTaskId } : {}),
+          // A clip: the scenes continuing from its old last frame (regenerated when cascade).
+          ...(staleScenes ? { staleScenes, cascade: cascade && staleScenes.length > 0 } : {}),
         },
       };
     },
@@ -259,6 +232,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         select * from public.assets where slot = ${run.slot} and state = 'current'`;
       const task = run.task_id ? await store.get(run.task_id) : null;
       const apply = run.apply_task_id ? await store.get(run.apply_task_id) : null;
+      // A clip's run says whether its scene is stale (made from an old last frame) and which are.
+      const stale = run.kind === "video" ? await staleScenes(sql, run.movie_id) : null;
       const urlsExpireAt = expiresAt(deps);
       const url = await assetUrlSigner(deps.config, sql, [preview, current]);
       return {
@@ -272,7 +247,9 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
             status: run.status,
             error: run.error,
             baseVersion: run.base_version,
+            cascadeOf: run.cascade_of ?? null,
           },
+          ...(stale ? { stale: stale.includes(run.target.sceneNumber!), staleScenes: stale } : {}),
           preview: preview
             ? {
               version: preview.version,

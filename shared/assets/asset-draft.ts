@@ -101,9 +101,7 @@ export function assertDraftFitsProvider(
     !takes.includes(key as RequestSetting)
   );
   if (unsupported.length) {
-    const hint = unsupported.includes("seed")
-      ? `; a new take needs another ${kind === "audio" ? "draft.text" : "draft.prompt"}`
-      : "";
+    const hint = unsupported.includes("seed") ? "; leave it out: every run without a seed is a new take" : "";
     throw new BadRequestError(
       "unsupported_setting",
       `draft.settings: the owner's ${type} provider ${owner.provider}${

@@ -29,6 +29,8 @@ export interface AssetRunRow {
   apply_task_id: string | null;
   /** Why the run failed. */
   error: string | null;
+  /** A cascade run: the accepted run whose new end frame it continues from (asset-cascade.ts). */
+  cascade_of?: string | null;
 }
 
 /** A version of a slot (public.assets), as the regenerate actions read it. */

@@ -15,6 +15,7 @@ import { ratioSize, videoShape } from "../film/video-prompt.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
 import type { ImageRequest, JobProvider, UrlOutput } from "../providers/types.ts";
 import { type AssetRunRow, PreviewFailure } from "./asset-preview-file.ts";
+import type { Take } from "./asset-take.ts";
 
 export interface PreviewJob {
   // deno-lint-ignore no-explicit-any
@@ -29,23 +30,36 @@ export interface PreviewJob {
   cost: { units: number; unit: string };
 }
 
-const seedOf = (run: AssetRunRow) => run.draft.settings?.seed as number | undefined;
 const withSeed = (seed: number | undefined) => (seed === undefined ? {} : { seed });
+/** A take number goes into the inputs hash and the params, never on the wire. */
+const withTake = (take: Take) => (take.take === undefined ? {} : { take: take.take });
 
-export async function previewJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise<PreviewJob> {
-  if (run.kind === "video") return await clipJob(env, movie, run);
-  if (run.kind === "cover") return await imageJob(env, run, "cover", posterRequest(movie));
+/** The run's take (asset-take.ts): its seed goes on the wire, a take number only into the hash. */
+export async function previewJob(
+  env: FilmEnv,
+  movie: MovieRow,
+  run: AssetRunRow,
+  take: Take,
+): Promise<PreviewJob> {
+  if (run.kind === "video") return await clipJob(env, movie, run, take);
+  if (run.kind === "cover") return await imageJob(env, run, "cover", posterRequest(movie), take);
   if (run.kind === "image") {
-    return await imageJob(env, run, "image", await libraryImageRequest(env, movie, run));
+    return await imageJob(env, run, "image", await libraryImageRequest(env, movie, run), take);
   }
-  if (run.kind === "music") return await scoreJob(env, movie, run);
+  if (run.kind === "music") return await scoreJob(env, movie, run, take);
   throw new PreviewFailure(`kind ${run.kind} has no preview to generate`);
 }
 
-async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise<PreviewJob> {
+async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow, take: Take): Promise<PreviewJob> {
+  // A continuation starts from its predecessor's last frame as it is now: after that scene got a
+  // new clip, its new end frame (what a cascade regenerates the continuation from).
   const [scene] = await env.sql`
-    select scene_number, duration_seconds, video_prompt, reference_image_url from public.movie_scenes
-     where movie_id = ${movie.id} and scene_number = ${run.target.sceneNumber!}`;
+    select s.scene_number, s.duration_seconds, s.video_prompt,
+           case when s.reference_image_source = 'previous_frame' and p.end_frame_url is not null
+                then p.end_frame_url else s.reference_image_url end as reference_image_url
+      from public.movie_scenes s
+      left join public.movie_scenes p on p.movie_id = s.movie_id and p.scene_number = s.continues_from
+     where s.movie_id = ${movie.id} and s.scene_number = ${run.target.sceneNumber!}`;
   if (!scene) throw new PreviewFailure(`movie ${movie.id} has no scene ${run.target.sceneNumber}`);
   const prompt = run.draft.prompt ?? scene.video_prompt;
   if (!prompt) {
@@ -60,7 +74,8 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise
     video.registered,
   );
   const referenceImageUrl: string | null = scene.reference_image_url ?? null;
-  const seed = seedOf(run) ?? video.registered?.seed;
+  // The take's seed replaces a registered one: a new take is a new seed.
+  const seed = take.seed;
   return {
     provider: video,
     request: {
@@ -70,7 +85,7 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise
       durationSeconds,
       ...withSeed(seed),
     },
-    params: { prompt, referenceImageUrl, ratio, durationSeconds, ...withSeed(seed) },
+    params: { prompt, referenceImageUrl, ratio, durationSeconds, ...withSeed(seed), ...withTake(take) },
     inputsHash: await videoCacheKey({
       prompt,
       referenceImageUrl,
@@ -79,6 +94,7 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise
       ratio,
       durationSeconds,
       seed,
+      take: take.take,
     }),
     media: "video",
     ext: "mp4",
@@ -92,14 +108,15 @@ async function imageJob(
   run: AssetRunRow,
   kind: "cover" | "image",
   pipeline: ImageRequest,
+  take: Take,
 ): Promise<PreviewJob> {
   const image = env.providers.image;
-  const seed = seedOf(run);
+  const seed = take.seed;
   const { prompt, width, height, purpose } = { ...pipeline, prompt: run.draft.prompt ?? pipeline.prompt };
   return {
     provider: image,
     request: { prompt, width, height, purpose, ...withSeed(seed) },
-    params: { prompt, width, height, ...withSeed(seed) },
+    params: { prompt, width, height, ...withSeed(seed), ...withTake(take) },
     inputsHash: await contentHash(kind, {
       prompt,
       width,
@@ -108,6 +125,7 @@ async function imageJob(
       provider: image.provider,
       model: image.model,
       seed,
+      take: take.take,
     }),
     media: "image",
     ext: "png",
@@ -140,7 +158,7 @@ async function libraryImageRequest(env: FilmEnv, movie: MovieRow, run: AssetRunR
   };
 }
 
-async function scoreJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promise<PreviewJob> {
+async function scoreJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow, take: Take): Promise<PreviewJob> {
   const music = env.providers.music;
   if (!music || !isConfigured(env, "music")) {
     throw new PreviewFailure(
@@ -152,12 +170,13 @@ async function scoreJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow): Promis
   return {
     provider: music,
     request: { prompt, durationSeconds },
-    params: { prompt, durationSeconds },
+    params: { prompt, durationSeconds, ...withTake(take) },
     inputsHash: await contentHash("music", {
       prompt,
       durationSeconds,
       provider: music.provider,
       model: music.model,
+      take: take.take,
     }),
     media: "audio",
     ext: "mp3",

@@ -22,6 +22,7 @@ import {
 } from "./asset-preview-file.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
 import { previewJob } from "./asset-preview-jobs.ts";
+import { chooseTake, providerTakesSeed, type Take } from "./asset-take.ts";
 
 export async function makePreview(
   ctx: TaskContext,
@@ -30,9 +31,16 @@ export async function makePreview(
   run: AssetRunRow,
 ): Promise<PreviewFile> {
   const kind = run.kind as GeneratedKind;
-  assertDraftFitsProvider(kind, movie.id, env.resolved[PROVIDER_TYPE_OF[kind]], run.draft);
-  if (kind === "audio") return await voiceLine(ctx, env, run);
-  const job = await previewJob(env, movie, run);
+  const type = PROVIDER_TYPE_OF[kind];
+  assertDraftFitsProvider(kind, movie.id, env.resolved[type], run.draft);
+  // Recorded, so a resumed slice asks for the same take (asset-take.ts).
+  const take = await ctx.step("preview:take", () => {
+    const provider = env.providers[type]!;
+    const pinned = run.draft.settings?.seed as number | undefined;
+    return Promise.resolve(chooseTake(pinned, providerTakesSeed(type, provider.provider, provider.model)));
+  });
+  if (kind === "audio") return await voiceLine(ctx, env, run, take);
+  const job = await previewJob(env, movie, run, take);
   const made = { provider: job.provider.provider, model: job.provider.model, inputsHash: job.inputsHash };
   const cached = await cachedPreview(ctx, env, run, job.inputsHash, job);
   if (cached) {
@@ -66,14 +74,18 @@ const VOICE_SETTINGS = ["stability", "similarityBoost", "style", "speed"] as con
  * One line re-voiced, stitched to its neighbours' requests (ElevenLabs: ≤ 3 ids each side), with
  * the draft's voice settings and seed. Its inputs hash is audio_cache's key (text, voice,
  * provider/model, settings): the pipeline's line, an accepted one or an earlier preview with the
- * same inputs is copied instead (then unstitched: the copy is that earlier take).
+ * same inputs is copied instead (then unstitched: the copy is that earlier take). The run's take
+ * (asset-take.ts) is its seed, or a take number in the key, so only a pinned seed can be copied.
  */
-async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Promise<PreviewFile> {
+async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take: Take): Promise<PreviewFile> {
   const lineId = run.slot.split(":")[1];
   const [line] = await env
     .sql`select scene_id, line_index, text, voice_id from public.scene_audio where id = ${lineId}`;
   if (!line) throw new PreviewFailure(`dialogue line ${lineId} no longer exists`);
-  const settings = run.draft.settings ?? {};
+  const settings: Record<string, number> = {
+    ...run.draft.settings as Record<string, number> | undefined,
+    ...(take.seed === undefined ? {} : { seed: take.seed }),
+  };
   const voice = env.providers.audio;
   const text = run.draft.text ?? line.text as string;
   const voiceId = run.draft.voice ?? line.voice_id as string;
@@ -82,7 +94,8 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Prom
     voiceId,
     provider: voice.provider,
     model: voice.model,
-    settings,
+    // A take number keys the cache only (the request has no seed to carry it).
+    settings: take.take === undefined ? settings : { ...settings, take: take.take },
   });
   const made = { provider: voice.provider, model: voice.model, inputsHash };
   const cached = await cachedPreview(ctx, env, run, inputsHash, { ext: "mp3", contentType: "audio/mpeg" });
@@ -142,6 +155,7 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow): Prom
         text,
         voiceId,
         settings,
+        ...(take.take === undefined ? {} : { take: take.take }),
         previousRequestIds: request.previousRequestIds,
         nextRequestIds: request.nextRequestIds,
         requestId: speech.requestId,

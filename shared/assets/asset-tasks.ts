@@ -2,9 +2,11 @@
  * Tasks run by regenerate-asset:
  * - asset.regenerate {runId}: the run's preview version (asset-preview.ts); a refusal or failed job
  *   fails the run with its message, anything else is retried by the engine.
- * - asset.apply {movieId, sceneNumber?, newClip?}: after an accepted clip or line — a new clip's
- *   end frame first — that scene's mix again (its lines onto its clip: the audio is kept), then the
- *   film reassembled (children in turn); after accepted music (no scene) only the reassembly.
+ *   A cascade run (asset-cascade.ts) is accepted by itself once its preview is made.
+ * - asset.apply {movieId, sceneNumber?, newClip?, cascade?}: after an accepted clip or line — a new
+ *   clip's end frame first, then the cascade runs of the scenes continuing from it — that scene's
+ *   mix again (its lines onto its clip: the audio is kept), then the film reassembled (children in
+ *   turn); after accepted music (no scene) only the reassembly.
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
  *   unless a live version or a cache entry still names the same object — and marked deleted_at.
  */
@@ -20,11 +22,11 @@ import { createStorage } from "../storage/index.ts";
 import { type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { makePreview } from "./asset-preview.ts";
 import { type AssetRunRow, PreviewFailure, savePreview } from "./asset-preview-file.ts";
-import type { TaskKind } from "../engine/task-routes.ts";
-
-export const REGENERATE_KIND = "asset.regenerate" satisfies TaskKind;
-export const APPLY_KIND = "asset.apply" satisfies TaskKind;
-export const CLEANUP_KIND = "asset.cleanup" satisfies TaskKind;
+import { SqlErrorCode } from "../db/sql-errors.ts";
+import { pgErrorCode } from "../engine/task-store.ts";
+import { acceptInTransaction } from "./accept/accept-run.ts";
+import { startCascade } from "./asset-cascade.ts";
+export { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-kinds.ts";
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
@@ -42,7 +44,11 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
     try {
       const file = await makePreview(ctx, env, movie, run);
       const assetId = await ctx.step("preview:saved", (tx) => savePreview(tx, run, file));
-      return { type: "done", result: { runId: run.id, previewAssetId: assetId } };
+      const accepted = run.cascade_of ? await acceptCascadeRun(ctx, deps, movie.user_id, run) : undefined;
+      return {
+        type: "done",
+        result: { runId: run.id, previewAssetId: assetId, ...(accepted ? { accepted } : {}) },
+      };
     } catch (error) {
       if (!(error instanceof PreviewFailure) && !isSceneFailure(error)) throw error;
       const message = (error as Error).message;
@@ -57,15 +63,42 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
   };
 }
 
+/**
+ * A cascade run's preview accepted as the owner would, with cascade (the chain follows). When the
+ * owner accepted another clip for the scene meanwhile, the preview stays a preview: "stale".
+ */
+async function acceptCascadeRun(ctx: TaskContext, deps: FunctionDeps, userId: string, run: AssetRunRow) {
+  try {
+    return await ctx.step("preview:accepted", async (tx) => {
+      const accepted = await acceptInTransaction(tx, deps.store, userId, run, true);
+      return accepted.applyTaskId ?? "accepted";
+    });
+  } catch (error) {
+    const code = pgErrorCode(error);
+    if (
+      code === SqlErrorCode.AssetRunStale || code === SqlErrorCode.AssetRunNotPreview ||
+      code === SqlErrorCode.AssetPreviewDropped
+    ) return "stale";
+    throw error;
+  }
+}
+
 export function applyHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const { movieId, sceneNumber, newClip } = ctx.payload as {
+    const { movieId, sceneNumber, newClip, runId, cascade = [] } = ctx.payload as {
       movieId: string;
       sceneNumber?: number | null;
       newClip?: boolean;
+      runId?: string;
+      cascade?: number[];
     };
     if (typeof sceneNumber === "number" && !ctx.metadata.mixed) {
-      if (newClip) await extractEndFrame(ctx, deps, movieId, sceneNumber);
+      const framed = newClip ? await extractEndFrame(ctx, deps, movieId, sceneNumber) : false;
+      // No new end frame, no cascade: the continuing scenes stay stale.
+      if (framed && cascade.length && runId) {
+        const movie = await loadMovie(deps.sql, movieId);
+        await startCascade(ctx, deps, movie, cascade, runId);
+      }
       return {
         type: "await_children",
         metadata: { mixed: true },
@@ -91,12 +124,20 @@ export function applyHandler(deps: FunctionDeps): TaskHandler {
   };
 }
 
-/** A new clip's real last frame (what a continuation starts from), as the pipeline extracts it. */
-async function extractEndFrame(ctx: TaskContext, deps: FunctionDeps, movieId: string, sceneNumber: number) {
+/**
+ * A new clip's real last frame (what a continuation starts from), as the pipeline extracts it;
+ * false when there is none (the clip was replaced again meanwhile, or the render failed).
+ */
+async function extractEndFrame(
+  ctx: TaskContext,
+  deps: FunctionDeps,
+  movieId: string,
+  sceneNumber: number,
+): Promise<boolean> {
   const movie = await loadMovie(deps.sql, movieId);
   const env = await filmEnv(deps, movie.user_id);
   const scene = await loadScene(deps.sql, movieId, sceneNumber);
-  if (!scene.clip_url) return;
+  if (!scene.clip_url) return false;
   const frame = await runJob(ctx, {
     sql: deps.sql,
     name: "end-frame",
@@ -113,12 +154,12 @@ async function extractEndFrame(ctx: TaskContext, deps: FunctionDeps, movieId: st
     cost: { units: 1, unit: "renders" },
     pollEveryMs: env.pollMs,
   });
-  if (!frame.ok) return;
-  await ctx.step(
+  if (!frame.ok) return false;
+  return await ctx.step(
     "end-frame:saved",
     (tx) =>
-      tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url}`
-        .then(() => null),
+      tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url} returning id`
+        .then((rows) => rows.length > 0),
   );
 }
 

@@ -88,6 +88,11 @@ export interface VideoInputs {
    * so the pipeline's keys stay as they were.
    */
   seed?: number;
+  /**
+   * A regenerate run's take number where the model takes no seed (asset-take.ts): a new take is
+   * a new key; absent for the pipeline.
+   */
+  take?: number;
 }
 
 export const videoCacheKey = (i: VideoInputs) =>
@@ -99,6 +104,7 @@ export const videoCacheKey = (i: VideoInputs) =>
     ratio: i.ratio,
     durationSeconds: i.durationSeconds,
     seed: i.seed,
+    take: i.take,
   });
 
 export async function findCachedVideo(db: Db, userId: string, hash: string): Promise<string | null> {
@@ -145,6 +151,8 @@ export interface LlmInputs {
   user: string;
   maxTokens?: number;
   temperature?: number;
+  /** A regenerated script's take number (asset-take.ts): absent unless the script was regenerated. */
+  take?: number;
 }
 
 export const llmCacheKey = (i: LlmInputs) =>
@@ -156,6 +164,7 @@ export const llmCacheKey = (i: LlmInputs) =>
     user: i.user,
     maxTokens: i.maxTokens,
     temperature: i.temperature,
+    take: i.take,
   });
 
 export async function findCachedContent(db: Db, userId: string, key: string): Promise<unknown | null> {

@@ -27,8 +27,9 @@ export interface AssetTarget {
 /**
  * text and voice apply to audio only. model: another model of the owner's provider for the kind.
  * settings: `seed` (video, image, cover; music only where the provider has one), and for audio
- * `stability`, `similarityBoost`, `style` (0..1), `speed` (0.7..1.2), `seed`. The same inputs again
- * give the same file for free: a new take needs another prompt or seed.
+ * `stability`, `similarityBoost`, `style` (0..1), `speed` (0.7..1.2), `seed`. Each run is a new,
+ * paid take (a fresh seed, or a take number where the model has none); only the same draft with a
+ * pinned `settings.seed` again is the same take, and may be a free copy.
  */
 export interface AssetDraft {
   prompt?: string;
@@ -65,6 +66,10 @@ export interface AssetRunAccepted {
   applyTaskId?: string;
   /** script: the film's restarted produce-movie task. */
   produceTaskId?: string;
+  /** video: the scenes continuing from the old last frame, now stale (docs/regenerate-asset.md). */
+  staleScenes?: number[];
+  /** video: whether those are being regenerated from the new last frame. */
+  cascade?: boolean;
 }
 
 export interface AssetRunRejected {
@@ -85,7 +90,13 @@ export interface AssetRunStatus {
     status: AssetRunState;
     error: string | null;
     baseVersion: number | null;
+    /** A cascade run: the accepted run whose new last frame it continues from. */
+    cascadeOf: string | null;
   };
+  /** video: whether this scene was made from a last frame since replaced. */
+  stale?: boolean;
+  /** video: the film's stale scenes. */
+  staleScenes?: number[];
   preview: {
     version: number;
     state: "draft" | "preview" | "current" | "superseded";
@@ -108,8 +119,12 @@ export function assetMethods(supabase: FunctionsInvoker) {
     /** 202; 400 invalid_target when kind and target do not fit, 409 movie_in_production. */
     start: (input: StartAssetRunInput, options?: CallOptions) =>
       call<AssetRunStarted>("start", input, options),
-    /** 409 asset_run_stale when a newer accept won, 409 asset_run_not_preview. */
-    accept: (runId: string, options?: CallOptions) => call<AssetRunAccepted>("accept", { runId }, options),
+    /**
+     * 409 asset_run_stale when a newer accept won, 409 asset_run_not_preview. cascade (clips,
+     * default true): regenerate the scenes continuing from the new last frame.
+     */
+    accept: (runId: string, options?: CallOptions, input: { cascade?: boolean } = {}) =>
+      call<AssetRunAccepted>("accept", { runId, ...input }, options),
     /** 409 asset_run_decided once it was accepted, rejected or failed. */
     reject: (runId: string, options?: CallOptions) => call<AssetRunRejected>("reject", { runId }, options),
     status: (runId: string, options?: CallOptions) => call<AssetRunStatus>("status", { runId }, options),

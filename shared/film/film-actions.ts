@@ -107,7 +107,9 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
           await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
         const scenes = await sql`
           select id, scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
-                 video_url, lipsync_url, end_frame_url, error_message from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+                 video_url, lipsync_url, end_frame_url, error_message,
+                 -- made from a last frame that has since been replaced (docs/regenerate-asset.md)
+                 stale from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
         // The current assets' URLs where the film has them; every media URL then signed (media is private).
         const urls = await currentAssetUrls(sql, movieId);
         for (const scene of scenes) {

@@ -72,6 +72,8 @@ async function askLlm<N extends FilmSchemaName>(
     user: request.user,
     maxTokens: request.maxTokens,
     temperature: request.temperature,
+    // A regenerated script is a new take (asset-take.ts): its questions are not answered from cache.
+    take: typeof movie.metadata.script_take === "number" ? movie.metadata.script_take : undefined,
   };
   const key = await llmCacheKey(inputs);
   const cached = await findCachedContent(env.sql, movie.user_id, key);

@@ -148,7 +148,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
              end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${
       frame.ok ? null : `end frame: ${frame.message}`
     },
-             mix_status = 'pending'
+             mix_status = 'pending', stale = false
        where id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
   });

@@ -245,7 +245,7 @@ describe("regenerate-asset", () => {
       } order by line_index`;
       const [{ end_frame_url: endFrameBefore }] =
         await sql`select end_frame_url from public.movie_scenes where id = ${scenesAfter[0].id}`;
-      // A new prompt: the scene's own inputs again would be a free copy of the current clip (asset-preview-cache.ts).
+      // A new prompt (the scene's own inputs again would be a new take too: asset-take.ts).
       const clipRun = await startPreview({
         kind: "video",
         target: { movieId, sceneNumber },

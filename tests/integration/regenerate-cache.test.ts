@@ -1,6 +1,7 @@
 /**
- * regenerate-asset against the contract fakes (film rig): identical inputs copy an existing file
- * (0 paid submissions), a new seed or prompt pays exactly once, draft.model reaches the provider,
+ * regenerate-asset against the contract fakes (film rig): identical inputs with a pinned seed copy
+ * an existing file (0 paid submissions); no seed is a new take, paid (asset-take.ts), as is a new
+ * seed or prompt; draft.model reaches the provider,
  * music and library images (portrait, location image) go through the whole flow to accept, and
  * every new input rule answers 4xx naming the problem with no run created.
  */
@@ -73,6 +74,8 @@ interface KindCase {
   draft: Record<string, unknown>;
   /** The same draft with another seed (music: another prompt, Beatoven has no seed). */
   retake: Record<string, unknown>;
+  /** The draft pins a seed: the same draft again is the same take. Beatoven has none: a new take. */
+  pinned: boolean;
   model?: { model: string; received: () => unknown };
 }
 
@@ -81,7 +84,8 @@ const CASES: KindCase[] = [
     kind: "video",
     fake: "runway",
     target: () => ({ movieId, sceneNumber: 1 }),
-    draft: { prompt: "Ada lowers the lantern into the fog" },
+    draft: { prompt: "Ada lowers the lantern into the fog", settings: { seed: 5 } },
+    pinned: true,
     retake: { prompt: "Ada lowers the lantern into the fog", settings: { seed: 11 } },
     model: { model: "gen4_turbo", received: () => rig.fakes.runway.created.at(-1)!.model },
   },
@@ -89,7 +93,8 @@ const CASES: KindCase[] = [
     kind: "audio",
     fake: "elevenlabs",
     target: () => ({ movieId, sceneNumber: 1, lineIndex: 0 }),
-    draft: { text: "Hold the light, Bruno." },
+    draft: { text: "Hold the light, Bruno.", settings: { seed: 5 } },
+    pinned: true,
     retake: { text: "Hold the light, Bruno.", settings: { seed: 11, stability: 0.3, speed: 1.1 } },
     // eleven_v3 refuses request stitching (the fake too): the line is voiced unstitched.
     model: { model: "eleven_v3", received: () => rig.fakes.elevenlabs.requests.at(-1)!.body.model_id },
@@ -98,7 +103,8 @@ const CASES: KindCase[] = [
     kind: "cover",
     fake: "fal",
     target: () => ({ movieId }),
-    draft: { prompt: "A fogbound harbour, poster" },
+    draft: { prompt: "A fogbound harbour, poster", settings: { seed: 5 } },
+    pinned: true,
     retake: { prompt: "A fogbound harbour, poster", settings: { seed: 11 } },
     model: { model: "fal-ai/flux/dev", received: () => rig.fakes.fal.submitted.at(-1)!.modelPath },
   },
@@ -106,7 +112,8 @@ const CASES: KindCase[] = [
     kind: "image",
     fake: "fal",
     target: () => ({ movieId, characterId }),
-    draft: { prompt: "A harbour pilot at the wheel, oil painting" },
+    draft: { prompt: "A harbour pilot at the wheel, oil painting", settings: { seed: 5 } },
+    pinned: true,
     retake: { prompt: "A harbour pilot at the wheel, oil painting", settings: { seed: 11 } },
     model: { model: "fal-ai/flux/dev", received: () => rig.fakes.fal.submitted.at(-1)!.modelPath },
   },
@@ -115,13 +122,14 @@ const CASES: KindCase[] = [
     fake: "beatoven",
     target: () => ({ movieId }),
     draft: { prompt: "Foghorn drone under slow strings" },
+    pinned: false,
     retake: { prompt: "Foghorn drone under slow strings, warmer" },
   },
 ];
 
 describe("regenerating with the same inputs", () => {
   it.each(CASES)(
-    "$kind: the same draft after a reject is a copy with 0 provider calls; a new seed or prompt pays once; draft.model reaches the provider",
+    "$kind: the same draft after a reject is a copy with 0 provider calls when it pins a seed; a new seed or prompt pays once; draft.model reaches the provider",
     async (c) => {
       const before = paid(c.fake);
       const first = await preview(c.kind, c.target(), c.draft);
@@ -131,6 +139,18 @@ describe("regenerating with the same inputs", () => {
       expect(firstBytes.status).toBe(200);
       expect((await regenerate({ action: "reject", runId: first.runId })).status).toBe(200);
 
+      if (!c.pinned) {
+        // No seed to pin: the same draft again is a new take, paid, and not answered by the cache.
+        const take = await preview(c.kind, c.target(), c.draft);
+        expect(paid(c.fake)).toBe(before + 2);
+        expect(take.asset.params.cachedFrom).toBeUndefined();
+        expect(take.asset.params.take).toEqual(expect.any(Number));
+        expect(take.asset.inputs_hash).not.toBe(first.asset.inputs_hash);
+        const retake = await preview(c.kind, c.target(), c.retake);
+        expect(paid(c.fake)).toBe(before + 3);
+        expect(retake.asset.params.cachedFrom).toBeUndefined();
+        return;
+      }
       const again = await preview(c.kind, c.target(), c.draft);
       expect(paid(c.fake)).toBe(before + 1);
       expect(again.asset.params.cachedFrom).toEqual({ source: "assets", id: first.asset.id });
@@ -163,16 +183,27 @@ describe("regenerating with the same inputs", () => {
     expect(voiced.body.voice_settings).toEqual({ stability: 0.3, speed: 1.1 });
   });
 
-  it("copies the pipeline's own clip when the scene's inputs are sent again unchanged", async () => {
+  it("makes a new, paid take each time the scene's inputs are sent again unchanged", async () => {
     const before = paid("runway");
-    const same = await preview("video", { movieId, sceneNumber: 2 }, {});
-    expect(paid("runway")).toBe(before);
-    expect(same.asset.params.cachedFrom.source).toBe("generated_videos");
+    const first = await preview("video", { movieId, sceneNumber: 2 }, {});
+    const second = await preview("video", { movieId, sceneNumber: 2 }, {});
+    expect(paid("runway")).toBe(before + 2);
+    for (const take of [first, second]) expect(take.asset.params.cachedFrom).toBeUndefined();
+    // Two takes: fresh seeds on the wire, two versions with inputs of their own.
+    const [a, b] = rig.fakes.runway.created.slice(-2);
+    expect(a.seed).toEqual(expect.any(Number));
+    expect(b.seed).toEqual(expect.any(Number));
+    expect(a.seed).not.toBe(b.seed);
+    expect([first.asset.params.seed, second.asset.params.seed]).toEqual([a.seed, b.seed]);
+    expect(second.asset.inputs_hash).not.toBe(first.asset.inputs_hash);
+    expect(second.asset.version).not.toBe(first.asset.version);
+    expect(second.asset.storage_path).not.toBe(first.asset.storage_path);
+    // The pipeline's own entry for the scene's inputs is untouched: its identical request still hits.
     const [scene] = await rig
       .sql`select clip_url from public.movie_scenes where movie_id = ${movieId} and scene_number = 2`;
-    expect((await bytesOf(same.asset.public_url)).bytes.equals((await bytesOf(scene.clip_url)).bytes)).toBe(
-      true,
-    );
+    const [entry] = await rig
+      .sql`select status from public.generated_videos where user_id = ${owner.id} and video_url = ${scene.clip_url}`;
+    expect(entry.status).toBe("completed");
   }, 60_000);
 });
 

@@ -160,7 +160,7 @@ describe("a draft against the owner's provider", () => {
     );
     expect(seed).toMatchObject({ status: 400, code: "unsupported_setting" });
     expect(seed!.message).toContain(
-      "music provider beatoven takes no seed; a new take needs another draft.prompt",
+      "music provider beatoven takes no seed; leave it out: every run without a seed is a new take",
     );
     expect(
       refusal(() =>

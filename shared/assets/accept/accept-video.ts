@@ -1,9 +1,11 @@
 /**
  * An accepted clip: the caches learn of it, the scene takes it (its mix is redone), and
- * asset.apply extracts its end frame, remixes the scene and reassembles the film.
+ * asset.apply extracts its end frame, remixes the scene and reassembles the film. The scenes
+ * continuing from its last frame are marked stale, and with cascade regenerated from the new one.
  */
 import type { TransactionSql } from "../../db/client.ts";
 import { markVideoRegenerated, storeCachedVideo, videoCacheKey } from "../../caches/asset-cache.ts";
+import { markContinuationsStale } from "../asset-continuity.ts";
 import { type AcceptContext, type AssetAcceptor, enqueueApply, slotOwnerId } from "./asset-acceptor.ts";
 
 export const acceptVideo: AssetAcceptor = {
@@ -15,7 +17,11 @@ export const acceptVideo: AssetAcceptor = {
     await ctx
       .tx`update public.movie_scenes set clip_url = ${ctx.asset.public_url}, video_url = ${ctx.asset.public_url}, status = 'completed',
                         error_message = null, mix_status = 'pending' where id = ${sceneId}`;
-    return await enqueueApply(ctx, true);
+    // The scenes made from this scene's old last frame are stale; with cascade the ones continuing
+    // directly are regenerated from the new one (asset.apply, after it is extracted), and so on.
+    const marks = await markContinuationsStale(ctx.tx, ctx.run.movie_id, ctx.run.target.sceneNumber!);
+    const applied = await enqueueApply(ctx, true, ctx.cascade ? marks.direct : []);
+    return { ...applied, staleScenes: marks.stale };
   },
 };
 
@@ -43,6 +49,7 @@ async function updateVideoCache(
     ratio: p.ratio,
     durationSeconds: Number(p.durationSeconds),
     seed: p.seed,
+    take: p.take,
   };
   await markVideoRegenerated(tx, userId, await videoCacheKey(inputs));
   await storeCachedVideo(tx, userId, await videoCacheKey(inputs), inputs, {

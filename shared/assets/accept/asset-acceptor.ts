@@ -8,7 +8,7 @@ import type { TransactionSql } from "../../db/client.ts";
 import type { TaskStore } from "../../engine/task-store.ts";
 import type { AssetRunRow } from "../asset-preview-file.ts";
 import type { RegenerateKind } from "../asset-target.ts";
-import { APPLY_KIND } from "../asset-tasks.ts";
+import { APPLY_KIND } from "../asset-kinds.ts";
 
 /** Everything an acceptor may use, all inside the accept transaction. */
 export interface AcceptContext {
@@ -22,12 +22,19 @@ export interface AcceptContext {
   /** The row asset_admin.accept_run answered: the version now current. */
   // deno-lint-ignore no-explicit-any
   asset: Record<string, any>;
+  /**
+   * A clip: regenerate the scenes continuing from its last frame once it is extracted (else they
+   * are only marked stale). asset-continuity.ts.
+   */
+  cascade: boolean;
 }
 
 /** The tasks an accept started, if any: the answer names them. */
 export interface AcceptResult {
   applyTaskId?: string;
   produceTaskId?: string;
+  /** A clip: the scenes now stale (continuing from its old last frame). */
+  staleScenes?: number[];
 }
 
 export interface AssetAcceptor {
@@ -47,13 +54,18 @@ export const slotOwnerId = (slot: string) => slot.split(":")[1];
  * asset.apply for an accepted clip, line or track: the scene remixed (when there is one) and the
  * film reassembled. Music has no scene: the apply only reassembles (the render mixes the new track).
  */
-export async function enqueueApply(ctx: AcceptContext, newClip: boolean): Promise<AcceptResult> {
+export async function enqueueApply(
+  ctx: AcceptContext,
+  newClip: boolean,
+  cascade: number[] = [],
+): Promise<AcceptResult> {
   const { tx, store, userId, runId, run } = ctx;
   const task = await store.enqueue({
     userId,
     kind: APPLY_KIND,
     idempotencyKey: `apply:${runId}`,
-    payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip },
+    // cascade: the scenes to regenerate from the new clip's end frame once it is extracted.
+    payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip, cascade },
     maxAttempts: 5,
   }, tx);
   await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;
