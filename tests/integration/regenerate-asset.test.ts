@@ -6,11 +6,13 @@ import {
   createUser,
   invoke,
   type Sql,
+  stackEnv,
   type TestUser,
   waitFor,
   waitForStatus,
 } from "../support/stack.ts";
 import { addressOfSigned, bytesAtAddress } from "../support/stack-storage.ts";
+import { connectWire } from "../../shared/clone/pg-wire.ts";
 
 let sql: Sql;
 let owner: TestUser;
@@ -341,16 +343,21 @@ describe("regenerate-asset", () => {
       const [movie] = await sql`select * from public.movies where id = ${movieId}`;
       const [{ n: scenes }] =
         await sql`select count(*)::int as n from public.movie_scenes where movie_id = ${movieId}`;
-      // A kill in the middle: the reset's transaction dies before commit.
-      const victim = connect(1);
-      const [{ pid }] = await victim`select pg_backend_pid() as pid`;
-      const killed = victim.begin(async (tx) => {
-        await tx`select asset_admin.reset_film(${movieId}, ${owner.id}, ${"killed"}, '{}'::jsonb, ${"kill-test"})`;
-        await sql`select pg_terminate_backend(${pid})`;
-        await tx`select 1`;
-      });
-      await expect(killed).rejects.toThrow();
-      await victim.end({ timeout: 1 }).catch(() => {});
+      // A kill in the middle: the reset's transaction dies before commit. The victim is a plain
+      // wire connection: postgres.js, whose backend is killed under it, may still flush a queued
+      // write onto the closed socket afterwards (an uncaught TypeError outside any test).
+      const victim = await connectWire({ url: stackEnv().DB_URL });
+      try {
+        const [[pid]] = await victim.query("select pg_backend_pid()");
+        await victim.query("begin");
+        await victim.query(
+          `select asset_admin.reset_film('${movieId}', '${owner.id}', 'killed', '{}'::jsonb, 'kill-test')`,
+        );
+        await sql`select pg_terminate_backend(${Number(pid)})`;
+        await expect(victim.query("select 1")).rejects.toThrow();
+      } finally {
+        victim.close();
+      }
       const [still] =
         await sql`select status, prompt, video_url, poster_url, task_id from public.movies where id = ${movieId}`;
       expect(still).toEqual({
