@@ -40,6 +40,21 @@ const paidByProvider = (): Record<string, number> =>
   Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 const totalPaid = () => Object.values(rig.fakes.submissions()).reduce((sum, c) => sum + c.total, 0);
 
+/** A 2-scene film whose every Runway task fails, run to its end: failed, with no clip. */
+async function filmWhoseClipsAllFail(title: string) {
+  const shape: FilmShape = { scenes: 2, chains: [] };
+  rig.fakes.clearScripts();
+  rig.fakes.runway.scriptWhen(() => true, {
+    phases: ["FAILED"],
+    failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
+  });
+  const owner = await filmUser(rig, shape, title);
+  const { movieId } = await startFilm(owner, briefFor(shape, title));
+  await waitForFilm(rig.sql, movieId, 120_000);
+  expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+  return { owner, movieId };
+}
+
 describe("film failures", () => {
   it(
     "one scene's Runway task FAILED: the film completes without it, the scene failed, a warning kept",
@@ -104,16 +119,7 @@ describe("film failures", () => {
   it(
     "every scene failed, then each clip regenerated and accepted: every reassembly says what is true now and the film completes",
     async () => {
-      const shape: FilmShape = { scenes: 2, chains: [] };
-      rig.fakes.clearScripts();
-      rig.fakes.runway.scriptWhen(() => true, {
-        phases: ["FAILED"],
-        failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
-      });
-      const owner = await filmUser(rig, shape, "Second Take");
-      const { movieId } = await startFilm(owner, briefFor(shape, "Second Take"));
-      await waitForFilm(rig.sql, movieId, 120_000);
-      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+      const { owner, movieId } = await filmWhoseClipsAllFail("Second Take");
       rig.fakes.clearScripts();
 
       const repair = async (sceneNumber: number) => {
@@ -220,16 +226,7 @@ describe("film failures", () => {
   it(
     "a failed film resumed: its failed clips are made again, as often as the limit allows, and it completes",
     async () => {
-      const shape: FilmShape = { scenes: 2, chains: [] };
-      rig.fakes.clearScripts();
-      rig.fakes.runway.scriptWhen(() => true, {
-        phases: ["FAILED"],
-        failureCode: "INTERNAL.BAD_OUTPUT.CODE01",
-      });
-      const owner = await filmUser(rig, shape, "Night Reshoot");
-      const { movieId } = await startFilm(owner, briefFor(shape, "Night Reshoot"));
-      await waitForFilm(rig.sql, movieId, 120_000);
-      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("failed");
+      const { owner, movieId } = await filmWhoseClipsAllFail("Night Reshoot");
       const resume = () => invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
 
       // Redone while Runway still fails: failed again, with the same verdict.
