@@ -19,7 +19,9 @@ export class BudgetExceededError extends Error {
   readonly code = BUDGET_EXCEEDED;
   constructor(readonly spent: number, readonly cap: number, readonly units: number, unit: string) {
     super(
-      `budget_exceeded: this step would cost ${units} ${unit}, the film has spent ${spent} of its cap of ${cap} units`,
+      units === 0
+        ? `budget_exceeded: the film has spent ${spent} of its cap of ${cap} units: no more paid calls`
+        : `budget_exceeded: this step would cost ${units} ${unit}, the film has spent ${spent} of its cap of ${cap} units`,
     );
   }
 }
