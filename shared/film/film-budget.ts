@@ -58,6 +58,10 @@ export async function admitSyncIntent(sql: Sql, key: MetricKey): Promise<void> {
  * already recorded (a retried slice) does not count against itself.
  */
 export async function admitPaidIntent(sql: Sql, key: MetricKey, cost: { units: number; unit: string }) {
+  // The cap is set at start and never changes: a film without one records its intent unlocked.
+  const [capped] =
+    await sql`select 1 from public.movies where id = ${key.movieId} and max_cost_units is not null`;
+  if (!capped) return await recordIntent(sql, key, cost.units);
   await sql.begin(async (tx) => {
     const [movie] = await tx`select max_cost_units from public.movies where id = ${key.movieId} for update`;
     if (movie?.max_cost_units !== null && movie?.max_cost_units !== undefined) {

@@ -14,7 +14,8 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { createUser, invoke } from "../support/stack.ts";
+import { connect, createUser, invoke } from "../support/stack.ts";
+import { admitPaidIntent, BudgetExceededError } from "../../shared/film/film-budget.ts";
 
 const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
 const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, music: 300 };
@@ -122,6 +123,41 @@ describe("produce-movie quote", () => {
     expect(status.json.spend).toEqual({ units: expect.any(Number), cap: 1 });
     expect(status.json.spend.units).toBeLessThanOrEqual(1);
   }, 150_000);
+
+  it("parallel admissions never pass the cap together: one movie row lock decides", async () => {
+    const user = await createUser(rig.sql);
+    const [movie] = await rig.sql`
+      insert into public.movies (user_id, title, prompt, genre, duration_minutes, max_cost_units, status)
+      values (${user.id}, 'Race', 'p', 'g', 1, 5, 'pending') returning id`;
+    const taskId = crypto.randomUUID();
+    const pool = connect(8);
+    try {
+      const key = (i: number) => ({
+        movieId: movie.id,
+        userId: user.id,
+        step: "generate_videos",
+        taskId,
+        stepName: `race-${i}`,
+        provider: "runway",
+        model: "gen4.5",
+      });
+      // Six 2-second clips against a cap of 5, all at once on their own connections: two fit.
+      const settled = await Promise.allSettled(
+        Array.from(
+          { length: 6 },
+          (_, i) => admitPaidIntent(pool as never, key(i), { units: 2, unit: "seconds" }),
+        ),
+      );
+      expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(2);
+      const refused = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
+      expect(refused.every((s) => s.reason instanceof BudgetExceededError)).toBe(true);
+      const [{ planned }] = await rig.sql`
+        select sum(planned_units)::int as planned from public.movie_step_metrics where movie_id = ${movie.id}`;
+      expect(planned).toBe(4);
+    } finally {
+      await pool.end();
+    }
+  });
 
   it("a bad maxCostUnits or quote body is a 400, and nothing is made", async () => {
     const user = await createUser(rig.sql);
