@@ -174,6 +174,9 @@ describe("produce-movie quote", () => {
     });
     expect(quote.status).toBe(400);
     expect(quote.json.error.message).toMatch(/durationMinutes/);
+    // Any signed-in user may quote; nobody else.
+    const anonymous = await invoke("produce-movie", { action: "quote", ...brief });
+    expect(anonymous.status).toBe(401);
     const [{ movies }] = await rig
       .sql`select count(*)::int as movies from public.movies where user_id = ${user.id}`;
     expect(movies).toBe(0);
