@@ -1,11 +1,13 @@
 /**
- * produce-movie's actions: quote (what start's body would cost, nothing written: film-quote.ts), start (a movie row, its progress row and its film.produce task in one
- * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far,
- * signed media URLs with their expiry, and `waiting` when no render worker is picking up its rendering),
- * resume (the engine's resume of an unfinished film; a finished one redoes what failed,
- * film-redo.ts), cancel, usage (the caller's limits and use). start and resume are admitted against the
- * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
- * owner may see or touch a movie: 403 for another user's, 404 unknown.
+ * produce-movie's actions: quote (what start's body would cost, nothing written: film-quote.ts),
+ * start (a movie row, its progress row and its film.produce task in one transaction → 202
+ * { movieId, taskId }; `maxCostUnits` caps its paid jobs: film-budget.ts), status (per step, per
+ * scene, cost and time so far, spend against the cap, signed media URLs with their expiry, and
+ * `waiting` when no render worker is picking up its rendering), resume (the engine's resume of an
+ * unfinished film; a finished one redoes what failed, film-redo.ts), cancel, usage (the caller's
+ * limits and use). start and resume are admitted against the caller's usage limits in the
+ * transaction that creates the work (429 quota_exceeded). Only the owner may see or touch a
+ * movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
 import { ConflictError, NotFoundError } from "../errors.ts";
@@ -60,10 +62,10 @@ const startInput = z.object({
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
     .default("landscape"),
   // The film's cap on its paid jobs, in the providers' own units summed (film-budget.ts).
-  maxCostUnits: z.number({ error: "maxCostUnits must be a number" }).positive(
-    "maxCostUnits must be more than 0",
-  )
-    .finite("maxCostUnits must be finite").optional(),
+  maxCostUnits: z.number({ error: "maxCostUnits must be a number" })
+    .positive("maxCostUnits must be more than 0")
+    .finite("maxCostUnits must be finite")
+    .optional(),
 }).strict();
 
 export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
