@@ -2700,7 +2700,9 @@ CREATE TABLE public.movies (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     completed_at timestamp with time zone,
+    max_cost_units numeric,
     CONSTRAINT movies_duration_range CHECK (((duration_minutes > (0)::numeric) AND (duration_minutes <= (30)::numeric))),
+    CONSTRAINT movies_max_cost_units_check CHECK ((max_cost_units > (0)::numeric)),
     CONSTRAINT movies_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT movies_orientation_check CHECK ((orientation = ANY (ARRAY['landscape'::text, 'portrait'::text]))),
     CONSTRAINT movies_progress_range CHECK (((progress >= 0) AND (progress <= 100))),
@@ -2927,6 +2929,7 @@ CREATE TABLE public.movie_step_metrics (
     submitted_at timestamp with time zone,
     finished_at timestamp with time zone,
     billed_to text DEFAULT 'project'::text NOT NULL,
+    planned_units numeric,
     CONSTRAINT movie_step_metrics_billed_to_check CHECK ((billed_to = ANY (ARRAY['project'::text, 'user'::text, 'free'::text]))),
     CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text])))
 );

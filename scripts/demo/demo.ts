@@ -80,13 +80,16 @@ async function main(): Promise<number> {
         minutesFor(options.scenes)
       } min brief), local providers${options.chaos ? ", chaos: killing workers at random" : ""}`,
     );
-    const { movieId } = await client.movies.start({
+    const brief = {
       title: options.title,
       prompt: options.prompt,
       genre: options.genre,
       durationMinutes: minutesFor(options.scenes),
       orientation: options.orientation,
-    });
+    };
+    // What the film should cost, asked first: the report shows it beside what was spent.
+    const quote = await client.movies.quote(brief);
+    const { movieId } = await client.movies.start(brief);
     console.log(`movie ${movieId}\n`);
 
     const chaos = options.chaos ? startChaos(admin, FILM_FUNCTIONS) : null;
@@ -117,7 +120,7 @@ async function main(): Promise<number> {
       serviceRoleKey: stack.SERVICE_ROLE_KEY,
       sql,
     });
-    const report = await collectReport(sql, movieId, { outDir, kills, storage });
+    const report = await collectReport(sql, movieId, { outDir, kills, storage, quote });
     const page = await renderReport(report, outDir);
     await Deno.writeTextFile(join(outDir, "report.json"), JSON.stringify(report, null, 2));
     console.log(`\nfilm:   ${report.film.videoFile ? join(outDir, report.film.videoFile) : "(none)"}`);

@@ -7,7 +7,14 @@ import type { Sql } from "../../shared/db/client.ts";
 import { filmMachine, readFilmRows, type SceneRow } from "./report-queries.ts";
 import type { ObjectStorage } from "../../shared/storage/storage.ts";
 import { createMediaFetcher, mapConcurrently } from "./report-media.ts";
-import { filmWallSeconds, maxParallelTasks, summarizeSteps, taskLabel } from "./report-summaries.ts";
+import {
+  filmWallSeconds,
+  maxParallelTasks,
+  quoteBesideSpend,
+  summarizeSteps,
+  taskLabel,
+} from "./report-summaries.ts";
+import type { MovieQuote } from "../../shared/client/movies.ts";
 import type { DemoReport, ReferenceImageSource, SceneReport, TaskReport } from "./report-types.ts";
 
 export interface CollectOptions {
@@ -17,6 +24,8 @@ export interface CollectOptions {
   storage?: ObjectStorage;
   /** The chaos run's kills (empty otherwise). */
   kills: { at: Date | string; function: string }[];
+  /** produce-movie quote of the brief, asked before start: shown beside the spend. */
+  quote?: MovieQuote;
 }
 
 /** Reads one film (movies, scenes, lines, progress, metrics, tasks) and downloads its media. */
@@ -102,6 +111,7 @@ export async function collectReport(sql: Sql, movieId: string, options: CollectO
       completedAt: movie.completed_at?.toISOString() ?? null,
       ...optional("errorMessage", movie.error_message),
     },
+    ...(options.quote ? { quote: quoteBesideSpend(options.quote, rows.metrics) } : {}),
     scenes,
     steps: summarizeSteps(rows.progressSteps, rows.metrics),
     tasks,

@@ -96,6 +96,7 @@ ${report.kills.length ? chaosSection(report) : ""}
   Cost in each provider's own units; the demo's providers are simulated.</p>
   ${stepsTable(report)}
 </section>
+${report.quote ? quoteSection(report) : ""}
 <footer>
   ${
     report.warnings.length
@@ -208,4 +209,26 @@ function stepsTable(report: DemoReport): string {
 <tbody>${rows.join("\n")}</tbody>
 <tfoot><tr><td colspan="7">Total cost</td><td class="num">${h(total || "—")}</td></tr></tfoot>
 </table>`;
+}
+
+/** produce-movie quote (asked before start) beside what the film spent, provider by provider. */
+function quoteSection(report: DemoReport): string {
+  const quote = report.quote!;
+  const rows = quote.rows.map((r) =>
+    `<tr><td>${h(`${r.provider} / ${r.model}`)}</td><td>${h(r.type)}</td><td>${r.paid ? "paid" : "ours"}</td>
+  <td class="num">${r.quotedCalls}</td><td class="num">${r.spentCalls}</td>
+  <td class="num">${h(`${round1(r.quotedUnits)} ${r.unit}`)}</td><td class="num">${
+      h(`${round1(r.spentUnits)} ${r.unit}`)
+    }</td></tr>`
+  );
+  return `<section>
+  <h2>Quote and spend</h2>
+  <p class="muted">The quote was asked before the film started (produce-movie quote); expected wall time ${
+    round1(quote.expectedWallSeconds)
+  } s, actual ${round1(report.summary.wallSeconds)} s. Estimates: ${h(quote.estimates.join("; "))}.</p>
+  <table class="steps">
+<thead><tr><th>Provider / model</th><th>Type</th><th></th><th>Calls quoted</th><th>Calls made</th><th>Units quoted</th><th>Units spent</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody>
+</table>
+</section>`;
 }

@@ -1,6 +1,7 @@
 /** Pure shaping of a film's rows into the report's step table, task labels and summary numbers. */
 import { FILM_STEPS } from "../../shared/film/film-progress.ts";
-import type { StepReport, StepStatus, TaskReport } from "./report-types.ts";
+import type { MovieQuote } from "../../shared/client/movies.ts";
+import type { QuoteReport, StepReport, StepStatus, TaskReport } from "./report-types.ts";
 import type { JobLink, MetricRow, ProgressSteps, TaskRow } from "./report-queries.ts";
 
 const PROGRESS_STATUSES: StepStatus[] = ["pending", "running", "completed", "failed", "skipped"];
@@ -138,4 +139,43 @@ export function maxParallelTasks(tasks: TaskReport[], now: Date): number {
   let most = 0;
   for (const [, delta] of edges) most = Math.max(most, running += delta);
   return most;
+}
+
+/**
+ * The quote's lines beside the film's calls and cost units of the same provider, model and unit
+ * (a call without a cost unit yet counts as a call); calls the quote did not foresee get rows too.
+ */
+export function quoteBesideSpend(quote: MovieQuote, metrics: MetricRow[]): QuoteReport {
+  const rows: QuoteReport["rows"] = quote.perProvider.map((p) => ({
+    provider: p.provider,
+    model: p.model,
+    type: p.type,
+    unit: p.unit,
+    paid: p.paid,
+    quotedCalls: p.calls,
+    quotedUnits: p.units,
+    spentCalls: 0,
+    spentUnits: 0,
+  }));
+  for (const m of metrics) {
+    const same = rows.filter((r) => r.provider === m.provider && r.model === m.model);
+    let row = same.find((r) => r.unit === m.cost_unit) ?? (m.cost_unit === null ? same[0] : undefined);
+    if (!row) {
+      row = {
+        provider: m.provider ?? "",
+        model: m.model ?? "",
+        type: "",
+        unit: m.cost_unit ?? "",
+        paid: same[0]?.paid ?? false,
+        quotedCalls: 0,
+        quotedUnits: 0,
+        spentCalls: 0,
+        spentUnits: 0,
+      };
+      rows.push(row);
+    }
+    row.spentCalls += 1;
+    row.spentUnits += Number(m.cost_units ?? 0);
+  }
+  return { rows, expectedWallSeconds: quote.expectedWallSeconds, estimates: quote.estimates };
 }

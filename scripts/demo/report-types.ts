@@ -81,8 +81,32 @@ export interface KillReport {
   function: string;
 }
 
+/**
+ * produce-movie quote's lines (asked before the film started) beside what the film submitted:
+ * per provider/model/unit, quoted calls and units against movie_step_metrics' calls and units.
+ */
+export interface QuoteRow {
+  provider: string;
+  model: string;
+  type: string;
+  unit: string;
+  paid: boolean;
+  quotedCalls: number;
+  quotedUnits: number;
+  spentCalls: number;
+  spentUnits: number;
+}
+
+export interface QuoteReport {
+  rows: QuoteRow[];
+  expectedWallSeconds: number;
+  estimates: string[];
+}
+
 export interface DemoReport {
   film: FilmReport;
+  /** The quote beside the spend; absent when no quote was asked. */
+  quote?: QuoteReport;
   scenes: SceneReport[];
   steps: StepReport[];
   tasks: TaskReport[];

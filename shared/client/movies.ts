@@ -1,5 +1,5 @@
 /**
- * produce-movie (start / status / resume / cancel by movieId; shared/film/film-actions.ts) and
+ * produce-movie (quote / start / status / resume / cancel by movieId; shared/film/film-actions.ts) and
  * assemble (shared/film/scene-actions.ts). Status keeps the function's shapes: the movie and
  * progress in camelCase, scene rows and metrics as the columns they are read from (snake_case).
  */
@@ -32,6 +32,30 @@ export interface StartMovieInput {
   durationMinutes: number;
   /** landscape when left out. */
   orientation?: Orientation;
+  /** The film's cap on its paid jobs, in the providers' own units summed; more than 0. */
+  maxCostUnits?: number;
+}
+
+/** produce-movie quote: what start's body would cost (shared/film/film-quote.ts), nothing written. */
+export interface MovieQuote {
+  sceneCount: number;
+  perProvider: {
+    provider: string;
+    model: string;
+    type: string;
+    /** False for our own machines (local, the render worker): no cost, not in the totals. */
+    paid: boolean;
+    calls: number;
+    units: number;
+    unit: string;
+  }[];
+  /** Paid units by unit; capUnits: what maxCostUnits counts (paid jobs, not LLM tokens or TTS characters). */
+  total: { units: Record<string, number>; capUnits: number };
+  callsByKind: Record<string, number>;
+  /** The longest path at documented typical seconds per call (film-quote.ts TYPICAL_SECONDS). */
+  expectedWallSeconds: number;
+  /** Which figures are estimates, and by what assumption (the screenplay is not written yet). */
+  estimates: string[];
 }
 
 export interface MovieStarted {
@@ -101,6 +125,8 @@ export interface MovieStatus {
   progress: MovieProgress | null;
   scenes: SceneRow[];
   metrics: StepMetric[];
+  /** Units admitted for paid jobs so far, against the film's cap (null: none). */
+  spend: { units: number; cap: number | null };
   elapsedSeconds: number;
   /** ISO time this answer's URLs stop serving (1 h by default); a later status call signs them afresh. */
   urlsExpireAt: string;
@@ -152,6 +178,7 @@ export function movieMethods(supabase: FunctionsInvoker) {
     invokeAction<T>(supabase, "produce-movie", action, input, options);
   return {
     /** 202: the movie, its progress row and its film.produce task, created together; 429 quota_exceeded over a usage limit. */
+    quote: (input: StartMovieInput, options?: CallOptions) => call<MovieQuote>("quote", input, options),
     start: (input: StartMovieInput, options?: CallOptions) => call<MovieStarted>("start", input, options),
     status: (movieId: string, options?: CallOptions) => call<MovieStatus>("status", { movieId }, options),
     /** 202; a failed or cancelled film goes back to processing. 409 task_active / task_not_resumable / resume_limit_reached; 429 quota_exceeded. */

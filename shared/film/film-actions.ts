@@ -1,11 +1,13 @@
 /**
- * produce-movie's actions: start (a movie row, its progress row and its film.produce task in one
- * transaction → 202 { movieId, taskId }), status (per step, per scene, cost and time so far,
- * signed media URLs with their expiry, and `waiting` when no render worker is picking up its rendering),
- * resume (the engine's resume of an unfinished film; a finished one redoes what failed,
- * film-redo.ts), cancel, usage (the caller's limits and use). start and resume are admitted against the
- * caller's usage limits in the transaction that creates the work (429 quota_exceeded). Only the
- * owner may see or touch a movie: 403 for another user's, 404 unknown.
+ * produce-movie's actions: quote (what start's body would cost, nothing written: film-quote.ts),
+ * start (a movie row, its progress row and its film.produce task in one transaction → 202
+ * { movieId, taskId }; `maxCostUnits` caps its paid jobs: film-budget.ts), status (per step, per
+ * scene, cost and time so far, spend against the cap, signed media URLs with their expiry, and
+ * `waiting` when no render worker is picking up its rendering), resume (the engine's resume of an
+ * unfinished film; a finished one redoes what failed, film-redo.ts), cancel, usage (the caller's
+ * limits and use). start and resume are admitted against the caller's usage limits in the
+ * transaction that creates the work (429 quota_exceeded). Only the owner may see or touch a
+ * movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
 import { ConflictError, NotFoundError } from "../errors.ts";
@@ -17,6 +19,9 @@ import { createStorage } from "../storage/index.ts";
 import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
+import { spendOf } from "./film-budget.ts";
+import { resolveProviders } from "../providers/registry/resolve-providers.ts";
+import { quoteFilm } from "./film-quote.ts";
 import { ownMovie } from "./film-movie.ts";
 import { finishProgress, initialSteps } from "./film-progress.ts";
 import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
@@ -56,6 +61,11 @@ const startInput = z.object({
   ).max(30, "durationMinutes must be at most 30"),
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
     .default("landscape"),
+  // The film's cap on its paid jobs, in the providers' own units summed (film-budget.ts).
+  maxCostUnits: z.number({ error: "maxCostUnits must be a number" })
+    .positive("maxCostUnits must be more than 0")
+    .finite("maxCostUnits must be finite")
+    .optional(),
 }).strict();
 
 export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> {
@@ -81,8 +91,9 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         const ids = await sql.begin(async (tx) => {
           await admitUsage(tx, caller.userId, "film", "start");
           const [movie] = await tx`
-            insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, status)
-            values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation}, 'pending')
+            insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, max_cost_units, status)
+            values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation},
+                    ${input.maxCostUnits ?? null}, 'pending')
             returning id`;
           await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${
             tx.json(initialSteps())
@@ -97,6 +108,14 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
           return { movieId: movie.id as string, taskId: task.id };
         });
         return { status: 202, body: ids };
+      },
+    }),
+    // What the film of this brief would cost, from the planner's rules and the caller's providers:
+    // nothing is written, no provider is called (film-quote.ts).
+    quote: defineAction({
+      input: startInput,
+      async run(input, caller) {
+        return { body: quoteFilm(input, await resolveProviders(sql, caller.userId, deps.config)) };
       },
     }),
     status: defineAction({
@@ -170,6 +189,8 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             // Media URLs above are signed: they stop serving at this time; ask status again for fresh ones.
             urlsExpireAt: expiresAt,
             metrics,
+            // Units admitted for paid jobs so far against the film's cap (null: no cap).
+            spend: await spendOf(sql, movieId),
             elapsedSeconds: (end.getTime() - new Date(movie.created_at).getTime()) / 1000,
             task: task ? describeTask(task) : null,
             // Set only while the film is held up by something outside it (today: no render worker).
@@ -238,6 +259,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
   });
   return {
     start: actions.start,
+    quote: actions.quote,
     status: orTask("status", actions.status),
     // Resuming a film runs its paid steps again.
     resume: { ...orTask("resume", actions.resume), spends: true },

@@ -4,7 +4,9 @@
  * (intent before the submission). A fenced checkpoint before submitting means a cancelled or
  * taken-over task never pays for another job. A job still running past its provider's deadline
  * (provider.deadlineMs, from the registry) is cancelled at the provider and fails with
- * `provider_timeout`, like any failed job: its scene fails, the film goes on.
+ * `provider_timeout`, like any failed job: its scene fails, the film goes on. A paid job that
+ * would pass the film's cap (film-budget.ts) is not submitted and fails with `budget_exceeded`,
+ * the same way.
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
@@ -12,6 +14,7 @@ import { SliceWait, SliceYield, type TaskContext } from "../engine/task-context.
 import type { JobProvider, JobState } from "../providers/types.ts";
 import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
 import { cancelAtProvider } from "./cancel-jobs.ts";
+import { admitPaidIntent, BUDGET_EXCEEDED, BudgetExceededError, isPaidProvider } from "./film-budget.ts";
 
 /** A job given up at its deadline fails with this code. */
 export const PROVIDER_TIMEOUT = "provider_timeout";
@@ -43,11 +46,13 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
     provider: provider.provider,
     model: provider.model,
   };
+  const paid = isPaidProvider(provider.provider);
   const outcome = await ctx.providerStep<JobOutcome>(name, {
     submit: async () => {
       provider.validate(spec.request);
       await ctx.checkpoint({});
-      await recordIntent(spec.sql, key);
+      if (paid) await admitPaidIntent(spec.sql, key, spec.cost);
+      else await recordIntent(spec.sql, key);
       // Recording the intent may have waited for a pooled connection: fenced again right before paying.
       await assertStillHolder(spec.sql, ctx);
       return await provider.submit(spec.request);
@@ -90,6 +95,12 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
         return result;
       },
     },
+  }).catch(async (error) => {
+    if (!(error instanceof BudgetExceededError)) throw error;
+    // Kept in the metrics (no planned units: nothing was paid), so status names the refused step.
+    await recordIntent(spec.sql, key);
+    await recordFinished(spec.sql, ctx.task.id, name, { ok: false, error: error.message });
+    return { ok: false, failureCode: BUDGET_EXCEEDED, message: error.message } satisfies JobOutcome;
   });
   return outcome;
 }

@@ -19,13 +19,18 @@ export interface MetricKey {
   model: string;
 }
 
-export async function recordIntent(db: Db, key: MetricKey): Promise<void> {
+/** `plannedUnits`: a paid job's expected cost, counted against the film's cap (film-budget.ts). */
+export async function recordIntent(
+  db: Db,
+  key: MetricKey,
+  plannedUnits: number | null = null,
+): Promise<void> {
   await db`
-    insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name, provider, model)
+    insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units)
     values (${key.movieId}, ${key.userId}, ${key.step}, ${
     key.sceneNumber ?? null
   }, ${key.taskId}, ${key.stepName},
-            ${key.provider}, ${key.model})
+            ${key.provider}, ${key.model}, ${plannedUnits})
     on conflict on constraint movie_step_metrics_one_per_step do nothing`;
 }
 

@@ -17,7 +17,8 @@ import {
 import { slug } from "../providers/film-schemas.ts";
 import { findCachedContent, llmCacheKey, storeCachedContent } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
-import { recordFinished, recordIntent } from "./film-metrics.ts";
+import { recordFinished } from "./film-metrics.ts";
+import { admitSyncIntent, BUDGET_EXCEEDED, BudgetExceededError } from "./film-budget.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { type FilmStep, updateStep } from "./film-progress.ts";
 import { planScenes, sceneCountFor } from "./scene-plan.ts";
@@ -79,7 +80,8 @@ async function askLlm<N extends FilmSchemaName>(
   const cached = await findCachedContent(env.sql, movie.user_id, key);
   const hit = cached === null ? null : request.parse.safeParse(cached);
   if (hit?.success) return { value: hit.data, tokens: 0 };
-  await recordIntent(env.sql, {
+  // A film whose spend reached its cap (a redone script) asks no more: it fails (film-budget.ts).
+  await admitSyncIntent(env.sql, {
     movieId: movie.id,
     userId: movie.user_id,
     step,
@@ -87,6 +89,9 @@ async function askLlm<N extends FilmSchemaName>(
     stepName: step,
     provider: llm.provider,
     model: llm.model,
+  }).catch((error) => {
+    if (error instanceof BudgetExceededError) throw new PermanentTaskError(BUDGET_EXCEEDED, error.message);
+    throw error;
   });
   await updateStep(env.sql, movie.id, step, {
     status: "running",

@@ -8,6 +8,7 @@ import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } fr
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { allSteps, assertStillHolder } from "./film-jobs.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
+import { admitSyncIntent, BudgetExceededError } from "./film-budget.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
 import { afterHalfDone } from "./scene-halves.ts";
@@ -80,7 +81,19 @@ export async function generateSceneVoices(
     // The intent commits on its own connection before the step's transaction takes one: inside it,
     // parallel lines held every pooled connection while waiting for one more (deadlock).
     await ctx.checkpoint({}); // fenced, as runJob does: a cancelled or taken-over task pays for no more lines
-    await recordIntent(env.sql, key);
+    const refused = await admitSyncIntent(env.sql, key).then(() => null, (error) => {
+      if (error instanceof BudgetExceededError) return error;
+      throw error;
+    });
+    if (refused) {
+      // Not spoken, not paid: the line failed like a line the provider refused.
+      return await ctx.step(name, async (tx) => {
+        await tx`update public.scene_audio set status = 'failed', error_message = ${refused.message} where id = ${line.id}`;
+        await recordIntent(tx, key);
+        await recordFinished(tx, ctx.task.id, name, { ok: false, error: refused.message });
+        return false;
+      });
+    }
     // audio_cache: the same text in the same voice and model is never paid for twice by one user.
     // Looked up before the step's transaction takes its connection (see peekCachedAudio).
     const inputs = { text: line.text, voiceId: line.voice_id, provider: voice.provider, model: voice.model };

@@ -81,6 +81,11 @@ describe("npm run demo", () => {
     const html = readFileSync(join(out, "index.html"), "utf8");
     expect(html).toContain("Harbour &lt;Lights&gt;");
     expect(html.match(/<li><time[^>]*>[^<]*<\/time> killed/g)).toHaveLength(report.kills.length);
+    // The quote, asked before start, beside the spend: local providers, one clip quoted and made per scene.
+    const video = report.quote!.rows.find((r) => r.type === "video")!;
+    expect(video).toMatchObject({ provider: "local", paid: false, quotedCalls: 4 });
+    expect(video.spentCalls).toBeGreaterThan(0);
+    expect(html).toContain("Quote and spend");
 
     const site = await startStaticServer(out);
     try {

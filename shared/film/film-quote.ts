@@ -1,0 +1,236 @@
+/**
+ * produce-movie quote: what the film of a brief would cost before it is made — per provider and
+ * in total in each provider's own units, the calls of each kind and the expected wall time —
+ * from the planner's own rules (sceneCountFor, filmScoreRequest) and the caller's providers.
+ * The screenplay is not written yet when a film is quoted: what depends on it (clip lengths,
+ * characters, locations, dialogue lines, LLM tokens) is estimated by the documented assumptions
+ * below and named in `estimates`. No price: the catalog states none with a source, so no money.
+ */
+import type { ProviderType } from "../providers/types.ts";
+import { filmScoreRequest } from "./film-requests.ts";
+import { isPaidProvider } from "./film-budget.ts";
+import { sceneCountFor } from "./scene-plan.ts";
+
+/** The longest clip the screenplay may ask for (its prompt: scenes of 2-10 s); quotes are upper bounds. */
+export const MAX_CLIP_SECONDS = 10;
+/** Assumptions for what only the screenplay knows. */
+export const ASSUMED = {
+  tokensPerLlmCall: 4000,
+  characters: 3,
+  linesPerScene: 2,
+  charactersPerLine: 80,
+};
+/**
+ * Typical seconds per call of each kind, documented defaults (the catalog has no latencies): a
+ * film's wall time is its longest path through them (film-pipeline.md "Quote and cap").
+ */
+export const TYPICAL_SECONDS: Record<string, number> = {
+  llm: 20,
+  image: 10,
+  video: 90,
+  voice: 3,
+  lipsync: 60,
+  music: 60,
+  render: 15,
+};
+
+export interface QuoteBrief {
+  title: string;
+  prompt: string;
+  genre: string;
+  durationMinutes: number;
+}
+
+/** Only what a quote reads of a resolved provider (resolve-providers.ts). */
+export type QuoteProviders = Record<
+  ProviderType,
+  { provider: string; model: string; source: "user" | "project" | "fallback" }
+>;
+
+/** One kind of call the film makes. `estimated`: the count or units depend on the screenplay. */
+export interface QuoteItem {
+  kind: string;
+  type: ProviderType;
+  calls: number;
+  units: number;
+  unit: string;
+  estimated: boolean;
+}
+
+export interface FilmQuote {
+  sceneCount: number;
+  perProvider: {
+    provider: string;
+    model: string;
+    type: ProviderType;
+    paid: boolean;
+    calls: number;
+    units: number;
+    unit: string;
+  }[];
+  total: { units: Record<string, number>; capUnits: number };
+  callsByKind: Record<string, number>;
+  expectedWallSeconds: number;
+  estimates: string[];
+}
+
+/** The calls the pipeline makes for a brief, kind by kind (produce-task.ts and its children). */
+export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteItem[] {
+  const scenes = sceneCountFor(brief.durationMinutes);
+  const lipsync = providers.lipsync.source !== "fallback";
+  const music = providers.music.source !== "fallback";
+  const lines = scenes * ASSUMED.linesPerScene;
+  const items: QuoteItem[] = [
+    // plan_production, create_visual_bible, generate_screenplay.
+    {
+      kind: "llm",
+      type: "llm",
+      calls: 3,
+      units: 3 * ASSUMED.tokensPerLlmCall,
+      unit: "tokens",
+      estimated: true,
+    },
+    {
+      kind: "portrait",
+      type: "image",
+      calls: ASSUMED.characters,
+      units: ASSUMED.characters,
+      unit: "images",
+      estimated: true,
+    },
+    // A location's image is made once and kept in the library: at most one per scene.
+    { kind: "location_image", type: "image", calls: scenes, units: scenes, unit: "images", estimated: true },
+    {
+      kind: "video",
+      type: "video",
+      calls: scenes,
+      units: scenes * MAX_CLIP_SECONDS,
+      unit: "seconds",
+      estimated: true,
+    },
+    { kind: "end_frame", type: "render", calls: scenes, units: scenes, unit: "renders", estimated: false },
+    {
+      kind: "voice",
+      type: "audio",
+      calls: lines,
+      units: lines * ASSUMED.charactersPerLine,
+      unit: "characters",
+      estimated: true,
+    },
+    ...(lipsync
+      ? [
+        {
+          kind: "dialogue_track",
+          type: "render",
+          calls: scenes,
+          units: scenes,
+          unit: "renders",
+          estimated: true,
+        },
+        {
+          kind: "lipsync",
+          type: "lipsync",
+          calls: scenes,
+          units: scenes * MAX_CLIP_SECONDS,
+          unit: "seconds",
+          estimated: true,
+        },
+      ] satisfies QuoteItem[]
+      : [{
+        kind: "mix",
+        type: "render",
+        calls: scenes,
+        units: scenes,
+        unit: "renders",
+        estimated: true,
+      }] satisfies QuoteItem[]),
+    ...(music
+      ? [{
+        kind: "music",
+        type: "music",
+        calls: 1,
+        units:
+          filmScoreRequest({ ...brief, duration_minutes: String(brief.durationMinutes) }).durationSeconds,
+        unit: "seconds",
+        estimated: false,
+      }] satisfies QuoteItem[]
+      : []),
+    { kind: "assemble", type: "render", calls: 1, units: scenes, unit: "clips", estimated: false },
+    { kind: "cover", type: "image", calls: 1, units: 1, unit: "images", estimated: false },
+  ];
+  return items;
+}
+
+/** Paid kinds whose units the cap counts: provider jobs, not the synchronous LLM and voice calls. */
+const SYNC_KINDS = new Set(["llm", "voice"]);
+
+/** The quote of a brief: items summed per provider, per unit and per kind, and the wall time. */
+export function quoteFilm(brief: QuoteBrief, providers: QuoteProviders): FilmQuote {
+  const scenes = sceneCountFor(brief.durationMinutes);
+  const items = quoteItems(brief, providers);
+  const perProvider: FilmQuote["perProvider"] = [];
+  const total: FilmQuote["total"] = { units: {}, capUnits: 0 };
+  const callsByKind: Record<string, number> = {};
+  for (const item of items) {
+    const { provider, model } = providers[item.type];
+    const paid = isPaidProvider(provider);
+    const line = perProvider.find((p) =>
+      p.provider === provider && p.model === model && p.type === item.type && p.unit === item.unit
+    );
+    if (line) {
+      line.calls += item.calls;
+      line.units += item.units;
+    } else {perProvider.push({
+        provider,
+        model,
+        type: item.type,
+        paid,
+        calls: item.calls,
+        units: item.units,
+        unit: item.unit,
+      });}
+    callsByKind[item.kind] = (callsByKind[item.kind] ?? 0) + item.calls;
+    if (paid) {
+      total.units[item.unit] = (total.units[item.unit] ?? 0) + item.units;
+      if (!SYNC_KINDS.has(item.kind)) total.capUnits += item.units;
+    }
+  }
+  return {
+    sceneCount: scenes,
+    perProvider,
+    total,
+    callsByKind,
+    expectedWallSeconds: expectedWallSeconds(scenes, providers.lipsync.source !== "fallback"),
+    estimates: items.filter((i) => i.estimated).map((i) => `${i.kind}: ${estimateNote(i.kind)}`).concat(
+      "expectedWallSeconds: the longest path at TYPICAL_SECONDS per call, every scene in one continuation chain",
+    ),
+  };
+}
+
+function estimateNote(kind: string): string {
+  switch (kind) {
+    case "llm":
+      return `${ASSUMED.tokensPerLlmCall} tokens a call (the answers' length is the model's)`;
+    case "portrait":
+      return `${ASSUMED.characters} characters (the production plan's cast; a character with a portrait already costs none)`;
+    case "location_image":
+      return "one per scene at most (scenes continuing a clip and library hits cost none)";
+    case "voice":
+      return `${ASSUMED.linesPerScene} lines of ${ASSUMED.charactersPerLine} characters per scene (the screenplay's dialogue)`;
+    default:
+      return `clips of ${MAX_CLIP_SECONDS} s at most, one per scene (the screenplay's lengths and dialogue)`;
+  }
+}
+
+/**
+ * Preproduction's three LLM calls and the portraits, then — with the planner's default of every
+ * scene continuing the previous one, one chain — each scene's clip and end frame in turn (the
+ * first after its location image), then the last scene's lipsync or mix, the render and the cover.
+ * Voices and music run beside the chain.
+ */
+export function expectedWallSeconds(scenes: number, lipsync: boolean): number {
+  const t = TYPICAL_SECONDS;
+  return 3 * t.llm + t.image + t.image + scenes * (t.video + t.render) +
+    (lipsync ? t.lipsync + t.render : t.render) +
+    t.render + t.image;
+}

@@ -1,0 +1,106 @@
+/** produce-movie quote's arithmetic (shared/film/film-quote.ts): counts from the planner's rules, sums per provider and unit. */
+import { describe, expect, it } from "vitest";
+import {
+  ASSUMED,
+  expectedWallSeconds,
+  MAX_CLIP_SECONDS,
+  quoteFilm,
+  type QuoteProviders,
+  TYPICAL_SECONDS,
+} from "../../shared/film/film-quote.ts";
+import { sceneCountFor } from "../../shared/film/scene-plan.ts";
+
+const brief = {
+  title: "Harbour Lights",
+  prompt: "A keeper hears a signal",
+  genre: "mystery",
+  durationMinutes: 3,
+};
+const user = (provider: string, model: string) => ({ provider, model, source: "user" as const });
+const fallback = { provider: "local", model: "local", source: "fallback" as const };
+const paid: QuoteProviders = {
+  llm: user("openai", "gpt-4.1-mini"),
+  video: user("runway", "gen4.5"),
+  image: user("fal", "fal-ai/flux/schnell"),
+  audio: user("elevenlabs", "eleven_flash_v2_5"),
+  lipsync: user("sync", "lipsync-2"),
+  music: user("beatoven", "maestro"),
+  render: user("worker", "ffmpeg"),
+};
+
+describe("quoteFilm", () => {
+  it("counts one clip per planned scene and sums each provider's units", () => {
+    const quote = quoteFilm(brief, paid);
+    const scenes = sceneCountFor(3);
+    expect(quote.sceneCount).toBe(6);
+    expect(quote.callsByKind).toMatchObject({
+      llm: 3,
+      video: scenes,
+      end_frame: scenes,
+      lipsync: scenes,
+      dialogue_track: scenes,
+      music: 1,
+      assemble: 1,
+      cover: 1,
+      portrait: ASSUMED.characters,
+      location_image: scenes,
+      voice: scenes * ASSUMED.linesPerScene,
+    });
+    expect(quote.callsByKind.mix).toBeUndefined();
+    expect(quote.perProvider.find((p) => p.provider === "runway")).toEqual({
+      provider: "runway",
+      model: "gen4.5",
+      type: "video",
+      paid: true,
+      calls: scenes,
+      units: scenes * MAX_CLIP_SECONDS,
+      unit: "seconds",
+    });
+    // Portraits, location images and the cover: one fal line.
+    expect(quote.perProvider.find((p) => p.provider === "fal")).toMatchObject({
+      calls: ASSUMED.characters + scenes + 1,
+      units: ASSUMED.characters + scenes + 1,
+      unit: "images",
+    });
+    // The music is the film's length (filmScoreRequest), exact.
+    expect(quote.perProvider.find((p) => p.provider === "beatoven")).toMatchObject({ calls: 1, units: 180 });
+    // The render worker is ours: listed, not paid, not in the totals.
+    expect(quote.perProvider.find((p) => p.provider === "worker")).toMatchObject({ paid: false });
+    expect(quote.total.units).toEqual({
+      tokens: 3 * ASSUMED.tokensPerLlmCall,
+      images: ASSUMED.characters + scenes + 1,
+      seconds: 2 * scenes * MAX_CLIP_SECONDS + 180,
+      characters: scenes * ASSUMED.linesPerScene * ASSUMED.charactersPerLine,
+    });
+    // The cap counts jobs: images and seconds, not tokens or characters.
+    expect(quote.total.capUnits).toBe(ASSUMED.characters + scenes + 1 + 2 * scenes * MAX_CLIP_SECONDS + 180);
+    expect(quote.estimates.some((e) => e.startsWith("video:"))).toBe(true);
+    expect(quote.estimates.some((e) => e.startsWith("music:"))).toBe(false);
+  });
+
+  it("without lipsync or music mixes each scene and composes nothing", () => {
+    const quote = quoteFilm({ ...brief, durationMinutes: 0.5 }, {
+      ...paid,
+      lipsync: fallback,
+      music: fallback,
+    });
+    expect(quote.sceneCount).toBe(2);
+    expect(quote.callsByKind).toMatchObject({ mix: 2, video: 2 });
+    expect(quote.callsByKind.lipsync).toBeUndefined();
+    expect(quote.callsByKind.music).toBeUndefined();
+    expect(quote.perProvider.some((p) => p.provider === "beatoven" || p.provider === "sync")).toBe(false);
+  });
+
+  it("prices nothing on local providers", () => {
+    const local = Object.fromEntries(Object.keys(paid).map((t) => [t, fallback])) as QuoteProviders;
+    const quote = quoteFilm(brief, local);
+    expect(quote.total).toEqual({ units: {}, capUnits: 0 });
+    expect(quote.perProvider.every((p) => !p.paid)).toBe(true);
+  });
+
+  it("wall time: preproduction, then the one chain scene by scene, then the ending", () => {
+    const t = TYPICAL_SECONDS;
+    expect(expectedWallSeconds(4, false) - expectedWallSeconds(3, false)).toBe(t.video + t.render);
+    expect(expectedWallSeconds(3, true) - expectedWallSeconds(3, false)).toBe(t.lipsync);
+  });
+});
