@@ -8,10 +8,13 @@
  * (the same outbound guard as every copy), a HEAD answers 2xx without redirect with an image/*
  * type and at most MAX_BYTES (checkMediaUrl), and the copy itself succeeds (it enforces type and
  * size again on the body). Declared sizes are the provider's word; the image is not decoded.
+ * A candidate already in our media bucket (the offline `local` provider's) is used where it is,
+ * as store-output.ts does with local outputs: the bucket is private, so a HEAD could not pass.
  */
 import { TargetNotAllowedError } from "../errors.ts";
 import { lookupAllAddresses } from "../net/dns-lookup.ts";
 import { createOutboundGuard, type ResolveHost } from "../net/outbound-guard.ts";
+import { storageKeyOf } from "../caches/asset-cache.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import { checkMediaUrl } from "../providers/http/media-url.ts";
 import type { ImageSearchResult, SearchProvider } from "../providers/types.ts";
@@ -91,6 +94,8 @@ export async function searchLocationImage(
     async (candidate): Promise<Tried<string>> => {
       const declared = declaredProblem(candidate);
       if (declared) return { ok: false, problem: declared };
+      const ours = storageKeyOf((b, p) => deps.storage.publicUrl(b, p), deps.bucket, candidate.url);
+      if (ours !== null) return { ok: true, value: candidate.url };
       try {
         await guard.checkHost(new URL(candidate.url).hostname, "the image URL");
         await checkMediaUrl({
