@@ -9,6 +9,9 @@ alter table public.api_providers add constraint api_providers_provider_type_chec
 alter table public.location_images
   -- 'generated' by the image provider, or 'web_search' (copied into our Storage from source_url).
   add column image_origin text not null default 'generated',
+  -- Our Storage copy of the found image: the licence columns describe it, whichever image is current
+  -- (an accepted regenerated image replaces image_url, and re-accepting the found one restores it).
+  add column found_image_url text,
   -- The work's page (Openverse foreign_landing_url), else the file it was copied from.
   add column source_url text,
   add column license text,

@@ -2863,6 +2863,7 @@ CREATE TABLE public.location_images (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     image_origin text DEFAULT 'generated'::text NOT NULL,
+    found_image_url text,
     source_url text,
     license text,
     license_version text,

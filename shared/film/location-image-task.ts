@@ -67,14 +67,13 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
     if (searched?.found) {
       const f = searched.found;
       const saved = await ctx.step("save", async (tx) => {
+        const source = f.sourceUrl ?? f.url;
         await tx`
           insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id,
-                                              image_origin, source_url, license, license_version, license_url, creator, attribution)
+                                              image_origin, found_image_url, source_url, license, license_version, license_url, creator, attribution)
           values (${ctx.task.userId}, ${p.locationName}, ${p.locationSlug}, ${p.timeOfDay}, ${p.weather}, ${f.storedUrl}, ${p.prompt}, 0, ${p.movieId},
                   (select id from public.locations_library where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}),
-                  'web_search', ${
-          f.sourceUrl ?? f.url
-        }, ${f.license}, ${f.licenseVersion}, ${f.licenseUrl}, ${f.creator}, ${f.attribution})
+                  'web_search', ${f.storedUrl}, ${source}, ${f.license}, ${f.licenseVersion}, ${f.licenseUrl}, ${f.creator}, ${f.attribution})
           on conflict on constraint location_images_one_per_variant do nothing`;
         return await savedVariant(tx, ctx.task.userId, p);
       });

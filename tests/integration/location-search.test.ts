@@ -17,6 +17,7 @@ import {
 } from "../support/film.ts";
 import { invoke, stackEnv, type TestUser } from "../support/stack.ts";
 import { bytesAtAddress } from "../support/stack-storage.ts";
+import { acceptImage } from "../../shared/assets/accept/accept-image.ts";
 
 const SHAPE: FilmShape = { scenes: 2, chains: [] };
 const TITLE = "Lamps on the Rocks";
@@ -73,6 +74,7 @@ describe("location images found on the web", () => {
         creator: "Photographer 2",
         attribution: '"Found 2" by Photographer 2 is licensed under CC BY 2.0.',
         source_url: "https://www.flickr.com/photos/test/2",
+        found_image_url: lighthouse.image_url,
         search_note: null,
       });
       // In our Storage, not the fake's: the copy outlives the provider's URL.
@@ -86,6 +88,25 @@ describe("location images found on the web", () => {
       expect(prompts.filter((p) => p.startsWith("Lighthouse at"))).toEqual([]);
       expect(prompts.filter((p) => p.startsWith("Harbour at"))).toHaveLength(1);
       expect(rig.fakes.openverse.queries.some((q) => q.startsWith("Lighthouse"))).toBe(true);
+      // A regenerated image accepted in its place is not the found work: its licence stops applying
+      // until the found image is accepted back.
+      const accept = (url: string) =>
+        rig.sql.begin((tx) =>
+          acceptImage.accept(
+            {
+              tx,
+              run: { slot: `location_image:${lighthouse.id}:image` },
+              asset: { public_url: url },
+            } as never,
+          )
+        );
+      const origin = async () =>
+        (await rig.sql`select image_origin from public.location_images where id = ${lighthouse.id}`)[0]
+          .image_origin;
+      await accept(`${lighthouse.image_url}-regenerated.png`);
+      expect(await origin()).toBe("generated");
+      await accept(lighthouse.image_url);
+      expect(await origin()).toBe("web_search");
     },
     200_000,
   );
