@@ -20,7 +20,12 @@ import type { TransactionSql } from "../db/client.ts";
 import { type FilmDeps, type FilmEnv, filmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { storeOutput } from "./store-output.ts";
-import { locationQuery, type LocationSearch, searchLocationImage } from "./location-search.ts";
+import {
+  CHECK_BUDGET_MS,
+  locationQuery,
+  type LocationSearch,
+  searchLocationImage,
+} from "./location-search.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
 export const LOCATION_IMAGE_KIND = "film.location_image" satisfies TaskKind;
@@ -57,7 +62,13 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
            where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}`;
         if (!location?.needs_web_search) return null;
         return await searchLocationImage(
-          { search, storage: env.storage, bucket: env.bucket },
+          {
+            search,
+            storage: env.storage,
+            bucket: env.bucket,
+            // Leave the slice room to record the step; a short slice still checks a candidate or two.
+            budgetMs: Math.max(20_000, Math.min(CHECK_BUDGET_MS, ctx.budget.untilKillMs() - 30_000)),
+          },
           locationQuery(location.name, location.description),
           // Most found images are photos; the stored object keeps the served type whatever its name.
           filmPath(env, p.movieId, `${s}-reference-found.jpg`),

@@ -27,6 +27,12 @@ export const MIN_HEIGHT = 360;
 export const MAX_BYTES = 20 * 1024 * 1024;
 /** Candidates asked for, and so checked at most: a search's best matches come first. */
 export const SEARCH_LIMIT = 8;
+/**
+ * Time for checking and copying candidates, so the whole search fits in one slice (the wall clock
+ * is 150 s by default): a candidate is not started after it, and one copy takes at most COPY_MS.
+ */
+export const CHECK_BUDGET_MS = 60_000;
+const COPY_MS = 30_000;
 
 export type Tried<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -66,6 +72,9 @@ export interface LocationSearchDeps {
   bucket: string;
   fetch?: typeof fetch;
   resolve?: ResolveHost;
+  /** Default CHECK_BUDGET_MS; the caller passes less when its slice has less left. */
+  budgetMs?: number;
+  now?: () => number;
 }
 
 export type FoundImage = ImageSearchResult & { storedUrl: string };
@@ -89,11 +98,15 @@ export async function searchLocationImage(
   }
   if (results.length === 0) return { found: null, reason: `search found nothing for "${query}"` };
   const guard = createOutboundGuard({ allowPrivate: insecure, resolve: deps.resolve ?? lookupAllAddresses });
+  const now = deps.now ?? Date.now;
+  const until = now() + (deps.budgetMs ?? CHECK_BUDGET_MS);
   const { chosen, refused } = await chooseCandidate(
     results.slice(0, SEARCH_LIMIT),
     async (candidate): Promise<Tried<string>> => {
       const declared = declaredProblem(candidate);
       if (declared) return { ok: false, problem: declared };
+      const left = until - now();
+      if (left <= 0) return { ok: false, problem: "not checked: the search's time ran out" };
       const ours = storageKeyOf((b, p) => deps.storage.publicUrl(b, p), deps.bucket, candidate.url);
       if (ours !== null) return { ok: true, value: candidate.url };
       try {
@@ -115,7 +128,7 @@ export async function searchLocationImage(
           bucket: deps.bucket,
           path,
           maxBytes: MAX_BYTES,
-          timeoutMs: 60_000,
+          timeoutMs: Math.min(COPY_MS, Math.max(left, 5_000)),
           fetch: deps.fetch,
           allowInsecureUrls: insecure,
           resolve: deps.resolve,

@@ -88,6 +88,18 @@ describe("openverse search adapter against the Openverse fake", () => {
     );
     expect(failed.found === null && failed.reason).toMatch(/^search failed/);
   });
+
+  it("location search starts no candidate once its time is spent", async () => {
+    const storage = createMemoryStorage();
+    fake.answerWith(["good", "good"]);
+    const late = await searchLocationImage(
+      { search: openverse(), storage, bucket: "media", budgetMs: 0 },
+      "Pier",
+      "p.jpg",
+    );
+    expect(late.found === null && late.reason).toMatch(/time ran out/);
+    expect(storage.objects.size).toBe(0);
+  });
 });
 
 describe("local search provider", () => {
