@@ -12,9 +12,17 @@
  * An API root is what the adapter appends its paths to, the same root its default names:
  * `https://api.openai.com/v1` for openai (so include `/v1`), `https://api.dev.runwayml.com` for
  * runway, `https://queue.fal.run` for fal (image and hosted FFmpeg), `https://api.elevenlabs.io`,
- * `https://api.sync.so`, `https://public-api.beatoven.ai`.
+ * `https://api.sync.so`, `https://public-api.beatoven.ai`, `https://api.openverse.org` (no /v1).
  */
-export const ENDPOINT_PROVIDERS = ["openai", "runway", "fal", "elevenlabs", "sync", "beatoven"] as const;
+export const ENDPOINT_PROVIDERS = [
+  "openai",
+  "runway",
+  "fal",
+  "elevenlabs",
+  "sync",
+  "beatoven",
+  "openverse",
+] as const;
 export type EndpointProvider = (typeof ENDPOINT_PROVIDERS)[number];
 
 export interface ProviderEndpoints {

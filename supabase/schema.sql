@@ -2471,7 +2471,7 @@ CREATE TABLE public.api_providers (
     CONSTRAINT api_providers_key_hint_with_key CHECK (((api_key_encrypted IS NULL) = (key_hint IS NULL))),
     CONSTRAINT api_providers_model_format CHECK (((char_length(model) >= 1) AND (char_length(model) <= 120))),
     CONSTRAINT api_providers_provider_format CHECK ((provider ~ '^[a-z][a-z0-9_-]{0,39}$'::text)),
-    CONSTRAINT api_providers_provider_type_check CHECK ((provider_type = ANY (ARRAY['llm'::text, 'video'::text, 'image'::text, 'audio'::text, 'lipsync'::text, 'music'::text, 'render'::text]))),
+    CONSTRAINT api_providers_provider_type_check CHECK ((provider_type = ANY (ARRAY['llm'::text, 'video'::text, 'image'::text, 'audio'::text, 'lipsync'::text, 'music'::text, 'render'::text, 'search'::text]))),
     CONSTRAINT api_providers_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
     CONSTRAINT api_providers_user_concurrency_limit CHECK (((user_id IS NULL) OR (concurrency_limit <= 10)))
 );
@@ -2864,6 +2864,17 @@ CREATE TABLE public.location_images (
     created_by_movie_id uuid,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    image_origin text DEFAULT 'generated'::text NOT NULL,
+    found_image_url text,
+    source_url text,
+    license text,
+    license_version text,
+    license_url text,
+    creator text,
+    attribution text,
+    search_note text,
+    CONSTRAINT location_images_origin_check CHECK ((image_origin = ANY (ARRAY['generated'::text, 'web_search'::text]))),
+    CONSTRAINT location_images_search_licensed CHECK (((image_origin <> 'web_search'::text) OR ((license IS NOT NULL) AND (attribution IS NOT NULL)))),
     CONSTRAINT location_images_times_used_positive CHECK ((times_used >= 0))
 );
 

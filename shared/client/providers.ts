@@ -5,7 +5,7 @@
 import { type CallOptions, type FunctionsInvoker, invokeAction } from "./invoke-action.ts";
 import type { Timestamp } from "./tasks.ts";
 
-export type ProviderType = "llm" | "video" | "image" | "audio" | "lipsync" | "music" | "render";
+export type ProviderType = "llm" | "video" | "image" | "audio" | "lipsync" | "music" | "render" | "search";
 
 export interface ProviderRow {
   id: string;

@@ -43,7 +43,13 @@ export async function filmEnv(
   for (const [type, model] of Object.entries(options.models ?? {})) {
     if (model !== undefined) resolved[type as ProviderType] = { ...resolved[type as ProviderType], model };
   }
-  const providers = buildProviders(resolved, { sql: deps.sql, userId, storage, endpoints });
+  const providers = buildProviders(resolved, {
+    sql: deps.sql,
+    userId,
+    storage,
+    endpoints,
+    bucket: deps.config.REELFORGE_MEDIA_BUCKET,
+  });
   return {
     ...deps,
     userId,

@@ -5,15 +5,27 @@
  * like a provider job (parked until it ends: engine.await_tasks); the task pays for one image,
  * copies it into Storage and saves it in location_images (times_used is counted by the scenes
  * that use it, not here).
+ *
+ * A location marked needs_web_search is first searched for when the owner registered a search
+ * provider (location-search.ts): a found image is copied in with its licence and credit line and
+ * nothing is generated; when the search fails or no candidate passes, the image is generated as
+ * for any location and the row's search_note says why.
  */
 import { PermanentTaskError } from "../errors.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
 import type { JobState } from "../providers/types.ts";
+import type { TransactionSql } from "../db/client.ts";
 import { type FilmDeps, type FilmEnv, filmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { storeOutput } from "./store-output.ts";
+import {
+  CHECK_BUDGET_MS,
+  locationQuery,
+  type LocationSearch,
+  searchLocationImage,
+} from "./location-search.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
 export const LOCATION_IMAGE_KIND = "film.location_image" satisfies TaskKind;
@@ -42,6 +54,42 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
     const p = ctx.payload as LocationImagePayload;
     const env = await filmEnv(deps, ctx.task.userId);
     const s = `scene-${p.sceneNumber}`;
+    const search = env.providers.search;
+    const searched = search
+      ? await ctx.step("search", async (tx): Promise<LocationSearch | null> => {
+        const [location] = await tx`
+          select name, description, needs_web_search from public.locations_library
+           where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}`;
+        if (!location?.needs_web_search) return null;
+        return await searchLocationImage(
+          {
+            search,
+            storage: env.storage,
+            bucket: env.bucket,
+            // Leave the slice room to record the step; a short slice still checks a candidate or two.
+            budgetMs: Math.max(20_000, Math.min(CHECK_BUDGET_MS, ctx.budget.untilKillMs() - 30_000)),
+          },
+          locationQuery(location.name, location.description),
+          // Most found images are photos; the stored object keeps the served type whatever its name.
+          filmPath(env, p.movieId, `${s}-reference-found.jpg`),
+        );
+      })
+      : null;
+    if (searched?.found) {
+      const f = searched.found;
+      const saved = await ctx.step("save", async (tx) => {
+        const source = f.sourceUrl ?? f.url;
+        await tx`
+          insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id,
+                                              image_origin, found_image_url, source_url, license, license_version, license_url, creator, attribution)
+          values (${ctx.task.userId}, ${p.locationName}, ${p.locationSlug}, ${p.timeOfDay}, ${p.weather}, ${f.storedUrl}, ${p.prompt}, 0, ${p.movieId},
+                  (select id from public.locations_library where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}),
+                  'web_search', ${f.storedUrl}, ${source}, ${f.license}, ${f.licenseVersion}, ${f.licenseUrl}, ${f.creator}, ${f.attribution})
+          on conflict on constraint location_images_one_per_variant do nothing`;
+        return await savedVariant(tx, ctx.task.userId, p);
+      });
+      return { type: "done", result: saved };
+    }
     const image = await runJob(ctx, {
       sql: env.sql,
       name: "image",
@@ -70,17 +118,27 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
     const saved = await ctx.step("save", async (tx) => {
       // Another film of this owner may have saved the variant meanwhile: theirs stays, ours is unused.
       await tx`
-        insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id)
+        insert into public.location_images (user_id, location_name, location_slug, time_of_day, weather, image_url, generation_prompt, times_used, created_by_movie_id, location_id, search_note)
         values (${ctx.task.userId}, ${p.locationName}, ${p.locationSlug}, ${p.timeOfDay}, ${p.weather}, ${url}, ${p.prompt}, 0, ${p.movieId},
-                (select id from public.locations_library where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}))
+                (select id from public.locations_library where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug}),
+                ${searched ? searched.reason : null})
         on conflict on constraint location_images_one_per_variant do nothing`;
-      const [row] = await tx`
-        select id, image_url from public.location_images
-         where user_id = ${ctx.task.userId} and location_slug = ${p.locationSlug} and time_of_day = ${p.timeOfDay} and weather = ${p.weather}`;
-      return { url: row.image_url as string, imageId: row.id as string } satisfies LocationImage;
+      return await savedVariant(tx, ctx.task.userId, p);
     });
     return { type: "done", result: saved };
   };
+}
+
+/** The variant's row, ours or the one another film saved first. */
+async function savedVariant(
+  tx: TransactionSql,
+  userId: string,
+  p: LocationImagePayload,
+): Promise<LocationImage> {
+  const [row] = await tx`
+    select id, image_url from public.location_images
+     where user_id = ${userId} and location_slug = ${p.locationSlug} and time_of_day = ${p.timeOfDay} and weather = ${p.weather}`;
+  return { url: row.image_url as string, imageId: row.id as string };
 }
 
 /** The variant's image for a scene: submitted once per film and variant, waited for parked (jobIsTask). */

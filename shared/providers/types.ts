@@ -9,7 +9,16 @@
  */
 import type { z } from "zod";
 
-export const PROVIDER_TYPES = ["llm", "video", "image", "audio", "lipsync", "music", "render"] as const;
+export const PROVIDER_TYPES = [
+  "llm",
+  "video",
+  "image",
+  "audio",
+  "lipsync",
+  "music",
+  "render",
+  "search",
+] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 /** The state of a provider job right now. `url` outputs expire: copy them into Storage at once. */
@@ -224,6 +233,42 @@ export type RenderRequest =
 
 export type RenderProvider = JobProvider<RenderRequest, UrlOutput & { durationSeconds?: number }>;
 
+// --- search (images found on the web) ----------------------------------------------------
+
+export interface ImageSearchRequest {
+  /** Free text, e.g. a location's name and description. */
+  query: string;
+  /** Most results wanted (the provider may return fewer). */
+  limit: number;
+}
+
+/** One found image with what its reuse requires: its licence and the credit line to publish. */
+export type ImageSearchResult = {
+  /** The image file itself. */
+  url: string;
+  /** The work's page (where the licence applies); null when the provider has none. */
+  sourceUrl: string | null;
+  /** Declared by the provider; checked again before use, never trusted alone. */
+  width: number | null;
+  height: number | null;
+  /** e.g. "by", "by-sa", "cc0", "pdm" (Openverse's codes). */
+  license: string;
+  licenseVersion: string | null;
+  licenseUrl: string | null;
+  creator: string | null;
+  /** The credit line, as the provider composed it. */
+  attribution: string;
+};
+
+/** Image search is synchronous (one HTTP call); results are candidates, checked before one is copied. */
+export interface SearchProvider {
+  readonly provider: string;
+  readonly model: string;
+  /** Whether result URLs may be plain http on private hosts (local fakes, the local provider). */
+  readonly allowInsecureUrls?: boolean;
+  searchImages(request: ImageSearchRequest): Promise<ImageSearchResult[]>;
+}
+
 // --- registry -----------------------------------------------------------------------------
 
 /** One row of api_providers, with its API key decrypted (never logged, never returned). */
@@ -244,4 +289,6 @@ export interface ProviderSet {
   lipsync: LipsyncProvider | null;
   music: MusicProvider | null;
   render: RenderProvider;
+  /** Optional: null unless the user (or the project) registered one; locations are then generated. */
+  search: SearchProvider | null;
 }

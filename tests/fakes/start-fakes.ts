@@ -8,6 +8,7 @@ import { type BeatovenFake, startBeatovenFake } from "./beatoven-fake.ts";
 import { type ElevenLabsFake, startElevenLabsFake } from "./elevenlabs-fake.ts";
 import { type FalFake, startFalFake } from "./fal-fake.ts";
 import { type OpenAiFake, startOpenAiFake } from "./openai-fake.ts";
+import { OPENVERSE_TEST_CLIENT, type OpenverseFake, startOpenverseFake } from "./openverse-fake.ts";
 import { type RunwayFake, startRunwayFake } from "./runway-fake.ts";
 import { startSyncFake, type SyncFake } from "./sync-fake.ts";
 
@@ -18,6 +19,8 @@ export const FAKE_API_KEYS = {
   elevenlabs: "elevenlabs-test-key",
   sync: "sync-test-key",
   beatoven: "beatoven-test-key",
+  // Openverse's key is an application's client credentials, `<client_id>:<client_secret>`.
+  openverse: `${OPENVERSE_TEST_CLIENT.clientId}:${OPENVERSE_TEST_CLIENT.clientSecret}`,
 } as const;
 
 /** Fixed provider latencies (ms) for a film run; each job takes exactly this long at its fake. */
@@ -39,6 +42,7 @@ export interface Fakes {
   elevenlabs: ElevenLabsFake;
   sync: SyncFake;
   beatoven: BeatovenFake;
+  openverse: OpenverseFake;
   /** `{apiKey, baseUrl, allowInsecureUrls}` for a provider's adapter factory (OpenAI's base includes /v1). */
   adapterOptions(provider: FakeProvider): { apiKey: string; baseUrl: string; allowInsecureUrls: true };
   /** The value of REELFORGE_PROVIDER_BASE_URLS that sends every adapter to these fakes. */
@@ -52,15 +56,16 @@ export interface Fakes {
 }
 
 export async function startFakes(): Promise<Fakes> {
-  const [openai, runway, fal, elevenlabs, sync, beatoven] = await Promise.all([
+  const [openai, runway, fal, elevenlabs, sync, beatoven, openverse] = await Promise.all([
     startOpenAiFake(FAKE_API_KEYS.openai),
     startRunwayFake(FAKE_API_KEYS.runway),
     startFalFake(FAKE_API_KEYS.fal),
     startElevenLabsFake(FAKE_API_KEYS.elevenlabs),
     startSyncFake(FAKE_API_KEYS.sync),
     startBeatovenFake(FAKE_API_KEYS.beatoven),
+    startOpenverseFake(),
   ]);
-  const servers = { openai, runway, fal, elevenlabs, sync, beatoven };
+  const servers = { openai, runway, fal, elevenlabs, sync, beatoven, openverse };
   const names = Object.keys(servers) as FakeProvider[];
   const baseUrl = (provider: FakeProvider) =>
     provider === "openai" ? `${openai.baseUrl}/v1` : servers[provider].baseUrl;
@@ -89,6 +94,7 @@ export async function startFakes(): Promise<Fakes> {
     clearScripts() {
       for (const fake of [runway, fal, sync, elevenlabs]) fake.clearScripts();
       openai.answerWith(null);
+      openverse.answerWith(null);
     },
     close: async () => void await Promise.all(Object.values(servers).map((server) => server.close())),
   };

@@ -141,6 +141,19 @@ export async function registerFakeProviders(
   if (render.status !== 201) throw new Error(`register render/worker: ${render.status} ${render.text}`);
 }
 
+/** Registers the Openverse fake as the user's search provider (optional: no film test needs one). */
+export async function registerFakeSearch(user: TestUser, concurrencyLimit = 8) {
+  const answer = await invoke("providers", {
+    action: "register",
+    providerType: "search",
+    provider: "openverse",
+    model: "openverse",
+    apiKey: FAKE_API_KEYS.openverse,
+    concurrencyLimit,
+  }, { token: user.token });
+  if (answer.status !== 201) throw new Error(`register search/openverse: ${answer.status} ${answer.text}`);
+}
+
 /**
  * Registers the fakes as the project's default providers (the service role's `providers/defaults`),
  * whose concurrency an operator may set up to 100 — a user's own keys are capped at 10. Returns

@@ -13,7 +13,14 @@ export const acceptImage: AssetAcceptor = {
     if (run.slot.startsWith("character:")) {
       await tx`update public.characters set character_image_url = ${asset.public_url} where id = ${ownerId}`;
     } else {
-      await tx`update public.location_images set image_url = ${asset.public_url} where id = ${ownerId}`;
+      // The licence columns describe the image found on the web (found_image_url): they apply only
+      // while it is the current one, so a regenerated image is "generated" and re-accepting the
+      // found one makes it "web_search" again.
+      await tx`
+        update public.location_images
+           set image_url = ${asset.public_url},
+               image_origin = case when found_image_url = ${asset.public_url} then 'web_search' else 'generated' end
+         where id = ${ownerId}`;
     }
     return {};
   },

@@ -21,6 +21,8 @@ import {
   type LocalProviderDeps,
 } from "../local/local-job-providers.ts";
 import { createLocalLlm } from "../local/local-llm.ts";
+import { createLocalSearchProvider } from "../local/local-search.ts";
+import { createOpenverseSearch } from "../openverse/openverse-search.ts";
 import { createLocalVoiceProvider } from "../local/local-voice.ts";
 import { createOpenAiLlm } from "../openai/openai-llm.ts";
 import type { RunwaySettings } from "../runway/runway-settings.ts";
@@ -40,6 +42,8 @@ export interface BuildProvidersDeps {
   storage: ObjectStorage;
   /** How long the local voice waits for its worker job. */
   localVoiceTimeoutMs?: number;
+  /** Where the local search provider puts the images it makes; default "media". */
+  bucket?: string;
   /** Operator API roots and the http switch (parseProviderEndpoints(config)); default: the providers' own https hosts. */
   endpoints?: ProviderEndpoints;
 }
@@ -132,6 +136,16 @@ const BUILDERS: Builders = {
     worker: (c, d) => createWorkerRenderProvider(localDeps(c, d)),
     fal: (c, d) => createFalFfmpegRender({ apiKey: keyOf(c), ...endpointOptions(d.endpoints, "fal") }),
   },
+  search: {
+    local: (_c, d) => createLocalSearchProvider({ storage: d.storage, bucket: d.bucket ?? "media" }),
+    openverse: (c, d) =>
+      createOpenverseSearch({
+        apiKey: keyOf(c),
+        model: c.model,
+        ...settings<{ licenseType?: "commercial" | "modification" }>(c),
+        ...endpointOptions(d.endpoints, "openverse"),
+      }),
+  },
 };
 
 /** Providers that are our own render worker's jobs: it reads our objects with the service role. */
@@ -172,5 +186,7 @@ export function buildProviders(resolved: ResolvedProviders, deps: BuildProviders
     lipsync: build("lipsync", resolved.lipsync, deps),
     music: build("music", resolved.music, deps),
     render: build("render", resolved.render, deps),
+    // Optional: without a registered search provider, locations are generated as before.
+    search: resolved.search.source === "fallback" ? null : build("search", resolved.search, deps),
   };
 }

@@ -147,6 +147,16 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     fal: { models: ["fal-ai/ffmpeg-api"], needsApiKey: true, settings: jobSettings() },
     local,
   },
+  search: {
+    // Openverse has no models ("openverse" names its one index); the key is
+    // `<client_id>:<client_secret>` of a registered Openverse application.
+    openverse: {
+      models: ["openverse"],
+      needsApiKey: true,
+      settings: z.object({ licenseType: z.enum(["commercial", "modification"]).optional() }).strict(),
+    },
+    local,
+  },
 };
 
 export function catalogEntry(providerType: ProviderType, provider: string): CatalogEntry | undefined {
