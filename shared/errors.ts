@@ -38,6 +38,17 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** 410: the task ended and was removed by retention (engine.expire_finished); answered to its owner only. */
+export class TaskExpiredError extends AppError {
+  constructor(what: string, id: string) {
+    super(
+      "task_expired",
+      410,
+      `${what} ${id} ended and was removed after its retention period; its results live on in the film and its assets`,
+    );
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(code: string, message: string) {
     super(code, 409, message);

@@ -990,6 +990,49 @@ end $$;
 ALTER FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) OWNER TO postgres;
 
 --
+-- Name: expire_finished(integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.expire_finished(p_batch integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  s engine.settings;
+  ids uuid[];
+  removed integer;
+begin
+  select * into s from engine.settings;
+  select array_agg(c.id) into ids from (
+    select t.id from public.background_tasks t
+     where t.status in ('succeeded', 'failed', 'cancelled')
+       and t.finished_at < now() - make_interval(days => least(s.task_retention_days, s.clone_retention_days))
+       and t.finished_at < now() - make_interval(days =>
+             case when t.kind = 'clone.database' then s.clone_retention_days else s.task_retention_days end)
+       and (t.parent_id is null or exists (
+             select 1 from public.background_tasks p
+              where p.id = t.parent_id and p.status in ('succeeded', 'failed', 'cancelled')))
+       and not exists (select 1 from public.background_tasks ch where ch.parent_id = t.id)
+       and not exists (
+             select 1 from engine.task_waits w join public.background_tasks wt on wt.id = w.waiter_id
+              where w.target_id = t.id and wt.status not in ('succeeded', 'failed', 'cancelled'))
+     order by t.finished_at
+     limit least(greatest(p_batch, 1), 5000)
+     for update of t skip locked) c;
+  if ids is null then
+    return 0;
+  end if;
+  insert into engine.expired_tasks (id, user_id, kind, function_name, finished_at)
+  select id, user_id, kind, function_name, finished_at from public.background_tasks where id = any(ids)
+  on conflict (id) do nothing;
+  delete from public.background_tasks where id = any(ids);
+  get diagnostics removed = row_count;
+  return removed;
+end $$;
+
+ALTER FUNCTION engine.expire_finished(p_batch integer) OWNER TO postgres;
+
+--
 -- Name: fail_task(uuid, bigint, jsonb, boolean, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1523,6 +1566,37 @@ end $$;
 ALTER FUNCTION engine.resume_task(p_task_id uuid) OWNER TO postgres;
 
 --
+-- Name: retain(integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.retain(p_batch integer DEFAULT NULL::integer) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  batch integer;
+  record_days integer;
+  tasks integer;
+  responses integer;
+  cleanup integer;
+  records integer;
+begin
+  select coalesce(p_batch, retention_batch), expired_record_days into batch, record_days from engine.settings;
+  tasks := engine.expire_finished(batch);
+  responses := engine.trim_net_responses(batch);
+  cleanup := engine.trim_cleanup_log(batch);
+  delete from engine.expired_tasks
+   where id = any(array(
+     select id from engine.expired_tasks where expired_at < now() - make_interval(days => record_days)
+      order by expired_at limit least(greatest(batch, 1), 5000)));
+  get diagnostics records = row_count;
+  return jsonb_build_object('tasks', tasks, 'netResponses', responses, 'cleanupLog', cleanup,
+    'expiredRecords', records);
+end $$;
+
+ALTER FUNCTION engine.retain(p_batch integer) OWNER TO postgres;
+
+--
 -- Name: ring_lost_doorbells(integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1741,6 +1815,58 @@ begin
 end $$;
 
 ALTER FUNCTION engine.touch_updated_at() OWNER TO postgres;
+
+--
+-- Name: trim_cleanup_log(integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.trim_cleanup_log(p_batch integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  removed integer;
+begin
+  delete from public.storage_cleanup_log
+   where id = any(array(
+     select l.id from public.storage_cleanup_log l, engine.settings s
+      where l.deleted_at is not null
+        and l.deleted_at < now() - make_interval(days => s.cleanup_log_retention_days)
+      order by l.deleted_at limit least(greatest(p_batch, 1), 5000)
+      for update of l skip locked));
+  get diagnostics removed = row_count;
+  return removed;
+end $$;
+
+ALTER FUNCTION engine.trim_cleanup_log(p_batch integer) OWNER TO postgres;
+
+--
+-- Name: trim_net_responses(integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.trim_net_responses(p_batch integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  hours integer;
+  removed integer;
+begin
+  if to_regclass('net._http_response') is null then
+    return 0;
+  end if;
+  select net_response_retention_hours into hours from engine.settings;
+  execute 'delete from net._http_response where ctid in (
+             select ctid from net._http_response where created < now() - make_interval(hours => $1)
+              order by created limit $2)'
+    using hours, least(greatest(p_batch, 1), 5000);
+  get diagnostics removed = row_count;
+  return removed;
+exception when insufficient_privilege then
+  return 0;
+end $_$;
+
+ALTER FUNCTION engine.trim_net_responses(p_batch integer) OWNER TO postgres;
 
 --
 -- Name: usage_frees_at(uuid, text, integer, integer); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -2336,6 +2462,27 @@ CREATE TABLE engine.concurrency_limits (
 ALTER TABLE engine.concurrency_limits OWNER TO postgres;
 
 --
+-- Name: expired_tasks; Type: TABLE; Schema: engine; Owner: postgres
+--
+
+CREATE TABLE engine.expired_tasks (
+    id uuid NOT NULL,
+    user_id uuid,
+    kind text NOT NULL,
+    function_name text,
+    finished_at timestamp with time zone,
+    expired_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE engine.expired_tasks OWNER TO postgres;
+
+--
+-- Name: TABLE expired_tasks; Type: COMMENT; Schema: engine; Owner: postgres
+--
+
+COMMENT ON TABLE engine.expired_tasks IS 'Tasks removed by retention (engine.expire_finished): a status call for one answers 410 task_expired to its owner.';
+
+--
 -- Name: render_workers; Type: TABLE; Schema: engine; Owner: postgres
 --
 
@@ -2375,6 +2522,14 @@ CREATE TABLE engine.settings (
     dispatch_timeout_ms integer DEFAULT 10000 NOT NULL,
     render_worker_live_seconds integer DEFAULT 30 NOT NULL,
     render_wait_alert_seconds integer DEFAULT 60 NOT NULL,
+    task_retention_days integer DEFAULT 14 NOT NULL,
+    clone_retention_days integer DEFAULT 90 NOT NULL,
+    net_response_retention_hours integer DEFAULT 6 NOT NULL,
+    cleanup_log_retention_days integer DEFAULT 30 NOT NULL,
+    expired_record_days integer DEFAULT 365 NOT NULL,
+    retention_batch integer DEFAULT 500 NOT NULL,
+    CONSTRAINT settings_retention_batch_range CHECK (((retention_batch >= 1) AND (retention_batch <= 5000))),
+    CONSTRAINT settings_retention_non_negative CHECK (((task_retention_days >= 0) AND (clone_retention_days >= 0) AND (net_response_retention_hours >= 0) AND (cleanup_log_retention_days >= 0) AND (expired_record_days >= 0))),
     CONSTRAINT settings_singleton CHECK (singleton)
 );
 
@@ -2391,6 +2546,12 @@ COMMENT ON COLUMN engine.settings.internal_secret IS 'LOCAL STACK ONLY: plaintex
 --
 
 COMMENT ON COLUMN engine.settings.render_wait_alert_seconds IS 'A film whose render job has waited this long with no live render worker says so in its status.';
+
+--
+-- Name: COLUMN settings.task_retention_days; Type: COMMENT; Schema: engine; Owner: postgres
+--
+
+COMMENT ON COLUMN engine.settings.task_retention_days IS 'Finished tasks (succeeded, failed, cancelled) and their steps are removed this many days after finished_at; clone jobs use clone_retention_days.';
 
 --
 -- Name: slice_ends; Type: TABLE; Schema: engine; Owner: postgres
@@ -3071,6 +3232,13 @@ ALTER TABLE ONLY engine.concurrency_limits
     ADD CONSTRAINT concurrency_limits_pkey PRIMARY KEY (concurrency_key);
 
 --
+-- Name: expired_tasks expired_tasks_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE ONLY engine.expired_tasks
+    ADD CONSTRAINT expired_tasks_pkey PRIMARY KEY (id);
+
+--
 -- Name: render_workers render_workers_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
 --
 
@@ -3365,6 +3533,12 @@ ALTER TABLE ONLY public.visual_bibles
     ADD CONSTRAINT visual_bibles_pkey PRIMARY KEY (id);
 
 --
+-- Name: expired_tasks_expired_at_idx; Type: INDEX; Schema: engine; Owner: postgres
+--
+
+CREATE INDEX expired_tasks_expired_at_idx ON engine.expired_tasks USING btree (expired_at);
+
+--
 -- Name: slice_ends_ended_at_idx; Type: INDEX; Schema: engine; Owner: postgres
 --
 
@@ -3473,6 +3647,12 @@ CREATE INDEX background_tasks_due_by_user_idx ON public.background_tasks USING b
 CREATE INDEX background_tasks_due_idx ON public.background_tasks USING btree (run_after, created_at) WHERE (status = 'queued'::text);
 
 --
+-- Name: background_tasks_finished_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX background_tasks_finished_idx ON public.background_tasks USING btree (finished_at) WHERE (status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text]));
+
+--
 -- Name: background_tasks_handed_off_idx; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -3549,6 +3729,12 @@ CREATE INDEX movies_user_idx ON public.movies USING btree (user_id, created_at D
 --
 
 CREATE INDEX scene_audio_movie_idx ON public.scene_audio USING btree (movie_id, scene_number, line_index);
+
+--
+-- Name: storage_cleanup_log_deleted_at_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX storage_cleanup_log_deleted_at_idx ON public.storage_cleanup_log USING btree (deleted_at) WHERE (deleted_at IS NOT NULL);
 
 --
 -- Name: storage_cleanup_log_one_pending; Type: INDEX; Schema: public; Owner: postgres
@@ -3706,6 +3892,13 @@ CREATE TRIGGER scene_audio_touch BEFORE UPDATE ON public.scene_audio FOR EACH RO
 
 ALTER TABLE ONLY engine.claim_turns
     ADD CONSTRAINT claim_turns_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: expired_tasks expired_tasks_user_id_fkey; Type: FK CONSTRAINT; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE ONLY engine.expired_tasks
+    ADD CONSTRAINT expired_tasks_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 --
 -- Name: slice_ends slice_ends_task_id_fkey; Type: FK CONSTRAINT; Schema: engine; Owner: postgres
@@ -4033,6 +4226,12 @@ ALTER TABLE engine.claim_turns ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE engine.concurrency_limits ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: expired_tasks; Type: ROW SECURITY; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE engine.expired_tasks ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: render_workers; Type: ROW SECURITY; Schema: engine; Owner: postgres
@@ -4585,6 +4784,13 @@ REVOKE ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_functi
 GRANT ALL ON FUNCTION engine.enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer) TO service_role;
 
 --
+-- Name: FUNCTION expire_finished(p_batch integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.expire_finished(p_batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.expire_finished(p_batch integer) TO service_role;
+
+--
 -- Name: FUNCTION fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -4753,6 +4959,13 @@ REVOKE ALL ON FUNCTION engine.resume_task(p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.resume_task(p_task_id uuid) TO service_role;
 
 --
+-- Name: FUNCTION retain(p_batch integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.retain(p_batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.retain(p_batch integer) TO service_role;
+
+--
 -- Name: FUNCTION ring_lost_doorbells(p_limit integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -4800,6 +5013,20 @@ GRANT ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) T
 
 REVOKE ALL ON FUNCTION engine.touch_updated_at() FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.touch_updated_at() TO service_role;
+
+--
+-- Name: FUNCTION trim_cleanup_log(p_batch integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.trim_cleanup_log(p_batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.trim_cleanup_log(p_batch integer) TO service_role;
+
+--
+-- Name: FUNCTION trim_net_responses(p_batch integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.trim_net_responses(p_batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.trim_net_responses(p_batch integer) TO service_role;
 
 --
 -- Name: FUNCTION usage_frees_at(p_user_id uuid, p_kind text, p_used integer, p_max integer); Type: ACL; Schema: engine; Owner: postgres

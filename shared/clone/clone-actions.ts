@@ -5,7 +5,14 @@
  */
 import { z } from "zod";
 import type { Caller } from "../auth/caller.ts";
-import { AppError, BadRequestError, ConflictError, NotFoundError, OperatorOnlyError } from "../errors.ts";
+import {
+  AppError,
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  OperatorOnlyError,
+  TaskExpiredError,
+} from "../errors.ts";
 import { cloneTargetBinding, cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
@@ -90,7 +97,12 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
 
   async function cloneJob(taskId: string): Promise<TaskRow> {
     const task = await store.get(taskId);
-    if (!task || task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", taskId);
+    if (!task) {
+      // Clone actions are operators' only: a clone job removed by retention is theirs to hear about.
+      if ((await store.expired(taskId))?.kind === CLONE_KIND) throw new TaskExpiredError("Clone job", taskId);
+      throw new NotFoundError("Clone job", taskId);
+    }
+    if (task.kind !== CLONE_KIND) throw new NotFoundError("Clone job", taskId);
     return task;
   }
 

@@ -129,6 +129,15 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row);
     },
 
+    /** Owner and kind of a task removed by retention (engine.expired_tasks), or null. */
+    async expired(
+      taskId: string,
+    ): Promise<{ userId: string | null; kind: string; functionName: string | null } | null> {
+      const [row] = await sql<{ user_id: string | null; kind: string; function_name: string | null }[]>`
+        select user_id, kind, function_name from engine.expired_tasks where id = ${taskId}`;
+      return row ? { userId: row.user_id, kind: row.kind, functionName: row.function_name } : null;
+    },
+
     async children(taskId: string): Promise<TaskRow[]> {
       const rows = await sql`
         select * from public.background_tasks where parent_id = ${taskId} order by created_at, id`;

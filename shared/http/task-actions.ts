@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "./function-app.ts";
@@ -29,12 +29,20 @@ export function describeTask(task: TaskRow, now = new Date()) {
 
 /**
  * status / cancel / resume for the caller's own tasks run by this function. Unknown id: 404;
- * someone else's task: 403; a task still held by a live worker cannot be resumed: 409.
+ * someone else's task: 403; a task still held by a live worker cannot be resumed: 409; the
+ * caller's own task removed by retention: 410 task_expired (anyone else's: 404, as if unknown).
  */
 export function taskActions(store: TaskStore, functionName: string): Record<string, ActionSpec> {
   async function ownTask(taskId: string, userId: string) {
     const task = await store.get(taskId);
-    if (!task || task.functionName !== functionName) throw new NotFoundError("Task", taskId);
+    if (!task) {
+      const expired = await store.expired(taskId);
+      if (expired && expired.userId === userId && expired.functionName === functionName) {
+        throw new TaskExpiredError("Task", taskId);
+      }
+      throw new NotFoundError("Task", taskId);
+    }
+    if (task.functionName !== functionName) throw new NotFoundError("Task", taskId);
     if (task.userId !== userId) throw new ForbiddenError(`Task ${taskId} belongs to another user`);
     return task;
   }
