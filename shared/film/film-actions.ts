@@ -10,7 +10,7 @@
  * movie: 403 for another user's, 404 unknown.
  */
 import { z } from "zod";
-import { ConflictError, NotFoundError } from "../errors.ts";
+import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
@@ -206,6 +206,10 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
         if (!movie.task_id) throw new ConflictError("task_missing", `Movie ${movieId} has no task to resume`);
         // A film whose task ended well has nothing for the engine to resume: only what failed is redone.
         const finished = await store.get(movie.task_id);
+        // The film is the caller's (ownMovie): its task removed by retention cannot be resumed.
+        if (!finished && await store.expired(movie.task_id)) {
+          throw new TaskExpiredError("Task", movie.task_id);
+        }
         if (finished?.status === "succeeded") {
           const { task, work } = await redoFailedFilm(deps, movieId, finished);
           return {

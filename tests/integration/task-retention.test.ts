@@ -256,6 +256,15 @@ describe("task retention", () => {
     expect(never.status).toBe(404);
   });
 
+  it("answers 410 to a resume of a film whose task was removed, and still shows the film", async () => {
+    const resume = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+    expect(resume.status).toBe(410);
+    expect(resume.json.error.code).toBe("task_expired");
+    const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
+    expect(status.status).toBe(200);
+    expect(status.json.movie).toMatchObject({ id: movieId, status: "completed" });
+  });
+
   it("removes clone jobs once past their own period", async () => {
     await sql`update engine.settings set clone_retention_days = 20`;
     expect(await expireAll(500)).toEqual([1, 0]);
