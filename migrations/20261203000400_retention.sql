@@ -51,8 +51,9 @@ create index background_tasks_finished_idx on public.background_tasks (finished_
 
 -- Removes up to p_batch finished tasks past their retention (their steps, slice ends and wait rows
 -- go with them by cascade) and records each in engine.expired_tasks. A task goes only when nothing
--- still needs it: its parent has ended, it has no child left (children go first, in an earlier
--- batch, so the parent's cascade never removes an unrecorded row), and no live task waits on it.
+-- still needs it: its parent is past retention too (a parent the owner may still resume finds its
+-- children where it left them), it has no child left (children go first, in an earlier batch, so
+-- the parent's cascade never removes an unrecorded row), and no live task waits on it.
 create function engine.expire_finished(p_batch integer default 500) returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -69,7 +70,9 @@ begin
              case when t.kind = 'clone.database' then s.clone_retention_days else s.task_retention_days end)
        and (t.parent_id is null or exists (
              select 1 from public.background_tasks p
-              where p.id = t.parent_id and p.status in ('succeeded', 'failed', 'cancelled')))
+              where p.id = t.parent_id and p.status in ('succeeded', 'failed', 'cancelled')
+                and p.finished_at < now() - make_interval(days =>
+                      case when p.kind = 'clone.database' then s.clone_retention_days else s.task_retention_days end)))
        and not exists (select 1 from public.background_tasks ch where ch.parent_id = t.id)
        and not exists (
              select 1 from engine.task_waits w join public.background_tasks wt on wt.id = w.waiter_id

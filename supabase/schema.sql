@@ -1011,7 +1011,9 @@ begin
              case when t.kind = 'clone.database' then s.clone_retention_days else s.task_retention_days end)
        and (t.parent_id is null or exists (
              select 1 from public.background_tasks p
-              where p.id = t.parent_id and p.status in ('succeeded', 'failed', 'cancelled')))
+              where p.id = t.parent_id and p.status in ('succeeded', 'failed', 'cancelled')
+                and p.finished_at < now() - make_interval(days =>
+                      case when p.kind = 'clone.database' then s.clone_retention_days else s.task_retention_days end)))
        and not exists (select 1 from public.background_tasks ch where ch.parent_id = t.id)
        and not exists (
              select 1 from engine.task_waits w join public.background_tasks wt on wt.id = w.waiter_id

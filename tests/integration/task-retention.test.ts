@@ -127,6 +127,12 @@ describe("task retention", () => {
       parentId: ids.runningParent,
       functionName: "generate-scene-video",
     });
+    // An old child of a parent still within retention stays: a resumed parent finds its children.
+    ids.recentParent = await task("film.produce", "failed", 2, { functionName: "produce-movie" });
+    ids.oldChildOfRecent = await task("film.chain", "succeeded", 30, {
+      parentId: ids.recentParent,
+      functionName: "generate-scene-video",
+    });
     // A finished film: parent and child both old, both go (the child first).
     ids.oldParent = await task("film.produce", "succeeded", 30, { functionName: "produce-movie" });
     ids.oldChild = await task("film.chain", "succeeded", 31, {
@@ -192,6 +198,8 @@ describe("task retention", () => {
       "runningChild",
       "runningParent",
       "oldChildOfRunning",
+      "recentParent",
+      "oldChildOfRecent",
       "clone30",
     ];
     for (const name of kept) expect(await exists(ids[name]), name).toBe(true);
