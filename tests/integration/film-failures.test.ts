@@ -213,7 +213,15 @@ describe("film failures", () => {
       // No script, image, voice or music paid again; the two new clips are lip-synced.
       const paid = paidByProvider();
       const spent = Object.fromEntries(Object.keys(paid).map((p) => [p, paid[p] - paidBefore[p]]));
-      expect(spent).toEqual({ openai: 0, runway: 2, fal: 0, elevenlabs: 0, sync: 2, beatoven: 0 });
+      expect(spent).toEqual({
+        openai: 0,
+        runway: 2,
+        fal: 0,
+        elevenlabs: 0,
+        sync: 2,
+        beatoven: 0,
+        openverse: 0,
+      });
       expect(after.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
 
       const again = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });

@@ -12,6 +12,7 @@ import {
   invoke,
   type Sql,
   type TestUser,
+  waitFor,
   waitForStatus,
 } from "../support/stack.ts";
 
@@ -45,9 +46,13 @@ async function sliceEnds(payload: Record<string, unknown>): Promise<Record<strin
   const id = start.json.taskId;
   const done = await waitForStatus(sql, id, ["succeeded", "failed"], 120_000);
   expect(done.status).toBe("succeeded");
-  const rows = await sql`
-    select reason, count(*)::int as slices from engine.slice_ends
-     where task_id = ${id} and function_name = 'engine-probe' and kind = 'probe.append' group by reason`;
+  // The last slice records why it ended after it completed the task: wait for that row too.
+  const rows = await waitFor(async () => {
+    const found = await sql`
+      select reason, count(*)::int as slices from engine.slice_ends
+       where task_id = ${id} and function_name = 'engine-probe' and kind = 'probe.append' group by reason`;
+    return found.some((row) => row.reason === "finished") ? found : null;
+  }, { what: "the last slice's end record" });
   return Object.fromEntries(rows.map((row) => [row.reason, row.slices]));
 }
 

@@ -146,6 +146,7 @@ function statusOf(state: MovieState): MovieStatus {
     progress: null,
     scenes: [],
     metrics: [],
+    spend: { units: 0, cap: null },
     elapsedSeconds: 1,
     urlsExpireAt: "2026-12-03T10:00:00.000Z",
     task: null,
