@@ -5,16 +5,17 @@
  * how one recovers: every scene failed, the owner regenerates the clips and each reassembly gives
  * the film its verdict again until it completes; a film with failed scenes resumed redoes only those.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
 import {
   briefFor,
   type FilmRig,
   filmUser,
+  paidByProvider,
   readFilm,
   startFilm,
-  startFilmRig,
   waitForFilm,
+  withFilmRig,
 } from "../support/film.ts";
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 import { createUser, invoke, sleep, waitFor, waitForStatus } from "../support/stack.ts";
@@ -25,19 +26,8 @@ const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
 const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, music: 300 };
 
 let rig: FilmRig;
+withFilmRig({ latencies: LATENCIES }, (started) => (rig = started));
 
-beforeAll(async () => {
-  rig = await startFilmRig({ latencies: LATENCIES });
-});
-afterEach(async () => {
-  await rig.checkEnvIntact();
-});
-afterAll(async () => {
-  await rig?.close();
-});
-
-const paidByProvider = (): Record<string, number> =>
-  Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 const totalPaid = () => Object.values(rig.fakes.submissions()).reduce((sum, c) => sum + c.total, 0);
 
 /** A 2-scene film whose every Runway task fails, run to its end: failed, with no clip. */
@@ -189,7 +179,7 @@ describe("film failures", () => {
       expect(refused.status, refused.text).toBe(403);
       expect((await readFilm(rig.sql, movieId)).movie.task_id).toBe(firstTask);
 
-      const paidBefore = paidByProvider();
+      const paidBefore = paidByProvider(rig);
       const earlier = rig.fakes.runway.created.length;
       const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
       expect(resumed.status, resumed.text).toBe(202);
@@ -211,7 +201,7 @@ describe("film failures", () => {
       expect(submitted).toHaveLength(2);
       expect([2, 4].map((n) => submitted.filter((p) => p.includes(sceneMarker(n))).length)).toEqual([1, 1]);
       // No script, image, voice or music paid again; the two new clips are lip-synced.
-      const paid = paidByProvider();
+      const paid = paidByProvider(rig);
       const spent = Object.fromEntries(Object.keys(paid).map((p) => [p, paid[p] - paidBefore[p]]));
       expect(spent).toEqual({
         openai: 0,
@@ -261,7 +251,7 @@ describe("film failures", () => {
       await rig.sql`select public.set_usage_limits(${owner.id}, '{"resumes_per_task": null}')`;
 
       rig.fakes.clearScripts();
-      const paidBefore = paidByProvider();
+      const paidBefore = paidByProvider(rig);
       const resumed = await resume();
       expect(resumed.status, resumed.text).toBe(202);
       expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [] });
@@ -271,7 +261,7 @@ describe("film failures", () => {
       expect(film.movie.video_url).toMatch(/\.mp4$/);
       expect(film.movie.metadata).toMatchObject({ failed_scenes: [], warnings: [] });
       expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
-      const paid = paidByProvider();
+      const paid = paidByProvider(rig);
       expect(paid.runway - paidBefore.runway).toBe(2);
       expect(paid.openai - paidBefore.openai).toBe(0);
     },
@@ -327,9 +317,9 @@ describe("film failures", () => {
     const cancelled = await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
     expect(cancelled.status, cancelled.text).toBe(200);
     await sleep(300); // a submission already on the wire when the cancel committed may still land
-    const paidAtCancel = paidByProvider();
+    const paidAtCancel = paidByProvider(rig);
     await sleep(4 * LATENCIES.video);
-    expect(paidByProvider()).toEqual(paidAtCancel);
+    expect(paidByProvider(rig)).toEqual(paidAtCancel);
     const film = await readFilm(rig.sql, movieId);
     expect(film.movie.status).toBe("cancelled");
     expect(film.progress.overall_status).toBe("cancelled");

@@ -3,16 +3,17 @@
  * quote writes nothing and its deterministic counts are what the film then submits; a film with a
  * small cap stops paying at it and names budget_exceeded; a bad cap is a 400.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FilmShape } from "../support/film-script.ts";
 import {
   briefFor,
   type FilmRig,
   filmUser,
+  paidByProvider,
   readFilm,
   startFilm,
-  startFilmRig,
   waitForFilm,
+  withFilmRig,
 } from "../support/film.ts";
 import { connect, createUser, invoke } from "../support/stack.ts";
 import { admitPaidIntent, BudgetExceededError } from "../../shared/film/film-budget.ts";
@@ -22,21 +23,10 @@ const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, m
 const JOB_PROVIDERS = ["runway", "fal", "sync", "beatoven"] as const;
 
 let rig: FilmRig;
+withFilmRig({ latencies: LATENCIES }, (started) => (rig = started));
 
-beforeAll(async () => {
-  rig = await startFilmRig({ latencies: LATENCIES });
-});
-afterEach(async () => {
-  await rig.checkEnvIntact();
-});
-afterAll(async () => {
-  await rig?.close();
-});
-
-const paid = (): Record<string, number> =>
-  Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 const since = (before: Record<string, number>) =>
-  Object.fromEntries(Object.entries(paid()).map(([p, n]) => [p, n - (before[p] ?? 0)]));
+  Object.fromEntries(Object.entries(paidByProvider(rig)).map(([p, n]) => [p, n - (before[p] ?? 0)]));
 
 interface Quote {
   sceneCount: number;
@@ -59,7 +49,7 @@ describe("produce-movie quote", () => {
   it("writes nothing, calls no provider, and counts the calls the film then submits", async () => {
     const owner = await filmUser(rig, SHAPE, "Quoted Short");
     const brief = briefFor(SHAPE, "Quoted Short");
-    const before = paid();
+    const before = paidByProvider(rig);
     const answer = await invoke("produce-movie", { action: "quote", ...brief }, { token: owner.token });
     expect(answer.status, answer.text).toBe(200);
     const quote = answer.json as Quote;
@@ -96,7 +86,7 @@ describe("produce-movie quote", () => {
 
   it("a film stops paying at its cap: the rest fails with budget_exceeded", async () => {
     const owner = await filmUser(rig, SHAPE, "Capped Short");
-    const before = paid();
+    const before = paidByProvider(rig);
     // One unit: the first paid job (a 1-image portrait; portraits run side by side) and nothing after.
     const { movieId } = await startFilm(
       owner,

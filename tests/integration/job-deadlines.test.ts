@@ -4,7 +4,7 @@
  * (the fake records the DELETE), the scene failed with provider_timeout, and the film completes
  * with its other scenes. And the setting's bounds at registration.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
 import {
   briefFor,
@@ -13,8 +13,8 @@ import {
   filmUser,
   readFilm,
   startFilm,
-  startFilmRig,
   waitForFilm,
+  withFilmRig,
 } from "../support/film.ts";
 import { FAKE_API_KEYS } from "../fakes/start-fakes.ts";
 import { invoke, type TestUser } from "../support/stack.ts";
@@ -24,16 +24,7 @@ const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, m
 const DEADLINE_SECONDS = 3;
 
 let rig: FilmRig;
-
-beforeAll(async () => {
-  rig = await startFilmRig({ latencies: LATENCIES });
-});
-afterEach(async () => {
-  await rig.checkEnvIntact();
-});
-afterAll(async () => {
-  await rig?.close();
-});
+withFilmRig({ latencies: LATENCIES }, (started) => (rig = started));
 
 /** Registers the user's video provider (the Runway fake) with `settings`. */
 async function registerVideo(user: TestUser, settings: Record<string, unknown>) {

@@ -4,6 +4,7 @@
  * poll interval) and restored afterwards, a user whose registered providers are those fakes, and
  * helpers to start a film, wait for it and read back every table it wrote.
  */
+import { afterAll, afterEach, beforeAll } from "vitest";
 import {
   FAKE_API_KEYS,
   type FakeProvider,
@@ -60,6 +61,32 @@ export interface FilmRig {
   /** Changes function env keys (null removes one) and kills the workers so fresh ones read it. */
   setEnv(env: Record<string, string | null>): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A film rig for one test file: started before its tests (handed to `started`), checked after
+ * each that the stack's env is as it was, closed after them all.
+ */
+export function withFilmRig(
+  options: Parameters<typeof startFilmRig>[0],
+  started: (rig: FilmRig) => void,
+): void {
+  let rig: FilmRig | undefined;
+  beforeAll(async () => {
+    rig = await startFilmRig(options);
+    started(rig);
+  });
+  afterEach(async () => {
+    await rig?.checkEnvIntact();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+}
+
+/** The submissions each provider fake has taken so far, by provider. */
+export function paidByProvider(rig: FilmRig): Record<string, number> {
+  return Object.fromEntries(Object.entries(rig.fakes.submissions()).map(([p, c]) => [p, c.total]));
 }
 
 export async function startFilmRig(
