@@ -153,7 +153,10 @@ export async function startFakeServer(
     },
     hits: (key) => hits.get(key) ?? 0,
     recordSubmission(input, jobId) {
-      const hash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+      // One input is one request whatever token signs its URLs: each submission signs our Storage
+      // addresses afresh (signed-inputs.ts), so a resubmission would otherwise count as a new input.
+      const stable = JSON.stringify(input).replace(/(\/storage\/v1\/object\/sign\/[^"?]+)\?[^"]*/g, "$1");
+      const hash = createHash("sha256").update(stable).digest("hex");
       const paid = submissions.get(hash) ?? [];
       paid.push({ jobId: jobId ?? null, receivedAt: Date.now() });
       submissions.set(hash, paid);
