@@ -1,7 +1,7 @@
 /**
  * produce-movie quote: what the film of a brief would cost before it is made — per provider and
  * in total in each provider's own units, the calls of each kind and the expected wall time —
- * from the planner's own rules (sceneCountFor, filmScoreRequest) and the caller's providers.
+ * from the planner's own rules (sceneCountFor, planShots, filmScoreRequest) and the caller's providers.
  * The screenplay is not written yet when a film is quoted: what depends on it (clip lengths,
  * characters, locations, dialogue lines, LLM tokens) is estimated by the documented assumptions
  * below and named in `estimates`. No price: the catalog states none with a source, so no money.
@@ -10,9 +10,10 @@ import type { ProviderType } from "../providers/types.ts";
 import { filmScoreRequest } from "./film-requests.ts";
 import { isPaidProvider } from "./film-budget.ts";
 import { sceneCountFor } from "./scene-plan.ts";
+import { planShots, shotGrid } from "./shot-plan.ts";
 
-/** The longest clip the screenplay may ask for (its prompt: scenes of 2-10 s); quotes are upper bounds. */
-export const MAX_CLIP_SECONDS = 10;
+/** The longest a transition between scenes overlaps them (a fade): quotes count every one as a fade. */
+const MAX_OVERLAP_SECONDS = 1;
 /** Assumptions for what only the screenplay knows. */
 export const ASSUMED = {
   tokensPerLlmCall: 4000,
@@ -74,9 +75,33 @@ export interface FilmQuote {
   estimates: string[];
 }
 
+/**
+ * The film's shots as the planner would cut them if the screenplay gave every scene the same time
+ * and every transition were a fade: the seconds are the film's length plus those overlaps (exact
+ * to a grid step); the count of shots moves by about one per scene with the screenplay's times.
+ */
+export function quoteShots(durationMinutes: number, video: { provider: string; model: string }) {
+  const scenes = sceneCountFor(durationMinutes);
+  const cut = planShots(
+    Array.from({ length: scenes }, (_, i) => ({
+      sceneNumber: i + 1,
+      proposedSeconds: 1,
+      overlapAfterSeconds: MAX_OVERLAP_SECONDS,
+    })),
+    durationMinutes * 60,
+    shotGrid(video.provider, video.model),
+  );
+  return {
+    scenes,
+    shots: cut.scenes.reduce((sum, s) => sum + s.shots.length, 0),
+    seconds: cut.scenes.reduce((sum, s) => sum + s.seconds, 0),
+    joins: cut.scenes.filter((s) => s.shots.length > 1).length,
+  };
+}
+
 /** The calls the pipeline makes for a brief, kind by kind (produce-task.ts and its children). */
 export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteItem[] {
-  const scenes = sceneCountFor(brief.durationMinutes);
+  const { scenes, shots, seconds, joins } = quoteShots(brief.durationMinutes, providers.video);
   const lipsync = providers.lipsync.source !== "fallback";
   const music = providers.music.source !== "fallback";
   const lines = scenes * ASSUMED.linesPerScene;
@@ -100,15 +125,13 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
     },
     // A location's image is made once and kept in the library: at most one per scene.
     { kind: "location_image", type: "image", calls: scenes, units: scenes, unit: "images", estimated: true },
-    {
-      kind: "video",
-      type: "video",
-      calls: scenes,
-      units: scenes * MAX_CLIP_SECONDS,
-      unit: "seconds",
-      estimated: true,
-    },
-    { kind: "end_frame", type: "render", calls: scenes, units: scenes, unit: "renders", estimated: false },
+    // One clip per shot; its seconds are the film's, the calls move with the screenplay's times.
+    { kind: "video", type: "video", calls: shots, units: seconds, unit: "seconds", estimated: true },
+    { kind: "end_frame", type: "render", calls: shots, units: shots, unit: "renders", estimated: true },
+    ...(joins > 0
+      ? [{ kind: "join_shots", type: "render", calls: joins, units: shots, unit: "clips", estimated: true }] satisfies
+        QuoteItem[]
+      : []),
     {
       kind: "voice",
       type: "audio",
@@ -131,7 +154,7 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
           kind: "lipsync",
           type: "lipsync",
           calls: scenes,
-          units: scenes * MAX_CLIP_SECONDS,
+          units: seconds,
           unit: "seconds",
           estimated: true,
         },
@@ -166,7 +189,7 @@ const SYNC_KINDS = new Set(["llm", "voice"]);
 
 /** The quote of a brief: items summed per provider, per unit and per kind, and the wall time. */
 export function quoteFilm(brief: QuoteBrief, providers: QuoteProviders): FilmQuote {
-  const scenes = sceneCountFor(brief.durationMinutes);
+  const { scenes, shots, joins } = quoteShots(brief.durationMinutes, providers.video);
   const items = quoteItems(brief, providers);
   const perProvider: FilmQuote["perProvider"] = [];
   const total: FilmQuote["total"] = { units: {}, capUnits: 0 };
@@ -200,7 +223,7 @@ export function quoteFilm(brief: QuoteBrief, providers: QuoteProviders): FilmQuo
     perProvider,
     total,
     callsByKind,
-    expectedWallSeconds: expectedWallSeconds(scenes, providers.lipsync.source !== "fallback"),
+    expectedWallSeconds: expectedWallSeconds(shots, joins, providers.lipsync.source !== "fallback"),
     estimates: items.filter((i) => i.estimated).map((i) => `${i.kind}: ${estimateNote(i.kind)}`).concat(
       "expectedWallSeconds: the longest path at TYPICAL_SECONDS per call, every scene in one continuation chain",
     ),
@@ -217,20 +240,22 @@ function estimateNote(kind: string): string {
       return "one per scene at most (scenes continuing a clip and library hits cost none)";
     case "voice":
       return `${ASSUMED.linesPerScene} lines of ${ASSUMED.charactersPerLine} characters per scene (the screenplay's dialogue)`;
+    case "lipsync":
+      return "one call per scene with dialogue, every scene counted, for the film's seconds";
     default:
-      return `clips of ${MAX_CLIP_SECONDS} s at most, one per scene (the screenplay's lengths and dialogue)`;
+      return "one clip per shot, scenes of equal length cut on the model's grid (the screenplay's times move the count by about one shot per scene)";
   }
 }
 
 /**
  * Preproduction's three LLM calls and the portraits, then — with the planner's default of every
- * scene continuing the previous one, one chain — each scene's clip and end frame in turn (the
- * first after its location image), then the last scene's lipsync or mix, the render and the cover.
- * Voices and music run beside the chain.
+ * scene continuing the previous one, one chain — each shot's clip and end frame in turn (the
+ * first after its location image) and each cut scene's join, then the last scene's lipsync or mix,
+ * the render and the cover. Voices and music run beside the chain.
  */
-export function expectedWallSeconds(scenes: number, lipsync: boolean): number {
+export function expectedWallSeconds(shots: number, joins: number, lipsync: boolean): number {
   const t = TYPICAL_SECONDS;
-  return 3 * t.llm + t.image + t.image + scenes * (t.video + t.render) +
+  return 3 * t.llm + t.image + t.image + shots * (t.video + t.render) + joins * t.render +
     (lipsync ? t.lipsync + t.render : t.render) +
     t.render + t.image;
 }

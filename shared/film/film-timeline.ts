@@ -68,7 +68,9 @@ export function timelineScene(
   };
 }
 
-export function transitionBetween(from: TimelineScene, to: TimelineScene): TimelineClip["transition"] {
+type Continuity = Pick<TimelineScene, "isContinuation" | "timeOfDay" | "locationSlug">;
+
+export function transitionBetween(from: Continuity, to: Continuity): TimelineClip["transition"] {
   if (to.isContinuation) return { type: "cut", frames: 0 };
   if (from.timeOfDay !== to.timeOfDay) return { type: "fade", frames: FADE_FRAMES };
   if (from.locationSlug !== to.locationSlug) return { type: "dissolve", frames: DISSOLVE_FRAMES };

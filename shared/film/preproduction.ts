@@ -21,7 +21,9 @@ import { recordFinished } from "./film-metrics.ts";
 import { admitSyncIntent, BUDGET_EXCEEDED, BudgetExceededError } from "./film-budget.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { type FilmStep, updateStep } from "./film-progress.ts";
-import { planScenes, sceneCountFor } from "./scene-plan.ts";
+import { maxScenesFor, type PlannedScene, planScenes, sceneCountFor } from "./scene-plan.ts";
+import { FILM_FPS, transitionBetween } from "./film-timeline.ts";
+import { type FilmCut, overlapSeconds, planShots, shotGrid } from "./shot-plan.ts";
 
 const REQUIRED = ["llm", "video", "audio"] as const;
 
@@ -190,20 +192,25 @@ export async function generateScreenplay(
   plan: ProductionPlan,
 ): Promise<Screenplay> {
   if (movie.metadata.screenplay_detailed) return movie.metadata.screenplay_detailed;
-  const count = sceneCountFor(Number(movie.duration_minutes));
+  const minutes = Number(movie.duration_minutes);
+  const count = sceneCountFor(minutes);
   const { value, tokens } = await askLlm(
     ctx,
     env,
     movie,
     "generate_screenplay",
     "screenplay",
-    `You are a screenwriter. Write exactly ${count} scenes of 2-10 seconds each, following this production plan: ${
-      JSON.stringify(plan)
-    }`,
+    `You are a screenwriter. Write ${count} scenes for a film of ${minutes} minutes, giving each scene its ` +
+      `screen time in seconds (about ${Math.round((minutes * 60) / count)} s each; they are cut into shots later), ` +
+      `following this production plan: ${JSON.stringify(plan)}`,
   );
-  const scenes = planScenes(value, plan, count);
-  const kept = new Set(scenes.map((s) => s.sceneNumber));
-  const screenplay: Screenplay = { ...value, scenes: value.scenes.filter((s) => kept.has(s.scene_number)) };
+  const video = env.providers.video;
+  const grid = shotGrid(video.provider, video.model, video.registered);
+  const scenes = planScenes(value, plan, maxScenesFor(minutes * 60, grid[0]));
+  const cut = cutScenes(scenes, minutes * 60, grid);
+  const screenplay = plannedScreenplay(value, cut);
+  const seconds = new Map(cut.scenes.map((c) => [c.sceneNumber, c.seconds]));
+  const shotCount = cut.scenes.reduce((sum, c) => sum + c.shots.length, 0);
   await ctx.step("generate_screenplay", async (tx) => {
     await tx`
       insert into public.scripts (movie_id, user_id, title, content) values (${movie.id}, ${movie.user_id}, ${screenplay.title}, ${
@@ -215,8 +222,16 @@ export async function generateScreenplay(
         insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather,
                                          is_continuation, continues_from, duration_seconds, status, audio_status)
         values (${movie.id}, ${movie.user_id}, ${s.sceneNumber}, ${s.sceneId}, ${s.locationName}, ${s.locationSlug}, ${s.timeOfDay},
-                ${s.weather}, ${s.isContinuation}, ${s.continuesFrom}, ${s.durationSeconds}, 'pending', 'pending')
+                ${s.weather}, ${s.isContinuation}, ${s.continuesFrom}, ${seconds.get(s.sceneNumber)!}, 'pending', 'pending')
         on conflict on constraint movie_scenes_one_per_number do nothing`;
+    }
+    for (const scene of cut.scenes) {
+      await tx`
+        insert into public.scene_shots (movie_id, scene_id, user_id, shot_number, duration_seconds)
+        select ${movie.id}, s.id, ${movie.user_id}, shot.n::int, shot.seconds
+          from public.movie_scenes s, unnest(${scene.shots}::numeric[]) with ordinality as shot(seconds, n)
+         where s.movie_id = ${movie.id} and s.scene_number = ${scene.sceneNumber}
+        on conflict on constraint scene_shots_one_per_number do nothing`;
     }
     await tx`update public.movies set metadata = metadata || ${
       tx.json({ screenplay_detailed: screenplay })
@@ -228,9 +243,46 @@ export async function generateScreenplay(
     });
     await updateStep(tx, movie.id, "generate_screenplay", {
       status: "completed",
-      detail: `${scenes.length} scenes`,
+      detail: `${scenes.length} scenes, ${shotCount} shots, ${Math.round(cut.filmSeconds)} s`,
     });
   });
   movie.metadata.screenplay_detailed = screenplay;
   return screenplay;
+}
+
+/** The scenes' lengths and shots: the proposals scaled to the film, transitions counted. */
+export function cutScenes(scenes: PlannedScene[], targetSeconds: number, grid: number[]): FilmCut {
+  return planShots(
+    scenes.map((scene, i) => ({
+      sceneNumber: scene.sceneNumber,
+      proposedSeconds: scene.durationSeconds,
+      overlapAfterSeconds: i + 1 < scenes.length
+        ? overlapSeconds(transitionBetween(scene, scenes[i + 1]), FILM_FPS)
+        : 0,
+    })),
+    targetSeconds,
+    grid,
+  );
+}
+
+/**
+ * The screenplay as the film plays it: only the kept scenes, each with its planned screen time,
+ * and its lines moved with it (their timings scaled like the scene).
+ */
+function plannedScreenplay(written: Screenplay, cut: FilmCut): Screenplay {
+  const byNumber = new Map(cut.scenes.map((c) => [c.sceneNumber, c]));
+  return {
+    ...written,
+    scenes: written.scenes.filter((s) => byNumber.has(s.scene_number)).map((scene) => {
+      const planned = byNumber.get(scene.scene_number)!;
+      return {
+        ...scene,
+        duration: { ...scene.duration, screen_time_seconds: planned.seconds },
+        dialogue: scene.dialogue.map((line) => ({
+          ...line,
+          timing: Math.round(Math.min(line.timing * planned.scale, Math.max(0, planned.seconds - 1)) * 100) / 100,
+        })),
+      };
+    }),
+  };
 }

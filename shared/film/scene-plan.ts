@@ -1,16 +1,21 @@
 /**
  * Pure rules of the screenplay → scenes step: how many scenes a duration asks for, each scene's
  * continuity (a scene without a plan continues the previous one) and location, and
- * the continuation chains that the DAG runs in parallel.
+ * the continuation chains that the DAG runs in parallel. How long each scene runs and its shots
+ * are shot-plan.ts's.
  */
 import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";
-import { slug } from "../providers/film-schemas.ts";
+import { sceneCountFor, slug } from "../providers/film-schemas.ts";
 
+export { sceneCountFor };
 export const MAX_SCENES = 60;
 
-/** Two scenes a minute (clips are 2–10 s), at least 2, at most MAX_SCENES. */
-export function sceneCountFor(durationMinutes: number): number {
-  return Math.min(MAX_SCENES, Math.max(2, Math.ceil(durationMinutes * 2)));
+/**
+ * How many of the screenplay's scenes a film keeps: the count asked for is only a hint to the
+ * writer, but every scene needs at least one shot of the model's shortest length.
+ */
+export function maxScenesFor(targetSeconds: number, shortestShot: number): number {
+  return Math.min(MAX_SCENES, Math.max(1, Math.floor(targetSeconds / shortestShot)));
 }
 
 export interface PlannedScene {
@@ -26,7 +31,7 @@ export interface PlannedScene {
 }
 
 /**
- * The screenplay's scenes (first `count` by number) with their continuity. A continuation must
+ * The screenplay's scenes (at most the first `count` by number) with their continuity. A continuation must
  * point at an earlier scene of this film; a plan that points elsewhere loses the continuation.
  */
 export function planScenes(screenplay: Screenplay, plan: ProductionPlan, count: number): PlannedScene[] {

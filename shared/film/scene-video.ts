@@ -1,8 +1,10 @@
 /**
  * One scene's video (step 4) as recorded steps of the task that runs it (a film.chain):
- * reference image by its three cases, a ≤ 1000-char prompt without dialogue, the video
- * job, the output URL check, the copy into Storage, the real end frame from the render worker, and
- * the movie_scenes row. A scene's failure is recorded on its row and never thrown.
+ * reference image by its three cases, a ≤ 1000-char prompt without dialogue, then each of its
+ * shots (scene_shots, planned by shot-plan.ts) in order — the video job, the output URL check,
+ * the copy into Storage, the real end frame from the render worker, which the next shot starts
+ * from — then the shots joined into the scene's clip, and the movie_scenes row. A scene's failure
+ * is recorded on its row (and the failed shot's) and never thrown.
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { isValidMediaUrl } from "./assembly-rules.ts";
@@ -16,12 +18,14 @@ import {
 } from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
-import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
+import { loadScene, type MovieRow, type SceneRow, screenplayScene } from "./film-movie.ts";
 import { chooseReferenceSource, locationImagePrompt } from "./reference-image.ts";
 import { afterHalfDone } from "./scene-halves.ts";
 import { storeOutput } from "./store-output.ts";
 import { awaitLocationImage } from "./location-image-task.ts";
-import { buildShortVideoPrompt, ratioSize, videoShape } from "./video-prompt.ts";
+import { buildShortVideoPrompt, buildShotPrompt, ratioSize, videoShape } from "./video-prompt.ts";
+import { FILM_FPS } from "./film-timeline.ts";
+import { updateStep } from "./film-progress.ts";
 
 export async function generateSceneVideo(
   ctx: TaskContext,
@@ -57,6 +61,8 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     env.providers.video.registered,
   );
   const metric = { movieId: movie.id, userId: movie.user_id, step: "generate_videos", sceneNumber };
+  const shots = await sceneShots(ctx, s, scene, movie, shape.durationSeconds);
+  const sceneTotal = movie.metadata.screenplay_detailed?.scenes.length ?? sceneNumber;
 
   const reference = await ctx.step(`${s}:reference`, async (tx) => {
     await tx`update public.movie_scenes set status = 'generating', error_message = null where id = ${scene.id}`;
@@ -105,53 +111,187 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     Object.assign(reference, image);
   }
 
-  const prompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });
+  const scenePrompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });
   await ctx.step(`${s}:prompt`, (tx) =>
     tx`
-    update public.movie_scenes set video_prompt = ${prompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
-           location_image_id = ${reference.imageId}, duration_seconds = ${shape.durationSeconds} where id = ${scene.id}`
+    update public.movie_scenes set video_prompt = ${scenePrompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
+           location_image_id = ${reference.imageId} where id = ${scene.id}`
       .then(() => null));
 
-  const registeredSeed = env.providers.video.registered?.seed;
-  const clipUrl = await cachedOrNewClip(ctx, env, movie, s, {
-    prompt,
-    referenceImageUrl: reference.url,
-    provider: env.providers.video.provider,
-    model: env.providers.video.model,
-    ratio: shape.ratio,
-    durationSeconds: shape.durationSeconds,
-    // A registered seed changes the clip: it belongs in the cache key.
-    ...(registeredSeed === undefined ? {} : { seed: registeredSeed }),
-  }, metric);
-
-  const frame = await runJob(ctx, {
-    sql: env.sql,
-    name: `${s}:end-frame`,
-    provider: env.providers.render,
-    request: {
-      op: "extract_last_frame" as const,
-      clipUrl,
-      output: {
-        bucket: env.bucket,
-        path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-end.png`),
-      },
-    },
-    metric,
-    cost: { units: 1, unit: "renders" },
-    pollEveryMs: env.pollMs,
-  });
+  // Each shot continues from the real last frame of the one before; the first takes the scene's.
+  let from = { url: reference.url, source: reference.source as string };
+  const clips: { url: string; seconds: number }[] = [];
+  let endFrame: { url: string | null; error: string | null } = { url: null, error: null };
+  for (const shot of shots) {
+    const made = await produceShot(ctx, env, movie, {
+      s,
+      shot,
+      shots: shots.length,
+      prompt: buildShotPrompt(scenePrompt, written, shot.shot_number, shots.length),
+      from,
+      ratio: shape.ratio,
+      metric,
+      progress: { sceneNumber, scenes: sceneTotal },
+    });
+    clips.push({ url: made.clipUrl, seconds: Number(shot.duration_seconds) });
+    endFrame = { url: made.endFrameUrl, error: made.endFrameError };
+    if (made.endFrameUrl) from = { url: made.endFrameUrl, source: "previous_shot" };
+    else if (shot.shot_number < shots.length) {
+      throw new SceneFailure(`shot ${shot.shot_number}: no last frame to continue from: ${made.endFrameError}`);
+    }
+  }
+  const clipUrl = clips.length === 1 ? clips[0].url : await joinShots(ctx, env, movie, s, clips, shape.ratio, metric);
 
   await ctx.step(`${s}:saved`, async (tx) => {
     // No end frame is no reason to lose the clip; a continuation then falls back to the library.
     await tx`
       update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
-             end_frame_url = ${frame.ok ? frame.url : null}, error_message = ${
-      frame.ok ? null : `end frame: ${frame.message}`
-    },
+             duration_seconds = ${clips.reduce((sum, c) => sum + c.seconds, 0)}, end_frame_url = ${endFrame.url}, error_message = ${endFrame.url ? null : `end frame: ${endFrame.error}`},
              mix_status = 'pending', stale = false
        where id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
   });
+}
+
+/** A scene_shots row as the shot loop reads it. */
+interface ShotRow {
+  id: string;
+  shot_number: number;
+  duration_seconds: string;
+  status: string;
+  reference_image_url: string | null;
+  clip_url: string | null;
+  end_frame_url: string | null;
+}
+
+/**
+ * The scene's shots in order. A scene from before shots has none: it gets one, of its own length
+ * on the model's grid, so every scene is made the same way.
+ */
+async function sceneShots(ctx: TaskContext, s: string, scene: SceneRow, movie: MovieRow, seconds: number) {
+  return await ctx.step(`${s}:shots`, async (tx) => {
+    await tx`
+      insert into public.scene_shots (movie_id, scene_id, user_id, shot_number, duration_seconds)
+      select ${movie.id}, ${scene.id}, ${movie.user_id}, 1, ${seconds}
+       where not exists (select 1 from public.scene_shots where scene_id = ${scene.id})`;
+    return await tx<ShotRow[]>`
+      select id, shot_number, duration_seconds::text, status, reference_image_url, clip_url, end_frame_url
+        from public.scene_shots where scene_id = ${scene.id} order by shot_number`;
+  });
+}
+
+/**
+ * One shot: its clip (from the cache or a paid job), copied into Storage, and its real last frame.
+ * A shot already made from the same first frame (a redo of a scene that failed later on) is kept
+ * as it is: nothing is paid again for it.
+ */
+async function produceShot(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  job: {
+    s: string;
+    shot: ShotRow;
+    shots: number;
+    prompt: string;
+    from: { url: string | null; source: string };
+    ratio: string;
+    metric: { movieId: string; userId: string; step: string; sceneNumber: number };
+    progress: { sceneNumber: number; scenes: number };
+  },
+): Promise<{ clipUrl: string; endFrameUrl: string | null; endFrameError: string | null }> {
+  const { shot, from } = job;
+  const t = job.shots === 1 ? job.s : `${job.s}:shot-${shot.shot_number}`;
+  const kept = await ctx.step(`${t}:start`, async (tx) => {
+    if (shot.status === "completed" && shot.clip_url && shot.reference_image_url === from.url) {
+      return { clipUrl: shot.clip_url, endFrameUrl: shot.end_frame_url };
+    }
+    await tx`
+      update public.scene_shots set status = 'generating', error_message = null, prompt = ${job.prompt},
+             reference_image_url = ${from.url}, reference_image_source = ${from.source}, clip_url = null, end_frame_url = null
+       where id = ${shot.id}`;
+    await updateStep(tx, job.metric.movieId, "generate_videos", {
+      status: "running",
+      detail: `scene ${job.progress.sceneNumber}/${job.progress.scenes}, shot ${shot.shot_number}/${job.shots}`,
+    });
+    return null;
+  });
+  if (kept) return { ...kept, endFrameError: kept.endFrameUrl ? null : "none was extracted" };
+  try {
+    const registeredSeed = env.providers.video.registered?.seed;
+    const clipUrl = await cachedOrNewClip(ctx, env, movie, t, {
+      prompt: job.prompt,
+      referenceImageUrl: from.url,
+      provider: env.providers.video.provider,
+      model: env.providers.video.model,
+      ratio: job.ratio,
+      durationSeconds: Number(shot.duration_seconds),
+      // A registered seed changes the clip: it belongs in the cache key.
+      ...(registeredSeed === undefined ? {} : { seed: registeredSeed }),
+    }, job.metric);
+    const frame = await runJob(ctx, {
+      sql: env.sql,
+      name: `${t}:end-frame`,
+      provider: env.providers.render,
+      request: {
+        op: "extract_last_frame" as const,
+        clipUrl,
+        output: { bucket: env.bucket, path: filmPath(env, movie.id, `${t.replace(":", "-")}-${ctx.task.id.slice(0, 8)}-end.png`) },
+      },
+      metric: job.metric,
+      cost: { units: 1, unit: "renders" },
+      pollEveryMs: env.pollMs,
+    });
+    const endFrameUrl = frame.ok ? frame.url : null;
+    await ctx.step(`${t}:shot-saved`, (tx) =>
+      tx`
+      update public.scene_shots set status = 'completed', clip_url = ${clipUrl}, end_frame_url = ${endFrameUrl},
+             provider_job_id = (select external_id from public.movie_step_metrics
+                                 where task_id = ${ctx.task.id} and step_name = ${`${t}:video`}),
+             error_message = ${frame.ok ? null : `end frame: ${frame.message}`}
+       where id = ${shot.id}`.then(() => null));
+    return { clipUrl, endFrameUrl, endFrameError: frame.ok ? null : frame.message };
+  } catch (error) {
+    if (!isSceneFailure(error)) throw error;
+    const message = (error as Error).message;
+    await ctx.step(`${t}:shot-failed`, (tx) =>
+      tx`update public.scene_shots set status = 'failed', error_message = ${message} where id = ${shot.id}`.then(() =>
+        null
+      ));
+    throw job.shots === 1 ? error : new SceneFailure(`shot ${shot.shot_number}/${job.shots}: ${message}`);
+  }
+}
+
+/** The scene's clip: its shots end to end, plain cuts, no sound of their own added (the mix adds it). */
+async function joinShots(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  s: string,
+  clips: { url: string; seconds: number }[],
+  ratio: string,
+  metric: { movieId: string; userId: string; step: string; sceneNumber: number },
+): Promise<string> {
+  const joined = await runJob(ctx, {
+    sql: env.sql,
+    name: `${s}:join-shots`,
+    provider: env.providers.render,
+    request: {
+      op: "assemble" as const,
+      timeline: {
+        fps: FILM_FPS,
+        ...ratioSize(ratio),
+        clips: clips.map((c) => ({ url: c.url, inFrame: 0, outFrame: Math.max(1, Math.round(c.seconds * FILM_FPS)) })),
+        dialogue: [],
+      },
+      output: { bucket: env.bucket, path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-shots.mp4`) },
+    },
+    metric,
+    cost: { units: clips.length, unit: "clips" },
+    pollEveryMs: env.pollMs,
+  });
+  if (!joined.ok) throw new SceneFailure(`joining ${clips.length} shots failed: ${joined.message}`);
+  return joined.url;
 }
 
 /**

@@ -31,7 +31,22 @@ export function buildShortVideoPrompt(
     `Camera: ${scene.camera.shot}, ${scene.camera.angle}, ${scene.camera.movement}`,
     scene.visual_prompt,
   ].map((part) => withoutDialogue(part, lines)).filter(Boolean);
-  const prompt = parts.join(". ");
+  return fitPrompt(parts.join(". "));
+}
+
+/**
+ * One shot's prompt: which shot of the scene it is and its beat (the scene's action lines in turn,
+ * so a long scene moves on), then the scene's own prompt; cut like it to 1000 characters.
+ */
+export function buildShotPrompt(scenePrompt: string, scene: Scene, shotNumber: number, shots: number): string {
+  if (shots <= 1) return scenePrompt;
+  const beats = scene.action_description;
+  const beat = withoutDialogue(beats[(shotNumber - 1) % beats.length], scene.dialogue.map((d) => d.line));
+  const prompt = `Shot ${shotNumber} of ${shots}: ${beat}. ${scenePrompt}`;
+  return fitPrompt(prompt);
+}
+
+function fitPrompt(prompt: string): string {
   if (prompt.length <= VIDEO_PROMPT_MAX) return prompt;
   const cut = prompt.slice(0, VIDEO_PROMPT_MAX);
   const space = cut.lastIndexOf(" ");

@@ -16,6 +16,18 @@ export function slug(text: string): string {
   ) || "untitled";
 }
 
+/** A scene's longest screen time: 10 minutes, cut into shots by the planner. */
+export const MAX_SCENE_SECONDS = 600;
+
+/**
+ * How many scenes to ask the screenwriter for: a scene runs about 30 s in a one-minute film and
+ * grows with the film (30 s × √minutes, at most 2 minutes), at least 2 scenes, at most 60.
+ */
+export function sceneCountFor(durationMinutes: number): number {
+  const sceneSeconds = Math.min(120, 30 * Math.sqrt(durationMinutes));
+  return Math.min(60, Math.max(2, Math.ceil((durationMinutes * 60) / sceneSeconds)));
+}
+
 export const TIMES_OF_DAY = ["dawn", "day", "dusk", "night"] as const;
 export const WEATHERS = ["clear", "cloudy", "rain", "fog", "snow"] as const;
 
@@ -73,8 +85,9 @@ export const screenplaySchema = z.object({
       /** Seconds from the scene's start. */
       timing: z.number().min(0),
     })),
+    /** The writer's proposal: the planner scales it to the film's length (shot-plan.ts). */
     duration: z.object({
-      screen_time_seconds: z.number().int().min(2).max(10),
+      screen_time_seconds: z.number().int().min(1).max(MAX_SCENE_SECONDS),
       real_time_seconds: z.number().int().min(1),
     }),
     camera: z.object({ movement: text, angle: text, shot: text }),

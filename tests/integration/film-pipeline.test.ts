@@ -118,7 +118,10 @@ describe("a 12-scene film with two continuation chains", () => {
       expect(scene.is_continuation).toBe(from !== null);
       expect(scene.continues_from).toBe(from);
       expect(scene.location_slug).toBe(places.get(n)!.location_id);
-      expect(Number(scene.duration_seconds)).toBe(written.scenes[n - 1].duration.screen_time_seconds);
+      // The planned screenplay (its times scaled to the film's length) is what the scene plays.
+      expect(Number(scene.duration_seconds)).toBe(
+        film.movie.metadata.screenplay_detailed.scenes[n - 1].duration.screen_time_seconds,
+      );
       expect(scene.video_prompt.length).toBeLessThanOrEqual(1000);
       for (const line of sceneLines(SHAPE, n)) expect(scene.video_prompt).not.toContain(line.line);
       if (from !== null) {
@@ -177,7 +180,11 @@ describe("a 12-scene film with two continuation chains", () => {
         text: line.line,
         status: "completed",
       });
-      expect(Number(row.start_seconds)).toBeCloseTo(line.timing, 3);
+      // A line moves with its scene when the planner scales the scene to the film's length.
+      const planned = film.movie.metadata.screenplay_detailed.scenes[line.scene - 1];
+      const scale = planned.duration.screen_time_seconds / written.scenes[line.scene - 1].duration.screen_time_seconds;
+      expect(Number(row.start_seconds)).toBeCloseTo(line.timing * scale, 2);
+      expect(Number(row.start_seconds)).toBe(planned.dialogue[line.i].timing);
       expect(row.voice_id).toBe(characters.find((c) => c.name === line.character)!.voice_id);
       expect(row.audio_url).toMatch(/^http/);
       expect(row.request_id).toBeTruthy();

@@ -173,8 +173,16 @@ export function filmAnswers(shape: FilmShape, title: string) {
   };
 }
 
-/** The film's duration_minutes that asks for exactly `scenes` scenes (two a minute). */
-export const durationMinutesFor = (scenes: number) => scenes / 2;
+/**
+ * The film's duration_minutes that plays this shape's scenes at about their own lengths: the
+ * planner scales the screenplay's times to the film's length (shared/film/shot-plan.ts), so a
+ * shape of short scenes asks for a short film and keeps one shot per scene.
+ */
+export function durationMinutesFor(shape: FilmShape): number {
+  const seconds = shape.clipSeconds ?? defaultSeconds;
+  const total = Array.from({ length: shape.scenes }, (_, i) => seconds(i + 1)).reduce((a, b) => a + b, 0);
+  return Math.round((total / 60) * 100) / 100;
+}
 
 function checkShape(shape: FilmShape) {
   for (const chain of shape.chains) {

@@ -221,7 +221,7 @@ export function briefFor(shape: FilmShape, title: string): FilmBriefInput {
     title,
     prompt: "A harbour pilot follows a smuggler's light through one long night.",
     genre: "thriller",
-    durationMinutes: durationMinutesFor(shape.scenes),
+    durationMinutes: durationMinutesFor(shape),
   };
 }
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import {
   ASSUMED,
   expectedWallSeconds,
-  MAX_CLIP_SECONDS,
   quoteFilm,
+  quoteShots,
   type QuoteProviders,
   TYPICAL_SECONDS,
 } from "../../shared/film/film-quote.ts";
@@ -29,14 +29,20 @@ const paid: QuoteProviders = {
 };
 
 describe("quoteFilm", () => {
-  it("counts one clip per planned scene and sums each provider's units", () => {
+  it("counts one clip per planned shot and sums each provider's units", () => {
     const quote = quoteFilm(brief, paid);
     const scenes = sceneCountFor(3);
-    expect(quote.sceneCount).toBe(6);
+    const { shots, seconds, joins } = quoteShots(3, paid.video);
+    expect(quote.sceneCount).toBe(4);
+    // gen4.5 takes up to 10 s: 180 s and three 1 s fades, four scenes of about 46 s, five shots each.
+    expect(shots).toBe(20);
+    expect(seconds).toBe(183);
+    expect(joins).toBe(scenes);
     expect(quote.callsByKind).toMatchObject({
       llm: 3,
-      video: scenes,
-      end_frame: scenes,
+      video: shots,
+      end_frame: shots,
+      join_shots: scenes,
       lipsync: scenes,
       dialogue_track: scenes,
       music: 1,
@@ -52,8 +58,8 @@ describe("quoteFilm", () => {
       model: "gen4.5",
       type: "video",
       paid: true,
-      calls: scenes,
-      units: scenes * MAX_CLIP_SECONDS,
+      calls: shots,
+      units: seconds,
       unit: "seconds",
     });
     // Portraits, location images and the cover: one fal line.
@@ -69,11 +75,11 @@ describe("quoteFilm", () => {
     expect(quote.total.units).toEqual({
       tokens: 3 * ASSUMED.tokensPerLlmCall,
       images: ASSUMED.characters + scenes + 1,
-      seconds: 2 * scenes * MAX_CLIP_SECONDS + 180,
+      seconds: 2 * seconds + 180,
       characters: scenes * ASSUMED.linesPerScene * ASSUMED.charactersPerLine,
     });
     // The cap counts jobs: images and seconds, not tokens or characters.
-    expect(quote.total.capUnits).toBe(ASSUMED.characters + scenes + 1 + 2 * scenes * MAX_CLIP_SECONDS + 180);
+    expect(quote.total.capUnits).toBe(ASSUMED.characters + scenes + 1 + 2 * seconds + 180);
     expect(quote.estimates.some((e) => e.startsWith("video:"))).toBe(true);
     expect(quote.estimates.some((e) => e.startsWith("music:"))).toBe(false);
   });
@@ -85,7 +91,8 @@ describe("quoteFilm", () => {
       music: fallback,
     });
     expect(quote.sceneCount).toBe(2);
-    expect(quote.callsByKind).toMatchObject({ mix: 2, video: 2 });
+    // 30 s and a fade: two scenes of 15 and 16 s, two shots each.
+    expect(quote.callsByKind).toMatchObject({ mix: 2, video: 4, join_shots: 2 });
     expect(quote.callsByKind.lipsync).toBeUndefined();
     expect(quote.callsByKind.music).toBeUndefined();
     expect(quote.perProvider.some((p) => p.provider === "beatoven" || p.provider === "sync")).toBe(false);
@@ -98,9 +105,10 @@ describe("quoteFilm", () => {
     expect(quote.perProvider.every((p) => !p.paid)).toBe(true);
   });
 
-  it("wall time: preproduction, then the one chain scene by scene, then the ending", () => {
+  it("wall time: preproduction, then the one chain shot by shot, then the ending", () => {
     const t = TYPICAL_SECONDS;
-    expect(expectedWallSeconds(4, false) - expectedWallSeconds(3, false)).toBe(t.video + t.render);
-    expect(expectedWallSeconds(3, true) - expectedWallSeconds(3, false)).toBe(t.lipsync);
+    expect(expectedWallSeconds(4, 0, false) - expectedWallSeconds(3, 0, false)).toBe(t.video + t.render);
+    expect(expectedWallSeconds(3, 1, false) - expectedWallSeconds(3, 0, false)).toBe(t.render);
+    expect(expectedWallSeconds(3, 0, true) - expectedWallSeconds(3, 0, false)).toBe(t.lipsync);
   });
 });

@@ -18,13 +18,13 @@ const brief = {
 };
 
 describe("scene count and continuity", () => {
-  it("asks two scenes a minute, never fewer than two nor more than 60 (a 30-minute film)", () => {
+  it("asks for scenes of about 30 s × √minutes (at most 2 minutes), never fewer than two", () => {
     expect(sceneCountFor(0.25)).toBe(2);
     expect(sceneCountFor(1)).toBe(2);
-    expect(sceneCountFor(6)).toBe(12);
-    expect(sceneCountFor(24)).toBe(48);
-    expect(sceneCountFor(30)).toBe(60);
-    expect(sceneCountFor(45)).toBe(60);
+    expect(sceneCountFor(3)).toBe(4);
+    expect(sceneCountFor(12)).toBe(7);
+    expect(sceneCountFor(24)).toBe(12);
+    expect(sceneCountFor(30)).toBe(15);
   });
 
   it("keeps the plan's continuations and treats an unplanned scene as continuing the previous one", () => {

@@ -4,7 +4,7 @@
  * answers agree with each other (same characters, locations and scene count).
  */
 import type { FilmBrief, ProductionPlan, Screenplay, VisualBible } from "../film-schemas.ts";
-import { slug, TIMES_OF_DAY, WEATHERS } from "../film-schemas.ts";
+import { MAX_SCENE_SECONDS, sceneCountFor, slug, TIMES_OF_DAY, WEATHERS } from "../film-schemas.ts";
 import { seededRandom } from "./seeded-random.ts";
 
 const NAMES = [
@@ -51,7 +51,7 @@ function keywords(prompt: string): string[] {
 }
 
 export function sceneCount(brief: FilmBrief): number {
-  return Math.min(8, Math.max(2, Math.ceil(brief.duration_minutes * 2)));
+  return sceneCountFor(brief.duration_minutes);
 }
 
 export function writeProductionPlan(brief: FilmBrief): ProductionPlan {
@@ -118,7 +118,9 @@ export function writeScreenplay(brief: FilmBrief): Screenplay {
   const scenes = plan.continuity.map((beat) => {
     const location = plan.locations.find((l) => l.location_id === beat.location_id)!;
     const cast = rng.sample(plan.characters, rng.int(1, 2)).map((c) => c.name);
-    const screen = rng.pick([5, 6, 8]);
+    // A proposal around the even share, as a writer's would be: the planner scales it to length.
+    const share = (brief.duration_minutes * 60) / plan.continuity.length;
+    const screen = Math.min(MAX_SCENE_SECONDS, Math.max(2, Math.round(share * rng.pick([0.7, 0.85, 1, 1.15, 1.3]))));
     const word = words[(beat.scene_number - 1) % words.length];
     const lines = [
       `We are close to the ${word}.`,
@@ -141,7 +143,7 @@ export function writeScreenplay(brief: FilmBrief): Screenplay {
         line: lines[(beat.scene_number + i) % lines.length],
         emotion: rng.pick(EMOTIONS),
         delivery: i === 0 ? "quiet" : "firm",
-        timing: Math.min(screen - 2, 0.5 + i * 2.5),
+        timing: Math.round(screen * (0.1 + i * 0.4) * 10) / 10,
       })),
       duration: { screen_time_seconds: screen, real_time_seconds: screen },
       camera,
