@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { admin, connect, createUser, invoke, type Sql, type TestUser, waitFor } from "../support/stack.ts";
+import { download, durationOf } from "../support/render-media.ts";
 
 let sql: Sql;
 let owner: TestUser;
@@ -42,6 +46,13 @@ describe("produce-movie with the offline local providers", () => {
       expect(movie.video_url).toMatch(/^http/);
       expect(movie.poster_url).toMatch(/^http/);
       expect(movie.progress).toBe(100);
+      // A one-minute brief plays one minute ±10 % (film-length.test.ts: 3 and 10 minutes).
+      const dir = mkdtempSync(join(tmpdir(), "produce-movie-"));
+      const seconds = durationOf(await download(movie.video_url, join(dir, "film.mp4")));
+      rmSync(dir, { recursive: true, force: true });
+      expect(Math.abs(seconds - 60)).toBeLessThanOrEqual(6);
+      const [{ shots }] = await sql`select count(*)::int as shots from public.scene_shots where movie_id = ${movieId}`;
+      expect(shots).toBeGreaterThan(2);
 
       const scenes =
         await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
