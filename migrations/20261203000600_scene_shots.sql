@@ -21,6 +21,9 @@ create table public.scene_shots (
   error_message text,
   -- The video provider's job id (external id), once submitted.
   provider_job_id text,
+  -- Made from a last frame that has changed since (an earlier shot, or the scene it continues,
+  -- got a new accepted clip): stale until it gets a new accepted clip itself.
+  stale boolean not null default false,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint scene_shots_one_per_number unique (scene_id, shot_number),
@@ -50,3 +53,19 @@ begin
     execute 'alter publication supabase_realtime add table public.scene_shots';
   end if;
 end $$;
+
+-- A shot's clip and last frame are the owner's media like a scene's (asset_admin.record_url, the
+-- one writer path for versions): kept past the orphan sweep, and what the next shot starts from.
+create function asset_admin.scene_shots_changed() returns trigger language plpgsql as $$
+begin
+  if new.clip_url is distinct from (case when tg_op = 'UPDATE' then old.clip_url end) then
+    perform asset_admin.record_url(new.user_id, new.movie_id, 'shot:' || new.id || ':clip', 'video', new.clip_url);
+  end if;
+  if new.end_frame_url is distinct from (case when tg_op = 'UPDATE' then old.end_frame_url end) then
+    perform asset_admin.record_url(new.user_id, new.movie_id, 'shot:' || new.id || ':end_frame', 'image', new.end_frame_url);
+  end if;
+  return null;
+end $$;
+
+create trigger scene_shots_assets after insert or update of clip_url, end_frame_url on public.scene_shots
+  for each row execute function asset_admin.scene_shots_changed();

@@ -43,7 +43,7 @@ import { REGENERATE_KIND } from "./asset-kinds.ts";
 import { TASK_ROUTES } from "../engine/task-routes.ts";
 import { acceptorFor } from "./accept/acceptors.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
-import { staleScenes } from "./asset-continuity.ts";
+import { staleScenes, staleShots } from "./asset-continuity.ts";
 import { CLEANUP_KIND } from "./asset-kinds.ts";
 import { insertRun, startRun } from "./asset-run-start.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
@@ -162,7 +162,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       } catch (error) {
         throw fromSqlError(error, runId);
       }
-      const { asset, applyTaskId, produceTaskId, staleScenes } = outcome;
+      const { asset, applyTaskId, produceTaskId, staleScenes, staleShots } = outcome;
       const urlsExpireAt = expiresAt(deps);
       const url = await assetUrlSigner(deps.config, sql, [asset]);
       return {
@@ -176,7 +176,11 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           ...(applyTaskId ? { applyTaskId } : {}),
           ...(produceTaskId ? { produceTaskId } : {}),
           // A clip: the scenes continuing from its old last frame (regenerated when cascade).
-          ...(staleScenes ? { staleScenes, cascade: cascade && staleScenes.length > 0 } : {}),
+          ...(staleScenes
+            ? { staleScenes, cascade: cascade && (staleScenes.length > 0 || (staleShots?.length ?? 0) > 0) }
+            : {}),
+          // A shot: the later shots of its scene, made from its old last frame.
+          ...(staleShots ? { staleShots } : {}),
         },
       };
     },
@@ -234,6 +238,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const apply = run.apply_task_id ? await store.get(run.apply_task_id) : null;
       // A clip's run says whether its scene is stale (made from an old last frame) and which are.
       const stale = run.kind === "video" ? await staleScenes(sql, run.movie_id) : null;
+      const shots = run.kind === "video" ? await staleShots(sql, run.movie_id) : null;
       const urlsExpireAt = expiresAt(deps);
       const url = await assetUrlSigner(deps.config, sql, [preview, current]);
       return {
@@ -249,7 +254,9 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
             baseVersion: run.base_version,
             cascadeOf: run.cascade_of ?? null,
           },
-          ...(stale ? { stale: stale.includes(run.target.sceneNumber!), staleScenes: stale } : {}),
+          ...(stale
+            ? { stale: stale.includes(run.target.sceneNumber!), staleScenes: stale, staleShots: shots }
+            : {}),
           preview: preview
             ? {
               version: preview.version,

@@ -11,24 +11,41 @@ import type { FunctionDeps } from "../function-deps.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import { startRun } from "./asset-run-start.ts";
 import { resolveSlot } from "./asset-target.ts";
+import type { CascadeTarget } from "./accept/asset-acceptor.ts";
 
-/** Starts the cascade runs (recorded steps); returns the scene numbers whose runs started. */
+/**
+ * Starts the cascade runs (recorded steps); returns the targets whose runs started. A scene cut
+ * into shots is regenerated from its first shot (whose accept cascades along its shots).
+ */
 export async function startCascade(
   ctx: TaskContext,
   deps: Pick<FunctionDeps, "store">,
   movie: { id: string; user_id: string },
-  sceneNumbers: readonly number[],
+  targets: readonly CascadeTarget[],
   fromRunId: string,
-): Promise<number[]> {
-  const started: number[] = [];
-  for (const sceneNumber of sceneNumbers) {
+): Promise<CascadeTarget[]> {
+  const started: CascadeTarget[] = [];
+  for (const next of targets) {
+    const name = next.shotNumber === undefined
+      ? `cascade:${next.sceneNumber}`
+      : `cascade:${next.sceneNumber}:${next.shotNumber}`;
     try {
-      const runId = await ctx.step(`cascade:${sceneNumber}`, async (tx) => {
+      const runId = await ctx.step(name, async (tx) => {
         const [scene] = await tx`
-          select stale from public.movie_scenes where movie_id = ${movie.id} and scene_number = ${sceneNumber}`;
-        if (!scene?.stale) return null; // gone, or given a new clip meanwhile
+          select s.id, s.stale, (select count(*)::int from public.scene_shots h where h.scene_id = s.id) as shots
+            from public.movie_scenes s where s.movie_id = ${movie.id} and s.scene_number = ${next.sceneNumber}`;
+        if (!scene) return null;
+        const shotNumber = next.shotNumber ?? (scene.shots > 1 ? 1 : undefined);
+        const [shot] = shotNumber === undefined ? [] : await tx`
+          select stale from public.scene_shots where scene_id = ${scene.id} and shot_number = ${shotNumber}`;
+        // Gone, or given a new clip meanwhile.
+        if (shotNumber === undefined ? !scene.stale : !shot?.stale) return null;
         await admitUsage(tx, movie.user_id, "regeneration", "regenerate:video");
-        const target = { movieId: movie.id, sceneNumber };
+        const target = {
+          movieId: movie.id,
+          sceneNumber: next.sceneNumber,
+          ...(shotNumber ? { shotNumber } : {}),
+        };
         const { slot } = await resolveSlot(tx, "video", target);
         const run = await startRun(tx, deps.store, {
           userId: movie.user_id,
@@ -40,7 +57,7 @@ export async function startCascade(
         });
         return run.runId;
       });
-      if (runId) started.push(sceneNumber);
+      if (runId) started.push(next);
     } catch (error) {
       if (!(error instanceof QuotaExceededError)) throw error;
     }

@@ -56,13 +56,42 @@ export async function markContinuationsStale(
     continuesFrom: r.continues_from as number | null,
   }));
   const stale = continuationsOf(links, sceneNumber);
-  await tx`update public.movie_scenes set stale = false where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
+  // The scene itself stays stale while one of its shots is (a later shot not yet made again).
+  await tx`
+    update public.movie_scenes s set stale = exists (select 1 from public.scene_shots h where h.scene_id = s.id and h.stale)
+     where movie_id = ${movieId} and scene_number = ${sceneNumber}`;
   if (stale.length) {
     await tx`update public.movie_scenes set stale = true where movie_id = ${movieId} and scene_number in ${
       tx(stale)
     }`;
+    await tx`
+      update public.scene_shots set stale = true
+       where scene_id in (select id from public.movie_scenes where movie_id = ${movieId} and scene_number in ${
+      tx(stale)
+    })`;
   }
   return { stale, direct: directContinuationsOf(links, sceneNumber) };
+}
+
+/**
+ * In a shot's accept: the later shots of its scene continue from its last frame, one after the
+ * other (a chain of shots), so every one of them is stale now. Returns their numbers.
+ */
+export async function markLaterShotsStale(tx: TransactionSql, shotId: string): Promise<number[]> {
+  const rows = await tx`
+    update public.scene_shots l set stale = true
+      from public.scene_shots h
+     where h.id = ${shotId} and l.scene_id = h.scene_id and l.shot_number > h.shot_number
+    returning l.shot_number`;
+  return rows.map((r) => r.shot_number as number).sort((a, b) => a - b);
+}
+
+/** The film's stale shots of scenes cut into shots, in order. */
+export async function staleShots(db: Sql | TransactionSql, movieId: string) {
+  const rows = await db`
+    select s.scene_number, h.shot_number from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+     where h.movie_id = ${movieId} and h.stale order by s.scene_number, h.shot_number`;
+  return rows.map((r) => ({ sceneNumber: r.scene_number as number, shotNumber: r.shot_number as number }));
 }
 
 /** The film's stale scenes, in order. */

@@ -16,6 +16,7 @@ import type { MediaKind } from "../providers/http/media-url.ts";
 import type { ImageRequest, JobProvider, UrlOutput } from "../providers/types.ts";
 import { type AssetRunRow, PreviewFailure } from "./asset-preview-file.ts";
 import type { Take } from "./asset-take.ts";
+import { isShotSlot, slotOwnerId } from "./asset-target.ts";
 
 export interface PreviewJob {
   // deno-lint-ignore no-explicit-any
@@ -61,6 +62,25 @@ async function clipJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow, take: Ta
       left join public.movie_scenes p on p.movie_id = s.movie_id and p.scene_number = s.continues_from
      where s.movie_id = ${movie.id} and s.scene_number = ${run.target.sceneNumber!}`;
   if (!scene) throw new PreviewFailure(`movie ${movie.id} has no scene ${run.target.sceneNumber}`);
+  if (isShotSlot(run.slot)) {
+    // A later shot starts from the previous shot's last frame as it is now; the first, like its scene.
+    const [shot] = await env.sql`
+      select h.shot_number, h.duration_seconds, h.prompt, p.end_frame_url as previous_end_frame
+        from public.scene_shots h
+        left join public.scene_shots p on p.scene_id = h.scene_id and p.shot_number = h.shot_number - 1
+       where h.id = ${slotOwnerId(run.slot)}`;
+    if (!shot) throw new PreviewFailure(`scene ${scene.scene_number} has no shot ${run.target.shotNumber}`);
+    Object.assign(scene, {
+      duration_seconds: shot.duration_seconds,
+      video_prompt: shot.prompt ?? scene.video_prompt,
+      reference_image_url: shot.shot_number === 1 ? scene.reference_image_url : shot.previous_end_frame,
+    });
+    if (!scene.reference_image_url) {
+      throw new PreviewFailure(
+        `shot ${shot.shot_number} has no previous shot's last frame to start from yet`,
+      );
+    }
+  }
   const prompt = run.draft.prompt ?? scene.video_prompt;
   if (!prompt) {
     throw new PreviewFailure(`scene ${scene.scene_number} has no video prompt yet: send draft.prompt`);

@@ -18,6 +18,9 @@ export const targetSchema = z.object({
   sceneNumber: z.number({ error: "target.sceneNumber must be a whole number" }).int(
     "target.sceneNumber must be a whole number",
   ).min(1, "target.sceneNumber must be 1 or more").optional(),
+  shotNumber: z.number({ error: "target.shotNumber must be a whole number" }).int(
+    "target.shotNumber must be a whole number",
+  ).min(1, "target.shotNumber must be 1 or more").optional(),
   lineIndex: z.number({ error: "target.lineIndex must be a whole number" }).int(
     "target.lineIndex must be a whole number",
   ).min(0, "target.lineIndex must be 0 or more").optional(),
@@ -50,6 +53,9 @@ export function targetProblem(kind: RegenerateKind, target: AssetTarget, draft: 
   const line = target.lineIndex !== undefined;
   const library = [target.characterId, target.locationImageId].filter((id) => id !== undefined).length;
   if (line && !scene) return "target.lineIndex needs target.sceneNumber";
+  if (target.shotNumber !== undefined && (kind !== "video" || !scene)) {
+    return "target.shotNumber belongs to kind video with target.sceneNumber";
+  }
   if (library > 0 && kind !== "image") {
     return "target.characterId and target.locationImageId belong to kind image";
   }
@@ -57,7 +63,7 @@ export function targetProblem(kind: RegenerateKind, target: AssetTarget, draft: 
     return "kind image regenerates a character portrait or a location image: send target { movieId, characterId } or { movieId, locationImageId }";
   }
   if (kind === "video" && (!scene || line)) {
-    return "kind video regenerates one scene's clip: send target { movieId, sceneNumber }";
+    return "kind video regenerates one scene's clip or one of its shots: send target { movieId, sceneNumber, shotNumber? }";
   }
   if (kind === "audio" && !line) {
     return "kind audio regenerates one dialogue line: send target { movieId, sceneNumber, lineIndex }";
@@ -100,7 +106,9 @@ export async function resolveSlot(
       `target.sceneNumber: movie ${target.movieId} has no scene ${target.sceneNumber}`,
     );
   }
-  if (kind === "video") return { slot: `scene:${scene.id}:clip`, sceneId: scene.id, lineId: null };
+  if (kind === "video") {
+    return { slot: await clipSlot(db, scene.id, target), sceneId: scene.id, lineId: null };
+  }
   const [line] =
     await db`select id from public.scene_audio where scene_id = ${scene.id} and line_index = ${target
       .lineIndex!}`;
@@ -112,6 +120,44 @@ export async function resolveSlot(
   }
   return { slot: `line:${line.id}:audio`, sceneId: scene.id, lineId: line.id };
 }
+
+/**
+ * A scene of one shot is regenerated whole (its clip is its shot's: the scene's slot); a scene cut
+ * into shots is regenerated a shot at a time (the shot's slot), so the request must name one.
+ */
+async function clipSlot(db: Sql | TransactionSql, sceneId: string, target: AssetTarget): Promise<string> {
+  const shots = await db`
+    select id, shot_number from public.scene_shots where scene_id = ${sceneId} order by shot_number`;
+  if (shots.length <= 1) {
+    if (target.shotNumber !== undefined && target.shotNumber !== 1) {
+      throw new BadRequestError(
+        "unknown_shot",
+        `target.shotNumber: scene ${target.sceneNumber} is one shot; send shotNumber 1 or none`,
+      );
+    }
+    return `scene:${sceneId}:clip`;
+  }
+  if (target.shotNumber === undefined) {
+    throw new BadRequestError(
+      "shot_required",
+      `target.shotNumber: scene ${target.sceneNumber} is cut into ${shots.length} shots; regenerate one of them (1-${shots.length})`,
+    );
+  }
+  const shot = shots.find((s) => s.shot_number === target.shotNumber);
+  if (!shot) {
+    throw new BadRequestError(
+      "unknown_shot",
+      `target.shotNumber: scene ${target.sceneNumber} has shots 1-${shots.length}, not ${target.shotNumber}`,
+    );
+  }
+  return `shot:${shot.id}:clip`;
+}
+
+/** The id of the row a slot belongs to: `scene:<id>:clip` → `<id>`. */
+export const slotOwnerId = (slot: string) => slot.split(":")[1];
+
+/** A shot's slot (`shot:<id>:clip`): regenerate-asset's unit for a scene cut into shots. */
+export const isShotSlot = (slot: string) => slot.startsWith("shot:");
 
 /**
  * A library image of this film: a character it created or that speaks in it; a location image it

@@ -3,8 +3,9 @@
  * - asset.regenerate {runId}: the run's preview version (asset-preview.ts); a refusal or failed job
  *   fails the run with its message, anything else is retried by the engine.
  *   A cascade run (asset-cascade.ts) is accepted by itself once its preview is made.
- * - asset.apply {movieId, sceneNumber?, newClip?, cascade?}: after an accepted clip or line — a new
- *   clip's end frame first, then the cascade runs of the scenes continuing from it — that scene's
+ * - asset.apply {movieId, sceneNumber?, shotNumber?, newClip?, cascade?}: after an accepted clip,
+ *   shot or line — a new clip's end frame first (a shot's, then its scene's shots joined into the
+ *   scene's clip again), then the cascade runs of what continues from it — that scene's
  *   mix again (its lines onto its clip: the audio is kept), then the film reassembled (children in
  *   turn); after accepted music (no scene) only the reassembly.
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
@@ -26,6 +27,9 @@ import { SqlErrorCode } from "../db/sql-errors.ts";
 import { pgErrorCode } from "../engine/task-store.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
+import type { CascadeTarget } from "./accept/asset-acceptor.ts";
+import { joinShots } from "../film/shot-join.ts";
+import { videoShape } from "../film/video-prompt.ts";
 export { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-kinds.ts";
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
@@ -85,15 +89,20 @@ async function acceptCascadeRun(ctx: TaskContext, deps: FunctionDeps, userId: st
 
 export function applyHandler(deps: FunctionDeps): TaskHandler {
   return async (ctx) => {
-    const { movieId, sceneNumber, newClip, runId, cascade = [] } = ctx.payload as {
+    const { movieId, sceneNumber, shotNumber, newClip, runId, cascade = [] } = ctx.payload as {
       movieId: string;
       sceneNumber?: number | null;
+      shotNumber?: number | null;
       newClip?: boolean;
       runId?: string;
-      cascade?: number[];
+      cascade?: CascadeTarget[];
     };
     if (typeof sceneNumber === "number" && !ctx.metadata.mixed) {
-      const framed = newClip ? await extractEndFrame(ctx, deps, movieId, sceneNumber) : false;
+      const framed = !newClip
+        ? false
+        : typeof shotNumber === "number"
+        ? await applyShot(ctx, deps, movieId, sceneNumber, shotNumber)
+        : await extractEndFrame(ctx, deps, movieId, sceneNumber);
       // No new end frame, no cascade: the continuing scenes stay stale.
       if (framed && cascade.length && runId) {
         const movie = await loadMovie(deps.sql, movieId);
@@ -155,12 +164,88 @@ async function extractEndFrame(
     pollEveryMs: env.pollMs,
   });
   if (!frame.ok) return false;
-  return await ctx.step(
-    "end-frame:saved",
-    (tx) =>
-      tx`update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url} returning id`
-        .then((rows) => rows.length > 0),
+  return await ctx.step("end-frame:saved", async (tx) => {
+    const rows = await tx`
+      update public.movie_scenes set end_frame_url = ${frame.url} where id = ${scene.id} and clip_url = ${scene.clip_url} returning id`;
+    // A scene of one shot: the shot's last frame is the scene's.
+    await tx`update public.scene_shots set end_frame_url = ${frame.url} where scene_id = ${scene.id} and clip_url = ${scene.clip_url}`;
+    return rows.length > 0;
+  });
+}
+
+/**
+ * An accepted shot: its real last frame (what the next shot starts from), then the scene's shots
+ * joined again into the scene's clip, which the scene takes with the last shot's frame as its own.
+ * False when the shot has no new frame (replaced again meanwhile, or the render failed).
+ */
+async function applyShot(
+  ctx: TaskContext,
+  deps: FunctionDeps,
+  movieId: string,
+  sceneNumber: number,
+  shotNumber: number,
+): Promise<boolean> {
+  const movie = await loadMovie(deps.sql, movieId);
+  const env = await filmEnv(deps, movie.user_id);
+  const scene = await loadScene(deps.sql, movieId, sceneNumber);
+  const [shot] = await deps.sql`
+    select id, clip_url from public.scene_shots where scene_id = ${scene.id} and shot_number = ${shotNumber}`;
+  if (!shot?.clip_url) return false;
+  const metric = { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber };
+  const frame = await runJob(ctx, {
+    sql: deps.sql,
+    name: "end-frame",
+    provider: env.providers.render,
+    request: {
+      op: "extract_last_frame" as const,
+      clipUrl: shot.clip_url,
+      output: {
+        bucket: env.bucket,
+        path: filmPath(
+          env,
+          movieId,
+          `scene-${sceneNumber}-shot-${shotNumber}-${ctx.task.id.slice(0, 8)}-end.png`,
+        ),
+      },
+    },
+    metric,
+    cost: { units: 1, unit: "renders" },
+    pollEveryMs: env.pollMs,
+  });
+  const framed = frame.ok &&
+    await ctx.step(
+      "end-frame:saved",
+      (tx) =>
+        tx`update public.scene_shots set end_frame_url = ${frame.url} where id = ${shot.id} and clip_url = ${shot.clip_url} returning id`
+          .then((rows) => rows.length > 0),
+    );
+  const shots = await deps.sql`
+    select clip_url, end_frame_url, duration_seconds from public.scene_shots where scene_id = ${scene.id} order by shot_number`;
+  if (shots.some((s) => !s.clip_url)) return framed;
+  const clips = shots.map((s) => ({ url: s.clip_url as string, seconds: Number(s.duration_seconds) }));
+  const shape = videoShape(
+    env.providers.video.provider,
+    env.providers.video.model,
+    movie.orientation,
+    5,
+    env.providers.video.registered,
   );
+  let joined: string;
+  try {
+    joined = await joinShots(ctx, env, movie, `scene-${sceneNumber}`, clips, shape.ratio, metric);
+  } catch (error) {
+    if (!isSceneFailure(error)) throw error;
+    return framed;
+  }
+  await ctx.step("shots:joined", (tx) =>
+    tx`
+    update public.movie_scenes
+       set clip_url = ${joined}, video_url = ${joined}, status = 'completed', error_message = null, mix_status = 'pending',
+           end_frame_url = ${shots[shots.length - 1].end_frame_url}, duration_seconds = ${
+      clips.reduce((sum, c) => sum + c.seconds, 0)
+    }
+     where id = ${scene.id}`.then(() => null));
+  return framed;
 }
 
 export function cleanupHandler(deps: FunctionDeps): TaskHandler {

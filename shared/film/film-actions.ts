@@ -126,9 +126,16 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
           await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
         const scenes = await sql`
           select id, scene_number, status, audio_status, mix_status, is_continuation, continues_from, reference_image_source,
-                 video_url, lipsync_url, end_frame_url, error_message,
+                 video_url, lipsync_url, end_frame_url, error_message, duration_seconds,
                  -- made from a last frame that has since been replaced (docs/regenerate-asset.md)
-                 stale from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+                 stale,
+                 -- the scene's shots in order (docs/film-pipeline.md, "Shots")
+                 coalesce((select json_agg(json_build_object(
+                             'shotNumber', h.shot_number, 'durationSeconds', h.duration_seconds, 'status', h.status,
+                             'stale', h.stale, 'referenceImageSource', h.reference_image_source, 'error', h.error_message)
+                           order by h.shot_number)
+                             from public.scene_shots h where h.scene_id = s.id), '[]') as shots
+            from public.movie_scenes s where movie_id = ${movieId} order by scene_number`;
         // The current assets' URLs where the film has them; every media URL then signed (media is private).
         const urls = await currentAssetUrls(sql, movieId);
         for (const scene of scenes) {

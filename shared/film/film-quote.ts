@@ -129,8 +129,14 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
     { kind: "video", type: "video", calls: shots, units: seconds, unit: "seconds", estimated: true },
     { kind: "end_frame", type: "render", calls: shots, units: shots, unit: "renders", estimated: true },
     ...(joins > 0
-      ? [{ kind: "join_shots", type: "render", calls: joins, units: shots, unit: "clips", estimated: true }] satisfies
-        QuoteItem[]
+      ? [{
+        kind: "join_shots",
+        type: "render",
+        calls: joins,
+        units: shots,
+        unit: "clips",
+        estimated: true,
+      }] satisfies QuoteItem[]
       : []),
     {
       kind: "voice",

@@ -201,7 +201,9 @@ export async function generateScreenplay(
     "generate_screenplay",
     "screenplay",
     `You are a screenwriter. Write ${count} scenes for a film of ${minutes} minutes, giving each scene its ` +
-      `screen time in seconds (about ${Math.round((minutes * 60) / count)} s each; they are cut into shots later), ` +
+      `screen time in seconds (about ${
+        Math.round((minutes * 60) / count)
+      } s each; they are cut into shots later), ` +
       `following this production plan: ${JSON.stringify(plan)}`,
   );
   const video = env.providers.video;
@@ -222,7 +224,9 @@ export async function generateScreenplay(
         insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather,
                                          is_continuation, continues_from, duration_seconds, status, audio_status)
         values (${movie.id}, ${movie.user_id}, ${s.sceneNumber}, ${s.sceneId}, ${s.locationName}, ${s.locationSlug}, ${s.timeOfDay},
-                ${s.weather}, ${s.isContinuation}, ${s.continuesFrom}, ${seconds.get(s.sceneNumber)!}, 'pending', 'pending')
+                ${s.weather}, ${s.isContinuation}, ${s.continuesFrom}, ${seconds.get(
+        s.sceneNumber,
+      )!}, 'pending', 'pending')
         on conflict on constraint movie_scenes_one_per_number do nothing`;
     }
     for (const scene of cut.scenes) {
@@ -280,7 +284,8 @@ function plannedScreenplay(written: Screenplay, cut: FilmCut): Screenplay {
         duration: { ...scene.duration, screen_time_seconds: planned.seconds },
         dialogue: scene.dialogue.map((line) => ({
           ...line,
-          timing: Math.round(Math.min(line.timing * planned.scale, Math.max(0, planned.seconds - 1)) * 100) / 100,
+          timing: Math.round(Math.min(line.timing * planned.scale, Math.max(0, planned.seconds - 1)) * 100) /
+            100,
         })),
       };
     }),

@@ -24,7 +24,7 @@ import { afterHalfDone } from "./scene-halves.ts";
 import { storeOutput } from "./store-output.ts";
 import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, buildShotPrompt, ratioSize, videoShape } from "./video-prompt.ts";
-import { FILM_FPS } from "./film-timeline.ts";
+import { joinShots } from "./shot-join.ts";
 import { updateStep } from "./film-progress.ts";
 
 export async function generateSceneVideo(
@@ -111,7 +111,10 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     Object.assign(reference, image);
   }
 
-  const scenePrompt = buildShortVideoPrompt(written, bible, { name: scene.location_name, weather: scene.weather });
+  const scenePrompt = buildShortVideoPrompt(written, bible, {
+    name: scene.location_name,
+    weather: scene.weather,
+  });
   await ctx.step(`${s}:prompt`, (tx) =>
     tx`
     update public.movie_scenes set video_prompt = ${scenePrompt}, reference_image_url = ${reference.url}, reference_image_source = ${reference.source},
@@ -137,16 +140,24 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     endFrame = { url: made.endFrameUrl, error: made.endFrameError };
     if (made.endFrameUrl) from = { url: made.endFrameUrl, source: "previous_shot" };
     else if (shot.shot_number < shots.length) {
-      throw new SceneFailure(`shot ${shot.shot_number}: no last frame to continue from: ${made.endFrameError}`);
+      throw new SceneFailure(
+        `shot ${shot.shot_number}: no last frame to continue from: ${made.endFrameError}`,
+      );
     }
   }
-  const clipUrl = clips.length === 1 ? clips[0].url : await joinShots(ctx, env, movie, s, clips, shape.ratio, metric);
+  const clipUrl = clips.length === 1
+    ? clips[0].url
+    : await joinShots(ctx, env, movie, s, clips, shape.ratio, metric);
 
   await ctx.step(`${s}:saved`, async (tx) => {
     // No end frame is no reason to lose the clip; a continuation then falls back to the library.
     await tx`
       update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
-             duration_seconds = ${clips.reduce((sum, c) => sum + c.seconds, 0)}, end_frame_url = ${endFrame.url}, error_message = ${endFrame.url ? null : `end frame: ${endFrame.error}`},
+             duration_seconds = ${
+      clips.reduce((sum, c) => sum + c.seconds, 0)
+    }, end_frame_url = ${endFrame.url}, error_message = ${
+      endFrame.url ? null : `end frame: ${endFrame.error}`
+    },
              mix_status = 'pending', stale = false
        where id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
@@ -212,7 +223,8 @@ async function produceShot(
        where id = ${shot.id}`;
     await updateStep(tx, job.metric.movieId, "generate_videos", {
       status: "running",
-      detail: `scene ${job.progress.sceneNumber}/${job.progress.scenes}, shot ${shot.shot_number}/${job.shots}`,
+      detail:
+        `scene ${job.progress.sceneNumber}/${job.progress.scenes}, shot ${shot.shot_number}/${job.shots}`,
     });
     return null;
   });
@@ -236,7 +248,10 @@ async function produceShot(
       request: {
         op: "extract_last_frame" as const,
         clipUrl,
-        output: { bucket: env.bucket, path: filmPath(env, movie.id, `${t.replace(":", "-")}-${ctx.task.id.slice(0, 8)}-end.png`) },
+        output: {
+          bucket: env.bucket,
+          path: filmPath(env, movie.id, `${t.replace(":", "-")}-${ctx.task.id.slice(0, 8)}-end.png`),
+        },
       },
       metric: job.metric,
       cost: { units: 1, unit: "renders" },
@@ -254,44 +269,14 @@ async function produceShot(
   } catch (error) {
     if (!isSceneFailure(error)) throw error;
     const message = (error as Error).message;
-    await ctx.step(`${t}:shot-failed`, (tx) =>
-      tx`update public.scene_shots set status = 'failed', error_message = ${message} where id = ${shot.id}`.then(() =>
-        null
-      ));
+    await ctx.step(
+      `${t}:shot-failed`,
+      (tx) =>
+        tx`update public.scene_shots set status = 'failed', error_message = ${message} where id = ${shot.id}`
+          .then(() => null),
+    );
     throw job.shots === 1 ? error : new SceneFailure(`shot ${shot.shot_number}/${job.shots}: ${message}`);
   }
-}
-
-/** The scene's clip: its shots end to end, plain cuts, no sound of their own added (the mix adds it). */
-async function joinShots(
-  ctx: TaskContext,
-  env: FilmEnv,
-  movie: MovieRow,
-  s: string,
-  clips: { url: string; seconds: number }[],
-  ratio: string,
-  metric: { movieId: string; userId: string; step: string; sceneNumber: number },
-): Promise<string> {
-  const joined = await runJob(ctx, {
-    sql: env.sql,
-    name: `${s}:join-shots`,
-    provider: env.providers.render,
-    request: {
-      op: "assemble" as const,
-      timeline: {
-        fps: FILM_FPS,
-        ...ratioSize(ratio),
-        clips: clips.map((c) => ({ url: c.url, inFrame: 0, outFrame: Math.max(1, Math.round(c.seconds * FILM_FPS)) })),
-        dialogue: [],
-      },
-      output: { bucket: env.bucket, path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-shots.mp4`) },
-    },
-    metric,
-    cost: { units: clips.length, unit: "clips" },
-    pollEveryMs: env.pollMs,
-  });
-  if (!joined.ok) throw new SceneFailure(`joining ${clips.length} shots failed: ${joined.message}`);
-  return joined.url;
 }
 
 /**

@@ -57,9 +57,15 @@ export interface FilmCut {
  * cuts each scene into shots of `grid` lengths. What a scene's shots miss of its share is added
  * to the next scene's, so rounding never accumulates.
  */
-export function planShots(scenes: readonly SceneTiming[], targetSeconds: number, grid: readonly number[]): FilmCut {
+export function planShots(
+  scenes: readonly SceneTiming[],
+  targetSeconds: number,
+  grid: readonly number[],
+): FilmCut {
   if (scenes.length === 0) throw new Error("planShots needs at least one scene");
-  if (grid.length === 0 || grid.some((g) => !(g > 0))) throw new Error("planShots needs a grid of positive lengths");
+  if (grid.length === 0 || grid.some((g) => !(g > 0))) {
+    throw new Error("planShots needs a grid of positive lengths");
+  }
   const steps = [...new Set(grid)].sort((a, b) => a - b);
   const overlaps = scenes.slice(0, -1).reduce((sum, s) => sum + s.overlapAfterSeconds, 0);
   const proposed = scenes.reduce((sum, s) => sum + Math.max(s.proposedSeconds, 0.001), 0);
@@ -96,7 +102,9 @@ export function splitScene(seconds: number, grid: readonly number[]): number[] {
       for (const next of [grid[at - 1], grid[at + 1]]) {
         if (next === undefined) continue;
         const after = Math.abs(miss - (next - shots[i]));
-        if (after < Math.abs(miss) - 1e-9 && (!best || after < best.miss)) best = { index: i, value: next, miss: after };
+        if (after < Math.abs(miss) - 1e-9 && (!best || after < best.miss)) {
+          best = { index: i, value: next, miss: after };
+        }
       }
     }
     if (!best) break;
@@ -107,7 +115,10 @@ export function splitScene(seconds: number, grid: readonly number[]): number[] {
 }
 
 /** Seconds a transition overlaps, by the timeline's own rule (film-timeline.ts transitionBetween). */
-export function overlapSeconds(transition: { type: string; frames: number } | undefined, fps: number): number {
+export function overlapSeconds(
+  transition: { type: string; frames: number } | undefined,
+  fps: number,
+): number {
   return transition && transition.type !== "cut" ? transition.frames / fps : 0;
 }
 
@@ -115,7 +126,10 @@ export function overlapSeconds(transition: { type: string; frames: number } | un
  * Where a line spoken `atSeconds` into a scene falls: the shot it starts in (1-based) and how far
  * into that shot. Used to say which shots carry dialogue.
  */
-export function shotOfLine(shots: readonly number[], atSeconds: number): { shotNumber: number; offset: number } {
+export function shotOfLine(
+  shots: readonly number[],
+  atSeconds: number,
+): { shotNumber: number; offset: number } {
   let start = 0;
   for (let i = 0; i < shots.length; i++) {
     if (atSeconds < start + shots[i] || i === shots.length - 1) {

@@ -38,7 +38,12 @@ export function buildShortVideoPrompt(
  * One shot's prompt: which shot of the scene it is and its beat (the scene's action lines in turn,
  * so a long scene moves on), then the scene's own prompt; cut like it to 1000 characters.
  */
-export function buildShotPrompt(scenePrompt: string, scene: Scene, shotNumber: number, shots: number): string {
+export function buildShotPrompt(
+  scenePrompt: string,
+  scene: Scene,
+  shotNumber: number,
+  shots: number,
+): string {
   if (shots <= 1) return scenePrompt;
   const beats = scene.action_description;
   const beat = withoutDialogue(beats[(shotNumber - 1) % beats.length], scene.dialogue.map((d) => d.line));

@@ -48,7 +48,8 @@ async function makeFilm(minutes: number) {
     return row.status === "completed" || row.status === "failed" ? row : null;
   }, { timeoutMs: 600_000, everyMs: 250, what: `the ${minutes}-minute film to end` });
   expect(movie.status, movie.error_message).toBe("completed");
-  const scenes = await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  const scenes =
+    await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
   const shots = await sql`
     select s.scene_number, h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
      where h.movie_id = ${movieId} order by s.scene_number, h.shot_number`;
@@ -75,7 +76,9 @@ describe("a film as long as asked", () => {
           expect(shot.clip_url).toMatch(/^http/);
           expect(shot.prompt.length).toBeLessThanOrEqual(1000);
         }
-        expect(own.reduce((sum, s) => sum + Number(s.duration_seconds), 0)).toBe(Number(scene.duration_seconds));
+        expect(own.reduce((sum, s) => sum + Number(s.duration_seconds), 0)).toBe(
+          Number(scene.duration_seconds),
+        );
         // Shot 1 takes the scene's reference; each later shot the real last frame of the one before.
         expect(own[0].reference_image_url).toBe(scene.reference_image_url);
         for (let i = 1; i < own.length; i++) {
@@ -118,16 +121,22 @@ describe("a film as long as asked", () => {
     let overlaps = 0;
     for (let i = 0; i + 1 < scenes.length; i++) {
       const [a, b] = [scenes[i], scenes[i + 1]];
-      if (!b.is_continuation) overlaps += a.time_of_day !== b.time_of_day ? 1 : a.location_slug !== b.location_slug ? 0.5 : 0;
+      if (!b.is_continuation) {
+        overlaps += a.time_of_day !== b.time_of_day ? 1 : a.location_slug !== b.location_slug ? 0.5 : 0;
+      }
     }
     const total = scenes.reduce((sum, s) => sum + Number(s.duration_seconds), 0);
     expect(Math.abs(total - overlaps - 600) / 600).toBeLessThanOrEqual(0.1);
     expect(shots.reduce((sum, s) => sum + Number(s.duration_seconds), 0)).toBe(total);
-    expect(shots.every((s) => Number(s.duration_seconds) >= 2 && Number(s.duration_seconds) <= 10)).toBe(true);
+    expect(shots.every((s) => Number(s.duration_seconds) >= 2 && Number(s.duration_seconds) <= 10)).toBe(
+      true,
+    );
     // The stored screenplay is the planned one: each scene's time is its shots' sum.
     for (const scene of movie.metadata.screenplay_detailed.scenes) {
       const own = shots.filter((s) => s.scene_number === scene.scene_number);
-      expect(own.reduce((sum, s) => sum + Number(s.duration_seconds), 0)).toBe(scene.duration.screen_time_seconds);
+      expect(own.reduce((sum, s) => sum + Number(s.duration_seconds), 0)).toBe(
+        scene.duration.screen_time_seconds,
+      );
     }
   }, 180_000);
 });

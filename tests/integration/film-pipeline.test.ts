@@ -182,7 +182,8 @@ describe("a 12-scene film with two continuation chains", () => {
       });
       // A line moves with its scene when the planner scales the scene to the film's length.
       const planned = film.movie.metadata.screenplay_detailed.scenes[line.scene - 1];
-      const scale = planned.duration.screen_time_seconds / written.scenes[line.scene - 1].duration.screen_time_seconds;
+      const scale = planned.duration.screen_time_seconds /
+        written.scenes[line.scene - 1].duration.screen_time_seconds;
       expect(Number(row.start_seconds)).toBeCloseTo(line.timing * scale, 2);
       expect(Number(row.start_seconds)).toBe(planned.dialogue[line.i].timing);
       expect(row.voice_id).toBe(characters.find((c) => c.name === line.character)!.voice_id);

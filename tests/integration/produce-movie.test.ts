@@ -51,7 +51,8 @@ describe("produce-movie with the offline local providers", () => {
       const seconds = durationOf(await download(movie.video_url, join(dir, "film.mp4")));
       rmSync(dir, { recursive: true, force: true });
       expect(Math.abs(seconds - 60)).toBeLessThanOrEqual(6);
-      const [{ shots }] = await sql`select count(*)::int as shots from public.scene_shots where movie_id = ${movieId}`;
+      const [{ shots }] =
+        await sql`select count(*)::int as shots from public.scene_shots where movie_id = ${movieId}`;
       expect(shots).toBeGreaterThan(2);
 
       const scenes =

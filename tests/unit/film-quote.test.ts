@@ -4,8 +4,8 @@ import {
   ASSUMED,
   expectedWallSeconds,
   quoteFilm,
-  quoteShots,
   type QuoteProviders,
+  quoteShots,
   TYPICAL_SECONDS,
 } from "../../shared/film/film-quote.ts";
 import { sceneCountFor } from "../../shared/film/scene-plan.ts";

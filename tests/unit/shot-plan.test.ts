@@ -1,15 +1,27 @@
 /** The planner's arithmetic (shared/film/shot-plan.ts): scenes scaled to the film, cut into shots on the grid. */
 import { describe, expect, it } from "vitest";
-import { LOCAL_SHOT_SECONDS, planShots, shotGrid, shotOfLine, splitScene } from "../../shared/film/shot-plan.ts";
+import {
+  LOCAL_SHOT_SECONDS,
+  planShots,
+  shotGrid,
+  shotOfLine,
+  splitScene,
+} from "../../shared/film/shot-plan.ts";
 import { RUNWAY_MODELS } from "../../shared/providers/runway/runway-models.ts";
 
 const scenes = (proposals: number[], overlap = 0) =>
-  proposals.map((proposedSeconds, i) => ({ sceneNumber: i + 1, proposedSeconds, overlapAfterSeconds: overlap }));
+  proposals.map((proposedSeconds, i) => ({
+    sceneNumber: i + 1,
+    proposedSeconds,
+    overlapAfterSeconds: overlap,
+  }));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 describe("shotGrid", () => {
   it("is the model's image-to-video lengths, or the one the owner registered", () => {
-    expect(shotGrid("runway", "gen4_turbo")).toEqual([...RUNWAY_MODELS.gen4_turbo.endpoints.image_to_video!.durations]);
+    expect(shotGrid("runway", "gen4_turbo")).toEqual([
+      ...RUNWAY_MODELS.gen4_turbo.endpoints.image_to_video!.durations,
+    ]);
     expect(shotGrid("runway", "veo3.1")).toEqual([4, 6, 8]);
     expect(shotGrid("runway", "gen4_turbo", { durationSeconds: 5 })).toEqual([5]);
     expect(shotGrid("local", "local")).toEqual([...LOCAL_SHOT_SECONDS]);
@@ -50,7 +62,10 @@ describe("planShots", () => {
   it("carries rounding from scene to scene: within a grid step of the target at any length", () => {
     for (const minutes of [0.25, 1, 3, 10, 12, 30]) {
       for (const grid of [LOCAL_SHOT_SECONDS, [4, 6, 8], [5, 10]]) {
-        const proposals = Array.from({ length: Math.max(2, Math.round(minutes * 2)) }, (_, i) => 3 + ((i * 7) % 11));
+        const proposals = Array.from(
+          { length: Math.max(2, Math.round(minutes * 2)) },
+          (_, i) => 3 + ((i * 7) % 11),
+        );
         const cut = planShots(scenes(proposals, 0.5), minutes * 60, grid);
         expect(Math.abs(cut.filmSeconds - minutes * 60)).toBeLessThanOrEqual(grid[grid.length - 1] / 2);
         expect(Math.abs(cut.filmSeconds - minutes * 60) / (minutes * 60)).toBeLessThanOrEqual(0.1);

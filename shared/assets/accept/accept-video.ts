@@ -5,25 +5,66 @@
  */
 import type { TransactionSql } from "../../db/client.ts";
 import { markVideoRegenerated, storeCachedVideo, videoCacheKey } from "../../caches/asset-cache.ts";
-import { markContinuationsStale } from "../asset-continuity.ts";
+import { markContinuationsStale, markLaterShotsStale } from "../asset-continuity.ts";
+import { isShotSlot } from "../asset-target.ts";
 import { type AcceptContext, type AssetAcceptor, enqueueApply, slotOwnerId } from "./asset-acceptor.ts";
 
 export const acceptVideo: AssetAcceptor = {
   kind: "video",
   needsIdleMovie: true,
   async accept(ctx) {
+    if (isShotSlot(ctx.run.slot)) return await acceptShot(ctx);
     const sceneId = slotOwnerId(ctx.run.slot);
-    await updateVideoCache(ctx.tx, ctx.userId, sceneId, ctx.asset);
+    const [old] = await ctx.tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
+    await updateVideoCache(ctx.tx, ctx.userId, old?.clip_url ?? null, ctx.asset);
     await ctx
       .tx`update public.movie_scenes set clip_url = ${ctx.asset.public_url}, video_url = ${ctx.asset.public_url}, status = 'completed',
                         error_message = null, mix_status = 'pending' where id = ${sceneId}`;
+    // A scene of one shot: its shot is its clip.
+    await ctx.tx`
+      update public.scene_shots set clip_url = ${ctx.asset.public_url}, status = 'completed', error_message = null,
+             end_frame_url = null, stale = false
+       where scene_id = ${sceneId}`;
     // The scenes made from this scene's old last frame are stale; with cascade the ones continuing
     // directly are regenerated from the new one (asset.apply, after it is extracted), and so on.
     const marks = await markContinuationsStale(ctx.tx, ctx.run.movie_id, ctx.run.target.sceneNumber!);
-    const applied = await enqueueApply(ctx, true, ctx.cascade ? marks.direct : []);
+    const applied = await enqueueApply(
+      ctx,
+      true,
+      ctx.cascade ? marks.direct.map((sceneNumber) => ({ sceneNumber })) : [],
+    );
     return { ...applied, staleScenes: marks.stale };
   },
 };
+
+/**
+ * An accepted shot of a scene cut into shots: the shot takes the clip; the later shots of its
+ * scene (made from its old last frame) and the scenes continuing from the scene are stale. asset.apply
+ * extracts its last frame, joins the scene's shots into its clip again, remixes and reassembles;
+ * with cascade the next shot is regenerated from the new frame, and after the last shot the
+ * continuing scenes.
+ */
+async function acceptShot(ctx: AcceptContext) {
+  const shotId = slotOwnerId(ctx.run.slot);
+  const [old] = await ctx.tx`select clip_url from public.scene_shots where id = ${shotId}`;
+  await updateVideoCache(ctx.tx, ctx.userId, old?.clip_url ?? null, ctx.asset);
+  await ctx.tx`
+    update public.scene_shots set clip_url = ${ctx.asset.public_url}, status = 'completed', error_message = null,
+           end_frame_url = null, stale = false
+     where id = ${shotId}`;
+  const { sceneNumber, shotNumber } = ctx.run.target;
+  const later = await markLaterShotsStale(ctx.tx, shotId);
+  const marks = await markContinuationsStale(ctx.tx, ctx.run.movie_id, sceneNumber!);
+  const next = later.length > 0
+    ? [{ sceneNumber: sceneNumber!, shotNumber: shotNumber! + 1 }]
+    : marks.direct.map((n) => ({ sceneNumber: n }));
+  const applied = await enqueueApply(ctx, true, ctx.cascade ? next : []);
+  return {
+    ...applied,
+    staleScenes: marks.stale,
+    staleShots: later.map((n) => ({ sceneNumber: sceneNumber!, shotNumber: n })),
+  };
+}
 
 /**
  * The caches on an accepted clip: the replaced clip's generated_videos entry is marked
@@ -32,13 +73,12 @@ export const acceptVideo: AssetAcceptor = {
 async function updateVideoCache(
   tx: TransactionSql,
   userId: string,
-  sceneId: string,
+  oldClipUrl: string | null,
   asset: AcceptContext["asset"],
 ) {
-  const [scene] = await tx`select clip_url from public.movie_scenes where id = ${sceneId}`;
-  if (scene?.clip_url) {
+  if (oldClipUrl) {
     await tx`update public.generated_videos set status = 'failed', error_message = 'Regenerated'
-              where user_id = ${userId} and video_url = ${scene.clip_url} and status = 'completed'`;
+              where user_id = ${userId} and video_url = ${oldClipUrl} and status = 'completed'`;
   }
   const p = asset.params;
   const inputs = {

@@ -35,6 +35,8 @@ export interface AcceptResult {
   produceTaskId?: string;
   /** A clip: the scenes now stale (continuing from its old last frame). */
   staleScenes?: number[];
+  /** A shot: the later shots of its scene, now stale. */
+  staleShots?: { sceneNumber: number; shotNumber: number }[];
 }
 
 export interface AssetAcceptor {
@@ -47,8 +49,13 @@ export interface AssetAcceptor {
   accept(ctx: AcceptContext): Promise<AcceptResult>;
 }
 
-/** The id of the row a slot belongs to: `scene:<id>:clip` → `<id>`. */
-export const slotOwnerId = (slot: string) => slot.split(":")[1];
+export { slotOwnerId } from "../asset-target.ts";
+
+/** What a cascade regenerates next: a scene (its first shot when it is cut into shots) or one shot. */
+export interface CascadeTarget {
+  sceneNumber: number;
+  shotNumber?: number;
+}
 
 /**
  * asset.apply for an accepted clip, line or track: the scene remixed (when there is one) and the
@@ -57,15 +64,22 @@ export const slotOwnerId = (slot: string) => slot.split(":")[1];
 export async function enqueueApply(
   ctx: AcceptContext,
   newClip: boolean,
-  cascade: number[] = [],
+  cascade: CascadeTarget[] = [],
 ): Promise<AcceptResult> {
   const { tx, store, userId, runId, run } = ctx;
   const task = await store.enqueue({
     userId,
     kind: APPLY_KIND,
     idempotencyKey: `apply:${runId}`,
-    // cascade: the scenes to regenerate from the new clip's end frame once it is extracted.
-    payload: { movieId: run.movie_id, sceneNumber: run.target.sceneNumber ?? null, runId, newClip, cascade },
+    // cascade: the scenes or shots to regenerate from the new clip's end frame once it is extracted.
+    payload: {
+      movieId: run.movie_id,
+      sceneNumber: run.target.sceneNumber ?? null,
+      shotNumber: run.target.shotNumber ?? null,
+      runId,
+      newClip,
+      cascade,
+    },
     maxAttempts: 5,
   }, tx);
   await tx`update public.asset_runs set apply_task_id = ${task.id} where id = ${runId}`;

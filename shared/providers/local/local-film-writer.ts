@@ -120,7 +120,10 @@ export function writeScreenplay(brief: FilmBrief): Screenplay {
     const cast = rng.sample(plan.characters, rng.int(1, 2)).map((c) => c.name);
     // A proposal around the even share, as a writer's would be: the planner scales it to length.
     const share = (brief.duration_minutes * 60) / plan.continuity.length;
-    const screen = Math.min(MAX_SCENE_SECONDS, Math.max(2, Math.round(share * rng.pick([0.7, 0.85, 1, 1.15, 1.3]))));
+    const screen = Math.min(
+      MAX_SCENE_SECONDS,
+      Math.max(2, Math.round(share * rng.pick([0.7, 0.85, 1, 1.15, 1.3]))),
+    );
     const word = words[(beat.scene_number - 1) % words.length];
     const lines = [
       `We are close to the ${word}.`,

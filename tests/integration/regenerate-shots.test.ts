@@ -1,0 +1,150 @@
+/**
+ * Regenerating one shot of a scene cut into shots (docs/regenerate-asset.md, "Shots"), on the
+ * contract fakes: a 2-scene film whose scene 1 runs 12 s (two shots of 6 s on gen4.5's grid) and
+ * whose scene 2 continues from scene 1's last frame. Accepting a new shot 1 makes shot 2 and scene
+ * 2 stale; the cascade (the default) regenerates shot 2 from shot 1's new last frame, then scene 2
+ * from scene 1's new last frame; the scene's clip is its shots joined again, its length unchanged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { briefFor, type FilmRig, filmUser, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import { invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { addressOfSigned } from "../support/stack-storage.ts";
+
+const SHAPE = { scenes: 2, chains: [[1, 2]], clipSeconds: (n: number) => (n === 1 ? 12 : 3) };
+const TITLE = "Two Shots of Fog";
+
+let rig: FilmRig;
+let owner: TestUser;
+let movieId: string;
+
+const regenerate = (body: Record<string, unknown>) =>
+  invoke("regenerate-asset", body, { token: owner.token });
+const scene = async (n: number) =>
+  (await rig.sql`select * from public.movie_scenes where movie_id = ${movieId} and scene_number = ${n}`)[0];
+const shots = async (n: number) =>
+  await rig.sql`
+    select h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+     where s.movie_id = ${movieId} and s.scene_number = ${n} order by h.shot_number`;
+
+beforeAll(async () => {
+  rig = await startFilmRig();
+  owner = await filmUser(rig, SHAPE, TITLE);
+  ({ movieId } = await startFilm(owner, briefFor(SHAPE, TITLE)));
+  const movie = await waitForFilm(rig.sql, movieId, 180_000);
+  expect(movie.status, movie.error_message).toBe("completed");
+  expect((await shots(1)).map((s) => Number(s.duration_seconds))).toEqual([6, 6]);
+  expect(await shots(2)).toHaveLength(1);
+}, 300_000);
+
+afterAll(async () => {
+  await rig?.close();
+});
+
+describe("a shot regenerated", () => {
+  it("needs target.shotNumber for a scene cut into shots, and a shot that exists; nothing starts otherwise", async () => {
+    const before = await rig
+      .sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`;
+    const none = await regenerate({ action: "start", kind: "video", target: { movieId, sceneNumber: 1 } });
+    expect(none.status).toBe(400);
+    expect(none.json.error).toMatchObject({ code: "shot_required" });
+    expect(none.json.error.message).toMatch(/2 shots/);
+    const far = await regenerate({
+      action: "start",
+      kind: "video",
+      target: { movieId, sceneNumber: 1, shotNumber: 3 },
+    });
+    expect(far.status).toBe(400);
+    expect(far.json.error).toMatchObject({ code: "unknown_shot" });
+    const audio = await regenerate({
+      action: "start",
+      kind: "audio",
+      target: { movieId, sceneNumber: 1, lineIndex: 0, shotNumber: 1 },
+    });
+    expect(audio.status).toBe(400);
+    expect(audio.text).toContain("shotNumber");
+    const after = await rig.sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`;
+    expect(after[0].n).toBe(before[0].n);
+  });
+
+  it(
+    "accepted with cascade: the next shot, then the continuing scene, are made again from the new last frames",
+    async () => {
+      const [first, second] = await shots(1);
+      const sceneBefore = await scene(1);
+      const [movieBefore] = await rig.sql`select video_url from public.movies where id = ${movieId}`;
+      const start = await regenerate({
+        action: "start",
+        kind: "video",
+        target: { movieId, sceneNumber: 1, shotNumber: 1 },
+        draft: { prompt: "The keeper lifts the lantern into the fog" },
+      });
+      expect(start.status, start.text).toBe(202);
+      const run = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+        return row.status !== "running" ? row : null;
+      }, { timeoutMs: 60_000, what: "shot 1's preview" });
+      expect(run.status, run.error).toBe("preview");
+      const [preview] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
+      // Shot 1 starts where its scene does; its length is the shot's.
+      expect(preview.params.referenceImageUrl).toBe(first.reference_image_url);
+      expect(Number(preview.params.durationSeconds)).toBe(6);
+
+      const accepted = await regenerate({ action: "accept", runId: start.json.runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.staleShots).toEqual([{ sceneNumber: 1, shotNumber: 2 }]);
+      expect(accepted.json.staleScenes).toEqual([2]);
+      expect(accepted.json.cascade).toBe(true);
+      await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+      const [newFirst] = await shots(1);
+      expect(newFirst.clip_url).toBe(preview.public_url);
+      expect(newFirst.end_frame_url).toBeTruthy();
+      expect(newFirst.end_frame_url).not.toBe(first.end_frame_url);
+
+      // The cascade: shot 2 from shot 1's new last frame, accepted by itself.
+      const shotRun = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where cascade_of = ${start.json.runId}`;
+        return row && row.status !== "running" && row.apply_task_id ? row : null;
+      }, { timeoutMs: 120_000, what: "shot 2's cascade run to be accepted" });
+      expect(shotRun.status, shotRun.error).toBe("accepted");
+      expect(shotRun.target).toMatchObject({ sceneNumber: 1, shotNumber: 2 });
+      const [shotPreview] = await rig.sql`select * from public.assets where id = ${shotRun.preview_asset_id}`;
+      expect(shotPreview.params.referenceImageUrl).toBe(newFirst.end_frame_url);
+      const body = rig.fakes.runway.created.find((b) => b.seed === shotPreview.params.seed)!;
+      expect(body, "shot 2's cascade request").toBeTruthy();
+      expect(addressOfSigned(String(body.promptImage))).toBe(newFirst.end_frame_url);
+      await waitForStatus(rig.sql, shotRun.apply_task_id, ["succeeded"], 120_000);
+
+      // Then scene 2, from scene 1's new last frame (its new shot 2's).
+      const sceneRun = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where cascade_of = ${shotRun.id}`;
+        return row && row.status !== "running" && row.apply_task_id ? row : null;
+      }, { timeoutMs: 120_000, what: "scene 2's cascade run to be accepted" });
+      expect(sceneRun.status, sceneRun.error).toBe("accepted");
+      expect(sceneRun.target).toMatchObject({ sceneNumber: 2 });
+      await waitForStatus(rig.sql, sceneRun.apply_task_id, ["succeeded"], 120_000);
+
+      const [, newSecond] = await shots(1);
+      expect(newSecond.clip_url).not.toBe(second.clip_url);
+      const sceneAfter = await scene(1);
+      expect(sceneAfter.clip_url).not.toBe(sceneBefore.clip_url);
+      expect(sceneAfter.end_frame_url).toBe(newSecond.end_frame_url);
+      expect(Number(sceneAfter.duration_seconds)).toBe(12);
+      const [sceneRunPreview] = await rig
+        .sql`select * from public.assets where id = ${sceneRun.preview_asset_id}`;
+      expect(sceneRunPreview.params.referenceImageUrl).toBe(sceneAfter.end_frame_url);
+      expect((await scene(2)).stale).toBe(false);
+      expect((await shots(1)).every((s) => !s.stale)).toBe(true);
+      const [movieAfter] = await rig.sql`select video_url, status from public.movies where id = ${movieId}`;
+      expect(movieAfter.status).toBe("completed");
+      expect(movieAfter.video_url).not.toBe(movieBefore.video_url);
+
+      const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
+      expect(status.status, status.text).toBe(200);
+      expect(status.json.scenes[0].shots).toMatchObject([
+        { shotNumber: 1, stale: false, status: "completed" },
+        { shotNumber: 2, stale: false, status: "completed", referenceImageSource: "previous_shot" },
+      ]);
+    },
+    420_000,
+  );
+});
