@@ -13,12 +13,14 @@ import type { TaskView } from "./tasks.ts";
 export type AssetKind = "video" | "audio" | "cover" | "script" | "music" | "image";
 
 /**
- * video needs sceneNumber; audio needs sceneNumber and lineIndex; cover, script and music neither;
- * image exactly one of characterId and locationImageId.
+ * video needs sceneNumber (and shotNumber when the scene is cut into more than one shot); audio
+ * needs sceneNumber and lineIndex; cover, script and music neither; image exactly one of
+ * characterId and locationImageId.
  */
 export interface AssetTarget {
   movieId: string;
   sceneNumber?: number;
+  shotNumber?: number;
   lineIndex?: number;
   characterId?: string;
   locationImageId?: string;
@@ -68,6 +70,8 @@ export interface AssetRunAccepted {
   produceTaskId?: string;
   /** video: the scenes continuing from the old last frame, now stale (docs/regenerate-asset.md). */
   staleScenes?: number[];
+  /** video, a shot: the film's stale shots. */
+  staleShots?: { sceneNumber: number; shotNumber: number }[];
   /** video: whether those are being regenerated from the new last frame. */
   cascade?: boolean;
 }
@@ -97,6 +101,8 @@ export interface AssetRunStatus {
   stale?: boolean;
   /** video: the film's stale scenes. */
   staleScenes?: number[];
+  /** video, a shot: the film's stale shots. */
+  staleShots?: { sceneNumber: number; shotNumber: number }[];
   preview: {
     version: number;
     state: "draft" | "preview" | "current" | "superseded";

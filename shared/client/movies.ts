@@ -94,6 +94,22 @@ export interface SceneRow {
   lipsync_url: string | null;
   end_frame_url: string | null;
   error_message: string | null;
+  /** Seconds the scene plays: its shots' sum (numeric, as text). */
+  duration_seconds: string;
+  /** Made from a last frame that has since been replaced (docs/regenerate-asset.md). */
+  stale: boolean;
+  /** The scene's shots in order (docs/film-pipeline.md, "Shots"). */
+  shots: ShotState[];
+}
+
+/** One scene_shots row, as status lists it. */
+export interface ShotState {
+  shotNumber: number;
+  durationSeconds: number;
+  status: "pending" | "generating" | "completed" | "failed";
+  stale: boolean;
+  referenceImageSource: "library" | "generated" | "previous_frame" | "previous_shot" | null;
+  error: string | null;
 }
 
 /** Per step of movie_step_metrics (shared/film/film-metrics.ts metricsByStep). */

@@ -85,7 +85,7 @@ beforeAll(async () => {
     title: "Owned Things",
     prompt: "A ferry crossing at dawn",
     genre: "drama",
-    durationMinutes: 1,
+    durationMinutes: 0.25,
     orientation: "landscape",
   }, { token: owner.token });
   expect(film.status, film.text).toBe(202);

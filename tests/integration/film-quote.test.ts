@@ -18,7 +18,8 @@ import {
 import { connect, createUser, invoke } from "../support/stack.ts";
 import { admitPaidIntent, BudgetExceededError } from "../../shared/film/film-budget.ts";
 
-const SHAPE: FilmShape = { scenes: 4, chains: [[2, 3]] };
+// Two scenes of 15 s, as many as sceneCountFor asks for half a minute: each cut into two shots.
+const SHAPE: FilmShape = { scenes: 2, chains: [], clipSeconds: () => 15 };
 const LATENCIES = { llm: 50, image: 200, video: 600, voice: 200, lipsync: 200, music: 300 };
 const JOB_PROVIDERS = ["runway", "fal", "sync", "beatoven"] as const;
 
@@ -60,18 +61,23 @@ describe("produce-movie quote", () => {
     expect(quote.sceneCount).toBe(SHAPE.scenes);
     expect(quote.estimates.length).toBeGreaterThan(0);
     const line = (provider: string) => quote.perProvider.find((p) => p.provider === provider)!;
-    expect(line("runway")).toMatchObject({ type: "video", calls: SHAPE.scenes, unit: "seconds", paid: true });
+    expect(line("runway")).toMatchObject({ type: "video", unit: "seconds", paid: true });
 
     const { movieId } = await startFilm(owner, brief);
     await waitForFilm(rig.sql, movieId, 120_000);
     const film = await readFilm(rig.sql, movieId);
     expect(film.movie.status, film.movie.error_message).toBe("completed");
     const spent = since(before);
-    // The deterministic parts: one clip per planned scene, three LLM calls, one score.
-    expect(spent.runway).toBe(quote.callsByKind.video);
+    // One clip per shot: the quote's cut of scenes of equal length, here the screenplay's own.
+    const [{ shots }] = await rig
+      .sql`select count(*)::int as shots from public.scene_shots where movie_id = ${movieId}`;
+    expect(shots).toBe(4);
+    expect(spent.runway).toBe(shots);
+    expect(quote.callsByKind.video).toBe(shots);
+    // The deterministic parts: three LLM calls, one score.
     expect(spent.openai).toBe(quote.callsByKind.llm);
     expect(spent.beatoven).toBe(line("beatoven").calls);
-    // Clip lengths are the screenplay's: the quote is their upper bound.
+    // The clips' seconds are the film's plus its overlaps: the quote counts every overlap as a fade.
     const seconds = film.metrics.filter((m) => m.provider === "runway").reduce(
       (s, m) => s + Number(m.cost_units),
       0,

@@ -16,7 +16,7 @@ afterAll(async () => {
   await sql.end();
 });
 
-const brief = { title: "Quota", prompt: "A keeper counts the ships", genre: "drama", durationMinutes: 1 };
+const brief = { title: "Quota", prompt: "A keeper counts the ships", genre: "drama", durationMinutes: 0.25 };
 
 /** produce-movie start with the response headers too (Retry-After). */
 async function startFilm(user: TestUser) {

@@ -29,7 +29,7 @@ async function produceFilm(): Promise<string> {
     title: "Second Takes",
     prompt: "A projectionist finds a reel that changes every night",
     genre: "drama",
-    durationMinutes: 1,
+    durationMinutes: 0.25, // scenes of one shot each: a scene is regenerated whole
     orientation: "landscape",
   }, { token: owner.token });
   expect(start.status, start.text).toBe(202);

@@ -5,6 +5,7 @@
  * Pure and runtime-neutral (vitest and the Deno benchmark both use it).
  */
 import type { ProductionPlan, Screenplay, VisualBible } from "../../shared/providers/film-schemas.ts";
+import { FILM_FPS, transitionBetween } from "../../shared/film/film-timeline.ts";
 
 export interface FilmShape {
   scenes: number;
@@ -174,13 +175,25 @@ export function filmAnswers(shape: FilmShape, title: string) {
 }
 
 /**
- * The film's duration_minutes that plays this shape's scenes at about their own lengths: the
- * planner scales the screenplay's times to the film's length (shared/film/shot-plan.ts), so a
- * shape of short scenes asks for a short film and keeps one shot per scene.
+ * The film's duration_minutes that plays this shape's scenes at their own lengths: the planner
+ * scales the screenplay's times so the film, minus its transitions' overlaps, lasts what was asked
+ * (shared/film/shot-plan.ts), so a shape asks for its scenes' sum minus those overlaps (to the
+ * column's hundredth of a minute, which the planner's rounding absorbs).
  */
 export function durationMinutesFor(shape: FilmShape): number {
   const seconds = shape.clipSeconds ?? defaultSeconds;
-  const total = Array.from({ length: shape.scenes }, (_, i) => seconds(i + 1)).reduce((a, b) => a + b, 0);
+  const places = sceneLocations(shape);
+  const view = (n: number) => ({
+    isContinuation: continuesFrom(shape, n) !== null,
+    timeOfDay: places.get(n)!.time_of_day,
+    locationSlug: places.get(n)!.location_id,
+  });
+  let total = 0;
+  for (let n = 1; n <= shape.scenes; n++) {
+    total += seconds(n);
+    const transition = n < shape.scenes ? transitionBetween(view(n), view(n + 1)) : undefined;
+    if (transition && transition.type !== "cut") total -= transition.frames / FILM_FPS;
+  }
   return Math.round((total / 60) * 100) / 100;
 }
 
