@@ -105,6 +105,7 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
   const lipsync = providers.lipsync.source !== "fallback";
   const music = providers.music.source !== "fallback";
   const lines = scenes * ASSUMED.linesPerScene;
+  const syncedParts = Math.min(shots, lines);
   const items: QuoteItem[] = [
     // plan_production, create_visual_bible, generate_screenplay.
     {
@@ -148,18 +149,19 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
     },
     ...(lipsync
       ? [
+        // Lip sync where lines fall: at most one part per line, and never more parts than shots.
         {
           kind: "dialogue_track",
           type: "render",
-          calls: scenes,
-          units: scenes,
+          calls: syncedParts,
+          units: syncedParts,
           unit: "renders",
           estimated: true,
         },
         {
           kind: "lipsync",
           type: "lipsync",
-          calls: scenes,
+          calls: syncedParts,
           units: seconds,
           unit: "seconds",
           estimated: true,
@@ -247,7 +249,8 @@ function estimateNote(kind: string): string {
     case "voice":
       return `${ASSUMED.linesPerScene} lines of ${ASSUMED.charactersPerLine} characters per scene (the screenplay's dialogue)`;
     case "lipsync":
-      return "one call per scene with dialogue, every scene counted, for the film's seconds";
+    case "dialogue_track":
+      return "one part per shot that carries a line (at most one per line), paid for at most the film's seconds";
     default:
       return "one clip per shot, scenes of equal length cut on the model's grid (the screenplay's times move the count by about one shot per scene)";
   }

@@ -1,7 +1,9 @@
 /**
  * Lip sync of one scene inside film.mix, when the owner configured a lipsync provider: the
  * scene's lines rendered alone as one track of the clip's exact length (render worker), the clip
- * and that track to the lipsync provider, its output copied into Storage. Each paid call is a
+ * and that track to the lipsync provider, its output copied into Storage. A scene cut into shots
+ * is lip-synced where its lines fall (lipSyncByShots): only the shots that carry a line, each on
+ * its own unless a line runs across a cut, then every part joined back into the scene. Each paid call is a
  * recorded providerStep with its intent row (runJob); a refusal or failed job is an outcome, so
  * the caller can fall back to the plain mix.
  */
@@ -14,6 +16,10 @@ import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
 import { isSceneFailure } from "./scene-failure.ts";
 import { storeOutput } from "./store-output.ts";
+import type { MovieRow } from "./film-movie.ts";
+import { lipsyncSegments } from "./shot-plan.ts";
+import { joinShots } from "./shot-join.ts";
+import { videoShape } from "./video-prompt.ts";
 
 export interface LipsyncInput {
   movieId: string;
@@ -22,6 +28,8 @@ export interface LipsyncInput {
   frames: number;
   dialogue: TimelineAudio[];
   metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">;
+  /** Which part of a scene cut into shots (`part-2`): in its step names and files. */
+  part?: string;
 }
 
 export type LipsyncOutcome = { ok: true; url: string } | { ok: false; message: string };
@@ -33,7 +41,8 @@ export async function lipSyncScene(
 ): Promise<LipsyncOutcome> {
   const lipsync = env.providers.lipsync;
   if (!lipsync) return { ok: false, message: "no lipsync provider" };
-  const s = `scene-${input.sceneNumber}`;
+  const s = `scene-${input.sceneNumber}${input.part ? `-${input.part}` : ""}`;
+  const step = (name: string) => (input.part ? `lipsync:${input.part}:${name}` : `lipsync:${name}`);
   const tag = ctx.task.id.slice(0, 8);
   const trackRequest: RenderRequest = {
     op: "dialogue_track",
@@ -54,7 +63,7 @@ export async function lipSyncScene(
   try {
     const track = await runJob(ctx, {
       sql: env.sql,
-      name: "lipsync:dialogue-track",
+      name: step("dialogue-track"),
       provider: env.providers.render,
       request: trackRequest,
       metric: input.metric,
@@ -64,7 +73,7 @@ export async function lipSyncScene(
     if (!track.ok) return { ok: false, message: `dialogue track: ${track.message}` };
     const synced = await runJob(ctx, {
       sql: env.sql,
-      name: "lipsync:sync",
+      name: step("sync"),
       provider: lipsync,
       request: { videoUrl: input.clipUrl, audioUrl: track.url },
       metric: input.metric,
@@ -77,7 +86,7 @@ export async function lipSyncScene(
     const url = await storeOutput(
       ctx,
       env,
-      "lipsync:copy",
+      step("copy"),
       synced.url,
       "video",
       filmPath(env, input.movieId, `${s}-lipsync-${tag}.mp4`),
@@ -85,6 +94,77 @@ export async function lipSyncScene(
     return { ok: true, url };
   } catch (error) {
     // Refusals and bad outputs belong to this scene; anything else is the task's to retry.
+    if (!isSceneFailure(error)) throw error;
+    return { ok: false, message: `lip sync failed: ${(error as Error).message}` };
+  }
+}
+
+export interface LineAt {
+  url: string;
+  startSeconds: number;
+  durationSeconds: number | null;
+}
+
+/**
+ * A scene of several shots: each lip-sync segment (shot-plan.ts lipsyncSegments) that carries a
+ * line is lip-synced alone — its shots joined first when a line runs across their cut — and the
+ * parts are joined into the scene's synced clip, whose sound is its lines. Null when the scene is
+ * one shot (lipSyncScene on its clip does it). Any part failing fails the lip sync (the caller
+ * then mixes plainly).
+ */
+export async function lipSyncByShots(
+  ctx: TaskContext,
+  env: FilmEnv,
+  movie: MovieRow,
+  input: { sceneId: string; sceneNumber: number; lines: LineAt[]; metric: LipsyncInput["metric"] },
+): Promise<LipsyncOutcome | null> {
+  const shots = await env.sql`
+    select clip_url, duration_seconds from public.scene_shots where scene_id = ${input.sceneId} order by shot_number`;
+  if (shots.length <= 1 || shots.some((shot) => !shot.clip_url)) return null;
+  const video = env.providers.video;
+  const { ratio } = videoShape(video.provider, video.model, movie.orientation, 5, video.registered);
+  const clipOf = (i: number) => ({
+    url: shots[i].clip_url as string,
+    seconds: Number(shots[i].duration_seconds),
+  });
+  const pieces: { url: string; seconds: number }[] = [];
+  const s = `scene-${input.sceneNumber}`;
+  try {
+    const segments = lipsyncSegments(shots.map((_, i) => clipOf(i).seconds), input.lines);
+    for (const [g, segment] of segments.entries()) {
+      const part = `part-${g + 1}`;
+      const clips = shots.slice(segment.firstShot - 1, segment.lastShot).map((_, k) =>
+        clipOf(segment.firstShot - 1 + k)
+      );
+      const clipUrl = clips.length === 1
+        ? clips[0].url
+        : await joinShots(ctx, env, movie, `${s}-${part}`, clips, ratio, input.metric);
+      if (segment.lines.length === 0) {
+        pieces.push({ url: clipUrl, seconds: segment.seconds });
+        continue;
+      }
+      const frames = Math.max(1, Math.round(segment.seconds * FILM_FPS));
+      const dialogue = segment.lines.map((k) => ({
+        url: input.lines[k].url,
+        startFrame: Math.min(
+          frames - 1,
+          Math.max(0, Math.round((input.lines[k].startSeconds - segment.startSeconds) * FILM_FPS)),
+        ),
+      }));
+      const synced = await lipSyncScene(ctx, env, {
+        movieId: movie.id,
+        sceneNumber: input.sceneNumber,
+        clipUrl,
+        frames,
+        dialogue,
+        metric: input.metric,
+        part,
+      });
+      if (!synced.ok) return { ok: false, message: `${part}: ${synced.message}` };
+      pieces.push({ url: synced.url, seconds: segment.seconds });
+    }
+    return { ok: true, url: await joinShots(ctx, env, movie, `${s}-synced`, pieces, ratio, input.metric) };
+  } catch (error) {
     if (!isSceneFailure(error)) throw error;
     return { ok: false, message: `lip sync failed: ${(error as Error).message}` };
   }

@@ -5,8 +5,8 @@
  * - film.voices {movieId, sceneNumber} (generate-audio): every dialogue line of a scene at once,
  *   TTS with the character's voice → Storage → scene_audio; then movie_scenes.audio_status.
  * - film.mix {movieId, sceneNumber} (generate-audio): the scene's lines mixed onto its clip by the
- *   render worker — or, with a configured lipsync provider, the clip lip-synced to them
- *   (scene-lipsync.ts), the mix only its fallback; movie_scenes.video_url moves to the new file
+ *   render worker — or, with a configured lipsync provider, the clip lip-synced to them where they
+ *   fall, shot by shot (scene-lipsync.ts), the mix only its fallback; movie_scenes.video_url moves to the new file
  *   only once it is in Storage.
  * Whichever of clip and voices ends last enqueues film.mix (scene-halves.ts).
  */
@@ -17,7 +17,7 @@ import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
 import { FILM_FPS } from "./film-timeline.ts";
-import { lipSyncScene } from "./scene-lipsync.ts";
+import { lipSyncByShots, lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
@@ -76,7 +76,7 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
     }
     const clipUrl = scene.clip_url;
     const lines = await deps.sql`
-      select audio_url, start_seconds from public.scene_audio
+      select audio_url, start_seconds, duration_seconds from public.scene_audio
        where scene_id = ${scene.id} and status = 'completed' order by line_index`;
     await deps
       .sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
@@ -89,7 +89,18 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
     // Only a provider the owner chose: the local fallback would only mux, which the mix already does.
     let lipsyncError: string | null = null;
     if (isConfigured(env, "lipsync") && dialogue.length > 0) {
-      const synced = await lipSyncScene(ctx, env, {
+      // A scene cut into shots is lip-synced where its lines fall; a scene of one shot, whole.
+      const byShots = await lipSyncByShots(ctx, env, movie, {
+        sceneId: scene.id,
+        sceneNumber,
+        lines: lines.map((l) => ({
+          url: l.audio_url as string,
+          startSeconds: Number(l.start_seconds),
+          durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
+        })),
+        metric,
+      });
+      const synced = byShots ?? await lipSyncScene(ctx, env, {
         movieId,
         sceneNumber,
         clipUrl,

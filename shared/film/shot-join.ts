@@ -8,6 +8,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import type { MovieRow } from "./film-movie.ts";
+import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
 import { SceneFailure } from "./scene-failure.ts";
 import { ratioSize } from "./video-prompt.ts";
@@ -20,7 +21,7 @@ export async function joinShots(
   s: string,
   clips: { url: string; seconds: number }[],
   ratio: string,
-  metric: { movieId: string; userId: string; step: string; sceneNumber: number },
+  metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">,
 ): Promise<string> {
   const joined = await runJob(ctx, {
     sql: env.sql,

@@ -139,3 +139,52 @@ export function shotOfLine(
   }
   return { shotNumber: 1, offset: 0 };
 }
+
+/** A run of consecutive shots lip-synced as one clip, and the lines (by index) that start in it. */
+export interface LipsyncSegment {
+  firstShot: number;
+  lastShot: number;
+  startSeconds: number;
+  seconds: number;
+  lines: number[];
+}
+
+/**
+ * Where lip sync applies in a scene cut into shots: each shot on its own, except that a line
+ * spoken across a cut keeps the shots on both sides together (a synced clip must hold the whole
+ * line). A line of unknown length is taken to end with the shot it starts in. Segments without a
+ * line need no lip sync.
+ */
+export function lipsyncSegments(
+  shots: readonly number[],
+  lines: readonly { startSeconds: number; durationSeconds: number | null }[],
+): LipsyncSegment[] {
+  const starts = shots.map((_, i) => shots.slice(0, i).reduce((sum, s) => sum + s, 0));
+  const ends = lines.map((line) =>
+    line.durationSeconds === null
+      ? starts[shotOfLine(shots, line.startSeconds).shotNumber - 1] +
+        shots[shotOfLine(shots, line.startSeconds).shotNumber - 1]
+      : line.startSeconds + line.durationSeconds
+  );
+  const segments: LipsyncSegment[] = [];
+  let first = 0;
+  for (let i = 0; i < shots.length; i++) {
+    const cut = starts[i] + shots[i];
+    const spoken = lines.some((line, k) => line.startSeconds < cut - 1e-6 && ends[k] > cut + 1e-6);
+    if (i < shots.length - 1 && spoken) continue;
+    const startSeconds = starts[first];
+    segments.push({
+      firstShot: first + 1,
+      lastShot: i + 1,
+      startSeconds,
+      seconds: cut - startSeconds,
+      lines: lines.flatMap((line, k) =>
+        line.startSeconds >= startSeconds - 1e-6 && (line.startSeconds < cut - 1e-6 || i === shots.length - 1)
+          ? [k]
+          : []
+      ),
+    });
+    first = i + 1;
+  }
+  return segments;
+}

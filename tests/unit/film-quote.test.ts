@@ -43,8 +43,9 @@ describe("quoteFilm", () => {
       video: shots,
       end_frame: shots,
       join_shots: scenes,
-      lipsync: scenes,
-      dialogue_track: scenes,
+      // Lip sync where lines fall: a part per line at most (2 lines a scene), never more than the shots.
+      lipsync: Math.min(shots, scenes * ASSUMED.linesPerScene),
+      dialogue_track: Math.min(shots, scenes * ASSUMED.linesPerScene),
       music: 1,
       assemble: 1,
       cover: 1,

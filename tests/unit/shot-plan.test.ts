@@ -1,6 +1,7 @@
 /** The planner's arithmetic (shared/film/shot-plan.ts): scenes scaled to the film, cut into shots on the grid. */
 import { describe, expect, it } from "vitest";
 import {
+  lipsyncSegments,
   LOCAL_SHOT_SECONDS,
   planShots,
   shotGrid,
@@ -91,5 +92,36 @@ describe("shotOfLine", () => {
     expect(shotOfLine([10, 10, 5], 12.5)).toEqual({ shotNumber: 2, offset: 2.5 });
     expect(shotOfLine([10, 10, 5], 24)).toEqual({ shotNumber: 3, offset: 4 });
     expect(shotOfLine([10, 10, 5], 40)).toEqual({ shotNumber: 3, offset: 20 });
+  });
+});
+
+describe("lipsyncSegments", () => {
+  it("keeps each shot alone unless a line is spoken across its cut", () => {
+    const lines = [
+      { startSeconds: 1, durationSeconds: 2 },
+      { startSeconds: 9, durationSeconds: 3 },
+      { startSeconds: 21, durationSeconds: 1 },
+    ];
+    expect(lipsyncSegments([10, 10, 5], lines)).toEqual([
+      { firstShot: 1, lastShot: 2, startSeconds: 0, seconds: 20, lines: [0, 1] },
+      { firstShot: 3, lastShot: 3, startSeconds: 20, seconds: 5, lines: [2] },
+    ]);
+    expect(lipsyncSegments([6, 6], [{ startSeconds: 0.5, durationSeconds: 2 }])).toEqual([
+      { firstShot: 1, lastShot: 1, startSeconds: 0, seconds: 6, lines: [0] },
+      { firstShot: 2, lastShot: 2, startSeconds: 6, seconds: 6, lines: [] },
+    ]);
+  });
+
+  it("ends a line of unknown length with its shot, and keeps a line that runs past the scene in the last", () => {
+    expect(lipsyncSegments([5, 5], [{ startSeconds: 4, durationSeconds: null }]).map((s) => s.lines)).toEqual(
+      [
+        [0],
+        [],
+      ],
+    );
+    expect(lipsyncSegments([5, 5], [{ startSeconds: 8, durationSeconds: 4 }]).map((s) => s.lines)).toEqual([
+      [],
+      [0],
+    ]);
   });
 });
