@@ -160,6 +160,8 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     },
              mix_status = 'pending', stale = false
        where id = ${scene.id}`;
+    // Every shot was kept or made again from the frames as they are now: none is stale.
+    await tx`update public.scene_shots set stale = false where scene_id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
   });
 }
