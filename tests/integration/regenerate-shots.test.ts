@@ -13,6 +13,8 @@ import { addressOfSigned } from "../support/stack-storage.ts";
 const SHAPE = { scenes: 2, chains: [[1, 2]], clipSeconds: (n: number) => (n === 1 ? 12 : 3) };
 const TITLE = "Two Shots of Fog";
 
+// Short provider latencies: this file checks what is made, not when.
+const QUICK = { llm: 50, image: 200, video: 500, voice: 200, lipsync: 300, music: 300 };
 let rig: FilmRig;
 let owner: TestUser;
 let movieId: string;
@@ -27,7 +29,7 @@ const shots = async (n: number) =>
      where s.movie_id = ${movieId} and s.scene_number = ${n} order by h.shot_number`;
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK });
   owner = await filmUser(rig, SHAPE, TITLE);
   ({ movieId } = await startFilm(owner, briefFor(SHAPE, TITLE)));
   const movie = await waitForFilm(rig.sql, movieId, 180_000);
