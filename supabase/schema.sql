@@ -309,6 +309,25 @@ end $$;
 ALTER FUNCTION asset_admin.scene_audio_changed() OWNER TO postgres;
 
 --
+-- Name: scene_shots_changed(); Type: FUNCTION; Schema: asset_admin; Owner: postgres
+--
+
+CREATE FUNCTION asset_admin.scene_shots_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if new.clip_url is distinct from (case when tg_op = 'UPDATE' then old.clip_url end) then
+    perform asset_admin.record_url(new.user_id, new.movie_id, 'shot:' || new.id || ':clip', 'video', new.clip_url);
+  end if;
+  if new.end_frame_url is distinct from (case when tg_op = 'UPDATE' then old.end_frame_url end) then
+    perform asset_admin.record_url(new.user_id, new.movie_id, 'shot:' || new.id || ':end_frame', 'image', new.end_frame_url);
+  end if;
+  return null;
+end $$;
+
+ALTER FUNCTION asset_admin.scene_shots_changed() OWNER TO postgres;
+
+--
 -- Name: admit_usage(uuid, text, text, uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -3111,6 +3130,36 @@ CREATE TABLE public.movie_step_metrics (
 ALTER TABLE public.movie_step_metrics OWNER TO postgres;
 
 --
+-- Name: scene_shots; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.scene_shots (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    movie_id uuid NOT NULL,
+    scene_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    shot_number integer NOT NULL,
+    prompt text,
+    duration_seconds numeric(6,2) NOT NULL,
+    reference_image_url text,
+    reference_image_source text,
+    clip_url text,
+    end_frame_url text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    error_message text,
+    provider_job_id text,
+    stale boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT scene_shots_duration_positive CHECK ((duration_seconds > (0)::numeric)),
+    CONSTRAINT scene_shots_number_positive CHECK ((shot_number >= 1)),
+    CONSTRAINT scene_shots_reference_source_check CHECK (((reference_image_source IS NULL) OR (reference_image_source = ANY (ARRAY['previous_frame'::text, 'library'::text, 'generated'::text, 'previous_shot'::text])))),
+    CONSTRAINT scene_shots_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'generating'::text, 'completed'::text, 'failed'::text])))
+);
+
+ALTER TABLE public.scene_shots OWNER TO postgres;
+
+--
 -- Name: scripts; Type: TABLE; Schema: public; Owner: postgres
 --
 
@@ -3472,6 +3521,20 @@ ALTER TABLE ONLY public.scene_audio
     ADD CONSTRAINT scene_audio_pkey PRIMARY KEY (id);
 
 --
+-- Name: scene_shots scene_shots_one_per_number; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.scene_shots
+    ADD CONSTRAINT scene_shots_one_per_number UNIQUE (scene_id, shot_number);
+
+--
+-- Name: scene_shots scene_shots_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.scene_shots
+    ADD CONSTRAINT scene_shots_pkey PRIMARY KEY (id);
+
+--
 -- Name: scripts scripts_one_per_movie; Type: CONSTRAINT; Schema: public; Owner: postgres
 --
 
@@ -3733,6 +3796,12 @@ CREATE INDEX movies_user_idx ON public.movies USING btree (user_id, created_at D
 CREATE INDEX scene_audio_movie_idx ON public.scene_audio USING btree (movie_id, scene_number, line_index);
 
 --
+-- Name: scene_shots_movie_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX scene_shots_movie_idx ON public.scene_shots USING btree (movie_id, scene_id, shot_number);
+
+--
 -- Name: storage_cleanup_log_deleted_at_idx; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -3887,6 +3956,18 @@ CREATE TRIGGER scene_audio_assets_deleted AFTER DELETE ON public.scene_audio FOR
 --
 
 CREATE TRIGGER scene_audio_touch BEFORE UPDATE ON public.scene_audio FOR EACH ROW EXECUTE FUNCTION engine.touch_updated_at();
+
+--
+-- Name: scene_shots scene_shots_assets; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER scene_shots_assets AFTER INSERT OR UPDATE OF clip_url, end_frame_url ON public.scene_shots FOR EACH ROW EXECUTE FUNCTION asset_admin.scene_shots_changed();
+
+--
+-- Name: scene_shots scene_shots_touch; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER scene_shots_touch BEFORE UPDATE ON public.scene_shots FOR EACH ROW EXECUTE FUNCTION engine.touch_updated_at();
 
 --
 -- Name: claim_turns claim_turns_user_id_fkey; Type: FK CONSTRAINT; Schema: engine; Owner: postgres
@@ -4174,6 +4255,27 @@ ALTER TABLE ONLY public.scene_audio
 
 ALTER TABLE ONLY public.scene_audio
     ADD CONSTRAINT scene_audio_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: scene_shots scene_shots_movie_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.scene_shots
+    ADD CONSTRAINT scene_shots_movie_id_fkey FOREIGN KEY (movie_id) REFERENCES public.movies(id) ON DELETE CASCADE;
+
+--
+-- Name: scene_shots scene_shots_scene_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.scene_shots
+    ADD CONSTRAINT scene_shots_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.movie_scenes(id) ON DELETE CASCADE;
+
+--
+-- Name: scene_shots scene_shots_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.scene_shots
+    ADD CONSTRAINT scene_shots_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 --
 -- Name: scripts scripts_movie_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -4490,6 +4592,18 @@ ALTER TABLE public.scene_audio ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scene_audio_owner_select ON public.scene_audio FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 --
+-- Name: scene_shots; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.scene_shots ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: scene_shots scene_shots_owner_select; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY scene_shots_owner_select ON public.scene_shots FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: scripts; Type: ROW SECURITY; Schema: public; Owner: postgres
 --
 
@@ -4644,6 +4758,13 @@ GRANT ALL ON FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt
 
 REVOKE ALL ON FUNCTION asset_admin.scene_audio_changed() FROM PUBLIC;
 GRANT ALL ON FUNCTION asset_admin.scene_audio_changed() TO service_role;
+
+--
+-- Name: FUNCTION scene_shots_changed(); Type: ACL; Schema: asset_admin; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION asset_admin.scene_shots_changed() FROM PUBLIC;
+GRANT ALL ON FUNCTION asset_admin.scene_shots_changed() TO service_role;
 
 --
 -- Name: FUNCTION admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid); Type: ACL; Schema: engine; Owner: postgres
@@ -5409,6 +5530,13 @@ GRANT SELECT ON TABLE public.movie_creation_progress TO authenticated;
 
 GRANT ALL ON TABLE public.movie_step_metrics TO service_role;
 GRANT SELECT ON TABLE public.movie_step_metrics TO authenticated;
+
+--
+-- Name: TABLE scene_shots; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT ALL ON TABLE public.scene_shots TO service_role;
+GRANT SELECT ON TABLE public.scene_shots TO authenticated;
 
 --
 -- Name: TABLE scripts; Type: ACL; Schema: public; Owner: postgres

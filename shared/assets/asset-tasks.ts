@@ -13,8 +13,7 @@
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { FunctionDeps } from "../function-deps.ts";
-import { filmEnv, filmPath } from "../film/film-env.ts";
-import { runJob } from "../film/film-jobs.ts";
+import { filmEnv } from "../film/film-env.ts";
 import { loadMovie, loadScene } from "../film/film-movie.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { ASSEMBLE_KIND, MIX_KIND } from "../film/film-kinds.ts";
@@ -28,7 +27,7 @@ import { pgErrorCode } from "../engine/task-store.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
 import type { CascadeTarget } from "./accept/asset-acceptor.ts";
-import { joinShots } from "../film/shot-join.ts";
+import { extractLastFrame, joinShots } from "../film/shot-renders.ts";
 import { videoShape } from "../film/video-prompt.ts";
 export { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-kinds.ts";
 
@@ -147,21 +146,11 @@ async function extractEndFrame(
   const env = await filmEnv(deps, movie.user_id);
   const scene = await loadScene(deps.sql, movieId, sceneNumber);
   if (!scene.clip_url) return false;
-  const frame = await runJob(ctx, {
-    sql: deps.sql,
+  const frame = await extractLastFrame(ctx, env, movieId, {
     name: "end-frame",
-    provider: env.providers.render,
-    request: {
-      op: "extract_last_frame" as const,
-      clipUrl: scene.clip_url,
-      output: {
-        bucket: env.bucket,
-        path: filmPath(env, movieId, `scene-${sceneNumber}-${ctx.task.id.slice(0, 8)}-end.png`),
-      },
-    },
+    clipUrl: scene.clip_url,
+    file: `scene-${sceneNumber}`,
     metric: { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber },
-    cost: { units: 1, unit: "renders" },
-    pollEveryMs: env.pollMs,
   });
   if (!frame.ok) return false;
   return await ctx.step("end-frame:saved", async (tx) => {
@@ -192,25 +181,11 @@ async function applyShot(
     select id, clip_url from public.scene_shots where scene_id = ${scene.id} and shot_number = ${shotNumber}`;
   if (!shot?.clip_url) return false;
   const metric = { movieId, userId: movie.user_id, step: "regenerate:video", sceneNumber };
-  const frame = await runJob(ctx, {
-    sql: deps.sql,
+  const frame = await extractLastFrame(ctx, env, movieId, {
     name: "end-frame",
-    provider: env.providers.render,
-    request: {
-      op: "extract_last_frame" as const,
-      clipUrl: shot.clip_url,
-      output: {
-        bucket: env.bucket,
-        path: filmPath(
-          env,
-          movieId,
-          `scene-${sceneNumber}-shot-${shotNumber}-${ctx.task.id.slice(0, 8)}-end.png`,
-        ),
-      },
-    },
+    clipUrl: shot.clip_url,
+    file: `scene-${sceneNumber}-shot-${shotNumber}`,
     metric,
-    cost: { units: 1, unit: "renders" },
-    pollEveryMs: env.pollMs,
   });
   const framed = frame.ok &&
     await ctx.step(

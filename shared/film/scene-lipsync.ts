@@ -18,7 +18,7 @@ import { isSceneFailure } from "./scene-failure.ts";
 import { storeOutput } from "./store-output.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { lipsyncSegments } from "./shot-plan.ts";
-import { joinShots } from "./shot-join.ts";
+import { joinShots } from "./shot-renders.ts";
 import { videoShape } from "./video-prompt.ts";
 
 export interface LipsyncInput {

@@ -24,7 +24,7 @@ import { afterHalfDone } from "./scene-halves.ts";
 import { storeOutput } from "./store-output.ts";
 import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, buildShotPrompt, ratioSize, videoShape } from "./video-prompt.ts";
-import { joinShots } from "./shot-join.ts";
+import { extractLastFrame, joinShots } from "./shot-renders.ts";
 import { updateStep } from "./film-progress.ts";
 
 export async function generateSceneVideo(
@@ -243,21 +243,11 @@ async function produceShot(
       // A registered seed changes the clip: it belongs in the cache key.
       ...(registeredSeed === undefined ? {} : { seed: registeredSeed }),
     }, job.metric);
-    const frame = await runJob(ctx, {
-      sql: env.sql,
+    const frame = await extractLastFrame(ctx, env, movie.id, {
       name: `${t}:end-frame`,
-      provider: env.providers.render,
-      request: {
-        op: "extract_last_frame" as const,
-        clipUrl,
-        output: {
-          bucket: env.bucket,
-          path: filmPath(env, movie.id, `${t.replace(":", "-")}-${ctx.task.id.slice(0, 8)}-end.png`),
-        },
-      },
+      clipUrl,
+      file: t.replace(":", "-"),
       metric: job.metric,
-      cost: { units: 1, unit: "renders" },
-      pollEveryMs: env.pollMs,
     });
     const endFrameUrl = frame.ok ? frame.url : null;
     await ctx.step(`${t}:shot-saved`, (tx) =>

@@ -37,7 +37,7 @@ export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
       "film-requests.ts",
       "film-kinds.ts",
       "scene-failure.ts",
-      "shot-join.ts",
+      "shot-renders.ts",
       "reference-image.ts",
       "video-prompt.ts",
       "asset-url.ts",
