@@ -3,12 +3,16 @@
  * batch of the configured size, as the scheduled job runs it once a minute) over a history past
  * its retention, for a fixed window, while C claimers claim and complete no-op tasks. The same
  * claimers run a window without retention first; comparing their claim latencies shows how long
- * a retention batch made a claim wait (its locks, its I/O, its CPU).
+ * a retention batch made a claim wait (its locks, its I/O, its CPU), and pg_stat_activity, sampled
+ * meanwhile, how long a claimer waited on a lock.
  */
 import postgres, { type Sql } from "postgres";
 import { percentile } from "../support/stats.ts";
 import { deleteEngineNoops, enqueueEngineNoops, NOOP_KIND } from "./engine-throughput.ts";
 import { STEPS_PER_TASK } from "./history.ts";
+
+const CLAIMER_APP = "bench-retain-claimer";
+const SAMPLE_EVERY_MS = 20;
 
 export interface ClaimWindow {
   tasks: number;
@@ -16,6 +20,8 @@ export interface ClaimWindow {
   claimP50Ms: number;
   claimP99Ms: number;
   claimMaxMs: number;
+  /** pg_stat_activity sampled every SAMPLE_EVERY_MS: claimers found waiting on a lock. */
+  lockWaits: { samples: number; samplesWithAWait: number; longestMs: number };
 }
 
 export interface RetentionRun {
@@ -34,10 +40,16 @@ export interface RetentionRun {
 async function claimUntil(dbUrl: string, concurrency: number, stop: () => boolean): Promise<ClaimWindow> {
   const connections = Array.from(
     { length: concurrency },
-    () => postgres(dbUrl, { max: 1, onnotice: () => {} }),
+    (_, i) =>
+      postgres(dbUrl, {
+        max: 1,
+        onnotice: () => {},
+        connection: { application_name: `${CLAIMER_APP}-${i}` },
+      }),
   );
   try {
     await Promise.all(connections.map((sql) => sql`select 1`));
+    const lockWaits = sampleLockWaits(dbUrl, stop);
     const latencies: number[] = [];
     let tasks = 0;
     const started = performance.now();
@@ -59,9 +71,32 @@ async function claimUntil(dbUrl: string, concurrency: number, stop: () => boolea
       claimP50Ms: percentile(latencies, 50),
       claimP99Ms: percentile(latencies, 99),
       claimMaxMs: Math.max(...latencies),
+      lockWaits: await lockWaits,
     };
   } finally {
     await Promise.all(connections.map((sql) => sql.end()));
+  }
+}
+
+/** Samples the claimers' lock waits until `stop()`: how often one waited and the longest wait seen. */
+async function sampleLockWaits(dbUrl: string, stop: () => boolean): Promise<ClaimWindow["lockWaits"]> {
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    let samples = 0, samplesWithAWait = 0, longestMs = 0;
+    while (!stop()) {
+      const [{ waiting, longest }] = await sql`
+        select count(*)::int as waiting,
+               coalesce(max(extract(epoch from clock_timestamp() - query_start) * 1000), 0)::float8 as longest
+          from pg_stat_activity
+         where application_name like ${CLAIMER_APP + "-%"} and wait_event_type = 'Lock'`;
+      samples++;
+      if (waiting > 0) samplesWithAWait++;
+      longestMs = Math.max(longestMs, longest);
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
+    }
+    return { samples, samplesWithAWait, longestMs };
+  } finally {
+    await sql.end();
   }
 }
 

@@ -76,6 +76,11 @@ function engineTables(engine: Json): string {
             level.engineVsFresh === undefined
               ? "–"
               : `${fixed(level.engineVsFresh, 2)} (${level.meetsHistoryAim ? "met" : "not met"})`,
+            level.ratioVsFresh === undefined
+              ? "–"
+              : `${fixed(level.ratioVsFresh, 2)} (${
+                level.meetsHistoryAimAgainstGraphile ? "met" : "not met"
+              })`,
           ]
           : []),
       ]);
@@ -89,7 +94,12 @@ function engineTables(engine: Json): string {
       `graphile-worker ${engine.config.graphileWorker} (tasks/s)`,
       "engine / graphile",
       `aim ≥ ${engine.aim.minRatio}×`,
-      ...(history.length ? [`engine vs no history (aim ≥ ${historyAim}×)`] : []),
+      ...(history.length
+        ? [
+          `engine vs no history (aim ≥ ${historyAim}×)`,
+          `engine / graphile vs no history's (aim ≥ ${historyAim}×)`,
+        ]
+        : []),
     ],
     throughputRows,
   );
@@ -155,11 +165,21 @@ function engineTables(engine: Json): string {
           ["batch p50 / max", `${Math.round(run.batchP50Ms)} ms / ${Math.round(run.batchMaxMs)} ms`],
           ["claims alone: tasks/s, claim p50 / p99 / max", claimFigures(alone)],
           ["claims beside retention: tasks/s, claim p50 / p99 / max", claimFigures(beside)],
+          ...(beside.lockWaits
+            ? [[
+              `claimers seen waiting on a lock (pg_stat_activity every 20 ms), alone / beside retention`,
+              `${lockWaitFigures(alone.lockWaits)} / ${lockWaitFigures(beside.lockWaits)}`,
+            ]]
+            : []),
         ],
       ),
     );
   }
   return lines.join("\n");
+}
+
+function lockWaitFigures(waits: Json): string {
+  return `${waits.samplesWithAWait} of ${waits.samples} samples, longest ${fixed(waits.longestMs, 1)} ms`;
 }
 
 function claimFigures(window: Json): string {
