@@ -58,7 +58,7 @@ const AIM = { minRatio: 1, minHistoryRatio: 0.9, handoffP50Ms: 100 };
 
 const PER_TASK = {
   engine:
-    "claim_next_task (due rows by run_after, created_at; limit 20 for update skip locked; lease + fencing token) " +
+    "claim_next_task (oldest due row of the kind off (kind, run_after, created_at), for update skip locked; lease + fencing token) " +
     "then complete_task (status update + after_terminal), each its own round trip and commit, awaited in turn",
   graphile:
     "get_job (one job per call) then complete_job (delete); batching off (defaults: localQueue.size -1, " +
