@@ -843,15 +843,74 @@ begin
                   having count(*) >= l.max_running) f);
 end $$;
 
--- True when a user other than p_user_id has queued work of these kinds: two probes of the
--- per-user due index (users before and after p_user_id), whatever the backlog.
+-- True when a user other than p_user_id has queued work of these kinds (users without an id, the
+-- service role's tasks, never count): per kind, the lowest and the highest user with queued work,
+-- each one probe of the per-user due index, whatever the backlog. Ordered by (kind, user_id) so
+-- that only that index answers in order: an index of all tasks would have to read and sort the
+-- history (migrations/20261203000500_engine_history.sql).
 create function engine.others_queued(p_kinds text[], p_user_id uuid) returns boolean
 language plpgsql stable security definer set search_path = '' as $$
+declare
+  k text;
+  edge uuid;
 begin
-  return exists (select 1 from public.background_tasks b
-                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id > p_user_id)
-      or exists (select 1 from public.background_tasks b
-                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id < p_user_id);
+  if p_user_id is null then
+    return false;
+  end if;
+  foreach k in array coalesce(p_kinds, '{}') loop
+    select b.user_id into edge from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id is not null
+     order by b.kind, b.user_id
+     limit 1;
+    if edge <> p_user_id then
+      return true;
+    end if;
+    select b.user_id into edge from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id is not null
+     order by b.kind desc, b.user_id desc
+     limit 1;
+    if edge <> p_user_id then
+      return true;
+    end if;
+  end loop;
+  return false;
+end $$;
+
+-- The oldest due queued task of p_kinds that no other claimer has locked, locked for this
+-- transaction; null when there is none. Reads O(kinds) index entries plus the rows it skips: one
+-- kind at a time (kind = k), which the per-kind due index answers in claim order whatever the
+-- planner estimates (with kind = any (...) and a history in the table, it read and sorted every
+-- due row; migrations/20261203000500_engine_history.sql). With several kinds, each kind's oldest
+-- due row is looked up first (no lock) and the kinds are tried in that order.
+create function engine.lock_oldest_due(p_kinds text[]) returns public.background_tasks
+language plpgsql as $$
+declare
+  kinds text[] := p_kinds;
+  k text;
+  t public.background_tasks;
+begin
+  if cardinality(p_kinds) > 1 then
+    kinds := array(
+      select u.kind
+        from unnest(p_kinds) as u (kind)
+        cross join lateral (
+          select b.run_after, b.created_at from public.background_tasks b
+           where b.status = 'queued' and b.kind = u.kind and b.run_after <= now()
+           order by b.run_after, b.created_at
+           limit 1) head
+       order by head.run_after, head.created_at);
+  end if;
+  foreach k in array coalesce(kinds, '{}') loop
+    select * into t from public.background_tasks
+     where status = 'queued' and kind = k and run_after <= now()
+     order by run_after, created_at
+     limit 1
+     for update skip locked;
+    if t.id is not null then
+      return t;
+    end if;
+  end loop;
+  return null;
 end $$;
 
 -- Abandoned pulled work (a dead render worker's job), claimed when nothing queued could be.
@@ -897,13 +956,9 @@ declare
   claimed public.background_tasks;
 begin
   -- One user's work only (the common case, and the engine benchmark's): nobody to take turns
-  -- with, so the oldest due task, read straight off the due index as before, if its key has room.
-  select * into t from public.background_tasks
-   where status = 'queued' and run_after <= now() and kind = any (p_kinds)
-   order by run_after, created_at
-   limit 1
-   for update skip locked;
-  any_due := found;
+  -- with, so the oldest due task, read in claim order off the per-kind due index, if its key has room.
+  t := engine.lock_oldest_due(p_kinds);
+  any_due := t.id is not null;
   if any_due and not engine.others_queued(p_kinds, t.user_id) and engine.take_concurrency_slot(t.concurrency_key, t.id) then
     claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
     if claimed.id is not null then

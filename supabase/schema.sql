@@ -659,13 +659,9 @@ declare
   claimed public.background_tasks;
 begin
   -- One user's work only (the common case, and the engine benchmark's): nobody to take turns
-  -- with, so the oldest due task, read straight off the due index as before, if its key has room.
-  select * into t from public.background_tasks
-   where status = 'queued' and run_after <= now() and kind = any (p_kinds)
-   order by run_after, created_at
-   limit 1
-   for update skip locked;
-  any_due := found;
+  -- with, so the oldest due task, read in claim order off the per-kind due index, if its key has room.
+  t := engine.lock_oldest_due(p_kinds);
+  any_due := t.id is not null;
   if any_due and not engine.others_queued(p_kinds, t.user_id) and engine.take_concurrency_slot(t.concurrency_key, t.id) then
     claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
     if claimed.id is not null then
@@ -1291,6 +1287,44 @@ end $$;
 ALTER FUNCTION engine.lock_lease(p_task_id uuid, p_token bigint) OWNER TO postgres;
 
 --
+-- Name: lock_oldest_due(text[]); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.lock_oldest_due(p_kinds text[]) RETURNS public.background_tasks
+    LANGUAGE plpgsql
+    AS $$
+declare
+  kinds text[] := p_kinds;
+  k text;
+  t public.background_tasks;
+begin
+  if cardinality(p_kinds) > 1 then
+    kinds := array(
+      select u.kind
+        from unnest(p_kinds) as u (kind)
+        cross join lateral (
+          select b.run_after, b.created_at from public.background_tasks b
+           where b.status = 'queued' and b.kind = u.kind and b.run_after <= now()
+           order by b.run_after, b.created_at
+           limit 1) head
+       order by head.run_after, head.created_at);
+  end if;
+  foreach k in array coalesce(kinds, '{}') loop
+    select * into t from public.background_tasks
+     where status = 'queued' and kind = k and run_after <= now()
+     order by run_after, created_at
+     limit 1
+     for update skip locked;
+    if t.id is not null then
+      return t;
+    end if;
+  end loop;
+  return null;
+end $$;
+
+ALTER FUNCTION engine.lock_oldest_due(p_kinds text[]) OWNER TO postgres;
+
+--
 -- Name: others_queued(text[], uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1298,11 +1332,30 @@ CREATE FUNCTION engine.others_queued(p_kinds text[], p_user_id uuid) RETURNS boo
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  k text;
+  edge uuid;
 begin
-  return exists (select 1 from public.background_tasks b
-                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id > p_user_id)
-      or exists (select 1 from public.background_tasks b
-                  where b.status = 'queued' and b.kind = any (p_kinds) and b.user_id < p_user_id);
+  if p_user_id is null then
+    return false;
+  end if;
+  foreach k in array coalesce(p_kinds, '{}') loop
+    select b.user_id into edge from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id is not null
+     order by b.kind, b.user_id
+     limit 1;
+    if edge <> p_user_id then
+      return true;
+    end if;
+    select b.user_id into edge from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id is not null
+     order by b.kind desc, b.user_id desc
+     limit 1;
+    if edge <> p_user_id then
+      return true;
+    end if;
+  end loop;
+  return false;
 end $$;
 
 ALTER FUNCTION engine.others_queued(p_kinds text[], p_user_id uuid) OWNER TO postgres;
@@ -3742,6 +3795,12 @@ CREATE INDEX background_tasks_parent_idx ON public.background_tasks USING btree 
 CREATE INDEX background_tasks_user_idx ON public.background_tasks USING btree (user_id, created_at DESC);
 
 --
+-- Name: background_tasks_waiting_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX background_tasks_waiting_idx ON public.background_tasks USING btree (id) WHERE (status = 'waiting'::text);
+
+--
 -- Name: generated_videos_one_completed_per_hash; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -4996,6 +5055,13 @@ GRANT ALL ON FUNCTION engine.lease_lock_id(p_task_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.lock_lease(p_task_id uuid, p_token bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.lock_lease(p_task_id uuid, p_token bigint) TO service_role;
+
+--
+-- Name: FUNCTION lock_oldest_due(p_kinds text[]); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) TO service_role;
 
 --
 -- Name: FUNCTION others_queued(p_kinds text[], p_user_id uuid); Type: ACL; Schema: engine; Owner: postgres

@@ -46,45 +46,147 @@ function machineLine(result: Json): string {
     ` (\`bench/results/${result.benchmark}.json\`).`;
 }
 
+/** "1 M finished" for a history of 1,000,000 tasks. */
+function historyLabel(tasks: number): string {
+  return tasks >= 1e6
+    ? `${Number((tasks / 1e6).toFixed(1))} M finished`
+    : `${Math.round(tasks / 1e3)} k finished`;
+}
+
 function engineTables(engine: Json): string {
+  // Results written before the history runs (issue 17) have none of them and no history aim.
+  const history: Json[] = engine.history ?? [];
+  const historyAim = engine.aim.minHistoryRatio;
+  const throughputRows: (string | number)[][] = [];
+  for (const [i, row] of engine.throughput.entries()) {
+    const conditions = [
+      { name: "none", row },
+      ...history.map((run) => ({ name: historyLabel(run.tasks), row: run.throughput[i] })),
+    ];
+    for (const { name, row: level } of conditions) {
+      throughputRows.push([
+        level.concurrency,
+        ...(history.length ? [name] : []),
+        Math.round(level.engine.median),
+        Math.round(level.graphileWorker.median),
+        fixed(level.ratio, 2),
+        level.meetsAim ? "met" : "not met",
+        ...(history.length
+          ? [
+            level.engineVsFresh === undefined
+              ? "–"
+              : `${fixed(level.engineVsFresh, 2)} (${level.meetsHistoryAim ? "met" : "not met"})`,
+            level.ratioVsFresh === undefined
+              ? "–"
+              : `${fixed(level.ratioVsFresh, 2)} (${
+                level.meetsHistoryAimAgainstGraphile ? "met" : "not met"
+              })`,
+          ]
+          : []),
+      ]);
+    }
+  }
   const throughput = markdownTable(
     [
       "concurrency",
+      ...(history.length ? ["history"] : []),
       "engine (tasks/s)",
       `graphile-worker ${engine.config.graphileWorker} (tasks/s)`,
       "engine / graphile",
       `aim ≥ ${engine.aim.minRatio}×`,
+      ...(history.length
+        ? [
+          `engine vs no history (aim ≥ ${historyAim}×)`,
+          `engine / graphile vs no history's (aim ≥ ${historyAim}×)`,
+        ]
+        : []),
     ],
-    engine.throughput.map((row: Json) => [
-      row.concurrency,
-      Math.round(row.engine.median),
-      Math.round(row.graphileWorker.median),
-      fixed(row.ratio, 2),
-      row.meetsAim ? "met" : "not met",
-    ]),
+    throughputRows,
   );
-  const pooled = engine.handoff.pooled;
+  const handoffRow = (name: string, handoff: Json) => [
+    ...(history.length ? [name] : []),
+    `${engine.config.handoffTasks} × ${engine.config.handoffUnits}`,
+    handoff.pooled.handOffs,
+    `${handoff.pooled.p50Ms} ms`,
+    `${handoff.pooled.p95Ms} ms`,
+    `${handoff.pooled.maxMs} ms`,
+    handoff.meetsAim ? "met" : "not met",
+  ];
   const handoff = markdownTable(
-    ["tasks × slices", "hand-offs", "p50", "p95", "max", `aim p50 ≤ ${engine.aim.handoffP50Ms} ms`],
-    [[
-      `${engine.config.handoffTasks} × ${engine.config.handoffUnits}`,
-      pooled.handOffs,
-      `${pooled.p50Ms} ms`,
-      `${pooled.p95Ms} ms`,
-      `${pooled.maxMs} ms`,
-      engine.handoff.meetsAim ? "met" : "not met",
-    ]],
+    [
+      ...(history.length ? ["history"] : []),
+      "tasks × slices",
+      "hand-offs",
+      "p50",
+      "p95",
+      "max",
+      `aim p50 ≤ ${engine.aim.handoffP50Ms} ms`,
+    ],
+    [
+      handoffRow("none", engine.handoff),
+      ...history.filter((run) => run.handoff.pooled).map((run) =>
+        handoffRow(historyLabel(run.tasks), run.handoff)
+      ),
+    ],
   );
-  return [
+  const lines = [
     machineLine(engine),
-    `${engine.config.tasksPerRun} no-op tasks per run, median of ${engine.config.repeats} runs:`,
+    `${engine.config.tasksPerRun} no-op tasks per run, median of ${engine.config.repeats} runs` +
+    (history.length
+      ? `, without a history and with ${history.map((run) => historyLabel(run.tasks)).join(", then ")} ` +
+        `\`succeeded\` tasks (${engine.config.history.stepsPerTask} steps each) in \`background_tasks\`:`
+      : ":"),
     "",
     throughput,
     "",
     "Hand-off latency:",
     "",
     handoff,
-  ].join("\n");
+  ];
+  const retention = engine.retention;
+  if (retention?.run) {
+    const { run, withoutRetention: alone, withRetention: beside } = retention;
+    lines.push(
+      "",
+      `Retention over the ${
+        historyLabel(history[history.length - 1].tasks).replace(" finished", "")
+      } history: ` +
+        `\`engine.retain()\` back to back (batch ${run.batchSize}) for ${fixed(run.seconds, 1)} s beside ` +
+        `${retention.concurrency} claimers, against a window of the same claimers alone:`,
+      "",
+      markdownTable(
+        ["figure", "value"],
+        [
+          ["batches, tasks removed", `${run.batches}, ${run.tasksRemoved}`],
+          [
+            "rows removed (tasks and their steps)",
+            `${run.rowsRemoved} (${Math.round(run.rowsPerSecond)} rows/s)`,
+          ],
+          ["batch p50 / max", `${Math.round(run.batchP50Ms)} ms / ${Math.round(run.batchMaxMs)} ms`],
+          ["claims alone: tasks/s, claim p50 / p99 / max", claimFigures(alone)],
+          ["claims beside retention: tasks/s, claim p50 / p99 / max", claimFigures(beside)],
+          ...(beside.lockWaits
+            ? [[
+              `claimers seen waiting on a lock (pg_stat_activity every 20 ms), alone / beside retention`,
+              `${lockWaitFigures(alone.lockWaits)} / ${lockWaitFigures(beside.lockWaits)}`,
+            ]]
+            : []),
+        ],
+      ),
+    );
+  }
+  return lines.join("\n");
+}
+
+function lockWaitFigures(waits: Json): string {
+  return `${waits.samplesWithAWait} of ${waits.samples} samples, longest ${fixed(waits.longestMs, 1)} ms`;
+}
+
+function claimFigures(window: Json): string {
+  return `${Math.round(window.tasksPerSecond)}, ${fixed(window.claimP50Ms, 1)} / ${
+    fixed(window.claimP99Ms, 1)
+  } / ` +
+    `${fixed(window.claimMaxMs, 1)} ms`;
 }
 
 function cloneTables(clone: Json): string {

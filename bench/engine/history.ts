@@ -1,0 +1,118 @@
+/**
+ * A history of finished tasks for the engine benchmark: films' task trees, all `succeeded`, with
+ * their steps, inserted with generate_series in chunks (about a minute per million tasks here).
+ * Each film is a tree of FILM_TASKS tasks shaped like a produced film's (produce task, chains,
+ * render jobs under a capped key, voices, mix, music, assembly), owned by one of HISTORY_USERS
+ * users, finished 20 to 80 days ago: every row is past the default 14-day retention, so
+ * engine.retain() has work. Removing the history users removes the rest by cascade.
+ */
+import type { Sql } from "postgres";
+
+export const HISTORY_USERS = 500;
+/** Tasks per film: the 12-scene test film leaves 36 (README "History does not pile up"). */
+export const FILM_TASKS = 36;
+/** Steps per task; that film leaves 233 steps for its 36 tasks. */
+export const STEPS_PER_TASK = 6;
+const CHUNK = 100_000;
+
+// Deterministic ids, so a chunk can name parents inserted by an earlier chunk, and so the history
+// is recognisable: users 00000000-0000-4000-a000-…, tasks 00000000-0000-4000-b000-….
+const USER_ID = (n: string) => `('00000000-0000-4000-a000-' || lpad(to_hex(${n}), 12, '0'))::uuid`;
+const TASK_ID = (n: string) => `('00000000-0000-4000-b000-' || lpad(to_hex(${n}), 12, '0'))::uuid`;
+
+export interface HistoryBuild {
+  tasks: number;
+  steps: number;
+  seconds: number;
+}
+
+async function ensureUsers(sql: Sql): Promise<void> {
+  await sql.unsafe(`
+    insert into auth.users (id, email)
+    select ${USER_ID("u")}, 'bench-history-' || u || '@reelforge.local'
+      from generate_series(0, ${HISTORY_USERS - 1}) u
+    on conflict (id) do nothing`);
+}
+
+/** Tasks [from, to) of the history; position 0 of each film is its parent. */
+async function insertTasks(sql: Sql, from: number, to: number, span: number): Promise<void> {
+  // Kinds by position in the film: 0 produce, 1-12 chains, 13-24 render jobs (pulled, capped
+  // key), 25-30 voices, 31 location image, 32 music, 33 mix, 34 assembly, 35 local media.
+  await sql.unsafe(`
+    insert into public.background_tasks
+      (id, user_id, kind, function_name, status, payload, metadata, progress, result, attempts,
+       run_after, fencing_token, idempotency_key, parent_id, concurrency_key, dispatched_at,
+       created_at, updated_at, started_at, finished_at)
+    select ${TASK_ID("i")}, ${USER_ID(`(i / ${FILM_TASKS}) % ${HISTORY_USERS}`)}, k.kind, k.fn,
+           'succeeded', jsonb_build_object('movieId', ${TASK_ID(`i / ${FILM_TASKS}`)}, 'index', p),
+           jsonb_build_object('progress', 'done'), 100, jsonb_build_object('ok', true), 1,
+           ts.created, 2, case when p > 0 then (i - p) || ':' || p end,
+           case when p > 0 then ${TASK_ID("i - p")} end, k.ckey, ts.created,
+           ts.created, ts.finished, ts.created, ts.finished
+      from generate_series(${from}, ${to - 1}) i
+      cross join lateral (select i % ${FILM_TASKS} as p) pos
+      cross join lateral (
+        select case when p = 0 then 'film.produce' when p <= 12 then 'film.chain'
+                    when p <= 24 then 'render' when p <= 30 then 'film.voices'
+                    when p = 31 then 'film.location_image' when p = 32 then 'film.music'
+                    when p = 33 then 'film.mix' when p = 34 then 'film.assemble' else 'local_media' end as kind,
+               case when p = 0 or p = 32 then 'produce-movie' when p <= 12 or p = 31 then 'generate-scene-video'
+                    when p <= 24 or p = 35 then null when p = 34 then 'assemble' else 'generate-audio' end as fn,
+               case when p between 13 and 24 then 'render' end as ckey) k
+      -- Oldest first, spread over 20-80 days ago; a film's tasks within minutes of each other.
+      cross join lateral (
+        select now() - interval '80 days' + (i::double precision / ${span}) * interval '60 days' as created) c
+      cross join lateral (select c.created, c.created + interval '2 minutes' as finished) ts`);
+  await sql.unsafe(`
+    insert into public.background_task_steps (task_id, name, status, result, created_at, completed_at)
+    select ${TASK_ID("i")}, 'step-' || s, 'completed', jsonb_build_object('ok', true, 'step', s),
+           t.created_at, t.finished_at
+      from generate_series(${from}, ${to - 1}) i
+      cross join generate_series(1, ${STEPS_PER_TASK}) s
+      join public.background_tasks t on t.id = ${TASK_ID("i")}`);
+}
+
+/** How many history tasks exist now (they are numbered from 0, so this is also the next number). */
+export async function historyTasks(sql: Sql): Promise<number> {
+  const [{ n }] = await sql.unsafe(`
+    select count(*)::int as n from public.background_tasks
+     where id between ${TASK_ID("0")} and ${TASK_ID("281474976710655")}`);
+  return n;
+}
+
+/**
+ * Grows the history to `total` tasks (adding films after the ones already there), then vacuums
+ * and analyzes both tables, as autovacuum would have long since done for rows this old.
+ */
+export async function buildHistory(
+  sql: Sql,
+  total: number,
+  onProgress: (done: number) => void = () => {},
+): Promise<HistoryBuild> {
+  const started = performance.now();
+  await ensureUsers(sql);
+  // Whole films only: a chunk boundary inside a film would leave children before their parent.
+  const have = await historyTasks(sql);
+  const target = Math.ceil(total / FILM_TASKS) * FILM_TASKS;
+  const chunk = Math.ceil(CHUNK / FILM_TASKS) * FILM_TASKS;
+  for (let from = have; from < target; from += chunk) {
+    const to = Math.min(from + chunk, target);
+    await insertTasks(sql, from, to, target);
+    onProgress(to);
+  }
+  await sql`vacuum analyze public.background_tasks`;
+  await sql`vacuum analyze public.background_task_steps`;
+  return {
+    tasks: target - have,
+    steps: (target - have) * STEPS_PER_TASK,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Removes the history (and whatever retention recorded of it) through its users' cascade. */
+export async function dropHistory(sql: Sql): Promise<void> {
+  await sql.unsafe(`
+    delete from auth.users where id = any (array(select ${USER_ID("u")} from generate_series(0, ${
+    HISTORY_USERS - 1
+  }) u))`);
+}

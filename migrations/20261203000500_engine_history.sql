@@ -1,0 +1,39 @@
+-- Engine cost that does not grow with history (issue 17 §1).
+--
+-- With a million finished tasks in background_tasks, claim+complete ran at well under its
+-- fresh-table rate. Claim, complete, hand-off and the triggers on background_tasks read partial
+-- indexes on live statuses or the primary key, so none of them reads a finished row; two other
+-- things did grow with the table:
+--
+-- 1. The sweeper's fan-in pass (engine.sweep: parked tasks whose children or targets all ended)
+--    looks for status = 'waiting', and no index covers that status: every pass was a sequential
+--    scan of the whole table. With a million rows that is ~0.25 s of a core per pass, and the
+--    sweeper passes every few seconds (every second on the local stack), beside the claimers.
+--    A partial index on the waiting rows makes a pass read only them. Its key is the id, so the
+--    only query it could lure is an id lookup, which it answers as well as the primary key.
+--
+-- 2. The claim's reads were planned from statistics that describe the whole table. With a
+--    history, a queued kind looks rare twice over: `status = 'queued'` and `kind = any (...)` are
+--    each a fraction of a percent, and the planner multiplies them (it knows nothing of their
+--    correlation) into an estimate of a handful of due rows. For a handful, any index plus a sort
+--    looks as cheap as the ordered one, so a claim read every due row of its kinds through the
+--    per-user index and sorted them: 2,000 rows per claim under a 2,000-task backlog, instead of
+--    one. The same estimates could send the lone-user check (engine.others_queued) down the
+--    per-user index of all tasks (user_id, created_at), through finished rows. Both reads are now
+--    written so that only the queued-only indexes answer them in order, whatever the estimate:
+--    - the first read names one kind at a time (kind = k), which the per-kind due index (kind,
+--      run_after, created_at) answers in claim order, stopping at the first row it can lock; with
+--      several kinds, each kind's oldest due row is looked up first (one probe per kind, no lock)
+--      and the kinds are tried in that order;
+--    - the lone-user check asks, per kind, for the lowest and the highest user with queued work,
+--      ordered by (kind, user_id): two probes of the per-user due index, which no index of all
+--      tasks can answer without reading and sorting everything.
+--
+-- Fairness, caps, leases and fencing are unchanged: claim_next_task keeps its body but for the
+-- first read, and others_queued answers the same question. The function bodies changed where they
+-- are created (engine.lock_oldest_due, engine.others_queued, engine.claim_next_task in
+-- 20261201000200_engine.sql): until the baseline ships, a change to a function edits the file
+-- that creates it (tests/unit/migrations-define-once.test.ts). This file adds what is new to the
+-- schema, the index.
+
+create index background_tasks_waiting_idx on public.background_tasks (id) where status = 'waiting';
