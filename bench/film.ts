@@ -48,7 +48,9 @@ import { percentile, round } from "./support/stats.ts";
 const REPO = resolve(import.meta.dirname!, "..");
 const MINUTES_ENV = Deno.env.get("BENCH_FILM_MINUTES") ?? "3,12";
 const SIZES = MINUTES_ENV.split(",").map(Number);
-if (SIZES.some((m) => !(m > 0 && m <= 30))) throw new Error(`BENCH_FILM_MINUTES: minutes from 0 to 30, not ${MINUTES_ENV}`);
+if (SIZES.some((m) => !(m > 0 && m <= 30))) {
+  throw new Error(`BENCH_FILM_MINUTES: minutes from 0 to 30, not ${MINUTES_ENV}`);
+}
 /** Scenes per film: two continuation chains per twelve, the rest side by side. */
 const SCENES = 12;
 const LATENCIES: FilmLatencies = {
@@ -71,6 +73,9 @@ const PROVIDER_OF: Record<string, keyof FilmLatencies> = {
 const env = benchEnv();
 const sql = postgres(env.DB_URL, { max: 4, onnotice: () => {} });
 const rig = await startFilmRig({ latencies: LATENCIES, pollMs: 100 });
+// Clips as Runway delivers them, at the ratio's pixels (1280x720): a scene's shots then join by
+// stream copy, as they do in production; 320x180 clips would re-encode every join to 720p.
+rig.fakes.runway.configure({ clipSize: "ratio" });
 const removeDefaults = await registerFakeDefaults(100);
 
 type Row = {
@@ -122,9 +127,13 @@ async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
     const n = s.scene_number as number;
     const shots = shotsOf(n);
     if (s.continues_from !== null) gap(shotStep(n, shots, 1, "video"), clipDone(s.continues_from));
-    for (let i = 2; i <= shots; i++) gap(shotStep(n, shots, i, "video"), shotStep(n, shots, i - 1, "end-frame"));
+    for (let i = 2; i <= shots; i++) {
+      gap(shotStep(n, shots, i, "video"), shotStep(n, shots, i - 1, "end-frame"));
+    }
     if (shots > 1) gap(named(n, `scene-${n}:join-shots`), shotStep(n, shots, shots, "end-frame"));
-    const finish = metrics.find((m) => m.scene_number === n && ["lipsync:dialogue-track", "mix"].includes(m.step_name));
+    const finish = metrics.find((m) =>
+      m.scene_number === n && ["lipsync:dialogue-track", "mix"].includes(m.step_name)
+    );
     const voices = metrics.filter((m) => m.scene_number === n && m.provider === "elevenlabs");
     if (voices.length) gap(finish, clipDone(n), ...voices);
   }
@@ -195,11 +204,15 @@ try {
     const over = await overheads(film);
     const paid = rig.fakes.submissions();
     const rendered = await renderedSeconds(film.movie.video_url);
-    const shotsPerScene = film.scenes.map((s) => film.shots.filter((h) => h.scene_number === s.scene_number).length);
+    const shotsPerScene = film.scenes.map((s) =>
+      film.shots.filter((h) => h.scene_number === s.scene_number).length
+    );
     console.error(
-      `  ${made} scenes, ${film.shots.length} shots, ${round(rendered, 1)} s rendered of ${minutes * 60} s asked: wall ${
-        round(wall / 1000, 1)
-      } s, critical path ${round(path.ms / 1000, 1)} s, sequential ${round(sequential / 1000, 1)} s`,
+      `  ${made} scenes, ${film.shots.length} shots, ${round(rendered, 1)} s rendered of ${
+        minutes * 60
+      } s asked: wall ${round(wall / 1000, 1)} s, critical path ${round(path.ms / 1000, 1)} s, sequential ${
+        round(sequential / 1000, 1)
+      } s`,
     );
     results.push({
       minutesAsked: minutes,
@@ -222,7 +235,10 @@ try {
       paidSubmissions: paid,
       renderSeconds: {
         assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2),
-        joins: round(nodes.filter((n) => n.id.startsWith("join-")).reduce((sum, n) => sum + n.ms, 0) / 1000, 2),
+        joins: round(
+          nodes.filter((n) => n.id.startsWith("join-")).reduce((sum, n) => sum + n.ms, 0) / 1000,
+          2,
+        ),
         endFrames: round(
           nodes.filter((n) => n.id.startsWith("end-frame-")).reduce((sum, n) => sum + n.ms, 0) / 1000,
           2,
@@ -286,7 +302,8 @@ await Deno.writeTextFile(
           "contract fakes in the bench process at fixed latencies, registered as the project's default providers; render worker (real FFmpeg) of the local stack",
         pollMs: 100,
         concurrencyLimit: 100,
-        clips: "320x180 H.264, one per shot, of the shot's planned length (Runway gen4.5 grid: 2-10 s)",
+        clips:
+          "1280x720 H.264 (the requested ratio's pixels), one per shot, of the shot's planned length (Runway gen4.5 grid: 2-10 s)",
         scenes: SCENES,
         env: MINUTES_ENV,
       },

@@ -91,11 +91,19 @@ function ffmpegToBytes(key: string, extension: string, args: (out: string) => st
   return made;
 }
 
-/** An H.264 MP4 (320x180, 24 fps, no sound — like Runway's gen4 output) of exactly `seconds` (whole frames). */
-export function clipOfSeconds(seconds: number): Promise<Uint8Array> {
-  const { width, height } = FILM_CLIP_SIZE;
+/**
+ * An H.264 MP4 (24 fps, no sound — like Runway's gen4 output) of exactly `seconds` (whole frames),
+ * by default 320x180.
+ */
+export function clipOfSeconds(
+  seconds: number,
+  { width, height }: { width: number; height: number } = FILM_CLIP_SIZE,
+): Promise<Uint8Array> {
   const frames = Math.max(1, Math.round(seconds * 24));
-  return ffmpegToBytes(`clip:${frames}`, "mp4", (out) => [
+  const size = width === FILM_CLIP_SIZE.width && height === FILM_CLIP_SIZE.height
+    ? ""
+    : `:${width}x${height}`;
+  return ffmpegToBytes(`clip:${frames}${size}`, "mp4", (out) => [
     "-f",
     "lavfi",
     "-i",

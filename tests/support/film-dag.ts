@@ -92,7 +92,11 @@ export interface FilmDagInput {
  * A scene's shot node ids: a one-shot scene keeps `video-N` / `end-frame-N` (as its steps keep
  * `scene-N:video`); shot i of a multi-shot scene is `video-N.i` / `end-frame-N.i`.
  */
-export function shotIds(sceneNumber: number, shots: number, shot: number): { video: string; endFrame: string } {
+export function shotIds(
+  sceneNumber: number,
+  shots: number,
+  shot: number,
+): { video: string; endFrame: string } {
   const at = shots === 1 ? `${sceneNumber}` : `${sceneNumber}.${shot}`;
   return { video: `video-${at}`, endFrame: `end-frame-${at}` };
 }
@@ -133,7 +137,8 @@ export function filmDag(input: FilmDagInput): DagNode[] {
       : sceneClipId(scene.continuesFrom, shotsOf.get(scene.continuesFrom) ?? 1);
     nodes.push({ id: `reference-${n}`, ms: scene.generatedReference ? L.image : 0, after: [start] });
     const measured = input.renderMs.endFrame.get(n);
-    const frameMs = (i: number) => Array.isArray(measured) ? measured[i - 1] ?? 0 : i === 1 ? measured ?? 0 : 0;
+    const frameMs = (i: number) =>
+      Array.isArray(measured) ? measured[i - 1] ?? 0 : i === 1 ? measured ?? 0 : 0;
     let previous = `reference-${n}`;
     for (let i = 1; i <= shots; i++) {
       const ids = shotIds(n, shots, i);

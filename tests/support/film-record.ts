@@ -49,8 +49,11 @@ export async function filmDagInput(
     return Math.max(1, rows.length);
   };
   const shotFrameMs = (n: number, shots: number) =>
-    Array.from({ length: shots }, (_, i) =>
-      renderOf(named(n, shots === 1 ? `scene-${n}:end-frame` : `scene-${n}:shot-${i + 1}:end-frame`)));
+    Array.from(
+      { length: shots },
+      (_, i) =>
+        renderOf(named(n, shots === 1 ? `scene-${n}:end-frame` : `scene-${n}:shot-${i + 1}:end-frame`)),
+    );
   // A scene's last step: lip sync (its dialogue track rendered, then the provider's job) when
   // configured and it worked, else the plain mix render.
   const sceneFinishMs = (n: number) =>
@@ -78,7 +81,9 @@ export async function filmDagInput(
         ]),
       ),
       join: new Map(
-        film.scenes.map((s) => [s.scene_number, renderOf(named(s.scene_number, `scene-${s.scene_number}:join-shots`))]),
+        film.scenes.map((
+          s,
+        ) => [s.scene_number, renderOf(named(s.scene_number, `scene-${s.scene_number}:join-shots`))]),
       ),
       mix: new Map(film.scenes.map((s) => [s.scene_number, sceneFinishMs(s.scene_number)])),
       assemble: renderOf(film.metrics.find((m) => m.step_name === "assemble_movie:render")),
