@@ -303,7 +303,7 @@ await Deno.writeTextFile(
         pollMs: 100,
         concurrencyLimit: 100,
         clips:
-          "1280x720 H.264 (the requested ratio's pixels), one per shot, of the shot's planned length (Runway gen4.5 grid: 2-10 s)",
+          "1280x720 H.264 still SMPTE bars (the requested ratio's pixels; a moving test pattern would pass Storage's 50 MB object limit at 3 minutes), one per shot, of the shot's planned length (Runway gen4.5 grid: 2-10 s)",
         scenes: SCENES,
         env: MINUTES_ENV,
       },

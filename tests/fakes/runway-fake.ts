@@ -31,7 +31,8 @@ export interface RunwayFakeSettings {
   realClips?: boolean;
   /**
    * With realClips, the clip's size: "small" (320x180, cheap to make and render) or "ratio" (the
-   * requested ratio's pixels, e.g. 1280x720, as Runway delivers them: shots then join by stream copy).
+   * requested ratio's pixels, e.g. 1280x720, as Runway delivers them: shots then join by stream
+   * copy; still SMPTE bars, so long films stay small, see clipOfSeconds).
    */
   clipSize?: "small" | "ratio";
 }
