@@ -2,25 +2,33 @@
  * Film pipeline: wall time of whole films vs the DAG's critical path vs the one-by-one order.
  * `npm run bench -- film`: the provider fakes run in this process at fixed latencies (real media),
  * the stack's functions are pointed at them (function env, restored at the end), and films of
- * BENCH_FILM_SCENES (default 12,48) scenes — two continuation chains (3 and 4 scenes) every 12 —
- * run one after another through the real gateway, engine and render worker (real FFmpeg).
+ * BENCH_FILM_MINUTES (default 3,12) minutes in 12 scenes — two continuation chains (3 and 4
+ * scenes), each scene proposing its even share, so the planner cuts it into shots of at most 10 s
+ * (Runway gen4.5's grid) — run one after another through the real gateway, engine and render
+ * worker (real FFmpeg).
  *
  * For each film: wall = movies.created_at → completed_at; critical path and sequential time from
- * the DAG the film actually ran (tests/support/film-dag.ts), where a provider job weighs its fixed
- * latency and a render job its measured run time; sequential = one-by-one order, every piece of
- * that work one after another. Orchestration overhead per step = the step's wall time
- * (movie_step_metrics started_at → finished_at) minus its work (the provider's fixed latency, or
- * the render task's run time); hand-off gap = a step's start minus the finish of the last step it
- * waited for (a continuation's clip after its predecessor's end frame, a scene's finishing step
- * after its end frame and voices, assembly after the last scene, the cover after assembly).
- * Prints a table, writes bench/results/film.json.
+ * the DAG the film actually ran (tests/support/film-dag.ts: every shot a clip then its end frame,
+ * in order, then the scene's join), where a provider job weighs its fixed latency and a render job
+ * its measured run time; sequential = one-by-one order, every piece of that work one after
+ * another. Orchestration overhead per step = the step's wall time (movie_step_metrics started_at
+ * → finished_at) minus its work (the provider's fixed latency, or the render task's run time);
+ * hand-off gap = a step's start minus the finish of the last step it waited for (a shot's clip
+ * after the previous shot's end frame, a continuation's first clip after its predecessor's clip,
+ * a join after its last end frame, a scene's finishing step after its clip and voices, assembly
+ * after the last scene, the cover after assembly). The film's rendered length (ffprobe of
+ * movies.video_url) is recorded against the length asked. Prints a table, writes
+ * bench/results/film.json.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import type { FilmLatencies } from "../tests/fakes/start-fakes.ts";
 import { criticalPath, filmDag, sequentialTime } from "../tests/support/film-dag.ts";
 import { filmDagInput, filmWallMs } from "../tests/support/film-record.ts";
-import { twoChainsPerTwelve } from "../tests/support/film-script.ts";
+import { filmOfMinutes } from "../tests/support/film-script.ts";
+import { download, durationOf } from "../tests/support/render-media.ts";
 import {
   briefFor,
   filmUser,
@@ -38,7 +46,13 @@ import { benchEnv } from "./support/stack-env.ts";
 import { percentile, round } from "./support/stats.ts";
 
 const REPO = resolve(import.meta.dirname!, "..");
-const SIZES = (Deno.env.get("BENCH_FILM_SCENES") ?? "12,48").split(",").map(Number);
+const MINUTES_ENV = Deno.env.get("BENCH_FILM_MINUTES") ?? "3,12";
+const SIZES = MINUTES_ENV.split(",").map(Number);
+if (SIZES.some((m) => !(m > 0 && m <= 30))) {
+  throw new Error(`BENCH_FILM_MINUTES: minutes from 0 to 30, not ${MINUTES_ENV}`);
+}
+/** Scenes per film: two continuation chains per twelve, the rest side by side. */
+const SCENES = 12;
 const LATENCIES: FilmLatencies = {
   llm: 300,
   image: 1000,
@@ -59,6 +73,9 @@ const PROVIDER_OF: Record<string, keyof FilmLatencies> = {
 const env = benchEnv();
 const sql = postgres(env.DB_URL, { max: 4, onnotice: () => {} });
 const rig = await startFilmRig({ latencies: LATENCIES, pollMs: 100 });
+// Clips as Runway delivers them, at the ratio's pixels (1280x720): a scene's shots then join by
+// stream copy, as they do in production; 320x180 clips would re-encode every join to 720p.
+rig.fakes.runway.configure({ clipSize: "ratio" });
 const removeDefaults = await registerFakeDefaults(100);
 
 type Row = {
@@ -87,30 +104,38 @@ async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
       : LATENCIES[PROVIDER_OF[m.provider]];
     if (work === undefined || !m.finished_at) continue;
     const kind = m.provider === "worker"
-      ? `render ${m.step_name.replace(/^scene-\d+:/, "")}`
+      ? `render ${m.step_name.replace(/^scene-\d+:(shot-\d+:)?/, "")}`
       : `${m.provider} ${m.step.replace("generate_", "")}`;
     (perStep[kind] ??= []).push(ms(m) - work);
   }
-  const find = (n: number | null, suffix: string) =>
-    metrics.find((m) => m.scene_number === n && m.step_name.endsWith(suffix));
+  const named = (n: number | null, name: string) =>
+    metrics.find((m) => m.scene_number === n && m.step_name === name);
+  // A scene's shot steps: `scene-N:video` for a one-shot scene, `scene-N:shot-I:video` for more.
+  const shotsOf = (n: number) => film.shots.filter((h) => h.scene_number === n).length || 1;
+  const shotStep = (n: number, shots: number, i: number, what: string) =>
+    named(n, shots === 1 ? `scene-${n}:${what}` : `scene-${n}:shot-${i}:${what}`);
+  const clipDone = (n: number) => {
+    const shots = shotsOf(n);
+    return shots === 1 ? shotStep(n, 1, 1, "end-frame") : named(n, `scene-${n}:join-shots`);
+  };
   const gaps: number[] = [];
+  const gap = (after: Row | undefined, ...before: (Row | undefined)[]) => {
+    if (!after || before.some((b) => !b?.finished_at)) return;
+    gaps.push(after.started_at.getTime() - Math.max(...before.map((b) => b!.finished_at.getTime())));
+  };
   for (const s of film.scenes) {
-    const video = find(s.scene_number, ":video");
-    const before = s.continues_from === null ? undefined : find(s.continues_from, ":end-frame");
-    if (video && before) gaps.push(video.started_at.getTime() - before.finished_at.getTime());
-    const finish = metrics.find((m) =>
-      m.scene_number === s.scene_number && ["lipsync:dialogue-track", "mix"].includes(m.step_name)
-    );
-    const frame = find(s.scene_number, ":end-frame");
-    const voices = metrics.filter((m) => m.scene_number === s.scene_number && m.provider === "elevenlabs");
-    if (finish && frame && voices.length) {
-      gaps.push(
-        finish.started_at.getTime() - Math.max(
-          frame.finished_at.getTime(),
-          ...voices.map((v) => v.finished_at.getTime()),
-        ),
-      );
+    const n = s.scene_number as number;
+    const shots = shotsOf(n);
+    if (s.continues_from !== null) gap(shotStep(n, shots, 1, "video"), clipDone(s.continues_from));
+    for (let i = 2; i <= shots; i++) {
+      gap(shotStep(n, shots, i, "video"), shotStep(n, shots, i - 1, "end-frame"));
     }
+    if (shots > 1) gap(named(n, `scene-${n}:join-shots`), shotStep(n, shots, shots, "end-frame"));
+    const finish = metrics.find((m) =>
+      m.scene_number === n && ["lipsync:dialogue-track", "mix"].includes(m.step_name)
+    );
+    const voices = metrics.filter((m) => m.scene_number === n && m.provider === "elevenlabs");
+    if (voices.length) gap(finish, clipDone(n), ...voices);
   }
   const assemble = metrics.find((m) => m.step_name === "assemble_movie:render");
   const cover = metrics.find((m) => m.step_name === "generate_cover:poster");
@@ -137,25 +162,35 @@ async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
   };
 }
 
+/** The film's rendered length: its video downloaded and measured by ffprobe. */
+async function renderedSeconds(videoUrl: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-film-"));
+  try {
+    return durationOf(await download(videoUrl, join(dir, "film.mp4")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const results = [];
 const wholeRun = await watchSlices(sql, env);
 let slices;
 try {
-  for (const scenes of SIZES) {
-    const shape = twoChainsPerTwelve(scenes);
-    const title = `Bench ${scenes} ${Date.now()}`;
+  for (const minutes of SIZES) {
+    const shape = filmOfMinutes(minutes, SCENES);
+    const title = `Bench ${minutes} min ${Date.now()}`;
     // The orchestration is measured, not a provider's cap: the fakes are the project's defaults at
     // concurrency 100 (a user's own keys are capped at 10); the user registers only the renderer.
     const user = await filmUser(rig, shape, title, [], 10);
     rig.fakes.resetCounters();
-    console.error(`film of ${scenes} scenes...`);
+    console.error(`film of ${minutes} min in ${SCENES} scenes...`);
     const connections = sampleConnections(sql);
     const filmSlices = await watchSlices(sql, env);
     const { movieId } = await startFilm(user, briefFor(shape, title));
     await waitForFilm(rig.sql, movieId, 30 * 60_000).finally(() => connections.stop());
     const peakConnections = await connections.stop();
     const sliceReport = await filmSlices.stop();
-    console.error(formatSliceReport(sliceReport, `film of ${scenes} scenes`));
+    console.error(formatSliceReport(sliceReport, `film of ${minutes} min`));
     await rig.checkEnvIntact();
     const film = await readFilm(rig.sql, movieId);
     if (film.movie.status !== "completed") {
@@ -168,14 +203,27 @@ try {
     const made = film.scenes.length;
     const over = await overheads(film);
     const paid = rig.fakes.submissions();
+    const rendered = await renderedSeconds(film.movie.video_url);
+    const shotsPerScene = film.scenes.map((s) =>
+      film.shots.filter((h) => h.scene_number === s.scene_number).length
+    );
     console.error(
-      `  ${made} scenes made: wall ${round(wall / 1000, 1)} s, critical path ${
-        round(path.ms / 1000, 1)
-      } s, sequential ${round(sequential / 1000, 1)} s`,
+      `  ${made} scenes, ${film.shots.length} shots, ${round(rendered, 1)} s rendered of ${
+        minutes * 60
+      } s asked: wall ${round(wall / 1000, 1)} s, critical path ${round(path.ms / 1000, 1)} s, sequential ${
+        round(sequential / 1000, 1)
+      } s`,
     );
     results.push({
-      scenesAsked: scenes,
+      minutesAsked: minutes,
+      secondsAsked: minutes * 60,
+      renderedSeconds: round(rendered, 2),
+      lengthError: round((rendered - minutes * 60) / (minutes * 60), 3),
+      scenesAsked: SCENES,
       scenesMade: made,
+      shots: film.shots.length,
+      shotsPerScene,
+      shotSeconds: film.shots.map((h) => Number(h.duration_seconds)),
       chains: shape.chains,
       wallSeconds: round(wall / 1000, 2),
       criticalPathSeconds: round(path.ms / 1000, 2),
@@ -185,7 +233,17 @@ try {
       criticalPath: path.path,
       ...over,
       paidSubmissions: paid,
-      renderSeconds: { assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2) },
+      renderSeconds: {
+        assemble: round((nodes.find((n) => n.id === "assemble")?.ms ?? 0) / 1000, 2),
+        joins: round(
+          nodes.filter((n) => n.id.startsWith("join-")).reduce((sum, n) => sum + n.ms, 0) / 1000,
+          2,
+        ),
+        endFrames: round(
+          nodes.filter((n) => n.id.startsWith("end-frame-")).reduce((sum, n) => sum + n.ms, 0) / 1000,
+          2,
+        ),
+      },
       peakConnections,
       slices: sliceReport,
     });
@@ -198,7 +256,8 @@ try {
 
 const table = markdownTable(
   [
-    "scenes asked / made",
+    "film asked / rendered s",
+    "scenes / shots",
     "wall s",
     "critical path s",
     "wall / CP",
@@ -211,7 +270,8 @@ const table = markdownTable(
   results.map((
     r,
   ) => [
-    `${r.scenesAsked} / ${r.scenesMade}`,
+    `${r.secondsAsked} / ${r.renderedSeconds}`,
+    `${r.scenesMade} / ${r.shots}`,
     r.wallSeconds,
     r.criticalPathSeconds,
     r.wallOverCriticalPath,
@@ -242,14 +302,17 @@ await Deno.writeTextFile(
           "contract fakes in the bench process at fixed latencies, registered as the project's default providers; render worker (real FFmpeg) of the local stack",
         pollMs: 100,
         concurrencyLimit: 100,
-        clips: "320x180 H.264, 2-3 s",
-        env: Deno.env.get("BENCH_FILM_SCENES") ?? "12,48",
+        clips:
+          "1280x720 H.264 still SMPTE bars (the requested ratio's pixels; a moving test pattern would pass Storage's 50 MB object limit at 3 minutes), one per shot, of the shot's planned length (Runway gen4.5 grid: 2-10 s)",
+        scenes: SCENES,
+        env: MINUTES_ENV,
       },
       measured: {
         wall: "movies.created_at -> completed_at",
         criticalPath:
           "longest path through the DAG the film ran; provider jobs weigh their fixed latency, render jobs their measured run time",
         sequential: "one piece after another: the same work with no step run in parallel",
+        renderedSeconds: "ffprobe duration of the finished film (movies.video_url) against the minutes asked",
         stepOverhead:
           "per paid step: movie_step_metrics started_at -> finished_at minus the provider's fixed latency (or the render task's run time)",
         handoffGap: "a step's start minus the finish of the last step it waited for",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run demo -- [--prompt "..."] [--scenes 6] [--chaos] ...`: a real film made offline on the
+# `npm run demo -- [--prompt "..."] [--minutes 1] [--chaos] ...`: a real film made offline on the
 # local stack with live progress and an HTML report (scripts/demo/demo.ts). Installs what is
 # missing and starts the stack unless one is already running (a running stack is reused, not wiped).
 set -euo pipefail

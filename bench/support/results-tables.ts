@@ -379,7 +379,8 @@ function sliceCells(slices: Json): string[] {
 function filmTables(film: Json): string {
   const results = markdownTable(
     [
-      "scenes asked / made",
+      "film asked / rendered s",
+      "scenes / shots",
       "wall s",
       "critical path s",
       "wall / CP",
@@ -390,7 +391,8 @@ function filmTables(film: Json): string {
       "peak connections (functions)",
     ],
     film.results.map((r: Json) => [
-      `${r.scenesAsked} / ${r.scenesMade}`,
+      `${r.secondsAsked} / ${fixed(r.renderedSeconds, 1)}`,
+      `${r.scenesMade} / ${r.shots}`,
       fixed(r.wallSeconds, 2),
       fixed(r.criticalPathSeconds, 2),
       r.wallOverCriticalPath,
@@ -404,7 +406,7 @@ function filmTables(film: Json): string {
   const slices = markdownTable(
     ["film", "slices", "slices ended by", "function workers ended by"],
     [
-      ...film.results.map((r: Json) => [`${r.scenesAsked} scenes`, ...sliceCells(r.slices)]),
+      ...film.results.map((r: Json) => [`${r.minutesAsked} min`, ...sliceCells(r.slices)]),
       ["all films", ...sliceCells(film.slices)],
     ],
   );

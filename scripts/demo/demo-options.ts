@@ -6,7 +6,8 @@ export interface DemoOptions {
   title: string;
   prompt: string;
   genre: string;
-  scenes: number;
+  /** The film's length (produce-movie durationMinutes); its scenes and shots follow from it. */
+  minutes: number;
   orientation: "landscape" | "portrait";
   chaos: boolean;
   /** Directory of the report (index.html, media/). */
@@ -15,25 +16,29 @@ export interface DemoOptions {
   timeoutSeconds: number;
 }
 
+/** Short enough that the default demo film is made in well under 5 minutes on a 2-core machine. */
+export const DEFAULT_MINUTES = 1;
+
+/** The longest film produce-movie takes (durationMinutes). */
+export const MAX_MINUTES = 30;
+
 export const DEFAULT_OPTIONS: DemoOptions = {
   title: "The Last Lighthouse",
   prompt:
     "An old lighthouse keeper and a young radio operator race a storm to relight the beacon before a lost fishing boat reaches the rocks",
   genre: "adventure",
-  scenes: 6,
+  minutes: DEFAULT_MINUTES,
   orientation: "landscape",
   chaos: false,
   out: null,
   timeoutSeconds: 900,
 };
 
-export const USAGE = `usage: npm run demo -- [--prompt "..."] [--title "..."] [--genre drama] [--scenes 6]
+export const USAGE =
+  `usage: npm run demo -- [--prompt "..."] [--title "..."] [--genre drama] [--minutes ${DEFAULT_MINUTES}]
                        [--orientation landscape|portrait] [--chaos] [--out DIR] [--timeout SECONDS]`;
 
 export class DemoUsageError extends Error {}
-
-/** Scenes are planned two a minute (shared/film/scene-plan.ts), so N scenes ask for N/2 minutes. */
-export const minutesFor = (scenes: number) => scenes / 2;
 
 export function parseDemoArgs(args: string[]): DemoOptions {
   const options = { ...DEFAULT_OPTIONS };
@@ -59,9 +64,12 @@ export function parseDemoArgs(args: string[]): DemoOptions {
       case "--genre":
         options.genre = nonEmpty(flag, value(), 50);
         break;
-      case "--scenes":
-        options.scenes = wholeNumber(flag, value(), 2, 60);
+      case "--minutes":
+        options.minutes = minutes(flag, value());
         break;
+      case "--scenes":
+        // The film's length decides its scenes (shared/providers/film-schemas.ts sceneCountFor).
+        throw new DemoUsageError("--scenes is gone: a film's length decides its scenes; ask for --minutes N");
       case "--timeout":
         options.timeoutSeconds = wholeNumber(flag, value(), 30, 86_400);
         break;
@@ -91,6 +99,17 @@ function nonEmpty(flag: string, value: string, max: number): string {
   if (!v) throw new DemoUsageError(`${flag} must not be empty`);
   if (v.length > max) throw new DemoUsageError(`${flag} must be at most ${max} characters`);
   return v;
+}
+
+/** Minutes of film: a number above 0 and at most MAX_MINUTES (0.5 is half a minute). */
+function minutes(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n > MAX_MINUTES) {
+    throw new DemoUsageError(
+      `${flag} must be a number of minutes above 0 and at most ${MAX_MINUTES}, not "${value}"`,
+    );
+  }
+  return n;
 }
 
 function wholeNumber(flag: string, value: string, min: number, max: number): number {

@@ -19,7 +19,7 @@ import {
 import { createDb } from "../../shared/db/client.ts";
 import { createSupabaseStorage } from "../../shared/storage/supabase-storage.ts";
 import { REPO_DIR } from "../stack/stack-layout.ts";
-import { type DemoOptions, DemoUsageError, minutesFor, parseDemoArgs, USAGE } from "./demo-options.ts";
+import { type DemoOptions, DemoUsageError, parseDemoArgs, USAGE } from "./demo-options.ts";
 import { createProgressView, progressLines } from "./demo-progress.ts";
 import { startChaos } from "./demo-chaos.ts";
 import { collectReport } from "./report-data.ts";
@@ -76,15 +76,15 @@ async function main(): Promise<number> {
     }
 
     console.log(
-      `Reelforge demo: "${options.title}", ${options.scenes} scenes (${
-        minutesFor(options.scenes)
-      } min brief), local providers${options.chaos ? ", chaos: killing workers at random" : ""}`,
+      `Reelforge demo: "${options.title}", a ${options.minutes}-minute film, local providers${
+        options.chaos ? ", chaos: killing workers at random" : ""
+      }`,
     );
     const brief = {
       title: options.title,
       prompt: options.prompt,
       genre: options.genre,
-      durationMinutes: minutesFor(options.scenes),
+      durationMinutes: options.minutes,
       orientation: options.orientation,
     };
     // What the film should cost, asked first: the report shows it beside what was spent.

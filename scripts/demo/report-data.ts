@@ -15,7 +15,13 @@ import {
   taskLabel,
 } from "./report-summaries.ts";
 import type { MovieQuote } from "../../shared/client/movies.ts";
-import type { DemoReport, ReferenceImageSource, SceneReport, TaskReport } from "./report-types.ts";
+import type {
+  DemoReport,
+  ReferenceImageSource,
+  SceneReport,
+  ShotReferenceSource,
+  TaskReport,
+} from "./report-types.ts";
 
 export interface CollectOptions {
   /** The report's directory; media go to `<outDir>/media/`. */
@@ -28,7 +34,7 @@ export interface CollectOptions {
   quote?: MovieQuote;
 }
 
-/** Reads one film (movies, scenes, lines, progress, metrics, tasks) and downloads its media. */
+/** Reads one film (movies, scenes, shots, lines, progress, metrics, tasks) and downloads its media. */
 export async function collectReport(sql: Sql, movieId: string, options: CollectOptions): Promise<DemoReport> {
   const rows = await readFilmRows(sql, movieId);
   const { movie } = rows;
@@ -79,6 +85,13 @@ export async function collectReport(sql: Sql, movieId: string, options: CollectO
           "durationSeconds",
           scene.duration_seconds === null ? null : Number(scene.duration_seconds),
         ),
+        shots: rows.shots.filter((shot) => shot.scene_id === scene.id).map((shot) => ({
+          shotNumber: shot.shot_number,
+          durationSeconds: Number(shot.duration_seconds),
+          status: shot.status,
+          referenceImageSource: shot.reference_image_source as ShotReferenceSource | null,
+          ...optional("errorMessage", shot.error_message),
+        })),
         lines,
       };
     },
@@ -104,6 +117,7 @@ export async function collectReport(sql: Sql, movieId: string, options: CollectO
       title: movie.title,
       prompt: movie.prompt,
       status: movie.status,
+      askedSeconds: Number(movie.duration_minutes) * 60,
       durationSeconds: filmVideo ? await media.durationOf(filmVideo) : null,
       videoFile: filmVideo,
       posterFile,

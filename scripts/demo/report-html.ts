@@ -16,6 +16,7 @@ const SOURCE_NAMES: Record<string, string> = {
   previous_frame: "previous frame",
   library: "library image",
   generated: "generated image",
+  previous_shot: "previous shot's last frame",
 };
 const round1 = (n: number) => (Math.round(n * 10) / 10).toLocaleString("en-US");
 const offset = (report: DemoReport, iso: string | undefined | null) =>
@@ -46,7 +47,7 @@ export function reportHtml(report: DemoReport): string {
   ${film.errorMessage ? `<p class="error">${h(film.errorMessage)}</p>` : ""}
   <dl class="stats">
     ${stat("wall time", `${round1(summary.wallSeconds)} s`)}
-    ${stat("film length", film.durationSeconds === null ? "—" : `${round1(film.durationSeconds)} s`)}
+    ${stat("film length asked / rendered", filmLength(film))}
     ${
     stat(
       "scenes",
@@ -129,6 +130,38 @@ ${report.quote ? quoteSection(report) : ""}
 
 const stat = (label: string, value: string) => `<div><dt>${h(label)}</dt><dd>${h(value)}</dd></div>`;
 
+/** "180 s / 179.2 s (−0.4 %)": the length asked beside what the film plays. */
+function filmLength(film: DemoReport["film"]): string {
+  if (film.durationSeconds === null) return `${round1(film.askedSeconds)} s / —`;
+  const off = film.askedSeconds > 0
+    ? ((film.durationSeconds - film.askedSeconds) / film.askedSeconds) * 100
+    : 0;
+  return `${round1(film.askedSeconds)} s / ${round1(film.durationSeconds)} s (${off >= 0 ? "+" : "−"}${
+    round1(Math.abs(off))
+  } %)`;
+}
+
+/** The scene's shots in order: number, length, where its first frame came from. */
+function shotList(scene: SceneReport): string {
+  if (!scene.shots.length) return "";
+  const items = scene.shots.map((shot) =>
+    `<li class="status-${cssToken(shot.status)}">shot ${shot.shotNumber}: ${
+      round1(shot.durationSeconds)
+    } s, from ${
+      h(
+        shot.referenceImageSource
+          ? SOURCE_NAMES[shot.referenceImageSource] ?? shot.referenceImageSource
+          : "—",
+      )
+    }${
+      shot.status === "completed"
+        ? ""
+        : ` <span class="badge status-${cssToken(shot.status)}">${h(shot.status)}</span>`
+    }${shot.errorMessage ? ` <span class="error">${h(shot.errorMessage)}</span>` : ""}</li>`
+  );
+  return `<ol class="shots">${items.join("")}</ol>`;
+}
+
 function chaosSection(report: DemoReport): string {
   const n = report.kills.length;
   const what = `${n} kill${n === 1 ? "" : "s"}`;
@@ -173,7 +206,14 @@ function sceneCard(scene: SceneReport): string {
   <div class="frames">${thumb}${
     picture(scene.endFrameFile, `Scene ${scene.sceneNumber} end frame`, "end frame")
   }${picture(scene.referenceImageFile, `Scene ${scene.sceneNumber} reference image`, "reference")}</div>
-  ${scene.durationSeconds === undefined ? "" : `<p class="muted">${round1(scene.durationSeconds)} s</p>`}
+  ${
+    scene.durationSeconds === undefined
+      ? ""
+      : `<p class="muted">${round1(scene.durationSeconds)} s in ${scene.shots.length} shot${
+        scene.shots.length === 1 ? "" : "s"
+      }</p>`
+  }
+  ${shotList(scene)}
   ${scene.errorMessage ? `<p class="error">${h(scene.errorMessage)}</p>` : ""}
   ${lines.length ? `<ul class="lines">${lines.join("")}</ul>` : `<p class="muted">No dialogue.</p>`}
 </article>`;

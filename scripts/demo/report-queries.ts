@@ -18,6 +18,8 @@ export interface MovieRow {
   poster_url: string | null;
   thumbnail_url: string | null;
   error_message: string | null;
+  /** numeric: postgres.js hands it over as a string. */
+  duration_minutes: string;
   created_at: Date;
   completed_at: Date | null;
 }
@@ -38,6 +40,16 @@ export interface SceneRow {
   reference_image_source: string | null;
   /** numeric: postgres.js hands it over as a string. */
   duration_seconds: string | null;
+}
+
+export interface ShotRow {
+  scene_id: string;
+  shot_number: number;
+  /** numeric: postgres.js hands it over as a string. */
+  duration_seconds: string;
+  status: string;
+  reference_image_source: string | null;
+  error_message: string | null;
 }
 
 export interface LineRow {
@@ -99,13 +111,17 @@ const UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 export async function readFilmRows(sql: Sql, movieId: string) {
   const [movie] = await sql<MovieRow[]>`
-    select id, user_id, title, prompt, status, task_id, video_url, poster_url, thumbnail_url, error_message, created_at, completed_at
+    select id, user_id, title, prompt, status, task_id, video_url, poster_url, thumbnail_url, error_message, duration_minutes,
+           created_at, completed_at
       from public.movies where id = ${movieId}`;
   if (!movie) throw new Error(`movie ${movieId} does not exist`);
   const scenes = await sql<SceneRow[]>`
     select id, scene_number, status, error_message, audio_status, audio_error, mix_status, mix_error,
            clip_url, video_url, end_frame_url, reference_image_url, reference_image_source, duration_seconds
       from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  const shots = await sql<ShotRow[]>`
+    select scene_id, shot_number, duration_seconds, status, reference_image_source, error_message
+      from public.scene_shots where movie_id = ${movieId} order by scene_id, shot_number`;
   const lines = await sql<LineRow[]>`
     select scene_id, line_index, character_name, text, status, error_message, audio_url
       from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
@@ -144,7 +160,7 @@ export async function readFilmRows(sql: Sql, movieId: string) {
   const jobLinks = new Map<string, JobLink>(
     links.map((l) => [l.id.toLowerCase(), { stepName: l.step_name, sceneNumber: l.scene_number }]),
   );
-  return { movie, scenes, lines, progressSteps: progress?.steps ?? {}, metrics, tasks, jobLinks };
+  return { movie, scenes, shots, lines, progressSteps: progress?.steps ?? {}, metrics, tasks, jobLinks };
 }
 
 /** "8 × <cpu>, 16 GiB, Linux 6.1, Deno 2.x, PostgreSQL 15.x": what the run was measured on. */

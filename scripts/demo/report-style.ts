@@ -38,6 +38,7 @@ section, header { background: var(--card); border: 1px solid var(--line); border
 .frames a { flex: 1; min-width: 0; display: flex; }
 .no-image { flex: 1; aspect-ratio: 16 / 9; display: grid; place-items: center; background: #e9ecef; border-radius: 4px; color: var(--muted); }
 .lines { margin: 8px 0 0; padding-left: 18px; }
+.shots { margin: 4px 0 0; padding-left: 22px; font-size: 0.9em; }
 .lines li { margin-bottom: 6px; }
 .lines audio { display: block; width: 100%; height: 28px; margin-top: 2px; }
 .legend { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 8px; font-size: 12px; }

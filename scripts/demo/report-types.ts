@@ -5,11 +5,16 @@
  */
 export type ReferenceImageSource = "previous_frame" | "library" | "generated";
 
+/** Where a shot's first frame came from: the scene's reference (shot 1) or the shot before's last frame. */
+export type ShotReferenceSource = ReferenceImageSource | "previous_shot";
+
 export interface FilmReport {
   movieId: string;
   title: string;
   prompt: string;
   status: string;
+  /** The length asked for (movies.duration_minutes × 60). */
+  askedSeconds: number;
   /** Measured on the downloaded file (ffprobe); null without a film. */
   durationSeconds: number | null;
   videoFile: string | null;
@@ -31,7 +36,17 @@ export interface SceneReport {
   referenceImageFile?: string;
   referenceImageSource: ReferenceImageSource | null;
   durationSeconds?: number;
+  /** The scene's shots in order (scene_shots): each one clip of the video model. */
+  shots: ShotReport[];
   lines: { character: string; text: string; audioFile?: string; errorMessage?: string }[];
+}
+
+export interface ShotReport {
+  shotNumber: number;
+  durationSeconds: number;
+  status: string;
+  referenceImageSource: ShotReferenceSource | null;
+  errorMessage?: string;
 }
 
 export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped";

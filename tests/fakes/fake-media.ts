@@ -91,15 +91,23 @@ function ffmpegToBytes(key: string, extension: string, args: (out: string) => st
   return made;
 }
 
-/** An H.264 MP4 (320x180, 24 fps, no sound — like Runway's gen4 output) of exactly `seconds` (whole frames). */
-export function clipOfSeconds(seconds: number): Promise<Uint8Array> {
-  const { width, height } = FILM_CLIP_SIZE;
+/**
+ * An H.264 MP4 (24 fps, no sound — like Runway's gen4 output) of exactly `seconds` (whole frames),
+ * by default 320x180 of moving test pattern. A larger size is still SMPTE bars: a film of them
+ * stays a few MB once rendered (moving 720p test pattern renders to about 3 Mbit/s, and a
+ * 3-minute film would pass Storage's 50 MB object limit).
+ */
+export function clipOfSeconds(
+  seconds: number,
+  { width, height }: { width: number; height: number } = FILM_CLIP_SIZE,
+): Promise<Uint8Array> {
   const frames = Math.max(1, Math.round(seconds * 24));
-  return ffmpegToBytes(`clip:${frames}`, "mp4", (out) => [
+  const small = width === FILM_CLIP_SIZE.width && height === FILM_CLIP_SIZE.height;
+  return ffmpegToBytes(`clip:${frames}${small ? "" : `:${width}x${height}`}`, "mp4", (out) => [
     "-f",
     "lavfi",
     "-i",
-    `testsrc2=s=${width}x${height}:r=24`,
+    `${small ? "testsrc2" : "smptebars"}=s=${width}x${height}:r=24`,
     "-frames:v",
     String(frames),
     "-pix_fmt",

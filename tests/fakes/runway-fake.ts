@@ -29,6 +29,12 @@ export interface RunwayFakeSettings {
   latencyMs?: number | null;
   /** Serve an MP4 of the requested `duration` instead of the 1 s clip. */
   realClips?: boolean;
+  /**
+   * With realClips, the clip's size: "small" (320x180, cheap to make and render) or "ratio" (the
+   * requested ratio's pixels, e.g. 1280x720, as Runway delivers them: shots then join by stream
+   * copy; still SMPTE bars, so long films stay small, see clipOfSeconds).
+   */
+  clipSize?: "small" | "ratio";
 }
 
 export interface RunwayFake extends FakeServer {
@@ -58,10 +64,16 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
   >();
   const created: Record<string, unknown>[] = [];
   const cancelled: string[] = [];
-  const settings: Required<RunwayFakeSettings> = { latencyMs: null, realClips: false };
+  const settings: Required<RunwayFakeSettings> = { latencyMs: null, realClips: false, clipSize: "small" };
 
-  const outputFile = (duration: unknown) => {
+  const outputFile = (duration: unknown, ratio: unknown) => {
     if (!settings.realClips || typeof duration !== "number") return "clip.mp4";
+    const [width, height] = typeof ratio === "string" ? ratio.split(":").map(Number) : [];
+    if (settings.clipSize === "ratio" && width > 0 && height > 0) {
+      const name = `clip-${duration}s-${width}x${height}.mp4`;
+      server.serveFile(name, "video/mp4", () => clipOfSeconds(duration, { width, height }));
+      return name;
+    }
     const name = `clip-${duration}s.mp4`;
     server.serveFile(name, "video/mp4", () => clipOfSeconds(duration));
     return name;
@@ -79,7 +91,7 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
       polls: 0,
       createdAt: Date.now(),
       cancelled: false,
-      output: outputFile(body.duration),
+      output: outputFile(body.duration, body.ratio),
     });
     return { body: { id } };
   };

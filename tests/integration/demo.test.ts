@@ -1,7 +1,8 @@
 /**
- * `npm run demo` end to end, as a user runs it (chaos mode, a short film): the demo process makes a
- * film through the typed client on this stack while killing film workers, exits 0, prints where the
- * film, poster and report are; the report lists its kills and a completed film; and Debian's
+ * `npm run demo` end to end, as a user runs it (chaos mode, a half-minute film): the demo process
+ * makes a film through the typed client on this stack while killing film workers, exits 0, prints
+ * where the film, poster and report are; the report lists its kills, a completed film as long as
+ * asked and each scene's shots; and Debian's
  * headless Chromium, opening the report from a local server, plays the film (positive duration,
  * equal to ffprobe's) and draws a page that is not blank.
  */
@@ -49,8 +50,8 @@ describe("npm run demo", () => {
   it("makes a film through worker kills, reports it, and the report plays in a real browser", async () => {
     const { code, stdout, stderr } = await runDemo([
       "--chaos",
-      "--scenes",
-      "4",
+      "--minutes",
+      "0.5",
       "--title",
       "Harbour <Lights>",
       "--out",
@@ -68,12 +69,26 @@ describe("npm run demo", () => {
     expect(report.film.status).toBe("completed");
     expect(report.kills.length).toBeGreaterThan(0);
     expect(stdout).toContain(`chaos:  ${report.kills.length} workers killed; the film completed anyway`);
-    expect(report.scenes).toHaveLength(4);
+    expect(report.scenes.length).toBeGreaterThanOrEqual(2);
     expect(
       report.scenes.every((s) =>
         s.status === "completed" && s.thumbnailFile && s.endFrameFile && s.referenceImageSource
       ),
     ).toBe(true);
+    // Half a minute asked, half a minute played (±10 %), cut into shots of at most 10 s: 3 or more.
+    expect(report.film.askedSeconds).toBe(30);
+    expect(Math.abs(report.film.durationSeconds! - 30)).toBeLessThanOrEqual(3);
+    const shots = report.scenes.flatMap((s) => s.shots);
+    expect(shots.length).toBeGreaterThanOrEqual(3);
+    for (const scene of report.scenes) {
+      expect(scene.shots.map((s) => s.shotNumber)).toEqual(scene.shots.map((_, i) => i + 1));
+      expect(scene.shots.reduce((sum, s) => sum + s.durationSeconds, 0)).toBe(scene.durationSeconds);
+      // Shot 1 starts from the scene's reference; each later one from the shot before's last frame.
+      expect(scene.shots.map((s) => s.referenceImageSource)).toEqual(
+        scene.shots.map((_, i) => (i === 0 ? scene.referenceImageSource : "previous_shot")),
+      );
+      expect(scene.shots.every((s) => s.status === "completed" && s.durationSeconds <= 10)).toBe(true);
+    }
     expect(report.tasks.length).toBeGreaterThan(10);
     // What the report says is what the tables say.
     const [movie] = await sql`select status, title from public.movies where id = ${report.film.movieId}`;
@@ -81,9 +96,12 @@ describe("npm run demo", () => {
     const html = readFileSync(join(out, "index.html"), "utf8");
     expect(html).toContain("Harbour &lt;Lights&gt;");
     expect(html.match(/<li><time[^>]*>[^<]*<\/time> killed/g)).toHaveLength(report.kills.length);
-    // The quote, asked before start, beside the spend: local providers, one clip quoted and made per scene.
+    expect(html).toContain(`shot ${report.scenes[0].shots.length}:`);
+    expect(html).toContain("film length asked / rendered");
+    // The quote, asked before start, beside the spend: local providers, one clip quoted per shot.
     const video = report.quote!.rows.find((r) => r.type === "video")!;
-    expect(video).toMatchObject({ provider: "local", paid: false, quotedCalls: 4 });
+    expect(video).toMatchObject({ provider: "local", paid: false });
+    expect(video.quotedCalls).toBeGreaterThanOrEqual(3);
     expect(video.spentCalls).toBeGreaterThan(0);
     expect(html).toContain("Quote and spend");
 

@@ -2,8 +2,9 @@
  * The film's DAG as the pipeline runs it, with a weight per node, and the two yardsticks a film's
  * wall time is held against: the critical path (longest chain of dependent work — the best any
  * scheduler can do with unlimited parallelism) and the one-by-one order (every piece of
- * work one after another: preproduction, each scene's image → clip → end frame, then every voice
- * line, music, assembly, cover). Pure and runtime-neutral (vitest and the Deno benchmark).
+ * work one after another: preproduction, each scene's image → each shot's clip → its end frame →
+ * the shots joined, then every voice line, music, assembly, cover). Pure and runtime-neutral
+ * (vitest and the Deno benchmark).
  *
  * Weights: a provider job weighs its fake's fixed latency; render work (FFmpeg on the render
  * worker) weighs its measured run time (the render task's started_at → finished_at), since it is
@@ -60,6 +61,11 @@ export interface FilmDagScene {
   /** Its clip was made (a failed scene still paid for its attempt but has no end frame or mix). */
   clipMade: boolean;
   lines: number;
+  /**
+   * Shots the scene is cut into (default 1), made in order: each shot's clip starts from the end
+   * frame of the one before; more than one are joined into the scene's clip by a render job.
+   */
+  shots?: number;
 }
 
 export interface FilmDagInput {
@@ -69,17 +75,44 @@ export interface FilmDagInput {
   music: boolean;
   cover: boolean;
   /**
-   * Measured render run times, ms; missing ones weigh 0. `mix` is a scene's finishing step: the
-   * mix render, or with lip sync its dialogue-track render plus the lip sync job's latency.
+   * Measured render run times, ms; missing ones weigh 0. `endFrame` is per scene, one per shot in
+   * order (a number: the only shot's); `join` is a multi-shot scene's join of its shots; `mix` is a
+   * scene's finishing step: the mix render, or with lip sync its dialogue-track render plus the lip
+   * sync job's latency.
    */
-  renderMs: { endFrame: Map<number, number>; mix: Map<number, number>; assemble: number };
+  renderMs: {
+    endFrame: Map<number, number | number[]>;
+    join?: Map<number, number>;
+    mix: Map<number, number>;
+    assemble: number;
+  };
+}
+
+/**
+ * A scene's shot node ids: a one-shot scene keeps `video-N` / `end-frame-N` (as its steps keep
+ * `scene-N:video`); shot i of a multi-shot scene is `video-N.i` / `end-frame-N.i`.
+ */
+export function shotIds(
+  sceneNumber: number,
+  shots: number,
+  shot: number,
+): { video: string; endFrame: string } {
+  const at = shots === 1 ? `${sceneNumber}` : `${sceneNumber}.${shot}`;
+  return { video: `video-${at}`, endFrame: `end-frame-${at}` };
+}
+
+/** The node after which a scene's clip is done: its join, or its only shot's end frame. */
+export function sceneClipId(sceneNumber: number, shots: number): string {
+  return shots === 1 ? shotIds(sceneNumber, 1, 1).endFrame : `join-${sceneNumber}`;
 }
 
 /**
  * produce: plan → bible → screenplay (LLM, one after another) → portraits (in parallel) → fan-out:
- * one chain per continuation chain (each scene: reference image if generated → clip → end frame,
- * then the next scene), voices per scene (lines in parallel), music; a scene's mix after its end
- * frame and its voices; assembly after every mix and the music; cover after assembly.
+ * one chain per continuation chain (each scene: reference image if generated → its shots in order,
+ * each a clip then its end frame → the shots joined if more than one, then the next scene, which
+ * starts from the last frame of the scene before), voices per scene (lines in parallel), music; a
+ * scene's mix after its clip (join, or its only shot's end frame) and its voices; assembly after
+ * every mix and the music; cover after assembly.
  */
 export function filmDag(input: FilmDagInput): DagNode[] {
   const L = input.latencies;
@@ -95,16 +128,32 @@ export function filmDag(input: FilmDagInput): DagNode[] {
     },
   ];
   const ends: string[] = [];
+  const shotsOf = new Map(input.scenes.map((scene) => [scene.sceneNumber, Math.max(1, scene.shots ?? 1)]));
   for (const scene of input.scenes) {
     const n = scene.sceneNumber;
-    const start = scene.continuesFrom === null ? "portraits" : `end-frame-${scene.continuesFrom}`;
+    const shots = shotsOf.get(n)!;
+    const start = scene.continuesFrom === null
+      ? "portraits"
+      : sceneClipId(scene.continuesFrom, shotsOf.get(scene.continuesFrom) ?? 1);
     nodes.push({ id: `reference-${n}`, ms: scene.generatedReference ? L.image : 0, after: [start] });
-    nodes.push({ id: `video-${n}`, ms: L.video, after: [`reference-${n}`] });
-    nodes.push({
-      id: `end-frame-${n}`,
-      ms: scene.clipMade ? input.renderMs.endFrame.get(n) ?? 0 : 0,
-      after: [`video-${n}`],
-    });
+    const measured = input.renderMs.endFrame.get(n);
+    const frameMs = (i: number) =>
+      Array.isArray(measured) ? measured[i - 1] ?? 0 : i === 1 ? measured ?? 0 : 0;
+    let previous = `reference-${n}`;
+    for (let i = 1; i <= shots; i++) {
+      const ids = shotIds(n, shots, i);
+      nodes.push({ id: ids.video, ms: L.video, after: [previous] });
+      nodes.push({ id: ids.endFrame, ms: scene.clipMade ? frameMs(i) : 0, after: [ids.video] });
+      previous = ids.endFrame;
+    }
+    if (shots > 1) {
+      nodes.push({
+        id: `join-${n}`,
+        ms: scene.clipMade ? input.renderMs.join?.get(n) ?? 0 : 0,
+        after: [previous],
+      });
+    }
+    const clip = sceneClipId(n, shots);
     nodes.push({
       id: `voices-${n}`,
       ms: scene.lines > 0 ? L.voice : 0,
@@ -115,11 +164,11 @@ export function filmDag(input: FilmDagInput): DagNode[] {
       nodes.push({
         id: `mix-${n}`,
         ms: input.renderMs.mix.get(n) ?? 0,
-        after: [`end-frame-${n}`, `voices-${n}`],
+        after: [clip, `voices-${n}`],
       });
       ends.push(`mix-${n}`);
     } else {
-      ends.push(`end-frame-${n}`, `voices-${n}`);
+      ends.push(clip, `voices-${n}`);
     }
   }
   if (input.music) {

@@ -1,7 +1,8 @@
 /**
  * Reading a finished film's record back into the shapes the assertions and the benchmark need:
  * the render tasks behind its render steps (the worker render provider's job id is the task id),
- * the DAG input (which references were generated, which clips exist, measured render times), and
+ * the DAG input (which references were generated, which clips exist, each scene's shots, measured
+ * render times), and
  * the film's own wall time (movies.created_at → completed_at, both written by the database).
  */
 import type { FilmLatencies } from "../fakes/start-fakes.ts";
@@ -38,11 +39,21 @@ export async function filmDagInput(
 ): Promise<FilmDagInput> {
   const run = await renderRunMs(sql, film.metrics);
   const renderOf = (m: Metric | undefined) => (m?.external_id ? run.get(m.external_id) ?? 0 : 0);
-  const sceneMetric = (n: number, suffix: string) =>
-    film.metrics.find((m) => m.scene_number === n && String(m.step_name).endsWith(suffix));
   const linesOf = (n: number) => film.audio.filter((a) => a.scene_number === n).length;
   const named = (n: number, name: string) =>
     film.metrics.find((m) => m.scene_number === n && m.step_name === name);
+  // A scene's shots as they ran: a one-shot scene's steps are `scene-N:…`, shot i of more is
+  // `scene-N:shot-i:…` (shared/film/scene-video.ts). A failed scene counts the shots it reached.
+  const shotsOf = (n: number, clipMade: boolean) => {
+    const rows = film.shots.filter((h) => h.scene_number === n && (clipMade || h.status !== "pending"));
+    return Math.max(1, rows.length);
+  };
+  const shotFrameMs = (n: number, shots: number) =>
+    Array.from(
+      { length: shots },
+      (_, i) =>
+        renderOf(named(n, shots === 1 ? `scene-${n}:end-frame` : `scene-${n}:shot-${i + 1}:end-frame`)),
+    );
   // A scene's last step: lip sync (its dialogue track rendered, then the provider's job) when
   // configured and it worked, else the plain mix render.
   const sceneFinishMs = (n: number) =>
@@ -57,13 +68,22 @@ export async function filmDagInput(
       generatedReference: s.reference_image_source === "generated",
       clipMade: s.clip_url !== null,
       lines: linesOf(s.scene_number),
+      shots: shotsOf(s.scene_number, s.clip_url !== null),
     })),
     portraits: film.metrics.filter((m) => m.step === "assign_characters").length,
     music: film.metrics.some((m) => m.step === "generate_music"),
     cover: film.metrics.some((m) => m.step === "generate_cover"),
     renderMs: {
       endFrame: new Map(
-        film.scenes.map((s) => [s.scene_number, renderOf(sceneMetric(s.scene_number, ":end-frame"))]),
+        film.scenes.map((s) => [
+          s.scene_number,
+          shotFrameMs(s.scene_number, shotsOf(s.scene_number, s.clip_url !== null)),
+        ]),
+      ),
+      join: new Map(
+        film.scenes.map((
+          s,
+        ) => [s.scene_number, renderOf(named(s.scene_number, `scene-${s.scene_number}:join-shots`))]),
       ),
       mix: new Map(film.scenes.map((s) => [s.scene_number, sceneFinishMs(s.scene_number)])),
       assemble: renderOf(film.metrics.find((m) => m.step_name === "assemble_movie:render")),

@@ -216,3 +216,13 @@ export function twoChainsPerTwelve(scenes: number): FilmShape {
   }
   return { scenes, chains };
 }
+
+/**
+ * A film of `minutes` in `scenes` scenes (two chains every 12), each scene proposing its even
+ * share of the length: the planner then cuts every scene into shots of the video model's grid
+ * (several per scene once a share passes the longest shot), as a long film is made.
+ */
+export function filmOfMinutes(minutes: number, scenes = 12): FilmShape {
+  const share = Math.round(((minutes * 60) / scenes) * 100) / 100;
+  return { ...twoChainsPerTwelve(scenes), clipSeconds: () => share };
+}

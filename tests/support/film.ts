@@ -263,6 +263,9 @@ export async function readFilm(sql: Sql, movieId: string) {
     await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
   const audio =
     await sql`select * from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
+  const shots = await sql`
+    select s.scene_number, h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+     where h.movie_id = ${movieId} order by s.scene_number, h.shot_number`;
   const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
   const metrics =
     await sql`select * from public.movie_step_metrics where movie_id = ${movieId} order by started_at`;
@@ -274,6 +277,6 @@ export async function readFilm(sql: Sql, movieId: string) {
       union all
       select t.* from public.background_tasks t join tree on t.parent_id = tree.id)
     select * from tree order by created_at`;
-  return { movie, scenes, audio, progress, metrics, script, bible, tasks };
+  return { movie, scenes, audio, shots, progress, metrics, script, bible, tasks };
 }
 export type FilmRecord = Awaited<ReturnType<typeof readFilm>>;

@@ -86,6 +86,7 @@ function syntheticReport(media: Record<string, string | null>, t0: number): Demo
       title: HOSTILE_TITLE,
       prompt: "A detective <b>walks</b> in the rain.",
       status: "completed",
+      askedSeconds: 3,
       durationSeconds: 3,
       videoFile: media.film,
       posterFile: media.poster,
@@ -101,6 +102,12 @@ function syntheticReport(media: Record<string, string | null>, t0: number): Demo
         endFrameFile: media.endFrame!,
         referenceImageSource: "generated",
         durationSeconds: 3,
+        shots: [{
+          shotNumber: 1,
+          durationSeconds: 3,
+          status: "completed",
+          referenceImageSource: "generated",
+        }],
         lines: [{ character: "Ana", text: HOSTILE_LINE, audioFile: media.line! }],
       },
       {
@@ -108,6 +115,16 @@ function syntheticReport(media: Record<string, string | null>, t0: number): Demo
         status: "failed",
         errorMessage: "video provider refused the prompt",
         referenceImageSource: "previous_frame",
+        shots: [
+          { shotNumber: 1, durationSeconds: 5, status: "completed", referenceImageSource: "previous_frame" },
+          {
+            shotNumber: 2,
+            durationSeconds: 4,
+            status: "failed",
+            referenceImageSource: "previous_shot",
+            errorMessage: "video provider refused the prompt",
+          },
+        ],
         lines: [],
       },
     ],
@@ -290,6 +307,12 @@ describe("the demo report in Chromium", () => {
     expect(page.dom).toContain("&lt;script&gt;document.body.dataset.injected");
     expect(page.dom).toContain("&lt;img src=x onerror=");
     expect(page.dom).not.toMatch(/<img src="?x/);
+  });
+
+  it("lists each scene's shots with their length and first frame, and the length asked beside the film's", () => {
+    expect(page.dom).toContain("shot 1: 3 s, from generated image");
+    expect(page.dom).toContain("shot 2: 4 s, from previous shot's last frame");
+    expect(page.dom).toMatch(/film length asked \/ rendered<\/dt><dd>3 s \/ 3 s \(\+0 %\)/);
   });
 
   it("says the film completed despite its kills", () => {

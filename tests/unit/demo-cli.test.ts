@@ -3,26 +3,40 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_OPTIONS,
   DemoUsageError,
-  minutesFor,
+  MAX_MINUTES,
   parseDemoArgs,
 } from "../../scripts/demo/demo-options.ts";
 import { bar, createProgressView, progressLines } from "../../scripts/demo/demo-progress.ts";
 import { FILM_STEPS, type MovieStatus } from "../../shared/client/index.ts";
 
 describe("demo options", () => {
-  it("default to a 6-scene film and take every option in both spellings", () => {
+  it("default to a one-minute film and take every option in both spellings", () => {
     expect(parseDemoArgs([])).toEqual(DEFAULT_OPTIONS);
+    expect(DEFAULT_OPTIONS.minutes).toBe(1);
     expect(
-      parseDemoArgs(["--prompt", "A heist on a train", "--scenes=3", "--chaos", "--orientation", "portrait"]),
+      parseDemoArgs([
+        "--prompt",
+        "A heist on a train",
+        "--minutes=3",
+        "--chaos",
+        "--orientation",
+        "portrait",
+      ]),
     )
-      .toMatchObject({ prompt: "A heist on a train", scenes: 3, chaos: true, orientation: "portrait" });
-    // Scenes are planned two a minute: N scenes ask for N/2 minutes.
-    expect(minutesFor(6)).toBe(3);
+      .toMatchObject({ prompt: "A heist on a train", minutes: 3, chaos: true, orientation: "portrait" });
+    expect(parseDemoArgs(["--minutes", "0.5"]).minutes).toBe(0.5);
+    expect(parseDemoArgs(["--minutes", String(MAX_MINUTES)]).minutes).toBe(30);
   });
 
   it.each([
-    [["--scenes", "1"], "--scenes must be a whole number from 2 to 60"],
-    [["--scenes", "six"], "--scenes must be a whole number"],
+    [["--minutes", "0"], '--minutes must be a number of minutes above 0 and at most 30, not "0"'],
+    [["--minutes", "-2"], "--minutes must be a number of minutes above 0 and at most 30"],
+    [["--minutes", "31"], '--minutes must be a number of minutes above 0 and at most 30, not "31"'],
+    [["--minutes", "three"], "--minutes must be a number of minutes"],
+    [["--minutes", "Infinity"], "--minutes must be a number of minutes"],
+    [["--minutes="], "--minutes must be a number of minutes"],
+    [["--minutes"], "--minutes needs a value"],
+    [["--scenes", "4"], "--scenes is gone: a film's length decides its scenes; ask for --minutes N"],
     [["--prompt"], "--prompt needs a value"],
     [["--prompt", "--chaos"], "--prompt needs a value"],
     [["--orientation", "square"], "--orientation must be landscape or portrait"],

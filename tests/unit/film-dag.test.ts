@@ -4,7 +4,7 @@ import {
   screenplaySchema,
   visualBibleSchema,
 } from "../../shared/providers/film-schemas.ts";
-import { criticalPath, filmDag, type FilmDagScene, sequentialTime } from "../support/film-dag.ts";
+import { criticalPath, filmDag, type FilmDagScene, sequentialTime, shotIds } from "../support/film-dag.ts";
 import {
   continuesFrom,
   productionPlan,
@@ -64,6 +64,87 @@ describe("critical path and sequential time", () => {
     expect(sequentialTime(nodes)).toBe(
       300 + 3 * 1000 + 7 * 1000 + 12 * (3000 + 200 + 300) + lines * 500 + 2000 + 4000 + 1000,
     );
+  });
+});
+
+describe("a film whose scenes are cut into shots", () => {
+  // Scenes 1 (3 shots) → 2 (2 shots, continues 1); scene 3 (1 shot) on its own.
+  const scenes: FilmDagScene[] = [
+    { sceneNumber: 1, continuesFrom: null, generatedReference: true, clipMade: true, lines: 1, shots: 3 },
+    { sceneNumber: 2, continuesFrom: 1, generatedReference: false, clipMade: true, lines: 2, shots: 2 },
+    { sceneNumber: 3, continuesFrom: null, generatedReference: true, clipMade: true, lines: 0 },
+  ];
+  const renderMs = {
+    endFrame: new Map<number, number | number[]>([[1, [100, 110, 120]], [2, [200, 210]], [3, 300]]),
+    join: new Map([[1, 400], [2, 500]]),
+    // Scene 3 has no lines: no mix (its 70 ms never counts).
+    mix: new Map([[1, 50], [2, 60], [3, 70]]),
+    assemble: 1000,
+  };
+  const nodes = filmDag({ latencies: L, scenes, portraits: 2, music: false, cover: false, renderMs });
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+
+  it("runs a scene's shots in order, each from the end frame of the one before, then joins them", () => {
+    expect(byId.get("video-1.1")!.after).toEqual(["reference-1"]);
+    expect(byId.get("video-1.2")!.after).toEqual(["end-frame-1.1"]);
+    expect(byId.get("video-1.3")!.after).toEqual(["end-frame-1.2"]);
+    expect(byId.get("end-frame-1.3")!.ms).toBe(120);
+    expect(byId.get("join-1")).toMatchObject({ ms: 400, after: ["end-frame-1.3"] });
+    // The continued scene starts from the scene before once its shots are joined.
+    expect(byId.get("reference-2")!.after).toEqual(["join-1"]);
+    expect(byId.get("mix-2")!.after).toEqual(["join-2", "voices-2"]);
+    // A one-shot scene keeps the names of a scene before shots, and has no join.
+    expect(shotIds(3, 1, 1)).toEqual({ video: "video-3", endFrame: "end-frame-3" });
+    expect(byId.get("end-frame-3")).toMatchObject({ ms: 300, after: ["video-3"] });
+    expect(byId.has("join-3")).toBe(false);
+    expect(nodes.filter((n) => n.id.startsWith("video-"))).toHaveLength(6);
+  });
+
+  it("puts every shot of the longest chain on the critical path, and every shot in the sequential time", () => {
+    const { ms, path } = criticalPath(nodes);
+    expect(path).toEqual([
+      "plan",
+      "bible",
+      "screenplay",
+      "portraits",
+      "reference-1",
+      "video-1.1",
+      "end-frame-1.1",
+      "video-1.2",
+      "end-frame-1.2",
+      "video-1.3",
+      "end-frame-1.3",
+      "join-1",
+      "reference-2",
+      "video-2.1",
+      "end-frame-2.1",
+      "video-2.2",
+      "end-frame-2.2",
+      "join-2",
+      "mix-2",
+      "assemble",
+    ]);
+    expect(ms).toBe(
+      300 + 1000 + 1000 + (3 * 3000 + 100 + 110 + 120 + 400) + (2 * 3000 + 200 + 210 + 500) + 60 + 1000,
+    );
+    expect(sequentialTime(nodes)).toBe(
+      300 + 2 * 1000 + 2 * 1000 + 6 * 3000 + (330 + 400) + (410 + 500) + 300 + 3 * 500 + (50 + 60) + 1000,
+    );
+  });
+
+  it("weighs nothing for the end frames and join of a scene whose clip was never made", () => {
+    const failed = filmDag({
+      latencies: L,
+      scenes: [{ ...scenes[0], clipMade: false }],
+      portraits: 0,
+      music: false,
+      cover: false,
+      renderMs,
+    });
+    const ids = new Map(failed.map((n) => [n.id, n]));
+    expect(ids.get("end-frame-1.2")!.ms).toBe(0);
+    expect(ids.get("join-1")!.ms).toBe(0);
+    expect(ids.get("assemble")!.after).toEqual(["join-1", "voices-1"]);
   });
 });
 

@@ -159,4 +159,35 @@ describe("fakes at a fixed latency", () => {
     fakes.resetCounters();
     expect(fakes.submissions().runway).toEqual({ total: 0, maxPerInput: 0, inputs: 0 });
   });
+
+  it("Runway serves clips at the ratio's pixels when asked to (clipSize: ratio), as Runway delivers them", async () => {
+    fakes.runway.configure({ clipSize: "ratio" });
+    try {
+      const video = createRunwayVideo({ ...fakes.adapterOptions("runway"), model: "gen4.5" });
+      const jobId = await video.submit({
+        promptText: "harbour at night",
+        ratio: "1280:720",
+        durationSeconds: 2,
+      });
+      const { state } = await pollUntilDone(video, jobId);
+      const url = (state as { output: UrlOutput }).output.url;
+      expect(url).toBe(fakes.runway.fileUrl("clip-2s-1280x720.mp4"));
+      const file = join(dir, "ratio.mp4");
+      writeFileSync(file, new Uint8Array(await (await fetch(url)).arrayBuffer()));
+      const size = execFileSync("ffprobe", [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=width,height",
+        "-of",
+        "csv=p=0",
+        file,
+      ]).toString().trim();
+      expect(size).toBe("1280,720");
+    } finally {
+      fakes.runway.configure({ clipSize: "small" });
+    }
+  });
 });
