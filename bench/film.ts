@@ -88,6 +88,26 @@ type Row = {
   finished_at: Date;
 };
 
+/**
+ * The most render jobs of this film running at once (from their tasks' start and finish): how
+ * many render slots the run had in practice, which bounds how close wall can get to the DAG's
+ * critical path (the DAG assumes a render job starts as soon as it is ready).
+ */
+async function peakRenderJobs(film: Awaited<ReturnType<typeof readFilm>>): Promise<number> {
+  const ids = ([...film.metrics] as Row[]).filter((m) => m.provider === "worker" && m.external_id).map((m) =>
+    m.external_id!
+  );
+  const rows = await sql`
+    select started_at, finished_at from public.background_tasks
+     where id = any(${ids}::uuid[]) and started_at is not null and finished_at is not null`;
+  const events = rows.flatMap((r) => [[r.started_at.getTime(), 1], [r.finished_at.getTime(), -1]])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let running = 0;
+  let peak = 0;
+  for (const [, delta] of events) peak = Math.max(peak, (running += delta));
+  return peak;
+}
+
 async function overheads(film: Awaited<ReturnType<typeof readFilm>>) {
   const metrics = [...film.metrics] as Row[];
   const renderIds = metrics.filter((m) => m.provider === "worker" && m.external_id).map((m) =>
@@ -186,7 +206,7 @@ try {
     console.error(`film of ${minutes} min in ${SCENES} scenes...`);
     const connections = sampleConnections(sql);
     const filmSlices = await watchSlices(sql, env);
-    const { movieId } = await startFilm(user, briefFor(shape, title));
+    const { movieId } = await startFilm(user, { ...briefFor(shape, title), durationMinutes: minutes });
     await waitForFilm(rig.sql, movieId, 30 * 60_000).finally(() => connections.stop());
     const peakConnections = await connections.stop();
     const sliceReport = await filmSlices.stop();
@@ -245,6 +265,7 @@ try {
         ),
       },
       peakConnections,
+      peakRenderJobs: await peakRenderJobs(film),
       slices: sliceReport,
     });
   }
