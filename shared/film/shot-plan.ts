@@ -160,12 +160,11 @@ export function lipsyncSegments(
   lines: readonly { startSeconds: number; durationSeconds: number | null }[],
 ): LipsyncSegment[] {
   const starts = shots.map((_, i) => shots.slice(0, i).reduce((sum, s) => sum + s, 0));
-  const ends = lines.map((line) =>
-    line.durationSeconds === null
-      ? starts[shotOfLine(shots, line.startSeconds).shotNumber - 1] +
-        shots[shotOfLine(shots, line.startSeconds).shotNumber - 1]
-      : line.startSeconds + line.durationSeconds
-  );
+  const ends = lines.map((line) => {
+    if (line.durationSeconds !== null) return line.startSeconds + line.durationSeconds;
+    const shot = shotOfLine(shots, line.startSeconds).shotNumber - 1;
+    return starts[shot] + shots[shot];
+  });
   const segments: LipsyncSegment[] = [];
   let first = 0;
   for (let i = 0; i < shots.length; i++) {
