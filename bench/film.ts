@@ -104,7 +104,10 @@ async function peakRenderJobs(film: Awaited<ReturnType<typeof readFilm>>): Promi
     .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let running = 0;
   let peak = 0;
-  for (const [, delta] of events) peak = Math.max(peak, (running += delta));
+  for (const [, delta] of events) {
+    running += delta;
+    peak = Math.max(peak, running);
+  }
   return peak;
 }
 
