@@ -6,15 +6,21 @@
  * from scene 1's new last frame; the scene's clip is its shots joined again, its length unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { briefFor, type FilmRig, filmUser, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRig,
+  filmUser,
+  QUICK_LATENCIES,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 import { addressOfSigned } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [[1, 2]], clipSeconds: (n: number) => (n === 1 ? 12 : 3) };
 const TITLE = "Two Shots of Fog";
 
-// Short provider latencies: this file checks what is made, not when.
-const QUICK = { llm: 50, image: 200, video: 500, voice: 200, lipsync: 300, music: 300 };
 let rig: FilmRig;
 let owner: TestUser;
 let movieId: string;
@@ -29,7 +35,7 @@ const shots = async (n: number) =>
      where s.movie_id = ${movieId} and s.scene_number = ${n} order by h.shot_number`;
 
 beforeAll(async () => {
-  rig = await startFilmRig({ latencies: QUICK });
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   owner = await filmUser(rig, SHAPE, TITLE);
   ({ movieId } = await startFilm(owner, briefFor(SHAPE, TITLE)));
   const movie = await waitForFilm(rig.sql, movieId, 180_000);

@@ -15,6 +15,7 @@ import {
   type FilmRecord,
   type FilmRig,
   filmUser,
+  QUICK_LATENCIES,
   readFilm,
   startFilm,
   startFilmRig,
@@ -32,14 +33,12 @@ const SHAPE: FilmShape = {
 const TITLE = "Two Shots, One Voice";
 const dir = mkdtempSync(join(tmpdir(), "reelforge-shot-lipsync-"));
 
-// Short provider latencies: this file checks what is made, not when.
-const QUICK = { llm: 50, image: 200, video: 500, voice: 200, lipsync: 300, music: 300 };
 let rig: FilmRig;
 let film: FilmRecord;
 let shots: Record<string, unknown>[];
 
 beforeAll(async () => {
-  rig = await startFilmRig({ latencies: QUICK });
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   const owner = await filmUser(rig, SHAPE, TITLE);
   const { movieId } = await startFilm(owner, briefFor(SHAPE, TITLE));
   await waitForFilm(rig.sql, movieId, 180_000);

@@ -25,6 +25,16 @@ export const TEST_LATENCIES: FilmLatencies = {
   music: 1500,
 };
 
+/** Short latencies for files that check what a film makes, not when (no test times anything). */
+export const QUICK_LATENCIES: FilmLatencies = {
+  llm: 50,
+  image: 200,
+  video: 500,
+  voice: 200,
+  lipsync: 300,
+  music: 300,
+};
+
 export const FAKE_MODELS: Record<
   "llm" | "video" | "image" | "audio" | "lipsync" | "music",
   { provider: FakeProvider; model: string }
