@@ -3,7 +3,8 @@
  * the film rendered again from its completed scenes (the assembly filter, timeline, one render) →
  * movies.video_url, then the cover (an existing one kept) and finalize, so the film's status,
  * failed_scenes, warnings and progress say what is true of its scenes now: a failed film whose
- * scenes were repaired completes. A cancelled film stays cancelled (scenes it never made are not
+ * scenes were repaired completes. Reassemblies finishing out of order leave the newest reading of
+ * the scenes in place (postproduction.ts applyAssembly). A cancelled film stays cancelled (scenes it never made are not
  * failures, and its resume finishes it), and one in production is left to its own finalize. NoVideosToAssembleError when no clip is left.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
@@ -19,6 +20,8 @@ export function assembleHandler(deps: FilmDeps): TaskHandler {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
     const film = await assembleMovie(ctx, env, movie);
+    // A later reading of the scenes is already in place: its own assembly gives the verdict.
+    if (film.superseded) return { type: "done", result: { videoUrl: film.url, superseded: true } };
     // Only a finished film gets a new verdict: one in production gets its own from its task.
     const now = await loadMovie(deps.sql, movie.id);
     const verdict = FINISHED.includes(now.status)

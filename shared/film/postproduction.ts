@@ -9,6 +9,8 @@ import { finalMovieStatus, NoVideosToAssembleError, selectClipsForAssembly } fro
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
+import type { Sql, TransactionSql } from "../db/client.ts";
+import type { Timeline } from "../providers/types.ts";
 import { finishProgress, updateStep } from "./film-progress.ts";
 import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
@@ -16,31 +18,94 @@ import { storeOutput } from "./store-output.ts";
 import { ratioSize, videoShape } from "./video-prompt.ts";
 import { posterRequest } from "./film-requests.ts";
 
-/** The film's render: its stored URL, or NoVideosToAssembleError when no clip is left. */
+type Db = Sql | TransactionSql;
+
+/**
+ * The film's render: its stored URL, or the error when no clip is left or the render failed.
+ * `superseded`: another assembly that read the scenes later has already put its film in place, so
+ * this one changed nothing (reassemblies may finish out of order: the newest reading wins).
+ */
 export async function assembleMovie(
   ctx: TaskContext,
   env: FilmEnv,
   movie: MovieRow,
-): Promise<{ url: string | null; error: string | null }> {
-  const scenes = await loadScenes(env.sql, movie.id);
+): Promise<{ url: string | null; error: string | null; superseded?: boolean }> {
+  // What the film is made of, read once and recorded: a resumed slice renders the same timeline,
+  // and `readAt` orders this assembly against any other of the same film.
+  const plan = await ctx.step("assemble_movie:timeline", (tx) => filmTimeline(tx, env, movie));
+  if ("error" in plan) {
+    await updateStep(env.sql, movie.id, "assemble_movie", {
+      status: "failed",
+      progress: 0,
+      detail: plan.error,
+    });
+    return { url: null, error: plan.error };
+  }
+  await updateStep(env.sql, movie.id, "assemble_movie", {
+    status: "running",
+    progress: 10,
+    detail: `Assembling ${plan.scenes} scenes`,
+  });
+  const render = await runJob(ctx, {
+    sql: env.sql,
+    name: "assemble_movie:render",
+    provider: env.providers.render,
+    request: {
+      op: "assemble" as const,
+      timeline: plan.timeline,
+      output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) },
+    },
+    metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" },
+    cost: { units: plan.scenes, unit: "clips" },
+    pollEveryMs: env.pollMs,
+  });
+  if (!render.ok) {
+    await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", detail: render.message });
+    return { url: null, error: `assembly failed: ${render.message}` };
+  }
+  const applied = await ctx.step("assemble_movie", async (tx) => {
+    const current = await applyAssembly(tx, movie.id, render.url, plan.readAt);
+    if (current) {
+      await updateStep(tx, movie.id, "assemble_movie", {
+        status: "completed",
+        detail: `${plan.scenes} scenes assembled`,
+      });
+    }
+    return current;
+  });
+  return { url: render.url, error: null, ...(applied ? {} : { superseded: true }) };
+}
+
+/**
+ * Puts a rendered film in place unless an assembly that read the scenes later already did
+ * (movies.metadata.assembled_from: when the film in place was read). True when this one is in place.
+ */
+export async function applyAssembly(db: Db, movieId: string, url: string, readAt: string): Promise<boolean> {
+  const rows = await db`
+    update public.movies
+       set video_url = ${url}, metadata = metadata || jsonb_build_object('assembled_from', ${readAt}::text)
+     where id = ${movieId}
+       and (metadata->>'assembled_from' is null or (metadata->>'assembled_from')::timestamptz <= ${readAt}::timestamptz)
+    returning id`;
+  return rows.length > 0;
+}
+
+/** The film's timeline from its scenes and lines as they are now, or why there is none. */
+async function filmTimeline(
+  db: Db,
+  env: FilmEnv,
+  movie: MovieRow,
+): Promise<{ readAt: string; timeline: Timeline; scenes: number } | { error: string }> {
+  const [{ at }] = await db`select clock_timestamp()::text as at`;
+  const scenes = await loadScenes(db, movie.id);
   let kept;
   try {
     kept = selectClipsForAssembly(scenes);
   } catch (error) {
     if (!(error instanceof NoVideosToAssembleError)) throw error;
-    await updateStep(env.sql, movie.id, "assemble_movie", {
-      status: "failed",
-      progress: 0,
-      detail: error.message,
-    });
-    return { url: null, error: error.message };
+    return { error: error.message };
   }
-  await updateStep(env.sql, movie.id, "assemble_movie", {
-    status: "running",
-    progress: 10,
-    detail: `Assembling ${kept.length} scenes`,
-  });
-  const lines = await env.sql`
+  const lines = await db`
     select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
   const { video } = env.providers;
@@ -63,31 +128,7 @@ export async function assembleMovie(
     // A film from before visual bibles (or without one) keeps its clips' own colours.
     movie.metadata.visual_bible ? gradeFromBible(movie.metadata.visual_bible) : null,
   );
-  const render = await runJob(ctx, {
-    sql: env.sql,
-    name: "assemble_movie:render",
-    provider: env.providers.render,
-    request: {
-      op: "assemble" as const,
-      timeline,
-      output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) },
-    },
-    metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" },
-    cost: { units: kept.length, unit: "clips" },
-    pollEveryMs: env.pollMs,
-  });
-  if (!render.ok) {
-    await updateStep(env.sql, movie.id, "assemble_movie", { status: "failed", detail: render.message });
-    return { url: null, error: `assembly failed: ${render.message}` };
-  }
-  await ctx.step("assemble_movie", async (tx) => {
-    await tx`update public.movies set video_url = ${render.url} where id = ${movie.id}`;
-    await updateStep(tx, movie.id, "assemble_movie", {
-      status: "completed",
-      detail: `${kept.length} scenes assembled`,
-    });
-  });
-  return { url: render.url, error: null };
+  return { readAt: at as string, timeline, scenes: kept.length };
 }
 
 export async function generateCover(
