@@ -35,7 +35,7 @@ import {
   graphileUtils,
 } from "./engine/graphile-throughput.ts";
 import { buildHistory, dropHistory, FILM_TASKS, HISTORY_USERS, STEPS_PER_TASK } from "./engine/history.ts";
-import { measureRetention } from "./engine/retention-cost.ts";
+import { type ClaimWindow, measureRetention } from "./engine/retention-cost.ts";
 import {
   applyProbeSchema,
   deleteProbeRows,
@@ -251,6 +251,19 @@ function handoffTable(fresh: Handoff, history: HistoryRun[]) {
   return markdownTable(["history", "hand-offs", "p50", "p95", "max"], rows);
 }
 
+/** One claimers' window as a row of the retention table. */
+function claimRow(label: string, w: ClaimWindow) {
+  return [
+    label,
+    round(w.tasksPerSecond, 0),
+    round(w.claimP50Ms, 2),
+    round(w.claimP99Ms, 2),
+    round(w.claimMaxMs, 1),
+    `${w.lockWaits.samplesWithAWait} of ${w.lockWaits.samples}`,
+    round(w.lockWaits.longestMs, 1),
+  ];
+}
+
 function retentionLines(retention: Retention) {
   if ("skipped" in retention) return [retention.skipped];
   const { withoutRetention: alone, withRetention: beside, retention: run } = retention;
@@ -273,26 +286,7 @@ function retentionLines(retention: Retention) {
         "lock waits seen",
         "longest ms",
       ],
-      [
-        [
-          "without retention",
-          round(alone.tasksPerSecond, 0),
-          round(alone.claimP50Ms, 2),
-          round(alone.claimP99Ms, 2),
-          round(alone.claimMaxMs, 1),
-          `${alone.lockWaits.samplesWithAWait} of ${alone.lockWaits.samples}`,
-          round(alone.lockWaits.longestMs, 1),
-        ],
-        [
-          "with retention",
-          round(beside.tasksPerSecond, 0),
-          round(beside.claimP50Ms, 2),
-          round(beside.claimP99Ms, 2),
-          round(beside.claimMaxMs, 1),
-          `${beside.lockWaits.samplesWithAWait} of ${beside.lockWaits.samples}`,
-          round(beside.lockWaits.longestMs, 1),
-        ],
-      ],
+      [claimRow("without retention", alone), claimRow("with retention", beside)],
     ),
   ];
 }

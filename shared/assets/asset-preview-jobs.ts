@@ -11,7 +11,7 @@ import { type FilmEnv, isConfigured } from "../film/film-env.ts";
 import type { MovieRow } from "../film/film-movie.ts";
 import { filmScoreRequest, portraitRequest, posterRequest } from "../film/film-requests.ts";
 import { locationImagePrompt } from "../film/reference-image.ts";
-import { ratioSize, videoShape } from "../film/video-prompt.ts";
+import { filmRatio, ratioSize, videoShape } from "../film/video-prompt.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
 import type { ImageRequest, JobProvider, UrlOutput } from "../providers/types.ts";
 import { type AssetRunRow, PreviewFailure } from "./asset-preview-file.ts";
@@ -173,7 +173,7 @@ async function libraryImageRequest(env: FilmEnv, movie: MovieRow, run: AssetRunR
         { name: place.location_name, timeOfDay: place.time_of_day, weather: place.weather },
         "cinematic",
       ),
-    ...ratioSize(videoShape(video.provider, video.model, movie.orientation, 5, video.registered).ratio),
+    ...ratioSize(filmRatio(video, movie.orientation)),
     purpose: "location",
   };
 }

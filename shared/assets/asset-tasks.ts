@@ -28,7 +28,6 @@ import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
 import type { CascadeTarget } from "./accept/asset-acceptor.ts";
 import { extractLastFrame, joinShots } from "../film/shot-renders.ts";
-import { videoShape } from "../film/video-prompt.ts";
 export { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-kinds.ts";
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
@@ -198,16 +197,9 @@ async function applyShot(
     select clip_url, end_frame_url, duration_seconds from public.scene_shots where scene_id = ${scene.id} order by shot_number`;
   if (shots.some((s) => !s.clip_url)) return framed;
   const clips = shots.map((s) => ({ url: s.clip_url as string, seconds: Number(s.duration_seconds) }));
-  const shape = videoShape(
-    env.providers.video.provider,
-    env.providers.video.model,
-    movie.orientation,
-    5,
-    env.providers.video.registered,
-  );
   let joined: string;
   try {
-    joined = await joinShots(ctx, env, movie, `scene-${sceneNumber}`, clips, shape.ratio, metric);
+    joined = await joinShots(ctx, env, movie, `scene-${sceneNumber}`, clips, metric);
   } catch (error) {
     if (!isSceneFailure(error)) throw error;
     return framed;

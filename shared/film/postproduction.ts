@@ -15,7 +15,7 @@ import { finishProgress, updateStep } from "./film-progress.ts";
 import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
-import { ratioSize, videoShape } from "./video-prompt.ts";
+import { filmRatio, ratioSize } from "./video-prompt.ts";
 import { posterRequest } from "./film-requests.ts";
 
 type Db = Sql | TransactionSql;
@@ -109,7 +109,6 @@ async function filmTimeline(
     select scene_number, audio_url, start_seconds, duration_seconds from public.scene_audio
      where movie_id = ${movie.id} and status = 'completed' order by scene_number, line_index`;
   const { video } = env.providers;
-  const shape = videoShape(video.provider, video.model, movie.orientation, 5, video.registered);
   const timeline = buildFilmTimeline(
     kept.map((s) =>
       timelineScene(
@@ -123,7 +122,7 @@ async function filmTimeline(
           })),
       )
     ),
-    ratioSize(shape.ratio),
+    ratioSize(filmRatio(video, movie.orientation)),
     movie.metadata.music_url ?? null,
     // A film from before visual bibles (or without one) keeps its clips' own colours.
     movie.metadata.visual_bible ? gradeFromBible(movie.metadata.visual_bible) : null,

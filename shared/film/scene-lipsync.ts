@@ -19,7 +19,6 @@ import { storeOutput } from "./store-output.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { lipsyncSegments } from "./shot-plan.ts";
 import { joinShots } from "./shot-renders.ts";
-import { videoShape } from "./video-prompt.ts";
 
 export interface LipsyncInput {
   movieId: string;
@@ -121,8 +120,6 @@ export async function lipSyncByShots(
   const shots = await env.sql`
     select clip_url, duration_seconds from public.scene_shots where scene_id = ${input.sceneId} order by shot_number`;
   if (shots.length <= 1 || shots.some((shot) => !shot.clip_url)) return null;
-  const video = env.providers.video;
-  const { ratio } = videoShape(video.provider, video.model, movie.orientation, 5, video.registered);
   const clipOf = (i: number) => ({
     url: shots[i].clip_url as string,
     seconds: Number(shots[i].duration_seconds),
@@ -138,7 +135,7 @@ export async function lipSyncByShots(
       );
       const clipUrl = clips.length === 1
         ? clips[0].url
-        : await joinShots(ctx, env, movie, `${s}-${part}`, clips, ratio, input.metric);
+        : await joinShots(ctx, env, movie, `${s}-${part}`, clips, input.metric);
       if (segment.lines.length === 0) {
         pieces.push({ url: clipUrl, seconds: segment.seconds });
         continue;
@@ -163,7 +160,7 @@ export async function lipSyncByShots(
       if (!synced.ok) return { ok: false, message: `${part}: ${synced.message}` };
       pieces.push({ url: synced.url, seconds: segment.seconds });
     }
-    return { ok: true, url: await joinShots(ctx, env, movie, `${s}-synced`, pieces, ratio, input.metric) };
+    return { ok: true, url: await joinShots(ctx, env, movie, `${s}-synced`, pieces, input.metric) };
   } catch (error) {
     if (!isSceneFailure(error)) throw error;
     return { ok: false, message: `lip sync failed: ${(error as Error).message}` };

@@ -145,9 +145,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
       );
     }
   }
-  const clipUrl = clips.length === 1
-    ? clips[0].url
-    : await joinShots(ctx, env, movie, s, clips, shape.ratio, metric);
+  const clipUrl = clips.length === 1 ? clips[0].url : await joinShots(ctx, env, movie, s, clips, metric);
 
   await ctx.step(`${s}:saved`, async (tx) => {
     // No end frame is no reason to lose the clip; a continuation then falls back to the library.

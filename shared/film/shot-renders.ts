@@ -13,7 +13,7 @@ import type { JobOutcome } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
 import { SceneFailure } from "./scene-failure.ts";
-import { ratioSize } from "./video-prompt.ts";
+import { filmRatio, ratioSize } from "./video-prompt.ts";
 
 /** The joined clip's URL; a SceneFailure when the render fails. `s` names the scene (`scene-N`). */
 export async function joinShots(
@@ -22,7 +22,6 @@ export async function joinShots(
   movie: MovieRow,
   s: string,
   clips: { url: string; seconds: number }[],
-  ratio: string,
   metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">,
 ): Promise<string> {
   const joined = await runJob(ctx, {
@@ -33,7 +32,7 @@ export async function joinShots(
       op: "assemble" as const,
       timeline: {
         fps: FILM_FPS,
-        ...ratioSize(ratio),
+        ...ratioSize(filmRatio(env.providers.video, movie.orientation)),
         clips: clips.map((c) => ({
           url: c.url,
           inFrame: 0,

@@ -91,6 +91,17 @@ export function videoShape(
   return { ratio: orientation === "portrait" ? "360:640" : "640:360", durationSeconds: wantedSeconds };
 }
 
+/**
+ * The film's frame ratio for its video model and orientation: what its clips, the joins of its
+ * shots, its render and its location images are sized by.
+ */
+export function filmRatio(
+  video: { provider: string; model: string; registered?: { ratio?: string; durationSeconds?: number } },
+  orientation: Orientation,
+): string {
+  return videoShape(video.provider, video.model, orientation, 5, video.registered).ratio;
+}
+
 /** Pixel size of a "W:H" ratio. */
 export function ratioSize(ratio: string): { width: number; height: number } {
   const [width, height] = ratio.split(":").map(Number);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FilmShape } from "../support/film-script.ts";
+import type { MovieQuote } from "../../shared/client/movies.ts";
 import {
   briefFor,
   type FilmRig,
@@ -29,23 +30,6 @@ withFilmRig({ latencies: LATENCIES }, (started) => (rig = started));
 const since = (before: Record<string, number>) =>
   Object.fromEntries(Object.entries(paidByProvider(rig)).map(([p, n]) => [p, n - (before[p] ?? 0)]));
 
-interface Quote {
-  sceneCount: number;
-  perProvider: {
-    provider: string;
-    model: string;
-    type: string;
-    paid: boolean;
-    calls: number;
-    units: number;
-    unit: string;
-  }[];
-  total: { units: Record<string, number>; capUnits: number };
-  callsByKind: Record<string, number>;
-  expectedWallSeconds: number;
-  estimates: string[];
-}
-
 describe("produce-movie quote", () => {
   it("writes nothing, calls no provider, and counts the calls the film then submits", async () => {
     const owner = await filmUser(rig, SHAPE, "Quoted Short");
@@ -53,7 +37,7 @@ describe("produce-movie quote", () => {
     const before = paidByProvider(rig);
     const answer = await invoke("produce-movie", { action: "quote", ...brief }, { token: owner.token });
     expect(answer.status, answer.text).toBe(200);
-    const quote = answer.json as Quote;
+    const quote = answer.json as MovieQuote;
     expect(since(before)).toEqual(Object.fromEntries(Object.keys(before).map((p) => [p, 0])));
     const [{ movies }] = await rig
       .sql`select count(*)::int as movies from public.movies where user_id = ${owner.id}`;
