@@ -58,8 +58,9 @@ const AIM = { minRatio: 1, minHistoryRatio: 0.9, handoffP50Ms: 100 };
 
 const PER_TASK = {
   engine:
-    "claim_next_task (oldest due row of the kind off (kind, run_after, created_at), for update skip locked; lease + fencing token) " +
-    "then complete_task (status update + after_terminal), each its own round trip and commit, awaited in turn",
+    "complete_and_claim: complete_task (fenced status update + after_terminal) then claim_next_task (oldest due row of " +
+    "the kind off (kind, run_after, created_at), for update skip locked; lease + fencing token) in one round trip and " +
+    "one commit, awaited before the next, as a worker slot does (claim_next_task alone for a slot's first task)",
   graphile:
     "get_job (one job per call) then complete_job (delete); batching off (defaults: localQueue.size -1, " +
     "completeJobBatchDelay -1); complete_job is not awaited before the next get_job; " +

@@ -450,6 +450,10 @@ begin
   on conflict (task_id, name) do nothing;
 end $$;
 
+-- What a task's end sets off, run by every engine function that ends one (complete_task,
+-- fail_task for good, cancel_task, start_lease on a lease lost once too often) in the ending
+-- transaction: open children are cancelled, the parent and the tasks parked on this one are woken,
+-- and a slot the task freed under its key is rung for the next due task.
 create function engine.after_terminal(p_task_id uuid) returns void
 language plpgsql as $$
 declare
@@ -465,6 +469,7 @@ begin
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
+  perform engine.wake_waiters(p_task_id);
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
@@ -844,32 +849,35 @@ begin
 end $$;
 
 -- True when a user other than p_user_id has queued work of these kinds (users without an id, the
--- service role's tasks, never count): per kind, the lowest and the highest user with queued work,
--- each one probe of the per-user due index, whatever the backlog. Ordered by (kind, user_id) so
--- that only that index answers in order: an index of all tasks would have to read and sort the
+-- service role's tasks, never count): per kind, is there a queued task of a user below p_user_id,
+-- or above. Each is one descent of the per-user due index into a range that excludes p_user_id's
+-- own entries, so it reads nothing when nobody else waits. (Asking for the lowest and the highest
+-- user instead walked p_user_id's own index entries, and under a draining backlog those are the
+-- entries of tasks just claimed, dead but not yet removable: a sixth of the benchmark's claim
+-- cost.) Ordered by (kind, user_id) so that only a queued-only index answers it in a few reads
+-- even with a generic plan, whose estimate for an open range would otherwise pick a scan of the
 -- history (migrations/20261203000500_engine_history.sql).
 create function engine.others_queued(p_kinds text[], p_user_id uuid) returns boolean
 language plpgsql stable security definer set search_path = '' as $$
 declare
   k text;
-  edge uuid;
 begin
   if p_user_id is null then
     return false;
   end if;
   foreach k in array coalesce(p_kinds, '{}') loop
-    select b.user_id into edge from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id is not null
+    perform from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id < p_user_id
      order by b.kind, b.user_id
      limit 1;
-    if edge <> p_user_id then
+    if found then
       return true;
     end if;
-    select b.user_id into edge from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id is not null
-     order by b.kind desc, b.user_id desc
+    perform from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id > p_user_id
+     order by b.kind, b.user_id
      limit 1;
-    if edge <> p_user_id then
+    if found then
       return true;
     end if;
   end loop;
@@ -1027,6 +1035,32 @@ begin
     end if;
   end loop;
   return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
+end $$;
+
+-- A worker that finished a task and has its slot free again: completes the task (as
+-- complete_task) and claims the next due task of p_kinds (as claim_next_task) in one transaction,
+-- one round trip and one commit instead of two of each. Returns the claimed task, or null when
+-- none is due. RF001 when the caller no longer holds p_task_id: nothing is completed or claimed.
+-- The parent is locked before the task, as every completion does (task-store.ts): its end wakes
+-- the parent, whose own slices lock the parent before its children.
+create function engine.complete_and_claim(
+  p_task_id uuid,
+  p_token bigint,
+  p_result jsonb,
+  p_metadata jsonb,
+  p_kinds text[],
+  p_worker_id text,
+  p_lease_seconds integer default 30
+) returns public.background_tasks
+language plpgsql security definer set search_path = '' as $$
+begin
+  perform from public.background_tasks parent
+   where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+     for update;
+  if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
+    raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
+  end if;
+  return engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
 -- A user's standing on a capped key: live leases there, then when they last won contested
@@ -1225,11 +1259,6 @@ alter table engine.task_waits enable row level security;
 comment on table engine.task_waits is
   'Tasks parked (status waiting, no lease) until one of their target tasks ends (engine.await_tasks).';
 
--- Advisory key of the target: a park and the target's end serialise on it, so the waiter either
--- sees the target ended (and does not park) or its wait row is committed before the end reads it.
-create function engine.wait_lock_id(p_target_id uuid) returns integer
-language sql immutable as $$ select hashtext('wait:' || p_target_id::text) $$;
-
 -- Parks the lease holder until one of p_targets ends. False (nothing changed, the caller keeps
 -- its lease) when every target has already ended. Fenced: RF001 when the caller lost the task.
 create function engine.await_tasks(p_task_id uuid, p_token bigint, p_targets uuid[], p_metadata jsonb default '{}'::jsonb)
@@ -1237,16 +1266,18 @@ returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
-  target uuid;
   open_targets uuid[];
 begin
   t := engine.lock_lease(p_task_id, p_token);
-  for target in select distinct u from unnest(p_targets) u order by 1 loop
-    perform pg_catalog.pg_advisory_xact_lock(7302, engine.wait_lock_id(target));
-  end loop;
-  select coalesce(array_agg(b.id), '{}') into open_targets
-    from public.background_tasks b
-   where b.id = any (p_targets) and not engine.is_terminal(b.status);
+  -- A park and a target's end serialise on the target's row: the share lock waits for an end in
+  -- progress (and then reads the ended status), and an end waits for this park to commit (and
+  -- then engine.wake_waiters reads its wait row). Parks on one target share it without waiting.
+  select coalesce(array_agg(open.id), '{}') into open_targets
+    from (select b.id, b.status from public.background_tasks b
+           where b.id = any (p_targets)
+           order by b.id
+             for share) open
+   where not engine.is_terminal(open.status);
   if cardinality(open_targets) = 0 then
     return false;
   end if;
@@ -1290,30 +1321,26 @@ begin
   perform engine.dispatch_task(p_parent_id);
 end $$;
 
--- A task that ends wakes the tasks parked on it. Only waiters whose `waiting` is committed are
--- read, so this never waits on a waiter's row while that waiter waits on this target's lock.
-create function engine.wake_waiters() returns trigger
-language plpgsql security definer set search_path = '' as $$
+-- Wakes the tasks parked on a task that just ended (called by engine.after_terminal, in the
+-- ending transaction, whose update holds the target's row: see engine.await_tasks). Only waiters
+-- whose `waiting` is committed are read, so this never waits on a waiter's row while that waiter
+-- waits on this target's row.
+-- (A call from every function that ends a task, not a trigger on every status change: the
+-- trigger's invocation cost about a sixth of a claim+complete in the engine benchmark.)
+create function engine.wake_waiters(p_target_id uuid) returns void
+language plpgsql as $$
 declare
   waiter uuid;
 begin
-  perform pg_catalog.pg_advisory_xact_lock(7302, engine.wait_lock_id(new.id));
   for waiter in
     select w.waiter_id from engine.task_waits w join public.background_tasks b on b.id = w.waiter_id
-     where w.target_id = new.id and b.status = 'waiting'
+     where w.target_id = p_target_id and b.status = 'waiting'
      order by w.waiter_id
   loop
     delete from engine.task_waits where waiter_id = waiter;
     perform engine.wake_parent(waiter);
   end loop;
-  return null;
 end $$;
-
-create trigger background_tasks_wake_waiters
-  after update of status on public.background_tasks
-  for each row
-  when (engine.is_terminal(new.status) and not engine.is_terminal(old.status))
-  execute function engine.wake_waiters();
 
 -- ---------------------------------------------------------------------------------------------
 -- Sweeper

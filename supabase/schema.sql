@@ -405,6 +405,7 @@ begin
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
+  perform engine.wake_waiters(p_task_id);
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
@@ -474,16 +475,18 @@ CREATE FUNCTION engine.await_tasks(p_task_id uuid, p_token bigint, p_targets uui
     AS $$
 declare
   t public.background_tasks;
-  target uuid;
   open_targets uuid[];
 begin
   t := engine.lock_lease(p_task_id, p_token);
-  for target in select distinct u from unnest(p_targets) u order by 1 loop
-    perform pg_catalog.pg_advisory_xact_lock(7302, engine.wait_lock_id(target));
-  end loop;
-  select coalesce(array_agg(b.id), '{}') into open_targets
-    from public.background_tasks b
-   where b.id = any (p_targets) and not engine.is_terminal(b.status);
+  -- A park and a target's end serialise on the target's row: the share lock waits for an end in
+  -- progress (and then reads the ended status), and an end waits for this park to commit (and
+  -- then engine.wake_waiters reads its wait row). Parks on one target share it without waiting.
+  select coalesce(array_agg(open.id), '{}') into open_targets
+    from (select b.id, b.status from public.background_tasks b
+           where b.id = any (p_targets)
+           order by b.id
+             for share) open
+   where not engine.is_terminal(open.status);
   if cardinality(open_targets) = 0 then
     return false;
   end if;
@@ -807,6 +810,26 @@ begin
 end $$;
 
 ALTER FUNCTION engine.classify_metric_billing() OWNER TO postgres;
+
+--
+-- Name: complete_and_claim(uuid, bigint, jsonb, jsonb, text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform from public.background_tasks parent
+   where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+     for update;
+  if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
+    raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
+  end if;
+  return engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
+end $$;
+
+ALTER FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
 
 --
 -- Name: complete_step(uuid, bigint, text, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -1334,24 +1357,23 @@ CREATE FUNCTION engine.others_queued(p_kinds text[], p_user_id uuid) RETURNS boo
     AS $$
 declare
   k text;
-  edge uuid;
 begin
   if p_user_id is null then
     return false;
   end if;
   foreach k in array coalesce(p_kinds, '{}') loop
-    select b.user_id into edge from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id is not null
+    perform from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id < p_user_id
      order by b.kind, b.user_id
      limit 1;
-    if edge <> p_user_id then
+    if found then
       return true;
     end if;
-    select b.user_id into edge from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id is not null
-     order by b.kind desc, b.user_id desc
+    perform from public.background_tasks b
+     where b.status = 'queued' and b.kind = k and b.user_id > p_user_id
+     order by b.kind, b.user_id
      limit 1;
-    if edge <> p_user_id then
+    if found then
       return true;
     end if;
   end loop;
@@ -2002,16 +2024,6 @@ end $$;
 ALTER FUNCTION engine.usage_report(p_user_id uuid, p_resuming_movie uuid) OWNER TO postgres;
 
 --
--- Name: wait_lock_id(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.wait_lock_id(p_target_id uuid) RETURNS integer
-    LANGUAGE sql IMMUTABLE
-    AS $$ select hashtext('wait:' || p_target_id::text) $$;
-
-ALTER FUNCTION engine.wait_lock_id(p_target_id uuid) OWNER TO postgres;
-
---
 -- Name: wake_parent(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2043,29 +2055,26 @@ end $$;
 ALTER FUNCTION engine.wake_parent(p_parent_id uuid) OWNER TO postgres;
 
 --
--- Name: wake_waiters(); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: wake_waiters(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.wake_waiters() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+CREATE FUNCTION engine.wake_waiters(p_target_id uuid) RETURNS void
+    LANGUAGE plpgsql
     AS $$
 declare
   waiter uuid;
 begin
-  perform pg_catalog.pg_advisory_xact_lock(7302, engine.wait_lock_id(new.id));
   for waiter in
     select w.waiter_id from engine.task_waits w join public.background_tasks b on b.id = w.waiter_id
-     where w.target_id = new.id and b.status = 'waiting'
+     where w.target_id = p_target_id and b.status = 'waiting'
      order by w.waiter_id
   loop
     delete from engine.task_waits where waiter_id = waiter;
     perform engine.wake_parent(waiter);
   end loop;
-  return null;
 end $$;
 
-ALTER FUNCTION engine.wake_waiters() OWNER TO postgres;
+ALTER FUNCTION engine.wake_waiters(p_target_id uuid) OWNER TO postgres;
 
 --
 -- Name: assert_image_request_owner(uuid); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3915,12 +3924,6 @@ CREATE CONSTRAINT TRIGGER background_tasks_film_end AFTER UPDATE OF status ON pu
 CREATE TRIGGER background_tasks_touch BEFORE UPDATE ON public.background_tasks FOR EACH ROW EXECUTE FUNCTION engine.touch_updated_at();
 
 --
--- Name: background_tasks background_tasks_wake_waiters; Type: TRIGGER; Schema: public; Owner: postgres
---
-
-CREATE TRIGGER background_tasks_wake_waiters AFTER UPDATE OF status ON public.background_tasks FOR EACH ROW WHEN ((engine.is_terminal(new.status) AND (NOT engine.is_terminal(old.status)))) EXECUTE FUNCTION engine.wake_waiters();
-
---
 -- Name: characters characters_assets; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -4917,6 +4920,13 @@ REVOKE ALL ON FUNCTION engine.classify_metric_billing() FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.classify_metric_billing() TO service_role;
 
 --
+-- Name: FUNCTION complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
+
+--
 -- Name: FUNCTION complete_step(p_task_id uuid, p_token bigint, p_name text, p_result jsonb); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5232,13 +5242,6 @@ REVOKE ALL ON FUNCTION engine.usage_report(p_user_id uuid, p_resuming_movie uuid
 GRANT ALL ON FUNCTION engine.usage_report(p_user_id uuid, p_resuming_movie uuid) TO service_role;
 
 --
--- Name: FUNCTION wait_lock_id(p_target_id uuid); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.wait_lock_id(p_target_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.wait_lock_id(p_target_id uuid) TO service_role;
-
---
 -- Name: FUNCTION wake_parent(p_parent_id uuid); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5246,11 +5249,11 @@ REVOKE ALL ON FUNCTION engine.wake_parent(p_parent_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.wake_parent(p_parent_id uuid) TO service_role;
 
 --
--- Name: FUNCTION wake_waiters(); Type: ACL; Schema: engine; Owner: postgres
+-- Name: FUNCTION wake_waiters(p_target_id uuid); Type: ACL; Schema: engine; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.wake_waiters() FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.wake_waiters() TO service_role;
+REVOKE ALL ON FUNCTION engine.wake_waiters(p_target_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.wake_waiters(p_target_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION assert_image_request_owner(p_request_id uuid); Type: ACL; Schema: public; Owner: postgres

@@ -1,6 +1,7 @@
 /**
  * Claim+complete throughput of no-op pull-mode tasks through the engine's SQL functions: C loops,
- * each on its own connection, doing claim_next_task then complete_task until the queue is empty.
+ * each on its own connection, each completing its task and claiming the next in one call until
+ * the queue is empty.
  */
 import postgres, { type Sql } from "postgres";
 
@@ -22,22 +23,29 @@ export async function enqueueEngineNoops(sql: Sql, userId: string, count: number
   await sql`vacuum analyze public.background_tasks`;
 }
 
+/**
+ * What a worker slot does (shared/worker/worker-loop.ts): claim a task, then complete each one
+ * together with the claim of the next (engine.complete_and_claim), one round trip per task.
+ */
 async function claimLoop(sql: Sql, workerId: string): Promise<number> {
   let done = 0;
+  let [task] = await sql`
+    select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
   for (;;) {
-    const [task] = await sql`
-      select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
     if (task.id === null) {
       // Null can also mean "every due row is locked by another claimer right now".
       const [{ queued }] = await sql`
         select exists (select 1 from public.background_tasks
                         where kind = ${NOOP_KIND} and status = 'queued') as queued`;
       if (!queued) return done;
+      [task] = await sql`
+        select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
       continue;
     }
-    const [{ ok }] = await sql`
-      select engine.complete_task(${task.id}, ${task.fencing_token}::bigint, null, '{}') as ok`;
-    if (!ok) throw new Error(`${workerId} was fenced out of task ${task.id} it had just claimed`);
+    // RF001 (fenced out of a task it had just claimed) throws and fails the run.
+    [task] = await sql`
+      select id, fencing_token from engine.complete_and_claim(${task.id}, ${task.fencing_token}::bigint, null,
+        '{}', array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
     done++;
   }
 }

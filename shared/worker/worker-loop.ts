@@ -85,20 +85,37 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     });
   let unlisten: (() => Promise<void>) | null = null;
 
+  /** The next due task for this worker; null when none is, undefined when the claim failed. */
+  const claimNext = () =>
+    store.claimNext(kinds, workerId, leaseSeconds).catch((error) => {
+      log(`claim failed: ${error instanceof Error ? error.message : error}`);
+      return undefined;
+    });
+
   async function runSlot(): Promise<void> {
+    // The task claimed as the last one completed (null: none was due); undefined: not asked yet.
+    let claimed: TaskRow | null | undefined;
     while (!stopping.signal.aborted) {
-      const task = await store.claimNext(kinds, workerId, leaseSeconds).catch((error) => {
-        log(`claim failed: ${error instanceof Error ? error.message : error}`);
-        return undefined;
-      });
+      const task = claimed !== undefined ? claimed : await claimNext();
+      claimed = undefined;
       if (task !== undefined) lastPollAt = new Date();
       if (task) lastClaimAt = lastPollAt;
-      if (task) await runTask(task);
+      if (task) claimed = await runTask(task);
       else await idle(task === undefined ? pollMs * 4 : pollMs);
+    }
+    // Claimed as the last job completed, just as the stop came: given straight back.
+    const unstarted = claimed;
+    if (unstarted) {
+      await store.defer(unstarted, 0).catch((e) => log(`task ${unstarted.id}: not given back: ${e.message}`));
     }
   }
 
-  async function runTask(task: TaskRow): Promise<void> {
+  /**
+   * Runs one job to its end. A job that succeeds is completed together with the claim of the
+   * slot's next task (one round trip), which is returned: null when none was due, undefined when
+   * none was asked for (the job failed, or the worker is stopping).
+   */
+  async function runTask(task: TaskRow): Promise<TaskRow | null | undefined> {
     const controller = new AbortController();
     let release!: () => void;
     const job: ActiveJob = { task, controller, done: new Promise((resolve) => (release = resolve)) };
@@ -130,8 +147,11 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       const io = createJobIo({ workDir, storage: o.storage, signal: controller.signal, heartbeat });
       const result = await o.handlers[task.kind](task.payload, io);
       if (controller.signal.aborted) throw controller.signal.reason;
-      await store.complete(task, result);
+      let next: TaskRow | null | undefined;
+      if (stopping.signal.aborted) await store.complete(task, result);
+      else next = await store.completeAndClaimNext(task, result, kinds, workerId, leaseSeconds);
       log(`task ${task.id} (${task.kind}) succeeded in ${Date.now() - started} ms`);
+      return next;
     } catch (error) {
       await settleFailure(task, controller, error);
     } finally {
