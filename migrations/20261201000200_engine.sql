@@ -331,16 +331,19 @@ create function engine.complete_task(
   p_metadata jsonb default '{}'::jsonb
 ) returns boolean
 language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
 begin
   update public.background_tasks
      set status = 'succeeded', result = p_result, progress = 100,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
          lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running';
+   where id = p_task_id and fencing_token = p_token and status = 'running'
+  returning * into t;
   if not found then
     return false;
   end if;
-  perform engine.after_terminal(p_task_id);
+  perform engine.after_terminal(t);
   return true;
 end $$;
 
@@ -370,7 +373,7 @@ begin
     update public.background_tasks
        set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null
      where id = p_task_id;
-    perform engine.after_terminal(p_task_id);
+    perform engine.after_terminal(t);
     return 'failed';
   end if;
   -- Full backoff doubles per attempt, capped at 10 minutes; jitter spreads it over [50%, 100%].
@@ -453,23 +456,22 @@ end $$;
 -- What a task's end sets off, run by every engine function that ends one (complete_task,
 -- fail_task for good, cancel_task, start_lease on a lease lost once too often) in the ending
 -- transaction: open children are cancelled, the parent and the tasks parked on this one are woken,
--- and a slot the task freed under its key is rung for the next due task.
-create function engine.after_terminal(p_task_id uuid) returns void
+-- and a slot the task freed under its key is rung for the next due task. t is the task's row as
+-- its caller read or wrote it (its id, parent and key never change).
+create function engine.after_terminal(t public.background_tasks) returns void
 language plpgsql as $$
 declare
-  t public.background_tasks;
   child_id uuid;
 begin
-  select * into t from public.background_tasks where id = p_task_id;
   -- A parent that ended leaves no orphans running.
   for child_id in select id from public.background_tasks
-                   where parent_id = p_task_id and not engine.is_terminal(status) loop
+                   where parent_id = t.id and not engine.is_terminal(status) loop
     perform engine.cancel_task(child_id, 'parent ended');
   end loop;
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
-  perform engine.wake_waiters(p_task_id);
+  perform engine.wake_waiters(t.id);
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
@@ -490,7 +492,7 @@ begin
   if not found then
     return false;
   end if;
-  perform engine.after_terminal(p_task_id);
+  perform engine.after_terminal(t);
   return true;
 end $$;
 
@@ -592,7 +594,7 @@ begin
            last_error = jsonb_build_object('code', 'worker_lost',
              'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
      where id = t.id;
-    perform engine.after_terminal(t.id);
+    perform engine.after_terminal(t);
     return null;
   end if;
   update public.background_tasks

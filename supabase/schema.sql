@@ -386,30 +386,90 @@ end $$;
 ALTER FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) OWNER TO postgres;
 
 --
--- Name: after_terminal(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: background_tasks; Type: TABLE; Schema: public; Owner: postgres
 --
 
-CREATE FUNCTION engine.after_terminal(p_task_id uuid) RETURNS void
+CREATE TABLE public.background_tasks (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid,
+    kind text NOT NULL,
+    function_name text,
+    status text DEFAULT 'queued'::text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    progress numeric(5,2) DEFAULT 0 NOT NULL,
+    result jsonb,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    backoff_base_ms integer DEFAULT 2000 NOT NULL,
+    run_after timestamp with time zone DEFAULT now() NOT NULL,
+    lease_owner text,
+    lease_expires_at timestamp with time zone,
+    fencing_token bigint DEFAULT 0 NOT NULL,
+    stalls integer DEFAULT 0 NOT NULL,
+    max_stalls integer DEFAULT 25 NOT NULL,
+    last_error jsonb,
+    idempotency_key text,
+    parent_id uuid,
+    concurrency_key text,
+    dispatched_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    lease_locked_at timestamp with time zone,
+    dispatch_request_id bigint,
+    resumes integer DEFAULT 0 NOT NULL,
+    CONSTRAINT background_tasks_attempts_check CHECK (((attempts >= 0) AND (max_attempts >= 1))),
+    CONSTRAINT background_tasks_owner_required CHECK (((user_id IS NOT NULL) OR (kind = ANY (ARRAY['clone.database'::text, 'deploy.probe'::text])))),
+    CONSTRAINT background_tasks_progress_range CHECK (((progress >= (0)::numeric) AND (progress <= (100)::numeric))),
+    CONSTRAINT background_tasks_resumes_non_negative CHECK ((resumes >= 0)),
+    CONSTRAINT background_tasks_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+ALTER TABLE public.background_tasks OWNER TO postgres;
+
+--
+-- Name: TABLE background_tasks; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.background_tasks IS 'Durable tasks run in slices by Edge Functions; state changes only through engine.* functions.';
+
+--
+-- Name: COLUMN background_tasks.lease_locked_at; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON COLUMN public.background_tasks.lease_locked_at IS 'When the current lease holder took its liveness lock (engine.hold_lease); null = lease expiry only.';
+
+--
+-- Name: COLUMN background_tasks.dispatch_request_id; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON COLUMN public.background_tasks.dispatch_request_id IS 'pg_net request id of the last doorbell (engine.dispatch_task); its response tells the sweeper it was lost.';
+
+--
+-- Name: after_terminal(public.background_tasks); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.after_terminal(t public.background_tasks) RETURNS void
     LANGUAGE plpgsql
     AS $$
 declare
-  t public.background_tasks;
   child_id uuid;
 begin
-  select * into t from public.background_tasks where id = p_task_id;
   -- A parent that ended leaves no orphans running.
   for child_id in select id from public.background_tasks
-                   where parent_id = p_task_id and not engine.is_terminal(status) loop
+                   where parent_id = t.id and not engine.is_terminal(status) loop
     perform engine.cancel_task(child_id, 'parent ended');
   end loop;
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
-  perform engine.wake_waiters(p_task_id);
+  perform engine.wake_waiters(t.id);
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
-ALTER FUNCTION engine.after_terminal(p_task_id uuid) OWNER TO postgres;
+ALTER FUNCTION engine.after_terminal(t public.background_tasks) OWNER TO postgres;
 
 --
 -- Name: announce_pulled_task(); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -525,7 +585,7 @@ begin
   if not found then
     return false;
   end if;
-  perform engine.after_terminal(p_task_id);
+  perform engine.after_terminal(t);
   return true;
 end $$;
 
@@ -550,68 +610,6 @@ begin
 end $$;
 
 ALTER FUNCTION engine.checkpoint_task(p_task_id uuid, p_token bigint, p_metadata jsonb, p_progress numeric, p_lease_seconds integer) OWNER TO postgres;
-
---
--- Name: background_tasks; Type: TABLE; Schema: public; Owner: postgres
---
-
-CREATE TABLE public.background_tasks (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid,
-    kind text NOT NULL,
-    function_name text,
-    status text DEFAULT 'queued'::text NOT NULL,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    progress numeric(5,2) DEFAULT 0 NOT NULL,
-    result jsonb,
-    attempts integer DEFAULT 0 NOT NULL,
-    max_attempts integer DEFAULT 5 NOT NULL,
-    backoff_base_ms integer DEFAULT 2000 NOT NULL,
-    run_after timestamp with time zone DEFAULT now() NOT NULL,
-    lease_owner text,
-    lease_expires_at timestamp with time zone,
-    fencing_token bigint DEFAULT 0 NOT NULL,
-    stalls integer DEFAULT 0 NOT NULL,
-    max_stalls integer DEFAULT 25 NOT NULL,
-    last_error jsonb,
-    idempotency_key text,
-    parent_id uuid,
-    concurrency_key text,
-    dispatched_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    lease_locked_at timestamp with time zone,
-    dispatch_request_id bigint,
-    resumes integer DEFAULT 0 NOT NULL,
-    CONSTRAINT background_tasks_attempts_check CHECK (((attempts >= 0) AND (max_attempts >= 1))),
-    CONSTRAINT background_tasks_owner_required CHECK (((user_id IS NOT NULL) OR (kind = ANY (ARRAY['clone.database'::text, 'deploy.probe'::text])))),
-    CONSTRAINT background_tasks_progress_range CHECK (((progress >= (0)::numeric) AND (progress <= (100)::numeric))),
-    CONSTRAINT background_tasks_resumes_non_negative CHECK ((resumes >= 0)),
-    CONSTRAINT background_tasks_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
-);
-
-ALTER TABLE public.background_tasks OWNER TO postgres;
-
---
--- Name: TABLE background_tasks; Type: COMMENT; Schema: public; Owner: postgres
---
-
-COMMENT ON TABLE public.background_tasks IS 'Durable tasks run in slices by Edge Functions; state changes only through engine.* functions.';
-
---
--- Name: COLUMN background_tasks.lease_locked_at; Type: COMMENT; Schema: public; Owner: postgres
---
-
-COMMENT ON COLUMN public.background_tasks.lease_locked_at IS 'When the current lease holder took its liveness lock (engine.hold_lease); null = lease expiry only.';
-
---
--- Name: COLUMN background_tasks.dispatch_request_id; Type: COMMENT; Schema: public; Owner: postgres
---
-
-COMMENT ON COLUMN public.background_tasks.dispatch_request_id IS 'pg_net request id of the last doorbell (engine.dispatch_task); its response tells the sweeper it was lost.';
 
 --
 -- Name: claim_abandoned_task(text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -860,16 +858,19 @@ CREATE FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result js
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  t public.background_tasks;
 begin
   update public.background_tasks
      set status = 'succeeded', result = p_result, progress = 100,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
          lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running';
+   where id = p_task_id and fencing_token = p_token and status = 'running'
+  returning * into t;
   if not found then
     return false;
   end if;
-  perform engine.after_terminal(p_task_id);
+  perform engine.after_terminal(t);
   return true;
 end $$;
 
@@ -1096,7 +1097,7 @@ begin
     update public.background_tasks
        set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null
      where id = p_task_id;
-    perform engine.after_terminal(p_task_id);
+    perform engine.after_terminal(t);
     return 'failed';
   end if;
   -- Full backoff doubles per attempt, capped at 10 minutes; jitter spreads it over [50%, 100%].
@@ -1772,7 +1773,7 @@ begin
            last_error = jsonb_build_object('code', 'worker_lost',
              'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
      where id = t.id;
-    perform engine.after_terminal(t.id);
+    perform engine.after_terminal(t);
     return null;
   end if;
   update public.background_tasks
@@ -4836,11 +4837,18 @@ REVOKE ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason 
 GRANT ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) TO service_role;
 
 --
--- Name: FUNCTION after_terminal(p_task_id uuid); Type: ACL; Schema: engine; Owner: postgres
+-- Name: TABLE background_tasks; Type: ACL; Schema: public; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.after_terminal(p_task_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.after_terminal(p_task_id uuid) TO service_role;
+GRANT ALL ON TABLE public.background_tasks TO service_role;
+GRANT SELECT ON TABLE public.background_tasks TO authenticated;
+
+--
+-- Name: FUNCTION after_terminal(t public.background_tasks); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.after_terminal(t public.background_tasks) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.after_terminal(t public.background_tasks) TO service_role;
 
 --
 -- Name: FUNCTION announce_pulled_task(); Type: ACL; Schema: engine; Owner: postgres
@@ -4876,13 +4884,6 @@ GRANT ALL ON FUNCTION engine.cancel_task(p_task_id uuid, p_reason text) TO servi
 
 REVOKE ALL ON FUNCTION engine.checkpoint_task(p_task_id uuid, p_token bigint, p_metadata jsonb, p_progress numeric, p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.checkpoint_task(p_task_id uuid, p_token bigint, p_metadata jsonb, p_progress numeric, p_lease_seconds integer) TO service_role;
-
---
--- Name: TABLE background_tasks; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT ALL ON TABLE public.background_tasks TO service_role;
-GRANT SELECT ON TABLE public.background_tasks TO authenticated;
 
 --
 -- Name: FUNCTION claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
