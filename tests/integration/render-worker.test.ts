@@ -193,3 +193,38 @@ describe("a render worker killed mid-job", () => {
     }
   });
 });
+
+describe("a worker slot", () => {
+  it("claims its next job in the transaction that completes the last", async () => {
+    const kind = `worker.chain.${crypto.randomUUID()}`;
+    await sql`
+      select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null, p_dispatch => false)
+        from generate_series(1, 3)`;
+    const loop = createWorkerLoop({
+      sql,
+      storage: storage(),
+      handlers: { [kind]: () => Promise.resolve({ ok: true }) },
+      workerId: `chain-${run}`,
+      pollMs: 100,
+      log: () => {},
+    });
+    loop.start();
+    try {
+      await waitFor(async () => {
+        const [{ n }] = await sql`
+          select count(*)::int as n from public.background_tasks where kind = ${kind} and status = 'succeeded'`;
+        return n === 3;
+      }, { timeoutMs: 20_000, what: "the slot to run its three jobs" });
+    } finally {
+      await loop.stop();
+    }
+    // now() is the transaction's start: a job claimed in the transaction that completed the one
+    // before starts at the very microsecond that one finished.
+    const jobs = await sql`
+      select started_at::text as started, finished_at::text as finished, fencing_token::int as token
+        from public.background_tasks where kind = ${kind} order by started_at`;
+    expect(jobs[1].started).toBe(jobs[0].finished);
+    expect(jobs[2].started).toBe(jobs[1].finished);
+    expect(jobs.map((job) => job.token)).toEqual([1, 1, 1]);
+  });
+});
