@@ -78,10 +78,12 @@ async function insertTasks(sql: Sql, from: number, to: number, span: number): Pr
  * history while the benchmark runs, and numbering from a count would reuse ids still present.
  */
 export async function nextHistoryTask(sql: Sql): Promise<number> {
-  const [{ last }] = await sql.unsafe(`
-    select max(id)::text as last from public.background_tasks
-     where id between ${TASK_ID("0")} and ${TASK_ID("281474976710655")}`);
-  return last === null ? 0 : parseInt(last.slice(-12), 16) + 1;
+  const [last] = await sql.unsafe(`
+    select id::text from public.background_tasks
+     where id between ${TASK_ID("0")} and ${TASK_ID("281474976710655")}
+     order by id desc
+     limit 1`);
+  return last ? parseInt(last.id.slice(-12), 16) + 1 : 0;
 }
 
 /**
