@@ -923,7 +923,13 @@ begin
   return null;
 end $$;
 
--- Abandoned pulled work (a dead render worker's job), claimed when nothing queued could be.
+-- Abandoned pulled work (a dead render worker's job), claimed when nothing queued could be: what
+-- every idle worker slot asks twice a second. A running pulled task always has a lease, and
+-- saying so (lease_expires_at is not null) lets the leased-tasks index answer in lease order off
+-- the live leases alone; without it, the planner intersected the kind's index, which holds every
+-- finished task of the kind, with the queued-and-running one: tests/integration/engine-history.test.ts
+-- counted 81,507 index entries for one poll, on a stack that also held the engine bench's million
+-- finished tasks (fewer than 50 now).
 create function engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
@@ -934,6 +940,7 @@ begin
   for t in
     select * from public.background_tasks b
      where b.status = 'running' and b.function_name is null and b.kind = any (p_kinds)
+       and b.lease_expires_at is not null
        and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
      order by b.lease_expires_at
      limit 20

@@ -626,6 +626,7 @@ begin
   for t in
     select * from public.background_tasks b
      where b.status = 'running' and b.function_name is null and b.kind = any (p_kinds)
+       and b.lease_expires_at is not null
        and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
      order by b.lease_expires_at
      limit 20

@@ -119,6 +119,17 @@ describe("claims under a history of finished tasks", () => {
     });
   });
 
+  it("leave an idle worker's poll off the history: its look for abandoned jobs reads live leases only", async () => {
+    await rolledBack(async (tx) => {
+      await historyAndBacklog(tx, []);
+      // Nothing of these kinds is due, as for a render worker between jobs (it polls every 500 ms
+      // a slot): the claim looks for running jobs whose holder is gone, of which there are none.
+      const { task, read } = await claim(tx, ["history.1", "history.2"]);
+      expect(task.id).toBeNull();
+      expect(read).toBeLessThan(MAX_ENTRIES_READ);
+    });
+  });
+
   it("leave the sweeper's pass off the history: it reads parked tasks off their own index", async () => {
     await rolledBack(async (tx) => {
       await historyAndBacklog(tx, []);
