@@ -855,10 +855,13 @@ end $$;
 -- or above. Each is one descent of the per-user due index into a range that excludes p_user_id's
 -- own entries, so it reads nothing when nobody else waits. (Asking for the lowest and the highest
 -- user instead walked p_user_id's own index entries, and under a draining backlog those are the
--- entries of tasks just claimed, dead but not yet removable: a sixth of the benchmark's claim
--- cost.) Ordered by (kind, user_id) so that only a queued-only index answers it in a few reads
--- even with a generic plan, whose estimate for an open range would otherwise pick a scan of the
--- history (migrations/20261203000500_engine_history.sql).
+-- entries of tasks just claimed, dead but not yet removable, a large share of a claim's cost
+-- in the engine benchmark.) The range is a row comparison on (kind, user_id), which only the
+-- per-user due index can take as its bound: written as user_id < p_user_id, the planner could
+-- bound the owner index (user_id, created_at) instead and walk every finished task of the users
+-- below
+-- (tests/integration/engine-history.test.ts failed so on a stack holding earlier runs' rows;
+-- migrations/20261203000500_engine_history.sql).
 create function engine.others_queued(p_kinds text[], p_user_id uuid) returns boolean
 language plpgsql stable security definer set search_path = '' as $$
 declare
@@ -869,14 +872,14 @@ begin
   end if;
   foreach k in array coalesce(p_kinds, '{}') loop
     perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id < p_user_id
+     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) < (k, p_user_id)
      order by b.kind, b.user_id
      limit 1;
     if found then
       return true;
     end if;
     perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id > p_user_id
+     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) > (k, p_user_id)
      order by b.kind, b.user_id
      limit 1;
     if found then

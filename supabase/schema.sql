@@ -1365,14 +1365,14 @@ begin
   end if;
   foreach k in array coalesce(p_kinds, '{}') loop
     perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id < p_user_id
+     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) < (k, p_user_id)
      order by b.kind, b.user_id
      limit 1;
     if found then
       return true;
     end if;
     perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and b.user_id > p_user_id
+     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) > (k, p_user_id)
      order by b.kind, b.user_id
      limit 1;
     if found then

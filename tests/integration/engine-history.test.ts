@@ -119,14 +119,17 @@ describe("claims under a history of finished tasks", () => {
     });
   });
 
-  it("leave an idle worker's poll off the history: its look for abandoned jobs reads live leases only", async () => {
+  it("leave an idle worker's poll off the history: its look for abandoned jobs reads leases, not the kinds' past", async () => {
     await rolledBack(async (tx) => {
       await historyAndBacklog(tx, []);
       // Nothing of these kinds is due, as for a render worker between jobs (it polls every 500 ms
       // a slot): the claim looks for running jobs whose holder is gone, of which there are none.
+      // It walks the live leases of the whole stack (those of the test files running beside this
+      // one included, with entries not yet cleaned up: about 2,000 in one full run), not the
+      // kinds' finished tasks.
       const { task, read } = await claim(tx, ["history.1", "history.2"]);
       expect(task.id).toBeNull();
-      expect(read).toBeLessThan(MAX_ENTRIES_READ);
+      expect(read).toBeLessThan(HISTORY / 4);
     });
   });
 
