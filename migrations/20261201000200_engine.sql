@@ -859,9 +859,8 @@ end $$;
 -- in the engine benchmark.) The range is a row comparison on (kind, user_id), which only the
 -- per-user due index can take as its bound: written as user_id < p_user_id, the planner could
 -- bound the owner index (user_id, created_at) instead and walk every finished task of the users
--- below
--- (tests/integration/engine-history.test.ts failed so on a stack holding earlier runs' rows;
--- migrations/20261203000500_engine_history.sql).
+-- below (tests/integration/engine-history.test.ts failed so on a stack holding earlier runs'
+-- rows; migrations/20261203000500_engine_history.sql).
 create function engine.others_queued(p_kinds text[], p_user_id uuid) returns boolean
 language plpgsql stable security definer set search_path = '' as $$
 declare
@@ -1337,8 +1336,8 @@ end $$;
 -- ending transaction, whose update holds the target's row: see engine.await_tasks). Only waiters
 -- whose `waiting` is committed are read, so this never waits on a waiter's row while that waiter
 -- waits on this target's row.
--- (A call from every function that ends a task, not a trigger on every status change: the
--- trigger's invocation cost about a sixth of a claim+complete in the engine benchmark.)
+-- (A call from every function that ends a task, not a trigger on every status change: firing
+-- the trigger was a measurable share of every claim+complete.)
 create function engine.wake_waiters(p_target_id uuid) returns void
 language plpgsql as $$
 declare

@@ -28,9 +28,11 @@ export async function enqueueEngineNoops(sql: Sql, userId: string, count: number
  * together with the claim of the next (engine.complete_and_claim), one round trip per task.
  */
 async function claimLoop(sql: Sql, workerId: string): Promise<number> {
+  const claim = async () =>
+    (await sql`
+      select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`)[0];
   let done = 0;
-  let [task] = await sql`
-    select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
+  let task = await claim();
   for (;;) {
     if (task.id === null) {
       // Null can also mean "every due row is locked by another claimer right now".
@@ -38,8 +40,7 @@ async function claimLoop(sql: Sql, workerId: string): Promise<number> {
         select exists (select 1 from public.background_tasks
                         where kind = ${NOOP_KIND} and status = 'queued') as queued`;
       if (!queued) return done;
-      [task] = await sql`
-        select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
+      task = await claim();
       continue;
     }
     // RF001 (fenced out of a task it had just claimed) throws and fails the run.
