@@ -767,19 +767,29 @@ end $$;
 -- Rings lost doorbells again, then sweeps every sweep_every_ms for about p_for_seconds,
 -- committing after each pass so each pass's doorbells go out at once. pg_cron < 1.5 only has
 -- minute schedules; looping keeps recovery in seconds there too.
+-- It waits in short sleeps, each committed. After a COMMIT a procedure's next statement takes a
+-- snapshot that it holds until the next COMMIT, and so one sleep of sweep_every_ms held back the
+-- cleanup horizon of the whole database for that long: under a steady stream of claims, every
+-- claim then walked past the dead index entries of every task claimed since the sleep began
+-- (tests/integration/sweeper-horizon.test.ts).
 create procedure engine.run_sweeper(p_for_seconds integer default 55)
 language plpgsql as $$
 declare
   deadline timestamptz := clock_timestamp() + make_interval(secs => p_for_seconds);
   every_ms integer;
+  wake_at timestamptz;
 begin
   loop
     perform engine.ring_lost_doorbells();
     perform engine.sweep();
     commit;
     select sweep_every_ms into every_ms from engine.settings;
-    exit when clock_timestamp() + make_interval(secs => every_ms / 1000.0) > deadline;
-    perform pg_sleep(every_ms / 1000.0);
+    wake_at := clock_timestamp() + make_interval(secs => every_ms / 1000.0);
+    exit when wake_at > deadline;
+    while clock_timestamp() < wake_at loop
+      perform pg_sleep(least(0.02, extract(epoch from wake_at - clock_timestamp())));
+      commit;
+    end loop;
   end loop;
   if to_regclass('cron.job_run_details') is not null then
     execute 'delete from cron.job_run_details where end_time < now() - interval ''1 day''';

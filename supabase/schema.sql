@@ -1740,14 +1740,19 @@ CREATE PROCEDURE engine.run_sweeper(IN p_for_seconds integer DEFAULT 55)
 declare
   deadline timestamptz := clock_timestamp() + make_interval(secs => p_for_seconds);
   every_ms integer;
+  wake_at timestamptz;
 begin
   loop
     perform engine.ring_lost_doorbells();
     perform engine.sweep();
     commit;
     select sweep_every_ms into every_ms from engine.settings;
-    exit when clock_timestamp() + make_interval(secs => every_ms / 1000.0) > deadline;
-    perform pg_sleep(every_ms / 1000.0);
+    wake_at := clock_timestamp() + make_interval(secs => every_ms / 1000.0);
+    exit when wake_at > deadline;
+    while clock_timestamp() < wake_at loop
+      perform pg_sleep(least(0.02, extract(epoch from wake_at - clock_timestamp())));
+      commit;
+    end loop;
   end loop;
   if to_regclass('cron.job_run_details') is not null then
     execute 'delete from cron.job_run_details where end_time < now() - interval ''1 day''';
