@@ -386,6 +386,43 @@ end $$;
 ALTER FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) OWNER TO postgres;
 
 --
+-- Name: task_row_valid(text, numeric, integer, integer, integer, uuid, text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+begin
+  if p_status not in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled') then
+    raise exception 'background_tasks.status % is not a task status', p_status
+      using errcode = 'check_violation', constraint = 'background_tasks_status_check';
+  end if;
+  if p_progress not between 0 and 100 then
+    raise exception 'background_tasks.progress % is outside 0..100', p_progress
+      using errcode = 'check_violation', constraint = 'background_tasks_progress_range';
+  end if;
+  if p_attempts < 0 or p_max_attempts < 1 then
+    raise exception 'background_tasks.attempts % of max_attempts % is invalid', p_attempts, p_max_attempts
+      using errcode = 'check_violation', constraint = 'background_tasks_attempts_check';
+  end if;
+  if p_resumes < 0 then
+    raise exception 'background_tasks.resumes % is negative', p_resumes
+      using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
+  end if;
+  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
+  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
+  -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
+  -- function's status / cancel / resume action match an owner: only the backend sees them.
+  if p_user_id is null and p_kind not in ('clone.database', 'deploy.probe') then
+    raise exception 'a % task needs an owner (user_id)', p_kind
+      using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
+  end if;
+  return true;
+end $$;
+
+ALTER FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) OWNER TO postgres;
+
+--
 -- Name: background_tasks; Type: TABLE; Schema: public; Owner: postgres
 --
 
@@ -420,11 +457,7 @@ CREATE TABLE public.background_tasks (
     lease_locked_at timestamp with time zone,
     dispatch_request_id bigint,
     resumes integer DEFAULT 0 NOT NULL,
-    CONSTRAINT background_tasks_attempts_check CHECK (((attempts >= 0) AND (max_attempts >= 1))),
-    CONSTRAINT background_tasks_owner_required CHECK (((user_id IS NOT NULL) OR (kind = ANY (ARRAY['clone.database'::text, 'deploy.probe'::text])))),
-    CONSTRAINT background_tasks_progress_range CHECK (((progress >= (0)::numeric) AND (progress <= (100)::numeric))),
-    CONSTRAINT background_tasks_resumes_non_negative CHECK ((resumes >= 0)),
-    CONSTRAINT background_tasks_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
+    CONSTRAINT background_tasks_row_valid CHECK (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
 );
 
 ALTER TABLE public.background_tasks OWNER TO postgres;
@@ -456,16 +489,27 @@ CREATE FUNCTION engine.after_terminal(t public.background_tasks) RETURNS void
     AS $$
 declare
   child_id uuid;
+  live_children boolean;
+  waited_on boolean;
 begin
+  -- One statement asks both questions; most tasks end with no live child and nobody parked on them.
+  select exists (select 1 from public.background_tasks
+                  where parent_id = t.id and not engine.is_terminal(status)),
+         exists (select 1 from engine.task_waits where target_id = t.id)
+    into live_children, waited_on;
   -- A parent that ended leaves no orphans running.
-  for child_id in select id from public.background_tasks
-                   where parent_id = t.id and not engine.is_terminal(status) loop
-    perform engine.cancel_task(child_id, 'parent ended');
-  end loop;
+  if live_children then
+    for child_id in select id from public.background_tasks
+                     where parent_id = t.id and not engine.is_terminal(status) loop
+      perform engine.cancel_task(child_id, 'parent ended');
+    end loop;
+  end if;
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
-  perform engine.wake_waiters(t.id);
+  if waited_on then
+    perform engine.wake_waiters(t.id);
+  end if;
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
@@ -1364,16 +1408,17 @@ begin
     return false;
   end if;
   foreach k in array coalesce(p_kinds, '{}') loop
-    perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) < (k, p_user_id)
-     order by b.kind, b.user_id
-     limit 1;
-    if found then
-      return true;
-    end if;
-    perform from public.background_tasks b
-     where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) > (k, p_user_id)
-     order by b.kind, b.user_id
+    -- Both probes in one statement: the second runs only when the first finds nobody.
+    perform from (
+      (select from public.background_tasks b
+        where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) < (k, p_user_id)
+        order by b.kind, b.user_id
+        limit 1)
+      union all
+      (select from public.background_tasks b
+        where b.status = 'queued' and b.kind = k and (b.kind, b.user_id) > (k, p_user_id)
+        order by b.kind, b.user_id
+        limit 1)) other
      limit 1;
     if found then
       return true;
@@ -4841,6 +4886,13 @@ GRANT ALL ON FUNCTION asset_admin.scene_shots_changed() TO service_role;
 
 REVOKE ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) TO service_role;
+
+--
+-- Name: FUNCTION task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) TO service_role;
 
 --
 -- Name: TABLE background_tasks; Type: ACL; Schema: public; Owner: postgres
