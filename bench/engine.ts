@@ -18,6 +18,7 @@
 import postgres from "postgres";
 import { benchEnv } from "./support/stack-env.ts";
 import { machineInfo } from "./support/machine-info.ts";
+import { postgresCpuReader } from "./support/postgres-cpu.ts";
 import { markdownTable } from "./support/markdown-table.ts";
 import { formatSliceReport, watchSlices } from "./support/slice-report.ts";
 import { median, percentile, round } from "./support/stats.ts";
@@ -69,31 +70,42 @@ const PER_TASK = {
 
 const env = benchEnv();
 const sql = postgres(env.DB_URL, { max: 2, onnotice: () => {} });
+const databaseCpu = postgresCpuReader(env.PG_DATA);
 const utils = await graphileUtils(env.DB_URL);
 const probeTaskIds: string[] = [];
 
-function check(side: string, run: DrainResult) {
+interface Run {
+  tasksPerSecond: number;
+  /** Database CPU per task over the timed window, in µs; null where not readable (BENCH_DB_URL). */
+  cpuUsPerTask: number | null;
+}
+
+function check(side: string, run: DrainResult): Run {
   if (run.tasks !== TASKS) throw new Error(`${side} drained ${run.tasks} of ${TASKS} tasks`);
-  return run.tasksPerSecond;
+  const cpuUsPerTask = run.databaseCpuMs === null ? null : (run.databaseCpuMs * 1000) / run.tasks;
+  return { tasksPerSecond: run.tasksPerSecond, cpuUsPerTask };
 }
 
 async function engineRun(userId: string, concurrency: number) {
   await enqueueEngineNoops(sql, userId, TASKS);
-  const run = await drainWithEngine(env.DB_URL, concurrency);
+  const run = await drainWithEngine(env.DB_URL, concurrency, databaseCpu);
   await deleteEngineNoops(sql);
   return check("engine", run);
 }
 
 async function graphileRun(concurrency: number) {
   await enqueueGraphileNoops(utils, TASKS);
-  return check("graphile-worker", await drainWithGraphile(env.DB_URL, utils, concurrency, TASKS));
+  return check(
+    "graphile-worker",
+    await drainWithGraphile(env.DB_URL, utils, concurrency, TASKS, databaseCpu),
+  );
 }
 
 async function measureThroughput(userId: string) {
   const levels = [];
   for (const concurrency of LEVELS) {
-    const engine: number[] = [];
-    const graphile: number[] = [];
+    const engine: Run[] = [];
+    const graphile: Run[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) {
       // Alternating who goes first keeps drift over the run (autovacuum, caches) from favouring a side.
       const sides = [
@@ -104,8 +116,10 @@ async function measureThroughput(userId: string) {
       for (const side of sides) await side();
     }
     console.error(
-      `concurrency ${concurrency}: engine ${engine.map((n) => round(n, 0)).join(", ")} tasks/s; ` +
-        `graphile-worker ${graphile.map((n) => round(n, 0)).join(", ")} tasks/s`,
+      `concurrency ${concurrency}: engine ${
+        engine.map((r) => round(r.tasksPerSecond, 0)).join(", ")
+      } tasks/s; ` +
+        `graphile-worker ${graphile.map((r) => round(r.tasksPerSecond, 0)).join(", ")} tasks/s`,
     );
     levels.push({ concurrency, engine, graphile });
   }
@@ -128,13 +142,25 @@ async function measureAllHandoffs(userId: string): Promise<HandoffRun[] | string
   return runs;
 }
 
+/** One side's runs at one concurrency: tasks/s of each run and their median, and database CPU per task. */
+function side(runs: Run[]) {
+  const rates = runs.map((r) => r.tasksPerSecond);
+  const cpu = runs.map((r) => r.cpuUsPerTask).filter((n) => n !== null);
+  return {
+    runsTasksPerSecond: rates.map((n) => round(n)),
+    median: round(median(rates)),
+    databaseCpuUsPerTask: cpu.length === runs.length ? round(median(cpu), 0) : null,
+  };
+}
+
 function summarise(levels: Awaited<ReturnType<typeof measureThroughput>>) {
   return levels.map(({ concurrency, engine, graphile }) => {
-    const ratio = median(engine) / median(graphile);
+    const [e, g] = [side(engine), side(graphile)];
+    const ratio = e.median / g.median;
     return {
       concurrency,
-      engine: { runsTasksPerSecond: engine.map((n) => round(n)), median: round(median(engine)) },
-      graphileWorker: { runsTasksPerSecond: graphile.map((n) => round(n)), median: round(median(graphile)) },
+      engine: e,
+      graphileWorker: g,
       ratio: round(ratio, 2),
       meetsAim: ratio >= AIM.minRatio,
     };
@@ -239,6 +265,19 @@ function throughputTable(fresh: Throughput, history: HistoryRun[]) {
   );
 }
 
+/** Database CPU per task, each side, where it was readable (the local stack's Postgres). */
+function cpuTable(fresh: Throughput, history: HistoryRun[]) {
+  const row = (name: string, level: Throughput[number]) => {
+    const [e, g] = [level.engine.databaseCpuUsPerTask, level.graphileWorker.databaseCpuUsPerTask];
+    return [level.concurrency, name, e ?? "-", g ?? "-", e && g ? round(e / g, 2) : "-"];
+  };
+  const rows = fresh.flatMap((level, i) => [
+    row("fresh", level),
+    ...history.map((run) => row(`${label(run.tasks)} finished`, run.throughput[i])),
+  ]);
+  return markdownTable(["concurrency", "history", "engine", "graphile-worker", "engine / graphile"], rows);
+}
+
 function handoffTable(fresh: Handoff, history: HistoryRun[]) {
   const runs = [
     ["fresh", fresh] as const,
@@ -301,6 +340,10 @@ function report(
     `## Claim+complete throughput, ${TASKS} no-op tasks per run, median of ${REPEATS} (tasks/s)`,
     "",
     throughputTable(fresh.throughput, history),
+    "",
+    `## Database CPU per task (µs), median of ${REPEATS}: every Postgres process's CPU over the timed window`,
+    "",
+    cpuTable(fresh.throughput, history),
     "",
     `engine, per task: ${PER_TASK.engine}.`,
     `graphile-worker, per job: ${PER_TASK.graphile}.`,

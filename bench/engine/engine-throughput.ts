@@ -11,7 +11,12 @@ export interface DrainResult {
   tasks: number;
   ms: number;
   tasksPerSecond: number;
+  /** Database CPU over the timed window (bench/support/postgres-cpu.ts); null where unreadable. */
+  databaseCpuMs: number | null;
 }
+
+/** Reads the database's CPU time in ms (bench/support/postgres-cpu.ts). */
+export type CpuReader = () => number;
 
 /** Enqueues in one statement (not timed); pull mode with no doorbell: no worker, no dispatch. */
 export async function enqueueEngineNoops(sql: Sql, userId: string, count: number): Promise<void> {
@@ -51,7 +56,11 @@ async function claimLoop(sql: Sql, workerId: string): Promise<number> {
   }
 }
 
-export async function drainWithEngine(dbUrl: string, concurrency: number): Promise<DrainResult> {
+export async function drainWithEngine(
+  dbUrl: string,
+  concurrency: number,
+  cpu: CpuReader | null,
+): Promise<DrainResult> {
   const connections = Array.from(
     { length: concurrency },
     (_, i) =>
@@ -59,11 +68,13 @@ export async function drainWithEngine(dbUrl: string, concurrency: number): Promi
   );
   try {
     await Promise.all(connections.map((sql) => sql`select 1`));
+    const cpuBefore = cpu?.();
     const started = performance.now();
     const counts = await Promise.all(connections.map((sql, i) => claimLoop(sql, `bench-worker-${i}`)));
     const ms = performance.now() - started;
+    const databaseCpuMs = cpu && cpuBefore !== undefined ? cpu() - cpuBefore : null;
     const tasks = counts.reduce((a, b) => a + b, 0);
-    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000 };
+    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000, databaseCpuMs };
   } finally {
     await Promise.all(connections.map((sql) => sql.end()));
   }

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import { Logger, makeWorkerUtils, run, type WorkerEvents, type WorkerUtils } from "graphile-worker";
-import type { DrainResult } from "./engine-throughput.ts";
+import type { CpuReader, DrainResult } from "./engine-throughput.ts";
 
 export const GRAPHILE_SCHEMA = "bench_graphile_worker";
 const TIMEOUT_MS = 120_000;
@@ -46,6 +46,7 @@ export async function drainWithGraphile(
   utils: WorkerUtils,
   concurrency: number,
   count: number,
+  cpu: CpuReader | null,
 ): Promise<DrainResult> {
   const events: WorkerEvents = new EventEmitter();
   let started = 0;
@@ -58,8 +59,12 @@ export async function drainWithGraphile(
       allCompleted.reject(new Error(`graphile-worker ran ${completed} of ${count} jobs in ${TIMEOUT_MS} ms`)),
     TIMEOUT_MS,
   );
+  let cpuBefore: number | undefined;
   events.on("worker:getJob:start", () => {
-    if (!started) started = performance.now();
+    if (!started) {
+      cpuBefore = cpu?.();
+      started = performance.now();
+    }
   });
   events.on("job:complete", () => {
     if (++completed === count) allCompleted.resolve();
@@ -79,7 +84,8 @@ export async function drainWithGraphile(
     const remaining = `select count(*)::int as n from ${GRAPHILE_SCHEMA}._private_jobs`;
     while ((await query(utils, remaining))[0].n > 0) { /* the last deletes are still in flight */ }
     const ms = performance.now() - started;
-    return { tasks: completed, ms, tasksPerSecond: (completed / ms) * 1000 };
+    const databaseCpuMs = cpu && cpuBefore !== undefined ? cpu() - cpuBefore : null;
+    return { tasks: completed, ms, tasksPerSecond: (completed / ms) * 1000, databaseCpuMs };
   } finally {
     clearTimeout(timer);
     await runner.stop();

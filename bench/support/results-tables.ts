@@ -103,6 +103,34 @@ function engineTables(engine: Json): string {
     ],
     throughputRows,
   );
+  // Database CPU per task, where the run could read it (results before it have none).
+  const cpuRows = [
+    { name: "none", levels: engine.throughput },
+    ...history.map((run) => ({ name: historyLabel(run.tasks), levels: run.throughput })),
+  ].flatMap(({ name, levels }) =>
+    levels.filter((level: Json) =>
+      level.engine.databaseCpuUsPerTask && level.graphileWorker.databaseCpuUsPerTask
+    )
+      .map((level: Json) => [
+        level.concurrency,
+        ...(history.length ? [name] : []),
+        `${level.engine.databaseCpuUsPerTask} µs`,
+        `${level.graphileWorker.databaseCpuUsPerTask} µs`,
+        fixed(level.engine.databaseCpuUsPerTask / level.graphileWorker.databaseCpuUsPerTask, 2),
+      ])
+  );
+  const cpu = cpuRows.length
+    ? markdownTable(
+      [
+        "concurrency",
+        ...(history.length ? ["history"] : []),
+        "engine",
+        "graphile-worker",
+        "engine / graphile",
+      ],
+      cpuRows,
+    )
+    : null;
   const handoffRow = (name: string, handoff: Json) => [
     ...(history.length ? [name] : []),
     `${engine.config.handoffTasks} × ${engine.config.handoffUnits}`,
@@ -138,6 +166,15 @@ function engineTables(engine: Json): string {
       : ":"),
     "",
     throughput,
+    ...(cpu
+      ? [
+        "",
+        "Database CPU per task: every Postgres process's CPU time over the timed window (from /proc), " +
+        "divided by the tasks, median of the runs:",
+        "",
+        cpu,
+      ]
+      : []),
     "",
     "Hand-off latency:",
     "",

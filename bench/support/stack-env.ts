@@ -11,13 +11,17 @@ export interface BenchEnv {
   JWT_SECRET: string | null;
   /** For the stack's /_stack admin endpoints (worker list, kills, config). */
   SERVICE_ROLE_KEY: string | null;
+  /** The stack's Postgres data directory (its postmaster.pid); null with BENCH_DB_URL. */
+  PG_DATA: string | null;
 }
 
 const REPO_DIR = resolve(import.meta.dirname!, "..", "..");
 
 export function benchEnv(): BenchEnv {
   const dbOnly = Deno.env.get("BENCH_DB_URL");
-  if (dbOnly) return { DB_URL: dbOnly, API_URL: null, JWT_SECRET: null, SERVICE_ROLE_KEY: null };
+  if (dbOnly) {
+    return { DB_URL: dbOnly, API_URL: null, JWT_SECRET: null, SERVICE_ROLE_KEY: null, PG_DATA: null };
+  }
   const stackDir = resolve(Deno.env.get("REELFORGE_STACK_DIR") || join(REPO_DIR, ".stack"));
   let env: Record<string, string>;
   try {
@@ -30,5 +34,6 @@ export function benchEnv(): BenchEnv {
     API_URL: env.API_URL,
     JWT_SECRET: env.JWT_SECRET,
     SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY,
+    PG_DATA: join(stackDir, "pg"),
   };
 }
