@@ -498,27 +498,16 @@ create function engine.after_terminal(t public.background_tasks) returns void
 language plpgsql as $$
 declare
   child_id uuid;
-  live_children boolean;
-  waited_on boolean;
 begin
-  -- One statement asks both questions; most tasks end with no live child and nobody parked on them.
-  select exists (select 1 from public.background_tasks
-                  where parent_id = t.id and not engine.is_terminal(status)),
-         exists (select 1 from engine.task_waits where target_id = t.id)
-    into live_children, waited_on;
   -- A parent that ended leaves no orphans running.
-  if live_children then
-    for child_id in select id from public.background_tasks
-                     where parent_id = t.id and not engine.is_terminal(status) loop
-      perform engine.cancel_task(child_id, 'parent ended');
-    end loop;
-  end if;
+  for child_id in select id from public.background_tasks
+                   where parent_id = t.id and not engine.is_terminal(status) loop
+    perform engine.cancel_task(child_id, 'parent ended');
+  end loop;
   if t.parent_id is not null then
     perform engine.wake_parent(t.parent_id);
   end if;
-  if waited_on then
-    perform engine.wake_waiters(t.id);
-  end if;
+  perform engine.wake_waiters(t.id);
   perform engine.dispatch_next_for_key(t.concurrency_key);
 end $$;
 
