@@ -4,6 +4,7 @@
  * the queue is empty.
  */
 import postgres, { type Sql } from "postgres";
+import { type CpuReader, cpuWindow } from "../support/postgres-cpu.ts";
 
 export const NOOP_KIND = "bench.noop";
 
@@ -14,9 +15,6 @@ export interface DrainResult {
   /** Database CPU over the timed window (bench/support/postgres-cpu.ts); null where unreadable. */
   databaseCpuMs: number | null;
 }
-
-/** Reads the database's CPU time in ms (bench/support/postgres-cpu.ts). */
-export type CpuReader = () => number;
 
 /** Enqueues in one statement (not timed); pull mode with no doorbell: no worker, no dispatch. */
 export async function enqueueEngineNoops(sql: Sql, userId: string, count: number): Promise<void> {
@@ -68,13 +66,12 @@ export async function drainWithEngine(
   );
   try {
     await Promise.all(connections.map((sql) => sql`select 1`));
-    const cpuBefore = cpu?.();
+    const cpuSince = cpuWindow(cpu);
     const started = performance.now();
     const counts = await Promise.all(connections.map((sql, i) => claimLoop(sql, `bench-worker-${i}`)));
     const ms = performance.now() - started;
-    const databaseCpuMs = cpu && cpuBefore !== undefined ? cpu() - cpuBefore : null;
     const tasks = counts.reduce((a, b) => a + b, 0);
-    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000, databaseCpuMs };
+    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000, databaseCpuMs: cpuSince() };
   } finally {
     await Promise.all(connections.map((sql) => sql.end()));
   }

@@ -6,7 +6,8 @@
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import { Logger, makeWorkerUtils, run, type WorkerEvents, type WorkerUtils } from "graphile-worker";
-import type { CpuReader, DrainResult } from "./engine-throughput.ts";
+import type { DrainResult } from "./engine-throughput.ts";
+import { type CpuReader, cpuWindow } from "../support/postgres-cpu.ts";
 
 export const GRAPHILE_SCHEMA = "bench_graphile_worker";
 const TIMEOUT_MS = 120_000;
@@ -59,10 +60,10 @@ export async function drainWithGraphile(
       allCompleted.reject(new Error(`graphile-worker ran ${completed} of ${count} jobs in ${TIMEOUT_MS} ms`)),
     TIMEOUT_MS,
   );
-  let cpuBefore: number | undefined;
+  let cpuSince: () => number | null = () => null;
   events.on("worker:getJob:start", () => {
     if (!started) {
-      cpuBefore = cpu?.();
+      cpuSince = cpuWindow(cpu);
       started = performance.now();
     }
   });
@@ -84,8 +85,7 @@ export async function drainWithGraphile(
     const remaining = `select count(*)::int as n from ${GRAPHILE_SCHEMA}._private_jobs`;
     while ((await query(utils, remaining))[0].n > 0) { /* the last deletes are still in flight */ }
     const ms = performance.now() - started;
-    const databaseCpuMs = cpu && cpuBefore !== undefined ? cpu() - cpuBefore : null;
-    return { tasks: completed, ms, tasksPerSecond: (completed / ms) * 1000, databaseCpuMs };
+    return { tasks: completed, ms, tasksPerSecond: (completed / ms) * 1000, databaseCpuMs: cpuSince() };
   } finally {
     clearTimeout(timer);
     await runner.stop();

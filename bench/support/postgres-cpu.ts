@@ -21,7 +21,16 @@ function ticks(pid: string | number, withReaped: boolean): { parent: number; tic
   };
 }
 
-export function postgresCpuReader(pgData: string | null): (() => number) | null {
+/** Reads the database's CPU time so far, in ms. */
+export type CpuReader = () => number;
+
+/** Starts a timed window: the function returned gives the database CPU ms since, null without a reader. */
+export function cpuWindow(cpu: CpuReader | null): () => number | null {
+  const before = cpu?.();
+  return () => (cpu && before !== undefined ? cpu() - before : null);
+}
+
+export function postgresCpuReader(pgData: string | null): CpuReader | null {
   if (!pgData) return null;
   let postmaster: number;
   try {
