@@ -208,8 +208,7 @@ begin
   return new;
 end $$;
 
-create trigger background_tasks_touch before update on public.background_tasks
-  for each row execute function engine.touch_updated_at();
+-- (background_tasks stamps updated_at in engine.task_row_updated, below.)
 
 -- Live progress for owners where Realtime exists (hosted); absent locally.
 do $$
@@ -489,6 +488,13 @@ begin
   on conflict (task_id, name) do nothing;
 end $$;
 
+-- A task's children that have not ended (an inlined SQL function: each caller plans it as its own
+-- read of the parent index).
+create function engine.open_children(p_parent_id uuid) returns setof uuid
+language sql stable as $$
+  select c.id from public.background_tasks c where c.parent_id = p_parent_id and not engine.is_terminal(c.status)
+$$;
+
 -- What a task's end sets off, run by every engine function that ends one (complete_task,
 -- fail_task for good, cancel_task, start_lease on a lease lost once too often) in the ending
 -- transaction: open children are cancelled, the parent and the tasks parked on this one are woken,
@@ -499,9 +505,16 @@ language plpgsql as $$
 declare
   child_id uuid;
 begin
+  -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
+  -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
+  -- while that update waited for the task's row is seen (engine.await_tasks).
+  if t.parent_id is null and t.concurrency_key is null
+     and not exists (select from engine.open_children(t.id))
+     and not exists (select from engine.task_waits w where w.target_id = t.id) then
+    return;
+  end if;
   -- A parent that ended leaves no orphans running.
-  for child_id in select id from public.background_tasks
-                   where parent_id = t.id and not engine.is_terminal(status) loop
+  for child_id in select * from engine.open_children(t.id) loop
     perform engine.cancel_task(child_id, 'parent ended');
   end loop;
   if t.parent_id is not null then
@@ -692,6 +705,11 @@ end $$;
 -- task is announced on channel reelforge_pulled (payload: its kind) at commit, and idle workers
 -- LISTENing there claim it at once instead of waiting for their next poll, which the film's
 -- critical path would pay once per render. Polling stays as the fallback.
+-- A new task is announced after its insert (an idempotent enqueue that inserts nothing announces
+-- nothing). A task queued again (a retry, a wake-up, a resume) is announced by the trigger that
+-- stamps updated_at on every update, not by a trigger of its own: Postgres prepares each row
+-- trigger's WHEN condition again in every statement that writes the table, and every run writes
+-- its task at least twice (claim, end).
 create function engine.announce_pulled_task() returns trigger
 language plpgsql as $$
 begin
@@ -700,10 +718,24 @@ begin
 end $$;
 
 create trigger background_tasks_announce_pulled
-  after insert or update of status, run_after on public.background_tasks
+  after insert on public.background_tasks
   for each row
   when (new.function_name is null and new.status = 'queued')
   execute function engine.announce_pulled_task();
+
+create function engine.task_row_updated() returns trigger
+language plpgsql as $$
+begin
+  new.updated_at := now();
+  if new.function_name is null and new.status = 'queued'
+     and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
+    perform pg_notify('reelforge_pulled', new.kind);
+  end if;
+  return new;
+end $$;
+
+create trigger background_tasks_touch before update on public.background_tasks
+  for each row execute function engine.task_row_updated();
 
 -- Whether the lease holder's session still holds its liveness lock. Asks the lock manager for the
 -- one lock rather than reading pg_locks, which copies the whole lock table per call (claim_next_task
@@ -1364,8 +1396,7 @@ begin
   if not found or parent.status <> 'waiting' then
     return;
   end if;
-  if exists (select 1 from public.background_tasks
-              where parent_id = p_parent_id and not engine.is_terminal(status)) then
+  if exists (select from engine.open_children(p_parent_id)) then
     return;
   end if;
   if exists (select 1 from engine.task_waits w join public.background_tasks b on b.id = w.target_id
@@ -1454,8 +1485,7 @@ begin
   for parent_id in
     select p.id from public.background_tasks p
      where p.status = 'waiting'
-       and not exists (select 1 from public.background_tasks c
-                        where c.parent_id = p.id and not engine.is_terminal(c.status))
+       and not exists (select from engine.open_children(p.id))
        and not exists (select 1 from engine.task_waits w join public.background_tasks b on b.id = w.target_id
                         where w.waiter_id = p.id and not engine.is_terminal(b.status))
      limit p_limit

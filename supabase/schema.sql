@@ -490,9 +490,16 @@ CREATE FUNCTION engine.after_terminal(t public.background_tasks) RETURNS void
 declare
   child_id uuid;
 begin
+  -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
+  -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
+  -- while that update waited for the task's row is seen (engine.await_tasks).
+  if t.parent_id is null and t.concurrency_key is null
+     and not exists (select from engine.open_children(t.id))
+     and not exists (select from engine.task_waits w where w.target_id = t.id) then
+    return;
+  end if;
   -- A parent that ended leaves no orphans running.
-  for child_id in select id from public.background_tasks
-                   where parent_id = t.id and not engine.is_terminal(status) loop
+  for child_id in select * from engine.open_children(t.id) loop
     perform engine.cancel_task(child_id, 'parent ended');
   end loop;
   if t.parent_id is not null then
@@ -1383,6 +1390,18 @@ end $$;
 ALTER FUNCTION engine.lock_oldest_due(p_kinds text[]) OWNER TO postgres;
 
 --
+-- Name: open_children(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.open_children(p_parent_id uuid) RETURNS SETOF uuid
+    LANGUAGE sql STABLE
+    AS $$
+  select c.id from public.background_tasks c where c.parent_id = p_parent_id and not engine.is_terminal(c.status)
+$$;
+
+ALTER FUNCTION engine.open_children(p_parent_id uuid) OWNER TO postgres;
+
+--
 -- Name: others_queued(text[], uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1877,8 +1896,7 @@ begin
   for parent_id in
     select p.id from public.background_tasks p
      where p.status = 'waiting'
-       and not exists (select 1 from public.background_tasks c
-                        where c.parent_id = p.id and not engine.is_terminal(c.status))
+       and not exists (select from engine.open_children(p.id))
        and not exists (select 1 from engine.task_waits w join public.background_tasks b on b.id = w.target_id
                         where w.waiter_id = p.id and not engine.is_terminal(b.status))
      limit p_limit
@@ -1938,6 +1956,24 @@ begin
 end $$;
 
 ALTER FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) OWNER TO postgres;
+
+--
+-- Name: task_row_updated(); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.task_row_updated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  new.updated_at := now();
+  if new.function_name is null and new.status = 'queued'
+     and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
+    perform pg_notify('reelforge_pulled', new.kind);
+  end if;
+  return new;
+end $$;
+
+ALTER FUNCTION engine.task_row_updated() OWNER TO postgres;
 
 --
 -- Name: touch_updated_at(); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -2078,8 +2114,7 @@ begin
   if not found or parent.status <> 'waiting' then
     return;
   end if;
-  if exists (select 1 from public.background_tasks
-              where parent_id = p_parent_id and not engine.is_terminal(status)) then
+  if exists (select from engine.open_children(p_parent_id)) then
     return;
   end if;
   if exists (select 1 from engine.task_waits w join public.background_tasks b on b.id = w.target_id
@@ -3950,7 +3985,7 @@ CREATE TRIGGER asset_runs_touch BEFORE UPDATE ON public.asset_runs FOR EACH ROW 
 -- Name: background_tasks background_tasks_announce_pulled; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT OR UPDATE OF status, run_after ON public.background_tasks FOR EACH ROW WHEN (((new.function_name IS NULL) AND (new.status = 'queued'::text))) EXECUTE FUNCTION engine.announce_pulled_task();
+CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT ON public.background_tasks FOR EACH ROW WHEN (((new.function_name IS NULL) AND (new.status = 'queued'::text))) EXECUTE FUNCTION engine.announce_pulled_task();
 
 --
 -- Name: background_tasks background_tasks_film_end; Type: TRIGGER; Schema: public; Owner: postgres
@@ -3962,7 +3997,7 @@ CREATE CONSTRAINT TRIGGER background_tasks_film_end AFTER UPDATE OF status ON pu
 -- Name: background_tasks background_tasks_touch; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER background_tasks_touch BEFORE UPDATE ON public.background_tasks FOR EACH ROW EXECUTE FUNCTION engine.touch_updated_at();
+CREATE TRIGGER background_tasks_touch BEFORE UPDATE ON public.background_tasks FOR EACH ROW EXECUTE FUNCTION engine.task_row_updated();
 
 --
 -- Name: characters characters_assets; Type: TRIGGER; Schema: public; Owner: postgres
@@ -5122,6 +5157,13 @@ REVOKE ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) TO service_role;
 
 --
+-- Name: FUNCTION open_children(p_parent_id uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.open_children(p_parent_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.open_children(p_parent_id uuid) TO service_role;
+
+--
 -- Name: FUNCTION others_queued(p_kinds text[], p_user_id uuid); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5253,6 +5295,13 @@ GRANT ALL ON FUNCTION engine.sync_provider_concurrency() TO service_role;
 
 REVOKE ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION task_row_updated(); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.task_row_updated() FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.task_row_updated() TO service_role;
 
 --
 -- Name: FUNCTION touch_updated_at(); Type: ACL; Schema: engine; Owner: postgres
