@@ -359,6 +359,13 @@ begin
   return true;
 end $$;
 
+-- Ends the task as succeeded. Like every function that ends a task on request (fail_task,
+-- cancel_task), it locks the task's parent before the task: an end wakes the parent
+-- (engine.after_terminal), and ending a parent locks it and then its open children, so a child
+-- ending at the same moment must take the parent first too, or each would hold what the other
+-- waits for. The lock is taken inside the ending update, by a subquery that names no column of the
+-- updated row: Postgres runs it once, before the scan that finds the task, so before the update
+-- locks the task's row (a separate statement for it cost every completion one more statement).
 create function engine.complete_task(
   p_task_id uuid,
   p_token bigint,
@@ -374,6 +381,10 @@ begin
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
          lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
    where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (above).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return false;
@@ -400,6 +411,10 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (engine.complete_task).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return null;
@@ -537,6 +552,10 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
+     -- The parent first (engine.complete_task).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return false;
@@ -1131,8 +1150,6 @@ end $$;
 -- complete_task) and claims the next due task of p_kinds (as claim_next_task) in one transaction,
 -- one round trip and one commit instead of two of each. Returns the claimed task, or null when
 -- none is due. RF001 when the caller no longer holds p_task_id: nothing is completed or claimed.
--- The parent is locked before the task, as every completion does (task-store.ts): its end wakes
--- the parent, whose own slices lock the parent before its children.
 create function engine.complete_and_claim(
   p_task_id uuid,
   p_token bigint,
@@ -1144,9 +1161,6 @@ create function engine.complete_and_claim(
 ) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 begin
-  perform from public.background_tasks parent
-   where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
-     for update;
   if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
     raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
   end if;

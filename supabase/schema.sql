@@ -621,6 +621,10 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
+     -- The parent first (engine.complete_task).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return false;
@@ -859,9 +863,6 @@ CREATE FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_resu
     SET search_path TO ''
     AS $$
 begin
-  perform from public.background_tasks parent
-   where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
-     for update;
   if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
     raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
   end if;
@@ -907,6 +908,10 @@ begin
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
          lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
    where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (above).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return false;
@@ -1130,6 +1135,10 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (engine.complete_task).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
   returning * into t;
   if not found then
     return null;

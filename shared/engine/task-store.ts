@@ -65,18 +65,6 @@ export function createTaskStore(sql: Sql) {
    */
   const once = (strings: TemplateStringsArray, ...values: SqlParameter[]) =>
     retryDeadlock(() => sql(strings, ...values));
-  /**
-   * The FROM clause that ends a task (complete / fail / cancel) in one statement, with its parent's
-   * row locked first: ending a parent locks it and then its open children, so a child ending at
-   * the same moment must take the parent before itself too, or each would hold what the other
-   * waits for. (The aggregate consumes the locking subquery before the select list runs.)
-   */
-  const parentLocked = (taskId: string) =>
-    sql`
-    (select count(*) from (select 1 from public.background_tasks
-                            where id = (select parent_id from public.background_tasks where id = ${taskId})
-                              for update) parent) parent_locked`;
-
   return {
     /**
      * Creates the task once per idempotency key. Without `runAfter` it is due at the database's
@@ -200,7 +188,7 @@ export function createTaskStore(sql: Sql) {
     async complete(task: TaskRow, result: unknown, metadata: Json = {}) {
       const [{ ok }] = await once`
         select engine.complete_task(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
-          ${json(metadata)}) as ok from ${parentLocked(task.id)}`;
+          ${json(metadata)}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
     },
 
@@ -233,7 +221,7 @@ export function createTaskStore(sql: Sql) {
     ) {
       const [{ outcome }] = await once`
         select engine.fail_task(${task.id}, ${task.fencingToken}::bigint, ${json(error)}, ${retryable},
-          ${json(metadata)}) as outcome from ${parentLocked(task.id)}`;
+          ${json(metadata)}) as outcome`;
       if (outcome === null) throw new FencedOutError(task.id);
       return outcome as "queued" | "failed";
     },
@@ -301,9 +289,7 @@ export function createTaskStore(sql: Sql) {
     },
 
     async cancel(taskId: string, reason: string): Promise<boolean> {
-      const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok from ${
-        parentLocked(taskId)
-      }`;
+      const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok`;
       return ok;
     },
 

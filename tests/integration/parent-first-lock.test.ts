@@ -1,0 +1,122 @@
+/**
+ * Every engine function that ends a task on request (complete_task, fail_task, cancel_task, and
+ * complete_and_claim through complete_task) locks the task's parent before the task itself: an end
+ * wakes the parent, and ending a parent locks it and then its open children, so a child locking
+ * itself first could deadlock with its parent's end. Checked where it shows: while another
+ * transaction holds the parent, an ending call waits without having locked the child.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+
+let sql: Sql;
+let userId: string;
+const kind = `probe.lockorder.${crypto.randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  sql = connect();
+  userId = (await createUser(sql)).id;
+});
+afterAll(async () => {
+  await sql`delete from public.background_tasks where kind like ${kind + "%"}`;
+  await sql.end();
+});
+
+/** A waiting parent and its child, claimed: the child's id and fencing token. */
+async function claimedChild() {
+  const [parent] = await sql`
+    select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind + ".parent"},
+      p_function => null, p_dispatch => false)`;
+  await sql`update public.background_tasks set status = 'waiting' where id = ${parent.id}`;
+  const [child] = await sql`
+    select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
+      p_parent_id => ${parent.id}, p_dispatch => false)`;
+  const [claimed] = await sql`select fencing_token from engine.claim_task(${child.id}, 'lock-order', 30)`;
+  return {
+    parentId: parent.id as string,
+    childId: child.id as string,
+    token: claimed.fencing_token as string,
+  };
+}
+
+/**
+ * Runs `end` on its own connection while another transaction holds the parent; once `end` is
+ * waiting for a lock, the child must still be free to lock. Then lets `end` finish.
+ */
+async function endsParentFirst(end: (db: Sql, task: { childId: string; token: string }) => Promise<unknown>) {
+  const task = await claimedChild();
+  const applicationName = `lock-order-${crypto.randomUUID().slice(0, 8)}`;
+  const ender = postgres(stackEnv().DB_URL, {
+    max: 1,
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+  });
+  const holder = await sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`select from public.background_tasks where id = ${task.parentId} for update`;
+    const ending = end(ender as unknown as Sql, task);
+    ending.catch(() => {});
+    await waitFor(async () => {
+      const [row] = await sql`
+        select wait_event_type from pg_stat_activity where application_name = ${applicationName}`;
+      return row?.wait_event_type === "Lock";
+    }, { everyMs: 10, what: "the ending call to wait for a lock" });
+    // One statement of its own: the lock, if it gets it, ends with it.
+    const childFree = await sql`
+      select id from public.background_tasks where id = ${task.childId} for update nowait`
+      .then((rows) => rows.length === 1, () => false);
+    await holder`commit`;
+    const outcome = await ending;
+    return { childFree, outcome };
+  } finally {
+    await holder`rollback`.catch(() => {});
+    holder.release();
+    await ender.end();
+  }
+}
+
+describe("the parent is locked before the task", () => {
+  it("by complete_task", async () => {
+    const { childFree, outcome } = await endsParentFirst(async (db, t) =>
+      (await db`select engine.complete_task(${t.childId}, ${t.token}::bigint, '{}') as ok`)[0].ok
+    );
+    expect(childFree).toBe(true);
+    expect(outcome).toBe(true);
+  });
+
+  it("by complete_and_claim", async () => {
+    const { childFree, outcome } = await endsParentFirst(async (db, t) =>
+      (await db`
+        select id from engine.complete_and_claim(${t.childId}, ${t.token}::bigint, '{}', '{}',
+          array[${kind + ".none"}]::text[], 'lock-order', 30)`)[0].id
+    );
+    expect(childFree).toBe(true);
+    expect(outcome).toBeNull();
+  });
+
+  it("by fail_task", async () => {
+    const { childFree, outcome } = await endsParentFirst(async (db, t) =>
+      (await db`
+        select engine.fail_task(${t.childId}, ${t.token}::bigint, '{"code":"x","message":"x"}', false)
+          as outcome`)[0].outcome
+    );
+    expect(childFree).toBe(true);
+    expect(outcome).toBe("failed");
+  });
+
+  it("by cancel_task, which the owner's cancel RPC calls", async () => {
+    const { childFree, outcome } = await endsParentFirst(async (db, t) =>
+      (await db`select engine.cancel_task(${t.childId}, 'test') as ok`)[0].ok
+    );
+    expect(childFree).toBe(true);
+    expect(outcome).toBe(true);
+  });
+
+  it("and the parent, woken by its last child's end, is queued again", async () => {
+    const task = await claimedChild();
+    await sql`select engine.complete_task(${task.childId}, ${task.token}::bigint, '{}')`;
+    const [parent] = await sql`select status from public.background_tasks where id = ${task.parentId}`;
+    expect(parent.status).toBe("queued");
+  });
+});
