@@ -1163,6 +1163,21 @@ end $$;
 ALTER FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) OWNER TO postgres;
 
 --
+-- Name: forget_expired_tasks(); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.forget_expired_tasks() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  delete from engine.expired_tasks where user_id = old.id;
+  return null;
+end $$;
+
+ALTER FUNCTION engine.forget_expired_tasks() OWNER TO postgres;
+
+--
 -- Name: full_concurrency_keys(); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -3751,6 +3766,12 @@ ALTER TABLE ONLY public.visual_bibles
 CREATE INDEX expired_tasks_expired_at_idx ON engine.expired_tasks USING btree (expired_at);
 
 --
+-- Name: expired_tasks_user_idx; Type: INDEX; Schema: engine; Owner: postgres
+--
+
+CREATE INDEX expired_tasks_user_idx ON engine.expired_tasks USING btree (user_id);
+
+--
 -- Name: slice_ends_ended_at_idx; Type: INDEX; Schema: engine; Owner: postgres
 --
 
@@ -4122,13 +4143,6 @@ CREATE TRIGGER scene_shots_touch BEFORE UPDATE ON public.scene_shots FOR EACH RO
 
 ALTER TABLE ONLY engine.claim_turns
     ADD CONSTRAINT claim_turns_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
-
---
--- Name: expired_tasks expired_tasks_user_id_fkey; Type: FK CONSTRAINT; Schema: engine; Owner: postgres
---
-
-ALTER TABLE ONLY engine.expired_tasks
-    ADD CONSTRAINT expired_tasks_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 --
 -- Name: slice_ends slice_ends_task_id_fkey; Type: FK CONSTRAINT; Schema: engine; Owner: postgres
@@ -5080,6 +5094,13 @@ GRANT ALL ON FUNCTION engine.expire_finished(p_batch integer) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) TO service_role;
+
+--
+-- Name: FUNCTION forget_expired_tasks(); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.forget_expired_tasks() FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.forget_expired_tasks() TO service_role;
 
 --
 -- Name: FUNCTION full_concurrency_keys(); Type: ACL; Schema: engine; Owner: postgres

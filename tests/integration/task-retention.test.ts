@@ -312,3 +312,49 @@ describe("retention of the other growing tables", () => {
     expect(jobs).toEqual([{ schedule: "* * * * *", command: "select engine.retain()" }]);
   });
 });
+
+describe("retention beside an account deletion", () => {
+  // The lock order engine.expire_finished takes (the task rows, then the expired_tasks record) met
+  // an account deletion (the user row, then its tasks by cascade) in the opposite order: a key on
+  // the record naming the user made the record's insert wait for the user row, and Postgres broke
+  // the cycle by failing one of them. Here the two interleave step by step, as they would.
+  it("lets a user's deletion and the expiry of their task both finish, leaving no record", async () => {
+    const user = await createUser(sql);
+    const id = await task("asset.regenerate", "succeeded", 30, { userId: user.id });
+    const retention = await sql.reserve();
+    const deletion = connect(1);
+    try {
+      await retention`begin`;
+      await retention`select id from public.background_tasks where id = ${id} for update`;
+      const [{ pid }] = await deletion`select pg_backend_pid() as pid`;
+      const deleting = deletion`delete from auth.users where id = ${user.id}`.then(
+        () => null,
+        (error) => error,
+      );
+      await waitUntilBlocked(pid);
+      await retention`
+        insert into engine.expired_tasks (id, user_id, kind, function_name, finished_at)
+        select id, user_id, kind, function_name, finished_at from public.background_tasks where id = ${id}`;
+      await retention`delete from public.background_tasks where id = ${id}`;
+      await retention`commit`;
+      expect(await deleting).toBeNull();
+    } finally {
+      retention.release();
+      await deletion.end();
+    }
+    const [left] = await sql`
+      select (select count(*)::int from auth.users where id = ${user.id}) as users,
+             (select count(*)::int from engine.expired_tasks where user_id = ${user.id}) as records`;
+    expect(left).toEqual({ users: 0, records: 0 });
+  });
+});
+
+/** Waits until backend `pid` is waiting on a lock (its statement has reached the contended row). */
+async function waitUntilBlocked(pid: number) {
+  for (let tries = 0; tries < 200; tries++) {
+    const [row] = await sql`select wait_event_type from pg_stat_activity where pid = ${pid}`;
+    if (row?.wait_event_type === "Lock") return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`backend ${pid} never waited on a lock`);
+}
