@@ -99,7 +99,6 @@ create table public.background_tasks (
   -- Resumes by the owner: each one resets the task's attempts, so without a bound a user could
   -- retry a paid step forever.
   resumes integer not null default 0,
-  constraint background_tasks_kind_idempotency_key unique (kind, idempotency_key),
   constraint background_tasks_row_valid
     check (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
 );
@@ -112,9 +111,20 @@ comment on column public.background_tasks.lease_locked_at is
 comment on column public.background_tasks.dispatch_request_id is
   'pg_net request id of the last doorbell (engine.dispatch_task); its response tells the sweeper it was lost.';
 
--- Claimers read due work in claim order straight off this index (no sort of every due row).
+-- One task per kind and idempotency key. Partial: a task without a key (every pulled render job,
+-- the engine benchmark's tasks) has no entry, so its claim and its end, each of which writes a new
+-- row version and so an entry in every index whose predicate it meets, write one entry fewer.
+-- Keys stay unique as before (nulls never conflicted); `on conflict` names the predicate.
+create unique index background_tasks_kind_idempotency_key on public.background_tasks (kind, idempotency_key)
+  where idempotency_key is not null;
+
+-- Due tasks with a doorbell, in run_after order: the sweeper's re-rings read them off this index.
+-- Pulled tasks (function_name null, claimed by kind) have no entry: their claims read the per-kind
+-- due index below, and with an entry here too a generic plan could take this one for a claim
+-- (it is ordered the same way) and walk every due task of other kinds ahead of the first of its
+-- own (tests/integration/engine-history.test.ts, "near-empty table").
 create index background_tasks_due_idx on public.background_tasks (run_after, created_at)
-  where status = 'queued';
+  where status = 'queued' and function_name is not null;
 
 -- The sweeper's two running cases: expired leases, and hand-offs whose doorbell went unanswered.
 -- Neither predicate is plain status = 'running': such an index looks as cheap as the primary key
@@ -271,7 +281,7 @@ begin
     (p_user_id, p_kind, p_function, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
      p_max_attempts, p_concurrency_key, p_parent_id, p_run_after,
      coalesce(p_metadata, '{}'::jsonb), p_backoff_base_ms)
-  on conflict (kind, idempotency_key) do nothing
+  on conflict (kind, idempotency_key) where idempotency_key is not null do nothing
   returning * into t;
   if not found then
     select * into t from public.background_tasks
@@ -459,7 +469,7 @@ begin
       (parent.user_id, child ->> 'kind', child ->> 'function_name', coalesce(child -> 'payload', '{}'),
        p_task_id::text || ':' || (child ->> 'key'), p_task_id, child ->> 'concurrency_key',
        coalesce((child ->> 'max_attempts')::integer, 5))
-    on conflict (kind, idempotency_key) do nothing
+    on conflict (kind, idempotency_key) where idempotency_key is not null do nothing
     returning * into created;
     if created.id is not null then
       perform engine.dispatch_task(created.id);
@@ -789,8 +799,10 @@ create index background_tasks_due_by_kind_idx
 -- Dispatch (the doorbell): pg_net POST to the task's Edge Function, sent only after commit
 -- ---------------------------------------------------------------------------------------------
 
+-- Only tasks with a doorbell: a pulled task (function_name null, no doorbell) never has a request
+-- id, and leaving it out spares its claim an index entry.
 create index background_tasks_dispatch_request_idx on public.background_tasks (dispatch_request_id)
-  where status in ('queued', 'running');
+  where status in ('queued', 'running') and function_name is not null;
 
 create function engine.dispatch_task(p_task_id uuid) returns void
 language plpgsql security definer set search_path = '' as $$
@@ -1091,17 +1103,19 @@ begin
                     limit 1
                     for update skip locked)
        and b.concurrency_key is null
+       -- Scalar subqueries, not NOT EXISTS: Postgres drops the order and the limit inside
+       -- EXISTS, and the generic plan then scanned a small table whole, twice per claim.
        and (b.user_id is null or (
-             not exists (select from public.background_tasks o
-                          where o.status = 'queued' and o.kind = p_kinds[1]
-                            and (o.kind, o.user_id) < (p_kinds[1], b.user_id)
-                          order by o.kind, o.user_id
-                          limit 1)
-             and not exists (select from public.background_tasks o
-                              where o.status = 'queued' and o.kind = p_kinds[1]
-                                and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
-                              order by o.kind, o.user_id
-                              limit 1)))
+             (select o.user_id from public.background_tasks o
+               where o.status = 'queued' and o.kind = p_kinds[1]
+                 and (o.kind, o.user_id) < (p_kinds[1], b.user_id)
+               order by o.kind, o.user_id
+               limit 1) is null
+             and (select o.user_id from public.background_tasks o
+                   where o.status = 'queued' and o.kind = p_kinds[1]
+                     and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
+                   order by o.kind, o.user_id
+                   limit 1) is null))
     returning * into claimed;
     if found then
       return claimed;

@@ -546,7 +546,7 @@ begin
       (parent.user_id, child ->> 'kind', child ->> 'function_name', coalesce(child -> 'payload', '{}'),
        p_task_id::text || ':' || (child ->> 'key'), p_task_id, child ->> 'concurrency_key',
        coalesce((child ->> 'max_attempts')::integer, 5))
-    on conflict (kind, idempotency_key) do nothing
+    on conflict (kind, idempotency_key) where idempotency_key is not null do nothing
     returning * into created;
     if created.id is not null then
       perform engine.dispatch_task(created.id);
@@ -723,17 +723,19 @@ begin
                     limit 1
                     for update skip locked)
        and b.concurrency_key is null
+       -- Scalar subqueries, not NOT EXISTS: Postgres drops the order and the limit inside
+       -- EXISTS, and the generic plan then scanned a small table whole, twice per claim.
        and (b.user_id is null or (
-             not exists (select from public.background_tasks o
-                          where o.status = 'queued' and o.kind = p_kinds[1]
-                            and (o.kind, o.user_id) < (p_kinds[1], b.user_id)
-                          order by o.kind, o.user_id
-                          limit 1)
-             and not exists (select from public.background_tasks o
-                              where o.status = 'queued' and o.kind = p_kinds[1]
-                                and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
-                              order by o.kind, o.user_id
-                              limit 1)))
+             (select o.user_id from public.background_tasks o
+               where o.status = 'queued' and o.kind = p_kinds[1]
+                 and (o.kind, o.user_id) < (p_kinds[1], b.user_id)
+               order by o.kind, o.user_id
+               limit 1) is null
+             and (select o.user_id from public.background_tasks o
+                   where o.status = 'queued' and o.kind = p_kinds[1]
+                     and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
+                   order by o.kind, o.user_id
+                   limit 1) is null))
     returning * into claimed;
     if found then
       return claimed;
@@ -1094,7 +1096,7 @@ begin
     (p_user_id, p_kind, p_function, coalesce(p_payload, '{}'::jsonb), p_idempotency_key,
      p_max_attempts, p_concurrency_key, p_parent_id, p_run_after,
      coalesce(p_metadata, '{}'::jsonb), p_backoff_base_ms)
-  on conflict (kind, idempotency_key) do nothing
+  on conflict (kind, idempotency_key) where idempotency_key is not null do nothing
   returning * into t;
   if not found then
     select * into t from public.background_tasks
@@ -3564,13 +3566,6 @@ ALTER TABLE ONLY public.background_task_steps
     ADD CONSTRAINT background_task_steps_pkey PRIMARY KEY (task_id, name);
 
 --
--- Name: background_tasks background_tasks_kind_idempotency_key; Type: CONSTRAINT; Schema: public; Owner: postgres
---
-
-ALTER TABLE ONLY public.background_tasks
-    ADD CONSTRAINT background_tasks_kind_idempotency_key UNIQUE (kind, idempotency_key);
-
---
 -- Name: background_tasks background_tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
 --
 
@@ -3894,7 +3889,7 @@ CREATE INDEX background_tasks_concurrency_idx ON public.background_tasks USING b
 -- Name: background_tasks_dispatch_request_idx; Type: INDEX; Schema: public; Owner: postgres
 --
 
-CREATE INDEX background_tasks_dispatch_request_idx ON public.background_tasks USING btree (dispatch_request_id) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
+CREATE INDEX background_tasks_dispatch_request_idx ON public.background_tasks USING btree (dispatch_request_id) WHERE ((status = ANY (ARRAY['queued'::text, 'running'::text])) AND (function_name IS NOT NULL));
 
 --
 -- Name: background_tasks_due_by_kind_idx; Type: INDEX; Schema: public; Owner: postgres
@@ -3912,7 +3907,7 @@ CREATE INDEX background_tasks_due_by_user_idx ON public.background_tasks USING b
 -- Name: background_tasks_due_idx; Type: INDEX; Schema: public; Owner: postgres
 --
 
-CREATE INDEX background_tasks_due_idx ON public.background_tasks USING btree (run_after, created_at) WHERE (status = 'queued'::text);
+CREATE INDEX background_tasks_due_idx ON public.background_tasks USING btree (run_after, created_at) WHERE ((status = 'queued'::text) AND (function_name IS NOT NULL));
 
 --
 -- Name: background_tasks_finished_idx; Type: INDEX; Schema: public; Owner: postgres
@@ -3925,6 +3920,12 @@ CREATE INDEX background_tasks_finished_idx ON public.background_tasks USING btre
 --
 
 CREATE INDEX background_tasks_handed_off_idx ON public.background_tasks USING btree (dispatched_at) WHERE ((status = 'running'::text) AND (lease_expires_at IS NULL));
+
+--
+-- Name: background_tasks_kind_idempotency_key; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE UNIQUE INDEX background_tasks_kind_idempotency_key ON public.background_tasks USING btree (kind, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 
 --
 -- Name: background_tasks_leased_idx; Type: INDEX; Schema: public; Owner: postgres
