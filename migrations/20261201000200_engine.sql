@@ -101,7 +101,13 @@ create table public.background_tasks (
   resumes integer not null default 0,
   constraint background_tasks_row_valid
     check (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
-);
+)
+-- Room on each page for a task's next versions: every claim and every end writes a new version of
+-- the row (never HOT: status is in the partial indexes' predicates). On full pages each new version
+-- went looking for a page with room, and beside a million finished tasks a claim+complete touched
+-- several times the heap pages it touches on a fresh table; with room left here it touches about
+-- as many as fresh (issue 17; bench/README.md, "With a history").
+with (fillfactor = 70);
 
 comment on table public.background_tasks is
   'Durable tasks run in slices by Edge Functions; state changes only through engine.* functions.';

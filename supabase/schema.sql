@@ -458,7 +458,8 @@ CREATE TABLE public.background_tasks (
     dispatch_request_id bigint,
     resumes integer DEFAULT 0 NOT NULL,
     CONSTRAINT background_tasks_row_valid CHECK (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
-);
+)
+WITH (fillfactor='70');
 
 ALTER TABLE public.background_tasks OWNER TO postgres;
 
