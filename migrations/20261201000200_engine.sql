@@ -1094,8 +1094,8 @@ begin
   -- oldest due task, read in claim order off the per-kind due index, gets its lease in the
   -- statement that finds it, when the per-user due index shows nobody else waiting (both probes
   -- of engine.others_queued) and it has no key to count. One statement instead of three (find
-  -- and lock, ask for other users, start the lease): each statement a claim runs is about a tenth
-  -- of its database time. A queued task's lease starts as engine.start_lease starts it (no lost
+  -- and lock, ask for other users, start the lease): a claim's database time goes mostly per
+  -- statement, not per row. A queued task's lease starts as engine.start_lease starts it (no lost
   -- lease, so no stall). Otherwise the row stays locked, and the general path below finds it
   -- first again.
   if cardinality(p_kinds) = 1 then
