@@ -9,53 +9,9 @@
 -- Tables
 -- ---------------------------------------------------------------------------------------------
 
--- A task row's invariants, checked as one CHECK constraint (background_tasks_row_valid). Postgres
--- reads a table's CHECK expressions back from the catalog and prepares them for every statement
--- that writes the table, and the engine writes a task at least twice per run: as five constraints,
--- re-reading them cost more database CPU per claim+complete than the index writes did (a perf
--- profile of the engine benchmark). A violation names the rule broken and, as constraint_name,
--- the constraint that held it before.
-create function engine.task_row_valid(
-  p_status text,
-  p_progress numeric,
-  p_attempts integer,
-  p_max_attempts integer,
-  p_resumes integer,
-  p_user_id uuid,
-  p_kind text
-) returns boolean
-language plpgsql immutable as $$
-begin
-  if p_status not in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled') then
-    raise exception 'background_tasks.status % is not a task status', p_status
-      using errcode = 'check_violation', constraint = 'background_tasks_status_check';
-  end if;
-  if p_progress not between 0 and 100 then
-    raise exception 'background_tasks.progress % is outside 0..100', p_progress
-      using errcode = 'check_violation', constraint = 'background_tasks_progress_range';
-  end if;
-  if p_attempts < 0 or p_max_attempts < 1 then
-    raise exception 'background_tasks.attempts % of max_attempts % is invalid', p_attempts, p_max_attempts
-      using errcode = 'check_violation', constraint = 'background_tasks_attempts_check';
-  end if;
-  if p_resumes < 0 then
-    raise exception 'background_tasks.resumes % is negative', p_resumes
-      using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
-  end if;
-  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
-  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
-  -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
-  -- function's status / cancel / resume action match an owner: only the backend sees them.
-  if p_user_id is null and p_kind not in ('clone.database', 'deploy.probe') then
-    raise exception 'a % task needs an owner (user_id)', p_kind
-      using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
-  end if;
-  return true;
-end $$;
-
 create table public.background_tasks (
   id uuid primary key default gen_random_uuid(),
-  -- Null only for jobs no user started (see engine.task_row_valid).
+  -- Null only for jobs no user started (see engine.task_row_written).
   user_id uuid references auth.users (id) on delete cascade,
   kind text not null,
   -- The name of the Edge Function whose doorbell runs this task's slices (which kind goes to which
@@ -98,9 +54,7 @@ create table public.background_tasks (
   dispatch_request_id bigint,
   -- Resumes by the owner: each one resets the task's attempts, so without a bound a user could
   -- retry a paid step forever.
-  resumes integer not null default 0,
-  constraint background_tasks_row_valid
-    check (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
+  resumes integer not null default 0
 )
 -- Room on each page for a task's next versions: every claim and every end writes a new version of
 -- the row (never HOT: status is in the partial indexes' predicates). On full pages each new version
@@ -224,7 +178,7 @@ begin
   return new;
 end $$;
 
--- (background_tasks stamps updated_at in engine.task_row_updated, below.)
+-- (background_tasks stamps updated_at in engine.task_row_written, below.)
 
 -- Live progress for owners where Realtime exists (hosted); absent locally.
 do $$
@@ -375,20 +329,18 @@ begin
   return true;
 end $$;
 
--- Ends the task as succeeded. Like every function that ends a task on request (fail_task,
--- cancel_task), it locks the task's parent before the task: an end wakes the parent
+-- Ends the task as succeeded: the ending update alone, fenced by the caller's token; the row as
+-- written, or null when the caller no longer holds the task. Its callers run what the end sets
+-- off (complete_task, complete_and_claim). Like every function that ends a task on request
+-- (fail_task, cancel_task), it locks the task's parent before the task: an end wakes the parent
 -- (engine.after_terminal), and ending a parent locks it and then its open children, so a child
 -- ending at the same moment must take the parent first too, or each would hold what the other
 -- waits for. The lock is taken inside the ending update, by a subquery that names no column of the
 -- updated row: Postgres runs it once, before the scan that finds the task, so before the update
 -- locks the task's row (a separate statement for it cost every completion one more statement).
-create function engine.complete_task(
-  p_task_id uuid,
-  p_token bigint,
-  p_result jsonb default null,
-  p_metadata jsonb default '{}'::jsonb
-) returns boolean
-language plpgsql security definer set search_path = '' as $$
+create function engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb)
+returns public.background_tasks
+language plpgsql as $$
 declare
   t public.background_tasks;
 begin
@@ -402,7 +354,22 @@ begin
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
   returning * into t;
-  if not found then
+  return t;
+end $$;
+
+-- Ends the task as succeeded (engine.end_succeeded) and runs what that sets off. False when the
+-- caller no longer holds the task: nothing changed.
+create function engine.complete_task(
+  p_task_id uuid,
+  p_token bigint,
+  p_result jsonb default null,
+  p_metadata jsonb default '{}'::jsonb
+) returns boolean
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
+begin
+  if t.id is null then
     return false;
   end if;
   perform engine.after_terminal(t);
@@ -427,7 +394,7 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (engine.complete_task).
+     -- The parent first (engine.end_succeeded).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -568,7 +535,7 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
-     -- The parent first (engine.complete_task).
+     -- The parent first (engine.end_succeeded).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -758,19 +725,53 @@ create trigger background_tasks_announce_pulled
   when (new.function_name is null and new.status = 'queued')
   execute function engine.announce_pulled_task();
 
-create function engine.task_row_updated() returns trigger
+-- A task row's invariants, checked as each row is written (background_tasks_written), which also
+-- stamps an update's updated_at and announces a pulled task queued again. A trigger, not CHECK
+-- constraints: Postgres reads a table's CHECK expressions back from the catalog and prepares them
+-- for every statement that writes it, and the engine writes a task at least twice per run; as one
+-- CHECK calling a function that held these rules, that cost ~5 % of a claim+complete's database
+-- CPU in a perf profile of the engine benchmark (as five constraints, more than the index writes).
+-- A violation names the rule broken and, as constraint_name, the constraint that held it before.
+-- It is the table's only BEFORE row trigger, so nothing changes a row after it is checked.
+create function engine.task_row_written() returns trigger
 language plpgsql as $$
 begin
-  new.updated_at := now();
-  if new.function_name is null and new.status = 'queued'
-     and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
-    perform pg_notify('reelforge_pulled', new.kind);
+  if new.status not in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled') then
+    raise exception 'background_tasks.status % is not a task status', new.status
+      using errcode = 'check_violation', constraint = 'background_tasks_status_check';
+  end if;
+  if new.progress not between 0 and 100 then
+    raise exception 'background_tasks.progress % is outside 0..100', new.progress
+      using errcode = 'check_violation', constraint = 'background_tasks_progress_range';
+  end if;
+  if new.attempts < 0 or new.max_attempts < 1 then
+    raise exception 'background_tasks.attempts % of max_attempts % is invalid', new.attempts, new.max_attempts
+      using errcode = 'check_violation', constraint = 'background_tasks_attempts_check';
+  end if;
+  if new.resumes < 0 then
+    raise exception 'background_tasks.resumes % is negative', new.resumes
+      using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
+  end if;
+  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
+  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
+  -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
+  -- function's status / cancel / resume action match an owner: only the backend sees them.
+  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe') then
+    raise exception 'a % task needs an owner (user_id)', new.kind
+      using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
+  end if;
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+    if new.function_name is null and new.status = 'queued'
+       and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
+      perform pg_notify('reelforge_pulled', new.kind);
+    end if;
   end if;
   return new;
 end $$;
 
-create trigger background_tasks_touch before update on public.background_tasks
-  for each row execute function engine.task_row_updated();
+create trigger background_tasks_written before insert or update on public.background_tasks
+  for each row execute function engine.task_row_written();
 
 -- Whether the lease holder's session still holds its liveness lock. Asks the lock manager for the
 -- one lock rather than reading pg_locks, which copies the whole lock table per call (claim_next_task
@@ -1082,6 +1083,23 @@ end $$;
 create function engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
+begin
+  return engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
+end $$;
+
+-- claim_next_task's body, for a worker that may have just ended a task of its own (p_ended, the
+-- row engine.end_succeeded wrote; null for none): what that end sets off (engine.after_terminal)
+-- runs in this transaction before any claim. Mostly it sets off nothing, and then the check
+-- saying so rides in the one-statement claim below rather than in a statement of its own; it
+-- runs after the ending update, as after_terminal's does, so it sees a park committed while that
+-- update waited for the task's row.
+create function engine.claim_after(
+  p_ended public.background_tasks,
+  p_kinds text[],
+  p_worker_id text,
+  p_lease_seconds integer
+) returns public.background_tasks
+language plpgsql as $$
 declare
   any_due boolean;
   full_keys text[];
@@ -1098,7 +1116,7 @@ begin
   -- statement, not per row. A queued task's lease starts as engine.start_lease starts it (no lost
   -- lease, so no stall). Otherwise the row stays locked, and the general path below finds it
   -- first again.
-  if cardinality(p_kinds) = 1 then
+  if cardinality(p_kinds) = 1 and p_ended.parent_id is null and p_ended.concurrency_key is null then
     update public.background_tasks b
        set status = 'running', lease_owner = p_worker_id,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds), lease_locked_at = null,
@@ -1122,10 +1140,17 @@ begin
                      and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
                    order by o.kind, o.user_id
                    limit 1) is null))
+       -- The ended task set nothing off (engine.after_terminal's first check).
+       and (p_ended.id is null
+            or (not exists (select from engine.open_children(p_ended.id))
+                and not exists (select from engine.task_waits w where w.target_id = p_ended.id)))
     returning * into claimed;
     if found then
       return claimed;
     end if;
+  end if;
+  if p_ended.id is not null then
+    perform engine.after_terminal(p_ended);
   end if;
   -- Several kinds, other users waiting, or a key: the oldest due task (as above, per kind), and
   -- the lone-user shortcut when it applies.
@@ -1215,11 +1240,13 @@ create function engine.complete_and_claim(
   p_lease_seconds integer default 30
 ) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
 begin
-  if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
+  if t.id is null then
     raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
   end if;
-  return engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
+  return engine.claim_after(t, p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
 -- A user's standing on a capped key: live leases there, then when they last won contested

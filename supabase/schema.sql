@@ -386,43 +386,6 @@ end $$;
 ALTER FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) OWNER TO postgres;
 
 --
--- Name: task_row_valid(text, numeric, integer, integer, integer, uuid, text); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) RETURNS boolean
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-begin
-  if p_status not in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled') then
-    raise exception 'background_tasks.status % is not a task status', p_status
-      using errcode = 'check_violation', constraint = 'background_tasks_status_check';
-  end if;
-  if p_progress not between 0 and 100 then
-    raise exception 'background_tasks.progress % is outside 0..100', p_progress
-      using errcode = 'check_violation', constraint = 'background_tasks_progress_range';
-  end if;
-  if p_attempts < 0 or p_max_attempts < 1 then
-    raise exception 'background_tasks.attempts % of max_attempts % is invalid', p_attempts, p_max_attempts
-      using errcode = 'check_violation', constraint = 'background_tasks_attempts_check';
-  end if;
-  if p_resumes < 0 then
-    raise exception 'background_tasks.resumes % is negative', p_resumes
-      using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
-  end if;
-  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
-  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
-  -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
-  -- function's status / cancel / resume action match an owner: only the backend sees them.
-  if p_user_id is null and p_kind not in ('clone.database', 'deploy.probe') then
-    raise exception 'a % task needs an owner (user_id)', p_kind
-      using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
-  end if;
-  return true;
-end $$;
-
-ALTER FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) OWNER TO postgres;
-
---
 -- Name: background_tasks; Type: TABLE; Schema: public; Owner: postgres
 --
 
@@ -456,8 +419,7 @@ CREATE TABLE public.background_tasks (
     finished_at timestamp with time zone,
     lease_locked_at timestamp with time zone,
     dispatch_request_id bigint,
-    resumes integer DEFAULT 0 NOT NULL,
-    CONSTRAINT background_tasks_row_valid CHECK (engine.task_row_valid(status, progress, attempts, max_attempts, resumes, user_id, kind))
+    resumes integer DEFAULT 0 NOT NULL
 )
 WITH (fillfactor='70');
 
@@ -622,7 +584,7 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
-     -- The parent first (engine.complete_task).
+     -- The parent first (engine.end_succeeded).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -690,12 +652,11 @@ end $$;
 ALTER FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
 
 --
--- Name: claim_next_task(text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: claim_after(public.background_tasks, text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+CREATE FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) RETURNS public.background_tasks
+    LANGUAGE plpgsql
     AS $$
 declare
   any_due boolean;
@@ -713,7 +674,7 @@ begin
   -- statement, not per row. A queued task's lease starts as engine.start_lease starts it (no lost
   -- lease, so no stall). Otherwise the row stays locked, and the general path below finds it
   -- first again.
-  if cardinality(p_kinds) = 1 then
+  if cardinality(p_kinds) = 1 and p_ended.parent_id is null and p_ended.concurrency_key is null then
     update public.background_tasks b
        set status = 'running', lease_owner = p_worker_id,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds), lease_locked_at = null,
@@ -737,10 +698,17 @@ begin
                      and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
                    order by o.kind, o.user_id
                    limit 1) is null))
+       -- The ended task set nothing off (engine.after_terminal's first check).
+       and (p_ended.id is null
+            or (not exists (select from engine.open_children(p_ended.id))
+                and not exists (select from engine.task_waits w where w.target_id = p_ended.id)))
     returning * into claimed;
     if found then
       return claimed;
     end if;
+  end if;
+  if p_ended.id is not null then
+    perform engine.after_terminal(p_ended);
   end if;
   -- Several kinds, other users waiting, or a key: the oldest due task (as above, per kind), and
   -- the lone-user shortcut when it applies.
@@ -814,6 +782,20 @@ begin
     end if;
   end loop;
   return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
+end $$;
+
+ALTER FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
+
+--
+-- Name: claim_next_task(text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  return engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
 ALTER FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
@@ -900,11 +882,13 @@ CREATE FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_resu
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
 begin
-  if not engine.complete_task(p_task_id, p_token, p_result, p_metadata) then
+  if t.id is null then
     raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
   end if;
-  return engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
+  return engine.claim_after(t, p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
 ALTER FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
@@ -939,19 +923,9 @@ CREATE FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result js
     SET search_path TO ''
     AS $$
 declare
-  t public.background_tasks;
+  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
 begin
-  update public.background_tasks
-     set status = 'succeeded', result = p_result, progress = 100,
-         metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
-         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (above).
-     and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
-                                   for update) locked) >= 0
-  returning * into t;
-  if not found then
+  if t.id is null then
     return false;
   end if;
   perform engine.after_terminal(t);
@@ -1080,6 +1054,31 @@ end $$;
 ALTER FUNCTION engine.dispatch_task(p_task_id uuid) OWNER TO postgres;
 
 --
+-- Name: end_succeeded(uuid, bigint, jsonb, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) RETURNS public.background_tasks
+    LANGUAGE plpgsql
+    AS $$
+declare
+  t public.background_tasks;
+begin
+  update public.background_tasks
+     set status = 'succeeded', result = p_result, progress = 100,
+         metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
+         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
+   where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (above).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
+  returning * into t;
+  return t;
+end $$;
+
+ALTER FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) OWNER TO postgres;
+
+--
 -- Name: enqueue_task(uuid, text, text, jsonb, text, integer, text, uuid, timestamp with time zone, boolean, jsonb, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1173,7 +1172,7 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (engine.complete_task).
+     -- The parent first (engine.end_succeeded).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -2020,22 +2019,48 @@ end $$;
 ALTER FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) OWNER TO postgres;
 
 --
--- Name: task_row_updated(); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: task_row_written(); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.task_row_updated() RETURNS trigger
+CREATE FUNCTION engine.task_row_written() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
-  new.updated_at := now();
-  if new.function_name is null and new.status = 'queued'
-     and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
-    perform pg_notify('reelforge_pulled', new.kind);
+  if new.status not in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled') then
+    raise exception 'background_tasks.status % is not a task status', new.status
+      using errcode = 'check_violation', constraint = 'background_tasks_status_check';
+  end if;
+  if new.progress not between 0 and 100 then
+    raise exception 'background_tasks.progress % is outside 0..100', new.progress
+      using errcode = 'check_violation', constraint = 'background_tasks_progress_range';
+  end if;
+  if new.attempts < 0 or new.max_attempts < 1 then
+    raise exception 'background_tasks.attempts % of max_attempts % is invalid', new.attempts, new.max_attempts
+      using errcode = 'check_violation', constraint = 'background_tasks_attempts_check';
+  end if;
+  if new.resumes < 0 then
+    raise exception 'background_tasks.resumes % is negative', new.resumes
+      using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
+  end if;
+  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
+  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
+  -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
+  -- function's status / cancel / resume action match an owner: only the backend sees them.
+  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe') then
+    raise exception 'a % task needs an owner (user_id)', new.kind
+      using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
+  end if;
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+    if new.function_name is null and new.status = 'queued'
+       and (old.status, old.run_after) is distinct from (new.status, new.run_after) then
+      perform pg_notify('reelforge_pulled', new.kind);
+    end if;
   end if;
   return new;
 end $$;
 
-ALTER FUNCTION engine.task_row_updated() OWNER TO postgres;
+ALTER FUNCTION engine.task_row_written() OWNER TO postgres;
 
 --
 -- Name: touch_updated_at(); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -4061,10 +4086,10 @@ CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT ON public.backgroun
 CREATE CONSTRAINT TRIGGER background_tasks_film_end AFTER UPDATE OF status ON public.background_tasks DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (((new.kind = 'film.produce'::text) AND (new.status = ANY (ARRAY['failed'::text, 'cancelled'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION public.movie_follows_its_task();
 
 --
--- Name: background_tasks background_tasks_touch; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: background_tasks background_tasks_written; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER background_tasks_touch BEFORE UPDATE ON public.background_tasks FOR EACH ROW EXECUTE FUNCTION engine.task_row_updated();
+CREATE TRIGGER background_tasks_written BEFORE INSERT OR UPDATE ON public.background_tasks FOR EACH ROW EXECUTE FUNCTION engine.task_row_written();
 
 --
 -- Name: characters characters_assets; Type: TRIGGER; Schema: public; Owner: postgres
@@ -4972,13 +4997,6 @@ REVOKE ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason 
 GRANT ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) TO service_role;
 
 --
--- Name: FUNCTION task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.task_row_valid(p_status text, p_progress numeric, p_attempts integer, p_max_attempts integer, p_resumes integer, p_user_id uuid, p_kind text) TO service_role;
-
---
 -- Name: TABLE background_tasks; Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -5033,6 +5051,13 @@ GRANT ALL ON FUNCTION engine.checkpoint_task(p_task_id uuid, p_token bigint, p_m
 
 REVOKE ALL ON FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
+
+--
+-- Name: FUNCTION claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
 
 --
 -- Name: FUNCTION claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
@@ -5110,6 +5135,13 @@ GRANT ALL ON FUNCTION engine.dispatch_next_for_key(p_key text) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) TO service_role;
 
 --
 -- Name: FUNCTION enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer); Type: ACL; Schema: engine; Owner: postgres
@@ -5364,11 +5396,11 @@ REVOKE ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) 
 GRANT ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) TO service_role;
 
 --
--- Name: FUNCTION task_row_updated(); Type: ACL; Schema: engine; Owner: postgres
+-- Name: FUNCTION task_row_written(); Type: ACL; Schema: engine; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.task_row_updated() FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.task_row_updated() TO service_role;
+REVOKE ALL ON FUNCTION engine.task_row_written() FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.task_row_written() TO service_role;
 
 --
 -- Name: FUNCTION touch_updated_at(); Type: ACL; Schema: engine; Owner: postgres

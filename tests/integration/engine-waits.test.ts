@@ -31,6 +31,20 @@ const park = (waiter: { id: string; token: string }, targets: string[], db: Sql 
     .then(([r]) => r.parked as boolean);
 const complete = (task: { id: string; token: string }, db: Sql = sql) =>
   db`select engine.complete_task(${task.id}, ${task.token}::bigint, '{"ok": true}')`;
+/**
+ * The same end by complete_and_claim, with a task of its own kind due, so its one-statement claim
+ * would take it were the end's check (nothing parked on it, no open child) to pass wrongly.
+ */
+const completeAndClaim = async (task: { id: string; token: string }, db: Sql = sql) => {
+  const kind = `waits.next.${crypto.randomUUID()}`;
+  // Due already for a transaction that began before it was queued.
+  await sql`select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
+              p_dispatch => false, p_run_after => now() - interval '1 minute')`;
+  const [next] = await db`
+    select id, status from engine.complete_and_claim(${task.id}, ${task.token}::bigint, '{"ok": true}', '{}',
+      ${[kind]}::text[], 'test-next', 30)`;
+  expect(next).toMatchObject({ status: "running" });
+};
 const row = async (id: string) =>
   (await sql`select status, lease_owner, lease_expires_at, stalls, metadata from public.background_tasks where id = ${id}`)[
     0
@@ -88,36 +102,49 @@ describe("waiting for another task", () => {
     expect((await row(waiter.id)).status).toBe("running");
   });
 
-  it("never leaves a waiter asleep when its target ends while it parks, in either order", async () => {
-    const first = postgres(stackEnv().DB_URL, { max: 1 });
-    const second = postgres(stackEnv().DB_URL, { max: 1 });
-    const db = (c: postgres.Sql) => c as unknown as Sql;
-    try {
-      // The park commits last: the end, run while the park is open, must still see its wait row.
-      let target = await claimed("target");
-      let waiter = await claimed("waiter");
-      let ending: Promise<unknown> = Promise.resolve();
-      await first.begin(async (tx) => {
-        expect(await park(waiter, [target.id], db(tx as unknown as postgres.Sql))).toBe(true);
-        ending = complete(target, db(second));
-        await new Promise((resolve) => setTimeout(resolve, 300)); // room for the end to run, were it not held back
-      });
-      await ending;
-      expect((await row(waiter.id)).status).toBe("queued");
+  it.each([["complete_task", complete], ["complete_and_claim", completeAndClaim]])(
+    "never leaves a waiter asleep when its target ends (%s) while it parks, in either order",
+    async (_, complete) => {
+      const first = postgres(stackEnv().DB_URL, { max: 1 });
+      const second = postgres(stackEnv().DB_URL, { max: 1 });
+      const db = (c: postgres.Sql) => c as unknown as Sql;
+      try {
+        // The park commits last: the end, run while the park is open, must still see its wait row.
+        let target = await claimed("target");
+        let waiter = await claimed("waiter");
+        let ending: Promise<unknown> = Promise.resolve();
+        await first.begin(async (tx) => {
+          expect(await park(waiter, [target.id], db(tx as unknown as postgres.Sql))).toBe(true);
+          ending = complete(target, db(second));
+          await new Promise((resolve) => setTimeout(resolve, 300)); // room for the end to run, were it not held back
+        });
+        await ending;
+        expect((await row(waiter.id)).status).toBe("queued");
 
-      // The end commits last: the park, run while the end is open, must see the target ended.
-      target = await claimed("target");
-      waiter = await claimed("waiter");
-      let parking: Promise<boolean> = Promise.resolve(false);
-      await first.begin(async (tx) => {
-        await complete(target, db(tx as unknown as postgres.Sql));
-        parking = park(waiter, [target.id], db(second));
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      });
-      expect(await parking).toBe(false);
-      expect((await row(waiter.id)).status).toBe("running");
-    } finally {
-      await Promise.all([first.end(), second.end()]);
-    }
+        // The end commits last: the park, run while the end is open, must see the target ended.
+        target = await claimed("target");
+        waiter = await claimed("waiter");
+        let parking: Promise<boolean> = Promise.resolve(false);
+        await first.begin(async (tx) => {
+          await complete(target, db(tx as unknown as postgres.Sql));
+          parking = park(waiter, [target.id], db(second));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        });
+        expect(await parking).toBe(false);
+        expect((await row(waiter.id)).status).toBe("running");
+      } finally {
+        await Promise.all([first.end(), second.end()]);
+      }
+    },
+  );
+
+  it("cancels the open children of a task complete_and_claim ends, and still claims the next", async () => {
+    const parent = await claimed("parent");
+    const [child] = await sql`
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${`waits.child.${crypto.randomUUID()}`},
+        p_function => null, p_parent_id => ${parent.id}, p_dispatch => false)`;
+    await completeAndClaim(parent);
+    expect((await row(parent.id)).status).toBe("succeeded");
+    expect((await row(child.id)).status).toBe("cancelled");
   });
 });

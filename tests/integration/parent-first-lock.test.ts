@@ -1,6 +1,6 @@
 /**
  * Every engine function that ends a task on request (complete_task, fail_task, cancel_task, and
- * complete_and_claim through complete_task) locks the task's parent before the task itself: an end
+ * complete_and_claim, both through end_succeeded) locks the task's parent before the task itself: an end
  * wakes the parent, and ending a parent locks it and then its open children, so a child locking
  * itself first could deadlock with its parent's end. Checked where it shows: while another
  * transaction holds the parent, an ending call waits without having locked the child.

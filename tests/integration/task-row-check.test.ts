@@ -1,8 +1,8 @@
 /**
- * A task row's invariants hold as one CHECK (background_tasks_row_valid, engine.task_row_valid):
- * each rule still refuses a bad row with check_violation, naming the rule and, as
- * constraint_name, the constraint that held it when there were five. The service role, which
- * writes task rows directly (task-store's metadata, key rotation), may run the check.
+ * A task row's invariants hold as each row is written (the background_tasks_written trigger,
+ * engine.task_row_written): each rule refuses a bad row with check_violation, naming the rule and,
+ * as constraint_name, the constraint that held it when there were CHECK constraints. The service
+ * role, which writes task rows directly (task-store's metadata, key rotation), is checked too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createUser, type Sql } from "../support/stack.ts";
