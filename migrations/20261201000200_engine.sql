@@ -631,6 +631,10 @@ $$;
 -- Gives the task a new lease for p_worker_id under a new fencing token. Taking a lease that was
 -- lost (the holder died or expired) counts as a stall; at max_stalls the task fails `worker_lost`
 -- instead. A new lease starts unwatched (lease_locked_at null) until its holder calls hold_lease.
+-- The caller holds t's row. Failing it wakes its parent (after_terminal), and a parent's end locks
+-- the parent and then its open children, this one among them: waiting here for a parent some
+-- other transaction holds could deadlock with that end. So the parent is taken only if free;
+-- otherwise nothing changes (null: not claimed) and a later claim or sweep fails the task.
 create function engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer)
 returns public.background_tasks
 language plpgsql as $$
@@ -639,6 +643,12 @@ declare
   claimed public.background_tasks;
 begin
   if lost_lease and t.stalls + 1 >= t.max_stalls then
+    if t.parent_id is not null then
+      perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
+      if not found then
+        return null;
+      end if;
+    end if;
     update public.background_tasks
        set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
            lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,

@@ -1887,6 +1887,12 @@ declare
   claimed public.background_tasks;
 begin
   if lost_lease and t.stalls + 1 >= t.max_stalls then
+    if t.parent_id is not null then
+      perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
+      if not found then
+        return null;
+      end if;
+    end if;
     update public.background_tasks
        set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
            lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,

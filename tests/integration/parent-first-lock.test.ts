@@ -1,9 +1,11 @@
 /**
- * Every engine function that ends a task on request (complete_task, fail_task, cancel_task, and
- * complete_and_claim, both through end_succeeded) locks the task's parent before the task itself: an end
+ * Every engine function that ends a task on request (complete_task and complete_and_claim through
+ * end_succeeded, fail_task, cancel_task) locks the task's parent before the task itself: an end
  * wakes the parent, and ending a parent locks it and then its open children, so a child locking
  * itself first could deadlock with its parent's end. Checked where it shows: while another
- * transaction holds the parent, an ending call waits without having locked the child.
+ * transaction holds the parent, an ending call waits without having locked the child. A claim
+ * that fails a child for good (its lease lost once too often) holds the child already, so it takes
+ * the parent only if free and otherwise leaves the child for a later claim.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
@@ -118,5 +120,42 @@ describe("the parent is locked before the task", () => {
     await sql`select engine.complete_task(${task.childId}, ${task.token}::bigint, '{}')`;
     const [parent] = await sql`select status from public.background_tasks where id = ${task.parentId}`;
     expect(parent.status).toBe("queued");
+  });
+
+  it("by a claim that fails a child whose lease was lost once too often: with the parent held elsewhere it leaves the child", async () => {
+    const task = await claimedChild();
+    // The child's worker died for the last time it may: its lease ran out at max_stalls - 1.
+    await sql`
+      update public.background_tasks
+         set lease_expires_at = now() - interval '1 minute', stalls = max_stalls - 1
+       where id = ${task.childId}`;
+    const claimer = postgres(stackEnv().DB_URL, { max: 1, onnotice: () => {} });
+    const claim = () =>
+      claimer.begin(async (tx) => {
+        // The old order waited here for the parent while holding the child; this makes it fail.
+        await tx`set local lock_timeout = '5s'`;
+        return (await tx`select id from engine.claim_next_task(${[kind]}::text[], 'lock-order', 30)`)[0].id;
+      });
+    const holder = await sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`select from public.background_tasks where id = ${task.parentId} for update`;
+      expect(await claim()).toBeNull();
+      const [untouched] = await sql`
+        select status, fencing_token::text as token from public.background_tasks where id = ${task.childId}`;
+      expect(untouched).toEqual({ status: "running", token: task.token });
+      await holder`commit`;
+
+      expect(await claim()).toBeNull();
+      const [child] = await sql`
+        select status, last_error ->> 'code' as code from public.background_tasks where id = ${task.childId}`;
+      expect(child).toEqual({ status: "failed", code: "worker_lost" });
+      const [parent] = await sql`select status from public.background_tasks where id = ${task.parentId}`;
+      expect(parent.status).toBe("queued");
+    } finally {
+      await holder`rollback`.catch(() => {});
+      holder.release();
+      await claimer.end();
+    }
   });
 });
