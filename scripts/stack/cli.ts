@@ -43,8 +43,14 @@ type StackEnv = Record<string, string>;
 const env = Deno.env.toObject();
 const layout = await placePostgresDirs(stackLayout(env));
 
+/**
+ * Whether this checkout's stack is up, on the ports it was started on (.stack/env.json): a stack
+ * started with REELFORGE_*_PORT is found without them too, so `start` and `npm run bench` reuse
+ * it rather than start a second one on the same data directory.
+ */
 async function isStackRunning(): Promise<boolean> {
-  return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy()) &&
+  const apiUrl = (await readStackEnv())?.API_URL;
+  return (await readGatewayPid(layout)) !== null && (await isGatewayHealthy(apiUrl)) &&
     (await isPostgresRunning(layout));
 }
 

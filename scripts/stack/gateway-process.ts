@@ -23,9 +23,10 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-export async function isGatewayHealthy(): Promise<boolean> {
+/** Whether a gateway answers at apiUrl (by default the one this process's ports name). */
+export async function isGatewayHealthy(apiUrl = API_URL): Promise<boolean> {
   try {
-    const response = await fetch(`${API_URL}/_stack/health`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`${apiUrl}/_stack/health`, { signal: AbortSignal.timeout(2000) });
     await response.body?.cancel();
     return response.status === 200;
   } catch {
