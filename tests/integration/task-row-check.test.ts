@@ -64,6 +64,14 @@ describe("a task row's invariants", () => {
     });
   });
 
+  it("checks in the table's only BEFORE row trigger, so nothing changes a row after its check", async () => {
+    // tgtype bits: 1 = row, 2 = before, 4 = insert, 16 = update.
+    const triggers = await sql`
+      select tgname, tgtype & 20 = 20 as on_insert_and_update from pg_trigger
+       where tgrelid = 'public.background_tasks'::regclass and not tgisinternal and tgtype & 3 = 3`;
+    expect(triggers).toEqual([{ tgname: "background_tasks_written", on_insert_and_update: true }]);
+  });
+
   it("keeps the kinds no user starts without an owner", async () => {
     const [{ id }] = await insertTask({ user_id: null, kind: "deploy.probe" });
     await sql`delete from public.background_tasks where id = ${id}`;
