@@ -505,7 +505,8 @@ declare
 begin
   -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
   -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
-  -- while that update waited for the task's row is seen (engine.await_tasks).
+  -- while that update waited for the task's row is seen (engine.await_tasks). engine.claim_after
+  -- carries the same read inside its one-statement claim (a statement fewer per task): change both.
   if t.parent_id is null and t.concurrency_key is null
      and not exists (select from engine.open_children(t.id))
      and not exists (select from engine.task_waits w where w.target_id = t.id) then

@@ -104,7 +104,7 @@ describe("waiting for another task", () => {
 
   it.each([["complete_task", complete], ["complete_and_claim", completeAndClaim]])(
     "never leaves a waiter asleep when its target ends (%s) while it parks, in either order",
-    async (_, complete) => {
+    async (_, end) => {
       const first = postgres(stackEnv().DB_URL, { max: 1 });
       const second = postgres(stackEnv().DB_URL, { max: 1 });
       const db = (c: postgres.Sql) => c as unknown as Sql;
@@ -115,7 +115,7 @@ describe("waiting for another task", () => {
         let ending: Promise<unknown> = Promise.resolve();
         await first.begin(async (tx) => {
           expect(await park(waiter, [target.id], db(tx as unknown as postgres.Sql))).toBe(true);
-          ending = complete(target, db(second));
+          ending = end(target, db(second));
           await new Promise((resolve) => setTimeout(resolve, 300)); // room for the end to run, were it not held back
         });
         await ending;
@@ -126,7 +126,7 @@ describe("waiting for another task", () => {
         waiter = await claimed("waiter");
         let parking: Promise<boolean> = Promise.resolve(false);
         await first.begin(async (tx) => {
-          await complete(target, db(tx as unknown as postgres.Sql));
+          await end(target, db(tx as unknown as postgres.Sql));
           parking = park(waiter, [target.id], db(second));
           await new Promise((resolve) => setTimeout(resolve, 300));
         });
