@@ -61,10 +61,10 @@ const AIM = { minRatio: 1, minHistoryRatio: 0.9, handoffP50Ms: 100 };
 
 const PER_TASK = {
   engine:
-    "complete_and_claim: end_succeeded (fenced status update) then claim_after (oldest due row of the kind off " +
-    "(kind, run_after, created_at), for update skip locked; lease + fencing token; the ended task's after_terminal " +
-    "check in the same statement) in one round trip and one commit, awaited before the next, as a worker slot does " +
-    "(claim_next_task alone for a slot's first task)",
+    "one worker process's C slots through its gatherers (shared/worker/slot-batches.ts): a slot claims a task " +
+    "(engine.claim_tasks), hands its end over (engine.complete_tasks) without waiting for the write, and claims " +
+    "the next; one claim call and one end call in flight at a time, what slots ask meanwhile going together in " +
+    "the next call; pool of 2 connections",
   graphile:
     "get_job (one job per call) then complete_job (delete); batching off (defaults: localQueue.size -1, " +
     "completeJobBatchDelay -1); complete_job is not awaited before the next get_job; " +

@@ -1260,6 +1260,44 @@ begin
   return engine.claim_after(t, p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
+-- A worker's slots that finished together: their tasks end as complete_task ends each one, in one
+-- transaction (one round trip and one commit for all). p_results is a JSON array, one result per
+-- task (JSON null for none). Per task, in order: true when it ended, false when its caller no
+-- longer held it (that one changed nothing). An error in any end undoes them all; the worker then
+-- ends them one by one (shared/worker/slot-batches.ts).
+create function engine.complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb)
+returns boolean[]
+language plpgsql security definer set search_path = '' as $$
+declare
+  ended boolean[] := '{}';
+begin
+  if cardinality(p_tokens) is distinct from cardinality(p_ids)
+     or jsonb_typeof(p_results) is distinct from 'array'
+     or jsonb_array_length(p_results) <> cardinality(p_ids) then
+    raise exception 'complete_tasks takes one token and one result per task' using errcode = '22023';
+  end if;
+  for i in 1 .. coalesce(cardinality(p_ids), 0) loop
+    ended := ended || engine.complete_task(p_ids[i], p_tokens[i], nullif(p_results -> (i - 1), 'null'));
+  end loop;
+  return ended;
+end $$;
+
+-- A worker's idle slots asking together: up to p_count due tasks of p_kinds, each claimed as
+-- claim_next_task claims one (same order, leases, keys' caps and turns between users), in one
+-- transaction; fewer when fewer are due.
+create function engine.claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer)
+returns setof public.background_tasks
+language plpgsql security definer set search_path = '' as $$
+declare
+  claimed public.background_tasks;
+begin
+  for i in 1 .. p_count loop
+    claimed := engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
+    exit when claimed.id is null;
+    return next claimed;
+  end loop;
+end $$;
+
 -- A user's standing on a capped key: live leases there, then when they last won contested
 -- capacity (never = -infinity). Lower goes first.
 create function engine.key_standing(p_key text, p_user_id uuid, p_except uuid default null)

@@ -857,6 +857,26 @@ end $$;
 ALTER FUNCTION engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer, p_lock_held boolean) OWNER TO postgres;
 
 --
+-- Name: claim_tasks(text[], text, integer, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer) RETURNS SETOF public.background_tasks
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  claimed public.background_tasks;
+begin
+  for i in 1 .. p_count loop
+    claimed := engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
+    exit when claimed.id is null;
+    return next claimed;
+  end loop;
+end $$;
+
+ALTER FUNCTION engine.claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer) OWNER TO postgres;
+
+--
 -- Name: classify_metric_billing(); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -934,6 +954,30 @@ begin
 end $$;
 
 ALTER FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) OWNER TO postgres;
+
+--
+-- Name: complete_tasks(uuid[], bigint[], jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb) RETURNS boolean[]
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  ended boolean[] := '{}';
+begin
+  if cardinality(p_tokens) is distinct from cardinality(p_ids)
+     or jsonb_typeof(p_results) is distinct from 'array'
+     or jsonb_array_length(p_results) <> cardinality(p_ids) then
+    raise exception 'complete_tasks takes one token and one result per task' using errcode = '22023';
+  end if;
+  for i in 1 .. coalesce(cardinality(p_ids), 0) loop
+    ended := ended || engine.complete_task(p_ids[i], p_tokens[i], nullif(p_results -> (i - 1), 'null'));
+  end loop;
+  return ended;
+end $$;
+
+ALTER FUNCTION engine.complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb) OWNER TO postgres;
 
 --
 -- Name: configure_dispatch(text, text, text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -5088,6 +5132,13 @@ REVOKE ALL ON FUNCTION engine.claim_task(p_task_id uuid, p_worker_id text, p_lea
 GRANT ALL ON FUNCTION engine.claim_task(p_task_id uuid, p_worker_id text, p_lease_seconds integer, p_lock_held boolean) TO service_role;
 
 --
+-- Name: FUNCTION claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.claim_tasks(p_kinds text[], p_worker_id text, p_lease_seconds integer, p_count integer) TO service_role;
+
+--
 -- Name: FUNCTION classify_metric_billing(); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5114,6 +5165,13 @@ GRANT ALL ON FUNCTION engine.complete_step(p_task_id uuid, p_token bigint, p_nam
 
 REVOKE ALL ON FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) TO service_role;
+
+--
+-- Name: FUNCTION complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.complete_tasks(p_ids uuid[], p_tokens bigint[], p_results jsonb) TO service_role;
 
 --
 -- Name: FUNCTION configure_dispatch(p_functions_url text, p_api_key text, p_internal_secret text, p_sweep_every_ms integer); Type: ACL; Schema: engine; Owner: postgres

@@ -1,10 +1,11 @@
 /**
- * Claim+complete throughput of no-op pull-mode tasks through the engine's SQL functions: C loops,
- * each on its own connection, each completing its task and claiming the next in one call until
- * the queue is empty.
+ * Claim+complete throughput of no-op pull-mode tasks through the engine's SQL functions, as one
+ * worker process with C slots calls them, until the queue is empty.
  */
 import postgres, { type Sql } from "postgres";
 import { type CpuReader, cpuWindow } from "../support/postgres-cpu.ts";
+import { createTaskStore } from "../../shared/engine/task-store.ts";
+import { createSlotBatches, type SlotBatches } from "../../shared/worker/slot-batches.ts";
 
 export const NOOP_KIND = "bench.noop";
 
@@ -27,29 +28,28 @@ export async function enqueueEngineNoops(sql: Sql, userId: string, count: number
 }
 
 /**
- * What a worker slot does (shared/worker/worker-loop.ts): claim a task, then complete each one
- * together with the claim of the next (engine.complete_and_claim), one round trip per task.
+ * What the slots of one worker process do (shared/worker/worker-loop.ts), through the worker's
+ * own gatherers (shared/worker/slot-batches.ts): each slot claims a task, hands its end over
+ * without waiting for it to be written, and claims the next; what slots ask while a gatherer's
+ * call is in flight goes in its next call.
  */
-async function claimLoop(sql: Sql, workerId: string): Promise<number> {
-  const claim = async () =>
-    (await sql`
-      select id, fencing_token from engine.claim_next_task(array[${NOOP_KIND}]::text[], ${workerId}, 30)`)[0];
+async function slotLoop(batches: SlotBatches, queued: () => Promise<boolean>): Promise<number> {
   let done = 0;
-  let task = await claim();
+  const ending: Promise<void>[] = [];
   for (;;) {
-    if (task.id === null) {
+    const task = await batches.claim();
+    if (task === null) {
+      await Promise.all(ending.splice(0));
       // Null can also mean "every due row is locked by another claimer right now".
-      const [{ queued }] = await sql`
-        select exists (select 1 from public.background_tasks
-                        where kind = ${NOOP_KIND} and status = 'queued') as queued`;
-      if (!queued) return done;
-      task = await claim();
+      if (!(await queued())) return done;
       continue;
     }
-    // RF001 (fenced out of a task it had just claimed) throws and fails the run.
-    [task] = await sql`
-      select id, fencing_token from engine.complete_and_claim(${task.id}, ${task.fencing_token}::bigint, null,
-        '{}', array[${NOOP_KIND}]::text[], ${workerId}, 30)`;
+    // A lost end (RF001: fenced out of a task it had just claimed) fails the run.
+    ending.push(
+      batches.end(task, null).then((outcome) => {
+        if (!outcome.ended) throw outcome.error;
+      }),
+    );
     done++;
   }
 }
@@ -59,21 +59,31 @@ export async function drainWithEngine(
   concurrency: number,
   cpu: CpuReader | null,
 ): Promise<DrainResult> {
-  const connections = Array.from(
-    { length: concurrency },
-    (_, i) =>
-      postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { application_name: `bench-engine-${i}` } }),
-  );
+  // One connection for each gatherer's call in flight.
+  const sql = postgres(dbUrl, {
+    max: 2,
+    onnotice: () => {},
+    connection: { application_name: "bench-engine" },
+  });
+  const batches = createSlotBatches(createTaskStore(sql), {
+    kinds: [NOOP_KIND],
+    workerId: "bench-worker",
+    leaseSeconds: 30,
+  });
+  const queued = async () =>
+    (await sql`
+      select exists (select 1 from public.background_tasks
+                      where kind = ${NOOP_KIND} and status = 'queued') as queued`)[0].queued;
   try {
-    await Promise.all(connections.map((sql) => sql`select 1`));
+    await Promise.all([sql`select 1`, sql`select 1`]);
     const cpuSince = cpuWindow(cpu);
     const started = performance.now();
-    const counts = await Promise.all(connections.map((sql, i) => claimLoop(sql, `bench-worker-${i}`)));
+    const counts = await Promise.all(Array.from({ length: concurrency }, () => slotLoop(batches, queued)));
     const ms = performance.now() - started;
     const tasks = counts.reduce((a, b) => a + b, 0);
     return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000, databaseCpuMs: cpuSince() };
   } finally {
-    await Promise.all(connections.map((sql) => sql.end()));
+    await sql.end();
   }
 }
 

@@ -149,6 +149,18 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row);
     },
 
+    /** Up to `count` due tasks of `kinds`, each claimed as claimNext claims one, in one transaction. */
+    async claimMany(
+      kinds: string[],
+      workerId: string,
+      leaseSeconds: number,
+      count: number,
+    ): Promise<TaskRow[]> {
+      const rows = await once`
+        select * from engine.claim_tasks(${kinds}, ${workerId}, ${leaseSeconds}::integer, ${count}::integer)`;
+      return rows.map((row) => toTaskRow(row)!);
+    },
+
     /** Saves progress and renews the lease; throws FencedOutError if the token is stale. */
     async checkpoint(task: TaskRow, metadata: Json, progress: number | null, leaseSeconds: number) {
       const [{ ok }] = await once`
@@ -190,6 +202,18 @@ export function createTaskStore(sql: Sql) {
         select engine.complete_task(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
           ${json(metadata)}) as ok`;
       if (!ok) throw new FencedOutError(task.id);
+    },
+
+    /**
+     * Completes several tasks as complete() completes one, in one transaction: per task, true when
+     * it ended, false when its token was stale (that one changed nothing).
+     */
+    async completeMany(ends: { task: TaskRow; result: unknown }[]): Promise<boolean[]> {
+      const [{ ended }] = await once`
+        select engine.complete_tasks(${ends.map((e) => e.task.id)}::uuid[],
+          ${ends.map((e) => e.task.fencingToken)}::bigint[],
+          ${json(ends.map((e) => e.result ?? null))}) as ended`;
+      return ended;
     },
 
     /**

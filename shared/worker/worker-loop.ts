@@ -1,7 +1,8 @@
 /**
- * The worker process's loop: claim a pulled task (engine.claim_next_task, for the kinds it has
- * handlers for), renew its lease on a timer while the handler runs, then complete or fail it —
- * every write fenced by the claim's token. N slots per process; more processes scale it out.
+ * The worker process's loop: claim a pulled task (of the kinds it has handlers for), renew its
+ * lease on a timer while the handler runs, then complete or fail it — every write fenced by the
+ * claim's token. N slots per process, whose claims and ends travel together (slot-batches.ts);
+ * more processes scale it out.
  * A lost lease (FencedOutError) aborts the job at once: someone else owns it now.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { FencedOutError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { describeJobFailure } from "./job-failure.ts";
 import { createJobIo } from "./worker-job-io.ts";
+import { createSlotBatches } from "./slot-batches.ts";
 import type { WorkerJobHandler } from "./worker-job.ts";
 
 export interface WorkerLoopOptions {
@@ -70,6 +72,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
   let lastPollAt: Date | null = null;
   let lastClaimAt: Date | null = null;
   let slots: Promise<void>[] = [];
+  const slotCount = Math.max(1, o.concurrency ?? 1);
 
   // Idle slots wait for the poll interval or a NOTIFY on engine.PULLED_CHANNEL, whichever is first.
   const sleepers = new Set<() => void>();
@@ -85,37 +88,54 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     });
   let unlisten: (() => Promise<void>) | null = null;
 
+  const batches = createSlotBatches(store, { kinds, workerId, leaseSeconds });
+
   /** The next due task for this worker; null when none is, undefined when the claim failed. */
   const claimNext = () =>
-    store.claimNext(kinds, workerId, leaseSeconds).catch((error) => {
+    batches.claim().catch((error) => {
       log(`claim failed: ${error instanceof Error ? error.message : error}`);
       return undefined;
     });
 
   async function runSlot(): Promise<void> {
-    // The task claimed as the last one completed (null: none was due); undefined: not asked yet.
-    let claimed: TaskRow | null | undefined;
+    // Ends of this slot's jobs still being written: the slot claims and starts its next job
+    // meanwhile (slot-batches.ts).
+    const ending = new Set<Promise<void>>();
     while (!stopping.signal.aborted) {
-      const task = claimed !== undefined ? claimed : await claimNext();
-      claimed = undefined;
+      let task = await claimNext();
+      if (task === null && ending.size > 0) {
+        // Those ends can be what makes a task due (a capped key's slot freed, a parent woken):
+        // ask again once they are written, before going idle.
+        await Promise.all(ending);
+        task = await claimNext();
+      }
       if (task !== undefined) lastPollAt = new Date();
-      if (task) lastClaimAt = lastPollAt;
-      if (task) claimed = await runTask(task);
-      else await idle(task === undefined ? pollMs * 4 : pollMs);
+      if (!task) {
+        await idle(task === undefined ? pollMs * 4 : pollMs);
+        continue;
+      }
+      lastClaimAt = lastPollAt;
+      if (stopping.signal.aborted) {
+        // Claimed just as the stop came: given straight back.
+        await store.defer(task, 0).catch((e) => log(`task ${task.id}: not given back: ${e.message}`));
+        break;
+      }
+      const succeeded = await runTask(task);
+      if (succeeded) {
+        ending.add(succeeded.ending);
+        succeeded.ending.finally(() => ending.delete(succeeded.ending));
+      }
     }
-    // Claimed as the last job completed, just as the stop came: given straight back.
-    const unstarted = claimed;
-    if (unstarted) {
-      await store.defer(unstarted, 0).catch((e) => log(`task ${unstarted.id}: not given back: ${e.message}`));
-    }
+    await Promise.all(ending);
   }
 
   /**
-   * Runs one job to its end. A job that succeeds is completed together with the claim of the
-   * slot's next task (one round trip), which is returned: null when none was due, undefined when
-   * none was asked for (the job failed, or the worker is stopping).
+   * Runs one job. A job that fails is settled before this returns. A job that succeeds returns
+   * the writing of its end, which the slot lets run while it claims its next job; the job's
+   * liveness lock and scratch dir are let go only once the end is written, so no sweeper takes
+   * the task back in between.
    */
-  async function runTask(task: TaskRow): Promise<TaskRow | null | undefined> {
+  async function runTask(task: TaskRow): Promise<{ ending: Promise<void> } | null> {
     const controller = new AbortController();
     let release!: () => void;
     const job: ActiveJob = { task, controller, done: new Promise((resolve) => (release = resolve)) };
@@ -142,25 +162,32 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     );
     await mkdir(scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(scratchDir, `${task.kind}-${task.id}-`));
-    const started = Date.now();
-    try {
-      const io = createJobIo({ workDir, storage: o.storage, signal: controller.signal, heartbeat });
-      const result = await o.handlers[task.kind](task.payload, io);
-      if (controller.signal.aborted) throw controller.signal.reason;
-      let next: TaskRow | null | undefined;
-      if (stopping.signal.aborted) await store.complete(task, result);
-      else next = await store.completeAndClaimNext(task, result, kinds, workerId, leaseSeconds);
-      log(`task ${task.id} (${task.kind}) succeeded in ${Date.now() - started} ms`);
-      return next;
-    } catch (error) {
-      await settleFailure(task, controller, error);
-    } finally {
+    const cleanUp = async () => {
       clearInterval(timer);
       await releaseLease().catch(() => {});
       await rm(workDir, { recursive: true, force: true });
       active.delete(job);
       release();
+    };
+    const started = Date.now();
+    let result: unknown;
+    try {
+      const io = createJobIo({ workDir, storage: o.storage, signal: controller.signal, heartbeat });
+      result = await o.handlers[task.kind](task.payload, io);
+      if (controller.signal.aborted) throw controller.signal.reason;
+    } catch (error) {
+      await settleFailure(task, controller, error);
+      await cleanUp();
+      return null;
     }
+    const ending = batches.end(task, result).then((outcome) => {
+      if (outcome.ended) log(`task ${task.id} (${task.kind}) succeeded in ${Date.now() - started} ms`);
+      else if (outcome.error instanceof FencedOutError) {
+        log(`task ${task.id}: lease lost, job abandoned to its new owner`);
+      } // Its lease runs out and it runs again, as after a worker that died here.
+      else log(`task ${task.id}: could not record its end (${outcome.error.message})`);
+    }).finally(cleanUp);
+    return { ending };
   }
 
   async function settleFailure(task: TaskRow, controller: AbortController, error: unknown): Promise<void> {
@@ -215,7 +242,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       return {
         workerId,
         kinds,
-        slots: Math.max(1, o.concurrency ?? 1),
+        slots: slotCount,
         running: active.size,
         lastPollAt,
         lastClaimAt,
@@ -224,7 +251,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     },
     start() {
       log(`${workerId} claiming ${kinds.join(", ")} with ${o.concurrency ?? 1} slot(s)`);
-      slots = Array.from({ length: Math.max(1, o.concurrency ?? 1) }, () => runSlot());
+      slots = Array.from({ length: slotCount }, () => runSlot());
       // A new pulled task rings here (engine.announce_pulled_task, migrations/*_engine.sql); polling stays as the fallback.
       o.sql.listen(PULLED_CHANNEL, (kind) => kinds.includes(kind) && wakeAll())
         .then((listening) => (unlisten = () => listening.unlisten()))

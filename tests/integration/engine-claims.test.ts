@@ -130,6 +130,59 @@ describe("claiming", () => {
     ]);
   });
 
+  it("ends several tasks in one call, each as complete_task would, skipping only a caller fenced out", async () => {
+    const kind = `claims.ends.${crypto.randomUUID()}`;
+    await enqueuePulled(kind, 3);
+    const held = await sql`select id, fencing_token from engine.claim_tasks(${[kind]}, 'w', 30, 3)`;
+    expect(held).toHaveLength(3);
+    const tokens = held.map((t, i) => (i === 1 ? Number(t.fencing_token) - 1 : Number(t.fencing_token)));
+    const [{ ended }] = await sql`
+      select engine.complete_tasks(${held.map((t) => t.id)}::uuid[], ${tokens}::bigint[],
+        ${sql.json([{ n: 0 }, { n: 1 }, null])}) as ended`;
+    expect(ended).toEqual([true, false, true]);
+    const rows = await sql`
+      select id, status, result from public.background_tasks where id = any(${
+      held.map((t) => t.id)
+    }::uuid[])`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(held[0].id)).toMatchObject({ status: "succeeded", result: { n: 0 } });
+    expect(byId.get(held[1].id)).toMatchObject({ status: "running", result: null });
+    expect(byId.get(held[2].id)).toMatchObject({ status: "succeeded", result: null });
+  });
+
+  it("refuses ends whose tokens or results do not match the tasks, and changes nothing", async () => {
+    const kind = `claims.ends-bad.${crypto.randomUUID()}`;
+    await enqueuePulled(kind, 2);
+    const held = await sql`select id, fencing_token from engine.claim_tasks(${[kind]}, 'w', 30, 2)`;
+    const ids = held.map((t) => t.id);
+    const tokens = held.map((t) => t.fencing_token);
+    for (
+      const [badTokens, results] of [
+        [tokens.slice(0, 1), [null, null]],
+        [tokens, [null]],
+        [tokens, { not: "an array" }],
+      ] as const
+    ) {
+      const error = await sql`select engine.complete_tasks(${ids}::uuid[], ${badTokens as string[]}::bigint[],
+        ${sql.json(results as never)})`.catch((e) => e);
+      expect(error.code).toBe("22023");
+    }
+    const statuses = await sql`select distinct status from public.background_tasks where kind = ${kind}`;
+    expect(statuses).toEqual([{ status: "running" }]);
+  });
+
+  it("claims up to the count asked in one call, fewer when fewer are due", async () => {
+    const kind = `claims.many.${crypto.randomUUID()}`;
+    await enqueuePulled(kind, 3);
+    const first = await sql`select id, status, lease_owner from engine.claim_tasks(${[kind]}, 'w', 30, 2)`;
+    expect(first).toHaveLength(2);
+    expect(first.every((t) => t.status === "running" && t.lease_owner === "w")).toBe(true);
+    const rest = await sql`select id from engine.claim_tasks(${[kind]}, 'w', 30, 5)`;
+    expect(rest).toHaveLength(1);
+    expect(new Set([...first, ...rest].map((t) => t.id)).size).toBe(3);
+    expect(await sql`select id from engine.claim_tasks(${[kind]}, 'w', 30, 5)`).toHaveLength(0);
+  });
+
   it("does not hand out a task before its run_after", async () => {
     const kind = `claims.later.${crypto.randomUUID()}`;
     await sql`

@@ -56,6 +56,24 @@ describe("fair claiming", () => {
     expect(await claimNext(kind)).toBeNull();
   });
 
+  it("gives a worker's slots asking together no more than a key's cap, and each user a turn", async () => {
+    const kind = `fair.gathered.${crypto.randomUUID()}`;
+    const key = `fair-key:${crypto.randomUUID()}`;
+    const a = (await createUser(sql)).id;
+    const b = (await createUser(sql)).id;
+    await capKey(key, 1);
+    await enqueue(a, kind, 5, key);
+    await enqueue(a, kind, 5);
+    await enqueue(b, kind, 5);
+    // Four slots ask at once (engine.claim_tasks): one task of the capped key, and the other
+    // three shared between the users rather than all A's older work.
+    const claimed = await sql`
+      select user_id, concurrency_key from engine.claim_tasks(${[kind]}, 'fair-test', 60, 4)`;
+    expect(claimed).toHaveLength(4);
+    expect(claimed.filter((t) => t.concurrency_key === key)).toHaveLength(1);
+    expect(claimed.filter((t) => t.user_id === b).length).toBeGreaterThanOrEqual(1);
+  });
+
   it("takes users in turn: B's one task comes right after A's first of 200 due tasks", async () => {
     const kind = `fair.backlog.${crypto.randomUUID()}`;
     const a = (await createUser(sql)).id;

@@ -194,17 +194,18 @@ describe("a render worker killed mid-job", () => {
   });
 });
 
-describe("a worker slot", () => {
-  it("claims its next job in the transaction that completes the last", async () => {
-    const kind = `worker.chain.${crypto.randomUUID()}`;
+describe("a worker's slots", () => {
+  it("claim together what they ask for at once, and end their jobs without waiting for the writes", async () => {
+    const kind = `worker.gather.${crypto.randomUUID()}`;
     await sql`
       select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null, p_dispatch => false)
-        from generate_series(1, 3)`;
+        from generate_series(1, 12)`;
     const loop = createWorkerLoop({
       sql,
       storage: storage(),
-      handlers: { [kind]: () => Promise.resolve({ ok: true }) },
-      workerId: `chain-${run}`,
+      handlers: { [kind]: (payload) => Promise.resolve({ ok: true, payload }) },
+      workerId: `gather-${run}`,
+      concurrency: 4,
       pollMs: 100,
       log: () => {},
     });
@@ -213,18 +214,22 @@ describe("a worker slot", () => {
       await waitFor(async () => {
         const [{ n }] = await sql`
           select count(*)::int as n from public.background_tasks where kind = ${kind} and status = 'succeeded'`;
-        return n === 3;
-      }, { timeoutMs: 20_000, what: "the slot to run its three jobs" });
+        return n === 12;
+      }, { timeoutMs: 20_000, what: "the slots to run the twelve jobs" });
     } finally {
       await loop.stop();
     }
-    // now() is the transaction's start: a job claimed in the transaction that completed the one
-    // before starts at the very microsecond that one finished.
+    // now() is the transaction's start: jobs claimed (or ended) in one call share the instant.
     const jobs = await sql`
-      select started_at::text as started, finished_at::text as finished, fencing_token::int as token
-        from public.background_tasks where kind = ${kind} order by started_at`;
-    expect(jobs[1].started).toBe(jobs[0].finished);
-    expect(jobs[2].started).toBe(jobs[1].finished);
-    expect(jobs.map((job) => job.token)).toEqual([1, 1, 1]);
+      select started_at, fencing_token::int as token, result from public.background_tasks
+       where kind = ${kind} order by started_at, created_at`;
+    // The four slots ask at once as the loop starts: the first ask goes alone, the three made
+    // while it was in flight go together in the next call.
+    const firstCalls = [...new Set(jobs.slice(0, 4).map((job) => job.started_at.getTime()))];
+    expect(firstCalls).toHaveLength(2);
+    expect(jobs.filter((job) => job.started_at.getTime() === firstCalls[1])).toHaveLength(3);
+    expect(jobs.map((job) => job.token)).toEqual(Array(12).fill(1));
+    // Each job's own result, written by the gathered ends.
+    expect(jobs.every((job) => job.result.ok === true && typeof job.result.payload === "object")).toBe(true);
   });
 });
