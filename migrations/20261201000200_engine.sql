@@ -329,18 +329,22 @@ begin
   return true;
 end $$;
 
--- Ends the task as succeeded: the ending update alone, fenced by the caller's token; the row as
--- written, or null when the caller no longer holds the task. Its callers run what the end sets
--- off (complete_task, complete_and_claim). Like every function that ends a task on request
--- (fail_task, cancel_task), it locks the task's parent before the task: an end wakes the parent
--- (engine.after_terminal), and ending a parent locks it and then its open children, so a child
--- ending at the same moment must take the parent first too, or each would hold what the other
--- waits for. The lock is taken inside the ending update, by a subquery that names no column of the
--- updated row: Postgres runs it once, before the scan that finds the task, so before the update
--- locks the task's row (a separate statement for it cost every completion one more statement).
-create function engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb)
-returns public.background_tasks
-language plpgsql as $$
+-- Ends the task as succeeded, fenced by the caller's token, and runs what that sets off. False
+-- when the caller no longer holds the task: nothing changed. Like every function that ends a
+-- task on request (fail_task, cancel_task), it locks the task's parent before the task: an end
+-- wakes the parent (engine.after_terminal), and ending a parent locks it and then its open
+-- children, so a child ending at the same moment must take the parent first too, or each would
+-- hold what the other waits for. The lock is taken inside the ending update, by a subquery that
+-- names no column of the updated row: Postgres runs it once, before the scan that finds the task,
+-- so before the update locks the task's row (a separate statement for it cost every completion
+-- one more statement).
+create function engine.complete_task(
+  p_task_id uuid,
+  p_token bigint,
+  p_result jsonb default null,
+  p_metadata jsonb default '{}'::jsonb
+) returns boolean
+language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
 begin
@@ -354,22 +358,7 @@ begin
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
   returning * into t;
-  return t;
-end $$;
-
--- Ends the task as succeeded (engine.end_succeeded) and runs what that sets off. False when the
--- caller no longer holds the task: nothing changed.
-create function engine.complete_task(
-  p_task_id uuid,
-  p_token bigint,
-  p_result jsonb default null,
-  p_metadata jsonb default '{}'::jsonb
-) returns boolean
-language plpgsql security definer set search_path = '' as $$
-declare
-  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
-begin
-  if t.id is null then
+  if not found then
     return false;
   end if;
   perform engine.after_terminal(t);
@@ -394,7 +383,7 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (engine.end_succeeded).
+     -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -505,8 +494,7 @@ declare
 begin
   -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
   -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
-  -- while that update waited for the task's row is seen (engine.await_tasks). engine.claim_after
-  -- carries the same read inside its one-statement claim (a statement fewer per task): change both.
+  -- while that update waited for the task's row is seen (engine.await_tasks).
   if t.parent_id is null and t.concurrency_key is null
      and not exists (select from engine.open_children(t.id))
      and not exists (select from engine.task_waits w where w.target_id = t.id) then
@@ -536,7 +524,7 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
-     -- The parent first (engine.end_succeeded).
+     -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -1094,23 +1082,6 @@ end $$;
 create function engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
-begin
-  return engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
-end $$;
-
--- claim_next_task's body, for a worker that may have just ended a task of its own (p_ended, the
--- row engine.end_succeeded wrote; null for none): what that end sets off (engine.after_terminal)
--- runs in this transaction before any claim. Mostly it sets off nothing, and then the check
--- saying so rides in the one-statement claim below rather than in a statement of its own; it
--- runs after the ending update, as after_terminal's does, so it sees a park committed while that
--- update waited for the task's row.
-create function engine.claim_after(
-  p_ended public.background_tasks,
-  p_kinds text[],
-  p_worker_id text,
-  p_lease_seconds integer
-) returns public.background_tasks
-language plpgsql as $$
 declare
   any_due boolean;
   full_keys text[];
@@ -1127,7 +1098,7 @@ begin
   -- statement, not per row. A queued task's lease starts as engine.start_lease starts it (no lost
   -- lease, so no stall). Otherwise the row stays locked, and the general path below finds it
   -- first again.
-  if cardinality(p_kinds) = 1 and p_ended.parent_id is null and p_ended.concurrency_key is null then
+  if cardinality(p_kinds) = 1 then
     update public.background_tasks b
        set status = 'running', lease_owner = p_worker_id,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds), lease_locked_at = null,
@@ -1151,17 +1122,10 @@ begin
                      and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
                    order by o.kind, o.user_id
                    limit 1) is null))
-       -- The ended task set nothing off (engine.after_terminal's first check).
-       and (p_ended.id is null
-            or (not exists (select from engine.open_children(p_ended.id))
-                and not exists (select from engine.task_waits w where w.target_id = p_ended.id)))
     returning * into claimed;
     if found then
       return claimed;
     end if;
-  end if;
-  if p_ended.id is not null then
-    perform engine.after_terminal(p_ended);
   end if;
   -- Several kinds, other users waiting, or a key: the oldest due task (as above, per kind), and
   -- the lone-user shortcut when it applies.
@@ -1237,29 +1201,6 @@ begin
   return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
--- A worker that finished a task and has its slot free again: completes the task (as
--- complete_task) and claims the next due task of p_kinds (as claim_next_task) in one transaction,
--- one round trip and one commit instead of two of each. Returns the claimed task, or null when
--- none is due. RF001 when the caller no longer holds p_task_id: nothing is completed or claimed.
-create function engine.complete_and_claim(
-  p_task_id uuid,
-  p_token bigint,
-  p_result jsonb,
-  p_metadata jsonb,
-  p_kinds text[],
-  p_worker_id text,
-  p_lease_seconds integer default 30
-) returns public.background_tasks
-language plpgsql security definer set search_path = '' as $$
-declare
-  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
-begin
-  if t.id is null then
-    raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
-  end if;
-  return engine.claim_after(t, p_kinds, p_worker_id, p_lease_seconds);
-end $$;
-
 -- A worker's slots that finished together: their tasks end as complete_task ends each one, in one
 -- transaction (one round trip and one commit for all). p_results is a JSON array, one result per
 -- task (JSON null for none). Per task, in order: true when it ended, false when its caller no
@@ -1292,7 +1233,7 @@ declare
   claimed public.background_tasks;
 begin
   for i in 1 .. p_count loop
-    claimed := engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
+    claimed := engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
     exit when claimed.id is null;
     return next claimed;
   end loop;

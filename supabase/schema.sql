@@ -455,8 +455,7 @@ declare
 begin
   -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
   -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
-  -- while that update waited for the task's row is seen (engine.await_tasks). engine.claim_after
-  -- carries the same read inside its one-statement claim (a statement fewer per task): change both.
+  -- while that update waited for the task's row is seen (engine.await_tasks).
   if t.parent_id is null and t.concurrency_key is null
      and not exists (select from engine.open_children(t.id))
      and not exists (select from engine.task_waits w where w.target_id = t.id) then
@@ -585,7 +584,7 @@ begin
          lease_owner = null, lease_expires_at = null,
          last_error = jsonb_build_object('code', 'cancelled', 'message', p_reason)
    where id = p_task_id and not engine.is_terminal(status)
-     -- The parent first (engine.end_succeeded).
+     -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -653,11 +652,12 @@ end $$;
 ALTER FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
 
 --
--- Name: claim_after(public.background_tasks, text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: claim_next_task(text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) RETURNS public.background_tasks
-    LANGUAGE plpgsql
+CREATE FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
 declare
   any_due boolean;
@@ -675,7 +675,7 @@ begin
   -- statement, not per row. A queued task's lease starts as engine.start_lease starts it (no lost
   -- lease, so no stall). Otherwise the row stays locked, and the general path below finds it
   -- first again.
-  if cardinality(p_kinds) = 1 and p_ended.parent_id is null and p_ended.concurrency_key is null then
+  if cardinality(p_kinds) = 1 then
     update public.background_tasks b
        set status = 'running', lease_owner = p_worker_id,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds), lease_locked_at = null,
@@ -699,17 +699,10 @@ begin
                      and (o.kind, o.user_id) > (p_kinds[1], b.user_id)
                    order by o.kind, o.user_id
                    limit 1) is null))
-       -- The ended task set nothing off (engine.after_terminal's first check).
-       and (p_ended.id is null
-            or (not exists (select from engine.open_children(p_ended.id))
-                and not exists (select from engine.task_waits w where w.target_id = p_ended.id)))
     returning * into claimed;
     if found then
       return claimed;
     end if;
-  end if;
-  if p_ended.id is not null then
-    perform engine.after_terminal(p_ended);
   end if;
   -- Several kinds, other users waiting, or a key: the oldest due task (as above, per kind), and
   -- the lone-user shortcut when it applies.
@@ -785,20 +778,6 @@ begin
   return engine.claim_abandoned_task(p_kinds, p_worker_id, p_lease_seconds);
 end $$;
 
-ALTER FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
-
---
--- Name: claim_next_task(text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  return engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
-end $$;
-
 ALTER FUNCTION engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
 
 --
@@ -868,7 +847,7 @@ declare
   claimed public.background_tasks;
 begin
   for i in 1 .. p_count loop
-    claimed := engine.claim_after(null, p_kinds, p_worker_id, p_lease_seconds);
+    claimed := engine.claim_next_task(p_kinds, p_worker_id, p_lease_seconds);
     exit when claimed.id is null;
     return next claimed;
   end loop;
@@ -894,25 +873,6 @@ begin
 end $$;
 
 ALTER FUNCTION engine.classify_metric_billing() OWNER TO postgres;
-
---
--- Name: complete_and_claim(uuid, bigint, jsonb, jsonb, text[], text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer DEFAULT 30) RETURNS public.background_tasks
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
-begin
-  if t.id is null then
-    raise exception 'task % is no longer held with token %', p_task_id, p_token using errcode = 'RF001';
-  end if;
-  return engine.claim_after(t, p_kinds, p_worker_id, p_lease_seconds);
-end $$;
-
-ALTER FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
 
 --
 -- Name: complete_step(uuid, bigint, text, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -944,9 +904,19 @@ CREATE FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result js
     SET search_path TO ''
     AS $$
 declare
-  t public.background_tasks := engine.end_succeeded(p_task_id, p_token, p_result, p_metadata);
+  t public.background_tasks;
 begin
-  if t.id is null then
+  update public.background_tasks
+     set status = 'succeeded', result = p_result, progress = 100,
+         metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
+         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
+   where id = p_task_id and fencing_token = p_token and status = 'running'
+     -- The parent first (above).
+     and (select count(*) from (select from public.background_tasks parent
+                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                   for update) locked) >= 0
+  returning * into t;
+  if not found then
     return false;
   end if;
   perform engine.after_terminal(t);
@@ -1099,31 +1069,6 @@ end $$;
 ALTER FUNCTION engine.dispatch_task(p_task_id uuid) OWNER TO postgres;
 
 --
--- Name: end_succeeded(uuid, bigint, jsonb, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) RETURNS public.background_tasks
-    LANGUAGE plpgsql
-    AS $$
-declare
-  t public.background_tasks;
-begin
-  update public.background_tasks
-     set status = 'succeeded', result = p_result, progress = 100,
-         metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
-         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (above).
-     and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
-                                   for update) locked) >= 0
-  returning * into t;
-  return t;
-end $$;
-
-ALTER FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) OWNER TO postgres;
-
---
 -- Name: enqueue_task(uuid, text, text, jsonb, text, integer, text, uuid, timestamp with time zone, boolean, jsonb, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1217,7 +1162,7 @@ begin
      set attempts = attempts + 1, last_error = p_error,
          metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
    where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (engine.end_succeeded).
+     -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
                                  where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
                                    for update) locked) >= 0
@@ -5104,13 +5049,6 @@ REVOKE ALL ON FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id t
 GRANT ALL ON FUNCTION engine.claim_abandoned_task(p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
 
 --
--- Name: FUNCTION claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.claim_after(p_ended public.background_tasks, p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
-
---
 -- Name: FUNCTION claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5144,13 +5082,6 @@ GRANT ALL ON FUNCTION engine.claim_tasks(p_kinds text[], p_worker_id text, p_lea
 
 REVOKE ALL ON FUNCTION engine.classify_metric_billing() FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.classify_metric_billing() TO service_role;
-
---
--- Name: FUNCTION complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.complete_and_claim(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb, p_kinds text[], p_worker_id text, p_lease_seconds integer) TO service_role;
 
 --
 -- Name: FUNCTION complete_step(p_task_id uuid, p_token bigint, p_name text, p_result jsonb); Type: ACL; Schema: engine; Owner: postgres
@@ -5200,13 +5131,6 @@ GRANT ALL ON FUNCTION engine.dispatch_next_for_key(p_key text) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) TO service_role;
-
---
--- Name: FUNCTION end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.end_succeeded(p_task_id uuid, p_token bigint, p_result jsonb, p_metadata jsonb) TO service_role;
 
 --
 -- Name: FUNCTION enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer); Type: ACL; Schema: engine; Owner: postgres

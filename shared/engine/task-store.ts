@@ -216,26 +216,6 @@ export function createTaskStore(sql: Sql) {
       return ended;
     },
 
-    /**
-     * Completes `task` and claims the next due task of `kinds` for the same worker, in one round
-     * trip and one commit (engine.complete_and_claim): what a worker does when a job ends and its
-     * slot is free again. Null when nothing is due. FencedOutError when `task` was lost, and then
-     * nothing is completed or claimed.
-     */
-    async completeAndClaimNext(
-      task: TaskRow,
-      result: unknown,
-      kinds: string[],
-      workerId: string,
-      leaseSeconds: number,
-    ): Promise<TaskRow | null> {
-      const [row] = await fenced(task, () =>
-        once`
-        select * from engine.complete_and_claim(${task.id}, ${task.fencingToken}::bigint, ${json(result)},
-          '{}'::jsonb, ${kinds}, ${workerId}, ${leaseSeconds}::integer)`);
-      return toTaskRow(row);
-    },
-
     /** Returns 'queued' (will retry) or 'failed' (for good). */
     async fail(
       task: TaskRow,

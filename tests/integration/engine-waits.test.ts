@@ -31,19 +31,13 @@ const park = (waiter: { id: string; token: string }, targets: string[], db: Sql 
     .then(([r]) => r.parked as boolean);
 const complete = (task: { id: string; token: string }, db: Sql = sql) =>
   db`select engine.complete_task(${task.id}, ${task.token}::bigint, '{"ok": true}')`;
-/**
- * The same end by complete_and_claim, with a task of its own kind due, so its one-statement claim
- * would take it were the end's check (nothing parked on it, no open child) to pass wrongly.
- */
-const completeAndClaim = async (task: { id: string; token: string }, db: Sql = sql) => {
-  const kind = `waits.next.${crypto.randomUUID()}`;
-  // Due already for a transaction that began before it was queued.
-  await sql`select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind}, p_function => null,
-              p_dispatch => false, p_run_after => now() - interval '1 minute')`;
-  const [next] = await db`
-    select id, status from engine.complete_and_claim(${task.id}, ${task.token}::bigint, '{"ok": true}', '{}',
-      ${[kind]}::text[], 'test-next', 30)`;
-  expect(next).toMatchObject({ status: "running" });
+/** The same end gathered with another task's (engine.complete_tasks, as a worker's slots end theirs). */
+const completeGathered = async (task: { id: string; token: string }, db: Sql = sql) => {
+  const other = await claimed("other");
+  const [{ ended }] = await db`
+    select engine.complete_tasks(${[other.id, task.id]}::uuid[], ${[other.token, task.token]}::bigint[],
+      '[null, {"ok": true}]') as ended`;
+  expect(ended).toEqual([true, true]);
 };
 const row = async (id: string) =>
   (await sql`select status, lease_owner, lease_expires_at, stalls, metadata from public.background_tasks where id = ${id}`)[
@@ -102,7 +96,7 @@ describe("waiting for another task", () => {
     expect((await row(waiter.id)).status).toBe("running");
   });
 
-  it.each([["complete_task", complete], ["complete_and_claim", completeAndClaim]])(
+  it.each([["complete_task", complete], ["complete_tasks", completeGathered]])(
     "never leaves a waiter asleep when its target ends (%s) while it parks, in either order",
     async (_, end) => {
       const first = postgres(stackEnv().DB_URL, { max: 1 });
@@ -138,12 +132,12 @@ describe("waiting for another task", () => {
     },
   );
 
-  it("cancels the open children of a task complete_and_claim ends, and still claims the next", async () => {
+  it("cancels the open children of a task whose end is gathered with another's", async () => {
     const parent = await claimed("parent");
     const [child] = await sql`
       select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${`waits.child.${crypto.randomUUID()}`},
         p_function => null, p_parent_id => ${parent.id}, p_dispatch => false)`;
-    await completeAndClaim(parent);
+    await completeGathered(parent);
     expect((await row(parent.id)).status).toBe("succeeded");
     expect((await row(child.id)).status).toBe("cancelled");
   });

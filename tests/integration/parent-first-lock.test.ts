@@ -1,6 +1,6 @@
 /**
- * Every engine function that ends a task on request (complete_task and complete_and_claim through
- * end_succeeded, fail_task, cancel_task) locks the task's parent before the task itself: an end
+ * Every engine function that ends a task on request (complete_task, and complete_tasks through it,
+ * fail_task, cancel_task) locks the task's parent before the task itself: an end
  * wakes the parent, and ending a parent locks it and then its open children, so a child locking
  * itself first could deadlock with its parent's end. Checked where it shows: while another
  * transaction holds the parent, an ending call waits without having locked the child. A claim
@@ -87,14 +87,14 @@ describe("the parent is locked before the task", () => {
     expect(outcome).toBe(true);
   });
 
-  it("by complete_and_claim", async () => {
+  it("by complete_tasks, a worker's gathered ends", async () => {
     const { childFree, outcome } = await endsParentFirst(async (db, t) =>
       (await db`
-        select id from engine.complete_and_claim(${t.childId}, ${t.token}::bigint, '{}', '{}',
-          array[${kind + ".none"}]::text[], 'lock-order', 30)`)[0].id
+        select engine.complete_tasks(${[t.childId]}::uuid[], ${[t.token]}::bigint[], '[null]') as ended`)[0]
+        .ended
     );
     expect(childFree).toBe(true);
-    expect(outcome).toBeNull();
+    expect(outcome).toEqual([true]);
   });
 
   it("by fail_task", async () => {
