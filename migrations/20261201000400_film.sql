@@ -291,6 +291,11 @@ language plpgsql security definer set search_path = '' as $$
 declare
   reason text := coalesce(new.last_error ->> 'message', new.status);
 begin
+  -- The progress row before the movie, the order a step's progress update takes them
+  -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
+  perform from public.movie_creation_progress p
+   where p.movie_id = (select m.id from public.movies m where m.task_id = new.id)
+     for update;
   update public.movies
      set status = new.status, error_message = coalesce(error_message, reason)
    where task_id = new.id and status in ('pending', 'processing');
@@ -304,9 +309,10 @@ begin
 end $$;
 
 -- At commit, not during the task's update: cancelling a film locks its produce task, then its
--- children (after_terminal), and only then the movie row. Steps lock their own task row first and
--- may then write the movie (progress, metadata), so with the movie locked in the middle of the
--- cascade a cancel and a child's step could each hold what the other waits for (a deadlock).
+-- children (after_terminal), and only then the movie row. Steps lock their own task row first
+-- (shared/engine/task-context.ts, TaskStore.lockForStep) and may then write the movie (progress,
+-- metadata), so with the movie locked in the middle of the cascade a cancel and a child's step
+-- could each hold what the other waits for (a deadlock).
 create constraint trigger background_tasks_film_end
   after update of status on public.background_tasks
   deferrable initially deferred

@@ -2415,6 +2415,11 @@ CREATE FUNCTION public.movie_follows_its_task() RETURNS trigger
 declare
   reason text := coalesce(new.last_error ->> 'message', new.status);
 begin
+  -- The progress row before the movie, the order a step's progress update takes them
+  -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
+  perform from public.movie_creation_progress p
+   where p.movie_id = (select m.id from public.movies m where m.task_id = new.id)
+     for update;
   update public.movies
      set status = new.status, error_message = coalesce(error_message, reason)
    where task_id = new.id and status in ('pending', 'processing');
