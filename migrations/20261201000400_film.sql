@@ -309,10 +309,16 @@ begin
 end $$;
 
 -- At commit, not during the task's update: cancelling a film locks its produce task, then its
--- children (after_terminal), and only then the movie row. Steps lock their own task row first
--- (shared/engine/task-context.ts, TaskStore.lockForStep) and may then write the movie (progress,
--- metadata), so with the movie locked in the middle of the cascade a cancel and a child's step
--- could each hold what the other waits for (a deadlock).
+-- children (after_terminal), and only then the film's rows, after the whole cascade. A child's
+-- step writes the film's rows (progress, metadata) and locks its own task row last
+-- (engine.complete_step): with the film's rows locked earlier in the cascade, a cancel and such a
+-- step would deadlock every time they met. As it is they still can, when the step has written the
+-- film's rows before the cancel reaches its task: Postgres aborts one and it runs again (the
+-- cancel action retries its transaction, the step's slice its step). A step cannot take its task
+-- row first instead: it would hold the row for as long as its work inside the transaction takes
+-- (a provider's call, a local voice job it waits for), and the task's other steps running beside
+-- it, its cancel and its children's ends (each locks the parent first) would queue behind it;
+-- tried, the suite's film tests stalled.
 create constraint trigger background_tasks_film_end
   after update of status on public.background_tasks
   deferrable initially deferred

@@ -275,15 +275,6 @@ export function createTaskStore(sql: Sql) {
     },
 
     /** Records a step's result inside the caller's transaction, so effects and record commit together. */
-    /**
-     * Locks the task's row for a step's transaction, as its first statement (engine.lock_lease);
-     * FencedOutError when the caller no longer holds the task. Whatever else the step locks comes
-     * after its task, the order in which a cancel takes them (its tasks, then the film's rows).
-     */
-    async lockForStep(tx: Db, task: TaskRow) {
-      await fenced(task, () => tx`select from engine.lock_lease(${task.id}, ${task.fencingToken}::bigint)`);
-    },
-
     async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
       await fenced(
         task,

@@ -184,9 +184,11 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
       if (outcome.ended) log(`task ${task.id} (${task.kind}) succeeded in ${Date.now() - started} ms`);
       else if (outcome.error instanceof FencedOutError) {
         log(`task ${task.id}: lease lost, job abandoned to its new owner`);
-      } // Its lease runs out and it runs again, as after a worker that died here.
-      else log(`task ${task.id}: could not record its end (${outcome.error.message})`);
-    }).finally(cleanUp);
+      } else {
+        // Its lease runs out and it runs again, as after a worker that died here.
+        log(`task ${task.id}: could not record its end (${outcome.error.message})`);
+      }
+    }).finally(cleanUp).catch((error) => log(`task ${task.id}: cleanup failed: ${error}`));
     return { ending };
   }
 

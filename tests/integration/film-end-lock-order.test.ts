@@ -1,18 +1,13 @@
 /**
- * A film's cancel and a step of one of its tasks take the same rows: the cancel locks the produce
- * task, then its open children, and at commit the movie's progress row and the movie
- * (public.movie_follows_its_task); a step locks its own task first (TaskStore.lockForStep), then
- * writes the film's progress (updateStep: progress row, then movie). Interleaved here at the
- * worst moment, each waits for the other to finish instead of deadlocking: Postgres would abort
- * one of them (40P01), and these transactions are not retried.
+ * A film's end (here its cancel) locks the film's progress row and then the movie, at commit
+ * (public.movie_follows_its_task), the order in which a step's progress update takes them
+ * (updateStep, shared/film/film-progress.ts, one statement). Interleaved here at the worst moment,
+ * the cancel waits for the update to finish instead of deadlocking with it: Postgres would abort
+ * one of them (40P01), and neither transaction here is retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
-import { createTaskStore } from "../../shared/engine/task-store.ts";
-import { createTaskContext } from "../../shared/engine/task-context.ts";
-import { createSliceBudget } from "../../shared/engine/slice-budget.ts";
-import { updateStep } from "../../shared/film/film-progress.ts";
 
 let sql: Sql;
 let userId: string;
@@ -23,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => sql.end());
 
-/** A processing film: its produce task, a claimed child of it, the movie and its progress row. */
+/** A processing film: its produce task (with a claimed child), the movie and its progress row. */
 async function filmWithRunningChild() {
   const [produce] = await sql`
     select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => 'film.produce',
@@ -46,13 +41,6 @@ function cancelOn(db: postgres.Sql, produceId: string) {
     .then(([row]) => row.ok as boolean);
 }
 
-/** A promise and its resolve (Node 20 has no Promise.withResolvers). */
-function signal() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 async function waitingOnLock(applicationName: string) {
   await waitFor(async () => {
     const [row] = await sql`
@@ -61,54 +49,7 @@ async function waitingOnLock(applicationName: string) {
   }, { everyMs: 10, what: `${applicationName} to wait for a lock` });
 }
 
-describe("a film's cancel beside a step of its task", () => {
-  it("waits for a step that has written the film's progress, and neither is aborted", async () => {
-    const film = await filmWithRunningChild();
-    const store = createTaskStore(sql);
-    const task = (await store.get(film.childId))!;
-    const ctx = createTaskContext({
-      sql,
-      store,
-      task,
-      steps: new Map(),
-      budget: createSliceBudget({ workerStartedAt: Date.now(), wallClockMs: 150_000 }),
-      leaseSeconds: 60,
-    });
-    const applicationName = `cancel-${crypto.randomUUID().slice(0, 8)}`;
-    const canceller = postgres(stackEnv().DB_URL, {
-      max: 1,
-      connection: { application_name: applicationName },
-    });
-    try {
-      const progressWritten = signal();
-      const goOn = signal();
-      const stepping = ctx.step("progress", async (tx) => {
-        await updateStep(tx as never, film.movieId, "video", { status: "running", progress: 10 });
-        progressWritten.resolve();
-        await goOn.promise;
-        return { wrote: true };
-      });
-      await progressWritten.promise;
-      const cancelling = cancelOn(canceller, film.produceId);
-      await waitingOnLock(applicationName);
-      goOn.resolve();
-      // The old order (effects first, the task row last) deadlocked here.
-      expect(await stepping).toEqual({ wrote: true });
-      expect(await cancelling).toBe(true);
-    } finally {
-      await canceller.end();
-    }
-    const [child] = await sql`select status from public.background_tasks where id = ${film.childId}`;
-    expect(child.status).toBe("cancelled");
-    const [step] = await sql`
-      select status from public.background_task_steps where task_id = ${film.childId} and name = 'progress'`;
-    expect(step.status).toBe("completed");
-    const [movie] = await sql`
-      select m.status, p.overall_status from public.movies m
-        join public.movie_creation_progress p on p.movie_id = m.id where m.id = ${film.movieId}`;
-    expect(movie).toEqual({ status: "cancelled", overall_status: "cancelled" });
-  });
-
+describe("a film's end beside an update of its progress", () => {
   it("takes the film's progress row before the movie at commit, the order a progress update takes them", async () => {
     const film = await filmWithRunningChild();
     const applicationName = `cancel-${crypto.randomUUID().slice(0, 8)}`;
