@@ -143,13 +143,10 @@ export function createTaskStore(sql: Sql) {
       return toTaskRow(row);
     },
 
-    async claimNext(kinds: string[], workerId: string, leaseSeconds: number): Promise<TaskRow | null> {
-      const [row] = await once`
-        select * from engine.claim_next_task(${kinds}, ${workerId}, ${leaseSeconds})`;
-      return toTaskRow(row);
-    },
-
-    /** Up to `count` due tasks of `kinds`, each claimed as claimNext claims one, in one transaction. */
+    /**
+     * Up to `count` due tasks of `kinds` for a worker's slots, each claimed as
+     * engine.claim_next_task claims one, in one transaction; fewer when fewer are due.
+     */
     async claimMany(
       kinds: string[],
       workerId: string,
