@@ -27,6 +27,7 @@ import {
   deleteEngineNoops,
   type DrainResult,
   drainWithEngine,
+  engineNoopPages,
   enqueueEngineNoops,
 } from "./engine/engine-throughput.ts";
 import {
@@ -81,6 +82,8 @@ interface Run {
   tasksPerSecond: number;
   /** Database CPU per task over the timed window, in µs; null where not readable (BENCH_DB_URL). */
   cpuUsPerTask: number | null;
+  /** Engine runs: heap pages holding the run's queued tasks as the drain starts. */
+  heapPages?: number;
 }
 
 function check(side: string, run: DrainResult): Run {
@@ -91,9 +94,10 @@ function check(side: string, run: DrainResult): Run {
 
 async function engineRun(userId: string, concurrency: number) {
   await enqueueEngineNoops(sql, userId, TASKS);
+  const heapPages = await engineNoopPages(sql);
   const run = await drainWithEngine(env.DB_URL, concurrency, databaseCpu);
   await deleteEngineNoops(sql);
-  return check("engine", run);
+  return { ...check("engine", run), heapPages };
 }
 
 async function graphileRun(concurrency: number) {
@@ -121,7 +125,7 @@ async function measureThroughput(userId: string) {
     console.error(
       `concurrency ${concurrency}: engine ${
         engine.map((r) => round(r.tasksPerSecond, 0)).join(", ")
-      } tasks/s; ` +
+      } tasks/s on ${engine.map((r) => r.heapPages).join(", ")} heap pages; ` +
         `graphile-worker ${graphile.map((r) => round(r.tasksPerSecond, 0)).join(", ")} tasks/s`,
     );
     levels.push({ concurrency, engine, graphile });
@@ -149,8 +153,10 @@ async function measureAllHandoffs(userId: string): Promise<HandoffRun[] | string
 function side(runs: Run[]) {
   const rates = runs.map((r) => r.tasksPerSecond);
   const cpu = runs.map((r) => r.cpuUsPerTask).filter((n) => n !== null);
+  const pages = runs.map((r) => r.heapPages).filter((n) => n !== undefined);
   return {
     runsTasksPerSecond: rates.map((n) => round(n)),
+    ...(pages.length ? { runsHeapPages: pages } : {}),
     median: round(median(rates)),
     databaseCpuUsPerTask: cpu.length === runs.length ? round(median(cpu), 0) : null,
   };
@@ -281,6 +287,22 @@ function cpuTable(fresh: Throughput, history: HistoryRun[]) {
   return markdownTable(["concurrency", "history", "engine", "graphile-worker", "engine / graphile"], rows);
 }
 
+/** Each engine run: its rate and how many heap pages its tasks were on (locality, above). */
+function runsTable(fresh: Throughput, history: HistoryRun[]) {
+  const cell = (level: Throughput[number]) => {
+    const { runsTasksPerSecond: rates, runsHeapPages: pages } = level.engine;
+    return rates.map((rate, i) => `${round(rate, 0)} (${pages?.[i] ?? "-"})`).join(", ");
+  };
+  const rows = fresh.flatMap((level, i) => [
+    [level.concurrency, "fresh", cell(level)],
+    ...history.map((run) => [level.concurrency, `${label(run.tasks)} finished`, cell(run.throughput[i])]),
+  ]);
+  return markdownTable(
+    ["concurrency", "history", "engine runs: tasks/s (heap pages of the run's tasks)"],
+    rows,
+  );
+}
+
 function handoffTable(fresh: Handoff, history: HistoryRun[]) {
   const runs = [
     ["fresh", fresh] as const,
@@ -351,6 +373,10 @@ function report(
     `engine, per task: ${PER_TASK.engine}.`,
     `graphile-worker, per job: ${PER_TASK.graphile}.`,
     "",
+    "## Engine runs in order, and the heap pages their tasks were on",
+    "",
+    runsTable(fresh.throughput, history),
+    "",
     `## Hand-off latency, checkpoint commit -> next slice running (ms), ${HANDOFF_UNITS} one-unit slices per task`,
     "",
     handoffTable(fresh.handoff, history),
@@ -370,12 +396,35 @@ async function writeResults(result: unknown) {
   return path.pathname;
 }
 
+/**
+ * Lets the history's build reach the disk before anything is timed: Postgres writes its dirty
+ * buffers (checkpoint), then the kernel its dirty pages (sync). A build leaves over a gigabyte
+ * of dirty pages (/proc/meminfo's Dirty, sampled every 10 s: 1.38 GB as the 1 M build ended), which
+ * the kernel would write back while the next runs go; a history that grew over months carries no
+ * such tail. In the committed run it took 0.8 s (Dirty 17 MB after it), and the runs that followed
+ * moved as they had without it (bench/README.md, "With a history"). The checkpoint takes the
+ * stack's superuser; with BENCH_DB_URL (another Postgres, maybe another machine) nothing is done.
+ */
+async function settle(): Promise<number> {
+  const started = performance.now();
+  if (env.ADMIN_DB_URL && env.PG_DATA) {
+    const admin = postgres(env.ADMIN_DB_URL, { max: 1, onnotice: () => {} });
+    try {
+      await admin`checkpoint`;
+    } finally {
+      await admin.end();
+    }
+    await new Deno.Command("sync").output();
+  }
+  return (performance.now() - started) / 1000;
+}
+
 async function measureHistory(userId: string, fresh: Throughput): Promise<HistoryRun[]> {
   const runs: HistoryRun[] = [];
   for (const size of HISTORY_SIZES) {
     console.error(`building a history of ${size} finished tasks with ${STEPS_PER_TASK} steps each...`);
     const build = await buildHistory(sql, size, (done) => console.error(`  ${done} tasks`));
-    console.error(`  built in ${round(build.seconds)} s`);
+    console.error(`  built in ${round(build.seconds)} s; settled on disk in ${round(await settle())} s`);
     const throughput = againstFresh(summarise(await measureThroughput(userId)), fresh);
     const handoff = summariseHandoffs(await measureAllHandoffs(userId));
     runs.push({

@@ -87,6 +87,19 @@ export async function drainWithEngine(
   }
 }
 
+/**
+ * How many heap pages hold the queued no-op tasks: the run's locality. Beside a history, new tasks
+ * can land one to a page in the room finished tasks' pages have left (the free space map hands
+ * those pages out), and a run spread so drains slower than one packed into a few hundred pages
+ * (bench/README.md, "With a history").
+ */
+export async function engineNoopPages(sql: Sql): Promise<number> {
+  const [{ pages }] = await sql<{ pages: number }[]>`
+    select count(distinct (ctid::text::point)[0])::integer as pages
+      from public.background_tasks where kind = ${NOOP_KIND}`;
+  return pages;
+}
+
 export async function deleteEngineNoops(sql: Sql): Promise<void> {
   await sql`delete from public.background_tasks where kind = ${NOOP_KIND}`;
 }

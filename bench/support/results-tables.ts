@@ -131,6 +131,26 @@ function engineTables(engine: Json): string {
       cpuRows,
     )
     : null;
+  // Each engine run's rate and the heap pages its tasks were on (results before it have none).
+  const runRows = [
+    { name: "none", levels: engine.throughput },
+    ...history.map((run) => ({ name: historyLabel(run.tasks), levels: run.throughput })),
+  ].flatMap(({ name, levels }) =>
+    levels.filter((level: Json) => level.engine.runsHeapPages)
+      .map((level: Json) => [
+        level.concurrency,
+        ...(history.length ? [name] : []),
+        level.engine.runsTasksPerSecond.map((rate: number, i: number) =>
+          `${Math.round(rate)} (${level.engine.runsHeapPages[i]})`
+        ).join(", "),
+      ])
+  );
+  const runs = runRows.length
+    ? markdownTable(
+      ["concurrency", ...(history.length ? ["history"] : []), "engine runs in order: tasks/s (heap pages)"],
+      runRows,
+    )
+    : null;
   const handoffRow = (name: string, handoff: Json) => [
     ...(history.length ? [name] : []),
     `${engine.config.handoffTasks} × ${engine.config.handoffUnits}`,
@@ -173,6 +193,14 @@ function engineTables(engine: Json): string {
         "divided by the tasks, median of the runs:",
         "",
         cpu,
+      ]
+      : []),
+    ...(runs
+      ? [
+        "",
+        "The engine's runs, each with the number of heap pages its queued tasks were on as it started:",
+        "",
+        runs,
       ]
       : []),
     "",

@@ -13,6 +13,8 @@ export interface BenchEnv {
   SERVICE_ROLE_KEY: string | null;
   /** The stack's Postgres data directory (its postmaster.pid); null with BENCH_DB_URL. */
   PG_DATA: string | null;
+  /** The stack's superuser (supabase_admin), for what the API's roles may not do; null with BENCH_DB_URL. */
+  ADMIN_DB_URL: string | null;
 }
 
 const REPO_DIR = resolve(import.meta.dirname!, "..", "..");
@@ -20,7 +22,14 @@ const REPO_DIR = resolve(import.meta.dirname!, "..", "..");
 export function benchEnv(): BenchEnv {
   const dbOnly = Deno.env.get("BENCH_DB_URL");
   if (dbOnly) {
-    return { DB_URL: dbOnly, API_URL: null, JWT_SECRET: null, SERVICE_ROLE_KEY: null, PG_DATA: null };
+    return {
+      DB_URL: dbOnly,
+      API_URL: null,
+      JWT_SECRET: null,
+      SERVICE_ROLE_KEY: null,
+      PG_DATA: null,
+      ADMIN_DB_URL: null,
+    };
   }
   const stackDir = resolve(Deno.env.get("REELFORGE_STACK_DIR") || join(REPO_DIR, ".stack"));
   let env: Record<string, string>;
@@ -35,5 +44,6 @@ export function benchEnv(): BenchEnv {
     JWT_SECRET: env.JWT_SECRET,
     SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY,
     PG_DATA: join(stackDir, "pg"),
+    ADMIN_DB_URL: env.ADMIN_DB_URL ?? null,
   };
 }
