@@ -619,13 +619,23 @@ $$;
 
 -- Gives the task a new lease for p_worker_id under a new fencing token. Taking a lease that was
 -- lost (the holder died or expired) counts as a stall; at max_stalls the task fails `worker_lost`
--- instead. A new lease starts unwatched (lease_locked_at null) until its holder calls hold_lease.
+-- instead. A new lease starts unwatched (lease_locked_at null) until its holder calls hold_lease,
+-- or watched when the claimer already holds the task's liveness lock (p_watched, claim_task's
+-- p_lock_held). In this one update either way: a second update of a row this transaction wrote
+-- checks its foreign keys again (Postgres skips the check only for a row it did not write), and
+-- that check key-share locks the parent task and the owner's auth.users row. A parent that was
+-- parking on this very task (await_tasks: its own row locked, then its targets) deadlocked with
+-- such a claim (tests/integration/await-claim-lock-order.test.ts).
 -- The caller holds t's row. Failing it wakes its parent (after_terminal), and a parent's end locks
 -- the parent and then its open children, this one among them: waiting here for a parent some
 -- other transaction holds could deadlock with that end. So the parent is taken only if free;
 -- otherwise nothing changes (null: not claimed) and a later claim or sweep fails the task.
-create function engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer)
-returns public.background_tasks
+create function engine.start_lease(
+  t public.background_tasks,
+  p_worker_id text,
+  p_lease_seconds integer,
+  p_watched boolean default false
+) returns public.background_tasks
 language plpgsql as $$
 declare
   lost_lease boolean := t.status = 'running' and t.lease_expires_at is not null;
@@ -651,7 +661,7 @@ begin
      set status = 'running',
          lease_owner = p_worker_id,
          lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-         lease_locked_at = null,
+         lease_locked_at = case when p_watched then now() end,
          fencing_token = fencing_token + 1,
          stalls = stalls + case when lost_lease then 1 else 0 end,
          started_at = coalesce(started_at, now())
@@ -1383,7 +1393,7 @@ begin
   if t.status = 'queued' and engine.owes_slot(t) then
     return null;
   end if;
-  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
+  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds, p_lock_held);
   if claimed.id is null then
     return null;
   end if;
@@ -1391,11 +1401,6 @@ begin
      and exists (select 1 from engine.concurrency_limits where concurrency_key = t.concurrency_key) then
     insert into engine.claim_turns (user_id, last_claimed_at) values (t.user_id, clock_timestamp())
     on conflict (user_id) do update set last_claimed_at = excluded.last_claimed_at;
-  end if;
-  if p_lock_held then
-    update public.background_tasks set lease_locked_at = now()
-     where id = claimed.id
-    returning * into claimed;
   end if;
   return claimed;
 end $$;

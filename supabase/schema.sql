@@ -816,7 +816,7 @@ begin
   if t.status = 'queued' and engine.owes_slot(t) then
     return null;
   end if;
-  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds);
+  claimed := engine.start_lease(t, p_worker_id, p_lease_seconds, p_lock_held);
   if claimed.id is null then
     return null;
   end if;
@@ -824,11 +824,6 @@ begin
      and exists (select 1 from engine.concurrency_limits where concurrency_key = t.concurrency_key) then
     insert into engine.claim_turns (user_id, last_claimed_at) values (t.user_id, clock_timestamp())
     on conflict (user_id) do update set last_claimed_at = excluded.last_claimed_at;
-  end if;
-  if p_lock_held then
-    update public.background_tasks set lease_locked_at = now()
-     where id = claimed.id
-    returning * into claimed;
   end if;
   return claimed;
 end $$;
@@ -1866,10 +1861,10 @@ end $$;
 ALTER PROCEDURE engine.run_sweeper(IN p_for_seconds integer) OWNER TO postgres;
 
 --
--- Name: start_lease(public.background_tasks, text, integer); Type: FUNCTION; Schema: engine; Owner: postgres
+-- Name: start_lease(public.background_tasks, text, integer, boolean); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
-CREATE FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer) RETURNS public.background_tasks
+CREATE FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer, p_watched boolean DEFAULT false) RETURNS public.background_tasks
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1896,7 +1891,7 @@ begin
      set status = 'running',
          lease_owner = p_worker_id,
          lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-         lease_locked_at = null,
+         lease_locked_at = case when p_watched then now() end,
          fencing_token = fencing_token + 1,
          stalls = stalls + case when lost_lease then 1 else 0 end,
          started_at = coalesce(started_at, now())
@@ -1905,7 +1900,7 @@ begin
   return claimed;
 end $$;
 
-ALTER FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer) OWNER TO postgres;
+ALTER FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer, p_watched boolean) OWNER TO postgres;
 
 --
 -- Name: sweep(integer); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -5362,11 +5357,11 @@ REVOKE ALL ON PROCEDURE engine.run_sweeper(IN p_for_seconds integer) FROM PUBLIC
 GRANT ALL ON PROCEDURE engine.run_sweeper(IN p_for_seconds integer) TO service_role;
 
 --
--- Name: FUNCTION start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer); Type: ACL; Schema: engine; Owner: postgres
+-- Name: FUNCTION start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer, p_watched boolean); Type: ACL; Schema: engine; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer) TO service_role;
+REVOKE ALL ON FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer, p_watched boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.start_lease(t public.background_tasks, p_worker_id text, p_lease_seconds integer, p_watched boolean) TO service_role;
 
 --
 -- Name: FUNCTION sweep(p_limit integer); Type: ACL; Schema: engine; Owner: postgres

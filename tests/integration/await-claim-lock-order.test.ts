@@ -1,0 +1,110 @@
+/**
+ * A parent parking on its child (engine.await_tasks: the parent's own row locked, then its targets
+ * share-locked) beside a doorbell claim of that child made with the liveness lock held
+ * (engine.claim_task's p_lock_held). The claim used to write the child twice, and the second
+ * update checked the child's foreign keys again, key-share locking the parent: with the parent
+ * held by the park and the child by the claim, Postgres aborted one of them (40P01; four times in
+ * one suite run). The claim now writes the child once and never touches the parent, so the park
+ * waits for the claim's commit and then parks on the running child. Neither side retries here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+
+let sql: Sql;
+let userId: string;
+
+beforeAll(async () => {
+  sql = connect();
+  userId = (await createUser(sql)).id;
+});
+afterAll(() => sql.end());
+
+/** A running parent (claimed by a worker) and its queued child, both pulled kinds of their own. */
+async function parentWithQueuedChild() {
+  const kind = `lockorder.${crypto.randomUUID()}`;
+  await sql`
+    select engine.enqueue_task(p_user_id => ${userId}, p_kind => ${`${kind}.parent`}, p_function => null,
+      p_dispatch => false)`;
+  const [parent] = await sql`
+    select id, fencing_token from engine.claim_next_task(${[`${kind}.parent`]}, 'lock-order', 60)`;
+  const [child] = await sql`
+    select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${`${kind}.child`},
+      p_function => null, p_parent_id => ${parent.id}, p_dispatch => false)`;
+  return {
+    parentId: parent.id as string,
+    parentToken: String(parent.fencing_token),
+    childId: child.id as string,
+  };
+}
+
+/** One connection under its own application_name, so pg_stat_activity can tell what it waits on. */
+function session() {
+  const name = `lock-order-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    name,
+    db: postgres(stackEnv().DB_URL, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: name },
+    }),
+  };
+}
+
+async function waitsOnLock(name: string) {
+  const [row] = await sql`select wait_event_type from pg_stat_activity where application_name = ${name}`;
+  return row?.wait_event_type === "Lock";
+}
+
+describe("a parent parking on its child beside a watched claim of that child", () => {
+  it("waits for the claim to commit instead of deadlocking with it, and parks on the running child", async () => {
+    const family = await parentWithQueuedChild();
+    const claimer = session();
+    const parker = session();
+    try {
+      // The park's first statement: the parent's lease, its row locked (engine.lock_lease).
+      await parker.db`begin`;
+      await parker.db`select from engine.lock_lease(${family.parentId}, ${family.parentToken}::bigint)`;
+
+      await claimer.db`begin`;
+      let claim: { id: string; lease_locked_at: Date | null } | undefined;
+      const claiming = claimer.db`
+        select id, lease_locked_at from engine.claim_task(${family.childId}, 'doorbell', 60, true)`
+        .then(([row]) => (claim = row as typeof claim));
+      // Before the fix the claim stopped here, waiting for the parent's row.
+      await waitFor(async () => claim !== undefined || await waitsOnLock(claimer.name), {
+        everyMs: 10,
+        what: "the claim to finish or to wait for a lock",
+      });
+      expect(await waitsOnLock(claimer.name)).toBe(false);
+      await claiming;
+      expect(claim).toMatchObject({ id: family.childId });
+      expect(claim!.lease_locked_at).not.toBeNull();
+
+      // The park share-locks its targets: it waits for the claim's uncommitted write of the child.
+      // (execute(): postgres.js sends a query when it is awaited, and this one is awaited later.)
+      const parking = parker.db`
+        select engine.await_tasks(${family.parentId}, ${family.parentToken}::bigint,
+          ${[family.childId]}::uuid[]) as parked`.execute();
+      await waitFor(() => waitsOnLock(parker.name), { everyMs: 10, what: "the park to wait for the child" });
+      await claimer.db`commit`;
+      const [{ parked }] = await parking;
+      await parker.db`commit`;
+      expect(parked).toBe(true);
+    } finally {
+      // The parker first: a claim still waiting for the parent's row ends once the parent is free.
+      await parker.db`rollback`.catch(() => {});
+      await claimer.db`rollback`.catch(() => {});
+      await claimer.db.end();
+      await parker.db.end();
+    }
+    const rows = await sql`
+      select id, status, lease_locked_at is not null as watched from public.background_tasks
+       where id in (${family.parentId}, ${family.childId})`;
+    const byId = Object.fromEntries(rows.map((row) => [row.id, row]));
+    expect(byId[family.parentId]).toMatchObject({ status: "waiting" });
+    expect(byId[family.childId]).toMatchObject({ status: "running", watched: true });
+    const waits = await sql`select target_id from engine.task_waits where waiter_id = ${family.parentId}`;
+    expect(waits.map((w) => w.target_id)).toEqual([family.childId]);
+  });
+});
