@@ -90,8 +90,8 @@ export async function drainWithEngine(
 /**
  * How many heap pages hold the queued no-op tasks: the run's locality. Beside a history, new tasks
  * can land one to a page in the room finished tasks' pages have left (the free space map hands
- * those pages out), and a run spread so drains slower than one packed into a few hundred pages
- * (bench/README.md, "With a history").
+ * those pages out). By hand a run spread so drained slower than one packed into a few hundred
+ * pages; in the bench's runs the difference is within the noise (bench/README.md, "With a history").
  */
 export async function engineNoopPages(sql: Sql): Promise<number> {
   const [{ pages }] = await sql<{ pages: number }[]>`
