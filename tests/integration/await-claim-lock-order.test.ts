@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -51,11 +51,6 @@ function session() {
   };
 }
 
-async function waitsOnLock(name: string) {
-  const [row] = await sql`select wait_event_type from pg_stat_activity where application_name = ${name}`;
-  return row?.wait_event_type === "Lock";
-}
-
 describe("a parent parking on its child beside a watched claim of that child", () => {
   it("waits for the claim to commit instead of deadlocking with it, and parks on the running child", async () => {
     const family = await parentWithQueuedChild();
@@ -72,11 +67,11 @@ describe("a parent parking on its child beside a watched claim of that child", (
         select id, lease_locked_at from engine.claim_task(${family.childId}, 'doorbell', 60, true)`
         .then(([row]) => (claim = row as typeof claim));
       // Before the fix the claim stopped here, waiting for the parent's row.
-      await waitFor(async () => claim !== undefined || await waitsOnLock(claimer.name), {
+      await waitFor(async () => claim !== undefined || await waitsOnLock(sql, claimer.name), {
         everyMs: 10,
         what: "the claim to finish or to wait for a lock",
       });
-      expect(await waitsOnLock(claimer.name)).toBe(false);
+      expect(await waitsOnLock(sql, claimer.name)).toBe(false);
       await claiming;
       expect(claim).toMatchObject({ id: family.childId });
       expect(claim!.lease_locked_at).not.toBeNull();
@@ -86,7 +81,10 @@ describe("a parent parking on its child beside a watched claim of that child", (
       const parking = parker.db`
         select engine.await_tasks(${family.parentId}, ${family.parentToken}::bigint,
           ${[family.childId]}::uuid[]) as parked`.execute();
-      await waitFor(() => waitsOnLock(parker.name), { everyMs: 10, what: "the park to wait for the child" });
+      await waitFor(() => waitsOnLock(sql, parker.name), {
+        everyMs: 10,
+        what: "the park to wait for the child",
+      });
       await claimer.db`commit`;
       const [{ parked }] = await parking;
       await parker.db`commit`;

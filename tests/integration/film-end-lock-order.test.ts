@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -41,14 +41,6 @@ function cancelOn(db: postgres.Sql, produceId: string) {
     .then(([row]) => row.ok as boolean);
 }
 
-async function waitingOnLock(applicationName: string) {
-  await waitFor(async () => {
-    const [row] = await sql`
-      select wait_event_type from pg_stat_activity where application_name = ${applicationName}`;
-    return row?.wait_event_type === "Lock";
-  }, { everyMs: 10, what: `${applicationName} to wait for a lock` });
-}
-
 describe("a film's end beside an update of its progress", () => {
   it("takes the film's progress row before the movie at commit, the order a progress update takes them", async () => {
     const film = await filmWithRunningChild();
@@ -64,7 +56,10 @@ describe("a film's end beside an update of its progress", () => {
       await writer`begin`;
       await writer`select from public.movie_creation_progress where movie_id = ${film.movieId} for update`;
       const cancelling = cancelOn(canceller, film.produceId);
-      await waitingOnLock(applicationName);
+      await waitFor(() => waitsOnLock(sql, applicationName), {
+        everyMs: 10,
+        what: `${applicationName} to wait for a lock`,
+      });
       await writer`update public.movies set progress = 10 where id = ${film.movieId}`;
       await writer`commit`;
       expect(await cancelling).toBe(true);

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import { connect, createUser, type Sql, stackEnv, waitFor } from "../support/stack.ts";
+import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -59,11 +59,10 @@ async function endsParentFirst(end: (db: Sql, task: { childId: string; token: st
     await holder`select from public.background_tasks where id = ${task.parentId} for update`;
     const ending = end(ender as unknown as Sql, task);
     ending.catch(() => {});
-    await waitFor(async () => {
-      const [row] = await sql`
-        select wait_event_type from pg_stat_activity where application_name = ${applicationName}`;
-      return row?.wait_event_type === "Lock";
-    }, { everyMs: 10, what: "the ending call to wait for a lock" });
+    await waitFor(() => waitsOnLock(sql, applicationName), {
+      everyMs: 10,
+      what: "the ending call to wait for a lock",
+    });
     // One statement of its own: the lock, if it gets it, ends with it.
     const childFree = await sql`
       select id from public.background_tasks where id = ${task.childId} for update nowait`

@@ -166,6 +166,16 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Whether the session connected under `applicationName` is waiting for a lock right now: how the
+ * lock-order tests know a call reached the lock they hold, without a clock.
+ */
+export async function waitsOnLock(sql: Sql, applicationName: string): Promise<boolean> {
+  const [row] = await sql`
+    select wait_event_type from pg_stat_activity where application_name = ${applicationName}`;
+  return row?.wait_event_type === "Lock";
+}
+
 export async function taskRow(sql: Sql, id: string) {
   const [row] = await sql`select * from public.background_tasks where id = ${id}`;
   return row;
