@@ -261,6 +261,9 @@ declare
   v_task uuid;
   v_retention integer;
 begin
+  -- The progress row before the movie, the order every film transaction takes them
+  -- (shared/film/film-progress.ts, lockFilmProgress): the film's steps may still be running.
+  perform from public.movie_creation_progress where movie_id = p_movie and user_id = p_user for update;
   select * into v_movie from public.movies where id = p_movie and user_id = p_user for update;
   if v_movie.id is null then
     raise exception 'movie % not found', p_movie using errcode = 'RF014';

@@ -34,6 +34,18 @@ export function initialSteps(): Record<string, Json> {
   );
 }
 
+/**
+ * Takes the film's progress row for the rest of the transaction. Every film transaction that
+ * writes both the movie and its progress takes them in updateStep's order, the progress row
+ * first (as the film's end does, public.movie_follows_its_task): one that wrote the movie first
+ * and another step's updateStep, which holds the progress row and wants the movie, would each
+ * wait for the other until Postgres aborted one. A transaction that writes the movie before its
+ * updateStep calls this as its first statement.
+ */
+export async function lockFilmProgress(db: Db, movieId: string): Promise<void> {
+  await db`select from public.movie_creation_progress where movie_id = ${movieId} for update`;
+}
+
 /** Sets one step's state, marks it current, recomputes overall progress (one row lock). */
 export async function updateStep(db: Db, movieId: string, step: FilmStep, update: StepUpdate): Promise<void> {
   const progress = update.progress ??

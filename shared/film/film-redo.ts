@@ -13,6 +13,7 @@ import { admitUsage } from "../usage/usage-admission.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { PRODUCE_KIND } from "./film-kinds.ts";
 import { loadScenes } from "./film-movie.ts";
+import { lockFilmProgress } from "./film-progress.ts";
 import { continuityChains } from "./scene-plan.ts";
 
 type Db = Sql | TransactionSql;
@@ -49,6 +50,7 @@ export async function redoFailedFilm(
 ): Promise<{ task: TaskRow; work: FailedWork }> {
   return await deps.sql.begin(async (tx) => {
     await admitUsage(tx, finished.userId, "film", "resume");
+    await lockFilmProgress(tx, movieId);
     const [movie] = await tx`select status, task_id from public.movies where id = ${movieId} for update`;
     if (movie.task_id !== finished.id) {
       throw new ConflictError("task_active", `Movie ${movieId} was resumed already, wait a moment`);

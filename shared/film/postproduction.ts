@@ -11,7 +11,7 @@ import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { Timeline } from "../providers/types.ts";
-import { finishProgress, updateStep } from "./film-progress.ts";
+import { finishProgress, lockFilmProgress, updateStep } from "./film-progress.ts";
 import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
@@ -64,6 +64,7 @@ export async function assembleMovie(
     return { url: null, error: `assembly failed: ${render.message}` };
   }
   const applied = await ctx.step("assemble_movie", async (tx) => {
+    await lockFilmProgress(tx, movie.id);
     const current = await applyAssembly(tx, movie.id, render.url, plan.readAt);
     if (current) {
       await updateStep(tx, movie.id, "assemble_movie", {
@@ -184,6 +185,7 @@ export async function finalizeMovie(
   cover: { poster_url: string | null; thumbnail_url: string | null },
 ) {
   return await ctx.step("finalize", async (tx) => {
+    await lockFilmProgress(tx, movie.id);
     const scenes = await loadScenes(tx, movie.id);
     const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
     const verdict = finalMovieStatus(scenes.length, failed, film.url !== null);

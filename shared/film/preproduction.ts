@@ -20,7 +20,7 @@ import type { FilmEnv } from "./film-env.ts";
 import { recordFinished } from "./film-metrics.ts";
 import { admitSyncIntent, BUDGET_EXCEEDED, BudgetExceededError } from "./film-budget.ts";
 import type { MovieRow } from "./film-movie.ts";
-import { type FilmStep, updateStep } from "./film-progress.ts";
+import { type FilmStep, lockFilmProgress, updateStep } from "./film-progress.ts";
 import { maxScenesFor, type PlannedScene, planScenes, sceneCountFor } from "./scene-plan.ts";
 import { FILM_FPS, transitionBetween } from "./film-timeline.ts";
 import { type FilmCut, overlapSeconds, planShots, shotGrid } from "./shot-plan.ts";
@@ -121,6 +121,7 @@ export async function planProduction(
     "You are a film's creative director. Plan locations, characters and scene-to-scene continuity for the brief.",
   );
   await ctx.step("plan_production", async (tx) => {
+    await lockFilmProgress(tx, movie.id);
     for (const location of plan.locations) {
       await tx`
         insert into public.locations_library (user_id, location_slug, name, description, needs_web_search, created_by_movie_id)
@@ -161,6 +162,7 @@ export async function createVisualBible(
     "You are a film's director of photography. Define its visual style, palette, camera, lighting and tone.",
   );
   await ctx.step("create_visual_bible", async (tx) => {
+    await lockFilmProgress(tx, movie.id);
     await tx`
       insert into public.visual_bibles (movie_id, user_id, visual_style, color_palette, camera_style, lighting, emotional_tone, cinematic_references)
       values (${movie.id}, ${movie.user_id}, ${bible.visual_style}, ${
@@ -214,6 +216,7 @@ export async function generateScreenplay(
   const seconds = new Map(cut.scenes.map((c) => [c.sceneNumber, c.seconds]));
   const shotCount = cut.scenes.reduce((sum, c) => sum + c.shots.length, 0);
   await ctx.step("generate_screenplay", async (tx) => {
+    await lockFilmProgress(tx, movie.id);
     await tx`
       insert into public.scripts (movie_id, user_id, title, content) values (${movie.id}, ${movie.user_id}, ${screenplay.title}, ${
       tx.json(screenplay)

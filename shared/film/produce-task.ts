@@ -19,7 +19,7 @@ import { type FilmDeps, type FilmEnv, filmEnv, filmPath, isConfigured } from "./
 import { failedWork } from "./film-redo.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScenes } from "./film-movie.ts";
-import { finishProgress, updateStep } from "./film-progress.ts";
+import { finishProgress, lockFilmProgress, updateStep } from "./film-progress.ts";
 import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
 import { assignCharacters } from "./cast.ts";
 import { createVisualBible, generateScreenplay, planProduction, validateProviders } from "./preproduction.ts";
@@ -144,6 +144,7 @@ function sceneChildren(
 
 async function failMovie(deps: FilmDeps, movieId: string, message: string) {
   await deps.sql.begin(async (tx) => {
+    await lockFilmProgress(tx, movieId);
     await tx`update public.movies set status = 'failed', error_message = ${message} where id = ${movieId}`;
     await finishProgress(tx, movieId, "failed", message);
   });
@@ -172,6 +173,7 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
       ? await storeOutput(ctx, env, "music:copy", music.url, "audio", filmPath(env, movie.id, "music.mp3"))
       : null;
     await ctx.step("music:saved", async (tx) => {
+      await lockFilmProgress(tx, movie.id);
       await tx`update public.movies set metadata = metadata || ${
         tx.json({ music_url: url })
       } where id = ${movie.id}`;

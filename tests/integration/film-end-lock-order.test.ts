@@ -1,12 +1,16 @@
 /**
  * A film's end (here its cancel) locks the film's progress row and then the movie, at commit
  * (public.movie_follows_its_task), the order in which a step's progress update takes them
- * (updateStep, shared/film/film-progress.ts, one statement). Interleaved here at the worst moment,
- * the cancel waits for the update to finish instead of deadlocking with it: Postgres would abort
- * one of them (40P01), and neither transaction here is retried.
+ * (updateStep, shared/film/film-progress.ts, one statement). So does a step that writes the movie
+ * itself (here finalize, shared/film/postproduction.ts: lockFilmProgress first). Interleaved here
+ * at the worst moment, each waits for the update to finish instead of deadlocking with it:
+ * Postgres would abort one of them (40P01), and no transaction here is retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
+import type { TaskContext } from "../../shared/engine/task-context.ts";
+import { loadMovie } from "../../shared/film/film-movie.ts";
+import { finalizeMovie } from "../../shared/film/postproduction.ts";
 import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
@@ -35,6 +39,43 @@ async function filmWithRunningChild() {
   return { produceId: produce.id as string, childId: child.id as string, movieId: movie.id as string };
 }
 
+/** A connection of its own whose waits pg_stat_activity shows under a name of the test's. */
+function namedConnection(prefix: string) {
+  const applicationName = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    applicationName,
+    db: postgres(stackEnv().DB_URL, { max: 1, connection: { application_name: applicationName } }),
+  };
+}
+
+/**
+ * Holds the film's progress row as updateStep's one statement does (its first lock) until
+ * `contender` waits for a lock, then updates the movie (its second) and commits.
+ */
+async function updateProgressBeside(
+  movieId: string,
+  applicationName: string,
+  contender: () => Promise<unknown>,
+) {
+  const writer = await sql.reserve();
+  try {
+    await writer`begin`;
+    await writer`select from public.movie_creation_progress where movie_id = ${movieId} for update`;
+    const contending = contender();
+    contending.catch(() => {}); // awaited below; a writer's error must not leave it unhandled
+    await waitFor(() => waitsOnLock(sql, applicationName), {
+      everyMs: 10,
+      what: `${applicationName} to wait for a lock`,
+    });
+    await writer`update public.movies set progress = 10 where id = ${movieId}`;
+    await writer`commit`;
+    return await contending;
+  } finally {
+    await writer`rollback`.catch(() => {});
+    writer.release();
+  }
+}
+
 /** Cancels the produce task on a connection of its own, without retrying a deadlock. */
 function cancelOn(db: postgres.Sql, produceId: string) {
   return db.begin((tx) => tx`select engine.cancel_task(${produceId}, 'cancelled by test') as ok`)
@@ -44,31 +85,56 @@ function cancelOn(db: postgres.Sql, produceId: string) {
 describe("a film's end beside an update of its progress", () => {
   it("takes the film's progress row before the movie at commit, the order a progress update takes them", async () => {
     const film = await filmWithRunningChild();
-    const applicationName = `cancel-${crypto.randomUUID().slice(0, 8)}`;
-    const canceller = postgres(stackEnv().DB_URL, {
-      max: 1,
-      connection: { application_name: applicationName },
-    });
-    const writer = await sql.reserve();
+    const { applicationName, db: canceller } = namedConnection("cancel");
     try {
-      // updateStep's one statement locks the progress row, then updates the movie; held open here
-      // between the two.
-      await writer`begin`;
-      await writer`select from public.movie_creation_progress where movie_id = ${film.movieId} for update`;
-      const cancelling = cancelOn(canceller, film.produceId);
-      await waitFor(() => waitsOnLock(sql, applicationName), {
-        everyMs: 10,
-        what: `${applicationName} to wait for a lock`,
-      });
-      await writer`update public.movies set progress = 10 where id = ${film.movieId}`;
-      await writer`commit`;
-      expect(await cancelling).toBe(true);
+      const cancelled = await updateProgressBeside(
+        film.movieId,
+        applicationName,
+        () => cancelOn(canceller, film.produceId),
+      );
+      expect(cancelled).toBe(true);
     } finally {
-      await writer`rollback`.catch(() => {});
-      writer.release();
       await canceller.end();
     }
     const [movie] = await sql`select status, progress from public.movies where id = ${film.movieId}`;
     expect(movie).toEqual({ status: "cancelled", progress: 10 });
+  });
+});
+
+describe("a film step that writes the movie beside another step's progress update", () => {
+  it("finalize takes the film's progress row before the movie", async () => {
+    const film = await filmWithRunningChild();
+    await sql`
+      insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather, duration_seconds, status)
+      values (${film.movieId}, ${userId}, 1, 'scene-1', 'Harbour', 'harbour', 'day', 'clear', 5, 'completed')`;
+    const movie = await loadMovie(sql, film.movieId);
+    const { applicationName, db: finalizer } = namedConnection("finalize");
+    // The real step body on a connection of its own; only the task's bookkeeping around it is left out.
+    const ctx = {
+      step: (_name: string, run: (tx: postgres.TransactionSql) => Promise<unknown>) => finalizer.begin(run),
+    };
+    try {
+      const verdict = await updateProgressBeside(
+        film.movieId,
+        applicationName,
+        () =>
+          finalizeMovie(ctx as unknown as TaskContext, movie, {
+            url: "https://films.example/f.mp4",
+            error: null,
+          }, {
+            poster_url: null,
+            thumbnail_url: null,
+          }),
+      );
+      expect(verdict).toMatchObject({ status: "completed", failedScenes: [] });
+    } finally {
+      await finalizer.end();
+    }
+    const [after] =
+      await sql`select status, progress, video_url from public.movies where id = ${film.movieId}`;
+    expect(after).toEqual({ status: "completed", progress: 100, video_url: "https://films.example/f.mp4" });
+    const [progress] =
+      await sql`select overall_status from public.movie_creation_progress where movie_id = ${film.movieId}`;
+    expect(progress.overall_status).toBe("completed");
   });
 });
