@@ -366,7 +366,10 @@ begin
 end $$;
 
 -- Records a failed attempt: retry later with exponential backoff and jitter, or fail for good
--- when attempts are spent or the error is not retryable. The error is kept either way.
+-- when attempts are spent or the error is not retryable. The error is kept either way. One update
+-- writes the attempt and its outcome: a second update of a row its transaction already wrote makes
+-- Postgres check the row's foreign keys again, which key-share locks the parent and the owner's
+-- auth.users row.
 create function engine.fail_task(
   p_task_id uuid,
   p_token bigint,
@@ -377,33 +380,34 @@ create function engine.fail_task(
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
-  delay_ms double precision;
 begin
-  update public.background_tasks
-     set attempts = attempts + 1, last_error = p_error,
-         metadata = metadata || coalesce(p_metadata, '{}'::jsonb)
-   where id = p_task_id and fencing_token = p_token and status = 'running'
+  -- Spent: not retryable, or this was the last attempt allowed (the test, three times below).
+  update public.background_tasks b
+     set attempts = b.attempts + 1, last_error = p_error,
+         metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
+         lease_owner = null, lease_expires_at = null,
+         status = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
+                       then 'failed' else 'queued' end,
+         finished_at = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
+                            then now() else b.finished_at end,
+         -- Full backoff doubles per attempt, capped at 10 minutes; jitter spreads it over [50%, 100%].
+         run_after = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
+                          then b.run_after
+                          else now() + make_interval(secs => least(b.backoff_base_ms * power(2, b.attempts), 600000)
+                                                             * (0.5 + random() / 2) / 1000) end
+   where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
      -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                 where parent.id = (select p.parent_id from public.background_tasks p where p.id = p_task_id)
                                    for update) locked) >= 0
   returning * into t;
   if not found then
     return null;
   end if;
-  if not p_retryable or t.attempts >= t.max_attempts then
-    update public.background_tasks
-       set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null
-     where id = p_task_id;
+  if t.status = 'failed' then
     perform engine.after_terminal(t);
     return 'failed';
   end if;
-  -- Full backoff doubles per attempt, capped at 10 minutes; jitter spreads it over [50%, 100%].
-  delay_ms := least(t.backoff_base_ms * power(2, t.attempts - 1), 600000) * (0.5 + random() / 2);
-  update public.background_tasks
-     set status = 'queued', run_after = now() + make_interval(secs => delay_ms / 1000),
-         lease_owner = null, lease_expires_at = null
-   where id = p_task_id;
   perform engine.dispatch_next_for_key(t.concurrency_key);
   return 'queued';
 end $$;

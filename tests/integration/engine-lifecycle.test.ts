@@ -76,6 +76,40 @@ describe("retries", () => {
       expect(delay).toBeLessThanOrEqual(full);
     });
   });
+
+  // A second update of a row its transaction already wrote makes Postgres check the row's foreign
+  // keys again, key-share locking the owner's auth.users row: here held by an account deletion.
+  it("writes a failed attempt in one update, taking no lock on its owner's account", async () => {
+    const owner = await createUser(sql);
+    const claimed = [];
+    for (const retryable of [true, false]) {
+      const [{ id }] = await sql`
+        select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'fail.once', p_function => null,
+          p_dispatch => false, p_max_attempts => 3)`;
+      const [task] = await sql`select fencing_token from engine.claim_task(${id}, 'w', 30)`;
+      claimed.push({ id, token: task.fencing_token, retryable, outcome: retryable ? "queued" : "failed" });
+    }
+    const deletion = await sql.reserve();
+    try {
+      await deletion`begin`;
+      await deletion`select from auth.users where id = ${owner.id} for update`;
+      for (const { id, token, retryable, outcome } of claimed) {
+        // Waiting for the deletion would end in this error, not in a hang.
+        const [row] = await sql.begin(async (tx) => {
+          await tx`set local lock_timeout = '5s'`;
+          return await tx`
+            select engine.fail_task(${id}, ${token}::bigint, '{"code":"x","message":"x"}', ${retryable}) as outcome`;
+        });
+        expect(row.outcome).toBe(outcome);
+        const [after] =
+          await sql`select status, attempts, lease_owner from public.background_tasks where id = ${id}`;
+        expect(after).toEqual({ status: outcome, attempts: 1, lease_owner: null });
+      }
+    } finally {
+      await deletion`rollback`;
+      deletion.release();
+    }
+  });
 });
 
 describe("cancellation", () => {
