@@ -285,25 +285,34 @@ comment on column public.movie_scenes.lipsync_url is
 
 -- A film whose produce-movie task ends failed or cancelled — by any path: a step's error after
 -- the fan-out, max attempts, worker_lost, a cancel — leaves `processing` at once. The task row is
--- the truth; the movie follows it in the same transaction.
+-- the truth; the movie follows it in the same transaction. Every engine function that ends a task
+-- notes a produce task's end in engine.watched_ends (engine.after_terminal); this runs on that
+-- note, at commit, and reads the task as the transaction leaves it.
 create function public.movie_follows_its_task() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
-  reason text := coalesce(new.last_error ->> 'message', new.status);
+  t public.background_tasks;
+  reason text;
 begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.kind is distinct from 'film.produce' or t.status not in ('failed', 'cancelled') then
+    return null;
+  end if;
+  reason := coalesce(t.last_error ->> 'message', t.status);
   -- The progress row before the movie, the order a step's progress update takes them
   -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
   perform from public.movie_creation_progress p
-   where p.movie_id = (select m.id from public.movies m where m.task_id = new.id)
+   where p.movie_id = (select m.id from public.movies m where m.task_id = t.id)
      for update;
   update public.movies
-     set status = new.status, error_message = coalesce(error_message, reason)
-   where task_id = new.id and status in ('pending', 'processing');
+     set status = t.status, error_message = coalesce(error_message, reason)
+   where task_id = t.id and status in ('pending', 'processing');
   if found then
     update public.movie_creation_progress p
-       set overall_status = new.status, current_step = new.status, current_step_detail = reason
+       set overall_status = t.status, current_step = t.status, current_step_detail = reason
       from public.movies m
-     where m.task_id = new.id and p.movie_id = m.id;
+     where m.task_id = t.id and p.movie_id = m.id;
   end if;
   return null;
 end $$;
@@ -319,10 +328,11 @@ end $$;
 -- (a provider's call, a local voice job it waits for), and the task's other steps running beside
 -- it, its cancel and its children's ends (each locks the parent first) would queue behind it;
 -- tried, the suite's film tests stalled.
-create constraint trigger background_tasks_film_end
-  after update of status on public.background_tasks
+create constraint trigger watched_ends_film
+  after insert on engine.watched_ends
   deferrable initially deferred
   for each row
-  when (new.kind = 'film.produce' and new.status in ('failed', 'cancelled') and old.status is distinct from new.status)
   execute function public.movie_follows_its_task();
+
+insert into engine.end_watchers (kind) values ('film.produce');
 

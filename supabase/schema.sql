@@ -456,6 +456,9 @@ CREATE FUNCTION engine.after_terminal(t public.background_tasks) RETURNS void
 declare
   child_id uuid;
 begin
+  if exists (select from engine.end_watchers w where w.kind = t.kind) then
+    insert into engine.watched_ends (task_id) values (t.id) on conflict do nothing;
+  end if;
   -- Most tasks set nothing off (no parent, no key, no open child, nobody parked on them): one
   -- read says so. It runs after the ending update, as wake_waiters does, so a park committed
   -- while that update waited for the task's row is seen (engine.await_tasks).
@@ -2412,21 +2415,28 @@ CREATE FUNCTION public.movie_follows_its_task() RETURNS trigger
     SET search_path TO ''
     AS $$
 declare
-  reason text := coalesce(new.last_error ->> 'message', new.status);
+  t public.background_tasks;
+  reason text;
 begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.kind is distinct from 'film.produce' or t.status not in ('failed', 'cancelled') then
+    return null;
+  end if;
+  reason := coalesce(t.last_error ->> 'message', t.status);
   -- The progress row before the movie, the order a step's progress update takes them
   -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
   perform from public.movie_creation_progress p
-   where p.movie_id = (select m.id from public.movies m where m.task_id = new.id)
+   where p.movie_id = (select m.id from public.movies m where m.task_id = t.id)
      for update;
   update public.movies
-     set status = new.status, error_message = coalesce(error_message, reason)
-   where task_id = new.id and status in ('pending', 'processing');
+     set status = t.status, error_message = coalesce(error_message, reason)
+   where task_id = t.id and status in ('pending', 'processing');
   if found then
     update public.movie_creation_progress p
-       set overall_status = new.status, current_step = new.status, current_step_detail = reason
+       set overall_status = t.status, current_step = t.status, current_step_detail = reason
       from public.movies m
-     where m.task_id = new.id and p.movie_id = m.id;
+     where m.task_id = t.id and p.movie_id = m.id;
   end if;
   return null;
 end $$;
@@ -2708,6 +2718,16 @@ CREATE TABLE engine.concurrency_limits (
 ALTER TABLE engine.concurrency_limits OWNER TO postgres;
 
 --
+-- Name: end_watchers; Type: TABLE; Schema: engine; Owner: postgres
+--
+
+CREATE TABLE engine.end_watchers (
+    kind text NOT NULL
+);
+
+ALTER TABLE engine.end_watchers OWNER TO postgres;
+
+--
 -- Name: expired_tasks; Type: TABLE; Schema: engine; Owner: postgres
 --
 
@@ -2853,6 +2873,16 @@ ALTER TABLE engine.task_waits OWNER TO postgres;
 --
 
 COMMENT ON TABLE engine.task_waits IS 'Tasks parked (status waiting, no lease) until one of their target tasks ends (engine.await_tasks).';
+
+--
+-- Name: watched_ends; Type: TABLE; Schema: engine; Owner: postgres
+--
+
+CREATE TABLE engine.watched_ends (
+    task_id uuid NOT NULL
+);
+
+ALTER TABLE engine.watched_ends OWNER TO postgres;
 
 --
 -- Name: api_providers; Type: TABLE; Schema: public; Owner: postgres
@@ -3508,6 +3538,13 @@ ALTER TABLE ONLY engine.concurrency_limits
     ADD CONSTRAINT concurrency_limits_pkey PRIMARY KEY (concurrency_key);
 
 --
+-- Name: end_watchers end_watchers_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE ONLY engine.end_watchers
+    ADD CONSTRAINT end_watchers_pkey PRIMARY KEY (kind);
+
+--
 -- Name: expired_tasks expired_tasks_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
 --
 
@@ -3541,6 +3578,13 @@ ALTER TABLE ONLY engine.slice_ends
 
 ALTER TABLE ONLY engine.task_waits
     ADD CONSTRAINT task_waits_pkey PRIMARY KEY (waiter_id, target_id);
+
+--
+-- Name: watched_ends watched_ends_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE ONLY engine.watched_ends
+    ADD CONSTRAINT watched_ends_pkey PRIMARY KEY (task_id);
 
 --
 -- Name: api_providers api_providers_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
@@ -4056,6 +4100,12 @@ CREATE UNIQUE INDEX storage_cleanup_log_one_pending ON public.storage_cleanup_lo
 CREATE INDEX usage_events_user_idx ON public.usage_events USING btree (user_id, kind, created_at);
 
 --
+-- Name: watched_ends watched_ends_film; Type: TRIGGER; Schema: engine; Owner: postgres
+--
+
+CREATE CONSTRAINT TRIGGER watched_ends_film AFTER INSERT ON engine.watched_ends DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.movie_follows_its_task();
+
+--
 -- Name: api_providers api_providers_sync_concurrency; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -4078,12 +4128,6 @@ CREATE TRIGGER asset_runs_touch BEFORE UPDATE ON public.asset_runs FOR EACH ROW 
 --
 
 CREATE TRIGGER background_tasks_announce_pulled AFTER INSERT ON public.background_tasks FOR EACH ROW WHEN (((new.function_name IS NULL) AND (new.status = 'queued'::text))) EXECUTE FUNCTION engine.announce_pulled_task();
-
---
--- Name: background_tasks background_tasks_film_end; Type: TRIGGER; Schema: public; Owner: postgres
---
-
-CREATE CONSTRAINT TRIGGER background_tasks_film_end AFTER UPDATE OF status ON public.background_tasks DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (((new.kind = 'film.produce'::text) AND (new.status = ANY (ARRAY['failed'::text, 'cancelled'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION public.movie_follows_its_task();
 
 --
 -- Name: background_tasks background_tasks_written; Type: TRIGGER; Schema: public; Owner: postgres
@@ -4555,6 +4599,12 @@ ALTER TABLE engine.claim_turns ENABLE ROW LEVEL SECURITY;
 ALTER TABLE engine.concurrency_limits ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: end_watchers; Type: ROW SECURITY; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE engine.end_watchers ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: expired_tasks; Type: ROW SECURITY; Schema: engine; Owner: postgres
 --
 
@@ -4583,6 +4633,12 @@ ALTER TABLE engine.slice_ends ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE engine.task_waits ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: watched_ends; Type: ROW SECURITY; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE engine.watched_ends ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: api_providers; Type: ROW SECURITY; Schema: public; Owner: postgres
