@@ -1,6 +1,6 @@
 /**
  * A history of finished tasks for the engine benchmark: films' task trees, all `succeeded`, with
- * their steps, inserted with generate_series in chunks (about a minute per million tasks here).
+ * their steps, written with generate_series in chunks.
  * Each film is a tree of FILM_TASKS tasks shaped like a produced film's (produce task, chains,
  * render jobs under a capped key, voices, mix, music, assembly), owned by one of HISTORY_USERS
  * users, finished 20 to 80 days ago: every row is past the default 14-day retention, so
@@ -34,35 +34,54 @@ async function ensureUsers(sql: Sql): Promise<void> {
     on conflict (id) do nothing`);
 }
 
-/** Tasks [from, to) of the history; position 0 of each film is its parent. */
+/**
+ * Tasks [from, to) of the history; position 0 of each film is its parent. Each row is written as
+ * the engine writes a task in its life, so the table's pages end up as a real history leaves
+ * them: inserted queued (enqueue_task's columns), claimed (start_lease's), ended (complete_task's),
+ * in one transaction so that no sweeper or worker sees the tasks before they have ended; the
+ * vacuum after the build removes the two earlier versions of each. Inserted already finished
+ * instead, every page held finished rows up to the table's fillfactor plus a leftover too small
+ * for another: the free space map then handed those pages out one new task each, and the
+ * benchmark's runs spread over thousands of pages (bench/README.md, "With a history").
+ */
 async function insertTasks(sql: Sql, from: number, to: number, span: number): Promise<void> {
-  // Kinds by position in the film: 0 produce, 1-12 chains, 13-24 render jobs (pulled, capped
-  // key), 25-30 voices, 31 location image, 32 music, 33 mix, 34 assembly, 35 local media.
-  await sql.unsafe(`
-    insert into public.background_tasks
-      (id, user_id, kind, function_name, status, payload, metadata, progress, result, attempts,
-       run_after, fencing_token, idempotency_key, parent_id, concurrency_key, dispatched_at,
-       created_at, updated_at, started_at, finished_at)
-    select ${TASK_ID("i")}, ${USER_ID(`(i / ${FILM_TASKS}) % ${HISTORY_USERS}`)}, k.kind, k.fn,
-           'succeeded', jsonb_build_object('movieId', ${TASK_ID(`i / ${FILM_TASKS}`)}, 'index', p),
-           jsonb_build_object('progress', 'done'), 100, jsonb_build_object('ok', true), 1,
-           ts.created, 2, case when p > 0 then (i - p) || ':' || p end,
-           case when p > 0 then ${TASK_ID("i - p")} end, k.ckey, ts.created,
-           ts.created, ts.finished, ts.created, ts.finished
-      from generate_series(${from}, ${to - 1}) i
-      cross join lateral (select i % ${FILM_TASKS} as p) pos
-      cross join lateral (
-        select case when p = 0 then 'film.produce' when p <= 12 then 'film.chain'
-                    when p <= 24 then 'render' when p <= 30 then 'film.voices'
-                    when p = 31 then 'film.location_image' when p = 32 then 'film.music'
-                    when p = 33 then 'film.mix' when p = 34 then 'film.assemble' else 'local_media' end as kind,
-               case when p = 0 or p = 32 then 'produce-movie' when p <= 12 or p = 31 then 'generate-scene-video'
-                    when p <= 24 or p = 35 then null when p = 34 then 'assemble' else 'generate-audio' end as fn,
-               case when p between 13 and 24 then 'render' end as ckey) k
-      -- Oldest first, spread over 20-80 days ago; a film's tasks within minutes of each other.
-      cross join lateral (
-        select now() - interval '80 days' + (i::double precision / ${span}) * interval '60 days' as created) c
-      cross join lateral (select c.created, c.created + interval '2 minutes' as finished) ts`);
+  const ids = `${TASK_ID(String(from))} and ${TASK_ID(String(to - 1))}`;
+  await sql.begin(async (tx) => {
+    // Kinds by position in the film: 0 produce, 1-12 chains, 13-24 render jobs (pulled, capped
+    // key), 25-30 voices, 31 location image, 32 music, 33 mix, 34 assembly, 35 local media.
+    await tx.unsafe(`
+      insert into public.background_tasks
+        (id, user_id, kind, function_name, status, payload, run_after, idempotency_key, parent_id,
+         concurrency_key, created_at, updated_at)
+      select ${TASK_ID("i")}, ${USER_ID(`(i / ${FILM_TASKS}) % ${HISTORY_USERS}`)}, k.kind, k.fn,
+             'queued', jsonb_build_object('movieId', ${TASK_ID(`i / ${FILM_TASKS}`)}, 'index', p),
+             c.created, case when p > 0 then (i - p) || ':' || p end,
+             case when p > 0 then ${TASK_ID("i - p")} end, k.ckey, c.created, c.created
+        from generate_series(${from}, ${to - 1}) i
+        cross join lateral (select i % ${FILM_TASKS} as p) pos
+        cross join lateral (
+          select case when p = 0 then 'film.produce' when p <= 12 then 'film.chain'
+                      when p <= 24 then 'render' when p <= 30 then 'film.voices'
+                      when p = 31 then 'film.location_image' when p = 32 then 'film.music'
+                      when p = 33 then 'film.mix' when p = 34 then 'film.assemble' else 'local_media' end as kind,
+                 case when p = 0 or p = 32 then 'produce-movie' when p <= 12 or p = 31 then 'generate-scene-video'
+                      when p <= 24 or p = 35 then null when p = 34 then 'assemble' else 'generate-audio' end as fn,
+                 case when p between 13 and 24 then 'render' end as ckey) k
+        -- Oldest first, spread over 20-80 days ago; a film's tasks within minutes of each other.
+        cross join lateral (
+          select now() - interval '80 days' + (i::double precision / ${span}) * interval '60 days' as created) c`);
+    await tx.unsafe(`
+      update public.background_tasks
+         set status = 'running', lease_owner = 'history', lease_expires_at = created_at + interval '30 seconds',
+             fencing_token = 1, started_at = created_at, dispatched_at = created_at
+       where id between ${ids}`);
+    await tx.unsafe(`
+      update public.background_tasks
+         set status = 'succeeded', result = jsonb_build_object('ok', true), progress = 100,
+             metadata = jsonb_build_object('progress', 'done'), attempts = 1, fencing_token = 2,
+             lease_owner = null, lease_expires_at = null, finished_at = created_at + interval '2 minutes'
+       where id between ${ids}`);
+  });
   await sql.unsafe(`
     insert into public.background_task_steps (task_id, name, status, result, created_at, completed_at)
     select ${TASK_ID("i")}, 'step-' || s, 'completed', jsonb_build_object('ok', true, 'step', s),
