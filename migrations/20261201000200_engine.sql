@@ -381,20 +381,20 @@ language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
 begin
-  -- Spent: not retryable, or this was the last attempt allowed (the test, three times below).
   update public.background_tasks b
      set attempts = b.attempts + 1, last_error = p_error,
          metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
          lease_owner = null, lease_expires_at = null,
-         status = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
-                       then 'failed' else 'queued' end,
-         finished_at = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
-                            then now() else b.finished_at end,
-         -- Full backoff doubles per attempt, capped at 10 minutes; jitter spreads it over [50%, 100%].
-         run_after = case when not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts
-                          then b.run_after
-                          else now() + make_interval(secs => least(b.backoff_base_ms * power(2, b.attempts), 600000)
-                                                             * (0.5 + random() / 2) / 1000) end
+         -- Failed for good, or queued again after a full backoff that doubles per attempt, capped
+         -- at 10 minutes, with jitter over [50%, 100%].
+         (status, finished_at, run_after) = (
+           select case when a.spent then 'failed' else 'queued' end,
+                  case when a.spent then now() else b.finished_at end,
+                  case when a.spent then b.run_after
+                       else now() + make_interval(secs => least(b.backoff_base_ms * power(2, b.attempts), 600000)
+                                                          * (0.5 + random() / 2) / 1000) end
+             -- Spent: not retryable, or this was the last attempt allowed.
+             from (select not coalesce(p_retryable, true) or b.attempts + 1 >= b.max_attempts as spent) a)
    where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
      -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
