@@ -1582,7 +1582,12 @@ begin
   end if;
   for t in
     select b.id from public.background_tasks b
-     where (b.status = 'queued' and b.run_after <= now() and b.function_name is not null
+     -- Pushed tasks only: a pulled job has no doorbell (engine.dispatch_task rings nothing and
+     -- leaves it unmarked), and a worker claims it back when its lease is gone. Counted here,
+     -- 500 abandoned render jobs filled every pass with the same rows, and no lost doorbell
+     -- behind them was rung again.
+     where b.function_name is not null
+       and ((b.status = 'queued' and b.run_after <= now()
             and (b.concurrency_key is null or b.concurrency_key <> all (full_keys))
             and (b.dispatched_at is null or b.dispatched_at < b.run_after
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
@@ -1592,10 +1597,10 @@ begin
         or (b.status = 'running' and b.lease_expires_at is null
             and (b.dispatched_at is null
                  or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
-        or (b.status = 'running' and b.lease_expires_at >= now() and b.function_name is not null
+        or (b.status = 'running' and b.lease_expires_at >= now()
             and not engine.lease_holder_alive(b)
             and (b.dispatched_at is null or b.dispatched_at < b.lease_locked_at
-                 or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0)))
+                 or b.dispatched_at < now() - make_interval(secs => s.redispatch_after_ms / 1000.0))))
      order by b.run_after
      limit p_limit
      for update skip locked

@@ -193,6 +193,34 @@ describe("fair claiming", () => {
       if (!(error instanceof RolledBack)) throw error;
     });
   });
+
+  it("leaves abandoned pulled jobs to their workers, so 500 of them do not fill a pass and a lost doorbell is rung", async () => {
+    const kind = `fair.pulled.${crypto.randomUUID()}`;
+    const a = (await createUser(sql)).id;
+    await sql.begin(async (tx) => {
+      // Render jobs whose workers died an hour ago: leases long expired, older than anything due.
+      await tx`
+        select engine.enqueue_task(p_user_id => ${a}, p_kind => ${`${kind}.render`}, p_function => null,
+                                   p_dispatch => false)
+          from generate_series(1, 600)`;
+      await tx`
+        update public.background_tasks
+           set status = 'running', lease_owner = 'dead-render-worker', fencing_token = fencing_token + 1,
+               lease_expires_at = now() - interval '50 minutes', run_after = now() - interval '1 hour'
+         where kind = ${`${kind}.render`}`;
+      // A pushed task whose doorbell was lost.
+      const [pushed] = await tx`
+        select (engine.enqueue_task(p_user_id => ${a}, p_kind => ${kind}, p_function => 'engine-probe',
+                                    p_dispatch => false)).id as id`;
+      await tx`select engine.sweep(500)`;
+      const [after] = await tx`select dispatched_at from public.background_tasks where id = ${pushed.id}`;
+      // The old sweep counted the 500 oldest render jobs as rung (ringing nothing) on every pass.
+      expect(after.dispatched_at).not.toBeNull();
+      throw new RolledBack();
+    }).catch((error) => {
+      if (!(error instanceof RolledBack)) throw error;
+    });
+  });
 });
 
 class RolledBack extends Error {}
