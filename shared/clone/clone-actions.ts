@@ -32,7 +32,9 @@ import type { Sql } from "../db/client.ts";
 import { CLONE_KIND } from "./clone-task.ts";
 import { findConflicts } from "./catalog-conflicts.ts";
 import { readClonePlan } from "./schema-plan.ts";
-import { parseTargetUrl } from "./target-url.ts";
+import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
+import { TargetUnreachableError } from "./target-probe.ts";
+import { connectFailureReason, rawDetail } from "../engine/task-error.ts";
 import { checkTargetHosting, type HostingFinding, TargetCannotHostError } from "./target-hosting.ts";
 import { dropWhatJobCreated, dropWhatPlanCreated } from "./target-ledger.ts";
 import type { ClonePlan } from "./schema-plan.ts";
@@ -156,7 +158,7 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         }
         // The one-request Storage probe first: the database checks read the whole plan.
         if (storage) await probeTargetStorage(storage, deps.targets.guard);
-        const warnings = await refuseBadTarget(target.url, options.schemas);
+        const warnings = await refuseBadTarget(target, options.schemas);
         const { targetStorage, ...shownOptions } = options;
         const box = secretBox();
         // The secrets are sealed to the job's row, so its id must exist first.
@@ -220,7 +222,8 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
         const task = await cloneJob(taskId);
         const clone = task.metadata.clone as CloneMetadata;
         const targetUrl = await secretBox().open(clone.target, cloneTargetBinding(taskId));
-        // Checked (not yet connected: postgres.js connects on the first query) before the job is touched.
+        // Checked, and a PostgreSQL server heard from there (422 target_unreachable if none), before
+        // the job is touched; postgres.js itself connects on the first query.
         const target = await withResolveErrors(() =>
           connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-restart")
         );
@@ -275,19 +278,30 @@ export function cloneActions(deps: CloneActionDeps): Record<string, ActionSpec> 
   };
 
   /**
-   * Refuses at once what can be known at once: the source as target, a target already holding the
-   * clone's objects, a target that cannot host what cloned objects need (422 target_cannot_host).
+   * Refuses at once what can be known at once: a target that cannot be connected to (422
+   * target_unreachable), the source as target, a target already holding the clone's objects, a
+   * target that cannot host what cloned objects need (422 target_cannot_host).
    * Returns what the clone leaves out because the target cannot host it and nothing needs it.
    */
-  async function refuseBadTarget(targetUrl: string, schemas: string[]): Promise<HostingFinding[]> {
-    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-check");
+  async function refuseBadTarget(targetUrl: TargetUrl, schemas: string[]): Promise<HostingFinding[]> {
+    const target = await connectCloneTarget(targetUrl.url, deps.targets, "reelforge-clone-check");
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-check");
     try {
       let targetIdentity: string;
       try {
         targetIdentity = await databaseIdentity(target);
-      } catch {
-        return []; // unreachable now: the job's preflight retries and fails with the cause
+      } catch (error) {
+        // The server answered the probe but let no session in (credentials, database, slots). The
+        // driver's text names hosts and roles: the log gets it, the caller a reason from its code.
+        console.error(JSON.stringify({
+          event: "clone_target_check_failed",
+          target: targetUrl.masked,
+          error: rawDetail(error),
+        }));
+        throw new TargetUnreachableError(
+          `${targetUrl.host}:${targetUrl.port}`,
+          connectFailureReason(error),
+        );
       }
       if (targetIdentity === await databaseIdentity(source)) {
         throw new BadRequestError(

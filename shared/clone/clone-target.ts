@@ -1,8 +1,9 @@
 /**
  * The way to a clone target: its port must be one the operator allows, its host must resolve only
- * to addresses the outbound guard accepts, and the connection goes to the address that was checked
- * (postgres.js gets the IP; the name stays for TLS). Checked again on every connection — start,
- * each slice, restart — so a name re-pointed after the start is caught too.
+ * to addresses the outbound guard accepts, a PostgreSQL server must answer there within
+ * TARGET_ANSWER_TIMEOUT_MS (target-probe.ts), and the connection goes to the address that was
+ * checked (postgres.js gets the IP; the name stays for TLS). Checked again on every connection —
+ * start, each slice, restart — so a name re-pointed after the start is caught too.
  */
 import postgres from "postgres";
 import type { Sql } from "../db/client.ts";
@@ -10,6 +11,7 @@ import { TargetNotAllowedError } from "../errors.ts";
 import type { CheckedAddress, OutboundGuard } from "../net/outbound-guard.ts";
 import { openCloneConnection, openCloneWire } from "./clone-connections.ts";
 import type { WireConnection } from "./pg-wire.ts";
+import { probePostgres } from "./target-probe.ts";
 import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
 
 /** What decides where a clone may connect: operator settings plus the guard. */
@@ -30,7 +32,10 @@ export async function checkCloneTarget(target: TargetUrl, rules: CloneTargetRule
   return await rules.guard.checkHost(target.host, "targetUrl");
 }
 
-/** A clone connection to the target, after the checks, pinned to the checked address. */
+/**
+ * A clone connection to the target, after the checks and the probe, pinned to the checked address;
+ * throws TargetUnreachableError (target-probe.ts) when no PostgreSQL server answers there.
+ */
 export async function connectCloneTarget(
   url: string,
   rules: CloneTargetRules,
@@ -38,6 +43,7 @@ export async function connectCloneTarget(
 ): Promise<Sql> {
   const target = parseTargetUrl(url);
   const checked = await checkCloneTarget(target, rules);
+  await probePostgres(probeAddress(target, checked));
   return openCloneConnection(url, applicationName, {
     host: checked.address,
     port: target.port,
@@ -45,7 +51,7 @@ export async function connectCloneTarget(
   });
 }
 
-/** A wire connection to the target for the data copy (pg-wire.ts), after the same checks, pinned likewise. */
+/** A wire connection to the target for the data copy (pg-wire.ts), after the same checks and probe, pinned likewise. */
 export async function connectCloneTargetWire(
   url: string,
   rules: CloneTargetRules,
@@ -53,7 +59,17 @@ export async function connectCloneTargetWire(
 ): Promise<WireConnection> {
   const target = parseTargetUrl(url);
   const checked = await checkCloneTarget(target, rules);
+  await probePostgres(probeAddress(target, checked));
   return await openCloneWire(url, applicationName, { host: checked.address, port: target.port });
+}
+
+function probeAddress(target: TargetUrl, checked: CheckedAddress) {
+  return {
+    host: checked.address,
+    port: target.port,
+    shown: `${target.host}:${target.port}`,
+    servername: checked.hostname,
+  };
 }
 
 /**

@@ -19,7 +19,8 @@ import { forgetJob } from "./target-ledger.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 import { connectCloneTarget, connectCloneTargetWire } from "./clone-target.ts";
 import { checkTargetHosting, TargetCannotHostError, withoutSkipped } from "./target-hosting.ts";
-import { PermanentTaskError } from "../errors.ts";
+import { PermanentTaskError, RetryableTaskError } from "../errors.ts";
+import { TargetUnreachableError } from "./target-probe.ts";
 
 export type { CloneTaskDeps };
 
@@ -49,15 +50,18 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     // A refused target (400 target_not_allowed) fails the job for good; a name that does not
     // resolve right now is retried like any unreachable target.
     const concurrency = deps.concurrency ?? 1;
-    const target = await connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target");
+    const target = await retriedIfUnreachable(() =>
+      connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target")
+    );
     const source = openCloneConnection(deps.sourceUrl, "reelforge-clone-source");
     const sessions = cloneSessions({ source, target }, {
       source: () => openCloneConnection(deps.sourceUrl, "reelforge-clone-source"),
-      target: () => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target"),
+      target: () =>
+        retriedIfUnreachable(() => connectCloneTarget(targetUrl, deps.targets, "reelforge-clone-target")),
     });
     const sourceWires = cloneWirePool(() => openCloneWire(deps.sourceUrl, "reelforge-clone-source"));
     const targetWires = cloneWirePool(() =>
-      connectCloneTargetWire(targetUrl, deps.targets, "reelforge-clone-target")
+      retriedIfUnreachable(() => connectCloneTargetWire(targetUrl, deps.targets, "reelforge-clone-target"))
     );
     const env: ClonePhaseEnv = {
       plan: () =>
@@ -112,4 +116,17 @@ export function createCloneHandler(deps: CloneTaskDeps) {
       await Promise.allSettled([source.end({ timeout: 1 }), target.end({ timeout: 1 }), sessions.close()]);
     }
   };
+}
+
+/**
+ * A target that stops answering during a job (it answered at start) is retried with backoff like
+ * any lost connection, not failed for good as a 422 would be; the status says target_unreachable.
+ */
+async function retriedIfUnreachable<T>(connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (error) {
+    if (error instanceof TargetUnreachableError) throw new RetryableTaskError(error.code, error.message);
+    throw error;
+  }
 }

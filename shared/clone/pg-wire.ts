@@ -64,13 +64,16 @@ export async function connectWire(options: WireOptions): Promise<WireConnection>
   const host = options.host ?? (url.hostname.replace(/^\[|\]$/g, "") || "localhost");
   const port = options.port ?? (url.port ? Number(url.port) : 5432);
   const mode = url.searchParams.get("sslmode") ?? url.searchParams.get("ssl");
-  const transport = await openTransport(
-    host,
-    port,
-    mode,
-    options.servername ?? url.hostname,
-    options.connectTimeoutMs ?? 10_000,
-  );
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const startedAt = Date.now();
+  const transport = await openTransport(host, port, mode, options.servername ?? url.hostname, timeoutMs);
+  // The startup is bounded as well as the TCP connect: a server that accepts and never answers
+  // would otherwise hold the slice until the platform's wall clock ends the worker.
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    transport.close();
+  }, Math.max(0, timeoutMs - (Date.now() - startedAt)));
   try {
     const connection = new WireConnection(transport, { host, port });
     await connection.startup(
@@ -82,7 +85,10 @@ export async function connectWire(options: WireOptions): Promise<WireConnection>
     return connection;
   } catch (error) {
     transport.close();
-    throw error;
+    if (!timedOut) throw error;
+    throw Object.assign(new Error(`connect timeout after ${timeoutMs} ms`), { code: "CONNECT_TIMEOUT" });
+  } finally {
+    clearTimeout(deadline);
   }
 }
 

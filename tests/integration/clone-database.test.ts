@@ -140,24 +140,36 @@ describe("clone-database", () => {
     expect(after).toBe(before);
   });
 
-  it("ends a job whose target is unreachable as failed, with the cause and no driver text", async () => {
+  it("refuses a target it cannot connect to with a 422 naming host, port and reason, and creates no job", async () => {
     // 6543 is an allowed port (the pooler's) with nothing listening on this machine's loopback.
+    // A job losing its target later: clone-unreachable.test.ts.
+    const before =
+      (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
     const start = await clone({
       action: "start",
       targetUrl: "postgresql://postgres:pw@127.0.0.1:6543/postgres",
       options: { schemas: [SCHEMA] },
     });
-    expect(start.status).toBe(202);
-    const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 60_000);
-    expect(done.status).toBe("failed");
-    expect(done.last_error.code).toBe("target_unreachable");
-    expect(JSON.stringify(done.last_error)).not.toContain(":pw@");
-    const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
-    expect(job.lastError).toEqual({
+    expect(start.status, start.text).toBe(422);
+    expect(start.json.error).toEqual({
       code: "target_unreachable",
-      message: expect.stringContaining("Could not connect to the target database"),
+      message: expect.stringContaining("cannot connect to the target at 127.0.0.1:6543: connection refused"),
     });
-    expect(JSON.stringify(job)).not.toMatch(/ECONNREFUSED|refused/i);
+    expect(start.text).not.toContain(":pw@");
+    const after =
+      (await sql`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
+    expect(after).toBe(before);
+  });
+
+  it("refuses a target that does not let the clone in (wrong password) before creating a job", async () => {
+    const target = await newTarget();
+    const wrong = new URL(target.url);
+    wrong.password = "not-the-password";
+    const start = await clone({ action: "start", targetUrl: wrong.href, options: { schemas: [SCHEMA] } });
+    expect(start.status, start.text).toBe(422);
+    expect(start.json.error.code).toBe("target_unreachable");
+    expect(start.json.error.message).toContain(`${wrong.host}: authentication failed`);
+    expect(start.text).not.toContain("not-the-password");
   });
 
   it("keeps the resume contract: 404 unknown, 403 stranger, 409 while active, fromTable after a kill", async () => {

@@ -222,4 +222,15 @@ describe("pg-wire", () => {
     expect(await connection.query("select 'ok'")).toEqual([["ok"]]);
     connection.close();
   });
+
+  it("gives up a startup the server never answers once the connect timeout has passed", async () => {
+    const url = await scripted(async (_peer, next) => {
+      await next(); // the startup, never answered
+    });
+    const started = Date.now();
+    const error = await connectWire({ url, connectTimeoutMs: 300 }).catch((e) => e);
+    expect(error).toMatchObject({ code: "CONNECT_TIMEOUT", message: "connect timeout after 300 ms" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
 });
