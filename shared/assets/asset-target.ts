@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
+import { wholeNumber } from "../http/read-body.ts";
 
 export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "image"] as const;
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
@@ -15,15 +16,9 @@ export const targetSchema = z.object({
   movieId: z.string({ error: "target.movieId is required (a movie's UUID)" }).uuid({
     error: "target.movieId must be a movie's UUID",
   }),
-  sceneNumber: z.number({ error: "target.sceneNumber must be a whole number" }).int(
-    "target.sceneNumber must be a whole number",
-  ).min(1, "target.sceneNumber must be 1 or more").optional(),
-  shotNumber: z.number({ error: "target.shotNumber must be a whole number" }).int(
-    "target.shotNumber must be a whole number",
-  ).min(1, "target.shotNumber must be 1 or more").optional(),
-  lineIndex: z.number({ error: "target.lineIndex must be a whole number" }).int(
-    "target.lineIndex must be a whole number",
-  ).min(0, "target.lineIndex must be 0 or more").optional(),
+  sceneNumber: wholeNumber("target.sceneNumber", 1).optional(),
+  shotNumber: wholeNumber("target.shotNumber", 1).optional(),
+  lineIndex: wholeNumber("target.lineIndex", 0).optional(),
   characterId: z.string({ error: "target.characterId must be a character's UUID" }).uuid({
     error: "target.characterId must be a character's UUID",
   }).optional(),

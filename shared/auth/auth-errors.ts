@@ -18,6 +18,20 @@ export class InvalidApiKeyError extends AppError {
   }
 }
 
+/**
+ * A verified token whose user auth.users no longer holds (the account was deleted while the token
+ * had not yet expired). Found when a write for them is refused, so nothing was written.
+ */
+export class UserNotFoundError extends AppError {
+  constructor() {
+    super(
+      "user_not_found",
+      401,
+      "The signed-in account no longer exists: sign in again (or sign up) to get a token for an existing account",
+    );
+  }
+}
+
 /** A verified anonymous sign-in asked for an action that spends the project's paid capacity. */
 export class AnonymousNotAllowedError extends AppError {
   constructor(action: string) {

@@ -55,9 +55,10 @@ const startInput = z.object({
     60,
     "genre must be at most 60 characters",
   ),
-  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).gt(
-    0,
-    "durationMinutes must be more than 0",
+  // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0.
+  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).min(
+    0.01,
+    "durationMinutes must be at least 0.01",
   ).max(30, "durationMinutes must be at most 30"),
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
     .default("landscape"),

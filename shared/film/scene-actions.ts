@@ -2,25 +2,26 @@
  * The single-scene entry points: generate-scene-video start { movieId, sceneNumber } (one scene
  * regenerated alone: a film.chain of one scene), generate-audio start { movieId, sceneNumber }
  * (its voices again, then its mix), assemble start { movieId } (film.assemble: the film rendered
- * again from its completed scenes). Each answers 202 { taskId }; the film must not be in production.
+ * again from its completed scenes). Each answers 202 { taskId }; the film must not be in production,
+ * and assemble needs a scene whose video the assembly would use (409 nothing_to_assemble).
  * Each counts as a regeneration against the caller's usage limits (429 quota_exceeded).
  */
 import { z } from "zod";
 import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
 import { ownMovie } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import { ASSEMBLE_KIND } from "./film-kinds.ts";
+import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
 const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
-  sceneNumber: z.number({ error: "sceneNumber is required (a whole number)" }).int(
-    "sceneNumber must be a whole number",
-  ).min(1, "sceneNumber must be 1 or more"),
+  sceneNumber: wholeNumber("sceneNumber", 1),
 }).strict();
 
 async function idleMovie(deps: FilmDeps, movieId: string, userId: string) {
@@ -42,11 +43,32 @@ async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number)
   }
 }
 
+/**
+ * Refuses an assembly that would find no clip (the rule film.assemble applies, assembly-rules.ts):
+ * its task would only fail, after the caller was charged for it.
+ */
+async function hasClipsToAssemble(deps: FilmDeps, movieId: string) {
+  const scenes = await deps.sql<SceneVideo[]>`
+    select scene_number, status, video_url from public.movie_scenes where movie_id = ${movieId}`;
+  try {
+    selectClipsForAssembly(scenes);
+  } catch (error) {
+    if (!(error instanceof NoVideosToAssembleError)) throw error;
+    const which = scenes.length === 0 ? "no scene" : `none of its ${scenes.length} scenes`;
+    throw new ConflictError(
+      "nothing_to_assemble",
+      `Movie ${movieId} has nothing to assemble: ${which} has a video yet`,
+    );
+  }
+}
+
 function enqueueAction(
   deps: FilmDeps,
   kind: TaskKind,
   payloadOf: (input: { movieId: string; sceneNumber?: number }) => Record<string, unknown>,
   input: z.ZodType,
+  /** What the task needs of the film beyond its being idle, checked before anything is charged. */
+  filmReady?: (movieId: string) => Promise<void>,
 ): ActionSpec {
   // Each of them generates or renders: paid capacity.
   return defineAction({
@@ -55,6 +77,7 @@ function enqueueAction(
     async run(body: { movieId: string; sceneNumber?: number }, caller) {
       await idleMovie(deps, body.movieId, caller.userId);
       if (body.sceneNumber !== undefined) await sceneExists(deps, body.movieId, body.sceneNumber);
+      await filmReady?.(body.movieId);
       // A regeneration of the caller's film: admitted against their limits with the enqueue.
       const task = await deps.sql.begin(async (tx) => {
         await admitUsage(tx, caller.userId, "regeneration", kind);
@@ -94,5 +117,11 @@ export const sceneAudioActions = (deps: FilmDeps) => ({
   ),
 });
 export const assembleActions = (deps: FilmDeps) => ({
-  start: enqueueAction(deps, ASSEMBLE_KIND, (b) => ({ movieId: b.movieId }), byMovieId),
+  start: enqueueAction(
+    deps,
+    ASSEMBLE_KIND,
+    (b) => ({ movieId: b.movieId }),
+    byMovieId,
+    (movieId) => hasClipsToAssemble(deps, movieId),
+  ),
 });

@@ -69,7 +69,8 @@ export function createFunctionApp(options: FunctionAppOptions) {
       z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough(),
       body,
     );
-    const spec = options.actions[action];
+    // Own actions only: "constructor" or "toString" must not find Object.prototype's.
+    const spec = Object.hasOwn(options.actions, action) ? options.actions[action] : undefined;
     if (!spec) {
       throw new BadRequestError(
         "unknown_action",

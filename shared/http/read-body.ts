@@ -55,7 +55,52 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     throw new BadRequestError("invalid_json", "Request body must be a JSON object");
   }
+  const problem = unstorablePart(value);
+  if (problem) {
+    throw new BadRequestError("invalid_request", `Invalid request: ${problem.path}: ${problem.message}`, [
+      problem,
+    ]);
+  }
   return value as Record<string, unknown>;
+}
+
+/** How deep a request body may nest: every action's input is a few levels deep, and zod's checks recurse. */
+export const MAX_BODY_DEPTH = 32;
+
+// NUL and unpaired UTF-16 surrogates: JSON can carry them, Postgres text and jsonb cannot.
+const unstorable = (text: string) => text.includes("\0") || !text.isWellFormed();
+const UNSTORABLE_MESSAGE =
+  "holds a NUL character (\\u0000) or an unpaired surrogate, which text cannot store";
+
+/**
+ * The first part of a parsed body that no action could take: nesting past MAX_BODY_DEPTH, or a
+ * key or string Postgres cannot store. Checked once for every action, before any schema (whose
+ * checks do not look inside free-form fields such as draft.settings).
+ */
+function unstorablePart(body: object): { path: string; message: string } | null {
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [{
+    value: body,
+    path: "",
+    depth: 0,
+  }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path, depth } = next;
+    const where = path || "(body)";
+    if (typeof value === "string") {
+      if (unstorable(value)) return { path: where, message: UNSTORABLE_MESSAGE };
+      continue;
+    }
+    if (!value || typeof value !== "object") continue;
+    if (depth === MAX_BODY_DEPTH) {
+      return { path: where, message: `nests deeper than ${MAX_BODY_DEPTH} levels` };
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key.slice(0, 60)}` : key.slice(0, 60);
+      if (unstorable(key)) return { path: childPath, message: `its name ${UNSTORABLE_MESSAGE}` };
+      pending.push({ value: child, path: childPath, depth: depth + 1 });
+    }
+  }
+  return null;
 }
 
 /** Validates input with a zod schema; failures name each offending field. */
@@ -68,4 +113,15 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   }));
   const summary = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
   throw new BadRequestError("invalid_request", `Invalid request: ${summary}`, issues);
+}
+
+/** Postgres `integer`'s largest value; a whole number past it failed the query (a 500), not the input. */
+export const PG_INTEGER_MAX = 2_147_483_647;
+
+/** A whole number from `min` to PG_INTEGER_MAX, for a field stored or matched as `integer`. */
+export function wholeNumber(field: string, min: number) {
+  return z.number({ error: `${field} must be a whole number` })
+    .int(`${field} must be a whole number`)
+    .min(min, `${field} must be ${min} or more`)
+    .max(PG_INTEGER_MAX, `${field} must be at most ${PG_INTEGER_MAX}`);
 }

@@ -39,11 +39,31 @@ const badBodies: Array<[string, string, string]> = [
   ["no action", JSON.stringify({ taskId: "x" }), "invalid_request"],
   ["an action of the wrong type", JSON.stringify({ action: 7 }), "invalid_request"],
   ["an unknown action", JSON.stringify({ action: "self-destruct" }), "unknown_action"],
+  // Names every object inherits: looked up as actions they once reached a 500.
+  ["an action named constructor", JSON.stringify({ action: "constructor" }), "unknown_action"],
+  ["an action named toString", JSON.stringify({ action: "toString" }), "unknown_action"],
   ["a taskId of the wrong type", JSON.stringify({ action: "status", taskId: 12 }), "invalid_request"],
   ["a taskId that is not a UUID", JSON.stringify({ action: "cancel", taskId: "abc" }), "invalid_request"],
   [
     "an unexpected field",
     JSON.stringify({ action: "resume", taskId: crypto.randomUUID(), extra: 1 }),
+    "invalid_request",
+  ],
+  // What Postgres cannot store as text or jsonb, and nesting deeper than any input: once 500s.
+  ["a NUL character in a field", JSON.stringify({ action: "status", taskId: "a\u0000b" }), "invalid_request"],
+  [
+    "an unpaired surrogate in a field",
+    JSON.stringify({ action: "status", taskId: "\ud800" }),
+    "invalid_request",
+  ],
+  [
+    "a NUL character in a field's name",
+    JSON.stringify({ action: "status", ["x\u0000"]: 1 }),
+    "invalid_request",
+  ],
+  [
+    "a body nested 40 levels deep",
+    `{"action":"status","taskId":${"[".repeat(40)}${"]".repeat(40)}}`,
     "invalid_request",
   ],
 ];
@@ -124,6 +144,47 @@ describe("regenerate-asset", () => {
     expect(response.json.error.code).toBe("unknown_action");
     expect(response.json.error.message).toContain("start, accept, reject");
     expect(await fingerprint()).toEqual(before);
+  });
+});
+
+describe("text Postgres cannot store, and deep nesting, in free-form fields", () => {
+  it.each([
+    ["a NUL in a draft prompt", { prompt: "hello\u0000world" }, "draft.prompt"],
+    ["an unpaired surrogate in a draft setting", { settings: { style: "\udc00" } }, "draft.settings.style"],
+    [
+      "draft settings nested 100 levels deep",
+      { settings: { seed: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) } },
+      "draft.settings.seed",
+    ],
+  ])("regenerate-asset start answers %s with a 400 naming the field", async (_label, draft, path) => {
+    const before = await fingerprint();
+    const response = await invoke("regenerate-asset", {
+      action: "start",
+      target: { movieId: crypto.randomUUID() },
+      kind: "cover",
+      draft,
+    }, { token: user.token });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe("invalid_request");
+    expect(response.json.error.message).toContain(path);
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  it("produce-movie start names a title holding a NUL character", async () => {
+    const response = await invoke("produce-movie", {
+      action: "start",
+      title: "a\u0000b",
+      prompt: "P",
+      genre: "G",
+      durationMinutes: 0.5,
+    }, { token: user.token });
+    expect([response.status, response.json.error.code]).toEqual([400, "invalid_request"]);
+    expect(response.json.error.message).toContain("title");
+  });
+
+  it("providers answers an action named constructor with 400 unknown_action", async () => {
+    const response = await invoke("providers", { action: "constructor" }, { token: user.token });
+    expect([response.status, response.json.error.code]).toEqual([400, "unknown_action"]);
   });
 });
 

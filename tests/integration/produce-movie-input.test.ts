@@ -34,6 +34,8 @@ describe("film functions refuse bad input and other users' movies, creating noth
     ["genre", { ...good, genre: 7 }],
     ["durationMinutes", { ...good, durationMinutes: 0 }],
     ["durationMinutes", { ...good, durationMinutes: 31 }],
+    // Below the column's hundredths it would be stored as 0 and break the table's rule (a 500).
+    ["durationMinutes", { ...good, durationMinutes: 0.001 }],
     ["orientation", { ...good, orientation: "square" }],
     ["extra", { ...good, extra: true }],
   ])("produce-movie start names %s", async (field, body) => {
@@ -53,6 +55,21 @@ describe("film functions refuse bad input and other users' movies, creating noth
     ["generate-scene-video", "start", { sceneNumber: 1 }, "movieId"],
     ["generate-audio", "start", { movieId: crypto.randomUUID(), sceneNumber: 1.5 }, "sceneNumber"],
     ["assemble", "start", { movieId: "x" }, "movieId"],
+    // Past Postgres integer: once a failed query (500), now the input's problem.
+    ["generate-scene-video", "start", { movieId: crypto.randomUUID(), sceneNumber: 2 ** 31 }, "sceneNumber"],
+    ["generate-audio", "start", { movieId: crypto.randomUUID(), sceneNumber: 2 ** 53 - 1 }, "sceneNumber"],
+    [
+      "regenerate-asset",
+      "start",
+      { target: { movieId: crypto.randomUUID(), sceneNumber: 1, lineIndex: 2 ** 31 }, kind: "audio" },
+      "target.lineIndex",
+    ],
+    [
+      "regenerate-asset",
+      "start",
+      { target: { movieId: crypto.randomUUID(), sceneNumber: 2 ** 31 }, kind: "video" },
+      "target.sceneNumber",
+    ],
   ])("%s %s names %s", async (fn, action, body, field) => {
     const before = await counts(owner.id);
     const res = await invoke(fn, { action, ...body }, { token: owner.token });

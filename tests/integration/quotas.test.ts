@@ -43,14 +43,14 @@ async function setLimits(userId: string | null, limits: Record<string, number | 
   await sql`select public.set_usage_limits(${userId}, ${sql.json(limits)})`;
 }
 
-/** A finished film with one scene, to aim single-scene actions at without producing one. */
+/** A finished film with one scene and its video, to aim single-scene actions and assemble at without producing one. */
 async function finishedFilm(userId: string, status = "completed") {
   const [{ id }] = await sql`
     insert into public.movies (user_id, title, prompt, genre, duration_minutes, status)
     values (${userId}, 'Done', 'a prompt', 'drama', 1, ${status}) returning id`;
   await sql`
-    insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather, duration_seconds, status)
-    values (${id}, ${userId}, 1, 'scene-1', 'Harbour', 'harbour', 'day', 'clear', 5, 'completed')`;
+    insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug, time_of_day, weather, duration_seconds, status, video_url)
+    values (${id}, ${userId}, 1, 'scene-1', 'Harbour', 'harbour', 'day', 'clear', 5, 'completed', 'https://films.example/scene-1.mp4')`;
   return id as string;
 }
 
@@ -189,7 +189,9 @@ describe("per-day limits", () => {
       insert into public.movie_step_metrics (movie_id, user_id, step, task_id, step_name, provider, model, phase, cost_units, cost_unit)
       values (${movieId}, ${user.id}, 'generate_videos', ${taskId}, 'v1', 'runway', 'gen4.5', 'succeeded', 8, 'seconds'),
              (${movieId}, ${user.id}, 'generate_music', ${taskId}, 'm1', 'beatoven', 'maestro', 'succeeded', 30, 'seconds')`;
-    expect((await invoke("assemble", { action: "start", movieId }, { token: user.token })).status).toBe(202);
+    const first = await invoke("assemble", { action: "start", movieId }, { token: user.token });
+    expect(first.status, first.text).toBe(202);
+    await invoke("assemble", { action: "cancel", taskId: first.json.taskId }, { token: user.token });
     await sql`
       insert into public.movie_step_metrics (movie_id, user_id, step, task_id, step_name, provider, model, phase, cost_units, cost_unit)
       values (${movieId}, ${user.id}, 'generate_cover', ${taskId}, 'c1', 'fal', 'flux', 'succeeded', 1, 'images')`;

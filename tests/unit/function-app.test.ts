@@ -67,6 +67,33 @@ describe("function app", () => {
     expect(json.error.message).toContain("status, cancel, resume, start");
   });
 
+  it.each(["constructor", "toString", "hasOwnProperty", "__proto__"])(
+    "answers the action %s, a name every object inherits, with 400 unknown_action",
+    async (action) => {
+      const { status, json } = await post(JSON.stringify({ action }), {
+        authorization: `Bearer ${await userToken()}`,
+      });
+      expect([status, json.error.code]).toEqual([400, "unknown_action"]);
+    },
+  );
+
+  it.each([
+    ["a NUL character", JSON.stringify({ action: "start", title: "a\u0000b" }), "title"],
+    ["an unpaired surrogate", JSON.stringify({ action: "start", draft: { text: "\ud83d" } }), "draft.text"],
+    ["a NUL in a field's name", JSON.stringify({ action: "start", ["t\u0000"]: 1 }), "t\u0000"],
+    ["nesting past 32 levels", `{"action":"start","seed":${"[".repeat(33)}${"]".repeat(33)}}`, "seed.0.0"],
+  ])("answers %s before any action runs with 400 naming where", async (_label, body, path) => {
+    const { status, json } = await post(body, { authorization: `Bearer ${await userToken()}` });
+    expect([status, json.error.code]).toEqual([400, "invalid_request"]);
+    expect(json.error.details[0].path).toContain(path);
+  });
+
+  it("takes 32 levels of nesting and a paired surrogate (an emoji) as any action's input", async () => {
+    const body = `{"action":"start","title":"\ud83c\udfac","seed":${"[".repeat(31)}${"]".repeat(31)}}`;
+    const { status } = await post(body, { authorization: `Bearer ${await userToken()}` });
+    expect(status).toBe(501);
+  });
+
   it("answers a wrongly typed field with 400 naming the field", async () => {
     const { status, json } = await post(JSON.stringify({ action: "status", taskId: 42 }), {
       authorization: `Bearer ${await userToken()}`,

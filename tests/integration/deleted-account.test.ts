@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signJwt } from "../../scripts/stack/jwt.ts";
+import { connect, createUser, invoke, type Sql, stackEnv } from "../support/stack.ts";
+
+let sql: Sql;
+
+beforeAll(() => {
+  sql = connect();
+});
+afterAll(() => sql.end());
+
+/** A token the stack signed correctly (legacy HS256) for a user auth.users has never held. */
+async function tokenForNobody() {
+  const env = stackEnv();
+  const userId = crypto.randomUUID();
+  const now = Math.floor(Date.now() / 1000);
+  const token = await signJwt({
+    iss: `${env.API_URL}/auth/v1`,
+    aud: "authenticated",
+    sub: userId,
+    role: "authenticated",
+    iat: now,
+    exp: now + 600,
+  }, env.JWT_SECRET);
+  return { id: userId, token };
+}
+
+/** What the two starts write for their user, and what they charge. */
+const written = async (userId: string) =>
+  (await sql`
+  select (select count(*) from public.api_providers where user_id = ${userId})::int as providers,
+         (select count(*) from public.usage_events where user_id = ${userId})::int as usage,
+         (select count(*) from public.movies where user_id = ${userId})::int as movies,
+         (select count(*) from public.movie_creation_progress where user_id = ${userId})::int as progress,
+         (select count(*) from public.background_tasks where user_id = ${userId})::int as tasks`)[0];
+
+const nothing = { providers: 0, usage: 0, movies: 0, progress: 0, tasks: 0 };
+
+const registerProvider = { action: "register", providerType: "render", provider: "worker", model: "ffmpeg" };
+const startFilm = { action: "start", title: "T", prompt: "P", genre: "G", durationMinutes: 0.5 };
+
+function expectUserNotFound(response: Awaited<ReturnType<typeof invoke>>) {
+  expect(response.status, response.text).toBe(401);
+  expect(response.json.error.code).toBe("user_not_found");
+  expect(response.json.error.message).toMatch(/account no longer exists.*sign in again/);
+}
+
+describe("a valid token for a user auth.users does not hold", () => {
+  it("is answered 401 user_not_found by providers register, which writes no provider", async () => {
+    const nobody = await tokenForNobody();
+    expectUserNotFound(await invoke("providers", registerProvider, { token: nobody.token }));
+    expect(await written(nobody.id)).toEqual(nothing);
+  });
+
+  it("is answered 401 user_not_found by produce-movie start, which creates no film, task or usage", async () => {
+    const nobody = await tokenForNobody();
+    expectUserNotFound(await invoke("produce-movie", startFilm, { token: nobody.token }));
+    expect(await written(nobody.id)).toEqual(nothing);
+  });
+
+  it("still reads as a user who owns nothing", async () => {
+    const nobody = await tokenForNobody();
+    const providers = await invoke("providers", { action: "list" }, { token: nobody.token });
+    expect(providers.status, providers.text).toBe(200);
+    expect(providers.json.providers.filter((p: { userId: string | null }) => p.userId !== null)).toEqual([]);
+    const film = await invoke("produce-movie", { action: "status", movieId: crypto.randomUUID() }, {
+      token: nobody.token,
+    });
+    expect(film.status, film.text).toBe(404);
+  });
+});
+
+describe("an unexpired token of a deleted account", () => {
+  it("is answered 401 user_not_found by both starts, which write nothing", async () => {
+    const user = await createUser();
+    await sql`delete from auth.users where id = ${user.id}`;
+    expectUserNotFound(await invoke("providers", registerProvider, { token: user.token }));
+    expectUserNotFound(await invoke("produce-movie", startFilm, { token: user.token }));
+    expect(await written(user.id)).toEqual(nothing);
+  });
+});
