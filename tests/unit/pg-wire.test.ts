@@ -223,14 +223,21 @@ describe("pg-wire", () => {
     connection.close();
   });
 
+  it("refuses an answer whose message length PostgreSQL could not send (an HTTP server), allocating nothing", async () => {
+    const url = await scripted(async (peer, next) => {
+      await next(); // the startup
+      peer.socket.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    const error = await connectWire({ url, connectTimeoutMs: 5_000 }).catch((e) => e);
+    expect(error).toMatchObject({ code: "PROTOCOL_VIOLATION" });
+    expect(error.message).toContain("not the PostgreSQL protocol");
+  });
+
   it("gives up a startup the server never answers once the connect timeout has passed", async () => {
     const url = await scripted(async (_peer, next) => {
       await next(); // the startup, never answered
     });
-    const started = Date.now();
     const error = await connectWire({ url, connectTimeoutMs: 300 }).catch((e) => e);
     expect(error).toMatchObject({ code: "CONNECT_TIMEOUT", message: "connect timeout after 300 ms" });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
