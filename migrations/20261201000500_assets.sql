@@ -355,6 +355,12 @@ begin
   update public.movie_creation_progress
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
+  -- One pipeline per film: the one still running (a script accepted mid-production) stops here,
+  -- its open children with it and its workers fenced out. The film follows its new task only
+  -- (movies.task_id, below), so this end does not touch it.
+  if v_movie.task_id is not null then
+    perform engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration');
+  end if;
   select id into v_task from engine.enqueue_task(
     p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);

@@ -294,6 +294,12 @@ begin
           and (id = case when t.payload ->> 'movieId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'movieId')::uuid end
                or task_id = t.parent_id))
    limit 1;
+  -- A film's produce task is the one its row names: a script accept starts the film again with a
+  -- new task (asset_admin.reset_film), and resuming the old one ran a second pipeline on it.
+  if t.kind = 'film.produce' and film.id is null then
+    raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
+      using errcode = 'RF008';
+  end if;
   if t.kind <> 'film.produce' and film.status = 'cancelled' then
     raise exception 'film % was cancelled: resume the film, not one of its scenes', film.id using errcode = 'RF007';
   end if;

@@ -286,6 +286,12 @@ begin
   update public.movie_creation_progress
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
+  -- One pipeline per film: the one still running (a script accepted mid-production) stops here,
+  -- its open children with it and its workers fenced out. The film follows its new task only
+  -- (movies.task_id, below), so this end does not touch it.
+  if v_movie.task_id is not null then
+    perform engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration');
+  end if;
   select id into v_task from engine.enqueue_task(
     p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
@@ -1704,6 +1710,12 @@ begin
           and (id = case when t.payload ->> 'movieId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'movieId')::uuid end
                or task_id = t.parent_id))
    limit 1;
+  -- A film's produce task is the one its row names: a script accept starts the film again with a
+  -- new task (asset_admin.reset_film), and resuming the old one ran a second pipeline on it.
+  if t.kind = 'film.produce' and film.id is null then
+    raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
+      using errcode = 'RF008';
+  end if;
   if t.kind <> 'film.produce' and film.status = 'cancelled' then
     raise exception 'film % was cancelled: resume the film, not one of its scenes', film.id using errcode = 'RF007';
   end if;

@@ -1,0 +1,85 @@
+/**
+ * One pipeline per film: a script accept starts a film again with a new produce task
+ * (asset_admin.reset_film), which stops the one still open, and the owner cannot resume the old
+ * one, which would run a second pipeline on the same film and pay for every step twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, connectAsAdmin, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
+
+let sql: Sql;
+let su: Sql;
+let owner: TestUser;
+
+beforeAll(async () => {
+  sql = connect();
+  su = connectAsAdmin(2);
+  owner = await createUser(sql);
+});
+afterAll(async () => {
+  await sql.end();
+  await su.end();
+});
+
+/** A film row with an open produce task nobody runs (no doorbell). */
+async function filmWithTask(db: Sql, status: string) {
+  const [{ id: movieId }] = await db`
+    insert into public.movies (user_id, title, prompt, genre, duration_minutes, status)
+    values (${owner.id}, 'Restarted', 'a prompt', 'drama', 1, ${status}) returning id`;
+  await db`insert into public.movie_creation_progress (movie_id, user_id) values (${movieId}, ${owner.id})`;
+  const taskId = await produceTask(db, movieId);
+  await db`update public.movies set task_id = ${taskId} where id = ${movieId}`;
+  return { movieId: movieId as string, taskId };
+}
+
+async function produceTask(db: Sql, movieId: string): Promise<string> {
+  const [{ id }] = await db`
+    select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.produce', p_function => 'produce-movie',
+                                p_payload => ${db.json({ movieId })}, p_dispatch => false)).id as id`;
+  return id;
+}
+
+describe("a film started again by a script accept", () => {
+  it("stops the produce task still open, and the film follows only its new task", async () => {
+    await su.begin(async (tx) => {
+      const { movieId, taskId } = await filmWithTask(tx as unknown as Sql, "processing");
+      const [{ reset_film: newTask }] = await tx`
+        select asset_admin.reset_film(${movieId}, ${owner.id}, null, '[]'::jsonb, null)`;
+      // The film's end-follower is deferred to commit: run it now, as commit would.
+      await tx`set constraints all immediate`;
+      const tasks =
+        await tx`select id, status from public.background_tasks where id in (${taskId}, ${newTask})`;
+      expect(Object.fromEntries(tasks.map((t) => [t.id, t.status]))).toEqual({
+        [taskId]: "cancelled",
+        [newTask]: "queued",
+      });
+      const [movie] = await tx`select status, task_id from public.movies where id = ${movieId}`;
+      expect(movie).toEqual({ status: "pending", task_id: newTask });
+      // Rolled back: the new task's doorbell must not start a pipeline for this made-up film.
+      throw new RolledBack();
+    }).catch((error) => {
+      if (!(error instanceof RolledBack)) throw error;
+    });
+  });
+
+  it("refuses to resume the film's old produce task with 409, charging and changing nothing", async () => {
+    const { movieId, taskId: oldTask } = await filmWithTask(su, "cancelled");
+    await su`select engine.cancel_task(${oldTask}, 'test')`;
+    const newTask = await produceTask(su, movieId);
+    await su`select engine.cancel_task(${newTask}, 'test')`;
+    await su`update public.movies set task_id = ${newTask} where id = ${movieId}`;
+    const usage = async () =>
+      (await su`select count(*)::int as n from public.usage_events where user_id = ${owner.id}`)[0].n;
+    const before = await usage();
+    const response = await invoke("produce-movie", { action: "resume", taskId: oldTask }, {
+      token: owner.token,
+    });
+    expect(response.status, response.text).toBe(409);
+    expect(response.json.error.code).toBe("task_not_resumable");
+    expect(response.json.error.message).toContain("resume the film");
+    const [old] = await su`select status, resumes from public.background_tasks where id = ${oldTask}`;
+    expect(old).toEqual({ status: "cancelled", resumes: 0 });
+    expect(await usage()).toBe(before);
+  });
+});
+
+class RolledBack extends Error {}
