@@ -4,7 +4,8 @@
  * (its voices again, then its mix), assemble start { movieId } (film.assemble: the film rendered
  * again from its completed scenes). Each answers 202 { taskId }; the film must not be in production,
  * and assemble needs a scene whose video the assembly would use (409 nothing_to_assemble).
- * Each counts as a regeneration against the caller's usage limits (429 quota_exceeded).
+ * Each counts as a regeneration against the caller's usage limits (429 quota_exceeded), and is
+ * refused with 409 regeneration_in_progress while the same work is still open (each is paid once).
  */
 import { z } from "zod";
 import { BadRequestError, ConflictError } from "../errors.ts";
@@ -18,6 +19,7 @@ import { admitUsage } from "../usage/usage-admission.ts";
 import { ASSEMBLE_KIND } from "./film-kinds.ts";
 import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
+import type { JsonObject, TransactionSql } from "../db/client.ts";
 
 const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
@@ -62,6 +64,41 @@ async function hasClipsToAssemble(deps: FilmDeps, movieId: string) {
   }
 }
 
+/**
+ * Refuses a start while a task of the same kind is open on the same work: its payload contains the
+ * new one's (a film.chain covering the scene, the film.voices of the scene, any film.assemble of the
+ * film, whoever enqueued it: a production, regenerate-asset or an earlier start). Each such task
+ * pays its providers again and overwrites the same rows. Run in the transaction that enqueues,
+ * after the film's row is locked, so parallel starts see each other's task.
+ */
+async function noSameWorkOpen(
+  tx: TransactionSql,
+  userId: string,
+  kind: TaskKind,
+  payload: Record<string, unknown>,
+) {
+  // The status arms are those of the partial indexes (queued by kind and user, waiting, running
+  // leased or handed off): the lookup reads open tasks only, never the user's whole history.
+  const [open] = await tx<{ id: string }[]>`
+    select id from public.background_tasks
+     where user_id = ${userId} and kind = ${kind} and payload @> ${tx.json(payload as JsonObject)}
+       and (status = 'queued' or status = 'waiting'
+            or (status = 'running' and lease_expires_at is not null)
+            or (status = 'running' and lease_expires_at is null))
+     order by created_at limit 1`;
+  if (open) {
+    const scene = typeof payload.sceneNumber === "number"
+      ? `, scene ${payload.sceneNumber}`
+      : Array.isArray(payload.scenes)
+      ? `, scene ${payload.scenes.join(", ")}`
+      : "";
+    throw new ConflictError(
+      "regeneration_in_progress",
+      `Movie ${payload.movieId}${scene} already has ${kind} task ${open.id} open: follow it with status, or cancel it before starting again`,
+    );
+  }
+}
+
 function enqueueAction(
   deps: FilmDeps,
   kind: TaskKind,
@@ -79,14 +116,14 @@ function enqueueAction(
       if (body.sceneNumber !== undefined) await sceneExists(deps, body.movieId, body.sceneNumber);
       await filmReady?.(body.movieId);
       // A regeneration of the caller's film: admitted against their limits with the enqueue.
+      const payload = payloadOf(body);
       const task = await deps.sql.begin(async (tx) => {
         await admitUsage(tx, caller.userId, "regeneration", kind);
-        return await deps.store.enqueue({
-          userId: caller.userId,
-          kind,
-          payload: payloadOf(body),
-          maxAttempts: 5,
-        }, tx);
+        // Same-film starts queue here (user lock, then film, as a film's redo takes them), so the
+        // second one sees the first one's task.
+        await tx`select 1 from public.movies where id = ${body.movieId} for no key update`;
+        await noSameWorkOpen(tx, caller.userId, kind, payload);
+        return await deps.store.enqueue({ userId: caller.userId, kind, payload, maxAttempts: 5 }, tx);
       });
       return {
         status: 202,

@@ -1,6 +1,8 @@
 /**
  * assemble start refuses a film the assembly would find no clip in (shared/film/assembly-rules.ts):
- * before anything is charged or enqueued, and without touching the film.
+ * before anything is charged or enqueued, and without touching the film. The single-scene starts
+ * (generate-scene-video, generate-audio) and assemble start each admit one open task per piece of
+ * work: parallel starts of the same work are charged and enqueued once (shared/film/scene-actions.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initialSteps } from "../../shared/film/film-progress.ts";
@@ -81,5 +83,76 @@ describe("assemble start", () => {
     const started = await assemble(movieId);
     expect(started.status, started.text).toBe(202);
     await invoke("assemble", { action: "cancel", taskId: started.json.taskId }, { token: user.token });
+  });
+});
+
+/** The film's tasks of `kind` and the user's usage rows, as a start could add to them. */
+async function workOf(movieId: string, kind: string) {
+  const [row] = await sql`
+    select (select count(*) from public.usage_events where user_id = ${user.id})::int as usage,
+           (select count(*) from public.background_tasks
+             where user_id = ${user.id} and kind = ${kind} and payload ->> 'movieId' = ${movieId})::int as tasks`;
+  return row as { usage: number; tasks: number };
+}
+
+const starts = [
+  {
+    fn: "generate-scene-video",
+    kind: "film.chain",
+    body: (movieId: string) => ({ movieId, sceneNumber: 1 }),
+    payload: (movieId: string) => ({ movieId, scenes: [1] }),
+  },
+  {
+    fn: "generate-audio",
+    kind: "film.voices",
+    body: (movieId: string) => ({ movieId, sceneNumber: 1 }),
+    payload: (movieId: string) => ({ movieId, sceneNumber: 1 }),
+  },
+  {
+    fn: "assemble",
+    kind: "film.assemble",
+    body: (movieId: string) => ({ movieId }),
+    payload: (movieId: string) => ({ movieId }),
+  },
+];
+
+describe.each(starts)("$fn start", ({ fn, kind, body, payload }) => {
+  const start = (movieId: string) => invoke(fn, { action: "start", ...body(movieId) }, { token: user.token });
+  const cancel = (taskId: string) => invoke(fn, { action: "cancel", taskId }, { token: user.token });
+
+  it("refuses a start while the same work is open with 409 regeneration_in_progress naming its task, charging nothing", async () => {
+    const movieId = await cancelledFilm();
+    await addScene(movieId, 1, "completed", "https://films.example/scene-1.mp4");
+    // The same work already in flight, as an earlier start, a production or regenerate-asset
+    // enqueues it (payload as the action writes it), held queued: no doorbell, so nothing ends it.
+    const [open] = await sql`
+      select (engine.enqueue_task(p_user_id => ${user.id}, p_kind => ${kind}, p_function => ${fn},
+                                  p_payload => ${sql.json(payload(movieId))}, p_dispatch => false)).id as id`;
+    const before = await workOf(movieId, kind);
+    const answer = await start(movieId);
+    const where = fn === "assemble" ? "" : ", scene 1";
+    expect([answer.status, answer.json.error]).toEqual([409, {
+      code: "regeneration_in_progress",
+      message:
+        `Movie ${movieId}${where} already has ${kind} task ${open.id} open: follow it with status, or cancel it before starting again`,
+    }]);
+    expect(await workOf(movieId, kind)).toEqual(before);
+    await sql`select engine.cancel_task(${open.id}, 'test')`;
+  });
+
+  it("accepts the same start again once the first task has ended", async () => {
+    const movieId = await cancelledFilm();
+    await addScene(movieId, 1, "completed", "https://films.example/scene-1.mp4");
+    const first = await start(movieId);
+    expect(first.status, first.text).toBe(202);
+    // Ended either way: cancelled, or failed by itself first (this film has no screenplay to film).
+    const cancelled = await cancel(first.json.taskId);
+    if (cancelled.status !== 200) expect(cancelled.json.error.code).toBe("task_finished");
+    const [ended] = await sql`select status from public.background_tasks where id = ${first.json.taskId}`;
+    expect(["cancelled", "failed"]).toContain(ended.status);
+    const again = await start(movieId);
+    expect(again.status, again.text).toBe(202);
+    expect(again.json.taskId).not.toBe(first.json.taskId);
+    await cancel(again.json.taskId);
   });
 });
