@@ -5,7 +5,7 @@
  * storage.cleanup task runs it daily (pg_cron → public.enqueue_storage_cleanup), one page per
  * recorded step, so a killed slice resumes after the last page it finished.
  */
-import type { Sql } from "../db/client.ts";
+import type { Sql, TransactionSql } from "../db/client.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
@@ -16,7 +16,7 @@ export const STORAGE_CLEANUP_KIND = "storage.cleanup" satisfies TaskKind;
 const PAGE = 500;
 
 export interface SweepOptions {
-  sql: Sql;
+  sql: Sql | TransactionSql;
   storage: ObjectStorage;
   bucket: string;
   /** Only names under this folder, e.g. `films/<user>/`. */
@@ -67,21 +67,25 @@ export const ownerPrefixes = (userId: string) => [`films/${userId}/`, `assets/${
 /** storage.cleanup: the task owner's folders, a recorded step per page. */
 export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
   return async (ctx: TaskContext) => {
-    const storage = createStorage(deps.config, deps.sql);
     const retentionSeconds = Math.max(0, Number(ctx.payload.retentionSeconds ?? 86400));
     let listed = 0;
     let deleted = 0;
     for (const [i, prefix] of ownerPrefixes(ctx.task.userId).entries()) {
-      const options: SweepOptions = {
-        sql: deps.sql,
-        storage,
+      const options: Omit<SweepOptions, "sql" | "storage"> = {
         bucket: deps.config.REELFORGE_MEDIA_BUCKET,
         prefix,
         retentionSeconds,
       };
       let after: string | null = null;
       for (let n = 0;; n++) {
-        const page: PageResult = await ctx.step(`sweep-${i}-page-${n}`, () => sweepPage(options, after));
+        // Everything a page reads and writes goes through the step's transaction, Storage's listing
+        // (storage.objects) included: on the worker's pool it waited for a second connection while
+        // the step held one, and four slices at once (the daily run rings every owner's together)
+        // held the whole pool and waited on each other until the platform killed the worker.
+        const page: PageResult = await ctx.step(
+          `sweep-${i}-page-${n}`,
+          (tx) => sweepPage({ ...options, sql: tx, storage: createStorage(deps.config, tx) }, after),
+        );
         listed += page.listed;
         deleted += page.deleted.length;
         if (page.next === null) break;

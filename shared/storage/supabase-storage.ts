@@ -10,15 +10,15 @@
  * objects are added meanwhile. The database role (SUPABASE_DB_URL, `postgres`) bypasses RLS.
  */
 import { StorageClient } from "@supabase/storage-js";
-import type { Sql } from "../db/client.ts";
+import type { Sql, TransactionSql } from "../db/client.ts";
 import { ConflictError } from "../errors.ts";
 import { assertBucketName, assertObjectKey, cacheControlHeader, type ObjectStorage } from "./storage.ts";
 
 export interface SupabaseStorageOptions {
   supabaseUrl: string;
   serviceRoleKey: string;
-  /** The project's own database (SUPABASE_DB_URL), for listings. */
-  sql: Sql;
+  /** The project's own database (SUPABASE_DB_URL), for listings: a pool, or a caller's transaction. */
+  sql: Sql | TransactionSql;
 }
 
 interface StorageErrorShape {

@@ -11,6 +11,7 @@ import {
   type Sql,
   stackEnv,
   type TestUser,
+  waitFor,
   waitForStatus,
 } from "../support/stack.ts";
 import { ensureBucket, removeUnder, stackStorage } from "../support/stack-storage.ts";
@@ -208,5 +209,24 @@ describe("orphan cleanup", () => {
     expect(logged.deleted_at).toBeInstanceOf(Date);
     await media.remove("media", [key("task-kept.mp4")]);
     await sql`delete from public.storage_cleanup_log where storage_bucket = 'media' and storage_path like ${`films/${owner.id}/%`}`;
+  });
+
+  it("runs many owners' tasks rung together to the end, as the daily run rings them", async () => {
+    // More slices at once than a worker's pool has connections: each page's step once held one
+    // for its transaction and waited for another to list Storage, and the worker stalled.
+    const owners = await Promise.all(Array.from({ length: 8 }, () => createUser(sql)));
+    const tasks = await sql`
+      select (engine.enqueue_task(u, 'storage.cleanup', 'assemble', ${
+      sql.json({ retentionSeconds: 86400 })
+    })).id as id
+        from unnest(${owners.map((o) => o.id)}::uuid[]) u`;
+    const ended = await waitFor(async () => {
+      const rows = await sql`select status from public.background_tasks where id = any(${
+        tasks.map((t) => t.id)
+      }::uuid[])
+                               and status in ('succeeded', 'failed', 'cancelled')`;
+      return rows.length === tasks.length ? rows : null;
+    }, { what: "every owner's storage.cleanup to end", timeoutMs: 60_000 });
+    expect(ended.map((r) => r.status)).toEqual(tasks.map(() => "succeeded"));
   });
 });
