@@ -97,6 +97,9 @@ function unstorablePart(body: object): { path: string; message: string } | null 
     for (const [key, child] of Object.entries(value)) {
       const childPath = path ? `${path}.${key.slice(0, 60)}` : key.slice(0, 60);
       if (unstorable(key)) return { path: childPath, message: `its name ${UNSTORABLE_MESSAGE}` };
+      // No input has it, and schemas would drop it silently (zod strips it where it refuses other
+      // unknown keys): a client sending it learns so instead.
+      if (key === "__proto__") return { path: childPath, message: "__proto__ is not a field name" };
       pending.push({ value: child, path: childPath, depth: depth + 1 });
     }
   }

@@ -81,6 +81,11 @@ describe("function app", () => {
     ["a NUL character", JSON.stringify({ action: "start", title: "a\u0000b" }), "title"],
     ["an unpaired surrogate", JSON.stringify({ action: "start", draft: { text: "\ud83d" } }), "draft.text"],
     ["a NUL in a field's name", JSON.stringify({ action: "start", ["t\u0000"]: 1 }), "t\u0000"],
+    [
+      "a field named __proto__",
+      `{"action":"start","settings":{"__proto__":{"x":1},"seed":3}}`,
+      "settings.__proto__",
+    ],
     ["nesting past 32 levels", `{"action":"start","seed":${"[".repeat(33)}${"]".repeat(33)}}`, "seed.0.0"],
   ])("answers %s before any action runs with 400 naming where", async (_label, body, path) => {
     const { status, json } = await post(body, { authorization: `Bearer ${await userToken()}` });
