@@ -567,7 +567,8 @@ begin
   return true;
 end $$;
 
--- Owner-facing RPC wrappers: act only on the caller's own tasks (auth.uid()).
+-- Owner-facing RPC wrappers: act only on the caller's own tasks (auth.uid()), and only on what an
+-- owner may cancel (engine.cancel_by_owner, beside engine.resume_by_owner in the usage migration).
 create function public.cancel_task(task_id uuid) returns boolean
 language plpgsql security definer set search_path = '' as $$
 begin
@@ -575,7 +576,7 @@ begin
                   where id = task_id and user_id = auth.uid()) then
     raise exception 'task % not found', task_id using errcode = 'P0002';
   end if;
-  return engine.cancel_task(task_id, 'cancelled by owner');
+  return engine.cancel_by_owner(task_id);
 end $$;
 
 grant execute on function public.cancel_task(uuid) to authenticated;
@@ -701,9 +702,37 @@ begin
   return claimed;
 end $$;
 
+-- What a resume is for: a task that ended failed or cancelled, or one left `running` by a worker
+-- that is gone (its lease ran out or its liveness lock dropped; a task whose holder died is not
+-- "still active"). Raises RF003 while a live holder works on it, RF004 for anything that goes on
+-- by itself or is done: a resume there would only bump its token and reset its attempts (and an
+-- owner's is counted and charged, engine.resume_by_owner). The messages are read by owners.
+create function engine.assert_resumable(t public.background_tasks) returns void
+language plpgsql as $$
+begin
+  if t.status = 'running' and t.lease_expires_at > now() and engine.lease_holder_alive(t) then
+    raise exception 'task % is still active', t.id using errcode = 'RF003';
+  end if;
+  if t.status = 'succeeded' then
+    raise exception 'task % succeeded: nothing to resume', t.id using errcode = 'RF004';
+  end if;
+  if t.status = 'waiting' then
+    raise exception 'task % is waiting for other tasks and goes on when they end: nothing to resume', t.id
+      using errcode = 'RF004';
+  end if;
+  -- Queued: due for its next slice, or waiting out the backoff before its retry.
+  if t.status = 'queued' then
+    raise exception 'task % is queued and runs by itself: nothing to resume', t.id using errcode = 'RF004';
+  end if;
+  -- Handed off (engine.hand_off_task): its next slice's doorbell is on its way.
+  if t.status = 'running' and t.lease_expires_at is null then
+    raise exception 'task % is between two slices and goes on by itself: nothing to resume', t.id
+      using errcode = 'RF004';
+  end if;
+end $$;
+
 -- The engine's own restart of a task: queued again now, with fresh attempts when it had ended
--- failed or cancelled. Refused while a live holder works on it (RF003) and for a task that
--- succeeded or waits (RF004); a task whose holder died is not "still active".
+-- failed or cancelled. Only what engine.assert_resumable allows.
 create function engine.resume_task(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -713,12 +742,7 @@ begin
   if not found then
     return null;
   end if;
-  if t.status = 'running' and t.lease_expires_at > now() and engine.lease_holder_alive(t) then
-    raise exception 'task % is still active', p_task_id using errcode = 'RF003';
-  end if;
-  if t.status in ('succeeded', 'waiting') then
-    raise exception 'task % is %, nothing to resume', p_task_id, t.status using errcode = 'RF004';
-  end if;
+  perform engine.assert_resumable(t);
   update public.background_tasks
      set status = 'queued', run_after = now(), lease_owner = null, lease_expires_at = null,
          lease_locked_at = null, finished_at = null, stalls = 0,

@@ -113,6 +113,38 @@ begin
   end loop;
 end $$;
 
+-- A regenerate run follows its task: when the task is cancelled — by its owner, with a parent, by
+-- any path — a run still `running` ends `failed` with the cancel's reason in the same transaction,
+-- rather than stay running with nothing left to make its preview (engine.after_terminal notes the
+-- end in engine.watched_ends; this runs on the note at commit, as public.movie_follows_its_task
+-- does for a film, and in the same lock order: the task, then the run). A task that fails for good
+-- leaves its run running: its owner may resume it (engine.resume_by_owner, which refuses the task
+-- of a run that has ended).
+create function asset_admin.run_follows_its_task() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
+begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.kind is distinct from 'asset.regenerate' or t.status <> 'cancelled' then
+    return null;
+  end if;
+  update public.asset_runs
+     set status = 'failed', error = coalesce(t.last_error ->> 'message', 'cancelled')
+   where id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end
+     and task_id = t.id and status = 'running';
+  return null;
+end $$;
+
+create constraint trigger watched_ends_asset_run
+  after insert on engine.watched_ends
+  deferrable initially deferred
+  for each row
+  execute function asset_admin.run_follows_its_task();
+
+insert into engine.end_watchers (kind) values ('asset.regenerate');
+
 -- Storage object of one of our public URLs (`.../storage/v1/object/public/<bucket>/<path>`).
 create function asset_admin.object_of(p_url text, out bucket text, out path text)
 language sql immutable as $$
@@ -346,9 +378,11 @@ begin
      set prompt = coalesce(p_prompt, prompt), status = 'pending', progress = 0, video_url = null, poster_url = null,
          thumbnail_url = null, error_message = null, completed_at = null, metadata = '{}'::jsonb
    where id = p_movie;
+  -- The script just accepted stays current: the new film is made from it. Its sibling previews go
+  -- like every other preview of the old film, so none is left looking acceptable.
   update public.assets
      set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
-   where movie_id = p_movie and state in ('current', 'preview', 'draft') and kind <> 'script';
+   where movie_id = p_movie and state in ('current', 'preview', 'draft') and not (kind = 'script' and state = 'current');
   -- Open runs on the old film can no longer be accepted.
   update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
    where movie_id = p_movie and status in ('running', 'preview');

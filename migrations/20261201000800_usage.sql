@@ -264,26 +264,66 @@ grant execute on function public.my_usage() to authenticated, service_role;
 
 grant execute on function public.set_usage_limits(uuid, jsonb) to authenticated, service_role;
 
+-- Housekeeping the user never started (film.cancel_jobs cancels a cancelled film's paid jobs at
+-- their providers, the cleanups remove files, render and local_media jobs serve the task that
+-- asked for them): it ends or re-runs by itself, and its owner may neither resume nor cancel it.
+create function engine.is_internal_kind(p_kind text) returns boolean
+language sql immutable as $$
+  select p_kind in ('film.cancel_jobs', 'asset.cleanup', 'storage.cleanup', 'render', 'local_media')
+$$;
+
+-- A film's scene tasks: the one kind of child task its owner may resume (once failed) or cancel.
+create function engine.is_scene_kind(p_kind text) returns boolean
+language sql immutable as $$
+  select p_kind in ('film.chain', 'film.voices', 'film.mix')
+$$;
+
+-- What an owner acts on only through the film, run or job it belongs to: housekeeping, or a
+-- child task that is not a scene of a film.
+create function engine.is_part_of_other_work(p_kind text, p_parent_id uuid) returns boolean
+language sql immutable as $$
+  select engine.is_internal_kind(p_kind) or (p_parent_id is not null and not engine.is_scene_kind(p_kind))
+$$;
+
+-- The owner's cancel: every function's `cancel` by task id (through TaskStore.cancelByOwner) and
+-- the public.cancel_task RPC. Part of other work is RF015 task_not_cancellable: a film's
+-- film.cancel_jobs cancelled would leave its paid provider jobs running. The engine's own cancels
+-- (a parent's end, produce-movie's cancel of a film, reset_film, a rejected run) call
+-- engine.cancel_task. False when the task had already ended.
+create function engine.cancel_by_owner(p_task_id uuid) returns boolean
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
+begin
+  -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
+  select * into t from public.background_tasks where id = p_task_id;
+  if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
+    raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
+      using errcode = 'RF015';
+  end if;
+  return engine.cancel_task(p_task_id, 'cancelled by owner');
+end $$;
+
 -- Resume is for what a user may restart, a bounded number of times (background_tasks.resumes), and
 -- it counts against the usage limits. engine.resume_task is the engine's own transition (the
 -- pipeline re-runs a failed location image with it); owners go through engine.resume_by_owner:
--- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC.
--- RF006 resume_limit_reached, RF007 film_cancelled, RF008 task_not_resumable, RF009 quota.
+-- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC. Every
+-- refusal comes before anything is counted or charged.
+-- RF003 task_active, RF004 / RF008 task_not_resumable, RF006 resume_limit_reached,
+-- RF007 film_cancelled, RF009 quota.
 create function engine.resume_by_owner(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
   film public.movies;
+  run_status text;
   max_resumes integer;
-  scene_kinds constant text[] := array['film.chain', 'film.voices', 'film.mix'];
-  -- Housekeeping the user never started; they end or re-run by themselves.
-  internal_kinds constant text[] := array['film.cancel_jobs', 'asset.cleanup', 'storage.cleanup', 'render', 'local_media'];
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
   end if;
-  if t.kind = any (internal_kinds) or (t.parent_id is not null and t.kind <> all (scene_kinds)) then
+  if engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: resume the film, run or job it belongs to', p_task_id, t.kind
       using errcode = 'RF008';
   end if;
@@ -308,6 +348,18 @@ begin
       raise exception 'scene task % is %: only a failed scene task can be resumed', p_task_id, t.status using errcode = 'RF008';
     end if;
   end if;
+  perform engine.assert_resumable(t);
+  -- A regenerate task only makes its run's preview: once the run has ended (rejected, failed,
+  -- cancelled with its task, dropped by a script regeneration) a resume would be paid for and do
+  -- nothing.
+  if t.kind = 'asset.regenerate' then
+    select r.status into run_status from public.asset_runs r
+     where r.id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end;
+    if run_status is distinct from 'running' then
+      raise exception 'task % made asset run %, which is %: start a new run instead (its draft is kept on the run)',
+        p_task_id, t.payload ->> 'runId', coalesce(run_status, 'gone') using errcode = 'RF008';
+    end if;
+  end if;
   select coalesce(u.resumes_per_task, d.resumes_per_task) into max_resumes
     from public.usage_limits d left join public.usage_limits u on u.user_id = t.user_id
    where d.user_id is null;
@@ -316,7 +368,7 @@ begin
   end if;
   if t.kind = 'film.produce' then
     perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
-  elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate']) then
+  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;

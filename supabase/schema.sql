@@ -277,9 +277,11 @@ begin
      set prompt = coalesce(p_prompt, prompt), status = 'pending', progress = 0, video_url = null, poster_url = null,
          thumbnail_url = null, error_message = null, completed_at = null, metadata = '{}'::jsonb
    where id = p_movie;
+  -- The script just accepted stays current: the new film is made from it. Its sibling previews go
+  -- like every other preview of the old film, so none is left looking acceptable.
   update public.assets
      set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
-   where movie_id = p_movie and state in ('current', 'preview', 'draft') and kind <> 'script';
+   where movie_id = p_movie and state in ('current', 'preview', 'draft') and not (kind = 'script' and state = 'current');
   -- Open runs on the old film can no longer be accepted.
   update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
    where movie_id = p_movie and status in ('running', 'preview');
@@ -300,6 +302,31 @@ begin
 end $$;
 
 ALTER FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt text, p_steps jsonb, p_idempotency_key text) OWNER TO postgres;
+
+--
+-- Name: run_follows_its_task(); Type: FUNCTION; Schema: asset_admin; Owner: postgres
+--
+
+CREATE FUNCTION asset_admin.run_follows_its_task() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  t public.background_tasks;
+begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.kind is distinct from 'asset.regenerate' or t.status <> 'cancelled' then
+    return null;
+  end if;
+  update public.asset_runs
+     set status = 'failed', error = coalesce(t.last_error ->> 'message', 'cancelled')
+   where id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end
+     and task_id = t.id and status = 'running';
+  return null;
+end $_$;
+
+ALTER FUNCTION asset_admin.run_follows_its_task() OWNER TO postgres;
 
 --
 -- Name: scene_audio_changed(); Type: FUNCTION; Schema: asset_admin; Owner: postgres
@@ -501,6 +528,37 @@ end $$;
 ALTER FUNCTION engine.announce_pulled_task() OWNER TO postgres;
 
 --
+-- Name: assert_resumable(public.background_tasks); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.assert_resumable(t public.background_tasks) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if t.status = 'running' and t.lease_expires_at > now() and engine.lease_holder_alive(t) then
+    raise exception 'task % is still active', t.id using errcode = 'RF003';
+  end if;
+  if t.status = 'succeeded' then
+    raise exception 'task % succeeded: nothing to resume', t.id using errcode = 'RF004';
+  end if;
+  if t.status = 'waiting' then
+    raise exception 'task % is waiting for other tasks and goes on when they end: nothing to resume', t.id
+      using errcode = 'RF004';
+  end if;
+  -- Queued: due for its next slice, or waiting out the backoff before its retry.
+  if t.status = 'queued' then
+    raise exception 'task % is queued and runs by itself: nothing to resume', t.id using errcode = 'RF004';
+  end if;
+  -- Handed off (engine.hand_off_task): its next slice's doorbell is on its way.
+  if t.status = 'running' and t.lease_expires_at is null then
+    raise exception 'task % is between two slices and goes on by itself: nothing to resume', t.id
+      using errcode = 'RF004';
+  end if;
+end $$;
+
+ALTER FUNCTION engine.assert_resumable(t public.background_tasks) OWNER TO postgres;
+
+--
 -- Name: await_children(uuid, bigint, jsonb, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -579,6 +637,28 @@ begin
 end $$;
 
 ALTER FUNCTION engine.await_tasks(p_task_id uuid, p_token bigint, p_targets uuid[], p_metadata jsonb) OWNER TO postgres;
+
+--
+-- Name: cancel_by_owner(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.cancel_by_owner(p_task_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  t public.background_tasks;
+begin
+  -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
+  select * into t from public.background_tasks where id = p_task_id;
+  if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
+    raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
+      using errcode = 'RF015';
+  end if;
+  return engine.cancel_task(p_task_id, 'cancelled by owner');
+end $$;
+
+ALTER FUNCTION engine.cancel_by_owner(p_task_id uuid) OWNER TO postgres;
 
 --
 -- Name: cancel_task(uuid, text); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -1321,6 +1401,18 @@ $$;
 ALTER FUNCTION engine.is_claimable(t public.background_tasks) OWNER TO postgres;
 
 --
+-- Name: is_internal_kind(text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.is_internal_kind(p_kind text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select p_kind in ('film.cancel_jobs', 'asset.cleanup', 'storage.cleanup', 'render', 'local_media')
+$$;
+
+ALTER FUNCTION engine.is_internal_kind(p_kind text) OWNER TO postgres;
+
+--
 -- Name: is_local_stack(); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1332,6 +1424,30 @@ CREATE FUNCTION engine.is_local_stack() RETURNS boolean
 $$;
 
 ALTER FUNCTION engine.is_local_stack() OWNER TO postgres;
+
+--
+-- Name: is_part_of_other_work(text, uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.is_part_of_other_work(p_kind text, p_parent_id uuid) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select engine.is_internal_kind(p_kind) or (p_parent_id is not null and not engine.is_scene_kind(p_kind))
+$$;
+
+ALTER FUNCTION engine.is_part_of_other_work(p_kind text, p_parent_id uuid) OWNER TO postgres;
+
+--
+-- Name: is_scene_kind(text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.is_scene_kind(p_kind text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select p_kind in ('film.chain', 'film.voices', 'film.mix')
+$$;
+
+ALTER FUNCTION engine.is_scene_kind(p_kind text) OWNER TO postgres;
 
 --
 -- Name: is_terminal(text); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -1690,16 +1806,14 @@ CREATE FUNCTION engine.resume_by_owner(p_task_id uuid) RETURNS public.background
 declare
   t public.background_tasks;
   film public.movies;
+  run_status text;
   max_resumes integer;
-  scene_kinds constant text[] := array['film.chain', 'film.voices', 'film.mix'];
-  -- Housekeeping the user never started; they end or re-run by themselves.
-  internal_kinds constant text[] := array['film.cancel_jobs', 'asset.cleanup', 'storage.cleanup', 'render', 'local_media'];
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
   end if;
-  if t.kind = any (internal_kinds) or (t.parent_id is not null and t.kind <> all (scene_kinds)) then
+  if engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: resume the film, run or job it belongs to', p_task_id, t.kind
       using errcode = 'RF008';
   end if;
@@ -1724,6 +1838,18 @@ begin
       raise exception 'scene task % is %: only a failed scene task can be resumed', p_task_id, t.status using errcode = 'RF008';
     end if;
   end if;
+  perform engine.assert_resumable(t);
+  -- A regenerate task only makes its run's preview: once the run has ended (rejected, failed,
+  -- cancelled with its task, dropped by a script regeneration) a resume would be paid for and do
+  -- nothing.
+  if t.kind = 'asset.regenerate' then
+    select r.status into run_status from public.asset_runs r
+     where r.id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end;
+    if run_status is distinct from 'running' then
+      raise exception 'task % made asset run %, which is %: start a new run instead (its draft is kept on the run)',
+        p_task_id, t.payload ->> 'runId', coalesce(run_status, 'gone') using errcode = 'RF008';
+    end if;
+  end if;
   select coalesce(u.resumes_per_task, d.resumes_per_task) into max_resumes
     from public.usage_limits d left join public.usage_limits u on u.user_id = t.user_id
    where d.user_id is null;
@@ -1732,7 +1858,7 @@ begin
   end if;
   if t.kind = 'film.produce' then
     perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
-  elsif t.kind = any (scene_kinds || array['film.assemble', 'asset.regenerate']) then
+  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
@@ -1762,12 +1888,7 @@ begin
   if not found then
     return null;
   end if;
-  if t.status = 'running' and t.lease_expires_at > now() and engine.lease_holder_alive(t) then
-    raise exception 'task % is still active', p_task_id using errcode = 'RF003';
-  end if;
-  if t.status in ('succeeded', 'waiting') then
-    raise exception 'task % is %, nothing to resume', p_task_id, t.status using errcode = 'RF004';
-  end if;
+  perform engine.assert_resumable(t);
   update public.background_tasks
      set status = 'queued', run_after = now(), lease_owner = null, lease_expires_at = null,
          lease_locked_at = null, finished_at = null, stalls = 0,
@@ -2304,7 +2425,7 @@ begin
                   where id = task_id and user_id = auth.uid()) then
     raise exception 'task % not found', task_id using errcode = 'P0002';
   end if;
-  return engine.cancel_task(task_id, 'cancelled by owner');
+  return engine.cancel_by_owner(task_id);
 end $$;
 
 ALTER FUNCTION public.cancel_task(task_id uuid) OWNER TO postgres;
@@ -4117,6 +4238,12 @@ CREATE UNIQUE INDEX storage_cleanup_log_one_pending ON public.storage_cleanup_lo
 CREATE INDEX usage_events_user_idx ON public.usage_events USING btree (user_id, kind, created_at);
 
 --
+-- Name: watched_ends watched_ends_asset_run; Type: TRIGGER; Schema: engine; Owner: postgres
+--
+
+CREATE CONSTRAINT TRIGGER watched_ends_asset_run AFTER INSERT ON engine.watched_ends DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION asset_admin.run_follows_its_task();
+
+--
 -- Name: watched_ends watched_ends_film; Type: TRIGGER; Schema: engine; Owner: postgres
 --
 
@@ -5049,6 +5176,13 @@ REVOKE ALL ON FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_promp
 GRANT ALL ON FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt text, p_steps jsonb, p_idempotency_key text) TO service_role;
 
 --
+-- Name: FUNCTION run_follows_its_task(); Type: ACL; Schema: asset_admin; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION asset_admin.run_follows_its_task() FROM PUBLIC;
+GRANT ALL ON FUNCTION asset_admin.run_follows_its_task() TO service_role;
+
+--
 -- Name: FUNCTION scene_audio_changed(); Type: ACL; Schema: asset_admin; Owner: postgres
 --
 
@@ -5091,6 +5225,13 @@ REVOKE ALL ON FUNCTION engine.announce_pulled_task() FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.announce_pulled_task() TO service_role;
 
 --
+-- Name: FUNCTION assert_resumable(t public.background_tasks); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.assert_resumable(t public.background_tasks) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.assert_resumable(t public.background_tasks) TO service_role;
+
+--
 -- Name: FUNCTION await_children(p_task_id uuid, p_token bigint, p_children jsonb, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5103,6 +5244,13 @@ GRANT ALL ON FUNCTION engine.await_children(p_task_id uuid, p_token bigint, p_ch
 
 REVOKE ALL ON FUNCTION engine.await_tasks(p_task_id uuid, p_token bigint, p_targets uuid[], p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.await_tasks(p_task_id uuid, p_token bigint, p_targets uuid[], p_metadata jsonb) TO service_role;
+
+--
+-- Name: FUNCTION cancel_by_owner(p_task_id uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.cancel_by_owner(p_task_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.cancel_by_owner(p_task_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION cancel_task(p_task_id uuid, p_reason text); Type: ACL; Schema: engine; Owner: postgres
@@ -5273,11 +5421,32 @@ REVOKE ALL ON FUNCTION engine.is_claimable(t public.background_tasks) FROM PUBLI
 GRANT ALL ON FUNCTION engine.is_claimable(t public.background_tasks) TO service_role;
 
 --
+-- Name: FUNCTION is_internal_kind(p_kind text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.is_internal_kind(p_kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.is_internal_kind(p_kind text) TO service_role;
+
+--
 -- Name: FUNCTION is_local_stack(); Type: ACL; Schema: engine; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION engine.is_local_stack() FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.is_local_stack() TO service_role;
+
+--
+-- Name: FUNCTION is_part_of_other_work(p_kind text, p_parent_id uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.is_part_of_other_work(p_kind text, p_parent_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.is_part_of_other_work(p_kind text, p_parent_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION is_scene_kind(p_kind text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.is_scene_kind(p_kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.is_scene_kind(p_kind text) TO service_role;
 
 --
 -- Name: FUNCTION is_terminal(p_status text); Type: ACL; Schema: engine; Owner: postgres

@@ -28,7 +28,7 @@ export interface StartMovieInput {
   title: string;
   prompt: string;
   genre: string;
-  /** More than 0, at most 30. */
+  /** Whole hundredths of a minute (as stored), from 0.01 to 30: 0.015 is refused. */
   durationMinutes: number;
   /** landscape when left out. */
   orientation?: Orientation;

@@ -62,10 +62,13 @@ export function taskMethods(supabase: FunctionsInvoker) {
     /** 404 for a task of another function, 403 for another user's. */
     status: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
       call<TaskStatusAnswer>(fn, "status", taskId, options),
-    /** 409 task_finished when it has already ended. */
+    /** 409 task_finished when it has already ended, task_not_cancellable for part of other work. */
     cancel: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
       call<TaskCancelled>(fn, "cancel", taskId, options),
-    /** 202; 409 task_active while a live worker holds it, 409 task_not_resumable once it succeeded. */
+    /**
+     * 202 for a failed, cancelled or stale task; 409 task_active while a live worker holds it,
+     * 409 task_not_resumable when it goes on by itself (queued, between slices, waiting) or succeeded.
+     */
     resume: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
       call<TaskResumed>(fn, "resume", taskId, options),
   };

@@ -10,7 +10,7 @@ export const SqlErrorCode = {
   DispatchNotConfigured: "RF002",
   /** engine.resume_task on a task a live holder still works on. */
   TaskActive: "RF003",
-  /** engine.resume_task on a task that succeeded or waits: nothing to resume. */
+  /** A resume of a task that succeeded, waits, is queued or between slices (engine.assert_resumable). */
   TaskNothingToResume: "RF004",
   /** configure_dispatch on a database without Vault that is not the local stack. */
   VaultRequired: "RF005",
@@ -18,7 +18,7 @@ export const SqlErrorCode = {
   ResumeLimitReached: "RF006",
   /** An owner's resume of a scene task whose film was cancelled. */
   FilmCancelled: "RF007",
-  /** An owner's resume of a task that is part of other work, or of a scene task that did not fail. */
+  /** An owner's resume of part of other work, a scene task that did not fail, or an ended asset run's task. */
   TaskNotResumable: "RF008",
   /** A usage limit refused the work; the detail is JSON naming the limit (engine.admit_usage). */
   QuotaExceeded: "RF009",
@@ -32,6 +32,8 @@ export const SqlErrorCode = {
   AssetPreviewDropped: "RF013",
   /** Resetting a film that is not the caller's or does not exist. */
   FilmNotFound: "RF014",
+  /** An owner's cancel of part of other work (housekeeping, or a child task that is not a scene's). */
+  TaskNotCancellable: "RF015",
 } as const;
 
 export type SqlErrorCode = (typeof SqlErrorCode)[keyof typeof SqlErrorCode];

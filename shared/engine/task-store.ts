@@ -289,9 +289,26 @@ export function createTaskStore(sql: Sql) {
       );
     },
 
+    /** The engine's own cancel (a film's, a rejected run's, a restart's); false if it had already ended. */
     async cancel(taskId: string, reason: string): Promise<boolean> {
       const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok`;
       return ok;
+    },
+
+    /**
+     * The owner's cancel (engine.cancel_by_owner): false if it had already ended; 409
+     * task_not_cancellable for housekeeping or part of other work, which ends with what it belongs to.
+     */
+    async cancelByOwner(taskId: string): Promise<boolean> {
+      try {
+        const [{ ok }] = await once`select engine.cancel_by_owner(${taskId}) as ok`;
+        return ok;
+      } catch (error) {
+        if (pgErrorCode(error) === SqlErrorCode.TaskNotCancellable) {
+          throw new ConflictError("task_not_cancellable", (error as Error).message);
+        }
+        throw error;
+      }
     },
 
     /** Starts a task again from zero with fresh metadata; its running worker is fenced out. */
@@ -303,8 +320,9 @@ export function createTaskStore(sql: Sql) {
     /**
      * The owner's resume (engine.resume_by_owner): only what a user may restart, a bounded number of
      * times, admitted against the usage limits. Null when the task does not exist; 409 while it is
-     * active, has nothing to resume, is part of other work, belongs to a cancelled film or was
-     * resumed too often; 429 over a usage limit.
+     * active, when it has nothing to resume (succeeded, waiting, queued, between slices, its asset
+     * run ended), is part of other work, belongs to a cancelled film or was resumed too often; 429
+     * over a usage limit. Nothing is counted or charged when it is refused.
      */
     async resume(taskId: string): Promise<TaskRow | null> {
       try {
@@ -316,17 +334,13 @@ export function createTaskStore(sql: Sql) {
         if (code === SqlErrorCode.TaskActive) {
           throw new ConflictError("task_active", "Job still active, wait a moment");
         }
-        if (code === SqlErrorCode.TaskNothingToResume) {
-          throw new ConflictError(
-            "task_not_resumable",
-            `Task ${taskId} has succeeded or is waiting on its children`,
-          );
-        }
         if (code === SqlErrorCode.ResumeLimitReached) {
           throw new ConflictError("resume_limit_reached", message);
         }
         if (code === SqlErrorCode.FilmCancelled) throw new ConflictError("film_cancelled", message);
-        if (code === SqlErrorCode.TaskNotResumable) throw new ConflictError("task_not_resumable", message);
+        if (code === SqlErrorCode.TaskNothingToResume || code === SqlErrorCode.TaskNotResumable) {
+          throw new ConflictError("task_not_resumable", message);
+        }
         throw quotaErrorFrom(error);
       }
     },

@@ -55,11 +55,15 @@ const startInput = z.object({
     60,
     "genre must be at most 60 characters",
   ),
-  // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0.
+  // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0, and
+  // anything finer rounded, so start would make another film than quote planned from the same body.
   durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).min(
     0.01,
     "durationMinutes must be at least 0.01",
-  ).max(30, "durationMinutes must be at most 30"),
+  ).max(30, "durationMinutes must be at most 30").refine(
+    (minutes) => Number(minutes.toFixed(2)) === minutes,
+    "durationMinutes must be in hundredths of a minute (at most two decimals, e.g. 0.25)",
+  ),
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
     .default("landscape"),
   // The film's cap on its paid jobs, in the providers' own units summed (film-budget.ts).

@@ -29,8 +29,10 @@ export function describeTask(task: TaskRow, now = new Date()) {
 
 /**
  * status / cancel / resume for the caller's own tasks run by this function. Unknown id: 404;
- * someone else's task: 403; a task still held by a live worker cannot be resumed: 409; the
- * caller's own task removed by retention: 410 task_expired (anyone else's: 404, as if unknown).
+ * someone else's task: 403; a task still held by a live worker cannot be resumed: 409, nor one
+ * that goes on by itself; housekeeping and part of other work can be neither resumed nor
+ * cancelled: 409; the caller's own task removed by retention: 410 task_expired (anyone else's:
+ * 404, as if unknown).
  */
 export function taskActions(store: TaskStore, functionName: string): Record<string, ActionSpec> {
   async function ownTask(taskId: string, userId: string) {
@@ -58,7 +60,7 @@ export function taskActions(store: TaskStore, functionName: string): Record<stri
       input: byTaskId,
       async run({ taskId }, caller) {
         await ownTask(taskId, caller.userId);
-        const cancelled = await store.cancel(taskId, "cancelled by owner");
+        const cancelled = await store.cancelByOwner(taskId);
         if (!cancelled) throw new ConflictError("task_finished", `Task ${taskId} has already ended`);
         return { body: { cancelled: true, task: describeTask((await store.get(taskId))!) } };
       },

@@ -191,8 +191,12 @@ describe("a clone job whose target stops answering", () => {
     expect(accepted.http - before).toBeLessThan(20);
     expect(await cpuKills(since)).toEqual([]);
 
-    // Resumed at once rather than after the backoff (the sweeper's business, tested with the engine).
+    // Waiting for its retry it goes on by itself, so a resume is refused (409); cancelled and then
+    // resumed, it runs at once rather than after the backoff (the sweeper's business, tested with
+    // the engine).
     answer = "relay";
+    expect((await clone({ action: "resume", jobId })).status).toBe(409);
+    expect((await clone({ action: "cancel", jobId })).status).toBe(200);
     expect((await clone({ action: "resume", jobId })).status).toBe(202);
     const done = await waitForStatus(sql, jobId, ["succeeded", "failed"], 60_000);
     expect(done.status).toBe("succeeded");

@@ -1,7 +1,8 @@
 /**
  * One pipeline per film: a script accept starts a film again with a new produce task
  * (asset_admin.reset_film), which stops the one still open, and the owner cannot resume the old
- * one, which would run a second pipeline on the same film and pay for every step twice.
+ * one, which would run a second pipeline on the same film and pay for every step twice. Nor is
+ * another preview of the script left to accept: it goes with the old film.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, connectAsAdmin, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
@@ -79,6 +80,52 @@ describe("a film started again by a script accept", () => {
     const [old] = await su`select status, resumes from public.background_tasks where id = ${oldTask}`;
     expect(old).toEqual({ status: "cancelled", resumes: 0 });
     expect(await usage()).toBe(before);
+  });
+
+  it("leaves no sibling script preview acceptable: it goes with the old film, and accepting it is 409 changing nothing", async () => {
+    const { movieId } = await filmWithTask(su, "completed");
+    const regenerate = (body: Record<string, unknown>) =>
+      invoke("regenerate-asset", body, { token: owner.token });
+    const preview = async (prompt: string) => {
+      const started = await regenerate({
+        action: "start",
+        kind: "script",
+        target: { movieId },
+        draft: { prompt },
+      });
+      expect(started.status, started.text).toBe(202);
+      return started.json.runId as string;
+    };
+    const chosen = await preview("A keeper and a lighthouse that answers");
+    const sibling = await preview("A keeper and a sea that answers");
+    const accepted = await regenerate({ action: "accept", runId: chosen });
+    try {
+      expect(accepted.status, accepted.text).toBe(200);
+    } finally {
+      // The accept started a pipeline on this made-up film: stop it.
+      await invoke("produce-movie", { action: "cancel", movieId }, { token: owner.token });
+    }
+    const status = await regenerate({ action: "status", runId: sibling });
+    expect(status.status, status.text).toBe(200);
+    expect(status.json.run.status).toBe("failed");
+    expect(status.json.preview.state).toBe("superseded");
+    const [{ previews }] =
+      await su`select count(*)::int as previews from public.assets where movie_id = ${movieId} and state = 'preview'`;
+    expect(previews).toBe(0);
+
+    const slot = `movie:${movieId}:script`;
+    const snapshot = async () => ({
+      assets: await su`select id, state, version from public.assets where slot = ${slot} order by version`,
+      runs:
+        await su`select id, status, decided_at from public.asset_runs where slot = ${slot} order by created_at`,
+      movie: (await su`select prompt, task_id from public.movies where id = ${movieId}`)[0],
+      usage: (await su`select count(*)::int as n from public.usage_events where user_id = ${owner.id}`)[0].n,
+    });
+    const before = await snapshot();
+    const again = await regenerate({ action: "accept", runId: sibling });
+    expect(again.status, again.text).toBe(409);
+    expect(again.json.error.code).toBe("asset_run_not_preview");
+    expect(await snapshot()).toEqual(before);
   });
 });
 

@@ -47,6 +47,48 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(await counts(owner.id)).toEqual(before);
   });
 
+  // movies.duration_minutes keeps hundredths: a finer duration was quoted as asked and made as
+  // stored, rounded (0.015 quoted as 0.015, made as 0.02). Now both refuse it, and what both take
+  // is stored as quoted.
+  it("produce-movie quote and start agree on the duration", async () => {
+    const before = await counts(owner.id);
+    for (const minutes of [0.015, 1.005, 0.333, 29.999]) {
+      for (const action of ["quote", "start"]) {
+        const res = await invoke("produce-movie", { action, ...good, durationMinutes: minutes }, {
+          token: owner.token,
+        });
+        expect(res.status, `${action} ${minutes}: ${res.text}`).toBe(400);
+        expect(res.json.error.code).toBe("invalid_request");
+        expect(res.json.error.message).toContain("durationMinutes must be in hundredths");
+      }
+    }
+    expect(await counts(owner.id)).toEqual(before);
+
+    // 0.07 has no exact binary number: it is still whole hundredths, taken and stored as such.
+    const body = { ...good, title: "Hundredths", durationMinutes: 0.07 };
+    const quote = await invoke("produce-movie", { action: "quote", ...body }, { token: owner.token });
+    expect(quote.status, quote.text).toBe(200);
+    const start = await invoke("produce-movie", { action: "start", ...body }, { token: owner.token });
+    expect(start.status, start.text).toBe(202);
+    const { movieId: started } = start.json;
+    try {
+      const [{ minutes }] =
+        await sql`select duration_minutes::text as minutes from public.movies where id = ${started}`;
+      expect(minutes).toBe("0.07");
+      const stored = await invoke("produce-movie", {
+        action: "quote",
+        ...body,
+        durationMinutes: Number(minutes),
+      }, {
+        token: owner.token,
+      });
+      expect(stored.json).toEqual(quote.json);
+    } finally {
+      // Nothing here needs the film made.
+      await invoke("produce-movie", { action: "cancel", movieId: started }, { token: owner.token });
+    }
+  });
+
   it.each([
     ["produce-movie", "status", { movieId: "nope" }, "movieId"],
     ["produce-movie", "resume", {}, "movieId"],

@@ -402,6 +402,106 @@ describe("bounded resume", () => {
       .toMatchObject({ code: "RF008" });
   });
 
+  it("refuses to resume a task that goes on by itself or is done with 409, counting and charging nothing", async () => {
+    const user = await createUser(sql);
+    const movieId = await finishedFilm(user.id);
+    /** An assemble task of that film (whose resume is charged as a regeneration), due in an hour: nobody runs it. */
+    const assembleTask = async () => {
+      const payload = sql.json({ movieId });
+      const [task] = await sql`
+        select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'film.assemble', p_function => 'assemble',
+          p_payload => ${payload}, p_run_after => now() + interval '1 hour', p_dispatch => false)`;
+      return task.id as string;
+    };
+    const states: [string, (id: string) => Promise<unknown>, string, string][] = [
+      ["queued for its next slice", async () => {}, "task_not_resumable", "is queued"],
+      [
+        "queued for its retry",
+        (id) =>
+          sql`update public.background_tasks set attempts = 1, last_error = '{"code":"provider_error","message":"busy"}'
+             where id = ${id}`,
+        "task_not_resumable",
+        "is queued",
+      ],
+      // Handed off: its doorbell is on its way (kept from the sweeper for the test's length).
+      [
+        "between two slices",
+        (id) =>
+          sql`update public.background_tasks set status = 'running', started_at = now(), dispatched_at = now() + interval '1 hour'
+             where id = ${id}`,
+        "task_not_resumable",
+        "between two slices",
+      ],
+      [
+        "held by a live worker",
+        (id) =>
+          sql`update public.background_tasks set status = 'running', lease_owner = 'resume-test',
+               lease_expires_at = now() + interval '10 minutes' where id = ${id}`,
+        "task_active",
+        "still active",
+      ],
+      [
+        "waiting for its children",
+        async (id) => {
+          await sql`select engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'quota.probe', p_function => null,
+                    p_parent_id => ${id}, p_run_after => now() + interval '1 hour', p_dispatch => false)`;
+          await sql`update public.background_tasks set status = 'waiting' where id = ${id}`;
+        },
+        "task_not_resumable",
+        "is waiting",
+      ],
+      [
+        "succeeded",
+        (id) =>
+          sql`update public.background_tasks set status = 'succeeded', progress = 100, finished_at = now() where id = ${id}`,
+        "task_not_resumable",
+        "succeeded",
+      ],
+    ];
+    const tasks: string[] = [];
+    for (const [, setUp] of states) {
+      const id = await assembleTask();
+      await setUp(id);
+      tasks.push(id);
+    }
+    const snapshot = async () => ({
+      tasks: await sql`
+        select id, status, resumes, attempts, fencing_token, run_after, lease_expires_at
+          from public.background_tasks where id = any(${tasks}::uuid[]) order by id`,
+      usage: (await counts(user.id)).events,
+    });
+    const before = await snapshot();
+    try {
+      for (const [i, [state, , code, says]] of states.entries()) {
+        const refused = await invoke("assemble", { action: "resume", taskId: tasks[i] }, {
+          token: user.token,
+        });
+        expect(refused.status, `${state}: ${refused.text}`).toBe(409);
+        expect(refused.json.error.code, state).toBe(code);
+        if (code === "task_not_resumable") expect(refused.json.error.message, state).toContain(says);
+      }
+      expect(await snapshot()).toEqual(before);
+
+      // What a resume is for besides a failed or cancelled task: one its worker left running (the
+      // lease ran out), taken back now rather than at the sweeper's next pass.
+      const [stale] = await sql`
+        select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'quota.probe', p_function => null,
+          p_dispatch => false)`;
+      await sql`update public.background_tasks set status = 'running', lease_owner = 'gone',
+                  lease_expires_at = now() - interval '1 minute' where id = ${stale.id}`;
+      const [row] = await asUser(
+        sql,
+        user.id,
+        (tx) => tx`select status, resumes from public.resume_task(${stale.id})`,
+      );
+      expect(row).toEqual({ status: "queued", resumes: 1 });
+    } finally {
+      // Nothing here should ever run.
+      await sql`select engine.cancel_task(id, 'test done') from public.background_tasks
+                 where user_id = ${user.id} and parent_id is null and status in ('queued', 'running', 'waiting')`;
+    }
+  });
+
   it("counts a film's resume against the limits: over them it is 429 and the film stays as it was", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "failed");
