@@ -361,6 +361,7 @@ declare
   v_movie public.movies%rowtype;
   v_task uuid;
   v_retention integer;
+  v_run_tasks uuid[];
 begin
   -- The progress row before the movie, the order every film transaction takes them
   -- (shared/film/film-progress.ts, lockFilmProgress): the film's steps may still be running.
@@ -383,9 +384,16 @@ begin
   update public.assets
      set state = 'superseded', superseded_at = now(), delete_after = now() + make_interval(secs => v_retention)
    where movie_id = p_movie and state in ('current', 'preview', 'draft') and not (kind = 'script' and state = 'current');
-  -- Open runs on the old film can no longer be accepted.
-  update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
-   where movie_id = p_movie and status in ('running', 'preview');
+  -- Open runs on the old film can no longer be accepted, and the tasks still making their previews
+  -- stop here: a preview made now would be paid for and dropped.
+  with dropped as (
+    update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
+     where movie_id = p_movie and status in ('running', 'preview')
+    returning task_id
+  )
+  select coalesce(array_agg(task_id) filter (where task_id is not null), '{}') into v_run_tasks from dropped;
+  perform engine.cancel_task(run_task, 'the film was reset by a script regeneration')
+     from unnest(v_run_tasks) as run_task;
   update public.movie_creation_progress
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;

@@ -40,9 +40,20 @@ async function produceTask(db: Sql, movieId: string): Promise<string> {
 }
 
 describe("a film started again by a script accept", () => {
-  it("stops the produce task still open, and the film follows only its new task", async () => {
+  it("stops the produce task still open and the regenerations making previews, and the film follows only its new task", async () => {
     await su.begin(async (tx) => {
       const { movieId, taskId } = await filmWithTask(tx as unknown as Sql, "processing");
+      // A regeneration still making its preview on the old film: its task stops with it.
+      const [{ id: runId }] = await tx`
+        insert into public.asset_runs (user_id, movie_id, slot, kind, target)
+        values (${owner.id}, ${movieId}, 'video:1', 'video', ${
+        tx.json({ movieId, sceneNumber: 1 })
+      }) returning id`;
+      const [{ id: runTask }] = await tx`
+        select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.regenerate',
+                                    p_function => 'regenerate-asset', p_payload => ${tx.json({ runId })},
+                                    p_dispatch => false)).id as id`;
+      await tx`update public.asset_runs set task_id = ${runTask} where id = ${runId}`;
       const [{ reset_film: newTask }] = await tx`
         select asset_admin.reset_film(${movieId}, ${owner.id}, null, '[]'::jsonb, null)`;
       // The film's end-follower is deferred to commit: run it now, as commit would.
@@ -53,6 +64,10 @@ describe("a film started again by a script accept", () => {
         [taskId]: "cancelled",
         [newTask]: "queued",
       });
+      const [run] = await tx`
+        select r.status, t.status as task_status from public.asset_runs r
+          join public.background_tasks t on t.id = r.task_id where r.id = ${runId}`;
+      expect(run).toEqual({ status: "failed", task_status: "cancelled" });
       const [movie] = await tx`select status, task_id from public.movies where id = ${movieId}`;
       expect(movie).toEqual({ status: "pending", task_id: newTask });
       // Rolled back: the new task's doorbell must not start a pipeline for this made-up film.
