@@ -101,12 +101,14 @@ function nonEmpty(flag: string, value: string, max: number): string {
   return v;
 }
 
-/** Minutes of film: a number above 0 and at most MAX_MINUTES (0.5 is half a minute). */
+/** Minutes of film, as produce-movie takes them: hundredths from 0.01 to MAX_MINUTES (0.5 is half a minute). */
 function minutes(flag: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n > MAX_MINUTES) {
+  if (
+    value.trim() === "" || !Number.isFinite(n) || n < 0.01 || n > MAX_MINUTES || Number(n.toFixed(2)) !== n
+  ) {
     throw new DemoUsageError(
-      `${flag} must be a number of minutes above 0 and at most ${MAX_MINUTES}, not "${value}"`,
+      `${flag} must be a number of minutes from 0.01 to ${MAX_MINUTES} in hundredths, not "${value}"`,
     );
   }
   return n;

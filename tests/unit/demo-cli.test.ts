@@ -29,9 +29,15 @@ describe("demo options", () => {
   });
 
   it.each([
-    [["--minutes", "0"], '--minutes must be a number of minutes above 0 and at most 30, not "0"'],
-    [["--minutes", "-2"], "--minutes must be a number of minutes above 0 and at most 30"],
-    [["--minutes", "31"], '--minutes must be a number of minutes above 0 and at most 30, not "31"'],
+    [["--minutes", "0"], '--minutes must be a number of minutes from 0.01 to 30 in hundredths, not "0"'],
+    [["--minutes", "-2"], "--minutes must be a number of minutes from 0.01 to 30 in hundredths"],
+    [["--minutes", "31"], '--minutes must be a number of minutes from 0.01 to 30 in hundredths, not "31"'],
+    // produce-movie keeps hundredths (movies.duration_minutes) and refuses anything finer.
+    [
+      ["--minutes", "0.333"],
+      '--minutes must be a number of minutes from 0.01 to 30 in hundredths, not "0.333"',
+    ],
+    [["--minutes", "0.001"], "--minutes must be a number of minutes from 0.01 to 30 in hundredths"],
     [["--minutes", "three"], "--minutes must be a number of minutes"],
     [["--minutes", "Infinity"], "--minutes must be a number of minutes"],
     [["--minutes="], "--minutes must be a number of minutes"],
