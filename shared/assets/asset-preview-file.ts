@@ -77,7 +77,7 @@ export async function storeVersioned(
   ext: string,
   contentType: string,
 ) {
-  return await ctx.step("preview:copy", async () => {
+  return await ctx.effect("preview:copy", async () => {
     const path = previewPath(run, ext);
     const ours = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
     let bytes: Uint8Array | null;

@@ -138,7 +138,7 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
     ...(Object.keys(voiceSettings).length ? { voiceSettings } : {}),
     ...(settings.seed === undefined ? {} : { seed: settings.seed as number }),
   };
-  return await ctx.step("preview:voice", async () => {
+  return await ctx.effect("preview:voice", async () => {
     const speech = await voice.speak(request);
     const path = previewPath(run, "mp3");
     await env.storage.upload(env.bucket, path, speech.audio, {

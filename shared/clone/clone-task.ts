@@ -65,7 +65,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
     );
     const env: ClonePhaseEnv = {
       plan: () =>
-        ctx.step("plan", async () => {
+        ctx.effect("plan", async () => {
           const roles = await target`select rolname from pg_roles`;
           const plan = await readClonePlan(
             source,
@@ -83,7 +83,7 @@ export function createCloneHandler(deps: CloneTaskDeps) {
           return { ...hostable, tables: withoutOwnJobRows(hostable.tables, ctx.task.id) };
         }),
       save: (state: CloneState) => ctx.checkpoint({ clone: state }, cloneProgress(state.checkpoint, state)),
-      step: (name, run) => ctx.step(name, () => run()),
+      step: (name, run) => ctx.effect(name, run),
       shouldYield: () => ctx.shouldYield(),
       concurrency,
       budget: ctx.budget,

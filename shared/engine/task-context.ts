@@ -70,6 +70,11 @@ export interface TaskContext {
   /** Runs `run` once per task: a recorded result is returned without running it again. The
    * effects `run` makes through `tx` commit together with the record, or not at all. */
   step<T>(name: string, run: (tx: TransactionSql) => Promise<T>): Promise<T>;
+  /** A step whose work is outside this database (an upload, a provider call, another server):
+   * `run` goes first with no transaction open, then its result is recorded as step() records
+   * one. A kill in between runs it again, as it would inside step(), whose rollback cannot undo
+   * such work either; but no pooled connection sits idle in a transaction while it runs. */
+  effect<T>(name: string, run: () => Promise<T>): Promise<T>;
   /** A paid provider call as a two-phase step: submit once, record the provider's id at once,
    * then poll — on resume the recorded id is polled instead of submitting again. */
   providerStep<T>(name: string, spec: ProviderStepSpec<T>): Promise<T>;
@@ -107,6 +112,13 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     });
     steps.set(name, { name, status: "completed", externalId: null, result: result ?? null });
     return result as T;
+  }
+
+  async function effect<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const recorded = steps.get(name);
+    if (recorded?.status === "completed") return recorded.result as T;
+    const value = await run();
+    return await step(name, () => Promise.resolve(value));
   }
 
   async function providerStep<T>(name: string, spec: ProviderStepSpec<T>): Promise<T> {
@@ -149,6 +161,7 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     },
     budget,
     step,
+    effect,
     providerStep,
     async checkpoint(patch, progress) {
       metadata = { ...metadata, ...patch };

@@ -16,7 +16,7 @@ export async function storeOutput(
   kind: MediaKind,
   path: string,
 ): Promise<string> {
-  return await ctx.step(stepName, async () => {
+  return await ctx.effect(stepName, async () => {
     if (storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url) !== null) return url;
     const copy = await copyToStorage({
       provider: "copy",
