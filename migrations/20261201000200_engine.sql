@@ -732,25 +732,42 @@ begin
 end $$;
 
 -- The engine's own restart of a task: queued again now, with fresh attempts when it had ended
--- failed or cancelled. Only what engine.assert_resumable allows.
+-- failed or cancelled. Only what engine.assert_resumable allows. The children its end cut off
+-- (cancelled in its ending transaction: the same finished_at) are resumed with it, and their own
+-- in turn, while it waits for them as it did before its end: a re-run handler finds its children
+-- by key and takes them as ended (a film resumed after a cancel went on to its assembly without
+-- the scenes it had in flight, and its end then cancelled them again).
 create function engine.resume_task(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
+  cut_off uuid[];
+  child_id uuid;
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
   end if;
   perform engine.assert_resumable(t);
+  cut_off := array(
+    select c.id from public.background_tasks c
+     where c.parent_id = p_task_id and c.status = 'cancelled' and c.finished_at = t.finished_at
+     order by c.created_at, c.id);
   update public.background_tasks
-     set status = 'queued', run_after = now(), lease_owner = null, lease_expires_at = null,
+     set status = case when cardinality(cut_off) > 0 then 'waiting' else 'queued' end,
+         run_after = now(), lease_owner = null, lease_expires_at = null,
          lease_locked_at = null, finished_at = null, stalls = 0,
          attempts = case when t.status in ('failed', 'cancelled') then 0 else attempts end,
          fencing_token = fencing_token + 1
    where id = p_task_id
   returning * into t;
-  perform engine.dispatch_task(p_task_id);
+  if cardinality(cut_off) = 0 then
+    perform engine.dispatch_task(p_task_id);
+  end if;
+  -- Parent first, as every end takes them; the last of them to end wakes it (engine.wake_parent).
+  foreach child_id in array cut_off loop
+    perform engine.resume_task(child_id);
+  end loop;
   return t;
 end $$;
 

@@ -287,12 +287,16 @@ comment on column public.movie_scenes.lipsync_url is
 -- the fan-out, max attempts, worker_lost, a cancel — leaves `processing` at once. The task row is
 -- the truth; the movie follows it in the same transaction. Every engine function that ends a task
 -- notes a produce task's end in engine.watched_ends (engine.after_terminal); this runs on that
--- note, at commit, and reads the task as the transaction leaves it.
+-- note, at commit, and reads the task as the transaction leaves it. A film cancelled by any path
+-- (produce-movie's cancel, any function's cancel by task id, the public.cancel_task RPC) also gets
+-- its film.cancel_jobs here, once per cancel: the jobs it already paid for and still running are
+-- cancelled at their providers (shared/film/cancel-jobs.ts).
 create function public.movie_follows_its_task() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
   reason text;
+  film_id uuid;
 begin
   delete from engine.watched_ends where task_id = new.task_id;
   select * into t from public.background_tasks where id = new.task_id;
@@ -300,19 +304,27 @@ begin
     return null;
   end if;
   reason := coalesce(t.last_error ->> 'message', t.status);
+  -- The film this task makes: none when it was started again (asset_admin.reset_film).
+  select m.id into film_id from public.movies m where m.task_id = t.id;
   -- The progress row before the movie, the order a step's progress update takes them
   -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
-  perform from public.movie_creation_progress p
-   where p.movie_id = (select m.id from public.movies m where m.task_id = t.id)
-     for update;
+  perform from public.movie_creation_progress p where p.movie_id = film_id for update;
   update public.movies
      set status = t.status, error_message = coalesce(error_message, reason)
-   where task_id = t.id and status in ('pending', 'processing');
+   where id = film_id and status in ('pending', 'processing');
   if found then
-    update public.movie_creation_progress p
+    update public.movie_creation_progress
        set overall_status = t.status, current_step = t.status, current_step_detail = reason
-      from public.movies m
-     where m.task_id = t.id and p.movie_id = m.id;
+     where movie_id = film_id;
+    if t.status = 'cancelled' then
+      -- Keyed by the cancel's fencing token: one per cancel, and a film cancelled again after a
+      -- resume gets another.
+      perform engine.enqueue_task(
+        p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+        p_payload => jsonb_build_object('movieId', film_id),
+        p_idempotency_key => format('cancel-jobs:%s:%s:%s', film_id, t.id, t.fencing_token),
+        p_max_attempts => 3);
+    end if;
   end if;
   return null;
 end $$;

@@ -310,13 +310,15 @@ end $$;
 -- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC. Every
 -- refusal comes before anything is counted or charged.
 -- RF003 task_active, RF004 / RF008 task_not_resumable, RF006 resume_limit_reached,
--- RF007 film_cancelled, RF009 quota.
+-- RF007 film_cancelled, RF009 quota, RF016 movie_in_production, RF017 regeneration_in_progress.
 create function engine.resume_by_owner(p_task_id uuid) returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
   film public.movies;
   run_status text;
+  film_status text;
+  same_work uuid;
   max_resumes integer;
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
@@ -371,12 +373,41 @@ begin
   elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
+  -- A scene or film regeneration resumed is that regeneration started again, so what its start
+  -- refuses is refused here, under the locks its start takes in the same order (the user's, in
+  -- admit_usage, then the film's row; shared/film/scene-actions.ts): a film in production, or the
+  -- same work already open in another task (a start made after this one was cancelled). Resumed
+  -- beside either, both chains paid for the same scene and wrote the same rows.
+  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind = 'film.assemble') and film.id is not null then
+    select m.status into film_status from public.movies m where m.id = film.id for no key update;
+    if film_status in ('pending', 'processing') then
+      raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
+        using errcode = 'RF016';
+    end if;
+    select o.id into same_work from public.background_tasks o
+     where o.user_id = t.user_id and o.kind = t.kind and o.id <> t.id and o.payload @> t.payload
+       and (o.status = 'queued' or o.status = 'waiting'
+            or (o.status = 'running' and o.lease_expires_at is not null)
+            or (o.status = 'running' and o.lease_expires_at is null))
+     order by o.created_at limit 1;
+    if same_work is not null then
+      raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
+        film.id, t.kind, same_work using errcode = 'RF017';
+    end if;
+  end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
   t := engine.resume_task(p_task_id);
-  -- The film is in production again in this transaction, so a parallel admission counts it.
+  -- The film is in production again in this transaction, so a parallel admission counts it, and
+  -- its progress row says so with the movie (produce-movie's status reads both; a cancel committing
+  -- between two transactions left them apart). The progress row before the movie
+  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task: the order a cancel takes
+  -- them (engine.cancel_task, then public.movie_follows_its_task at its commit).
   if t.kind = 'film.produce' then
+    perform from public.movie_creation_progress where movie_id = film.id for update;
     update public.movies set status = 'processing', error_message = null
      where task_id = t.id and status in ('failed', 'cancelled');
+    update public.movie_creation_progress set overall_status = 'running'
+     where movie_id = film.id and overall_status in ('failed', 'cancelled');
   end if;
   return t;
 end $$;

@@ -1815,6 +1815,8 @@ declare
   t public.background_tasks;
   film public.movies;
   run_status text;
+  film_status text;
+  same_work uuid;
   max_resumes integer;
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
@@ -1869,12 +1871,41 @@ begin
   elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
+  -- A scene or film regeneration resumed is that regeneration started again, so what its start
+  -- refuses is refused here, under the locks its start takes in the same order (the user's, in
+  -- admit_usage, then the film's row; shared/film/scene-actions.ts): a film in production, or the
+  -- same work already open in another task (a start made after this one was cancelled). Resumed
+  -- beside either, both chains paid for the same scene and wrote the same rows.
+  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind = 'film.assemble') and film.id is not null then
+    select m.status into film_status from public.movies m where m.id = film.id for no key update;
+    if film_status in ('pending', 'processing') then
+      raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
+        using errcode = 'RF016';
+    end if;
+    select o.id into same_work from public.background_tasks o
+     where o.user_id = t.user_id and o.kind = t.kind and o.id <> t.id and o.payload @> t.payload
+       and (o.status = 'queued' or o.status = 'waiting'
+            or (o.status = 'running' and o.lease_expires_at is not null)
+            or (o.status = 'running' and o.lease_expires_at is null))
+     order by o.created_at limit 1;
+    if same_work is not null then
+      raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
+        film.id, t.kind, same_work using errcode = 'RF017';
+    end if;
+  end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
   t := engine.resume_task(p_task_id);
-  -- The film is in production again in this transaction, so a parallel admission counts it.
+  -- The film is in production again in this transaction, so a parallel admission counts it, and
+  -- its progress row says so with the movie (produce-movie's status reads both; a cancel committing
+  -- between two transactions left them apart). The progress row before the movie
+  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task: the order a cancel takes
+  -- them (engine.cancel_task, then public.movie_follows_its_task at its commit).
   if t.kind = 'film.produce' then
+    perform from public.movie_creation_progress where movie_id = film.id for update;
     update public.movies set status = 'processing', error_message = null
      where task_id = t.id and status in ('failed', 'cancelled');
+    update public.movie_creation_progress set overall_status = 'running'
+     where movie_id = film.id and overall_status in ('failed', 'cancelled');
   end if;
   return t;
 end $_$;
@@ -1891,20 +1922,33 @@ CREATE FUNCTION engine.resume_task(p_task_id uuid) RETURNS public.background_tas
     AS $$
 declare
   t public.background_tasks;
+  cut_off uuid[];
+  child_id uuid;
 begin
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
   end if;
   perform engine.assert_resumable(t);
+  cut_off := array(
+    select c.id from public.background_tasks c
+     where c.parent_id = p_task_id and c.status = 'cancelled' and c.finished_at = t.finished_at
+     order by c.created_at, c.id);
   update public.background_tasks
-     set status = 'queued', run_after = now(), lease_owner = null, lease_expires_at = null,
+     set status = case when cardinality(cut_off) > 0 then 'waiting' else 'queued' end,
+         run_after = now(), lease_owner = null, lease_expires_at = null,
          lease_locked_at = null, finished_at = null, stalls = 0,
          attempts = case when t.status in ('failed', 'cancelled') then 0 else attempts end,
          fencing_token = fencing_token + 1
    where id = p_task_id
   returning * into t;
-  perform engine.dispatch_task(p_task_id);
+  if cardinality(cut_off) = 0 then
+    perform engine.dispatch_task(p_task_id);
+  end if;
+  -- Parent first, as every end takes them; the last of them to end wakes it (engine.wake_parent).
+  foreach child_id in array cut_off loop
+    perform engine.resume_task(child_id);
+  end loop;
   return t;
 end $$;
 
@@ -2563,6 +2607,7 @@ CREATE FUNCTION public.movie_follows_its_task() RETURNS trigger
 declare
   t public.background_tasks;
   reason text;
+  film_id uuid;
 begin
   delete from engine.watched_ends where task_id = new.task_id;
   select * into t from public.background_tasks where id = new.task_id;
@@ -2570,19 +2615,27 @@ begin
     return null;
   end if;
   reason := coalesce(t.last_error ->> 'message', t.status);
+  -- The film this task makes: none when it was started again (asset_admin.reset_film).
+  select m.id into film_id from public.movies m where m.task_id = t.id;
   -- The progress row before the movie, the order a step's progress update takes them
   -- (shared/film/film-progress.ts, updateStep): the other order could deadlock with it.
-  perform from public.movie_creation_progress p
-   where p.movie_id = (select m.id from public.movies m where m.task_id = t.id)
-     for update;
+  perform from public.movie_creation_progress p where p.movie_id = film_id for update;
   update public.movies
      set status = t.status, error_message = coalesce(error_message, reason)
-   where task_id = t.id and status in ('pending', 'processing');
+   where id = film_id and status in ('pending', 'processing');
   if found then
-    update public.movie_creation_progress p
+    update public.movie_creation_progress
        set overall_status = t.status, current_step = t.status, current_step_detail = reason
-      from public.movies m
-     where m.task_id = t.id and p.movie_id = m.id;
+     where movie_id = film_id;
+    if t.status = 'cancelled' then
+      -- Keyed by the cancel's fencing token: one per cancel, and a film cancelled again after a
+      -- resume gets another.
+      perform engine.enqueue_task(
+        p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+        p_payload => jsonb_build_object('movieId', film_id),
+        p_idempotency_key => format('cancel-jobs:%s:%s:%s', film_id, t.id, t.fencing_token),
+        p_max_attempts => 3);
+    end if;
   end if;
   return null;
 end $$;

@@ -34,6 +34,10 @@ export const SqlErrorCode = {
   FilmNotFound: "RF014",
   /** An owner's cancel of part of other work (housekeeping, or a child task that is not a scene's). */
   TaskNotCancellable: "RF015",
+  /** An owner's resume of a scene or film regeneration while its film is in production. */
+  MovieInProduction: "RF016",
+  /** An owner's resume of a scene or film regeneration whose work another open task is doing. */
+  RegenerationInProgress: "RF017",
 } as const;
 
 export type SqlErrorCode = (typeof SqlErrorCode)[keyof typeof SqlErrorCode];

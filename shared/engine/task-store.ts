@@ -321,7 +321,8 @@ export function createTaskStore(sql: Sql) {
      * The owner's resume (engine.resume_by_owner): only what a user may restart, a bounded number of
      * times, admitted against the usage limits. Null when the task does not exist; 409 while it is
      * active, when it has nothing to resume (succeeded, waiting, queued, between slices, its asset
-     * run ended), is part of other work, belongs to a cancelled film or was resumed too often; 429
+     * run ended), is part of other work, belongs to a cancelled film, is a regeneration of a film in
+     * production or of work another open task does, or was resumed too often; 429
      * over a usage limit. Nothing is counted or charged when it is refused.
      */
     async resume(taskId: string): Promise<TaskRow | null> {
@@ -338,6 +339,10 @@ export function createTaskStore(sql: Sql) {
           throw new ConflictError("resume_limit_reached", message);
         }
         if (code === SqlErrorCode.FilmCancelled) throw new ConflictError("film_cancelled", message);
+        if (code === SqlErrorCode.MovieInProduction) throw new ConflictError("movie_in_production", message);
+        if (code === SqlErrorCode.RegenerationInProgress) {
+          throw new ConflictError("regeneration_in_progress", message);
+        }
         if (code === SqlErrorCode.TaskNothingToResume || code === SqlErrorCode.TaskNotResumable) {
           throw new ConflictError("task_not_resumable", message);
         }

@@ -1,9 +1,10 @@
 /**
- * film.cancel_jobs {movieId}: after a film is cancelled, the provider jobs it had already paid
- * for and not yet finished (a step recorded as `submitted`) are cancelled at the provider, so a
- * queued clip or image stops costing money. Best effort and after the fact: the cancel itself
- * already fenced the film's tasks out, so nothing new is submitted either way. A job is only
- * cancelled while its task is still cancelled (a resume that came first keeps polling it).
+ * film.cancel_jobs {movieId}: after a film is cancelled, by any path (enqueued by its end
+ * follower, public.movie_follows_its_task, in the cancelling transaction), the provider jobs it
+ * had already paid for and not yet finished (a step recorded as `submitted`) are cancelled at the
+ * provider, so a queued clip or image stops costing money. Best effort and after the fact: the
+ * cancel itself already fenced the film's tasks out, so nothing new is submitted either way. A job
+ * is only cancelled while its task is still cancelled (a resume that came first keeps polling it).
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { reportTaskError } from "../engine/task-error.ts";

@@ -12,7 +12,6 @@
 import { z } from "zod";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
@@ -23,8 +22,7 @@ import { spendOf } from "./film-budget.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { quoteFilm } from "./film-quote.ts";
 import { ownMovie } from "./film-movie.ts";
-import { finishProgress, initialSteps } from "./film-progress.ts";
-import { CANCEL_JOBS_KIND } from "./cancel-jobs.ts";
+import { initialSteps } from "./film-progress.ts";
 import { redoFailedFilm } from "./film-redo.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
 import { renderWaitOf } from "./render-wait.ts";
@@ -234,10 +232,12 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             },
           };
         }
-        // Admitted against the limits and bounded; the movie row is back in production in the same transaction.
-        const task = await store.resume(movie.task_id);
-        await sql`update public.movie_creation_progress set overall_status = 'running' where movie_id = ${movieId} and overall_status in ('failed', 'cancelled')`;
-        if (!task) throw new NotFoundError("Task", movie.task_id);
+        // Admitted against the limits and bounded, in one transaction with the movie and its
+        // progress row back in production (engine.resume_by_owner): a cancel committing meanwhile
+        // waits for it or comes after it, never between.
+        const taskId = movie.task_id;
+        const task = await store.resume(taskId);
+        if (!task) throw new NotFoundError("Task", taskId);
         return { status: 202, body: { resumed: true, movieId, task: describeTask(task) } };
       },
     }),
@@ -245,24 +245,12 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: byMovieId,
       async run({ movieId }, caller) {
         const movie = await ownMovie(deps, movieId, caller.userId);
+        // One transaction, as the public.cancel_task RPC's: the film follows what it did to the task.
+        // Only when it cancelled the task does the film's end follower (public.movie_follows_its_task,
+        // at its commit) make the movie and progress row `cancelled` and enqueue film.cancel_jobs,
+        // which cancels at their providers the jobs already paid for and still running.
         const cancelled = movie.task_id ? await store.cancel(movie.task_id, "cancelled by owner") : false;
         if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
-        // A step of the film finishing right now locks the same movie and progress rows, not always
-        // in one order: Postgres may break the tie by aborting this transaction, which then runs again.
-        await retryDeadlock(() =>
-          sql.begin(async (tx) => {
-            await finishProgress(tx, movieId, "cancelled", "Cancelled by owner");
-            await tx`update public.movies set status = 'cancelled' where id = ${movieId}`;
-            // Jobs already paid for and still running are cancelled at their providers (cancel-jobs.ts).
-            await store.enqueue({
-              userId: caller.userId,
-              kind: CANCEL_JOBS_KIND,
-              payload: { movieId },
-              idempotencyKey: `cancel-jobs:${movieId}:${movie.task_id}:${Date.now()}`,
-              maxAttempts: 3,
-            }, tx);
-          })
-        );
         return { body: { cancelled: true, movieId } };
       },
     }),

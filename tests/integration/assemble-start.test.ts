@@ -140,6 +140,47 @@ describe.each(starts)("$fn start", ({ fn, kind, body, payload }) => {
     await sql`select engine.cancel_task(${open.id}, 'test')`;
   });
 
+  it("refuses to resume a cancelled start while its work is open again or the film is in production, charging nothing", async () => {
+    const movieId = await cancelledFilm();
+    await sql`update public.movies set status = 'completed' where id = ${movieId}`;
+    await addScene(movieId, 1, "completed", "https://films.example/scene-1.mp4");
+    const enqueue = async () =>
+      (await sql`
+        select (engine.enqueue_task(p_user_id => ${user.id}, p_kind => ${kind}, p_function => ${fn},
+                                    p_payload => ${
+        sql.json(payload(movieId))
+      }, p_dispatch => false)).id as id`)[0]
+        .id as string;
+    // A start cancelled by its owner, then the same work started again (held queued).
+    const cancelled = await enqueue();
+    await sql`select engine.cancel_task(${cancelled}, 'cancelled by owner')`;
+    const open = await enqueue();
+    const resume = () => invoke(fn, { action: "resume", taskId: cancelled }, { token: user.token });
+    const unchanged = async () => ({
+      work: await workOf(movieId, kind),
+      task:
+        (await sql`select status, resumes, fencing_token from public.background_tasks where id = ${cancelled}`)[
+          0
+        ],
+    });
+    const before = await unchanged();
+    const busy = await resume();
+    expect([busy.status, busy.json.error?.code]).toEqual([409, "regeneration_in_progress"]);
+    expect(busy.json.error.message).toContain(`task ${open}`);
+    expect(await unchanged()).toEqual(before);
+    // The film made again (a script accept, a redo): its own pipeline makes this work now.
+    await sql`select engine.cancel_task(${open}, 'test')`;
+    await sql`update public.movies set status = 'processing' where id = ${movieId}`;
+    const inProduction = await resume();
+    expect([inProduction.status, inProduction.json.error?.code]).toEqual([409, "movie_in_production"]);
+    expect(await unchanged()).toEqual(before);
+    // Idle and with nothing else on that work, the resume is the start made again.
+    await sql`update public.movies set status = 'completed' where id = ${movieId}`;
+    const resumed = await resume();
+    expect(resumed.status, resumed.text).toBe(202);
+    await cancel(cancelled);
+  });
+
   it("accepts the same start again once the first task has ended", async () => {
     const movieId = await cancelledFilm();
     await addScene(movieId, 1, "completed", "https://films.example/scene-1.mp4");

@@ -159,6 +159,28 @@ describe("fan-out and fan-in", () => {
   });
 });
 
+describe("resume after a cancel", () => {
+  it("resumes the children the cancel cut off with their parent, not one cancelled before it", async () => {
+    const id = await start("probe.parent", { children: 2, childUnits: 100, childUnitMs: 50 });
+    const children = () =>
+      sql<{ id: string; status: string }[]>`
+        select id, status from public.background_tasks where parent_id = ${id} order by created_at, id`;
+    await waitFor(async () => (await children()).length === 2, { what: "children" });
+    const [earlier, cutOff] = await children();
+    // One child cancelled on its own first: the parent goes on without it, as it would after a failure.
+    await sql`select engine.cancel_task(${earlier.id}, 'cancelled on its own')`;
+    expect((await invoke("engine-probe", { action: "cancel", taskId: id }, { token: user.token })).status)
+      .toBe(200);
+    expect((await children()).map((c) => c.status)).toEqual(["cancelled", "cancelled"]);
+    const resumed = await invoke("engine-probe", { action: "resume", taskId: id }, { token: user.token });
+    expect(resumed.status, resumed.text).toBe(202);
+    const done = await waitForStatus(sql, id, ["succeeded", "failed"]);
+    expect(done.status).toBe("succeeded");
+    const outcomes = Object.fromEntries((await children()).map((c) => [c.id, c.status]));
+    expect(outcomes).toEqual({ [earlier.id]: "cancelled", [cutOff.id]: "succeeded" });
+  });
+});
+
 describe("per-key concurrency cap", () => {
   it("never runs more tasks under one key than its cap, and runs them all", async () => {
     const key = `provider:test-${crypto.randomUUID()}`;
