@@ -278,6 +278,24 @@ language sql immutable as $$
   select p_kind in ('film.chain', 'film.voices', 'film.mix')
 $$;
 
+-- The user's oldest open task of p_kind doing p_payload's work (its payload holds p_payload's),
+-- other than p_except: what a scene or film regeneration's start (shared/film/scene-actions.ts)
+-- and its resume (engine.resume_by_owner) refuse to run beside. The status arms are those of the
+-- partial indexes (queued by kind and user, waiting, running leased or handed off), so it reads
+-- open tasks only, never the user's history.
+create function engine.open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid default null)
+returns uuid
+language sql stable as $$
+  select o.id from public.background_tasks o
+   where o.user_id = p_user_id and o.kind = p_kind and o.payload @> p_payload
+     and o.id is distinct from p_except
+     and (o.status = 'queued' or o.status = 'waiting'
+          or (o.status = 'running' and o.lease_expires_at is not null)
+          or (o.status = 'running' and o.lease_expires_at is null))
+   order by o.created_at
+   limit 1
+$$;
+
 -- What an owner acts on only through the film, run or job it belongs to: housekeeping, or a
 -- child task that is not a scene of a film.
 create function engine.is_part_of_other_work(p_kind text, p_parent_id uuid) returns boolean
@@ -384,12 +402,7 @@ begin
       raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
         using errcode = 'RF016';
     end if;
-    select o.id into same_work from public.background_tasks o
-     where o.user_id = t.user_id and o.kind = t.kind and o.id <> t.id and o.payload @> t.payload
-       and (o.status = 'queued' or o.status = 'waiting'
-            or (o.status = 'running' and o.lease_expires_at is not null)
-            or (o.status = 'running' and o.lease_expires_at is null))
-     order by o.created_at limit 1;
+    same_work := engine.open_task_of_same_work(t.user_id, t.kind, t.payload, t.id);
     if same_work is not null then
       raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
         film.id, t.kind, same_work using errcode = 'RF017';

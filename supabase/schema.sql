@@ -1585,6 +1585,25 @@ $$;
 ALTER FUNCTION engine.open_children(p_parent_id uuid) OWNER TO postgres;
 
 --
+-- Name: open_task_of_same_work(uuid, text, jsonb, uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid DEFAULT NULL::uuid) RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+  select o.id from public.background_tasks o
+   where o.user_id = p_user_id and o.kind = p_kind and o.payload @> p_payload
+     and o.id is distinct from p_except
+     and (o.status = 'queued' or o.status = 'waiting'
+          or (o.status = 'running' and o.lease_expires_at is not null)
+          or (o.status = 'running' and o.lease_expires_at is null))
+   order by o.created_at
+   limit 1
+$$;
+
+ALTER FUNCTION engine.open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid) OWNER TO postgres;
+
+--
 -- Name: others_queued(text[], uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1882,12 +1901,7 @@ begin
       raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
         using errcode = 'RF016';
     end if;
-    select o.id into same_work from public.background_tasks o
-     where o.user_id = t.user_id and o.kind = t.kind and o.id <> t.id and o.payload @> t.payload
-       and (o.status = 'queued' or o.status = 'waiting'
-            or (o.status = 'running' and o.lease_expires_at is not null)
-            or (o.status = 'running' and o.lease_expires_at is null))
-     order by o.created_at limit 1;
+    same_work := engine.open_task_of_same_work(t.user_id, t.kind, t.payload, t.id);
     if same_work is not null then
       raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
         film.id, t.kind, same_work using errcode = 'RF017';
@@ -5557,6 +5571,13 @@ GRANT ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.open_children(p_parent_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.open_children(p_parent_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid) TO service_role;
 
 --
 -- Name: FUNCTION others_queued(p_kinds text[], p_user_id uuid); Type: ACL; Schema: engine; Owner: postgres

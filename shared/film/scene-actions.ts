@@ -77,16 +77,10 @@ async function noSameWorkOpen(
   kind: TaskKind,
   payload: Record<string, unknown>,
 ) {
-  // The status arms are those of the partial indexes (queued by kind and user, waiting, running
-  // leased or handed off): the lookup reads open tasks only, never the user's whole history.
-  const [open] = await tx<{ id: string }[]>`
-    select id from public.background_tasks
-     where user_id = ${userId} and kind = ${kind} and payload @> ${tx.json(payload as JsonObject)}
-       and (status = 'queued' or status = 'waiting'
-            or (status = 'running' and lease_expires_at is not null)
-            or (status = 'running' and lease_expires_at is null))
-     order by created_at limit 1`;
-  if (open) {
+  // The same rule a resume of such a task applies (engine.resume_by_owner).
+  const [open] = await tx<{ id: string | null }[]>`
+    select engine.open_task_of_same_work(${userId}, ${kind}, ${tx.json(payload as JsonObject)}) as id`;
+  if (open.id) {
     const scene = typeof payload.sceneNumber === "number"
       ? `, scene ${payload.sceneNumber}`
       : Array.isArray(payload.scenes)
