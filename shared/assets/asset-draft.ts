@@ -68,7 +68,7 @@ export interface OwnerProvider {
 }
 
 /**
- * Throws 400 for a model or setting the owner's provider does not take, 409 for music when the
+ * Throws 400 for a model, setting or voice the owner's provider does not take, 409 for music when the
  * owner has no music provider (the pipeline made the film without music: there is nothing to
  * regenerate with).
  */
@@ -92,6 +92,16 @@ export function assertDraftFitsProvider(
       "invalid_model",
       `draft.model "${draft.model}" is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${
         entry.models.join(", ")
+      }`,
+    );
+  }
+  // Checked here, before anything is charged, rather than by the adapter once the run is paid for.
+  const voice = draft.voice === undefined ? null : entry.voice?.safeParse(draft.voice);
+  if (voice && !voice.success) {
+    throw new BadRequestError(
+      "invalid_voice",
+      `draft.voice must be a voice of the owner's ${type} provider ${owner.provider}: ${
+        voice.error.issues[0].message
       }`,
     );
   }

@@ -154,6 +154,30 @@ describe("a draft against the owner's provider", () => {
     expect(error!.message).toContain("expected one of: gen4.5, gen4_turbo, veo3.1, veo3.1_fast, veo3");
   });
 
+  it("refuses a voice the owner's audio provider cannot have, before anything is charged", () => {
+    const error = refusal(() =>
+      assertDraftFitsProvider("audio", movieId, owner("elevenlabs", "eleven_flash_v2_5"), {
+        voice: "../../v1/user",
+      })
+    );
+    expect(error).toMatchObject({ status: 400, code: "invalid_voice" });
+    expect(error!.message).toBe(
+      "draft.voice must be a voice of the owner's audio provider elevenlabs: an ElevenLabs voice id (letters and digits)",
+    );
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("audio", movieId, owner("elevenlabs", "eleven_flash_v2_5"), {
+          voice: "21m00Tcm4TlvDq8ikWAM",
+        })
+      ),
+    ).toBeNull();
+    // The local voices are espeak-ng's names ("en-us"): no pattern to hold them to.
+    expect(
+      refusal(() => assertDraftFitsProvider("audio", movieId, owner("local", "local"), { voice: "en-us" })),
+    )
+      .toBeNull();
+  });
+
   it("refuses a seed where the provider's API has none, and any music without a music provider", () => {
     const seed = refusal(() =>
       assertDraftFitsProvider("music", movieId, owner("beatoven", "maestro"), { settings: { seed: 1 } })

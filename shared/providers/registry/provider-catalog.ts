@@ -24,6 +24,8 @@ export interface CatalogEntry {
   requestSettings?: readonly RequestSetting[];
   /** requestSettings where they depend on the model (Runway's Veo models take no seed). */
   modelRequestSettings?: (model: string) => readonly RequestSetting[];
+  /** What a voice of this provider looks like (regenerate-asset's draft.voice); any text when absent. */
+  voice?: z.ZodType<string>;
 }
 
 /** Settings one request may carry: a seed, and ElevenLabs' voice_settings. */
@@ -115,6 +117,7 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
       }).strict(),
       // The text-to-speech body's voice_settings {stability, similarity_boost, style, speed} and seed.
       requestSettings: ["stability", "similarityBoost", "style", "speed", "seed"],
+      voice: voiceId,
     },
     local,
   },
