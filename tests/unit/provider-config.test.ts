@@ -56,6 +56,23 @@ describe("provider registration validation", () => {
     ).toBe("invalid_settings");
   });
 
+  it("holds an Openverse key to its client_id:client_secret shape, without echoing it", () => {
+    const register = (apiKey: string) => () =>
+      validateRegistration({ providerType: "search", provider: "openverse", model: "openverse", apiKey });
+    const noColon = "my-openverse-client-secret";
+    expect(register(noColon)).toThrow(
+      "apiKey must be <client_id>:<client_secret> of a registered Openverse application (one colon between them)",
+    );
+    try {
+      register(noColon)();
+    } catch (error) {
+      expect((error as AppError).code).toBe("invalid_api_key");
+      expect((error as AppError).message).not.toContain(noColon);
+    }
+    expect(register("client:secret:extra")).toThrow(AppError);
+    expect(register("my-client-id:my-client-secret")().apiKey).toBe("my-client-id:my-client-secret");
+  });
+
   it("names each problem with its own code", () => {
     expect(codeOf({ providerType: "sound", provider: "local", model: "local" })).toBe(
       "unknown_provider_type",

@@ -110,13 +110,14 @@ export function providerActions(
       async run({ id, apiKey }, caller) {
         const owner = ownerOf(caller);
         const row = await store.ownRow(id, owner);
-        if (!catalogEntry(row.providerType, row.provider)?.needsApiKey) {
+        const entry = catalogEntry(row.providerType, row.provider);
+        if (!entry?.needsApiKey) {
           throw new BadRequestError(
             "api_key_not_allowed",
             `${row.provider} runs on our own machines and takes no apiKey`,
           );
         }
-        const key = checkApiKey(apiKey);
+        const key = checkApiKey(apiKey, entry);
         const rotated = await store.rotateKey(
           id,
           owner,

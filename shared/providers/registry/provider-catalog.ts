@@ -26,6 +26,8 @@ export interface CatalogEntry {
   modelRequestSettings?: (model: string) => readonly RequestSetting[];
   /** What a voice of this provider looks like (regenerate-asset's draft.voice); any text when absent. */
   voice?: z.ZodType<string>;
+  /** What the provider's API key looks like, where it has a shape of its own (checked at register and rotate_key). */
+  apiKeyShape?: { pattern: RegExp; description: string };
 }
 
 /** Settings one request may carry: a seed, and ElevenLabs' voice_settings. */
@@ -156,6 +158,11 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
     openverse: {
       models: ["openverse"],
       needsApiKey: true,
+      apiKeyShape: {
+        pattern: /^[^:]+:[^:]+$/,
+        description:
+          "<client_id>:<client_secret> of a registered Openverse application (one colon between them)",
+      },
       settings: z.object({ licenseType: z.enum(["commercial", "modification"]).optional() }).strict(),
     },
     local,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { BadRequestError } from "../../errors.ts";
 import { PROVIDER_TYPES, type ProviderConfig, type ProviderType } from "../types.ts";
-import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
+import { type CatalogEntry, catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
 
 export const DEFAULT_CONCURRENCY_LIMIT = 2;
 export const MAX_CONCURRENCY_LIMIT = 100;
@@ -76,7 +76,7 @@ export function validateRegistration(
     if (input.apiKey === undefined) {
       throw new BadRequestError("api_key_required", `${input.provider} needs an apiKey`);
     }
-    apiKey = checkApiKey(input.apiKey);
+    apiKey = checkApiKey(input.apiKey, entry);
   } else if (input.apiKey !== undefined) {
     throw new BadRequestError(
       "api_key_not_allowed",
@@ -102,12 +102,17 @@ export function validateRegistration(
 }
 
 /** Printable ASCII without spaces: every provider key looks like that; the value is never echoed. */
-export function checkApiKey(apiKey: string): string {
+export function checkApiKey(apiKey: string, entry?: CatalogEntry): string {
   if (apiKey.length < 8 || apiKey.length > 512 || !/^[\x21-\x7e]+$/.test(apiKey)) {
     throw new BadRequestError(
       "invalid_api_key",
       `apiKey must be 8 to 512 printable characters without spaces (got ${apiKey.length} characters)`,
     );
+  }
+  // The provider's own shape, said without echoing the key: a key refused later, at its first paid
+  // call, would fail a film instead of this request.
+  if (entry?.apiKeyShape && !entry.apiKeyShape.pattern.test(apiKey)) {
+    throw new BadRequestError("invalid_api_key", `apiKey must be ${entry.apiKeyShape.description}`);
   }
   return apiKey;
 }
