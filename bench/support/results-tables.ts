@@ -571,9 +571,35 @@ function imagesTables(images: Json): string {
   ].join("\n");
 }
 
+function engineCallsTable(calls: Json): string {
+  const getJob = calls.results.find((r: Json) => r.variant.startsWith("graphile-worker get_job"));
+  const completeJob = calls.results.find((r: Json) => r.variant.startsWith("graphile-worker complete_job"));
+  const table = markdownTable(
+    ["call", "what is called", "database CPU", "round trip", "round trip vs graphile-worker's"],
+    calls.results.map((r: Json) => {
+      const graphile = r.call === "claim" ? getJob : completeJob;
+      return [
+        r.call,
+        r.variant,
+        r.databaseCpuUs === null ? "–" : `${r.databaseCpuUs} µs`,
+        `${r.roundTripUs} µs`,
+        r.variant.startsWith("select 1") ? "–" : fixed(r.roundTripUs / graphile.roundTripUs, 2),
+      ];
+    }),
+  );
+  return [
+    machineLine(calls),
+    `One connection, one task per call, calls back to back; median of ${calls.config.rounds} rounds of ` +
+    `${calls.config.callsPerRound} calls, the variants alternating within each round:`,
+    "",
+    table,
+  ].join("\n");
+}
+
 /** Each region's generator: region name → the results it reads → its markdown. */
 const REGIONS: Record<string, (results: Results) => string> = {
   engine: (r) => engineTables(r.engine),
+  "engine-calls": (r) => engineCallsTable(r["engine-calls"]),
   clone: (r) => cloneTables(r.clone),
   render: (r) => renderTables(r.render),
   film: (r) => filmTables(r.film),
