@@ -362,6 +362,7 @@ declare
   v_task uuid;
   v_retention integer;
   v_run_tasks uuid[];
+  v_stopped integer;
 begin
   -- The progress row before the movie, the order every film transaction takes them
   -- (shared/film/film-progress.ts, lockFilmProgress): the film's steps may still be running.
@@ -392,21 +393,31 @@ begin
     returning task_id
   )
   select coalesce(array_agg(task_id) filter (where task_id is not null), '{}') into v_run_tasks from dropped;
-  perform engine.cancel_task(run_task, 'the film was reset by a script regeneration')
-     from unnest(v_run_tasks) as run_task;
+  select count(*) filter (where engine.cancel_task(run_task, 'the film was reset by a script regeneration'))
+    into v_stopped from unnest(v_run_tasks) as run_task;
   update public.movie_creation_progress
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
   -- One pipeline per film: the one still running (a script accepted mid-production) stops here,
   -- its open children with it and its workers fenced out. The film follows its new task only
   -- (movies.task_id, below), so this end does not touch it.
-  if v_movie.task_id is not null then
-    perform engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration');
+  if v_movie.task_id is not null
+     and engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration') then
+    v_stopped := v_stopped + 1;
   end if;
   select id into v_task from engine.enqueue_task(
     p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
   update public.movies set task_id = v_task where id = p_movie;
+  -- The jobs the stopped tasks had paid for and not finished are cancelled at their providers, as
+  -- a film's cancel has them cancelled (public.movie_follows_its_task, which finds no film for the
+  -- old task now): one film.cancel_jobs per reset, keyed by the film's new task.
+  if v_stopped > 0 then
+    perform engine.enqueue_task(
+      p_user_id => p_user, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+      p_payload => jsonb_build_object('movieId', p_movie),
+      p_idempotency_key => format('cancel-jobs:%s:reset:%s', p_movie, v_task), p_max_attempts => 3);
+  end if;
   return v_task;
 end $$;
 

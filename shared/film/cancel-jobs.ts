@@ -1,10 +1,12 @@
 /**
  * film.cancel_jobs {movieId}: after a film is cancelled, by any path (enqueued by its end
- * follower, public.movie_follows_its_task, in the cancelling transaction), the provider jobs it
- * had already paid for and not yet finished (a step recorded as `submitted`) are cancelled at the
- * provider, so a queued clip or image stops costing money. Best effort and after the fact: the
- * cancel itself already fenced the film's tasks out, so nothing new is submitted either way. A job
- * is only cancelled while its task is still cancelled (a resume that came first keeps polling it).
+ * follower, public.movie_follows_its_task, in the cancelling transaction), or started again by a
+ * script accept (asset_admin.reset_film, which stops the old pipeline and the regenerations still
+ * making previews), the provider jobs their tasks had already paid for and not yet finished (a
+ * step recorded as `submitted`) are cancelled at the provider, so a queued clip or image stops
+ * costing money. Best effort and after the fact: the cancel itself already fenced those tasks out,
+ * so nothing new is submitted either way. Only jobs of tasks still cancelled are touched: a resume
+ * that came first keeps polling its jobs, and a film started again keeps its new pipeline's.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { reportTaskError } from "../engine/task-error.ts";
@@ -46,10 +48,8 @@ export async function openJobsOfCancelledTasks(deps: FilmDeps, movieId: string) 
 export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movieId = String(ctx.payload.movieId);
-    const [movie] = await deps.sql`select user_id, status from public.movies where id = ${movieId}`;
-    if (!movie || movie.status !== "cancelled") {
-      return { type: "done", result: { cancelled: 0, skipped: movie ? movie.status : "movie missing" } };
-    }
+    const [movie] = await deps.sql`select user_id from public.movies where id = ${movieId}`;
+    if (!movie) return { type: "done", result: { cancelled: 0, skipped: "movie missing" } };
     const env = await filmEnv(deps, movie.user_id);
     const { video, image, lipsync, music, render } = env.providers;
     const adapters: Pick<JobProvider<never, never>, "provider" | "model" | "cancel">[] = [
@@ -74,8 +74,11 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
       }
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
       const error = await cancelAtProvider(adapter, job.external_id, ctx.task);
+      // external_id too: the engine records a submitted job before its metrics row is updated
+      // (providerStep, then recordSubmitted), and a cancel in between would leave the row without it.
       await deps.sql`
         update public.movie_step_metrics set phase = 'failed', finished_at = now(),
+               external_id = coalesce(external_id, ${job.external_id}),
                error_message = ${
         error
           ? `cancel at the provider failed: ${error}`

@@ -11,6 +11,7 @@
  * for and still open when the film is cancelled — and the film never ends by itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initialSteps } from "../../shared/film/film-progress.ts";
 import { asUser, connect, createUser, invoke, type Sql, type TestUser, waitFor } from "../support/stack.ts";
 
 let sql: Sql;
@@ -186,6 +187,44 @@ describe("a film's cancel and resume", () => {
       }
     },
     300_000,
+  );
+
+  it(
+    "started again by a script accept mid-production, has the old pipeline's open jobs cancelled at their providers",
+    async () => {
+      const user = await userWithHeldMusic();
+      const started = await startFilm(user, "Reset");
+      expect(started.status, started.text).toBe(202);
+      const { movieId, taskId } = started.json;
+      const job = await heldMusicJob(movieId);
+      expect(job.status).toBe("queued");
+
+      // What regenerate-asset's script accept runs (shared/assets/accept/accept-script.ts).
+      const [{ task_id: newTask }] = await sql`
+      select asset_admin.reset_film(${movieId}, ${user.id}, null, ${
+        sql.json(initialSteps())
+      }, null) as task_id`;
+      const [old] = await sql`select status from public.background_tasks where id = ${taskId}`;
+      expect(old.status).toBe("cancelled");
+      // Enqueued by the reset, once (the film's end follower finds no film for the old task).
+      expect(await cancelJobsOf(movieId)).toHaveLength(1);
+      const [done] = await waitFor(async () => {
+        const rows = await cancelJobsOf(movieId);
+        return rows[0]?.status === "succeeded" ? rows : null;
+      }, { timeoutMs: 60_000, what: "film.cancel_jobs after the reset" });
+      expect(done.result.cancelled).toBeGreaterThanOrEqual(1);
+      const [music] = await sql`select status from public.background_tasks where id = ${job.id}`;
+      expect(music.status).toBe("cancelled");
+      const [metric] = await sql`
+      select error_message from public.movie_step_metrics where movie_id = ${movieId} and external_id = ${job.id}`;
+      expect(metric.error_message).toMatch(/^cancelled with the film/);
+      // The film goes on with its new pipeline, whose tasks the cancel left alone.
+      const [movie] = await sql`select m.task_id, t.status from public.movies m
+                               join public.background_tasks t on t.id = m.task_id where m.id = ${movieId}`;
+      expect(movie.task_id).toBe(newTask);
+      expect(LIVE).toContain(movie.status);
+    },
+    180_000,
   );
 
   it("cancelled and resumed through the RPCs, says so in its movie and progress rows together", async () => {

@@ -70,6 +70,11 @@ describe("a film started again by a script accept", () => {
       expect(run).toEqual({ status: "failed", task_status: "cancelled" });
       const [movie] = await tx`select status, task_id from public.movies where id = ${movieId}`;
       expect(movie).toEqual({ status: "pending", task_id: newTask });
+      // The jobs the stopped tasks paid for are cancelled at their providers: one film.cancel_jobs.
+      const cancelJobs = await tx`
+        select idempotency_key from public.background_tasks
+         where kind = 'film.cancel_jobs' and payload ->> 'movieId' = ${movieId}`;
+      expect(cancelJobs).toEqual([{ idempotency_key: `cancel-jobs:${movieId}:reset:${newTask}` }]);
       // Rolled back: the new task's doorbell must not start a pipeline for this made-up film.
       throw new RolledBack();
     }).catch((error) => {
