@@ -263,7 +263,8 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
               state: preview.state,
               params: preview.params,
               contentHash: preview.content_hash,
-              url: run.status === "rejected" ? null : url(preview),
+              // A rejected run's preview, or a failed one's (a script reset dropped it), is never accepted.
+              url: run.status === "rejected" || run.status === "failed" ? null : url(preview),
             }
             : null,
           current: current ? { version: current.version, url: url(current) } : null,

@@ -105,6 +105,27 @@ describe("regenerate-asset", () => {
     expect(foreign[0]).toEqual({ films: 0, assets: 0 });
   });
 
+  it("hands out no URL for the preview of a run a script reset failed: it can never be accepted", async () => {
+    const runId = await startPreview({
+      kind: "cover",
+      target: { movieId },
+      draft: { prompt: "A ticket stub on a cinema floor, poster" },
+    });
+    expect((await regenerate({ action: "status", runId })).json.preview.url).toMatch(/\/object\/sign\//);
+    // What asset_admin.reset_film does to an open run of the film it resets (film-restart.test.ts
+    // runs the reset itself; here the film must stay as it is for the other cases).
+    await sql.begin(async (tx) => {
+      await tx`update public.asset_runs set status = 'failed', error = 'the film was reset by a script regeneration'
+                where id = ${runId}`;
+      await tx`update public.assets set state = 'superseded', superseded_at = now(), delete_after = now() + interval '1 day'
+                where id = (select preview_asset_id from public.asset_runs where id = ${runId})`;
+    });
+    const status = await regenerate({ action: "status", runId });
+    expect(status.status, status.text).toBe(200);
+    expect(status.json.run.status).toBe("failed");
+    expect(status.json.preview.url).toBeNull();
+  });
+
   it(
     "rejects a cover preview keeping the draft, then accepts a retry: a new URL, the old one served until cleanup, then gone",
     async () => {
