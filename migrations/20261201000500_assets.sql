@@ -120,6 +120,15 @@ end $$;
 -- does for a film, and in the same lock order: the task, then the run). A task that fails for good
 -- leaves its run running: its owner may resume it (engine.resume_by_owner, which refuses the task
 -- of a run that has ended).
+-- The asset run a regenerate task makes (its payload's runId), null when the payload names none.
+create function asset_admin.run_id_of(p_payload jsonb) returns uuid
+language sql immutable as $$
+  select case
+    when p_payload ->> 'runId' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+    then (p_payload ->> 'runId')::uuid
+  end
+$$;
+
 create function asset_admin.run_follows_its_task() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -132,8 +141,7 @@ begin
   end if;
   update public.asset_runs
      set status = 'failed', error = coalesce(t.last_error ->> 'message', 'cancelled')
-   where id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end
-     and task_id = t.id and status = 'running';
+   where id = asset_admin.run_id_of(t.payload) and task_id = t.id and status = 'running';
   return null;
 end $$;
 

@@ -374,7 +374,7 @@ begin
   -- nothing.
   if t.kind = 'asset.regenerate' then
     select r.status into run_status from public.asset_runs r
-     where r.id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end;
+     where r.id = asset_admin.run_id_of(t.payload);
     if run_status is distinct from 'running' then
       raise exception 'task % made asset run %, which is %: start a new run instead (its draft is kept on the run)',
         p_task_id, t.payload ->> 'runId', coalesce(run_status, 'gone') using errcode = 'RF008';

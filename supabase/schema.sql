@@ -329,7 +329,7 @@ ALTER FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt text, 
 CREATE FUNCTION asset_admin.run_follows_its_task() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $_$
+    AS $$
 declare
   t public.background_tasks;
 begin
@@ -340,12 +340,26 @@ begin
   end if;
   update public.asset_runs
      set status = 'failed', error = coalesce(t.last_error ->> 'message', 'cancelled')
-   where id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end
-     and task_id = t.id and status = 'running';
+   where id = asset_admin.run_id_of(t.payload) and task_id = t.id and status = 'running';
   return null;
-end $_$;
+end $$;
 
 ALTER FUNCTION asset_admin.run_follows_its_task() OWNER TO postgres;
+
+--
+-- Name: run_id_of(jsonb); Type: FUNCTION; Schema: asset_admin; Owner: postgres
+--
+
+CREATE FUNCTION asset_admin.run_id_of(p_payload jsonb) RETURNS uuid
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+  select case
+    when p_payload ->> 'runId' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+    then (p_payload ->> 'runId')::uuid
+  end
+$_$;
+
+ALTER FUNCTION asset_admin.run_id_of(p_payload jsonb) OWNER TO postgres;
 
 --
 -- Name: scene_audio_changed(); Type: FUNCTION; Schema: asset_admin; Owner: postgres
@@ -1884,7 +1898,7 @@ begin
   -- nothing.
   if t.kind = 'asset.regenerate' then
     select r.status into run_status from public.asset_runs r
-     where r.id = case when t.payload ->> 'runId' ~ '^[0-9a-fA-F-]{36}$' then (t.payload ->> 'runId')::uuid end;
+     where r.id = asset_admin.run_id_of(t.payload);
     if run_status is distinct from 'running' then
       raise exception 'task % made asset run %, which is %: start a new run instead (its draft is kept on the run)',
         p_task_id, t.payload ->> 'runId', coalesce(run_status, 'gone') using errcode = 'RF008';
@@ -5267,6 +5281,13 @@ GRANT ALL ON FUNCTION asset_admin.reset_film(p_movie uuid, p_user uuid, p_prompt
 
 REVOKE ALL ON FUNCTION asset_admin.run_follows_its_task() FROM PUBLIC;
 GRANT ALL ON FUNCTION asset_admin.run_follows_its_task() TO service_role;
+
+--
+-- Name: FUNCTION run_id_of(p_payload jsonb); Type: ACL; Schema: asset_admin; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION asset_admin.run_id_of(p_payload jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION asset_admin.run_id_of(p_payload jsonb) TO service_role;
 
 --
 -- Name: FUNCTION scene_audio_changed(); Type: ACL; Schema: asset_admin; Owner: postgres

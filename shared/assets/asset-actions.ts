@@ -27,7 +27,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from ".
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { ownMovie } from "../film/film-movie.ts";
+import { idleMovie } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
@@ -80,17 +80,6 @@ async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promis
   if (!run) throw new NotFoundError("Asset run", runId);
   if (run.user_id !== userId) throw new ForbiddenError(`Asset run ${runId} belongs to another user`);
   return run;
-}
-
-async function idleMovie(deps: FunctionDeps, movieId: string, userId: string) {
-  const movie = await ownMovie(deps, movieId, userId);
-  if (movie.status === "pending" || movie.status === "processing") {
-    throw new ConflictError(
-      "movie_in_production",
-      `Movie ${movieId} is still in production; wait for it to end or cancel it`,
-    );
-  }
-  return movie;
 }
 
 /** When the URLs about to be signed stop serving: taken before signing, so never later than their tokens' expiry. */

@@ -1,7 +1,7 @@
 /** Reading a film and its scenes as the tasks and actions need them. */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
-import { ForbiddenError, NotFoundError, PermanentTaskError } from "../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, PermanentTaskError } from "../errors.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -88,5 +88,21 @@ export async function ownMovie(deps: { sql: Sql }, movieId: string, userId: stri
   const [movie] = await deps.sql`select * from public.movies where id = ${movieId}`;
   if (!movie) throw new NotFoundError("Movie", movieId);
   if (movie.user_id !== userId) throw new ForbiddenError(`Movie ${movieId} belongs to another user`);
+  return movie;
+}
+
+/**
+ * The caller's movie when it is not in production, else 409 movie_in_production: a scene's or
+ * an asset's regeneration would race the pipeline writing the same rows (generate-scene-video,
+ * generate-audio and assemble's starts, regenerate-asset's start and accept).
+ */
+export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: string) {
+  const movie = await ownMovie(deps, movieId, userId);
+  if (movie.status === "pending" || movie.status === "processing") {
+    throw new ConflictError(
+      "movie_in_production",
+      `Movie ${movieId} is still in production; wait for it to end or cancel it`,
+    );
+  }
   return movie;
 }

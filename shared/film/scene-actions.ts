@@ -12,7 +12,7 @@ import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
-import { ownMovie } from "./film-movie.ts";
+import { idleMovie } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -25,17 +25,6 @@ const bySceneInput = z.object({
   movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
   sceneNumber: wholeNumber("sceneNumber", 1),
 }).strict();
-
-async function idleMovie(deps: FilmDeps, movieId: string, userId: string) {
-  const movie = await ownMovie(deps, movieId, userId);
-  if (movie.status === "pending" || movie.status === "processing") {
-    throw new ConflictError(
-      "movie_in_production",
-      `Movie ${movieId} is still in production; wait for it to end or cancel it`,
-    );
-  }
-  return movie;
-}
 
 async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number) {
   const [scene] = await deps
