@@ -198,6 +198,8 @@ describe("a film's cancel and resume", () => {
       const { movieId, taskId } = started.json;
       const job = await heldMusicJob(movieId);
       expect(job.status).toBe("queued");
+      const [before] = await sql`select status, last_error from public.background_tasks where id = ${taskId}`;
+      expect(LIVE, JSON.stringify(before)).toContain(before.status);
 
       // What regenerate-asset's script accept runs (shared/assets/accept/accept-script.ts).
       const [{ task_id: newTask }] = await sql`
@@ -212,7 +214,7 @@ describe("a film's cancel and resume", () => {
         const rows = await cancelJobsOf(movieId);
         return rows[0]?.status === "succeeded" ? rows : null;
       }, { timeoutMs: 60_000, what: "film.cancel_jobs after the reset" });
-      expect(done.result.cancelled).toBeGreaterThanOrEqual(1);
+      expect(done.result.cancelled, JSON.stringify(done.result)).toBeGreaterThanOrEqual(1);
       const [music] = await sql`select status from public.background_tasks where id = ${job.id}`;
       expect(music.status).toBe("cancelled");
       const [metric] = await sql`
