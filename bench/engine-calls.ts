@@ -6,7 +6,7 @@
  * One claimer's rate in `npm run bench -- engine` is bound by the claim's round trip (its end
  * travels beside it), so this is where its gap to graphile-worker is taken apart:
  *  - claims: engine.claim_tasks (what workers call); its one-statement claim run directly (no
- *    `SECURITY DEFINER` layers), and that statement without fair claiming's two probes; the
+ *    function layers), and that statement without fair claiming's two probes; the
  *    narrow-row prototype (bench/engine/narrow-queue.ts) with the engine's guarantees, and without
  *    the indexes a claim adds entries to beyond the primary key;
  *    graphile-worker's get_job; `select 1` (a round trip that does nothing);
@@ -185,7 +185,7 @@ async function variants(userId: string): Promise<Variant[]> {
       run: () => conn`select * from engine.claim_tasks(${KINDS}, ${WORKER}, 30, 1)`,
     },
     {
-      name: "its claim statement, run directly (no SECURITY DEFINER layers)",
+      name: "its claim statement, run directly (no function layers)",
       call: "claim",
       prepare: queueEngine,
       run: direct(engine.claim, () => [KINDS, WORKER, 30]),
