@@ -407,12 +407,19 @@ begin
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
   -- One pipeline per film: the one still running (a script accepted mid-production) stops here,
-  -- its open children with it and its workers fenced out. The film follows its new task only
-  -- (movies.task_id, below), so this end does not touch it.
-  if v_movie.task_id is not null
-     and engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration') then
-    v_stopped := v_stopped + 1;
-  end if;
+  -- its open children with it and its workers fenced out, and so does every other piece of work
+  -- still open on the old film (a regeneration's apply, a scene's or the film's regeneration),
+  -- which would write into the rows just deleted or remix and reassemble the film the new
+  -- pipeline is making. The film follows its new task only (movies.task_id, below), so these ends
+  -- do not touch it. Housekeeping (engine.is_internal_kind) goes on: film.cancel_jobs, below,
+  -- cancels the stopped tasks' jobs at their providers.
+  select v_stopped + count(*) filter (
+           where engine.cancel_task(w.id, 'the film was started again by a script regeneration'))
+    into v_stopped
+    from public.background_tasks w
+   where w.user_id = p_user and w.parent_id is null and not engine.is_terminal(w.status)
+     and not engine.is_internal_kind(w.kind)
+     and (w.id = v_movie.task_id or w.payload ->> 'movieId' = p_movie::text);
   select id into v_task from engine.enqueue_task(
     p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);

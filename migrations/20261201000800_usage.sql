@@ -408,15 +408,27 @@ begin
         film.id, t.kind, same_work using errcode = 'RF017';
     end if;
   end if;
+  -- A film's rows, locked before anything changes: the progress row before the movie
+  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task and the user's usage
+  -- lock, the order a cancel (engine.cancel_task, then public.movie_follows_its_task at its
+  -- commit) and a script accept (admitUsage, then asset_admin.reset_film) take them. A script
+  -- accept holding them is waited for, and the movie is read again under its lock: the film read
+  -- above came from before that accept committed, and resuming the task it took the film from ran
+  -- a second pipeline beside the new one.
+  if t.kind = 'film.produce' then
+    perform from public.movie_creation_progress where movie_id = film.id for update;
+    perform from public.movies m where m.id = film.id and m.task_id = t.id for no key update;
+    if not found then
+      raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
+        using errcode = 'RF008';
+    end if;
+  end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
   t := engine.resume_task(p_task_id);
   -- The film is in production again in this transaction, so a parallel admission counts it, and
   -- its progress row says so with the movie (produce-movie's status reads both; a cancel committing
-  -- between two transactions left them apart). The progress row before the movie
-  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task: the order a cancel takes
-  -- them (engine.cancel_task, then public.movie_follows_its_task at its commit).
+  -- between two transactions left them apart).
   if t.kind = 'film.produce' then
-    perform from public.movie_creation_progress where movie_id = film.id for update;
     update public.movies set status = 'processing', error_message = null
      where task_id = t.id and status in ('failed', 'cancelled');
     update public.movie_creation_progress set overall_status = 'running'

@@ -298,12 +298,19 @@ begin
      set overall_status = 'pending', overall_progress = 0, current_step = null, current_step_detail = null, steps = p_steps
    where movie_id = p_movie;
   -- One pipeline per film: the one still running (a script accepted mid-production) stops here,
-  -- its open children with it and its workers fenced out. The film follows its new task only
-  -- (movies.task_id, below), so this end does not touch it.
-  if v_movie.task_id is not null
-     and engine.cancel_task(v_movie.task_id, 'the film was started again by a script regeneration') then
-    v_stopped := v_stopped + 1;
-  end if;
+  -- its open children with it and its workers fenced out, and so does every other piece of work
+  -- still open on the old film (a regeneration's apply, a scene's or the film's regeneration),
+  -- which would write into the rows just deleted or remix and reassemble the film the new
+  -- pipeline is making. The film follows its new task only (movies.task_id, below), so these ends
+  -- do not touch it. Housekeeping (engine.is_internal_kind) goes on: film.cancel_jobs, below,
+  -- cancels the stopped tasks' jobs at their providers.
+  select v_stopped + count(*) filter (
+           where engine.cancel_task(w.id, 'the film was started again by a script regeneration'))
+    into v_stopped
+    from public.background_tasks w
+   where w.user_id = p_user and w.parent_id is null and not engine.is_terminal(w.status)
+     and not engine.is_internal_kind(w.kind)
+     and (w.id = v_movie.task_id or w.payload ->> 'movieId' = p_movie::text);
   select id into v_task from engine.enqueue_task(
     p_user_id => p_user, p_kind => 'film.produce', p_function => 'produce-movie',
     p_payload => jsonb_build_object('movieId', p_movie), p_idempotency_key => p_idempotency_key, p_max_attempts => 5);
@@ -1932,15 +1939,27 @@ begin
         film.id, t.kind, same_work using errcode = 'RF017';
     end if;
   end if;
+  -- A film's rows, locked before anything changes: the progress row before the movie
+  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task and the user's usage
+  -- lock, the order a cancel (engine.cancel_task, then public.movie_follows_its_task at its
+  -- commit) and a script accept (admitUsage, then asset_admin.reset_film) take them. A script
+  -- accept holding them is waited for, and the movie is read again under its lock: the film read
+  -- above came from before that accept committed, and resuming the task it took the film from ran
+  -- a second pipeline beside the new one.
+  if t.kind = 'film.produce' then
+    perform from public.movie_creation_progress where movie_id = film.id for update;
+    perform from public.movies m where m.id = film.id and m.task_id = t.id for no key update;
+    if not found then
+      raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
+        using errcode = 'RF008';
+    end if;
+  end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
   t := engine.resume_task(p_task_id);
   -- The film is in production again in this transaction, so a parallel admission counts it, and
   -- its progress row says so with the movie (produce-movie's status reads both; a cancel committing
-  -- between two transactions left them apart). The progress row before the movie
-  -- (shared/film/film-progress.ts, lockFilmProgress), both after the task: the order a cancel takes
-  -- them (engine.cancel_task, then public.movie_follows_its_task at its commit).
+  -- between two transactions left them apart).
   if t.kind = 'film.produce' then
-    perform from public.movie_creation_progress where movie_id = film.id for update;
     update public.movies set status = 'processing', error_message = null
      where task_id = t.id and status in ('failed', 'cancelled');
     update public.movie_creation_progress set overall_status = 'running'

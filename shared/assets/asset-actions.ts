@@ -22,7 +22,7 @@
  */
 import { z } from "zod";
 import { SqlErrorCode } from "../db/sql-errors.ts";
-import { pgErrorCode } from "../engine/task-store.ts";
+import { pgErrorCode, retryDeadlock } from "../engine/task-store.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
@@ -147,7 +147,11 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       if (acceptor.needsIdleMovie) await idleMovie(deps, run.movie_id, caller.userId);
       let outcome;
       try {
-        outcome = await sql.begin((tx) => acceptInTransaction(tx, store, caller.userId, run, cascade));
+        // One transaction, nothing outside the database: run again when Postgres broke a deadlock
+        // by aborting it (a script accept's reset against a film's steps or a scene's accept).
+        outcome = await retryDeadlock(() =>
+          sql.begin((tx) => acceptInTransaction(tx, store, caller.userId, run, cascade))
+        );
       } catch (error) {
         throw fromSqlError(error, runId);
       }

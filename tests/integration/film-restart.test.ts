@@ -5,20 +5,32 @@
  * another preview of the script left to accept: it goes with the old film.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, connectAsAdmin, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
+import {
+  connect,
+  connectAsAdmin,
+  createUser,
+  invoke,
+  type Sql,
+  type TestUser,
+  waitFor,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let su: Sql;
+/** Connections of their own for the accept and the resume raced in one case. */
+let reset: Sql;
+let resumer: Sql;
 let owner: TestUser;
 
 beforeAll(async () => {
   sql = connect();
   su = connectAsAdmin(2);
+  reset = connect(1);
+  resumer = connect(1);
   owner = await createUser(sql);
 });
 afterAll(async () => {
-  await sql.end();
-  await su.end();
+  await Promise.all([sql.end(), su.end(), reset.end(), resumer.end()]);
 });
 
 /** A film row with an open produce task nobody runs (no doorbell). */
@@ -54,15 +66,30 @@ describe("a film started again by a script accept", () => {
                                     p_function => 'regenerate-asset', p_payload => ${tx.json({ runId })},
                                     p_dispatch => false)).id as id`;
       await tx`update public.asset_runs set task_id = ${runTask} where id = ${runId}`;
+      // Other work still open on the film: an accepted clip's apply and a scene's regeneration
+      // stop with it; a task of another film goes on.
+      const openWork = async (kind: string, payload: Record<string, unknown>) =>
+        (await tx`
+          select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => ${kind}, p_function => 'regenerate-asset',
+                                      p_payload => ${
+          tx.json(payload as never)
+        }, p_dispatch => false)).id as id`)[0]
+          .id as string;
+      const apply = await openWork("asset.apply", { movieId, runId, sceneNumber: 1 });
+      const chain = await openWork("film.chain", { movieId, sceneNumber: 1 });
+      const otherFilm = await openWork("film.chain", { movieId: crypto.randomUUID(), sceneNumber: 1 });
       const [{ reset_film: newTask }] = await tx`
         select asset_admin.reset_film(${movieId}, ${owner.id}, null, '[]'::jsonb, null)`;
       // The film's end-follower is deferred to commit: run it now, as commit would.
       await tx`set constraints all immediate`;
-      const tasks =
-        await tx`select id, status from public.background_tasks where id in (${taskId}, ${newTask})`;
+      const tasks = await tx`select id, status from public.background_tasks
+                              where id in (${taskId}, ${newTask}, ${apply}, ${chain}, ${otherFilm})`;
       expect(Object.fromEntries(tasks.map((t) => [t.id, t.status]))).toEqual({
         [taskId]: "cancelled",
         [newTask]: "queued",
+        [apply]: "cancelled",
+        [chain]: "cancelled",
+        [otherFilm]: "queued",
       });
       const [run] = await tx`
         select r.status, t.status as task_status from public.asset_runs r
@@ -80,6 +107,44 @@ describe("a film started again by a script accept", () => {
     }).catch((error) => {
       if (!(error instanceof RolledBack)) throw error;
     });
+  });
+
+  it("refuses a resume of the old produce task that raced the script accept: it waits for the accept, then finds the film gone", async () => {
+    const { movieId, taskId: oldTask } = await filmWithTask(su, "cancelled");
+    await su`select engine.cancel_task(${oldTask}, 'test')`;
+    const accepted = deferred();
+    const release = deferred();
+    // The accept's transaction (asset_admin.reset_film), held open while the resume arrives.
+    const accept = reset.begin(async (tx) => {
+      const [{ reset_film: newTask }] = await tx`
+        select asset_admin.reset_film(${movieId}, ${owner.id}, null, '[]'::jsonb, null)`;
+      // No pipeline for this made-up film: its new task ends with the test.
+      await tx`select engine.cancel_task(${newTask}, 'test')`;
+      accepted.resolve();
+      await release.promise;
+      return newTask as string;
+    });
+    await accepted.promise;
+    const resume = resumer`select engine.resume_by_owner(${oldTask}) as task`.then(
+      () => null,
+      (error) => error as { code?: string; message: string },
+    );
+    // The resume waits for the accept's locks on the film...
+    await waitFor(async () =>
+      (await su`select 1 from pg_stat_activity
+                 where wait_event_type = 'Lock' and query like '%resume_by_owner%'`).length > 0, {
+      timeoutMs: 10_000,
+      what: "the resume to wait for the accept",
+    });
+    release.resolve();
+    const newTask = await accept;
+    // ... and once the accept commits, finds that the film follows another task now.
+    const refused = await resume;
+    expect(refused?.code, refused?.message).toBe("RF008");
+    const [old] = await su`select status, resumes from public.background_tasks where id = ${oldTask}`;
+    expect(old).toEqual({ status: "cancelled", resumes: 0 });
+    const [movie] = await su`select task_id from public.movies where id = ${movieId}`;
+    expect(movie.task_id).toBe(newTask);
   });
 
   it("refuses to resume the film's old produce task with 409, charging and changing nothing", async () => {
@@ -150,3 +215,10 @@ describe("a film started again by a script accept", () => {
 });
 
 class RolledBack extends Error {}
+
+/** A promise and its resolve (Node 20 has no Promise.withResolvers). */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
