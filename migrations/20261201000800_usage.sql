@@ -323,10 +323,9 @@ begin
 end $$;
 
 -- Resume is for what a user may restart, a bounded number of times (background_tasks.resumes), and
--- it counts against the usage limits. engine.resume_task is the engine's own transition (the
--- pipeline re-runs a failed location image with it); owners go through engine.resume_by_owner:
--- every function's `resume` (through TaskStore.resume) and the public.resume_task RPC. Every
--- refusal comes before anything is counted or charged.
+-- it counts against the usage limits. engine.resume_task is the engine's own transition; owners
+-- go through engine.resume_by_owner: every function's `resume` (through TaskStore.resume) and the
+-- public.resume_task RPC. Every refusal comes before anything is counted or charged.
 -- RF003 task_active, RF004 / RF008 task_not_resumable, RF006 resume_limit_reached,
 -- RF007 film_cancelled, RF009 quota, RF016 movie_in_production, RF017 regeneration_in_progress.
 create function engine.resume_by_owner(p_task_id uuid) returns public.background_tasks

@@ -150,17 +150,23 @@ export async function awaitLocationImage(
 ): Promise<LocationImage> {
   return await ctx.providerStep<LocationImage>(stepName, {
     submit: async () => {
-      const task = await env.store.enqueue({
-        userId: env.userId,
-        kind: LOCATION_IMAGE_KIND,
-        payload,
-        idempotencyKey: [payload.movieId, payload.locationSlug, payload.timeOfDay, payload.weather].join("/"),
-        // A child of the chain that asked first: cancelling the film cancels it too.
-        parentId: ctx.task.id,
-      });
-      // A failed earlier attempt (a scene regenerated later) is tried again rather than reused.
-      if (task.status === "failed" || task.status === "cancelled") {
-        await env.sql`select engine.resume_task(${task.id}::uuid)`;
+      const variant = (idempotencyKey: string) =>
+        env.store.enqueue({
+          userId: env.userId,
+          kind: LOCATION_IMAGE_KIND,
+          payload,
+          idempotencyKey,
+          // A child of the chain that asked first: cancelling the film cancels it too.
+          parentId: ctx.task.id,
+        });
+      const key = [payload.movieId, payload.locationSlug, payload.timeOfDay, payload.weather].join("/");
+      let task = await variant(key);
+      // A failed or cancelled earlier attempt (a scene made again later, a film resumed after its
+      // jobs were cancelled) is not run again: it would replay its recorded job outcome and fail
+      // the same way every time. The next attempt is a task of its own, keyed after the one it
+      // replaces, so scenes asking at the same moment still share one.
+      while (task.status === "failed" || task.status === "cancelled") {
+        task = await variant(`${key}/after:${task.id}`);
       }
       return task.id;
     },

@@ -154,6 +154,44 @@ describe("film failures", () => {
   );
 
   it(
+    "a film whose location images failed, resumed: the images are made again, not replayed, and it completes",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      // Every image refused: both scenes need their location's reference image, and fail.
+      rig.fakes.fal.scriptWhen(() => true, {
+        phases: ["COMPLETED"],
+        resultError: { status: 422, detail: "image refused" },
+      });
+      const owner = await filmUser(rig, shape, "Lost Harbour");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Lost Harbour"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const before = await readFilm(rig.sql, movieId);
+      expect(before.movie.status).toBe("failed");
+      expect(before.scenes.map((s) => s.error_message).join(" ")).toContain("reference image failed");
+      rig.fakes.clearScripts();
+
+      const submittedBefore = rig.fakes.fal.submitted.length;
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+      expect(resumed.status, resumed.text).toBe(202);
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const after = await readFilm(rig.sql, movieId);
+      // Before, the failed image task was resumed and replayed its recorded failure: the film
+      // failed again at every resume, paying nothing and counting each resume.
+      expect(after.movie.status, after.movie.error_message).toBe("completed");
+      expect(after.scenes.every((s) => s.status === "completed")).toBe(true);
+      expect(rig.fakes.fal.submitted.length).toBeGreaterThan(submittedBefore);
+      const images = await rig.sql`
+        select status, idempotency_key from public.background_tasks
+         where kind = 'film.location_image' and payload ->> 'movieId' = ${movieId} order by created_at`;
+      expect(images.filter((t) => t.status === "failed").length).toBeGreaterThanOrEqual(1);
+      expect(images.filter((t) => t.status === "succeeded").map((t) => t.idempotency_key))
+        .toEqual(images.filter((t) => t.status === "succeeded").map(() => expect.stringMatching(/\/after:/)));
+    },
+    240_000,
+  );
+
+  it(
     "a film with failed scenes resumed: only those scenes are paid again and the film completes",
     async () => {
       rig.fakes.clearScripts();
