@@ -40,19 +40,26 @@ const byMovieOrTask = z.object({
   path: ["movieId"],
 });
 
+/** Bidirectional controls reorder what a viewer sees (a title that reads differently than it is). */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
+/** A short text shown wherever the film is listed: something visible, nothing that reorders it. */
+const shownText = (field: string, max: number) =>
+  z.string({ error: `${field} is required (a string)` }).trim().min(1, `${field} must not be empty`).max(
+    max,
+    `${field} must be at most ${max} characters`,
+  ).refine((text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text), `${field} must have a visible character`)
+    .refine(
+      (text) => !BIDI_CONTROLS.test(text),
+      `${field} must not contain bidirectional control characters`,
+    );
+
 const startInput = z.object({
-  title: z.string({ error: "title is required (a string)" }).trim().min(1, "title must not be empty").max(
-    200,
-    "title must be at most 200 characters",
-  ),
+  title: shownText("title", 200),
   prompt: z.string({ error: "prompt is required (a string)" }).trim().min(1, "prompt must not be empty").max(
     4000,
     "prompt must be at most 4000 characters",
   ),
-  genre: z.string({ error: "genre is required (a string)" }).trim().min(1, "genre must not be empty").max(
-    60,
-    "genre must be at most 60 characters",
-  ),
+  genre: shownText("genre", 60),
   // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0, and
   // anything finer rounded, so start would make another film than quote planned from the same body.
   durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).min(
@@ -66,8 +73,8 @@ const startInput = z.object({
     .default("landscape"),
   // The film's cap on its paid jobs, in the providers' own units summed (film-budget.ts).
   maxCostUnits: z.number({ error: "maxCostUnits must be a number" })
-    .positive("maxCostUnits must be more than 0")
-    .finite("maxCostUnits must be finite")
+    .min(0.01, "maxCostUnits must be at least 0.01")
+    .max(1e9, "maxCostUnits must be at most 1000000000")
     .optional(),
 }).strict();
 

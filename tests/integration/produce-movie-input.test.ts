@@ -38,6 +38,11 @@ describe("film functions refuse bad input and other users' movies, creating noth
     ["durationMinutes", { ...good, durationMinutes: 0.001 }],
     ["orientation", { ...good, orientation: "square" }],
     ["extra", { ...good, extra: true }],
+    // Found by fuzzing: stored as a 300-digit number, or as a title nobody can see or read.
+    ["maxCostUnits", { ...good, maxCostUnits: 1e-300 }],
+    ["maxCostUnits", { ...good, maxCostUnits: 1e308 }],
+    ["title", { ...good, title: "\u200b" }],
+    ["genre", { ...good, genre: "drama\u202e" }],
   ])("produce-movie start names %s", async (field, body) => {
     const before = await counts(owner.id);
     const res = await invoke("produce-movie", { action: "start", ...body }, { token: owner.token });
