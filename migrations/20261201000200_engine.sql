@@ -479,6 +479,19 @@ begin
   on conflict (task_id, name) do nothing;
 end $$;
 
+-- A recorded submission given up: its job was cancelled with its task (a film's cancel,
+-- film.cancel_jobs) and the task was resumed since. The step is then as if never submitted, so
+-- the resumed slice submits again instead of polling a job that will never finish. Only that
+-- job's record goes: a step completed, or recorded with another job since, is left alone.
+create function engine.withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text)
+returns void
+language plpgsql security definer set search_path = '' as $$
+begin
+  perform engine.lock_lease(p_task_id, p_token);
+  delete from public.background_task_steps
+   where task_id = p_task_id and name = p_name and status = 'submitted' and external_id = p_external_id;
+end $$;
+
 -- A task's children that have not ended (an inlined SQL function: each caller plans it as its own
 -- read of the parent index).
 create function engine.open_children(p_parent_id uuid) returns setof uuid

@@ -213,7 +213,9 @@ create table public.movie_step_metrics (
   user_id uuid not null references auth.users (id) on delete cascade,
   step text not null,
   scene_number integer,
-  -- The engine step it belongs to: background_tasks.id + background_task_steps.name.
+  -- The engine step it belongs to: background_tasks.id + background_task_steps.name. A job
+  -- cancelled with its film ('cancelled') and submitted again on resume keeps its row, renamed
+  -- '<step name>#<its job id>', so the new job gets the step's own row and both count in the cap.
   task_id uuid not null,
   step_name text not null,
   provider text,
@@ -231,7 +233,7 @@ create table public.movie_step_metrics (
   -- Decided when the call is recorded, from the user's registry at that moment.
   billed_to text not null default 'project',
   constraint movie_step_metrics_one_per_step unique (task_id, step_name),
-  constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed')),
+  constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed', 'cancelled')),
   constraint movie_step_metrics_billed_to_check check (billed_to in ('project', 'user', 'free'))
 );
 

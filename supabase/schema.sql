@@ -2486,6 +2486,22 @@ end $$;
 ALTER FUNCTION engine.wake_waiters(p_target_id uuid) OWNER TO postgres;
 
 --
+-- Name: withdraw_step_submission(uuid, bigint, text, text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform engine.lock_lease(p_task_id, p_token);
+  delete from public.background_task_steps
+   where task_id = p_task_id and name = p_name and status = 'submitted' and external_id = p_external_id;
+end $$;
+
+ALTER FUNCTION engine.withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text) OWNER TO postgres;
+
+--
 -- Name: assert_image_request_owner(uuid); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -3636,7 +3652,7 @@ CREATE TABLE public.movie_step_metrics (
     billed_to text DEFAULT 'project'::text NOT NULL,
     planned_units numeric,
     CONSTRAINT movie_step_metrics_billed_to_check CHECK ((billed_to = ANY (ARRAY['project'::text, 'user'::text, 'free'::text]))),
-    CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text])))
+    CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
 );
 
 ALTER TABLE public.movie_step_metrics OWNER TO postgres;
@@ -5818,6 +5834,13 @@ GRANT ALL ON FUNCTION engine.wake_parent(p_parent_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.wake_waiters(p_target_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.wake_waiters(p_target_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.withdraw_step_submission(p_task_id uuid, p_token bigint, p_name text, p_external_id text) TO service_role;
 
 --
 -- Name: FUNCTION assert_image_request_owner(p_request_id uuid); Type: ACL; Schema: public; Owner: postgres

@@ -47,6 +47,12 @@ export interface ProviderStepSpec<T> {
   submit(): Promise<string>;
   /** Bookkeeping once the id is recorded (e.g. metrics); not run again on resume. */
   submitted?(externalId: string): Promise<void>;
+  /**
+   * Asked on resume, before polling a recorded job: true when that job was given up with its task
+   * (cancelled at its provider by film.cancel_jobs) and the step should pay for a new one. The
+   * hook moves its own records of the old job aside; the step's record of it is then withdrawn.
+   */
+  withdrawn?(externalId: string): Promise<boolean>;
   /** Polls the provider; returns the final result when done, null while still running. */
   poll(externalId: string): Promise<T | null>;
   pollEveryMs?: number;
@@ -126,6 +132,11 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     if (recorded?.status === "completed") return recorded.result as T;
     let externalId = recorded?.externalId ?? null;
     let submittedAtMs = recorded?.submittedAtMs ?? now();
+    if (externalId && await spec.withdrawn?.(externalId)) {
+      await store.withdrawSubmission(task, name, externalId);
+      steps.delete(name);
+      externalId = null;
+    }
     if (!externalId) {
       const untilKill = budget.untilKillMs();
       if (untilKill < PAID_SUBMIT_MARGIN_MS) throw new SliceYield(metadata, untilKill + 500);

@@ -289,6 +289,16 @@ export function createTaskStore(sql: Sql) {
       );
     },
 
+    /** Forgets the step's recorded job `externalId` (engine.withdraw_step_submission): submitted again next. */
+    async withdrawSubmission(task: TaskRow, name: string, externalId: string) {
+      await fenced(
+        task,
+        () =>
+          once`select engine.withdraw_step_submission(${task.id}, ${task.fencingToken}::bigint, ${name},
+          ${externalId})`,
+      );
+    },
+
     /** The engine's own cancel (a film's, a rejected run's, a restart's); false if it had already ended. */
     async cancel(taskId: string, reason: string): Promise<boolean> {
       const [{ ok }] = await once`select engine.cancel_task(${taskId}, ${reason}) as ok`;

@@ -34,15 +34,38 @@ export async function cancelAtProvider(
   }
 }
 
-/** The film's provider jobs submitted and not finished, by tasks that are cancelled now. */
-export async function openJobsOfCancelledTasks(deps: FilmDeps, movieId: string) {
-  return await deps.sql`
-    select m.provider, m.model, s.external_id, s.task_id, s.name
-      from public.movie_step_metrics m
-      join public.background_task_steps s on s.task_id = m.task_id and s.name = m.step_name
-      join public.background_tasks t on t.id = s.task_id
-     where m.movie_id = ${movieId} and s.status = 'submitted' and s.external_id is not null
-       and m.finished_at is null and t.status = 'cancelled'`;
+/**
+ * The film's provider jobs submitted and not finished by tasks that are cancelled now, each marked
+ * `cancelled` on its metrics row (its job id with it: the engine records a submission before the
+ * row hears of it, so a cancel in between leaves the row without the id). One statement that
+ * share-locks those tasks first: a resume of one of them waits for it, and its resumed task then
+ * finds the mark and pays for a new job (film-jobs.ts, `withdrawn`) instead of polling this one,
+ * which is about to be cancelled. Jobs marked before and not yet cancelled at their provider (a
+ * kill in between) come back too, whatever their task's status now.
+ */
+export async function markOpenJobsCancelled(deps: FilmDeps, movieId: string) {
+  return await deps.sql<{ id: string; provider: string; model: string; external_id: string }[]>`
+    with held as (
+      select t.id from public.background_tasks t
+       where t.status = 'cancelled'
+         and t.id in (select m.task_id from public.movie_step_metrics m
+                       where m.movie_id = ${movieId} and m.finished_at is null)
+       order by t.id
+       for share
+    ), marked as (
+      update public.movie_step_metrics m
+         set phase = 'cancelled', external_id = coalesce(m.external_id, s.external_id)
+        from public.background_task_steps s
+       where m.movie_id = ${movieId} and m.finished_at is null and m.phase <> 'cancelled'
+         and m.task_id in (select id from held)
+         and s.task_id = m.task_id and s.name = m.step_name and s.status = 'submitted'
+         and s.external_id is not null
+      returning m.id, m.provider, m.model, m.external_id
+    )
+    select id, provider, model, external_id from marked
+    union all
+    select id, provider, model, external_id from public.movie_step_metrics
+     where movie_id = ${movieId} and finished_at is null and phase = 'cancelled'`;
 }
 
 export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
@@ -60,31 +83,24 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
     if (lipsync) adapters.push(lipsync);
     if (music) adapters.push(music);
     const outcomes: { provider: string; job: string; cancelled: boolean; error?: string }[] = [];
-    for (const job of await openJobsOfCancelledTasks(deps, movieId)) {
+    for (const job of await markOpenJobsCancelled(deps, movieId)) {
       const adapter = adapters.find((a) => a.provider === job.provider && a.model === job.model);
-      // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel with.
-      if (!adapter) {
-        outcomes.push({
-          provider: job.provider,
-          job: job.external_id,
-          cancelled: false,
-          error: "provider no longer registered",
-        });
-        continue;
-      }
+      // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel
+      // with; the owner's resumed film could not poll it either, and pays for a new one.
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
-      const error = await cancelAtProvider(adapter, job.external_id, ctx.task);
-      // external_id too: the engine records a submitted job before its metrics row is updated
-      // (providerStep, then recordSubmitted), and a cancel in between would leave the row without it.
+      const error = adapter
+        ? await cancelAtProvider(adapter, job.external_id, ctx.task)
+        : "provider no longer registered";
+      // By the row's id: a resumed task may have renamed it already (setAsideCancelledJob).
       await deps.sql`
-        update public.movie_step_metrics set phase = 'failed', finished_at = now(),
-               external_id = coalesce(external_id, ${job.external_id}),
+        update public.movie_step_metrics
+           set phase = ${error ? "failed" : "cancelled"}, finished_at = now(),
                error_message = ${
         error
           ? `cancel at the provider failed: ${error}`
           : "cancelled with the film (cancelled at the provider)"
       }
-         where task_id = ${job.task_id} and step_name = ${job.name} and finished_at is null`;
+         where id = ${job.id} and finished_at is null`;
       outcomes.push({
         provider: job.provider,
         job: job.external_id,

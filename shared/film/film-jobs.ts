@@ -12,7 +12,13 @@ import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
 import { SliceWait, SliceYield, type TaskContext } from "../engine/task-context.ts";
 import type { JobProvider, JobState } from "../providers/types.ts";
-import { type MetricKey, recordFinished, recordIntent, recordSubmitted } from "./film-metrics.ts";
+import {
+  type MetricKey,
+  recordFinished,
+  recordIntent,
+  recordSubmitted,
+  setAsideCancelledJob,
+} from "./film-metrics.ts";
 import { cancelAtProvider } from "./cancel-jobs.ts";
 import { admitPaidIntent, BUDGET_EXCEEDED, BudgetExceededError, isPaidProvider } from "./film-budget.ts";
 
@@ -58,6 +64,8 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       return await provider.submit(spec.request);
     },
     submitted: (id) => recordSubmitted(spec.sql, ctx.task.id, name, id),
+    // Cancelled at its provider with the film, then the film resumed: paid for again, not polled.
+    withdrawn: (id) => setAsideCancelledJob(spec.sql, ctx.task.id, name, id),
     poll: async (id) => {
       const state: JobState<{ url: string; durationSeconds?: number | null }> = await provider.poll(id);
       let result: JobOutcome;

@@ -2,7 +2,8 @@
  * movie_step_metrics: one row per engine step that costs time or money — provider, model, cost
  * units. A paid call's row is written as `intent` (committed) before the submission, `submitted`
  * with the provider's id right after it, and `succeeded`/`failed` when it ends, so a kill between
- * submit and record shows up as an intent without an external id.
+ * submit and record shows up as an intent without an external id; `cancelled` when
+ * film.cancel_jobs cancelled it at its provider with the film.
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 
@@ -67,6 +68,27 @@ export async function recordFinished(
     outcome.error ?? null
   }, finished_at = now()
      where task_id = ${taskId} and step_name = ${stepName} and finished_at is null`;
+}
+
+/**
+ * A job film.cancel_jobs cancelled with its film (phase `cancelled`), found again by the step's
+ * resumed task: its row is renamed `<step name>#<job id>`, kept for the record and still counted
+ * in the film's cap, so the job submitted in its place gets the step's own row. True when the
+ * job was so given up (also when a slice killed after the rename asks again).
+ */
+export async function setAsideCancelledJob(
+  db: Db,
+  taskId: string,
+  stepName: string,
+  externalId: string,
+): Promise<boolean> {
+  const setAside = `${stepName}#${externalId}`;
+  const rows = await db`
+    update public.movie_step_metrics set step_name = ${setAside}
+     where task_id = ${taskId} and step_name in (${stepName}, ${setAside}) and external_id = ${externalId}
+       and phase = 'cancelled'
+    returning id`;
+  return rows.length > 0;
 }
 
 /** Per step: calls, providers/models, cost units by unit, seconds spent (first start → last end). */

@@ -45,7 +45,10 @@ async function userWithHeldMusic() {
     select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'test.slot_holder', p_function => null,
       p_concurrency_key => ${music.json.provider.concurrencyKey}, p_dispatch => false)`;
   await sql`select engine.claim_task(${holder.id}, 'film-cancel-resume', 3600)`;
-  return user;
+  return Object.assign(user, {
+    /** Frees the music slot: the film's music job (or its next) can run. */
+    releaseMusic: async () => void await sql`select engine.cancel_task(${holder.id}, 'slot released')`,
+  });
 }
 
 async function startFilm(user: TestUser, title: string) {
@@ -227,6 +230,47 @@ describe("a film's cancel and resume", () => {
       expect(LIVE).toContain(movie.status);
     },
     180_000,
+  );
+
+  it(
+    "resumed after film.cancel_jobs cancelled its music job, pays for a new one and completes with music",
+    async () => {
+      const user = await userWithHeldMusic();
+      const started = await startFilm(user, "Second take");
+      expect(started.status, started.text).toBe(202);
+      const { movieId } = started.json;
+      const job = await heldMusicJob(movieId);
+      const cancel = await invoke("produce-movie", { action: "cancel", movieId }, { token: user.token });
+      expect(cancel.status, cancel.text).toBe(200);
+      await waitFor(async () => (await cancelJobsOf(movieId))[0]?.status === "succeeded", {
+        timeoutMs: 60_000,
+        what: "film.cancel_jobs",
+      });
+      const [cancelled] = await sql`select status from public.background_tasks where id = ${job.id}`;
+      expect(cancelled.status).toBe("cancelled");
+
+      await user.releaseMusic();
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: user.token });
+      expect(resumed.status, resumed.text).toBe(202);
+      const movie = await waitFor(async () => {
+        const [row] = await sql`select status, metadata from public.movies where id = ${movieId}`;
+        return ["completed", "failed", "cancelled"].includes(row.status) ? row : null;
+      }, { timeoutMs: 240_000, what: `movie ${movieId} to end after its resume` });
+      const metrics = await sql`
+        select m.step_name, m.phase, m.external_id from public.movie_step_metrics m
+          join public.background_tasks t on t.id = m.task_id
+         where m.movie_id = ${movieId} and t.kind = 'film.music' order by m.started_at`;
+      // Before, the resumed music task polled the cancelled job: "No music", the film without it.
+      expect(movie.status, JSON.stringify(metrics)).toBe("completed");
+      expect(movie.metadata.music_url, JSON.stringify(metrics)).toEqual(expect.any(String));
+      // The cancelled job keeps its row, set aside under its own name; the new job has the step's.
+      expect(metrics).toEqual([
+        { step_name: `music#${job.id}`, phase: "cancelled", external_id: job.id },
+        { step_name: "music", phase: "succeeded", external_id: expect.any(String) },
+      ]);
+      expect(metrics[1].external_id).not.toBe(job.id);
+    },
+    300_000,
   );
 
   it("cancelled and resumed through the RPCs, says so in its movie and progress rows together", async () => {

@@ -23,6 +23,8 @@ function contextAt(nowMs: number, steps = new Map<string, StepRecord>(), clock?:
   const store = {
     recordSubmission: async (_t: TaskRow, name: string, id: string) =>
       void calls.push(`record ${name} ${id}`),
+    withdrawSubmission: async (_t: TaskRow, name: string, id: string) =>
+      void calls.push(`withdraw ${name} ${id}`),
     completeStep: async (_tx: unknown, _t: TaskRow, name: string) => void calls.push(`complete ${name}`),
   } as unknown as TaskStore;
   // The step's result commits in a transaction: here a pass-through.
@@ -73,6 +75,51 @@ describe("providerStep", () => {
     const { ctx, calls } = contextAt(149_000, steps);
     expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
     expect(calls).toEqual(["poll job-0", "complete clip"]);
+  });
+
+  it("pays for a new job when the recorded one was given up with its task, after withdrawing its record", async () => {
+    const steps = new Map<string, StepRecord>([["clip", {
+      name: "clip",
+      status: "submitted",
+      externalId: "job-0",
+      result: null,
+    }]]);
+    const { ctx, calls } = contextAt(10_000, steps);
+    const given = { ...spec(calls), withdrawn: async (id: string) => (calls.push(`withdrawn? ${id}`), true) };
+    expect(await ctx.providerStep("clip", given)).toBe("done");
+    expect(calls).toEqual([
+      "withdrawn? job-0",
+      "withdraw clip job-0",
+      "submit",
+      "record clip job-1",
+      "submitted job-1",
+      "poll job-1",
+      "complete clip",
+    ]);
+  });
+
+  it("polls a recorded job its hook does not give up, and never asks about a step not submitted", async () => {
+    const steps = new Map<string, StepRecord>([["clip", {
+      name: "clip",
+      status: "submitted",
+      externalId: "job-0",
+      result: null,
+    }]]);
+    const { ctx, calls } = contextAt(10_000, steps);
+    const kept = { ...spec(calls), withdrawn: async (id: string) => (calls.push(`withdrawn? ${id}`), false) };
+    expect(await ctx.providerStep("clip", kept)).toBe("done");
+    expect(calls).toEqual(["withdrawn? job-0", "poll job-0", "complete clip"]);
+    const fresh = contextAt(10_000);
+    expect(await fresh.ctx.providerStep("clip", { ...spec(fresh.calls), withdrawn: kept.withdrawn })).toBe(
+      "done",
+    );
+    expect(fresh.calls).toEqual([
+      "submit",
+      "record clip job-1",
+      "submitted job-1",
+      "poll job-1",
+      "complete clip",
+    ]);
   });
 
   it("parks on a job that is a background task instead of polling it again on this worker", async () => {
