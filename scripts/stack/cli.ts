@@ -2,7 +2,9 @@
  * `bash scripts/stack.sh start [--fresh] | stop | status` — the local Supabase stand-in:
  * PostgreSQL 15 with pg_cron on 127.0.0.1:54322 and the Deno gateway on 127.0.0.1:54321.
  */
+import { spawn } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import postgres from "postgres";
 import { isGatewayHealthy, readGatewayPid, startGateway, stopGateway } from "./gateway-process.ts";
 import {
@@ -11,6 +13,7 @@ import {
   ensurePostgresPackages,
   initCluster,
   isPostgresRunning,
+  PG_BIN,
   placePostgresDirs,
   startPostgres,
   stopPostgres,
@@ -94,6 +97,30 @@ async function configureDispatch(secrets: StackSecrets): Promise<void> {
   }
 }
 
+/**
+ * The sweeper for the rest of the minute the stack started in. This Debian's pg_cron (1.4)
+ * schedules by the minute: engine.run_sweeper starts at each minute and loops inside it, so a
+ * stack started mid-minute had no sweeper until the next one (a task due in 2 s waited 31 s once,
+ * and a test started right after a fresh start timed out). The hosted platform's sweeper has been
+ * running all along; here the rest of this minute's loop starts now, detached, and ends by second
+ * 57 as the scheduled runs do, before the next minute's own.
+ */
+async function sweepRestOfMinute(): Promise<void> {
+  const sql = postgres(DB_URL, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`
+      select (57 - extract(second from clock_timestamp()))::integer as seconds
+        from cron.job where jobname = 'reelforge-sweeper' and schedule = '* * * * *'`;
+    if (!row || row.seconds < 3) return;
+    spawn(join(PG_BIN, "psql"), ["-X", "-q", "-d", DB_URL, "-c", `call engine.run_sweeper(${row.seconds})`], {
+      detached: true,
+      stdio: "ignore",
+    }).unref();
+  } finally {
+    await sql.end();
+  }
+}
+
 async function start(fresh: boolean): Promise<number> {
   if (!fresh && await isStackRunning()) {
     console.log("stack already running");
@@ -149,6 +176,7 @@ async function start(fresh: boolean): Promise<number> {
   console.log(`gateway ready on ${API_URL} (pid ${pid}, wall clock ${wallClockMs} ms)`);
   await stopRenderSupervisor(layout);
   await startStackRenderWorkers(secrets);
+  await sweepRestOfMinute();
 
   const stackEnv: StackEnv = {
     API_URL,
