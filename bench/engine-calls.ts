@@ -15,7 +15,13 @@
  * The direct statements are read out of the installed functions (pg_get_functiondef), so they are
  * the engine's own; graphile-worker's are the ones it sent in a short run of its worker. Variants
  * alternate within each round; medians of ROUNDS rounds (BENCH_ROUNDS, default 5) of CALLS calls
- * (BENCH_CALLS, default 2000). Prints a markdown table and writes bench/results/engine-calls.json.
+ * (BENCH_CALLS, default 2000).
+ * Then one claimer's drain of DRAIN_TASKS tasks (BENCH_TASKS, default 4000), claim and end as a
+ * worker slot sends them (the end not awaited): the engine (as in `npm run bench -- engine`), the
+ * narrow-row prototype with and without its two extra indexes, and graphile-worker's own worker;
+ * ROUNDS drains each, the order alternating. A call's cost alone does not say what a drain does:
+ * the end runs beside the next claim, on a machine with two cores.
+ * Prints markdown tables and writes bench/results/engine-calls.json.
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
@@ -27,8 +33,15 @@ import { machineInfo } from "./support/machine-info.ts";
 import { markdownTable } from "./support/markdown-table.ts";
 import { median, round } from "./support/stats.ts";
 import { dropBenchUser, ensureBenchUser } from "./engine/bench-user.ts";
-import { deleteEngineNoops, enqueueEngineNoops, NOOP_KIND } from "./engine/engine-throughput.ts";
 import {
+  deleteEngineNoops,
+  type DrainResult,
+  drainWithEngine,
+  enqueueEngineNoops,
+  NOOP_KIND,
+} from "./engine/engine-throughput.ts";
+import {
+  drainWithGraphile,
   dropGraphileSchema,
   enqueueGraphileNoops,
   GRAPHILE_SCHEMA,
@@ -36,6 +49,7 @@ import {
 } from "./engine/graphile-throughput.ts";
 import {
   createNarrowQueue,
+  drainNarrow,
   dropNarrowQueue,
   NARROW_SCHEMA,
   type NarrowTable,
@@ -44,6 +58,7 @@ import {
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 const CALLS = Number(Deno.env.get("BENCH_CALLS") ?? 2000);
+const DRAIN_TASKS = Number(Deno.env.get("BENCH_TASKS") ?? 4000);
 /** Calls before the clock: plans cached, functions compiled, as in a worker that has run a while. */
 const WARM = 20;
 const KINDS = [NOOP_KIND];
@@ -313,6 +328,57 @@ async function checkEnds(variant: Variant): Promise<void> {
   if (open !== 0) throw new Error(`${variant.name}: ${open} tasks or jobs did not end`);
 }
 
+/** One claimer's drains: each variant queues DRAIN_TASKS tasks (not timed), then drains them. */
+function drains(userId: string): { name: string; drain(): Promise<DrainResult> }[] {
+  const narrow = (table: NarrowTable) => async () => {
+    await deleteEngineNoops(sql);
+    await enqueueEngineNoops(sql, userId, DRAIN_TASKS);
+    await queueNarrowRows(sql, table, NOOP_KIND);
+    return await drainNarrow(env.DB_URL, table, NOOP_KIND);
+  };
+  return [
+    {
+      name: "engine (engine.claim_tasks, engine.complete_tasks)",
+      drain: async () => {
+        await deleteEngineNoops(sql);
+        await enqueueEngineNoops(sql, userId, DRAIN_TASKS);
+        return await drainWithEngine(env.DB_URL, 1, null);
+      },
+    },
+    { name: "narrow-row prototype, with the engine's guarantees", drain: narrow("queue") },
+    { name: "the prototype without its lease and task-id indexes", drain: narrow("queue_bare") },
+    {
+      name: "graphile-worker (its worker, concurrency 1)",
+      drain: async () => {
+        await sql.unsafe(`delete from ${GRAPHILE_SCHEMA}._private_jobs`);
+        await enqueueGraphileNoops(utils, DRAIN_TASKS);
+        return await drainWithGraphile(env.DB_URL, utils, 1, DRAIN_TASKS, null);
+      },
+    },
+  ];
+}
+
+async function measureDrains(userId: string) {
+  const all = drains(userId);
+  const runs = new Map(all.map((d) => [d.name, [] as number[]]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const variant of r % 2 ? [...all].reverse() : all) {
+      const drained = await variant.drain();
+      if (drained.tasks !== DRAIN_TASKS) {
+        throw new Error(`${variant.name} drained ${drained.tasks} of ${DRAIN_TASKS} tasks`);
+      }
+      runs.get(variant.name)!.push(drained.tasksPerSecond);
+    }
+    console.error(`drain round ${r + 1} of ${ROUNDS} done`);
+  }
+  await deleteEngineNoops(sql);
+  return all.map((d) => ({
+    variant: d.name,
+    tasksPerSecond: round(median(runs.get(d.name)!), 0),
+    runsTasksPerSecond: runs.get(d.name)!.map((n) => round(n, 0)),
+  }));
+}
+
 try {
   const machine = await machineInfo(sql);
   const userId = await ensureBenchUser(sql);
@@ -350,6 +416,9 @@ try {
     ["call", "variant", "database CPU", "round trip"],
     results.map((r) => [r.call, r.variant, r.databaseCpuUs ?? "-", r.roundTripUs]),
   ));
+  const drained = await measureDrains(userId);
+  console.log(`\n## One claimer draining ${DRAIN_TASKS} tasks, median of ${ROUNDS} drains (tasks/s)\n`);
+  console.log(markdownTable(["variant", "tasks/s"], drained.map((d) => [d.variant, d.tasksPerSecond])));
   const path = new URL("./results/engine-calls.json", import.meta.url);
   await Deno.writeTextFile(
     path,
@@ -357,8 +426,15 @@ try {
       {
         benchmark: "engine-calls",
         machine,
-        config: { rounds: ROUNDS, callsPerRound: CALLS, warmCalls: WARM, graphileWorker: "0.17.3" },
+        config: {
+          rounds: ROUNDS,
+          callsPerRound: CALLS,
+          warmCalls: WARM,
+          drainTasks: DRAIN_TASKS,
+          graphileWorker: "0.17.3",
+        },
         results,
+        drains: drained,
       },
       null,
       2,

@@ -9,9 +9,13 @@
  * `queue_bare`, is the same without the two indexes a claim adds entries to beyond the primary
  * key (live leases, for the sweeper; task ids, for the record's readers): graphile-worker's job
  * table gets one entry per claim, its primary key's. Built and dropped by bench/engine-calls.ts;
- * nothing in the product uses it.
+ * nothing in the product uses it. What it leaves out of what the engine does: its claim does not
+ * touch the task record (which would have to take its running status from the narrow row), and
+ * its end runs nothing of engine.after_terminal (parents, waiters, keys).
  */
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
+import { gather } from "../../shared/worker/slot-batches.ts";
+import type { DrainResult } from "./engine-throughput.ts";
 
 export const NARROW_SCHEMA = "bench_narrow";
 export type NarrowTable = "queue" | "queue_bare";
@@ -117,4 +121,54 @@ export async function queueNarrowRows(sql: Sql, table: NarrowTable, kind: string
 
 export async function dropNarrowQueue(sql: Sql): Promise<void> {
   await sql.unsafe(`drop schema if exists ${NARROW_SCHEMA} cascade`);
+}
+
+/**
+ * One claimer draining `table` as a worker slot drains the engine's queue
+ * (bench/engine/engine-throughput.ts): claim, hand the end to the other connection without
+ * waiting for it, claim the next; through the worker's own gatherers, so what is asked while a
+ * call is in flight goes in the next.
+ */
+export async function drainNarrow(dbUrl: string, table: NarrowTable, kind: string): Promise<DrainResult> {
+  const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+  // deno-lint-ignore no-explicit-any
+  type Row = any;
+  const claim = gather<void, Row | null>(async (asks) => {
+    const rows = await sql.unsafe(`select * from ${NARROW_SCHEMA}.${table}_claim($1, $2, $3)`, [
+      [kind],
+      "bench-narrow",
+      30,
+    ], { prepare: true });
+    return asks.map((_, i) => rows[i] ?? null);
+  });
+  const end = gather<Row, boolean>(async (claimed) => {
+    const ended: boolean[] = [];
+    for (const row of claimed) {
+      const [answer] = await sql.unsafe(`select ${NARROW_SCHEMA}.${table}_complete($1, $2, null) as ended`, [
+        row.id,
+        row.fencing_token,
+      ], { prepare: true });
+      ended.push(answer.ended);
+    }
+    return ended;
+  });
+  try {
+    await Promise.all([sql`select 1`, sql`select 1`]);
+    const started = performance.now();
+    let tasks = 0;
+    const ending: Promise<void>[] = [];
+    for (let row = await claim(); row !== null; row = await claim()) {
+      ending.push(
+        end(row).then((ended) => {
+          if (!ended) throw new Error(`narrow row ${row.id} was fenced out of its own claim`);
+        }),
+      );
+      tasks++;
+    }
+    await Promise.all(ending);
+    const ms = performance.now() - started;
+    return { tasks, ms, tasksPerSecond: (tasks / ms) * 1000, databaseCpuMs: null };
+  } finally {
+    await sql.end();
+  }
 }

@@ -587,12 +587,24 @@ function engineCallsTable(calls: Json): string {
       ];
     }),
   );
+  const graphileDrain = calls.drains.find((d: Json) => d.variant.startsWith("graphile-worker"));
+  const drains = markdownTable(
+    ["one claimer drains", "tasks/s", "vs graphile-worker"],
+    calls.drains.map((
+      d: Json,
+    ) => [d.variant, d.tasksPerSecond, fixed(d.tasksPerSecond / graphileDrain.tasksPerSecond, 2)]),
+  );
   return [
     machineLine(calls),
     `One connection, one task per call, calls back to back; median of ${calls.config.rounds} rounds of ` +
     `${calls.config.callsPerRound} calls, the variants alternating within each round:`,
     "",
     table,
+    "",
+    `One claimer draining ${calls.config.drainTasks} no-op tasks, its end not awaited before the next claim; ` +
+    `median of ${calls.config.rounds} drains each, the order alternating:`,
+    "",
+    drains,
   ].join("\n");
 }
 
