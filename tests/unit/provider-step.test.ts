@@ -43,6 +43,16 @@ function contextAt(nowMs: number, steps = new Map<string, StepRecord>(), clock?:
   return { ctx, calls };
 }
 
+/** A slice killed after recording its submission: the step's job-0, as store.steps() reads it back. */
+const recordedJob = (submittedAtMs?: number) =>
+  new Map<string, StepRecord>([["clip", {
+    name: "clip",
+    status: "submitted",
+    externalId: "job-0",
+    result: null,
+    ...(submittedAtMs === undefined ? {} : { submittedAtMs }),
+  }]]);
+
 const spec = (calls: string[]) => ({
   submit: async () => (calls.push("submit"), "job-1"),
   submitted: async (id: string) => void calls.push(`submitted ${id}`),
@@ -66,24 +76,14 @@ describe("providerStep", () => {
   });
 
   it("polls an id recorded before a kill instead of submitting, even late in the worker's life", async () => {
-    const steps = new Map<string, StepRecord>([["clip", {
-      name: "clip",
-      status: "submitted",
-      externalId: "job-0",
-      result: null,
-    }]]);
+    const steps = recordedJob();
     const { ctx, calls } = contextAt(149_000, steps);
     expect(await ctx.providerStep("clip", spec(calls))).toBe("done");
     expect(calls).toEqual(["poll job-0", "complete clip"]);
   });
 
   it("pays for a new job when the recorded one was given up with its task, after withdrawing its record", async () => {
-    const steps = new Map<string, StepRecord>([["clip", {
-      name: "clip",
-      status: "submitted",
-      externalId: "job-0",
-      result: null,
-    }]]);
+    const steps = recordedJob();
     const { ctx, calls } = contextAt(10_000, steps);
     const given = { ...spec(calls), withdrawn: async (id: string) => (calls.push(`withdrawn? ${id}`), true) };
     expect(await ctx.providerStep("clip", given)).toBe("done");
@@ -99,12 +99,7 @@ describe("providerStep", () => {
   });
 
   it("polls a recorded job its hook does not give up, and never asks about a step not submitted", async () => {
-    const steps = new Map<string, StepRecord>([["clip", {
-      name: "clip",
-      status: "submitted",
-      externalId: "job-0",
-      result: null,
-    }]]);
+    const steps = recordedJob();
     const { ctx, calls } = contextAt(10_000, steps);
     const kept = { ...spec(calls), withdrawn: async (id: string) => (calls.push(`withdrawn? ${id}`), false) };
     expect(await ctx.providerStep("clip", kept)).toBe("done");
@@ -137,14 +132,6 @@ describe("providerStep", () => {
 });
 
 describe("providerStep deadline", () => {
-  const submittedLongAgo = (submittedAtMs: number) =>
-    new Map<string, StepRecord>([["clip", {
-      name: "clip",
-      status: "submitted",
-      externalId: "job-0",
-      result: null,
-      submittedAtMs,
-    }]]);
   const running = (calls: string[]) => ({
     ...spec(calls),
     poll: async (id: string) => (calls.push(`poll ${id}`), null),
@@ -153,7 +140,7 @@ describe("providerStep deadline", () => {
 
   it("gives up a job still running past its deadline, measured from the recorded submission", async () => {
     const calls: string[] = [];
-    const { ctx, calls: engine } = contextAt(10_000, submittedLongAgo(1_000), () => 61_000);
+    const { ctx, calls: engine } = contextAt(10_000, recordedJob(1_000), () => 61_000);
     expect(await ctx.providerStep("clip", running(calls))).toBe("timed out");
     expect(calls).toEqual(["poll job-0", "expired job-0"]);
     expect(engine).toEqual(["complete clip"]);
@@ -161,7 +148,7 @@ describe("providerStep deadline", () => {
 
   it("keeps polling (then yields) a job still inside its deadline", async () => {
     const calls: string[] = [];
-    const { ctx } = contextAt(10_000, submittedLongAgo(1_000), () => 60_999);
+    const { ctx } = contextAt(10_000, recordedJob(1_000), () => 60_999);
     const error = await ctx.providerStep("clip", { ...running(calls), pollEveryMs: 200_000 }).catch((e) => e);
     expect(error).toBeInstanceOf(SliceYield);
     expect(calls).toEqual(["poll job-0"]);
@@ -169,7 +156,7 @@ describe("providerStep deadline", () => {
 
   it("a job that finished by the poll past its deadline keeps its result", async () => {
     const calls: string[] = [];
-    const { ctx } = contextAt(10_000, submittedLongAgo(1_000), () => 500_000);
+    const { ctx } = contextAt(10_000, recordedJob(1_000), () => 500_000);
     const finished = { ...running(calls), poll: async (id: string) => (calls.push(`poll ${id}`), "done") };
     expect(await ctx.providerStep("clip", finished)).toBe("done");
     expect(calls).toEqual(["poll job-0"]);
