@@ -213,9 +213,10 @@ create table public.movie_step_metrics (
   user_id uuid not null references auth.users (id) on delete cascade,
   step text not null,
   scene_number integer,
-  -- The engine step it belongs to: background_tasks.id + background_task_steps.name. A job
-  -- cancelled with its film ('cancelled') and submitted again on resume keeps its row, renamed
-  -- '<step name>#<its job id>', so the new job gets the step's own row and both count in the cap.
+  -- The engine step it belongs to: background_tasks.id + background_task_steps.name. A job given
+  -- up and submitted again (cancelled with its film, then resumed; or sent to a provider the owner
+  -- replaced meanwhile) keeps its row, renamed '<step name>#<its job id>', so the new job gets the
+  -- step's own row and both count in the cap.
   task_id uuid not null,
   step_name text not null,
   provider text,

@@ -91,7 +91,7 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
       const error = adapter
         ? await cancelAtProvider(adapter, job.external_id, ctx.task)
         : "provider no longer registered";
-      // By the row's id: a resumed task may have renamed it already (setAsideCancelledJob).
+      // By the row's id: a resumed task may have renamed it already (setAsideGivenUpJob).
       await deps.sql`
         update public.movie_step_metrics
            set phase = ${error ? "failed" : "cancelled"}, finished_at = now(),

@@ -17,7 +17,7 @@ import {
   recordFinished,
   recordIntent,
   recordSubmitted,
-  setAsideCancelledJob,
+  setAsideGivenUpJob,
 } from "./film-metrics.ts";
 import { cancelAtProvider } from "./cancel-jobs.ts";
 import { admitPaidIntent, BUDGET_EXCEEDED, BudgetExceededError, isPaidProvider } from "./film-budget.ts";
@@ -64,8 +64,9 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
       return await provider.submit(spec.request);
     },
     submitted: (id) => recordSubmitted(spec.sql, ctx.task.id, name, id),
-    // Cancelled at its provider with the film, then the film resumed: paid for again, not polled.
-    withdrawn: (id) => setAsideCancelledJob(spec.sql, ctx.task.id, name, id),
+    // Cancelled with the film, which was resumed since, or sent to a provider the owner has since
+    // replaced: submitted again (to the provider named now), not polled.
+    withdrawn: (id) => setAsideGivenUpJob(spec.sql, ctx.task.id, name, id, provider),
     poll: async (id) => {
       const state: JobState<{ url: string; durationSeconds?: number | null }> = await provider.poll(id);
       let result: JobOutcome;

@@ -71,22 +71,36 @@ export async function recordFinished(
 }
 
 /**
- * A job film.cancel_jobs cancelled with its film (phase `cancelled`), found again by the step's
- * resumed task: its row is renamed `<step name>#<job id>`, kept for the record and still counted
- * in the film's cap, so the job submitted in its place gets the step's own row. True when the
- * job was so given up (also when a slice killed after the rename asks again).
+ * A recorded job the step's task gives up on its next slice, instead of polling it: one that
+ * film.cancel_jobs cancelled with its film (phase `cancelled`; the film was resumed since), or one
+ * sent to a provider or model other than the one the owner's registry names now (they registered
+ * another meanwhile: the job's id means nothing to the new one, and the old one's key is no longer
+ * theirs to use). Its row is renamed `<step name>#<job id>`, kept for the record and still counted
+ * in the film's cap, and a job left behind by a provider change is closed `failed` saying so; the
+ * job submitted in its place gets the step's own row. True when the job was so given up (also when
+ * a slice killed after the rename asks again). A row the engine's record of the submission got
+ * ahead of (no job id yet) is matched too.
  */
-export async function setAsideCancelledJob(
+export async function setAsideGivenUpJob(
   db: Db,
   taskId: string,
   stepName: string,
   externalId: string,
+  now: { provider: string; model: string },
 ): Promise<boolean> {
   const setAside = `${stepName}#${externalId}`;
   const rows = await db`
-    update public.movie_step_metrics set step_name = ${setAside}
-     where task_id = ${taskId} and step_name in (${stepName}, ${setAside}) and external_id = ${externalId}
-       and phase = 'cancelled'
+    update public.movie_step_metrics
+       set step_name = ${setAside}, external_id = ${externalId},
+           -- A cancelled job's row is film.cancel_jobs' to close; a finished one keeps its outcome.
+           phase = case when phase = 'cancelled' or finished_at is not null then phase else 'failed' end,
+           error_message = case when phase = 'cancelled' or finished_at is not null then error_message
+             else 'given up: the ' || step || ' provider changed from ' || provider || '/' || model
+                  || ' to ' || ${now.provider} || '/' || ${now.model} || ' while the job ran; made again there' end,
+           finished_at = case when phase = 'cancelled' then finished_at else coalesce(finished_at, now()) end
+     where task_id = ${taskId} and step_name in (${stepName}, ${setAside})
+       and coalesce(external_id, ${externalId}) = ${externalId}
+       and (phase = 'cancelled' or (provider, model) is distinct from (${now.provider}, ${now.model}))
     returning id`;
   return rows.length > 0;
 }

@@ -18,7 +18,7 @@ import {
   withFilmRig,
 } from "../support/film.ts";
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
-import { createUser, invoke, sleep, waitFor, waitForStatus } from "../support/stack.ts";
+import { admin, createUser, invoke, sleep, waitFor, waitForStatus } from "../support/stack.ts";
 
 const DELETE_TASK = "DELETE /v1/tasks/:id";
 
@@ -324,6 +324,62 @@ describe("film failures", () => {
       await rig.setEnv({ REELFORGE_LOCAL_FALLBACK: null });
     }
   }, 90_000);
+
+  it(
+    "the owner replaces the video provider while a clip runs: the clip is made again there, not polled at the wrong one",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      // Scene 1's clip never finishes at Runway: still running when the owner switches to `local`.
+      rig.fakes.runway.scriptWhen((body) => String(body.promptText).includes(sceneMarker(1)), {
+        phases: ["PENDING", "RUNNING"],
+      });
+      const owner = await filmUser(rig, shape, "Switched");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Switched"));
+      const runwayJob = await waitFor(async () => {
+        const [row] = await rig.sql`
+          select external_id from public.movie_step_metrics
+           where movie_id = ${movieId} and scene_number = 1 and provider = 'runway' and phase = 'submitted'`;
+        return row?.external_id as string | undefined;
+      }, { timeoutMs: 60_000, what: "scene 1's clip submitted to Runway" });
+
+      const local = await invoke("providers", {
+        action: "register",
+        providerType: "video",
+        provider: "local",
+        model: "local",
+      }, { token: owner.token });
+      expect(local.status, local.text).toBe(201);
+      // A film reads its owner's providers at each slice: end the one polling Runway (a kill, as the
+      // platform's), so the next slice runs now rather than when this one's wall clock is spent.
+      await admin("workers/kill", { function: "generate-scene-video" });
+      await waitForFilm(rig.sql, movieId, 120_000);
+
+      const film = await readFilm(rig.sql, movieId);
+      const clips = await rig.sql`
+        select step_name, provider, phase, error_message from public.movie_step_metrics
+         where movie_id = ${movieId} and scene_number = 1 and step = 'generate_videos' and step_name like '%:video%'
+         order by started_at`;
+      // Before, the next slice polled Runway's task id at the `local` provider: the scene failed.
+      expect(film.movie.status, JSON.stringify(clips)).toBe("completed");
+      expect(film.scenes[0].status, JSON.stringify(clips)).toBe("completed");
+      expect(clips).toEqual([
+        {
+          step_name: expect.stringMatching(new RegExp(`:video#${runwayJob}$`)),
+          provider: "runway",
+          phase: "failed",
+          error_message: expect.stringMatching(/provider changed from runway\/.+ to local\/local/),
+        },
+        {
+          step_name: expect.stringMatching(/:video$/),
+          provider: "local",
+          phase: "succeeded",
+          error_message: null,
+        },
+      ]);
+    },
+    150_000,
+  );
 
   it("cancel stops every further provider submission", async () => {
     rig.fakes.clearScripts();
