@@ -41,11 +41,14 @@ export async function assembleMovie(
     });
     return { url: null, error: plan.error };
   }
-  await updateStep(env.sql, movie.id, "assemble_movie", {
-    status: "running",
-    progress: 10,
-    detail: `Assembling ${plan.scenes} scenes`,
-  });
+  // Once per task, as a step: the produce task's later slices (its poster's job parks it) run this
+  // function again from the top, and must not mark a finished assembly running again.
+  await ctx.step("assemble_movie:started", (tx) =>
+    updateStep(tx, movie.id, "assemble_movie", {
+      status: "running",
+      progress: 10,
+      detail: `Assembling ${plan.scenes} scenes`,
+    }).then(() => null));
   const render = await runJob(ctx, {
     sql: env.sql,
     name: "assemble_movie:render",

@@ -70,6 +70,11 @@ describe("produce-movie with the offline local providers", () => {
       expect(lines).toBeGreaterThan(0);
       const [progress] = await sql`select * from public.movie_creation_progress where movie_id = ${movieId}`;
       expect(progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      // Every step ended, and says so: a slice run again after a step finished (the poster's job
+      // parks the produce task) must not mark it running again.
+      for (const [step, state] of Object.entries(progress.steps as Record<string, { status: string }>)) {
+        expect(["completed", "skipped"], `${step}: ${JSON.stringify(state)}`).toContain(state.status);
+      }
       const [{ n: paid }] =
         await sql`select count(*)::int as n from public.movie_step_metrics where movie_id = ${movieId} and phase = 'succeeded'`;
       expect(paid).toBeGreaterThan(4);
