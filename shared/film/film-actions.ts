@@ -234,7 +234,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             body: {
               resumed: true,
               movieId,
-              redo: { scenes: work.clipChains.flat(), voices: work.voiceScenes },
+              redo: { scenes: work.clipChains.flat(), voices: work.voiceScenes, music: work.music },
               task: describeTask(task),
             },
           };

@@ -2,7 +2,8 @@
  * A finished film's redo: produce-movie `resume` of a film whose film.produce already ended (it
  * succeeded, so the engine has nothing to resume) with something failed. A new film.produce with
  * `redoFailed` does again only the scene work that failed — each continuation chain's failed clips
- * in order, so a repaired scene hands its new end frame on, and the voices that failed — then
+ * in order, so a repaired scene hands its new end frame on, the voices that failed and the music
+ * if it failed — then
  * assembles, makes the cover and finalizes as the film's first run does. What completed is not
  * paid again: completed scenes keep their clips, an existing poster is kept.
  */
@@ -24,16 +25,22 @@ export interface FailedWork {
   clipChains: number[][];
   /** Scenes whose voices failed. */
   voiceScenes: number[];
+  /** The film's music failed (its job, or its film.music task: generate_music `failed`). */
+  music: boolean;
 }
 
 export async function failedWork(db: Db, movieId: string): Promise<FailedWork> {
   const scenes = await loadScenes(db, movieId);
   const failed = scenes.filter((s) => s.status === "failed");
+  const [progress] = await db`
+    select steps -> 'generate_music' ->> 'status' as music from public.movie_creation_progress
+     where movie_id = ${movieId}`;
   return {
     clipChains: continuityChains(
       failed.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })),
     ),
     voiceScenes: scenes.filter((s) => s.audio_status === "failed").map((s) => s.scene_number),
+    music: progress?.music === "failed",
   };
 }
 
@@ -56,7 +63,10 @@ export async function redoFailedFilm(
       throw new ConflictError("task_active", `Movie ${movieId} was resumed already, wait a moment`);
     }
     const work = await failedWork(tx, movieId);
-    if (movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0) {
+    if (
+      movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0 &&
+      !work.music
+    ) {
       throw new ConflictError(
         "task_not_resumable",
         `Movie ${movieId} is ${movie.status} and none of it failed: nothing to resume`,

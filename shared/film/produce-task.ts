@@ -50,9 +50,19 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
           detail: `Redoing the voices of ${work.voiceScenes.length} scenes`,
         });
       }
+      const music = work.music && isConfigured(env, "music");
+      if (music) {
+        await updateStep(deps.sql, movie.id, "generate_music", {
+          status: "running",
+          detail: "Composing again",
+        });
+      }
       return {
         type: "await_children",
-        children: sceneChildren(env, movie.id, chains, work.voiceScenes),
+        children: [
+          ...sceneChildren(env, movie.id, chains, work.voiceScenes),
+          ...(music ? [musicChild(movie.id)] : []),
+        ],
         metadata: { fannedOut: true, chains },
       };
     }
@@ -79,9 +89,7 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
       );
       const children: ChildSpec[] = [
         ...sceneChildren(env, movie.id, chains, scenes.map((s) => s.scene_number)),
-        ...(isConfigured(env, "music")
-          ? [{ key: "music", kind: MUSIC_KIND, payload: { movieId: movie.id } } satisfies ChildSpec]
-          : []),
+        ...(isConfigured(env, "music") ? [musicChild(movie.id)] : []),
       ];
       await updateStep(deps.sql, movie.id, "generate_videos", {
         status: "running",
@@ -108,6 +116,18 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
         update public.movie_scenes set status = 'failed', video_url = null, error_message = coalesce(error_message, 'scene task failed')
          where movie_id = ${movie.id} and status in ('pending', 'generating')`;
       await tx`update public.movie_scenes set audio_status = 'failed' where movie_id = ${movie.id} and audio_status in ('pending', 'generating')`;
+      // A film.music task that failed for good never reached its own verdict (music:saved): say why here.
+      const [music] = await tx`
+        select t.last_error ->> 'message' as error from public.background_tasks t
+          join public.movie_creation_progress p on p.movie_id = ${movie.id}
+         where t.parent_id = ${ctx.task.id} and t.kind = ${MUSIC_KIND} and t.status in ('failed', 'cancelled')
+           and coalesce(p.steps -> 'generate_music' ->> 'status', 'pending') not in ('completed', 'failed', 'skipped')`;
+      if (music) {
+        await updateStep(tx, movie.id, "generate_music", {
+          status: "failed",
+          detail: `No music: ${music.error ?? "the music task failed"}`,
+        });
+      }
       await updateStep(tx, movie.id, "generate_videos", { status: "completed" });
       await updateStep(tx, movie.id, "generate_audio", { status: "completed" });
     });
@@ -149,6 +169,9 @@ async function failMovie(deps: FilmDeps, movieId: string, message: string) {
     await finishProgress(tx, movieId, "failed", message);
   });
 }
+
+/** The film's music, one child of its produce task (the first run's, or a redo's when it failed). */
+const musicChild = (movieId: string): ChildSpec => ({ key: "music", kind: MUSIC_KIND, payload: { movieId } });
 
 export function musicHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {

@@ -221,7 +221,7 @@ describe("film failures", () => {
       const earlier = rig.fakes.runway.created.length;
       const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
       expect(resumed.status, resumed.text).toBe(202);
-      expect(resumed.json.redo).toEqual({ scenes: [2, 4], voices: [] });
+      expect(resumed.json.redo).toEqual({ scenes: [2, 4], voices: [], music: false });
       expect((await readFilm(rig.sql, movieId)).movie.status).toBe("processing");
       await waitForFilm(rig.sql, movieId, 120_000);
       const after = await readFilm(rig.sql, movieId);
@@ -268,7 +268,7 @@ describe("film failures", () => {
       // Redone while Runway still fails: failed again, with the same verdict.
       const first = await resume();
       expect(first.status, first.text).toBe(202);
-      expect(first.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      expect(first.json.redo).toEqual({ scenes: [1, 2], voices: [], music: false });
       await waitForFilm(rig.sql, movieId, 120_000);
       const again = await readFilm(rig.sql, movieId);
       expect(again.movie).toMatchObject({
@@ -292,7 +292,7 @@ describe("film failures", () => {
       const paidBefore = paidByProvider(rig);
       const resumed = await resume();
       expect(resumed.status, resumed.text).toBe(202);
-      expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [] });
+      expect(resumed.json.redo).toEqual({ scenes: [1, 2], voices: [], music: false });
       await waitForFilm(rig.sql, movieId, 120_000);
       const film = await readFilm(rig.sql, movieId);
       expect(film.movie).toMatchObject({ status: "completed", error_message: null });
@@ -380,6 +380,66 @@ describe("film failures", () => {
     },
     150_000,
   );
+
+  it(
+    "music that failed: the film completes saying so, and resume makes the music",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      rig.fakes.beatoven.nextTask({ phases: ["started", "failed"] });
+      const owner = await filmUser(rig, shape, "Silent Score");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Silent Score"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const first = await readFilm(rig.sql, movieId);
+      expect(first.movie.status).toBe("completed");
+      expect(first.movie.metadata.music_url ?? null).toBeNull();
+      expect(first.progress.steps.generate_music.status).toBe("failed");
+      // Before, a film without its music said nothing of it, and resume had "nothing to resume".
+      expect(first.movie.metadata.warnings).toEqual([expect.stringMatching(/^No music: /)]);
+
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+      expect(resumed.status, resumed.text).toBe(202);
+      expect(resumed.json.redo).toEqual({ scenes: [], voices: [], music: true });
+      await waitFor(async () => (await readFilm(rig.sql, movieId)).movie.task_id !== first.movie.task_id, {
+        what: "the redo task in place",
+      });
+      await waitForFilm(rig.sql, movieId, 120_000);
+      const second = await readFilm(rig.sql, movieId);
+      expect(second.movie.status).toBe("completed");
+      expect(second.movie.metadata.music_url).toEqual(expect.any(String));
+      expect(second.movie.metadata.warnings).toEqual([]);
+      expect(second.progress.steps.generate_music.status).toBe("completed");
+    },
+    150_000,
+  );
+
+  it("a music task that failed for good: its step says why, and the film warns of it", async () => {
+    const shape: FilmShape = { scenes: 2, chains: [] };
+    rig.fakes.clearScripts();
+    const owner = await filmUser(rig, shape, "Refused Score");
+    // A key Beatoven refuses (401): the film.music task fails at once, before any job exists.
+    const wrongKey = await invoke("providers", {
+      action: "register",
+      providerType: "music",
+      provider: "beatoven",
+      model: "maestro",
+      apiKey: "beatoven-key-that-is-not-ours",
+    }, { token: owner.token });
+    expect(wrongKey.status, wrongKey.text).toBe(201);
+    const { movieId } = await startFilm(owner, briefFor(shape, "Refused Score"));
+    await waitForFilm(rig.sql, movieId, 120_000);
+    const film = await readFilm(rig.sql, movieId);
+    const [music] = film.tasks.filter((t) => t.kind === "film.music");
+    expect(music.status, JSON.stringify(music.last_error)).toBe("failed");
+    expect(film.movie.status).toBe("completed");
+    // Before, the step stayed running ("Composing") and the film said nothing of its music.
+    expect(film.progress.steps.generate_music).toMatchObject({
+      status: "failed",
+      detail: `No music: ${music.last_error.message}`,
+    });
+    expect(film.movie.metadata.warnings).toEqual([`No music: ${music.last_error.message}`]);
+    expect(JSON.stringify(film.progress)).not.toContain("beatoven-key-that-is-not-ours");
+  }, 120_000);
 
   it("cancel stops every further provider submission", async () => {
     rig.fakes.clearScripts();
