@@ -234,7 +234,11 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             body: {
               resumed: true,
               movieId,
-              redo: { scenes: work.clipChains.flat(), voices: work.voiceScenes, music: work.music },
+              redo: {
+                scenes: work.clipChains.flat(),
+                voices: work.voiceScenes,
+                music: work.musicFailure !== null,
+              },
               task: describeTask(task),
             },
           };

@@ -25,22 +25,25 @@ export interface FailedWork {
   clipChains: number[][];
   /** Scenes whose voices failed. */
   voiceScenes: number[];
-  /** The film's music failed (its job, or its film.music task: generate_music `failed`). */
-  music: boolean;
+  /**
+   * Why the film has no music when its music failed (its job, or its film.music task:
+   * generate_music `failed`, whose detail says why); null when it did not fail.
+   */
+  musicFailure: string | null;
 }
 
 export async function failedWork(db: Db, movieId: string): Promise<FailedWork> {
   const scenes = await loadScenes(db, movieId);
   const failed = scenes.filter((s) => s.status === "failed");
   const [progress] = await db`
-    select steps -> 'generate_music' ->> 'status' as music from public.movie_creation_progress
-     where movie_id = ${movieId}`;
+    select steps -> 'generate_music' as music from public.movie_creation_progress where movie_id = ${movieId}`;
+  const music = progress?.music as { status?: string; detail?: string } | null;
   return {
     clipChains: continuityChains(
       failed.map((s) => ({ sceneNumber: s.scene_number, continuesFrom: s.continues_from })),
     ),
     voiceScenes: scenes.filter((s) => s.audio_status === "failed").map((s) => s.scene_number),
-    music: progress?.music === "failed",
+    musicFailure: music?.status === "failed" ? (music.detail ?? "No music: it failed") : null,
   };
 }
 
@@ -65,7 +68,7 @@ export async function redoFailedFilm(
     const work = await failedWork(tx, movieId);
     if (
       movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0 &&
-      !work.music
+      work.musicFailure === null
     ) {
       throw new ConflictError(
         "task_not_resumable",

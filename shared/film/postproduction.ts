@@ -12,6 +12,7 @@ import { loadScenes, type MovieRow } from "./film-movie.ts";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { Timeline } from "../providers/types.ts";
 import { finishProgress, lockFilmProgress, updateStep } from "./film-progress.ts";
+import { failedWork } from "./film-redo.ts";
 import { gradeFromBible } from "./film-grade.ts";
 import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
@@ -177,27 +178,6 @@ export async function generateCover(
 }
 
 /**
- * What a film that completes lacks beside failed scenes, in the owner's words: scenes whose voices
- * failed, and music that failed (generate_music `failed`, its detail saying why). A `resume` redoes both.
- */
-async function piecesMissing(
-  db: Db,
-  movieId: string,
-  scenes: { scene_number: number; audio_status: string }[],
-) {
-  const silent = scenes.filter((s) => s.audio_status === "failed").map((s) => s.scene_number);
-  const [progress] = await db`
-    select steps -> 'generate_music' as music from public.movie_creation_progress where movie_id = ${movieId}`;
-  const music = progress?.music as { status?: string; detail?: string } | null;
-  return [
-    silent.length
-      ? `the voices of ${silent.length === 1 ? "scene" : "scenes"} ${silent.join(", ")} failed`
-      : null,
-    music?.status === "failed" ? (music.detail ?? "No music: it failed") : null,
-  ];
-}
-
-/**
  * The film's verdict from its scenes as they are now (finalMovieStatus): status, failed_scenes,
  * warnings, error_message, completed_at and the progress row. Run by the film's own task and by
  * every reassembly. A failed render keeps the film's last one (video_url) but the film is failed.
@@ -213,9 +193,16 @@ export async function finalizeMovie(
     const scenes = await loadScenes(tx, movie.id);
     const failed = scenes.filter((s) => s.status === "failed").map((s) => s.scene_number);
     const verdict = finalMovieStatus(scenes.length, failed, film.url !== null);
-    const warnings = [verdict.warning, ...await piecesMissing(tx, movie.id, scenes)].filter((w) =>
-      w !== null
-    );
+    // Beside failed scenes, what a resume would redo (film-redo.ts): failed voices, failed music.
+    const missing = await failedWork(tx, movie.id);
+    const silent = missing.voiceScenes;
+    const warnings = [
+      verdict.warning,
+      silent.length
+        ? `the voices of ${silent.length === 1 ? "scene" : "scenes"} ${silent.join(", ")} failed`
+        : null,
+      missing.musicFailure,
+    ].filter((w) => w !== null);
     const error = verdict.status === "failed" ? film.error ?? "every scene failed" : null;
     await tx`
       update public.movies

@@ -50,7 +50,7 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
           detail: `Redoing the voices of ${work.voiceScenes.length} scenes`,
         });
       }
-      const music = work.music && isConfigured(env, "music");
+      const music = work.musicFailure !== null && isConfigured(env, "music");
       if (music) {
         await updateStep(deps.sql, movie.id, "generate_music", {
           status: "running",
