@@ -351,3 +351,51 @@ create constraint trigger watched_ends_film
 
 insert into engine.end_watchers (kind) values ('film.produce');
 
+-- A film's task that ended failed or cancelled, by any path, leaves none of its own work reading
+-- as still going:
+-- - its metrics rows still 'intent' whose submission the engine never recorded (the provider
+--   refused it, the call failed every attempt, the slice was fenced out before paying) close with
+--   the task's reason: 'failed', or 'cancelled' with the task. A status call counted them in
+--   flight for ever. A resume that runs the step again reopens its row (film-metrics.ts,
+--   recordIntent). A job the engine did record is film.cancel_jobs' to close, or a resume's to poll.
+-- - a scene whose film.mix task so ended before its verdict (mix_status still 'pending' or
+--   'running') gets mix_status 'failed' and the reason (a mix run again later says its own verdict).
+-- At commit, on the note engine.after_terminal leaves, as public.movie_follows_its_task.
+create function public.film_work_follows_its_task() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  t public.background_tasks;
+  reason text;
+begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.status is distinct from 'failed' and t.status is distinct from 'cancelled' then
+    return null;
+  end if;
+  reason := coalesce(t.last_error ->> 'message', t.status);
+  update public.movie_step_metrics m
+     set phase = case when t.status = 'cancelled' then 'cancelled' else 'failed' end,
+         error_message = 'not submitted: ' || reason, finished_at = now()
+   where m.task_id = t.id and m.phase = 'intent' and m.finished_at is null
+     and not exists (select from public.background_task_steps s
+                      where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
+  if t.kind = 'film.mix' then
+    update public.movie_scenes
+       set mix_status = 'failed', mix_error = reason
+     where movie_id = (t.payload ->> 'movieId')::uuid and scene_number = (t.payload ->> 'sceneNumber')::integer
+       and mix_status in ('pending', 'running');
+  end if;
+  return null;
+end $$;
+
+create constraint trigger watched_ends_film_work
+  after insert on engine.watched_ends
+  deferrable initially deferred
+  for each row
+  execute function public.film_work_follows_its_task();
+
+-- Every film kind whose steps record metrics or own a scene's state (asset.regenerate, which
+-- records its previews' metrics, is watched by the assets migration).
+insert into engine.end_watchers (kind)
+values ('film.music'), ('film.chain'), ('film.location_image'), ('film.voices'), ('film.mix');
+

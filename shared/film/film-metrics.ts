@@ -3,7 +3,9 @@
  * units. A paid call's row is written as `intent` (committed) before the submission, `submitted`
  * with the provider's id right after it, and `succeeded`/`failed` when it ends, so a kill between
  * submit and record shows up as an intent without an external id; `cancelled` when
- * film.cancel_jobs cancelled it at its provider with the film.
+ * film.cancel_jobs cancelled it at its provider with the film. An intent whose task ended failed
+ * or cancelled before any submission was recorded is closed with the task's reason
+ * (public.film_work_follows_its_task).
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 
@@ -20,7 +22,12 @@ export interface MetricKey {
   model: string;
 }
 
-/** `plannedUnits`: a paid job's expected cost, counted against the film's cap (film-budget.ts). */
+/**
+ * `plannedUnits`: a paid job's expected cost, counted against the film's cap (film-budget.ts). A
+ * retried slice finds its own row and leaves it; a row its task's end closed with nothing
+ * submitted (public.film_work_follows_its_task: the task failed or was cancelled, and is now run
+ * again by a resume) is opened again for this attempt.
+ */
 export async function recordIntent(
   db: Db,
   key: MetricKey,
@@ -32,7 +39,10 @@ export async function recordIntent(
     key.sceneNumber ?? null
   }, ${key.taskId}, ${key.stepName},
             ${key.provider}, ${key.model}, ${plannedUnits})
-    on conflict on constraint movie_step_metrics_one_per_step do nothing`;
+    on conflict on constraint movie_step_metrics_one_per_step do update
+       set phase = 'intent', planned_units = excluded.planned_units, error_message = null, finished_at = null
+     where movie_step_metrics.external_id is null and movie_step_metrics.finished_at is not null
+       and movie_step_metrics.phase in ('failed', 'cancelled')`;
 }
 
 export async function recordSubmitted(

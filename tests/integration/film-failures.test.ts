@@ -438,6 +438,17 @@ describe("film failures", () => {
       detail: `No music: ${music.last_error.message}`,
     });
     expect(film.movie.metadata.warnings).toEqual([`No music: ${music.last_error.message}`]);
+    // Nothing reached Beatoven: its row closed with the task, not left in flight for good.
+    expect(film.metrics.filter((m) => m.step === "generate_music")).toEqual([
+      expect.objectContaining({
+        provider: "beatoven",
+        phase: "failed",
+        external_id: null,
+        error_message: `not submitted: ${music.last_error.message}`,
+        finished_at: expect.any(Date),
+      }),
+    ]);
+    expect(film.metrics.filter((m) => m.finished_at === null)).toEqual([]);
     expect(JSON.stringify(film.progress)).not.toContain("beatoven-key-that-is-not-ours");
   }, 120_000);
 

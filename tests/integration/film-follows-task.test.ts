@@ -2,10 +2,13 @@
  * A film follows its produce task: when the task ends failed or cancelled, by whichever engine
  * function ends it, the movie and its progress row leave `processing` in the same transaction
  * (engine.after_terminal notes the end in engine.watched_ends; public.movie_follows_its_task acts
- * on the note at commit). A task that succeeds leaves the film to its finalize step.
+ * on the note at commit). A task that succeeds leaves the film to its finalize step. A film
+ * task's own work follows it the same way (public.film_work_follows_its_task): metrics rows that
+ * never reached a provider close, and a scene whose mix task ended says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createUser, type Sql } from "../support/stack.ts";
+import { recordIntent } from "../../shared/film/film-metrics.ts";
 
 let sql: Sql;
 let userId: string;
@@ -110,5 +113,115 @@ describe("a film whose produce task ends", () => {
       return n;
     });
     expect(noted).toBe(0);
+  });
+});
+
+describe("a film task's own work, when the task ends", () => {
+  /** A film.music or film.mix task a worker holds, of a processing film with one scene. */
+  async function heldChild(kind: "film.music" | "film.mix") {
+    const film = await processingFilm();
+    await sql`
+      insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug,
+                                       time_of_day, weather, duration_seconds, status, audio_status, mix_status)
+      values (${film.movieId}, ${userId}, 1, 's1', 'Pier', 'pier', 'day', 'clear', 5, 'completed', 'completed', 'running')`;
+    const [task] = await sql`
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind},
+        p_function => ${kind === "film.mix" ? "generate-audio" : "produce-movie"},
+        p_payload => ${sql.json({ movieId: film.movieId, sceneNumber: 1 })}, p_parent_id => ${film.taskId},
+        p_dispatch => false)`;
+    const [claimed] = await sql`select fencing_token from engine.claim_task(${task.id}, 'film-work', 60)`;
+    return { ...film, childId: task.id as string, childToken: claimed.fencing_token as string };
+  }
+
+  const metric = (film: { movieId: string; childId: string }, stepName: string) => ({
+    movieId: film.movieId,
+    userId,
+    step: "generate_music",
+    taskId: film.childId,
+    stepName,
+    provider: "beatoven",
+    model: "maestro",
+  });
+
+  async function metricsOf(taskId: string) {
+    return await sql`
+      select step_name, phase, error_message, finished_at is not null as finished, planned_units::float as planned
+        from public.movie_step_metrics where task_id = ${taskId} order by step_name`;
+  }
+
+  it("closes the intents no submission was recorded for, and leaves a recorded job to be polled", async () => {
+    const film = await heldChild("film.music");
+    // "music": the provider refused the submission; "music-2": the engine recorded its job.
+    await recordIntent(sql, metric(film, "music"), 5);
+    await recordIntent(sql, metric(film, "music-2"), 5);
+    await sql`
+      insert into public.background_task_steps (task_id, name, status, external_id)
+      values (${film.childId}, 'music-2', 'submitted', 'job-2')`;
+    await sql`
+      select engine.fail_task(${film.childId}, ${film.childToken}::bigint,
+        '{"code":"provider_error","message":"beatoven refused the key"}', false)`;
+    // Before, both stayed 'intent' for good: a status call counted them in flight for ever.
+    expect(await metricsOf(film.childId)).toEqual([
+      {
+        step_name: "music",
+        phase: "failed",
+        error_message: "not submitted: beatoven refused the key",
+        finished: true,
+        planned: 5,
+      },
+      { step_name: "music-2", phase: "intent", error_message: null, finished: false, planned: 5 },
+    ]);
+    expect(await notesLeft(film.childId)).toBe(0);
+
+    // The owner resumes: the step runs again and its row is opened again for this attempt.
+    await recordIntent(sql, metric(film, "music"), 5);
+    expect((await metricsOf(film.childId))[0]).toEqual({
+      step_name: "music",
+      phase: "intent",
+      error_message: null,
+      finished: false,
+      planned: 5,
+    });
+  });
+
+  it("closes them cancelled with a cancelled task, and not while it only retries", async () => {
+    const film = await heldChild("film.music");
+    await recordIntent(sql, metric(film, "music"), 5);
+    await sql`
+      select engine.fail_task(${film.childId}, ${film.childToken}::bigint, '{"code":"x","message":"flaky"}', true)`;
+    expect(await metricsOf(film.childId)).toEqual([
+      { step_name: "music", phase: "intent", error_message: null, finished: false, planned: 5 },
+    ]);
+    await sql`select engine.cancel_task(${film.childId}, 'cancelled by test')`;
+    expect(await metricsOf(film.childId)).toEqual([
+      {
+        step_name: "music",
+        phase: "cancelled",
+        error_message: "not submitted: cancelled by test",
+        finished: true,
+        planned: 5,
+      },
+    ]);
+  });
+
+  it("fails a scene's mix whose task failed before its verdict", async () => {
+    const film = await heldChild("film.mix");
+    await sql`
+      select engine.fail_task(${film.childId}, ${film.childToken}::bigint,
+        '{"code":"invalid_provider_request","message":"the render provider refused the mix"}', false)`;
+    // Before, the scene read mix_status 'running' for good.
+    const [scene] = await sql`
+      select mix_status, mix_error from public.movie_scenes where movie_id = ${film.movieId} and scene_number = 1`;
+    expect(scene).toEqual({ mix_status: "failed", mix_error: "the render provider refused the mix" });
+    expect(await notesLeft(film.childId)).toBe(0);
+  });
+
+  it("leaves a mix that ended with its verdict as it is", async () => {
+    const film = await heldChild("film.mix");
+    await sql`update public.movie_scenes set mix_status = 'completed' where movie_id = ${film.movieId}`;
+    await sql`select engine.cancel_task(${film.childId}, 'cancelled by test')`;
+    const [scene] = await sql`
+      select mix_status, mix_error from public.movie_scenes where movie_id = ${film.movieId} and scene_number = 1`;
+    expect(scene).toEqual({ mix_status: "completed", mix_error: null });
   });
 });
