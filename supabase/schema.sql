@@ -2611,6 +2611,41 @@ end $$;
 ALTER FUNCTION public.enqueue_storage_cleanup(p_retention_seconds integer) OWNER TO postgres;
 
 --
+-- Name: film_work_follows_its_task(); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.film_work_follows_its_task() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  t public.background_tasks;
+  reason text;
+begin
+  delete from engine.watched_ends where task_id = new.task_id;
+  select * into t from public.background_tasks where id = new.task_id;
+  if t.status is distinct from 'failed' and t.status is distinct from 'cancelled' then
+    return null;
+  end if;
+  reason := coalesce(t.last_error ->> 'message', t.status);
+  update public.movie_step_metrics m
+     set phase = case when t.status = 'cancelled' then 'cancelled' else 'failed' end,
+         error_message = 'not submitted: ' || reason, finished_at = now()
+   where m.task_id = t.id and m.phase = 'intent' and m.finished_at is null
+     and not exists (select from public.background_task_steps s
+                      where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
+  if t.kind = 'film.mix' then
+    update public.movie_scenes
+       set mix_status = 'failed', mix_error = reason
+     where movie_id = (t.payload ->> 'movieId')::uuid and scene_number = (t.payload ->> 'sceneNumber')::integer
+       and mix_status in ('pending', 'running');
+  end if;
+  return null;
+end $$;
+
+ALTER FUNCTION public.film_work_follows_its_task() OWNER TO postgres;
+
+--
 -- Name: is_backend_caller(); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -4385,6 +4420,12 @@ CREATE CONSTRAINT TRIGGER watched_ends_asset_run AFTER INSERT ON engine.watched_
 CREATE CONSTRAINT TRIGGER watched_ends_film AFTER INSERT ON engine.watched_ends DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.movie_follows_its_task();
 
 --
+-- Name: watched_ends watched_ends_film_work; Type: TRIGGER; Schema: engine; Owner: postgres
+--
+
+CREATE CONSTRAINT TRIGGER watched_ends_film_work AFTER INSERT ON engine.watched_ends DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.film_work_follows_its_task();
+
+--
 -- Name: api_providers api_providers_sync_concurrency; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -5880,6 +5921,13 @@ GRANT ALL ON FUNCTION public.clear_scene_images(p_request_id uuid, p_scene_index
 
 REVOKE ALL ON FUNCTION public.enqueue_storage_cleanup(p_retention_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.enqueue_storage_cleanup(p_retention_seconds integer) TO service_role;
+
+--
+-- Name: FUNCTION film_work_follows_its_task(); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.film_work_follows_its_task() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.film_work_follows_its_task() TO service_role;
 
 --
 -- Name: FUNCTION is_backend_caller(); Type: ACL; Schema: public; Owner: postgres
