@@ -1,5 +1,5 @@
 import { buildProvidersFunction } from "../../shared/providers/registry/providers-function.ts";
+import { serveApp } from "../../shared/runtime/edge-runtime.ts";
 
 // No task slices run here, so nothing needs EdgeRuntime.waitUntil.
-const { app } = buildProvidersFunction({ env: Deno.env.toObject(), waitUntil: (work) => void work });
-Deno.serve(app.fetch);
+serveApp((env) => buildProvidersFunction({ env, waitUntil: (work) => void work }).app);

@@ -1,5 +1,7 @@
 /**
- * The only module that touches Deno and EdgeRuntime globals: entry files hand their spec here.
+ * The only module that touches Deno and EdgeRuntime globals: entry files hand their spec (or, for
+ * a function with no task slices, their app) here. The clone's wire client alone also reaches
+ * Deno, for Deno.connect (clone/pg-wire-transport.ts).
  */
 import { buildFunction, type FunctionSpec } from "../http/build-function.ts";
 import { workerStartedAt } from "./worker-clock.ts";
@@ -15,4 +17,11 @@ export function serveEdgeFunction(spec: FunctionSpec) {
     workerStartedAt,
   });
   Deno.serve(app.fetch);
+}
+
+/** A function that runs no task slices (providers): its app, built from the env and served. */
+export function serveApp(
+  build: (env: Record<string, string>) => { fetch: (request: Request) => Response | Promise<Response> },
+) {
+  Deno.serve(build(Deno.env.toObject()).fetch);
 }
