@@ -360,6 +360,9 @@ insert into engine.end_watchers (kind) values ('film.produce');
 --   recordIntent). A job the engine did record is film.cancel_jobs' to close, or a resume's to poll.
 -- - a scene whose film.mix task so ended before its verdict (mix_status still 'pending' or
 --   'running') gets mix_status 'failed' and the reason (a mix run again later says its own verdict).
+-- - a cancelled regenerate (its run cancelled or rejected by its owner) whose job is still open at
+--   its provider gets a film.cancel_jobs of its own, as a cancelled film does: the job is
+--   cancelled there and its row closed, instead of running on, paid for, and counted in flight.
 -- At commit, on the note engine.after_terminal leaves, as public.movie_follows_its_task.
 create function public.film_work_follows_its_task() returns trigger
 language plpgsql security definer set search_path = '' as $$
@@ -379,6 +382,16 @@ begin
    where m.task_id = t.id and m.phase = 'intent' and m.finished_at is null
      and not exists (select from public.background_task_steps s
                       where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
+  if t.kind = 'asset.regenerate' and t.status = 'cancelled' then
+    -- Keyed by the cancel's fencing token, as a film's: once per cancel.
+    perform engine.enqueue_task(
+      p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+      p_payload => jsonb_build_object('movieId', m.movie_id),
+      p_idempotency_key => format('cancel-jobs:%s:%s:%s', m.movie_id, t.id, t.fencing_token),
+      p_max_attempts => 3)
+      from (select distinct movie_id from public.movie_step_metrics
+             where task_id = t.id and finished_at is null) m;
+  end if;
   if t.kind = 'film.mix' then
     update public.movie_scenes
        set mix_status = 'failed', mix_error = reason

@@ -44,7 +44,9 @@ export async function cancelAtProvider(
  * kill in between) come back too, whatever their task's status now.
  */
 export async function markOpenJobsCancelled(deps: FilmDeps, movieId: string) {
-  return await deps.sql<{ id: string; provider: string; model: string; external_id: string }[]>`
+  return await deps.sql<
+    { id: string; provider: string; model: string; external_id: string; kind: string | null }[]
+  >`
     with held as (
       select t.id from public.background_tasks t
        where t.status = 'cancelled'
@@ -60,12 +62,14 @@ export async function markOpenJobsCancelled(deps: FilmDeps, movieId: string) {
          and m.task_id in (select id from held)
          and s.task_id = m.task_id and s.name = m.step_name and s.status = 'submitted'
          and s.external_id is not null
-      returning m.id, m.provider, m.model, m.external_id
+      returning m.id, m.task_id, m.provider, m.model, m.external_id
     )
-    select id, provider, model, external_id from marked
-    union all
-    select id, provider, model, external_id from public.movie_step_metrics
-     where movie_id = ${movieId} and finished_at is null and phase = 'cancelled'`;
+    select j.id, j.provider, j.model, j.external_id, t.kind
+      from (select id, task_id, provider, model, external_id from marked
+            union all
+            select id, task_id, provider, model, external_id from public.movie_step_metrics
+             where movie_id = ${movieId} and finished_at is null and phase = 'cancelled') j
+      left join public.background_tasks t on t.id = j.task_id`;
 }
 
 export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
@@ -98,7 +102,9 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
                error_message = ${
         error
           ? `cancel at the provider failed: ${error}`
-          : "cancelled with the film (cancelled at the provider)"
+          : `cancelled with ${
+            job.kind === "asset.regenerate" ? "its regeneration" : "the film"
+          } (cancelled at the provider)`
       }
          where id = ${job.id} and finished_at is null`;
       outcomes.push({

@@ -452,6 +452,55 @@ describe("film failures", () => {
     expect(JSON.stringify(film.progress)).not.toContain("beatoven-key-that-is-not-ours");
   }, 120_000);
 
+  it(
+    "a regenerated clip cancelled or rejected while Runway makes it: the job is cancelled there, its row closed",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      const owner = await filmUser(rig, shape, "Second Thoughts");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Second Thoughts"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      expect((await readFilm(rig.sql, movieId)).movie.status).toBe("completed");
+      // From here every new clip stays in production at Runway.
+      rig.fakes.runway.scriptWhen(() => true, { phases: ["PENDING", "RUNNING"] });
+      const regenerate = (body: Record<string, unknown>) =>
+        invoke("regenerate-asset", body, { token: owner.token });
+
+      for (const [sceneNumber, end] of [[1, "cancel"], [2, "reject"]] as const) {
+        const start = await regenerate({ action: "start", kind: "video", target: { movieId, sceneNumber } });
+        expect(start.status, start.text).toBe(202);
+        const job = await waitFor(async () => {
+          const [row] = await rig.sql`
+          select external_id from public.movie_step_metrics
+           where task_id = ${start.json.taskId} and phase = 'submitted'`;
+          return row?.external_id as string | undefined;
+        }, { timeoutMs: 60_000, what: `scene ${sceneNumber}'s clip submitted to Runway` });
+        const ended = await regenerate(
+          end === "cancel"
+            ? { action: "cancel", taskId: start.json.taskId }
+            : { action: "reject", runId: start.json.runId },
+        );
+        expect(ended.status, ended.text).toBe(200);
+        // Before, the job ran on at Runway (paid for) and its row stayed `submitted`, in flight for good.
+        await waitFor(async () => rig.fakes.runway.cancelled.includes(job), {
+          timeoutMs: 60_000,
+          what: `Runway's job ${job} cancelled after the ${end}`,
+        });
+        const rows = await rig.sql`
+        select phase, error_message, finished_at is not null as finished from public.movie_step_metrics
+         where task_id = ${start.json.taskId}`;
+        expect(rows).toEqual([
+          {
+            phase: "cancelled",
+            error_message: "cancelled with its regeneration (cancelled at the provider)",
+            finished: true,
+          },
+        ]);
+      }
+    },
+    150_000,
+  );
+
   it("cancel stops every further provider submission", async () => {
     rig.fakes.clearScripts();
     const shape: FilmShape = { scenes: 8, chains: [[1, 2, 3, 4], [5, 6, 7, 8]] };
