@@ -421,6 +421,14 @@ begin
       raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
         using errcode = 'RF008';
     end if;
+    -- An accepted take still being applied (its asset.apply: a remix, a reassembly, a cascade of
+    -- new clips) writes the rows a resumed pipeline writes. Its accept took these two locks
+    -- (shared/film/film-movie.ts, lockIdleMovie), so one committed before this is seen here.
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    if same_work is not null then
+      raise exception 'Movie % has an accepted take still being applied (task %): resume it once that ends',
+        film.id, same_work using errcode = 'RF018';
+    end if;
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
   t := engine.resume_task(p_task_id);

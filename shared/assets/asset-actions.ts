@@ -41,7 +41,6 @@ import {
 } from "./asset-target.ts";
 import { REGENERATE_KIND } from "./asset-kinds.ts";
 import { TASK_ROUTES } from "../engine/task-routes.ts";
-import { acceptorFor } from "./accept/acceptors.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
 import { staleScenes, staleShots } from "./asset-continuity.ts";
 import { CLEANUP_KIND } from "./asset-kinds.ts";
@@ -143,8 +142,6 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
     input: acceptInput,
     async run({ runId, cascade = true }, caller) {
       const run = await ownRun(deps, runId, caller.userId);
-      const acceptor = acceptorFor(run.kind);
-      if (acceptor.needsIdleMovie) await idleMovie(deps, run.movie_id, caller.userId);
       let outcome;
       try {
         // One transaction, nothing outside the database: run again when Postgres broke a deadlock

@@ -23,6 +23,7 @@ import { type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { makePreview } from "./asset-preview.ts";
 import { type AssetRunRow, PreviewFailure, savePreview } from "./asset-preview-file.ts";
 import { SqlErrorCode } from "../db/sql-errors.ts";
+import { ConflictError } from "../errors.ts";
 import { pgErrorCode } from "../engine/task-store.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
@@ -67,7 +68,9 @@ export function regenerateHandler(deps: FunctionDeps): TaskHandler {
 
 /**
  * A cascade run's preview accepted as the owner would, with cascade (the chain follows). When the
- * owner accepted another clip for the scene meanwhile, the preview stays a preview: "stale".
+ * owner accepted another clip for the scene meanwhile, the preview stays a preview: "stale"; when
+ * the film went back into production meanwhile (a resume after the apply that started the
+ * cascade), it stays one too, for the owner to accept once the film is done: "in_production".
  */
 async function acceptCascadeRun(ctx: TaskContext, deps: FunctionDeps, userId: string, run: AssetRunRow) {
   try {
@@ -81,6 +84,7 @@ async function acceptCascadeRun(ctx: TaskContext, deps: FunctionDeps, userId: st
       code === SqlErrorCode.AssetRunStale || code === SqlErrorCode.AssetRunNotPreview ||
       code === SqlErrorCode.AssetPreviewDropped
     ) return "stale";
+    if (error instanceof ConflictError && error.code === "movie_in_production") return "in_production";
     throw error;
   }
 }

@@ -38,6 +38,8 @@ export const SqlErrorCode = {
   MovieInProduction: "RF016",
   /** An owner's resume of a scene or film regeneration whose work another open task is doing. */
   RegenerationInProgress: "RF017",
+  /** An owner's resume of a film while a take accepted into it is still being applied (asset.apply). */
+  FilmBeingEdited: "RF018",
 } as const;
 
 export type SqlErrorCode = (typeof SqlErrorCode)[keyof typeof SqlErrorCode];

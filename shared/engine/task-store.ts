@@ -353,6 +353,7 @@ export function createTaskStore(sql: Sql) {
         if (code === SqlErrorCode.RegenerationInProgress) {
           throw new ConflictError("regeneration_in_progress", message);
         }
+        if (code === SqlErrorCode.FilmBeingEdited) throw new ConflictError("film_being_edited", message);
         if (code === SqlErrorCode.TaskNothingToResume || code === SqlErrorCode.TaskNotResumable) {
           throw new ConflictError("task_not_resumable", message);
         }

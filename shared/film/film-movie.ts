@@ -98,11 +98,29 @@ export async function ownMovie(deps: { sql: Sql }, movieId: string, userId: stri
  */
 export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: string) {
   const movie = await ownMovie(deps, movieId, userId);
-  if (movie.status === "pending" || movie.status === "processing") {
+  assertIdle(movieId, movie.status);
+  return movie;
+}
+
+/**
+ * idleMovie inside a transaction that changes the film (an accept): its rows locked in the order
+ * a resume locks them (the progress row, then the movie; engine.resume_by_owner,
+ * film-redo.ts) and its status read under the lock. A resume committed first is seen here; one
+ * that comes after waits for this transaction and then finds what it left open (the accept's
+ * asset.apply) and refuses with `film_being_edited`. Checked before the transaction only, an
+ * accept and a resume could both pass and the take be applied to a film back in production.
+ */
+export async function lockIdleMovie(tx: TransactionSql, movieId: string) {
+  await tx`select from public.movie_creation_progress where movie_id = ${movieId} for share`;
+  const [movie] = await tx`select status from public.movies where id = ${movieId} for no key update`;
+  if (movie) assertIdle(movieId, movie.status);
+}
+
+function assertIdle(movieId: string, status: string) {
+  if (status === "pending" || status === "processing") {
     throw new ConflictError(
       "movie_in_production",
       `Movie ${movieId} is still in production; wait for it to end or cancel it`,
     );
   }
-  return movie;
 }

@@ -65,6 +65,17 @@ export async function redoFailedFilm(
     if (movie.task_id !== finished.id) {
       throw new ConflictError("task_active", `Movie ${movieId} was resumed already, wait a moment`);
     }
+    // As engine.resume_by_owner refuses a film's resume (RF018), under the same locks.
+    const [{ applying }] = await tx`
+      select engine.open_task_of_same_work(${finished.userId}, 'asset.apply', ${
+      tx.json({ movieId })
+    }) as applying`;
+    if (applying) {
+      throw new ConflictError(
+        "film_being_edited",
+        `Movie ${movieId} has an accepted take still being applied (task ${applying}): resume it once that ends`,
+      );
+    }
     const work = await failedWork(tx, movieId);
     if (
       movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0 &&

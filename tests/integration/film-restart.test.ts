@@ -2,7 +2,9 @@
  * One pipeline per film: a script accept starts a film again with a new produce task
  * (asset_admin.reset_film), which stops the one still open, and the owner cannot resume the old
  * one, which would run a second pipeline on the same film and pay for every step twice. Nor is
- * another preview of the script left to accept: it goes with the old film.
+ * another preview of the script left to accept: it goes with the old film. Nor does a take
+ * accepted into an idle film meet a pipeline: a resume waits for the accept and refuses while its
+ * apply runs, and an accept waits for a resume and refuses once the film is in production.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -217,6 +219,101 @@ describe("a film started again by a script accept", () => {
 class RolledBack extends Error {}
 
 /** A promise and its resolve (Node 20 has no Promise.withResolvers). */
+describe("a take accepted into a film, and a resume of the film", () => {
+  /** A film made up in the database whose produce task ended as given, and an open asset.apply on it. */
+  async function filmBeingEdited(ended: "cancelled" | "succeeded") {
+    const film = await filmWithTask(su, ended === "cancelled" ? "cancelled" : "completed");
+    if (ended === "cancelled") await su`select engine.cancel_task(${film.taskId}, 'test')`;
+    else {
+      const [{ fencing_token }] =
+        await su`select fencing_token from engine.claim_task(${film.taskId}, 't', 60)`;
+      await su`select engine.complete_task(${film.taskId}, ${fencing_token}::bigint, '{}')`;
+    }
+    // No doorbell: nobody runs it, so it stays open for the test.
+    const [{ id: applyId }] = await su`
+      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.apply', p_function => 'regenerate-asset',
+                                  p_payload => ${
+      su.json({ movieId: film.movieId, runId: crypto.randomUUID() })
+    },
+                                  p_dispatch => false)).id as id`;
+    return { ...film, applyId: applyId as string };
+  }
+  const usage = async () =>
+    (await su`select count(*)::int as n from public.usage_events where user_id = ${owner.id}`)[0].n;
+
+  for (const ended of ["cancelled", "succeeded"] as const) {
+    it(`refuses a resume of a ${ended} film while a take accepted into it is applied: 409, nothing charged or changed`, async () => {
+      const film = await filmBeingEdited(ended);
+      const before = await usage();
+      const response = await invoke("produce-movie", { action: "resume", movieId: film.movieId }, {
+        token: owner.token,
+      });
+      // Before, the cancelled film went back into production beside the apply (the apply's cascade
+      // then accepted new clips into the film in production, the pipeline replaced them); a
+      // finished one answered that nothing had failed.
+      expect(response.status, response.text).toBe(409);
+      expect(response.json.error).toMatchObject({
+        code: "film_being_edited",
+        message: expect.stringContaining(`task ${film.applyId}`),
+      });
+      const [movie] = await su`select status, task_id from public.movies where id = ${film.movieId}`;
+      expect(movie).toEqual({
+        status: ended === "cancelled" ? "cancelled" : "completed",
+        task_id: film.taskId,
+      });
+      const [task] = await su`select status, resumes from public.background_tasks where id = ${film.taskId}`;
+      expect(task).toEqual({ status: ended, resumes: 0 });
+      expect(await usage()).toBe(before);
+      await su`select engine.cancel_task(${film.applyId}, 'test')`;
+    });
+  }
+
+  it("an accept that waited for a resume committing finds the film in production: 409, nothing accepted", async () => {
+    const { movieId } = await filmWithTask(su, "cancelled");
+    const slot = `movie:${movieId}:cover`;
+    const [asset] = await su`
+      insert into public.assets (user_id, movie_id, slot, kind, version, state, public_url)
+      values (${owner.id}, ${movieId}, ${slot}, 'cover', 1, 'preview', 'https://example.test/cover.png') returning id`;
+    const [run] = await su`
+      insert into public.asset_runs (user_id, movie_id, slot, kind, target, status, preview_asset_id)
+      values (${owner.id}, ${movieId}, ${slot}, 'cover', ${
+      su.json({ movieId })
+    }, 'preview', ${asset.id}) returning id`;
+    const resumed = deferred();
+    const release = deferred();
+    // A resume's transaction (engine.resume_by_owner's locks and writes), held open while the accept arrives.
+    const resume = resumer.begin(async (tx) => {
+      await tx`select from public.movie_creation_progress where movie_id = ${movieId} for update`;
+      await tx`update public.movies set status = 'processing' where id = ${movieId}`;
+      resumed.resolve();
+      await release.promise;
+    });
+    await resumed.promise;
+    let settled = false;
+    const accept = invoke("regenerate-asset", { action: "accept", runId: run.id }, { token: owner.token })
+      .finally(() => (settled = true));
+    // Before, the accept read the film as it was before the resume (not in production) and went on.
+    await waitFor(async () =>
+      settled ||
+      (await su`select 1 from pg_stat_activity
+                 where wait_event_type = 'Lock' and backend_type = 'client backend'
+                   and application_name = 'fn:regenerate-asset'`).length > 0, {
+      timeoutMs: 10_000,
+      what: "the accept to wait for the resume",
+    });
+    release.resolve();
+    await resume;
+    const response = await accept;
+    expect(response.status, response.text).toBe(409);
+    expect(response.json.error.code).toBe("movie_in_production");
+    const [after] = await su`
+      select r.status, a.state, m.poster_url from public.asset_runs r
+        join public.assets a on a.id = r.preview_asset_id join public.movies m on m.id = r.movie_id
+       where r.id = ${run.id}`;
+    expect(after).toEqual({ status: "preview", state: "preview", poster_url: null });
+  });
+});
+
 function deferred() {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));

@@ -10,6 +10,7 @@ import { CLEANUP_KIND } from "../asset-kinds.ts";
 import type { AssetRow, AssetRunRow } from "../asset-preview-file.ts";
 import type { AcceptResult } from "./asset-acceptor.ts";
 import { acceptorFor } from "./acceptors.ts";
+import { lockIdleMovie } from "../../film/film-movie.ts";
 
 export interface AcceptedRun extends AcceptResult {
   asset: AssetRow;
@@ -24,6 +25,7 @@ export async function acceptInTransaction(
 ): Promise<AcceptedRun> {
   const acceptor = acceptorFor(run.kind);
   await acceptor.admit?.(tx, userId);
+  if (acceptor.needsIdleMovie) await lockIdleMovie(tx, run.movie_id);
   const [asset] = await tx<AssetRow[]>`select * from asset_admin.accept_run(${run.id}, ${userId})`;
   const result = await acceptor.accept({ tx, store, userId, runId: run.id, run, asset, cascade });
   const [due] =
