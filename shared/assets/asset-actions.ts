@@ -32,6 +32,7 @@ import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
 import {
+  assertPreviousShotFrame,
   draftSchema,
   REGENERATE_KINDS,
   type RegenerateKind,
@@ -112,6 +113,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       if (draft) throw new BadRequestError("invalid_draft", draft);
       await idleMovie(deps, input.target.movieId, caller.userId);
       const { slot } = await resolveSlot(sql, kind, input.target);
+      await assertPreviousShotFrame(sql, slot, input.target);
       if (kind !== "script") {
         const resolved = await resolveProviders(sql, caller.userId, deps.config);
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);

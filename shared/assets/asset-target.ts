@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError, ConflictError } from "../errors.ts";
 import { wholeNumber } from "../http/read-body.ts";
 
 export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "image"] as const;
@@ -146,6 +146,27 @@ async function clipSlot(db: Sql | TransactionSql, sceneId: string, target: Asset
     );
   }
   return `shot:${shot.id}:clip`;
+}
+
+/**
+ * A later shot is made from its previous shot's last frame, which that shot has none of while the
+ * frame of a clip just accepted for it is being extracted (its asset.apply): 409 then, before
+ * anything is counted, instead of a run admitted, charged and failing for want of the frame.
+ */
+export async function assertPreviousShotFrame(db: Sql | TransactionSql, slot: string, target: AssetTarget) {
+  if (!isShotSlot(slot)) return;
+  const [previous] = await db`
+    select p.end_frame_url from public.scene_shots h
+      join public.scene_shots p on p.scene_id = h.scene_id and p.shot_number = h.shot_number - 1
+     where h.id = ${slotOwnerId(slot)}`;
+  if (previous && !previous.end_frame_url) {
+    throw new ConflictError(
+      "shot_frame_pending",
+      `target.shotNumber: shot ${
+        target.shotNumber! - 1
+      } of scene ${target.sceneNumber} has no last frame yet (its new clip's is being extracted); start shot ${target.shotNumber} once it has`,
+    );
+  }
 }
 
 /** The id of the row a slot belongs to: `scene:<id>:clip` → `<id>`. */

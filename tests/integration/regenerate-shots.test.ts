@@ -155,4 +155,72 @@ describe("a shot regenerated", () => {
     },
     420_000,
   );
+
+  /** Starts a take of a shot of scene 1 and waits for its preview: the run's id and the preview's params. */
+  async function shotPreview(shotNumber: number, prompt: string) {
+    const start = await regenerate({
+      action: "start",
+      kind: "video",
+      target: { movieId, sceneNumber: 1, shotNumber },
+      draft: { prompt },
+    });
+    expect(start.status, start.text).toBe(202);
+    const run = await waitFor(async () => {
+      const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+      return row.status !== "running" ? row : null;
+    }, { timeoutMs: 60_000, what: `shot ${shotNumber}'s preview` });
+    expect(run.status, run.error).toBe("preview");
+    return start.json.runId as string;
+  }
+
+  it(
+    "a take of shot 2 made from shot 1's last frame before shot 1 got a new clip stays stale when accepted",
+    async () => {
+      const older = await shotPreview(2, "The fog parts over the water");
+      const first = await shotPreview(1, "The keeper turns toward the sea");
+      const accepted = await regenerate({ action: "accept", runId: first, cascade: false });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.staleShots).toEqual([{ sceneNumber: 1, shotNumber: 2 }]);
+      await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+
+      const late = await regenerate({ action: "accept", runId: older, cascade: false });
+      expect(late.status, late.text).toBe(200);
+      // Before, the accept cleared the mark: shot 2 read as continuing shot 1 while it starts from a
+      // frame shot 1 no longer has.
+      const [newFirst, second] = await shots(1);
+      const [take] = await rig.sql`select params from public.assets where id = (
+      select preview_asset_id from public.asset_runs where id = ${older})`;
+      expect(take.params.referenceImageUrl).not.toBe(newFirst.end_frame_url);
+      expect(second.stale).toBe(true);
+      const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
+      expect(status.json.scenes[0].shots[1]).toMatchObject({ shotNumber: 2, stale: true });
+    },
+    300_000,
+  );
+
+  it("shot 2 started while shot 1 has no last frame (its new clip's being extracted): 409, nothing counted", async () => {
+    const [first] = await shots(1);
+    const usage = async () =>
+      (await rig.sql`select count(*)::int as n from public.usage_events where user_id = ${owner.id}`)[0].n;
+    const runs = async () =>
+      (await rig.sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
+    const before = { usage: await usage(), runs: await runs() };
+    // As an accept of shot 1 leaves it until its asset.apply has extracted the new clip's frame.
+    await rig.sql`update public.scene_shots set end_frame_url = null where id = ${first.id}`;
+    try {
+      const started = await regenerate({
+        action: "start",
+        kind: "video",
+        target: { movieId, sceneNumber: 1, shotNumber: 2 },
+      });
+      // Before: 202 and a regeneration counted, then the run failed for want of the frame.
+      expect(started.status, started.text).toBe(409);
+      expect(started.json.error).toMatchObject({ code: "shot_frame_pending" });
+      expect(started.json.error.message).toContain("shot 1 of scene 1 has no last frame yet");
+      expect({ usage: await usage(), runs: await runs() }).toEqual(before);
+    } finally {
+      await rig
+        .sql`update public.scene_shots set end_frame_url = ${first.end_frame_url} where id = ${first.id}`;
+    }
+  });
 });

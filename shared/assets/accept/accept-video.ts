@@ -46,11 +46,19 @@ export const acceptVideo: AssetAcceptor = {
  */
 async function acceptShot(ctx: AcceptContext) {
   const shotId = slotOwnerId(ctx.run.slot);
-  const [old] = await ctx.tx`select clip_url from public.scene_shots where id = ${shotId}`;
+  const [old] = await ctx.tx`
+    select h.clip_url, p.id as previous_id, p.end_frame_url as previous_end_frame from public.scene_shots h
+      left join public.scene_shots p on p.scene_id = h.scene_id and p.shot_number = h.shot_number - 1
+     where h.id = ${shotId}`;
   await updateVideoCache(ctx.tx, ctx.userId, old?.clip_url ?? null, ctx.asset);
+  // A later shot's take continues its previous shot only if made from that shot's last frame as it
+  // is now: one made before the previous shot got a new clip stays stale (a cascade or a new take
+  // from the new frame clears it).
+  const stale = old?.previous_id != null &&
+    (ctx.asset.params.referenceImageUrl ?? null) !== old.previous_end_frame;
   await ctx.tx`
     update public.scene_shots set clip_url = ${ctx.asset.public_url}, status = 'completed', error_message = null,
-           end_frame_url = null, stale = false
+           end_frame_url = null, stale = ${stale}
      where id = ${shotId}`;
   const { sceneNumber, shotNumber } = ctx.run.target;
   const later = await markLaterShotsStale(ctx.tx, shotId);
