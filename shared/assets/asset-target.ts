@@ -37,7 +37,8 @@ export const draftSchema = z.object({
   ).optional(),
   voice: z.string({ error: "draft.voice must be a string" }).trim().min(1, "draft.voice must not be empty")
     .max(200, "draft.voice must be at most 200 characters").optional(),
-  model: z.string({ error: "draft.model must be a string" }).trim().min(1).max(100).optional(),
+  model: z.string({ error: "draft.model must be a string" }).trim().min(1, "draft.model must not be empty")
+    .max(100, "draft.model must be at most 100 characters").optional(),
   settings: z.record(z.string(), z.json(), { error: "draft.settings must be an object" }).optional(),
 }).strict();
 export type AssetDraft = z.infer<typeof draftSchema>;

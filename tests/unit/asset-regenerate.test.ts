@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { regenerateAssetActions } from "../../shared/assets/asset-actions.ts";
 import { assertDraftFitsProvider, draftProblem } from "../../shared/assets/asset-draft.ts";
-import { targetProblem } from "../../shared/assets/asset-target.ts";
+import { draftSchema, targetProblem } from "../../shared/assets/asset-target.ts";
 import { buildFunction } from "../../shared/http/build-function.ts";
 import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
 
@@ -250,5 +250,19 @@ describe("regenerate-asset refuses bad input before touching the database", () =
       expect(status).toBe(400);
       expect(json.error.message).toContain("runId");
     }
+  });
+});
+
+describe("a draft's fields", () => {
+  const problem = (draft: unknown) => draftSchema.safeParse(draft).error?.issues[0]?.message ?? null;
+
+  it("names what is wrong with each, the model included", () => {
+    expect(problem({ model: "gen4.5" })).toBeNull();
+    expect(problem({ model: 5 })).toBe("draft.model must be a string");
+    // Before, an empty model was told it "must be a string".
+    expect(problem({ model: "  " })).toBe("draft.model must not be empty");
+    expect(problem({ model: "m".repeat(101) })).toBe("draft.model must be at most 100 characters");
+    expect(problem({ prompt: "" })).toBe("draft.prompt must not be empty");
+    expect(problem({ voice: "v".repeat(201) })).toBe("draft.voice must be at most 200 characters");
   });
 });
