@@ -406,6 +406,13 @@ begin
       raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
         film.id, t.kind, same_work using errcode = 'RF017';
     end if;
+    -- Nor beside a take accepted into the film and still being applied, as its start
+    -- (shared/film/film-movie.ts, assertNoTakeApplying).
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    if same_work is not null then
+      raise exception 'Movie % has an accepted take still being applied (task %): resume this once that ends',
+        film.id, same_work using errcode = 'RF018';
+    end if;
   end if;
   -- A film's rows, locked before anything changes: the progress row before the movie
   -- (shared/film/film-progress.ts, lockFilmProgress), both after the task and the user's usage

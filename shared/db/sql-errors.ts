@@ -38,7 +38,7 @@ export const SqlErrorCode = {
   MovieInProduction: "RF016",
   /** An owner's resume of a scene or film regeneration whose work another open task is doing. */
   RegenerationInProgress: "RF017",
-  /** An owner's resume of a film while a take accepted into it is still being applied (asset.apply). */
+  /** An owner's resume of a film, or of a scene or film regeneration, while a take accepted into it is still being applied (asset.apply). */
   FilmBeingEdited: "RF018",
 } as const;
 

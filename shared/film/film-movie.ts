@@ -112,8 +112,47 @@ export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: str
  */
 export async function lockIdleMovie(tx: TransactionSql, movieId: string) {
   await tx`select from public.movie_creation_progress where movie_id = ${movieId} for share`;
-  const [movie] = await tx`select status from public.movies where id = ${movieId} for no key update`;
-  if (movie) assertIdle(movieId, movie.status);
+  const [movie] = await tx`select status, user_id from public.movies where id = ${movieId} for no key update`;
+  if (!movie) return;
+  assertIdle(movieId, movie.status);
+  // Nor beside a scene's clip, voices or the film's assembly started by the owner on their own
+  // (generate-scene-video, generate-audio, assemble: scene-actions.ts, which take the movie's lock
+  // too; not an apply's own children): both would write the scene's rows, and each pay for work
+  // the other throws away.
+  const [open] = await tx`
+    select o.kind, o.id from public.background_tasks o
+     where o.user_id = ${movie.user_id} and o.parent_id is null
+       and o.kind in ('film.chain', 'film.voices', 'film.assemble') and o.payload @> ${tx.json({ movieId })}
+       and o.status in ('queued', 'running', 'waiting')
+     limit 1`;
+  if (open) {
+    throw new ConflictError(
+      "regeneration_in_progress",
+      `Movie ${movieId} has ${open.kind} task ${open.id} open: accept once it ends, or cancel it`,
+    );
+  }
+}
+
+/**
+ * Refuses (409 film_being_edited) what would write a film's rows while a take accepted into it is
+ * still being applied (its asset.apply: the scene remixed, the film reassembled, a cascade of new
+ * clips): a resume of the film, a scene's regeneration. Call under the movie row's lock, which
+ * the accept took too (lockIdleMovie), so an apply enqueued by an accept committed first is seen.
+ */
+export async function assertNoTakeApplying(
+  tx: TransactionSql,
+  userId: string,
+  movieId: string,
+  what: string,
+) {
+  const [{ applying }] = await tx`
+    select engine.open_task_of_same_work(${userId}, 'asset.apply', ${tx.json({ movieId })}) as applying`;
+  if (applying) {
+    throw new ConflictError(
+      "film_being_edited",
+      `Movie ${movieId} has an accepted take still being applied (task ${applying}): ${what} once that ends`,
+    );
+  }
 }
 
 function assertIdle(movieId: string, status: string) {

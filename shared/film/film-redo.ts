@@ -13,7 +13,7 @@ import type { TaskRow } from "../engine/task-row.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { PRODUCE_KIND } from "./film-kinds.ts";
-import { loadScenes } from "./film-movie.ts";
+import { assertNoTakeApplying, loadScenes } from "./film-movie.ts";
 import { lockFilmProgress } from "./film-progress.ts";
 import { continuityChains } from "./scene-plan.ts";
 
@@ -66,16 +66,7 @@ export async function redoFailedFilm(
       throw new ConflictError("task_active", `Movie ${movieId} was resumed already, wait a moment`);
     }
     // As engine.resume_by_owner refuses a film's resume (RF018), under the same locks.
-    const [{ applying }] = await tx`
-      select engine.open_task_of_same_work(${finished.userId}, 'asset.apply', ${
-      tx.json({ movieId })
-    }) as applying`;
-    if (applying) {
-      throw new ConflictError(
-        "film_being_edited",
-        `Movie ${movieId} has an accepted take still being applied (task ${applying}): resume it once that ends`,
-      );
-    }
+    await assertNoTakeApplying(tx, finished.userId, movieId, "resume it");
     const work = await failedWork(tx, movieId);
     if (
       movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0 &&

@@ -12,7 +12,7 @@ import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
-import { idleMovie } from "./film-movie.ts";
+import { assertNoTakeApplying, idleMovie } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -106,6 +106,7 @@ function enqueueAction(
         // second one sees the first one's task.
         await tx`select 1 from public.movies where id = ${body.movieId} for no key update`;
         await noSameWorkOpen(tx, caller.userId, kind, payload);
+        await assertNoTakeApplying(tx, caller.userId, body.movieId, "start this");
         return await deps.store.enqueue({ userId: caller.userId, kind, payload, maxAttempts: 5 }, tx);
       });
       return {

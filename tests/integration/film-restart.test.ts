@@ -240,6 +240,19 @@ describe("a take accepted into a film, and a resume of the film", () => {
   }
   const usage = async () =>
     (await su`select count(*)::int as n from public.usage_events where user_id = ${owner.id}`)[0].n;
+  /** A cover run of the film with its preview made, as a cover take leaves it (nothing rendered). */
+  async function coverPreview(movieId: string): Promise<string> {
+    const slot = `movie:${movieId}:cover`;
+    const [asset] = await su`
+      insert into public.assets (user_id, movie_id, slot, kind, version, state, public_url)
+      values (${owner.id}, ${movieId}, ${slot}, 'cover', 1, 'preview', 'https://example.test/cover.png') returning id`;
+    const [run] = await su`
+      insert into public.asset_runs (user_id, movie_id, slot, kind, target, status, preview_asset_id)
+      values (${owner.id}, ${movieId}, ${slot}, 'cover', ${
+      su.json({ movieId })
+    }, 'preview', ${asset.id}) returning id`;
+    return run.id;
+  }
 
   for (const ended of ["cancelled", "succeeded"] as const) {
     it(`refuses a resume of a ${ended} film while a take accepted into it is applied: 409, nothing charged or changed`, async () => {
@@ -268,17 +281,69 @@ describe("a take accepted into a film, and a resume of the film", () => {
     });
   }
 
+  it("refuses a scene's regeneration, started or resumed, while a take accepted into its film is applied", async () => {
+    const film = await filmBeingEdited("succeeded");
+    await su`
+      insert into public.movie_scenes (movie_id, user_id, scene_number, scene_id, location_name, location_slug,
+                                       time_of_day, weather, duration_seconds, status, video_url)
+      values (${film.movieId}, ${owner.id}, 1, 's1', 'Pier', 'pier', 'day', 'clear', 5, 'completed', 'https://films.example/1.mp4')`;
+    const tasks = async () =>
+      (await su`select count(*)::int as n from public.background_tasks where user_id = ${owner.id}`)[0].n;
+    const before = { usage: await usage(), tasks: await tasks() };
+    // Before, both wrote the scene beside the apply (the chain failed the scene the apply then
+    // rejoined; the mix found no clip after paying for its render).
+    for (const fn of ["generate-scene-video", "generate-audio"]) {
+      const started = await invoke(fn, { action: "start", movieId: film.movieId, sceneNumber: 1 }, {
+        token: owner.token,
+      });
+      expect(started.status, started.text).toBe(409);
+      expect(started.json.error.code).toBe("film_being_edited");
+    }
+    expect({ usage: await usage(), tasks: await tasks() }).toEqual(before);
+    // A failed regeneration of the scene, resumed: refused the same way (engine.resume_by_owner).
+    const [{ id: chain }] = await su`
+      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.chain', p_function => 'generate-scene-video',
+                                  p_payload => ${su.json({ movieId: film.movieId, scenes: [1] })},
+                                  p_dispatch => false)).id as id`;
+    const [{ fencing_token }] = await su`select fencing_token from engine.claim_task(${chain}, 't', 60)`;
+    await su`select engine.fail_task(${chain}, ${fencing_token}::bigint, '{"code":"x","message":"broke"}', false)`;
+    const resumed = await resumer`select engine.resume_by_owner(${chain})`.then(
+      () => null,
+      (error) => error as { code?: string; message: string },
+    );
+    expect(resumed?.code, resumed?.message).toBe("RF018");
+    await su`select engine.cancel_task(${film.applyId}, 'test')`;
+  });
+
+  it("refuses an accept while the owner's own regeneration of a scene of the film runs", async () => {
+    const { movieId } = await filmWithTask(su, "completed");
+    const run = await coverPreview(movieId);
+    const [{ id: chain }] = await su`
+      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.chain', p_function => 'generate-scene-video',
+                                  p_payload => ${
+      su.json({ movieId, scenes: [1] })
+    }, p_dispatch => false)).id as id`;
+    const refused = await invoke("regenerate-asset", { action: "accept", runId: run }, {
+      token: owner.token,
+    });
+    // Before, the take was accepted and its apply ran beside the scene's regeneration.
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.error).toMatchObject({
+      code: "regeneration_in_progress",
+      message: expect.stringContaining(`film.chain task ${chain}`),
+    });
+    const [after] = await su`select status from public.asset_runs where id = ${run}`;
+    expect(after.status).toBe("preview");
+    await su`select engine.cancel_task(${chain}, 'test')`;
+    const accepted = await invoke("regenerate-asset", { action: "accept", runId: run }, {
+      token: owner.token,
+    });
+    expect(accepted.status, accepted.text).toBe(200);
+  });
+
   it("an accept that waited for a resume committing finds the film in production: 409, nothing accepted", async () => {
     const { movieId } = await filmWithTask(su, "cancelled");
-    const slot = `movie:${movieId}:cover`;
-    const [asset] = await su`
-      insert into public.assets (user_id, movie_id, slot, kind, version, state, public_url)
-      values (${owner.id}, ${movieId}, ${slot}, 'cover', 1, 'preview', 'https://example.test/cover.png') returning id`;
-    const [run] = await su`
-      insert into public.asset_runs (user_id, movie_id, slot, kind, target, status, preview_asset_id)
-      values (${owner.id}, ${movieId}, ${slot}, 'cover', ${
-      su.json({ movieId })
-    }, 'preview', ${asset.id}) returning id`;
+    const run = { id: await coverPreview(movieId) };
     const resumed = deferred();
     const release = deferred();
     // A resume's transaction (engine.resume_by_owner's locks and writes), held open while the accept arrives.
