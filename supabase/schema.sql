@@ -1938,6 +1938,13 @@ begin
       raise exception 'Movie % already has % task % open for the same work: follow it with status, or cancel it before resuming this one',
         film.id, t.kind, same_work using errcode = 'RF017';
     end if;
+    -- Nor beside a take accepted into the film and still being applied, as its start
+    -- (shared/film/film-movie.ts, assertNoTakeApplying).
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    if same_work is not null then
+      raise exception 'Movie % has an accepted take still being applied (task %): resume this once that ends',
+        film.id, same_work using errcode = 'RF018';
+    end if;
   end if;
   -- A film's rows, locked before anything changes: the progress row before the movie
   -- (shared/film/film-progress.ts, lockFilmProgress), both after the task and the user's usage
@@ -1952,6 +1959,14 @@ begin
     if not found then
       raise exception 'task % no longer makes its film (it was started again): resume the film instead', p_task_id
         using errcode = 'RF008';
+    end if;
+    -- An accepted take still being applied (its asset.apply: a remix, a reassembly, a cascade of
+    -- new clips) writes the rows a resumed pipeline writes. Its accept took these two locks
+    -- (shared/film/film-movie.ts, lockIdleMovie), so one committed before this is seen here.
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    if same_work is not null then
+      raise exception 'Movie % has an accepted take still being applied (task %): resume it once that ends',
+        film.id, same_work using errcode = 'RF018';
     end if;
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
@@ -2634,6 +2649,16 @@ begin
    where m.task_id = t.id and m.phase = 'intent' and m.finished_at is null
      and not exists (select from public.background_task_steps s
                       where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
+  if t.kind = 'asset.regenerate' and t.status = 'cancelled' then
+    -- Keyed by the cancel's fencing token, as a film's: once per cancel.
+    perform engine.enqueue_task(
+      p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+      p_payload => jsonb_build_object('movieId', m.movie_id),
+      p_idempotency_key => format('cancel-jobs:%s:%s:%s', m.movie_id, t.id, t.fencing_token),
+      p_max_attempts => 3)
+      from (select distinct movie_id from public.movie_step_metrics
+             where task_id = t.id and finished_at is null) m;
+  end if;
   if t.kind = 'film.mix' then
     update public.movie_scenes
        set mix_status = 'failed', mix_error = reason
