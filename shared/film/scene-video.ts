@@ -26,6 +26,7 @@ import { awaitLocationImage } from "./location-image-task.ts";
 import { buildShortVideoPrompt, buildShotPrompt, ratioSize, videoShape } from "./video-prompt.ts";
 import { extractLastFrame, joinShots } from "./shot-renders.ts";
 import { updateStep } from "./film-progress.ts";
+import { hashJson } from "../crypto/content-hash.ts";
 
 export async function generateSceneVideo(
   ctx: TaskContext,
@@ -126,16 +127,20 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
   const clips: { url: string; seconds: number }[] = [];
   let endFrame: { url: string | null; error: string | null } = { url: null, error: null };
   for (const shot of shots) {
-    const made = await produceShot(ctx, env, movie, {
-      s,
-      shot,
-      shots: shots.length,
-      prompt: buildShotPrompt(scenePrompt, written, shot.shot_number, shots.length),
-      from,
-      ratio: shape.ratio,
-      metric,
-      progress: { sceneNumber, scenes: sceneTotal },
-    });
+    const made = await shotAsItIsNow(
+      env,
+      shot.id,
+      await produceShot(ctx, env, movie, {
+        s,
+        shot,
+        shots: shots.length,
+        prompt: buildShotPrompt(scenePrompt, written, shot.shot_number, shots.length),
+        from,
+        ratio: shape.ratio,
+        metric,
+        progress: { sceneNumber, scenes: sceneTotal },
+      }),
+    );
     clips.push({ url: made.clipUrl, seconds: Number(shot.duration_seconds) });
     endFrame = { url: made.endFrameUrl, error: made.endFrameError };
     if (made.endFrameUrl) from = { url: made.endFrameUrl, source: "previous_shot" };
@@ -162,6 +167,28 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     await tx`update public.scene_shots set stale = false where scene_id = ${scene.id}`;
     await afterHalfDone(tx, env.store, ctx, movie.id, sceneNumber);
   });
+}
+
+/**
+ * The shot as it is now, when a take the owner accepted replaced the clip this task made: the
+ * film was cancelled after the shot was made, the take accepted (its frame extracted by its
+ * asset.apply, which a resume waits for), and the film resumed. This task's recorded steps still
+ * hold its own clip and frame; the scene is joined from the accepted one, and the next shot
+ * starts from its frame.
+ */
+async function shotAsItIsNow(
+  env: FilmEnv,
+  shotId: string,
+  made: { clipUrl: string; endFrameUrl: string | null; endFrameError: string | null },
+) {
+  const [now] = await env
+    .sql`select status, clip_url, end_frame_url from public.scene_shots where id = ${shotId}`;
+  if (now?.status !== "completed" || !now.clip_url || now.clip_url === made.clipUrl) return made;
+  return {
+    clipUrl: now.clip_url as string,
+    endFrameUrl: now.end_frame_url as string | null,
+    endFrameError: now.end_frame_url ? null : "none was extracted from the accepted take",
+  };
 }
 
 /** A scene_shots row as the shot loop reads it. */
@@ -212,22 +239,36 @@ async function produceShot(
   },
 ): Promise<{ clipUrl: string; endFrameUrl: string | null; endFrameError: string | null }> {
   const { shot, from } = job;
-  const t = job.shots === 1 ? job.s : `${job.s}:shot-${shot.shot_number}`;
-  const kept = await ctx.step(`${t}:start`, async (tx) => {
-    if (shot.status === "completed" && shot.clip_url && shot.reference_image_url === from.url) {
-      return { clipUrl: shot.clip_url, endFrameUrl: shot.end_frame_url };
-    }
-    await tx`
+  const named = job.shots === 1 ? job.s : `${job.s}:shot-${shot.shot_number}`;
+  type Kept = { clipUrl: string; endFrameUrl: string | null };
+  const start = (t: string) =>
+    ctx.step(`${t}:start`, async (tx): Promise<{ from: string | null; kept: Kept | null }> => {
+      if (shot.status === "completed" && shot.clip_url && shot.reference_image_url === from.url) {
+        return { from: from.url, kept: { clipUrl: shot.clip_url, endFrameUrl: shot.end_frame_url } };
+      }
+      await tx`
       update public.scene_shots set status = 'generating', error_message = null, prompt = ${job.prompt},
              reference_image_url = ${from.url}, reference_image_source = ${from.source}, clip_url = null, end_frame_url = null
        where id = ${shot.id}`;
-    await updateStep(tx, job.metric.movieId, "generate_videos", {
-      status: "running",
-      detail:
-        `scene ${job.progress.sceneNumber}/${job.progress.scenes}, shot ${shot.shot_number}/${job.shots}`,
+      await updateStep(tx, job.metric.movieId, "generate_videos", {
+        status: "running",
+        detail:
+          `scene ${job.progress.sceneNumber}/${job.progress.scenes}, shot ${shot.shot_number}/${job.shots}`,
+      });
+      return { from: from.url, kept: null };
     });
-    return null;
-  });
+  // A start recorded before it said its frame (a task in flight across the upgrade) counts as this one.
+  const recorded = (await start(named)) as { from: string | null; kept: Kept | null } | Kept | null;
+  const first = recorded !== null && "from" in recorded ? recorded : { from: from.url, kept: recorded };
+  let t = named;
+  let kept = first.kept;
+  // Started from another frame than the one the shot starts from now (the shot before it got a take
+  // the owner accepted while the film was cancelled): what this task recorded of the shot was made
+  // from a frame the film no longer has. It is made again, under step names of its own.
+  if (first.from !== from.url) {
+    t = `${named}@${(await hashJson(from.url)).slice(0, 8)}`;
+    kept = (await start(t)).kept;
+  }
   if (kept) return { ...kept, endFrameError: kept.endFrameUrl ? null : "none was extracted" };
   try {
     const registeredSeed = env.providers.video.registered?.seed;

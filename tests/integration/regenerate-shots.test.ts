@@ -223,4 +223,70 @@ describe("a shot regenerated", () => {
         .sql`update public.scene_shots set end_frame_url = ${first.end_frame_url} where id = ${first.id}`;
     }
   });
+
+  it("a shot take accepted while its film was cancelled goes into the film once it is resumed", async () => {
+    const title = "Fog Held Over";
+    rig.fakes.clearScripts();
+    // Every clip made from a last frame (shot 2, scene 2) stays in production at Runway for now.
+    rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes("-end"), {
+      phases: ["PENDING", "RUNNING"],
+    });
+    const user = await filmUser(rig, SHAPE, title);
+    const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
+    const shotsOf = async () =>
+      await rig.sql`
+        select h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+         where s.movie_id = ${film} and s.scene_number = 1 order by h.shot_number`;
+    await waitFor(async () => {
+      const [one, two] = await shotsOf();
+      return one?.status === "completed" && one.end_frame_url && two?.status === "generating";
+    }, { timeoutMs: 120_000, what: "shot 1 made, shot 2 in production" });
+    const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
+    expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
+    await waitFor(
+      async () =>
+        (await rig.sql`select status from public.movies where id = ${film}`)[0].status === "cancelled",
+      {
+        what: "the film cancelled",
+      },
+    );
+
+    const start = await act("regenerate-asset", {
+      action: "start",
+      kind: "video",
+      target: { movieId: film, sceneNumber: 1, shotNumber: 1 },
+      draft: { prompt: "The keeper climbs the stair with the lantern" },
+    });
+    expect(start.status, start.text).toBe(202);
+    const run = await waitFor(async () => {
+      const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+      return row.status !== "running" ? row : null;
+    }, { timeoutMs: 60_000, what: "shot 1's take" });
+    expect(run.status, run.error).toBe("preview");
+    const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
+    expect(accepted.status, accepted.text).toBe(200);
+    await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+    const [take] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
+
+    rig.fakes.clearScripts();
+    const resumed = await act("produce-movie", { action: "resume", movieId: film });
+    expect(resumed.status, resumed.text).toBe(202);
+    const done = await waitForFilm(rig.sql, film, 180_000);
+    expect(done.status, done.error_message).toBe("completed");
+    // Before, the resumed chain joined the scene from the shot 1 it had made itself (its recorded
+    // steps), and made shot 2 from that clip's last frame: the accepted take was in no film.
+    const [one, two] = await shotsOf();
+    expect(one.clip_url).toBe(take.public_url);
+    expect(two.reference_image_url).toBe(one.end_frame_url);
+    expect(two.stale).toBe(false);
+    const [join] = await rig.sql`
+      select r.payload from public.movie_step_metrics m
+        join public.background_tasks t on t.id = m.task_id and t.kind = 'film.chain'
+        join public.background_tasks r on r.id::text = m.external_id
+       where m.movie_id = ${film} and m.step_name = 'scene-1:join-shots' and m.phase = 'succeeded'`;
+    expect(join.payload.timeline.clips.map((c: { url: string }) => addressOfSigned(c.url))).toEqual([
+      addressOfSigned(take.public_url),
+      addressOfSigned(two.clip_url),
+    ]);
+  }, 420_000);
 });
