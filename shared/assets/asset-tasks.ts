@@ -84,6 +84,10 @@ async function acceptCascadeRun(ctx: TaskContext, deps: FunctionDeps, userId: st
       code === SqlErrorCode.AssetRunStale || code === SqlErrorCode.AssetRunNotPreview ||
       code === SqlErrorCode.AssetPreviewDropped
     ) return "stale";
+    // The owner's own regeneration of the film running now: left for them to accept once it ends.
+    if (error instanceof ConflictError && error.code === "regeneration_in_progress") {
+      return "regeneration_in_progress";
+    }
     if (error instanceof ConflictError && error.code === "movie_in_production") return "in_production";
     throw error;
   }

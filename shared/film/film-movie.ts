@@ -117,12 +117,14 @@ export async function lockIdleMovie(tx: TransactionSql, movieId: string) {
   assertIdle(movieId, movie.status);
   // Nor beside a scene's clip, voices or the film's assembly started by the owner on their own
   // (generate-scene-video, generate-audio, assemble: scene-actions.ts, which take the movie's lock
-  // too; not an apply's own children): both would write the scene's rows, and each pay for work
-  // the other throws away.
+  // too), or the scene's mix such a regeneration ends with (top-level too); not an apply's own
+  // children: both would write the scene's rows, and each pay for work the other throws away.
   const [open] = await tx`
     select o.kind, o.id from public.background_tasks o
      where o.user_id = ${movie.user_id} and o.parent_id is null
-       and o.kind in ('film.chain', 'film.voices', 'film.assemble') and o.payload @> ${tx.json({ movieId })}
+       and o.kind in ('film.chain', 'film.voices', 'film.mix', 'film.assemble') and o.payload @> ${
+    tx.json({ movieId })
+  }
        and o.status in ('queued', 'running', 'waiting')
      limit 1`;
   if (open) {

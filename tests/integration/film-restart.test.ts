@@ -229,9 +229,9 @@ describe("a take accepted into a film, and a resume of the film", () => {
         await su`select fencing_token from engine.claim_task(${film.taskId}, 't', 60)`;
       await su`select engine.complete_task(${film.taskId}, ${fencing_token}::bigint, '{}')`;
     }
-    // No doorbell: nobody runs it, so it stays open for the test.
+    // No function: no doorbell, and no sweep rings it either; it stays open for the test.
     const [{ id: applyId }] = await su`
-      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.apply', p_function => 'regenerate-asset',
+      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.apply', p_function => null,
                                   p_payload => ${
       su.json({ movieId: film.movieId, runId: crypto.randomUUID() })
     },
@@ -302,7 +302,7 @@ describe("a take accepted into a film, and a resume of the film", () => {
     expect({ usage: await usage(), tasks: await tasks() }).toEqual(before);
     // A failed regeneration of the scene, resumed: refused the same way (engine.resume_by_owner).
     const [{ id: chain }] = await su`
-      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.chain', p_function => 'generate-scene-video',
+      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.chain', p_function => null,
                                   p_payload => ${su.json({ movieId: film.movieId, scenes: [1] })},
                                   p_dispatch => false)).id as id`;
     const [{ fencing_token }] = await su`select fencing_token from engine.claim_task(${chain}, 't', 60)`;
@@ -315,26 +315,32 @@ describe("a take accepted into a film, and a resume of the film", () => {
     await su`select engine.cancel_task(${film.applyId}, 'test')`;
   });
 
-  it("refuses an accept while the owner's own regeneration of a scene of the film runs", async () => {
+  it("refuses an accept while the owner's own regeneration of a scene of the film runs, its mix included", async () => {
     const { movieId } = await filmWithTask(su, "completed");
     const run = await coverPreview(movieId);
-    const [{ id: chain }] = await su`
-      select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'film.chain', p_function => 'generate-scene-video',
-                                  p_payload => ${
-      su.json({ movieId, scenes: [1] })
-    }, p_dispatch => false)).id as id`;
-    const refused = await invoke("regenerate-asset", { action: "accept", runId: run }, {
-      token: owner.token,
-    });
-    // Before, the take was accepted and its apply ran beside the scene's regeneration.
-    expect(refused.status, refused.text).toBe(409);
-    expect(refused.json.error).toMatchObject({
-      code: "regeneration_in_progress",
-      message: expect.stringContaining(`film.chain task ${chain}`),
-    });
-    const [after] = await su`select status from public.asset_runs where id = ${run}`;
-    expect(after.status).toBe("preview");
-    await su`select engine.cancel_task(${chain}, 'test')`;
+    // A scene's clip regenerated on its own (generate-scene-video), then the mix it ends with; no
+    // function, so nothing runs them.
+    const regenerations = [
+      { kind: "film.chain", payload: { movieId, scenes: [1] } },
+      { kind: "film.mix", payload: { movieId, sceneNumber: 1 } },
+    ];
+    for (const { kind, payload } of regenerations) {
+      const [{ id }] = await su`
+        select (engine.enqueue_task(p_user_id => ${owner.id}, p_kind => ${kind}, p_function => null,
+                                    p_payload => ${su.json(payload)}, p_dispatch => false)).id as id`;
+      const refused = await invoke("regenerate-asset", { action: "accept", runId: run }, {
+        token: owner.token,
+      });
+      // Before, the take was accepted and its apply ran beside the scene's regeneration.
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.json.error).toMatchObject({
+        code: "regeneration_in_progress",
+        message: expect.stringContaining(`${kind} task ${id}`),
+      });
+      const [after] = await su`select status from public.asset_runs where id = ${run}`;
+      expect(after.status).toBe("preview");
+      await su`select engine.cancel_task(${id}, 'test')`;
+    }
     const accepted = await invoke("regenerate-asset", { action: "accept", runId: run }, {
       token: owner.token,
     });
