@@ -85,6 +85,16 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     return { source, url: null as string | null, imageId: null as string | null };
   });
 
+  if (reference.source === "previous_frame") {
+    // The scene it continues as it is now: a take the owner accepted for it while the film was
+    // cancelled gave it another last frame, which this scene now continues from (its shots, made
+    // from the old one, are made again: produceShot).
+    const [now] = await env.sql`
+      select end_frame_url from public.movie_scenes
+       where movie_id = ${movie.id} and scene_number = ${scene.continues_from} and status = 'completed'`;
+    if (now?.end_frame_url && now.end_frame_url !== reference.url) reference.url = now.end_frame_url;
+  }
+
   if (reference.source === "generated") {
     // Chain heads at the same place, time and weather start together: one task makes the image.
     const prompt = locationImagePrompt({
@@ -156,6 +166,7 @@ async function produceClip(ctx: TaskContext, env: FilmEnv, movie: MovieRow, scen
     // No end frame is no reason to lose the clip; a continuation then falls back to the library.
     await tx`
       update public.movie_scenes set status = 'completed', clip_url = ${clipUrl}, video_url = ${clipUrl},
+             reference_image_url = ${reference.url},
              duration_seconds = ${
       clips.reduce((sum, c) => sum + c.seconds, 0)
     }, end_frame_url = ${endFrame.url}, error_message = ${

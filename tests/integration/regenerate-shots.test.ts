@@ -289,4 +289,77 @@ describe("a shot regenerated", () => {
       addressOfSigned(two.clip_url),
     ]);
   }, 420_000);
+
+  it(
+    "a continuation made again from its scene's new last frame when a take was accepted while the film was cancelled",
+    async () => {
+      const title = "Fog Picked Up Again";
+      rig.fakes.clearScripts();
+      // Scene 2 starts from scene 1's last frame (its shot 2's): it stays in production for now.
+      rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes("scene-1-shot-2"), {
+        phases: ["PENDING", "RUNNING"],
+      });
+      const user = await filmUser(rig, SHAPE, title);
+      const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
+      const sceneOf = async (n: number) =>
+        (await rig.sql`select * from public.movie_scenes where movie_id = ${film} and scene_number = ${n}`)[
+          0
+        ];
+      await waitFor(
+        async () => (await sceneOf(1))?.status === "completed" && (await sceneOf(2))?.status === "generating",
+        {
+          timeoutMs: 120_000,
+          what: "scene 1 made, scene 2 in production",
+        },
+      );
+      const oldFrame = (await sceneOf(1)).end_frame_url;
+      const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
+      expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
+      await waitFor(
+        async () =>
+          (await rig.sql`select status from public.movies where id = ${film}`)[0].status === "cancelled",
+        {
+          what: "the film cancelled",
+        },
+      );
+
+      // A new last shot for scene 1: a new last frame for the scene.
+      const start = await act("regenerate-asset", {
+        action: "start",
+        kind: "video",
+        target: { movieId: film, sceneNumber: 1, shotNumber: 2 },
+        draft: { prompt: "The lantern goes dark on the landing" },
+      });
+      expect(start.status, start.text).toBe(202);
+      const run = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+        return row.status !== "running" ? row : null;
+      }, { timeoutMs: 60_000, what: "shot 2's take" });
+      expect(run.status, run.error).toBe("preview");
+      const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
+      expect(accepted.status, accepted.text).toBe(200);
+      await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+      const newFrame = (await sceneOf(1)).end_frame_url;
+      expect(newFrame).toBeTruthy();
+      expect(newFrame).not.toBe(oldFrame);
+
+      rig.fakes.clearScripts();
+      const resumed = await act("produce-movie", { action: "resume", movieId: film });
+      expect(resumed.status, resumed.text).toBe(202);
+      const done = await waitForFilm(rig.sql, film, 180_000);
+      expect(done.status, done.error_message).toBe("completed");
+      // Before, the resumed chain made scene 2 from the frame it had recorded, one scene 1 no longer has.
+      const second = await sceneOf(2);
+      expect(second.reference_image_url).toBe(newFrame);
+      expect(second.stale).toBe(false);
+      const [shot] = await rig
+        .sql`select reference_image_url from public.scene_shots where scene_id = ${second.id}`;
+      expect(shot.reference_image_url).toBe(newFrame);
+      const made = rig.fakes.runway.created.filter((b) =>
+        addressOfSigned(String(b.promptImage ?? "")) === newFrame
+      );
+      expect(made.length).toBeGreaterThan(0);
+    },
+    420_000,
+  );
 });
