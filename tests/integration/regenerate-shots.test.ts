@@ -224,58 +224,78 @@ describe("a shot regenerated", () => {
     }
   });
 
-  it("a shot take accepted while its film was cancelled goes into the film once it is resumed", async () => {
-    const title = "Fog Held Over";
+  /**
+   * A film of this file's shape whose clips made from `heldFrame` stay in production at Runway,
+   * cancelled once `ready` holds; then a take of scene 1's `shotNumber` accepted (no cascade) and
+   * applied, and the film resumed with Runway released, to its end. The take's asset.
+   */
+  async function takeAcceptedWhileCancelled(opts: {
+    title: string;
+    heldFrame: string;
+    ready: (film: string) => Promise<boolean>;
+    shotNumber: number;
+    prompt: string;
+    beforeResume?: (film: string) => Promise<void>;
+  }) {
     rig.fakes.clearScripts();
-    // Every clip made from a last frame (shot 2, scene 2) stays in production at Runway for now.
-    rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes("-end"), {
+    rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes(opts.heldFrame), {
       phases: ["PENDING", "RUNNING"],
     });
-    const user = await filmUser(rig, SHAPE, title);
-    const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
-    const shotsOf = async () =>
-      await rig.sql`
-        select h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
-         where s.movie_id = ${film} and s.scene_number = 1 order by h.shot_number`;
-    await waitFor(async () => {
-      const [one, two] = await shotsOf();
-      return one?.status === "completed" && one.end_frame_url && two?.status === "generating";
-    }, { timeoutMs: 120_000, what: "shot 1 made, shot 2 in production" });
+    const user = await filmUser(rig, SHAPE, opts.title);
+    const { movieId: film } = await startFilm(user, briefFor(SHAPE, opts.title));
+    await waitFor(() => opts.ready(film), { timeoutMs: 120_000, what: "the film where it is cancelled" });
     const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
     expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
-    await waitFor(
-      async () =>
-        (await rig.sql`select status from public.movies where id = ${film}`)[0].status === "cancelled",
-      {
-        what: "the film cancelled",
-      },
-    );
+    await waitFor(async () => (await movieOf(film)).status === "cancelled", { what: "the film cancelled" });
 
     const start = await act("regenerate-asset", {
       action: "start",
       kind: "video",
-      target: { movieId: film, sceneNumber: 1, shotNumber: 1 },
-      draft: { prompt: "The keeper climbs the stair with the lantern" },
+      target: { movieId: film, sceneNumber: 1, shotNumber: opts.shotNumber },
+      draft: { prompt: opts.prompt },
     });
     expect(start.status, start.text).toBe(202);
     const run = await waitFor(async () => {
       const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
       return row.status !== "running" ? row : null;
-    }, { timeoutMs: 60_000, what: "shot 1's take" });
+    }, { timeoutMs: 60_000, what: `shot ${opts.shotNumber}'s take` });
     expect(run.status, run.error).toBe("preview");
     const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
     expect(accepted.status, accepted.text).toBe(200);
     await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
-    const [take] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
+    await opts.beforeResume?.(film);
 
     rig.fakes.clearScripts();
     const resumed = await act("produce-movie", { action: "resume", movieId: film });
     expect(resumed.status, resumed.text).toBe(202);
     const done = await waitForFilm(rig.sql, film, 180_000);
     expect(done.status, done.error_message).toBe("completed");
+    const [take] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
+    return { film, take };
+  }
+  const movieOf = async (film: string) => (await rig.sql`select * from public.movies where id = ${film}`)[0];
+  const sceneOf = async (film: string, n: number) =>
+    (await rig.sql`select * from public.movie_scenes where movie_id = ${film} and scene_number = ${n}`)[0];
+  const shotsOf = async (film: string) =>
+    await rig.sql`
+      select h.* from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+       where s.movie_id = ${film} and s.scene_number = 1 order by h.shot_number`;
+
+  it("a shot take accepted while its film was cancelled goes into the film once it is resumed", async () => {
+    // Shot 2 (made from shot 1's last frame) is in production when the film is cancelled.
+    const { film, take } = await takeAcceptedWhileCancelled({
+      title: "Fog Held Over",
+      heldFrame: "-end",
+      ready: async (id) => {
+        const [one, two] = await shotsOf(id);
+        return one?.status === "completed" && !!one.end_frame_url && two?.status === "generating";
+      },
+      shotNumber: 1,
+      prompt: "The keeper climbs the stair with the lantern",
+    });
     // Before, the resumed chain joined the scene from the shot 1 it had made itself (its recorded
     // steps), and made shot 2 from that clip's last frame: the accepted take was in no film.
-    const [one, two] = await shotsOf();
+    const [one, two] = await shotsOf(film);
     expect(one.clip_url).toBe(take.public_url);
     expect(two.reference_image_url).toBe(one.end_frame_url);
     expect(two.stale).toBe(false);
@@ -293,63 +313,28 @@ describe("a shot regenerated", () => {
   it(
     "a continuation made again from its scene's new last frame when a take was accepted while the film was cancelled",
     async () => {
-      const title = "Fog Picked Up Again";
-      rig.fakes.clearScripts();
-      // Scene 2 starts from scene 1's last frame (its shot 2's): it stays in production for now.
-      rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes("scene-1-shot-2"), {
-        phases: ["PENDING", "RUNNING"],
-      });
-      const user = await filmUser(rig, SHAPE, title);
-      const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
-      const sceneOf = async (n: number) =>
-        (await rig.sql`select * from public.movie_scenes where movie_id = ${film} and scene_number = ${n}`)[
-          0
-        ];
-      await waitFor(
-        async () => (await sceneOf(1))?.status === "completed" && (await sceneOf(2))?.status === "generating",
-        {
-          timeoutMs: 120_000,
-          what: "scene 1 made, scene 2 in production",
+      let oldFrame: string | null = null;
+      let newFrame: string | null = null;
+      // Scene 2 (made from scene 1's last frame, its shot 2's) is in production when the film is
+      // cancelled; the take is a new last shot for scene 1, so a new last frame for the scene.
+      const { film } = await takeAcceptedWhileCancelled({
+        title: "Fog Picked Up Again",
+        heldFrame: "scene-1-shot-2",
+        ready: async (id) => {
+          const [first, second] = [await sceneOf(id, 1), await sceneOf(id, 2)];
+          oldFrame = first?.end_frame_url ?? null;
+          return first?.status === "completed" && second?.status === "generating";
         },
-      );
-      const oldFrame = (await sceneOf(1)).end_frame_url;
-      const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
-      expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
-      await waitFor(
-        async () =>
-          (await rig.sql`select status from public.movies where id = ${film}`)[0].status === "cancelled",
-        {
-          what: "the film cancelled",
+        shotNumber: 2,
+        prompt: "The lantern goes dark on the landing",
+        beforeResume: async (id) => {
+          newFrame = (await sceneOf(id, 1)).end_frame_url;
         },
-      );
-
-      // A new last shot for scene 1: a new last frame for the scene.
-      const start = await act("regenerate-asset", {
-        action: "start",
-        kind: "video",
-        target: { movieId: film, sceneNumber: 1, shotNumber: 2 },
-        draft: { prompt: "The lantern goes dark on the landing" },
       });
-      expect(start.status, start.text).toBe(202);
-      const run = await waitFor(async () => {
-        const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
-        return row.status !== "running" ? row : null;
-      }, { timeoutMs: 60_000, what: "shot 2's take" });
-      expect(run.status, run.error).toBe("preview");
-      const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
-      expect(accepted.status, accepted.text).toBe(200);
-      await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
-      const newFrame = (await sceneOf(1)).end_frame_url;
       expect(newFrame).toBeTruthy();
       expect(newFrame).not.toBe(oldFrame);
-
-      rig.fakes.clearScripts();
-      const resumed = await act("produce-movie", { action: "resume", movieId: film });
-      expect(resumed.status, resumed.text).toBe(202);
-      const done = await waitForFilm(rig.sql, film, 180_000);
-      expect(done.status, done.error_message).toBe("completed");
       // Before, the resumed chain made scene 2 from the frame it had recorded, one scene 1 no longer has.
-      const second = await sceneOf(2);
+      const second = await sceneOf(film, 2);
       expect(second.reference_image_url).toBe(newFrame);
       expect(second.stale).toBe(false);
       const [shot] = await rig
