@@ -10,8 +10,9 @@
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { reportTaskError } from "../engine/task-error.ts";
-import type { JobProvider } from "../providers/types.ts";
-import { type FilmDeps, filmEnv } from "./film-env.ts";
+import { catalogEntry } from "../providers/registry/provider-catalog.ts";
+import type { JobProvider, ProviderType } from "../providers/types.ts";
+import { type FilmDeps, type FilmEnv, filmEnv } from "./film-env.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 
@@ -72,23 +73,45 @@ export async function markOpenJobsCancelled(deps: FilmDeps, movieId: string) {
       left join public.background_tasks t on t.id = j.task_id`;
 }
 
+type Canceller = Pick<JobProvider<never, never>, "provider" | "model" | "cancel">;
+
+/** The provider types whose jobs a film's tasks submit and poll (film-jobs.ts, asset previews). */
+const JOB_TYPES = ["video", "image", "render", "lipsync", "music"] as const satisfies readonly ProviderType[];
+
+/**
+ * The owner's adapter a job was made with, or null when they no longer have its provider: the
+ * registered one of its type, or that provider at another of its models (a regeneration's
+ * draft.model: filmEnv's model override), made once per model.
+ */
+function jobAdapters(deps: FilmDeps, userId: string, env: FilmEnv) {
+  const made = new Map<string, Promise<Canceller | null>>();
+  async function find(job: { provider: string; model: string }): Promise<Canceller | null> {
+    for (const type of JOB_TYPES) {
+      const registered = env.providers[type];
+      if (registered?.provider !== job.provider) continue;
+      if (registered.model === job.model) return registered;
+      if (catalogEntry(type, job.provider)?.models.includes(job.model)) {
+        return (await filmEnv(deps, userId, { models: { [type]: job.model } })).providers[type];
+      }
+    }
+    return null;
+  }
+  return (job: { provider: string; model: string }) => {
+    const key = `${job.provider}/${job.model}`;
+    if (!made.has(key)) made.set(key, find(job));
+    return made.get(key)!;
+  };
+}
+
 export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movieId = String(ctx.payload.movieId);
     const [movie] = await deps.sql`select user_id from public.movies where id = ${movieId}`;
     if (!movie) return { type: "done", result: { cancelled: 0, skipped: "movie missing" } };
-    const env = await filmEnv(deps, movie.user_id);
-    const { video, image, lipsync, music, render } = env.providers;
-    const adapters: Pick<JobProvider<never, never>, "provider" | "model" | "cancel">[] = [
-      video,
-      image,
-      render,
-    ];
-    if (lipsync) adapters.push(lipsync);
-    if (music) adapters.push(music);
+    const adapterFor = jobAdapters(deps, movie.user_id, await filmEnv(deps, movie.user_id));
     const outcomes: { provider: string; job: string; cancelled: boolean; error?: string }[] = [];
     for (const job of await markOpenJobsCancelled(deps, movieId)) {
-      const adapter = adapters.find((a) => a.provider === job.provider && a.model === job.model);
+      const adapter = await adapterFor(job);
       // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel
       // with; the owner's resumed film could not poll it either, and pays for a new one.
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.

@@ -453,7 +453,7 @@ describe("film failures", () => {
   }, 120_000);
 
   it(
-    "a regenerated clip cancelled or rejected while Runway makes it: the job is cancelled there, its row closed",
+    "a regenerated clip cancelled or rejected while Runway makes it, by any model: the job is cancelled there",
     async () => {
       const shape: FilmShape = { scenes: 2, chains: [] };
       rig.fakes.clearScripts();
@@ -466,8 +466,17 @@ describe("film failures", () => {
       const regenerate = (body: Record<string, unknown>) =>
         invoke("regenerate-asset", body, { token: owner.token });
 
-      for (const [sceneNumber, end] of [[1, "cancel"], [2, "reject"]] as const) {
-        const start = await regenerate({ action: "start", kind: "video", target: { movieId, sceneNumber } });
+      // The third is made with another Runway model than the owner's (draft.model).
+      const runs = [[1, "cancel", {}], [2, "reject", {}], [1, "cancel", {
+        draft: { model: "gen4_turbo" },
+      }]] as const;
+      for (const [sceneNumber, end, draft] of runs) {
+        const start = await regenerate({
+          action: "start",
+          kind: "video",
+          target: { movieId, sceneNumber },
+          ...draft,
+        });
         expect(start.status, start.text).toBe(202);
         const job = await waitFor(async () => {
           const [row] = await rig.sql`
