@@ -14,7 +14,7 @@
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { filmEnv } from "../film/film-env.ts";
-import { loadMovie, loadScene } from "../film/film-movie.ts";
+import { loadMovie, loadScene, nothingToAssemble } from "../film/film-movie.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { ASSEMBLE_KIND, MIX_KIND } from "../film/film-kinds.ts";
 import { isSceneFailure } from "../film/scene-failure.ts";
@@ -23,7 +23,7 @@ import { type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import { makePreview } from "./asset-preview.ts";
 import { type AssetRunRow, PreviewFailure, savePreview } from "./asset-preview-file.ts";
 import { SqlErrorCode } from "../db/sql-errors.ts";
-import { ConflictError } from "../errors.ts";
+import { ConflictError, PermanentTaskError } from "../errors.ts";
 import { pgErrorCode } from "../engine/task-store.ts";
 import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
@@ -120,22 +120,30 @@ export function applyHandler(deps: FunctionDeps): TaskHandler {
         children: [{ key: "mix", kind: MIX_KIND, payload: { movieId, sceneNumber }, maxAttempts: 5 }],
       };
     }
+    const applied = { movieId, sceneNumber: sceneNumber ?? null, remixed: typeof sceneNumber === "number" };
     if (!ctx.metadata.assembled) {
+      // A film cancelled before any scene had its video: nothing to put together (its resume does).
+      const nothing = await nothingToAssemble(deps.sql, movieId);
+      if (nothing) {
+        return { type: "done", result: { ...applied, reassembled: false, notReassembled: nothing } };
+      }
       return {
         type: "await_children",
         metadata: { assembled: true },
         children: [{ key: "assemble", kind: ASSEMBLE_KIND, payload: { movieId }, maxAttempts: 5 }],
       };
     }
-    return {
-      type: "done",
-      result: {
-        movieId,
-        sceneNumber: sceneNumber ?? null,
-        remixed: typeof sceneNumber === "number",
-        reassembled: true,
-      },
-    };
+    // The apply says what became of the film: a reassembly that failed fails it, with its reason.
+    const assembly = (await ctx.children()).findLast((child) => child.kind === ASSEMBLE_KIND);
+    if (assembly?.status !== "succeeded") {
+      const why = (assembly?.lastError as { message?: string } | null)?.message ?? assembly?.status ??
+        "not run";
+      throw new PermanentTaskError(
+        "reassembly_failed",
+        `The take is in the film, which was not reassembled: ${why}`,
+      );
+    }
+    return { type: "done", result: { ...applied, reassembled: true } };
   };
 }
 

@@ -2,6 +2,7 @@
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
 import { ConflictError, ForbiddenError, NotFoundError, PermanentTaskError } from "../errors.ts";
+import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -163,5 +164,22 @@ function assertIdle(movieId: string, status: string) {
       "movie_in_production",
       `Movie ${movieId} is still in production; wait for it to end or cancel it`,
     );
+  }
+}
+
+/**
+ * Why the film has nothing to assemble (no scene with a video yet: the rule film.assemble applies,
+ * assembly-rules.ts), or null when it has something: an assembly asked for then would only fail.
+ */
+export async function nothingToAssemble(db: Db, movieId: string): Promise<string | null> {
+  const scenes = await db<SceneVideo[]>`
+    select scene_number, status, video_url from public.movie_scenes where movie_id = ${movieId}`;
+  try {
+    selectClipsForAssembly(scenes);
+    return null;
+  } catch (error) {
+    if (!(error instanceof NoVideosToAssembleError)) throw error;
+    const which = scenes.length === 0 ? "no scene" : `none of its ${scenes.length} scenes`;
+    return `Movie ${movieId} has nothing to assemble: ${which} has a video yet`;
   }
 }

@@ -12,12 +12,11 @@ import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
-import { assertNoTakeApplying, idleMovie } from "./film-movie.ts";
+import { assertNoTakeApplying, idleMovie, nothingToAssemble } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import { ASSEMBLE_KIND } from "./film-kinds.ts";
-import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 import type { JsonObject, TransactionSql } from "../db/client.ts";
 
@@ -34,23 +33,10 @@ async function sceneExists(deps: FilmDeps, movieId: string, sceneNumber: number)
   }
 }
 
-/**
- * Refuses an assembly that would find no clip (the rule film.assemble applies, assembly-rules.ts):
- * its task would only fail, after the caller was charged for it.
- */
+/** Refuses an assembly that would find no clip: its task would only fail, after the caller was charged for it. */
 async function hasClipsToAssemble(deps: FilmDeps, movieId: string) {
-  const scenes = await deps.sql<SceneVideo[]>`
-    select scene_number, status, video_url from public.movie_scenes where movie_id = ${movieId}`;
-  try {
-    selectClipsForAssembly(scenes);
-  } catch (error) {
-    if (!(error instanceof NoVideosToAssembleError)) throw error;
-    const which = scenes.length === 0 ? "no scene" : `none of its ${scenes.length} scenes`;
-    throw new ConflictError(
-      "nothing_to_assemble",
-      `Movie ${movieId} has nothing to assemble: ${which} has a video yet`,
-    );
-  }
+  const nothing = await nothingToAssemble(deps.sql, movieId);
+  if (nothing) throw new ConflictError("nothing_to_assemble", nothing);
 }
 
 /**

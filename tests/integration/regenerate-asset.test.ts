@@ -411,4 +411,38 @@ describe("regenerate-asset", () => {
     },
     300_000,
   );
+
+  it("fails the apply, saying why, when the film cannot be put together again after an accept", async () => {
+    const scenes = await sql`
+      select id, clip_url from public.movie_scenes
+       where movie_id = ${movieId} and status = 'completed' order by scene_number`;
+    expect(scenes.length).toBeGreaterThan(1);
+    const [filmBefore] = await sql`select video_url from public.movies where id = ${movieId}`;
+    // The last scene's clip is gone from storage: the film's next render cannot read it.
+    const lost = String(scenes.at(-1)!.clip_url).replace(/[^/?]+(\?|$)/, "lost-scene.mp4$1");
+    await sql`update public.movie_scenes set clip_url = ${lost}, video_url = ${lost} where id = ${
+      scenes.at(-1)!.id
+    }`;
+    const [line] = await sql`
+      select scene_number, line_index from public.scene_audio
+       where scene_id = ${scenes[0].id} and status = 'completed' order by line_index limit 1`;
+    const runId = await startPreview({
+      kind: "audio",
+      target: { movieId, sceneNumber: line.scene_number, lineIndex: line.line_index },
+      draft: { text: "Where did the last reel go?" },
+    });
+    const accepted = await regenerate({ action: "accept", runId });
+    expect(accepted.status, accepted.text).toBe(200);
+    // Before, the apply succeeded saying `reassembled: true` while its film.assemble had failed.
+    const apply = await waitForStatus(sql, accepted.json.applyTaskId, ["succeeded", "failed"], 180_000);
+    expect(apply.status).toBe("failed");
+    expect(apply.last_error).toEqual(expect.objectContaining({
+      code: "reassembly_failed",
+      message: expect.stringMatching(
+        /^The take is in the film, which was not reassembled: assembly failed: /,
+      ),
+    }));
+    const [filmAfter] = await sql`select video_url from public.movies where id = ${movieId}`;
+    expect(filmAfter.video_url).toBe(filmBefore.video_url);
+  }, 240_000);
 });

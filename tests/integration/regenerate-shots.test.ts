@@ -262,7 +262,7 @@ describe("a shot regenerated", () => {
     expect(run.status, run.error).toBe("preview");
     const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
     expect(accepted.status, accepted.text).toBe(200);
-    await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+    const apply = await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
     await opts.beforeResume?.(film);
 
     rig.fakes.clearScripts();
@@ -271,7 +271,7 @@ describe("a shot regenerated", () => {
     const done = await waitForFilm(rig.sql, film, 180_000);
     expect(done.status, done.error_message).toBe("completed");
     const [take] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
-    return { film, take };
+    return { film, take, apply };
   }
   const movieOf = async (film: string) => (await rig.sql`select * from public.movies where id = ${film}`)[0];
   const sceneOf = async (film: string, n: number) =>
@@ -283,7 +283,7 @@ describe("a shot regenerated", () => {
 
   it("a shot take accepted while its film was cancelled goes into the film once it is resumed", async () => {
     // Shot 2 (made from shot 1's last frame) is in production when the film is cancelled.
-    const { film, take } = await takeAcceptedWhileCancelled({
+    const { film, take, apply } = await takeAcceptedWhileCancelled({
       title: "Fog Held Over",
       heldFrame: "-end",
       ready: async (id) => {
@@ -295,6 +295,12 @@ describe("a shot regenerated", () => {
     });
     // Before, the resumed chain joined the scene from the shot 1 it had made itself (its recorded
     // steps), and made shot 2 from that clip's last frame: the accepted take was in no film.
+    // No scene had its video when the film was cancelled: nothing to reassemble. Before, the apply
+    // reassembled anyway, its film.assemble failed ("No videos to assemble"), and it said it had.
+    expect(apply.result).toEqual(expect.objectContaining({
+      reassembled: false,
+      notReassembled: `Movie ${film} has nothing to assemble: none of its 2 scenes has a video yet`,
+    }));
     const [one, two] = await shotsOf(film);
     expect(one.clip_url).toBe(take.public_url);
     expect(two.reference_image_url).toBe(one.end_frame_url);
