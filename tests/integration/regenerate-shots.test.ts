@@ -185,6 +185,8 @@ describe("a shot regenerated", () => {
 
       const late = await regenerate({ action: "accept", runId: older, cascade: false });
       expect(late.status, late.text).toBe(200);
+      // Its own answer says so, as status does (before, it listed only the shots after it).
+      expect(late.json.staleShots).toEqual([{ sceneNumber: 1, shotNumber: 2 }]);
       // Before, the accept cleared the mark: shot 2 read as continuing shot 1 while it starts from a
       // frame shot 1 no longer has.
       const [newFirst, second] = await shots(1);

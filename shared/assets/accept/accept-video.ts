@@ -70,7 +70,11 @@ async function acceptShot(ctx: AcceptContext) {
   return {
     ...applied,
     staleScenes: marks.stale,
-    staleShots: later.map((n) => ({ sceneNumber: sceneNumber!, shotNumber: n })),
+    // The accepted shot itself first when it stays stale.
+    staleShots: [...(stale ? [shotNumber!] : []), ...later].map((n) => ({
+      sceneNumber: sceneNumber!,
+      shotNumber: n,
+    })),
   };
 }
 
