@@ -112,7 +112,6 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     const recorded = steps.get(name);
     if (recorded?.status === "completed") return recorded.result as T;
     const result = await sql.begin(async (tx) => {
-      await store.holdForStep(tx, task);
       const value = await run(tx);
       await store.completeStep(tx, task, name, value ?? null);
       return value;

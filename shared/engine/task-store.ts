@@ -271,16 +271,6 @@ export function createTaskStore(sql: Sql) {
       }]));
     },
 
-    /**
-     * Takes the task's row inside the caller's transaction, fenced as a step's record is: a step
-     * does so before its effects, so it locks rows in the order a cancel does (the task, then the
-     * film's rows its end closes: public.film_work_follows_its_task). Effects first, then the task
-     * (the record's own lock) deadlocked with a cancel arriving in between.
-     */
-    async holdForStep(tx: Db, task: TaskRow) {
-      await fenced(task, () => tx`select 1 from engine.lock_lease(${task.id}, ${task.fencingToken}::bigint)`);
-    },
-
     /** Records a step's result inside the caller's transaction, so effects and record commit together. */
     async completeStep(tx: Db, task: TaskRow, name: string, result: unknown) {
       await fenced(

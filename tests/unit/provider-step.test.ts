@@ -25,7 +25,6 @@ function contextAt(nowMs: number, steps = new Map<string, StepRecord>(), clock?:
       void calls.push(`record ${name} ${id}`),
     withdrawSubmission: async (_t: TaskRow, name: string, id: string) =>
       void calls.push(`withdraw ${name} ${id}`),
-    holdForStep: async () => {},
     completeStep: async (_tx: unknown, _t: TaskRow, name: string) => void calls.push(`complete ${name}`),
   } as unknown as TaskStore;
   // The step's result commits in a transaction: here a pass-through.

@@ -17,7 +17,6 @@ function context(steps = new Map<string, StepRecord>()) {
   const calls: string[] = [];
   let open = 0;
   const store = {
-    holdForStep: async () => {},
     completeStep: async (_tx: unknown, _t: TaskRow, name: string, result: unknown) =>
       void calls.push(`record ${name} ${JSON.stringify(result)} in ${open} transaction`),
   } as unknown as TaskStore;
