@@ -225,7 +225,8 @@ end $$;
 
 -- Operator entry point: sets (or, with null values, clears) a user's overrides, or the defaults
 -- with p_user_id null. Allowed to the service role and to operators (app_metadata.reelforge_role,
--- which only the server can write).
+-- which only the server can write), by their token and by their stored user both: a token signed
+-- before a demotion is valid until it expires, and must not keep the right.
 create function public.set_usage_limits(p_user_id uuid, p_limits jsonb) returns public.usage_limits
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -237,7 +238,10 @@ begin
   -- No claims: a direct SQL session (psql, the SQL editor), not an API request through PostgREST.
   if (claims is null and session_user in ('authenticator', 'anon', 'authenticated'))
      or (claims is not null and coalesce(claims ->> 'role', '') <> 'service_role'
-         and coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator') then
+         and (coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator'
+              or not exists (select from auth.users u
+                              where u.id::text = claims ->> 'sub'
+                                and u.raw_app_meta_data ->> 'reelforge_role' = 'operator'))) then
     raise exception 'only an operator may set usage limits' using errcode = '42501';
   end if;
   select string_agg(k, ', ') into bad from jsonb_object_keys(coalesce(p_limits, '{}')) k

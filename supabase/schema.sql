@@ -2919,7 +2919,10 @@ begin
   -- No claims: a direct SQL session (psql, the SQL editor), not an API request through PostgREST.
   if (claims is null and session_user in ('authenticator', 'anon', 'authenticated'))
      or (claims is not null and coalesce(claims ->> 'role', '') <> 'service_role'
-         and coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator') then
+         and (coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator'
+              or not exists (select from auth.users u
+                              where u.id::text = claims ->> 'sub'
+                                and u.raw_app_meta_data ->> 'reelforge_role' = 'operator'))) then
     raise exception 'only an operator may set usage limits' using errcode = '42501';
   end if;
   select string_agg(k, ', ') into bad from jsonb_object_keys(coalesce(p_limits, '{}')) k

@@ -8,6 +8,7 @@ import { createLeaseWatch } from "../engine/lease-watch.ts";
 import { processCpuClock, sliceCpuBudgetMs } from "../runtime/cpu-clock.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, createFunctionApp } from "./function-app.ts";
+import { operatorStanding } from "../auth/operator-standing.ts";
 import { taskActions } from "./task-actions.ts";
 
 export interface FunctionSpec {
@@ -63,6 +64,7 @@ export function buildFunction(spec: FunctionSpec, runtime: RuntimeHooks) {
     internalSecret: config.REELFORGE_INTERNAL_SECRET,
     authenticate: createAuthenticatorFromConfig(config),
     admits: spec.admits,
+    operatorNow: operatorStanding(sql),
     waitUntil: runtime.waitUntil,
   });
   return { app, deps };

@@ -5,6 +5,8 @@ import { AnonymousNotAllowedError } from "../auth/auth-errors.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { type Admission, admitCaller } from "../auth/caller-admission.ts";
 import type { Caller } from "../auth/caller.ts";
+import { OperatorOnlyError } from "../auth/auth-errors.ts";
+import type { OperatorStanding } from "../auth/operator-standing.ts";
 import { secretsEqual } from "../auth/caller.ts";
 import { AppError, BadRequestError, UnauthorizedError } from "../errors.ts";
 import type { SliceResult } from "../engine/slice-end.ts";
@@ -33,6 +35,8 @@ export interface FunctionAppOptions {
   authenticate: Authenticator;
   /** "users" (default): signed-in users only. "operators": the service role and operator users only. */
   admits?: Admission;
+  /** At an operator function, whether a user its token calls an operator still is one (operator-standing.ts). */
+  operatorNow?: OperatorStanding;
   /** Keeps the worker alive for work done after the response (EdgeRuntime.waitUntil). */
   waitUntil: (work: Promise<unknown>) => void;
 }
@@ -64,6 +68,10 @@ export function createFunctionApp(options: FunctionAppOptions) {
       apikey: c.req.header("apikey"),
     });
     const caller = admitCaller(principal, options.admits ?? "users", options.name);
+    if (options.admits === "operators" && !caller.isServiceRole) {
+      // Without a way to ask, nobody but the service role is admitted.
+      if (!(await options.operatorNow?.(caller.userId))) throw new OperatorOnlyError(options.name);
+    }
     const body = await readJsonObject(c);
     const { action, ...input } = parseInput(
       z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough(),

@@ -320,6 +320,20 @@ describe("clone-database's operator gate", () => {
     }
   });
 
+  it("refuses an operator's unexpired token as soon as the operator is demoted", async () => {
+    const operator = await createOperatorUser();
+    const status = () =>
+      invoke("clone-database", { action: "status", jobId: crypto.randomUUID() }, { token: operator.token });
+    expect((await status()).status).toBe(404);
+    await authRequest(`admin/users/${operator.id}`, { app_metadata: { reelforge_role: null } }, {
+      method: "PUT",
+      token: env.SERVICE_ROLE_KEY,
+    });
+    // Before, the token's own copy of app_metadata admitted it until it expired (an hour).
+    const refused = await status();
+    expect([refused.status, refused.json?.error?.code]).toEqual([403, "operator_only"]);
+  });
+
   it("still refuses API keys as callers of ordinary functions (401)", async () => {
     for (
       const credential of [{ token: env.SERVICE_ROLE_KEY }, { headers: { apikey: env.SECRET_KEY } }, {

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type postgres from "postgres";
-import { asUser, connect, createUser, invoke, type Sql, stackEnv, type TestUser } from "../support/stack.ts";
+import {
+  asUser,
+  authRequest,
+  connect,
+  createOperatorUser,
+  createUser,
+  invoke,
+  type Sql,
+  stackEnv,
+  type TestUser,
+} from "../support/stack.ts";
 
 let sql: Sql;
 const started: { movieId: string; token: string }[] = [];
@@ -101,18 +111,28 @@ describe("films in production at once", () => {
     await startFilm(user);
     await startFilm(user);
     expect((await startFilm(user)).status).toBe(429);
-    // An operator's own session: a verified JWT whose app_metadata says so (only the server writes it).
-    await sql.begin(async (tx) => {
-      const claims = {
-        sub: crypto.randomUUID(),
-        role: "authenticated",
-        app_metadata: { reelforge_role: "operator" },
-      };
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-      await tx`set local role authenticated`;
-      await tx`select public.set_usage_limits(${user.id}, '{"films_in_production": 3}')`;
-    });
+    // An operator's own session, as PostgREST runs it: a verified JWT whose app_metadata says so
+    // (only the server writes it), of a user whose stored app_metadata says so too.
+    const operator = await createOperatorUser();
+    const asOperator = (limits: Record<string, number>) =>
+      sql.begin(async (tx) => {
+        const claims = {
+          sub: operator.id,
+          role: "authenticated",
+          app_metadata: { reelforge_role: "operator" },
+        };
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+        await tx`set local role authenticated`;
+        await tx`select public.set_usage_limits(${user.id}, ${tx.json(limits)})`;
+      });
+    await asOperator({ films_in_production: 3 });
     expect((await startFilm(user)).status).toBe(202);
+    // Demoted: the same token's claims no longer set anything (before, they did until it expired).
+    await authRequest(`admin/users/${operator.id}`, { app_metadata: { reelforge_role: null } }, {
+      method: "PUT",
+      token: stackEnv().SERVICE_ROLE_KEY,
+    });
+    await expect(asOperator({ films_in_production: 9 })).rejects.toMatchObject({ code: "42501" });
     const usage = await invoke("produce-movie", { action: "usage" }, { token: user.token });
     expect(usage.status).toBe(200);
     expect(usage.json.limits).toMatchObject({

@@ -146,10 +146,13 @@ describe("caller admission", () => {
     SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_0123456789abcdef0123" }),
   });
+  // Who auth.users says is an operator now (shared/auth/operator-standing.ts).
+  const operatorsNow = new Set([TEST_USER_ID]);
   const appFor = (admits: "users" | "operators") =>
     createFunctionApp({
       name: "probe",
       admits,
+      operatorNow: async (userId) => operatorsNow.has(userId),
       authenticate,
       internalSecret: "internal-secret-0123456789",
       waitUntil: () => {},
@@ -226,6 +229,19 @@ describe("caller admission", () => {
       expect(json.error.code).toBe("operator_only");
     }
     expect(ran).toHaveLength(1);
+  });
+
+  it("refuses an operator's token once the user is no operator any more, though it has not expired", async () => {
+    ran.length = 0;
+    const operator = await legacyUserToken({ app_metadata: { reelforge_role: "operator" } });
+    operatorsNow.delete(TEST_USER_ID);
+    try {
+      const { status, json } = await call("operators", "read", bearer(operator));
+      expect([status, json.error.code]).toEqual([403, "operator_only"]);
+      expect(ran).toEqual([]);
+    } finally {
+      operatorsNow.add(TEST_USER_ID);
+    }
   });
 
   it("answers a wrong secret key 401 invalid_api_key and a forged token 401 invalid_token, at either kind of function", async () => {
