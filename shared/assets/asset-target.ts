@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError, ConflictError } from "../errors.ts";
-import { wholeNumber } from "../http/read-body.ts";
+import { visibleText, wholeNumber } from "../http/read-body.ts";
 
 export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "image"] as const;
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
@@ -29,12 +29,8 @@ export const targetSchema = z.object({
 export type AssetTarget = z.infer<typeof targetSchema>;
 
 export const draftSchema = z.object({
-  prompt: z.string({ error: "draft.prompt must be a string" }).trim().min(1, "draft.prompt must not be empty")
-    .max(1000, "draft.prompt must be at most 1000 characters").optional(),
-  text: z.string({ error: "draft.text must be a string" }).trim().min(1, "draft.text must not be empty").max(
-    2000,
-    "draft.text must be at most 2000 characters",
-  ).optional(),
+  prompt: visibleText("draft.prompt", 1000).optional(),
+  text: visibleText("draft.text", 2000).optional(),
   voice: z.string({ error: "draft.voice must be a string" }).trim().min(1, "draft.voice must not be empty")
     .max(200, "draft.voice must be at most 200 characters").optional(),
   model: z.string({ error: "draft.model must be a string" }).trim().min(1, "draft.model must not be empty")

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
+import { visibleText } from "../http/read-body.ts";
 import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
 import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
@@ -44,10 +45,7 @@ const byMovieOrTask = z.object({
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
 /** A short text shown wherever the film is listed: something visible, nothing that reorders it. */
 const shownText = (field: string, max: number) =>
-  z.string({ error: `${field} is required (a string)` }).trim().min(1, `${field} must not be empty`).max(
-    max,
-    `${field} must be at most ${max} characters`,
-  ).refine((text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text), `${field} must have a visible character`)
+  visibleText(field, max, `${field} is required (a string)`)
     .refine(
       (text) => !BIDI_CONTROLS.test(text),
       `${field} must not contain bidirectional control characters`,
@@ -55,10 +53,7 @@ const shownText = (field: string, max: number) =>
 
 const startInput = z.object({
   title: shownText("title", 200),
-  prompt: z.string({ error: "prompt is required (a string)" }).trim().min(1, "prompt must not be empty").max(
-    4000,
-    "prompt must be at most 4000 characters",
-  ),
+  prompt: visibleText("prompt", 4000, "prompt is required (a string)"),
   genre: shownText("genre", 60),
   // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0, and
   // anything finer rounded, so start would make another film than quote planned from the same body.

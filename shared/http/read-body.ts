@@ -128,3 +128,14 @@ export function wholeNumber(field: string, min: number) {
     .min(min, `${field} must be ${min} or more`)
     .max(PG_INTEGER_MAX, `${field} must be at most ${PG_INTEGER_MAX}`);
 }
+
+/**
+ * A trimmed string of 1 to `max` characters with at least one visible character (a letter,
+ * digit, punctuation or symbol): `.trim()` keeps zero-width and other format characters, and a
+ * text of those alone asks for nothing.
+ */
+export function visibleText(field: string, max: number, required = `${field} must be a string`) {
+  return z.string({ error: required }).trim().min(1, `${field} must not be empty`)
+    .max(max, `${field} must be at most ${max} characters`)
+    .refine((text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text), `${field} must have a visible character`);
+}

@@ -182,6 +182,23 @@ describe("text Postgres cannot store, and deep nesting, in free-form fields", ()
     expect(response.json.error.message).toContain("title");
   });
 
+  it("produce-movie quote and start refuse a prompt of invisible characters alone, changing nothing", async () => {
+    const before = await fingerprint();
+    for (const action of ["quote", "start"]) {
+      const response = await invoke("produce-movie", {
+        action,
+        title: "Blank",
+        prompt: " \u200b\u2060 ",
+        genre: "drama",
+        durationMinutes: 0.5,
+      }, { token: user.token });
+      // Before, both took it: a film planned from nothing.
+      expect([response.status, response.json.error.code]).toEqual([400, "invalid_request"]);
+      expect(response.json.error.message).toContain("prompt must have a visible character");
+    }
+    expect(await fingerprint()).toEqual(before);
+  });
+
   it("providers answers an action named constructor with 400 unknown_action", async () => {
     const response = await invoke("providers", { action: "constructor" }, { token: user.token });
     expect([response.status, response.json.error.code]).toEqual([400, "unknown_action"]);

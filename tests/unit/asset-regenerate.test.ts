@@ -264,5 +264,9 @@ describe("a draft's fields", () => {
     expect(problem({ model: "m".repeat(101) })).toBe("draft.model must be at most 100 characters");
     expect(problem({ prompt: "" })).toBe("draft.prompt must not be empty");
     expect(problem({ voice: "v".repeat(201) })).toBe("draft.voice must be at most 200 characters");
+    // A zero-width space alone asks for nothing (before, it was a prompt).
+    expect(problem({ prompt: "\u200b" })).toBe("draft.prompt must have a visible character");
+    expect(problem({ text: "\u200b\u2060" })).toBe("draft.text must have a visible character");
+    expect(problem({ prompt: "¿Qué?", text: "…" })).toBeNull();
   });
 });
