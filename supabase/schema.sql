@@ -462,29 +462,11 @@ end $$;
 ALTER FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) OWNER TO postgres;
 
 --
--- Name: new_task_id(); Type: FUNCTION; Schema: engine; Owner: postgres
---
-
-CREATE FUNCTION engine.new_task_id() RETURNS uuid
-    LANGUAGE sql PARALLEL SAFE
-    AS $$
-  select encode(
-    set_bit(set_bit(
-      overlay(uuid_send(gen_random_uuid())
-              placing substring(int8send((extract(epoch from clock_timestamp()) * 1000)::bigint) from 3)
-              from 1 for 6),
-      52, 1), 53, 1),
-    'hex')::uuid
-$$;
-
-ALTER FUNCTION engine.new_task_id() OWNER TO postgres;
-
---
 -- Name: background_tasks; Type: TABLE; Schema: public; Owner: postgres
 --
 
 CREATE TABLE public.background_tasks (
-    id uuid DEFAULT engine.new_task_id() NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     user_id uuid,
     kind text NOT NULL,
     function_name text,
@@ -5431,13 +5413,6 @@ GRANT ALL ON FUNCTION asset_admin.scene_shots_changed() TO service_role;
 
 REVOKE ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.admit_usage(p_user_id uuid, p_kind text, p_reason text, p_resuming_movie uuid) TO service_role;
-
---
--- Name: FUNCTION new_task_id(); Type: ACL; Schema: engine; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION engine.new_task_id() FROM PUBLIC;
-GRANT ALL ON FUNCTION engine.new_task_id() TO service_role;
 
 --
 -- Name: TABLE background_tasks; Type: ACL; Schema: public; Owner: postgres

@@ -66,13 +66,6 @@ export async function filmEnv(
 export const isConfigured = (env: FilmEnv, type: "lipsync" | "music") =>
   env.resolved[type].source !== "fallback";
 
-/**
- * What names a file after the task that made it: its id's last 8 hex digits, which are random.
- * Its first ones are its creation time (engine.new_task_id: UUIDv7), shared by every task created
- * in the same minute or so: two of them would write the same file.
- */
-export const taskTag = (taskId: string) => taskId.slice(-8);
-
 /** `films/<user>/<movie>/<name>`: one folder per film. */
 export const filmPath = (env: FilmEnv, movieId: string, name: string) =>
   `films/${env.userId}/${movieId}/${name}`;

@@ -6,7 +6,7 @@
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { finalMovieStatus, NoVideosToAssembleError, selectClipsForAssembly } from "./assembly-rules.ts";
-import { type FilmEnv, filmPath, taskTag } from "./film-env.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScenes, type MovieRow } from "./film-movie.ts";
 import type { Sql, TransactionSql } from "../db/client.ts";
@@ -57,7 +57,7 @@ export async function assembleMovie(
     request: {
       op: "assemble" as const,
       timeline: plan.timeline,
-      output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${taskTag(ctx.task.id)}.mp4`) },
+      output: { bucket: env.bucket, path: filmPath(env, movie.id, `film-${ctx.task.id.slice(0, 8)}.mp4`) },
     },
     metric: { movieId: movie.id, userId: movie.user_id, step: "assemble_movie" },
     cost: { units: plan.scenes, unit: "clips" },

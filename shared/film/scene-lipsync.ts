@@ -10,7 +10,7 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { ProviderInputError } from "../providers/provider-errors.ts";
 import type { RenderRequest, TimelineAudio } from "../providers/types.ts";
-import { type FilmEnv, filmPath, taskTag } from "./film-env.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
@@ -42,7 +42,7 @@ export async function lipSyncScene(
   if (!lipsync) return { ok: false, message: "no lipsync provider" };
   const s = `scene-${input.sceneNumber}${input.part ? `-${input.part}` : ""}`;
   const step = (name: string) => (input.part ? `lipsync:${input.part}:${name}` : `lipsync:${name}`);
-  const tag = taskTag(ctx.task.id);
+  const tag = ctx.task.id.slice(0, 8);
   const trackRequest: RenderRequest = {
     op: "dialogue_track",
     fps: FILM_FPS,

@@ -12,7 +12,7 @@
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { TaskContext } from "../engine/task-context.ts";
-import { type FilmDeps, filmEnv, filmPath, isConfigured, taskTag } from "./film-env.ts";
+import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
@@ -129,7 +129,7 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
         dialogue,
         output: {
           bucket: env.bucket,
-          path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${taskTag(ctx.task.id)}.mp4`),
+          path: filmPath(env, movieId, `scene-${sceneNumber}-mixed-${ctx.task.id.slice(0, 8)}.mp4`),
         },
       },
       metric,

@@ -16,7 +16,7 @@ import {
   videoCacheKey,
   type VideoInputs,
 } from "../caches/asset-cache.ts";
-import { type FilmEnv, filmPath, taskTag } from "./film-env.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadScene, type MovieRow, type SceneRow, screenplayScene } from "./film-movie.ts";
 import { chooseReferenceSource, locationImagePrompt } from "./reference-image.ts";
@@ -354,7 +354,7 @@ async function cachedOrNewClip(
   });
   if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
   if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
-  const path = filmPath(env, movie.id, `${s}-${taskTag(ctx.task.id)}.mp4`);
+  const path = filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}.mp4`);
   const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", path);
   await ctx.step(`${s}:video-cached`, async (tx) => {
     const key = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, clipUrl);

@@ -5,7 +5,7 @@
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } from "../caches/asset-cache.ts";
-import { type FilmEnv, filmPath, taskTag } from "./film-env.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
 import { allSteps, assertStillHolder } from "./film-jobs.ts";
 import { recordFinished, recordIntent } from "./film-metrics.ts";
 import { admitSyncIntent, BudgetExceededError } from "./film-budget.ts";
@@ -119,7 +119,7 @@ export async function generateSceneVoices(
           const path = filmPath(
             env,
             movie.id,
-            `scene-${sceneNumber}-line-${line.line_index}-${taskTag(ctx.task.id)}.mp3`,
+            `scene-${sceneNumber}-line-${line.line_index}-${ctx.task.id.slice(0, 8)}.mp3`,
           );
           await env.storage.upload(env.bucket, path, speech.audio, {
             contentType: speech.contentType,

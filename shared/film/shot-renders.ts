@@ -6,7 +6,7 @@
  * (shared/render/assembly-path.ts), so a join costs little.
  */
 import type { TaskContext } from "../engine/task-context.ts";
-import { type FilmEnv, filmPath, taskTag } from "./film-env.ts";
+import { type FilmEnv, filmPath } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import type { MovieRow } from "./film-movie.ts";
 import type { JobOutcome } from "./film-jobs.ts";
@@ -42,7 +42,7 @@ export async function joinShots(
       },
       output: {
         bucket: env.bucket,
-        path: filmPath(env, movie.id, `${s}-${taskTag(ctx.task.id)}-shots.mp4`),
+        path: filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}-shots.mp4`),
       },
     },
     metric,
@@ -77,7 +77,7 @@ export async function extractLastFrame(
       clipUrl: job.clipUrl,
       output: {
         bucket: env.bucket,
-        path: filmPath(env, movieId, `${job.file}-${taskTag(ctx.task.id)}-end.png`),
+        path: filmPath(env, movieId, `${job.file}-${ctx.task.id.slice(0, 8)}-end.png`),
       },
     },
     metric: job.metric,
