@@ -7,15 +7,17 @@
  * never reached a provider close, and a scene whose mix task ended says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, type Sql } from "../support/stack.ts";
+import { connect, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
 import { recordIntent } from "../../shared/film/film-metrics.ts";
 
 let sql: Sql;
+let user: TestUser;
 let userId: string;
 
 beforeAll(async () => {
   sql = connect();
-  userId = (await createUser(sql)).id;
+  user = await createUser(sql);
+  userId = user.id;
 });
 afterAll(() => sql.end());
 
@@ -100,6 +102,22 @@ describe("a film whose produce task ends", () => {
     await sql`select engine.complete_task(${film.taskId}, ${film.token}::bigint, '{}')`;
     expect(await filmState(film.movieId)).toMatchObject({ status: "processing", overall_status: "running" });
     expect(await notesLeft(film.taskId)).toBe(0);
+  });
+
+  it("is not cancelled once its finalize has committed, though its task still runs", async () => {
+    const film = await processingFilm();
+    // The finalize step committed (the film is done); the task has not yet recorded its end.
+    await sql`update public.movies set status = 'completed' where id = ${film.movieId}`;
+    await sql`update public.movie_creation_progress set overall_status = 'completed' where movie_id = ${film.movieId}`;
+    const cancel = await invoke("produce-movie", { action: "cancel", movieId: film.movieId }, {
+      token: user.token,
+    });
+    // Before: 200 and a cancelled task behind a completed film.
+    expect([cancel.status, cancel.json.error?.code]).toEqual([409, "task_finished"]);
+    const [task] = await sql`select status from public.background_tasks where id = ${film.taskId}`;
+    expect(task.status).toBe("running");
+    expect(await filmState(film.movieId)).toMatchObject({ status: "completed", overall_status: "completed" });
+    await sql`select engine.complete_task(${film.taskId}, ${film.token}::bigint, '{}')`;
   });
 
   it("is noted only at the end of a watched kind", async () => {
