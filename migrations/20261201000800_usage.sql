@@ -311,17 +311,32 @@ $$;
 -- the public.cancel_task RPC. Part of other work is RF015 task_not_cancellable: a film's
 -- film.cancel_jobs cancelled would leave its paid provider jobs running. The engine's own cancels
 -- (a parent's end, produce-movie's cancel of a film, reset_film, a rejected run) call
--- engine.cancel_task. False when the task had already ended.
+-- engine.cancel_task. False when the task had already ended, and for a film's task once the film
+-- has: its finalize step commits the film `completed` before the task records its end, and a
+-- cancel in between would leave a cancelled task behind a finished film. So a film's rows come
+-- first, in the order its finalize takes them (progress, then movie): a cancel after the finalize
+-- finds the film ended and changes nothing; one before it fences the finalize out.
 create function engine.cancel_by_owner(p_task_id uuid) returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
+  film_id uuid;
+  film_status text;
 begin
   -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
   select * into t from public.background_tasks where id = p_task_id;
   if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
       using errcode = 'RF015';
+  end if;
+  if t.kind = 'film.produce' then
+    -- None when the film was started again since (asset_admin.reset_film): the old task alone.
+    select m.id into film_id from public.movies m where m.task_id = p_task_id;
+    perform from public.movie_creation_progress p where p.movie_id = film_id for update;
+    select m.status into film_status from public.movies m where m.id = film_id and m.task_id = p_task_id for update;
+    if film_status not in ('pending', 'processing') then
+      return false;
+    end if;
   end if;
   return engine.cancel_task(p_task_id, 'cancelled by owner');
 end $$;

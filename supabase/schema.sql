@@ -688,12 +688,23 @@ CREATE FUNCTION engine.cancel_by_owner(p_task_id uuid) RETURNS boolean
     AS $$
 declare
   t public.background_tasks;
+  film_id uuid;
+  film_status text;
 begin
   -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
   select * into t from public.background_tasks where id = p_task_id;
   if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
       using errcode = 'RF015';
+  end if;
+  if t.kind = 'film.produce' then
+    -- None when the film was started again since (asset_admin.reset_film): the old task alone.
+    select m.id into film_id from public.movies m where m.task_id = p_task_id;
+    perform from public.movie_creation_progress p where p.movie_id = film_id for update;
+    select m.status into film_status from public.movies m where m.id = film_id and m.task_id = p_task_id for update;
+    if film_status not in ('pending', 'processing') then
+      return false;
+    end if;
   end if;
   return engine.cancel_task(p_task_id, 'cancelled by owner');
 end $$;

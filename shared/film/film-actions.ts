@@ -12,7 +12,6 @@
 import { z } from "zod";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { retryDeadlock } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { visibleText } from "../http/read-body.ts";
 import { currentAssetUrls } from "./asset-url.ts";
@@ -24,7 +23,7 @@ import { spendOf } from "./film-budget.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { quoteFilm } from "./film-quote.ts";
 import { ownMovie } from "./film-movie.ts";
-import { initialSteps, lockFilmProgress } from "./film-progress.ts";
+import { initialSteps } from "./film-progress.ts";
 import { redoFailedFilm } from "./film-redo.ts";
 import { PRODUCE_KIND } from "./produce-task.ts";
 import { renderWaitOf } from "./render-wait.ts";
@@ -251,25 +250,14 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
     cancel: defineAction({
       input: byMovieId,
       async run({ movieId }, caller) {
-        await ownMovie(deps, movieId, caller.userId);
-        // One transaction, as the public.cancel_task RPC's: the film follows what it did to the task.
-        // Only when it cancelled the task does the film's end follower (public.movie_follows_its_task,
-        // at its commit) make the movie and progress row `cancelled` and enqueue film.cancel_jobs,
-        // which cancels at their providers the jobs already paid for and still running. The film's
-        // rows first, in the order its finalize step takes them: a cancel after the finalize
-        // committed finds the film ended and changes nothing; one before it fences the finalize
-        // out. Before, a cancel in between cancelled the task of a film left `completed`.
-        const cancelled = await retryDeadlock(() =>
-          sql.begin(async (tx) => {
-            await lockFilmProgress(tx, movieId);
-            const [movie] =
-              await tx`select status, task_id from public.movies where id = ${movieId} for update`;
-            if (!movie.task_id || !["pending", "processing"].includes(movie.status)) return false;
-            const [{ ok }] =
-              await tx`select engine.cancel_task(${movie.task_id}, 'cancelled by owner') as ok`;
-            return ok as boolean;
-          })
-        );
+        const movie = await ownMovie(deps, movieId, caller.userId);
+        // The owner's cancel, as by the film's task id or the public.cancel_task RPC: one
+        // transaction, which takes the film's rows first and cancels only a film still pending or
+        // processing (engine.cancel_by_owner). When it cancelled the task, the film's end follower
+        // (public.movie_follows_its_task, at its commit) makes the movie and progress row
+        // `cancelled` and enqueues film.cancel_jobs, which cancels at their providers the jobs
+        // already paid for and still running.
+        const cancelled = movie.task_id ? await store.cancelByOwner(movie.task_id) : false;
         if (!cancelled) throw new ConflictError("task_finished", `Movie ${movieId} has already ended`);
         return { body: { cancelled: true, movieId } };
       },

@@ -7,7 +7,7 @@
  * never reached a provider close, and a scene whose mix task ended says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
+import { asUser, connect, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
 import { recordIntent } from "../../shared/film/film-metrics.ts";
 
 let sql: Sql;
@@ -104,16 +104,24 @@ describe("a film whose produce task ends", () => {
     expect(await notesLeft(film.taskId)).toBe(0);
   });
 
-  it("is not cancelled once its finalize has committed, though its task still runs", async () => {
+  it("is not cancelled once its finalize has committed, though its task still runs, by any path", async () => {
     const film = await processingFilm();
     // The finalize step committed (the film is done); the task has not yet recorded its end.
     await sql`update public.movies set status = 'completed' where id = ${film.movieId}`;
     await sql`update public.movie_creation_progress set overall_status = 'completed' where movie_id = ${film.movieId}`;
-    const cancel = await invoke("produce-movie", { action: "cancel", movieId: film.movieId }, {
-      token: user.token,
-    });
-    // Before: 200 and a cancelled task behind a completed film.
-    expect([cancel.status, cancel.json.error?.code]).toEqual([409, "task_finished"]);
+    const asOwner = { token: user.token };
+    const byMovie = await invoke("produce-movie", { action: "cancel", movieId: film.movieId }, asOwner);
+    const byTask = await invoke("produce-movie", { action: "cancel", taskId: film.taskId }, asOwner);
+    const [{ ok: byRpc }] = await asUser(
+      sql,
+      userId,
+      (tx) => tx`select public.cancel_task(${film.taskId}) as ok`,
+    );
+    // Before: 200 and a cancelled task behind a completed film (the RPC and the task id until
+    // engine.cancel_by_owner took the film's rows first: true / 200).
+    expect([byMovie.status, byMovie.json.error?.code]).toEqual([409, "task_finished"]);
+    expect([byTask.status, byTask.json.error?.code]).toEqual([409, "task_finished"]);
+    expect(byRpc).toBe(false);
     const [task] = await sql`select status from public.background_tasks where id = ${film.taskId}`;
     expect(task.status).toBe("running");
     expect(await filmState(film.movieId)).toMatchObject({ status: "completed", overall_status: "completed" });
