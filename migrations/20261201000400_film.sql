@@ -286,6 +286,20 @@ end $$;
 comment on column public.movie_scenes.lipsync_url is
   'Lip-synced clip in Storage; the scene is lip-synced while video_url = lipsync_url (its sound is the dialogue).';
 
+-- Has the provider jobs a film's stopped tasks paid for and left open cancelled at their providers
+-- (shared/film/cancel-jobs.ts): one film.cancel_jobs per film and cause, p_cause naming what
+-- stopped them (a cancel: its task and fencing token, so a film cancelled again after a resume
+-- gets another; a reset: the film's new task). Called in the stopping transaction by the film's
+-- end followers below and by asset_admin.reset_film.
+create function public.enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text) returns void
+language plpgsql security definer set search_path = '' as $$
+begin
+  perform engine.enqueue_task(
+    p_user_id => p_user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+    p_payload => jsonb_build_object('movieId', p_movie_id),
+    p_idempotency_key => format('cancel-jobs:%s:%s', p_movie_id, p_cause), p_max_attempts => 3);
+end $$;
+
 -- A film whose produce-movie task ends failed or cancelled — by any path: a step's error after
 -- the fan-out, max attempts, worker_lost, a cancel — leaves `processing` at once. The task row is
 -- the truth; the movie follows it in the same transaction. Every engine function that ends a task
@@ -320,13 +334,7 @@ begin
        set overall_status = t.status, current_step = t.status, current_step_detail = reason
      where movie_id = film_id;
     if t.status = 'cancelled' then
-      -- Keyed by the cancel's fencing token: one per cancel, and a film cancelled again after a
-      -- resume gets another.
-      perform engine.enqueue_task(
-        p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-        p_payload => jsonb_build_object('movieId', film_id),
-        p_idempotency_key => format('cancel-jobs:%s:%s:%s', film_id, t.id, t.fencing_token),
-        p_max_attempts => 3);
+      perform public.enqueue_film_cancel_jobs(t.user_id, film_id, format('%s:%s', t.id, t.fencing_token));
     end if;
   end if;
   return null;
@@ -383,14 +391,10 @@ begin
      and not exists (select from public.background_task_steps s
                       where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
   if t.kind = 'asset.regenerate' and t.status = 'cancelled' then
-    -- Keyed by the cancel's fencing token, as a film's: once per cancel.
-    perform engine.enqueue_task(
-      p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-      p_payload => jsonb_build_object('movieId', m.movie_id),
-      p_idempotency_key => format('cancel-jobs:%s:%s:%s', m.movie_id, t.id, t.fencing_token),
-      p_max_attempts => 3)
-      from (select distinct movie_id from public.movie_step_metrics
-             where task_id = t.id and finished_at is null) m;
+    -- Once per cancel, as a film's.
+    perform public.enqueue_film_cancel_jobs(t.user_id, m.movie_id, format('%s:%s', t.id, t.fencing_token))
+       from (select distinct movie_id from public.movie_step_metrics
+              where task_id = t.id and finished_at is null) m;
   end if;
   if t.kind = 'film.mix' then
     update public.movie_scenes

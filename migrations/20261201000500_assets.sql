@@ -428,10 +428,7 @@ begin
   -- a film's cancel has them cancelled (public.movie_follows_its_task, which finds no film for the
   -- old task now): one film.cancel_jobs per reset, keyed by the film's new task.
   if v_stopped > 0 then
-    perform engine.enqueue_task(
-      p_user_id => p_user, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-      p_payload => jsonb_build_object('movieId', p_movie),
-      p_idempotency_key => format('cancel-jobs:%s:reset:%s', p_movie, v_task), p_max_attempts => 3);
+    perform public.enqueue_film_cancel_jobs(p_user, p_movie, format('reset:%s', v_task));
   end if;
   return v_task;
 end $$;

@@ -319,10 +319,7 @@ begin
   -- a film's cancel has them cancelled (public.movie_follows_its_task, which finds no film for the
   -- old task now): one film.cancel_jobs per reset, keyed by the film's new task.
   if v_stopped > 0 then
-    perform engine.enqueue_task(
-      p_user_id => p_user, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-      p_payload => jsonb_build_object('movieId', p_movie),
-      p_idempotency_key => format('cancel-jobs:%s:reset:%s', p_movie, v_task), p_max_attempts => 3);
+    perform public.enqueue_film_cancel_jobs(p_user, p_movie, format('reset:%s', v_task));
   end if;
   return v_task;
 end $$;
@@ -2611,6 +2608,23 @@ end $$;
 ALTER FUNCTION public.clear_scene_images(p_request_id uuid, p_scene_index integer) OWNER TO postgres;
 
 --
+-- Name: enqueue_film_cancel_jobs(uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform engine.enqueue_task(
+    p_user_id => p_user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
+    p_payload => jsonb_build_object('movieId', p_movie_id),
+    p_idempotency_key => format('cancel-jobs:%s:%s', p_movie_id, p_cause), p_max_attempts => 3);
+end $$;
+
+ALTER FUNCTION public.enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text) OWNER TO postgres;
+
+--
 -- Name: enqueue_storage_cleanup(integer); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -2661,14 +2675,10 @@ begin
      and not exists (select from public.background_task_steps s
                       where s.task_id = m.task_id and s.name = m.step_name and s.external_id is not null);
   if t.kind = 'asset.regenerate' and t.status = 'cancelled' then
-    -- Keyed by the cancel's fencing token, as a film's: once per cancel.
-    perform engine.enqueue_task(
-      p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-      p_payload => jsonb_build_object('movieId', m.movie_id),
-      p_idempotency_key => format('cancel-jobs:%s:%s:%s', m.movie_id, t.id, t.fencing_token),
-      p_max_attempts => 3)
-      from (select distinct movie_id from public.movie_step_metrics
-             where task_id = t.id and finished_at is null) m;
+    -- Once per cancel, as a film's.
+    perform public.enqueue_film_cancel_jobs(t.user_id, m.movie_id, format('%s:%s', t.id, t.fencing_token))
+       from (select distinct movie_id from public.movie_step_metrics
+              where task_id = t.id and finished_at is null) m;
   end if;
   if t.kind = 'film.mix' then
     update public.movie_scenes
@@ -2773,13 +2783,7 @@ begin
        set overall_status = t.status, current_step = t.status, current_step_detail = reason
      where movie_id = film_id;
     if t.status = 'cancelled' then
-      -- Keyed by the cancel's fencing token: one per cancel, and a film cancelled again after a
-      -- resume gets another.
-      perform engine.enqueue_task(
-        p_user_id => t.user_id, p_kind => 'film.cancel_jobs', p_function => 'produce-movie',
-        p_payload => jsonb_build_object('movieId', film_id),
-        p_idempotency_key => format('cancel-jobs:%s:%s:%s', film_id, t.id, t.fencing_token),
-        p_max_attempts => 3);
+      perform public.enqueue_film_cancel_jobs(t.user_id, film_id, format('%s:%s', t.id, t.fencing_token));
     end if;
   end if;
   return null;
@@ -5953,6 +5957,13 @@ GRANT ALL ON FUNCTION public.cancel_task(task_id uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.clear_scene_images(p_request_id uuid, p_scene_index integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.clear_scene_images(p_request_id uuid, p_scene_index integer) TO service_role;
 GRANT ALL ON FUNCTION public.clear_scene_images(p_request_id uuid, p_scene_index integer) TO authenticated;
+
+--
+-- Name: FUNCTION enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.enqueue_film_cancel_jobs(p_user_id uuid, p_movie_id uuid, p_cause text) TO service_role;
 
 --
 -- Name: FUNCTION enqueue_storage_cleanup(p_retention_seconds integer); Type: ACL; Schema: public; Owner: postgres
