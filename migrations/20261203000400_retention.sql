@@ -16,10 +16,15 @@ alter table engine.settings
   -- How long a removed task still answers 410 task_expired instead of 404.
   add column expired_record_days integer not null default 365,
   add column retention_batch integer not null default 500,
+  -- Off: removed tasks are deleted. On: each is first copied, with its steps, into
+  -- engine.task_archive (below), kept there archive_retention_months by the month it finished.
+  add column archive_expired_tasks boolean not null default false,
+  add column archive_retention_months integer not null default 12,
   add constraint settings_retention_non_negative check (
     task_retention_days >= 0 and clone_retention_days >= 0 and net_response_retention_hours >= 0
     and cleanup_log_retention_days >= 0 and expired_record_days >= 0),
-  add constraint settings_retention_batch_range check (retention_batch between 1 and 5000);
+  add constraint settings_retention_batch_range check (retention_batch between 1 and 5000),
+  add constraint settings_archive_months_positive check (archive_retention_months >= 1);
 
 comment on column engine.settings.task_retention_days is
   'Finished tasks (succeeded, failed, cancelled) and their steps are removed this many days after finished_at; clone jobs use clone_retention_days.';
@@ -45,6 +50,95 @@ revoke all on engine.expired_tasks from public, anon, authenticated;
 comment on table engine.expired_tasks is
   'Tasks removed by retention (engine.expire_finished): a status call for one answers 410 task_expired to its owner.';
 
+-- The archive an operator may keep of removed tasks (settings.archive_expired_tasks): each task as
+-- retention removed it, its row as JSON (so the archive outlives later changes to the task table)
+-- and its steps, for audit and reporting by SQL; nothing in the product reads it, and a status
+-- call for an archived task still answers 410 task_expired. Monthly partitions by finished_at
+-- (UTC), named task_archive_YYYY_MM, each made by the first batch that needs it
+-- (engine.task_archive_partition) and dropped whole once past archive_retention_months
+-- (engine.drop_old_archive): an old month goes without a row delete or a table rewrite.
+create table engine.task_archive (
+  id uuid not null,
+  user_id uuid,
+  kind text not null,
+  status text not null,
+  finished_at timestamptz not null,
+  task jsonb not null,
+  steps jsonb not null,
+  archived_at timestamptz not null default now(),
+  primary key (id, finished_at)
+) partition by range (finished_at);
+
+-- An account's deletion removes its archived tasks (engine.forget_expired_tasks).
+create index task_archive_user_idx on engine.task_archive (user_id);
+
+alter table engine.task_archive enable row level security;
+
+revoke all on engine.task_archive from public, anon, authenticated;
+
+comment on table engine.task_archive is
+  'Tasks retention removed while settings.archive_expired_tasks was on, with their steps; monthly partitions by finished_at, dropped after archive_retention_months.';
+
+-- The archive's partition for the month (UTC) p_at falls in, made when missing; false when it could
+-- not be made within 2 s (making one briefly locks the archive, and an operator's long read of it
+-- holds that off: the batch waits for the next run rather than holding its tasks). Two retention
+-- runs at once (the scheduled one and one by hand) make it once.
+create function engine.task_archive_partition(p_at timestamptz) returns boolean
+language plpgsql security definer set search_path = '' as $$
+declare
+  month timestamp := date_trunc('month', p_at at time zone 'UTC');
+  part text := 'task_archive_' || to_char(month, 'YYYY_MM');
+  timeout text := current_setting('lock_timeout');
+begin
+  if to_regclass('engine.' || part) is not null then
+    return true;
+  end if;
+  perform pg_advisory_xact_lock(hashtext('engine.task_archive'));
+  if to_regclass('engine.' || part) is null then
+    perform set_config('lock_timeout', '2s', true);
+    execute format('create table engine.%I partition of engine.task_archive for values from (%L) to (%L)',
+      part, month at time zone 'UTC', (month + interval '1 month') at time zone 'UTC');
+    execute format('alter table engine.%I enable row level security', part);
+    perform set_config('lock_timeout', timeout, true);
+  end if;
+  return true;
+exception when lock_not_available then
+  perform set_config('lock_timeout', timeout, true);
+  return false;
+end $$;
+
+-- Drops the archive's months past archive_retention_months (a month goes once its last day is that
+-- old), whether or not archiving is still on. Dropping a partition briefly locks the archive
+-- itself: an operator's long read of it makes the drop give up after 2 s and wait for the next
+-- run, instead of queueing every reader behind it. Returns how many months went.
+create function engine.drop_old_archive() returns integer
+language plpgsql security definer set search_path = '' as $$
+declare
+  months integer;
+  part text;
+  dropped integer := 0;
+  timeout text := current_setting('lock_timeout');
+begin
+  select archive_retention_months into months from engine.settings;
+  for part in
+    select c.relname from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'engine.task_archive'::regclass and c.relname ~ '^task_archive_[0-9]{4}_[0-9]{2}$'
+       and (to_date(substr(c.relname, 14), 'YYYY_MM') + interval '1 month') at time zone 'UTC'
+           < now() - make_interval(months => months)
+     order by c.relname
+  loop
+    begin
+      perform set_config('lock_timeout', '2s', true);
+      execute format('drop table engine.%I', part);
+      dropped := dropped + 1;
+    exception when lock_not_available then
+      null;
+    end;
+  end loop;
+  perform set_config('lock_timeout', timeout, true);
+  return dropped;
+end $$;
+
 -- Retention's scan: finished tasks in finished_at order, never touching queued or running rows.
 create index background_tasks_finished_idx on public.background_tasks (finished_at)
   where status in ('succeeded', 'failed', 'cancelled');
@@ -53,7 +147,8 @@ create index background_tasks_finished_idx on public.background_tasks (finished_
 -- go with them by cascade) and records each in engine.expired_tasks. A task goes only when nothing
 -- still needs it: its parent is past retention too (a parent the owner may still resume finds its
 -- children where it left them), it has no child left (children go first, in an earlier batch, so
--- the parent's cascade never removes an unrecorded row), and no live task waits on it.
+-- the parent's cascade never removes an unrecorded row), and no live task waits on it. With
+-- archiving on, each goes into engine.task_archive with its steps first, in the same transaction.
 create function engine.expire_finished(p_batch integer default 500) returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -82,6 +177,19 @@ begin
      for update of t skip locked) c;
   if ids is null then
     return 0;
+  end if;
+  if s.archive_expired_tasks then
+    if not (select bool_and(engine.task_archive_partition(m.first))
+              from (select min(t.finished_at) as first from public.background_tasks t where t.id = any(ids)
+                     group by date_trunc('month', t.finished_at at time zone 'UTC')) m) then
+      return 0;
+    end if;
+    insert into engine.task_archive (id, user_id, kind, status, finished_at, task, steps)
+    select t.id, t.user_id, t.kind, t.status, t.finished_at, to_jsonb(t),
+           coalesce((select jsonb_agg(to_jsonb(st) - 'task_id' order by st.name)
+                       from public.background_task_steps st where st.task_id = t.id), '[]'::jsonb)
+      from public.background_tasks t where t.id = any(ids)
+    on conflict do nothing;
   end if;
   insert into engine.expired_tasks (id, user_id, kind, function_name, finished_at)
   select id, user_id, kind, function_name, finished_at from public.background_tasks where id = any(ids)
@@ -144,6 +252,7 @@ declare
   responses integer;
   cleanup integer;
   records integer;
+  archived_months integer;
 begin
   select coalesce(p_batch, retention_batch), expired_record_days into batch, record_days from engine.settings;
   tasks := engine.expire_finished(batch);
@@ -154,12 +263,14 @@ begin
      select id from engine.expired_tasks where expired_at < now() - make_interval(days => record_days)
       order by expired_at limit least(greatest(batch, 1), 5000)));
   get diagnostics records = row_count;
+  archived_months := engine.drop_old_archive();
   return jsonb_build_object('tasks', tasks, 'netResponses', responses, 'cleanupLog', cleanup,
-    'expiredRecords', records);
+    'expiredRecords', records, 'archiveMonthsDropped', archived_months);
 end $$;
 
 revoke all on function engine.expire_finished(integer), engine.trim_net_responses(integer),
-  engine.trim_cleanup_log(integer), engine.retain(integer)
+  engine.trim_cleanup_log(integer), engine.retain(integer), engine.task_archive_partition(timestamptz),
+  engine.drop_old_archive()
   from public, anon, authenticated;
 
 -- Retention runs as its own scheduled job, one pass a minute, beside the sweeper rather than inside

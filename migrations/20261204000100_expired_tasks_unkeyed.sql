@@ -5,7 +5,7 @@
 -- one side (seen in the engine benchmark removing its history beside the scheduled job).
 --
 -- The record names its owner without a key, so writing it takes no lock on auth.users, and an
--- account's deletion removes its records itself, after its tasks' cascade (this trigger runs after
+-- account's deletion removes its records (and its tasks in engine.task_archive) itself, after its tasks' cascade (this trigger runs after
 -- the row-level cascades, which Postgres orders before user triggers by name), so a record a
 -- concurrent retention batch committed meanwhile goes too.
 alter table engine.expired_tasks drop constraint expired_tasks_user_id_fkey;
@@ -16,6 +16,7 @@ create function engine.forget_expired_tasks() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
   delete from engine.expired_tasks where user_id = old.id;
+  delete from engine.task_archive where user_id = old.id;
   return null;
 end $$;
 

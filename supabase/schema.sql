@@ -1204,6 +1204,42 @@ end $$;
 ALTER FUNCTION engine.dispatch_task(p_task_id uuid) OWNER TO postgres;
 
 --
+-- Name: drop_old_archive(); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.drop_old_archive() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  months integer;
+  part text;
+  dropped integer := 0;
+  timeout text := current_setting('lock_timeout');
+begin
+  select archive_retention_months into months from engine.settings;
+  for part in
+    select c.relname from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'engine.task_archive'::regclass and c.relname ~ '^task_archive_[0-9]{4}_[0-9]{2}$'
+       and (to_date(substr(c.relname, 14), 'YYYY_MM') + interval '1 month') at time zone 'UTC'
+           < now() - make_interval(months => months)
+     order by c.relname
+  loop
+    begin
+      perform set_config('lock_timeout', '2s', true);
+      execute format('drop table engine.%I', part);
+      dropped := dropped + 1;
+    exception when lock_not_available then
+      null;
+    end;
+  end loop;
+  perform set_config('lock_timeout', timeout, true);
+  return dropped;
+end $_$;
+
+ALTER FUNCTION engine.drop_old_archive() OWNER TO postgres;
+
+--
 -- Name: enqueue_task(uuid, text, text, jsonb, text, integer, text, uuid, timestamp with time zone, boolean, jsonb, integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1271,6 +1307,19 @@ begin
   if ids is null then
     return 0;
   end if;
+  if s.archive_expired_tasks then
+    if not (select bool_and(engine.task_archive_partition(m.first))
+              from (select min(t.finished_at) as first from public.background_tasks t where t.id = any(ids)
+                     group by date_trunc('month', t.finished_at at time zone 'UTC')) m) then
+      return 0;
+    end if;
+    insert into engine.task_archive (id, user_id, kind, status, finished_at, task, steps)
+    select t.id, t.user_id, t.kind, t.status, t.finished_at, to_jsonb(t),
+           coalesce((select jsonb_agg(to_jsonb(st) - 'task_id' order by st.name)
+                       from public.background_task_steps st where st.task_id = t.id), '[]'::jsonb)
+      from public.background_tasks t where t.id = any(ids)
+    on conflict do nothing;
+  end if;
   insert into engine.expired_tasks (id, user_id, kind, function_name, finished_at)
   select id, user_id, kind, function_name, finished_at from public.background_tasks where id = any(ids)
   on conflict (id) do nothing;
@@ -1335,6 +1384,7 @@ CREATE FUNCTION engine.forget_expired_tasks() RETURNS trigger
     AS $$
 begin
   delete from engine.expired_tasks where user_id = old.id;
+  delete from engine.task_archive where user_id = old.id;
   return null;
 end $$;
 
@@ -2050,6 +2100,7 @@ declare
   responses integer;
   cleanup integer;
   records integer;
+  archived_months integer;
 begin
   select coalesce(p_batch, retention_batch), expired_record_days into batch, record_days from engine.settings;
   tasks := engine.expire_finished(batch);
@@ -2060,8 +2111,9 @@ begin
      select id from engine.expired_tasks where expired_at < now() - make_interval(days => record_days)
       order by expired_at limit least(greatest(batch, 1), 5000)));
   get diagnostics records = row_count;
+  archived_months := engine.drop_old_archive();
   return jsonb_build_object('tasks', tasks, 'netResponses', responses, 'cleanupLog', cleanup,
-    'expiredRecords', records);
+    'expiredRecords', records, 'archiveMonthsDropped', archived_months);
 end $$;
 
 ALTER FUNCTION engine.retain(p_batch integer) OWNER TO postgres;
@@ -2286,6 +2338,38 @@ begin
 end $$;
 
 ALTER FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) OWNER TO postgres;
+
+--
+-- Name: task_archive_partition(timestamp with time zone); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.task_archive_partition(p_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  month timestamp := date_trunc('month', p_at at time zone 'UTC');
+  part text := 'task_archive_' || to_char(month, 'YYYY_MM');
+  timeout text := current_setting('lock_timeout');
+begin
+  if to_regclass('engine.' || part) is not null then
+    return true;
+  end if;
+  perform pg_advisory_xact_lock(hashtext('engine.task_archive'));
+  if to_regclass('engine.' || part) is null then
+    perform set_config('lock_timeout', '2s', true);
+    execute format('create table engine.%I partition of engine.task_archive for values from (%L) to (%L)',
+      part, month at time zone 'UTC', (month + interval '1 month') at time zone 'UTC');
+    execute format('alter table engine.%I enable row level security', part);
+    perform set_config('lock_timeout', timeout, true);
+  end if;
+  return true;
+exception when lock_not_available then
+  perform set_config('lock_timeout', timeout, true);
+  return false;
+end $$;
+
+ALTER FUNCTION engine.task_archive_partition(p_at timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: task_row_written(); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -3145,6 +3229,9 @@ CREATE TABLE engine.settings (
     cleanup_log_retention_days integer DEFAULT 30 NOT NULL,
     expired_record_days integer DEFAULT 365 NOT NULL,
     retention_batch integer DEFAULT 500 NOT NULL,
+    archive_expired_tasks boolean DEFAULT false NOT NULL,
+    archive_retention_months integer DEFAULT 12 NOT NULL,
+    CONSTRAINT settings_archive_months_positive CHECK ((archive_retention_months >= 1)),
     CONSTRAINT settings_retention_batch_range CHECK (((retention_batch >= 1) AND (retention_batch <= 5000))),
     CONSTRAINT settings_retention_non_negative CHECK (((task_retention_days >= 0) AND (clone_retention_days >= 0) AND (net_response_retention_hours >= 0) AND (cleanup_log_retention_days >= 0) AND (expired_record_days >= 0))),
     CONSTRAINT settings_singleton CHECK (singleton)
@@ -3206,6 +3293,30 @@ ALTER TABLE engine.slice_ends ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: task_archive; Type: TABLE; Schema: engine; Owner: postgres
+--
+
+CREATE TABLE engine.task_archive (
+    id uuid NOT NULL,
+    user_id uuid,
+    kind text NOT NULL,
+    status text NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    task jsonb NOT NULL,
+    steps jsonb NOT NULL,
+    archived_at timestamp with time zone DEFAULT now() NOT NULL
+)
+PARTITION BY RANGE (finished_at);
+
+ALTER TABLE engine.task_archive OWNER TO postgres;
+
+--
+-- Name: TABLE task_archive; Type: COMMENT; Schema: engine; Owner: postgres
+--
+
+COMMENT ON TABLE engine.task_archive IS 'Tasks retention removed while settings.archive_expired_tasks was on, with their steps; monthly partitions by finished_at, dropped after archive_retention_months.';
 
 --
 -- Name: task_waits; Type: TABLE; Schema: engine; Owner: postgres
@@ -3924,6 +4035,13 @@ ALTER TABLE ONLY engine.slice_ends
     ADD CONSTRAINT slice_ends_pkey PRIMARY KEY (id);
 
 --
+-- Name: task_archive task_archive_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE ONLY engine.task_archive
+    ADD CONSTRAINT task_archive_pkey PRIMARY KEY (id, finished_at);
+
+--
 -- Name: task_waits task_waits_pkey; Type: CONSTRAINT; Schema: engine; Owner: postgres
 --
 
@@ -4233,6 +4351,12 @@ CREATE INDEX slice_ends_ended_at_idx ON engine.slice_ends USING btree (ended_at)
 --
 
 CREATE INDEX slice_ends_task_idx ON engine.slice_ends USING btree (task_id);
+
+--
+-- Name: task_archive_user_idx; Type: INDEX; Schema: engine; Owner: postgres
+--
+
+CREATE INDEX task_archive_user_idx ON ONLY engine.task_archive USING btree (user_id);
 
 --
 -- Name: task_waits_target_idx; Type: INDEX; Schema: engine; Owner: postgres
@@ -4992,6 +5116,12 @@ ALTER TABLE engine.settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE engine.slice_ends ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: task_archive; Type: ROW SECURITY; Schema: engine; Owner: postgres
+--
+
+ALTER TABLE engine.task_archive ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: task_waits; Type: ROW SECURITY; Schema: engine; Owner: postgres
 --
 
@@ -5584,6 +5714,13 @@ REVOKE ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.dispatch_task(p_task_id uuid) TO service_role;
 
 --
+-- Name: FUNCTION drop_old_archive(); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.drop_old_archive() FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.drop_old_archive() TO service_role;
+
+--
 -- Name: FUNCTION enqueue_task(p_user_id uuid, p_kind text, p_function text, p_payload jsonb, p_idempotency_key text, p_max_attempts integer, p_concurrency_key text, p_parent_id uuid, p_run_after timestamp with time zone, p_dispatch boolean, p_metadata jsonb, p_backoff_base_ms integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5862,6 +5999,13 @@ GRANT ALL ON FUNCTION engine.sync_provider_concurrency() TO service_role;
 
 REVOKE ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.take_concurrency_slot(p_key text, p_task_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION task_archive_partition(p_at timestamp with time zone); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.task_archive_partition(p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.task_archive_partition(p_at timestamp with time zone) TO service_role;
 
 --
 -- Name: FUNCTION task_row_written(); Type: ACL; Schema: engine; Owner: postgres

@@ -2,7 +2,8 @@
  * Retention (issue 17 §2, docs/engine.md "Retention"): the sweeper's retention step removes
  * finished tasks past their period in bounded batches, keeps everything still live or recent and
  * every product row, trims pg_net responses and the cleanup log by their own periods, and a status
- * call for a removed task answers 410 task_expired to its owner only. Tasks are written straight
+ * call for a removed task answers 410 task_expired to its owner only; an operator may keep an
+ * archive of what it removes, by month, dropped whole once old. Tasks are written straight
  * into the stack's database with a backdated finished_at; the actions run directly over it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,7 +91,7 @@ beforeAll(async () => {
   await pauseRetentionJob(true);
   await sql`
     update engine.settings set task_retention_days = 14, clone_retention_days = 90,
-      net_response_retention_hours = 6, cleanup_log_retention_days = 30`;
+      net_response_retention_hours = 6, cleanup_log_retention_days = 30, archive_expired_tasks = false`;
 });
 
 afterAll(async () => {
@@ -99,7 +100,9 @@ afterAll(async () => {
       task_retention_days = ${savedSettings.task_retention_days as number},
       clone_retention_days = ${savedSettings.clone_retention_days as number},
       net_response_retention_hours = ${savedSettings.net_response_retention_hours as number},
-      cleanup_log_retention_days = ${savedSettings.cleanup_log_retention_days as number}`;
+      cleanup_log_retention_days = ${savedSettings.cleanup_log_retention_days as number},
+      archive_expired_tasks = ${savedSettings.archive_expired_tasks as boolean},
+      archive_retention_months = ${savedSettings.archive_retention_months as number}`;
   await pauseRetentionJob(false);
   await sql.end();
 });
@@ -187,6 +190,10 @@ describe("task retention", () => {
       user_id: null,
       kind: "clone.database",
     });
+    // Archiving is off by default: deleted, not archived.
+    const [archived] = await sql`
+      select count(*)::int as n from engine.task_archive where id = any(${goneIds}::uuid[])`;
+    expect(archived.n).toBe(0);
   });
 
   it("keeps live, recent and still-needed tasks, and clone jobs within their own period", async () => {
@@ -278,6 +285,73 @@ describe("task retention", () => {
     expect(await expireAll(500)).toEqual([1, 0]);
     expect(await exists(ids.clone30)).toBe(false);
     await sql`update engine.settings set clone_retention_days = 90`;
+  });
+});
+
+describe("an archive of removed tasks, when an operator keeps one", () => {
+  /** The archive's partition a task finished `daysAgo` days ago goes to, as the engine names it. */
+  async function monthOf(daysAgo: number): Promise<string> {
+    const [row] = await sql`
+      select 'engine.task_archive_' || to_char((now() - make_interval(days => ${daysAgo})) at time zone 'UTC',
+        'YYYY_MM') as part`;
+    return row.part;
+  }
+  const partitionExists = async (part: string) =>
+    (await sql`select to_regclass(${part}) is not null as found`)[0].found as boolean;
+
+  beforeAll(async () => {
+    await sql`update engine.settings set archive_expired_tasks = true, archive_retention_months = 120`;
+  });
+  afterAll(async () => {
+    await sql`update engine.settings set archive_expired_tasks = false, archive_retention_months = 12`;
+  });
+
+  it("keeps each removed task, its row and its steps, in its month's partition; status still 410", async () => {
+    const id = await task("asset.regenerate", "succeeded", 40);
+    await expireAll(500);
+    expect(await exists(id)).toBe(false);
+    const [row] = await sql`
+      select tableoid::regclass::text as part, user_id, kind, status, task, steps
+        from engine.task_archive where id = ${id}`;
+    expect(row.part).toBe(await monthOf(40));
+    expect(row).toMatchObject({ user_id: owner.id, kind: "asset.regenerate", status: "succeeded" });
+    expect(row.task).toMatchObject({ id, function_name: "regenerate-asset", status: "succeeded" });
+    expect(row.steps.map((step: Record<string, unknown>) => [step.name, step.status, step.result])).toEqual([
+      ["step-one", "completed", { ok: true }],
+      ["step-two", "completed", null],
+    ]);
+    const actions = taskActions(createTaskStore(sql), "regenerate-asset");
+    await expect(actions.status.run({ taskId: id }, callerOf(owner))).rejects.toMatchObject({
+      status: 410,
+      code: "task_expired",
+    });
+  });
+
+  it("drops a month whole once past archive_retention_months, and keeps the recent ones", async () => {
+    const id = await task("asset.regenerate", "failed", 400);
+    await expireAll(500);
+    const old = await monthOf(400);
+    expect(
+      (await sql`select tableoid::regclass::text as part from engine.task_archive where id = ${id}`)[0].part,
+    )
+      .toBe(old);
+    await sql`update engine.settings set archive_retention_months = 12`;
+    const [{ retain }] = await sql`select engine.retain() as retain`;
+    expect(retain.archiveMonthsDropped).toBeGreaterThanOrEqual(1);
+    expect(await partitionExists(old)).toBe(false);
+    expect(await partitionExists(await monthOf(40))).toBe(true);
+    await sql`update engine.settings set archive_retention_months = 120`;
+  });
+
+  it("forgets an account's archived tasks with the account", async () => {
+    const user = await createUser(sql);
+    const id = await task("asset.regenerate", "succeeded", 30, { userId: user.id });
+    await expireAll(500);
+    const archived = async () =>
+      (await sql`select count(*)::int as n from engine.task_archive where id = ${id}`)[0].n as number;
+    expect(await archived()).toBe(1);
+    await sql`delete from auth.users where id = ${user.id}`;
+    expect(await archived()).toBe(0);
   });
 });
 
