@@ -4,7 +4,7 @@
  * script accept (asset_admin.reset_film, which stops the old pipeline and the regenerations still
  * making previews), the provider jobs their tasks had already paid for and not yet finished (a
  * step recorded as `submitted`) are cancelled at the provider, so a queued clip or image stops
- * costing money. Best effort and after the fact: the cancel itself already fenced those tasks out,
+ * costing money; one that already succeeded there is kept for a resume (alreadySucceeded). Best effort and after the fact: the cancel itself already fenced those tasks out,
  * so nothing new is submitted either way. Only jobs of tasks still cancelled are touched: a resume
  * that came first keeps polling its jobs, and a film started again keeps its new pipeline's.
  */
@@ -73,7 +73,22 @@ export async function markOpenJobsCancelled(deps: FilmDeps, movieId: string) {
       left join public.background_tasks t on t.id = j.task_id`;
 }
 
-type Canceller = Pick<JobProvider<never, never>, "provider" | "model" | "cancel">;
+type Canceller = Pick<JobProvider<never, unknown>, "provider" | "model" | "poll" | "cancel">;
+
+/**
+ * Whether the job already succeeded at its provider: the task that paid for it was stopped before
+ * it polled it done. Such a job is not cancelled (at Runway, cancelling a finished task deletes it
+ * and its output), and its row records it succeeded with its planned cost, so the task's resume
+ * polls it and uses it instead of paying for it again (setAsideGivenUpJob sets aside only
+ * `cancelled` rows). A poll that fails says nothing: the job is cancelled as before.
+ */
+async function alreadySucceeded(adapter: Canceller, externalId: string): Promise<boolean> {
+  try {
+    return (await adapter.poll(externalId)).state === "succeeded";
+  } catch {
+    return false;
+  }
+}
 
 /** The provider types whose jobs a film's tasks submit and poll (film-jobs.ts, asset previews). */
 const JOB_TYPES = ["video", "image", "render", "lipsync", "music"] as const satisfies readonly ProviderType[];
@@ -109,9 +124,20 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
     const [movie] = await deps.sql`select user_id from public.movies where id = ${movieId}`;
     if (!movie) return { type: "done", result: { cancelled: 0, skipped: "movie missing" } };
     const adapterFor = jobAdapters(deps, movie.user_id, await filmEnv(deps, movie.user_id));
-    const outcomes: { provider: string; job: string; cancelled: boolean; error?: string }[] = [];
+    const outcomes: { provider: string; job: string; cancelled: boolean; finished?: true; error?: string }[] =
+      [];
     for (const job of await markOpenJobsCancelled(deps, movieId)) {
       const adapter = await adapterFor(job);
+      const stoppedWith = job.kind === "asset.regenerate" ? "its regeneration" : "the film";
+      if (adapter && await alreadySucceeded(adapter, job.external_id)) {
+        await deps.sql`
+          update public.movie_step_metrics
+             set phase = 'succeeded', cost_units = planned_units, finished_at = now(),
+                 error_message = ${`finished at ${job.provider} before ${stoppedWith} was cancelled: kept (a resume uses it)`}
+           where id = ${job.id} and finished_at is null`;
+        outcomes.push({ provider: job.provider, job: job.external_id, cancelled: false, finished: true });
+        continue;
+      }
       // A job whose provider is no longer the owner's (re-registered meanwhile) has no key to cancel
       // with; the owner's resumed film could not poll it either, and pays for a new one.
       // The owner reads metrics and the task result: what reportTaskError lets through, raw text to the log.
@@ -125,9 +151,7 @@ export function cancelJobsHandler(deps: FilmDeps): TaskHandler {
                error_message = ${
         error
           ? `cancel at the provider failed: ${error}`
-          : `cancelled with ${
-            job.kind === "asset.regenerate" ? "its regeneration" : "the film"
-          } (cancelled at the provider)`
+          : `cancelled with ${stoppedWith} (cancelled at the provider)`
       }
          where id = ${job.id} and finished_at is null`;
       outcomes.push({

@@ -61,7 +61,7 @@ export async function admitPaidIntent(sql: Sql, key: MetricKey, cost: { units: n
   // The cap is set at start and never changes: a film without one records its intent unlocked.
   const [capped] =
     await sql`select 1 from public.movies where id = ${key.movieId} and max_cost_units is not null`;
-  if (!capped) return await recordIntent(sql, key, cost.units);
+  if (!capped) return await recordIntent(sql, key, cost);
   await sql.begin(async (tx) => {
     const [movie] = await tx`select max_cost_units from public.movies where id = ${key.movieId} for update`;
     if (movie?.max_cost_units !== null && movie?.max_cost_units !== undefined) {
@@ -75,6 +75,6 @@ export async function admitPaidIntent(sql: Sql, key: MetricKey, cost: { units: n
         throw new BudgetExceededError(spent, cap, cost.units, cost.unit);
       }
     }
-    await recordIntent(tx, key, cost.units);
+    await recordIntent(tx, key, cost);
   });
 }

@@ -23,7 +23,8 @@ export interface MetricKey {
 }
 
 /**
- * `plannedUnits`: a paid job's expected cost, counted against the film's cap (film-budget.ts). A
+ * `planned`: a paid job's expected cost, counted against the film's cap (film-budget.ts), and its
+ * unit (the cost the job is recorded with if it ends unseen by its task: film.cancel_jobs). A
  * retried slice finds its own row and leaves it; a row its task's end closed with nothing
  * submitted (public.film_work_follows_its_task: the task failed or was cancelled, and is now run
  * again by a resume) is opened again for this attempt.
@@ -31,16 +32,18 @@ export interface MetricKey {
 export async function recordIntent(
   db: Db,
   key: MetricKey,
-  plannedUnits: number | null = null,
+  planned: { units: number; unit: string } | null = null,
 ): Promise<void> {
   await db`
-    insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units)
+    insert into public.movie_step_metrics
+      (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units, cost_unit)
     values (${key.movieId}, ${key.userId}, ${key.step}, ${
     key.sceneNumber ?? null
   }, ${key.taskId}, ${key.stepName},
-            ${key.provider}, ${key.model}, ${plannedUnits})
+            ${key.provider}, ${key.model}, ${planned?.units ?? null}, ${planned?.unit ?? null})
     on conflict on constraint movie_step_metrics_one_per_step do update
-       set phase = 'intent', planned_units = excluded.planned_units, error_message = null, finished_at = null
+       set phase = 'intent', planned_units = excluded.planned_units, cost_unit = excluded.cost_unit,
+           error_message = null, finished_at = null
      where movie_step_metrics.external_id is null and movie_step_metrics.finished_at is not null
        and movie_step_metrics.phase in ('failed', 'cancelled')`;
 }

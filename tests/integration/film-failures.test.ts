@@ -19,6 +19,8 @@ import {
 } from "../support/film.ts";
 import { renderTaskOf, timelineUrlOf } from "../support/film-record.ts";
 import { admin, createUser, invoke, sleep, waitFor, waitForStatus } from "../support/stack.ts";
+import { FAKE_API_KEYS } from "../fakes/start-fakes.ts";
+import { setAsideGivenUpJob } from "../../shared/film/film-metrics.ts";
 
 const DELETE_TASK = "DELETE /v1/tasks/:id";
 
@@ -509,6 +511,71 @@ describe("film failures", () => {
     },
     150_000,
   );
+
+  it("a job that succeeded before its film's cancel reached it is kept for a resume, not cancelled", async () => {
+    rig.fakes.clearScripts();
+    const owner = await filmUser(rig, SHAPE, "Finished First");
+    /** A Runway task of the owner's model at the fake, as a film task would have submitted it. */
+    const runwayTask = async (phases: string[]) => {
+      rig.fakes.runway.nextTask({ phases });
+      const answer = await fetch(`${rig.fakes.runway.baseUrl}/v1/text_to_video`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${FAKE_API_KEYS.runway}`,
+          "x-runway-version": "2024-11-06",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ model: "gen4.5", promptText: "a clip", ratio: "1280:720", duration: 5 }),
+      });
+      return ((await answer.json()) as { id: string }).id;
+    };
+    const done = await runwayTask(["SUCCEEDED"]);
+    const running = await runwayTask(["PENDING", "RUNNING"]);
+    // The film's task submitted both, recorded them, and was cancelled before it polled them again.
+    const [task] = await rig.sql`
+      insert into public.background_tasks (user_id, kind, function_name, status, finished_at)
+      values (${owner.id}, 'film.produce', 'produce-movie', 'cancelled', now()) returning id`;
+    const [movie] = await rig.sql`
+      insert into public.movies (user_id, title, prompt, genre, duration_minutes, status, task_id)
+      values (${owner.id}, 'Finished First', 'p', 'drama', 1, 'cancelled', ${task.id}) returning id`;
+    for (const [scene, jobId] of [[1, done], [2, running]] as const) {
+      await rig.sql`
+        insert into public.background_task_steps (task_id, name, status, external_id)
+        values (${task.id}, ${`clip-${scene}`}, 'submitted', ${jobId})`;
+      await rig.sql`
+        insert into public.movie_step_metrics (movie_id, user_id, step, scene_number, task_id, step_name,
+          provider, model, phase, external_id, planned_units, cost_unit)
+        values (${movie.id}, ${owner.id}, 'video', ${scene}, ${task.id}, ${`clip-${scene}`},
+          'runway', 'gen4.5', 'submitted', ${jobId}, 5, 'seconds')`;
+    }
+    const deletesBefore = rig.fakes.runway.hits(DELETE_TASK);
+    await rig.sql`select public.enqueue_film_cancel_jobs(${owner.id}, ${movie.id}, ${crypto.randomUUID()})`;
+    const rows = async () =>
+      await rig.sql`
+        select step_name, phase, cost_units::float as cost, error_message from public.movie_step_metrics
+         where movie_id = ${movie.id} and finished_at is not null order by step_name`;
+    await waitFor(async () => (await rows()).length === 2, {
+      timeoutMs: 30_000,
+      what: "both jobs' rows closed",
+    });
+    // Before: both cancelled, and Runway deletes a finished task with its output.
+    expect(rig.fakes.runway.cancelled).toContain(running);
+    expect(rig.fakes.runway.cancelled).not.toContain(done);
+    expect(rig.fakes.runway.hits(DELETE_TASK) - deletesBefore).toBe(1);
+    const [kept, cancelled] = await rows();
+    expect(kept).toMatchObject({ step_name: "clip-1", phase: "succeeded", cost: 5 });
+    expect(kept.error_message).toContain("before the film was cancelled: kept (a resume uses it)");
+    expect(cancelled).toMatchObject({ step_name: "clip-2", phase: "cancelled", cost: null });
+    // A resume polls the kept job rather than paying again: only a `cancelled` row is set aside.
+    expect(
+      await setAsideGivenUpJob(rig.sql, task.id, "clip-1", done, { provider: "runway", model: "gen4.5" }),
+    )
+      .toBe(false);
+    expect(
+      await setAsideGivenUpJob(rig.sql, task.id, "clip-2", running, { provider: "runway", model: "gen4.5" }),
+    )
+      .toBe(true);
+  });
 
   it("cancel stops every further provider submission", async () => {
     rig.fakes.clearScripts();

@@ -178,8 +178,8 @@ describe("a film task's own work, when the task ends", () => {
   it("closes the intents no submission was recorded for, and leaves a recorded job to be polled", async () => {
     const film = await heldChild("film.music");
     // "music": the provider refused the submission; "music-2": the engine recorded its job.
-    await recordIntent(sql, metric(film, "music"), 5);
-    await recordIntent(sql, metric(film, "music-2"), 5);
+    await recordIntent(sql, metric(film, "music"), { units: 5, unit: "tracks" });
+    await recordIntent(sql, metric(film, "music-2"), { units: 5, unit: "tracks" });
     await sql`
       insert into public.background_task_steps (task_id, name, status, external_id)
       values (${film.childId}, 'music-2', 'submitted', 'job-2')`;
@@ -200,7 +200,7 @@ describe("a film task's own work, when the task ends", () => {
     expect(await notesLeft(film.childId)).toBe(0);
 
     // The owner resumes: the step runs again and its row is opened again for this attempt.
-    await recordIntent(sql, metric(film, "music"), 5);
+    await recordIntent(sql, metric(film, "music"), { units: 5, unit: "tracks" });
     expect((await metricsOf(film.childId))[0]).toEqual({
       step_name: "music",
       phase: "intent",
@@ -212,7 +212,7 @@ describe("a film task's own work, when the task ends", () => {
 
   it("closes them cancelled with a cancelled task, and not while it only retries", async () => {
     const film = await heldChild("film.music");
-    await recordIntent(sql, metric(film, "music"), 5);
+    await recordIntent(sql, metric(film, "music"), { units: 5, unit: "tracks" });
     await sql`
       select engine.fail_task(${film.childId}, ${film.childToken}::bigint, '{"code":"x","message":"flaky"}', true)`;
     expect(await metricsOf(film.childId)).toEqual([
