@@ -181,6 +181,13 @@ async function extractEndFrame(
  * An accepted shot: its real last frame (what the next shot starts from), then the scene's shots
  * joined again into the scene's clip, which the scene takes with the last shot's frame as its own.
  * False when the shot has no new frame (replaced again meanwhile, or the render failed).
+ *
+ * Two accepts of one scene's shots apply side by side, each joining the shots as it listed them
+ * after its accept committed; a join can finish after a newer one (a render worker killed under
+ * it). The shots are listed once (a recorded step: a retried slice joins and checks the same list
+ * its render job was given), and the join becomes the scene's clip only while they are still the
+ * scene's shots; otherwise the apply that listed the newer ones writes its own. A join that fails
+ * fails the apply, saying so: the take is current, but the film does not show it.
  */
 async function applyShot(
   ctx: TaskContext,
@@ -209,25 +216,38 @@ async function applyShot(
         tx`update public.scene_shots set end_frame_url = ${frame.url} where id = ${shot.id} and clip_url = ${shot.clip_url} returning id`
           .then((rows) => rows.length > 0),
     );
-  const shots = await deps.sql`
-    select clip_url, end_frame_url, duration_seconds from public.scene_shots where scene_id = ${scene.id} order by shot_number`;
-  if (shots.some((s) => !s.clip_url)) return framed;
-  const clips = shots.map((s) => ({ url: s.clip_url as string, seconds: Number(s.duration_seconds) }));
+  const shots = await ctx.step("shots:listed", async (tx) =>
+    (await tx`
+      select clip_url, end_frame_url, duration_seconds from public.scene_shots where scene_id = ${scene.id}
+       order by shot_number`).map((s) => ({
+      url: s.clip_url as string | null,
+      endFrameUrl: s.end_frame_url as string | null,
+      seconds: Number(s.duration_seconds),
+    })));
+  if (shots.some((s) => !s.url)) return framed;
+  const clips = shots.map((s) => ({ url: s.url!, seconds: s.seconds }));
   let joined: string;
   try {
     joined = await joinShots(ctx, env, movie, `scene-${sceneNumber}`, clips, metric);
   } catch (error) {
     if (!isSceneFailure(error)) throw error;
-    return framed;
+    throw new PermanentTaskError(
+      "shots_not_joined",
+      `The take is current, but the film does not show it: scene ${sceneNumber}'s shots were not joined into its clip (regenerate the shot to try again): ${
+        (error as Error).message
+      }`,
+    );
   }
   await ctx.step("shots:joined", (tx) =>
     tx`
     update public.movie_scenes
        set clip_url = ${joined}, video_url = ${joined}, status = 'completed', error_message = null, mix_status = 'pending',
-           end_frame_url = ${shots[shots.length - 1].end_frame_url}, duration_seconds = ${
+           end_frame_url = ${shots[shots.length - 1].endFrameUrl}, duration_seconds = ${
       clips.reduce((sum, c) => sum + c.seconds, 0)
     }
-     where id = ${scene.id}`.then(() => null));
+     where id = ${scene.id}
+       and (select array_agg(h.clip_url order by h.shot_number) from public.scene_shots h where h.scene_id = ${scene.id})
+           = ${clips.map((c) => c.url)}::text[]`.then(() => null));
   return framed;
 }
 

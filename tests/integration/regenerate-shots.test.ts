@@ -319,6 +319,64 @@ describe("a shot regenerated", () => {
   }, 420_000);
 
   it(
+    "a shot's join that ends after the scene's shots changed again does not become the scene's clip",
+    async () => {
+      const run = await shotPreview(1, "The keeper climbs the stair");
+      const [before] = await rig
+        .sql`select clip_url from public.movie_scenes where movie_id = ${movieId} and scene_number = 1`;
+      const accepted = await regenerate({ action: "accept", runId: run, cascade: false });
+      expect(accepted.status, accepted.text).toBe(200);
+      const apply = accepted.json.applyTaskId as string;
+      // The scene's row held from before the apply lists the shots it joins until shot 2 changed
+      // after that (as an apply of shot 2 accepted next would change it, then join the shots as they
+      // are then and write its own clip): this apply's join ends after the change.
+      const [, second] = await shots(1);
+      const elsewhere = String(second.clip_url).replace(/[^/?]+(\?|$)/, "newer-take.mp4$1");
+      const holder = await rig.sql.reserve();
+      try {
+        await holder`begin`;
+        await holder`select id from public.movie_scenes where movie_id = ${movieId} and scene_number = 1 for update`;
+        await waitFor(
+          async () =>
+            (await rig.sql`
+            select 1 from public.background_task_steps where task_id = ${apply} and name = 'shots:listed'`)
+              .length === 1,
+          { timeoutMs: 120_000, what: "the apply's list of shots to join" },
+        );
+        await holder`update public.scene_shots set clip_url = ${elsewhere} where id = ${second.id}`;
+        await holder`commit`;
+      } finally {
+        holder.release();
+      }
+      await waitForStatus(rig.sql, apply, ["succeeded"], 120_000);
+      // Before: the join of the shots as they were became the scene's clip, the newer take left out.
+      const [after] = await rig
+        .sql`select clip_url from public.movie_scenes where movie_id = ${movieId} and scene_number = 1`;
+      expect(after.clip_url).toBe(before.clip_url);
+      await rig.sql`update public.scene_shots set clip_url = ${second.clip_url} where id = ${second.id}`;
+    },
+    300_000,
+  );
+
+  it(
+    "a shot accepted whose scene's shots cannot be joined: its apply fails, saying the film does not show it",
+    async () => {
+      const [, second] = await shots(1);
+      const lost = String(second.clip_url).replace(/[^/?]+(\?|$)/, "lost-shot.mp4$1");
+      await rig.sql`update public.scene_shots set clip_url = ${lost} where id = ${second.id}`;
+      const run = await shotPreview(1, "The keeper counts the steps");
+      const accepted = await regenerate({ action: "accept", runId: run, cascade: false });
+      expect(accepted.status, accepted.text).toBe(200);
+      // Before: succeeded, "reassembled", with the scene's old clip in the film.
+      const task = await waitForStatus(rig.sql, accepted.json.applyTaskId, ["failed"], 120_000);
+      expect(task.last_error).toMatchObject({ code: "shots_not_joined" });
+      expect(task.last_error.message).toContain("the film does not show it");
+      await rig.sql`update public.scene_shots set clip_url = ${second.clip_url} where id = ${second.id}`;
+    },
+    300_000,
+  );
+
+  it(
     "a continuation made again from its scene's new last frame when a take was accepted while the film was cancelled",
     async () => {
       let oldFrame: string | null = null;
