@@ -7,7 +7,7 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { audioCacheKey } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
-import { runJob } from "../film/film-jobs.ts";
+import { runJob, runSyncCall } from "../film/film-jobs.ts";
 import type { MovieRow } from "../film/film-movie.ts";
 import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts";
 import type { VoiceSettings } from "../providers/types.ts";
@@ -138,7 +138,18 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
     ...(Object.keys(voiceSettings).length ? { voiceSettings } : {}),
     ...(settings.seed === undefined ? {} : { seed: settings.seed as number }),
   };
-  return await ctx.effect("preview:voice", async () => {
+  const spoken = await runSyncCall(ctx, {
+    sql: env.sql,
+    name: "preview:voice",
+    provider: voice,
+    metric: {
+      movieId: run.movie_id,
+      userId: run.user_id,
+      step: "regenerate:audio",
+      sceneNumber: run.target.sceneNumber,
+    },
+    cost: { units: text.length, unit: "characters" },
+  }, async () => {
     const speech = await voice.speak(request);
     const path = previewPath(run, "mp3");
     await env.storage.upload(env.bucket, path, speech.audio, {
@@ -164,4 +175,8 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
       },
     };
   });
+  if (!spoken.ok) {
+    throw new PreviewFailure(`audio generation failed: ${spoken.failureCode}: ${spoken.message}`);
+  }
+  return spoken.value;
 }

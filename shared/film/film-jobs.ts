@@ -20,7 +20,13 @@ import {
   setAsideGivenUpJob,
 } from "./film-metrics.ts";
 import { cancelAtProvider } from "./cancel-jobs.ts";
-import { admitPaidIntent, BUDGET_EXCEEDED, BudgetExceededError, isPaidProvider } from "./film-budget.ts";
+import {
+  admitPaidIntent,
+  admitSyncIntent,
+  BUDGET_EXCEEDED,
+  BudgetExceededError,
+  isPaidProvider,
+} from "./film-budget.ts";
 
 /** A job given up at its deadline fails with this code. */
 export const PROVIDER_TIMEOUT = "provider_timeout";
@@ -112,6 +118,55 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
     return { ok: false, failureCode: BUDGET_EXCEEDED, message: error.message } satisfies JobOutcome;
   });
   return outcome;
+}
+
+/**
+ * A synchronous paid call (a line voiced) made as a task's effect, metered as runJob meters a job:
+ * its intent admitted against the film's cap and recorded before the call (fenced: a cancelled or
+ * taken-over task pays for nothing), its end recorded with its cost once it returns, so it counts
+ * in the film's spend and its owner's daily use. A call the cap refuses is not made: a failed
+ * outcome, `budget_exceeded`. A kill mid-call makes the call again on the next slice: a
+ * synchronous call has no id to record before it ends.
+ */
+export async function runSyncCall<T>(
+  ctx: TaskContext,
+  spec: {
+    sql: Sql;
+    name: string;
+    provider: { provider: string; model: string };
+    metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">;
+    cost: { units: number; unit: string };
+  },
+  call: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; failureCode: string; message: string }> {
+  const key: MetricKey = {
+    ...spec.metric,
+    taskId: ctx.task.id,
+    stepName: spec.name,
+    provider: spec.provider.provider,
+    model: spec.provider.model,
+  };
+  let value: T;
+  try {
+    value = await ctx.effect(spec.name, async () => {
+      await ctx.checkpoint({});
+      await admitSyncIntent(spec.sql, key);
+      await assertStillHolder(spec.sql, ctx);
+      return await call();
+    });
+  } catch (error) {
+    if (!(error instanceof BudgetExceededError)) throw error;
+    await recordIntent(spec.sql, key);
+    await recordFinished(spec.sql, ctx.task.id, spec.name, { ok: false, error: error.message });
+    return { ok: false, failureCode: BUDGET_EXCEEDED, message: error.message };
+  }
+  await ctx.step(`${spec.name}:metered`, (tx) =>
+    recordFinished(tx, ctx.task.id, spec.name, {
+      ok: true,
+      costUnits: spec.cost.units,
+      costUnit: spec.cost.unit,
+    }).then(() => null));
+  return { ok: true, value };
 }
 
 /** Names the provider, the model and the deadline, and whether the cancel reached the provider. */

@@ -242,6 +242,18 @@ describe("regenerate-asset", () => {
       const neighbours =
         await sql`select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null order by line_index limit 3`;
       expect(preview.params.nextRequestIds).toEqual(neighbours.map((r) => r.request_id));
+      // The voice call is metered as a job is: intent, then its end with its cost (before, no row:
+      // not counted in the film's spend or the owner's daily use).
+      const [{ task_id: previewTask }] = await sql`select task_id from public.asset_runs where id = ${runId}`;
+      const metered = await sql`
+        select step, phase, cost_units::float as cost, cost_unit from public.movie_step_metrics
+         where task_id = ${previewTask} and step_name = 'preview:voice'`;
+      expect(metered).toEqual([{
+        step: "regenerate:audio",
+        phase: "succeeded",
+        cost: "Who keeps changing the reel?".length,
+        cost_unit: "characters",
+      }]);
       const accepted = await regenerate({ action: "accept", runId });
       expect(accepted.status, accepted.text).toBe(200);
       await waitForStatus(sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
