@@ -7,7 +7,8 @@
  *  3. both again after the bench inserts a history of finished tasks with their steps
  *     (bench/engine/history.ts; 1 M tasks by default), for each history size in turn;
  *  4. retention over that history: engine.retain() back to back beside claimers, its rows removed
- *     per second and the claim latency it caused (bench/engine/retention-cost.ts);
+ *     per second and the claim latency it caused, deleting and then archiving
+ *     (bench/engine/retention-cost.ts);
  * then removes the history. Prints markdown tables and writes bench/results/engine.json.
  *
  * BENCH_TASKS (default 4000) sets tasks per run; BENCH_HISTORY (default 1000000) the history
@@ -37,7 +38,7 @@ import {
   graphileUtils,
 } from "./engine/graphile-throughput.ts";
 import { buildHistory, dropHistory, FILM_TASKS, HISTORY_USERS, STEPS_PER_TASK } from "./engine/history.ts";
-import { type ClaimWindow, measureRetention } from "./engine/retention-cost.ts";
+import { type ClaimWindow, measureRetention, type RetentionRun } from "./engine/retention-cost.ts";
 import {
   applyProbeSchema,
   deleteProbeRows,
@@ -329,17 +330,22 @@ function claimRow(label: string, w: ClaimWindow) {
   ];
 }
 
+function retainedLine(run: RetentionRun, what: string) {
+  return `engine.retain() back to back for ${
+    round(run.seconds)
+  } s (batch ${run.batchSize}), ${what}, beside ${RETENTION.concurrency} claimers: ` +
+    `${run.batches} batches, ${run.tasksRemoved} tasks + their steps = ${run.rowsRemoved} rows removed, ` +
+    `${round(run.rowsPerSecond, 0)} rows/s; batch p50 ${round(run.batchP50Ms)} ms, max ${
+      round(run.batchMaxMs)
+    } ms.`;
+}
+
 function retentionLines(retention: Retention) {
   if ("skipped" in retention) return [retention.skipped];
   const { withoutRetention: alone, withRetention: beside, retention: run } = retention;
   return [
-    `engine.retain() back to back for ${
-      round(run.seconds)
-    } s (batch ${run.batchSize}), beside ${RETENTION.concurrency} claimers:`,
-    `${run.batches} batches, ${run.tasksRemoved} tasks + their steps = ${run.rowsRemoved} rows removed, ` +
-    `${round(run.rowsPerSecond, 0)} rows/s; batch p50 ${round(run.batchP50Ms)} ms, max ${
-      round(run.batchMaxMs)
-    } ms.`,
+    retainedLine(run, "deleting"),
+    retainedLine(retention.archiving, "archiving"),
     "",
     markdownTable(
       [
@@ -351,7 +357,11 @@ function retentionLines(retention: Retention) {
         "lock waits seen",
         "longest ms",
       ],
-      [claimRow("without retention", alone), claimRow("with retention", beside)],
+      [
+        claimRow("without retention", alone),
+        claimRow("with retention", beside),
+        claimRow("with retention archiving", retention.withArchiving),
+      ],
     ),
   ];
 }
@@ -487,6 +497,8 @@ try {
       run: roundAll(retention.retention),
       withoutRetention: roundAll(retention.withoutRetention),
       withRetention: roundAll(retention.withRetention),
+      archiving: roundAll(retention.archiving),
+      withArchiving: roundAll(retention.withArchiving),
     },
     slices,
   });

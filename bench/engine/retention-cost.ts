@@ -4,7 +4,8 @@
  * its retention, for a fixed window, while C claimers claim and complete no-op tasks. The same
  * claimers run a window without retention first; comparing their claim latencies shows how long
  * a retention batch made a claim wait (its locks, its I/O, its CPU), and pg_stat_activity, sampled
- * meanwhile, how long a claimer waited on a lock.
+ * meanwhile, how long a claimer waited on a lock. A third window does the same with retention
+ * copying each task it removes into the archive first (docs/engine.md, "Retention").
  */
 import postgres, { type Sql } from "postgres";
 import { percentile } from "../support/stats.ts";
@@ -132,13 +133,22 @@ async function retainUntil(dbUrl: string, stop: () => boolean): Promise<Retentio
   }
 }
 
-/** A window of claims alone, then one with retention running beside them. */
+/**
+ * A window of claims alone, then one with retention running beside them, then one with retention
+ * archiving what it removes (engine.settings.archive_expired_tasks on for that window only).
+ */
 export async function measureRetention(
   sql: Sql,
   dbUrl: string,
   userId: string,
   options: { concurrency: number; windowSeconds: number; backlog: number },
-): Promise<{ withoutRetention: ClaimWindow; withRetention: ClaimWindow; retention: RetentionRun }> {
+): Promise<{
+  withoutRetention: ClaimWindow;
+  withRetention: ClaimWindow;
+  retention: RetentionRun;
+  withArchiving: ClaimWindow;
+  archiving: RetentionRun;
+}> {
   const window = async (withRetention: boolean) => {
     await enqueueEngineNoops(sql, userId, options.backlog);
     const deadline = performance.now() + options.windowSeconds * 1000;
@@ -156,5 +166,19 @@ export async function measureRetention(
   };
   const alone = await window(false);
   const beside = await window(true);
-  return { withoutRetention: alone.claims, withRetention: beside.claims, retention: beside.retention! };
+  const [{ archiving: was }] = await sql`select archive_expired_tasks as archiving from engine.settings`;
+  await sql`update engine.settings set archive_expired_tasks = true`;
+  let archived: Awaited<ReturnType<typeof window>>;
+  try {
+    archived = await window(true);
+  } finally {
+    await sql`update engine.settings set archive_expired_tasks = ${was}`;
+  }
+  return {
+    withoutRetention: alone.claims,
+    withRetention: beside.claims,
+    retention: beside.retention!,
+    withArchiving: archived.claims,
+    archiving: archived.retention!,
+  };
 }

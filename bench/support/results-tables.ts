@@ -230,6 +230,30 @@ function engineTables(engine: Json): string {
           ["batch p50 / max", `${Math.round(run.batchP50Ms)} ms / ${Math.round(run.batchMaxMs)} ms`],
           ["claims alone: tasks/s, claim p50 / p99 / max", claimFigures(alone)],
           ["claims beside retention: tasks/s, claim p50 / p99 / max", claimFigures(beside)],
+          ...(retention.archiving
+            ? [
+              [
+                "archiving instead: batches, tasks archived and removed",
+                `${retention.archiving.batches}, ${retention.archiving.tasksRemoved}`,
+              ],
+              [
+                "archiving: rows removed (tasks and their steps)",
+                `${retention.archiving.rowsRemoved} (${
+                  Math.round(retention.archiving.rowsPerSecond)
+                } rows/s)`,
+              ],
+              [
+                "archiving: batch p50 / max",
+                `${Math.round(retention.archiving.batchP50Ms)} ms / ${
+                  Math.round(retention.archiving.batchMaxMs)
+                } ms`,
+              ],
+              [
+                "claims beside archiving: tasks/s, claim p50 / p99 / max",
+                claimFigures(retention.withArchiving),
+              ],
+            ]
+            : []),
           ...(beside.lockWaits
             ? [[
               `claimers seen waiting on a lock (pg_stat_activity every 20 ms), alone / beside retention`,
