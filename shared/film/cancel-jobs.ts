@@ -4,8 +4,9 @@
  * script accept (asset_admin.reset_film, which stops the old pipeline and the regenerations still
  * making previews), the provider jobs their tasks had already paid for and not yet finished (a
  * step recorded as `submitted`) are cancelled at the provider, so a queued clip or image stops
- * costing money; one that already succeeded there is kept for a resume (alreadySucceeded). Best effort and after the fact: the cancel itself already fenced those tasks out,
- * so nothing new is submitted either way. Only jobs of tasks still cancelled are touched: a resume
+ * costing money; one that already succeeded there is kept for a resume (alreadySucceeded). Best
+ * effort and after the fact: the cancel itself already fenced those tasks out, so nothing new is
+ * submitted either way. Only jobs of tasks still cancelled are touched: a resume
  * that came first keeps polling its jobs, and a film started again keeps its new pipeline's.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
