@@ -223,6 +223,17 @@ begin
   return engine.usage_report(auth.uid());
 end $$;
 
+-- Whether a user is an operator by their stored user (auth.users app_metadata.reelforge_role,
+-- which only the server can write), not by the copy their token carries: a token signed before a
+-- demotion stays valid until it expires. A deleted or anonymous user is no operator. Asked by
+-- public.set_usage_limits and by every operator function (shared/auth/operator-standing.ts).
+create function engine.is_stored_operator(p_user_id text) returns boolean
+language sql stable security definer set search_path = '' as $$
+  select exists (select from auth.users u
+                  where u.id::text = p_user_id and not coalesce(u.is_anonymous, false)
+                    and u.raw_app_meta_data ->> 'reelforge_role' = 'operator')
+$$;
+
 -- Operator entry point: sets (or, with null values, clears) a user's overrides, or the defaults
 -- with p_user_id null. Allowed to the service role and to operators (app_metadata.reelforge_role,
 -- which only the server can write), by their token and by their stored user both: a token signed
@@ -239,9 +250,7 @@ begin
   if (claims is null and session_user in ('authenticator', 'anon', 'authenticated'))
      or (claims is not null and coalesce(claims ->> 'role', '') <> 'service_role'
          and (coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator'
-              or not exists (select from auth.users u
-                              where u.id::text = claims ->> 'sub'
-                                and u.raw_app_meta_data ->> 'reelforge_role' = 'operator'))) then
+              or not engine.is_stored_operator(claims ->> 'sub'))) then
     raise exception 'only an operator may set usage limits' using errcode = '42501';
   end if;
   select string_agg(k, ', ') into bad from jsonb_object_keys(coalesce(p_limits, '{}')) k

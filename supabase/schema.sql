@@ -1548,6 +1548,21 @@ $$;
 ALTER FUNCTION engine.is_scene_kind(p_kind text) OWNER TO postgres;
 
 --
+-- Name: is_stored_operator(text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.is_stored_operator(p_user_id text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select exists (select from auth.users u
+                  where u.id::text = p_user_id and not coalesce(u.is_anonymous, false)
+                    and u.raw_app_meta_data ->> 'reelforge_role' = 'operator')
+$$;
+
+ALTER FUNCTION engine.is_stored_operator(p_user_id text) OWNER TO postgres;
+
+--
 -- Name: is_terminal(text); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -3019,9 +3034,7 @@ begin
   if (claims is null and session_user in ('authenticator', 'anon', 'authenticated'))
      or (claims is not null and coalesce(claims ->> 'role', '') <> 'service_role'
          and (coalesce(claims -> 'app_metadata' ->> 'reelforge_role', '') <> 'operator'
-              or not exists (select from auth.users u
-                              where u.id::text = claims ->> 'sub'
-                                and u.raw_app_meta_data ->> 'reelforge_role' = 'operator'))) then
+              or not engine.is_stored_operator(claims ->> 'sub'))) then
     raise exception 'only an operator may set usage limits' using errcode = '42501';
   end if;
   select string_agg(k, ', ') into bad from jsonb_object_keys(coalesce(p_limits, '{}')) k
@@ -5810,6 +5823,13 @@ GRANT ALL ON FUNCTION engine.is_part_of_other_work(p_kind text, p_parent_id uuid
 
 REVOKE ALL ON FUNCTION engine.is_scene_kind(p_kind text) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.is_scene_kind(p_kind text) TO service_role;
+
+--
+-- Name: FUNCTION is_stored_operator(p_user_id text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.is_stored_operator(p_user_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.is_stored_operator(p_user_id text) TO service_role;
 
 --
 -- Name: FUNCTION is_terminal(p_status text); Type: ACL; Schema: engine; Owner: postgres
