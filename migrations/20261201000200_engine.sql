@@ -675,6 +675,29 @@ $$;
 -- the parent and then its open children, this one among them: waiting here for a parent some
 -- other transaction holds could deadlock with that end. So the parent is taken only if free;
 -- otherwise nothing changes (null: not claimed) and a later claim or sweep fails the task.
+-- A task whose lease was lost once too often (this loss is stall number max_stalls) ends failed,
+-- `worker_lost`, with what its end sets off. The parent is locked first, as every end locks it
+-- (engine.complete_task); when another transaction holds it, nothing changes and false is
+-- returned (the next claim or sweep tries again).
+create function engine.fail_stalled(t public.background_tasks) returns boolean
+language plpgsql as $$
+begin
+  if t.parent_id is not null then
+    perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
+    if not found then
+      return false;
+    end if;
+  end if;
+  update public.background_tasks
+     set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
+         lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,
+         last_error = jsonb_build_object('code', 'worker_lost',
+           'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
+   where id = t.id;
+  perform engine.after_terminal(t);
+  return true;
+end $$;
+
 create function engine.start_lease(
   t public.background_tasks,
   p_worker_id text,
@@ -687,19 +710,7 @@ declare
   claimed public.background_tasks;
 begin
   if lost_lease and t.stalls + 1 >= t.max_stalls then
-    if t.parent_id is not null then
-      perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
-      if not found then
-        return null;
-      end if;
-    end if;
-    update public.background_tasks
-       set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
-           lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,
-           last_error = jsonb_build_object('code', 'worker_lost',
-             'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
-     where id = t.id;
-    perform engine.after_terminal(t);
+    perform engine.fail_stalled(t);
     return null;
   end if;
   update public.background_tasks
@@ -1173,7 +1184,8 @@ end $$;
 -- (above). Queued work first; abandoned pulled tasks (lease expired, or the holder's liveness lock
 -- gone: they have no doorbell for the sweeper to ring) only when no queued task of these kinds is
 -- due, since scanning for them on every claim cost the engine benchmark ~30 % of its throughput.
--- Under a backlog that never drains an abandoned job waits for the backlog (it is newer work).
+-- Under a backlog the sweeper puts an abandoned job back in the queue instead, in its own due
+-- order (engine.requeue_abandoned), so it does not wait for the backlog to drain.
 create function engine.claim_next_task(p_kinds text[], p_worker_id text, p_lease_seconds integer default 30)
 returns public.background_tasks
 language plpgsql security definer set search_path = '' as $$
@@ -1621,6 +1633,40 @@ end $$;
 -- - a queued task whose key is at its cap is not re-rung: its doorbell can only be refused, and a
 --   large capped backlog from one user would fill each pass of 500 while another user's lost
 --   doorbell waited. The slot that frees up rings its fair pick (engine.dispatch_next_for_key).
+-- Abandoned pulled work (a render job whose worker died: its lease ran out, or its liveness lock
+-- dropped) goes back in the queue, where claims meet it in its own due order, ahead of the work
+-- queued after it. Claims take such a job back themselves only when nothing queued is due
+-- (engine.claim_abandoned_task): under a stream of renders a killed join waited 5 min 16 s for
+-- the stream to drain in a chaos run. Its lease loss counts as a stall, as engine.start_lease
+-- counts one, and the last one fails it. The token moves on, so a worker that was only late is
+-- refused at its next write. Reads the live leases only (the leased-tasks index).
+create function engine.requeue_abandoned(p_limit integer default 500) returns integer
+language plpgsql as $$
+declare
+  t public.background_tasks;
+  requeued integer := 0;
+begin
+  for t in
+    select * from public.background_tasks b
+     where b.status = 'running' and b.function_name is null and b.lease_expires_at is not null
+       and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
+     order by b.lease_expires_at
+     limit p_limit
+     for update skip locked
+  loop
+    if t.stalls + 1 >= t.max_stalls then
+      perform engine.fail_stalled(t);
+    else
+      update public.background_tasks
+         set status = 'queued', lease_owner = null, lease_expires_at = null, lease_locked_at = null,
+             fencing_token = fencing_token + 1, stalls = stalls + 1
+       where id = t.id;
+    end if;
+    requeued := requeued + 1;
+  end loop;
+  return requeued;
+end $$;
+
 create function engine.sweep(p_limit integer default 500) returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -1630,6 +1676,8 @@ declare
   parent_id uuid;
   full_keys text[] := engine.full_concurrency_keys();
 begin
+  -- Pulled work first: it needs no doorbell, so no functions URL either.
+  perform engine.requeue_abandoned(p_limit);
   select * into s from engine.settings;
   if s.functions_url is null then
     return 0;
@@ -1637,7 +1685,7 @@ begin
   for t in
     select b.id from public.background_tasks b
      -- Pushed tasks only: a pulled job has no doorbell (engine.dispatch_task rings nothing and
-     -- leaves it unmarked), and a worker claims it back when its lease is gone. Counted here,
+     -- leaves it unmarked), and an abandoned one went back in the queue above. Counted here,
      -- 500 abandoned render jobs filled every pass with the same rows, and no lost doorbell
      -- behind them was rung again.
      where b.function_name is not null

@@ -1331,6 +1331,32 @@ end $$;
 ALTER FUNCTION engine.expire_finished(p_batch integer) OWNER TO postgres;
 
 --
+-- Name: fail_stalled(public.background_tasks); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.fail_stalled(t public.background_tasks) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if t.parent_id is not null then
+    perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
+    if not found then
+      return false;
+    end if;
+  end if;
+  update public.background_tasks
+     set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
+         lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,
+         last_error = jsonb_build_object('code', 'worker_lost',
+           'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
+   where id = t.id;
+  perform engine.after_terminal(t);
+  return true;
+end $$;
+
+ALTER FUNCTION engine.fail_stalled(t public.background_tasks) OWNER TO postgres;
+
+--
 -- Name: fail_task(uuid, bigint, jsonb, boolean, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -1899,6 +1925,40 @@ end $$;
 ALTER FUNCTION engine.renew_lease(p_task_id uuid, p_token bigint, p_lease_seconds integer) OWNER TO postgres;
 
 --
+-- Name: requeue_abandoned(integer); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.requeue_abandoned(p_limit integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  t public.background_tasks;
+  requeued integer := 0;
+begin
+  for t in
+    select * from public.background_tasks b
+     where b.status = 'running' and b.function_name is null and b.lease_expires_at is not null
+       and (b.lease_expires_at < now() or (b.lease_locked_at is not null and not engine.lease_holder_alive(b)))
+     order by b.lease_expires_at
+     limit p_limit
+     for update skip locked
+  loop
+    if t.stalls + 1 >= t.max_stalls then
+      perform engine.fail_stalled(t);
+    else
+      update public.background_tasks
+         set status = 'queued', lease_owner = null, lease_expires_at = null, lease_locked_at = null,
+             fencing_token = fencing_token + 1, stalls = stalls + 1
+       where id = t.id;
+    end if;
+    requeued := requeued + 1;
+  end loop;
+  return requeued;
+end $$;
+
+ALTER FUNCTION engine.requeue_abandoned(p_limit integer) OWNER TO postgres;
+
+--
 -- Name: restart_task(uuid, jsonb); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2212,19 +2272,7 @@ declare
   claimed public.background_tasks;
 begin
   if lost_lease and t.stalls + 1 >= t.max_stalls then
-    if t.parent_id is not null then
-      perform from public.background_tasks parent where parent.id = t.parent_id for update skip locked;
-      if not found then
-        return null;
-      end if;
-    end if;
-    update public.background_tasks
-       set status = 'failed', finished_at = now(), lease_owner = null, lease_expires_at = null,
-           lease_locked_at = null, fencing_token = fencing_token + 1, stalls = stalls + 1,
-           last_error = jsonb_build_object('code', 'worker_lost',
-             'message', format('worker lost the lease %s times in a row without progress', stalls + 1))
-     where id = t.id;
-    perform engine.after_terminal(t);
+    perform engine.fail_stalled(t);
     return null;
   end if;
   update public.background_tasks
@@ -2257,6 +2305,8 @@ declare
   parent_id uuid;
   full_keys text[] := engine.full_concurrency_keys();
 begin
+  -- Pulled work first: it needs no doorbell, so no functions URL either.
+  perform engine.requeue_abandoned(p_limit);
   select * into s from engine.settings;
   if s.functions_url is null then
     return 0;
@@ -2264,7 +2314,7 @@ begin
   for t in
     select b.id from public.background_tasks b
      -- Pushed tasks only: a pulled job has no doorbell (engine.dispatch_task rings nothing and
-     -- leaves it unmarked), and a worker claims it back when its lease is gone. Counted here,
+     -- leaves it unmarked), and an abandoned one went back in the queue above. Counted here,
      -- 500 abandoned render jobs filled every pass with the same rows, and no lost doorbell
      -- behind them was rung again.
      where b.function_name is not null
@@ -5748,6 +5798,13 @@ REVOKE ALL ON FUNCTION engine.expire_finished(p_batch integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.expire_finished(p_batch integer) TO service_role;
 
 --
+-- Name: FUNCTION fail_stalled(t public.background_tasks); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.fail_stalled(t public.background_tasks) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.fail_stalled(t public.background_tasks) TO service_role;
+
+--
 -- Name: FUNCTION fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -5949,6 +6006,13 @@ GRANT ALL ON FUNCTION engine.render_worker_gone(p_worker_id text) TO service_rol
 
 REVOKE ALL ON FUNCTION engine.renew_lease(p_task_id uuid, p_token bigint, p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.renew_lease(p_task_id uuid, p_token bigint, p_lease_seconds integer) TO service_role;
+
+--
+-- Name: FUNCTION requeue_abandoned(p_limit integer); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.requeue_abandoned(p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.requeue_abandoned(p_limit integer) TO service_role;
 
 --
 -- Name: FUNCTION restart_task(p_task_id uuid, p_metadata jsonb); Type: ACL; Schema: engine; Owner: postgres

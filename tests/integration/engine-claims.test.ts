@@ -181,3 +181,44 @@ describe("claiming", () => {
     expect(a.id).toBe(b.id);
   });
 });
+
+describe("abandoned pulled work", () => {
+  // A render job whose worker died (its lease ran out), with newer jobs of its kind queued behind:
+  // the sweeper puts it back in the queue, where the next claim meets it first.
+  async function abandonOne(kind: string, stalls = 0) {
+    await enqueuePulled(kind, 1);
+    const [dead] = await sql`select id, fencing_token from engine.claim_next_task(${[
+      kind,
+    ]}, 'dead-render-worker', 30)`;
+    await sql`
+      update public.background_tasks set lease_expires_at = now() - interval '1 second', stalls = ${stalls}
+       where id = ${dead.id}`;
+    await enqueuePulled(kind, 3);
+    return dead as { id: string; fencing_token: string };
+  }
+
+  it("goes back in the queue at the sweep, ahead of what was queued after it", async () => {
+    const kind = `claims.abandoned.${crypto.randomUUID()}`;
+    const dead = await abandonOne(kind);
+    await sql`select engine.sweep()`;
+    const [task] =
+      await sql`select status, lease_owner, stalls, fencing_token from public.background_tasks where id = ${dead.id}`;
+    // A lost lease is a stall, and the late worker's token no longer writes.
+    expect(task).toMatchObject({ status: "queued", lease_owner: null, stalls: 1 });
+    expect(BigInt(task.fencing_token)).toBe(BigInt(dead.fencing_token) + 1n);
+    // The old engine claimed it back only once nothing queued was due: the three newer jobs first.
+    const [next] = await sql`select id, stalls from engine.claim_next_task(${[
+      kind,
+    ]}, 'live-render-worker', 30)`;
+    expect(next).toMatchObject({ id: dead.id, stalls: 1 });
+  });
+
+  it("fails worker_lost at the sweep when that loss is its last allowed stall", async () => {
+    const kind = `claims.abandoned.last.${crypto.randomUUID()}`;
+    const dead = await abandonOne(kind, 24);
+    await sql`select engine.sweep()`;
+    const [task] =
+      await sql`select status, stalls, last_error from public.background_tasks where id = ${dead.id}`;
+    expect(task).toMatchObject({ status: "failed", stalls: 25, last_error: { code: "worker_lost" } });
+  });
+});

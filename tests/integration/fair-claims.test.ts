@@ -194,7 +194,7 @@ describe("fair claiming", () => {
     });
   });
 
-  it("leaves abandoned pulled jobs to their workers, so 500 of them do not fill a pass and a lost doorbell is rung", async () => {
+  it("keeps abandoned pulled jobs out of the doorbell pass, so 500 of them do not fill it and a lost doorbell is rung", async () => {
     const kind = `fair.pulled.${crypto.randomUUID()}`;
     const a = (await createUser(sql)).id;
     await sql.begin(async (tx) => {
