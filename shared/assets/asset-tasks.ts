@@ -7,7 +7,9 @@
  *   shot or line — a new clip's end frame first (a shot's, then its scene's shots joined into the
  *   scene's clip again), then the cascade runs of what continues from it — that scene's
  *   mix again (its lines onto its clip: the audio is kept), then the film reassembled (children in
- *   turn); after accepted music (no scene) only the reassembly.
+ *   turn); after accepted music (no scene) only the reassembly. An assembly of the film that has
+ *   not read its scenes yet is joined instead of started (film/assembly-turns.ts): the result
+ *   then names it (`assembledBy`).
  * - asset.cleanup {userId}: the owner's superseded files past their delete_after are removed —
  *   unless a live version or a cache entry still names the same object — and marked deleted_at.
  */
@@ -15,7 +17,7 @@ import type { TaskHandler } from "../engine/slice-runner.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { filmEnv } from "../film/film-env.ts";
 import { loadMovie, loadScene, nothingToAssemble } from "../film/film-movie.ts";
-import type { TaskContext } from "../engine/task-context.ts";
+import { SliceWait, type TaskContext } from "../engine/task-context.ts";
 import { ASSEMBLE_KIND, MIX_KIND } from "../film/film-kinds.ts";
 import { isSceneFailure } from "../film/scene-failure.ts";
 import { createStorage } from "../storage/index.ts";
@@ -29,6 +31,8 @@ import { acceptInTransaction } from "./accept/accept-run.ts";
 import { startCascade } from "./asset-cascade.ts";
 import type { CascadeTarget } from "./accept/asset-acceptor.ts";
 import { extractLastFrame, joinShots } from "../film/shot-renders.ts";
+import { assemblyStatus, unreadAssembly } from "../film/assembly-turns.ts";
+import { isTerminal } from "../engine/task-row.ts";
 export { APPLY_KIND, CLEANUP_KIND, REGENERATE_KIND } from "./asset-kinds.ts";
 
 export function regenerateHandler(deps: FunctionDeps): TaskHandler {
@@ -126,6 +130,19 @@ export function applyHandler(deps: FunctionDeps): TaskHandler {
       const nothing = await nothingToAssemble(deps.sql, movieId);
       if (nothing) {
         return { type: "done", result: { ...applied, reassembled: false, notReassembled: nothing } };
+      }
+      // The take is in the scenes now: an assembly of the film that has not read them yet shows
+      // it, so this apply waits for that one instead of paying for its own (assembly-turns.ts).
+      // If that one does not succeed (cancelled with its own apply, say), this apply assembles.
+      const shared = typeof ctx.metadata.sharedAssembly === "string"
+        ? ctx.metadata.sharedAssembly
+        : await unreadAssembly(deps.sql, ctx.task.userId, movieId);
+      if (shared) {
+        const status = await assemblyStatus(deps.sql, shared);
+        if (status === "succeeded") {
+          return { type: "done", result: { ...applied, reassembled: true, assembledBy: shared } };
+        }
+        if (status && !isTerminal(status)) throw new SliceWait([shared], { sharedAssembly: shared });
       }
       return {
         type: "await_children",

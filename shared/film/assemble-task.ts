@@ -6,17 +6,24 @@
  * scenes were repaired completes. Reassemblies finishing out of order leave the newest reading of
  * the scenes in place (postproduction.ts applyAssembly). A cancelled film stays cancelled (scenes it never made are not
  * failures, and its resume finishes it), and one in production is left to its own finalize. NoVideosToAssembleError when no clip is left.
+ * A film's assemblies take turns (assembly-turns.ts): one waits for an older one still open before
+ * it reads the scenes.
  */
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { PermanentTaskError } from "../errors.ts";
 import { type FilmDeps, filmEnv } from "./film-env.ts";
 import { loadMovie } from "./film-movie.ts";
 import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts";
+import { assemblyAhead } from "./assembly-turns.ts";
+import { SliceWait } from "../engine/task-context.ts";
 
 const FINISHED = ["completed", "failed"];
 
 export function assembleHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
+    // One assembly of a film at a time: this one reads the scenes once the one before it ended.
+    const ahead = await assemblyAhead(deps.sql, ctx.task.id);
+    if (ahead) throw new SliceWait([ahead]);
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
     const film = await assembleMovie(ctx, env, movie);

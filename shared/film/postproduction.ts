@@ -18,6 +18,7 @@ import { buildFilmTimeline, timelineScene } from "./film-timeline.ts";
 import { storeOutput } from "./store-output.ts";
 import { filmRatio, ratioSize } from "./video-prompt.ts";
 import { posterRequest } from "./film-requests.ts";
+import { READ_STEP } from "./assembly-turns.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -33,7 +34,7 @@ export async function assembleMovie(
 ): Promise<{ url: string | null; error: string | null; superseded?: boolean }> {
   // What the film is made of, read once and recorded: a resumed slice renders the same timeline,
   // and `readAt` orders this assembly against any other of the same film.
-  const plan = await ctx.step("assemble_movie:timeline", (tx) => filmTimeline(tx, env, movie));
+  const plan = await ctx.step(READ_STEP, (tx) => filmTimeline(tx, env, movie));
   if ("error" in plan) {
     await updateStep(env.sql, movie.id, "assemble_movie", {
       status: "failed",

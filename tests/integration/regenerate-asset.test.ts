@@ -424,6 +424,90 @@ describe("regenerate-asset", () => {
     300_000,
   );
 
+  it(
+    "shares one reassembly between the applies whose takes land while the film's last one renders",
+    async () => {
+      // Three takes applied one after the other while render workers are held (as a queue of
+      // renders holds them): each apply (here of a music take, which only reassembles) is enqueued
+      // as an accept enqueues it.
+      const apply = async () => {
+        const [task] = await sql`
+        select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.apply',
+                                           p_function => 'regenerate-asset', p_payload => ${
+          sql.json({ movieId })
+        })`;
+        return task.id as string;
+      };
+      const assemblyOf = async (applyId: string) =>
+        (await sql`select id, status from public.background_tasks where parent_id = ${applyId} and kind = 'film.assemble'`)[
+          0
+        ];
+      const waitsOn = async (waiterId: string) =>
+        (await sql`
+        select w.target_id from engine.task_waits w join public.background_tasks b on b.id = w.waiter_id
+         where w.waiter_id = ${waiterId} and b.status = 'waiting'`)[0]?.target_id as string | undefined;
+      await admin("render-workers/pause", {});
+      let applies: string[];
+      let first: string, second: string;
+      try {
+        await waitFor(
+          async () =>
+            ((await admin("render-workers")).workers as { pid: number | null }[]).every((w) =>
+              w.pid === null
+            ),
+          {
+            timeoutMs: 60_000,
+            what: "render workers to stop",
+          },
+        );
+        applies = [await apply()];
+        // The first reassembly reads the scenes and waits for its render.
+        first = (await waitFor(async () => {
+          const assembly = await assemblyOf(applies[0]);
+          if (!assembly) {
+            return null;
+          }
+          const [read] = await sql`
+          select 1 from public.background_task_steps where task_id = ${assembly.id} and name = 'assemble_movie:timeline'`;
+          return read ? assembly : null;
+        }, { timeoutMs: 60_000, what: "the first reassembly to read the film" })).id;
+        applies.push(await apply());
+        // The second waits for the first before it reads anything (before, it read and rendered beside it).
+        second = (await waitFor(async () =>
+          await assemblyOf(applies[1]), { what: "the second reassembly" })).id;
+        expect(
+          await waitFor(() => waitsOn(second), { timeoutMs: 60_000, what: "the second reassembly to wait" }),
+        )
+          .toBe(first);
+        // The third apply joins the second instead of starting one of its own.
+        applies.push(await apply());
+        expect(
+          await waitFor(() => waitsOn(applies[2]), { timeoutMs: 60_000, what: "the third apply to wait" }),
+        )
+          .toBe(second);
+        expect(await assemblyOf(applies[2])).toBeUndefined();
+      } finally {
+        await admin("render-workers/resume", {});
+      }
+      const ended = await Promise.all(
+        applies.map((id) => waitForStatus(sql, id, ["succeeded", "failed"], 240_000)),
+      );
+      for (const task of ended) expect(task.status, JSON.stringify(task.last_error)).toBe("succeeded");
+      expect(ended[2].result).toMatchObject({ reassembled: true, assembledBy: second });
+      // The shared reassembly read the film after the third apply was enqueued, and its film is in place.
+      const [read] = await sql`
+      select (s.result ->> 'readAt')::timestamptz > t.created_at as after_third
+        from public.background_task_steps s, public.background_tasks t
+       where s.task_id = ${second} and s.name = 'assemble_movie:timeline' and t.id = ${applies[2]}`;
+      expect(read.after_third).toBe(true);
+      const [film] = await sql`select video_url from public.movies where id = ${movieId}`;
+      const [secondResult] =
+        await sql`select result ->> 'videoUrl' as url from public.background_tasks where id = ${second}`;
+      expect(film.video_url).toBe(secondResult.url);
+    },
+    300_000,
+  );
+
   it("fails the apply, saying why, when the film cannot be put together again after an accept", async () => {
     const scenes = await sql`
       select id, clip_url from public.movie_scenes

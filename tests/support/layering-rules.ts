@@ -27,7 +27,8 @@ export const ENTRYPOINT_ROOTS = ["functions", "scripts", "bench", "tests", "supa
  */
 export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
   // Used by assets (regenerate-asset): movie ownership and rows, the film's environment and job
-  // runner, its pure request builders and prompt rules, the kinds it enqueues, and its asset URLs.
+  // runner, its pure request builders and prompt rules, the kinds it enqueues, its asset URLs, and
+  // the turns its assemblies take (an accepted take's apply joins one).
   film: {
     publicModules: [
       "film-movie.ts",
@@ -36,6 +37,7 @@ export const CAPABILITIES: Record<string, { publicModules: string[] }> = {
       "film-progress.ts",
       "film-requests.ts",
       "film-kinds.ts",
+      "assembly-turns.ts",
       "scene-failure.ts",
       "shot-renders.ts",
       "reference-image.ts",
