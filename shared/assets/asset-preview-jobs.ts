@@ -31,12 +31,43 @@ export interface PreviewJob {
   cost: { units: number; unit: string };
 }
 
+/** What is asked of the provider, as JSON: recorded once per preview (asset-preview.ts). */
+export type PreviewAsk = Omit<PreviewJob, "provider">;
+
+/** The provider a preview of this kind is made by: the owner's, as filmEnv resolved it. */
+// deno-lint-ignore no-explicit-any
+export function previewProvider(env: FilmEnv, kind: string): JobProvider<any, UrlOutput> {
+  if (kind === "video") return env.providers.video;
+  if (kind === "cover" || kind === "image") return env.providers.image;
+  if (kind === "music") {
+    const music = env.providers.music;
+    if (!music || !isConfigured(env, "music")) {
+      throw new PreviewFailure(
+        "the owner has no music provider any more: register one with the providers function (providerType music)",
+      );
+    }
+    return music;
+  }
+  throw new PreviewFailure(`kind ${kind} has no preview to generate`);
+}
+
+/** previewJob without its provider: what a preview's step records. */
+export async function previewAsk(
+  env: FilmEnv,
+  movie: MovieRow,
+  run: AssetRunRow,
+  take: Take,
+): Promise<PreviewAsk> {
+  const { provider: _, ...ask } = await previewJob(env, movie, run, take);
+  return ask;
+}
+
 const withSeed = (seed: number | undefined) => (seed === undefined ? {} : { seed });
 /** A take number goes into the inputs hash and the params, never on the wire. */
 const withTake = (take: Take) => (take.take === undefined ? {} : { take: take.take });
 
 /** The run's take (asset-take.ts): its seed goes on the wire, a take number only into the hash. */
-export async function previewJob(
+async function previewJob(
   env: FilmEnv,
   movie: MovieRow,
   run: AssetRunRow,
@@ -179,12 +210,7 @@ async function libraryImageRequest(env: FilmEnv, movie: MovieRow, run: AssetRunR
 }
 
 async function scoreJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow, take: Take): Promise<PreviewJob> {
-  const music = env.providers.music;
-  if (!music || !isConfigured(env, "music")) {
-    throw new PreviewFailure(
-      "the owner has no music provider any more: register one with the providers function (providerType music)",
-    );
-  }
+  const music = previewProvider(env, "music");
   const pipeline = filmScoreRequest(movie);
   const { prompt, durationSeconds } = { ...pipeline, prompt: run.draft.prompt ?? pipeline.prompt };
   return {

@@ -21,7 +21,7 @@ import {
   storeVersioned,
 } from "./asset-preview-file.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
-import { previewJob } from "./asset-preview-jobs.ts";
+import { previewAsk, previewProvider } from "./asset-preview-jobs.ts";
 import { chooseTake, providerTakesSeed, type Take } from "./asset-take.ts";
 
 export async function makePreview(
@@ -40,7 +40,12 @@ export async function makePreview(
     return Promise.resolve(chooseTake(pinned, providerTakesSeed(type, provider.provider, provider.model)));
   });
   if (kind === "audio") return await voiceLine(ctx, env, run, take);
-  const job = await previewJob(env, movie, run, take);
+  const provider = previewProvider(env, kind);
+  // What the provider is asked, read once and recorded: a resumed slice polls the job it submitted
+  // with the request and params that job was made from, though its inputs may have changed since
+  // (shot 1's last frame cleared by an accept while shot 2's take is in production). Read again,
+  // the request failed and the paid job was dropped, its cost never recorded.
+  const job = { ...await ctx.step("preview:request", () => previewAsk(env, movie, run, take)), provider };
   const made = { provider: job.provider.provider, model: job.provider.model, inputsHash: job.inputsHash };
   const cached = await cachedPreview(ctx, env, run, job.inputsHash, job);
   if (cached) {

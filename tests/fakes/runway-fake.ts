@@ -16,6 +16,8 @@ import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./
 export interface RunwayTaskScript {
   /** Statuses returned one per poll; the last one sticks. Default PENDING, RUNNING, SUCCEEDED. */
   phases?: string[];
+  /** RUNNING while this says true, whatever the phases or the latency; then the phases go on. */
+  heldWhile?: () => boolean;
   failureCode?: string;
   failure?: string;
   /** SUCCEEDED with no usable output: omitted (true) or a placeholder string. */
@@ -102,7 +104,11 @@ export async function startRunwayFake(apiKey = "runway-test-key"): Promise<Runwa
     const task = tasks.get(params.id);
     if (!task) return { status: 404, body: { error: "Task not found" } };
     const phases = task.script.phases ?? ["PENDING", "RUNNING", "SUCCEEDED"];
-    const status = task.cancelled ? "CANCELLED" : currentPhase(phases, task, settings.latencyMs);
+    const status = task.cancelled
+      ? "CANCELLED"
+      : task.script.heldWhile?.()
+      ? "RUNNING"
+      : currentPhase(phases, task, settings.latencyMs);
     const answer: Record<string, unknown> = { id: params.id, status, createdAt: new Date().toISOString() };
     if (status === "RUNNING") answer.progress = 0.5;
     if (status === "FAILED") {

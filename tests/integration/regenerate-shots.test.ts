@@ -15,7 +15,7 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { admin, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 import { addressOfSigned } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [[1, 2]], clipSeconds: (n: number) => (n === 1 ? 12 : 3) };
@@ -224,6 +224,54 @@ describe("a shot regenerated", () => {
       await rig
         .sql`update public.scene_shots set end_frame_url = ${first.end_frame_url} where id = ${first.id}`;
     }
+  });
+
+  it("a shot take whose previous shot's frame is cleared while Runway makes it stays a preview: its job is polled, not dropped", async () => {
+    const [first] = await shots(1);
+    const prompt = "The fog holds the lantern's light";
+    let held = true;
+    rig.fakes.clearScripts();
+    rig.fakes.runway.scriptWhen((body) => body.promptText === prompt, { heldWhile: () => held });
+    let run;
+    try {
+      const start = await regenerate({
+        action: "start",
+        kind: "video",
+        target: { movieId, sceneNumber: 1, shotNumber: 2 },
+        draft: { prompt },
+      });
+      expect(start.status, start.text).toBe(202);
+      // Its job is in production at Runway, recorded.
+      await waitFor(async () =>
+        (await rig.sql`
+          select 1 from public.background_task_steps s join public.asset_runs r on r.task_id = s.task_id
+           where r.id = ${start.json.runId} and s.name = 'preview:video' and s.external_id is not null`)[0], {
+        timeoutMs: 60_000,
+        what: "shot 2's job submitted",
+      });
+      // Shot 1's frame goes, as an accept of shot 1 leaves it until its apply extracts the new one,
+      // and the slice polling shot 2's job is killed: the next one goes on from the records.
+      await rig.sql`update public.scene_shots set end_frame_url = null where id = ${first.id}`;
+      await admin("workers/kill", { function: "regenerate-asset" });
+      held = false;
+      run = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+        return row.status !== "running" ? row : null;
+      }, { timeoutMs: 60_000, what: "shot 2's take" });
+    } finally {
+      rig.fakes.clearScripts();
+      await rig
+        .sql`update public.scene_shots set end_frame_url = ${first.end_frame_url} where id = ${first.id}`;
+    }
+    // Before: failed "shot 2 has no previous shot's last frame to start from yet", the job it had
+    // paid for dropped and its cost row left open.
+    expect(run.status, run.error).toBe("preview");
+    const [take] = await rig.sql`select params from public.assets where id = ${run.preview_asset_id}`;
+    expect(take.params.referenceImageUrl).toBe(first.end_frame_url);
+    expect(rig.fakes.runway.created.filter((b) => b.promptText === prompt)).toHaveLength(1);
+    const metrics = await rig.sql`
+      select phase from public.movie_step_metrics where task_id = ${run.task_id} and step_name = 'preview:video'`;
+    expect(metrics).toEqual([{ phase: "succeeded" }]);
   });
 
   /**
