@@ -425,6 +425,45 @@ describe("a shot regenerated", () => {
   );
 
   it(
+    "an accept's cascade that comes after its shot was accepted again starts nothing: the newer accept decides",
+    async () => {
+      const older = await shotPreview(1, "The keeper sets the lantern down");
+      const first = await regenerate({ action: "accept", runId: older, cascade: false });
+      expect(first.status, first.text).toBe(200);
+      await waitForStatus(rig.sql, first.json.applyTaskId, ["succeeded"], 120_000);
+      const newer = await shotPreview(1, "The keeper lets the lantern swing");
+      const second = await regenerate({ action: "accept", runId: newer, cascade: false });
+      expect(second.status, second.text).toBe(200);
+      await waitForStatus(rig.sql, second.json.applyTaskId, ["succeeded"], 120_000);
+      expect((await shots(1))[1].stale).toBe(true);
+      // The older accept's apply, with a cascade, as it runs when its slices come late (killed
+      // workers, a queue of renders): after the newer accept, which asked for none.
+      const [late] = await rig.sql`
+        select id from engine.enqueue_task(p_user_id => ${owner.id}, p_kind => 'asset.apply',
+                                           p_function => 'regenerate-asset', p_payload => ${
+        rig.sql.json({
+          movieId,
+          sceneNumber: 1,
+          shotNumber: 1,
+          newClip: true,
+          runId: older,
+          cascade: [{ sceneNumber: 1, shotNumber: 2 }],
+        })
+      })`;
+      const task = await waitForStatus(rig.sql, late.id, ["succeeded", "failed"], 180_000);
+      expect(task.status, JSON.stringify(task.last_error)).toBe("succeeded");
+      const [cascadeStep] = await rig.sql`
+        select 1 from public.background_task_steps where task_id = ${late.id} and name = 'cascade:1:2'`;
+      expect(cascadeStep, "the cascade step ran").toBeTruthy();
+      // Before: a paid run of shot 2 from the newer take's frame, started for the older accept
+      // (or, with that frame still being extracted, a run failed for want of it).
+      expect(await rig.sql`select id from public.asset_runs where cascade_of = ${older}`).toHaveLength(0);
+      expect((await shots(1))[1].stale).toBe(true);
+    },
+    420_000,
+  );
+
+  it(
     "a continuation made again from its scene's new last frame when a take was accepted while the film was cancelled",
     async () => {
       let oldFrame: string | null = null;
