@@ -732,6 +732,8 @@ begin
   if not found then
     return false;
   end if;
+  -- A task cancelled while parked waits for nothing any more (a woken one forgot its waits).
+  delete from engine.task_waits where waiter_id = p_task_id;
   perform engine.after_terminal(t);
   return true;
 end $$;

@@ -78,6 +78,18 @@ describe("waiting for another task", () => {
     expect((await row(first.id)).status).toBe("running");
   });
 
+  it("forgets what a parked task waited for when it is cancelled", async () => {
+    const target = await claimed("target");
+    const waiter = await claimed("waiter");
+    expect(await park(waiter, [target.id])).toBe(true);
+    await sql`select engine.cancel_task(${waiter.id}, 'cancelled by the test')`;
+    expect((await row(waiter.id)).status).toBe("cancelled");
+    // Before, its wait row stayed until retention removed the task.
+    expect(await waitsOf(waiter.id)).toEqual([]);
+    await complete(target);
+    expect((await row(waiter.id)).status).toBe("cancelled");
+  });
+
   it("does not park on targets that have all ended: the caller keeps its lease and reads them", async () => {
     const target = await claimed("target");
     await complete(target);
