@@ -2,6 +2,15 @@
  * One error family for every function. Each error carries a stable string code and the HTTP
  * status it maps to; client faults (4xx) are told apart from server faults (5xx).
  */
+/**
+ * A value a caller sent, as an error message names it: in quotes, cut to `max` characters. Before,
+ * a 200,000-character action or provider came back whole in its 400.
+ */
+export function quoted(value: unknown, max = 80): string {
+  const text = String(value);
+  return text.length <= max ? `"${text}"` : `"${text.slice(0, max)}…" (${text.length} characters)`;
+}
+
 export class AppError extends Error {
   constructor(
     readonly code: string,

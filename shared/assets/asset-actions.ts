@@ -23,7 +23,7 @@
 import { z } from "zod";
 import { SqlErrorCode } from "../db/sql-errors.ts";
 import { pgErrorCode, retryDeadlock } from "../engine/task-store.ts";
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
@@ -49,6 +49,7 @@ import { insertRun, startRun } from "./asset-run-start.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
+import { requiredAs } from "../http/read-body.ts";
 
 const startInput = z.object({
   target: targetSchema,
@@ -66,7 +67,7 @@ const byRunOrTask = z.object({
   path: ["runId"],
 });
 const byRun = z.object({
-  runId: z.string({ error: "runId is required (a run's UUID)" }).uuid({
+  runId: z.string({ error: requiredAs("runId", "a run's UUID") }).uuid({
     error: "runId must be a run's UUID",
   }),
 }).strict();
@@ -76,9 +77,10 @@ const acceptInput = byRun.extend({
 }).strict();
 
 async function ownRun(deps: FunctionDeps, runId: string, userId: string): Promise<AssetRunRow> {
-  const [run] = await deps.sql<AssetRunRow[]>`select * from public.asset_runs where id = ${runId}`;
+  // Someone else's run answers as an unknown one.
+  const [run] = await deps.sql<AssetRunRow[]>`
+    select * from public.asset_runs where id = ${runId} and user_id = ${userId}`;
   if (!run) throw new NotFoundError("Asset run", runId);
-  if (run.user_id !== userId) throw new ForbiddenError(`Asset run ${runId} belongs to another user`);
   return run;
 }
 

@@ -4,7 +4,7 @@
  * its documented range; the owner's provider must put each one on the wire (provider-catalog's
  * requestSettings), and draft.model must be one of that provider's models.
  */
-import { BadRequestError, ConflictError } from "../errors.ts";
+import { BadRequestError, ConflictError, quoted } from "../errors.ts";
 import { VOICE_SETTING_RANGES } from "../providers/elevenlabs/elevenlabs-models.ts";
 import { catalogEntry, type RequestSetting } from "../providers/registry/provider-catalog.ts";
 import type { ProviderType } from "../providers/types.ts";
@@ -46,7 +46,8 @@ export function draftProblem(kind: RegenerateKind, draft: AssetDraft): string | 
   const known = KIND_SETTINGS[kind];
   const unknown = Object.keys(settings).filter((key) => !(known as readonly string[]).includes(key));
   if (unknown.length) {
-    const names = unknown.map((key) => `"${key}"`).join(", ");
+    const names = unknown.slice(0, 10).map((key) => quoted(key)).join(", ") +
+      (unknown.length > 10 ? ` and ${unknown.length - 10} more` : "");
     return `draft.settings: ${names} ${
       unknown.length === 1 ? "is not a setting" : "are not settings"
     } of kind ${kind}; it takes ${known.length ? known.join(", ") : "none"}`;
@@ -90,7 +91,9 @@ export function assertDraftFitsProvider(
   if (draft.model !== undefined && !entry.models.includes(draft.model)) {
     throw new BadRequestError(
       "invalid_model",
-      `draft.model "${draft.model}" is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${
+      `draft.model ${
+        quoted(draft.model)
+      } is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${
         entry.models.join(", ")
       }`,
     );

@@ -7,13 +7,13 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError, ConflictError } from "../errors.ts";
-import { visibleText, wholeNumber } from "../http/read-body.ts";
+import { requiredAs, visibleText, wholeNumber } from "../http/read-body.ts";
 
 export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "image"] as const;
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
 
 export const targetSchema = z.object({
-  movieId: z.string({ error: "target.movieId is required (a movie's UUID)" }).uuid({
+  movieId: z.string({ error: requiredAs("target.movieId", "a movie's UUID") }).uuid({
     error: "target.movieId must be a movie's UUID",
   }),
   sceneNumber: wholeNumber("target.sceneNumber", 1).optional(),

@@ -59,7 +59,7 @@ export function taskMethods(supabase: FunctionsInvoker) {
   const call = <T>(fn: TaskFunction, action: string, taskId: string, options?: CallOptions) =>
     invokeAction<T>(supabase, fn, action, { taskId }, options);
   return {
-    /** 404 for a task of another function, 403 for another user's. */
+    /** 404 for an unknown task, another function's or another user's (one answer). */
     status: (fn: TaskFunction, taskId: string, options?: CallOptions) =>
       call<TaskStatusAnswer>(fn, "status", taskId, options),
     /** 409 task_finished when it has already ended, task_not_cancellable for part of other work. */

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { visibleText } from "../http/read-body.ts";
+import { requiredAs, visibleText } from "../http/read-body.ts";
 import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
 import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
@@ -45,7 +45,7 @@ const byMovieOrTask = z.object({
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
 /** A short text shown wherever the film is listed: something visible, nothing that reorders it. */
 const shownText = (field: string, max: number) =>
-  visibleText(field, max, `${field} is required (a string)`)
+  visibleText(field, max)
     .refine(
       (text) => !BIDI_CONTROLS.test(text),
       `${field} must not contain bidirectional control characters`,
@@ -53,11 +53,11 @@ const shownText = (field: string, max: number) =>
 
 const startInput = z.object({
   title: shownText("title", 200),
-  prompt: visibleText("prompt", 4000, "prompt is required (a string)"),
+  prompt: visibleText("prompt", 4000),
   genre: shownText("genre", 60),
   // movies.duration_minutes keeps hundredths: anything smaller than 0.01 would be stored as 0, and
   // anything finer rounded, so start would make another film than quote planned from the same body.
-  durationMinutes: z.number({ error: "durationMinutes is required (a number)" }).min(
+  durationMinutes: z.number({ error: requiredAs("durationMinutes", "a number") }).min(
     0.01,
     "durationMinutes must be at least 0.01",
   ).max(30, "durationMinutes must be at most 30").refine(
@@ -81,8 +81,9 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       input: byMovieOrTask,
       async run(input, caller) {
         // A film's own produce task means the film: resuming it must bring the movie row back too.
+        // Only the caller's: someone else's task answers as an unknown one (task-actions.ts).
         const [film] = input.taskId
-          ? await sql`select id from public.movies where task_id = ${input.taskId}`
+          ? await sql`select id from public.movies where task_id = ${input.taskId} and user_id = ${caller.userId}`
           : [];
         if (input.taskId && !film) return await taskOnly[name].run({ taskId: input.taskId }, caller);
         return await byMovie.run({ movieId: film ? film.id as string : input.movieId! }, caller);

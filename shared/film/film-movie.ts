@@ -1,7 +1,7 @@
 /** Reading a film and its scenes as the tasks and actions need them. */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
-import { ConflictError, ForbiddenError, NotFoundError, PermanentTaskError } from "../errors.ts";
+import { ConflictError, NotFoundError, PermanentTaskError } from "../errors.ts";
 import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
 
 type Db = Sql | TransactionSql;
@@ -84,11 +84,13 @@ export function screenplayScene(movie: MovieRow, sceneNumber: number): Screenpla
   return scene;
 }
 
-/** The caller's movie, or 404 / 403: who may see or touch a film (film's and regenerate-asset's actions). */
+/**
+ * The caller's movie, or 404: who may see or touch a film (film's and regenerate-asset's actions).
+ * Someone else's film answers as an unknown one, so an id tells a caller nothing of what exists.
+ */
 export async function ownMovie(deps: { sql: Sql }, movieId: string, userId: string) {
-  const [movie] = await deps.sql`select * from public.movies where id = ${movieId}`;
+  const [movie] = await deps.sql`select * from public.movies where id = ${movieId} and user_id = ${userId}`;
   if (!movie) throw new NotFoundError("Movie", movieId);
-  if (movie.user_id !== userId) throw new ForbiddenError(`Movie ${movieId} belongs to another user`);
   return movie;
 }
 

@@ -8,10 +8,10 @@ import type { Caller } from "../auth/caller.ts";
 import { OperatorOnlyError } from "../auth/auth-errors.ts";
 import type { OperatorStanding } from "../auth/operator-standing.ts";
 import { secretsEqual } from "../auth/caller.ts";
-import { AppError, BadRequestError, UnauthorizedError } from "../errors.ts";
+import { AppError, BadRequestError, quoted, UnauthorizedError } from "../errors.ts";
 import type { SliceResult } from "../engine/slice-end.ts";
 import { respondWithError } from "./error-handler.ts";
-import { parseInput, readJsonObject } from "./read-body.ts";
+import { parseInput, readJsonObject, requiredAs } from "./read-body.ts";
 
 /** One user-facing action of a function: `{ "action": "<name>", ...input }`. */
 export interface ActionSpec<S extends z.ZodType = z.ZodType> {
@@ -74,7 +74,7 @@ export function createFunctionApp(options: FunctionAppOptions) {
     }
     const body = await readJsonObject(c);
     const { action, ...input } = parseInput(
-      z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough(),
+      z.object({ action: z.string({ error: requiredAs("action", "a string") }) }).passthrough(),
       body,
     );
     // Own actions only: "constructor" or "toString" must not find Object.prototype's.
@@ -82,7 +82,7 @@ export function createFunctionApp(options: FunctionAppOptions) {
     if (!spec) {
       throw new BadRequestError(
         "unknown_action",
-        `Unknown action "${action}" for ${options.name}; expected one of: ${actionNames.join(", ")}`,
+        `Unknown action ${quoted(action)} for ${options.name}; expected one of: ${actionNames.join(", ")}`,
       );
     }
     if (spec.spends && caller.isAnonymous) throw new AnonymousNotAllowedError(`${options.name} ${action}`);

@@ -118,6 +118,24 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   throw new BadRequestError("invalid_request", `Invalid request: ${summary}`, issues);
 }
 
+/** What a value sent in the wrong type is, for an error message: "a string", "an array", "null". */
+function sentAs(input: unknown): string {
+  if (input === null) return "null";
+  if (Array.isArray(input)) return "an array";
+  if (typeof input === "number" && !Number.isFinite(input)) return "a number out of range";
+  return typeof input === "object" ? "an object" : `a ${typeof input}`;
+}
+
+/**
+ * A zod type error that tells a missing field from one sent in another type: "<field> is required
+ * (<what>)" or "<field> must be <what>, not <sent>" (before, "1" and 1e999 for a number read as
+ * missing).
+ */
+export const requiredAs = (field: string, what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined
+    ? `${field} is required (${what})`
+    : `${field} must be ${what}, not ${sentAs(issue.input)}`;
+
 /** Postgres `integer`'s largest value; a whole number past it failed the query (a 500), not the input. */
 export const PG_INTEGER_MAX = 2_147_483_647;
 
@@ -134,8 +152,8 @@ export function wholeNumber(field: string, min: number) {
  * digit, punctuation or symbol): `.trim()` keeps zero-width and other format characters, and a
  * text of those alone asks for nothing.
  */
-export function visibleText(field: string, max: number, required = `${field} must be a string`) {
-  return z.string({ error: required }).trim().min(1, `${field} must not be empty`)
+export function visibleText(field: string, max: number) {
+  return z.string({ error: requiredAs(field, "a string") }).trim().min(1, `${field} must not be empty`)
     .max(max, `${field} must be at most ${max} characters`)
     .refine((text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text), `${field} must have a visible character`);
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConflictError, ForbiddenError, NotFoundError, TaskExpiredError } from "../errors.ts";
+import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "./function-app.ts";
@@ -28,8 +28,8 @@ export function describeTask(task: TaskRow, now = new Date()) {
 }
 
 /**
- * status / cancel / resume for the caller's own tasks run by this function. Unknown id: 404;
- * someone else's task: 403; a task still held by a live worker cannot be resumed: 409, nor one
+ * status / cancel / resume for the caller's own tasks run by this function. Unknown id, someone
+ * else's task or another function's: 404, the same answer; a task still held by a live worker cannot be resumed: 409, nor one
  * that goes on by itself; housekeeping and part of other work can be neither resumed nor
  * cancelled: 409; the caller's own task removed by retention: 410 task_expired (anyone else's:
  * 404, as if unknown).
@@ -44,8 +44,7 @@ export function taskActions(store: TaskStore, functionName: string): Record<stri
       }
       throw new NotFoundError("Task", taskId);
     }
-    if (task.functionName !== functionName) throw new NotFoundError("Task", taskId);
-    if (task.userId !== userId) throw new ForbiddenError(`Task ${taskId} belongs to another user`);
+    if (task.functionName !== functionName || task.userId !== userId) throw new NotFoundError("Task", taskId);
     return task;
   }
 

@@ -113,11 +113,15 @@ describe("the providers function over the gateway", () => {
     expect(after.api_key_encrypted).not.toContain(rotatedKey);
   });
 
-  it("does not let another user rotate or deactivate the row", async () => {
+  it("does not let another user rotate or deactivate the row, nor tell it from an unknown one", async () => {
     expect((await call({ action: "rotate_key", id: videoId, apiKey: "stolen-key-123456" }, bob.token)).status)
-      .toBe(403);
-    expect((await call({ action: "deactivate", id: videoId }, bob.token)).status).toBe(403);
-    expect((await call({ action: "deactivate", id: crypto.randomUUID() }, bob.token)).status).toBe(404);
+      .toBe(404);
+    const foreign = await call({ action: "deactivate", id: videoId }, bob.token);
+    const unknownId = crypto.randomUUID();
+    const unknown = await call({ action: "deactivate", id: unknownId }, bob.token);
+    // Before: 403 "is not yours" for Alice's row, 404 for an unknown id.
+    expect(foreign.status).toBe(404);
+    expect(foreign.json).toEqual(JSON.parse(JSON.stringify(unknown.json).replaceAll(unknownId, videoId)));
     expect((await rowsOf(alice.id))[0].is_active).toBe(true);
   });
 

@@ -236,10 +236,10 @@ describe("anonymous users", () => {
     expect(status.status).toBe(200);
     expect(status.json.movie.id).toBe(movie.id);
     expect((await invoke("providers", { action: "list" }, { token: anonymous.token })).status).toBe(200);
-    // Not someone else's: the owner check still holds for them.
+    // Not someone else's: the owner check still holds for them (not found, as an unknown film).
     expect(
       (await invoke("produce-movie", { action: "status", movieId: movie.id }, { token: user.token })).status,
-    ).toBe(403);
+    ).toBe(404);
   });
 
   it("while a signed-up user's spending action gets past the check (to the owner check here)", async () => {

@@ -1,7 +1,9 @@
 /**
  * Every caller × every action of every function, against one owner's things, on the real stack:
  * another user, an anonymous user, the anon key, the service role and an operator each get the
- * status their cell names — and nothing in the database changes after any refused call. Then
+ * status their cell names, the very answer they get for an id that does not exist (someone else's
+ * thing is not found, not forbidden: an id tells nobody what exists) — and nothing in the database
+ * changes after any refused call. Then
  * every public RPC, run as the `authenticated` and `anon` roles with the caller's claims.
  */
 import type postgres from "postgres";
@@ -130,8 +132,6 @@ interface Cell {
   fn: string;
   body: () => Record<string, unknown>;
   spends?: boolean;
-  /** Another user's answer: 403 forbidden (the thing exists and is not theirs), 404 where it is not this function's. */
-  stranger: number;
 }
 
 const film = (action: string, extra: () => Record<string, unknown> = () => ({ movieId: ids.movieId })) => ({
@@ -139,94 +139,79 @@ const film = (action: string, extra: () => Record<string, unknown> = () => ({ mo
   ...extra(),
 });
 const CELLS: Record<string, Cell> = {
-  "produce-movie status": { fn: "produce-movie", body: () => film("status"), stranger: 403 },
+  "produce-movie status": { fn: "produce-movie", body: () => film("status") },
   "produce-movie status by task": {
     fn: "produce-movie",
     body: () => ({ action: "status", taskId: ids.produceTaskId }),
-    stranger: 403,
   },
-  "produce-movie resume": { fn: "produce-movie", body: () => film("resume"), spends: true, stranger: 403 },
-  "produce-movie cancel": { fn: "produce-movie", body: () => film("cancel"), stranger: 403 },
+  "produce-movie resume": { fn: "produce-movie", body: () => film("resume"), spends: true },
+  "produce-movie cancel": { fn: "produce-movie", body: () => film("cancel") },
   "generate-scene-video start": {
     fn: "generate-scene-video",
     body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })),
     spends: true,
-    stranger: 403,
   },
   "generate-scene-video status": {
     fn: "generate-scene-video",
     body: () => ({ action: "status", taskId: ids.sceneTaskId }),
-    stranger: 403,
   },
   "generate-scene-video cancel": {
     fn: "generate-scene-video",
     body: () => ({ action: "cancel", taskId: ids.sceneTaskId }),
-    stranger: 403,
   },
   "generate-scene-video resume": {
     fn: "generate-scene-video",
     body: () => ({ action: "resume", taskId: ids.sceneTaskId }),
     spends: true,
-    stranger: 403,
   },
   "generate-audio start": {
     fn: "generate-audio",
     body: () => film("start", () => ({ movieId: ids.movieId, sceneNumber: 1 })),
     spends: true,
-    stranger: 403,
   },
-  "assemble start": { fn: "assemble", body: () => film("start"), spends: true, stranger: 403 },
+  "assemble start": { fn: "assemble", body: () => film("start"), spends: true },
   "regenerate-asset start": {
     fn: "regenerate-asset",
     body: () => ({ action: "start", kind: "cover", target: { movieId: ids.movieId } }),
     spends: true,
-    stranger: 403,
   },
   "regenerate-asset status": {
     fn: "regenerate-asset",
     body: () => ({ action: "status", runId: ids.runId }),
-    stranger: 403,
   },
   "regenerate-asset accept": {
     fn: "regenerate-asset",
     body: () => ({ action: "accept", runId: ids.runId }),
     spends: true,
-    stranger: 403,
   },
   "regenerate-asset reject": {
     fn: "regenerate-asset",
     body: () => ({ action: "reject", runId: ids.runId }),
-    stranger: 403,
   },
   // Every function's task actions; a task another function runs is not found there, for anyone.
   ...Object.fromEntries(["generate-audio", "assemble", "regenerate-asset"].flatMap((fn) => [
     [`${fn} status by task`, {
       fn,
       body: () => ({ action: "status", taskId: ids.sceneTaskId }),
-      stranger: 404,
     }],
     [`${fn} cancel by task`, {
       fn,
       body: () => ({ action: "cancel", taskId: ids.sceneTaskId }),
-      stranger: 404,
     }],
     [`${fn} resume by task`, {
       fn,
       body: () => ({ action: "resume", taskId: ids.sceneTaskId }),
       spends: true,
-      stranger: 404,
     }],
   ])),
   "providers rotate_key": {
     fn: "providers",
     body: () => ({ action: "rotate_key", id: ids.providerId, apiKey: "sk-stolen-0123456789abcdef" }),
     spends: true,
-    stranger: 403,
   },
   "providers deactivate": {
     fn: "providers",
     body: () => ({ action: "deactivate", id: ids.providerId }),
-    stranger: 403,
   },
 };
 
@@ -234,8 +219,22 @@ const CELLS: Record<string, Cell> = {
 function expected(actor: Actor, cell: Cell): { status: number; code?: string } {
   if (actor === "anonKey" || actor === "serviceRole") return { status: 401 };
   if (actor === "anonymous" && cell.spends) return { status: 403, code: "anonymous_not_allowed" };
-  return { status: cell.stranger };
+  // Another user's thing, or a task another function runs, is not found, as an unknown id is.
+  return { status: 404, code: "not_found" };
 }
+
+/** The cell's body with each of the owner's ids replaced by a random one: a thing that does not exist. */
+function withUnknownIds(body: Record<string, unknown>): Record<string, unknown> {
+  let text = JSON.stringify(body);
+  for (const id of Object.values(ids)) text = text.replaceAll(id, crypto.randomUUID());
+  return JSON.parse(text);
+}
+
+/** An answer with every UUID in it masked: two answers about different ids compare as equal. */
+const masked = (answer: { status: number; text: string }) => ({
+  status: answer.status,
+  text: answer.text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>"),
+});
 
 describe("another tenant's things, through every function", () => {
   for (const [name, cell] of Object.entries(CELLS)) {
@@ -250,6 +249,17 @@ describe("another tenant's things, through every function", () => {
           expect.any(String),
         );
         expect(await fingerprint(), `${actor}'s refused ${name} changed the database`).toBe(before);
+        // Before, another user's film, task, run or provider answered 403, an unknown one 404 (and
+        // produce-movie named the film of another user's produce task).
+        const unknown = await invoke(cell.fn, withUnknownIds(cell.body()), { token: tokenOf(actor) });
+        expect(masked(answer), `${actor}: another user's thing answers as an unknown one`).toEqual(
+          masked(unknown),
+        );
+        // No id but the one asked about (before: the film of another user's produce task).
+        const asked = JSON.stringify(cell.body());
+        for (const id of Object.values(ids).filter((id) => !asked.includes(id))) {
+          expect(answer.text, actor).not.toContain(id);
+        }
       }
     });
   }

@@ -159,8 +159,8 @@ describe("scripts/deploy.sh --local", () => {
     const [before] = await sql`select status, updated_at from public.background_tasks where id = ${taskId}`;
     for (const action of ["status", "cancel", "resume"]) {
       const response = await invoke("produce-movie", { action, taskId }, { token: user.token });
-      expect(response.status).toBe(403);
-      expect(response.json.error.code).toBe("forbidden");
+      expect(response.status).toBe(404);
+      expect(response.json.error.code).toBe("not_found");
     }
     const [after] = await sql`select status, updated_at from public.background_tasks where id = ${taskId}`;
     expect(after).toEqual(before);

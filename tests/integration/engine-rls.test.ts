@@ -78,8 +78,8 @@ describe("row level security on background_tasks", () => {
     const before = await snapshot();
     for (const action of ["status", "cancel", "resume"]) {
       const response = await invoke("engine-probe", { action, taskId: bobsTask }, { token: alice.token });
-      expect(response.status).toBe(403);
-      expect(response.json.error.code).toBe("forbidden");
+      expect(response.status).toBe(404);
+      expect(response.json.error.code).toBe("not_found");
       expect(response.text).not.toContain("bob only");
     }
     expect(await snapshot()).toEqual(before);

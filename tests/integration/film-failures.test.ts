@@ -216,7 +216,7 @@ describe("film failures", () => {
       // Another user's film is not theirs to resume: refused as today, nothing started.
       const stranger = await createUser(rig.sql);
       const refused = await invoke("produce-movie", { action: "resume", movieId }, { token: stranger.token });
-      expect(refused.status, refused.text).toBe(403);
+      expect(refused.status, refused.text).toBe(404);
       expect((await readFilm(rig.sql, movieId)).movie.task_id).toBe(firstTask);
 
       const paidBefore = paidByProvider(rig);

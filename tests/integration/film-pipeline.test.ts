@@ -320,7 +320,7 @@ describe("a 12-scene film with two continuation chains", () => {
     const foreign = await invoke("produce-movie", { action: "status", movieId: film.movie.id }, {
       token: stranger.token,
     });
-    expect(foreign.status).toBe(403);
-    expect(foreign.json.error.code).toBe("forbidden");
+    expect(foreign.status).toBe(404);
+    expect(foreign.json.error.code).toBe("not_found");
   });
 });

@@ -52,6 +52,32 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(await counts(owner.id)).toEqual(before);
   });
 
+  it("tells a field sent in another type from a missing one, and names a long value without echoing it", async () => {
+    const message = async (body: Record<string, unknown>) => {
+      const before = await counts(owner.id);
+      const res = await invoke("produce-movie", body, { token: owner.token });
+      expect(res.status, res.text).toBe(400);
+      expect(await counts(owner.id)).toEqual(before);
+      return res.json.error.message as string;
+    };
+    const { durationMinutes: _, ...withoutDuration } = good;
+    expect(await message({ action: "start", ...withoutDuration })).toContain(
+      "durationMinutes is required (a number)",
+    );
+    // Before, each of these read "durationMinutes is required (a number)" / "action is required (a string)".
+    expect(await message({ action: "start", ...good, durationMinutes: "1" })).toContain(
+      "durationMinutes must be a number, not a string",
+    );
+    expect(await message({ action: "start", ...good, genre: ["drama"] })).toContain(
+      "genre must be a string, not an array",
+    );
+    expect(await message({ action: ["status"] })).toContain("action must be a string, not an array");
+    // Before, the whole 200,000-character action came back in the answer.
+    const long = await message({ action: "x".repeat(200_000) });
+    expect(long).toContain("(200000 characters)");
+    expect(long.length).toBeLessThan(400);
+  });
+
   // movies.duration_minutes keeps hundredths: a finer duration was quoted as asked and made as
   // stored, rounded (0.015 quoted as 0.015, made as 0.02). Now both refuse it, and what both take
   // is stored as quoted.
@@ -125,7 +151,7 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(await counts(owner.id)).toEqual(before);
   });
 
-  it("answers 404 for an unknown movie and 403 for another user's, on every movie action", async () => {
+  it("answers 404 for an unknown movie and for another user's, on every movie action", async () => {
     const calls: [string, Record<string, unknown>][] = [
       ["produce-movie", { action: "status" }],
       ["produce-movie", { action: "cancel" }],
@@ -138,7 +164,8 @@ describe("film functions refuse bad input and other users' movies, creating noth
       const unknown = await invoke(fn, { ...body, movieId: crypto.randomUUID() }, { token: owner.token });
       expect(unknown.status, `${fn} ${body.action}`).toBe(404);
       const foreign = await invoke(fn, { ...body, movieId }, { token: stranger.token });
-      expect(foreign.status, `${fn} ${body.action}`).toBe(403);
+      // Before: 403, which told a stranger the film exists.
+      expect(foreign.status, `${fn} ${body.action}`).toBe(404);
     }
     expect(await counts(stranger.id)).toEqual({ movies: 0, tasks: 0 });
   });

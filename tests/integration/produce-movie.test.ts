@@ -86,7 +86,7 @@ describe("produce-movie with the offline local providers", () => {
       expect(status.json.metrics.map((m: { step: string }) => m.step)).toContain("generate_videos");
 
       const foreign = await invoke("produce-movie", { action: "status", movieId }, { token: stranger.token });
-      expect(foreign.status).toBe(403);
+      expect(foreign.status).toBe(404);
     },
     300_000,
   );

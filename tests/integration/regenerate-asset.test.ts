@@ -343,7 +343,7 @@ describe("regenerate-asset", () => {
       (await sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
     const before = await count();
     const foreign = await regenerate({ action: "start", kind: "cover", target: { movieId } }, stranger);
-    expect(foreign.status).toBe(403);
+    expect(foreign.status).toBe(404);
     const unknownScene = await regenerate({
       action: "start",
       kind: "video",
@@ -359,7 +359,7 @@ describe("regenerate-asset", () => {
     expect(unknownMovie.status).toBe(404);
     const [run] = await sql`select id from public.asset_runs where movie_id = ${movieId} limit 1`;
     for (const action of ["accept", "reject", "status"]) {
-      expect((await regenerate({ action, runId: run.id }, stranger)).status).toBe(403);
+      expect((await regenerate({ action, runId: run.id }, stranger)).status).toBe(404);
     }
     expect(await count()).toBe(before);
     const seen = await asUser(

@@ -8,11 +8,11 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { Authenticator } from "../../auth/authenticate.ts";
 import { SERVICE_ROLE_CALLER } from "../../auth/caller.ts";
-import { BadRequestError, UnauthorizedError } from "../../errors.ts";
+import { BadRequestError, quoted, UnauthorizedError } from "../../errors.ts";
 import type { ActionSpec } from "../../http/function-app.ts";
-import { parseInput, readJsonObject } from "../../http/read-body.ts";
+import { parseInput, readJsonObject, requiredAs } from "../../http/read-body.ts";
 
-const actionName = z.object({ action: z.string({ error: "action is required (a string)" }) }).passthrough();
+const actionName = z.object({ action: z.string({ error: requiredAs("action", "a string") }) }).passthrough();
 
 export function mountProjectDefaultsRoute(
   app: Hono,
@@ -32,7 +32,7 @@ export function mountProjectDefaultsRoute(
     if (!spec) {
       throw new BadRequestError(
         "unknown_action",
-        `Unknown action "${action}" for providers/defaults; expected one of: ${
+        `Unknown action ${quoted(action)} for providers/defaults; expected one of: ${
           Object.keys(actions).join(", ")
         }`,
       );

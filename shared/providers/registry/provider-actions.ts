@@ -20,6 +20,7 @@ import {
   validateRegistration,
 } from "./provider-config.ts";
 import type { Owner, ProviderRow, ProviderStore } from "./provider-store.ts";
+import { requiredAs } from "../../http/read-body.ts";
 
 export interface ProviderActionDeps {
   store: ProviderStore;
@@ -30,7 +31,7 @@ export interface ProviderActionDeps {
 const byId = z.object({ id: z.string().uuid({ error: "id must be a provider's UUID" }) }).strict();
 const rotateInput = z.object({
   id: z.string().uuid({ error: "id must be a provider's UUID" }),
-  apiKey: z.string({ error: "apiKey is required (a string)" }),
+  apiKey: z.string({ error: requiredAs("apiKey", "a string") }),
 }).strict();
 
 /** What each provider type resolves to for this owner, from rows already read (no keys opened). */

@@ -4,9 +4,10 @@
  * Messages never contain the API key.
  */
 import { z } from "zod";
-import { BadRequestError } from "../../errors.ts";
+import { BadRequestError, quoted } from "../../errors.ts";
 import { PROVIDER_TYPES, type ProviderConfig, type ProviderType } from "../types.ts";
 import { type CatalogEntry, catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.ts";
+import { requiredAs } from "../../http/read-body.ts";
 
 export const DEFAULT_CONCURRENCY_LIMIT = 2;
 export const MAX_CONCURRENCY_LIMIT = 100;
@@ -18,9 +19,9 @@ export const MAX_USER_CONCURRENCY_LIMIT = 10;
 
 /** The shape of a registration request; the catalog checks come after. */
 export const registrationInput = z.object({
-  providerType: z.string({ error: "providerType is required" }),
-  provider: z.string({ error: "provider is required" }),
-  model: z.string({ error: "model is required" }),
+  providerType: z.string({ error: requiredAs("providerType", "a string") }),
+  provider: z.string({ error: requiredAs("provider", "a string") }),
+  model: z.string({ error: requiredAs("model", "a string") }),
   settings: z.record(z.string(), z.unknown()).optional(),
   apiKey: z.string().optional(),
   concurrencyLimit: z.number().optional(),
@@ -39,7 +40,7 @@ export function validateRegistration(
   if (!PROVIDER_TYPES.includes(providerType)) {
     throw new BadRequestError(
       "unknown_provider_type",
-      `providerType "${input.providerType}" is not one of: ${PROVIDER_TYPES.join(", ")}`,
+      `providerType ${quoted(input.providerType)} is not one of: ${PROVIDER_TYPES.join(", ")}`,
     );
   }
   const entry = catalogEntry(providerType, input.provider);
@@ -47,13 +48,13 @@ export function validateRegistration(
     const known = Object.keys(PROVIDER_CATALOG[providerType]).join(", ");
     throw new BadRequestError(
       "unknown_provider",
-      `provider "${input.provider}" is not a ${providerType} provider; expected one of: ${known}`,
+      `provider ${quoted(input.provider)} is not a ${providerType} provider; expected one of: ${known}`,
     );
   }
   if (!entry.models.includes(input.model)) {
     throw new BadRequestError(
       "unknown_model",
-      `model "${input.model}" is not a model of ${input.provider} (${providerType}); expected one of: ${
+      `model ${quoted(input.model)} is not a model of ${input.provider} (${providerType}); expected one of: ${
         entry.models.join(", ")
       }`,
     );

@@ -66,17 +66,21 @@ const sameOwner = (sql: Sql | TransactionSql, owner: Owner) =>
   owner === null ? sql`user_id is null` : sql`user_id = ${owner}`;
 
 export function createProviderStore(sql: Sql) {
-  /** The row, if `owner` may change it: 404 for an unknown id, 403 for someone else's row. */
+  /**
+   * The row, if `owner` may change it: 404 for an unknown id and for another user's row (the same
+   * answer: an id tells a user nothing of what exists); 403 for a project default (every user
+   * sees those listed) and, for the service role, a user's row.
+   */
   async function ownRow(id: string, owner: Owner): Promise<ProviderRow> {
     const [row] = await sql`select ${sql(COLUMNS)} from public.api_providers where id = ${id}`;
-    if (!row) throw new NotFoundError("Provider", id);
+    if (!row || (owner !== null && row.user_id !== null && row.user_id !== owner)) {
+      throw new NotFoundError("Provider", id);
+    }
     if (row.user_id !== owner) {
       throw new ForbiddenError(
         owner === null
           ? `Provider ${id} belongs to a user; the service role manages project defaults only`
-          : `Provider ${id} is not yours${
-            row.user_id === null ? " (project defaults are managed by the service role)" : ""
-          }`,
+          : `Provider ${id} is a project default, managed by the service role`,
       );
     }
     return toRow(row);

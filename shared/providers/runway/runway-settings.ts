@@ -4,6 +4,7 @@
  * takes it. The registry refuses anything else with a 400 before the row is written; a row written
  * before these rules is refused here before any paid call, never silently dropped.
  */
+import { quoted } from "../../errors.ts";
 import { ProviderInputError } from "../provider-errors.ts";
 import type { VideoRequest } from "../types.ts";
 import {
@@ -46,7 +47,7 @@ export function runwaySettingsProblem(model: string, settings: Record<string, un
   }
   const { ratio, duration, seed, publicFigureThreshold } = settings as Record<string, unknown>;
   if (ratio !== undefined && !runwayRatios(model).includes(ratio as string)) {
-    return `settings.ratio "${ratio}" is not a ratio of runway ${model}; expected one of: ${
+    return `settings.ratio ${quoted(ratio)} is not a ratio of runway ${model}; expected one of: ${
       runwayRatios(model).join(", ")
     }`;
   }
