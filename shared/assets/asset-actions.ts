@@ -27,7 +27,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
 import type { FunctionDeps } from "../function-deps.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
-import { idleMovie } from "../film/film-movie.ts";
+import { idleMovie, lockMovieOutOfProduction } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
 import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
@@ -121,6 +121,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
       }
       const ids = await sql.begin(async (tx) => {
+        await lockMovieOutOfProduction(tx, input.target.movieId);
         const run = { userId: caller.userId, slot, kind, target: input.target, draft: input.draft };
         if (kind === "script") {
           // A script draft calls no provider (its accept re-produces the film and counts as a film).

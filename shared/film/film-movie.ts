@@ -106,6 +106,20 @@ export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: str
 }
 
 /**
+ * The film's rows locked as a resume locks them (the progress row, then the movie) and its status
+ * read under the lock: 409 movie_in_production, or the movie (null when it is gone). What passes
+ * commits before a resume reads the film, or after it and sees it in production: a regeneration's
+ * start checked before its transaction only was admitted and charged beside a resume, and its
+ * preview could never be accepted.
+ */
+export async function lockMovieOutOfProduction(tx: TransactionSql, movieId: string) {
+  await tx`select from public.movie_creation_progress where movie_id = ${movieId} for share`;
+  const [movie] = await tx`select status, user_id from public.movies where id = ${movieId} for no key update`;
+  if (movie) assertIdle(movieId, movie.status);
+  return movie ?? null;
+}
+
+/**
  * idleMovie inside a transaction that changes the film (an accept): its rows locked in the order
  * a resume locks them (the progress row, then the movie; engine.resume_by_owner,
  * film-redo.ts) and its status read under the lock. A resume committed first is seen here; one
@@ -114,10 +128,8 @@ export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: str
  * accept and a resume could both pass and the take be applied to a film back in production.
  */
 export async function lockIdleMovie(tx: TransactionSql, movieId: string) {
-  await tx`select from public.movie_creation_progress where movie_id = ${movieId} for share`;
-  const [movie] = await tx`select status, user_id from public.movies where id = ${movieId} for no key update`;
+  const movie = await lockMovieOutOfProduction(tx, movieId);
   if (!movie) return;
-  assertIdle(movieId, movie.status);
   // Nor beside a scene's clip, voices or the film's assembly started by the owner on their own
   // (generate-scene-video, generate-audio, assemble: scene-actions.ts, which take the movie's lock
   // too), or the scene's mix such a regeneration ends with (top-level too); not an apply's own

@@ -338,6 +338,47 @@ describe("regenerate-asset", () => {
     expect((await fetchBytes(cached.audio_url)).status).toBe(200);
   });
 
+  it("a start racing a resume of its film is refused once the resume commits, charging nothing", async () => {
+    const counted = async () =>
+      (await sql`
+      select (select count(*) from public.asset_runs where movie_id = ${movieId})::int as runs,
+             (select count(*) from public.usage_events where user_id = ${owner.id})::int as usage`)[0];
+    const before = await counted();
+    // What a resume writes, held open: the progress row, then the film back in production.
+    const resume = await sql.reserve();
+    let started: Promise<{ status: number; text: string; json: { error?: { code: string } } }>;
+    try {
+      await resume`begin`;
+      await resume`update public.movie_creation_progress set updated_at = now() where movie_id = ${movieId}`;
+      await resume`update public.movies set status = 'processing' where id = ${movieId}`;
+      started = regenerate({ action: "start", kind: "cover", target: { movieId } });
+      const waiting = async () =>
+        (await sql`
+          select 1 from pg_stat_activity
+           where wait_event_type = 'Lock' and query like '%movie_creation_progress%for share%'`).length > 0 ||
+        null;
+      // Before: the start, checked outside its transaction only, was admitted at once (202) and charged.
+      const first = await Promise.race([
+        started.then((answer) => `answered ${answer.status} before the resume committed: ${answer.text}`),
+        waitFor(waiting, { timeoutMs: 30_000, what: "the start to wait for the resume" }).then(() =>
+          "waiting"
+        ),
+      ]);
+      expect(first).toBe("waiting");
+      await resume`commit`;
+    } finally {
+      resume.release();
+    }
+    try {
+      const answer = await started!;
+      expect(answer.status, answer.text).toBe(409);
+      expect(answer.json.error?.code).toBe("movie_in_production");
+      expect(await counted()).toEqual(before);
+    } finally {
+      await sql`update public.movies set status = 'completed' where id = ${movieId}`;
+    }
+  });
+
   it("keeps runs and movies to their owner and refuses bad input naming the problem, changing nothing", async () => {
     const count = async () =>
       (await sql`select count(*)::int as n from public.asset_runs where movie_id = ${movieId}`)[0].n;
