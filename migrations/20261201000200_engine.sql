@@ -859,11 +859,12 @@ begin
     raise exception 'background_tasks.resumes % is negative', new.resumes
       using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
   end if;
-  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
-  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
+  -- A task belongs to the user who started it. Three kinds have no user behind them: a clone started
+  -- with the service role key, the deploy script's doorbell check (deploy.probe), and the removal
+  -- of a deleted account's files (account.forget: its user is gone). RLS reads
   -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
   -- function's status / cancel / resume action match an owner: only the backend sees them.
-  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe') then
+  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe', 'account.forget') then
     raise exception 'a % task needs an owner (user_id)', new.kind
       using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
   end if;

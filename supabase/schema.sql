@@ -1403,6 +1403,30 @@ end $$;
 ALTER FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) OWNER TO postgres;
 
 --
+-- Name: forget_account_files(); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.forget_account_files() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform engine.enqueue_task(
+    p_user_id => null, p_kind => 'account.forget', p_function => 'assemble',
+    p_payload => jsonb_build_object(
+      'userId', old.id,
+      -- When to look again: a job that was running at the deletion finds its lease gone at its next
+      -- renewal (within a lease, 30 s) and may still be uploading its file then. A session may set
+      -- reelforge.forget_again_seconds (tests do); ten minutes otherwise.
+      'againSeconds', coalesce(nullif(current_setting('reelforge.forget_again_seconds', true), '')::integer, 600)),
+    p_idempotency_key => 'account.forget:' || old.id,
+    p_max_attempts => 5);
+  return null;
+end $$;
+
+ALTER FUNCTION engine.forget_account_files() OWNER TO postgres;
+
+--
 -- Name: forget_expired_tasks(); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2462,11 +2486,12 @@ begin
     raise exception 'background_tasks.resumes % is negative', new.resumes
       using errcode = 'check_violation', constraint = 'background_tasks_resumes_non_negative';
   end if;
-  -- A task belongs to the user who started it. Two kinds have no user behind them: a clone started
-  -- with the service role key, and the deploy script's doorbell check (deploy.probe). RLS reads
+  -- A task belongs to the user who started it. Three kinds have no user behind them: a clone started
+  -- with the service role key, the deploy script's doorbell check (deploy.probe), and the removal
+  -- of a deleted account's files (account.forget: its user is gone). RLS reads
   -- user_id = auth.uid(), which never matches null, and public.cancel_task / resume_task and every
   -- function's status / cancel / resume action match an owner: only the backend sees them.
-  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe') then
+  if new.user_id is null and new.kind not in ('clone.database', 'deploy.probe', 'account.forget') then
     raise exception 'a % task needs an owner (user_id)', new.kind
       using errcode = 'check_violation', constraint = 'background_tasks_owner_required';
   end if;
@@ -5812,6 +5837,13 @@ GRANT ALL ON FUNCTION engine.fail_stalled(t public.background_tasks) TO service_
 
 REVOKE ALL ON FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, p_retryable boolean, p_metadata jsonb) TO service_role;
+
+--
+-- Name: FUNCTION forget_account_files(); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.forget_account_files() FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.forget_account_files() TO service_role;
 
 --
 -- Name: FUNCTION forget_expired_tasks(); Type: ACL; Schema: engine; Owner: postgres

@@ -23,6 +23,8 @@ export const TASK_ROUTES = {
   "film.mix": "generate-audio",
   "film.assemble": "assemble",
   "storage.cleanup": "assemble",
+  // A deleted account's files (orphan-cleanup.ts), enqueued by the account's deletion.
+  "account.forget": "assemble",
   "asset.regenerate": "regenerate-asset",
   "asset.apply": "regenerate-asset",
   "asset.cleanup": "regenerate-asset",

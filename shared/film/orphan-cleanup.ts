@@ -7,12 +7,13 @@
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
-import type { TaskContext } from "../engine/task-context.ts";
+import { SliceYield, type TaskContext } from "../engine/task-context.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
 import type { FilmDeps } from "./film-env.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
 export const STORAGE_CLEANUP_KIND = "storage.cleanup" satisfies TaskKind;
+export const FORGET_ACCOUNT_KIND = "account.forget" satisfies TaskKind;
 const PAGE = 500;
 
 export interface SweepOptions {
@@ -93,5 +94,41 @@ export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
       }
     }
     return { type: "done", result: { listed, deleted } };
+  };
+}
+
+/** Every folder a user's files are in: their films' and previews', and the offline providers' outputs. */
+const accountPrefixes = (userId: string) => [...ownerPrefixes(userId), `local/${userId}/`];
+
+/**
+ * account.forget {userId, againSeconds}: a deleted account's files, every one (nothing of theirs
+ * references them any more), a recorded step per page removed. Then once more `againSeconds`
+ * after the first pass: a job running at the deletion (a render worker's) can still upload its
+ * file before it finds its lease gone (migrations/20261205000100_forget_account_files.sql).
+ */
+export function forgetAccountHandler(deps: FilmDeps): TaskHandler {
+  return async (ctx: TaskContext) => {
+    const userId = String(ctx.payload.userId);
+    const bucket = deps.config.REELFORGE_MEDIA_BUCKET;
+    const pass = Number(ctx.metadata.pass ?? 0);
+    let removed = Number(ctx.metadata.removed ?? 0);
+    for (const [i, prefix] of accountPrefixes(userId).entries()) {
+      for (let n = 0;; n++) {
+        const count = await ctx.step(`forget-${pass}-${i}-page-${n}`, async (tx) => {
+          const storage = createStorage(deps.config, tx);
+          const names = (await storage.listObjects(bucket, { after: prefix, limit: PAGE }))
+            .map((object) => object.name)
+            .filter((name) => name.startsWith(prefix));
+          if (names.length) await storage.remove(bucket, names);
+          return names.length;
+        });
+        removed += count;
+        if (count < PAGE) break;
+      }
+    }
+    if (pass === 0) {
+      throw new SliceYield({ pass: 1, removed }, Math.max(0, Number(ctx.payload.againSeconds ?? 600)) * 1000);
+    }
+    return { type: "done", result: { removed } };
   };
 }

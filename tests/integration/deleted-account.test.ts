@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../scripts/stack/jwt.ts";
-import { connect, createUser, invoke, type Sql, stackEnv } from "../support/stack.ts";
+import { connect, createUser, invoke, type Sql, stackEnv, waitFor, waitForStatus } from "../support/stack.ts";
+import { stackStorage } from "../support/stack-storage.ts";
 
 let sql: Sql;
 
@@ -77,5 +78,65 @@ describe("an unexpired token of a deleted account", () => {
     expectUserNotFound(await invoke("providers", registerProvider, { token: user.token }));
     expectUserNotFound(await invoke("produce-movie", startFilm, { token: user.token }));
     expect(await written(user.id)).toEqual(nothing);
+  });
+});
+
+describe("an account's deletion", () => {
+  it("removes the account's files, and looks again once jobs running at the deletion can no longer write", async () => {
+    const gone = await createUser();
+    const kept = await createUser();
+    const storage = stackStorage(sql);
+    const bucket = "media";
+    const upload = (path: string) =>
+      storage.upload(bucket, path, new TextEncoder().encode(path), {
+        contentType: "application/octet-stream",
+        upsert: true,
+      });
+    const under = async (userId: string) =>
+      (await sql`select name from storage.objects where bucket_id = ${bucket} and name like ${
+        "%/" + userId + "/%"
+      }`)
+        .map((row) => row.name as string).sort();
+    const theirs = [
+      `films/${gone.id}/film/video.mp4`,
+      `assets/${gone.id}/slot/v2.png`,
+      `local/${gone.id}/image/0123abcd.png`,
+    ];
+    const others = [`films/${kept.id}/film/video.mp4`, `local/${kept.id}/image/0123abcd.png`];
+    for (const path of [...theirs, ...others]) await upload(path);
+    const deleting = await sql.reserve();
+    try {
+      // The second look an hour away: the test brings it forward itself.
+      await deleting`set reelforge.forget_again_seconds = 3600`;
+      await deleting`delete from auth.users where id = ${gone.id}`;
+      await deleting`reset reelforge.forget_again_seconds`;
+    } finally {
+      deleting.release();
+    }
+    try {
+      const [task] = await sql`
+        select id, user_id, function_name from public.background_tasks
+         where kind = 'account.forget' and idempotency_key = ${"account.forget:" + gone.id}`;
+      expect(task).toMatchObject({ user_id: null, function_name: "assemble" });
+      // Before, nothing listed a user without films: their files stayed for good.
+      await waitFor(async () => {
+        const [row] = await sql`select status, metadata from public.background_tasks where id = ${task.id}`;
+        return (row.status === "queued" && row.metadata.pass === 1) || null;
+      }, { timeoutMs: 60_000, what: "the first pass over the deleted account's files" });
+      expect(await under(gone.id)).toEqual([]);
+      expect(await under(kept.id)).toEqual([...others].sort());
+
+      // A render job that was running at the deletion uploads its file after the first pass.
+      await upload(`local/${gone.id}/video/late.mp4`);
+      await sql`update public.background_tasks set run_after = now() where id = ${task.id}`;
+      await sql`select engine.dispatch_task(${task.id})`;
+      const done = await waitForStatus(sql, task.id, ["succeeded", "failed"], 60_000);
+      expect(done.status, JSON.stringify(done.last_error)).toBe("succeeded");
+      expect(done.result).toEqual({ removed: 4 });
+      expect(await under(gone.id)).toEqual([]);
+      expect(await under(kept.id)).toEqual([...others].sort());
+    } finally {
+      await storage.remove(bucket, others);
+    }
   });
 });
