@@ -254,8 +254,13 @@ async function produceShot(
   type Kept = { clipUrl: string; endFrameUrl: string | null };
   const start = (t: string) =>
     ctx.step(`${t}:start`, async (tx): Promise<{ from: string | null; kept: Kept | null }> => {
-      if (shot.status === "completed" && shot.clip_url && shot.reference_image_url === from.url) {
-        return { from: from.url, kept: { clipUrl: shot.clip_url, endFrameUrl: shot.end_frame_url } };
+      // The shot as it is now, not as this task listed it first (a recorded step): a take the owner
+      // accepted while the film was cancelled (a cascade's, made from the frame the shot starts
+      // from now) is kept. Before, the resumed film paid for the shot again and replaced the take.
+      const [now] = await tx<ShotRow[]>`
+        select status, reference_image_url, clip_url, end_frame_url from public.scene_shots where id = ${shot.id}`;
+      if (now?.status === "completed" && now.clip_url && now.reference_image_url === from.url) {
+        return { from: from.url, kept: { clipUrl: now.clip_url, endFrameUrl: now.end_frame_url } };
       }
       await tx`
       update public.scene_shots set status = 'generating', error_message = null, prompt = ${job.prompt},

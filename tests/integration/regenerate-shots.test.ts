@@ -367,6 +367,75 @@ describe("a shot regenerated", () => {
   }, 420_000);
 
   it(
+    "a cascade's take accepted while its film was cancelled stays in the resumed film, not paid for again",
+    async () => {
+      rig.fakes.clearScripts();
+      // Shot 2 (made from shot 1's last frame) is in production when the film is cancelled.
+      rig.fakes.runway.scriptWhen((body) => String(body.promptImage ?? "").includes("-end"), {
+        phases: ["PENDING", "RUNNING"],
+      });
+      const title = "Fog Cascaded Over";
+      const user = await filmUser(rig, SHAPE, title);
+      const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
+      await waitFor(async () => {
+        const [one, two] = await shotsOf(film);
+        return one?.status === "completed" && !!one.end_frame_url && two?.status === "generating";
+      }, { timeoutMs: 120_000, what: "shot 2 in production" });
+      const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
+      expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
+      await waitFor(async () => (await movieOf(film)).status === "cancelled", { what: "the film cancelled" });
+      rig.fakes.clearScripts();
+
+      // A new shot 1, accepted with its cascade: shot 2 made again from its new last frame, accepted.
+      const start = await act("regenerate-asset", {
+        action: "start",
+        kind: "video",
+        target: { movieId: film, sceneNumber: 1, shotNumber: 1 },
+        draft: { prompt: "The keeper hangs the lantern by the door" },
+      });
+      expect(start.status, start.text).toBe(202);
+      await waitFor(async () => {
+        const [row] = await rig.sql`select status from public.asset_runs where id = ${start.json.runId}`;
+        return row.status === "preview" || null;
+      }, { timeoutMs: 60_000, what: "shot 1's take" });
+      const accepted = await act("regenerate-asset", { action: "accept", runId: start.json.runId });
+      expect(accepted.status, accepted.text).toBe(200);
+      const cascaded = await waitFor(async () => {
+        const [row] = await rig.sql`select * from public.asset_runs where cascade_of = ${start.json.runId}`;
+        return row?.status === "accepted" ? row : null;
+      }, { timeoutMs: 120_000, what: "shot 2's cascade take accepted" });
+      // Every run and apply of the film settled before the resume.
+      await waitFor(async () => {
+        const [open] = await rig.sql`
+        select (select count(*) from public.asset_runs where movie_id = ${film} and status = 'running')::int +
+               (select count(*) from public.background_tasks
+                 where user_id = ${user.id} and kind like 'asset.%' and kind <> 'asset.cleanup'
+                   and status in ('queued', 'running', 'waiting'))::int as n`;
+        return open.n === 0 || null;
+      }, { timeoutMs: 180_000, what: "the film's runs and applies to end" });
+      const [one, two] = await shotsOf(film);
+      const [take] = await rig
+        .sql`select public_url from public.assets where id = ${cascaded.preview_asset_id}`;
+      expect(two.clip_url).toBe(take.public_url);
+      const madeBefore = rig.fakes.runway.created.length;
+
+      const resumed = await act("produce-movie", { action: "resume", movieId: film });
+      expect(resumed.status, resumed.text).toBe(202);
+      const done = await waitForFilm(rig.sql, film, 180_000);
+      expect(done.status, done.error_message).toBe("completed");
+      // Before, the resumed chain took the take for one made from another frame (the shot kept the
+      // frame the chain had started it from): shot 2 was paid for again and the take replaced.
+      const again = rig.fakes.runway.created.slice(madeBefore).filter((body) =>
+        addressOfSigned(String(body.promptImage ?? "")) === one.end_frame_url
+      );
+      expect(again).toEqual([]);
+      const [, after] = await shotsOf(film);
+      expect(after.clip_url).toBe(take.public_url);
+    },
+    600_000,
+  );
+
+  it(
     "a shot's join that ends after the scene's shots changed again does not become the scene's clip",
     async () => {
       const run = await shotPreview(1, "The keeper climbs the stair");

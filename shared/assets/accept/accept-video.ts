@@ -20,10 +20,12 @@ export const acceptVideo: AssetAcceptor = {
     await ctx
       .tx`update public.movie_scenes set clip_url = ${ctx.asset.public_url}, video_url = ${ctx.asset.public_url}, status = 'completed',
                         error_message = null, mix_status = 'pending' where id = ${sceneId}`;
-    // A scene of one shot: its shot is its clip.
+    // A scene of one shot: its shot is its clip, made from the frame the take was made from.
     await ctx.tx`
       update public.scene_shots set clip_url = ${ctx.asset.public_url}, status = 'completed', error_message = null,
-             end_frame_url = null, stale = false
+             end_frame_url = null, stale = false, reference_image_url = coalesce(${
+      madeFrom(ctx)
+    }::text, reference_image_url)
        where scene_id = ${sceneId}`;
     // The scenes made from this scene's old last frame are stale; with cascade the ones continuing
     // directly are regenerated from the new one (asset.apply, after it is extracted), and so on.
@@ -58,7 +60,9 @@ async function acceptShot(ctx: AcceptContext) {
     (ctx.asset.params.referenceImageUrl ?? null) !== old.previous_end_frame;
   await ctx.tx`
     update public.scene_shots set clip_url = ${ctx.asset.public_url}, status = 'completed', error_message = null,
-           end_frame_url = null, stale = ${stale}
+           end_frame_url = null, stale = ${stale}, reference_image_url = coalesce(${
+    madeFrom(ctx)
+  }::text, reference_image_url)
      where id = ${shotId}`;
   const { sceneNumber, shotNumber } = ctx.run.target;
   const later = await markLaterShotsStale(ctx.tx, shotId);
@@ -110,3 +114,12 @@ async function updateVideoCache(
     path: asset.storage_path,
   });
 }
+
+/**
+ * The frame a take was made from (its params), else the shot's as it is: what a resumed film's
+ * chain compares with the frame the shot starts from now (scene-video.ts). Left as the chain had
+ * written it, a take accepted while the film was cancelled (a cascade's, made from a new frame)
+ * looked made from another frame, and the resumed film paid for the shot again and replaced it.
+ */
+const madeFrom = (ctx: AcceptContext): string | null =>
+  (ctx.asset.params.referenceImageUrl as string | undefined) ?? null;
