@@ -8,6 +8,7 @@
  * (public.film_work_follows_its_task).
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
+import { FencedOutError } from "../errors.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -34,18 +35,33 @@ export async function recordIntent(
   key: MetricKey,
   planned: { units: number; unit: string } | null = null,
 ): Promise<void> {
-  await db`
-    insert into public.movie_step_metrics
-      (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units, cost_unit)
-    values (${key.movieId}, ${key.userId}, ${key.step}, ${
-    key.sceneNumber ?? null
-  }, ${key.taskId}, ${key.stepName},
-            ${key.provider}, ${key.model}, ${planned?.units ?? null}, ${planned?.unit ?? null})
-    on conflict on constraint movie_step_metrics_one_per_step do update
-       set phase = 'intent', planned_units = excluded.planned_units, cost_unit = excluded.cost_unit,
-           error_message = null, finished_at = null
-     where movie_step_metrics.external_id is null and movie_step_metrics.finished_at is not null
-       and movie_step_metrics.phase in ('failed', 'cancelled')`;
+  // Only while its task runs, under the task's row (after the film's, the order an owner's cancel
+  // takes them): a cancel either waits for this row and closes it as it closes the task's open
+  // intents (public.film_work_follows_its_task), or has committed, and this records nothing and
+  // ends the slice. Before, a cancel committed between the slice's last fenced write and this
+  // insert closed the intents before this one existed, and it stayed `intent` for good: status
+  // counted the step in flight, its time growing.
+  const record = async (tx: TransactionSql) => {
+    await tx`select from public.movies where id = ${key.movieId} for key share`;
+    const [running] = await tx`
+      select 1 from public.background_tasks where id = ${key.taskId} and status = 'running' for share`;
+    if (!running) throw new FencedOutError(key.taskId);
+    await tx`
+      insert into public.movie_step_metrics
+        (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units, cost_unit)
+      values (${key.movieId}, ${key.userId}, ${key.step}, ${
+      key.sceneNumber ?? null
+    }, ${key.taskId}, ${key.stepName},
+              ${key.provider}, ${key.model}, ${planned?.units ?? null}, ${planned?.unit ?? null})
+      on conflict on constraint movie_step_metrics_one_per_step do update
+         set phase = 'intent', planned_units = excluded.planned_units, cost_unit = excluded.cost_unit,
+             error_message = null, finished_at = null
+       where movie_step_metrics.external_id is null and movie_step_metrics.finished_at is not null
+         and movie_step_metrics.phase in ('failed', 'cancelled')`;
+  };
+  // A transaction of the caller's (a step's, a capped film's admission) or one of its own.
+  if ("begin" in db) await db.begin(record);
+  else await record(db);
 }
 
 export async function recordSubmitted(

@@ -199,7 +199,9 @@ describe("a film task's own work, when the task ends", () => {
     ]);
     expect(await notesLeft(film.childId)).toBe(0);
 
-    // The owner resumes: the step runs again and its row is opened again for this attempt.
+    // The owner resumes: the task runs again, and the step's row is opened again for this attempt.
+    await sql`update public.background_tasks set status = 'queued', run_after = now() where id = ${film.childId}`;
+    await sql`select engine.claim_task(${film.childId}, 'film-work', 60)`;
     await recordIntent(sql, metric(film, "music"), { units: 5, unit: "tracks" });
     expect((await metricsOf(film.childId))[0]).toEqual({
       step_name: "music",

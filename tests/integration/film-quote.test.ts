@@ -109,7 +109,11 @@ describe("produce-movie quote", () => {
     const [movie] = await rig.sql`
       insert into public.movies (user_id, title, prompt, genre, duration_minutes, max_cost_units, status)
       values (${user.id}, 'Race', 'p', 'g', 1, 5, 'pending') returning id`;
-    const taskId = crypto.randomUUID();
+    // The admitting task, running (an intent is recorded only while its task runs).
+    const kind = `race.${crypto.randomUUID()}`;
+    await rig
+      .sql`select engine.enqueue_task(p_user_id => ${user.id}, p_kind => ${kind}, p_function => null, p_dispatch => false)`;
+    const [{ id: taskId }] = await rig.sql`select id from engine.claim_next_task(${[kind]}, 'test-race', 30)`;
     const pool = connect(8);
     try {
       const key = (i: number) => ({

@@ -1,0 +1,90 @@
+/**
+ * A paid step's intent (movie_step_metrics, phase `intent`) is written only while its task runs:
+ * one that raced its task's cancel stayed `intent` for good, and status counted the step in
+ * flight, its time growing (a probe cancelled films as their voices started: 5 of 8 kept one).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordIntent } from "../../shared/film/film-metrics.ts";
+import { FencedOutError } from "../../shared/errors.ts";
+import type { Sql as SharedSql } from "../../shared/db/client.ts";
+import { connect, createUser, type Sql, type TestUser, waitFor } from "../support/stack.ts";
+
+let sql: Sql;
+let owner: TestUser;
+let movieId: string;
+
+beforeAll(async () => {
+  sql = connect();
+  owner = await createUser(sql);
+  [{ id: movieId }] = await sql`
+    insert into public.movies (user_id, title, prompt, genre, duration_minutes, status)
+    values (${owner.id}, 'Intents', 'a prompt', 'drama', 1, 'processing') returning id`;
+});
+afterAll(() => sql.end());
+
+/** A task of the owner's, claimed: running, as a slice's own task is while it records an intent. */
+async function runningTask(): Promise<string> {
+  const kind = `intents.${crypto.randomUUID()}`;
+  await sql`select engine.enqueue_task(p_user_id => ${owner.id}, p_kind => ${kind}, p_function => null, p_dispatch => false)`;
+  const [task] = await sql`select id from engine.claim_next_task(${[kind]}, 'test-intents', 30)`;
+  return task.id as string;
+}
+
+const key = (taskId: string, stepName: string) => ({
+  movieId,
+  userId: owner.id,
+  step: "generate_audio",
+  sceneNumber: 1,
+  taskId,
+  stepName,
+  provider: "elevenlabs",
+  model: "eleven_multilingual_v2",
+});
+const intents = async (
+  taskId: string,
+) => (await sql`select step_name, phase from public.movie_step_metrics where task_id = ${taskId} order by step_name`);
+const db = () => sql as unknown as SharedSql;
+
+describe("a paid step's intent", () => {
+  it("is recorded while its task runs", async () => {
+    const task = await runningTask();
+    await recordIntent(db(), key(task, "line-0"));
+    expect(await intents(task)).toEqual([{ step_name: "line-0", phase: "intent" }]);
+  });
+
+  it("is refused, and nothing recorded, once its task was cancelled", async () => {
+    const task = await runningTask();
+    await sql`select engine.cancel_task(${task}, 'cancelled by the test')`;
+    await expect(recordIntent(db(), key(task, "line-0"))).rejects.toBeInstanceOf(FencedOutError);
+    expect(await intents(task)).toEqual([]);
+  });
+
+  it("racing its task's cancel, waits for it and records nothing", async () => {
+    const task = await runningTask();
+    const cancel = await sql.reserve();
+    let recording: Promise<unknown>;
+    try {
+      await cancel`begin`;
+      await cancel`select engine.cancel_task(${task}, 'cancelled by the owner')`;
+      recording = recordIntent(db(), key(task, "line-0")).then(() => "recorded", (error) => error);
+      // Before: the insert went through at once, beside the cancel, and outlived it as `intent`.
+      const first = await Promise.race([
+        recording.then((outcome) => `ended before the cancel committed: ${outcome}`),
+        waitFor(
+          async () =>
+            (await sql`
+              select 1 from pg_stat_activity
+               where wait_event_type = 'Lock' and query like '%background_tasks%for share%'`).length > 0 ||
+            null,
+          { timeoutMs: 30_000, what: "the intent to wait for the cancel" },
+        ).then(() => "waiting"),
+      ]);
+      expect(first).toBe("waiting");
+      await cancel`commit`;
+    } finally {
+      cancel.release();
+    }
+    expect(await recording!).toBeInstanceOf(FencedOutError);
+    expect(await intents(task)).toEqual([]);
+  });
+});
