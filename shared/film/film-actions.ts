@@ -21,7 +21,7 @@ import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
 import { spendOf } from "./film-budget.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
-import { quoteFilm } from "./film-quote.ts";
+import { assertMakeableLength, quoteFilm } from "./film-quote.ts";
 import { ownMovie } from "./film-movie.ts";
 import { initialSteps } from "./film-progress.ts";
 import { redoFailedFilm } from "./film-redo.ts";
@@ -94,6 +94,10 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       spends: true,
       input: startInput,
       async run(input, caller) {
+        assertMakeableLength(
+          input.durationMinutes,
+          (await resolveProviders(sql, caller.userId, deps.config)).video,
+        );
         const ids = await sql.begin(async (tx) => {
           await admitUsage(tx, caller.userId, "film", "start");
           const [movie] = await tx`
@@ -121,7 +125,9 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
     quote: defineAction({
       input: startInput,
       async run(input, caller) {
-        return { body: quoteFilm(input, await resolveProviders(sql, caller.userId, deps.config)) };
+        const providers = await resolveProviders(sql, caller.userId, deps.config);
+        assertMakeableLength(input.durationMinutes, providers.video);
+        return { body: quoteFilm(input, providers) };
       },
     }),
     status: defineAction({

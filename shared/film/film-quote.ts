@@ -9,7 +9,8 @@
 import type { ProviderType } from "../providers/types.ts";
 import { filmScoreRequest } from "./film-requests.ts";
 import { isPaidProvider } from "./film-budget.ts";
-import { sceneCountFor } from "./scene-plan.ts";
+import { BadRequestError } from "../errors.ts";
+import { maxScenesFor, sceneCountFor } from "./scene-plan.ts";
 import { planShots, shotGrid } from "./shot-plan.ts";
 
 /** The longest a transition between scenes overlaps them (a fade): quotes count every one as a fade. */
@@ -81,7 +82,9 @@ export interface FilmQuote {
  * to a grid step); the count of shots moves by about one per scene with the screenplay's times.
  */
 export function quoteShots(durationMinutes: number, video: { provider: string; model: string }) {
-  const scenes = sceneCountFor(durationMinutes);
+  const grid = shotGrid(video.provider, video.model);
+  // As many as the film keeps: every scene needs one shot of the grid's shortest (preproduction.ts).
+  const scenes = Math.min(sceneCountFor(durationMinutes), maxScenesFor(durationMinutes * 60, grid[0]));
   const cut = planShots(
     Array.from({ length: scenes }, (_, i) => ({
       sceneNumber: i + 1,
@@ -89,7 +92,7 @@ export function quoteShots(durationMinutes: number, video: { provider: string; m
       overlapAfterSeconds: MAX_OVERLAP_SECONDS,
     })),
     durationMinutes * 60,
-    shotGrid(video.provider, video.model),
+    grid,
   );
   return {
     scenes,
@@ -267,4 +270,21 @@ export function expectedWallSeconds(shots: number, joins: number, lipsync: boole
   return 3 * t.llm + t.image + t.image + shots * (t.video + t.render) + joins * t.render +
     (lipsync ? t.lipsync + t.render : t.render) +
     t.render + t.image;
+}
+
+/**
+ * 400 film_too_short for a length shorter than the video model's shortest clip by more than the
+ * 10 % a film may miss its length by: no film of it can be made. Before, 0.01 minutes (0.6 s) was
+ * taken and made into a 2 s film (+233 %), quoted as two scenes and made as one.
+ */
+export function assertMakeableLength(durationMinutes: number, video: { provider: string; model: string }) {
+  const shortest = shotGrid(video.provider, video.model)[0];
+  if (durationMinutes * 60 * 1.1 >= shortest) return;
+  const least = Math.ceil((shortest / 1.1 / 60) * 100) / 100;
+  throw new BadRequestError(
+    "film_too_short",
+    `durationMinutes: ${durationMinutes} minutes (${
+      Math.round(durationMinutes * 600) / 10
+    } s) is shorter than the shortest clip of ${video.provider} ${video.model} (${shortest} s); ask for at least ${least}`,
+  );
 }

@@ -52,6 +52,22 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(await counts(owner.id)).toEqual(before);
   });
 
+  it("refuses a length shorter than the video model's shortest clip, from quote and start alike", async () => {
+    const before = await counts(owner.id);
+    for (const action of ["quote", "start"]) {
+      const res = await invoke("produce-movie", { action, ...good, durationMinutes: 0.01 }, {
+        token: owner.token,
+      });
+      // Before: 202, and a 0.6 s film made into a 2 s one.
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.error.code).toBe("film_too_short");
+      expect(res.json.error.message).toContain(
+        "durationMinutes: 0.01 minutes (0.6 s) is shorter than the shortest clip",
+      );
+    }
+    expect(await counts(owner.id)).toEqual(before);
+  });
+
   it("tells a field sent in another type from a missing one, and names a long value without echoing it", async () => {
     const message = async (body: Record<string, unknown>) => {
       const before = await counts(owner.id);

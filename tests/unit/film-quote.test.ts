@@ -1,6 +1,7 @@
 /** produce-movie quote's arithmetic (shared/film/film-quote.ts): counts from the planner's rules, sums per provider and unit. */
 import { describe, expect, it } from "vitest";
 import {
+  assertMakeableLength,
   ASSUMED,
   expectedWallSeconds,
   quoteFilm,
@@ -27,6 +28,28 @@ const paid: QuoteProviders = {
   music: user("beatoven", "maestro"),
   render: user("worker", "ffmpeg"),
 };
+
+describe("the shortest film", () => {
+  it("is one clip of the model's shortest, within 10 %: shorter is refused, naming the least length", () => {
+    const local = { provider: "local", model: "local" };
+    // Before, 0.01 minutes was taken and made into a 2 s film (+233 %).
+    expect(() => assertMakeableLength(0.01, local)).toThrow(
+      /shortest clip of local local \(2 s\); ask for at least 0.04/,
+    );
+    expect(() => assertMakeableLength(0.03, local)).toThrow(/ask for at least 0.04/);
+    expect(() => assertMakeableLength(0.04, local)).not.toThrow();
+    // Veo 3.1's shortest clip is 4 s.
+    expect(() => assertMakeableLength(0.06, { provider: "runway", model: "veo3.1" })).toThrow(
+      /at least 0.07/,
+    );
+    expect(() => assertMakeableLength(0.07, { provider: "runway", model: "veo3.1" })).not.toThrow();
+  });
+
+  it("is quoted as the scenes the film keeps: one, not two, when one clip fills it", () => {
+    expect(quoteShots(0.04, { provider: "local", model: "local" }).scenes).toBe(1);
+    expect(quoteShots(0.5, { provider: "local", model: "local" }).scenes).toBe(sceneCountFor(0.5));
+  });
+});
 
 describe("quoteFilm", () => {
   it("counts one clip per planned shot and sums each provider's units", () => {
