@@ -1411,16 +1411,23 @@ CREATE FUNCTION engine.forget_account_files() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  perform engine.enqueue_task(
-    p_user_id => null, p_kind => 'account.forget', p_function => 'assemble',
-    p_payload => jsonb_build_object(
-      'userId', old.id,
-      -- When to look again: a job that was running at the deletion finds its lease gone at its next
-      -- renewal (within a lease, 30 s) and may still be uploading its file then. A session may set
-      -- reelforge.forget_again_seconds (tests do); ten minutes otherwise.
-      'againSeconds', coalesce(nullif(current_setting('reelforge.forget_again_seconds', true), '')::integer, 600)),
-    p_idempotency_key => 'account.forget:' || old.id,
-    p_max_attempts => 5);
+  -- Never in the way of the deletion itself: rung at commit where dispatch is configured (else the
+  -- sweeper rings it once it is), and an enqueue that fails anyway is a warning, not a refusal.
+  begin
+    perform engine.enqueue_task(
+      p_user_id => null, p_kind => 'account.forget', p_function => 'assemble',
+      p_payload => jsonb_build_object(
+        'userId', old.id,
+        -- When to look again: a job that was running at the deletion finds its lease gone at its
+        -- next renewal (within a lease, 30 s) and may still be uploading its file then. A session
+        -- may set reelforge.forget_again_seconds (tests do); ten minutes otherwise.
+        'againSeconds', coalesce(nullif(current_setting('reelforge.forget_again_seconds', true), '')::integer, 600)),
+      p_idempotency_key => 'account.forget:' || old.id,
+      p_max_attempts => 5,
+      p_dispatch => (select s.functions_url is not null from engine.settings s));
+  exception when others then
+    raise warning 'account % deleted, but its files were not queued for removal: %', old.id, sqlerrm;
+  end;
   return null;
 end $$;
 

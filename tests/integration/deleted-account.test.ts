@@ -139,4 +139,23 @@ describe("an account's deletion", () => {
       await storage.remove(bucket, others);
     }
   });
+
+  it("goes ahead where dispatch is not configured: the removal waits for the sweeper", async () => {
+    const user = await createUser();
+    // In a transaction rolled back: a project (or a clone's target) with no doorbell configured.
+    const rolledBack = new Error("rolled back");
+    const seen = await sql.begin(async (tx) => {
+      await tx`update engine.settings set functions_url = null`;
+      // Before: RF002 "task engine dispatch is not configured", and the account was not deleted.
+      await tx`delete from auth.users where id = ${user.id}`;
+      const [task] = await tx`
+        select status, dispatched_at from public.background_tasks
+         where kind = 'account.forget' and idempotency_key = ${"account.forget:" + user.id}`;
+      const [left] = await tx`select count(*)::int as n from auth.users where id = ${user.id}`;
+      throw Object.assign(rolledBack, { seen: { task, users: left.n } });
+    }).catch((
+      error,
+    ) => (error === rolledBack ? (error as Error & { seen: unknown }).seen : Promise.reject(error)));
+    expect(seen).toEqual({ task: { status: "queued", dispatched_at: null }, users: 0 });
+  });
 });
