@@ -369,8 +369,9 @@ describe("retention of the other growing tables", () => {
              (${bucket}, 'pending', now() - interval '90 days', null)`;
 
     const [{ retain }] = await sql`select engine.retain() as retain`;
-    expect(retain.netResponses).toBeGreaterThanOrEqual(1);
-    expect(retain.cleanupLog).toBeGreaterThanOrEqual(1);
+    // The scheduled pass (pg_cron, once a minute) may have trimmed them first, as it did in a
+    // fresh-clone run where this call then counted 0: what is left is what counts.
+    expect(retain).toMatchObject({ netResponses: expect.any(Number), cleanupLog: expect.any(Number) });
 
     const responses = await sql`
       select id::text from net._http_response where id in (${base}, ${base + 1})`;
