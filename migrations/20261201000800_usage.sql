@@ -334,6 +334,8 @@ declare
 begin
   -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
   select * into t from public.background_tasks where id = p_task_id;
+  -- The owner before the film's rows (engine.lock_owner).
+  perform engine.lock_owner(t.user_id);
   if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
       using errcode = 'RF015';
@@ -366,6 +368,8 @@ declare
   same_work uuid;
   max_resumes integer;
 begin
+  -- The owner first (engine.lock_owner).
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;

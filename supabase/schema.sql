@@ -608,6 +608,8 @@ declare
   child jsonb;
   created public.background_tasks;
 begin
+  -- The owner first (engine.lock_owner): each child's insert checks its owner.
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   parent := engine.lock_lease(p_task_id, p_token);
   for child in select * from jsonb_array_elements(coalesce(p_children, '[]'::jsonb)) loop
     insert into public.background_tasks
@@ -647,6 +649,8 @@ declare
   t public.background_tasks;
   open_targets uuid[];
 begin
+  -- The owner first (engine.lock_owner): a park locks its targets after its own row.
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   t := engine.lock_lease(p_task_id, p_token);
   -- A park and a target's end serialise on the target's row: the share lock waits for an end in
   -- progress (and then reads the ended status), and an end waits for this park to commit (and
@@ -690,6 +694,8 @@ declare
 begin
   -- Not locked: kind and parent never change, and engine.cancel_task locks the parent first.
   select * into t from public.background_tasks where id = p_task_id;
+  -- The owner before the film's rows (engine.lock_owner).
+  perform engine.lock_owner(t.user_id);
   if found and engine.is_part_of_other_work(t.kind, t.parent_id) then
     raise exception 'task % (%) is part of other work: cancel the film or run it belongs to', p_task_id, t.kind
       using errcode = 'RF015';
@@ -718,7 +724,11 @@ CREATE FUNCTION engine.cancel_task(p_task_id uuid, p_reason text DEFAULT 'cancel
     AS $$
 declare
   t public.background_tasks;
+  family record;
 begin
+  select b.user_id, b.parent_id into family from public.background_tasks b where b.id = p_task_id;
+  -- The owner first (engine.lock_owner): a cancel ends a family, writing many of its rows.
+  perform engine.lock_owner(family.user_id);
   update public.background_tasks
      set status = 'cancelled', finished_at = now(), fencing_token = fencing_token + 1,
          lease_owner = null, lease_expires_at = null,
@@ -726,7 +736,7 @@ begin
    where id = p_task_id and not engine.is_terminal(status)
      -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
+                                 where parent.id = family.parent_id
                                    for update) locked) >= 0
   returning * into t;
   if not found then
@@ -1042,18 +1052,33 @@ CREATE FUNCTION engine.complete_task(p_task_id uuid, p_token bigint, p_result js
     AS $$
 declare
   t public.background_tasks;
+  family record;
+  owner_locked boolean := false;
 begin
-  update public.background_tasks
-     set status = 'succeeded', result = p_result, progress = 100,
-         metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
-         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running'
-     -- The parent first (above).
-     and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select b.parent_id from public.background_tasks b where b.id = p_task_id)
-                                   for update) locked) >= 0
-  returning * into t;
-  if not found then
+  loop
+    update public.background_tasks b
+       set status = 'succeeded', result = p_result, progress = 100,
+           metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
+           lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
+     where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
+       -- A lone task (no parent, no key: the common case, and the engine benchmark's) writes its
+       -- own row, and more only for an open child or a waiter; any other ends once its owner is
+       -- locked (engine.lock_owner), before its parent and itself.
+       and (owner_locked or (b.parent_id is null and b.concurrency_key is null))
+       -- The parent first (above).
+       and (select count(*) from (select from public.background_tasks parent
+                                   where owner_locked
+                                     and parent.id = (select p.parent_id from public.background_tasks p where p.id = p_task_id)
+                                     for update) locked) >= 0
+    returning * into t;
+    exit when found or owner_locked;
+    select b.user_id, b.parent_id, b.concurrency_key into family from public.background_tasks b where b.id = p_task_id;
+    -- A lone task no longer held, or gone.
+    exit when family.parent_id is null and family.concurrency_key is null;
+    perform engine.lock_owner(family.user_id);
+    owner_locked := true;
+  end loop;
+  if t.id is null then
     return false;
   end if;
   perform engine.after_terminal(t);
@@ -1368,7 +1393,13 @@ CREATE FUNCTION engine.fail_task(p_task_id uuid, p_token bigint, p_error jsonb, 
     AS $$
 declare
   t public.background_tasks;
+  family record;
 begin
+  select b.user_id, b.parent_id, b.concurrency_key into family from public.background_tasks b where b.id = p_task_id;
+  -- The owner first, as engine.complete_task takes it.
+  if family.parent_id is not null or family.concurrency_key is not null then
+    perform engine.lock_owner(family.user_id);
+  end if;
   update public.background_tasks b
      set attempts = b.attempts + 1, last_error = p_error,
          metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
@@ -1386,7 +1417,7 @@ begin
    where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
      -- The parent first (engine.complete_task).
      and (select count(*) from (select from public.background_tasks parent
-                                 where parent.id = (select p.parent_id from public.background_tasks p where p.id = p_task_id)
+                                 where parent.id = family.parent_id
                                    for update) locked) >= 0
   returning * into t;
   if not found then
@@ -1737,6 +1768,20 @@ end $$;
 ALTER FUNCTION engine.lock_oldest_due(p_kinds text[]) OWNER TO postgres;
 
 --
+-- Name: lock_owner(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.lock_owner(p_user_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform from auth.users u where u.id = p_user_id for key share;
+end $$;
+
+ALTER FUNCTION engine.lock_owner(p_user_id uuid) OWNER TO postgres;
+
+--
 -- Name: open_children(uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2002,6 +2047,8 @@ CREATE FUNCTION engine.restart_task(p_task_id uuid, p_metadata jsonb) RETURNS pu
 declare
   t public.background_tasks;
 begin
+  -- The owner first (engine.lock_owner).
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
@@ -2036,6 +2083,8 @@ declare
   same_work uuid;
   max_resumes integer;
 begin
+  -- The owner first (engine.lock_owner).
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
@@ -2164,6 +2213,8 @@ declare
   cut_off uuid[];
   child_id uuid;
 begin
+  -- The owner first (engine.lock_owner).
+  perform engine.lock_owner((select b.user_id from public.background_tasks b where b.id = p_task_id));
   select * into t from public.background_tasks where id = p_task_id for update;
   if not found then
     return null;
@@ -5970,6 +6021,13 @@ GRANT ALL ON FUNCTION engine.lock_lease(p_task_id uuid, p_token bigint) TO servi
 
 REVOKE ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.lock_oldest_due(p_kinds text[]) TO service_role;
+
+--
+-- Name: FUNCTION lock_owner(p_user_id uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.lock_owner(p_user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.lock_owner(p_user_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION open_children(p_parent_id uuid); Type: ACL; Schema: engine; Owner: postgres

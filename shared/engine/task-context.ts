@@ -112,6 +112,9 @@ export function createTaskContext(deps: TaskContextDeps): TaskContext {
     const recorded = steps.get(name);
     if (recorded?.status === "completed") return recorded.result as T;
     const result = await sql.begin(async (tx) => {
+      // The owner's row before any of theirs a step writes, in an account deletion's order
+      // (engine.lock_owner); a task without an owner locks nothing.
+      if (task.userId) await tx`select engine.lock_owner(${task.userId})`;
       const value = await run(tx);
       await store.completeStep(tx, task, name, value ?? null);
       return value;

@@ -42,6 +42,9 @@ export async function recordIntent(
   // insert closed the intents before this one existed, and it stayed `intent` for good: status
   // counted the step in flight, its time growing.
   const record = async (tx: TransactionSql) => {
+    // The owner's row first, in an account deletion's order (engine.lock_owner): the insert below
+    // checks it, and taken there it waited for a deletion that waited for this task's row.
+    await tx`select engine.lock_owner(${key.userId})`;
     await tx`select from public.movies where id = ${key.movieId} for key share`;
     const [running] = await tx`
       select 1 from public.background_tasks where id = ${key.taskId} and status = 'running' for share`;

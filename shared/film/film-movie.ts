@@ -3,6 +3,7 @@ import type { Sql, TransactionSql } from "../db/client.ts";
 import type { ProductionPlan, Screenplay, VisualBible } from "../providers/film-schemas.ts";
 import { ConflictError, NotFoundError, PermanentTaskError } from "../errors.ts";
 import { NoVideosToAssembleError, type SceneVideo, selectClipsForAssembly } from "./assembly-rules.ts";
+import { lockFilmOwner } from "./film-progress.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -106,13 +107,14 @@ export async function idleMovie(deps: { sql: Sql }, movieId: string, userId: str
 }
 
 /**
- * The film's rows locked as a resume locks them (the progress row, then the movie) and its status
+ * The film's rows locked as a resume locks them (its owner's, the progress row, then the movie) and its status
  * read under the lock: 409 movie_in_production, or the movie (null when it is gone). What passes
  * commits before a resume reads the film, or after it and sees it in production: a regeneration's
  * start checked before its transaction only was admitted and charged beside a resume, and its
  * preview could never be accepted.
  */
 export async function lockMovieOutOfProduction(tx: TransactionSql, movieId: string) {
+  await lockFilmOwner(tx, movieId);
   await tx`select from public.movie_creation_progress where movie_id = ${movieId} for share`;
   const [movie] = await tx`select status, user_id from public.movies where id = ${movieId} for no key update`;
   if (movie) assertIdle(movieId, movie.status);

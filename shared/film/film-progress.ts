@@ -43,7 +43,18 @@ export function initialSteps(): Record<string, Json> {
  * updateStep calls this as its first statement.
  */
 export async function lockFilmProgress(db: Db, movieId: string): Promise<void> {
+  await lockFilmOwner(db, movieId);
   await db`select from public.movie_creation_progress where movie_id = ${movieId} for update`;
+}
+
+/**
+ * The film owner's auth.users row, key-share, before any of the film's rows: an account's
+ * deletion locks that row first and then the film's rows by cascade, and a film transaction that
+ * held the progress row while the deletion held the movie deadlocked with it (engine.lock_owner).
+ * Cheap once held: a transaction that has it already locks nothing more.
+ */
+export async function lockFilmOwner(db: Db, movieId: string): Promise<void> {
+  await db`select engine.lock_owner(user_id) from public.movies where id = ${movieId}`;
 }
 
 /** Sets one step's state, marks it current, recomputes overall progress (one row lock). */
@@ -54,6 +65,12 @@ export async function updateStep(db: Db, movieId: string, step: FilmStep, update
   if (progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(progress)));
   if (update.detail !== undefined) patch.detail = update.detail;
   const now = new Date().toISOString();
+  // Its own transaction when called outside one: the owner's lock lasts until the update's end.
+  if ("begin" in db) {
+    await db.begin((tx) => updateStep(tx, movieId, step, update));
+    return;
+  }
+  await lockFilmOwner(db, movieId);
   await db`
     with next as (
       select jsonb_set(p.steps, array[${step}::text],

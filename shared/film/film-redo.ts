@@ -14,7 +14,7 @@ import { admitUsage } from "../usage/usage-admission.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { PRODUCE_KIND } from "./film-kinds.ts";
 import { assertNoTakeApplying, loadScenes } from "./film-movie.ts";
-import { lockFilmProgress } from "./film-progress.ts";
+import { lockFilmOwner, lockFilmProgress } from "./film-progress.ts";
 import { continuityChains } from "./scene-plan.ts";
 
 type Db = Sql | TransactionSql;
@@ -59,6 +59,7 @@ export async function redoFailedFilm(
   finished: TaskRow,
 ): Promise<{ task: TaskRow; work: FailedWork }> {
   return await deps.sql.begin(async (tx) => {
+    await lockFilmOwner(tx, movieId);
     await admitUsage(tx, finished.userId, "film", "resume");
     await lockFilmProgress(tx, movieId);
     const [movie] = await tx`select status, task_id from public.movies where id = ${movieId} for update`;
