@@ -1526,7 +1526,11 @@ declare
   t public.background_tasks;
   claimed public.background_tasks;
 begin
-  select * into t from public.background_tasks where id = p_task_id for update skip locked;
+  -- Waits for the row, never skips it: a doorbell names its task, and one that skipped the row
+  -- while a park held it share-locked (engine.await_tasks parks on a task it has just enqueued)
+  -- was lost, the task waiting for the sweeper's next pass, 15 s in the tests. A duplicate
+  -- doorbell waits for the first one's claim, then finds the task running and claims nothing.
+  select * into t from public.background_tasks where id = p_task_id for update;
   if not found or not (engine.is_claimable(t)
                        or (p_lock_held and t.status = 'running' and t.lease_locked_at is not null)) then
     return null;

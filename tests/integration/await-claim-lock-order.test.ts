@@ -51,7 +51,7 @@ function session() {
   };
 }
 
-describe("a parent parking on its child beside a watched claim of that child", () => {
+describe("a parent parking on its child beside a claim of that child", () => {
   it("waits for the claim to commit instead of deadlocking with it, and parks on the running child", async () => {
     const family = await parentWithQueuedChild();
     const claimer = session();
@@ -104,5 +104,39 @@ describe("a parent parking on its child beside a watched claim of that child", (
     expect(byId[family.childId]).toMatchObject({ status: "running", watched: true });
     const waits = await sql`select target_id from engine.task_waits where waiter_id = ${family.parentId}`;
     expect(waits.map((w) => w.target_id)).toEqual([family.childId]);
+  });
+
+  it("a doorbell's claim of the child while the park holds it waits for the park and claims it", async () => {
+    // A chain enqueues a location image and parks on it at once; the image's doorbell came while
+    // the park held the image's row share-locked, the claim skipped the row, and the image waited
+    // for the sweeper's next pass (15 s, twice in one suite run).
+    const family = await parentWithQueuedChild();
+    const claimer = session();
+    const parker = session();
+    try {
+      await parker.db`begin`;
+      const [{ parked }] = await parker.db`
+        select engine.await_tasks(${family.parentId}, ${family.parentToken}::bigint,
+          ${[family.childId]}::uuid[]) as parked`;
+      expect(parked).toBe(true);
+      let settled = false;
+      const claiming = claimer.db`select id, status from engine.claim_task(${family.childId}, 'doorbell', 60)`
+        .execute().finally(() => (settled = true));
+      await waitFor(async () => settled || await waitsOnLock(sql, claimer.name), {
+        everyMs: 10,
+        what: "the claim to finish or to wait for a lock",
+      });
+      // Before, the claim had ended already, claiming nothing.
+      expect(settled).toBe(false);
+      await parker.db`commit`;
+      const [claimed] = await claiming;
+      expect(claimed).toMatchObject({ id: family.childId, status: "running" });
+    } finally {
+      await parker.db`rollback`.catch(() => {});
+      await claimer.db.end();
+      await parker.db.end();
+    }
+    const [parent] = await sql`select status from public.background_tasks where id = ${family.parentId}`;
+    expect(parent.status).toBe("waiting");
   });
 });
