@@ -10,6 +10,7 @@ import {
   type FilmRecord,
   type FilmRig,
   filmUser,
+  QUICK_LATENCIES,
   readFilm,
   startFilm,
   startFilmRig,
@@ -35,7 +36,7 @@ async function film() {
 }
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   owner = await filmUser(rig, SHAPE, TITLE);
   first = await film();
   rig.fakes.resetCounters();

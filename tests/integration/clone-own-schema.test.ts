@@ -12,7 +12,15 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTargetDatabase } from "../support/clone-db.ts";
-import { briefFor, type FilmRig, filmUser, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRig,
+  filmUser,
+  QUICK_LATENCIES,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { createOperatorUser, invoke, stackEnv, type TestUser, waitForStatus } from "../support/stack.ts";
 
 const pgBin = "/usr/lib/postgresql/15/bin";
@@ -88,7 +96,7 @@ function publicSchema(url: string): string[] {
 }
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   const owner = await filmUser(rig, SHAPE, TITLE);
   const { movieId } = await startFilm(owner, briefFor(SHAPE, TITLE));
   const movie = await waitForFilm(rig.sql, movieId, 180_000);

@@ -10,6 +10,7 @@ import {
   briefFor,
   type FilmRig,
   filmUser,
+  QUICK_LATENCIES,
   registerFakeSearch,
   startFilm,
   startFilmRig,
@@ -26,7 +27,7 @@ const SEARCHED = "lighthouse";
 let rig: FilmRig;
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
 }, 60_000);
 
 afterAll(async () => {

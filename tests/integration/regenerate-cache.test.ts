@@ -11,6 +11,7 @@ import {
   briefFor,
   type FilmRig,
   filmUser,
+  QUICK_LATENCIES,
   registerFakeProviders,
   startFilm,
   startFilmRig,
@@ -51,7 +52,7 @@ async function preview(kind: string, target: Record<string, unknown>, draft: Rec
 }
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   owner = await filmUser(rig, SHAPE, TITLE);
   ({ movieId } = await startFilm(owner, briefFor(SHAPE, TITLE)));
   const movie = await waitForFilm(rig.sql, movieId, 180_000);

@@ -6,7 +6,15 @@
  * stale after; with cascade: false scene 3 is reported stale until it gets a new accepted clip.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { briefFor, type FilmRig, filmUser, startFilm, startFilmRig, waitForFilm } from "../support/film.ts";
+import {
+  briefFor,
+  type FilmRig,
+  filmUser,
+  QUICK_LATENCIES,
+  startFilm,
+  startFilmRig,
+  waitForFilm,
+} from "../support/film.ts";
 import { invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 import { addressOfSigned } from "../support/stack-storage.ts";
 
@@ -40,7 +48,7 @@ async function previewOf(n: number, draft: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   owner = await filmUser(rig, SHAPE, TITLE);
   ({ movieId } = await startFilm(owner, briefFor(SHAPE, TITLE)));
   const movie = await waitForFilm(rig.sql, movieId, 180_000);

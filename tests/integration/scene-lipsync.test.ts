@@ -18,6 +18,7 @@ import {
   type FilmRecord,
   type FilmRig,
   filmUser,
+  QUICK_LATENCIES,
   readFilm,
   startFilm,
   startFilmRig,
@@ -42,7 +43,7 @@ let film: FilmRecord;
 let stopWorker: () => Promise<void>;
 
 beforeAll(async () => {
-  rig = await startFilmRig();
+  rig = await startFilmRig({ latencies: QUICK_LATENCIES });
   const loop = createWorkerLoop({
     sql: rig.sql,
     storage: stackStorage(),
