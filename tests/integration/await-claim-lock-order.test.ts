@@ -8,8 +8,7 @@
  * waits for the claim's commit and then parks on the running child. Neither side retries here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import postgres from "postgres";
-import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
+import { connect, createUser, namedConnection, type Sql, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -38,24 +37,11 @@ async function parentWithQueuedChild() {
   };
 }
 
-/** One connection under its own application_name, so pg_stat_activity can tell what it waits on. */
-function session() {
-  const name = `lock-order-${crypto.randomUUID().slice(0, 8)}`;
-  return {
-    name,
-    db: postgres(stackEnv().DB_URL, {
-      max: 1,
-      onnotice: () => {},
-      connection: { application_name: name },
-    }),
-  };
-}
-
 describe("a parent parking on its child beside a claim of that child", () => {
   it("waits for the claim to commit instead of deadlocking with it, and parks on the running child", async () => {
     const family = await parentWithQueuedChild();
-    const claimer = session();
-    const parker = session();
+    const claimer = namedConnection("lock-order");
+    const parker = namedConnection("lock-order");
     try {
       // The park's first statement: the parent's lease, its row locked (engine.lock_lease).
       await parker.db`begin`;
@@ -67,11 +53,11 @@ describe("a parent parking on its child beside a claim of that child", () => {
         select id, lease_locked_at from engine.claim_task(${family.childId}, 'doorbell', 60, true)`
         .then(([row]) => (claim = row as typeof claim));
       // Before the fix the claim stopped here, waiting for the parent's row.
-      await waitFor(async () => claim !== undefined || await waitsOnLock(sql, claimer.name), {
+      await waitFor(async () => claim !== undefined || await waitsOnLock(sql, claimer.applicationName), {
         everyMs: 10,
         what: "the claim to finish or to wait for a lock",
       });
-      expect(await waitsOnLock(sql, claimer.name)).toBe(false);
+      expect(await waitsOnLock(sql, claimer.applicationName)).toBe(false);
       await claiming;
       expect(claim).toMatchObject({ id: family.childId });
       expect(claim!.lease_locked_at).not.toBeNull();
@@ -81,7 +67,7 @@ describe("a parent parking on its child beside a claim of that child", () => {
       const parking = parker.db`
         select engine.await_tasks(${family.parentId}, ${family.parentToken}::bigint,
           ${[family.childId]}::uuid[]) as parked`.execute();
-      await waitFor(() => waitsOnLock(sql, parker.name), {
+      await waitFor(() => waitsOnLock(sql, parker.applicationName), {
         everyMs: 10,
         what: "the park to wait for the child",
       });
@@ -111,8 +97,8 @@ describe("a parent parking on its child beside a claim of that child", () => {
     // the park held the image's row share-locked, the claim skipped the row, and the image waited
     // for the sweeper's next pass (15 s, twice in one suite run).
     const family = await parentWithQueuedChild();
-    const claimer = session();
-    const parker = session();
+    const claimer = namedConnection("lock-order");
+    const parker = namedConnection("lock-order");
     try {
       await parker.db`begin`;
       const [{ parked }] = await parker.db`
@@ -122,7 +108,7 @@ describe("a parent parking on its child beside a claim of that child", () => {
       let settled = false;
       const claiming = claimer.db`select id, status from engine.claim_task(${family.childId}, 'doorbell', 60)`
         .execute().finally(() => (settled = true));
-      await waitFor(async () => settled || await waitsOnLock(sql, claimer.name), {
+      await waitFor(async () => settled || await waitsOnLock(sql, claimer.applicationName), {
         everyMs: 10,
         what: "the claim to finish or to wait for a lock",
       });

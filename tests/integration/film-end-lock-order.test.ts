@@ -11,7 +11,7 @@ import postgres from "postgres";
 import type { TaskContext } from "../../shared/engine/task-context.ts";
 import { loadMovie } from "../../shared/film/film-movie.ts";
 import { finalizeMovie } from "../../shared/film/postproduction.ts";
-import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
+import { connect, createUser, namedConnection, type Sql, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -37,15 +37,6 @@ async function filmWithRunningChild() {
     values (${userId}, 'Lock order', 'p', 'drama', 1, 'processing', ${produce.id}) returning id`;
   await sql`insert into public.movie_creation_progress (movie_id, user_id) values (${movie.id}, ${userId})`;
   return { produceId: produce.id as string, childId: child.id as string, movieId: movie.id as string };
-}
-
-/** A connection of its own whose waits pg_stat_activity shows under a name of the test's. */
-function namedConnection(prefix: string) {
-  const applicationName = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-  return {
-    applicationName,
-    db: postgres(stackEnv().DB_URL, { max: 1, connection: { application_name: applicationName } }),
-  };
 }
 
 /**

@@ -8,10 +8,9 @@
  * task's rows. A lone task's end writes its own row only, and waits for nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import postgres from "postgres";
 import { recordIntent } from "../../shared/film/film-metrics.ts";
 import type { Sql as SharedSql } from "../../shared/db/client.ts";
-import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
+import { connect, createUser, namedConnection, type Sql, waitFor, waitsOnLock } from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -55,12 +54,7 @@ async function family() {
  * Then lets `call` finish.
  */
 async function takesOwnerFirst(tasks: string[], call: (db: Sql) => Promise<unknown>, movies: string[] = []) {
-  const applicationName = `owner-first-${crypto.randomUUID().slice(0, 8)}`;
-  const caller = postgres(stackEnv().DB_URL, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: applicationName },
-  });
+  const { applicationName, db: caller } = namedConnection("owner-first");
   const holder = await sql.reserve();
   try {
     await holder`begin`;

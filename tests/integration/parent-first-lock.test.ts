@@ -9,7 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import { connect, createUser, type Sql, stackEnv, waitFor, waitsOnLock } from "../support/stack.ts";
+import {
+  connect,
+  createUser,
+  namedConnection,
+  type Sql,
+  stackEnv,
+  waitFor,
+  waitsOnLock,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let userId: string;
@@ -47,12 +55,7 @@ async function claimedChild() {
  */
 async function endsParentFirst(end: (db: Sql, task: { childId: string; token: string }) => Promise<unknown>) {
   const task = await claimedChild();
-  const applicationName = `lock-order-${crypto.randomUUID().slice(0, 8)}`;
-  const ender = postgres(stackEnv().DB_URL, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: applicationName },
-  });
+  const { applicationName, db: ender } = namedConnection("lock-order");
   const holder = await sql.reserve();
   try {
     await holder`begin`;

@@ -41,6 +41,22 @@ export function connect(max = 4) {
 export type Sql = ReturnType<typeof connect>;
 
 /**
+ * One connection under a name of its own (`<prefix>-<random>`), so pg_stat_activity tells what it
+ * waits on (waitsOnLock): how the lock-order tests see a call reach the lock they hold.
+ */
+export function namedConnection(prefix: string) {
+  const applicationName = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    applicationName,
+    db: postgres(stackEnv().DB_URL, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: applicationName },
+    }),
+  };
+}
+
+/**
  * A connection as supabase_admin, for test setup only the platform could do on a hosted project
  * (e.g. what an extension's install script does, as the extension's owner). Never for what the
  * code under test does: that runs as `postgres`.
