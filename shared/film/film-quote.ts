@@ -46,8 +46,31 @@ export interface QuoteBrief {
 /** Only what a quote reads of a resolved provider (resolve-providers.ts). */
 export type QuoteProviders = Record<
   ProviderType,
-  { provider: string; model: string; source: "user" | "project" | "fallback" }
+  {
+    provider: string;
+    model: string;
+    source: "user" | "project" | "fallback";
+    settings?: Record<string, unknown>;
+  }
 >;
+
+/** The film's video provider as the planner needs it: a registered Runway duration is its only length. */
+export type QuoteVideo = { provider: string; model: string; settings?: Record<string, unknown> };
+
+/**
+ * The clip lengths the film is cut into, as the film cuts it (preproduction.ts): a duration the
+ * owner registered on a Runway row is the only one, as its adapter sends it (runway-video.ts
+ * `registered`). Before, the quote and the length check used the model's grid: a registered 10 s
+ * clip made a 6 s film 10 s long, quoted as two clips of 3 and 4 s.
+ */
+export function filmGrid(video: QuoteVideo): number[] {
+  const duration = video.provider === "runway" ? video.settings?.duration : undefined;
+  return shotGrid(
+    video.provider,
+    video.model,
+    typeof duration === "number" ? { durationSeconds: duration } : {},
+  );
+}
 
 /** One kind of call the film makes. `estimated`: the count or units depend on the screenplay. */
 export interface QuoteItem {
@@ -81,25 +104,28 @@ export interface FilmQuote {
  * and every transition were a fade: the seconds are the film's length plus those overlaps (exact
  * to a grid step); the count of shots moves by about one per scene with the screenplay's times.
  */
-export function quoteShots(durationMinutes: number, video: { provider: string; model: string }) {
-  const grid = shotGrid(video.provider, video.model);
-  // As many as the film keeps: every scene needs one shot of the grid's shortest (preproduction.ts).
-  const scenes = Math.min(sceneCountFor(durationMinutes), maxScenesFor(durationMinutes * 60, grid[0]));
-  const cut = planShots(
-    Array.from({ length: scenes }, (_, i) => ({
-      sceneNumber: i + 1,
-      proposedSeconds: 1,
-      overlapAfterSeconds: MAX_OVERLAP_SECONDS,
-    })),
-    durationMinutes * 60,
-    grid,
-  );
+export function quoteShots(durationMinutes: number, video: QuoteVideo) {
+  const cut = quoteCut(durationMinutes, filmGrid(video));
   return {
-    scenes,
+    scenes: cut.scenes.length,
     shots: cut.scenes.reduce((sum, s) => sum + s.shots.length, 0),
     seconds: cut.scenes.reduce((sum, s) => sum + s.seconds, 0),
     joins: cut.scenes.filter((s) => s.shots.length > 1).length,
   };
+}
+
+function quoteCut(durationMinutes: number, grid: number[], overlapSeconds = MAX_OVERLAP_SECONDS) {
+  // As many as the film keeps: every scene needs one shot of the grid's shortest (preproduction.ts).
+  const scenes = Math.min(sceneCountFor(durationMinutes), maxScenesFor(durationMinutes * 60, grid[0]));
+  return planShots(
+    Array.from({ length: scenes }, (_, i) => ({
+      sceneNumber: i + 1,
+      proposedSeconds: 1,
+      overlapAfterSeconds: overlapSeconds,
+    })),
+    durationMinutes * 60,
+    grid,
+  );
 }
 
 /** The calls the pipeline makes for a brief, kind by kind (produce-task.ts and its children). */
@@ -272,19 +298,67 @@ export function expectedWallSeconds(shots: number, joins: number, lipsync: boole
     t.render + t.image;
 }
 
+/** How far a film may miss the length asked (README: a 3-minute film lasts 3 minutes). */
+const LENGTH_TOLERANCE = 0.1;
+
 /**
- * 400 film_too_short for a length shorter than the video model's shortest clip by more than the
- * 10 % a film may miss its length by: no film of it can be made. Before, 0.01 minutes (0.6 s) was
- * taken and made into a 2 s film (+233 %), quoted as two scenes and made as one.
+ * Whether the planner cuts a film of this length within 10 % of it on this grid, whatever its
+ * transitions: the screenplay picks them after the quote, and what they overlap moves the clips'
+ * sum (8 s clips for 21 s: 24 s with cuts, +14 %; 23 s with fades).
  */
-export function assertMakeableLength(durationMinutes: number, video: { provider: string; model: string }) {
-  const shortest = shotGrid(video.provider, video.model)[0];
-  if (durationMinutes * 60 * 1.1 >= shortest) return;
-  const least = Math.ceil((shortest / 1.1 / 60) * 100) / 100;
+function makeable(durationMinutes: number, grid: number[]): boolean {
+  const target = durationMinutes * 60;
+  if (grid[0] > target * (1 + LENGTH_TOLERANCE)) return false;
+  return [0, MAX_OVERLAP_SECONDS / 2, MAX_OVERLAP_SECONDS].every((overlap) =>
+    Math.abs(quoteCut(durationMinutes, grid, overlap).filmSeconds - target) <=
+      target * LENGTH_TOLERANCE + 1e-9
+  );
+}
+
+/** The nearest lengths (whole hundredths of a minute, as movies.duration_minutes keeps) that are makeable. */
+function nearestMakeable(
+  durationMinutes: number,
+  grid: number[],
+): { below: number | null; above: number | null } {
+  const at = Math.round(durationMinutes * 100);
+  const find = (from: number, step: number) => {
+    for (let k = from; k >= 1 && k <= MAX_DURATION_HUNDREDTHS && Math.abs(k - at) <= 1000; k += step) {
+      if (makeable(k / 100, grid)) return k / 100;
+    }
+    return null;
+  };
+  return { below: find(at - 1, -1), above: find(at + 1, 1) };
+}
+
+const MAX_DURATION_HUNDREDTHS = 3000;
+
+/**
+ * A length no film can be made within 10 % of on the video model's clips is refused with a 400
+ * naming the nearest lengths that can: `film_too_short` below the shortest clip, and
+ * `length_not_makeable` where the clips' sums cannot land near it (8 s clips for 12 s: 8 or 16).
+ * Before, 0.01 minutes (0.6 s) was made into a 2 s film (+233 %), 0.2 minutes on veo3 into 16 s
+ * (+33 %), and a registered 10 s clip made a 6 s film 10 s long, all without a word.
+ */
+export function assertMakeableLength(durationMinutes: number, video: QuoteVideo) {
+  const grid = filmGrid(video);
+  if (makeable(durationMinutes, grid)) return;
+  const { below, above } = nearestMakeable(durationMinutes, grid);
+  const asked = `durationMinutes: ${durationMinutes} minutes (${Math.round(durationMinutes * 600) / 10} s)`;
+  const registered = video.provider === "runway" && typeof video.settings?.duration === "number";
+  const clips = `${video.provider} ${video.model} (${
+    grid.length > 3 ? `${grid[0]}–${grid[grid.length - 1]} s` : `${grid.join(", ")} s`
+  }${registered ? ", as registered" : ""})`;
+  if (grid[0] > durationMinutes * 60 * (1 + LENGTH_TOLERANCE)) {
+    throw new BadRequestError(
+      "film_too_short",
+      `${asked} is shorter than the shortest clip of ${clips}; ask for at least ${above}`,
+    );
+  }
+  const nearest = [below, above].filter((m) => m !== null);
   throw new BadRequestError(
-    "film_too_short",
-    `durationMinutes: ${durationMinutes} minutes (${
-      Math.round(durationMinutes * 600) / 10
-    } s) is shorter than the shortest clip of ${video.provider} ${video.model} (${shortest} s); ask for at least ${least}`,
+    "length_not_makeable",
+    `${asked} cannot be made within 10 % from the clips of ${clips}; the nearest ${
+      nearest.length === 1 ? "length they make is" : "lengths they make are"
+    } ${nearest.join(" or ")} minutes`,
   );
 }

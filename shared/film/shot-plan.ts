@@ -84,12 +84,24 @@ export function planShots(
 }
 
 /**
- * The fewest shots that can hold `seconds` (each at most the grid's longest), each as near the
- * even share as the grid allows, then moved a grid step at a time while that brings the sum nearer.
+ * The shots that hold `seconds` nearest: the fewest that can hold it (each at most the grid's
+ * longest), each as near the even share as the grid allows, then moved a grid step at a time
+ * while that brings the sum nearer; or one shot fewer when that lands nearer still, as it does on
+ * a grid of one length, where no shot can shrink (8 s clips for 12 s: 8, not 16). Ties go to
+ * fewer shots: fewer paid calls. What the scene misses is carried to the next (planShots).
  */
 export function splitScene(seconds: number, grid: readonly number[]): number[] {
   const longest = grid[grid.length - 1];
-  const count = Math.max(1, Math.ceil(seconds / longest - 1e-9));
+  const fewest = Math.max(1, Math.ceil(seconds / longest - 1e-9));
+  const miss = (shots: number[]) => Math.abs(seconds - shots.reduce((total, s) => total + s, 0));
+  const held = nearestShots(seconds, fewest, grid);
+  if (fewest === 1) return held;
+  const fewer = nearestShots(seconds, fewest - 1, grid);
+  return miss(fewer) <= miss(held) + 1e-9 ? fewer : held;
+}
+
+/** `count` shots of the grid whose sum is as near `seconds` as single grid steps bring it, longest first. */
+function nearestShots(seconds: number, count: number, grid: readonly number[]): number[] {
   const nearest = (value: number) =>
     grid.reduce((best, g) => (Math.abs(g - value) < Math.abs(best - value) ? g : best), grid[0]);
   const shots = Array.from({ length: count }, () => nearest(seconds / count));

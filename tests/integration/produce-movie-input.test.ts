@@ -68,6 +68,36 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(await counts(owner.id)).toEqual(before);
   });
 
+  it("counts a clip length registered on the owner's Runway row, in quote and start alike", async () => {
+    const user = await createUser(sql);
+    const registered = await invoke("providers", {
+      action: "register",
+      providerType: "video",
+      provider: "runway",
+      model: "gen4.5",
+      apiKey: "runway-test-key",
+      settings: { duration: 10 },
+    }, { token: user.token });
+    expect(registered.status, registered.text).toBe(201);
+    const before = await counts(user.id);
+    for (const action of ["quote", "start"]) {
+      const res = await invoke("produce-movie", { action, ...good, durationMinutes: 0.1 }, {
+        token: user.token,
+      });
+      // Before: a 6 s film quoted as clips of 3 and 4 s, then made 10 s long.
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.error.code).toBe("film_too_short");
+      expect(res.json.error.message).toContain("runway gen4.5 (10 s, as registered); ask for at least 0.16");
+    }
+    expect(await counts(user.id)).toEqual(before);
+    const quote = await invoke("produce-movie", { action: "quote", ...good, durationMinutes: 1 }, {
+      token: user.token,
+    });
+    expect(quote.status, quote.text).toBe(200);
+    // Six 10 s clips for a minute. Before: seven, and a 69 s film.
+    expect(quote.json.callsByKind.video).toBe(6);
+  });
+
   it("tells a field sent in another type from a missing one, and names a long value without echoing it", async () => {
     const message = async (body: Record<string, unknown>) => {
       const before = await counts(owner.id);

@@ -1,9 +1,11 @@
 /** produce-movie quote's arithmetic (shared/film/film-quote.ts): counts from the planner's rules, sums per provider and unit. */
 import { describe, expect, it } from "vitest";
+import { planShots } from "../../shared/film/shot-plan.ts";
 import {
   assertMakeableLength,
   ASSUMED,
   expectedWallSeconds,
+  filmGrid,
   quoteFilm,
   type QuoteProviders,
   quoteShots,
@@ -29,15 +31,15 @@ const paid: QuoteProviders = {
   render: user("worker", "ffmpeg"),
 };
 
-describe("the shortest film", () => {
-  it("is one clip of the model's shortest, within 10 %: shorter is refused, naming the least length", () => {
+describe("a length no film can be made within 10 % of", () => {
+  it("is refused below the model's shortest clip, naming the least length that can be made", () => {
     const local = { provider: "local", model: "local" };
     // Before, 0.01 minutes was taken and made into a 2 s film (+233 %).
     expect(() => assertMakeableLength(0.01, local)).toThrow(
-      /shortest clip of local local \(2 s\); ask for at least 0.04/,
+      /shortest clip of local local \(2–10 s\); ask for at least 0.05/,
     );
-    expect(() => assertMakeableLength(0.03, local)).toThrow(/ask for at least 0.04/);
-    expect(() => assertMakeableLength(0.04, local)).not.toThrow();
+    expect(() => assertMakeableLength(0.03, local)).toThrow(/ask for at least 0.05/);
+    expect(() => assertMakeableLength(0.05, local)).not.toThrow();
     // Veo 3.1's shortest clip is 4 s.
     expect(() => assertMakeableLength(0.06, { provider: "runway", model: "veo3.1" })).toThrow(
       /at least 0.07/,
@@ -45,6 +47,84 @@ describe("the shortest film", () => {
     expect(() => assertMakeableLength(0.07, { provider: "runway", model: "veo3.1" })).not.toThrow();
   });
 
+  it("is refused where the clips cannot sum near it, naming the nearest lengths they make", () => {
+    // 2.4 s on whole seconds: 2 s (-17 %) or 3 s (+25 %). Before: accepted, made 2 s long.
+    expect(() => assertMakeableLength(0.04, { provider: "runway", model: "gen4.5" })).toThrow(
+      /0.04 minutes \(2.4 s\) cannot be made within 10 % .*the nearest length they make is 0.05 minutes/,
+    );
+    // Veo 3 makes 8 s clips only: 12 s is 8 or 16. Before: accepted, made 16 s long (+33 %).
+    const veo3 = { provider: "runway", model: "veo3" };
+    expect(() => assertMakeableLength(0.2, veo3)).toThrow(
+      /0.2 minutes \(12 s\) cannot be made within 10 % from the clips of runway veo3 \(8 s\); the nearest lengths they make are 0.14 or 0.25 minutes/,
+    );
+    expect(() => assertMakeableLength(0.13, veo3)).not.toThrow();
+    expect(() => assertMakeableLength(0.4, veo3)).not.toThrow();
+  });
+
+  it("counts a duration registered on a Runway row as the only clip length", () => {
+    const tenSeconds = { provider: "runway", model: "gen4.5", settings: { duration: 10 } };
+    // Before: 0.1 minutes quoted as clips of 3 and 4 s, and made 10 s long (+67 %).
+    expect(() => assertMakeableLength(0.1, tenSeconds)).toThrow(
+      /shortest clip of runway gen4.5 \(10 s, as registered\); ask for at least 0.16/,
+    );
+    expect(() => assertMakeableLength(1, tenSeconds)).not.toThrow();
+    expect(quoteShots(1, tenSeconds)).toMatchObject({ shots: 6 });
+    expect(quoteShots(1, { provider: "runway", model: "gen4.5" }).shots).toBeLessThan(10);
+    // Another provider's `duration` setting is not a Runway clip length.
+    expect(() =>
+      assertMakeableLength(0.05, { provider: "local", model: "local", settings: { duration: 10 } })
+    )
+      .not.toThrow();
+  });
+
+  it("is never accepted and then cut more than 10 % off, at any length from 0.01 to 3 minutes", () => {
+    const videos = [
+      { provider: "local", model: "local" },
+      { provider: "runway", model: "gen4.5" },
+      { provider: "runway", model: "veo3" },
+      { provider: "runway", model: "veo3.1" },
+      { provider: "runway", model: "gen4.5", settings: { duration: 5 } },
+      { provider: "runway", model: "gen4.5", settings: { duration: 10 } },
+    ];
+    // The screenplay's scene times, however the writer spreads them, and cuts or fades between.
+    const spreads = [(_: number) => 1, (i: number) => 1 + i, (i: number) => (i % 2 ? 3 : 1)];
+    for (const video of videos) {
+      const grid = filmGrid(video);
+      for (let k = 1; k <= 300; k++) {
+        const minutes = k / 100;
+        let accepted = true;
+        try {
+          assertMakeableLength(minutes, video);
+        } catch {
+          accepted = false;
+        }
+        if (!accepted) continue;
+        const { scenes } = quoteShots(minutes, video);
+        for (const spread of spreads) {
+          for (const overlap of [0, 1]) {
+            const cut = planShots(
+              Array.from({ length: scenes }, (_, i) => ({
+                sceneNumber: i + 1,
+                proposedSeconds: spread(i),
+                overlapAfterSeconds: overlap,
+              })),
+              minutes * 60,
+              grid,
+            );
+            expect(
+              Math.abs(cut.filmSeconds - minutes * 60),
+              `${JSON.stringify(video)} ${minutes} min, spread ${
+                spreads.indexOf(spread)
+              }, overlap ${overlap}`,
+            ).toBeLessThanOrEqual(minutes * 6 + 1e-9);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("the shortest film", () => {
   it("is quoted as the scenes the film keeps: one, not two, when one clip fills it", () => {
     expect(quoteShots(0.04, { provider: "local", model: "local" }).scenes).toBe(1);
     expect(quoteShots(0.5, { provider: "local", model: "local" }).scenes).toBe(sceneCountFor(0.5));
