@@ -361,33 +361,37 @@ language plpgsql security definer set search_path = '' as $$
 declare
   t public.background_tasks;
   family record;
-  owner_locked boolean := false;
 begin
-  loop
+  -- A lone task (no parent, no key: the common case, and the engine benchmark's) ends in one
+  -- statement that writes its own row, and more only for an open child or a waiter. (One
+  -- statement for both cases, switched by a variable, made Postgres plan it again on every call.)
+  update public.background_tasks b
+     set status = 'succeeded', result = p_result, progress = 100,
+         metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
+         lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
+   where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
+     and b.parent_id is null and b.concurrency_key is null
+  returning * into t;
+  if not found then
+    select b.user_id, b.parent_id, b.concurrency_key into family from public.background_tasks b where b.id = p_task_id;
+    -- A lone task no longer held, or gone.
+    if family.parent_id is null and family.concurrency_key is null then
+      return false;
+    end if;
+    -- Any other: its owner (engine.lock_owner), its parent (above), then itself.
+    perform engine.lock_owner(family.user_id);
     update public.background_tasks b
        set status = 'succeeded', result = p_result, progress = 100,
            metadata = b.metadata || coalesce(p_metadata, '{}'::jsonb),
            lease_owner = null, lease_expires_at = null, finished_at = now(), stalls = 0
      where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
-       -- A lone task (no parent, no key: the common case, and the engine benchmark's) writes its
-       -- own row, and more only for an open child or a waiter; any other ends once its owner is
-       -- locked (engine.lock_owner), before its parent and itself.
-       and (owner_locked or (b.parent_id is null and b.concurrency_key is null))
-       -- The parent first (above).
        and (select count(*) from (select from public.background_tasks parent
-                                   where owner_locked
-                                     and parent.id = (select p.parent_id from public.background_tasks p where p.id = p_task_id)
+                                   where parent.id = family.parent_id
                                      for update) locked) >= 0
     returning * into t;
-    exit when found or owner_locked;
-    select b.user_id, b.parent_id, b.concurrency_key into family from public.background_tasks b where b.id = p_task_id;
-    -- A lone task no longer held, or gone.
-    exit when family.parent_id is null and family.concurrency_key is null;
-    perform engine.lock_owner(family.user_id);
-    owner_locked := true;
-  end loop;
-  if t.id is null then
-    return false;
+    if not found then
+      return false;
+    end if;
   end if;
   perform engine.after_terminal(t);
   return true;
