@@ -46,8 +46,10 @@ export async function recordIntent(
     // checks it, and taken there it waited for a deletion that waited for this task's row.
     await tx`select engine.lock_owner(${key.userId})`;
     await tx`select from public.movies where id = ${key.movieId} for key share`;
+    // For update, as the step's end (engine.complete_step) takes it: a share lock here, upgraded by
+    // that end, deadlocked two lines of one task refused by the film's cap at the same moment.
     const [running] = await tx`
-      select 1 from public.background_tasks where id = ${key.taskId} and status = 'running' for share`;
+      select 1 from public.background_tasks where id = ${key.taskId} and status = 'running' for update`;
     if (!running) throw new FencedOutError(key.taskId);
     await tx`
       insert into public.movie_step_metrics

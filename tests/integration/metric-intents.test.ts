@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordIntent } from "../../shared/film/film-metrics.ts";
 import { FencedOutError } from "../../shared/errors.ts";
 import type { Sql as SharedSql } from "../../shared/db/client.ts";
-import { connect, createUser, type Sql, type TestUser, waitFor } from "../support/stack.ts";
+import {
+  connect,
+  createUser,
+  namedConnection,
+  type Sql,
+  type TestUser,
+  waitFor,
+  waitsOnLock,
+} from "../support/stack.ts";
 
 let sql: Sql;
 let owner: TestUser;
@@ -74,7 +82,7 @@ describe("a paid step's intent", () => {
           async () =>
             (await sql`
               select 1 from pg_stat_activity
-               where wait_event_type = 'Lock' and query like '%background_tasks%for share%'`).length > 0 ||
+               where wait_event_type = 'Lock' and query like '%background_tasks%for update%'`).length > 0 ||
             null,
           { timeoutMs: 30_000, what: "the intent to wait for the cancel" },
         ).then(() => "waiting"),
@@ -86,5 +94,50 @@ describe("a paid step's intent", () => {
     }
     expect(await recording!).toBeInstanceOf(FencedOutError);
     expect(await intents(task)).toEqual([]);
+  });
+
+  it("in two steps of one task at once, as two lines refused by the film's cap: one waits, neither deadlocks", async () => {
+    // Each step records its line's intent, then ends (engine.complete_step, which locks the task's
+    // row for update). With the intent's lock a share lock, both steps held it and each end waited
+    // for the other: Postgres aborted one (40P01), and its slice failed once.
+    const task = await runningTask();
+    const [{ token }] =
+      await sql`select fencing_token::text as token from public.background_tasks where id = ${task}`;
+    const first = namedConnection("intent-a");
+    const second = namedConnection("intent-b");
+    try {
+      const step = (conn: typeof first, line: string) =>
+        conn.db.begin(async (tx) => {
+          await recordIntent(tx as unknown as SharedSql, key(task, line));
+          await tx`select engine.complete_step(${task}, ${token}::bigint, ${line}, 'false')`;
+        });
+      let releaseFirst!: () => void;
+      const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
+      const firstStep = first.db.begin(async (tx) => {
+        await recordIntent(tx as unknown as SharedSql, key(task, "line-0"));
+        await firstHolds;
+        await tx`select engine.complete_step(${task}, ${token}::bigint, 'line-0', 'false')`;
+      });
+      let settled = false;
+      const secondStep = step(second, "line-1").finally(() => (settled = true));
+      secondStep.catch(() => {});
+      await waitFor(async () => settled || await waitsOnLock(sql, second.applicationName), {
+        everyMs: 10,
+        what: "the second step to wait or end",
+      });
+      releaseFirst();
+      await firstStep;
+      await secondStep;
+    } finally {
+      await first.db.end();
+      await second.db.end();
+    }
+    const steps =
+      await sql`select name from public.background_task_steps where task_id = ${task} order by name`;
+    expect(steps.map((s) => s.name)).toEqual(["line-0", "line-1"]);
+    expect(await intents(task)).toEqual([
+      { step_name: "line-0", phase: "intent" },
+      { step_name: "line-1", phase: "intent" },
+    ]);
   });
 });
