@@ -12,6 +12,7 @@ import { isPaidProvider } from "./film-budget.ts";
 import { BadRequestError } from "../errors.ts";
 import { maxScenesFor, sceneCountFor } from "./scene-plan.ts";
 import { planShots, shotGrid } from "./shot-plan.ts";
+import { registeredDuration } from "../providers/runway/runway-models.ts";
 
 /** The longest a transition between scenes overlaps them (a fade): quotes count every one as a fade. */
 const MAX_OVERLAP_SECONDS = 1;
@@ -64,12 +65,8 @@ export type QuoteVideo = { provider: string; model: string; settings?: Record<st
  * clip made a 6 s film 10 s long, quoted as two clips of 3 and 4 s.
  */
 export function filmGrid(video: QuoteVideo): number[] {
-  const duration = video.provider === "runway" ? video.settings?.duration : undefined;
-  return shotGrid(
-    video.provider,
-    video.model,
-    typeof duration === "number" ? { durationSeconds: duration } : {},
-  );
+  const durationSeconds = registeredDuration(video.provider, video.settings);
+  return shotGrid(video.provider, video.model, durationSeconds === undefined ? {} : { durationSeconds });
 }
 
 /** One kind of call the film makes. `estimated`: the count or units depend on the screenplay. */
@@ -344,7 +341,7 @@ export function assertMakeableLength(durationMinutes: number, video: QuoteVideo)
   if (makeable(durationMinutes, grid)) return;
   const { below, above } = nearestMakeable(durationMinutes, grid);
   const asked = `durationMinutes: ${durationMinutes} minutes (${Math.round(durationMinutes * 600) / 10} s)`;
-  const registered = video.provider === "runway" && typeof video.settings?.duration === "number";
+  const registered = registeredDuration(video.provider, video.settings) !== undefined;
   const clips = `${video.provider} ${video.model} (${
     grid.length > 3 ? `${grid[0]}–${grid[grid.length - 1]} s` : `${grid.join(", ")} s`
   }${registered ? ", as registered" : ""})`;

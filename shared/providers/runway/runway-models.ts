@@ -154,3 +154,14 @@ export function validateRunwayRequest(model: string, request: VideoRequest): voi
     if (!isSeed(request.seed)) fail(`seed must be an integer in 0..${SEED_MAX}`);
   }
 }
+
+/**
+ * The clip length a provider row registered: a Runway row's `settings.duration` (seconds), the
+ * only length its clips are made at. Read by the adapter (what goes on the wire) and by the film's
+ * quote and length check (film-quote.ts `filmGrid`), so the film is planned, quoted and checked on
+ * the clips it gets. Undefined for any other provider, or a row without one.
+ */
+export function registeredDuration(provider: string, settings?: { duration?: unknown }): number | undefined {
+  const duration = provider === "runway" ? settings?.duration : undefined;
+  return typeof duration === "number" ? duration : undefined;
+}

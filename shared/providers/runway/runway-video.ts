@@ -19,7 +19,7 @@ import { createProviderHttp } from "../http/provider-fetch.ts";
 import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
 import { ProviderError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
-import { runwayEndpoint } from "./runway-models.ts";
+import { registeredDuration, runwayEndpoint } from "./runway-models.ts";
 import { runwayBody, type RunwaySettings, runwayWireRequest } from "./runway-settings.ts";
 import { runwayOutputCandidate, runwayTaskSchema } from "./runway-task.ts";
 import { z } from "zod";
@@ -55,7 +55,11 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
   return {
     provider: "runway",
     model,
-    registered: { ratio: settings.ratio, durationSeconds: settings.duration, seed: settings.seed },
+    registered: {
+      ratio: settings.ratio,
+      durationSeconds: registeredDuration("runway", settings),
+      seed: settings.seed,
+    },
     validate: (request) => void runwayWireRequest(model, request, settings),
 
     async submit(request: VideoRequest): Promise<string> {
