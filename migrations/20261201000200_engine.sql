@@ -317,7 +317,10 @@ begin
 end $$;
 
 -- Ends this slice and rings for the next one in the same transaction as the checkpoint: the
--- hand-off exists only if the checkpoint committed (transactional outbox).
+-- hand-off exists only if the checkpoint committed (transactional outbox). The row is locked
+-- first and written once, its doorbell with it (engine.ring_doorbell): written twice, its second
+-- write waited for the parent's and the owner's rows while holding its own, and so deadlocked
+-- with a parent's cancel or an account's deletion that held those and wanted this row.
 create function engine.hand_off_task(
   p_task_id uuid,
   p_token bigint,
@@ -326,18 +329,23 @@ create function engine.hand_off_task(
 ) returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
-  t public.background_tasks;
+  t record;
+  request_id bigint;
 begin
-  update public.background_tasks
-     set metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
-         progress = coalesce(p_progress, progress),
-         lease_owner = null, lease_expires_at = null, stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running'
-  returning * into t;
+  select b.function_name, b.concurrency_key into t from public.background_tasks b
+   where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
+     for no key update;
   if not found then
     return false;
   end if;
-  perform engine.dispatch_task(p_task_id);
+  request_id := engine.ring_doorbell(p_task_id, t.function_name);
+  update public.background_tasks
+     set metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
+         progress = coalesce(p_progress, progress),
+         lease_owner = null, lease_expires_at = null, stalls = 0,
+         dispatched_at = case when request_id is null then dispatched_at else now() end,
+         dispatch_request_id = coalesce(request_id, dispatch_request_id)
+   where id = p_task_id;
   perform engine.dispatch_next_for_key(t.concurrency_key);
   return true;
 end $$;
@@ -967,11 +975,18 @@ create index background_tasks_due_by_kind_idx
 create index background_tasks_dispatch_request_idx on public.background_tasks (dispatch_request_id)
   where status in ('queued', 'running') and function_name is not null;
 
-create function engine.dispatch_task(p_task_id uuid) returns void
+-- Sends a task's doorbell (sent by pg_net only if the calling transaction commits) and returns its
+-- pg_net request id, for the caller to record on the task's row (dispatched_at,
+-- dispatch_request_id); null, sending nothing, for a pulled task (p_function null: no doorbell).
+-- A caller that writes the task's row anyway records the doorbell in that same update
+-- (engine.hand_off_task, engine.wake_parent): a second update of a row its transaction already
+-- wrote makes Postgres check the row's foreign keys again, which key-share locks the parent task
+-- and the owner's auth.users row after the task's own (engine.lock_owner says why that order
+-- deadlocks).
+create function engine.ring_doorbell(p_task_id uuid, p_function text) returns bigint
 language plpgsql security definer set search_path = '' as $$
 declare
   s engine.settings;
-  t_function text;
   request_id bigint;
 begin
   select * into s from engine.settings;
@@ -979,12 +994,11 @@ begin
     raise exception 'task engine dispatch is not configured: run engine.configure_dispatch(...)'
       using errcode = 'RF002';
   end if;
-  select function_name into t_function from public.background_tasks where id = p_task_id;
-  if t_function is null then
-    return;
+  if p_function is null then
+    return null;
   end if;
   select net.http_post(
-    url := s.functions_url || '/' || t_function || '/task-slice',
+    url := s.functions_url || '/' || p_function || '/task-slice',
     body := jsonb_build_object('taskId', p_task_id),
     params := '{}'::jsonb,
     headers := jsonb_build_object(
@@ -992,8 +1006,20 @@ begin
       'Authorization', 'Bearer ' || s.api_key,
       'x-reelforge-internal', engine.internal_secret()),
     timeout_milliseconds := s.dispatch_timeout_ms) into request_id;
-  update public.background_tasks set dispatched_at = now(), dispatch_request_id = request_id
-   where id = p_task_id;
+  return request_id;
+end $$;
+
+create function engine.dispatch_task(p_task_id uuid) returns void
+language plpgsql security definer set search_path = '' as $$
+declare
+  request_id bigint;
+begin
+  request_id := engine.ring_doorbell(p_task_id,
+    (select b.function_name from public.background_tasks b where b.id = p_task_id));
+  if request_id is not null then
+    update public.background_tasks set dispatched_at = now(), dispatch_request_id = request_id
+     where id = p_task_id;
+  end if;
 end $$;
 
 -- Rings every due task whose last doorbell failed (only responses younger than the redispatch
@@ -1636,6 +1662,7 @@ create function engine.wake_parent(p_parent_id uuid) returns void
 language plpgsql as $$
 declare
   parent public.background_tasks;
+  request_id bigint;
 begin
   select * into parent from public.background_tasks where id = p_parent_id for update;
   if not found or parent.status <> 'waiting' then
@@ -1649,10 +1676,15 @@ begin
     return;
   end if;
   delete from engine.task_waits where waiter_id = p_parent_id;
+  -- Queued and rung in one write (engine.ring_doorbell): the sweeper wakes parents of any user
+  -- while holding the rows it rang, and a second write's owner check could deadlock it with
+  -- that owner's deletion.
+  request_id := engine.ring_doorbell(p_parent_id, parent.function_name);
   update public.background_tasks
-     set status = 'queued', run_after = now()
+     set status = 'queued', run_after = now(),
+         dispatched_at = case when request_id is null then dispatched_at else now() end,
+         dispatch_request_id = coalesce(request_id, dispatch_request_id)
    where id = p_parent_id;
-  perform engine.dispatch_task(p_parent_id);
 end $$;
 
 -- Wakes the tasks parked on a task that just ended (called by engine.after_terminal, in the

@@ -1210,30 +1210,14 @@ CREATE FUNCTION engine.dispatch_task(p_task_id uuid) RETURNS void
     SET search_path TO ''
     AS $$
 declare
-  s engine.settings;
-  t_function text;
   request_id bigint;
 begin
-  select * into s from engine.settings;
-  if s.functions_url is null then
-    raise exception 'task engine dispatch is not configured: run engine.configure_dispatch(...)'
-      using errcode = 'RF002';
+  request_id := engine.ring_doorbell(p_task_id,
+    (select b.function_name from public.background_tasks b where b.id = p_task_id));
+  if request_id is not null then
+    update public.background_tasks set dispatched_at = now(), dispatch_request_id = request_id
+     where id = p_task_id;
   end if;
-  select function_name into t_function from public.background_tasks where id = p_task_id;
-  if t_function is null then
-    return;
-  end if;
-  select net.http_post(
-    url := s.functions_url || '/' || t_function || '/task-slice',
-    body := jsonb_build_object('taskId', p_task_id),
-    params := '{}'::jsonb,
-    headers := jsonb_build_object(
-      'Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || s.api_key,
-      'x-reelforge-internal', engine.internal_secret()),
-    timeout_milliseconds := s.dispatch_timeout_ms) into request_id;
-  update public.background_tasks set dispatched_at = now(), dispatch_request_id = request_id
-   where id = p_task_id;
 end $$;
 
 ALTER FUNCTION engine.dispatch_task(p_task_id uuid) OWNER TO postgres;
@@ -1517,18 +1501,23 @@ CREATE FUNCTION engine.hand_off_task(p_task_id uuid, p_token bigint, p_metadata 
     SET search_path TO ''
     AS $$
 declare
-  t public.background_tasks;
+  t record;
+  request_id bigint;
 begin
-  update public.background_tasks
-     set metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
-         progress = coalesce(p_progress, progress),
-         lease_owner = null, lease_expires_at = null, stalls = 0
-   where id = p_task_id and fencing_token = p_token and status = 'running'
-  returning * into t;
+  select b.function_name, b.concurrency_key into t from public.background_tasks b
+   where b.id = p_task_id and b.fencing_token = p_token and b.status = 'running'
+     for no key update;
   if not found then
     return false;
   end if;
-  perform engine.dispatch_task(p_task_id);
+  request_id := engine.ring_doorbell(p_task_id, t.function_name);
+  update public.background_tasks
+     set metadata = metadata || coalesce(p_metadata, '{}'::jsonb),
+         progress = coalesce(p_progress, progress),
+         lease_owner = null, lease_expires_at = null, stalls = 0,
+         dispatched_at = case when request_id is null then dispatched_at else now() end,
+         dispatch_request_id = coalesce(request_id, dispatch_request_id)
+   where id = p_task_id;
   perform engine.dispatch_next_for_key(t.concurrency_key);
   return true;
 end $$;
@@ -2286,6 +2275,40 @@ end $$;
 ALTER FUNCTION engine.retain(p_batch integer) OWNER TO postgres;
 
 --
+-- Name: ring_doorbell(uuid, text); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.ring_doorbell(p_task_id uuid, p_function text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  s engine.settings;
+  request_id bigint;
+begin
+  select * into s from engine.settings;
+  if s.functions_url is null then
+    raise exception 'task engine dispatch is not configured: run engine.configure_dispatch(...)'
+      using errcode = 'RF002';
+  end if;
+  if p_function is null then
+    return null;
+  end if;
+  select net.http_post(
+    url := s.functions_url || '/' || p_function || '/task-slice',
+    body := jsonb_build_object('taskId', p_task_id),
+    params := '{}'::jsonb,
+    headers := jsonb_build_object(
+      'Content-Type', 'application/json',
+      'Authorization', 'Bearer ' || s.api_key,
+      'x-reelforge-internal', engine.internal_secret()),
+    timeout_milliseconds := s.dispatch_timeout_ms) into request_id;
+  return request_id;
+end $$;
+
+ALTER FUNCTION engine.ring_doorbell(p_task_id uuid, p_function text) OWNER TO postgres;
+
+--
 -- Name: ring_lost_doorbells(integer); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2707,6 +2730,7 @@ CREATE FUNCTION engine.wake_parent(p_parent_id uuid) RETURNS void
     AS $$
 declare
   parent public.background_tasks;
+  request_id bigint;
 begin
   select * into parent from public.background_tasks where id = p_parent_id for update;
   if not found or parent.status <> 'waiting' then
@@ -2720,10 +2744,15 @@ begin
     return;
   end if;
   delete from engine.task_waits where waiter_id = p_parent_id;
+  -- Queued and rung in one write (engine.ring_doorbell): the sweeper wakes parents of any user
+  -- while holding the rows it rang, and a second write's owner check could deadlock it with
+  -- that owner's deletion.
+  request_id := engine.ring_doorbell(p_parent_id, parent.function_name);
   update public.background_tasks
-     set status = 'queued', run_after = now()
+     set status = 'queued', run_after = now(),
+         dispatched_at = case when request_id is null then dispatched_at else now() end,
+         dispatch_request_id = coalesce(request_id, dispatch_request_id)
    where id = p_parent_id;
-  perform engine.dispatch_task(p_parent_id);
 end $$;
 
 ALTER FUNCTION engine.wake_parent(p_parent_id uuid) OWNER TO postgres;
@@ -6148,6 +6177,13 @@ GRANT ALL ON FUNCTION engine.resume_task(p_task_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.retain(p_batch integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.retain(p_batch integer) TO service_role;
+
+--
+-- Name: FUNCTION ring_doorbell(p_task_id uuid, p_function text); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.ring_doorbell(p_task_id uuid, p_function text) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.ring_doorbell(p_task_id uuid, p_function text) TO service_role;
 
 --
 -- Name: FUNCTION ring_lost_doorbells(p_limit integer); Type: ACL; Schema: engine; Owner: postgres

@@ -220,3 +220,79 @@ describe("a lone task's end", () => {
     }
   });
 });
+
+/**
+ * Runs `call` in a transaction of its own, rolled back after (its doorbell never leaves), while
+ * another transaction holds the owner's auth.users row, as an account's deletion does, and the
+ * task rows `held`, as a parent's cancel holds the parent. The call must not wait for either:
+ * it writes its task's row once, doorbell included. Written twice, the second write checked the
+ * row's foreign keys, waiting for the parent's and the owner's rows while holding its own, and
+ * so deadlocked with that cancel or deletion once they wanted it. Waited on, the call fails with
+ * lock_timeout and the test with it.
+ */
+async function writesWithoutWaiting(held: string[], call: (db: Sql) => Promise<unknown>) {
+  const holder = await sql.reserve();
+  const caller = await sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`select from auth.users where id = ${userId} for update`;
+    await holder`select from public.background_tasks where id = any (${held}::uuid[]) for update`;
+    await caller`begin`;
+    await caller`set local lock_timeout = '10s'`;
+    return await call(caller as unknown as Sql);
+  } finally {
+    await caller`rollback`.catch(() => {});
+    await holder`rollback`.catch(() => {});
+    caller.release();
+    holder.release();
+  }
+}
+
+describe("a hand-off and a wake-up write their task once, doorbell included", () => {
+  async function enqueueRung(suffix: string, parentId: string | null = null): Promise<string> {
+    const [task] = await sql`
+      select id from engine.enqueue_task(p_user_id => ${userId}, p_kind => ${kind + suffix},
+        p_function => 'engine-probe', p_parent_id => ${parentId}, p_dispatch => false)`;
+    return task.id;
+  }
+
+  it("by hand_off_task, for a child whose parent and owner are held elsewhere", async () => {
+    const parentId = await enqueue(".handoff.parent");
+    await sql`update public.background_tasks set status = 'waiting' where id = ${parentId}`;
+    const childId = await enqueueRung(".handoff", parentId);
+    const token = await claim(childId);
+    const row = await writesWithoutWaiting([parentId], async (db) => {
+      const [{ ok }] =
+        await db`select engine.hand_off_task(${childId}, ${token}::bigint, '{"at":1}', 50) as ok`;
+      expect(ok).toBe(true);
+      const [task] = await db`
+        select status, lease_expires_at, metadata, progress::float as progress,
+               dispatch_request_id is not null as rung, dispatched_at = now() as rung_now
+          from public.background_tasks where id = ${childId}`;
+      return task;
+    });
+    expect(row).toMatchObject({
+      status: "running",
+      lease_expires_at: null,
+      progress: 50,
+      rung: true,
+      rung_now: true,
+    });
+    expect((row as { metadata: { at: number } }).metadata.at).toBe(1);
+  });
+
+  it("by wake_parent, which the sweeper calls for any user's parent", async () => {
+    const parentId = await enqueueRung(".wake");
+    const childId = await enqueue(".wake.kid", parentId);
+    await sql`update public.background_tasks set status = 'waiting' where id = ${parentId}`;
+    const row = await writesWithoutWaiting([], async (db) => {
+      // Ended in the rolled-back transaction only, so the sweeper never wakes the parent for real.
+      await db`update public.background_tasks set status = 'succeeded', finished_at = now() where id = ${childId}`;
+      await db`select engine.wake_parent(${parentId})`;
+      const [task] = await db`
+        select status, dispatch_request_id is not null as rung from public.background_tasks where id = ${parentId}`;
+      return task;
+    });
+    expect(row).toEqual({ status: "queued", rung: true });
+  });
+});
