@@ -305,13 +305,20 @@ async function produceShot(
       metric: job.metric,
     });
     const endFrameUrl = frame.ok ? frame.url : null;
+    // Not over a take the owner accepted while the film was cancelled after this clip was made and
+    // before this step saved it: the shot is then `completed` with the take, which shotAsItIsNow
+    // hands the scene. Before, the resumed film saved its own clip over the take (superseded, in
+    // no film, and left for retention to delete).
     await ctx.step(`${t}:shot-saved`, (tx) =>
       tx`
       update public.scene_shots set status = 'completed', clip_url = ${clipUrl}, end_frame_url = ${endFrameUrl},
              provider_job_id = (select external_id from public.movie_step_metrics
                                  where task_id = ${ctx.task.id} and step_name = ${`${t}:video`}),
              error_message = ${frame.ok ? null : `end frame: ${frame.message}`}
-       where id = ${shot.id}`.then(() => null));
+       where id = ${shot.id}
+         and not (status = 'completed' and clip_url is not null and clip_url <> ${clipUrl})`.then(() =>
+        null
+      ));
     return { clipUrl, endFrameUrl, endFrameError: frame.ok ? null : frame.message };
   } catch (error) {
     if (!isSceneFailure(error)) throw error;

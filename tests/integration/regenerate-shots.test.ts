@@ -367,6 +367,64 @@ describe("a shot regenerated", () => {
   }, 420_000);
 
   it(
+    "a take accepted after the cancelled chain made the shot, before it saved it, is the shot the resumed film keeps",
+    async () => {
+      rig.fakes.clearScripts();
+      // Render workers paused: the chain makes shot 1's clip (its `video` step recorded) and then
+      // waits for the render job that extracts its last frame, so the cancel lands between the
+      // clip and the step that saves it on the shot.
+      await admin("render-workers/pause", {});
+      try {
+        const title = "Fog Saved Late";
+        const user = await filmUser(rig, SHAPE, title);
+        const act = (fn: string, body: Record<string, unknown>) => invoke(fn, body, { token: user.token });
+        const { movieId: film } = await startFilm(user, briefFor(SHAPE, title));
+        await waitFor(async () =>
+          (await rig.sql`
+            select 1 from public.background_task_steps s join public.background_tasks t on t.id = s.task_id
+             where t.kind = 'film.chain' and t.payload ->> 'movieId' = ${film}
+               and s.name = 'scene-1:shot-1:video' and s.status = 'completed'`).length === 1, {
+          timeoutMs: 120_000,
+          what: "shot 1's clip made, its last frame not yet extracted",
+        });
+        expect((await act("produce-movie", { action: "cancel", movieId: film })).status).toBe(200);
+        await waitFor(async () => (await movieOf(film)).status === "cancelled", {
+          what: "the film cancelled",
+        });
+        const start = await act("regenerate-asset", {
+          action: "start",
+          kind: "video",
+          target: { movieId: film, sceneNumber: 1, shotNumber: 1 },
+          draft: { prompt: "The keeper waits below the stair" },
+        });
+        expect(start.status, start.text).toBe(202);
+        const run = await waitFor(async () => {
+          const [row] = await rig.sql`select * from public.asset_runs where id = ${start.json.runId}`;
+          return row.status !== "running" ? row : null;
+        }, { timeoutMs: 60_000, what: "shot 1's take" });
+        expect(run.status, run.error).toBe("preview");
+        const accepted = await act("regenerate-asset", { action: "accept", runId: run.id, cascade: false });
+        expect(accepted.status, accepted.text).toBe(200);
+        await admin("render-workers/resume", {});
+        await waitForStatus(rig.sql, accepted.json.applyTaskId, ["succeeded"], 120_000);
+        const resumed = await act("produce-movie", { action: "resume", movieId: film });
+        expect(resumed.status, resumed.text).toBe(202);
+        const done = await waitForFilm(rig.sql, film, 180_000);
+        expect(done.status, done.error_message).toBe("completed");
+        // Before, the resumed chain saved the clip it had made over the take: the take was
+        // superseded by it, in no film, and left for retention to delete.
+        const [take] = await rig.sql`select * from public.assets where id = ${run.preview_asset_id}`;
+        const [one] = await shotsOf(film);
+        expect(one.clip_url).toBe(take.public_url);
+        expect(take.state).toBe("current");
+      } finally {
+        await admin("render-workers/resume", {});
+      }
+    },
+    420_000,
+  );
+
+  it(
     "a cascade's take accepted while its film was cancelled stays in the resumed film, not paid for again",
     async () => {
       rig.fakes.clearScripts();
