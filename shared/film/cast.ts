@@ -1,31 +1,18 @@
 /**
  * Step 3, assign_characters: every character the plan or the screenplay names is found in
- * the owner's `characters` library or created there with a voice; characters without a portrait
- * get one from the image provider (all portraits in parallel, each a recorded provider job).
+ * the owner's `characters` library or created there with a voice the rest of the film's cast does
+ * not hold (cast-voices.ts); characters without a portrait get one from the image provider (all
+ * portraits in parallel, each a recorded provider job).
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import type { ProductionPlan, Screenplay } from "../providers/film-schemas.ts";
 import type { FilmEnv } from "./film-env.ts";
 import { allSteps, runJob } from "./film-jobs.ts";
 import type { MovieRow } from "./film-movie.ts";
-import { updateStep } from "./film-progress.ts";
+import { lockFilmOwner, updateStep } from "./film-progress.ts";
 import { storeOutput } from "./store-output.ts";
 import { portraitRequest } from "./film-requests.ts";
-
-/** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
-const ELEVENLABS_VOICES = [
-  "21m00Tcm4TlvDq8ikWAM",
-  "AZnzlk1XvdvUeBnXmlld",
-  "EXAVITQu4vr4xnSDxMaL",
-  "ErXwobaYiN019PkySvjV",
-  "MF3mGyEYCl7XYWbV9V6O",
-  "TxGEqnHWrfWFTfGW9XTX",
-];
-
-export function voiceFor(provider: string, name: string, index: number): string {
-  if (provider === "elevenlabs") return ELEVENLABS_VOICES[index % ELEVENLABS_VOICES.length];
-  return `voice-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
-}
+import { castVoices, nameKey } from "./cast-voices.ts";
 
 /** Plan characters first (they carry descriptions), then anyone else the screenplay names. */
 export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
@@ -34,7 +21,7 @@ export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
     { name: string; role: string | null; description: string; voice_description: string | null }
   >();
   for (const c of plan.characters) {
-    cast.set(c.name.trim().toLowerCase(), {
+    cast.set(nameKey(c.name), {
       name: c.name,
       role: c.role,
       description: c.description,
@@ -43,7 +30,7 @@ export function castOf(plan: ProductionPlan, screenplay: Screenplay) {
   }
   for (const scene of screenplay.scenes) {
     for (const name of [...scene.characters_in_scene, ...scene.dialogue.map((d) => d.character)]) {
-      const key = name.trim().toLowerCase();
+      const key = nameKey(name);
       if (!cast.has(key)) cast.set(key, { name, role: null, description: name, voice_description: null });
     }
   }
@@ -59,13 +46,25 @@ export async function assignCharacters(
   screenplay: Screenplay,
 ) {
   const cast = castOf(plan, screenplay);
+  const keys = cast.map((c) => nameKey(c.name));
   const rows = await ctx.step("assign_characters", async (tx) => {
-    for (const [i, c] of cast.entries()) {
+    // One film of the owner at a time picks voices (owner first, as every film transaction), so
+    // each sees the characters another film has just added and picks around their voices.
+    await lockFilmOwner(tx, movie.id);
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"reelforge.cast:" + movie.user_id}, 0))`;
+    const library = await tx`
+      select name_key, voice_id from public.characters where user_id = ${movie.user_id} and name_key = any(${keys})`;
+    const voices = castVoices(
+      env.providers.audio.provider,
+      cast,
+      new Map(library.map((r) => [r.name_key as string, r.voice_id as string])),
+      screenplay.scenes,
+    );
+    for (const c of cast) {
+      const voice = voices.get(nameKey(c.name))!;
       await tx`
         insert into public.characters (user_id, name, role, description, voice_description, voice_id, created_by_movie_id)
-        values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${
-        voiceFor(env.providers.audio.provider, c.name, i)
-      }, ${movie.id})
+        values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${voice}, ${movie.id})
         on conflict on constraint characters_one_per_name do nothing`;
     }
     await updateStep(tx, movie.id, "assign_characters", {
@@ -75,7 +74,7 @@ export async function assignCharacters(
     });
     return await tx`
       select id, name, description, character_image_url from public.characters
-       where user_id = ${movie.user_id} and name_key = any(${cast.map((c) => c.name.trim().toLowerCase())})`;
+       where user_id = ${movie.user_id} and name_key = any(${keys})`;
   }) as { id: string; name: string; description: string; character_image_url: string | null }[];
 
   const image = env.providers.image;
