@@ -30,7 +30,7 @@ export interface StartMovieInput {
   genre: string;
   /** Whole hundredths of a minute (as stored), from 0.01 to 30: 0.015 is refused. */
   durationMinutes: number;
-  /** landscape when left out. */
+  /** Left out: the way round of a ratio registered on the video provider, else landscape. */
   orientation?: Orientation;
   /** The film's cap on its paid jobs, in the providers' own units summed; more than 0. */
   maxCostUnits?: number;

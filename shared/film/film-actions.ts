@@ -22,6 +22,7 @@ import { metricsByStep } from "./film-metrics.ts";
 import { spendOf } from "./film-budget.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import { assertMakeableLength, quoteFilm } from "./film-quote.ts";
+import { assertOrientationFits, filmOrientation } from "./film-orientation.ts";
 import { ownMovie } from "./film-movie.ts";
 import { initialSteps } from "./film-progress.ts";
 import { redoFailedFilm } from "./film-redo.ts";
@@ -64,8 +65,9 @@ const startInput = z.object({
     (minutes) => Number(minutes.toFixed(2)) === minutes,
     "durationMinutes must be in hundredths of a minute (at most two decimals, e.g. 0.25)",
   ),
+  // Unset: the registered ratio's orientation, else landscape (film-orientation.ts).
   orientation: z.enum(["landscape", "portrait"], { error: "orientation must be 'landscape' or 'portrait'" })
-    .default("landscape"),
+    .optional(),
   // The film's cap on its paid jobs, in the providers' own units summed (film-budget.ts).
   maxCostUnits: z.number({ error: "maxCostUnits must be a number" })
     .min(0.01, "maxCostUnits must be at least 0.01")
@@ -94,15 +96,15 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       spends: true,
       input: startInput,
       async run(input, caller) {
-        assertMakeableLength(
-          input.durationMinutes,
-          (await resolveProviders(sql, caller.userId, deps.config)).video,
-        );
+        const { video } = await resolveProviders(sql, caller.userId, deps.config);
+        assertMakeableLength(input.durationMinutes, video);
+        const orientation = filmOrientation(input.orientation, video);
+        assertOrientationFits(orientation, video);
         const ids = await sql.begin(async (tx) => {
           await admitUsage(tx, caller.userId, "film", "start");
           const [movie] = await tx`
             insert into public.movies (user_id, title, prompt, genre, duration_minutes, orientation, max_cost_units, status)
-            values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${input.orientation},
+            values (${caller.userId}, ${input.title}, ${input.prompt}, ${input.genre}, ${input.durationMinutes}, ${orientation},
                     ${input.maxCostUnits ?? null}, 'pending')
             returning id`;
           await tx`insert into public.movie_creation_progress (movie_id, user_id, steps) values (${movie.id}, ${caller.userId}, ${
@@ -127,6 +129,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
       async run(input, caller) {
         const providers = await resolveProviders(sql, caller.userId, deps.config);
         assertMakeableLength(input.durationMinutes, providers.video);
+        assertOrientationFits(filmOrientation(input.orientation, providers.video), providers.video);
         return { body: quoteFilm(input, providers) };
       },
     }),

@@ -27,6 +27,21 @@ afterAll(() => sql.end());
 
 const good = { title: "T", prompt: "P", genre: "drama", durationMinutes: 1, orientation: "landscape" };
 
+/** A new user whose video provider is a Runway row registered with these settings. */
+async function runwayUser(settings: Record<string, unknown>) {
+  const user = await createUser(sql);
+  const registered = await invoke("providers", {
+    action: "register",
+    providerType: "video",
+    provider: "runway",
+    model: "gen4.5",
+    apiKey: "runway-test-key",
+    settings,
+  }, { token: user.token });
+  expect(registered.status, registered.text).toBe(201);
+  return user;
+}
+
 describe("film functions refuse bad input and other users' movies, creating nothing", () => {
   it.each([
     ["title", { ...good, title: "" }],
@@ -69,16 +84,7 @@ describe("film functions refuse bad input and other users' movies, creating noth
   });
 
   it("counts a clip length registered on the owner's Runway row, in quote and start alike", async () => {
-    const user = await createUser(sql);
-    const registered = await invoke("providers", {
-      action: "register",
-      providerType: "video",
-      provider: "runway",
-      model: "gen4.5",
-      apiKey: "runway-test-key",
-      settings: { duration: 10 },
-    }, { token: user.token });
-    expect(registered.status, registered.text).toBe(201);
+    const user = await runwayUser({ duration: 10 });
     const before = await counts(user.id);
     for (const action of ["quote", "start"]) {
       const res = await invoke("produce-movie", { action, ...good, durationMinutes: 0.1 }, {
@@ -96,6 +102,56 @@ describe("film functions refuse bad input and other users' movies, creating noth
     expect(quote.status, quote.text).toBe(200);
     // Six 10 s clips for a minute. Before: seven, and a 69 s film.
     expect(quote.json.callsByKind.video).toBe(6);
+  });
+
+  it("refuses an orientation the owner's registered Runway ratio contradicts, from quote and start alike", async () => {
+    const user = await runwayUser({ ratio: "1280:720" });
+    const before = await counts(user.id);
+    for (const action of ["quote", "start"]) {
+      const res = await invoke("produce-movie", { action, ...good, orientation: "portrait" }, {
+        token: user.token,
+      });
+      // Before: 200 / 202, and a portrait film made 1280x720.
+      expect(res.status, `${action}: ${res.text}`).toBe(400);
+      expect(res.json.error.code).toBe("orientation_conflict");
+      expect(res.json.error.message).toContain(
+        'orientation "portrait" contradicts the ratio 1280:720 (landscape) registered on your runway gen4.5',
+      );
+      expect(res.json.error.message).toContain('ask for orientation "landscape"');
+      expect(res.json.error.message).toContain("settings.ratio 720:1280, or with no ratio");
+    }
+    expect(await counts(user.id)).toEqual(before);
+
+    const body = { ...good, title: "Landscape", orientation: "landscape" };
+    const quote = await invoke("produce-movie", { action: "quote", ...body }, { token: user.token });
+    expect(quote.status, quote.text).toBe(200);
+    const start = await invoke("produce-movie", { action: "start", ...body }, { token: user.token });
+    expect(start.status, start.text).toBe(202);
+    // Nothing here needs the film made.
+    await invoke("produce-movie", { action: "cancel", movieId: start.json.movieId }, { token: user.token });
+    const [movie] = await sql`select orientation from public.movies where id = ${start.json.movieId}`;
+    expect(movie.orientation).toBe("landscape");
+  });
+
+  it("makes a film the registered ratio's way round when the brief names no orientation; a square one fits both", async () => {
+    const tall = await runwayUser({ ratio: "720:1280" });
+    const { orientation: _, ...unoriented } = good;
+    const start = await invoke("produce-movie", { action: "start", ...unoriented, title: "Tall" }, {
+      token: tall.token,
+    });
+    expect(start.status, start.text).toBe(202);
+    await invoke("produce-movie", { action: "cancel", movieId: start.json.movieId }, { token: tall.token });
+    // Before: stored as landscape (the default) and made 720x1280.
+    const [movie] = await sql`select orientation from public.movies where id = ${start.json.movieId}`;
+    expect(movie.orientation).toBe("portrait");
+
+    const square = await runwayUser({ ratio: "960:960" });
+    for (const orientation of ["landscape", "portrait"]) {
+      const quote = await invoke("produce-movie", { action: "quote", ...good, orientation }, {
+        token: square.token,
+      });
+      expect(quote.status, `${orientation}: ${quote.text}`).toBe(200);
+    }
   });
 
   it("tells a field sent in another type from a missing one, and names a long value without echoing it", async () => {

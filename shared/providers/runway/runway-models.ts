@@ -165,3 +165,15 @@ export function registeredDuration(provider: string, settings?: { duration?: unk
   const duration = provider === "runway" ? settings?.duration : undefined;
   return typeof duration === "number" ? duration : undefined;
 }
+
+/**
+ * The frame ratio a provider row registered: a Runway row's `settings.ratio`, which replaces the
+ * one the film's orientation picks for every clip (video-prompt.ts `videoShape`). Read by the
+ * adapter (what goes on the wire) and by produce-movie's orientation check (film-orientation.ts),
+ * so a film is refused for the frame it would get. Undefined for any other provider, or a row
+ * without one.
+ */
+export function registeredRatio(provider: string, settings?: { ratio?: unknown }): string | undefined {
+  const ratio = provider === "runway" ? settings?.ratio : undefined;
+  return typeof ratio === "string" ? ratio : undefined;
+}

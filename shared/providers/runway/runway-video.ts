@@ -19,7 +19,7 @@ import { createProviderHttp } from "../http/provider-fetch.ts";
 import { checkMediaUrl, outputUrlState } from "../http/media-url.ts";
 import { ProviderError } from "../provider-errors.ts";
 import type { JobState, UrlOutput, VideoProvider, VideoRequest } from "../types.ts";
-import { registeredDuration, runwayEndpoint } from "./runway-models.ts";
+import { registeredDuration, registeredRatio, runwayEndpoint } from "./runway-models.ts";
 import { runwayBody, type RunwaySettings, runwayWireRequest } from "./runway-settings.ts";
 import { runwayOutputCandidate, runwayTaskSchema } from "./runway-task.ts";
 import { z } from "zod";
@@ -56,7 +56,7 @@ export function createRunwayVideo(options: RunwayVideoOptions): VideoProvider {
     provider: "runway",
     model,
     registered: {
-      ratio: settings.ratio,
+      ratio: registeredRatio("runway", settings),
       durationSeconds: registeredDuration("runway", settings),
       seed: settings.seed,
     },
