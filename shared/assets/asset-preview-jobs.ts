@@ -9,7 +9,12 @@ import { contentHash, videoCacheKey } from "../caches/asset-cache.ts";
 import type { JsonObject } from "../db/client.ts";
 import { type FilmEnv, isConfigured } from "../film/film-env.ts";
 import type { MovieRow } from "../film/film-movie.ts";
-import { filmScoreRequest, portraitRequest, posterRequest } from "../film/film-requests.ts";
+import {
+  filmScoreRequest,
+  plannedFilmSeconds,
+  portraitRequest,
+  posterRequest,
+} from "../film/film-requests.ts";
 import { locationImagePrompt } from "../film/reference-image.ts";
 import { filmRatio, ratioSize, videoShape } from "../film/video-prompt.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
@@ -211,7 +216,7 @@ async function libraryImageRequest(env: FilmEnv, movie: MovieRow, run: AssetRunR
 
 async function scoreJob(env: FilmEnv, movie: MovieRow, run: AssetRunRow, take: Take): Promise<PreviewJob> {
   const music = previewProvider(env, "music");
-  const pipeline = filmScoreRequest(movie);
+  const pipeline = filmScoreRequest(movie, plannedFilmSeconds(movie), music.provider);
   const { prompt, durationSeconds } = { ...pipeline, prompt: run.draft.prompt ?? pipeline.prompt };
   return {
     provider: music,

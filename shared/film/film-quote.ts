@@ -206,10 +206,10 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
         kind: "music",
         type: "music",
         calls: 1,
-        units:
-          filmScoreRequest({ ...brief, duration_minutes: String(brief.durationMinutes) }).durationSeconds,
+        // The film's planned seconds, as the pipeline asks (film-requests.ts): the clips' sum.
+        units: filmScoreRequest(brief, seconds, providers.music.provider).durationSeconds,
         unit: "seconds",
-        estimated: false,
+        estimated: true,
       }] satisfies QuoteItem[]
       : []),
     { kind: "assemble", type: "render", calls: 1, units: scenes, unit: "clips", estimated: false },
@@ -274,6 +274,8 @@ function estimateNote(kind: string): string {
       return "one per scene at most (scenes continuing a clip and library hits cost none)";
     case "voice":
       return `${ASSUMED.linesPerScene} lines of ${ASSUMED.charactersPerLine} characters per scene (the screenplay's dialogue)`;
+    case "music":
+      return "the film's clips' seconds, as the video's (the screenplay's times and transitions move them)";
     case "lipsync":
     case "dialogue_track":
       return "one part per shot that carries a line (at most one per line), paid for at most the film's seconds";

@@ -26,7 +26,7 @@ import { createVisualBible, generateScreenplay, planProduction, validateProvider
 import { continuityChains } from "./scene-plan.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { storeOutput } from "./store-output.ts";
-import { filmScoreRequest } from "./film-requests.ts";
+import { filmScoreRequest, plannedFilmSeconds } from "./film-requests.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
 export { PRODUCE_KIND } from "./film-kinds.ts";
@@ -177,7 +177,9 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
   return async (ctx) => {
     const movie = await loadMovie(deps.sql, String(ctx.payload.movieId));
     const env = await filmEnv(deps, movie.user_id);
-    const request = filmScoreRequest(movie);
+    const provider = env.providers.music!;
+    // The screenplay is cut before the fan-out: the score is as long as the film it was cut into.
+    const request = filmScoreRequest(movie, plannedFilmSeconds(movie), provider.provider);
     await updateStep(deps.sql, movie.id, "generate_music", {
       status: "running",
       progress: 10,
@@ -186,7 +188,7 @@ export function musicHandler(deps: FilmDeps): TaskHandler {
     const music = await runJob(ctx, {
       sql: deps.sql,
       name: "music",
-      provider: env.providers.music!,
+      provider,
       request,
       metric: { movieId: movie.id, userId: movie.user_id, step: "generate_music" },
       cost: { units: request.durationSeconds, unit: "seconds" },

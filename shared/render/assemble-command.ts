@@ -69,7 +69,6 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   const music = timeline.music && o.musicFile
     ? { ...timeline.music, input: firstTrackInput + dialogue.length, durationSeconds: 0 }
     : null;
-  const trackFiles = [...o.dialogue.map((d) => d.file), ...(music ? [o.musicFile!] : [])];
 
   // Pass 1 (measuring) only needs the sound: the clips' video is never decoded.
   const clips = copy ? [] : buildClipGraph(timeline, o.clipHasAudio, {
@@ -94,7 +93,10 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
   const head = [
     ...FFMPEG_BASE_ARGS,
     ...inputs,
-    ...trackFiles.flatMap((file) => ["-i", file]),
+    ...o.dialogue.flatMap((d) => ["-i", d.file]),
+    // Music loops without end: a score shorter than the film starts again instead of leaving its
+    // last seconds silent; the mix ends with the picture (audio-graph.ts), cutting a longer one.
+    ...(music ? ["-stream_loop", "-1", "-i", o.musicFile!] : []),
     "-filter_complex",
     graph,
   ];

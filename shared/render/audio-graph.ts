@@ -98,6 +98,7 @@ export function buildAudioGraph(o: AudioGraphOptions): string[] {
       o.music.duckDb ?? DEFAULT_DUCK_DB,
     );
     graph.push(`${placed(o.music, o.fps)},volume='${duck}':eval=frame[music]`);
+    // duration=first: the film ends the music, which the command loops without end (assemble-command.ts).
     graph.push(`[${mix}][music]amix=inputs=2:duration=first:normalize=0[scored]`);
     mix = "scored";
   }

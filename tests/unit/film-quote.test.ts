@@ -172,20 +172,23 @@ describe("quoteFilm", () => {
       units: ASSUMED.characters + scenes + 1,
       unit: "images",
     });
-    // The music is the film's length (filmScoreRequest), exact.
-    expect(quote.perProvider.find((p) => p.provider === "beatoven")).toMatchObject({ calls: 1, units: 180 });
+    // The music is the clips' seconds the film is cut into, as the pipeline asks (filmScoreRequest).
+    expect(quote.perProvider.find((p) => p.provider === "beatoven")).toMatchObject({
+      calls: 1,
+      units: seconds,
+    });
     // The render worker is ours: listed, not paid, not in the totals.
     expect(quote.perProvider.find((p) => p.provider === "worker")).toMatchObject({ paid: false });
     expect(quote.total.units).toEqual({
       tokens: 3 * ASSUMED.tokensPerLlmCall,
       images: ASSUMED.characters + scenes + 1,
-      seconds: 2 * seconds + 180,
+      seconds: 3 * seconds,
       characters: scenes * ASSUMED.linesPerScene * ASSUMED.charactersPerLine,
     });
     // The cap counts jobs: images and seconds, not tokens or characters.
-    expect(quote.total.capUnits).toBe(ASSUMED.characters + scenes + 1 + 2 * seconds + 180);
+    expect(quote.total.capUnits).toBe(ASSUMED.characters + scenes + 1 + 3 * seconds);
     expect(quote.estimates.some((e) => e.startsWith("video:"))).toBe(true);
-    expect(quote.estimates.some((e) => e.startsWith("music:"))).toBe(false);
+    expect(quote.estimates.some((e) => e.startsWith("music:"))).toBe(true);
   });
 
   it("without lipsync or music mixes each scene and composes nothing", () => {

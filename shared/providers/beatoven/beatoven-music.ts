@@ -21,6 +21,8 @@ import type { JobState, MusicProvider, MusicRequest, UrlOutput } from "../types.
 
 const CONTENT_TYPES = { mp3: "audio/mpeg", aac: "audio/aac", wav: "audio/wav" } as const;
 const PENDING = new Set(["started", "composing", "running"]);
+/** The longest cue we ask for: our bound for a film's score, not Beatoven's (its spec states none). */
+export const BEATOVEN_MAX_SECONDS = 900;
 
 const taskSchema = z.looseObject({
   status: z.string(),
@@ -49,11 +51,10 @@ export function createBeatovenMusic(options: BeatovenMusicOptions): MusicProvide
     };
     if (request.prompt.trim() === "") fail("prompt is empty");
     if (request.prompt.length > 500) fail("prompt is over 500 characters");
-    // Our bounds for a film cue, not Beatoven's (its spec states none).
     if (
       !Number.isInteger(request.durationSeconds) || request.durationSeconds < 5 ||
-      request.durationSeconds > 900
-    ) fail("durationSeconds must be a whole number in 5..900");
+      request.durationSeconds > BEATOVEN_MAX_SECONDS
+    ) fail(`durationSeconds must be a whole number in 5..${BEATOVEN_MAX_SECONDS}`);
   };
 
   return {

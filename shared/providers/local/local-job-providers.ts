@@ -16,7 +16,12 @@ import type {
   UrlOutput,
   VideoProvider,
 } from "../types.ts";
-import { LOCAL_MEDIA_KIND, type LocalMediaOp, type LocalMediaResult } from "./local-media-payload.ts";
+import {
+  LOCAL_MEDIA_KIND,
+  LOCAL_MEDIA_MAX_SECONDS,
+  type LocalMediaOp,
+  type LocalMediaResult,
+} from "./local-media-payload.ts";
 
 export interface LocalProviderDeps {
   sql: Sql;
@@ -175,8 +180,8 @@ export function createLocalMusicProvider(deps: LocalProviderDeps): MusicProvider
     op: "music",
     check(request) {
       if (!request.prompt.trim()) refuse("prompt is empty");
-      if (!(request.durationSeconds > 0 && request.durationSeconds <= 600)) {
-        refuse("durationSeconds must be more than 0 and at most 600");
+      if (!(request.durationSeconds > 0 && request.durationSeconds <= LOCAL_MEDIA_MAX_SECONDS)) {
+        refuse(`durationSeconds must be more than 0 and at most ${LOCAL_MEDIA_MAX_SECONDS}`);
       }
     },
     fields: (request) => ({ prompt: request.prompt, durationSeconds: request.durationSeconds }),

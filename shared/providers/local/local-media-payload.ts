@@ -11,7 +11,9 @@ export const LOCAL_FPS = 24;
 
 const output = z.object({ bucket: z.string().min(1), path: z.string().min(1) }).strict();
 const dimension = z.number().int().min(16).max(4096);
-const seconds = z.number().positive().max(600);
+/** The longest clip or track a local job makes. */
+export const LOCAL_MEDIA_MAX_SECONDS = 600;
+const seconds = z.number().positive().max(LOCAL_MEDIA_MAX_SECONDS);
 const mediaUrl = z.string().regex(/^https?:\/\//, "an http(s) URL");
 
 export const localMediaPayload = z.discriminatedUnion("op", [

@@ -4,8 +4,10 @@
  * provider's fixed host, so a registered config cannot point a function at an arbitrary URL (SSRF).
  */
 import { z } from "zod";
+import { BEATOVEN_MAX_SECONDS } from "../beatoven/beatoven-music.ts";
 import { ELEVENLABS_MODELS } from "../elevenlabs/elevenlabs-models.ts";
 import { FAL_IMAGE_MODELS } from "../fal/fal-image.ts";
+import { LOCAL_MEDIA_MAX_SECONDS } from "../local/local-media-payload.ts";
 import { activeModels, RUNWAY_MODELS, runwayRatios } from "../runway/runway-models.ts";
 import { RUNWAY_SETTING_NAMES, runwaySettingsProblem } from "../runway/runway-settings.ts";
 import { SYNC_MODELS } from "../sync/sync-lipsync.ts";
@@ -28,6 +30,8 @@ export interface CatalogEntry {
   voice?: z.ZodType<string>;
   /** What the provider's API key looks like, where it has a shape of its own (checked at register and rotate_key). */
   apiKeyShape?: { pattern: RegExp; description: string };
+  /** Music: the longest track one request may ask for (its adapter refuses more). */
+  maxDurationSeconds?: number;
 }
 
 /** Settings one request may carry: a seed, and ElevenLabs' voice_settings. */
@@ -143,8 +147,9 @@ export const PROVIDER_CATALOG: Record<ProviderType, Record<string, CatalogEntry>
         format: z.enum(["mp3", "aac", "wav"]).optional(),
         looping: z.boolean().optional(),
       }),
+      maxDurationSeconds: BEATOVEN_MAX_SECONDS,
     },
-    local,
+    local: { ...local, maxDurationSeconds: LOCAL_MEDIA_MAX_SECONDS },
   },
   render: {
     // The render worker process (FFmpeg on our machines); `local` is the same thing by its other name.
