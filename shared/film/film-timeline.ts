@@ -34,6 +34,42 @@ export interface AssembledSceneRow {
   time_of_day: string;
 }
 
+/**
+ * Where a scene's lines are spoken: each at its screenplay timing, unless it would then run past
+ * the scene's end or into the next line, in which case it starts early enough to end there
+ * (never before the scene's start); lines too long to fit the scene overlap as little as they
+ * can. The screenplay's timings are written before any line is spoken, so they cannot know a
+ * line's length: a 5.7 s line timed at 13 s of a 15 s scene lost its last 3.7 s at the film's
+ * end, and one timed near a scene's end ran over the next scene's first line. Read by everything that places lines (the scene's mix and lip sync, scene-tasks.ts;
+ * the film's timeline, timelineScene) on `scene_audio` as stored. Lines in the order they are
+ * spoken; a line of unknown length counts as ending where it starts.
+ */
+export function placeLines<T extends { startSeconds: number; durationSeconds: number | null }>(
+  lines: readonly T[],
+  sceneSeconds: number,
+): T[] {
+  const placed = lines.map((line) => ({ ...line }));
+  const length = (line: T) => line.durationSeconds ?? 0;
+  // From the last line back: each ends by the scene's end and by the next line's start.
+  let end = sceneSeconds;
+  for (let i = placed.length - 1; i >= 0; i--) {
+    placed[i].startSeconds = Math.max(0, Math.min(placed[i].startSeconds, end - length(placed[i])));
+    end = placed[i].startSeconds;
+  }
+  // Lines that cannot all fit were pushed to the scene's start, over each other: from the first
+  // on, each waits for the one before as long as it still ends with the scene. (Lines that fit do
+  // not move here: each already starts after the one before has ended.)
+  let spoken = 0;
+  for (const line of placed) {
+    line.startSeconds = Math.max(
+      0,
+      Math.min(Math.max(line.startSeconds, spoken), sceneSeconds - length(line)),
+    );
+    spoken = line.startSeconds + length(line);
+  }
+  return placed;
+}
+
 /** Lip-synced while video_url is still the synced file (a new clip or plain mix moves video_url). */
 export const isLipSynced = (row: Pick<AssembledSceneRow, "video_url" | "lipsync_url">) =>
   row.lipsync_url !== null && row.lipsync_url === row.video_url;
@@ -48,6 +84,7 @@ export function timelineScene(
   lines: { url: string; startSeconds: number; durationSeconds: number | null }[],
 ): TimelineScene {
   const synced = isLipSynced(row);
+  lines = placeLines(lines, Number(row.duration_seconds));
   return {
     sceneNumber: row.scene_number,
     url: synced ? row.video_url! : row.clip_url ?? row.video_url!,

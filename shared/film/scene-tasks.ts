@@ -16,7 +16,7 @@ import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
-import { FILM_FPS } from "./film-timeline.ts";
+import { FILM_FPS, placeLines } from "./film-timeline.ts";
 import { lipSyncByShots, lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
@@ -75,15 +75,23 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
       return { type: "done", result: { skipped: "no clip" } };
     }
     const clipUrl = scene.clip_url;
-    const lines = await deps.sql`
-      select audio_url, start_seconds, duration_seconds from public.scene_audio
-       where scene_id = ${scene.id} and status = 'completed' order by line_index`;
+    // Placed to end within the scene (film-timeline.ts placeLines), as the film's timeline places them.
+    const lines = placeLines(
+      (await deps.sql`
+        select audio_url, start_seconds, duration_seconds from public.scene_audio
+         where scene_id = ${scene.id} and status = 'completed' order by line_index`).map((l) => ({
+        url: l.audio_url as string,
+        startSeconds: Number(l.start_seconds),
+        durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
+      })),
+      Number(scene.duration_seconds),
+    );
     await deps
       .sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
     const frames = Math.round(Number(scene.duration_seconds) * FILM_FPS);
     const dialogue = lines.map((l) => ({
-      url: l.audio_url as string,
-      startFrame: Math.min(frames - 1, Math.round(Number(l.start_seconds) * FILM_FPS)),
+      url: l.url,
+      startFrame: Math.min(frames - 1, Math.round(l.startSeconds * FILM_FPS)),
     }));
     const metric = { movieId, userId: movie.user_id, step: "generate_audio", sceneNumber };
     // Only a provider the owner chose: the local fallback would only mux, which the mix already does.
@@ -93,11 +101,7 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
       const byShots = await lipSyncByShots(ctx, env, movie, {
         sceneId: scene.id,
         sceneNumber,
-        lines: lines.map((l) => ({
-          url: l.audio_url as string,
-          startSeconds: Number(l.start_seconds),
-          durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
-        })),
+        lines,
         metric,
       });
       const synced = byShots ?? await lipSyncScene(ctx, env, {
