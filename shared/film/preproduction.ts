@@ -206,7 +206,10 @@ export async function generateScreenplay(
       `screen time in seconds (about ${
         Math.round((minutes * 60) / count)
       } s each; they are cut into shots later), ` +
-      `following this production plan: ${JSON.stringify(plan)}`,
+      `following this production plan: ${JSON.stringify(plan)}. ` +
+      // A Spanish brief was filmed with English lines: nothing told the writer which language to
+      // speak. Only the lines: scene descriptions feed the image and video models' prompts.
+      `Write every line of dialogue in the language the brief is written in; everything else in English.`,
   );
   const video = env.providers.video;
   const grid = shotGrid(video.provider, video.model, video.registered);

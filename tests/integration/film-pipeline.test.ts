@@ -148,6 +148,17 @@ describe("a 12-scene film with two continuation chains", () => {
     }
   });
 
+  it("asks the screenwriter for dialogue in the brief's own language", () => {
+    const screenplay = rig.fakes.openai.requests.find((r) =>
+      (r.response_format as { json_schema?: { name?: string } } | undefined)?.json_schema?.name ===
+        "screenplay"
+    );
+    const system = (screenplay?.messages as { role: string; content: string }[]).find((m) =>
+      m.role === "system"
+    );
+    expect(system?.content).toContain("Write every line of dialogue in the language the brief is written in");
+  });
+
   it("asks Runway for each scene once, a continuation with its predecessor's end frame, signed for the private bucket", () => {
     const bodies = rig.fakes.runway.created;
     expect(bodies).toHaveLength(12);
