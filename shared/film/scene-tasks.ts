@@ -21,6 +21,7 @@ import { lipSyncByShots, lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
+import type { TransactionSql } from "../db/client.ts";
 
 export const CHAIN_KIND = "film.chain" satisfies TaskKind;
 export const VOICES_KIND = "film.voices" satisfies TaskKind;
@@ -75,19 +76,29 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
       return { type: "done", result: { skipped: "no clip" } };
     }
     const clipUrl = scene.clip_url;
-    // Placed to end within the scene (film-timeline.ts placeLines), as the film's timeline places them.
+    // The lines as this task first read them (a recorded step): the slice that saves the mix is a
+    // later one, after its render job, and read again there they could be newer than what the job
+    // rendered. Placed to end within the scene (placeLines), as the film's timeline places them.
     const lines = placeLines(
-      (await deps.sql`
-        select audio_url, start_seconds, duration_seconds from public.scene_audio
-         where scene_id = ${scene.id} and status = 'completed' order by line_index`).map((l) => ({
-        url: l.audio_url as string,
-        startSeconds: Number(l.start_seconds),
-        durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
-      })),
+      await ctx.step("mix:lines", async (tx) =>
+        (await tx`
+          select audio_url, start_seconds, duration_seconds from public.scene_audio
+           where scene_id = ${scene.id} and status = 'completed' order by line_index`).map((l) => ({
+          url: l.audio_url as string,
+          startSeconds: Number(l.start_seconds),
+          durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
+        }))),
       Number(scene.duration_seconds),
     );
     await deps
       .sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
+    // What this mix speaks, checked again as it saves: a mix whose lines changed while it ran (a
+    // second line accepted, whose apply's own mix reads the new ones) leaves the scene to that
+    // mix. Before, one that finished last put the older take of the line back into the scene.
+    const heard = lines.map((l) => l.url).join("\n");
+    const stillHeard = (tx: TransactionSql) =>
+      tx`(select coalesce(string_agg(a.audio_url, E'\n' order by a.line_index), '') from public.scene_audio a
+           where a.scene_id = ${scene.id} and a.status = 'completed') = ${heard}`;
     const frames = Math.round(Number(scene.duration_seconds) * FILM_FPS);
     const dialogue = lines.map((l) => ({
       url: l.url,
@@ -117,7 +128,10 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
           tx`
           update public.movie_scenes
              set video_url = ${synced.url}, lipsync_url = ${synced.url}, lipsync_error = null, mix_status = 'completed', mix_error = null
-           where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
+           where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed' and ${stillHeard(tx)}`
+            .then(
+              () => null,
+            ));
         return { type: "done", result: { sceneNumber, mixed: true, lipSynced: true } };
       }
       lipsyncError = synced.message;
@@ -147,7 +161,9 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
              mix_status = ${mixed.ok ? "completed" : "failed"}, mix_error = ${
         mixed.ok ? null : mixed.message
       }, lipsync_error = ${lipsyncError}
-       where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed'`.then(() => null));
+       where id = ${scene.id} and clip_url = ${clipUrl} and status = 'completed' and ${stillHeard(tx)}`.then(
+        () => null,
+      ));
     return {
       type: "done",
       result: { sceneNumber, mixed: mixed.ok, ...(lipsyncError ? { lipsyncError } : {}) },

@@ -5,6 +5,7 @@ import {
   connect,
   createUser,
   invoke,
+  pauseRenderWorkers,
   type Sql,
   stackEnv,
   type TestUser,
@@ -315,6 +316,72 @@ describe("regenerate-asset", () => {
       expect(filmLast.video_url).not.toBe(filmAfter.video_url);
     },
     240_000,
+  );
+
+  it(
+    "two lines of one scene accepted together: the scene keeps both, whichever remix ends last",
+    async () => {
+      const [scene] = await sql`
+        select scene_id, scene_number from public.scene_audio
+         where movie_id = ${movieId} and status = 'completed'
+         group by scene_id, scene_number having count(*) >= 2 order by scene_number limit 1`;
+      const [a, b] = await sql`
+        select line_index from public.scene_audio where scene_id = ${scene.scene_id} and status = 'completed'
+         order by line_index limit 2`;
+      const take = (line: { line_index: number }, text: string) =>
+        startPreview({
+          kind: "audio",
+          target: { movieId, sceneNumber: scene.scene_number, lineIndex: line.line_index },
+          draft: { text },
+        });
+      const [runA, runB] = [
+        await take(a, "The first line, said again."),
+        await take(b, "The second, said again."),
+      ];
+      const mixOf = async (apply: string) =>
+        await waitFor(async () =>
+          (await sql`
+            select id from public.background_tasks where parent_id = ${apply} and kind = 'film.mix'`)[0], {
+          what: "the apply's remix",
+        });
+      // Render workers paused, then A's remix held: B's remix, which hears both new lines, ends
+      // first; A's, which heard only the first, ends last.
+      await pauseRenderWorkers();
+      const holder = await sql.reserve();
+      try {
+        const acceptedA = await regenerate({ action: "accept", runId: runA });
+        expect(acceptedA.status, acceptedA.text).toBe(200);
+        const mixA = await mixOf(acceptedA.json.applyTaskId);
+        const job = await waitFor(async () =>
+          (await sql`
+            select external_id from public.movie_step_metrics
+             where task_id = ${mixA.id} and step_name = 'mix' and external_id is not null`)[0]?.external_id, {
+          timeoutMs: 60_000,
+          what: "A's remix render job",
+        });
+        await holder`begin`;
+        await holder`select from public.background_tasks where id = ${job}::uuid for update`;
+        const acceptedB = await regenerate({ action: "accept", runId: runB });
+        expect(acceptedB.status, acceptedB.text).toBe(200);
+        const mixB = await mixOf(acceptedB.json.applyTaskId);
+        await admin("render-workers/resume", {});
+        await waitForStatus(sql, mixB.id, ["succeeded"], 120_000);
+        await holder`commit`;
+        await waitForStatus(sql, mixA.id, ["succeeded"], 120_000);
+        await waitForStatus(sql, acceptedA.json.applyTaskId, ["succeeded"], 120_000);
+        await waitForStatus(sql, acceptedB.json.applyTaskId, ["succeeded"], 120_000);
+        // Before, A's remix saved last and the scene went back to the second line's old take.
+        const [mixed] =
+          await sql`select video_url, mix_status from public.movie_scenes where id = ${scene.scene_id}`;
+        expect(mixed.mix_status).toBe("completed");
+        expect(mixed.video_url).toContain(`-mixed-${String(mixB.id).slice(0, 8)}`);
+      } finally {
+        await holder`rollback`.catch(() => {});
+        holder.release();
+        await admin("render-workers/resume", {});
+      }
+    },
+    300_000,
   );
 
   it("never deletes a superseded file that a cache entry still names", async () => {

@@ -15,7 +15,14 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { admin, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import {
+  admin,
+  invoke,
+  pauseRenderWorkers,
+  type TestUser,
+  waitFor,
+  waitForStatus,
+} from "../support/stack.ts";
 import { addressOfSigned } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [[1, 2]], clipSeconds: (n: number) => (n === 1 ? 12 : 3) };
@@ -373,7 +380,7 @@ describe("a shot regenerated", () => {
       // Render workers paused: the chain makes shot 1's clip (its `video` step recorded) and then
       // waits for the render job that extracts its last frame, so the cancel lands between the
       // clip and the step that saves it on the shot.
-      await admin("render-workers/pause", {});
+      await pauseRenderWorkers();
       try {
         const title = "Fog Saved Late";
         const user = await filmUser(rig, SHAPE, title);

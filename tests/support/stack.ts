@@ -166,6 +166,21 @@ export async function admin(path: string, body?: unknown) {
   return response.json();
 }
 
+/**
+ * Stops the stack's render workers and waits until none runs: a worker still stopping could claim
+ * a job the caller means to hold back. `admin("render-workers/resume", {})` starts them again.
+ */
+export async function pauseRenderWorkers() {
+  await admin("render-workers/pause", {});
+  await waitFor(
+    async () =>
+      ((await admin("render-workers")) as { workers: { pid: number | null }[] }).workers.every((w) =>
+        w.pid === null
+      ),
+    { timeoutMs: 60_000, what: "render workers to stop" },
+  );
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns a truthy value or the timeout passes. */
