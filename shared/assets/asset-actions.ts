@@ -121,6 +121,10 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
       }
       const ids = await sql.begin(async (tx) => {
+        // The user's usage lock before the film's rows, as every other start takes them (a scene's,
+        // scene-actions.ts; a resume, engine.resume_by_owner). Taken after the movie's row, two
+        // starts on one film at once deadlocked, and one of them answered 500.
+        if (kind !== "script") await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
         await lockMovieOutOfProduction(tx, input.target.movieId);
         const run = { userId: caller.userId, slot, kind, target: input.target, draft: input.draft };
         if (kind === "script") {
@@ -134,7 +138,6 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
           await tx`update public.asset_runs set status = 'preview', preview_asset_id = ${asset.id} where id = ${runId}`;
           return { runId, taskId: null };
         }
-        await admitUsage(tx, caller.userId, "regeneration", `regenerate:${kind}`);
         return await startRun(tx, store, run);
       });
       return { status: 202, body: { ...ids, slot, kind } };

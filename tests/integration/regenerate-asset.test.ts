@@ -384,6 +384,39 @@ describe("regenerate-asset", () => {
     300_000,
   );
 
+  it("a start takes the user's usage lock before the film's row, as a scene's start and a resume do", async () => {
+    // Two starts on one film at once took them in opposite orders and deadlocked; one answered 500.
+    const holder = await sql.reserve();
+    let starting: Promise<Awaited<ReturnType<typeof regenerate>>> | null = null;
+    try {
+      await holder`begin`;
+      await holder`select pg_advisory_xact_lock(hashtextextended(${"reelforge.usage:" + owner.id}, 0))`;
+      starting = regenerate({ action: "start", kind: "cover", target: { movieId } });
+      await waitFor(async () =>
+        (await sql`
+          select 1 from pg_locks where locktype = 'advisory' and not granted and pid <> pg_backend_pid()`)
+          .length > 0, {
+        everyMs: 20,
+        what: "the start to wait for the usage lock",
+      });
+      // Waiting for it, the start holds none of the film's rows.
+      const free = await sql`select id from public.movies where id = ${movieId} for no key update nowait`
+        .then(() => true, () => false);
+      expect(free).toBe(true);
+    } finally {
+      await holder`commit`.catch(() => {});
+      holder.release();
+    }
+    const started = await starting!;
+    expect(started.status, started.text).toBe(202);
+    const run = await waitFor(async () => {
+      const [row] = await sql`select status from public.asset_runs where id = ${started.json.runId}`;
+      return row.status !== "running" ? row : null;
+    }, { timeoutMs: 60_000, what: "the cover's preview" });
+    expect(run.status).toBe("preview");
+    expect((await regenerate({ action: "reject", runId: started.json.runId })).status).toBe(200);
+  });
+
   it("never deletes a superseded file that a cache entry still names", async () => {
     // The re-voiced line's old audio: no current version names it any more, only its cache entry.
     const [cached] = await sql`
