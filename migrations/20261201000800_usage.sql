@@ -309,6 +309,22 @@ language sql stable as $$
    limit 1
 $$;
 
+-- A film's work its owner started on its own and still open: a scene's clip, voices or mix, or
+-- the film's assembly (generate-scene-video, generate-audio, assemble: shared/film/scene-actions.ts),
+-- never the film's own pipeline's children. What a film's resume and an accept into it refuse to
+-- run beside (engine.resume_by_owner; shared/film/film-movie.ts, lockIdleMovie, and
+-- film-redo.ts): both would write the scene's rows, and each pay for work the other throws away.
+-- A scene regenerated while its film was cancelled, then the film resumed, was paid for twice.
+create function engine.open_film_work(p_user_id uuid, p_movie_id uuid, out kind text, out id uuid)
+language sql stable as $$
+  select o.kind, o.id from public.background_tasks o
+   where o.user_id = p_user_id and o.parent_id is null
+     and o.kind in ('film.chain', 'film.voices', 'film.mix', 'film.assemble')
+     and o.payload @> jsonb_build_object('movieId', p_movie_id)
+     and o.status in ('queued', 'running', 'waiting')
+   limit 1
+$$;
+
 -- What an owner acts on only through the film, run or job it belongs to: housekeeping, or a
 -- child task that is not a scene of a film.
 create function engine.is_part_of_other_work(p_kind text, p_parent_id uuid) returns boolean
@@ -366,6 +382,7 @@ declare
   run_status text;
   film_status text;
   same_work uuid;
+  open_work record;
   max_resumes integer;
 begin
   -- The owner first (engine.lock_owner).
@@ -467,6 +484,12 @@ begin
     if same_work is not null then
       raise exception 'Movie % has an accepted take still being applied (task %): resume it once that ends',
         film.id, same_work using errcode = 'RF018';
+    end if;
+    -- Nor beside a scene or the assembly its owner started while it was cancelled.
+    select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
+    if open_work.id is not null then
+      raise exception 'Movie % has % task % open: resume the film once it ends, or cancel it',
+        film.id, open_work.kind, open_work.id using errcode = 'RF017';
     end if;
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;

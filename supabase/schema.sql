@@ -1791,6 +1791,23 @@ $$;
 ALTER FUNCTION engine.open_children(p_parent_id uuid) OWNER TO postgres;
 
 --
+-- Name: open_film_work(uuid, uuid); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.open_film_work(p_user_id uuid, p_movie_id uuid, OUT kind text, OUT id uuid) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+  select o.kind, o.id from public.background_tasks o
+   where o.user_id = p_user_id and o.parent_id is null
+     and o.kind in ('film.chain', 'film.voices', 'film.mix', 'film.assemble')
+     and o.payload @> jsonb_build_object('movieId', p_movie_id)
+     and o.status in ('queued', 'running', 'waiting')
+   limit 1
+$$;
+
+ALTER FUNCTION engine.open_film_work(p_user_id uuid, p_movie_id uuid, OUT kind text, OUT id uuid) OWNER TO postgres;
+
+--
 -- Name: open_task_of_same_work(uuid, text, jsonb, uuid); Type: FUNCTION; Schema: engine; Owner: postgres
 --
 
@@ -2078,6 +2095,7 @@ declare
   run_status text;
   film_status text;
   same_work uuid;
+  open_work record;
   max_resumes integer;
 begin
   -- The owner first (engine.lock_owner).
@@ -2179,6 +2197,12 @@ begin
     if same_work is not null then
       raise exception 'Movie % has an accepted take still being applied (task %): resume it once that ends',
         film.id, same_work using errcode = 'RF018';
+    end if;
+    -- Nor beside a scene or the assembly its owner started while it was cancelled.
+    select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
+    if open_work.id is not null then
+      raise exception 'Movie % has % task % open: resume the film once it ends, or cancel it',
+        film.id, open_work.kind, open_work.id using errcode = 'RF017';
     end if;
   end if;
   update public.background_tasks set resumes = resumes + 1 where id = p_task_id;
@@ -6072,6 +6096,13 @@ GRANT ALL ON FUNCTION engine.lock_owner(p_user_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION engine.open_children(p_parent_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION engine.open_children(p_parent_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION open_film_work(p_user_id uuid, p_movie_id uuid, OUT kind text, OUT id uuid); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.open_film_work(p_user_id uuid, p_movie_id uuid, OUT kind text, OUT id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.open_film_work(p_user_id uuid, p_movie_id uuid, OUT kind text, OUT id uuid) TO service_role;
 
 --
 -- Name: FUNCTION open_task_of_same_work(p_user_id uuid, p_kind text, p_payload jsonb, p_except uuid); Type: ACL; Schema: engine; Owner: postgres

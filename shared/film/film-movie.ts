@@ -136,18 +136,28 @@ export async function lockIdleMovie(tx: TransactionSql, movieId: string) {
   // (generate-scene-video, generate-audio, assemble: scene-actions.ts, which take the movie's lock
   // too), or the scene's mix such a regeneration ends with (top-level too); not an apply's own
   // children: both would write the scene's rows, and each pay for work the other throws away.
-  const [open] = await tx`
-    select o.kind, o.id from public.background_tasks o
-     where o.user_id = ${movie.user_id} and o.parent_id is null
-       and o.kind in ('film.chain', 'film.voices', 'film.mix', 'film.assemble') and o.payload @> ${
-    tx.json({ movieId })
-  }
-       and o.status in ('queued', 'running', 'waiting')
-     limit 1`;
+  await assertNoFilmWorkOpen(tx, movie.user_id, movieId, "accept");
+}
+
+/**
+ * Refuses (409 regeneration_in_progress) what would write a film's rows beside a scene's clip,
+ * voices or mix, or the film's assembly, that its owner started on their own and is still open
+ * (engine.open_film_work): an accept into the film, the redo of a film (film-redo.ts; a resume by
+ * task id refuses it in engine.resume_by_owner). Call under the movie row's lock, which those
+ * starts take too.
+ */
+export async function assertNoFilmWorkOpen(
+  tx: TransactionSql,
+  userId: string,
+  movieId: string,
+  what: string,
+) {
+  const [open] =
+    await tx`select kind, id from engine.open_film_work(${userId}, ${movieId}) where id is not null`;
   if (open) {
     throw new ConflictError(
       "regeneration_in_progress",
-      `Movie ${movieId} has ${open.kind} task ${open.id} open: accept once it ends, or cancel it`,
+      `Movie ${movieId} has ${open.kind} task ${open.id} open: ${what} once it ends, or cancel it`,
     );
   }
 }

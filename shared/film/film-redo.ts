@@ -13,7 +13,7 @@ import type { TaskRow } from "../engine/task-row.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { PRODUCE_KIND } from "./film-kinds.ts";
-import { assertNoTakeApplying, loadScenes } from "./film-movie.ts";
+import { assertNoFilmWorkOpen, assertNoTakeApplying, loadScenes } from "./film-movie.ts";
 import { lockFilmOwner, lockFilmProgress } from "./film-progress.ts";
 import { continuityChains } from "./scene-plan.ts";
 
@@ -68,6 +68,7 @@ export async function redoFailedFilm(
     }
     // As engine.resume_by_owner refuses a film's resume (RF018), under the same locks.
     await assertNoTakeApplying(tx, finished.userId, movieId, "resume it");
+    await assertNoFilmWorkOpen(tx, finished.userId, movieId, "resume the film");
     const work = await failedWork(tx, movieId);
     if (
       movie.status !== "failed" && work.clipChains.length === 0 && work.voiceScenes.length === 0 &&

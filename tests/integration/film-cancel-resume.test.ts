@@ -286,4 +286,39 @@ describe("a film's cancel and resume", () => {
     expect(LIVE).toContain(state.task);
     expect(state).toEqual(agreeingWith(state.task));
   }, 180_000);
+
+  it(
+    "is not resumed beside a scene its owner started while it was cancelled: 409, nothing paid twice",
+    async () => {
+      const user = await userWithHeldMusic();
+      const started = await startFilm(user, "Beside");
+      expect(started.status, started.text).toBe(202);
+      const { movieId } = started.json;
+      await heldMusicJob(movieId);
+      const cancel = await invoke("produce-movie", { action: "cancel", movieId }, { token: user.token });
+      expect(cancel.status, cancel.text).toBe(200);
+      // A scene's clip started on its own while the film was cancelled (generate-scene-video start),
+      // held open: due in an hour, so nothing rings it meanwhile.
+      const [scene] = await sql`
+      select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => 'film.chain',
+        p_function => 'generate-scene-video', p_payload => ${sql.json({ movieId, scenes: [1] })},
+        p_run_after => now() + interval '1 hour', p_dispatch => false)`;
+      // Before, the resume went through, and the film's chain and the scene's both paid for scene 1.
+      for (const resume of ["produce-movie", "rpc"] as const) {
+        const refused = resume === "produce-movie"
+          ? await invoke("produce-movie", { action: "resume", movieId }, { token: user.token })
+          : await asUser(sql, user.id, (tx) => tx`select public.resume_task(${started.json.taskId})`).then(
+            () => ({ status: 200, text: "resumed", json: {} as Record<string, unknown> }),
+            (error: Error) => ({ status: 409, text: error.message, json: { error: { code: "raised" } } }),
+          );
+        expect(refused.status, refused.text).toBe(409);
+        expect(refused.text).toContain(`film.chain task ${scene.id} open`);
+        expect(await filmState(movieId)).toEqual(agreeingWith("cancelled"));
+      }
+      await sql`select engine.cancel_task(${scene.id}, 'test')`;
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: user.token });
+      expect(resumed.status, resumed.text).toBe(202);
+    },
+    180_000,
+  );
 });
