@@ -13,13 +13,23 @@ export type CpuClock = () => number | null;
  * counts every thread, V8's GC and compiler helpers included, so it reads at or above what the
  * platform's per-thread CPU timer charges: budgets built on it stop early, never late. A runtime
  * without it (or one that throws) gives null, and budgets fall back to wall time alone.
+ * edge-runtime, which runs the hosted functions, stubs it: every call logs "Not implemented" and
+ * answers {user: 0, system: 0}. Read as a clock, that was a CPU budget never spent, and a warning
+ * on every budget check (hosted keeps 100 log events per 10 s). A process that got this far has
+ * spent CPU, so a reading of 0 means no measure: null from then on, without asking again.
  */
-export function processCpuClock(): CpuClock {
+export function processCpuClock(
+  read: () => { user: number; system: number } | undefined = () => process.cpuUsage?.(),
+): CpuClock {
+  let stubbed = false;
   return () => {
+    if (stubbed) return null;
     try {
-      const usage = process.cpuUsage?.();
+      const usage = read();
       if (!usage || !Number.isFinite(usage.user) || !Number.isFinite(usage.system)) return null;
-      return (usage.user + usage.system) / 1000;
+      const ms = (usage.user + usage.system) / 1000;
+      if (ms === 0) stubbed = true;
+      return stubbed ? null : ms;
     } catch {
       return null;
     }

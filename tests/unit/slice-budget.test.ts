@@ -87,6 +87,29 @@ describe("a slice's CPU share", () => {
   });
 });
 
+describe("the CPU clock on edge-runtime, whose process.cpuUsage() is a stub", () => {
+  it("reads no measure, asking once, so the budget falls back to wall time instead of never spending", async () => {
+    const { processCpuClock } = await import("../../shared/runtime/cpu-clock.ts");
+    // edge-runtime's stub: a "Not implemented" warning and zeros on every call.
+    let calls = 0;
+    const clock = processCpuClock(() => {
+      calls++;
+      return { user: 0, system: 0 };
+    });
+    expect(clock()).toBeNull();
+    expect(clock()).toBeNull();
+    expect(calls).toBe(1);
+    const budget = createSliceBudget({
+      workerStartedAt: 0,
+      wallClockMs: 10_000,
+      now: () => 0,
+      cpu: { clock, sliceLimitMs: 500 },
+    });
+    expect(budget.cpuSpentMs()).toBeNull();
+    expect(budget.cpuLimitMs).toBe(Infinity);
+  });
+});
+
 describe("slice budget on edge-runtime, where performance.timeOrigin is not set", () => {
   const timeOrigin = Object.getOwnPropertyDescriptor(Performance.prototype, "timeOrigin")!;
   beforeEach(() => {
