@@ -32,7 +32,7 @@ export function assembleHandler(deps: FilmDeps): TaskHandler {
     // Only a finished film gets a new verdict: one in production gets its own from its task.
     const now = await loadMovie(deps.sql, movie.id);
     const verdict = FINISHED.includes(now.status)
-      ? await finalizeMovie(ctx, now, film, await generateCover(ctx, env, now))
+      ? await finalizeMovie(ctx, now, film, await generateCover(ctx, env, now, film.url !== null))
       : null;
     if (!film.url) throw new PermanentTaskError("assembly_failed", film.error ?? "assembly failed");
     return { type: "done", result: { videoUrl: film.url, status: verdict?.status ?? movie.status } };

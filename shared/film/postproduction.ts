@@ -136,10 +136,17 @@ async function filmTimeline(
   return { readAt: at as string, timeline, scenes: kept.length };
 }
 
+/**
+ * The film's poster: the one it has, else a new one from the image provider, paid for only when
+ * a film was assembled (`assembled`). Before, a film whose every clip failed (or was refused by
+ * its cap) still paid for a poster of a film that did not exist; a later assembly that succeeds
+ * (a resume, an accepted take) makes it then.
+ */
 export async function generateCover(
   ctx: TaskContext,
   env: FilmEnv,
   movie: MovieRow,
+  assembled: boolean,
 ): Promise<{ poster_url: string | null; thumbnail_url: string | null }> {
   const [existing] = await env
     .sql`select poster_url, thumbnail_url from public.movies where id = ${movie.id}`;
@@ -152,6 +159,13 @@ export async function generateCover(
       poster_url: existing.poster_url ?? existing.thumbnail_url,
       thumbnail_url: existing.thumbnail_url ?? existing.poster_url,
     };
+  }
+  if (!assembled) {
+    await updateStep(env.sql, movie.id, "generate_cover", {
+      status: "skipped",
+      detail: "No film was assembled: no cover is made for it",
+    });
+    return { poster_url: null, thumbnail_url: null };
   }
   const image = await runJob(ctx, {
     sql: env.sql,

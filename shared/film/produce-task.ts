@@ -133,7 +133,7 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
     });
     const fresh = await loadMovie(deps.sql, movie.id);
     const film = await assembleMovie(ctx, env, fresh);
-    const cover = await generateCover(ctx, env, fresh);
+    const cover = await generateCover(ctx, env, fresh, film.url !== null);
     const result = await finalizeMovie(ctx, fresh, film, cover);
     return { type: "done", result };
   };

@@ -106,6 +106,10 @@ describe("film failures", () => {
       detail: "No videos to assemble: Failed=4, Invalid=0",
     });
     expect(film.metrics.some((m) => m.step_name === "assemble_movie:render")).toBe(false);
+    // No poster paid for a film that does not exist (before, one was).
+    expect(film.metrics.some((m) => m.step_name === "generate_cover:poster")).toBe(false);
+    expect(film.progress.steps.generate_cover).toMatchObject({ status: "skipped" });
+    expect(film.movie.poster_url).toBeNull();
   }, 120_000);
 
   it(
