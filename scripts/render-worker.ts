@@ -15,6 +15,7 @@ import { createWorkerLoop } from "../shared/worker/worker-loop.ts";
 import { describeHealth, startHeartbeat } from "../shared/worker/worker-health.ts";
 import { loadWorkerConfig, stackDefaults } from "../shared/worker/worker-config.ts";
 import { selectHandlers } from "./render-worker-handlers.ts";
+import { parseX264Preset } from "../shared/render/assemble-command.ts";
 import { createStorage } from "../shared/storage/index.ts";
 
 function flag(name: string): string | undefined {
@@ -46,7 +47,10 @@ const storage = createStorage(config, sql);
 const loop = createWorkerLoop({
   sql,
   storage,
-  handlers: selectHandlers(config.REELFORGE_WORKER_KINDS?.split(",").map((k) => k.trim()).filter(Boolean)),
+  handlers: selectHandlers(
+    config.REELFORGE_WORKER_KINDS?.split(",").map((k) => k.trim()).filter(Boolean),
+    { x264Preset: parseX264Preset(env.REELFORGE_RENDER_X264_PRESET) },
+  ),
   concurrency,
   leaseSeconds: config.REELFORGE_LEASE_SECONDS,
   // One connection, never closed while idle, holds the liveness locks of all running jobs.

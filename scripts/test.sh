@@ -41,6 +41,10 @@ node_modules/.bin/deno lint --quiet
 node_modules/.bin/deno fmt --check --quiet
 
 bash scripts/stack.sh stop >/dev/null 2>&1 || true
+# The stack's render worker encodes with x264's fastest preset: on two cores the film tests spent
+# most of their CPU in the default `veryfast` encode, and no test reads the file size a preset
+# trades for speed (docs/rendering.md, "Encoding speed"). Benchmarks keep the default.
+export REELFORGE_RENDER_X264_PRESET="${REELFORGE_RENDER_X264_PRESET:-ultrafast}"
 trap 'bash scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/stack.sh start --fresh
 

@@ -25,14 +25,47 @@ export interface AssembleInputs {
   clipGrades?: string[];
   /** The output file; ignored when loudness is "measure" (that pass writes nothing). */
   outputFile: string;
+  /** The re-encode path's x264 preset (default DEFAULT_X264_PRESET). */
+  x264Preset?: X264Preset;
 }
 
 export const DEFAULT_LOUDNESS_LUFS = -16;
-const VIDEO_ENCODE = [
+
+/**
+ * x264's presets, fastest first. At one CRF each slower preset spends more CPU for a smaller
+ * file of about the same quality; `veryfast` is the render worker's default.
+ */
+export const X264_PRESETS = [
+  "ultrafast",
+  "superfast",
+  "veryfast",
+  "faster",
+  "fast",
+  "medium",
+  "slow",
+  "slower",
+  "veryslow",
+] as const;
+export type X264Preset = (typeof X264_PRESETS)[number];
+export const DEFAULT_X264_PRESET: X264Preset = "veryfast";
+
+/** A preset named in the worker's environment; unset means the default. Throws naming the choices. */
+export function parseX264Preset(value: string | undefined): X264Preset {
+  if (value === undefined || value === "") return DEFAULT_X264_PRESET;
+  const preset = X264_PRESETS.find((p) => p === value);
+  if (!preset) {
+    throw new Error(
+      `REELFORGE_RENDER_X264_PRESET is ${JSON.stringify(value)}; one of ${X264_PRESETS.join(", ")}`,
+    );
+  }
+  return preset;
+}
+
+const videoEncode = (preset: X264Preset) => [
   "-c:v",
   "libx264",
   "-preset",
-  "veryfast",
+  preset,
   "-crf",
   "20",
   "-pix_fmt",
@@ -101,8 +134,12 @@ export function buildAssembleArgs(o: AssembleInputs): string[] {
     graph,
   ];
   if (measuring) return [...head, "-map", "[aout]", "-vn", "-f", "null", "-"];
-  const video = copy
-    ? ["-map", "0:v:0", "-c:v", "copy"]
-    : ["-map", "[vout]", ...VIDEO_ENCODE, "-r", fpsRational(timeline.fps)];
+  const video = copy ? ["-map", "0:v:0", "-c:v", "copy"] : [
+    "-map",
+    "[vout]",
+    ...videoEncode(o.x264Preset ?? DEFAULT_X264_PRESET),
+    "-r",
+    fpsRational(timeline.fps),
+  ];
   return [...head, ...video, "-map", "[aout]", ...AUDIO_ENCODE, "-movflags", "+faststart", o.outputFile];
 }

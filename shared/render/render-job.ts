@@ -11,7 +11,7 @@ import { PermanentTaskError } from "../errors.ts";
 import type { RenderRequest, Timeline } from "../providers/types.ts";
 import type { WorkerJobHandler, WorkerJobIo } from "../worker/worker-job.ts";
 import { isSilent, type LoudnessStep, parseLoudnorm } from "./audio-graph.ts";
-import { buildAssembleArgs, concatList } from "./assemble-command.ts";
+import { buildAssembleArgs, concatList, type X264Preset } from "./assemble-command.ts";
 import { chooseAssemblyPath } from "./assembly-path.ts";
 import { gradeClips } from "./clip-grade.ts";
 import { buildDialogueTrackArgs, DIALOGUE_TRACK_CONTENT_TYPE } from "./dialogue-track-command.ts";
@@ -23,6 +23,8 @@ import { checkRenderRequest } from "../providers/render-request.ts";
 export interface RenderJobOptions {
   /** Sees every FFmpeg child's pid (the benchmark samples their memory). */
   onSpawn?: (pid: number) => void;
+  /** The re-encode path's x264 preset (assemble-command.ts; default veryfast). */
+  x264Preset?: X264Preset;
 }
 
 type Output = { bucket: string; path: string };
@@ -39,12 +41,12 @@ export function createRenderJob(options: RenderJobOptions = {}): WorkerJobHandle
     if (request.op === "dialogue_track") return await renderDialogueTrack(request, io, run);
     if (request.op === "mix_dialogue") {
       const clip = await fetchAndProbe(io, request.clipUrl, "clip-0", run);
-      return await assemble(mixTimeline(request, clip), [clip], request.output, io, run);
+      return await assemble(mixTimeline(request, clip), [clip], request.output, io, run, options.x264Preset);
     }
     const clips = await Promise.all(
       request.timeline.clips.map((c, i) => fetchAndProbe(io, c.url, `clip-${i}`, run)),
     );
-    return await assemble(request.timeline, clips, request.output, io, run);
+    return await assemble(request.timeline, clips, request.output, io, run, options.x264Preset);
   };
 }
 
@@ -89,6 +91,7 @@ async function assemble(
   output: Output,
   io: WorkerJobIo,
   run: MediaCommandOptions,
+  x264Preset?: X264Preset,
 ) {
   clips.forEach((clip, i) => {
     if (!clip.video) {
@@ -120,6 +123,7 @@ async function assemble(
     musicFile: music?.file ?? null,
     outputFile,
     clipGrades,
+    x264Preset,
   };
   // Two-pass loudnorm: measure the mix, then apply that measurement as one linear gain.
   const measured = parseLoudnorm(

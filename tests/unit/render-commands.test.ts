@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type AssembleInputs, buildAssembleArgs } from "../../shared/render/assemble-command.ts";
+import {
+  type AssembleInputs,
+  buildAssembleArgs,
+  parseX264Preset,
+} from "../../shared/render/assemble-command.ts";
 import { chooseAssemblyPath } from "../../shared/render/assembly-path.ts";
 import { buildDialogueTrackArgs } from "../../shared/render/dialogue-track-command.ts";
 import { buildLastFrameArgs } from "../../shared/render/frame-command.ts";
@@ -166,7 +170,18 @@ describe("FFmpeg arguments", () => {
     expect(graph).toContain("xfade=transition=fade:duration=0.500000:offset=1.250000");
     expect(graph).toContain("xfade=transition=fadeblack:duration=0.250000:offset=3.000000");
     expect(graph).toContain("acrossfade=ns=24000");
-    expect(graph).toContain("-c:v libx264");
+    expect(graph).toContain("-c:v libx264 -preset veryfast -crf 20");
+  });
+
+  it("encodes with the worker's x264 preset, and refuses a preset x264 does not have", () => {
+    const args = buildAssembleArgs({ ...inputs(timeline(), "re_encode"), x264Preset: "ultrafast" });
+    expect(args.join(" ")).toContain("-preset ultrafast -crf 20");
+    expect(parseX264Preset(undefined)).toBe("veryfast");
+    expect(parseX264Preset("")).toBe("veryfast");
+    expect(parseX264Preset("ultrafast")).toBe("ultrafast");
+    expect(() => parseX264Preset("turbo")).toThrow(
+      /REELFORGE_RENDER_X264_PRESET is "turbo"; one of ultrafast, /,
+    );
   });
 
   it("reads the last frame from near the end without dropping or duplicating frames", () => {
