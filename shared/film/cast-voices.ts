@@ -5,6 +5,7 @@
  * a new character could land on the voice a library character already had, and both spoke as one.
  */
 import type { Screenplay } from "../providers/film-schemas.ts";
+import { isElevenLabsVoiceId } from "../providers/elevenlabs/elevenlabs-models.ts";
 
 /** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
 export const ELEVENLABS_VOICES = [
@@ -16,12 +17,22 @@ export const ELEVENLABS_VOICES = [
   "TxGEqnHWrfWFTfGW9XTX",
 ];
 
+/**
+ * Whether the provider can speak a voice id: ElevenLabs only its own ids, the others (local) any.
+ * A library character voiced on `local` (`voice-ada`) was refused by ElevenLabs' adapter, and every
+ * line of theirs failed, once its owner moved their voices there.
+ */
+export const speaks = (provider: string, voiceId: string) =>
+  provider !== "elevenlabs" || isElevenLabsVoiceId(voiceId);
+
 /** A character's key in the library (characters.name_key) and in a film's cast. */
 export const nameKey = (name: string) => name.trim().toLowerCase();
 
 /**
  * The voice of every cast member, by name key. `held`: the voices of cast members already in the
- * library (kept as they are). New characters are given theirs in cast order, each the voice that
+ * library, kept as they are where the provider speaks them; where it does not (a voice of another
+ * provider), that character is cast as a new one, and the caller moves the library to the new
+ * voice. New characters are given theirs in cast order, each the voice that
  * (1) the fewest characters it speaks a scene with hold, then (2) the fewest of the cast hold,
  * then (3) comes first in the provider's list. So with enough voices nobody shares one; with more
  * characters than voices they repeat as evenly as they can, and two who speak in one scene share
@@ -40,7 +51,7 @@ export function castVoices(
   for (const { name } of cast) {
     const key = nameKey(name);
     const voice = held.get(key);
-    if (voice !== undefined) voices.set(key, voice);
+    if (voice !== undefined && speaks(provider, voice)) voices.set(key, voice);
   }
   const speakers = scenes.map((scene) => new Set(scene.dialogue.map((line) => nameKey(line.character))));
   for (const { name } of cast) {

@@ -62,10 +62,13 @@ export async function assignCharacters(
     );
     for (const c of cast) {
       const voice = voices.get(nameKey(c.name))!;
+      // A library character whose voice this provider cannot speak takes the one cast here, in
+      // every film from now on (castVoices); the others keep theirs.
       await tx`
         insert into public.characters (user_id, name, role, description, voice_description, voice_id, created_by_movie_id)
         values (${movie.user_id}, ${c.name}, ${c.role}, ${c.description}, ${c.voice_description}, ${voice}, ${movie.id})
-        on conflict on constraint characters_one_per_name do nothing`;
+        on conflict on constraint characters_one_per_name do update set voice_id = excluded.voice_id
+        where characters.voice_id is distinct from excluded.voice_id`;
     }
     await updateStep(tx, movie.id, "assign_characters", {
       status: "running",

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type postgres from "postgres";
 import type { TaskContext } from "../../shared/engine/task-context.ts";
 import { assignCharacters } from "../../shared/film/cast.ts";
+import { ELEVENLABS_VOICES } from "../../shared/film/cast-voices.ts";
 import type { FilmEnv } from "../../shared/film/film-env.ts";
 import type { MovieRow } from "../../shared/film/film-movie.ts";
 import type { ProductionPlan, Screenplay } from "../../shared/providers/film-schemas.ts";
@@ -57,21 +58,21 @@ function brief(names: string[]) {
   return { plan, screenplay };
 }
 
-function envOf(userId: string): FilmEnv {
+function envOf(userId: string, voices = "elevenlabs"): FilmEnv {
   return {
     sql,
     userId,
     pollMs: 10,
     providers: {
-      audio: { provider: "elevenlabs", model: "eleven_flash_v2_5" },
+      audio: { provider: voices, model: voices === "elevenlabs" ? "eleven_flash_v2_5" : "local-tts" },
       image: { provider: "fal", model: "fal-ai/flux/schnell", validate: () => {} },
     },
   } as unknown as FilmEnv;
 }
 
-async function cast(ctx: object, userId: string, movie: MovieRow, names: string[]) {
+async function cast(ctx: object, userId: string, movie: MovieRow, names: string[], voices?: string) {
   const { plan, screenplay } = brief(names);
-  await assignCharacters(ctx as unknown as TaskContext, envOf(userId), movie, plan, screenplay);
+  await assignCharacters(ctx as unknown as TaskContext, envOf(userId, voices), movie, plan, screenplay);
 }
 
 /** Each of the owner's characters' voice, by name. */
@@ -118,5 +119,21 @@ describe("assign_characters' voices", () => {
     await cast(stepsOn(sql), user.id, movie, names);
     expect(await voicesOf(user.id)).toEqual(killed);
     expect(new Set(Object.values(killed)).size).toBe(4);
+  });
+
+  it("moves a library character voiced on local to an ElevenLabs voice once its owner's voices are there", async () => {
+    const user = await createUser(sql);
+    await cast(stepsOn(sql), user.id, await film(user.id, "One"), ["Ada", "Bruno"], "local");
+    expect(await voicesOf(user.id)).toEqual({ Ada: "voice-ada", Bruno: "voice-bruno" });
+
+    await cast(stepsOn(sql), user.id, await film(user.id, "Two"), ["Ada", "Bruno"]);
+    const moved = await voicesOf(user.id);
+    // Before: both kept `voice-…`, which ElevenLabs' adapter refuses, so every line of theirs failed.
+    for (const voice of Object.values(moved)) expect(ELEVENLABS_VOICES).toContain(voice);
+    expect(moved.Ada).not.toBe(moved.Bruno);
+
+    // Back on local, the ElevenLabs voices stay: local speaks any id.
+    await cast(stepsOn(sql), user.id, await film(user.id, "Three"), ["Ada", "Bruno"], "local");
+    expect(await voicesOf(user.id)).toEqual(moved);
   });
 });

@@ -67,6 +67,21 @@ describe("the voices of a film's cast", () => {
     expect([...run()]).toEqual([...run()]);
   });
 
+  it("casts anew a library character whose voice ElevenLabs cannot speak, and keeps ElevenLabs voices on local", () => {
+    // Ada and Bruno were voiced on `local`; their owner has moved their voices to ElevenLabs.
+    const held = new Map([["ada", "voice-ada"], ["bruno", "voice-bruno"], ["carmen", V0]]);
+    const voices = castVoices(
+      "elevenlabs",
+      cast("Ada", "Bruno", "Carmen"),
+      held,
+      scenes(["Ada", "Bruno", "Carmen"]),
+    );
+    expect(voices.get("carmen")).toBe(V0);
+    expect([voices.get("ada"), voices.get("bruno")]).toEqual([V1, V2]);
+    // `local` speaks any id: an ElevenLabs voice stays.
+    expect(castVoices("local", cast("Carmen"), held, []).get("carmen")).toBe(V0);
+  });
+
   it("names a voice after the character for providers that speak any id, numbered on when taken", () => {
     const held = new Map([["ada", "voice-ada"]]);
     const voices = castVoices("local", cast("Ada", "Mary Ann", "Mary-Ann"), held, []);

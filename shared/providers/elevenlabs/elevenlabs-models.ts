@@ -11,6 +11,9 @@ export const ELEVENLABS_MODELS: Record<string, { maxChars: number; stitching: bo
   eleven_v3: { maxChars: 5_000, stitching: false },
 };
 
+/** The shape of an ElevenLabs voice id (premade or the account's own): letters and digits. */
+export const isElevenLabsVoiceId = (voiceId: string) => /^[A-Za-z0-9]{1,64}$/.test(voiceId);
+
 /** Documented bounds of each voice setting. */
 export const VOICE_SETTING_RANGES: Record<keyof VoiceSettings, [number, number]> = {
   stability: [0, 1],

@@ -25,7 +25,7 @@ import { speechTimeoutMs } from "../http/call-timeouts.ts";
 import { createProviderHttp } from "../http/provider-fetch.ts";
 import { ProviderError, ProviderInputError } from "../provider-errors.ts";
 import type { SpeechRequest, SpeechResult, VoiceProvider, VoiceSettings } from "../types.ts";
-import { ELEVENLABS_MODELS, VOICE_SETTING_RANGES } from "./elevenlabs-models.ts";
+import { ELEVENLABS_MODELS, isElevenLabsVoiceId, VOICE_SETTING_RANGES } from "./elevenlabs-models.ts";
 
 const wireVoiceSettings = (s: VoiceSettings) => ({
   ...(s.stability === undefined ? {} : { stability: s.stability }),
@@ -94,7 +94,7 @@ export function createElevenLabsVoice(options: ElevenLabsVoiceOptions): VoicePro
     };
     const rules = ELEVENLABS_MODELS[model] ??
       fail(`unknown model; use one of ${Object.keys(ELEVENLABS_MODELS).join(", ")}`);
-    if (!/^[A-Za-z0-9]{1,64}$/.test(request.voiceId)) fail("voiceId must be an ElevenLabs voice id");
+    if (!isElevenLabsVoiceId(request.voiceId)) fail("voiceId must be an ElevenLabs voice id");
     if (request.text.trim() === "") fail("text is empty");
     if (request.text.length > rules!.maxChars) {
       fail(`text is ${request.text.length} characters, over ${rules!.maxChars}`);
