@@ -37,6 +37,16 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
   const objects = createObjects(sql, files);
   const signer = createUrlSigner(jwtSecret);
 
+  /** A key hosted Storage refuses is answered as it answers it: `400 InvalidKey`, naming the key. */
+  function assertKey(bucketId: string, name: string) {
+    try {
+      assertObjectKey(bucketId, name);
+    } catch (error) {
+      if ((error as { code?: string }).code === "invalid_storage_key") throw storageErrors.invalidKey(name);
+      throw error;
+    }
+  }
+
   /** `pathname` starts with STORAGE_API_PREFIX (a project's prefix already removed). */
   return async function handleStorageApiRequest(request: Request, pathname: string): Promise<Response> {
     // A browser's preflight: Storage allows the headers supabase-js sends (the gateway adds the rest).
@@ -124,8 +134,8 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       ) {
         throw storageErrors.invalidInput("body must have bucketId, sourceKey and destinationKey (strings)");
       }
-      assertObjectKey(bucketId, sourceKey);
-      assertObjectKey(destinationBucket, destinationKey);
+      assertKey(bucketId, sourceKey);
+      assertKey(destinationBucket, destinationKey);
       const from = { bucket: bucketId, name: sourceKey };
       const to = { bucket: destinationBucket, name: destinationKey };
       if (first === "move") return Response.json(await objects.move(caller, from, to));
@@ -144,7 +154,7 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
     const [bucketId, ...path] = first === "authenticated" ? after : rest;
     const name = path.join("/");
     if (bucketId === undefined || name === "") throw storageErrors.invalidKey(rest.join("/"));
-    assertObjectKey(bucketId, name);
+    assertKey(bucketId, name);
     if (method === "GET") {
       const row = await objects.find(caller, bucketId, name);
       if (!row) throw storageErrors.noSuchKey();
@@ -220,7 +230,7 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       );
     }
     const name = path.join("/");
-    assertObjectKey(bucketId, name);
+    assertKey(bucketId, name);
     if (!await objects.find(caller, bucketId, name)) throw storageErrors.noSuchKey();
     return Response.json({ signedURL: await signer.sign(bucketId, name, expiresIn as number) });
   }
@@ -229,7 +239,7 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
     const [bucketId, ...rest] = path;
     const name = rest.join("/");
     if (bucketId === undefined || name === "") throw storageErrors.invalidKey(path.join("/"));
-    assertObjectKey(bucketId, name);
+    assertKey(bucketId, name);
     // Storage answers a private bucket's public URL as it answers a missing bucket.
     if (!(await buckets.settingsOf(bucketId))?.public) throw storageErrors.noSuchBucket();
     const row = await objects.findAny(bucketId, name);

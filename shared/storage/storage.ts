@@ -79,7 +79,17 @@ export interface ObjectStorage {
 
 const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Refuses names that could escape the bucket (`..`, empty segments, absolute paths). */
+/**
+ * The characters hosted Storage takes in an object key: S3's safe ones and a few it handles
+ * itself (supabase/storage, src/storage/limits.ts). It answers any other key (é, #, %, ~, an
+ * emoji) `400 InvalidKey`; the stack does too, and the functions' client refuses to send one.
+ */
+const STORAGE_KEY_CHARACTERS = /^[A-Za-z0-9_/!\-.*'() &$@=;:+,?]*$/;
+
+/**
+ * Refuses names that could escape the bucket (`..`, empty segments, absolute paths) and names
+ * hosted Storage refuses (STORAGE_KEY_CHARACTERS).
+ */
 export function assertObjectKey(bucket: string, path: string): void {
   assertBucketName(bucket);
   const segments = path.split("/");
@@ -90,6 +100,14 @@ export function assertObjectKey(bucket: string, path: string): void {
     )
   ) {
     throw new BadRequestError("invalid_storage_key", `invalid object path: ${JSON.stringify(path)}`);
+  }
+  if (!STORAGE_KEY_CHARACTERS.test(path)) {
+    throw new BadRequestError(
+      "invalid_storage_key",
+      `invalid object path: ${
+        JSON.stringify(path)
+      }: Storage takes letters, digits and _/!-.*'() &$@=;:+,? only`,
+    );
   }
 }
 

@@ -123,7 +123,8 @@ describe("stack Storage buckets", () => {
 });
 
 describe("stack Storage objects", () => {
-  const name = "scènes/été 🎬/clip #1?.txt";
+  // Every kind of character hosted Storage takes that a URL must encode.
+  const name = "scenes/day 1 (final)/clip's take=1, ok?.txt";
 
   it("uploads, refuses a second upload without upsert, and replaces with x-upsert", async () => {
     const first = await upload(privateBucket, name, "first", { "cache-control": "max-age=60" });
@@ -147,6 +148,18 @@ describe("stack Storage objects", () => {
     expect(got.headers.get("cache-control")).toBe("no-cache");
   });
 
+  it("refuses a key hosted Storage refuses (é, #, %, ~, an emoji) as it does, storing nothing", async () => {
+    for (const key of ["scènes/a.txt", "clip #1.txt", "100%.txt", "~notes.txt", "film 🎬.txt"]) {
+      expect(await upload(privateBucket, key, "x")).toMatchObject({
+        status: 400,
+        json: { statusCode: "400", code: "InvalidKey", message: `Invalid key: ${key}` },
+      });
+    }
+    const stored = await sql`
+      select name from storage.objects where bucket_id = ${privateBucket} and name !~ '^[A-Za-z0-9_/!.*''() &$@=;:+,?-]*$'`;
+    expect(stored).toEqual([]);
+  });
+
   it("keeps each object's metadata in storage.objects, as Storage does", async () => {
     const [row] = await sql`
       select id, metadata, path_tokens from storage.objects where bucket_id = ${privateBucket} and name = ${name}`;
@@ -158,7 +171,7 @@ describe("stack Storage objects", () => {
       httpStatusCode: 200,
     });
     expect(row.metadata.eTag).toMatch(/^"[0-9a-f]{32}"$/);
-    expect(row.path_tokens).toEqual(["scènes", "été 🎬", "clip #1?.txt"]);
+    expect(row.path_tokens).toEqual(["scenes", "day 1 (final)", "clip's take=1, ok?.txt"]);
   });
 
   it("serves a byte range of an object", async () => {
