@@ -7,7 +7,7 @@
 import type { TaskContext } from "../engine/task-context.ts";
 import { audioCacheKey } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
-import { runJob, runSyncCall } from "../film/film-jobs.ts";
+import { failureText, runJob, runSyncCall } from "../film/film-jobs.ts";
 import type { MovieRow } from "../film/film-movie.ts";
 import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts";
 import type { VoiceSettings } from "../providers/types.ts";
@@ -67,7 +67,7 @@ export async function makePreview(
     pollEveryMs: env.pollMs,
   });
   if (!outcome.ok) {
-    throw new PreviewFailure(`${kind} generation failed: ${outcome.failureCode}: ${outcome.message}`);
+    throw new PreviewFailure(`${kind} generation failed: ${failureText(outcome)}`);
   }
   const file = await storeVersioned(ctx, env, run, outcome.url, job.media, job.ext, job.contentType);
   return { ...file, ...made, params: job.params };
@@ -181,7 +181,7 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
     };
   });
   if (!spoken.ok) {
-    throw new PreviewFailure(`audio generation failed: ${spoken.failureCode}: ${spoken.message}`);
+    throw new PreviewFailure(`audio generation failed: ${failureText(spoken)}`);
   }
   return spoken.value;
 }

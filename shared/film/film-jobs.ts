@@ -121,6 +121,20 @@ export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>):
 }
 
 /**
+ * A failed outcome's message without its code in front: a refusal's (BudgetExceededError) starts
+ * with it, and whoever quotes the code beside the message would say it twice.
+ */
+export function failureDetail(outcome: { failureCode: string; message: string }): string {
+  const { failureCode, message } = outcome;
+  return message.startsWith(`${failureCode}:`) ? message.slice(failureCode.length + 1).trimStart() : message;
+}
+
+/** A failed outcome as `code: message`, the code once. */
+export function failureText(outcome: { failureCode: string; message: string }): string {
+  return `${outcome.failureCode}: ${failureDetail(outcome)}`;
+}
+
+/**
  * A synchronous paid call (a line voiced) made as a task's effect, metered as runJob meters a job:
  * its intent admitted against the film's cap and recorded before the call (fenced: a cancelled or
  * taken-over task pays for nothing), its end recorded with its cost once it returns, so it counts

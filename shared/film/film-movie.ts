@@ -20,6 +20,8 @@ export interface MovieRow {
   video_url: string | null;
   poster_url: string | null;
   thumbnail_url: string | null;
+  /** The film's spending cap (numeric, as text), null when it has none (film-budget.ts). */
+  max_cost_units: string | null;
   metadata: {
     production_plan?: ProductionPlan;
     visual_bible?: VisualBible;

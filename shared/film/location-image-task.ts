@@ -18,7 +18,7 @@ import { ProviderError } from "../providers/provider-errors.ts";
 import type { JobState } from "../providers/types.ts";
 import type { TransactionSql } from "../db/client.ts";
 import { type FilmDeps, type FilmEnv, filmEnv, filmPath } from "./film-env.ts";
-import { runJob } from "./film-jobs.ts";
+import { failureDetail, runJob } from "./film-jobs.ts";
 import { storeOutput } from "./store-output.ts";
 import {
   CHECK_BUDGET_MS,
@@ -105,7 +105,8 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
       pollEveryMs: env.pollMs,
     });
     if (!image.ok) {
-      throw new PermanentTaskError(image.failureCode, `reference image failed: ${image.message}`);
+      // The code is the error's own: the scene quotes it before the message (awaitLocationImage).
+      throw new PermanentTaskError(image.failureCode, `reference image failed: ${failureDetail(image)}`);
     }
     const url = await storeOutput(
       ctx,

@@ -106,7 +106,7 @@ async function filmTimeline(
   const scenes = await loadScenes(db, movie.id);
   let kept;
   try {
-    kept = selectClipsForAssembly(scenes);
+    kept = selectClipsForAssembly(scenes, movie.max_cost_units ? Number(movie.max_cost_units) : null);
   } catch (error) {
     if (!(error instanceof NoVideosToAssembleError)) throw error;
     return { error: error.message };

@@ -24,7 +24,7 @@ import { assembleMovie, finalizeMovie, generateCover } from "./postproduction.ts
 import { assignCharacters } from "./cast.ts";
 import { createVisualBible, generateScreenplay, planProduction, validateProviders } from "./preproduction.ts";
 import { continuityChains } from "./scene-plan.ts";
-import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
+import { CHAIN_KIND, reportVideoProgress, VOICES_KIND } from "./scene-tasks.ts";
 import { storeOutput } from "./store-output.ts";
 import { filmScoreRequest, plannedFilmSeconds } from "./film-requests.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
@@ -128,7 +128,8 @@ export function produceHandler(deps: FilmDeps): TaskHandler {
           detail: `No music: ${music.error ?? "the music task failed"}`,
         });
       }
-      await updateStep(tx, movie.id, "generate_videos", { status: "completed" });
+      // Ended, as its scenes say: failed when not one clip was made.
+      await reportVideoProgress(tx, movie.id);
       await updateStep(tx, movie.id, "generate_audio", { status: "completed" });
     });
     const fresh = await loadMovie(deps.sql, movie.id);

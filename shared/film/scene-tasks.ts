@@ -15,13 +15,13 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { type FilmDeps, filmEnv, filmPath, isConfigured } from "./film-env.ts";
 import { runJob } from "./film-jobs.ts";
 import { loadMovie, loadScene } from "./film-movie.ts";
-import { updateStep } from "./film-progress.ts";
+import { type StepUpdate, updateStep } from "./film-progress.ts";
 import { FILM_FPS, placeLines } from "./film-timeline.ts";
 import { lipSyncByShots, lipSyncScene } from "./scene-lipsync.ts";
 import { generateSceneVideo } from "./scene-video.ts";
 import { generateSceneVoices } from "./scene-voices.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
-import type { TransactionSql } from "../db/client.ts";
+import type { Sql, TransactionSql } from "../db/client.ts";
 
 export const CHAIN_KIND = "film.chain" satisfies TaskKind;
 export const VOICES_KIND = "film.voices" satisfies TaskKind;
@@ -30,16 +30,31 @@ export { MIX_KIND } from "./film-kinds.ts";
 const payloadOf = (ctx: TaskContext) =>
   ctx.payload as { movieId: string; scenes?: number[]; sceneNumber?: number };
 
-/** generate_videos progress: share of scenes whose clip has ended. */
-export async function reportVideoProgress(deps: FilmDeps, movieId: string) {
-  const [row] = await deps.sql`
-    select count(*)::int as total, count(*) filter (where status in ('completed', 'failed'))::int as done
+/**
+ * generate_videos as its scenes stand: the share whose clip has ended, and how many failed, so a
+ * step whose every clip failed (a film the cap refused) says so instead of "generated".
+ */
+export function videoProgress(scenes: { total: number; completed: number; failed: number }): StepUpdate {
+  const { total, completed, failed } = scenes;
+  const done = completed + failed;
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const status = done < total ? "running" : failed > 0 && completed === 0 ? "failed" : "completed";
+  return {
+    status,
+    progress: total ? (100 * done) / total : 100,
+    detail: failed === 0
+      ? `Escena ${done}/${total} generada`
+      : `Escena ${done}/${total}: ${count(completed, "generada")}, ${count(failed, "fallida")}`,
+  };
+}
+
+/** Writes generate_videos' progress from the film's scenes as they are now. */
+export async function reportVideoProgress(db: Sql | TransactionSql, movieId: string) {
+  const [row] = await db<{ total: number; completed: number; failed: number }[]>`
+    select count(*)::int as total, count(*) filter (where status = 'completed')::int as completed,
+           count(*) filter (where status = 'failed')::int as failed
       from public.movie_scenes where movie_id = ${movieId}`;
-  await updateStep(deps.sql, movieId, "generate_videos", {
-    status: row.done === row.total ? "completed" : "running",
-    progress: row.total ? (100 * row.done) / row.total : 100,
-    detail: `Escena ${row.done}/${row.total} generada`,
-  });
+  await updateStep(db, movieId, "generate_videos", videoProgress(row));
 }
 
 export function chainHandler(deps: FilmDeps): TaskHandler {
@@ -50,7 +65,7 @@ export function chainHandler(deps: FilmDeps): TaskHandler {
     const results: Record<number, string> = {};
     for (const sceneNumber of scenes) {
       results[sceneNumber] = await generateSceneVideo(ctx, env, movie, sceneNumber);
-      await reportVideoProgress(deps, movieId);
+      await reportVideoProgress(deps.sql, movieId);
     }
     return { type: "done", result: { scenes: results } };
   };

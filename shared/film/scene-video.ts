@@ -17,7 +17,7 @@ import {
   type VideoInputs,
 } from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
-import { runJob } from "./film-jobs.ts";
+import { failureText, runJob } from "./film-jobs.ts";
 import { loadScene, type MovieRow, type SceneRow, screenplayScene } from "./film-movie.ts";
 import { chooseReferenceSource, locationImagePrompt } from "./reference-image.ts";
 import { afterHalfDone } from "./scene-halves.ts";
@@ -364,7 +364,7 @@ async function cachedOrNewClip(
     cost: { units: inputs.durationSeconds, unit: "seconds" },
     pollEveryMs: env.pollMs,
   });
-  if (!video.ok) throw new SceneFailure(`video generation failed: ${video.failureCode}: ${video.message}`);
+  if (!video.ok) throw new SceneFailure(`video generation failed: ${failureText(video)}`);
   if (!isValidMediaUrl(video.url)) throw new SceneFailure("Invalid video URL");
   const path = filmPath(env, movie.id, `${s}-${ctx.task.id.slice(0, 8)}.mp4`);
   const clipUrl = await storeOutput(ctx, env, `${s}:video-copy`, video.url, "video", path);

@@ -77,6 +77,10 @@ describe("film failures", () => {
         film.scenes.filter((s) => s.status === "completed").map(timelineUrlOf),
       );
       expect(film.progress).toMatchObject({ overall_status: "completed", overall_progress: 100 });
+      expect(film.progress.steps.generate_videos).toMatchObject({
+        status: "completed",
+        detail: "Escena 4/4: 3 generadas, 1 fallida",
+      });
       expect(film.metrics.find((m) => m.step_name === "scene-2:video")).toMatchObject({
         phase: "failed",
         provider: "runway",
@@ -104,6 +108,10 @@ describe("film failures", () => {
     expect(film.progress.steps.assemble_movie).toMatchObject({
       status: "failed",
       detail: "No videos to assemble: Failed=4, Invalid=0",
+    });
+    expect(film.progress.steps.generate_videos).toMatchObject({
+      status: "failed",
+      detail: "Escena 4/4: 0 generadas, 4 fallidas",
     });
     expect(film.metrics.some((m) => m.step_name === "assemble_movie:render")).toBe(false);
     // No poster paid for a film that does not exist (before, one was).

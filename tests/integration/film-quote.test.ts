@@ -96,9 +96,21 @@ describe("produce-movie quote", () => {
     expect(refused.map((m) => m.error_message)).toContainEqual(
       expect.stringMatching(/would cost 1 images, the film has spent 1 of its cap of 1 units/),
     );
-    // Every clip refused: nothing to assemble, the film failed.
+    // Every clip refused: nothing to assemble, the film failed, and its error says the cap did it.
     expect(film.movie.status).toBe("failed");
     expect(film.scenes.every((s) => s.status === "failed")).toBe(true);
+    expect(film.movie.error_message).toBe(
+      "No videos to assemble: Failed=2, Invalid=0 (2 refused by the film's spending cap of 1 units)",
+    );
+    // Each scene names the refusal's code once.
+    for (const scene of film.scenes) {
+      expect(scene.error_message.match(/budget_exceeded/g), scene.error_message).toHaveLength(1);
+    }
+    // No clip was made: the step says so, not "generada".
+    expect(film.progress.steps.generate_videos).toMatchObject({
+      status: "failed",
+      detail: "Escena 2/2: 0 generadas, 2 fallidas",
+    });
     const status = await invoke("produce-movie", { action: "status", movieId }, { token: owner.token });
     expect(status.json.spend).toEqual({ units: expect.any(Number), cap: 1 });
     expect(status.json.spend.units).toBeLessThanOrEqual(1);
