@@ -1,17 +1,20 @@
 /**
  * Lip sync of one scene inside film.mix, when the owner configured a lipsync provider: the
  * scene's lines rendered alone as one track of the clip's exact length (render worker), the clip
- * and that track to the lipsync provider, its output copied into Storage. A scene cut into shots
+ * and that track to the lipsync provider, its output copied into Storage and refused unless it
+ * has an audio track (a silent synced clip would drop the scene's lines). A scene cut into shots
  * is lip-synced where its lines fall (lipSyncByShots): only the shots that carry a line, each on
  * its own unless a line runs across a cut, then every part joined back into the scene. Each paid call is a
  * recorded providerStep with its intent row (runJob); a refusal or failed job is an outcome, so
  * the caller can fall back to the plain mix.
  */
+import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { TaskContext } from "../engine/task-context.ts";
+import { mp4TrackKinds } from "../media/mp4-tracks.ts";
 import { ProviderInputError } from "../providers/provider-errors.ts";
 import type { RenderRequest, TimelineAudio } from "../providers/types.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
-import { runJob } from "./film-jobs.ts";
+import { failureText, runJob } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
 import { isSceneFailure } from "./scene-failure.ts";
@@ -80,7 +83,7 @@ export async function lipSyncScene(
       pollEveryMs: env.pollMs,
     });
     if (!synced.ok) {
-      return { ok: false, message: `lip sync failed: ${synced.failureCode}: ${synced.message}` };
+      return { ok: false, message: `lip sync failed: ${failureText(synced)}` };
     }
     const url = await storeOutput(
       ctx,
@@ -90,12 +93,24 @@ export async function lipSyncScene(
       "video",
       filmPath(env, input.movieId, `${s}-lipsync-${tag}.mp4`),
     );
+    // The synced clip's sound is the scene's dialogue: without a sound track it would play silent.
+    const tracks = await ctx.effect(step("tracks"), () => storedTrackKinds(env, url));
+    if (!tracks?.includes("soun")) {
+      return { ok: false, message: "lip sync failed: no_audio: the synced clip has no audio stream" };
+    }
     return { ok: true, url };
   } catch (error) {
     // Refusals and bad outputs belong to this scene; anything else is the task's to retry.
     if (!isSceneFailure(error)) throw error;
     return { ok: false, message: `lip sync failed: ${(error as Error).message}` };
   }
+}
+
+/** The track kinds of a file storeOutput put in our bucket; null when it is not an MP4. */
+async function storedTrackKinds(env: FilmEnv, url: string): Promise<string[] | null> {
+  const path = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
+  const object = path === null ? null : await env.storage.downloadStream(env.bucket, path);
+  return object ? await mp4TrackKinds(object.body) : null;
 }
 
 export interface LineAt {

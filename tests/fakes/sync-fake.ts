@@ -4,8 +4,15 @@
  * answers the generation; an Idempotency-Key seen before replays that generation instead of
  * starting (and billing) another; GET /v2/generate/{id} walks the scripted statuses one per poll
  * (or, with a fixed latency, by time). Outputs point at /files/clip.mp4, or with `realOutputs` at
- * the input video itself (same length; this fake moves no lips).
+ * what sync.so returns: the input video's picture (no lips moved) with the input audio as its
+ * sound, the two lengths reconciled as `options.sync_mode` says (sync.so/docs/developer-guides/
+ * sync-mode; cut_off when absent), made with FFmpeg.
  */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { type FakeServer, startFakeServer } from "./fake-server.ts";
 import { currentPhase, type FakeJobClock, nextScript, type ScriptRule } from "./fixed-latency.ts";
 
@@ -17,12 +24,16 @@ export interface SyncGenerationScript {
   error?: string;
   errorCode?: string;
   withoutOutput?: boolean;
+  /** With `realOutputs`: the output is the input video as it came, without the audio (a broken answer). */
+  silent?: boolean;
 }
+
+export const SYNC_MODES = ["cut_off", "loop", "bounce", "silence", "remap"] as const;
 
 export interface SyncFakeSettings {
   /** Fixed time from create to the last status; null = one status per poll. */
   latencyMs?: number | null;
-  /** Output = the input video's bytes (a film render needs the clip's real length). */
+  /** Output = the input video with the input audio as its sound (a film render needs real media). */
   realOutputs?: boolean;
 }
 
@@ -68,6 +79,13 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
     if (types !== "audio,video") {
       return { status: 400, body: { message: "input must hold one video and one audio", statusCode: 400 } };
     }
+    const mode = request.options?.sync_mode ?? "cut_off";
+    if (!(SYNC_MODES as readonly string[]).includes(mode)) {
+      return {
+        status: 400,
+        body: { message: `options.sync_mode must be one of ${SYNC_MODES}`, statusCode: 400 },
+      };
+    }
     const key = headers["idempotency-key"];
     if (typeof key === "string" && byKey.has(key)) {
       return { status: 201, body: answer(byKey.get(key)!, "PENDING") };
@@ -75,18 +93,19 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
     const id = crypto.randomUUID();
     server.recordSubmission(request, id);
     bodies.push(request);
+    const script = nextScript(rules, scripts, request, {});
     let output = "clip.mp4";
     if (settings.realOutputs) {
       output = `lipsync-${id}.mp4`;
-      const videoUrl = request.input.find((item: { type?: string }) => item.type === "video").url;
+      const urlOf = (type: string) => request.input.find((item: { type?: string }) => item.type === type).url;
       server.serveFile(
         output,
         "video/mp4",
-        async () => new Uint8Array(await (await fetch(videoUrl)).arrayBuffer()),
+        () => script.silent ? fetchBytes(urlOf("video")) : syncedClip(urlOf("video"), urlOf("audio"), mode),
       );
     }
     generations.set(id, {
-      script: nextScript(rules, scripts, request, {}),
+      script,
       polls: 0,
       createdAt: Date.now(),
       body: request,
@@ -114,4 +133,80 @@ export async function startSyncFake(apiKey = "sync-test-key"): Promise<SyncFake>
     },
     bodies,
   });
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const run = promisify(execFile);
+
+const secondsOf = async (file: string) =>
+  Number(
+    (await run("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file]))
+      .stdout.trim(),
+  );
+
+/**
+ * The video's picture under the audio, as long as `mode` makes it: cut_off the shorter input;
+ * silence the longer (audio padded with silence, or the last frame held); loop, bounce (forward
+ * then reversed) and remap (retimed) the audio's.
+ */
+async function syncedClip(videoUrl: string, audioUrl: string, mode: string): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), "reelforge-sync-fake-"));
+  try {
+    const [video, audio, out] = [join(dir, "video"), join(dir, "audio"), join(dir, "synced.mp4")];
+    await writeFile(video, await fetchBytes(videoUrl));
+    await writeFile(audio, await fetchBytes(audioUrl));
+    const [v, a] = [await secondsOf(video), await secondsOf(audio)];
+    const encode = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+    const byMode: Record<string, { input?: string[]; picture?: string[]; seconds: number }> = {
+      cut_off: { seconds: Math.min(v, a) },
+      silence: {
+        picture: a > v ? ["-vf", `tpad=stop_mode=clone:stop_duration=${a - v}`, ...encode] : undefined,
+        seconds: Math.max(v, a),
+      },
+      loop: { input: ["-stream_loop", "-1"], picture: encode, seconds: a },
+      bounce: {
+        picture: [
+          "-filter_complex",
+          "[0:v]split[f][b];[b]reverse[r];[f][r]concat=n=2:v=1:a=0,loop=loop=-1:size=32767[v]",
+          ...encode,
+        ],
+        seconds: a,
+      },
+      remap: { picture: ["-vf", `setpts=PTS*${a / v}`, ...encode], seconds: a },
+    };
+    const { input = [], picture = ["-c:v", "copy"], seconds } = byMode[mode];
+    const videoMap = mode === "bounce" ? "[v]" : "0:v:0";
+    await run("ffmpeg", [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-y",
+      ...input,
+      "-i",
+      video,
+      "-i",
+      audio,
+      "-map",
+      videoMap,
+      "-map",
+      "1:a:0",
+      ...picture,
+      ...(mode === "silence" ? ["-af", "apad"] : []),
+      "-t",
+      String(seconds),
+      "-c:a",
+      "aac",
+      "-movflags",
+      "+faststart",
+      out,
+    ]);
+    return new Uint8Array(await readFile(out));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -24,7 +24,7 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { download, durationOf } from "../support/render-media.ts";
+import { download, durationOf, maxVolumeDb } from "../support/render-media.ts";
 import { stackEnv } from "../support/stack.ts";
 import { addressOfSigned, stackStorage } from "../support/stack-storage.ts";
 
@@ -128,6 +128,14 @@ describe("a film whose owner configured a lipsync provider", () => {
     }
   });
 
+  it("gives each synced scene its lines as its sound", async () => {
+    for (const scene of film.scenes.filter((s) => WITH_DIALOGUE.includes(s.scene_number))) {
+      const file = await download(scene.video_url, join(dir, `synced-${scene.scene_number}.mp4`));
+      // The clips the video fake makes are silent: any sound here is the dialogue track's.
+      expect(maxVolumeDb(file), `scene ${scene.scene_number}`).toBeGreaterThan(-30);
+    }
+  });
+
   it("records the dialogue track and the lip sync as paid calls, each from intent to succeeded", () => {
     for (const n of WITH_DIALOGUE) {
       const calls = film.metrics.filter((m) => m.scene_number === n && m.step_name.startsWith("lipsync:"));
@@ -174,5 +182,35 @@ describe("a film whose owner configured a lipsync provider", () => {
       file,
     ]).toString().trim().split("\n");
     expect(streams.sort()).toEqual(["audio", "video"]);
+  });
+});
+
+describe("a lip sync that comes back without sound", () => {
+  const SILENT_SHAPE: FilmShape = { scenes: 1, chains: [], clipSeconds: () => 3, linesPerScene: () => 1 };
+  const SILENT_TITLE = "The Mute Take";
+  let silent: FilmRecord;
+
+  beforeAll(async () => {
+    const owner = await filmUser(rig, SILENT_SHAPE, SILENT_TITLE);
+    const { movieId } = await startFilm(owner, briefFor(SILENT_SHAPE, SILENT_TITLE));
+    // Its generation answers with the input clip unchanged: no audio stream.
+    rig.fakes.sync.scriptWhen(
+      (b) => b.input.some((i: { url: string }) => i.url.includes(`/${movieId}/scene-1-dialogue-`)),
+      { silent: true },
+    );
+    await waitForFilm(rig.sql, movieId, 180_000);
+    silent = await readFilm(rig.sql, movieId);
+  }, 240_000);
+
+  it("is refused with the reason, and the scene gets the plain mix, which has its line", async () => {
+    expect(silent.movie.status, silent.movie.error_message).toBe("completed");
+    const [muted] = silent.scenes;
+    expect(muted.lipsync_error).toBe("lip sync failed: no_audio: the synced clip has no audio stream");
+    expect(muted.lipsync_url).toBeNull();
+    expect(muted.video_url).toMatch(/scene-1-mixed-[0-9a-f]{8}\.mp4$/);
+    expect(muted.mix_status).toBe("completed");
+    expect(maxVolumeDb(await download(muted.video_url, join(dir, "muted-mix.mp4")))).toBeGreaterThan(-30);
+    const sync = silent.metrics.find((m) => m.step_name === "lipsync:sync");
+    expect(sync?.phase).toBe("succeeded");
   });
 });

@@ -21,7 +21,7 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { download, durationOf } from "../support/render-media.ts";
+import { download, durationOf, maxVolumeDb } from "../support/render-media.ts";
 import { addressOfSigned } from "../support/stack-storage.ts";
 
 const SHAPE: FilmShape = {
@@ -102,5 +102,7 @@ describe("a scene cut into shots, lip-synced", () => {
     ])
       .toString().trim().split("\n");
     expect(streams.sort()).toEqual(["audio", "video"]);
+    // The shots' own clips are silent: the sound is the synced shot's, its lines.
+    expect(maxVolumeDb(file)).toBeGreaterThan(-30);
   });
 });

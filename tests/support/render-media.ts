@@ -221,3 +221,9 @@ export function frameHashes(file: string): string[] {
 export function frameCount(file: string): number {
   return frameHashes(file).length;
 }
+
+/** The loudest sample of the file's sound (dBFS, volumedetect); -91 is digital silence. */
+export function maxVolumeDb(file: string): number {
+  const stderr = ffmpegStderr(["-i", file, "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"]);
+  return Number(stderr.match(/max_volume: (-?[\d.]+) dB/)![1]);
+}

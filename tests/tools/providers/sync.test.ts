@@ -1,8 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mp4TrackKinds } from "../../../shared/media/mp4-tracks.ts";
 import { ProviderInputError } from "../../../shared/providers/provider-errors.ts";
 import { createSyncLipsync, type SyncLipsyncOptions } from "../../../shared/providers/sync/sync-lipsync.ts";
 import type { LipsyncRequest } from "../../../shared/providers/types.ts";
+import { clipOfSeconds, toneOfSeconds } from "../../fakes/fake-media.ts";
 import { startSyncFake, type SyncFake } from "../../fakes/sync-fake.ts";
+import { maxVolumeDb } from "../../support/render-media.ts";
 
 const CREATE = "POST /v2/generate";
 
@@ -102,5 +109,108 @@ describe("sync.so lip sync adapter against the sync.so fake", () => {
       httpStatus: 401,
       failureCode: "unauthorized",
     });
+  });
+});
+
+/** Seconds of a file's first stream of `kind` as ffprobe reads it; null when it has none. */
+function streamSeconds(file: string, kind: "a" | "v"): number | null {
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    `${kind}:0`,
+    "-show_entries",
+    "stream=duration",
+    "-of",
+    "csv=p=0",
+    file,
+  ]).toString().trim();
+  return out === "" ? null : Number(out);
+}
+
+describe("the sync.so fake's real outputs: the input video with the input audio as its sound", () => {
+  const dir = mkdtempSync(join(tmpdir(), "reelforge-sync-fake-"));
+  let fake: SyncFake;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(async () => {
+    fake = await startSyncFake();
+    fake.configure({ realOutputs: true });
+    // A 3 s clip with no sound (as Runway's are) and lines shorter and longer than it.
+    fake.serveFile("scene.mp4", "video/mp4", () => clipOfSeconds(3));
+    fake.serveFile("short.mp3", "audio/mpeg", () => toneOfSeconds(1.5));
+    fake.serveFile("long.mp3", "audio/mpeg", () => toneOfSeconds(5));
+  });
+  afterEach(() => fake.close());
+
+  const synced = async (audio: string, syncMode?: SyncLipsyncOptions["syncMode"], name = "out.mp4") => {
+    const provider = createSyncLipsync({
+      apiKey: "sync-test-key",
+      model: "lipsync-2",
+      baseUrl: fake.baseUrl,
+      allowInsecureUrls: true,
+      syncMode,
+    });
+    const jobId = await provider.submit({
+      videoUrl: fake.fileUrl("scene.mp4"),
+      audioUrl: fake.fileUrl(audio),
+    });
+    let state = await provider.poll(jobId);
+    while (state.state !== "succeeded" && state.state !== "failed") state = await provider.poll(jobId);
+    if (state.state !== "succeeded") throw new Error(`generation ${state.state}`);
+    const response = await fetch(state.output.url);
+    const file = join(dir, name);
+    writeFileSync(file, new Uint8Array(await response.arrayBuffer()));
+    return file;
+  };
+
+  it.each(
+    [
+      // [mode, line, seconds] against the 3 s clip: cut_off (the adapter's default) the shorter
+      // input, silence the longer, loop/bounce/remap the audio's.
+      ["default", "short.mp3", 1.5],
+      ["cut_off", "long.mp3", 3],
+      ["silence", "short.mp3", 3],
+      ["silence", "long.mp3", 5],
+      ["loop", "long.mp3", 5],
+      ["bounce", "long.mp3", 5],
+      ["remap", "long.mp3", 5],
+    ] as const,
+  )(
+    "sync_mode %s with %s: picture and sound (the line's, audible) both last the mode's length",
+    async (mode, audio, seconds) => {
+      const file = await synced(audio, mode === "default" ? undefined : mode);
+      expect(streamSeconds(file, "a")).toBeCloseTo(seconds, 1);
+      expect(streamSeconds(file, "v")).toBeCloseTo(seconds, 1);
+      expect(maxVolumeDb(file)).toBeGreaterThan(-20);
+    },
+  );
+
+  it("is what the product's track check reads as picture and sound", async () => {
+    const file = await synced("short.mp3");
+    const stream = new Response(readFileSync(file)).body!;
+    expect((await mp4TrackKinds(stream))?.sort()).toEqual(["soun", "vide"]);
+  });
+
+  it("scripted silent, is the input video without sound", async () => {
+    fake.nextGeneration({ silent: true });
+    const file = await synced("short.mp3");
+    expect(streamSeconds(file, "a")).toBeNull();
+    expect(streamSeconds(file, "v")).toBeCloseTo(3, 1);
+  });
+
+  it("refuses a sync_mode sync.so does not have", async () => {
+    const response = await fetch(`${fake.baseUrl}/v2/generate`, {
+      method: "POST",
+      headers: { "x-api-key": "sync-test-key", "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "lipsync-2",
+        input: [{ type: "video", url: fake.fileUrl("scene.mp4") }, {
+          type: "audio",
+          url: fake.fileUrl("short.mp3"),
+        }],
+        options: { sync_mode: "stretch" },
+      }),
+    });
+    expect(response.status).toBe(400);
   });
 });
