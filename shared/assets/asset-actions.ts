@@ -162,7 +162,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       }
       const { asset, applyTaskId, produceTaskId, staleScenes, staleShots } = outcome;
       const urlsExpireAt = expiresAt(deps);
-      const url = await assetUrlSigner(deps.config, sql, [asset]);
+      const url = await assetUrlSigner(deps.config, sql, caller.userId, [asset]);
       return {
         body: {
           accepted: true,
@@ -238,7 +238,7 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const stale = run.kind === "video" ? await staleScenes(sql, run.movie_id) : null;
       const shots = run.kind === "video" ? await staleShots(sql, run.movie_id) : null;
       const urlsExpireAt = expiresAt(deps);
-      const url = await assetUrlSigner(deps.config, sql, [preview, current]);
+      const url = await assetUrlSigner(deps.config, sql, caller.userId, [preview, current]);
       return {
         body: {
           run: {

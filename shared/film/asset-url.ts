@@ -11,22 +11,28 @@
 import type { Config } from "../config.ts";
 import type { Sql } from "../db/client.ts";
 import { createStorage } from "../storage/index.ts";
+import { ownerObjects } from "../storage/owner-objects.ts";
 import { signUrls } from "../storage/signed-urls.ts";
 
 export interface AssetUrlSource {
   public_url: string | null;
 }
 
-/** Signs the given versions' addresses in one request: `url(asset)` then answers with the signed URL. */
+/**
+ * Signs the given versions' addresses in one request, for their owner's folders only:
+ * `url(asset)` then answers with the signed URL.
+ */
 export async function assetUrlSigner(
   config: Config,
   sql: Sql,
+  ownerId: string,
   assets: (AssetUrlSource | null | undefined)[],
 ) {
   const signed = await signUrls(
     createStorage(config, sql),
     assets.map((asset) => asset?.public_url),
     config.REELFORGE_SIGNED_URL_TTL_SECONDS,
+    ownerObjects(ownerId, config.REELFORGE_MEDIA_BUCKET),
   );
   return (asset: AssetUrlSource): string | null =>
     asset.public_url === null ? null : signed.get(asset.public_url) ?? asset.public_url;

@@ -16,6 +16,7 @@ import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { requiredAs, visibleText } from "../http/read-body.ts";
 import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
+import { ownerObjects } from "../storage/owner-objects.ts";
 import { signUrls, urlsExpireAt } from "../storage/signed-urls.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { metricsByStep } from "./film-metrics.ts";
@@ -171,6 +172,7 @@ export function produceMovieActions(deps: FilmDeps): Record<string, ActionSpec> 
             ...scenes.flatMap((scene) => [scene.video_url, scene.lipsync_url, scene.end_frame_url]),
           ],
           ttl,
+          ownerObjects(caller.userId, deps.config.REELFORGE_MEDIA_BUCKET),
         );
         const sign = (url: string | null) => url === null ? null : signed.get(url) ?? url;
         for (const scene of scenes) {

@@ -9,6 +9,7 @@ import type { Sql, TransactionSql } from "../db/client.ts";
 import type { TaskHandler } from "../engine/slice-runner.ts";
 import { SliceYield, type TaskContext } from "../engine/task-context.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
+import { accountPrefixes } from "../storage/owner-objects.ts";
 import type { FilmDeps } from "./film-env.ts";
 import type { TaskKind } from "../engine/task-routes.ts";
 
@@ -96,9 +97,6 @@ export function storageCleanupHandler(deps: FilmDeps): TaskHandler {
     return { type: "done", result: { listed, deleted } };
   };
 }
-
-/** Every folder a user's files are in: their films' and previews', and the offline providers' outputs. */
-const accountPrefixes = (userId: string) => [...ownerPrefixes(userId), `local/${userId}/`];
 
 /**
  * account.forget {userId, againSeconds}: a deleted account's files, every one (nothing of theirs

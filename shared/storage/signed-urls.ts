@@ -31,15 +31,19 @@ export function objectOfUrl(storage: ObjectStorage, url: string): StorageObjectR
   }
 }
 
+/** Which of our objects a signing may reach (owner-objects.ts `ownerObjects`): the rest keep their address. */
+export type MaySign = (ref: StorageObjectRef) => boolean;
+
 /**
- * Each distinct URL of `urls` → the URL to hand out: our objects signed for `expiresInSeconds`
- * (one Storage request per bucket), anything else unchanged. An object that no longer exists
- * keeps its address, which does not serve either.
+ * Each distinct URL of `urls` → the URL to hand out: our objects that `may` allows signed for
+ * `expiresInSeconds` (one Storage request per bucket), anything else unchanged. An object that
+ * no longer exists, or that `may` refuses, keeps its address, which does not serve either.
  */
 export async function signUrls(
   storage: ObjectStorage,
   urls: Iterable<string | null | undefined>,
   expiresInSeconds: number,
+  may: MaySign,
 ): Promise<Map<string, string>> {
   const signed = new Map<string, string>();
   const byBucket = new Map<string, Map<string, string[]>>();
@@ -47,7 +51,7 @@ export async function signUrls(
     if (!url || signed.has(url)) continue;
     signed.set(url, url);
     const ref = objectOfUrl(storage, url);
-    if (!ref) continue;
+    if (!ref || !may(ref)) continue;
     const paths = byBucket.get(ref.bucket) ?? byBucket.set(ref.bucket, new Map()).get(ref.bucket)!;
     paths.set(ref.path, [...(paths.get(ref.path) ?? []), url]);
   }
@@ -62,8 +66,13 @@ export async function signUrls(
   return signed;
 }
 
-/** `value` with every string in it that is an address of ours replaced by a signed URL (a copy; `value` is untouched). */
-export async function signUrlsIn<T>(storage: ObjectStorage, value: T, expiresInSeconds: number): Promise<T> {
+/** `value` with every string in it that is an address of ours `may` allows replaced by a signed URL (a copy; `value` is untouched). */
+export async function signUrlsIn<T>(
+  storage: ObjectStorage,
+  value: T,
+  expiresInSeconds: number,
+  may: MaySign,
+): Promise<T> {
   const found: string[] = [];
   const collect = (node: unknown): void => {
     if (typeof node === "string") found.push(node);
@@ -73,7 +82,7 @@ export async function signUrlsIn<T>(storage: ObjectStorage, value: T, expiresInS
   collect(value);
   const ours = found.filter((text) => objectOfUrl(storage, text) !== null);
   if (ours.length === 0) return value;
-  const signed = await signUrls(storage, ours, expiresInSeconds);
+  const signed = await signUrls(storage, ours, expiresInSeconds, may);
   const replace = (node: unknown): unknown => {
     if (typeof node === "string") return signed.get(node) ?? node;
     if (Array.isArray(node)) return node.map(replace);

@@ -18,7 +18,7 @@ import {
   waitForFilm,
 } from "../support/film.ts";
 import { createUser, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
-import { bytesAtAddress } from "../support/stack-storage.ts";
+import { bytesAtAddress, stackStorage } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [] };
 const TITLE = "Fog Takes";
@@ -427,5 +427,28 @@ describe("bad input for the new rules", () => {
     expect(answer.json.error.message).toContain("has no music provider");
     expect((await rig.sql`select count(*)::int as n from public.asset_runs where movie_id = ${film.id}`)[0].n)
       .toBe(0);
+  });
+});
+
+describe("another tenant's objects in a prompt", () => {
+  it("are handed to the provider as written, not signed: only the prompt's owner's objects are", async () => {
+    // Tenant B's private poster, whose address A learnt from a link B shared.
+    const stranger = await createUser(rig.sql);
+    const storage = stackStorage();
+    const theirs = `films/${stranger.id}/${crypto.randomUUID()}/poster.png`;
+    await storage.upload("media", theirs, new TextEncoder().encode("their poster"), {
+      contentType: "image/png",
+    });
+    const theirAddress = storage.publicUrl("media", theirs);
+    const [{ poster_url: ownAddress }] = await rig
+      .sql`select poster_url from public.movies where id = ${movieId}`;
+    // A prompt that is an address of ours is signed for the provider (a field of ours may be one).
+    const sent = async (prompt: string, seed: number) => {
+      await preview("cover", { movieId }, { prompt, settings: { seed } });
+      return String(rig.fakes.fal.submitted.at(-1)!.input.prompt);
+    };
+    // Before: B's poster went out as a 24-hour signed URL, which A's own fal account shows back.
+    expect(await sent(theirAddress, 23)).toBe(theirAddress);
+    expect(await sent(ownAddress, 29)).toContain(`/object/sign/media/films/${owner.id}/`);
   });
 });

@@ -34,6 +34,7 @@ import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
 import { createWorkerRenderProvider } from "../worker/worker-render-provider.ts";
+import { ownerObjects } from "../../storage/owner-objects.ts";
 
 export interface BuildProvidersDeps {
   sql: Sql;
@@ -172,7 +173,11 @@ function build<T extends ProviderType>(
       unknown,
       unknown
     >;
-    return withSignedInputs(job, deps.storage) as ProviderSet[T];
+    return withSignedInputs(
+      job,
+      deps.storage,
+      ownerObjects(deps.userId, deps.bucket ?? "media"),
+    ) as ProviderSet[T];
   }
   return built;
 }
