@@ -30,7 +30,21 @@ export function parseTargetUrl(input: string): TargetUrl {
   }
   if (!parsed.hostname) throw new BadRequestError("invalid_target_url", "targetUrl has no host");
   if (!parsed.username) throw new BadRequestError("invalid_target_url", "targetUrl has no user name");
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  // Each part is %-decoded when it is used (the password at connect); a bad escape in any of them
+  // was a URIError there, answered 500. The message names the part, never its value.
+  const decoded = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new BadRequestError(
+        "invalid_target_url",
+        `targetUrl's ${what} has a malformed %-escape; write a literal % as %25`,
+      );
+    }
+  };
+  decoded(parsed.password, "password");
+  const user = decoded(parsed.username, "user name");
+  const database = decoded(parsed.pathname.replace(/^\//, ""), "database name");
   if (!database || database.includes("/")) {
     throw new BadRequestError(
       "invalid_target_url",
@@ -48,7 +62,7 @@ export function parseTargetUrl(input: string): TargetUrl {
     host: parsed.hostname,
     port,
     database,
-    user: decodeURIComponent(parsed.username),
+    user,
     masked: masked.href,
   };
 }

@@ -28,4 +28,31 @@ describe("clone target URL", () => {
   ])("refuses %s with a 400", (_label, url) => {
     expect(() => parseTargetUrl(url)).toThrow(BadRequestError);
   });
+
+  it.each([
+    ["database name", "postgresql://u:p@h/%zz"],
+    ["user name", "postgresql://%zz:p@h/db"],
+    ["password", "postgresql://u:%zz@h/db"],
+    ["password", "postgresql://u:s3cret%@h/db"],
+  ])("refuses a malformed escape in the %s with a 400 that does not show it", (what, url) => {
+    // Before: a URIError, answered 500 internal_error.
+    let error: unknown;
+    try {
+      parseTargetUrl(url);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toBe(
+      `targetUrl's ${what} has a malformed %-escape; write a literal % as %25`,
+    );
+    expect((error as Error).message).not.toContain("s3cret");
+  });
+
+  it("decodes a well-formed escape in the user name and database", () => {
+    expect(parseTargetUrl("postgresql://app%40team:p%25w@h/my%20db")).toMatchObject({
+      user: "app@team",
+      database: "my db",
+    });
+  });
 });
