@@ -61,12 +61,21 @@ export async function dropWhatJobCreated(target: Sql, jobId: string): Promise<nu
   return rows.length;
 }
 
-/** Removes the ledger once no job needs it any more. */
+/**
+ * Removes the job's records, and the ledger once no job needs it any more. Run again after a kill
+ * that came after the ledger was dropped and before the job's end was recorded, it finds nothing
+ * and does nothing: it failed on the missing table, every attempt, and a finished clone never ended.
+ */
 export async function forgetJob(target: Sql, jobId: string) {
-  await target`delete from _reelforge_clone.applied where job_id = ${jobId}`;
+  const [ledger] = await target<{ applied: boolean; chunks: boolean }[]>`
+    select to_regclass('_reelforge_clone.applied') is not null as applied,
+           to_regclass('_reelforge_clone.chunks') is not null as chunks`;
+  if (!ledger.applied && !ledger.chunks) return;
+  if (ledger.applied) await target`delete from _reelforge_clone.applied where job_id = ${jobId}`;
   await forgetChunks(target, jobId);
   const [{ left }] = await target`
-    select (select count(*) from _reelforge_clone.applied) + (select count(*) from _reelforge_clone.chunks) as left`;
+    select ${ledger.applied ? target`(select count(*) from _reelforge_clone.applied)` : target`0`}
+         + ${ledger.chunks ? target`(select count(*) from _reelforge_clone.chunks)` : target`0`} as left`;
   if (Number(left) === 0) await target.unsafe(`drop schema ${LEDGER_SCHEMA} cascade`);
 }
 

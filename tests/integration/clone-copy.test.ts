@@ -14,7 +14,7 @@ import { copyFormat } from "../../shared/clone/copy-format.ts";
 import { readClonePlan } from "../../shared/clone/schema-plan.ts";
 import type { WireConnection } from "../../shared/clone/pg-wire.ts";
 import type { TableInfo } from "../../shared/clone/table-info.ts";
-import { ensureLedger } from "../../shared/clone/target-ledger.ts";
+import { ensureLedger, forgetJob } from "../../shared/clone/target-ledger.ts";
 import { rowHashFor, tableFingerprint, verifyClone } from "../../shared/clone/verify.ts";
 import { dropDatabaseInBackground } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
@@ -641,6 +641,28 @@ describe("clone data copy", () => {
     expect(mismatches.map((m) => m.table)).toEqual(['"public"."keyless"', '"public"."only_on_source"']);
     expect(mismatches[0].target).toMatchObject({ rows: 2_999 });
     expect(mismatches[1].target).toMatchObject({ error: expect.stringContaining("does not exist") });
+  });
+
+  it("forgetting a finished job's ledger again, after a kill that came after its drop, does nothing", async () => {
+    const scratch = `clone_ledger_${suffix}`;
+    await admin.unsafe(`create database ${scratch}`);
+    const db = openClone(scratch);
+    try {
+      const job = randomUUID();
+      await ensureLedger(db);
+      await db`insert into _reelforge_clone.applied (job_id, key) values (${job}, 'schema:1')`;
+      await forgetJob(db, job);
+      const ledgerGone = async () =>
+        (await db`select to_regnamespace('_reelforge_clone') is null as gone`)[0].gone;
+      expect(await ledgerGone()).toBe(true);
+      // The slice was killed before the job's end was recorded: its retry forgets the job again.
+      // Before: "relation _reelforge_clone.applied does not exist", on every attempt.
+      await forgetJob(db, job);
+      expect(await ledgerGone()).toBe(true);
+    } finally {
+      await db.end();
+      dropDatabaseInBackground(scratch, serverUrl);
+    }
   });
 
   it("copying a ~200 MB table in one chunk keeps the process's memory flat", async () => {
