@@ -12,6 +12,7 @@ const OWN_MESSAGES = new Set([
   "verify_failed",
   "schema_not_allowed",
   "unknown_schema",
+  "schema_incomplete",
   "target_not_allowed",
 ]);
 

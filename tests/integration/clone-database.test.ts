@@ -280,6 +280,39 @@ describe("clone-database", () => {
     expect(malformed.json.error.code).toBe("operator_only");
   });
 
+  it("refuses a table whose partitions are in a schema not cloned, naming them, and starts nothing", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const [parent, other] = [`parts_${tag}`, `parts_old_${tag}`];
+    await sql.unsafe(`
+      create schema ${parent}; create schema ${other};
+      create table ${parent}.events (id int, at date not null) partition by range (at);
+      create table ${parent}.events_new partition of ${parent}.events for values from ('2026-01-01') to (maxvalue);
+      create table ${other}.events_old partition of ${parent}.events for values from (minvalue) to ('2026-01-01');
+      insert into ${parent}.events select i, date '2025-06-01' + i from generate_series(1, 300) i;`);
+    try {
+      const target = await newTarget();
+      const before =
+        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
+          .n;
+      // Before: the job succeeded with the rows of events_new only, and nothing said so.
+      const response = await clone({
+        action: "start",
+        targetUrl: target.url,
+        options: { schemas: [parent] },
+      });
+      expect(response.status, response.text).toBe(400);
+      expect(response.json.error.code).toBe("schema_incomplete");
+      expect(response.json.error.message).toContain(`${other}.events_old (of ${parent}.events)`);
+      expect(response.json.error.details).toEqual({ schemas: [other] });
+      const after =
+        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
+          .n;
+      expect(after).toBe(before);
+    } finally {
+      await sql.unsafe(`drop schema ${parent} cascade; drop schema ${other} cascade`);
+    }
+  });
+
   it("refuses platform, extension-owned and Reelforge-internal schemas, naming each", async () => {
     const owned = `ext_owned_${crypto.randomUUID().slice(0, 8).replaceAll("-", "")}`;
     await sql.unsafe(`create schema ${owned}`);
