@@ -94,10 +94,10 @@ class DataRun {
     if (!(name in cursors)) {
       await this.#update((c) => withCursors(c, { ...cursors, [name]: null }));
     } else if (!table.key && !this.state.checkpoint.restartedFromZero.includes(name)) {
-      // An interrupted keyless table has no chunk to resume from: it starts over.
-      this.state = withCheckpoint(this.state, {
-        restartedFromZero: [...this.state.checkpoint.restartedFromZero, name],
-      });
+      // An interrupted keyless table has no chunk to resume from: it starts over, and status says
+      // so before the copy, not after it. Saved with the copy's end, a table too big for one slice
+      // restarted for good while status showed it running with nothing wrong.
+      await this.#update((c) => ({ ...c, restartedFromZero: [...c.restartedFromZero, name] }));
     }
     if (table.key) {
       if (!(await this.#copyChunks(table, name))) return false;

@@ -420,6 +420,22 @@ describe("data", () => {
     expect(state.checkpoint.rowsPerTable).toEqual({ "public.k1": 7, "public.k2": 7 });
     expect(state.checkpoint.completedTables).toEqual(["public.k1", "public.k2"]);
   });
+
+  it("saves an interrupted keyless table's restart before copying it again, for status to show", async () => {
+    const plan = { ...emptyPlan, tables: [table("k1", { key: null })] };
+    let savedBeforeCopy: string[] | null = null;
+    const { env, saved } = fakeEnv(plan, {
+      copyWholeTable: async () => {
+        savedBeforeCopy = saved.at(-1)?.checkpoint.restartedFromZero ?? [];
+        throw new Error("the worker was killed mid-copy");
+      },
+    });
+    await expect(dataPhase(stateOf({}, { tablesInFlight: { "public.k1": null } }), env)).rejects.toThrow(
+      "killed mid-copy",
+    );
+    // Before: kept in memory until the copy ended, so a table that never fits a slice never said so.
+    expect(savedBeforeCopy).toEqual(["public.k1"]);
+  });
 });
 
 describe("data, several tables at once", () => {
