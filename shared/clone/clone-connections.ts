@@ -74,8 +74,17 @@ export async function openCloneWire(
 export interface CloneWirePool {
   /** Runs `work` on an idle connection (or a new one); a connection left broken is closed, not reused. */
   use<T>(work: (connection: WireConnection) => Promise<T>): Promise<T>;
+  /**
+   * Opens connections until `wanted` are open, or until the server refuses one for lack of slots
+   * (`53300 too_many_connections`) with at least one open: how many are open, for that many copies
+   * at once. A target role or server with few connections left failed every data attempt on its
+   * second lane; it now gets fewer lanes. Any other error, or a refusal of the first, is thrown.
+   */
+  reserve(wanted: number): Promise<number>;
   close(): void;
 }
+
+const TOO_MANY_CONNECTIONS = "53300";
 
 export function cloneWirePool(open: () => Promise<WireConnection>): CloneWirePool {
   const idle: WireConnection[] = [];
@@ -92,6 +101,20 @@ export function cloneWirePool(open: () => Promise<WireConnection>): CloneWirePoo
           connection.close();
         } else idle.push(connection);
       }
+    },
+    async reserve(wanted) {
+      while (all.size < wanted) {
+        let connection: WireConnection;
+        try {
+          connection = await open();
+        } catch (error) {
+          if ((error as { code?: string }).code === TOO_MANY_CONNECTIONS && all.size > 0) break;
+          throw error;
+        }
+        all.add(connection);
+        idle.push(connection);
+      }
+      return all.size;
     },
     close() {
       for (const connection of all) connection.close();

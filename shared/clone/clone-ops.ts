@@ -95,6 +95,7 @@ export function cloneOps(
       ),
     copyWholeTable: (table, format) =>
       sourceWires.use((from) => targetWires.use((into) => copyWholeTable(from, into, table, format))),
+    openCopyLanes: (wanted) => targetWires.reserve(wanted),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);
     },

@@ -57,8 +57,13 @@ export const dataPhase: ClonePhase = async (initial, env) => {
     ...tables.filter((table) => tableName(table) in inFlight),
     ...tables.filter((table) => !(tableName(table) in inFlight)),
   ].filter((table) => !initial.checkpoint.completedTables.includes(tableName(table)));
+  // As many tables at once as the target takes connections for (fewer than asked on a server
+  // or role with few left).
+  const lanes = queue.length === 0
+    ? 1
+    : await env.ops.openCopyLanes(Math.min(env.concurrency ?? 1, queue.length));
   await runInLanes(queue, {
-    lanes: env.concurrency ?? 1,
+    lanes,
     shouldStop: () => run.stopped || env.shouldYield(),
     run: async (table) => {
       // A table cut short (the slice ran out) or failed stops the others after their chunk in flight.

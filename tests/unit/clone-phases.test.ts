@@ -80,6 +80,7 @@ function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infi
       applyStatement: async (s) => void calls.push(`apply ${s.key}`),
       copyChunk: async () => ({ rows: 0, lastKey: null, done: true, replayed: false }),
       copyWholeTable: async (t) => (calls.push(`whole ${t.name}`), { rows: 7 }),
+      openCopyLanes: async (wanted) => wanted,
       copyStorageStep: async () => ({
         done: true,
         cursor: { bucketsCreated: [], bucket: null, afterName: null, objectsCopied: 0, bytesCopied: 0 },
@@ -454,6 +455,26 @@ describe("data, several tables at once", () => {
     lastKey: [last],
     done,
     replayed: false,
+  });
+
+  it("copies as many tables at once as the target gave connections for", async () => {
+    const plan = { ...emptyPlan, tables: [table("a"), table("b"), table("c")] };
+    let inFlight = 0;
+    let most = 0;
+    const asked: number[] = [];
+    const { env } = fakeEnv(plan, {
+      openCopyLanes: async (wanted) => (asked.push(wanted), 1),
+      copyChunk: async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight--;
+        return chunk(1, "1", true);
+      },
+    });
+    const { finished } = await dataPhase(stateOf(), { ...env, concurrency: 4 });
+    expect(finished).toBe(true);
+    expect(asked).toEqual([3]); // no more lanes than tables
+    expect(most).toBe(1);
   });
 
   it("keeps a cursor per table in flight, and a resumed slice goes on from each", async () => {
