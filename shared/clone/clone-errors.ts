@@ -13,6 +13,7 @@ const OWN_MESSAGES = new Set([
   "schema_not_allowed",
   "unknown_schema",
   "schema_incomplete",
+  "rows_refused",
   "target_not_allowed",
 ]);
 

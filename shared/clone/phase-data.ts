@@ -15,6 +15,7 @@ import {
 } from "./clone-phase.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
 import { copyFormat } from "./copy-format.ts";
+import { PermanentTaskError } from "../errors.ts";
 import { runInLanes } from "./parallel-lanes.ts";
 import type { TableInfo } from "./schema-plan.ts";
 
@@ -71,7 +72,7 @@ export const dataPhase: ClonePhase = async (initial, env) => {
         if (!(await run.copyTable(table))) run.stopped = true;
       } catch (error) {
         run.stopped = true;
-        throw error;
+        throw refusedRows(error, table) ?? error;
       }
     },
     // copyTable records a finished table in the checkpoint itself.
@@ -189,4 +190,37 @@ export function afterChunk(
     next.chunkRows = Math.min(byWall, byCpu);
   }
   return next;
+}
+
+/** SQLSTATE classes of errors a copy meets again on every attempt: data, integrity, program limits. */
+const REFUSAL_CLASSES = ["22", "23", "54"];
+const CONDITIONS: Record<string, string> = {
+  "22001": "string_data_right_truncation",
+  "22003": "numeric_value_out_of_range",
+  "23502": "not_null_violation",
+  "23503": "foreign_key_violation",
+  "23505": "unique_violation",
+  "23514": "check_violation",
+  "54000": "program_limit_exceeded",
+};
+
+/**
+ * A copy refused for its rows (a check, a limit) fails the job at once, naming the table and the
+ * SQLSTATE: retried, it failed the same way 8 times and the job said only "clone_error". The
+ * server's own text stays in the log: it can quote the rows' values.
+ */
+function refusedRows(error: unknown, table: TableInfo): PermanentTaskError | null {
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code) || !REFUSAL_CLASSES.includes(code.slice(0, 2))
+  ) {
+    return null;
+  }
+  const condition = CONDITIONS[code] ? ` ${CONDITIONS[code]}` : "";
+  const name = tableName(table);
+  const refusal = new PermanentTaskError(
+    "rows_refused",
+    `copying ${name} failed with SQLSTATE ${code}${condition}, which a retry meets again; the function log under this job has the server's message`,
+  );
+  return Object.assign(refusal, { cause: error });
 }

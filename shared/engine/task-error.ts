@@ -40,7 +40,8 @@ export function classifyTaskError(error: unknown, taskId: string): ClassifiedErr
     return {
       permanent: true,
       error: { code: error.code, message: error.message, retryable: false },
-      internal: null,
+      // What it was raised for, when that was another error (a server's own words): the log's only.
+      internal: error.cause === undefined ? null : rawDetail(error.cause),
     };
   }
   if (error instanceof RetryableTaskError) {

@@ -457,6 +457,30 @@ describe("data, several tables at once", () => {
     replayed: false,
   });
 
+  it("fails at once, naming the table and SQLSTATE, when the target refuses a table's rows", async () => {
+    const plan = { ...emptyPlan, tables: [table("a")] };
+    const refusal = Object.assign(
+      new Error(`value for domain d violates check constraint "x": 'secret row'`),
+      {
+        code: "23514",
+      },
+    );
+    const { env } = fakeEnv(plan, { copyChunk: async () => Promise.reject(refusal) });
+    // Before: thrown as it came, retried 8 times and shown as clone_error.
+    const error = await dataPhase(stateOf(), env).catch((e) => e);
+    expect(error).toMatchObject({
+      name: "PermanentTaskError",
+      code: "rows_refused",
+      message: expect.stringContaining("copying public.a failed with SQLSTATE 23514 check_violation"),
+      cause: refusal,
+    });
+    expect(error.message).not.toContain("secret row");
+    // A lost connection is not the rows' fault: it is retried as before.
+    const lost = Object.assign(new Error("connection reset"), { code: "08006" });
+    const { env: again } = fakeEnv(plan, { copyChunk: async () => Promise.reject(lost) });
+    expect(await dataPhase(stateOf(), again).catch((e) => e)).toBe(lost);
+  });
+
   it("copies as many tables at once as the target gave connections for", async () => {
     const plan = { ...emptyPlan, tables: [table("a"), table("b"), table("c")] };
     let inFlight = 0;

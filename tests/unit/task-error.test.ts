@@ -70,6 +70,15 @@ describe("what a task's owner reads about a failure", () => {
         permanent: true,
         error: { code: "target_is_source", message: "same db", retryable: false },
       });
+    // Raised for another error: that one's words go to the log only.
+    const cause = Object.assign(new Error("violates check constraint"), { code: "23514" });
+    const refused = Object.assign(new PermanentTaskError("rows_refused", "copying public.a failed"), {
+      cause,
+    });
+    expect(classifyTaskError(refused, taskId)).toMatchObject({
+      error: { code: "rows_refused", message: "copying public.a failed", retryable: false },
+      internal: expect.objectContaining({ message: "violates check constraint" }),
+    });
     expect(classifyTaskError(new RetryableTaskError("task_error", "planned failure 2"), taskId))
       .toEqual({
         permanent: false,
