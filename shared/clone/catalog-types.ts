@@ -19,6 +19,8 @@ export interface TypeStatements {
   routineTypes: PlanNode[];
   /** Domain checks that call functions or operators can only be added once those exist (schema phase). */
   domainChecksAfterFunctions: DdlStatement[];
+  /** Domain checks added NOT VALID: rows the source never checked would fail them in the copy (post_data). */
+  domainChecksAfterData: DdlStatement[];
 }
 
 export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeStatements> {
@@ -86,6 +88,7 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
   const statements: DdlStatement[] = [];
   const routineTypes: PlanNode[] = [];
   const domainChecksAfterFunctions: DdlStatement[] = [];
+  const domainChecksAfterData: DdlStatement[] = [];
   const waits = new Set<string>();
   for (const t of dependencyOrder([...types], (t) => String(t.oid), edges)) {
     const name = qualifiedName(t);
@@ -135,21 +138,22 @@ export async function readTypes({ tx, schemas }: CatalogRead): Promise<TypeState
         if (t.default_expr !== null) sql += ` default ${t.default_expr}`;
         if (t.not_null) sql += " not null";
         for (const check of t.checks ?? []) {
+          // pg_get_constraintdef ends a check that is not validated with NOT VALID.
           const statement = `constraint ${quoteIdent(check.name)} ${check.def}`;
           if (check.validated && !check.callsFunction) {
             sql += ` ${statement}`;
-          } else {
-            // NOT VALID cannot be said in CREATE DOMAIN, and a function must exist before a check calls it.
-            domainChecksAfterFunctions.push({
-              key: `domain-check:${t.schema}.${t.name}.${check.name}`,
-              sql: `alter domain ${name} add ${statement}`,
-            });
+            continue;
           }
+          // NOT VALID cannot be said in CREATE DOMAIN, and a function must exist before a check calls it.
+          (check.validated ? domainChecksAfterFunctions : domainChecksAfterData).push({
+            key: `domain-check:${t.schema}.${t.name}.${check.name}`,
+            sql: `alter domain ${name} add ${statement}`,
+          });
         }
         add({ key, sql, drop: `drop domain if exists ${name} cascade` });
         break;
       }
     }
   }
-  return { types: statements, routineTypes, domainChecksAfterFunctions };
+  return { types: statements, routineTypes, domainChecksAfterFunctions, domainChecksAfterData };
 }

@@ -148,9 +148,16 @@ async function probe(target: Sql, need: TargetRequirement["need"]): Promise<stri
     }
     case "extension": {
       const [row] = await target`
-        select exists (select from pg_extension where extname = ${need.name}) as installed,
+        select (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+                 where e.extname = ${need.name}) as installed_in,
+               (select e.extrelocatable from pg_extension e where e.extname = ${need.name}) as relocatable,
                exists (select from pg_available_extensions where name = ${need.name}) as available`;
-      if (row.installed) return null;
+      if (row.installed_in === need.schema) return null;
+      // `create extension if not exists` would do nothing, and the cloned objects name its types
+      // and functions in the source's schema, where the target has none of them.
+      if (row.installed_in !== null) {
+        return extensionElsewhere(need.name, need.schema, row.installed_in, row.relocatable);
+      }
       if (!row.available) return "the target's server does not have this extension";
       return await tryAndRollBack(target, async (tx) => {
         await tx.unsafe(`create schema if not exists ${quoteIdent(need.schema)}`);
@@ -173,6 +180,21 @@ async function probe(target: Sql, need: TargetRequirement["need"]): Promise<stri
         await tx.unsafe(`security label for ${quoteIdent(need.provider)} on schema ${PROBE_SCHEMA} is null`);
       });
   }
+}
+
+/** Why an extension the target has in another schema than the source's will not do, and what will. */
+function extensionElsewhere(name: string, sourceSchema: string, targetSchema: string, relocatable: boolean) {
+  const [extension, schema] = [quoteIdent(name), quoteIdent(sourceSchema)];
+  const found =
+    `the target has it in schema ${targetSchema}, but the cloned objects name it in ${sourceSchema}`;
+  // ALTER EXTENSION SET SCHEMA needs the owner of its objects, and a trusted extension's belong to
+  // the superuser, not the role that created it: that role can still drop and create it.
+  const recreate = `\`drop extension ${extension}; create schema if not exists ${schema}; ` +
+    `create extension ${extension} with schema ${schema}\` if nothing there uses it`;
+  return relocatable
+    ? `${found}; on the target, move it (\`alter extension ${extension} set schema ${schema}\`, as the owner ` +
+      `of its objects) or recreate it (${recreate}), or clone into a database without it`
+    : `${found}; it is not relocatable: on the target, recreate it (${recreate}), or clone into a database without it`;
 }
 
 /** Runs `attempt` in a transaction that is always rolled back: null if it worked, else the server's message. */

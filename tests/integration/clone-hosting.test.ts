@@ -195,6 +195,40 @@ describe("the clone plan on a target that may not host everything", () => {
     }
   });
 
+  it("refuses a target that has an extension a cloned object needs in another schema, naming both", async () => {
+    await source.unsafe(`create schema zzp_e; create extension hstore with schema zzp_e;
+                         create table zzp_e.kv (id int primary key, h zzp_e.hstore)`);
+    const kvPlan = await readClonePlan(source, ["zzp_e"], new Set());
+    const otherName = databases.source.replace("src", "ext");
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${otherName}`);
+    const other = connect(otherName);
+    try {
+      // A new Supabase project keeps its extensions in `extensions`.
+      await other.unsafe("create schema extensions; create extension hstore with schema extensions");
+      // Before, it counted as installed, and the schema phase failed: type "zzp_e.hstore" does not exist.
+      expect((await checkTargetHosting(other, kvPlan)).refused).toEqual([{
+        object: "extension hstore",
+        reason: "the target has it in schema extensions, but the cloned objects name it in zzp_e; on the " +
+          'target, move it (`alter extension "hstore" set schema "zzp_e"`, as the owner of its objects) or ' +
+          'recreate it (`drop extension "hstore"; create schema if not exists "zzp_e"; create extension "hstore" ' +
+          'with schema "zzp_e"` if nothing there uses it), or clone into a database without it',
+        neededBy: ["table zzp_e.kv"],
+      }]);
+
+      // What the refusal says the target's own role can do is enough.
+      await other.unsafe(
+        `drop extension "hstore"; create schema if not exists "zzp_e"; create extension "hstore" with schema "zzp_e"`,
+      );
+      expect((await checkTargetHosting(other, kvPlan)).refused).toEqual([]);
+      await applyStatements(other, [...kvPlan.types, ...kvPlan.schema]);
+    } finally {
+      await other.end();
+      await admin.end();
+      dropDatabaseInBackground(otherName, serverUrl);
+    }
+  });
+
   it("refuses what only a superuser may create and something uses; leaves out, with a warning, what nothing uses", async () => {
     const superuserOnly = (name: string, key: string, neededBy?: string[]) => ({
       name,
