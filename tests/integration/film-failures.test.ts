@@ -509,9 +509,13 @@ describe("film failures", () => {
           timeoutMs: 60_000,
           what: `Runway's job ${job} cancelled after the ${end}`,
         });
-        const rows = await rig.sql`
-        select phase, error_message, finished_at is not null as finished from public.movie_step_metrics
-         where task_id = ${start.json.taskId}`;
+        // Runway's DELETE comes before film.cancel_jobs closes the row, in that task's next statement.
+        const rows = await waitFor(async () => {
+          const found = await rig.sql`
+          select phase, error_message, finished_at is not null as finished from public.movie_step_metrics
+           where task_id = ${start.json.taskId}`;
+          return found.every((row) => row.finished) ? found : null;
+        }, { timeoutMs: 30_000, what: `the metrics row of ${job} closed` });
         expect(rows).toEqual([
           {
             phase: "cancelled",
