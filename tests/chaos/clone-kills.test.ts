@@ -74,8 +74,10 @@ describe("random kills during a clone", () => {
     const done = await waitForStatus(sql, jobId, ["succeeded", "failed", "cancelled"], 600_000);
     expect(done.last_error).toBeNull();
     expect(done.status).toBe("succeeded");
-    // Most kills cost the job its lease (some land on a worker still booting, before any claim).
-    expect(Number(done.fencing_token)).toBeGreaterThan(kills / 2);
+    // Kills cost the job its lease again and again: each claim after one is a new token. Not
+    // "most kills": how many land on a worker still booting, before any claim, is the machine's
+    // boot time against the kill's, and a fresh-clone run had 14 claims for 30 kills.
+    expect(Number(done.fencing_token)).toBeGreaterThanOrEqual(MIN_KILLS / 3);
 
     // Checked independently of the job's own verification: same rows, no more, no fewer.
     const source = await schemaFingerprint(stackEnv().DB_URL, SCHEMA);

@@ -33,6 +33,11 @@ async function newTarget() {
 const clone = (body: Record<string, unknown>, user: TestUser = owner) =>
   invoke("clone-database", body, { token: user.token });
 
+/** How many clone jobs exist: a refused start must not add one. */
+const cloneJobs = async () =>
+  (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
+    .n as number;
+
 beforeAll(async () => {
   sql = connect();
   owner = await createOperatorUser();
@@ -209,65 +214,82 @@ describe("clone-database", () => {
     expect(done.status).toBe("succeeded");
   });
 
-  it("copies storage buckets and objects into the target project with their content type and cache control", async () => {
-    const env = stackEnv();
-    const storage = stackStorage();
-    const bucket = `clone-e2e-${crypto.randomUUID().slice(0, 8)}`;
-    await ensureBucket(bucket, { public: true });
-    const poster = new TextEncoder().encode("not really a png, but bytes all the same");
-    await storage.upload(bucket, "films/day 1 (take=2)/poster.png", poster, {
-      contentType: "image/png",
-      cacheControl: "3600",
-      upsert: true,
-    });
-    await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), {
-      contentType: "text/plain",
-      upsert: true,
-    });
+  it(
+    "copies storage buckets and objects into the target project with their content type and cache control",
+    async () => {
+      const env = stackEnv();
+      const storage = stackStorage();
+      const bucket = `clone-e2e-${crypto.randomUUID().slice(0, 8)}`;
+      await ensureBucket(bucket, { public: true });
+      const poster = new TextEncoder().encode("not really a png, but bytes all the same");
+      await storage.upload(bucket, "films/day 1 (take=2)/poster.png", poster, {
+        contentType: "image/png",
+        cacheControl: "3600",
+        upsert: true,
+      });
+      await storage.upload(bucket, "notes.txt", new TextEncoder().encode("hola"), {
+        contentType: "text/plain",
+        upsert: true,
+      });
 
-    const project = `clone-target-${crypto.randomUUID().slice(0, 8)}`;
-    const targetStorage = {
-      url: `${env.API_URL}/_projects/${project}`,
-      serviceRoleKey: env.SERVICE_ROLE_KEY,
-    };
-    const target = await newTarget();
-    const start = await clone({
-      action: "start",
-      targetUrl: target.url,
-      options: { schemas: [SCHEMA], includeData: false, includeStorage: true, targetStorage },
-    });
-    expect(start.status).toBe(202);
-    const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 120_000);
-    expect(done.last_error).toBeNull();
-    expect(done.status).toBe("succeeded");
-    const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
-    expect(job.completedPhases).toContain("storage");
-    expect(job.storage.objectsCopied).toBeGreaterThanOrEqual(2);
-    expect(JSON.stringify(job)).not.toContain(env.SERVICE_ROLE_KEY);
+      // The clone copies every bucket and verifies each object. A film an earlier test file left
+      // producing (a restarted one, say) writes into `media` meanwhile, and verify rightly finds
+      // objects the copy never saw: wait until the stack's film work is done.
+      await waitFor(async () => {
+        const [{ n }] = await sql`
+        select count(*)::int as n from public.background_tasks
+         where (status in ('running', 'waiting') and (kind like 'film.%' or kind like 'asset.%'))
+            or (status in ('queued', 'running') and kind in ('render', 'local_media'))`;
+        return n === 0;
+      }, {
+        timeoutMs: 150_000,
+        everyMs: 500,
+        what: "the stack's film work to end before its Storage is cloned",
+      });
 
-    const copied = await fetch(
-      `${env.API_URL}/_projects/${project}/storage/v1/object/public/${bucket}/films/${
-        encodeURIComponent("day 1 (take=2)")
-      }/poster.png`,
-    );
-    expect(copied.status).toBe(200);
-    expect(copied.headers.get("content-type")).toBe("image/png");
-    expect(copied.headers.get("cache-control")).toContain("3600");
-    expect(new Uint8Array(await copied.arrayBuffer())).toEqual(poster);
-  });
+      const project = `clone-target-${crypto.randomUUID().slice(0, 8)}`;
+      const targetStorage = {
+        url: `${env.API_URL}/_projects/${project}`,
+        serviceRoleKey: env.SERVICE_ROLE_KEY,
+      };
+      const target = await newTarget();
+      const start = await clone({
+        action: "start",
+        targetUrl: target.url,
+        options: { schemas: [SCHEMA], includeData: false, includeStorage: true, targetStorage },
+      });
+      expect(start.status).toBe(202);
+      const done = await waitForStatus(sql, start.json.jobId, ["succeeded", "failed"], 120_000);
+      expect(done.last_error).toBeNull();
+      expect(done.status).toBe("succeeded");
+      const { job } = (await clone({ action: "status", jobId: start.json.jobId })).json;
+      expect(job.completedPhases).toContain("storage");
+      expect(job.storage.objectsCopied).toBeGreaterThanOrEqual(2);
+      expect(JSON.stringify(job)).not.toContain(env.SERVICE_ROLE_KEY);
+
+      const copied = await fetch(
+        `${env.API_URL}/_projects/${project}/storage/v1/object/public/${bucket}/films/${
+          encodeURIComponent("day 1 (take=2)")
+        }/poster.png`,
+      );
+      expect(copied.status).toBe(200);
+      expect(copied.headers.get("content-type")).toBe("image/png");
+      expect(copied.headers.get("cache-control")).toContain("3600");
+      expect(new Uint8Array(await copied.arrayBuffer())).toEqual(poster);
+    },
+    240_000,
+  );
 
   it("refuses every action to a signed-in user who is not an operator, creating nothing", async () => {
     const target = await newTarget();
-    const before =
-      (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    const before = await cloneJobs();
     const start = await clone(
       { action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } },
       stranger,
     );
     expect(start.status).toBe(403);
     expect(start.json.error.code).toBe("operator_only");
-    const after =
-      (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0].n;
+    const after = await cloneJobs();
     expect(after).toBe(before);
     for (const action of ["status", "resume", "restart", "cancel"]) {
       const response = await clone({ action, jobId: crypto.randomUUID() }, stranger);
@@ -291,9 +313,7 @@ describe("clone-database", () => {
       insert into ${parent}.events select i, date '2025-06-01' + i from generate_series(1, 300) i;`);
     try {
       const target = await newTarget();
-      const before =
-        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
-          .n;
+      const before = await cloneJobs();
       // Before: the job succeeded with the rows of events_new only, and nothing said so.
       const response = await clone({
         action: "start",
@@ -304,9 +324,7 @@ describe("clone-database", () => {
       expect(response.json.error.code).toBe("schema_incomplete");
       expect(response.json.error.message).toContain(`${other}.events_old (of ${parent}.events)`);
       expect(response.json.error.details).toEqual({ schemas: [other] });
-      const after =
-        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
-          .n;
+      const after = await cloneJobs();
       expect(after).toBe(before);
     } finally {
       await sql.unsafe(`drop schema ${parent} cascade; drop schema ${other} cascade`);
@@ -322,9 +340,7 @@ describe("clone-database", () => {
     await platform.unsafe(`alter extension pgcrypto add schema ${owned}`);
     try {
       const target = await newTarget();
-      const before =
-        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
-          .n;
+      const before = await cloneJobs();
       const response = await clone({
         action: "start",
         targetUrl: target.url,
@@ -341,9 +357,7 @@ describe("clone-database", () => {
       expect([...response.json.error.details.schemas].sort()).toEqual(
         ["asset_admin", "auth", "engine", owned, "pg_temp_3", "storage", "vault"].sort(),
       );
-      const after =
-        (await sql`select count(*)::int as n from public.background_tasks where kind = 'clone.database'`)[0]
-          .n;
+      const after = await cloneJobs();
       expect(after).toBe(before);
     } finally {
       await platform.unsafe(`alter extension pgcrypto drop schema ${owned}`);
