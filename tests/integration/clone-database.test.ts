@@ -233,13 +233,15 @@ describe("clone-database", () => {
       });
 
       // The clone copies every bucket and verifies each object. A film an earlier test file left
-      // producing (a restarted one, say) writes into `media` meanwhile, and verify rightly finds
-      // objects the copy never saw: wait until the stack's film work is done.
+      // producing writes into `media` meanwhile, and verify rightly finds objects the copy never
+      // saw: wait until no film work has moved for 20 s. (Rows other files left `running` on
+      // purpose, with nobody to run them, never move and write nothing.)
       await waitFor(async () => {
         const [{ n }] = await sql`
         select count(*)::int as n from public.background_tasks
-         where (status in ('running', 'waiting') and (kind like 'film.%' or kind like 'asset.%'))
-            or (status in ('queued', 'running') and kind in ('render', 'local_media'))`;
+         where status in ('queued', 'running', 'waiting')
+           and (kind like 'film.%' or kind like 'asset.%' or kind in ('render', 'local_media'))
+           and updated_at > now() - interval '20 seconds'`;
         return n === 0;
       }, {
         timeoutMs: 150_000,
