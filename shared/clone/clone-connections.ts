@@ -84,7 +84,8 @@ export interface CloneWirePool {
   close(): void;
 }
 
-const TOO_MANY_CONNECTIONS = "53300";
+/** A server's refusal of one more connection (`53300 too_many_connections`): fewer sessions will do. */
+export const refusedForLackOfSlots = (error: unknown) => (error as { code?: string }).code === "53300";
 
 export function cloneWirePool(open: () => Promise<WireConnection>): CloneWirePool {
   const idle: WireConnection[] = [];
@@ -108,7 +109,7 @@ export function cloneWirePool(open: () => Promise<WireConnection>): CloneWirePoo
         try {
           connection = await open();
         } catch (error) {
-          if ((error as { code?: string }).code === TOO_MANY_CONNECTIONS && all.size > 0) break;
+          if (refusedForLackOfSlots(error) && all.size > 0) break;
           throw error;
         }
         all.add(connection);

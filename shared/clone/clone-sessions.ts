@@ -4,6 +4,7 @@
  * the others open when first asked for and close with the slice.
  */
 import type { Sql } from "../db/client.ts";
+import { refusedForLackOfSlots } from "./clone-connections.ts";
 
 export interface SessionOpeners {
   source: () => Sql;
@@ -12,8 +13,6 @@ export interface SessionOpeners {
 }
 
 export type CloneSessions = ReturnType<typeof cloneSessions>;
-
-const TOO_MANY_CONNECTIONS = "53300";
 
 export function cloneSessions(first: { source: Sql; target: Sql }, open: SessionOpeners) {
   const sources: Sql[] = [first.source];
@@ -32,7 +31,7 @@ export function cloneSessions(first: { source: Sql; target: Sql }, open: Session
       }
       return true;
     } catch (error) {
-      if ((error as { code?: string }).code !== TOO_MANY_CONNECTIONS) throw error;
+      if (!refusedForLackOfSlots(error)) throw error;
       // This session and any later one close: sessions stay numbered 0..n-1.
       const dropped = [...targets.splice(session), ...sources.splice(session)];
       await Promise.allSettled(dropped.map(endSession));
