@@ -24,7 +24,7 @@ export interface CloneJobRun {
   /** Seconds spent until each phase completed, counted from the previous one (dispatch: until the first claim). */
   phases: { phase: string; seconds: number }[];
   rowsCopied: number;
-  /** Time the job spent inside its chunk copies (checkpoint.copyMs), against the data phase's wall time. */
+  /** Time a chunk copy was in flight in any lane (checkpoint.copyMs), against the data phase's wall time. */
   copySeconds: number;
   /** Worker CPU inside the chunk copies (checkpoint.copyCpuMs), when the job records it. */
   copyCpuSeconds: number | null;

@@ -222,7 +222,7 @@ export function renderReport(result: CloneBenchResult): string {
     ),
     "",
     run.dataPhase
-      ? `data phase: ${run.dataPhase.seconds} s wall, ${run.dataPhase.insideChunkCopiesSeconds} s inside chunk copies, ` +
+      ? `data phase: ${run.dataPhase.seconds} s wall, ${run.dataPhase.insideChunkCopiesSeconds} s with a chunk copy in flight, ` +
         `${run.dataPhase.mbPerSecond} MB/s; largest chunk ${run.dataPhase.maxChunkRows} rows`
       : "",
     `phases: data ${run.phaseSeconds.data ?? "-"} s, post_data (keys, indexes, constraints) ${

@@ -37,7 +37,7 @@ export interface CloneCheckpoint {
   statementsApplied: number;
   /** Tables without a usable key that had to start over after an interruption. */
   restartedFromZero: string[];
-  /** Milliseconds spent copying rows, for rows/s and ETA. */
+  /** Milliseconds during which any lane was copying rows (counted once, not per lane), for rows/s and ETA. */
   copyMs: number;
   /** CPU milliseconds the function workers spent in the data phase (what a kill lost excepted). */
   copyCpuMs?: number;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { CloneOps, ClonePhase, ClonePhaseEnv, CloneState } from "../../shared/clone/clone-phase.ts";
 import { completePhase, enterPhase, runClonePhases } from "../../shared/clone/clone-phases.ts";
 import { cloneProgress, initialCheckpoint, type Phase } from "../../shared/clone/clone-state.ts";
@@ -568,11 +568,44 @@ describe("data, several tables at once", () => {
   });
 });
 
+describe("copy time", () => {
+  it("counts the time rows were moving once, however many lanes moved them", async () => {
+    // Two tables copied side by side, each chunk 1 s on a clock the test moves: 0-1 s both lanes,
+    // 1-2 s both again, then one lane alone for 1 s. Rows moved for 3 s.
+    let clock = 0;
+    const gates: Array<() => void> = [];
+    const chunksLeft: Record<string, number> = { a: 2, b: 3 };
+    const copyChunk = async (t: TableInfo) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      chunksLeft[t.name]--;
+      return {
+        rows: 10,
+        lastKey: [String(chunksLeft[t.name])],
+        done: chunksLeft[t.name] === 0,
+        replayed: false,
+      };
+    };
+    const plan = { ...emptyPlan, tables: [table("a"), table("b")] };
+    const { env } = fakeEnv(plan, { copyChunk });
+    const phase = dataPhase(stateOf(), { ...env, concurrency: 2, now: () => clock });
+    for (let second = 0; second < 3; second++) {
+      await vi.waitFor(() => expect(gates.length).toBeGreaterThan(0));
+      await settle();
+      clock += 1_000;
+      gates.splice(0).forEach((open) => open());
+    }
+    const { state } = await phase;
+    expect(state.checkpoint.rowsPerTable).toEqual({ "public.a": 20, "public.b": 30 });
+    // Before: each lane's chunks summed, 5 s, so status showed 10 rows/s instead of about 17.
+    expect(state.checkpoint.copyMs).toBe(3_000);
+  });
+});
+
 describe("chunk sizing after a chunk", () => {
   const budget = { remainingMs: () => 60_000, cpuLimitMs: Infinity };
   const checkpoint = { ...initialCheckpoint(), chunkRows: 10_000 };
 
-  it("sizes the next full chunk toward a second of wall time, and counts its rows and time", () => {
+  it("sizes the next full chunk toward a second of wall time, and counts its rows", () => {
     const next = afterChunk(
       checkpoint,
       "public.a",
@@ -583,7 +616,6 @@ describe("chunk sizing after a chunk", () => {
     expect(next).toMatchObject({
       chunkRows: 20_000,
       lastKey: ["9"],
-      copyMs: 500,
       rowsPerTable: { "public.a": 10_000 },
     });
   });
