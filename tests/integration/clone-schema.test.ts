@@ -93,6 +93,29 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
     expect(byName.get("public.films")?.estimatedRows).toBe(60);
   });
 
+  it("estimates the rows of tables never analyzed, as a dump just restored leaves them", async () => {
+    await source.unsafe(`
+      create schema restored;
+      create table restored.empty (id int);
+      create table restored.small (id int primary key, note text);
+      insert into restored.small select i, 'row ' || i from generate_series(1, 1000) i;
+      create table restored.big (id int primary key, note text);
+      insert into restored.big select i, repeat('x', 100) from generate_series(1, 150000) i;`);
+    const roles = await target`select rolname from pg_roles`;
+    const restored = await readClonePlan(
+      source,
+      ["restored"],
+      new Set(roles.map((r) => r.rolname as string)),
+    );
+    const rows = Object.fromEntries(restored.tables.map((t) => [t.name, t.estimatedRows]));
+    // Before: reltuples is -1 until the first ANALYZE, read as 0, so status showed 0 rows to copy.
+    expect(rows.empty).toBe(0);
+    expect(rows.small).toBe(1000);
+    // Over 16 MB: a sample of its pages is read, not every row.
+    expect(rows.big).toBeGreaterThan(120_000);
+    expect(rows.big).toBeLessThan(180_000);
+  });
+
   it("lists identity, serial and free-standing sequences alike", () => {
     expect(plan.sequences.map((s) => `${s.schema}.${s.name}`)).toEqual([
       "public.films_id_seq",
