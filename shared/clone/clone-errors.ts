@@ -22,6 +22,8 @@ const FIXED: Record<string, string> = {
   target_unreachable:
     "Could not connect to the target database (address, credentials or network); check targetUrl and retry with resume",
   target_unresolvable: "The target's host name does not resolve",
+  target_refuses_tls:
+    "The target database does not accept TLS connections, and targetUrl's sslmode asks for one",
   target_storage_refused:
     "The target's Storage API refused a request (check targetStorage's URL and service role key)",
   target_storage_unavailable: "The target's Storage API failed; the job retries",

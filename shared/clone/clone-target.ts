@@ -12,7 +12,7 @@ import type { CheckedAddress, OutboundGuard } from "../net/outbound-guard.ts";
 import { openCloneConnection, openCloneWire } from "./clone-connections.ts";
 import type { WireConnection } from "./pg-wire.ts";
 import { probePostgres } from "./target-probe.ts";
-import { parseTargetUrl, type TargetUrl } from "./target-url.ts";
+import { parseTargetUrl, requiresTls, type TargetUrl } from "./target-url.ts";
 
 /** What decides where a clone may connect: operator settings plus the guard. */
 export interface CloneTargetRules {
@@ -69,6 +69,7 @@ function probeAddress(target: TargetUrl, checked: CheckedAddress) {
     port: target.port,
     shown: `${target.host}:${target.port}`,
     servername: checked.hostname,
+    tlsRequired: requiresTls(target.sslmode),
   };
 }
 
@@ -80,7 +81,7 @@ function pinnedSsl(
   target: TargetUrl,
   checked: CheckedAddress,
 ): postgres.Options<Record<string, never>>["ssl"] | undefined {
-  const mode = new URL(target.url).searchParams.get("sslmode") ?? new URL(target.url).searchParams.get("ssl");
+  const mode = target.sslmode;
   const servername = checked.address === checked.hostname ? undefined : checked.hostname;
   switch (mode) {
     case null:

@@ -31,6 +31,20 @@ export class TargetUnreachableError extends AppError {
   }
 }
 
+/**
+ * 422 target_refuses_tls: the server answers without TLS, and targetUrl's sslmode asks for it.
+ * postgres.js tried the handshake anyway and reported a connection reset.
+ */
+export class TargetRefusesTlsError extends AppError {
+  constructor(where: string) {
+    super(
+      "target_refuses_tls",
+      422,
+      `the target at ${where} does not accept TLS connections, and targetUrl's sslmode asks for one; use sslmode=prefer or disable only on a network you trust`,
+    );
+  }
+}
+
 export interface ProbeAddress {
   /** The address to connect to (the checked IP). */
   host: string;
@@ -39,6 +53,8 @@ export interface ProbeAddress {
   shown: string;
   /** The URL's host name, for the TLS handshake of a server that offers TLS. */
   servername?: string;
+  /** The URL's sslmode asks for TLS: a server that does not offer it is refused. */
+  tlsRequired?: boolean;
 }
 
 const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -47,19 +63,22 @@ const TLS_NO = 0x4e; // N
 // E: a server that could not start a backend for the connection (PostgreSQL's fork failure).
 const SERVER_ERROR = 0x45;
 
-/** Resolves once a PostgreSQL server answered at `address`; throws TargetUnreachableError otherwise. */
+/**
+ * Resolves once a PostgreSQL server answered at `address`; throws TargetUnreachableError otherwise,
+ * and TargetRefusesTlsError when it answered without TLS and the address requires it.
+ */
 export function probePostgres(address: ProbeAddress, timeoutMs = TARGET_ANSWER_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address.host, port: address.port });
     let settled = false;
-    const settle = (reason?: string) => {
+    const settle = (failure?: string | Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (reason === undefined) resolve();
+      if (failure === undefined) resolve();
       else {
         socket.destroy();
-        reject(new TargetUnreachableError(address.shown, reason));
+        reject(typeof failure === "string" ? new TargetUnreachableError(address.shown, failure) : failure);
       }
     };
     const timer = setTimeout(() => settle(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
@@ -70,6 +89,8 @@ export function probePostgres(address: ProbeAddress, timeoutMs = TARGET_ANSWER_T
       if (data[0] === TLS_YES) {
         settle();
         closeAfterHandshake(socket, address.servername, timeoutMs);
+      } else if (data[0] === TLS_NO && address.tlsRequired) {
+        settle(new TargetRefusesTlsError(address.shown));
       } else if (data[0] === TLS_NO || data[0] === SERVER_ERROR) {
         settle();
         socket.destroy();

@@ -9,6 +9,26 @@ export interface TargetUrl {
   user: string;
   /** Safe to show: the password replaced by ****. */
   masked: string;
+  /** The URL's `sslmode` (or postgres.js's `ssl`), one of TLS_MODES; null when it names none. */
+  sslmode: string | null;
+}
+
+/** libpq's sslmode values, and `true`, `false` and `no-verify`, which postgres.js takes too. */
+const TLS_MODES = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+  "true",
+  "false",
+  "no-verify",
+];
+
+/** Whether a connection in this mode must be TLS (allow and prefer go on in plain text). */
+export function requiresTls(sslmode: string | null): boolean {
+  return sslmode !== null && !["disable", "false", "allow", "prefer"].includes(sslmode);
 }
 
 /** Validates a clone target: postgres:// or postgresql://, a user, a host and a database. */
@@ -55,6 +75,14 @@ export function parseTargetUrl(input: string): TargetUrl {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new BadRequestError("invalid_target_url", "targetUrl has an invalid port");
   }
+  const sslmode = parsed.searchParams.get("sslmode") ?? parsed.searchParams.get("ssl");
+  // An unknown mode was taken as verify-full.
+  if (sslmode !== null && !TLS_MODES.includes(sslmode)) {
+    throw new BadRequestError(
+      "invalid_target_url",
+      `targetUrl's sslmode is not one of ${TLS_MODES.slice(0, 6).join(", ")}`,
+    );
+  }
   const masked = new URL(parsed.href);
   if (masked.password) masked.password = "****";
   return {
@@ -64,5 +92,6 @@ export function parseTargetUrl(input: string): TargetUrl {
     database,
     user,
     masked: masked.href,
+    sslmode,
   };
 }

@@ -154,6 +154,40 @@ describe("starting a clone into a target where no PostgreSQL server answers", ()
   });
 });
 
+describe("starting a clone whose sslmode the target cannot meet", () => {
+  it("refuses a server without TLS when sslmode asks for it, in one connection, naming what to change", async () => {
+    answer = "relay";
+    const before = accepted.relay;
+    const jobsBefore = await jobsFor(relayPort);
+    const response = await clone({
+      action: "start",
+      targetUrl: `${targetUrl(relayPort)}?sslmode=require`,
+      options: { schemas: [SCHEMA] },
+    });
+    // Before: postgres.js tried the handshake anyway, and the answer was a connection reset.
+    expect(response.status, response.text).toBe(422);
+    expect(response.json.error.code).toBe("target_refuses_tls");
+    expect(response.json.error.message).toContain(`127.0.0.1:${relayPort} does not accept TLS connections`);
+    expect(response.text).not.toContain(PASSWORD);
+    expect(accepted.relay - before).toBe(1);
+    expect(await jobsFor(relayPort)).toBe(jobsBefore);
+  });
+
+  it("refuses an sslmode libpq does not know, before connecting anywhere", async () => {
+    const before = accepted.relay;
+    const response = await clone({
+      action: "start",
+      targetUrl: `${targetUrl(relayPort)}?sslmode=verify_full`,
+      options: { schemas: [SCHEMA] },
+    });
+    // Before: taken as verify-full.
+    expect(response.status, response.text).toBe(400);
+    expect(response.json.error.code).toBe("invalid_target_url");
+    expect(response.json.error.message).toContain("sslmode is not one of disable, allow, prefer, require");
+    expect(accepted.relay - before).toBe(0);
+  });
+});
+
 describe("a clone job whose target stops answering", () => {
   let jobId: string;
 

@@ -15,6 +15,16 @@ describe("clone target URL", () => {
     expect(target.masked).not.toContain("s3cret");
   });
 
+  it("keeps the TLS mode it names, and refuses one libpq does not know", () => {
+    expect(parseTargetUrl("postgres://u:p@h/db?sslmode=verify-full").sslmode).toBe("verify-full");
+    expect(parseTargetUrl("postgres://u:p@h/db?ssl=no-verify").sslmode).toBe("no-verify");
+    expect(parseTargetUrl("postgres://u:p@h/db").sslmode).toBeNull();
+    // Before: any other value was taken as verify-full.
+    expect(() => parseTargetUrl("postgres://u:p@h/db?sslmode=verify_full")).toThrow(
+      "targetUrl's sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full",
+    );
+  });
+
   it("defaults the port to 5432", () => {
     expect(parseTargetUrl("postgres://u:p@h/db").port).toBe(5432);
   });
