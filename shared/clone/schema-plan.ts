@@ -5,7 +5,7 @@
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError } from "../errors.ts";
-import type { DdlStatement, HostingFinding } from "./catalog-read.ts";
+import type { CatalogRead, DdlStatement, HostingFinding } from "./catalog-read.ts";
 import { readAggregates } from "./catalog-aggregates.ts";
 import { readCasts } from "./catalog-casts.ts";
 import { readCollations } from "./catalog-collations.ts";
@@ -68,6 +68,24 @@ export interface ClonePlan {
   external?: ExternalDependency[];
   /** What the target cannot host and nothing cloned needs: left out of the lists above (target-hosting.ts). */
   skipped?: HostingFinding[];
+  /** What the clone never copies and the source has (large objects): a warning from the start on. */
+  notCopied?: HostingFinding[];
+}
+
+/**
+ * The source's large objects, which the clone does not copy: they belong to the database, not to
+ * a schema, and live in pg_largeobject, which only a superuser may read. A column holding their
+ * OIDs would point at nothing on the target, and nothing said so.
+ */
+async function readLargeObjects({ tx }: CatalogRead): Promise<HostingFinding[]> {
+  const [{ count }] = await tx`select count(*)::int as count from pg_largeobject_metadata`;
+  if (count === 0) return [];
+  return [{
+    object: `${count} large object(s)`,
+    reason:
+      "large objects are not copied: a column holding their OIDs will point at nothing on the target; carry them with pg_dump --large-objects or lo_export/lo_import",
+    neededBy: [],
+  }];
 }
 
 /**
@@ -155,6 +173,7 @@ export async function readClonePlan(
       sequences: sequences.sequences,
       superuserOnly: await readSuperuserObjects(read),
       external: await readExternalDependencies(read),
+      notCopied: await readLargeObjects(read),
     };
     assertUniqueKeys(plan);
     return plan;

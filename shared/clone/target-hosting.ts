@@ -54,7 +54,7 @@ export async function checkTargetHosting(target: Sql, plan: ClonePlan): Promise<
     if (!answers.has(key)) answers.set(key, probe(target, requirement.need));
     return answers.get(key)!;
   };
-  const report: HostingReport = { refused: [], skipped: [], skippedKeys: [] };
+  const report: HostingReport = { refused: [], skipped: [...(plan.notCopied ?? [])], skippedKeys: [] };
   const found = new Map<string, HostingFinding>();
   // One at a time: a clone connection has one session.
   for (const statement of statements as Required<Pick<DdlStatement, "key" | "requires">>[]) {

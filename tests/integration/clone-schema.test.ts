@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConflicts } from "../../shared/clone/catalog-conflicts.ts";
 import { type ClonePlan, readClonePlan } from "../../shared/clone/schema-plan.ts";
+import { checkTargetHosting } from "../../shared/clone/target-hosting.ts";
 import { applyStatements, copyPlanRows, dropDatabaseInBackground, schemaDump } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
@@ -114,6 +115,17 @@ describe.each(servers)("the clone plan, as $role", ({ superuser, url }) => {
     // Over 16 MB: a sample of its pages is read, not every row.
     expect(rows.big).toBeGreaterThan(120_000);
     expect(rows.big).toBeLessThan(180_000);
+  });
+
+  it("warns from the start that the source's large objects are not copied", async () => {
+    const roles = new Set((await target`select rolname from pg_roles`).map((r) => r.rolname as string));
+    const before = await checkTargetHosting(target, await readClonePlan(source, CLONED, roles));
+    await source`select lo_from_bytea(0, 'a scanned contract')`;
+    const after = await checkTargetHosting(target, await readClonePlan(source, CLONED, roles));
+    // Before: nothing said so, and a column holding their OIDs pointed at nothing on the target.
+    expect(before.skipped.map((s) => s.object)).not.toContain("1 large object(s)");
+    expect(after.skipped).toContainEqual(expect.objectContaining({ object: "1 large object(s)" }));
+    expect(after.refused).toEqual(before.refused);
   });
 
   it("lists identity, serial and free-standing sequences alike", () => {
