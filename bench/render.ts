@@ -29,7 +29,8 @@ const stack = JSON.parse(
   Deno.readTextFileSync(join(Deno.env.get("REELFORGE_STACK_DIR") ?? join(REPO, ".stack"), "env.json")),
 );
 const sql = postgres(stack.DB_URL, { max: 2, onnotice: () => {} });
-// The stack's Storage API with the service role, as the worker reaches it; `bench` is a private bucket.
+// The stack's Storage API with the service role, as the worker reaches it; `bench` is a private bucket
+// for the outputs.
 const storage = createSupabaseStorage({
   supabaseUrl: stack.API_URL,
   serviceRoleKey: stack.SERVICE_ROLE_KEY,
@@ -49,14 +50,19 @@ if (!bucketAnswer.ok && !/already exists|Duplicate/i.test(bucketText)) {
   throw new Error(`could not create the bench bucket: ${bucketText}`);
 }
 const run = `bench-${Date.now()}`;
+const [{ id: userId }] =
+  await sql`insert into auth.users (email) values (${`bench-render-${run}@bench.local`}) returning id`;
 
+// A job reads only its owner's files (shared/storage/owner-objects.ts): the inputs go in the bench
+// user's folder of the media bucket, as a film's clips do.
 const media = await makeBenchMedia(join(Deno.env.get("BENCH_MEDIA_DIR") ?? "/tmp/reelforge-bench-render"));
+const inputs = `films/${userId}/${run}`;
 const publish = async (file: string, name: string) => {
-  await storage.upload("bench", `${run}/${name}`, await Deno.readFile(file), {
+  await storage.upload("media", `${inputs}/${name}`, await Deno.readFile(file), {
     contentType: name.endsWith(".wav") ? "audio/wav" : "video/mp4",
     upsert: true,
   });
-  return storage.publicUrl("bench", `${run}/${name}`);
+  return storage.publicUrl("media", `${inputs}/${name}`);
 };
 const clipUrls = await Promise.all(media.clips.map((f, i) => publish(f, `clip-${i}.mp4`)));
 const lineUrls = await Promise.all(media.lines.map((f, i) => publish(f, `line-${i}.wav`)));
@@ -76,9 +82,6 @@ const timeline = (dissolve: boolean): Timeline => ({
   dialogue: lineUrls.map((url, i) => ({ url, startFrame: frames * (2 * i) + 48 })),
   music: { url: musicUrl, startFrame: 0, gainDb: 0, duckDb: -12 },
 });
-
-const [{ id: userId }] =
-  await sql`insert into auth.users (email) values (${`bench-render-${run}@bench.local`}) returning id`;
 
 function startWorker(): ChildProcess {
   const deno = join(REPO, "node_modules", ".bin", "deno");
@@ -234,5 +237,10 @@ await Deno.writeTextFile(
   ) + "\n",
 );
 await sql`delete from public.background_tasks where kind = ${KIND}`;
+await storage.remove(
+  "media",
+  [...clipUrls.map((_, i) => `clip-${i}.mp4`), ...lineUrls.map((_, i) => `line-${i}.wav`), "music.wav"]
+    .map((name) => `${inputs}/${name}`),
+);
 await sql`delete from auth.users where id = ${userId}`;
 await sql.end();

@@ -47,6 +47,7 @@ const storage = createStorage(config, sql);
 const loop = createWorkerLoop({
   sql,
   storage,
+  mediaBucket: config.REELFORGE_MEDIA_BUCKET,
   handlers: selectHandlers(
     config.REELFORGE_WORKER_KINDS?.split(",").map((k) => k.trim()).filter(Boolean),
     { x264Preset: parseX264Preset(env.REELFORGE_RENDER_X264_PRESET) },

@@ -6,10 +6,10 @@
 import type { JsonObject, TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
-import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "../film/film-env.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
+import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 import type { AssetDraft, AssetTarget } from "./asset-target.ts";
 import { isLibrarySlot, lockSlot } from "./asset-target.ts";
 
@@ -67,7 +67,10 @@ export class PreviewFailure extends Error {}
 export const previewPath = (run: AssetRunRow, ext: string) =>
   `assets/${run.user_id}/${run.movie_id}/${run.slot.replaceAll(":", "-")}/${run.id}.${ext}`;
 
-/** The job's output at the run's own path, whether the provider left it in our bucket or elsewhere. */
+/**
+ * The job's output at the run's own path, whether the provider left it in our bucket (the run
+ * owner's objects only: an answer naming another tenant's fails the run) or elsewhere.
+ */
 export async function storeVersioned(
   ctx: TaskContext,
   env: FilmEnv,
@@ -79,10 +82,13 @@ export async function storeVersioned(
 ) {
   return await ctx.effect("preview:copy", async () => {
     const path = previewPath(run, ext);
-    const ours = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
+    const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+    if (ours === "not_yours") {
+      throw new PreviewFailure("the provider's output names a file in our Storage that is not the owner's");
+    }
     let bytes: Uint8Array | null;
     if (ours !== null) {
-      bytes = await env.storage.download(env.bucket, ours);
+      bytes = await env.storage.download(ours.bucket, ours.path);
       if (!bytes) throw new PreviewFailure(`the provider's output ${url} is missing from Storage`);
       await env.storage.upload(env.bucket, path, bytes, { contentType, upsert: true });
     } else {

@@ -66,6 +66,7 @@ export function locationImageHandler(deps: FilmDeps): TaskHandler {
             search,
             storage: env.storage,
             bucket: env.bucket,
+            ownerId: env.userId,
             // Leave the slice room to record the step; a short slice still checks a candidate or two.
             budgetMs: Math.max(20_000, Math.min(CHECK_BUDGET_MS, ctx.budget.untilKillMs() - 30_000)),
           },

@@ -9,15 +9,17 @@
  * type and at most MAX_BYTES (checkMediaUrl), and the copy itself succeeds (it enforces type and
  * size again on the body). Declared sizes are the provider's word; the image is not decoded.
  * A candidate already in our media bucket (the offline `local` provider's) is used where it is,
- * as store-output.ts does with local outputs: the bucket is private, so a HEAD could not pass.
+ * as store-output.ts does with local outputs: the bucket is private, so a HEAD could not pass. An
+ * object of ours that is not the owner's (nor shared) is refused: a search's answer is a third
+ * party's, and may name another tenant's private picture.
  */
 import { TargetNotAllowedError } from "../errors.ts";
 import { lookupAllAddresses } from "../net/dns-lookup.ts";
 import { createOutboundGuard, type ResolveHost } from "../net/outbound-guard.ts";
-import { storageKeyOf } from "../caches/asset-cache.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import { checkMediaUrl } from "../providers/http/media-url.ts";
 import type { ImageSearchResult, SearchProvider } from "../providers/types.ts";
+import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 
 /** Smallest image worth a location reference: below this a video model upscales mush. */
@@ -70,6 +72,8 @@ export interface LocationSearchDeps {
   search: SearchProvider;
   storage: ObjectStorage;
   bucket: string;
+  /** Whose film it is: of our objects, a candidate may only be theirs or a shared one. */
+  ownerId: string;
   fetch?: typeof fetch;
   resolve?: ResolveHost;
   /** Default CHECK_BUDGET_MS; the caller passes less when its slice has less left. */
@@ -100,6 +104,7 @@ export async function searchLocationImage(
   const guard = createOutboundGuard({ allowPrivate: insecure, resolve: deps.resolve ?? lookupAllAddresses });
   const now = deps.now ?? Date.now;
   const until = now() + (deps.budgetMs ?? CHECK_BUDGET_MS);
+  const mine = ownerObjects(deps.ownerId, deps.bucket);
   const { chosen, refused } = await chooseCandidate(
     results.slice(0, SEARCH_LIMIT),
     async (candidate): Promise<Tried<string>> => {
@@ -107,7 +112,10 @@ export async function searchLocationImage(
       if (declared) return { ok: false, problem: declared };
       const left = until - now();
       if (left <= 0) return { ok: false, problem: "not checked: the search's time ran out" };
-      const ours = storageKeyOf((b, p) => deps.storage.publicUrl(b, p), deps.bucket, candidate.url);
+      const ours = readableObject(deps.storage, candidate.url, mine);
+      if (ours === "not_yours") {
+        return { ok: false, problem: "a file in our Storage that is not the owner's" };
+      }
       if (ours !== null) return { ok: true, value: candidate.url };
       try {
         await guard.checkHost(new URL(candidate.url).hostname, "the image URL");

@@ -8,11 +8,11 @@
  * recorded providerStep with its intent row (runJob); a refusal or failed job is an outcome, so
  * the caller can fall back to the plain mix.
  */
-import { storageKeyOf } from "../caches/asset-cache.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { mp4TrackKinds } from "../media/mp4-tracks.ts";
 import { ProviderInputError } from "../providers/provider-errors.ts";
 import type { RenderRequest, TimelineAudio } from "../providers/types.ts";
+import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { failureText, runJob } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
@@ -106,10 +106,12 @@ export async function lipSyncScene(
   }
 }
 
-/** The track kinds of a file storeOutput put in our bucket; null when it is not an MP4. */
+/** The track kinds of a file storeOutput put in our bucket; null when it is not an MP4 of the owner's. */
 async function storedTrackKinds(env: FilmEnv, url: string): Promise<string[] | null> {
-  const path = storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url);
-  const object = path === null ? null : await env.storage.downloadStream(env.bucket, path);
+  const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+  const object = ours === null || ours === "not_yours"
+    ? null
+    : await env.storage.downloadStream(ours.bucket, ours.path);
   return object ? await mp4TrackKinds(object.body) : null;
 }
 

@@ -1,11 +1,13 @@
 /**
  * A finished job's output into our Storage (provider URLs expire), as a recorded step. Outputs
- * already in our media bucket (local providers, the render worker) are used where they are.
+ * already in our media bucket (local providers, the render worker) are used where they are, when
+ * they are the film owner's: an answer naming another tenant's object fails, never becomes theirs.
  */
 import type { TaskContext } from "../engine/task-context.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
-import { storageKeyOf } from "../caches/asset-cache.ts";
+import { ProviderError } from "../providers/provider-errors.ts";
+import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 import type { FilmEnv } from "./film-env.ts";
 
 export async function storeOutput(
@@ -17,7 +19,14 @@ export async function storeOutput(
   path: string,
 ): Promise<string> {
   return await ctx.effect(stepName, async () => {
-    if (storageKeyOf((b, p) => env.storage.publicUrl(b, p), env.bucket, url) !== null) return url;
+    const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+    if (ours === "not_yours") {
+      throw new ProviderError(
+        { provider: "copy", failureCode: "output_not_yours", retryable: false },
+        `the ${kind} output names a file in our Storage that is not the owner's`,
+      );
+    }
+    if (ours !== null) return url;
     const copy = await copyToStorage({
       provider: "copy",
       url,

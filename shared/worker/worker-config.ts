@@ -11,6 +11,8 @@ const workerConfigSchema = z.object({
   SUPABASE_SERVICE_ROLE_KEY: z.string({
     error: "SUPABASE_SERVICE_ROLE_KEY is required (Storage is reached over its API)",
   }).min(1),
+  /** The bucket of users' files, as the functions' REELFORGE_MEDIA_BUCKET: a job reads its owner's only. */
+  REELFORGE_MEDIA_BUCKET: z.string().min(1).default("media"),
   REELFORGE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   REELFORGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Comma-separated kinds to claim; all the worker has handlers for when empty. */

@@ -1,14 +1,15 @@
 /**
  * The WorkerJobIo a worker hands each job: a scratch dir of its own, Storage, downloads streamed
- * to disk (a film's clips never sit in memory; our own objects through Storage's API), and the
- * lease's heartbeat and abort signal.
+ * to disk (a film's clips never sit in memory; our own objects through Storage's API, the job
+ * owner's only), and the lease's heartbeat and abort signal.
  */
 import { createWriteStream } from "node:fs";
 import { basename, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PermanentTaskError } from "../errors.ts";
-import { objectOfUrl, type StorageObjectRef } from "../storage/signed-urls.ts";
+import { readableObject } from "../storage/owner-objects.ts";
+import type { MaySign, StorageObjectRef } from "../storage/signed-urls.ts";
 import type { ObjectStorage, ObjectStream } from "../storage/storage.ts";
 import type { WorkerJobIo } from "./worker-job.ts";
 
@@ -17,6 +18,11 @@ export interface JobIoOptions {
   storage: ObjectStorage;
   signal: AbortSignal;
   heartbeat(): Promise<void>;
+  /**
+   * Which of our objects the job may read (owner-objects.ts `taskObjects` of its task's owner): a
+   * job's inputs come from providers' and searches' answers too, which may name anyone's object.
+   */
+  readable: MaySign;
   fetch?: typeof fetch;
 }
 
@@ -109,11 +115,17 @@ export function createJobIo(options: JobIoOptions): WorkerJobIo {
     storage: options.storage,
     signal: options.signal,
     heartbeat: options.heartbeat,
-    fetchToFile: (url, fileName) => {
-      const ours = objectOfUrl(options.storage, url);
+    fetchToFile: async (url, fileName) => {
+      const ours = readableObject(options.storage, url, options.readable);
+      if (ours === "not_yours") {
+        throw new PermanentTaskError(
+          "input_not_yours",
+          `input ${basename(fileName)} names a file in our Storage that is not the owner's`,
+        );
+      }
       return ours
-        ? downloadObjectToFile(options.storage, ours, options.workDir, fileName, options.signal)
-        : downloadToFile(url, options.workDir, fileName, options.signal, options.fetch);
+        ? await downloadObjectToFile(options.storage, ours, options.workDir, fileName, options.signal)
+        : await downloadToFile(url, options.workDir, fileName, options.signal, options.fetch);
     },
   };
 }

@@ -13,7 +13,10 @@ export interface WorkerJobIo {
   /** A fresh directory for this attempt; removed afterwards. */
   workDir: string;
   storage: ObjectStorage;
-  /** Downloads a URL to a file in workDir (an address of our Storage with the service role); returns its path. */
+  /**
+   * Downloads a URL to a file in workDir (an address of our Storage with the service role, when
+   * the object is the job owner's; another's is PermanentTaskError input_not_yours); returns its path.
+   */
   fetchToFile(url: string, fileName: string): Promise<string>;
   /** Renews the lease (the worker also does so on a timer); throws FencedOutError when lost. */
   heartbeat(): Promise<void>;

@@ -13,6 +13,7 @@ import { createTaskStore } from "../engine/task-store.ts";
 import { createLeaseWatch, type LeaseWatch } from "../engine/lease-watch.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import { FencedOutError } from "../errors.ts";
+import { taskObjects } from "../storage/owner-objects.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { describeJobFailure } from "./job-failure.ts";
 import { createJobIo } from "./worker-job-io.ts";
@@ -22,6 +23,8 @@ import type { WorkerJobHandler } from "./worker-job.ts";
 export interface WorkerLoopOptions {
   sql: Sql;
   storage: ObjectStorage;
+  /** The bucket of users' files (REELFORGE_MEDIA_BUCKET, default media): a job reads its owner's only. */
+  mediaBucket?: string;
   /** kind → handler; only these kinds are claimed. */
   handlers: Record<string, WorkerJobHandler>;
   workerId?: string;
@@ -172,7 +175,13 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
     const started = Date.now();
     let result: unknown;
     try {
-      const io = createJobIo({ workDir, storage: o.storage, signal: controller.signal, heartbeat });
+      const io = createJobIo({
+        workDir,
+        storage: o.storage,
+        signal: controller.signal,
+        heartbeat,
+        readable: taskObjects(task.userId, o.mediaBucket ?? "media"),
+      });
       result = await o.handlers[task.kind](task.payload, io);
       if (controller.signal.aborted) throw controller.signal.reason;
     } catch (error) {

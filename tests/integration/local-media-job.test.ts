@@ -8,6 +8,7 @@ import { runLocalMediaJob } from "../../shared/providers/local/local-media-job.t
 import { probeMedia } from "../../shared/media/media-probe.ts";
 import type { WorkerJobIo } from "../../shared/worker/worker-job.ts";
 import { createJobIo } from "../../shared/worker/worker-job-io.ts";
+import { taskObjects } from "../../shared/storage/owner-objects.ts";
 import { connect } from "../support/stack.ts";
 import { removeUnder, stackStorage } from "../support/stack-storage.ts";
 
@@ -31,7 +32,14 @@ afterAll(async () => {
 
 async function io(signal = new AbortController().signal): Promise<WorkerJobIo> {
   const workDir = await mkdtemp(join(scratch, "job-"));
-  return createJobIo({ workDir, storage, signal, heartbeat: async () => {} });
+  // A job no user started: its files are under this file's own prefix.
+  return createJobIo({
+    workDir,
+    storage,
+    signal,
+    heartbeat: async () => {},
+    readable: taskObjects(null, bucket),
+  });
 }
 
 /** Downloads a job's output as the worker would and probes it. */

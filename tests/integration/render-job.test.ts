@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentTaskError } from "../../shared/errors.ts";
 import type { Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
+import { taskObjects } from "../../shared/storage/owner-objects.ts";
 import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import {
   download,
@@ -66,6 +67,8 @@ async function render(payload: Record<string, unknown>) {
     storage,
     signal: new AbortController().signal,
     heartbeat: async () => {},
+    // A job no user started: the inputs are this file's own, in a bucket of its own.
+    readable: taskObjects(null, "media"),
   });
   return await runRenderJob(payload, io) as {
     url: string;

@@ -43,10 +43,8 @@ beforeAll(async () => {
   const clips = [0, 1].map((i) =>
     makeClip(dir, `clip-${i}.mp4`, { seconds: 2, audio: "silent", size: "320x180" })
   );
-  clipUrls = await Promise.all(
-    clips.map((file, i) => publish(file, "inputs", `${run}/clip-${i}.mp4`, "video/mp4")),
-  );
-  lineUrl = await publish(makeTone(dir, "line.wav", 0.5, 1000, -6), "inputs", `${run}/line.wav`, "audio/wav");
+  clipUrls = await Promise.all(clips.map((file, i) => ownInput(file, `clip-${i}.mp4`, "video/mp4")));
+  lineUrl = await ownInput(makeTone(dir, "line.wav", 0.5, 1000, -6), "line.wav", "audio/wav");
 });
 afterAll(async () => {
   await sql.end();
@@ -54,6 +52,9 @@ afterAll(async () => {
 });
 
 const storage = () => stackStorage(sql);
+/** Inputs go in the job owner's folder of the media bucket: a worker job reads its owner's objects only. */
+const ownInput = (file: string, name: string, contentType: string) =>
+  publish(file, "media", `films/${userId}/${run}/${name}`, contentType);
 
 describe("the worker-backed render provider", () => {
   it("renders a submitted timeline through a worker and polls its URL", async () => {
@@ -145,9 +146,7 @@ describe("a render worker killed mid-job", () => {
     const big = [0, 1, 2].map((i) =>
       makeClip(dir, `big-${i}.mp4`, { seconds: 2, size: "640x360", audio: "silent", source: "mandelbrot" })
     );
-    const urls = await Promise.all(
-      big.map((f, i) => publish(f, "inputs", `${run}/big-${i}.mp4`, "video/mp4")),
-    );
+    const urls = await Promise.all(big.map((f, i) => ownInput(f, `big-${i}.mp4`, "video/mp4")));
     const timeline: Timeline = {
       fps: 24,
       width: 640,

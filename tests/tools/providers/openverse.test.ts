@@ -58,7 +58,7 @@ describe("openverse search adapter against the Openverse fake", () => {
     const storage = createMemoryStorage();
     fake.answerWith(["no_dimensions", "small", "missing", "html", "good"]);
     const found = await searchLocationImage(
-      { search: openverse(), storage, bucket: "media" },
+      { search: openverse(), storage, bucket: "media", ownerId: "u" },
       "Lighthouse",
       "u/m/scene-1-reference-found.jpg",
     );
@@ -74,7 +74,7 @@ describe("openverse search adapter against the Openverse fake", () => {
     const storage = createMemoryStorage();
     fake.answerWith(["small", "missing", "html"]);
     const none = await searchLocationImage(
-      { search: openverse(), storage, bucket: "media" },
+      { search: openverse(), storage, bucket: "media", ownerId: "u" },
       "Pier",
       "p.jpg",
     );
@@ -82,7 +82,7 @@ describe("openverse search adapter against the Openverse fake", () => {
     expect(none.found === null && none.reason).toMatch(/no candidate passed the checks \(3\)/);
     fake.fault("GET /v1/images/", { status: 400, body: { detail: "bad query" } });
     const failed = await searchLocationImage(
-      { search: openverse(), storage, bucket: "media" },
+      { search: openverse(), storage, bucket: "media", ownerId: "u" },
       "Pier",
       "p.jpg",
     );
@@ -93,7 +93,7 @@ describe("openverse search adapter against the Openverse fake", () => {
     const storage = createMemoryStorage();
     fake.answerWith(["good", "good"]);
     const late = await searchLocationImage(
-      { search: openverse(), storage, bucket: "media", budgetMs: 0 },
+      { search: openverse(), storage, bucket: "media", ownerId: "u", budgetMs: 0 },
       "Pier",
       "p.jpg",
     );
