@@ -74,7 +74,7 @@ export interface CloneJob {
   copyCpuMs: number;
   rows: { copied: number; total: number };
   tables: Array<
-    { table: string; rowsCopied: number; rowsTotal: number; done: boolean; restartedFromZero: boolean }
+    { table: string; rowsCopied: number; rowsTotal: number; done: boolean }
   >;
   rowsPerSecond: number | null;
   etaSeconds: number | null;

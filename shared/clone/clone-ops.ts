@@ -15,7 +15,7 @@ import { type CloneWirePool, databaseIdentity } from "./clone-connections.ts";
 import type { CloneSessions } from "./clone-sessions.ts";
 import { copyStorageStep, verifyStorage } from "./clone-storage.ts";
 import type { CloneTargetRules } from "./clone-target.ts";
-import { copyChunk, copyWholeTable } from "./copy-chunk.ts";
+import { copyChunk } from "./copy-chunk.ts";
 import type { GuardedStorageTarget } from "./storage-api-client.ts";
 import { applyOnce, ensureLedger } from "./target-ledger.ts";
 import { sequenceState, verifyClone } from "./verify.ts";
@@ -93,8 +93,6 @@ export function cloneOps(
       sourceWires.use((from) =>
         targetWires.use((into) => copyChunk(from, into, table, task.id, after, maxRows, format))
       ),
-    copyWholeTable: (table, format) =>
-      sourceWires.use((from) => targetWires.use((into) => copyWholeTable(from, into, table, format))),
     openCopyLanes: (wanted) => targetWires.reserve(wanted),
     async copyStorageStep(cursor, onProgress) {
       return await copyStorageStep(deps.storage!, await storageTarget(), cursor, budget, onProgress);

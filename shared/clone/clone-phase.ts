@@ -46,7 +46,6 @@ export interface CloneOps {
     maxRows: number,
     format?: CopyFormat,
   ): Promise<ChunkResult>;
-  copyWholeTable(table: TableInfo, format?: CopyFormat): Promise<{ rows: number }>;
   /** Opens up to `wanted` target connections for copies at once; how many it could (clone-connections.ts `reserve`). */
   openCopyLanes(wanted: number): Promise<number>;
   /** Copies storage from `cursor` until done or the budget ends; `onProgress` gets each new cursor. */

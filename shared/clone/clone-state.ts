@@ -35,8 +35,6 @@ export interface CloneCheckpoint {
    * on from here. Later ones a parallel session finished are in the target ledger and skipped.
    */
   statementsApplied: number;
-  /** Tables without a usable key that had to start over after an interruption. */
-  restartedFromZero: string[];
   /** Milliseconds during which any lane was copying rows (counted once, not per lane), for rows/s and ETA. */
   copyMs: number;
   /** CPU milliseconds the function workers spent in the data phase (what a kill lost excepted). */
@@ -76,7 +74,6 @@ export function initialCheckpoint(): CloneCheckpoint {
     tablesInFlight: {},
     rowsPerTable: {},
     statementsApplied: 0,
-    restartedFromZero: [],
     copyMs: 0,
     copyCpuMs: 0,
     chunkRows: 5_000,
@@ -121,7 +118,6 @@ export function describeClone(clone: CloneMetadata, isStale = false) {
     rowsCopied: checkpoint.rowsPerTable[table] ?? 0,
     rowsTotal: totals[table],
     done: checkpoint.completedTables.includes(table),
-    restartedFromZero: checkpoint.restartedFromZero.includes(table),
   }));
   const rowsCopied = tables.reduce((sum, t) => sum + t.rowsCopied, 0);
   const rowsTotal = tables.reduce((sum, t) => sum + Math.max(t.rowsTotal, t.rowsCopied), 0);

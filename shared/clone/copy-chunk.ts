@@ -83,13 +83,15 @@ export async function copyChunk(
   maxRows: number,
   format: CopyFormat = "text",
 ): Promise<ChunkResult> {
-  const key = table.key;
-  if (!key || key.length === 0) throw new Error(`${qualifiedName(table)} has no key to copy it in chunks`);
   if (table.partitioned) {
     throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
   }
   if (!Number.isInteger(maxRows) || maxRows < 1) {
     throw new Error(`maxRows must be a positive integer, got ${maxRows}`);
+  }
+  const key = table.key;
+  if (!key || key.length === 0) {
+    return await copyPageChunk(source, target, table, jobId, after, maxRows, format);
   }
   if (after && after.length !== key.length) {
     throw new Error(`a key of ${key.length} column(s) cannot start after ${JSON.stringify(after)}`);
@@ -110,8 +112,82 @@ export async function copyChunk(
   if (!upper) return { rows: 0, lastKey: after, done: true, replayed: false };
   const done = !upperRow;
   const range = `${keyRange(key, after, upper)}${filtered(table)}`;
-  const columns = columnList(table);
 
+  return await copyRecordedChunk(source, target, table, jobId, { after, upper, done, where: range }, format);
+}
+
+/**
+ * A table without a usable key goes by ranges of heap pages (`ctid`), `after` being the first page
+ * not copied yet: resumable like a keyed table, where a copy in one transaction that started over
+ * after every interruption never finished a table too big for one slice. A chunk is sized from
+ * `maxRows` and the plan's rows per page; the last one (the pages the table has now reached) is
+ * open-ended, so rows appended meanwhile are copied too. Consistency is as for keyed chunks: a row
+ * updated during the copy moves to another page and may be copied twice or not at all, and verify
+ * reports the table. A range reads only its pages (a TID range scan, PostgreSQL 14 and later).
+ */
+/** Pages read ahead of a keyless table's chunk to size it. */
+const SAMPLED_PAGES = 8;
+
+async function copyPageChunk(
+  source: ChunkSource,
+  target: ChunkTarget,
+  table: TableInfo,
+  jobId: string,
+  after: string[] | null,
+  maxRows: number,
+  format: CopyFormat,
+): Promise<ChunkResult> {
+  if (after && (after.length !== 1 || !/^\d+$/.test(after[0]))) {
+    throw new Error(`a keyless table's chunks start at a page number, not ${JSON.stringify(after)}`);
+  }
+  const name = qualifiedName(table);
+  const recorded = await findChunk(target, jobId, name, JSON.stringify(after));
+  if (recorded) return recorded;
+  const from = after ? Number(after[0]) : 0;
+  // The rows on the next few pages tell how many pages make maxRows; the plan's estimate only when
+  // they hold none (its statistics may predate the rows).
+  const [[pagesText, sampledText]] = await source.query(
+    `select pg_relation_size(${quoteLiteral(name)}::regclass) / current_setting('block_size')::int8,
+            (select count(*) from only ${name}
+              where ctid >= '(${from},0)'::tid and ctid < '(${from + SAMPLED_PAGES},0)'::tid)`,
+  );
+  const pages = Number(pagesText);
+  const sampled = Number(sampledText);
+  const sampledPages = Math.max(1, Math.min(SAMPLED_PAGES, pages - from));
+  const rowsPerPage = Math.max(
+    1,
+    sampled > 0 ? sampled / sampledPages : table.estimatedRows / Math.max(1, pages),
+  );
+  const upper = from + Math.max(1, Math.ceil(maxRows / rowsPerPage));
+  const done = upper >= pages;
+  const range = `ctid >= '(${from},0)'::tid${done ? "" : ` and ctid < '(${upper},0)'::tid`}${
+    filtered(table)
+  }`;
+  return await copyRecordedChunk(
+    source,
+    target,
+    table,
+    jobId,
+    { after, upper: [String(upper)], done, where: range },
+    format,
+  );
+}
+
+/**
+ * Copies the rows `chunk.where` selects, exactly once: in ONE target transaction it records the
+ * chunk in the job's ledger (keyed by where it starts) and COPYs its rows.
+ */
+async function copyRecordedChunk(
+  source: ChunkSource,
+  target: ChunkTarget,
+  table: TableInfo,
+  jobId: string,
+  chunk: { after: string[] | null; upper: string[]; done: boolean; where: string },
+  format: CopyFormat,
+): Promise<ChunkResult> {
+  const name = qualifiedName(table);
+  const columns = columnList(table);
+  const afterKey = JSON.stringify(chunk.after);
   const record = `job_id = ${quoteLiteral(jobId)} and table_name = ${quoteLiteral(name)} and after_key = ${
     quoteLiteral(afterKey)
   }`;
@@ -119,22 +195,23 @@ export async function copyChunk(
     await target.query(
       `insert into _reelforge_clone.chunks (job_id, table_name, after_key, upper_key, rows, done)
        values (${quoteLiteral(jobId)}, ${quoteLiteral(name)}, ${quoteLiteral(afterKey)}, ${
-        textArray(upper)
-      }, 0, ${done})`,
+        textArray(chunk.upper)
+      }, 0, ${chunk.done})`,
     );
     // The first chunk finds the table as the schema phase made it, empty; emptied here in the same
     // transaction, it may take its rows frozen (see copyOptions). Only after the ledger row: a racer
     // waits on that first and rolls back, never truncating a chunk that committed.
-    const first = after === null;
+    const first = chunk.after === null;
     if (first) await target.query(`truncate only ${name}`);
+    // A table may have no columns at all: its rows still count, and COPY then takes no column list.
     const rows = await relayCopy(
       source,
-      `copy (select ${columns} from only ${name} where ${range}) to stdout${copyOptions(format)}`,
+      `copy (select ${columns} from only ${name} where ${chunk.where}) to stdout${copyOptions(format)}`,
       target,
-      `copy ${name} (${columns}) from stdin${copyOptions(format, first)}`,
+      `copy ${name}${columns ? ` (${columns})` : ""} from stdin${copyOptions(format, first)}`,
     );
     await target.query(`update _reelforge_clone.chunks set rows = ${rows} where ${record}`);
-    return { rows, lastKey: upper, done, replayed: false };
+    return { rows, lastKey: chunk.upper, done: chunk.done, replayed: false };
   });
 }
 
@@ -179,37 +256,6 @@ async function inTransaction<T>(target: ChunkTarget, work: () => Promise<T>): Pr
 /** `array[...]::text[]` of the values, as literals. */
 function textArray(values: string[]): string {
   return `array[${values.map(quoteLiteral).join(", ")}]::text[]`;
-}
-
-/**
- * For tables without a usable key: truncate + COPY everything in one target transaction. Not
- * resumable inside the table: an interrupted copy starts over (the truncate makes that safe).
- */
-export async function copyWholeTable(
-  source: ChunkSource,
-  target: ChunkTarget,
-  table: TableInfo,
-  format: CopyFormat = "text",
-): Promise<{ rows: number }> {
-  if (table.partitioned) {
-    throw new Error(`${qualifiedName(table)} is a partitioned parent; copy its partitions`);
-  }
-  const name = qualifiedName(table);
-  // A table may have no columns at all; COPY then takes no column list.
-  const columns = table.columns.length > 0 ? ` (${columnList(table)})` : "";
-  return await inTransaction(target, async () => {
-    // ONLY: a parent with inheritance children loses just its own rows. `copy t to` reads just its own, too.
-    await target.query(`truncate only ${name}`);
-    const rows = await relayCopy(
-      source,
-      (table.rowFilter
-        ? `copy (select ${columnList(table)} from only ${name} where ${table.rowFilter}) to stdout`
-        : `copy ${name}${columns} to stdout`) + copyOptions(format),
-      target,
-      `copy ${name}${columns} from stdin${copyOptions(format, true)}`,
-    );
-    return { rows };
-  });
 }
 
 /**

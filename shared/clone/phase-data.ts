@@ -1,18 +1,12 @@
 /**
  * data: every non-partitioned table of the plan, a few at once (env.concurrency). A keyed table
- * goes in key-range chunks, each committed on the target before the checkpoint moves past it; a
- * keyless one in one go (an interrupted one starts over, and the status says so). The checkpoint
- * holds a cursor per table in flight, so a kill costs at most the chunk each one had in flight.
+ * goes in key-range chunks, a keyless one in ranges of heap pages, each committed on the target
+ * before the checkpoint moves past it. The checkpoint holds a cursor per table in flight, so a
+ * kill costs at most the chunk each one had in flight.
  */
 import type { CloneCheckpoint } from "./clone-state.ts";
 import { nextChunkRows } from "./clone-state.ts";
-import {
-  type ClonePhase,
-  type ClonePhaseEnv,
-  type CloneState,
-  tableName,
-  withCheckpoint,
-} from "./clone-phase.ts";
+import { type ClonePhase, type ClonePhaseEnv, type CloneState, tableName } from "./clone-phase.ts";
 import type { ChunkResult } from "./copy-chunk.ts";
 import { copyFormat } from "./copy-format.ts";
 import { PermanentTaskError } from "../errors.ts";
@@ -104,24 +98,8 @@ class DataRun {
   async copyTable(table: TableInfo): Promise<boolean> {
     const name = tableName(table);
     const cursors = tablesInFlight(this.state.checkpoint);
-    if (!(name in cursors)) {
-      await this.#update((c) => withCursors(c, { ...cursors, [name]: null }));
-    } else if (!table.key && !this.state.checkpoint.restartedFromZero.includes(name)) {
-      // An interrupted keyless table has no chunk to resume from: it starts over, and status says
-      // so before the copy, not after it. Saved with the copy's end, a table too big for one slice
-      // restarted for good while status showed it running with nothing wrong.
-      await this.#update((c) => ({ ...c, restartedFromZero: [...c.restartedFromZero, name] }));
-    }
-    if (table.key) {
-      if (!(await this.#copyChunks(table, name))) return false;
-    } else {
-      this.#lanesCopying(+1);
-      const { rows } = await this.env.ops.copyWholeTable(table, copyFormat(table, this.state.binaryCopy))
-        .finally(() => this.#lanesCopying(-1));
-      this.state = withCheckpoint(this.state, {
-        rowsPerTable: { ...this.state.checkpoint.rowsPerTable, [name]: rows },
-      });
-    }
+    if (!(name in cursors)) await this.#update((c) => withCursors(c, { ...cursors, [name]: null }));
+    if (!(await this.#copyChunks(table, name))) return false;
     await this.#update((c) => {
       const { [name]: _, ...rest } = tablesInFlight(c);
       return withCursors({ ...c, completedTables: [...c.completedTables, name] }, rest);

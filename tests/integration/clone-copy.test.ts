@@ -7,10 +7,9 @@ import {
   type ChunkTarget,
   CLONE_SESSION_SETTINGS,
   copyChunk,
-  copyWholeTable,
 } from "../../shared/clone/copy-chunk.ts";
 import { relayCopy } from "../../shared/clone/copy-stream.ts";
-import { copyFormat } from "../../shared/clone/copy-format.ts";
+import { type CopyFormat, copyFormat } from "../../shared/clone/copy-format.ts";
 import { readClonePlan } from "../../shared/clone/schema-plan.ts";
 import type { WireConnection } from "../../shared/clone/pg-wire.ts";
 import type { TableInfo } from "../../shared/clone/table-info.ts";
@@ -130,12 +129,13 @@ async function copyAll(
   info: TableInfo,
   maxRows: number,
   job = randomUUID(),
+  format: CopyFormat = "text",
 ) {
   let after: string[] | null = null;
   let chunks = 0;
   let rows = 0;
   for (;;) {
-    const chunk = await copyChunk(source, target, info, job, after, maxRows);
+    const chunk = await copyChunk(source, target, info, job, after, maxRows, format);
     chunks++;
     rows += chunk.rows;
     after = chunk.lastKey;
@@ -308,18 +308,18 @@ describe("clone data copy", () => {
 
     await target`truncate typed`;
     const keylessTyped = { ...typed, key: null };
-    expect(await copyWholeTable(wire, into, keylessTyped, "binary")).toEqual({ rows: 3_001 });
+    expect((await copyAll(wire, into, keylessTyped, 1_000, randomUUID(), "binary")).rows).toBe(3_001);
     expect(await tableFingerprint(target, typed)).toEqual(ours);
   });
 
   it("a composite, an enum array and a regclass column copy as text; binary would not carry them", async () => {
     // Binary sends a regclass as the source's OID, which names nothing (or another table) on the target.
-    await copyWholeTable(wire, into, userTyped, "binary");
+    await copyAll(wire, into, userTyped, 10_000, randomUUID(), "binary");
     const rel = `select distinct rel::text from user_typed`;
     expect(await source.unsafe(rel)).toEqual([{ rel: "typed" }]);
     expect(await target.unsafe(rel)).not.toEqual([{ rel: "typed" }]);
 
-    expect(await copyWholeTable(wire, into, userTyped, "text")).toEqual({ rows: 500 });
+    expect((await copyAll(wire, into, userTyped, 10_000, randomUUID(), "text")).rows).toBe(500);
     expect(await tableFingerprint(target, userTyped)).toEqual(await tableFingerprint(source, userTyped));
   });
 
@@ -552,17 +552,39 @@ describe("clone data copy", () => {
     }
   });
 
-  it("a keyless table copies whole, and copying it again does not duplicate rows", async () => {
-    const first = await copyWholeTable(wire, into, keyless);
-    const second = await copyWholeTable(wire, into, keyless);
-
-    expect(first).toEqual({ rows: 3_000 });
-    expect(second).toEqual({ rows: 3_000 });
+  it("a keyless table copies in ranges of pages, and a chunk run again copies nothing", async () => {
+    const job = randomUUID();
+    // Before: one transaction for the whole table, started over after every interruption, so a
+    // table too big for one slice never finished.
+    const copied = await copyAll(wire, into, keyless, 500, job);
+    expect(copied.rows).toBe(3_000);
+    expect(copied.chunks).toBeGreaterThan(3);
+    const again = await copyChunk(wire, into, keyless, job, null, 500);
+    expect(again.replayed).toBe(true);
     const [ours, theirs] = await Promise.all([
       tableFingerprint(source, keyless),
       tableFingerprint(target, keyless),
     ]);
     expect(theirs).toEqual(ours);
+  });
+
+  it("a keyless table's copy resumes from its cursor after a kill, and takes rows appended meanwhile", async () => {
+    const job = randomUUID();
+    const first = await copyChunk(wire, into, keyless, job, null, 500);
+    expect(first.done).toBe(false);
+    // The worker dies here; rows are appended before the next slice goes on from the cursor.
+    await source`insert into keyless values (-1, 'appended during the copy')`;
+    let after = first.lastKey;
+    let rows = first.rows;
+    for (let done = false; !done;) {
+      const chunk = await copyChunk(wire, into, keyless, job, after, 500);
+      rows += chunk.rows;
+      after = chunk.lastKey;
+      done = chunk.done;
+    }
+    await source`delete from keyless where a = -1`;
+    expect(rows).toBe(3_001);
+    expect((await target`select count(*)::int as n from keyless where a = -1`)[0].n).toBe(1);
   });
 
   it.each(["record", "text"] as const)(
@@ -632,7 +654,7 @@ describe("clone data copy", () => {
   });
 
   it("verifyClone reports a table that differs or is missing on the target", async () => {
-    await copyWholeTable(wire, into, keyless);
+    await copyAll(wire, into, keyless, 10_000);
     await target`delete from keyless where ctid = (select min(ctid) from keyless)`;
     const missing = table("only_on_source", ["x"], null);
     await source`create table only_on_source (x int)`;

@@ -79,7 +79,6 @@ function fakeEnv(plan: ClonePlan, ops: Partial<CloneOps> = {}, yieldAfter = Infi
       openSessions: async (wanted) => wanted,
       applyStatement: async (s) => void calls.push(`apply ${s.key}`),
       copyChunk: async () => ({ rows: 0, lastKey: null, done: true, replayed: false }),
-      copyWholeTable: async (t) => (calls.push(`whole ${t.name}`), { rows: 7 }),
       openCopyLanes: async (wanted) => wanted,
       copyStorageStep: async () => ({
         done: true,
@@ -391,10 +390,6 @@ describe("data", () => {
       copyChunk: async (t: TableInfo, _after: string[] | null, _rows: number, format?: string) => (
         formats.push(`${t.name} ${format}`), { rows: 1, lastKey: ["1"], done: true, replayed: false }
       ),
-      copyWholeTable: async (
-        t: TableInfo,
-        format?: string,
-      ) => (formats.push(`${t.name} ${format}`), { rows: 1 }),
     };
     await dataPhase(stateOf({ binaryCopy: true }), fakeEnv(plan, ops).env);
     expect(formats).toEqual(["portable binary", "user_types text", "old_plan text", "keyless binary"]);
@@ -412,30 +407,18 @@ describe("data", () => {
     expect(state.checkpoint).toMatchObject({ currentTable: "public.a", lastKey: ["3"], completedTables: [] });
   });
 
-  it("starts an interrupted keyless table over and says so; a fresh one is not a restart", async () => {
-    const plan = { ...emptyPlan, tables: [table("k1", { key: null }), table("k2", { key: null })] };
-    const { env, calls } = fakeEnv(plan);
-    const { state } = await dataPhase(stateOf({}, { currentTable: "public.k1" }), env);
-    expect(calls).toEqual(["ledger", "whole k1", "whole k2"]);
-    expect(state.checkpoint.restartedFromZero).toEqual(["public.k1"]);
-    expect(state.checkpoint.rowsPerTable).toEqual({ "public.k1": 7, "public.k2": 7 });
-    expect(state.checkpoint.completedTables).toEqual(["public.k1", "public.k2"]);
-  });
-
-  it("saves an interrupted keyless table's restart before copying it again, for status to show", async () => {
+  it("resumes an interrupted keyless table where its cursor is, as a keyed one", async () => {
+    const { asked, copyChunk } = chunks([
+      { rows: 40, lastKey: ["20"], done: false, replayed: false },
+      { rows: 7, lastKey: ["31"], done: true, replayed: false },
+    ]);
     const plan = { ...emptyPlan, tables: [table("k1", { key: null })] };
-    let savedBeforeCopy: string[] | null = null;
-    const { env, saved } = fakeEnv(plan, {
-      copyWholeTable: async () => {
-        savedBeforeCopy = saved.at(-1)?.checkpoint.restartedFromZero ?? [];
-        throw new Error("the worker was killed mid-copy");
-      },
-    });
-    await expect(dataPhase(stateOf({}, { tablesInFlight: { "public.k1": null } }), env)).rejects.toThrow(
-      "killed mid-copy",
-    );
-    // Before: kept in memory until the copy ended, so a table that never fits a slice never said so.
-    expect(savedBeforeCopy).toEqual(["public.k1"]);
+    const { env } = fakeEnv(plan, { copyChunk });
+    const { state } = await dataPhase(stateOf({}, { tablesInFlight: { "public.k1": ["10"] } }), env);
+    // Before: copied whole, from the first row again, after every interruption.
+    expect(asked.map((a) => a.after)).toEqual([["10"], ["20"]]);
+    expect(state.checkpoint.completedTables).toEqual(["public.k1"]);
+    expect(state.checkpoint.rowsPerTable).toEqual({ "public.k1": 47 });
   });
 });
 
