@@ -186,42 +186,49 @@ describe("clone-database", () => {
     expect(start.text).not.toContain("not-the-password");
   });
 
-  it("keeps the resume contract: 404 unknown, 403 stranger, 409 while active, fromTable after a kill", async () => {
-    expect((await clone({ action: "resume", jobId: crypto.randomUUID() })).status).toBe(404);
-    const target = await newTarget();
-    const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } });
-    const jobId = start.json.jobId;
-    for (const action of ["status", "resume", "restart", "cancel"]) {
-      const response = await clone({ action, jobId }, stranger);
-      expect(response.status).toBe(403);
-      expect(response.json.error.code).toBe("operator_only");
-    }
-    // Operators are one admin team: any of them may follow (and act on) any clone job.
-    expect((await clone({ action: "status", jobId }, otherOperator)).status).toBe(200);
-    // Wait until it is copying rows, then it is active: resume is refused.
-    await waitFor(async () => (await clone({ action: "status", jobId })).json.job.currentTable, {
-      what: "a table being copied",
-      everyMs: 20,
-    });
-    const active = await clone({ action: "resume", jobId });
-    expect(active.status).toBe(409);
-    expect(active.json.error.message).toBe("Job still active, wait a moment");
+  it(
+    "keeps the resume contract: 404 unknown, 403 stranger, 409 while active, fromTable after a kill",
+    async () => {
+      expect((await clone({ action: "resume", jobId: crypto.randomUUID() })).status).toBe(404);
+      const target = await newTarget();
+      const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } });
+      const jobId = start.json.jobId;
+      for (const action of ["status", "resume", "restart", "cancel"]) {
+        const response = await clone({ action, jobId }, stranger);
+        expect(response.status).toBe(403);
+        expect(response.json.error.code).toBe("operator_only");
+      }
+      // Operators are one admin team: any of them may follow (and act on) any clone job.
+      expect((await clone({ action: "status", jobId }, otherOperator)).status).toBe(200);
+      // Wait until it is copying rows, then it is active: resume is refused.
+      await waitFor(async () => (await clone({ action: "status", jobId })).json.job.currentTable, {
+        what: "a table being copied",
+        everyMs: 20,
+      });
+      const active = await clone({ action: "resume", jobId });
+      expect(active.status).toBe(409);
+      expect(active.json.error.message).toBe("Job still active, wait a moment");
 
-    await admin("workers/kill", { function: "clone-database" });
-    // Keep the sweeper from re-driving it first (as if cron had not run yet): this test is about
-    // the manual resume a UI offers.
-    await sql`update public.background_tasks set dispatched_at = now() + interval '1 hour' where id = ${jobId}`;
-    const stale = await waitFor(async () => {
-      const { job } = (await clone({ action: "status", jobId })).json;
-      return job.isStale ? job : null;
-    }, { what: "the job to look stale", timeoutMs: 20_000 });
-    const resumed = await clone({ action: "resume", jobId });
-    expect(resumed.status).toBe(202);
-    // It resumes from the checkpoint the status showed (the table in flight, when in the data phase).
-    expect(resumed.json).toEqual({ resumed: true, fromTable: stale.currentTable, phase: stale.phase });
-    const done = await waitForStatus(sql, jobId, ["succeeded", "failed"], 120_000);
-    expect(done.status).toBe("succeeded");
-  });
+      await admin("workers/kill", { function: "clone-database" });
+      // Keep the sweeper from re-driving it first (as if cron had not run yet): this test is about
+      // the manual resume a UI offers.
+      await sql`update public.background_tasks set dispatched_at = now() + interval '1 hour' where id = ${jobId}`;
+      const stale = await waitFor(async () => {
+        const { job } = (await clone({ action: "status", jobId })).json;
+        return job.isStale ? job : null;
+        // Its lease (REELFORGE_LEASE_SECONDS, 30 s, renewed every 10 s) runs out at most 30 s after the
+        // kill, whether or not the sweeper saw the holder's liveness lock go first: 20 s missed it
+        // when the last renewal came just before the kill.
+      }, { what: "the job to look stale", timeoutMs: 45_000 });
+      const resumed = await clone({ action: "resume", jobId });
+      expect(resumed.status).toBe(202);
+      // It resumes from the checkpoint the status showed (the table in flight, when in the data phase).
+      expect(resumed.json).toEqual({ resumed: true, fromTable: stale.currentTable, phase: stale.phase });
+      const done = await waitForStatus(sql, jobId, ["succeeded", "failed"], 120_000);
+      expect(done.status).toBe("succeeded");
+    },
+    240_000,
+  );
 
   it(
     "copies storage buckets and objects into the target project with their content type and cache control",
