@@ -29,7 +29,13 @@ import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { idleMovie, lockMovieOutOfProduction } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
-import { assertDraftFitsProvider, draftProblem, PROVIDER_TYPE_OF } from "./asset-draft.ts";
+import {
+  assertDraftFitsProvider,
+  draftProblem,
+  lineVoice,
+  PROVIDER_TYPE_OF,
+  unspokenVoice,
+} from "./asset-draft.ts";
 import type { AssetRow, AssetRunRow } from "./asset-preview-file.ts";
 import {
   assertPreviousShotFrame,
@@ -114,11 +120,16 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
       const draft = draftProblem(kind, input.draft);
       if (draft) throw new BadRequestError("invalid_draft", draft);
       await idleMovie(deps, input.target.movieId, caller.userId);
-      const { slot } = await resolveSlot(sql, kind, input.target);
+      const { slot, lineId } = await resolveSlot(sql, kind, input.target);
       await assertPreviousShotFrame(sql, slot, input.target);
       if (kind !== "script") {
         const resolved = await resolveProviders(sql, caller.userId, deps.config);
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
+        // Refused here, before anything is counted, rather than by the adapter once the run started.
+        if (kind === "audio" && input.draft.voice === undefined && lineId) {
+          const { voice, was } = await lineVoice(sql, lineId, resolved.audio.provider);
+          if (voice === null && was !== null) throw unspokenVoice(was, resolved.audio.provider);
+        }
       }
       const ids = await sql.begin(async (tx) => {
         // The user's usage lock before the film's rows, as every other start takes them (a scene's,

@@ -4,9 +4,10 @@
  * its documented range; the owner's provider must put each one on the wire (provider-catalog's
  * requestSettings), and draft.model must be one of that provider's models.
  */
+import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError, ConflictError, quoted } from "../errors.ts";
 import { VOICE_SETTING_RANGES } from "../providers/elevenlabs/elevenlabs-models.ts";
-import { catalogEntry, type RequestSetting } from "../providers/registry/provider-catalog.ts";
+import { catalogEntry, type RequestSetting, speaksVoice } from "../providers/registry/provider-catalog.ts";
 import type { ProviderType } from "../providers/types.ts";
 import type { AssetDraft, RegenerateKind } from "./asset-target.ts";
 
@@ -122,4 +123,33 @@ export function assertDraftFitsProvider(
       } takes no ${unsupported.join(", ")}${hint}`,
     );
   }
+}
+
+/**
+ * The voice a dialogue line is voiced again with when the draft names none: its own, when the
+ * owner's audio provider speaks it; else its character's in the owner's library (where a film cast
+ * since keeps the provider's voice), when spoken; else null. A line voiced on `local`
+ * (`voice-ada`) regenerated once its owner had moved to ElevenLabs was sent with that id, which
+ * ElevenLabs' adapter refuses: the run was admitted and counted, then failed.
+ */
+export async function lineVoice(db: Sql | TransactionSql, lineId: string, provider: string) {
+  const [line] = await db`
+    select l.voice_id, c.voice_id as library_voice
+      from public.scene_audio l left join public.characters c on c.id = l.character_id
+     where l.id = ${lineId}`;
+  if (!line) return { voice: null, was: null };
+  const voice = [line.voice_id, line.library_voice].find((id) =>
+    typeof id === "string" && speaksVoice(provider, id)
+  );
+  return { voice: (voice ?? null) as string | null, was: line.voice_id as string };
+}
+
+/** 400 invalid_voice for a line whose voice (and its character's) the owner's provider cannot speak. */
+export function unspokenVoice(was: string, provider: string): BadRequestError {
+  return new BadRequestError(
+    "invalid_voice",
+    `the line's voice ${
+      quoted(was)
+    } is not one the owner's audio provider ${provider} speaks, nor is its character's; send draft.voice with one of ${provider}'s voices`,
+  );
 }

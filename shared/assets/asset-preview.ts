@@ -11,7 +11,13 @@ import { failureText, runJob, runSyncCall } from "../film/film-jobs.ts";
 import type { MovieRow } from "../film/film-movie.ts";
 import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts";
 import type { VoiceSettings } from "../providers/types.ts";
-import { assertDraftFitsProvider, type GeneratedKind, PROVIDER_TYPE_OF } from "./asset-draft.ts";
+import {
+  assertDraftFitsProvider,
+  type GeneratedKind,
+  lineVoice,
+  PROVIDER_TYPE_OF,
+  unspokenVoice,
+} from "./asset-draft.ts";
 import { cachedPreview } from "./asset-preview-cache.ts";
 import {
   type AssetRunRow,
@@ -93,7 +99,13 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
   };
   const voice = env.providers.audio;
   const text = run.draft.text ?? line.text as string;
-  const voiceId = run.draft.voice ?? line.voice_id as string;
+  let voiceId = run.draft.voice;
+  if (voiceId === undefined) {
+    // The provider may have changed since start checked it (asset-draft.ts lineVoice).
+    const spoken = await lineVoice(env.sql, lineId, voice.provider);
+    if (spoken.voice === null) throw new PreviewFailure(unspokenVoice(line.voice_id, voice.provider).message);
+    voiceId = spoken.voice;
+  }
   const inputsHash = await audioCacheKey({
     text,
     voiceId,

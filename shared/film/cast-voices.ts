@@ -5,7 +5,7 @@
  * a new character could land on the voice a library character already had, and both spoke as one.
  */
 import type { Screenplay } from "../providers/film-schemas.ts";
-import { isElevenLabsVoiceId } from "../providers/elevenlabs/elevenlabs-models.ts";
+import { speaksVoice } from "../providers/registry/provider-catalog.ts";
 
 /** ElevenLabs premade voices; other providers (local) take any id and derive a voice from it. */
 export const ELEVENLABS_VOICES = [
@@ -16,14 +16,6 @@ export const ELEVENLABS_VOICES = [
   "MF3mGyEYCl7XYWbV9V6O",
   "TxGEqnHWrfWFTfGW9XTX",
 ];
-
-/**
- * Whether the provider can speak a voice id: ElevenLabs only its own ids, the others (local) any.
- * A library character voiced on `local` (`voice-ada`) was refused by ElevenLabs' adapter, and every
- * line of theirs failed, once its owner moved their voices there.
- */
-export const speaks = (provider: string, voiceId: string) =>
-  provider !== "elevenlabs" || isElevenLabsVoiceId(voiceId);
 
 /** A character's key in the library (characters.name_key) and in a film's cast. */
 export const nameKey = (name: string) => name.trim().toLowerCase();
@@ -51,7 +43,7 @@ export function castVoices(
   for (const { name } of cast) {
     const key = nameKey(name);
     const voice = held.get(key);
-    if (voice !== undefined && speaks(provider, voice)) voices.set(key, voice);
+    if (voice !== undefined && speaksVoice(provider, voice)) voices.set(key, voice);
   }
   const speakers = scenes.map((scene) => new Set(scene.dialogue.map((line) => nameKey(line.character))));
   for (const { name } of cast) {

@@ -430,6 +430,47 @@ describe("bad input for the new rules", () => {
   });
 });
 
+describe("a line voiced on another provider", () => {
+  it("voices a line again in its character's voice when the provider cannot speak the line's, and refuses when neither", async () => {
+    const [line] = await rig.sql`
+      select id, scene_number, line_index, voice_id, character_id from public.scene_audio
+       where movie_id = ${movieId} and status = 'completed' and character_id is not null
+       order by scene_number, line_index limit 1`;
+    const [character] = await rig.sql`select voice_id from public.characters where id = ${line.character_id}`;
+    const target = { movieId, sceneNumber: line.scene_number, lineIndex: line.line_index };
+    // As if the line had been voiced on `local` before its owner moved their voices to ElevenLabs.
+    await rig.sql`update public.scene_audio set voice_id = 'voice-ada' where id = ${line.id}`;
+    try {
+      const { asset } = await preview("audio", target, { text: "Said again, in the library's voice." });
+      // Before: sent as voice-ada, which ElevenLabs' adapter refuses; the run was counted, then failed.
+      expect(asset.params.voiceId).toBe(character.voice_id);
+
+      await rig.sql`update public.characters set voice_id = 'voice-ada' where id = ${line.character_id}`;
+      const slot = `line:${line.id}:audio`;
+      const [runsBefore] = await rig
+        .sql`select count(*)::int as n from public.asset_runs where slot = ${slot}`;
+      const refused = await regenerate({
+        action: "start",
+        kind: "audio",
+        target,
+        draft: { text: "And again." },
+      });
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.json.error.code).toBe("invalid_voice");
+      expect(refused.json.error.message).toContain(
+        '"voice-ada" is not one the owner\'s audio provider elevenlabs speaks',
+      );
+      const [runsAfter] = await rig
+        .sql`select count(*)::int as n from public.asset_runs where slot = ${slot}`;
+      expect(runsAfter.n).toBe(runsBefore.n);
+    } finally {
+      await rig.sql`update public.scene_audio set voice_id = ${line.voice_id} where id = ${line.id}`;
+      await rig
+        .sql`update public.characters set voice_id = ${character.voice_id} where id = ${line.character_id}`;
+    }
+  });
+});
+
 describe("another tenant's objects in a prompt", () => {
   it("are handed to the provider as written, not signed: only the prompt's owner's objects are", async () => {
     // Tenant B's private poster, whose address A learnt from a link B shared.

@@ -179,3 +179,12 @@ export function catalogEntry(providerType: ProviderType, provider: string): Cata
     ? PROVIDER_CATALOG[providerType][provider]
     : undefined;
 }
+
+/**
+ * Whether an audio provider can speak a voice id: ElevenLabs only its own ids, the others (local)
+ * any, from which they derive a voice. A library character voiced on `local` (`voice-ada`) was
+ * refused by ElevenLabs' adapter once its owner moved their voices there.
+ */
+export function speaksVoice(provider: string, voiceId: string): boolean {
+  return catalogEntry("audio", provider)?.voice?.safeParse(voiceId).success ?? true;
+}
