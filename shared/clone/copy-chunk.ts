@@ -116,6 +116,9 @@ export async function copyChunk(
   return await copyRecordedChunk(source, target, table, jobId, { after, upper, done, where: range }, format);
 }
 
+/** Pages read ahead of a keyless table's chunk to size it. */
+const SAMPLED_PAGES = 8;
+
 /**
  * A table without a usable key goes by ranges of heap pages (`ctid`), `after` being the first page
  * not copied yet: resumable like a keyed table, where a copy in one transaction that started over
@@ -125,9 +128,6 @@ export async function copyChunk(
  * updated during the copy moves to another page and may be copied twice or not at all, and verify
  * reports the table. A range reads only its pages (a TID range scan, PostgreSQL 14 and later).
  */
-/** Pages read ahead of a keyless table's chunk to size it. */
-const SAMPLED_PAGES = 8;
-
 async function copyPageChunk(
   source: ChunkSource,
   target: ChunkTarget,
