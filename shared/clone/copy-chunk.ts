@@ -123,7 +123,7 @@ const SAMPLED_PAGES = 8;
  * A table without a usable key goes by ranges of heap pages (`ctid`), `after` being the first page
  * not copied yet: resumable like a keyed table, where a copy in one transaction that started over
  * after every interruption never finished a table too big for one slice. A chunk is sized from
- * `maxRows` and the plan's rows per page; the last one (the pages the table has now reached) is
+ * `maxRows` and the rows on the SAMPLED_PAGES pages where it starts; the last one (the pages the table has now reached) is
  * open-ended, so rows appended meanwhile are copied too. Consistency is as for keyed chunks: a row
  * updated during the copy moves to another page and may be copied twice or not at all, and verify
  * reports the table. A range reads only its pages (a TID range scan, PostgreSQL 14 and later).
