@@ -34,6 +34,12 @@ const PRESETS: Record<string, string> = {
 };
 const ULTRA_RATIOS = ["21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"];
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+/**
+ * The side flux renders for a requested one: the nearest multiple of 16. A film's frame need not
+ * be one (offline clips are 640x360, a Veo portrait 1080x1920), and its location images are asked
+ * at its frame's size: refused before, every location image of such a film failed.
+ */
+const fluxSide = (side: number) => Math.round(side / 16) * 16;
 const ratioOf = (w: number, h: number) => `${w / gcd(w, h)}:${h / gcd(w, h)}`;
 
 const outputSchema = z.looseObject({
@@ -60,13 +66,13 @@ export function createFalImage(options: FalImageOptions): ImageProvider {
     }
     if (request.prompt.trim() === "") fail("prompt is empty");
     const { width, height } = request;
-    // Our bounds, not fal's: flux renders in multiples of 16, and larger images only cost more.
+    // Our bounds, not fal's: larger images only cost more. Sent to the nearest multiple of 16.
     if (
       ![width, height].every((side) =>
-        Number.isInteger(side) && side >= 256 && side <= 2048 && side % 16 === 0
+        Number.isInteger(side) && fluxSide(side) >= 256 && fluxSide(side) <= 2048
       )
     ) {
-      fail(`size ${width}x${height}: each side must be a multiple of 16 in 256..2048`);
+      fail(`size ${width}x${height}: each side must be a whole number of pixels in 256..2048`);
     }
     if (ultra && !ULTRA_RATIOS.includes(ratioOf(width, height))) {
       fail(`size ${width}x${height} is not one of the aspect ratios ${ULTRA_RATIOS.join(", ")}`);
@@ -79,8 +85,8 @@ export function createFalImage(options: FalImageOptions): ImageProvider {
   const input = (request: ImageRequest) => ({
     prompt: request.prompt,
     ...(ultra ? { aspect_ratio: ratioOf(request.width, request.height) } : {
-      image_size: PRESETS[`${request.width}x${request.height}`] ??
-        { width: request.width, height: request.height },
+      image_size: PRESETS[`${fluxSide(request.width)}x${fluxSide(request.height)}`] ??
+        { width: fluxSide(request.width), height: fluxSide(request.height) },
     }),
     num_images: 1,
     output_format: "png",

@@ -68,6 +68,13 @@ describe("fal image adapter against the fal queue fake", () => {
     });
   });
 
+  it("sends a side flux cannot render as the nearest it can: an offline film's 640x360 frame", async () => {
+    await images({ model: "fal-ai/flux/schnell" }).submit({ ...request, width: 640, height: 360 });
+    // Before: refused ("each side must be a multiple of 16"), so every location image of a film
+    // with fal images and offline clips failed.
+    expect(fake.submitted[0].input).toMatchObject({ image_size: { width: 640, height: 368 } });
+  });
+
   it("sends a custom size when no preset matches, and an aspect ratio to the ultra model", async () => {
     await images({ model: "fal-ai/flux/schnell", numInferenceSteps: 4 }).submit({
       ...request,
@@ -88,7 +95,7 @@ describe("fal image adapter against the fal queue fake", () => {
 
   it.each([
     ["an empty prompt", { prompt: " " }, /prompt is empty/],
-    ["a side that is not a multiple of 16", { width: 1000 }, /multiple of 16/],
+    ["a side that is not a whole number", { width: 1000.5 }, /whole number of pixels/],
     ["a side over 2048", { height: 4096 }, /256\.\.2048/],
     ["a negative seed", { seed: -1 }, /seed must be a whole number/],
     ["a seed that is not a whole number", { seed: 2.5 }, /seed must be a whole number/],
