@@ -6,10 +6,9 @@
 import type { JsonObject, TransactionSql } from "../db/client.ts";
 import type { TaskContext } from "../engine/task-context.ts";
 import { sha256Hex } from "../crypto/content-hash.ts";
-import type { FilmEnv } from "../film/film-env.ts";
+import { type FilmEnv, filmObject } from "../film/film-env.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
-import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 import type { AssetDraft, AssetTarget } from "./asset-target.ts";
 import { isLibrarySlot, lockSlot } from "./asset-target.ts";
 
@@ -82,7 +81,7 @@ export async function storeVersioned(
 ) {
   return await ctx.effect("preview:copy", async () => {
     const path = previewPath(run, ext);
-    const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+    const ours = filmObject(env, url);
     if (ours === "not_yours") {
       throw new PreviewFailure("the provider's output names a file in our Storage that is not the owner's");
     }

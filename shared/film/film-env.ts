@@ -11,6 +11,7 @@ import { parseProviderEndpoints } from "../provider-endpoints-config.ts";
 import { type ResolvedProviders, resolveProviders } from "../providers/registry/resolve-providers.ts";
 import type { ProviderSet, ProviderType } from "../providers/types.ts";
 import { createStorage, type ObjectStorage } from "../storage/index.ts";
+import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
 
 export interface FilmDeps {
   config: Config;
@@ -32,6 +33,13 @@ export interface FilmEnv extends FilmDeps {
  * `models` swaps the registered model of a type for another one of the same provider (a
  * regenerate draft's `model`; the caller checked it against the provider's catalog).
  */
+/**
+ * What a URL handed to the film's work names (owner-objects.ts readableObject): one of the film
+ * owner's objects, "not_yours" for another of ours, or null for a URL elsewhere.
+ */
+export const filmObject = (env: FilmEnv, url: string) =>
+  readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+
 export async function filmEnv(
   deps: FilmDeps,
   userId: string,

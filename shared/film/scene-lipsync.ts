@@ -12,8 +12,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { mp4TrackKinds } from "../media/mp4-tracks.ts";
 import { ProviderInputError } from "../providers/provider-errors.ts";
 import type { RenderRequest, TimelineAudio } from "../providers/types.ts";
-import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
-import { type FilmEnv, filmPath } from "./film-env.ts";
+import { type FilmEnv, filmObject, filmPath } from "./film-env.ts";
 import { failureText, runJob } from "./film-jobs.ts";
 import type { MetricKey } from "./film-metrics.ts";
 import { FILM_FPS } from "./film-timeline.ts";
@@ -108,7 +107,7 @@ export async function lipSyncScene(
 
 /** The track kinds of a file storeOutput put in our bucket; null when it is not an MP4 of the owner's. */
 async function storedTrackKinds(env: FilmEnv, url: string): Promise<string[] | null> {
-  const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+  const ours = filmObject(env, url);
   const object = ours === null || ours === "not_yours"
     ? null
     : await env.storage.downloadStream(ours.bucket, ours.path);

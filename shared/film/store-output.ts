@@ -7,8 +7,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { copyToStorage } from "../providers/copy-to-storage.ts";
 import type { MediaKind } from "../providers/http/media-url.ts";
 import { ProviderError } from "../providers/provider-errors.ts";
-import { ownerObjects, readableObject } from "../storage/owner-objects.ts";
-import type { FilmEnv } from "./film-env.ts";
+import { type FilmEnv, filmObject } from "./film-env.ts";
 
 export async function storeOutput(
   ctx: TaskContext,
@@ -19,7 +18,7 @@ export async function storeOutput(
   path: string,
 ): Promise<string> {
   return await ctx.effect(stepName, async () => {
-    const ours = readableObject(env.storage, url, ownerObjects(env.userId, env.bucket));
+    const ours = filmObject(env, url);
     if (ours === "not_yours") {
       throw new ProviderError(
         { provider: "copy", failureCode: "output_not_yours", retryable: false },
