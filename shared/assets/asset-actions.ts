@@ -31,6 +31,7 @@ import { idleMovie, lockMovieOutOfProduction } from "../film/film-movie.ts";
 import { resolveProviders } from "../providers/registry/resolve-providers.ts";
 import {
   assertDraftFitsProvider,
+  dialogueLine,
   draftProblem,
   lineVoice,
   PROVIDER_TYPE_OF,
@@ -127,8 +128,10 @@ export function regenerateAssetActions(deps: FunctionDeps): Record<string, Actio
         assertDraftFitsProvider(kind, input.target.movieId, resolved[PROVIDER_TYPE_OF[kind]], input.draft);
         // Refused here, before anything is counted, rather than by the adapter once the run started.
         if (kind === "audio" && input.draft.voice === undefined && lineId) {
-          const { voice, was } = await lineVoice(sql, lineId, resolved.audio.provider);
-          if (voice === null && was !== null) throw unspokenVoice(was, resolved.audio.provider);
+          const line = await dialogueLine(sql, lineId);
+          if (line && lineVoice(line, resolved.audio.provider) === null) {
+            throw unspokenVoice(line.voiceId, resolved.audio.provider);
+          }
         }
       }
       const ids = await sql.begin(async (tx) => {

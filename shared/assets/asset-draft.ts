@@ -125,6 +125,33 @@ export function assertDraftFitsProvider(
   }
 }
 
+/** A dialogue line as its regeneration reads it: its words and voice, and its character's. */
+export interface DialogueLine {
+  sceneId: string;
+  lineIndex: number;
+  text: string;
+  voiceId: string;
+  /** The line's character's voice in the owner's library; null without one. */
+  libraryVoice: string | null;
+}
+
+/** The line, with its character's library voice; null when it no longer exists. */
+export async function dialogueLine(db: Sql | TransactionSql, lineId: string): Promise<DialogueLine | null> {
+  const [line] = await db`
+    select l.scene_id, l.line_index, l.text, l.voice_id, c.voice_id as library_voice
+      from public.scene_audio l left join public.characters c on c.id = l.character_id
+     where l.id = ${lineId}`;
+  return line
+    ? {
+      sceneId: line.scene_id,
+      lineIndex: line.line_index,
+      text: line.text,
+      voiceId: line.voice_id,
+      libraryVoice: line.library_voice,
+    }
+    : null;
+}
+
 /**
  * The voice a dialogue line is voiced again with when the draft names none: its own, when the
  * owner's audio provider speaks it; else its character's in the owner's library (where a film cast
@@ -132,16 +159,10 @@ export function assertDraftFitsProvider(
  * (`voice-ada`) regenerated once its owner had moved to ElevenLabs was sent with that id, which
  * ElevenLabs' adapter refuses: the run was admitted and counted, then failed.
  */
-export async function lineVoice(db: Sql | TransactionSql, lineId: string, provider: string) {
-  const [line] = await db`
-    select l.voice_id, c.voice_id as library_voice
-      from public.scene_audio l left join public.characters c on c.id = l.character_id
-     where l.id = ${lineId}`;
-  if (!line) return { voice: null, was: null };
-  const voice = [line.voice_id, line.library_voice].find((id) =>
+export function lineVoice(line: DialogueLine, provider: string): string | null {
+  return [line.voiceId, line.libraryVoice].find((id): id is string =>
     typeof id === "string" && speaksVoice(provider, id)
-  );
-  return { voice: (voice ?? null) as string | null, was: line.voice_id as string };
+  ) ?? null;
 }
 
 /** 400 invalid_voice for a line whose voice (and its character's) the owner's provider cannot speak. */

@@ -13,6 +13,7 @@ import { ELEVENLABS_MODELS } from "../providers/elevenlabs/elevenlabs-models.ts"
 import type { VoiceSettings } from "../providers/types.ts";
 import {
   assertDraftFitsProvider,
+  dialogueLine,
   type GeneratedKind,
   lineVoice,
   PROVIDER_TYPE_OF,
@@ -90,22 +91,17 @@ const VOICE_SETTINGS = ["stability", "similarityBoost", "style", "speed"] as con
  */
 async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take: Take): Promise<PreviewFile> {
   const lineId = run.slot.split(":")[1];
-  const [line] = await env
-    .sql`select scene_id, line_index, text, voice_id from public.scene_audio where id = ${lineId}`;
+  const line = await dialogueLine(env.sql, lineId);
   if (!line) throw new PreviewFailure(`dialogue line ${lineId} no longer exists`);
   const settings: Record<string, number> = {
     ...run.draft.settings as Record<string, number> | undefined,
     ...(take.seed === undefined ? {} : { seed: take.seed }),
   };
   const voice = env.providers.audio;
-  const text = run.draft.text ?? line.text as string;
-  let voiceId = run.draft.voice;
-  if (voiceId === undefined) {
-    // The provider may have changed since start checked it (asset-draft.ts lineVoice).
-    const spoken = await lineVoice(env.sql, lineId, voice.provider);
-    if (spoken.voice === null) throw new PreviewFailure(unspokenVoice(line.voice_id, voice.provider).message);
-    voiceId = spoken.voice;
-  }
+  const text = run.draft.text ?? line.text;
+  // Chosen again here: the owner's provider may have changed since start checked the line's voice.
+  const voiceId = run.draft.voice ?? lineVoice(line, voice.provider);
+  if (voiceId === null) throw new PreviewFailure(unspokenVoice(line.voiceId, voice.provider).message);
   const inputsHash = await audioCacheKey({
     text,
     voiceId,
@@ -136,12 +132,12 @@ async function voiceLine(ctx: TaskContext, env: FilmEnv, run: AssetRunRow, take:
   const stitch = !(voice.provider === "elevenlabs" && ELEVENLABS_MODELS[voice.model]?.stitching === false);
   const previous = stitch
     ? await env.sql`
-    select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index < ${line.line_index} and request_id is not null
+    select request_id from public.scene_audio where scene_id = ${line.sceneId} and line_index < ${line.lineIndex} and request_id is not null
      order by line_index desc limit 3`
     : [];
   const next = stitch
     ? await env.sql`
-    select request_id from public.scene_audio where scene_id = ${line.scene_id} and line_index > ${line.line_index} and request_id is not null
+    select request_id from public.scene_audio where scene_id = ${line.sceneId} and line_index > ${line.lineIndex} and request_id is not null
      order by line_index limit 3`
     : [];
   const voiceSettings = Object.fromEntries(

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { regenerateAssetActions } from "../../shared/assets/asset-actions.ts";
-import { assertDraftFitsProvider, draftProblem } from "../../shared/assets/asset-draft.ts";
+import {
+  assertDraftFitsProvider,
+  type DialogueLine,
+  draftProblem,
+  lineVoice,
+} from "../../shared/assets/asset-draft.ts";
 import { draftSchema, targetProblem } from "../../shared/assets/asset-target.ts";
 import { buildFunction } from "../../shared/http/build-function.ts";
 import { legacyUserToken, TEST_AUTH_ENV } from "../support/test-tokens.ts";
@@ -268,5 +273,30 @@ describe("a draft's fields", () => {
     expect(problem({ prompt: "\u200b" })).toBe("draft.prompt must have a visible character");
     expect(problem({ text: "\u200b\u2060" })).toBe("draft.text must have a visible character");
     expect(problem({ prompt: "¿Qué?", text: "…" })).toBeNull();
+  });
+});
+
+describe("a regenerated line's voice, when the draft names none", () => {
+  const line = (voiceId: string, libraryVoice: string | null): DialogueLine => ({
+    sceneId: "scene",
+    lineIndex: 0,
+    text: "The light must stay lit.",
+    voiceId,
+    libraryVoice,
+  });
+  const elevenVoice = "21m00Tcm4TlvDq8ikWAM";
+
+  it("is the line's own when the owner's provider speaks it", () => {
+    expect(lineVoice(line(elevenVoice, "EXAVITQu4vr4xnSDxMaL"), "elevenlabs")).toBe(elevenVoice);
+    expect(lineVoice(line("voice-ada", null), "local")).toBe("voice-ada");
+  });
+
+  it("is its character's library voice when the provider cannot speak the line's", () => {
+    expect(lineVoice(line("voice-ada", elevenVoice), "elevenlabs")).toBe(elevenVoice);
+  });
+
+  it("is none when the provider speaks neither", () => {
+    expect(lineVoice(line("voice-ada", null), "elevenlabs")).toBeNull();
+    expect(lineVoice(line("voice-ada", "voice-bob"), "elevenlabs")).toBeNull();
   });
 });
