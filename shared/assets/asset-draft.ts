@@ -5,7 +5,7 @@
  * requestSettings), and draft.model must be one of that provider's models.
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
-import { BadRequestError, ConflictError, quoted } from "../errors.ts";
+import { AppError, BadRequestError, ConflictError, quoted } from "../errors.ts";
 import { VOICE_SETTING_RANGES } from "../providers/elevenlabs/elevenlabs-models.ts";
 import { catalogEntry, type RequestSetting, speaksVoice } from "../providers/registry/provider-catalog.ts";
 import type { ProviderType } from "../providers/types.ts";
@@ -70,7 +70,8 @@ export interface OwnerProvider {
 }
 
 /**
- * Throws 400 for a model, setting or voice the owner's provider does not take, 409 for music when the
+ * Throws 400 for a model, setting or voice the owner's provider does not take, 403 for a model other
+ * than a project default's own (model_not_allowed), 409 for music when the
  * owner has no music provider (the pipeline made the film without music: there is nothing to
  * regenerate with).
  */
@@ -97,6 +98,17 @@ export function assertDraftFitsProvider(
       } is not a model of the owner's ${type} provider ${owner.provider}; expected one of: ${
         entry.models.join(", ")
       }`,
+    );
+  }
+  // The project's key pays for what runs on it, and a regeneration weighs the same in a user's
+  // quota whatever its model: on a project default, its model for everyone.
+  if (draft.model !== undefined && owner.source === "project" && draft.model !== owner.model) {
+    throw new AppError(
+      "model_not_allowed",
+      403,
+      `draft.model ${
+        quoted(draft.model)
+      } cannot run on the project's default ${type} provider ${owner.provider}, which runs ${owner.model} for every user on the project's key; register your own ${type} provider with the providers function to choose its model`,
     );
   }
   // Checked here, before anything is charged, rather than by the adapter once the run is paid for.

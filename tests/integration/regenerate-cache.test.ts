@@ -6,7 +6,7 @@
  * every new input rule answers 4xx naming the problem with no run created.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FakeProvider } from "../fakes/start-fakes.ts";
+import { FAKE_API_KEYS, type FakeProvider } from "../fakes/start-fakes.ts";
 import {
   briefFor,
   type FilmRig,
@@ -17,7 +17,7 @@ import {
   startFilmRig,
   waitForFilm,
 } from "../support/film.ts";
-import { createUser, invoke, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
+import { createUser, invoke, stackEnv, type TestUser, waitFor, waitForStatus } from "../support/stack.ts";
 import { bytesAtAddress, stackStorage } from "../support/stack-storage.ts";
 
 const SHAPE = { scenes: 2, chains: [] };
@@ -467,6 +467,39 @@ describe("a line voiced on another provider", () => {
       await rig.sql`update public.scene_audio set voice_id = ${line.voice_id} where id = ${line.id}`;
       await rig
         .sql`update public.characters set voice_id = ${character.voice_id} where id = ${line.character_id}`;
+    }
+  });
+});
+
+describe("a model on the project's key", () => {
+  it("is the project default's own: another is refused before anything is counted", async () => {
+    const [own] = await rig.sql`
+      select id from public.api_providers where user_id = ${owner.id} and provider_type = 'video' and is_active`;
+    const asService = { token: stackEnv().SERVICE_ROLE_KEY, path: "/defaults" };
+    const registered = await invoke("providers", {
+      action: "register",
+      providerType: "video",
+      provider: "runway",
+      model: "gen4_turbo",
+      apiKey: FAKE_API_KEYS.runway,
+    }, asService);
+    expect(registered.status, registered.text).toBe(201);
+    // The owner's video now runs on the project's key.
+    await rig.sql`update public.api_providers set is_active = false where id = ${own.id}`;
+    try {
+      const runsBefore = await runCount();
+      const target = { movieId, sceneNumber: 1 };
+      // Before: admitted at a regeneration's weight, and made with Veo on the project's key.
+      const refused = await regenerate({ action: "start", kind: "video", target, draft: { model: "veo3" } });
+      expect(refused.status, refused.text).toBe(403);
+      expect(refused.json.error.code).toBe("model_not_allowed");
+      expect(refused.json.error.message).toContain(
+        "which runs gen4_turbo for every user on the project's key",
+      );
+      expect(await runCount()).toBe(runsBefore);
+    } finally {
+      await rig.sql`update public.api_providers set is_active = true where id = ${own.id}`;
+      await rig.sql`delete from public.api_providers where id = ${registered.json.provider?.id ?? null}`;
     }
   });
 });

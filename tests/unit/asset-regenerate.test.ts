@@ -111,7 +111,7 @@ describe("which draft settings a kind takes", () => {
 });
 
 describe("a draft against the owner's provider", () => {
-  const owner = (provider: string, model: string, source: "user" | "fallback" = "user") => ({
+  const owner = (provider: string, model: string, source: "user" | "project" | "fallback" = "user") => ({
     provider,
     model,
     source,
@@ -149,6 +149,23 @@ describe("a draft against the owner's provider", () => {
         })
       ),
     ).toBeNull();
+  });
+
+  it("keeps a project default's model: the project's key pays for it", () => {
+    const onProject = owner("runway", "gen4_turbo", "project");
+    const error = refusal(() => assertDraftFitsProvider("video", movieId, onProject, { model: "veo3" }));
+    expect(error).toMatchObject({ status: 403, code: "model_not_allowed" });
+    expect(error!.message).toContain("runs gen4_turbo for every user");
+    expect(refusal(() => assertDraftFitsProvider("video", movieId, onProject, { model: "gen4_turbo" })))
+      .toBeNull();
+    expect(refusal(() => assertDraftFitsProvider("video", movieId, onProject, { settings: { seed: 1 } })))
+      .toBeNull();
+    expect(
+      refusal(() =>
+        assertDraftFitsProvider("video", movieId, owner("runway", "gen4_turbo"), { model: "veo3" })
+      ),
+    )
+      .toBeNull();
   });
 
   it("names the allowed models when draft.model is not one of them", () => {
