@@ -3104,6 +3104,20 @@ end $$;
 ALTER FUNCTION public.my_usage() OWNER TO postgres;
 
 --
+-- Name: own_key_hint(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.own_key_hint(p_provider_id uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select p.key_hint from public.api_providers p
+   where p.id = p_provider_id and p.user_id = (select auth.uid())
+$$;
+
+ALTER FUNCTION public.own_key_hint(p_provider_id uuid) OWNER TO postgres;
+
+--
 -- Name: request_scenes_with_images(uuid); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -3611,7 +3625,7 @@ CREATE VIEW public.api_providers_without_keys WITH (security_invoker='true') AS
     api_providers.settings,
     api_providers.is_active,
     api_providers.concurrency_limit,
-    api_providers.key_hint,
+    public.own_key_hint(api_providers.id) AS key_hint,
     api_providers.concurrency_key,
     api_providers.created_at,
     api_providers.updated_at,
@@ -6412,6 +6426,14 @@ GRANT ALL ON FUNCTION public.my_usage() TO service_role;
 GRANT ALL ON FUNCTION public.my_usage() TO authenticated;
 
 --
+-- Name: FUNCTION own_key_hint(p_provider_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.own_key_hint(p_provider_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.own_key_hint(p_provider_id uuid) TO service_role;
+GRANT ALL ON FUNCTION public.own_key_hint(p_provider_id uuid) TO authenticated;
+
+--
 -- Name: FUNCTION request_scenes_with_images(p_request_id uuid); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -6537,12 +6559,6 @@ GRANT SELECT(is_active),UPDATE(is_active) ON TABLE public.api_providers TO authe
 --
 
 GRANT SELECT(concurrency_limit),UPDATE(concurrency_limit) ON TABLE public.api_providers TO authenticated;
-
---
--- Name: COLUMN api_providers.key_hint; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT SELECT(key_hint) ON TABLE public.api_providers TO authenticated;
 
 --
 -- Name: COLUMN api_providers.concurrency_key; Type: ACL; Schema: public; Owner: postgres

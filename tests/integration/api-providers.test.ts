@@ -181,13 +181,21 @@ describe("the providers function over the gateway", () => {
     try {
       expect(status).toBe(201);
       expect(json.provider.userId).toBeNull();
-      // A user sees the default (without its key) but cannot change it.
+      // A user sees the default, but neither its key nor its hint (before: its last four
+      // characters, to every user), and cannot change it.
       const seen = await asUser(
         sql,
         bob.id,
         (tx) => tx`select id, key_hint from public.api_providers_without_keys where id = ${json.provider.id}`,
       );
-      expect(seen).toEqual([{ id: json.provider.id, key_hint: defaultKey.slice(-4) }]);
+      expect(seen).toEqual([{ id: json.provider.id, key_hint: null }]);
+      await expect(
+        asUser(sql, bob.id, (tx) => tx`select key_hint from public.api_providers where user_id is null`),
+      )
+        .rejects.toMatchObject({ code: "42501" });
+      const listed = await call({ action: "list" }, bob.token);
+      const listedDefault = listed.json.providers.find((row: { id: string }) => row.id === json.provider.id);
+      expect(listedDefault).toMatchObject({ userId: null, keyHint: null });
       expect((await call({ action: "deactivate", id: json.provider.id }, bob.token)).status).toBe(403);
       expect(
         (await call(
@@ -233,6 +241,15 @@ describe("row level security on api_providers", () => {
     );
     expect(own.length).toBeGreaterThan(0);
     expect(own[0]).not.toHaveProperty("api_key_encrypted");
+    // A user's own hints stay readable there.
+    const hints = await sql`select id, key_hint from public.api_providers where user_id = ${alice.id}`;
+    expect(
+      own.map((row) => ({ id: row.id, key_hint: row.key_hint })).sort((a, b) => a.id.localeCompare(b.id)),
+    )
+      .toEqual(
+        hints.map((row) => ({ id: row.id, key_hint: row.key_hint })).sort((a, b) => a.id.localeCompare(b.id)),
+      );
+    expect(hints.some((row) => row.key_hint !== null)).toBe(true);
   });
 
   it("lets no user insert rows or change keys directly, nor touch another's row", async () => {

@@ -95,7 +95,10 @@ export function createProviderStore(sql: Sql) {
         select ${sql(COLUMNS)} from public.api_providers
          where ${sameOwner(sql, owner)} ${owner === null ? sql`` : sql`or user_id is null`}
          order by provider_type, user_id nulls last, is_active desc, created_at desc`;
-      return rows.map(toRow);
+      // A project default's key is the operator's: a user sees that it applies, not its hint.
+      return rows.map(toRow).map((row) =>
+        owner !== null && row.userId === null ? { ...row, keyHint: null } : row
+      );
     },
 
     /**
