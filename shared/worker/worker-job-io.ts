@@ -1,7 +1,8 @@
 /**
  * The WorkerJobIo a worker hands each job: a scratch dir of its own, Storage, downloads streamed
  * to disk (a film's clips never sit in memory; our own objects through Storage's API, the job
- * owner's only), and the lease's heartbeat and abort signal.
+ * owner's only, and nothing else for a job that has an owner), and the lease's heartbeat and
+ * abort signal.
  */
 import { createWriteStream } from "node:fs";
 import { basename, join } from "node:path";
@@ -23,6 +24,14 @@ export interface JobIoOptions {
    * job's inputs come from providers' and searches' answers too, which may name anyone's object.
    */
   readable: MaySign;
+  /**
+   * Whether a URL outside our Storage may be fetched: only for a job with no owner, which the
+   * service role enqueued. A tenant's inputs are always objects of ours (the server copies every
+   * provider output and search result into Storage before a job names it), so anything else in
+   * its payload is refused, not fetched from wherever it points (the worker's own network, a
+   * cloud's metadata address).
+   */
+  fetchesElsewhere: boolean;
   fetch?: typeof fetch;
 }
 
@@ -123,9 +132,18 @@ export function createJobIo(options: JobIoOptions): WorkerJobIo {
           `input ${basename(fileName)} names a file in our Storage that is not the owner's`,
         );
       }
-      return ours
-        ? await downloadObjectToFile(options.storage, ours, options.workDir, fileName, options.signal)
-        : await downloadToFile(url, options.workDir, fileName, options.signal, options.fetch);
+      if (ours) {
+        return await downloadObjectToFile(options.storage, ours, options.workDir, fileName, options.signal);
+      }
+      if (!options.fetchesElsewhere) {
+        throw new PermanentTaskError(
+          "input_not_ours",
+          `input ${
+            basename(fileName)
+          } is not a file in our Storage: a user's job reads only the owner's files there`,
+        );
+      }
+      return await downloadToFile(url, options.workDir, fileName, options.signal, options.fetch);
     },
   };
 }

@@ -181,6 +181,7 @@ export function createWorkerLoop(o: WorkerLoopOptions) {
         signal: controller.signal,
         heartbeat,
         readable: taskObjects(task.userId, o.mediaBucket ?? "media"),
+        fetchesElsewhere: task.userId === null,
       });
       result = await o.handlers[task.kind](task.payload, io);
       if (controller.signal.aborted) throw controller.signal.reason;

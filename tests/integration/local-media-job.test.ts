@@ -39,6 +39,7 @@ async function io(signal = new AbortController().signal): Promise<WorkerJobIo> {
     signal,
     heartbeat: async () => {},
     readable: taskObjects(null, bucket),
+    fetchesElsewhere: true,
   });
 }
 

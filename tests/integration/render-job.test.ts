@@ -69,6 +69,7 @@ async function render(payload: Record<string, unknown>) {
     heartbeat: async () => {},
     // A job no user started: the inputs are this file's own, in a bucket of its own.
     readable: taskObjects(null, "media"),
+    fetchesElsewhere: true,
   });
   return await runRenderJob(payload, io) as {
     url: string;

@@ -2,7 +2,8 @@
  * Reads with the service role for a task reach its owner's objects only (owner-objects.ts
  * `taskObjects`): the render worker's inputs, a provider's output kept or copied, a search's
  * candidate. Another tenant's object is refused from its address alone, before any read, so the
- * refusal is the same whether it exists; a URL elsewhere is not ours to judge.
+ * refusal is the same whether it exists. A worker job with an owner reads nothing but objects of
+ * ours; one the service role enqueued may fetch a URL elsewhere.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -96,13 +97,14 @@ describe("a worker job's inputs", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const io = (fetched: string[] = []) =>
+  const io = (fetched: string[] = [], owner: string | null = OWNER) =>
     createJobIo({
       workDir: dir,
       storage: watched,
       signal: new AbortController().signal,
       heartbeat: async () => {},
-      readable: taskObjects(OWNER, "media"),
+      readable: taskObjects(owner, "media"),
+      fetchesElsewhere: owner === null,
       fetch: (async (url: string) => (fetched.push(url), new Response(bytes))) as unknown as typeof fetch,
     });
 
@@ -120,10 +122,22 @@ describe("a worker job's inputs", () => {
     expect(reads).toEqual([]);
   });
 
-  it("reads the owner's object from Storage and fetches a URL elsewhere", async () => {
+  it("reads the owner's object from Storage, and refuses a URL elsewhere without fetching it", async () => {
     const fetched: string[] = [];
     expect(await readFile(await io(fetched).fetchToFile(mine, "own"))).toEqual(Buffer.from(bytes));
-    expect(await readFile(await io(fetched).fetchToFile(elsewhere, "cdn"))).toEqual(Buffer.from(bytes));
+    // Before: fetched from wherever it pointed, with the worker's network.
+    for (const url of [elsewhere, "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432/"]) {
+      const error = await io(fetched).fetchToFile(url, "cdn").catch((e) => e);
+      expect(error).toBeInstanceOf(PermanentTaskError);
+      expect(error.code).toBe("input_not_ours");
+      expect(error.message).not.toContain(url);
+    }
+    expect(fetched).toEqual([]);
+  });
+
+  it("fetches a URL elsewhere for a job no user started (the service role's)", async () => {
+    const fetched: string[] = [];
+    expect(await readFile(await io(fetched, null).fetchToFile(elsewhere, "cdn"))).toEqual(Buffer.from(bytes));
     expect(fetched).toEqual([elsewhere]);
   });
 });
