@@ -14,9 +14,9 @@ export const PNG = Uint8Array.from(Buffer.from(
   "base64",
 ));
 
-let cache: { mp4: Uint8Array; mp3: Uint8Array } | null = null;
+let cache: { mp4: Uint8Array<ArrayBuffer>; mp3: Uint8Array<ArrayBuffer> } | null = null;
 
-function generate(): { mp4: Uint8Array; mp3: Uint8Array } {
+function generate(): { mp4: Uint8Array<ArrayBuffer>; mp3: Uint8Array<ArrayBuffer> } {
   const dir = mkdtempSync(join(tmpdir(), "reelforge-fake-media-"));
   try {
     const ffmpeg = (...args: string[]) =>
@@ -54,7 +54,11 @@ function generate(): { mp4: Uint8Array; mp3: Uint8Array } {
   }
 }
 
-export function fakeMedia(): { png: Uint8Array; mp4: Uint8Array; mp3: Uint8Array } {
+export function fakeMedia(): {
+  png: Uint8Array<ArrayBuffer>;
+  mp4: Uint8Array<ArrayBuffer>;
+  mp3: Uint8Array<ArrayBuffer>;
+} {
   cache ??= generate();
   return { png: PNG, ...cache };
 }

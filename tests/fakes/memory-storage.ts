@@ -56,7 +56,10 @@ export function createMemoryStorage(baseUrl = "http://127.0.0.1:54321"): MemoryS
     },
     async downloadStream(bucket, path) {
       const object = objects.get(key(bucket, path));
-      return object ? { body: new Response(object.bytes).body!, size: object.bytes.byteLength } : null;
+      // slice(): the bytes over an ArrayBuffer, as a Response body takes them (it copies them anyway).
+      return object
+        ? { body: new Response(object.bytes.slice()).body!, size: object.bytes.byteLength }
+        : null;
     },
     publicUrl,
     async signedUrl(bucket, path, expiresInSeconds) {

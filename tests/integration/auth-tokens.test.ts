@@ -126,7 +126,7 @@ describe("the stack's Auth", () => {
 describe("forged tokens", () => {
   it("reach the functions: the gateway's verify_jwt is off for every function in config.toml", () => {
     const tables = parseTomlTables(
-      readFileSync(join(import.meta.dirname, "..", "..", "supabase", "config.toml"), "utf8"),
+      readFileSync(join(import.meta.dirname!, "..", "..", "supabase", "config.toml"), "utf8"),
     );
     for (const fn of FUNCTIONS) expect(tables.get(`functions.${fn}`)?.verify_jwt).toBe(false);
   });

@@ -124,7 +124,8 @@ describe.each(functions)("bad input to %s", (fn) => {
   // Every function here runs tasks, so the route exists and only the secret check answers.
   it("refuses the internal task-slice route without the internal secret, or with a wrong one, with 401", async () => {
     const before = await fingerprint();
-    for (const headers of [{}, { "x-reelforge-internal": "guess" }]) {
+    const cases: Record<string, string>[] = [{}, { "x-reelforge-internal": "guess" }];
+    for (const headers of cases) {
       const response = await invoke(fn, { taskId: crypto.randomUUID() }, {
         token: user.token,
         path: "/task-slice",

@@ -16,7 +16,7 @@ import { stackEnv } from "../support/stack.ts";
 
 // Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.
 const serverUrl = process.env.CLONE_TEST_DB_URL ?? stackEnv().DB_URL;
-const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
+const fixture = readFileSync(join(import.meta.dirname!, "..", "fixtures", "clone-fidelity.sql"), "utf8");
 const CLONED = ["public", "studio"];
 
 const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 10);

@@ -8,7 +8,7 @@ import { checkTargetHosting } from "../../shared/clone/target-hosting.ts";
 import { applyStatements, copyPlanRows, dropDatabaseInBackground, schemaDump } from "../support/clone-db.ts";
 import { stackEnv } from "../support/stack.ts";
 
-const fixture = readFileSync(join(import.meta.dirname, "..", "fixtures", "clone-fidelity.sql"), "utf8");
+const fixture = readFileSync(join(import.meta.dirname!, "..", "fixtures", "clone-fidelity.sql"), "utf8");
 const CLONED = ["public", "studio"];
 
 // Any Postgres 15 server we may create databases in: CLONE_TEST_DB_URL, else the local stack's.

@@ -17,7 +17,7 @@ import { durationOf } from "../support/render-media.ts";
 import { startStaticServer } from "../support/static-server.ts";
 import { connect } from "../support/stack.ts";
 
-const REPO = join(import.meta.dirname, "..", "..");
+const REPO = join(import.meta.dirname!, "..", "..");
 const out = mkdtempSync(join(tmpdir(), "reelforge-demo-"));
 const sql = connect(1);
 

@@ -19,7 +19,7 @@ import {
   stackEnv,
 } from "../support/stack.ts";
 
-const REPO = join(import.meta.dirname, "..", "..");
+const REPO = join(import.meta.dirname!, "..", "..");
 const env = stackEnv();
 const STEPS = ["link", "push migrations", "buckets", "secrets", "deploy", "dispatch", "probe"];
 

@@ -11,7 +11,7 @@ import { readConfiguredFunctions } from "../../scripts/stack/function-registry.t
 import { admin, stackDir, stackEnv } from "../support/stack.ts";
 
 const env = stackEnv();
-const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname!, "..", "..");
 const served = [...readConfiguredFunctions(root).map((fn) => fn.name), "echo", "engine-probe"];
 
 interface WorkerSummary {

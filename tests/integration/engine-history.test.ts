@@ -9,6 +9,7 @@
  * happens in one transaction that is rolled back: the history, the backlog, the fresh ANALYZE,
  * the claims and the sweep.
  */
+import type { TransactionSql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createUser, type Sql } from "../support/stack.ts";
 
@@ -26,7 +27,7 @@ const BACKLOG = 500;
 // Far below the backlog: the claim itself, its fairness probe and its lease write read a few.
 const MAX_ENTRIES_READ = 50;
 
-type Tx = Parameters<Parameters<Sql["begin"]>[0]>[0];
+type Tx = TransactionSql;
 
 /** Index entries read off background_tasks' indexes in this transaction so far. */
 async function entriesRead(tx: Tx): Promise<number> {

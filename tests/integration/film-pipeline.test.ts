@@ -7,6 +7,7 @@ import { addressOfSigned } from "../support/stack-storage.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Row } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { criticalPath, filmDag, sequentialTime } from "../support/film-dag.ts";
 import {
@@ -281,9 +282,7 @@ describe("a 12-scene film with two continuation chains", () => {
   });
 
   it("ran the DAG: chains in parallel, voices beside the clips, each mix after its clip and voices", () => {
-    const at = (
-      m: { started_at: Date; finished_at: Date },
-    ) => [m.started_at.getTime(), m.finished_at.getTime()];
+    const at = (m: Row): number[] => [m.started_at.getTime(), m.finished_at.getTime()];
     const metric = (step: string, n: number, name: string) =>
       film.metrics.find((m) => m.scene_number === n && m.step === step && m.step_name.endsWith(name));
     for (const scene of film.scenes.filter((s) => s.continues_from !== null)) {

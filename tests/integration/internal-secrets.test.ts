@@ -1,13 +1,14 @@
+import type { TransactionSql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Sql } from "../support/stack.ts";
 
 let sql: Sql;
 
 /** Runs `run` in a transaction that is always rolled back: DDL and settings here never leak. */
-async function rolledBack<T>(run: (tx: Sql) => Promise<T>): Promise<T> {
+async function rolledBack<T>(run: (tx: TransactionSql) => Promise<T>): Promise<T> {
   let out: T;
   await sql.begin(async (tx) => {
-    out = await run(tx as unknown as Sql);
+    out = await run(tx);
     throw new RolledBack();
   }).catch((error) => {
     if (!(error instanceof RolledBack)) throw error;

@@ -325,7 +325,7 @@ describe("regenerate-asset", () => {
         select scene_id, scene_number from public.scene_audio
          where movie_id = ${movieId} and status = 'completed'
          group by scene_id, scene_number having count(*) >= 2 order by scene_number limit 1`;
-      const [a, b] = await sql`
+      const [a, b] = await sql<{ line_index: number }[]>`
         select line_index from public.scene_audio where scene_id = ${scene.scene_id} and status = 'completed'
          order by line_index limit 2`;
       const take = (line: { line_index: number }, text: string) =>

@@ -27,7 +27,7 @@ import {
 } from "../support/stack.ts";
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
-const REPO = join(import.meta.dirname, "..", "..");
+const REPO = join(import.meta.dirname!, "..", "..");
 const run = `render-worker-${crypto.randomUUID().slice(0, 8)}`;
 let sql: Sql;
 let userId: string;

@@ -130,6 +130,7 @@ describe("a film whose owner configured a lipsync provider", () => {
 
   it("gives each synced scene its lines as its sound", async () => {
     for (const scene of film.scenes.filter((s) => WITH_DIALOGUE.includes(s.scene_number))) {
+      if (!scene.video_url) throw new Error(`scene ${scene.scene_number} has no video`);
       const file = await download(scene.video_url, join(dir, `synced-${scene.scene_number}.mp4`));
       // The clips the video fake makes are silent: any sound here is the dialogue track's.
       expect(maxVolumeDb(file), `scene ${scene.scene_number}`).toBeGreaterThan(-30);
@@ -209,6 +210,7 @@ describe("a lip sync that comes back without sound", () => {
     expect(muted.lipsync_url).toBeNull();
     expect(muted.video_url).toMatch(/scene-1-mixed-[0-9a-f]{8}\.mp4$/);
     expect(muted.mix_status).toBe("completed");
+    if (!muted.video_url) throw new Error("the scene has no video");
     expect(maxVolumeDb(await download(muted.video_url, join(dir, "muted-mix.mp4")))).toBeGreaterThan(-30);
     const sync = silent.metrics.find((m) => m.step_name === "lipsync:sync");
     expect(sync?.phase).toBe("succeeded");

@@ -22,7 +22,7 @@ import {
   type TestUser,
 } from "../support/stack.ts";
 
-const REPO = join(import.meta.dirname, "..", "..");
+const REPO = join(import.meta.dirname!, "..", "..");
 // Key A is the stack's own key (what its functions seal with); B is the key we rotate to. The
 // stack is put back under A afterwards, so the files after this one find their secrets readable.
 const keyA = stackEncryptionKey();

@@ -6,7 +6,7 @@ import type { ClonePlan, DdlStatement } from "../../shared/clone/schema-plan.ts"
 import { qualifiedName, quoteIdent } from "../../shared/clone/sql-text.ts";
 import { stackEnv } from "./stack.ts";
 
-const fixtures = join(import.meta.dirname, "..", "fixtures");
+const fixtures = join(import.meta.dirname!, "..", "fixtures");
 
 /** The local stack's Postgres URL with another database name. */
 export function databaseUrl(database: string): string {
@@ -64,11 +64,19 @@ export function loadDataset(schema: string, scale: number) {
   });
 }
 
+type TableFingerprint = { rows: number; hash: string };
+
 /**
  * Row count and order-independent hash of every table's own rows in a schema (ONLY: an inheritance
  * parent's apart from its children's), computed by Postgres; with `sequences`, each sequence's
  * last value too.
  */
+export function schemaFingerprint(url: string, schema: string): Promise<Record<string, TableFingerprint>>;
+export function schemaFingerprint(
+  url: string,
+  schema: string,
+  options: { sequences: boolean },
+): Promise<Record<string, TableFingerprint | string>>;
 export async function schemaFingerprint(url: string, schema: string, { sequences = false } = {}) {
   const db = postgres(url, {
     max: 1,
@@ -79,13 +87,13 @@ export async function schemaFingerprint(url: string, schema: string, { sequences
     const tables = await db`
       select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = ${schema} and c.relkind = 'r' order by 1`;
-    const result: Record<string, { rows: number; hash: string }> = {};
+    const result: Record<string, TableFingerprint> = {};
     for (const { relname } of tables) {
-      const [row] = await db.unsafe(`
+      const [row] = await db.unsafe<TableFingerprint[]>(`
         select count(*)::int as rows,
                coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text as hash
           from only "${schema}"."${relname}" t`);
-      result[relname] = row as { rows: number; hash: string };
+      result[relname] = row;
     }
     if (!sequences) return result;
     const states: Record<string, string> = {};

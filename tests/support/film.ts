@@ -4,6 +4,7 @@
  * poll interval) and restored afterwards, a user whose registered providers are those fakes, and
  * helpers to start a film, wait for it and read back every table it wrote.
  */
+import type { Row } from "postgres";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import {
   FAKE_API_KEYS,
@@ -269,8 +270,8 @@ export async function waitForFilm(sql: Sql, movieId: string, timeoutMs = 180_000
 /** Everything a film wrote, in a stable order. */
 export async function readFilm(sql: Sql, movieId: string) {
   const [movie] = await sql`select * from public.movies where id = ${movieId}`;
-  const scenes =
-    await sql`select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
+  const scenes = await sql<SceneRow[]>`
+    select * from public.movie_scenes where movie_id = ${movieId} order by scene_number`;
   const audio =
     await sql`select * from public.scene_audio where movie_id = ${movieId} order by scene_number, line_index`;
   const shots = await sql`
@@ -290,3 +291,6 @@ export async function readFilm(sql: Sql, movieId: string) {
   return { movie, scenes, audio, shots, progress, metrics, script, bible, tasks };
 }
 export type FilmRecord = Awaited<ReturnType<typeof readFilm>>;
+
+/** A movie_scenes row: the URL columns typed (timelineUrlOf takes them), the rest as postgres.js reads them. */
+type SceneRow = Row & { clip_url: string | null; video_url: string | null; lipsync_url: string | null };

@@ -11,7 +11,7 @@ export default async function setup() {
   }
   const sql = connect(1);
   try {
-    await sql.unsafe(readFileSync(join(import.meta.dirname, "..", "fixtures", "probe-schema.sql"), "utf8"));
+    await sql.unsafe(readFileSync(join(import.meta.dirname!, "..", "fixtures", "probe-schema.sql"), "utf8"));
   } finally {
     await sql.end();
   }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stackEnv } from "./stack.ts";
 
-const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname!, "..", "..");
 const rowsFile = join(root, "tests", "fixtures", "clone-sample-rows.sql");
 
 /** The generated sample schema's SQL, or why there is none (the generator is not installed). */

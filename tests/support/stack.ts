@@ -17,6 +17,8 @@ export interface StackEnv {
   JWT_SECRET: string;
   INTERNAL_SECRET: string;
   STORAGE_DIR: string;
+  FUNCTIONS_URL: string;
+  STORAGE_URL: string;
 }
 
 export const stackDir = process.env.REELFORGE_STACK_DIR ?? join(import.meta.dirname!, "..", "..", ".stack");

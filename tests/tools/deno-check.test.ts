@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname!, "..", "..");
 const entrypoints = [
   ...readdirSync(join(root, "functions")).map((name) => `functions/${name}/index.ts`),
   ...readdirSync(join(root, "tests/fixtures/functions")).map((name) =>
@@ -21,32 +21,25 @@ const denoCheck = (...args: string[]) => () =>
   });
 
 describe("deno check", () => {
-  it("type-checks every Edge Function entrypoint under Deno", () => {
+  // tests/ holds compile-time cases of its own: each @ts-expect-error in tests/unit/task-routes.test.ts
+  // must stay an error, and tests/unit/reelforge-client.test.ts compares the front-end client's wire
+  // types with the server's and passes it a real SupabaseClient.
+  it("type-checks every Edge Function entrypoint, and the tests, scripts and benchmarks, under Deno", () => {
     expect(entrypoints.length).toBeGreaterThanOrEqual(6);
-    expect(denoCheck(...entrypoints)).not.toThrow();
+    expect(denoCheck(...entrypoints, "tests/", "scripts/", "bench/")).not.toThrow();
   }, 180_000);
 
-  it("type-checks the task routes' compile-time cases (each @ts-expect-error must stay an error)", () => {
-    expect(denoCheck("tests/unit/task-routes.test.ts")).not.toThrow();
+  it("type-checks the front-end client with a browser's libraries only", () => {
+    // deno.json's libs include the Deno namespace; a browser bundle has none of it.
+    const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));
+    try {
+      writeFileSync(
+        join(dir, "deno.json"),
+        JSON.stringify({ compilerOptions: { strict: true, lib: ["esnext", "dom"] } }),
+      );
+      expect(denoCheck("--config", join(dir, "deno.json"), "shared/client/index.ts")).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 180_000);
-
-  it(
-    "type-checks the front-end client with a browser's libraries only, and its wire types against the server's",
-    () => {
-      // deno.json's libs include the Deno namespace; a browser bundle has none of it.
-      const dir = mkdtempSync(join(tmpdir(), "reelforge-browser-"));
-      try {
-        writeFileSync(
-          join(dir, "deno.json"),
-          JSON.stringify({ compilerOptions: { strict: true, lib: ["esnext", "dom"] } }),
-        );
-        expect(denoCheck("--config", join(dir, "deno.json"), "shared/client/index.ts")).not.toThrow();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-      // The test holds the compile-time comparisons with the server's types, and passes a real SupabaseClient.
-      expect(denoCheck("tests/unit/reelforge-client.test.ts")).not.toThrow();
-    },
-    180_000,
-  );
 });

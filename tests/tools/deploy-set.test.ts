@@ -21,7 +21,7 @@ import {
 } from "../../scripts/stack/deploy-set.ts";
 import { readConfiguredFunctions } from "../../scripts/stack/function-registry.ts";
 
-const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname!, "..", "..");
 const deno = join(root, "node_modules/.bin/deno");
 // Shared with the stack and `npm run deploy:sets`: the first run downloads the npm packages.
 const denoDir = join(root, ".stack", "deno-cache");

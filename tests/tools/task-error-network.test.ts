@@ -42,6 +42,7 @@ describe("what a task's owner reads about a network failure", () => {
     const http = createProviderHttp({
       provider: "runway",
       baseUrl: `http://127.0.0.1:${await closedPort()}`,
+      headers: {},
       retry: { maxAttempts: 1 },
       sleep: async () => {},
     });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { generatedBenchReadme, readResults, rewriteTables } from "../../bench/support/results-tables.ts";
 
-const BENCH = resolve(import.meta.dirname, "../../bench");
+const BENCH = resolve(import.meta.dirname!, "../../bench");
 
 describe("bench/README.md tables", () => {
   it("equal what bench/results/*.json generate", () => {

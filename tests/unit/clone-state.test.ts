@@ -42,7 +42,7 @@ describe("clone status", () => {
   it("reports rows per table and overall, rows/s and an ETA, and the masked target", () => {
     const clone: CloneMetadata = {
       options,
-      target: { v: 1, iv: "x", data: "y" },
+      target: { v: 2, kid: "k", iv: "x", data: "y" },
       targetMasked: "postgresql://u:****@h/db",
       totals: { "public.a": 1000, "public.b": 3000 },
       checkpoint: {
@@ -69,7 +69,7 @@ describe("clone status", () => {
   it("shows only the job's own tables, whatever else the checkpoint holds", () => {
     const clone: CloneMetadata = {
       options: { ...options, schemas: ["public"] },
-      target: { v: 1, iv: "x", data: "y" },
+      target: { v: 2, kid: "k", iv: "x", data: "y" },
       targetMasked: "postgresql://u:****@h/db",
       totals: { "public.a": 10, "auth.users": 5000 },
       checkpoint: {

@@ -29,6 +29,7 @@ const paid: QuoteProviders = {
   lipsync: user("sync", "lipsync-2"),
   music: user("beatoven", "maestro"),
   render: user("worker", "ffmpeg"),
+  search: fallback,
 };
 
 describe("a length no film can be made within 10 % of", () => {

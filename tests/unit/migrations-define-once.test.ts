@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const migrationsDir = join(import.meta.dirname, "..", "..", "migrations");
+const migrationsDir = join(import.meta.dirname!, "..", "..", "migrations");
 
 /** `schema.name` of every `create [or replace] function|procedure` in one migration's text. */
 function routinesCreated(sql: string): string[] {

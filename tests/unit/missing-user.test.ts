@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { isMissingUserViolation } from "../../shared/db/missing-user.ts";
 import { respondWithError } from "../../shared/http/error-handler.ts";
 
-const schema = readFileSync(join(import.meta.dirname, "..", "..", "supabase", "schema.sql"), "utf8");
+const schema = readFileSync(join(import.meta.dirname!, "..", "..", "supabase", "schema.sql"), "utf8");
 const foreignKeys = [...schema.matchAll(/ADD CONSTRAINT (\S+) FOREIGN KEY \([^)]*\) REFERENCES ([\w.]+)\(/g)]
   .map(([, name, referenced]) => ({ name, referenced }));
 

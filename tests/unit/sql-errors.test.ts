@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SqlErrorCode } from "../../shared/db/sql-errors.ts";
 
-const migrationsDir = join(import.meta.dirname, "..", "..", "migrations");
+const migrationsDir = join(import.meta.dirname!, "..", "..", "migrations");
 const raised = readdirSync(migrationsDir)
   .filter((name) => name.endsWith(".sql"))
   .flatMap((name) =>

@@ -172,12 +172,14 @@ describe("buildProviders with endpoints", () => {
     });
     expect(await set.image.submit({ prompt: "poster", width: 768, height: 1024 })).toBeTruthy();
     expect((await set.audio.speak({ voiceId: "abc123", text: "Hello." })).requestId).toBeTruthy();
+    if (!set.lipsync) throw new Error("no lip sync adapter was built");
     expect(
       await set.lipsync.submit({
         videoUrl: fakes.runway.fileUrl("clip.mp4"),
         audioUrl: fakes.elevenlabs.fileUrl("line.mp3"),
       }),
     ).toBeTruthy();
+    if (!set.music) throw new Error("no music adapter was built");
     expect(await set.music.submit({ prompt: "calm piano", durationSeconds: 30 })).toBeTruthy();
     expect(
       [fakes.openai, fakes.runway, fakes.fal, fakes.elevenlabs, fakes.sync, fakes.beatoven].map((f) =>
