@@ -25,6 +25,7 @@ const USER_RPCS = [
   "clear_scene_images(uuid,integer)",
   "migrate_legacy_images(uuid)",
   "my_usage()",
+  "own_key_hint(uuid)",
   "request_scenes_with_images(uuid)",
   "resume_task(uuid)",
   "save_generated_image(uuid,integer,integer,text)",
