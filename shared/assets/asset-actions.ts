@@ -56,7 +56,7 @@ import { insertRun, startRun } from "./asset-run-start.ts";
 import { assetUrlSigner } from "../film/asset-url.ts";
 import { urlsExpireAt } from "../storage/signed-urls.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
-import { requiredAs } from "../http/read-body.ts";
+import { uuidField } from "../http/read-body.ts";
 
 const startInput = z.object({
   target: targetSchema,
@@ -65,18 +65,14 @@ const startInput = z.object({
 }).strict();
 /** status takes a run, or (like every function) one of its tasks. */
 const byRunOrTask = z.object({
-  runId: z.string({ error: "runId must be a run's UUID" }).uuid({ error: "runId must be a run's UUID" })
-    .optional(),
-  taskId: z.string({ error: "taskId must be a task's UUID" }).uuid({ error: "taskId must be a task's UUID" })
-    .optional(),
+  runId: uuidField("runId", "a run's UUID").optional(),
+  taskId: uuidField("taskId", "a task's UUID").optional(),
 }).strict().refine((b) => (b.runId === undefined) !== (b.taskId === undefined), {
   message: "send runId (or a taskId), exactly one",
   path: ["runId"],
 });
 const byRun = z.object({
-  runId: z.string({ error: requiredAs("runId", "a run's UUID") }).uuid({
-    error: "runId must be a run's UUID",
-  }),
+  runId: uuidField("runId", "a run's UUID"),
 }).strict();
 /** cascade (clips, default true): regenerate the scenes continuing from the new last frame. */
 const acceptInput = byRun.extend({

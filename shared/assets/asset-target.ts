@@ -7,24 +7,18 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { BadRequestError, ConflictError } from "../errors.ts";
-import { requiredAs, visibleText, wholeNumber } from "../http/read-body.ts";
+import { uuidField, visibleText, wholeNumber } from "../http/read-body.ts";
 
 export const REGENERATE_KINDS = ["video", "audio", "cover", "script", "music", "image"] as const;
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
 
 export const targetSchema = z.object({
-  movieId: z.string({ error: requiredAs("target.movieId", "a movie's UUID") }).uuid({
-    error: "target.movieId must be a movie's UUID",
-  }),
+  movieId: uuidField("target.movieId", "a movie's UUID"),
   sceneNumber: wholeNumber("target.sceneNumber", 1).optional(),
   shotNumber: wholeNumber("target.shotNumber", 1).optional(),
   lineIndex: wholeNumber("target.lineIndex", 0).optional(),
-  characterId: z.string({ error: "target.characterId must be a character's UUID" }).uuid({
-    error: "target.characterId must be a character's UUID",
-  }).optional(),
-  locationImageId: z.string({ error: "target.locationImageId must be a location image's UUID" }).uuid({
-    error: "target.locationImageId must be a location image's UUID",
-  }).optional(),
+  characterId: uuidField("target.characterId", "a character's UUID").optional(),
+  locationImageId: uuidField("target.locationImageId", "a location image's UUID").optional(),
 }).strict();
 export type AssetTarget = z.infer<typeof targetSchema>;
 

@@ -18,7 +18,7 @@ import type { SecretBox } from "../crypto/secret-box.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { parseInput } from "../http/read-body.ts";
+import { parseInput, uuidField } from "../http/read-body.ts";
 import { describeTask } from "../http/task-actions.ts";
 import { type CloneMetadata, describeClone, describeWarnings, initialCheckpoint } from "./clone-state.ts";
 import { databaseIdentity, openCloneConnection } from "./clone-connections.ts";
@@ -55,8 +55,7 @@ const startInput = z.object({
   }).strict().default({ includeData: true, includeStorage: false, schemas: ["public"] }),
 }).strict();
 
-const jobUuid = (field: string) =>
-  z.string().uuid({ error: `${field} must be a clone job's UUID` }).optional();
+const jobUuid = (field: string) => uuidField(field, "a clone job's UUID").optional();
 /**
  * The job's task id: `taskId`, as every task-running function names it, or `jobId`, the clone's
  * users' word, kept as an alias (both are answered too). Both at once must name the same job.

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import { describeTask, taskActions } from "../http/task-actions.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { requiredAs, visibleText } from "../http/read-body.ts";
+import { requiredAs, uuidField, visibleText } from "../http/read-body.ts";
 import { currentAssetUrls } from "./asset-url.ts";
 import { createStorage } from "../storage/index.ts";
 import { ownerObjects } from "../storage/owner-objects.ts";
@@ -31,13 +31,12 @@ import { PRODUCE_KIND } from "./produce-task.ts";
 import { renderWaitOf } from "./render-wait.ts";
 import { admitUsage, usageReport } from "../usage/usage-admission.ts";
 
-export const byMovieId = z.object({ movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }) })
-  .strict();
+export const byMovieId = z.object({ movieId: uuidField("movieId", "a movie's UUID") }).strict();
 
 /** status / resume / cancel take the movie, or (like every function) one of its tasks. */
 const byMovieOrTask = z.object({
-  movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }).optional(),
-  taskId: z.string().uuid({ error: "taskId must be a task's UUID" }).optional(),
+  movieId: uuidField("movieId", "a movie's UUID").optional(),
+  taskId: uuidField("taskId", "a task's UUID").optional(),
 }).strict().refine((b) => (b.movieId === undefined) !== (b.taskId === undefined), {
   message: "send movieId (or a taskId), exactly one",
   path: ["movieId"],

@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
-import { wholeNumber } from "../http/read-body.ts";
+import { uuidField, wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
 import { assertNoTakeApplying, idleMovie, nothingToAssemble } from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
@@ -21,7 +21,7 @@ import type { TaskKind } from "../engine/task-routes.ts";
 import type { JsonObject, TransactionSql } from "../db/client.ts";
 
 const bySceneInput = z.object({
-  movieId: z.string().uuid({ error: "movieId must be a movie's UUID" }),
+  movieId: uuidField("movieId", "a movie's UUID"),
   sceneNumber: wholeNumber("sceneNumber", 1),
 }).strict();
 

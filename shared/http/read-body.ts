@@ -136,6 +136,17 @@ export const requiredAs = (field: string, what: string) => (issue: { input?: unk
     ? `${field} is required (${what})`
     : `${field} must be ${what}, not ${sentAs(issue.input)}`;
 
+/**
+ * A UUID, in the one spelling Postgres prints (lowercase). Postgres reads any case as the same id,
+ * but the code also keys work by text: a task payload matched with jsonb `@>`, an asset slot's
+ * name. Sent in capitals, one scene's regeneration was started and charged once per spelling, and
+ * a film's cover had two current versions.
+ */
+export function uuidField(field: string, what: string) {
+  return z.string({ error: requiredAs(field, what) }).uuid({ error: `${field} must be ${what}` })
+    .transform((id) => id.toLowerCase());
+}
+
 /** Postgres `integer`'s largest value; a whole number past it failed the query (a 500), not the input. */
 export const PG_INTEGER_MAX = 2_147_483_647;
 

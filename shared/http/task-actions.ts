@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { uuidField } from "./read-body.ts";
 import { ConflictError, NotFoundError, TaskExpiredError } from "../errors.ts";
 import type { TaskRow } from "../engine/task-row.ts";
 import type { TaskStore } from "../engine/task-store.ts";
 import { type ActionSpec, defineAction } from "./function-app.ts";
 
-const byTaskId = z.object({ taskId: z.string().uuid({ error: "taskId must be a task's UUID" }) }).strict();
+const byTaskId = z.object({ taskId: uuidField("taskId", "a task's UUID") }).strict();
 
 /** A task as its owner sees it: no lease internals, no secrets. */
 export function describeTask(task: TaskRow, now = new Date()) {

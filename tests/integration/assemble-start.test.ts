@@ -137,6 +137,10 @@ describe.each(starts)("$fn start", ({ fn, kind, body, payload }) => {
         `Movie ${movieId}${where} already has ${kind} task ${open.id} open: follow it with status, or cancel it before starting again`,
     }]);
     expect(await workOf(movieId, kind)).toEqual(before);
+    // The movie's id in capitals is the same work: before, each spelling was admitted and charged.
+    const shouted = await start(movieId.toUpperCase());
+    expect([shouted.status, shouted.json.error?.code]).toEqual([409, "regeneration_in_progress"]);
+    expect(await workOf(movieId, kind)).toEqual(before);
     await sql`select engine.cancel_task(${open.id}, 'test')`;
   });
 

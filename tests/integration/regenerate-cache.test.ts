@@ -471,6 +471,24 @@ describe("a line voiced on another provider", () => {
   });
 });
 
+describe("a movie's id in capitals", () => {
+  it("names the film's own slot, so the run is measured against its current version", async () => {
+    const slot = `movie:${movieId}:cover`;
+    const [current] = await rig
+      .sql`select version from public.assets where slot = ${slot} and state = 'current'`;
+    expect(current).toBeTruthy();
+    // Before: a slot of its own (movie:<ID IN CAPITALS>:cover) with no base version, whose accept made
+    // a second current cover for the film.
+    const { runId } = await preview("cover", { movieId: movieId.toUpperCase() }, {
+      prompt: "The harbour at dawn",
+      settings: { seed: 41 },
+    });
+    const [run] = await rig.sql`select slot, base_version from public.asset_runs where id = ${runId}`;
+    expect(run).toEqual({ slot, base_version: current.version });
+    expect((await regenerate({ action: "reject", runId })).status).toBe(200);
+  });
+});
+
 describe("a model on the project's key", () => {
   it("is the project default's own: another is refused before anything is counted", async () => {
     const [own] = await rig.sql`

@@ -20,7 +20,7 @@ import {
   validateRegistration,
 } from "./provider-config.ts";
 import type { Owner, ProviderRow, ProviderStore } from "./provider-store.ts";
-import { requiredAs } from "../../http/read-body.ts";
+import { requiredAs, uuidField } from "../../http/read-body.ts";
 
 export interface ProviderActionDeps {
   store: ProviderStore;
@@ -28,9 +28,9 @@ export interface ProviderActionDeps {
   secrets: SecretBox | null;
 }
 
-const byId = z.object({ id: z.string().uuid({ error: "id must be a provider's UUID" }) }).strict();
+const byId = z.object({ id: uuidField("id", "a provider's UUID") }).strict();
 const rotateInput = z.object({
-  id: z.string().uuid({ error: "id must be a provider's UUID" }),
+  id: uuidField("id", "a provider's UUID"),
   apiKey: z.string({ error: requiredAs("apiKey", "a string") }),
 }).strict();
 
