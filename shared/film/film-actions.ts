@@ -42,15 +42,19 @@ const byMovieOrTask = z.object({
   path: ["movieId"],
 });
 
-/** Bidirectional controls reorder what a viewer sees (a title that reads differently than it is). */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
-/** A short text shown wherever the film is listed: something visible, nothing that reorders it. */
+/**
+ * Bidirectional controls and marks reorder what a viewer sees (a title that reads differently than
+ * it is): the embeddings, overrides and isolates, and the marks LRM, RLM and ALM.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+/** A short text shown wherever the film is listed: one visible line, nothing that reorders it. */
 const shownText = (field: string, max: number) =>
   visibleText(field, max)
     .refine(
       (text) => !BIDI_CONTROLS.test(text),
       `${field} must not contain bidirectional control characters`,
-    );
+    )
+    .refine((text) => !/[\t\n\r\u2028\u2029]/.test(text), `${field} must be one line`);
 
 const startInput = z.object({
   title: shownText("title", 200),

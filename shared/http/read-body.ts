@@ -39,7 +39,12 @@ export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Pr
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // Decoded leniently, the bad bytes became U+FFFD, stored in place of what was sent.
+    throw new BadRequestError("invalid_json", "Request body is not valid UTF-8; send JSON encoded as UTF-8");
+  }
 }
 
 /** Parses the request body as a JSON object, or answers 400 naming what is wrong with it (413 when too large). */
@@ -158,13 +163,23 @@ export function wholeNumber(field: string, min: number) {
     .max(PG_INTEGER_MAX, `${field} must be at most ${PG_INTEGER_MAX}`);
 }
 
+/** Letters and symbols that draw nothing (Hangul fillers, the blank Braille cell). */
+const BLANK_LOOKING = /[\u115F\u1160\u3164\uFFA0\u2800]/gu;
+/** Control characters other than tab and line breaks: a terminal's escapes, a bell, a form feed. */
+const CONTROLS = /[^\P{Cc}\t\n\r]/u;
+
 /**
  * A trimmed string of 1 to `max` characters with at least one visible character (a letter,
- * digit, punctuation or symbol): `.trim()` keeps zero-width and other format characters, and a
- * text of those alone asks for nothing.
+ * digit, punctuation or symbol that draws something): `.trim()` keeps zero-width and other format
+ * characters, and a text of those alone asks for nothing. Control characters other than tab and
+ * line breaks are refused: no prompt or line needs a terminal escape.
  */
 export function visibleText(field: string, max: number) {
   return z.string({ error: requiredAs(field, "a string") }).trim().min(1, `${field} must not be empty`)
     .max(max, `${field} must be at most ${max} characters`)
-    .refine((text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text), `${field} must have a visible character`);
+    .refine(
+      (text) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(text.replace(BLANK_LOOKING, "")),
+      `${field} must have a visible character`,
+    )
+    .refine((text) => !CONTROLS.test(text), `${field} must not contain control characters`);
 }

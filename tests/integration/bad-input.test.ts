@@ -200,6 +200,35 @@ describe("text Postgres cannot store, and deep nesting, in free-form fields", ()
     expect(await fingerprint()).toEqual(before);
   });
 
+  it("produce-movie quote refuses a title or genre that hides, moves or draws nothing, and a prompt with a terminal escape", async () => {
+    const film = { title: "Harbour Light", prompt: "A pilot follows a smuggler's light.", genre: "thriller" };
+    const quote = (fields: Record<string, string>) =>
+      invoke("produce-movie", { action: "quote", ...film, ...fields, durationMinutes: 0.5 }, {
+        token: user.token,
+      });
+    // Before, each was taken, and shown wherever the film is listed.
+    const refused: Array<[Record<string, string>, string]> = [
+      [{ title: "\u0007bell" }, "title must not contain control characters"],
+      [{ title: "\u001b[31mred" }, "title must not contain control characters"],
+      [{ genre: "a\u000cb" }, "genre must not contain control characters"],
+      [{ title: "two\nlines" }, "title must be one line"],
+      [{ title: "a\u200fb" }, "title must not contain bidirectional control characters"],
+      [{ title: "\u3164" }, "title must have a visible character"],
+      [{ genre: "\u2800\u2800" }, "genre must have a visible character"],
+      [{ prompt: "\u001b]0;owned\u0007 a night at sea" }, "prompt must not contain control characters"],
+    ];
+    for (const [fields, message] of refused) {
+      const response = await quote(fields);
+      expect([response.status, response.json.error.code], JSON.stringify(fields)).toEqual([
+        400,
+        "invalid_request",
+      ]);
+      expect(response.json.error.message).toContain(message);
+    }
+    // A prompt keeps its lines and tabs.
+    expect((await quote({ prompt: "Night.\n\tA pilot follows a smuggler's light." })).status).toBe(200);
+  });
+
   it("providers answers an action named constructor with 400 unknown_action", async () => {
     const response = await invoke("providers", { action: "constructor" }, { token: user.token });
     expect([response.status, response.json.error.code]).toEqual([400, "unknown_action"]);

@@ -58,6 +58,23 @@ describe("function app", () => {
     expect(json.error.code).toBe("invalid_json");
   });
 
+  it("answers a body that is not UTF-8 with 400 invalid_json, not with its bytes replaced", async () => {
+    const response = await app().request("/produce-movie", {
+      method: "POST",
+      body: new Uint8Array([
+        ...new TextEncoder().encode('{"action":"'),
+        0xff,
+        0xfe,
+        ...new TextEncoder().encode('"}'),
+      ]),
+      headers: { "content-type": "application/json", authorization: `Bearer ${await userToken()}` },
+    });
+    const json = await response.json();
+    expect(response.status).toBe(400);
+    expect(json.error).toMatchObject({ code: "invalid_json" });
+    expect(json.error.message).toContain("not valid UTF-8");
+  });
+
   it("answers an unknown action with 400 naming the valid ones", async () => {
     const { status, json } = await post(JSON.stringify({ action: "explode" }), {
       authorization: `Bearer ${await userToken()}`,
