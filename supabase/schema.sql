@@ -3953,6 +3953,12 @@ CREATE TABLE public.generated_videos (
 ALTER TABLE public.generated_videos OWNER TO postgres;
 
 --
+-- Name: COLUMN generated_videos.dialogue_text; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON COLUMN public.generated_videos.dialogue_text IS 'Always null: a cached clip carries no speech; lines are voiced apart (scene_audio) and mixed or lip-synced onto the scene clip.';
+
+--
 -- Name: image_requests; Type: TABLE; Schema: public; Owner: postgres
 --
 

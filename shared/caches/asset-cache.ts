@@ -120,15 +120,14 @@ export async function storeCachedVideo(
   userId: string,
   hash: string,
   inputs: VideoInputs,
-  entry: { videoUrl: string; bucket: string | null; path: string | null; dialogueText?: string | null },
+  entry: { videoUrl: string; bucket: string | null; path: string | null },
 ) {
+  // dialogue_text stays null: a clip is made without speech (the column's comment).
   await db`
     insert into public.generated_videos (user_id, content_hash, prompt, reference_image_url, provider, model, ratio, duration_seconds,
-                                         dialogue_text, video_url, storage_bucket, storage_path)
+                                         video_url, storage_bucket, storage_path)
     values (${userId}, ${hash}, ${inputs.prompt}, ${inputs.referenceImageUrl}, ${inputs.provider}, ${inputs.model}, ${inputs.ratio},
-            ${inputs.durationSeconds}, ${
-    entry.dialogueText ?? null
-  }, ${entry.videoUrl}, ${entry.bucket}, ${entry.path})
+            ${inputs.durationSeconds}, ${entry.videoUrl}, ${entry.bucket}, ${entry.path})
     on conflict (user_id, content_hash) where status = 'completed' do nothing`;
 }
 
