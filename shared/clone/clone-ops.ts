@@ -4,7 +4,7 @@
  */
 import type { Sql } from "../db/client.ts";
 import { cloneTargetStorageBinding } from "../crypto/secret-bindings.ts";
-import type { SealedSecret, SecretBox } from "../crypto/secret-box.ts";
+import type { SecretBox, StoredSecret } from "../crypto/secret-box.ts";
 import type { SliceBudget } from "../engine/slice-budget.ts";
 import { connectFailureReason, logRawTaskError } from "../engine/task-error.ts";
 import { PermanentTaskError } from "../errors.ts";
@@ -43,7 +43,7 @@ export interface CloneSlice {
   /** Numbered sessions over `source` and `target` (session 0) for the phases that work in parallel. */
   sessions: CloneSessions;
   /** The target project's Storage API, sealed (options.targetStorage); absent without includeStorage. */
-  targetStorage: SealedSecret | undefined;
+  targetStorage: StoredSecret | undefined;
 }
 
 export function cloneOps(

@@ -2,7 +2,7 @@
  * The clone's checkpoint as kept in background_tasks.metadata.clone,
  * and the pure rules read from it: what the status shows, how big the next chunk is.
  */
-import type { SealedSecret } from "../crypto/secret-box.ts";
+import type { StoredSecret } from "../crypto/secret-box.ts";
 import type { HostingFinding } from "./catalog-read.ts";
 import type { CloneMismatch } from "./verify.ts";
 import type { StorageCursor, StorageMismatch } from "./clone-storage.ts";
@@ -46,11 +46,12 @@ export interface CloneCheckpoint {
 
 export interface CloneMetadata {
   options: CloneOptions;
-  target: SealedSecret;
+  /** Sealed as it was written: a job started before a key rotation may hold the legacy form until its next slice reseals it. */
+  target: StoredSecret;
   targetMasked: string;
   checkpoint: CloneCheckpoint;
   /** The target project's Storage API ({ url, serviceRoleKey }), sealed; only with includeStorage. */
-  targetStorage?: SealedSecret;
+  targetStorage?: StoredSecret;
   storageCursor?: StorageCursor;
   /** Per-table row totals known at preflight. */
   totals?: Record<string, number>;
