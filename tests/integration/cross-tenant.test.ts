@@ -345,6 +345,7 @@ describe("public RPCs, as the database roles the API runs them as", () => {
     "request_scenes_with_images(uuid)": (tx) => tx`select public.request_scenes_with_images(${ids.movieId})`,
     "migrate_legacy_images(uuid)": (tx) => tx`select public.migrate_legacy_images(${ids.movieId})`,
     "my_usage()": (tx) => tx`select public.my_usage()`,
+    "own_key_hint(uuid)": (tx) => tx`select public.own_key_hint(${ids.providerId})`,
     "set_usage_limits(uuid,jsonb)": async (tx) => {
       await tx`select public.set_usage_limits(${owner.id}, ${tx.json({ films_per_day: 1000 })})`;
       await tx`select public.set_usage_limits(null, ${tx.json({ films_per_day: 1000 })})`;
@@ -370,6 +371,35 @@ describe("public RPCs, as the database roles the API runs them as", () => {
       expect(["asset_url(assets)", "is_backend_caller()"], `${row.fn} is callable by anon`).toContain(
         row.fn.replace(/^public\./, ""),
       );
+    }
+  });
+
+  it("own_key_hint answers a key's hint to its owner only", async () => {
+    const registered = await invoke("providers", {
+      action: "register",
+      providerType: "music",
+      provider: "beatoven",
+      model: "maestro",
+      apiKey: "bt-owner-key-0123456789wxyz",
+    }, { token: owner.token });
+    expect(registered.status, registered.text).toBe(201);
+    const id = registered.json.provider.id as string;
+    try {
+      const hintAs = async (userId: string) => {
+        let hint: unknown;
+        const code = await rpcAs("authenticated", userId, async (tx) => {
+          [{ hint }] = await tx`select public.own_key_hint(${id}) as hint`;
+        });
+        expect(code).toBeNull();
+        return hint;
+      };
+      expect(await hintAs(owner.id)).toBe("wxyz");
+      for (const other of [users.other.id, users.anonymous.id, users.operator.id]) {
+        expect(await hintAs(other)).toBeNull();
+      }
+      expect(await rpcAs("anon", null, (tx) => tx`select public.own_key_hint(${id})`)).toBe("42501");
+    } finally {
+      await sql`delete from public.api_providers where id = ${id}`;
     }
   });
 
