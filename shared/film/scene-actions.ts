@@ -12,7 +12,12 @@ import { BadRequestError, ConflictError } from "../errors.ts";
 import { type ActionSpec, defineAction } from "../http/function-app.ts";
 import { uuidField, wholeNumber } from "../http/read-body.ts";
 import { byMovieId } from "./film-actions.ts";
-import { assertNoTakeApplying, idleMovie, nothingToAssemble } from "./film-movie.ts";
+import {
+  assertNoTakeApplying,
+  idleMovie,
+  lockMovieOutOfProduction,
+  nothingToAssemble,
+} from "./film-movie.ts";
 import type { FilmDeps } from "./film-env.ts";
 import { CHAIN_KIND, VOICES_KIND } from "./scene-tasks.ts";
 import { admitUsage } from "../usage/usage-admission.ts";
@@ -89,8 +94,11 @@ function enqueueAction(
       const task = await deps.sql.begin(async (tx) => {
         await admitUsage(tx, caller.userId, "regeneration", kind);
         // Same-film starts queue here (user lock, then film, as a film's redo takes them), so the
-        // second one sees the first one's task.
-        await tx`select 1 from public.movies where id = ${body.movieId} for no key update`;
+        // second one sees the first one's task; and the film's status is read again under its lock.
+        // Checked before the transaction only, a start that waited here for a resume went on and
+        // was charged and run beside the resumed production (its assembly rendered a film missing
+        // a scene still being made).
+        await lockMovieOutOfProduction(tx, body.movieId);
         await noSameWorkOpen(tx, caller.userId, kind, payload);
         await assertNoTakeApplying(tx, caller.userId, body.movieId, "start this");
         return await deps.store.enqueue({ userId: caller.userId, kind, payload, maxAttempts: 5 }, tx);

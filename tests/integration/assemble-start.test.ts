@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initialSteps } from "../../shared/film/film-progress.ts";
-import { connect, createUser, invoke, type Sql, type TestUser } from "../support/stack.ts";
+import { connect, createUser, invoke, type Sql, type TestUser, waitFor } from "../support/stack.ts";
 
 let sql: Sql;
 let user: TestUser;
@@ -142,6 +142,41 @@ describe.each(starts)("$fn start", ({ fn, kind, body, payload }) => {
     expect([shouted.status, shouted.json.error?.code]).toEqual([409, "regeneration_in_progress"]);
     expect(await workOf(movieId, kind)).toEqual(before);
     await sql`select engine.cancel_task(${open.id}, 'test')`;
+  });
+
+  it("refuses a start that waited on a resume of the film, charging nothing", async () => {
+    const movieId = await cancelledFilm();
+    await addScene(movieId, 1, "completed", "https://films.example/scene-1.mp4");
+    const before = await workOf(movieId, kind);
+    // A resume in flight: the film's row locked and put back in production, not yet committed. The
+    // start reads the film idle, then waits for the row in its own transaction.
+    const resume = connect(1);
+    try {
+      let answer: Awaited<ReturnType<typeof start>> | undefined;
+      let pending: Promise<unknown> = Promise.resolve();
+      await resume.begin(async (tx) => {
+        const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+        await tx`select from public.movies where id = ${movieId} for update`;
+        await tx`update public.movies set status = 'processing' where id = ${movieId}`;
+        pending = start(movieId).then((a) => (answer = a));
+        await waitFor(async () =>
+          answer !== undefined ||
+          (await sql`select 1 from pg_stat_activity where ${pid}::int = any (pg_blocking_pids(pid))`).length >
+            0, {
+          timeoutMs: 30_000,
+          what: "the start to wait for the film's row",
+        });
+        expect(answer, "the start did not wait for the film's row").toBeUndefined();
+      });
+      // The resume committed: the start goes on.
+      await pending;
+      // Before: 202, a regeneration charged and run beside the resumed production.
+      expect([answer!.status, answer!.json.error?.code]).toEqual([409, "movie_in_production"]);
+      expect(await workOf(movieId, kind)).toEqual(before);
+    } finally {
+      await resume.end();
+      await sql`update public.movies set status = 'cancelled' where id = ${movieId}`;
+    }
   });
 
   it("refuses to resume a cancelled start while its work is open again or the film is in production, charging nothing", async () => {
