@@ -145,21 +145,26 @@ function onExit(slot: Slot, code: number | null, signal: string | null, reason?:
   void saveState();
 }
 
-/** SIGTERM to the worker's group (its jobs get the worker's grace period), then SIGKILL. */
+/**
+ * SIGTERM to the worker (its jobs get the worker's grace period), then SIGKILL to its group. Not
+ * SIGTERM to the group: FFmpeg quits on it, so every running job lost its encode or probe at once
+ * and a probe killed so failed its job for good, its grace period never used.
+ */
 async function stopWorker(slot: Slot): Promise<void> {
   if (slot.timer) clearTimeout(slot.timer);
   slot.timer = null;
   slot.nextStartAt = null;
   const pid = slot.pid;
   if (pid === null) return;
-  const signalGroup = (signal: Deno.Signal) => {
+  const signal = (target: number, name: Deno.Signal) => {
     try {
-      Deno.kill(-pid, signal);
+      Deno.kill(target, name);
     } catch {
       // Already gone.
     }
   };
-  signalGroup("SIGTERM");
+  const signalGroup = (name: Deno.Signal) => signal(-pid, name);
+  signal(pid, "SIGTERM");
   const deadline = Date.now() + 25_000;
   while (isProcessAlive(pid) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -17,10 +17,22 @@ export interface MediaCommandResult {
   stderr: string;
 }
 
-/** A failed ffmpeg/ffprobe run; keeps the end of stderr, where FFmpeg says what went wrong. */
+/**
+ * A failed ffmpeg/ffprobe run; keeps the end of stderr, where FFmpeg says what went wrong. A run
+ * killed by a signal (exitCode null) says nothing of its input: the process was stopped.
+ */
 export class MediaCommandError extends Error {
-  constructor(readonly command: string, readonly exitCode: number | null, readonly stderrTail: string) {
-    super(`${command} exited with ${exitCode ?? "a signal"}: ${stderrTail}`);
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderrTail: string,
+    readonly signal: string | null = null,
+  ) {
+    super(
+      `${command} ${
+        exitCode === null ? `was killed by ${signal ?? "a signal"}` : `exited with ${exitCode}`
+      }: ${stderrTail}`,
+    );
     this.name = "MediaCommandError";
   }
 }
@@ -50,11 +62,12 @@ export function runMediaCommand(
       signal?.removeEventListener("abort", onAbort);
       reject(error);
     });
-    child.on("close", (code) => {
+    child.on("close", (code, killedBy) => {
       signal?.removeEventListener("abort", onAbort);
       if (signal?.aborted) return reject(signal.reason ?? new Error(`${command} aborted`));
       if (code !== 0) {
-        return reject(new MediaCommandError(command, code, stderr.trim().split("\n").slice(-12).join("\n")));
+        const tail = stderr.trim().split("\n").slice(-12).join("\n");
+        return reject(new MediaCommandError(command, code, tail, killedBy));
       }
       resolve({ stdout: Buffer.concat(stdout).toString("utf8"), stderr });
     });

@@ -15,7 +15,7 @@ import { buildAssembleArgs, concatList, type X264Preset } from "./assemble-comma
 import { chooseAssemblyPath } from "./assembly-path.ts";
 import { gradeClips } from "./clip-grade.ts";
 import { buildDialogueTrackArgs, DIALOGUE_TRACK_CONTENT_TYPE } from "./dialogue-track-command.ts";
-import { type MediaCommandOptions, runMediaCommand } from "../media/ffmpeg-process.ts";
+import { MediaCommandError, type MediaCommandOptions, runMediaCommand } from "../media/ffmpeg-process.ts";
 import { buildLastFrameArgs } from "./frame-command.ts";
 import { type MediaInfo, probeMedia } from "../media/media-probe.ts";
 import { checkRenderRequest } from "../providers/render-request.ts";
@@ -64,7 +64,11 @@ async function fetchAndProbe(
   run: MediaCommandOptions,
 ): Promise<Fetched> {
   const file = await io.fetchToFile(url, name);
-  const info = await probeMedia(file, run).catch(() => {
+  const info = await probeMedia(file, run).catch((error) => {
+    // Only ffprobe's own refusal says the file is bad. One stopped by a signal (its worker shutting
+    // down: a supervisor signals the worker's process group) is retried: before, a paused render
+    // worker failed its jobs for good as unreadable, and the film with them.
+    if (error instanceof MediaCommandError && error.exitCode === null) throw error;
     throw new PermanentTaskError("unreadable_media", `${url} is not a media file FFmpeg can read`);
   });
   return { ...info, file };

@@ -19,8 +19,10 @@ export function describeJobFailure(error: unknown, taskId: string): JobFailure {
   if (error instanceof MediaCommandError) {
     return {
       code: `${error.command}_failed`,
-      message: `${error.command} exited with ${
-        error.exitCode ?? "a signal"
+      message: `${error.command} ${
+        error.exitCode === null
+          ? `was killed by ${error.signal ?? "a signal"}`
+          : `exited with ${error.exitCode}`
       }; its output was logged as ${taskId}`,
       retryable: true,
       internal: rawDetail(error),

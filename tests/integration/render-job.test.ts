@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentTaskError } from "../../shared/errors.ts";
+import { MediaCommandError } from "../../shared/media/ffmpeg-process.ts";
 import type { Timeline } from "../../shared/providers/types.ts";
 import { runRenderJob } from "../../shared/render/render-job.ts";
 import { taskObjects } from "../../shared/storage/owner-objects.ts";
+import { describeJobFailure } from "../../shared/worker/job-failure.ts";
 import { createJobIo } from "../../shared/worker/worker-job-io.ts";
 import {
   download,
@@ -232,6 +234,55 @@ describe("refusing bad timelines", () => {
     const error = await render({ op: "assemble", timeline, output: output("bad.mp4") }).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error.message).toContain("timeline.clips[0]: outFrame (10) must be after inFrame (30)");
+  });
+
+  it("fails for good on a file FFmpeg cannot read, and gives back one whose probe was stopped by a signal", async () => {
+    const timeline = (url: string) => ({
+      fps: FPS,
+      width: 320,
+      height: 180,
+      clips: [{ url, inFrame: 0, outFrame: 10 }],
+      dialogue: [],
+    });
+    writeFileSync(join(dir, "notes.mp4"), "not a film");
+    const notMedia = await publish(
+      join(dir, "notes.mp4"),
+      "inputs",
+      `${run}/notes.mp4`,
+      "video/mp4",
+    );
+    const unreadable = await render({
+      op: "assemble",
+      timeline: timeline(notMedia),
+      output: output("notes.mp4"),
+    })
+      .catch((e) => e);
+    expect(unreadable).toBeInstanceOf(PermanentTaskError);
+    expect(unreadable.code).toBe("unreadable_media");
+    // An ffprobe stopped as its worker shuts down (a supervisor signals the worker's process group).
+    const bin = mkdtempSync(join(tmpdir(), "stopped-ffprobe-"));
+    writeFileSync(join(bin, "ffprobe"), "#!/bin/sh\nkill -TERM $$\n", { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const stopped = await render({
+        op: "assemble",
+        timeline: timeline(clipUrls[0]),
+        output: output("stopped.mp4"),
+      })
+        .catch((e) => e);
+      // Before: unreadable_media, failed for good, and the film with it.
+      expect(stopped).not.toBeInstanceOf(PermanentTaskError);
+      expect(stopped).toBeInstanceOf(MediaCommandError);
+      expect(stopped.message).toContain("ffprobe was killed by SIGTERM");
+      expect(describeJobFailure(stopped, "task-1")).toMatchObject({
+        code: "ffprobe_failed",
+        retryable: true,
+      });
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it("fails for good when an input cannot be downloaded", async () => {
