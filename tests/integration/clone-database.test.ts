@@ -17,6 +17,7 @@ import {
 import { ensureBucket, stackStorage } from "../support/stack-storage.ts";
 
 const SCHEMA = "clone_small";
+const RESUME_SCHEMA = "clone_resume";
 
 let sql: Sql;
 let owner: TestUser;
@@ -61,6 +62,7 @@ afterAll(async () => {
   await admin("config", { env: { REELFORGE_LEASE_SECONDS: null } });
   for (const target of targets) await target.drop();
   await sql.unsafe(`drop schema if exists ${SCHEMA} cascade`);
+  await sql.unsafe(`drop schema if exists ${RESUME_SCHEMA} cascade`);
   await sql.end();
 });
 
@@ -190,8 +192,20 @@ describe("clone-database", () => {
     "keeps the resume contract: 404 unknown, 403 stranger, 409 while active, fromTable after a kill",
     async () => {
       expect((await clone({ action: "resume", jobId: crypto.randomUUID() })).status).toBe(404);
+      // A table big enough for its copy to be seen in flight: the small dataset's whole clone took
+      // 2.4 s in one fresh run, and no status call caught it copying (the wait below timed out).
+      await sql.unsafe(`
+        drop schema if exists ${RESUME_SCHEMA} cascade;
+        create schema ${RESUME_SCHEMA};
+        create table ${RESUME_SCHEMA}.takes (id bigint primary key, note text not null);
+        insert into ${RESUME_SCHEMA}.takes select g, md5(g::text) || md5((g + 1)::text) from generate_series(1, 400000) g;
+        analyze ${RESUME_SCHEMA}.takes;`);
       const target = await newTarget();
-      const start = await clone({ action: "start", targetUrl: target.url, options: { schemas: [SCHEMA] } });
+      const start = await clone({
+        action: "start",
+        targetUrl: target.url,
+        options: { schemas: [RESUME_SCHEMA] },
+      });
       const jobId = start.json.jobId;
       for (const action of ["status", "resume", "restart", "cancel"]) {
         const response = await clone({ action, jobId }, stranger);
