@@ -259,7 +259,9 @@ describe("refusing bad timelines", () => {
       .catch((e) => e);
     expect(unreadable).toBeInstanceOf(PermanentTaskError);
     expect(unreadable.code).toBe("unreadable_media");
-    // An ffprobe stopped as its worker shuts down (a supervisor signals the worker's process group).
+    // An ffprobe stopped as its worker shuts down (a supervisor signals the worker's process group)
+    // says nothing of its input, even of one FFmpeg would refuse. (A clip probed before would be
+    // answered from memory without running ffprobe: media-probe.ts.)
     const bin = mkdtempSync(join(tmpdir(), "stopped-ffprobe-"));
     writeFileSync(join(bin, "ffprobe"), "#!/bin/sh\nkill -TERM $$\n", { mode: 0o755 });
     const path = process.env.PATH;
@@ -267,7 +269,7 @@ describe("refusing bad timelines", () => {
     try {
       const stopped = await render({
         op: "assemble",
-        timeline: timeline(clipUrls[0]),
+        timeline: timeline(notMedia),
         output: output("stopped.mp4"),
       })
         .catch((e) => e);
