@@ -2732,10 +2732,13 @@ begin
   select count(*) filter (where kind = 'film'), count(*) filter (where kind = 'regeneration')
     into films, regenerations
     from public.usage_events where user_id = p_user_id and created_at > window_start;
-  select coalesce(sum(m.cost_units * coalesce(w.weight, 1)), 0) into cost
-    from public.movie_step_metrics m left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
-   where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > window_start
-     and m.cost_units is not null;
+  select coalesce(sum(m.units * coalesce(w.weight, 1)), 0) into cost
+    from (select case when finished_at is null then coalesce(cost_units, planned_units) else cost_units end as units,
+                 cost_unit
+            from public.movie_step_metrics
+           where user_id = p_user_id and billed_to = 'project' and started_at > window_start) m
+    left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
+   where m.units is not null;
   return jsonb_build_object(
     'limits', lim,
     'used', jsonb_build_object('filmsInProduction', in_production, 'filmsPerDay', films,

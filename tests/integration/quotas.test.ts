@@ -219,6 +219,35 @@ describe("per-day limits", () => {
     expect(refused.status).toBe(429);
     expect(refused.json.error).toMatchObject({ limit: "costUnitsPerDay", used: 10, max: 10 });
   });
+  it("counts a paid job still running at the units it was admitted with", async () => {
+    const user = await createUser(sql);
+    await setLimits(user.id, { cost_units_per_day: 10 });
+    const movieId = await finishedFilm(user.id);
+    const taskId = crypto.randomUUID();
+    // Two music jobs on the project's key: one submitted and still running (its units are known
+    // only when it ends), one that failed without a cost.
+    await sql`
+      insert into public.movie_step_metrics (movie_id, user_id, step, task_id, step_name, provider, model, phase, planned_units, cost_unit, external_id, finished_at, cost_units)
+      values (${movieId}, ${user.id}, 'regenerate_music', ${taskId}, 'm1', 'beatoven', 'maestro', 'submitted', 6, 'seconds', 'job-1', null, null),
+             (${movieId}, ${user.id}, 'regenerate_music', ${taskId}, 'm2', 'beatoven', 'maestro', 'failed', 50, 'seconds', null, now(), null)`;
+    const usage = async () =>
+      (await sql`select engine.usage_report(${user.id}) as r`)[0].r.used.costUnitsPerDay;
+    expect(await usage()).toBe(6);
+    const first = await invoke("assemble", { action: "start", movieId }, { token: user.token });
+    expect(first.status, first.text).toBe(202);
+    await invoke("assemble", { action: "cancel", taskId: first.json.taskId }, { token: user.token });
+    // Another one running: 6 + 4 seconds in flight is the day's 10. Before, both counted 0 until
+    // they ended, and every start meanwhile was admitted.
+    await sql`
+      insert into public.movie_step_metrics (movie_id, user_id, step, task_id, step_name, provider, model, phase, planned_units, cost_unit)
+      values (${movieId}, ${user.id}, 'regenerate_music', ${taskId}, 'm3', 'beatoven', 'maestro', 'intent', 4, 'seconds')`;
+    const refused = await invoke("assemble", { action: "start", movieId }, { token: user.token });
+    expect(refused.status, refused.text).toBe(429);
+    expect(refused.json.error).toMatchObject({ limit: "costUnitsPerDay", used: 10, max: 10 });
+    // Ended, a job counts what it cost, not what was expected.
+    await sql`update public.movie_step_metrics set phase = 'succeeded', cost_units = 2, finished_at = now() where task_id = ${taskId} and step_name = 'm1'`;
+    expect(await usage()).toBe(6);
+  });
 });
 
 describe("who may read and write the limits", () => {
