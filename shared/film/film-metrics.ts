@@ -28,7 +28,7 @@ export interface MetricKey {
  * unit (the cost the job is recorded with if it ends unseen by its task: film.cancel_jobs). A
  * retried slice finds its own row and leaves it; a row its task's end closed with nothing
  * submitted (public.film_work_follows_its_task: the task failed or was cancelled, and is now run
- * again by a resume) is opened again for this attempt.
+ * again by a resume) is opened again for this attempt, with this attempt's provider and billing.
  */
 export async function recordIntent(
   db: Db,
@@ -60,7 +60,10 @@ export async function recordIntent(
               ${key.provider}, ${key.model}, ${planned?.units ?? null}, ${planned?.unit ?? null})
       on conflict on constraint movie_step_metrics_one_per_step do update
          set phase = 'intent', planned_units = excluded.planned_units, cost_unit = excluded.cost_unit,
-             error_message = null, finished_at = null
+             error_message = null, finished_at = null,
+             -- This attempt's provider, and who pays for it (excluded carries the billing trigger's
+             -- answer): the owner may have changed providers since the attempt that closed the row.
+             provider = excluded.provider, model = excluded.model, billed_to = excluded.billed_to
        where movie_step_metrics.external_id is null and movie_step_metrics.finished_at is not null
          and movie_step_metrics.phase in ('failed', 'cancelled')`;
   };

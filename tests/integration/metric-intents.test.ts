@@ -140,4 +140,21 @@ describe("a paid step's intent", () => {
       { step_name: "line-1", phase: "intent" },
     ]);
   });
+
+  it("opened again for a new attempt, is billed as the provider it runs on now", async () => {
+    const task = await runningTask();
+    // The first attempt, on the owner's own Runway key, closed without a job (a bad key, a cancel).
+    const [own] = await sql`
+      insert into public.api_providers (user_id, provider_type, provider, model)
+      values (${owner.id}, 'video', 'runway', 'gen4.5') returning id`;
+    const video = (model: string) => ({ ...key(task, "s1:video"), provider: "runway", model });
+    await recordIntent(db(), video("gen4.5"));
+    await sql`update public.movie_step_metrics set phase = 'failed', finished_at = now() where task_id = ${task}`;
+    // The owner went back to the project's Runway; the resumed step records its intent again.
+    await sql`update public.api_providers set is_active = false where id = ${own.id}`;
+    await recordIntent(db(), video("gen4_turbo"));
+    // Before: still `user`, gen4.5, so the job on the project's key counted nothing.
+    expect(await sql`select phase, model, billed_to from public.movie_step_metrics where task_id = ${task}`)
+      .toEqual([{ phase: "intent", model: "gen4_turbo", billed_to: "project" }]);
+  });
 });
