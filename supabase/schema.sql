@@ -439,7 +439,7 @@ begin
     name := 'costUnitsPerDay';
     select m.started_at + interval '1 day' into frees from public.movie_step_metrics m
      where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > now() - interval '1 day'
-       and m.cost_units is not null
+       and engine.counted_cost_units(m) is not null
      order by m.started_at limit 1;
     msg := format('You used %s cost units on the project''s providers in the last 24 hours, the most allowed is %s; register your own provider keys to go on now',
                   used ->> 'costUnitsPerDay', lim ->> 'costUnitsPerDay');
@@ -1146,6 +1146,48 @@ begin
 end $_$;
 
 ALTER FUNCTION engine.configure_dispatch(p_functions_url text, p_api_key text, p_internal_secret text, p_sweep_every_ms integer) OWNER TO postgres;
+
+--
+-- Name: movie_step_metrics; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.movie_step_metrics (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    movie_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    step text NOT NULL,
+    scene_number integer,
+    task_id uuid NOT NULL,
+    step_name text NOT NULL,
+    provider text,
+    model text,
+    phase text DEFAULT 'intent'::text NOT NULL,
+    external_id text,
+    cost_units numeric(12,3),
+    cost_unit text,
+    error_message text,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    submitted_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    billed_to text DEFAULT 'project'::text NOT NULL,
+    planned_units numeric,
+    CONSTRAINT movie_step_metrics_billed_to_check CHECK ((billed_to = ANY (ARRAY['project'::text, 'user'::text, 'free'::text]))),
+    CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+ALTER TABLE public.movie_step_metrics OWNER TO postgres;
+
+--
+-- Name: counted_cost_units(public.movie_step_metrics); Type: FUNCTION; Schema: engine; Owner: postgres
+--
+
+CREATE FUNCTION engine.counted_cost_units(m public.movie_step_metrics) RETURNS numeric
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select case when m.finished_at is null then coalesce(m.cost_units, m.planned_units) else m.cost_units end
+$$;
+
+ALTER FUNCTION engine.counted_cost_units(m public.movie_step_metrics) OWNER TO postgres;
 
 --
 -- Name: defer_task(uuid, bigint, integer); Type: FUNCTION; Schema: engine; Owner: postgres
@@ -2149,7 +2191,7 @@ begin
   end if;
   if t.kind = 'film.produce' then
     perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
-  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
+  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate', 'asset.apply') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
   -- A scene or film regeneration resumed is that regeneration started again, so what its start
@@ -2157,7 +2199,11 @@ begin
   -- admit_usage, then the film's row; shared/film/scene-actions.ts): a film in production, or the
   -- same work already open in another task (a start made after this one was cancelled). Resumed
   -- beside either, both chains paid for the same scene and wrote the same rows.
-  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind = 'film.assemble') and film.id is not null then
+  -- An accepted take's apply (asset.apply: its remix, reassembly, cascade of new clips) resumed is
+  -- that accept carried out again, so it meets what the accept met (shared/film/film-movie.ts,
+  -- lockIdleMovie): the film out of production, no scene work of the owner's open on it.
+  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.apply'))
+     and film.id is not null then
     select m.status into film_status from public.movies m where m.id = film.id for no key update;
     if film_status in ('pending', 'processing') then
       raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
@@ -2170,10 +2216,17 @@ begin
     end if;
     -- Nor beside a take accepted into the film and still being applied, as its start
     -- (shared/film/film-movie.ts, assertNoTakeApplying).
-    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id), t.id);
     if same_work is not null then
       raise exception 'Movie % has an accepted take still being applied (task %): resume this once that ends',
         film.id, same_work using errcode = 'RF018';
+    end if;
+    if t.kind = 'asset.apply' then
+      select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
+      if open_work.id is not null then
+        raise exception 'Movie % has % task % open: resume this once it ends, or cancel it',
+          film.id, open_work.kind, open_work.id using errcode = 'RF017';
+      end if;
     end if;
   end if;
   -- A film's rows, locked before anything changes: the progress row before the movie
@@ -2732,13 +2785,10 @@ begin
   select count(*) filter (where kind = 'film'), count(*) filter (where kind = 'regeneration')
     into films, regenerations
     from public.usage_events where user_id = p_user_id and created_at > window_start;
-  select coalesce(sum(m.units * coalesce(w.weight, 1)), 0) into cost
-    from (select case when finished_at is null then coalesce(cost_units, planned_units) else cost_units end as units,
-                 cost_unit
-            from public.movie_step_metrics
-           where user_id = p_user_id and billed_to = 'project' and started_at > window_start) m
-    left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
-   where m.units is not null;
+  select coalesce(sum(engine.counted_cost_units(m) * coalesce(w.weight, 1)), 0) into cost
+    from public.movie_step_metrics m left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
+   where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > window_start
+     and engine.counted_cost_units(m) is not null;
   return jsonb_build_object(
     'limits', lim,
     'used', jsonb_build_object('filmsInProduction', in_production, 'filmsPerDay', films,
@@ -4047,36 +4097,6 @@ CREATE TABLE public.movie_creation_progress (
 );
 
 ALTER TABLE public.movie_creation_progress OWNER TO postgres;
-
---
--- Name: movie_step_metrics; Type: TABLE; Schema: public; Owner: postgres
---
-
-CREATE TABLE public.movie_step_metrics (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    movie_id uuid NOT NULL,
-    user_id uuid NOT NULL,
-    step text NOT NULL,
-    scene_number integer,
-    task_id uuid NOT NULL,
-    step_name text NOT NULL,
-    provider text,
-    model text,
-    phase text DEFAULT 'intent'::text NOT NULL,
-    external_id text,
-    cost_units numeric(12,3),
-    cost_unit text,
-    error_message text,
-    started_at timestamp with time zone DEFAULT now() NOT NULL,
-    submitted_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    billed_to text DEFAULT 'project'::text NOT NULL,
-    planned_units numeric,
-    CONSTRAINT movie_step_metrics_billed_to_check CHECK ((billed_to = ANY (ARRAY['project'::text, 'user'::text, 'free'::text]))),
-    CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
-);
-
-ALTER TABLE public.movie_step_metrics OWNER TO postgres;
 
 --
 -- Name: scene_shots; Type: TABLE; Schema: public; Owner: postgres
@@ -5925,6 +5945,20 @@ REVOKE ALL ON FUNCTION engine.configure_dispatch(p_functions_url text, p_api_key
 GRANT ALL ON FUNCTION engine.configure_dispatch(p_functions_url text, p_api_key text, p_internal_secret text, p_sweep_every_ms integer) TO service_role;
 
 --
+-- Name: TABLE movie_step_metrics; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT ALL ON TABLE public.movie_step_metrics TO service_role;
+GRANT SELECT ON TABLE public.movie_step_metrics TO authenticated;
+
+--
+-- Name: FUNCTION counted_cost_units(m public.movie_step_metrics); Type: ACL; Schema: engine; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION engine.counted_cost_units(m public.movie_step_metrics) FROM PUBLIC;
+GRANT ALL ON FUNCTION engine.counted_cost_units(m public.movie_step_metrics) TO service_role;
+
+--
 -- Name: FUNCTION defer_task(p_task_id uuid, p_token bigint, p_delay_ms integer); Type: ACL; Schema: engine; Owner: postgres
 --
 
@@ -6704,13 +6738,6 @@ GRANT SELECT ON TABLE public.locations_library TO authenticated;
 
 GRANT ALL ON TABLE public.movie_creation_progress TO service_role;
 GRANT SELECT ON TABLE public.movie_creation_progress TO authenticated;
-
---
--- Name: TABLE movie_step_metrics; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT ALL ON TABLE public.movie_step_metrics TO service_role;
-GRANT SELECT ON TABLE public.movie_step_metrics TO authenticated;
 
 --
 -- Name: TABLE scene_shots; Type: ACL; Schema: public; Owner: postgres

@@ -244,6 +244,10 @@ describe("per-day limits", () => {
     const refused = await invoke("assemble", { action: "start", movieId }, { token: user.token });
     expect(refused.status, refused.text).toBe(429);
     expect(refused.json.error).toMatchObject({ limit: "costUnitsPerDay", used: 10, max: 10 });
+    // Frees up when the oldest job counted leaves the window.
+    const [oldest] =
+      await sql`select started_at from public.movie_step_metrics where task_id = ${taskId} and step_name = 'm1'`;
+    expect(Date.parse(refused.json.error.resetsAt)).toBe(oldest.started_at.getTime() + 86_400_000);
     // Ended, a job counts what it cost, not what was expected.
     await sql`update public.movie_step_metrics set phase = 'succeeded', cost_units = 2, finished_at = now() where task_id = ${taskId} and step_name = 'm1'`;
     expect(await usage()).toBe(6);
@@ -449,6 +453,57 @@ describe("bounded resume", () => {
     const cleanup = await failedTask(user.id, { kind: "asset.cleanup" });
     await expect(asUser(sql, user.id, (tx) => tx`select public.resume_task(${cleanup})`)).rejects
       .toMatchObject({ code: "RF008" });
+  });
+
+  it("counts an accepted take's resumed apply as a regeneration, and holds it where its accept is held", async () => {
+    const user = await createUser(sql);
+    const movieId = await finishedFilm(user.id, "completed");
+    const payload = { movieId, runId: crypto.randomUUID(), sceneNumber: 1, newClip: true, cascade: [] };
+    // Cancelled by its owner (any owner may cancel an apply: it is not part of other work).
+    const apply = await failedTask(user.id, { kind: "asset.apply", payload });
+    await sql`update public.background_tasks set status = 'cancelled' where id = ${apply}`;
+    const resume = () =>
+      asUser(sql, user.id, async (tx) => {
+        const [row] = await tx`select status, resumes from public.resume_task(${apply})`;
+        // Out of every worker's reach, in the same commit: nothing is to run it here.
+        await tx`reset role`;
+        await tx`update public.background_tasks set run_after = now() + interval '1 hour' where id = ${apply}`;
+        return row;
+      });
+    const unchanged = async () => {
+      expect(await sql`select status, resumes from public.background_tasks where id = ${apply}`)
+        .toEqual([{ status: "cancelled", resumes: 0 }]);
+    };
+
+    // No regenerations left. Before: resumed, uncounted, its remix and reassembly run again.
+    await setLimits(user.id, { regenerations_per_day: 1 });
+    await sql`insert into public.usage_events (user_id, kind, reason) values (${user.id}, 'regeneration', 'start')`;
+    await expect(resume()).rejects.toMatchObject({ code: "RF009" });
+    await unchanged();
+    await setLimits(user.id, { regenerations_per_day: 5 });
+
+    // The film back in production. Before: resumed beside it, two renders of one film at once.
+    await sql`update public.movies set status = 'processing' where id = ${movieId}`;
+    await expect(resume()).rejects.toMatchObject({ code: "RF016" });
+    await sql`update public.movies set status = 'completed' where id = ${movieId}`;
+    await unchanged();
+
+    // The owner's assembly of the film open, then another take being applied to it.
+    for (const [kind, code] of [["film.assemble", "RF017"], ["asset.apply", "RF018"]]) {
+      const [open] = await sql`
+        select id from engine.enqueue_task(p_user_id => ${user.id}, p_kind => ${kind}, p_function => null,
+          p_payload => ${
+        sql.json({ movieId })
+      }, p_run_after => now() + interval '1 hour', p_dispatch => false)`;
+      await expect(resume(), kind).rejects.toMatchObject({ code });
+      await sql`select engine.cancel_task(${open.id}, 'test')`;
+      await unchanged();
+    }
+
+    const events = (await counts(user.id)).events;
+    expect(await resume()).toEqual({ status: "queued", resumes: 1 });
+    expect((await counts(user.id)).events).toBe(events + 1);
+    await sql`select engine.cancel_task(${apply}, 'test')`;
   });
 
   it("refuses to resume a task that goes on by itself or is done with 409, counting and charging nothing", async () => {
