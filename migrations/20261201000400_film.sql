@@ -231,8 +231,9 @@ create table public.movie_step_metrics (
   finished_at timestamptz,
   -- Who paid for a metered call: 'project' (a project-default provider, counted against the user's
   -- cost units), 'user' (the user's own registered provider and key) or 'free' (our own machines).
-  -- Decided when the call is recorded, from the user's registry at that moment.
-  billed_to text not null default 'project',
+  -- What the call's adapter says (film-metrics.ts: the provider row it was built from); a row
+  -- written without it is classified from the owner's registry (engine.classify_metric_billing).
+  billed_to text not null,
   constraint movie_step_metrics_one_per_step unique (task_id, step_name),
   constraint movie_step_metrics_phase_check check (phase in ('intent', 'submitted', 'succeeded', 'failed', 'cancelled')),
   constraint movie_step_metrics_billed_to_check check (billed_to in ('project', 'user', 'free'))

@@ -65,14 +65,18 @@ create index usage_events_user_idx on public.usage_events (user_id, kind, create
 create index movie_step_metrics_project_cost_idx on public.movie_step_metrics (user_id, started_at)
   where billed_to = 'project';
 
+-- The payer a row was written with (the call's adapter's, shared/film/film-metrics.ts) stands: a
+-- provider's name alone does not say whose key a call used (fal makes images and renders, and a
+-- user's own fal row for renders leaves their images on the project's key). Without one, the
+-- owner's registry decides: free on our machines, theirs if they have an active row of it.
 create function engine.classify_metric_billing() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  new.billed_to := case
+  new.billed_to := coalesce(new.billed_to, case
     when new.provider is null or new.provider in ('local', 'worker') then 'free'
     when exists (select 1 from public.api_providers p
                   where p.user_id = new.user_id and p.provider = new.provider and p.is_active) then 'user'
-    else 'project' end;
+    else 'project' end);
   return new;
 end $$;
 
@@ -134,10 +138,10 @@ begin
   select count(*) filter (where kind = 'film'), count(*) filter (where kind = 'regeneration')
     into films, regenerations
     from public.usage_events where user_id = p_user_id and created_at > window_start;
-  select coalesce(sum(m.cost_units * coalesce(w.weight, 1)), 0) into cost
+  select coalesce(sum(engine.counted_cost_units(m) * coalesce(w.weight, 1)), 0) into cost
     from public.movie_step_metrics m left join public.usage_cost_weights w on w.cost_unit = m.cost_unit
    where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > window_start
-     and m.cost_units is not null;
+     and engine.counted_cost_units(m) is not null;
   return jsonb_build_object(
     'limits', lim,
     'used', jsonb_build_object('filmsInProduction', in_production, 'filmsPerDay', films,
@@ -196,7 +200,7 @@ begin
     name := 'costUnitsPerDay';
     select m.started_at + interval '1 day' into frees from public.movie_step_metrics m
      where m.user_id = p_user_id and m.billed_to = 'project' and m.started_at > now() - interval '1 day'
-       and m.cost_units is not null
+       and engine.counted_cost_units(m) is not null
      order by m.started_at limit 1;
     msg := format('You used %s cost units on the project''s providers in the last 24 hours, the most allowed is %s; register your own provider keys to go on now',
                   used ->> 'costUnitsPerDay', lim ->> 'costUnitsPerDay');
@@ -436,7 +440,7 @@ begin
   end if;
   if t.kind = 'film.produce' then
     perform engine.admit_usage(t.user_id, 'film', 'resume', film.id);
-  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate') then
+  elsif engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.regenerate', 'asset.apply') then
     perform engine.admit_usage(t.user_id, 'regeneration', 'resume');
   end if;
   -- A scene or film regeneration resumed is that regeneration started again, so what its start
@@ -444,7 +448,11 @@ begin
   -- admit_usage, then the film's row; shared/film/scene-actions.ts): a film in production, or the
   -- same work already open in another task (a start made after this one was cancelled). Resumed
   -- beside either, both chains paid for the same scene and wrote the same rows.
-  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind = 'film.assemble') and film.id is not null then
+  -- An accepted take's apply (asset.apply: its remix, reassembly, cascade of new clips) resumed is
+  -- that accept carried out again, so it meets what the accept met (shared/film/film-movie.ts,
+  -- lockIdleMovie): the film out of production, no scene work of the owner's open on it.
+  if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.apply'))
+     and film.id is not null then
     select m.status into film_status from public.movies m where m.id = film.id for no key update;
     if film_status in ('pending', 'processing') then
       raise exception 'Movie % is still in production; wait for it to end or cancel it', film.id
@@ -457,10 +465,17 @@ begin
     end if;
     -- Nor beside a take accepted into the film and still being applied, as its start
     -- (shared/film/film-movie.ts, assertNoTakeApplying).
-    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id));
+    same_work := engine.open_task_of_same_work(t.user_id, 'asset.apply', jsonb_build_object('movieId', film.id), t.id);
     if same_work is not null then
       raise exception 'Movie % has an accepted take still being applied (task %): resume this once that ends',
         film.id, same_work using errcode = 'RF018';
+    end if;
+    if t.kind = 'asset.apply' then
+      select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
+      if open_work.id is not null then
+        raise exception 'Movie % has % task % open: resume this once it ends, or cancel it',
+          film.id, open_work.kind, open_work.id using errcode = 'RF017';
+      end if;
     end if;
   end if;
   -- A film's rows, locked before anything changes: the progress row before the movie

@@ -1015,11 +1015,11 @@ CREATE FUNCTION engine.classify_metric_billing() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  new.billed_to := case
+  new.billed_to := coalesce(new.billed_to, case
     when new.provider is null or new.provider in ('local', 'worker') then 'free'
     when exists (select 1 from public.api_providers p
                   where p.user_id = new.user_id and p.provider = new.provider and p.is_active) then 'user'
-    else 'project' end;
+    else 'project' end);
   return new;
 end $$;
 
@@ -1169,7 +1169,7 @@ CREATE TABLE public.movie_step_metrics (
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     submitted_at timestamp with time zone,
     finished_at timestamp with time zone,
-    billed_to text DEFAULT 'project'::text NOT NULL,
+    billed_to text NOT NULL,
     planned_units numeric,
     CONSTRAINT movie_step_metrics_billed_to_check CHECK ((billed_to = ANY (ARRAY['project'::text, 'user'::text, 'free'::text]))),
     CONSTRAINT movie_step_metrics_phase_check CHECK ((phase = ANY (ARRAY['intent'::text, 'submitted'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text])))
@@ -1184,7 +1184,7 @@ ALTER TABLE public.movie_step_metrics OWNER TO postgres;
 CREATE FUNCTION engine.counted_cost_units(m public.movie_step_metrics) RETURNS numeric
     LANGUAGE sql IMMUTABLE
     AS $$
-  select case when m.finished_at is null then coalesce(m.cost_units, m.planned_units) else m.cost_units end
+  select case when (m).finished_at is null then coalesce((m).cost_units, (m).planned_units) else (m).cost_units end
 $$;
 
 ALTER FUNCTION engine.counted_cost_units(m public.movie_step_metrics) OWNER TO postgres;

@@ -11,9 +11,10 @@
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
 import { SliceWait, SliceYield, type TaskContext } from "../engine/task-context.ts";
-import type { JobProvider, JobState } from "../providers/types.ts";
+import type { JobProvider, JobState, ProviderIdentity } from "../providers/types.ts";
 import {
   type MetricKey,
+  metricProvider,
   recordFinished,
   recordIntent,
   recordSubmitted,
@@ -51,13 +52,7 @@ export type JobOutcome = { ok: true; url: string; durationSeconds: number | null
 /** Runs a provider job to its end; a provider-side failure is an outcome, not an exception. */
 export async function runJob<Request>(ctx: TaskContext, spec: JobSpec<Request>): Promise<JobOutcome> {
   const { provider, name } = spec;
-  const key: MetricKey = {
-    ...spec.metric,
-    taskId: ctx.task.id,
-    stepName: name,
-    provider: provider.provider,
-    model: provider.model,
-  };
+  const key: MetricKey = { ...spec.metric, taskId: ctx.task.id, stepName: name, ...metricProvider(provider) };
   const paid = isPaidProvider(provider.provider);
   const outcome = await ctx.providerStep<JobOutcome>(name, {
     submit: async () => {
@@ -147,7 +142,7 @@ export async function runSyncCall<T>(
   spec: {
     sql: Sql;
     name: string;
-    provider: { provider: string; model: string };
+    provider: ProviderIdentity;
     metric: Omit<MetricKey, "taskId" | "stepName" | "provider" | "model">;
     cost: { units: number; unit: string };
   },
@@ -157,8 +152,7 @@ export async function runSyncCall<T>(
     ...spec.metric,
     taskId: ctx.task.id,
     stepName: spec.name,
-    provider: spec.provider.provider,
-    model: spec.provider.model,
+    ...metricProvider(spec.provider),
   };
   let value: T;
   try {

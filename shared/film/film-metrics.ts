@@ -9,6 +9,7 @@
  */
 import type { Sql, TransactionSql } from "../db/client.ts";
 import { FencedOutError } from "../errors.ts";
+import type { Payer, ProviderIdentity } from "../providers/types.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -21,7 +22,19 @@ export interface MetricKey {
   stepName: string;
   provider: string;
   model: string;
+  /**
+   * Whose key the call uses, as the adapter says (ProviderIdentity.paidBy). Absent, the billing
+   * trigger guesses from the owner's registry (engine.classify_metric_billing).
+   */
+  paidBy?: Payer;
 }
+
+/** A metric key's provider fields, from the adapter that makes the call. */
+export const metricProvider = (adapter: ProviderIdentity) => ({
+  provider: adapter.provider,
+  model: adapter.model,
+  paidBy: adapter.paidBy,
+});
 
 /**
  * `planned`: a paid job's expected cost, counted against the film's cap (film-budget.ts), and its
@@ -53,11 +66,13 @@ export async function recordIntent(
     if (!running) throw new FencedOutError(key.taskId);
     await tx`
       insert into public.movie_step_metrics
-        (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, planned_units, cost_unit)
+        (movie_id, user_id, step, scene_number, task_id, step_name, provider, model, billed_to, planned_units, cost_unit)
       values (${key.movieId}, ${key.userId}, ${key.step}, ${
       key.sceneNumber ?? null
     }, ${key.taskId}, ${key.stepName},
-              ${key.provider}, ${key.model}, ${planned?.units ?? null}, ${planned?.unit ?? null})
+              ${key.provider}, ${key.model}, ${key.paidBy ?? null}, ${planned?.units ?? null}, ${
+      planned?.unit ?? null
+    })
       on conflict on constraint movie_step_metrics_one_per_step do update
          set phase = 'intent', planned_units = excluded.planned_units, cost_unit = excluded.cost_unit,
              error_message = null, finished_at = null,

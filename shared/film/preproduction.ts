@@ -17,7 +17,7 @@ import {
 import { slug } from "../providers/film-schemas.ts";
 import { findCachedContent, llmCacheKey, storeCachedContent } from "../caches/asset-cache.ts";
 import type { FilmEnv } from "./film-env.ts";
-import { recordFinished } from "./film-metrics.ts";
+import { metricProvider, recordFinished } from "./film-metrics.ts";
 import { admitSyncIntent, BUDGET_EXCEEDED, BudgetExceededError } from "./film-budget.ts";
 import type { MovieRow } from "./film-movie.ts";
 import { type FilmStep, lockFilmProgress, updateStep } from "./film-progress.ts";
@@ -89,8 +89,7 @@ async function askLlm<N extends FilmSchemaName>(
     step,
     taskId: ctx.task.id,
     stepName: step,
-    provider: llm.provider,
-    model: llm.model,
+    ...metricProvider(llm),
   }).catch((error) => {
     if (error instanceof BudgetExceededError) throw new PermanentTaskError(BUDGET_EXCEEDED, error.message);
     throw error;

@@ -7,7 +7,7 @@ import type { TaskContext } from "../engine/task-context.ts";
 import { audioCacheKey, peekCachedAudio, storeCachedAudio, touchCachedAudio } from "../caches/asset-cache.ts";
 import { type FilmEnv, filmPath } from "./film-env.ts";
 import { allSteps, assertStillHolder } from "./film-jobs.ts";
-import { recordFinished, recordIntent } from "./film-metrics.ts";
+import { metricProvider, recordFinished, recordIntent } from "./film-metrics.ts";
 import { admitSyncIntent, BudgetExceededError } from "./film-budget.ts";
 import { loadScene, type MovieRow, screenplayScene } from "./film-movie.ts";
 import { updateStep } from "./film-progress.ts";
@@ -75,8 +75,7 @@ export async function generateSceneVoices(
       sceneNumber,
       taskId: ctx.task.id,
       stepName: name,
-      provider: voice.provider,
-      model: voice.model,
+      ...metricProvider(voice),
     };
     // The intent commits on its own connection before the step's transaction takes one: inside it,
     // parallel lines held every pooled connection while waiting for one more (deadlock).

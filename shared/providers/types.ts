@@ -27,10 +27,23 @@ export type JobState<T> =
   | { state: "succeeded"; output: T }
   | { state: "failed"; failureCode: string; message: string };
 
-/** An asynchronous provider job: submit once, poll until it ends, cancel on request. */
-export interface JobProvider<Request, Output> {
+/** Who pays for a provider's calls: the user's own key, the project's key, or nobody (our machines). */
+export type Payer = "user" | "project" | "free";
+
+/** What every adapter says of itself; each call's metric row records it (movie_step_metrics). */
+export interface ProviderIdentity {
   readonly provider: string;
   readonly model: string;
+  /**
+   * Set by the registry from the row the adapter was built from (build-providers.ts): a provider
+   * name alone does not say whose key a call uses (fal makes images and renders, and a user's own
+   * fal row for one leaves the other on the project's key).
+   */
+  readonly paidBy?: Payer;
+}
+
+/** An asynchronous provider job: submit once, poll until it ends, cancel on request. */
+export interface JobProvider<Request, Output> extends ProviderIdentity {
   /** Checks the request against the model's rules without any network call; throws ProviderInputError. */
   validate(request: Request): void;
   /** Starts the (paid) job; returns the provider's job id. */
@@ -71,9 +84,7 @@ export interface LlmUsage {
   completionTokens: number;
 }
 
-export interface LlmProvider {
-  readonly provider: string;
-  readonly model: string;
+export interface LlmProvider extends ProviderIdentity {
   /** Structured output; refusals and truncation (finish_reason "length") throw ProviderError. */
   generateJson<T>(request: JsonRequest<T>): Promise<{ value: T; usage: LlmUsage }>;
 }
@@ -158,9 +169,7 @@ export interface SpeechResult {
 }
 
 /** Text to speech is synchronous (one HTTP call per line); its bytes go into Storage at once. */
-export interface VoiceProvider {
-  readonly provider: string;
-  readonly model: string;
+export interface VoiceProvider extends ProviderIdentity {
   speak(request: SpeechRequest): Promise<SpeechResult>;
 }
 
@@ -261,9 +270,7 @@ export type ImageSearchResult = {
 };
 
 /** Image search is synchronous (one HTTP call); results are candidates, checked before one is copied. */
-export interface SearchProvider {
-  readonly provider: string;
-  readonly model: string;
+export interface SearchProvider extends ProviderIdentity {
   /** Whether result URLs may be plain http on private hosts (local fakes, the local provider). */
   readonly allowInsecureUrls?: boolean;
   searchImages(request: ImageSearchRequest): Promise<ImageSearchResult[]>;

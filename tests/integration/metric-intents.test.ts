@@ -157,4 +157,36 @@ describe("a paid step's intent", () => {
     expect(await sql`select phase, model, billed_to from public.movie_step_metrics where task_id = ${task}`)
       .toEqual([{ phase: "intent", model: "gen4_turbo", billed_to: "project" }]);
   });
+
+  it("is billed to whom its adapter says, whatever rows of that provider the owner has", async () => {
+    const task = await runningTask();
+    // The owner renders on their own fal key; their images are made on the project's fal key.
+    await sql`
+      insert into public.api_providers (user_id, provider_type, provider, model)
+      values (${owner.id}, 'render', 'fal', 'fal-ai/ffmpeg-api')`;
+    const image = {
+      ...key(task, "cover"),
+      step: "generate_cover",
+      provider: "fal",
+      model: "fal-ai/flux/schnell",
+    };
+    await recordIntent(db(), { ...image, paidBy: "project" });
+    await recordIntent(db(), {
+      ...key(task, "render"),
+      provider: "fal",
+      model: "fal-ai/ffmpeg-api",
+      paidBy: "user",
+    });
+    // A row written without a payer (by hand) is still classified from the registry.
+    await recordIntent(db(), { ...image, stepName: "by-hand" });
+    // Before: the cover billed to the owner, counted in nobody's cost units.
+    expect(
+      await sql`select step_name, billed_to from public.movie_step_metrics where task_id = ${task} order by step_name`,
+    )
+      .toEqual([
+        { step_name: "by-hand", billed_to: "user" },
+        { step_name: "cover", billed_to: "project" },
+        { step_name: "render", billed_to: "user" },
+      ]);
+  });
 });

@@ -30,7 +30,7 @@ import { createRunwayVideo } from "../runway/runway-video.ts";
 import { createSyncLipsync } from "../sync/sync-lipsync.ts";
 import { withSignedInputs } from "../signed-inputs.ts";
 import { adapterSettings, jobDeadlineMs } from "../job-deadline.ts";
-import type { JobProvider, ProviderSet, ProviderType } from "../types.ts";
+import type { JobProvider, Payer, ProviderSet, ProviderType } from "../types.ts";
 import { endpointOptions, type ProviderEndpoints } from "./provider-endpoints.ts";
 import type { ResolvedProvider, ResolvedProviders } from "./resolve-providers.ts";
 import { createWorkerRenderProvider } from "../worker/worker-render-provider.ts";
@@ -152,6 +152,12 @@ const BUILDERS: Builders = {
 /** Providers that are our own render worker's jobs: it reads our objects with the service role. */
 const WORKER_PROVIDERS = new Set(["local", "worker"]);
 
+/** Whose key the adapter built from this row calls with: our own machines cost nobody anything. */
+export function payerOf(config: Pick<ResolvedProvider, "provider" | "source">): Payer {
+  if (WORKER_PROVIDERS.has(config.provider)) return "free";
+  return config.source === "user" ? "user" : "project";
+}
+
 function build<T extends ProviderType>(
   type: T,
   config: ResolvedProvider,
@@ -166,6 +172,7 @@ function build<T extends ProviderType>(
     );
   }
   const built = builder(config, deps);
+  if (built) Object.assign(built, { paidBy: payerOf(config) });
   // A provider elsewhere fetches its inputs over HTTP: our addresses in them are signed per
   // submission, and its jobs have a deadline (our worker's jobs are our own tasks, bounded there).
   if (built && "submit" in built && !WORKER_PROVIDERS.has(config.provider)) {

@@ -207,4 +207,24 @@ describe("buildProviders with endpoints", () => {
       .rejects.toThrow(/must be https/);
     expect(fakes.runway.hits("POST /v1/image_to_video")).toBe(before);
   });
+
+  it("say whose key each adapter calls with: the row it was built from, not its provider's name", () => {
+    // The user's own fal row renders; images stay on the project's fal key.
+    const set = buildProviders({
+      ...resolved(),
+      image: { ...row("image", "fal", "fal-ai/flux/schnell"), source: "project" },
+      render: row("render", "fal", "fal-ai/ffmpeg-api"),
+    }, deps());
+    expect(set.image.paidBy).toBe("project");
+    expect(set.render.paidBy).toBe("user");
+    expect(set.llm.paidBy).toBe("user");
+    expect(set.audio.paidBy).toBe("user");
+    // Our own machines, the project's or the fallback: nobody pays.
+    expect(
+      buildProviders(
+        Object.fromEntries(PROVIDER_TYPES.map((type) => [type, localFallback(type)])) as ResolvedProviders,
+        deps(),
+      ).video.paidBy,
+    ).toBe("free");
+  });
 });
