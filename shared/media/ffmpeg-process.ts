@@ -28,14 +28,18 @@ export class MediaCommandError extends Error {
     readonly stderrTail: string,
     readonly signal: string | null = null,
   ) {
-    super(
-      `${command} ${
-        exitCode === null ? `was killed by ${signal ?? "a signal"}` : `exited with ${exitCode}`
-      }: ${stderrTail}`,
-    );
+    super(`${command} ${howItEnded(exitCode, signal)}: ${stderrTail}`);
     this.name = "MediaCommandError";
   }
+
+  /** "ffprobe was killed by SIGTERM", "ffmpeg exited with 1": how the run ended, without its output. */
+  get ending(): string {
+    return `${this.command} ${howItEnded(this.exitCode, this.signal)}`;
+  }
 }
+
+const howItEnded = (exitCode: number | null, signal: string | null) =>
+  exitCode === null ? `was killed by ${signal ?? "a signal"}` : `exited with ${exitCode}`;
 
 const STDERR_KEEP = 64 * 1024;
 

@@ -19,11 +19,7 @@ export function describeJobFailure(error: unknown, taskId: string): JobFailure {
   if (error instanceof MediaCommandError) {
     return {
       code: `${error.command}_failed`,
-      message: `${error.command} ${
-        error.exitCode === null
-          ? `was killed by ${error.signal ?? "a signal"}`
-          : `exited with ${error.exitCode}`
-      }; its output was logged as ${taskId}`,
+      message: `${error.ending}; its output was logged as ${taskId}`,
       retryable: true,
       internal: rawDetail(error),
     };
