@@ -8,6 +8,7 @@
 import { type ApiKeySet, matchApiKey } from "../../shared/auth/api-keys.ts";
 import type { AuthUser, AuthUsers, JsonObject } from "./auth-users.ts";
 import { publicJwkOf, signEs256Jwt, type SigningKey, signJwt } from "./jwt.ts";
+import { refusedValueMessage } from "./refused-values.ts";
 
 export const AUTH_PREFIX = "/auth/v1/";
 const ACCESS_TOKEN_SECONDS = 3600;
@@ -89,6 +90,16 @@ export function createAuthApi(deps: AuthApiDeps) {
   }
 
   return async function handleAuthRequest(request: Request, pathname: string): Promise<Response> {
+    try {
+      return await answer(request, pathname);
+    } catch (error) {
+      const refused = refusedValueMessage(error);
+      if (refused) return authError(400, "validation_failed", refused);
+      throw error;
+    }
+  };
+
+  async function answer(request: Request, pathname: string): Promise<Response> {
     const route = `${request.method} ${pathname}`;
     if (request.method === "OPTIONS") return new Response("ok");
     if (route === "GET /auth/v1/.well-known/jwks.json") {
@@ -164,7 +175,7 @@ export function createAuthApi(deps: AuthApiDeps) {
       return user ? Response.json(userJson(user)) : authError(404, "user_not_found", "User not found");
     }
     return authError(404, "not_found", `No auth route ${route} on the local stack`);
-  };
+  }
 }
 
 // GoTrue's error shape (supabase-js reads code, error_code and msg).

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { CallerResolver } from "./storage-callers.ts";
 import { createStorageApi, STORAGE_API_PREFIX } from "./storage-api.ts";
-import { storageErrorResponse, storageErrors } from "./storage-errors.ts";
+import { StorageApiError, storageErrorResponse, storageErrors } from "./storage-errors.ts";
 import { REPO_DIR } from "./stack-layout.ts";
 
 export const PROJECTS_PREFIX = "/_projects/";
@@ -80,8 +80,28 @@ export function createProjectsRouter(options: ProjectsRouterOptions) {
       );
     }
     const [, name, rest] = match;
+    // Only the service role brings a project into being, as only its owner makes one on the
+    // platform; anyone else reaches a project that exists. Before, any request, even one without a
+    // key, created a database (and kept a pool for it) for every name it tried.
+    if (!projects.has(name)) {
+      const caller = await options.callerOf(request).catch((error) => error);
+      if (caller instanceof StorageApiError) return storageErrorResponse(caller);
+      if (caller.role !== "service_role" && !(await databaseExists(name))) {
+        await request.body?.cancel();
+        return storageErrorResponse(storageErrors.notFoundRoute(`No project ${name} on this stack`));
+      }
+    }
     return await (await project(name))(request, rest);
   };
+
+  async function databaseExists(name: string): Promise<boolean> {
+    const admin = postgres(options.adminDbUrl, { max: 1, onnotice: () => {} });
+    try {
+      return (await admin`select 1 from pg_database where datname = ${projectDatabase(name)}`).length > 0;
+    } finally {
+      await admin.end();
+    }
+  }
 }
 
 function withDatabase(url: string, database: string): string {

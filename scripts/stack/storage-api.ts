@@ -14,6 +14,7 @@ import { createStorageFiles } from "./storage-files.ts";
 import { listFolder, parseListRequest } from "./storage-listing.ts";
 import { createObjects, type ObjectRow } from "./storage-objects.ts";
 import { serveObject } from "./storage-serve.ts";
+import { refusedValueMessage } from "./refused-values.ts";
 import { createUrlSigner } from "./storage-signed-urls.ts";
 import { mimeTypeAllowed, readUploadBody } from "./storage-upload-body.ts";
 
@@ -75,6 +76,8 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       if ((error as { code?: string }).code === "invalid_storage_key") {
         return storageErrorResponse(storageErrors.invalidKey((error as Error).message));
       }
+      const refused = refusedValueMessage(error);
+      if (refused) return storageErrorResponse(storageErrors.invalidInput(refused));
       throw error;
     }
   };
@@ -187,6 +190,12 @@ export function createStorageApi({ sql, dir, jwtSecret, callerOf, fileSizeLimit 
       throw storageErrors.noSuchBucket();
     }
     const limit = Math.min(bucket.file_size_limit ?? Infinity, fileSizeLimit());
+    try {
+      await objects.assertMayWrite(caller, bucketId, name, upsert);
+    } catch (error) {
+      await request.body?.cancel();
+      throw error;
+    }
     const body = await readUploadBody(request, limit);
     if (!mimeTypeAllowed(body.mimetype, bucket.allowed_mime_types)) {
       await body.stream.cancel();
@@ -304,10 +313,18 @@ const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, mb: 1000 ** 2, gb: 
 /** A size limit as Storage takes it: bytes (number), or a string such as "20MB"; null clears it. */
 function parseFileSize(value: unknown): number | null {
   if (value === null) return null;
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value === 0 ? null : value;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
+    return value === 0 ? null : inRange(value);
+  }
   const match = typeof value === "string" ? value.trim().match(/^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i) : null;
   if (!match) throw storageErrors.invalidInput("Invalid file size format, hint: use 20GB / 20MB / 30KB / 3B");
-  return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()]);
+  return inRange(Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()]));
+}
+
+/** A size the bucket's bigint column can hold (and JavaScript count exactly). */
+function inRange(bytes: number): number {
+  if (bytes > Number.MAX_SAFE_INTEGER) throw storageErrors.invalidInput("Invalid file size: out of range");
+  return bytes;
 }
 
 async function readJson(request: Request): Promise<Record<string, unknown> | null> {

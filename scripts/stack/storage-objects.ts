@@ -63,6 +63,44 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     return (row as ObjectRow | undefined) ?? null;
   }
 
+  /** Writes the row pointing (bucket, name) at `version` as the caller; `upsert` replaces one. */
+  async function writeRow(
+    tx: StorageTx,
+    owner: string | null,
+    bucket: string,
+    name: string,
+    version: string,
+    metadata: ObjectMetadata,
+    upsert: boolean,
+  ): Promise<Placed[]> {
+    if (!upsert) {
+      return await tx<Placed[]>`
+        insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
+        values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
+        on conflict on constraint bucketid_objname do nothing
+        returning id, null as replaced`;
+    }
+    // Locked first, so the version it replaces is known (the statement below cannot see it).
+    const [old] =
+      await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
+    return await tx<Placed[]>`
+      insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
+      values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
+      on conflict on constraint bucketid_objname do update
+        set version = excluded.version, metadata = excluded.metadata, owner = excluded.owner,
+            owner_id = excluded.owner_id, updated_at = now(), last_accessed_at = now()
+      returning id, ${old?.version ?? null}::text as replaced`;
+  }
+
+  /** RLS's and the table's refusals of a write, as Storage answers them. */
+  function refusal(error: unknown): unknown {
+    if (pgCode(error) === RLS_VIOLATION) {
+      return storageErrors.accessDenied("new row violates row-level security policy");
+    }
+    if (pgCode(error) === "23503") return storageErrors.noSuchBucket();
+    return error;
+  }
+
   /** Points (bucket, name) at a version already on disk; `upsert` replaces an existing object. */
   async function place(
     caller: Caller,
@@ -72,40 +110,42 @@ export function createObjects(sql: StorageSql, files: StorageFiles) {
     metadata: ObjectMetadata,
     upsert: boolean,
   ): Promise<Placed> {
-    const owner = ownerOf(caller);
     try {
-      const rows = await asCaller(sql, caller, async (tx) => {
-        if (!upsert) {
-          return await tx<Placed[]>`
-            insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-            values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
-            on conflict on constraint bucketid_objname do nothing
-            returning id, null as replaced`;
-        }
-        // Locked first, so the version it replaces is known (the statement below cannot see it).
-        const [old] =
-          await tx`select version from storage.objects where bucket_id = ${bucket} and name = ${name} for update`;
-        return await tx<Placed[]>`
-          insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-          values (${bucket}, ${name}, ${owner}, ${owner}, ${version}, ${tx.json(metadata)})
-          on conflict on constraint bucketid_objname do update
-            set version = excluded.version, metadata = excluded.metadata, owner = excluded.owner,
-                owner_id = excluded.owner_id, updated_at = now(), last_accessed_at = now()
-          returning id, ${old?.version ?? null}::text as replaced`;
-      });
+      const rows = await asCaller(
+        sql,
+        caller,
+        (tx) => writeRow(tx, ownerOf(caller), bucket, name, version, metadata, upsert),
+      );
       if (rows.length === 0) throw storageErrors.duplicate();
       return rows[0];
     } catch (error) {
       await files.remove([version]);
-      if (pgCode(error) === RLS_VIOLATION) {
-        throw storageErrors.accessDenied("new row violates row-level security policy");
-      }
-      if (pgCode(error) === "23503") throw storageErrors.noSuchBucket();
-      throw error;
+      throw refusal(error);
+    }
+  }
+
+  /**
+   * Refuses a write the caller may not make before its bytes are read, as hosted Storage does (its
+   * uploader tests the permission first: the same write in a transaction rolled back). Before, the
+   * stand-in stored and hashed a refused upload's whole body (up to the 50 MB limit, from anyone
+   * holding the anon key) and only then asked RLS.
+   */
+  async function assertMayWrite(caller: Caller, bucket: string, name: string, upsert: boolean) {
+    const allowed = new Error("allowed: rolled back");
+    const metadata = { size: 0 } as ObjectMetadata;
+    try {
+      await asCaller(sql, caller, async (tx) => {
+        const rows = await writeRow(tx, ownerOf(caller), bucket, name, "permission-test", metadata, upsert);
+        if (rows.length === 0) throw storageErrors.duplicate();
+        throw allowed;
+      });
+    } catch (error) {
+      if (error !== allowed) throw refusal(error);
     }
   }
 
   return {
+    assertMayWrite,
     /** The object's row if the caller may read it. */
     async find(caller: Caller, bucket: string, name: string): Promise<ObjectRow | null> {
       return await asCaller(sql, caller, (tx) => findRow(tx, bucket, name));
