@@ -1,8 +1,6 @@
 /** What the render planner needs to know about an input file, read with ffprobe. */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { extname } from "node:path";
 import { type MediaCommandOptions, runMediaCommand } from "./ffmpeg-process.ts";
+import { keptByBytes } from "./kept-by-bytes.ts";
 
 export interface VideoStreamInfo {
   codec: string;
@@ -35,37 +33,11 @@ const ratio = (text: string | undefined) => {
 };
 
 /**
- * A probe's answer is a function of the file's bytes (and its extension, which FFmpeg may use to
- * guess a format), so a process that met the same bytes before answers from memory. A render
- * worker meets them again and again: the clip it just made is the next job's input, and every
- * assembly reads all of a film's clips. Each ffprobe run costs about 0.15 s of CPU before it reads
- * a byte (Debian's FFmpeg loads some 200 libraries); reading the file for its digest costs a few
- * milliseconds. Only answers are kept: a failed or stopped probe runs again next time.
+ * Probes a local file; counts video packets when the container has no frame count. Bytes probed
+ * before in this process are answered from memory (kept-by-bytes.ts).
  */
-const PROBES_KEPT = 512;
-const probes = new Map<string, MediaInfo>();
-
-async function probeKey(path: string, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { signal })) hash.update(chunk);
-  return `${hash.digest("hex")}${extname(path).toLowerCase()}`;
-}
-
-/** Probes a local file; counts video packets when the container has no frame count. */
-export async function probeMedia(path: string, options: MediaCommandOptions = {}): Promise<MediaInfo> {
-  // A file that cannot be read is ffprobe's to report, as it always was.
-  const key = await probeKey(path, options.signal).catch(() => null);
-  if (key === null) return runProbe(path, options);
-  const known = probes.get(key);
-  if (known) {
-    probes.delete(key); // kept longest: the most recently used
-    probes.set(key, known);
-    return structuredClone(known);
-  }
-  const info = await runProbe(path, options);
-  probes.set(key, info);
-  if (probes.size > PROBES_KEPT) probes.delete(probes.keys().next().value!);
-  return structuredClone(info);
+export function probeMedia(path: string, options: MediaCommandOptions = {}): Promise<MediaInfo> {
+  return keptByBytes(path, "probe", options.signal, () => runProbe(path, options));
 }
 
 async function runProbe(path: string, options: MediaCommandOptions): Promise<MediaInfo> {

@@ -9,6 +9,7 @@
  */
 import type { Timeline, TimelineGrade } from "../providers/types.ts";
 import { FFMPEG_BASE_ARGS, type MediaCommandOptions, runMediaCommand } from "../media/ffmpeg-process.ts";
+import { keptByBytes } from "../media/kept-by-bytes.ts";
 import { framesToSeconds, secondsArg } from "./frame-grid.ts";
 
 /** A mean colour in 8-bit limited-range YUV (neutral chroma is 128). */
@@ -95,12 +96,17 @@ export async function gradeClips(
   for (const [i, clip] of timeline.clips.entries()) {
     const from = framesToSeconds(clip.inFrame, timeline.fps);
     const seconds = framesToSeconds(clip.outFrame - clip.inFrame, timeline.fps);
-    const { stdout } = await runMediaCommand(
-      "ffmpeg",
-      buildColourMeasureArgs(clipFiles[i], from, seconds),
-      run,
+    // A reassembly measures the same clips again: kept by their bytes and the stretch measured.
+    const mean = await keptByBytes(
+      clipFiles[i],
+      `colour ${from} ${seconds}`,
+      run.signal,
+      async () =>
+        parseColourMean(
+          (await runMediaCommand("ffmpeg", buildColourMeasureArgs(clipFiles[i], from, seconds), run)).stdout,
+        ),
     );
-    filters.push(clipGradeFilter(grade, parseColourMean(stdout)));
+    filters.push(clipGradeFilter(grade, mean));
   }
   return filters;
 }

@@ -1,6 +1,7 @@
 /**
- * probeMedia answers from memory for bytes it has probed before (shared/media/media-probe.ts):
- * counted with an ffprobe on PATH that notes each run and hands over to the real one.
+ * FFmpeg's answers kept by the file's bytes (shared/media/kept-by-bytes.ts): probeMedia and the
+ * grade's colour measure, counted with an ffprobe and an ffmpeg on PATH that note each run and
+ * hand over to the real ones.
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,20 +10,23 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaCommandError } from "../../shared/media/ffmpeg-process.ts";
 import { probeMedia } from "../../shared/media/media-probe.ts";
+import { gradeClips } from "../../shared/render/clip-grade.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "reelforge-media-probe-"));
 const runs = join(dir, "runs");
-const realFfprobe = execFileSync("sh", ["-c", "command -v ffprobe"]).toString().trim();
+const real = (command: string) => execFileSync("sh", ["-c", `command -v ${command}`]).toString().trim();
 const path = process.env.PATH;
 
 beforeAll(() => {
   const bin = join(dir, "bin");
   execFileSync("mkdir", [bin]);
-  writeFileSync(
-    join(bin, "ffprobe"),
-    `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${realFfprobe}' "$@"\n`,
-    { mode: 0o755 },
-  );
+  for (const command of ["ffprobe", "ffmpeg"]) {
+    writeFileSync(
+      join(bin, command),
+      `#!/bin/sh\necho "${command} $*" >> '${runs}'\nexec '${real(command)}' "$@"\n`,
+      { mode: 0o755 },
+    );
+  }
   process.env.PATH = `${bin}:${path}`;
 });
 afterAll(() => {
@@ -30,13 +34,15 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const probeRuns = () => {
+const runsOf = (what: RegExp) => {
   try {
-    return readFileSync(runs, "utf8").trim().split("\n").length;
+    return readFileSync(runs, "utf8").trim().split("\n").filter((line) => what.test(line)).length;
   } catch {
     return 0;
   }
 };
+const probeRuns = () => runsOf(/^ffprobe /);
+const measureRuns = () => runsOf(/^ffmpeg .*signalstats/);
 
 function clip(name: string, seconds: number): string {
   const file = join(dir, name);
@@ -109,5 +115,34 @@ describe("probeMedia", () => {
     const missing = await probeMedia(join(dir, "missing.mp4")).catch((e) => e);
     expect(missing).toBeInstanceOf(MediaCommandError);
     expect(probeRuns()).toBe(before + 3);
+  });
+});
+
+describe("the grade's colour measure", () => {
+  it("measures a stretch of the same bytes once, another stretch or other bytes anew", async () => {
+    const one = clip("grade-one.mp4", 2);
+    const two = clip("grade-two.mp4", 1);
+    const timeline = (frames: number[][]) => ({
+      fps: 24,
+      width: 160,
+      height: 90,
+      clips: frames.map(([inFrame, outFrame], i) => ({ url: `clip-${i}`, inFrame, outFrame })),
+      dialogue: [],
+      grade: { target: "#c08040", strength: 0.5, contrast: 1, saturation: 1 },
+    });
+    const before = measureRuns();
+    const first = await gradeClips(timeline([[0, 24], [0, 24]]), [one, two], {});
+    expect(measureRuns()).toBe(before + 2);
+    expect(first[0]).toContain("lutyuv");
+
+    // The film assembled again: the same clips, as the next job downloaded them.
+    const again = join(dir, "grade-one-again.mp4");
+    copyFileSync(one, again);
+    expect(await gradeClips(timeline([[0, 24], [0, 24]]), [again, two], {})).toEqual(first);
+    expect(measureRuns()).toBe(before + 2);
+
+    // Another stretch of the first clip is measured.
+    await gradeClips(timeline([[24, 48]]), [one], {});
+    expect(measureRuns()).toBe(before + 3);
   });
 });
