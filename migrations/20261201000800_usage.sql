@@ -450,7 +450,8 @@ begin
   -- beside either, both chains paid for the same scene and wrote the same rows.
   -- An accepted take's apply (asset.apply: its remix, reassembly, cascade of new clips) resumed is
   -- that accept carried out again, so it meets what the accept met (shared/film/film-movie.ts,
-  -- lockIdleMovie): the film out of production, no scene work of the owner's open on it.
+  -- lockIdleMovie): the film out of production, and (below, as for the film's resume) no scene work
+  -- of the owner's open on it.
   if t.parent_id is null and (engine.is_scene_kind(t.kind) or t.kind in ('film.assemble', 'asset.apply'))
      and film.id is not null then
     select m.status into film_status from public.movies m where m.id = film.id for no key update;
@@ -469,13 +470,6 @@ begin
     if same_work is not null then
       raise exception 'Movie % has an accepted take still being applied (task %): resume this once that ends',
         film.id, same_work using errcode = 'RF018';
-    end if;
-    if t.kind = 'asset.apply' then
-      select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
-      if open_work.id is not null then
-        raise exception 'Movie % has % task % open: resume this once it ends, or cancel it',
-          film.id, open_work.kind, open_work.id using errcode = 'RF017';
-      end if;
     end if;
   end if;
   -- A film's rows, locked before anything changes: the progress row before the movie
@@ -500,10 +494,13 @@ begin
       raise exception 'Movie % has an accepted take still being applied (task %): resume it once that ends',
         film.id, same_work using errcode = 'RF018';
     end if;
-    -- Nor beside a scene or the assembly its owner started while it was cancelled.
+  end if;
+  -- Neither a film nor an accepted take's apply beside a scene or the assembly its owner started on
+  -- the film (while it was cancelled, or since the take was accepted), under the film's locks.
+  if t.kind in ('film.produce', 'asset.apply') and film.id is not null then
     select w.kind, w.id into open_work from engine.open_film_work(t.user_id, film.id) w;
     if open_work.id is not null then
-      raise exception 'Movie % has % task % open: resume the film once it ends, or cancel it',
+      raise exception 'Movie % has % task % open: resume this once it ends, or cancel it',
         film.id, open_work.kind, open_work.id using errcode = 'RF017';
     end if;
   end if;
