@@ -90,21 +90,29 @@ export function mixHandler(deps: FilmDeps): TaskHandler {
     if (scene.status !== "completed" || !scene.clip_url) {
       return { type: "done", result: { skipped: "no clip" } };
     }
-    const clipUrl = scene.clip_url;
-    // The lines as this task first read them (a recorded step): the slice that saves the mix is a
-    // later one, after its render job, and read again there they could be newer than what the job
-    // rendered. Placed to end within the scene (placeLines), as the film's timeline places them.
-    const lines = placeLines(
-      await ctx.step("mix:lines", async (tx) =>
-        (await tx`
-          select audio_url, start_seconds, duration_seconds from public.scene_audio
-           where scene_id = ${scene.id} and status = 'completed' order by line_index`).map((l) => ({
+    const clipOfSlice = scene.clip_url;
+    // The clip and the lines as this task first read them (a recorded step): the slice that saves
+    // the mix is a later one, after its render job, and read again there they could be newer than
+    // what the job rendered. Before, only the lines were recorded: a mix cancelled with its apply,
+    // resumed after the scene got a new clip, polled its job (of the old clip) and saved it over
+    // the new clip's mix. Placed to end within the scene (placeLines), as the film's timeline
+    // places them.
+    const inputs = await ctx.step("mix:inputs", async (tx) => {
+      const [now] = await tx`select clip_url from public.movie_scenes where id = ${scene.id}`;
+      const spoken = await tx`
+        select audio_url, start_seconds, duration_seconds from public.scene_audio
+         where scene_id = ${scene.id} and status = 'completed' order by line_index`;
+      return {
+        clipUrl: (now?.clip_url ?? clipOfSlice) as string,
+        lines: spoken.map((l) => ({
           url: l.audio_url as string,
           startSeconds: Number(l.start_seconds),
           durationSeconds: l.duration_seconds === null ? null : Number(l.duration_seconds),
-        }))),
-      Number(scene.duration_seconds),
-    );
+        })),
+      };
+    });
+    const { clipUrl } = inputs;
+    const lines = placeLines(inputs.lines, Number(scene.duration_seconds));
     await deps
       .sql`update public.movie_scenes set mix_status = 'running' where id = ${scene.id} and mix_status = 'pending'`;
     // What this mix speaks, checked again as it saves: a mix whose lines changed while it ran (a

@@ -384,6 +384,68 @@ describe("regenerate-asset", () => {
     300_000,
   );
 
+  it(
+    "a line's remix that ends after the scene got a new clip leaves the scene to the new clip's mix",
+    async () => {
+      const [scene] = await sql`
+        select a.scene_id, a.scene_number, a.line_index from public.scene_audio a
+         where a.movie_id = ${movieId} and a.status = 'completed' order by a.scene_number, a.line_index limit 1`;
+      const lineRun = await startPreview({
+        kind: "audio",
+        target: { movieId, sceneNumber: scene.scene_number, lineIndex: scene.line_index },
+        draft: { text: "Once more, and slower this time." },
+      });
+      const clipRun = await startPreview({
+        kind: "video",
+        target: { movieId, sceneNumber: scene.scene_number },
+        draft: { prompt: "Rain streaks the projection booth's window" },
+      });
+      const mixOf = async (apply: string) =>
+        await waitFor(async () =>
+          (await sql`
+            select id from public.background_tasks where parent_id = ${apply} and kind = 'film.mix'`)[0], {
+          what: "the apply's remix",
+        });
+      // The line's remix renders the old clip and is held back; the clip's apply, whose remix hears
+      // the same lines over the new clip, ends first. (As when the line's apply was cancelled
+      // mid-remix and resumed after the clip was accepted: its job of the old clip was kept.)
+      await pauseRenderWorkers();
+      const holder = await sql.reserve();
+      try {
+        const lineAccepted = await regenerate({ action: "accept", runId: lineRun });
+        expect(lineAccepted.status, lineAccepted.text).toBe(200);
+        const lineMix = await mixOf(lineAccepted.json.applyTaskId);
+        const job = await waitFor(async () =>
+          (await sql`
+            select external_id from public.movie_step_metrics
+             where task_id = ${lineMix.id} and step_name = 'mix' and external_id is not null`)[0]
+            ?.external_id, {
+          timeoutMs: 60_000,
+          what: "the line's remix render job",
+        });
+        await holder`begin`;
+        await holder`select from public.background_tasks where id = ${job}::uuid for update`;
+        await admin("render-workers/resume", {});
+        const clipAccepted = await regenerate({ action: "accept", runId: clipRun, cascade: false });
+        expect(clipAccepted.status, clipAccepted.text).toBe(200);
+        await waitForStatus(sql, clipAccepted.json.applyTaskId, ["succeeded"], 120_000);
+        const clipMix = await mixOf(clipAccepted.json.applyTaskId);
+        await holder`commit`;
+        await waitForStatus(sql, lineAccepted.json.applyTaskId, ["succeeded"], 120_000);
+        // Before, the line's remix saved last: the scene's video was a mix of the replaced clip.
+        const [mixed] = await sql`
+          select video_url, mix_status from public.movie_scenes where id = ${scene.scene_id}`;
+        expect(mixed.mix_status).toBe("completed");
+        expect(mixed.video_url).toContain(`-mixed-${String(clipMix.id).slice(0, 8)}`);
+      } finally {
+        await holder`rollback`.catch(() => {});
+        holder.release();
+        await admin("render-workers/resume", {});
+      }
+    },
+    300_000,
+  );
+
   it("a start takes the user's usage lock before the film's row, as a scene's start and a resume do", async () => {
     // Two starts on one film at once took them in opposite orders and deadlocked; one answered 500.
     const holder = await sql.reserve();
