@@ -384,6 +384,7 @@ declare
   t public.background_tasks;
   film public.movies;
   run_status text;
+  take_state text;
   film_status text;
   same_work uuid;
   open_work record;
@@ -430,6 +431,17 @@ begin
     if run_status is distinct from 'running' then
       raise exception 'task % made asset run %, which is %: start a new run instead (its draft is kept on the run)',
         p_task_id, t.payload ->> 'runId', coalesce(run_status, 'gone') using errcode = 'RF008';
+    end if;
+  end if;
+  -- An accepted take's apply puts that take into the film: once it is no longer its slot's current
+  -- version (a newer take accepted since, or the film started again by a script regeneration), a
+  -- resume would be counted and render the film again with nothing of the take in it.
+  if t.kind = 'asset.apply' then
+    select a.state into take_state from public.asset_runs r join public.assets a on a.id = r.preview_asset_id
+     where r.id = asset_admin.run_id_of(t.payload);
+    if take_state is distinct from 'current' then
+      raise exception 'task % applies asset run %, whose take is %: accept a new take instead',
+        p_task_id, t.payload ->> 'runId', coalesce(take_state, 'gone') using errcode = 'RF008';
     end if;
   end if;
   select coalesce(u.resumes_per_task, d.resumes_per_task) into max_resumes

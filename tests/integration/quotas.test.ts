@@ -458,7 +458,18 @@ describe("bounded resume", () => {
   it("counts an accepted take's resumed apply as a regeneration, and holds it where its accept is held", async () => {
     const user = await createUser(sql);
     const movieId = await finishedFilm(user.id, "completed");
-    const payload = { movieId, runId: crypto.randomUUID(), sceneNumber: 1, newClip: true, cascade: [] };
+    // The take the apply puts into the film: an accepted run and its version, current in its slot.
+    const slot = `scene:${crypto.randomUUID()}:video`;
+    const [take] = await sql`
+      insert into public.assets (user_id, movie_id, slot, kind, version, state)
+      values (${user.id}, ${movieId}, ${slot}, 'video', 2, 'current') returning id`;
+    const [run] = await sql`
+      insert into public.asset_runs (user_id, movie_id, slot, kind, target, status, preview_asset_id)
+      values (${user.id}, ${movieId}, ${slot}, 'video', ${
+      sql.json({ movieId, sceneNumber: 1 })
+    }, 'accepted', ${take.id})
+      returning id`;
+    const payload = { movieId, runId: run.id, sceneNumber: 1, newClip: true, cascade: [] };
     // Cancelled by its owner (any owner may cancel an apply: it is not part of other work).
     const apply = await failedTask(user.id, { kind: "asset.apply", payload });
     await sql`update public.background_tasks set status = 'cancelled' where id = ${apply}`;
@@ -499,6 +510,13 @@ describe("bounded resume", () => {
       await sql`select engine.cancel_task(${open.id}, 'test')`;
       await unchanged();
     }
+
+    // A newer take accepted since: resuming this one's apply would render the film for nothing.
+    // Before: admitted and counted, its remix and reassembly run again.
+    await sql`update public.assets set state = 'superseded' where id = ${take.id}`;
+    await expect(resume()).rejects.toMatchObject({ code: "RF008" });
+    await unchanged();
+    await sql`update public.assets set state = 'current' where id = ${take.id}`;
 
     const events = (await counts(user.id)).events;
     expect(await resume()).toEqual({ status: "queued", resumes: 1 });
