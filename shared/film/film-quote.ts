@@ -192,6 +192,18 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
           unit: "seconds",
           estimated: true,
         },
+        // A scene cut into shots is synced part by part, and its parts are joined back into its
+        // clip (scene-lipsync.ts, lipSyncByShots): a second join of the scene's shots.
+        ...(joins > 0
+          ? [{
+            kind: "join_synced",
+            type: "render",
+            calls: joins,
+            units: shots,
+            unit: "clips",
+            estimated: true,
+          }] satisfies QuoteItem[]
+          : []),
       ] satisfies QuoteItem[]
       : [{
         kind: "mix",
@@ -276,6 +288,8 @@ function estimateNote(kind: string): string {
       return `${ASSUMED.linesPerScene} lines of ${ASSUMED.charactersPerLine} characters per scene (the screenplay's dialogue)`;
     case "music":
       return "the film's clips' seconds, as the video's (the screenplay's times and transitions move them)";
+    case "join_synced":
+      return "one join of the synced parts per scene cut into shots, as the film's own join of its shots";
     case "lipsync":
     case "dialogue_track":
       return "one part per shot that carries a line (at most one per line), paid for at most the film's seconds";
@@ -287,13 +301,14 @@ function estimateNote(kind: string): string {
 /**
  * Preproduction's three LLM calls and the portraits, then — with the planner's default of every
  * scene continuing the previous one, one chain — each shot's clip and end frame in turn (the
- * first after its location image) and each cut scene's join, then the last scene's lipsync or mix,
+ * first after its location image) and each cut scene's join, then the last scene's lipsync (its
+ * parts joined back when it is cut into shots) or mix,
  * the render and the cover. Voices and music run beside the chain.
  */
 export function expectedWallSeconds(shots: number, joins: number, lipsync: boolean): number {
   const t = TYPICAL_SECONDS;
   return 3 * t.llm + t.image + t.image + shots * (t.video + t.render) + joins * t.render +
-    (lipsync ? t.lipsync + t.render : t.render) +
+    (lipsync ? t.lipsync + t.render + (joins > 0 ? t.render : 0) : t.render) +
     t.render + t.image;
 }
 

@@ -150,6 +150,9 @@ describe("quoteFilm", () => {
       // Lip sync where lines fall: a part per line at most (2 lines a scene), never more than the shots.
       lipsync: Math.min(shots, scenes * ASSUMED.linesPerScene),
       dialogue_track: Math.min(shots, scenes * ASSUMED.linesPerScene),
+      // Each scene cut into shots is synced part by part and its parts joined back (a probe's film
+      // of two 2-shot scenes made 4 joins where the quote said 2).
+      join_synced: scenes,
       music: 1,
       assemble: 1,
       cover: 1,
@@ -202,6 +205,7 @@ describe("quoteFilm", () => {
     // 30 s and a fade: two scenes of 15 and 16 s, two shots each.
     expect(quote.callsByKind).toMatchObject({ mix: 2, video: 4, join_shots: 2 });
     expect(quote.callsByKind.lipsync).toBeUndefined();
+    expect(quote.callsByKind.join_synced).toBeUndefined();
     expect(quote.callsByKind.music).toBeUndefined();
     expect(quote.perProvider.some((p) => p.provider === "beatoven" || p.provider === "sync")).toBe(false);
   });
