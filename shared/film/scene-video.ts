@@ -294,7 +294,16 @@ async function produceShot(
       provider: env.providers.video.provider,
       model: env.providers.video.model,
       ratio: job.ratio,
-      durationSeconds: Number(shot.duration_seconds),
+      // What the wire asks for (videoShape, as a preview asks it): a clip length the owner registered
+      // after the shots were planned replaces the shot's (runwayWireRequest), and the film's cap,
+      // the owner's daily use and the cache key count what is paid for. Before, the planned length.
+      durationSeconds: videoShape(
+        env.providers.video.provider,
+        env.providers.video.model,
+        movie.orientation,
+        Number(shot.duration_seconds),
+        env.providers.video.registered,
+      ).durationSeconds,
       // A registered seed changes the clip: it belongs in the cache key.
       ...(registeredSeed === undefined ? {} : { seed: registeredSeed }),
     }, job.metric);

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { type FilmShape, sceneMarker } from "../support/film-script.ts";
 import {
   briefFor,
+  FAKE_MODELS,
   type FilmRig,
   filmUser,
   paidByProvider,
@@ -338,6 +339,55 @@ describe("film failures", () => {
       await rig.setEnv({ REELFORGE_LOCAL_FALLBACK: null });
     }
   }, 90_000);
+
+  it(
+    "a failed scene redone after the owner registered a clip length: its clips are admitted and counted at that length",
+    async () => {
+      const shape: FilmShape = { scenes: 2, chains: [] };
+      rig.fakes.clearScripts();
+      rig.fakes.runway.scriptWhen((body) => String(body.promptText).includes(sceneMarker(2)), {
+        phases: ["PENDING", "FAILED"],
+        failureCode: "SAFETY.INPUT.TEXT",
+        failure: "The prompt was flagged",
+      });
+      const owner = await filmUser(rig, shape, "Longer Takes");
+      const { movieId } = await startFilm(owner, briefFor(shape, "Longer Takes"));
+      await waitForFilm(rig.sql, movieId, 120_000);
+      expect((await readFilm(rig.sql, movieId)).movie.metadata.failed_scenes).toEqual([2]);
+      rig.fakes.clearScripts();
+      // Scene 2's shots keep the lengths planned before the registration.
+      const shots = await rig.sql`
+        select h.duration_seconds from public.scene_shots h join public.movie_scenes s on s.id = h.scene_id
+         where s.movie_id = ${movieId} and s.scene_number = 2 order by h.shot_number`;
+      const registered = Number(shots[0].duration_seconds) === 10 ? 9 : 10;
+      const again = await invoke("providers", {
+        action: "register",
+        providerType: "video",
+        provider: FAKE_MODELS.video.provider,
+        model: FAKE_MODELS.video.model,
+        apiKey: FAKE_API_KEYS.runway,
+        settings: { duration: registered },
+      }, { token: owner.token });
+      expect(again.status, again.text).toBe(201);
+      const earlier = rig.fakes.runway.created.length;
+      const resumed = await invoke("produce-movie", { action: "resume", movieId }, { token: owner.token });
+      expect(resumed.status, resumed.text).toBe(202);
+      await waitForFilm(rig.sql, movieId, 120_000);
+
+      // Runway is sent the registered length (runwayWireRequest) ...
+      const sent = rig.fakes.runway.created.slice(earlier);
+      expect(sent.map((body) => body.duration)).toEqual(shots.map(() => registered));
+      // ... and the film's cap and the owner's daily use count what was sent. Before: each clip was
+      // admitted and counted at its planned length.
+      const clips = await rig.sql`
+        select planned_units, cost_units from public.movie_step_metrics
+         where movie_id = ${movieId} and scene_number = 2 and step = 'generate_videos'
+           and step_name like '%:video' and phase = 'succeeded' order by started_at`;
+      expect(clips.map((c) => [Number(c.planned_units), Number(c.cost_units)]))
+        .toEqual(shots.map(() => [registered, registered]));
+    },
+    240_000,
+  );
 
   it(
     "the owner replaces the video provider while a clip runs: the clip is made again there, not polled at the wrong one",
