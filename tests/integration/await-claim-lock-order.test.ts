@@ -75,6 +75,17 @@ describe("a parent parking on its child beside a claim of that child", () => {
       const [{ parked }] = await parking;
       await parker.db`commit`;
       expect(parked).toBe(true);
+      // Read while the claimer's connection, which holds the child's liveness lock, is open: closed,
+      // it is a worker gone, and the sweeper rightly puts its running child back in the queue (a
+      // fresh-clone run read the child `queued` so).
+      const rows = await sql`
+        select id, status, lease_locked_at is not null as watched from public.background_tasks
+         where id in (${family.parentId}, ${family.childId})`;
+      const byId = Object.fromEntries(rows.map((row) => [row.id, row]));
+      expect(byId[family.parentId]).toMatchObject({ status: "waiting" });
+      expect(byId[family.childId]).toMatchObject({ status: "running", watched: true });
+      const waits = await sql`select target_id from engine.task_waits where waiter_id = ${family.parentId}`;
+      expect(waits.map((w) => w.target_id)).toEqual([family.childId]);
     } finally {
       // The parker first: a claim still waiting for the parent's row ends once the parent is free.
       await parker.db`rollback`.catch(() => {});
@@ -82,14 +93,6 @@ describe("a parent parking on its child beside a claim of that child", () => {
       await claimer.db.end();
       await parker.db.end();
     }
-    const rows = await sql`
-      select id, status, lease_locked_at is not null as watched from public.background_tasks
-       where id in (${family.parentId}, ${family.childId})`;
-    const byId = Object.fromEntries(rows.map((row) => [row.id, row]));
-    expect(byId[family.parentId]).toMatchObject({ status: "waiting" });
-    expect(byId[family.childId]).toMatchObject({ status: "running", watched: true });
-    const waits = await sql`select target_id from engine.task_waits where waiter_id = ${family.parentId}`;
-    expect(waits.map((w) => w.target_id)).toEqual([family.childId]);
   });
 
   it("a doorbell's claim of the child while the park holds it waits for the park and claims it", async () => {
