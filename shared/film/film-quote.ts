@@ -132,6 +132,9 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
   const music = providers.music.source !== "fallback";
   const lines = scenes * ASSUMED.linesPerScene;
   const syncedParts = Math.min(shots, lines);
+  /** One join of its shots' clips per scene cut into shots. */
+  const joinsOfCutScenes = (kind: string): QuoteItem[] =>
+    joins > 0 ? [{ kind, type: "render", calls: joins, units: shots, unit: "clips", estimated: true }] : [];
   const items: QuoteItem[] = [
     // plan_production, create_visual_bible, generate_screenplay.
     {
@@ -155,16 +158,7 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
     // One clip per shot; its seconds are the film's, the calls move with the screenplay's times.
     { kind: "video", type: "video", calls: shots, units: seconds, unit: "seconds", estimated: true },
     { kind: "end_frame", type: "render", calls: shots, units: shots, unit: "renders", estimated: true },
-    ...(joins > 0
-      ? [{
-        kind: "join_shots",
-        type: "render",
-        calls: joins,
-        units: shots,
-        unit: "clips",
-        estimated: true,
-      }] satisfies QuoteItem[]
-      : []),
+    ...joinsOfCutScenes("join_shots"),
     {
       kind: "voice",
       type: "audio",
@@ -194,16 +188,7 @@ export function quoteItems(brief: QuoteBrief, providers: QuoteProviders): QuoteI
         },
         // A scene cut into shots is synced part by part, and its parts are joined back into its
         // clip (scene-lipsync.ts, lipSyncByShots): a second join of the scene's shots.
-        ...(joins > 0
-          ? [{
-            kind: "join_synced",
-            type: "render",
-            calls: joins,
-            units: shots,
-            unit: "clips",
-            estimated: true,
-          }] satisfies QuoteItem[]
-          : []),
+        ...joinsOfCutScenes("join_synced"),
       ] satisfies QuoteItem[]
       : [{
         kind: "mix",

@@ -64,6 +64,30 @@ const fetchBytes = bytesAtAddress;
 /** The stored address a URL stands for: a signed URL's, or the read view's without its version query. */
 const addressOf = (url: string) => addressOfSigned(url).split("?")[0];
 
+/** The remix (film.mix) an accepted take's apply started. */
+const mixOf = async (apply: string) =>
+  await waitFor(async () =>
+    (await sql`
+      select id from public.background_tasks where parent_id = ${apply} and kind = 'film.mix'`)[0], {
+    what: "the apply's remix",
+  });
+
+/**
+ * Holds back a remix: once its render job is submitted, `holder` opens a transaction holding the
+ * job's row, so no render worker claims it until `holder` commits (claims skip locked rows).
+ */
+async function holdRenderJob(mixId: string, holder: Awaited<ReturnType<Sql["reserve"]>>) {
+  const job = await waitFor(async () =>
+    (await sql`
+      select external_id from public.movie_step_metrics
+       where task_id = ${mixId} and step_name = 'mix' and external_id is not null`)[0]?.external_id, {
+    timeoutMs: 60_000,
+    what: "the remix's render job",
+  });
+  await holder`begin`;
+  await holder`select from public.background_tasks where id = ${job}::uuid for update`;
+}
+
 beforeAll(async () => {
   sql = connect(8);
   owner = await createUser(sql);
@@ -338,12 +362,6 @@ describe("regenerate-asset", () => {
         await take(a, "The first line, said again."),
         await take(b, "The second, said again."),
       ];
-      const mixOf = async (apply: string) =>
-        await waitFor(async () =>
-          (await sql`
-            select id from public.background_tasks where parent_id = ${apply} and kind = 'film.mix'`)[0], {
-          what: "the apply's remix",
-        });
       // Render workers paused, then A's remix held: B's remix, which hears both new lines, ends
       // first; A's, which heard only the first, ends last.
       await pauseRenderWorkers();
@@ -352,15 +370,7 @@ describe("regenerate-asset", () => {
         const acceptedA = await regenerate({ action: "accept", runId: runA });
         expect(acceptedA.status, acceptedA.text).toBe(200);
         const mixA = await mixOf(acceptedA.json.applyTaskId);
-        const job = await waitFor(async () =>
-          (await sql`
-            select external_id from public.movie_step_metrics
-             where task_id = ${mixA.id} and step_name = 'mix' and external_id is not null`)[0]?.external_id, {
-          timeoutMs: 60_000,
-          what: "A's remix render job",
-        });
-        await holder`begin`;
-        await holder`select from public.background_tasks where id = ${job}::uuid for update`;
+        await holdRenderJob(mixA.id, holder);
         const acceptedB = await regenerate({ action: "accept", runId: runB });
         expect(acceptedB.status, acceptedB.text).toBe(200);
         const mixB = await mixOf(acceptedB.json.applyTaskId);
@@ -400,12 +410,6 @@ describe("regenerate-asset", () => {
         target: { movieId, sceneNumber: scene.scene_number },
         draft: { prompt: "Rain streaks the projection booth's window" },
       });
-      const mixOf = async (apply: string) =>
-        await waitFor(async () =>
-          (await sql`
-            select id from public.background_tasks where parent_id = ${apply} and kind = 'film.mix'`)[0], {
-          what: "the apply's remix",
-        });
       // The line's remix renders the old clip and is held back; the clip's apply, whose remix hears
       // the same lines over the new clip, ends first. (As when the line's apply was cancelled
       // mid-remix and resumed after the clip was accepted: its job of the old clip was kept.)
@@ -415,16 +419,7 @@ describe("regenerate-asset", () => {
         const lineAccepted = await regenerate({ action: "accept", runId: lineRun });
         expect(lineAccepted.status, lineAccepted.text).toBe(200);
         const lineMix = await mixOf(lineAccepted.json.applyTaskId);
-        const job = await waitFor(async () =>
-          (await sql`
-            select external_id from public.movie_step_metrics
-             where task_id = ${lineMix.id} and step_name = 'mix' and external_id is not null`)[0]
-            ?.external_id, {
-          timeoutMs: 60_000,
-          what: "the line's remix render job",
-        });
-        await holder`begin`;
-        await holder`select from public.background_tasks where id = ${job}::uuid for update`;
+        await holdRenderJob(lineMix.id, holder);
         await admin("render-workers/resume", {});
         const clipAccepted = await regenerate({ action: "accept", runId: clipRun, cascade: false });
         expect(clipAccepted.status, clipAccepted.text).toBe(200);
